@@ -1,0 +1,120 @@
+"""HTTP entry points: the OsmAnd endpoint, the JSON batch endpoint and the REST API (v1).
+
+Handlers follow one shape: who is calling → parse → one service call → present. Expected failures
+are `ApiError`s rendered as JSON `{"error": reason, "field": name}` with a 4xx status.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import flask
+
+from console import geojson
+from console.auth import ApiError, Auth, deny
+from console.services import MAX_HISTORY, Services
+from dispatch.access import Action, can
+from dispatch.positions import Rejected
+from realtime.ingest import IngestError, parse_batch, parse_osmand
+from realtime.pipeline import PositionPipeline, Stored
+
+OSMAND_MAX_BYTES = 64 * 1024  # what Traccar's HTTP layer accepts for one report
+BATCH_MAX_BYTES = 8 * 1024 * 1024
+
+
+def create_blueprint(*, auth: Auth, services: Services, pipeline: PositionPipeline) -> flask.Blueprint:
+    bp = flask.Blueprint("api", __name__)
+
+    @bp.errorhandler(ApiError)
+    def api_error(exc: ApiError) -> tuple[flask.Response, int]:
+        return flask.jsonify(exc.body()), exc.status
+
+    @bp.errorhandler(IngestError)
+    def ingest_error(exc: IngestError) -> tuple[flask.Response, int]:
+        return flask.jsonify({"error": str(exc), "field": exc.field}), 400
+
+    @bp.route("/osmand", methods=["GET", "POST", "PUT"])
+    @bp.route("/osmand/", methods=["GET", "POST", "PUT"])
+    def osmand() -> tuple[str, int]:
+        # The device id is the credential of the OsmAnd protocol (as in Traccar): an unknown
+        # device is refused with 400 by the pipeline and nothing is stored.
+        if (flask.request.content_length or 0) > OSMAND_MAX_BYTES:
+            deny(413, f"body: larger than {OSMAND_MAX_BYTES} bytes", "body")
+        is_json = (flask.request.content_type or "").startswith("application/json")
+        report = parse_osmand(
+            query=list(flask.request.args.items(multi=True)),
+            form=[] if is_json else list(flask.request.form.items(multi=True)),
+            content_type=flask.request.content_type,
+            body=flask.request.get_data() if is_json else b"",
+        )
+        pipeline.ingest(report)  # a duplicate resend is answered 200 too, so the phone stops retrying
+        return "", 200
+
+    @bp.post("/api/v1/positions")
+    def positions_batch() -> tuple[flask.Response, int]:
+        actor = auth.require(Action.REPORT_POSITION)
+        if (flask.request.content_length or 0) > BATCH_MAX_BYTES:
+            deny(413, f"body: larger than {BATCH_MAX_BYTES} bytes", "body")
+        reports = parse_batch(flask.request.get_data())
+        outcomes = pipeline.ingest_many(
+            reports, may_report=lambda wid: can(actor, Action.REPORT_POSITION, worker_id=wid)
+        )
+        return flask.jsonify(_batch_summary(outcomes)), 200
+
+    @bp.get("/api/v1/workers")
+    def workers() -> flask.Response:
+        auth.require(Action.VIEW_LIVE_MAP)
+        return flask.jsonify(
+            [
+                {"id": w.id, "name": w.name, "device_id": w.device_id, "skills": sorted(w.skills), "team": w.team}
+                for w in services.list_workers()
+            ]
+        )
+
+    @bp.get("/api/v1/workers/<int:worker_id>/positions")
+    def worker_positions(worker_id: int) -> flask.Response:
+        actor = auth.require(Action.VIEW_POSITIONS, worker_id=worker_id)
+        end = _iso_arg("to") or services.clock.now()
+        start = _iso_arg("from") or end - timedelta(hours=24)
+        if end < start:
+            deny(400, "to: is before from", "to")
+        if end - start > MAX_HISTORY:
+            deny(400, f"from: the range may span at most {MAX_HISTORY.days} days", "from")
+        positions = services.positions_between(actor=actor, worker_id=worker_id, start=start, end=end)
+        if positions is None:
+            deny(404, f"no worker with id {worker_id}")
+        return flask.jsonify([geojson.position_to_json(p) for p in positions])
+
+    @bp.get("/api/v1/live")
+    def live() -> flask.Response:
+        actor = auth.require(Action.VIEW_LIVE_MAP)
+        snapshot = services.live_snapshot(actor=actor)
+        return flask.jsonify({"workers": snapshot.workers, "orders": snapshot.orders})
+
+    return bp
+
+
+def _iso_arg(name: str) -> datetime | None:
+    raw = flask.request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace(" ", "+").replace("Z", "+00:00"))
+    except ValueError:
+        deny(400, f"{name}: {raw!r} is not an ISO 8601 time", name)
+    if value.tzinfo is None:
+        deny(400, f"{name}: {raw!r} has no time zone (add Z or +hh:mm)", name)
+    return value.astimezone(UTC)
+
+
+def _batch_summary(outcomes: list[Any]) -> dict[str, Any]:
+    accepted = sum(1 for o in outcomes if isinstance(o, Stored))
+    duplicates = sum(1 for o in outcomes if isinstance(o, Rejected) and o.duplicate)
+    errors = []
+    for index, outcome in enumerate(outcomes):
+        if isinstance(outcome, IngestError):
+            errors.append({"index": index, "field": outcome.field, "error": str(outcome)})
+        elif isinstance(outcome, Rejected) and not outcome.duplicate:
+            errors.append({"index": index, "field": "timestamp", "error": outcome.reason})
+    return {"accepted": accepted, "duplicates": duplicates, "rejected": errors}

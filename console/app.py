@@ -1,0 +1,169 @@
+"""The composition root: settings, clock and stores in; the Flask server, Dash app and Socket.IO out."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import flask
+from dash import Dash, html
+from flask_socketio import SocketIO
+from markupsafe import escape
+
+from console import api
+from console.auth import ApiError, Auth
+from console.pages import live
+from console.services import Services
+from data.db import make_engine, make_sessionmaker
+from data.settings import Settings
+from dispatch.access import Action, can
+from dispatch.clock import Clock
+from dispatch.positions import PositionLimits
+from realtime import sockets
+from realtime.bus import Bus
+from realtime.pipeline import PositionPipeline
+from realtime.relay import run_relay
+
+PUBLIC_PREFIXES = ("/login", "/osmand", "/api/", "/healthz", "/assets/style.css", "/favicon.ico")
+
+
+@dataclass
+class OutfieldApp:
+    server: flask.Flask
+    dash: Dash
+    socketio: SocketIO
+    services: Services
+    bus: Bus
+    stop: threading.Event
+
+    def start_relay(self, batch_ms: int) -> threading.Thread:
+        """Run a relay candidate in this process (it forwards only while it holds the lock)."""
+        holder = f"console-{uuid.uuid4().hex[:8]}"
+
+        def emit(event: str, payload: dict[str, Any], room: str) -> None:
+            self.socketio.emit(event, payload, to=room)
+
+        thread = threading.Thread(
+            target=run_relay,
+            kwargs={"bus": self.bus, "emit": emit, "batch_ms": batch_ms, "stop": self.stop, "holder": holder},
+            name="outfield-relay",
+            daemon=True,
+        )
+        thread.start()
+        return thread
+
+
+def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
+    sessions = make_sessionmaker(make_engine(settings.database_url))
+    bus = Bus(settings.redis_url)
+    auth = Auth(sessions)
+    services = Services(sessions=sessions, clock=clock)
+    pipeline = PositionPipeline(sessions=sessions, bus=bus, clock=clock, limits=PositionLimits())
+
+    server = flask.Flask("outfield")
+    server.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+    )
+    server.register_blueprint(api.create_blueprint(auth=auth, services=services, pipeline=pipeline))
+    _register_login(server, auth)
+
+    @server.get("/healthz")
+    def healthz() -> tuple[flask.Response, int]:
+        ok = bus.ping()
+        return flask.jsonify({"redis": ok}), 200 if ok else 503
+
+    @server.before_request
+    def require_login() -> flask.Response | tuple[flask.Response, int] | None:
+        path = flask.request.path
+        if path.startswith(PUBLIC_PREFIXES) or path.startswith("/socket.io"):
+            return None
+        if auth.current_actor() is not None:
+            return None
+        if path.startswith("/_dash"):
+            return flask.jsonify({"error": "not authenticated"}), 401
+        return flask.redirect(f"/login?next={flask.request.full_path.rstrip('?')}")
+
+    dash_app = Dash(
+        "outfield",
+        server=server,
+        assets_folder=str(_assets_dir()),
+        title="Outfield · live map",
+        update_title=None,
+        suppress_callback_exceptions=True,
+    )
+
+    def serve_layout() -> Any:
+        if not flask.has_request_context():
+            return html.Div()  # Dash validates the layout once at start-up, outside any request
+        actor = auth.current_actor()
+        if actor is None or not can(actor, Action.VIEW_LIVE_MAP).allowed:
+            return html.Div(html.P("Your role may not view the live map."), className="login")
+        snapshot = services.live_snapshot(actor=actor)
+        return live.layout(snapshot, tile_url=settings.tile_url, actor_name=actor.name)
+
+    dash_app.layout = serve_layout
+
+    def worker_card(worker_id: int) -> dict[str, Any] | None:
+        actor = auth.require(Action.VIEW_POSITIONS, worker_id=worker_id)
+        return services.worker_card(actor=actor, worker_id=worker_id)
+
+    live.register(dash_app, worker_card=worker_card)
+
+    socketio = SocketIO(
+        server,
+        async_mode="threading",
+        message_queue=settings.redis_url,
+        cors_allowed_origins=None,
+        logger=False,
+        engineio_logger=False,
+    )
+    sockets.register(socketio, authenticate=auth.authenticate_socket)
+
+    @server.errorhandler(ApiError)
+    def api_error(exc: ApiError) -> tuple[flask.Response, int]:
+        return flask.jsonify(exc.body()), exc.status
+
+    return OutfieldApp(server, dash_app, socketio, services, bus, threading.Event())
+
+
+def _assets_dir() -> Any:
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent / "assets"
+
+
+LOGIN_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Outfield · sign in</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="stylesheet" href="/assets/style.css"></head>
+<body><form class="login" method="post" action="/login">
+<h1>Outfield</h1><p>Field-service dispatch · 外勤管理</p>{error}
+<label>User name<input name="name" autocomplete="username" autofocus value="{name}"></label>
+<label>Password<input name="password" type="password" autocomplete="current-password"></label>
+<input type="hidden" name="next" value="{next}"><button type="submit">Sign in</button></form></body></html>"""
+
+
+def _register_login(server: flask.Flask, auth: Auth) -> None:
+    @server.route("/login", methods=["GET", "POST"])
+    def login() -> Any:
+        target = flask.request.values.get("next") or "/"
+        if not target.startswith("/") or target.startswith("//"):
+            target = "/"  # never redirect off-site
+        if flask.request.method == "GET":
+            return LOGIN_PAGE.format(error="", name="", next=escape(target))
+        name = flask.request.form.get("name", "")
+        if auth.login(name, flask.request.form.get("password", "")) is None:
+            page = LOGIN_PAGE.format(
+                error='<p class="error">Wrong user name or password.</p>', name=escape(name), next=escape(target)
+            )
+            return page, 401
+        return flask.redirect(target)
+
+    @server.post("/logout")
+    def logout() -> Any:
+        flask.session.clear()
+        return flask.redirect("/login")

@@ -1,0 +1,147 @@
+// Clientside display logic of the live map: no server round trip per position.
+// Positions arrive over Socket.IO in batches; they are merged into the GeoJSON layer's data here.
+(function () {
+  const STATE_COLOURS = { idle: "#4ade80", en_route: "#38bdf8", on_site: "#f59e0b", offline: "#6b7280" };
+  const ORDER_COLOURS = {
+    new: "#f43f5e", assigned: "#a78bfa", accepted: "#818cf8", en_route: "#38bdf8", on_site: "#f59e0b",
+    done: "#22c55e", declined: "#fb7185", failed: "#ef4444", cancelled: "#525252",
+  };
+  const OFFLINE_AFTER_MS = 10 * 60 * 1000;
+
+  function stateOf(props, nowMs) {
+    if (!props.fix_time) return "offline";
+    if (nowMs - Date.parse(props.fix_time) > OFFLINE_AFTER_MS) return "offline";
+    return props.state === "offline" ? "idle" : props.state;
+  }
+
+  function mergeUpdates(data, updates, nowMs) {
+    const byId = new Map();
+    const features = data.features.map((f) => {
+      const copy = { ...f, properties: { ...f.properties } };
+      byId.set(copy.properties.worker_id, copy);
+      return copy;
+    });
+    for (const u of updates) {
+      const f = byId.get(u.worker_id);
+      if (!f) continue;  // a worker added after page load appears on the next load
+      f.geometry = { type: "Point", coordinates: [u.lon, u.lat] };
+      Object.assign(f.properties, {
+        fix_time: u.fix_time, speed_mps: u.speed_mps, bearing_deg: u.bearing_deg,
+        battery_pct: u.battery_pct, accuracy_m: u.accuracy_m, state: u.state,
+      });
+    }
+    for (const f of features) f.properties.state = stateOf(f.properties, nowMs);
+    return { ...data, features: features };
+  }
+
+  function el(type, props) { return { type: type, namespace: "dash_html_components", props: props }; }
+
+  function fmtAge(iso, nowMs) {
+    if (!iso) return "no fix yet";
+    const s = Math.max(0, Math.round((nowMs - Date.parse(iso)) / 1000));
+    if (s < 60) return s + " s ago";
+    if (s < 3600) return Math.floor(s / 60) + " min ago";
+    return Math.floor(s / 3600) + " h ago";
+  }
+
+  window.outfield = { updatesReceived: 0, lastLatencyMs: null };
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    live: {
+      applyPositions: function (message, tick, data) {
+        const nowMs = Date.now();
+        if (!data) return window.dash_clientside.no_update;
+        const ctx = window.dash_clientside.callback_context;
+        const trig = ctx.triggered.map((t) => t.prop_id).join(" ");
+        if (trig.indexOf("data-positions") >= 0 && message && message.updates) {
+          window.outfield.updatesReceived += message.updates.length;
+          window.outfield.lastLatencyMs = nowMs - message.sent_ms;
+          return mergeUpdates(data, message.updates, nowMs);
+        }
+        return mergeUpdates(data, [], nowMs);
+      },
+      applyOrders: function (message, data) {
+        if (!data || !message || !message.order) return window.dash_clientside.no_update;
+        const o = message.order;
+        const features = data.features.filter((f) => f.properties.order_id !== o.order_id);
+        if (o.lat !== undefined && o.lat !== null) {
+          features.push({ type: "Feature", geometry: { type: "Point", coordinates: [o.lon, o.lat] }, properties: o });
+        }
+        return { ...data, features: features };
+      },
+      panel: function (workers, orders, search, connected) {
+        const nowMs = Date.now();
+        const counts = { idle: 0, en_route: 0, on_site: 0, offline: 0 };
+        const feats = (workers && workers.features) || [];
+        for (const f of feats) counts[f.properties.state] = (counts[f.properties.state] || 0) + 1;
+        const orderCounts = {};
+        for (const f of (orders && orders.features) || []) {
+          orderCounts[f.properties.status] = (orderCounts[f.properties.status] || 0) + 1;
+        }
+        const countEls = Object.keys(counts).map((k) =>
+          el("Div", { className: "count count-" + k, children: [
+            el("Span", { className: "count-n", children: String(counts[k]) }),
+            el("Span", { className: "count-label", children: k.replace("_", " ") }),
+          ] }));
+        const open = ["new", "assigned", "accepted", "en_route", "on_site"].reduce((n, k) => n + (orderCounts[k] || 0), 0);
+        countEls.push(el("Div", { className: "count count-orders", children: [
+          el("Span", { className: "count-n", children: String(open) }),
+          el("Span", { className: "count-label", children: "open orders" }),
+        ] }));
+        const q = (search || "").trim().toLowerCase();
+        const rows = feats
+          .filter((f) => !q || (f.properties.name + " " + (f.properties.skills || []).join(" ") + " " + f.properties.team).toLowerCase().indexOf(q) >= 0)
+          .sort((a, b) => a.properties.name.localeCompare(b.properties.name))
+          .map((f) => el("Button", {
+            id: { type: "worker-item", index: f.properties.worker_id },
+            className: "worker-row state-" + f.properties.state,
+            n_clicks: 0,
+            children: [
+              el("Span", { className: "dot" }),
+              el("Span", { className: "worker-name", children: f.properties.name }),
+              el("Span", { className: "worker-age", children: fmtAge(f.properties.fix_time, nowMs) }),
+            ],
+          }));
+        const status = connected ? "live" : "reconnecting…";
+        return [countEls, rows, status, connected ? "conn conn-live" : "conn conn-down"];
+      },
+      selectFromList: function (clicks) {
+        const ctx = window.dash_clientside.callback_context;
+        if (!ctx.triggered.length || !ctx.triggered[0].value) return window.dash_clientside.no_update;
+        const id = JSON.parse(ctx.triggered[0].prop_id.split(".")[0]);
+        return id.index;
+      },
+      selectFromMap: function (feature) {
+        if (!feature || !feature.properties) return window.dash_clientside.no_update;
+        return feature.properties.worker_id;
+      },
+    },
+  });
+
+  window.outfieldMap = {
+    workerMarker: function (feature, latlng) {
+      const p = feature.properties;
+      const marker = L.circleMarker(latlng, {
+        radius: 9, weight: 2, color: "#0b1120", fillOpacity: 0.95,
+        fillColor: STATE_COLOURS[p.state] || STATE_COLOURS.offline,
+        className: "worker-marker worker-" + p.worker_id,
+      });
+      marker.bindTooltip(p.name, { direction: "top", offset: [0, -8], className: "marker-label" });
+      return marker;
+    },
+    orderMarker: function (feature, latlng) {
+      const p = feature.properties;
+      const marker = L.circleMarker(latlng, {
+        radius: 6, weight: 1, color: "#000", fillOpacity: 0.9,
+        fillColor: ORDER_COLOURS[p.status] || "#9ca3af", className: "order-marker order-" + p.status,
+      });
+      marker.bindTooltip(p.label, { direction: "top", className: "marker-label" });
+      return marker;
+    },
+    roadStyle: function (feature) {
+      const major = feature.properties && feature.properties.class === "major";
+      return { color: major ? "#64748b" : "#334155", weight: major ? 3 : 1.5, opacity: 0.9, interactive: false };
+    },
+  };
+  window.dashExtensions = Object.assign({}, window.dashExtensions, { outfield: window.outfieldMap });
+})();

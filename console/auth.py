@@ -1,0 +1,87 @@
+"""Who is calling: session cookie (browser), bearer token (API), or nothing.
+
+Every HTTP view and socket handler resolves the actor here and asks `dispatch.access.can`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+import flask
+from sqlalchemy.orm import Session, sessionmaker
+
+from data import users_repo
+from data.db import session_scope
+from dispatch.access import Action, Actor, can
+
+
+class ApiError(Exception):
+    """An expected failure at the HTTP edge: status, field and reason end up in the JSON body."""
+
+    def __init__(self, status: int, reason: str, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.field = field
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"error": self.reason}
+        if self.field is not None:
+            out["field"] = self.field
+        return out
+
+
+class Auth:
+    """Resolves actors for one app; cached per request on `flask.g`."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def current_actor(self) -> Actor | None:
+        if "actor" not in flask.g:
+            flask.g.actor = self._resolve()
+        return flask.g.actor  # type: ignore[no-any-return]
+
+    def _resolve(self) -> Actor | None:
+        header = flask.request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            return self.actor_for_token(header.removeprefix("Bearer ").strip())
+        user_id = flask.session.get("user_id")
+        if isinstance(user_id, int):
+            with session_scope(self._sessions) as session:
+                return users_repo.get_actor(session, user_id)
+        return None
+
+    def actor_for_token(self, token: str) -> Actor | None:
+        if not token:
+            return None
+        with session_scope(self._sessions) as session:
+            return users_repo.actor_for_token(session, token)
+
+    def require(self, action: Action, *, worker_id: int | None = None) -> Actor:
+        """The calling actor if allowed, else ApiError 401 (nobody) or 403 (with the reason)."""
+        actor = self.current_actor()
+        decision = can(actor, action, worker_id=worker_id)
+        if not decision.allowed:
+            deny(401 if actor is None else 403, decision.reason)
+        assert actor is not None
+        return actor
+
+    def authenticate_socket(self, auth: Any) -> Actor | None:
+        """The actor of a socket connection: `auth={"token": ...}` or the browser's session cookie."""
+        if isinstance(auth, dict) and isinstance(auth.get("token"), str):
+            return self.actor_for_token(auth["token"])
+        return self.current_actor()
+
+    def login(self, name: str, password: str) -> Actor | None:
+        with session_scope(self._sessions) as session:
+            actor = users_repo.check_password(session, name=name, password=password)
+        if actor is not None:
+            flask.session.clear()
+            flask.session["user_id"] = actor.id
+            flask.session.permanent = True
+        return actor
+
+
+def deny(status: int, reason: str, field: str | None = None) -> NoReturn:
+    raise ApiError(status, reason, field)

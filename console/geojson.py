@@ -1,0 +1,93 @@
+"""Pure presenters: domain values → GeoJSON for the map layers (no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from dispatch.orders import WorkOrder
+from dispatch.positions import Position
+from dispatch.sites import Site
+from dispatch.workers import LiveStatus, Worker, worker_state
+
+
+def _point(lat: float, lon: float) -> dict[str, Any]:
+    return {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]}
+
+
+def workers_to_geojson(workers: Iterable[Worker], latest: Mapping[int, Position], now: datetime) -> dict[str, Any]:
+    """One feature per worker with a known place (last fix, else home base), coloured by state."""
+    features = []
+    for worker in workers:
+        position = latest.get(worker.id)
+        if position is not None:
+            lat, lon = position.latitude, position.longitude
+        elif worker.home_base is not None:
+            lat, lon = worker.home_base.lat, worker.home_base.lon
+        else:
+            continue
+        status = LiveStatus(position.fix_time if position else None, position.speed_mps if position else None)
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": _point(lat, lon),
+                "properties": {
+                    "worker_id": worker.id,
+                    "name": worker.name,
+                    "team": worker.team,
+                    "skills": sorted(worker.skills),
+                    "state": worker_state(status, now).value,
+                    "fix_time": position.fix_time.isoformat() if position else None,
+                    "speed_mps": position.speed_mps if position else None,
+                    "battery_pct": position.battery_pct if position else None,
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def order_feature(order: WorkOrder, site: Site) -> dict[str, Any]:
+    """One work order at its site, with what its tooltip and colour need."""
+    return {
+        "type": "Feature",
+        "geometry": _point(site.location.lat, site.location.lon),
+        "properties": {
+            "order_id": order.id,
+            "status": order.status.value,
+            "type": order.type.value,
+            "priority": order.priority,
+            "label": f"{order.type.value} · {site.name} · {order.status.value.replace('_', ' ')}",
+            "assigned_worker_id": order.assigned_worker_id,
+        },
+    }
+
+
+def orders_to_geojson(orders: Iterable[WorkOrder], sites: Mapping[int, Site]) -> dict[str, Any]:
+    """Orders whose site is known, as one FeatureCollection."""
+    return {
+        "type": "FeatureCollection",
+        "features": [order_feature(o, sites[o.site_id]) for o in orders if o.site_id in sites],
+    }
+
+
+def position_to_json(position: Position) -> dict[str, Any]:
+    """The API form of a stored position (times ISO 8601 UTC)."""
+    return {
+        "id": position.id,
+        "worker_id": position.worker_id,
+        "fix_time": position.fix_time.isoformat(),
+        "device_time": position.device_time.isoformat(),
+        "server_time": position.server_time.isoformat(),
+        "latitude": position.latitude,
+        "longitude": position.longitude,
+        "accuracy_m": position.accuracy_m,
+        "speed_mps": position.speed_mps,
+        "bearing_deg": position.bearing_deg,
+        "altitude_m": position.altitude_m,
+        "battery_pct": position.battery_pct,
+        "charging": position.charging,
+        "mock": position.mock,
+        "valid": position.valid,
+        "attributes": dict(position.attributes),
+    }

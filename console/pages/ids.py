@@ -1,0 +1,18 @@
+"""Component ids and socket event names of the live map page (kebab-case, one place)."""
+
+SOCKET = "live-socket"
+MAP = "live-map"
+WORKERS_LAYER = "workers-layer"
+ORDERS_LAYER = "orders-layer"
+BASEMAP_LAYER = "basemap-layer"
+TICK = "live-tick"
+COUNTS = "live-counts"
+SEARCH = "worker-search"
+WORKER_LIST = "worker-list"
+CONN = "connection-status"
+SELECTED = "selected-worker"
+CARD = "worker-card"
+WORKER_ITEM = "worker-item"
+
+EVENT_POSITIONS = "positions"
+EVENT_ORDERS = "orders"

@@ -1,0 +1,113 @@
+"""Small facades the HTTP views and Dash callbacks call: one call per user action.
+
+Each takes the actor it acts for; reading someone's location is written to the audit log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from console import geojson
+from data import audit_repo, orders_repo, positions_repo, sites_repo, workers_repo
+from data.db import session_scope
+from dispatch.access import Actor
+from dispatch.clock import Clock
+from dispatch.orders import OrderStatus
+
+OPEN_STATUSES = (
+    OrderStatus.NEW,
+    OrderStatus.ASSIGNED,
+    OrderStatus.ACCEPTED,
+    OrderStatus.EN_ROUTE,
+    OrderStatus.ON_SITE,
+)
+MAX_HISTORY = timedelta(days=31)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSnapshot:
+    workers: dict[str, Any]
+    orders: dict[str, Any]
+
+
+class Services:
+    def __init__(self, *, sessions: sessionmaker[Session], clock: Clock) -> None:
+        self.sessions = sessions
+        self.clock = clock
+
+    def live_snapshot(self, *, actor: Actor) -> LiveSnapshot:
+        """Every worker at their last known place and today's open orders, as map layers."""
+        now = self.clock.now()
+        with session_scope(self.sessions) as session:
+            workers = workers_repo.list_workers(session)
+            latest = positions_repo.latest_positions(session)
+            orders = [o for o in orders_repo.list_orders(session) if o.status in OPEN_STATUSES]
+            sites = {s.id: s for s in sites_repo.list_sites(session)}
+            audit_repo.record(
+                session, actor_id=actor.id, action="view-live-map", subject_type="fleet", subject_id=None, at=now
+            )
+        return LiveSnapshot(
+            workers=geojson.workers_to_geojson(workers, latest, now),
+            orders=geojson.orders_to_geojson(orders, sites),
+        )
+
+    def worker_card(self, *, actor: Actor, worker_id: int) -> dict[str, Any] | None:
+        """What the dispatcher sees on clicking a worker; None for an unknown worker."""
+        now = self.clock.now()
+        with session_scope(self.sessions) as session:
+            worker = workers_repo.get_worker(session, worker_id)
+            if worker is None:
+                return None
+            last = positions_repo.last_position(session, worker_id=worker_id)
+            current = next(
+                (
+                    o
+                    for o in orders_repo.list_orders(session)
+                    if o.assigned_worker_id == worker_id and o.status in OPEN_STATUSES[1:]
+                ),
+                None,
+            )
+            site = sites_repo.get_site(session, current.site_id) if current else None
+            audit_repo.record(
+                session, actor_id=actor.id, action="view-worker", subject_type="worker", subject_id=worker_id, at=now
+            )
+        return {
+            "worker_id": worker.id,
+            "name": worker.name,
+            "team": worker.team,
+            "skills": sorted(worker.skills),
+            "on_shift": worker.on_shift(now),
+            "last_fix_time": last.fix_time if last else None,
+            "battery_pct": last.battery_pct if last else None,
+            "speed_mps": last.speed_mps if last else None,
+            "current_order": (
+                f"{current.type.value} at {site.name if site else '?'} ({current.status.value.replace('_', ' ')})"
+                if current
+                else None
+            ),
+        }
+
+    def positions_between(self, *, actor: Actor, worker_id: int, start: datetime, end: datetime) -> list[Any] | None:
+        """A worker's stored positions in [start, end]; None for an unknown worker. Audited."""
+        with session_scope(self.sessions) as session:
+            if workers_repo.get_worker(session, worker_id) is None:
+                return None
+            positions = positions_repo.positions_between(session, worker_id=worker_id, start=start, end=end)
+            audit_repo.record(
+                session,
+                actor_id=actor.id,
+                action="view-positions",
+                subject_type="worker",
+                subject_id=worker_id,
+                at=self.clock.now(),
+                details={"from": start.isoformat(), "to": end.isoformat(), "count": len(positions)},
+            )
+        return positions
+
+    def list_workers(self) -> list[Any]:
+        with session_scope(self.sessions) as session:
+            return workers_repo.list_workers(session)

@@ -1,0 +1,1 @@
+"""Storage: settings, the database schema, migrations, repositories and importers. Maps rows to `dispatch` values."""

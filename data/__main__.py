@@ -1,0 +1,208 @@
+"""`python -m data ...`: schema migration, users, workers, CSV import, the demo and retention.
+
+The output of `create-user` (only the token) and `add-worker` (only the id) is a contract used by
+scripts and tests: keep it to that one line on stdout. Everything else a command says goes to
+stdout as a human summary, and errors go to stderr. Exit codes: 0 ok, 1 failed (e.g. CSV rows
+rejected), 2 bad usage (an option with a bad value, named in the message).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date, timedelta
+
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session
+
+from data.db import make_engine, make_sessionmaker, session_scope, sqlite_path
+from data.migrate import current_revision, head_revision, migrate
+from data.positions_repo import purge_positions
+from data.scenario import DEMO_LOGINS, is_empty, seed_demo
+from data.settings import Settings
+from data.users_repo import create_user
+from data.workers_repo import add_worker
+from dispatch.access import Role
+from dispatch.clock import SystemClock
+
+# Which command-line option a repository's field error is about, for messages such as "--name: ...".
+_OPTION_FOR_FIELD = {"name": "--name", "role": "--role", "password": "--password", "device_id": "--device-id"}
+
+
+IMPORT_KINDS = ("workers", "sites", "orders")
+
+
+class UsageError(Exception):
+    """A bad option value: reported with exit code 2, like argparse's own errors."""
+
+
+def _prepare_storage(settings: Settings) -> None:
+    """Create the var directory and the SQLite file's folder, so a fresh checkout just works."""
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    path = sqlite_path(settings.database_url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _open(settings: Settings) -> Callable[[], Session]:
+    """A session factory on a database at the code's schema revision.
+
+    A database alembic has never touched is migrated on the spot (so `create-user` works on a fresh
+    file); one at an older revision is left alone and the command fails, asking for `migrate`.
+    """
+    engine = make_engine(settings.database_url)
+    if not inspect(engine).has_table("alembic_version"):
+        migrate(settings.database_url)
+        print("the database was empty: created the schema", file=sys.stderr)
+    elif (current := current_revision(engine)) != head_revision():
+        raise RuntimeError(f"the database schema is at {current}, the code needs {head_revision()}: run `python -m data migrate`")
+    return make_sessionmaker(engine)
+
+
+def _usage_from(exc: ValueError) -> UsageError:
+    message = str(exc)
+    field, _, reason = message.partition(": ")
+    option = _OPTION_FOR_FIELD.get(field)
+    return UsageError(f"{option}: {reason}" if option and reason else message)
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    migrate(settings.database_url)
+    print(f"database at schema revision {head_revision()}")
+    return 0
+
+
+def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
+    factory = _open(settings)
+    try:
+        with session_scope(factory) as session:
+            _, token = create_user(session, name=args.name, role=Role(args.role), password=args.password)
+    except ValueError as exc:
+        raise _usage_from(exc) from None
+    print(token)
+    return 0
+
+
+def cmd_add_worker(settings: Settings, args: argparse.Namespace) -> int:
+    skills = [s.strip() for s in (args.skills or "").split(",") if s.strip()]
+    factory = _open(settings)
+    try:
+        with session_scope(factory) as session:
+            worker = add_worker(session, name=args.name, device_id=args.device_id, skills=skills, team=args.team)
+    except ValueError as exc:
+        raise _usage_from(exc) from None
+    print(worker.id)
+    return 0
+
+
+def cmd_import_csv(settings: Settings, args: argparse.Namespace) -> int:
+    if not os.path.isfile(args.file):
+        raise UsageError(f"FILE: {args.file} is not a readable file")
+    from data.csv_import import IMPORTERS  # pandas is slow to import; only this command needs it
+
+    factory = _open(settings)
+    with session_scope(factory) as session:
+        report = IMPORTERS[args.kind](session, args.file)
+    print(f"{args.kind}: {report.imported} imported, {report.updated} updated, {len(report.errors)} rows with errors")
+    for error in report.errors:
+        print(error)
+    return 1 if report.errors else 0
+
+
+def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    day = args.day or SystemClock().now().date()
+    factory = _open(settings)
+    with session_scope(factory) as session:
+        if args.if_empty and not is_empty(session):
+            print("the database already holds data: demo not seeded")
+            return 0
+        summary = seed_demo(session, seed=settings.seed, day=day)
+    print(
+        f"demo for {summary.day.isoformat()} (seed {settings.seed}): {summary.sites} sites, "
+        f"{summary.workers} workers, {summary.orders} orders"
+    )
+    return 0
+
+
+def cmd_demo_info(settings: Settings, _args: argparse.Namespace) -> int:
+    # A server listening on every interface is reached on this machine through localhost.
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    host = f"[{host}]" if ":" in host else host
+    print(f"Outfield console: http://{host}:{settings.port}/")
+    print("demo logins (name / password):")
+    for name, password, role in DEMO_LOGINS:
+        print(f"  {name} / {password}  ({role.value})")
+    return 0
+
+
+def cmd_purge_positions(settings: Settings, _args: argparse.Namespace) -> int:
+    before = SystemClock().now() - timedelta(days=settings.position_retention_days)
+    factory = _open(settings)
+    with session_scope(factory) as session:
+        count = purge_positions(session, before=before)
+    print(f"deleted {count} positions older than {settings.position_retention_days} days")
+    return 0
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date YYYY-MM-DD") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m data", description="Outfield storage: schema, users, workers, imports, demo.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("migrate", help="upgrade the database schema to the newest revision").set_defaults(run=cmd_migrate)
+
+    p = sub.add_parser("create-user", help="create a user; prints only their API token")
+    p.add_argument("--role", required=True, choices=[r.value for r in Role])
+    p.add_argument("--name", required=True)
+    p.add_argument("--password", default=None)
+    p.set_defaults(run=cmd_create_user)
+
+    p = sub.add_parser("add-worker", help="add a field worker; prints only the new worker id")
+    p.add_argument("--name", required=True)
+    p.add_argument("--device-id", required=True)
+    p.add_argument("--skills", default="", help="comma-separated, e.g. gas,plumbing")
+    p.add_argument("--team", default="")
+    p.set_defaults(run=cmd_add_worker)
+
+    p = sub.add_parser("import-csv", help="import workers, sites or orders from a CSV file")
+    p.add_argument("kind", choices=IMPORT_KINDS)
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(run=cmd_import_csv)
+
+    p = sub.add_parser("seed-demo", help="store the demo scenario (Monaco sites, 30 workers, 120 orders)")
+    p.add_argument("--if-empty", action="store_true", help="do nothing when the database already holds data")
+    p.add_argument("--day", type=_day, default=None, help="the day of the demo orders, YYYY-MM-DD (default: today, UTC)")
+    p.set_defaults(run=cmd_seed_demo)
+
+    sub.add_parser("demo-info", help="print the console URL and the demo logins").set_defaults(run=cmd_demo_info)
+    sub.add_parser("purge-positions", help="delete positions older than the retention period").set_defaults(
+        run=cmd_purge_positions
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ)
+        _prepare_storage(settings)
+        return int(args.run(settings, args))
+    except UsageError as exc:
+        parser.error(str(exc))  # exits 2
+    except (ValueError, RuntimeError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

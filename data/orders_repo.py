@@ -1,0 +1,295 @@
+"""Work orders and their status history, as `dispatch.orders.WorkOrder` values.
+
+Every status an order takes, including the first, is written to `order_status_history` with who
+and when, so a dispatcher can replay an order's day. Status changes obey `dispatch.orders.TRANSITIONS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from data.tables import OrderStatusHistoryRow, SiteRow, WorkerRow, WorkOrderRow
+from dispatch.clock import SystemClock
+from dispatch.geo import LatLon
+from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder, can_transition
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """One entry of an order's history; `from_status` is None for the status it was created in."""
+
+    order_id: int
+    from_status: OrderStatus | None
+    to_status: OrderStatus
+    at: datetime
+    actor_id: int | None = None
+    location: LatLon | None = None
+    reason: str = ""
+
+
+def _to_domain(row: WorkOrderRow) -> WorkOrder:
+    return WorkOrder(
+        id=row.id,
+        site_id=row.site_id,
+        type=OrderType(row.type),
+        priority=row.priority,
+        required_skills=frozenset(row.required_skills),
+        window=TimeWindow(row.window_start, row.window_end),
+        service_duration_s=row.service_duration_s,
+        status=OrderStatus(row.status),
+        assigned_worker_id=row.assigned_worker_id,
+        notes=row.notes,
+        reference=row.reference or "",
+    )
+
+
+def _order_type(value: OrderType | str) -> OrderType:
+    try:
+        return OrderType(value)
+    except ValueError:
+        raise ValueError(f"type: {value!r} is not one of {', '.join(t.value for t in OrderType)}") from None
+
+
+def _write(
+    session: Session,
+    row: WorkOrderRow,
+    *,
+    site_id: int,
+    type: OrderType | str,
+    priority: int,
+    window: TimeWindow,
+    service_duration_s: int,
+    required_skills: Iterable[str],
+    notes: str,
+) -> None:
+    order_type = _order_type(type)
+    if not 1 <= priority <= 5:
+        raise ValueError(f"priority: {priority} is not within 1..5 (1 = most urgent)")
+    if service_duration_s < 0:
+        raise ValueError(f"service_duration_s: {service_duration_s} must be >= 0")
+    if session.get(SiteRow, site_id) is None:
+        raise ValueError(f"site_id: no site with id {site_id}")
+    row.site_id = site_id
+    row.type = order_type.value
+    row.priority = priority
+    row.window_start = window.start
+    row.window_end = window.end
+    row.service_duration_s = service_duration_s
+    row.required_skills = sorted({s.strip() for s in required_skills if s.strip()})
+    row.notes = notes
+
+
+def _record(
+    session: Session,
+    *,
+    order_id: int,
+    from_status: OrderStatus | None,
+    to_status: OrderStatus,
+    at: datetime,
+    actor_id: int | None,
+    location: LatLon | None = None,
+    reason: str = "",
+) -> None:
+    session.add(
+        OrderStatusHistoryRow(
+            order_id=order_id,
+            from_status=from_status.value if from_status is not None else None,
+            to_status=to_status.value,
+            at=at,
+            actor_id=actor_id,
+            latitude=location.lat if location is not None else None,
+            longitude=location.lon if location is not None else None,
+            reason=reason,
+        )
+    )
+
+
+def add_order(
+    session: Session,
+    *,
+    site_id: int,
+    type: OrderType | str,
+    priority: int,
+    window: TimeWindow,
+    service_duration_s: int,
+    required_skills: Iterable[str] = (),
+    notes: str = "",
+    reference: str = "",
+    created_at: datetime | None = None,
+    actor_id: int | None = None,
+) -> WorkOrder:
+    """Store a new order in status NEW, record that first status in its history, and return it.
+
+    Raises ValueError naming the field for an unknown `site_id` or `type`, a `priority` outside
+    1..5, a negative `service_duration_s` or a `reference` another order already has.
+    `created_at` defaults to the system clock.
+    """
+    ref = reference.strip()
+    if ref and session.scalar(select(WorkOrderRow.id).where(WorkOrderRow.reference == ref)) is not None:
+        raise ValueError(f"reference: an order {ref!r} already exists")
+    created_at = created_at or SystemClock().now()
+    row = WorkOrderRow(reference=ref or None, status=OrderStatus.NEW.value, created_at=created_at)
+    _write(
+        session,
+        row,
+        site_id=site_id,
+        type=type,
+        priority=priority,
+        window=window,
+        service_duration_s=service_duration_s,
+        required_skills=required_skills,
+        notes=notes,
+    )
+    session.add(row)
+    session.flush()
+    _record(session, order_id=row.id, from_status=None, to_status=OrderStatus.NEW, at=created_at, actor_id=actor_id)
+    session.flush()
+    return _to_domain(row)
+
+
+def upsert_order_by_reference(
+    session: Session,
+    *,
+    reference: str,
+    site_id: int,
+    type: OrderType | str,
+    priority: int,
+    window: TimeWindow,
+    service_duration_s: int,
+    required_skills: Iterable[str] = (),
+    notes: str = "",
+    created_at: datetime | None = None,
+    actor_id: int | None = None,
+) -> tuple[WorkOrder, bool]:
+    """Create the order with `reference`, or update its site, type, priority, window, duration, skills and notes.
+
+    The status and assignment of an existing order are never touched by an update: a re-import
+    must not undo work already dispatched. Returns the order and whether it was created.
+    """
+    ref = reference.strip()
+    if not ref:
+        raise ValueError("reference: must not be empty")
+    row = session.scalar(select(WorkOrderRow).where(WorkOrderRow.reference == ref))
+    if row is None:
+        order = add_order(
+            session,
+            site_id=site_id,
+            type=type,
+            priority=priority,
+            window=window,
+            service_duration_s=service_duration_s,
+            required_skills=required_skills,
+            notes=notes,
+            reference=ref,
+            created_at=created_at,
+            actor_id=actor_id,
+        )
+        return order, True
+    _write(
+        session,
+        row,
+        site_id=site_id,
+        type=type,
+        priority=priority,
+        window=window,
+        service_duration_s=service_duration_s,
+        required_skills=required_skills,
+        notes=notes,
+    )
+    session.flush()
+    return _to_domain(row), False
+
+
+def change_status(
+    session: Session,
+    *,
+    order_id: int,
+    to: OrderStatus,
+    at: datetime,
+    actor_id: int | None = None,
+    worker_id: int | None = None,
+    location: LatLon | None = None,
+    reason: str = "",
+) -> WorkOrder:
+    """Move an order to status `to` and record the change; returns the updated order.
+
+    Moving to ASSIGNED needs `worker_id` (the worker it is assigned to); DECLINED clears the
+    assignment. Raises ValueError naming the field for an unknown order or worker, or for a move
+    `dispatch.orders.TRANSITIONS` does not allow.
+    """
+    row = session.get(WorkOrderRow, order_id)
+    if row is None:
+        raise ValueError(f"order_id: no order with id {order_id}")
+    current, to = OrderStatus(row.status), OrderStatus(to)
+    if not can_transition(current, to):
+        raise ValueError(f"to: order {order_id} is {current.value} and cannot become {to.value}")
+    if to is OrderStatus.ASSIGNED:
+        if worker_id is None:
+            raise ValueError("worker_id: required to assign an order")
+        if session.get(WorkerRow, worker_id) is None:
+            raise ValueError(f"worker_id: no worker with id {worker_id}")
+        row.assigned_worker_id = worker_id
+    elif to is OrderStatus.DECLINED:
+        row.assigned_worker_id = None
+    row.status = to.value
+    _record(
+        session,
+        order_id=order_id,
+        from_status=current,
+        to_status=to,
+        at=at,
+        actor_id=actor_id,
+        location=location,
+        reason=reason,
+    )
+    session.flush()
+    return _to_domain(row)
+
+
+def get_order(session: Session, order_id: int) -> WorkOrder | None:
+    """The order with `order_id`, or None."""
+    row = session.get(WorkOrderRow, order_id)
+    return _to_domain(row) if row is not None else None
+
+
+def order_by_reference(session: Session, reference: str) -> WorkOrder | None:
+    """The order with the external `reference`, or None."""
+    row = session.scalar(select(WorkOrderRow).where(WorkOrderRow.reference == reference.strip()))
+    return _to_domain(row) if row is not None else None
+
+
+def list_orders(session: Session, *, status: OrderStatus | Iterable[OrderStatus] | None = None) -> list[WorkOrder]:
+    """Orders ordered by id; only those in `status` (one status or several) when given."""
+    query = select(WorkOrderRow).order_by(WorkOrderRow.id)
+    if status is not None:
+        wanted = [OrderStatus(status).value] if isinstance(status, str) else [OrderStatus(s).value for s in status]
+        query = query.where(WorkOrderRow.status.in_(wanted))
+    return [_to_domain(row) for row in session.scalars(query)]
+
+
+def order_history(session: Session, *, order_id: int) -> list[StatusChange]:
+    """The order's status changes, oldest first (the first entry is the status it was created in)."""
+    rows = session.scalars(
+        select(OrderStatusHistoryRow)
+        .where(OrderStatusHistoryRow.order_id == order_id)
+        .order_by(OrderStatusHistoryRow.at, OrderStatusHistoryRow.id)
+    )
+    return [
+        StatusChange(
+            order_id=row.order_id,
+            from_status=OrderStatus(row.from_status) if row.from_status is not None else None,
+            to_status=OrderStatus(row.to_status),
+            at=row.at,
+            actor_id=row.actor_id,
+            location=LatLon(row.latitude, row.longitude)
+            if row.latitude is not None and row.longitude is not None
+            else None,
+            reason=row.reason,
+        )
+        for row in rows
+    ]

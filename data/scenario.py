@@ -1,0 +1,218 @@
+"""The demo scenario: Monaco's real points of interest as sites, 30 workers, ~120 orders on one day.
+
+Everything random comes from one `random.Random(seed)` drawn in a fixed order, so the same seed
+and day give the same workers and orders on any machine. Seeding twice updates in place (sites by
+external_ref, workers by device id, orders by reference, users by name) rather than duplicating.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from data.orders_repo import upsert_order_by_reference
+from data.sites_repo import upsert_site_by_ref
+from data.tables import SiteRow, UserRow, WorkerRow, WorkOrderRow
+from data.users_repo import actor_by_name, create_user, set_password
+from data.workers_repo import upsert_worker_by_device
+from dispatch.access import Role
+from dispatch.geo import LatLon
+from dispatch.orders import OrderType, TimeWindow
+from dispatch.workers import Shift
+
+MONACO_POIS = Path(__file__).resolve().parent / "datasets" / "scenario" / "monaco_pois_osm.csv"
+SITE_GEOFENCE_M = 50.0
+WORKER_COUNT = 30
+ORDER_COUNT = 120
+SKILLS = ("electrical", "plumbing", "gas", "hvac", "it", "inspection", "delivery")
+TEAMS = ("North", "Centre", "South")
+SHIFT_START, SHIFT_END = time(7, 0), time(19, 0)
+DEMO_LOGINS: tuple[tuple[str, str, Role], ...] = (
+    ("admin", "admin-demo", Role.ADMIN),
+    ("dispatcher", "dispatcher-demo", Role.DISPATCHER),
+    ("manager", "manager-demo", Role.MANAGER),
+)
+
+_FIRST_NAMES = (
+    "Amélie", "Bruno", "Chiara", "Daniel", "Elena", "Fabien", "Giulia", "Hugo", "Inès", "Jules",
+    "Karim", "Laura", "Marco", "Nadia", "Olivier", "Paola", "Quentin", "Rosa", "Sami", "Théo",
+    "Ugo", "Valérie", "Wassim", "Yasmine", "Zoé", "Luca", "Sofia", "Matteo", "Camille", "Léa",
+)  # fmt: skip
+_LAST_NAMES = (
+    "Bianchi", "Rossi", "Martin", "Bernard", "Ferrari", "Dubois", "Moreau", "Russo", "Laurent",
+    "Gallo", "Lefèvre", "Conti", "Fontaine", "Costa", "Mercier", "Ricci", "Garnier", "Marino",
+    "Chevalier", "Greco", "Robin", "Bruno", "Gauthier", "Romano", "Girard", "Colombo",
+)  # fmt: skip
+# How often each kind of job comes in, and the skill it usually needs (None: any of the worker's).
+_ORDER_TYPES: tuple[tuple[OrderType, int, str | None], ...] = (
+    (OrderType.REPAIR, 35, None),
+    (OrderType.VISIT, 25, None),
+    (OrderType.INSPECTION, 20, "inspection"),
+    (OrderType.DELIVERY, 15, "delivery"),
+    (OrderType.EMERGENCY, 5, None),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSummary:
+    """What `seed_demo` stored: counts, the day the orders are on, and the demo logins (name, password)."""
+
+    day: date
+    sites: int
+    workers: int
+    orders: int
+    logins: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Poi:
+    """One row of the Monaco POI file."""
+
+    external_ref: str
+    name: str
+    address: str
+    category: str
+    location: LatLon
+
+
+def monaco_pois(path: Path = MONACO_POIS) -> list[Poi]:
+    """The 286 OpenStreetMap points of interest shipped with the demo, in file order."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [_poi(row) for row in csv.DictReader(handle)]
+
+
+def _poi(row: dict[str, str]) -> Poi:
+    street = " ".join(p for p in (row["housenumber"].strip(), row["street"].strip()) if p)
+    town = " ".join(p for p in (row["postcode"].strip(), row["city"].strip()) if p)
+    return Poi(
+        external_ref=f"osm:{row['osm_type']}:{row['osm_id']}",
+        name=row["name"].strip(),
+        address=", ".join(p for p in (street, town) if p),
+        category=row["category"].strip(),
+        location=LatLon(float(row["lat"]), float(row["lon"])),
+    )
+
+
+def is_empty(session: Session) -> bool:
+    """Whether the database holds no sites, workers, orders or users yet (what `seed-demo --if-empty` checks)."""
+    return all(session.scalar(select(func.count()).select_from(t)) == 0 for t in (SiteRow, WorkerRow, WorkOrderRow, UserRow))
+
+
+def seed_demo(session: Session, *, seed: int, day: date) -> DemoSummary:
+    """Store the demo scenario for `day`: all Monaco sites, 30 workers, 120 orders and the demo users.
+
+    Workers are on shift 07:00-19:00 UTC every day of the week, so the demo works on any day.
+    Every order's required skills are held by at least one worker. The caller commits.
+    """
+    rng = random.Random(seed)
+    pois = monaco_pois()
+    site_ids: dict[str, int] = {}
+    for poi in pois:
+        site, _ = upsert_site_by_ref(
+            session,
+            external_ref=poi.external_ref,
+            name=poi.name,
+            address=poi.address,
+            location=poi.location,
+            geofence_radius_m=SITE_GEOFENCE_M,
+            category=poi.category,
+        )
+        site_ids[poi.external_ref] = site.id
+
+    worker_skills = _store_workers(session, rng, pois)
+    orders = _store_orders(session, rng, pois, site_ids, worker_skills, day)
+    for name, password, role in DEMO_LOGINS:
+        actor = actor_by_name(session, name)
+        if actor is None:
+            create_user(session, name=name, role=role, password=password, now=_at(day, time(6, 0)))
+        else:
+            set_password(session, user_id=actor.id, password=password)
+    return DemoSummary(
+        day=day,
+        sites=len(pois),
+        workers=len(worker_skills),
+        orders=orders,
+        logins=tuple((name, password) for name, password, _ in DEMO_LOGINS),
+    )
+
+
+def _at(day: date, at: time) -> datetime:
+    return datetime.combine(day, at, tzinfo=UTC)
+
+
+def _store_workers(session: Session, rng: random.Random, pois: list[Poi]) -> list[frozenset[str]]:
+    # Teams cover bands of the city from north to south; a worker's home base lies in their band.
+    by_lat = sorted(pois, key=lambda p: -p.location.lat)
+    band = -(-len(by_lat) // len(TEAMS))
+    bands = [by_lat[i * band : (i + 1) * band] for i in range(len(TEAMS))]
+    names = rng.sample([f"{f} {last}" for f in _FIRST_NAMES for last in _LAST_NAMES], WORKER_COUNT)
+    every_day = Shift(weekdays=tuple(range(7)), start=SHIFT_START, end=SHIFT_END)
+    skills_of: list[frozenset[str]] = []
+    for i in range(WORKER_COUNT):
+        skills = set(rng.sample(SKILLS, rng.randint(1, 3)))
+        if i < len(SKILLS):
+            skills.add(SKILLS[i])  # every skill is held by someone
+        team_index = i % len(TEAMS)
+        home = rng.choice(bands[team_index]).location
+        worker, _ = upsert_worker_by_device(
+            session,
+            name=names[i],
+            device_id=f"demo-{i + 1:02d}",
+            skills=sorted(skills),
+            shifts=(every_day,),
+            home_base=home,
+            team=TEAMS[team_index],
+        )
+        skills_of.append(worker.skills)
+    return skills_of
+
+
+def _store_orders(
+    session: Session,
+    rng: random.Random,
+    pois: list[Poi],
+    site_ids: dict[str, int],
+    worker_skills: list[frozenset[str]],
+    day: date,
+) -> int:
+    types = [t for t, _, _ in _ORDER_TYPES]
+    weights = [w for _, w, _ in _ORDER_TYPES]
+    preferred = {t: s for t, _, s in _ORDER_TYPES}
+    sites = rng.sample(pois, min(ORDER_COUNT, len(pois)))
+    shift_minutes = (SHIFT_END.hour - SHIFT_START.hour) * 60
+    for n in range(ORDER_COUNT):
+        order_type = rng.choices(types, weights)[0]
+        skill = preferred[order_type]
+        holders = [s for s in worker_skills if skill is None or skill in s]
+        holder = sorted(rng.choice(holders))
+        required = {skill} if skill is not None else {rng.choice(holder)}
+        if len(holder) > 1 and rng.random() < 0.25:
+            required.add(rng.choice(holder))  # still a subset of one worker's skills
+        if order_type is OrderType.EMERGENCY:
+            priority, length_min = 1, rng.choice((60, 90, 120))
+        else:
+            priority, length_min = rng.choice((2, 3, 3, 4, 4, 5)), rng.choice((60, 120, 180, 240))
+        service_min = rng.choice((15, 20, 30, 45, 60, 90))
+        # Windows start on a quarter hour, late enough that the whole window ends by the shift end.
+        latest_start = shift_minutes - length_min
+        start_min = 30 + 15 * rng.randint(0, max(0, (latest_start - 30) // 15))
+        start = _at(day, SHIFT_START) + timedelta(minutes=start_min)
+        upsert_order_by_reference(
+            session,
+            reference=f"DEMO-{day.isoformat()}-{n + 1:03d}",
+            site_id=site_ids[sites[n % len(sites)].external_ref],
+            type=order_type,
+            priority=priority,
+            required_skills=sorted(required),
+            window=TimeWindow(start, start + timedelta(minutes=length_min)),
+            service_duration_s=service_min * 60,
+            notes=f"{order_type.value.capitalize()} at {sites[n % len(sites)].name}",
+            created_at=_at(day, time(6, 0)),
+        )
+    return ORDER_COUNT

@@ -1,0 +1,81 @@
+"""Settings: read once per process from the environment, typed, passed down by constructor.
+
+This is the only module that reads `os.environ`. Every default runs the demo offline on one machine.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    # Where runtime files live (SQLite file, OSRM data, uploads, secret key). Change for a server install.
+    var_dir: Path
+    # SQLAlchemy URL. Set DATABASE_URL=postgresql+psycopg://... for PostgreSQL.
+    database_url: str
+    # Redis for pub/sub and the Socket.IO message queue. Set REDIS_URL for an external Redis.
+    redis_url: str
+    # Signs session cookies and push links. Kept in var_dir/secret_key unless SECRET_KEY is set.
+    secret_key: str
+    # HTTP interface and port of the console/API/socket/OsmAnd server.
+    host: str
+    port: int
+    # Seed for everything random (demo scenario, simulator). Change to get another demo day.
+    seed: int
+    # How many times faster than real time the demo simulator runs.
+    sim_speed: float
+    # XYZ tile URL template for the map background; None draws the shipped vector street basemap only.
+    tile_url: str | None
+    # Directory with the built road network (monaco.osrm*); missing = straight-line travel times.
+    osrm_dir: Path
+    # Positions older than this are deleted by `python -m data purge-positions`.
+    position_retention_days: int
+    # Coalescing window for live map updates, in milliseconds.
+    live_batch_ms: int
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Build settings from an environment mapping (pass `os.environ` at the entry point)."""
+        var_dir = Path(environ.get("OUTFIELD_VAR", str(REPO_ROOT / "var"))).resolve()
+        return cls(
+            var_dir=var_dir,
+            database_url=environ.get("DATABASE_URL") or f"sqlite:///{var_dir / 'outfield.db'}",
+            redis_url=environ.get("REDIS_URL") or "redis://127.0.0.1:6390/0",
+            secret_key=environ.get("SECRET_KEY") or _install_secret(var_dir),
+            host=environ.get("HOST", "127.0.0.1"),
+            port=_int(environ, "PORT", 8050),
+            seed=_int(environ, "OUTFIELD_SEED", 0),
+            sim_speed=float(environ.get("OUTFIELD_SIM_SPEED", "1")),
+            tile_url=environ.get("OUTFIELD_TILE_URL") or None,
+            osrm_dir=Path(environ.get("OUTFIELD_OSRM_DIR", str(var_dir / "osrm"))),
+            position_retention_days=_int(environ, "OUTFIELD_POSITION_RETENTION_DAYS", 90),
+            live_batch_ms=_int(environ, "OUTFIELD_LIVE_BATCH_MS", 100),
+        )
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"environment variable {name}={raw!r} is not a whole number") from None
+
+
+def _install_secret(var_dir: Path) -> str:
+    """The per-install secret, created on first use so that two installs never share one."""
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,113 @@
+"""Customer sites, as `dispatch.sites.Site` values.
+
+`external_ref` is the natural key of imported sites (CSV, OpenStreetMap); an empty reference is
+stored as NULL so any number of hand-made sites can coexist with the unique constraint.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from data.tables import SiteRow
+from dispatch.geo import LatLon
+from dispatch.sites import Site
+
+
+def _to_domain(row: SiteRow) -> Site:
+    return Site(
+        id=row.id,
+        name=row.name,
+        address=row.address,
+        location=LatLon(row.latitude, row.longitude),
+        geofence_radius_m=row.geofence_radius_m,
+        category=row.category,
+        external_ref=row.external_ref or "",
+    )
+
+
+def _write(
+    row: SiteRow, *, name: str, location: LatLon, address: str, geofence_radius_m: float, category: str
+) -> None:
+    # Validate through the domain value first, so a bad field never reaches a row.
+    Site(id=0, name=name, address=address, location=location, geofence_radius_m=geofence_radius_m, category=category)
+    row.name = name.strip()
+    row.address = address.strip()
+    row.latitude = location.lat
+    row.longitude = location.lon
+    row.geofence_radius_m = float(geofence_radius_m)
+    row.category = category.strip()
+
+
+def add_site(
+    session: Session,
+    *,
+    name: str,
+    location: LatLon,
+    address: str = "",
+    geofence_radius_m: float = 50.0,
+    category: str = "",
+    external_ref: str = "",
+) -> Site:
+    """Store a new site and return it with its id.
+
+    Raises ValueError naming the field for an empty `name`, a radius that is not > 0, or an
+    `external_ref` that another site already has.
+    """
+    ref = external_ref.strip()
+    if ref:
+        existing = session.scalar(select(SiteRow.id).where(SiteRow.external_ref == ref))
+        if existing is not None:
+            raise ValueError(f"external_ref: {ref!r} is already used by site {existing}")
+    row = SiteRow(external_ref=ref or None)
+    _write(row, name=name, location=location, address=address, geofence_radius_m=geofence_radius_m, category=category)
+    session.add(row)
+    session.flush()
+    return _to_domain(row)
+
+
+def upsert_site_by_ref(
+    session: Session,
+    *,
+    external_ref: str,
+    name: str,
+    location: LatLon,
+    address: str = "",
+    geofence_radius_m: float = 50.0,
+    category: str = "",
+) -> tuple[Site, bool]:
+    """Create the site with `external_ref`, or overwrite its fields; returns the site and whether it was created."""
+    ref = external_ref.strip()
+    if not ref:
+        raise ValueError("external_ref: must not be empty")
+    row = session.scalar(select(SiteRow).where(SiteRow.external_ref == ref))
+    created = row is None
+    if row is None:
+        row = SiteRow(external_ref=ref)
+    _write(row, name=name, location=location, address=address, geofence_radius_m=geofence_radius_m, category=category)
+    session.add(row)
+    session.flush()
+    return _to_domain(row), created
+
+
+def get_site(session: Session, site_id: int) -> Site | None:
+    """The site with `site_id`, or None."""
+    row = session.get(SiteRow, site_id)
+    return _to_domain(row) if row is not None else None
+
+
+def site_by_ref(session: Session, external_ref: str) -> Site | None:
+    """The site imported under `external_ref`, or None."""
+    row = session.scalar(select(SiteRow).where(SiteRow.external_ref == external_ref.strip()))
+    return _to_domain(row) if row is not None else None
+
+
+def list_sites(session: Session) -> list[Site]:
+    """All sites, ordered by id."""
+    return [_to_domain(row) for row in session.scalars(select(SiteRow).order_by(SiteRow.id))]
+
+
+def site_ids_by_ref(session: Session) -> dict[str, int]:
+    """Every site's id keyed by its external reference (sites without one are left out)."""
+    rows = session.execute(select(SiteRow.external_ref, SiteRow.id).where(SiteRow.external_ref.is_not(None)))
+    return {ref: site_id for ref, site_id in rows if ref is not None}

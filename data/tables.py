@@ -1,0 +1,334 @@
+"""SQLAlchemy ORM classes for the whole domain. Never imported outside `data/`.
+
+Repositories turn these rows into `dispatch` values and back; nothing else should hold a row.
+Every datetime column is `UTCDateTime`: written as UTC, read back as aware UTC on every database.
+Statuses and kinds are the `StrEnum` values of the domain, stored as plain strings.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Deterministic constraint names, identical on SQLite and PostgreSQL, so that later migrations can
+# drop or alter a constraint by name.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Positions grow fastest; a 64-bit id on PostgreSQL, SQLite's rowid INTEGER (already 64-bit).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime stored as UTC and always returned as aware UTC.
+
+    PostgreSQL keeps the zone (`timestamptz`); SQLite has no zone type, so the value is stored as
+    naive UTC text and the zone is attached again on the way out. A naive datetime is refused:
+    guessing its zone would silently shift times by hours.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"datetime {value.isoformat()} must be timezone-aware")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'dispatcher', 'manager', 'field_worker')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id", ondelete="SET NULL"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ApiTokenRow(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class WorkerRow(Base):
+    __tablename__ = "workers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    device_id: Mapped[str] = mapped_column(String(100), unique=True)
+    skills: Mapped[list[Any]] = mapped_column(default=list)
+    team: Mapped[str] = mapped_column(String(100), default="")
+    home_lat: Mapped[float | None] = mapped_column(Float)
+    home_lon: Mapped[float | None] = mapped_column(Float)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class WorkerShiftRow(Base):
+    __tablename__ = "worker_shifts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), index=True)
+    weekdays: Mapped[list[Any]]
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
+
+
+class WorkerLeaveRow(Base):
+    __tablename__ = "worker_leaves"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), index=True)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class CustomerRow(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    external_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+
+
+class SiteRow(Base):
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(Text, default="")
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    geofence_radius_m: Mapped[float] = mapped_column(Float, default=50.0)
+    # A GeoJSON Polygon, when the site's outline is known; otherwise the radius alone is used.
+    geofence_polygon: Mapped[str | None] = mapped_column(Text)
+    external_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+    category: Mapped[str] = mapped_column(String(100), default="")
+
+
+class WorkOrderRow(Base):
+    __tablename__ = "work_orders"
+    __table_args__ = (CheckConstraint("priority BETWEEN 1 AND 5", name="priority"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(100), unique=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    type: Mapped[str] = mapped_column(String(20))
+    priority: Mapped[int] = mapped_column(Integer)
+    required_skills: Mapped[list[Any]] = mapped_column(default=list)
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    service_duration_s: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    assigned_worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id"), index=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+
+class OrderStatusHistoryRow(Base):
+    __tablename__ = "order_status_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class PositionRow(Base):
+    __tablename__ = "positions"
+    __table_args__ = (Index("ix_positions_worker_id_fix_time", "worker_id", "fix_time"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"))
+    device_id: Mapped[str] = mapped_column(String(100))
+    fix_time: Mapped[datetime] = mapped_column(index=True)
+    device_time: Mapped[datetime]
+    server_time: Mapped[datetime]
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    speed_mps: Mapped[float | None] = mapped_column(Float)
+    bearing_deg: Mapped[float | None] = mapped_column(Float)
+    altitude_m: Mapped[float | None] = mapped_column(Float)
+    battery_pct: Mapped[float | None] = mapped_column(Float)
+    charging: Mapped[bool | None] = mapped_column(Boolean)
+    mock: Mapped[bool] = mapped_column(Boolean, default=False)
+    valid: Mapped[bool] = mapped_column(Boolean, default=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class VisitRow(Base):
+    __tablename__ = "visits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"), index=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"), index=True)
+    planned_arrival: Mapped[datetime | None]
+    planned_start: Mapped[datetime | None]
+    planned_end: Mapped[datetime | None]
+    actual_arrival: Mapped[datetime | None]
+    actual_start: Mapped[datetime | None]
+    actual_end: Mapped[datetime | None]
+
+
+class CheckinRow(Base):
+    __tablename__ = "checkins"
+    __table_args__ = (CheckConstraint("kind IN ('in', 'out')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"), index=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(3))
+    at: Mapped[datetime]
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    verdict: Mapped[str] = mapped_column(String(30))
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    # The id the phone gave the action, so a retried upload is recognised and not stored twice.
+    client_action_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+
+
+class RoutePlanRow(Base):
+    __tablename__ = "route_plans"
+    __table_args__ = (CheckConstraint("status IN ('draft', 'published')", name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_date: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    created_at: Mapped[datetime]
+    objective: Mapped[float | None] = mapped_column(Float)
+    cost: Mapped[float | None] = mapped_column(Float)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class RouteStopRow(Base):
+    __tablename__ = "route_stops"
+    __table_args__ = (UniqueConstraint("plan_id", "worker_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("route_plans.id", ondelete="CASCADE"), index=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    arrival: Mapped[datetime | None]
+    service_start: Mapped[datetime | None]
+    service_end: Mapped[datetime | None]
+
+
+class EventRow(Base):
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(String(50), index=True)
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id", ondelete="SET NULL"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id", ondelete="SET NULL"), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AlertRow(Base):
+    __tablename__ = "alerts"
+    __table_args__ = (CheckConstraint("status IN ('open', 'acknowledged')", name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    acknowledged_at: Mapped[datetime | None]
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_subject", "subject_type", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    action: Mapped[str] = mapped_column(String(100))
+    subject_type: Mapped[str] = mapped_column(String(50))
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+__all__ = [
+    "AlertRow",
+    "ApiTokenRow",
+    "AuditRow",
+    "Base",
+    "CheckinRow",
+    "CustomerRow",
+    "EventRow",
+    "OrderStatusHistoryRow",
+    "PositionRow",
+    "RoutePlanRow",
+    "RouteStopRow",
+    "SiteRow",
+    "UTCDateTime",
+    "UserRow",
+    "VisitRow",
+    "WorkOrderRow",
+    "WorkerLeaveRow",
+    "WorkerRow",
+    "WorkerShiftRow",
+]

@@ -1,0 +1,165 @@
+"""Field workers and their shifts, as `dispatch.workers.Worker` values.
+
+A worker's device id is their natural key: the phone reports under it and CSV re-imports match on it.
+Skills are stored sorted so that the same set always gives the same row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from data.tables import WorkerRow, WorkerShiftRow
+from dispatch.geo import LatLon
+from dispatch.workers import Shift, Worker
+
+
+def _shift_rows(session: Session, worker_id: int) -> list[WorkerShiftRow]:
+    return list(session.scalars(select(WorkerShiftRow).where(WorkerShiftRow.worker_id == worker_id).order_by(WorkerShiftRow.id)))
+
+
+def _to_shift(row: WorkerShiftRow) -> Shift:
+    return Shift(weekdays=tuple(int(d) for d in row.weekdays), start=_naive(row.start_time), end=_naive(row.end_time))
+
+
+def _naive(value: time) -> time:
+    return value.replace(tzinfo=None)
+
+
+def _to_domain(row: WorkerRow, shifts: Iterable[WorkerShiftRow]) -> Worker:
+    home = LatLon(row.home_lat, row.home_lon) if row.home_lat is not None and row.home_lon is not None else None
+    return Worker(
+        id=row.id,
+        name=row.name,
+        device_id=row.device_id,
+        skills=frozenset(row.skills),
+        shifts=tuple(_to_shift(s) for s in shifts),
+        home_base=home,
+        team=row.team,
+        active=row.active,
+    )
+
+
+def _validate(*, name: str, device_id: str) -> tuple[str, str]:
+    name, device_id = name.strip(), device_id.strip()
+    if not name:
+        raise ValueError("name: must not be empty")
+    if not device_id:
+        raise ValueError("device_id: must not be empty")
+    return name, device_id
+
+
+def _skills(skills: Iterable[str]) -> list[str]:
+    cleaned = sorted({s.strip() for s in skills if s.strip()})
+    return cleaned
+
+
+def _write(
+    session: Session,
+    row: WorkerRow,
+    *,
+    name: str,
+    skills: Iterable[str],
+    shifts: Iterable[Shift],
+    home_base: LatLon | None,
+    team: str,
+) -> None:
+    row.name = name
+    row.skills = _skills(skills)
+    row.team = team.strip()
+    row.home_lat = home_base.lat if home_base is not None else None
+    row.home_lon = home_base.lon if home_base is not None else None
+    if row.id is None:
+        session.add(row)
+        session.flush()
+    for old in _shift_rows(session, row.id):
+        session.delete(old)
+    for shift in shifts:
+        session.add(
+            WorkerShiftRow(
+                worker_id=row.id, weekdays=sorted(set(shift.weekdays)), start_time=shift.start, end_time=shift.end
+            )
+        )
+    session.flush()
+
+
+def add_worker(
+    session: Session,
+    *,
+    name: str,
+    device_id: str,
+    skills: Iterable[str] = (),
+    shifts: Iterable[Shift] = (),
+    home_base: LatLon | None = None,
+    team: str = "",
+) -> Worker:
+    """Store a new, active worker and return it with its id.
+
+    Raises ValueError naming the field for an empty `name` or `device_id`, or a `device_id` that
+    another worker already uses (a device reports for exactly one worker).
+    """
+    name, device_id = _validate(name=name, device_id=device_id)
+    existing = session.scalar(select(WorkerRow.id).where(WorkerRow.device_id == device_id))
+    if existing is not None:
+        raise ValueError(f"device_id: {device_id!r} is already used by worker {existing}")
+    row = WorkerRow(device_id=device_id, active=True)
+    _write(session, row, name=name, skills=skills, shifts=shifts, home_base=home_base, team=team)
+    return _to_domain(row, _shift_rows(session, row.id))
+
+
+def upsert_worker_by_device(
+    session: Session,
+    *,
+    name: str,
+    device_id: str,
+    skills: Iterable[str] = (),
+    shifts: Iterable[Shift] = (),
+    home_base: LatLon | None = None,
+    team: str = "",
+) -> tuple[Worker, bool]:
+    """Create the worker with `device_id`, or overwrite its name, skills, shifts, home base and team.
+
+    Returns the stored worker and whether it was created. The `active` flag of an existing worker is
+    kept: re-importing a roster does not bring back a deactivated worker.
+    """
+    name, device_id = _validate(name=name, device_id=device_id)
+    row = session.scalar(select(WorkerRow).where(WorkerRow.device_id == device_id))
+    created = row is None
+    if row is None:
+        row = WorkerRow(device_id=device_id, active=True)
+    _write(session, row, name=name, skills=skills, shifts=shifts, home_base=home_base, team=team)
+    return _to_domain(row, _shift_rows(session, row.id)), created
+
+
+def set_active(session: Session, *, worker_id: int, active: bool) -> Worker:
+    """Activate or deactivate a worker (deactivated workers are kept for history but never on shift)."""
+    row = session.get(WorkerRow, worker_id)
+    if row is None:
+        raise ValueError(f"worker_id: no worker with id {worker_id}")
+    row.active = active
+    session.flush()
+    return _to_domain(row, _shift_rows(session, row.id))
+
+
+def get_worker(session: Session, worker_id: int) -> Worker | None:
+    """The worker with `worker_id`, or None."""
+    row = session.get(WorkerRow, worker_id)
+    return _to_domain(row, _shift_rows(session, row.id)) if row is not None else None
+
+
+def worker_by_device(session: Session, device_id: str) -> Worker | None:
+    """The worker whose phone reports as `device_id`, or None."""
+    row = session.scalar(select(WorkerRow).where(WorkerRow.device_id == device_id.strip()))
+    return _to_domain(row, _shift_rows(session, row.id)) if row is not None else None
+
+
+def list_workers(session: Session) -> list[Worker]:
+    """All workers, active or not, ordered by id; shifts are loaded in one extra query."""
+    rows = list(session.scalars(select(WorkerRow).order_by(WorkerRow.id)))
+    shifts: dict[int, list[WorkerShiftRow]] = {}
+    for shift in session.scalars(select(WorkerShiftRow).order_by(WorkerShiftRow.id)):
+        shifts.setdefault(shift.worker_id, []).append(shift)
+    return [_to_domain(row, shifts.get(row.id, [])) for row in rows]

@@ -1,0 +1,71 @@
+"""Who may do what: roles, the calling actor, and one pure policy function.
+
+Every HTTP view, Dash callback and socket handler asks `can(...)` before it acts, so each rule
+lives and is tested in one place (Datasette's `allowed()` shape).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    DISPATCHER = "dispatcher"
+    MANAGER = "manager"
+    FIELD_WORKER = "field_worker"
+
+
+class Action(StrEnum):
+    VIEW_LIVE_MAP = "view-live-map"
+    VIEW_POSITIONS = "view-positions"
+    REPORT_POSITION = "report-position"
+    MANAGE_WORKERS = "manage-workers"
+    MANAGE_USERS = "manage-users"
+    MANAGE_ORDERS = "manage-orders"
+    VIEW_ORDERS = "view-orders"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The authenticated caller. `worker_id` is set for field workers (their own record)."""
+
+    id: int
+    name: str
+    role: Role
+    worker_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    reason: str = ""
+
+
+_OFFICE = {Role.ADMIN, Role.DISPATCHER, Role.MANAGER}
+_RULES: dict[Action, set[Role]] = {
+    Action.VIEW_LIVE_MAP: _OFFICE,
+    Action.VIEW_POSITIONS: _OFFICE,
+    Action.VIEW_ORDERS: _OFFICE,
+    Action.MANAGE_ORDERS: {Role.ADMIN, Role.DISPATCHER},
+    Action.MANAGE_WORKERS: {Role.ADMIN, Role.DISPATCHER},
+    Action.MANAGE_USERS: {Role.ADMIN},
+    Action.REPORT_POSITION: {Role.ADMIN},
+}
+
+
+def can(actor: Actor | None, action: Action, *, worker_id: int | None = None) -> Decision:
+    """Whether `actor` may perform `action` (on worker `worker_id`, where the action concerns one).
+
+    A field worker may view and report only their own positions.
+    """
+    if actor is None:
+        return Decision(False, "not authenticated")
+    if actor.role is Role.FIELD_WORKER and action in (Action.VIEW_POSITIONS, Action.REPORT_POSITION):
+        if worker_id is not None and worker_id == actor.worker_id:
+            return Decision(True)
+        return Decision(False, f"a field worker may only {action.value} of their own record")
+    if actor.role in _RULES.get(action, set()):
+        return Decision(True)
+    return Decision(False, f"role {actor.role.value} may not {action.value}")

@@ -1,0 +1,101 @@
+"""GPS positions (Traccar's vocabulary) and the filter that decides which reports are kept.
+
+Times follow Traccar's three-way split: `fix_time` (when the satellite fix was taken),
+`device_time` (the phone's clock), `server_time` (when we received it). All aware UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+from dispatch.geo import LatLon
+
+KNOTS_TO_MPS = 0.514444
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """One accepted location report of one worker's device."""
+
+    worker_id: int
+    device_id: str
+    fix_time: datetime
+    device_time: datetime
+    server_time: datetime
+    latitude: float
+    longitude: float
+    accuracy_m: float | None = None
+    speed_mps: float | None = None
+    bearing_deg: float | None = None
+    altitude_m: float | None = None
+    battery_pct: float | None = None
+    charging: bool | None = None
+    mock: bool = False
+    valid: bool = True
+    attributes: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        LatLon(self.latitude, self.longitude)  # validates the range
+        for name in ("fix_time", "device_time", "server_time"):
+            if getattr(self, name).tzinfo is None:
+                raise ValueError(f"{name} must be timezone-aware")
+        if self.accuracy_m is not None and self.accuracy_m < 0:
+            raise ValueError("accuracy_m must be >= 0")
+        if self.speed_mps is not None and self.speed_mps < 0:
+            raise ValueError("speed_mps must be >= 0")
+        if self.battery_pct is not None and not 0 <= self.battery_pct <= 100:
+            raise ValueError("battery_pct must be within 0..100")
+
+    @property
+    def point(self) -> LatLon:
+        return LatLon(self.latitude, self.longitude)
+
+
+@dataclass(frozen=True, slots=True)
+class PositionLimits:
+    """How far the filter trusts a device's clock."""
+
+    max_future_s: float = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """The position is kept. `live` is False for a fix older than the last one: it is history
+    (a phone flushing its offline buffer), stored but not moved onto the live map."""
+
+    position: Position
+    live: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """The position is not kept; `reason` says why, `duplicate` marks a harmless resend."""
+
+    reason: str
+    duplicate: bool = False
+
+
+def accept(position: Position, last: Position | None, limits: PositionLimits) -> Accepted | Rejected:
+    """Decide whether a parsed position is stored, and whether it is the worker's live position.
+
+    Reasons that can come back: a fix time too far in the future of the server's clock, or a
+    duplicate of the last fix (same fix time and place: a client retrying after a lost answer).
+    """
+    ahead = (position.fix_time - position.server_time).total_seconds()
+    if ahead > limits.max_future_s:
+        return Rejected(f"timestamp is {ahead:.0f} s ahead of the server clock (limit {limits.max_future_s:.0f} s)")
+    if last is not None:
+        if (
+            position.fix_time == last.fix_time
+            and position.latitude == last.latitude
+            and position.longitude == last.longitude
+        ):
+            return Rejected("duplicate of the last fix", duplicate=True)
+        if position.fix_time < last.fix_time:
+            return Accepted(position, live=False)
+    return Accepted(position, live=True)

@@ -1,0 +1,1 @@
+"""Position ingestion, Redis pub/sub, Socket.IO fan-out and the demo simulator."""

@@ -1,0 +1,77 @@
+"""`python -m realtime {redis-server,worker,simulate}`: the realtime processes of the Procfile."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+import uuid
+
+from data.settings import Settings
+
+log = logging.getLogger("outfield.realtime")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m realtime")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("redis-server", help="run the embedded Redis in the foreground (for the Procfile)")
+    sub.add_parser("worker", help="relay live positions from Redis to the consoles' sockets")
+    sim = sub.add_parser("simulate", help="drive the demo field staff on Monaco's streets")
+    sim.add_argument("--url", help="server base URL (default http://127.0.0.1:$PORT)")
+    sim.add_argument("--speed", type=float, help="simulated seconds per real second (default $OUTFIELD_SIM_SPEED)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = Settings.from_env(os.environ)
+    if args.command == "redis-server":
+        return _redis_server(settings)
+    if args.command == "worker":
+        return _worker(settings)
+    from realtime.simulate_cmd import simulate
+
+    return simulate(settings, url=args.url, speed=args.speed)
+
+
+def _redis_server(settings: Settings) -> int:
+    from realtime.redis_server import embedded_port, redis_command
+
+    port = embedded_port(settings.redis_url)
+    if port is None:
+        log.info("REDIS_URL points at an external server; no embedded Redis started")
+        threading.Event().wait()
+        return 0
+    workdir = settings.var_dir / "redis"
+    workdir.mkdir(parents=True, exist_ok=True)
+    command = redis_command(port, workdir)
+    os.execv(command[0], command)
+
+
+def _worker(settings: Settings) -> int:
+    from flask_socketio import SocketIO
+
+    from realtime.bus import Bus
+    from realtime.relay import run_relay
+
+    emitter = SocketIO(message_queue=settings.redis_url, async_mode="threading")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    def emit(event: str, payload: dict[str, object], room: str) -> None:
+        emitter.emit(event, payload, to=room)
+
+    run_relay(
+        bus=Bus(settings.redis_url),
+        emit=emit,
+        batch_ms=settings.live_batch_ms,
+        stop=stop,
+        holder=f"worker-{uuid.uuid4().hex[:8]}",
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

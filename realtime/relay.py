@@ -1,0 +1,102 @@
+"""Forward positions from Redis pub/sub to the consoles' sockets, coalesced per worker.
+
+A burst of pings must not flood the browser: within each `batch_ms` window only the latest
+update per worker is kept, and one `positions` event carries the batch (see the stack research:
+batching turns thousands of updates a second into a few socket events per console).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from realtime.bus import ORDERS, POSITIONS, Bus
+
+log = logging.getLogger(__name__)
+
+LIVE_ROOM = "live"
+LEADER_LOCK = "outfield:relay-leader"
+LOCK_TTL_MS = 3000
+
+Emit = Callable[[str, dict[str, Any], str], None]
+"""emit(event_name, payload, room)."""
+
+
+class Coalescer:
+    """Keeps the latest update per worker until drained."""
+
+    def __init__(self) -> None:
+        self._latest: dict[int, dict[str, Any]] = {}
+
+    def add(self, update: dict[str, Any]) -> None:
+        self._latest[int(update["worker_id"])] = update
+
+    def __len__(self) -> int:
+        return len(self._latest)
+
+    def drain(self) -> list[dict[str, Any]]:
+        batch = list(self._latest.values())
+        self._latest.clear()
+        return batch
+
+
+def run_relay(
+    *,
+    bus: Bus,
+    emit: Emit,
+    batch_ms: int,
+    stop: threading.Event,
+    holder: str,
+    monotonic: Callable[[], float] = time.monotonic,
+    wall_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+) -> None:
+    """Relay until `stop` is set, but only while this process holds the relay lock.
+
+    `wall_ms` stamps each batch so that clients can measure end-to-end latency.
+    """
+    while not stop.is_set():
+        if not bus.hold_lock(LEADER_LOCK, holder, LOCK_TTL_MS):
+            stop.wait(1.0)
+            continue
+        log.info("relay %s is forwarding live positions", holder)
+        try:
+            _relay_while_leader(bus, emit, batch_ms, stop, holder, monotonic, wall_ms)
+        except Exception:  # the relay must outlive a bad message or a socket hiccup
+            log.exception("relay loop failed; restarting")
+            stop.wait(1.0)
+    bus.release_lock(LEADER_LOCK, holder)
+
+
+def _relay_while_leader(
+    bus: Bus,
+    emit: Emit,
+    batch_ms: int,
+    stop: threading.Event,
+    holder: str,
+    monotonic: Callable[[], float],
+    wall_ms: Callable[[], int],
+) -> None:
+    pending = Coalescer()
+    window_s = batch_ms / 1000.0
+    next_flush = monotonic() + window_s
+    next_renew = monotonic() + LOCK_TTL_MS / 3000.0
+    for item in bus.listen([POSITIONS, ORDERS], stop=stop, timeout_s=min(0.05, window_s / 2)):
+        if item is not None:
+            channel, message = item
+            if channel == POSITIONS:
+                pending.add(message)
+            else:
+                emit("orders", message, LIVE_ROOM)
+        now = monotonic()
+        if now >= next_flush:
+            if len(pending):
+                emit("positions", {"updates": pending.drain(), "sent_ms": wall_ms()}, LIVE_ROOM)
+            next_flush = now + window_s
+        if now >= next_renew:
+            if not bus.hold_lock(LEADER_LOCK, holder, LOCK_TTL_MS):
+                log.info("relay %s lost the lock", holder)
+                return
+            next_renew = now + LOCK_TTL_MS / 3000.0

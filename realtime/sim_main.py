@@ -1,0 +1,143 @@
+"""The demo simulator's loop: step the simulation each tick and send its reports like Traccar Client does.
+
+Reports go as OsmAnd-protocol requests (`POST {base_url}/osmand?id=...&lat=...`), so the server
+cannot tell the simulated phones from real ones. While the server is unreachable the reports wait
+in a bounded queue per worker and go out, oldest first, once it answers. Coordinates are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+import requests
+
+from dispatch.clock import Clock
+from dispatch.geo import LatLon
+from realtime.simulator import Report, Simulator, SimWorker
+from routing.travel import TravelTimes
+
+log = logging.getLogger(__name__)
+
+MPS_TO_KNOTS = 1.943844
+QUEUE_LIMIT = 500
+"""Reports kept per worker while the server is unreachable; older ones are dropped beyond this."""
+
+REQUEST_TIMEOUT_S = 5.0
+
+
+def osmand_params(report: Report) -> dict[str, str]:
+    """The OsmAnd query parameters for one report (speed in knots, time in unix seconds)."""
+    return {
+        "id": report.device_id,
+        "timestamp": str(int(report.fix_time.timestamp())),
+        "lat": f"{report.latitude:.6f}",
+        "lon": f"{report.longitude:.6f}",
+        "speed": f"{report.speed_mps * MPS_TO_KNOTS:.2f}",
+        "bearing": f"{report.bearing_deg:.1f}",
+        "accuracy": f"{report.accuracy_m:.1f}",
+        "batt": f"{report.battery_pct:.1f}",
+    }
+
+
+@dataclass(slots=True)
+class Outbox:
+    """Reports waiting to be sent, one bounded queue per device, sent oldest first."""
+
+    limit: int = QUEUE_LIMIT
+    queues: dict[str, deque[Report]] = field(default_factory=dict)
+    dropped: int = 0
+
+    def add(self, reports: Sequence[Report]) -> None:
+        for report in reports:
+            queue = self.queues.setdefault(report.device_id, deque(maxlen=self.limit))
+            if len(queue) == queue.maxlen:
+                self.dropped += 1
+            queue.append(report)
+
+    def __len__(self) -> int:
+        return sum(len(q) for q in self.queues.values())
+
+    def send(self, session: requests.Session, url: str) -> int:
+        """POST queued reports until done or the server is unreachable; returns how many were accepted.
+
+        A connection error or timeout stops this round and keeps the report for the next one. A 5xx
+        answer keeps that device's reports for the next round; a 4xx answer drops the report, since
+        sending it again would be refused again.
+        """
+        sent = 0
+        for device_id, queue in self.queues.items():
+            while queue:
+                report = queue[0]
+                try:
+                    answer = session.post(url, params=osmand_params(report), timeout=REQUEST_TIMEOUT_S)
+                except (requests.ConnectionError, requests.Timeout) as e:
+                    log.info(
+                        "server not reachable (%s); %d report(s) kept for the next tick", type(e).__name__, len(self)
+                    )
+                    return sent
+                if answer.status_code >= 500:
+                    log.warning("server answered %d for device %s; retrying next tick", answer.status_code, device_id)
+                    break
+                queue.popleft()
+                if answer.status_code >= 400:
+                    log.warning("server refused a report of device %s with %d; dropped", device_id, answer.status_code)
+                else:
+                    sent += 1
+        return sent
+
+
+def run(
+    *,
+    base_url: str,
+    workers: list[SimWorker],
+    destinations: Sequence[LatLon],
+    travel: TravelTimes,
+    clock: Clock,
+    seed: int,
+    tick_s: float = 1.0,
+    stop: threading.Event | None = None,
+    session: requests.Session | None = None,
+    report_interval_s: float = 5.0,
+    stamp: Callable[[datetime], datetime] | None = None,
+) -> Simulator:
+    """Simulate `workers` from `clock.now()` on and post their reports to `{base_url}/osmand` each tick.
+
+    Runs until `stop` is set (forever without one), waiting `tick_s` real seconds between ticks.
+    `clock` sets the simulated time (a ScaledClock speeds the demo up); `seed` makes the movements
+    repeatable. `stamp` maps simulated fix times to the times sent (e.g. `ScaledClock.to_base`).
+    Returns the simulator when stopped, for inspection in tests.
+    """
+    # urllib3 logs each request line, query string and so coordinates included, at DEBUG.
+    quiet_http_log = logging.getLogger("urllib3.connectionpool")
+    if quiet_http_log.getEffectiveLevel() < logging.INFO:
+        quiet_http_log.setLevel(logging.INFO)
+    stop = stop or threading.Event()
+    own_session = session is None
+    http = session or requests.Session()
+    url = base_url.rstrip("/") + "/osmand"
+    simulator = Simulator(
+        workers, destinations, travel, random.Random(seed), clock.now(), report_interval_s=report_interval_s
+    )
+    outbox = Outbox()
+    log.info("simulating %d worker(s) over %d destination(s), posting to %s", len(workers), len(destinations), url)
+    try:
+        while not stop.is_set():
+            dropped_before = outbox.dropped
+            reports = simulator.step(clock.now())
+            if stamp is not None:  # a sped-up demo reports in server time, or fixes would be "in the future"
+                reports = [replace(r, fix_time=stamp(r.fix_time)) for r in reports]
+            outbox.add(reports)
+            outbox.send(http, url)
+            if outbox.dropped > dropped_before:
+                log.warning("report queue full: %d oldest report(s) dropped so far", outbox.dropped)
+            stop.wait(tick_s)
+    finally:
+        if own_session:
+            http.close()
+    return simulator

@@ -1,0 +1,1 @@
+"""Travel times, road routes and (later) route planning. No storage, transport or UI."""

@@ -1,0 +1,281 @@
+"""Travel times and road routes between points: one protocol, a straight-line estimate and OSRM roads.
+
+Everything here is in seconds and metres. `None` means "no route" (a point off the road network, or
+two points on unconnected pieces of it): an expected outcome that callers handle, never an exception.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from dispatch.geo import LatLon, bearing_deg, haversine_m, interpolate
+
+log = logging.getLogger(__name__)
+
+NETWORK_NAME = "monaco"
+"""Base name of the built road network: `<osrm_dir>/monaco.osrm.*`."""
+
+OSRM_REQUIRED_SUFFIXES = (".fileIndex", ".properties", ".partition", ".cells", ".mldgr", ".cell_metrics")
+"""Files an MLD network needs; `.cell_metrics` and `.mldgr` are written last (by customize)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RoadRoute:
+    """A drivable path: its geometry, how long it takes and how long it is.
+
+    `points` is the road geometry from start to end (at least two points; both may coincide for a
+    route of zero length). The duration is spread over the legs in proportion to their length, so a
+    vehicle moves at `distance_m / duration_s` all the way.
+    """
+
+    points: tuple[LatLon, ...]
+    duration_s: float
+    distance_m: float
+    _cumulative_m: tuple[float, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if len(self.points) < 2:
+            raise ValueError(f"points has {len(self.points)} point(s); a route needs at least 2")
+        if not (math.isfinite(self.duration_s) and self.duration_s >= 0):
+            raise ValueError(f"duration_s {self.duration_s!r} must be finite and >= 0")
+        if not (math.isfinite(self.distance_m) and self.distance_m >= 0):
+            raise ValueError(f"distance_m {self.distance_m!r} must be finite and >= 0")
+        cumulative = [0.0]
+        for a, b in zip(self.points, self.points[1:], strict=False):
+            cumulative.append(cumulative[-1] + haversine_m(a, b))
+        object.__setattr__(self, "_cumulative_m", tuple(cumulative))
+
+    @property
+    def length_m(self) -> float:
+        """Length of the geometry itself (may differ slightly from the engine's `distance_m`)."""
+        return self._cumulative_m[-1]
+
+    @property
+    def start(self) -> LatLon:
+        return self.points[0]
+
+    @property
+    def end(self) -> LatLon:
+        return self.points[-1]
+
+    def position_at(self, elapsed_s: float) -> tuple[LatLon, float, float]:
+        """Where a vehicle that set off `elapsed_s` seconds ago is: (point, bearing_deg, speed_mps).
+
+        Before the start (elapsed_s < 0) it waits at the first point, and from `duration_s` on it has
+        arrived at the last point; in both cases the speed is 0. While moving, the bearing is that of
+        the leg being driven (0 = north) and the speed is `distance_m / duration_s`.
+        """
+        total_m = self._cumulative_m[-1]
+        if elapsed_s >= self.duration_s or self.duration_s <= 0:
+            return self.points[-1], self._bearing_of_leg(len(self.points) - 2), 0.0
+        if elapsed_s < 0:
+            return self.points[0], self._bearing_of_leg(0), 0.0
+        speed_mps = self.distance_m / self.duration_s
+        if total_m <= 0:
+            return self.points[0], 0.0, speed_mps
+        along_m = total_m * (elapsed_s / self.duration_s)
+        # The leg i runs from points[i] to points[i+1], i.e. cumulative[i] <= along < cumulative[i+1].
+        leg = min(bisect.bisect_right(self._cumulative_m, along_m) - 1, len(self.points) - 2)
+        leg_m = self._cumulative_m[leg + 1] - self._cumulative_m[leg]
+        fraction = 0.0 if leg_m <= 0 else (along_m - self._cumulative_m[leg]) / leg_m
+        point = interpolate(self.points[leg], self.points[leg + 1], fraction)
+        return point, self._bearing_of_leg(leg), speed_mps
+
+    def _bearing_of_leg(self, leg: int) -> float:
+        """Bearing of leg `leg`, or of the nearest leg of non-zero length (0.0 if there is none)."""
+        last_leg = len(self.points) - 2
+        for offset in range(last_leg + 1):
+            for i in (leg - offset, leg + offset):
+                if 0 <= i <= last_leg and self.points[i] != self.points[i + 1]:
+                    return bearing_deg(self.points[i], self.points[i + 1])
+        return 0.0
+
+
+class TravelTimes(Protocol):
+    """How long it takes to drive between points, and along which roads."""
+
+    def duration_s(self, a: LatLon, b: LatLon) -> float | None:
+        """Seconds to drive from a to b, or None when there is no route."""
+        ...
+
+    def table(self, points: Sequence[LatLon]) -> list[list[float | None]]:
+        """Seconds between every pair: `table[i][j]` is from points[i] to points[j] (None = no route)."""
+        ...
+
+    def route(self, a: LatLon, b: LatLon) -> RoadRoute | None:
+        """The road path from a to b, or None when there is no route."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StraightLine:
+    """Travel estimated as the crow flies: haversine × `detour_factor` ÷ `speed_mps`.
+
+    Always finds a route, and is symmetric. The estimate used when no road network is built.
+    """
+
+    speed_mps: float = 8.0
+    detour_factor: float = 1.3
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.speed_mps) and self.speed_mps > 0):
+            raise ValueError(f"speed_mps {self.speed_mps!r} must be > 0")
+        if not (math.isfinite(self.detour_factor) and self.detour_factor >= 1):
+            raise ValueError(f"detour_factor {self.detour_factor!r} must be >= 1")
+
+    def distance_m(self, a: LatLon, b: LatLon) -> float:
+        """Estimated road distance: the great-circle distance stretched by the detour factor."""
+        return haversine_m(a, b) * self.detour_factor
+
+    def duration_s(self, a: LatLon, b: LatLon) -> float:
+        return self.distance_m(a, b) / self.speed_mps
+
+    def table(self, points: Sequence[LatLon]) -> list[list[float | None]]:
+        return [[self.duration_s(a, b) for b in points] for a in points]
+
+    def distance_table_m(self, points: Sequence[LatLon]) -> list[list[float | None]]:
+        """Estimated road metres between every pair, laid out like `table`."""
+        return [[self.distance_m(a, b) for b in points] for a in points]
+
+    def route(self, a: LatLon, b: LatLon) -> RoadRoute:
+        """A two-point line from a to b, with the estimated road distance and duration."""
+        return RoadRoute(points=(a, b), duration_s=self.duration_s(a, b), distance_m=self.distance_m(a, b))
+
+
+class OsrmRoads:
+    """Road travel times from a built OSRM network (MLD), queried in-process — no server, no port.
+
+    `osrm_path` is the network's base path, e.g. `var/osrm/monaco.osrm` (files `monaco.osrm.*`).
+    OSRM snaps every coordinate to the nearest road however far it is, so a point more than
+    `max_snap_m` from any road counts as having no route (None) instead of a route from elsewhere.
+    Raises RuntimeError when the network cannot be loaded (missing, partial or corrupt files).
+    """
+
+    def __init__(self, osrm_path: Path, *, max_snap_m: float = 1_000.0) -> None:
+        import osrm  # the compiled engine is only needed when a network is used
+
+        if not max_snap_m > 0:
+            raise ValueError(f"max_snap_m {max_snap_m!r} must be > 0")
+        self._osrm: Any = osrm
+        self.osrm_path = Path(osrm_path)
+        self.max_snap_m = max_snap_m
+        # The engine's thread safety is not documented for these bindings; one query at a time.
+        self._lock = threading.Lock()
+        self._engine: Any = osrm.OSRM(algorithm="MLD", storage_config=str(self.osrm_path), use_shared_memory=False)
+
+    def duration_s(self, a: LatLon, b: LatLon) -> float | None:
+        return self.table([a, b])[0][1]
+
+    def table(self, points: Sequence[LatLon]) -> list[list[float | None]]:
+        return self._tables(points)[0]
+
+    def distance_table_m(self, points: Sequence[LatLon]) -> list[list[float | None]]:
+        """Road metres between every pair, laid out like `table` (None = no route)."""
+        return self._tables(points)[1]
+
+    def route(self, a: LatLon, b: LatLon) -> RoadRoute | None:
+        params = self._osrm.RouteParameters(
+            coordinates=[_lonlat(a), _lonlat(b)], geometries="geojson", overview="full", steps=False
+        )
+        try:
+            with self._lock:
+                result = self._engine.Route(params)
+        except RuntimeError as e:
+            if _is_no_route(e):
+                return None
+            raise
+        if result["code"] != "Ok" or len(result["routes"]) == 0:
+            return None
+        if any(float(w["distance"]) > self.max_snap_m for w in result["waypoints"]):
+            return None
+        best = result["routes"][0]
+        points = tuple(LatLon(float(c[1]), float(c[0])) for c in best["geometry"]["coordinates"])
+        if len(points) == 1:
+            points = points * 2
+        return RoadRoute(points=points, duration_s=float(best["duration"]), distance_m=float(best["distance"]))
+
+    def _tables(self, points: Sequence[LatLon]) -> tuple[list[list[float | None]], list[list[float | None]]]:
+        n = len(points)
+        if n == 0:
+            return [], []
+        if n == 1:
+            return [[0.0]], [[0.0]]
+        params = self._osrm.TableParameters(
+            coordinates=[_lonlat(p) for p in points], annotations=["duration", "distance"]
+        )
+        try:
+            with self._lock:
+                result = self._engine.Table(params)
+        except RuntimeError as e:
+            if _is_no_route(e):
+                nothing: list[list[float | None]] = [[0.0 if i == j else None for j in range(n)] for i in range(n)]
+                return nothing, [row[:] for row in nothing]
+            raise
+        off_road = [float(s["distance"]) > self.max_snap_m for s in result["sources"]]
+        durations = _matrix(result["durations"], off_road)
+        distances = _matrix(result["distances"], off_road)
+        return durations, distances
+
+
+def _matrix(raw: Any, off_road: list[bool]) -> list[list[float | None]]:
+    n = len(off_road)
+    out: list[list[float | None]] = []
+    for i in range(n):
+        row: list[float | None] = []
+        for j in range(n):
+            value = raw[i][j]
+            if i == j:
+                row.append(0.0)
+            elif value is None or off_road[i] or off_road[j]:
+                row.append(None)
+            else:
+                row.append(float(value))
+        out.append(row)
+    return out
+
+
+def _lonlat(p: LatLon) -> tuple[float, float]:
+    """OSRM takes (longitude, latitude), the GeoJSON order."""
+    return (p.lon, p.lat)
+
+
+def _is_no_route(error: RuntimeError) -> bool:
+    """OSRM reports an unroutable request as RuntimeError('NoRoute - ...') or ('NoSegment - ...')."""
+    return str(error).startswith(("NoRoute", "NoSegment"))
+
+
+def osrm_files_present(osrm_dir: Path, name: str = NETWORK_NAME) -> bool:
+    """Whether `osrm_dir` holds a complete-looking MLD network called `name` (non-empty files)."""
+    base = Path(osrm_dir) / f"{name}.osrm"
+    for suffix in OSRM_REQUIRED_SUFFIXES:
+        path = base.with_name(base.name + suffix)
+        if not path.is_file() or path.stat().st_size == 0:
+            return False
+    return True
+
+
+def make_travel_times(osrm_dir: Path) -> TravelTimes:
+    """Road travel times when `osrm_dir/monaco.osrm.*` is built and loads; otherwise straight lines.
+
+    Logs which one was chosen and why, so a demo without the road network is not a silent surprise.
+    """
+    osrm_dir = Path(osrm_dir)
+    if not osrm_files_present(osrm_dir):
+        log.warning(
+            "no road network in %s; using straight-line travel times (run: python -m routing build-roads)", osrm_dir
+        )
+        return StraightLine()
+    try:
+        roads = OsrmRoads(osrm_dir / f"{NETWORK_NAME}.osrm")
+    except (RuntimeError, ImportError) as e:
+        log.warning("road network in %s did not load (%s); using straight-line travel times", osrm_dir, e)
+        return StraightLine()
+    log.info("road travel times from %s", roads.osrm_path)
+    return roads

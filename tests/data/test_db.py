@@ -1,0 +1,82 @@
+"""Engines, sessions and the UTC datetime column type."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from data.db import make_engine, make_sessionmaker, normalize_url, session_scope, sqlite_path
+from data.tables import AuditRow
+
+
+def test_sqlite_connections_use_wal_foreign_keys_busy_timeout_and_normal_sync(sqlite_url: str) -> None:
+    """Tests that every SQLite connection is configured for concurrent readers and enforced foreign keys."""
+    engine = make_engine(sqlite_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    finally:
+        engine.dispose()
+
+
+def test_plain_postgresql_urls_are_rewritten_to_the_psycopg_driver() -> None:
+    """Tests that postgresql:// (and postgres://) use psycopg 3, while an explicit driver is kept."""
+    assert normalize_url("postgresql://u:p@h:5432/db").drivername == "postgresql+psycopg"
+    assert normalize_url("postgres://u@h/db").drivername == "postgresql+psycopg"
+    assert normalize_url("postgresql+psycopg://u@h/db").drivername == "postgresql+psycopg"
+    assert normalize_url("sqlite:///x.db").drivername == "sqlite"
+
+
+def test_sqlite_path_names_the_file_and_none_for_other_databases(tmp_path) -> None:
+    """Tests that the SQLite file behind a URL is found, and that memory and PostgreSQL URLs have none."""
+    assert sqlite_path(f"sqlite:///{tmp_path}/a/b.db") == tmp_path / "a" / "b.db"
+    assert sqlite_path("sqlite://") is None
+    assert sqlite_path("postgresql://h/db") is None
+
+
+def _audit(at: datetime) -> AuditRow:
+    return AuditRow(action="view", subject_type="worker", subject_id=1, at=at, details={})
+
+
+def test_session_scope_commits_on_success_and_rolls_back_on_error(db_url: str) -> None:
+    """Tests that session_scope keeps the work of a good block and none of a failing one."""
+    engine = make_engine(db_url)
+    factory = make_sessionmaker(engine)
+    try:
+        at = datetime(2025, 3, 3, 8, tzinfo=UTC)
+        with session_scope(factory) as session:
+            session.add(_audit(at))
+        with pytest.raises(RuntimeError, match="boom"):
+            with session_scope(factory) as session:
+                session.add(_audit(at))
+                session.flush()
+                raise RuntimeError("boom")
+        with factory() as session:
+            assert session.scalar(select(text("count(*)")).select_from(AuditRow)) == 1
+    finally:
+        engine.dispose()
+
+
+def test_datetimes_come_back_as_aware_utc_whatever_zone_went_in(session: Session) -> None:
+    """Tests that a +02:00 time is stored as the same instant and read back with tzinfo UTC, on both databases."""
+    local = datetime(2025, 3, 3, 10, 30, 15, 123456, tzinfo=timezone(timedelta(hours=2)))
+    session.add(_audit(local))
+    session.commit()
+    session.expire_all()
+    stored = session.scalar(select(AuditRow.at))
+    assert stored == local
+    assert stored.tzinfo is UTC
+    assert stored.hour == 8 and stored.microsecond == 123456
+
+
+def test_naive_datetimes_are_refused(session: Session) -> None:
+    """Tests that a datetime without a zone is rejected instead of being silently taken as UTC."""
+    session.add(_audit(datetime(2025, 3, 3, 8, 0)))
+    with pytest.raises(Exception, match="must be timezone-aware"):
+        session.flush()

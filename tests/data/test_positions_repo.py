@@ -1,0 +1,100 @@
+"""Stored GPS positions, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+
+from sqlalchemy.orm import Session
+
+from data.positions_repo import add_position, last_position, latest_positions, positions_between, purge_positions
+from data.workers_repo import add_worker
+from dispatch.positions import Position
+
+T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
+
+
+def _position(worker_id: int, minutes: float, *, lat: float = 43.7384, lon: float = 7.4246, **kw: object) -> Position:
+    at = T0 + timedelta(minutes=minutes)
+    return Position(
+        worker_id=worker_id,
+        device_id=f"dev-{worker_id}",
+        fix_time=at,
+        device_time=at,
+        server_time=at + timedelta(seconds=2),
+        latitude=lat,
+        longitude=lon,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def _worker(session: Session, n: int) -> int:
+    return add_worker(session, name=f"W{n}", device_id=f"dev-{n}").id
+
+
+def test_position_round_trips_with_every_field(session: Session) -> None:
+    """Tests that a fully populated position is read back equal, with an id and aware UTC times."""
+    wid = _worker(session, 1)
+    full = _position(
+        wid,
+        0,
+        accuracy_m=4.5,
+        speed_mps=12.25,
+        bearing_deg=271.5,
+        altitude_m=61.0,
+        battery_pct=87.0,
+        charging=True,
+        mock=True,
+        valid=False,
+        attributes=MappingProxyType({"provider": "gps", "sat": 9}),
+    )
+    stored = add_position(session, full)
+    session.commit()
+    session.expire_all()
+    assert stored.id is not None
+    assert stored == replace(full, id=stored.id)
+    back = last_position(session, worker_id=wid)
+    assert back == stored
+    assert back is not None and back.fix_time.tzinfo is UTC and dict(back.attributes) == {"provider": "gps", "sat": 9}
+
+
+def test_last_position_is_the_greatest_fix_time_not_the_last_stored(session: Session) -> None:
+    """Tests that an old fix flushed late from a phone's buffer does not become the latest position."""
+    wid = _worker(session, 1)
+    newest = add_position(session, _position(wid, 10))
+    add_position(session, _position(wid, 5))  # arrives later, taken earlier
+    assert last_position(session, worker_id=wid) == newest
+    assert last_position(session, worker_id=_worker(session, 2)) is None
+
+
+def test_latest_positions_gives_one_newest_fix_per_worker(session: Session) -> None:
+    """Tests that latest_positions returns exactly each worker's greatest-fix-time position."""
+    a, b, c = (_worker(session, n) for n in (1, 2, 3))
+    add_position(session, _position(a, 1))
+    a_last = add_position(session, _position(a, 7))
+    add_position(session, _position(a, 3))
+    b_last = add_position(session, _position(b, 2))
+    latest = latest_positions(session)
+    assert latest == {a: a_last, b: b_last}
+    assert c not in latest
+
+
+def test_positions_between_is_inclusive_and_ordered_by_fix_time(session: Session) -> None:
+    """Tests that both bounds are included, other workers are excluded, and results are oldest first."""
+    wid, other = _worker(session, 1), _worker(session, 2)
+    stored = {m: add_position(session, _position(wid, m)) for m in (30, 0, 10, 20, 40)}
+    add_position(session, _position(other, 15))
+    got = positions_between(session, worker_id=wid, start=T0 + timedelta(minutes=10), end=T0 + timedelta(minutes=30))
+    assert got == [stored[10], stored[20], stored[30]]
+
+
+def test_purge_deletes_only_positions_older_than_the_cutoff(session: Session) -> None:
+    """Tests that purge_positions removes fixes strictly before `before`, keeps the rest, and counts them."""
+    wid = _worker(session, 1)
+    for m in (0, 5, 10, 15):
+        add_position(session, _position(wid, m))
+    assert purge_positions(session, before=T0 + timedelta(minutes=10)) == 2
+    session.commit()
+    remaining = positions_between(session, worker_id=wid, start=T0, end=T0 + timedelta(hours=1))
+    assert [p.fix_time for p in remaining] == [T0 + timedelta(minutes=10), T0 + timedelta(minutes=15)]

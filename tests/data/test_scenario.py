@@ -1,0 +1,114 @@
+"""The demo scenario: deterministic from its seed, built on all 286 Monaco POIs."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from datetime import UTC, date, datetime, time
+
+import pytest
+from sqlalchemy.orm import Session
+
+from data.db import make_engine, make_sessionmaker, session_scope
+from data.orders_repo import list_orders
+from data.scenario import DEMO_LOGINS, SKILLS, is_empty, monaco_pois, seed_demo
+from data.sites_repo import list_sites, site_by_ref
+from data.users_repo import check_password
+from data.workers_repo import list_workers
+from dispatch.access import Role
+from dispatch.orders import OrderStatus, OrderType
+from dispatch.workers import Shift
+
+DAY = date(2025, 3, 3)
+
+
+@pytest.fixture
+def seeded(session: Session):
+    summary = seed_demo(session, seed=0, day=DAY)
+    session.commit()
+    return summary
+
+
+def test_the_monaco_poi_file_has_286_sites_with_unique_refs() -> None:
+    """Tests that the shipped POI file yields 286 sites, each with its own osm:<type>:<id> reference."""
+    pois = monaco_pois()
+    assert len(pois) == 286
+    assert len({p.external_ref for p in pois}) == 286
+    assert all(p.external_ref.startswith(("osm:node:", "osm:way:")) for p in pois)
+    assert pois[3].address == "6 Quai Antoine 1er, 98000 Monaco"
+
+
+def test_seed_demo_stores_all_sites_workers_orders_and_logins(session: Session, seeded) -> None:
+    """Tests the demo's contents: 286 sites, 30 workers on 07-19 UTC daily shifts, 120 orders on the day, logins."""
+    assert (seeded.sites, seeded.workers, seeded.orders) == (286, 30, 120)
+    sites = list_sites(session)
+    assert len(sites) == 286 and all(s.geofence_radius_m == 50.0 for s in sites)
+    assert site_by_ref(session, "osm:node:267901435").name == "Stars n Bars"
+
+    workers = list_workers(session)
+    assert [w.device_id for w in workers] == [f"demo-{i:02d}" for i in range(1, 31)]
+    assert len({w.name for w in workers}) == 30
+    assert all(1 <= len(w.skills) <= 3 + 1 and w.skills <= set(SKILLS) for w in workers)
+    assert set().union(*(w.skills for w in workers)) == set(SKILLS)
+    assert Counter(w.team for w in workers) == {"North": 10, "Centre": 10, "South": 10}
+    assert all(w.shifts == (Shift(tuple(range(7)), time(7), time(19)),) for w in workers)
+    homes = {(s.location.lat, s.location.lon) for s in sites}
+    assert all(w.home_base is not None and (w.home_base.lat, w.home_base.lon) in homes for w in workers)
+
+    orders = list_orders(session)
+    assert [o.reference for o in orders] == [f"DEMO-2025-03-03-{n:03d}" for n in range(1, 121)]
+    assert {o.type for o in orders} == set(OrderType)
+    assert all(o.status is OrderStatus.NEW for o in orders)
+    start, end = datetime(2025, 3, 3, 7, tzinfo=UTC), datetime(2025, 3, 3, 19, tzinfo=UTC)
+    assert all(start <= o.window.start < o.window.end <= end for o in orders)
+    assert all(any(o.required_skills <= w.skills for w in workers) for o in orders)
+    assert all(o.required_skills for o in orders)
+
+    assert seeded.logins == (("admin", "admin-demo"), ("dispatcher", "dispatcher-demo"), ("manager", "manager-demo"))
+    for name, password, role in DEMO_LOGINS:
+        actor = check_password(session, name=name, password=password)
+        assert actor is not None and actor.role is role
+    assert {r.value for _, _, r in DEMO_LOGINS} == {Role.ADMIN, Role.DISPATCHER, Role.MANAGER}
+    assert not is_empty(session)
+
+
+def _seed(url: str, seed: int, day: date = DAY):
+    engine = make_engine(url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            seed_demo(session, seed=seed, day=day)
+        with session_scope(make_sessionmaker(engine)) as session:
+            return list_workers(session), list_orders(session)
+    finally:
+        engine.dispose()
+
+
+def test_the_same_seed_gives_the_same_workers_and_orders(tmp_path, _migrated_sqlite_template) -> None:
+    """Tests that seeding two fresh databases with seed 7 gives identical workers and orders, and seed 8 does not."""
+    import shutil
+
+    urls = []
+    for name in ("a", "b", "c"):
+        shutil.copyfile(_migrated_sqlite_template, tmp_path / f"{name}.db")
+        urls.append(f"sqlite:///{tmp_path / name}.db")
+    first, second, other = _seed(urls[0], 7), _seed(urls[1], 7), _seed(urls[2], 8)
+    assert first == second
+    assert first[0] != other[0] and first[1] != other[1]
+
+
+def test_seeding_twice_updates_in_place_without_duplicates(session: Session, seeded) -> None:
+    """Tests that re-running seed_demo on the same day leaves 286 sites, 30 workers, 120 orders."""
+    workers, orders = list_workers(session), list_orders(session)
+    seed_demo(session, seed=0, day=DAY)
+    session.commit()
+    assert len(list_sites(session)) == 286
+    assert list_workers(session) == workers
+    assert list_orders(session) == orders
+
+
+def test_another_day_adds_that_days_orders_with_the_same_workers(session: Session, seeded) -> None:
+    """Tests that seeding the next day keeps the roster and adds orders referenced by the new date."""
+    workers = list_workers(session)
+    seed_demo(session, seed=0, day=date(2025, 3, 4))
+    assert list_workers(session) == [replace(w) for w in workers]
+    assert sum(o.reference.startswith("DEMO-2025-03-04-") for o in list_orders(session)) == 120

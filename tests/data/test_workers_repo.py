@@ -1,0 +1,98 @@
+"""Workers and their shifts, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+from sqlalchemy.orm import Session
+
+from data.workers_repo import (
+    add_worker,
+    get_worker,
+    list_workers,
+    set_active,
+    upsert_worker_by_device,
+    worker_by_device,
+)
+from dispatch.geo import LatLon
+from dispatch.workers import Shift, Worker
+
+WEEKDAYS = Shift(weekdays=(0, 1, 2, 3, 4), start=time(7, 0), end=time(15, 30))
+SATURDAY = Shift(weekdays=(5,), start=time(9, 0), end=time(13, 0))
+MONACO = LatLon(43.7384, 7.4246)
+
+
+def test_added_worker_round_trips_with_skills_shifts_home_and_team(session: Session) -> None:
+    """Tests that every field of a worker comes back from the database exactly as stored."""
+    worker = add_worker(
+        session,
+        name="Ana Costa",
+        device_id="phone-1",
+        skills=("gas", "plumbing"),
+        shifts=(WEEKDAYS, SATURDAY),
+        home_base=MONACO,
+        team="North",
+    )
+    session.commit()
+    expected = Worker(
+        id=worker.id,
+        name="Ana Costa",
+        device_id="phone-1",
+        skills=frozenset({"gas", "plumbing"}),
+        shifts=(WEEKDAYS, SATURDAY),
+        home_base=MONACO,
+        team="North",
+        active=True,
+    )
+    assert worker == expected
+    session.expire_all()
+    assert get_worker(session, worker.id) == expected
+    assert worker_by_device(session, "phone-1") == expected
+    assert list_workers(session) == [expected]
+
+
+def test_worker_without_calendar_or_home_round_trips_empty(session: Session) -> None:
+    """Tests that a worker with no skills, shifts or home base comes back with empty values, not errors."""
+    worker = add_worker(session, name="Bo", device_id="phone-2")
+    assert get_worker(session, worker.id) == Worker(id=worker.id, name="Bo", device_id="phone-2")
+
+
+def test_device_id_must_be_unique_and_the_error_names_it(session: Session) -> None:
+    """Tests that a second worker on the same device is refused with a ValueError naming `device_id`."""
+    first = add_worker(session, name="Cy", device_id="phone-3")
+    with pytest.raises(ValueError, match=rf"^device_id: 'phone-3' is already used by worker {first.id}"):
+        add_worker(session, name="Di", device_id="phone-3")
+    with pytest.raises(ValueError, match=r"^name: must not be empty"):
+        add_worker(session, name=" ", device_id="phone-4")
+    assert [w.name for w in list_workers(session)] == ["Cy"]
+
+
+def test_list_workers_is_ordered_by_id_and_unknown_ids_give_none(session: Session) -> None:
+    """Tests the order of list_workers and that lookups of missing workers return None."""
+    ids = [add_worker(session, name=f"W{i}", device_id=f"d{i}", shifts=(WEEKDAYS,)).id for i in range(3)]
+    assert [w.id for w in list_workers(session)] == sorted(ids)
+    assert all(w.shifts == (WEEKDAYS,) for w in list_workers(session))
+    assert get_worker(session, 9999) is None
+    assert worker_by_device(session, "nope") is None
+
+
+def test_upsert_by_device_updates_in_place_and_replaces_shifts(session: Session) -> None:
+    """Tests that re-importing a device changes the same worker (no duplicate) and keeps it deactivated."""
+    created, was_created = upsert_worker_by_device(session, name="Ed", device_id="d9", skills=("it",), shifts=(WEEKDAYS,))
+    assert was_created is True
+    set_active(session, worker_id=created.id, active=False)
+    updated, was_created = upsert_worker_by_device(
+        session, name="Ed Jr", device_id="d9", skills=("hvac",), shifts=(SATURDAY,), team="South"
+    )
+    assert was_created is False
+    assert updated == Worker(
+        id=created.id,
+        name="Ed Jr",
+        device_id="d9",
+        skills=frozenset({"hvac"}),
+        shifts=(SATURDAY,),
+        team="South",
+        active=False,
+    )
+    assert len(list_workers(session)) == 1

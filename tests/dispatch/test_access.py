@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import pytest
+
+from dispatch.access import Action, Actor, Role, can
+
+ADMIN = Actor(1, "root", Role.ADMIN)
+DISPATCHER = Actor(2, "disp", Role.DISPATCHER)
+WORKER = Actor(3, "ana", Role.FIELD_WORKER, worker_id=7)
+
+
+def test_nobody_may_do_anything():
+    """Tests that an unauthenticated caller is refused with the reason 'not authenticated'."""
+    assert can(None, Action.VIEW_LIVE_MAP).reason == "not authenticated"
+
+
+def test_dispatcher_sees_the_map_but_cannot_manage_users():
+    """Tests the dispatcher's scope: live map yes, user management no, with a reason naming the role."""
+    assert can(DISPATCHER, Action.VIEW_LIVE_MAP).allowed
+    decision = can(DISPATCHER, Action.MANAGE_USERS)
+    assert not decision.allowed and "dispatcher" in decision.reason
+
+
+@pytest.mark.parametrize("action", [Action.VIEW_POSITIONS, Action.REPORT_POSITION])
+def test_field_worker_only_own_positions(action):
+    """Tests that a field worker may read and report their own positions and nobody else's."""
+    assert can(WORKER, action, worker_id=7).allowed
+    assert not can(WORKER, action, worker_id=8).allowed
+    assert not can(WORKER, Action.VIEW_LIVE_MAP).allowed
+
+
+def test_admin_may_report_for_any_worker():
+    """Tests that the admin token (bench, integrations) may report positions in bulk."""
+    assert can(ADMIN, Action.REPORT_POSITION, worker_id=99).allowed

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import threading
+import time
+
+import fakeredis
+import pytest
+
+from realtime.bus import POSITIONS, Bus
+from realtime.relay import LEADER_LOCK, LIVE_ROOM, Coalescer, run_relay
+
+
+@pytest.fixture
+def bus(monkeypatch):
+    """A Bus on fakeredis (unit tests only; integration tests use a real redis-server)."""
+    server = fakeredis.FakeServer()
+    b = Bus("redis://127.0.0.1:1/0")
+    b._redis = fakeredis.FakeRedis(server=server)  # noqa: SLF001 - swap the transport for a fake
+    return b
+
+
+def test_coalescer_keeps_only_the_latest_update_per_worker():
+    """Tests that a burst of 100 pings from 3 workers reaches the browser as 3 updates."""
+    c = Coalescer()
+    for i in range(100):
+        c.add({"worker_id": i % 3, "seq": i})
+    batch = c.drain()
+    assert sorted(u["seq"] for u in batch) == [97, 98, 99]
+    assert c.drain() == []
+
+
+def test_relay_batches_positions_into_one_event(bus):
+    """Tests that positions published on the bus reach the live room as one coalesced batch."""
+    sent: list[tuple[str, dict, str]] = []
+    stop = threading.Event()
+    t = threading.Thread(
+        target=run_relay,
+        kwargs={
+            "bus": bus,
+            "emit": lambda e, p, r: sent.append((e, p, r)),
+            "batch_ms": 100,
+            "stop": stop,
+            "holder": "a",
+        },
+    )
+    t.start()
+    deadline = time.monotonic() + 5
+    while bus._redis.pubsub_numsub(POSITIONS)[0][1] == 0 and time.monotonic() < deadline:  # noqa: SLF001
+        time.sleep(0.02)
+    bus.publish_many(POSITIONS, [{"worker_id": 1, "lat": 43.7, "lon": 7.4, "n": n} for n in range(50)])
+    while not sent and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stop.set()
+    t.join(5)
+    event, payload, room = sent[0]
+    assert (event, room) == ("positions", LIVE_ROOM)
+    assert [u["n"] for u in payload["updates"]] == [49]
+    assert bus._redis.get(LEADER_LOCK) is None  # released on stop  # noqa: SLF001
+
+
+def test_only_one_relay_holds_the_lock(bus):
+    """Tests that of two relay candidates only one forwards, so consoles never see duplicates."""
+    assert bus.hold_lock(LEADER_LOCK, "a", 3000)
+    assert not bus.hold_lock(LEADER_LOCK, "b", 3000)
+    assert bus.hold_lock(LEADER_LOCK, "a", 3000)  # renewal
+    bus.release_lock(LEADER_LOCK, "a")
+    assert bus.hold_lock(LEADER_LOCK, "b", 3000)

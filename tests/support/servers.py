@@ -1,0 +1,118 @@
+"""Real servers for integration and browser tests: redis-server and `python -m console`.
+
+Each is started by the fixture on a free loopback port and stopped at teardown.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+
+from realtime.redis_server import start_redis
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(check, timeout_s: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not come up within {timeout_s} s")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server (Debian's package) on a free port, for the whole session."""
+    port = free_port()
+    proc = start_redis(port, tmp_path_factory.mktemp("redis"))
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        wait_until(lambda: redis.Redis.from_url(url).ping(), 10, "redis-server")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def run_cli(module: str, *args: str, env: dict[str, str]) -> str:
+    """Run `python -m module args` like a user would; return stdout, raise with stderr on failure."""
+    result = subprocess.run(
+        [sys.executable, "-m", module, *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"python -m {module} {' '.join(args)} failed: {result.stderr}")
+    return result.stdout.strip()
+
+
+@dataclass
+class ConsoleServer:
+    url: str
+    env: dict[str, str]
+    admin_token: str
+    dispatcher_name: str
+    dispatcher_password: str
+    log_path: Path
+
+    def cli(self, module: str, *args: str) -> str:
+        return run_cli(module, *args, env=self.env)
+
+
+@pytest.fixture(scope="module")
+def console_server(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[ConsoleServer]:
+    """`python -m console` on a fresh migrated SQLite database, with an admin and a dispatcher.
+
+    Module-scoped: each test module gets a clean server and database, and its own Redis db index
+    would not be needed because the relay lock is per server process set.
+    """
+    var = tmp_path_factory.mktemp("var")
+    port = free_port()
+    env = {
+        **os.environ,
+        "OUTFIELD_VAR": str(var),
+        "DATABASE_URL": f"sqlite:///{var / 'outfield.db'}",
+        "REDIS_URL": redis_url,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "SECRET_KEY": "test-secret",
+        "OUTFIELD_OSRM_DIR": str(var / "no-osrm"),
+    }
+    run_cli("data", "migrate", env=env)
+    admin_token = run_cli("data", "create-user", "--role", "admin", "--name", "admin", env=env)
+    run_cli("data", "create-user", "--role", "dispatcher", "--name", "dispatcher", "--password", "dispatch-pw", env=env)
+    # One relay for the whole deployment: make sure no lock is left by an earlier module's server.
+    redis.Redis.from_url(redis_url).delete("outfield:relay-leader")
+    log_path = var / "console.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "console"], env=env, cwd=REPO, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).status_code == 200, 30, "python -m console")
+        yield ConsoleServer(url, env, admin_token, "dispatcher", "dispatch-pw", log_path)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        redis.Redis.from_url(redis_url).delete("outfield:relay-leader")
