@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 from sqlalchemy import inspect
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from data.db import make_engine, make_sessionmaker, session_scope, sqlite_path
 from data.migrate import current_revision, head_revision, migrate
@@ -46,19 +48,25 @@ def _prepare_storage(settings: Settings) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
 
 
-def _open(settings: Settings) -> Callable[[], Session]:
-    """A session factory on a database at the code's schema revision.
+@contextmanager
+def _database(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    """A session factory on a database at the code's schema revision; the engine is disposed after.
 
     A database alembic has never touched is migrated on the spot (so `create-user` works on a fresh
     file); one at an older revision is left alone and the command fails, asking for `migrate`.
     """
     engine = make_engine(settings.database_url)
-    if not inspect(engine).has_table("alembic_version"):
-        migrate(settings.database_url)
-        print("the database was empty: created the schema", file=sys.stderr)
-    elif (current := current_revision(engine)) != head_revision():
-        raise RuntimeError(f"the database schema is at {current}, the code needs {head_revision()}: run `python -m data migrate`")
-    return make_sessionmaker(engine)
+    try:
+        if not inspect(engine).has_table("alembic_version"):
+            migrate(settings.database_url)
+            print("the database was empty: created the schema", file=sys.stderr)
+        elif (current := current_revision(engine)) != head_revision():
+            raise RuntimeError(
+                f"the database schema is at {current}, the code needs {head_revision()}: run `python -m data migrate`"
+            )
+        yield make_sessionmaker(engine)
+    finally:
+        engine.dispose()
 
 
 def _usage_from(exc: ValueError) -> UsageError:
@@ -75,24 +83,24 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
-    factory = _open(settings)
-    try:
-        with session_scope(factory) as session:
-            _, token = create_user(session, name=args.name, role=Role(args.role), password=args.password)
-    except ValueError as exc:
-        raise _usage_from(exc) from None
+    with _database(settings) as factory:
+        try:
+            with session_scope(factory) as session:
+                _, token = create_user(session, name=args.name, role=Role(args.role), password=args.password)
+        except ValueError as exc:
+            raise _usage_from(exc) from None
     print(token)
     return 0
 
 
 def cmd_add_worker(settings: Settings, args: argparse.Namespace) -> int:
     skills = [s.strip() for s in (args.skills or "").split(",") if s.strip()]
-    factory = _open(settings)
-    try:
-        with session_scope(factory) as session:
-            worker = add_worker(session, name=args.name, device_id=args.device_id, skills=skills, team=args.team)
-    except ValueError as exc:
-        raise _usage_from(exc) from None
+    with _database(settings) as factory:
+        try:
+            with session_scope(factory) as session:
+                worker = add_worker(session, name=args.name, device_id=args.device_id, skills=skills, team=args.team)
+        except ValueError as exc:
+            raise _usage_from(exc) from None
     print(worker.id)
     return 0
 
@@ -102,8 +110,7 @@ def cmd_import_csv(settings: Settings, args: argparse.Namespace) -> int:
         raise UsageError(f"FILE: {args.file} is not a readable file")
     from data.csv_import import IMPORTERS  # pandas is slow to import; only this command needs it
 
-    factory = _open(settings)
-    with session_scope(factory) as session:
+    with _database(settings) as factory, session_scope(factory) as session:
         report = IMPORTERS[args.kind](session, args.file)
     print(f"{args.kind}: {report.imported} imported, {report.updated} updated, {len(report.errors)} rows with errors")
     for error in report.errors:
@@ -113,8 +120,7 @@ def cmd_import_csv(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     day = args.day or SystemClock().now().date()
-    factory = _open(settings)
-    with session_scope(factory) as session:
+    with _database(settings) as factory, session_scope(factory) as session:
         if args.if_empty and not is_empty(session):
             print("the database already holds data: demo not seeded")
             return 0
@@ -139,8 +145,7 @@ def cmd_demo_info(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_purge_positions(settings: Settings, _args: argparse.Namespace) -> int:
     before = SystemClock().now() - timedelta(days=settings.position_retention_days)
-    factory = _open(settings)
-    with session_scope(factory) as session:
+    with _database(settings) as factory, session_scope(factory) as session:
         count = purge_positions(session, before=before)
     print(f"deleted {count} positions older than {settings.position_retention_days} days")
     return 0
@@ -154,7 +159,9 @@ def _day(value: str) -> date:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m data", description="Outfield storage: schema, users, workers, imports, demo.")
+    parser = argparse.ArgumentParser(
+        prog="python -m data", description="Outfield storage: schema, users, workers, imports, demo."
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("migrate", help="upgrade the database schema to the newest revision").set_defaults(run=cmd_migrate)
@@ -179,7 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("seed-demo", help="store the demo scenario (Monaco sites, 30 workers, 120 orders)")
     p.add_argument("--if-empty", action="store_true", help="do nothing when the database already holds data")
-    p.add_argument("--day", type=_day, default=None, help="the day of the demo orders, YYYY-MM-DD (default: today, UTC)")
+    p.add_argument(
+        "--day", type=_day, default=None, help="the day of the demo orders, YYYY-MM-DD (default: today, UTC)"
+    )
     p.set_defaults(run=cmd_seed_demo)
 
     sub.add_parser("demo-info", help="print the console URL and the demo logins").set_defaults(run=cmd_demo_info)
@@ -198,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(settings, args))
     except UsageError as exc:
         parser.error(str(exc))  # exits 2
-    except (ValueError, RuntimeError, OSError) as exc:
+    except (ValueError, RuntimeError, OSError, SQLAlchemyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 1

@@ -35,7 +35,17 @@ from dispatch.workers import Shift
 
 Source = str | os.PathLike[str] | IO[str] | IO[bytes]
 
-WORKER_COLUMNS = ("name", "device_id", "skills", "team", "home_lat", "home_lon", "shift_days", "shift_start", "shift_end")
+WORKER_COLUMNS = (
+    "name",
+    "device_id",
+    "skills",
+    "team",
+    "home_lat",
+    "home_lon",
+    "shift_days",
+    "shift_start",
+    "shift_end",
+)
 SITE_COLUMNS = ("external_ref", "name", "address", "latitude", "longitude", "geofence_radius_m", "category")
 ORDER_COLUMNS = (
     "reference",
@@ -100,7 +110,9 @@ class _Row:
             self.fail(name, "is required")
         return value
 
-    def number(self, name: str, *, required: bool = False, low: float | None = None, high: float | None = None) -> float | None:
+    def number(
+        self, name: str, *, required: bool = False, low: float | None = None, high: float | None = None
+    ) -> float | None:
         raw = self.text(name, required=required)
         if not raw:
             return None

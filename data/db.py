@@ -38,9 +38,12 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
 
     WAL lets the console read while the ingest process writes; `busy_timeout` makes a writer wait
     up to 5 s for a lock instead of failing at once; SQLite does not enforce foreign keys unless
-    asked on every connection. Extra keyword arguments go to `sqlalchemy.create_engine`.
+    asked on every connection. Statement parameters are hidden from exceptions and logs, because
+    they carry personal data. Extra keyword arguments go to `sqlalchemy.create_engine`.
     """
     parsed = normalize_url(url)
+    # Bound values (coordinates, password hashes, tokens) stay out of error messages and SQL logs.
+    kwargs.setdefault("hide_parameters", True)
     engine = create_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _configure_sqlite)

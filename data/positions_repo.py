@@ -93,7 +93,10 @@ def latest_positions(session: Session) -> dict[int, Position]:
         .label("rank"),
     ).subquery()
     rows = session.scalars(
-        select(PositionRow).join(ranked, ranked.c.id == PositionRow.id).where(ranked.c.rank == 1).order_by(PositionRow.worker_id)
+        select(PositionRow)
+        .join(ranked, ranked.c.id == PositionRow.id)
+        .where(ranked.c.rank == 1)
+        .order_by(PositionRow.worker_id)
     )
     return {row.worker_id: _to_domain(row) for row in rows}
 

@@ -2,7 +2,8 @@
 
 Everything random comes from one `random.Random(seed)` drawn in a fixed order, so the same seed
 and day give the same workers and orders on any machine. Seeding twice updates in place (sites by
-external_ref, workers by device id, orders by reference, users by name) rather than duplicating.
+external_ref, workers by device id, orders by reference) rather than duplicating; demo users that
+already exist are left as they are.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from data.orders_repo import upsert_order_by_reference
 from data.sites_repo import upsert_site_by_ref
 from data.tables import SiteRow, UserRow, WorkerRow, WorkOrderRow
-from data.users_repo import actor_by_name, create_user, set_password
+from data.users_repo import actor_by_name, create_user
 from data.workers_repo import upsert_worker_by_device
 from dispatch.access import Role
 from dispatch.geo import LatLon
@@ -101,7 +102,9 @@ def _poi(row: dict[str, str]) -> Poi:
 
 def is_empty(session: Session) -> bool:
     """Whether the database holds no sites, workers, orders or users yet (what `seed-demo --if-empty` checks)."""
-    return all(session.scalar(select(func.count()).select_from(t)) == 0 for t in (SiteRow, WorkerRow, WorkOrderRow, UserRow))
+    return all(
+        session.scalar(select(func.count()).select_from(t)) == 0 for t in (SiteRow, WorkerRow, WorkOrderRow, UserRow)
+    )
 
 
 def seed_demo(session: Session, *, seed: int, day: date) -> DemoSummary:
@@ -128,11 +131,9 @@ def seed_demo(session: Session, *, seed: int, day: date) -> DemoSummary:
     worker_skills = _store_workers(session, rng, pois)
     orders = _store_orders(session, rng, pois, site_ids, worker_skills, day)
     for name, password, role in DEMO_LOGINS:
-        actor = actor_by_name(session, name)
-        if actor is None:
+        # An existing user keeps their password: seeding must never reset a real admin's login.
+        if actor_by_name(session, name) is None:
             create_user(session, name=name, role=role, password=password, now=_at(day, time(6, 0)))
-        else:
-            set_password(session, user_id=actor.id, password=password)
     return DemoSummary(
         day=day,
         sites=len(pois),
@@ -155,9 +156,12 @@ def _store_workers(session: Session, rng: random.Random, pois: list[Poi]) -> lis
     every_day = Shift(weekdays=tuple(range(7)), start=SHIFT_START, end=SHIFT_END)
     skills_of: list[frozenset[str]] = []
     for i in range(WORKER_COUNT):
-        skills = set(rng.sample(SKILLS, rng.randint(1, 3)))
-        if i < len(SKILLS):
-            skills.add(SKILLS[i])  # every skill is held by someone
+        count = rng.randint(1, 3)
+        if i < len(SKILLS):  # the first seven workers hold one skill each, so every skill is held by someone
+            others = [s for s in SKILLS if s != SKILLS[i]]
+            skills = {SKILLS[i], *rng.sample(others, count - 1)}
+        else:
+            skills = set(rng.sample(SKILLS, count))
         team_index = i % len(TEAMS)
         home = rng.choice(bands[team_index]).location
         worker, _ = upsert_worker_by_device(

@@ -26,9 +26,7 @@ def _to_domain(row: SiteRow) -> Site:
     )
 
 
-def _write(
-    row: SiteRow, *, name: str, location: LatLon, address: str, geofence_radius_m: float, category: str
-) -> None:
+def _write(row: SiteRow, *, name: str, location: LatLon, address: str, geofence_radius_m: float, category: str) -> None:
     # Validate through the domain value first, so a bad field never reaches a row.
     Site(id=0, name=name, address=address, location=location, geofence_radius_m=geofence_radius_m, category=category)
     row.name = name.strip()

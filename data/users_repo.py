@@ -80,9 +80,7 @@ def issue_token(session: Session, *, user_id: int, now: datetime | None = None) 
     if session.get(UserRow, user_id) is None:
         raise ValueError(f"user_id: no user with id {user_id}")
     token = secrets.token_urlsafe(32)
-    session.add(
-        ApiTokenRow(token_sha256=_hash_token(token), user_id=user_id, created_at=now or SystemClock().now())
-    )
+    session.add(ApiTokenRow(token_sha256=_hash_token(token), user_id=user_id, created_at=now or SystemClock().now()))
     session.flush()
     return token
 

@@ -18,7 +18,9 @@ from dispatch.workers import Shift, Worker
 
 
 def _shift_rows(session: Session, worker_id: int) -> list[WorkerShiftRow]:
-    return list(session.scalars(select(WorkerShiftRow).where(WorkerShiftRow.worker_id == worker_id).order_by(WorkerShiftRow.id)))
+    return list(
+        session.scalars(select(WorkerShiftRow).where(WorkerShiftRow.worker_id == worker_id).order_by(WorkerShiftRow.id))
+    )
 
 
 def _to_shift(row: WorkerShiftRow) -> Shift:

@@ -44,7 +44,6 @@
     return Math.floor(s / 3600) + " h ago";
   }
 
-  window.outfield = { updatesReceived: 0, lastLatencyMs: null };
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     live: {
@@ -118,7 +117,10 @@
     },
   });
 
-  window.outfieldMap = {
+  // Functions the map layers name through dash_extensions.javascript.Namespace("outfield").
+  window.outfield = {
+    updatesReceived: 0,
+    lastLatencyMs: null,
     workerMarker: function (feature, latlng) {
       const p = feature.properties;
       const marker = L.circleMarker(latlng, {
@@ -143,5 +145,4 @@
       return { color: major ? "#64748b" : "#334155", weight: major ? 3 : 1.5, opacity: 0.9, interactive: false };
     },
   };
-  window.dashExtensions = Object.assign({}, window.dashExtensions, { outfield: window.outfieldMap });
 })();

@@ -83,9 +83,7 @@ def test_reimporting_the_same_workers_file_updates_and_creates_no_duplicates(ses
 def test_wrapping_shift_days_and_comma_lists_are_understood(session: Session) -> None:
     """Tests that `Fri-Mon` wraps over the weekend and `Mon,Wed,Fri` picks single days."""
     csv_text = (
-        "name,device_id,shift_days,shift_start,shift_end\n"
-        "A,a,Fri-Mon,08:00,12:00\n"
-        'B,b,"Mon,Wed,Fri",08:00,12:00\n'
+        'name,device_id,shift_days,shift_start,shift_end\nA,a,Fri-Mon,08:00,12:00\nB,b,"Mon,Wed,Fri",08:00,12:00\n'
     )
     report = import_workers(session, io.StringIO(csv_text))
     assert report.errors == []
@@ -146,7 +144,9 @@ def test_a_missing_required_column_is_reported_on_the_header_line(session: Sessi
 
 def test_an_empty_file_is_reported_not_crashed_on(session: Session) -> None:
     """Tests that an empty upload gives one error on line 1."""
-    assert import_workers(session, io.StringIO("")).errors == [RowError(1, "", "the file is empty: expected a header line")]
+    assert import_workers(session, io.StringIO("")).errors == [
+        RowError(1, "", "the file is empty: expected a header line")
+    ]
 
 
 ORDERS_CSV = """\
@@ -177,7 +177,15 @@ def test_orders_import_validates_every_field_and_resolves_sites_by_ref(session: 
     assert (report.imported, report.updated) == (2, 0)
     wo1, wo2 = list_orders(session)
     casino, port = site_by_ref(session, "osm:node:1"), site_by_ref(session, "osm:node:2")
-    assert (wo1.reference, wo1.site_id, wo1.type, wo1.priority, wo1.required_skills, wo1.service_duration_s, wo1.notes) == (
+    assert (
+        wo1.reference,
+        wo1.site_id,
+        wo1.type,
+        wo1.priority,
+        wo1.required_skills,
+        wo1.service_duration_s,
+        wo1.notes,
+    ) == (
         "WO-1",
         casino.id,
         OrderType.REPAIR,

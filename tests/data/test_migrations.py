@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from data.db import make_engine
-from data.migrate import current_revision, head_revision, migrate
+from data.migrate import alembic_config, current_revision, head_revision, migrate
 from data.tables import Base
 
 
@@ -49,5 +50,19 @@ def test_migrate_works_from_any_working_directory(sqlite_url: str, tmp_path, mon
     engine = make_engine(sqlite_url)
     try:
         assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_downgrading_to_base_removes_every_table_and_upgrading_restores_them(empty_url: str) -> None:
+    """Tests that the initial migration's downgrade is complete and reversible (also via the URL code path)."""
+    config = alembic_config(database_url=empty_url)
+    command.upgrade(config, "head")
+    command.downgrade(config, "base")
+    engine = make_engine(empty_url)
+    try:
+        assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+        command.upgrade(config, "head")
+        assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables) | {"alembic_version"}
     finally:
         engine.dispose()

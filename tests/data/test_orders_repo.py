@@ -76,7 +76,9 @@ def test_list_orders_filters_by_one_or_several_statuses(session: Session) -> Non
     site_id = _site(session)
     worker = add_worker(session, name="W", device_id="d")
     ids = [
-        add_order(session, site_id=site_id, type="visit", priority=3, window=WINDOW, service_duration_s=600, created_at=T0).id
+        add_order(
+            session, site_id=site_id, type="visit", priority=3, window=WINDOW, service_duration_s=600, created_at=T0
+        ).id
         for _ in range(3)
     ]
     change_status(session, order_id=ids[1], to=OrderStatus.ASSIGNED, at=T0, worker_id=worker.id)
@@ -91,7 +93,9 @@ def test_status_changes_follow_the_transition_table_and_are_recorded(session: Se
     """Tests assignment, an illegal move naming `to`, and the history with location and reason."""
     site_id = _site(session)
     worker = add_worker(session, name="W", device_id="d")
-    order = add_order(session, site_id=site_id, type="repair", priority=1, window=WINDOW, service_duration_s=60, created_at=T0)
+    order = add_order(
+        session, site_id=site_id, type="repair", priority=1, window=WINDOW, service_duration_s=60, created_at=T0
+    )
     with pytest.raises(ValueError, match=r"^worker_id: required to assign"):
         change_status(session, order_id=order.id, to=OrderStatus.ASSIGNED, at=T0)
     with pytest.raises(ValueError, match=r"^to: order \d+ is new and cannot become done"):
@@ -100,7 +104,12 @@ def test_status_changes_follow_the_transition_table_and_are_recorded(session: Se
     assert (assigned.status, assigned.assigned_worker_id) == (OrderStatus.ASSIGNED, worker.id)
     here = LatLon(43.7351, 7.4211)
     declined = change_status(
-        session, order_id=order.id, to=OrderStatus.DECLINED, at=T0 + timedelta(minutes=5), location=here, reason="van broke"
+        session,
+        order_id=order.id,
+        to=OrderStatus.DECLINED,
+        at=T0 + timedelta(minutes=5),
+        location=here,
+        reason="van broke",
     )
     assert (declined.status, declined.assigned_worker_id) == (OrderStatus.DECLINED, None)
     history = order_history(session, order_id=order.id)
@@ -133,12 +142,26 @@ def test_upsert_by_reference_updates_details_but_keeps_status_and_assignment(ses
     site_id = _site(session)
     worker = add_worker(session, name="W", device_id="d")
     first, created = upsert_order_by_reference(
-        session, reference="R1", site_id=site_id, type="visit", priority=3, window=WINDOW, service_duration_s=60, created_at=T0
+        session,
+        reference="R1",
+        site_id=site_id,
+        type="visit",
+        priority=3,
+        window=WINDOW,
+        service_duration_s=60,
+        created_at=T0,
     )
     change_status(session, order_id=first.id, to=OrderStatus.ASSIGNED, at=T0, worker_id=worker.id)
     later = TimeWindow(T0 + timedelta(hours=3), T0 + timedelta(hours=4))
     second, created_again = upsert_order_by_reference(
-        session, reference="R1", site_id=site_id, type="repair", priority=1, window=later, service_duration_s=900, notes="n"
+        session,
+        reference="R1",
+        site_id=site_id,
+        type="repair",
+        priority=1,
+        window=later,
+        service_duration_s=900,
+        notes="n",
     )
     assert (created, created_again) == (True, False)
     assert second.id == first.id

@@ -98,3 +98,13 @@ def test_purge_deletes_only_positions_older_than_the_cutoff(session: Session) ->
     session.commit()
     remaining = positions_between(session, worker_id=wid, start=T0, end=T0 + timedelta(hours=1))
     assert [p.fix_time for p in remaining] == [T0 + timedelta(minutes=10), T0 + timedelta(minutes=15)]
+
+
+def test_a_failed_insert_does_not_put_coordinates_in_the_error(session: Session) -> None:
+    """Tests that when storing a position fails (unknown worker), the exception text carries no coordinates."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError) as failure:
+        add_position(session, _position(424242, 0, lat=43.123456, lon=7.654321))
+    assert "43.123456" not in str(failure.value) and "7.654321" not in str(failure.value)

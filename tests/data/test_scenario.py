@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
 from datetime import UTC, date, datetime, time
 
 import pytest
@@ -13,13 +12,16 @@ from data.db import make_engine, make_sessionmaker, session_scope
 from data.orders_repo import list_orders
 from data.scenario import DEMO_LOGINS, SKILLS, is_empty, monaco_pois, seed_demo
 from data.sites_repo import list_sites, site_by_ref
-from data.users_repo import check_password
+from data.users_repo import check_password, create_user
 from data.workers_repo import list_workers
 from dispatch.access import Role
 from dispatch.orders import OrderStatus, OrderType
 from dispatch.workers import Shift
 
 DAY = date(2025, 3, 3)
+
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 @pytest.fixture
@@ -48,7 +50,7 @@ def test_seed_demo_stores_all_sites_workers_orders_and_logins(session: Session, 
     workers = list_workers(session)
     assert [w.device_id for w in workers] == [f"demo-{i:02d}" for i in range(1, 31)]
     assert len({w.name for w in workers}) == 30
-    assert all(1 <= len(w.skills) <= 3 + 1 and w.skills <= set(SKILLS) for w in workers)
+    assert all(1 <= len(w.skills) <= 3 and w.skills <= set(SKILLS) for w in workers)
     assert set().union(*(w.skills for w in workers)) == set(SKILLS)
     assert Counter(w.team for w in workers) == {"North": 10, "Centre": 10, "South": 10}
     assert all(w.shifts == (Shift(tuple(range(7)), time(7), time(19)),) for w in workers)
@@ -96,19 +98,21 @@ def test_the_same_seed_gives_the_same_workers_and_orders(tmp_path, _migrated_sql
     assert first[0] != other[0] and first[1] != other[1]
 
 
-def test_seeding_twice_updates_in_place_without_duplicates(session: Session, seeded) -> None:
-    """Tests that re-running seed_demo on the same day leaves 286 sites, 30 workers, 120 orders."""
-    workers, orders = list_workers(session), list_orders(session)
+def test_seeding_again_updates_in_place_and_another_day_adds_only_that_days_orders(session: Session, seeded) -> None:
+    """Tests that re-seeding the same day duplicates nothing and the next day adds 120 orders, same roster."""
+    sites, workers, orders = list_sites(session), list_workers(session), list_orders(session)
     seed_demo(session, seed=0, day=DAY)
     session.commit()
-    assert len(list_sites(session)) == 286
-    assert list_workers(session) == workers
-    assert list_orders(session) == orders
-
-
-def test_another_day_adds_that_days_orders_with_the_same_workers(session: Session, seeded) -> None:
-    """Tests that seeding the next day keeps the roster and adds orders referenced by the new date."""
-    workers = list_workers(session)
+    assert (list_sites(session), list_workers(session), list_orders(session)) == (sites, workers, orders)
     seed_demo(session, seed=0, day=date(2025, 3, 4))
-    assert list_workers(session) == [replace(w) for w in workers]
-    assert sum(o.reference.startswith("DEMO-2025-03-04-") for o in list_orders(session)) == 120
+    assert list_workers(session) == workers
+    next_day = [o for o in list_orders(session) if o.reference.startswith("DEMO-2025-03-04-")]
+    assert len(next_day) == 120 and len(list_orders(session)) == 240
+
+
+def test_seeding_keeps_the_password_of_an_existing_demo_user(session: Session) -> None:
+    """Tests that seed_demo never resets the password of a user called `admin` that already exists."""
+    create_user(session, name="admin", role=Role.ADMIN, password="real-secret")
+    seed_demo(session, seed=0, day=DAY)
+    assert check_password(session, name="admin", password="admin-demo") is None
+    assert check_password(session, name="admin", password="real-secret") is not None

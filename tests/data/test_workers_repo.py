@@ -79,7 +79,9 @@ def test_list_workers_is_ordered_by_id_and_unknown_ids_give_none(session: Sessio
 
 def test_upsert_by_device_updates_in_place_and_replaces_shifts(session: Session) -> None:
     """Tests that re-importing a device changes the same worker (no duplicate) and keeps it deactivated."""
-    created, was_created = upsert_worker_by_device(session, name="Ed", device_id="d9", skills=("it",), shifts=(WEEKDAYS,))
+    created, was_created = upsert_worker_by_device(
+        session, name="Ed", device_id="d9", skills=("it",), shifts=(WEEKDAYS,)
+    )
     assert was_created is True
     set_active(session, worker_id=created.id, active=False)
     updated, was_created = upsert_worker_by_device(
