@@ -34,7 +34,7 @@ def sqlite_path(url: str | URL) -> Path | None:
 
 
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:
-    """An engine for `url`; SQLite connections get WAL, foreign keys, a busy timeout and NORMAL sync.
+    """An engine for `url`; SQLite connections get WAL, foreign keys, a busy timeout and FULL sync.
 
     WAL lets the console read while the ingest process writes; `busy_timeout` makes a writer wait
     up to 5 s for a lock instead of failing at once; SQLite does not enforce foreign keys unless
@@ -56,7 +56,9 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL: a commit is on disk before we answer 200. In WAL mode NORMAL may lose the last
+        # commits on power loss, and an acknowledged position must be durable.
+        cursor.execute("PRAGMA synchronous=FULL")
     finally:
         cursor.close()
 

@@ -158,6 +158,16 @@ def worker_by_device(session: Session, device_id: str) -> Worker | None:
     return _to_domain(row, _shift_rows(session, row.id)) if row is not None else None
 
 
+def active_worker_id_for_device(session: Session, device_id: str) -> int | None:
+    """The id of the active worker whose phone reports as `device_id`, or None (one indexed query).
+
+    The ingestion hot path needs only this, not the whole worker with its shifts.
+    """
+    return session.scalar(
+        select(WorkerRow.id).where(WorkerRow.device_id == device_id.strip(), WorkerRow.active.is_(True))
+    )
+
+
 def list_workers(session: Session) -> list[Worker]:
     """All workers, active or not, ordered by id; shifts are loaded in one extra query."""
     rows = list(session.scalars(select(WorkerRow).order_by(WorkerRow.id)))

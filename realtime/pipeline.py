@@ -6,6 +6,8 @@ acknowledged position is durable and a subscriber never sees a position the data
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -54,11 +56,27 @@ def live_message(position: Position) -> dict[str, Any]:
 class PositionPipeline:
     """Ingests position reports for the HTTP endpoints (OsmAnd and batch)."""
 
-    def __init__(self, *, sessions: sessionmaker[Session], bus: Bus, clock: Clock, limits: PositionLimits) -> None:
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        bus: Bus,
+        clock: Clock,
+        limits: PositionLimits,
+        device_cache_s: float = 30.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._sessions = sessions
         self._bus = bus
         self._clock = clock
         self._limits = limits
+        # Known devices are remembered for `device_cache_s`: a phone pinging every few seconds
+        # then costs no lookup. Unknown ids are never cached, so a newly registered phone works at
+        # once; a deactivated one is refused within `device_cache_s`.
+        self._device_cache_s = device_cache_s
+        self._monotonic = monotonic
+        self._devices: dict[str, tuple[int, float]] = {}
+        self._devices_lock = threading.Lock()
 
     def ingest(self, report: PositionReport) -> Stored | Rejected:
         """Store one report from a device; IngestError (→ 400) for an unknown device or bad value."""
@@ -100,8 +118,7 @@ class PositionPipeline:
         may_report: MayReport,
     ) -> Outcome:
         if report.device_id not in workers:
-            worker = workers_repo.worker_by_device(session, report.device_id)
-            workers[report.device_id] = worker.id if worker is not None and worker.active else None
+            workers[report.device_id] = self._worker_id(session, report.device_id)
         worker_id = workers[report.device_id]
         if worker_id is None:
             return IngestError(
@@ -124,3 +141,15 @@ class PositionPipeline:
         if verdict.live:
             last[worker_id] = stored
         return Stored(stored, verdict.live)
+
+    def _worker_id(self, session: Session, device_id: str) -> int | None:
+        now = self._monotonic()
+        with self._devices_lock:
+            cached = self._devices.get(device_id)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        worker_id = workers_repo.active_worker_id_for_device(session, device_id)
+        if worker_id is not None:
+            with self._devices_lock:
+                self._devices[device_id] = (worker_id, now + self._device_cache_s)
+        return worker_id

@@ -20,7 +20,7 @@ def test_sqlite_connections_use_wal_foreign_keys_busy_timeout_and_normal_sync(sq
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
-            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL: acknowledged writes survive power loss
     finally:
         engine.dispose()
 

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from dash import html
+
+from console.geojson import orders_to_geojson, position_to_json, workers_to_geojson
+from console.pages.live import card_view
+from dispatch.geo import LatLon
+from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder
+from dispatch.sites import Site
+from tests.factories import at, make_position, make_worker
+
+NOW = at("2025-03-03T08:00:30Z")
+
+
+def test_worker_without_fix_is_drawn_at_home_and_offline():
+    """Tests that a worker who never reported appears at their home base, grey (offline)."""
+    data = workers_to_geojson([make_worker()], {}, NOW)
+    (feature,) = data["features"]
+    assert feature["geometry"]["coordinates"] == [7.4276, 43.7394]
+    assert feature["properties"]["state"] == "offline"
+    assert feature["properties"]["fix_time"] is None
+
+
+def test_worker_with_fresh_fast_fix_is_en_route_at_the_fix():
+    """Tests that a worker's marker sits at the latest fix and is 'en route' when driving."""
+    data = workers_to_geojson([make_worker()], {1: make_position(lat=43.74, lon=7.43, speed_mps=12.0)}, NOW)
+    props = data["features"][0]["properties"]
+    assert data["features"][0]["geometry"]["coordinates"] == [7.43, 43.74]
+    assert props["state"] == "en_route"
+    assert props["skills"] == ["gas"]
+
+
+def test_worker_without_any_place_is_left_off_the_map():
+    """Tests that a worker with no fix and no home base is not drawn at 0,0."""
+    assert workers_to_geojson([make_worker(home_base=None)], {}, NOW)["features"] == []
+
+
+def test_orders_are_drawn_at_their_site_with_status():
+    """Tests that an order is drawn at its site, labelled with its type, site and status."""
+    site = Site(id=5, name="Pharmacie du Port", address="", location=LatLon(43.735, 7.421))
+    order = WorkOrder(
+        id=9, site_id=5, type=OrderType.REPAIR, priority=2, required_skills=frozenset({"gas"}),
+        window=TimeWindow(at("2025-03-03T09:00:00Z"), at("2025-03-03T11:00:00Z")), service_duration_s=1800,
+        status=OrderStatus.EN_ROUTE,
+    )  # fmt: skip
+    (feature,) = orders_to_geojson([order], {5: site})["features"]
+    assert feature["properties"]["status"] == "en_route"
+    assert feature["properties"]["label"] == "repair · Pharmacie du Port · en route"
+    assert orders_to_geojson([order], {})["features"] == []
+
+
+def test_position_json_has_the_contract_fields_in_utc():
+    """Tests the API position shape other tools rely on: latitude, longitude, fix_time (UTC ISO), speed_mps, accuracy_m."""
+    body = position_to_json(make_position(accuracy_m=7.0, speed_mps=3.0))
+    assert body["fix_time"] == "2025-03-03T08:00:00+00:00"
+    assert (body["latitude"], body["longitude"], body["speed_mps"], body["accuracy_m"]) == (43.7394, 7.4276, 3.0, 7.0)
+
+
+def test_card_shows_what_a_dispatcher_needs():
+    """Tests that the worker card lists skills, last fix time, battery, speed in km/h and current order."""
+    card = {
+        "worker_id": 1, "name": "Ana Rossi", "team": "Centre", "skills": ["gas", "hvac"], "on_shift": True,
+        "last_fix_time": at("2025-03-03T08:00:00Z"), "battery_pct": 64.0, "speed_mps": 10.0,
+        "current_order": "repair at Pharmacie du Port (en route)",
+    }  # fmt: skip
+    text = _text(card_view(card))
+    for expected in ("Ana Rossi", "gas, hvac", "08:00:00 UTC", "64 %", "36 km/h", "repair at Pharmacie du Port"):
+        assert expected in text
+    assert _text(card_view(None)) == "That worker no longer exists."
+
+
+def _text(component) -> str:
+    if isinstance(component, list):
+        return " ".join(_text(c) for c in component)
+    if isinstance(component, str):
+        return component
+    if isinstance(component, html.Div | html.Dl | html.Dt | html.Dd | html.H2 | html.P):
+        return _text(component.children)
+    return ""
