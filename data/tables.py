@@ -332,3 +332,66 @@ __all__ = [
     "WorkerRow",
     "WorkerShiftRow",
 ]
+
+
+class FieldActionRow(Base):
+    """One action a field worker took on the push-link page (accept, check-in, ...), exactly once.
+
+    `client_action_id` is minted by the phone; a replayed offline queue finds its actions here
+    and is told "duplicate" instead of applying them twice. `event_time` is when the worker acted
+    (the phone's clock), `server_time` when it reached us.
+    """
+
+    __tablename__ = "field_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_action_id: Mapped[str] = mapped_column(String(100), unique=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(30))
+    event_time: Mapped[datetime]
+    server_time: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class PhotoRow(Base):
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_action_id: Mapped[str] = mapped_column(String(100), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"), index=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"), index=True)
+    path: Mapped[str] = mapped_column(String(500))
+    thumbnail_path: Mapped[str] = mapped_column(String(500))
+    content_type: Mapped[str] = mapped_column(String(50))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    taken_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
+class ServiceReportRow(Base):
+    __tablename__ = "service_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_action_id: Mapped[str] = mapped_column(String(100), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"), index=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"), index=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    checklist: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    parts: Mapped[list[Any]] = mapped_column(default=list)
+    signature_path: Mapped[str | None] = mapped_column(String(500))
+    signed_by: Mapped[str] = mapped_column(String(200), default="")
+    written_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
+class PushLinkRow(Base):
+    """The current push-link version of a worker: raising it revokes every link issued before."""
+
+    __tablename__ = "push_links"
+
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    revoked_at: Mapped[datetime | None]

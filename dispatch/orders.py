@@ -41,6 +41,12 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 """Allowed moves. ASSIGNED → ASSIGNED is a reassignment to another worker."""
 
+FINAL_STATUSES: frozenset[OrderStatus] = frozenset(s for s, onward in TRANSITIONS.items() if not onward)
+"""Statuses an order never leaves (DONE, CANCELLED)."""
+
+OFFICE_STATUSES: frozenset[OrderStatus] = frozenset({S.ASSIGNED, S.CANCELLED})
+"""Statuses only the office (or the auto-dispatcher, for ASSIGNED) sets; the assigned worker reports the rest."""
+
 
 def can_transition(current: OrderStatus, to: OrderStatus) -> bool:
     """Whether an order in `current` may move to `to`."""
@@ -80,3 +86,7 @@ class WorkOrder:
             raise ValueError("service_duration_s must be >= 0")
         if not 1 <= self.priority <= 5:
             raise ValueError("priority must be within 1..5 (1 = most urgent)")
+
+    def can_transition(self, to: OrderStatus) -> bool:
+        """Whether this order may move to `to` (the table only; `dispatch.lifecycle` adds who and why)."""
+        return can_transition(self.status, to)
