@@ -1,4 +1,5 @@
-"""Command line for routing data: `python -m routing build-roads [--if-missing] [--pbf PATH] [--out DIR]`.
+"""Command line for routing: `python -m routing build-roads [--if-missing] [--pbf PATH] [--out DIR]` and
+`python -m routing solomon INSTANCE_FILE --seconds S` (solve a Solomon VRPTW instance, print JSON).
 
 Each subcommand registers itself in `build_parser` with a handler taking the parsed arguments and
 returning the exit status, so new ones (e.g. `solomon`) slot in beside `build-roads`.
@@ -7,6 +8,7 @@ returning the exit status, so new ones (e.g. `solomon`) slot in beside `build-ro
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -39,6 +41,46 @@ def _build_roads(args: argparse.Namespace) -> int:
     return 0
 
 
+def _solomon(args: argparse.Namespace) -> int:
+    """Solve one Solomon instance; print {"routes", "vehicles", "distance"} (exact Euclidean) as JSON."""
+    from routing.problem import StopRule
+    from routing.solomon import SolomonFormatError, evaluate, read_instance, routes_of, to_problem
+    from routing.solve import solve
+
+    try:
+        instance = read_instance(args.instance)
+    except SolomonFormatError as e:
+        print(f"solomon: invalid instance: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"solomon: cannot read {args.instance}: {e.strerror}", file=sys.stderr)
+        return 2
+    try:
+        stop = StopRule(max_solutions=args.max_solutions, max_seconds=args.seconds)
+    except ValueError as e:
+        print(f"solomon: {e}", file=sys.stderr)
+        return 2
+    plan = solve(to_problem(instance), stop=stop, seed=args.seed, engine=args.engine)
+    routes = routes_of(plan)
+    result = evaluate(instance, routes)
+    print(json.dumps({"routes": [list(r) for r in routes], "vehicles": result.vehicles, "distance": result.distance}))
+    if not result.feasible:
+        for violation in result.violations:
+            print(f"solomon: infeasible: {violation}", file=sys.stderr)
+        return 3
+    return 0
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `python -m routing` parser; each subcommand sets `handler(args) -> exit status`."""
     parser = argparse.ArgumentParser(prog="python -m routing", description="Outfield routing data tools.")
@@ -53,6 +95,22 @@ def build_parser() -> argparse.ArgumentParser:
     roads.add_argument("--pbf", type=Path, default=DEFAULT_PBF, help=f"OpenStreetMap extract (default: {DEFAULT_PBF})")
     roads.add_argument("--out", type=Path, default=None, help="output folder (default: the osrm_dir setting, var/osrm)")
     roads.set_defaults(handler=_build_roads)
+
+    solomon = commands.add_parser(
+        "solomon",
+        help="solve a Solomon VRPTW instance and print the routes as JSON",
+        description=(
+            'Solve a Solomon VRPTW instance with the instance\'s fleet and print {"routes": [[customer numbers], ...], '
+            '"vehicles": N, "distance": D}: distance exact Euclidean, depot left out. Exit 2 on invalid input '
+            "(the message names the line), 3 if the routes found are infeasible."
+        ),
+    )
+    solomon.add_argument("instance", type=Path, metavar="INSTANCE_FILE", help="Solomon text file (e.g. C101.txt)")
+    solomon.add_argument("--seconds", type=_positive_float, default=10.0, help="time budget (default: 10)")
+    solomon.add_argument("--max-solutions", type=int, default=None, help="also stop after this many solutions")
+    solomon.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    solomon.add_argument("--engine", choices=("auto", "ortools", "pyvrp"), default="auto", help="default: auto")
+    solomon.set_defaults(handler=_solomon)
     return parser
 
 

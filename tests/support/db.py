@@ -165,9 +165,11 @@ def _migrated_pg_database(postgres_server: PostgresServer) -> Iterator[str]:
 
 def _empty_pg_database(url: str) -> None:
     """Delete every row (children first) and restart every id sequence, as if freshly migrated."""
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    statements = [f'DELETE FROM "{t}"' for t in tables]
-    statements += [f"SELECT setval(pg_get_serial_sequence('\"{t}\"', 'id'), 1, false)" for t in tables]
+    ordered = list(reversed(Base.metadata.sorted_tables))
+    statements = [f'DELETE FROM "{t.name}"' for t in ordered]
+    statements += [
+        f"SELECT setval(pg_get_serial_sequence('\"{t.name}\"', 'id'), 1, false)" for t in ordered if "id" in t.columns
+    ]
     with psycopg.connect(_libpq_url(url), autocommit=True) as conn:
         # A connection an earlier test forgot to close could hold locks the DELETEs would wait on.
         conn.execute(
