@@ -13,19 +13,23 @@ from dash import Dash, html
 from flask_socketio import SocketIO
 from markupsafe import escape
 
-from console import api
+from console import api, api_orders
 from console.auth import ApiError, Auth
+from console.dispatch_service import DispatchService
 from console.pages import live
 from console.services import Services
-from data.db import make_engine, make_sessionmaker
+from data import orders_repo
+from data.db import make_engine, make_sessionmaker, session_scope
 from data.settings import Settings
 from dispatch.access import Action, can
+from dispatch.assign import AssignParams, AutoDispatchPolicy
 from dispatch.clock import Clock
 from dispatch.positions import PositionLimits
 from realtime import sockets
 from realtime.bus import Bus
 from realtime.pipeline import PositionPipeline
 from realtime.relay import run_relay
+from routing.travel import StraightLine, TravelTimes, make_travel_times
 
 PUBLIC_PREFIXES = ("/login", "/osmand", "/api/", "/healthz", "/assets/style.css", "/favicon.ico")
 
@@ -36,6 +40,7 @@ class OutfieldApp:
     dash: Dash
     socketio: SocketIO
     services: Services
+    dispatch: DispatchService
     bus: Bus
     stop: threading.Event
 
@@ -71,6 +76,21 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
     )
     server.register_blueprint(api.create_blueprint(auth=auth, services=services, pipeline=pipeline))
+    travel = make_travel_times(settings.osrm_dir)
+    dispatch = DispatchService(
+        sessions=sessions,
+        clock=clock,
+        bus=bus,
+        travel=travel,
+        params=assign_params(travel),
+        policy=AutoDispatchPolicy(),
+    )
+
+    def list_orders(statuses: Any) -> Any:
+        with session_scope(sessions) as session:
+            return orders_repo.list_orders(session, status=statuses)
+
+    server.register_blueprint(api_orders.create_blueprint(auth=auth, dispatch=dispatch, list_orders=list_orders))
     _register_login(server, auth)
 
     @server.get("/healthz")
@@ -129,7 +149,14 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     def api_error(exc: ApiError) -> tuple[flask.Response, int]:
         return flask.jsonify(exc.body()), exc.status
 
-    return OutfieldApp(server, dash_app, socketio, services, bus, threading.Event())
+    return OutfieldApp(server, dash_app, socketio, services, dispatch, bus, threading.Event())
+
+
+def assign_params(travel: TravelTimes) -> AssignParams:
+    """Assignment rules for this travel-time provider: the fast path needs the provider's top speed."""
+    if isinstance(travel, StraightLine):
+        return AssignParams(max_speed_mps=travel.speed_mps / travel.detour_factor)
+    return AssignParams()
 
 
 def _assets_dir() -> Any:

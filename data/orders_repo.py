@@ -10,12 +10,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from data.tables import OrderStatusHistoryRow, SiteRow, WorkerRow, WorkOrderRow
 from dispatch.clock import SystemClock
 from dispatch.geo import LatLon
+from dispatch.lifecycle import StatusChange as LifecycleChange
 from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder, can_transition
 
 
@@ -293,3 +294,63 @@ def order_history(session: Session, *, order_id: int) -> list[StatusChange]:
         )
         for row in rows
     ]
+
+
+def save_change(session: Session, change: LifecycleChange) -> WorkOrder:
+    """Store a move decided by `dispatch.lifecycle.transition` and record it in the history.
+
+    The row must still be in `change.from_status` with `change.previous_worker_id`: if another
+    request moved the order in between, ValueError (naming `status`) is raised and nothing changes,
+    so two dispatchers can never both assign the same order.
+    """
+    query = select(WorkOrderRow).where(WorkOrderRow.id == change.order_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = session.scalar(query)
+    if row is None:
+        raise ValueError(f"order_id: no order with id {change.order_id}")
+    if row.status != change.from_status.value or row.assigned_worker_id != change.previous_worker_id:
+        raise ValueError(f"status: order {change.order_id} changed meanwhile (it is {row.status} now); reload it")
+    row.status = change.to_status.value
+    row.assigned_worker_id = change.worker_id
+    _record(
+        session,
+        order_id=change.order_id,
+        from_status=change.from_status,
+        to_status=change.to_status,
+        at=change.at,
+        actor_id=change.actor_id,
+        location=change.location,
+        reason=change.reason,
+    )
+    session.flush()
+    return _to_domain(row)
+
+
+def open_order_counts(session: Session, *, worker_ids: Iterable[int] | None = None) -> dict[int, int]:
+    """How many unfinished orders each worker holds (assigned, accepted, en route, on site)."""
+    busy = [
+        OrderStatus.ASSIGNED.value,
+        OrderStatus.ACCEPTED.value,
+        OrderStatus.EN_ROUTE.value,
+        OrderStatus.ON_SITE.value,
+    ]
+    query = (
+        select(WorkOrderRow.assigned_worker_id, func.count())
+        .where(WorkOrderRow.status.in_(busy), WorkOrderRow.assigned_worker_id.is_not(None))
+        .group_by(WorkOrderRow.assigned_worker_id)
+    )
+    counts = {int(worker_id): int(n) for worker_id, n in session.execute(query)}
+    if worker_ids is not None:
+        return {w: counts.get(w, 0) for w in worker_ids}
+    return counts
+
+
+def orders_of_worker(session: Session, *, worker_id: int) -> list[WorkOrder]:
+    """The orders assigned to a worker, earliest window first."""
+    rows = session.scalars(
+        select(WorkOrderRow)
+        .where(WorkOrderRow.assigned_worker_id == worker_id)
+        .order_by(WorkOrderRow.window_start, WorkOrderRow.id)
+    )
+    return [_to_domain(r) for r in rows]

@@ -7,12 +7,13 @@ Skills are stored sorted so that the same set always gives the same row.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import time
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.tables import WorkerRow, WorkerShiftRow
+from data.tables import WorkerLeaveRow, WorkerRow, WorkerShiftRow
+from dispatch.assign import Leave
 from dispatch.geo import LatLon
 from dispatch.workers import Shift, Worker
 
@@ -175,3 +176,26 @@ def list_workers(session: Session) -> list[Worker]:
     for shift in session.scalars(select(WorkerShiftRow).order_by(WorkerShiftRow.id)):
         shifts.setdefault(shift.worker_id, []).append(shift)
     return [_to_domain(row, shifts.get(row.id, [])) for row in rows]
+
+
+def add_leave(session: Session, *, worker_id: int, start: date, end: date, reason: str = "") -> None:
+    """Record that a worker is away from `start` to `end` (whole days, both included)."""
+    if end < start:
+        raise ValueError("end: the leave ends before it starts")
+    if session.get(WorkerRow, worker_id) is None:
+        raise ValueError(f"worker_id: no worker with id {worker_id}")
+    session.add(WorkerLeaveRow(worker_id=worker_id, start_date=start, end_date=end, reason=reason))
+    session.flush()
+
+
+def leaves_overlapping(session: Session, *, start: date, end: date) -> dict[int, list[Leave]]:
+    """Leaves touching the days [start, end], by worker, as aware UTC periods [first day, day after last)."""
+    rows = session.scalars(
+        select(WorkerLeaveRow).where(WorkerLeaveRow.start_date <= end, WorkerLeaveRow.end_date >= start)
+    )
+    out: dict[int, list[Leave]] = {}
+    for row in rows:
+        begin = datetime.combine(row.start_date, time(0), tzinfo=UTC)
+        finish = datetime.combine(row.end_date + timedelta(days=1), time(0), tzinfo=UTC)
+        out.setdefault(row.worker_id, []).append(Leave(row.worker_id, begin, finish, row.reason or "leave"))
+    return out

@@ -25,6 +25,17 @@ Emit = Callable[[str, dict[str, Any], str], None]
 """emit(event_name, payload, room)."""
 
 
+def worker_room(worker_id: int) -> str:
+    """The room of one field worker's open push-link pages."""
+    return f"worker:{worker_id}"
+
+
+def _order_workers(message: dict[str, Any]) -> set[int]:
+    order = message.get("order") or {}
+    ids = {order.get("assigned_worker_id"), message.get("previous_worker_id")}
+    return {int(i) for i in ids if isinstance(i, int)}
+
+
 class Coalescer:
     """Keeps the latest update per worker until drained."""
 
@@ -90,6 +101,8 @@ def _relay_while_leader(
                 pending.add(message)
             else:
                 emit("orders", message, LIVE_ROOM)
+                for worker_id in _order_workers(message):
+                    emit("assignment", message, worker_room(worker_id))
         now = monotonic()
         if now >= next_flush:
             if len(pending):

@@ -1,0 +1,123 @@
+"""Work-order endpoints: create, list, explain candidates, assign/override, move through the lifecycle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flask
+
+from console.auth import ApiError, Auth, deny
+from console.dispatch_service import DispatchService, NotFound, explained_json, order_json
+from console.openapi import OPENAPI
+from console.order_input import FieldError, parse_new_order
+from dispatch.access import Action
+from dispatch.assign import AutoDispatched, ManualDispatch
+from dispatch.lifecycle import Refused
+from dispatch.orders import OrderStatus
+
+
+def create_blueprint(*, auth: Auth, dispatch: DispatchService, list_orders: Any) -> flask.Blueprint:
+    bp = flask.Blueprint("orders", __name__)
+
+    @bp.errorhandler(ApiError)
+    def api_error(exc: ApiError) -> tuple[flask.Response, int]:
+        return flask.jsonify(exc.body()), exc.status
+
+    @bp.errorhandler(FieldError)
+    def field_error(exc: FieldError) -> tuple[flask.Response, int]:
+        return flask.jsonify({"error": str(exc), "field": exc.field}), 400
+
+    @bp.errorhandler(NotFound)
+    def not_found(exc: NotFound) -> tuple[flask.Response, int]:
+        return flask.jsonify({"error": str(exc).strip("'\"")}), 404
+
+    @bp.get("/api/v1/openapi.json")
+    def openapi() -> flask.Response:
+        return flask.jsonify(OPENAPI)
+
+    @bp.post("/api/v1/work-orders")
+    def create() -> tuple[flask.Response, int]:
+        actor = auth.require(Action.MANAGE_ORDERS)
+        created = dispatch.create_order(actor=actor, new=parse_new_order(_json()))
+        body = order_json(created.order)
+        decision = created.dispatch
+        if isinstance(decision, AutoDispatched):
+            body["dispatch"] = {"mode": "auto", "eta_s": round(decision.candidate.eta_s, 1)}
+        elif isinstance(decision, ManualDispatch):
+            body["dispatch"] = {"mode": "manual", "reason": decision.reason}
+        else:
+            body["dispatch"] = {"mode": "none", "reason": decision.reason}
+        return flask.jsonify(body), 201
+
+    @bp.get("/api/v1/work-orders")
+    def index() -> flask.Response:
+        auth.require(Action.VIEW_ORDERS)
+        raw = flask.request.args.get("status")
+        try:
+            statuses = [OrderStatus(s) for s in raw.split(",")] if raw else None
+        except ValueError:
+            deny(400, f"status: {raw!r} is not a list of {', '.join(s.value for s in OrderStatus)}", "status")
+        return flask.jsonify([order_json(o) for o in list_orders(statuses)])
+
+    @bp.get("/api/v1/work-orders/<int:order_id>")
+    def show(order_id: int) -> flask.Response:
+        auth.require(Action.VIEW_ORDERS)
+        history = dispatch.history(order_id=order_id)
+        orders = [o for o in list_orders(None) if o.id == order_id]
+        body = order_json(orders[0])
+        body["history"] = [
+            {"from": h.from_status.value if h.from_status else None, "to": h.to_status.value, "at": h.at.isoformat(),
+             "actor_id": h.actor_id, "reason": h.reason}
+            for h in history
+        ]  # fmt: skip
+        return flask.jsonify(body)
+
+    @bp.get("/api/v1/work-orders/<int:order_id>/candidates")
+    def candidates(order_id: int) -> flask.Response:
+        actor = auth.require(Action.VIEW_ORDERS)
+        return flask.jsonify(explained_json(dispatch.candidates(actor=actor, order_id=order_id)))
+
+    @bp.post("/api/v1/work-orders/<int:order_id>/assign")
+    def assign(order_id: int) -> tuple[flask.Response, int]:
+        actor = auth.require(Action.MANAGE_ORDERS)
+        body = _json()
+        worker_id = body.get("worker_id")
+        if isinstance(worker_id, bool) or not isinstance(worker_id, int):
+            deny(400, "worker_id: missing or not a whole number", "worker_id")
+        reason = body.get("reason", "")
+        if not isinstance(reason, str):
+            deny(400, "reason: expected text", "reason")
+        return _moved(dispatch.assign(actor=actor, order_id=order_id, worker_id=worker_id, reason=reason))
+
+    @bp.post("/api/v1/work-orders/<int:order_id>/status")
+    def move(order_id: int) -> tuple[flask.Response, int]:
+        actor = auth.require(Action.MANAGE_ORDERS)
+        body = _json()
+        try:
+            to = OrderStatus(body.get("status"))
+        except ValueError:
+            deny(
+                400, f"status: {body.get('status')!r} is not one of {', '.join(s.value for s in OrderStatus)}", "status"
+            )
+        if to is OrderStatus.ASSIGNED:
+            deny(400, "status: use POST /api/v1/work-orders/{id}/assign to assign", "status")
+        reason = body.get("reason", "")
+        if not isinstance(reason, str):
+            deny(400, "reason: expected text", "reason")
+        return _moved(dispatch.move(actor=actor, order_id=order_id, to=to, reason=reason))
+
+    return bp
+
+
+def _json() -> dict[str, Any]:
+    body = flask.request.get_json(silent=True)
+    if not isinstance(body, dict):
+        deny(400, "body: expected a JSON object (Content-Type: application/json)", "body")
+    return body
+
+
+def _moved(result: Any) -> tuple[flask.Response, int]:
+    if isinstance(result, Refused):
+        field = "reason" if result.reason.startswith("reason:") else "status"
+        return flask.jsonify({"error": result.reason, "field": field}), 409
+    return flask.jsonify(order_json(result)), 200

@@ -1,0 +1,265 @@
+"""The dispatcher's actions: create orders, explain candidates, assign or override, move orders on.
+
+Every call takes the acting `Actor`, reads what it needs, asks the pure domain (`dispatch.assign`,
+`dispatch.lifecycle`) for the decision, stores it in one transaction, and only then publishes the
+change so every console (and the worker's phone) updates within the relay's batch window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from console import geojson
+from console.order_input import NewOrder
+from data import audit_repo, orders_repo, positions_repo, sites_repo, workers_repo
+from data.db import session_scope
+from dispatch.access import Actor
+from dispatch.assign import (
+    AssignParams,
+    AutoDispatched,
+    AutoDispatchPolicy,
+    Leave,
+    ManualDispatch,
+    NoCandidate,
+    Ranking,
+    WorkerIndex,
+    Workload,
+    auto_dispatch,
+    rank_candidates,
+)
+from dispatch.clock import Clock
+from dispatch.geo import LatLon
+from dispatch.lifecycle import Refused, transition
+from dispatch.orders import OrderStatus, WorkOrder
+from dispatch.positions import Position
+from dispatch.sites import Site
+from dispatch.workers import Worker
+from realtime.bus import ORDERS, Bus
+from routing.travel import TravelTimes
+
+BUSY = (OrderStatus.ASSIGNED, OrderStatus.ACCEPTED, OrderStatus.EN_ROUTE, OrderStatus.ON_SITE)
+
+
+class NotFound(LookupError):
+    """An order, worker or site the caller named does not exist."""
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    order: WorkOrder
+    dispatch: AutoDispatched | ManualDispatch | NoCandidate
+
+
+@dataclass(frozen=True, slots=True)
+class Explained:
+    order: WorkOrder
+    ranking: Ranking
+    names: Mapping[int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Fleet:
+    workers: dict[int, Worker]
+    positions: dict[int, Position]
+    workloads: dict[int, Workload]
+    leaves: dict[int, list[Leave]]
+
+
+class DispatchService:
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        bus: Bus,
+        travel: TravelTimes,
+        params: AssignParams,
+        policy: AutoDispatchPolicy,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._bus = bus
+        self._travel = travel
+        self._params = params
+        self._policy = policy
+
+    def create_order(self, *, actor: Actor, new: NewOrder) -> Created:
+        """Store a new order; orders of an auto-dispatched type go to the nearest qualified worker at once."""
+        now = self._clock.now()
+        with session_scope(self._sessions) as session:
+            site = sites_repo.get_site(session, new.site_id)
+            if site is None:
+                raise NotFound(f"site_id: no site with id {new.site_id}")
+            order = orders_repo.add_order(
+                session,
+                site_id=new.site_id,
+                type=new.type,
+                priority=new.priority,
+                window=new.window,
+                service_duration_s=new.service_duration_s,
+                required_skills=new.required_skills,
+                notes=new.notes,
+                reference=new.reference,
+                created_at=now,
+                actor_id=actor.id,
+            )
+            fleet = self._fleet(session)
+            index = WorkerIndex.build(fleet.workers.values(), fleet.positions)
+            decision = auto_dispatch(
+                order, site, fleet.workers, policy=self._policy, now=now, index=index,
+                workloads=fleet.workloads, leaves=fleet.leaves, travel=self._travel, params=self._params,
+            )  # fmt: skip
+            if isinstance(decision, AutoDispatched):
+                order = orders_repo.save_change(session, decision.change)
+        self._publish(order, site)
+        return Created(order, decision)
+
+    def candidates(self, *, actor: Actor, order_id: int) -> Explained:
+        """Every worker ranked for the order, or excluded with a reason."""
+        now = self._clock.now()
+        with session_scope(self._sessions) as session:
+            order, site = self._order_and_site(session, order_id)
+            fleet = self._fleet(session)
+            ranking = rank_candidates(
+                order, site, fleet.workers.values(), now=now, positions=fleet.positions,
+                workloads=fleet.workloads, leaves=fleet.leaves, travel=self._travel, params=self._params,
+            )  # fmt: skip
+        return Explained(order, ranking, {w.id: w.name for w in fleet.workers.values()})
+
+    def assign(self, *, actor: Actor, order_id: int, worker_id: int, reason: str = "") -> WorkOrder | Refused:
+        """Assign (or reassign) the order; choosing someone other than the top candidate is an override, logged with its reason."""
+        now = self._clock.now()
+        with session_scope(self._sessions) as session:
+            order, site = self._order_and_site(session, order_id)
+            fleet = self._fleet(session)
+            if worker_id not in fleet.workers:
+                raise NotFound(f"worker_id: no worker with id {worker_id}")
+            ranking = rank_candidates(
+                order, site, fleet.workers.values(), now=now, positions=fleet.positions,
+                workloads=fleet.workloads, leaves=fleet.leaves, travel=self._travel, params=self._params,
+            )  # fmt: skip
+            moved = transition(order, OrderStatus.ASSIGNED, actor=actor, at=now, reason=reason, worker_id=worker_id)
+            if isinstance(moved, Refused):
+                return moved
+            excluded = {e.worker_id: e.reason for e in ranking.excluded}
+            best = ranking.best
+            if best is None or best.worker_id != worker_id:
+                if not reason.strip():
+                    return Refused("reason: an override of the proposed worker needs a reason")
+                audit_repo.record(
+                    session, actor_id=actor.id, action="override-assignment", subject_type="order",
+                    subject_id=order_id, at=now,
+                    details={"chosen": worker_id, "proposed": best.worker_id if best else None,
+                             "reason": reason.strip(), "chosen_excluded_because": excluded.get(worker_id)},
+                )  # fmt: skip
+            order = orders_repo.save_change(session, moved.change)
+        self._publish(order, site)
+        return order
+
+    def move(
+        self,
+        *,
+        actor: Actor,
+        order_id: int,
+        to: OrderStatus,
+        reason: str = "",
+        location: LatLon | None = None,
+    ) -> WorkOrder | Refused:
+        """Any other lifecycle move (cancel, accept, decline, en route, on site, done, failed)."""
+        now = self._clock.now()
+        with session_scope(self._sessions) as session:
+            order, site = self._order_and_site(session, order_id)
+            moved = transition(order, to, actor=actor, at=now, location=location, reason=reason)
+            if isinstance(moved, Refused):
+                return moved
+            order = orders_repo.save_change(session, moved.change)
+        self._publish(order, site, previous_worker_id=moved.change.previous_worker_id)
+        return order
+
+    def history(self, *, order_id: int) -> list[Any]:
+        with session_scope(self._sessions) as session:
+            if orders_repo.get_order(session, order_id) is None:
+                raise NotFound(f"no order with id {order_id}")
+            return orders_repo.order_history(session, order_id=order_id)
+
+    def _order_and_site(self, session: Session, order_id: int) -> tuple[WorkOrder, Site]:
+        order = orders_repo.get_order(session, order_id)
+        if order is None:
+            raise NotFound(f"no order with id {order_id}")
+        site = sites_repo.get_site(session, order.site_id)
+        if site is None:
+            raise NotFound(f"order {order_id} has no site")
+        return order, site
+
+    def _fleet(self, session: Session) -> _Fleet:
+        today = self._clock.now().date()
+        workers = {w.id: w for w in workers_repo.list_workers(session)}
+        busy: dict[int, Workload] = {}
+        for o in orders_repo.list_orders(session, status=BUSY):
+            if o.assigned_worker_id is None:
+                continue
+            w = busy.get(o.assigned_worker_id, Workload())
+            busy[o.assigned_worker_id] = Workload(w.orders_today + 1, w.booked_s + o.service_duration_s)
+        return _Fleet(
+            workers=workers,
+            positions=positions_repo.latest_positions(session),
+            workloads=busy,
+            leaves=workers_repo.leaves_overlapping(session, start=today, end=today + timedelta(days=1)),
+        )
+
+    def _publish(self, order: WorkOrder, site: Site, *, previous_worker_id: int | None = None) -> None:
+        feature = geojson.order_feature(order, site)
+        lon, lat = feature["geometry"]["coordinates"]
+        self._bus.publish(
+            ORDERS,
+            {"order": {**feature["properties"], "lat": lat, "lon": lon}, "previous_worker_id": previous_worker_id},
+        )
+
+
+def explained_json(explained: Explained) -> dict[str, Any]:
+    """The candidates API body: ranked candidates with ETA and score, excluded workers with reasons."""
+    names = explained.names
+    return {
+        "order_id": explained.order.id,
+        "status": explained.order.status.value,
+        "candidates": [
+            {
+                "rank": i + 1,
+                "worker_id": c.worker_id,
+                "name": names.get(c.worker_id, ""),
+                "eta_s": round(c.eta_s, 1),
+                "score_s": round(c.score_s, 1),
+                "distance_m": round(c.distance_m, 1),
+                "origin": c.origin_kind.value,
+                "arrive_at": c.arrive_at.isoformat(),
+                "late_s": round(c.late_s, 1),
+            }
+            for i, c in enumerate(explained.ranking.candidates)
+        ],
+        "excluded": [
+            {"worker_id": e.worker_id, "name": names.get(e.worker_id, ""), "kind": e.kind.value, "reason": e.reason}
+            for e in explained.ranking.excluded
+        ],
+    }
+
+
+def order_json(order: WorkOrder) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "reference": order.reference,
+        "site_id": order.site_id,
+        "type": order.type.value,
+        "priority": order.priority,
+        "required_skills": sorted(order.required_skills),
+        "window_start": order.window.start.isoformat(),
+        "window_end": order.window.end.isoformat(),
+        "service_duration_s": order.service_duration_s,
+        "status": order.status.value,
+        "assigned_worker_id": order.assigned_worker_id,
+        "notes": order.notes,
+    }

@@ -1,0 +1,214 @@
+"""The OpenAPI 3.1 description of the HTTP API, served at /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "string"}, "field": {"type": "string"}},
+}
+
+
+def _resp(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": description}
+    if schema is not None:
+        out["content"] = {"application/json": {"schema": schema}}
+    return out
+
+
+_ERRORS = {
+    "400": _resp("Bad input: `field` names the field and `error` the reason", {"$ref": "#/components/schemas/Error"}),
+    "401": _resp("No or invalid bearer token", {"$ref": "#/components/schemas/Error"}),
+    "403": _resp("The caller's role may not do this", {"$ref": "#/components/schemas/Error"}),
+}
+_ORDER_ID = {"name": "order_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_JSON_BODY = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Outfield API",
+        "version": "1",
+        "description": "Field-service dispatch: positions, workers, work orders.",
+    },
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Error": _ERROR,
+            "Position": {
+                "type": "object",
+                "required": ["latitude", "longitude", "fix_time", "speed_mps", "accuracy_m"],
+                "properties": {
+                    "latitude": {"type": "number"},
+                    "longitude": {"type": "number"},
+                    "fix_time": {"type": "string", "format": "date-time"},
+                    "speed_mps": {"type": ["number", "null"]},
+                    "accuracy_m": {"type": ["number", "null"]},
+                    "bearing_deg": {"type": ["number", "null"]},
+                    "battery_pct": {"type": ["number", "null"]},
+                },
+            },  # fmt: skip
+            "NewOrder": {
+                "type": "object",
+                "required": ["site_id", "window_start", "window_end"],
+                "properties": {
+                    "site_id": {"type": "integer"},
+                    "type": {"enum": ["visit", "repair", "inspection", "delivery", "emergency"]},
+                    "priority": {"type": "integer", "minimum": 1, "maximum": 5},
+                    "required_skills": {"type": "array", "items": {"type": "string"}},
+                    "window_start": {"type": "string", "format": "date-time"},
+                    "window_end": {"type": "string", "format": "date-time"},
+                    "service_minutes": {"type": "integer"},
+                    "service_duration_s": {"type": "integer"},
+                    "notes": {"type": "string"},
+                    "reference": {"type": "string"},
+                },
+            },  # fmt: skip
+            "Order": {
+                "type": "object",
+                "required": ["id", "status", "assigned_worker_id"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "status": {"type": "string"},
+                    "assigned_worker_id": {"type": ["integer", "null"]},
+                    "site_id": {"type": "integer"},
+                    "type": {"type": "string"},
+                    "priority": {"type": "integer"},
+                    "dispatch": {
+                        "type": "object",
+                        "description": "how the order was dispatched at creation (auto/manual/none)",
+                    },
+                },
+            },  # fmt: skip
+            "Candidates": {
+                "type": "object",
+                "properties": {
+                    "candidates": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "rank": {"type": "integer"},
+                                "worker_id": {"type": "integer"},
+                                "name": {"type": "string"},
+                                "eta_s": {"type": "number"},
+                                "score_s": {"type": "number"},
+                            },
+                        },
+                    },
+                    "excluded": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "worker_id": {"type": "integer"},
+                                "reason": {"type": "string"},
+                                "kind": {"type": "string"},
+                            },
+                        },
+                    },
+                },
+            },  # fmt: skip
+        },
+    },
+    "security": [{"bearer": []}],
+    "paths": {
+        "/osmand": {
+            "post": {
+                "summary": "A position from Traccar Client / OsmAnd (query string, form or JSON body); the device id is the credential",
+                "security": [],
+                "responses": {"200": _resp("Stored (empty body)"), "400": _ERRORS["400"]},
+            }
+        },
+        "/api/v1/positions": {
+            "post": {
+                "summary": "Many positions at once (JSON array of OsmAnd-style objects)",
+                "requestBody": _JSON_BODY,
+                "responses": {"200": _resp("Per-item outcome: accepted count, rejected items by index"), **_ERRORS},
+            }
+        },
+        "/api/v1/workers": {"get": {"summary": "Workers", "responses": {"200": _resp("Workers"), **_ERRORS}}},
+        "/api/v1/workers/{worker_id}/positions": {
+            "get": {
+                "summary": "A worker's stored positions between `from` and `to` (ISO 8601 with zone); audited",
+                "parameters": [
+                    {"name": "worker_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                    {"name": "from", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                    {"name": "to", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                ],
+                "responses": {
+                    "200": _resp(
+                        "Positions by fix time", {"type": "array", "items": {"$ref": "#/components/schemas/Position"}}
+                    ),
+                    "404": _resp("No such worker"),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/v1/work-orders": {
+            "post": {
+                "summary": "Create a work order; auto-dispatched types are assigned at once",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewOrder"}}},
+                },
+                "responses": {
+                    "201": _resp("The order", {"$ref": "#/components/schemas/Order"}),
+                    "404": _resp("Unknown site"),
+                    **_ERRORS,
+                },
+            },
+            "get": {
+                "summary": "Orders, optionally filtered by `status` (comma-separated)",
+                "parameters": [{"name": "status", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"200": _resp("Orders"), **_ERRORS},
+            },
+        },
+        "/api/v1/work-orders/{order_id}": {
+            "get": {
+                "summary": "One order with its status history",
+                "parameters": [_ORDER_ID],
+                "responses": {"200": _resp("The order"), "404": _resp("No such order"), **_ERRORS},
+            },
+        },  # fmt: skip
+        "/api/v1/work-orders/{order_id}/candidates": {
+            "get": {
+                "summary": "Ranked candidates with ETA and score; excluded workers with the reason",
+                "parameters": [_ORDER_ID],
+                "responses": {
+                    "200": _resp("Ranking", {"$ref": "#/components/schemas/Candidates"}),
+                    "404": _resp("No such order"),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/v1/work-orders/{order_id}/assign": {
+            "post": {
+                "summary": "Assign to `worker_id`; choosing another than the top candidate needs a `reason` (logged)",
+                "parameters": [_ORDER_ID],
+                "requestBody": _JSON_BODY,
+                "responses": {
+                    "200": _resp("The order"),
+                    "404": _resp("No such order or worker"),
+                    "409": _resp("Refused: illegal transition or override without reason"),
+                    **_ERRORS,
+                },
+            }
+        },  # fmt: skip
+        "/api/v1/work-orders/{order_id}/status": {
+            "post": {
+                "summary": "Move an order through its lifecycle (`status`, `reason` for declined/failed)",
+                "parameters": [_ORDER_ID],
+                "requestBody": _JSON_BODY,
+                "responses": {
+                    "200": _resp("The order"),
+                    "404": _resp("No such order"),
+                    "409": _resp("Illegal transition"),
+                    **_ERRORS,
+                },
+            }
+        },
+    },
+}
