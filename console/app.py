@@ -13,12 +13,15 @@ from dash import Dash, html
 from flask_socketio import SocketIO
 from markupsafe import escape
 
-from console import api, api_orders
+from console import api, api_field, api_orders
 from console.auth import ApiError, Auth
 from console.dispatch_service import DispatchService
+from console.field_service import FieldService
+from console.links import PushLinks
+from console.notify import webhook
 from console.pages import live
 from console.services import Services
-from data import orders_repo
+from data import field_repo, orders_repo
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.settings import Settings
 from dispatch.access import Action, can
@@ -31,7 +34,7 @@ from realtime.pipeline import PositionPipeline
 from realtime.relay import run_relay
 from routing.travel import StraightLine, TravelTimes, make_travel_times
 
-PUBLIC_PREFIXES = ("/login", "/osmand", "/api/", "/healthz", "/assets/style.css", "/favicon.ico")
+PUBLIC_PREFIXES = ("/login", "/osmand", "/api/", "/field/", "/healthz", "/assets/style.css", "/favicon.ico")
 
 
 @dataclass
@@ -91,6 +94,19 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
             return orders_repo.list_orders(session, status=statuses)
 
     server.register_blueprint(api_orders.create_blueprint(auth=auth, dispatch=dispatch, list_orders=list_orders))
+    field = FieldService(
+        sessions=sessions,
+        clock=clock,
+        bus=bus,
+        links=PushLinks(
+            settings.secret_key, clock=clock, versions=lambda worker_id: _link_version(sessions, worker_id)
+        ),
+        pipeline=pipeline,
+        upload_dir=settings.upload_dir,
+        public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
+        notify=webhook(settings.link_webhook_url) if settings.link_webhook_url else None,
+    )
+    server.register_blueprint(api_field.create_blueprint(auth=auth, field=field))
     _register_login(server, auth)
 
     @server.get("/healthz")
@@ -143,13 +159,18 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         logger=False,
         engineio_logger=False,
     )
-    sockets.register(socketio, authenticate=auth.authenticate_socket)
+    sockets.register(socketio, authenticate=auth.authenticate_socket, authenticate_link=field.worker_of_link)
 
     @server.errorhandler(ApiError)
     def api_error(exc: ApiError) -> tuple[flask.Response, int]:
         return flask.jsonify(exc.body()), exc.status
 
     return OutfieldApp(server, dash_app, socketio, services, dispatch, bus, threading.Event())
+
+
+def _link_version(sessions: Any, worker_id: int) -> int | None:
+    with session_scope(sessions) as session:
+        return field_repo.link_version(session, worker_id)
 
 
 def assign_params(travel: TravelTimes) -> AssignParams:

@@ -38,6 +38,12 @@ class Settings:
     position_retention_days: int
     # Coalescing window for live map updates, in milliseconds.
     live_batch_ms: int
+    # Where photos and signatures from the field are stored.
+    upload_dir: Path
+    # The address phones use to reach this server, for push links (default http://HOST:PORT).
+    public_url: str | None
+    # A URL that receives {"worker_id", "name", "url", "expires_at"} as JSON when a link is sent (SMS/e-mail gateway).
+    link_webhook_url: str | None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -56,6 +62,9 @@ class Settings:
             osrm_dir=Path(environ.get("OUTFIELD_OSRM_DIR", str(var_dir / "osrm"))),
             position_retention_days=_int(environ, "OUTFIELD_POSITION_RETENTION_DAYS", 90),
             live_batch_ms=_int(environ, "OUTFIELD_LIVE_BATCH_MS", 100),
+            upload_dir=Path(environ.get("OUTFIELD_UPLOAD_DIR", str(var_dir / "uploads"))),
+            public_url=environ.get("OUTFIELD_PUBLIC_URL") or None,
+            link_webhook_url=environ.get("OUTFIELD_LINK_WEBHOOK") or None,
         )
 
 

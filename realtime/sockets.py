@@ -1,6 +1,7 @@
-"""Socket.IO handlers: authenticate on connect, then join the rooms the actor may see.
+"""Socket.IO handlers: authenticate on connect, then join the rooms the caller may see.
 
 Handlers stay a few lines (Flask-SocketIO's examples); the policy lives in dispatch.access.
+Office users join the live-map room; a field worker's push-link page joins that worker's room only.
 """
 
 from __future__ import annotations
@@ -11,16 +12,26 @@ from typing import Any
 from flask_socketio import SocketIO, join_room
 
 from dispatch.access import Action, Actor, can
-from realtime.relay import LIVE_ROOM
+from realtime.relay import LIVE_ROOM, worker_room
 
 
-def register(socketio: SocketIO, *, authenticate: Callable[[Any], Actor | None]) -> None:
-    """`authenticate(auth)` resolves the connecting actor from the auth payload or the cookie."""
+def register(
+    socketio: SocketIO,
+    *,
+    authenticate: Callable[[Any], Actor | None],
+    authenticate_link: Callable[[str], int | None],
+) -> None:
+    """`authenticate(auth)` resolves an office actor; `authenticate_link(token)` a push link's worker id."""
 
     @socketio.on("connect")
     def connect(auth: Any = None) -> None:
-        actor = authenticate(auth)
-        decision = can(actor, Action.VIEW_LIVE_MAP)
+        if isinstance(auth, dict) and isinstance(auth.get("link"), str):
+            worker_id = authenticate_link(auth["link"])
+            if worker_id is None:
+                raise ConnectionRefusedError("the link is invalid, expired or revoked")
+            join_room(worker_room(worker_id))
+            return
+        decision = can(authenticate(auth), Action.VIEW_LIVE_MAP)
         if not decision.allowed:
             raise ConnectionRefusedError(decision.reason or "unauthorized")
         join_room(LIVE_ROOM)

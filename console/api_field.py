@@ -1,0 +1,148 @@
+"""Push links and the field worker's endpoints. The link in the path is the worker's credential."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import flask
+import qrcode
+import qrcode.image.svg
+
+from console.auth import ApiError, Auth, deny
+from console.field_service import MAX_PHOTO_BYTES, FieldInputError, FieldService, LinkError
+from dispatch.access import Action
+
+FIELD_DIR = Path(__file__).resolve().parent / "field"
+
+
+def create_blueprint(*, auth: Auth, field: FieldService) -> flask.Blueprint:
+    bp = flask.Blueprint("field", __name__)
+
+    @bp.errorhandler(ApiError)
+    def api_error(exc: ApiError) -> tuple[flask.Response, int]:
+        return flask.jsonify(exc.body()), exc.status
+
+    @bp.errorhandler(LinkError)
+    def link_error(exc: LinkError) -> tuple[flask.Response, int]:
+        return flask.jsonify({"error": exc.reason, "field": "link"}), exc.status
+
+    @bp.errorhandler(FieldInputError)
+    def input_error(exc: FieldInputError) -> tuple[flask.Response, int]:
+        return flask.jsonify({"error": str(exc), "field": exc.field}), 400
+
+    # --- the dispatcher issues and revokes links ---
+
+    @bp.post("/api/v1/workers/<int:worker_id>/push-link")
+    def issue(worker_id: int) -> tuple[flask.Response, int]:
+        actor = auth.require(Action.MANAGE_ORDERS)
+        body = flask.request.get_json(silent=True) or {}
+        try:
+            day = date.fromisoformat(body["day"]) if body.get("day") else field.today()
+        except (TypeError, ValueError):
+            deny(400, f"day: {body.get('day')!r} is not a date (YYYY-MM-DD)", "day")
+        try:
+            link = field.issue_link(actor=actor, worker_id=worker_id, day=day, send=bool(body.get("send")))
+        except ValueError as exc:
+            if isinstance(exc, FieldInputError):
+                raise
+            deny(400, str(exc), str(exc).split(":", 1)[0])
+        return flask.jsonify(
+            {"worker_id": link.worker_id, "url": link.url, "token": link.token, "expires_at": link.expires_at.isoformat(),
+             "qr_svg": qr_svg(link.url)}
+        ), 201  # fmt: skip
+
+    @bp.post("/api/v1/workers/<int:worker_id>/push-link/revoke")
+    def revoke(worker_id: int) -> flask.Response:
+        actor = auth.require(Action.MANAGE_ORDERS)
+        return flask.jsonify({"worker_id": worker_id, "version": field.revoke_links(actor=actor, worker_id=worker_id)})
+
+    @bp.get("/api/v1/work-orders/<int:order_id>/field-record")
+    def record(order_id: int) -> flask.Response:
+        actor = auth.require(Action.VIEW_ORDERS)
+        return flask.jsonify(field.field_record(actor=actor, order_id=order_id))
+
+    @bp.get("/api/v1/photos/<int:photo_id>/<any(thumbnail, original):size>")
+    def photo(photo_id: int, size: str) -> flask.Response:
+        auth.require(Action.VIEW_ORDERS)
+        found = field.photo_file(photo_id, size)
+        if found is None:
+            deny(404, f"no photo with id {photo_id}")
+        path, mimetype = found
+        return flask.send_file(path, mimetype=mimetype, max_age=3600)
+
+    # --- the worker's page and its API ---
+
+    @bp.get("/field/<token>")
+    def page(token: str) -> Any:
+        field.open(token)  # a refused link shows the reason, not a broken page
+        return flask.send_file(FIELD_DIR / "index.html", mimetype="text/html", max_age=0)
+
+    @bp.get("/field/sw.js")
+    def service_worker() -> flask.Response:
+        response = flask.send_file(FIELD_DIR / "sw.js", mimetype="text/javascript", max_age=0)
+        response.headers["Service-Worker-Allowed"] = "/"
+        return response
+
+    @bp.get("/field/static/<path:name>")
+    def static(name: str) -> flask.Response:
+        return flask.send_from_directory(FIELD_DIR, name, max_age=0)
+
+    @bp.get("/api/v1/field/<token>/day")
+    def day(token: str) -> flask.Response:
+        return flask.jsonify(field.day(field.open(token)))
+
+    @bp.post("/api/v1/field/<token>/actions")
+    def actions(token: str) -> flask.Response:
+        claims = field.open(token)
+        return flask.jsonify({"results": field.sync(claims, flask.request.get_json(silent=True))})
+
+    @bp.post("/api/v1/field/<token>/photos")
+    def photos(token: str) -> tuple[flask.Response, int]:
+        claims = field.open(token)
+        upload = flask.request.files.get("file")
+        if upload is None:
+            deny(400, "file: missing (multipart form field 'file')", "file")
+        form = flask.request.form
+        try:
+            order_id = int(form.get("order_id", ""))
+        except ValueError:
+            deny(400, "order_id: missing or not a whole number", "order_id")
+        client_action_id = form.get("client_action_id", "").strip()
+        if not client_action_id:
+            deny(400, "client_action_id: missing", "client_action_id")
+        taken = _taken_at(form.get("taken_at")) or field.now()
+        body, created = field.add_photo(
+            claims, order_id=order_id, client_action_id=client_action_id,
+            data=upload.read(MAX_PHOTO_BYTES + 1), content_type=upload.mimetype or "", taken_at=taken,
+        )  # fmt: skip
+        return flask.jsonify(body), 201 if created else 200
+
+    @bp.post("/api/v1/field/<token>/positions")
+    def positions(token: str) -> flask.Response:
+        claims = field.open(token)
+        return flask.jsonify(field.report_positions(claims, flask.request.get_data()))
+
+    return bp
+
+
+def _taken_at(raw: str | None) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        deny(400, f"taken_at: {raw!r} is not an ISO 8601 time", "taken_at")
+    if value.tzinfo is None:
+        deny(400, "taken_at: needs a time zone", "taken_at")
+    return value.astimezone(UTC)
+
+
+def qr_svg(url: str) -> str:
+    """The link as an SVG QR code, for the dispatcher to show on screen."""
+    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    out = io.BytesIO()
+    image.save(out)
+    return out.getvalue().decode()

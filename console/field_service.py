@@ -1,0 +1,549 @@
+"""The field worker's side of a day, reached through a signed push link.
+
+A link proves one worker and one day; every call here is scoped to that worker. Actions arrive
+as an offline queue with client-generated ids and the phone's own times: each is applied once
+(`dispatch.sync.apply_actions`), through the one lifecycle (`dispatch.lifecycle.transition`), and
+recorded with its original time. Check-ins carry the phone's fix and get a verdict
+(`dispatch.checkin.verify_checkin`); a suspicious one raises an alert the dispatcher sees live.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy.orm import Session, sessionmaker
+
+from console import geojson
+from console.links import LinkClaims, LinkRefused, PushLinks
+from data import audit_repo, field_repo, orders_repo, sites_repo, workers_repo
+from data.db import session_scope
+from dispatch.access import Actor, Decision
+from dispatch.checkin import CheckinKind, CheckinVerdict, verify_checkin
+from dispatch.clock import Clock
+from dispatch.geo import LatLon
+from dispatch.lifecycle import Refused, transition
+from dispatch.orders import OrderStatus, OrderType, WorkOrder
+from dispatch.positions import Position
+from dispatch.sites import Site
+from dispatch.sync import QueuedAction, apply_actions
+from realtime.bus import ORDERS, Bus
+from realtime.ingest import parse_batch
+from realtime.pipeline import PositionPipeline, Stored
+
+ACTIONS: dict[str, OrderStatus] = {
+    "accept": OrderStatus.ACCEPTED,
+    "decline": OrderStatus.DECLINED,
+    "en_route": OrderStatus.EN_ROUTE,
+    "check_in": OrderStatus.ON_SITE,
+    "check_out": OrderStatus.DONE,
+    "fail": OrderStatus.FAILED,
+}
+CHECKLISTS: dict[OrderType, tuple[str, ...]] = {
+    OrderType.VISIT: ("Met the customer", "Agenda covered", "Next step agreed"),
+    OrderType.REPAIR: ("Fault found", "Part replaced or fixed", "Tested after repair", "Area left clean"),
+    OrderType.INSPECTION: ("Safety check passed", "Meter read", "Photos of the installation taken"),
+    OrderType.DELIVERY: ("Goods handed over", "Packaging intact", "Recipient identified"),
+    OrderType.EMERGENCY: ("Site made safe", "Cause identified", "Customer informed"),
+}
+PHOTO_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+MAX_PHOTO_BYTES = 8 * 1024 * 1024
+MAX_SIGNATURE_BYTES = 512 * 1024
+MAX_ACTIONS = 500
+THUMBNAIL_PX = 320
+
+
+class LinkError(Exception):
+    """The link does not open this request: 401/403/410 with a reason."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class FieldInputError(ValueError):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedLink:
+    worker_id: int
+    worker_name: str
+    token: str
+    url: str
+    expires_at: datetime
+
+
+class FieldService:
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        bus: Bus,
+        links: PushLinks,
+        pipeline: PositionPipeline,
+        upload_dir: Path,
+        public_url: str,
+        notify: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._bus = bus
+        self._links = links
+        self._pipeline = pipeline
+        self._upload_dir = upload_dir
+        self._public_url = public_url.rstrip("/")
+        self._notify = notify
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    def today(self) -> date:
+        return self._clock.now().date()
+
+    # --- the dispatcher's side -------------------------------------------------------------
+
+    def issue_link(self, *, actor: Actor, worker_id: int, day: date, send: bool = False) -> IssuedLink:
+        """A signed link to `worker_id`'s `day`; with `send`, also handed to the notification hook."""
+        with session_scope(self._sessions) as session:
+            worker = workers_repo.get_worker(session, worker_id)
+            if worker is None:
+                raise FieldInputError("worker_id", f"no worker with id {worker_id}")
+            token = self._links.issue(worker_id, day)
+            audit_repo.record(
+                session, actor_id=actor.id, action="issue-push-link", subject_type="worker", subject_id=worker_id,
+                at=self._clock.now(), details={"day": day.isoformat(), "sent": send},
+            )  # fmt: skip
+        link = IssuedLink(
+            worker_id, worker.name, token, f"{self._public_url}/field/{token}", self._links.expires_at(day)
+        )
+        if send:
+            if self._notify is None:
+                raise FieldInputError("send", "no notification hook is configured (set OUTFIELD_LINK_WEBHOOK)")
+            self._notify(
+                {
+                    "worker_id": worker_id,
+                    "name": worker.name,
+                    "url": link.url,
+                    "expires_at": link.expires_at.isoformat(),
+                }
+            )
+        return link
+
+    def revoke_links(self, *, actor: Actor, worker_id: int) -> int:
+        """Every link issued so far for the worker stops working at once."""
+        now = self._clock.now()
+        with session_scope(self._sessions) as session:
+            try:
+                version = field_repo.revoke_links(session, worker_id=worker_id, at=now)
+            except ValueError as exc:
+                raise FieldInputError("worker_id", str(exc).split(": ", 1)[-1]) from None
+            audit_repo.record(
+                session,
+                actor_id=actor.id,
+                action="revoke-push-links",
+                subject_type="worker",
+                subject_id=worker_id,
+                at=now,
+            )
+        return version
+
+    def field_record(self, *, actor: Actor, order_id: int) -> dict[str, Any]:
+        """What the field sent for an order: check-ins with verdicts, photos, the service report."""
+        with session_scope(self._sessions) as session:
+            if orders_repo.get_order(session, order_id) is None:
+                raise FieldInputError("order_id", f"no order with id {order_id}")
+            checkins = field_repo.checkins_of(session, order_id=order_id)
+            photos = field_repo.photos_of(session, order_id=order_id)
+            report = field_repo.report_of(session, order_id=order_id)
+            audit_repo.record(
+                session, actor_id=actor.id, action="view-field-record", subject_type="order", subject_id=order_id,
+                at=self._clock.now(),
+            )  # fmt: skip
+        return {
+            "order_id": order_id,
+            "checkins": [{"kind": k, "verdict": v, "distance_m": d} for k, v, d in checkins],
+            "photos": [{**_photo_json(p), "thumbnail_url": f"/api/v1/photos/{p.id}/thumbnail"} for p in photos],
+            "report": report,
+        }
+
+    def photo_file(self, photo_id: int, size: str) -> tuple[str, str] | None:
+        """(path, mimetype) of a stored photo or its thumbnail."""
+        with session_scope(self._sessions) as session:
+            photo = field_repo.get_photo(session, photo_id)
+        if photo is None:
+            return None
+        return (photo.thumbnail_path, "image/jpeg") if size == "thumbnail" else (photo.path, photo.content_type)
+
+    # --- the worker's side -----------------------------------------------------------------
+
+    def open(self, token: str) -> LinkClaims:
+        """The claims of a valid link, or LinkError (401 tampered, 410 expired or revoked)."""
+        verdict = self._links.verify(token)
+        if isinstance(verdict, LinkRefused):
+            raise LinkError(401 if verdict.reason.value == "tampered" else 410, verdict.detail)
+        return verdict
+
+    def worker_of_link(self, token: str) -> int | None:
+        """The worker a valid link opens, or None (for the socket handshake)."""
+        verdict = self._links.verify(token)
+        return None if isinstance(verdict, LinkRefused) else verdict.worker_id
+
+    def day(self, claims: LinkClaims) -> dict[str, Any]:
+        """The worker's orders of the day in route order, with what the page needs to work offline."""
+        with session_scope(self._sessions) as session:
+            worker = workers_repo.get_worker(session, claims.worker_id)
+            if worker is None:
+                raise LinkError(410, "this worker no longer exists")
+            orders = [
+                o for o in orders_repo.orders_of_worker(session, worker_id=claims.worker_id)
+                if o.window.start.date() <= claims.day <= o.window.end.date() and o.status is not OrderStatus.CANCELLED
+            ]  # fmt: skip
+            sites = {s.id: s for s in sites_repo.list_sites(session)}
+            reports = {o.id: field_repo.report_of(session, order_id=o.id) for o in orders}
+            photos = {o.id: len(field_repo.photos_of(session, order_id=o.id)) for o in orders}
+        return {
+            "worker": {"id": worker.id, "name": worker.name},
+            "day": claims.day.isoformat(),
+            "expires_at": claims.expires_at.isoformat(),
+            "orders": [
+                _order_view(o, sites[o.site_id], reports[o.id], photos[o.id]) for o in orders if o.site_id in sites
+            ],
+        }
+
+    def sync(self, claims: LinkClaims, raw: Any) -> list[dict[str, Any]]:
+        """Apply an uploaded action queue; one result per action, in upload order. Replays are harmless."""
+        items = _action_items(raw)
+        results: dict[int, dict[str, Any]] = {}
+        queued: list[tuple[int, QueuedAction, dict[str, Any]]] = []
+        for i, item in enumerate(items):
+            try:
+                queued.append((i, _queued_action(item), item))
+            except FieldInputError as exc:
+                results[i] = {
+                    "client_action_id": item.get("client_action_id"),
+                    "status": "invalid",
+                    "error": str(exc),
+                    "field": exc.field,
+                }
+        with session_scope(self._sessions) as session:
+            known = field_repo.known_action_ids(session, [q.client_action_id for _, q, _ in queued])
+        batch = apply_actions(known, [q for _, q, _ in queued])
+        by_id = {q.client_action_id: (i, item) for i, q, item in queued}
+        for duplicate in batch.duplicates:
+            i = next(j for j, q, _ in queued if q is duplicate)
+            results[i] = {"client_action_id": duplicate.client_action_id, "status": "duplicate"}
+        for action in batch.new:
+            i, item = by_id[action.client_action_id]
+            results[i] = self._apply(claims, action, item)
+        return [results[i] for i in sorted(results)]
+
+    def _apply(self, claims: LinkClaims, action: QueuedAction, item: dict[str, Any]) -> dict[str, Any]:
+        now = self._clock.now()
+        kind = str(item["action"])
+        published: tuple[WorkOrder, Site, int | None, str | None] | None = None
+        with session_scope(self._sessions) as session:
+            actor = field_repo.actor_for_worker(session, worker_id=claims.worker_id)
+            order = orders_repo.get_order(session, action.order_id)
+            site = sites_repo.get_site(session, order.site_id) if order else None
+            refusal = None
+            if order is None or site is None:
+                refusal = f"no order with id {action.order_id}"
+            elif kind == "report":
+                refusal = self._store_report(session, claims, order, action, item, now)
+                outcome: dict[str, Any] = {"status": "applied" if refusal is None else "refused"}
+            else:
+                moved = transition(
+                    order, action.to, actor=actor, at=action.occurred_at, location=action.location, reason=action.reason
+                )
+                if isinstance(moved, Refused):
+                    refusal = moved.reason
+                else:
+                    order = orders_repo.save_change(session, moved.change)
+                    flag = None
+                    if kind in ("check_in", "check_out"):
+                        verdict = self._check(session, claims, order, site, action, kind)
+                        if verdict.kind is not CheckinKind.VERIFIED:
+                            flag = f"suspicious check-{kind[6:]}: {verdict.reason}"
+                        outcome = {"status": "applied", "verdict": verdict.kind.value, "verdict_reason": verdict.reason}
+                    else:
+                        outcome = {"status": "applied"}
+                    published = (order, site, moved.change.previous_worker_id, flag)
+            if refusal is not None:
+                outcome = {"status": "refused", "error": refusal}
+            field_repo.record_action(
+                session, client_action_id=action.client_action_id, worker_id=claims.worker_id,
+                order_id=order.id if order else None, action=kind, event_time=action.occurred_at, server_time=now,
+                outcome=outcome["status"], reason=refusal or "", payload={k: v for k, v in item.items() if k != "report"},
+            )  # fmt: skip
+        if published is not None:
+            self._publish(*published)
+        if order is not None and refusal is None:
+            outcome["order_status"] = order.status.value
+        return {"client_action_id": action.client_action_id, **outcome}
+
+    def _check(
+        self, session: Session, claims: LinkClaims, order: WorkOrder, site: Site, action: QueuedAction, kind: str
+    ) -> CheckinVerdict:
+        fix = None
+        if action.location is not None:
+            fix = Position(
+                worker_id=claims.worker_id, device_id="push-link", fix_time=action.occurred_at,
+                device_time=action.occurred_at, server_time=self._clock.now(), latitude=action.location.lat,
+                longitude=action.location.lon, accuracy_m=action.accuracy_m,
+            )  # fmt: skip
+        verdict = verify_checkin(site, fix, at=action.occurred_at)
+        field_repo.add_checkin(
+            session, order_id=order.id, worker_id=claims.worker_id, kind="in" if kind == "check_in" else "out",
+            at=action.occurred_at, location=action.location, accuracy_m=action.accuracy_m, verdict=verdict,
+            client_action_id=action.client_action_id,
+        )  # fmt: skip
+        if verdict.kind is not CheckinKind.VERIFIED:
+            field_repo.raise_alert(
+                session, type="checkin_suspicious", worker_id=claims.worker_id, order_id=order.id, at=action.occurred_at,
+                details={"verdict": verdict.kind.value, "reason": verdict.reason, "kind": kind},
+            )  # fmt: skip
+        return verdict
+
+    def _store_report(
+        self,
+        session: Session,
+        claims: LinkClaims,
+        order: WorkOrder,
+        action: QueuedAction,
+        item: dict[str, Any],
+        now: datetime,
+    ) -> str | None:
+        if order.assigned_worker_id != claims.worker_id:
+            return f"order {order.id} is not assigned to you"
+        report = item.get("report")
+        if not isinstance(report, dict):
+            return "report: expected an object with text, checklist, parts, signature"
+        checklist = report.get("checklist") or {}
+        parts = report.get("parts") or []
+        if not isinstance(checklist, dict) or not all(isinstance(v, bool) for v in checklist.values()):
+            return "report.checklist: expected {item: true/false}"
+        if not isinstance(parts, list) or not all(isinstance(p, dict) for p in parts):
+            return "report.parts: expected a list of {name, quantity}"
+        signature_path = None
+        if report.get("signature"):
+            try:
+                png = _signature_png(str(report["signature"]))
+            except FieldInputError as exc:
+                return str(exc)
+            target = self._upload_dir / "signatures" / str(order.id) / f"{_safe(action.client_action_id)}.png"
+            _write_durably(target, png)
+            signature_path = str(target)
+        field_repo.add_report(
+            session, client_action_id=action.client_action_id, order_id=order.id, worker_id=claims.worker_id,
+            text=str(report.get("text", ""))[:10_000], checklist=checklist, parts=parts, signature_path=signature_path,
+            signed_by=str(report.get("signed_by", ""))[:200], written_at=action.occurred_at, created_at=now,
+        )  # fmt: skip
+        return None
+
+    def add_photo(
+        self,
+        claims: LinkClaims,
+        *,
+        order_id: int,
+        client_action_id: str,
+        data: bytes,
+        content_type: str,
+        taken_at: datetime,
+    ) -> tuple[dict[str, Any], bool]:
+        """Store a photo of an order's site (type and size checked, thumbnail made); (photo, created)."""
+        if content_type not in PHOTO_TYPES:
+            raise FieldInputError("file", f"type {content_type!r} is not one of {', '.join(PHOTO_TYPES)}")
+        if len(data) > MAX_PHOTO_BYTES:
+            raise FieldInputError("file", f"{len(data)} bytes is more than {MAX_PHOTO_BYTES} bytes")
+        if not data:
+            raise FieldInputError("file", "empty")
+        with session_scope(self._sessions) as session:
+            existing = field_repo.photo_by_action(session, client_action_id)
+            if existing is not None:
+                return _photo_json(existing), False
+            order = orders_repo.get_order(session, order_id)
+            if order is None or order.assigned_worker_id != claims.worker_id:
+                raise FieldInputError("order_id", f"order {order_id} is not assigned to you")
+            thumbnail = _thumbnail(data)
+            folder = self._upload_dir / "photos" / str(order_id)
+            path = folder / f"{_safe(client_action_id)}.{PHOTO_TYPES[content_type]}"
+            thumb_path = folder / f"{_safe(client_action_id)}.thumb.jpg"
+            _write_durably(path, data)
+            _write_durably(thumb_path, thumbnail)
+            photo = field_repo.add_photo(
+                session, client_action_id=client_action_id, order_id=order_id, worker_id=claims.worker_id,
+                path=str(path), thumbnail_path=str(thumb_path), content_type=content_type, size_bytes=len(data),
+                taken_at=taken_at, created_at=self._clock.now(),
+            )  # fmt: skip
+        return _photo_json(photo), True
+
+    def report_positions(self, claims: LinkClaims, body: bytes) -> dict[str, Any]:
+        """Positions from the open page (with the worker's consent), through the same pipeline as /osmand."""
+        try:
+            raw = json.loads(body or b"null")
+        except ValueError as exc:
+            raise FieldInputError("body", f"invalid JSON: {exc}") from None
+        items = raw.get("positions") if isinstance(raw, dict) else raw
+        if not isinstance(items, list):
+            raise FieldInputError("positions", "expected a list")
+        with session_scope(self._sessions) as session:
+            worker = workers_repo.get_worker(session, claims.worker_id)
+        if worker is None:
+            raise LinkError(410, "this worker no longer exists")
+        tagged = [{**item, "id": worker.device_id} if isinstance(item, dict) else item for item in items]
+        reports = parse_batch(json.dumps(tagged).encode())
+        mine = Decision(True)
+        outcomes = self._pipeline.ingest_many(
+            reports, may_report=lambda wid: mine if wid == claims.worker_id else Decision(False, "not your device")
+        )
+        return {"accepted": sum(isinstance(o, Stored) for o in outcomes), "received": len(items)}
+
+    def _publish(self, order: WorkOrder, site: Site, previous_worker_id: int | None, flag: str | None) -> None:
+        feature = geojson.order_feature(order, site)
+        lon, lat = feature["geometry"]["coordinates"]
+        props = {**feature["properties"], "lat": lat, "lon": lon}
+        if flag:
+            props["flag"] = flag
+        self._bus.publish(ORDERS, {"order": props, "previous_worker_id": previous_worker_id})
+
+
+def _action_items(raw: Any) -> list[dict[str, Any]]:
+    items = raw.get("actions") if isinstance(raw, dict) else raw
+    if not isinstance(items, list):
+        raise FieldInputError("actions", "expected a list of actions")
+    if len(items) > MAX_ACTIONS:
+        raise FieldInputError("actions", f"more than {MAX_ACTIONS} actions in one upload")
+    if not all(isinstance(i, dict) for i in items):
+        raise FieldInputError("actions", "every action must be an object")
+    return items
+
+
+def _queued_action(item: dict[str, Any]) -> QueuedAction:
+    cid = item.get("client_action_id")
+    if not isinstance(cid, str) or not cid.strip() or len(cid) > 100:
+        raise FieldInputError("client_action_id", "missing or longer than 100 characters")
+    kind = item.get("action")
+    if kind != "report" and kind not in ACTIONS:
+        raise FieldInputError("action", f"{kind!r} is not one of {', '.join([*ACTIONS, 'report'])}")
+    order_id = item.get("order_id")
+    if isinstance(order_id, bool) or not isinstance(order_id, int):
+        raise FieldInputError("order_id", "missing or not a whole number")
+    try:
+        at = datetime.fromisoformat(str(item.get("at", "")).replace("Z", "+00:00"))
+    except ValueError:
+        raise FieldInputError("at", f"{item.get('at')!r} is not an ISO 8601 time") from None
+    if at.tzinfo is None:
+        raise FieldInputError("at", "needs a time zone")
+    location, accuracy = None, None
+    loc = item.get("location")
+    if loc is not None:
+        try:
+            location = LatLon(float(loc["lat"]), float(loc["lon"]))
+            accuracy = float(loc["accuracy_m"]) if loc.get("accuracy_m") is not None else None
+        except (TypeError, KeyError, ValueError) as exc:
+            raise FieldInputError("location", f"expected {{lat, lon, accuracy_m}}: {exc}") from None
+    reason = item.get("reason", "")
+    return QueuedAction(
+        client_action_id=cid, order_id=order_id, to=ACTIONS.get(str(kind), OrderStatus.ON_SITE),
+        occurred_at=at.astimezone(UTC), location=location, accuracy_m=accuracy, reason=reason if isinstance(reason, str) else "",
+    )  # fmt: skip
+
+
+def _order_view(order: WorkOrder, site: Site, report: dict[str, Any] | None, photos: int) -> dict[str, Any]:
+    lat, lon = site.location.lat, site.location.lon
+    return {
+        "id": order.id,
+        "status": order.status.value,
+        "type": order.type.value,
+        "priority": order.priority,
+        "window_start": order.window.start.isoformat(),
+        "window_end": order.window.end.isoformat(),
+        "service_minutes": round(order.service_duration_s / 60),
+        "notes": order.notes,
+        "site": {
+            "name": site.name,
+            "address": site.address,
+            "lat": lat,
+            "lon": lon,
+            "geofence_radius_m": site.geofence_radius_m,
+        },
+        "navigation": {
+            "geo": f"geo:{lat:.6f},{lon:.6f}?q={lat:.6f},{lon:.6f}",
+            "osm": f"https://www.openstreetmap.org/directions?to={lat:.6f}%2C{lon:.6f}",
+        },
+        "checklist": list(CHECKLISTS.get(order.type, ())),
+        "report": report,
+        "photos": photos,
+    }
+
+
+def _photo_json(photo: field_repo.Photo) -> dict[str, Any]:
+    return {
+        "photo_id": photo.id,
+        "order_id": photo.order_id,
+        "size_bytes": photo.size_bytes,
+        "content_type": photo.content_type,
+    }
+
+
+def _thumbnail(data: bytes) -> bytes:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+        with Image.open(io.BytesIO(data)) as image:
+            image = image.convert("RGB")
+            image.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
+            out = io.BytesIO()
+            image.save(out, "JPEG", quality=80)
+            return out.getvalue()
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise FieldInputError("file", f"not a readable image ({type(exc).__name__})") from None
+
+
+def _signature_png(data_url: str) -> bytes:
+    prefix = "data:image/png;base64,"
+    if not data_url.startswith(prefix):
+        raise FieldInputError("report.signature", "expected a data:image/png;base64 URL")
+    try:
+        png = base64.b64decode(data_url[len(prefix) :], validate=True)
+    except (binascii.Error, ValueError):
+        raise FieldInputError("report.signature", "not valid base64") from None
+    if len(png) > MAX_SIGNATURE_BYTES:
+        raise FieldInputError("report.signature", f"larger than {MAX_SIGNATURE_BYTES} bytes")
+    try:
+        with Image.open(io.BytesIO(png)) as image:
+            if image.format != "PNG":
+                raise FieldInputError("report.signature", "not a PNG image")
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError):
+        raise FieldInputError("report.signature", "not a readable PNG image") from None
+    return png
+
+
+def _safe(client_action_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in client_action_id)[:100]
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    """Write the file and flush it to disk before the upload is acknowledged."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".part")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(path)

@@ -1,0 +1,318 @@
+"""The field worker's push link end to end: link, day, offline action queue, check-in verdicts, photos, report."""
+
+from __future__ import annotations
+
+import base64
+import io
+import queue
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+import requests
+import socketio
+from PIL import Image
+
+pytestmark = pytest.mark.integration
+
+SITES = """external_ref,name,address,latitude,longitude,geofence_radius_m,category
+f:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino
+f:port,Port Hercule,Quai Albert 1er,43.7347,7.4214,60,amenity=marina
+"""
+WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
+Ana Field,f-ana,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,23:59
+Bo Field,f-bo,gas,South,43.7290,7.4160,Mon-Sun,00:00,23:59
+"""
+CASINO = {"lat": 43.7394, "lon": 7.4276}
+
+
+@pytest.fixture(scope="module")
+def setup(console_server, tmp_path_factory):
+    d = tmp_path_factory.mktemp("csv")
+    (d / "sites.csv").write_text(SITES)
+    (d / "workers.csv").write_text(WORKERS)
+    console_server.cli("data", "import-csv", "sites", str(d / "sites.csv"))
+    console_server.cli("data", "import-csv", "workers", str(d / "workers.csv"))
+    admin = {"Authorization": f"Bearer {console_server.admin_token}"}
+    workers = {
+        w["name"]: w["id"]
+        for w in requests.get(f"{console_server.url}/api/v1/workers", headers=admin, timeout=5).json()
+    }
+    return {"admin": admin, "workers": workers, "url": console_server.url}
+
+
+def assigned_order(setup, worker: str, site_id: int = 1) -> int:
+    today = datetime.now(UTC).date()
+    body = {
+        "site_id": site_id,
+        "type": "repair",
+        "required_skills": ["gas"],
+        "service_minutes": 30,
+        "window_start": datetime.combine(today, time(0, 5), UTC).isoformat(),
+        "window_end": datetime.combine(today, time(23, 50), UTC).isoformat(),
+    }
+    order = requests.post(f"{setup['url']}/api/v1/work-orders", json=body, headers=setup["admin"], timeout=10).json()
+    r = requests.post(
+        f"{setup['url']}/api/v1/work-orders/{order['id']}/assign",
+        json={"worker_id": setup["workers"][worker], "reason": "test set-up"},
+        headers=setup["admin"],
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text
+    return order["id"]
+
+
+def link(setup, worker: str) -> str:
+    r = requests.post(
+        f"{setup['url']}/api/v1/workers/{setup['workers'][worker]}/push-link",
+        json={},
+        headers=setup["admin"],
+        timeout=5,
+    )
+    assert r.status_code == 201, r.text
+    return r.json()["token"]
+
+
+def action(order_id: int, kind: str, minutes_ago: float, **extra) -> dict:
+    at = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat()
+    return {"client_action_id": str(uuid.uuid4()), "order_id": order_id, "action": kind, "at": at, **extra}
+
+
+def sync(setup, token: str, actions: list[dict]) -> list[dict]:
+    r = requests.post(f"{setup['url']}/api/v1/field/{token}/actions", json={"actions": actions}, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()["results"]
+
+
+def history(setup, order_id: int) -> list[dict]:
+    return requests.get(f"{setup['url']}/api/v1/work-orders/{order_id}", headers=setup["admin"], timeout=5).json()[
+        "history"
+    ]
+
+
+def png_bytes(colour=(200, 30, 30)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), colour).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_link_opens_the_day_with_what_the_page_needs(setup):
+    """Tests that a push link shows the worker's assigned order with address, window, checklist and navigation, and comes with a QR code."""
+    order_id = assigned_order(setup, "Ana Field")
+    r = requests.post(
+        f"{setup['url']}/api/v1/workers/{setup['workers']['Ana Field']}/push-link",
+        json={},
+        headers=setup["admin"],
+        timeout=5,
+    )
+    body = r.json()
+    assert "/field/" in body["url"] and "<svg" in body["qr_svg"]
+    day = requests.get(f"{setup['url']}/api/v1/field/{body['token']}/day", timeout=5).json()
+    assert day["worker"]["name"] == "Ana Field"
+    (order,) = [o for o in day["orders"] if o["id"] == order_id]
+    assert order["site"]["name"] == "Casino de Monte-Carlo"
+    assert order["navigation"]["geo"].startswith("geo:43.739400,7.427600")
+    assert "Tested after repair" in order["checklist"]
+
+
+def test_offline_queue_replayed_three_times_applies_each_action_once(setup):
+    """Tests that the same offline queue uploaded three times changes the order once per action, keeping the phone's times."""
+    order_id = assigned_order(setup, "Ana Field")
+    token = link(setup, "Ana Field")
+    # Tapped on the phone in the seconds after the assignment, uploaded later (negative = after now).
+    queue_ = [
+        action(order_id, "accept", -0.01),
+        action(order_id, "en_route", -0.02),
+        action(order_id, "check_in", -0.03, location={**CASINO, "accuracy_m": 8}),
+    ]
+    first = sync(setup, token, queue_)
+    assert [r["status"] for r in first] == ["applied"] * 3
+    assert first[2]["verdict"] == "verified"
+    for _ in range(2):
+        again = sync(setup, token, queue_)
+        assert [r["status"] for r in again] == ["duplicate"] * 3
+    moves = [(h["from"], h["to"]) for h in history(setup, order_id)]
+    assert moves == [
+        (None, "new"),
+        ("new", "assigned"),
+        ("assigned", "accepted"),
+        ("accepted", "en_route"),
+        ("en_route", "on_site"),
+    ]
+    recorded = [h["at"] for h in history(setup, order_id)][2:]
+    assert recorded == [datetime.fromisoformat(a["at"]).isoformat() for a in queue_]
+
+
+def test_check_in_far_from_site_is_flagged_live(console_server, setup):
+    """Tests that a check-in 720 m from the site is accepted but flagged 'outside geofence', and the dispatcher's console is told at once."""
+    order_id = assigned_order(setup, "Bo Field", site_id=2)
+    token = link(setup, "Bo Field")
+    updates: queue.Queue = queue.Queue()
+    client = socketio.Client(reconnection=False)
+    client.on("orders", updates.put)
+    client.connect(setup["url"], auth={"token": console_server.admin_token}, transports=["websocket"], wait_timeout=10)
+    try:
+        results = sync(
+            setup,
+            token,
+            [
+                action(order_id, "accept", 3),
+                action(order_id, "en_route", 2),
+                action(order_id, "check_in", 1, location={**CASINO, "accuracy_m": 10}),
+            ],
+        )
+        assert results[2]["verdict"] == "outside_geofence"
+        deadline = datetime.now(UTC) + timedelta(seconds=5)
+        flagged = None
+        while datetime.now(UTC) < deadline and flagged is None:
+            message = updates.get(timeout=5)
+            if message["order"]["order_id"] == order_id and message["order"].get("flag"):
+                flagged = message["order"]["flag"]
+        assert flagged is not None and "outside the geofence" in flagged
+    finally:
+        client.disconnect()
+    record = requests.get(
+        f"{setup['url']}/api/v1/work-orders/{order_id}/field-record", headers=setup["admin"], timeout=5
+    ).json()
+    assert record["checkins"] == [
+        {"kind": "in", "verdict": "outside_geofence", "distance_m": pytest.approx(722, abs=5)}
+    ]
+
+
+def test_photo_report_signature_and_check_out(setup):
+    """Tests the end of a visit: a photo (checked and thumbnailed), a signed report, and check-out; repeats are not stored twice."""
+    order_id = assigned_order(setup, "Ana Field")
+    token = link(setup, "Ana Field")
+    sync(
+        setup,
+        token,
+        [
+            action(order_id, "accept", 50),
+            action(order_id, "en_route", 40),
+            action(order_id, "check_in", 30, location={**CASINO, "accuracy_m": 5}),
+        ],
+    )
+    photo_id = str(uuid.uuid4())
+    upload = lambda data, ctype="image/png": requests.post(  # noqa: E731
+        f"{setup['url']}/api/v1/field/{token}/photos",
+        data={"order_id": order_id, "client_action_id": photo_id},
+        files={"file": ("site.png", data, ctype)},
+        timeout=10,
+    )
+    r = upload(png_bytes())
+    assert r.status_code == 201, r.text
+    assert upload(png_bytes()).status_code == 200  # the same upload retried: not stored again
+    bad = requests.post(
+        f"{setup['url']}/api/v1/field/{token}/photos",
+        data={"order_id": order_id, "client_action_id": "x1"},
+        files={"file": ("a.png", b"not an image", "image/png")},
+        timeout=10,
+    )
+    assert bad.status_code == 400 and bad.json()["field"] == "file"
+    pdf = requests.post(
+        f"{setup['url']}/api/v1/field/{token}/photos",
+        data={"order_id": order_id, "client_action_id": "x2"},
+        files={"file": ("a.pdf", b"%PDF-1.4", "application/pdf")},
+        timeout=10,
+    )
+    assert pdf.status_code == 400 and "application/pdf" in pdf.json()["error"]
+
+    signature = "data:image/png;base64," + base64.b64encode(png_bytes((0, 0, 0))).decode()
+    report = {
+        "text": "Replaced the valve",
+        "checklist": {"Fault found": True, "Tested after repair": True},
+        "parts": [{"name": "valve DN15", "quantity": 1}],
+        "signed_by": "M. Grimaldi",
+        "signature": signature,
+    }
+    results = sync(
+        setup,
+        token,
+        [
+            action(order_id, "report", 10, report=report),
+            action(order_id, "check_out", 9, location={**CASINO, "accuracy_m": 5}),
+        ],
+    )
+    assert [r["status"] for r in results] == ["applied", "applied"]
+    assert results[1]["order_status"] == "done"
+    record = requests.get(
+        f"{setup['url']}/api/v1/work-orders/{order_id}/field-record", headers=setup["admin"], timeout=5
+    ).json()
+    assert record["report"]["has_signature"] and record["report"]["parts"] == [{"name": "valve DN15", "quantity": 1}]
+    assert [c["kind"] for c in record["checkins"]] == ["in", "out"]
+    (photo,) = record["photos"]
+    thumb = requests.get(setup["url"] + photo["thumbnail_url"], headers=setup["admin"], timeout=5)
+    assert thumb.status_code == 200 and thumb.headers["Content-Type"] == "image/jpeg"
+
+
+def test_link_is_scoped_to_its_worker(setup):
+    """Tests that Ana's link cannot move Bo's order, nor report positions for Bo."""
+    bo_order = assigned_order(setup, "Bo Field")
+    results = sync(setup, link(setup, "Ana Field"), [action(bo_order, "accept", 1)])
+    assert results[0]["status"] == "refused"
+    assert history(setup, bo_order)[-1]["to"] == "assigned"
+
+
+def test_tampered_revoked_and_past_links_are_refused(setup):
+    """Tests that a tampered link gets 401, a revoked one 410 with the reason, and a link for a past day cannot be issued."""
+    token = link(setup, "Bo Field")
+    r = requests.get(f"{setup['url']}/api/v1/field/{token[:-3]}abc/day", timeout=5)
+    assert r.status_code == 401 and r.json()["field"] == "link"
+    wid = setup["workers"]["Bo Field"]
+    assert (
+        requests.post(
+            f"{setup['url']}/api/v1/workers/{wid}/push-link/revoke", headers=setup["admin"], timeout=5
+        ).status_code
+        == 200
+    )
+    r = requests.get(f"{setup['url']}/api/v1/field/{token}/day", timeout=5)
+    assert r.status_code == 410 and "revoked" in r.json()["error"]
+    past = (date.today() - timedelta(days=3)).isoformat()
+    r = requests.post(
+        f"{setup['url']}/api/v1/workers/{wid}/push-link", json={"day": past}, headers=setup["admin"], timeout=5
+    )
+    assert r.status_code == 400 and r.json()["field"] == "day"
+
+
+def test_bad_actions_name_the_field_and_do_not_block_the_rest(setup):
+    """Tests that a malformed action is answered 'invalid' naming the field, while the good one in the same upload applies."""
+    order_id = assigned_order(setup, "Ana Field")
+    token = link(setup, "Ana Field")
+    results = sync(
+        setup,
+        token,
+        [
+            {"client_action_id": "bad-1", "order_id": order_id, "action": "teleport", "at": "now"},
+            action(order_id, "accept", 1),
+        ],
+    )
+    assert (results[0]["status"], results[0]["field"]) == ("invalid", "action")
+    assert results[1]["status"] == "applied"
+    r = sync(setup, token, [action(order_id, "decline", 0)])
+    assert r[0]["status"] == "refused" and "reason" in r[0]["error"]
+
+
+def test_page_positions_and_assignment_push(setup):
+    """Tests that the open page reports positions through the ingestion path, and is pushed a new assignment."""
+    token = link(setup, "Bo Field")
+    r = requests.post(
+        f"{setup['url']}/api/v1/field/{token}/positions",
+        json={"positions": [{"lat": 43.735, "lon": 7.421, "accuracy": 12, "timestamp": datetime.now(UTC).isoformat()}]},
+        timeout=5,
+    )
+    assert r.json() == {"accepted": 1, "received": 1}
+    pushed: queue.Queue = queue.Queue()
+    client = socketio.Client(reconnection=False)
+    client.on("assignment", pushed.put)
+    client.connect(setup["url"], auth={"link": token}, transports=["websocket"], wait_timeout=10)
+    try:
+        order_id = assigned_order(setup, "Bo Field")
+        message = pushed.get(timeout=5)
+        while message["order"]["order_id"] != order_id:
+            message = pushed.get(timeout=5)
+        assert message["order"]["assigned_worker_id"] == setup["workers"]["Bo Field"]
+    finally:
+        client.disconnect()
+    refused = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        refused.connect(setup["url"], auth={"link": "forged"}, transports=["websocket"], wait_timeout=5)
