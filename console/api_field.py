@@ -77,8 +77,13 @@ def create_blueprint(*, auth: Auth, field: FieldService) -> flask.Blueprint:
 
     @bp.get("/field/<token>")
     def page(token: str) -> Any:
-        field.open(token)  # a refused link shows the reason, not a broken page
-        return flask.send_file(FIELD_DIR / "index.html", mimetype="text/html", max_age=0)
+        # A refused link still gets the page (with the refusal's status): it asks /day and shows the reason.
+        try:
+            field.open(token)
+            status = 200
+        except LinkError as exc:
+            status = exc.status
+        return flask.send_file(FIELD_DIR / "index.html", mimetype="text/html", max_age=0), status
 
     @bp.get("/field/sw.js")
     def service_worker() -> flask.Response:

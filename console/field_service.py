@@ -215,12 +215,15 @@ class FieldService:
             sites = {s.id: s for s in sites_repo.list_sites(session)}
             reports = {o.id: field_repo.report_of(session, order_id=o.id) for o in orders}
             photos = {o.id: len(field_repo.photos_of(session, order_id=o.id)) for o in orders}
+            checkins = {o.id: field_repo.checkins_of(session, order_id=o.id) for o in orders}
         return {
             "worker": {"id": worker.id, "name": worker.name},
             "day": claims.day.isoformat(),
             "expires_at": claims.expires_at.isoformat(),
             "orders": [
-                _order_view(o, sites[o.site_id], reports[o.id], photos[o.id]) for o in orders if o.site_id in sites
+                _order_view(o, sites[o.site_id], reports[o.id], photos[o.id], checkins[o.id])
+                for o in orders
+                if o.site_id in sites
             ],
         }
 
@@ -463,7 +466,13 @@ def _queued_action(item: dict[str, Any]) -> QueuedAction:
     )  # fmt: skip
 
 
-def _order_view(order: WorkOrder, site: Site, report: dict[str, Any] | None, photos: int) -> dict[str, Any]:
+def _order_view(
+    order: WorkOrder,
+    site: Site,
+    report: dict[str, Any] | None,
+    photos: int,
+    checkins: list[tuple[str, str, float | None]],
+) -> dict[str, Any]:
     lat, lon = site.location.lat, site.location.lon
     return {
         "id": order.id,
@@ -488,6 +497,7 @@ def _order_view(order: WorkOrder, site: Site, report: dict[str, Any] | None, pho
         "checklist": list(CHECKLISTS.get(order.type, ())),
         "report": report,
         "photos": photos,
+        "checkins": [{"kind": k, "verdict": v, "distance_m": d} for k, v, d in checkins],
     }
 
 

@@ -1,0 +1,817 @@
+/* The field worker's day, opened from a push link. Plain JS, no build step, no network libraries.
+ *
+ * Everything the worker does is first written to IndexedDB with a client-generated id and the time
+ * of the tap, then sent by one sync loop when the network allows. The server answers each id once
+ * ("duplicate" on a replay), so sending the queue twice never does anything twice, and the times
+ * the office sees are the phone's. The day's orders are cached too, so the page opens offline.
+ */
+(function () {
+  "use strict";
+
+  const TOKEN = decodeURIComponent(location.pathname.replace(/^\/field\//, "").split("/")[0] || "");
+  const API = "/api/v1/field/" + encodeURIComponent(TOKEN);
+  const DAY_KEY = "day:" + TOKEN;
+  const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"];
+  const MAX_PHOTO_BYTES = 7.5 * 1024 * 1024; // the server takes 8 MiB; leave room for the form
+  const BATCH = 100;
+  const POSITION_EVERY_MS = 15000;
+  const MAX_QUEUED_POSITIONS = 2000;
+  const KNOTS_PER_MPS = 1.943844; // /positions reads `speed` in knots, as OsmAnd clients send it
+  const NEXT_STATUS = {
+    accept: "accepted", decline: "declined", en_route: "en_route",
+    check_in: "on_site", check_out: "done", fail: "failed",
+  };
+  const ACTION_WORDS = {
+    accept: "Accept", decline: "Decline", en_route: "On my way", check_in: "Check-in",
+    check_out: "Check-out", fail: "Could not do it", report: "Service report",
+  };
+  const STATUS_WORDS = {
+    new: "New", assigned: "New for you", accepted: "Accepted", en_route: "On my way", on_site: "On site",
+    done: "Done", declined: "Declined", failed: "Not done", cancelled: "Cancelled",
+  };
+
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const state = {
+    day: null, // the last /day answer (from the server or the cache)
+    workerId: workerIdOfToken(TOKEN),
+    actions: [], // queued actions of this worker, in tap order
+    photos: [], // queued photos (metadata only; the Blobs stay in IndexedDB)
+    positions: 0, // queued positions
+    verdicts: {}, // order id → last check-in/out verdict from the server
+    photosSent: {}, // order id → photos sent from this page since the last /day
+    refused: null, // why the link no longer opens the day
+    reachable: true, // the last request reached the server
+    position: null, // the worker's last known fix {lat, lon, accuracy_m, at}
+    sharing: false,
+    socketUp: false,
+  };
+  const busy = new Map(); // order id → what is being done for it right now (buttons are disabled meanwhile)
+  const cards = new Map(); // order id → card element (kept, so that half-filled forms survive a refresh)
+  let db = null; // Field.openStore()'s store, null when the browser gives no IndexedDB
+
+  // ---------------------------------------------------------------- IndexedDB (idb.js)
+
+  const noStore = () => Promise.reject(new Error("storage unavailable"));
+  const idbAll = (store) => (db ? db.all(store) : noStore());
+  const idbGet = (store, key) => (db ? db.get(store, key) : noStore());
+  const idbPut = (store, value) => (db ? db.put(store, value) : noStore());
+  const idbDelete = (store, key) => (db ? db.del(store, key) : noStore());
+
+  async function loadQueues() {
+    if (!db) return;
+    const mine = (x) => x.worker_id === state.workerId;
+    state.actions = (await idbAll("actions")).filter(mine);
+    state.photos = (await idbAll("photos")).filter(mine).map((p) => ({ ...p, blob: undefined }));
+    state.positions = (await idbAll("positions")).filter(mine).length;
+    const verdicts = await idbGet("kv", "verdicts:" + state.workerId);
+    state.verdicts = verdicts ? verdicts.verdicts : {};
+  }
+
+  // ---------------------------------------------------------------- small helpers
+
+  function workerIdOfToken(token) {
+    // The token is itsdangerous' base64url(JSON).signature; the page only reads the worker id from
+    // it to key the offline queue (the server checks the signature on every call).
+    try {
+      const b64 = token.split(".")[0].replace(/-/g, "+").replace(/_/g, "/");
+      const w = JSON.parse(atob(b64 + "===".slice((b64.length + 3) % 4))).w;
+      return Number.isInteger(w) ? w : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function newId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    // crypto.randomUUID needs a secure context; getRandomValues does not.
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+
+  function el(tag, attrs, children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "text") e.textContent = v;
+      else if (k === "class") e.className = v;
+      else e.setAttribute(k, v);
+    }
+    for (const c of children || []) e.append(c);
+    return e;
+  }
+
+  function hhmm(iso) {
+    const d = new Date(iso);
+    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function windowText(o) {
+    const start = new Date(o.window_start), end = new Date(o.window_end);
+    const sameDay = start.toDateString() === new Date().toDateString();
+    const date = sameDay ? "" : start.toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" }) + " ";
+    return `${date}${hhmm(o.window_start)}–${hhmm(o.window_end)} · about ${o.service_minutes} min`;
+  }
+
+  function orderById(id) {
+    return state.day ? state.day.orders.find((o) => o.id === id) : undefined;
+  }
+
+  function orderName(id) {
+    const o = orderById(id);
+    return o ? `${o.site.name} (#${id})` : `order #${id}`;
+  }
+
+  /** The status the worker sees: the server's, moved on by what is still waiting in the queue. */
+  function shownStatus(order) {
+    let status = order.status;
+    for (const a of state.actions) if (a.order_id === order.id && NEXT_STATUS[a.action]) status = NEXT_STATUS[a.action];
+    return status;
+  }
+
+  function notice(text, kind) {
+    const li = el("li", { class: "notice notice-" + (kind || "info") }, [
+      el("span", { text: text }),
+      el("button", { type: "button", class: "btn btn-small", text: "OK", "aria-label": "Dismiss" }),
+    ]);
+    li.querySelector("button").addEventListener("click", () => li.remove());
+    $("#notices").prepend(li);
+  }
+
+  function showBanner(text) {
+    $("#banner-text").textContent = text;
+    $("#banner").hidden = false;
+    if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
+    if ("Notification" in window && Notification.permission === "granted" && navigator.serviceWorker) {
+      navigator.serviceWorker.ready.then((r) => r.showNotification("Outfield", { body: text, tag: "assignment" })).catch(() => {});
+    }
+  }
+
+  // ---------------------------------------------------------------- rendering
+
+  function render() {
+    renderStatusLine();
+    if (state.refused) {
+      $("#link-refused-reason").textContent = state.refused;
+      $("#link-refused").hidden = false;
+      $("#app").hidden = true;
+      $("#worker-name").textContent = "Outfield";
+      $("#day-label").textContent = "";
+      for (const c of cards.values()) c.remove();
+      cards.clear();
+      state.day = null;
+      return;
+    }
+    const day = state.day;
+    if (!day) {
+      $("#empty").hidden = false;
+      $("#empty").textContent = navigator.onLine ? "Loading your day…" : "You are offline and this day has not been opened on this phone yet.";
+      return;
+    }
+    $("#worker-name").textContent = day.worker.name;
+    $("#day-label").textContent = new Date(day.day + "T12:00:00").toLocaleDateString([], { weekday: "long", day: "numeric", month: "long" });
+    $("#empty").hidden = day.orders.length > 0;
+    $("#empty").textContent = "No orders for today.";
+    const list = $("#orders");
+    const keep = new Set(day.orders.map((o) => o.id));
+    for (const [id, card] of cards) if (!keep.has(id)) { card.remove(); cards.delete(id); }
+    day.orders.forEach((o, i) => {
+      let card = cards.get(o.id);
+      if (!card) { card = makeCard(o); cards.set(o.id, card); }
+      list.append(card); // moves it into route order without rebuilding it
+      updateCard(card, o, i + 1);
+    });
+    drawMap();
+  }
+
+  function renderStatusLine() {
+    const net = $("#net");
+    const online = navigator.onLine && state.reachable;
+    net.className = "net " + (online ? "net-online" : "net-offline");
+    net.textContent = online ? "Online" : navigator.onLine ? "No connection to the office" : "Offline";
+    const n = state.actions.length, p = state.photos.length;
+    const parts = [];
+    if (n) parts.push(`${n} action${n === 1 ? "" : "s"}`);
+    if (p) parts.push(`${p} photo${p === 1 ? "" : "s"}`);
+    const q = $("#queue");
+    q.dataset.actions = String(n);
+    q.dataset.photos = String(p);
+    q.className = "queue " + (parts.length ? "queue-waiting" : "queue-clear");
+    q.textContent = parts.length ? `${parts.join(" and ")} waiting to sync` : "Everything is synced";
+  }
+
+  function makeCard(order) {
+    const card = $("#order-template").content.firstElementChild.cloneNode(true);
+    card.dataset.orderId = String(order.id);
+    card.id = "order-" + order.id;
+    card.querySelector(".site-name").textContent = order.site.name;
+    card.querySelector(".address").textContent = order.site.address || "";
+    card.querySelector(".nav-geo").href = order.navigation.geo;
+    card.querySelector(".nav-osm").href = order.navigation.osm;
+    const checklist = card.querySelector(".checklist");
+    for (const item of order.checklist) {
+      checklist.append(el("label", { class: "check" }, [el("input", { type: "checkbox", "data-item": item }), el("span", { text: item })]));
+    }
+    card.querySelector(".reason-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const form = ev.currentTarget;
+      const reason = form.querySelector(".reason").value.trim();
+      if (!reason) return;
+      form.hidden = true;
+      queueAction(order.id, form.dataset.action, { reason: reason });
+      form.querySelector(".reason").value = "";
+    });
+    card.querySelector(".reason-cancel").addEventListener("click", () => { card.querySelector(".reason-form").hidden = true; });
+    card.querySelector(".photo-input").addEventListener("change", (ev) => {
+      const files = Array.from(ev.target.files || []);
+      ev.target.value = "";
+      files.forEach((f) => queuePhoto(order.id, f));
+    });
+    card.querySelector(".add-part").addEventListener("click", () => { addPartRow(card, "", 1); saveDraftSoon(card, order.id); });
+    const report = card.querySelector(".report");
+    report.addEventListener("input", () => { card.reportDirty = true; saveDraftSoon(card, order.id); });
+    report.addEventListener("submit", (ev) => { ev.preventDefault(); saveReport(card, order.id); });
+    setupSignature(card, order.id);
+    restoreDraft(card, order);
+    return card;
+  }
+
+  function updateCard(card, order, stopNo) {
+    const status = shownStatus(order);
+    card.className = "order order-" + status;
+    card.dataset.status = status;
+    card.querySelector(".stop-no").textContent = String(stopNo);
+    const badge = card.querySelector(".badge");
+    badge.textContent = STATUS_WORDS[status] || status;
+    badge.className = "badge badge-" + status;
+    card.querySelector(".window").textContent = windowText(order);
+    card.querySelector(".job").textContent = `${order.type}${order.priority <= 2 ? " · priority " + order.priority : ""}`;
+    card.querySelector(".notes").textContent = order.notes || "—";
+
+    const verdict = state.verdicts[order.id];
+    const v = card.querySelector(".verdict");
+    v.hidden = !verdict;
+    if (verdict) {
+      v.className = "verdict verdict-" + verdict.verdict;
+      v.textContent = `${ACTION_WORDS[verdict.action]}: ${verdict.verdict.replace(/_/g, " ")}${verdict.reason ? " — " + verdict.reason : ""}`;
+    }
+    const waiting = state.actions.filter((a) => a.order_id === order.id).length;
+    const pending = card.querySelector(".pending");
+    pending.hidden = !waiting && !busy.has(order.id);
+    pending.textContent = busy.has(order.id) ? busy.get(order.id)
+      : waiting ? `${waiting} change${waiting === 1 ? "" : "s"} saved on this phone, waiting to sync` : "";
+
+    const final = !["assigned", "accepted", "en_route", "on_site"].includes(status);
+    card.querySelector(".nav-links").hidden = final;
+    const summary = card.querySelector(".summary");
+    const photoCount = (order.photos || 0) + (state.photosSent[order.id] || 0);
+    summary.hidden = !final || !(order.report || photoCount);
+    summary.textContent = [order.report ? "Report sent" : "", photoCount ? `${photoCount} photo${photoCount === 1 ? "" : "s"} sent` : ""]
+      .filter(Boolean).join(" · ");
+    const actions = card.querySelector(".actions");
+    actions.replaceChildren(...buttonsFor(order, status, card));
+    card.querySelector(".onsite").hidden = status !== "on_site";
+    if (status !== "on_site" && status !== "en_route" && status !== "accepted" && status !== "assigned") {
+      card.querySelector(".reason-form").hidden = true;
+    }
+    const sent = photoCount;
+    const queued = state.photos.filter((p) => p.order_id === order.id).length;
+    card.querySelector(".photo-state").textContent =
+      `${sent} photo${sent === 1 ? "" : "s"} sent` + (queued ? `, ${queued} waiting to sync` : "");
+    const reportQueued = state.actions.some((a) => a.order_id === order.id && a.action === "report");
+    card.querySelector(".report-state").textContent = reportQueued
+      ? "Report saved on this phone, waiting to sync."
+      : order.report ? `Report received by the office (written ${hhmm(order.report.written_at)}).` : "";
+  }
+
+  function buttonsFor(order, status, card) {
+    const button = (action, label, kind) => {
+      const b = el("button", { type: "button", class: `btn btn-${kind} act-${action}`, text: label });
+      if (busy.has(order.id)) b.disabled = true;
+      b.addEventListener("click", () => onAction(order, action, card));
+      return b;
+    };
+    switch (status) {
+      case "assigned": return [button("accept", "Accept", "go"), button("decline", "Decline…", "danger")];
+      case "accepted": return [button("en_route", "On my way", "go"), button("decline", "Decline…", "danger")];
+      case "en_route": return [button("check_in", "Check in (I am here)", "go"), button("fail", "Could not do it…", "danger")];
+      case "on_site": return [button("check_out", "Check out (job finished)", "go"), button("fail", "Could not finish…", "danger")];
+      default: return [el("p", { class: "final", text: STATUS_WORDS[status] || status })];
+    }
+  }
+
+  async function onAction(order, action, card) {
+    if (busy.has(order.id)) return; // a double tap must not queue the same step twice
+    if (action === "decline" || action === "fail") {
+      const form = card.querySelector(".reason-form");
+      form.dataset.action = action;
+      form.querySelector(".reason-label").textContent = action === "decline" ? "Why can't you take this order?" : "What stopped the job?";
+      form.hidden = false;
+      form.querySelector(".reason").focus();
+      return;
+    }
+    busy.set(order.id, "Saving…");
+    try {
+      if (action === "check_in" || action === "check_out") await checkInOrOut(order, action, card);
+      else await queueAction(order.id, action, {});
+    } finally {
+      busy.delete(order.id);
+      render();
+    }
+  }
+
+  // ---------------------------------------------------------------- the small map
+
+  function drawMap() {
+    const orders = state.day ? state.day.orders : [];
+    const stops = orders.map((o) => ({ lat: o.site.lat, lon: o.site.lon, status: shownStatus(o), label: o.site.name }));
+    Field.drawStops($("#map"), stops, state.position, (i) => {
+      cards.get(orders[i].id).scrollIntoView({ behavior: "smooth", block: "start" });
+    });
+    $("#map-note").textContent = state.position ? `You: ±${Math.round(state.position.accuracy_m || 0)} m, ${hhmm(state.position.at)}` : "";
+  }
+
+  // ---------------------------------------------------------------- the queue
+
+  async function queueAction(orderId, action, extra) {
+    const entry = {
+      client_action_id: newId(),
+      worker_id: state.workerId,
+      order_id: orderId,
+      action: action,
+      at: new Date().toISOString(), // when the worker tapped: the server keeps this time
+      ...extra,
+    };
+    try {
+      entry.seq = await idbPut("actions", entry);
+    } catch (e) {
+      notice(`Could not save "${ACTION_WORDS[action]}" on this phone (${e.message}): keep this page open until it is synced.`, "error");
+    }
+    state.actions.push(entry);
+    render();
+    syncSoon();
+    return entry;
+  }
+
+  async function queuePhoto(orderId, file) {
+    let blob = file;
+    if (!PHOTO_TYPES.includes(file.type) || file.size > MAX_PHOTO_BYTES) blob = (await shrink(file)) || file;
+    const entry = {
+      client_action_id: newId(),
+      worker_id: state.workerId,
+      order_id: orderId,
+      taken_at: new Date(file.lastModified || Date.now()).toISOString(),
+      name: file.name || "photo.jpg",
+      type: blob.type,
+      blob: blob,
+    };
+    let stored = true;
+    try {
+      await idbPut("photos", entry);
+    } catch (e) {
+      stored = false;
+      notice(`Could not keep the photo on this phone (${e.message}): keep this page open until it is synced.`, "error");
+    }
+    state.photos.push(stored ? { ...entry, blob: undefined } : entry);
+    render();
+    syncSoon();
+  }
+
+  /** A camera photo too large (or in a type the office does not take) as a JPEG of at most 2560 px. */
+  async function shrink(file) {
+    try {
+      const bitmap = await createImageBitmap(file);
+      const f = Math.min(1, 2560 / Math.max(bitmap.width, bitmap.height));
+      const canvas = document.createElement("canvas");
+      canvas.width = Math.round(bitmap.width * f);
+      canvas.height = Math.round(bitmap.height * f);
+      canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      return await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function wire(a) {
+    const out = { client_action_id: a.client_action_id, order_id: a.order_id, action: a.action, at: a.at };
+    if (a.reason) out.reason = a.reason;
+    if (a.location) out.location = a.location;
+    if (a.report) out.report = a.report;
+    return out;
+  }
+
+  let syncing = false, syncAgain = false, backoffMs = 0, retryTimer = null;
+
+  function syncSoon() {
+    setTimeout(sync, 0);
+  }
+
+  /** Send what is queued: actions in tap order, then photos, then positions. Keeps everything on a network error. */
+  async function sync() {
+    if (syncing) { syncAgain = true; return; }
+    if (state.refused || !navigator.onLine) return;
+    syncing = true;
+    clearTimeout(retryTimer);
+    let ok = false;
+    try {
+      ok = (await syncActions()) && (await syncPhotos()) && (await flushPositions());
+    } catch (e) {
+      ok = false;
+    } finally {
+      syncing = false;
+    }
+    render();
+    if (state.refused) return;
+    if (ok) backoffMs = 0;
+    else {
+      backoffMs = Math.min(backoffMs ? backoffMs * 2 : 2000, 60000);
+      retryTimer = setTimeout(sync, backoffMs);
+    }
+    if (syncAgain) { syncAgain = false; syncSoon(); }
+  }
+
+  async function post(path, body, json) {
+    try {
+      const res = await fetch(API + path, json
+        ? { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) }
+        : { method: "POST", body: body });
+      state.reachable = true;
+      return res;
+    } catch (e) {
+      state.reachable = false; // offline or the office unreachable: keep everything and retry
+      return null;
+    }
+  }
+
+  async function errorOf(res) {
+    try {
+      const body = await res.json();
+      return body.error || res.statusText;
+    } catch (e) {
+      return `${res.status} ${res.statusText}`;
+    }
+  }
+
+  async function syncActions() {
+    // Without IndexedDB (a private window in some browsers) the queue lives only in memory.
+    const queue = db ? (await idbAll("actions")).filter((a) => a.worker_id === state.workerId) : state.actions.slice();
+    let changed = false;
+    for (let i = 0; i < queue.length; i += BATCH) {
+      const batch = queue.slice(i, i + BATCH);
+      const res = await post("/actions", { actions: batch.map(wire) }, true);
+      if (!res) return false;
+      if (res.status === 401 || res.status === 410) { linkRefused(await errorOf(res)); return false; }
+      if (!res.ok) { notice(`The office did not take the queued changes: ${await errorOf(res)}`, "error"); return false; }
+      const { results } = await res.json();
+      for (const r of results) {
+        const entry = batch.find((a) => a.client_action_id === r.client_action_id);
+        if (!entry) continue;
+        if (entry.seq !== undefined) await idbDelete("actions", entry.seq);
+        state.actions = state.actions.filter((a) => a.client_action_id !== entry.client_action_id);
+        changed = true;
+        const order = orderById(entry.order_id);
+        if (r.status === "refused" || r.status === "invalid") {
+          notice(`${ACTION_WORDS[entry.action]} for ${orderName(entry.order_id)} was refused: ${r.error}`, "refused");
+        }
+        if (order && r.order_status) order.status = r.order_status;
+        if (r.verdict) {
+          state.verdicts[entry.order_id] = { action: entry.action, verdict: r.verdict, reason: r.verdict_reason };
+          if (db) idbPut("kv", { key: "verdicts:" + state.workerId, verdicts: state.verdicts }).catch(() => {});
+        }
+      }
+      render();
+    }
+    if (changed) refreshDay();
+    return true;
+  }
+
+  async function syncPhotos() {
+    const queue = db ? (await idbAll("photos")).filter((p) => p.worker_id === state.workerId) : state.photos.slice();
+    for (const p of queue) {
+      const form = new FormData();
+      form.append("file", p.blob, p.name);
+      form.append("order_id", String(p.order_id));
+      form.append("client_action_id", p.client_action_id);
+      form.append("taken_at", p.taken_at);
+      const res = await post("/photos", form, false);
+      if (!res) return false;
+      if (res.status === 401 || res.status === 410) { linkRefused(await errorOf(res)); return false; }
+      if (res.status >= 500) return false;
+      if (res.ok) state.photosSent[p.order_id] = (state.photosSent[p.order_id] || 0) + 1;
+      else notice(`A photo for ${orderName(p.order_id)} was refused: ${await errorOf(res)}`, "refused");
+      if (db) await idbDelete("photos", p.client_action_id).catch(() => {});
+      state.photos = state.photos.filter((x) => x.client_action_id !== p.client_action_id);
+      render();
+    }
+    return true;
+  }
+
+  async function flushPositions() {
+    if (!db) return true;
+    const queue = (await idbAll("positions")).filter((p) => p.worker_id === state.workerId);
+    for (let i = 0; i < queue.length; i += 500) {
+      const batch = queue.slice(i, i + 500);
+      const res = await post("/positions", {
+        positions: batch.map((p) => ({
+          lat: p.lat, lon: p.lon, accuracy: p.accuracy, timestamp: p.timestamp, ...(p.speed != null ? { speed: p.speed } : {}),
+        })),
+      }, true);
+      if (!res) return false;
+      if (res.status === 401 || res.status === 410) { linkRefused(await errorOf(res)); return false; }
+      if (res.status >= 500) return false;
+      if (res.ok) {
+        const body = await res.json();
+        const plural = body.received === 1 ? "" : "s";
+        $("#share-state").textContent =
+          `Last sent ${hhmm(new Date().toISOString())}: ${body.accepted} of ${body.received} position${plural} accepted.`;
+      } else notice(`Positions were refused: ${await errorOf(res)}`, "refused");
+      await db.delMany("positions", batch.map((p) => p.seq));
+    }
+    state.positions = (await idbAll("positions")).filter((p) => p.worker_id === state.workerId).length;
+    return true;
+  }
+
+  // ---------------------------------------------------------------- the server's view of the day
+
+  async function refreshDay() {
+    let res;
+    try {
+      res = await fetch(API + "/day", { cache: "no-store" });
+    } catch (e) {
+      state.reachable = false;
+      render();
+      return false;
+    }
+    state.reachable = true;
+    if (res.status === 401 || res.status === 410) { linkRefused(await errorOf(res)); return false; }
+    if (!res.ok) { notice(`Could not load your day: ${await errorOf(res)}`, "error"); return false; }
+    const day = await res.json();
+    state.day = day;
+    state.photosSent = {};
+    if (state.workerId !== day.worker.id) {
+      state.workerId = day.worker.id;
+      await loadQueues();
+    }
+    if (db) idbPut("kv", { key: DAY_KEY, day: day, saved_at: new Date().toISOString() }).catch(() => {});
+    render();
+    return true;
+  }
+
+  function linkRefused(reason) {
+    state.refused = reason || "the link was refused";
+    stopSharing();
+    if (socket) socket.stop();
+    // A revoked link may be a lost phone: forget the day's addresses and notes. Queued actions stay,
+    // and a new link for the same worker sends them (with their original times).
+    if (db) idbDelete("kv", DAY_KEY).catch(() => {});
+    if (window.caches) caches.open("outfield-field-v1").then((c) => c.delete(API + "/day")).catch(() => {});
+    render();
+  }
+
+  // ---------------------------------------------------------------- geolocation
+
+  function getFix() {
+    return new Promise((resolve) => {
+      if (!navigator.geolocation) return resolve({ error: "this browser has no location service" });
+      navigator.geolocation.getCurrentPosition(
+        (p) => resolve({ fix: fixOf(p) }),
+        (e) => resolve({ error: e.message || "location unavailable" }),
+        { enableHighAccuracy: true, timeout: 20000, maximumAge: 30000 },
+      );
+    });
+  }
+
+  function fixOf(p) {
+    const c = p.coords;
+    const at = new Date(p.timestamp || Date.now()).toISOString();
+    return { lat: c.latitude, lon: c.longitude, accuracy_m: c.accuracy, at: at, speed_mps: c.speed };
+  }
+
+  function seen(fix) {
+    state.position = fix;
+    drawMap();
+  }
+
+  async function checkInOrOut(order, action, card) {
+    const at = new Date().toISOString(); // the tap, not the moment the fix arrives
+    busy.set(order.id, "Getting your position…");
+    render();
+    if (action === "check_out") await saveReportIfChanged(card, order.id);
+    const { fix, error } = await getFix();
+    if (fix) seen(fix);
+    else notice(`${ACTION_WORDS[action]} is saved without a position (${error}); the office will see that.`, "error");
+    const location = fix ? { lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy_m } : undefined;
+    await queueAction(order.id, action, location ? { at: at, location: location } : { at: at });
+    if (action === "check_out" && db) idbDelete("kv", draftKey(order.id)).catch(() => {});
+  }
+
+  let watchId = null, lastQueuedAt = 0, flushTimer = null;
+
+  function startSharing() {
+    if (!navigator.geolocation) { notice("This browser has no location service.", "error"); return stopSharing(); }
+    state.sharing = true;
+    $("#share-state").textContent = "Sharing your position while this page is open.";
+    watchId = navigator.geolocation.watchPosition(onWatch, (e) => {
+      $("#share-state").textContent = `Position unavailable: ${e.message}`;
+    }, { enableHighAccuracy: true, maximumAge: 10000, timeout: 60000 });
+    flushTimer = setInterval(() => { if (navigator.onLine) flushPositions().then(renderStatusLine).catch(() => {}); }, 30000);
+  }
+
+  function stopSharing() {
+    state.sharing = false;
+    if (watchId !== null) navigator.geolocation.clearWatch(watchId);
+    watchId = null;
+    clearInterval(flushTimer);
+    const box = $("#share-position");
+    if (box) box.checked = false;
+    if ($("#share-state")) $("#share-state").textContent = "Not sharing your position.";
+  }
+
+  async function onWatch(p) {
+    const fix = fixOf(p);
+    seen(fix);
+    if (!state.sharing || Date.now() - lastQueuedAt < POSITION_EVERY_MS || !db) return;
+    lastQueuedAt = Date.now();
+    const item = {
+      worker_id: state.workerId, lat: fix.lat, lon: fix.lon, accuracy: fix.accuracy_m, timestamp: fix.at,
+      speed: fix.speed_mps != null && fix.speed_mps >= 0 ? fix.speed_mps * KNOTS_PER_MPS : null,
+    };
+    await idbPut("positions", item);
+    state.positions += 1;
+    if (state.positions > MAX_QUEUED_POSITIONS) { // a long day offline: keep the newest
+      const all = (await idbAll("positions")).slice(0, state.positions - MAX_QUEUED_POSITIONS);
+      await db.delMany("positions", all.map((x) => x.seq));
+      state.positions = MAX_QUEUED_POSITIONS;
+    }
+    if (state.positions === 1 && navigator.onLine) flushPositions().catch(() => {});
+  }
+
+  // ---------------------------------------------------------------- report, parts, signature
+
+  function addPartRow(card, name, quantity) {
+    const row = el("div", { class: "part-row" }, [
+      el("input", { class: "part-name", placeholder: "Part", "aria-label": "Part name", value: name }),
+      el("input", { class: "part-qty", type: "number", min: "1", step: "1", inputmode: "numeric", "aria-label": "Quantity", value: String(quantity) }),
+      el("button", { type: "button", class: "btn btn-small part-remove", text: "Remove", "aria-label": "Remove part" }),
+    ]);
+    row.querySelector(".part-remove").addEventListener("click", () => { row.remove(); card.reportDirty = true; });
+    card.querySelector(".part-rows").append(row);
+    return row;
+  }
+
+  function collectReport(card) {
+    const checklist = {};
+    card.querySelectorAll(".checklist input[type=checkbox]").forEach((c) => { checklist[c.dataset.item] = c.checked; });
+    const parts = Array.from(card.querySelectorAll(".part-row"))
+      .map((r) => ({
+        name: r.querySelector(".part-name").value.trim(),
+        quantity: Math.max(1, parseInt(r.querySelector(".part-qty").value, 10) || 1),
+      }))
+      .filter((p) => p.name);
+    const report = {
+      text: card.querySelector(".report-text").value.trim(),
+      checklist: checklist,
+      parts: parts,
+      signed_by: card.querySelector(".signed-by").value.trim(),
+    };
+    if (card.pad.signed) report.signature = card.pad.toDataURL();
+    return report;
+  }
+
+  function reportIsEmpty(r) {
+    return !r.text && !r.parts.length && !r.signed_by && !r.signature && !Object.values(r.checklist).some(Boolean);
+  }
+
+  async function saveReport(card, orderId) {
+    const report = collectReport(card);
+    if (reportIsEmpty(report)) { card.querySelector(".report-state").textContent = "The report is empty."; return; }
+    card.reportDirty = false;
+    await queueAction(orderId, "report", { report: report });
+  }
+
+  async function saveReportIfChanged(card, orderId) {
+    const order = orderById(orderId);
+    const queued = state.actions.some((a) => a.order_id === orderId && a.action === "report");
+    if (card.reportDirty || (!queued && !(order && order.report) && !reportIsEmpty(collectReport(card)))) {
+      await saveReport(card, orderId);
+    }
+  }
+
+  function setupSignature(card, orderId) {
+    card.pad = Field.signaturePad(card.querySelector(".signature"), () => {
+      card.reportDirty = true;
+      saveDraftSoon(card, orderId);
+    });
+    card.querySelector(".clear-signature").addEventListener("click", () => {
+      card.pad.clear();
+      card.reportDirty = true;
+      saveDraftSoon(card, orderId);
+    });
+  }
+
+  // Drafts keep a half-written report through a reload, a dead battery or a browser that was closed.
+  const draftKey = (orderId) => `draft:${state.workerId}:${orderId}`;
+  const draftTimers = {};
+
+  function saveDraftSoon(card, orderId) {
+    clearTimeout(draftTimers[orderId]);
+    draftTimers[orderId] = setTimeout(() => {
+      if (db) idbPut("kv", { key: draftKey(orderId), report: collectReport(card), dirty: !!card.reportDirty }).catch(() => {});
+    }, 400);
+  }
+
+  async function restoreDraft(card, order) {
+    let draft = null;
+    try { draft = db ? await idbGet("kv", draftKey(order.id)) : null; } catch (e) { draft = null; }
+    const report = draft ? draft.report : order.report;
+    if (!report) return;
+    card.querySelector(".report-text").value = report.text || "";
+    card.querySelector(".signed-by").value = report.signed_by || "";
+    card.querySelectorAll(".checklist input[type=checkbox]").forEach((c) => { c.checked = !!(report.checklist || {})[c.dataset.item]; });
+    card.querySelector(".part-rows").replaceChildren();
+    for (const p of report.parts || []) addPartRow(card, p.name, p.quantity);
+    card.reportDirty = draft ? draft.dirty : false;
+    if (report.signature) card.pad.draw(report.signature);
+  }
+
+  // ---------------------------------------------------------------- live pushes (socketio.js)
+
+  let socket = null;
+
+  function connectSocket() {
+    if (state.refused || socket || !("WebSocket" in window)) return;
+    socket = Field.connectSocketIO({ link: TOKEN }, {
+      onState: (up) => { state.socketUp = up; renderStatusLine(); },
+      onRefused: () => refreshDay(), // the day's answer says why, in words
+      onEvent: (name, data) => { if (name === "assignment") onAssignment(data || {}); },
+    });
+  }
+
+  function onAssignment(message) {
+    const o = message.order || {};
+    const id = o.order_id;
+    const local = orderById(id);
+    const mine = o.assigned_worker_id === state.workerId;
+    let text = null;
+    if (local && o.status === shownStatus(local)) text = null; // this page's own step, coming back
+    else if (!local && mine) text = `New order for you: ${(o.label || "order #" + id).replace(/ · assigned$/, "")}`;
+    else if (local && (!mine || o.status === "cancelled")) {
+      text = `${orderName(id)} was ${o.status === "cancelled" ? "cancelled" : "taken off your list"}.`;
+    }
+    else if (local && o.status !== shownStatus(local)) text = `${orderName(id)} is now: ${STATUS_WORDS[o.status] || o.status}.`;
+    if (text) showBanner(text);
+    window.outfieldField.assignmentsReceived += 1;
+    refreshDay();
+  }
+
+  // ---------------------------------------------------------------- start
+
+  async function start() {
+    $("#banner-close").addEventListener("click", () => { $("#banner").hidden = true; });
+    $("#share-position").checked = false; // consent is asked for on every visit
+    $("#share-position").addEventListener("change", (ev) => (ev.target.checked ? startSharing() : stopSharing()));
+    $("#share-state").textContent = "Not sharing your position.";
+    $("#locate").addEventListener("click", async () => {
+      const { fix, error } = await getFix();
+      if (fix) seen(fix); else $("#map-note").textContent = `Position unavailable: ${error}`;
+    });
+    window.addEventListener("online", () => {
+      backoffMs = 0;
+      state.reachable = true;
+      render();
+      sync();
+      refreshDay();
+      if (socket) socket.reconnectNow();
+    });
+    window.addEventListener("offline", () => render());
+    if ("serviceWorker" in navigator) {
+      navigator.serviceWorker.register("/field/sw.js", { scope: "/field/" }).catch(() => {});
+      // On the first visit the worker takes over after the day was fetched: fetch it once more
+      // through the worker, so that its cache holds the day too.
+      navigator.serviceWorker.addEventListener("controllerchange", () => refreshDay());
+    }
+
+    try {
+      db = await Field.openStore();
+    } catch (e) {
+      notice("This browser cannot keep data offline; keep the page open until changes are synced.", "error");
+    }
+    if (db) {
+      const cached = await idbGet("kv", DAY_KEY).catch(() => null);
+      if (cached && cached.day) {
+        state.day = cached.day;
+        state.workerId = cached.day.worker.id;
+      }
+      await loadQueues();
+    }
+    render();
+    // Queued changes go first, so that the day fetched afterwards already includes them.
+    await sync();
+    await refreshDay();
+    connectSocket();
+  }
+
+  window.outfieldField = { state: state, sync: sync, refreshDay: refreshDay, assignmentsReceived: 0 };
+  start();
+})();

@@ -1,0 +1,63 @@
+/* The small map: the day's stops numbered in route order and the worker's own fix, drawn as SVG.
+ * No tiles (the page must work offline and must not depend on a tile server); a plain projection
+ * is enough to see which stop is where relative to the others and to yourself. */
+(function () {
+  "use strict";
+
+  const W = 360, H = 180, PAD = 34;
+
+  function svgEl(tag, attrs, text) {
+    const e = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  /**
+   * Draw `stops` ([{lat, lon, status, label}], in route order) and `me` ({lat, lon, accuracy_m} or
+   * null) into `svg`; `onTap(index)` is called when a stop is tapped.
+   */
+  function drawStops(svg, stops, me, onTap) {
+    const pts = stops.concat(me ? [me] : []);
+    svg.replaceChildren(svgEl("rect", { x: 0, y: 0, width: W, height: H, class: "map-bg" }));
+    if (!pts.length) {
+      svg.append(svgEl("text", { x: W / 2, y: H / 2, class: "map-empty", "text-anchor": "middle" }, "No stops today"));
+      return;
+    }
+    // Equirectangular around the mean latitude: exact enough for a day's stops in one town.
+    const k = Math.cos((pts.reduce((s, p) => s + p.lat, 0) / pts.length) * Math.PI / 180);
+    const xs = pts.map((p) => p.lon * k), ys = pts.map((p) => -p.lat);
+    const minX = Math.min(...xs), minY = Math.min(...ys);
+    const spanX = Math.max(...xs) - minX, spanY = Math.max(...ys) - minY;
+    const scale = Math.min((W - 2 * PAD) / (spanX || 1e-9), (H - 2 * PAD) / (spanY || 1e-9), 4e5); // px per degree
+    const offX = (W - spanX * scale) / 2, offY = (H - spanY * scale) / 2;
+    const at = (p) => [offX + (p.lon * k - minX) * scale, offY + (-p.lat - minY) * scale];
+
+    // Stops at the same place (two jobs at one site) are fanned out so that each number stays readable.
+    const seen = [];
+    const spots = stops.map((s) => {
+      const [x, y] = at(s);
+      const n = seen.filter(([sx, sy]) => Math.hypot(sx - x, sy - y) < 20).length;
+      seen.push([x, y]);
+      return n ? [x + 28 * Math.cos(n * 2.1 - 0.8), y + 28 * Math.sin(n * 2.1 - 0.8)] : [x, y];
+    });
+    if (stops.length > 1) svg.append(svgEl("polyline", { class: "map-route", points: spots.map((p) => p.join(",")).join(" ") }));
+    if (me) {
+      const [x, y] = at(me);
+      const r = Math.min(60, ((me.accuracy_m || 0) / 111320) * scale); // metres → degrees of latitude → px
+      if (r > 10) svg.append(svgEl("circle", { cx: x, cy: y, r: r, class: "me-accuracy" }));
+      svg.append(svgEl("circle", { cx: x, cy: y, r: 8, class: "me" }));
+    }
+    stops.forEach((s, i) => {
+      const [x, y] = spots[i];
+      const g = svgEl("g", { class: "stop stop-" + s.status, tabindex: 0, role: "button" });
+      g.append(svgEl("circle", { cx: x, cy: y, r: 13 }));
+      g.append(svgEl("text", { x: x, y: y + 5, "text-anchor": "middle" }, String(i + 1)));
+      g.append(svgEl("title", {}, `${i + 1}. ${s.label}`));
+      g.addEventListener("click", () => onTap(i));
+      svg.append(g);
+    });
+  }
+
+  window.Field = Object.assign(window.Field || {}, { drawStops: drawStops });
+})();

@@ -1,0 +1,70 @@
+/* The field page's service worker: the page and its last day open without a network.
+ *
+ * Network first everywhere (a worker should see the office's latest state whenever there is
+ * signal); the cache is the fallback. Only GETs are touched: the page's POSTs go straight to the
+ * network, and the page itself keeps unsent actions in IndexedDB.
+ */
+"use strict";
+
+const CACHE = "outfield-field-v1";
+const SHELL = "/field/static/index.html";
+const ASSETS = [SHELL, "/field/static/style.css"].concat(
+  ["idb", "socketio", "map", "signature", "app"].map((name) => `/field/static/${name}.js`),
+);
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(ASSETS)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches.keys()
+      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("outfield-field-") && k !== CACHE).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener("fetch", (event) => {
+  const req = event.request;
+  const url = new URL(req.url);
+  if (req.method !== "GET" || url.origin !== self.location.origin) return;
+  if (req.mode === "navigate" && url.pathname.startsWith("/field/")) {
+    event.respondWith(page(req));
+  } else if (url.pathname.startsWith("/field/static/") || /^\/api\/v1\/field\/[^/]+\/day$/.test(url.pathname)) {
+    event.respondWith(networkFirst(req));
+  }
+});
+
+/** The page for any link: the network's when it answers 200; otherwise the cached shell, whose
+ *  script shows the day from IndexedDB, or the link's refusal reason (401/410) in words. */
+async function page(req) {
+  try {
+    const res = await fetch(req);
+    if (res.ok) {
+      const cache = await caches.open(CACHE);
+      await cache.put(SHELL, res.clone());
+      return res;
+    }
+    if (res.status === 401 || res.status === 410) return (await caches.match(SHELL)) || res;
+    return res;
+  } catch (e) {
+    const cached = await caches.match(SHELL);
+    if (cached) return cached;
+    throw e;
+  }
+}
+
+async function networkFirst(req) {
+  try {
+    const res = await fetch(req);
+    if (res.ok) {
+      const cache = await caches.open(CACHE);
+      await cache.put(req, res.clone());
+    }
+    return res;
+  } catch (e) {
+    const cached = await caches.match(req);
+    if (cached) return cached;
+    throw e;
+  }
+}
