@@ -20,8 +20,9 @@ from console.field_service import FieldService
 from console.links import PushLinks
 from console.notify import webhook
 from console.pages import live
+from console.pages import orders as orders_page
 from console.services import Services
-from data import field_repo, orders_repo
+from data import field_repo, orders_repo, sites_repo
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.settings import Settings
 from dispatch.access import Action, can
@@ -150,6 +151,12 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         return services.worker_card(actor=actor, worker_id=worker_id)
 
     live.register(dash_app, worker_card=worker_card)
+
+    def sites_for_picker() -> list[Any]:
+        with session_scope(sessions) as session:
+            return sites_repo.list_sites(session)
+
+    orders_page.register(dash_app, dispatch=dispatch, auth=auth, list_sites=sites_for_picker)
 
     socketio = SocketIO(
         server,

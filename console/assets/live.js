@@ -45,7 +45,153 @@
   }
 
 
+  // ---- The order panel (console/pages/orders.py): tabs, the open orders, selections, highlights.
+  const OPEN_ORDER = ["new", "assigned", "accepted", "en_route", "on_site"];
+  const TABS = ["workers", "orders", "new"];
+  const NO = () => window.dash_clientside.no_update;
+  const orderCache = { list: null, head: null, tab: null };
+
+  function pad2(n) { return String(n).padStart(2, "0"); }
+  function utcDate(d) { return d.getUTCFullYear() + "-" + pad2(d.getUTCMonth() + 1) + "-" + pad2(d.getUTCDate()); }
+  function utcTime(d) { return pad2(d.getUTCHours()) + ":" + pad2(d.getUTCMinutes()); }
+
+  function siteName(p) {
+    if (p.site_name) return p.site_name;
+    const parts = (p.label || "").split(" · ");  // "type · site · status" (console/geojson.py)
+    return parts.length >= 3 ? parts.slice(1, -1).join(" · ") : (p.label || "");
+  }
+
+  function windowText(p) {
+    if (!p.window_start || !p.window_end) return null;
+    const s = new Date(p.window_start), e = new Date(p.window_end);
+    return utcTime(s) + "–" + utcTime(e);
+  }
+
+  function workerNames(workers) {
+    const names = {};
+    for (const f of (workers && workers.features) || []) names[f.properties.worker_id] = f.properties.name;
+    return names;
+  }
+
+  function selectedId(selected) { return selected && selected.order_id !== undefined ? selected.order_id : null; }
+
+  function sameAs(key, value) {
+    const json = JSON.stringify(value);
+    if (orderCache[key] === json) return true;
+    orderCache[key] = json;
+    return false;
+  }
+
+  function orderRow(p, names, selected) {
+    const who = p.assigned_worker_id !== null && p.assigned_worker_id !== undefined
+      ? (names[p.assigned_worker_id] || "worker " + p.assigned_worker_id) : "unassigned";
+    const sub = ["P" + p.priority, windowText(p), who].filter((x) => x).join(" · ");
+    return el("Button", {
+      id: { type: "order-item", index: p.order_id },
+      className: "order-row status-" + p.status + (p.order_id === selected ? " selected" : ""),
+      n_clicks: 0,
+      children: [
+        el("Span", { className: "dot" }),
+        el("Span", { className: "order-main", children: [
+          el("Span", { className: "order-title", children: "#" + p.order_id + " " + p.type + " · " + siteName(p) }),
+          el("Span", { className: "order-sub", children: sub }),
+        ] }),
+        el("Span", { className: "order-status", children: p.status.replace("_", " ") }),
+      ],
+    });
+  }
+
+  const orders = {
+    chooseTab: function () {
+      const ctx = window.dash_clientside.callback_context;
+      if (!ctx.triggered.length || !ctx.triggered[0].value) return NO();
+      const id = ctx.triggered[0].prop_id.split(".")[0];
+      return { "tab-workers": "workers", "tab-orders": "orders", "tab-new-order": "new" }[id] || NO();
+    },
+    showTab: function (tab) {
+      const t = TABS.indexOf(tab) >= 0 ? tab : "workers";
+      return [
+        "wall tab-" + t,
+        ...TABS.map((k) => "tab" + (k === t ? " tab-active" : "")),
+        ...TABS.map((k) => "pane" + (k === t ? "" : " pane-hidden")),
+      ];
+    },
+    panel: function (ordersData, workers, selected) {
+      const names = workerNames(workers);
+      const sel = selectedId(selected);
+      const feats = ((ordersData && ordersData.features) || []).map((f) => f.properties);
+      const open = feats.filter((p) => OPEN_ORDER.indexOf(p.status) >= 0).sort((a, b) =>
+        (a.status === "new" ? 0 : 1) - (b.status === "new" ? 0 : 1) || a.priority - b.priority || a.order_id - b.order_id);
+      const rows = open.length ? open.map((p) => orderRow(p, names, sel))
+        : [el("P", { className: "muted", children: "No open orders." })];
+      const waiting = open.filter((p) => p.status === "new").length;
+      const tabLabel = "Orders" + (open.length ? " · " + open.length : "") + (waiting ? " (" + waiting + " new)" : "");
+      let head;
+      if (sel === null) {
+        head = el("P", { className: "muted", children: "Select an order in the list or on the map." });
+      } else {
+        const p = feats.find((q) => q.order_id === sel);
+        head = [
+          el("H2", { children: "#" + sel + (p ? " · " + siteName(p) : "") }),
+          p ? el("Span", { className: "status-pill status-" + p.status, children: p.status.replace("_", " ") }) : null,
+        ];
+      }
+      return [
+        sameAs("list", rows) ? NO() : rows,
+        sameAs("head", head) ? NO() : head,
+        sameAs("tab", tabLabel) ? NO() : tabLabel,
+      ];
+    },
+    selectFromList: function () {
+      const ctx = window.dash_clientside.callback_context;
+      if (!ctx.triggered.length || !ctx.triggered[0].value) return NO();
+      return { order_id: JSON.parse(ctx.triggered[0].prop_id.split(".")[0]).index };
+    },
+    selectFromMap: function (feature) {
+      if (!feature || !feature.properties || feature.properties.order_id === undefined) return [NO(), NO()];
+      return [{ order_id: feature.properties.order_id }, "orders"];
+    },
+    workerClicked: function (feature) {
+      return feature && feature.properties ? "workers" : NO();
+    },
+    refreshIfSelected: function (message, selected) {
+      if (!message || !message.order || message.order.order_id !== selectedId(selected)) return NO();
+      return Date.now();
+    },
+    clearReason: function () { return ""; },
+    skillOptions: function (workers, current) {
+      const skills = new Set();
+      for (const f of (workers && workers.features) || []) for (const s of f.properties.skills || []) skills.add(s);
+      const options = Array.from(skills).sort();
+      return JSON.stringify(options) === JSON.stringify(current || []) ? NO() : options;
+    },
+    siteFromMap: function (feature) {
+      return feature && feature.properties && feature.properties.site_id !== undefined ? feature.properties.site_id : NO();
+    },
+    highlight: function (tab, selected, ordersData, siteId, sites) {
+      const features = [];
+      const ring = (f, kind) => features.push({ type: "Feature", geometry: f.geometry, properties: { kind: kind } });
+      if (tab === "new" && siteId !== null && siteId !== undefined) {
+        const f = ((sites && sites.features) || []).find((s) => s.properties.site_id === siteId);
+        if (f) ring(f, "site");
+      }
+      const sel = selectedId(selected);
+      if (tab === "orders" && sel !== null) {
+        const f = ((ordersData && ordersData.features) || []).find((o) => o.properties.order_id === sel);
+        if (f) ring(f, "order");
+      }
+      return { type: "FeatureCollection", features: features };
+    },
+    formDefaults: function (tab, startDate) {
+      if (tab !== "new" || startDate) return [NO(), NO(), NO(), NO()];
+      const start = new Date(Math.ceil(Date.now() / 3600000) * 3600000);  // the next full hour
+      const end = new Date(start.getTime() + 2 * 3600000);
+      return [utcDate(start), utcTime(start), utcDate(end), utcTime(end)];
+    },
+  };
+
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    orders: orders,
     live: {
       applyPositions: function (message, tick, data) {
         const nowMs = Date.now();
@@ -135,10 +281,27 @@
       const p = feature.properties;
       const marker = L.circleMarker(latlng, {
         radius: 6, weight: 1, color: "#000", fillOpacity: 0.9,
-        fillColor: ORDER_COLOURS[p.status] || "#9ca3af", className: "order-marker order-" + p.status,
+        fillColor: ORDER_COLOURS[p.status] || "#9ca3af",
+        className: "order-marker order-" + p.status + " order-id-" + p.order_id,
       });
       marker.bindTooltip(p.label, { direction: "top", className: "marker-label" });
       return marker;
+    },
+    siteMarker: function (feature, latlng) {
+      const p = feature.properties;
+      const marker = L.circleMarker(latlng, {
+        radius: 7, weight: 2, color: "#e2e8f0", fillColor: "#e2e8f0", fillOpacity: 0.15,
+        className: "site-marker site-" + p.site_id,
+      });
+      marker.bindTooltip(p.name, { direction: "top", className: "marker-label" });
+      return marker;
+    },
+    highlightMarker: function (feature, latlng) {
+      const site = feature.properties.kind === "site";
+      return L.circleMarker(latlng, {
+        radius: site ? 13 : 15, weight: 4, fill: false, interactive: false,
+        color: site ? "#facc15" : "#f8fafc", className: "highlight highlight-" + feature.properties.kind,
+      });
     },
     roadStyle: function (feature) {
       const major = feature.properties && feature.properties.class === "major";

@@ -1,4 +1,4 @@
-"""Component ids and socket event names of the live map page (kebab-case, one place)."""
+"""Component ids and socket event names of the live map page and its order panel (kebab-case, one place)."""
 
 SOCKET = "live-socket"
 MAP = "live-map"
@@ -16,3 +16,46 @@ WORKER_ITEM = "worker-item"
 
 EVENT_POSITIONS = "positions"
 EVENT_ORDERS = "orders"
+
+# The side panel's tabs (the active one lives in a store; live.js sets the classes).
+WALL = "wall"
+ACTIVE_TAB = "active-tab"
+TAB_WORKERS = "tab-workers"
+TAB_ORDERS = "tab-orders"
+TAB_NEW_ORDER = "tab-new-order"
+PANE_WORKERS = "pane-workers"
+PANE_ORDERS = "pane-orders"
+PANE_NEW_ORDER = "pane-new-order"
+
+# Map layers of the order panel.
+SITES_LAYER = "sites-layer"
+HIGHLIGHT_LAYER = "highlight-layer"
+
+# The orders tab: the open orders and one order's card.
+ORDER_LIST = "order-list"
+ORDER_ITEM = "order-item"
+SELECTED_ORDER = "selected-order"
+ORDER_REFRESH = "order-refresh"
+ORDER_DETAIL = "order-detail"
+ORDER_HEAD = "order-head"
+ORDER_CARD = "order-card"
+ORDER_MESSAGE = "order-message"
+ORDER_ACTIONS = "order-actions"
+ORDER_EXCLUDED = "order-excluded"
+ASSIGN = "assign-worker"
+OVERRIDE_REASON = "override-reason"
+CANCEL_ORDER = "cancel-order"
+
+# The new-order form.
+SITE_PICKER = "order-site"
+ORDER_TYPE = "order-type"
+ORDER_PRIORITY = "order-priority"
+ORDER_SKILLS = "order-skills"
+START_DATE = "order-start-date"
+START_TIME = "order-start-time"
+END_DATE = "order-end-date"
+END_TIME = "order-end-time"
+ORDER_DURATION = "order-duration"
+ORDER_NOTES = "order-notes"
+SUBMIT_ORDER = "order-submit"
+FORM_MESSAGE = "order-form-message"

@@ -1,7 +1,8 @@
-"""The dispatcher's wall screen: a full-screen live map with a side panel.
+"""The dispatcher's wall screen: a full-screen live map with a side panel (Workers | Orders | New order).
 
 Positions arrive pushed over Socket.IO (dash-socketio) and are merged into the GeoJSON layer by a
-clientside callback (assets/live.js); the server is called only for user actions (the worker card).
+clientside callback (assets/live.js); the server is called only for user actions (the worker card,
+and the order panel's actions in `console.pages.orders`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dash import ALL, Dash, Input, Output, State, dcc, html
 from dash_extensions.javascript import Namespace
 from dash_socketio import DashSocketIO
 
-from console.pages import ids
+from console.pages import ids, orders
 from console.services import LiveSnapshot
 
 MONACO_CENTRE = (43.7384, 7.4246)
@@ -29,12 +30,15 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
         map_layers.append(dl.TileLayer(url=tile_url, attribution="© OpenStreetMap contributors"))
     map_layers += [
         dl.GeoJSON(id=ids.BASEMAP_LAYER, url=BASEMAP_URL, style=NS("roadStyle"), interactive=False),
+        orders.sites_layer(),
         dl.GeoJSON(id=ids.ORDERS_LAYER, data=snapshot.orders, pointToLayer=NS("orderMarker")),
         dl.GeoJSON(id=ids.WORKERS_LAYER, data=snapshot.workers, pointToLayer=NS("workerMarker")),
+        orders.highlight_layer(),
         dl.ScaleControl(position="bottomright"),
     ]
     return html.Div(
-        className="wall",
+        id=ids.WALL,
+        className="wall tab-workers",
         children=[
             DashSocketIO(
                 id=ids.SOCKET,
@@ -43,6 +47,7 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
             ),
             dcc.Interval(id=ids.TICK, interval=15_000),
             dcc.Store(id=ids.SELECTED),
+            *orders.stores(),
             html.Div(
                 className="map",
                 children=[
@@ -65,17 +70,28 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
                         [html.H1("Outfield · live"), html.Span("connecting…", id=ids.CONN, className="conn conn-down")]
                     ),
                     html.Div(id=ids.COUNTS, className="counts"),
-                    dcc.Input(
-                        id=ids.SEARCH,
-                        type="search",
-                        placeholder="Search name, skill, team",
-                        className="search",
-                        debounce=False,
-                    ),
-                    html.Div(id=ids.WORKER_LIST, className="worker-list"),
+                    orders.tab_bar(),
                     html.Div(
-                        id=ids.CARD, className="card", children=html.P("Select a worker on the map or in the list.")
+                        id=ids.PANE_WORKERS,
+                        className="pane",
+                        children=[
+                            dcc.Input(
+                                id=ids.SEARCH,
+                                type="search",
+                                placeholder="Search name, skill, team",
+                                className="search",
+                                debounce=False,
+                            ),
+                            html.Div(id=ids.WORKER_LIST, className="worker-list"),
+                            html.Div(
+                                id=ids.CARD,
+                                className="card",
+                                children=html.P("Select a worker on the map or in the list."),
+                            ),
+                        ],
                     ),
+                    orders.orders_pane(),
+                    orders.new_order_pane(),
                     html.Div(f"Signed in as {actor_name} · Idle · En route · On site · Offline", className="legend"),
                 ],
             ),
