@@ -12,6 +12,7 @@ from console.openapi import OPENAPI
 from console.order_input import FieldError, parse_new_order
 from dispatch.access import Action
 from dispatch.assign import AutoDispatched, ManualDispatch
+from dispatch.geo import LatLon
 from dispatch.lifecycle import Refused
 from dispatch.orders import OrderStatus
 
@@ -76,6 +77,27 @@ def create_blueprint(*, auth: Auth, dispatch: DispatchService, list_orders: Any)
     def candidates(order_id: int) -> flask.Response:
         actor = auth.require(Action.VIEW_ORDERS)
         return flask.jsonify(explained_json(dispatch.candidates(actor=actor, order_id=order_id)))
+
+    @bp.get("/api/v1/who-is-near")
+    def near() -> flask.Response:
+        actor = auth.require(Action.VIEW_ORDERS)
+        args = flask.request.args
+        try:
+            point = LatLon(float(args.get("lat", "")), float(args.get("lon", "")))
+        except ValueError as exc:
+            deny(400, f"lat/lon: {exc}" if "not within" in str(exc) else "lat/lon: missing or not numbers", "lat")
+        try:
+            n = int(args.get("n", "5"))
+        except ValueError:
+            deny(400, "n: not a whole number", "n")
+        if not 1 <= n <= 100:
+            deny(400, "n: must be within 1..100", "n")
+        skills = frozenset(s.strip().lower() for s in args.get("skills", "").split(",") if s.strip())
+        found = dispatch.who_is_near(actor=actor, point=point, n=n, skills=skills)
+        return flask.jsonify(
+            [{"worker_id": near.worker_id, "name": name, "eta_s": round(near.eta_s, 1),
+              "distance_m": round(near.distance_m, 1), "origin": near.origin_kind.value} for near, name in found]
+        )  # fmt: skip
 
     @bp.post("/api/v1/work-orders/<int:order_id>/assign")
     def assign(order_id: int) -> tuple[flask.Response, int]:

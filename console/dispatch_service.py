@@ -25,12 +25,14 @@ from dispatch.assign import (
     AutoDispatchPolicy,
     Leave,
     ManualDispatch,
+    Nearby,
     NoCandidate,
     Ranking,
     WorkerIndex,
     Workload,
     auto_dispatch,
     rank_candidates,
+    who_is_near,
 )
 from dispatch.clock import Clock
 from dispatch.geo import LatLon
@@ -180,6 +182,22 @@ class DispatchService:
             order = orders_repo.save_change(session, moved.change)
         self._publish(order, site, previous_worker_id=moved.change.previous_worker_id)
         return order
+
+    def who_is_near(self, *, actor: Actor, point: LatLon, n: int, skills: frozenset[str]) -> list[tuple[Nearby, str]]:
+        """The `n` available workers (on shift, not on leave, with the skills) nearest to `point` by travel time."""
+        now = self._clock.now()
+        with session_scope(self._sessions) as session:
+            fleet = self._fleet(session)
+            audit_repo.record(
+                session, actor_id=actor.id, action="who-is-near", subject_type="fleet", subject_id=None, at=now,
+                details={"n": n, "skills": sorted(skills)},
+            )  # fmt: skip
+        index = WorkerIndex.build(fleet.workers.values(), fleet.positions)
+        found = who_is_near(
+            point, fleet.workers, now=now, index=index, travel=self._travel, n=n, skills=skills,
+            leaves=fleet.leaves, params=self._params,
+        )  # fmt: skip
+        return [(near, fleet.workers[near.worker_id].name) for near in found]
 
     def history(self, *, order_id: int) -> list[Any]:
         with session_scope(self._sessions) as session:

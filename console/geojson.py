@@ -16,8 +16,17 @@ def _point(lat: float, lon: float) -> dict[str, Any]:
     return {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]}
 
 
-def workers_to_geojson(workers: Iterable[Worker], latest: Mapping[int, Position], now: datetime) -> dict[str, Any]:
-    """One feature per worker with a known place (last fix, else home base), coloured by state."""
+def workers_to_geojson(
+    workers: Iterable[Worker],
+    latest: Mapping[int, Position],
+    now: datetime,
+    active: Mapping[int, WorkOrder] | None = None,
+) -> dict[str, Any]:
+    """One feature per worker with a known place (last fix, else home base), coloured by state.
+
+    `active` is the order each worker is working on, if any: en route / on site come from it.
+    """
+    active = active or {}
     features = []
     for worker in workers:
         position = latest.get(worker.id)
@@ -27,7 +36,12 @@ def workers_to_geojson(workers: Iterable[Worker], latest: Mapping[int, Position]
             lat, lon = worker.home_base.lat, worker.home_base.lon
         else:
             continue
-        status = LiveStatus(position.fix_time if position else None, position.speed_mps if position else None)
+        order = active.get(worker.id)
+        status = LiveStatus(
+            position.fix_time if position else None,
+            position.speed_mps if position else None,
+            order.status.value if order else None,
+        )
         features.append(
             {
                 "type": "Feature",
@@ -41,6 +55,8 @@ def workers_to_geojson(workers: Iterable[Worker], latest: Mapping[int, Position]
                     "fix_time": position.fix_time.isoformat() if position else None,
                     "speed_mps": position.speed_mps if position else None,
                     "battery_pct": position.battery_pct if position else None,
+                    "order_id": order.id if order else None,
+                    "order_status": order.status.value if order else None,
                 },
             }
         )
@@ -58,6 +74,9 @@ def order_feature(order: WorkOrder, site: Site) -> dict[str, Any]:
             "type": order.type.value,
             "priority": order.priority,
             "label": f"{order.type.value} · {site.name} · {order.status.value.replace('_', ' ')}",
+            "site_name": site.name,
+            "window_start": order.window.start.isoformat(),
+            "window_end": order.window.end.isoformat(),
             "assigned_worker_id": order.assigned_worker_id,
         },
     }
@@ -91,3 +110,19 @@ def position_to_json(position: Position) -> dict[str, Any]:
         "valid": position.valid,
         "attributes": dict(position.attributes),
     }
+
+
+ACTIVE_PRECEDENCE = ("on_site", "en_route", "accepted", "assigned")
+
+
+def active_orders(orders: Iterable[WorkOrder]) -> dict[int, WorkOrder]:
+    """Per worker, the order they are most engaged in (on site before en route before accepted...)."""
+    rank = {s: i for i, s in enumerate(ACTIVE_PRECEDENCE)}
+    out: dict[int, WorkOrder] = {}
+    for o in orders:
+        if o.assigned_worker_id is None or o.status.value not in rank:
+            continue
+        held = out.get(o.assigned_worker_id)
+        if held is None or rank[o.status.value] < rank[held.status.value]:
+            out[o.assigned_worker_id] = o
+    return out

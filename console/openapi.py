@@ -184,6 +184,18 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/api/v1/who-is-near": {
+            "get": {
+                "summary": "The n nearest available workers (on shift, with the skills) to a point, with ETAs",
+                "parameters": [
+                    {"name": "lat", "in": "query", "required": True, "schema": {"type": "number"}},
+                    {"name": "lon", "in": "query", "required": True, "schema": {"type": "number"}},
+                    {"name": "n", "in": "query", "schema": {"type": "integer", "default": 5}},
+                    {"name": "skills", "in": "query", "schema": {"type": "string"}, "description": "comma-separated"},
+                ],
+                "responses": {"200": _resp("Workers nearest first"), **_ERRORS},
+            }
+        },
         "/api/v1/work-orders/{order_id}/assign": {
             "post": {
                 "summary": "Assign to `worker_id`; choosing another than the top candidate needs a `reason` (logged)",

@@ -51,7 +51,7 @@ class Services:
                 session, actor_id=actor.id, action="view-live-map", subject_type="fleet", subject_id=None, at=now
             )
         return LiveSnapshot(
-            workers=geojson.workers_to_geojson(workers, latest, now),
+            workers=geojson.workers_to_geojson(workers, latest, now, geojson.active_orders(orders)),
             orders=geojson.orders_to_geojson(orders, sites),
         )
 

@@ -8,10 +8,30 @@
   };
   const OFFLINE_AFTER_MS = 10 * 60 * 1000;
 
+  // The order a worker is working on decides "en route" / "on site" (as dispatch.workers.worker_state);
+  // otherwise the server's movement-based state from the last fix.
+  const ACTIVE_ORDER_STATES = { en_route: "en_route", on_site: "on_site" };
+
   function stateOf(props, nowMs) {
     if (!props.fix_time) return "offline";
     if (nowMs - Date.parse(props.fix_time) > OFFLINE_AFTER_MS) return "offline";
-    return props.state === "offline" ? "idle" : props.state;
+    if (ACTIVE_ORDER_STATES[props.order_status]) return ACTIVE_ORDER_STATES[props.order_status];
+    const moving = (props.speed_mps || 0) > 1.5;
+    return moving ? "en_route" : "idle";
+  }
+
+  function applyOrderToWorkers(data, order) {
+    // The worker who now holds the order gets its status; one who lost it (declined, reassigned) is freed.
+    return data.features.map((f) => {
+      const p = f.properties;
+      if (p.worker_id === order.assigned_worker_id && ["assigned", "accepted", "en_route", "on_site"].includes(order.status)) {
+        return { ...f, properties: { ...p, order_status: order.status, order_id: order.order_id } };
+      }
+      if (p.order_id === order.order_id && p.worker_id !== order.assigned_worker_id || p.order_id === order.order_id && !["assigned", "accepted", "en_route", "on_site"].includes(order.status)) {
+        return { ...f, properties: { ...p, order_status: null, order_id: null } };
+      }
+      return f;
+    });
   }
 
   function mergeUpdates(data, updates, nowMs) {
@@ -193,11 +213,14 @@
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     orders: orders,
     live: {
-      applyPositions: function (message, tick, data) {
+      applyPositions: function (message, tick, orderMessage, data) {
         const nowMs = Date.now();
         if (!data) return window.dash_clientside.no_update;
         const ctx = window.dash_clientside.callback_context;
         const trig = ctx.triggered.map((t) => t.prop_id).join(" ");
+        if (trig.indexOf("data-orders") >= 0 && orderMessage && orderMessage.order) {
+          return mergeUpdates({ ...data, features: applyOrderToWorkers(data, orderMessage.order) }, [], nowMs);
+        }
         if (trig.indexOf("data-positions") >= 0 && message && message.updates) {
           window.outfield.updatesReceived += message.updates.length;
           window.outfield.lastLatencyMs = nowMs - message.sent_ms;
@@ -272,7 +295,7 @@
       const marker = L.circleMarker(latlng, {
         radius: 9, weight: 2, color: "#0b1120", fillOpacity: 0.95,
         fillColor: STATE_COLOURS[p.state] || STATE_COLOURS.offline,
-        className: "worker-marker worker-" + p.worker_id,
+        className: "worker-marker worker-" + p.worker_id + " worker-state-" + p.state,
       });
       marker.bindTooltip(p.name, { direction: "top", offset: [0, -8], className: "marker-label" });
       return marker;
@@ -282,9 +305,9 @@
       const marker = L.circleMarker(latlng, {
         radius: 6, weight: 1, color: "#000", fillOpacity: 0.9,
         fillColor: ORDER_COLOURS[p.status] || "#9ca3af",
-        className: "order-marker order-" + p.status + " order-id-" + p.order_id,
+        className: "order-marker order-" + p.status + " order-id-" + p.order_id + (p.flag ? " order-flagged" : ""),
       });
-      marker.bindTooltip(p.label, { direction: "top", className: "marker-label" });
+      marker.bindTooltip(p.flag ? p.label + " · ⚠ " + p.flag : p.label, { direction: "top", className: "marker-label" });
       return marker;
     },
     siteMarker: function (feature, latlng) {

@@ -106,6 +106,7 @@ def register(app: Dash, *, worker_card: Any) -> None:
         Output(ids.WORKERS_LAYER, "data"),
         Input(ids.SOCKET, f"data-{ids.EVENT_POSITIONS}"),
         Input(ids.TICK, "n_intervals"),
+        Input(ids.SOCKET, f"data-{ids.EVENT_ORDERS}"),
         State(ids.WORKERS_LAYER, "data"),
     )
     app.clientside_callback(

@@ -157,6 +157,10 @@ def test_worker_does_the_day_and_the_dispatcher_sees_each_step(browser, console_
     adds a photo, a report and a signature and checks out, while the dispatcher's map follows every step."""
     order_id = assigned_order(console_server, world, "Ana Field", CASINO, "Ring twice; boiler in the cellar")
     link = push_link(console_server, world, "Ana Field")
+    # Ana's phone tracker has reported from near the casino, so she is on the dispatcher's map.
+    fix = {"id": "f-ana", "lat": 43.7391, "lon": 7.4272, "timestamp": datetime.now(UTC).isoformat()}
+    assert requests.get(f"{console_server.url}/osmand", params=fix, timeout=5).status_code == 200
+    ana = world["workers"]["Ana Field"]
     office_context, office = login_dispatcher(browser, console_server)
     context, page = phone(browser, CASINO)
     try:
@@ -179,6 +183,8 @@ def test_worker_does_the_day_and_the_dispatcher_sees_each_step(browser, console_
             order.locator(f"button.{button}").tap()
             office.wait_for_selector(f"path.order-marker.order-{status}", timeout=10_000)
             page.wait_for_selector(f"li.order[data-order-id='{order_id}'][data-status='{status}']", timeout=5_000)
+        # The worker's own marker follows the order: on site once checked in.
+        office.wait_for_selector(f"path.worker-{ana}.worker-state-on_site", timeout=10_000)
         wait_synced(page)
         page.wait_for_selector(".verdict-verified", timeout=5_000)
         assert "inside the geofence of Casino de Monte-Carlo" in order.locator(".verdict").inner_text()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dash import html
 
-from console.geojson import orders_to_geojson, position_to_json, workers_to_geojson
+from console.geojson import active_orders, orders_to_geojson, position_to_json, workers_to_geojson
 from console.pages.live import card_view
 from dispatch.geo import LatLon
 from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder
@@ -77,3 +77,20 @@ def _text(component) -> str:
     if isinstance(component, html.Div | html.Dl | html.Dt | html.Dd | html.H2 | html.P):
         return _text(component.children)
     return ""
+
+
+def test_worker_on_site_for_an_order_shows_on_site_even_when_moving():
+    """Tests that a worker whose current order is on site is drawn 'on site' (the order wins over movement)."""
+    site = Site(id=5, name="Pharmacie du Port", address="", location=LatLon(43.735, 7.421))
+    window = TimeWindow(at("2025-03-03T09:00:00Z"), at("2025-03-03T11:00:00Z"))
+    orders = [
+        WorkOrder(id=1, site_id=site.id, type=OrderType.REPAIR, priority=3, required_skills=frozenset(), window=window,
+                  service_duration_s=600, status=OrderStatus.ASSIGNED, assigned_worker_id=1),
+        WorkOrder(id=2, site_id=site.id, type=OrderType.REPAIR, priority=3, required_skills=frozenset(), window=window,
+                  service_duration_s=600, status=OrderStatus.ON_SITE, assigned_worker_id=1),
+    ]  # fmt: skip
+    active = active_orders(orders)
+    assert active[1].id == 2
+    data = workers_to_geojson([make_worker()], {1: make_position(speed_mps=3.0)}, NOW, active)
+    props = data["features"][0]["properties"]
+    assert (props["state"], props["order_id"], props["order_status"]) == ("on_site", 2, "on_site")

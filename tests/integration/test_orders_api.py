@@ -199,3 +199,19 @@ def test_openapi_describes_the_contract(console_server):
         "/osmand",
     ):
         assert path in doc["paths"]
+
+
+def test_who_is_near_lists_available_qualified_workers_by_eta(console_server, world):
+    """Tests that 'who is near' the casino for gas lists the two gas workers nearest first, and refuses a bad point."""
+    url = f"{console_server.url}/api/v1/who-is-near"
+    near = requests.get(
+        url, params={"lat": 43.7394, "lon": 7.4276, "n": 5, "skills": "gas"}, headers=world["dispatcher"], timeout=5
+    ).json()
+    assert [w["name"] for w in near] == ["Near Gas", "Far Gas"]
+    assert near[0]["eta_s"] < near[1]["eta_s"]
+    one = requests.get(
+        url, params={"lat": 43.7394, "lon": 7.4276, "n": 1}, headers=world["dispatcher"], timeout=5
+    ).json()
+    assert len(one) == 1
+    bad = requests.get(url, params={"lat": 95, "lon": 7.4}, headers=world["dispatcher"], timeout=5)
+    assert bad.status_code == 400
