@@ -12,7 +12,7 @@ from data.db import make_engine, make_sessionmaker, normalize_url, session_scope
 from data.tables import AuditRow
 
 
-def test_sqlite_connections_use_wal_foreign_keys_busy_timeout_and_normal_sync(sqlite_url: str) -> None:
+def test_sqlite_connections_use_wal_foreign_keys_busy_timeout_and_full_sync(sqlite_url: str) -> None:
     """Tests that every SQLite connection is configured for concurrent readers and enforced foreign keys."""
     engine = make_engine(sqlite_url)
     try:
@@ -20,7 +20,8 @@ def test_sqlite_connections_use_wal_foreign_keys_busy_timeout_and_normal_sync(sq
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
-            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL: acknowledged writes survive power loss
+            # FULL (2): an acknowledged write survives a power cut.
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
     finally:
         engine.dispose()
 
