@@ -78,6 +78,23 @@ def create_blueprint(*, auth: Auth, dispatch: DispatchService, list_orders: Any)
         actor = auth.require(Action.VIEW_ORDERS)
         return flask.jsonify(explained_json(dispatch.candidates(actor=actor, order_id=order_id)))
 
+    @bp.post("/api/v1/work-orders/batch-assign")
+    def batch_assign() -> flask.Response:
+        actor = auth.require(Action.MANAGE_ORDERS)
+        body = flask.request.get_json(silent=True) or {}
+        order_ids = body.get("order_ids")
+        if order_ids is not None and (
+            not isinstance(order_ids, list)
+            or not all(isinstance(i, int) and not isinstance(i, bool) for i in order_ids)
+        ):
+            deny(400, "order_ids: expected a list of order ids", "order_ids")
+        result = dispatch.batch_assign(actor=actor, order_ids=order_ids)
+        return flask.jsonify(
+            {"assigned": [{"order_id": o, "worker_id": w, "eta_s": round(c, 1)} for o, w, c in result.assigned],
+             "unassigned": [{"order_id": o, "reason": r} for o, r in result.unassigned],
+             "total_cost_s": round(result.total_cost_s, 1)}
+        )  # fmt: skip
+
     @bp.get("/api/v1/who-is-near")
     def near() -> flask.Response:
         actor = auth.require(Action.VIEW_ORDERS)

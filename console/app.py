@@ -28,6 +28,7 @@ from data.settings import Settings
 from dispatch.access import Action, can
 from dispatch.assign import AssignParams, AutoDispatchPolicy
 from dispatch.clock import Clock
+from dispatch.orders import OrderType
 from dispatch.positions import PositionLimits
 from realtime import sockets
 from realtime.bus import Bus
@@ -87,7 +88,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         bus=bus,
         travel=travel,
         params=assign_params(travel),
-        policy=AutoDispatchPolicy(),
+        policy=auto_dispatch_policy(settings.auto_dispatch_types),
     )
 
     def list_orders(statuses: Any) -> Any:
@@ -178,6 +179,15 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
 def _link_version(sessions: Any, worker_id: int) -> int | None:
     with session_scope(sessions) as session:
         return field_repo.link_version(session, worker_id)
+
+
+def auto_dispatch_policy(types: tuple[str, ...]) -> AutoDispatchPolicy:
+    """The order types dispatched automatically; an unknown name stops the server with a clear message."""
+    try:
+        return AutoDispatchPolicy(frozenset(OrderType(t) for t in types))
+    except ValueError:
+        known = ", ".join(t.value for t in OrderType)
+        raise ValueError(f"OUTFIELD_AUTO_DISPATCH={','.join(types)!r}: use order types from {known}") from None
 
 
 def assign_params(travel: TravelTimes) -> AssignParams:

@@ -23,6 +23,7 @@ from dispatch.assign import (
     AssignParams,
     AutoDispatched,
     AutoDispatchPolicy,
+    Candidate,
     Leave,
     ManualDispatch,
     Nearby,
@@ -31,6 +32,8 @@ from dispatch.assign import (
     WorkerIndex,
     Workload,
     auto_dispatch,
+    evaluate,
+    origin_of,
     rank_candidates,
     who_is_near,
 )
@@ -42,6 +45,7 @@ from dispatch.positions import Position
 from dispatch.sites import Site
 from dispatch.workers import Worker
 from realtime.bus import ORDERS, Bus
+from routing.assignment import BatchWorker, assign_batch
 from routing.travel import TravelTimes
 
 BUSY = (OrderStatus.ASSIGNED, OrderStatus.ACCEPTED, OrderStatus.EN_ROUTE, OrderStatus.ON_SITE)
@@ -62,6 +66,15 @@ class Explained:
     order: WorkOrder
     ranking: Ranking
     names: Mapping[int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What an optimal batch assignment did: (order, worker, ETA) pairs, and the orders left with why."""
+
+    assigned: list[tuple[int, int, float]]
+    unassigned: list[tuple[int, str]]
+    total_cost_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +195,66 @@ class DispatchService:
             order = orders_repo.save_change(session, moved.change)
         self._publish(order, site, previous_worker_id=moved.change.previous_worker_id)
         return order
+
+    def batch_assign(self, *, actor: Actor, order_ids: list[int] | None = None) -> BatchResult:
+        """Assign many new orders at once, optimally (least total travel, as many as possible).
+
+        Every pair is checked by the same rules as one-at-a-time assignment (`dispatch.assign.evaluate`:
+        skills, shift for the whole window including travel, leave, room in the day); each worker's
+        capacity is the room left in their day. The solver is OR-Tools min-cost flow
+        (`routing.assignment.assign_batch`).
+        """
+        now = self._clock.now()
+        changed: list[tuple[WorkOrder, Site]] = []
+        with session_scope(self._sessions) as session:
+            new = [
+                o
+                for o in orders_repo.list_orders(session, status=OrderStatus.NEW)
+                if order_ids is None or o.id in order_ids
+            ]
+            if order_ids is not None:
+                missing = sorted(set(order_ids) - {o.id for o in new})
+                if missing:
+                    raise NotFound(f"order_ids: not new or unknown: {', '.join(map(str, missing))}")
+            sites = {s.id: s for s in sites_repo.list_sites(session)}
+            fleet = self._fleet(session)
+            workers = [w for w in fleet.workers.values() if w.active]
+            costs: list[list[float | None]] = []
+            for order in new:
+                row: list[float | None] = []
+                for worker in workers:
+                    verdict = evaluate(
+                        order, sites[order.site_id], worker, origin_of(worker, fleet.positions), now=now,
+                        workload=fleet.workloads.get(worker.id, Workload()), leaves=fleet.leaves.get(worker.id, ()),
+                        travel=self._travel, params=self._params,
+                    )  # fmt: skip
+                    row.append(verdict.eta_s if isinstance(verdict, Candidate) else None)
+                costs.append(row)
+            capacity = [
+                BatchWorker(
+                    w.id, max(0, self._params.max_orders_per_day - fleet.workloads.get(w.id, Workload()).orders_today)
+                )
+                for w in workers
+            ]
+            result = assign_batch([o.id for o in new], capacity, costs)
+            by_id = {o.id: o for o in new}
+            for pair in result.pairs:
+                moved = transition(by_id[pair.order_id], OrderStatus.ASSIGNED, actor=actor, at=now,
+                                   reason="batch assignment", worker_id=pair.worker_id)  # fmt: skip
+                if isinstance(moved, Refused):  # cannot happen for a NEW order and an office actor
+                    raise RuntimeError(moved.reason)
+                changed.append((orders_repo.save_change(session, moved.change), sites[by_id[pair.order_id].site_id]))
+            audit_repo.record(
+                session, actor_id=actor.id, action="batch-assign", subject_type="orders", subject_id=None, at=now,
+                details={"orders": len(new), "assigned": len(result.pairs), "total_cost_s": round(result.total_cost_s, 1)},
+            )  # fmt: skip
+        for order, site in changed:
+            self._publish(order, site)
+        return BatchResult(
+            assigned=[(p.order_id, p.worker_id, p.cost_s) for p in result.pairs],
+            unassigned=[(u.order_id, u.reason) for u in result.unassigned],
+            total_cost_s=result.total_cost_s,
+        )
 
     def who_is_near(self, *, actor: Actor, point: LatLon, n: int, skills: frozenset[str]) -> list[tuple[Nearby, str]]:
         """The `n` available workers (on shift, not on leave, with the skills) nearest to `point` by travel time."""

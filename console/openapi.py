@@ -184,6 +184,17 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/api/v1/work-orders/batch-assign": {
+            "post": {
+                "summary": "Assign all new orders (or `order_ids`) at once: optimal total travel, same rules as one at a time",
+                "requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "object"}}}},
+                "responses": {
+                    "200": _resp("Assigned pairs, orders left with reasons, total travel"),
+                    "404": _resp("An order is not new"),
+                    **_ERRORS,
+                },
+            }
+        },
         "/api/v1/who-is-near": {
             "get": {
                 "summary": "The n nearest available workers (on shift, with the skills) to a point, with ETAs",

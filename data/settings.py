@@ -44,6 +44,8 @@ class Settings:
     public_url: str | None
     # A URL that receives {"worker_id", "name", "url", "expires_at"} as JSON when a link is sent (SMS/e-mail gateway).
     link_webhook_url: str | None
+    # Order types assigned to the nearest qualified worker without a dispatcher (comma-separated).
+    auto_dispatch_types: tuple[str, ...]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -65,6 +67,9 @@ class Settings:
             upload_dir=Path(environ.get("OUTFIELD_UPLOAD_DIR", str(var_dir / "uploads"))),
             public_url=environ.get("OUTFIELD_PUBLIC_URL") or None,
             link_webhook_url=environ.get("OUTFIELD_LINK_WEBHOOK") or None,
+            auto_dispatch_types=tuple(
+                t.strip() for t in environ.get("OUTFIELD_AUTO_DISPATCH", "emergency").split(",") if t.strip()
+            ),
         )
 
 

@@ -215,3 +215,35 @@ def test_who_is_near_lists_available_qualified_workers_by_eta(console_server, wo
     assert len(one) == 1
     bad = requests.get(url, params={"lat": 95, "lon": 7.4}, headers=world["dispatcher"], timeout=5)
     assert bad.status_code == 400
+
+
+def test_batch_assignment_is_optimal_and_explains_what_is_left(console_server, world):
+    """Tests that two gas repairs go one to each gas worker (least total travel), and a plumbing job nobody can do is left with a reason."""
+    casino = new_order(console_server, world["dispatcher"], site_id=1).json()["id"]
+    fontvieille = new_order(console_server, world["dispatcher"], site_id=3).json()["id"]
+    plumbing = new_order(console_server, world["dispatcher"], required_skills=["plumbing"]).json()["id"]
+    r = requests.post(
+        f"{console_server.url}/api/v1/work-orders/batch-assign",
+        json={"order_ids": [casino, fontvieille, plumbing]},
+        headers=world["dispatcher"],
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assigned = {a["order_id"]: a["worker_id"] for a in body["assigned"]}
+    assert assigned == {casino: world["workers"]["Near Gas"], fontvieille: world["workers"]["Far Gas"]}
+    assert body["total_cost_s"] == pytest.approx(sum(a["eta_s"] for a in body["assigned"]), abs=0.5)
+    (left,) = body["unassigned"]
+    assert left["order_id"] == plumbing and left["reason"]
+    for order_id, worker_id in assigned.items():
+        order = requests.get(
+            f"{console_server.url}/api/v1/work-orders/{order_id}", headers=world["dispatcher"], timeout=5
+        ).json()
+        assert (order["status"], order["assigned_worker_id"]) == ("assigned", worker_id)
+    again = requests.post(
+        f"{console_server.url}/api/v1/work-orders/batch-assign",
+        json={"order_ids": [casino]},
+        headers=world["dispatcher"],
+        timeout=10,
+    )
+    assert again.status_code == 404 and "not new" in again.json()["error"]
