@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -140,10 +140,7 @@ class DispatchService:
         with session_scope(self._sessions) as session:
             order, site = self._order_and_site(session, order_id)
             fleet = self._fleet(session)
-            ranking = rank_candidates(
-                order, site, fleet.workers.values(), now=now, positions=fleet.positions,
-                workloads=fleet.workloads, leaves=fleet.leaves, travel=self._travel, params=self._params,
-            )  # fmt: skip
+            ranking = self._rank(order, site, fleet, now)
         return Explained(order, ranking, {w.id: w.name for w in fleet.workers.values()})
 
     def assign(self, *, actor: Actor, order_id: int, worker_id: int, reason: str = "") -> WorkOrder | Refused:
@@ -154,10 +151,7 @@ class DispatchService:
             fleet = self._fleet(session)
             if worker_id not in fleet.workers:
                 raise NotFound(f"worker_id: no worker with id {worker_id}")
-            ranking = rank_candidates(
-                order, site, fleet.workers.values(), now=now, positions=fleet.positions,
-                workloads=fleet.workloads, leaves=fleet.leaves, travel=self._travel, params=self._params,
-            )  # fmt: skip
+            ranking = self._rank(order, site, fleet, now)
             moved = transition(order, OrderStatus.ASSIGNED, actor=actor, at=now, reason=reason, worker_id=worker_id)
             if isinstance(moved, Refused):
                 return moved
@@ -277,6 +271,12 @@ class DispatchService:
             if orders_repo.get_order(session, order_id) is None:
                 raise NotFound(f"no order with id {order_id}")
             return orders_repo.order_history(session, order_id=order_id)
+
+    def _rank(self, order: WorkOrder, site: Site, fleet: _Fleet, now: datetime) -> Ranking:
+        return rank_candidates(
+            order, site, fleet.workers.values(), now=now, positions=fleet.positions,
+            workloads=fleet.workloads, leaves=fleet.leaves, travel=self._travel, params=self._params,
+        )  # fmt: skip
 
     def _order_and_site(self, session: Session, order_id: int) -> tuple[WorkOrder, Site]:
         order = orders_repo.get_order(session, order_id)
