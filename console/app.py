@@ -13,7 +13,7 @@ from dash import Dash, html
 from flask_socketio import SocketIO
 from markupsafe import escape
 
-from console import api, api_field, api_orders
+from console import api, api_field, api_orders, api_plans
 from console.auth import ApiError, Auth
 from console.dispatch_service import DispatchService
 from console.field_service import FieldService
@@ -21,6 +21,7 @@ from console.links import PushLinks
 from console.notify import webhook
 from console.pages import live
 from console.pages import orders as orders_page
+from console.plan_jobs import PlanJobs
 from console.services import Services
 from data import field_repo, orders_repo, sites_repo
 from data.db import make_engine, make_sessionmaker, session_scope
@@ -109,6 +110,8 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         notify=webhook(settings.link_webhook_url) if settings.link_webhook_url else None,
     )
     server.register_blueprint(api_field.create_blueprint(auth=auth, field=field))
+    jobs = PlanJobs(sessions=sessions, clock=clock, travel=travel, seed=settings.seed)
+    server.register_blueprint(api_plans.create_blueprint(auth=auth, jobs=jobs))
     _register_login(server, auth)
 
     @server.get("/healthz")
@@ -151,13 +154,13 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         actor = auth.require(Action.VIEW_POSITIONS, worker_id=worker_id)
         return services.worker_card(actor=actor, worker_id=worker_id)
 
-    live.register(dash_app, worker_card=worker_card)
+    live.register(dash_app, worker_card=worker_card, field=field, auth=auth)
 
     def sites_for_picker() -> list[Any]:
         with session_scope(sessions) as session:
             return sites_repo.list_sites(session)
 
-    orders_page.register(dash_app, dispatch=dispatch, auth=auth, list_sites=sites_for_picker)
+    orders_page.register(dash_app, dispatch=dispatch, auth=auth, list_sites=sites_for_picker, field=field)
 
     socketio = SocketIO(
         server,

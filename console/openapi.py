@@ -195,6 +195,20 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/api/v1/plans": {
+            "post": {
+                "summary": "Start a route optimisation (JSON: date, worker_ids, order_ids, seconds); returns its id at once",
+                "requestBody": _JSON_BODY,
+                "responses": {"202": _resp("Queued: {id, status}"), **_ERRORS},
+            }
+        },
+        "/api/v1/plans/{plan_id}": {
+            "get": {
+                "summary": "Status (queued, running, done, stopped, failed, interrupted), progress (best cost, elapsed) and, when done, the plan",
+                "parameters": [{"name": "plan_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"200": _resp("The plan job"), "404": _resp("No such plan"), **_ERRORS},
+            }
+        },
         "/api/v1/who-is-near": {
             "get": {
                 "summary": "The n nearest available workers (on shift, with the skills) to a point, with ETAs",

@@ -25,6 +25,7 @@ class Action(StrEnum):
     MANAGE_USERS = "manage-users"
     MANAGE_ORDERS = "manage-orders"
     VIEW_ORDERS = "view-orders"
+    PLAN_ROUTES = "plan-routes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ _RULES: dict[Action, set[Role]] = {
     Action.VIEW_LIVE_MAP: _OFFICE,
     Action.VIEW_POSITIONS: _OFFICE,
     Action.VIEW_ORDERS: _OFFICE,
+    Action.PLAN_ROUTES: _OFFICE,
     Action.MANAGE_ORDERS: {Role.ADMIN, Role.DISPATCHER},
     Action.MANAGE_WORKERS: {Role.ADMIN, Role.DISPATCHER},
     Action.MANAGE_USERS: {Role.ADMIN},

@@ -1,0 +1,72 @@
+"""Route-plan endpoints: start an optimisation, watch it, stop it early."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import flask
+
+from console.auth import ApiError, Auth, deny
+from console.plan_jobs import PlanInputError, PlanJobs
+from dispatch.access import Action
+
+
+def create_blueprint(*, auth: Auth, jobs: PlanJobs) -> flask.Blueprint:
+    bp = flask.Blueprint("plans", __name__)
+
+    @bp.errorhandler(ApiError)
+    def api_error(exc: ApiError) -> tuple[flask.Response, int]:
+        return flask.jsonify(exc.body()), exc.status
+
+    @bp.errorhandler(PlanInputError)
+    def input_error(exc: PlanInputError) -> tuple[flask.Response, int]:
+        return flask.jsonify({"error": str(exc), "field": exc.field}), 400
+
+    @bp.post("/api/v1/plans")
+    def start() -> tuple[flask.Response, int]:
+        actor = auth.require(Action.PLAN_ROUTES)
+        body = flask.request.get_json(silent=True)
+        if not isinstance(body, dict):
+            deny(400, "body: expected a JSON object", "body")
+        try:
+            day = date.fromisoformat(str(body.get("date", "")))
+        except ValueError:
+            deny(400, f"date: {body.get('date')!r} is not a date (YYYY-MM-DD)", "date")
+        seconds = body.get("seconds", 10)
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            deny(400, "seconds: expected a number", "seconds")
+        plan_id = jobs.start(
+            actor=actor,
+            day=day,
+            worker_ids=_ids(body, "worker_ids"),
+            order_ids=_ids(body, "order_ids"),
+            seconds=float(seconds),
+        )
+        return flask.jsonify({"id": plan_id, "status": "queued"}), 202
+
+    @bp.get("/api/v1/plans/<int:plan_id>")
+    def show(plan_id: int) -> flask.Response:
+        auth.require(Action.PLAN_ROUTES)
+        status = jobs.status(plan_id)
+        if status is None:
+            deny(404, f"no plan with id {plan_id}")
+        return flask.jsonify(status)
+
+    @bp.post("/api/v1/plans/<int:plan_id>/stop")
+    def stop(plan_id: int) -> flask.Response:
+        auth.require(Action.PLAN_ROUTES)
+        if jobs.status(plan_id) is None:
+            deny(404, f"no plan with id {plan_id}")
+        return flask.jsonify({"id": plan_id, "stopping": jobs.stop(plan_id)})
+
+    return bp
+
+
+def _ids(body: dict[str, Any], name: str) -> list[int] | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
+        deny(400, f"{name}: expected a list of ids", name)
+    return value

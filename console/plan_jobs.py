@@ -1,0 +1,157 @@
+"""Route optimisation as background jobs: start, watch progress, stop early keeping the best plan.
+
+A job runs in a worker thread of the server process that accepted it (one at a time, so the
+solver never starves the live map of CPU) and writes its state, progress and result into the
+plan's row, so any server process can answer `GET /api/v1/plans/{id}`. A job whose process died
+is reported as interrupted once its time budget is long past.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from data import audit_repo, orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
+from data.db import session_scope
+from dispatch.access import Actor
+from dispatch.clock import Clock
+from routing.day import day_problem, plan_json
+from routing.plan import Progress
+from routing.problem import StopRule
+from routing.solve import solve
+from routing.travel import TravelTimes
+
+log = logging.getLogger(__name__)
+MAX_SECONDS = 600.0
+GRACE = timedelta(minutes=2)
+
+
+class PlanInputError(ValueError):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+
+
+class PlanJobs:
+    def __init__(self, *, sessions: sessionmaker[Session], clock: Clock, travel: TravelTimes, seed: int = 0) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._travel = travel
+        self._seed = seed
+        self._stops: dict[int, threading.Event] = {}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outfield-plan")
+
+    def start(
+        self,
+        *,
+        actor: Actor,
+        day: date,
+        worker_ids: Sequence[int] | None,
+        order_ids: Sequence[int] | None,
+        seconds: float,
+    ) -> int:
+        """Queue an optimisation of `day` and return the plan id at once."""
+        if not 0 < seconds <= MAX_SECONDS:
+            raise PlanInputError("seconds", f"{seconds} is not within 0..{MAX_SECONDS:.0f}")
+        now = self._clock.now()
+        with session_scope(self._sessions) as session:
+            workers = [w for w in workers_repo.list_workers(session) if worker_ids is None or w.id in worker_ids]
+            orders = [o for o in orders_repo.list_orders(session) if order_ids is None or o.id in order_ids]
+            if worker_ids is not None and len(workers) != len(set(worker_ids)):
+                raise PlanInputError("worker_ids", "unknown worker id(s)")
+            if order_ids is not None and len(orders) != len(set(order_ids)):
+                raise PlanInputError("order_ids", "unknown order id(s)")
+            if order_ids is None:
+                orders = [
+                    o
+                    for o in orders
+                    if o.window.start.date() <= day <= o.window.end.date()
+                    and o.status.value in ("new", "assigned", "accepted")
+                ]
+            sites = {s.id: s for s in sites_repo.list_sites(session)}
+            latest = positions_repo.latest_positions(session)
+            job = {
+                "state": "queued",
+                "seconds": seconds,
+                "started_at": now.isoformat(),
+                "orders": len(orders),
+                "workers": len(workers),
+            }
+            plan_id = plans_repo.create_plan(session, day=day, created_at=now, payload={"job": job})
+            audit_repo.record(
+                session,
+                actor_id=actor.id,
+                action="start-plan",
+                subject_type="plan",
+                subject_id=plan_id,
+                at=now,
+                details=job,
+            )
+        origins = {wid: p.point for wid, p in latest.items()}
+        names = {w.id: w.name for w in workers}
+        stop = threading.Event()
+        self._stops[plan_id] = stop
+        self._pool.submit(self._run, plan_id, day, orders, sites, workers, origins, names, seconds, stop, job)
+        return plan_id
+
+    def stop(self, plan_id: int) -> bool:
+        """Ask a running job to stop now; it keeps the best plan found so far."""
+        event = self._stops.get(plan_id)
+        if event is None:
+            return False
+        event.set()
+        return True
+
+    def status(self, plan_id: int) -> dict[str, Any] | None:
+        with session_scope(self._sessions) as session:
+            stored = plans_repo.get_plan(session, plan_id)
+        if stored is None:
+            return None
+        job = dict(stored.payload.get("job", {}))
+        if job.get("state") in ("queued", "running") and plan_id not in self._stops:
+            started = stored.created_at
+            if self._clock.now() > started + timedelta(seconds=float(job.get("seconds", 0))) + GRACE:
+                job["state"] = "interrupted"  # the process that ran it is gone
+        return {"id": plan_id, "day": stored.day.isoformat(), "status": job.get("state"), "progress": job.get("progress"),
+                "plan": stored.payload.get("plan"), "error": job.get("error")}  # fmt: skip
+
+    def _run(self, plan_id: int, day: date, orders: Any, sites: Any, workers: Any, origins: Any, names: Any,
+             seconds: float, stop: threading.Event, job: dict[str, Any]) -> None:  # fmt: skip
+        began = time.monotonic()
+        last_write = 0.0
+
+        def write(**changes: Any) -> None:
+            job.update(changes)
+            with session_scope(self._sessions) as session:
+                plans_repo.update_plan(session, plan_id=plan_id, payload={"job": dict(job)})
+
+        def on_progress(p: Progress) -> None:
+            nonlocal last_write
+            progress = {"best_cost": p.objective, "elapsed_s": round(p.elapsed_s, 2), "solutions": p.solutions}
+            job["progress"] = progress
+            if time.monotonic() - last_write > 0.5:  # progress is polled; a write per improvement would be waste
+                last_write = time.monotonic()
+                write()
+
+        try:
+            write(state="running")
+            problem = day_problem(day, orders, sites, workers, origins, self._travel).problem
+            plan = solve(problem, stop=StopRule(max_seconds=seconds), seed=self._seed, on_progress=on_progress,
+                         should_stop=stop.is_set)  # fmt: skip
+            result = plan_json(plan, day, names)
+            job.update(state="stopped" if stop.is_set() else "done", elapsed_s=round(time.monotonic() - began, 2))
+            with session_scope(self._sessions) as session:
+                plans_repo.update_plan(session, plan_id=plan_id, payload={"job": dict(job), "plan": result},
+                                       objective=float(plan.objective), cost=float(plan.travel_s))  # fmt: skip
+        except Exception as exc:  # a failed job must say so, not stay "running"
+            log.exception("plan %d failed", plan_id)
+            write(state="failed", error=f"{type(exc).__name__}: {exc}")
+        finally:
+            self._stops.pop(plan_id, None)

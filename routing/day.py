@@ -1,0 +1,138 @@
+"""Turn a day of dispatch values (orders, sites, workers) into a routing Problem, and a Plan back into JSON.
+
+Times inside routing are whole seconds from midnight UTC of the day; this module is where
+datetimes become seconds and back. Location 0.. are the workers' starts and ends, then the sites.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from dispatch.geo import LatLon
+from dispatch.orders import WorkOrder
+from dispatch.sites import Site
+from dispatch.workers import Worker as DispatchWorker
+from routing.plan import Plan
+from routing.problem import Break, Problem, Visit, Window, Worker
+from routing.travel import TravelTimes
+
+DAY_S = 24 * 3600
+BREAK_S = 30 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class DayProblem:
+    problem: Problem
+    day: date
+    points: tuple[LatLon, ...]
+
+
+def seconds_of(day: date, at: datetime) -> int:
+    """Seconds from midnight UTC of `day`, clamped to the day."""
+    midnight = datetime.combine(day, time(0), tzinfo=UTC)
+    return max(0, min(DAY_S, int((at - midnight).total_seconds())))
+
+
+def datetime_of(day: date, seconds: int) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC) + timedelta(seconds=seconds)
+
+
+def day_problem(
+    day: date,
+    orders: Sequence[WorkOrder],
+    sites: Mapping[int, Site],
+    workers: Sequence[DispatchWorker],
+    origins: Mapping[int, LatLon],
+    travel: TravelTimes,
+) -> DayProblem:
+    """The routing problem of `day`: each order a visit in its window, each worker on shift that day a vehicle.
+
+    A worker starts from `origins` (freshest fix, else home base) and ends at home (else where they
+    started); their shift that weekday bounds the route, with a 30-min break in its middle third.
+    Workers off that day, or with no place to start from, are left out.
+    """
+    points: list[LatLon] = []
+    index: dict[tuple[float, float], int] = {}
+
+    def at(p: LatLon) -> int:
+        key = (round(p.lat, 6), round(p.lon, 6))
+        if key not in index:
+            index[key] = len(points)
+            points.append(p)
+        return index[key]
+
+    vehicles: list[Worker] = []
+    for w in workers:
+        shift = next((s for s in w.shifts if day.weekday() in s.weekdays), None)
+        start = origins.get(w.id) or w.home_base
+        if not w.active or shift is None or start is None:
+            continue
+        s0 = shift.start.hour * 3600 + shift.start.minute * 60
+        s1 = shift.end.hour * 3600 + shift.end.minute * 60
+        third = (s1 - s0) // 3
+        breaks = (Break(s0 + third, s0 + 2 * third, BREAK_S),) if s1 - s0 > 6 * 3600 else ()
+        vehicles.append(
+            Worker(id=str(w.id), start_location=at(start), end_location=at(w.home_base or start), shift_start_s=s0,
+                   shift_end_s=s1, breaks=breaks, skills=frozenset(w.skills))
+        )  # fmt: skip
+    visits = [
+        Visit(
+            id=str(o.id),
+            location=at(sites[o.site_id].location),
+            service_s=o.service_duration_s,
+            windows=(
+                Window(
+                    seconds_of(day, o.window.start),
+                    max(seconds_of(day, o.window.start), seconds_of(day, o.window.end) - o.service_duration_s),
+                ),
+            ),
+            skills=frozenset(o.required_skills),
+            priority=o.priority,
+        )  # fmt: skip
+        for o in orders
+        if o.site_id in sites
+    ]
+    return DayProblem(Problem.from_points(points, visits=visits, workers=vehicles, travel=travel), day, tuple(points))
+
+
+def plan_json(plan: Plan, day: date, names: Mapping[int, str]) -> dict[str, Any]:
+    """A plan as the API and the plan page show it: routes with timed stops, breaks, totals, unplanned with reasons."""
+    return {
+        "engine": plan.engine,
+        "objective": plan.objective,
+        "travel_s": plan.travel_s,
+        "distance_m": plan.distance_m,
+        "planned": plan.planned_count,
+        "routes": [
+            {
+                "worker_id": int(r.worker_id),
+                "name": names.get(int(r.worker_id), r.worker_id),
+                "start": datetime_of(day, r.start_s).isoformat(),
+                "end": datetime_of(day, r.end_s).isoformat(),
+                "travel_s": r.travel_s,
+                "distance_m": r.distance_m,
+                "wait_s": r.wait_s,
+                "stops": [
+                    {
+                        "order_id": int(s.visit_id),
+                        "arrival": datetime_of(day, s.arrival_s).isoformat(),
+                        "start": datetime_of(day, s.start_s).isoformat(),
+                        "end": datetime_of(day, s.end_s).isoformat(),
+                        "wait_s": s.wait_s,
+                        "travel_s": s.travel_s,
+                        "distance_m": s.distance_m,
+                    }
+                    for s in r.stops
+                ],  # fmt: skip
+                "breaks": [
+                    {"start": datetime_of(day, b.start_s).isoformat(), "end": datetime_of(day, b.end_s).isoformat()}
+                    for b in r.breaks
+                ],
+            }
+            for r in plan.routes
+        ],
+        "unplanned": [{"order_id": int(u.visit_id), "reason": u.reason.value} for u in plan.unplanned],
+    }

@@ -1,0 +1,102 @@
+"""Route optimisation as a background job through the API: start, progress, result, early stop."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.integration
+
+SITES = """external_ref,name,address,latitude,longitude,geofence_radius_m,category
+p:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino
+p:port,Port Hercule,Quai Albert 1er,43.7347,7.4214,60,amenity=marina
+p:fontvieille,Fontvieille,Rue du Port,43.7290,7.4160,60,amenity=mall
+"""
+WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
+Plan Ana,p-ana,gas,Centre,43.7390,7.4270,Mon-Sun,07:00,19:00
+Plan Bo,p-bo,gas;hvac,South,43.7290,7.4160,Mon-Sun,07:00,19:00
+"""
+
+
+@pytest.fixture(scope="module")
+def day(console_server, tmp_path_factory):
+    d = tmp_path_factory.mktemp("csv")
+    (d / "sites.csv").write_text(SITES)
+    (d / "workers.csv").write_text(WORKERS)
+    console_server.cli("data", "import-csv", "sites", str(d / "sites.csv"))
+    console_server.cli("data", "import-csv", "workers", str(d / "workers.csv"))
+    headers = {"Authorization": f"Bearer {console_server.admin_token}"}
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
+    ids = []
+    for site_id, skills in ((1, ["gas"]), (2, ["gas"]), (3, ["hvac"]), (2, ["plumbing"])):
+        body = {"site_id": site_id, "type": "repair", "required_skills": skills, "service_minutes": 30,
+                "window_start": datetime.combine(tomorrow, clock_time(9), UTC).isoformat(),
+                "window_end": datetime.combine(tomorrow, clock_time(12), UTC).isoformat()}  # fmt: skip
+        r = requests.post(f"{console_server.url}/api/v1/work-orders", json=body, headers=headers, timeout=10)
+        ids.append(r.json()["id"])
+    manager = console_server.cli("data", "create-user", "--role", "manager", "--name", "planner")
+    return {"date": tomorrow.isoformat(), "orders": ids, "headers": {"Authorization": f"Bearer {manager}"}}
+
+
+def wait_for(console_server, headers, plan_id, states, timeout_s=60):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        body = requests.get(f"{console_server.url}/api/v1/plans/{plan_id}", headers=headers, timeout=5).json()
+        if body["status"] in states:
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"plan {plan_id} did not reach {states}: {body}")
+
+
+def test_manager_plans_the_day_in_the_background(console_server, day):
+    """Tests that a plan starts at once, runs in the background, and ends with every servable order routed in its window and the plumbing job unplanned with a reason."""
+    r = requests.post(f"{console_server.url}/api/v1/plans", json={"date": day["date"], "order_ids": day["orders"], "seconds": 2},
+                      headers=day["headers"], timeout=10)  # fmt: skip
+    assert r.status_code == 202, r.text
+    done = wait_for(console_server, day["headers"], r.json()["id"], {"done", "failed"})
+    assert done["status"] == "done", done
+    plan = done["plan"]
+    routed = {s["order_id"]: s for route in plan["routes"] for s in route["stops"]}
+    assert set(routed) == set(day["orders"][:3])
+    for stop in routed.values():
+        assert f"{day['date']}T09:00:00" <= stop["start"] <= f"{day['date']}T11:30:00"
+    (unplanned,) = plan["unplanned"]
+    assert unplanned["order_id"] == day["orders"][3] and unplanned["reason"] == "no qualified worker"
+    hvac = routed[day["orders"][2]]
+    bo = next(route for route in plan["routes"] if hvac in route["stops"])
+    assert bo["name"] == "Plan Bo"  # only Bo has hvac
+    assert done["progress"]["best_cost"] >= 0
+
+
+def test_a_running_plan_can_be_stopped_early_keeping_the_best(console_server, day):
+    """Tests that stopping a 60 s optimisation returns within seconds with the best plan so far."""
+    r = requests.post(
+        f"{console_server.url}/api/v1/plans",
+        json={"date": day["date"], "seconds": 60},
+        headers=day["headers"],
+        timeout=10,
+    )
+    plan_id = r.json()["id"]
+    wait_for(console_server, day["headers"], plan_id, {"running"})
+    began = time.monotonic()
+    assert requests.post(f"{console_server.url}/api/v1/plans/{plan_id}/stop", headers=day["headers"], timeout=5).json()[
+        "stopping"
+    ]
+    stopped = wait_for(console_server, day["headers"], plan_id, {"stopped", "done", "failed"}, timeout_s=30)
+    assert stopped["status"] == "stopped" and stopped["plan"]["routes"]
+    assert time.monotonic() - began < 30
+
+
+@pytest.mark.parametrize(("body", "field"), [({"date": "tomorrow"}, "date"), ({"date": "2025-03-03", "seconds": 0}, "seconds"),
+                                             ({"date": "2025-03-03", "order_ids": [99999]}, "order_ids")])  # fmt: skip
+def test_bad_plan_requests_name_the_field(console_server, day, body, field):
+    """Tests that a bad plan request is refused with 400 naming the field, and an unknown plan is 404."""
+    r = requests.post(f"{console_server.url}/api/v1/plans", json=body, headers=day["headers"], timeout=5)
+    assert r.status_code == 400 and r.json()["field"] == field
+    assert (
+        requests.get(f"{console_server.url}/api/v1/plans/99999", headers=day["headers"], timeout=5).status_code == 404
+    )
