@@ -12,7 +12,7 @@ from console.plan_jobs import PlanInputError, PlanJobs
 from dispatch.access import Action
 
 
-def create_blueprint(*, auth: Auth, jobs: PlanJobs) -> flask.Blueprint:
+def create_blueprint(*, auth: Auth, jobs: PlanJobs, apply_plan: Any) -> flask.Blueprint:
     bp = flask.Blueprint("plans", __name__)
 
     @bp.errorhandler(ApiError)
@@ -59,6 +59,17 @@ def create_blueprint(*, auth: Auth, jobs: PlanJobs) -> flask.Blueprint:
         if jobs.status(plan_id) is None:
             deny(404, f"no plan with id {plan_id}")
         return flask.jsonify({"id": plan_id, "stopping": jobs.stop(plan_id)})
+
+    @bp.post("/api/v1/plans/<int:plan_id>/publish")
+    def publish(plan_id: int) -> flask.Response:
+        actor = auth.require(Action.PLAN_ROUTES)
+        try:
+            result = jobs.publish(
+                actor=actor, plan_id=plan_id, apply=lambda pairs: apply_plan(actor=actor, assignments=pairs)
+            )
+        except LookupError as exc:
+            deny(404, str(exc).strip("'"))
+        return flask.jsonify(result)
 
     return bp
 

@@ -21,6 +21,7 @@ from console.links import PushLinks
 from console.notify import webhook
 from console.pages import live
 from console.pages import orders as orders_page
+from console.pages import plans as plans_page
 from console.plan_jobs import PlanJobs
 from console.services import Services
 from data import field_repo, orders_repo, sites_repo
@@ -111,7 +112,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     )
     server.register_blueprint(api_field.create_blueprint(auth=auth, field=field))
     jobs = PlanJobs(sessions=sessions, clock=clock, travel=travel, seed=settings.seed)
-    server.register_blueprint(api_plans.create_blueprint(auth=auth, jobs=jobs))
+    server.register_blueprint(api_plans.create_blueprint(auth=auth, jobs=jobs, apply_plan=dispatch.apply_plan))
     _register_login(server, auth)
 
     @server.get("/healthz")
@@ -143,6 +144,10 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         if not flask.has_request_context():
             return html.Div()  # Dash validates the layout once at start-up, outside any request
         actor = auth.current_actor()
+        if plans_page.is_plans_request(flask.request):  # /_dash-layout is fetched by the page; its referrer says which
+            if actor is None or not can(actor, Action.PLAN_ROUTES).allowed:
+                return html.Div(html.P("Your role may not plan routes."), className="login")
+            return plans_page.layout(tile_url=settings.tile_url, actor_name=actor.name)
         if actor is None or not can(actor, Action.VIEW_LIVE_MAP).allowed:
             return html.Div(html.P("Your role may not view the live map."), className="login")
         snapshot = services.live_snapshot(actor=actor)
@@ -155,6 +160,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         return services.worker_card(actor=actor, worker_id=worker_id)
 
     live.register(dash_app, worker_card=worker_card, field=field, auth=auth)
+    plans_page.register(dash_app, jobs=jobs, auth=auth, locate=lambda ids: _plan_places(sessions, ids))
 
     def sites_for_picker() -> list[Any]:
         with session_scope(sessions) as session:
@@ -177,6 +183,18 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         return flask.jsonify(exc.body()), exc.status
 
     return OutfieldApp(server, dash_app, socketio, services, dispatch, bus, threading.Event())
+
+
+def _plan_places(sessions: Any, order_ids: Any) -> dict[int, tuple[float, float, str]]:
+    """Where each order is, for the plan page's map: {order_id: (lat, lon, site name)}."""
+    out: dict[int, tuple[float, float, str]] = {}
+    with session_scope(sessions) as session:
+        for order_id in order_ids:
+            order = orders_repo.get_order(session, order_id)
+            site = sites_repo.get_site(session, order.site_id) if order is not None else None
+            if site is not None:
+                out[order_id] = (site.location.lat, site.location.lon, site.name)
+    return out
 
 
 def _link_version(sessions: Any, worker_id: int) -> int | None:

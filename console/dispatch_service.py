@@ -250,6 +250,40 @@ class DispatchService:
             total_cost_s=result.total_cost_s,
         )
 
+    def apply_plan(self, *, actor: Actor, assignments: list[tuple[int, int]]) -> dict[str, list[Any]]:
+        """Assign each planned order to its planned worker (new, or reassigned when it moved).
+
+        Orders already under way (en route, on site) or finished keep their worker; they are reported
+        as kept. Everything goes through the lifecycle, is recorded, and is pushed to the consoles
+        and to the workers' open pages.
+        """
+        now = self._clock.now()
+        changed: list[tuple[WorkOrder, Site, int | None]] = []
+        report: dict[str, list[Any]] = {"assigned": [], "kept": []}
+        with session_scope(self._sessions) as session:
+            for order_id, worker_id in assignments:
+                order, site = self._order_and_site(session, order_id)
+                if order.assigned_worker_id == worker_id and order.status is not OrderStatus.NEW:
+                    continue
+                # The plan assigns, not a person at the desk: the lifecycle's automatic dispatcher (actor
+                # None), with the publishing user named in the reason and in the plan's audit entry.
+                moved = transition(
+                    order,
+                    OrderStatus.ASSIGNED,
+                    actor=None,
+                    at=now,
+                    reason=f"published plan, by {actor.name}",
+                    worker_id=worker_id,
+                )
+                if isinstance(moved, Refused):
+                    report["kept"].append({"order_id": order_id, "reason": moved.reason})
+                    continue
+                changed.append((orders_repo.save_change(session, moved.change), site, moved.change.previous_worker_id))
+                report["assigned"].append({"order_id": order_id, "worker_id": worker_id})
+        for order, site, previous in changed:
+            self._publish(order, site, previous_worker_id=previous)
+        return report
+
     def who_is_near(self, *, actor: Actor, point: LatLon, n: int, skills: frozenset[str]) -> list[tuple[Nearby, str]]:
         """The `n` available workers (on shift, not on leave, with the skills) nearest to `point` by travel time."""
         now = self._clock.now()

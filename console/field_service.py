@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from console import geojson
 from console.links import LinkClaims, LinkRefused, PushLinks
-from data import audit_repo, field_repo, orders_repo, sites_repo, workers_repo
+from data import audit_repo, field_repo, orders_repo, plans_repo, sites_repo, workers_repo
 from data.db import session_scope
 from dispatch.access import Actor, Decision
 from dispatch.checkin import CheckinKind, CheckinVerdict, verify_checkin
@@ -212,6 +212,9 @@ class FieldService:
                 o for o in orders_repo.orders_of_worker(session, worker_id=claims.worker_id)
                 if o.window.start.date() <= claims.day <= o.window.end.date() and o.status is not OrderStatus.CANCELLED
             ]  # fmt: skip
+            # In the order of the day's published route plan; by time window where there is none.
+            sequence = plans_repo.published_sequence(session, day=claims.day, worker_id=claims.worker_id)
+            orders.sort(key=lambda o: (sequence.get(o.id, len(sequence)), o.window.start, o.id))
             sites = {s.id: s for s in sites_repo.list_sites(session)}
             reports = {o.id: field_repo.report_of(session, order_id=o.id) for o in orders}
             photos = {o.id: len(field_repo.photos_of(session, order_id=o.id)) for o in orders}

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -109,6 +109,32 @@ class PlanJobs:
         event.set()
         return True
 
+    def publish(self, *, actor: Actor, plan_id: int, apply: Any) -> dict[str, Any]:
+        """Publish a finished plan: its stops become the day's routes and each order goes to its planned worker.
+
+        `apply(assignments)` assigns through the dispatch service (lifecycle, history, live push).
+        """
+        status = self.status(plan_id)
+        if status is None:
+            raise LookupError(f"no plan with id {plan_id}")
+        if status["status"] not in ("done", "stopped") or not status.get("plan"):
+            raise PlanInputError(
+                "status", f"plan {plan_id} is {status['status']}; only a finished plan can be published"
+            )
+        plan = status["plan"]
+        stops = [
+            (route["worker_id"], stop["order_id"], seq, datetime.fromisoformat(stop["arrival"]),
+             datetime.fromisoformat(stop["start"]), datetime.fromisoformat(stop["end"]))
+            for route in plan["routes"] for seq, stop in enumerate(route["stops"])
+        ]  # fmt: skip
+        result = apply([(order_id, worker_id) for worker_id, order_id, *_ in stops])
+        now = self._clock.now()
+        with session_scope(self._sessions) as session:
+            plans_repo.publish_plan(session, plan_id=plan_id, stops=stops)
+            audit_repo.record(session, actor_id=actor.id, action="publish-plan", subject_type="plan", subject_id=plan_id, at=now,
+                              details={"assigned": len(result["assigned"]), "kept": len(result["kept"])})  # fmt: skip
+        return {"id": plan_id, "published": True, **result}
+
     def status(self, plan_id: int) -> dict[str, Any] | None:
         with session_scope(self._sessions) as session:
             stored = plans_repo.get_plan(session, plan_id)
@@ -120,7 +146,8 @@ class PlanJobs:
             if self._clock.now() > started + timedelta(seconds=float(job.get("seconds", 0))) + GRACE:
                 job["state"] = "interrupted"  # the process that ran it is gone
         return {"id": plan_id, "day": stored.day.isoformat(), "status": job.get("state"), "progress": job.get("progress"),
-                "plan": stored.payload.get("plan"), "error": job.get("error")}  # fmt: skip
+                "plan": stored.payload.get("plan"), "error": job.get("error"),
+                "published": stored.status == "published"}  # fmt: skip
 
     def _run(self, plan_id: int, day: date, orders: Any, sites: Any, workers: Any, origins: Any, names: Any,
              seconds: float, stop: threading.Event, job: dict[str, Any]) -> None:  # fmt: skip

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from data.tables import RoutePlanRow
+from data.tables import RoutePlanRow, RouteStopRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,3 +53,36 @@ def get_plan(session: Session, plan_id: int) -> StoredPlan | None:
     if row is None:
         return None
     return StoredPlan(row.id, row.plan_date, row.status, row.created_at, dict(row.payload or {}))
+
+
+def publish_plan(
+    session: Session, *, plan_id: int, stops: list[tuple[int, int, int, datetime, datetime, datetime]]
+) -> None:
+    """Mark the plan published (the day's earlier published plan goes back to draft) and store its stops.
+
+    `stops` are (worker_id, order_id, seq, arrival, service_start, service_end).
+    """
+    row = session.get(RoutePlanRow, plan_id)
+    if row is None:
+        raise ValueError(f"plan_id: no plan with id {plan_id}")
+    for other in session.scalars(
+        select(RoutePlanRow).where(RoutePlanRow.plan_date == row.plan_date, RoutePlanRow.status == "published")
+    ):
+        other.status = "draft"
+    row.status = "published"
+    session.execute(delete(RouteStopRow).where(RouteStopRow.plan_id == plan_id))
+    for worker_id, order_id, seq, arrival, start, end in stops:
+        session.add(RouteStopRow(plan_id=plan_id, worker_id=worker_id, order_id=order_id, seq=seq, arrival=arrival,
+                                 service_start=start, service_end=end))  # fmt: skip
+    session.flush()
+
+
+def published_sequence(session: Session, *, day: date, worker_id: int) -> dict[int, int]:
+    """Order id → position in the worker's route of the day's published plan (empty when none)."""
+    plan = session.scalar(select(RoutePlanRow).where(RoutePlanRow.plan_date == day, RoutePlanRow.status == "published"))
+    if plan is None:
+        return {}
+    rows = session.scalars(
+        select(RouteStopRow).where(RouteStopRow.plan_id == plan.id, RouteStopRow.worker_id == worker_id)
+    )
+    return {r.order_id: r.seq for r in rows}

@@ -100,3 +100,49 @@ def test_bad_plan_requests_name_the_field(console_server, day, body, field):
     assert (
         requests.get(f"{console_server.url}/api/v1/plans/99999", headers=day["headers"], timeout=5).status_code == 404
     )
+
+
+def test_publishing_assigns_the_planned_workers_and_orders_their_day(console_server, day):
+    """Tests that publishing a finished plan assigns every routed order to its planned worker and the worker's push-link day follows the planned order."""
+    r = requests.post(f"{console_server.url}/api/v1/plans", json={"date": day["date"], "order_ids": day["orders"], "seconds": 2},
+                      headers=day["headers"], timeout=10)  # fmt: skip
+    plan_id = r.json()["id"]
+    done = wait_for(console_server, day["headers"], plan_id, {"done", "failed"})
+    published = requests.post(
+        f"{console_server.url}/api/v1/plans/{plan_id}/publish", headers=day["headers"], timeout=10
+    )
+    assert published.status_code == 200, published.text
+    assert requests.get(f"{console_server.url}/api/v1/plans/{plan_id}", headers=day["headers"], timeout=5).json()[
+        "published"
+    ]
+    admin = {"Authorization": f"Bearer {console_server.admin_token}"}
+    for route in done["plan"]["routes"]:
+        for stop in route["stops"]:
+            order = requests.get(
+                f"{console_server.url}/api/v1/work-orders/{stop['order_id']}", headers=admin, timeout=5
+            ).json()
+            assert (order["status"], order["assigned_worker_id"]) == ("assigned", route["worker_id"])
+        link = requests.post(f"{console_server.url}/api/v1/workers/{route['worker_id']}/push-link", json={"day": day["date"]},
+                             headers=admin, timeout=5).json()  # fmt: skip
+        page = requests.get(f"{console_server.url}/api/v1/field/{link['token']}/day", timeout=5).json()
+        assert [o["id"] for o in page["orders"]] == [s["order_id"] for s in route["stops"]]
+
+
+def test_an_unfinished_plan_cannot_be_published(console_server, day):
+    """Tests that publishing a plan that is still running is refused with the reason, and an unknown plan is 404."""
+    r = requests.post(
+        f"{console_server.url}/api/v1/plans",
+        json={"date": day["date"], "seconds": 30},
+        headers=day["headers"],
+        timeout=10,
+    )
+    plan_id = r.json()["id"]
+    wait_for(console_server, day["headers"], plan_id, {"running"})
+    refused = requests.post(f"{console_server.url}/api/v1/plans/{plan_id}/publish", headers=day["headers"], timeout=10)
+    assert refused.status_code == 400 and "only a finished plan" in refused.json()["error"]
+    requests.post(f"{console_server.url}/api/v1/plans/{plan_id}/stop", headers=day["headers"], timeout=5)
+    wait_for(console_server, day["headers"], plan_id, {"stopped", "done", "failed"})
+    assert (
+        requests.post(f"{console_server.url}/api/v1/plans/99999/publish", headers=day["headers"], timeout=5).status_code
+        == 404
+    )
