@@ -60,6 +60,19 @@ def create_blueprint(*, auth: Auth, jobs: PlanJobs, apply_plan: Any) -> flask.Bl
             deny(404, f"no plan with id {plan_id}")
         return flask.jsonify({"id": plan_id, "stopping": jobs.stop(plan_id)})
 
+    @bp.post("/api/v1/plans/<int:plan_id>/replan")
+    def replan(plan_id: int) -> tuple[flask.Response, int]:
+        actor = auth.require(Action.PLAN_ROUTES)
+        body = flask.request.get_json(silent=True) or {}
+        seconds = body.get("seconds", 5)
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            deny(400, "seconds: expected a number", "seconds")
+        try:
+            new_id = jobs.replan(actor=actor, plan_id=plan_id, seconds=float(seconds))
+        except LookupError as exc:
+            deny(404, str(exc).strip("'"))
+        return flask.jsonify({"id": new_id, "status": "queued", "replan_of": plan_id}), 202
+
     @bp.post("/api/v1/plans/<int:plan_id>/publish")
     def publish(plan_id: int) -> flask.Response:
         actor = auth.require(Action.PLAN_ROUTES)

@@ -22,10 +22,10 @@ from data import audit_repo, orders_repo, plans_repo, positions_repo, sites_repo
 from data.db import session_scope
 from dispatch.access import Actor
 from dispatch.clock import Clock
-from routing.day import day_problem, plan_json
-from routing.plan import Progress
+from routing.day import changes_json, day_problem, plan_from_json, plan_json, seconds_of
+from routing.plan import Plan, Progress
 from routing.problem import StopRule
-from routing.solve import solve
+from routing.solve import replan, solve
 from routing.travel import TravelTimes
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,14 @@ class PlanJobs:
         names = {w.id: w.name for w in workers}
         stop = threading.Event()
         self._stops[plan_id] = stop
-        self._pool.submit(self._run, plan_id, day, orders, sites, workers, origins, names, seconds, stop, job)
+
+        def work(on_progress: Any, should_stop: Any) -> tuple[Plan, dict[str, Any]]:
+            problem = day_problem(day, orders, sites, workers, origins, self._travel).problem
+            plan = solve(problem, stop=StopRule(max_seconds=seconds), seed=self._seed, on_progress=on_progress,
+                         should_stop=should_stop)  # fmt: skip
+            return plan, {"plan": plan_json(plan, day, names)}
+
+        self._pool.submit(self._run, plan_id, work, stop, job)
         return plan_id
 
     def stop(self, plan_id: int) -> bool:
@@ -108,6 +115,65 @@ class PlanJobs:
             return False
         event.set()
         return True
+
+    def replan(self, *, actor: Actor, plan_id: int, seconds: float, change_penalty: int = 900) -> int:
+        """Re-optimise the rest of a published day after a change; returns the new (draft) plan's id.
+
+        What is done, on site or en route stays with its worker (pinned); cancelled orders drop out;
+        new orders of the day come in; workers on leave today are left out. Moving a visit announced
+        in the published plan costs `change_penalty`, so the re-plan disturbs as little as it pays.
+        The result lists what changes for whom; nothing is assigned until it is published.
+        """
+        base = self.status(plan_id)
+        if base is None:
+            raise LookupError(f"no plan with id {plan_id}")
+        if not base["published"]:
+            raise PlanInputError("plan_id", f"plan {plan_id} is not published; re-plan the day's published plan")
+        if not 0 < seconds <= MAX_SECONDS:
+            raise PlanInputError("seconds", f"{seconds} is not within 0..{MAX_SECONDS:.0f}")
+        day = date.fromisoformat(base["day"])
+        previous = plan_from_json(base["plan"], day)
+        now = self._clock.now()
+        planned_ids = {int(v) for r in previous.routes for v in r.visit_ids} | {
+            int(u.visit_id) for u in previous.unplanned
+        }
+        with session_scope(self._sessions) as session:
+            every = orders_repo.list_orders(session)
+            orders = [
+                o for o in every
+                if o.status.value not in ("cancelled", "failed", "declined")
+                and (o.id in planned_ids or (o.status.value == "new" and o.window.start.date() <= day <= o.window.end.date()))
+            ]  # fmt: skip
+            away = workers_repo.leaves_overlapping(session, start=day, end=day)
+            workers = [w for w in workers_repo.list_workers(session) if w.id not in away]
+            sites = {s.id: s for s in sites_repo.list_sites(session)}
+            latest = positions_repo.latest_positions(session)
+            job = {"state": "queued", "seconds": seconds, "started_at": now.isoformat(), "replan_of": plan_id,
+                   "orders": len(orders), "workers": len(workers)}  # fmt: skip
+            new_id = plans_repo.create_plan(session, day=day, created_at=now, payload={"job": job})
+            audit_repo.record(
+                session, actor_id=actor.id, action="replan", subject_type="plan", subject_id=new_id, at=now, details=job
+            )
+        pinned = {str(o.id): str(o.assigned_worker_id) for o in orders
+                  if o.status.value in ("en_route", "on_site", "done") and o.assigned_worker_id is not None}  # fmt: skip
+        names = {w.id: w.name for w in workers}
+        origins = {wid: p.point for wid, p in latest.items()}
+        now_s = seconds_of(day, now)
+
+        def work(on_progress: Any, should_stop: Any) -> tuple[Plan, dict[str, Any]]:
+            problem = day_problem(day, orders, sites, workers, origins, self._travel).problem
+            result = replan(problem, previous, pinned=pinned, now_s=now_s, change_penalty=change_penalty,
+                            stop=StopRule(max_seconds=seconds), seed=self._seed, on_progress=on_progress,
+                            should_stop=should_stop)  # fmt: skip
+            return result.plan, {
+                "plan": plan_json(result.plan, day, names),
+                "changes": changes_json(result.changes, day, names),
+            }
+
+        stop = threading.Event()
+        self._stops[new_id] = stop
+        self._pool.submit(self._run, new_id, work, stop, job)
+        return new_id
 
     def publish(self, *, actor: Actor, plan_id: int, apply: Any) -> dict[str, Any]:
         """Publish a finished plan: its stops become the day's routes and each order goes to its planned worker.
@@ -147,10 +213,10 @@ class PlanJobs:
                 job["state"] = "interrupted"  # the process that ran it is gone
         return {"id": plan_id, "day": stored.day.isoformat(), "status": job.get("state"), "progress": job.get("progress"),
                 "plan": stored.payload.get("plan"), "error": job.get("error"),
-                "published": stored.status == "published"}  # fmt: skip
+                "published": stored.status == "published", "changes": stored.payload.get("changes"),
+                "replan_of": job.get("replan_of")}  # fmt: skip
 
-    def _run(self, plan_id: int, day: date, orders: Any, sites: Any, workers: Any, origins: Any, names: Any,
-             seconds: float, stop: threading.Event, job: dict[str, Any]) -> None:  # fmt: skip
+    def _run(self, plan_id: int, work: Any, stop: threading.Event, job: dict[str, Any]) -> None:
         began = time.monotonic()
         last_write = 0.0
 
@@ -169,13 +235,10 @@ class PlanJobs:
 
         try:
             write(state="running")
-            problem = day_problem(day, orders, sites, workers, origins, self._travel).problem
-            plan = solve(problem, stop=StopRule(max_seconds=seconds), seed=self._seed, on_progress=on_progress,
-                         should_stop=stop.is_set)  # fmt: skip
-            result = plan_json(plan, day, names)
+            plan, result = work(on_progress, stop.is_set)
             job.update(state="stopped" if stop.is_set() else "done", elapsed_s=round(time.monotonic() - began, 2))
             with session_scope(self._sessions) as session:
-                plans_repo.update_plan(session, plan_id=plan_id, payload={"job": dict(job), "plan": result},
+                plans_repo.update_plan(session, plan_id=plan_id, payload={"job": dict(job), **result},
                                        objective=float(plan.objective), cost=float(plan.travel_s))  # fmt: skip
         except Exception as exc:  # a failed job must say so, not stay "running"
             log.exception("plan %d failed", plan_id)

@@ -105,6 +105,25 @@ def cmd_add_worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_add_leave(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from data.workers_repo import add_leave
+
+    try:
+        start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)
+    except ValueError:
+        raise UsageError("--start/--end: expected dates as YYYY-MM-DD") from None
+    with _database(settings) as factory:
+        try:
+            with session_scope(factory) as session:
+                add_leave(session, worker_id=args.worker_id, start=start, end=end, reason=args.reason)
+        except ValueError as exc:
+            raise _usage_from(exc) from None
+    print(f"worker {args.worker_id} away {start.isoformat()}..{end.isoformat()}")
+    return 0
+
+
 def cmd_import_csv(settings: Settings, args: argparse.Namespace) -> int:
     if not os.path.isfile(args.file):
         raise UsageError(f"FILE: {args.file} is not a readable file")
@@ -178,6 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skills", default="", help="comma-separated, e.g. gas,plumbing")
     p.add_argument("--team", default="")
     p.set_defaults(run=cmd_add_worker)
+
+    p = sub.add_parser("add-leave", help="record that a worker is away (sick, holiday) for whole days")
+    p.add_argument("--worker-id", type=int, required=True)
+    p.add_argument("--start", required=True, help="first day away, YYYY-MM-DD")
+    p.add_argument("--end", required=True, help="last day away, YYYY-MM-DD")
+    p.add_argument("--reason", default="leave")
+    p.set_defaults(run=cmd_add_leave)
 
     p = sub.add_parser("import-csv", help="import workers, sites or orders from a CSV file")
     p.add_argument("kind", choices=IMPORT_KINDS)

@@ -15,7 +15,7 @@ from dispatch.geo import LatLon
 from dispatch.orders import WorkOrder
 from dispatch.sites import Site
 from dispatch.workers import Worker as DispatchWorker
-from routing.plan import Plan
+from routing.plan import BreakTaken, Change, Plan, Route, Stop, Unplanned, UnplannedReason
 from routing.problem import Break, Problem, Visit, Window, Worker
 from routing.travel import TravelTimes
 
@@ -136,3 +136,49 @@ def plan_json(plan: Plan, day: date, names: Mapping[int, str]) -> dict[str, Any]
         ],
         "unplanned": [{"order_id": int(u.visit_id), "reason": u.reason.value} for u in plan.unplanned],
     }
+
+
+def plan_from_json(data: Mapping[str, Any], day: date) -> Plan:
+    """A plan back from `plan_json` (e.g. the published plan a re-plan starts from)."""
+    routes = []
+    for r in data.get("routes", []):
+        stops = tuple(
+            Stop(visit_id=str(s["order_id"]), arrival_s=_s(day, s["arrival"]), start_s=_s(day, s["start"]),
+                 end_s=_s(day, s["end"]), wait_s=int(s["wait_s"]), travel_s=int(s["travel_s"]), distance_m=int(s["distance_m"]))
+            for s in r["stops"]
+        )  # fmt: skip
+        breaks = tuple(
+            BreakTaken(_s(day, b["start"]), _s(day, b["end"]), sum(1 for s in stops if s.end_s <= _s(day, b["start"])))
+            for b in r.get("breaks", [])
+        )
+        routes.append(
+            Route(
+                worker_id=str(r["worker_id"]),
+                start_s=_s(day, r["start"]),
+                end_s=_s(day, r["end"]),
+                stops=stops,
+                breaks=breaks,
+            )
+        )
+    unplanned = tuple(Unplanned(str(u["order_id"]), UnplannedReason(u["reason"])) for u in data.get("unplanned", []))
+    return Plan(
+        routes=tuple(routes),
+        unplanned=unplanned,
+        engine=str(data.get("engine", "")),
+        objective=int(data.get("objective", 0)),
+    )
+
+
+def changes_json(changes: Sequence[Change], day: date, names: Mapping[int, str]) -> list[dict[str, Any]]:
+    """What a re-plan changes for whom, in words the console and the API show."""
+    return [
+        {"worker_id": int(c.worker_id), "name": names.get(int(c.worker_id), c.worker_id), "order_id": int(c.visit_id),
+         "kind": c.kind.value, "from_worker_id": int(c.from_worker_id) if c.from_worker_id else None,
+         "previous_start": datetime_of(day, c.previous_start_s).isoformat() if c.previous_start_s is not None else None,
+         "start": datetime_of(day, c.start_s).isoformat() if c.start_s is not None else None}
+        for c in changes
+    ]  # fmt: skip
+
+
+def _s(day: date, iso: str) -> int:
+    return seconds_of(day, datetime.fromisoformat(iso))

@@ -146,3 +146,70 @@ def test_an_unfinished_plan_cannot_be_published(console_server, day):
         requests.post(f"{console_server.url}/api/v1/plans/99999/publish", headers=day["headers"], timeout=5).status_code
         == 404
     )
+
+
+def test_mid_day_replan_keeps_work_under_way_and_lists_changes(console_server, day):
+    """Tests that after Ana goes off sick and an urgent order comes in, the re-plan keeps Bo's visit under way with Bo, moves Ana's work, and says so."""
+    admin = {"Authorization": f"Bearer {console_server.admin_token}"}
+    r = requests.post(f"{console_server.url}/api/v1/plans", json={"date": day["date"], "order_ids": day["orders"], "seconds": 2},
+                      headers=day["headers"], timeout=10)  # fmt: skip
+    plan_id = r.json()["id"]
+    base = wait_for(console_server, day["headers"], plan_id, {"done"})
+    assert (
+        requests.post(
+            f"{console_server.url}/api/v1/plans/{plan_id}/publish", headers=day["headers"], timeout=10
+        ).status_code
+        == 200
+    )
+    routes = {route["name"]: route for route in base["plan"]["routes"]}
+    under_way = routes["Plan Bo"]["stops"][0]["order_id"]
+    requests.post(
+        f"{console_server.url}/api/v1/work-orders/{under_way}/status",
+        json={"status": "accepted"},
+        headers=admin,
+        timeout=5,
+    )
+    r = requests.post(
+        f"{console_server.url}/api/v1/work-orders/{under_way}/status",
+        json={"status": "en_route"},
+        headers=admin,
+        timeout=5,
+    )
+    assert r.status_code == 200, r.text
+    workers = {
+        w["name"]: w["id"]
+        for w in requests.get(f"{console_server.url}/api/v1/workers", headers=admin, timeout=5).json()
+    }
+    console_server.cli(
+        "data",
+        "add-leave",
+        "--worker-id",
+        str(workers["Plan Ana"]),
+        "--start",
+        day["date"],
+        "--end",
+        day["date"],
+        "--reason",
+        "sick",
+    )
+    urgent = {"site_id": 3, "type": "repair", "priority": 1, "required_skills": ["gas"], "service_minutes": 20,
+              "window_start": f"{day['date']}T09:00:00+00:00", "window_end": f"{day['date']}T12:00:00+00:00"}  # fmt: skip
+    urgent_id = requests.post(
+        f"{console_server.url}/api/v1/work-orders", json=urgent, headers=admin, timeout=10
+    ).json()["id"]
+
+    r = requests.post(
+        f"{console_server.url}/api/v1/plans/{plan_id}/replan", json={"seconds": 2}, headers=day["headers"], timeout=10
+    )
+    assert r.status_code == 202, r.text
+    again = wait_for(console_server, day["headers"], r.json()["id"], {"done", "failed"})
+    assert again["status"] == "done", again
+    new_routes = {route["name"]: [s["order_id"] for s in route["stops"]] for route in again["plan"]["routes"]}
+    assert "Plan Ana" not in new_routes  # off sick
+    assert under_way in new_routes["Plan Bo"]  # the visit under way stays with Bo
+    assert urgent_id in new_routes["Plan Bo"]
+    kinds = {(c["order_id"], c["kind"]) for c in again["changes"]}
+    assert (urgent_id, "added") in kinds
+    for order_id in [s["order_id"] for s in routes.get("Plan Ana", {"stops": []})["stops"]]:
+        assert (order_id, "moved") in kinds or (order_id, "removed") in kinds
+    assert not again["published"]  # nothing changes for anyone until a person publishes it
