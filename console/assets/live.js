@@ -69,7 +69,7 @@
   const OPEN_ORDER = ["new", "assigned", "accepted", "en_route", "on_site"];
   const TABS = ["workers", "orders", "new"];
   const NO = () => window.dash_clientside.no_update;
-  const orderCache = { list: null, head: null, tab: null };
+  const orderCache = { list: null, head: null, tab: null, target: null, nearOrder: null };
 
   function pad2(n) { return String(n).padStart(2, "0"); }
   function utcDate(d) { return d.getUTCFullYear() + "-" + pad2(d.getUTCMonth() + 1) + "-" + pad2(d.getUTCDate()); }
@@ -106,16 +106,20 @@
     const who = p.assigned_worker_id !== null && p.assigned_worker_id !== undefined
       ? (names[p.assigned_worker_id] || "worker " + p.assigned_worker_id) : "unassigned";
     const sub = ["P" + p.priority, windowText(p), who].filter((x) => x).join(" · ");
+    const main = [
+      el("Span", { className: "order-title", children: "#" + p.order_id + " " + p.type + " · " + siteName(p) }),
+      el("Span", { className: "order-sub", children: sub }),
+    ];
+    // A check-in the server could not verify: said in words on the row, not only by the marker's ring.
+    if (p.flag) main.push(el("Span", { className: "order-flag", children: "⚠ " + p.flag }));
     return el("Button", {
       id: { type: "order-item", index: p.order_id },
-      className: "order-row status-" + p.status + (p.order_id === selected ? " selected" : ""),
+      className: "order-row status-" + p.status + (p.order_id === selected ? " selected" : "") + (p.flag ? " flagged" : ""),
       n_clicks: 0,
+      title: p.flag ? "⚠ " + p.flag : undefined,
       children: [
         el("Span", { className: "dot" }),
-        el("Span", { className: "order-main", children: [
-          el("Span", { className: "order-title", children: "#" + p.order_id + " " + p.type + " · " + siteName(p) }),
-          el("Span", { className: "order-sub", children: sub }),
-        ] }),
+        el("Span", { className: "order-main", children: main }),
         el("Span", { className: "order-status", children: p.status.replace("_", " ") }),
       ],
     });
@@ -154,6 +158,7 @@
         head = [
           el("H2", { children: "#" + sel + (p ? " · " + siteName(p) : "") }),
           p ? el("Span", { className: "status-pill status-" + p.status, children: p.status.replace("_", " ") }) : null,
+          p && p.flag ? el("P", { className: "flag-banner", role: "alert", children: "⚠ " + p.flag }) : null,
         ];
       }
       return [
@@ -202,6 +207,25 @@
       }
       return { type: "FeatureCollection", features: features };
     },
+    // Who is near: the selected order's site (where the map draws it), and the form's defaults per order.
+    nearTarget: function (selected, ordersData) {
+      const sel = selectedId(selected);
+      const f = sel === null ? null : ((ordersData && ordersData.features) || []).find((o) => o.properties.order_id === sel);
+      const target = f ? { order_id: sel, lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1] } : null;
+      return sameAs("target", target) ? NO() : target;
+    },
+    nearDefaults: function (defaults) {
+      // Reset the form only when another order is shown, not on every refresh of the same one.
+      if (!defaults || defaults.order_id === orderCache.nearOrder) return [NO(), NO(), NO()];
+      orderCache.nearOrder = defaults.order_id;
+      return [defaults.skills || [], 5, null];
+    },
+    nearSkillOptions: function (workers, defaults, current) {
+      const skills = new Set((defaults && defaults.skills) || []);
+      for (const f of (workers && workers.features) || []) for (const s of f.properties.skills || []) skills.add(s);
+      const options = Array.from(skills).sort();
+      return JSON.stringify(options) === JSON.stringify(current || []) ? NO() : options;
+    },
     formDefaults: function (tab, startDate) {
       if (tab !== "new" || startDate) return [NO(), NO(), NO(), NO()];
       const start = new Date(Math.ceil(Date.now() / 3600000) * 3600000);  // the next full hour
@@ -230,7 +254,10 @@
       },
       applyOrders: function (message, data) {
         if (!data || !message || !message.order) return window.dash_clientside.no_update;
-        const o = message.order;
+        let o = message.order;
+        const before = data.features.find((f) => f.properties.order_id === o.order_id);
+        // A suspicious check-in stays flagged on this screen when later pushes (a check-out) carry no flag.
+        if (!o.flag && before && before.properties.flag) o = { ...o, flag: before.properties.flag };
         const features = data.features.filter((f) => f.properties.order_id !== o.order_id);
         if (o.lat !== undefined && o.lat !== null) {
           features.push({ type: "Feature", geometry: { type: "Point", coordinates: [o.lon, o.lat] }, properties: o });
@@ -282,6 +309,30 @@
       selectFromMap: function (feature) {
         if (!feature || !feature.properties) return window.dash_clientside.no_update;
         return feature.properties.worker_id;
+      },
+      // The worker card's push link: copy it to the clipboard, or select it for Ctrl+C where the
+      // browser gives no clipboard (a plain-http wall screen is not a secure context).
+      copyLink: function (clicks) {
+        if (!clicks) return window.dash_clientside.no_update;
+        const node = document.getElementById("push-url");
+        if (!node) return window.dash_clientside.no_update;
+        const text = node.textContent;
+        const selectIt = () => {
+          const range = document.createRange();
+          range.selectNodeContents(node);
+          const selection = window.getSelection();
+          selection.removeAllRanges();
+          selection.addRange(range);
+        };
+        const say = (words) => window.dash_clientside.set_props("push-copy", { children: words });
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(text).then(() => say("Copied ✓"), () => { selectIt(); say("Selected: press Ctrl+C"); });
+          return "Copying…";
+        }
+        selectIt();
+        let copied = false;
+        try { copied = document.execCommand("copy"); } catch (e) { copied = false; }
+        return copied ? "Copied ✓" : "Selected: press Ctrl+C";
       },
     },
   });

@@ -1,22 +1,30 @@
 """The dispatcher's wall screen: a full-screen live map with a side panel (Workers | Orders | New order).
 
 Positions arrive pushed over Socket.IO (dash-socketio) and are merged into the GeoJSON layer by a
-clientside callback (assets/live.js); the server is called only for user actions (the worker card,
-and the order panel's actions in `console.pages.orders`).
+clientside callback (assets/live.js); the server is called only for user actions (the worker card
+and its push link, and the order panel's actions in `console.pages.orders`).
 """
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import dash_leaflet as dl
-from dash import ALL, Dash, Input, Output, State, dcc, html
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html
+from dash.exceptions import PreventUpdate
 from dash_extensions.javascript import Namespace
 from dash_socketio import DashSocketIO
 
+from console.api_field import qr_svg
+from console.auth import ApiError
+from console.field_service import FieldService, IssuedLink
 from console.pages import ids, orders
 from console.services import LiveSnapshot
+from dispatch.access import Action, Actor, can
 
 MONACO_CENTRE = (43.7384, 7.4246)
 NS = Namespace("outfield")
@@ -84,9 +92,15 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
                             ),
                             html.Div(id=ids.WORKER_LIST, className="worker-list"),
                             html.Div(
-                                id=ids.CARD,
-                                className="card",
-                                children=html.P("Select a worker on the map or in the list."),
+                                className="worker-detail",
+                                children=[
+                                    html.Div(
+                                        id=ids.CARD,
+                                        className="card",
+                                        children=html.P("Select a worker on the map or in the list."),
+                                    ),
+                                    push_panel(),
+                                ],
                             ),
                         ],
                     ),
@@ -99,7 +113,72 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
     )
 
 
-def register(app: Dash, *, worker_card: Any) -> None:
+PANEL_HIDDEN = "push-panel actions-hidden"
+NO_WORKER_HINT = "Select a worker on the map or in the list."
+
+
+def push_panel() -> html.Div:
+    """The selected worker's push link: issue and show it, send it through the hook, revoke every link."""
+    return html.Div(
+        id=ids.PUSH_PANEL,
+        className=PANEL_HIDDEN,
+        children=[
+            html.Div(
+                className="push-buttons",
+                children=[
+                    html.Button(
+                        "Push link",
+                        id=ids.PUSH_LINK,
+                        n_clicks=0,
+                        className="primary",
+                        title="Issue today's link to the worker's field page and show it here",
+                    ),
+                    html.Button(
+                        "Send",
+                        id=ids.PUSH_SEND,
+                        n_clicks=0,
+                        title="Issue today's link and hand it to the SMS/e-mail hook",
+                    ),
+                    dcc.ConfirmDialogProvider(
+                        html.Button("Revoke links", className="danger", n_clicks=0),
+                        id=ids.PUSH_REVOKE,
+                        message="Revoke every link issued to this worker? Their phone stops syncing until "
+                        "they get a new link.",
+                    ),
+                ],
+            ),
+            html.Div(id=ids.PUSH_RESULT, className="push-result", role="status"),
+        ],
+    )
+
+
+class Authoriser(Protocol):
+    def require(self, action: Action, *, worker_id: int | None = None) -> Actor: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Callbacks:
+    """The server callbacks as plain functions, for unit tests."""
+
+    show_card: Callable[..., Any]
+    push_action: Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PushCommand:
+    """One click in the push-link panel: 'issue', 'send' or 'revoke' for a worker."""
+
+    worker_id: int
+    kind: str
+
+
+def register(
+    app: Dash,
+    *,
+    worker_card: Callable[[int], dict[str, Any] | None],
+    field: FieldService,
+    auth: Authoriser,
+) -> Callbacks:
     """Wire the page's callbacks. `worker_card(worker_id)` returns the card dict or None."""
     app.clientside_callback(
         "window.dash_clientside.live.applyPositions",
@@ -139,11 +218,113 @@ def register(app: Dash, *, worker_card: Any) -> None:
         prevent_initial_call=True,
     )
 
-    @app.callback(Output(ids.CARD, "children"), Input(ids.SELECTED, "data"), prevent_initial_call=True)
+    app.clientside_callback(
+        "window.dash_clientside.live.copyLink",
+        Output(ids.PUSH_COPY, "children"),
+        Input(ids.PUSH_COPY, "n_clicks"),
+        prevent_initial_call=True,
+    )
+
+    @app.callback(
+        Output(ids.CARD, "children"),
+        Output(ids.PUSH_PANEL, "className"),
+        Output(ids.PUSH_RESULT, "children"),
+        Input(ids.SELECTED, "data"),
+        prevent_initial_call=True,
+    )
     def show_card(worker_id: int | None) -> Any:
         if worker_id is None:
-            return html.P("Select a worker on the map or in the list.")
-        return card_view(worker_card(int(worker_id)))
+            return html.P(NO_WORKER_HINT), PANEL_HIDDEN, None
+        try:
+            actor = auth.require(Action.VIEW_POSITIONS, worker_id=int(worker_id))
+            card = worker_card(int(worker_id))
+        except ApiError as exc:
+            return html.P(orders.humanise(exc.reason), className="error"), PANEL_HIDDEN, None
+        may_push = card is not None and can(actor, Action.MANAGE_ORDERS).allowed
+        return card_view(card), "push-panel" if may_push else PANEL_HIDDEN, None
+
+    @app.callback(
+        Output(ids.PUSH_RESULT, "children", allow_duplicate=True),
+        Input(ids.PUSH_LINK, "n_clicks"),
+        Input(ids.PUSH_SEND, "n_clicks"),
+        Input(ids.PUSH_REVOKE, "submit_n_clicks"),
+        State(ids.SELECTED, "data"),
+        prevent_initial_call=True,
+    )
+    def push_action(_issue: Any, _send: Any, _revoke: Any, worker_id: Any) -> Any:
+        clicked = ctx.triggered[0]["value"] if ctx.triggered else None
+        if not clicked:
+            raise PreventUpdate
+        try:
+            actor = auth.require(Action.MANAGE_ORDERS)
+            command = parse_push(ctx.triggered_id, worker_id)
+            if command.kind == "revoke":
+                return revoked_view(field.revoke_links(actor=actor, worker_id=command.worker_id))
+            link = field.issue_link(
+                actor=actor, worker_id=command.worker_id, day=field.today(), send=command.kind == "send"
+            )
+        except (ApiError, ValueError) as exc:  # FieldInputError and the link's own refusals are ValueErrors
+            return push_error_view(exc)
+        return link_view(link, sent=command.kind == "send")
+
+    return Callbacks(show_card, push_action)
+
+
+def parse_push(trigger: Any, worker_id: Any) -> PushCommand:
+    """Which button was clicked, for which worker."""
+    if isinstance(worker_id, bool) or not isinstance(worker_id, int):
+        raise ValueError("worker_id: select a worker first")
+    kinds = {ids.PUSH_LINK: "issue", ids.PUSH_SEND: "send", ids.PUSH_REVOKE: "revoke"}
+    if trigger not in kinds:
+        raise ValueError(f"action: unknown button {trigger!r}")
+    return PushCommand(worker_id, kinds[trigger])
+
+
+def qr_data_url(url: str) -> str:
+    """The link as a QR code an <img> can show: an SVG data URL."""
+    return "data:image/svg+xml;base64," + base64.b64encode(qr_svg(url).encode()).decode()
+
+
+def link_view(link: IssuedLink, *, sent: bool) -> html.Div:
+    """The issued link: QR code to scan, the URL to copy, and when it stops working."""
+    note = f"Sent to {link.worker_name}." if sent else f"Today's link for {link.worker_name}:"
+    return html.Div(
+        className="push-link-box",
+        children=[
+            html.P(note, className="ok"),
+            html.Div(
+                className="push-link-body",
+                children=[
+                    html.Img(
+                        src=qr_data_url(link.url), alt=f"QR code of {link.worker_name}'s link", className="push-qr"
+                    ),
+                    html.Div(
+                        className="push-link-text",
+                        children=[
+                            html.Code(link.url, id=ids.PUSH_URL, className="push-url"),
+                            html.Button("Copy", id=ids.PUSH_COPY, n_clicks=0, className="push-copy"),
+                            html.P(f"Valid until {link.expires_at:%a %d %b %H:%M} UTC", className="push-expiry muted"),
+                        ],
+                    ),
+                ],
+            ),
+        ],
+    )
+
+
+def revoked_view(version: int) -> html.P:
+    """Every earlier link stops working; the version says how many times links were revoked."""
+    return html.P(
+        f"Links revoked: every link issued so far no longer opens (link version {version}). "
+        "Push a new link to let the worker back in.",
+        className="ok",
+    )
+
+
+def push_error_view(exc: Exception) -> html.P:
+    """Why the link was not issued, sent or revoked, as a sentence."""
+    reason = exc.reason if isinstance(exc, ApiError) else str(exc)
+    return html.P(orders.humanise(reason), className="error")
 
 
 def card_view(card: dict[str, Any] | None) -> Any:

@@ -4,8 +4,11 @@ The list of open orders, the order card's title, the tabs and the map highlights
 clientside from the map layers (assets/live.js, like the worker list), so a pushed order change
 shows at once. The server is asked only for what needs it: an order's ranked candidates
 (`DispatchService.candidates`), an assignment or a cancellation, a new order, and the sites for the
-picker. Each callback authorises, parses, calls one service function and returns what a pure
-presenter below makes of the result.
+picker, assigning every new order at once (`DispatchService.batch_assign`), the workers nearest the
+selected order's site (`DispatchService.who_is_near`), and what the field sent for the order
+(`FieldService.field_record`: check-ins with verdicts, photos, the service report). Each callback
+authorises, parses, calls one service function and returns what a pure presenter below makes of the
+result.
 
 The selected order lives in a store as `{"order_id": 7, "notice": {...}}`; the notice says what
 just happened to it (created, assigned, refused) and is shown on its card.
@@ -16,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import dash_leaflet as dl
@@ -24,11 +28,14 @@ from dash.exceptions import PreventUpdate
 from dash_extensions.javascript import Namespace
 
 from console.auth import ApiError
-from console.dispatch_service import Created, DispatchService, Explained, NotFound
+from console.dispatch_service import BatchResult, Created, DispatchService, Explained, NotFound
+from console.field_service import FieldInputError, FieldService
 from console.order_input import FieldError, parse_new_order
 from console.pages import ids
 from dispatch.access import Action, Actor, can
-from dispatch.assign import AutoDispatched, Candidate, Excluded, ManualDispatch
+from dispatch.assign import AutoDispatched, Candidate, Excluded, ManualDispatch, Nearby, Origin
+from dispatch.checkin import CheckinKind
+from dispatch.geo import LatLon
 from dispatch.lifecycle import Refused
 from dispatch.orders import FINAL_STATUSES, OrderStatus, OrderType, TimeWindow, WorkOrder
 from dispatch.sites import Site
@@ -50,6 +57,16 @@ FORM_LABELS = {
     "notes": "Notes",
 }
 NO_ORDER_HINT = "Select an order in the list or on the map."
+NEAR_DEFAULT_N = 5
+NEAR_MAX_N = 50
+VERDICTS = {
+    CheckinKind.VERIFIED.value: "verified",
+    CheckinKind.OUTSIDE_GEOFENCE.value: "outside the site's geofence",
+    CheckinKind.POOR_ACCURACY.value: "location too inaccurate to verify",
+    CheckinKind.NO_LOCATION.value: "no location sent",
+}
+ORIGINS = {Origin.FIX: "from last fix", Origin.HOME_BASE: "from home base"}
+FIELD_HIDDEN = "field-record actions-hidden"
 _TIME = re.compile(r"^\s*(\d{1,2}):?(\d{2})?\s*$")
 _FIELD_PREFIX = re.compile(r"^[a-z_]+: ")
 
@@ -78,6 +95,8 @@ def stores() -> list[Any]:
         dcc.Store(id=ids.ACTIVE_TAB, data=TAB_WORKERS),
         dcc.Store(id=ids.SELECTED_ORDER),
         dcc.Store(id=ids.ORDER_REFRESH),
+        dcc.Store(id=ids.NEAR_TARGET),
+        dcc.Store(id=ids.NEAR_DEFAULTS),
     ]
 
 
@@ -92,18 +111,89 @@ def tab_bar() -> html.Nav:
     )
 
 
+def batch_bar() -> html.Div:
+    """'Assign all open orders': shown only to roles that may assign (see `manage_controls`)."""
+    return html.Div(
+        id=ids.BATCH_BAR,
+        className="batch-bar actions-hidden",
+        children=[
+            dcc.ConfirmDialogProvider(
+                html.Button("Assign all open orders", className="batch-button", n_clicks=0),
+                id=ids.BATCH_ASSIGN,
+                message="Assign every new order now, each to the worker that keeps the total travel least?",
+            ),
+            html.Div(id=ids.BATCH_MESSAGE, className="batch-message", role="status"),
+        ],
+    )
+
+
+def near_form() -> html.Details:
+    """Who is near the selected order's site: skills (the order's by default) and how many, then a list."""
+    return html.Details(
+        className="near",
+        children=[
+            html.Summary("Who is near"),
+            html.Div(
+                className="near-form",
+                children=[
+                    html.Div(
+                        className="near-skills",
+                        children=dcc.Dropdown(id=ids.NEAR_SKILLS, options=[], multi=True, placeholder="Any skill"),
+                    ),
+                    html.Label("How many", htmlFor=ids.NEAR_N, className="near-n-label"),
+                    dcc.Input(
+                        id=ids.NEAR_N,
+                        type="number",
+                        min=1,
+                        max=NEAR_MAX_N,
+                        step=1,
+                        value=NEAR_DEFAULT_N,
+                        className="near-n",
+                        debounce=False,
+                    ),
+                    html.Button("Find", id=ids.NEAR_SEARCH, n_clicks=0, className="near-search"),
+                ],
+            ),
+            html.Div(id=ids.NEAR_LIST, className="near-list"),
+        ],
+    )
+
+
+def field_section() -> html.Section:
+    """What the field sent for the selected order (check-ins, photos, report), right under its title.
+
+    Hidden while there is nothing (a new order): see `field_record_class`.
+    """
+    return html.Section(
+        id=ids.FIELD_SECTION,
+        className=FIELD_HIDDEN,
+        children=[
+            html.Div(
+                className="field-head",
+                children=[
+                    html.H3("From the field"),
+                    html.Button("Refresh", id=ids.FIELD_REFRESH, n_clicks=0, className="field-refresh"),
+                ],
+            ),
+            html.Div(id=ids.ORDER_FIELD),
+        ],
+    )
+
+
 def orders_pane() -> html.Div:
     """The Orders tab: open orders (drawn by live.js) above the selected order's card."""
     return html.Div(
         id=ids.PANE_ORDERS,
         className="pane pane-hidden",
         children=[
+            batch_bar(),
             html.Div(id=ids.ORDER_LIST, className="order-list"),
             html.Div(
                 id=ids.ORDER_DETAIL,
                 className="order-detail",
                 children=[
                     html.Div(id=ids.ORDER_HEAD, className="order-head", children=html.P(NO_ORDER_HINT)),
+                    field_section(),
                     html.Div(id=ids.ORDER_CARD, className="order-card"),
                     html.Div(id=ids.ORDER_MESSAGE, className="order-message", role="status"),
                     html.Div(
@@ -125,6 +215,7 @@ def orders_pane() -> html.Div:
                                 id=ids.CANCEL_ORDER,
                                 message="Cancel this order? A cancelled order cannot be reopened.",
                             ),
+                            near_form(),
                         ],
                     ),
                     html.Div(id=ids.ORDER_EXCLUDED),
@@ -240,13 +331,30 @@ class Callbacks:
     show_order: Callable[..., Any]
     act_on_order: Callable[..., Any]
     create_order: Callable[..., Any]
+    manage_controls: Callable[..., Any]
+    assign_all: Callable[..., Any]
+    find_near: Callable[..., Any]
+    show_field_record: Callable[..., Any]
 
 
 def register(
-    app: Dash, *, dispatch: DispatchService, auth: Authoriser, list_sites: Callable[[], Sequence[Site]]
+    app: Dash,
+    *,
+    dispatch: DispatchService,
+    auth: Authoriser,
+    list_sites: Callable[[], Sequence[Site]],
+    field: FieldService,
 ) -> Callbacks:
     """Wire the order panel. `list_sites()` returns every customer site, for the picker."""
     _register_clientside(app)
+
+    @app.callback(Output(ids.BATCH_BAR, "className"), Input(ids.WALL, "id"))
+    def manage_controls(_wall: Any) -> str:
+        try:
+            actor = auth.require(Action.VIEW_ORDERS)
+        except ApiError:
+            return "batch-bar actions-hidden"
+        return "batch-bar" if can(actor, Action.MANAGE_ORDERS).allowed else "batch-bar actions-hidden"
 
     @app.callback(
         Output(ids.SITE_PICKER, "options"),
@@ -271,6 +379,7 @@ def register(
         Output(ids.ORDER_EXCLUDED, "children"),
         Output(ids.ORDER_MESSAGE, "children"),
         Output(ids.ORDER_ACTIONS, "className"),
+        Output(ids.NEAR_DEFAULTS, "data"),
         Input(ids.SELECTED_ORDER, "data"),
         Input(ids.ORDER_REFRESH, "data"),
         prevent_initial_call=True,
@@ -280,22 +389,45 @@ def register(
             actor = auth.require(Action.VIEW_ORDERS)
             order_id = selected_order_id(selected)
             if order_id is None:
-                return order_error_view(NO_ORDER_HINT)
+                return (*order_error_view(NO_ORDER_HINT), None)
             explained = dispatch.candidates(actor=actor, order_id=order_id)
         except (ApiError, NotFound) as exc:
-            return order_error_view(_reason(exc))
+            return (*order_error_view(_reason(exc)), None)
         can_manage = can(actor, Action.MANAGE_ORDERS).allowed
-        return order_view(explained, can_manage=can_manage, notice=(selected or {}).get("notice"))
+        view = order_view(explained, can_manage=can_manage, notice=(selected or {}).get("notice"))
+        return (*view, near_defaults(explained.order))
+
+    @app.callback(
+        Output(ids.FIELD_SECTION, "className"),
+        Output(ids.ORDER_FIELD, "children"),
+        Input(ids.SELECTED_ORDER, "data"),
+        Input(ids.ORDER_REFRESH, "data"),
+        Input(ids.FIELD_REFRESH, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def show_field_record(selected: Any, _refresh: Any, _clicks: Any) -> Any:
+        order_id = selected_order_id(selected)
+        if order_id is None:
+            return FIELD_HIDDEN, None
+        try:
+            actor = auth.require(Action.VIEW_ORDERS)
+            record = field.field_record(actor=actor, order_id=order_id)
+        except (ApiError, FieldInputError) as exc:
+            return "field-record", error_message(_reason(exc))
+        return field_record_class(record), field_record_view(record)
 
     @app.callback(
         Output(ids.SELECTED_ORDER, "data", allow_duplicate=True),
         Input({"type": ids.ASSIGN, "index": ALL}, "n_clicks"),
+        Input({"type": ids.NEAR_ASSIGN, "index": ALL}, "n_clicks"),
         Input(ids.CANCEL_ORDER, "submit_n_clicks"),
         State(ids.OVERRIDE_REASON, "value"),
         State(ids.SELECTED_ORDER, "data"),
         prevent_initial_call=True,
     )
-    def act_on_order(_assign_clicks: Any, _cancel_clicks: Any, reason: str | None, selected: Any) -> Any:
+    def act_on_order(
+        _assign_clicks: Any, _near_clicks: Any, _cancel_clicks: Any, reason: str | None, selected: Any
+    ) -> Any:
         clicked = ctx.triggered[0]["value"] if ctx.triggered else None
         if not clicked:
             raise PreventUpdate  # the buttons were (re)drawn, nobody clicked
@@ -362,7 +494,44 @@ def register(
             return form_error(exc)
         return form_created(created)
 
-    return Callbacks(load_sites, show_order, act_on_order, create_order)
+    @app.callback(
+        Output(ids.BATCH_MESSAGE, "children"),
+        Input(ids.BATCH_ASSIGN, "submit_n_clicks"),
+        prevent_initial_call=True,
+    )
+    def assign_all(submitted: int | None) -> Any:
+        if not submitted:
+            raise PreventUpdate
+        try:
+            actor = auth.require(Action.MANAGE_ORDERS)
+            result = dispatch.batch_assign(actor=actor)
+        except (ApiError, NotFound) as exc:
+            return error_message(_reason(exc))
+        return batch_view(result)
+
+    @app.callback(
+        Output(ids.NEAR_LIST, "children"),
+        Input(ids.NEAR_SEARCH, "n_clicks"),
+        State(ids.SELECTED_ORDER, "data"),
+        State(ids.NEAR_TARGET, "data"),
+        State(ids.NEAR_SKILLS, "value"),
+        State(ids.NEAR_N, "value"),
+        prevent_initial_call=True,
+    )
+    def find_near(n_clicks: int | None, selected: Any, target: Any, skills: Any, n: Any) -> Any:
+        if not n_clicks:
+            raise PreventUpdate
+        try:
+            actor = auth.require(Action.VIEW_ORDERS)
+            query = parse_near(selected, target, skills, n)
+            found = dispatch.who_is_near(actor=actor, point=query.point, n=query.n, skills=query.skills)
+        except (ApiError, FieldError) as exc:
+            return error_message(_reason(exc))
+        return near_view(found, query, can_manage=can(actor, Action.MANAGE_ORDERS).allowed)
+
+    return Callbacks(
+        load_sites, show_order, act_on_order, create_order, manage_controls, assign_all, find_near, show_field_record
+    )
 
 
 def _register_clientside(app: Dash) -> None:
@@ -449,6 +618,27 @@ def _register_clientside(app: Dash) -> None:
         Input(ids.SITES_LAYER, "data"),
     )
     app.clientside_callback(
+        "window.dash_clientside.orders.nearTarget",
+        Output(ids.NEAR_TARGET, "data"),
+        Input(ids.SELECTED_ORDER, "data"),
+        Input(ids.ORDERS_LAYER, "data"),
+    )
+    app.clientside_callback(
+        "window.dash_clientside.orders.nearDefaults",
+        Output(ids.NEAR_SKILLS, "value"),
+        Output(ids.NEAR_N, "value"),
+        Output(ids.NEAR_LIST, "children", allow_duplicate=True),
+        Input(ids.NEAR_DEFAULTS, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        "window.dash_clientside.orders.nearSkillOptions",
+        Output(ids.NEAR_SKILLS, "options"),
+        Input(ids.WORKERS_LAYER, "data"),
+        Input(ids.NEAR_DEFAULTS, "data"),
+        State(ids.NEAR_SKILLS, "options"),
+    )
+    app.clientside_callback(
         "window.dash_clientside.orders.formDefaults",
         Output(ids.START_DATE, "date"),
         Output(ids.START_TIME, "value"),
@@ -486,11 +676,48 @@ def parse_command(trigger: Any, selected: Any, reason: str | None) -> Command:
     order_id = selected_order_id(selected)
     if order_id is None:
         raise FieldError("order_id", "select an order first")
-    if isinstance(trigger, Mapping) and trigger.get("type") == ids.ASSIGN and isinstance(trigger.get("index"), int):
+    if (
+        isinstance(trigger, Mapping)
+        and trigger.get("type") in (ids.ASSIGN, ids.NEAR_ASSIGN)
+        and isinstance(trigger.get("index"), int)
+    ):
         return Command(order_id, trigger["index"], (reason or "").strip())
     if trigger == ids.CANCEL_ORDER:
         return Command(order_id, None, (reason or "").strip())
     raise FieldError("action", f"unknown action {trigger!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class NearQuery:
+    """Who is near the selected order's site: the `n` nearest workers holding every one of `skills`."""
+
+    order_id: int
+    point: LatLon
+    n: int
+    skills: frozenset[str]
+
+
+def parse_near(selected: Any, target: Any, skills: Any, n: Any) -> NearQuery:
+    """The form's values as a query; the point is the selected order's site, as drawn on the map."""
+    order_id = selected_order_id(selected)
+    if order_id is None:
+        raise FieldError("order_id", "select an order first")
+    if not isinstance(target, Mapping) or target.get("order_id") != order_id:
+        raise FieldError("order_id", f"order {order_id} is not on the map")
+    try:
+        point = LatLon(float(target["lat"]), float(target["lon"]))
+    except (KeyError, TypeError, ValueError):
+        raise FieldError("order_id", f"order {order_id} has no place on the map") from None
+    if n is None or n == "":
+        count = NEAR_DEFAULT_N
+    elif isinstance(n, bool) or not isinstance(n, int | float) or n != int(n):
+        raise FieldError("n", "how many workers: enter a whole number")
+    else:
+        count = int(n)
+    if not 1 <= count <= NEAR_MAX_N:
+        raise FieldError("n", f"how many workers: between 1 and {NEAR_MAX_N}")
+    wanted = frozenset(str(s).strip().lower() for s in (skills or []) if str(s).strip())
+    return NearQuery(order_id, point, count, wanted)
 
 
 def form_time(field: str, date: Any, clock_time: Any) -> str:
@@ -767,3 +994,169 @@ def order_error_view(text: str) -> tuple[Any, ...]:
     """No card: a hint or the reason the order cannot be shown."""
     css = "muted" if text == NO_ORDER_HINT else "error"
     return html.P(humanise(text), className=css), None, None, "order-actions actions-hidden"
+
+
+def near_defaults(order: WorkOrder) -> dict[str, Any]:
+    """What the who-is-near form starts from for this order: its required skills."""
+    return {"order_id": order.id, "skills": sorted(order.required_skills)}
+
+
+def near_view(found: Sequence[tuple[Nearby, str]], query: NearQuery, *, can_manage: bool) -> Any:
+    """The nearest workers by travel time, each with an Assign button (the override rules still apply)."""
+    if not found:
+        needs = f" with {', '.join(sorted(query.skills))}" if query.skills else ""
+        return html.P(f"Nobody{needs} is available now.", className="warn")
+    rows = []
+    for rank, (near, name) in enumerate(found, start=1):
+        parts: list[Any] = [
+            html.Span(str(rank), className="cand-rank"),
+            html.Span(name, className="cand-name near-name"),
+            html.Span(
+                [
+                    html.Span(f"ETA {minutes_text(near.eta_s)}", className="cand-eta near-eta"),
+                    html.Span(
+                        f"{distance_text(near.distance_m)} · {ORIGINS.get(near.origin_kind, '')}",
+                        className="cand-score",
+                    ),
+                ],
+                className="cand-facts",
+            ),
+        ]
+        if can_manage:
+            parts.append(
+                html.Button(
+                    "Assign",
+                    id={"type": ids.NEAR_ASSIGN, "index": near.worker_id},
+                    n_clicks=0,
+                    className="assign",
+                    title="Assign this order to this worker (anyone but the top candidate needs a reason)",
+                )
+            )
+        rows.append(html.Li(parts, className="candidate near-row"))
+    return html.Ol(rows, className="candidates near-results")
+
+
+def distance_text(metres: float) -> str:
+    """'350 m', '1.2 km'."""
+    return f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km"
+
+
+def batch_view(result: BatchResult) -> Any:
+    """'2 assigned (total travel 7 min), 1 left:' and why each order left over could not be assigned."""
+    assigned, left = len(result.assigned), len(result.unassigned)
+    if not assigned and not left:
+        return html.P("No new orders to assign.", className="muted")
+    summary = f"{assigned} assigned (total travel {minutes_text(result.total_cost_s)})" if assigned else "0 assigned"
+    if not left:
+        return html.P(summary + ".", className="ok")
+    return html.Div(
+        [
+            html.P(f"{summary}, {left} left:", className="warn" if assigned else "error"),
+            html.Ul(
+                [html.Li(f"#{order_id}: {humanise(reason)}") for order_id, reason in result.unassigned],
+                className="batch-left",
+            ),
+        ]
+    )
+
+
+def checkin_row(checkin: Mapping[str, Any]) -> html.Li:
+    """'Check-in · verified · 12 m from the site'; anything but verified is marked for the eye."""
+    verdict = str(checkin.get("verdict") or "")
+    kind = "Check-in" if checkin.get("kind") == "in" else "Check-out"
+    words = [kind, VERDICTS.get(verdict, verdict.replace("_", " "))]
+    distance = checkin.get("distance_m")
+    if isinstance(distance, int | float):
+        words.append(f"{distance_text(float(distance))} from the site")
+    suspicious = verdict != CheckinKind.VERIFIED.value
+    text = " · ".join(words)
+    return html.Li(
+        ("⚠ " if suspicious else "✓ ") + text,
+        className="checkin " + ("checkin-suspicious" if suspicious else "checkin-verified"),
+    )
+
+
+def photo_link(photo: Mapping[str, Any], number: int) -> html.A:
+    """A thumbnail; a click opens the original in a new tab."""
+    photo_id = photo["photo_id"]
+    return html.A(
+        html.Img(
+            src=str(photo.get("thumbnail_url") or f"/api/v1/photos/{photo_id}/thumbnail"),
+            alt=f"Photo {number}",
+            className="photo-thumb",
+        ),
+        href=f"/api/v1/photos/{photo_id}/original",
+        target="_blank",
+        rel="noopener",
+        className="photo-link",
+        title="Open the original",
+    )
+
+
+def report_view(report: Mapping[str, Any]) -> html.Div:
+    """The service report: text, ticked checklist, parts used, who signed."""
+    children: list[Any] = [html.H4("Service report")]
+    if report.get("text"):
+        children.append(html.P(str(report["text"]), className="report-text"))
+    checklist = report.get("checklist") or {}
+    if checklist:
+        children.append(
+            html.Ul(
+                [
+                    html.Li(("☑ " if done else "☐ ") + str(item), className="tick" if done else "tick tick-no")
+                    for item, done in checklist.items()
+                ],
+                className="checklist",
+            )
+        )
+    parts = [p for p in report.get("parts") or [] if isinstance(p, Mapping)]
+    if parts:
+        children.append(
+            html.P(
+                "Parts: " + ", ".join(f"{p.get('name', '?')} × {p.get('quantity', 1)}" for p in parts),
+                className="report-parts",
+            )
+        )
+    signed_by = str(report.get("signed_by") or "").strip()
+    if signed_by or report.get("has_signature"):
+        who = f"Signed by {signed_by}" if signed_by else "Signed"
+        children.append(
+            html.P(who + (" (signature on file)" if report.get("has_signature") else ""), className="report-signed")
+        )
+    written = _time_of_day(report.get("written_at"))
+    if written:
+        children.append(html.P(f"Written at {written}", className="muted"))
+    return html.Div(children, className="report")
+
+
+def _time_of_day(iso: Any) -> str | None:
+    try:
+        return f"{datetime.fromisoformat(str(iso)):%H:%M} UTC" if iso else None
+    except ValueError:
+        return None
+
+
+def _has_field_news(record: Mapping[str, Any]) -> bool:
+    return bool(record.get("checkins") or record.get("photos") or record.get("report"))
+
+
+def field_record_class(record: Mapping[str, Any]) -> str:
+    """The section is shown once the field has sent something for the order."""
+    return "field-record" if _has_field_news(record) else FIELD_HIDDEN
+
+
+def field_record_view(record: Mapping[str, Any]) -> Any:
+    """Check-ins with their verdicts, photo thumbnails and the service report, or 'nothing yet'."""
+    checkins = list(record.get("checkins") or [])
+    photos = list(record.get("photos") or [])
+    report = record.get("report")
+    if not _has_field_news(record):
+        return html.P("Nothing from the field yet.", className="muted")
+    parts: list[Any] = []
+    if checkins:
+        parts.append(html.Ul([checkin_row(c) for c in checkins], className="checkins"))
+    if photos:
+        parts.append(html.Div([photo_link(p, i) for i, p in enumerate(photos, start=1)], className="photos"))
+    if report:
+        parts.append(report_view(report))
+    return parts

@@ -1,11 +1,17 @@
-"""The dispatcher's order panel in a real headless chromium: create, explain, override, assign, live colour."""
+"""The dispatcher's console in a real headless chromium: create, explain, override, assign, live colour;
+push links from the worker card; assign all open orders; who is near; what the field sent."""
 
 from __future__ import annotations
 
+import io
+import re
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import requests
+from PIL import Image, ImageDraw
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -22,6 +28,9 @@ Sparks,c-elec,electrical,North,43.7392,7.4275,Mon-Sun,00:00,23:59
 """
 
 
+CASINO, PORT = (43.7394, 7.4276), (43.7347, 7.4214)
+
+
 @pytest.fixture(scope="module")
 def world(console_server, tmp_path_factory):
     d = tmp_path_factory.mktemp("csv")
@@ -30,6 +39,80 @@ def world(console_server, tmp_path_factory):
     console_server.cli("data", "import-csv", "sites", str(d / "sites.csv"))
     console_server.cli("data", "import-csv", "workers", str(d / "workers.csv"))
     return console_server
+
+
+def admin(server) -> dict[str, str]:
+    return {"Authorization": f"Bearer {server.admin_token}"}
+
+
+def worker_ids(server) -> dict[str, int]:
+    workers = requests.get(f"{server.url}/api/v1/workers", headers=admin(server), timeout=5).json()
+    return {w["name"]: w["id"] for w in workers}
+
+
+SITE_IDS = {"Casino de Monte-Carlo": 1, "Port Hercule": 2, "Fontvieille": 3}  # SITES, imported in order
+
+
+def api_order(server, *, site: str, skill: str, today: bool = False, assign_to: str | None = None) -> int:
+    """A repair (dispatched by hand, so it stays new) through the API; today's window, or tomorrow 09:00–11:00."""
+    if today:
+        now = datetime.now(UTC)
+        start, end = (now - timedelta(minutes=30)).isoformat(), (now + timedelta(hours=4)).isoformat()
+    else:
+        start, end = f"{tomorrow()}T09:00:00Z", f"{tomorrow()}T11:00:00Z"
+    body = {
+        "site_id": SITE_IDS[site], "type": "repair", "priority": 2, "required_skills": [skill],
+        "window_start": start, "window_end": end, "service_minutes": 45, "notes": "",
+    }  # fmt: skip
+    r = requests.post(f"{server.url}/api/v1/work-orders", json=body, headers=admin(server), timeout=10)
+    assert r.status_code == 201, r.text
+    order_id = r.json()["id"]
+    if assign_to is not None:
+        r = requests.post(
+            f"{server.url}/api/v1/work-orders/{order_id}/assign",
+            json={"worker_id": worker_ids(server)[assign_to], "reason": "browser test"},
+            headers=admin(server),
+            timeout=10,
+        )
+        assert r.status_code == 200 and r.json()["status"] == "assigned", r.text
+    return order_id
+
+
+def field_actions(server, token: str, order_id: int, *steps: str, at: tuple[float, float] = CASINO, **extra) -> None:
+    """What the worker's phone sends: each step with the phone's time and a 10 m fix at `at`."""
+    actions = [
+        {
+            "client_action_id": uuid.uuid4().hex, "action": step, "order_id": order_id,
+            "at": datetime.now(UTC).isoformat(), "location": {"lat": at[0], "lon": at[1], "accuracy_m": 10},
+            **extra,
+        }
+        for step in steps
+    ]  # fmt: skip
+    r = requests.post(f"{server.url}/api/v1/field/{token}/actions", json={"actions": actions}, timeout=10)
+    assert r.status_code == 200, r.text
+    assert all(result["status"] == "applied" for result in r.json()["results"]), r.text
+
+
+def upload_photo(server, token: str, order_id: int, colour: str) -> int:
+    image = Image.new("RGB", (160, 120), colour)
+    ImageDraw.Draw(image).ellipse((40, 20, 120, 100), fill="#f8fafc")
+    png = io.BytesIO()
+    image.save(png, "PNG")
+    r = requests.post(
+        f"{server.url}/api/v1/field/{token}/photos",
+        data={"order_id": str(order_id), "client_action_id": uuid.uuid4().hex},
+        files={"file": ("site.png", png.getvalue(), "image/png")},
+        timeout=10,
+    )
+    assert r.status_code == 201, r.text
+    return int(r.json()["photo_id"])
+
+
+def open_order(page, order_id: int) -> None:
+    page.click("#tab-orders")
+    page.click(f".order-row:has-text('#{order_id} repair')")
+    page.wait_for_selector(f".order-row.selected:has-text('#{order_id} repair')", timeout=5_000)
+    page.wait_for_selector("#order-card dl", timeout=10_000)
 
 
 @pytest.fixture
@@ -161,4 +244,163 @@ def test_form_errors_and_automatic_emergency(page, world):
     )
     page.wait_for_selector("path.order-marker.order-cancelled", timeout=3_000)
     assert "Port Hercule" not in page.locator("#order-list").inner_text()
+    assert not [e for e in page.errors if "favicon" not in e], page.errors
+
+
+def test_push_link_from_the_worker_card(page, world):
+    """Tests that the dispatcher pushes today's link from a worker's card and sees its QR code, URL (copied
+    with one click) and expiry; Send explains that no hook is configured; Revoke links stops the link at once."""
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=world.url)
+    login(page, world)
+    page.fill("#worker-search", "Sparks")
+    page.wait_for_function("() => document.querySelectorAll('.worker-row').length === 1")
+    page.click(".worker-row")
+    page.wait_for_selector("#worker-card h2:has-text('Sparks')", timeout=5_000)
+    page.click("#push-link")
+    page.wait_for_selector("img.push-qr", timeout=5_000)
+    assert page.locator("img.push-qr").get_attribute("src").startswith("data:image/svg+xml;base64,")
+    assert page.evaluate("() => document.querySelector('img.push-qr').naturalWidth") > 0  # the SVG renders
+    url = page.locator("#push-url").inner_text()
+    assert url.startswith(f"{world.url}/field/"), url
+    assert "Valid until" in page.locator("#push-result").inner_text()
+    token = url.rsplit("/field/", 1)[1]
+    assert requests.get(f"{world.url}/api/v1/field/{token}/day", timeout=5).status_code == 200
+
+    page.click("#push-copy")
+    page.wait_for_function("() => document.querySelector('#push-copy').innerText === 'Copied ✓'", timeout=5_000)
+    assert page.evaluate("() => navigator.clipboard.readText()") == url
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dispatch-console-push-link.png"))
+
+    page.click("#push-send")
+    page.wait_for_selector("#push-result .error", timeout=5_000)
+    assert "No notification hook is configured" in page.locator("#push-result").inner_text()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#push-revoke button")
+    page.wait_for_selector("#push-result:has-text('Links revoked')", timeout=5_000)
+    assert requests.get(f"{world.url}/api/v1/field/{token}/day", timeout=5).status_code == 410
+    assert not [e for e in page.errors if "favicon" not in e], page.errors
+
+
+def test_assign_all_open_orders(page, world):
+    """Tests that 'Assign all open orders' (after confirming) assigns two new gas orders to the gas workers,
+    both markers turn 'assigned' through the socket, and the result says how much travel it costs."""
+    first = api_order(world, site="Casino de Monte-Carlo", skill="gas")
+    second = api_order(world, site="Port Hercule", skill="gas")
+    login(page, world)
+    page.click("#tab-orders")
+    for order_id in (first, second):
+        page.wait_for_selector(f"path.order-marker.order-id-{order_id}.order-new", timeout=5_000)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#batch-assign button")
+    for order_id in (first, second):
+        page.wait_for_selector(f"path.order-marker.order-id-{order_id}.order-assigned", timeout=10_000)
+    page.wait_for_selector("#batch-message p", timeout=5_000)
+    message = page.locator("#batch-message").inner_text()
+    assert re.search(r"\b2 assigned \(total travel .*min\)", message), message
+    page.wait_for_function(
+        "() => !document.querySelector('#order-list').innerText.includes('unassigned')", timeout=5_000
+    )
+    rows = page.locator("#order-list").inner_text()
+    assert "Near Gas" in rows or "Far Gas" in rows
+    assert not [e for e in page.errors if "favicon" not in e], page.errors
+
+
+def test_who_is_near_lists_workers_by_eta_and_assigns(page, world):
+    """Tests that who-is-near for a new gas order at the casino lists Near Gas before Far Gas (by ETA, the
+    order's skill preset), and its Assign button follows the override rule: a reason for anyone but the best."""
+    order_id = api_order(world, site="Casino de Monte-Carlo", skill="gas")
+    login(page, world)
+    open_order(page, order_id)
+    page.wait_for_selector("#order-card .candidate.best", timeout=10_000)
+    best = page.locator("#order-card .candidate.best .cand-name").inner_text()
+    page.click(".near summary")
+    page.wait_for_function("() => document.querySelector('#near-skills').innerText.includes('gas')", timeout=5_000)
+    page.click("#near-search")
+    page.wait_for_selector(".near-row", timeout=5_000)
+    names = page.locator(".near-row .cand-name").all_inner_texts()
+    assert names == ["Near Gas", "Far Gas"]  # Sparks lacks gas; nearest first
+    etas = [
+        int(m.group(1)) if (m := re.search(r"ETA (\d+) min", t)) else 0
+        for t in page.locator(".near-row .near-eta").all_inner_texts()
+    ]
+    assert etas == sorted(etas)
+
+    other = "Far Gas" if best == "Near Gas" else "Near Gas"
+    page.click(f".near-row:has-text('{other}') button.assign")
+    page.wait_for_selector("#order-message .error", timeout=5_000)
+    assert "needs a reason" in page.locator("#order-message").inner_text()
+    page.fill("#override-reason", "closest by the map")
+    page.click(f".near-row:has-text('{other}') button.assign")
+    page.wait_for_function(
+        f"() => document.querySelector('#order-message').innerText.includes('Assigned to {other}')", timeout=5_000
+    )
+    page.wait_for_selector(f"path.order-marker.order-id-{order_id}.order-assigned", timeout=5_000)
+    assert not [e for e in page.errors if "favicon" not in e], page.errors
+
+
+def test_field_record_shows_checkins_photos_report_and_flags(page, world):
+    """Tests that the order card shows what the field sent: a verified check-in as it happens, a photo
+    thumbnail (opening the original in a new tab), and for a check-in away from the site a flag on the
+    order's row, a banner on its card and the suspicious verdict, next to the service report."""
+    at_site = api_order(world, site="Casino de Monte-Carlo", skill="electrical", today=True, assign_to="Sparks")
+    away = api_order(world, site="Port Hercule", skill="electrical", today=True, assign_to="Sparks")
+    r = requests.post(
+        f"{world.url}/api/v1/workers/{worker_ids(world)['Sparks']}/push-link", json={}, headers=admin(world), timeout=10
+    )
+    assert r.status_code == 201, r.text
+    token = r.json()["token"]
+
+    login(page, world)
+    open_order(page, at_site)
+    page.wait_for_selector("#field-section", state="hidden", timeout=5_000)  # nothing from the field yet
+    # The card follows the worker's steps through the socket, without a click.
+    field_actions(world, token, at_site, "accept", "en_route", "check_in", at=CASINO)
+    page.wait_for_selector("#order-field .checkin-verified", timeout=10_000)
+    assert "Check-in · verified" in page.locator("#order-field").inner_text()
+
+    photo_id = upload_photo(world, token, at_site, "#2563eb")
+    page.click("#field-refresh")
+    page.wait_for_selector("#order-field img.photo-thumb", timeout=5_000)
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#order-field img.photo-thumb'); return i.complete && i.naturalWidth > 0; }",
+        timeout=5_000,
+    )  # the thumbnail loads with the dispatcher's session cookie
+    assert page.locator("#order-field img.photo-thumb").get_attribute("src") == f"/api/v1/photos/{photo_id}/thumbnail"
+    with page.context.expect_page() as opened:
+        page.click("#order-field a.photo-link")
+    original = opened.value
+    original.wait_for_load_state()
+    assert original.url == f"{world.url}/api/v1/photos/{photo_id}/original"
+    original.close()
+
+    # A check-in 700 m from the site: flagged on the row as soon as it is pushed, then on the card.
+    field_actions(world, token, away, "accept", "en_route", "check_in", at=CASINO)
+    page.wait_for_selector(f".order-row.flagged:has-text('#{away} repair')", timeout=10_000)
+    assert "suspicious check-in" in page.locator(f".order-row:has-text('#{away} repair')").inner_text()
+    page.wait_for_selector(f"path.order-marker.order-id-{away}.order-flagged", timeout=5_000)
+    upload_photo(world, token, away, "#b45309")
+    report = {
+        "text": "Customer not at the marina; called from the casino.",
+        "checklist": {"Fault found": True, "Area left clean": False},
+        "parts": [{"name": "fuse 10 A", "quantity": 2}],
+        "signed_by": "M. Rossi",
+    }
+    field_actions(world, token, away, "report", at=CASINO, report=report)
+    open_order(page, away)
+    page.wait_for_selector("#order-head .flag-banner", timeout=5_000)
+    assert "suspicious check-in" in page.locator("#order-head .flag-banner").inner_text()
+    page.wait_for_selector("#order-field .checkin-suspicious", timeout=5_000)
+    page.wait_for_selector("#order-field .report-signed", timeout=5_000)
+    record = page.locator("#order-field").inner_text()
+    assert "outside the site's geofence" in record
+    assert "Signed by M. Rossi" in record and "fuse 10 A × 2" in record and "☑ Fault found" in record
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#order-field img.photo-thumb'); return i && i.complete && i.naturalWidth > 0; }",
+        timeout=5_000,
+    )
+    page.evaluate("() => { document.querySelector('#order-detail').scrollTop = 0; }")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dispatch-console-field.png"))
     assert not [e for e in page.errors if "favicon" not in e], page.errors

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -13,11 +14,22 @@ from dash._utils import AttributeDict
 from dash.exceptions import PreventUpdate
 
 from console.auth import ApiError
-from console.dispatch_service import Created, Explained, NotFound
+from console.dispatch_service import BatchResult, Created, Explained, NotFound
+from console.field_service import FieldInputError, IssuedLink
 from console.order_input import FieldError, NewOrder, parse_new_order
-from console.pages import ids, orders
+from console.pages import ids, live, orders
+from console.services import LiveSnapshot
 from dispatch.access import Action, Actor, Role
-from dispatch.assign import AutoDispatched, Candidate, Excluded, Exclusion, ManualDispatch, Origin, Ranking
+from dispatch.assign import (
+    AutoDispatched,
+    Candidate,
+    Excluded,
+    Exclusion,
+    ManualDispatch,
+    Nearby,
+    Origin,
+    Ranking,
+)
 from dispatch.geo import LatLon
 from dispatch.lifecycle import LifecycleEvent, Refused, StatusChange
 from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder
@@ -300,11 +312,72 @@ class FakeDispatch:
         self.calls.append(("create", {"new": new}))
         return Created(replace(self.order, id=8), ManualDispatch("repair orders are dispatched by hand"))
 
+    def batch_assign(self, *, actor: Actor, order_ids: list[int] | None = None) -> BatchResult:
+        self.calls.append(("batch", {"order_ids": order_ids}))
+        return BatchResult(assigned=[(7, 1, 240.0), (8, 2, 180.0)], unassigned=[], total_cost_s=420.0)
 
-def wire(actor: Actor | None = DISPATCHER) -> tuple[orders.Callbacks, FakeDispatch, FakeAuth]:
+    def who_is_near(self, *, actor: Actor, point: LatLon, n: int, skills: frozenset[str]) -> list[tuple[Nearby, str]]:
+        self.calls.append(("near", {"point": point, "n": n, "skills": skills}))
+        found = [
+            (Nearby(1, 40.0, 300.0, Origin.HOME_BASE), "Near Gas"),
+            (Nearby(2, 240.0, 1500.0, Origin.FIX), "Far Gas"),
+        ]
+        return found[:n]
+
+
+RECORD = {
+    "order_id": 7,
+    "checkins": [
+        {"kind": "in", "verdict": "outside_geofence", "distance_m": 140.4},
+        {"kind": "out", "verdict": "verified", "distance_m": 12.0},
+    ],
+    "photos": [{"photo_id": 31, "order_id": 7, "thumbnail_url": "/api/v1/photos/31/thumbnail"}],
+    "report": {
+        "text": "Valve replaced", "checklist": {"Fault found": True, "Area left clean": False},
+        "parts": [{"name": "valve", "quantity": 2}], "signed_by": "M. Rossi", "has_signature": True,
+        "written_at": "2025-03-04T10:40:00+00:00",
+    },
+}  # fmt: skip
+TODAY = date(2025, 3, 4)
+
+
+class FakeField:
+    def __init__(self, *, hook: bool = False) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.hook = hook
+
+    def today(self) -> date:
+        return TODAY
+
+    def field_record(self, *, actor: Actor, order_id: int) -> dict[str, Any]:
+        self.calls.append(("record", {"order_id": order_id}))
+        if order_id != 7:
+            raise FieldInputError("order_id", f"no order with id {order_id}")
+        return RECORD
+
+    def issue_link(self, *, actor: Actor, worker_id: int, day: date, send: bool = False) -> IssuedLink:
+        self.calls.append(("issue", {"worker_id": worker_id, "day": day, "send": send}))
+        if send and not self.hook:
+            raise FieldInputError("send", "no notification hook is configured (set OUTFIELD_LINK_WEBHOOK)")
+        return IssuedLink(worker_id, "Sparks", "tok", "http://wall:8050/field/tok", at("2025-03-05T01:00:00Z"))
+
+    def revoke_links(self, *, actor: Actor, worker_id: int) -> int:
+        self.calls.append(("revoke", {"worker_id": worker_id}))
+        return 3
+
+
+def wire(
+    actor: Actor | None = DISPATCHER, field: FakeField | None = None
+) -> tuple[orders.Callbacks, FakeDispatch, FakeAuth]:
     dispatch, auth = FakeDispatch(), FakeAuth(actor)
     sites = [Site(id=1, name="Casino", address="", location=LatLon(43.7394, 7.4276))]
-    callbacks = orders.register(Dash(__name__), dispatch=dispatch, auth=auth, list_sites=lambda: sites)  # type: ignore[arg-type]
+    callbacks = orders.register(
+        Dash(__name__),
+        dispatch=dispatch,
+        auth=auth,
+        list_sites=lambda: sites,
+        field=field or FakeField(),  # type: ignore[arg-type]
+    )
     return callbacks, dispatch, auth
 
 
@@ -315,9 +388,10 @@ def clicked(prop_id: str, value: Any = 1) -> None:
 def test_show_order_authorises_then_explains():
     """Tests that opening an order asks for view-orders, then the candidates, and shows the ranked card."""
     callbacks, dispatch, auth = wire()
-    card, excluded, message, actions = callbacks.show_order({"order_id": 7}, None)
+    card, excluded, message, actions, defaults = callbacks.show_order({"order_id": 7}, None)
     assert auth.asked == [Action.VIEW_ORDERS] and dispatch.calls == [("candidates", {"order_id": 7})]
     assert len(assign_buttons(card)) == 2 and actions == "order-actions"
+    assert defaults == {"order_id": 7, "skills": ["gas"]}  # who-is-near starts from the order's skills
 
 
 def test_show_order_explains_refusals_and_unknown_orders():
@@ -336,10 +410,10 @@ def test_override_without_reason_is_refused_and_top_choice_is_one_click():
     """Tests that an override without a reason comes back refused and the top candidate is assigned with no reason."""
     callbacks, dispatch, auth = wire()
     clicked('{"index":2,"type":"assign-worker"}.n_clicks')
-    refused = callbacks.act_on_order([0, 1], None, "", {"order_id": 7})
+    refused = callbacks.act_on_order([0, 1], [], None, "", {"order_id": 7})
     assert refused["notice"] == {"kind": "refused", "text": "An override of the proposed worker needs a reason"}
     clicked('{"index":1,"type":"assign-worker"}.n_clicks')
-    done = callbacks.act_on_order([1, 0], None, None, {"order_id": 7})
+    done = callbacks.act_on_order([1, 0], [], None, None, {"order_id": 7})
     assert done == {"order_id": 7, "notice": {"kind": "assigned", "worker_id": 1}}
     assert [c[1]["worker_id"] for c in dispatch.calls] == [2, 1]
     assert auth.asked == [Action.MANAGE_ORDERS] * 2
@@ -350,9 +424,9 @@ def test_redrawn_buttons_do_nothing_and_cancel_moves_the_order():
     callbacks, dispatch, _ = wire()
     clicked('{"index":1,"type":"assign-worker"}.n_clicks', 0)
     with pytest.raises(PreventUpdate):
-        callbacks.act_on_order([0, 0], None, "", {"order_id": 7})
+        callbacks.act_on_order([0, 0], [], None, "", {"order_id": 7})
     clicked(f"{ids.CANCEL_ORDER}.submit_n_clicks")
-    result = callbacks.act_on_order([0, 0], 1, " duplicate ", {"order_id": 7})
+    result = callbacks.act_on_order([0, 0], [], 1, " duplicate ", {"order_id": 7})
     assert result["notice"] == {"kind": "cancelled"}
     assert dispatch.calls == [("move", {"order_id": 7, "to": OrderStatus.CANCELLED, "reason": "duplicate"})]
 
@@ -361,7 +435,7 @@ def test_manager_may_not_assign():
     """Tests that a manager's click is refused with the policy's reason and nothing is called."""
     callbacks, dispatch, _ = wire(actor=MANAGER)
     clicked('{"index":1,"type":"assign-worker"}.n_clicks')
-    result = callbacks.act_on_order([1], None, "", {"order_id": 7})
+    result = callbacks.act_on_order([1], [], None, "", {"order_id": 7})
     assert result["notice"]["text"] == "Role manager may not manage-orders" and dispatch.calls == []
 
 
@@ -392,3 +466,231 @@ def test_sites_load_once_when_the_form_opens():
     callbacks, _, _ = wire(actor=MANAGER)
     options, _, message = callbacks.load_sites(orders.TAB_NEW_ORDER, None)
     assert options == [] and "manager may not" in texts(message)
+
+
+# ------------------------------------------------------------------ assign all, who is near, field record
+
+
+def test_batch_result_says_how_many_were_assigned_and_why_the_rest_were_not():
+    """Tests the batch summary: how many assigned with the total travel, how many left and each one's reason."""
+    result = BatchResult(assigned=[(7, 1, 240.0), (8, 2, 180.0)], unassigned=[(9, "no worker has skill x")], total_cost_s=420.0)  # fmt: skip
+    view = orders.batch_view(result)
+    assert "2 assigned (total travel 7 min), 1 left:" in texts(view)
+    assert "#9: No worker has skill x" in texts(view)
+    done = orders.batch_view(replace(result, unassigned=[]))
+    assert texts(done) == "2 assigned (total travel 7 min)." and done.className == "ok"
+    assert texts(orders.batch_view(BatchResult([], [], 0.0))) == "No new orders to assign."
+    nobody = orders.batch_view(BatchResult([], [(9, "off shift")], 0.0))
+    assert "0 assigned, 1 left:" in texts(nobody) and "#9: Off shift" in texts(nobody)
+
+
+def test_assign_all_is_for_roles_that_may_assign():
+    """Tests that 'Assign all open orders' runs the batch for a dispatcher and refuses a manager without calling it."""
+    callbacks, dispatch, auth = wire()
+    assert "2 assigned (total travel 7 min)." == texts(callbacks.assign_all(1))
+    assert dispatch.calls == [("batch", {"order_ids": None})] and auth.asked == [Action.MANAGE_ORDERS]
+    with pytest.raises(PreventUpdate):
+        callbacks.assign_all(None)
+    callbacks, dispatch, _ = wire(actor=MANAGER)
+    assert "manager may not manage-orders" in texts(callbacks.assign_all(1)) and dispatch.calls == []
+
+
+def test_batch_button_is_shown_only_to_roles_that_may_assign():
+    """Tests that the batch bar is visible for a dispatcher, hidden for a manager and for nobody signed in."""
+    assert wire()[0].manage_controls(ids.WALL) == "batch-bar"
+    assert wire(actor=MANAGER)[0].manage_controls(ids.WALL).endswith("actions-hidden")
+    assert wire(actor=None)[0].manage_controls(ids.WALL).endswith("actions-hidden")
+
+
+def test_near_form_becomes_a_query_at_the_orders_site():
+    """Tests that the form reads as a query at the selected order's site, skills trimmed and lower-cased, N defaulting to 5."""
+    target = {"order_id": 7, "lat": 43.7394, "lon": 7.4276}
+    query = orders.parse_near({"order_id": 7}, target, ["Gas", " "], 3)
+    assert query == orders.NearQuery(7, LatLon(43.7394, 7.4276), 3, frozenset({"gas"}))
+    assert orders.parse_near({"order_id": 7}, target, None, None).n == 5
+
+
+@pytest.mark.parametrize(
+    ("selected", "target", "n", "words"),
+    [(None, None, 5, "select an order"), ({"order_id": 7}, {"order_id": 8, "lat": 43.7, "lon": 7.4}, 5, "not on the map"),
+     ({"order_id": 7}, {"order_id": 7, "lat": 43.7, "lon": 7.4}, 0, "between 1 and 50"),
+     ({"order_id": 7}, {"order_id": 7, "lat": 43.7, "lon": 7.4}, 2.5, "whole number")],
+)  # fmt: skip
+def test_bad_near_queries_say_why(selected, target, n, words):
+    """Tests that no selection, a stale map point, and a bad N are refused with the reason."""
+    with pytest.raises(FieldError) as err:
+        orders.parse_near(selected, target, ["gas"], n)
+    assert words in err.value.reason
+
+
+def test_near_list_is_by_eta_with_an_assign_button_each():
+    """Tests that who-is-near lists workers nearest first with ETA, distance and origin, each with its own Assign button."""
+    query = orders.NearQuery(7, LatLon(43.7394, 7.4276), 5, frozenset({"gas"}))
+    found = [(Nearby(1, 40.0, 300.0, Origin.HOME_BASE), "Near Gas"), (Nearby(2, 240.0, 1500.0, Origin.FIX), "Far Gas")]
+    view = orders.near_view(found, query, can_manage=True)
+    rows = find(view, lambda c: isinstance(c, html.Li))
+    assert [texts(find(r, lambda c: "near-name" in getattr(c, "className", ""))) for r in rows] == [
+        "Near Gas",
+        "Far Gas",
+    ]
+    assert "ETA <1 min" in texts(rows[0]) and "300 m · from home base" in texts(rows[0])
+    assert "ETA 4 min" in texts(rows[1]) and "1.5 km · from last fix" in texts(rows[1])
+    buttons = find(view, lambda c: isinstance(getattr(c, "id", None), dict))
+    assert [b.id for b in buttons] == [{"type": ids.NEAR_ASSIGN, "index": 1}, {"type": ids.NEAR_ASSIGN, "index": 2}]
+    assert find(orders.near_view(found, query, can_manage=False), lambda c: isinstance(c, html.Button)) == []
+    nobody = orders.near_view([], query, can_manage=True)
+    assert texts(nobody) == "Nobody with gas is available now." and nobody.className == "warn"
+
+
+def test_find_near_asks_the_service_at_the_site():
+    """Tests that Find asks who-is-near at the order's site with the form's skills and N, and a bad N asks nothing."""
+    callbacks, dispatch, _ = wire()
+    target = {"order_id": 7, "lat": 43.7394, "lon": 7.4276}
+    view = callbacks.find_near(1, {"order_id": 7}, target, ["gas"], 1)
+    assert dispatch.calls == [("near", {"point": LatLon(43.7394, 7.4276), "n": 1, "skills": frozenset({"gas"})})]
+    assert "Near Gas" in texts(view) and "Far Gas" not in texts(view)
+    message = callbacks.find_near(2, {"order_id": 7}, target, ["gas"], 500)
+    assert "between 1 and 50" in texts(message) and message.className == "error" and len(dispatch.calls) == 1
+    with pytest.raises(PreventUpdate):
+        callbacks.find_near(0, {"order_id": 7}, target, [], 5)
+
+
+def test_near_assign_goes_through_the_assign_path_with_its_override_rules():
+    """Tests that Assign in the who-is-near list assigns like a candidate's button: an override still needs a reason."""
+    callbacks, dispatch, _ = wire()
+    clicked('{"index":2,"type":"near-assign"}.n_clicks')
+    refused = callbacks.act_on_order([0, 0], [0, 1], None, "", {"order_id": 7})
+    assert refused["notice"] == {"kind": "refused", "text": "An override of the proposed worker needs a reason"}
+    done = callbacks.act_on_order([0, 0], [0, 1], None, "closest now", {"order_id": 7})
+    assert done == {"order_id": 7, "notice": {"kind": "assigned", "worker_id": 2}}
+    assert dispatch.calls[-1] == ("assign", {"order_id": 7, "worker_id": 2, "reason": "closest now"})
+
+
+def test_field_record_shows_verdicts_photos_and_the_report():
+    """Tests that a suspicious check-in stands out, photos are thumbnails opening the original in a new tab,
+    and the report shows its text, checklist ticks, parts and who signed."""
+    view = orders.field_record_view(RECORD)
+    suspicious, verified = find(view, lambda c: isinstance(c, html.Li) and "checkin" in getattr(c, "className", ""))
+    assert suspicious.className == "checkin checkin-suspicious"
+    assert texts(suspicious) == "⚠ Check-in · outside the site's geofence · 140 m from the site"
+    assert (
+        verified.className == "checkin checkin-verified"
+        and texts(verified) == "✓ Check-out · verified · 12 m from the site"
+    )
+    (link,) = find(view, lambda c: isinstance(c, html.A))
+    assert (link.href, link.target) == ("/api/v1/photos/31/original", "_blank")
+    assert link.children.src == "/api/v1/photos/31/thumbnail"
+    text = texts(view)
+    assert "Valve replaced" in text and "☑ Fault found" in text and "☐ Area left clean" in text
+    assert "Parts: valve × 2" in text and "Signed by M. Rossi (signature on file)" in text
+    assert "Written at 10:40 UTC" in text
+    empty = orders.field_record_view({"order_id": 7, "checkins": [], "photos": [], "report": None})
+    assert texts(empty) == "Nothing from the field yet."
+
+
+def test_field_record_is_fetched_for_the_selected_order_only():
+    """Tests that the field section asks for the selected order's record, hides with no order, and names an unknown one."""
+    field = FakeField()
+    callbacks, _, auth = wire(field=field)
+    css, view = callbacks.show_field_record({"order_id": 7}, None, 0)
+    assert css == "field-record" and "Valve replaced" in texts(view)
+    assert field.calls == [("record", {"order_id": 7})] and auth.asked == [Action.VIEW_ORDERS]
+    assert callbacks.show_field_record(None, None, 0) == (orders.FIELD_HIDDEN, None)
+    assert orders.field_record_class({"checkins": [], "photos": [], "report": None}) == orders.FIELD_HIDDEN
+    css, view = callbacks.show_field_record({"order_id": 99}, None, 0)
+    assert texts(view) == "No order with id 99" and view.className == "error"
+    callbacks, _, _ = wire(actor=None, field=field)
+    assert texts(callbacks.show_field_record({"order_id": 7}, None, 0)[1]) == "Not authenticated"
+
+
+# ------------------------------------------------------------------------ the worker card's push link
+
+
+def wire_live(actor: Actor | None = DISPATCHER, *, hook: bool = False) -> tuple[live.Callbacks, FakeField]:
+    field = FakeField(hook=hook)
+    cards = {
+        3: {
+            "worker_id": 3, "name": "Sparks", "team": "North", "skills": ["electrical"], "on_shift": True,
+            "last_fix_time": None, "battery_pct": None, "speed_mps": None, "current_order": None,
+        }
+    }  # fmt: skip
+
+    def worker_card(worker_id: int) -> dict[str, Any] | None:
+        return cards.get(worker_id)
+
+    callbacks = live.register(
+        Dash(__name__),
+        worker_card=worker_card,
+        field=field,
+        auth=FakeAuth(actor),  # type: ignore[arg-type]
+    )
+    return callbacks, field
+
+
+def test_issued_link_shows_qr_code_url_and_expiry():
+    """Tests that an issued link is shown as an SVG QR code <img>, the URL to copy, and when it stops working."""
+    link = IssuedLink(3, "Sparks", "tok", "http://wall:8050/field/tok", at("2025-03-05T01:00:00Z"))
+    view = live.link_view(link, sent=False)
+    (img,) = find(view, lambda c: isinstance(c, html.Img))
+    assert img.src.startswith("data:image/svg+xml;base64,")
+    assert b"<svg" in base64.b64decode(img.src.split(",", 1)[1])
+    (url,) = find(view, lambda c: getattr(c, "id", None) == ids.PUSH_URL)
+    assert url.children == "http://wall:8050/field/tok"
+    assert find(view, lambda c: getattr(c, "id", None) == ids.PUSH_COPY)
+    assert "Valid until Wed 05 Mar 01:00 UTC" in texts(view) and "Today's link for Sparks" in texts(view)
+    assert "Sent to Sparks." in texts(live.link_view(link, sent=True))
+
+
+def test_push_link_issues_todays_link_and_send_explains_a_missing_hook():
+    """Tests that Push link issues today's link without sending, and Send without a hook says how to configure one."""
+    callbacks, field = wire_live()
+    clicked(f"{ids.PUSH_LINK}.n_clicks")
+    view = callbacks.push_action(1, 0, None, 3)
+    assert field.calls == [("issue", {"worker_id": 3, "day": TODAY, "send": False})]
+    assert "http://wall:8050/field/tok" in texts(view)
+    clicked(f"{ids.PUSH_SEND}.n_clicks")
+    error = callbacks.push_action(1, 1, None, 3)
+    assert error.className == "error"
+    assert texts(error) == "No notification hook is configured (set OUTFIELD_LINK_WEBHOOK)"
+    callbacks, field = wire_live(hook=True)
+    assert "Sent to Sparks." in texts(callbacks.push_action(1, 1, None, 3))
+
+
+def test_revoke_links_and_who_may_push():
+    """Tests that Revoke links revokes and says so, a manager is refused, and a redrawn button does nothing."""
+    callbacks, field = wire_live()
+    clicked(f"{ids.PUSH_REVOKE}.submit_n_clicks")
+    assert "Links revoked" in texts(callbacks.push_action(0, 0, 1, 3))
+    assert field.calls == [("revoke", {"worker_id": 3})]
+    clicked(f"{ids.PUSH_LINK}.n_clicks", 0)
+    with pytest.raises(PreventUpdate):
+        callbacks.push_action(0, 0, None, 3)
+    callbacks, field = wire_live(actor=MANAGER)
+    clicked(f"{ids.PUSH_LINK}.n_clicks")
+    assert texts(callbacks.push_action(1, 0, None, 3)) == "Role manager may not manage-orders" and field.calls == []
+    with pytest.raises(ValueError, match="select a worker"):
+        live.parse_push(ids.PUSH_LINK, None)
+
+
+def test_push_panel_is_shown_with_the_card_to_roles_that_may_assign():
+    """Tests that a dispatcher sees the push panel under a worker's card, a manager does not, nor for an unknown worker."""
+    callbacks, _ = wire_live()
+    card, css, result = callbacks.show_card(3)
+    assert "Sparks" in texts(card) and css == "push-panel" and result is None
+    assert callbacks.show_card(99)[1] == live.PANEL_HIDDEN
+    assert callbacks.show_card(None)[1] == live.PANEL_HIDDEN
+    callbacks, _ = wire_live(actor=MANAGER)
+    assert callbacks.show_card(3)[1] == live.PANEL_HIDDEN
+
+
+def test_the_page_builds_with_every_new_control_once():
+    """Tests that the whole page builds (Dash checks every component's arguments) with the push panel, the batch
+    button, the who-is-near form and the field section, each id present exactly once."""
+    empty = {"type": "FeatureCollection", "features": []}
+    page = live.layout(LiveSnapshot(workers=empty, orders=empty), tile_url=None, actor_name="dispatcher")
+    found = find(page, lambda c: isinstance(getattr(c, "id", None), str))
+    seen = [c.id for c in found]
+    for wanted in (ids.PUSH_LINK, ids.PUSH_SEND, ids.PUSH_REVOKE, ids.BATCH_ASSIGN, ids.NEAR_SKILLS, ids.NEAR_N,
+                   ids.NEAR_SEARCH, ids.FIELD_SECTION, ids.ORDER_FIELD, ids.NEAR_TARGET, ids.NEAR_DEFAULTS):  # fmt: skip
+        assert seen.count(wanted) == 1, wanted
+    assert len(seen) == len(set(seen))
