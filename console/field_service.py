@@ -271,6 +271,8 @@ class FieldService:
             elif kind == "report":
                 refusal = self._store_report(session, claims, order, action, item, now)
                 outcome: dict[str, Any] = {"status": "applied" if refusal is None else "refused"}
+                if refusal is None:  # the dispatcher's open order card refreshes on the push
+                    published = (order, site, None, None)
             else:
                 moved = transition(
                     order, action.to, actor=actor, at=action.occurred_at, location=action.location, reason=action.reason
@@ -395,6 +397,9 @@ class FieldService:
                 path=str(path), thumbnail_path=str(thumb_path), content_type=content_type, size_bytes=len(data),
                 taken_at=taken_at, created_at=self._clock.now(),
             )  # fmt: skip
+            site = sites_repo.get_site(session, order.site_id)
+        if site is not None:  # the dispatcher's open order card refreshes on the push
+            self._publish(order, site, None, None)
         return _photo_json(photo), True
 
     def report_positions(self, claims: LinkClaims, body: bytes) -> dict[str, Any]:
