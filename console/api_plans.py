@@ -73,6 +73,21 @@ def create_blueprint(*, auth: Auth, jobs: PlanJobs, apply_plan: Any) -> flask.Bl
             deny(404, str(exc).strip("'"))
         return flask.jsonify({"id": new_id, "status": "queued", "replan_of": plan_id}), 202
 
+    @bp.post("/api/v1/plans/<int:plan_id>/move")
+    def move(plan_id: int) -> tuple[flask.Response, int]:
+        actor = auth.require(Action.PLAN_ROUTES)
+        body = flask.request.get_json(silent=True) or {}
+        ids = {}
+        for name in ("order_id", "worker_id"):
+            value = body.get(name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                deny(400, f"{name}: missing or not a whole number", name)
+            ids[name] = value
+        try:
+            return flask.jsonify(jobs.move(actor=actor, plan_id=plan_id, **ids)), 201
+        except LookupError as exc:
+            deny(404, str(exc).strip("'"))
+
     @bp.post("/api/v1/plans/<int:plan_id>/publish")
     def publish(plan_id: int) -> flask.Response:
         actor = auth.require(Action.PLAN_ROUTES)

@@ -23,6 +23,7 @@ from data.db import session_scope
 from dispatch.access import Actor
 from dispatch.clock import Clock
 from routing.day import changes_json, day_problem, plan_from_json, plan_json, seconds_of
+from routing.edit import move_visit
 from routing.plan import Plan, Progress
 from routing.problem import StopRule
 from routing.solve import replan, solve
@@ -76,7 +77,7 @@ class PlanJobs:
                     and o.status.value in ("new", "assigned", "accepted")
                 ]
             sites = {s.id: s for s in sites_repo.list_sites(session)}
-            latest = positions_repo.latest_positions(session)
+            latest = positions_repo.latest_positions(session) if day == now.date() else {}
             job = {
                 "state": "queued",
                 "seconds": seconds,
@@ -147,7 +148,7 @@ class PlanJobs:
             away = workers_repo.leaves_overlapping(session, start=day, end=day)
             workers = [w for w in workers_repo.list_workers(session) if w.id not in away]
             sites = {s.id: s for s in sites_repo.list_sites(session)}
-            latest = positions_repo.latest_positions(session)
+            latest = positions_repo.latest_positions(session) if day == now.date() else {}
             job = {"state": "queued", "seconds": seconds, "started_at": now.isoformat(), "replan_of": plan_id,
                    "orders": len(orders), "workers": len(workers)}  # fmt: skip
             new_id = plans_repo.create_plan(session, day=day, created_at=now, payload={"job": job})
@@ -174,6 +175,46 @@ class PlanJobs:
         self._stops[new_id] = stop
         self._pool.submit(self._run, new_id, work, stop, job)
         return new_id
+
+    def move(self, *, actor: Actor, plan_id: int, order_id: int, worker_id: int) -> dict[str, Any]:
+        """A new draft: plan `plan_id` with `order_id` moved to `worker_id`, re-timed, with what it breaks."""
+        base = self.status(plan_id)
+        if base is None:
+            raise LookupError(f"no plan with id {plan_id}")
+        if not base.get("plan"):
+            raise PlanInputError("plan_id", f"plan {plan_id} has no result yet")
+        day = date.fromisoformat(base["day"])
+        previous = plan_from_json(base["plan"], day)
+        order_ids = {int(v) for r in previous.routes for v in r.visit_ids} | {
+            int(u.visit_id) for u in previous.unplanned
+        }
+        if order_id not in order_ids:
+            raise PlanInputError("order_id", f"order {order_id} is not in plan {plan_id}")
+        now = self._clock.now()
+        with session_scope(self._sessions) as session:
+            orders = [o for o in orders_repo.list_orders(session) if o.id in order_ids]
+            workers = workers_repo.list_workers(session)
+            sites = {s.id: s for s in sites_repo.list_sites(session)}
+            latest = positions_repo.latest_positions(session) if day == now.date() else {}
+        names = {w.id: w.name for w in workers}
+        problem = day_problem(
+            day, orders, sites, workers, {w: p.point for w, p in latest.items()}, self._travel
+        ).problem
+        try:
+            edited = move_visit(problem, previous, str(order_id), str(worker_id))
+        except ValueError as exc:
+            field, _, reason = str(exc).partition(": ")
+            raise PlanInputError(field, reason or str(exc)) from None
+        result = plan_json(edited.plan, day, names)
+        violations = [{"kind": v.kind.value, "message": v.message, "worker_id": int(v.worker_id) if v.worker_id else None,
+                       "order_id": int(v.visit_id) if v.visit_id else None} for v in edited.violations]  # fmt: skip
+        job = {"state": "done", "edited_from": plan_id, "moved": {"order_id": order_id, "worker_id": worker_id}}
+        with session_scope(self._sessions) as session:
+            new_id = plans_repo.create_plan(session, day=day, created_at=now,
+                                            payload={"job": job, "plan": result, "violations": violations})  # fmt: skip
+            audit_repo.record(session, actor_id=actor.id, action="edit-plan", subject_type="plan", subject_id=new_id, at=now,
+                              details={"edited_from": plan_id, **job["moved"]})  # fmt: skip
+        return {"id": new_id, "edited_from": plan_id, "plan": result, "violations": violations}
 
     def publish(self, *, actor: Actor, plan_id: int, apply: Any) -> dict[str, Any]:
         """Publish a finished plan: its stops become the day's routes and each order goes to its planned worker.
@@ -214,6 +255,7 @@ class PlanJobs:
         return {"id": plan_id, "day": stored.day.isoformat(), "status": job.get("state"), "progress": job.get("progress"),
                 "plan": stored.payload.get("plan"), "error": job.get("error"),
                 "published": stored.status == "published", "changes": stored.payload.get("changes"),
+                "violations": stored.payload.get("violations", []),
                 "replan_of": job.get("replan_of")}  # fmt: skip
 
     def _run(self, plan_id: int, work: Any, stop: threading.Event, job: dict[str, Any]) -> None:

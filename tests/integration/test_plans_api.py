@@ -213,3 +213,36 @@ def test_mid_day_replan_keeps_work_under_way_and_lists_changes(console_server, d
     for order_id in [s["order_id"] for s in routes.get("Plan Ana", {"stops": []})["stops"]]:
         assert (order_id, "moved") in kinds or (order_id, "removed") in kinds
     assert not again["published"]  # nothing changes for anyone until a person publishes it
+
+
+def test_moving_a_visit_retimes_and_shows_a_violated_window(console_server, day):
+    """Tests that moving a gas job to the other gas worker re-times it cleanly, while moving it to a worker without gas is flagged."""
+    r = requests.post(f"{console_server.url}/api/v1/plans", json={"date": day["date"], "order_ids": day["orders"], "seconds": 2},
+                      headers=day["headers"], timeout=10)  # fmt: skip
+    base = wait_for(console_server, day["headers"], r.json()["id"], {"done"})
+    admin = {"Authorization": f"Bearer {console_server.admin_token}"}
+    workers = {
+        w["name"]: w["id"]
+        for w in requests.get(f"{console_server.url}/api/v1/workers", headers=admin, timeout=5).json()
+    }
+    owner = {s["order_id"]: route["name"] for route in base["plan"]["routes"] for s in route["stops"]}
+    gas_job = day["orders"][0]
+    other = "Plan Bo" if owner[gas_job] == "Plan Ana" else "Plan Ana"
+    moved = requests.post(f"{console_server.url}/api/v1/plans/{base['id']}/move",
+                          json={"order_id": gas_job, "worker_id": workers[other]}, headers=day["headers"], timeout=10)  # fmt: skip
+    assert moved.status_code == 201, moved.text
+    body = moved.json()
+    assert body["violations"] == []
+    new_owner = {s["order_id"]: route["name"] for route in body["plan"]["routes"] for s in route["stops"]}
+    assert new_owner[gas_job] == other
+    assert (
+        requests.get(f"{console_server.url}/api/v1/plans/{body['id']}", headers=day["headers"], timeout=5).json()[
+            "status"
+        ]
+        == "done"
+    )
+
+    hvac_job = day["orders"][2]  # only Bo has hvac: giving it to Ana breaks a rule
+    bad = requests.post(f"{console_server.url}/api/v1/plans/{base['id']}/move",
+                        json={"order_id": hvac_job, "worker_id": workers["Plan Ana"]}, headers=day["headers"], timeout=10).json()  # fmt: skip
+    assert any(v["order_id"] == hvac_job and v["kind"] == "skill" for v in bad["violations"]), bad["violations"]

@@ -1,0 +1,77 @@
+"""A person's edit of a plan: move one visit to another worker, recompute the times, say what breaks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from routing.check import Violation, check
+from routing.plan import Plan, Route, earliest_route, schedule_route
+from routing.problem import Problem, Worker
+
+
+@dataclass(frozen=True, slots=True)
+class Edited:
+    """The edited plan and every rule it breaks (empty when it is still feasible)."""
+
+    plan: Plan
+    violations: tuple[Violation, ...]
+
+
+def move_visit(problem: Problem, plan: Plan, visit_id: str, to_worker: str) -> Edited:
+    """Give `visit_id` to `to_worker` at the position where their day ends earliest.
+
+    Both routes are re-timed at the earliest times that keep every rule. When no position keeps
+    them all, the visit goes where its window puts it in the day, the times are laid out as they
+    would happen (leave at shift start, wait for windows) and the checker reports what is broken,
+    e.g. a window missed — the dispatcher decides whether to accept that.
+    """
+    if not problem.has_visit(visit_id):
+        raise ValueError(f"visit_id: {visit_id!r} is not in this plan's problem")
+    if not problem.has_worker(to_worker):
+        raise ValueError(f"worker_id: {to_worker!r} is not in this plan's problem")
+    routes = {r.worker_id: list(r.visit_ids) for r in plan.routes}
+    for ids in routes.values():
+        if visit_id in ids:
+            ids.remove(visit_id)
+    target = routes.setdefault(to_worker, [])
+    worker = problem.worker(to_worker)
+    best: Route | None = None
+    for pos in range(len(target) + 1):
+        candidate = earliest_route(problem, worker, [*target[:pos], visit_id, *target[pos:]])
+        if candidate is not None and (best is None or candidate.end_s < best.end_s):
+            best = candidate
+    if best is None:
+        ids = sorted([*target, visit_id], key=lambda v: _window_start(problem, v))
+        best = _as_it_would_happen(problem, worker, ids)
+    new_routes = []
+    for worker_id, ids in routes.items():
+        if worker_id == to_worker:
+            new_routes.append(best)
+        elif ids:
+            w = problem.worker(worker_id)
+            new_routes.append(earliest_route(problem, w, ids) or _as_it_would_happen(problem, w, ids))
+    edited = replace(
+        plan, routes=tuple(new_routes), unplanned=tuple(u for u in plan.unplanned if u.visit_id != visit_id)
+    )
+    return Edited(edited, tuple(check(problem, edited)))
+
+
+def _window_start(problem: Problem, visit_id: str) -> int:
+    visit = problem.visit(visit_id)
+    return visit.windows[0].start_s if visit.windows else 0
+
+
+def _as_it_would_happen(problem: Problem, worker: Worker, visit_ids: Sequence[str]) -> Route:
+    """Times as they would unfold: leave at shift start, drive, wait for a window to open, serve."""
+    t = worker.shift_start_s
+    here = worker.start_location
+    starts: list[int] = []
+    for visit_id in visit_ids:
+        visit = problem.visit(visit_id)
+        arrival = t + (problem.duration_s[here][visit.location] or 0)
+        start = max(arrival, visit.windows[0].start_s) if visit.windows else arrival
+        starts.append(start)
+        t = start + visit.service_s
+        here = visit.location
+    return schedule_route(problem, worker, list(visit_ids), depart_s=worker.shift_start_s, service_starts_s=starts)
