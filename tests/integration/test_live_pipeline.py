@@ -59,9 +59,8 @@ def positions(console_server, worker_id, **params):
 
 
 def test_osmand_ping_is_stored_and_reaches_a_socket_client(console_server, worker, live_client):
-    """Tests that a Traccar Client ping is answered 200 with an empty body, stored, and pushed to a console in under a second."""
+    """Tests that a Traccar Client ping is answered 200 with an empty body, stored, and pushed to a connected console."""
     ts = int(datetime.now(UTC).timestamp())
-    sent = time.monotonic()
     r = requests.post(
         f"{console_server.url}/osmand",
         params={
@@ -78,8 +77,7 @@ def test_osmand_ping_is_stored_and_reaches_a_socket_client(console_server, worke
         timeout=5,
     )
     assert (r.status_code, r.text) == (200, "")
-    update = wait_for_update(live_client, worker["id"], 43.7384)
-    assert time.monotonic() - sent < 1.0
+    update = wait_for_update(live_client, worker["id"], 43.7384)  # how fast: bench/ingest.py, not a test
     assert update["speed_mps"] == pytest.approx(5.14444, rel=1e-3)  # 10 knots
     assert update["state"] == "en_route"
 

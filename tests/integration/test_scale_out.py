@@ -59,8 +59,8 @@ def test_each_console_gets_each_update_once(console_server, second_server):
         requests.get(
             f"{target}/osmand", params={"id": "scale-1", "lat": lat, "lon": 7.42, "timestamp": ts}, timeout=5
         ).raise_for_status()
-        time.sleep(0.25)  # longer than the 100 ms batch window: no coalescing between pings
-    deadline = time.monotonic() + 5
+        time.sleep(0.7)  # longer than the 500 ms batch window: no coalescing between pings
+    deadline = time.monotonic() + 8
     while time.monotonic() < deadline and not all(all(seen[n][lat] for lat in lats) for n in seen):
         time.sleep(0.05)
     for c in clients:
