@@ -99,9 +99,15 @@ def _route(problem: Problem, worker: Worker, route: Route) -> list[Violation]:
     pinned = {p.visit_id for p in problem.pins_of(wid)}
     first_pinned = bool(route.stops) and route.stops[0].visit_id in pinned
     if route.start_s < worker.shift_start_s and not first_pinned:
-        add(ViolationKind.SHIFT, f"departs at {route.start_s} before the shift starts at {worker.shift_start_s}")
+        add(
+            ViolationKind.SHIFT,
+            f"departs at {_clock(route.start_s)} before the shift starts at {_clock(worker.shift_start_s)}",
+        )
     if route.end_s > worker.shift_end_s:
-        add(ViolationKind.SHIFT, f"returns at {route.end_s} after the shift ends at {worker.shift_end_s}")
+        add(
+            ViolationKind.SHIFT,
+            f"returns at {_clock(route.end_s)} after the shift ends at {_clock(worker.shift_end_s)}",
+        )
     if worker.max_work_s is not None and route.end_s - route.start_s > worker.max_work_s:
         add(ViolationKind.MAX_WORK, f"works {route.end_s - route.start_s} s, more than {worker.max_work_s} s")
     if problem.now_s is not None and not pinned and route.stops and route.start_s < problem.now_s:
@@ -149,13 +155,15 @@ def _route(problem: Problem, worker: Worker, route: Route) -> list[Violation]:
         if vid not in pinned:
             if visit.window_at(stop.start_s) is None:
                 add(
-                    ViolationKind.WINDOW, f"starts at {stop.start_s}, outside its windows {_windows(problem, vid)}", vid
+                    ViolationKind.WINDOW,
+                    f"visit {vid} starts at {_clock(stop.start_s)}, outside its start window {_windows(problem, vid)}",
+                    vid,
                 )
             if problem.now_s is not None and stop.start_s < problem.now_s:
                 add(ViolationKind.PAST, f"starts at {stop.start_s}, before now ({problem.now_s})", vid)
         for b in breaks:
             if b.start_s < stop.start_s + visit.service_s and stop.start_s < b.end_s:
-                add(ViolationKind.BREAK, f"break {b.start_s}..{b.end_s} overlaps the service", vid)
+                add(ViolationKind.BREAK, f"break {_clock(b.start_s)}–{_clock(b.end_s)} overlaps the service", vid)
         here = visit.location
         free_from = stop.start_s + visit.service_s
 
@@ -213,12 +221,13 @@ def _break_rules(worker: Worker, taken: list[BreakTaken]) -> list[str]:
         )
         if match is None:
             messages.append(
-                f"no break of {rule.duration_s} s starting within {rule.earliest_start_s}..{rule.latest_start_s}"
+                f"no {rule.duration_s // 60}-min break starting between {_clock(rule.earliest_start_s)} and "
+                f"{_clock(rule.latest_start_s)}"
             )
         else:
             free.remove(match)
     for b in free:
-        messages.append(f"break {b.start_s}..{b.end_s} is not one of the worker's breaks")
+        messages.append(f"break {_clock(b.start_s)}–{_clock(b.end_s)} is not one of the worker's breaks")
     return messages
 
 
@@ -255,5 +264,13 @@ def _pins(problem: Problem, plan: Plan) -> list[Violation]:
 
 
 def _windows(problem: Problem, visit_id: str) -> str:
+    """The visit's windows for its service start, as clock times (a day's problem counts seconds from midnight)."""
     windows = problem.visit(visit_id).windows
-    return ", ".join(f"{w.start_s}..{w.end_s}" for w in windows) or "(any)"
+    return ", ".join(f"{_clock(w.start_s)}–{_clock(w.end_s)}" for w in windows) or "(any)"
+
+
+def _clock(seconds: int) -> str:
+    """Seconds from midnight as HH:MM (HH:MM:SS when not on a whole minute), e.g. 30600 -> 08:30."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours:02d}:{minutes:02d}" + (f":{secs:02d}" if secs else "")

@@ -15,6 +15,7 @@ from dispatch.geo import LatLon
 from dispatch.orders import WorkOrder
 from dispatch.sites import Site
 from dispatch.workers import Worker as DispatchWorker
+from routing.compare import PlanDiff
 from routing.plan import BreakTaken, Change, Plan, Route, Stop, Unplanned, UnplannedReason
 from routing.problem import Break, Problem, Visit, Window, Worker
 from routing.travel import TravelTimes
@@ -98,48 +99,70 @@ def day_problem(
     return DayProblem(Problem.from_points(points, visits=visits, workers=vehicles, travel=travel), day, tuple(points))
 
 
-def plan_json(plan: Plan, day: date, names: Mapping[int, str]) -> dict[str, Any]:
-    """A plan as the API and the plan page show it: routes with timed stops, breaks, totals, unplanned with reasons."""
+def plan_json(plan: Plan, day: date, names: Mapping[int, str], *, problem: DayProblem | None = None) -> dict[str, Any]:
+    """A plan as the API and the plan page show it: routes with timed stops, breaks, totals, unplanned with reasons.
+
+    With `problem` (the day the plan answers), each route also carries its worker's shift
+    (`shift_start`, `shift_end`, ISO datetimes) and where the day starts and ends
+    (`start_location`, `end_location`, each `{"lat", "lon"}`), so the page can measure utilisation
+    over the shift and draw the route from the start point back to the end point. A route whose
+    worker is not in `problem` gets none of these keys. Without `problem` the shape is the original
+    one; `plan_from_json` reads both. Raises ValueError when `problem` is for another day.
+    """
+    if problem is not None and problem.day != day:
+        raise ValueError(f"problem: it is the problem of {problem.day}, not of {day}")
     return {
         "engine": plan.engine,
         "objective": plan.objective,
         "travel_s": plan.travel_s,
         "distance_m": plan.distance_m,
         "planned": plan.planned_count,
-        "routes": [
-            {
-                "worker_id": int(r.worker_id),
-                "name": names.get(int(r.worker_id), r.worker_id),
-                "start": datetime_of(day, r.start_s).isoformat(),
-                "end": datetime_of(day, r.end_s).isoformat(),
-                "travel_s": r.travel_s,
-                "distance_m": r.distance_m,
-                "wait_s": r.wait_s,
-                "stops": [
-                    {
-                        "order_id": int(s.visit_id),
-                        "arrival": datetime_of(day, s.arrival_s).isoformat(),
-                        "start": datetime_of(day, s.start_s).isoformat(),
-                        "end": datetime_of(day, s.end_s).isoformat(),
-                        "wait_s": s.wait_s,
-                        "travel_s": s.travel_s,
-                        "distance_m": s.distance_m,
-                    }
-                    for s in r.stops
-                ],  # fmt: skip
-                "breaks": [
-                    {"start": datetime_of(day, b.start_s).isoformat(), "end": datetime_of(day, b.end_s).isoformat()}
-                    for b in r.breaks
-                ],
-            }
-            for r in plan.routes
-        ],
+        "routes": [_route_json(r, day, names, problem) for r in plan.routes],
         "unplanned": [{"order_id": int(u.visit_id), "reason": u.reason.value} for u in plan.unplanned],
     }
 
 
+def _route_json(r: Route, day: date, names: Mapping[int, str], problem: DayProblem | None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "worker_id": int(r.worker_id),
+        "name": _name(names, r.worker_id),
+        "start": _iso(day, r.start_s),
+        "end": _iso(day, r.end_s),
+        "travel_s": r.travel_s,
+        "distance_m": r.distance_m,
+        "wait_s": r.wait_s,
+        "stops": [
+            {
+                "order_id": int(s.visit_id),
+                "arrival": _iso(day, s.arrival_s),
+                "start": _iso(day, s.start_s),
+                "end": _iso(day, s.end_s),
+                "wait_s": s.wait_s,
+                "travel_s": s.travel_s,
+                "distance_m": s.distance_m,
+            }
+            for s in r.stops
+        ],
+        "breaks": [{"start": _iso(day, b.start_s), "end": _iso(day, b.end_s)} for b in r.breaks],
+    }
+    if problem is not None and problem.problem.has_worker(r.worker_id):
+        worker = problem.problem.worker(r.worker_id)
+        out["shift_start"] = _iso(day, worker.shift_start_s)
+        out["shift_end"] = _iso(day, worker.shift_end_s)
+        out["start_location"] = _point_json(problem.points[worker.start_location])
+        out["end_location"] = _point_json(problem.points[worker.end_location])
+    return out
+
+
+def _point_json(p: LatLon) -> dict[str, float]:
+    return {"lat": p.lat, "lon": p.lon}
+
+
 def plan_from_json(data: Mapping[str, Any], day: date) -> Plan:
-    """A plan back from `plan_json` (e.g. the published plan a re-plan starts from)."""
+    """A plan back from `plan_json` (e.g. the published plan a re-plan starts from).
+
+    Shifts and start/end locations, when present, are the problem's, not the plan's, and are ignored.
+    """
     routes = []
     for r in data.get("routes", []):
         stops = tuple(
@@ -172,12 +195,68 @@ def plan_from_json(data: Mapping[str, Any], day: date) -> Plan:
 def changes_json(changes: Sequence[Change], day: date, names: Mapping[int, str]) -> list[dict[str, Any]]:
     """What a re-plan changes for whom, in words the console and the API show."""
     return [
-        {"worker_id": int(c.worker_id), "name": names.get(int(c.worker_id), c.worker_id), "order_id": int(c.visit_id),
+        {"worker_id": int(c.worker_id), "name": _name(names, c.worker_id), "order_id": int(c.visit_id),
          "kind": c.kind.value, "from_worker_id": int(c.from_worker_id) if c.from_worker_id else None,
-         "previous_start": datetime_of(day, c.previous_start_s).isoformat() if c.previous_start_s is not None else None,
-         "start": datetime_of(day, c.start_s).isoformat() if c.start_s is not None else None}
+         "previous_start": _iso(day, c.previous_start_s) if c.previous_start_s is not None else None,
+         "start": _iso(day, c.start_s) if c.start_s is not None else None}
         for c in changes
     ]  # fmt: skip
+
+
+def diff_json(diff: PlanDiff, day: date, names: Mapping[int, str]) -> dict[str, Any]:
+    """A draft compared with the published plan (`routing.compare.compare`), shaped for the plan page.
+
+    Ids are ints and times ISO datetimes, as in `plan_json`; `reason` and `previous_reason` are the
+    unplanned reasons' display values, or None. `workers` lists only workers who gain or lose visits;
+    `summary` is one line ("3 visits move, 2 re-timed, 1 added, 1 dropped", or "no changes").
+    """
+    return {
+        "moved": [
+            {"order_id": int(m.visit_id), "from_worker_id": int(m.from_worker_id),
+             "from_name": _name(names, m.from_worker_id), "to_worker_id": int(m.to_worker_id),
+             "to_name": _name(names, m.to_worker_id), "previous_start": _iso(day, m.previous_start_s),
+             "start": _iso(day, m.start_s)}
+            for m in diff.moved
+        ],
+        "retimed": [
+            {"order_id": int(t.visit_id), "worker_id": int(t.worker_id), "name": _name(names, t.worker_id),
+             "previous_start": _iso(day, t.previous_start_s), "start": _iso(day, t.start_s), "shift_s": t.shift_s}
+            for t in diff.retimed
+        ],
+        "added": [
+            {"order_id": int(a.visit_id), "worker_id": int(a.worker_id), "name": _name(names, a.worker_id),
+             "start": _iso(day, a.start_s), "previous_reason": a.previous_reason.value if a.previous_reason else None}
+            for a in diff.added
+        ],
+        "dropped": [
+            {"order_id": int(d.visit_id), "worker_id": int(d.worker_id), "name": _name(names, d.worker_id),
+             "previous_start": _iso(day, d.previous_start_s), "reason": d.reason.value if d.reason else None}
+            for d in diff.dropped
+        ],
+        "workers": [
+            {"worker_id": int(w.worker_id), "name": _name(names, w.worker_id), "gained": [int(v) for v in w.gained],
+             "lost": [int(v) for v in w.lost], "delta": w.delta}
+            for w in diff.workers
+        ],
+        "summary": _summary(diff),
+    }  # fmt: skip
+
+
+def _summary(diff: PlanDiff) -> str:
+    """One line for the page: only the non-zero counts, "no changes" when there are none."""
+    moves = len(diff.moved)
+    parts = [f"{moves} {'visit moves' if moves == 1 else 'visits move'}"] if moves else []
+    counts = {"re-timed": len(diff.retimed), "added": len(diff.added), "dropped": len(diff.dropped)}
+    parts += [f"{n} {what}" for what, n in counts.items() if n]
+    return ", ".join(parts) or "no changes"
+
+
+def _name(names: Mapping[int, str], worker_id: str) -> str:
+    return names.get(int(worker_id), worker_id)
+
+
+def _iso(day: date, seconds: int) -> str:
+    return datetime_of(day, seconds).isoformat()
 
 
 def _s(day: date, iso: str) -> int:

@@ -21,10 +21,12 @@ class Edited:
 def move_visit(problem: Problem, plan: Plan, visit_id: str, to_worker: str) -> Edited:
     """Give `visit_id` to `to_worker` at the position where their day ends earliest.
 
-    Both routes are re-timed at the earliest times that keep every rule. When no position keeps
-    them all, the visit goes where its window puts it in the day, the times are laid out as they
-    would happen (leave at shift start, wait for windows) and the checker reports what is broken,
-    e.g. a window missed — the dispatcher decides whether to accept that.
+    Both routes are re-timed at the earliest times that keep every rule. A worker lacking the
+    visit's skill gets the times they would have with it, so the skill is all the checker reports.
+    When no position keeps the other rules either, the visit goes where its window puts it in the
+    day, the times are laid out as they would happen (leave at shift start, wait for windows) and
+    the checker reports what is broken, e.g. a window missed — the dispatcher decides whether to
+    accept that.
     """
     if not problem.has_visit(visit_id):
         raise ValueError(f"visit_id: {visit_id!r} is not in this plan's problem")
@@ -36,11 +38,11 @@ def move_visit(problem: Problem, plan: Plan, visit_id: str, to_worker: str) -> E
             ids.remove(visit_id)
     target = routes.setdefault(to_worker, [])
     worker = problem.worker(to_worker)
-    best: Route | None = None
-    for pos in range(len(target) + 1):
-        candidate = earliest_route(problem, worker, [*target[:pos], visit_id, *target[pos:]])
-        if candidate is not None and (best is None or candidate.end_s < best.end_s):
-            best = candidate
+    best = _best_insertion(problem, worker, target, visit_id)
+    if best is None and not worker.qualified_for(visit := problem.visit(visit_id)):
+        # Time the day as if the worker had the skill, so the checker reports the skill alone and not
+        # windows missed by a makeshift order of the stops.
+        best = _best_insertion(problem, replace(worker, skills=worker.skills | visit.skills), target, visit_id)
     if best is None:
         ids = sorted([*target, visit_id], key=lambda v: _window_start(problem, v))
         best = _as_it_would_happen(problem, worker, ids)
@@ -57,21 +59,51 @@ def move_visit(problem: Problem, plan: Plan, visit_id: str, to_worker: str) -> E
     return Edited(edited, tuple(check(problem, edited)))
 
 
+def _best_insertion(problem: Problem, worker: Worker, visit_ids: Sequence[str], visit_id: str) -> Route | None:
+    """`visit_id` inserted into `visit_ids` where the worker's day ends earliest keeping every rule, or None."""
+    best: Route | None = None
+    for pos in range(len(visit_ids) + 1):
+        candidate = earliest_route(problem, worker, [*visit_ids[:pos], visit_id, *visit_ids[pos:]])
+        if candidate is not None and (best is None or candidate.end_s < best.end_s):
+            best = candidate
+    return best
+
+
 def _window_start(problem: Problem, visit_id: str) -> int:
     visit = problem.visit(visit_id)
     return visit.windows[0].start_s if visit.windows else 0
 
 
 def _as_it_would_happen(problem: Problem, worker: Worker, visit_ids: Sequence[str]) -> Route:
-    """Times as they would unfold: leave at shift start, drive, wait for a window to open, serve."""
+    """Times as they would unfold: leave at shift start, drive, wait for a window to open, serve.
+
+    Each break is taken as soon as the worker is free inside its window (between visits, or after
+    the last one), so the checker reports what the move breaks and not a break the layout forgot.
+    """
     t = worker.shift_start_s
     here = worker.start_location
     starts: list[int] = []
+    pending = sorted(worker.breaks, key=lambda b: b.earliest_start_s)
+    taken: list[int] = []
+
+    def rest_if_due() -> None:
+        nonlocal t
+        while pending and pending[0].earliest_start_s <= t <= pending[0].latest_start_s:
+            taken.append(t)
+            t += pending.pop(0).duration_s
+
     for visit_id in visit_ids:
+        rest_if_due()
         visit = problem.visit(visit_id)
         arrival = t + (problem.duration_s[here][visit.location] or 0)
         start = max(arrival, visit.windows[0].start_s) if visit.windows else arrival
         starts.append(start)
         t = start + visit.service_s
         here = visit.location
-    return schedule_route(problem, worker, list(visit_ids), depart_s=worker.shift_start_s, service_starts_s=starts)
+    rest_if_due()
+    for b in pending:  # not yet due when the last visit ended: rest once free, inside its window
+        if max(t, b.earliest_start_s) <= b.latest_start_s:
+            taken.append(max(t, b.earliest_start_s))
+    return schedule_route(
+        problem, worker, list(visit_ids), depart_s=worker.shift_start_s, service_starts_s=starts, break_starts_s=taken
+    )

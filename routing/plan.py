@@ -489,7 +489,7 @@ class Change:
 
     ADDED: a visit new to the plan (or planned again) is now `worker_id`'s. REMOVED: `worker_id` no
     longer has it and nobody else does (cancelled or left out). MOVED: it went from
-    `from_worker_id` to `worker_id`. RETIMED: same worker, the start moved by more than the
+    `from_worker_id` to `worker_id`. RETIMED: same worker, the start moved by at least the
     threshold (`previous_start_s` → `start_s`).
     """
 
@@ -506,7 +506,15 @@ class Change:
 
 
 def diff_plans(previous: Plan, current: Plan, *, retime_threshold_s: int = 60) -> list[Change]:
-    """What changed for whom between two plans, ordered by worker then visit."""
+    """What changed for whom between two plans, ordered by worker then visit.
+
+    The one diff of two plans: `routing.solve.replan` reports it as its changes and
+    `routing.compare.compare` groups it for a manager comparing a draft with the published plan, so
+    both say the same. A start shifted by at least `retime_threshold_s` (either way, and by more than
+    nothing) is RETIMED; a visit only in `previous`'s unplanned list and now in a route is ADDED.
+    """
+    if retime_threshold_s < 0:
+        raise ValueError(f"retime_threshold_s {retime_threshold_s} must be >= 0")
     before = {s.visit_id: (r.worker_id, s.start_s) for r in previous.routes for s in r.stops}
     after = {s.visit_id: (r.worker_id, s.start_s) for r in current.routes for s in r.stops}
     changes: list[Change] = []
@@ -516,7 +524,7 @@ def diff_plans(previous: Plan, current: Plan, *, retime_threshold_s: int = 60) -
             changes.append(Change(worker_id, visit_id, ChangeKind.ADDED, start_s=start))
         elif old[0] != worker_id:
             changes.append(Change(worker_id, visit_id, ChangeKind.MOVED, old[0], old[1], start))
-        elif abs(old[1] - start) > retime_threshold_s:
+        elif old[1] != start and abs(old[1] - start) >= retime_threshold_s:
             changes.append(Change(worker_id, visit_id, ChangeKind.RETIMED, None, old[1], start))
     for visit_id, (worker_id, start) in before.items():
         if visit_id not in after:

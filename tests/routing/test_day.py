@@ -1,0 +1,114 @@
+"""A day's plan as JSON: with the day's problem each route carries its worker's shift and start/end points,
+and a plan read back from either shape is the same plan."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+import pytest
+
+from dispatch.geo import LatLon
+from dispatch.orders import OrderType, TimeWindow, WorkOrder
+from dispatch.sites import Site
+from dispatch.workers import Shift
+from routing.day import DayProblem, day_problem, plan_from_json, plan_json
+from routing.plan import Plan, Unplanned, UnplannedReason, earliest_route
+from routing.travel import StraightLine
+from tests.factories import MONACO_CASINO, make_worker
+
+DAY = date(2025, 3, 3)  # a Monday
+FONTVIEILLE = LatLon(43.7267, 7.4169)
+LARVOTTO = LatLon(43.7456, 7.4297)
+CONDAMINE = LatLon(43.7342, 7.4184)
+EIGHT_TO_FOUR = Shift(weekdays=(0, 1, 2, 3, 4), start=time(8), end=time(16, 30))
+NAMES = {1: "Ana Rossi", 2: "Bo Lind"}
+ROUTE_KEYS = {"worker_id", "name", "start", "end", "travel_s", "distance_m", "wait_s", "stops", "breaks"}
+
+
+def at(hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(DAY, time(hour, minute), tzinfo=UTC)
+
+
+def order(order_id: int, site_id: int) -> WorkOrder:
+    return WorkOrder(
+        id=order_id,
+        site_id=site_id,
+        type=OrderType.REPAIR,
+        priority=3,
+        required_skills=frozenset({"gas"}),
+        window=TimeWindow(at(9), at(12)),
+        service_duration_s=1800,
+    )
+
+
+def monday() -> DayProblem:
+    """Ana starts from her last fix in Fontvieille and goes home to the casino; Bo starts and ends at Larvotto."""
+    sites = {
+        1: Site(1, "Condamine", "Rue Grimaldi", CONDAMINE),
+        2: Site(2, "Larvotto", "Av. Princesse Grace", LARVOTTO),
+    }
+    workers = [
+        make_worker(id=1, name="Ana Rossi", shifts=(EIGHT_TO_FOUR,), home_base=MONACO_CASINO),
+        make_worker(id=2, name="Bo Lind", device_id="dev-2", shifts=(EIGHT_TO_FOUR,), home_base=LARVOTTO),
+    ]
+    return day_problem(DAY, [order(10, 1), order(11, 2)], sites, workers, {1: FONTVIEILLE}, StraightLine())
+
+
+def planned(day: DayProblem) -> Plan:
+    """Ana does both visits; Bo has none."""
+    route = earliest_route(day.problem, day.problem.worker("1"), ["10", "11"])
+    assert route is not None
+    return Plan(routes=(route,), engine="test")
+
+
+def test_with_the_problem_each_route_carries_the_shift_and_its_start_and_end_points() -> None:
+    """Tests that Ana's route says her shift is 08:00-16:30 and that it starts at her fix and ends at home."""
+    day = monday()
+    route = plan_json(planned(day), DAY, NAMES, problem=day)["routes"][0]
+    assert route["name"] == "Ana Rossi"
+    assert route["shift_start"] == "2025-03-03T08:00:00+00:00"
+    assert route["shift_end"] == "2025-03-03T16:30:00+00:00"
+    assert route["start_location"] == {"lat": FONTVIEILLE.lat, "lon": FONTVIEILLE.lon}
+    assert route["end_location"] == {"lat": MONACO_CASINO.lat, "lon": MONACO_CASINO.lon}
+
+
+def test_without_the_problem_the_json_is_the_original_shape() -> None:
+    """Tests that leaving out `problem` gives the routes exactly the original keys, and otherwise the same JSON."""
+    day = monday()
+    plan = planned(day)
+    plain = plan_json(plan, DAY, NAMES)
+    assert [set(r) for r in plain["routes"]] == [ROUTE_KEYS]
+    rich = plan_json(plan, DAY, NAMES, problem=day)
+    extra = ("shift_start", "shift_end", "start_location", "end_location")
+    rich["routes"] = [{k: v for k, v in r.items() if k not in extra} for r in rich["routes"]]
+    assert rich == plain
+
+
+def test_a_route_of_a_worker_missing_from_the_problem_gets_no_shift() -> None:
+    """Tests that a published route of a worker no longer in the day's problem keeps the original shape."""
+    day = monday()
+    plan = planned(day)
+    gone = day.problem.without_workers(["1"])
+    route = plan_json(plan, DAY, NAMES, problem=DayProblem(gone, DAY, day.points))["routes"][0]
+    assert set(route) == ROUTE_KEYS
+
+
+def test_a_problem_of_another_day_is_refused() -> None:
+    """Tests that passing Tuesday's problem for Monday's plan is a ValueError naming `problem`."""
+    day = monday()
+    tuesday = DayProblem(day.problem, date(2025, 3, 4), day.points)
+    with pytest.raises(ValueError, match="problem"):
+        plan_json(planned(day), DAY, NAMES, problem=tuesday)
+
+
+def test_a_plan_reads_back_the_same_from_either_shape() -> None:
+    """Tests that `plan_from_json` gives the same routes, stops, breaks and unplanned from both shapes."""
+    day = monday()
+    plan = planned(day)
+    plan = Plan(routes=plan.routes, unplanned=(Unplanned("12", UnplannedReason.NO_TIME),), engine="test")
+    plain = plan_from_json(plan_json(plan, DAY, NAMES), DAY)
+    rich = plan_from_json(plan_json(plan, DAY, NAMES, problem=day), DAY)
+    assert rich == plain
+    assert [r.stops for r in rich.routes] == [r.stops for r in plan.routes]
+    assert [r.breaks for r in rich.routes] == [r.breaks for r in plan.routes]
+    assert rich.unplanned == plan.unplanned

@@ -1,0 +1,96 @@
+"""A dispatcher moving a visit to another worker: both routes are re-timed and the checker says what the move
+breaks. A hand-built line of six locations, 10 minutes apart each."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from routing.check import ViolationKind, check
+from routing.edit import move_visit
+from routing.plan import Plan, earliest_route
+from routing.problem import Problem, Visit, Window, Worker
+
+H = 3600
+N = 6
+
+
+def line() -> tuple[tuple[int | None, ...], ...]:
+    return tuple(tuple(600 * abs(i - j) for j in range(N)) for i in range(N))
+
+
+def metres() -> tuple[tuple[int | None, ...], ...]:
+    return tuple(tuple(5000 * abs(i - j) for j in range(N)) for i in range(N))
+
+
+# w1 is based at location 0, w2 at location 5, both 08:00-17:00.
+W1 = Worker("w1", start_location=0, end_location=0, shift_start_s=8 * H, shift_end_s=17 * H)
+W2 = Worker("w2", start_location=5, end_location=5, shift_start_s=8 * H, shift_end_s=17 * H, skills=frozenset({"gas"}))
+# `early` must start by 08:15, 10 minutes from w1's base but 40 from w2's; `flexible` fits anyone.
+EARLY = Visit("early", location=1, service_s=1800, windows=(Window(8 * H, 8 * H + 900),))
+FLEXIBLE = Visit("flexible", location=4, service_s=1800, windows=(Window(8 * H, 16 * H),))
+GAS = Visit("gas", location=2, service_s=1800, skills=frozenset({"gas"}))
+PROBLEM = Problem(visits=(EARLY, FLEXIBLE), workers=(W1, W2), duration_s=line(), distance_m=metres())
+
+
+def w1_does_both(problem: Problem = PROBLEM) -> Plan:
+    route = earliest_route(problem, W1, [v.id for v in problem.visits])
+    assert route is not None
+    plan = Plan(routes=(route,))
+    assert check(problem, plan) == []
+    return plan
+
+
+def test_moving_a_visit_the_new_worker_cannot_reach_in_its_window_reports_the_window() -> None:
+    """Tests that giving `early` (start by 08:15) to w2, 40 minutes away, is done but reported as a missed
+    window of `early` on w2's route, and nothing else."""
+    edited = move_visit(PROBLEM, w1_does_both(), "early", "w2")
+    assert edited.plan.assignment() == {"early": "w2", "flexible": "w1"}
+    assert [(v.kind, v.visit_id, v.worker_id) for v in edited.violations] == [(ViolationKind.WINDOW, "early", "w2")]
+    found = edited.plan.stop_of("early")
+    assert found is not None and found[1].start_s == 8 * H + 2400  # leaves at 08:00, arrives 08:40
+    assert edited.violations[0].message == "visit early starts at 08:40, outside its start window 08:00–08:15"
+
+
+def test_a_feasible_move_has_no_violations_and_retimes_both_routes() -> None:
+    """Tests that giving `flexible` to w2, 10 minutes from their base, breaks nothing, and w1's day ends earlier."""
+    before = w1_does_both()
+    edited = move_visit(PROBLEM, before, "flexible", "w2")
+    assert edited.violations == ()
+    assert edited.plan.assignment() == {"early": "w1", "flexible": "w2"}
+    assert check(PROBLEM, edited.plan) == []
+    w1_before, w1_after = before.route_of("w1"), edited.plan.route_of("w1")
+    assert w1_before is not None and w1_after is not None and w1_after.end_s < w1_before.end_s
+
+
+def test_moving_a_visit_to_a_worker_without_its_skill_reports_the_skill() -> None:
+    """Tests that giving the gas visit to w1, who lacks `gas`, is reported as a skill violation only: `early`
+    keeps its window, as it would if w1 had the skill."""
+    problem = PROBLEM.replace(visits=(EARLY, GAS))
+    routes = (earliest_route(problem, W1, ["early"]), earliest_route(problem, W2, ["gas"]))
+    plan = Plan(routes=tuple(r for r in routes if r is not None))
+    assert check(problem, plan) == []
+    edited = move_visit(problem, plan, "gas", "w1")
+    assert edited.plan.assignment() == {"early": "w1", "gas": "w1"}
+    assert [(v.kind, v.visit_id) for v in edited.violations] == [(ViolationKind.SKILL, "gas")]
+    assert "gas" in edited.violations[0].message
+
+
+def test_moving_an_unknown_visit_is_refused() -> None:
+    """Tests that moving a visit the problem does not know is a ValueError naming the visit."""
+    with pytest.raises(ValueError, match="nope"):
+        move_visit(PROBLEM, w1_does_both(), "nope", "w2")
+
+
+def test_a_move_that_misses_a_window_still_takes_the_new_workers_break() -> None:
+    """Tests that when a move can only be laid out late, the new worker still rests in their break window, so the
+    checker reports the missed window alone and not a break the layout forgot."""
+    from routing.problem import Break
+
+    rested = dataclasses.replace(W2, breaks=(Break(9 * H, 13 * H, 1800),))
+    problem = PROBLEM.replace(workers=(W1, rested))
+    edited = move_visit(problem, w1_does_both(problem), "early", "w2")
+    assert [v.kind for v in edited.violations] == [ViolationKind.WINDOW]
+    route = next(r for r in edited.plan.routes if r.worker_id == "w2")
+    assert [(b.start_s, b.end_s) for b in route.breaks] == [(9 * H + 600, 9 * H + 2400)]  # once the 08:40 visit ends
