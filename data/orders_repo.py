@@ -1,7 +1,8 @@
 """Work orders and their status history, as `dispatch.orders.WorkOrder` values.
 
 Every status an order takes, including the first, is written to `order_status_history` with who
-and when, so a dispatcher can replay an order's day. Status changes obey `dispatch.orders.TRANSITIONS`.
+and when, so a dispatcher can replay an order's day. This module decides no status rule:
+`dispatch.lifecycle.transition` does, and `save_change` stores what it decided.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from data.tables import OrderStatusHistoryRow, SiteRow, WorkerRow, WorkOrderRow
+from data.tables import OrderStatusHistoryRow, SiteRow, WorkOrderRow
 from dispatch.clock import SystemClock
 from dispatch.geo import LatLon
 from dispatch.lifecycle import StatusChange as LifecycleChange
-from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder, can_transition
+from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,52 +205,6 @@ def upsert_order_by_reference(
     )
     session.flush()
     return _to_domain(row), False
-
-
-def change_status(
-    session: Session,
-    *,
-    order_id: int,
-    to: OrderStatus,
-    at: datetime,
-    actor_id: int | None = None,
-    worker_id: int | None = None,
-    location: LatLon | None = None,
-    reason: str = "",
-) -> WorkOrder:
-    """Move an order to status `to` and record the change; returns the updated order.
-
-    Moving to ASSIGNED needs `worker_id` (the worker it is assigned to); DECLINED clears the
-    assignment. Raises ValueError naming the field for an unknown order or worker, or for a move
-    `dispatch.orders.TRANSITIONS` does not allow.
-    """
-    row = session.get(WorkOrderRow, order_id)
-    if row is None:
-        raise ValueError(f"order_id: no order with id {order_id}")
-    current, to = OrderStatus(row.status), OrderStatus(to)
-    if not can_transition(current, to):
-        raise ValueError(f"to: order {order_id} is {current.value} and cannot become {to.value}")
-    if to is OrderStatus.ASSIGNED:
-        if worker_id is None:
-            raise ValueError("worker_id: required to assign an order")
-        if session.get(WorkerRow, worker_id) is None:
-            raise ValueError(f"worker_id: no worker with id {worker_id}")
-        row.assigned_worker_id = worker_id
-    elif to is OrderStatus.DECLINED:
-        row.assigned_worker_id = None
-    row.status = to.value
-    _record(
-        session,
-        order_id=order_id,
-        from_status=current,
-        to_status=to,
-        at=at,
-        actor_id=actor_id,
-        location=location,
-        reason=reason,
-    )
-    session.flush()
-    return _to_domain(row)
 
 
 def get_order(session: Session, order_id: int) -> WorkOrder | None:

@@ -21,7 +21,8 @@ cannot say:
 - DONE and CANCELLED are final.
 
 DECLINED clears the assignment (the order is free again); every other move keeps the worker it had,
-so a FAILED order still shows who attempted it. This matches `data.orders_repo.change_status`.
+so a FAILED order still shows who attempted it. `data.orders_repo.save_change` stores the result
+exactly as decided here (status, worker, history row); no other code changes an order's status.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ import pytest
 import requests
 from PIL import Image, ImageDraw
 
+from tests.support.browser import login
+
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -125,14 +127,6 @@ def page(browser, world):
     page.errors = errors  # type: ignore[attr-defined]
     yield page
     context.close()
-
-
-def login(page, server):
-    page.goto(f"{server.url}/")
-    page.fill("input[name=name]", server.dispatcher_name)
-    page.fill("input[name=password]", server.dispatcher_password)
-    page.click("button[type=submit]")
-    page.wait_for_selector(".conn-live", timeout=15_000)  # the socket is connected
 
 
 def tomorrow() -> str:

@@ -16,6 +16,8 @@ import pytest
 import requests
 from PIL import Image, ImageDraw
 
+from tests.support.browser import login
+
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -106,11 +108,7 @@ def open_day(page, url: str) -> None:
 def login_dispatcher(browser, server):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
-    page.goto(f"{server.url}/login")
-    page.fill("input[name=name]", server.dispatcher_name)
-    page.fill("input[name=password]", server.dispatcher_password)
-    page.click("button[type=submit]")
-    page.wait_for_selector(".conn-live", timeout=15_000)
+    login(page, server)
     return context, page
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
@@ -10,18 +12,20 @@ from sqlalchemy.orm import Session
 from data.orders_repo import (
     StatusChange,
     add_order,
-    change_status,
     get_order,
     list_orders,
     order_by_reference,
     order_history,
+    save_change,
     upsert_order_by_reference,
 )
 from data.sites_repo import add_site
 from data.users_repo import create_user
 from data.workers_repo import add_worker
-from dispatch.access import Role
+from dispatch.access import Actor, Role
 from dispatch.geo import LatLon
+from dispatch.lifecycle import StatusChange as LifecycleChange
+from dispatch.lifecycle import Transitioned, transition
 from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder
 
 T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
@@ -30,6 +34,34 @@ WINDOW = TimeWindow(T0, T0 + timedelta(hours=2))
 
 def _site(session: Session) -> int:
     return add_site(session, name="Port", location=LatLon(43.735, 7.421)).id
+
+
+def _dispatcher(session: Session) -> Actor:
+    return create_user(session, name="disp", role=Role.DISPATCHER, now=T0)[0]
+
+
+def _decide(
+    session: Session,
+    order_id: int,
+    to: OrderStatus,
+    *,
+    actor: Actor,
+    at: datetime = T0,
+    location: LatLon | None = None,
+    reason: str = "",
+    worker_id: int | None = None,
+) -> LifecycleChange:
+    """The change the lifecycle decides for the stored order, as every product caller gets one."""
+    order = get_order(session, order_id)
+    assert order is not None
+    result = transition(order, to, actor=actor, at=at, location=location, reason=reason, worker_id=worker_id)
+    assert isinstance(result, Transitioned), result
+    return result.change
+
+
+def _move(session: Session, order_id: int, to: OrderStatus, *, actor: Actor, **details: Any) -> WorkOrder:
+    """Decide the move with the lifecycle and store it with `save_change`."""
+    return save_change(session, _decide(session, order_id, to, actor=actor, **details))
 
 
 def test_order_round_trips_and_its_first_status_is_recorded(session: Session) -> None:
@@ -74,6 +106,7 @@ def test_order_round_trips_and_its_first_status_is_recorded(session: Session) ->
 def test_list_orders_filters_by_one_or_several_statuses(session: Session) -> None:
     """Tests that list_orders returns all orders by id, or only those in the requested statuses."""
     site_id = _site(session)
+    dispatcher = _dispatcher(session)
     worker = add_worker(session, name="W", device_id="d")
     ids = [
         add_order(
@@ -81,44 +114,86 @@ def test_list_orders_filters_by_one_or_several_statuses(session: Session) -> Non
         ).id
         for _ in range(3)
     ]
-    change_status(session, order_id=ids[1], to=OrderStatus.ASSIGNED, at=T0, worker_id=worker.id)
-    change_status(session, order_id=ids[2], to=OrderStatus.CANCELLED, at=T0)
+    _move(session, ids[1], OrderStatus.ASSIGNED, actor=dispatcher, worker_id=worker.id)
+    _move(session, ids[2], OrderStatus.CANCELLED, actor=dispatcher)
     assert [o.id for o in list_orders(session)] == ids
     assert [o.id for o in list_orders(session, status=OrderStatus.NEW)] == [ids[0]]
     assert [o.id for o in list_orders(session, status=[OrderStatus.ASSIGNED, OrderStatus.CANCELLED])] == ids[1:]
     assert list_orders(session, status=[]) == []
 
 
-def test_status_changes_follow_the_transition_table_and_are_recorded(session: Session) -> None:
-    """Tests assignment, an illegal move naming `to`, and the history with location and reason."""
+def test_saved_changes_store_the_status_and_worker_and_are_recorded(session: Session) -> None:
+    """Tests that an assignment and a decline are stored as decided, with who, when, where and why in the history."""
     site_id = _site(session)
+    dispatcher = _dispatcher(session)
     worker = add_worker(session, name="W", device_id="d")
     order = add_order(
         session, site_id=site_id, type="repair", priority=1, window=WINDOW, service_duration_s=60, created_at=T0
     )
-    with pytest.raises(ValueError, match=r"^worker_id: required to assign"):
-        change_status(session, order_id=order.id, to=OrderStatus.ASSIGNED, at=T0)
-    with pytest.raises(ValueError, match=r"^to: order \d+ is new and cannot become done"):
-        change_status(session, order_id=order.id, to=OrderStatus.DONE, at=T0)
-    assigned = change_status(session, order_id=order.id, to=OrderStatus.ASSIGNED, at=T0, worker_id=worker.id)
+    assigned = _move(session, order.id, OrderStatus.ASSIGNED, actor=dispatcher, worker_id=worker.id)
     assert (assigned.status, assigned.assigned_worker_id) == (OrderStatus.ASSIGNED, worker.id)
     here = LatLon(43.7351, 7.4211)
-    declined = change_status(
+    declined = _move(
         session,
-        order_id=order.id,
-        to=OrderStatus.DECLINED,
+        order.id,
+        OrderStatus.DECLINED,
+        actor=dispatcher,
         at=T0 + timedelta(minutes=5),
         location=here,
         reason="van broke",
     )
+    session.commit()
+    session.expire_all()
     assert (declined.status, declined.assigned_worker_id) == (OrderStatus.DECLINED, None)
-    history = order_history(session, order_id=order.id)
-    assert [(h.from_status, h.to_status) for h in history] == [
-        (None, OrderStatus.NEW),
-        (OrderStatus.NEW, OrderStatus.ASSIGNED),
-        (OrderStatus.ASSIGNED, OrderStatus.DECLINED),
+    assert get_order(session, order.id) == declined
+    assert order_history(session, order_id=order.id) == [
+        StatusChange(order.id, None, OrderStatus.NEW, T0),
+        StatusChange(order.id, OrderStatus.NEW, OrderStatus.ASSIGNED, T0, dispatcher.id),
+        StatusChange(
+            order.id,
+            OrderStatus.ASSIGNED,
+            OrderStatus.DECLINED,
+            T0 + timedelta(minutes=5),
+            dispatcher.id,
+            here,
+            "van broke",
+        ),
     ]
-    assert (history[-1].location, history[-1].reason) == (here, "van broke")
+
+
+def test_a_change_decided_on_a_stale_order_is_refused_and_nothing_is_stored(session: Session) -> None:
+    """Tests that when two dispatchers assign the same order at once, the second save fails naming `status`."""
+    site_id = _site(session)
+    dispatcher = _dispatcher(session)
+    ana = add_worker(session, name="Ana", device_id="a")
+    ben = add_worker(session, name="Ben", device_id="b")
+    order = add_order(
+        session, site_id=site_id, type="repair", priority=1, window=WINDOW, service_duration_s=60, created_at=T0
+    )
+    to_ana = _decide(session, order.id, OrderStatus.ASSIGNED, actor=dispatcher, worker_id=ana.id)
+    to_ben = _decide(session, order.id, OrderStatus.ASSIGNED, actor=dispatcher, worker_id=ben.id)
+    save_change(session, to_ana)
+    with pytest.raises(ValueError, match=rf"^status: order {order.id} changed meanwhile \(it is assigned now\)"):
+        save_change(session, to_ben)
+    session.commit()
+    session.expire_all()
+    stored = get_order(session, order.id)
+    assert stored is not None
+    assert (stored.status, stored.assigned_worker_id) == (OrderStatus.ASSIGNED, ana.id)
+    assert [h.to_status for h in order_history(session, order_id=order.id)] == [OrderStatus.NEW, OrderStatus.ASSIGNED]
+
+
+def test_saving_a_change_for_an_unknown_order_names_the_order(session: Session) -> None:
+    """Tests that a change for an order that no longer exists fails naming `order_id`, recording nothing."""
+    site_id = _site(session)
+    dispatcher = _dispatcher(session)
+    order = add_order(
+        session, site_id=site_id, type="visit", priority=3, window=WINDOW, service_duration_s=60, created_at=T0
+    )
+    change = _decide(session, order.id, OrderStatus.CANCELLED, actor=dispatcher)
+    with pytest.raises(ValueError, match=r"^order_id: no order with id 999"):
+        save_change(session, replace(change, order_id=999))
+    assert [h.to_status for h in order_history(session, order_id=order.id)] == [OrderStatus.NEW]
 
 
 def test_bad_order_fields_are_refused_naming_the_field(session: Session) -> None:
@@ -151,7 +226,7 @@ def test_upsert_by_reference_updates_details_but_keeps_status_and_assignment(ses
         service_duration_s=60,
         created_at=T0,
     )
-    change_status(session, order_id=first.id, to=OrderStatus.ASSIGNED, at=T0, worker_id=worker.id)
+    _move(session, first.id, OrderStatus.ASSIGNED, actor=_dispatcher(session), worker_id=worker.id)
     later = TimeWindow(T0 + timedelta(hours=3), T0 + timedelta(hours=4))
     second, created_again = upsert_order_by_reference(
         session,

@@ -6,7 +6,9 @@ import tempfile
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.support.servers import ConsoleServer
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -21,3 +23,26 @@ def browser() -> Iterator[Browser]:
         b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         yield b
         b.close()
+
+
+def login(
+    page: Page,
+    server: ConsoleServer,
+    *,
+    name: str | None = None,
+    password: str | None = None,
+    path: str = "/",
+    ready: str = ".conn-live",
+) -> None:
+    """Open `path` on a started console server, sign in on the login page it sends us to, and wait for `ready`.
+
+    `server` is the `console_server` fixture; `name` and `password` default to its
+    dispatcher. The default `ready` selector appears once the live map's socket is connected, so a
+    test that logs in can count on live updates from then on.
+    """
+    page.goto(f"{server.url}{path}")
+    assert "/login" in page.url, f"{path} opened without a login ({page.url})"
+    page.fill("input[name=name]", server.dispatcher_name if name is None else name)
+    page.fill("input[name=password]", server.dispatcher_password if password is None else password)
+    page.click("button[type=submit]")
+    page.wait_for_selector(ready, timeout=15_000)
