@@ -48,7 +48,9 @@ def create_blueprint(*, auth: Auth, services: Services, pipeline: PositionPipeli
             content_type=flask.request.content_type,
             body=flask.request.get_data() if is_json else b"",
         )
-        pipeline.ingest(report)  # a duplicate resend is answered 200 too, so the phone stops retrying
+        # A duplicate resend and a fix taken off shift (not stored) are answered 200 too: the phone
+        # cannot act on an error and would only retry (Traccar answers the same way).
+        pipeline.ingest(report)
         return "", 200
 
     @bp.post("/api/v1/positions")
@@ -109,12 +111,14 @@ def _iso_arg(name: str) -> datetime | None:
 
 
 def _batch_summary(outcomes: list[Any]) -> dict[str, Any]:
+    """Counts, and each item not stored by index: a bad field, a clock too far ahead, or "off shift"."""
     accepted = sum(1 for o in outcomes if isinstance(o, Stored))
     duplicates = sum(1 for o in outcomes if isinstance(o, Rejected) and o.duplicate)
+    off_shift = sum(1 for o in outcomes if isinstance(o, Rejected) and o.off_shift)
     errors = []
     for index, outcome in enumerate(outcomes):
         if isinstance(outcome, IngestError):
             errors.append({"index": index, "field": outcome.field, "error": str(outcome)})
         elif isinstance(outcome, Rejected) and not outcome.duplicate:
             errors.append({"index": index, "field": "timestamp", "error": outcome.reason})
-    return {"accepted": accepted, "duplicates": duplicates, "rejected": errors}
+    return {"accepted": accepted, "duplicates": duplicates, "off_shift": off_shift, "rejected": errors}

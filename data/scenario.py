@@ -33,7 +33,12 @@ WORKER_COUNT = 30
 ORDER_COUNT = 120
 SKILLS = ("electrical", "plumbing", "gas", "hvac", "it", "inspection", "delivery")
 TEAMS = ("North", "Centre", "South")
-SHIFT_START, SHIFT_END = time(7, 0), time(19, 0)
+DEMO_SHIFT = Shift(weekdays=tuple(range(7)), start=time(0, 0), end=time(23, 59))
+"""Every demo worker's shift: all day, every day, because the simulator drives them whenever the
+demo runs and location is kept only on shift (`dispatch.workers.keeps_location`). The last minute
+of the day is covered by that rule's grace."""
+ORDERS_FROM, ORDERS_UNTIL = time(7, 0), time(19, 0)
+"""The demo's orders are daytime work: every window lies within these hours."""
 DEMO_LOGINS: tuple[tuple[str, str, Role], ...] = (
     ("admin", "admin-demo", Role.ADMIN),
     ("dispatcher", "dispatcher-demo", Role.DISPATCHER),
@@ -110,8 +115,10 @@ def is_empty(session: Session) -> bool:
 def seed_demo(session: Session, *, seed: int, day: date) -> DemoSummary:
     """Store the demo scenario for `day`: all Monaco sites, 30 workers, 120 orders and the demo users.
 
-    Workers are on shift 07:00-19:00 UTC every day of the week, so the demo works on any day.
-    Every order's required skills are held by at least one worker. The caller commits.
+    Workers are on shift all day (00:00-23:59 UTC) every day of the week, so a demo started at any
+    hour shows them moving: the simulated staff work round the clock, and their shifts say so.
+    Orders are daytime work, their windows within 07:00-19:00 UTC. Every order's required skills
+    are held by at least one worker. The caller commits.
     """
     rng = random.Random(seed)
     pois = monaco_pois()
@@ -153,7 +160,6 @@ def _store_workers(session: Session, rng: random.Random, pois: list[Poi]) -> lis
     band = -(-len(by_lat) // len(TEAMS))
     bands = [by_lat[i * band : (i + 1) * band] for i in range(len(TEAMS))]
     names = rng.sample([f"{f} {last}" for f in _FIRST_NAMES for last in _LAST_NAMES], WORKER_COUNT)
-    every_day = Shift(weekdays=tuple(range(7)), start=SHIFT_START, end=SHIFT_END)
     skills_of: list[frozenset[str]] = []
     for i in range(WORKER_COUNT):
         count = rng.randint(1, 3)
@@ -169,7 +175,7 @@ def _store_workers(session: Session, rng: random.Random, pois: list[Poi]) -> lis
             name=names[i],
             device_id=f"demo-{i + 1:02d}",
             skills=sorted(skills),
-            shifts=(every_day,),
+            shifts=(DEMO_SHIFT,),
             home_base=home,
             team=TEAMS[team_index],
         )
@@ -189,7 +195,7 @@ def _store_orders(
     weights = [w for _, w, _ in _ORDER_TYPES]
     preferred = {t: s for t, _, s in _ORDER_TYPES}
     sites = rng.sample(pois, min(ORDER_COUNT, len(pois)))
-    shift_minutes = (SHIFT_END.hour - SHIFT_START.hour) * 60
+    day_minutes = (ORDERS_UNTIL.hour - ORDERS_FROM.hour) * 60
     for n in range(ORDER_COUNT):
         order_type = rng.choices(types, weights)[0]
         skill = preferred[order_type]
@@ -203,10 +209,10 @@ def _store_orders(
         else:
             priority, length_min = rng.choice((2, 3, 3, 4, 4, 5)), rng.choice((60, 120, 180, 240))
         service_min = rng.choice((15, 20, 30, 45, 60, 90))
-        # Windows start on a quarter hour, late enough that the whole window ends by the shift end.
-        latest_start = shift_minutes - length_min
+        # Windows start on a quarter hour, late enough that the whole window ends by ORDERS_UNTIL.
+        latest_start = day_minutes - length_min
         start_min = 30 + 15 * rng.randint(0, max(0, (latest_start - 30) // 15))
-        start = _at(day, SHIFT_START) + timedelta(minutes=start_min)
+        start = _at(day, ORDERS_FROM) + timedelta(minutes=start_min)
         upsert_order_by_reference(
             session,
             reference=f"DEMO-{day.isoformat()}-{n + 1:03d}",

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from dispatch.geo import LatLon
+from dispatch.workers import Worker, keeps_location
 
 KNOTS_TO_MPS = 0.514444
 
@@ -74,10 +75,32 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    """The position is not kept; `reason` says why, `duplicate` marks a harmless resend."""
+    """The position is not kept; `reason` says why.
+
+    `duplicate` marks a harmless resend. `off_shift` marks a fix taken outside the worker's shifts:
+    nothing is wrong with it, it is just not ours to keep (see `dispatch.workers.keeps_location`).
+    """
 
     reason: str
     duplicate: bool = False
+    off_shift: bool = False
+
+
+OFF_SHIFT = "off shift"
+"""The reason given for a fix taken outside the worker's shifts."""
+
+
+def refuse_off_shift(position: Position, worker: Worker) -> Rejected | None:
+    """Rejected(OFF_SHIFT) when `position`'s fix time is outside `worker`'s shifts (with the grace), else None.
+
+    The caller asks this before `accept`, so a position off shift is neither stored nor shown live.
+    Raises ValueError when the position is not `worker`'s.
+    """
+    if position.worker_id != worker.id:
+        raise ValueError(f"worker: position of worker {position.worker_id} checked against worker {worker.id}")
+    if keeps_location(worker, position.fix_time):
+        return None
+    return Rejected(OFF_SHIFT, off_shift=True)
 
 
 def accept(position: Position, last: Position | None, limits: PositionLimits) -> Accepted | Rejected:

@@ -18,6 +18,10 @@ class WorkerState(StrEnum):
     OFFLINE = "offline"
 
 
+MAX_GRACE = timedelta(hours=12)
+"""The widest grace `Shift.covers` takes (it looks one day either side of the time asked about)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Shift:
     """A working period on given weekdays (0 = Monday), local wall-clock times in UTC for now."""
@@ -32,9 +36,25 @@ class Shift:
         if self.end <= self.start:
             raise ValueError("shift end must be after its start")
 
-    def covers(self, at: datetime) -> bool:
-        """Whether `at` (aware datetime) falls inside this shift."""
-        return at.weekday() in self.weekdays and self.start <= at.timetz().replace(tzinfo=None) < self.end
+    def covers(self, at: datetime, *, grace: timedelta = timedelta(0)) -> bool:
+        """Whether `at` (aware datetime) falls inside this shift, widened by `grace` at both ends.
+
+        The end is exclusive. With a grace the widened shift may reach into the day before or
+        after: a fix at 00:05 on Tuesday is within 15 minutes of a Monday shift ending at 23:59.
+        """
+        if not grace:  # the common case, asked for every candidate of every assignment
+            return at.weekday() in self.weekdays and self.start <= at.timetz().replace(tzinfo=None) < self.end
+        if not timedelta(0) < grace <= MAX_GRACE:
+            raise ValueError(f"grace must be within 0..{MAX_GRACE}")
+        for offset in (-1, 0, 1):
+            day = at.date() + timedelta(days=offset)
+            if day.weekday() not in self.weekdays:
+                continue
+            start = datetime.combine(day, self.start, tzinfo=at.tzinfo) - grace
+            end = datetime.combine(day, self.end, tzinfo=at.tzinfo) + grace
+            if start <= at < end:
+                return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +70,37 @@ class Worker:
     team: str = ""
     active: bool = True
 
-    def on_shift(self, at: datetime) -> bool:
-        """Whether the worker is on shift at `at`; a worker with no calendar is never on shift."""
-        return self.active and any(s.covers(at) for s in self.shifts)
+    def on_shift(self, at: datetime, *, grace: timedelta = timedelta(0)) -> bool:
+        """Whether the worker is on shift at `at` (give or take `grace`); a worker with no calendar is never on shift."""
+        return self.active and any(s.covers(at, grace=grace) for s in self.shifts)
+
+
+LOCATION_GRACE = timedelta(minutes=15)
+"""How long before a shift starts and after it ends a worker's location is still kept.
+
+Phones are switched on in the car park and the last fix arrives on the way out; a quarter of an
+hour keeps those without keeping anyone's evening.
+"""
+
+
+def keeps_location(worker: Worker, at: datetime, *, grace: timedelta = LOCATION_GRACE) -> bool:
+    """Whether a location fix taken at `at` may be kept (stored and shown live): only on shift, ± `grace`.
+
+    Managers promise staff that their location is kept only while they are on shift, so this is
+    decided by the fix time (when the phone took the fix), never by when the server heard of it: a
+    phone flushing its offline buffer after the shift still has the fixes of the shift kept, and
+    none of the evening's.
+
+    A worker with no shift calendar at all has nothing to judge by: their fixes are kept, and the
+    phone's own tracking switch (OsmAnd / Traccar Client, which the worker turns on and off) is the
+    only gate. Refusing them would silently drop every fix of a phone registered with
+    `python -m data add-worker` (which sets no shifts), breaking the documented way to connect a
+    phone; the ingestion pipeline logs once per process that such a worker has no calendar, so the
+    manager can give them one. A deactivated worker's fixes are never kept.
+    """
+    if not worker.active:
+        return False
+    return not worker.shifts or worker.on_shift(at, grace=grace)
 
 
 @dataclass(frozen=True, slots=True)

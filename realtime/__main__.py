@@ -19,7 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m realtime")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("redis-server", help="run the embedded Redis in the foreground (for the Procfile)")
-    sub.add_parser("worker", help="relay live positions from Redis to the consoles' sockets")
+    sub.add_parser(
+        "worker", help="relay live positions from Redis to the consoles' sockets; purge old positions hourly"
+    )
     sim = sub.add_parser("simulate", help="drive the demo field staff on Monaco's streets")
     sim.add_argument("--url", help="server base URL (default http://127.0.0.1:$PORT)")
     sim.add_argument("--speed", type=float, help="simulated seconds per real second (default $OUTFIELD_SIM_SPEED)")
@@ -50,26 +52,41 @@ def _redis_server(settings: Settings) -> int:
 
 
 def _worker(settings: Settings) -> int:
+    """The live relay, and beside it the hourly purge of positions past retention (one process purges)."""
     from flask_socketio import SocketIO
 
+    from data.db import make_engine, make_sessionmaker
+    from dispatch.clock import SystemClock
     from realtime.bus import Bus
     from realtime.relay import run_relay
+    from realtime.retention import run_purger
 
     emitter = SocketIO(message_queue=settings.redis_url, async_mode="threading")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    bus = Bus(settings.redis_url)
+    holder = f"worker-{uuid.uuid4().hex[:8]}"
 
     def emit(event: str, payload: dict[str, object], room: str) -> None:
         emitter.emit(event, payload, to=room)
 
-    run_relay(
-        bus=Bus(settings.redis_url),
-        emit=emit,
-        batch_ms=settings.live_batch_ms,
-        stop=stop,
-        holder=f"worker-{uuid.uuid4().hex[:8]}",
+    purger = threading.Thread(
+        target=run_purger,
+        kwargs={
+            "bus": bus,
+            "holder": holder,
+            "sessions": make_sessionmaker(make_engine(settings.database_url)),
+            "clock": SystemClock(),
+            "retention_days": settings.position_retention_days,
+            "stop": stop,
+        },
+        name="purge-positions",
+        daemon=True,
     )
+    purger.start()
+    run_relay(bus=bus, emit=emit, batch_ms=settings.live_batch_ms, stop=stop, holder=holder)
+    purger.join(10)
     return 0
 
 

@@ -1,11 +1,14 @@
-"""The ingestion pipeline: parsed report → known device → filter → stored → published.
+"""The ingestion pipeline: parsed report → known device → on shift → filter → stored → published.
 
 Storing comes first and is committed before anything is published or acknowledged, so an
 acknowledged position is durable and a subscriber never sees a position the database lacks.
+A fix taken outside the worker's shifts is dropped before the filter: neither stored nor
+published (`dispatch.workers.keeps_location`), and its outcome says "off shift".
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -18,10 +21,12 @@ from data import positions_repo, workers_repo
 from data.db import session_scope
 from dispatch.access import Decision
 from dispatch.clock import Clock
-from dispatch.positions import Accepted, Position, PositionLimits, Rejected, accept
-from dispatch.workers import LiveStatus, worker_state
+from dispatch.positions import Accepted, Position, PositionLimits, Rejected, accept, refuse_off_shift
+from dispatch.workers import LiveStatus, Worker, worker_state
 from realtime.bus import POSITIONS, Bus
 from realtime.ingest import IngestError, PositionReport, to_position
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +75,21 @@ class PositionPipeline:
         self._bus = bus
         self._clock = clock
         self._limits = limits
-        # Known devices are remembered for `device_cache_s`: a phone pinging every few seconds
-        # then costs no lookup. Unknown ids are never cached, so a newly registered phone works at
-        # once; a deactivated one is refused within `device_cache_s`.
+        # Known devices are remembered (with their worker's shifts) for `device_cache_s`: a phone
+        # pinging every few seconds then costs no lookup. Unknown ids are never cached, so a newly
+        # registered phone works at once; a deactivated one is refused, and a changed shift
+        # applies, within `device_cache_s`.
         self._device_cache_s = device_cache_s
         self._monotonic = monotonic
-        self._devices: dict[str, tuple[int, float]] = {}
+        self._devices: dict[str, tuple[Worker, float]] = {}
         self._devices_lock = threading.Lock()
+        self._warned_no_shifts: set[int] = set()
 
     def ingest(self, report: PositionReport) -> Stored | Rejected:
-        """Store one report from a device; IngestError (→ 400) for an unknown device or bad value."""
+        """Store one report from a device; IngestError (→ 400) for an unknown device or bad value.
+
+        A fix taken off shift comes back as Rejected with `off_shift` set, and nothing is stored.
+        """
         outcome = self.ingest_many([report], may_report=lambda _worker_id: Decision(True))[0]
         if isinstance(outcome, IngestError):
             raise outcome
@@ -89,13 +99,14 @@ class PositionPipeline:
         """Store many reports in one transaction; each gets its own outcome, in order.
 
         A bad item does not sink the others. `may_report(worker_id)` is the caller's permission
-        check (a field worker may report only for themself).
+        check (a field worker may report only for themself). Items taken off shift come back as
+        Rejected with `off_shift` set.
         """
         outcomes: list[Outcome] = []
         live: list[Position] = []
         server_time = self._clock.now()
         with session_scope(self._sessions) as session:
-            workers: dict[str, int | None] = {}
+            workers: dict[str, Worker | None] = {}
             last: dict[int, Position | None] = {}
             for report in reports:
                 if isinstance(report, IngestError):
@@ -113,17 +124,18 @@ class PositionPipeline:
         session: Session,
         report: PositionReport,
         server_time: Any,
-        workers: dict[str, int | None],
+        workers: dict[str, Worker | None],
         last: dict[int, Position | None],
         may_report: MayReport,
     ) -> Outcome:
         if report.device_id not in workers:
-            workers[report.device_id] = self._worker_id(session, report.device_id)
-        worker_id = workers[report.device_id]
-        if worker_id is None:
+            workers[report.device_id] = self._worker(session, report.device_id)
+        worker = workers[report.device_id]
+        if worker is None:
             return IngestError(
                 "id", f"unknown device {report.device_id!r}: register it with `python -m data add-worker`"
             )
+        worker_id = worker.id
         decision = may_report(worker_id)
         if not decision.allowed:
             return IngestError("id", decision.reason)
@@ -133,6 +145,10 @@ class PositionPipeline:
             position = to_position(report, worker_id=worker_id, server_time=server_time, last=last[worker_id])
         except IngestError as exc:
             return exc
+        off_shift = refuse_off_shift(position, worker)
+        if off_shift is not None:
+            return off_shift
+        self._warn_no_shifts(worker)
         verdict = accept(position, last[worker_id], self._limits)
         if isinstance(verdict, Rejected):
             return verdict
@@ -142,14 +158,25 @@ class PositionPipeline:
             last[worker_id] = stored
         return Stored(stored, verdict.live)
 
-    def _worker_id(self, session: Session, device_id: str) -> int | None:
+    def _worker(self, session: Session, device_id: str) -> Worker | None:
         now = self._monotonic()
         with self._devices_lock:
             cached = self._devices.get(device_id)
         if cached is not None and cached[1] > now:
             return cached[0]
-        worker_id = workers_repo.active_worker_id_for_device(session, device_id)
-        if worker_id is not None:
-            with self._devices_lock:
-                self._devices[device_id] = (worker_id, now + self._device_cache_s)
-        return worker_id
+        worker = workers_repo.worker_by_device(session, device_id)
+        if worker is None or not worker.active:
+            return None
+        with self._devices_lock:
+            self._devices[device_id] = (worker, now + self._device_cache_s)
+        return worker
+
+    def _warn_no_shifts(self, worker: Worker) -> None:
+        """Say once per process that a worker has no shift calendar, so every fix is kept (ids only)."""
+        with self._devices_lock:
+            if worker.shifts or worker.id in self._warned_no_shifts:
+                return
+            self._warned_no_shifts.add(worker.id)
+        log.warning(
+            "worker %d has no shifts: their positions are kept whenever the phone sends; give them a shift", worker.id
+        )

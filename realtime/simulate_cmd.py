@@ -19,6 +19,7 @@ from data.db import make_engine, make_sessionmaker, session_scope
 from data.settings import Settings
 from dispatch.clock import ScaledClock, SystemClock
 from dispatch.geo import LatLon
+from dispatch.workers import keeps_location
 from realtime.sim_main import run
 from realtime.simulator import SimWorker
 from routing.travel import make_travel_times
@@ -31,17 +32,21 @@ def simulate(settings: Settings, *, url: str | None, speed: float | None) -> int
     base_url = url or f"http://127.0.0.1:{settings.port}"
     sessions = make_sessionmaker(make_engine(settings.database_url))
     with session_scope(sessions) as session:
-        workers = [
-            SimWorker(w.device_id, w.home_base)
-            for w in workers_repo.list_workers(session)
-            if w.device_id.startswith(DEMO_PREFIX) and w.home_base is not None
-        ]
+        demo = [w for w in workers_repo.list_workers(session) if w.device_id.startswith(DEMO_PREFIX)]
+        workers = [SimWorker(w.device_id, w.home_base) for w in demo if w.home_base is not None]
         sites = {s.id: s for s in sites_repo.list_sites(session)}
         order_sites = {o.site_id for o in orders_repo.list_orders(session)}
     destinations: list[LatLon] = [sites[i].location for i in sorted(order_sites) if i in sites]
     if not workers or not destinations:
         log.error("no demo workers or order sites in the database: run `python -m data seed-demo` first")
         return 1
+    off_shift = sum(1 for w in demo if not keeps_location(w, SystemClock().now()))
+    if off_shift:  # a demo seeded before demo shifts covered the whole day
+        log.warning(
+            "%d demo worker(s) are off shift now, so their positions will not be kept: "
+            "run `python -m data seed-demo` to give them the demo's all-day shift",
+            off_shift,
+        )
     travel = make_travel_times(settings.osrm_dir)
     log.info("road times: %s", type(travel).__name__)
     _wait_for_server(base_url)

@@ -16,7 +16,7 @@ from data.users_repo import check_password, create_user
 from data.workers_repo import list_workers
 from dispatch.access import Role
 from dispatch.orders import OrderStatus, OrderType
-from dispatch.workers import Shift
+from dispatch.workers import Shift, keeps_location
 
 DAY = date(2025, 3, 3)
 
@@ -31,6 +31,18 @@ def seeded(session: Session):
     return summary
 
 
+def test_demo_workers_have_their_location_kept_at_any_hour_the_demo_runs(session: Session, seeded) -> None:
+    """Tests that a demo started at any hour (03:00 UTC included) shows moving workers: their fixes are on shift."""
+    workers = list_workers(session)
+    times = [
+        datetime(2025, 3, day, hour, minute, 30, tzinfo=UTC)
+        for day in (3, 9)
+        for hour in range(24)
+        for minute in (0, 59)
+    ]
+    assert [t for t in times if not all(keeps_location(w, t) for w in workers)] == []
+
+
 def test_the_monaco_poi_file_has_286_sites_with_unique_refs() -> None:
     """Tests that the shipped POI file yields 286 sites, each with its own osm:<type>:<id> reference."""
     pois = monaco_pois()
@@ -41,7 +53,7 @@ def test_the_monaco_poi_file_has_286_sites_with_unique_refs() -> None:
 
 
 def test_seed_demo_stores_all_sites_workers_orders_and_logins(session: Session, seeded) -> None:
-    """Tests the demo's contents: 286 sites, 30 workers on 07-19 UTC daily shifts, 120 orders on the day, logins."""
+    """Tests the demo's contents: 286 sites, 30 workers on all-day shifts, 120 daytime orders on the day, logins."""
     assert (seeded.sites, seeded.workers, seeded.orders) == (286, 30, 120)
     sites = list_sites(session)
     assert len(sites) == 286 and all(s.geofence_radius_m == 50.0 for s in sites)
@@ -53,7 +65,7 @@ def test_seed_demo_stores_all_sites_workers_orders_and_logins(session: Session, 
     assert all(1 <= len(w.skills) <= 3 and w.skills <= set(SKILLS) for w in workers)
     assert set().union(*(w.skills for w in workers)) == set(SKILLS)
     assert Counter(w.team for w in workers) == {"North": 10, "Centre": 10, "South": 10}
-    assert all(w.shifts == (Shift(tuple(range(7)), time(7), time(19)),) for w in workers)
+    assert all(w.shifts == (Shift(tuple(range(7)), time(0), time(23, 59)),) for w in workers)
     homes = {(s.location.lat, s.location.lon) for s in sites}
     assert all(w.home_base is not None and (w.home_base.lat, w.home_base.lon) in homes for w in workers)
 

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dispatch.positions import Accepted, PositionLimits, Rejected, accept
-from tests.factories import make_position
+from dispatch.positions import OFF_SHIFT, Accepted, PositionLimits, Rejected, accept, refuse_off_shift
+from tests.factories import make_position, make_worker
 
 LIMITS = PositionLimits(max_future_s=600)
 
@@ -58,3 +58,26 @@ def test_never_live_when_older_than_last(seconds_earlier):
     older = replace(last, fix_time=last.fix_time - timedelta(seconds=seconds_earlier), latitude=43.75)
     verdict = accept(older, last, LIMITS)
     assert isinstance(verdict, Accepted) and not verdict.live
+
+
+def test_a_fix_taken_off_shift_is_refused_as_off_shift():
+    """Tests that a 07-19 worker's fix at 21:00 is refused with the reason "off shift", and one at 08:00 is not."""
+    worker = make_worker()
+    assert refuse_off_shift(make_position("2025-03-03T08:00:00Z"), worker) is None
+    evening = refuse_off_shift(make_position("2025-03-03T21:00:00Z"), worker)
+    assert evening == Rejected(OFF_SHIFT, off_shift=True)
+    assert OFF_SHIFT == "off shift"
+
+
+def test_the_shift_is_judged_by_the_fix_time_not_the_arrival():
+    """Tests that an afternoon fix flushed in the evening is kept, and a 06:00 fix flushed at 08:00 (on shift) is not."""
+    worker = make_worker()
+    assert refuse_off_shift(make_position("2025-03-03T15:00:00Z", server_time="2025-03-03T22:00:00Z"), worker) is None
+    early = make_position("2025-03-03T06:00:00Z", server_time="2025-03-03T08:00:00Z")
+    assert refuse_off_shift(early, worker) == Rejected(OFF_SHIFT, off_shift=True)
+
+
+def test_a_position_is_checked_against_its_own_worker_only():
+    """Tests that checking one worker's fix against another worker's shifts is a bug, not a verdict."""
+    with pytest.raises(ValueError, match="^worker: position of worker 1 checked against worker 2"):
+        refuse_off_shift(make_position(), make_worker(id=2))

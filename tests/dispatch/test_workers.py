@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from dispatch.workers import LiveStatus, Shift, WorkerState, worker_state
+from dispatch.workers import LOCATION_GRACE, LiveStatus, Shift, WorkerState, keeps_location, worker_state
 from tests.factories import at, make_worker
 
 NOW = at("2025-03-03T10:00:00Z")  # a Monday
@@ -21,6 +23,71 @@ def test_worker_is_on_shift_inside_hours_only():
 def test_inactive_worker_is_never_on_shift():
     """Tests that a deactivated worker is never on shift."""
     assert not make_worker(active=False).on_shift(NOW)
+
+
+MONDAY_7_TO_19 = Shift(weekdays=(0,), start=time(7), end=time(19))
+
+
+@pytest.mark.parametrize(
+    ("fix_time", "kept"),
+    [
+        ("2025-03-03T06:44:59Z", False),  # more than 15 minutes early
+        ("2025-03-03T06:45:00Z", True),  # the grace before the shift starts
+        ("2025-03-03T12:00:00Z", True),
+        ("2025-03-03T19:14:59Z", True),  # the grace after the shift ends
+        ("2025-03-03T19:15:00Z", False),
+        ("2025-03-04T12:00:00Z", False),  # Tuesday: no shift
+    ],
+)
+def test_location_is_kept_only_on_shift_give_or_take_15_minutes(fix_time, kept):
+    """Tests that a Monday 07-19 worker's fix is kept from 06:45 until just before 19:15, and not on Tuesday."""
+    assert LOCATION_GRACE == timedelta(minutes=15)
+    assert keeps_location(make_worker(shifts=(MONDAY_7_TO_19,)), at(fix_time)) is kept
+
+
+@pytest.mark.parametrize(
+    ("fix_time", "kept"),
+    [
+        ("2025-03-04T00:13:59Z", True),  # Tuesday, 15 minutes after Monday's 23:59 end
+        ("2025-03-04T00:14:00Z", False),
+        ("2025-03-02T23:45:00Z", True),  # Sunday night, 15 minutes before Monday's 00:00 start
+        ("2025-03-02T23:44:59Z", False),
+    ],
+)
+def test_the_grace_reaches_across_midnight(fix_time, kept):
+    """Tests that the grace around a shift ending at 23:59 or starting at 00:00 reaches into the next or previous day."""
+    night = make_worker(shifts=(Shift(weekdays=(0,), start=time(22), end=time(23, 59)),))
+    early = make_worker(shifts=(Shift(weekdays=(0,), start=time(0), end=time(6)),))
+    assert (keeps_location(night, at(fix_time)) or keeps_location(early, at(fix_time))) is kept
+
+
+def test_a_worker_without_a_calendar_is_kept_and_a_deactivated_one_never():
+    """Tests that a worker with no shift calendar has fixes kept at any hour (the phone's switch is the gate), and a deactivated one never."""
+    hours = [at("2025-03-03T00:30:00Z") + timedelta(hours=h) for h in range(24 * 7)]
+    assert all(keeps_location(make_worker(shifts=()), t) for t in hours)
+    assert not any(keeps_location(make_worker(active=False), t) for t in hours)
+
+
+def test_a_grace_beyond_half_a_day_is_refused():
+    """Tests that a negative grace or one over 12 hours is refused naming the grace."""
+    with pytest.raises(ValueError, match="^grace must be within"):
+        MONDAY_7_TO_19.covers(NOW, grace=timedelta(hours=13))
+    with pytest.raises(ValueError, match="^grace must be within"):
+        MONDAY_7_TO_19.covers(NOW, grace=timedelta(minutes=-1))
+
+
+@given(
+    st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2026, 1, 1), timezones=st.just(UTC)),
+    st.integers(min_value=1, max_value=12 * 3600),
+)
+def test_a_grace_only_ever_widens_a_shift(when, grace_s):
+    """Tests that a time inside a shift stays inside it with any grace, and a grace never covers a time far from the shift."""
+    shift = Shift(weekdays=(0, 2, 6), start=time(6, 30), end=time(23, 59))
+    grace = timedelta(seconds=grace_s)
+    if shift.covers(when):
+        assert shift.covers(when, grace=grace)
+    if shift.covers(when, grace=grace):  # within `grace` of the shift (which is longer than any grace)
+        assert shift.covers(when - grace) or shift.covers(when) or shift.covers(when + grace)
 
 
 def test_shift_must_end_after_it_starts():

@@ -11,17 +11,41 @@ import pytest
 import requests
 import socketio
 
+from tests.factories import ALL_DAY_CSV
+
 pytestmark = pytest.mark.integration
 
 
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
 @pytest.fixture(scope="module")
-def worker(console_server):
-    worker_id = int(
-        console_server.cli(
-            "data", "add-worker", "--name", "Ana Rossi", "--device-id", "phone-ana", "--skills", "gas,hvac"
-        )
+def registered(console_server, tmp_path_factory):
+    """Ana works all day every day (the tests run on the wall clock); Otto works one hour, three days from today."""
+    off_day = WEEKDAYS[(datetime.now(UTC).weekday() + 3) % 7]
+    csv = tmp_path_factory.mktemp("live-csv") / "workers.csv"
+    csv.write_text(
+        "name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end\n"
+        f"Ana Rossi,phone-ana,gas;hvac,Centre,43.7390,7.4270,{ALL_DAY_CSV}\n"
+        f"Otto Offduty,phone-otto,gas,Centre,43.7350,7.4220,{off_day},12:00,13:00\n"
     )
-    return {"id": worker_id, "device_id": "phone-ana"}
+    console_server.cli("data", "import-csv", "workers", str(csv))
+    workers = requests.get(
+        f"{console_server.url}/api/v1/workers",
+        headers={"Authorization": f"Bearer {console_server.admin_token}"},
+        timeout=5,
+    ).json()
+    return {w["device_id"]: {"id": w["id"], "device_id": w["device_id"]} for w in workers}
+
+
+@pytest.fixture(scope="module")
+def worker(registered):
+    return registered["phone-ana"]
+
+
+@pytest.fixture(scope="module")
+def off_duty(registered):
+    return registered["phone-otto"]
 
 
 @pytest.fixture
@@ -169,6 +193,47 @@ def test_batch_endpoint_stores_good_items_and_reports_bad_ones(console_server, w
         **{"from": (t0 - timedelta(seconds=1)).isoformat(), "to": (t0 + timedelta(seconds=10)).isoformat()},
     ).json()
     assert len(window) == 4
+
+
+def test_osmand_ping_off_shift_is_answered_200_but_neither_stored_nor_pushed(
+    console_server, worker, off_duty, live_client
+):
+    """Tests that a phone reporting outside its worker's shift gets 200 (it cannot act on an error), and that the
+    fix appears neither in the history nor on a connected console, while an on-shift ping sent after it does."""
+    ts = datetime.now(UTC).isoformat()  # to the microsecond: Ana's ping must be newer than her last one to go live
+    off = {"id": off_duty["device_id"], "timestamp": ts, "lat": 43.7311, "lon": 7.4211, "speed": 10.0}
+    r = requests.post(f"{console_server.url}/osmand", params=off, timeout=5)
+    assert (r.status_code, r.text) == (200, "")
+    on = {"id": worker["device_id"], "timestamp": ts, "lat": 43.7322, "lon": 7.4222}
+    assert requests.post(f"{console_server.url}/osmand", params=on, timeout=5).status_code == 200
+    seen: list[dict] = []  # everything pushed until Ana's ping, which comes after the off-shift one would have
+    while not any(u["worker_id"] == worker["id"] and abs(u["lat"] - 43.7322) < 1e-6 for u in seen):
+        seen.append(live_client.get(timeout=5))
+    assert [u for u in seen if u["worker_id"] == off_duty["id"]] == []
+    assert positions(console_server, off_duty["id"]).json() == []
+
+
+def test_batch_outcome_says_off_shift_for_each_fix_taken_off_shift(console_server, worker, off_duty):
+    """Tests that the batch endpoint stores the on-shift items and names each off-shift one "off shift", counting them."""
+    t0 = datetime.now(UTC) - timedelta(minutes=5)
+    items = [
+        {"id": device, "lat": 43.73 + i * 0.001, "lon": 7.42, "timestamp": int((t0 + timedelta(seconds=i)).timestamp())}
+        for i, device in enumerate(["phone-ana", "phone-otto", "phone-ana", "phone-otto"])
+    ]
+    r = requests.post(
+        f"{console_server.url}/api/v1/positions",
+        json=items,
+        headers={"Authorization": f"Bearer {console_server.admin_token}"},
+        timeout=5,
+    )
+    assert r.status_code == 200
+    body = r.json()
+    assert (body["accepted"], body["off_shift"]) == (2, 2)
+    assert body["rejected"] == [
+        {"index": 1, "field": "timestamp", "error": "off shift"},
+        {"index": 3, "field": "timestamp", "error": "off shift"},
+    ]
+    assert positions(console_server, off_duty["id"]).json() == []
 
 
 def test_batch_and_history_need_a_token(console_server, worker):

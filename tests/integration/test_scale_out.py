@@ -13,6 +13,7 @@ import pytest
 import requests
 import socketio
 
+from tests.factories import ALL_DAY_CSV
 from tests.support.servers import REPO, free_port, wait_until
 
 pytestmark = pytest.mark.integration
@@ -35,9 +36,11 @@ def second_server(console_server):
         proc.wait(10)
 
 
-def test_each_console_gets_each_update_once(console_server, second_server):
+def test_each_console_gets_each_update_once(console_server, second_server, tmp_path):
     """Tests that with two server processes (each running a relay candidate) a client on each sees every ping exactly once."""
-    console_server.cli("data", "add-worker", "--name", "Scale Test", "--device-id", "scale-1")
+    workers = tmp_path / "workers.csv"  # on shift all day: positions are kept only on shift
+    workers.write_text(f"name,device_id,shift_days,shift_start,shift_end\nScale Test,scale-1,{ALL_DAY_CSV}\n")
+    console_server.cli("data", "import-csv", "workers", str(workers))
     seen: dict[str, Counter] = {"a": Counter(), "b": Counter()}
     lock = threading.Lock()
     clients = []

@@ -1,0 +1,157 @@
+"""The ingestion pipeline on a real database: what is stored and published, and what is kept off the record."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from data.db import make_sessionmaker, session_scope
+from data.positions_repo import positions_between
+from data.workers_repo import add_worker, upsert_worker_by_device
+from dispatch.access import Decision
+from dispatch.clock import ManualClock
+from dispatch.positions import OFF_SHIFT, PositionLimits, Rejected
+from dispatch.workers import Shift
+from realtime.bus import POSITIONS
+from realtime.ingest import IngestError, PositionReport
+from realtime.pipeline import PositionPipeline, Stored
+from tests.factories import EVERY_DAY_7_TO_19, at
+
+DAY_START, DAY_END = at("2025-03-03T00:00:00Z"), at("2025-03-04T00:00:00Z")
+
+
+class RecordingBus:
+    """Stands in for `realtime.bus.Bus`: keeps what would have been published."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, dict[str, Any]]] = []
+
+    def publish_many(self, channel: str, messages: list[dict[str, Any]]) -> None:
+        self.published.extend((channel, m) for m in messages)
+
+
+@pytest.fixture
+def sessions(db_engine: Engine) -> sessionmaker[Session]:
+    return make_sessionmaker(db_engine)
+
+
+@pytest.fixture
+def workers(sessions: sessionmaker[Session]) -> dict[str, int]:
+    """Ana works 07-19 every day; Noé has no shifts at all."""
+    with session_scope(sessions) as session:
+        ana = add_worker(session, name="Ana", device_id="ana", shifts=(EVERY_DAY_7_TO_19,))
+        noe = add_worker(session, name="Noé", device_id="noe")
+    return {"ana": ana.id, "noe": noe.id}
+
+
+@pytest.fixture
+def bus() -> RecordingBus:
+    return RecordingBus()
+
+
+def pipeline(sessions: sessionmaker[Session], bus: RecordingBus, now: str) -> PositionPipeline:
+    return PositionPipeline(
+        sessions=sessions,
+        bus=bus,  # type: ignore[arg-type]
+        clock=ManualClock(at(now)),
+        limits=PositionLimits(),
+    )
+
+
+def report(device_id: str, fix_time: str, lat: float = 43.7384) -> PositionReport:
+    return PositionReport(device_id=device_id, fix_time=at(fix_time), latitude=lat, longitude=7.4246, speed_mps=4.0)
+
+
+def stored_fix_times(sessions: sessionmaker[Session], worker_id: int) -> list[datetime]:
+    with session_scope(sessions) as session:
+        return [p.fix_time for p in positions_between(session, worker_id=worker_id, start=DAY_START, end=DAY_END)]
+
+
+def test_a_fix_on_shift_is_stored_and_published(sessions, workers, bus):
+    """Tests that a 07-19 worker's 08:00 fix is stored and reaches the live map."""
+    outcome = pipeline(sessions, bus, "2025-03-03T08:00:05Z").ingest(report("ana", "2025-03-03T08:00:00Z"))
+    assert isinstance(outcome, Stored) and outcome.live
+    assert stored_fix_times(sessions, workers["ana"]) == [at("2025-03-03T08:00:00Z")]
+    assert [(channel, m["worker_id"], m["lat"]) for channel, m in bus.published] == [
+        (POSITIONS, workers["ana"], 43.7384)
+    ]
+
+
+def test_a_fix_off_shift_is_neither_stored_nor_published(sessions, workers, bus):
+    """Tests that a 07-19 worker's 21:00 fix comes back "off shift" (the OsmAnd answer stays 200) and leaves no trace."""
+    outcome = pipeline(sessions, bus, "2025-03-03T21:00:05Z").ingest(report("ana", "2025-03-03T21:00:00Z"))
+    assert outcome == Rejected(OFF_SHIFT, off_shift=True)
+    assert stored_fix_times(sessions, workers["ana"]) == []
+    assert bus.published == []
+
+
+def test_the_shift_boundaries_allow_15_minutes_either_side(sessions, workers, bus):
+    """Tests that fixes from 06:45:00 to 19:14:59 are kept and those at 06:44:59 and 19:15:00 are not."""
+    times = ["2025-03-03T06:44:59Z", "2025-03-03T06:45:00Z", "2025-03-03T19:14:59Z", "2025-03-03T19:15:00Z"]
+    outcomes = pipeline(sessions, bus, "2025-03-03T19:20:00Z").ingest_many(
+        [report("ana", t) for t in times], may_report=lambda _wid: Decision(True)
+    )
+    assert [type(o).__name__ for o in outcomes] == ["Rejected", "Stored", "Stored", "Rejected"]
+    assert [o.reason for o in outcomes if isinstance(o, Rejected)] == [OFF_SHIFT, OFF_SHIFT]
+    assert stored_fix_times(sessions, workers["ana"]) == [at(times[1]), at(times[2])]
+    assert [m["fix_time"] for _, m in bus.published] == [at(times[1]).isoformat(), at(times[2]).isoformat()]
+
+
+def test_a_batch_says_off_shift_per_item_and_stores_the_rest(sessions, workers, bus):
+    """Tests that in a phone's flushed buffer only the fixes taken on shift are stored, each other item saying why."""
+    items: list[PositionReport | IngestError] = [
+        report("ana", "2025-03-03T18:50:00Z", lat=43.73),
+        report("ana", "2025-03-03T19:40:00Z", lat=43.74),
+        IngestError("lat", "'x' is not a number"),
+        report("ana", "2025-03-03T19:05:00Z", lat=43.75),
+    ]
+    outcomes = pipeline(sessions, bus, "2025-03-03T19:45:00Z").ingest_many(items, may_report=lambda _: Decision(True))
+    assert [o.reason if isinstance(o, Rejected) else type(o).__name__ for o in outcomes] == [
+        "Stored",
+        "off shift",
+        "IngestError",
+        "Stored",
+    ]
+    assert stored_fix_times(sessions, workers["ana"]) == [at("2025-03-03T18:50:00Z"), at("2025-03-03T19:05:00Z")]
+    assert sorted(m["lat"] for _, m in bus.published) == [43.73, 43.75]
+
+
+def test_a_worker_without_shifts_is_kept_and_the_log_says_so_once_without_coordinates(sessions, workers, bus, caplog):
+    """Tests that a phone registered without a shift calendar (`add-worker`) has its fixes kept at any hour, with one warning naming only the worker."""
+    caplog.set_level(logging.WARNING, logger="realtime.pipeline")
+    ingest = pipeline(sessions, bus, "2025-03-03T23:00:00Z")
+    times = [f"2025-03-03T{h:02d}:30:00Z" for h in range(0, 23, 2)]
+    outcomes = [ingest.ingest(report("noe", t, lat=43.7312)) for t in times]
+    assert all(isinstance(o, Stored) for o in outcomes)
+    assert stored_fix_times(sessions, workers["noe"]) == [at(t) for t in times]
+    warnings = [r.getMessage() for r in caplog.records]
+    assert warnings == [
+        f"worker {workers['noe']} has no shifts: their positions are kept whenever the phone sends; give them a shift"
+    ]
+    assert "43.73" not in caplog.text and "7.42" not in caplog.text
+
+
+def test_a_new_shift_applies_once_the_device_cache_expires(sessions, workers, bus):
+    """Tests that giving a worker a shift makes their phone's off-shift fixes dropped within the device cache time."""
+    now = [0.0]
+    ingest = PositionPipeline(
+        sessions=sessions,
+        bus=bus,  # type: ignore[arg-type]
+        clock=ManualClock(at("2025-03-03T18:00:30Z")),
+        limits=PositionLimits(),
+        device_cache_s=30.0,
+        monotonic=lambda: now[0],
+    )
+    assert isinstance(ingest.ingest(report("noe", "2025-03-03T18:00:00Z")), Stored)  # no calendar yet
+    with session_scope(sessions) as session:
+        upsert_worker_by_device(
+            session, name="Noé", device_id="noe", shifts=(Shift(weekdays=(0,), start=time(9), end=time(17)),)
+        )
+    now[0] = 31.0
+    assert ingest.ingest(report("noe", "2025-03-03T18:00:10Z")) == Rejected(OFF_SHIFT, off_shift=True)
+    assert stored_fix_times(sessions, workers["noe"]) == [at("2025-03-03T18:00:00Z")]
