@@ -1,27 +1,51 @@
-"""`python -m console`: serve the console, the API, the sockets and /osmand on $PORT."""
+"""`python -m console`: serve the console, the API, the sockets and /osmand on $PORT.
+
+`python -m console plan-worker` runs the route-plan worker instead (the Procfile's `planner`).
+"""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
+import sys
 
-from console.app import create_app
-from data.migrate import migrate
 from data.settings import Settings
-from dispatch.clock import SystemClock
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m console")
+    parser.add_argument(
+        "command",
+        nargs="?",
+        default="serve",
+        choices=("serve", "plan-worker"),
+        help="serve (default): the web console; plan-worker: run route-plan jobs from Redis",
+    )
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # request lines carry coordinates in query strings
     settings = Settings.from_env(os.environ)
+    if args.command == "plan-worker":
+        from console.plan_worker import run_planner
+
+        return run_planner(settings)
+    return serve(settings)
+
+
+def serve(settings: Settings) -> int:
+    from console.app import create_app
+    from data.migrate import migrate
+    from dispatch.clock import SystemClock
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # request lines carry coordinates in query strings
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.database_url)  # a no-op when the schema is current; a fresh database just works
     app = create_app(settings, clock=SystemClock())
     app.start_relay(settings.live_batch_ms)
     logging.getLogger("outfield").info("serving on http://%s:%d/", settings.host, settings.port)
     app.socketio.run(app.server, host=settings.host, port=settings.port, allow_unsafe_werkzeug=True, log_output=False)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

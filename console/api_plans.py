@@ -9,6 +9,7 @@ import flask
 
 from console.auth import ApiError, Auth, deny
 from console.plan_jobs import PlanInputError, PlanJobs
+from console.plan_review import compare_with_published
 from dispatch.access import Action
 
 
@@ -87,6 +88,14 @@ def create_blueprint(*, auth: Auth, jobs: PlanJobs, apply_plan: Any) -> flask.Bl
             return flask.jsonify(jobs.move(actor=actor, plan_id=plan_id, **ids)), 201
         except LookupError as exc:
             deny(404, str(exc).strip("'"))
+
+    @bp.get("/api/v1/plans/<int:plan_id>/compare")
+    def compare(plan_id: int) -> flask.Response:
+        auth.require(Action.PLAN_ROUTES)
+        if jobs.status(plan_id) is None:
+            deny(404, f"no plan with id {plan_id}")
+        diff = compare_with_published(jobs, plan_id)
+        return flask.jsonify(diff if diff is not None else {"published_id": None})
 
     @bp.post("/api/v1/plans/<int:plan_id>/publish")
     def publish(plan_id: int) -> flask.Response:

@@ -23,6 +23,7 @@ from console.pages import live
 from console.pages import orders as orders_page
 from console.pages import plans as plans_page
 from console.plan_jobs import PlanJobs
+from console.plan_review import compare_with_published
 from console.services import Services
 from data import field_repo, orders_repo, sites_repo
 from data.db import make_engine, make_sessionmaker, session_scope
@@ -30,7 +31,7 @@ from data.settings import Settings
 from dispatch.access import Action, can
 from dispatch.assign import AssignParams, AutoDispatchPolicy
 from dispatch.clock import Clock
-from dispatch.orders import OrderType
+from dispatch.orders import OrderStatus, OrderType
 from dispatch.positions import PositionLimits
 from realtime import sockets
 from realtime.bus import Bus
@@ -111,7 +112,8 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         notify=webhook(settings.link_webhook_url) if settings.link_webhook_url else None,
     )
     server.register_blueprint(api_field.create_blueprint(auth=auth, field=field))
-    jobs = PlanJobs(sessions=sessions, clock=clock, travel=travel, seed=settings.seed)
+    jobs = PlanJobs(sessions=sessions, clock=clock, travel=travel, seed=settings.seed, redis_url=settings.redis_url,
+                    emit=lambda event, payload, room: socketio.emit(event, payload, to=room))  # fmt: skip  # socketio: below
     server.register_blueprint(api_plans.create_blueprint(auth=auth, jobs=jobs, apply_plan=dispatch.apply_plan))
     _register_login(server, auth)
 
@@ -127,7 +129,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
             return None
         if auth.current_actor() is not None:
             return None
-        if path.startswith("/_dash"):
+        if path.startswith(("/_dash", f"{plans_page.PATH}_dash")):
             return flask.jsonify({"error": "not authenticated"}), 401
         return flask.redirect(f"/login?next={flask.request.full_path.rstrip('?')}")
 
@@ -144,10 +146,6 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         if not flask.has_request_context():
             return html.Div()  # Dash validates the layout once at start-up, outside any request
         actor = auth.current_actor()
-        if plans_page.is_plans_request(flask.request):  # /_dash-layout is fetched by the page; its referrer says which
-            if actor is None or not can(actor, Action.PLAN_ROUTES).allowed:
-                return html.Div(html.P("Your role may not plan routes."), className="login")
-            return plans_page.layout(tile_url=settings.tile_url, actor_name=actor.name)
         if actor is None or not can(actor, Action.VIEW_LIVE_MAP).allowed:
             return html.Div(html.P("Your role may not view the live map."), className="login")
         snapshot = services.live_snapshot(actor=actor)
@@ -155,12 +153,45 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
 
     dash_app.layout = serve_layout
 
+    # The plan page is a Dash app of its own at /plans/: its own layout and callbacks, so it never asks
+    # which page wants a layout and its figures never weigh on the wall screen's store.
+    plans_dash = Dash(
+        "outfield-plans",
+        server=server,
+        url_base_pathname=plans_page.PATH,
+        assets_folder=str(_assets_dir()),
+        assets_ignore=r"live\.js",
+        title="Outfield · route plans",
+        update_title=None,
+        suppress_callback_exceptions=True,
+    )
+
+    def serve_plans_layout() -> Any:
+        if not flask.has_request_context():
+            return html.Div()
+        actor = auth.current_actor()
+        if actor is None or not can(actor, Action.PLAN_ROUTES).allowed:
+            return html.Div(html.P("Your role may not plan routes."), className="login")
+        with session_scope(sessions) as session:
+            open_days = {o.window.start.date() for o in orders_repo.list_orders(session, status=[OrderStatus.NEW])}
+        day = plans_page.default_day(clock.now(), open_days)
+        return plans_page.layout(tile_url=settings.tile_url, actor_name=actor.name, day=day, summaries=jobs.recent(day))
+
+    plans_dash.layout = serve_plans_layout
+
     def worker_card(worker_id: int) -> dict[str, Any] | None:
         actor = auth.require(Action.VIEW_POSITIONS, worker_id=worker_id)
         return services.worker_card(actor=actor, worker_id=worker_id)
 
     live.register(dash_app, worker_card=worker_card, field=field, auth=auth)
-    plans_page.register(dash_app, jobs=jobs, auth=auth, locate=lambda ids: _plan_places(sessions, ids))
+    plans_page.register(
+        plans_dash,
+        jobs=jobs,
+        auth=auth,
+        locate=lambda ids: _plan_places(sessions, ids),
+        compare=lambda plan_id: compare_with_published(jobs, plan_id),
+        apply_plan=dispatch.apply_plan,
+    )
 
     def sites_for_picker() -> list[Any]:
         with session_scope(sessions) as session:

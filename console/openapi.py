@@ -24,6 +24,7 @@ _ERRORS = {
     "403": _resp("The caller's role may not do this", {"$ref": "#/components/schemas/Error"}),
 }
 _ORDER_ID = {"name": "order_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_PLAN_ID = {"name": "plan_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _JSON_BODY = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
 
 OPENAPI: dict[str, Any] = {
@@ -205,8 +206,55 @@ OPENAPI: dict[str, Any] = {
         "/api/v1/plans/{plan_id}": {
             "get": {
                 "summary": "Status (queued, running, done, stopped, failed, interrupted), progress (best cost, elapsed) and, when done, the plan",
-                "parameters": [{"name": "plan_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "parameters": [_PLAN_ID],
                 "responses": {"200": _resp("The plan job"), "404": _resp("No such plan"), **_ERRORS},
+            }
+        },
+        "/api/v1/plans/{plan_id}/stop": {
+            "post": {
+                "summary": "Stop a queued or running optimisation early; it keeps the best plan found so far",
+                "parameters": [_PLAN_ID],
+                "responses": {"200": _resp("{id, stopping}"), "404": _resp("No such plan"), **_ERRORS},
+            }
+        },
+        "/api/v1/plans/{plan_id}/move": {
+            "post": {
+                "summary": "A new draft with `order_id` moved to `worker_id`, both routes re-timed, and the rules it breaks",
+                "parameters": [_PLAN_ID],
+                "requestBody": _JSON_BODY,
+                "responses": {
+                    "201": _resp("{id, edited_from, plan, violations}"),
+                    "404": _resp("No such plan"),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/v1/plans/{plan_id}/compare": {
+            "get": {
+                "summary": "What publishing this plan changes against its day's published plan: moved, re-timed, added, dropped visits and who gains or loses",
+                "parameters": [_PLAN_ID],
+                "responses": {
+                    "200": _resp(
+                        "{published_id, moved, retimed, added, dropped, workers, summary}; published_id null when nothing is published"
+                    ),
+                    "404": _resp("No such plan"),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/v1/plans/{plan_id}/publish": {
+            "post": {
+                "summary": "Publish a finished plan: each order is assigned to its planned worker and the push-link pages follow the route",
+                "parameters": [_PLAN_ID],
+                "responses": {"200": _resp("{id, published, assigned, kept}"), "404": _resp("No such plan"), **_ERRORS},
+            }
+        },
+        "/api/v1/plans/{plan_id}/replan": {
+            "post": {
+                "summary": "Re-optimise the rest of a published day (JSON: seconds); work under way stays pinned; returns the new draft's id",
+                "parameters": [_PLAN_ID],
+                "requestBody": _JSON_BODY,
+                "responses": {"202": _resp("Queued: {id, status, replan_of}"), "404": _resp("No such plan"), **_ERRORS},
             }
         },
         "/api/v1/who-is-near": {

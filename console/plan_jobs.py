@@ -1,37 +1,44 @@
 """Route optimisation as background jobs: start, watch progress, stop early keeping the best plan.
 
-A job runs in a worker thread of the server process that accepted it (one at a time, so the
-solver never starves the live map of CPU) and writes its state, progress and result into the
-plan's row, so any server process can answer `GET /api/v1/plans/{id}`. A job whose process died
-is reported as interrupted once its time budget is long past.
+A job's input (kind, day, worker and order ids, time budget, ...) is stored in its plan's row and
+the job goes on the project's Redis as an RQ job, run by a planner process (`python -m console
+plan-worker`, `console.plan_run.run_plan_job`). When no planner is alive, this process runs it in
+a thread, one at a time, as before. Either way the job writes state, progress and result into the
+row, so any server process answers `GET /api/v1/plans/{id}`; a stop request is a flag in Redis
+that the running job reads. A job whose process died is reported as interrupted once its time
+budget plus a grace is past and no process renews its lease (or at once when RQ says its
+work-horse died).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlalchemy.orm import Session, sessionmaker
 
+from console.plan_queue import LEASE_S, PlanQueue
+from console.plan_run import Emit, PlanContext, execute
 from data import audit_repo, orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
 from data.db import session_scope
+from data.plans_repo import StoredPlan
 from dispatch.access import Actor
 from dispatch.clock import Clock
-from routing.day import changes_json, day_problem, plan_from_json, plan_json, seconds_of
+from routing.day import day_problem, plan_from_json, plan_json
 from routing.edit import move_visit
-from routing.plan import Plan, Progress
-from routing.problem import StopRule
-from routing.solve import replan, solve
 from routing.travel import TravelTimes
 
 log = logging.getLogger(__name__)
 MAX_SECONDS = 600.0
 GRACE = timedelta(minutes=2)
+UNFINISHED = ("queued", "running")
+WAITING = ("queued", "deferred", "scheduled")
 
 
 class PlanInputError(ValueError):
@@ -41,13 +48,32 @@ class PlanInputError(ValueError):
 
 
 class PlanJobs:
-    def __init__(self, *, sessions: sessionmaker[Session], clock: Clock, travel: TravelTimes, seed: int = 0) -> None:
+    """`redis_url` names the Redis of the plan queue (None: always run jobs in this process);
+    `emit(event, payload, room)` sends progress of the jobs this process runs."""
+
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        travel: TravelTimes,
+        seed: int = 0,
+        redis_url: str | None = None,
+        emit: Emit | None = None,
+        max_solutions: int | None = None,
+    ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._travel = travel
-        self._seed = seed
-        self._stops: dict[int, threading.Event] = {}
+        self._queue = PlanQueue(redis_url) if redis_url else None
+        self._context = PlanContext(sessions=sessions, travel=travel, clock=clock, seed=seed,
+                                    emit=emit or (lambda *_: None), queue=self._queue, runner=f"web-{os.getpid()}",
+                                    max_solutions=max_solutions)  # fmt: skip
+        self._local: dict[int, threading.Event] = {}  # jobs queued or running in this process
+        self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outfield-plan")
+        self._heartbeat: threading.Thread | None = None
+        self._told_no_planner = False
 
     def start(
         self,
@@ -59,9 +85,7 @@ class PlanJobs:
         seconds: float,
     ) -> int:
         """Queue an optimisation of `day` and return the plan id at once."""
-        if not 0 < seconds <= MAX_SECONDS:
-            raise PlanInputError("seconds", f"{seconds} is not within 0..{MAX_SECONDS:.0f}")
-        now = self._clock.now()
+        _check_seconds(seconds)
         with session_scope(self._sessions) as session:
             workers = [w for w in workers_repo.list_workers(session) if worker_ids is None or w.id in worker_ids]
             orders = [o for o in orders_repo.list_orders(session) if order_ids is None or o.id in order_ids]
@@ -76,46 +100,24 @@ class PlanJobs:
                     if o.window.start.date() <= day <= o.window.end.date()
                     and o.status.value in ("new", "assigned", "accepted")
                 ]
-            sites = {s.id: s for s in sites_repo.list_sites(session)}
-            latest = positions_repo.latest_positions(session) if day == now.date() else {}
-            job = {
-                "state": "queued",
-                "seconds": seconds,
-                "started_at": now.isoformat(),
-                "orders": len(orders),
-                "workers": len(workers),
-            }
-            plan_id = plans_repo.create_plan(session, day=day, created_at=now, payload={"job": job})
-            audit_repo.record(
-                session,
-                actor_id=actor.id,
-                action="start-plan",
-                subject_type="plan",
-                subject_id=plan_id,
-                at=now,
-                details=job,
-            )
-        origins = {wid: p.point for wid, p in latest.items()}
-        names = {w.id: w.name for w in workers}
-        stop = threading.Event()
-        self._stops[plan_id] = stop
-
-        def work(on_progress: Any, should_stop: Any) -> tuple[Plan, dict[str, Any]]:
-            problem = day_problem(day, orders, sites, workers, origins, self._travel).problem
-            plan = solve(problem, stop=StopRule(max_seconds=seconds), seed=self._seed, on_progress=on_progress,
-                         should_stop=should_stop)  # fmt: skip
-            return plan, {"plan": plan_json(plan, day, names)}
-
-        self._pool.submit(self._run, plan_id, work, stop, job)
-        return plan_id
+        job = {"kind": "start", "day": day.isoformat(), "worker_ids": [w.id for w in workers],
+               "order_ids": [o.id for o in orders], "seconds": seconds}  # fmt: skip
+        return self._queue_job(actor, job, action="start-plan")
 
     def stop(self, plan_id: int) -> bool:
-        """Ask a running job to stop now; it keeps the best plan found so far."""
-        event = self._stops.get(plan_id)
-        if event is None:
+        """Ask a queued or running job to stop now; it keeps the best plan found so far.
+
+        True only when the job was queued or running (a queued job stops at its first plan).
+        """
+        status = self.status(plan_id)
+        if status is None or status["status"] not in UNFINISHED:
             return False
-        event.set()
-        return True
+        with self._lock:
+            local = self._local.get(plan_id)
+        if local is not None:
+            local.set()
+        flagged = self._queue.request_stop(plan_id) if self._queue is not None else False
+        return flagged or local is not None
 
     def replan(self, *, actor: Actor, plan_id: int, seconds: float, change_penalty: int = 900) -> int:
         """Re-optimise the rest of a published day after a change; returns the new (draft) plan's id.
@@ -130,11 +132,9 @@ class PlanJobs:
             raise LookupError(f"no plan with id {plan_id}")
         if not base["published"]:
             raise PlanInputError("plan_id", f"plan {plan_id} is not published; re-plan the day's published plan")
-        if not 0 < seconds <= MAX_SECONDS:
-            raise PlanInputError("seconds", f"{seconds} is not within 0..{MAX_SECONDS:.0f}")
+        _check_seconds(seconds)
         day = date.fromisoformat(base["day"])
         previous = plan_from_json(base["plan"], day)
-        now = self._clock.now()
         planned_ids = {int(v) for r in previous.routes for v in r.visit_ids} | {
             int(u.visit_id) for u in previous.unplanned
         }
@@ -147,34 +147,10 @@ class PlanJobs:
             ]  # fmt: skip
             away = workers_repo.leaves_overlapping(session, start=day, end=day)
             workers = [w for w in workers_repo.list_workers(session) if w.id not in away]
-            sites = {s.id: s for s in sites_repo.list_sites(session)}
-            latest = positions_repo.latest_positions(session) if day == now.date() else {}
-            job = {"state": "queued", "seconds": seconds, "started_at": now.isoformat(), "replan_of": plan_id,
-                   "orders": len(orders), "workers": len(workers)}  # fmt: skip
-            new_id = plans_repo.create_plan(session, day=day, created_at=now, payload={"job": job})
-            audit_repo.record(
-                session, actor_id=actor.id, action="replan", subject_type="plan", subject_id=new_id, at=now, details=job
-            )
-        pinned = {str(o.id): str(o.assigned_worker_id) for o in orders
-                  if o.status.value in ("en_route", "on_site", "done") and o.assigned_worker_id is not None}  # fmt: skip
-        names = {w.id: w.name for w in workers}
-        origins = {wid: p.point for wid, p in latest.items()}
-        now_s = seconds_of(day, now)
-
-        def work(on_progress: Any, should_stop: Any) -> tuple[Plan, dict[str, Any]]:
-            problem = day_problem(day, orders, sites, workers, origins, self._travel).problem
-            result = replan(problem, previous, pinned=pinned, now_s=now_s, change_penalty=change_penalty,
-                            stop=StopRule(max_seconds=seconds), seed=self._seed, on_progress=on_progress,
-                            should_stop=should_stop)  # fmt: skip
-            return result.plan, {
-                "plan": plan_json(result.plan, day, names),
-                "changes": changes_json(result.changes, day, names),
-            }
-
-        stop = threading.Event()
-        self._stops[new_id] = stop
-        self._pool.submit(self._run, new_id, work, stop, job)
-        return new_id
+        job = {"kind": "replan", "day": day.isoformat(), "worker_ids": [w.id for w in workers],
+               "order_ids": [o.id for o in orders], "seconds": seconds, "change_penalty": change_penalty,
+               "replan_of": plan_id}  # fmt: skip
+        return self._queue_job(actor, job, action="replan")
 
     def move(self, *, actor: Actor, plan_id: int, order_id: int, worker_id: int) -> dict[str, Any]:
         """A new draft: plan `plan_id` with `order_id` moved to `worker_id`, re-timed, with what it breaks."""
@@ -197,18 +173,21 @@ class PlanJobs:
             sites = {s.id: s for s in sites_repo.list_sites(session)}
             latest = positions_repo.latest_positions(session) if day == now.date() else {}
         names = {w.id: w.name for w in workers}
-        problem = day_problem(
-            day, orders, sites, workers, {w: p.point for w, p in latest.items()}, self._travel
-        ).problem
+        whole = day_problem(day, orders, sites, workers, {w: p.point for w, p in latest.items()}, self._travel)
         try:
-            edited = move_visit(problem, previous, str(order_id), str(worker_id))
+            edited = move_visit(whole.problem, previous, str(order_id), str(worker_id))
         except ValueError as exc:
             field, _, reason = str(exc).partition(": ")
             raise PlanInputError(field, reason or str(exc)) from None
-        result = plan_json(edited.plan, day, names)
+        result = plan_json(edited.plan, day, names, problem=whole)
         violations = [{"kind": v.kind.value, "message": v.message, "worker_id": int(v.worker_id) if v.worker_id else None,
                        "order_id": int(v.visit_id) if v.visit_id else None} for v in edited.violations]  # fmt: skip
-        job = {"state": "done", "edited_from": plan_id, "moved": {"order_id": order_id, "worker_id": worker_id}}
+        job: dict[str, Any] = {
+            "kind": "move",
+            "state": "done",
+            "edited_from": plan_id,
+            "moved": {"order_id": order_id, "worker_id": worker_id},
+        }
         with session_scope(self._sessions) as session:
             new_id = plans_repo.create_plan(session, day=day, created_at=now,
                                             payload={"job": job, "plan": result, "violations": violations})  # fmt: skip
@@ -247,43 +226,109 @@ class PlanJobs:
             stored = plans_repo.get_plan(session, plan_id)
         if stored is None:
             return None
-        job = dict(stored.payload.get("job", {}))
-        if job.get("state") in ("queued", "running") and plan_id not in self._stops:
-            started = stored.created_at
-            if self._clock.now() > started + timedelta(seconds=float(job.get("seconds", 0))) + GRACE:
-                job["state"] = "interrupted"  # the process that ran it is gone
-        return {"id": plan_id, "day": stored.day.isoformat(), "status": job.get("state"), "progress": job.get("progress"),
-                "plan": stored.payload.get("plan"), "error": job.get("error"),
+        job = stored.payload.get("job", {})
+        state, error = self._state(stored)
+        return {"id": plan_id, "day": stored.day.isoformat(), "status": state, "progress": job.get("progress"),
+                "plan": stored.payload.get("plan"), "error": error,
                 "published": stored.status == "published", "changes": stored.payload.get("changes"),
                 "violations": stored.payload.get("violations", []),
-                "replan_of": job.get("replan_of")}  # fmt: skip
+                "replan_of": job.get("replan_of"), "created_at": stored.created_at.isoformat(),
+                "edited_from": job.get("edited_from"), "moved": job.get("moved")}  # fmt: skip
 
-    def _run(self, plan_id: int, work: Any, stop: threading.Event, job: dict[str, Any]) -> None:
-        began = time.monotonic()
-        last_write = 0.0
+    def recent(self, day: date | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest plans (of `day` when given), newest first, as summaries for a picker.
 
-        def write(**changes: Any) -> None:
-            job.update(changes)
-            with session_scope(self._sessions) as session:
-                plans_repo.update_plan(session, plan_id=plan_id, payload={"job": dict(job)})
+        `planned`/`unplanned` count the stored plan's visits; None while there is no plan yet.
+        """
+        with session_scope(self._sessions) as session:
+            stored = plans_repo.list_plans(session, day=day, limit=limit)
+        out = []
+        for row in stored:
+            job, plan = row.payload.get("job", {}), row.payload.get("plan")
+            out.append({"id": row.id, "day": row.day.isoformat(), "status": self._state(row)[0],
+                        "published": row.status == "published", "created_at": row.created_at.isoformat(),
+                        "replan_of": job.get("replan_of"), "edited_from": job.get("edited_from"),
+                        "planned": sum(len(r["stops"]) for r in plan["routes"]) if plan else None,
+                        "unplanned": len(plan["unplanned"]) if plan else None})  # fmt: skip
+        return out
 
-        def on_progress(p: Progress) -> None:
-            nonlocal last_write
-            progress = {"best_cost": p.objective, "elapsed_s": round(p.elapsed_s, 2), "solutions": p.solutions}
-            job["progress"] = progress
-            if time.monotonic() - last_write > 0.5:  # progress is polled; a write per improvement would be waste
-                last_write = time.monotonic()
-                write()
+    def _queue_job(self, actor: Actor, job: dict[str, Any], *, action: str) -> int:
+        """Store the job's input in a new plan row (audited) and hand it to a planner, or to this process."""
+        now = self._clock.now()
+        job = {**job, "state": "queued", "queued_at": now.isoformat()}
+        with session_scope(self._sessions) as session:
+            plan_id = plans_repo.create_plan(session, day=date.fromisoformat(job["day"]), created_at=now,
+                                             payload={"job": job})  # fmt: skip
+            details = {k: v for k, v in job.items() if k not in ("worker_ids", "order_ids")}
+            details.update(orders=len(job["order_ids"]), workers=len(job["worker_ids"]))
+            audit_repo.record(session, actor_id=actor.id, action=action, subject_type="plan", subject_id=plan_id,
+                              at=now, details=details)  # fmt: skip
+        if self._queue is not None and self._queue.planners():
+            try:
+                self._queue.enqueue(plan_id, seconds=float(job["seconds"]))
+                self._told_no_planner = False
+                return plan_id
+            except RedisError:
+                log.warning("could not queue plan %d on Redis; running it in this process", plan_id)
+        if not self._told_no_planner:
+            log.warning("no plan worker is running (`python -m console plan-worker`); plans run in the web process")
+            self._told_no_planner = True
+        self._run_here(plan_id)
+        return plan_id
 
+    def _run_here(self, plan_id: int) -> None:
+        with self._lock:
+            self._local[plan_id] = threading.Event()
+            if self._queue is not None and self._heartbeat is None:
+                self._heartbeat = threading.Thread(target=self._renew_leases, name="outfield-plan-leases", daemon=True)
+                self._heartbeat.start()
+        if self._queue is not None:
+            self._queue.renew_leases([plan_id])
+        self._pool.submit(self._run_local, plan_id)
+
+    def _run_local(self, plan_id: int) -> None:
         try:
-            write(state="running")
-            plan, result = work(on_progress, stop.is_set)
-            job.update(state="stopped" if stop.is_set() else "done", elapsed_s=round(time.monotonic() - began, 2))
-            with session_scope(self._sessions) as session:
-                plans_repo.update_plan(session, plan_id=plan_id, payload={"job": dict(job), **result},
-                                       objective=float(plan.objective), cost=float(plan.travel_s))  # fmt: skip
-        except Exception as exc:  # a failed job must say so, not stay "running"
-            log.exception("plan %d failed", plan_id)
-            write(state="failed", error=f"{type(exc).__name__}: {exc}")
+            execute(self._context, plan_id, stopped=self._local[plan_id].is_set)
+        except Exception:
+            log.exception("plan %d could not run", plan_id)
         finally:
-            self._stops.pop(plan_id, None)
+            with self._lock:
+                self._local.pop(plan_id, None)
+
+    def _renew_leases(self) -> None:
+        """Keep the leases of this process's queued and running jobs, so other processes see them alive."""
+        assert self._queue is not None
+        while True:
+            with self._lock:
+                ids = list(self._local)
+            if ids:
+                self._queue.renew_leases(ids)
+            threading.Event().wait(LEASE_S / 3)
+
+    def _state(self, stored: StoredPlan) -> tuple[str | None, str | None]:
+        """The job's state and error, with a job whose process died reported as interrupted (and why)."""
+        job = stored.payload.get("job", {})
+        state, error = job.get("state"), job.get("error")
+        if state not in UNFINISHED:
+            return state, error
+        with self._lock:
+            if stored.id in self._local:
+                return state, error
+        queue = self._queue
+        queued = queue.state(stored.id) if queue is not None else None
+        if queued is not None and queued.status in ("failed", "stopped", "canceled"):
+            return "interrupted", queued.reason
+        if queue is not None and queue.lease_alive(stored.id):
+            return state, error
+        if self._clock.now() <= stored.created_at + timedelta(seconds=float(job.get("seconds", 0))) + GRACE:
+            return state, error
+        if queued is not None and queued.status in WAITING:
+            if queue is not None and queue.planners():
+                return state, error  # waiting its turn behind other plans
+            return "interrupted", "no plan worker is running to take it"
+        return "interrupted", "the process running it stopped"
+
+
+def _check_seconds(seconds: float) -> None:
+    if not 0 < seconds <= MAX_SECONDS:
+        raise PlanInputError("seconds", f"{seconds} is not within 0..{MAX_SECONDS:.0f}")

@@ -55,6 +55,16 @@ def get_plan(session: Session, plan_id: int) -> StoredPlan | None:
     return StoredPlan(row.id, row.plan_date, row.status, row.created_at, dict(row.payload or {}))
 
 
+def list_plans(session: Session, *, day: date | None = None, limit: int = 20) -> list[StoredPlan]:
+    """The newest `limit` plans (of `day` when given), newest first."""
+    query = select(RoutePlanRow).order_by(RoutePlanRow.created_at.desc(), RoutePlanRow.id.desc()).limit(limit)
+    if day is not None:
+        query = query.where(RoutePlanRow.plan_date == day)
+    return [
+        StoredPlan(r.id, r.plan_date, r.status, r.created_at, dict(r.payload or {})) for r in session.scalars(query)
+    ]
+
+
 def publish_plan(
     session: Session, *, plan_id: int, stops: list[tuple[int, int, int, datetime, datetime, datetime]]
 ) -> None:

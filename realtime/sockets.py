@@ -1,7 +1,8 @@
 """Socket.IO handlers: authenticate on connect, then join the rooms the caller may see.
 
 Handlers stay a few lines (Flask-SocketIO's examples); the policy lives in dispatch.access.
-Office users join the live-map room; a field worker's push-link page joins that worker's room only.
+Office users join the live-map room, and those who may plan routes the plans room (route-plan
+progress); a field worker's push-link page joins that worker's room only.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from flask_socketio import SocketIO, join_room
 
 from dispatch.access import Action, Actor, can
 from realtime.relay import LIVE_ROOM, worker_room
+
+PLANS_ROOM = "plans"
 
 
 def register(
@@ -31,7 +34,10 @@ def register(
                 raise ConnectionRefusedError("the link is invalid, expired or revoked")
             join_room(worker_room(worker_id))
             return
-        decision = can(authenticate(auth), Action.VIEW_LIVE_MAP)
+        actor = authenticate(auth)
+        decision = can(actor, Action.VIEW_LIVE_MAP)
         if not decision.allowed:
             raise ConnectionRefusedError(decision.reason or "unauthorized")
         join_room(LIVE_ROOM)
+        if can(actor, Action.PLAN_ROUTES).allowed:
+            join_room(PLANS_ROOM)

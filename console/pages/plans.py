@@ -1,66 +1,83 @@
-"""The managers' route-plan review page (/plans): optimise a day, watch progress, review the result.
+"""The managers' route-plan review page (/plans/): optimise a day, watch it, review, edit, compare, publish.
 
-The optimisation runs as a background job (`console.plan_jobs.PlanJobs`); this page starts it, polls
-its status every 500 ms while it runs (a job monitor, not the live map) and, once it ends, shows the
-KPIs, each worker's route on a map, a Gantt timeline per worker and the orders left unplanned.
+The page is its own Dash app mounted at /plans/ on the console's server (see `console.app`), so its
+figures never weigh on the wall screen's store and it needs no guessing which page asked for a layout.
+Optimisation runs as a background job (`console.plan_jobs.PlanJobs`); its progress arrives pushed over
+Socket.IO ("plan-progress" to the room of users who may plan). A manager picks a plan of the day,
+reviews KPIs, routes, the Gantt timeline and the unplanned orders, compares it with the day's
+published plan, moves a visit to another worker (a new draft, re-timed, with the rules it breaks),
+publishes, and re-plans the published day mid-day.
+
 The presenters below are pure functions of the plan JSON, so they are unit-tested without a server.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import dash_leaflet as dl
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
+from dash_socketio import DashSocketIO
 
 from console.auth import ApiError, Auth
 from console.plan_jobs import PlanInputError, PlanJobs
 from dispatch.access import Action
 
-PATH = "/plans"
+PATH = "/plans/"
 MONACO_CENTRE = (43.7384, 7.4246)
 BASEMAP_URL = "/assets/basemap/monaco_roads.geojson"
-POLL_MS = 500
 FINISHED = ("done", "stopped", "failed", "interrupted")
+EVENT_PROGRESS = "plan-progress"
 
-# Component ids (kebab-case, prefixed so they never clash with the live page's).
+# Component ids (kebab-case, prefixed).
 DATE = "plan-date"
 SECONDS = "plan-seconds"
 START = "plan-start"
 STOP = "plan-stop"
-PLAN_ID = "plan-id"
-POLL = "plan-poll"
+RUNNING = "plan-running"
+VERSION = "plan-version"
+SOCKET = "plan-socket"
 PROGRESS = "plan-progress"
 MESSAGE = "plan-message"
+PICKER = "plan-picker"
+BADGE = "plan-badge"
+PUBLISH = "plan-publish"
+REPLAN = "plan-replan"
 KPIS = "plan-kpis"
 MAP = "plan-map"
 ROUTES = "plan-routes"
 GANTT = "plan-gantt"
 UNPLANNED = "plan-unplanned"
+COMPARE = "plan-compare"
+VIOLATIONS = "plan-violations"
+MOVE_ORDER = "plan-move-order"
+MOVE_WORKER = "plan-move-worker"
+MOVE = "plan-move"
 
 WORKER_COLOURS = ("#38bdf8", "#f59e0b", "#a78bfa", "#4ade80", "#f43f5e", "#2dd4bf", "#facc15", "#fb923c", "#e879f9")
 SEGMENT_COLOURS = {"travel": "#38bdf8", "service": "#4ade80", "waiting": "#64748b", "break": "#f59e0b"}
+VIOLATION_COLOUR = "#ef4444"
 
 # order_id -> (lat, lon, site name); supplied by the composition root.
 Places = Mapping[int, tuple[float, float, str]]
 LocatePlaces = Callable[[Iterable[int]], Places]
-
-
-def is_plans_request(request: Any) -> bool:
-    """Whether a Dash layout request comes from the /plans page (the page's URL is the referrer)."""
-    if request.path.rstrip("/") == PATH:
-        return True
-    referrer = request.referrer or ""
-    return urlsplit(referrer).path.rstrip("/") == PATH
+# The review of one plan against the day's published plan (`console.plan_review.compare_with_published`).
+CompareWithPublished = Callable[[int], Mapping[str, Any] | None]
+ApplyPlan = Callable[..., dict[str, Any]]
 
 
 def tomorrow_utc(now: datetime | None = None) -> date:
     return ((now or datetime.now(UTC)) + timedelta(days=1)).date()
+
+
+def default_day(now: datetime, open_order_days: Iterable[date]) -> date:
+    """The day the page opens on: the first day from today with open orders to plan, else tomorrow."""
+    ahead = sorted(d for d in open_order_days if d >= now.date())
+    return ahead[0] if ahead else tomorrow_utc(now)
 
 
 def worker_colour(index: int) -> str:
@@ -78,15 +95,30 @@ def _seconds(start: str, end: str) -> float:
 # --- presenters (pure) ---------------------------------------------------------------------------
 
 
-def plan_kpis(plan: Mapping[str, Any]) -> dict[str, str]:
-    """Visits planned, unplanned, total travel (h), utilisation and on-time share, formatted for display."""
+def violated_orders(violations: Sequence[Mapping[str, Any]]) -> dict[int, list[str]]:
+    """Order id -> the kinds of rule its stop breaks (window, skill, …)."""
+    out: dict[int, list[str]] = {}
+    for v in violations:
+        if v.get("order_id") is not None:
+            out.setdefault(int(v["order_id"]), []).append(str(v.get("kind", "rule")))
+    return out
+
+
+def plan_kpis(plan: Mapping[str, Any], violations: Sequence[Mapping[str, Any]] = ()) -> dict[str, str]:
+    """Visits planned, unplanned, total travel (h), utilisation and on-time share, formatted for display.
+
+    Utilisation is service plus travel over the workers' shifts (the route's span when the plan
+    carries no shift times); a stop whose window a manual edit breaks counts as late.
+    """
     routes = plan.get("routes", [])
     stops = [s for r in routes for s in r.get("stops", [])]
     service_s = sum(_seconds(s["start"], s["end"]) for s in stops)
     travel_s = sum(float(r.get("travel_s", 0)) for r in routes)
-    span_s = sum(_seconds(r["start"], r["end"]) for r in routes)
-    # The solver only plans visits inside their windows; a stop flagged late (if ever) counts against.
-    on_time = sum(1 for s in stops if not s.get("late", False))
+    span_s = sum(
+        _seconds(r.get("shift_start") or r["start"], r.get("shift_end") or r["end"]) for r in routes if r.get("stops")
+    )
+    late = {order_id for order_id, kinds in violated_orders(violations).items() if "window" in kinds}
+    on_time = sum(1 for s in stops if not s.get("late", False) and s["order_id"] not in late)
     return {
         "planned": str(plan.get("planned", len(stops))),
         "unplanned": str(len(plan.get("unplanned", []))),
@@ -131,8 +163,18 @@ def progress_text(status: Mapping[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def route_layers(plan: Mapping[str, Any], places: Places) -> list[Any]:
-    """Per worker: a polyline in its colour through its stops, and numbered stop markers."""
+def _location(value: Any) -> tuple[float, float] | None:
+    if isinstance(value, Mapping) and "lat" in value and "lon" in value:
+        return float(value["lat"]), float(value["lon"])
+    return None
+
+
+def route_layers(plan: Mapping[str, Any], places: Places, violations: Sequence[Mapping[str, Any]] = ()) -> list[Any]:
+    """Per worker: a polyline in its colour from their start through the stops to their end, numbered stops.
+
+    A stop that breaks a rule (after a manual move) gets a red ring and says which rule in its tooltip.
+    """
+    broken = violated_orders(violations)
     layers: list[Any] = []
     for index, route in enumerate(plan.get("routes", [])):
         colour = worker_colour(index)
@@ -141,7 +183,19 @@ def route_layers(plan: Mapping[str, Any], places: Places) -> list[Any]:
         ]
         if not points:
             continue
+        start, end = _location(route.get("start_location")), _location(route.get("end_location"))
         positions = [[p[0], p[1]] for _, _, p in points]
+        if start is not None:
+            positions.insert(0, [start[0], start[1]])
+            layers.append(
+                dl.CircleMarker(
+                    center=[start[0], start[1]], radius=7, color=colour, fill=True, fillColor="#0b1120", fillOpacity=1,
+                    className=f"plan-base plan-base-{route['worker_id']}",
+                    children=dl.Tooltip(f"{route.get('name')} starts here"),
+                )
+            )  # fmt: skip
+        if end is not None:
+            positions.append([end[0], end[1]])
         layers.append(
             dl.Polyline(
                 positions=positions,
@@ -153,18 +207,21 @@ def route_layers(plan: Mapping[str, Any], places: Places) -> list[Any]:
             )
         )
         for n, stop, (lat, lon, site) in points:
+            kinds = broken.get(stop["order_id"], [])
+            ring = f";box-shadow:0 0 0 4px {VIOLATION_COLOUR}" if kinds else ""
+            note = f" · breaks: {', '.join(kinds)}" if kinds else ""
             layers.append(
                 dl.DivMarker(
                     position=[lat, lon],
                     iconOptions={
-                        "className": "plan-stop",
-                        "html": f'<span style="background:{colour}">{n}</span>',
+                        "className": "plan-stop plan-stop-violated" if kinds else "plan-stop",
+                        "html": f'<span style="background:{colour}{ring}">{n}</span>',
                         "iconSize": [26, 26],
                         "iconAnchor": [13, 13],
                     },
                     children=dl.Tooltip(
                         f"{route.get('name')} #{n} · order {stop['order_id']} · {site} · "
-                        f"{_t(stop['start']):%H:%M}–{_t(stop['end']):%H:%M}"
+                        f"{_t(stop['start']):%H:%M}–{_t(stop['end']):%H:%M}{note}"
                     ),  # fmt: skip
                 )
             )
@@ -183,8 +240,9 @@ def route_bounds(plan: Mapping[str, Any], places: Places) -> list[list[float]] |
     return [[min(lats) - pad, min(lons) - pad], [max(lats) + pad, max(lons) + pad]]
 
 
-def gantt_segments(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
+def gantt_segments(plan: Mapping[str, Any], violations: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
     """Timeline bars per worker: travel (ending at each arrival), waiting, service and breaks."""
+    broken = violated_orders(violations)
     segments: list[dict[str, Any]] = []
     for route in plan.get("routes", []):
         worker = str(route.get("name", route["worker_id"]))
@@ -196,7 +254,11 @@ def gantt_segments(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
                                  "end": arrival, "label": label})  # fmt: skip
             if start > arrival:
                 segments.append({"worker": worker, "kind": "waiting", "start": arrival, "end": start, "label": label})
-            segments.append({"worker": worker, "kind": "service", "start": start, "end": end, "label": label})
+            kinds = broken.get(stop["order_id"], [])
+            if kinds:
+                label = f"{label} · breaks {', '.join(kinds)}"
+            segments.append({"worker": worker, "kind": "service", "start": start, "end": end, "label": label,
+                             "violated": bool(kinds)})  # fmt: skip
         for b in route.get("breaks", []):
             segments.append(
                 {"worker": worker, "kind": "break", "start": _t(b["start"]), "end": _t(b["end"]), "label": "break"}
@@ -204,8 +266,8 @@ def gantt_segments(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
     return segments
 
 
-def gantt_figure(plan: Mapping[str, Any]) -> go.Figure:
-    segments = gantt_segments(plan)
+def gantt_figure(plan: Mapping[str, Any], violations: Sequence[Mapping[str, Any]] = ()) -> go.Figure:
+    segments = gantt_segments(plan, violations)
     fig = go.Figure()
     for kind, colour in SEGMENT_COLOURS.items():
         rows = [s for s in segments if s["kind"] == kind]
@@ -218,7 +280,13 @@ def gantt_figure(plan: Mapping[str, Any]) -> go.Figure:
                 y=[s["worker"] for s in rows],
                 x=[(s["end"] - s["start"]).total_seconds() * 1000 for s in rows],
                 base=[s["start"].isoformat() for s in rows],
-                marker_color=colour,
+                marker={
+                    "color": colour,
+                    "line": {
+                        "color": [VIOLATION_COLOUR if s.get("violated") else colour for s in rows],
+                        "width": [3 if s.get("violated") else 0 for s in rows],
+                    },
+                },
                 customdata=[[s["label"], f"{s['start']:%H:%M}", f"{s['end']:%H:%M}"] for s in rows],
                 hovertemplate="%{y} · "
                 + kind
@@ -258,10 +326,135 @@ def unplanned_list(plan: Mapping[str, Any], places: Places) -> Any:
     )
 
 
+def violations_list(violations: Sequence[Mapping[str, Any]]) -> Any:
+    """The rules a manually edited draft breaks, each in words; empty when it keeps them all."""
+    if not violations:
+        return html.P("This plan keeps every rule.", className="plan-empty plan-ok")
+    return html.Ul(
+        [
+            html.Li(
+                [
+                    html.Span(str(v.get("kind", "rule")), className="violation-kind"),
+                    html.Span(str(v.get("message", "")), className="violation-message"),
+                ],
+                className=f"plan-violation violation-{str(v.get('kind', 'rule')).replace(' ', '-')}",
+            )  # fmt: skip
+            for v in violations
+        ],
+        className="plan-violations-list",
+    )
+
+
+def compare_panel(diff: Mapping[str, Any] | None, *, published_id: int | None, is_published: bool) -> Any:
+    """What changes if this draft is published instead of the day's published plan: moves and who gains/loses."""
+    if is_published:
+        return html.P("This is the day's published plan.", className="plan-empty")
+    if published_id is None or diff is None:
+        return html.P(
+            "Nothing is published for this day yet: publishing assigns every planned visit.", className="plan-empty"
+        )
+    rows: list[Any] = [html.P(f"Against published plan {published_id}: {diff.get('summary') or 'no changes'}",
+                              className="compare-summary")]  # fmt: skip
+    for m in diff.get("moved", []):
+        rows.append(
+            html.Li(
+                f"Order {m['order_id']}: {m.get('from_name') or m.get('from_worker_id')} → "
+                f"{m.get('to_name') or m.get('to_worker_id')}{_times(m)}",
+                className="compare-moved",
+            )
+        )
+    for m in diff.get("retimed", []):
+        rows.append(html.Li(f"Order {m['order_id']} re-timed{_times(m)}", className="compare-retimed"))
+    for m in diff.get("added", []):
+        rows.append(html.Li(f"Order {m['order_id']} newly planned", className="compare-added"))
+    for m in diff.get("dropped", []):
+        reason = f" ({m['reason']})" if m.get("reason") else ""
+        rows.append(html.Li(f"Order {m['order_id']} dropped{reason}", className="compare-dropped"))
+    for w in diff.get("workers", []):
+        if not w.get("gained") and not w.get("lost"):
+            continue
+        delta = int(w.get("delta", 0))
+        rows.append(
+            html.Li(
+                f"{w.get('name') or w['worker_id']}: {delta:+d} visit{'s' if abs(delta) != 1 else ''}"
+                f" (gains {_ids(w.get('gained'))}; loses {_ids(w.get('lost'))})",
+                className="compare-worker",
+            )
+        )
+    return html.Ul(rows, className="compare-list")
+
+
+def _ids(values: Any) -> str:
+    return ", ".join(str(v) for v in values) if values else "none"
+
+
+def _times(change: Mapping[str, Any]) -> str:
+    before, after = change.get("previous_start"), change.get("start")
+    if before and after:
+        return f", {_t(before):%H:%M} → {_t(after):%H:%M}"
+    return ""
+
+
+def plan_options(summaries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The plan picker's entries: id, state, when, what it came from, and which one is published."""
+    options = []
+    for s in summaries:
+        parts = [f"Plan {s['id']}"]
+        if s.get("published"):
+            parts.append("PUBLISHED")
+        else:
+            parts.append(str(s.get("status") or "queued"))
+        if s.get("created_at"):
+            parts.append(f"{_t(str(s['created_at'])):%H:%M}")
+        if s.get("planned") is not None:
+            parts.append(f"{s['planned']} planned, {s.get('unplanned') or 0} unplanned")
+        if s.get("edited_from"):
+            parts.append(f"edit of {s['edited_from']}")
+        if s.get("replan_of"):
+            parts.append(f"re-plan of {s['replan_of']}")
+        options.append({"label": " · ".join(parts), "value": int(s["id"])})
+    return options
+
+
+def default_plan(summaries: Sequence[Mapping[str, Any]]) -> int | None:
+    """The plan to show for a day: the published one, else the newest."""
+    published = [s for s in summaries if s.get("published")]
+    chosen = published[0] if published else (summaries[0] if summaries else None)
+    return int(chosen["id"]) if chosen else None
+
+
+def move_choices(plan: Mapping[str, Any], places: Places) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Options for "move a visit": every order of the plan (with whom it is now) and every worker of the plan."""
+    orders: list[dict[str, Any]] = []
+    workers: list[dict[str, Any]] = []
+    for route in plan.get("routes", []):
+        name = str(route.get("name", route["worker_id"]))
+        workers.append({"label": name, "value": int(route["worker_id"])})
+        for stop in route.get("stops", []):
+            site = places[stop["order_id"]][2] if stop["order_id"] in places else ""
+            orders.append({"label": f"Order {stop['order_id']} · {site} · {name} {_t(stop['start']):%H:%M}",
+                           "value": int(stop["order_id"])})  # fmt: skip
+    for u in plan.get("unplanned", []):
+        orders.append({"label": f"Order {u['order_id']} · unplanned", "value": int(u["order_id"])})
+    return orders, workers
+
+
+def badge(status: Mapping[str, Any]) -> tuple[str, str]:
+    """Text and CSS class of the shown plan's state badge."""
+    if status.get("published"):
+        return "Published", "plan-badge badge-published"
+    state = str(status.get("status") or "queued")
+    if state in ("queued", "running"):
+        return state.capitalize(), "plan-badge badge-running"
+    if state in ("failed", "interrupted"):
+        return state.capitalize(), "plan-badge badge-failed"
+    return "Draft", "plan-badge badge-draft"
+
+
 # --- layout and callbacks ------------------------------------------------------------------------
 
 
-def layout(*, tile_url: str | None, actor_name: str, today: date | None = None) -> html.Div:
+def layout(*, tile_url: str | None, actor_name: str, day: date, summaries: Sequence[Mapping[str, Any]]) -> html.Div:
     layers: list[Any] = []
     if tile_url:
         layers.append(dl.TileLayer(url=tile_url, attribution="© OpenStreetMap contributors"))
@@ -272,8 +465,9 @@ def layout(*, tile_url: str | None, actor_name: str, today: date | None = None) 
     return html.Div(
         className="plans-page",
         children=[
-            dcc.Store(id=PLAN_ID),
-            dcc.Interval(id=POLL, interval=POLL_MS, disabled=True),
+            DashSocketIO(id=SOCKET, eventNames=[EVENT_PROGRESS], options={"transports": ["websocket"]}),
+            dcc.Store(id=RUNNING),
+            dcc.Store(id=VERSION, data=0),
             html.Header(
                 className="plans-head",
                 children=[
@@ -286,13 +480,8 @@ def layout(*, tile_url: str | None, actor_name: str, today: date | None = None) 
                 className="plans-controls",
                 children=[
                     html.Label(
-                        [
-                            "Day",
-                            dcc.DatePickerSingle(
-                                id=DATE, date=(today or tomorrow_utc()).isoformat(), display_format="YYYY-MM-DD"
-                            ),
-                        ]
-                    ),  # fmt: skip
+                        ["Day", dcc.DatePickerSingle(id=DATE, date=day.isoformat(), display_format="YYYY-MM-DD")]
+                    ),
                     html.Label(
                         [
                             "Seconds",
@@ -305,11 +494,39 @@ def layout(*, tile_url: str | None, actor_name: str, today: date | None = None) 
                                 className="plan-seconds",
                             ),
                         ]
-                    ),
+                    ),  # fmt: skip
                     html.Button("Optimise", id=START, className="plans-button"),
                     html.Button("Stop", id=STOP, className="plans-button plans-stop", disabled=True),
                     html.Span(id=PROGRESS, className="plans-progress"),
                     html.Span(id=MESSAGE, className="plans-message"),
+                ],
+            ),
+            html.Div(
+                className="plans-toolbar",
+                children=[
+                    html.Label(
+                        [
+                            "Plan",
+                            dcc.Dropdown(
+                                id=PICKER,
+                                options=plan_options(summaries),
+                                value=default_plan(summaries),
+                                clearable=False,
+                                searchable=False,
+                                placeholder="No plan for this day yet",
+                                className="plan-picker",
+                            ),
+                        ],
+                    ),  # fmt: skip
+                    html.Span(id=BADGE, className="plan-badge"),
+                    html.Button("Publish", id=PUBLISH, className="plans-button plans-publish", disabled=True),
+                    html.Button(
+                        "Re-plan now",
+                        id=REPLAN,
+                        className="plans-button plans-replan",
+                        disabled=True,
+                        title="Re-optimise the rest of the published day: work under way stays put",
+                    ),  # fmt: skip
                 ],
             ),
             html.Div(id=KPIS, className="plans-kpis"),
@@ -328,7 +545,25 @@ def layout(*, tile_url: str | None, actor_name: str, today: date | None = None) 
                     ),
                     html.Div(
                         className="plans-side",
-                        children=[html.H2("Unplanned"), html.Div(id=UNPLANNED, className="plans-unplanned")],
+                        children=[
+                            html.H2("Move a visit"),
+                            html.Div(
+                                className="plans-move",
+                                children=[
+                                    dcc.Dropdown(id=MOVE_ORDER, placeholder="Order…", className="plan-move-order"),
+                                    dcc.Dropdown(
+                                        id=MOVE_WORKER, placeholder="to worker…", className="plan-move-worker"
+                                    ),
+                                    html.Button("Move", id=MOVE, className="plans-button"),
+                                ],
+                            ),
+                            html.H2("Rules"),
+                            html.Div(id=VIOLATIONS, className="plans-violations"),
+                            html.H2("Compared with published"),
+                            html.Div(id=COMPARE, className="plans-compare"),
+                            html.H2("Unplanned"),
+                            html.Div(id=UNPLANNED, className="plans-unplanned"),
+                        ],
                     ),
                 ],
             ),
@@ -343,18 +578,36 @@ def layout(*, tile_url: str | None, actor_name: str, today: date | None = None) 
                         "plot_bgcolor": "#0b1120",
                         "height": 160,
                     }
-                ),
-            ),  # fmt: skip
+                ),  # fmt: skip
+            ),
         ],
     )
 
 
-def register(dash_app: Dash, *, jobs: PlanJobs, auth: Auth, locate: LocatePlaces) -> None:
+def register(
+    dash_app: Dash,
+    *,
+    jobs: PlanJobs,
+    auth: Auth,
+    locate: LocatePlaces,
+    compare: CompareWithPublished,
+    apply_plan: ApplyPlan,
+) -> None:
+    def picker_for(day: date, select: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
+        summaries = jobs.recent(day)
+        return plan_options(summaries), select if select is not None else default_plan(summaries)
+
+    def actor_or_refusal() -> Any:
+        try:
+            return auth.require(Action.PLAN_ROUTES)
+        except ApiError as exc:
+            return f"Refused: {exc.reason}"
+
     @dash_app.callback(
-        Output(PLAN_ID, "data"),
-        Output(POLL, "disabled"),
+        Output(RUNNING, "data"),
         Output(MESSAGE, "children"),
         Output(STOP, "disabled"),
+        Output(PROGRESS, "children"),
         Input(START, "n_clicks"),
         State(DATE, "date"),
         State(SECONDS, "value"),
@@ -363,72 +616,198 @@ def register(dash_app: Dash, *, jobs: PlanJobs, auth: Auth, locate: LocatePlaces
     def start(n_clicks: int | None, day: str | None, seconds: Any) -> tuple[Any, ...]:
         if not n_clicks:
             raise PreventUpdate
-        try:
-            actor = auth.require(Action.PLAN_ROUTES)
-        except ApiError as exc:
-            return no_update, True, f"Refused: {exc.reason}", True
+        actor = actor_or_refusal()
+        if isinstance(actor, str):
+            return no_update, actor, True, no_update
         try:
             when = date.fromisoformat(str(day)[:10])
         except ValueError:
-            return no_update, True, "Pick a day.", True
+            return no_update, "Pick a day.", True, no_update
         try:
-            try:
-                budget = float(seconds or 0)
-            except ValueError:
-                budget = -1.0  # refused below by jobs.start with the reason
-            plan_id = jobs.start(actor=actor, day=when, worker_ids=None, order_ids=None, seconds=budget)
+            plan_id = jobs.start(actor=actor, day=when, worker_ids=None, order_ids=None, seconds=_budget(seconds))
         except (PlanInputError, ValueError) as exc:
-            return no_update, True, str(exc), True
-        return plan_id, False, f"Plan {plan_id} started.", False
+            return no_update, str(exc), True, no_update
+        return plan_id, f"Plan {plan_id} started.", False, "Queued"
+
+    @dash_app.callback(
+        Output(RUNNING, "data", allow_duplicate=True),
+        Output(MESSAGE, "children", allow_duplicate=True),
+        Output(STOP, "disabled", allow_duplicate=True),
+        Output(PROGRESS, "children", allow_duplicate=True),
+        Input(REPLAN, "n_clicks"),
+        State(PICKER, "value"),
+        State(SECONDS, "value"),
+        prevent_initial_call=True,
+    )
+    def replan(n_clicks: int | None, plan_id: int | None, seconds: Any) -> tuple[Any, ...]:
+        if not n_clicks or plan_id is None:
+            raise PreventUpdate
+        actor = actor_or_refusal()
+        if isinstance(actor, str):
+            return no_update, actor, True, no_update
+        try:
+            new_id = jobs.replan(actor=actor, plan_id=int(plan_id), seconds=_budget(seconds))
+        except (PlanInputError, LookupError, ValueError) as exc:
+            return no_update, str(exc), True, no_update
+        return new_id, f"Re-planning the day from plan {plan_id} as plan {new_id}…", False, "Queued"
 
     @dash_app.callback(
         Output(MESSAGE, "children", allow_duplicate=True),
         Input(STOP, "n_clicks"),
-        State(PLAN_ID, "data"),
+        State(RUNNING, "data"),
         prevent_initial_call=True,
     )
     def stop(n_clicks: int | None, plan_id: int | None) -> str:
         if not n_clicks or plan_id is None:
             raise PreventUpdate
-        try:
-            auth.require(Action.PLAN_ROUTES)
-        except ApiError as exc:
-            return f"Refused: {exc.reason}"
+        actor = actor_or_refusal()
+        if isinstance(actor, str):
+            return actor
         return "Stopping… keeping the best plan so far." if jobs.stop(int(plan_id)) else "The plan is not running."
 
     @dash_app.callback(
-        Output(PROGRESS, "children"),
-        Output(POLL, "disabled", allow_duplicate=True),
+        Output(PROGRESS, "children", allow_duplicate=True),
         Output(STOP, "disabled", allow_duplicate=True),
+        Output(PICKER, "options", allow_duplicate=True),
+        Output(PICKER, "value", allow_duplicate=True),
+        Input(SOCKET, f"data-{EVENT_PROGRESS}"),
+        State(RUNNING, "data"),
+        prevent_initial_call=True,
+    )
+    def progress(event: Mapping[str, Any] | None, running: int | None) -> tuple[Any, ...]:
+        """A pushed progress event of the job this page started: show it; when it ends, show its plan."""
+        if not event or running is None or int(event.get("id", -1)) != int(running):
+            raise PreventUpdate
+        text = progress_text(event)
+        if event.get("status") not in FINISHED:
+            return text, False, no_update, no_update
+        status = jobs.status(int(running))
+        if status is None:
+            return text, True, no_update, no_update
+        options, value = picker_for(date.fromisoformat(status["day"]), select=int(running))
+        return text, True, options, value
+
+    @dash_app.callback(
+        Output(PICKER, "options", allow_duplicate=True),
+        Output(PICKER, "value", allow_duplicate=True),
+        Input(DATE, "date"),
+        prevent_initial_call=True,
+    )
+    def day_changed(day: str | None) -> tuple[Any, ...]:
+        try:
+            when = date.fromisoformat(str(day)[:10])
+        except ValueError:
+            raise PreventUpdate from None
+        if isinstance(actor_or_refusal(), str):
+            raise PreventUpdate
+        return picker_for(when)
+
+    @dash_app.callback(
+        Output(PICKER, "options", allow_duplicate=True),
+        Output(PICKER, "value", allow_duplicate=True),
+        Output(MESSAGE, "children", allow_duplicate=True),
+        Input(MOVE, "n_clicks"),
+        State(PICKER, "value"),
+        State(MOVE_ORDER, "value"),
+        State(MOVE_WORKER, "value"),
+        prevent_initial_call=True,
+    )
+    def move(n_clicks: int | None, plan_id: int | None, order_id: int | None, worker_id: int | None) -> tuple[Any, ...]:
+        if not n_clicks or plan_id is None:
+            raise PreventUpdate
+        if order_id is None or worker_id is None:
+            return no_update, no_update, "Pick an order and the worker to move it to."
+        actor = actor_or_refusal()
+        if isinstance(actor, str):
+            return no_update, no_update, actor
+        try:
+            result = jobs.move(actor=actor, plan_id=int(plan_id), order_id=int(order_id), worker_id=int(worker_id))
+        except (PlanInputError, LookupError, ValueError) as exc:
+            return no_update, no_update, str(exc)
+        status = jobs.status(int(result["id"])) or {}
+        options, value = picker_for(date.fromisoformat(str(status.get("day"))), select=int(result["id"]))
+        broken = len(result.get("violations", []))
+        verdict = f"breaks {broken} rule{'s' if broken != 1 else ''}" if broken else "keeps every rule"
+        return options, value, f"Draft {result['id']}: order {order_id} moved; the plan {verdict}."
+
+    @dash_app.callback(
+        Output(VERSION, "data"),
+        Output(MESSAGE, "children", allow_duplicate=True),
+        Input(PUBLISH, "n_clicks"),
+        State(PICKER, "value"),
+        State(VERSION, "data"),
+        prevent_initial_call=True,
+    )
+    def publish(n_clicks: int | None, plan_id: int | None, version: int | None) -> tuple[Any, ...]:
+        if not n_clicks or plan_id is None:
+            raise PreventUpdate
+        actor = actor_or_refusal()
+        if isinstance(actor, str):
+            return no_update, actor
+        try:
+            result = jobs.publish(
+                actor=actor, plan_id=int(plan_id), apply=lambda pairs: apply_plan(actor=actor, assignments=pairs)
+            )
+        except (PlanInputError, LookupError, ValueError) as exc:
+            return no_update, str(exc)
+        kept = f", {len(result['kept'])} kept as they are" if result.get("kept") else ""
+        return (version or 0) + 1, f"Plan {plan_id} published: {len(result['assigned'])} assignments sent{kept}."
+
+    @dash_app.callback(
+        Output(BADGE, "children"),
+        Output(BADGE, "className"),
+        Output(PUBLISH, "disabled"),
+        Output(REPLAN, "disabled"),
         Output(KPIS, "children"),
         Output(ROUTES, "children"),
         Output(MAP, "viewport"),
         Output(GANTT, "figure"),
         Output(UNPLANNED, "children"),
-        Input(POLL, "n_intervals"),
-        State(PLAN_ID, "data"),
-        prevent_initial_call=True,
+        Output(VIOLATIONS, "children"),
+        Output(COMPARE, "children"),
+        Output(MOVE_ORDER, "options"),
+        Output(MOVE_WORKER, "options"),
+        Output(PICKER, "options", allow_duplicate=True),
+        Input(PICKER, "value"),
+        Input(VERSION, "data"),
+        prevent_initial_call="initial_duplicate",
     )
-    def poll(_n: int | None, plan_id: int | None) -> tuple[Any, ...]:
-        if plan_id is None:
-            raise PreventUpdate
-        try:
-            auth.require(Action.PLAN_ROUTES)
-        except ApiError as exc:
-            return f"Refused: {exc.reason}", True, True, no_update, no_update, no_update, no_update, no_update
+    def show(plan_id: int | None, _version: int | None) -> tuple[Any, ...]:
+        """Everything about the picked plan: state, KPIs, map, timeline, rules, comparison, move choices."""
+        empty = ("", "plan-badge", True, True, [], [], no_update, no_update,
+                 html.P("No plan picked.", className="plan-empty"), "", "", [], [], no_update)  # fmt: skip
+        if plan_id is None or isinstance(actor_or_refusal(), str):
+            return empty
         status = jobs.status(int(plan_id))
         if status is None:
-            return f"Plan {plan_id} not found.", True, True, no_update, no_update, no_update, no_update, no_update
-        text = progress_text(status)
+            return empty
+        text, css = badge(status)
+        finished = status.get("status") in ("done", "stopped")
         plan = status.get("plan")
-        if status.get("status") not in FINISHED:
-            return text, False, False, no_update, no_update, no_update, no_update, no_update
+        options, _ = picker_for(date.fromisoformat(status["day"]))
         if not plan:
-            return text, True, True, no_update, no_update, no_update, no_update, no_update
+            return (text, css, True, True, [], [], no_update, no_update, progress_text(status), "", "", [], [], options)
+        violations = status.get("violations") or []
         order_ids = {s["order_id"] for r in plan.get("routes", []) for s in r.get("stops", [])}
         order_ids |= {u["order_id"] for u in plan.get("unplanned", [])}
         places = locate(sorted(order_ids))
         bounds = route_bounds(plan, places)
-        viewport = {"bounds": bounds} if bounds else no_update
-        return (text, True, True, kpi_tiles(plan_kpis(plan)), route_layers(plan, places), viewport,
-                gantt_figure(plan), unplanned_list(plan, places))  # fmt: skip
+        published = bool(status.get("published"))
+        comparison = compare(int(plan_id)) if not published else None
+        move_orders, move_workers = move_choices(plan, places)
+        return (
+            text, css, not finished or published, not published,
+            kpi_tiles(plan_kpis(plan, violations)), route_layers(plan, places, violations),
+            {"bounds": bounds} if bounds else no_update, gantt_figure(plan, violations),
+            unplanned_list(plan, places), violations_list(violations),
+            compare_panel(comparison, published_id=comparison.get("published_id") if comparison else None,
+                          is_published=published),
+            move_orders, move_workers, options,
+        )  # fmt: skip
+
+
+def _budget(seconds: Any) -> float:
+    try:
+        return float(seconds or 0)
+    except ValueError:
+        return -1.0  # refused by the job service with the reason

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
@@ -33,15 +34,19 @@ def day(console_server, tmp_path_factory):
     headers = {"Authorization": f"Bearer {console_server.admin_token}"}
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
     ids = []
-    for site_id, skills in ((1, ["gas"]), (2, ["gas"]), (3, ["hvac"]), (2, ["plumbing"])):
+    # Three jobs between 09:00 and 12:00, one nobody is qualified for, and two that must start at 09:00
+    # sharp: one at the Casino (gas) and one at Fontvieille that only Bo can do (hvac).
+    jobs = ((1, ["gas"], 12), (2, ["gas"], 12), (3, ["hvac"], 12), (2, ["plumbing"], 12), (1, ["gas"], 9.5),
+            (3, ["hvac"], 9.5))  # fmt: skip
+    for site_id, skills, until in jobs:
         body = {"site_id": site_id, "type": "repair", "required_skills": skills, "service_minutes": 30,
                 "window_start": datetime.combine(tomorrow, clock_time(9), UTC).isoformat(),
-                "window_end": datetime.combine(tomorrow, clock_time(12), UTC).isoformat()}  # fmt: skip
+                "window_end": (datetime.combine(tomorrow, clock_time(0), UTC) + timedelta(hours=until)).isoformat()}  # fmt: skip
         r = requests.post(f"{console_server.url}/api/v1/work-orders", json=body, headers=headers, timeout=10)
         assert r.status_code == 201, r.text
         ids.append(r.json()["id"])
     console_server.cli("data", "create-user", "--role", "manager", "--name", "m1", "--password", "manager-pw-1")
-    return {"date": tomorrow.isoformat(), "orders": ids}
+    return {"date": tomorrow.isoformat(), "orders": ids, "headers": headers}
 
 
 @pytest.fixture
@@ -56,7 +61,7 @@ def page(browser, console_server):
 
 
 def login_to_plans(page, server, name="m1", password="manager-pw-1"):
-    page.goto(f"{server.url}/plans")
+    page.goto(f"{server.url}/plans/")
     assert "/login" in page.url  # the plan page needs a login
     page.fill("input[name=name]", name)
     page.fill("input[name=password]", password)
@@ -65,7 +70,7 @@ def login_to_plans(page, server, name="m1", password="manager-pw-1"):
 
 
 def test_manager_optimises_a_day_and_reviews_the_plan(page, console_server, day):
-    """Tests that a manager opens /plans, picks the day, optimises for 2 s, watches progress and sees KPIs, route polylines, the Gantt chart and the unplanned reason."""
+    """Tests that a manager opens /plans/, picks the day, optimises for 2 s, watches progress and sees KPIs, route polylines, the Gantt chart and the unplanned reason."""
     login_to_plans(page, console_server)
     assert page.locator("#plan-seconds").input_value() == "10"
     date_input = page.locator("#plan-date")
@@ -82,13 +87,14 @@ def test_manager_optimises_a_day_and_reviews_the_plan(page, console_server, day)
                            timeout=30_000)  # fmt: skip
     assert "best cost" in page.locator("#plan-progress").inner_text()
     page.wait_for_selector(".kpi-planned .kpi-value", timeout=10_000)
-    assert page.locator(".kpi-planned .kpi-value").inner_text() == "3"
+    assert page.locator(".kpi-planned .kpi-value").inner_text() == "5"
     assert page.locator(".kpi-unplanned .kpi-value").inner_text() == "1"
     assert page.locator(".kpi-on_time .kpi-value").inner_text() == "100%"
     assert page.locator(".kpi-utilisation .kpi-value").inner_text().endswith("%")
     page.wait_for_selector("path.plan-route", state="attached", timeout=10_000)
     assert page.locator("path.plan-route").count() == 2  # one per worker
-    assert page.locator(".plan-stop").count() == 3
+    assert page.locator(".plan-stop").count() == 5
+    assert page.locator("path.plan-base").count() == 2  # each route starts at its worker's start point
     page.wait_for_selector("#plan-gantt .bars path", state="attached", timeout=10_000)
     gantt = page.locator("#plan-gantt").inner_text()
     assert "Plan Ana" in gantt and "Plan Bo" in gantt
@@ -107,3 +113,86 @@ def test_live_map_stays_at_root_for_the_manager(page, console_server, day):
     page.goto(f"{console_server.url}/")
     page.wait_for_selector(".wall", timeout=15_000)
     assert page.locator("#plan-start").count() == 0
+
+
+def choose(page, dropdown_id: str, text: str) -> None:
+    """Open a Dash dropdown, click the option with `text`, and close the menu."""
+    page.click(f"#{dropdown_id}")
+    page.click(f".dash-dropdown-option:has-text('{text}')", timeout=5_000)
+    page.keyboard.press("Escape")
+    page.wait_for_selector(".dash-dropdown-content", state="detached", timeout=5_000)
+
+
+def solved_plan(server, day) -> dict:
+    r = requests.post(f"{server.url}/api/v1/plans", json={"date": day["date"], "order_ids": day["orders"], "seconds": 2},
+                      headers=day["headers"], timeout=10)  # fmt: skip
+    assert r.status_code == 202, r.text
+    plan_id = r.json()["id"]
+    for _ in range(300):
+        status = requests.get(f"{server.url}/api/v1/plans/{plan_id}", headers=day["headers"], timeout=5).json()
+        if status["status"] == "done":
+            return status
+        assert status["status"] in ("queued", "running"), status
+        time.sleep(0.2)
+    raise AssertionError(f"plan {plan_id} did not finish")
+
+
+def test_manager_loads_a_plan_moves_a_visit_sees_the_broken_window_and_publishes(page, console_server, day):
+    """Tests the manager's review loop: load a plan, publish it, move a 09:00 job to a worker busy at 09:00, see the missed window and who gains or loses, publish the edit (the worker's push-link day follows), then re-plan the day."""
+    base = solved_plan(console_server, day)
+    owner = {s["order_id"]: r["name"] for r in base["plan"]["routes"] for s in r["stops"]}
+    workers = {w["name"]: w["id"] for w in requests.get(f"{console_server.url}/api/v1/workers",
+                                                         headers=day["headers"], timeout=5).json()}  # fmt: skip
+    casino_at_nine, fontvieille_at_nine = day["orders"][4], day["orders"][5]
+    assert owner[fontvieille_at_nine] == "Plan Bo" and owner[casino_at_nine] == "Plan Ana"
+
+    login_to_plans(page, console_server)
+    pick = page.locator("#plan-date")
+    pick.fill(day["date"])
+    pick.press("Enter")
+    page.keyboard.press("Escape")  # close the calendar
+    choose(page, "plan-picker", f"Plan {base['id']} ")
+    page.wait_for_function("() => document.querySelectorAll('.plan-stop').length === 5", timeout=10_000)
+    assert page.locator("#plan-badge").inner_text() == "Draft"
+    assert "Nothing is published" in page.locator("#plan-compare").inner_text()
+    assert page.locator("#plan-replan").is_disabled()  # only a published day is re-planned
+
+    page.click("#plan-publish")
+    page.wait_for_function("() => document.querySelector('#plan-badge').textContent === 'Published'", timeout=10_000)
+    assert "published: 5 assignments sent" in page.locator("#plan-message").inner_text()
+    assert page.locator("#plan-publish").is_disabled() and page.locator("#plan-replan").is_enabled()
+
+    choose(page, "plan-move-order", f"Order {casino_at_nine} ")
+    choose(page, "plan-move-worker", "Plan Bo")
+    page.click("#plan-move")
+    page.wait_for_function("() => document.querySelector('#plan-badge').textContent === 'Draft'", timeout=10_000)
+    page.wait_for_selector(".plan-violation.violation-window", timeout=10_000)
+    rules = page.locator("#plan-violations").inner_text()
+    assert str(casino_at_nine) in rules or str(fontvieille_at_nine) in rules, rules
+    assert "breaks" in page.locator("#plan-message").inner_text()
+    assert page.locator(".plan-stop-violated").count() >= 1  # the late stop is ringed on the map
+    assert page.locator(".kpi-on_time .kpi-value").inner_text() != "100%"
+    compare = page.locator("#plan-compare").inner_text()
+    assert f"Order {casino_at_nine}: Plan Ana → Plan Bo" in compare, compare
+    assert "Plan Bo: +1 visit" in compare and "Plan Ana: -1 visit" in compare
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "plans-moved.png"), full_page=True)
+
+    page.click("#plan-publish")  # the manager accepts the late start
+    page.wait_for_function("() => document.querySelector('#plan-badge').textContent === 'Published'", timeout=10_000)
+    order = requests.get(f"{console_server.url}/api/v1/work-orders/{casino_at_nine}", headers=day["headers"], timeout=5)
+    assert order.json()["assigned_worker_id"] == workers["Plan Bo"]
+    link = requests.post(f"{console_server.url}/api/v1/workers/{workers['Plan Bo']}/push-link", json={"day": day["date"]},
+                         headers=day["headers"], timeout=5).json()  # fmt: skip
+    field_day = requests.get(f"{console_server.url}/api/v1/field/{link['token']}/day", timeout=5).json()
+    assert casino_at_nine in [o["id"] for o in field_day["orders"]]  # Bo's push-link page lists the moved job
+
+    page.fill("#plan-seconds", "1")
+    page.click("#plan-replan")
+    page.wait_for_function("() => document.querySelector('#plan-progress').textContent.startsWith('Done')",
+                           timeout=30_000)  # fmt: skip
+    page.wait_for_function("() => document.querySelector('#plan-badge').textContent === 'Draft'", timeout=10_000)
+    picked = page.locator("#plan-picker").inner_text()
+    assert "re-plan of" in picked, picked
+    assert "Against published plan" in page.locator("#plan-compare").inner_text()
+    assert not page.errors, page.errors

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from types import SimpleNamespace
 
 from console.pages import plans
 
@@ -92,10 +91,105 @@ def test_unplanned_list_names_the_reason():
     assert "Every order is planned" in str(plans.unplanned_list({"unplanned": []}, PLACES))
 
 
-def test_the_plans_page_is_recognised_by_its_path_or_referrer():
-    """Tests that the layout request of the /plans page (referrer /plans) picks the plan page, others the live map."""
-    assert plans.is_plans_request(SimpleNamespace(path="/_dash-layout", referrer="http://h:1/plans"))
-    assert plans.is_plans_request(SimpleNamespace(path="/_dash-layout", referrer="http://h:1/plans?x=1"))
-    assert not plans.is_plans_request(SimpleNamespace(path="/_dash-layout", referrer="http://h:1/"))
-    assert not plans.is_plans_request(SimpleNamespace(path="/_dash-layout", referrer=None))
+def test_tomorrow_is_the_default_day():
+    """Tests that the page opens on tomorrow (UTC), the day a manager usually plans."""
     assert plans.tomorrow_utc(datetime(2025, 3, 3, 23, 30, tzinfo=UTC)) == date(2025, 3, 4)
+
+
+def test_the_page_opens_on_the_first_day_with_open_orders():
+    """Tests that the plan page opens on today when today has open orders (the demo day), else the next such day, else tomorrow."""
+    now = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
+    assert plans.default_day(now, [date(2025, 3, 3), date(2025, 3, 5)]) == date(2025, 3, 3)
+    assert plans.default_day(now, [date(2025, 3, 1), date(2025, 3, 5)]) == date(2025, 3, 5)
+    assert plans.default_day(now, []) == date(2025, 3, 4)
+
+
+SHIFTED = {
+    **PLAN,
+    "routes": [
+        {**PLAN["routes"][0], "shift_start": "2025-03-04T08:00:00", "shift_end": "2025-03-04T12:00:00",
+         "start_location": {"lat": 43.7300, "lon": 7.4200}, "end_location": {"lat": 43.7310, "lon": 7.4210}},
+        {**PLAN["routes"][1], "shift_start": "2025-03-04T08:00:00", "shift_end": "2025-03-04T12:00:00"},
+    ],
+}  # fmt: skip
+
+
+def test_utilisation_is_over_the_shift_when_the_plan_carries_it():
+    """Tests that utilisation divides service and travel by the workers' shifts, not by the routes' own spans."""
+    # service 80 min + travel 30 min over two 4-hour shifts (480 min) -> 23 %
+    assert plans.plan_kpis(SHIFTED)["utilisation"] == "23%"
+
+
+def test_a_window_broken_by_a_manual_move_counts_as_late():
+    """Tests that on-time share drops when a moved visit misses its window."""
+    violations = [{"kind": "window", "message": "order 2 starts after its window", "worker_id": 7, "order_id": 2}]
+    assert plans.plan_kpis(PLAN, violations)["on_time"] == "67%"
+    assert plans.plan_kpis(PLAN, [{"kind": "skill", "order_id": 2}])["on_time"] == "100%"
+
+
+def test_route_runs_from_the_worker_start_to_their_end_and_marks_broken_stops():
+    """Tests that a route line starts at the worker's start point, ends at their end point, and a violated stop is ringed red."""
+    violations = [{"kind": "window", "message": "late", "worker_id": 7, "order_id": 2}]
+    layers = plans.route_layers(SHIFTED, PLACES, violations)
+    lines = [c for c in layers if type(c).__name__ == "Polyline"]
+    assert lines[0].positions[0] == [43.7300, 7.4200] and lines[0].positions[-1] == [43.7310, 7.4210]
+    assert len(lines[0].positions) == 4
+    bases = [c for c in layers if type(c).__name__ == "CircleMarker"]
+    assert [b.center for b in bases] == [[43.7300, 7.4200]]
+    markers = [c for c in layers if type(c).__name__ == "DivMarker"]
+    flagged = [m for m in markers if "plan-stop-violated" in m.iconOptions["className"]]
+    assert len(flagged) == 1 and "breaks: window" in str(flagged[0].children.children)
+    bars = plans.gantt_segments(SHIFTED, violations)
+    assert [s["label"] for s in bars if s.get("violated")] == ["order 2 · breaks window"]
+
+
+def test_violations_list_names_each_rule_or_says_all_are_kept():
+    """Tests that the rules panel lists each broken rule with its message, or says the plan keeps them all."""
+    text = str(
+        plans.violations_list([{"kind": "window", "message": "order 2 arrives 10:40 after its window ends 10:00"}])
+    )
+    assert "window" in text and "after its window ends 10:00" in text
+    assert "keeps every rule" in str(plans.violations_list([]))
+
+
+def test_compare_panel_lists_moves_and_who_gains_or_loses():
+    """Tests that the comparison with the published plan names moved visits and each worker's gain or loss."""
+    diff = {
+        "summary": "1 visit moves",
+        "moved": [{"order_id": 2, "from_worker_id": 7, "from_name": "Ana", "to_worker_id": 8, "to_name": "Bo",
+                   "previous_start": "2025-03-04T09:40:00", "start": "2025-03-04T10:10:00"}],
+        "retimed": [], "added": [], "dropped": [{"order_id": 5, "reason": "no qualified worker"}],
+        "workers": [{"worker_id": 7, "name": "Ana", "gained": [], "lost": [2], "delta": -1},
+                    {"worker_id": 8, "name": "Bo", "gained": [2], "lost": [], "delta": 1}],
+    }  # fmt: skip
+    text = str(plans.compare_panel(diff, published_id=3, is_published=False))
+    assert "published plan 3" in text and "Order 2: Ana → Bo, 09:40 → 10:10" in text
+    assert "Ana: -1 visit" in text and "Bo: +1 visit" in text and "Order 5 dropped (no qualified worker)" in text
+    assert "Nothing is published" in str(plans.compare_panel(None, published_id=None, is_published=False))
+    assert "the day's published plan" in str(plans.compare_panel(None, published_id=None, is_published=True))
+
+
+def test_plan_picker_shows_the_published_plan_first_choice():
+    """Tests that the picker labels each plan with its state and origin and picks the published one by default."""
+    summaries = [
+        {"id": 9, "status": "done", "published": False, "created_at": "2025-03-04T07:10:00", "planned": 3,
+         "unplanned": 1, "edited_from": 8, "replan_of": None},
+        {"id": 8, "status": "done", "published": True, "created_at": "2025-03-04T07:00:00", "planned": 3,
+         "unplanned": 1, "edited_from": None, "replan_of": None},
+    ]  # fmt: skip
+    labels = [o["label"] for o in plans.plan_options(summaries)]
+    assert labels[0] == "Plan 9 · done · 07:10 · 3 planned, 1 unplanned · edit of 8"
+    assert "PUBLISHED" in labels[1]
+    assert plans.default_plan(summaries) == 8
+    assert plans.default_plan(summaries[:1]) == 9 and plans.default_plan([]) is None
+
+
+def test_move_choices_offer_every_order_and_worker_of_the_plan():
+    """Tests that "move a visit" offers each planned and unplanned order and each worker of the plan."""
+    orders, workers = plans.move_choices(PLAN, PLACES)
+    assert [o["value"] for o in orders] == [1, 2, 3, 4]
+    assert orders[0]["label"] == "Order 1 · Casino · Ana 09:00"
+    assert workers == [{"label": "Ana", "value": 7}, {"label": "Bo", "value": 8}]
+    assert plans.badge({"published": True, "status": "done"})[0] == "Published"
+    assert plans.badge({"published": False, "status": "running"})[0] == "Running"
+    assert plans.badge({"published": False, "status": "done"})[0] == "Draft"

@@ -1,4 +1,8 @@
-"""Route optimisation as a background job through the API: start, progress, result, early stop."""
+"""Route optimisation as a background job through the API: start, progress, result, early stop.
+
+No planner process runs here, so `python -m console` runs the jobs itself (the fallback);
+tests/integration/test_plan_worker.py covers the planner process.
+"""
 
 from __future__ import annotations
 
@@ -70,6 +74,10 @@ def test_manager_plans_the_day_in_the_background(console_server, day):
     bo = next(route for route in plan["routes"] if hvac in route["stops"])
     assert bo["name"] == "Plan Bo"  # only Bo has hvac
     assert done["progress"]["best_cost"] >= 0
+    assert datetime.fromisoformat(done["created_at"]) <= datetime.now(UTC)
+    assert (done["edited_from"], done["moved"], done["replan_of"]) == (None, None, None)
+    # No planner process in this module: the web process ran the job itself, and said so once.
+    assert console_server.log_path.read_text(errors="replace").count("no plan worker is running") == 1
 
 
 def test_a_running_plan_can_be_stopped_early_keeping_the_best(console_server, day):
@@ -246,3 +254,32 @@ def test_moving_a_visit_retimes_and_shows_a_violated_window(console_server, day)
     bad = requests.post(f"{console_server.url}/api/v1/plans/{base['id']}/move",
                         json={"order_id": hvac_job, "worker_id": workers["Plan Ana"]}, headers=day["headers"], timeout=10).json()  # fmt: skip
     assert any(v["order_id"] == hvac_job and v["kind"] == "skill" for v in bad["violations"]), bad["violations"]
+
+
+def test_a_draft_is_compared_with_the_published_plan(console_server, day):
+    """Tests that GET /compare on an edited draft names the moved visit and who gains and loses it against the day's published plan."""
+    r = requests.post(f"{console_server.url}/api/v1/plans", json={"date": day["date"], "order_ids": day["orders"], "seconds": 2},
+                      headers=day["headers"], timeout=10)  # fmt: skip
+    base = wait_for(console_server, day["headers"], r.json()["id"], {"done"})
+    published = requests.post(
+        f"{console_server.url}/api/v1/plans/{base['id']}/publish", headers=day["headers"], timeout=10
+    )
+    assert published.status_code == 200, published.text
+    same = requests.get(f"{console_server.url}/api/v1/plans/{base['id']}/compare", headers=day["headers"], timeout=5)
+    assert same.status_code == 200 and same.json() == {"published_id": None}  # the published plan itself
+    routes = {route["worker_id"]: [s["order_id"] for s in route["stops"]] for route in base["plan"]["routes"]}
+    (from_worker, orders), (to_worker, _) = sorted(routes.items(), key=lambda kv: -len(kv[1]))[:2]
+    moved = requests.post(f"{console_server.url}/api/v1/plans/{base['id']}/move",
+                          json={"order_id": orders[0], "worker_id": to_worker}, headers=day["headers"], timeout=10).json()  # fmt: skip
+    diff = requests.get(
+        f"{console_server.url}/api/v1/plans/{moved['id']}/compare", headers=day["headers"], timeout=5
+    ).json()
+    assert diff["published_id"] == base["id"]
+    assert [(m["order_id"], m["from_worker_id"], m["to_worker_id"]) for m in diff["moved"]] == [
+        (orders[0], from_worker, to_worker)
+    ]
+    gains = {w["worker_id"]: (w["gained"], w["lost"]) for w in diff["workers"]}
+    assert gains[to_worker] == ([orders[0]], []) and gains[from_worker] == ([], [orders[0]])
+    assert "1 visit moves" in diff["summary"]
+    missing = requests.get(f"{console_server.url}/api/v1/plans/999999/compare", headers=day["headers"], timeout=5)
+    assert missing.status_code == 404

@@ -116,3 +116,42 @@ def console_server(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> 
         except subprocess.TimeoutExpired:
             proc.kill()
         redis.Redis.from_url(redis_url).delete("outfield:relay-leader")
+
+
+@dataclass
+class PlanWorkerProcess:
+    name: str
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def plan_worker(console_server: ConsoleServer) -> Iterator[PlanWorkerProcess]:
+    """`python -m console plan-worker` beside the module's console (same database and Redis), up when it
+    listens on the plan queue; stopped (and its RQ registration gone) at teardown."""
+    from rq import Worker
+
+    from console.plan_queue import PlanQueue
+
+    queue = PlanQueue(console_server.env["REDIS_URL"])
+    log_path = console_server.log_path.parent / "planner.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "console", "plan-worker"], env=console_server.env, cwd=REPO, stdout=log, stderr=log
+        )
+    name = f"planner-{socket.gethostname()}-{proc.pid}"
+    try:
+        wait_until(lambda: name in queue.planners(), 30, "python -m console plan-worker")
+        yield PlanWorkerProcess(name, log_path)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        for worker in Worker.all(queue=queue.queue()):
+            if worker.name == name:  # killed before it could say goodbye: later modules must not see it
+                worker.register_death()

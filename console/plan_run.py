@@ -1,0 +1,210 @@
+"""Running one route-plan job: everything it needs comes from the plan's row; state, progress and result go back to it.
+
+`run_plan_job(plan_id)` is the function RQ imports and calls in a planner process (`python -m
+console plan-worker`), with the process-level `PlanContext` installed once when the planner starts
+(the travel-time provider is slow to load, so the parent loads it before RQ forks a work-horse).
+The web process calls `execute` with its own context when no planner is running. Each state change
+and each progress write (at most two a second) is emitted as a `plan-progress` event to the
+`plans` room.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from console.plan_queue import LEASE_S, PlanQueue
+from data import orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
+from data.db import session_scope
+from dispatch.clock import Clock
+from realtime.sockets import PLANS_ROOM
+from routing.day import changes_json, day_problem, plan_from_json, plan_json, seconds_of
+from routing.plan import Plan, Progress
+from routing.problem import StopRule
+from routing.solve import replan, solve
+from routing.travel import TravelTimes
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVENT = "plan-progress"
+PROGRESS_EVERY_S = 0.5
+STOP_POLL_S = 0.2
+Emit = Callable[[str, dict[str, Any], str], None]
+"""emit(event_name, payload, room)."""
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """What a job needs from its process: the database, travel times, clock, seed and a socket emitter.
+
+    `queue` carries stop flags and leases (None: this process's own flags only). `max_solutions`
+    adds a solution-count stop to every job's time budget (tests).
+    """
+
+    sessions: sessionmaker[Session]
+    travel: TravelTimes
+    clock: Clock
+    seed: int
+    emit: Emit
+    queue: PlanQueue | None
+    runner: str
+    max_solutions: int | None = None
+
+
+_context: PlanContext | None = None
+
+
+def install(context: PlanContext) -> None:
+    """Make `context` the one `run_plan_job` uses in this process (and in the work-horses it forks)."""
+    global _context
+    _context = context
+
+
+def run_plan_job(plan_id: int) -> str | None:
+    """The RQ job: solve plan `plan_id` from its stored input; returns the final state."""
+    if _context is None:
+        raise RuntimeError("no plan context in this process: run jobs with `python -m console plan-worker`")
+    return execute(_context, plan_id)
+
+
+def execute(ctx: PlanContext, plan_id: int, *, stopped: Callable[[], bool] = lambda: False) -> str | None:
+    """Run the queued job of plan `plan_id` once; a job already started or finished is left alone.
+
+    `stopped()` is this process's own stop request; the Redis flag set by `PlanJobs.stop` is checked too.
+    """
+    with session_scope(ctx.sessions) as session:
+        stored = plans_repo.get_plan(session, plan_id)
+    if stored is None:
+        raise LookupError(f"no plan with id {plan_id}")
+    job = dict(stored.payload.get("job", {}))
+    if job.get("state") != "queued":
+        log.info("plan %d is %s; not running it again", plan_id, job.get("state"))
+        return job.get("state")
+    should_stop = _StopCheck(ctx.queue, plan_id, stopped)
+    began = time.monotonic()
+    last_write = 0.0
+
+    def write(result: dict[str, Any] | None = None, plan: Plan | None = None, **changes: Any) -> None:
+        job.update(changes)
+        with session_scope(ctx.sessions) as session:
+            plans_repo.update_plan(
+                session,
+                plan_id=plan_id,
+                payload={"job": dict(job), **(result or {})},
+                objective=None if plan is None else float(plan.objective),
+                cost=None if plan is None else float(plan.travel_s),
+            )
+        _emit(
+            ctx, {"id": plan_id, "status": job.get("state"), "progress": job.get("progress"), "error": job.get("error")}
+        )
+
+    def on_progress(p: Progress) -> None:
+        nonlocal last_write
+        job["progress"] = {"best_cost": p.objective, "elapsed_s": round(p.elapsed_s, 2), "solutions": p.solutions}
+        if time.monotonic() - last_write > PROGRESS_EVERY_S:
+            last_write = time.monotonic()
+            write()
+
+    with _Lease(ctx.queue, plan_id):
+        try:
+            write(state="running", started_at=ctx.clock.now().isoformat(), runner=ctx.runner)
+            log.info("plan %d running in %s", plan_id, ctx.runner)
+            plan, result = _solve(ctx, job, on_progress, should_stop)
+            state = "stopped" if should_stop() else "done"
+            write(result, plan, state=state, elapsed_s=round(time.monotonic() - began, 2))
+        except Exception as exc:  # a failed job must say so, not stay "running"
+            log.exception("plan %d failed", plan_id)
+            write(state="failed", error=f"{type(exc).__name__}: {exc}")
+    if ctx.queue is not None:
+        ctx.queue.finished(plan_id)
+    return job.get("state")
+
+
+def _solve(
+    ctx: PlanContext, job: dict[str, Any], on_progress: Callable[[Progress], None], should_stop: Callable[[], bool]
+) -> tuple[Plan, dict[str, Any]]:
+    """Load the job's day from the database and solve (or re-plan) it; the plan and what to store."""
+    day = date.fromisoformat(job["day"])
+    now = ctx.clock.now()
+    worker_ids, order_ids = set(job["worker_ids"]), set(job["order_ids"])
+    with session_scope(ctx.sessions) as session:
+        workers = [w for w in workers_repo.list_workers(session) if w.id in worker_ids]
+        orders = [o for o in orders_repo.list_orders(session) if o.id in order_ids]
+        sites = {s.id: s for s in sites_repo.list_sites(session)}
+        latest = positions_repo.latest_positions(session) if day == now.date() else {}
+        base = plans_repo.get_plan(session, int(job["replan_of"])) if job.get("kind") == "replan" else None
+    names = {w.id: w.name for w in workers}
+    origins = {wid: p.point for wid, p in latest.items()}
+    whole = day_problem(day, orders, sites, workers, origins, ctx.travel)
+    problem = whole.problem
+    stop = StopRule(max_solutions=ctx.max_solutions, max_seconds=float(job["seconds"]))
+    if base is None:
+        plan = solve(problem, stop=stop, seed=ctx.seed, on_progress=on_progress, should_stop=should_stop)
+        return plan, {"plan": plan_json(plan, day, names, problem=whole)}
+    previous = plan_from_json(base.payload["plan"], day)
+    pinned = {str(o.id): str(o.assigned_worker_id) for o in orders
+              if o.status.value in ("en_route", "on_site", "done") and o.assigned_worker_id is not None}  # fmt: skip
+    result = replan(problem, previous, pinned=pinned, now_s=seconds_of(day, now),
+                    change_penalty=int(job.get("change_penalty", 900)), stop=stop, seed=ctx.seed,
+                    on_progress=on_progress, should_stop=should_stop)  # fmt: skip
+    return result.plan, {
+        "plan": plan_json(result.plan, day, names, problem=whole),
+        "changes": changes_json(result.changes, day, names),
+    }
+
+
+def _emit(ctx: PlanContext, payload: dict[str, Any]) -> None:
+    try:
+        ctx.emit(PROGRESS_EVENT, payload, PLANS_ROOM)
+    except Exception:  # the job goes on; the page still reads the row
+        log.warning("could not emit progress of plan %s", payload["id"], exc_info=True)
+
+
+class _StopCheck:
+    """`should_stop` for the solver: this process's request, or the Redis flag read at most every 0.2 s."""
+
+    def __init__(self, queue: PlanQueue | None, plan_id: int, local: Callable[[], bool]) -> None:
+        self._queue = queue
+        self._plan_id = plan_id
+        self._local = local
+        self._checked = float("-inf")
+        self._stop = False
+
+    def __call__(self) -> bool:
+        if self._stop or self._local():
+            self._stop = True
+            return True
+        if self._queue is not None and time.monotonic() - self._checked >= STOP_POLL_S:
+            self._checked = time.monotonic()
+            self._stop = self._queue.stop_requested(self._plan_id)
+        return self._stop
+
+
+class _Lease:
+    """Renews the job's lease in Redis while it runs, so any process can tell a live job from a dead one."""
+
+    def __init__(self, queue: PlanQueue | None, plan_id: int) -> None:
+        self._queue = queue
+        self._plan_id = plan_id
+        self._done = threading.Event()
+
+    def __enter__(self) -> _Lease:
+        if self._queue is not None:
+            self._queue.renew_leases([self._plan_id])
+            threading.Thread(target=self._renew, name=f"outfield-plan-lease-{self._plan_id}", daemon=True).start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._done.set()
+
+    def _renew(self) -> None:
+        assert self._queue is not None
+        while not self._done.wait(LEASE_S / 3):
+            self._queue.renew_leases([self._plan_id])

@@ -1,0 +1,324 @@
+"""Route-plan jobs on a real Redis: queued for an RQ planner, run in-process without one, stopped early, interrupted."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from datetime import time as clock_time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from rq import SimpleWorker, Worker
+
+from console import plan_run
+from console.plan_jobs import PlanJobs
+from console.plan_queue import PlanQueue, job_id
+from console.plan_run import PlanContext
+from data import orders_repo, plans_repo, sites_repo, users_repo, workers_repo
+from data.db import make_engine, make_sessionmaker, session_scope
+from dispatch.access import Actor, Role
+from dispatch.clock import ManualClock
+from dispatch.geo import LatLon
+from dispatch.orders import OrderType, TimeWindow
+from routing.travel import StraightLine
+from tests.factories import EVERY_DAY_7_TO_19
+
+pytestmark = pytest.mark.integration  # a real redis-server
+
+DAY = date(2025, 3, 4)
+MANAGER = Actor(id=1, name="planner", role=Role.MANAGER)
+SOLUTIONS = 30  # every test job stops by count as well as by its budget
+
+
+@pytest.fixture
+def plan_redis(redis_url: str) -> Iterator[str]:
+    """A Redis database of its own (index 7), emptied, so no other test's planner can take these jobs."""
+    url = redis_url.rsplit("/", 1)[0] + "/7"
+    redis.Redis.from_url(url).flushdb()
+    yield url
+    redis.Redis.from_url(url).flushdb()
+
+
+@pytest.fixture
+def sessions(tmp_path: Path, _migrated_sqlite_template: Path) -> Any:
+    """A migrated SQLite database with two workers and four orders on DAY (one needs a skill nobody has)."""
+    shutil.copyfile(_migrated_sqlite_template, tmp_path / "outfield.db")
+    factory = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'outfield.db'}"))
+    with session_scope(factory) as session:
+        users_repo.create_user(session, name="planner", role=Role.MANAGER)  # MANAGER, id 1
+        workers_repo.add_worker(session, name="Ana", device_id="a", skills=("gas",), shifts=(EVERY_DAY_7_TO_19,),
+                                home_base=LatLon(43.7390, 7.4270))  # fmt: skip
+        workers_repo.add_worker(session, name="Bo", device_id="b", skills=("gas", "hvac"), shifts=(EVERY_DAY_7_TO_19,),
+                                home_base=LatLon(43.7290, 7.4160))  # fmt: skip
+        sites = [sites_repo.add_site(session, name=n, location=LatLon(lat, lon)).id
+                 for n, lat, lon in (("Casino", 43.7394, 7.4276), ("Port", 43.7347, 7.4214), ("Fontvieille", 43.7290, 7.4160))]  # fmt: skip
+        window = TimeWindow(datetime.combine(DAY, clock_time(9), UTC), datetime.combine(DAY, clock_time(12), UTC))
+        for site, skills in (
+            (sites[0], ("gas",)),
+            (sites[1], ("gas",)),
+            (sites[2], ("hvac",)),
+            (sites[1], ("plumbing",)),
+        ):
+            orders_repo.add_order(session, site_id=site, type=OrderType.REPAIR, priority=3, window=window,
+                                  service_duration_s=1800, required_skills=skills, created_at=datetime(2025, 3, 3, tzinfo=UTC))  # fmt: skip
+    return factory
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2025, 3, 3, 8, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def planner(sessions: Any, clock: ManualClock, plan_redis: str) -> Iterator[list[tuple[str, dict[str, Any], str]]]:
+    """This process as a planner: the context `run_plan_job` uses; yields the events it emits."""
+    events: list[tuple[str, dict[str, Any], str]] = []
+    plan_run.install(PlanContext(sessions=sessions, travel=StraightLine(), clock=clock, seed=0,
+                                 emit=lambda e, p, r: events.append((e, p, r)), queue=PlanQueue(plan_redis),
+                                 runner="planner-test", max_solutions=SOLUTIONS))  # fmt: skip
+    yield events
+    plan_run._context = None
+
+
+def web_jobs(sessions: Any, clock: ManualClock, plan_redis: str, events: list[Any] | None = None) -> PlanJobs:
+    emit = (lambda e, p, r: events.append((e, p, r))) if events is not None else None
+    return PlanJobs(sessions=sessions, clock=clock, travel=StraightLine(), redis_url=plan_redis, emit=emit,
+                    max_solutions=SOLUTIONS)  # fmt: skip
+
+
+def alive_planner(plan_redis: str) -> SimpleWorker:
+    """A planner registered on the queue (as `python -m console plan-worker` is while it waits)."""
+    queue = PlanQueue(plan_redis)
+    worker = SimpleWorker([queue.queue()], connection=queue.redis, name="waiting-planner")
+    worker.register_birth()
+    worker.heartbeat()
+    return worker
+
+
+def burst(plan_redis: str) -> None:
+    """Run every queued plan job in this process, as RQ runs them (handlers restored afterwards)."""
+    queue = PlanQueue(plan_redis)
+    saved = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        SimpleWorker([queue.queue()], connection=queue.redis).work(burst=True)
+    finally:
+        signal.signal(signal.SIGINT, saved[0])
+        signal.signal(signal.SIGTERM, saved[1])
+
+
+def stored_job(sessions: Any, plan_id: int) -> dict[str, Any]:
+    with session_scope(sessions) as session:
+        stored = plans_repo.get_plan(session, plan_id)
+    assert stored is not None
+    return dict(stored.payload["job"])
+
+
+def wait_until_finished(jobs: PlanJobs, plan_id: int) -> dict[str, Any]:
+    for _ in range(600):  # the job stops by solution count; this only bounds a broken run
+        status = jobs.status(plan_id)
+        if status and status["status"] not in ("queued", "running"):
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"plan {plan_id} never finished: {jobs.status(plan_id)}")
+
+
+def test_a_plan_goes_to_the_rq_queue_and_a_planner_solves_it(sessions, clock, plan_redis, planner):
+    """Tests that with a planner listening, the web process only stores the job's input and queues it; the
+    planner loads everything from the database, solves it, and streams progress ending in done."""
+    jobs = web_jobs(sessions, clock, plan_redis)
+    waiting = alive_planner(plan_redis)
+    plan_id = jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30)
+    waiting.register_death()
+
+    job = stored_job(sessions, plan_id)
+    assert (job["kind"], job["day"], job["seconds"], job["state"]) == ("start", "2025-03-04", 30, "queued")
+    assert len(job["worker_ids"]) == 2 and len(job["order_ids"]) == 4
+    assert PlanQueue(plan_redis).state(plan_id).status == "queued"
+    assert jobs.status(plan_id)["status"] == "queued"
+
+    burst(plan_redis)
+
+    status = jobs.status(plan_id)
+    assert status["status"] == "done", status
+    assert stored_job(sessions, plan_id)["runner"] == "planner-test"
+    routed = {s["order_id"] for r in status["plan"]["routes"] for s in r["stops"]}
+    assert len(routed) == 3 and [u["reason"] for u in status["plan"]["unplanned"]] == ["no qualified worker"]
+    assert set(status) == {"id", "day", "status", "progress", "plan", "error", "published", "changes", "violations",
+                           "replan_of", "created_at", "edited_from", "moved"}  # fmt: skip
+    assert all(event == "plan-progress" and room == "plans" for event, _, room in planner)
+    states = [p["status"] for _, p, _ in planner]
+    assert states[0] == "running" and states[-1] == "done"
+    assert all(set(p) == {"id", "status", "progress", "error"} and p["id"] == plan_id for _, p, _ in planner)
+    assert planner[-1][1]["progress"]["best_cost"] >= 0
+
+
+def test_a_stop_request_reaches_the_job_in_the_planner_and_keeps_the_best_plan(sessions, clock, plan_redis, planner):
+    """Tests that stopping a 60 s job from the web process while the planner runs it ends it "stopped" with its
+    best plan so far (the solver is stopped by the Redis flag, not by its budget)."""
+    jobs = web_jobs(sessions, clock, plan_redis)
+    waiting = alive_planner(plan_redis)
+    plan_id = jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=60)
+    waiting.register_death()
+    plan_run.install(PlanContext(sessions=sessions, travel=StraightLine(), clock=clock, seed=0,
+                                 emit=lambda e, p, r: p["status"] == "running" and jobs.stop(plan_id),
+                                 queue=PlanQueue(plan_redis), runner="planner-test"))  # fmt: skip  # no count stop
+
+    burst(plan_redis)
+
+    status = jobs.status(plan_id)
+    assert status["status"] == "stopped", status
+    assert status["plan"]["routes"]
+    assert jobs.stop(plan_id) is False  # nothing left to stop
+
+
+def test_without_a_planner_the_web_process_runs_the_job_itself(sessions, clock, plan_redis, caplog):
+    """Tests that with no plan worker alive the job runs in a thread of this process, says so once in the log,
+    never touches the RQ queue, and still emits its progress."""
+    events: list[Any] = []
+    jobs = web_jobs(sessions, clock, plan_redis, events)
+    with caplog.at_level("WARNING", logger="console.plan_jobs"):
+        first = jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30)
+        assert wait_until_finished(jobs, first)["status"] == "done"
+        second = jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30)
+        assert wait_until_finished(jobs, second)["status"] == "done"
+    assert sum("no plan worker is running" in r.getMessage() for r in caplog.records) == 1
+    assert stored_job(sessions, first)["runner"] == f"web-{os.getpid()}"
+    assert PlanQueue(plan_redis).state(first) is None
+    assert [p["status"] for _, p, _ in events if p["id"] == first][-1] == "done"
+
+
+def test_the_in_process_fallback_can_be_stopped_too(sessions, clock, plan_redis):
+    """Tests that stop() ends a job running in the web process's own thread "stopped" with a plan."""
+    jobs: list[PlanJobs] = []
+    stopped: list[bool] = []
+
+    def emit(_event: str, payload: dict[str, Any], _room: str) -> None:
+        if payload["status"] == "running" and not stopped:
+            stopped.append(jobs[0].stop(payload["id"]))
+
+    jobs.append(PlanJobs(sessions=sessions, clock=clock, travel=StraightLine(), redis_url=plan_redis, emit=emit))
+    plan_id = jobs[0].start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=60)
+    status = wait_until_finished(jobs[0], plan_id)
+    assert stopped == [True]
+    assert status["status"] == "stopped" and status["plan"]["routes"]
+
+
+def test_a_job_whose_process_died_reads_as_interrupted_from_any_process(sessions, clock, plan_redis):
+    """Tests that a running job with no live lease is interrupted once its budget and the grace are past,
+    while a job whose lease is renewed is still running."""
+    with session_scope(sessions) as session:
+        plan_id = plans_repo.create_plan(session, day=DAY, created_at=clock.now(),
+                                         payload={"job": {"kind": "start", "state": "running", "seconds": 10}})  # fmt: skip
+    other_process = web_jobs(sessions, clock, plan_redis)
+    assert other_process.status(plan_id)["status"] == "running"
+    clock.advance(10 + 121)
+    PlanQueue(plan_redis).renew_leases([plan_id])
+    assert other_process.status(plan_id)["status"] == "running"  # its process is alive, only slow
+    redis.Redis.from_url(plan_redis).delete(f"outfield:plan-lease:{plan_id}")
+    status = other_process.status(plan_id)
+    assert (status["status"], status["error"]) == ("interrupted", "the process running it stopped")
+    assert other_process.stop(plan_id) is False
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_killed_work_horse_reads_as_interrupted_with_rqs_reason(sessions, clock, plan_redis):
+    """Tests that when RQ reports the job's work-horse was killed, the plan is interrupted at once with that reason."""
+    with session_scope(sessions) as session:
+        plan_id = plans_repo.create_plan(session, day=DAY, created_at=clock.now(),
+                                         payload={"job": {"kind": "start", "state": "queued", "seconds": 10}})  # fmt: skip
+    queue = PlanQueue(plan_redis)
+    queue.queue().enqueue(_die, job_id=job_id(plan_id), job_timeout=30)
+    saved = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        Worker([queue.queue()], connection=queue.redis).work(burst=True)  # forks the work-horse, which dies
+    finally:
+        signal.signal(signal.SIGINT, saved[0])
+        signal.signal(signal.SIGTERM, saved[1])
+    status = web_jobs(sessions, clock, plan_redis).status(plan_id)
+    assert status["status"] == "interrupted"
+    assert "Work-horse terminated unexpectedly" in status["error"]
+
+
+def test_recent_lists_newest_plans_first_with_counts(sessions, clock, plan_redis, planner):
+    """Tests that the picker's summaries come newest first, filtered by day, with planned and unplanned counts
+    from the stored plan and None while a job has no plan yet."""
+    jobs = web_jobs(sessions, clock, plan_redis)
+    waiting = alive_planner(plan_redis)
+    solved = jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30)
+    waiting.register_death()
+    burst(plan_redis)
+    clock.advance(60)
+    with session_scope(sessions) as session:
+        other_day = plans_repo.create_plan(session, day=date(2025, 3, 5), created_at=clock.now(),
+                                           payload={"job": {"state": "queued", "seconds": 10}})  # fmt: skip
+    clock.advance(60)
+    waiting = alive_planner(plan_redis)
+    pending = jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30)
+    waiting.register_death()
+
+    summaries = jobs.recent()
+    assert [s["id"] for s in summaries] == [pending, other_day, solved]
+    assert [s["id"] for s in jobs.recent(DAY)] == [pending, solved]
+    assert [s["id"] for s in jobs.recent(limit=1)] == [pending]
+    done = summaries[2]
+    assert (done["status"], done["planned"], done["unplanned"], done["published"]) == ("done", 3, 1, False)
+    assert (summaries[0]["status"], summaries[0]["planned"], summaries[0]["unplanned"]) == ("queued", None, None)
+    assert set(done) == {"id", "day", "status", "published", "created_at", "replan_of", "edited_from", "planned",
+                         "unplanned"}  # fmt: skip
+
+
+@pytest.fixture
+def socket_server() -> Any:
+    """A Socket.IO server with the real handlers; tokens "manager", "desk" and a field link resolve to actors."""
+    import flask
+    from flask_socketio import SocketIO
+
+    from realtime import sockets
+
+    app = flask.Flask("plans-sockets")
+    server = SocketIO(app, async_mode="threading")
+    actors = {"manager": MANAGER, "desk": Actor(id=2, name="desk", role=Role.DISPATCHER)}
+    sockets.register(server, authenticate=lambda auth: actors.get((auth or {}).get("token")),
+                     authenticate_link=lambda token: 7 if token == "link-7" else None)  # fmt: skip
+    return app, server
+
+
+def test_plan_progress_reaches_the_sockets_of_those_who_may_plan(sessions, clock, socket_server, monkeypatch):
+    """Tests that a manager's socket receives plan-progress events ending in done, while a dispatcher whose role
+    may not plan routes and a field worker's push-link page receive none."""
+    from dispatch import access
+
+    monkeypatch.setitem(access._RULES, access.Action.PLAN_ROUTES, {Role.ADMIN, Role.MANAGER})
+    app, server = socket_server
+    manager = server.test_client(app, auth={"token": "manager"})
+    desk = server.test_client(app, auth={"token": "desk"})
+    field = server.test_client(app, auth={"link": "link-7"})
+    assert manager.is_connected() and desk.is_connected() and field.is_connected()
+    jobs = PlanJobs(sessions=sessions, clock=clock, travel=StraightLine(), max_solutions=SOLUTIONS,
+                    emit=lambda e, p, r: server.emit(e, p, to=r))  # fmt: skip  # no Redis: runs in this process
+    plan_id = jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30)
+    assert wait_until_finished(jobs, plan_id)["status"] == "done"
+
+    received = [m["args"][0] for m in manager.get_received() if m["name"] == "plan-progress"]
+    assert [p["status"] for p in received][0] == "running" and received[-1]["status"] == "done"
+    assert received[-1]["id"] == plan_id
+    assert [m for m in desk.get_received() if m["name"] == "plan-progress"] == []
+    assert [m for m in field.get_received() if m["name"] == "plan-progress"] == []
+
+
+def test_every_office_role_that_may_plan_joins_the_plans_room(socket_server):
+    """Tests that under the shipped policy a dispatcher (who may plan routes) joins the plans room too."""
+    app, server = socket_server
+    desk = server.test_client(app, auth={"token": "desk"})
+    server.emit("plan-progress", {"id": 1, "status": "done", "progress": None, "error": None}, to="plans")
+    assert [m["args"][0]["status"] for m in desk.get_received() if m["name"] == "plan-progress"] == ["done"]
