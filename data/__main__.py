@@ -94,11 +94,19 @@ def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_add_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from data.csv_import import parse_shift
+
     skills = [s.strip() for s in (args.skills or "").split(",") if s.strip()]
+    try:
+        shifts = tuple(parse_shift(text) for text in args.shift or ())
+    except ValueError as exc:
+        raise UsageError(f"--{exc}") from None
     with _database(settings) as factory:
         try:
             with session_scope(factory) as session:
-                worker = add_worker(session, name=args.name, device_id=args.device_id, skills=skills, team=args.team)
+                worker = add_worker(
+                    session, name=args.name, device_id=args.device_id, skills=skills, team=args.team, shifts=shifts
+                )
         except ValueError as exc:
             raise _usage_from(exc) from None
     print(worker.id)
@@ -196,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device-id", required=True)
     p.add_argument("--skills", default="", help="comma-separated, e.g. gas,plumbing")
     p.add_argument("--team", default="")
+    p.add_argument(
+        "--shift",
+        action="append",
+        metavar="'DAYS HH:MM-HH:MM'",
+        help="UTC, repeatable, e.g. 'Mon-Fri 07:00-15:30'; positions are kept only on shift (none given: always kept)",
+    )
     p.set_defaults(run=cmd_add_worker)
 
     p = sub.add_parser("add-leave", help="record that a worker is away (sick, holiday) for whole days")

@@ -168,6 +168,22 @@ class _Row:
         return value
 
 
+def parse_shift(text: str) -> Shift:
+    """A shift written as `DAYS HH:MM-HH:MM` (UTC), e.g. `Mon-Fri 07:00-15:30` or `Mon,Wed 08:00-12:00`."""
+    days_raw, _, hours = text.strip().partition(" ")
+    days = _weekdays(days_raw)
+    if days is None:
+        raise ValueError(f"shift: {days_raw!r} is not a list of weekdays such as Mon-Fri or Mon,Wed,Fri")
+    start_raw, _, end_raw = hours.strip().partition("-")
+    try:
+        start, end = time.fromisoformat(start_raw.strip()), time.fromisoformat(end_raw.strip())
+    except ValueError:
+        raise ValueError(f"shift: {hours.strip()!r} is not HH:MM-HH:MM") from None
+    if end <= start:
+        raise ValueError(f"shift: the end {end:%H:%M} is not after the start {start:%H:%M}")
+    return Shift(weekdays=days, start=start, end=end)
+
+
 def _weekdays(raw: str) -> tuple[int, ...] | None:
     """Parse `Mon-Fri`, `Mon,Wed,Fri`, `Sat;Sun` or `Fri-Mon` (wrapping) into 0..6 (0 = Monday)."""
     days: set[int] = set()

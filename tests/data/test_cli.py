@@ -148,3 +148,21 @@ def test_the_import_kinds_offered_are_exactly_the_importers() -> None:
     from data.csv_import import IMPORTERS
 
     assert set(IMPORT_KINDS) == set(IMPORTERS)
+
+
+def test_add_worker_takes_shifts_and_names_a_bad_one(cli_env: dict[str, str]) -> None:
+    """Tests that --shift (repeatable) stores the worker's calendar, and a malformed one exits 2 naming --shift and storing nothing."""
+    result = run(cli_env, "add-worker", "--name", "Ana", "--device-id", "phone-9",
+                 "--shift", "Mon-Fri 07:00-15:30", "--shift", "Sat 08:00-12:00")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    with _session(cli_env) as session:
+        worker = get_worker(session, int(result.stdout.strip()))
+    assert [(s.weekdays, f"{s.start:%H:%M}", f"{s.end:%H:%M}") for s in worker.shifts] == [
+        ((0, 1, 2, 3, 4), "07:00", "15:30"),
+        ((5,), "08:00", "12:00"),
+    ]
+    bad = run(cli_env, "add-worker", "--name", "Bo", "--device-id", "phone-10", "--shift", "Mon-Fri 17:00-09:00")
+    assert (bad.returncode, bad.stdout) == (2, "")
+    assert "--shift: the end 09:00 is not after the start 17:00" in bad.stderr
+    again = run(cli_env, "add-worker", "--name", "Bo", "--device-id", "phone-10")
+    assert again.returncode == 0  # the refused call stored nothing
