@@ -2,51 +2,26 @@
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime, timedelta
-from datetime import time as clock_time
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.support import plan_day
+
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
-SITES = """external_ref,name,address,latitude,longitude,geofence_radius_m,category
-pp:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino
-pp:port,Port Hercule,Quai Albert 1er,43.7347,7.4214,60,amenity=marina
-pp:fontvieille,Fontvieille,Rue du Port,43.7290,7.4160,60,amenity=mall
-"""
-WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
-Plan Ana,pp-ana,gas,Centre,43.7390,7.4270,Mon-Sun,07:00,19:00
-Plan Bo,pp-bo,gas;hvac,South,43.7290,7.4160,Mon-Sun,07:00,19:00
-"""
+# The shared day plus two jobs that must start at 09:00 sharp: one at the Casino (gas) and one at
+# Fontvieille that only Bo can do (hvac).
+JOBS = (*plan_day.JOBS, (1, ["gas"], 9.5), (3, ["hvac"], 9.5))
 
 
 @pytest.fixture(scope="module")
 def day(console_server, tmp_path_factory):
-    d = tmp_path_factory.mktemp("plan-csv")
-    (d / "sites.csv").write_text(SITES)
-    (d / "workers.csv").write_text(WORKERS)
-    console_server.cli("data", "import-csv", "sites", str(d / "sites.csv"))
-    console_server.cli("data", "import-csv", "workers", str(d / "workers.csv"))
-    headers = {"Authorization": f"Bearer {console_server.admin_token}"}
-    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
-    ids = []
-    # Three jobs between 09:00 and 12:00, one nobody is qualified for, and two that must start at 09:00
-    # sharp: one at the Casino (gas) and one at Fontvieille that only Bo can do (hvac).
-    jobs = ((1, ["gas"], 12), (2, ["gas"], 12), (3, ["hvac"], 12), (2, ["plumbing"], 12), (1, ["gas"], 9.5),
-            (3, ["hvac"], 9.5))  # fmt: skip
-    for site_id, skills, until in jobs:
-        body = {"site_id": site_id, "type": "repair", "required_skills": skills, "service_minutes": 30,
-                "window_start": datetime.combine(tomorrow, clock_time(9), UTC).isoformat(),
-                "window_end": (datetime.combine(tomorrow, clock_time(0), UTC) + timedelta(hours=until)).isoformat()}  # fmt: skip
-        r = requests.post(f"{console_server.url}/api/v1/work-orders", json=body, headers=headers, timeout=10)
-        assert r.status_code == 201, r.text
-        ids.append(r.json()["id"])
+    seeded = plan_day.seed_day(console_server, tmp_path_factory, JOBS)
     console_server.cli("data", "create-user", "--role", "manager", "--name", "m1", "--password", "manager-pw-1")
-    return {"date": tomorrow.isoformat(), "orders": ids, "headers": headers}
+    return {"date": seeded["date"], "orders": seeded["orders"], "headers": seeded["admin"]}
 
 
 @pytest.fixture
@@ -127,14 +102,7 @@ def solved_plan(server, day) -> dict:
     r = requests.post(f"{server.url}/api/v1/plans", json={"date": day["date"], "order_ids": day["orders"], "seconds": 2},
                       headers=day["headers"], timeout=10)  # fmt: skip
     assert r.status_code == 202, r.text
-    plan_id = r.json()["id"]
-    for _ in range(300):
-        status = requests.get(f"{server.url}/api/v1/plans/{plan_id}", headers=day["headers"], timeout=5).json()
-        if status["status"] == "done":
-            return status
-        assert status["status"] in ("queued", "running"), status
-        time.sleep(0.2)
-    raise AssertionError(f"plan {plan_id} did not finish")
+    return plan_day.wait_for(server, day["headers"], r.json()["id"], {"done"})
 
 
 def test_manager_loads_a_plan_moves_a_visit_sees_the_broken_window_and_publishes(page, console_server, day):

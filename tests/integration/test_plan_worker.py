@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
-from datetime import time as clock_time
 from typing import Any
 
 import pytest
@@ -13,32 +11,18 @@ import socketio
 
 from data import plans_repo
 from data.db import make_engine, make_sessionmaker, session_scope
-from tests.integration.test_plans_api import SITES, WORKERS, wait_for
+from tests.support.plan_day import seed_day, wait_for
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def day(console_server, tmp_path_factory):
-    d = tmp_path_factory.mktemp("csv")
-    (d / "sites.csv").write_text(SITES)
-    (d / "workers.csv").write_text(WORKERS)
-    console_server.cli("data", "import-csv", "sites", str(d / "sites.csv"))
-    console_server.cli("data", "import-csv", "workers", str(d / "workers.csv"))
-    admin = {"Authorization": f"Bearer {console_server.admin_token}"}
-    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
-    ids = []
-    for site_id, skills in ((1, ["gas"]), (2, ["gas"]), (3, ["hvac"]), (2, ["plumbing"])):
-        body = {"site_id": site_id, "type": "repair", "required_skills": skills, "service_minutes": 30,
-                "window_start": datetime.combine(tomorrow, clock_time(9), UTC).isoformat(),
-                "window_end": datetime.combine(tomorrow, clock_time(12), UTC).isoformat()}  # fmt: skip
-        ids.append(
-            requests.post(f"{console_server.url}/api/v1/work-orders", json=body, headers=admin, timeout=10).json()["id"]
-        )
+    seeded = seed_day(console_server, tmp_path_factory)
     token = console_server.cli("data", "create-user", "--role", "manager", "--name", "planner")
     return {
-        "date": tomorrow.isoformat(),
-        "orders": ids,
+        "date": seeded["date"],
+        "orders": seeded["orders"],
         "token": token,
         "headers": {"Authorization": f"Bearer {token}"},
     }

@@ -7,53 +7,21 @@ tests/integration/test_plan_worker.py covers the planner process.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
-from datetime import time as clock_time
+from datetime import UTC, datetime
 
 import pytest
 import requests
 
-pytestmark = pytest.mark.integration
+from tests.support.plan_day import seed_day, wait_for
 
-SITES = """external_ref,name,address,latitude,longitude,geofence_radius_m,category
-p:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino
-p:port,Port Hercule,Quai Albert 1er,43.7347,7.4214,60,amenity=marina
-p:fontvieille,Fontvieille,Rue du Port,43.7290,7.4160,60,amenity=mall
-"""
-WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
-Plan Ana,p-ana,gas,Centre,43.7390,7.4270,Mon-Sun,07:00,19:00
-Plan Bo,p-bo,gas;hvac,South,43.7290,7.4160,Mon-Sun,07:00,19:00
-"""
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def day(console_server, tmp_path_factory):
-    d = tmp_path_factory.mktemp("csv")
-    (d / "sites.csv").write_text(SITES)
-    (d / "workers.csv").write_text(WORKERS)
-    console_server.cli("data", "import-csv", "sites", str(d / "sites.csv"))
-    console_server.cli("data", "import-csv", "workers", str(d / "workers.csv"))
-    headers = {"Authorization": f"Bearer {console_server.admin_token}"}
-    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
-    ids = []
-    for site_id, skills in ((1, ["gas"]), (2, ["gas"]), (3, ["hvac"]), (2, ["plumbing"])):
-        body = {"site_id": site_id, "type": "repair", "required_skills": skills, "service_minutes": 30,
-                "window_start": datetime.combine(tomorrow, clock_time(9), UTC).isoformat(),
-                "window_end": datetime.combine(tomorrow, clock_time(12), UTC).isoformat()}  # fmt: skip
-        r = requests.post(f"{console_server.url}/api/v1/work-orders", json=body, headers=headers, timeout=10)
-        ids.append(r.json()["id"])
+    seeded = seed_day(console_server, tmp_path_factory)
     manager = console_server.cli("data", "create-user", "--role", "manager", "--name", "planner")
-    return {"date": tomorrow.isoformat(), "orders": ids, "headers": {"Authorization": f"Bearer {manager}"}}
-
-
-def wait_for(console_server, headers, plan_id, states, timeout_s=60):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        body = requests.get(f"{console_server.url}/api/v1/plans/{plan_id}", headers=headers, timeout=5).json()
-        if body["status"] in states:
-            return body
-        time.sleep(0.2)
-    raise AssertionError(f"plan {plan_id} did not reach {states}: {body}")
+    return {"date": seeded["date"], "orders": seeded["orders"], "headers": {"Authorization": f"Bearer {manager}"}}
 
 
 def test_manager_plans_the_day_in_the_background(console_server, day):
