@@ -37,12 +37,20 @@ def create_blueprint(*, auth: Auth, jobs: PlanJobs, apply_plan: Any) -> flask.Bl
         seconds = body.get("seconds", 10)
         if isinstance(seconds, bool) or not isinstance(seconds, int | float):
             deny(400, "seconds: expected a number", "seconds")
+        minimise = body.get("minimise", "time")
+        if not isinstance(minimise, str):
+            deny(400, "minimise: expected one of time, distance, mix", "minimise")
+        balance = body.get("balance_workload", False)
+        if not isinstance(balance, bool):
+            deny(400, "balance_workload: expected true or false", "balance_workload")
         plan_id = jobs.start(
             actor=actor,
             day=day,
             worker_ids=_ids(body, "worker_ids"),
             order_ids=_ids(body, "order_ids"),
             seconds=float(seconds),
+            minimise=minimise,
+            balance_workload=balance,
         )
         return flask.jsonify({"id": plan_id, "status": "queued"}), 202
 

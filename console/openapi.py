@@ -198,7 +198,7 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/v1/plans": {
             "post": {
-                "summary": "Start a route optimisation (JSON: date, worker_ids, order_ids, seconds); returns its id at once",
+                "summary": "Start a route optimisation (JSON: date, worker_ids, order_ids, seconds, minimise: time|distance|mix, balance_workload); returns its id at once",
                 "requestBody": _JSON_BODY,
                 "responses": {"202": _resp("Queued: {id, status}"), **_ERRORS},
             }

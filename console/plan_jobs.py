@@ -30,7 +30,7 @@ from data.db import session_scope
 from data.plans_repo import StoredPlan
 from dispatch.access import Actor
 from dispatch.clock import Clock
-from routing.day import day_problem, plan_from_json, plan_json
+from routing.day import GOALS, day_problem, plan_from_json, plan_json
 from routing.edit import move_visit
 from routing.travel import TravelTimes
 
@@ -83,9 +83,17 @@ class PlanJobs:
         worker_ids: Sequence[int] | None,
         order_ids: Sequence[int] | None,
         seconds: float,
+        minimise: str = "time",
+        balance_workload: bool = False,
     ) -> int:
-        """Queue an optimisation of `day` and return the plan id at once."""
+        """Queue an optimisation of `day` and return the plan id at once.
+
+        `minimise` is "time", "distance" or "mix" (`routing.day.objective_for`); `balance_workload`
+        trades some travel for a fairer spread of work.
+        """
         _check_seconds(seconds)
+        if minimise not in GOALS:
+            raise PlanInputError("minimise", f"{minimise!r} is not one of {', '.join(GOALS)}")
         with session_scope(self._sessions) as session:
             workers = [w for w in workers_repo.list_workers(session) if worker_ids is None or w.id in worker_ids]
             orders = [o for o in orders_repo.list_orders(session) if order_ids is None or o.id in order_ids]
@@ -101,7 +109,8 @@ class PlanJobs:
                     and o.status.value in ("new", "assigned", "accepted")
                 ]
         job = {"kind": "start", "day": day.isoformat(), "worker_ids": [w.id for w in workers],
-               "order_ids": [o.id for o in orders], "seconds": seconds}  # fmt: skip
+               "order_ids": [o.id for o in orders], "seconds": seconds, "minimise": minimise,
+               "balance_workload": balance_workload}  # fmt: skip
         return self._queue_job(actor, job, action="start-plan")
 
     def stop(self, plan_id: int) -> bool:
@@ -149,7 +158,8 @@ class PlanJobs:
             workers = [w for w in workers_repo.list_workers(session) if w.id not in away]
         job = {"kind": "replan", "day": day.isoformat(), "worker_ids": [w.id for w in workers],
                "order_ids": [o.id for o in orders], "seconds": seconds, "change_penalty": change_penalty,
-               "replan_of": plan_id}  # fmt: skip
+               "replan_of": plan_id, "minimise": base.get("minimise", "time"),
+               "balance_workload": bool(base.get("balance_workload"))}  # fmt: skip
         return self._queue_job(actor, job, action="replan")
 
     def move(self, *, actor: Actor, plan_id: int, order_id: int, worker_id: int) -> dict[str, Any]:
@@ -186,6 +196,8 @@ class PlanJobs:
             "kind": "move",
             "state": "done",
             "edited_from": plan_id,
+            "minimise": base.get("minimise", "time"),
+            "balance_workload": bool(base.get("balance_workload")),
             "moved": {"order_id": order_id, "worker_id": worker_id},
         }
         with session_scope(self._sessions) as session:
@@ -233,7 +245,8 @@ class PlanJobs:
                 "published": stored.status == "published", "changes": stored.payload.get("changes"),
                 "violations": stored.payload.get("violations", []),
                 "replan_of": job.get("replan_of"), "created_at": stored.created_at.isoformat(),
-                "edited_from": job.get("edited_from"), "moved": job.get("moved")}  # fmt: skip
+                "edited_from": job.get("edited_from"), "moved": job.get("moved"),
+                "minimise": job.get("minimise", "time"), "balance_workload": bool(job.get("balance_workload"))}  # fmt: skip
 
     def recent(self, day: date | None = None, limit: int = 20) -> list[dict[str, Any]]:
         """The newest plans (of `day` when given), newest first, as summaries for a picker.

@@ -25,7 +25,7 @@ from data import orders_repo, plans_repo, positions_repo, sites_repo, workers_re
 from data.db import session_scope
 from dispatch.clock import Clock
 from realtime.sockets import PLANS_ROOM
-from routing.day import changes_json, day_problem, plan_from_json, plan_json, seconds_of
+from routing.day import changes_json, day_problem, objective_for, plan_from_json, plan_json, seconds_of
 from routing.plan import Plan, Progress
 from routing.problem import StopRule
 from routing.solve import replan, solve
@@ -142,7 +142,8 @@ def _solve(
         base = plans_repo.get_plan(session, int(job["replan_of"])) if job.get("kind") == "replan" else None
     names = {w.id: w.name for w in workers}
     origins = {wid: p.point for wid, p in latest.items()}
-    whole = day_problem(day, orders, sites, workers, origins, ctx.travel)
+    objective = objective_for(str(job.get("minimise", "time")), balance_workload=bool(job.get("balance_workload")))
+    whole = day_problem(day, orders, sites, workers, origins, ctx.travel, objective)
     problem = whole.problem
     stop = StopRule(max_solutions=ctx.max_solutions, max_seconds=float(job["seconds"]))
     if base is None:

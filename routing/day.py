@@ -17,11 +17,28 @@ from dispatch.sites import Site
 from dispatch.workers import Worker as DispatchWorker
 from routing.compare import PlanDiff
 from routing.plan import BreakTaken, Change, Plan, Route, Stop, Unplanned, UnplannedReason
-from routing.problem import Break, Problem, Visit, Window, Worker
+from routing.problem import Break, Objective, Problem, Visit, Window, Worker
 from routing.travel import TravelTimes
 
 DAY_S = 24 * 3600
 BREAK_S = 30 * 60
+# What a manager may ask the day's plan to minimise; "mix" weighs a metre like 0.1 s of driving,
+# i.e. time and distance count alike at 36 km/h.
+GOALS = ("time", "distance", "mix")
+MIX_PER_DISTANCE_M = 0.1
+
+
+def objective_for(minimise: str = "time", *, balance_workload: bool = False) -> Objective:
+    """The objective for `minimise` ("time", "distance" or "mix") with optional workload balancing.
+
+    Balancing prices each second of the busiest worker's day (service + driving) like a second of
+    driving, so the solver trades some travel for a fairer spread.
+    """
+    weights = {"time": (1.0, 0.0), "distance": (0.0, 1.0), "mix": (1.0, MIX_PER_DISTANCE_M)}
+    if minimise not in weights:
+        raise ValueError(f"minimise: {minimise!r} is not one of {', '.join(GOALS)}")
+    per_s, per_m = weights[minimise]
+    return Objective(per_travel_s=per_s, per_distance_m=per_m, balance_per_s=1.0 if balance_workload else 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +65,7 @@ def day_problem(
     workers: Sequence[DispatchWorker],
     origins: Mapping[int, LatLon],
     travel: TravelTimes,
+    objective: Objective | None = None,
 ) -> DayProblem:
     """The routing problem of `day`: each order a visit in its window, each worker on shift that day a vehicle.
 
@@ -96,7 +114,10 @@ def day_problem(
         for o in orders
         if o.site_id in sites
     ]
-    return DayProblem(Problem.from_points(points, visits=visits, workers=vehicles, travel=travel), day, tuple(points))
+    problem = Problem.from_points(
+        points, visits=visits, workers=vehicles, travel=travel, objective=objective or Objective()
+    )
+    return DayProblem(problem, day, tuple(points))
 
 
 def plan_json(plan: Plan, day: date, names: Mapping[int, str], *, problem: DayProblem | None = None) -> dict[str, Any]:

@@ -36,6 +36,8 @@ EVENT_PROGRESS = "plan-progress"
 # Component ids (kebab-case, prefixed).
 DATE = "plan-date"
 SECONDS = "plan-seconds"
+MINIMISE = "plan-minimise"
+BALANCE = "plan-balance"
 START = "plan-start"
 STOP = "plan-stop"
 RUNNING = "plan-running"
@@ -495,6 +497,29 @@ def layout(*, tile_url: str | None, actor_name: str, day: date, summaries: Seque
                             ),
                         ]
                     ),  # fmt: skip
+                    html.Label(
+                        [
+                            "Minimise",
+                            dcc.Dropdown(
+                                id=MINIMISE,
+                                options=[
+                                    {"label": "travel time", "value": "time"},
+                                    {"label": "distance", "value": "distance"},
+                                    {"label": "time and distance", "value": "mix"},
+                                ],
+                                value="time",
+                                clearable=False,
+                                searchable=False,
+                                className="plan-minimise",
+                            ),
+                        ]
+                    ),  # fmt: skip
+                    dcc.Checklist(
+                        id=BALANCE,
+                        options=[{"label": "Balance workload", "value": "balance"}],
+                        value=[],
+                        className="plan-balance",
+                    ),  # fmt: skip
                     html.Button("Optimise", id=START, className="plans-button"),
                     html.Button("Stop", id=STOP, className="plans-button plans-stop", disabled=True),
                     html.Span(id=PROGRESS, className="plans-progress"),
@@ -611,9 +636,13 @@ def register(
         Input(START, "n_clicks"),
         State(DATE, "date"),
         State(SECONDS, "value"),
+        State(MINIMISE, "value"),
+        State(BALANCE, "value"),
         prevent_initial_call=True,
     )
-    def start(n_clicks: int | None, day: str | None, seconds: Any) -> tuple[Any, ...]:
+    def start(
+        n_clicks: int | None, day: str | None, seconds: Any, minimise: str | None, balance: list[str] | None
+    ) -> tuple[Any, ...]:
         if not n_clicks:
             raise PreventUpdate
         actor = actor_or_refusal()
@@ -624,7 +653,8 @@ def register(
         except ValueError:
             return no_update, "Pick a day.", True, no_update
         try:
-            plan_id = jobs.start(actor=actor, day=when, worker_ids=None, order_ids=None, seconds=_budget(seconds))
+            plan_id = jobs.start(actor=actor, day=when, worker_ids=None, order_ids=None, seconds=_budget(seconds),
+                                 minimise=minimise or "time", balance_workload="balance" in (balance or []))  # fmt: skip
         except (PlanInputError, ValueError) as exc:
             return no_update, str(exc), True, no_update
         return plan_id, f"Plan {plan_id} started.", False, "Queued"

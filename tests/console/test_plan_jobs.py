@@ -150,7 +150,7 @@ def test_a_plan_goes_to_the_rq_queue_and_a_planner_solves_it(sessions, clock, pl
     routed = {s["order_id"] for r in status["plan"]["routes"] for s in r["stops"]}
     assert len(routed) == 3 and [u["reason"] for u in status["plan"]["unplanned"]] == ["no qualified worker"]
     assert set(status) == {"id", "day", "status", "progress", "plan", "error", "published", "changes", "violations",
-                           "replan_of", "created_at", "edited_from", "moved"}  # fmt: skip
+                           "replan_of", "created_at", "edited_from", "moved", "minimise", "balance_workload"}  # fmt: skip
     assert all(event == "plan-progress" and room == "plans" for event, _, room in planner)
     states = [p["status"] for _, p, _ in planner]
     assert states[0] == "running" and states[-1] == "done"

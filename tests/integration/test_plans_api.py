@@ -68,7 +68,9 @@ def test_a_running_plan_can_be_stopped_early_keeping_the_best(console_server, da
 
 
 @pytest.mark.parametrize(("body", "field"), [({"date": "tomorrow"}, "date"), ({"date": "2025-03-03", "seconds": 0}, "seconds"),
-                                             ({"date": "2025-03-03", "order_ids": [99999]}, "order_ids")])  # fmt: skip
+                                             ({"date": "2025-03-03", "order_ids": [99999]}, "order_ids"),
+                                             ({"date": "2025-03-03", "minimise": "fuel"}, "minimise"),
+                                             ({"date": "2025-03-03", "balance_workload": "yes"}, "balance_workload")])  # fmt: skip
 def test_bad_plan_requests_name_the_field(console_server, day, body, field):
     """Tests that a bad plan request is refused with 400 naming the field, and an unknown plan is 404."""
     r = requests.post(f"{console_server.url}/api/v1/plans", json=body, headers=day["headers"], timeout=5)
@@ -251,3 +253,23 @@ def test_a_draft_is_compared_with_the_published_plan(console_server, day):
     assert "1 visit moves" in diff["summary"]
     missing = requests.get(f"{console_server.url}/api/v1/plans/999999/compare", headers=day["headers"], timeout=5)
     assert missing.status_code == 404
+
+
+def test_a_plan_minimises_what_the_manager_asks_and_a_replan_keeps_it(console_server, day):
+    """Tests that minimise=distance with workload balancing is stored with the plan, solved, and carried into its re-plan."""
+    body = {
+        "date": day["date"],
+        "order_ids": day["orders"],
+        "seconds": 1,
+        "minimise": "distance",
+        "balance_workload": True,
+    }
+    r = requests.post(f"{console_server.url}/api/v1/plans", json=body, headers=day["headers"], timeout=10)
+    done = wait_for(console_server, day["headers"], r.json()["id"], {"done"})
+    assert (done["minimise"], done["balance_workload"]) == ("distance", True)
+    assert done["plan"]["planned"] == 3
+    requests.post(f"{console_server.url}/api/v1/plans/{done['id']}/publish", headers=day["headers"], timeout=10)
+    again = requests.post(f"{console_server.url}/api/v1/plans/{done['id']}/replan", json={"seconds": 1},
+                          headers=day["headers"], timeout=10).json()  # fmt: skip
+    replanned = wait_for(console_server, day["headers"], again["id"], {"done"})
+    assert (replanned["minimise"], replanned["balance_workload"]) == ("distance", True)

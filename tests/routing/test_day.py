@@ -11,8 +11,9 @@ from dispatch.geo import LatLon
 from dispatch.orders import OrderType, TimeWindow, WorkOrder
 from dispatch.sites import Site
 from dispatch.workers import Shift
-from routing.day import DayProblem, day_problem, plan_from_json, plan_json
+from routing.day import DayProblem, day_problem, objective_for, plan_from_json, plan_json
 from routing.plan import Plan, Unplanned, UnplannedReason, earliest_route
+from routing.problem import Objective
 from routing.travel import StraightLine
 from tests.factories import MONACO_CASINO, make_worker
 
@@ -41,7 +42,7 @@ def order(order_id: int, site_id: int) -> WorkOrder:
     )
 
 
-def monday() -> DayProblem:
+def monday(objective: Objective | None = None) -> DayProblem:
     """Ana starts from her last fix in Fontvieille and goes home to the casino; Bo starts and ends at Larvotto."""
     sites = {
         1: Site(1, "Condamine", "Rue Grimaldi", CONDAMINE),
@@ -51,7 +52,7 @@ def monday() -> DayProblem:
         make_worker(id=1, name="Ana Rossi", shifts=(EIGHT_TO_FOUR,), home_base=MONACO_CASINO),
         make_worker(id=2, name="Bo Lind", device_id="dev-2", shifts=(EIGHT_TO_FOUR,), home_base=LARVOTTO),
     ]
-    return day_problem(DAY, [order(10, 1), order(11, 2)], sites, workers, {1: FONTVIEILLE}, StraightLine())
+    return day_problem(DAY, [order(10, 1), order(11, 2)], sites, workers, {1: FONTVIEILLE}, StraightLine(), objective)
 
 
 def planned(day: DayProblem) -> Plan:
@@ -112,3 +113,15 @@ def test_a_plan_reads_back_the_same_from_either_shape() -> None:
     assert [r.stops for r in rich.routes] == [r.stops for r in plan.routes]
     assert [r.breaks for r in rich.routes] == [r.breaks for r in plan.routes]
     assert rich.unplanned == plan.unplanned
+
+
+def test_the_manager_picks_what_to_minimise() -> None:
+    """Tests that time, distance and their mix set the travel weights, balancing prices the busiest day, and an unknown goal is refused naming `minimise`."""
+    assert (objective_for("time").per_travel_s, objective_for("time").per_distance_m) == (1.0, 0.0)
+    assert (objective_for("distance").per_travel_s, objective_for("distance").per_distance_m) == (0.0, 1.0)
+    assert (objective_for("mix").per_travel_s, objective_for("mix").per_distance_m) == (1.0, 0.1)
+    assert objective_for("time").balance_per_s == 0 and objective_for("time", balance_workload=True).balance_per_s > 0
+    with pytest.raises(ValueError, match="^minimise: 'fuel' is not one of time, distance, mix"):
+        objective_for("fuel")
+    assert monday(objective_for("distance")).problem.objective == objective_for("distance")
+    assert monday().problem.objective == Objective()
