@@ -3,7 +3,7 @@
 Everything random comes from one `random.Random(seed)` drawn in a fixed order, so the same seed
 and day give the same workers and orders on any machine. Seeding twice updates in place (sites by
 external_ref, workers by device id, orders by reference) rather than duplicating; demo users that
-already exist are left as they are.
+already exist are left as they are. The demo simulator has a user of its own (`SIMULATOR_USER`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from data.orders_repo import upsert_order_by_reference
 from data.sites_repo import upsert_site_by_ref
 from data.tables import SiteRow, UserRow, WorkerRow, WorkOrderRow
-from data.users_repo import actor_by_name, create_user
+from data.users_repo import actor_by_name, create_user, issue_token, revoke_token
 from data.workers_repo import upsert_worker_by_device
 from dispatch.access import Role
 from dispatch.geo import LatLon
@@ -44,6 +44,9 @@ DEMO_LOGINS: tuple[tuple[str, str, Role], ...] = (
     ("dispatcher", "dispatcher-demo", Role.DISPATCHER),
     ("manager", "manager-demo", Role.MANAGER),
 )
+SIMULATOR_USER = "simulator"
+"""The demo simulator's own user (a dispatcher without a password, so it cannot log in to the console):
+it issues the simulated workers' push links through the office API, audited under this name."""
 
 _FIRST_NAMES = (
     "Amélie", "Bruno", "Chiara", "Daniel", "Elena", "Fabien", "Giulia", "Hugo", "Inès", "Jules",
@@ -141,6 +144,10 @@ def seed_demo(session: Session, *, seed: int, day: date) -> DemoSummary:
         # An existing user keeps their password: seeding must never reset a real admin's login.
         if actor_by_name(session, name) is None:
             create_user(session, name=name, role=role, password=password, now=_at(day, time(6, 0)))
+    if actor_by_name(session, SIMULATOR_USER) is None:
+        # No working token until a simulator mints its own (`simulator_token`).
+        _, token = create_user(session, name=SIMULATOR_USER, role=Role.DISPATCHER, now=_at(day, time(6, 0)))
+        revoke_token(session, token=token, now=_at(day, time(6, 0)))
     return DemoSummary(
         day=day,
         sites=len(pois),
@@ -148,6 +155,19 @@ def seed_demo(session: Session, *, seed: int, day: date) -> DemoSummary:
         orders=orders,
         logins=tuple((name, password) for name, password, _ in DEMO_LOGINS),
     )
+
+
+def simulator_token(session: Session, *, now: datetime) -> str:
+    """A fresh API token of the demo simulator's user, created as `seed_demo` does when missing.
+
+    Tokens are stored only as hashes, so the simulator cannot read one: it mints its own at start
+    and revokes it (`users_repo.revoke_token`) when it stops. The caller commits.
+    """
+    actor = actor_by_name(session, SIMULATOR_USER)
+    if actor is None:
+        _, token = create_user(session, name=SIMULATOR_USER, role=Role.DISPATCHER, now=now)
+        return token
+    return issue_token(session, user_id=actor.id, now=now)
 
 
 def _at(day: date, at: time) -> datetime:

@@ -1,7 +1,8 @@
 """The demo simulator's loop: step the simulation each tick and send its reports like Traccar Client does.
 
 Reports go as OsmAnd-protocol requests (`POST {base_url}/osmand?id=...&lat=...`), so the server
-cannot tell the simulated phones from real ones. While the server is unreachable the reports wait
+cannot tell the simulated phones from real ones. With `staff` options the workers also work their
+orders through the push-link field API (`realtime/sim_staff.py`), after each tick's reports are sent. While the server is unreachable the reports wait
 in a bounded queue per worker and go out, oldest first, once it answers. Coordinates are never logged.
 """
 
@@ -19,6 +20,7 @@ import requests
 
 from dispatch.clock import Clock
 from dispatch.geo import LatLon
+from realtime.sim_staff import FieldStaff, StaffOptions
 from realtime.simulator import Report, Simulator, SimWorker
 from routing.travel import TravelTimes
 
@@ -105,13 +107,15 @@ def run(
     session: requests.Session | None = None,
     report_interval_s: float = 5.0,
     stamp: Callable[[datetime], datetime] | None = None,
+    staff: StaffOptions | None = None,
 ) -> Simulator:
     """Simulate `workers` from `clock.now()` on and post their reports to `{base_url}/osmand` each tick.
 
     Runs until `stop` is set (forever without one), waiting `tick_s` real seconds between ticks.
     `clock` sets the simulated time (a ScaledClock speeds the demo up); `seed` makes the movements
     repeatable. `stamp` maps simulated fix times to the times sent (e.g. `ScaledClock.to_base`).
-    Returns the simulator when stopped, for inspection in tests.
+    With `staff`, the workers also act out the orders assigned to them (`FieldStaff`), their action
+    times stamped the same way. Returns the simulator when stopped, for inspection in tests.
     """
     # urllib3 logs each request line, query string and so coordinates included, at DEBUG.
     quiet_http_log = logging.getLogger("urllib3.connectionpool")
@@ -125,17 +129,28 @@ def run(
         workers, destinations, travel, random.Random(seed), clock.now(), report_interval_s=report_interval_s
     )
     outbox = Outbox()
+    field_staff = None
+    if staff is not None:
+        field_staff = FieldStaff(
+            api=staff.api, simulator=simulator, worker_ids=staff.worker_ids, start=simulator.now,
+            poll_s=staff.poll_s, new_id=staff.new_id, stamp=stamp,
+        )  # fmt: skip
+    fixes: dict[str, Report] = {}
     log.info("simulating %d worker(s) over %d destination(s), posting to %s", len(workers), len(destinations), url)
     try:
         while not stop.is_set():
             dropped_before = outbox.dropped
-            reports = simulator.step(clock.now())
+            now = clock.now()
+            reports = simulator.step(now)
+            fixes.update((r.device_id, r) for r in reports)  # oldest first, so each device keeps its latest
             if stamp is not None:  # a sped-up demo reports in server time, or fixes would be "in the future"
                 reports = [replace(r, fix_time=stamp(r.fix_time)) for r in reports]
             outbox.add(reports)
             outbox.send(http, url)
             if outbox.dropped > dropped_before:
                 log.warning("report queue full: %d oldest report(s) dropped so far", outbox.dropped)
+            if field_staff is not None:
+                field_staff.tick(now, fixes)
             stop.wait(tick_s)
     finally:
         if own_session:

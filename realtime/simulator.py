@@ -1,7 +1,9 @@
 """Simulated field staff for the demo: workers driving real roads between sites and working on site.
 
 Pure step logic: time comes in as `now` arguments and randomness from the `rng` given, so the same
-seed and the same times always give the same reports. Sending the reports is `realtime/sim_main.py`'s job.
+seed and the same times always give the same reports. Sending the reports is `realtime/sim_main.py`'s job;
+deciding where a worker with work orders goes is `realtime/sim_field.py`'s, and `realtime/sim_staff.py`
+steers them with `Simulator.go_to` and lets them drive around again with `Simulator.wander`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from dispatch.geo import EARTH_RADIUS_M, LatLon, haversine_m
@@ -26,6 +28,9 @@ _MAX_JITTER_M = 10.0
 
 MIN_TRIP_M = 50.0
 """Destinations closer than this to where a worker stands are not picked as its next trip."""
+
+_UNTIL_RELEASED = datetime.max.replace(tzinfo=UTC)
+"""The end of a stay at a site a worker was sent to: they stay until `wander` or the next `go_to`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,8 @@ class _WorkerState:
     route: RoadRoute | None = None
     destination: LatLon | None = None
     bearing_deg: float = 0.0
+    sent: bool = False
+    """Driving to (or standing at) a place given by `go_to`, rather than one picked at random."""
 
 
 class Simulator:
@@ -84,6 +91,9 @@ class Simulator:
 
     Each worker draws from its own generator, seeded from `rng` at construction, so the reports do
     not depend on how the calls to `step` divide up the time.
+
+    `go_to` sends one worker somewhere (a work order's site): they drive there from wherever they
+    are and stay, working, until `wander` lets them pick random destinations again.
     """
 
     def __init__(
@@ -154,6 +164,46 @@ class Simulator:
         due.sort(key=lambda r: r.fix_time)
         return due
 
+    def go_to(self, device_id: str, destination: LatLon, at: datetime) -> None:
+        """Send the worker from where they are at `at` (mid-drive too) to `destination` by road.
+
+        They stay at `destination` itself from their arrival on, reporting speed 0, until the next
+        `go_to` or `wander`. Call it with the `now` of the last `step`.
+        """
+        state = self._state_of(device_id)
+        at = max(at, state.phase_start)
+        self._advance(state, at)
+        here = self._point(state, at)
+        self._start_drive(state, at, origin=here, destination=destination)
+        state.sent = True
+
+    def wander(self, device_id: str, at: datetime) -> None:
+        """Let a worker sent somewhere with `go_to` pick random destinations again, starting at `at`.
+
+        A worker still driving to where they were sent gets there first; one standing there sets off
+        at once. A worker already wandering is left as they are.
+        """
+        state = self._state_of(device_id)
+        if not state.sent:
+            return
+        at = max(at, state.phase_start)
+        self._advance(state, at)
+        state.sent = False
+        if state.phase is _Phase.DWELL:
+            state.phase_end = at
+
+    def _state_of(self, device_id: str) -> _WorkerState:
+        for state in self._states:
+            if state.worker.device_id == device_id:
+                return state
+        raise ValueError(f"device_id: no simulated worker {device_id!r}")
+
+    def _point(self, state: _WorkerState, at: datetime) -> LatLon:
+        """Where the worker is at `at` (the phase containing `at` already reached), without GPS error."""
+        if state.phase is _Phase.DRIVE and state.route is not None:
+            return state.route.position_at((at - state.phase_start).total_seconds())[0]
+        return state.site
+
     def _report(self, state: _WorkerState, at: datetime) -> Report:
         self._advance(state, at)
         rng = state.rng
@@ -187,16 +237,23 @@ class Simulator:
                 state.site = state.destination
                 state.phase = _Phase.DWELL
                 state.phase_start = state.phase_end
-                state.phase_end = state.phase_start + timedelta(seconds=state.rng.uniform(*self._dwell_s))
+                if state.sent:
+                    state.phase_end = _UNTIL_RELEASED
+                else:
+                    state.phase_end = state.phase_start + timedelta(seconds=state.rng.uniform(*self._dwell_s))
 
-    def _start_drive(self, state: _WorkerState, at: datetime) -> None:
-        index = _pick(state.rng, self._destinations, state.site)
-        destination = self._destinations[index]
-        route = self._travel.route(state.site, destination)
+    def _start_drive(
+        self, state: _WorkerState, at: datetime, *, origin: LatLon | None = None, destination: LatLon | None = None
+    ) -> None:
+        """Drive from `origin` (default: the site the worker stands at) to `destination` (default: a random one)."""
+        origin = origin or state.site
+        if destination is None:
+            destination = self._destinations[_pick(state.rng, self._destinations, origin)]
+        route = self._travel.route(origin, destination)
         if route is None:
-            distance_m = haversine_m(state.site, destination)
+            distance_m = haversine_m(origin, destination)
             route = RoadRoute(
-                points=(state.site, destination), duration_s=distance_m / FALLBACK_SPEED_MPS, distance_m=distance_m
+                points=(origin, destination), duration_s=distance_m / FALLBACK_SPEED_MPS, distance_m=distance_m
             )
         state.route = route
         state.destination = destination

@@ -20,6 +20,7 @@ from realtime.simulator import Report, Simulator, SimWorker
 from routing.travel import OsrmRoads, RoadRoute, StraightLine, TravelTimes
 from tests.routing.network import (
     CRUISE_TERMINAL,
+    NICE_PORT,
     PHARMACY_DES_ANGLAIS,
     POST_OFFICE_CONDAMINE,
     POUND_FONTVIEILLE,
@@ -226,6 +227,37 @@ def test_without_a_road_route_workers_drive_straight_at_8_mps() -> None:
     moving = [r for r in reports if r.speed_mps > 0]
     assert moving
     assert {r.speed_mps for r in moving} == {8.0}
+
+
+def test_a_worker_sent_somewhere_turns_there_mid_drive_and_stays_until_let_go() -> None:
+    """Tests that `go_to` sends a driving worker from where they are to the given place, where they stand (speed 0,
+    within a few metres) far beyond any random dwell, and that `wander` sends them off again."""
+    sim = Simulator([WORKERS[0]], SITES, StraightLine(), random.Random(1), START, dwell_s=(60, 60))
+    reports = []
+    now = START
+    while not any(r.speed_mps > 0 for r in reports):
+        now += timedelta(seconds=5)
+        reports = sim.step(now)
+    target = NICE_PORT
+    sim.go_to("sim-1", target, now)
+    driving = sim.step(now + timedelta(seconds=5))
+    here = LatLon(reports[-1].latitude, reports[-1].longitude)
+    assert haversine_m(LatLon(driving[0].latitude, driving[0].longitude), here) <= 8.0 * 5 + 1
+    arrival_s = StraightLine().duration_s(here, target) + 10
+    staying = sim.step(now + timedelta(seconds=arrival_s + 3 * 3600))
+    staying = [r for r in staying if r.fix_time > now + timedelta(seconds=arrival_s)]
+    assert len(staying) > 2000
+    assert all(r.speed_mps == 0 and haversine_m(LatLon(r.latitude, r.longitude), target) < 15 for r in staying)
+    later = staying[-1].fix_time
+    sim.wander("sim-1", later)
+    assert any(r.speed_mps > 0 for r in sim.step(later + timedelta(minutes=10)))
+
+
+def test_go_to_refuses_an_unknown_device() -> None:
+    """Tests that steering a device the simulator does not drive is refused, naming the field."""
+    sim = Simulator(WORKERS, SITES, StraightLine(), random.Random(0), START)
+    with pytest.raises(ValueError, match="device_id"):
+        sim.go_to("nobody", SITES[0], START)
 
 
 def test_simulator_refuses_an_empty_list_of_destinations() -> None:
