@@ -236,7 +236,9 @@ def _matrix(raw: Any, off_road: list[bool]) -> list[list[float | None]]:
             elif value is None or off_road[i] or off_road[j]:
                 row.append(None)
             else:
-                row.append(float(value))
+                # OSRM's table can answer a few negative metres/seconds between two points snapped to
+                # one road segment (the second behind the first): they are next to each other, i.e. 0.
+                row.append(max(0.0, float(value)))
         out.append(row)
     return out
 

@@ -217,3 +217,12 @@ def test_make_travel_times_falls_back_when_the_network_is_corrupt(tmp_path: Path
     for suffix in (".fileIndex", ".properties", ".partition", ".cells", ".mldgr", ".cell_metrics"):
         (tmp_path / f"monaco.osrm{suffix}").write_text("not an OSRM file")
     assert isinstance(make_travel_times(tmp_path), StraightLine)
+
+
+def test_two_fixes_on_one_road_segment_are_never_a_negative_distance_apart(roads: OsrmRoads) -> None:
+    """Tests that two points a few metres apart on one segment, where OSRM's table answers -0.5 m, come out as
+    0 (a routing problem refuses negative entries, so one such pair failed a whole day's plan)."""
+    a, b = LatLon(43.745939449391564, 7.426693629679574), LatLon(43.74596790826415, 7.426630810932752)
+    distances = roads.distance_table_m([a, b])
+    durations = roads.table([a, b])
+    assert all(v is not None and v >= 0 for row in (*distances, *durations) for v in row), (distances, durations)
