@@ -147,6 +147,8 @@ def _solve(
     problem = whole.problem
     stop = StopRule(max_solutions=ctx.max_solutions, max_seconds=float(job["seconds"]))
     if base is None:
+        if day == now.date():  # a plan of today starts from now: no visit is planned in the past
+            problem = problem.replace(now_s=seconds_of(day, now))
         plan = solve(problem, stop=stop, seed=ctx.seed, on_progress=on_progress, should_stop=should_stop)
         return plan, {"plan": plan_json(plan, day, names, problem=whole)}
     previous = plan_from_json(base.payload["plan"], day)

@@ -193,6 +193,15 @@ def test_without_a_planner_the_web_process_runs_the_job_itself(sessions, clock, 
     assert [p["status"] for _, p, _ in events if p["id"] == first][-1] == "done"
 
 
+def test_a_plan_of_today_schedules_nothing_before_now(sessions, plan_redis):
+    """Tests that planning the day itself at 10:00 starts every visit at 10:00 or later, though windows open at 09:00."""
+    jobs = web_jobs(sessions, ManualClock(datetime(2025, 3, 4, 10, 0, tzinfo=UTC)), plan_redis)
+    plan_id = jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30)
+    status = wait_until_finished(jobs, plan_id)
+    starts = [datetime.fromisoformat(s["start"]) for r in status["plan"]["routes"] for s in r["stops"]]
+    assert len(starts) == 3 and min(starts) >= datetime(2025, 3, 4, 10, 0, tzinfo=UTC), starts
+
+
 def test_the_in_process_fallback_can_be_stopped_too(sessions, clock, plan_redis):
     """Tests that stop() ends a job running in the web process's own thread "stopped" with a plan."""
     jobs: list[PlanJobs] = []
