@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from data.db import make_engine, make_sessionmaker, session_scope, sqlite_path
 from data.migrate import current_revision, head_revision, migrate
 from data.positions_repo import purge_positions
-from data.scenario import DEMO_LOGINS, is_empty, seed_demo
+from data.scenario import DEMO_LOGINS, demo_day, is_empty, seed_demo
 from data.settings import Settings
 from data.users_repo import create_user
 from data.workers_repo import add_worker
@@ -146,7 +146,7 @@ def cmd_import_csv(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
-    day = args.day or SystemClock().now().date()
+    day = args.day or demo_day(SystemClock().now())
     with _database(settings) as factory, session_scope(factory) as session:
         if args.if_empty and not is_empty(session):
             print("the database already holds data: demo not seeded")
@@ -227,7 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("seed-demo", help="store the demo scenario (Monaco sites, 30 workers, 120 orders)")
     p.add_argument("--if-empty", action="store_true", help="do nothing when the database already holds data")
     p.add_argument(
-        "--day", type=_day, default=None, help="the day of the demo orders, YYYY-MM-DD (default: today, UTC)"
+        "--day",
+        type=_day,
+        default=None,
+        help="the day of the demo orders, YYYY-MM-DD (default: today, UTC; tomorrow after 15:00)",
     )
     p.set_defaults(run=cmd_seed_demo)
 

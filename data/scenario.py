@@ -157,6 +157,14 @@ def seed_demo(session: Session, *, seed: int, day: date) -> DemoSummary:
     )
 
 
+def demo_day(now: datetime, *, hours_left: int = 4) -> date:
+    """The day to seed the demo on when none is given: today while at least `hours_left` hours of its
+    07:00-19:00 order windows remain, else tomorrow (so a demo started in the evening still has a day
+    to dispatch and to plan)."""
+    last_start = (datetime.combine(now.date(), ORDERS_UNTIL, tzinfo=UTC) - timedelta(hours=hours_left)).time()
+    return now.date() if now.time() <= last_start else now.date() + timedelta(days=1)
+
+
 def simulator_token(session: Session, *, now: datetime) -> str:
     """A fresh API token of the demo simulator's user, created as `seed_demo` does when missing.
 

@@ -128,3 +128,13 @@ def test_seeding_keeps_the_password_of_an_existing_demo_user(session: Session) -
     seed_demo(session, seed=0, day=DAY)
     assert check_password(session, name="admin", password="admin-demo") is None
     assert check_password(session, name="admin", password="real-secret") is not None
+
+
+def test_a_demo_started_in_the_evening_is_seeded_for_tomorrow():
+    """Tests that the default demo day is today until 15:00 UTC (four hours of order windows left), then tomorrow."""
+    from data.scenario import demo_day
+
+    assert demo_day(datetime(2025, 3, 3, 6, 0, tzinfo=UTC)) == date(2025, 3, 3)
+    assert demo_day(datetime(2025, 3, 3, 15, 0, tzinfo=UTC)) == date(2025, 3, 3)
+    assert demo_day(datetime(2025, 3, 3, 15, 1, tzinfo=UTC)) == date(2025, 3, 4)
+    assert demo_day(datetime(2025, 3, 3, 23, 59, tzinfo=UTC)) == date(2025, 3, 4)
