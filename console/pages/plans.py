@@ -441,6 +441,22 @@ def move_choices(plan: Mapping[str, Any], places: Places) -> tuple[list[dict[str
     return orders, workers
 
 
+def publish_message(plan_id: int, result: Mapping[str, Any], *, planned: int) -> str:
+    """What publishing did: assignments sent, visits already with their worker, orders kept (under way)."""
+    sent, kept = len(result.get("assigned", [])), len(result.get("kept", []))
+    parts = [f"{sent} assignment{'s' if sent != 1 else ''} sent"]
+    if planned - sent - kept > 0:
+        parts.append(f"{planned - sent - kept} already with their worker")
+    if kept:
+        parts.append(f"{kept} kept as they are (under way or finished)")
+    return f"Plan {plan_id} published: {', '.join(parts)}."
+
+
+def _planned(status: Mapping[str, Any] | None) -> int:
+    plan = (status or {}).get("plan") or {}
+    return sum(len(r.get("stops", [])) for r in plan.get("routes", []))
+
+
 def badge(status: Mapping[str, Any]) -> tuple[str, str]:
     """Text and CSS class of the shown plan's state badge."""
     if status.get("published"):
@@ -780,8 +796,7 @@ def register(
             )
         except (PlanInputError, LookupError, ValueError) as exc:
             return no_update, str(exc)
-        kept = f", {len(result['kept'])} kept as they are" if result.get("kept") else ""
-        return (version or 0) + 1, f"Plan {plan_id} published: {len(result['assigned'])} assignments sent{kept}."
+        return (version or 0) + 1, publish_message(int(plan_id), result, planned=_planned(jobs.status(int(plan_id))))
 
     @dash_app.callback(
         Output(BADGE, "children"),

@@ -193,3 +193,12 @@ def test_move_choices_offer_every_order_and_worker_of_the_plan():
     assert plans.badge({"published": True, "status": "done"})[0] == "Published"
     assert plans.badge({"published": False, "status": "running"})[0] == "Running"
     assert plans.badge({"published": False, "status": "done"})[0] == "Draft"
+
+
+def test_publish_message_counts_what_was_sent_and_what_already_stood():
+    """Tests that the publish message tells new assignments from visits already with their worker and orders kept."""
+    result = {"assigned": [{"order_id": 1, "worker_id": 7}], "kept": [{"order_id": 3, "reason": "on site"}]}
+    assert plans.publish_message(4, result, planned=5) == (
+        "Plan 4 published: 1 assignment sent, 3 already with their worker, 1 kept as they are (under way or finished)."
+    )
+    assert plans.publish_message(4, {"assigned": [], "kept": []}, planned=0) == "Plan 4 published: 0 assignments sent."
