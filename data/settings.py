@@ -34,10 +34,10 @@ class Settings:
     tile_url: str | None
     # Directory with the built road network (monaco.osrm*); missing = straight-line travel times.
     osrm_dir: Path
-    # Positions older than this are deleted by `python -m data purge-positions`.
+    # Positions older than this are deleted hourly by the `worker` process (or `python -m data purge-positions`).
     position_retention_days: int
-    # Coalescing window for live map updates, in milliseconds. Each batch is one Dash store update
-    # in every browser; at 100 ms the full console fell seconds behind on 2 cores (bench/README.md).
+    # Coalescing window for live map updates, in milliseconds. The wall screen applies a batch in
+    # plain JS (~5 ms, outside Dash's store), so 100 ms keeps up on 2 cores (bench/README.md).
     live_batch_ms: int
     # Where photos and signatures from the field are stored.
     upload_dir: Path
@@ -64,7 +64,7 @@ class Settings:
             tile_url=environ.get("OUTFIELD_TILE_URL") or None,
             osrm_dir=Path(environ.get("OUTFIELD_OSRM_DIR", str(var_dir / "osrm"))),
             position_retention_days=_int(environ, "OUTFIELD_POSITION_RETENTION_DAYS", 90),
-            live_batch_ms=_int(environ, "OUTFIELD_LIVE_BATCH_MS", 500),
+            live_batch_ms=_int(environ, "OUTFIELD_LIVE_BATCH_MS", 100),
             upload_dir=Path(environ.get("OUTFIELD_UPLOAD_DIR", str(var_dir / "uploads"))),
             public_url=environ.get("OUTFIELD_PUBLIC_URL") or None,
             link_webhook_url=environ.get("OUTFIELD_LINK_WEBHOOK") or None,

@@ -1,5 +1,9 @@
 // Clientside display logic of the live map: no server round trip per position.
-// Positions arrive over Socket.IO in batches; they are merged into the GeoJSON layer's data here.
+// Positions arrive over a Socket.IO connection of this script's own, in batches, and go straight to the
+// workers layer's Leaflet markers and the side panel's counts and worker list ("the fleet" below), never
+// through Dash's store: every store update costs the page in proportion to the whole layout
+// (bench/README.md, "Live map in the browser"). Orders, rare, still come through the DashSocketIO
+// component and Dash's clientside callbacks.
 (function () {
   const STATE_COLOURS = { idle: "#4ade80", en_route: "#38bdf8", on_site: "#f59e0b", offline: "#6b7280" };
   const ORDER_COLOURS = {
@@ -20,39 +24,215 @@
     return moving ? "en_route" : "idle";
   }
 
-  function applyOrderToWorkers(data, order) {
-    // The worker who now holds the order gets its status; one who lost it (declined, reassigned) is freed.
-    return data.features.map((f) => {
-      const p = f.properties;
-      if (p.worker_id === order.assigned_worker_id && ["assigned", "accepted", "en_route", "on_site"].includes(order.status)) {
-        return { ...f, properties: { ...p, order_status: order.status, order_id: order.order_id } };
-      }
-      if (p.order_id === order.order_id && p.worker_id !== order.assigned_worker_id || p.order_id === order.order_id && !["assigned", "accepted", "en_route", "on_site"].includes(order.status)) {
-        return { ...f, properties: { ...p, order_status: null, order_id: null } };
-      }
-      return f;
+  // ---- The fleet: every worker on the workers layer, kept current from the socket, outside Dash's store.
+  const HOLDS_ORDER = ["assigned", "accepted", "en_route", "on_site"];
+  const PANEL_REFRESH_MS = 1000;  // the list's ages ("12 s ago") and the offline cut-off
+  const SOCKET_CLIENT = "/field/static/socketio.js";  // the field page's Socket.IO client (console/field/socketio.js)
+  const DOM = { list: "worker-list", counts: "state-counts", search: "worker-search", feed: "live-feed", selected: "selected-worker" };
+  const fleet = {
+    workers: new Map(),  // worker_id -> { props, latlng }: the layer's feature properties, kept current
+    markers: new Map(),  // worker_id -> its L.CircleMarker (made by workerMarker when dash-leaflet draws the layer)
+    early: new Map(),    // worker_id -> its latest update that came before its marker was drawn
+    rows: new Map(),     // worker_id -> its row in the worker list
+    shown: null,         // the ids in the list, in order, as last drawn
+    connection: null,
+  };
+
+  function markerClass(id, state) { return "worker-marker worker-" + id + " worker-state-" + state; }
+
+  function place(w, u) {
+    w.latlng = [u.lat, u.lon];
+    Object.assign(w.props, {
+      fix_time: u.fix_time, speed_mps: u.speed_mps, bearing_deg: u.bearing_deg,
+      battery_pct: u.battery_pct, accuracy_m: u.accuracy_m,
     });
   }
 
-  function mergeUpdates(data, updates, nowMs) {
-    const byId = new Map();
-    const features = data.features.map((f) => {
-      const copy = { ...f, properties: { ...f.properties } };
-      byId.set(copy.properties.worker_id, copy);
-      return copy;
-    });
-    for (const u of updates) {
-      const f = byId.get(u.worker_id);
-      if (!f) continue;  // a worker added after page load appears on the next load
-      f.geometry = { type: "Point", coordinates: [u.lon, u.lat] };
-      Object.assign(f.properties, {
-        fix_time: u.fix_time, speed_mps: u.speed_mps, bearing_deg: u.bearing_deg,
-        battery_pct: u.battery_pct, accuracy_m: u.accuracy_m, state: u.state,
-      });
-    }
-    for (const f of features) f.properties.state = stateOf(f.properties, nowMs);
-    return { ...data, features: features };
+  // The worker's state from its latest fix and order; the marker's colour and class follow it.
+  function restyle(id, w, nowMs) {
+    const before = w.props.state;
+    const state = stateOf(w.props, nowMs);
+    if (state === before) return;
+    w.props.state = state;
+    const marker = fleet.markers.get(id);
+    if (!marker) return;
+    marker.options.className = markerClass(id, state);
+    marker.setStyle({ fillColor: STATE_COLOURS[state] || STATE_COLOURS.offline });
+    const path = marker.getElement();
+    if (path) { path.classList.remove("worker-state-" + before); path.classList.add("worker-state-" + state); }
   }
+
+  // Called by dash-leaflet for each worker when it draws the layer: the fleet's latest state wins over the
+  // page's snapshot, so a redrawn layer never jumps back, and updates that came first are kept.
+  function workerMarker(feature, latlng) {
+    const id = feature.properties.worker_id;
+    let w = fleet.workers.get(id);
+    if (!w) {
+      w = { props: { ...feature.properties }, latlng: [latlng.lat, latlng.lng] };
+      const early = fleet.early.get(id);
+      if (early && (!w.props.fix_time || Date.parse(early.fix_time) >= Date.parse(w.props.fix_time))) place(w, early);
+      fleet.early.delete(id);
+      fleet.workers.set(id, w);
+    }
+    w.props.state = stateOf(w.props, Date.now());
+    const marker = L.circleMarker(w.latlng, {
+      radius: 9, weight: 2, color: "#0b1120", fillOpacity: 0.95,
+      fillColor: STATE_COLOURS[w.props.state] || STATE_COLOURS.offline,
+      className: markerClass(id, w.props.state),
+    });
+    marker.bindTooltip(w.props.name, { direction: "top", offset: [0, -8], className: "marker-label" });
+    fleet.markers.set(id, marker);
+    schedulePanel();
+    return marker;
+  }
+
+  function applyPositions(message) {
+    const nowMs = Date.now();
+    const updates = (message && message.updates) || [];
+    for (const u of updates) {
+      const w = fleet.workers.get(u.worker_id);
+      if (!w) { fleet.early.set(u.worker_id, u); continue; }  // a worker added after page load appears on the next load
+      place(w, u);
+      const marker = fleet.markers.get(u.worker_id);
+      if (marker) marker.setLatLng(w.latlng);
+      restyle(u.worker_id, w, nowMs);
+    }
+    window.outfield.positionBatches += 1;
+    window.outfield.updatesReceived += updates.length;
+    window.outfield.lastLatencyMs = nowMs - message.sent_ms;
+    renderPanel(nowMs);
+  }
+
+  // The worker who now holds the order gets its status; one who lost it (declined, reassigned, done) is freed.
+  function applyOrder(order) {
+    const nowMs = Date.now();
+    for (const [id, w] of fleet.workers) {
+      const p = w.props;
+      if (id === order.assigned_worker_id && HOLDS_ORDER.includes(order.status)) {
+        p.order_status = order.status;
+        p.order_id = order.order_id;
+      } else if (p.order_id === order.order_id) {
+        p.order_status = null;
+        p.order_id = null;
+      } else {
+        continue;
+      }
+      restyle(id, w, nowMs);
+    }
+    renderPanel(nowMs);
+  }
+
+  function setText(node, text) { if (node.textContent !== text) node.textContent = text; }
+
+  function span(className, text) {
+    const node = document.createElement("span");
+    node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function workerRow(id, p) {
+    const row = document.createElement("button");
+    row.type = "button";
+    row.append(span("dot"), span("worker-name", p.name), span("worker-age"));
+    // The card is the server's (live.py show_card): selecting is one store update, on a click.
+    row.addEventListener("click", () => window.dash_clientside.set_props(DOM.selected, { data: id }));
+    fleet.rows.set(id, row);
+    return row;
+  }
+
+  // The side panel's worker counts and list, drawn into the containers live.py declares for them.
+  function renderPanel(nowMs) {
+    const list = document.getElementById(DOM.list);
+    const counts = document.getElementById(DOM.counts);
+    if (!list || !counts) return;  // Dash has not drawn the page yet
+    const n = { idle: 0, en_route: 0, on_site: 0, offline: 0 };
+    for (const w of fleet.workers.values()) n[w.props.state] = (n[w.props.state] || 0) + 1;
+    if (!counts.childElementCount) {
+      for (const k of Object.keys(n)) {
+        const box = document.createElement("div");
+        box.className = "count count-" + k;
+        box.dataset.state = k;
+        box.append(span("count-n"), span("count-label", k.replace("_", " ")));
+        counts.append(box);
+      }
+    }
+    for (const box of counts.children) setText(box.firstChild, String(n[box.dataset.state] || 0));
+
+    const search = document.getElementById(DOM.search);
+    const q = ((search && search.value) || "").trim().toLowerCase();
+    const shown = [...fleet.workers.entries()]
+      .filter(([, w]) => !q || (w.props.name + " " + (w.props.skills || []).join(" ") + " " + w.props.team).toLowerCase().indexOf(q) >= 0)
+      .sort((a, b) => a[1].props.name.localeCompare(b[1].props.name));
+    for (const [id, w] of shown) {
+      const row = fleet.rows.get(id) || workerRow(id, w.props);
+      const className = "worker-row state-" + w.props.state;
+      if (row.className !== className) row.className = className;
+      setText(row.lastChild, fmtAge(w.props.fix_time, nowMs));
+    }
+    const order = shown.map(([id]) => id).join(",");
+    if (order !== fleet.shown) {
+      list.replaceChildren(...shown.map(([id]) => fleet.rows.get(id)));
+      fleet.shown = order;
+    }
+  }
+
+  let panelQueued = false;
+  function schedulePanel() {
+    if (panelQueued) return;
+    panelQueued = true;
+    setTimeout(() => { panelQueued = false; renderPanel(Date.now()); }, 0);
+  }
+
+  function refresh() {
+    const nowMs = Date.now();
+    for (const [id, w] of fleet.workers) restyle(id, w, nowMs);
+    renderPanel(nowMs);
+  }
+
+  function loadScript(src) {
+    return new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = src;
+      script.onload = resolve;
+      script.onerror = reject;
+      document.head.appendChild(script);
+    });
+  }
+
+  // The live feed: a Socket.IO connection with the page's session cookie, authorised by the server like
+  // any office socket (realtime/sockets.py). Its state reaches the badge through a store, on change only.
+  function startFeed() {
+    const say = (connected) => window.dash_clientside.set_props(DOM.feed, { data: { connected: connected } });
+    fleet.connection = window.Field.connectSocketIO({}, {
+      onEvent: (name, data) => {
+        if (name === "positions") applyPositions(data);
+        else if (name === "orders" && data && data.order) applyOrder(data.order);
+      },
+      onState: say,
+      onRefused: () => say(false),
+    });
+  }
+
+  // Dash draws the page after load: start once the side panel exists (it never does for a refused role).
+  function whenDrawn(start) {
+    if (document.getElementById(DOM.list)) return start();
+    const observer = new MutationObserver(() => {
+      if (!document.getElementById(DOM.list)) return;
+      observer.disconnect();
+      start();
+    });
+    observer.observe(document.documentElement, { childList: true, subtree: true });
+  }
+
+  const socketClient = window.Field && window.Field.connectSocketIO ? Promise.resolve() : loadScript(SOCKET_CLIENT);
+  whenDrawn(() => {
+    renderPanel(Date.now());
+    setInterval(refresh, PANEL_REFRESH_MS);
+    // The search box filters the list as the dispatcher types, here: no Dash callback reads it.
+    document.addEventListener("input", (event) => { if (event.target.id === DOM.search) renderPanel(Date.now()); });
+    socketClient.then(startFeed, () => window.dash_clientside.set_props(DOM.feed, { data: { connected: false } }));
+  });
 
   function el(type, props) { return { type: type, namespace: "dash_html_components", props: props }; }
 
@@ -237,21 +417,6 @@
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     orders: orders,
     live: {
-      applyPositions: function (message, tick, orderMessage, data) {
-        const nowMs = Date.now();
-        if (!data) return window.dash_clientside.no_update;
-        const ctx = window.dash_clientside.callback_context;
-        const trig = ctx.triggered.map((t) => t.prop_id).join(" ");
-        if (trig.indexOf("data-orders") >= 0 && orderMessage && orderMessage.order) {
-          return mergeUpdates({ ...data, features: applyOrderToWorkers(data, orderMessage.order) }, [], nowMs);
-        }
-        if (trig.indexOf("data-positions") >= 0 && message && message.updates) {
-          window.outfield.updatesReceived += message.updates.length;
-          window.outfield.lastLatencyMs = nowMs - message.sent_ms;
-          return mergeUpdates(data, message.updates, nowMs);
-        }
-        return mergeUpdates(data, [], nowMs);
-      },
       applyOrders: function (message, data) {
         if (!data || !message || !message.order) return window.dash_clientside.no_update;
         let o = message.order;
@@ -264,47 +429,14 @@
         }
         return { ...data, features: features };
       },
-      panel: function (workers, orders, search, connected) {
-        const nowMs = Date.now();
-        const counts = { idle: 0, en_route: 0, on_site: 0, offline: 0 };
-        const feats = (workers && workers.features) || [];
-        for (const f of feats) counts[f.properties.state] = (counts[f.properties.state] || 0) + 1;
-        const orderCounts = {};
-        for (const f of (orders && orders.features) || []) {
-          orderCounts[f.properties.status] = (orderCounts[f.properties.status] || 0) + 1;
-        }
-        const countEls = Object.keys(counts).map((k) =>
-          el("Div", { className: "count count-" + k, children: [
-            el("Span", { className: "count-n", children: String(counts[k]) }),
-            el("Span", { className: "count-label", children: k.replace("_", " ") }),
-          ] }));
-        const open = ["new", "assigned", "accepted", "en_route", "on_site"].reduce((n, k) => n + (orderCounts[k] || 0), 0);
-        countEls.push(el("Div", { className: "count count-orders", children: [
-          el("Span", { className: "count-n", children: String(open) }),
-          el("Span", { className: "count-label", children: "open orders" }),
-        ] }));
-        const q = (search || "").trim().toLowerCase();
-        const rows = feats
-          .filter((f) => !q || (f.properties.name + " " + (f.properties.skills || []).join(" ") + " " + f.properties.team).toLowerCase().indexOf(q) >= 0)
-          .sort((a, b) => a.properties.name.localeCompare(b.properties.name))
-          .map((f) => el("Button", {
-            id: { type: "worker-item", index: f.properties.worker_id },
-            className: "worker-row state-" + f.properties.state,
-            n_clicks: 0,
-            children: [
-              el("Span", { className: "dot" }),
-              el("Span", { className: "worker-name", children: f.properties.name }),
-              el("Span", { className: "worker-age", children: fmtAge(f.properties.fix_time, nowMs) }),
-            ],
-          }));
-        const status = connected ? "live" : "reconnecting…";
-        return [countEls, rows, status, connected ? "conn conn-live" : "conn conn-down"];
+      // "live" only while both feeds are up: positions (this script's socket) and orders (DashSocketIO).
+      badge: function (ordersConnected, feed) {
+        const live = Boolean(ordersConnected && feed && feed.connected);
+        return [live ? "live" : "reconnecting…", live ? "conn conn-live" : "conn conn-down"];
       },
-      selectFromList: function (clicks) {
-        const ctx = window.dash_clientside.callback_context;
-        if (!ctx.triggered.length || !ctx.triggered[0].value) return window.dash_clientside.no_update;
-        const id = JSON.parse(ctx.triggered[0].prop_id.split(".")[0]);
-        return id.index;
+      openOrders: function (orders) {
+        const open = ((orders && orders.features) || []).filter((f) => OPEN_ORDER.indexOf(f.properties.status) >= 0);
+        return String(open.length);
       },
       selectFromMap: function (feature) {
         if (!feature || !feature.properties) return window.dash_clientside.no_update;
@@ -339,18 +471,10 @@
 
   // Functions the map layers name through dash_extensions.javascript.Namespace("outfield").
   window.outfield = {
+    positionBatches: 0,  // position batches applied straight to the map (tests read it)
     updatesReceived: 0,
     lastLatencyMs: null,
-    workerMarker: function (feature, latlng) {
-      const p = feature.properties;
-      const marker = L.circleMarker(latlng, {
-        radius: 9, weight: 2, color: "#0b1120", fillOpacity: 0.95,
-        fillColor: STATE_COLOURS[p.state] || STATE_COLOURS.offline,
-        className: "worker-marker worker-" + p.worker_id + " worker-state-" + p.state,
-      });
-      marker.bindTooltip(p.name, { direction: "top", offset: [0, -8], className: "marker-label" });
-      return marker;
-    },
+    workerMarker: workerMarker,
     orderMarker: function (feature, latlng) {
       const p = feature.properties;
       const marker = L.circleMarker(latlng, {

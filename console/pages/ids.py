@@ -5,16 +5,17 @@ MAP = "live-map"
 WORKERS_LAYER = "workers-layer"
 ORDERS_LAYER = "orders-layer"
 BASEMAP_LAYER = "basemap-layer"
-TICK = "live-tick"
 COUNTS = "live-counts"
+STATE_COUNTS = "state-counts"  # the workers per state: drawn by live.js, outside Dash's store
+OPEN_ORDERS = "open-orders-count"
+FEED = "live-feed"  # whether live.js's own socket (positions) is connected: {"connected": bool}
 SEARCH = "worker-search"
-WORKER_LIST = "worker-list"
+WORKER_LIST = "worker-list"  # drawn by live.js, outside Dash's store
 CONN = "connection-status"
 SELECTED = "selected-worker"
 CARD = "worker-card"
-WORKER_ITEM = "worker-item"
 
-EVENT_POSITIONS = "positions"
+EVENT_POSITIONS = "positions"  # heard by live.js's own socket, never by the DashSocketIO component
 EVENT_ORDERS = "orders"
 
 # The side panel's tabs (the active one lives in a store; live.js sets the classes).

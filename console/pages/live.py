@@ -1,8 +1,12 @@
 """The dispatcher's wall screen: a full-screen live map with a side panel (Workers | Orders | New order).
 
-Positions arrive pushed over Socket.IO (dash-socketio) and are merged into the GeoJSON layer by a
-clientside callback (assets/live.js); the server is called only for user actions (the worker card
-and its push link, and the order panel's actions in `console.pages.orders`).
+Positions arrive pushed over a Socket.IO connection that assets/live.js opens itself, and go straight
+to the workers layer's Leaflet markers, the worker counts and the worker list, never through Dash's
+store (each store update costs the page in proportion to the whole layout; see bench/README.md). The
+layout below declares those containers empty for live.js to fill. Orders arrive through the
+DashSocketIO component into the orders layer by clientside callbacks. The server is called only for
+user actions (the worker card and its push link, and the order panel's actions in
+`console.pages.orders`).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import dash_leaflet as dl
-from dash import ALL, Dash, Input, Output, State, ctx, dcc, html
+from dash import Dash, Input, Output, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 from dash_extensions.javascript import Namespace
 from dash_socketio import DashSocketIO
@@ -48,12 +52,9 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
         id=ids.WALL,
         className="wall tab-workers",
         children=[
-            DashSocketIO(
-                id=ids.SOCKET,
-                eventNames=[ids.EVENT_POSITIONS, ids.EVENT_ORDERS],
-                options={"transports": ["websocket"]},
-            ),
-            dcc.Interval(id=ids.TICK, interval=15_000),
+            # Orders only: positions never enter Dash's store (live.js has its own socket for them).
+            DashSocketIO(id=ids.SOCKET, eventNames=[ids.EVENT_ORDERS], options={"transports": ["websocket"]}),
+            dcc.Store(id=ids.FEED, data={"connected": False}),
             dcc.Store(id=ids.SELECTED),
             *orders.stores(),
             html.Div(
@@ -75,9 +76,28 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
                 className="panel",
                 children=[
                     html.Header(
-                        [html.H1("Outfield · live"), html.Span("connecting…", id=ids.CONN, className="conn conn-down")]
+                        [
+                            html.H1("Outfield · live"),
+                            html.Span("connecting…", id=ids.CONN, className="conn conn-down"),
+                            html.A("Route plans", href="/plans/", className="plans-nav"),
+                        ]
                     ),
-                    html.Div(id=ids.COUNTS, className="counts"),
+                    html.Div(
+                        id=ids.COUNTS,
+                        className="counts",
+                        children=[
+                            html.Div(id=ids.STATE_COUNTS, style={"display": "contents"}),
+                            html.Div(
+                                className="count count-orders",
+                                children=[
+                                    html.Span(
+                                        str(len(snapshot.orders["features"])), id=ids.OPEN_ORDERS, className="count-n"
+                                    ),
+                                    html.Span("open orders", className="count-label"),
+                                ],
+                            ),
+                        ],
+                    ),
                     orders.tab_bar(),
                     html.Div(
                         id=ids.PANE_WORKERS,
@@ -88,7 +108,7 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
                                 type="search",
                                 placeholder="Search name, skill, team",
                                 className="search",
-                                debounce=False,
+                                debounce=True,  # live.js filters as you type; Dash needs no store update per key
                             ),
                             html.Div(id=ids.WORKER_LIST, className="worker-list"),
                             html.Div(
@@ -179,15 +199,11 @@ def register(
     field: FieldService,
     auth: Authoriser,
 ) -> Callbacks:
-    """Wire the page's callbacks. `worker_card(worker_id)` returns the card dict or None."""
-    app.clientside_callback(
-        "window.dash_clientside.live.applyPositions",
-        Output(ids.WORKERS_LAYER, "data"),
-        Input(ids.SOCKET, f"data-{ids.EVENT_POSITIONS}"),
-        Input(ids.TICK, "n_intervals"),
-        Input(ids.SOCKET, f"data-{ids.EVENT_ORDERS}"),
-        State(ids.WORKERS_LAYER, "data"),
-    )
+    """Wire the page's callbacks. `worker_card(worker_id)` returns the card dict or None.
+
+    The workers layer, its counts and list are live.js's (positions and clicks on the list need no
+    callback); what is here runs on orders, on the connection's state and on user actions.
+    """
     app.clientside_callback(
         "window.dash_clientside.live.applyOrders",
         Output(ids.ORDERS_LAYER, "data"),
@@ -195,21 +211,16 @@ def register(
         State(ids.ORDERS_LAYER, "data"),
     )
     app.clientside_callback(
-        "window.dash_clientside.live.panel",
-        Output(ids.COUNTS, "children"),
-        Output(ids.WORKER_LIST, "children"),
-        Output(ids.CONN, "children"),
-        Output(ids.CONN, "className"),
-        Input(ids.WORKERS_LAYER, "data"),
+        "window.dash_clientside.live.openOrders",
+        Output(ids.OPEN_ORDERS, "children"),
         Input(ids.ORDERS_LAYER, "data"),
-        Input(ids.SEARCH, "value"),
-        Input(ids.SOCKET, "connected"),
     )
     app.clientside_callback(
-        "window.dash_clientside.live.selectFromList",
-        Output(ids.SELECTED, "data", allow_duplicate=True),
-        Input({"type": ids.WORKER_ITEM, "index": ALL}, "n_clicks"),
-        prevent_initial_call=True,
+        "window.dash_clientside.live.badge",
+        Output(ids.CONN, "children"),
+        Output(ids.CONN, "className"),
+        Input(ids.SOCKET, "connected"),
+        Input(ids.FEED, "data"),
     )
     app.clientside_callback(
         "window.dash_clientside.live.selectFromMap",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -69,14 +69,22 @@ def test_wrong_password_is_refused(page, console_server):
     assert page.locator(".error").inner_text() == "Wrong user name or password."
 
 
+def dash_prop(page, component_id: str, prop: str):
+    """A prop as Dash's store holds it (dash-renderer's component API)."""
+    return page.evaluate("([id, prop]) => window.dash_component_api.getLayout(id).props[prop]", [component_id, prop])
+
+
 def test_markers_move_after_pings(page, console_server, fleet):
-    """Tests that a dispatcher logs in, sees every worker as a marker, and sees a marker move after a ping."""
+    """Tests that a dispatcher logs in, sees every worker as a marker, and sees a marker move after a ping,
+    the position going straight to the map and the panel without passing through Dash's store."""
     login(page, console_server)
     page.wait_for_selector("path.worker-marker", timeout=10_000)
     assert page.locator("path.worker-marker").count() == 3
-    assert page.locator(".worker-row").count() == 3
+    page.wait_for_function("() => document.querySelectorAll('.worker-row').length === 3", timeout=5_000)
+    assert page.locator(".count-orders .count-n").inner_text() == "0"
     marker = page.locator(f"path.worker-{fleet['Luca Bianchi']}")
     before = marker.get_attribute("d")
+    layer_before = dash_prop(page, "workers-layer", "data")
 
     ping(console_server, "b-1", 43.7405, 7.4290, speed_kn=20)
     page.wait_for_function(
@@ -91,6 +99,50 @@ def test_markers_move_after_pings(page, console_server, fleet):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "live-map.png"))
     assert page.evaluate("window.outfield.updatesReceived") >= 1
+    assert page.evaluate("window.outfield.positionBatches") >= 1
+    # Dash never saw it: the socket component carries no positions and the layer's data is the page's snapshot.
+    assert dash_prop(page, "live-socket", "data-positions") is None
+    assert dash_prop(page, "workers-layer", "data") == layer_before
+    assert not [e for e in page.errors if "favicon" not in e], page.errors
+
+
+def test_marker_follows_the_workers_order(page, console_server, fleet, tmp_path):
+    """Tests that a new order is counted, and that a worker's marker and list row turn "en route" when their
+    order does and back when it is cancelled, without a reload."""
+    sites = tmp_path / "sites.csv"
+    sites.write_text(
+        "external_ref,name,address,latitude,longitude,geofence_radius_m,category\n"
+        "t:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino\n"
+    )
+    console_server.cli("data", "import-csv", "sites", str(sites))
+    admin = {"Authorization": f"Bearer {console_server.admin_token}"}
+    now = datetime.now(UTC)
+    body = {
+        "site_id": 1, "type": "repair", "priority": 2, "required_skills": ["gas"], "service_minutes": 30,
+        "window_start": (now - timedelta(minutes=30)).isoformat(), "window_end": (now + timedelta(hours=4)).isoformat(),
+    }  # fmt: skip
+    login(page, console_server)
+    marie = fleet["Marie Dupont"]
+    page.wait_for_selector(f"path.worker-{marie}.worker-state-idle", timeout=10_000)
+
+    def move(order_id: int, path: str, **payload) -> None:
+        r = requests.post(
+            f"{console_server.url}/api/v1/work-orders/{order_id}/{path}", json=payload, headers=admin, timeout=10
+        )
+        assert r.status_code == 200, r.text
+
+    r = requests.post(f"{console_server.url}/api/v1/work-orders", json=body, headers=admin, timeout=10)
+    assert r.status_code == 201, r.text
+    order_id = r.json()["id"]
+    page.wait_for_function("() => document.querySelector('.count-orders .count-n').textContent === '1'")
+    move(order_id, "assign", worker_id=marie, reason="browser test")
+    move(order_id, "status", status="accepted")
+    move(order_id, "status", status="en_route")
+    page.wait_for_selector(f"path.worker-{marie}.worker-state-en_route", timeout=5_000)
+    page.wait_for_selector(".worker-row.state-en_route:has-text('Marie Dupont')", timeout=5_000)
+    move(order_id, "status", status="cancelled")
+    page.wait_for_selector(f"path.worker-{marie}.worker-state-idle", timeout=5_000)
+    page.wait_for_function("() => document.querySelector('.count-orders .count-n').textContent === '0'")
     assert not [e for e in page.errors if "favicon" not in e], page.errors
 
 
