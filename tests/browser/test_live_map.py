@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support.browser import login
+
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -49,15 +51,6 @@ def page(browser, console_server):
     page.errors = errors  # type: ignore[attr-defined]
     yield page
     context.close()
-
-
-def login(page, server):
-    page.goto(f"{server.url}/")
-    assert "/login" in page.url  # the wall screen needs a login
-    page.fill("input[name=name]", server.dispatcher_name)
-    page.fill("input[name=password]", server.dispatcher_password)
-    page.click("button[type=submit]")
-    page.wait_for_selector(".conn-live", timeout=15_000)  # the socket is connected
 
 
 def test_wrong_password_is_refused(page, console_server):

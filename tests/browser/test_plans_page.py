@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from tests.support import plan_day
+from tests.support.browser import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -36,12 +37,7 @@ def page(browser, console_server):
 
 
 def login_to_plans(page, server, name="m1", password="manager-pw-1"):
-    page.goto(f"{server.url}/plans/")
-    assert "/login" in page.url  # the plan page needs a login
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_selector("#plan-start", timeout=15_000)
+    login(page, server, name=name, password=password, path="/plans/", ready="#plan-start")
 
 
 def test_manager_optimises_a_day_and_reviews_the_plan(page, console_server, day):
