@@ -100,9 +100,10 @@ def create_blueprint(*, auth: Auth, jobs: PlanJobs, apply_plan: Any) -> flask.Bl
     @bp.get("/api/v1/plans/<int:plan_id>/compare")
     def compare(plan_id: int) -> flask.Response:
         auth.require(Action.PLAN_ROUTES)
-        if jobs.status(plan_id) is None:
+        status = jobs.status(plan_id)
+        if status is None:
             deny(404, f"no plan with id {plan_id}")
-        diff = compare_with_published(jobs, plan_id)
+        diff = compare_with_published(jobs, status)
         return flask.jsonify(diff if diff is not None else {"published_id": None})
 
     @bp.post("/api/v1/plans/<int:plan_id>/publish")

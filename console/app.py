@@ -189,7 +189,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         jobs=jobs,
         auth=auth,
         locate=lambda ids: _plan_places(sessions, ids),
-        compare=lambda plan_id: compare_with_published(jobs, plan_id),
+        compare=lambda status: compare_with_published(jobs, status),
         apply_plan=dispatch.apply_plan,
     )
 

@@ -30,7 +30,7 @@ from data.db import session_scope
 from data.plans_repo import StoredPlan
 from dispatch.access import Actor
 from dispatch.clock import Clock
-from routing.day import GOALS, day_problem, plan_from_json, plan_json
+from routing.day import day_problem, objective_for, plan_from_json, plan_json
 from routing.edit import move_visit
 from routing.travel import TravelTimes
 
@@ -92,8 +92,10 @@ class PlanJobs:
         trades some travel for a fairer spread of work.
         """
         _check_seconds(seconds)
-        if minimise not in GOALS:
-            raise PlanInputError("minimise", f"{minimise!r} is not one of {', '.join(GOALS)}")
+        try:
+            objective_for(minimise, balance_workload=balance_workload)  # the job builds it again where it runs
+        except ValueError as exc:
+            raise PlanInputError("minimise", str(exc).partition(": ")[2]) from None
         with session_scope(self._sessions) as session:
             workers = [w for w in workers_repo.list_workers(session) if worker_ids is None or w.id in worker_ids]
             orders = [o for o in orders_repo.list_orders(session) if order_ids is None or o.id in order_ids]
@@ -247,6 +249,11 @@ class PlanJobs:
                 "replan_of": job.get("replan_of"), "created_at": stored.created_at.isoformat(),
                 "edited_from": job.get("edited_from"), "moved": job.get("moved"),
                 "minimise": job.get("minimise", "time"), "balance_workload": bool(job.get("balance_workload"))}  # fmt: skip
+
+    def published_id(self, day: date) -> int | None:
+        """The id of `day`'s published plan, or None."""
+        with session_scope(self._sessions) as session:
+            return plans_repo.published_plan_id(session, day=day)
 
     def recent(self, day: date | None = None, limit: int = 20) -> list[dict[str, Any]]:
         """The newest plans (of `day` when given), newest first, as summaries for a picker.

@@ -5,6 +5,7 @@ Plain functions over the job service's JSON; the comparison itself is `routing.c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -13,22 +14,22 @@ from routing.compare import compare
 from routing.day import diff_json, plan_from_json
 
 
-def compare_with_published(jobs: PlanJobs, plan_id: int) -> dict[str, Any] | None:
-    """What publishing `plan_id` would change against its day's published plan; None when there is none.
+def compare_with_published(jobs: PlanJobs, status: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What publishing the plan `status` (as `PlanJobs.status` gives it) would change against its day's
+    published plan; None when there is none, or it is that plan.
 
     The result is `routing.day.diff_json` plus `published_id`.
     """
-    status = jobs.status(plan_id)
-    if status is None or not status.get("plan"):
+    if not status.get("plan"):
         return None
     day = date.fromisoformat(status["day"])
-    published = next((s for s in jobs.recent(day, limit=500) if s.get("published")), None)
-    if published is None or int(published["id"]) == plan_id:
+    published_id = jobs.published_id(day)
+    if published_id is None or published_id == int(status["id"]):
         return None
-    base = jobs.status(int(published["id"]))
+    base = jobs.status(published_id)
     if base is None or not base.get("plan"):
         return None
     names = {int(r["worker_id"]): str(r.get("name", r["worker_id"])) for p in (status["plan"], base["plan"])
              for r in p.get("routes", [])}  # fmt: skip
     diff = compare(plan_from_json(status["plan"], day), plan_from_json(base["plan"], day))
-    return {**diff_json(diff, day, names), "published_id": int(published["id"])}
+    return {**diff_json(diff, day, names), "published_id": published_id}

@@ -87,12 +87,19 @@ def publish_plan(
     session.flush()
 
 
+def published_plan_id(session: Session, *, day: date) -> int | None:
+    """The id of `day`'s published plan, or None when nothing is published for it."""
+    return session.scalar(
+        select(RoutePlanRow.id).where(RoutePlanRow.plan_date == day, RoutePlanRow.status == "published")
+    )
+
+
 def published_sequence(session: Session, *, day: date, worker_id: int) -> dict[int, int]:
     """Order id → position in the worker's route of the day's published plan (empty when none)."""
-    plan = session.scalar(select(RoutePlanRow).where(RoutePlanRow.plan_date == day, RoutePlanRow.status == "published"))
-    if plan is None:
+    plan_id = published_plan_id(session, day=day)
+    if plan_id is None:
         return {}
     rows = session.scalars(
-        select(RouteStopRow).where(RouteStopRow.plan_id == plan.id, RouteStopRow.worker_id == worker_id)
+        select(RouteStopRow).where(RouteStopRow.plan_id == plan_id, RouteStopRow.worker_id == worker_id)
     )
     return {r.order_id: r.seq for r in rows}

@@ -173,8 +173,10 @@ class PositionPipeline:
 
     def _warn_no_shifts(self, worker: Worker) -> None:
         """Say once per process that a worker has no shift calendar, so every fix is kept (ids only)."""
+        if worker.shifts:  # the hot path: most workers have a calendar, so no lock for them
+            return
         with self._devices_lock:
-            if worker.shifts or worker.id in self._warned_no_shifts:
+            if worker.id in self._warned_no_shifts:
                 return
             self._warned_no_shifts.add(worker.id)
         log.warning(

@@ -67,8 +67,8 @@ VIOLATION_COLOUR = "#ef4444"
 # order_id -> (lat, lon, site name); supplied by the composition root.
 Places = Mapping[int, tuple[float, float, str]]
 LocatePlaces = Callable[[Iterable[int]], Places]
-# The review of one plan against the day's published plan (`console.plan_review.compare_with_published`).
-CompareWithPublished = Callable[[int], Mapping[str, Any] | None]
+# The review of one plan's status against the day's published plan (`console.plan_review.compare_with_published`).
+CompareWithPublished = Callable[[Mapping[str, Any]], Mapping[str, Any] | None]
 ApplyPlan = Callable[..., dict[str, Any]]
 
 
@@ -838,7 +838,7 @@ def register(
         places = locate(sorted(order_ids))
         bounds = route_bounds(plan, places)
         published = bool(status.get("published"))
-        comparison = compare(int(plan_id)) if not published else None
+        comparison = compare(status) if not published else None
         move_orders, move_workers = move_choices(plan, places)
         return (
             text, css, not finished or published, not published,
