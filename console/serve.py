@@ -39,6 +39,7 @@ class ServerOptions:
     threads: int
     graceful_timeout_s: int
     backlog: int = 2048
+    worker_class: str = "gthread"  # bench/server.py compares "gevent" (not installed by default)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServerOptions:
@@ -54,7 +55,7 @@ class ServerOptions:
         return {
             "bind": [self.bind],
             "workers": self.workers,
-            "worker_class": "gthread",
+            "worker_class": self.worker_class,
             "threads": self.threads,
             "graceful_timeout": self.graceful_timeout_s,
             # A worker is restarted when it misses its heartbeat this long; long-lived websockets live in
