@@ -11,9 +11,8 @@ from typing import Any
 import flask
 from dash import Dash, html
 from flask_socketio import SocketIO
-from markupsafe import escape
 
-from console import api, api_field, api_orders, api_plans
+from console import api, api_field, api_orders, api_plans, login, security
 from console.auth import ApiError, Auth
 from console.dispatch_service import DispatchService
 from console.field_service import FieldService
@@ -25,8 +24,9 @@ from console.pages import plans as plans_page
 from console.plan_jobs import PlanJobs
 from console.plan_review import compare_with_published
 from console.services import Services
-from data import field_repo, orders_repo, sites_repo
+from data import field_repo, orders_repo, sites_repo, users_repo
 from data.db import make_engine, make_sessionmaker, session_scope
+from data.scenario import DEMO_LOGINS
 from data.settings import Settings
 from dispatch.access import Action, can
 from dispatch.assign import AssignParams, AutoDispatchPolicy
@@ -70,7 +70,9 @@ class OutfieldApp:
 
 
 def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
+    """Raises security.InsecureSettings outside demo mode with the demo's secret key or passwords."""
     sessions = make_sessionmaker(make_engine(settings.database_url))
+    _refuse_demo_secrets(settings, sessions)
     bus = Bus(settings.redis_url)
     auth = Auth(sessions)
     services = Services(sessions=sessions, clock=clock)
@@ -81,8 +83,10 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.cookies_secure,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
     )
+    security.install_same_origin_rule(server, public_url=settings.public_url)
     server.register_blueprint(api.create_blueprint(auth=auth, services=services, pipeline=pipeline))
     travel = make_travel_times(settings.osrm_dir)
     dispatch = DispatchService(
@@ -115,7 +119,13 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     jobs = PlanJobs(sessions=sessions, clock=clock, travel=travel, seed=settings.seed, redis_url=settings.redis_url,
                     emit=lambda event, payload, room: socketio.emit(event, payload, to=room))  # fmt: skip  # socketio: below
     server.register_blueprint(api_plans.create_blueprint(auth=auth, jobs=jobs, apply_plan=dispatch.apply_plan))
-    _register_login(server, auth)
+    login.register(
+        server,
+        auth,
+        storage_uri=settings.redis_url,
+        per_name=settings.login_limit_per_name,
+        per_address=settings.login_limit_per_address,
+    )
 
     @server.get("/healthz")
     def healthz() -> tuple[flask.Response, int]:
@@ -213,6 +223,11 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     def api_error(exc: ApiError) -> tuple[flask.Response, int]:
         return flask.jsonify(exc.body()), exc.status
 
+    # After every callback is registered: Dash's inline scripts are allowed by their hashes only.
+    security.install_headers(
+        server, script_hashes=[*dash_app.csp_hashes(), *plans_dash.csp_hashes()], settings=settings
+    )
+    security.warn_about_public_url(settings)
     return OutfieldApp(server, dash_app, socketio, services, dispatch, bus, threading.Event())
 
 
@@ -255,32 +270,11 @@ def _assets_dir() -> Any:
     return Path(__file__).resolve().parent / "assets"
 
 
-LOGIN_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Outfield · sign in</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="stylesheet" href="/assets/style.css"></head>
-<body><form class="login" method="post" action="/login">
-<h1>Outfield</h1><p>Field-service dispatch · 外勤管理</p>{error}
-<label>User name<input name="name" autocomplete="username" autofocus value="{name}"></label>
-<label>Password<input name="password" type="password" autocomplete="current-password"></label>
-<input type="hidden" name="next" value="{next}"><button type="submit">Sign in</button></form></body></html>"""
-
-
-def _register_login(server: flask.Flask, auth: Auth) -> None:
-    @server.route("/login", methods=["GET", "POST"])
-    def login() -> Any:
-        target = flask.request.values.get("next") or "/"
-        if not target.startswith("/") or target.startswith("//"):
-            target = "/"  # never redirect off-site
-        if flask.request.method == "GET":
-            return LOGIN_PAGE.format(error="", name="", next=escape(target))
-        name = flask.request.form.get("name", "")
-        if auth.login(name, flask.request.form.get("password", "")) is None:
-            page = LOGIN_PAGE.format(
-                error='<p class="error">Wrong user name or password.</p>', name=escape(name), next=escape(target)
-            )
-            return page, 401
-        return flask.redirect(target)
-
-    @server.post("/logout")
-    def logout() -> Any:
-        flask.session.clear()
-        return flask.redirect("/login")
+def _refuse_demo_secrets(settings: Settings, sessions: Any) -> None:
+    if settings.demo:
+        return
+    with session_scope(sessions) as session:
+        demo_users = users_repo.names_with_passwords(session, [(name, pw) for name, pw, _role in DEMO_LOGINS])
+    problems = security.production_problems(settings, demo_password_users=demo_users)
+    if problems:
+        raise security.InsecureSettings("; ".join(problems))

@@ -47,9 +47,10 @@ class Auth:
         if header.startswith("Bearer "):
             return self.actor_for_token(header.removeprefix("Bearer ").strip())
         user_id = flask.session.get("user_id")
-        if isinstance(user_id, int):
+        version = flask.session.get("session_version")
+        if isinstance(user_id, int) and isinstance(version, int):
             with session_scope(self._sessions) as session:
-                return users_repo.get_actor(session, user_id)
+                return users_repo.actor_for_session(session, user_id=user_id, version=version)
         return None
 
     def actor_for_token(self, token: str) -> Actor | None:
@@ -76,11 +77,22 @@ class Auth:
     def login(self, name: str, password: str) -> Actor | None:
         with session_scope(self._sessions) as session:
             actor = users_repo.check_password(session, name=name, password=password)
-        if actor is not None:
+            version = users_repo.session_version(session, actor.id) if actor is not None else None
+        if actor is not None and version is not None:
             flask.session.clear()
             flask.session["user_id"] = actor.id
+            flask.session["session_version"] = version
             flask.session.permanent = True
-        return actor
+            return actor
+        return None
+
+    def logout(self) -> None:
+        """End every session of the signed-in user (a copied cookie stops working too) and clear this one."""
+        actor = self.current_actor() if "Authorization" not in flask.request.headers else None
+        if actor is not None:
+            with session_scope(self._sessions) as session:
+                users_repo.end_sessions(session, user_id=actor.id)
+        flask.session.clear()
 
 
 def deny(status: int, reason: str, field: str | None = None) -> NoReturn:

@@ -52,6 +52,14 @@ class Settings:
     link_webhook_url: str | None
     # Order types assigned to the nearest qualified worker without a dispatcher (comma-separated).
     auto_dispatch_types: tuple[str, ...]
+    # Demo mode (OUTFIELD_DEMO=1, exported by `./run demo`): the generated secret key and the demo
+    # passwords are accepted. Outside it the console refuses to start with either.
+    demo: bool = False
+    # True when secret_key is the generated per-install file (SECRET_KEY unset): a demo's default only.
+    secret_key_generated: bool = False
+    # Failed sign-ins allowed per user name and, separately, per client address (Flask-Limiter syntax).
+    login_limit_per_name: str = "5 per minute; 20 per hour"
+    login_limit_per_address: str = "30 per minute; 200 per hour"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -79,7 +87,16 @@ class Settings:
             auto_dispatch_types=tuple(
                 t.strip() for t in environ.get("OUTFIELD_AUTO_DISPATCH", "emergency").split(",") if t.strip()
             ),
+            demo=environ.get("OUTFIELD_DEMO", "") == "1",
+            secret_key_generated=not environ.get("SECRET_KEY"),
+            login_limit_per_name=environ.get("OUTFIELD_LOGIN_LIMIT_PER_NAME") or "5 per minute; 20 per hour",
+            login_limit_per_address=environ.get("OUTFIELD_LOGIN_LIMIT_PER_ADDRESS") or "30 per minute; 200 per hour",
         )
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Session cookies are sent over HTTPS only when the public address is HTTPS."""
+        return (self.public_url or "").lower().startswith("https://")
 
 
 def _int(environ: Mapping[str, str], name: str, default: int) -> int:

@@ -91,6 +91,9 @@ class UserRow(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id", ondelete="SET NULL"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped by logout, a password change and deactivation: a session cookie names the version it was
+    # signed in with, so every older session of the user stops working at once.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ApiTokenRow(Base):

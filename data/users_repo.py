@@ -2,13 +2,18 @@
 
 An API token is shown once, when it is minted, and stored only as its SHA-256 hash: a leaked
 database does not leak working tokens. Passwords are stored as werkzeug (scrypt) hashes.
+
+A browser session carries the user's `session_version`; logout, a password change and deactivation
+bump it, which ends every session of that user at once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -69,6 +74,7 @@ def create_user(
         password_hash=generate_password_hash(password) if password is not None else None,
         worker_id=worker_id,
         active=True,
+        session_version=0,
     )
     session.add(row)
     session.flush()
@@ -107,12 +113,62 @@ def actor_for_token(session: Session, token: str) -> Actor | None:
     return _to_actor(row) if row is not None else None
 
 
+@cache
+def _dummy_hash() -> str:
+    """A hash to check unknown names against, so that they take as long as known ones."""
+    return generate_password_hash(secrets.token_hex(16))
+
+
 def check_password(session: Session, *, name: str, password: str) -> Actor | None:
-    """The actor when `name` and `password` match an active user with a password; None otherwise."""
+    """The actor when `name` and `password` match an active user with a password; None otherwise.
+
+    The password is hashed whether or not the name is known, so the answer's time does not tell.
+    """
     row = session.scalar(select(UserRow).where(UserRow.name == name.strip(), UserRow.active))
-    if row is None or row.password_hash is None or not password:
+    stored = row.password_hash if row is not None else None
+    matches = check_password_hash(stored or _dummy_hash(), password)
+    if row is None or stored is None or not password or not matches:
         return None
-    return _to_actor(row) if check_password_hash(row.password_hash, password) else None
+    return _to_actor(row)
+
+
+def session_version(session: Session, user_id: int) -> int | None:
+    """The version a new browser session of this active user carries; None for an unknown or inactive user."""
+    row = session.get(UserRow, user_id)
+    return row.session_version if row is not None and row.active else None
+
+
+def actor_for_session(session: Session, *, user_id: int, version: int) -> Actor | None:
+    """The actor of a browser session; None once the user is inactive or their sessions were ended."""
+    row = session.get(UserRow, user_id)
+    if row is None or not row.active or row.session_version != version:
+        return None
+    return _to_actor(row)
+
+
+def end_sessions(session: Session, *, user_id: int) -> None:
+    """End every browser session of the user (logout ends them all); API tokens are revoked on their own."""
+    row = session.get(UserRow, user_id)
+    if row is None:
+        raise ValueError(f"user_id: no user with id {user_id}")
+    row.session_version += 1
+    session.flush()
+
+
+def set_active(session: Session, *, user_id: int, active: bool) -> None:
+    """Activate or deactivate a user; deactivating ends their sessions (their tokens stop with `active`)."""
+    row = session.get(UserRow, user_id)
+    if row is None:
+        raise ValueError(f"user_id: no user with id {user_id}")
+    row.active = active
+    if not active:
+        row.session_version += 1
+    session.flush()
+
+
+def names_with_passwords(session: Session, logins: Iterable[tuple[str, str]]) -> list[str]:
+    """The names among `logins` whose active user still signs in with the given password (e.g. the demo's)."""
+    return [name for name, password in logins if check_password(session, name=name, password=password) is not None]
 
 
 def set_password(session: Session, *, user_id: int, password: str | None) -> None:
@@ -123,6 +179,7 @@ def set_password(session: Session, *, user_id: int, password: str | None) -> Non
     if password is not None:
         _check_password_value(password)
     row.password_hash = generate_password_hash(password) if password is not None else None
+    row.session_version += 1  # a changed password ends every session signed in with the old one
     session.flush()
 
 

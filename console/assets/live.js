@@ -39,6 +39,13 @@
     connection: null,
   };
 
+  // A marker's label as a text node in an element: Leaflet would parse a string as HTML, and names are typed by users.
+  function label(text) {
+    const node = document.createElement("span");
+    node.textContent = text == null ? "" : String(text);
+    return node;
+  }
+
   function markerClass(id, state) { return "worker-marker worker-" + id + " worker-state-" + state; }
 
   function place(w, u) {
@@ -81,7 +88,7 @@
       fillColor: STATE_COLOURS[w.props.state] || STATE_COLOURS.offline,
       className: markerClass(id, w.props.state),
     });
-    marker.bindTooltip(w.props.name, { direction: "top", offset: [0, -8], className: "marker-label" });
+    marker.bindTooltip(label(w.props.name), { direction: "top", offset: [0, -8], className: "marker-label" });
     fleet.markers.set(id, marker);
     schedulePanel();
     return marker;
@@ -521,7 +528,7 @@
         fillColor: ORDER_COLOURS[p.status] || "#9ca3af",
         className: "order-marker order-" + p.status + " order-id-" + p.order_id + (p.flag ? " order-flagged" : ""),
       });
-      marker.bindTooltip(p.flag ? p.label + " · ⚠ " + p.flag : p.label, { direction: "top", className: "marker-label" });
+      marker.bindTooltip(label(p.flag ? p.label + " · ⚠ " + p.flag : p.label), { direction: "top", className: "marker-label" });
       return marker;
     },
     siteMarker: function (feature, latlng) {
@@ -530,7 +537,7 @@
         radius: 7, weight: 2, color: "#e2e8f0", fillColor: "#e2e8f0", fillOpacity: 0.15,
         className: "site-marker site-" + p.site_id,
       });
-      marker.bindTooltip(p.name, { direction: "top", className: "marker-label" });
+      marker.bindTooltip(label(p.name), { direction: "top", className: "marker-label" });
       return marker;
     },
     highlightMarker: function (feature, latlng) {
