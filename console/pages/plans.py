@@ -268,6 +268,11 @@ def gantt_segments(plan: Mapping[str, Any], violations: Sequence[Mapping[str, An
     return segments
 
 
+def plotly_text(text: str) -> str:
+    """Plotly reads `<b>`, `<a href>`… in labels as markup; escaped, a name typed by a user shows as typed."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def gantt_figure(plan: Mapping[str, Any], violations: Sequence[Mapping[str, Any]] = ()) -> go.Figure:
     segments = gantt_segments(plan, violations)
     fig = go.Figure()
@@ -279,7 +284,7 @@ def gantt_figure(plan: Mapping[str, Any], violations: Sequence[Mapping[str, Any]
             go.Bar(
                 name=kind,
                 orientation="h",
-                y=[s["worker"] for s in rows],
+                y=[plotly_text(s["worker"]) for s in rows],
                 x=[(s["end"] - s["start"]).total_seconds() * 1000 for s in rows],
                 base=[s["start"].isoformat() for s in rows],
                 marker={
