@@ -205,6 +205,7 @@ def run_window(window_ms: int, args: argparse.Namespace, playwright) -> Result: 
             "REDIS_URL": f"redis://127.0.0.1:{rport}/0",
             "PORT": str(port),
             "SECRET_KEY": "bench",
+            "OUTFIELD_DEMO": "1",  # the seeded demo logins (dispatcher-demo) are accepted in demo mode only
             "OUTFIELD_OSRM_DIR": str(var / "no-osrm"),
             "OUTFIELD_LIVE_BATCH_MS": str(window_ms),
         }

@@ -24,7 +24,7 @@ from data.migrate import current_revision, head_revision, migrate
 from data.positions_repo import purge_positions
 from data.scenario import DEMO_LOGINS, demo_day, is_empty, seed_demo
 from data.settings import Settings
-from data.users_repo import create_user
+from data.users_repo import actor_by_name, create_user, set_active, set_password
 from data.workers_repo import add_worker
 from dispatch.access import Role
 from dispatch.clock import SystemClock
@@ -91,6 +91,35 @@ def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
             raise _usage_from(exc) from None
     print(token)
     return 0
+
+
+def cmd_set_password(settings: Settings, args: argparse.Namespace) -> int:
+    with _database(settings) as factory:
+        try:
+            with session_scope(factory) as session:
+                set_password(session, user_id=_user_id(session, args.name), password=args.password)
+        except ValueError as exc:
+            raise _usage_from(exc) from None
+    print(f"password of {args.name} changed; their browser sessions are ended")
+    return 0
+
+
+def cmd_deactivate_user(settings: Settings, args: argparse.Namespace) -> int:
+    with _database(settings) as factory:
+        try:
+            with session_scope(factory) as session:
+                set_active(session, user_id=_user_id(session, args.name), active=False)
+        except ValueError as exc:
+            raise _usage_from(exc) from None
+    print(f"{args.name} deactivated: their sessions and API tokens no longer work")
+    return 0
+
+
+def _user_id(session: Session, name: str) -> int:
+    actor = actor_by_name(session, name)
+    if actor is None:
+        raise ValueError(f"name: no user named {name!r}")
+    return actor.id
 
 
 def cmd_add_worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -198,6 +227,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True)
     p.add_argument("--password", default=None)
     p.set_defaults(run=cmd_create_user)
+
+    p = sub.add_parser("set-password", help="change a user's password; ends every browser session of theirs")
+    p.add_argument("--name", required=True)
+    p.add_argument("--password", required=True)
+    p.set_defaults(run=cmd_set_password)
+
+    p = sub.add_parser("deactivate-user", help="stop a user: their sessions and API tokens stop working at once")
+    p.add_argument("--name", required=True)
+    p.set_defaults(run=cmd_deactivate_user)
 
     p = sub.add_parser("add-worker", help="add a field worker; prints only the new worker id")
     p.add_argument("--name", required=True)

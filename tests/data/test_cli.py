@@ -166,3 +166,35 @@ def test_add_worker_takes_shifts_and_names_a_bad_one(cli_env: dict[str, str]) ->
     assert "--shift: the end 09:00 is not after the start 17:00" in bad.stderr
     again = run(cli_env, "add-worker", "--name", "Bo", "--device-id", "phone-10")
     assert again.returncode == 0  # the refused call stored nothing
+
+
+def test_set_password_and_deactivate_user_end_the_users_sessions(cli_env: dict[str, str], capsys) -> None:
+    """Tests that set-password makes only the new password work and ends the user's browser sessions, and that
+    deactivate-user stops their sessions, their password and their API token; an unknown name exits 2."""
+    from data.users_repo import actor_for_session, check_password, session_version
+
+    assert main(["create-user", "--role", "dispatcher", "--name", "desk", "--password", "old-pw"]) == 0
+    token = capsys.readouterr().out.strip()
+    sessions = make_sessionmaker(make_engine(cli_env["DATABASE_URL"]))
+    with sessions() as session:
+        actor = check_password(session, name="desk", password="old-pw")
+        assert actor is not None
+        signed_in_with = session_version(session, actor.id)
+        assert signed_in_with is not None
+
+    assert main(["set-password", "--name", "desk", "--password", "new-pw"]) == 0
+    assert "sessions are ended" in capsys.readouterr().out
+    with sessions() as session:
+        assert check_password(session, name="desk", password="old-pw") is None
+        assert check_password(session, name="desk", password="new-pw") == actor
+        assert actor_for_session(session, user_id=actor.id, version=signed_in_with) is None
+        signed_in_with = session_version(session, actor.id)
+
+    assert main(["deactivate-user", "--name", "desk"]) == 0
+    with sessions() as session:
+        assert actor_for_session(session, user_id=actor.id, version=signed_in_with) is None
+        assert check_password(session, name="desk", password="new-pw") is None
+        assert actor_for_token(session, token) is None
+    with pytest.raises(SystemExit) as exited:
+        main(["deactivate-user", "--name", "nobody"])
+    assert exited.value.code == 2 and "no user named 'nobody'" in capsys.readouterr().err
