@@ -217,7 +217,12 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         logger=False,
         engineio_logger=False,
     )
-    sockets.register(socketio, authenticate=auth.authenticate_socket, authenticate_link=field.worker_of_link)
+    sockets.register(
+        socketio,
+        authenticate=auth.authenticate_socket,
+        authenticate_link=field.worker_of_link,
+        recheck=auth.socket_recheck,
+    )
 
     @server.errorhandler(ApiError)
     def api_error(exc: ApiError) -> tuple[flask.Response, int]:

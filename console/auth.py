@@ -5,6 +5,7 @@ Every HTTP view and socket handler resolves the actor here and asks `dispatch.ac
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 import flask
@@ -73,6 +74,23 @@ class Auth:
         if isinstance(auth, dict) and isinstance(auth.get("token"), str):
             return self.actor_for_token(auth["token"])
         return self.current_actor()
+
+    def socket_recheck(self, auth: Any) -> Callable[[], Actor | None]:
+        """Called at a socket's connect: a function resolving the same credential again later, outside the
+        request, so a socket whose token is revoked or whose sessions ended (logout, password change,
+        deactivation) can be cut off."""
+        if isinstance(auth, dict) and isinstance(auth.get("token"), str):
+            token: str = auth["token"]
+            return lambda: self.actor_for_token(token)
+        user_id, version = flask.session.get("user_id"), flask.session.get("session_version")
+
+        def again() -> Actor | None:
+            if not isinstance(user_id, int) or not isinstance(version, int):
+                return None
+            with session_scope(self._sessions) as session:
+                return users_repo.actor_for_session(session, user_id=user_id, version=version)
+
+        return again
 
     def login(self, name: str, password: str) -> Actor | None:
         with session_scope(self._sessions) as session:

@@ -2,20 +2,28 @@
 
 Handlers stay a few lines (Flask-SocketIO's examples); the policy lives in dispatch.access.
 Office users join the live-map room, and those who may plan routes the plans room (route-plan
-progress); a field worker's push-link page joins that worker's room only.
+progress); a field worker's push-link page joins that worker's room only. An office socket's
+credential is checked again every `recheck_s` seconds: once its token is revoked or its user's
+sessions end (logout, password change, deactivation), the socket is disconnected.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+import threading
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import flask
 from flask_socketio import SocketIO, join_room
 
 from dispatch.access import Action, Actor, can
 from realtime.relay import LIVE_ROOM, worker_room
 
 PLANS_ROOM = "plans"
+log = logging.getLogger("outfield.sockets")
+
+Recheck = Callable[[], Actor | None]
 
 
 def register(
@@ -23,8 +31,25 @@ def register(
     *,
     authenticate: Callable[[Any], Actor | None],
     authenticate_link: Callable[[str], int | None],
+    recheck: Callable[[Any], Recheck] | None = None,
+    recheck_s: float = 5.0,
 ) -> None:
-    """`authenticate(auth)` resolves an office actor; `authenticate_link(token)` a push link's worker id."""
+    """`authenticate(auth)` resolves an office actor; `authenticate_link(token)` a push link's worker id;
+    `recheck(auth)`, called at connect, gives a function that resolves the same credential again later."""
+    watched: dict[str, Recheck] = {}  # sid -> its credential, resolved again
+    started = threading.Event()
+
+    def sweep_forever() -> None:
+        while True:
+            socketio.sleep(recheck_s)
+            try:
+                gone = stale(watched)
+            except Exception:  # the database away: keep the sockets and try again next time
+                log.exception("could not check the connected sockets' sessions")
+                continue
+            for sid in gone:
+                watched.pop(sid, None)
+                socketio.server.disconnect(sid, namespace="/")
 
     @socketio.on("connect")
     def connect(auth: Any = None) -> None:
@@ -41,3 +66,17 @@ def register(
         join_room(LIVE_ROOM)
         if can(actor, Action.PLAN_ROUTES).allowed:
             join_room(PLANS_ROOM)
+        if recheck is not None:
+            watched[flask.request.sid] = recheck(auth)  # type: ignore[attr-defined]
+            if not started.is_set():
+                started.set()
+                socketio.start_background_task(sweep_forever)
+
+    @socketio.on("disconnect")
+    def disconnect(*_reason: Any) -> None:
+        watched.pop(flask.request.sid, None)  # type: ignore[attr-defined]
+
+
+def stale(watched: Mapping[str, Recheck]) -> list[str]:
+    """The sockets whose credential no longer gives an actor allowed on the live map."""
+    return [sid for sid, again in list(watched.items()) if not can(again(), Action.VIEW_LIVE_MAP).allowed]

@@ -65,3 +65,47 @@ def test_a_push_link_never_receives_the_office_stream(console_server):
     r = requests.get(f"{console_server.url}/api/v1/work-orders/1/candidates",
                      headers={"Authorization": f"Bearer {link}"}, timeout=5)  # fmt: skip
     assert r.status_code == 401
+
+
+def signed_in_socket(server, name: str, password: str) -> tuple[requests.Session, socketio.Client]:
+    """A browser session (cookie) and the wall screen's socket connected with that cookie."""
+    browser = requests.Session()
+    r = browser.post(f"{server.url}/login", data={"name": name, "password": password},
+                     headers={"Origin": server.url}, allow_redirects=False, timeout=10)  # fmt: skip
+    assert r.status_code == 302, r.text
+    cookie = f"session={browser.cookies['session']}"
+    client = socketio.Client(reconnection=False)
+    client.connect(server.url, headers={"Cookie": cookie}, transports=["websocket"], wait_timeout=10)
+    assert client.connected
+    return browser, client
+
+
+def wait_until_disconnected(client: socketio.Client, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while client.connected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not client.connected, f"the socket was still connected after {timeout_s} s"
+
+
+@pytest.mark.parametrize("ending", ["logout", "deactivate-user", "set-password"])
+def test_a_connected_wall_screen_is_cut_off_when_its_sessions_end(console_server, ending):
+    """Tests that a socket connected with a session cookie is disconnected by the server once that user logs
+    out (anywhere), is deactivated or gets a new password, while another user's socket stays connected."""
+    name = f"wall-{ending}"
+    console_server.cli("data", "create-user", "--role", "dispatcher", "--name", name, "--password", "wall-pw")
+    browser, wall = signed_in_socket(console_server, name, "wall-pw")
+    _, other = signed_in_socket(console_server, console_server.dispatcher_name, console_server.dispatcher_password)
+    try:
+        if ending == "logout":
+            r = browser.post(f"{console_server.url}/logout", headers={"Origin": console_server.url},
+                             allow_redirects=False, timeout=10)  # fmt: skip
+            assert r.status_code == 302
+        elif ending == "deactivate-user":
+            console_server.cli("data", "deactivate-user", "--name", name)
+        else:
+            console_server.cli("data", "set-password", "--name", name, "--password", "other-pw")
+        wait_until_disconnected(wall)
+        assert other.connected
+    finally:
+        wall.disconnect()
+        other.disconnect()
