@@ -72,18 +72,28 @@ def origin_of(url: str | None) -> str | None:
 
 
 def cross_site_refusal(
-    *, method: str, headers: dict[str, str], has_session_cookie: bool, own_origins: Iterable[str]
+    *,
+    method: str,
+    headers: dict[str, str],
+    has_session_cookie: bool,
+    own_origins: Iterable[str],
+    signing_in: bool = False,
 ) -> str | None:
     """Why a request must be refused as cross-site, or None to let it through.
 
-    Only cookie-authenticated requests that change state are checked: their Origin (or, without one,
-    their Referer) must be this site. Bearer-token calls carry no ambient credential and pass.
+    Cookie-authenticated requests that change state must carry an Origin (or, without one, a Referer)
+    of this site. A sign-in from another site's page is refused too (it would sign the browser in to
+    someone else's account). Bearer-token calls carry no ambient credential and pass.
     """
-    if method in SAFE_METHODS or not has_session_cookie or headers.get("Authorization", "").startswith("Bearer "):
+    if method in SAFE_METHODS or headers.get("Authorization", "").startswith("Bearer "):
+        return None
+    if not (has_session_cookie or signing_in):
         return None
     origin = headers.get("Origin") or origin_of(headers.get("Referer"))
     if origin is None:
-        return "a signed-in request that changes data needs an Origin or Referer header from this site"
+        if has_session_cookie:
+            return "a signed-in request that changes data needs an Origin or Referer header from this site"
+        return None  # a sign-in by a script, not from a page
     if origin.lower() not in set(own_origins):
         return f"cross-site request from {origin} refused"
     return None
@@ -102,6 +112,7 @@ def install_same_origin_rule(server: flask.Flask, *, public_url: str | None) -> 
             headers=dict(request.headers),
             has_session_cookie=server.config["SESSION_COOKIE_NAME"] in request.cookies,
             own_origins={o for o in own if o},
+            signing_in=request.path == "/login",
         )
         if reason is None:
             return None

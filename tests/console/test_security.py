@@ -241,6 +241,25 @@ def test_a_cross_site_cookie_post_is_refused_and_a_bearer_post_works(world):
     assert bearer.status_code == 200
 
 
+def test_a_sign_in_from_another_sites_page_is_refused(world):
+    """Tests that a login form posted from another origin gets 403 and no session, while a script's sign-in
+    without Origin still works."""
+    client = world["app"].server.test_client()
+    r = client.post("/login", data={"name": "desk", "password": "desk-pw"}, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403 and r.get_json()["field"] == "Origin"
+    assert client.get_cookie("session") is None
+    assert client.post("/login", data={"name": "desk", "password": "desk-pw"}).status_code == 302
+
+
+def test_raster_tiles_are_allowed_as_images_from_their_server_only(tmp_path):
+    """Tests that with OUTFIELD_TILE_URL the CSP lets images come from the tile server ({s} as a wildcard)."""
+    from console.security import content_security_policy
+
+    osm = content_security_policy(script_hashes=[], tile_url="https://{s}.tile.example.org/{z}/{x}/{y}.png")
+    assert osm["img-src"] == ["'self'", "data:", "blob:", "https://*.tile.example.org"]
+    assert content_security_policy(script_hashes=[], tile_url=None)["img-src"] == ["'self'", "data:", "blob:"]
+
+
 # --- field links on the office surface ---
 
 
