@@ -13,7 +13,7 @@ from dash import Dash, html
 from flask_socketio import SocketIO
 from markupsafe import escape
 
-from console import api, api_field, api_orders, api_plans
+from console import api, api_field, api_orders, api_plans, api_tracks
 from console.auth import ApiError, Auth
 from console.dispatch_service import DispatchService
 from console.field_service import FieldService
@@ -84,6 +84,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
     )
     server.register_blueprint(api.create_blueprint(auth=auth, services=services, pipeline=pipeline))
+    server.register_blueprint(api_tracks.create_blueprint(auth=auth, sessions=sessions, clock=clock))
     travel = make_travel_times(settings.osrm_dir)
     dispatch = DispatchService(
         sessions=sessions,
