@@ -27,6 +27,7 @@ from typing import Any
 import shapely
 from shapely import STRtree, wkt
 from shapely.errors import ShapelyError
+from shapely.geometry import Polygon
 
 from dispatch.checkin import CircleFence, Geofence, PolygonFence, site_fence
 from dispatch.geo import EARTH_RADIUS_M, LatLon
@@ -151,6 +152,39 @@ def _envelope(fence: Geofence) -> tuple[float, float, float, float]:
 
 
 @dataclass(frozen=True, slots=True)
+class _PreparedPolygon:
+    """A polygon fence ready for fast tests: prepared in degrees (inside?), and in metres on a flat projection
+    around its first corner (how far outside?), exact to millimetres at site size."""
+
+    degrees: Polygon
+    metres: Polygon
+    origin: LatLon
+    m_per_deg_lon: float
+
+    @classmethod
+    def of(cls, fence: PolygonFence) -> _PreparedPolygon:
+        origin = fence.corners[0]
+        kx = _M_PER_DEG_LAT * math.cos(math.radians(origin.lat))
+        degrees = Polygon([(c.lon, c.lat) for c in fence.corners])
+        metres = Polygon([((c.lon - origin.lon) * kx, (c.lat - origin.lat) * _M_PER_DEG_LAT) for c in fence.corners])
+        shapely.prepare(degrees)
+        shapely.prepare(metres)
+        return cls(degrees, metres, origin, kx)
+
+    def covers(self, point: LatLon) -> bool:
+        return bool(shapely.intersects_xy(self.degrees, point.lon, point.lat))
+
+    def outside_by_m(self, point: LatLon) -> float:
+        x = (point.lon - self.origin.lon) * self.m_per_deg_lon
+        y = (point.lat - self.origin.lat) * _M_PER_DEG_LAT
+        return float(shapely.distance(self.metres, shapely.Point(x, y)))
+
+
+def _prepared(fence: Geofence) -> _PreparedPolygon | None:
+    return _PreparedPolygon.of(fence) if isinstance(fence, PolygonFence) else None
+
+
+@dataclass(frozen=True, slots=True)
 class GeofenceIndex:
     """Many sites' geofences behind an R-tree (shapely's STRtree) of their bounding boxes.
 
@@ -160,14 +194,18 @@ class GeofenceIndex:
 
     fences: Mapping[int, Geofence]
     _ids: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _polygons: tuple[_PreparedPolygon | None, ...] = field(init=False, repr=False, compare=False)
     _tree: STRtree = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         fences = MappingProxyType(dict(self.fences))
         ids = tuple(fences)
         boxes = [shapely.box(*_envelope(fences[i])) for i in ids]
+        # Polygons in degrees, prepared, for a fast "is the fix inside" before any distance is measured.
+        polygons = tuple(_prepared(fences[i]) for i in ids)
         object.__setattr__(self, "fences", fences)
         object.__setattr__(self, "_ids", ids)
+        object.__setattr__(self, "_polygons", polygons)
         object.__setattr__(self, "_tree", STRtree(boxes))
 
     @classmethod
@@ -184,8 +222,15 @@ class GeofenceIndex:
             probe = shapely.Point(point.lon, point.lat)
         out: dict[int, float] = {}
         for index in self._tree.query(probe):
-            site_id = self._ids[int(index)]
-            outside_m = self.fences[site_id].outside_by_m(point)
+            site_id, polygon = self._ids[int(index)], self._polygons[int(index)]
+            if polygon is None:
+                outside_m = self.fences[site_id].outside_by_m(point)
+            elif polygon.covers(point):  # inside or on the edge
+                outside_m = 0.0
+            elif margin_m > 0:
+                outside_m = polygon.outside_by_m(point)
+            else:
+                continue
             if outside_m <= margin_m:
                 out[site_id] = outside_m
         return out

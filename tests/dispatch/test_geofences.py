@@ -95,7 +95,7 @@ def test_the_index_finds_the_same_sites_as_checking_every_geofence():
         outside = {i: f.outside_by_m(p) for i, f in fences.items()}
         expected = sorted(i for i, d in outside.items() if d == 0.0)
         assert index.containing(p) == expected
-        assert index.near(p, 30) == {i: pytest.approx(d) for i, d in outside.items() if d <= 30}
+        assert index.near(p, 30) == {i: pytest.approx(d, abs=0.01) for i, d in outside.items() if d <= 30}
         hits += len(expected)
     assert hits > 20  # the points did land in geofences
 
