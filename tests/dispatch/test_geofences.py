@@ -7,6 +7,8 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dispatch.checkin import CheckinKind, verify_checkin
 from dispatch.geo import EARTH_RADIUS_M, LatLon
@@ -175,3 +177,23 @@ def test_polygons_are_read_from_wkt_and_geojson_and_refused_with_reasons():
         parse_polygon("a field at the back")
     with pytest.raises(ValueError, match="latitude 95"):
         parse_polygon("POLYGON ((0 0, 1 95, 1 0, 0 0))")
+
+
+@settings(max_examples=100)
+@given(moves=st.lists(st.tuples(st.integers(1, 90), st.floats(-80, 80), st.floats(-80, 80)), min_size=1, max_size=80))
+def test_events_alternate_enter_exit_per_site_each_after_its_dwell(moves):
+    """Tests, for any walk around two overlapping sites, that each site's events alternate enter, exit, enter...
+    starting with an enter, and that each is confirmed at least the dwell after the crossing it reports."""
+    index = GeofenceIndex.of_sites([CIRCLE_SITE, YARD_SITE])
+    t, fixes = 0, []
+    for dt, north, east in moves:
+        t += dt
+        fixes.append(fix(t, offset(north, east)))
+    events = run(index, fixes)
+    for site_id in (1, 2):
+        kinds = [e.type for e in events if e.site_id == site_id]
+        assert kinds == [FenceEventType.ENTER, FenceEventType.EXIT] * (len(kinds) // 2) + [FenceEventType.ENTER] * (
+            len(kinds) % 2
+        )
+    for event in events:
+        assert (event.confirmed_at - event.at).total_seconds() >= DwellParams().dwell_s

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import gpxpy
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dispatch.geo import EARTH_RADIUS_M, LatLon, haversine_m
 from dispatch.positions import Position
@@ -210,3 +212,28 @@ def test_parameters_refuse_nonsense():
         StopParams(min_duration_s=-1)
     with pytest.raises(ValueError, match="max_speed_mps"):
         FilterParams(max_speed_mps=0)
+
+
+@settings(max_examples=100)
+@given(
+    steps=st.lists(st.tuples(st.integers(1, 400), st.floats(-300, 300), st.floats(-300, 300)), min_size=2, max_size=60),
+    radius_m=st.sampled_from([20.0, 100.0]),
+    min_duration_s=st.sampled_from([60.0, 300.0]),
+)
+def test_stops_and_trips_never_overlap_and_trips_never_exceed_the_track(steps, radius_m, min_duration_s):
+    """Tests, for any random walk, that stops come in time order without overlapping, each lasting at least the
+    minimum, that trips lie between them, and that the trips' distances add up to no more than the track's."""
+    t, point, fixes = 0, DEPOT, []
+    for dt, north, east in steps:
+        t += dt
+        point = offset(north, east, point)
+        fixes.append(fix(t, point))
+    params = StopParams(radius_m=radius_m, min_duration_s=min_duration_s)
+    stops, trips = detect_stops(fixes, params), detect_trips(fixes, params)
+    for stop in stops:
+        assert stop.duration_s >= min_duration_s
+    periods = sorted([(s.start, s.end, "stop") for s in stops] + [(t.start, t.end, "trip") for t in trips])
+    for (_, end, _), (start, _, _) in zip(periods, periods[1:], strict=False):
+        assert end <= start
+    kept = filter_fixes(fixes, params.filter).kept
+    assert sum(t.distance_m for t in trips) <= track_distance_m(kept) + 1e-6
