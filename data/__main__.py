@@ -9,6 +9,7 @@ rejected), 2 bad usage (an option with a bad value, named in the message).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -146,8 +147,6 @@ def cmd_import_csv(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_import_gpx(settings: Settings, args: argparse.Namespace) -> int:
-    import json
-
     from data.gpx_import import NotGpx, import_gpx, read_gpx
 
     if not os.path.isfile(args.file):

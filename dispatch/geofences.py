@@ -339,18 +339,18 @@ def step(
     for site_id in sorted(set(state.sites) | {sid for sid, out in nearby.items() if out == 0.0}):
         outside_m = nearby.get(site_id, math.inf)
         inside, clearly_out = outside_m == 0.0, outside_m > params.hysteresis_m
-        now = SitePresence(Presence.ENTERING, t, position.id)
+        begun = SitePresence(Presence.ENTERING, t, position.id)
         current = state.sites.get(site_id)
         if current is None:
-            sites[site_id] = now  # a fix inside begins an entry
-            current = now
+            sites[site_id] = begun  # a fix inside begins an entry
+            current = begun
         elif current.status is Presence.ENTERING and not inside:
             continue  # the entry did not hold: back to outside (no state kept)
         elif current.status is Presence.INSIDE:
             if not clearly_out:
                 sites[site_id] = current  # inside, or in the band within the margin: still there
                 continue
-            current = sites[site_id] = replace(now, status=Presence.LEAVING)
+            current = sites[site_id] = replace(begun, status=Presence.LEAVING)
         elif current.status is Presence.LEAVING and not clearly_out:
             sites[site_id] = SitePresence(Presence.INSIDE, t, position.id)  # back within the margin
             continue
