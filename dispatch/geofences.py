@@ -201,7 +201,7 @@ class GeofenceIndex:
         fences = MappingProxyType(dict(self.fences))
         ids = tuple(fences)
         boxes = [shapely.box(*_envelope(fences[i])) for i in ids]
-        # Polygons in degrees, prepared, for a fast "is the fix inside" before any distance is measured.
+        # Polygons prepared once: "is the fix inside" in degrees, "how far outside" in metres.
         polygons = tuple(_prepared(fences[i]) for i in ids)
         object.__setattr__(self, "fences", fences)
         object.__setattr__(self, "_ids", ids)
@@ -214,6 +214,8 @@ class GeofenceIndex:
 
     def near(self, point: LatLon, margin_m: float = 0.0) -> dict[int, float]:
         """How far `point` is beyond each geofence it is inside of or within `margin_m` of (0 = inside), by site id."""
+        if not margin_m >= 0:
+            raise ValueError(f"margin_m {margin_m!r} must be >= 0")
         dlat = margin_m / _M_PER_DEG_LAT
         dlon = margin_m / (_M_PER_DEG_LAT * max(1e-6, math.cos(math.radians(point.lat))))
         if margin_m > 0:
