@@ -12,7 +12,7 @@ import flask
 from dash import Dash, html
 from flask_socketio import SocketIO
 
-from console import api, api_field, api_orders, api_plans, login, security
+from console import api, api_field, api_orders, api_plans, api_tracks, login, security
 from console.auth import ApiError, Auth
 from console.dispatch_service import DispatchService
 from console.field_service import FieldService
@@ -88,6 +88,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     )
     security.install_same_origin_rule(server, public_url=settings.public_url)
     server.register_blueprint(api.create_blueprint(auth=auth, services=services, pipeline=pipeline))
+    server.register_blueprint(api_tracks.create_blueprint(auth=auth, sessions=sessions, clock=clock))
     travel = make_travel_times(settings.osrm_dir)
     dispatch = DispatchService(
         sessions=sessions,

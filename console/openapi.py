@@ -297,3 +297,75 @@ OPENAPI: dict[str, Any] = {
         },
     },
 }
+
+# A worker's history: stops, trips and the raw track (console/api_tracks.py).
+_WORKER_RANGE = [
+    {"name": "worker_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+    {"name": "from", "in": "query", "schema": {"type": "string", "format": "date-time"}, "description": "default: `to` − 24 h"},
+    {"name": "to", "in": "query", "schema": {"type": "string", "format": "date-time"}, "description": "default: now; at most 31 days after `from`"},
+]  # fmt: skip
+OPENAPI["components"]["schemas"].update(
+    {
+        "Stop": {
+            "type": "object",
+            "required": ["start", "end", "latitude", "longitude", "duration_s"],
+            "properties": {
+                "start": {"type": "string", "format": "date-time"},
+                "end": {"type": "string", "format": "date-time"},
+                "latitude": {"type": "number"},
+                "longitude": {"type": "number"},
+                "duration_s": {"type": "number"},
+            },
+        },
+        "Trip": {
+            "type": "object",
+            "required": ["start", "end", "distance_m", "duration_s"],
+            "properties": {
+                "start": {"type": "string", "format": "date-time"},
+                "end": {"type": "string", "format": "date-time"},
+                "distance_m": {"type": "number"},
+                "duration_s": {"type": "number"},
+            },
+        },
+    }
+)
+OPENAPI["paths"].update(
+    {
+        "/api/v1/workers/{worker_id}/stops": {
+            "get": {
+                "summary": "Where the worker stayed within 100 m for 5 minutes or more, from the filtered fixes of the range; audited",
+                "parameters": _WORKER_RANGE,
+                "responses": {
+                    "200": _resp("Stops by time", {"type": "array", "items": {"$ref": "#/components/schemas/Stop"}}),
+                    "404": _resp("No such worker"),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/v1/workers/{worker_id}/trips": {
+            "get": {
+                "summary": "The movements between the stops of the range: distance along the filtered track and duration; audited",
+                "parameters": _WORKER_RANGE,
+                "responses": {
+                    "200": _resp("Trips by time", {"type": "array", "items": {"$ref": "#/components/schemas/Trip"}}),
+                    "404": _resp("No such worker"),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/v1/workers/{worker_id}/track.gpx": {
+            "get": {
+                "summary": "Every stored fix of the range as GPX 1.1 (one track, times in UTC); audited",
+                "parameters": _WORKER_RANGE,
+                "responses": {
+                    "200": {
+                        "description": "GPX 1.1",
+                        "content": {"application/gpx+xml": {"schema": {"type": "string"}}},
+                    },
+                    "404": _resp("No such worker"),
+                    **_ERRORS,
+                },
+            }
+        },
+    }
+)

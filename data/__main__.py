@@ -1,7 +1,7 @@
-"""`python -m data ...`: schema migration, users, workers, CSV import, the demo and retention.
+"""`python -m data ...`: schema migration, users, workers, CSV and GPX import, the demo and retention.
 
-The output of `create-user` (only the token) and `add-worker` (only the id) is a contract used by
-scripts and tests: keep it to that one line on stdout. Everything else a command says goes to
+The output of `create-user` (only the token), `add-worker` (only the id) and `import-gpx` (one JSON
+summary line) is a contract used by scripts and tests: keep it to that one line on stdout. Everything else a command says goes to
 stdout as a human summary, and errors go to stderr. Exit codes: 0 ok, 1 failed (e.g. CSV rows
 rejected), 2 bad usage (an option with a bad value, named in the message).
 """
@@ -9,6 +9,7 @@ rejected), 2 bad usage (an option with a bad value, named in the message).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -174,6 +175,38 @@ def cmd_import_csv(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if report.errors else 0
 
 
+def cmd_import_gpx(settings: Settings, args: argparse.Namespace) -> int:
+    from data.gpx_import import NotGpx, import_gpx, read_gpx
+
+    if not os.path.isfile(args.file):
+        raise UsageError(f"FILE: {args.file} is not a readable file")
+    with open(args.file, "rb") as f:
+        data = f.read()
+    try:
+        points = read_gpx(data)
+    except NotGpx as exc:
+        print(f"error: {args.file}: {exc}", file=sys.stderr)
+        return 1
+    with _database(settings) as factory:
+        try:
+            with session_scope(factory) as session:
+                summary = import_gpx(
+                    session,
+                    worker_id=args.worker_id,
+                    points=points,
+                    now=SystemClock().now(),
+                    source=os.path.basename(args.file),
+                )
+        except ValueError as exc:
+            raise UsageError(str(exc).replace("worker_id: ", "--worker-id: ", 1)) from None
+    print(json.dumps(summary.to_json()))
+    if summary.stored == 0:
+        why = ", ".join(f"{n} {reason}" for reason, n in sorted(summary.skipped.items())) or "it holds no points"
+        print(f"error: {args.file}: nothing importable ({why})", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     day = args.day or demo_day(SystemClock().now())
     with _database(settings) as factory, session_scope(factory) as session:
@@ -261,6 +294,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("kind", choices=IMPORT_KINDS)
     p.add_argument("file", metavar="FILE")
     p.set_defaults(run=cmd_import_csv)
+
+    p = sub.add_parser(
+        "import-gpx", help="store a worker's history from a GPX file; prints a JSON summary (stored, skipped by reason)"
+    )
+    p.add_argument("--worker-id", type=int, required=True)
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(run=cmd_import_gpx)
 
     p = sub.add_parser("seed-demo", help="store the demo scenario (Monaco sites, 30 workers, 120 orders)")
     p.add_argument("--if-empty", action="store_true", help="do nothing when the database already holds data")

@@ -27,9 +27,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from data.orders_repo import upsert_order_by_reference
-from data.sites_repo import site_ids_by_ref, upsert_site_by_ref
+from data.sites_repo import KEEP, site_ids_by_ref, upsert_site_by_ref
 from data.workers_repo import upsert_worker_by_device
 from dispatch.geo import LatLon
+from dispatch.geofences import parse_polygon
 from dispatch.orders import OrderType, TimeWindow
 from dispatch.workers import Shift
 
@@ -46,7 +47,16 @@ WORKER_COLUMNS = (
     "shift_start",
     "shift_end",
 )
-SITE_COLUMNS = ("external_ref", "name", "address", "latitude", "longitude", "geofence_radius_m", "category")
+SITE_COLUMNS = (
+    "external_ref",
+    "name",
+    "address",
+    "latitude",
+    "longitude",
+    "geofence_radius_m",
+    "category",
+    "polygon",
+)
 ORDER_COLUMNS = (
     "reference",
     "site_ref",
@@ -394,6 +404,7 @@ class _SiteInput:
     location: LatLon
     geofence_radius_m: float
     category: str
+    polygon: tuple[LatLon, ...] | None | object  # KEEP when the file has no polygon column
 
 
 def _parse_site(row: _Row) -> _SiteInput | None:
@@ -403,6 +414,14 @@ def _parse_site(row: _Row) -> _SiteInput | None:
     radius = row.number("geofence_radius_m")
     if radius is not None and radius <= 0:
         row.fail("geofence_radius_m", f"{radius!r} must be > 0")
+    polygon: tuple[LatLon, ...] | None | object = KEEP
+    if "polygon" in row.values:
+        polygon = None
+        if raw := row.text("polygon"):
+            try:
+                polygon = parse_polygon(raw)
+            except ValueError as exc:
+                row.fail("polygon", str(exc).removeprefix("polygon: "))
     if row.errors or location is None:
         return None
     return _SiteInput(
@@ -412,13 +431,17 @@ def _parse_site(row: _Row) -> _SiteInput | None:
         location,
         radius if radius is not None else DEFAULT_GEOFENCE_RADIUS_M,
         row.text("category"),
+        polygon,
     )
 
 
 def import_sites(session: Session, source: Source) -> ImportReport:
-    """Import sites (columns: external_ref, name, address, latitude, longitude, geofence_radius_m, category).
+    """Import sites (columns: external_ref, name, address, latitude, longitude, geofence_radius_m, category,
+    polygon).
 
-    The radius defaults to 50 m. A site whose external_ref exists is updated.
+    The radius defaults to 50 m. `polygon` is the site's outline as WKT (`POLYGON ((lon lat, ...))`) or a
+    GeoJSON Polygon; with one, the geofence is the polygon. A site whose external_ref exists is updated
+    (its outline only when the file has a `polygon` column; an empty cell removes it).
     """
     raw_rows, errors = _read_rows(source, "sites")
     good: list[tuple[int, _SiteInput]] = []
@@ -440,6 +463,7 @@ def import_sites(session: Session, source: Source) -> ImportReport:
             location=s.location,
             geofence_radius_m=s.geofence_radius_m,
             category=s.category,
+            geofence_polygon=s.polygon,
         )
         return created
 

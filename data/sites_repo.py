@@ -2,16 +2,24 @@
 
 `external_ref` is the natural key of imported sites (CSV, OpenStreetMap); an empty reference is
 stored as NULL so any number of hand-made sites can coexist with the unique constraint.
+A site's outline (`geofence_polygon`) is stored as GeoJSON Polygon text; NULL when it has none.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from data.tables import SiteRow
 from dispatch.geo import LatLon
+from dispatch.geofences import PolygonFence, parse_polygon, polygon_geojson
 from dispatch.sites import Site
+
+KEEP: Final = object()
+"""`upsert_site_by_ref(geofence_polygon=KEEP)`: leave the stored outline as it is."""
 
 
 def _to_domain(row: SiteRow) -> Site:
@@ -23,7 +31,18 @@ def _to_domain(row: SiteRow) -> Site:
         geofence_radius_m=row.geofence_radius_m,
         category=row.category,
         external_ref=row.external_ref or "",
+        geofence_polygon=parse_polygon(row.geofence_polygon) if row.geofence_polygon else None,
     )
+
+
+def _polygon(corners: Sequence[LatLon] | None) -> tuple[LatLon, ...] | None:
+    """The corners as stored, validated (raises ValueError naming `geofence_polygon`)."""
+    if corners is None:
+        return None
+    try:
+        return PolygonFence(tuple(corners)).corners
+    except ValueError as exc:
+        raise ValueError(f"geofence_polygon: {exc}") from None
 
 
 def _write(row: SiteRow, *, name: str, location: LatLon, address: str, geofence_radius_m: float, category: str) -> None:
@@ -46,12 +65,14 @@ def add_site(
     geofence_radius_m: float = 50.0,
     category: str = "",
     external_ref: str = "",
+    geofence_polygon: Sequence[LatLon] | None = None,
 ) -> Site:
     """Store a new site and return it with its id.
 
-    Raises ValueError naming the field for an empty `name`, a radius that is not > 0, or an
-    `external_ref` that another site already has.
+    Raises ValueError naming the field for an empty `name`, a radius that is not > 0, an
+    `external_ref` that another site already has, or a `geofence_polygon` that is not a polygon.
     """
+    polygon = _polygon(geofence_polygon)
     ref = external_ref.strip()
     if ref:
         existing = session.scalar(select(SiteRow.id).where(SiteRow.external_ref == ref))
@@ -59,6 +80,7 @@ def add_site(
             raise ValueError(f"external_ref: {ref!r} is already used by site {existing}")
     row = SiteRow(external_ref=ref or None)
     _write(row, name=name, location=location, address=address, geofence_radius_m=geofence_radius_m, category=category)
+    row.geofence_polygon = polygon_geojson(polygon) if polygon is not None else None
     session.add(row)
     session.flush()
     return _to_domain(row)
@@ -73,16 +95,23 @@ def upsert_site_by_ref(
     address: str = "",
     geofence_radius_m: float = 50.0,
     category: str = "",
+    geofence_polygon: Sequence[LatLon] | None | object = KEEP,
 ) -> tuple[Site, bool]:
-    """Create the site with `external_ref`, or overwrite its fields; returns the site and whether it was created."""
+    """Create the site with `external_ref`, or overwrite its fields; returns the site and whether it was created.
+
+    `geofence_polygon`: the outline, None for none, or `KEEP` (the default) to leave a stored one as it is.
+    """
     ref = external_ref.strip()
     if not ref:
         raise ValueError("external_ref: must not be empty")
+    polygon = None if geofence_polygon is KEEP else _polygon(geofence_polygon)  # type: ignore[arg-type]
     row = session.scalar(select(SiteRow).where(SiteRow.external_ref == ref))
     created = row is None
     if row is None:
         row = SiteRow(external_ref=ref)
     _write(row, name=name, location=location, address=address, geofence_radius_m=geofence_radius_m, category=category)
+    if geofence_polygon is not KEEP:
+        row.geofence_polygon = polygon_geojson(polygon) if polygon is not None else None
     session.add(row)
     session.flush()
     return _to_domain(row), created

@@ -113,8 +113,10 @@ class CheckinVerdict:
     accuracy_m: float | None = None
 
 
-def site_fence(site: Site) -> CircleFence:
-    """The default geofence of a site: its radius around its location."""
+def site_fence(site: Site) -> Geofence:
+    """The default geofence of a site: its polygon when it has one, else its radius around its location."""
+    if site.geofence_polygon is not None:
+        return PolygonFence(site.geofence_polygon)
     return CircleFence(site.location, site.geofence_radius_m)
 
 

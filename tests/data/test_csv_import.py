@@ -229,3 +229,27 @@ def test_a_row_failing_in_the_database_is_rolled_back_alone(session: Session, mo
     assert report == ImportReport(2, 0, [RowError(3, "device_id", "the device registry refused 'b'")])
     assert [w.device_id for w in list_workers(session)] == ["a", "c"]
     assert session.scalar(select(func.count()).select_from(WorkerShiftRow)) == 2
+
+
+def test_sites_import_reads_an_outline_as_wkt_or_geojson_and_reports_a_bad_one(session: Session) -> None:
+    """Tests that a `polygon` column holding WKT or GeoJSON gives the site that outline (an empty cell none), a
+    polygon with a hole is reported by line and field, and re-importing without the column keeps the outlines."""
+    wkt = "POLYGON ((7.428 43.739, 7.429 43.739, 7.429 43.7398, 7.428 43.739))"
+    geojson = '{""type"": ""Polygon"", ""coordinates"": [[[7.428, 43.739], [7.429, 43.739], [7.429, 43.7398]]]}'
+    holed = "POLYGON ((0 0, 10 0, 10 10, 0 10, 0 0), (1 1, 2 1, 2 2, 1 1))"
+    text = (
+        "external_ref,name,latitude,longitude,polygon\n"
+        f'w,By WKT,43.739,7.428,"{wkt}"\n'
+        f'g,By GeoJSON,43.739,7.428,"{geojson}"\n'
+        "c,Circle,43.739,7.428,\n"
+        f'h,Holed,43.739,7.428,"{holed}"\n'
+    )
+    report = import_sites(session, io.StringIO(text))
+    assert report.errors == [RowError(5, "polygon", "holes are not supported (give the outer ring only)")]
+    triangle = (LatLon(43.739, 7.428), LatLon(43.739, 7.429), LatLon(43.7398, 7.429))
+    assert site_by_ref(session, "w").geofence_polygon == triangle
+    assert site_by_ref(session, "g").geofence_polygon == triangle
+    assert site_by_ref(session, "c").geofence_polygon is None
+    assert site_by_ref(session, "h") is None
+    import_sites(session, io.StringIO("external_ref,name,latitude,longitude\nw,Renamed,43.739,7.428\n"))
+    assert (site_by_ref(session, "w").name, site_by_ref(session, "w").geofence_polygon) == ("Renamed", triangle)

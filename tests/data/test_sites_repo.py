@@ -63,3 +63,23 @@ def test_upsert_by_ref_updates_the_same_site(session: Session) -> None:
     assert (created, created_again) == (True, False)
     assert second == Site(first.id, "New", "", LatLon(43.7, 7.4), 50.0, "shop=art", "r2")
     assert list_sites(session) == [second]
+
+
+YARD = (LatLon(43.7390, 7.4280), LatLon(43.7390, 7.4290), LatLon(43.7398, 7.4290), LatLon(43.7398, 7.4280))
+
+
+def test_a_site_outline_round_trips_is_kept_by_a_plain_upsert_and_can_be_removed(session: Session) -> None:
+    """Tests that a site's polygon comes back equal after a commit, stays when an upsert does not mention it, is
+    removed by an upsert with None, and that a bow-tie outline is refused naming the field with nothing stored."""
+    site = add_site(session, name="Yard", location=CASINO, external_ref="y1", geofence_polygon=YARD)
+    session.commit()
+    session.expire_all()
+    assert get_site(session, site.id).geofence_polygon == YARD
+    kept, _ = upsert_site_by_ref(session, external_ref="y1", name="Yard", location=CASINO)
+    assert kept.geofence_polygon == YARD
+    removed, _ = upsert_site_by_ref(session, external_ref="y1", name="Yard", location=CASINO, geofence_polygon=None)
+    assert removed.geofence_polygon is None
+    bow_tie = (YARD[0], YARD[2], YARD[1], YARD[3])
+    with pytest.raises(ValueError, match=r"^geofence_polygon: corners do not form a valid polygon"):
+        add_site(session, name="Bad", location=CASINO, geofence_polygon=bow_tie)
+    assert [s.name for s in list_sites(session)] == ["Yard"]

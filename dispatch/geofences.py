@@ -1,0 +1,377 @@
+"""Geofences of sites: which contain a fix (through a spatial index), and enter/exit events.
+
+A site's geofence is its polygon when it has one, else the circle of its radius around its
+location (`CircleFence` / `PolygonFence`, shared with check-in verification).
+
+Events come from a small state machine per (worker, site), kept by the caller as a value
+(`FenceState`): a worker *enters* after `DwellParams.dwell_s` of fixes inside, and *exits* after
+`dwell_s` of fixes more than `DwellParams.hysteresis_m` beyond the boundary. A fix in the band
+between the boundary and the margin does not count as leaving, and an entry is only begun by a fix
+inside and kept up only by fixes inside, so a worker standing on the boundary, whose fixes jitter
+in and out, makes at most one event, not a storm. Events carry fix times, never the time of receipt:
+`at` when the worker crossed (the first fix inside, or the first fix clearly outside), `confirmed_at`
+the fix that completed the dwell.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+import shapely
+from shapely import STRtree, wkt
+from shapely.errors import ShapelyError
+from shapely.geometry import Polygon
+
+from dispatch.checkin import CircleFence, Geofence, PolygonFence, site_fence
+from dispatch.geo import EARTH_RADIUS_M, LatLon
+from dispatch.positions import Position
+from dispatch.sites import Site
+
+__all__ = [
+    "CircleFence",
+    "DwellParams",
+    "FenceEventType",
+    "FenceState",
+    "Geofence",
+    "GeofenceEvent",
+    "GeofenceIndex",
+    "PolygonFence",
+    "Presence",
+    "SitePresence",
+    "parse_polygon",
+    "polygon_geojson",
+    "site_geofence",
+    "step",
+    "track_geofences",
+]
+
+_M_PER_DEG_LAT = EARTH_RADIUS_M * math.pi / 180.0
+
+
+def site_geofence(site: Site) -> Geofence:
+    """The site's geofence: its polygon when it has one, else its radius around its location."""
+    return site_fence(site)
+
+
+# Polygons as text --------------------------------------------------------------------------------
+
+
+def parse_polygon(text: str) -> tuple[LatLon, ...]:
+    """A polygon's corners from GeoJSON (a Polygon, or a Feature holding one) or WKT (`POLYGON ((lon lat, ...))`).
+
+    Coordinates are longitude first, as both formats have them. The closing corner (a repeat of the
+    first) is dropped. Raises ValueError with the reason for anything else: another geometry type,
+    holes, fewer than three corners, or a shape that crosses itself.
+    """
+    raw = text.strip()
+    if not raw:
+        raise ValueError("polygon: is empty")
+    ring = _geojson_ring(raw) if raw.startswith("{") else _wkt_ring(raw)
+    if len(ring) > 1 and ring[0] == ring[-1]:
+        ring = ring[:-1]
+    try:
+        corners = tuple(LatLon(lat, lon) for lon, lat in ring)
+    except ValueError as exc:
+        raise ValueError(f"polygon: {exc}") from None
+    try:
+        PolygonFence(corners)
+    except ValueError as exc:
+        raise ValueError(f"polygon: {exc}") from None
+    return corners
+
+
+def _geojson_ring(raw: str) -> list[tuple[float, float]]:
+    try:
+        doc: Any = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"polygon: not valid JSON ({exc.msg})") from None
+    if isinstance(doc, dict) and doc.get("type") == "Feature":
+        doc = doc.get("geometry")
+    if not isinstance(doc, dict) or doc.get("type") != "Polygon":
+        kind = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
+        raise ValueError(f"polygon: a GeoJSON Polygon is needed, not {kind!r}")
+    rings = doc.get("coordinates")
+    if not isinstance(rings, list) or not rings:
+        raise ValueError("polygon: GeoJSON coordinates must be a list of rings")
+    if len(rings) > 1:
+        raise ValueError("polygon: holes are not supported (give the outer ring only)")
+    ring = rings[0]
+    if not isinstance(ring, list):
+        raise ValueError("polygon: GeoJSON coordinates must be a list of rings")
+    out: list[tuple[float, float]] = []
+    for corner in ring:
+        if (
+            not isinstance(corner, list)
+            or len(corner) < 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in corner[:2])
+        ):
+            raise ValueError(f"polygon: {corner!r} is not a [longitude, latitude] pair")
+        out.append((float(corner[0]), float(corner[1])))
+    return out
+
+
+def _wkt_ring(raw: str) -> list[tuple[float, float]]:
+    try:
+        geometry = wkt.loads(raw)
+    except (ShapelyError, ValueError) as exc:
+        raise ValueError(f"polygon: neither GeoJSON nor WKT ({exc})") from None
+    if geometry.geom_type != "Polygon":
+        raise ValueError(f"polygon: a POLYGON is needed, not {geometry.geom_type.upper()}")
+    if len(geometry.interiors) > 0:
+        raise ValueError("polygon: holes are not supported (give the outer ring only)")
+    return [(float(x), float(y)) for x, y, *_ in geometry.exterior.coords]
+
+
+def polygon_geojson(corners: Iterable[LatLon]) -> str:
+    """The GeoJSON Polygon text of `corners` (closed, longitude first), as sites store it."""
+    ring = [[c.lon, c.lat] for c in corners]
+    return json.dumps({"type": "Polygon", "coordinates": [[*ring, ring[0]]]}, separators=(",", ":"))
+
+
+# The spatial index -------------------------------------------------------------------------------
+
+
+def _envelope(fence: Geofence) -> tuple[float, float, float, float]:
+    """(min lon, min lat, max lon, max lat) enclosing the fence, in degrees."""
+    if isinstance(fence, CircleFence):
+        dlat = fence.radius_m / _M_PER_DEG_LAT
+        dlon = fence.radius_m / (_M_PER_DEG_LAT * max(1e-6, math.cos(math.radians(fence.center.lat))))
+        # A little slack: the circle is measured on the sphere, the box in degrees.
+        dlat, dlon = dlat * 1.01, dlon * 1.01
+        return (fence.center.lon - dlon, fence.center.lat - dlat, fence.center.lon + dlon, fence.center.lat + dlat)
+    lons = [c.lon for c in fence.corners]
+    lats = [c.lat for c in fence.corners]
+    return (min(lons), min(lats), max(lons), max(lats))
+
+
+@dataclass(frozen=True, slots=True)
+class _PreparedPolygon:
+    """A polygon fence ready for fast tests: prepared in degrees (inside?), and in metres on a flat projection
+    around its first corner (how far outside?), exact to millimetres at site size."""
+
+    degrees: Polygon
+    metres: Polygon
+    origin: LatLon
+    m_per_deg_lon: float
+
+    @classmethod
+    def of(cls, fence: PolygonFence) -> _PreparedPolygon:
+        origin = fence.corners[0]
+        kx = _M_PER_DEG_LAT * math.cos(math.radians(origin.lat))
+        degrees = Polygon([(c.lon, c.lat) for c in fence.corners])
+        metres = Polygon([((c.lon - origin.lon) * kx, (c.lat - origin.lat) * _M_PER_DEG_LAT) for c in fence.corners])
+        shapely.prepare(degrees)
+        shapely.prepare(metres)
+        return cls(degrees, metres, origin, kx)
+
+    def covers(self, point: LatLon) -> bool:
+        return bool(shapely.intersects_xy(self.degrees, point.lon, point.lat))
+
+    def outside_by_m(self, point: LatLon) -> float:
+        x = (point.lon - self.origin.lon) * self.m_per_deg_lon
+        y = (point.lat - self.origin.lat) * _M_PER_DEG_LAT
+        return float(shapely.distance(self.metres, shapely.Point(x, y)))
+
+
+def _prepared(fence: Geofence) -> _PreparedPolygon | None:
+    return _PreparedPolygon.of(fence) if isinstance(fence, PolygonFence) else None
+
+
+@dataclass(frozen=True, slots=True)
+class GeofenceIndex:
+    """Many sites' geofences behind an R-tree (shapely's STRtree) of their bounding boxes.
+
+    A lookup asks the tree for the few boxes near the fix and measures only those exactly, so it
+    costs about the same for 10 or 10,000 sites (bench/geofence.py).
+    """
+
+    fences: Mapping[int, Geofence]
+    _ids: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _polygons: tuple[_PreparedPolygon | None, ...] = field(init=False, repr=False, compare=False)
+    _tree: STRtree = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        fences = MappingProxyType(dict(self.fences))
+        ids = tuple(fences)
+        boxes = [shapely.box(*_envelope(fences[i])) for i in ids]
+        # Polygons prepared once: "is the fix inside" in degrees, "how far outside" in metres.
+        polygons = tuple(_prepared(fences[i]) for i in ids)
+        object.__setattr__(self, "fences", fences)
+        object.__setattr__(self, "_ids", ids)
+        object.__setattr__(self, "_polygons", polygons)
+        object.__setattr__(self, "_tree", STRtree(boxes))
+
+    @classmethod
+    def of_sites(cls, sites: Iterable[Site]) -> GeofenceIndex:
+        return cls({site.id: site_geofence(site) for site in sites})
+
+    def near(self, point: LatLon, margin_m: float = 0.0) -> dict[int, float]:
+        """How far `point` is beyond each geofence it is inside of or within `margin_m` of (0 = inside), by site id."""
+        if not margin_m >= 0:
+            raise ValueError(f"margin_m {margin_m!r} must be >= 0")
+        dlat = margin_m / _M_PER_DEG_LAT
+        dlon = margin_m / (_M_PER_DEG_LAT * max(1e-6, math.cos(math.radians(point.lat))))
+        if margin_m > 0:
+            probe = shapely.box(point.lon - dlon, point.lat - dlat, point.lon + dlon, point.lat + dlat)
+        else:
+            probe = shapely.Point(point.lon, point.lat)
+        out: dict[int, float] = {}
+        for index in self._tree.query(probe):
+            site_id, polygon = self._ids[int(index)], self._polygons[int(index)]
+            if polygon is None:
+                outside_m = self.fences[site_id].outside_by_m(point)
+            elif polygon.covers(point):  # inside or on the edge
+                outside_m = 0.0
+            elif margin_m > 0:
+                outside_m = polygon.outside_by_m(point)
+            else:
+                continue
+            if outside_m <= margin_m:
+                out[site_id] = outside_m
+        return out
+
+    def containing(self, point: LatLon) -> list[int]:
+        """The ids of the sites whose geofence contains `point` (on the edge counts as inside), ascending."""
+        return sorted(site_id for site_id, outside_m in self.near(point).items() if outside_m == 0.0)
+
+
+# Dwell and hysteresis ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DwellParams:
+    """How long a worker must be inside (or clearly outside) before it counts, and how far is clearly.
+
+    Fixes vaguer than `max_accuracy_m`, invalid or mock fixes are ignored: they say nothing reliable
+    about which side of a boundary the worker is on.
+    """
+
+    dwell_s: float = 60.0
+    hysteresis_m: float = 20.0
+    max_accuracy_m: float = 100.0
+
+    def __post_init__(self) -> None:
+        for name in ("dwell_s", "hysteresis_m"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} {value!r} must be >= 0")
+        if not (math.isfinite(self.max_accuracy_m) and self.max_accuracy_m > 0):
+            raise ValueError(f"max_accuracy_m {self.max_accuracy_m!r} must be > 0")
+
+
+class Presence(StrEnum):
+    ENTERING = "entering"  # inside, not yet for dwell_s: no event yet
+    INSIDE = "inside"  # entered (an enter event was made)
+    LEAVING = "leaving"  # entered, now clearly outside, not yet for dwell_s
+
+
+class FenceEventType(StrEnum):
+    ENTER = "geofence_enter"
+    EXIT = "geofence_exit"
+
+
+@dataclass(frozen=True, slots=True)
+class SitePresence:
+    """Where a worker stands with one site; `since` is the fix time the current phase began at."""
+
+    status: Presence
+    since: datetime
+    position_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GeofenceEvent:
+    """A worker entered or left a site's geofence.
+
+    `at` is the fix time of the crossing (the first fix inside, or the first clearly outside),
+    `confirmed_at` the fix time of the fix that completed the dwell; `position_id` is the crossing fix's.
+    """
+
+    type: FenceEventType
+    worker_id: int
+    site_id: int
+    at: datetime
+    confirmed_at: datetime
+    position_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FenceState:
+    """One worker's presence at every site they are entering, inside of or leaving; the caller keeps it."""
+
+    worker_id: int
+    last_fix_time: datetime | None = None
+    sites: Mapping[int, SitePresence] = field(default_factory=lambda: MappingProxyType({}))
+
+    def inside(self) -> frozenset[int]:
+        """The sites the worker has entered and not yet left (as events reported)."""
+        return frozenset(sid for sid, p in self.sites.items() if p.status in (Presence.INSIDE, Presence.LEAVING))
+
+
+def _ignored(position: Position, params: DwellParams) -> bool:
+    if not position.valid or position.mock:
+        return True
+    return position.accuracy_m is not None and position.accuracy_m > params.max_accuracy_m
+
+
+def step(
+    state: FenceState, position: Position, nearby: Mapping[int, float], params: DwellParams | None = None
+) -> tuple[FenceState, list[GeofenceEvent]]:
+    """Advance `state` by one fix; returns the new state and the events it completes (ordered by site id).
+
+    `nearby` is how far the fix is beyond each geofence within `params.hysteresis_m` of it (0 =
+    inside), as `GeofenceIndex.near(point, params.hysteresis_m)` gives; a site missing from it is
+    clearly outside. A fix not newer than the last one taken, or not trustworthy, changes nothing.
+    """
+    params = params or DwellParams()
+    if position.worker_id != state.worker_id:
+        raise ValueError(f"worker: a fix of worker {position.worker_id} given to the state of {state.worker_id}")
+    t = position.fix_time
+    if (state.last_fix_time is not None and t <= state.last_fix_time) or _ignored(position, params):
+        return state, []
+    sites: dict[int, SitePresence] = {}
+    events: list[GeofenceEvent] = []
+    for site_id in sorted(set(state.sites) | {sid for sid, out in nearby.items() if out == 0.0}):
+        outside_m = nearby.get(site_id, math.inf)
+        inside, clearly_out = outside_m == 0.0, outside_m > params.hysteresis_m
+        begun = SitePresence(Presence.ENTERING, t, position.id)
+        current = state.sites.get(site_id)
+        if current is None:
+            sites[site_id] = begun  # a fix inside begins an entry
+            current = begun
+        elif current.status is Presence.ENTERING and not inside:
+            continue  # the entry did not hold: back to outside (no state kept)
+        elif current.status is Presence.INSIDE:
+            if not clearly_out:
+                sites[site_id] = current  # inside, or in the band within the margin: still there
+                continue
+            current = sites[site_id] = replace(begun, status=Presence.LEAVING)
+        elif current.status is Presence.LEAVING and not clearly_out:
+            sites[site_id] = SitePresence(Presence.INSIDE, t, position.id)  # back within the margin
+            continue
+        else:
+            sites[site_id] = current
+        if (t - current.since).total_seconds() < params.dwell_s:
+            continue
+        kind = FenceEventType.ENTER if current.status is Presence.ENTERING else FenceEventType.EXIT
+        events.append(GeofenceEvent(kind, state.worker_id, site_id, current.since, t, current.position_id))
+        if kind is FenceEventType.ENTER:
+            sites[site_id] = SitePresence(Presence.INSIDE, current.since, current.position_id)
+        else:
+            del sites[site_id]
+    return FenceState(state.worker_id, t, MappingProxyType(sites)), events
+
+
+def track_geofences(
+    state: FenceState, position: Position, index: GeofenceIndex, params: DwellParams | None = None
+) -> tuple[FenceState, list[GeofenceEvent]]:
+    """`step` with the nearby geofences looked up in `index`."""
+    params = params or DwellParams()
+    return step(state, position, index.near(position.point, params.hysteresis_m), params)
