@@ -13,7 +13,7 @@ from dash import Dash, html
 from flask_socketio import SocketIO
 from markupsafe import escape
 
-from console import api, api_field, api_orders, api_plans
+from console import api, api_field, api_orders, api_plans, http_errors
 from console.auth import ApiError, Auth
 from console.dispatch_service import DispatchService
 from console.field_service import FieldService
@@ -74,7 +74,8 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     bus = Bus(settings.redis_url)
     auth = Auth(sessions)
     services = Services(sessions=sessions, clock=clock)
-    pipeline = PositionPipeline(sessions=sessions, bus=bus, clock=clock, limits=PositionLimits())
+    limits = PositionLimits(max_age_s=settings.position_retention_days * 86400.0)
+    pipeline = PositionPipeline(sessions=sessions, bus=bus, clock=clock, limits=limits)
 
     server = flask.Flask("outfield")
     server.config.update(
@@ -83,7 +84,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
     )
-    server.register_blueprint(api.create_blueprint(auth=auth, services=services, pipeline=pipeline))
+    server.register_blueprint(api.create_blueprint(auth=auth, services=services, pipeline=pipeline, limits=limits))
     travel = make_travel_times(settings.osrm_dir)
     dispatch = DispatchService(
         sessions=sessions,
@@ -212,6 +213,8 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     @server.errorhandler(ApiError)
     def api_error(exc: ApiError) -> tuple[flask.Response, int]:
         return flask.jsonify(exc.body()), exc.status
+
+    http_errors.register(server, dash_apps={"/": dash_app, plans_page.PATH: plans_dash})
 
     return OutfieldApp(server, dash_app, socketio, services, dispatch, bus, threading.Event())
 
