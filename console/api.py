@@ -13,7 +13,7 @@ import flask
 
 from console import geojson
 from console.auth import ApiError, Auth, deny
-from console.request_body import limit_body
+from console.request_body import limit_body, read_body
 from console.services import MAX_HISTORY, Services
 from dispatch.access import Action, can
 from dispatch.positions import PositionLimits, Rejected
@@ -45,12 +45,13 @@ def create_blueprint(
         # The device id is the credential of the OsmAnd protocol (as in Traccar): an unknown
         # device is refused with 400 by the pipeline and nothing is stored.
         limit_body(OSMAND_MAX_BYTES)  # a chunked body without Content-Length too
+        body = read_body()  # first: the form below is parsed from it once it is known to be whole
         is_json = (flask.request.content_type or "").startswith("application/json")
         report = parse_osmand(
             query=list(flask.request.args.items(multi=True)),
             form=[] if is_json else list(flask.request.form.items(multi=True)),
             content_type=flask.request.content_type,
-            body=flask.request.get_data() if is_json else b"",
+            body=body if is_json else b"",
         )
         (checked,) = check_fix_times([report], now=services.clock.now(), limits=limits)
         if isinstance(checked, IngestError):
@@ -64,7 +65,7 @@ def create_blueprint(
     def positions_batch() -> tuple[flask.Response, int]:
         actor = auth.require(Action.REPORT_POSITION)
         limit_body(BATCH_MAX_BYTES)
-        reports = check_fix_times(parse_batch(flask.request.get_data()), now=services.clock.now(), limits=limits)
+        reports = check_fix_times(parse_batch(read_body()), now=services.clock.now(), limits=limits)
         outcomes = pipeline.ingest_many(
             reports, may_report=lambda wid: can(actor, Action.REPORT_POSITION, worker_id=wid)
         )

@@ -13,7 +13,7 @@ import qrcode.image.svg
 
 from console.auth import ApiError, Auth, deny
 from console.field_service import MAX_PHOTO_BYTES, FieldInputError, FieldService, LinkError
-from console.request_body import MAX_ID, json_document, json_object, limit_body
+from console.request_body import MAX_ID, json_document, json_object, limit_body, read_body
 from dispatch.access import Action
 
 FIELD_DIR = Path(__file__).resolve().parent / "field"
@@ -121,8 +121,8 @@ def create_blueprint(*, auth: Auth, field: FieldService) -> flask.Blueprint:
         if not 1 <= order_id <= MAX_ID:
             deny(400, f"order_id: not an id (1..{MAX_ID})", "order_id")
         client_action_id = form.get("client_action_id", "").strip()
-        if not client_action_id:
-            deny(400, "client_action_id: missing", "client_action_id")
+        if not client_action_id or len(client_action_id) > 100:
+            deny(400, "client_action_id: missing or longer than 100 characters", "client_action_id")
         taken = _taken_at(form.get("taken_at")) or field.now()
         body, created = field.add_photo(
             claims, order_id=order_id, client_action_id=client_action_id,
@@ -133,7 +133,7 @@ def create_blueprint(*, auth: Auth, field: FieldService) -> flask.Blueprint:
     @bp.post("/api/v1/field/<token>/positions")
     def positions(token: str) -> flask.Response:
         claims = field.open(token)
-        return flask.jsonify(field.report_positions(claims, flask.request.get_data()))
+        return flask.jsonify(field.report_positions(claims, read_body()))
 
     return bp
 

@@ -31,6 +31,20 @@ def limit_body(max_bytes: int) -> None:
     flask.request.max_content_length = max_bytes
 
 
+def read_body() -> bytes:
+    """The request body, 413 naming `body` when it is over the cap (`limit_body`, else MAX_CONTENT_LENGTH).
+
+    Werkzeug stops a chunked body (no Content-Length) at the cap without saying so; asking for one
+    byte more makes it answer 413, so a cut body is never parsed as if it were whole.
+    """
+    request = flask.request
+    data = request.get_data(cache=True)
+    limit = request.max_content_length
+    if limit is not None and request.content_length is None and len(data) >= limit:
+        request.stream.read(1)  # raises RequestEntityTooLarge: the body went on past the cap
+    return data
+
+
 def json_document(*, max_depth: int = MAX_JSON_DEPTH) -> object | None:
     """The request's JSON document, or None when the Content-Type is not `application/json`.
 
@@ -41,7 +55,7 @@ def json_document(*, max_depth: int = MAX_JSON_DEPTH) -> object | None:
     if not flask.request.is_json:
         return None
     try:
-        return decode_json(flask.request.get_data(cache=True), max_depth=max_depth)
+        return decode_json(read_body(), max_depth=max_depth)
     except IngestError as exc:
         deny(400, str(exc), "body")
 
@@ -52,7 +66,7 @@ def json_object(*, optional: bool = False) -> dict[str, Any]:
     Anything else is 400 naming `body`: no JSON Content-Type, or a JSON array, null, number or
     string where the object belongs.
     """
-    if optional and not flask.request.get_data(cache=True).strip():
+    if optional and not read_body().strip():
         return {}
     document = json_document()
     if document is None:

@@ -7,6 +7,7 @@ The app is the real one (`create_app`) on a temp SQLite file with a fakeredis bu
 from __future__ import annotations
 
 import io
+import re
 import struct
 import zlib
 from dataclasses import dataclass, replace
@@ -361,3 +362,18 @@ def test_an_image_bomb_is_refused_naming_its_size_before_decoding(world, width, 
     shown = f"{width} × {height} pixels" if width * height < 178_956_970 else f"{width * height} pixels"
     assert r.get_json()["field"] == "file" and shown in r.get_json()["error"]
     assert world.rows() == before
+
+
+def test_the_openapi_document_describes_every_api_route_and_method(world):
+    """Tests that every /api/ and /osmand route the server answers (field-record included) is in /api/v1/openapi.json with its methods."""
+    documented = world.client.get("/api/v1/openapi.json").get_json()["paths"]
+    missing = []
+    for rule in world.client.application.url_map.iter_rules():
+        if not rule.rule.startswith(("/api/", "/osmand")) or rule.rule == "/osmand/":
+            continue
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            if method.lower() not in documented.get(path, {}):
+                missing.append(f"{method} {path}")
+    assert missing == []
+    assert "get" in documented["/api/v1/work-orders/{order_id}/field-record"]
