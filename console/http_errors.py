@@ -169,7 +169,7 @@ def _json_error(exc: HTTPException) -> tuple[flask.Response, int]:
     status = exc.code or 500
     request = flask.request
     if isinstance(exc, NotFound):
-        reason = f"path: no API route {request.path}"
+        reason = f"path: no API route {request.path[:200]}"
     elif isinstance(exc, MethodNotAllowed):
         allowed = sorted(set(exc.valid_methods or ()) - {"HEAD", "OPTIONS"})
         reason = f"method: {request.method} is not allowed here (use {', '.join(allowed)})"

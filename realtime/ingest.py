@@ -504,24 +504,25 @@ def _parse_located(document: dict[str, object]) -> PositionReport:
 def decode_json(body: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> object:
     """The JSON document of a request body: RFC 8259 JSON in UTF-8, and nothing a server chokes on.
 
-    Raises IngestError on field `body` for: bytes that are not UTF-8; nesting of arrays/objects
-    deeper than `max_depth` (checked by a scan before parsing, so `[[[[...` 100k deep costs no
-    recursion); `NaN`/`Infinity`; a number too large for a double (`1e309`); a string holding a
-    lone UTF-16 surrogate (`"\\ud800"`), which no database column can store; anything else
-    that is not JSON.
+    Raises IngestError on field `body` for: bytes that are not UTF-8; arrays/objects nested
+    deeper than `max_depth` (`[[[[...` 100k deep included); `NaN`/`Infinity`; a number too large
+    for a double (`1e309`); a string holding a lone UTF-16 surrogate (`"\\ud800"`), which no
+    database column can store; anything else that is not JSON.
     """
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise IngestError("body", f"invalid JSON: not UTF-8 ({error.reason} at byte {error.start})") from None
-    if _nested_deeper_than(text, max_depth):
-        raise IngestError("body", f"invalid JSON: nested deeper than {max_depth} levels")
+    too_deep = IngestError("body", f"invalid JSON: nested deeper than {max_depth} levels")
     try:
-        document: object = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        document: object = json.loads(text, parse_constant=_reject_constant)
     except RecursionError:
-        raise IngestError("body", "invalid JSON: nested too deeply") from None
+        raise too_deep from None
     except ValueError as error:
         raise IngestError("body", f"invalid JSON: {error}") from None
+    problem = _document_problem(document, max_depth)
+    if problem is not None:
+        raise too_deep if problem == _TOO_DEEP else IngestError("body", f"invalid JSON: {problem}")
     if _SURROGATE_ESCAPE.search(text):
         try:
             json.dumps(document, ensure_ascii=False).encode("utf-8")
@@ -530,32 +531,29 @@ def decode_json(body: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> object:
     return document
 
 
-# A JSON string, written as an unrolled loop so a long string costs one pass and no backtracking.
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_BRACKET = re.compile(r"[\[\]{}]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_TOO_DEEP: Final = "too deep"
 
 
-def _nested_deeper_than(text: str, limit: int) -> bool:
-    """Whether arrays/objects nest deeper than `limit`, brackets inside strings not counted."""
-    if text.count("[") + text.count("{") <= limit:
-        return False
-    depth = 0
-    for bracket in _BRACKET.finditer(_JSON_STRING.sub("", text)):
-        if bracket.group() in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        else:
-            depth -= 1
-    return False
+def _document_problem(document: object, limit: int) -> str | None:
+    """`_TOO_DEEP` when arrays/objects nest deeper than `limit`, a reason when a number overflowed a
+    double (`1e309` parses as infinity: NaN/Infinity literals are refused while parsing), else None.
 
-
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise ValueError(f"number {text[:40]} is too large")
-    return number
+    One walk over the parsed document without recursion: cheaper than hooking every float.
+    """
+    if isinstance(document, float) and not math.isfinite(document):
+        return "a number is too large for a double"
+    pending: list[tuple[object, int]] = [(document, 1)] if isinstance(document, dict | list) else []
+    while pending:
+        value, depth = pending.pop()
+        if depth > limit:
+            return _TOO_DEEP
+        for child in value.values() if isinstance(value, dict) else value:  # type: ignore[attr-defined]
+            if isinstance(child, dict | list):
+                pending.append((child, depth + 1))
+            elif child.__class__ is float and not -math.inf < child < math.inf:
+                return "a number is too large for a double"
+    return None
 
 
 def _reject_constant(name: str) -> object:

@@ -6,6 +6,7 @@ The app is the real one (`create_app`) on a temp SQLite file with a fakeredis bu
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 import struct
@@ -377,3 +378,29 @@ def test_the_openapi_document_describes_every_api_route_and_method(world):
                 missing.append(f"{method} {path}")
     assert missing == []
     assert "get" in documented["/api/v1/work-orders/{order_id}/field-record"]
+
+
+def test_a_signature_bomb_in_a_service_report_is_refused_naming_the_signature(world):
+    """Tests that a report whose signature PNG declares 60,000 × 60,000 pixels is refused naming `report.signature`, and no report is stored."""
+    signature = "data:image/png;base64," + base64.b64encode(_png(60_000, 60_000)).decode()
+    report = {"client_action_id": "sig-bomb", "order_id": world.order_id, "action": "report", "at": NOW.isoformat(),
+              "report": {"text": "done", "signature": signature}}  # fmt: skip
+    r = world.client.post(f"/api/v1/field/{world.token}/actions", json={"actions": [report]})
+    assert r.status_code == 200, r.get_data()[:300]
+    (result,) = r.get_json()["results"]
+    assert result["status"] == "refused" and result["error"].startswith("report.signature:")
+    assert "pixels" in result["error"]
+    assert (
+        world.client.get(f"/api/v1/work-orders/{world.order_id}/field-record", headers=world.headers).get_json()[
+            "report"
+        ]
+        is None
+    )
+
+
+def test_a_traccar_client_9_fix_time_outside_the_window_is_refused_naming_location_timestamp(world):
+    """Tests that the JSON form's refusal names the field as sent (`location.timestamp`), not the flat form's `timestamp`."""
+    fix = {"device_id": world.device, "location": {"timestamp": "1970-01-01T00:00:00Z", "coords": {"latitude": 43.74, "longitude": 7.42}}}  # fmt: skip
+    r = world.client.post("/osmand", json=fix)
+    assert r.status_code == 400 and r.get_json()["field"] == "location.timestamp"
+    assert "retention period" in r.get_json()["error"]
