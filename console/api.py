@@ -13,17 +13,22 @@ import flask
 
 from console import geojson
 from console.auth import ApiError, Auth, deny
+from console.request_body import limit_body, read_body
 from console.services import MAX_HISTORY, Services
 from dispatch.access import Action, can
-from dispatch.positions import Rejected
-from realtime.ingest import IngestError, parse_batch, parse_osmand
+from dispatch.positions import PositionLimits, Rejected
+from realtime.ingest import IngestError, check_fix_times, parse_batch, parse_osmand
 from realtime.pipeline import PositionPipeline, Stored
 
 OSMAND_MAX_BYTES = 64 * 1024  # what Traccar's HTTP layer accepts for one report
 BATCH_MAX_BYTES = 8 * 1024 * 1024
+HISTORY_EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+HISTORY_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
-def create_blueprint(*, auth: Auth, services: Services, pipeline: PositionPipeline) -> flask.Blueprint:
+def create_blueprint(
+    *, auth: Auth, services: Services, pipeline: PositionPipeline, limits: PositionLimits
+) -> flask.Blueprint:
     bp = flask.Blueprint("api", __name__)
 
     @bp.errorhandler(ApiError)
@@ -39,15 +44,18 @@ def create_blueprint(*, auth: Auth, services: Services, pipeline: PositionPipeli
     def osmand() -> tuple[str, int]:
         # The device id is the credential of the OsmAnd protocol (as in Traccar): an unknown
         # device is refused with 400 by the pipeline and nothing is stored.
-        if (flask.request.content_length or 0) > OSMAND_MAX_BYTES:
-            deny(413, f"body: larger than {OSMAND_MAX_BYTES} bytes", "body")
+        limit_body(OSMAND_MAX_BYTES)  # a chunked body without Content-Length too
+        body = read_body()  # first: the form below is parsed from it once it is known to be whole
         is_json = (flask.request.content_type or "").startswith("application/json")
         report = parse_osmand(
             query=list(flask.request.args.items(multi=True)),
             form=[] if is_json else list(flask.request.form.items(multi=True)),
             content_type=flask.request.content_type,
-            body=flask.request.get_data() if is_json else b"",
+            body=body if is_json else b"",
         )
+        (checked,) = check_fix_times([report], now=services.clock.now(), limits=limits)
+        if isinstance(checked, IngestError):
+            raise checked
         # A duplicate resend and a fix taken off shift (not stored) are answered 200 too: the phone
         # cannot act on an error and would only retry (Traccar answers the same way).
         pipeline.ingest(report)
@@ -56,9 +64,8 @@ def create_blueprint(*, auth: Auth, services: Services, pipeline: PositionPipeli
     @bp.post("/api/v1/positions")
     def positions_batch() -> tuple[flask.Response, int]:
         actor = auth.require(Action.REPORT_POSITION)
-        if (flask.request.content_length or 0) > BATCH_MAX_BYTES:
-            deny(413, f"body: larger than {BATCH_MAX_BYTES} bytes", "body")
-        reports = parse_batch(flask.request.get_data())
+        limit_body(BATCH_MAX_BYTES)
+        reports = check_fix_times(parse_batch(read_body()), now=services.clock.now(), limits=limits)
         outcomes = pipeline.ingest_many(
             reports, may_report=lambda wid: can(actor, Action.REPORT_POSITION, worker_id=wid)
         )
@@ -104,9 +111,12 @@ def _iso_arg(name: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(raw.replace(" ", "+").replace("Z", "+00:00"))
     except ValueError:
-        deny(400, f"{name}: {raw!r} is not an ISO 8601 time", name)
+        deny(400, f"{name}: {raw[:60]!r} is not an ISO 8601 time", name)
     if value.tzinfo is None:
-        deny(400, f"{name}: {raw!r} has no time zone (add Z or +hh:mm)", name)
+        deny(400, f"{name}: {raw[:60]!r} has no time zone (add Z or +hh:mm)", name)
+    # A range reaching past the calendar's edges (year 1 minus a day) cannot be computed with.
+    if not HISTORY_EARLIEST <= value <= HISTORY_LATEST:
+        deny(400, f"{name}: {raw[:60]!r} is not within years 1900..9000", name)
     return value.astimezone(UTC)
 
 

@@ -13,9 +13,11 @@ import qrcode.image.svg
 
 from console.auth import ApiError, Auth, deny
 from console.field_service import MAX_PHOTO_BYTES, FieldInputError, FieldService, LinkError
+from console.request_body import MAX_ID, json_document, json_object, limit_body, read_body
 from dispatch.access import Action
 
 FIELD_DIR = Path(__file__).resolve().parent / "field"
+MULTIPART_OVERHEAD_BYTES = 64 * 1024  # the form's other fields and boundaries around an 8 MiB photo
 
 
 def create_blueprint(*, auth: Auth, field: FieldService) -> flask.Blueprint:
@@ -38,7 +40,7 @@ def create_blueprint(*, auth: Auth, field: FieldService) -> flask.Blueprint:
     @bp.post("/api/v1/workers/<int:worker_id>/push-link")
     def issue(worker_id: int) -> tuple[flask.Response, int]:
         actor = auth.require(Action.MANAGE_ORDERS)
-        body = flask.request.get_json(silent=True) or {}
+        body = json_object(optional=True)
         try:
             day = date.fromisoformat(body["day"]) if body.get("day") else field.today()
         except (TypeError, ValueError):
@@ -102,10 +104,11 @@ def create_blueprint(*, auth: Auth, field: FieldService) -> flask.Blueprint:
     @bp.post("/api/v1/field/<token>/actions")
     def actions(token: str) -> flask.Response:
         claims = field.open(token)
-        return flask.jsonify({"results": field.sync(claims, flask.request.get_json(silent=True))})
+        return flask.jsonify({"results": field.sync(claims, json_document())})
 
     @bp.post("/api/v1/field/<token>/photos")
     def photos(token: str) -> tuple[flask.Response, int]:
+        limit_body(MAX_PHOTO_BYTES + MULTIPART_OVERHEAD_BYTES)
         claims = field.open(token)
         upload = flask.request.files.get("file")
         if upload is None:
@@ -115,9 +118,11 @@ def create_blueprint(*, auth: Auth, field: FieldService) -> flask.Blueprint:
             order_id = int(form.get("order_id", ""))
         except ValueError:
             deny(400, "order_id: missing or not a whole number", "order_id")
+        if not 1 <= order_id <= MAX_ID:
+            deny(400, f"order_id: not an id (1..{MAX_ID})", "order_id")
         client_action_id = form.get("client_action_id", "").strip()
-        if not client_action_id:
-            deny(400, "client_action_id: missing", "client_action_id")
+        if not client_action_id or len(client_action_id) > 100:
+            deny(400, "client_action_id: missing or longer than 100 characters", "client_action_id")
         taken = _taken_at(form.get("taken_at")) or field.now()
         body, created = field.add_photo(
             claims, order_id=order_id, client_action_id=client_action_id,
@@ -128,7 +133,7 @@ def create_blueprint(*, auth: Auth, field: FieldService) -> flask.Blueprint:
     @bp.post("/api/v1/field/<token>/positions")
     def positions(token: str) -> flask.Response:
         claims = field.open(token)
-        return flask.jsonify(field.report_positions(claims, flask.request.get_data()))
+        return flask.jsonify(field.report_positions(claims, read_body()))
 
     return bp
 
@@ -139,10 +144,13 @@ def _taken_at(raw: str | None) -> datetime | None:
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        deny(400, f"taken_at: {raw!r} is not an ISO 8601 time", "taken_at")
+        deny(400, f"taken_at: {raw[:60]!r} is not an ISO 8601 time", "taken_at")
     if value.tzinfo is None:
         deny(400, "taken_at: needs a time zone", "taken_at")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        deny(400, f"taken_at: {raw[:60]!r} is beyond the calendar in UTC", "taken_at")
 
 
 def qr_svg(url: str) -> str:

@@ -10,6 +10,7 @@ from console.auth import ApiError, Auth, deny
 from console.dispatch_service import DispatchService, NotFound, explained_json, order_json
 from console.openapi import OPENAPI
 from console.order_input import FieldError, parse_new_order
+from console.request_body import id_list, json_object, whole_id
 from dispatch.access import Action
 from dispatch.assign import AutoDispatched, ManualDispatch
 from dispatch.geo import LatLon
@@ -39,7 +40,7 @@ def create_blueprint(*, auth: Auth, dispatch: DispatchService, list_orders: Any)
     @bp.post("/api/v1/work-orders")
     def create() -> tuple[flask.Response, int]:
         actor = auth.require(Action.MANAGE_ORDERS)
-        created = dispatch.create_order(actor=actor, new=parse_new_order(_json()))
+        created = dispatch.create_order(actor=actor, new=parse_new_order(json_object()))
         body = order_json(created.order)
         decision = created.dispatch
         if isinstance(decision, AutoDispatched):
@@ -81,13 +82,7 @@ def create_blueprint(*, auth: Auth, dispatch: DispatchService, list_orders: Any)
     @bp.post("/api/v1/work-orders/batch-assign")
     def batch_assign() -> flask.Response:
         actor = auth.require(Action.MANAGE_ORDERS)
-        body = flask.request.get_json(silent=True) or {}
-        order_ids = body.get("order_ids")
-        if order_ids is not None and (
-            not isinstance(order_ids, list)
-            or not all(isinstance(i, int) and not isinstance(i, bool) for i in order_ids)
-        ):
-            deny(400, "order_ids: expected a list of order ids", "order_ids")
+        order_ids = id_list(json_object(optional=True), "order_ids", reason="expected a list of order ids")
         result = dispatch.batch_assign(actor=actor, order_ids=order_ids)
         return flask.jsonify(
             {"assigned": [{"order_id": o, "worker_id": w, "eta_s": round(c, 1)} for o, w, c in result.assigned],
@@ -119,10 +114,9 @@ def create_blueprint(*, auth: Auth, dispatch: DispatchService, list_orders: Any)
     @bp.post("/api/v1/work-orders/<int:order_id>/assign")
     def assign(order_id: int) -> tuple[flask.Response, int]:
         actor = auth.require(Action.MANAGE_ORDERS)
-        body = _json()
-        worker_id = body.get("worker_id")
-        if isinstance(worker_id, bool) or not isinstance(worker_id, int):
-            deny(400, "worker_id: missing or not a whole number", "worker_id")
+        body = json_object()
+        worker_id = whole_id(body, "worker_id")
+        assert worker_id is not None
         reason = body.get("reason", "")
         if not isinstance(reason, str):
             deny(400, "reason: expected text", "reason")
@@ -131,10 +125,10 @@ def create_blueprint(*, auth: Auth, dispatch: DispatchService, list_orders: Any)
     @bp.post("/api/v1/work-orders/<int:order_id>/status")
     def move(order_id: int) -> tuple[flask.Response, int]:
         actor = auth.require(Action.MANAGE_ORDERS)
-        body = _json()
+        body = json_object()
         try:
             to = OrderStatus(body.get("status"))
-        except ValueError:
+        except (ValueError, TypeError):
             deny(
                 400, f"status: {body.get('status')!r} is not one of {', '.join(s.value for s in OrderStatus)}", "status"
             )
@@ -146,13 +140,6 @@ def create_blueprint(*, auth: Auth, dispatch: DispatchService, list_orders: Any)
         return _moved(dispatch.move(actor=actor, order_id=order_id, to=to, reason=reason))
 
     return bp
-
-
-def _json() -> dict[str, Any]:
-    body = flask.request.get_json(silent=True)
-    if not isinstance(body, dict):
-        deny(400, "body: expected a JSON object (Content-Type: application/json)", "body")
-    return body
 
 
 def _moved(result: Any) -> tuple[flask.Response, int]:

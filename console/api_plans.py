@@ -10,6 +10,7 @@ import flask
 from console.auth import ApiError, Auth, deny
 from console.plan_jobs import PlanInputError, PlanJobs
 from console.plan_review import compare_with_published
+from console.request_body import id_list, json_object, whole_id
 from dispatch.access import Action
 
 
@@ -27,9 +28,7 @@ def create_blueprint(*, auth: Auth, jobs: PlanJobs, apply_plan: Any) -> flask.Bl
     @bp.post("/api/v1/plans")
     def start() -> tuple[flask.Response, int]:
         actor = auth.require(Action.PLAN_ROUTES)
-        body = flask.request.get_json(silent=True)
-        if not isinstance(body, dict):
-            deny(400, "body: expected a JSON object", "body")
+        body = json_object()
         try:
             day = date.fromisoformat(str(body.get("date", "")))
         except ValueError:
@@ -72,7 +71,7 @@ def create_blueprint(*, auth: Auth, jobs: PlanJobs, apply_plan: Any) -> flask.Bl
     @bp.post("/api/v1/plans/<int:plan_id>/replan")
     def replan(plan_id: int) -> tuple[flask.Response, int]:
         actor = auth.require(Action.PLAN_ROUTES)
-        body = flask.request.get_json(silent=True) or {}
+        body = json_object(optional=True)
         seconds = body.get("seconds", 5)
         if isinstance(seconds, bool) or not isinstance(seconds, int | float):
             deny(400, "seconds: expected a number", "seconds")
@@ -85,13 +84,8 @@ def create_blueprint(*, auth: Auth, jobs: PlanJobs, apply_plan: Any) -> flask.Bl
     @bp.post("/api/v1/plans/<int:plan_id>/move")
     def move(plan_id: int) -> tuple[flask.Response, int]:
         actor = auth.require(Action.PLAN_ROUTES)
-        body = flask.request.get_json(silent=True) or {}
-        ids = {}
-        for name in ("order_id", "worker_id"):
-            value = body.get(name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                deny(400, f"{name}: missing or not a whole number", name)
-            ids[name] = value
+        body = json_object(optional=True)
+        ids = {name: whole_id(body, name) for name in ("order_id", "worker_id")}
         try:
             return flask.jsonify(jobs.move(actor=actor, plan_id=plan_id, **ids)), 201
         except LookupError as exc:
@@ -121,9 +115,4 @@ def create_blueprint(*, auth: Auth, jobs: PlanJobs, apply_plan: Any) -> flask.Bl
 
 
 def _ids(body: dict[str, Any], name: str) -> list[int] | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
-        deny(400, f"{name}: expected a list of ids", name)
-    return value
+    return id_list(body, name, reason="expected a list of ids")

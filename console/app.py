@@ -12,7 +12,7 @@ import flask
 from dash import Dash, html
 from flask_socketio import SocketIO
 
-from console import api, api_field, api_orders, api_plans, api_tracks, login, security
+from console import api, api_field, api_orders, api_plans, api_tracks, http_errors, login, security
 from console.auth import ApiError, Auth
 from console.dispatch_service import DispatchService
 from console.field_service import FieldService
@@ -76,7 +76,8 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     bus = Bus(settings.redis_url)
     auth = Auth(sessions)
     services = Services(sessions=sessions, clock=clock)
-    pipeline = PositionPipeline(sessions=sessions, bus=bus, clock=clock, limits=PositionLimits())
+    limits = PositionLimits(max_age_s=settings.position_retention_days * 86400.0)
+    pipeline = PositionPipeline(sessions=sessions, bus=bus, clock=clock, limits=limits)
 
     server = flask.Flask("outfield")
     server.config.update(
@@ -87,7 +88,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
     )
     security.install_same_origin_rule(server, public_url=settings.public_url)
-    server.register_blueprint(api.create_blueprint(auth=auth, services=services, pipeline=pipeline))
+    server.register_blueprint(api.create_blueprint(auth=auth, services=services, pipeline=pipeline, limits=limits))
     server.register_blueprint(api_tracks.create_blueprint(auth=auth, sessions=sessions, clock=clock))
     travel = make_travel_times(settings.osrm_dir)
     dispatch = DispatchService(
@@ -234,6 +235,8 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         server, script_hashes=[*dash_app.csp_hashes(), *plans_dash.csp_hashes()], settings=settings
     )
     security.warn_about_public_url(settings)
+    http_errors.register(server, dash_apps={"/": dash_app, plans_page.PATH: plans_dash})
+
     return OutfieldApp(server, dash_app, socketio, services, dispatch, bus, threading.Event())
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from console import geojson
 from console.links import LinkClaims, LinkRefused, PushLinks
+from console.request_body import MAX_ID
 from data import audit_repo, field_repo, orders_repo, plans_repo, sites_repo, workers_repo
 from data.db import session_scope
 from dispatch.access import Actor, Decision
@@ -37,7 +38,7 @@ from dispatch.positions import Position
 from dispatch.sites import Site
 from dispatch.sync import QueuedAction, apply_actions
 from realtime.bus import ORDERS, Bus
-from realtime.ingest import parse_batch
+from realtime.ingest import IngestError, decode_json, parse_batch
 from realtime.pipeline import PositionPipeline, Stored
 
 ACTIONS: dict[str, OrderStatus] = {
@@ -57,7 +58,11 @@ CHECKLISTS: dict[OrderType, tuple[str, ...]] = {
 }
 PHOTO_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
+MAX_PHOTO_PIXELS = 40_000_000
+"""Largest photo (width × height) decoded for a thumbnail; checked before decoding, so a small file
+declaring 60,000 × 60,000 pixels (an image bomb) is refused without taking gigabytes of memory."""
 MAX_SIGNATURE_BYTES = 512 * 1024
+MAX_SIGNATURE_PIXELS = 4_000_000
 MAX_ACTIONS = 500
 THUMBNAIL_PX = 320
 
@@ -405,9 +410,9 @@ class FieldService:
     def report_positions(self, claims: LinkClaims, body: bytes) -> dict[str, Any]:
         """Positions from the open page (with the worker's consent), through the same pipeline as /osmand."""
         try:
-            raw = json.loads(body or b"null")
-        except ValueError as exc:
-            raise FieldInputError("body", f"invalid JSON: {exc}") from None
+            raw = decode_json(body or b"null")
+        except IngestError as exc:
+            raise FieldInputError("body", exc.reason) from None
         items = raw.get("positions") if isinstance(raw, dict) else raw
         if not isinstance(items, list):
             raise FieldInputError("positions", "expected a list")
@@ -453,10 +458,15 @@ def _queued_action(item: dict[str, Any]) -> QueuedAction:
     order_id = item.get("order_id")
     if isinstance(order_id, bool) or not isinstance(order_id, int):
         raise FieldInputError("order_id", "missing or not a whole number")
+    if not 1 <= order_id <= MAX_ID:
+        raise FieldInputError("order_id", f"not an id (1..{MAX_ID})")
     try:
         at = datetime.fromisoformat(str(item.get("at", "")).replace("Z", "+00:00"))
+        at_utc = at.astimezone(UTC)
     except ValueError:
-        raise FieldInputError("at", f"{item.get('at')!r} is not an ISO 8601 time") from None
+        raise FieldInputError("at", f"{str(item.get('at'))[:60]!r} is not an ISO 8601 time") from None
+    except OverflowError:
+        raise FieldInputError("at", f"{str(item.get('at'))[:60]!r} is beyond the calendar in UTC") from None
     if at.tzinfo is None:
         raise FieldInputError("at", "needs a time zone")
     location, accuracy = None, None
@@ -470,7 +480,7 @@ def _queued_action(item: dict[str, Any]) -> QueuedAction:
     reason = item.get("reason", "")
     return QueuedAction(
         client_action_id=cid, order_id=order_id, to=ACTIONS.get(str(kind), OrderStatus.ON_SITE),
-        occurred_at=at.astimezone(UTC), location=location, accuracy_m=accuracy, reason=reason if isinstance(reason, str) else "",
+        occurred_at=at_utc, location=location, accuracy_m=accuracy, reason=reason if isinstance(reason, str) else "",
     )  # fmt: skip
 
 
@@ -521,15 +531,31 @@ def _photo_json(photo: field_repo.Photo) -> dict[str, Any]:
 def _thumbnail(data: bytes) -> bytes:
     try:
         with Image.open(io.BytesIO(data)) as image:
+            _refuse_bomb("file", image.size, MAX_PHOTO_PIXELS)
             image.verify()
         with Image.open(io.BytesIO(data)) as image:
-            image = image.convert("RGB")
+            # Shrink first (JPEG decodes at 1/2..1/8 scale through draft), then convert: memory
+            # follows the thumbnail's size, not the photo's.
             image.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
+            image = image.convert("RGB")
             out = io.BytesIO()
             image.save(out, "JPEG", quality=80)
             return out.getvalue()
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+    except Image.DecompressionBombError as exc:  # Pillow's own limit, met while reading the header
+        raise FieldInputError("file", f"larger than {MAX_PHOTO_PIXELS:,} pixels: {exc}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, FieldInputError):
+            raise
         raise FieldInputError("file", f"not a readable image ({type(exc).__name__})") from None
+
+
+def _refuse_bomb(field: str, size: tuple[int, int], max_pixels: int) -> None:
+    """FieldInputError naming the declared size when an image is too large to decode."""
+    width, height = size
+    if width * height > max_pixels:
+        raise FieldInputError(
+            field, f"{width} × {height} pixels is larger than {max_pixels:,} pixels ({max_pixels / 1e6:g} MP)"
+        )
 
 
 def _signature_png(data_url: str) -> bytes:
@@ -546,7 +572,10 @@ def _signature_png(data_url: str) -> bytes:
         with Image.open(io.BytesIO(png)) as image:
             if image.format != "PNG":
                 raise FieldInputError("report.signature", "not a PNG image")
+            _refuse_bomb("report.signature", image.size, MAX_SIGNATURE_PIXELS)
             image.verify()
+    except Image.DecompressionBombError as exc:
+        raise FieldInputError("report.signature", f"larger than {MAX_SIGNATURE_PIXELS:,} pixels: {exc}") from None
     except (UnidentifiedImageError, OSError, SyntaxError):
         raise FieldInputError("report.signature", "not a readable PNG image") from None
     return png

@@ -24,6 +24,18 @@ _ERRORS = {
     "403": _resp("The caller's role may not do this", {"$ref": "#/components/schemas/Error"}),
 }
 _ORDER_ID = {"name": "order_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_WORKER_ID = {"name": "worker_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_TOKEN = {
+    "name": "token",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "the push link's token",
+}
+_LINK_ERRORS = {
+    "401": _resp("The link is not valid (tampered)", {"$ref": "#/components/schemas/Error"}),
+    "410": _resp("The link expired or was revoked", {"$ref": "#/components/schemas/Error"}),
+}
 _PLAN_ID = {"name": "plan_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _JSON_BODY = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
 
@@ -117,11 +129,12 @@ OPENAPI: dict[str, Any] = {
     "security": [{"bearer": []}],
     "paths": {
         "/osmand": {
-            "post": {
-                "summary": "A position from Traccar Client / OsmAnd (query string, form or JSON body); the device id is the credential",
+            method: {
+                "summary": "A position from Traccar Client / OsmAnd (query string, form or JSON body of at most 64 KiB); the device id is the credential",
                 "security": [],
-                "responses": {"200": _resp("Stored (empty body)"), "400": _ERRORS["400"]},
+                "responses": {"200": _resp("Stored, a resend or off shift (empty body)"), "400": _ERRORS["400"]},
             }
+            for method in ("get", "post", "put")
         },
         "/api/v1/positions": {
             "post": {
@@ -257,6 +270,118 @@ OPENAPI: dict[str, Any] = {
                 "responses": {"202": _resp("Queued: {id, status, replan_of}"), "404": _resp("No such plan"), **_ERRORS},
             }
         },
+        "/api/v1/live": {
+            "get": {
+                "summary": "The live map's snapshot: workers (with their last position) and open orders as GeoJSON",
+                "responses": {"200": _resp("{workers, orders}"), **_ERRORS},
+            }
+        },
+        "/api/v1/openapi.json": {
+            "get": {"summary": "This document", "security": [], "responses": {"200": _resp("OpenAPI 3.1")}}
+        },
+        "/api/v1/workers/{worker_id}/push-link": {
+            "post": {
+                "summary": "A signed link to the worker's day (JSON, optional: day YYYY-MM-DD, send: true to hand it to the webhook), with a QR code",
+                "parameters": [_WORKER_ID],
+                "requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "object"}}}},
+                "responses": {"201": _resp("{worker_id, url, token, expires_at, qr_svg}"), **_ERRORS},
+            }
+        },
+        "/api/v1/workers/{worker_id}/push-link/revoke": {
+            "post": {
+                "summary": "Every link issued so far for the worker stops working at once",
+                "parameters": [_WORKER_ID],
+                "responses": {"200": _resp("{worker_id, version}"), **_ERRORS},
+            }
+        },
+        "/api/v1/work-orders/{order_id}/field-record": {
+            "get": {
+                "summary": "What the field sent for an order: check-ins with verdicts, photos, the service report (audited)",
+                "parameters": [_ORDER_ID],
+                "responses": {
+                    "200": _resp(
+                        "The record",
+                        {
+                            "type": "object",
+                            "required": ["order_id", "checkins", "photos", "report"],
+                            "properties": {
+                                "order_id": {"type": "integer"},
+                                "checkins": {"type": "array"},
+                                "photos": {"type": "array"},
+                                "report": {"type": ["object", "null"]},
+                            },
+                        },
+                    ),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/v1/photos/{photo_id}/{size}": {
+            "get": {
+                "summary": "A photo from the field, or its JPEG thumbnail",
+                "parameters": [
+                    {"name": "photo_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                    {"name": "size", "in": "path", "required": True, "schema": {"enum": ["thumbnail", "original"]}},
+                ],
+                "responses": {"200": _resp("The image"), "404": _resp("No such photo"), **_ERRORS},
+            }
+        },
+        "/api/v1/field/{token}/day": {
+            "get": {
+                "summary": "The worker's orders of the link's day in route order (the push-link page's data)",
+                "security": [],
+                "parameters": [_TOKEN],
+                "responses": {"200": _resp("{worker, day, expires_at, orders}"), **_LINK_ERRORS},
+            }
+        },
+        "/api/v1/field/{token}/actions": {
+            "post": {
+                "summary": "The phone's queued actions ({actions: [{client_action_id, order_id, action, at, location?, report?}]}); one result per action, replays harmless",
+                "security": [],
+                "parameters": [_TOKEN],
+                "requestBody": _JSON_BODY,
+                "responses": {"200": _resp("{results}"), "400": _ERRORS["400"], **_LINK_ERRORS},
+            }
+        },
+        "/api/v1/field/{token}/photos": {
+            "post": {
+                "summary": "A photo of an order's site (multipart: file, order_id, client_action_id, taken_at); at most 8 MiB and 40 MP",
+                "security": [],
+                "parameters": [_TOKEN],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["file", "order_id", "client_action_id"],
+                                "properties": {
+                                    "file": {"type": "string", "format": "binary"},
+                                    "order_id": {"type": "integer"},
+                                    "client_action_id": {"type": "string"},
+                                    "taken_at": {"type": "string", "format": "date-time"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "201": _resp("Stored"),
+                    "200": _resp("Already stored (a replay)"),
+                    "400": _ERRORS["400"],
+                    **_LINK_ERRORS,
+                },
+            }  # fmt: skip
+        },
+        "/api/v1/field/{token}/positions": {
+            "post": {
+                "summary": "Positions from the open push-link page (with the worker's consent), as the batch endpoint takes them",
+                "security": [],
+                "parameters": [_TOKEN],
+                "requestBody": _JSON_BODY,
+                "responses": {"200": _resp("{accepted, received}"), "400": _ERRORS["400"], **_LINK_ERRORS},
+            }
+        },
         "/api/v1/who-is-near": {
             "get": {
                 "summary": "The n nearest available workers (on shift, with the skills) to a point, with ETAs",
@@ -369,3 +494,27 @@ OPENAPI["paths"].update(
         },
     }
 )
+
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+
+def _complete(paths: dict[str, Any]) -> None:
+    """Give every operation the answers every route can give, each 4xx with the Error body.
+
+    Any route: 404 for an unknown path or a path id beyond 2^63-1, 405 for a wrong method; one with
+    a body: 400 and 413 (body over its size limit). They are added here once rather than per route.
+    """
+    for operations in paths.values():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            responses.setdefault("404", _resp("Unknown path, or no such resource"))
+            responses.setdefault("405", _resp("Method not allowed here"))
+            if method in ("post", "put"):
+                responses.setdefault("400", _ERRORS["400"])
+                responses.setdefault("413", _resp("The body is larger than the route takes"))
+            for code, response in responses.items():
+                if code.startswith("4"):
+                    response.setdefault("content", _ERROR_CONTENT)
+
+
+_complete(OPENAPI["paths"])

@@ -9,6 +9,10 @@ from typing import Any
 from dispatch.orders import OrderType, TimeWindow
 
 MAX_SERVICE_S = 24 * 3600
+MAX_ID = 2**63 - 1
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+"""Order windows lie within 2000..2099: anything else is a typo, and years 1 or 9999 break time arithmetic."""
 
 
 class FieldError(ValueError):
@@ -37,6 +41,8 @@ def parse_new_order(body: Any) -> NewOrder:
     if not isinstance(body, dict):
         raise FieldError("body", "expected a JSON object")
     site_id = _int(body, "site_id", required=True)
+    if not 1 <= site_id <= MAX_ID:
+        raise FieldError("site_id", f"{site_id if site_id < 10**30 else 'a huge number'} is not an id (1..{MAX_ID})")
     try:
         order_type = OrderType(str(body.get("type", "visit")))
     except ValueError:
@@ -100,7 +106,9 @@ def _time(body: dict[str, Any], name: str) -> datetime:
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise FieldError(name, f"{raw!r} is not an ISO 8601 time") from None
+        raise FieldError(name, f"{raw[:60]!r} is not an ISO 8601 time") from None
     if value.tzinfo is None:
         raise FieldError(name, f"{raw!r} has no time zone (add Z or +hh:mm)")
+    if not EARLIEST <= value < LATEST:
+        raise FieldError(name, f"{raw!r} is not within the years 2000..2099")
     return value.astimezone(UTC)

@@ -59,9 +59,33 @@ class Position:
 
 @dataclass(frozen=True, slots=True)
 class PositionLimits:
-    """How far the filter trusts a device's clock."""
+    """How far the filter trusts a device's clock.
+
+    A fix time more than `max_future_s` ahead of the server's clock, or more than `max_age_s`
+    behind it (the retention period: such a fix would be purged within the hour), is refused.
+    """
 
     max_future_s: float = 600.0
+    max_age_s: float = 90 * 86400.0
+
+    def __post_init__(self) -> None:
+        for name in ("max_future_s", "max_age_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}: {getattr(self, name)!r} must be > 0")
+
+
+def fix_time_refusal(fix_time: datetime, server_time: datetime, limits: PositionLimits) -> str | None:
+    """Why a fix taken at `fix_time` cannot be kept when received at `server_time`, or None when it can.
+
+    The reason names the gap and the limit, e.g. "3600 s ahead of the server clock (limit 600 s)"
+    or "older than the 90-day retention period (taken 1970-01-01T00:00:00+00:00)".
+    """
+    ahead_s = (fix_time - server_time).total_seconds()
+    if ahead_s > limits.max_future_s:
+        return f"{ahead_s:.0f} s ahead of the server clock (limit {limits.max_future_s:.0f} s)"
+    if -ahead_s > limits.max_age_s:
+        return f"older than the {limits.max_age_s / 86400:g}-day retention period (taken {fix_time.isoformat()})"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +130,13 @@ def refuse_off_shift(position: Position, worker: Worker) -> Rejected | None:
 def accept(position: Position, last: Position | None, limits: PositionLimits) -> Accepted | Rejected:
     """Decide whether a parsed position is stored, and whether it is the worker's live position.
 
-    Reasons that can come back: a fix time too far in the future of the server's clock, or a
-    duplicate of the last fix (same fix time and place: a client retrying after a lost answer).
+    Reasons that can come back: a fix time too far ahead of the server's clock or older than the
+    retention period (`fix_time_refusal`), or a duplicate of the last fix (same fix time and
+    place: a client retrying after a lost answer).
     """
-    ahead = (position.fix_time - position.server_time).total_seconds()
-    if ahead > limits.max_future_s:
-        return Rejected(f"timestamp is {ahead:.0f} s ahead of the server clock (limit {limits.max_future_s:.0f} s)")
+    refusal = fix_time_refusal(position.fix_time, position.server_time, limits)
+    if refusal is not None:
+        return Rejected(f"timestamp is {refusal}")
     if last is not None:
         if (
             position.fix_time == last.fix_time

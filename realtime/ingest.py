@@ -27,6 +27,15 @@ The wire protocol is documented in `shared/research/osmand_protocol.md` (read of
 - JSON form: accuracy is kept as reported (Traccar hides values below `osmand.minAccuracy`);
   `battery.is_charging: false` is kept as `charging=False` (Traccar stores only `true`).
 - A JSON `null` anywhere counts as "not sent".
+- Hostile input is bounded: JSON nested deeper than `MAX_JSON_DEPTH`, numbers that overflow a
+  double (`1e309`), times beyond the calendar (year 0 or 10000, or a zone offset that pushes
+  year 1 / 9999 over the edge) are refused naming the field. At most
+  `MAX_ATTRIBUTES` other attributes of at most `MAX_ATTRIBUTE_BYTES` each
+  (`MAX_ATTRIBUTES_BYTES` in all) are kept per fix; the rest are dropped, and the attribute
+  `dropped_attributes` says how many (Traccar keeps everything). `cell` and `wifi` keep at
+  most `MAX_LIST_VALUES` values and `MAX_LIST_BYTES` each.
+- `check_fix_times` refuses fix times too far ahead of the server clock or past retention
+  (`dispatch.positions.fix_time_refusal`), so the HTTP layer can answer 400 with the reason.
 """
 
 from __future__ import annotations
@@ -41,12 +50,33 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Final
 
-from dispatch.positions import KNOTS_TO_MPS, Position
+from dispatch.positions import KNOTS_TO_MPS, Position, PositionLimits, fix_time_refusal
 
 AttributeValue = str | float | int | bool
 
 MAX_BATCH_ITEMS: Final = 10_000
 """Most positions one batch request may carry; more is refused as a whole."""
+
+MAX_JSON_DEPTH: Final = 64
+"""Deepest nesting of arrays/objects a JSON body may have; deeper is refused before parsing."""
+
+MAX_ATTRIBUTES: Final = 32
+"""Most unknown attributes kept per fix (besides `cell` / `wifi`); later ones are dropped."""
+
+MAX_ATTRIBUTE_BYTES: Final = 256
+"""Longest attribute kept, key and value together in UTF-8; a longer one is dropped whole."""
+
+MAX_ATTRIBUTES_BYTES: Final = 4096
+"""Most bytes of attributes (keys and values) kept per fix, besides `cell` / `wifi`."""
+
+MAX_LIST_VALUES: Final = 64
+"""Most `cell` or `wifi` values kept per fix (a scan lists a few dozen at most)."""
+
+MAX_LIST_BYTES: Final = 4096
+"""Most bytes of `cell` or `wifi` values kept per fix."""
+
+DROPPED: Final = "dropped_attributes"
+"""The attribute saying how many of a fix's attributes were over the bounds and not kept."""
 
 # Traccar's rule: an integer timestamp below Integer.MAX_VALUE is seconds, anything larger is
 # milliseconds. 2147483647 s is 2038-01-19, so the two ranges cannot be confused today.
@@ -65,6 +95,9 @@ _TEXT_KEYS: Final = frozenset({"driverUniqueId", "notificationToken", "imei", "a
 _LIST_KEYS: Final = frozenset({"cell", "wifi"})
 _MISSING_ID: Final = "missing (send id or deviceid)"
 _BAD_TIMESTAMP: Final = "is not Unix seconds, milliseconds or ISO 8601 with a zone"
+_OUT_OF_RANGE: Final = "is out of range (after year 9999 or before year 1 in UTC)"
+# 9999-12-31T23:59:59Z, the last second a datetime holds.
+_MAX_EPOCH_SECONDS: Final = Decimal(253_402_300_800)
 
 
 class IngestError(ValueError):
@@ -115,6 +148,8 @@ class PositionReport:
     mock: bool = False
     valid: bool = True
     attributes: Mapping[str, AttributeValue] = field(default_factory=lambda: MappingProxyType({}))
+    time_field: str = field(default="timestamp", compare=False, repr=False)
+    """The wire name the fix time came in (`timestamp`, `location.timestamp`), for error answers."""
 
     def __post_init__(self) -> None:
         if not self.device_id:
@@ -157,7 +192,7 @@ def parse_osmand(
     `body` when a JSON body is not valid JSON or not an object.
     """
     if content_type is not None and content_type.strip().lower().startswith("application/json"):
-        document = _decode_json(body)
+        document = decode_json(body)
         if not isinstance(document, dict):
             raise IngestError("body", f"expected a JSON object, got {_json_kind(document)}")
         return _parse_object(document)
@@ -177,7 +212,7 @@ def parse_batch(body: bytes) -> list[PositionReport | IngestError]:
     field `body` only when the body as a whole is unusable: not JSON, not an array or
     `positions` object, or more than MAX_BATCH_ITEMS items.
     """
-    document = _decode_json(body)
+    document = decode_json(body)
     items: object
     if isinstance(document, dict):
         items = document.get("positions")
@@ -201,6 +236,27 @@ def parse_batch(body: bytes) -> list[PositionReport | IngestError]:
         except IngestError as error:
             results.append(error)
     return results
+
+
+def check_fix_times(
+    items: Sequence[PositionReport | IngestError], *, now: datetime, limits: PositionLimits
+) -> list[PositionReport | IngestError]:
+    """The items with each report whose fix time the filter would refuse replaced by an IngestError.
+
+    A fix time more than `limits.max_future_s` ahead of `now` (the server's clock) or older than
+    `limits.max_age_s` becomes `IngestError(<the report's time field>, reason)`, so the caller
+    can answer 400 naming `timestamp` before looking up the device; a report without a time is
+    fine (the server's receive time is used).
+    """
+    out: list[PositionReport | IngestError] = []
+    for item in items:
+        if isinstance(item, PositionReport) and item.fix_time is not None:
+            refusal = fix_time_refusal(item.fix_time, now, limits)
+            if refusal is not None:
+                out.append(IngestError(item.time_field, refusal))
+                continue
+        out.append(item)
+    return out
 
 
 def to_position(report: PositionReport, *, worker_id: int, server_time: datetime, last: Position | None) -> Position:
@@ -329,8 +385,6 @@ def _parse_flat(pairs: Iterable[tuple[str, object]]) -> PositionReport:
     if (latitude is None) != (longitude is None):
         sent, missing = ("lat", "lon") if longitude is None else ("lon", "lat")
         raise IngestError(missing, f"missing ({sent} was sent)")
-    for key, values in lists.items():
-        attributes[key] = ";".join(values)
     return PositionReport(
         device_id=device_id,
         fix_time=fix_time,
@@ -345,7 +399,7 @@ def _parse_flat(pairs: Iterable[tuple[str, object]]) -> PositionReport:
         charging=charging,
         mock=mock,
         valid=valid,
-        attributes=attributes,
+        attributes=_bounded(attributes, lists),
     )
 
 
@@ -439,26 +493,67 @@ def _parse_located(document: dict[str, object]) -> PositionReport:
         mock=mock,
         # Traccar: a report with coords is valid, one without is a heartbeat on old coordinates.
         valid=coords is not None,
-        attributes=attributes,
+        attributes=_bounded(attributes, {}),
+        time_field="location.timestamp",
     )
 
 
 # --- single values ----------------------------------------------------------------------
 
 
-def _decode_json(body: bytes) -> object:
-    """The JSON document of a body; RFC 8259 JSON only (UTF-8, no NaN/Infinity)."""
+def decode_json(body: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> object:
+    """The JSON document of a request body: RFC 8259 JSON in UTF-8, and nothing a server chokes on.
+
+    Raises IngestError on field `body` for: bytes that are not UTF-8; arrays/objects nested
+    deeper than `max_depth` (`[[[[...` 100k deep included); `NaN`/`Infinity`; a number too large
+    for a double (`1e309`); a string holding a lone UTF-16 surrogate (`"\\ud800"`), which no
+    database column can store; anything else that is not JSON.
+    """
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise IngestError("body", f"invalid JSON: not UTF-8 ({error.reason} at byte {error.start})") from None
+    too_deep = IngestError("body", f"invalid JSON: nested deeper than {max_depth} levels")
     try:
         document: object = json.loads(text, parse_constant=_reject_constant)
     except RecursionError:
-        raise IngestError("body", "invalid JSON: nested too deeply") from None
+        raise too_deep from None
     except ValueError as error:
         raise IngestError("body", f"invalid JSON: {error}") from None
+    problem = _document_problem(document, max_depth)
+    if problem is not None:
+        raise too_deep if problem == _TOO_DEEP else IngestError("body", f"invalid JSON: {problem}")
+    if _SURROGATE_ESCAPE.search(text):
+        try:
+            json.dumps(document, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise IngestError("body", "invalid JSON: a string holds a lone UTF-16 surrogate") from None
     return document
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_TOO_DEEP: Final = "too deep"
+
+
+def _document_problem(document: object, limit: int) -> str | None:
+    """`_TOO_DEEP` when arrays/objects nest deeper than `limit`, a reason when a number overflowed a
+    double (`1e309` parses as infinity: NaN/Infinity literals are refused while parsing), else None.
+
+    One walk over the parsed document without recursion: cheaper than hooking every float.
+    """
+    if isinstance(document, float) and not math.isfinite(document):
+        return "a number is too large for a double"
+    pending: list[tuple[object, int]] = [(document, 1)] if isinstance(document, dict | list) else []
+    while pending:
+        value, depth = pending.pop()
+        if depth > limit:
+            return _TOO_DEEP
+        for child in value.values() if isinstance(value, dict) else value:  # type: ignore[attr-defined]
+            if isinstance(child, dict | list):
+                pending.append((child, depth + 1))
+            elif child.__class__ is float and not -math.inf < child < math.inf:
+                return "a number is too large for a double"
+    return None
 
 
 def _reject_constant(name: str) -> object:
@@ -597,7 +692,10 @@ def _timestamp(name: str, value: object) -> datetime:
             raise IngestError(name, f"{_show(value)} {_BAD_TIMESTAMP}") from None
         if parsed.tzinfo is None:
             raise IngestError(name, f"{_show(value)} has no time zone (ISO 8601 needs Z or ±hh:mm)")
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is in year 0 in UTC
+            raise IngestError(name, f"{_show(value)} {_OUT_OF_RANGE}") from None
     if _SPACE_DATE_TIME.fullmatch(text):
         try:
             # Traccar reads this form in the server's default zone; we read it as UTC so the
@@ -612,10 +710,51 @@ def _from_epoch(name: str, number: Decimal, raw: object) -> datetime:
     if number < 0:
         raise IngestError(name, f"{_show(raw)} {_BAD_TIMESTAMP}")
     seconds = number if number < _SECONDS_LIMIT else number / 1000
-    try:
-        return _EPOCH + timedelta(microseconds=int((seconds * 1_000_000).to_integral_value()))
-    except OverflowError:
-        raise IngestError(name, f"{_show(raw)} is out of range") from None
+    # Checked before converting: a 60,000-digit number must not become a 60,000-digit int.
+    if seconds >= _MAX_EPOCH_SECONDS:
+        raise IngestError(name, f"{_show(raw)} {_OUT_OF_RANGE}")
+    return _EPOCH + timedelta(microseconds=int((seconds * 1_000_000).to_integral_value()))
+
+
+def _bounded(attributes: Mapping[str, AttributeValue], lists: Mapping[str, list[str]]) -> dict[str, AttributeValue]:
+    """The attributes kept within the bounds, in the order sent, and `DROPPED` counting the rest.
+
+    An attribute over `MAX_ATTRIBUTE_BYTES` is dropped whole (a cut value would be a lie), as is
+    every attribute after the first `MAX_ATTRIBUTES` or past `MAX_ATTRIBUTES_BYTES` in all.
+    `lists` (`cell`, `wifi`) keep their first `MAX_LIST_VALUES` values within `MAX_LIST_BYTES`,
+    joined with `;`. A `dropped_attributes` sent by the phone is ignored: it is ours to set.
+    """
+    kept: dict[str, AttributeValue] = {}
+    dropped = 0
+    total_bytes = 0
+    for key, value in attributes.items():
+        if key == DROPPED:
+            continue
+        size = _utf8_len(key) + _utf8_len(value if isinstance(value, str) else str(value))
+        if len(kept) >= MAX_ATTRIBUTES or size > MAX_ATTRIBUTE_BYTES or total_bytes + size > MAX_ATTRIBUTES_BYTES:
+            dropped += 1
+            continue
+        kept[key] = value
+        total_bytes += size
+    for key, values in lists.items():
+        taken: list[str] = []
+        list_bytes = 0
+        for value in values:
+            size = _utf8_len(value) + 1
+            if len(taken) >= MAX_LIST_VALUES or list_bytes + size > MAX_LIST_BYTES:
+                dropped += 1
+                continue
+            taken.append(value)
+            list_bytes += size
+        if taken:
+            kept[key] = ";".join(taken)
+    if dropped:
+        kept[DROPPED] = dropped
+    return kept
+
+
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def _attribute(value: object) -> AttributeValue | None:

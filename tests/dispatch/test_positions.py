@@ -41,6 +41,27 @@ def test_fix_far_in_the_future_is_rejected_with_reason():
     assert "3600 s ahead" in verdict.reason
 
 
+def test_fix_older_than_the_retention_period_is_rejected_with_reason():
+    """Tests that a fix dated 1970 (or 91 days back with 90 days' retention) is refused naming the retention period."""
+    limits = PositionLimits(max_future_s=600, max_age_s=90 * 86400)
+    epoch = make_position("1970-01-01T00:00:00Z", server_time="2025-03-03T08:00:00Z")
+    verdict = accept(epoch, None, limits)
+    assert isinstance(verdict, Rejected) and not verdict.duplicate
+    assert "older than the 90-day retention period" in verdict.reason
+    late = make_position("2024-12-02T07:59:00Z", server_time="2025-03-03T08:00:00Z")
+    assert isinstance(accept(late, None, limits), Rejected)
+    within = make_position("2024-12-03T08:01:00Z", server_time="2025-03-03T08:00:00Z")
+    assert accept(within, None, limits) == Accepted(within, live=True)
+
+
+def test_limits_must_be_positive():
+    """Tests that a zero or negative clock limit is refused naming the field, not silently accepting nothing."""
+    with pytest.raises(ValueError, match="max_age_s"):
+        PositionLimits(max_age_s=0)
+    with pytest.raises(ValueError, match="max_future_s"):
+        PositionLimits(max_future_s=-1)
+
+
 def test_out_of_range_values_are_refused_naming_the_field():
     """Tests that impossible values never become a Position."""
     with pytest.raises(ValueError, match="latitude"):

@@ -73,6 +73,7 @@ class ConsoleServer:
     dispatcher_name: str
     dispatcher_password: str
     log_path: Path
+    pid: int = 0
 
     def cli(self, module: str, *args: str) -> str:
         return run_cli(module, *args, env=self.env)
@@ -108,7 +109,7 @@ def console_server(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> 
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).status_code == 200, 30, "python -m console")
-        yield ConsoleServer(url, env, admin_token, "dispatcher", "dispatch-pw", log_path)
+        yield ConsoleServer(url, env, admin_token, "dispatcher", "dispatch-pw", log_path, proc.pid)
     finally:
         proc.terminate()
         try:
