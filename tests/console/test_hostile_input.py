@@ -75,6 +75,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         order = orders_repo.add_order(session, site_id=site.id, type=OrderType.REPAIR, priority=3, window=window,
                                       service_duration_s=1800, created_at=NOW)  # fmt: skip
     client = app.server.test_client()
+    client.environ_base["HTTP_ORIGIN"] = "http://localhost"  # a browser on this site (console/security.py)
     headers = {"Authorization": f"Bearer {token}"}
     assert client.post(f"/api/v1/work-orders/{order.id}/assign", json={"worker_id": worker.id}, headers=headers).status_code == 200  # fmt: skip
     link = client.post(f"/api/v1/workers/{worker.id}/push-link", json={}, headers=headers).get_json()["token"]
