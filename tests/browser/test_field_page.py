@@ -81,7 +81,7 @@ def order_of(server, world, order_id: int) -> dict:
     return requests.get(f"{server.url}/api/v1/work-orders/{order_id}", headers=world["admin"], timeout=5).json()
 
 
-# Whether the page's draft of order `orderId`'s report is in IndexedDB with the signature, the part and the signer: what a
+# Whether the page's draft of order `orderId`'s report is in IndexedDB with the text, signature, part and signer: what a
 # reload restores. Read straight from the page's store ("outfield-field", object store "kv").
 DRAFT_SAVED = """async ([orderId, timeoutMs]) => {
   const request = (r) => new Promise((ok, ko) => { r.onsuccess = () => ok(r.result); r.onerror = () => ko(r.error); });
@@ -90,7 +90,8 @@ DRAFT_SAVED = """async ([orderId, timeoutMs]) => {
     try {
       const key = `draft:${window.outfieldField.state.workerId}:${orderId}`;
       const report = (await request(db.transaction("kv").objectStore("kv").get(key)) || {}).report;
-      return !!report && !!report.signature && report.signed_by === "M. Grimaldi" && (report.parts || []).length === 1;
+      return !!report && !!report.signature && report.signed_by === "M. Grimaldi" && (report.parts || []).length === 1
+        && report.text.startsWith("Replaced the pressure valve");
     } finally {
       db.close();
     }
