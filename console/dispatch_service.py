@@ -183,7 +183,12 @@ class DispatchService:
         now = self._clock.now()
         with session_scope(self._sessions) as session:
             order, site = self._order_and_site(session, order_id)
-            moved = transition(order, to, actor=actor, at=now, location=location, reason=reason)
+            busy = (
+                orders_repo.orders_of_worker(session, worker_id=order.assigned_worker_id)
+                if to is OrderStatus.ON_SITE and order.assigned_worker_id is not None
+                else []
+            )
+            moved = transition(order, to, actor=actor, at=now, location=location, reason=reason, worker_orders=busy)
             if isinstance(moved, Refused):
                 return moved
             order = orders_repo.save_change(session, moved.change)

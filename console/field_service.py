@@ -279,9 +279,15 @@ class FieldService:
                 if refusal is None:  # the dispatcher's open order card refreshes on the push
                     published = (order, site, None, None)
             else:
-                moved = transition(
-                    order, action.to, actor=actor, at=action.occurred_at, location=action.location, reason=action.reason
+                busy = (
+                    orders_repo.orders_of_worker(session, worker_id=order.assigned_worker_id)
+                    if action.to is OrderStatus.ON_SITE and order.assigned_worker_id is not None
+                    else []
                 )
+                moved = transition(
+                    order, action.to, actor=actor, at=action.occurred_at, location=action.location,
+                    reason=action.reason, worker_orders=busy,
+                )  # fmt: skip
                 if isinstance(moved, Refused):
                     refusal = moved.reason
                 else:
@@ -318,7 +324,9 @@ class FieldService:
                 device_time=action.occurred_at, server_time=self._clock.now(), latitude=action.location.lat,
                 longitude=action.location.lon, accuracy_m=action.accuracy_m,
             )  # fmt: skip
-        verdict = verify_checkin(site, fix, at=action.occurred_at)
+        # A check-in is judged against the order's window too (early/late); a check-out only by place.
+        window = order.window if kind == "check_in" else None
+        verdict = verify_checkin(site, fix, at=action.occurred_at, window=window)
         field_repo.add_checkin(
             session, order_id=order.id, worker_id=claims.worker_id, kind="in" if kind == "check_in" else "out",
             at=action.occurred_at, location=action.location, accuracy_m=action.accuracy_m, verdict=verdict,

@@ -82,12 +82,17 @@ def order_feature(order: WorkOrder, site: Site) -> dict[str, Any]:
     }
 
 
-def orders_to_geojson(orders: Iterable[WorkOrder], sites: Mapping[int, Site]) -> dict[str, Any]:
-    """Orders whose site is known, as one FeatureCollection."""
-    return {
-        "type": "FeatureCollection",
-        "features": [order_feature(o, sites[o.site_id]) for o in orders if o.site_id in sites],
-    }
+def orders_to_geojson(
+    orders: Iterable[WorkOrder], sites: Mapping[int, Site], flags: Mapping[int, str] | None = None
+) -> dict[str, Any]:
+    """Orders whose site is known, as one FeatureCollection; `flags` (by order id) adds a `flag` property,
+    e.g. a suspicious check-in, which the map draws on the order's marker."""
+    features = [order_feature(o, sites[o.site_id]) for o in orders if o.site_id in sites]
+    for feature in features:
+        flag = (flags or {}).get(feature["properties"]["order_id"])
+        if flag:
+            feature["properties"]["flag"] = flag
+    return {"type": "FeatureCollection", "features": features}
 
 
 def position_to_json(position: Position) -> dict[str, Any]:

@@ -259,7 +259,12 @@ OPENAPI: dict[str, Any] = {
             "post": {
                 "summary": "Publish a finished plan: each order is assigned to its planned worker and the push-link pages follow the route",
                 "parameters": [_PLAN_ID],
-                "responses": {"200": _resp("{id, published, assigned, kept}"), "404": _resp("No such plan"), **_ERRORS},
+                "responses": {
+                    "200": _resp("{id, published, assigned, kept}"),
+                    "404": _resp("No such plan"),
+                    "409": _resp("The plan checker found broken rules: {error, field, violations}"),
+                    **_ERRORS,
+                },
             }
         },
         "/api/v1/plans/{plan_id}/replan": {

@@ -24,13 +24,14 @@ from redis.exceptions import RedisError
 from sqlalchemy.orm import Session, sessionmaker
 
 from console.plan_queue import LEASE_S, PlanQueue
-from console.plan_run import Emit, PlanContext, execute
+from console.plan_run import Emit, PlanContext, checked, execute, pins_under_way
 from data import audit_repo, orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
 from data.db import session_scope
 from data.plans_repo import StoredPlan
 from dispatch.access import Actor
 from dispatch.clock import Clock
-from routing.day import day_problem, objective_for, plan_from_json, plan_json
+from dispatch.geo import LatLon
+from routing.day import day_problem, objective_for, plan_from_json, plan_json, seconds_of
 from routing.edit import move_visit
 from routing.travel import TravelTimes
 
@@ -45,6 +46,15 @@ class PlanInputError(ValueError):
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
+
+
+class PlanRefused(Exception):
+    """The plan may not be published: the plan checker's reasons (`violations`, as the API shows them)."""
+
+    def __init__(self, reason: str, violations: list[dict[str, Any]]) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.violations = violations
 
 
 class PlanJobs:
@@ -185,15 +195,22 @@ class PlanJobs:
             sites = {s.id: s for s in sites_repo.list_sites(session)}
             latest = positions_repo.latest_positions(session) if day == now.date() else {}
         names = {w.id: w.name for w in workers}
-        whole = day_problem(day, orders, sites, workers, {w: p.point for w, p in latest.items()}, self._travel)
+        # The edit answers the plan's own problem: its workers start where the plan has them start
+        # (a worker without a route yet from their latest fix), and a plan of today is edited from now on,
+        # with the visits under way kept where they are.
+        origins = {w: p.point for w, p in latest.items()} | _start_points(base["plan"])
+        whole = day_problem(day, orders, sites, workers, origins, self._travel)
+        problem = whole.problem
+        if day == now.date():
+            problem = problem.replace(now_s=seconds_of(day, now), pins=pins_under_way(problem, previous, orders))
         try:
-            edited = move_visit(whole.problem, previous, str(order_id), str(worker_id))
+            edited = move_visit(problem, previous, str(order_id), str(worker_id))
         except ValueError as exc:
             field, _, reason = str(exc).partition(": ")
             raise PlanInputError(field, reason or str(exc)) from None
         result = plan_json(edited.plan, day, names, problem=whole)
-        violations = [{"kind": v.kind.value, "message": v.message, "worker_id": int(v.worker_id) if v.worker_id else None,
-                       "order_id": int(v.visit_id) if v.visit_id else None} for v in edited.violations]  # fmt: skip
+        verdict = checked(problem, edited.plan, now.isoformat())
+        violations = verdict["violations"]
         job: dict[str, Any] = {
             "kind": "move",
             "state": "done",
@@ -204,7 +221,7 @@ class PlanJobs:
         }
         with session_scope(self._sessions) as session:
             new_id = plans_repo.create_plan(session, day=day, created_at=now,
-                                            payload={"job": job, "plan": result, "violations": violations})  # fmt: skip
+                                            payload={"job": job, "plan": result, **verdict})  # fmt: skip
             audit_repo.record(session, actor_id=actor.id, action="edit-plan", subject_type="plan", subject_id=new_id, at=now,
                               details={"edited_from": plan_id, **job["moved"]})  # fmt: skip
         return {"id": new_id, "edited_from": plan_id, "plan": result, "violations": violations}
@@ -213,6 +230,11 @@ class PlanJobs:
         """Publish a finished plan: its stops become the day's routes and each order goes to its planned worker.
 
         `apply(assignments)` assigns through the dispatch service (lifecycle, history, live push).
+        A plan the plan checker (`routing.check`, run when the plan was made, against the problem it
+        answers) found breaking a rule is refused with `PlanRefused` listing the reasons, as is a
+        plan stored before plans were checked; nothing is assigned then. A draft that breaks a rule
+        (e.g. a move that misses a window) stays a draft to look at: move the visit elsewhere, or
+        re-optimise, to get a plan that can be published.
         """
         status = self.status(plan_id)
         if status is None:
@@ -220,6 +242,19 @@ class PlanJobs:
         if status["status"] not in ("done", "stopped") or not status.get("plan"):
             raise PlanInputError(
                 "status", f"plan {plan_id} is {status['status']}; only a finished plan can be published"
+            )
+        if not status["checked"]:
+            raise PlanRefused(
+                f"plan {plan_id} was made before plans were checked; re-optimise the day or move a visit to get a"
+                " checked plan",
+                [],
+            )
+        if status["violations"]:
+            reasons = "; ".join(f"{v['kind']}: {v['message']}" for v in status["violations"])
+            raise PlanRefused(
+                f"plan {plan_id} breaks {len(status['violations'])} rule(s) of the plan checker and cannot be"
+                f" published: {reasons}",
+                list(status["violations"]),
             )
         plan = status["plan"]
         stops = [
@@ -245,7 +280,7 @@ class PlanJobs:
         return {"id": plan_id, "day": stored.day.isoformat(), "status": state, "progress": job.get("progress"),
                 "plan": stored.payload.get("plan"), "error": error,
                 "published": stored.status == "published", "changes": stored.payload.get("changes"),
-                "violations": stored.payload.get("violations", []),
+                "violations": stored.payload.get("violations", []), "checked": "checked_at" in stored.payload,
                 "replan_of": job.get("replan_of"), "created_at": stored.created_at.isoformat(),
                 "edited_from": job.get("edited_from"), "moved": job.get("moved"),
                 "minimise": job.get("minimise", "time"), "balance_workload": bool(job.get("balance_workload"))}  # fmt: skip
@@ -347,6 +382,12 @@ class PlanJobs:
                 return state, error  # waiting its turn behind other plans
             return "interrupted", "no plan worker is running to take it"
         return "interrupted", "the process running it stopped"
+
+
+def _start_points(plan: dict[str, Any]) -> dict[int, LatLon]:
+    """Where each route of a stored plan starts (`plan_json` with its problem), by worker id."""
+    return {int(r["worker_id"]): LatLon(r["start_location"]["lat"], r["start_location"]["lon"])
+            for r in plan.get("routes", []) if r.get("start_location")}  # fmt: skip
 
 
 def _check_seconds(seconds: float) -> None:

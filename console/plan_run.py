@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -24,16 +24,20 @@ from console.plan_queue import LEASE_S, PlanQueue
 from data import orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
 from data.db import session_scope
 from dispatch.clock import Clock
+from dispatch.orders import WorkOrder
 from realtime.sockets import PLANS_ROOM
+from routing.check import Violation, check
 from routing.day import changes_json, day_problem, objective_for, plan_from_json, plan_json, seconds_of
 from routing.plan import Plan, Progress
-from routing.problem import StopRule
-from routing.solve import replan, solve
+from routing.problem import Pin, Problem, StopRule
+from routing.solve import replan, replan_problem, solve
 from routing.travel import TravelTimes
 
 log = logging.getLogger(__name__)
 
 PROGRESS_EVENT = "plan-progress"
+UNDER_WAY = ("en_route", "on_site", "done")
+"""Order statuses whose visit is a fact, not a plan: it keeps its worker and start time (a pin)."""
 PROGRESS_EVERY_S = 0.5
 STOP_POLL_S = 0.2
 Emit = Callable[[str, dict[str, Any], str], None]
@@ -150,17 +154,51 @@ def _solve(
         if day == now.date():  # a plan of today starts from now: no visit is planned in the past
             problem = problem.replace(now_s=seconds_of(day, now))
         plan = solve(problem, stop=stop, seed=ctx.seed, on_progress=on_progress, should_stop=should_stop)
-        return plan, {"plan": plan_json(plan, day, names, problem=whole)}
+        return plan, {"plan": plan_json(plan, day, names, problem=whole), **checked(problem, plan, now.isoformat())}
     previous = plan_from_json(base.payload["plan"], day)
     pinned = {str(o.id): str(o.assigned_worker_id) for o in orders
-              if o.status.value in ("en_route", "on_site", "done") and o.assigned_worker_id is not None}  # fmt: skip
-    result = replan(problem, previous, pinned=pinned, now_s=seconds_of(day, now),
-                    change_penalty=int(job.get("change_penalty", 900)), stop=stop, seed=ctx.seed,
-                    on_progress=on_progress, should_stop=should_stop)  # fmt: skip
+              if o.status.value in UNDER_WAY and o.assigned_worker_id is not None}  # fmt: skip
+    change_penalty = int(job.get("change_penalty", 900))
+    result = replan(problem, previous, pinned=pinned, now_s=seconds_of(day, now), change_penalty=change_penalty,
+                    stop=stop, seed=ctx.seed, on_progress=on_progress, should_stop=should_stop)  # fmt: skip
+    solved = replan_problem(problem, previous, pinned=pinned, now_s=seconds_of(day, now), change_penalty=change_penalty)
     return result.plan, {
         "plan": plan_json(result.plan, day, names, problem=whole),
         "changes": changes_json(result.changes, day, names),
+        **checked(solved, result.plan, now.isoformat()),
     }
+
+
+def checked(problem: Problem, plan: Plan, at: str) -> dict[str, Any]:
+    """What a plan row stores of the plan checker's verdict (`routing.check`) on `plan` against the problem it answers.
+
+    `violations` is the list the page and the API show (empty: the plan keeps every rule);
+    `checked_at` (ISO time) marks the row as checked, so publishing can refuse a plan never checked.
+    """
+    return {"violations": violations_json(check(problem, plan)), "checked_at": at}
+
+
+def violations_json(violations: Iterable[Violation]) -> list[dict[str, Any]]:
+    """Broken rules as the API and the plan page show them: kind, message, worker and order ids (ints or None)."""
+    return [{"kind": v.kind.value, "message": v.message, "worker_id": int(v.worker_id) if v.worker_id else None,
+             "order_id": int(v.visit_id) if v.visit_id else None} for v in violations]  # fmt: skip
+
+
+def pins_under_way(problem: Problem, plan: Plan, orders: Sequence[WorkOrder]) -> tuple[Pin, ...]:
+    """Visits of `plan` already under way or done with their planned worker, pinned at their planned start.
+
+    What happened is not re-planned: an edit of today's plan keeps these where they are, and the
+    checker does not hold their (past) start against the plan.
+    """
+    by_id = {str(o.id): o for o in orders}
+    pins = []
+    for route in plan.routes:
+        for stop in route.stops:
+            order = by_id.get(stop.visit_id)
+            if (order is not None and order.status.value in UNDER_WAY and str(order.assigned_worker_id) == route.worker_id
+                    and problem.has_visit(stop.visit_id) and problem.has_worker(route.worker_id)):  # fmt: skip
+                pins.append(Pin(stop.visit_id, route.worker_id, stop.start_s))
+    return tuple(pins)
 
 
 def _emit(ctx: PlanContext, payload: dict[str, Any]) -> None:

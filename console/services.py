@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from console import geojson
-from data import audit_repo, orders_repo, positions_repo, sites_repo, workers_repo
+from data import audit_repo, field_repo, orders_repo, positions_repo, sites_repo, workers_repo
 from data.db import session_scope
 from dispatch.access import Actor
 from dispatch.clock import Clock
@@ -40,19 +40,23 @@ class Services:
         self.clock = clock
 
     def live_snapshot(self, *, actor: Actor) -> LiveSnapshot:
-        """Every worker at their last known place and today's open orders, as map layers."""
+        """Every worker at their last known place and today's open orders, as map layers.
+
+        An order with an open suspicious check-in alert carries its flag, so a reloaded map still shows it.
+        """
         now = self.clock.now()
         with session_scope(self.sessions) as session:
             workers = workers_repo.list_workers(session)
             latest = positions_repo.latest_positions(session)
             orders = [o for o in orders_repo.list_orders(session) if o.status in OPEN_STATUSES]
             sites = {s.id: s for s in sites_repo.list_sites(session)}
+            flags = field_repo.checkin_flags(session, [o.id for o in orders])
             audit_repo.record(
                 session, actor_id=actor.id, action="view-live-map", subject_type="fleet", subject_id=None, at=now
             )
         return LiveSnapshot(
             workers=geojson.workers_to_geojson(workers, latest, now, geojson.active_orders(orders)),
-            orders=geojson.orders_to_geojson(orders, sites),
+            orders=geojson.orders_to_geojson(orders, sites, flags),
         )
 
     def worker_card(self, *, actor: Actor, worker_id: int) -> dict[str, Any] | None:

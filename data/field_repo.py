@@ -128,6 +128,28 @@ def raise_alert(
     return alert.id
 
 
+def checkin_flags(session: Session, order_ids: Iterable[int]) -> dict[int, str]:
+    """The flag of each order's latest suspicious check-in (or check-out) whose alert is still open, by order id.
+
+    Worded as the live push words it ("suspicious check-in: <reason>"), so a map drawn from a snapshot
+    shows what one updated live showed.
+    """
+    ids = list(order_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(EventRow.order_id, EventRow.details)
+        .join(AlertRow, AlertRow.event_id == EventRow.id)
+        .where(EventRow.type == "checkin_suspicious", AlertRow.status == "open", EventRow.order_id.in_(ids))
+        .order_by(EventRow.at, EventRow.id)
+    )
+    flags: dict[int, str] = {}
+    for order_id, details in rows:
+        kind = str(details.get("kind", "check_in"))
+        flags[int(order_id)] = f"suspicious check-{kind.removeprefix('check_')}: {details.get('reason', '')}"
+    return flags
+
+
 def add_photo(
     session: Session,
     *,

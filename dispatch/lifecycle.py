@@ -18,7 +18,9 @@ cannot say:
   worker, or by an office user allowed to manage orders, on the worker's behalf;
 - ASSIGNED and CANCELLED are set by an office user allowed to manage orders; the automatic
   dispatcher (actor None) may assign and nothing else;
-- DONE and CANCELLED are final.
+- DONE and CANCELLED are final;
+- a worker is on site at one order at a time: checking in (ON_SITE) at an order is refused while
+  the same worker is still on site at another one (given as `worker_orders`), naming that order.
 
 DECLINED clears the assignment (the order is free again); every other move keeps the worker it had,
 so a FAILED order still shows who attempted it. `data.orders_repo.save_change` stores the result
@@ -27,6 +29,7 @@ exactly as decided here (status, worker, history row); no other code changes an 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -112,12 +115,15 @@ def transition(
     location: LatLon | None = None,
     reason: str = "",
     worker_id: int | None = None,
+    worker_orders: Iterable[WorkOrder] = (),
 ) -> Transitioned | Refused:
     """Move `order` to status `to`, or refuse with a reason; the input order is never modified.
 
     `actor` is who asks (None = the automatic dispatcher, which may only assign). `worker_id` is
     given exactly when moving to ASSIGNED. `reason` is required for DECLINED and FAILED and kept
-    (stripped) for every other move as a note. Raises ValueError only for a naive `at` (a bug at
+    (stripped) for every other move as a note. `worker_orders` are the assigned worker's orders as
+    they stand now (any status; this order among them is ignored): a check-in is refused while one
+    of them is on site, because one person cannot be at two sites at once. Raises ValueError only for a naive `at` (a bug at
     the caller, not a refusal).
     """
     if at.tzinfo is None:
@@ -128,6 +134,7 @@ def transition(
         _refuse_move(order, to)
         or _refuse_actor(order, to, actor)
         or _refuse_details(order, to, reason=reason, worker_id=worker_id)
+        or _refuse_elsewhere(order, to, worker_orders)
     )
     if refusal is not None:
         return Refused(refusal)
@@ -205,3 +212,22 @@ def _refuse_details(order: WorkOrder, to: OrderStatus, *, reason: str, worker_id
     elif worker_id is not None:
         return f"worker_id: only given when assigning, not when marking order {order.id} as {_label(to)}"
     return None
+
+
+def _refuse_elsewhere(order: WorkOrder, to: OrderStatus, worker_orders: Iterable[WorkOrder]) -> str | None:
+    if to is not S.ON_SITE or order.assigned_worker_id is None:
+        return None
+    busy = next(
+        (
+            o
+            for o in worker_orders
+            if o.id != order.id and o.status is S.ON_SITE and o.assigned_worker_id == order.assigned_worker_id
+        ),
+        None,
+    )
+    if busy is None:
+        return None
+    return (
+        f"worker {order.assigned_worker_id} is still on site at order {busy.id}; check out of order {busy.id}"
+        f" (or mark it failed) before checking in at order {order.id}"
+    )

@@ -21,7 +21,9 @@ class Edited:
 def move_visit(problem: Problem, plan: Plan, visit_id: str, to_worker: str) -> Edited:
     """Give `visit_id` to `to_worker` at the position where their day ends earliest.
 
-    Both routes are re-timed at the earliest times that keep every rule. A worker lacking the
+    Only the two routes concerned (the worker who had the visit and `to_worker`) are re-timed, at the
+    earliest service times that keep every rule, leaving just in time for the first visit as the
+    solver does (never before the shift or `problem.now_s`); every other route is kept as planned. A worker lacking the
     visit's skill gets the times they would have with it, so the skill is all the checker reports.
     When no position keeps the other rules either, the visit goes where its window puts it in the
     day, the times are laid out as they would happen (leave at shift start, wait for windows) and
@@ -33,9 +35,11 @@ def move_visit(problem: Problem, plan: Plan, visit_id: str, to_worker: str) -> E
     if not problem.has_worker(to_worker):
         raise ValueError(f"worker_id: {to_worker!r} is not in this plan's problem")
     routes = {r.worker_id: list(r.visit_ids) for r in plan.routes}
-    for ids in routes.values():
+    touched = {to_worker}
+    for worker_id, ids in routes.items():
         if visit_id in ids:
             ids.remove(visit_id)
+            touched.add(worker_id)
     target = routes.setdefault(to_worker, [])
     worker = problem.worker(to_worker)
     best = _best_insertion(problem, worker, target, visit_id)
@@ -46,13 +50,17 @@ def move_visit(problem: Problem, plan: Plan, visit_id: str, to_worker: str) -> E
     if best is None:
         ids = sorted([*target, visit_id], key=lambda v: _window_start(problem, v))
         best = _as_it_would_happen(problem, worker, ids)
+    kept = {r.worker_id: r for r in plan.routes}
     new_routes = []
     for worker_id, ids in routes.items():
-        if worker_id == to_worker:
-            new_routes.append(best)
+        if worker_id not in touched:
+            new_routes.append(kept[worker_id])
+        elif worker_id == to_worker:
+            new_routes.append(_leave_in_time(problem, worker, best))
         elif ids:
             w = problem.worker(worker_id)
-            new_routes.append(earliest_route(problem, w, ids) or _as_it_would_happen(problem, w, ids))
+            timed = earliest_route(problem, w, ids) or _as_it_would_happen(problem, w, ids)
+            new_routes.append(_leave_in_time(problem, w, timed))
     edited = replace(
         plan, routes=tuple(new_routes), unplanned=tuple(u for u in plan.unplanned if u.visit_id != visit_id)
     )
@@ -69,18 +77,42 @@ def _best_insertion(problem: Problem, worker: Worker, visit_ids: Sequence[str], 
     return best
 
 
+def _leave_in_time(problem: Problem, worker: Worker, route: Route) -> Route:
+    """`route` leaving just in time for its first service instead of at the earliest moment and waiting there.
+
+    `earliest_route` departs at the shift start (or now) and waits at the first stop for its window:
+    with a shift from 00:00 that is a day starting at midnight. A route with a break before its first
+    service keeps its departure (the break is part of that wait).
+    """
+    if not route.stops or any(b.start_s < route.stops[0].start_s for b in route.breaks):
+        return route
+    first = route.stops[0]
+    depart = max(route.start_s, first.start_s - first.travel_s)
+    if depart == route.start_s:
+        return route
+    return schedule_route(
+        problem,
+        worker,
+        list(route.visit_ids),
+        depart_s=depart,
+        service_starts_s=[s.start_s for s in route.stops],
+        break_starts_s=[b.start_s for b in route.breaks],
+    )
+
+
 def _window_start(problem: Problem, visit_id: str) -> int:
     visit = problem.visit(visit_id)
     return visit.windows[0].start_s if visit.windows else 0
 
 
 def _as_it_would_happen(problem: Problem, worker: Worker, visit_ids: Sequence[str]) -> Route:
-    """Times as they would unfold: leave at shift start, drive, wait for a window to open, serve.
+    """Times as they would unfold: leave at shift start (or now), drive, wait for a window to open, serve.
 
     Each break is taken as soon as the worker is free inside its window (between visits, or after
     the last one), so the checker reports what the move breaks and not a break the layout forgot.
     """
-    t = worker.shift_start_s
+    t = max(worker.shift_start_s, problem.now_s or 0)
+    depart = t
     here = worker.start_location
     starts: list[int] = []
     pending = sorted(worker.breaks, key=lambda b: b.earliest_start_s)
@@ -105,5 +137,5 @@ def _as_it_would_happen(problem: Problem, worker: Worker, visit_ids: Sequence[st
         if max(t, b.earliest_start_s) <= b.latest_start_s:
             taken.append(max(t, b.earliest_start_s))
     return schedule_route(
-        problem, worker, list(visit_ids), depart_s=worker.shift_start_s, service_starts_s=starts, break_starts_s=taken
+        problem, worker, list(visit_ids), depart_s=depart, service_starts_s=starts, break_starts_s=taken
     )

@@ -179,7 +179,9 @@
     day.orders.forEach((o, i) => {
       let card = cards.get(o.id);
       if (!card) { card = makeCard(o); cards.set(o.id, card); }
-      list.append(card); // moves it into route order without rebuilding it
+      // Into route order without rebuilding it; a card already in place is left alone, since moving it
+      // would take the focus from a field the worker is typing in (the text typed next would be lost).
+      if (list.children[i] !== card) list.insertBefore(card, list.children[i] || null);
       updateCard(card, o, i + 1);
     });
     drawMap();

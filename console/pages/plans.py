@@ -24,7 +24,7 @@ from dash.exceptions import PreventUpdate
 from dash_socketio import DashSocketIO
 
 from console.auth import ApiError, Auth
-from console.plan_jobs import PlanInputError, PlanJobs
+from console.plan_jobs import PlanInputError, PlanJobs, PlanRefused
 from dispatch.access import Action
 
 PATH = "/plans/"
@@ -799,7 +799,7 @@ def register(
             result = jobs.publish(
                 actor=actor, plan_id=int(plan_id), apply=lambda pairs: apply_plan(actor=actor, assignments=pairs)
             )
-        except (PlanInputError, LookupError, ValueError) as exc:
+        except (PlanInputError, PlanRefused, LookupError, ValueError) as exc:
             return no_update, str(exc)
         return (version or 0) + 1, publish_message(int(plan_id), result, planned=_planned(jobs.status(int(plan_id))))
 

@@ -81,6 +81,46 @@ def order_of(server, world, order_id: int) -> dict:
     return requests.get(f"{server.url}/api/v1/work-orders/{order_id}", headers=world["admin"], timeout=5).json()
 
 
+# Whether the page's draft of order `orderId`'s report is in IndexedDB with the text, signature, part and signer: what a
+# reload restores. Read straight from the page's store ("outfield-field", object store "kv").
+DRAFT_SAVED = """async ([orderId, timeoutMs]) => {
+  const request = (r) => new Promise((ok, ko) => { r.onsuccess = () => ok(r.result); r.onerror = () => ko(r.error); });
+  const saved = async () => {
+    const db = await request(indexedDB.open("outfield-field"));
+    try {
+      const key = `draft:${window.outfieldField.state.workerId}:${orderId}`;
+      const report = (await request(db.transaction("kv").objectStore("kv").get(key)) || {}).report;
+      return !!report && !!report.signature && report.signed_by === "M. Grimaldi" && (report.parts || []).length === 1
+        && report.text.startsWith("Replaced the pressure valve");
+    } finally {
+      db.close();
+    }
+  };
+  const deadline = Date.now() + timeoutMs;
+  while (!(await saved())) {
+    if (Date.now() > deadline) return false;
+    await new Promise((next) => setTimeout(next, 50));  // poll the store again
+  }
+  return true;
+}"""
+
+
+def wait_for_draft(page, order_id: int, timeout_s: float = 10.0) -> None:
+    """Wait until order `order_id`'s draft report is saved in full in the page's IndexedDB (`DRAFT_SAVED`).
+
+    The store is polled inside the page: `wait_for_function` would take an async predicate's promise as true.
+    """
+    assert page.evaluate(DRAFT_SAVED, [order_id, timeout_s * 1000]), f"no full draft of order {order_id}"
+
+
+# Counts the page's calls to navigator.geolocation.watchPosition (following the phone's position).
+COUNT_GEOLOCATION_WATCHES = """
+window.geolocationWatches = 0;
+const watch = navigator.geolocation.watchPosition.bind(navigator.geolocation);
+navigator.geolocation.watchPosition = (...args) => { window.geolocationWatches += 1; return watch(...args); };
+"""
+
+
 def phone(browser, site: dict):
     """A phone-sized context whose GPS reports a fix 10 m accurate at `site`, with permission granted."""
     context = browser.new_context(
@@ -204,15 +244,17 @@ def test_worker_does_the_day_and_the_dispatcher_sees_each_step(browser, console_
         order.locator(".signed-by").fill("M. Grimaldi")
         sign(page, order.locator("canvas.signature"))
         assert page.evaluate(f"() => document.getElementById('order-{order_id}').pad.signed") is True
-        page.wait_for_timeout(600)  # the draft is saved 0.4 s after the last change
+        wait_for_draft(page, order_id)  # saved 0.4 s after the last change
 
         page.reload()  # a half-written report survives a reload (or a browser the phone closed)
         page.wait_for_selector(f"li.order[data-order-id='{order_id}'][data-status='on_site']", timeout=10_000)
         order = card(page, order_id)
+        # The card is drawn first and its draft restored from IndexedDB after: text, parts and checklist, then
+        # the signature last. Once the signature is back, the rest is too.
+        page.wait_for_function(f"() => document.getElementById('order-{order_id}').pad.signed === true")
         assert order.locator(".report-text").input_value().startswith("Replaced the pressure valve")
         assert order.locator(".part-name").input_value() == "Pressure valve 15 mm"
         assert order.locator(".checklist input[data-item='Tested after repair']").is_checked()
-        page.wait_for_function(f"() => document.getElementById('order-{order_id}').pad.signed === true")
         assert "verified" in order.locator(".verdict").inner_text()
         ARTIFACTS.mkdir(exist_ok=True)
         page.evaluate("window.scrollTo(0, 0)")
@@ -331,6 +373,7 @@ def test_position_sharing_is_off_until_the_worker_switches_it_on(browser, consol
     link = push_link(console_server, world, "Dan Sharing")
     worker_id = world["workers"]["Dan Sharing"]
     context, page = phone(browser, PORT)
+    page.add_init_script(COUNT_GEOLOCATION_WATCHES)
     posted: list[str] = []
     page.on("request", lambda r: posted.append(r.url) if r.url.endswith("/positions") else None)
     positions_url = f"{console_server.url}/api/v1/workers/{worker_id}/positions"
@@ -340,7 +383,8 @@ def test_position_sharing_is_off_until_the_worker_switches_it_on(browser, consol
             "() => document.querySelector('#empty')?.textContent === 'No orders for today.'", timeout=10_000
         )
         page.wait_for_function("() => window.outfieldField.state.socketUp", timeout=10_000)
-        page.wait_for_timeout(1000)
+        # The page has started (its socket is up) and never asked the phone to follow its position: nothing to send.
+        assert page.evaluate("() => [window.outfieldField.state.sharing, window.geolocationWatches]") == [False, 0]
         assert posted == []
         assert requests.get(positions_url, headers=world["admin"], timeout=5).json() == []
 
@@ -354,6 +398,7 @@ def test_position_sharing_is_off_until_the_worker_switches_it_on(browser, consol
         page.locator("#share-position").uncheck()
         assert page.locator("#share-state").inner_text() == "Not sharing your position."
         assert len(posted) == 1
+        assert page.evaluate("() => window.geolocationWatches") == 1
     finally:
         context.close()
 

@@ -16,6 +16,13 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # The shared day plus two jobs that must start at 09:00 sharp: one at the Casino (gas) and one at
 # Fontvieille that only Bo can do (hvac).
 JOBS = (*plan_day.JOBS, (1, ["gas"], 9.5), (3, ["hvac"], 9.5))
+# Every route is drawn inside the map's box and no zoom animation runs: the map has flown to the routes.
+ROUTES_IN_VIEW = """() => {
+  const box = document.querySelector('#plan-map').getBoundingClientRect();
+  const routes = [...document.querySelectorAll('path.plan-route')].map((p) => p.getBoundingClientRect());
+  return routes.length > 0 && !document.querySelector('#plan-map .leaflet-zoom-anim') && routes.every(
+    (r) => r.left >= box.left && r.right <= box.right && r.top >= box.top && r.bottom <= box.bottom);
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +79,7 @@ def test_manager_optimises_a_day_and_reviews_the_plan(page, console_server, day)
     unplanned = page.locator("#plan-unplanned").inner_text()
     assert f"Order {day['orders'][3]}" in unplanned and "no qualified worker" in unplanned
     assert page.locator("#plan-stop").is_disabled()
-    page.wait_for_timeout(800)  # let the map fly to the routes
+    page.wait_for_function(ROUTES_IN_VIEW, timeout=10_000)  # the map has flown to the routes
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "plans-page.png"), full_page=True)
     assert not page.errors, page.errors
@@ -102,7 +109,7 @@ def solved_plan(server, day) -> dict:
 
 
 def test_manager_loads_a_plan_moves_a_visit_sees_the_broken_window_and_publishes(page, console_server, day):
-    """Tests the manager's review loop: load a plan, publish it, move a 09:00 job to a worker busy at 09:00, see the missed window and who gains or loses, publish the edit (the worker's push-link day follows), then re-plan the day."""
+    """Tests the manager's review loop: load a plan, publish it, move a 09:00 job to a worker busy at 09:00, see the missed window and who gains or loses, be refused publishing that draft with the checker's reasons, then re-plan the published day."""
     base = solved_plan(console_server, day)
     owner = {s["order_id"]: r["name"] for r in base["plan"]["routes"] for s in r["stops"]}
     workers = {w["name"]: w["id"] for w in requests.get(f"{console_server.url}/api/v1/workers",
@@ -142,15 +149,17 @@ def test_manager_loads_a_plan_moves_a_visit_sees_the_broken_window_and_publishes
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "plans-moved.png"), full_page=True)
 
-    page.click("#plan-publish")  # the manager accepts the late start
-    page.wait_for_function("() => document.querySelector('#plan-badge').textContent === 'Published'", timeout=10_000)
+    page.click("#plan-publish")  # a draft the plan checker faults is not published: the page says why
+    page.wait_for_function("() => /cannot be published/.test(document.querySelector('#plan-message').textContent)",
+                           timeout=10_000)  # fmt: skip
+    message = page.locator("#plan-message").inner_text()
+    assert "window: visit" in message and "outside its start window" in message, message
+    assert page.locator("#plan-badge").inner_text() == "Draft"
     order = requests.get(f"{console_server.url}/api/v1/work-orders/{casino_at_nine}", headers=day["headers"], timeout=5)
-    assert order.json()["assigned_worker_id"] == workers["Plan Bo"]
-    link = requests.post(f"{console_server.url}/api/v1/workers/{workers['Plan Bo']}/push-link", json={"day": day["date"]},
-                         headers=day["headers"], timeout=5).json()  # fmt: skip
-    field_day = requests.get(f"{console_server.url}/api/v1/field/{link['token']}/day", timeout=5).json()
-    assert casino_at_nine in [o["id"] for o in field_day["orders"]]  # Bo's push-link page lists the moved job
+    assert order.json()["assigned_worker_id"] == workers["Plan Ana"]  # still as published
 
+    choose(page, "plan-picker", f"Plan {base['id']} ")
+    page.wait_for_function("() => document.querySelector('#plan-badge').textContent === 'Published'", timeout=10_000)
     page.fill("#plan-seconds", "1")
     page.click("#plan-replan")
     page.wait_for_function("() => document.querySelector('#plan-progress').textContent.startsWith('Done')",

@@ -7,7 +7,7 @@ import shutil
 import signal
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ import redis
 from rq import SimpleWorker, Worker
 
 from console import plan_run
-from console.plan_jobs import PlanJobs
+from console.plan_jobs import PlanJobs, PlanRefused
 from console.plan_queue import PlanQueue, job_id
 from console.plan_run import PlanContext
 from data import orders_repo, plans_repo, sites_repo, users_repo, workers_repo
@@ -150,7 +150,7 @@ def test_a_plan_goes_to_the_rq_queue_and_a_planner_solves_it(sessions, clock, pl
     routed = {s["order_id"] for r in status["plan"]["routes"] for s in r["stops"]}
     assert len(routed) == 3 and [u["reason"] for u in status["plan"]["unplanned"]] == ["no qualified worker"]
     assert set(status) == {"id", "day", "status", "progress", "plan", "error", "published", "changes", "violations",
-                           "replan_of", "created_at", "edited_from", "moved", "minimise", "balance_workload"}  # fmt: skip
+                           "checked", "replan_of", "created_at", "edited_from", "moved", "minimise", "balance_workload"}  # fmt: skip
     assert all(event == "plan-progress" and room == "plans" for event, _, room in planner)
     states = [p["status"] for _, p, _ in planner]
     assert states[0] == "running" and states[-1] == "done"
@@ -200,6 +200,52 @@ def test_a_plan_of_today_schedules_nothing_before_now(sessions, plan_redis):
     status = wait_until_finished(jobs, plan_id)
     starts = [datetime.fromisoformat(s["start"]) for r in status["plan"]["routes"] for s in r["stops"]]
     assert len(starts) == 3 and min(starts) >= datetime(2025, 3, 4, 10, 0, tzinfo=UTC), starts
+
+
+def test_a_moved_visit_in_a_plan_of_today_is_timed_from_now_leaving_just_in_time(sessions, plan_redis):
+    """Tests that moving a visit in today's plan at 08:00 keeps every route from now on (none departs at the
+    07:00 shift start, or at 00:00 for an all-day shift, to wait for the 09:00 windows): each leaves just in
+    time for its first visit, as the optimiser's routes do, and the draft keeps every rule."""
+    now = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
+    jobs = web_jobs(sessions, ManualClock(now), plan_redis)
+    base = wait_until_finished(jobs, jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30))
+    owner = {s["order_id"]: r["worker_id"] for r in base["plan"]["routes"] for s in r["stops"]}
+    moved = jobs.move(actor=MANAGER, plan_id=base["id"], order_id=1, worker_id=1 if owner[1] == 2 else 2)
+    assert moved["violations"] == []
+    for route in moved["plan"]["routes"]:
+        first = route["stops"][0]
+        assert datetime.fromisoformat(route["start"]) >= now, route
+        assert datetime.fromisoformat(first["arrival"]) == datetime.fromisoformat(route["start"]) + timedelta(
+            seconds=first["travel_s"]
+        )
+        assert first["wait_s"] == 0, route
+    assert jobs.status(moved["id"])["checked"]
+
+
+def test_a_plan_the_checker_faults_is_not_published_and_says_why(sessions, clock, plan_redis):
+    """Tests that publishing a draft where Ana got the hvac job (a skill she lacks) is refused with the checker's
+    reason and assigns nothing, while the optimiser's plan itself publishes; a plan stored before plans were
+    checked is refused too."""
+    jobs = web_jobs(sessions, clock, plan_redis)
+    base = wait_until_finished(jobs, jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30))
+    assert base["checked"] and base["violations"] == []
+    draft = jobs.move(actor=MANAGER, plan_id=base["id"], order_id=3, worker_id=1)
+    applied: list[Any] = []
+    with pytest.raises(PlanRefused) as refused:
+        jobs.publish(actor=MANAGER, plan_id=draft["id"], apply=lambda pairs: applied.append(pairs))
+    assert [(v["kind"], v["order_id"], v["worker_id"]) for v in refused.value.violations] == [("skill", 3, 1)]
+    assert "needs ['hvac'], which the worker lacks" in refused.value.reason
+    assert applied == [] and not jobs.status(draft["id"])["published"]
+
+    with session_scope(sessions) as session:
+        legacy = plans_repo.create_plan(session, day=DAY, created_at=clock.now(),
+                                        payload={"job": {"state": "done"}, "plan": base["plan"]})  # fmt: skip
+    with pytest.raises(PlanRefused, match="before plans were checked"):
+        jobs.publish(actor=MANAGER, plan_id=legacy, apply=lambda pairs: applied.append(pairs))
+    assert applied == []
+
+    published = jobs.publish(actor=MANAGER, plan_id=base["id"], apply=lambda pairs: {"assigned": pairs, "kept": []})
+    assert published["published"] and len(published["assigned"]) == 3
 
 
 def test_the_in_process_fallback_can_be_stopped_too(sessions, clock, plan_redis):

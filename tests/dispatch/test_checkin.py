@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from dispatch.checkin import CheckinKind, CheckinLimits, CircleFence, PolygonFence, verify_checkin
 from dispatch.geo import LatLon, haversine_m
+from dispatch.orders import TimeWindow
 from dispatch.sites import Site
 from tests.factories import at, make_position
 
@@ -154,3 +155,47 @@ def test_the_site_circle_is_the_default_fence():
     assert verify_checkin(SITE, fix(200), at=at("2025-03-03T08:00:00Z") + timedelta(seconds=1)).outside_by_m == (
         pytest.approx(150, abs=0.2)
     )
+
+
+NINE = at("2025-03-03T09:00:00Z")
+NINE_TO_NOON = TimeWindow(NINE, NINE + timedelta(hours=3))
+
+
+def test_a_check_in_four_hours_before_the_window_is_early_not_verified():
+    """Tests that a check-in at 05:00, inside the geofence with a sharp fix, for an order whose window opens at
+    09:00 is flagged early by 240 minutes, not verified; 30 minutes early (the default limit) is still verified."""
+    checked_in = NINE - timedelta(hours=4)
+    verdict = verify_checkin(SITE, fix(10, fix_time=checked_in.isoformat()), at=checked_in, window=NINE_TO_NOON)
+    assert (verdict.kind, verdict.early_min, verdict.late_min) == (CheckinKind.EARLY, 240, None)
+    assert verdict.reason == "checked in 240 min before the window opens at 09:00 (limit 30 min)"
+    assert verdict.distance_m == pytest.approx(10, abs=0.1)
+    on_time = NINE - timedelta(minutes=30)
+    assert (
+        verify_checkin(SITE, fix(10, fix_time=on_time.isoformat()), at=on_time, window=NINE_TO_NOON).kind
+        is CheckinKind.VERIFIED
+    )
+
+
+def test_a_check_in_after_the_window_closed_is_late_by_its_minutes():
+    """Tests that a check-in at 12:45 for a 09:00-12:00 window is late by 45 minutes, and that the limits are
+    parameters (a 60-min grace after the window makes it verified)."""
+    checked_in = NINE + timedelta(hours=3, minutes=45)
+    verdict = verify_checkin(SITE, fix(10, fix_time=checked_in.isoformat()), at=checked_in, window=NINE_TO_NOON)
+    assert (verdict.kind, verdict.late_min, verdict.reason) == (
+        CheckinKind.LATE,
+        45,
+        "checked in 45 min after the window closed at 12:00",
+    )
+    lenient = CheckinLimits(max_late_s=3600)
+    assert verify_checkin(
+        SITE, fix(10, fix_time=checked_in.isoformat()), at=checked_in, window=NINE_TO_NOON, limits=lenient
+    ).kind is (CheckinKind.VERIFIED)
+
+
+def test_an_early_check_in_far_from_the_site_stays_outside_and_says_it_was_early():
+    """Tests that a check-in 4 hours early and 500 m away keeps the place verdict (outside) and its reason also
+    gives the 240 minutes."""
+    checked_in = NINE - timedelta(hours=4)
+    verdict = verify_checkin(SITE, fix(500, fix_time=checked_in.isoformat()), at=checked_in, window=NINE_TO_NOON)
+    assert (verdict.kind, verdict.early_min) == (CheckinKind.OUTSIDE_GEOFENCE, 240)
+    assert verdict.reason.endswith("; and 240 min before the window opens at 09:00 (limit 30 min)")

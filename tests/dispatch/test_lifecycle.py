@@ -231,3 +231,21 @@ def test_any_sequence_of_requests_follows_the_table_and_never_leaves_a_final_sta
         if to is S.ASSIGNED:
             assert result.order.assigned_worker_id == worker_id is not None
         order = result.order
+
+
+def test_a_worker_on_site_at_one_order_cannot_check_in_at_another():
+    """Tests that Ana, still on site at order 7, is refused checking in at order 8 with a reason naming order 7
+    (for her or a dispatcher on her behalf); once order 7 is done, or when only Ben is on site elsewhere, the
+    check-in goes through."""
+    here = make_order(id=7, status=S.ON_SITE, assigned_worker_id=1)
+    there = make_order(id=8, status=S.EN_ROUTE, assigned_worker_id=1)
+    for actor in (ANA, DISPATCHER):
+        refused = transition(there, S.ON_SITE, actor=actor, at=T0, worker_orders=[here, there])
+        assert isinstance(refused, Refused)
+        assert refused.reason == (
+            "worker 1 is still on site at order 7; check out of order 7 (or mark it failed) before checking in at order 8"
+        )
+    done = replace(here, status=S.DONE)
+    assert isinstance(transition(there, S.ON_SITE, actor=ANA, at=T0, worker_orders=[done, there]), Transitioned)
+    bens = replace(here, assigned_worker_id=2)
+    assert isinstance(transition(there, S.ON_SITE, actor=ANA, at=T0, worker_orders=[bens]), Transitioned)

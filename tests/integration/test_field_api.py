@@ -41,15 +41,16 @@ def setup(console_server, tmp_path_factory):
     return {"admin": admin, "workers": workers, "url": console_server.url}
 
 
-def assigned_order(setup, worker: str, site_id: int = 1) -> int:
+def assigned_order(setup, worker: str, site_id: int = 1, window: tuple[datetime, datetime] | None = None) -> int:
     today = datetime.now(UTC).date()
+    start, end = window or (datetime.combine(today, time(0, 5), UTC), datetime.combine(today, time(23, 50), UTC))
     body = {
         "site_id": site_id,
         "type": "repair",
         "required_skills": ["gas"],
         "service_minutes": 30,
-        "window_start": datetime.combine(today, time(0, 5), UTC).isoformat(),
-        "window_end": datetime.combine(today, time(23, 50), UTC).isoformat(),
+        "window_start": start.isoformat(),
+        "window_end": end.isoformat(),
     }
     order = requests.post(f"{setup['url']}/api/v1/work-orders", json=body, headers=setup["admin"], timeout=10).json()
     r = requests.post(
@@ -60,6 +61,15 @@ def assigned_order(setup, worker: str, site_id: int = 1) -> int:
     )
     assert r.status_code == 200, r.text
     return order["id"]
+
+
+def off_every_site(setup, worker: str, token: str) -> None:
+    """Check `worker` out of any order an earlier test left them on site at: a worker is on one site at a time."""
+    orders = requests.get(f"{setup['url']}/api/v1/work-orders", headers=setup["admin"], timeout=5).json()
+    for o in orders:
+        if o["assigned_worker_id"] == setup["workers"][worker] and o["status"] == "on_site":
+            (done,) = sync(setup, token, [action(o["id"], "check_out", 0.5, location={**CASINO, "accuracy_m": 10})])
+            assert done["status"] == "applied", done
 
 
 def link(setup, worker: str) -> str:
@@ -183,6 +193,7 @@ def test_photo_report_signature_and_check_out(setup):
     """Tests the end of a visit: a photo (checked and thumbnailed), a signed report, and check-out; repeats are not stored twice."""
     order_id = assigned_order(setup, "Ana Field")
     token = link(setup, "Ana Field")
+    off_every_site(setup, "Ana Field", token)
     sync(
         setup,
         token,
@@ -316,3 +327,38 @@ def test_page_positions_and_assignment_push(setup):
     refused = socketio.Client(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):
         refused.connect(setup["url"], auth={"link": "forged"}, transports=["websocket"], wait_timeout=5)
+
+
+def test_a_worker_on_site_cannot_check_in_elsewhere_and_an_early_check_in_is_flagged(console_server, setup):
+    """Tests that a worker still on site at order A who checks in at order B from an offline queue gets that one
+    action refused with a reason naming order A (the rest of the queue applies, a replay reports each action once),
+    and that a check-in at the site four hours before an order's window opens is flagged early, not verified."""
+    console_server.cli("data", "add-worker", "--name", "Cy Field", "--device-id", "f-cy", "--skills", "gas",
+                       "--shift", "Mon-Sun 00:00-23:59")  # fmt: skip
+    workers = requests.get(f"{setup['url']}/api/v1/workers", headers=setup["admin"], timeout=5).json()
+    setup["workers"]["Cy Field"] = next(w["id"] for w in workers if w["name"] == "Cy Field")
+    first, second = assigned_order(setup, "Cy Field"), assigned_order(setup, "Cy Field")
+    token = link(setup, "Cy Field")
+    at_casino = {**CASINO, "accuracy_m": 10}
+    queue_ = [action(first, "accept", 8), action(first, "en_route", 7), action(first, "check_in", 6, location=at_casino),
+              action(second, "accept", 5), action(second, "en_route", 4), action(second, "check_in", 3, location=at_casino),
+              action(first, "check_out", 2, location=at_casino), action(second, "check_in", 1, location=at_casino)]  # fmt: skip
+    results = sync(setup, token, queue_[:5])
+    office = requests.post(f"{setup['url']}/api/v1/work-orders/{second}/status", json={"status": "on_site"},
+                           headers=setup["admin"], timeout=5)  # fmt: skip
+    assert office.status_code == 409 and f"still on site at order {first}" in office.json()["error"]
+    results += sync(setup, token, queue_[5:])
+    assert [r["status"] for r in results] == ["applied"] * 5 + ["refused", "applied", "applied"]
+    assert f"still on site at order {first}; check out of order {first}" in results[5]["error"]
+    assert results[7]["order_status"] == "on_site"  # checked out of the first, the second check-in goes through
+    assert [r["status"] for r in sync(setup, token, queue_)] == ["duplicate"] * 8
+
+    later = datetime.now(UTC) + timedelta(hours=4)
+    early = assigned_order(setup, "Bo Field", window=(later, later + timedelta(hours=2)))
+    bo = link(setup, "Bo Field")
+    steps = sync(setup, bo, [action(early, "accept", 2), action(early, "en_route", 1)])
+    assert [r["status"] for r in steps] == ["applied", "applied"]
+    off_every_site(setup, "Bo Field", bo)
+    (checked_in,) = sync(setup, bo, [action(early, "check_in", 0, location=at_casino)])
+    assert (checked_in["status"], checked_in["verdict"]) == ("applied", "early"), checked_in
+    assert "min before the window opens" in checked_in["verdict_reason"]

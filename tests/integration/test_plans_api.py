@@ -194,7 +194,9 @@ def test_mid_day_replan_keeps_work_under_way_and_lists_changes(console_server, d
 
 
 def test_moving_a_visit_retimes_and_shows_a_violated_window(console_server, day):
-    """Tests that moving a gas job to the other gas worker re-times it cleanly, while moving it to a worker without gas is flagged."""
+    """Tests that moving a gas job to the other gas worker re-times it cleanly (routes leave just in time, not at
+    the shift start), while giving the hvac job to a worker without hvac is flagged and publishing that draft is
+    refused with 409 and the checker's reasons."""
     r = requests.post(f"{console_server.url}/api/v1/plans", json={"date": day["date"], "order_ids": day["orders"], "seconds": 2},
                       headers=day["headers"], timeout=10)  # fmt: skip
     base = wait_for(console_server, day["headers"], r.json()["id"], {"done"})
@@ -213,6 +215,9 @@ def test_moving_a_visit_retimes_and_shows_a_violated_window(console_server, day)
     assert body["violations"] == []
     new_owner = {s["order_id"]: route["name"] for route in body["plan"]["routes"] for s in route["stops"]}
     assert new_owner[gas_job] == other
+    for route in body["plan"]["routes"]:  # leaving just in time for the 09:00 windows, not at the 07:00 shift start
+        first = route["stops"][0]
+        assert route["start"] > f"{day['date']}T08:00:00" and first["wait_s"] == 0, route
     assert (
         requests.get(f"{console_server.url}/api/v1/plans/{body['id']}", headers=day["headers"], timeout=5).json()[
             "status"
@@ -224,6 +229,13 @@ def test_moving_a_visit_retimes_and_shows_a_violated_window(console_server, day)
     bad = requests.post(f"{console_server.url}/api/v1/plans/{base['id']}/move",
                         json={"order_id": hvac_job, "worker_id": workers["Plan Ana"]}, headers=day["headers"], timeout=10).json()  # fmt: skip
     assert any(v["order_id"] == hvac_job and v["kind"] == "skill" for v in bad["violations"]), bad["violations"]
+    refused = requests.post(
+        f"{console_server.url}/api/v1/plans/{bad['id']}/publish", headers=day["headers"], timeout=10
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["violations"] == bad["violations"] and "lacks" in refused.json()["error"]
+    admin_order = requests.get(f"{console_server.url}/api/v1/work-orders/{hvac_job}", headers=admin, timeout=5).json()
+    assert admin_order["assigned_worker_id"] != workers["Plan Ana"]  # nothing of the refused plan was applied
 
 
 def test_a_draft_is_compared_with_the_published_plan(console_server, day):

@@ -9,7 +9,7 @@ import pytest
 
 from routing.check import ViolationKind, check
 from routing.edit import move_visit
-from routing.plan import Plan, earliest_route
+from routing.plan import Plan, Route, earliest_route, schedule_route
 from routing.problem import Problem, Visit, Window, Worker
 
 H = 3600
@@ -94,3 +94,40 @@ def test_a_move_that_misses_a_window_still_takes_the_new_workers_break() -> None
     assert [v.kind for v in edited.violations] == [ViolationKind.WINDOW]
     route = next(r for r in edited.plan.routes if r.worker_id == "w2")
     assert [(b.start_s, b.end_s) for b in route.breaks] == [(9 * H + 600, 9 * H + 2400)]  # once the 08:40 visit ends
+
+
+def test_a_move_leaves_just_in_time_even_when_the_shift_starts_at_midnight() -> None:
+    """Tests that with shifts from 00:00 (as the demo's), both re-timed routes leave just in time for their first
+    window (09:00) instead of at 00:00 and waiting nine hours on site, and the plan still keeps every rule."""
+    all_day = [dataclasses.replace(w, shift_start_s=0, shift_end_s=24 * H - 60) for w in (W1, W2)]
+    nine = (Window(9 * H, 12 * H),)
+    visits = (dataclasses.replace(EARLY, windows=nine), dataclasses.replace(FLEXIBLE, windows=nine))
+    problem = PROBLEM.replace(workers=tuple(all_day), visits=visits)
+    before = Plan(routes=(_leave_at_nine(problem, all_day[0], ["early", "flexible"]),))
+    assert check(problem, before) == []
+    edited = move_visit(problem, before, "flexible", "w2")
+    assert edited.violations == ()
+    starts = {r.worker_id: (r.start_s, r.stops[0].start_s - r.stops[0].travel_s) for r in edited.plan.routes}
+    assert starts == {"w1": (9 * H - 600, 9 * H - 600), "w2": (9 * H - 600, 9 * H - 600)}
+
+
+def test_a_move_keeps_the_routes_it_does_not_concern_as_planned() -> None:
+    """Tests that moving a visit between w1 and w2 leaves w3's route exactly as it was (same departure, same
+    times), so a draft changes only what the dispatcher changed."""
+    w3 = Worker("w3", start_location=3, end_location=3, shift_start_s=8 * H, shift_end_s=17 * H)
+    third = Visit("third", location=3, service_s=600, windows=(Window(11 * H, 12 * H),))
+    problem = PROBLEM.replace(workers=(W1, W2, w3), visits=(EARLY, FLEXIBLE, third))
+    own = earliest_route(problem, w3, ["third"])
+    assert own is not None
+    late = dataclasses.replace(own, start_s=11 * H)  # the solver let w3 leave at 11:00
+    plan = Plan(routes=(*w1_does_both(problem.replace(visits=(EARLY, FLEXIBLE))).routes, late))
+    edited = move_visit(problem, plan, "flexible", "w2")
+    assert edited.plan.route_of("w3") == late
+
+
+def _leave_at_nine(problem: Problem, worker: Worker, ids: list[str]) -> Route:
+    route = earliest_route(problem, worker, ids)
+    assert route is not None
+    first = route.stops[0]
+    return schedule_route(problem, worker, ids, depart_s=first.start_s - first.travel_s,
+                          service_starts_s=[s.start_s for s in route.stops])  # fmt: skip
