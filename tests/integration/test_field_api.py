@@ -43,7 +43,7 @@ def setup(console_server, tmp_path_factory):
 
 def assigned_order(setup, worker: str, site_id: int = 1, window: tuple[datetime, datetime] | None = None) -> int:
     today = datetime.now(UTC).date()
-    start, end = window or (datetime.combine(today, time(0, 5), UTC), datetime.combine(today, time(23, 50), UTC))
+    start, end = window or (datetime.combine(today, time(0, 5), UTC), datetime.combine(today, time(23, 59, 59), UTC))
     body = {
         "site_id": site_id,
         "type": "repair",
