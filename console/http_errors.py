@@ -10,7 +10,9 @@
 - a malformed body on Dash's `_dash-update-component` (not JSON, not the shape Dash sends, an
   unknown callback) is 400 before Dash sees it;
 - a last net for decoding failures that slip past a parser (RecursionError, UnicodeError,
-  OverflowError): 400 naming `body`, logged with the route only.
+  OverflowError) and for values the database refuses (PostgreSQL's DataError: text longer than its
+  column, a number out of its type's range): 400 naming `body`, logged with the route only, nothing
+  stored (the unit of work rolls back).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, Final
 
 import flask
 from dash import Dash
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 
@@ -90,6 +93,12 @@ def register(server: flask.Flask, *, dash_apps: Mapping[str, Dash]) -> None:
         )
         reason = "nested too deeply" if isinstance(exc, RecursionError) else "a value is out of range or not text"
         return flask.jsonify({"error": f"body: {reason}", "field": "body"}), 400
+
+    @server.errorhandler(DataError)
+    def refused_by_the_database(exc: DataError) -> tuple[flask.Response, int]:
+        log.warning("%s %s: the database refused a value", flask.request.method, flask.request.endpoint)
+        reason = "body: a value is too long or out of range for what is stored"
+        return flask.jsonify({"error": reason, "field": "body"}), 400
 
 
 def dash_call_problem(body: bytes, callback_map: Mapping[str, Any]) -> str | None:

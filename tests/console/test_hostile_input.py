@@ -405,3 +405,23 @@ def test_a_traccar_client_9_fix_time_outside_the_window_is_refused_naming_locati
     r = world.client.post("/osmand", json=fix)
     assert r.status_code == 400 and r.get_json()["field"] == "location.timestamp"
     assert "retention period" in r.get_json()["error"]
+
+
+def test_a_value_the_database_refuses_is_400_naming_the_body_not_500():
+    """Tests that a value PostgreSQL refuses (text longer than its column, a number beyond its type) answers
+    400 naming the body, the last net behind the input checks."""
+    import flask
+    from sqlalchemy.exc import DataError
+
+    from console import http_errors
+
+    server = flask.Flask("edge")
+
+    @server.post("/api/v1/too-long")
+    def too_long() -> str:
+        raise DataError("INSERT ...", {}, Exception("value too long for type character varying(100)"))
+
+    http_errors.register(server, dash_apps={})
+    r = server.test_client().post("/api/v1/too-long", json={})
+    assert r.status_code == 400
+    assert r.get_json() == {"error": "body: a value is too long or out of range for what is stored", "field": "body"}
