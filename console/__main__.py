@@ -34,10 +34,18 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve(settings: Settings) -> int:
     from console import serve as server
+    from console.app import refuse_demo_secrets
+    from console.security import InsecureSettings
+    from data.db import make_engine, make_sessionmaker
     from data.migrate import migrate
 
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.database_url)  # once, before the workers fork; a no-op when the schema is current
+    try:  # before any worker starts: a clear message, not a worker that fails to boot
+        refuse_demo_secrets(settings, make_sessionmaker(make_engine(settings.database_url)))
+    except InsecureSettings as exc:
+        print(f"python -m console: refusing to start: {exc}", file=sys.stderr)
+        return 2
     return server.serve(settings)
 
 

@@ -72,7 +72,7 @@ class OutfieldApp:
 def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     """Raises security.InsecureSettings outside demo mode with the demo's secret key or passwords."""
     sessions = make_sessionmaker(make_engine(settings.database_url))
-    _refuse_demo_secrets(settings, sessions)
+    refuse_demo_secrets(settings, sessions)
     bus = Bus(settings.redis_url)
     auth = Auth(sessions)
     services = Services(sessions=sessions, clock=clock)
@@ -279,7 +279,8 @@ def _assets_dir() -> Any:
     return Path(__file__).resolve().parent / "assets"
 
 
-def _refuse_demo_secrets(settings: Settings, sessions: Any) -> None:
+def refuse_demo_secrets(settings: Settings, sessions: Any) -> None:
+    """security.InsecureSettings outside demo mode with the demo's secret key or a demo password."""
     if settings.demo:
         return
     with session_scope(sessions) as session:

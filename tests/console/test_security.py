@@ -291,6 +291,24 @@ def test_the_console_refuses_to_start_with_the_generated_secret_outside_demo_mod
     assert create_app(demo, clock=ManualClock(START)).server.secret_key == demo.secret_key
 
 
+def test_python_m_console_says_why_it_refuses_to_start_and_exits_2(tmp_path):
+    """Tests that `python -m console` without SECRET_KEY outside demo mode prints one clear line (no traceback)
+    and exits 2 before any server process starts."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "OUTFIELD_DEMO")}
+    env.update(OUTFIELD_VAR=str(tmp_path), OUTFIELD_OSRM_DIR=str(tmp_path / "none"), PORT="1")
+    result = subprocess.run(
+        [sys.executable, "-m", "console"], env=env, capture_output=True, text=True, timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "python -m console: refusing to start: SECRET_KEY is not set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_the_console_refuses_to_start_with_demo_passwords_outside_demo_mode(tmp_path):
     """Tests that a user still signing in with a demo password stops the start (naming them) outside demo mode only."""
     settings = settings_for(tmp_path)
