@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +52,20 @@ class Bus:
         self._url = redis_url
         # Calls made while a request waits (health checks) fail fast; the publisher, relay and locks
         # run in their own threads and may wait longer before calling Redis lost.
+        # No client-side retries (redis-py retries with backoff by default, which turns a 0.1 s timeout
+        # into seconds): each caller's own loop decides when to try again.
         self._fast = redis.Redis.from_url(
-            redis_url, socket_connect_timeout=request_timeout_s, socket_timeout=request_timeout_s
+            redis_url,
+            socket_connect_timeout=request_timeout_s,
+            socket_timeout=request_timeout_s,
+            retry=Retry(NoBackoff(), 0),
         )
         self._redis = redis.Redis.from_url(
             redis_url,
             socket_connect_timeout=background_timeout_s,
             socket_timeout=background_timeout_s,
             health_check_interval=30,
+            retry=Retry(NoBackoff(), 0),
         )
         self._outbox: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue(maxsize=outbox_size)
         self._publisher: threading.Thread | None = None
