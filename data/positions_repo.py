@@ -89,6 +89,15 @@ def _values(item: Position | NetworkReport) -> dict[str, Any]:
     }  # fmt: skip
 
 
+# Built once: SQLAlchemy then finds the compiled form in its cache without rebuilding the statement.
+_INSERTS = {
+    name: dialect_insert(_TABLE)
+    .on_conflict_do_nothing(index_elements=["worker_id", "fix_time"])
+    .returning(_TABLE.c.id, _TABLE.c.worker_id, _TABLE.c.fix_time)
+    for name, dialect_insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
+}
+
+
 def insert_positions(session: Session, items: Sequence[Position | NetworkReport]) -> list[int | None]:
     """Insert many positions (and network-only reports) at once; each item's new id, in order.
 
@@ -99,14 +108,7 @@ def insert_positions(session: Session, items: Sequence[Position | NetworkReport]
     """
     if not items:
         return []
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(_TABLE)
-        .on_conflict_do_nothing(index_elements=["worker_id", "fix_time"])
-        .returning(_TABLE.c.id, _TABLE.c.worker_id, _TABLE.c.fix_time)
-    )
-    rows = session.execute(statement, [_values(item) for item in items]).all()
+    rows = session.execute(_INSERTS[session.get_bind().dialect.name], [_values(item) for item in items]).all()
     new_ids = {(worker_id, fix_time.astimezone(UTC)): id_ for id_, worker_id, fix_time in rows}
     ids: list[int | None] = []
     for item in items:

@@ -115,6 +115,8 @@ class PositionPipeline:
         self._monotonic = monotonic
         self._devices: dict[str, tuple[Worker, float]] = {}
         self._devices_lock = threading.Lock()
+        self._load_lock = threading.Lock()
+        self._devices_fresh_until = float("-inf")
         self._warned_no_shifts: set[int] = set()
         # Each worker's latest live fix (None: none stored), read once per worker and process,
         # then kept current by our own commits.
@@ -262,6 +264,11 @@ class PositionPipeline:
         cached = self._devices.get(device_id)  # a dict read is atomic; writes take the lock
         if cached is not None and cached[1] > now:
             return cached[0]
+        if now >= self._devices_fresh_until:  # one query for every device instead of one per device
+            self._load_devices()
+            cached = self._devices.get(device_id)
+            if cached is not None and cached[1] > now:
+                return cached[0]
         with session_scope(self._sessions) as session:
             worker = workers_repo.worker_by_device(session, device_id)
         if worker is None or not worker.active:
@@ -269,6 +276,19 @@ class PositionPipeline:
         with self._devices_lock:
             self._devices[device_id] = (worker, now + self._device_cache_s)
         return worker
+
+    def _load_devices(self) -> None:
+        """Remember every active worker's device, all at once (one thread loads; the others wait for it)."""
+        with self._load_lock:
+            now = self._monotonic()
+            if now < self._devices_fresh_until:
+                return  # another thread just loaded them
+            with session_scope(self._sessions) as session:
+                workers = workers_repo.list_workers(session)
+            until = now + self._device_cache_s
+            with self._devices_lock:
+                self._devices = {w.device_id: (w, until) for w in workers if w.active}
+            self._devices_fresh_until = until
 
     def _warn_no_shifts(self, worker: Worker) -> None:
         """Say once per process that a worker has no shift calendar, so every fix is kept (ids only)."""
