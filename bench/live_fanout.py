@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,8 @@ from ingest import start_server  # noqa: E402
 
 from realtime.redis_server import start_redis  # noqa: E402
 from tests.support.servers import free_port, run_cli, wait_until  # noqa: E402
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -77,6 +79,7 @@ def sender(url: str, devices: list[tuple[str, int]], period_s: float, start: flo
     """Each device sends one fix every `period_s`, spread evenly over the period, until `end`."""
     host, port = url.removeprefix("http://").split(":")
     sent: list[tuple[int, str, float, float]] = []  # (worker_id, fix_time, sent_at, scheduled)
+    failed: list[int] = []
     lock = threading.Lock()
     threads = 16
 
@@ -92,13 +95,16 @@ def sender(url: str, devices: list[tuple[str, int]], period_s: float, start: flo
                 if pause > 0:
                     time.sleep(pause)
                 now = time.time()
-                fix_time = datetime.fromtimestamp(round(now, 3), UTC)
-                conn.request("GET", f"/osmand?id={device}&lat=43.7384&lon=7.4246&timestamp={fix_time.isoformat()}")
+                ms = int(now * 1000)
+                conn.request("GET", f"/osmand?id={device}&lat=43.7384&lon=7.4246&timestamp={ms}")
                 response = conn.getresponse()
                 response.read()
-                if response.status == 200:
-                    with lock:
-                        sent.append((worker_id, fix_time.isoformat(), now, due))
+                fix_time = (EPOCH + timedelta(milliseconds=ms)).isoformat()  # as the server reads it
+                with lock:
+                    if response.status == 200:
+                        sent.append((worker_id, fix_time, now, due))
+                    else:
+                        failed.append(response.status)
             k += 1
 
     slots = list(enumerate(devices))
@@ -107,6 +113,8 @@ def sender(url: str, devices: list[tuple[str, int]], period_s: float, start: flo
         t.start()
     for t in pool:
         t.join()
+    if failed:
+        print(f"sender: {len(failed)} requests not answered 200: {sorted(set(failed))}", file=sys.stderr)
     out.put(sent)
 
 
@@ -167,6 +175,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--period", type=float, default=5.0, help="seconds between one phone's fixes")
     parser.add_argument("--consoles", type=int, default=10)
+    parser.add_argument("--server", default="console", help="console | gunicorn:WORKERS:THREADS (see bench/ingest.py)")
     parser.add_argument("--senders", type=int, default=2, help="sender processes (16 threads each)")
     args = parser.parse_args()
     rows = []
@@ -196,7 +205,7 @@ def main() -> None:
                     )
                 )
                 run_cli("data", "import-csv", "workers", str(csv), env=env)
-                procs.append(start_server(env, var / "console.log"))
+                procs.append(start_server(env, var / "console.log", args.server))
                 url = f"http://127.0.0.1:{port}"
                 wait_until(lambda url=url: requests.get(f"{url}/healthz", timeout=1).ok, 60, "console")
                 workers = requests.get(
@@ -209,7 +218,7 @@ def main() -> None:
                     p.terminate()
                     p.wait(10)
     print(
-        f"machine: {os.cpu_count()} cores; server: python -m console (SQLite WAL synchronous=FULL, redis-server, "
+        f"machine: {os.cpu_count()} cores; server: {args.server} (SQLite WAL synchronous=FULL, redis-server, "
         f"relay window 100 ms); {args.consoles} socket consoles; one fix per worker every {args.period:g} s for "
         f"{args.seconds:g} s; senders: {args.senders} processes x 16 threads"
     )
