@@ -1,4 +1,4 @@
-"""`python -m console`: serve the console, the API, the sockets and /osmand on $PORT.
+"""`python -m console`: serve the console, the API, the sockets and /osmand on $PORT (gunicorn, `console/serve.py`).
 
 `python -m console plan-worker` runs the route-plan worker instead (the Procfile's `planner`).
 """
@@ -33,18 +33,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def serve(settings: Settings) -> int:
-    from console.app import create_app
+    from console import serve as server
     from data.migrate import migrate
-    from dispatch.clock import SystemClock
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # request lines carry coordinates in query strings
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    migrate(settings.database_url)  # a no-op when the schema is current; a fresh database just works
-    app = create_app(settings, clock=SystemClock())
-    app.start_relay(settings.live_batch_ms)
-    logging.getLogger("outfield").info("serving on http://%s:%d/", settings.host, settings.port)
-    app.socketio.run(app.server, host=settings.host, port=settings.port, allow_unsafe_werkzeug=True, log_output=False)
-    return 0
+    migrate(settings.database_url)  # once, before the workers fork; a no-op when the schema is current
+    return server.serve(settings)
 
 
 if __name__ == "__main__":

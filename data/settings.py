@@ -26,6 +26,11 @@ class Settings:
     # HTTP interface and port of the console/API/socket/OsmAnd server.
     host: str
     port: int
+    # gunicorn worker processes and threads per process (each open websocket holds one thread), and how
+    # long SIGTERM waits for requests in flight before a worker is stopped.
+    web_workers: int
+    web_threads: int
+    web_graceful_timeout_s: int
     # Seed for everything random (demo scenario, simulator). Change to get another demo day.
     seed: int
     # How many times faster than real time the demo simulator runs.
@@ -59,6 +64,9 @@ class Settings:
             secret_key=environ.get("SECRET_KEY") or _install_secret(var_dir),
             host=environ.get("HOST", "127.0.0.1"),
             port=_int(environ, "PORT", 8050),
+            web_workers=_positive(environ, "OUTFIELD_WEB_WORKERS", 2),
+            web_threads=_positive(environ, "OUTFIELD_WEB_THREADS", 64),
+            web_graceful_timeout_s=_positive(environ, "OUTFIELD_WEB_GRACEFUL_TIMEOUT_S", 20),
             seed=_int(environ, "OUTFIELD_SEED", 0),
             sim_speed=float(environ.get("OUTFIELD_SIM_SPEED", "1")),
             tile_url=environ.get("OUTFIELD_TILE_URL") or None,
@@ -82,6 +90,13 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ValueError(f"environment variable {name}={raw!r} is not a whole number") from None
+
+
+def _positive(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(environ, name, default)
+    if value < 1:
+        raise ValueError(f"environment variable {name}={value} must be at least 1")
+    return value
 
 
 def _install_secret(var_dir: Path) -> str:

@@ -28,6 +28,7 @@
   const HOLDS_ORDER = ["assigned", "accepted", "en_route", "on_site"];
   const PANEL_REFRESH_MS = 1000;  // the list's ages ("12 s ago") and the offline cut-off
   const SOCKET_CLIENT = "/field/static/socketio.js";  // the field page's Socket.IO client (console/field/socketio.js)
+  const ORDERS_LAYER = "orders-layer";  // console/pages/ids.py ORDERS_LAYER
   const DOM = { list: "worker-list", counts: "state-counts", search: "worker-search", feed: "live-feed", selected: "selected-worker" };
   const fleet = {
     workers: new Map(),  // worker_id -> { props, latlng }: the layer's feature properties, kept current
@@ -204,14 +205,51 @@
   // any office socket (realtime/sockets.py). Its state reaches the badge through a store, on change only.
   function startFeed() {
     const say = (connected) => window.dash_clientside.set_props(DOM.feed, { data: { connected: connected } });
+    let lost = false;  // the feed was down since the page loaded: what happened meanwhile is in the snapshot
     fleet.connection = window.Field.connectSocketIO({}, {
       onEvent: (name, data) => {
         if (name === "positions") applyPositions(data);
         else if (name === "orders" && data && data.order) applyOrder(data.order);
+        else if (name === "resync") resync();  // the relay's Redis came back: pushes may have been lost
       },
-      onState: say,
+      onState: (connected) => {
+        say(connected);
+        if (!connected) lost = true;
+        else if (lost) { lost = false; resync(); }
+      },
       onRefused: () => say(false),
     });
+  }
+
+  // Re-read the snapshot (the same the page loaded with) after a gap in the feed: a server restart, a
+  // Redis outage. Positions go to the fleet; the orders layer is replaced in Dash's store once.
+  function resync() {
+    fetch("/api/v1/live", { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then((answer) => (answer.ok ? answer.json() : null))
+      .then((snapshot) => {
+        if (!snapshot) return;
+        const updates = [];
+        for (const f of snapshot.workers.features) {
+          const p = f.properties;
+          if (!p.fix_time) continue;
+          const [lon, lat] = f.geometry.coordinates;
+          updates.push({ worker_id: p.worker_id, lat: lat, lon: lon, fix_time: p.fix_time, speed_mps: p.speed_mps,
+                         bearing_deg: p.bearing_deg, battery_pct: p.battery_pct, accuracy_m: p.accuracy_m });
+        }
+        applyPositions({ updates: updates, sent_ms: Date.now() });
+        const nowMs = Date.now();
+        for (const f of snapshot.workers.features) {  // the order each worker holds now (some may have closed)
+          const w = fleet.workers.get(f.properties.worker_id);
+          if (!w) continue;
+          w.props.order_status = f.properties.order_status;
+          w.props.order_id = f.properties.order_id;
+          restyle(f.properties.worker_id, w, nowMs);
+        }
+        renderPanel(nowMs);
+        window.dash_clientside.set_props(ORDERS_LAYER, { data: snapshot.orders });
+        window.outfield.resyncs += 1;
+      })
+      .catch(() => { /* the next reconnect tries again */ });
   }
 
   // Dash draws the page after load: start once the side panel exists (it never does for a refused role).
@@ -474,6 +512,7 @@
     positionBatches: 0,  // position batches applied straight to the map (tests read it)
     updatesReceived: 0,
     lastLatencyMs: null,
+    resyncs: 0,  // snapshots re-read after a gap in the feed (tests read it)
     workerMarker: workerMarker,
     orderMarker: function (feature, latlng) {
       const p = feature.properties;

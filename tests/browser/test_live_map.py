@@ -158,3 +158,39 @@ def test_unauthenticated_dash_requests_are_refused(console_server):
     assert r.status_code == 401
     r = requests.get(f"{console_server.url}/", allow_redirects=False, timeout=5)
     assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_wall_screen_rereads_the_snapshot_when_the_feed_resumes(page, console_server, fleet):
+    """Tests that when the feed resumes after a gap (the relay says `resync` once Redis is back), the wall
+    screen re-reads the snapshot and shows a position it was never pushed."""
+    from flask_socketio import SocketIO
+
+    from data import positions_repo
+    from data.db import make_engine, make_sessionmaker, session_scope
+    from dispatch.positions import Position
+    from realtime.relay import LIVE_ROOM
+
+    login(page, console_server)
+    ana = fleet["Ana Rossi"]
+    page.wait_for_selector(f"path.worker-{ana}", timeout=10_000)
+    page.wait_for_function(  # the page's own socket is up, so it can hear the event
+        "() => (window.dash_component_api.getLayout('live-feed').props.data || {}).connected === true",
+        timeout=10_000,
+    )
+    before = page.locator(f"path.worker-{ana}").get_attribute("d")
+    now = datetime.now(UTC)
+    # Stored while the stream was down: nobody published it.
+    with session_scope(make_sessionmaker(make_engine(console_server.env["DATABASE_URL"]))) as session:
+        positions_repo.add_position(
+            session,
+            Position(worker_id=ana, device_id="b-0", fix_time=now, device_time=now, server_time=now,
+                     latitude=43.7290, longitude=7.4150),
+        )  # fmt: skip
+    SocketIO(message_queue=console_server.env["REDIS_URL"]).emit("resync", {}, to=LIVE_ROOM)
+    page.wait_for_function("() => window.outfield.resyncs >= 1", timeout=10_000)
+    page.wait_for_function(
+        "([sel, before]) => document.querySelector(sel).getAttribute('d') !== before",
+        arg=[f"path.worker-{ana}", before],
+        timeout=5_000,
+    )
+    assert not [e for e in page.errors if "favicon" not in e], page.errors

@@ -1,0 +1,148 @@
+"""The production server: gunicorn with threaded workers (`gthread`), websockets through simple-websocket.
+
+Why gthread and not gevent: measured on this stack (`bench/README.md`, "Server"), gevent gave no
+throughput advantage for Flask-SocketIO's fan-out, and it would block a whole worker on every
+SQLite fsync; threads need no monkey-patching of the database drivers, Redis or OR-Tools.
+
+Each worker process builds its own app after the fork (no preloading): its own database pool, Redis
+connections and relay candidate (one relay in the deployment forwards, chosen by a Redis lock).
+Several workers and several servers share the live stream through the Socket.IO message queue in
+Redis. Browsers connect with the websocket transport only (`console/field/socketio.js`), so a
+connection never spans two workers and no sticky sessions are needed.
+
+SIGTERM drains: the workers stop accepting, finish the requests in flight (up to
+`graceful_timeout_s`), close their websockets (clients reconnect to another worker) and exit.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from data.settings import Settings
+from dispatch.clock import SystemClock
+
+log = logging.getLogger("outfield")
+
+
+@dataclass(frozen=True, slots=True)
+class ServerOptions:
+    """How gunicorn serves the console; from settings, overridable in tests and benches."""
+
+    bind: str
+    workers: int
+    threads: int
+    graceful_timeout_s: int
+    backlog: int = 2048
+    worker_class: str = "gthread"  # bench/server.py compares "gevent" (not installed by default)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ServerOptions:
+        host = settings.host if ":" not in settings.host else f"[{settings.host}]"
+        return cls(
+            bind=f"{host}:{settings.port}",
+            workers=settings.web_workers,
+            threads=settings.web_threads,
+            graceful_timeout_s=settings.web_graceful_timeout_s,
+        )
+
+    def gunicorn_config(self) -> dict[str, Any]:
+        return {
+            "bind": [self.bind],
+            "workers": self.workers,
+            "worker_class": self.worker_class,
+            "threads": self.threads,
+            "graceful_timeout": self.graceful_timeout_s,
+            # A worker is restarted when it misses its heartbeat this long; long-lived websockets live in
+            # their own threads and do not block the heartbeat of a gthread worker.
+            "timeout": 60,
+            "keepalive": 5,
+            "backlog": self.backlog,
+            "preload_app": False,
+            # Access logs would carry coordinates (OsmAnd sends them in the query string): off.
+            "accesslog": None,
+            "errorlog": "-",
+            "loglevel": "warning",
+            "proc_name": "outfield-web",
+            # Let the app see the real client address when a trusted proxy on this host forwards it.
+            "forwarded_allow_ips": "127.0.0.1,::1",
+            "worker_exit": _worker_exit,
+        }
+
+
+class ConsoleApplication(BaseApplication):  # type: ignore[misc]
+    """gunicorn's application: the Outfield console, built in each worker after the fork."""
+
+    def __init__(self, settings: Settings, options: ServerOptions) -> None:
+        self._settings = settings
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.gunicorn_config().items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from console.app import create_app
+
+        app = create_app(self._settings, clock=SystemClock())
+        app.start_relay(self._settings.live_batch_ms)
+        _RUNNING.append(app)
+        _drain_websockets_on_term(app)
+        return app.server
+
+
+_RUNNING: list[Any] = []  # the app of this worker process (one), for the exit hook
+
+
+def _drain_websockets_on_term(app: Any) -> None:
+    """On SIGTERM, also close this worker's websockets once its plain requests are done.
+
+    gunicorn's gthread worker waits for every open connection before it exits, and a wall screen's
+    websocket never ends by itself: without this, every deploy would wait the whole graceful timeout.
+    Requests in flight still finish; the sockets' clients reconnect to a worker that is up.
+    """
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum: int, frame: Any) -> None:
+        app.stop.set()  # the relay candidate gives up its lock
+        threading.Thread(target=_close_sockets, args=(app,), name="outfield-drain", daemon=True).start()
+        if callable(previous):
+            previous(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_term)
+
+
+def _close_sockets(app: Any) -> None:
+    server = app.socketio.server
+    if server is None:
+        return
+    eio = server.eio
+    for sid in list(getattr(eio, "sockets", {})):
+        try:
+            eio.disconnect(sid)
+        except Exception:  # a socket closing by itself at the same moment
+            log.debug("socket %s was already closing", sid)
+
+
+def _worker_exit(server: Any, worker: Any) -> None:
+    for app in _RUNNING:
+        app.stop.set()
+
+
+def serve(settings: Settings, options: ServerOptions | None = None) -> int:
+    """Serve until SIGTERM/SIGINT (gunicorn's master process); returns its exit status."""
+    options = options or ServerOptions.from_settings(settings)
+    log.info(
+        "serving on http://%s/ with gunicorn: %d worker(s) x %d thread(s)",
+        options.bind,
+        options.workers,
+        options.threads,
+    )
+    ConsoleApplication(settings, options).run()
+    return 0

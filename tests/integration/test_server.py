@@ -1,0 +1,206 @@
+"""`python -m console` is a production server: gunicorn workers sharing the live stream, draining on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+import socketio
+from sqlalchemy import create_engine, text
+
+from tests.factories import ALL_DAY_CSV
+from tests.support.servers import REPO, free_port, run_cli, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Served:
+    url: str
+    port: int
+    env: dict[str, str]
+    proc: subprocess.Popen[bytes]
+    token: str
+    log_path: Path
+
+    def workers(self) -> list[int]:
+        """The pids of the master's worker processes."""
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+
+def _start(tmp: Path, redis_url: str, **extra: str) -> Served:
+    port = free_port()
+    env = {
+        **os.environ,
+        "OUTFIELD_VAR": str(tmp),
+        "DATABASE_URL": f"sqlite:///{tmp / 'outfield.db'}",
+        "REDIS_URL": redis_url,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "SECRET_KEY": "test-secret",
+        "OUTFIELD_OSRM_DIR": str(tmp / "no-osrm"),
+        **extra,
+    }
+    run_cli("data", "migrate", env=env)
+    token = run_cli("data", "create-user", "--role", "admin", "--name", "admin", env=env)
+    workers = tmp / "workers.csv"
+    workers.write_text(
+        "name,device_id,shift_days,shift_start,shift_end\n"
+        + "".join(f"Server Test {i},srv-{i},{ALL_DAY_CSV}\n" for i in range(3))
+    )
+    run_cli("data", "import-csv", "workers", str(workers), env=env)
+    redis.Redis.from_url(redis_url).delete("outfield:relay-leader")
+    log_path = tmp / "console.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "console"], env=env, cwd=REPO, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).status_code == 200, 30, "python -m console")
+    return Served(url, port, env, proc, token, log_path)
+
+
+def _stop(served: Served) -> None:
+    if served.proc.poll() is None:
+        served.proc.terminate()
+        try:
+            served.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            served.proc.kill()
+            served.proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Served]:
+    served = _start(tmp_path_factory.mktemp("srv"), redis_url, OUTFIELD_WEB_WORKERS="2", OUTFIELD_WEB_THREADS="8")
+    try:
+        yield served
+    finally:
+        _stop(served)
+
+
+def _fix(device: str, lat: float, at: datetime) -> dict[str, str]:
+    return {"id": device, "lat": str(lat), "lon": "7.42", "timestamp": str(int(at.timestamp()))}
+
+
+def test_serves_with_gunicorn_workers_not_the_development_server(two_workers: Served) -> None:
+    """Tests that `python -m console` runs the configured number of gunicorn worker processes and no Werkzeug server."""
+    wait_until(lambda: len(two_workers.workers()) == 2, 10, "two gunicorn workers")
+    answer = requests.get(f"{two_workers.url}/login", timeout=5)
+    assert answer.status_code == 200
+    assert "Werkzeug" not in answer.headers.get("Server", "")
+    assert "development server" not in two_workers.log_path.read_text(errors="replace")
+
+
+def test_every_worker_process_reaches_every_console(two_workers: Served) -> None:
+    """Tests that consoles connected to different worker processes each get every position posted to any of them."""
+    clients: list[socketio.Client] = []
+    got: list[set[float]] = []
+    lock = threading.Lock()
+    # Connections are spread over the workers by the kernel; open enough that both workers hold one.
+    for _ in range(6):
+        client = socketio.Client(reconnection=False)
+        seen: set[float] = set()
+
+        def on_positions(payload: dict, seen: set[float] = seen) -> None:
+            with lock:
+                seen.update(u["lat"] for u in payload["updates"])
+
+        client.on("positions", on_positions)
+        client.connect(two_workers.url, auth={"token": two_workers.token}, transports=["websocket"], wait_timeout=10)
+        clients.append(client)
+        got.append(seen)
+    try:
+        now = datetime.now(UTC).replace(microsecond=0)
+        lats = [round(43.73 + i * 1e-3, 6) for i in range(3)]
+        for i, lat in enumerate(lats):  # each ping on a fresh connection: any worker may take it
+            answer = requests.get(f"{two_workers.url}/osmand", params=_fix(f"srv-{i}", lat, now), timeout=5)
+            assert answer.status_code == 200, answer.text
+
+        def everyone_has_all() -> bool:
+            with lock:
+                return all(set(lats) <= seen for seen in got)
+
+        wait_until(everyone_has_all, 10, "every console has every position")
+    finally:
+        for client in clients:
+            client.disconnect()
+
+
+def test_sigterm_finishes_the_request_in_flight_and_closes_websockets(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str
+) -> None:
+    """Tests that on SIGTERM a request whose body is still arriving is answered and stored, open websockets are
+    closed, and the server exits well before its graceful timeout."""
+    served = _start(
+        tmp_path_factory.mktemp("drain"),
+        redis_url,
+        OUTFIELD_WEB_WORKERS="1",
+        OUTFIELD_WEB_THREADS="4",
+        OUTFIELD_WEB_GRACEFUL_TIMEOUT_S="60",
+    )
+    client = socketio.Client(reconnection=False)
+    disconnected = threading.Event()
+    client.on("disconnect", lambda *args: disconnected.set())
+    try:
+        client.connect(served.url, auth={"token": served.token}, transports=["websocket"], wait_timeout=10)
+        at = datetime.now(UTC).replace(microsecond=0)
+        body = f"id=srv-1&lat=43.7401&lon=7.4201&timestamp={int(at.timestamp())}".encode()
+        conn = socket.create_connection(("127.0.0.1", served.port), timeout=30)
+        conn.sendall(
+            b"POST /osmand HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+            + body[:10]
+        )
+        # The worker has the request (its headers) before the signal: wait until it reads the connection.
+        wait_until(lambda: _has_connection(served, conn), 10, "the worker took the connection")
+        started = datetime.now(UTC)
+        os.kill(served.proc.pid, signal.SIGTERM)
+        assert disconnected.wait(15), "the websocket was not closed on SIGTERM"
+        conn.sendall(body[10:])
+        answer = b""
+        while chunk := conn.recv(4096):
+            answer += chunk
+        conn.close()
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+        served.proc.wait(30)
+        assert (datetime.now(UTC) - started).total_seconds() < 30  # not the whole graceful timeout (60 s)
+        engine = create_engine(served.env["DATABASE_URL"])
+        with engine.connect() as db:
+            stored = db.execute(text("SELECT latitude FROM positions")).scalars().all()
+        assert stored == [pytest.approx(43.7401)]
+    finally:
+        if client.connected:
+            client.disconnect()
+        _stop(served)
+
+
+def _has_connection(served: Served, conn: socket.socket) -> bool:
+    """Whether a worker process has accepted the server end of `conn` (holds it as an open file)."""
+    client_port = conn.getsockname()[1]
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = fields[1], fields[2]
+        if int(local.split(":")[1], 16) == served.port and int(remote.split(":")[1], 16) == client_port:
+            inode = fields[9]
+    if inode is None:
+        return False
+    for pid in served.workers():
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                if os.readlink(fd) == f"socket:[{inode}]":
+                    return True
+            except OSError:
+                continue
+    return False
