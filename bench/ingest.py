@@ -1,7 +1,7 @@
 """Ingestion benchmark: the trivial-route floor, /osmand one fix per request and the batch endpoint, side by side.
 
 One run, one server configuration: a real redis-server, the console as `start_server` starts it
-(today `python -m console`; repoint that one function when the server changes) on a fresh SQLite
+(`python -m console`: gunicorn with gthread workers; repoint that one function if that changes) on a fresh SQLite
 file (WAL, synchronous=FULL), `--devices` registered phones, and Debian's `wrk` as the load
 generator (C, event-driven, Lua scripts making every request a new fix: its own device and time).
 wrk runs on the same 2 cores as the server, so its CPU is taken from the server's; the figures are
@@ -73,23 +73,16 @@ function request() return wrk.format("GET", "/healthz") end
 """
 
 
-def start_server(env: dict[str, str], log: Path, server: str = "console") -> subprocess.Popen[bytes]:
-    """The console as deployed (repoint here when `python -m console` changes).
+def start_server(env: dict[str, str], log: Path, web: str = "") -> subprocess.Popen[bytes]:
+    """The console as deployed: `python -m console` (gunicorn, gthread workers; repoint here if that changes).
 
-    `console`: `python -m console` as it is; `gunicorn:W:T`: gunicorn, W gthread workers x T threads
-    (bench/gunicorn_wsgi.py), the configuration `python -m console` is moving to.
+    `web` is "WORKERS:THREADS" (OUTFIELD_WEB_WORKERS / OUTFIELD_WEB_THREADS), or "" for the defaults.
     """
-    command = [sys.executable, "-m", "console"]
-    if server.startswith("gunicorn"):
-        parts = server.split(":")
-        workers, threads = (parts[1] if len(parts) > 1 else "2"), (parts[2] if len(parts) > 2 else "64")
-        command = [
-            sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", workers, "--threads", threads,
-            "-b", f"127.0.0.1:{env['PORT']}", "--pythonpath", f"{REPO},{REPO / 'bench'}", "--log-level", "warning",
-            "gunicorn_wsgi:app",
-        ]  # fmt: skip
+    if web:
+        workers, threads = web.split(":")
+        env = {**env, "OUTFIELD_WEB_WORKERS": workers, "OUTFIELD_WEB_THREADS": threads}
     with open(log, "wb") as out:
-        return subprocess.Popen(command, env=env, cwd=REPO, stdout=out, stderr=out)
+        return subprocess.Popen([sys.executable, "-m", "console"], env=env, cwd=REPO, stdout=out, stderr=out)
 
 
 def run_wrk(
@@ -131,7 +124,7 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--batch-connections", type=int, default=4)
-    parser.add_argument("--server", default="console", help="console | gunicorn:WORKERS:THREADS (see start_server)")
+    parser.add_argument("--web", default="", help="WORKERS:THREADS of the server (default: its settings' defaults)")
     parser.add_argument(
         "--py-spy", help="py-spy binary: record the server during each phase (collapsed stacks in /tmp)"
     )
@@ -165,7 +158,7 @@ def main() -> None:
                 )
             )
             run_cli("data", "import-csv", "workers", str(csv), env=env)
-            procs.append(start_server(env, var / "console.log", args.server))
+            procs.append(start_server(env, var / "console.log", args.web))
             url = f"http://127.0.0.1:{port}"
             wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 60, "console")
             # Fix times: a day ago from 01:00 (batch) and 12:00 (/osmand), 10 ms apart, inside the all-day shifts.
@@ -230,7 +223,7 @@ def main() -> None:
     batch_rate = many["rate"] * args.batch_size
     print(
         f"machine: {os.cpu_count()} cores, load average {load:.1f} at the start and {load_end:.1f} at the end; "
-        f"SQLite (WAL, synchronous=FULL) + redis-server; server: {args.server}; client: wrk -t{args.threads}, "
+        f"SQLite (WAL, synchronous=FULL) + redis-server; server: python -m console (gunicorn gthread, workers:threads {args.web or 'default 2:64'}); client: wrk -t{args.threads}, "
         f"{args.seconds} s per phase, {args.devices} devices"
     )
     print()

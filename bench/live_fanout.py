@@ -156,7 +156,7 @@ def run_fleet(url: str, token: str, devices: list[tuple[str, int]], args: argpar
     return {
         "workers": len(devices),
         "fixes": len(sent),
-        "rate": len(sent) / args.seconds,
+        "rate": len(sent) / max(1e-9, max(r[2] for r in sent) - min(r[2] for r in sent)) if sent else 0.0,
         "p50": statistics.median(latencies) if latencies else float("nan"),
         "p99": percentile(latencies, 0.99) if latencies else float("nan"),
         "max": max(latencies) if latencies else float("nan"),
@@ -175,7 +175,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--period", type=float, default=5.0, help="seconds between one phone's fixes")
     parser.add_argument("--consoles", type=int, default=10)
-    parser.add_argument("--server", default="console", help="console | gunicorn:WORKERS:THREADS (see bench/ingest.py)")
+    parser.add_argument("--web", default="", help="WORKERS:THREADS of the server (default: its settings' defaults)")
     parser.add_argument("--senders", type=int, default=2, help="sender processes (16 threads each)")
     args = parser.parse_args()
     rows = []
@@ -205,7 +205,7 @@ def main() -> None:
                     )
                 )
                 run_cli("data", "import-csv", "workers", str(csv), env=env)
-                procs.append(start_server(env, var / "console.log", args.server))
+                procs.append(start_server(env, var / "console.log", args.web))
                 url = f"http://127.0.0.1:{port}"
                 wait_until(lambda url=url: requests.get(f"{url}/healthz", timeout=1).ok, 60, "console")
                 workers = requests.get(
@@ -218,7 +218,7 @@ def main() -> None:
                     p.terminate()
                     p.wait(10)
     print(
-        f"machine: {os.cpu_count()} cores; server: {args.server} (SQLite WAL synchronous=FULL, redis-server, "
+        f"machine: {os.cpu_count()} cores; server: python -m console, workers:threads {args.web or 'default 2:64'} (SQLite WAL synchronous=FULL, redis-server, "
         f"relay window 100 ms); {args.consoles} socket consoles; one fix per worker every {args.period:g} s for "
         f"{args.seconds:g} s; senders: {args.senders} processes x 16 threads"
     )
