@@ -4,8 +4,9 @@ A burst of pings must not flood the browser: within each `batch_ms` window only 
 update per worker is kept, and one `positions` event carries the batch (see the stack research:
 batching turns thousands of updates a second into a few socket events per console).
 
-After a Redis outage the relay emits `resync` to the live room once the stream works again:
-positions published meanwhile were lost, so a console re-reads the snapshot on that event. The
+When a relay starts leading (after a Redis outage, the previous leader's crash, a deploy) and when
+its subscription comes back after an outage, it emits `resync` to the live room: positions published
+while nobody relayed were lost, so a console re-reads the snapshot on that event. The
 consoles' Socket.IO processes resubscribe to the message queue on their own schedule (python-socketio
 backs off up to 60 s), so the event waits until as many of them listen as before the outage.
 """
@@ -79,14 +80,21 @@ def run_relay(
     `wall_ms` stamps each batch so that clients can measure end-to-end latency.
     """
     listeners = 0  # console processes listening on the socket message queue, when last counted
+    outage = False  # Redis stopped answering since the last count: counts now are of a recovering deployment
     while not stop.is_set():
         if not bus.hold_lock(LEADER_LOCK, holder, LOCK_TTL_MS):
+            count = bus.subscribers(SOCKETIO_CHANNEL)
+            if count is None:
+                outage = True
+            elif not outage:
+                listeners = count
             stop.wait(1.0)
             continue
+        outage = False
         log.info("relay %s is forwarding live positions", holder)
         try:
-            # Leading again after losing the lock (Redis went away, or the loop failed): whatever was
-            # published in between never reached the consoles, so they are told to re-read.
+            # Whoever takes the lock, after an outage, a crash of the last leader or a deploy: what was
+            # published while no relay listened never reached the consoles, so they are told to re-read.
             listeners = _relay_while_leader(bus, emit, batch_ms, stop, holder, monotonic, wall_ms, listeners)
         except Exception:  # the relay must outlive a bad message or a socket hiccup
             log.exception("relay loop failed; restarting")
@@ -106,17 +114,15 @@ def _relay_while_leader(
 ) -> int:
     """Forward until the lock is lost or `stop`; returns how many console processes listened last.
 
-    `listeners_before` > 0 means this relay led before and lost the lock (Redis went away, or the
-    loop failed): whatever was published in between never reached the consoles, so `resync` is due.
+    `resync` is sent first, once as many console processes listen as `listeners_before` (this relay's
+    last count; at least one): the consoles re-read the snapshot, as nobody relayed before this leader.
     """
     pending = Coalescer()
     window_s = batch_ms / 1000.0
     next_flush = monotonic() + window_s
     next_renew = monotonic() + LOCK_TTL_MS / 3000.0
-    listeners = listeners_before or bus.subscribers(SOCKETIO_CHANNEL) or 0
-    resync: tuple[int, float] | None = None  # (listeners to wait for, give up waiting at)
-    if listeners_before:
-        resync = (listeners_before, monotonic() + RESYNC_WAIT_S)
+    listeners = max(listeners_before, bus.subscribers(SOCKETIO_CHANNEL) or 0, 1)
+    resync: tuple[int, float] | None = (listeners, monotonic() + RESYNC_WAIT_S)  # (listeners to wait for, deadline)
     for item in bus.listen([POSITIONS, ORDERS], stop=stop, timeout_s=min(0.05, window_s / 2)):
         if item is not None:
             channel, message = item
