@@ -176,7 +176,9 @@ def main() -> None:
                     return None
                 out = f"/tmp/outfield-ingest-{phase}.txt"
                 print(f"profile of the {phase} phase: {out}", file=sys.stderr)
-                pid = str(procs[-1].pid)
+                # One gunicorn worker (the master only waits for signals): the server's first child.
+                master = procs[-1].pid
+                pid = Path(f"/proc/{master}/task/{master}/children").read_text().split()[0]
                 return [
                     args.py_spy,
                     "record",

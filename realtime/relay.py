@@ -123,6 +123,7 @@ def _relay_while_leader(
     next_renew = monotonic() + LOCK_TTL_MS / 3000.0
     listeners = max(listeners_before, bus.subscribers(SOCKETIO_CHANNEL) or 0, 1)
     resync: tuple[int, float] | None = (listeners, monotonic() + RESYNC_WAIT_S)  # (listeners to wait for, deadline)
+    next_count = monotonic()
     for item in bus.listen([POSITIONS, ORDERS], stop=stop, timeout_s=min(0.05, window_s / 2)):
         if item is not None:
             channel, message = item
@@ -135,10 +136,12 @@ def _relay_while_leader(
                 for worker_id in _order_workers(message):
                     emit("assignment", message, worker_room(worker_id))
         now = monotonic()
-        if resync is not None and ((bus.subscribers(SOCKETIO_CHANNEL) or 0) >= resync[0] or now >= resync[1]):
-            log.info("relay %s: the live stream is back; consoles re-read the snapshot", holder)
-            emit(RESYNC_EVENT, {"sent_ms": wall_ms()}, LIVE_ROOM)
-            resync = None
+        if resync is not None and now >= next_count:  # count the listeners twice a second, not every tick
+            next_count = now + 0.5
+            if (bus.subscribers(SOCKETIO_CHANNEL) or 0) >= resync[0] or now >= resync[1]:
+                log.info("relay %s: the live stream is back; consoles re-read the snapshot", holder)
+                emit(RESYNC_EVENT, {"sent_ms": wall_ms()}, LIVE_ROOM)
+                resync = None
         if now >= next_flush:
             if len(pending):
                 emit("positions", {"updates": pending.drain(), "sent_ms": wall_ms()}, LIVE_ROOM)
