@@ -100,13 +100,6 @@ class Bus:
             except queue.Full:
                 self._note_failure(f"outbox full ({self._outbox.maxsize} messages)", dropped=1)
 
-    def flush(self, timeout_s: float = 5.0) -> bool:
-        """Wait until every queued message was sent or dropped (shutdown, tests); False on timeout."""
-        done = threading.Event()
-        waiter = threading.Thread(target=lambda: (self._outbox.join(), done.set()), daemon=True)
-        waiter.start()
-        return done.wait(timeout_s)
-
     def _ensure_publisher(self) -> None:
         # Started on first use and again in a forked child (a thread does not survive a fork).
         if self._publisher is not None and self._publisher_pid == os.getpid() and self._publisher.is_alive():
@@ -127,11 +120,7 @@ class Bus:
                     batch.append(self._outbox.get_nowait())
                 except queue.Empty:
                     break
-            try:
-                self.send(batch)
-            finally:
-                for _ in batch:
-                    self._outbox.task_done()
+            self.send(batch)
 
     def send(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
         """Publish a batch in one pipelined round trip (the publisher thread's step); drops it if Redis fails."""

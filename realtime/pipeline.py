@@ -148,7 +148,7 @@ class PositionPipeline:
         database fails.
         """
         server_time = self._clock.now()
-        outcomes: list[Outcome] = []
+        outcomes: list[Outcome | None] = []  # None: decided when its group is committed
         to_store: list[tuple[int, Storable, bool]] = []  # (index in outcomes, item, live)
         last: dict[int, Position | None] = {}  # this request's view: the cache, then its own accepted fixes
         for report in reports:
@@ -158,7 +158,7 @@ class PositionPipeline:
             decided = self._decide(report, server_time, last, may_report)
             if isinstance(decided, tuple):
                 to_store.append((len(outcomes), *decided))
-            outcomes.append(decided if not isinstance(decided, tuple) else Rejected("pending"))
+            outcomes.append(None if isinstance(decided, tuple) else decided)
         try:
             ids = self._committer.write([item for _, item, _ in to_store], timeout_s=self._commit_timeout_s)
         except CommitFailed as exc:
@@ -174,7 +174,7 @@ class PositionPipeline:
                 live.append(stored)
         self._remember(live)
         self._bus.publish_many(POSITIONS, [live_message(p) for p in live])
-        return outcomes
+        return [o for o in outcomes if o is not None]
 
     def _decide(
         self,
