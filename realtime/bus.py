@@ -74,6 +74,9 @@ class Bus:
         self._state_lock = threading.Lock()
         self._down = False
         self._dropped = 0
+        # Started now, not on the first publish: a request may come during shutdown, when Python
+        # refuses to start threads (and again after a fork, see `_ensure_publisher`).
+        self._ensure_publisher()
 
     def ping(self) -> bool:
         """Whether the server answers within ~0.1 s (health checks and start-up waits)."""

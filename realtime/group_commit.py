@@ -12,6 +12,7 @@ requests whose own transaction fails get `CommitFailed` and nothing of theirs is
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -37,7 +38,9 @@ class _Job[T, R]:
 
 
 class GroupCommitter[T, R]:
-    """One writer thread per process, started on first use (so it is born after a server's fork).
+    """One writer thread per process, started with it and again after a fork
+    (a thread does not survive one); never lazily inside a request, which may come during shutdown,
+    when Python refuses to start threads.
 
     `write(items)` stores a list of items in one transaction and returns one result per item, in
     order (it raises when the transaction fails). `max_items` caps one group.
@@ -49,7 +52,9 @@ class GroupCommitter[T, R]:
         self._name = name
         self._queue: queue.SimpleQueue[_Job[T, R]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._thread_pid = 0
         self._start_lock = threading.Lock()
+        self._ensure_started()
 
     def submit(self, items: Sequence[T]) -> Future[list[R]]:
         """Queue `items` for the next group; the future gets their results once committed."""
@@ -69,11 +74,12 @@ class GroupCommitter[T, R]:
             raise CommitFailed(f"the database did not commit within {timeout_s:g} s") from None
 
     def _ensure_started(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
+        if self._thread is not None and self._thread_pid == os.getpid() and self._thread.is_alive():
             return
         with self._start_lock:
-            if self._thread is None or not self._thread.is_alive():
+            if self._thread is None or self._thread_pid != os.getpid() or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread_pid = os.getpid()
                 self._thread.start()
 
     def _run(self) -> None:
