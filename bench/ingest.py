@@ -1,30 +1,29 @@
-"""Ingestion benchmark: positions/s through /osmand and the batch endpoint, and push latency.
+"""Ingestion benchmark: the trivial-route floor, /osmand one fix per request and the batch endpoint, side by side.
 
-Runs everything on this machine: a real redis-server, `python -m console` on a fresh SQLite file,
-and python-socketio clients. Prints a Markdown table; nothing here asserts on time.
+One run, one server configuration: a real redis-server, the console as `start_server` starts it
+(`python -m console`: gunicorn with gthread workers; repoint that one function if that changes) on a fresh SQLite
+file (WAL, synchronous=FULL), `--devices` registered phones, and Debian's `wrk` as the load
+generator (C, event-driven, Lua scripts making every request a new fix: its own device and time).
+wrk runs on the same 2 cores as the server, so its CPU is taken from the server's; the figures are
+a lower bound. Prints a Markdown table with the load average; nothing here asserts on time.
 
-    .venv/bin/python bench/ingest.py [--positions 3000] [--threads 4]
-
-Side by side in the same run: a bare Flask endpoint on the same WSGI server that parses nothing and
-stores nothing (the HTTP floor), so the ratio shows what parsing + storing + publishing costs.
+    .venv/bin/python bench/ingest.py [--seconds 10] [--connections 32] [--devices 1000] [--batch-size 500]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import queue
-import statistics
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
-import socketio
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -32,126 +31,110 @@ sys.path.insert(0, str(REPO))
 from realtime.redis_server import start_redis  # noqa: E402
 from tests.support.servers import free_port, run_cli, wait_until  # noqa: E402
 
-BARE_APP = """
-import sys
-from flask import Flask
-app = Flask("bare")
-@app.route("/osmand", methods=["GET", "POST"])
-def osmand():
-    return "", 200
-app.run(host="127.0.0.1", port=int(sys.argv[1]), threaded=True)
+# Every request a new fix: device = n mod devices, time = t0 + 10 n ms (n unique over wrk's threads).
+OSMAND_LUA = """
+local n, step = 0, 1
+local devices = tonumber(os.getenv("BENCH_DEVICES"))
+local t0 = tonumber(os.getenv("BENCH_T0"))
+local threads = 0
+function setup(thread) thread:set("offset", threads); threads = threads + 1 end
+function init(args) n = offset; step = tonumber(os.getenv("BENCH_THREADS")) end
+function request()
+  n = n + step
+  local path = string.format("/osmand?id=bench-%05d&lat=%.6f&lon=7.4246&timestamp=%.0f&speed=5&accuracy=6&batt=80",
+                             n % devices, 43.73 + (n % 100) * 1e-4, t0 + n * 10)
+  return wrk.format("GET", path)
+end
+"""
+
+BATCH_LUA = """
+local n, step = 0, 1
+local devices = tonumber(os.getenv("BENCH_DEVICES"))
+local t0 = tonumber(os.getenv("BENCH_T0"))
+local size = tonumber(os.getenv("BENCH_BATCH"))
+local threads = 0
+function setup(thread) thread:set("offset", threads); threads = threads + 1 end
+function init(args) n = offset * size; step = tonumber(os.getenv("BENCH_THREADS")) * size end
+function request()
+  local items = {}
+  for i = 0, size - 1 do
+    local k = n + i
+    items[#items + 1] = string.format('{"id":"bench-%05d","lat":%.6f,"lon":7.43,"timestamp":%.0f,"speed":5}',
+                                      k % devices, 43.73 + (k % 100) * 1e-4, t0 + k * 10)
+  end
+  n = n + step
+  return wrk.format("POST", "/api/v1/positions", {["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")}, "[" .. table.concat(items, ",") .. "]")
+end
+"""
+
+FLOOR_LUA = """
+function request() return wrk.format("GET", "/healthz") end
 """
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+def start_server(env: dict[str, str], log: Path, web: str = "") -> subprocess.Popen[bytes]:
+    """The console as deployed: `python -m console` (gunicorn, gthread workers; repoint here if that changes).
 
-
-def osmand_rate(url: str, devices: list[str], n: int, threads: int, t0: datetime) -> float:
-    def send(chunk: range) -> None:
-        s = requests.Session()
-        for i in chunk:
-            ts = int((t0 + timedelta(seconds=i)).timestamp())
-            r = s.get(
-                f"{url}/osmand",
-                params={
-                    "id": devices[i % len(devices)],
-                    "lat": 43.73 + (i % 100) * 1e-4,
-                    "lon": 7.42,
-                    "timestamp": ts,
-                    "speed": 5,
-                    "accuracy": 6,
-                    "batt": 80,
-                },
-            )
-            r.raise_for_status()
-
-    chunks = [range(k, n, threads) for k in range(threads)]
-    start = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(send, chunks))
-    return n / (time.perf_counter() - start)
-
-
-def batch_rate(url: str, token: str, devices: list[str], n: int, size: int, t0: datetime) -> float:
-    s = requests.Session()
-    start = time.perf_counter()
-    for b in range(0, n, size):
-        items = [
-            {
-                "id": devices[i % len(devices)],
-                "lat": 43.73 + (i % 100) * 1e-4,
-                "lon": 7.43,
-                "timestamp": int((t0 + timedelta(seconds=i)).timestamp()),
-                "speed": 5,
-            }
-            for i in range(b, min(n, b + size))
-        ]
-        r = s.post(f"{url}/api/v1/positions", json=items, headers={"Authorization": f"Bearer {token}"})
-        r.raise_for_status()
-        assert r.json()["accepted"] == len(items), r.json()
-    return n / (time.perf_counter() - start)
-
-
-def push_latency(url: str, token: str, devices: list[str], n: int, rate_hz: float) -> list[float]:
-    """Request sent → update received by a connected socket client, in ms.
-
-    Pings go round-robin over the workers so that coalescing (latest per worker per window) keeps
-    every one of them; coalescing itself is what drops a worker's older fix inside one window.
+    `web` is "WORKERS:THREADS" (OUTFIELD_WEB_WORKERS / OUTFIELD_WEB_THREADS), or "" for the defaults.
     """
-    received: dict[float, float] = {}
-    q: queue.Queue = queue.Queue()
-    client = socketio.Client(reconnection=False)
+    if web:
+        workers, threads = web.split(":")
+        env = {**env, "OUTFIELD_WEB_WORKERS": workers, "OUTFIELD_WEB_THREADS": threads}
+    with open(log, "wb") as out:
+        return subprocess.Popen([sys.executable, "-m", "console"], env=env, cwd=REPO, stdout=out, stderr=out)
 
-    def on_positions(payload: dict) -> None:
-        now = time.perf_counter()
-        for u in payload["updates"]:
-            q.put((u["lat"], now))
 
-    client.on("positions", on_positions)
-    client.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
-    sent: dict[float, float] = {}
-    s = requests.Session()
-    for i in range(n):
-        lat = round(43.70 + i * 1e-5, 6)
-        sent[lat] = time.perf_counter()
-        s.get(
-            f"{url}/osmand",
-            params={
-                "id": devices[i % len(devices)],
-                "lat": lat,
-                "lon": 7.41,
-                "timestamp": datetime.now(UTC).isoformat(),
-            },
-        ).raise_for_status()
-        time.sleep(1 / rate_hz)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and len(received) < n:
-        try:
-            lat, at = q.get(timeout=0.2)
-            if lat in sent:  # updates of the earlier phases may still be in flight
-                received.setdefault(lat, at)
-        except queue.Empty:
-            pass
-    client.disconnect()
-    missing = [i for i, lat in enumerate(sent) if lat not in received]
-    if missing:
-        print(f"missing updates at send indexes {missing[:20]}", file=sys.stderr)
-    return [(received[lat] - sent[lat]) * 1000 for lat in sent if lat in received]
+def run_wrk(
+    url: str, script: str, env: dict[str, str], *, seconds: int, threads: int, connections: int, spy: list[str] | None
+) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    profiler = subprocess.Popen(spy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if spy else None
+    try:
+        out = subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", f.name, url],
+            env={**env, "BENCH_THREADS": str(threads)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(f.name)
+        if profiler is not None:
+            profiler.wait(seconds + 30)
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:.*", out)
+    latency = re.search(r"Latency\s+(\S+)\s+(\S+)\s+(\S+)", out)
+    return {
+        "rate": rate,
+        "non2xx": int(bad.group(1)) if bad else 0,
+        "errors": errors.group(0) if errors else "",
+        "latency_avg": latency.group(1) if latency else "?",
+        "latency_max": latency.group(3) if latency else "?",
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--positions", type=int, default=3000)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=500)
-    parser.add_argument("--latency-samples", type=int, default=200)
+    parser.add_argument("--batch-connections", type=int, default=4)
+    parser.add_argument("--web", default="", help="WORKERS:THREADS of the server (default: its settings' defaults)")
+    parser.add_argument(
+        "--py-spy", help="py-spy binary: record the server during each phase (collapsed stacks in /tmp)"
+    )
     args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk not found: apt-get install wrk")
 
     with tempfile.TemporaryDirectory() as tmp:
         var = Path(tmp)
-        rport, port, bport = free_port(), free_port(), free_port()
+        rport, port = free_port(), free_port()
         redis_proc = start_redis(rport, var / "redis")
         env = {
             **os.environ,
@@ -160,51 +143,109 @@ def main() -> None:
             "REDIS_URL": f"redis://127.0.0.1:{rport}/0",
             "PORT": str(port),
             "SECRET_KEY": "bench",
+            "OUTFIELD_OSRM_DIR": str(var / "no-osrm"),
         }
-        procs = [redis_proc]
+        procs: list[subprocess.Popen[bytes]] = [redis_proc]
         try:
             run_cli("data", "migrate", env=env)
             token = run_cli("data", "create-user", "--role", "admin", "--name", "bench", env=env)
-            devices = [f"bench-{i:03d}" for i in range(30)]
-            for d in devices:
-                run_cli("data", "add-worker", "--name", d, "--device-id", d, env=env)
-            log = open(var / "console.log", "wb")
-            procs.append(subprocess.Popen([sys.executable, "-m", "console"], env=env, cwd=REPO, stdout=log, stderr=log))
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-c", BARE_APP, str(bport)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            csv = var / "workers.csv"
+            csv.write_text(
+                "name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end\n"
+                + "".join(
+                    f"W{i},bench-{i:05d},gas,B,43.73,7.42,Mon;Tue;Wed;Thu;Fri;Sat;Sun,00:00,23:59\n"
+                    for i in range(args.devices)
                 )
             )
-            url, bare = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{bport}"
-            wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 30, "console")
-            wait_until(lambda: requests.get(f"{bare}/osmand", timeout=1).ok, 30, "bare flask")
+            run_cli("data", "import-csv", "workers", str(csv), env=env)
+            procs.append(start_server(env, var / "console.log", args.web))
+            url = f"http://127.0.0.1:{port}"
+            wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 60, "console")
+            # Fix times: a day ago from 01:00 (batch) and 12:00 (/osmand), 10 ms apart, inside the all-day shifts.
+            t0 = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=1)
+            wrk_env = {
+                **os.environ,
+                "BENCH_DEVICES": str(args.devices),
+                "BENCH_TOKEN": token,
+                "BENCH_BATCH": str(args.batch_size),
+            }
+            common = {"seconds": args.seconds, "threads": args.threads}
 
-            t0 = datetime.now(UTC) - timedelta(days=2)
-            bare_rate = osmand_rate(bare, devices, args.positions, args.threads, t0)
-            one_rate = osmand_rate(url, devices, args.positions, args.threads, t0)
-            many_rate = batch_rate(url, token, devices, args.positions * 5, args.batch_size, t0 + timedelta(days=1))
-            lat = push_latency(url, token, devices, args.latency_samples, rate_hz=20)
+            def spy(phase: str) -> list[str] | None:
+                if not args.py_spy:
+                    return None
+                out = f"/tmp/outfield-ingest-{phase}.txt"
+                print(f"profile of the {phase} phase: {out}", file=sys.stderr)
+                # One gunicorn worker (the master only waits for signals): the server's first child.
+                master = procs[-1].pid
+                pid = Path(f"/proc/{master}/task/{master}/children").read_text().split()[0]
+                return [
+                    args.py_spy,
+                    "record",
+                    "-p",
+                    pid,
+                    "-d",
+                    str(args.seconds),
+                    "-f",
+                    "raw",
+                    "-o",
+                    out,
+                    "--nonblocking",
+                ]
+
+            # Steady state: every phone has reported once (the device and last-fix caches are warm),
+            # as on a running server; the cold first fix of each phone is not what is measured here.
+            warm = requests.Session()
+            for i in range(args.devices):
+                at = int((t0 - timedelta(minutes=30)).timestamp()) + i
+                warm.get(f"{url}/osmand", params={"id": f"bench-{i:05d}", "lat": 43.73, "lon": 7.42, "timestamp": at})
+            load = os.getloadavg()[0]
+            floor = run_wrk(url, FLOOR_LUA, wrk_env, connections=args.connections, spy=spy("floor"), **common)
+            one = run_wrk(
+                url, OSMAND_LUA, {**wrk_env, "BENCH_T0": str(int(t0.timestamp() * 1000))},
+                connections=args.connections, spy=spy("osmand"), **common,
+            )  # fmt: skip
+            time.sleep(1)  # let the last commits land before the next phase
+            many = run_wrk(
+                url, BATCH_LUA, {**wrk_env, "BENCH_T0": str(int((t0 - timedelta(hours=11)).timestamp() * 1000))},
+                connections=args.batch_connections, spy=spy("batch"), **common,
+            )  # fmt: skip
+            load_end = os.getloadavg()[0]
+            stored = requests.get(
+                f"{url}/api/v1/workers/1/positions",
+                params={"from": (t0 - timedelta(hours=12)).isoformat(), "to": (t0 + timedelta(hours=11)).isoformat()},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            ).json()
         finally:
             for p in reversed(procs):
                 p.terminate()
                 p.wait(10)
 
-    print(f"machine: {os.cpu_count()} cores; SQLite (WAL, synchronous=FULL) + redis-server, one console process")
+    batch_rate = many["rate"] * args.batch_size
+    print(
+        f"machine: {os.cpu_count()} cores, load average {load:.1f} at the start and {load_end:.1f} at the end; "
+        f"SQLite (WAL, synchronous=FULL) + redis-server; server: python -m console (gunicorn gthread, workers:threads {args.web or 'default 2:64'}); client: wrk -t{args.threads}, "
+        f"{args.seconds} s per phase, {args.devices} devices"
+    )
     print()
-    print("| measure | value |")
-    print("| --- | --- |")
-    print(f"| bare Flask /osmand (HTTP floor, {args.threads} client threads) | {bare_rate:,.0f} req/s |")
+    print("| measure | value | errors |")
+    print("| --- | --- | --- |")
     print(
-        f"| Outfield /osmand, one position per request ({args.threads} client threads) | {one_rate:,.0f} positions/s ({one_rate / bare_rate:.0%} of the floor) |"
+        f"| trivial route `/healthz` (one Redis PING), {args.connections} connections | {floor['rate']:,.0f} req/s "
+        f"(avg {floor['latency_avg']}, max {floor['latency_max']}) | {floor['non2xx']} non-2xx {floor['errors']} |"
     )
     print(
-        f"| Outfield batch endpoint, {args.batch_size} per request | {many_rate:,.0f} positions/s ({many_rate / one_rate:.1f}x one-per-request) |"
+        f"| `/osmand`, one fix per request, {args.connections} connections | {one['rate']:,.0f} fixes/s "
+        f"({one['rate'] / floor['rate']:.0%} of the floor; avg {one['latency_avg']}, max {one['latency_max']}) "
+        f"| {one['non2xx']} non-2xx {one['errors']} |"
     )
-    if lat:
-        print(
-            f"| push latency, request sent → socket client received (n={len(lat)}, 20 Hz) | p50 {statistics.median(lat):.0f} ms, p99 {percentile(lat, 0.99):.0f} ms, max {max(lat):.0f} ms |"
-        )
-    print(f"| updates lost in the latency run | {args.latency_samples - len(lat)} of {args.latency_samples} |")
+    print(
+        f"| batch `POST /api/v1/positions`, {args.batch_size} per request, {args.batch_connections} connections "
+        f"| {batch_rate:,.0f} fixes/s ({many['rate']:.1f} req/s; avg {many['latency_avg']}, max {many['latency_max']}) "
+        f"| {many['non2xx']} non-2xx {many['errors']} |"
+    )
+    print(f"\nworker 1: {len(stored)} positions stored over both phases (a check that the fixes were kept)")
 
 
 if __name__ == "__main__":

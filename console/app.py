@@ -35,7 +35,7 @@ from dispatch.orders import OrderStatus, OrderType
 from dispatch.positions import PositionLimits
 from realtime import sockets
 from realtime.bus import Bus
-from realtime.pipeline import PositionPipeline
+from realtime.pipeline import PositionPipeline, StoreUnavailable
 from realtime.relay import run_relay
 from routing.travel import StraightLine, TravelTimes, make_travel_times
 
@@ -229,6 +229,11 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     @server.errorhandler(ApiError)
     def api_error(exc: ApiError) -> tuple[flask.Response, int]:
         return flask.jsonify(exc.body()), exc.status
+
+    @server.errorhandler(StoreUnavailable)
+    def store_unavailable(exc: StoreUnavailable) -> tuple[flask.Response, int, dict[str, str]]:
+        # Nothing of the request was stored; phones retry, and a resend of a stored fix is a duplicate.
+        return flask.jsonify({"error": f"not stored, retry later: {exc}", "field": None}), 503, {"Retry-After": "1"}
 
     # After every callback is registered: Dash's inline scripts are allowed by their hashes only.
     security.install_headers(

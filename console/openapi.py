@@ -23,6 +23,10 @@ _ERRORS = {
     "401": _resp("No or invalid bearer token", {"$ref": "#/components/schemas/Error"}),
     "403": _resp("The caller's role may not do this", {"$ref": "#/components/schemas/Error"}),
 }
+_NOT_STORED = _resp(
+    "The database could not store the request (nothing of it was stored): retry after `Retry-After` seconds",
+    {"$ref": "#/components/schemas/Error"},
+)
 _ORDER_ID = {"name": "order_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _WORKER_ID = {"name": "worker_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _TOKEN = {
@@ -132,7 +136,11 @@ OPENAPI: dict[str, Any] = {
             method: {
                 "summary": "A position from Traccar Client / OsmAnd (query string, form or JSON body of at most 64 KiB); the device id is the credential",
                 "security": [],
-                "responses": {"200": _resp("Stored, a resend or off shift (empty body)"), "400": _ERRORS["400"]},
+                "responses": {
+                    "200": _resp("Stored, or a resend of a stored fix, or taken off shift (empty body)"),
+                    "400": _ERRORS["400"],
+                    "503": _NOT_STORED,
+                },
             }
             for method in ("get", "post", "put")
         },
@@ -140,7 +148,11 @@ OPENAPI: dict[str, Any] = {
             "post": {
                 "summary": "Many positions at once (JSON array of OsmAnd-style objects)",
                 "requestBody": _JSON_BODY,
-                "responses": {"200": _resp("Per-item outcome: accepted count, rejected items by index"), **_ERRORS},
+                "responses": {
+                    "200": _resp("Per-item outcome: accepted count, rejected items by index"),
+                    **_ERRORS,
+                    "503": _NOT_STORED,
+                },
             }
         },
         "/api/v1/workers": {"get": {"summary": "Workers", "responses": {"200": _resp("Workers"), **_ERRORS}}},

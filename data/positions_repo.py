@@ -2,23 +2,32 @@
 
 Positions are personal data: this module never logs them, and `purge_positions` enforces retention.
 "Latest" always means the greatest `fix_time` (when the fix was taken), not the order of arrival,
-because phones flush offline buffers late.
+because phones flush offline buffers late. One row per (worker, fix time): `insert_positions` skips
+a resend the database already holds. Network-only reports (no coordinates) are stored with NULL
+latitude/longitude and are left out of every read of positions (`network_reports` reads them).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
+from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from data.tables import PositionRow
-from dispatch.positions import Position
+from dispatch.positions import NetworkReport, Position
+
+_TABLE = PositionRow.__table__
+_LOCATED = PositionRow.latitude.is_not(None)
 
 
 def _to_domain(row: PositionRow) -> Position:
+    assert row.latitude is not None and row.longitude is not None, "a network-only report is not a position"
     return Position(
         id=row.id,
         worker_id=row.worker_id,
@@ -61,6 +70,52 @@ def _to_row(position: Position) -> PositionRow:
     )
 
 
+def _values(item: Position | NetworkReport) -> dict[str, Any]:
+    """The column values of one row to insert (the table's, for a Core insert)."""
+    if isinstance(item, NetworkReport):
+        return {
+            "worker_id": item.worker_id, "device_id": item.device_id, "fix_time": item.fix_time,
+            "device_time": item.fix_time, "server_time": item.server_time, "latitude": None, "longitude": None,
+            "accuracy_m": None, "speed_mps": None, "bearing_deg": None, "altitude_m": None,
+            "battery_pct": item.battery_pct, "charging": item.charging, "mock": False, "valid": False,
+            "attributes": {**item.attributes, "outdated": True},
+        }  # fmt: skip
+    return {
+        "worker_id": item.worker_id, "device_id": item.device_id, "fix_time": item.fix_time,
+        "device_time": item.device_time, "server_time": item.server_time, "latitude": item.latitude,
+        "longitude": item.longitude, "accuracy_m": item.accuracy_m, "speed_mps": item.speed_mps,
+        "bearing_deg": item.bearing_deg, "altitude_m": item.altitude_m, "battery_pct": item.battery_pct,
+        "charging": item.charging, "mock": item.mock, "valid": item.valid, "attributes": dict(item.attributes),
+    }  # fmt: skip
+
+
+# Built once: SQLAlchemy then finds the compiled form in its cache without rebuilding the statement.
+_INSERTS = {
+    name: dialect_insert(_TABLE)
+    .on_conflict_do_nothing(index_elements=["worker_id", "fix_time"])
+    .returning(_TABLE.c.id, _TABLE.c.worker_id, _TABLE.c.fix_time)
+    for name, dialect_insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
+}
+
+
+def insert_positions(session: Session, items: Sequence[Position | NetworkReport]) -> list[int | None]:
+    """Insert many positions (and network-only reports) at once; each item's new id, in order.
+
+    An item whose worker already has a row with its fix time (a resend; also a second item of the
+    same worker and fix time in `items`) is not inserted and gets None, without failing the others:
+    `INSERT ... ON CONFLICT DO NOTHING` on SQLite and PostgreSQL, so concurrent writers in several
+    processes cannot store one fix twice either.
+    """
+    if not items:
+        return []
+    rows = session.execute(_INSERTS[session.get_bind().dialect.name], [_values(item) for item in items]).all()
+    new_ids = {(worker_id, fix_time.astimezone(UTC)): id_ for id_, worker_id, fix_time in rows}
+    ids: list[int | None] = []
+    for item in items:
+        ids.append(new_ids.pop((item.worker_id, item.fix_time.astimezone(UTC)), None))
+    return ids
+
+
 def add_position(session: Session, position: Position) -> Position:
     """Store a position and return it with its new id (any id it carried is ignored)."""
     row = _to_row(position)
@@ -73,7 +128,7 @@ def last_position(session: Session, *, worker_id: int) -> Position | None:
     """The worker's position with the greatest fix time (ties: the last stored), or None."""
     row = session.scalar(
         select(PositionRow)
-        .where(PositionRow.worker_id == worker_id)
+        .where(PositionRow.worker_id == worker_id, _LOCATED)
         .order_by(PositionRow.fix_time.desc(), PositionRow.id.desc())
         .limit(1)
     )
@@ -86,12 +141,16 @@ def latest_positions(session: Session) -> dict[int, Position]:
     Uses a window function (SQLite >= 3.25, PostgreSQL), so the database scans the
     (worker_id, fix_time) index once instead of being asked once per worker.
     """
-    ranked = select(
-        PositionRow.id,
-        func.row_number()
-        .over(partition_by=PositionRow.worker_id, order_by=(PositionRow.fix_time.desc(), PositionRow.id.desc()))
-        .label("rank"),
-    ).subquery()
+    ranked = (
+        select(
+            PositionRow.id,
+            func.row_number()
+            .over(partition_by=PositionRow.worker_id, order_by=(PositionRow.fix_time.desc(), PositionRow.id.desc()))
+            .label("rank"),
+        )
+        .where(_LOCATED)
+        .subquery()
+    )
     rows = session.scalars(
         select(PositionRow)
         .join(ranked, ranked.c.id == PositionRow.id)
@@ -105,10 +164,37 @@ def positions_between(session: Session, *, worker_id: int, start: datetime, end:
     """The worker's positions with `start <= fix_time <= end`, oldest first (aware datetimes required)."""
     rows = session.scalars(
         select(PositionRow)
-        .where(PositionRow.worker_id == worker_id, PositionRow.fix_time >= start, PositionRow.fix_time <= end)
+        .where(PositionRow.worker_id == worker_id, PositionRow.fix_time >= start, PositionRow.fix_time <= end, _LOCATED)
         .order_by(PositionRow.fix_time, PositionRow.id)
     )
     return [_to_domain(row) for row in rows]
+
+
+def network_reports(session: Session, *, worker_id: int, start: datetime, end: datetime) -> list[NetworkReport]:
+    """The worker's reports without coordinates with `start <= fix_time <= end`, oldest first."""
+    rows = session.scalars(
+        select(PositionRow)
+        .where(
+            PositionRow.worker_id == worker_id,
+            PositionRow.fix_time >= start,
+            PositionRow.fix_time <= end,
+            PositionRow.latitude.is_(None),
+        )
+        .order_by(PositionRow.fix_time, PositionRow.id)
+    )
+    return [
+        NetworkReport(
+            id=row.id,
+            worker_id=row.worker_id,
+            device_id=row.device_id,
+            fix_time=row.fix_time,
+            server_time=row.server_time,
+            battery_pct=row.battery_pct,
+            charging=row.charging,
+            attributes=MappingProxyType(dict(row.attributes or {})),
+        )
+        for row in rows
+    ]
 
 
 def purge_positions(session: Session, *, before: datetime) -> int:

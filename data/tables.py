@@ -198,7 +198,9 @@ class OrderStatusHistoryRow(Base):
 
 class PositionRow(Base):
     __tablename__ = "positions"
-    __table_args__ = (Index("ix_positions_worker_id_fix_time", "worker_id", "fix_time"),)
+    # One fix per worker and fix time: a phone's resend (it retries when an answer is lost) is stored
+    # once. The unique index also serves "latest fix of a worker" lookups.
+    __table_args__ = (UniqueConstraint("worker_id", "fix_time"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"))
@@ -206,8 +208,10 @@ class PositionRow(Base):
     fix_time: Mapped[datetime] = mapped_column(index=True)
     device_time: Mapped[datetime]
     server_time: Mapped[datetime]
-    latitude: Mapped[float] = mapped_column(Float)
-    longitude: Mapped[float] = mapped_column(Float)
+    # NULL for a report without coordinates (cell towers / Wi-Fi only) from a worker with no earlier
+    # fix: kept as network data (valid False, attribute outdated), never a place on the map.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     speed_mps: Mapped[float | None] = mapped_column(Float)
     bearing_deg: Mapped[float | None] = mapped_column(Float)

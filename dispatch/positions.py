@@ -58,6 +58,32 @@ class Position:
 
 
 @dataclass(frozen=True, slots=True)
+class NetworkReport:
+    """A report without coordinates (only cell towers / Wi-Fi in `attributes`) from a worker with no
+    earlier position to carry over.
+
+    Traccar keeps such a report, marked outdated and not valid, for later network geolocation; so do
+    we. It is never a place: never published to the live map, never drawn, never anyone's last position.
+    """
+
+    worker_id: int
+    device_id: str
+    fix_time: datetime
+    server_time: datetime
+    battery_pct: float | None = None
+    charging: bool | None = None
+    attributes: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("fix_time", "server_time"):
+            if getattr(self, name).tzinfo is None:
+                raise ValueError(f"{name} must be timezone-aware")
+        if self.battery_pct is not None and not 0 <= self.battery_pct <= 100:
+            raise ValueError("battery_pct must be within 0..100")
+
+
+@dataclass(frozen=True, slots=True)
 class PositionLimits:
     """How far the filter trusts a device's clock.
 
@@ -114,7 +140,7 @@ OFF_SHIFT = "off shift"
 """The reason given for a fix taken outside the worker's shifts."""
 
 
-def refuse_off_shift(position: Position, worker: Worker) -> Rejected | None:
+def refuse_off_shift(position: Position | NetworkReport, worker: Worker) -> Rejected | None:
     """Rejected(OFF_SHIFT) when `position`'s fix time is outside `worker`'s shifts (with the grace), else None.
 
     The caller asks this before `accept`, so a position off shift is neither stored nor shown live.
@@ -127,6 +153,12 @@ def refuse_off_shift(position: Position, worker: Worker) -> Rejected | None:
     return Rejected(OFF_SHIFT, off_shift=True)
 
 
+def refuse_fix_time(report: Position | NetworkReport, limits: PositionLimits) -> Rejected | None:
+    """Rejected when the report's fix time is too far ahead or too old to keep (`fix_time_refusal`), else None."""
+    refusal = fix_time_refusal(report.fix_time, report.server_time, limits)
+    return None if refusal is None else Rejected(f"timestamp is {refusal}")
+
+
 def accept(position: Position, last: Position | None, limits: PositionLimits) -> Accepted | Rejected:
     """Decide whether a parsed position is stored, and whether it is the worker's live position.
 
@@ -134,9 +166,9 @@ def accept(position: Position, last: Position | None, limits: PositionLimits) ->
     retention period (`fix_time_refusal`), or a duplicate of the last fix (same fix time and
     place: a client retrying after a lost answer).
     """
-    refusal = fix_time_refusal(position.fix_time, position.server_time, limits)
-    if refusal is not None:
-        return Rejected(f"timestamp is {refusal}")
+    refused = refuse_fix_time(position, limits)
+    if refused is not None:
+        return refused
     if last is not None:
         if (
             position.fix_time == last.fix_time

@@ -1,51 +1,156 @@
 """Redis pub/sub and the relay leader lock: the only module that talks to Redis.
 
-Messages are JSON objects. `listen` survives Redis restarts and slow-subscriber disconnects by
-reconnecting and resubscribing (Debian's default output-buffer limit drops a relay that lags).
+Messages are JSON objects. Publishing never blocks a request: `publish`/`publish_many` put the
+messages on a bounded outbox that a background thread sends in pipelined batches. While Redis is
+down or stalled the thread drops what it cannot send (a live map only wants the newest positions;
+consoles re-read the snapshot when the stream resumes) and says so once per outage, not once per
+message. The request path's own Redis call (`ping`, for health checks) gives up after ~0.1 s.
+
+`listen` survives Redis restarts and slow-subscriber disconnects by reconnecting and resubscribing
+(Debian's default output-buffer limit drops a relay that lags), and after an outage it yields
+`(RESYNC, {})` once it is subscribed again, so the relay can tell the consoles to catch up.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import queue
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 
 POSITIONS = "outfield:positions"
 ORDERS = "outfield:orders"
+RESYNC = "outfield:resync"
+"""Not a Redis channel: what `listen` yields once it is subscribed again after losing Redis."""
+
+REQUEST_TIMEOUT_S = 0.1
+BACKGROUND_TIMEOUT_S = 1.0
+OUTBOX_SIZE = 20_000
+PUBLISH_BATCH = 1000
 
 
 class Bus:
-    """A thin handle on one Redis server used as a message bus."""
+    """A handle on one Redis server used as a message bus, with a background publisher."""
 
-    def __init__(self, redis_url: str) -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        *,
+        request_timeout_s: float = REQUEST_TIMEOUT_S,
+        background_timeout_s: float = BACKGROUND_TIMEOUT_S,
+        outbox_size: int = OUTBOX_SIZE,
+    ) -> None:
         self._url = redis_url
-        self._redis = redis.Redis.from_url(redis_url, socket_timeout=5, health_check_interval=30)
+        # Calls made while a request waits (health checks) fail fast; the publisher, relay and locks
+        # run in their own threads and may wait longer before calling Redis lost.
+        # No client-side retries (redis-py retries with backoff by default, which turns a 0.1 s timeout
+        # into seconds): each caller's own loop decides when to try again.
+        self._fast = redis.Redis.from_url(
+            redis_url,
+            socket_connect_timeout=request_timeout_s,
+            socket_timeout=request_timeout_s,
+            retry=Retry(NoBackoff(), 0),
+        )
+        self._redis = redis.Redis.from_url(
+            redis_url,
+            socket_connect_timeout=background_timeout_s,
+            socket_timeout=background_timeout_s,
+            health_check_interval=30,
+            retry=Retry(NoBackoff(), 0),
+        )
+        self._outbox: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue(maxsize=outbox_size)
+        self._publisher: threading.Thread | None = None
+        self._publisher_pid = 0
+        self._start_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._down = False
+        self._dropped = 0
+        # Started now, not on the first publish: a request may come during shutdown, when Python
+        # refuses to start threads (and again after a fork, see `_ensure_publisher`).
+        self._ensure_publisher()
 
     def ping(self) -> bool:
-        """Whether the server answers (used by health checks and start-up waits)."""
+        """Whether the server answers within ~0.1 s (health checks and start-up waits)."""
         try:
-            return bool(self._redis.ping())
+            return bool(self._fast.ping())
         except redis.RedisError:
             return False
 
-    def publish(self, channel: str, message: dict[str, Any]) -> int:
-        """Publish one message; returns the number of subscribers that got it."""
-        return int(self._redis.publish(channel, json.dumps(message, separators=(",", ":"))))
+    def publish(self, channel: str, message: dict[str, Any]) -> None:
+        """Queue one message for publishing; returns at once (see `publish_many`)."""
+        self.publish_many(channel, [message])
 
     def publish_many(self, channel: str, messages: list[dict[str, Any]]) -> None:
-        """Publish several messages in one round trip, in order."""
+        """Queue messages for publishing, in order; returns at once, never raises on a Redis outage.
+
+        When the outbox is full (Redis stalled for a while) the messages are dropped and counted.
+        """
         if not messages:
             return
-        pipe = self._redis.pipeline(transaction=False)
+        self._ensure_publisher()
         for message in messages:
-            pipe.publish(channel, json.dumps(message, separators=(",", ":")))
-        pipe.execute()
+            try:
+                self._outbox.put_nowait((channel, message))
+            except queue.Full:
+                self._note_failure(f"outbox full ({self._outbox.maxsize} messages)", dropped=1)
+
+    def _ensure_publisher(self) -> None:
+        # Started on first use and again in a forked child (a thread does not survive a fork).
+        if self._publisher is not None and self._publisher_pid == os.getpid() and self._publisher.is_alive():
+            return
+        with self._start_lock:
+            if self._publisher is None or self._publisher_pid != os.getpid() or not self._publisher.is_alive():
+                self._publisher = threading.Thread(
+                    target=self._publish_loop, name="outfield-bus-publisher", daemon=True
+                )
+                self._publisher_pid = os.getpid()
+                self._publisher.start()
+
+    def _publish_loop(self) -> None:
+        while True:
+            batch = [self._outbox.get()]
+            while len(batch) < PUBLISH_BATCH:
+                try:
+                    batch.append(self._outbox.get_nowait())
+                except queue.Empty:
+                    break
+            self.send(batch)
+
+    def send(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
+        """Publish a batch in one pipelined round trip (the publisher thread's step); drops it if Redis fails."""
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            for channel, message in batch:
+                pipe.publish(channel, json.dumps(message, separators=(",", ":")))
+            pipe.execute()
+        except redis.RedisError as exc:
+            self._note_failure(type(exc).__name__, dropped=len(batch))
+            return
+        self._note_success()
+
+    def _note_failure(self, why: str, *, dropped: int) -> None:
+        with self._state_lock:
+            first = not self._down
+            self._down = True
+            self._dropped += dropped
+        if first:
+            log.warning("Redis unreachable (%s): live updates are dropped until it answers again", why)
+
+    def _note_success(self) -> None:
+        with self._state_lock:
+            if not self._down:
+                return
+            dropped, self._down, self._dropped = self._dropped, False, 0
+        log.warning("Redis answers again: %d live updates were dropped while it did not", dropped)
 
     def listen(
         self, channels: list[str], *, stop: threading.Event, timeout_s: float = 0.05
@@ -53,11 +158,18 @@ class Bus:
         """Yield (channel, message) as they arrive, or None every `timeout_s` of silence.
 
         The None ticks let the caller flush batches and check `stop` without a second thread.
+        After losing Redis, `(RESYNC, {})` comes once the subscription is back: messages published
+        in between were missed.
         """
+        lost = False
         while not stop.is_set():
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 pubsub.subscribe(*channels)
+                if lost:
+                    log.warning("bus subscription restored")
+                    lost = False
+                    yield RESYNC, {}
                 while not stop.is_set():
                     raw = pubsub.get_message(timeout=timeout_s)
                     if raw is None:
@@ -68,7 +180,9 @@ class Bus:
                     except (ValueError, AttributeError):
                         log.warning("dropped a malformed bus message on %s", raw.get("channel"))
             except redis.RedisError as exc:
-                log.warning("bus connection lost (%s); reconnecting", type(exc).__name__)
+                if not lost:
+                    log.warning("bus connection lost (%s); reconnecting", type(exc).__name__)
+                lost = True
                 stop.wait(0.5)
                 yield None
             finally:
@@ -76,6 +190,14 @@ class Bus:
                     pubsub.close()
                 except redis.RedisError:
                     pass
+
+    def subscribers(self, channel: str) -> int | None:
+        """How many connections subscribe to `channel` (None when Redis does not answer)."""
+        try:
+            counts = self._redis.pubsub_numsub(channel)
+            return int(counts[0][1]) if counts else 0
+        except redis.RedisError:
+            return None
 
     def hold_lock(self, name: str, holder: str, ttl_ms: int) -> bool:
         """Take or renew a lock that expires after `ttl_ms`; True while `holder` has it.

@@ -4,6 +4,12 @@ Storing comes first and is committed before anything is published or acknowledge
 acknowledged position is durable and a subscriber never sees a position the database lacks.
 A fix taken outside the worker's shifts is dropped before the filter: neither stored nor
 published (`dispatch.workers.keeps_location`), and its outcome says "off shift".
+
+The hot path reads nothing from the database: devices and each worker's last fix are cached in
+the process (the last fix updated on every commit; it is only the filter's hint, the unique
+(worker, fix time) constraint is the real guard against storing a fix twice, also across
+processes). Accepted fixes of concurrent requests are written together by the process's group
+committer, and publishing to Redis is the bus's background work, so no request waits on Redis.
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,9 +29,19 @@ from data import positions_repo, workers_repo
 from data.db import session_scope
 from dispatch.access import Decision
 from dispatch.clock import Clock
-from dispatch.positions import Accepted, Position, PositionLimits, Rejected, accept, refuse_off_shift
+from dispatch.positions import (
+    Accepted,
+    NetworkReport,
+    Position,
+    PositionLimits,
+    Rejected,
+    accept,
+    refuse_fix_time,
+    refuse_off_shift,
+)
 from dispatch.workers import LiveStatus, Worker, worker_state
 from realtime.bus import POSITIONS, Bus
+from realtime.group_commit import CommitFailed, GroupCommitter
 from realtime.ingest import IngestError, PositionReport, to_position
 
 log = logging.getLogger(__name__)
@@ -31,14 +49,26 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Stored:
-    """The position was stored; `live` says whether it moved the worker on the live map."""
+    """The position was stored; `live` says whether it moved the worker on the live map.
 
-    position: Position
+    A network-only report (no coordinates, no earlier fix) is stored too, never live.
+    """
+
+    position: Position | NetworkReport
     live: bool
+
+
+DUPLICATE = "duplicate of a stored fix"
+"""The outcome of a resend: the worker already has a fix with that time (answered 200, stored once)."""
+
+
+class StoreUnavailable(Exception):
+    """Nothing of the request was stored (the database failed or did not commit in time): retry later."""
 
 
 Outcome = Stored | Rejected | IngestError
 MayReport = Callable[[int], Decision]
+Storable = Position | NetworkReport
 
 
 def live_message(position: Position) -> dict[str, Any]:
@@ -69,7 +99,9 @@ class PositionPipeline:
         clock: Clock,
         limits: PositionLimits,
         device_cache_s: float = 30.0,
+        commit_timeout_s: float = 10.0,
         monotonic: Callable[[], float] = time.monotonic,
+        write: Callable[[list[Storable]], list[int | None]] | None = None,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
@@ -83,12 +115,24 @@ class PositionPipeline:
         self._monotonic = monotonic
         self._devices: dict[str, tuple[Worker, float]] = {}
         self._devices_lock = threading.Lock()
+        self._load_lock = threading.Lock()
+        self._devices_fresh_until = float("-inf")
         self._warned_no_shifts: set[int] = set()
+        # Each worker's latest live fix (None: none stored), read once per worker and process,
+        # then kept current by our own commits.
+        self._last: dict[int, Position | None] = {}
+        self._last_lock = threading.Lock()
+        self._commit_timeout_s = commit_timeout_s
+        self._committer: GroupCommitter[Storable, int | None] = GroupCommitter(
+            write or self._insert, name="outfield-group-commit"
+        )
 
     def ingest(self, report: PositionReport) -> Stored | Rejected:
         """Store one report from a device; IngestError (→ 400) for an unknown device or bad value.
 
-        A fix taken off shift comes back as Rejected with `off_shift` set, and nothing is stored.
+        A fix taken off shift comes back as Rejected with `off_shift` set, and nothing is stored;
+        a resend of a stored fix as Rejected with `duplicate` set. StoreUnavailable when the
+        database could not store it (→ 503, the phone retries).
         """
         outcome = self.ingest_many([report], may_report=lambda _worker_id: Decision(True))[0]
         if isinstance(outcome, IngestError):
@@ -100,76 +144,151 @@ class PositionPipeline:
 
         A bad item does not sink the others. `may_report(worker_id)` is the caller's permission
         check (a field worker may report only for themself). Items taken off shift come back as
-        Rejected with `off_shift` set.
+        Rejected with `off_shift` set. Raises StoreUnavailable, with nothing stored, when the
+        database fails.
         """
-        outcomes: list[Outcome] = []
-        live: list[Position] = []
         server_time = self._clock.now()
-        with session_scope(self._sessions) as session:
-            workers: dict[str, Worker | None] = {}
-            last: dict[int, Position | None] = {}
-            for report in reports:
-                if isinstance(report, IngestError):
-                    outcomes.append(report)
-                    continue
-                outcome = self._one(session, report, server_time, workers, last, may_report)
-                outcomes.append(outcome)
-                if isinstance(outcome, Stored) and outcome.live:
-                    live.append(outcome.position)
+        outcomes: list[Outcome | None] = []  # None: decided when its group is committed
+        to_store: list[tuple[int, Storable, bool]] = []  # (index in outcomes, item, live)
+        last: dict[int, Position | None] = {}  # this request's view: the cache, then its own accepted fixes
+        for report in reports:
+            if isinstance(report, IngestError):
+                outcomes.append(report)
+                continue
+            decided = self._decide(report, server_time, last, may_report)
+            if isinstance(decided, tuple):
+                to_store.append((len(outcomes), *decided))
+            outcomes.append(None if isinstance(decided, tuple) else decided)
+        try:
+            ids = self._committer.write([item for _, item, _ in to_store], timeout_s=self._commit_timeout_s)
+        except CommitFailed as exc:
+            raise StoreUnavailable(str(exc)) from None
+        live: list[Position] = []
+        for (index, item, is_live), new_id in zip(to_store, ids, strict=True):
+            if new_id is None:
+                outcomes[index] = Rejected(DUPLICATE, duplicate=True)
+                continue
+            stored = replace(item, id=new_id)
+            outcomes[index] = Stored(stored, is_live)
+            if is_live and isinstance(stored, Position):
+                live.append(stored)
+        self._remember(live)
         self._bus.publish_many(POSITIONS, [live_message(p) for p in live])
-        return outcomes
+        return [o for o in outcomes if o is not None]
 
-    def _one(
+    def _decide(
         self,
-        session: Session,
         report: PositionReport,
-        server_time: Any,
-        workers: dict[str, Worker | None],
+        server_time: datetime,
         last: dict[int, Position | None],
         may_report: MayReport,
-    ) -> Outcome:
-        if report.device_id not in workers:
-            workers[report.device_id] = self._worker(session, report.device_id)
-        worker = workers[report.device_id]
+    ) -> tuple[Storable, bool] | Rejected | IngestError:
+        """What to store for one report (and whether it is live), or why nothing is stored."""
+        worker = self._worker(report.device_id)
         if worker is None:
             return IngestError(
                 "id", f"unknown device {report.device_id!r}: register it with `python -m data add-worker`"
             )
-        worker_id = worker.id
-        decision = may_report(worker_id)
+        decision = may_report(worker.id)
         if not decision.allowed:
             return IngestError("id", decision.reason)
-        if worker_id not in last:
-            last[worker_id] = positions_repo.last_position(session, worker_id=worker_id)
+        if worker.id not in last:
+            last[worker.id] = self._last_fix(worker.id)
+        previous = last[worker.id]
+        if report.latitude is None and previous is None:
+            return self._network_only(report, worker, server_time)
         try:
-            position = to_position(report, worker_id=worker_id, server_time=server_time, last=last[worker_id])
+            position = to_position(report, worker_id=worker.id, server_time=server_time, last=previous)
         except IngestError as exc:
             return exc
         off_shift = refuse_off_shift(position, worker)
         if off_shift is not None:
             return off_shift
         self._warn_no_shifts(worker)
-        verdict = accept(position, last[worker_id], self._limits)
+        verdict = accept(position, previous, self._limits)
         if isinstance(verdict, Rejected):
             return verdict
         assert isinstance(verdict, Accepted)
-        stored = positions_repo.add_position(session, verdict.position)
         if verdict.live:
-            last[worker_id] = stored
-        return Stored(stored, verdict.live)
+            last[worker.id] = verdict.position
+        return verdict.position, verdict.live
 
-    def _worker(self, session: Session, device_id: str) -> Worker | None:
+    def _network_only(
+        self, report: PositionReport, worker: Worker, server_time: datetime
+    ) -> tuple[Storable, bool] | Rejected:
+        """A report without coordinates and no earlier fix to carry over: kept as network data, never live."""
+        attributes = {k: v for k, v in report.attributes.items() if k != "outdated"}
+        if report.hdop is not None:
+            attributes["hdop"] = report.hdop
+        item = NetworkReport(
+            worker_id=worker.id,
+            device_id=report.device_id,
+            fix_time=report.fix_time if report.fix_time is not None else server_time,
+            server_time=server_time,
+            battery_pct=report.battery_pct,
+            charging=report.charging,
+            attributes=MappingProxyType(attributes),
+        )
+        refused = refuse_off_shift(item, worker) or refuse_fix_time(item, self._limits)
+        if refused is not None:
+            return refused
+        self._warn_no_shifts(worker)
+        return item, False
+
+    def _insert(self, items: list[Storable]) -> list[int | None]:
+        """The committer's write: one transaction for a whole group."""
+        with session_scope(self._sessions) as session:
+            return positions_repo.insert_positions(session, items)
+
+    def _last_fix(self, worker_id: int) -> Position | None:
+        with self._last_lock:
+            if worker_id in self._last:
+                return self._last[worker_id]
+        with session_scope(self._sessions) as session:
+            found = positions_repo.last_position(session, worker_id=worker_id)
+        with self._last_lock:
+            return self._last.setdefault(worker_id, found)
+
+    def _remember(self, live: list[Position]) -> None:
+        """Keep each worker's newest committed live fix as their last one."""
+        if not live:
+            return
+        with self._last_lock:
+            for position in live:
+                known = self._last.get(position.worker_id)
+                if known is None or position.fix_time >= known.fix_time:
+                    self._last[position.worker_id] = position
+
+    def _worker(self, device_id: str) -> Worker | None:
         now = self._monotonic()
-        with self._devices_lock:
-            cached = self._devices.get(device_id)
+        cached = self._devices.get(device_id)  # a dict read is atomic; writes take the lock
         if cached is not None and cached[1] > now:
             return cached[0]
-        worker = workers_repo.worker_by_device(session, device_id)
+        if now >= self._devices_fresh_until:  # one query for every device instead of one per device
+            self._load_devices()
+            cached = self._devices.get(device_id)
+            if cached is not None and cached[1] > now:
+                return cached[0]
+        with session_scope(self._sessions) as session:
+            worker = workers_repo.worker_by_device(session, device_id)
         if worker is None or not worker.active:
             return None
         with self._devices_lock:
             self._devices[device_id] = (worker, now + self._device_cache_s)
         return worker
+
+    def _load_devices(self) -> None:
+        """Remember every active worker's device, all at once (one thread loads; the others wait for it)."""
+        with self._load_lock:
+            now = self._monotonic()
+            if now < self._devices_fresh_until:
+                return  # another thread just loaded them
+            with session_scope(self._sessions) as session:
+                workers = workers_repo.list_workers(session)
+            until = now + self._device_cache_s
+            with self._devices_lock:
+                self._devices = {w.device_id: (w, until) for w in workers if w.active}
+            self._devices_fresh_until = until
 
     def _warn_no_shifts(self, worker: Worker) -> None:
         """Say once per process that a worker has no shift calendar, so every fix is kept (ids only)."""

@@ -6,7 +6,8 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from data.db import make_engine
 from data.migrate import alembic_config, current_revision, head_revision, migrate
@@ -64,5 +65,36 @@ def test_downgrading_to_base_removes_every_table_and_upgrading_restores_them(emp
         assert set(inspect(engine).get_table_names()) == {"alembic_version"}
         command.upgrade(config, "head")
         assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables) | {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_migration_0003_removes_duplicate_fixes_and_refuses_new_ones(empty_url: str) -> None:
+    """Tests that positions stored twice for one worker and fix time (phone resends before 0003) are kept
+    once, the first one stored, and that the database then refuses a second row for that worker and time."""
+    config = alembic_config(database_url=empty_url)
+    command.upgrade(config, "0002")
+    engine = make_engine(empty_url)
+    row = (
+        "INSERT INTO positions (worker_id, device_id, fix_time, device_time, server_time, latitude, longitude,"
+        " mock, valid, attributes) VALUES (:w, 'dev', :t, :t, :t, :lat, 7.42, false, true, '{}')"
+    )
+    t1, t2 = "2025-03-03 08:00:00", "2025-03-03 08:01:00"
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO workers (name, device_id, active, skills, team) VALUES ('Ana', 'dev', true, '[]', '')"
+                )
+            )
+            worker = connection.execute(text("SELECT id FROM workers")).scalar_one()
+            for t, lat in ((t1, 43.1), (t1, 43.2), (t2, 43.3), (t1, 43.4)):
+                connection.execute(text(row), {"w": worker, "t": t, "lat": lat})
+        command.upgrade(config, "head")
+        with engine.connect() as connection:
+            kept = connection.execute(text("SELECT latitude FROM positions ORDER BY id")).scalars().all()
+            assert kept == [43.1, 43.3]
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(text(row), {"w": worker, "t": t2, "lat": 43.5})
     finally:
         engine.dispose()

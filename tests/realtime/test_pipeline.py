@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, time
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from data import positions_repo
 from data.db import make_sessionmaker, session_scope
 from data.positions_repo import positions_between
 from data.workers_repo import add_worker, upsert_worker_by_device
@@ -19,7 +22,7 @@ from dispatch.positions import OFF_SHIFT, PositionLimits, Rejected
 from dispatch.workers import Shift
 from realtime.bus import POSITIONS
 from realtime.ingest import IngestError, PositionReport
-from realtime.pipeline import PositionPipeline, Stored
+from realtime.pipeline import PositionPipeline, Stored, StoreUnavailable
 from tests.factories import EVERY_DAY_7_TO_19, at
 
 DAY_START, DAY_END = at("2025-03-03T00:00:00Z"), at("2025-03-04T00:00:00Z")
@@ -155,3 +158,105 @@ def test_a_new_shift_applies_once_the_device_cache_expires(sessions, workers, bu
     now[0] = 31.0
     assert ingest.ingest(report("noe", "2025-03-03T18:00:10Z")) == Rejected(OFF_SHIFT, off_shift=True)
     assert stored_fix_times(sessions, workers["noe"]) == [at("2025-03-03T18:00:00Z")]
+
+
+def test_concurrent_identical_resends_are_stored_once_and_all_answered(sessions, workers, bus):
+    """Tests that eight simultaneous resends of one fix, through two server processes' pipelines, leave one
+    row: one request gets "stored", the others "duplicate" (answered 200 by /osmand), none an error."""
+    pipelines = [pipeline(sessions, bus, "2025-03-03T08:00:05Z") for _ in range(2)]
+    start = threading.Barrier(8)
+    outcomes: list[object] = []
+
+    def send(n: int) -> None:
+        start.wait()
+        outcomes.append(pipelines[n % 2].ingest(report("ana", "2025-03-03T08:00:00Z")))
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert stored_fix_times(sessions, workers["ana"]) == [at("2025-03-03T08:00:00Z")]
+    assert sum(isinstance(o, Stored) for o in outcomes) == 1
+    duplicates = [o for o in outcomes if isinstance(o, Rejected) and o.duplicate]
+    assert len(duplicates) == 7  # "duplicate of a stored fix" (the database said so) or "of the last fix" (the cache)
+    assert len(bus.published) == 1
+
+
+def test_a_request_is_answered_only_after_its_fix_is_committed(sessions, workers, bus):
+    """Tests that ingest does not return while the group commit is still writing, and returns Stored after."""
+    writing, release = threading.Event(), threading.Event()
+
+    def slow_write(items):
+        writing.set()
+        release.wait(10)
+        with session_scope(sessions) as session:
+            return positions_repo.insert_positions(session, items)
+
+    ingest = PositionPipeline(
+        sessions=sessions,
+        bus=bus,  # type: ignore[arg-type]
+        clock=ManualClock(at("2025-03-03T08:00:05Z")),
+        limits=PositionLimits(),
+        write=slow_write,
+    )
+    outcome: list[object] = []
+    t = threading.Thread(target=lambda: outcome.append(ingest.ingest(report("ana", "2025-03-03T08:00:00Z"))))
+    t.start()
+    assert writing.wait(10)
+    assert outcome == [] and bus.published == []  # the write is held: no answer, nothing live yet
+    release.set()
+    t.join(10)
+    assert isinstance(outcome[0], Stored) and outcome[0].position.id is not None
+    assert stored_fix_times(sessions, workers["ana"]) == [at("2025-03-03T08:00:00Z")]
+    assert len(bus.published) == 1
+
+
+def test_a_failed_commit_answers_store_unavailable_and_stores_nothing(sessions, workers, bus):
+    """Tests that when the database fails mid-transaction the request gets StoreUnavailable (503, the phone
+    retries), no row of it is left, nothing is published, and the retry is stored once the database is back."""
+    broken = [True]
+
+    def write(items):
+        with session_scope(sessions) as session:
+            ids = positions_repo.insert_positions(session, items)
+            if broken[0]:
+                raise OperationalError("INSERT", {}, Exception("disk I/O error"))
+            return ids
+
+    ingest = PositionPipeline(
+        sessions=sessions,
+        bus=bus,  # type: ignore[arg-type]
+        clock=ManualClock(at("2025-03-03T08:00:05Z")),
+        limits=PositionLimits(),
+        write=write,
+    )
+    with pytest.raises(StoreUnavailable, match="the database failed: OperationalError"):
+        ingest.ingest(report("ana", "2025-03-03T08:00:00Z"))
+    assert stored_fix_times(sessions, workers["ana"]) == []
+    assert bus.published == []
+    broken[0] = False
+    assert isinstance(ingest.ingest(report("ana", "2025-03-03T08:00:00Z")), Stored)
+    assert stored_fix_times(sessions, workers["ana"]) == [at("2025-03-03T08:00:00Z")]
+
+
+def test_a_report_without_coordinates_and_no_earlier_fix_is_kept_as_network_data(sessions, workers, bus):
+    """Tests that a cell-tower-only report from a worker with no fix yet is stored (outdated, not valid, its cell
+    towers kept), never published, never a position, and that the next real fix is live, not a duplicate."""
+    ingest = pipeline(sessions, bus, "2025-03-03T08:00:05Z")
+    cells = PositionReport(
+        device_id="ana", fix_time=at("2025-03-03T08:00:00Z"), battery_pct=55.0, attributes={"cell": "208,1,16,2224"}
+    )
+    outcome = ingest.ingest(cells)
+    assert isinstance(outcome, Stored) and not outcome.live
+    assert bus.published == []
+    assert stored_fix_times(sessions, workers["ana"]) == []
+    with session_scope(sessions) as session:
+        kept = positions_repo.network_reports(session, worker_id=workers["ana"], start=DAY_START, end=DAY_END)
+        assert positions_repo.latest_positions(session) == {}
+    assert [(r.fix_time, r.battery_pct, dict(r.attributes)) for r in kept] == [
+        (at("2025-03-03T08:00:00Z"), 55.0, {"cell": "208,1,16,2224", "outdated": True})
+    ]
+    fix = ingest.ingest(report("ana", "2025-03-03T08:00:04Z"))
+    assert isinstance(fix, Stored) and fix.live
+    assert [m["lat"] for _, m in bus.published] == [43.7384]

@@ -1,0 +1,113 @@
+"""Group commit: the writes of concurrent requests go to the database together, in one transaction.
+
+Each request hands its items to the process's committer and waits for its own future; one writer
+thread takes everything queued while the previous transaction was committing and writes it in the
+next one. An fsync'd commit then costs once per group instead of once per request, and a request
+is answered only when its items are durable.
+
+A failed group is retried one request at a time, so one bad request cannot fail the others; the
+requests whose own transaction fails get `CommitFailed` and nothing of theirs is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class CommitFailed(Exception):
+    """The items were not stored (the database failed or did not answer in time); the client should retry."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Job[T, R]:
+    items: Sequence[T]
+    future: Future[list[R]]
+
+
+class GroupCommitter[T, R]:
+    """One writer thread per process, started with it and again after a fork
+    (a thread does not survive one); never lazily inside a request, which may come during shutdown,
+    when Python refuses to start threads.
+
+    `write(items)` stores a list of items in one transaction and returns one result per item, in
+    order (it raises when the transaction fails). `max_items` caps one group.
+    """
+
+    def __init__(self, write: Callable[[list[T]], list[R]], *, max_items: int = 5000, name: str = "group-commit"):
+        self._write = write
+        self._max_items = max_items
+        self._name = name
+        self._queue: queue.SimpleQueue[_Job[T, R]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._thread_pid = 0
+        self._start_lock = threading.Lock()
+        self._ensure_started()
+
+    def submit(self, items: Sequence[T]) -> Future[list[R]]:
+        """Queue `items` for the next group; the future gets their results once committed."""
+        future: Future[list[R]] = Future()
+        if not items:
+            future.set_result([])
+            return future
+        self._ensure_started()
+        self._queue.put(_Job(items, future))
+        return future
+
+    def write(self, items: Sequence[T], *, timeout_s: float) -> list[R]:
+        """Submit and wait: the items' results once committed, or CommitFailed."""
+        try:
+            return self.submit(items).result(timeout=timeout_s)
+        except FutureTimeout:
+            raise CommitFailed(f"the database did not commit within {timeout_s:g} s") from None
+
+    def _ensure_started(self) -> None:
+        if self._thread is not None and self._thread_pid == os.getpid() and self._thread.is_alive():
+            return
+        with self._start_lock:
+            if self._thread is None or self._thread_pid != os.getpid() or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread_pid = os.getpid()
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            jobs = [self._queue.get()]
+            count = len(jobs[0].items)
+            while count < self._max_items:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                jobs.append(job)
+                count += len(job.items)
+            self.commit_group(jobs)
+
+    def commit_group(self, jobs: list[_Job[T, R]]) -> None:
+        """Write the jobs' items in one transaction and settle their futures (the writer thread's step)."""
+        try:
+            results = self._write([item for job in jobs for item in job.items])
+        except Exception as exc:
+            if len(jobs) > 1:  # find the bad one: each request alone, in its own transaction
+                for job in jobs:
+                    self.commit_group([job])
+                return
+            log.error("a write of %d items failed and was rolled back: %s", len(jobs[0].items), exc)
+            jobs[0].future.set_exception(CommitFailed(f"the database failed: {type(exc).__name__}"))
+            return
+        start = 0
+        for job in jobs:
+            job.future.set_result(results[start : start + len(job.items)])
+            start += len(job.items)

@@ -1,0 +1,50 @@
+"""The group committer: many requests' items in one transaction, each request settled on its own."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+
+import pytest
+
+from realtime.group_commit import CommitFailed, GroupCommitter, _Job
+
+
+def test_concurrent_requests_share_one_transaction_and_each_gets_its_own_results():
+    """Tests that three queued requests are written in one call and each future gets its items' results, in order."""
+    writes: list[list[str]] = []
+
+    def write(items: list[str]) -> list[str]:
+        writes.append(items)
+        return [item.upper() for item in items]
+
+    committer: GroupCommitter[str, str] = GroupCommitter(write)
+    jobs = [_Job(items, Future()) for items in (["a"], ["b", "c"], ["d"])]
+    committer.commit_group(jobs)
+    assert writes == [["a", "b", "c", "d"]]
+    assert [job.future.result() for job in jobs] == [["A"], ["B", "C"], ["D"]]
+
+
+def test_a_bad_request_fails_alone_and_the_others_are_stored():
+    """Tests that when a group's transaction fails, the requests are retried one by one: only the one whose own
+    transaction fails gets CommitFailed, the others their results."""
+    stored: list[str] = []
+
+    def write(items: list[str]) -> list[str]:
+        if "bad" in items:
+            raise ValueError("constraint failed")
+        stored.extend(items)
+        return items
+
+    committer: GroupCommitter[str, str] = GroupCommitter(write)
+    jobs = [_Job(items, Future()) for items in (["a"], ["bad", "b"], ["c"])]
+    committer.commit_group(jobs)
+    assert stored == ["a", "c"]
+    assert jobs[0].future.result() == ["a"] and jobs[2].future.result() == ["c"]
+    with pytest.raises(CommitFailed, match="the database failed: ValueError"):
+        jobs[1].future.result()
+
+
+def test_submitted_items_are_written_by_the_writer_thread():
+    """Tests that `write` returns each caller's results once the background writer has committed them."""
+    committer: GroupCommitter[int, int] = GroupCommitter(lambda items: [i * 2 for i in items])
+    assert committer.write([1, 2, 3], timeout_s=10) == [2, 4, 6]
