@@ -1,4 +1,4 @@
-"""HTTP entry points: the OsmAnd endpoint, the JSON batch endpoint and the REST API (v1).
+"""HTTP entry points: the JSON batch endpoint and the REST API (v1); `/osmand` is `console/osmand_wsgi.py`.
 
 Handlers follow one shape: who is calling → parse → one service call → present. Expected failures
 are `ApiError`s rendered as JSON `{"error": reason, "field": name}` with a 4xx status.
@@ -17,10 +17,9 @@ from console.request_body import limit_body, read_body
 from console.services import MAX_HISTORY, Services
 from dispatch.access import Action, can
 from dispatch.positions import PositionLimits, Rejected
-from realtime.ingest import IngestError, check_fix_times, parse_batch, parse_osmand
+from realtime.ingest import IngestError, check_fix_times, parse_batch
 from realtime.pipeline import PositionPipeline, Stored
 
-OSMAND_MAX_BYTES = 64 * 1024  # what Traccar's HTTP layer accepts for one report
 BATCH_MAX_BYTES = 8 * 1024 * 1024
 HISTORY_EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 HISTORY_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
@@ -38,28 +37,6 @@ def create_blueprint(
     @bp.errorhandler(IngestError)
     def ingest_error(exc: IngestError) -> tuple[flask.Response, int]:
         return flask.jsonify({"error": str(exc), "field": exc.field}), 400
-
-    @bp.route("/osmand", methods=["GET", "POST", "PUT"])
-    @bp.route("/osmand/", methods=["GET", "POST", "PUT"])
-    def osmand() -> tuple[str, int]:
-        # The device id is the credential of the OsmAnd protocol (as in Traccar): an unknown
-        # device is refused with 400 by the pipeline and nothing is stored.
-        limit_body(OSMAND_MAX_BYTES)  # a chunked body without Content-Length too
-        body = read_body()  # first: the form below is parsed from it once it is known to be whole
-        is_json = (flask.request.content_type or "").startswith("application/json")
-        report = parse_osmand(
-            query=list(flask.request.args.items(multi=True)),
-            form=[] if is_json else list(flask.request.form.items(multi=True)),
-            content_type=flask.request.content_type,
-            body=body if is_json else b"",
-        )
-        (checked,) = check_fix_times([report], now=services.clock.now(), limits=limits)
-        if isinstance(checked, IngestError):
-            raise checked
-        # A duplicate resend and a fix taken off shift (not stored) are answered 200 too: the phone
-        # cannot act on an error and would only retry (Traccar answers the same way).
-        pipeline.ingest(report)
-        return "", 200
 
     @bp.post("/api/v1/positions")
     def positions_batch() -> tuple[flask.Response, int]:

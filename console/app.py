@@ -18,6 +18,7 @@ from console.dispatch_service import DispatchService
 from console.field_service import FieldService
 from console.links import PushLinks
 from console.notify import webhook
+from console.osmand_wsgi import OsmandEndpoint
 from console.pages import live
 from console.pages import orders as orders_page
 from console.pages import plans as plans_page
@@ -225,6 +226,8 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         authenticate_link=field.worker_of_link,
         recheck=auth.socket_recheck,
     )
+    # The phones' hot path, in front of everything else (Socket.IO's middleware included).
+    server.wsgi_app = OsmandEndpoint(server.wsgi_app, pipeline=pipeline, clock=clock, limits=limits)  # type: ignore[method-assign]
 
     @server.errorhandler(ApiError)
     def api_error(exc: ApiError) -> tuple[flask.Response, int]:
