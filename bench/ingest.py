@@ -68,12 +68,14 @@ function request()
 end
 """
 
+GEVENT = "gevent==26.9.0"  # for --worker-class gevent only
+
 FLOOR_LUA = """
 function request() return wrk.format("GET", "/healthz") end
 """
 
 
-def start_server(env: dict[str, str], log: Path, web: str = "") -> subprocess.Popen[bytes]:
+def start_server(env: dict[str, str], log: Path, web: str = "", worker_class: str = "") -> subprocess.Popen[bytes]:
     """The console as deployed: `python -m console` (gunicorn, gthread workers; repoint here if that changes).
 
     `web` is "WORKERS:THREADS" (OUTFIELD_WEB_WORKERS / OUTFIELD_WEB_THREADS), or "" for the defaults.
@@ -81,6 +83,11 @@ def start_server(env: dict[str, str], log: Path, web: str = "") -> subprocess.Po
     if web:
         workers, threads = web.split(":")
         env = {**env, "OUTFIELD_WEB_WORKERS": workers, "OUTFIELD_WEB_THREADS": threads}
+    if worker_class == "gevent":  # not a project dependency: installed for the bench into var/bench-gevent
+        target = REPO / "var" / "bench-gevent"
+        if not (target / "gevent").exists():
+            subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", str(target), GEVENT], check=True)
+        env = {**env, "OUTFIELD_WEB_WORKER_CLASS": "gevent", "PYTHONPATH": str(target)}
     with open(log, "wb") as out:
         return subprocess.Popen([sys.executable, "-m", "console"], env=env, cwd=REPO, stdout=out, stderr=out)
 
@@ -126,6 +133,9 @@ def main() -> None:
     parser.add_argument("--batch-connections", type=int, default=4)
     parser.add_argument("--web", default="", help="WORKERS:THREADS of the server (default: its settings' defaults)")
     parser.add_argument(
+        "--worker-class", default="gthread", choices=("gthread", "gevent"), help="gunicorn worker class to measure"
+    )
+    parser.add_argument(
         "--py-spy", help="py-spy binary: record the server during each phase (collapsed stacks in /tmp)"
     )
     args = parser.parse_args()
@@ -158,7 +168,7 @@ def main() -> None:
                 )
             )
             run_cli("data", "import-csv", "workers", str(csv), env=env)
-            procs.append(start_server(env, var / "console.log", args.web))
+            procs.append(start_server(env, var / "console.log", args.web, args.worker_class))
             url = f"http://127.0.0.1:{port}"
             wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 60, "console")
             # Fix times: a day ago from 01:00 (batch) and 12:00 (/osmand), 10 ms apart, inside the all-day shifts.
@@ -225,7 +235,7 @@ def main() -> None:
     batch_rate = many["rate"] * args.batch_size
     print(
         f"machine: {os.cpu_count()} cores, load average {load:.1f} at the start and {load_end:.1f} at the end; "
-        f"SQLite (WAL, synchronous=FULL) + redis-server; server: python -m console (gunicorn gthread, workers:threads {args.web or 'default 2:64'}); client: wrk -t{args.threads}, "
+        f"SQLite (WAL, synchronous=FULL) + redis-server; server: python -m console (gunicorn {args.worker_class}, workers:threads {args.web or 'default 2:64'}); client: wrk -t{args.threads}, "
         f"{args.seconds} s per phase, {args.devices} devices"
     )
     print()

@@ -39,7 +39,7 @@ class ServerOptions:
     threads: int
     graceful_timeout_s: int
     backlog: int = 2048
-    worker_class: str = "gthread"  # bench/server.py compares "gevent" (not installed by default)
+    worker_class: str = "gthread"  # bench/ingest.py --worker-class gevent compares the alternative
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServerOptions:
@@ -49,6 +49,7 @@ class ServerOptions:
             workers=settings.web_workers,
             threads=settings.web_threads,
             graceful_timeout_s=settings.web_graceful_timeout_s,
+            worker_class=settings.web_worker_class,
         )
 
     def gunicorn_config(self) -> dict[str, Any]:

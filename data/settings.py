@@ -31,6 +31,9 @@ class Settings:
     web_workers: int
     web_threads: int
     web_graceful_timeout_s: int
+    # gunicorn's worker class: gthread (threads; measured best here, bench/README.md "Server"), or gevent
+    # (needs the gevent package, which is not installed by default).
+    web_worker_class: str
     # Seed for everything random (demo scenario, simulator). Change to get another demo day.
     seed: int
     # How many times faster than real time the demo simulator runs.
@@ -75,6 +78,7 @@ class Settings:
             web_workers=_positive(environ, "OUTFIELD_WEB_WORKERS", 2),
             web_threads=_positive(environ, "OUTFIELD_WEB_THREADS", 64),
             web_graceful_timeout_s=_positive(environ, "OUTFIELD_WEB_GRACEFUL_TIMEOUT_S", 20),
+            web_worker_class=_choice(environ, "OUTFIELD_WEB_WORKER_CLASS", "gthread", ("gthread", "gevent")),
             seed=_int(environ, "OUTFIELD_SEED", 0),
             sim_speed=float(environ.get("OUTFIELD_SIM_SPEED", "1")),
             tile_url=environ.get("OUTFIELD_TILE_URL") or None,
@@ -107,6 +111,13 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ValueError(f"environment variable {name}={raw!r} is not a whole number") from None
+
+
+def _choice(environ: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = environ.get(name) or default
+    if value not in choices:
+        raise ValueError(f"environment variable {name}={value!r}: use one of {', '.join(choices)}")
+    return value
 
 
 def _positive(environ: Mapping[str, str], name: str, default: int) -> int:
