@@ -1,7 +1,7 @@
 """Live fan-out benchmark: N phones reporting through /osmand every 5 s, 10 consoles watching.
 
 Everything real and local: a redis-server, the console as `bench/ingest.py::start_server` starts it
-(its relay forwards in 100 ms batches), `--workers` registered phones, sender processes pacing one
+(its relay forwards in batches of `OUTFIELD_LIVE_BATCH_MS`, 50 ms by default), `--workers` registered phones, sender processes pacing one
 fix per phone every `--period` seconds over keep-alive HTTP connections, and 10 python-socketio
 clients logged in (in their own process). Each fix is known by (worker, fix time); the latency is
 its request being sent → its update arriving at a console (wall clock, one machine). Prints, per
@@ -219,7 +219,7 @@ def main() -> None:
                     p.wait(10)
     print(
         f"machine: {os.cpu_count()} cores; server: python -m console, workers:threads {args.web or 'default 2:64'} (SQLite WAL synchronous=FULL, redis-server, "
-        f"relay window 100 ms); {args.consoles} socket consoles; one fix per worker every {args.period:g} s for "
+        f"relay window {os.environ.get('OUTFIELD_LIVE_BATCH_MS', '50')} ms); {args.consoles} socket consoles; one fix per worker every {args.period:g} s for "
         f"{args.seconds:g} s; senders: {args.senders} processes x 16 threads"
     )
     print()

@@ -45,7 +45,8 @@ class Settings:
     # Positions older than this are deleted hourly by the `worker` process (or `python -m data purge-positions`).
     position_retention_days: int
     # Coalescing window for live map updates, in milliseconds. The wall screen applies a batch in
-    # plain JS (~5 ms, outside Dash's store), so 100 ms keeps up on 2 cores (bench/README.md).
+    # plain JS (~5 ms, outside Dash's store); at 50 ms a fix reaches 10 consoles with p99 122 ms from 2,000
+    # phones and 215 ms from 5,000 on 2 cores (bench/README.md, "Live fan-out").
     live_batch_ms: int
     # Where photos and signatures from the field are stored.
     upload_dir: Path
@@ -84,7 +85,7 @@ class Settings:
             tile_url=environ.get("OUTFIELD_TILE_URL") or None,
             osrm_dir=Path(environ.get("OUTFIELD_OSRM_DIR", str(var_dir / "osrm"))),
             position_retention_days=_int(environ, "OUTFIELD_POSITION_RETENTION_DAYS", 90),
-            live_batch_ms=_int(environ, "OUTFIELD_LIVE_BATCH_MS", 100),
+            live_batch_ms=_int(environ, "OUTFIELD_LIVE_BATCH_MS", 50),
             upload_dir=Path(environ.get("OUTFIELD_UPLOAD_DIR", str(var_dir / "uploads"))),
             public_url=environ.get("OUTFIELD_PUBLIC_URL") or None,
             link_webhook_url=environ.get("OUTFIELD_LINK_WEBHOOK") or None,
