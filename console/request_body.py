@@ -15,7 +15,7 @@ from typing import Any, Final
 import flask
 
 from console.auth import deny
-from realtime.ingest import MAX_JSON_DEPTH, IngestError, decode_json
+from realtime.ingest import MAX_JSON_DEPTH, IngestError, decode_json, json_kind
 
 MAX_ID: Final = 2**63 - 1
 """The largest id any table holds (signed 64-bit)."""
@@ -72,7 +72,7 @@ def json_object(*, optional: bool = False) -> dict[str, Any]:
     if document is None:
         deny(400, NOT_AN_OBJECT, "body")
     if not isinstance(document, dict):
-        deny(400, f"body: expected a JSON object, got {_kind(document)}", "body")
+        deny(400, f"body: expected a JSON object, got {json_kind(document)}", "body")
     return document
 
 
@@ -107,15 +107,3 @@ def check_id(name: str, value: int) -> None:
 
 def _short(value: int) -> str:
     return str(value) if abs(value) < 10**30 else f"a {value.bit_length()}-bit number"
-
-
-def _kind(value: object) -> str:
-    if isinstance(value, list):
-        return "an array"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, str):
-        return "a string"
-    return "a number"

@@ -194,7 +194,7 @@ def parse_osmand(
     if content_type is not None and content_type.strip().lower().startswith("application/json"):
         document = decode_json(body)
         if not isinstance(document, dict):
-            raise IngestError("body", f"expected a JSON object, got {_json_kind(document)}")
+            raise IngestError("body", f"expected a JSON object, got {json_kind(document)}")
         return _parse_object(document)
     return _parse_flat(query if query else form)
 
@@ -222,14 +222,14 @@ def parse_batch(body: bytes) -> list[PositionReport | IngestError]:
         items = document
     else:
         raise IngestError(
-            "body", f"expected a JSON array or an object with a 'positions' array, got {_json_kind(document)}"
+            "body", f"expected a JSON array or an object with a 'positions' array, got {json_kind(document)}"
         )
     if len(items) > MAX_BATCH_ITEMS:
         raise IngestError("body", f"{len(items)} items exceed the limit of {MAX_BATCH_ITEMS}")
     results: list[PositionReport | IngestError] = []
     for item in items:
         if not isinstance(item, dict):
-            results.append(IngestError("item", f"expected a JSON object, got {_json_kind(item)}"))
+            results.append(IngestError("item", f"expected a JSON object, got {json_kind(item)}"))
             continue
         try:
             results.append(_parse_object(item))
@@ -560,7 +560,8 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not a JSON value")
 
 
-def _json_kind(value: object) -> str:
+def json_kind(value: object) -> str:
+    """What kind of JSON value this is, for error messages ("an array", "null", ...)."""
     if isinstance(value, dict):
         return "an object"
     if isinstance(value, list):
@@ -584,7 +585,7 @@ def _object(name: str, value: object) -> dict[str, object] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise IngestError(name, f"expected a JSON object, got {_json_kind(value)}")
+        raise IngestError(name, f"expected a JSON object, got {json_kind(value)}")
     return value
 
 
@@ -596,7 +597,7 @@ def _text(name: str, value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
-    raise IngestError(name, f"expected a string, got {_json_kind(value)}")
+    raise IngestError(name, f"expected a string, got {json_kind(value)}")
 
 
 def _number(name: str, value: object) -> float:
