@@ -1,8 +1,11 @@
 """The production server: gunicorn with threaded workers (`gthread`), websockets through simple-websocket.
 
-Why gthread and not gevent: measured on this stack (`bench/README.md`, "Server"), gevent gave no
-throughput advantage for Flask-SocketIO's fan-out, and it would block a whole worker on every
-SQLite fsync; threads need no monkey-patching of the database drivers, Redis or OR-Tools.
+Why gthread and not gevent (`bench/README.md`, "Ingestion", both measured side by side): gevent
+answers `/osmand` about twice as fast, but a gevent worker is one OS thread, so a route solve in the
+web process (when no `planner` runs), an OSRM table or an SQLite fsync stops every request and
+websocket of that worker; the stack research found no fan-out advantage for gevent either. Threads
+need no monkey-patching of the database drivers, Redis or OR-Tools. `OUTFIELD_WEB_WORKER_CLASS=gevent`
+is there for deployments that keep solving out of the web process.
 
 Each worker process builds its own app after the fork (no preloading): its own database pool, Redis
 connections and relay candidate (one relay in the deployment forwards, chosen by a Redis lock).

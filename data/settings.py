@@ -31,8 +31,8 @@ class Settings:
     web_workers: int
     web_threads: int
     web_graceful_timeout_s: int
-    # gunicorn's worker class: gthread (threads; measured best here, bench/README.md "Server"), or gevent
-    # (needs the gevent package, which is not installed by default).
+    # gunicorn's worker class: gthread (threads), or gevent (needs the gevent package, not installed by
+    # default): faster on /osmand, but one long call stops a whole gevent worker (bench/README.md, "Ingestion").
     web_worker_class: str
     # Seed for everything random (demo scenario, simulator). Change to get another demo day.
     seed: int
