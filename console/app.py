@@ -238,6 +238,11 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         # Nothing of the request was stored; phones retry, and a resend of a stored fix is a duplicate.
         return flask.jsonify({"error": f"not stored, retry later: {exc}", "field": None}), 503, {"Retry-After": "1"}
 
+    # Dash prepares itself (registers the scripts it serves) on the first request it sees, and lets
+    # requests arriving meanwhile through unprepared: a fresh gunicorn worker answered a browser's
+    # simultaneous script requests with 500s. Prepare both apps now, in every worker, before serving.
+    for prepared in (dash_app, plans_dash):
+        prepared._setup_server()  # noqa: SLF001 - Dash's own first-request step, run once here instead
     # After every callback is registered: Dash's inline scripts are allowed by their hashes only.
     security.install_headers(
         server, script_hashes=[*dash_app.csp_hashes(), *plans_dash.csp_hashes()], settings=settings

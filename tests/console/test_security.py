@@ -57,7 +57,7 @@ def world(tmp_path: Path, redis_url: str):
         field_user, field_token = users_repo.create_user(
             session, name="ana", role=Role.FIELD_WORKER, password="ana-pw", worker_id=worker.id
         )
-    return {"app": app, "sessions": sessions, "desk_id": desk.id, "admin": {"Authorization": f"Bearer {admin_token}"},
+    return {"app": app, "settings": settings, "sessions": sessions, "desk_id": desk.id, "admin": {"Authorization": f"Bearer {admin_token}"},
             "worker_id": worker.id, "field_token": field_token}  # fmt: skip
 
 
@@ -331,3 +331,36 @@ def test_a_warning_says_push_links_point_at_the_loopback_without_a_public_url(tm
     with caplog.at_level(logging.WARNING, logger="outfield"):
         create_app(replace(settings, public_url="https://outfield.example"), clock=ManualClock(START))
     assert "OUTFIELD_PUBLIC_URL" not in caplog.text
+
+
+# --- several server processes ---
+
+
+def test_a_fresh_process_serves_the_pages_scripts_to_simultaneous_first_requests(world):
+    """Tests that a fresh server process (a gunicorn worker that has answered nothing yet) serves the pages'
+    scripts to requests arriving at the same moment, as a browser sends them: all 200, none a 500 (Dash's own
+    first-request set-up let the others through before it had registered the scripts)."""
+    import threading
+
+    fresh = create_app(world["settings"], clock=ManualClock(START))  # another worker process of the same server
+    fresh.bus._redis = fakeredis.FakeRedis()  # noqa: SLF001
+    client = fresh.server.test_client()
+    paths = [
+        "/_dash-component-suites/dash/dash-renderer/build/dash_renderer.v4_4_1m1.min.js",
+        "/_dash-component-suites/dash_leaflet/dash_leaflet.v1_1_3m1.js",
+        "/plans/_dash-component-suites/dash_socketio/dash_socketio.v1_1_1m1.js",
+    ] * 3
+    client.set_cookie("session", session_cookie(signed_in(world["app"])))  # signed in through the first one
+    start = threading.Barrier(len(paths))
+    codes: list[int] = []
+
+    def fetch(path: str) -> None:
+        start.wait()
+        codes.append(client.get(path).status_code)
+
+    threads = [threading.Thread(target=fetch, args=(p,)) for p in paths]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [200] * len(paths)
