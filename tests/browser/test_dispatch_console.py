@@ -173,8 +173,8 @@ def test_create_explain_override_and_assign(page, world):
     page.click("#order-submit")
 
     # The new order opens at once on the Orders tab, is listed and drawn on the map.
-    page.wait_for_selector(".tab-active#tab-orders", timeout=5_000)
-    page.wait_for_selector(".order-row.status-new", timeout=5_000)
+    page.wait_for_selector(".tab-active#tab-orders", timeout=15_000)
+    page.wait_for_selector(".order-row.status-new", timeout=15_000)
     assert "Casino de Monte-Carlo" in page.locator(".order-row").first.inner_text()
     page.wait_for_selector("path.order-marker.order-new", timeout=5_000)
     assert page.locator("path.order-marker").count() == 1

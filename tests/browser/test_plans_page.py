@@ -159,7 +159,7 @@ def test_manager_loads_a_plan_moves_a_visit_sees_the_broken_window_and_publishes
     assert order.json()["assigned_worker_id"] == workers["Plan Ana"]  # still as published
 
     choose(page, "plan-picker", f"Plan {base['id']} ")
-    page.wait_for_function("() => document.querySelector('#plan-badge').textContent === 'Published'", timeout=10_000)
+    page.wait_for_function("() => document.querySelector('#plan-badge').textContent === 'Published'", timeout=20_000)
     page.fill("#plan-seconds", "1")
     page.click("#plan-replan")
     page.wait_for_function("() => document.querySelector('#plan-progress').textContent.startsWith('Done')",

@@ -97,6 +97,9 @@ def console_server(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> 
         "HOST": "127.0.0.1",
         "SECRET_KEY": "test-secret",
         "OUTFIELD_OSRM_DIR": str(var / "no-osrm"),
+        # One worker process: a module's tests then meet one warm process and one relay, never a relay
+        # hand-over (and its resync) mid-test. Several workers are tested in tests/integration/test_server.py.
+        "OUTFIELD_WEB_WORKERS": "1",
     }
     run_cli("data", "migrate", env=env)
     admin_token = run_cli("data", "create-user", "--role", "admin", "--name", "admin", env=env)
