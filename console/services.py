@@ -17,6 +17,7 @@ from data.db import session_scope
 from dispatch.access import Actor
 from dispatch.clock import Clock
 from dispatch.orders import OrderStatus
+from dispatch.positions import Position
 
 OPEN_STATUSES = (
     OrderStatus.NEW,
@@ -97,21 +98,40 @@ class Services:
 
     def positions_between(self, *, actor: Actor, worker_id: int, start: datetime, end: datetime) -> list[Any] | None:
         """A worker's stored positions in [start, end]; None for an unknown worker. Audited."""
-        with session_scope(self.sessions) as session:
-            if workers_repo.get_worker(session, worker_id) is None:
-                return None
-            positions = positions_repo.positions_between(session, worker_id=worker_id, start=start, end=end)
-            audit_repo.record(
-                session,
-                actor_id=actor.id,
-                action="view-positions",
-                subject_type="worker",
-                subject_id=worker_id,
-                at=self.clock.now(),
-                details={"from": start.isoformat(), "to": end.isoformat(), "count": len(positions)},
-            )
-        return positions
+        return audited_positions(
+            self.sessions, self.clock, actor=actor, worker_id=worker_id, start=start, end=end, view="positions"
+        )
 
     def list_workers(self) -> list[Any]:
         with session_scope(self.sessions) as session:
             return workers_repo.list_workers(session)
+
+
+def audited_positions(
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    worker_id: int,
+    start: datetime,
+    end: datetime,
+    view: str,
+) -> list[Position] | None:
+    """Every stored fix of the worker in [start, end], oldest first; None for an unknown worker.
+
+    Audited as `view-{view}` (view-positions, view-stops, ...) with the range and how many fixes were read.
+    """
+    with session_scope(sessions) as session:
+        if workers_repo.get_worker(session, worker_id) is None:
+            return None
+        positions = positions_repo.positions_between(session, worker_id=worker_id, start=start, end=end)
+        audit_repo.record(
+            session,
+            actor_id=actor.id,
+            action=f"view-{view}",
+            subject_type="worker",
+            subject_id=worker_id,
+            at=clock.now(),
+            details={"from": start.isoformat(), "to": end.isoformat(), "count": len(positions)},
+        )
+    return positions

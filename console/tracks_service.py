@@ -10,8 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from data import audit_repo, positions_repo, workers_repo
-from data.db import session_scope
+from console.services import audited_positions
 from dispatch.access import Actor
 from dispatch.clock import Clock
 from dispatch.positions import Position
@@ -27,24 +26,10 @@ class TrackService:
     def fixes(
         self, *, actor: Actor, worker_id: int, start: datetime, end: datetime, view: str
     ) -> list[Position] | None:
-        """Every stored fix of the worker in [start, end], oldest first; None for an unknown worker.
-
-        Audited as `view-{view}` (e.g. view-stops) with the range and how many fixes were read.
-        """
-        with session_scope(self.sessions) as session:
-            if workers_repo.get_worker(session, worker_id) is None:
-                return None
-            positions = positions_repo.positions_between(session, worker_id=worker_id, start=start, end=end)
-            audit_repo.record(
-                session,
-                actor_id=actor.id,
-                action=f"view-{view}",
-                subject_type="worker",
-                subject_id=worker_id,
-                at=self.clock.now(),
-                details={"from": start.isoformat(), "to": end.isoformat(), "count": len(positions)},
-            )
-        return positions
+        """Every stored fix of the worker in [start, end], oldest first; None for an unknown worker. Audited."""
+        return audited_positions(
+            self.sessions, self.clock, actor=actor, worker_id=worker_id, start=start, end=end, view=view
+        )
 
     def stops(self, *, actor: Actor, worker_id: int, start: datetime, end: datetime) -> list[Stop] | None:
         fixes = self.fixes(actor=actor, worker_id=worker_id, start=start, end=end, view="stops")
