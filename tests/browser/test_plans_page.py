@@ -108,7 +108,9 @@ def solved_plan(server, day) -> dict:
     return plan_day.wait_for(server, day["headers"], r.json()["id"], {"done"})
 
 
-@pytest.mark.skip(reason="intermittent in fresh clones: the plan picker's switch back to the published plan never shows 'Published' (session 7 note); the API path is covered by tests/integration/test_plans_api.py")
+@pytest.mark.skip(
+    reason="intermittent in fresh clones: the plan picker's switch back to the published plan never shows 'Published' (session 7 note); the API path is covered by tests/integration/test_plans_api.py"
+)
 def test_manager_loads_a_plan_moves_a_visit_sees_the_broken_window_and_publishes(page, console_server, day):
     """Tests the manager's review loop: load a plan, publish it, move a 09:00 job to a worker busy at 09:00, see the missed window and who gains or loses, be refused publishing that draft with the checker's reasons, then re-plan the published day."""
     base = solved_plan(console_server, day)
