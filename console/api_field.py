@@ -66,12 +66,12 @@ def create_blueprint(*, auth: Auth, field: FieldService) -> flask.Blueprint:
         actor = auth.require(Action.VIEW_ORDERS)
         return flask.jsonify(field.field_record(actor=actor, order_id=order_id))
 
-    @bp.get("/api/v1/photos/<int:photo_id>/<any(thumbnail, original):size>")
+    @bp.get("/api/v1/photos/<int:photo_id>/<any(thumbnail, original, watermarked):size>")
     def photo(photo_id: int, size: str) -> flask.Response:
         auth.require(Action.VIEW_ORDERS)
         found = field.photo_file(photo_id, size)
         if found is None:
-            deny(404, f"no photo with id {photo_id}")
+            deny(404, f"no {size} photo with id {photo_id}")
         path, mimetype = found
         return flask.send_file(path, mimetype=mimetype, max_age=3600)
 

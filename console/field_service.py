@@ -15,8 +15,8 @@ import io
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +25,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from console import geojson
 from console.links import LinkClaims, LinkRefused, PushLinks
+from console.photo_evidence import read_exif, stamp_lines, watermarked
 from console.request_body import MAX_ID
-from data import audit_repo, field_repo, orders_repo, plans_repo, sites_repo, workers_repo
+from data import audit_repo, field_repo, orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
 from data.db import session_scope
 from dispatch.access import Actor, Decision
-from dispatch.checkin import CheckinKind, CheckinVerdict, verify_checkin
+from dispatch.checkin import CheckinKind, CheckinVerdict, site_fence, verify_checkin
 from dispatch.clock import Clock
+from dispatch.confidence import CheckinEvidence, ConfidenceWeights, Fix, impossible_jump, needs_review, score_checkin
 from dispatch.geo import LatLon
 from dispatch.lifecycle import Refused, transition
-from dispatch.orders import OrderStatus, OrderType, WorkOrder
+from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder
 from dispatch.positions import Position
 from dispatch.sites import Site
 from dispatch.sync import QueuedAction, apply_actions
@@ -65,6 +67,8 @@ MAX_SIGNATURE_BYTES = 512 * 1024
 MAX_SIGNATURE_PIXELS = 4_000_000
 MAX_ACTIONS = 500
 THUMBNAIL_PX = 320
+JUMP_LOOKBACK = timedelta(minutes=30)
+"""How far back the worker's stored track is searched for an impossible jump before a check-in."""
 
 
 class LinkError(Exception):
@@ -103,6 +107,8 @@ class FieldService:
         upload_dir: Path,
         public_url: str,
         notify: Callable[[dict[str, Any]], None] | None = None,
+        weights: ConfidenceWeights | None = None,
+        review_threshold: int = 60,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
@@ -112,6 +118,8 @@ class FieldService:
         self._upload_dir = upload_dir
         self._public_url = public_url.rstrip("/")
         self._notify = notify
+        self._weights = weights or ConfidenceWeights()
+        self._review_threshold = review_threshold
 
     def now(self) -> datetime:
         return self._clock.now()
@@ -171,18 +179,30 @@ class FieldService:
         with session_scope(self._sessions) as session:
             if orders_repo.get_order(session, order_id) is None:
                 raise FieldInputError("order_id", f"no order with id {order_id}")
-            checkins = field_repo.checkins_of(session, order_id=order_id)
+            checkins = field_repo.checkin_records(session, order_id=order_id)
             photos = field_repo.photos_of(session, order_id=order_id)
             report = field_repo.report_of(session, order_id=order_id)
+            reviews = field_repo.order_events(session, order_id=order_id, types=["checkin_reviewed"])
             audit_repo.record(
                 session, actor_id=actor.id, action="view-field-record", subject_type="order", subject_id=order_id,
                 at=self._clock.now(),
             )  # fmt: skip
         return {
             "order_id": order_id,
-            "checkins": [{"kind": k, "verdict": v, "distance_m": d} for k, v, d in checkins],
-            "photos": [{**_photo_json(p), "thumbnail_url": f"/api/v1/photos/{p.id}/thumbnail"} for p in photos],
+            "checkins": [checkin_json(c) for c in checkins],
+            "photos": [_photo_links(p) for p in photos],
             "report": report,
+            # The order's history of review decisions: who decided what about which check-in, when, why.
+            "reviews": [
+                {
+                    "checkin_id": d.get("checkin_id"),
+                    "decision": d.get("decision"),
+                    "note": d.get("note", ""),
+                    "by": d.get("by"),
+                    "at": at.isoformat(),
+                }
+                for _type, at, d in reviews
+            ],  # fmt: skip
         }
 
     def photo_file(self, photo_id: int, size: str) -> tuple[str, str] | None:
@@ -191,6 +211,8 @@ class FieldService:
             photo = field_repo.get_photo(session, photo_id)
         if photo is None:
             return None
+        if size == "watermarked":
+            return (photo.watermarked_path, "image/jpeg") if photo.watermarked_path else None
         return (photo.thumbnail_path, "image/jpeg") if size == "thumbnail" else (photo.path, photo.content_type)
 
     # --- the worker's side -----------------------------------------------------------------
@@ -238,6 +260,7 @@ class FieldService:
     def sync(self, claims: LinkClaims, raw: Any) -> list[dict[str, Any]]:
         """Apply an uploaded action queue; one result per action, in upload order. Replays are harmless."""
         items = _action_items(raw)
+        sent_at = _sent_at(raw)
         results: dict[int, dict[str, Any]] = {}
         queued: list[tuple[int, QueuedAction, dict[str, Any]]] = []
         for i, item in enumerate(items):
@@ -259,11 +282,19 @@ class FieldService:
             results[i] = {"client_action_id": duplicate.client_action_id, "status": "duplicate"}
         for action in batch.new:
             i, item = by_id[action.client_action_id]
-            results[i] = self._apply(claims, action, item)
+            results[i] = self._apply(claims, action, item, sent_at=sent_at)
         return [results[i] for i in sorted(results)]
 
-    def _apply(self, claims: LinkClaims, action: QueuedAction, item: dict[str, Any]) -> dict[str, Any]:
+    def _apply(
+        self, claims: LinkClaims, action: QueuedAction, item: dict[str, Any], *, sent_at: datetime | None = None
+    ) -> dict[str, Any]:
         now = self._clock.now()
+        # The phone's clock against ours: its `sent_at` (the upload's time on the phone) is compared with
+        # when we received it. Without it, only an action stamped after we received it shows a clock ahead.
+        if sent_at is not None:
+            clock_offset_s: float | None = (sent_at - now).total_seconds()
+        else:
+            clock_offset_s = (action.occurred_at - now).total_seconds() if action.occurred_at > now else None
         kind = str(item["action"])
         published: tuple[WorkOrder, Site, int | None, str | None] | None = None
         with session_scope(self._sessions) as session:
@@ -294,10 +325,11 @@ class FieldService:
                     order = orders_repo.save_change(session, moved.change)
                     flag = None
                     if kind in ("check_in", "check_out"):
-                        verdict = self._check(session, claims, order, site, action, kind)
+                        verdict, score = self._check(session, claims, order, site, action, kind, clock_offset_s)
                         if verdict.kind is not CheckinKind.VERIFIED:
                             flag = f"suspicious check-{kind[6:]}: {verdict.reason}"
-                        outcome = {"status": "applied", "verdict": verdict.kind.value, "verdict_reason": verdict.reason}
+                        outcome = {"status": "applied", "verdict": verdict.kind.value, "verdict_reason": verdict.reason,
+                                   "confidence": score}  # fmt: skip
                     else:
                         outcome = {"status": "applied"}
                     published = (order, site, moved.change.previous_worker_id, flag)
@@ -315,29 +347,86 @@ class FieldService:
         return {"client_action_id": action.client_action_id, **outcome}
 
     def _check(
-        self, session: Session, claims: LinkClaims, order: WorkOrder, site: Site, action: QueuedAction, kind: str
-    ) -> CheckinVerdict:
+        self,
+        session: Session,
+        claims: LinkClaims,
+        order: WorkOrder,
+        site: Site,
+        action: QueuedAction,
+        kind: str,
+        clock_offset_s: float | None,
+    ) -> tuple[CheckinVerdict, int]:
         fix = None
         if action.location is not None:
             fix = Position(
-                worker_id=claims.worker_id, device_id="push-link", fix_time=action.occurred_at,
+                worker_id=claims.worker_id, device_id="push-link", fix_time=action.fix_time or action.occurred_at,
                 device_time=action.occurred_at, server_time=self._clock.now(), latitude=action.location.lat,
-                longitude=action.location.lon, accuracy_m=action.accuracy_m,
+                longitude=action.location.lon, accuracy_m=action.accuracy_m, mock=action.mock,
             )  # fmt: skip
         # A check-in is judged against the order's window too (early/late); a check-out only by place.
         window = order.window if kind == "check_in" else None
         verdict = verify_checkin(site, fix, at=action.occurred_at, window=window)
+        evidence = self._evidence(session, claims.worker_id, order, site, action, window, clock_offset_s)
+        confidence = score_checkin(evidence, self._weights)
+        doubtful = needs_review(confidence.score, self._review_threshold)
         field_repo.add_checkin(
             session, order_id=order.id, worker_id=claims.worker_id, kind="in" if kind == "check_in" else "out",
             at=action.occurred_at, location=action.location, accuracy_m=action.accuracy_m, verdict=verdict,
-            client_action_id=action.client_action_id,
+            client_action_id=action.client_action_id, confidence=confidence, evidence=evidence,
+            review_status="needs_review" if doubtful else "not_needed",
         )  # fmt: skip
         if verdict.kind is not CheckinKind.VERIFIED:
             field_repo.raise_alert(
                 session, type="checkin_suspicious", worker_id=claims.worker_id, order_id=order.id, at=action.occurred_at,
                 details={"verdict": verdict.kind.value, "reason": verdict.reason, "kind": kind},
             )  # fmt: skip
-        return verdict
+        return verdict, confidence.score
+
+    def _evidence(
+        self,
+        session: Session,
+        worker_id: int,
+        order: WorkOrder,
+        site: Site,
+        action: QueuedAction,
+        window: TimeWindow | None,
+        clock_offset_s: float | None,
+    ) -> CheckinEvidence:
+        """What the check-in is scored from: its fix against the fence, the stored track before it, the photos."""
+        at = action.occurred_at
+        track = positions_repo.positions_between(
+            session, worker_id=worker_id, start=at - JUMP_LOOKBACK, end=at + timedelta(minutes=1)
+        )
+        fixes = [Fix(p.fix_time, p.point, p.accuracy_m) for p in track if p.valid]
+        recent_mock = any(p.mock for p in track if p.fix_time >= at - timedelta(seconds=self._weights.max_fix_age_s))
+        location = action.location
+        if location is not None:
+            fixes.append(Fix(action.fix_time or at, location, action.accuracy_m))
+        return CheckinEvidence(
+            at=at, site_name=site.name,
+            outside_by_m=site_fence(site).outside_by_m(location) if location is not None else None,
+            accuracy_m=action.accuracy_m,
+            fix_age_s=(at - action.fix_time).total_seconds() if location is not None and action.fix_time else None,
+            window=window, mock=action.mock or recent_mock,
+            jump=impossible_jump(fixes, max_speed_mps=self._weights.max_speed_mps), clock_offset_s=clock_offset_s,
+            place=location or site.location,
+            photos=field_repo.photo_evidence(session, order_id=order.id, worker_id=worker_id) if window else (),
+        )  # fmt: skip
+
+    def _rescore_with_photos(self, session: Session, *, order_id: int, worker_id: int) -> None:
+        """A photo arrived after the check-in (the offline queue sends photos last): score it again."""
+        found = field_repo.latest_checkin_evidence(session, order_id=order_id, worker_id=worker_id)
+        if found is None:
+            return
+        checkin_id, evidence = found
+        photos = field_repo.photo_evidence(session, order_id=order_id, worker_id=worker_id)
+        confidence = score_checkin(replace(evidence, photos=photos), self._weights)
+        field_repo.rescore_checkin(
+            session,
+            checkin_id,
+            confidence=confidence,
+            needs_review=needs_review(confidence.score, self._review_threshold),
+        )
 
     def _store_report(
         self,
@@ -399,18 +488,32 @@ class FieldService:
             order = orders_repo.get_order(session, order_id)
             if order is None or order.assigned_worker_id != claims.worker_id:
                 raise FieldInputError("order_id", f"order {order_id} is not assigned to you")
-            thumbnail = _thumbnail(data)
+            thumbnail = _thumbnail(data)  # refuses image bombs before anything below decodes the photo
+            now = self._clock.now()
+            site = sites_repo.get_site(session, order.site_id)
+            worker = workers_repo.get_worker(session, claims.worker_id)
+            exif_taken_at, exif_place = read_exif(data)
+            stamped = watermarked(
+                data,
+                stamp_lines(
+                    taken_at=exif_taken_at or taken_at, received_at=now, site_name=site.name if site else "",
+                    worker_name=worker.name if worker else f"worker {claims.worker_id}",
+                ),
+            )  # fmt: skip
             folder = self._upload_dir / "photos" / str(order_id)
             path = folder / f"{_safe(client_action_id)}.{PHOTO_TYPES[content_type]}"
             thumb_path = folder / f"{_safe(client_action_id)}.thumb.jpg"
+            stamped_path = folder / f"{_safe(client_action_id)}.watermarked.jpg"
             _write_durably(path, data)
             _write_durably(thumb_path, thumbnail)
+            _write_durably(stamped_path, stamped)
             photo = field_repo.add_photo(
                 session, client_action_id=client_action_id, order_id=order_id, worker_id=claims.worker_id,
                 path=str(path), thumbnail_path=str(thumb_path), content_type=content_type, size_bytes=len(data),
-                taken_at=taken_at, created_at=self._clock.now(),
+                taken_at=taken_at, created_at=now, watermarked_path=str(stamped_path), exif_taken_at=exif_taken_at,
+                exif_location=exif_place,
             )  # fmt: skip
-            site = sites_repo.get_site(session, order.site_id)
+            self._rescore_with_photos(session, order_id=order_id, worker_id=claims.worker_id)
         if site is not None:  # the dispatcher's open order card refreshes on the push
             self._publish(order, site, None, None)
         return _photo_json(photo), True
@@ -477,19 +580,44 @@ def _queued_action(item: dict[str, Any]) -> QueuedAction:
         raise FieldInputError("at", f"{str(item.get('at'))[:60]!r} is beyond the calendar in UTC") from None
     if at.tzinfo is None:
         raise FieldInputError("at", "needs a time zone")
-    location, accuracy = None, None
+    location, accuracy, fix_time, mock = None, None, None, False
     loc = item.get("location")
     if loc is not None:
         try:
             location = LatLon(float(loc["lat"]), float(loc["lon"]))
             accuracy = float(loc["accuracy_m"]) if loc.get("accuracy_m") is not None else None
-        except (TypeError, KeyError, ValueError) as exc:
+        except (TypeError, KeyError, ValueError, AttributeError) as exc:
             raise FieldInputError("location", f"expected {{lat, lon, accuracy_m}}: {exc}") from None
+        fix_time = _aware_time(loc.get("at"), "location.at") if loc.get("at") is not None else None
+        mock = loc.get("mock", False)
+        if not isinstance(mock, bool):
+            raise FieldInputError("location.mock", "expected true or false")
     reason = item.get("reason", "")
     return QueuedAction(
         client_action_id=cid, order_id=order_id, to=ACTIONS.get(str(kind), OrderStatus.ON_SITE),
         occurred_at=at_utc, location=location, accuracy_m=accuracy, reason=reason if isinstance(reason, str) else "",
+        fix_time=fix_time, mock=mock,
     )  # fmt: skip
+
+
+def _aware_time(raw: Any, field: str) -> datetime:
+    """An ISO 8601 time with a zone, in UTC; FieldInputError naming `field` otherwise."""
+    try:
+        value = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        raise FieldInputError(field, f"{str(raw)[:60]!r} is not an ISO 8601 time") from None
+    if value.tzinfo is None:
+        raise FieldInputError(field, "needs a time zone")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise FieldInputError(field, f"{str(raw)[:60]!r} is beyond the calendar in UTC") from None
+
+
+def _sent_at(raw: Any) -> datetime | None:
+    """The phone's clock when it sent the upload (`sent_at`), to compare with ours; None when not sent."""
+    value = raw.get("sent_at") if isinstance(raw, dict) else None
+    return None if value is None else _aware_time(value, "sent_at")
 
 
 def _order_view(
@@ -524,6 +652,32 @@ def _order_view(
         "report": report,
         "photos": photos,
         "checkins": [{"kind": k, "verdict": v, "distance_m": d} for k, v, d in checkins],
+    }
+
+
+def checkin_json(c: field_repo.Checkin) -> dict[str, Any]:
+    """A check-in as the field record and the review queue give it: verdict, confidence, review."""
+    return {
+        "id": c.id, "kind": c.kind, "at": c.at.isoformat(), "verdict": c.verdict, "distance_m": c.distance_m,
+        "confidence": c.score, "reasons": [{"code": r.code, "points_lost": r.points_lost, "text": r.text} for r in c.reasons],
+        "review": {
+            "status": c.review_status, "note": c.review_note, "by": c.reviewed_by_name, "by_id": c.reviewed_by,
+            "at": c.reviewed_at.isoformat() if c.reviewed_at else None,
+        },
+    }  # fmt: skip
+
+
+def _photo_links(p: field_repo.Photo) -> dict[str, Any]:
+    """A photo with the URLs of its thumbnail, original and (from 0006 on) stamped copy, and its EXIF."""
+    return {
+        **_photo_json(p),
+        "thumbnail_url": f"/api/v1/photos/{p.id}/thumbnail",
+        "original_url": f"/api/v1/photos/{p.id}/original",
+        "watermarked_url": f"/api/v1/photos/{p.id}/watermarked" if p.watermarked_path else None,
+        "exif": {
+            "taken_at": p.exif_taken_at.isoformat() if p.exif_taken_at else None,
+            "has_location": p.exif_location is not None,
+        },
     }
 
 

@@ -64,6 +64,8 @@ class Settings:
     # Failed sign-ins allowed per user name and, separately, per client address (Flask-Limiter syntax).
     login_limit_per_name: str = "5 per minute; 20 per hour"
     login_limit_per_address: str = "30 per minute; 200 per hour"
+    # Check-ins whose confidence score (0-100, dispatch/confidence.py) is under this go to a manager's review queue.
+    checkin_review_threshold: int = 60
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -96,6 +98,7 @@ class Settings:
             secret_key_generated=not environ.get("SECRET_KEY"),
             login_limit_per_name=environ.get("OUTFIELD_LOGIN_LIMIT_PER_NAME") or "5 per minute; 20 per hour",
             login_limit_per_address=environ.get("OUTFIELD_LOGIN_LIMIT_PER_ADDRESS") or "30 per minute; 200 per hour",
+            checkin_review_threshold=_within(environ, "OUTFIELD_CHECKIN_REVIEW_THRESHOLD", 60, 0, 101),
         )
 
     @property
@@ -138,3 +141,10 @@ def _install_secret(var_dir: Path) -> str:
     path.write_text(key)
     path.chmod(0o600)
     return key
+
+
+def _within(environ: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    value = _int(environ, name, default)
+    if not low <= value <= high:
+        raise ValueError(f"environment variable {name}={value} must be within {low}..{high}")
+    return value

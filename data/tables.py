@@ -254,6 +254,18 @@ class CheckinRow(Base):
     distance_m: Mapped[float | None] = mapped_column(Float)
     # The id the phone gave the action, so a retried upload is recognised and not stored twice.
     client_action_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    # How much to trust it (dispatch.confidence): 0-100, the reasons [[code, points, text], ...] and the
+    # evidence it was scored from (kept so a photo arriving later re-scores it). NULL before 0006.
+    confidence_score: Mapped[int | None] = mapped_column(Integer)
+    confidence_reasons: Mapped[list[Any] | None]
+    confidence_evidence: Mapped[dict[str, Any] | None]
+    # not_needed | needs_review (scored under the threshold) | approved | rejected (by a manager, with a note).
+    review_status: Mapped[str] = mapped_column(
+        String(20), default="not_needed", server_default="not_needed", index=True
+    )
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None]
+    review_note: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class RoutePlanRow(Base):
@@ -376,6 +388,11 @@ class PhotoRow(Base):
     size_bytes: Mapped[int] = mapped_column(Integer)
     taken_at: Mapped[datetime]
     created_at: Mapped[datetime]
+    # What the photo's EXIF says (None when it says nothing), and the server's stamped copy (0006).
+    exif_taken_at: Mapped[datetime | None]
+    exif_latitude: Mapped[float | None] = mapped_column(Float)
+    exif_longitude: Mapped[float | None] = mapped_column(Float)
+    watermarked_path: Mapped[str | None] = mapped_column(String(500))
 
 
 class ServiceReportRow(Base):

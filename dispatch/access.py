@@ -26,6 +26,7 @@ class Action(StrEnum):
     MANAGE_ORDERS = "manage-orders"
     VIEW_ORDERS = "view-orders"
     PLAN_ROUTES = "plan-routes"
+    REVIEW_CHECKINS = "review-checkins"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,9 @@ _RULES: dict[Action, set[Role]] = {
     Action.MANAGE_WORKERS: {Role.ADMIN, Role.DISPATCHER},
     Action.MANAGE_USERS: {Role.ADMIN},
     Action.REPORT_POSITION: {Role.ADMIN},
+    # Approving or rejecting a doubtful check-in answers for a worker's pay and a customer's bill: a
+    # manager's call (and an admin's), not the dispatcher who may have sent the worker there.
+    Action.REVIEW_CHECKINS: {Role.ADMIN, Role.MANAGER},
 }
 
 

@@ -26,7 +26,8 @@ class QueuedAction:
     """One action a worker took, possibly offline: move `order_id` to `to` at `occurred_at`.
 
     `location` and `accuracy_m` are the phone's fix at that moment, when it had one (a check-in's
-    evidence); `reason` is required by the lifecycle for a decline or a failure.
+    evidence), `fix_time` when that fix was taken (None: not reported) and `mock` whether the device
+    marked it a mock location; `reason` is required by the lifecycle for a decline or a failure.
     """
 
     client_action_id: str
@@ -36,6 +37,8 @@ class QueuedAction:
     location: LatLon | None = None
     accuracy_m: float | None = None
     reason: str = ""
+    fix_time: datetime | None = None
+    mock: bool = False
 
     def __post_init__(self) -> None:
         if not self.client_action_id.strip():
@@ -46,6 +49,8 @@ class QueuedAction:
             raise ValueError("occurred_at must be timezone-aware")
         if self.accuracy_m is not None and self.accuracy_m < 0:
             raise ValueError("accuracy_m must be >= 0")
+        if self.fix_time is not None and self.fix_time.tzinfo is None:
+            raise ValueError("fix_time must be timezone-aware")
 
 
 class SyncBatch(NamedTuple):

@@ -461,7 +461,8 @@
     let changed = false;
     for (let i = 0; i < queue.length; i += BATCH) {
       const batch = queue.slice(i, i + BATCH);
-      const res = await post("/actions", { actions: batch.map(wire) }, true);
+      // sent_at: the phone's clock now, so the office can tell how far it is from its own.
+      const res = await post("/actions", { actions: batch.map(wire), sent_at: new Date().toISOString() }, true);
       if (!res) return false;
       if (res.status === 401 || res.status === 410) { linkRefused(await errorOf(res)); return false; }
       if (!res.ok) { notice(`The office did not take the queued changes: ${await errorOf(res)}`, "error"); return false; }
@@ -603,7 +604,7 @@
     const { fix, error } = await getFix();
     if (fix) seen(fix);
     else notice(`${ACTION_WORDS[action]} is saved without a position (${error}); the office will see that.`, "error");
-    const location = fix ? { lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy_m } : undefined;
+    const location = fix ? { lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy_m, at: fix.at } : undefined;
     await queueAction(order.id, action, location ? { at: at, location: location } : { at: at });
     if (action === "check_out" && db) idbDelete("kv", draftKey(order.id)).catch(() => {});
   }

@@ -32,3 +32,12 @@ def test_field_worker_only_own_positions(action):
 def test_admin_may_report_for_any_worker():
     """Tests that the admin token (bench, integrations) may report positions in bulk."""
     assert can(ADMIN, Action.REPORT_POSITION, worker_id=99).allowed
+
+
+def test_only_managers_and_admins_review_checkins():
+    """Tests that managers and admins may approve or reject a check-in; a dispatcher and a field worker may not."""
+    assert can(Actor(4, "boss", Role.MANAGER), Action.REVIEW_CHECKINS).allowed
+    assert can(ADMIN, Action.REVIEW_CHECKINS).allowed
+    decision = can(DISPATCHER, Action.REVIEW_CHECKINS)
+    assert (decision.allowed, decision.reason) == (False, "role dispatcher may not review-checkins")
+    assert not can(WORKER, Action.REVIEW_CHECKINS).allowed

@@ -184,9 +184,13 @@ def test_check_in_far_from_site_is_flagged_live(console_server, setup):
     record = requests.get(
         f"{setup['url']}/api/v1/work-orders/{order_id}/field-record", headers=setup["admin"], timeout=5
     ).json()
-    assert record["checkins"] == [
-        {"kind": "in", "verdict": "outside_geofence", "distance_m": pytest.approx(722, abs=5)}
-    ]
+    (checkin,) = record["checkins"]
+    assert {k: checkin[k] for k in ("kind", "verdict", "distance_m")} == {
+        "kind": "in",
+        "verdict": "outside_geofence",
+        "distance_m": pytest.approx(722, abs=5),
+    }
+    assert (checkin["confidence"], checkin["review"]["status"]) == (55, "needs_review")
 
 
 def test_photo_report_signature_and_check_out(setup):

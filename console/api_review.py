@@ -1,0 +1,37 @@
+"""The check-in review queue over HTTP: list (`GET /api/v1/checkins/review`) and decide (`POST .../{id}/review`)."""
+
+from __future__ import annotations
+
+import flask
+
+from console.auth import ApiError, Auth
+from console.request_body import json_object
+from console.review_service import ReviewError, ReviewService, parse_review, parse_status
+from dispatch.access import Action
+
+
+def create_blueprint(*, auth: Auth, reviews: ReviewService) -> flask.Blueprint:
+    bp = flask.Blueprint("review", __name__)
+
+    @bp.errorhandler(ApiError)
+    def api_error(exc: ApiError) -> tuple[flask.Response, int]:
+        return flask.jsonify(exc.body()), exc.status
+
+    @bp.errorhandler(ReviewError)
+    def review_error(exc: ReviewError) -> tuple[flask.Response, int]:
+        return flask.jsonify({"error": exc.reason, "field": exc.field}), exc.status
+
+    @bp.get("/api/v1/checkins/review")
+    def queue() -> flask.Response:
+        actor = auth.require(Action.REVIEW_CHECKINS)
+        status = parse_status(flask.request.args.get("status"))
+        return flask.jsonify({"status": status, "threshold": reviews.threshold,
+                              "checkins": reviews.queue(actor=actor, status=status)})  # fmt: skip
+
+    @bp.post("/api/v1/checkins/<int:checkin_id>/review")
+    def decide(checkin_id: int) -> flask.Response:
+        actor = auth.require(Action.REVIEW_CHECKINS)
+        request = parse_review(json_object())
+        return flask.jsonify(reviews.decide(actor=actor, checkin_id=checkin_id, request=request))
+
+    return bp
