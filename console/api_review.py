@@ -19,7 +19,7 @@ def create_blueprint(*, auth: Auth, reviews: ReviewService) -> flask.Blueprint:
 
     @bp.errorhandler(ReviewError)
     def review_error(exc: ReviewError) -> tuple[flask.Response, int]:
-        return flask.jsonify({"error": exc.reason, "field": exc.field}), exc.status
+        return flask.jsonify(ApiError(exc.status, exc.reason, exc.field).body()), exc.status
 
     @bp.get("/api/v1/checkins/review")
     def queue() -> flask.Response:

@@ -313,7 +313,7 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/v1/work-orders/{order_id}/field-record": {
             "get": {
-                "summary": "What the field sent for an order: check-ins with verdicts, photos, the service report (audited)",
+                "summary": "What the field sent for an order: check-ins with verdicts, confidence (0-100) with reasons [{code, points_lost, text}] and review {status, note, by, at}; photos with thumbnail/original/watermarked URLs; the service report; review decisions (audited)",
                 "parameters": [_ORDER_ID],
                 "responses": {
                     "200": _resp(
@@ -335,12 +335,47 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/v1/photos/{photo_id}/{size}": {
             "get": {
-                "summary": "A photo from the field, or its JPEG thumbnail",
+                "summary": "A photo from the field as sent (original), its JPEG thumbnail, or the server's stamped copy (watermarked: time in UTC, site, worker)",
                 "parameters": [
                     {"name": "photo_id", "in": "path", "required": True, "schema": {"type": "integer"}},
-                    {"name": "size", "in": "path", "required": True, "schema": {"enum": ["thumbnail", "original"]}},
+                    {
+                        "name": "size",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"enum": ["thumbnail", "original", "watermarked"]},
+                    },
                 ],
                 "responses": {"200": _resp("The image"), "404": _resp("No such photo"), **_ERRORS},
+            }
+        },
+        "/api/v1/checkins/review": {
+            "get": {
+                "summary": "Check-ins for managers to review: pending (scored under the threshold, lowest first), approved, rejected or all; with score, reasons, order, site, worker and photo URLs (managers and admins; audited)",
+                "parameters": [
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"enum": ["pending", "approved", "rejected", "all"], "default": "pending"},
+                    },
+                ],
+                "responses": {"200": _resp("{status, threshold, checkins}"), **_ERRORS},
+            }
+        },
+        "/api/v1/checkins/{checkin_id}/review": {
+            "post": {
+                "summary": "Approve or reject a check-in waiting for review ({decision: approve|reject, note}; the note is required to reject); kept with who and when, in the order's field record and the audit log (managers and admins)",
+                "parameters": [{"name": "checkin_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "requestBody": _JSON_BODY,
+                "responses": {
+                    "200": _resp("The check-in with its review"),
+                    "404": _resp("No such check-in", {"$ref": "#/components/schemas/Error"}),
+                    "409": _resp(
+                        "Already decided, or it never needed review (scored at or above the threshold)",
+                        {"$ref": "#/components/schemas/Error"},
+                    ),
+                    **_ERRORS,
+                },
             }
         },
         "/api/v1/field/{token}/day": {
@@ -353,7 +388,7 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/v1/field/{token}/actions": {
             "post": {
-                "summary": "The phone's queued actions ({actions: [{client_action_id, order_id, action, at, location?, report?}]}); one result per action, replays harmless",
+                "summary": "The phone's queued actions ({actions: [{client_action_id, order_id, action, at, location?: {lat, lon, accuracy_m, at?, mock?}, report?}], sent_at?: the phone's clock at upload}); one result per action (a check-in's with its verdict and confidence), replays harmless",
                 "security": [],
                 "parameters": [_TOKEN],
                 "requestBody": _JSON_BODY,

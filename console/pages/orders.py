@@ -31,7 +31,7 @@ from console.auth import ApiError
 from console.dispatch_service import BatchResult, Created, DispatchService, Explained, NotFound
 from console.field_service import FieldInputError, FieldService
 from console.order_input import FieldError, parse_new_order
-from console.pages import ids
+from console.pages import checkin_confidence, ids
 from dispatch.access import Action, Actor, can
 from dispatch.assign import AutoDispatched, Candidate, Excluded, ManualDispatch, Nearby, Origin
 from dispatch.checkin import CheckinKind
@@ -1155,6 +1155,7 @@ def field_record_view(record: Mapping[str, Any]) -> Any:
     parts: list[Any] = []
     if checkins:
         parts.append(html.Ul([checkin_row(c) for c in checkins], className="checkins"))
+    parts.extend(checkin_confidence.confidence_section(record))
     if photos:
         parts.append(html.Div([photo_link(p, i) for i, p in enumerate(photos, start=1)], className="photos"))
     if report:
