@@ -285,3 +285,26 @@ def test_a_malformed_fix_time_or_sent_at_is_refused_naming_the_field(setup):
         timeout=10,
     )
     assert (r.status_code, r.json()["field"]) == (400, "sent_at")
+
+
+def test_a_mock_jump_in_the_stored_track_and_a_stale_fix_lower_the_score(setup):
+    """Tests that a check-in whose fix is 100 s old, 20 s after the phone reported a mock fix 5 km away,
+    loses points for the fix's age, the impossible jump (with its speed) and the mock location.
+
+    Kept last in this module: the track it stores would count in the next check-ins' look-back."""
+    now = datetime.now(UTC)
+    away = {"lat": CASINO["lat"] + 0.045, "lon": CASINO["lon"], "accuracy": 10, "mock": "true"}
+    r = requests.post(
+        f"{setup['url']}/api/v1/field/{setup['token']}/positions",
+        json={"positions": [{**away, "timestamp": (now - timedelta(seconds=120)).isoformat()}]},
+        timeout=10,
+    )
+    assert r.json() == {"accepted": 1, "received": 1}, r.text
+    fix_at = (now - timedelta(seconds=100)).isoformat()
+    order_id, result = visit(setup, {**CASINO, "accuracy_m": 8, "at": fix_at}, sent_at=datetime.now(UTC))
+    reasons = {r["code"]: r for r in check_in_of(setup, order_id)["reasons"]}
+    assert set(reasons) == {"fix_age", "impossible_jump", "mock_location"}
+    assert reasons["fix_age"]["text"].startswith("the fix was 1 min 4")  # 100 s and the seconds the test took
+    assert reasons["impossible_jump"]["text"].startswith("the track jumped 5.0 km in 20 s (")
+    assert "m/s, limit 70 m/s)" in reasons["impossible_jump"]["text"]
+    assert result["confidence"] == 100 - sum(r["points_lost"] for r in reasons.values())
