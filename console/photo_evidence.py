@@ -48,10 +48,8 @@ def stamp_lines(*, taken_at: datetime, received_at: datetime, site_name: str, wo
 def watermarked(data: bytes, lines: Sequence[str], *, max_px: int = WATERMARK_PX) -> bytes:
     """A JPEG copy of the photo (at most `max_px` on the long side) with `lines` in a dark band at the bottom."""
     with Image.open(io.BytesIO(data)) as source:
-        source.draft("RGB", (max_px, max_px))  # JPEG only: decode at a reduced scale
-        image = ImageOps.exif_transpose(source) or source
-        image.thumbnail((max_px, max_px))
-        image = image.convert("RGB")
+        source.thumbnail((max_px, max_px))  # shrinks in place (JPEG decodes at a reduced scale through draft)
+        image = (ImageOps.exif_transpose(source) or source).convert("RGB")  # upright, as the camera held it
     width, height = image.size
     font_px = max(12, min(width, height) // 28)
     font = ImageFont.load_default(size=font_px)
