@@ -10,6 +10,9 @@ import pytest
 import requests
 from PIL import Image
 
+from data import audit_repo
+from data.db import make_engine, make_sessionmaker, session_scope
+
 pytestmark = pytest.mark.integration
 
 SITES = """external_ref,name,address,latitude,longitude,geofence_radius_m,category
@@ -20,6 +23,17 @@ Cleo Review,r-cleo,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,23:59
 """
 CASINO = {"lat": 43.7394, "lon": 7.4276}
 ONE_KM_NORTH = {"lat": 43.7484, "lon": 7.4276}
+
+
+def audit_of_checkin(console_server, checkin_id: int) -> list[tuple[str, dict]]:
+    """(action, details) of the audit entries about a check-in, read from the server's database."""
+    engine = make_engine(console_server.env["DATABASE_URL"])
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            entries = audit_repo.list_audit(session, subject_type="checkin", subject_id=checkin_id)
+            return [(e.action, dict(e.details)) for e in entries]
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -203,9 +217,9 @@ def test_a_photo_arriving_later_rescores_the_checkin_and_gets_a_stamped_copy(set
         assert band.getextrema()[1] > 200  # white text on the dark band
 
 
-def test_a_manager_rejects_with_a_note_and_the_decision_shows_in_the_record(setup):
+def test_a_manager_rejects_with_a_note_and_the_decision_shows_in_the_record(setup, console_server):
     """Tests that a reject without a note is refused naming `note`, an unknown decision naming `decision`, and
-    neither is stored; a reject with a note is kept with who and when, and a second decision gets 409."""
+    neither is stored; a reject with a note is kept with who and when, audited once, and a second decision gets 409."""
     order_id, _ = visit(setup, {**ONE_KM_NORTH, "accuracy_m": 15})
     checkin_id = check_in_of(setup, order_id)["id"]
     no_note = review(setup, checkin_id, {"decision": "reject", "note": "  "})
@@ -230,6 +244,9 @@ def test_a_manager_rejects_with_a_note_and_the_decision_shows_in_the_record(setu
     )
     (event,) = field["reviews"]
     assert (event["checkin_id"], event["decision"], event["by"]) == (checkin_id, "rejected", "Mona Manager")
+    assert audit_of_checkin(console_server, checkin_id) == [
+        ("review-checkin", {"decision": "rejected", "order_id": order_id})
+    ]
     rejected = queue(setup, "rejected").json()["checkins"]
     assert checkin_id in [c["id"] for c in rejected]
     assert checkin_id not in [c["id"] for c in queue(setup, "pending").json()["checkins"]]
