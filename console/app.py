@@ -12,8 +12,9 @@ import flask
 from dash import Dash, html
 from flask_socketio import SocketIO
 
-from console import api, api_field, api_orders, api_plans, api_tracks, http_errors, login, security
+from console import api, api_day, api_field, api_orders, api_plans, api_tracks, http_errors, login, security
 from console.auth import ApiError, Auth
+from console.day_service import DayService
 from console.dispatch_service import DispatchService
 from console.field_service import FieldService
 from console.links import PushLinks
@@ -91,6 +92,8 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     security.install_same_origin_rule(server, public_url=settings.public_url)
     server.register_blueprint(api.create_blueprint(auth=auth, services=services, pipeline=pipeline, limits=limits))
     server.register_blueprint(api_tracks.create_blueprint(auth=auth, sessions=sessions, clock=clock))
+    days = DayService(sessions=sessions, clock=clock)
+    server.register_blueprint(api_day.create_blueprint(auth=auth, days=days))
     travel = make_travel_times(settings.osrm_dir)
     dispatch = DispatchService(
         sessions=sessions,

@@ -17,7 +17,12 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import Session
+
+from data import field_repo, orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
+from dispatch.checkin import CheckinKind, CheckinVerdict
 from dispatch.geo import EARTH_RADIUS_M, LatLon
+from dispatch.orders import TimeWindow
 from dispatch.positions import Position
 
 M_PER_DEG_LAT = EARTH_RADIUS_M * math.pi / 180.0
@@ -76,3 +81,53 @@ def track_points(t0: datetime) -> list[tuple[datetime, LatLon]]:
 
 def day_fixes(worker_id: int, t0: datetime, *, device_id: str = "dev") -> list[Position]:
     return [Position(worker_id, device_id, t, t, t, p.lat, p.lon, accuracy_m=5.0) for t, p in track_points(t0)]
+
+
+@dataclass(frozen=True)
+class SeededDay:
+    worker_id: int
+    orders: dict[str, int]  # site letter -> order id
+    plan_id: int
+
+
+def seed_field_day(session: Session, *, t0: datetime, name: str = "Day Ana", device_id: str = "day-ana") -> SeededDay:
+    """A worker with the day above stored through the repos: sites A, B and C (60 m), a published route
+    A (arrival t0+15 min, window t0..t0+2 h), B (t0+20, window t0..t0+30 min), C (t0+90, window t0+1 h..t0+2 h)
+    of 3,200 m from H back to H, a check-in at A at t0+13 and a check-out at t0+40, and every fix of the track.
+    """
+    worker = workers_repo.add_worker(session, name=name, device_id=device_id)
+    sites = {
+        letter: sites_repo.add_site(session, name=f"Site {letter}", location=place, geofence_radius_m=SITE_RADIUS_M)
+        for letter, place in (("A", A), ("B", B), ("C", C))
+    }
+    plan = (("A", 15, (0, 120)), ("B", 20, (0, 30)), ("C", 90, (60, 120)))
+    orders: dict[str, int] = {}
+    stops = []
+    for seq, (letter, arrive_min, (w0, w1)) in enumerate(plan):
+        window = TimeWindow(t0 + timedelta(minutes=w0), t0 + timedelta(minutes=w1))
+        order = orders_repo.add_order(
+            session, site_id=sites[letter].id, type="repair", priority=3, window=window, service_duration_s=1800,
+            created_at=t0 - timedelta(days=1),
+        )  # fmt: skip
+        orders[letter] = order.id
+        arrival = t0 + timedelta(minutes=arrive_min)
+        stops.append((worker.id, order.id, seq, arrival, arrival, arrival + timedelta(minutes=30)))
+    home = {"lat": H.lat, "lon": H.lon}
+    route = {"worker_id": worker.id, "name": name, "distance_m": 3200, "start_location": home, "end_location": home,
+             "stops": [{"order_id": o} for _, o, *_ in stops]}  # fmt: skip
+    plan_id = plans_repo.create_plan(
+        session,
+        day=t0.date(),
+        created_at=t0 - timedelta(days=1),
+        payload={"plan": {"routes": [route], "unplanned": []}},
+    )
+    plans_repo.publish_plan(session, plan_id=plan_id, stops=stops)
+    verdict = CheckinVerdict(CheckinKind.VERIFIED, "inside the geofence", distance_m=3.0)
+    for kind, minute in (("in", 13), ("out", 40)):
+        field_repo.add_checkin(
+            session, order_id=orders["A"], worker_id=worker.id, kind=kind, at=t0 + timedelta(minutes=minute),
+            location=A, accuracy_m=5.0, verdict=verdict, client_action_id=f"{device_id}-{kind}",
+        )  # fmt: skip
+    for position in day_fixes(worker.id, t0, device_id=device_id):
+        positions_repo.add_position(session, position)
+    return SeededDay(worker.id, orders, plan_id)
