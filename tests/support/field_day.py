@@ -90,14 +90,18 @@ class SeededDay:
     plan_id: int
 
 
-def seed_field_day(session: Session, *, t0: datetime, name: str = "Day Ana", device_id: str = "day-ana") -> SeededDay:
+def seed_field_day(
+    session: Session, *, t0: datetime, name: str = "Day Ana", device_id: str = "day-ana", site_prefix: str = "Site "
+) -> SeededDay:
     """A worker with the day above stored through the repos: sites A, B and C (60 m), a published route
     A (arrival t0+15 min, window t0..t0+2 h), B (t0+20, window t0..t0+30 min), C (t0+90, window t0+1 h..t0+2 h)
     of 3,200 m from H back to H, a check-in at A at t0+13 and a check-out at t0+40, and every fix of the track.
     """
     worker = workers_repo.add_worker(session, name=name, device_id=device_id)
     sites = {
-        letter: sites_repo.add_site(session, name=f"Site {letter}", location=place, geofence_radius_m=SITE_RADIUS_M)
+        letter: sites_repo.add_site(
+            session, name=f"{site_prefix}{letter}", location=place, geofence_radius_m=SITE_RADIUS_M
+        )
         for letter, place in (("A", A), ("B", B), ("C", C))
     }
     plan = (("A", 15, (0, 120)), ("B", 20, (0, 30)), ("C", 90, (60, 120)))
