@@ -67,3 +67,18 @@ def test_a_dispatcher_replays_a_seeded_day_against_its_plan(page, console_server
     page.wait_for_function("() => document.querySelector('#day-clock').textContent > '08:01:00 UTC'", timeout=15_000)
     assert page.locator(MARKER).get_attribute("fill-opacity") == "1"  # shown once there is a track
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_the_wall_maps_worker_card_opens_the_workers_day(page, console_server, seeded):
+    """Tests that on the live map, a worker's card links to /day/, which opens with that worker picked."""
+    login(page, console_server)
+    page.fill("#worker-search", "Day Ana")
+    page.wait_for_function("() => document.querySelectorAll('.worker-row').length === 1")
+    page.click(".worker-row")
+    page.wait_for_selector("#worker-card a.card-day-link", timeout=5_000)
+    page.click("#worker-card a.card-day-link")
+    page.wait_for_url(f"**/day/?worker={seeded.worker_id}", timeout=10_000)
+    page.wait_for_function(
+        "() => document.querySelector('.day-worker')?.textContent.includes('Day Ana')", timeout=10_000
+    )
+    page.wait_for_selector(".day-noplan", timeout=10_000)  # today: nothing published for this worker
