@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import flask
 from dash import Dash, html
@@ -148,7 +149,8 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
             return None
         if path.startswith(("/_dash", f"{plans_page.PATH}_dash", f"{day_page.PATH}_dash")):
             return flask.jsonify({"error": "not authenticated"}), 401
-        return flask.redirect(f"/login?next={flask.request.full_path.rstrip('?')}")
+        # Encoded, so a page's whole query (`/day/?worker=3&date=...`) survives the sign-in.
+        return flask.redirect("/login?" + urlencode({"next": flask.request.full_path.rstrip("?")}, safe="/"))
 
     dash_app = Dash(
         "outfield",

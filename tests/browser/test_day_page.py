@@ -37,8 +37,7 @@ def test_a_dispatcher_replays_a_seeded_day_against_its_plan(page, console_server
     """Tests that the seeded day opens on /day/ for its worker and date: the table shows visit A on time, B late
     (14 min after its window, 24 min behind plan) and C missed; the map draws the planned route, the four stops
     and three trips; at ×60 the playback moves the marker along the track and its clock runs."""
-    login(page, console_server, path="/day/", ready="#day-play")
-    page.goto(f"{console_server.url}/day/?worker={seeded.worker_id}&date=2025-03-03")
+    login(page, console_server, path=f"/day/?worker={seeded.worker_id}&date=2025-03-03", ready="#day-play")
     page.wait_for_selector("tr.pva-late", timeout=15_000)
     late = page.locator("tr.pva-late").inner_text()
     assert "Site B" in late and "14 min after the window" in late and "24 min behind plan" in late
