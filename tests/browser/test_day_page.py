@@ -81,3 +81,20 @@ def test_the_wall_maps_worker_card_opens_the_workers_day(page, console_server, s
         "() => document.querySelector('.day-worker')?.textContent.includes('Day Ana')", timeout=10_000
     )
     page.wait_for_selector(".day-noplan", timeout=10_000)  # today: nothing published for this worker
+
+
+def test_site_names_typed_as_html_are_shown_as_text(page, console_server, seeded):
+    """Tests that a day whose sites are named like HTML shows the names literally in the table and in a map
+    tooltip, and that no element is made from them."""
+    hostile = '<img src=x onerror="window.pwned=1">'
+    sessions = make_sessionmaker(make_engine(console_server.env["DATABASE_URL"]))
+    with session_scope(sessions) as session:
+        other = seed_field_day(session, t0=T0, name="Hostile Day", device_id="day-hostile", site_prefix=hostile)
+    login(page, console_server, path=f"/day/?worker={other.worker_id}&date=2025-03-03", ready="#day-play")
+    page.wait_for_selector("tr.pva-late", timeout=15_000)
+    assert f"{hostile}B" in page.locator("tr.pva-late").inner_text()
+    # The site's marker lies under the stop there, so the pointer cannot reach it: Leaflet is told of the hover.
+    page.locator("path.day-site-late").dispatch_event("mouseover")
+    page.wait_for_selector(".leaflet-tooltip", timeout=5_000)
+    assert f"{hostile}B" in page.locator(".leaflet-tooltip").inner_text()
+    assert page.evaluate("() => document.querySelectorAll('img[src=x]').length === 0 && !window.pwned")
