@@ -36,7 +36,8 @@ def page(browser):
 def test_a_dispatcher_replays_a_seeded_day_against_its_plan(page, console_server, seeded):
     """Tests that the seeded day opens on /day/ for its worker and date: the table shows visit A on time, B late
     (14 min after its window, 24 min behind plan) and C missed; the map draws the planned route, the four stops
-    and three trips; at ×60 the playback moves the marker along the track and its clock runs."""
+    and three trips; at ×60 the playback moves the marker along the track and its clock runs, stops at the end of
+    the track and starts over from the first fix."""
     login(page, console_server, path=f"/day/?worker={seeded.worker_id}&date=2025-03-03", ready="#day-play")
     page.wait_for_selector("tr.pva-late", timeout=15_000)
     late = page.locator("tr.pva-late").inner_text()
@@ -65,6 +66,14 @@ def test_a_dispatcher_replays_a_seeded_day_against_its_plan(page, console_server
     )
     page.wait_for_function("() => document.querySelector('#day-clock').textContent > '08:01:00 UTC'", timeout=15_000)
     assert page.locator(MARKER).get_attribute("fill-opacity") == "1"  # shown once there is a track
+    # Jumping to the end stops the playback there; Play then starts over from the first fix.
+    page.locator(".day-slider [role=slider]").focus()
+    page.keyboard.press("End")
+    page.wait_for_function("() => document.querySelector('#day-play').textContent === 'Play'", timeout=5_000)
+    assert page.locator("#day-clock").inner_text() == "09:31:00 UTC"
+    page.click("#day-play")
+    page.wait_for_function("() => document.querySelector('#day-clock').textContent < '08:05:00 UTC'", timeout=5_000)
+    assert page.locator("#day-play").inner_text() == "Pause"
     assert page.errors == []  # type: ignore[attr-defined]
 
 
