@@ -1,4 +1,4 @@
-"""HTTP views of a worker's history: stops, trips and the track as GPX (`/api/v1/workers/{id}/...`).
+"""HTTP views of a worker's history: stops, trips and the track as GPX or GeoJSON (`/api/v1/workers/{id}/...`).
 
 Same rules as the positions view: the range is `from`/`to` (ISO 8601 with a zone; default the last
 24 hours, at most `MAX_HISTORY`), a field worker sees only their own, every read is audited.
@@ -6,8 +6,10 @@ Same rules as the positions view: the range is `from`/`to` (ISO 8601 with a zone
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import flask
 import gpxpy.gpx
@@ -20,6 +22,7 @@ from console.tracks_service import TrackService
 from dispatch.access import Action
 from dispatch.clock import Clock
 from dispatch.positions import Position
+from dispatch.trajectory import StopParams, detect_stops, detect_trips, filter_fixes
 
 
 def create_blueprint(*, auth: Auth, sessions: sessionmaker[Session], clock: Clock) -> flask.Blueprint:
@@ -74,6 +77,17 @@ def create_blueprint(*, auth: Auth, sessions: sessionmaker[Session], clock: Cloc
         response.headers["Content-Disposition"] = f'attachment; filename="worker-{worker_id}.gpx"'
         return response
 
+    @bp.get("/api/v1/workers/<int:worker_id>/track.geojson")
+    def track_geojson(worker_id: int) -> flask.Response:
+        actor = auth.require(Action.VIEW_POSITIONS, worker_id=worker_id)
+        start, end = _range(tracks)
+        fixes = _known(tracks.track(actor=actor, worker_id=worker_id, start=start, end=end), worker_id)
+        response = flask.Response(
+            json.dumps(geojson_document(worker_id, fixes, tracks.params)), mimetype="application/geo+json"
+        )
+        response.headers["Content-Disposition"] = f'attachment; filename="worker-{worker_id}.geojson"'
+        return response
+
     return bp
 
 
@@ -108,3 +122,57 @@ def gpx_document(worker_id: int, fixes: Sequence[Position]) -> str:
             )
         )
     return str(gpx.to_xml(version="1.1"))
+
+
+def geojson_document(worker_id: int, fixes: Sequence[Position], params: StopParams) -> dict[str, Any]:
+    """A FeatureCollection of the range: the filtered track as a LineString (`times`: each vertex's fix time),
+    each stop a Point (start, end, duration_s) and each trip a LineString (start, end, distance_m, duration_s).
+
+    Coordinates are [longitude, latitude] (RFC 7946); times ISO 8601 in UTC. A track of one fix is a Point.
+    """
+    kept = filter_fixes(fixes, params.filter).kept
+    features: list[dict[str, Any]] = []
+    if kept:
+        features.append(
+            _feature(
+                _line(kept),
+                kind="track",
+                worker_id=worker_id,
+                times=[_utc(p.fix_time) for p in kept],
+                fixes=len(kept),
+                dropped=len(fixes) - len(kept),
+            )
+        )
+    for stop in detect_stops(fixes, params):
+        point = {"type": "Point", "coordinates": [stop.location.lon, stop.location.lat]}
+        features.append(
+            _feature(point, kind="stop", start=_utc(stop.start), end=_utc(stop.end), duration_s=stop.duration_s)
+        )
+    for trip in detect_trips(fixes, params):
+        along = [p for p in kept if trip.start <= p.fix_time <= trip.end]
+        features.append(
+            _feature(
+                _line(along),
+                kind="trip",
+                start=_utc(trip.start),
+                end=_utc(trip.end),
+                distance_m=round(trip.distance_m, 1),
+                duration_s=trip.duration_s,
+            )
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _line(fixes: Sequence[Position]) -> dict[str, Any]:
+    coordinates = [[p.longitude, p.latitude] for p in fixes]
+    if len(coordinates) == 1:
+        return {"type": "Point", "coordinates": coordinates[0]}
+    return {"type": "LineString", "coordinates": coordinates}
+
+
+def _feature(geometry: dict[str, Any], **properties: Any) -> dict[str, Any]:
+    return {"type": "Feature", "geometry": geometry, "properties": properties}
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()

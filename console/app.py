@@ -5,20 +5,23 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import flask
 from dash import Dash, html
 from flask_socketio import SocketIO
 
-from console import api, api_field, api_orders, api_plans, api_review, api_tracks, http_errors, login, security
+from console import api, api_day, api_field, api_orders, api_plans, api_review, api_tracks, http_errors, login, security
 from console.auth import ApiError, Auth
+from console.day_service import DayService
 from console.dispatch_service import DispatchService
 from console.field_service import FieldService
 from console.links import PushLinks
 from console.notify import webhook
 from console.osmand_wsgi import OsmandEndpoint
+from console.pages import day as day_page
 from console.pages import live
 from console.pages import orders as orders_page
 from console.pages import plans as plans_page
@@ -93,6 +96,8 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     security.install_same_origin_rule(server, public_url=settings.public_url)
     server.register_blueprint(api.create_blueprint(auth=auth, services=services, pipeline=pipeline, limits=limits))
     server.register_blueprint(api_tracks.create_blueprint(auth=auth, sessions=sessions, clock=clock))
+    days = DayService(sessions=sessions, clock=clock)
+    server.register_blueprint(api_day.create_blueprint(auth=auth, days=days))
     travel = make_travel_times(settings.osrm_dir)
     dispatch = DispatchService(
         sessions=sessions,
@@ -147,9 +152,10 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
             return None
         if auth.current_actor() is not None:
             return None
-        if path.startswith(("/_dash", f"{plans_page.PATH}_dash", f"{review_page.PATH}_dash")):
+        if path.startswith(("/_dash", f"{plans_page.PATH}_dash", f"{review_page.PATH}_dash", f"{day_page.PATH}_dash")):
             return flask.jsonify({"error": "not authenticated"}), 401
-        return flask.redirect(f"/login?next={flask.request.full_path.rstrip('?')}")
+        # Encoded, so a page's whole query (`/day/?worker=3&date=...`) survives the sign-in.
+        return flask.redirect("/login?" + urlencode({"next": flask.request.full_path.rstrip("?")}, safe="/"))
 
     dash_app = Dash(
         "outfield",
@@ -196,6 +202,35 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         return plans_page.layout(tile_url=settings.tile_url, actor_name=actor.name, day=day, summaries=jobs.recent(day))
 
     plans_dash.layout = serve_plans_layout
+
+    # A worker's day (/day/): its own Dash app too, like the plan page.
+    day_dash = Dash(
+        "outfield-day",
+        server=server,
+        url_base_pathname=day_page.PATH,
+        assets_folder=str(_assets_dir()),
+        assets_ignore=r"live\.js",
+        title="Outfield · a worker's day",
+        update_title=None,
+        suppress_callback_exceptions=True,
+    )
+
+    def serve_day_layout() -> Any:
+        if not flask.has_request_context():
+            return html.Div()
+        actor = auth.current_actor()
+        if actor is None or not can(actor, Action.VIEW_POSITIONS).allowed:
+            return html.Div(html.P("Your role may not view workers' days."), className="login")
+        workers = [(w.id, w.name) for w in services.list_workers()]
+        today = clock.now().astimezone(UTC).date()
+        return day_page.layout(tile_url=settings.tile_url, actor_name=actor.name, workers=workers, day=today)
+
+    day_dash.layout = serve_day_layout
+    day_page.register(
+        day_dash,
+        auth=auth,
+        load_day=lambda actor, worker_id, day: days.worker_day(actor=actor, worker_id=worker_id, day=day, view="day"),
+    )
 
     def worker_card(worker_id: int) -> dict[str, Any] | None:
         actor = auth.require(Action.VIEW_POSITIONS, worker_id=worker_id)
@@ -247,16 +282,24 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     # Dash prepares itself (registers the scripts it serves) on the first request it sees, and lets
     # requests arriving meanwhile through unprepared: a fresh gunicorn worker answered a browser's
     # simultaneous script requests with 500s. Prepare both apps now, in every worker, before serving.
-    for prepared in (dash_app, plans_dash, review_dash):
+    for prepared in (dash_app, plans_dash, review_dash, day_dash):
         prepared._setup_server()  # noqa: SLF001 - Dash's own first-request step, run once here instead
     # After every callback is registered: Dash's inline scripts are allowed by their hashes only.
     security.install_headers(
         server,
-        script_hashes=[*dash_app.csp_hashes(), *plans_dash.csp_hashes(), *review_dash.csp_hashes()],
+        script_hashes=[
+            *dash_app.csp_hashes(),
+            *plans_dash.csp_hashes(),
+            *review_dash.csp_hashes(),
+            *day_dash.csp_hashes(),
+        ],
         settings=settings,
     )
     security.warn_about_public_url(settings)
-    http_errors.register(server, dash_apps={"/": dash_app, plans_page.PATH: plans_dash, review_page.PATH: review_dash})
+    http_errors.register(
+        server,
+        dash_apps={"/": dash_app, plans_page.PATH: plans_dash, review_page.PATH: review_dash, day_page.PATH: day_dash},
+    )
 
     return OutfieldApp(server, dash_app, socketio, services, dispatch, bus, threading.Event())
 

@@ -39,7 +39,7 @@ MAX_BODY_BYTES: Final = 16 * 1024 * 1024
 DASH_MAX_DEPTH: Final = 512
 """Deepest JSON a Dash callback call may carry (component trees nest deeper than API bodies)."""
 
-JSON_PREFIXES: Final = ("/api/", "/osmand", "/_dash-", "/plans/_dash-")
+JSON_PREFIXES: Final = ("/api/", "/osmand", "/_dash-", "/plans/_dash-", "/day/_dash-")
 """Paths whose errors are answered as JSON (the rest are pages)."""
 
 _FIELD_OF_STATUS: Final = {400: "body", 404: "path", 405: "method", 411: "body", 413: "body", 415: "body"}

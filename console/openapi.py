@@ -547,6 +547,85 @@ OPENAPI["paths"].update(
     }
 )
 
+# A worker's day against its published plan, and the track as GeoJSON (console/api_day.py, console/api_tracks.py).
+_TIME = {"type": "string", "format": "date-time"}
+_MAYBE_TIME = {"type": ["string", "null"], "format": "date-time"}
+_SOURCE = {"type": ["string", "null"], "enum": ["check-in", "check-out", "geofence", None]}
+OPENAPI["components"]["schemas"].update(
+    {
+        "PlannedVisitActual": {
+            "type": "object",
+            "required": ["order_id", "seq", "site_id", "site_name", "window_start", "window_end", "planned_arrival",
+                         "planned_departure", "actual_arrival", "arrival_source", "actual_departure",
+                         "departure_source", "status", "late_by_window_s", "vs_plan_s"],
+            "properties": {
+                "order_id": {"type": "integer"}, "seq": {"type": "integer"}, "site_id": {"type": "integer"},
+                "site_name": {"type": "string"}, "window_start": _TIME, "window_end": _TIME,
+                "planned_arrival": _TIME, "planned_departure": _TIME,
+                "actual_arrival": _MAYBE_TIME, "arrival_source": _SOURCE,
+                "actual_departure": _MAYBE_TIME, "departure_source": _SOURCE,
+                "status": {"type": "string", "enum": ["on_time", "late", "missed", "pending"]},
+                "late_by_window_s": {"type": ["number", "null"], "description": "seconds after the window closed"},
+                "vs_plan_s": {"type": ["number", "null"], "description": "arrival minus planned arrival (negative: early)"},
+            },
+        },
+        "PlanVersusActual": {
+            "type": "object",
+            "required": ["worker_id", "date", "has_plan", "plan_id", "visits", "missed", "late", "unplanned_stops",
+                         "planned_distance_m", "actual_distance_m"],
+            "properties": {
+                "worker_id": {"type": "integer"},
+                "date": {"type": "string", "format": "date"},
+                "has_plan": {"type": "boolean", "description": "false: nothing published that day (no visits, planned_distance_m null)"},
+                "plan_id": {"type": ["integer", "null"]},
+                "visits": {"type": "array", "items": {"$ref": "#/components/schemas/PlannedVisitActual"}},
+                "missed": {"type": "array", "items": {"type": "integer"}, "description": "order ids"},
+                "late": {"type": "array", "items": {"type": "integer"}, "description": "order ids"},
+                "unplanned_stops": {"type": "array", "items": {"$ref": "#/components/schemas/Stop"}},
+                "planned_distance_m": {"type": ["number", "null"]},
+                "actual_distance_m": {"type": "number"},
+            },
+        },
+    }
+)  # fmt: skip
+OPENAPI["paths"].update(
+    {
+        "/api/v1/workers/{worker_id}/plan-vs-actual": {
+            "get": {
+                "summary": "A UTC day's published route of the worker against what happened: per visit planned and actual"
+                " arrival and departure (check-in, else geofence from the track), on time / late / missed / pending,"
+                " unplanned stops, planned and driven distance; audited",
+                "parameters": [
+                    _WORKER_ID,
+                    {"name": "date", "in": "query", "required": True, "schema": {"type": "string", "format": "date"},
+                     "description": "the UTC day, YYYY-MM-DD"},
+                ],
+                "responses": {
+                    "200": _resp("The day compared (has_plan false when nothing was published)",
+                                 {"$ref": "#/components/schemas/PlanVersusActual"}),
+                    "404": _resp("No such worker"),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/v1/workers/{worker_id}/track.geojson": {
+            "get": {
+                "summary": "The range's filtered track (LineString), stops (Points) and trips (LineStrings) as a GeoJSON"
+                " FeatureCollection; audited",
+                "parameters": _WORKER_RANGE,
+                "responses": {
+                    "200": {
+                        "description": "GeoJSON (RFC 7946)",
+                        "content": {"application/geo+json": {"schema": {"type": "object"}}},
+                    },
+                    "404": _resp("No such worker"),
+                    **_ERRORS,
+                },
+            }
+        },
+    }
+)  # fmt: skip
+
 _ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 
 

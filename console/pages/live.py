@@ -356,4 +356,5 @@ def card_view(card: dict[str, Any] | None) -> Any:
     return [
         html.H2(card["name"]),
         html.Dl([item for label, value in rows for item in (html.Dt(label), html.Dd(value))]),
+        html.A("Day on the map", href=f"/day/?worker={card['worker_id']}", className="card-day-link"),
     ]
