@@ -216,14 +216,13 @@ def main() -> None:
                     return None
                 out = f"/tmp/outfield-ingest-{phase}.txt"
                 print(f"profile of the {phase} phase: {out}", file=sys.stderr)
-                # One gunicorn worker (the master only waits for signals): the server's first child.
-                master = procs[-1].pid
-                pid = Path(f"/proc/{master}/task/{master}/children").read_text().split()[0]
+                # Every gunicorn worker (the master only waits for signals).
                 return [
                     args.py_spy,
                     "record",
                     "-p",
-                    pid,
+                    str(procs[-1].pid),
+                    "--subprocesses",
                     "-d",
                     str(args.seconds),
                     "-f",

@@ -3,7 +3,8 @@
 Messages are JSON objects. Publishing never blocks a request: `publish`/`publish_many` put the
 messages on a bounded outbox that a background thread sends in pipelined batches; the messages of
 one `publish_many` travel as one Redis message (a JSON array), which `listen` yields one by one, so
-a batch of 500 fixes costs Redis and every subscriber one message instead of 500. While Redis is
+a batch of 500 fixes costs Redis and every subscriber one message instead of 500 (orjson: the
+publisher's and the relay's JSON work was a sizeable share of a fix's cost). While Redis is
 down or stalled the thread drops what it cannot send (a live map only wants the newest positions;
 consoles re-read the snapshot when the stream resumes) and says so once per outage, not once per
 message. The request path's own Redis call (`ping`, for health checks) gives up after ~0.1 s.
@@ -15,7 +16,6 @@ message. The request path's own Redis call (`ping`, for health checks) gives up 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
@@ -23,6 +23,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -146,9 +147,7 @@ class Bus:
         try:
             pipe = self._redis.pipeline(transaction=False)
             for channel, messages in batch:
-                pipe.publish(
-                    channel, json.dumps(messages[0] if len(messages) == 1 else messages, separators=(",", ":"))
-                )
+                pipe.publish(channel, orjson.dumps(messages[0] if len(messages) == 1 else messages))
             pipe.execute()
         except redis.RedisError as exc:
             self._note_failure(type(exc).__name__, dropped=sum(len(messages) for _, messages in batch))
@@ -194,7 +193,7 @@ class Bus:
                         yield None
                         continue
                     try:
-                        channel, data = raw["channel"].decode(), json.loads(raw["data"])
+                        channel, data = raw["channel"].decode(), orjson.loads(raw["data"])
                     except (ValueError, AttributeError):
                         log.warning("dropped a malformed bus message on %s", raw.get("channel"))
                         continue

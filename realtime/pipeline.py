@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -92,6 +92,7 @@ class BatchSummary:
 
 
 Outcome = Stored | Rejected | IngestError
+_NO_ATTRIBUTES: Mapping[str, Any] = MappingProxyType({})  # read-only, so one serves every plain fix
 MayReport = Callable[[int], Decision]
 Storable = Position | NetworkReport
 
@@ -306,6 +307,7 @@ class PositionPipeline:
             bearing_deg=bearing_deg,
             altitude_m=altitude_m,
             battery_pct=battery_pct,
+            attributes=_NO_ATTRIBUTES,
         )
         verdict = accept(position, last[worker.id], self._limits)
         if isinstance(verdict, Rejected):
