@@ -144,6 +144,7 @@ def _insert_sqlite(session: Session, items: Sequence[Position | NetworkReport]) 
     """
     times: dict[datetime, str] = {}
     rows = [_sqlite_row(item, times) for item in items]
+    session.flush()  # anything the caller added to the session goes first, as a Core insert would have it
     cursor = session.connection().connection.cursor()
     try:
         cursor.executemany(_SQLITE_INSERT, rows)
