@@ -287,10 +287,13 @@ def plain_fix(item: dict[str, object]) -> PlainFix | None:
                 return None
             fix_time = _EPOCH + timedelta(microseconds=micros)
             continue
-        if kind is not float and kind is not int:
+        if kind is float:
+            number = value
+        elif kind is int and -_HUGE_INT < value < _HUGE_INT:  # type: ignore[operator]
+            number = float(value)  # type: ignore[arg-type]
+        else:  # a string, null, a boolean, or an int too large for a double
             return None
-        number = float(value)  # type: ignore[arg-type]
-        if not -math.inf < number < math.inf:
+        if not -math.inf < number < math.inf:  # type: ignore[operator]
             return None
         if key == "lat":
             if not -90.0 <= number <= 90.0:
@@ -321,6 +324,7 @@ def plain_fix(item: dict[str, object]) -> PlainFix | None:
     return device_id, fix_time, latitude, longitude, accuracy_m, speed_mps, bearing_deg, altitude_m, battery_pct
 
 
+_HUGE_INT: Final = 2**1000  # beyond this an int may overflow float(); the full parser names the field
 _SECONDS_LIMIT_INT: Final = 2_147_483_647
 _MAX_EPOCH_MICROS: Final = 253_402_300_800 * 1_000_000
 

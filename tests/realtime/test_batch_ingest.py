@@ -70,6 +70,7 @@ def test_a_batch_answers_each_item_and_stores_the_good_ones(sessions, workers):
         {"id": "ana", "lat": 43.73, "lon": 7.42, "timestamp": T0800_MS - 2 * 3600_000},  # 06:00, off shift
         {"id": "nobody", "lat": 43.73, "lon": 7.42, "timestamp": T0800_MS},
         {"id": "ana", "lat": 91, "lon": 7.42, "timestamp": T0800_MS},
+        {"id": "ana", "lat": 43.73, "lon": 10**400, "timestamp": T0800_MS},  # too large for a double
         {"id": "ana", "lat": 43.73, "lon": 7.42, "timestamp": T0800_MS + 5 * 3600_000},  # 13:00, ahead of 12:00
         [],
         {"id": "ana", "lat": 43.72, "lon": 7.41, "timestamp": T0800_MS - 600_000},  # 07:50, flushed late
@@ -83,8 +84,9 @@ def test_a_batch_answers_each_item_and_stores_the_good_ones(sessions, workers):
             ItemRefused(3, "timestamp", "off shift"),
             ItemRefused(4, "id", "id: unknown device 'nobody': register it with `python -m data add-worker`"),
             ItemRefused(5, "lat", "lat: 91 is not within -90..90"),
-            ItemRefused(6, "timestamp", "timestamp: 3600 s ahead of the server clock (limit 600 s)"),
-            ItemRefused(7, "item", "item: expected a JSON object, got an array"),
+            ItemRefused(6, "lon", "lon: " + repr(10**400)[:57] + "... is not a finite number"),
+            ItemRefused(7, "timestamp", "timestamp: 3600 s ahead of the server clock (limit 600 s)"),
+            ItemRefused(8, "item", "item: expected a JSON object, got an array"),
         ),
     )
     ana, bea = stored(sessions, workers["ana"]), stored(sessions, workers["bea"])

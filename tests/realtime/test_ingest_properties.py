@@ -172,6 +172,7 @@ PLAIN_KEYS = [
 ]
 PLAIN_VALUES = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
+    st.sampled_from([10**400, -(10**400), 2**1000, 2**1024]),
     st.integers(min_value=0, max_value=300_000_000_000_000),
     st.floats(allow_nan=False, allow_infinity=False),
     st.floats(min_value=-200, max_value=200),
