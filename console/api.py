@@ -16,9 +16,9 @@ from console.auth import ApiError, Auth, deny
 from console.request_body import limit_body, read_body
 from console.services import MAX_HISTORY, Services
 from dispatch.access import Action, can
-from dispatch.positions import PositionLimits, Rejected
-from realtime.ingest import IngestError, check_fix_times, parse_batch
-from realtime.pipeline import PositionPipeline, Stored
+from dispatch.positions import PositionLimits
+from realtime.ingest import IngestError, batch_items
+from realtime.pipeline import BatchSummary, PositionPipeline
 
 BATCH_MAX_BYTES = 8 * 1024 * 1024
 HISTORY_EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
@@ -42,11 +42,10 @@ def create_blueprint(
     def positions_batch() -> tuple[flask.Response, int]:
         actor = auth.require(Action.REPORT_POSITION)
         limit_body(BATCH_MAX_BYTES)
-        reports = check_fix_times(parse_batch(read_body()), now=services.clock.now(), limits=limits)
-        outcomes = pipeline.ingest_many(
-            reports, may_report=lambda wid: can(actor, Action.REPORT_POSITION, worker_id=wid)
+        summary = pipeline.ingest_batch(
+            batch_items(read_body()), may_report=lambda wid: can(actor, Action.REPORT_POSITION, worker_id=wid)
         )
-        return flask.jsonify(_batch_summary(outcomes)), 200
+        return flask.jsonify(_batch_summary(summary)), 200
 
     @bp.get("/api/v1/workers")
     def workers() -> flask.Response:
@@ -97,15 +96,11 @@ def _iso_arg(name: str) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def _batch_summary(outcomes: list[Any]) -> dict[str, Any]:
+def _batch_summary(summary: BatchSummary) -> dict[str, Any]:
     """Counts, and each item not stored by index: a bad field, a clock too far ahead, or "off shift"."""
-    accepted = sum(1 for o in outcomes if isinstance(o, Stored))
-    duplicates = sum(1 for o in outcomes if isinstance(o, Rejected) and o.duplicate)
-    off_shift = sum(1 for o in outcomes if isinstance(o, Rejected) and o.off_shift)
-    errors = []
-    for index, outcome in enumerate(outcomes):
-        if isinstance(outcome, IngestError):
-            errors.append({"index": index, "field": outcome.field, "error": str(outcome)})
-        elif isinstance(outcome, Rejected) and not outcome.duplicate:
-            errors.append({"index": index, "field": "timestamp", "error": outcome.reason})
-    return {"accepted": accepted, "duplicates": duplicates, "off_shift": off_shift, "rejected": errors}
+    return {
+        "accepted": summary.accepted,
+        "duplicates": summary.duplicates,
+        "off_shift": summary.off_shift,
+        "rejected": [{"index": r.index, "field": r.field, "error": r.error} for r in summary.refused],
+    }

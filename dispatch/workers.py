@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 
 from dispatch.geo import LatLon
@@ -101,6 +101,35 @@ def keeps_location(worker: Worker, at: datetime, *, grace: timedelta = LOCATION_
     if not worker.active:
         return False
     return not worker.shifts or worker.on_shift(at, grace=grace)
+
+
+def kept_span(worker: Worker, at: datetime, *, grace: timedelta = LOCATION_GRACE) -> tuple[datetime, datetime] | None:
+    """A span `[start, end)` holding `at` in which every fix of `worker` is kept (`keeps_location`),
+    or None when a fix taken at `at` is not kept.
+
+    For judging many fixes of one worker by comparing times: a fix inside the span is kept without
+    asking the calendar again. The span is the shift (widened by `grace`) that covers `at`; a worker
+    without a calendar keeps everything, so their span is all time.
+    """
+    if not worker.active:
+        return None
+    if not worker.shifts:
+        return _ALL_TIME
+    if not timedelta(0) <= grace <= MAX_GRACE:
+        raise ValueError(f"grace must be within 0..{MAX_GRACE}")
+    for shift in worker.shifts:
+        for offset in (-1, 0, 1):
+            day = at.date() + timedelta(days=offset)
+            if day.weekday() not in shift.weekdays:
+                continue
+            start = datetime.combine(day, shift.start, tzinfo=at.tzinfo) - grace
+            end = datetime.combine(day, shift.end, tzinfo=at.tzinfo) + grace
+            if start <= at < end:
+                return start, end
+    return None
+
+
+_ALL_TIME = (datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
 
 
 @dataclass(frozen=True, slots=True)

@@ -212,6 +212,14 @@ def parse_batch(body: bytes) -> list[PositionReport | IngestError]:
     field `body` only when the body as a whole is unusable: not JSON, not an array or
     `positions` object, or more than MAX_BATCH_ITEMS items.
     """
+    return [parse_item(item) for item in batch_items(body)]
+
+
+def batch_items(body: bytes) -> list[object]:
+    """The items of a batch body, each still as decoded JSON (see `parse_batch` for the forms).
+
+    Raises IngestError on field `body` when the body as a whole is unusable.
+    """
     document = decode_json(body)
     items: object
     if isinstance(document, dict):
@@ -226,16 +234,99 @@ def parse_batch(body: bytes) -> list[PositionReport | IngestError]:
         )
     if len(items) > MAX_BATCH_ITEMS:
         raise IngestError("body", f"{len(items)} items exceed the limit of {MAX_BATCH_ITEMS}")
-    results: list[PositionReport | IngestError] = []
-    for item in items:
-        if not isinstance(item, dict):
-            results.append(IngestError("item", f"expected a JSON object, got {json_kind(item)}"))
+    return items
+
+
+def parse_item(item: object) -> PositionReport | IngestError:
+    """One decoded batch item as a report, or the IngestError naming what is wrong with it."""
+    if not isinstance(item, dict):
+        return IngestError("item", f"expected a JSON object, got {json_kind(item)}")
+    try:
+        return _parse_object(item)
+    except IngestError as error:
+        return error
+
+
+PlainFix = tuple[
+    str, datetime | None, float, float, float | None, float | None, float | None, float | None, float | None
+]
+"""(device id, fix time, latitude, longitude, accuracy m, speed m/s, bearing °, altitude m, battery %)."""
+
+_PLAIN_KEYS: Final = frozenset(
+    {"id", "deviceid", "lat", "lon", "timestamp", "speed", "bearing", "heading", "altitude", "accuracy", "batt"}
+)
+
+
+def plain_fix(item: dict[str, object]) -> PlainFix | None:
+    """The common batch item read with minimal work, or None when it needs `parse_item`.
+
+    "Common" is a flat object with a string id, JSON numbers for `lat`, `lon` (both present),
+    `accuracy`, `speed` (knots), `bearing`/`heading`, `altitude`, `batt`, an integer `timestamp`
+    (Unix seconds or milliseconds, as `_timestamp` reads it) and no other key. Everything it
+    returns is what `parse_item` would make of the item (the same units, ranges and later-key-wins
+    order); anything else, a bad value included, is left to `parse_item`, which names the error.
+    """
+    if not item.keys() <= _PLAIN_KEYS:
+        return None
+    device_id: str | None = None
+    fix_time: datetime | None = None
+    latitude = longitude = accuracy_m = speed_mps = bearing_deg = altitude_m = battery_pct = None
+    for key, value in item.items():
+        kind = value.__class__
+        if key == "id" or key == "deviceid":
+            if kind is not str:
+                return None
+            device_id = value.strip() or None  # type: ignore[attr-defined]
             continue
-        try:
-            results.append(_parse_object(item))
-        except IngestError as error:
-            results.append(error)
-    return results
+        if key == "timestamp":
+            # An int below Integer.MAX_VALUE is seconds, anything larger milliseconds (`_from_epoch`).
+            if kind is not int or value < 0:  # type: ignore[operator]
+                return None
+            micros = value * 1_000_000 if value < _SECONDS_LIMIT_INT else value * 1000  # type: ignore[operator]
+            if micros >= _MAX_EPOCH_MICROS:
+                return None
+            fix_time = _EPOCH + timedelta(microseconds=micros)
+            continue
+        if kind is float:
+            number = value
+        elif kind is int and -_HUGE_INT < value < _HUGE_INT:  # type: ignore[operator]
+            number = float(value)  # type: ignore[arg-type]
+        else:  # a string, null, a boolean, or an int too large for a double
+            return None
+        if not -math.inf < number < math.inf:  # type: ignore[operator]
+            return None
+        if key == "lat":
+            if not -90.0 <= number <= 90.0:
+                return None
+            latitude = number
+        elif key == "lon":
+            if not -180.0 <= number <= 180.0:
+                return None
+            longitude = number
+        elif key == "speed":
+            if number < 0:
+                return None
+            speed_mps = number * KNOTS_TO_MPS
+        elif key == "bearing" or key == "heading":
+            bearing_deg = _normalise_bearing(number)
+        elif key == "accuracy":
+            if number < 0:
+                return None
+            accuracy_m = number
+        elif key == "altitude":
+            altitude_m = number
+        else:  # batt
+            if not 0.0 <= number <= 100.0:
+                return None
+            battery_pct = number
+    if device_id is None or latitude is None or longitude is None:
+        return None
+    return device_id, fix_time, latitude, longitude, accuracy_m, speed_mps, bearing_deg, altitude_m, battery_pct
+
+
+_HUGE_INT: Final = 2**1000  # beyond this an int may overflow float(); the full parser names the field
+_SECONDS_LIMIT_INT: Final = 2_147_483_647
+_MAX_EPOCH_MICROS: Final = 253_402_300_800 * 1_000_000
 
 
 def check_fix_times(

@@ -24,7 +24,9 @@ from realtime.ingest import (
     check_fix_times,
     decode_json,
     parse_batch,
+    parse_item,
     parse_osmand,
+    plain_fix,
 )
 
 NOW = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
@@ -153,3 +155,74 @@ def test_a_batch_gives_one_outcome_per_item_and_time_checks_keep_the_window(item
         if result.fix_time is not None:
             assert NOW - timedelta(seconds=limits.max_age_s) <= result.fix_time
             assert result.fix_time <= NOW + timedelta(seconds=limits.max_future_s)
+
+
+PLAIN_KEYS = [
+    "id",
+    "deviceid",
+    "lat",
+    "lon",
+    "timestamp",
+    "speed",
+    "bearing",
+    "heading",
+    "altitude",
+    "accuracy",
+    "batt",
+]
+PLAIN_VALUES = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.sampled_from([10**400, -(10**400), 2**1000, 2**1024]),
+    st.integers(min_value=0, max_value=300_000_000_000_000),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.floats(min_value=-200, max_value=200),
+    st.text(max_size=6),
+    st.none(),
+    st.booleans(),
+)
+
+
+NEAR_RANGE = st.one_of(st.floats(min_value=-400, max_value=400), st.integers(min_value=-400, max_value=400))
+TIMES = st.one_of(st.integers(min_value=-10, max_value=2**31 + 10), st.integers(min_value=2**31, max_value=2**48))
+PLAIN_ITEMS = st.fixed_dictionaries(
+    {
+        "id": st.text(max_size=6),
+        "lat": st.one_of(st.floats(min_value=-91, max_value=91), st.integers(min_value=-91, max_value=91)),
+        "lon": st.one_of(st.floats(min_value=-181, max_value=181), st.integers(min_value=-181, max_value=181)),
+    },
+    optional={
+        **{key: st.one_of(NEAR_RANGE, PLAIN_VALUES) for key in [*PLAIN_KEYS[5:], "deviceid"]},
+        "timestamp": st.one_of(TIMES, PLAIN_VALUES),
+    },
+)
+
+
+@given(st.one_of(PLAIN_ITEMS, st.dictionaries(st.sampled_from([*PLAIN_KEYS, "hdop", "x"]), PLAIN_VALUES, max_size=11)))
+def test_the_lean_batch_reading_agrees_with_the_full_parser(item):
+    """Tests that whenever plain_fix reads a batch item (the batch endpoint's fast path), parse_item reads the same
+    device, time, place, units and ranges from it, with no attributes; anything else is left to parse_item."""
+    plain = plain_fix(item)
+    if plain is None:
+        return
+    report = parse_item(item)
+    assert isinstance(report, PositionReport), report
+    assert plain == (
+        report.device_id,
+        report.fix_time,
+        report.latitude,
+        report.longitude,
+        report.accuracy_m,
+        report.speed_mps,
+        report.bearing_deg,
+        report.altitude_m,
+        report.battery_pct,
+    )
+    assert report.attributes == {} and report.hdop is None and report.valid and not report.mock
+
+
+def test_the_lean_batch_reading_takes_the_common_item():
+    """Tests that the items phones and the simulator send (JSON numbers, integer ms time) take the fast path."""
+    item = {"id": "dev-1", "lat": 43.73, "lon": 7.42, "timestamp": 1741003200000, "speed": 5, "batt": 80}
+    assert plain_fix(item) == (
+        "dev-1", datetime(2025, 3, 3, 12, 0, tzinfo=UTC), 43.73, 7.42, None, 5 * 0.514444, None, None, 80.0
+    )  # fmt: skip

@@ -66,3 +66,30 @@ def test_only_one_relay_holds_the_lock(bus):
     assert bus.hold_lock(LEADER_LOCK, "a", 3000)  # renewal
     bus.release_lock(LEADER_LOCK, "a")
     assert bus.hold_lock(LEADER_LOCK, "b", 3000)
+
+
+def test_a_batch_of_positions_is_one_redis_message_and_each_listener_gets_every_position(bus):
+    """Tests that publish_many of 500 positions costs Redis one message, and `listen` still yields all 500 in order."""
+    raw = bus._redis.pubsub(ignore_subscribe_messages=True)  # noqa: SLF001
+    raw.subscribe(POSITIONS)
+    stop = threading.Event()
+    heard: list[dict] = []
+
+    def listen() -> None:
+        for item in bus.listen([POSITIONS], stop=stop):
+            if item is not None:
+                heard.append(item[1])
+            if len(heard) == 500:
+                stop.set()
+
+    t = threading.Thread(target=listen)
+    t.start()
+    deadline = time.monotonic() + 5
+    while bus._redis.pubsub_numsub(POSITIONS)[0][1] < 2 and time.monotonic() < deadline:  # noqa: SLF001
+        time.sleep(0.02)
+    bus.publish_many(POSITIONS, [{"worker_id": n % 7, "n": n} for n in range(500)])
+    t.join(5)
+    assert [m["n"] for m in heard] == list(range(500))
+    # Everything published has been heard above; read what the plain subscriber got (None: a subscribe reply).
+    messages = [m for m in (raw.get_message(timeout=0.05) for _ in range(5)) if m is not None]
+    assert len(messages) == 1

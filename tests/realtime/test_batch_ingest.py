@@ -1,0 +1,149 @@
+"""The batch endpoint's lean path (`PositionPipeline.ingest_batch`) on a real database: the same answers and rows
+as one item at a time, duplicates stored once, and the rows written as the ORM writes them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from data import positions_repo
+from data.db import make_sessionmaker, session_scope
+from data.workers_repo import add_worker
+from dispatch.access import Decision
+from dispatch.clock import ManualClock
+from dispatch.positions import KNOTS_TO_MPS, Position, PositionLimits, Rejected
+from realtime.bus import POSITIONS
+from realtime.ingest import PositionReport
+from realtime.pipeline import BatchSummary, ItemRefused, PositionPipeline
+from tests.factories import EVERY_DAY_7_TO_19, at
+
+DAY_START, DAY_END = at("2025-03-03T00:00:00Z"), at("2025-03-04T00:00:00Z")
+T0800_MS = int(at("2025-03-03T08:00:00Z").timestamp() * 1000)
+
+
+class RecordingBus:
+    def __init__(self) -> None:
+        self.published: list[tuple[str, dict[str, Any]]] = []
+
+    def publish_many(self, channel: str, messages: list[dict[str, Any]]) -> None:
+        self.published.extend((channel, m) for m in messages)
+
+
+@pytest.fixture
+def sessions(db_engine: Engine) -> sessionmaker[Session]:
+    return make_sessionmaker(db_engine)
+
+
+@pytest.fixture
+def workers(sessions: sessionmaker[Session]) -> dict[str, int]:
+    """Ana and Bea work 07-19 every day."""
+    with session_scope(sessions) as session:
+        return {
+            name: add_worker(session, name=name, device_id=name, shifts=(EVERY_DAY_7_TO_19,)).id
+            for name in ("ana", "bea")
+        }
+
+
+def pipeline(sessions: sessionmaker[Session], bus: RecordingBus, now: str = "2025-03-03T12:00:00Z") -> PositionPipeline:
+    return PositionPipeline(sessions=sessions, bus=bus, clock=ManualClock(at(now)), limits=PositionLimits())  # type: ignore[arg-type]
+
+
+def stored(sessions: sessionmaker[Session], worker_id: int) -> list[Position]:
+    with session_scope(sessions) as session:
+        return positions_repo.positions_between(session, worker_id=worker_id, start=DAY_START, end=DAY_END)
+
+
+def test_a_batch_answers_each_item_and_stores_the_good_ones(sessions, workers):
+    """Tests that a mixed batch stores its good fixes (JSON numbers or strings alike, history included), counts a
+    resend as a duplicate and an off-shift fix as off shift, and names each refused item's index and field."""
+    bus = RecordingBus()
+    items: list[object] = [
+        {"id": "ana", "lat": 43.73, "lon": 7.42, "timestamp": T0800_MS, "speed": 10, "heading": -90, "batt": 80},
+        {"id": "bea", "lat": "43.73", "lon": "7.42", "timestamp": str(T0800_MS), "speed": "10", "heading": "-90",
+         "batt": "80"},
+        {"id": "ana", "lat": 43.73, "lon": 7.42, "timestamp": T0800_MS},  # the phone's resend
+        {"id": "ana", "lat": 43.73, "lon": 7.42, "timestamp": T0800_MS - 2 * 3600_000},  # 06:00, off shift
+        {"id": "nobody", "lat": 43.73, "lon": 7.42, "timestamp": T0800_MS},
+        {"id": "ana", "lat": 91, "lon": 7.42, "timestamp": T0800_MS},
+        {"id": "ana", "lat": 43.73, "lon": 10**400, "timestamp": T0800_MS},  # too large for a double
+        {"id": "ana", "lat": 43.73, "lon": 7.42, "timestamp": T0800_MS + 5 * 3600_000},  # 13:00, ahead of 12:00
+        [],
+        {"id": "ana", "lat": 43.72, "lon": 7.41, "timestamp": T0800_MS - 600_000},  # 07:50, flushed late
+    ]  # fmt: skip
+    summary = pipeline(sessions, bus).ingest_batch(items, may_report=lambda _: Decision(True))
+    assert summary == BatchSummary(
+        accepted=3,
+        duplicates=1,
+        off_shift=1,
+        refused=(
+            ItemRefused(3, "timestamp", "off shift"),
+            ItemRefused(4, "id", "id: unknown device 'nobody': register it with `python -m data add-worker`"),
+            ItemRefused(5, "lat", "lat: 91 is not within -90..90"),
+            ItemRefused(6, "lon", "lon: " + repr(10**400)[:57] + "... is not a finite number"),
+            ItemRefused(7, "timestamp", "timestamp: 3600 s ahead of the server clock (limit 600 s)"),
+            ItemRefused(8, "item", "item: expected a JSON object, got an array"),
+        ),
+    )
+    ana, bea = stored(sessions, workers["ana"]), stored(sessions, workers["bea"])
+    assert [p.fix_time for p in ana] == [at("2025-03-03T07:50:00Z"), at("2025-03-03T08:00:00Z")]
+    # The fast path (numbers) and the full parser (strings) store the same fix.
+    same = {"id": None, "worker_id": 0, "device_id": ""}
+    assert replace(ana[1], **same) == replace(bea[0], **same)
+    assert ana[1].speed_mps == pytest.approx(10 * KNOTS_TO_MPS) and ana[1].bearing_deg == 270.0
+    assert ana[1].battery_pct == 80.0 and ana[1].attributes == {}
+    # Only the newest fix of each worker is live: the 07:50 one is history.
+    assert sorted((channel, m["worker_id"], m["fix_time"]) for channel, m in bus.published) == [
+        (POSITIONS, workers["ana"], "2025-03-03T08:00:00+00:00"),
+        (POSITIONS, workers["bea"], "2025-03-03T08:00:00+00:00"),
+    ]
+
+
+def test_a_batch_may_report_only_for_permitted_workers(sessions, workers):
+    """Tests that a field worker's batch with another worker's fix stores only their own, naming the other's index."""
+    items = [{"id": name, "lat": 43.73, "lon": 7.42, "timestamp": T0800_MS} for name in ("ana", "bea")]
+    summary = pipeline(sessions, RecordingBus()).ingest_batch(
+        items, may_report=lambda wid: Decision(wid == workers["ana"], "not your device")
+    )
+    assert summary == BatchSummary(1, 0, 0, (ItemRefused(1, "id", "id: not your device"),))
+    assert len(stored(sessions, workers["ana"])) == 1 and stored(sessions, workers["bea"]) == []
+
+
+def test_a_fix_stored_by_a_batch_and_sent_again_by_the_phone_is_stored_once(sessions, workers):
+    """Tests that a phone resending through /osmand a fix that a batch stored (another process, cold caches) gets
+    "duplicate" and the fix stays stored once."""
+    item = {"id": "ana", "lat": 43.73, "lon": 7.42, "timestamp": T0800_MS}
+    assert pipeline(sessions, RecordingBus()).ingest_batch([item], may_report=lambda _: Decision(True)).accepted == 1
+    resend = PositionReport(device_id="ana", fix_time=at("2025-03-03T08:00:00Z"), latitude=43.7301, longitude=7.42)
+    outcome = pipeline(sessions, RecordingBus()).ingest(resend)
+    assert isinstance(outcome, Rejected) and outcome.duplicate
+    assert len(stored(sessions, workers["ana"])) == 1
+
+
+def test_the_bulk_insert_writes_rows_as_the_orm_does(sessions, workers):
+    """Tests that a fix stored one way (ORM) is a duplicate for the bulk insert (the unique index compares the
+    stored text on SQLite), and that every value of a bulk-inserted fix reads back as it went in."""
+    first = Position(
+        worker_id=workers["ana"], device_id="ana", fix_time=at("2025-03-03T08:00:00.5Z"),
+        device_time=at("2025-03-03T08:00:00Z"), server_time=at("2025-03-03T08:00:01Z"), latitude=43.73, longitude=7.42,
+    )  # fmt: skip
+    second = replace(
+        first,
+        fix_time=at("2025-03-03T08:00:10Z"),
+        device_time=datetime.fromisoformat("2025-03-03T09:00:09+01:00"),
+        accuracy_m=4.5, speed_mps=3.25, bearing_deg=90.0, altitude_m=-2.0, battery_pct=55.5, charging=False,
+        mock=True, valid=False, attributes={"motion": True, "odometer": 12, "event": "motionchange", "é": "ü"},
+    )  # fmt: skip
+    with session_scope(sessions) as session:
+        positions_repo.add_position(session, first)
+    with session_scope(sessions) as session:
+        ids = positions_repo.insert_positions(session, [replace(first, latitude=43.74), second, second])
+    assert ids[0] is None and ids[1] is not None and ids[2] is None
+    assert stored(sessions, workers["ana"]) == [
+        replace(first, id=stored(sessions, workers["ana"])[0].id),
+        replace(second, id=ids[1], device_time=at("2025-03-03T08:00:09Z")),
+    ]
