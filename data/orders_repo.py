@@ -32,6 +32,7 @@ class StatusChange:
     actor_id: int | None = None
     location: LatLon | None = None
     reason: str = ""
+    source: str = ""  # "geofence" for an automatic arrival
 
 
 def _to_domain(row: WorkOrderRow) -> WorkOrder:
@@ -96,6 +97,7 @@ def _record(
     actor_id: int | None,
     location: LatLon | None = None,
     reason: str = "",
+    source: str = "",
 ) -> None:
     session.add(
         OrderStatusHistoryRow(
@@ -107,6 +109,7 @@ def _record(
             latitude=location.lat if location is not None else None,
             longitude=location.lon if location is not None else None,
             reason=reason,
+            source=source,
         )
     )
 
@@ -246,6 +249,7 @@ def order_history(session: Session, *, order_id: int) -> list[StatusChange]:
             if row.latitude is not None and row.longitude is not None
             else None,
             reason=row.reason,
+            source=row.source,
         )
         for row in rows
     ]
@@ -277,6 +281,7 @@ def save_change(session: Session, change: LifecycleChange) -> WorkOrder:
         actor_id=change.actor_id,
         location=change.location,
         reason=change.reason,
+        source=change.source,
     )
     session.flush()
     return _to_domain(row)

@@ -348,3 +348,43 @@ def left_site(event: GeofenceEvent, worker_orders: Sequence[WorkOrder]) -> list[
         for o in worker_orders
         if o.site_id == event.site_id and o.status is OrderStatus.ON_SITE and o.assigned_worker_id == event.worker_id
     ]
+
+
+# Stored alerts -----------------------------------------------------------------------------------
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    CLEARED = "cleared"  # the condition ended by itself (a condition kind only)
+
+
+def open_key(kind: AlertKind, worker_id: int | None, order_id: int | None) -> str:
+    """The key only one open alert may hold at a time: one per kind, worker and order."""
+    return f"{kind.value}:{worker_id or 0}:{order_id or 0}"
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A stored alert, as the API and the exceptions panel show it."""
+
+    id: int
+    kind: AlertKind
+    worker_id: int | None
+    order_id: int | None
+    raised_at: datetime
+    reason: str
+    status: AlertStatus
+    note: str = ""
+    acknowledged_by: int | None = None
+    acknowledged_at: datetime | None = None
+    cleared_at: datetime | None = None
+
+    @property
+    def severity(self) -> int:
+        return SEVERITY[self.kind]
+
+
+def panel_order(alerts: Iterable[Alert]) -> list[Alert]:
+    """Most severe first, then newest first (then highest id, so the order is total)."""
+    return sorted(alerts, key=lambda a: (a.severity, -a.raised_at.timestamp(), -a.id))
