@@ -102,6 +102,7 @@ class PositionPipeline:
         commit_timeout_s: float = 10.0,
         monotonic: Callable[[], float] = time.monotonic,
         write: Callable[[list[Storable]], list[int | None]] | None = None,
+        after_store: Callable[[list[Position]], None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
@@ -123,6 +124,8 @@ class PositionPipeline:
         self._last: dict[int, Position | None] = {}
         self._last_lock = threading.Lock()
         self._commit_timeout_s = commit_timeout_s
+        # Told of each request's newly stored live fixes, after the commit (geofence events and alerts).
+        self._after_store = after_store
         self._committer: GroupCommitter[Storable, int | None] = GroupCommitter(
             write or self._insert, name="outfield-group-commit"
         )
@@ -174,6 +177,8 @@ class PositionPipeline:
                 live.append(stored)
         self._remember(live)
         self._bus.publish_many(POSITIONS, [live_message(p) for p in live])
+        if self._after_store is not None and live:
+            self._after_store(live)
         return [o for o in outcomes if o is not None]
 
     def _decide(
