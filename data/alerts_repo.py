@@ -112,6 +112,12 @@ def acknowledge(session: Session, alert_id: int, *, user_id: int, note: str, at:
     return _alert(row)
 
 
+def open_alert(session: Session, kind: AlertKind, *, worker_id: int | None, order_id: int | None) -> Alert | None:
+    """The open alert of that kind, worker and order, if there is one."""
+    row = session.scalar(select(AlertRow).where(AlertRow.open_key == open_key(kind, worker_id, order_id)))
+    return _alert(row) if row is not None else None
+
+
 def get_alert(session: Session, alert_id: int) -> Alert | None:
     row = session.get(AlertRow, alert_id)
     return _alert(row) if row is not None else None

@@ -117,6 +117,27 @@ def test_dwelling_at_the_site_makes_the_order_on_site_and_leaving_raises_an_aler
     assert [(a["order_id"], a["raised_at"], a["status"]) for a in raised] == [(order_id, left.isoformat(), "open")]
 
 
+def test_the_phone_check_in_after_a_geofence_arrival_is_kept_not_refused(setup):
+    """Tests that a worker whose order the geofence made on site can still check in from the phone: the check-in is
+    applied and verified (not refused as "already on site"), and the order's history has one arrival."""
+    bo = setup["workers"]["al-bo"]
+    order_id = assigned_order(setup, "al-bo", site_id=2)
+    port = (43.7347, 7.4214)
+    for gap in (10, 30, 35):
+        fix(setup, "al-bo", next_time(gap), port)
+    r = requests.post(f"{setup['url']}/api/v1/workers/{bo}/push-link", json={}, headers=setup["admin"], timeout=5)
+    token = r.json()["token"]
+    check_in = {
+        "client_action_id": f"ci-{order_id}", "order_id": order_id, "action": "check_in",
+        "at": next_time().isoformat(), "location": {"lat": port[0], "lon": port[1], "accuracy_m": 8},
+    }  # fmt: skip
+    r = requests.post(f"{setup['url']}/api/v1/field/{token}/actions", json={"actions": [check_in]}, timeout=10)
+    (result,) = r.json()["results"]
+    assert (result["status"], result["verdict"], result["order_status"]) == ("applied", "verified", "on_site")
+    order = requests.get(f"{setup['url']}/api/v1/work-orders/{order_id}", headers=setup["admin"], timeout=5).json()
+    assert [(h["to"], h["source"]) for h in order["history"] if h["to"] == "on_site"] == [("on_site", "geofence")]
+
+
 def test_an_sos_is_raised_once_while_open_and_acknowledged_with_a_note(setup):
     """Tests that two SOS alarms from a phone make one open sos alert (no flood), and acknowledging it with a note
     closes it: it leaves the open list and shows acknowledged with the note."""
