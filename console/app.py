@@ -83,9 +83,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     field_events = make_field_events(
         settings, sessions=sessions, bus=bus, clock=clock, order_changed=order_changed(bus)
     )
-    pipeline = PositionPipeline(
-        sessions=sessions, bus=bus, clock=clock, limits=limits, after_store=field_events.evaluate
-    )
+    pipeline = PositionPipeline(sessions=sessions, bus=bus, clock=clock, limits=limits, after_store=field_events.submit)
     alerts = AlertsService(sessions=sessions, clock=clock, bus=bus)
 
     server = flask.Flask("outfield")

@@ -96,6 +96,7 @@ def _worker(settings: Settings) -> int:
         bus=bus,
         clock=SystemClock(),
         travel=travel.duration_s,
+        background=False,  # no fixes come in here: the time-based kinds only
     )
     alerts = threading.Thread(
         target=run_periodic,

@@ -1,10 +1,13 @@
 """Field truth from stored fixes: geofence enter/exit events, auto-arrival, and alerts, stored and pushed live.
 
-`FieldEvents.evaluate(fixes)` is called once per stored batch by the ingestion pipeline (a separate,
-small call after the commit). It decides in memory (dispatch.alerts, dispatch.geofences) and touches
-the database only when something happened: a geofence crossing, an alert to raise, an open alert to
-clear. Which alerts are open is cached (refreshed every few seconds), so the everyday fix that
-changes nothing costs no query. Failures are logged and never fail the ingestion: the fixes are stored.
+`FieldEvents.submit(fixes)` is called once per stored batch by the ingestion pipeline (a separate,
+small call after the commit): it only queues the fixes, so a phone's answer never waits for it. The
+process's evaluator thread takes everything queued at once and `evaluate`s it: decided in memory
+(dispatch.alerts, dispatch.geofences), written in one transaction, and only when something happened
+(a geofence crossing, an alert to raise, an open alert to clear). Which alerts are open is cached
+(refreshed every few seconds), so the everyday fix that changes nothing costs no query. Failures are
+logged and never fail the ingestion: the fixes are stored. Alerts follow their fix within the time
+the thread needs to catch up (milliseconds; bench/alerts.py).
 
 Where a worker stands with each site survives a restart: the first fix of a worker seen by a process
 loads the sites their last stored crossings left them inside (`alerts_repo.sites_inside`).
@@ -16,6 +19,8 @@ loads the sites their last stored crossings left them inside (`alerts_repo.sites
 from __future__ import annotations
 
 import logging
+import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -68,7 +73,8 @@ OrderChanged = Callable[[WorkOrder, Site], None]
 Travel = Callable[[LatLon, LatLon], float | None]
 """Seconds of travel between two points (None: no route)."""
 
-UNFINISHED = (OrderStatus.ASSIGNED, OrderStatus.ACCEPTED, OrderStatus.EN_ROUTE, OrderStatus.ON_SITE)
+MAX_BATCH = 5000
+"""Fixes evaluated together at most (one transaction for whatever they raise)."""
 
 
 def alert_message(alert: Alert) -> dict[str, Any]:
@@ -114,6 +120,8 @@ class FieldEvents:
         monotonic: Callable[[], float] = time.monotonic,
         keys_refresh_s: float = 5.0,
         sites_refresh_s: float = 60.0,
+        background: bool = False,
+        queue_size: int = 10_000,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
@@ -128,11 +136,52 @@ class FieldEvents:
         self._sites_refresh_s = sites_refresh_s
         self._cache = _Cache()
         self._lock = threading.Lock()
+        self._queue: queue.Queue[Sequence[Position]] = queue.Queue(maxsize=queue_size)
+        self._dropped = 0
+        self._thread: threading.Thread | None = None
+        self._thread_pid = 0
+        self._start_lock = threading.Lock()
+        if background:
+            self._ensure_thread()  # now, not in a request: a request during shutdown could not start a thread
+
+    # --- the pipeline's hook ---------------------------------------------------------------------
+
+    def submit(self, fixes: Sequence[Position]) -> None:
+        """Queue freshly stored live fixes for the evaluator thread; never blocks, never raises."""
+        if not fixes:
+            return
+        self._ensure_thread()
+        try:
+            self._queue.put_nowait(fixes)
+        except queue.Full:
+            self._dropped += 1
+            if self._dropped == 1 or self._dropped % 1000 == 0:
+                log.warning("alert evaluation is behind: %d batches of fixes not evaluated", self._dropped)
+
+    def _ensure_thread(self) -> None:
+        # Started with the owner and again in a forked child (a thread does not survive a fork).
+        if self._thread is not None and self._thread_pid == os.getpid() and self._thread.is_alive():
+            return
+        with self._start_lock:
+            if self._thread is None or self._thread_pid != os.getpid() or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="outfield-field-events", daemon=True)
+                self._thread_pid = os.getpid()
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            batch = list(self._queue.get())
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.extend(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self.evaluate(batch)
 
     # --- per stored batch ------------------------------------------------------------------------
 
     def evaluate(self, fixes: Sequence[Position]) -> None:
-        """Evaluate freshly stored live fixes (any workers, any order); never raises."""
+        """Evaluate stored live fixes now (any workers, any order), in the caller's thread; never raises."""
         if not fixes:
             return
         try:
@@ -350,7 +399,9 @@ def make_field_events(
     clock: Clock,
     order_changed: OrderChanged | None = None,
     travel: Travel | None = None,
+    background: bool = True,
 ) -> FieldEvents:
+    """`background`: start the evaluator thread now (a web process: its pipeline submits fixes)."""
     return FieldEvents(
         sessions=sessions,
         bus=bus,
@@ -360,4 +411,5 @@ def make_field_events(
         auto_arrival_types=auto_arrival_types(settings.auto_arrival_types),
         order_changed=order_changed,
         travel=travel,
+        background=background,
     )

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 import requests
 
+from tests.support.servers import wait_until
+
 pytestmark = pytest.mark.integration
 
 SITES = """external_ref,name,address,latitude,longitude,geofence_radius_m,category
@@ -53,6 +55,21 @@ def fix(setup, device: str, at: datetime, where: tuple[float, float], **extra) -
     assert r.status_code == 200, r.text
 
 
+def eventually(check, what: str) -> None:
+    """Wait for an effect of the fixes sent (evaluated by the server's evaluator thread after they are stored)."""
+    wait_until(check, 10, what)
+
+
+def order_status(setup, order_id: int) -> str:
+    return requests.get(f"{setup['url']}/api/v1/work-orders/{order_id}", headers=setup["admin"], timeout=5).json()[
+        "status"
+    ]
+
+
+def kinds(setup, **params) -> list[str]:
+    return [a["kind"] for a in alerts(setup, **params)]
+
+
 def alerts(setup, **params) -> list[dict]:
     r = requests.get(f"{setup['url']}/api/v1/alerts", params=params, headers=setup["admin"], timeout=5)
     assert r.status_code == 200, r.text
@@ -90,6 +107,7 @@ def test_dwelling_at_the_site_makes_the_order_on_site_and_leaving_raises_an_aler
     entered = next_time(10)
     for at in (entered, next_time(30), next_time(35)):
         fix(setup, "al-ana", at, CASINO)
+    eventually(lambda: order_status(setup, order_id) == "on_site", "the arrival")
     order = requests.get(f"{url}/api/v1/work-orders/{order_id}", headers=setup["admin"], timeout=5).json()
     assert order["status"] == "on_site"
     (arrival,) = [h for h in order["history"] if h["to"] == "on_site"]
@@ -103,6 +121,7 @@ def test_dwelling_at_the_site_makes_the_order_on_site_and_leaving_raises_an_aler
     left = next_time(10)
     for at in (left, next_time(35), next_time(35)):
         fix(setup, "al-ana", at, FAR)
+    eventually(lambda: "left_site_without_check_out" in kinds(setup, worker_id=ana), "the left-site alert")
     r = requests.get(
         f"{url}/api/v1/workers/{ana}/events",
         params={"from": (entered - timedelta(seconds=1)).isoformat(), "to": (left + timedelta(hours=1)).isoformat()},
@@ -125,6 +144,7 @@ def test_the_phone_check_in_after_a_geofence_arrival_is_kept_not_refused(setup):
     port = (43.7347, 7.4214)
     for gap in (10, 30, 35):
         fix(setup, "al-bo", next_time(gap), port)
+    eventually(lambda: order_status(setup, order_id) == "on_site", "the arrival")
     r = requests.post(f"{setup['url']}/api/v1/workers/{bo}/push-link", json={}, headers=setup["admin"], timeout=5)
     token = r.json()["token"]
     check_in = {
@@ -145,6 +165,8 @@ def test_an_sos_is_raised_once_while_open_and_acknowledged_with_a_note(setup):
     first = next_time()
     fix(setup, "al-bo", first, FAR, alarm="sos")
     fix(setup, "al-bo", next_time(), FAR, alarm="sos")
+    fix(setup, "al-bo", next_time(), FAR, mock="true")  # evaluated after both SOS fixes (one queue, in order)
+    eventually(lambda: "mock_location" in kinds(setup, worker_id=bo), "the fixes' evaluation")
     (sos,) = [a for a in alerts(setup, worker_id=bo) if a["kind"] == "sos"]
     assert {k: sos[k] for k in ("worker_id", "order_id", "raised_at", "reason", "status")} == {
         "worker_id": bo, "order_id": None, "raised_at": first.isoformat(), "reason": "the phone sent an SOS alarm",
@@ -166,6 +188,7 @@ def test_acknowledging_needs_a_note_and_a_known_alert(setup):
     """Tests that an acknowledgement without a note is refused naming `note`, and an unknown alert is 404."""
     bo = setup["workers"]["al-bo"]
     fix(setup, "al-bo", next_time(), FAR, mock="true")
+    eventually(lambda: "mock_location" in kinds(setup, worker_id=bo), "the mock-location alert")
     (mock,) = [a for a in alerts(setup, worker_id=bo) if a["kind"] == "mock_location"]
     r = requests.post(
         f"{setup['url']}/api/v1/alerts/{mock['id']}/ack", json={"note": " "}, headers=setup["admin"], timeout=5
@@ -180,9 +203,11 @@ def test_low_battery_is_raised_and_cleared_when_the_phone_charges(setup):
     """Tests that a fix at 9 % raises low_battery and a later fix at 80 % clears it (gone from open, cleared in all)."""
     ana = setup["workers"]["al-ana"]
     fix(setup, "al-ana", next_time(), FAR, batt=9)
+    eventually(lambda: "low_battery" in kinds(setup, worker_id=ana), "the low-battery alert")
     (low,) = [a for a in alerts(setup, worker_id=ana) if a["kind"] == "low_battery"]
     assert low["reason"] == "battery at 9 % (alert below 15 %)"
     fix(setup, "al-ana", next_time(), FAR, batt=80)
+    eventually(lambda: "low_battery" not in kinds(setup, worker_id=ana), "the low-battery alert cleared")
     assert [a for a in alerts(setup, worker_id=ana) if a["kind"] == "low_battery"] == []
     assert [a["status"] for a in alerts(setup, worker_id=ana, status="all") if a["id"] == low["id"]] == ["cleared"]
 
@@ -205,6 +230,7 @@ def test_a_field_worker_sees_only_their_own_alerts_and_events_and_cannot_acknowl
         conn.execute("UPDATE users SET worker_id = ? WHERE name = 'ana-phone'", (ana,))
     fix(setup, "al-bo", next_time(), FAR, alarm="sos")  # Bo has an open alert
     fix(setup, "al-ana", next_time(), FAR, alarm="sos")
+    eventually(lambda: "sos" in kinds(setup, worker_id=ana), "Ana's SOS")
     own = {"Authorization": f"Bearer {token}"}
     mine = requests.get(f"{setup['url']}/api/v1/alerts", params={"status": "all"}, headers=own, timeout=5).json()
     assert mine and {a["worker_id"] for a in mine} == {ana}

@@ -24,6 +24,7 @@ from dispatch.positions import Position
 from realtime.bus import ALERTS
 from realtime.field_events import FieldEvents
 from tests.factories import EVERY_DAY_7_TO_19, at, make_position
+from tests.support.servers import wait_until
 
 NOW = at("2025-03-03T09:00:00Z")
 CASINO = LatLon(43.7394, 7.4276)
@@ -174,3 +175,13 @@ def test_a_failing_database_never_fails_the_ingestion(world, caplog):
     evaluator = FieldEvents(sessions=broken, bus=RecordingBus(), clock=ManualClock(NOW))  # type: ignore[arg-type]
     evaluator.evaluate([make_position(NOW.isoformat(), worker_id=world["worker"])])
     assert "evaluating 1 stored fixes for geofence events and alerts failed" in caplog.text
+
+
+def test_submitted_fixes_are_evaluated_by_the_evaluator_thread(sessions, world):
+    """Tests that the pipeline's hook only queues the fixes, and the evaluator thread raises their alerts soon after."""
+    evaluator = FieldEvents(sessions=sessions, bus=(bus := RecordingBus()), clock=ManualClock(NOW))  # type: ignore[arg-type]
+    sos = MappingProxyType({"alarm": "sos"})
+    evaluator.submit([stored(sessions, world, NOW - timedelta(minutes=1), FAR, attributes=sos)])
+    wait_until(lambda: [m["kind"] for c, m in bus.sent if c == ALERTS] == ["sos"], 10, "the SOS alert")
+    with session_scope(sessions) as session:
+        assert [a.kind for a in alerts_repo.list_alerts(session, worker_id=world["worker"])] == [AlertKind.SOS]
