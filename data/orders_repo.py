@@ -314,3 +314,19 @@ def orders_of_worker(session: Session, *, worker_id: int) -> list[WorkOrder]:
         .order_by(WorkOrderRow.window_start, WorkOrderRow.id)
     )
     return [_to_domain(r) for r in rows]
+
+
+def orders_of_workers(session: Session, *, worker_ids: Iterable[int]) -> dict[int, list[WorkOrder]]:
+    """The orders assigned to each of `worker_ids` (earliest window first), in one query."""
+    ids = sorted(set(worker_ids))
+    out: dict[int, list[WorkOrder]] = {w: [] for w in ids}
+    if not ids:
+        return out
+    rows = session.scalars(
+        select(WorkOrderRow)
+        .where(WorkOrderRow.assigned_worker_id.in_(ids))
+        .order_by(WorkOrderRow.window_start, WorkOrderRow.id)
+    )
+    for row in rows:
+        out[row.assigned_worker_id or 0].append(_to_domain(row))
+    return out

@@ -30,6 +30,8 @@ from dispatch.lifecycle import Refused, Transitioned, geofence_arrival
 from dispatch.orders import OrderStatus, OrderType, WorkOrder
 from dispatch.positions import Position
 
+_M_PER_DEG = 111_195.0  # metres per degree of latitude (and of longitude at the equator)
+
 
 class AlertKind(StrEnum):
     SOS = "sos"
@@ -153,6 +155,11 @@ def impossible_jump(previous: Position | None, current: Position, settings: Aler
         return None
     dt_s = (current.fix_time - previous.fix_time).total_seconds()
     if dt_s <= 0:
+        return None
+    # A cheap flat-earth bound first (most fixes are a few metres apart); the sphere only for real candidates.
+    dy = (current.latitude - previous.latitude) * _M_PER_DEG
+    dx = (current.longitude - previous.longitude) * _M_PER_DEG * math.cos(math.radians(current.latitude))
+    if math.hypot(dx, dy) < 0.9 * settings.min_jump_m:
         return None
     distance_m = haversine_m(previous.point, current.point)
     if distance_m < settings.min_jump_m:

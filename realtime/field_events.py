@@ -57,7 +57,7 @@ from dispatch.geofences import (
     GeofenceIndex,
     Presence,
     SitePresence,
-    track_geofences,
+    step,
 )
 from dispatch.lifecycle import Transitioned
 from dispatch.orders import OrderStatus, OrderType, WorkOrder
@@ -138,6 +138,7 @@ class FieldEvents:
         self._lock = threading.Lock()
         self._queue: queue.Queue[Sequence[Position]] = queue.Queue(maxsize=queue_size)
         self._dropped = 0
+        self._busy = False
         self._thread: threading.Thread | None = None
         self._thread_pid = 0
         self._start_lock = threading.Lock()
@@ -171,12 +172,18 @@ class FieldEvents:
     def _run(self) -> None:
         while True:
             batch = list(self._queue.get())
+            self._busy = True
             while len(batch) < MAX_BATCH:
                 try:
                     batch.extend(self._queue.get_nowait())
                 except queue.Empty:
                     break
             self.evaluate(batch)
+            self._busy = False
+
+    def idle(self) -> bool:
+        """Whether every submitted fix has been evaluated (for benchmarks)."""
+        return self._queue.empty() and not self._busy
 
     # --- per stored batch ------------------------------------------------------------------------
 
@@ -196,17 +203,20 @@ class FieldEvents:
             self._load_presence(unseen, min(p.fix_time for p in fixes))
         decisions: list[Decision] = []
         crossings: list[GeofenceEvent] = []
+        ordered = sorted(fixes, key=lambda p: (p.worker_id, p.fix_time))
+        index = self._cache.index
+        # Every fix's nearby geofences in one R-tree query (the batch's cost is mostly this).
+        nearby = index.near_many([p.point for p in ordered], self._dwell.hysteresis_m) if index is not None else None
         with self._lock:
-            index = self._cache.index
-            for fix in sorted(fixes, key=lambda p: (p.worker_id, p.fix_time)):
+            for i, fix in enumerate(ordered):
                 previous = self._cache.last.get(fix.worker_id)
                 if previous is not None and fix.fix_time <= previous.fix_time:
                     continue
                 self._cache.last[fix.worker_id] = fix
                 decisions.extend(self._wanted(fix_alerts(previous, fix, self._settings)))
-                if index is not None:
+                if nearby is not None:
                     state = self._cache.fences.get(fix.worker_id) or FenceState(fix.worker_id)
-                    state, events = track_geofences(state, fix, index, self._dwell)
+                    state, events = step(state, fix, nearby[i], self._dwell)
                     self._cache.fences[fix.worker_id] = state
                     crossings.extend(events)
         if decisions or crossings:
@@ -221,8 +231,10 @@ class FieldEvents:
         changed: list[tuple[WorkOrder, Site]] = []
         alerts: list[Alert] = []
         with session_scope(self._sessions) as session:
-            for event in alerts_repo.add_fence_events(session, crossings):
-                orders = orders_repo.orders_of_worker(session, worker_id=event.worker_id)
+            stored = alerts_repo.add_fence_events(session, crossings)
+            by_worker = orders_repo.orders_of_workers(session, worker_ids={e.worker_id for e in stored})
+            for event in stored:
+                orders = by_worker[event.worker_id]
                 decisions.extend(left_site(event, orders))
                 moved = auto_arrival(event, orders, self._auto_types)
                 if isinstance(moved, Transitioned):
@@ -231,6 +243,7 @@ class FieldEvents:
                     except ValueError as exc:  # moved meanwhile by someone else: their move stands
                         log.info("no geofence arrival for order %d: %s", moved.order.id, exc)
                         continue
+                    by_worker[event.worker_id] = [order if o.id == order.id else o for o in orders]
                     site = self._cache.sites.get(order.site_id) or sites_repo.get_site(session, order.site_id)
                     if site is not None:
                         changed.append((order, site))
