@@ -274,6 +274,10 @@ def off_route(now: datetime, watch: WorkerWatch, settings: AlertSettings) -> lis
     if not watch.route or watch.last_fix is None:
         return []
     w = watch.worker_id
+    if not watch.on_shift:
+        return [Clear(AlertKind.OFF_ROUTE, w, None, now, "off shift")]
+    if _silent(now, watch, settings):
+        return []  # no recent fix: `offline` says so; where they are now is not known
     last_m = distance_to_route_m(watch.last_fix.point, watch.route)
     if last_m <= settings.off_route_m:
         return [Clear(AlertKind.OFF_ROUTE, w, None, now, "back on the planned route")]
@@ -292,6 +296,10 @@ def long_stop(now: datetime, watch: WorkerWatch, settings: AlertSettings) -> lis
     if watch.last_fix is None:
         return []
     w = watch.worker_id
+    if not watch.on_shift:
+        return [Clear(AlertKind.LONG_STOP, w, None, now, "off shift")]
+    if _silent(now, watch, settings):
+        return []  # no recent fix: `offline` says so; a silent phone is not a stopped worker
     window = _span(watch.recent, now, settings.long_stop_after_s)
     still = window is not None and all(
         haversine_m(p.point, watch.last_fix.point) <= settings.long_stop_radius_m for p in window
@@ -300,6 +308,11 @@ def long_stop(now: datetime, watch: WorkerWatch, settings: AlertSettings) -> lis
         return [Clear(AlertKind.LONG_STOP, w, None, now, "at a site" if watch.at_site else "moving again")]
     reason = f"stopped away from any site for over {settings.long_stop_after_s / 60:.0f} min"
     return [Raise(AlertKind.LONG_STOP, w, None, now, reason)]
+
+
+def _silent(now: datetime, watch: WorkerWatch, settings: AlertSettings) -> bool:
+    last = watch.last_fix
+    return last is None or (now - last.fix_time).total_seconds() > settings.offline_after_s
 
 
 def _span(recent: Sequence[Position], now: datetime, seconds: float) -> list[Position] | None:

@@ -167,6 +167,18 @@ def test_long_stop_is_raised_away_from_sites_only_and_cleared_when_moving():
     assert AlertKind.LONG_STOP in _cleared(periodic_alerts(now + timedelta(minutes=1), [going], SETTINGS))
 
 
+def test_a_silent_or_off_shift_phone_is_neither_a_long_stop_nor_off_route():
+    """Tests that a worker whose last fix is 21 min old (offline) or who is off shift gets no long_stop or off_route."""
+    still = _fixes(43.7400, 7.4250, 1)
+    now = T0 + timedelta(minutes=22)
+    silent = WorkerWatch(1, True, still[-1], recent=still, route=ROUTE)
+    kinds = {d.kind for d in periodic_alerts(now, [silent], SETTINGS) if isinstance(d, Raise)}
+    assert kinds == {AlertKind.OFFLINE}
+    off = WorkerWatch(1, False, still[-1], recent=still, route=ROUTE)
+    assert _raised(periodic_alerts(now, [off], SETTINGS)) == {}
+    assert {AlertKind.LONG_STOP, AlertKind.OFF_ROUTE} <= _cleared(periodic_alerts(now, [off], SETTINGS))
+
+
 def test_entering_the_site_of_an_en_route_order_makes_it_on_site_with_source_geofence():
     """Tests that an enter event at the site of the worker's en-route order moves it on site at the crossing's fix time."""
     moved = auto_arrival(_event(FenceEventType.ENTER), [_order()], frozenset(OrderType))
