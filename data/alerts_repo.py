@@ -141,9 +141,22 @@ def open_keys(session: Session) -> set[str]:
 
 
 def add_fence_events(session: Session, events: Iterable[GeofenceEvent]) -> list[GeofenceEvent]:
-    """Store geofence crossings, each once however often it is given; returns those stored now."""
+    """Store geofence crossings, each once however often it is given; returns those stored now.
+
+    A worker's crossings of one site alternate, enter then exit: a crossing of the same type as the last one
+    stored for that worker and site is not stored (another web process, which saw other fixes of the same
+    phone, stored that arrival or departure already, with its own first fix).
+    """
     stored: list[GeofenceEvent] = []
     for e in events:
+        last = session.scalar(
+            select(EventRow.type)
+            .where(EventRow.worker_id == e.worker_id, EventRow.site_id == e.site_id, EventRow.type.in_(FENCE_TYPES))
+            .order_by(EventRow.at.desc(), EventRow.id.desc())
+            .limit(1)
+        )
+        if last == e.type.value:
+            continue
         key = f"{e.type.value}:{e.worker_id}:{e.site_id}:{e.at.isoformat()}"
         new_id = session.scalar(
             _insert(session, EventRow.__table__, "dedup_key"),

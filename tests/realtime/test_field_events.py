@@ -107,6 +107,21 @@ def test_a_restarted_process_knows_the_worker_is_inside_and_makes_no_second_ente
     assert fence_rows(sessions) == [("geofence_enter", t0), ("geofence_exit", t0 + timedelta(seconds=200))]
 
 
+def test_two_processes_seeing_alternate_fixes_store_one_arrival_and_one_departure(sessions, world):
+    """Tests that when a phone's fixes alternate between two web processes, each of which completes the dwell on
+    its own fixes, the worker's events are still one enter and one exit, and the order arrives once."""
+    one, two = events_of(sessions, world), events_of(sessions, world)
+    t0 = NOW - timedelta(minutes=10)
+    for n, s in enumerate((0, 20, 40, 60, 80, 100)):
+        (one if n % 2 == 0 else two).evaluate([stored(sessions, world, t0 + timedelta(seconds=s), CASINO)])
+    for n, s in enumerate((200, 220, 240, 260, 280, 300)):
+        (one if n % 2 == 0 else two).evaluate([stored(sessions, world, t0 + timedelta(seconds=s), FAR)])
+    assert [kind for kind, _ in fence_rows(sessions)] == ["geofence_enter", "geofence_exit"]
+    with session_scope(sessions) as session:
+        history = orders_repo.order_history(session, order_id=world["order"])
+    assert [h.source for h in history if h.to_status is OrderStatus.ON_SITE] == ["geofence"]
+
+
 def test_two_processes_raising_the_same_alert_store_one(sessions, world):
     """Tests that two web processes seeing an SOS each (separate caches) leave exactly one open sos alert."""
     sos = MappingProxyType({"alarm": "sos"})
