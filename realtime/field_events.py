@@ -233,7 +233,14 @@ class FieldEvents:
     def _wanted(self, decisions: Iterable[Decision]) -> list[Decision]:
         """Raises of alerts not known open, clears of alerts known open (caller holds the lock)."""
         keys = self._cache.open_keys
-        return [d for d in decisions if (open_key(d.kind, d.worker_id, d.order_id) in keys) == isinstance(d, Clear)]
+        with_open = {k.split(":", 2)[1] for k in keys}  # the workers with any open alert (ids as text)
+        out: list[Decision] = []
+        for d in decisions:
+            if isinstance(d, Clear) and str(d.worker_id) not in with_open:
+                continue  # the everyday case: nothing of theirs is open, nothing to clear (no key to format)
+            if (open_key(d.kind, d.worker_id, d.order_id) in keys) == isinstance(d, Clear):
+                out.append(d)
+        return out
 
     def _store(self, decisions: list[Decision], crossings: list[GeofenceEvent]) -> None:
         changed: list[tuple[WorkOrder, Site]] = []
