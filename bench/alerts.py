@@ -22,6 +22,7 @@ import math
 import os
 import platform
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -178,6 +179,7 @@ def main() -> None:
     finally:
         redis.terminate()
         redis.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
 
     load = os.getloadavg()[0]
     print(f"bench/alerts.py: {args.sites} sites, {args.devices} devices, {args.fixes} fixes × {args.rounds} rounds per "
