@@ -69,7 +69,7 @@ def create_blueprint(*, auth: Auth, dispatch: DispatchService, list_orders: Any)
         body = order_json(orders[0])
         body["history"] = [
             {"from": h.from_status.value if h.from_status else None, "to": h.to_status.value, "at": h.at.isoformat(),
-             "actor_id": h.actor_id, "reason": h.reason}
+             "actor_id": h.actor_id, "reason": h.reason, "source": h.source}
             for h in history
         ]  # fmt: skip
         return flask.jsonify(body)

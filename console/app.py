@@ -13,7 +13,20 @@ import flask
 from dash import Dash, html
 from flask_socketio import SocketIO
 
-from console import api, api_day, api_field, api_orders, api_plans, api_review, api_tracks, http_errors, login, security
+from console import (
+    api,
+    api_alerts,
+    api_day,
+    api_field,
+    api_orders,
+    api_plans,
+    api_review,
+    api_tracks,
+    http_errors,
+    login,
+    security,
+)
+from console.alerts_service import AlertsService, order_changed
 from console.auth import ApiError, Auth
 from console.day_service import DayService
 from console.dispatch_service import DispatchService
@@ -41,6 +54,7 @@ from dispatch.orders import OrderStatus, OrderType
 from dispatch.positions import PositionLimits
 from realtime import sockets
 from realtime.bus import Bus
+from realtime.field_events import make_field_events
 from realtime.pipeline import PositionPipeline, StoreUnavailable
 from realtime.relay import run_relay
 from routing.travel import StraightLine, TravelTimes, make_travel_times
@@ -83,7 +97,11 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     auth = Auth(sessions)
     services = Services(sessions=sessions, clock=clock)
     limits = PositionLimits(max_age_s=settings.position_retention_days * 86400.0)
-    pipeline = PositionPipeline(sessions=sessions, bus=bus, clock=clock, limits=limits)
+    field_events = make_field_events(
+        settings, sessions=sessions, bus=bus, clock=clock, order_changed=order_changed(bus)
+    )
+    pipeline = PositionPipeline(sessions=sessions, bus=bus, clock=clock, limits=limits, after_store=field_events.submit)
+    alerts = AlertsService(sessions=sessions, clock=clock, bus=bus)
 
     server = flask.Flask("outfield")
     server.config.update(
@@ -98,6 +116,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     server.register_blueprint(api_tracks.create_blueprint(auth=auth, sessions=sessions, clock=clock))
     days = DayService(sessions=sessions, clock=clock)
     server.register_blueprint(api_day.create_blueprint(auth=auth, days=days))
+    server.register_blueprint(api_alerts.create_blueprint(auth=auth, alerts=alerts))
     travel = make_travel_times(settings.osrm_dir)
     dispatch = DispatchService(
         sessions=sessions,

@@ -27,19 +27,21 @@ from console import geojson
 from console.links import LinkClaims, LinkRefused, PushLinks
 from console.photo_evidence import read_exif, stamp_lines, watermarked
 from console.request_body import MAX_ID
-from data import audit_repo, field_repo, orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
+from data import alerts_repo, audit_repo, field_repo, orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
 from data.db import session_scope
 from dispatch.access import Actor, Decision
+from dispatch.alerts import AlertKind
 from dispatch.checkin import CheckinKind, CheckinVerdict, site_fence, verify_checkin
 from dispatch.clock import Clock
 from dispatch.confidence import CheckinEvidence, ConfidenceWeights, Fix, impossible_jump, needs_review, score_checkin
 from dispatch.geo import LatLon
-from dispatch.lifecycle import Refused, transition
+from dispatch.lifecycle import LifecycleEvent, Refused, StatusChange, Transitioned, transition
 from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder
 from dispatch.positions import Position
 from dispatch.sites import Site
 from dispatch.sync import QueuedAction, apply_actions
-from realtime.bus import ORDERS, Bus
+from realtime.bus import ALERTS, ORDERS, Bus
+from realtime.field_events import alert_message
 from realtime.ingest import IngestError, decode_json, parse_batch
 from realtime.pipeline import PositionPipeline, Stored
 
@@ -319,10 +321,14 @@ class FieldService:
                     order, action.to, actor=actor, at=action.occurred_at, location=action.location,
                     reason=action.reason, worker_orders=busy,
                 )  # fmt: skip
+                if _arrived_by_geofence(order, action.to, claims.worker_id):
+                    # The geofence made the order on site already: the phone's check-in is still verified and kept.
+                    moved = Transitioned(order, _unchanged(order, action.occurred_at))
                 if isinstance(moved, Refused):
                     refusal = moved.reason
                 else:
-                    order = orders_repo.save_change(session, moved.change)
+                    if moved.change.from_status is not moved.change.to_status:
+                        order = orders_repo.save_change(session, moved.change)
                     flag = None
                     if kind in ("check_in", "check_out"):
                         verdict, score = self._check(session, claims, order, site, action, kind, clock_offset_s)
@@ -546,6 +552,27 @@ class FieldService:
         if flag:
             props["flag"] = flag
         self._bus.publish(ORDERS, {"order": props, "previous_worker_id": previous_worker_id})
+        if flag and order.assigned_worker_id is not None:  # the exceptions panel lists it too
+            with session_scope(self._sessions) as session:
+                alert = alerts_repo.open_alert(
+                    session, AlertKind.SUSPICIOUS_CHECK_IN, worker_id=order.assigned_worker_id, order_id=order.id
+                )
+            if alert is not None:
+                self._bus.publish(ALERTS, alert_message(alert))
+
+
+def _arrived_by_geofence(order: WorkOrder, to: OrderStatus, worker_id: int) -> bool:
+    """A check-in for an order the worker's geofence arrival already made on site (not a refusal)."""
+    return to is OrderStatus.ON_SITE and order.status is OrderStatus.ON_SITE and order.assigned_worker_id == worker_id
+
+
+def _unchanged(order: WorkOrder, at: datetime) -> StatusChange:
+    """The no-op change of a check-in after a geofence arrival: nothing is stored for it but the check-in itself."""
+    return StatusChange(
+        order_id=order.id, from_status=order.status, to_status=order.status, event=LifecycleEvent.CHECKED_IN, at=at,
+        actor_id=None, location=None, reason="", worker_id=order.assigned_worker_id,
+        previous_worker_id=order.assigned_worker_id,
+    )  # fmt: skip
 
 
 def _action_items(raw: Any) -> list[dict[str, Any]]:

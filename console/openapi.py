@@ -626,6 +626,109 @@ OPENAPI["paths"].update(
     }
 )  # fmt: skip
 
+# Geofence events and alerts (console/api_alerts.py): a contract other tools rely on.
+OPENAPI["components"]["schemas"].update(
+    {
+        "GeofenceEvent": {
+            "type": "object",
+            "required": ["type", "site_id", "at"],
+            "properties": {
+                "type": {"type": "string", "enum": ["enter", "exit"]},
+                "site_id": {"type": "integer"},
+                "at": {"type": "string", "format": "date-time", "description": "the fix time of the crossing"},
+            },
+        },
+        "Alert": {
+            "type": "object",
+            "required": ["id", "kind", "worker_id", "order_id", "raised_at", "reason", "status"],
+            "properties": {
+                "id": {"type": "integer"},
+                "kind": {
+                    "type": "string",
+                    "enum": [
+                        "sos",
+                        "mock_location",
+                        "impossible_jump",
+                        "low_battery",
+                        "offline",
+                        "late_risk",
+                        "off_route",
+                        "long_stop",
+                        "suspicious_check_in",
+                        "left_site_without_check_out",
+                    ],
+                },  # fmt: skip
+                "worker_id": {"type": ["integer", "null"]},
+                "order_id": {"type": ["integer", "null"]},
+                "raised_at": {"type": "string", "format": "date-time"},
+                "reason": {"type": "string"},
+                "status": {"type": "string", "enum": ["open", "acknowledged", "cleared"]},
+                "severity": {"type": "integer", "description": "1 = most severe"},
+                "note": {"type": "string", "description": "the acknowledgement's note"},
+                "acknowledged_at": {"type": ["string", "null"], "format": "date-time"},
+            },
+        },
+    }
+)
+OPENAPI["paths"].update(
+    {
+        "/api/v1/workers/{worker_id}/events": {
+            "get": {
+                "summary": "The worker's geofence enter/exit events of the range (after the dwell), by fix time; audited",
+                "parameters": _WORKER_RANGE,
+                "responses": {
+                    "200": _resp(
+                        "Events by time", {"type": "array", "items": {"$ref": "#/components/schemas/GeofenceEvent"}}
+                    ),
+                    "404": _resp("No such worker", {"$ref": "#/components/schemas/Error"}),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/v1/alerts": {
+            "get": {
+                "summary": "Alerts, newest first (a field worker: their own only)",
+                "parameters": [
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["open", "acknowledged", "all"]},
+                        "description": "default: open",
+                    },
+                    {"name": "worker_id", "in": "query", "schema": {"type": "integer"}},
+                ],  # fmt: skip
+                "responses": {
+                    "200": _resp("Alerts", {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}}),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/v1/alerts/{alert_id}/ack": {
+            "post": {
+                "summary": "Acknowledge an open alert with a note (dispatchers and admins); pushed to every console",
+                "parameters": [{"name": "alert_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["note"],
+                                "properties": {"note": {"type": "string", "minLength": 1, "maxLength": 2000}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _resp("The alert, acknowledged", {"$ref": "#/components/schemas/Alert"}),
+                    "404": _resp("No such alert", {"$ref": "#/components/schemas/Error"}),
+                    **_ERRORS,
+                },
+            }
+        },
+    }
+)
+
 _ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 
 

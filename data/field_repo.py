@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from data import users_repo
+from data import alerts_repo, users_repo
 from data.tables import (
     AlertRow,
     CheckinRow,
@@ -25,6 +25,7 @@ from data.tables import (
     WorkerRow,
 )
 from dispatch.access import Actor, Role
+from dispatch.alerts import AlertKind, Raise, open_key
 from dispatch.checkin import CheckinVerdict
 from dispatch.confidence import CheckinEvidence, Confidence, Jump, PhotoEvidence, Reason, reasons_json
 from dispatch.geo import LatLon
@@ -272,14 +273,19 @@ def raise_alert(
     at: datetime,
     details: Mapping[str, Any],
 ) -> int:
-    """Store an event and an open alert for it; returns the alert id."""
-    event = EventRow(type=type, worker_id=worker_id, order_id=order_id, at=at, details=dict(details))
-    session.add(event)
-    session.flush()
-    alert = AlertRow(event_id=event.id, status="open")
-    session.add(alert)
-    session.flush()
-    return alert.id
+    """Store an event and an open suspicious check-in alert for it; returns the alert id.
+
+    While the order's suspicious check-in alert is still open, a second one raises nothing new (one
+    open alert per kind, worker and order) and its id is returned.
+    """
+    decision = Raise(AlertKind.SUSPICIOUS_CHECK_IN, worker_id or 0, order_id, at, str(details.get("reason", "")))
+    alert = alerts_repo.raise_alert(session, decision, details=dict(details), event_type=type)
+    if alert is not None:
+        return alert.id
+    key = open_key(AlertKind.SUSPICIOUS_CHECK_IN, worker_id, order_id)
+    existing = session.scalar(select(AlertRow.id).where(AlertRow.open_key == key))
+    assert existing is not None
+    return existing
 
 
 def record_event(

@@ -32,6 +32,7 @@ class StatusChange:
     actor_id: int | None = None
     location: LatLon | None = None
     reason: str = ""
+    source: str = ""  # "geofence" for an automatic arrival
 
 
 def _to_domain(row: WorkOrderRow) -> WorkOrder:
@@ -96,6 +97,7 @@ def _record(
     actor_id: int | None,
     location: LatLon | None = None,
     reason: str = "",
+    source: str = "",
 ) -> None:
     session.add(
         OrderStatusHistoryRow(
@@ -107,6 +109,7 @@ def _record(
             latitude=location.lat if location is not None else None,
             longitude=location.lon if location is not None else None,
             reason=reason,
+            source=source,
         )
     )
 
@@ -246,6 +249,7 @@ def order_history(session: Session, *, order_id: int) -> list[StatusChange]:
             if row.latitude is not None and row.longitude is not None
             else None,
             reason=row.reason,
+            source=row.source,
         )
         for row in rows
     ]
@@ -277,6 +281,7 @@ def save_change(session: Session, change: LifecycleChange) -> WorkOrder:
         actor_id=change.actor_id,
         location=change.location,
         reason=change.reason,
+        source=change.source,
     )
     session.flush()
     return _to_domain(row)
@@ -309,3 +314,19 @@ def orders_of_worker(session: Session, *, worker_id: int) -> list[WorkOrder]:
         .order_by(WorkOrderRow.window_start, WorkOrderRow.id)
     )
     return [_to_domain(r) for r in rows]
+
+
+def orders_of_workers(session: Session, *, worker_ids: Iterable[int]) -> dict[int, list[WorkOrder]]:
+    """The orders assigned to each of `worker_ids` (earliest window first), in one query."""
+    ids = sorted(set(worker_ids))
+    out: dict[int, list[WorkOrder]] = {w: [] for w in ids}
+    if not ids:
+        return out
+    rows = session.scalars(
+        select(WorkOrderRow)
+        .where(WorkOrderRow.assigned_worker_id.in_(ids))
+        .order_by(WorkOrderRow.window_start, WorkOrderRow.id)
+    )
+    for row in rows:
+        out[row.assigned_worker_id or 0].append(_to_domain(row))
+    return out

@@ -66,6 +66,23 @@ class Settings:
     login_limit_per_address: str = "30 per minute; 200 per hour"
     # Check-ins whose confidence score (0-100, dispatch/confidence.py) is under this go to a manager's review queue.
     checkin_review_threshold: int = 60
+    # Geofences and alerts (issue #11). How long a worker must be inside (or clearly outside) a site's
+    # geofence before it counts as an arrival (or a departure).
+    geofence_dwell_s: float = 60.0
+    # Order types that become "on site" by themselves when their worker dwells inside the site's geofence
+    # (OUTFIELD_AUTO_ARRIVAL, comma-separated; empty: none, every arrival is a check-in on the phone).
+    auto_arrival_types: tuple[str, ...] = ("visit", "repair", "inspection", "delivery", "emergency")
+    # Alert thresholds: battery below this raises low_battery; no fix for this long on shift raises offline;
+    # faster than this between two fixes raises impossible_jump; farther than this from the planned route
+    # for that long raises off_route; stopped away from every site for this long raises long_stop.
+    alert_low_battery_pct: float = 15.0
+    alert_offline_min: float = 10.0
+    alert_max_speed_kmh: float = 250.0
+    alert_off_route_m: float = 500.0
+    alert_off_route_min: float = 5.0
+    alert_long_stop_min: float = 20.0
+    # How often the `worker` process evaluates the time-based alerts (offline, late risk, off route, long stop).
+    alert_every_s: float = 30.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -99,6 +116,19 @@ class Settings:
             login_limit_per_name=environ.get("OUTFIELD_LOGIN_LIMIT_PER_NAME") or "5 per minute; 20 per hour",
             login_limit_per_address=environ.get("OUTFIELD_LOGIN_LIMIT_PER_ADDRESS") or "30 per minute; 200 per hour",
             checkin_review_threshold=_within(environ, "OUTFIELD_CHECKIN_REVIEW_THRESHOLD", 60, 0, 101),
+            geofence_dwell_s=_number(environ, "OUTFIELD_GEOFENCE_DWELL_S", 60.0),
+            auto_arrival_types=tuple(
+                t.strip()
+                for t in environ.get("OUTFIELD_AUTO_ARRIVAL", "visit,repair,inspection,delivery,emergency").split(",")
+                if t.strip()
+            ),
+            alert_low_battery_pct=_number(environ, "OUTFIELD_ALERT_LOW_BATTERY_PCT", 15.0),
+            alert_offline_min=_number(environ, "OUTFIELD_ALERT_OFFLINE_MIN", 10.0),
+            alert_max_speed_kmh=_number(environ, "OUTFIELD_ALERT_MAX_SPEED_KMH", 250.0),
+            alert_off_route_m=_number(environ, "OUTFIELD_ALERT_OFF_ROUTE_M", 500.0),
+            alert_off_route_min=_number(environ, "OUTFIELD_ALERT_OFF_ROUTE_MIN", 5.0),
+            alert_long_stop_min=_number(environ, "OUTFIELD_ALERT_LONG_STOP_MIN", 20.0),
+            alert_every_s=_number(environ, "OUTFIELD_ALERT_EVERY_S", 30.0),
         )
 
     @property
@@ -115,6 +145,19 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ValueError(f"environment variable {name}={raw!r} is not a whole number") from None
+
+
+def _number(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"environment variable {name}={raw!r} is not a number") from None
+    if not (value >= 0 and value != float("inf")):
+        raise ValueError(f"environment variable {name}={raw!r} must be a finite number >= 0")
+    return value
 
 
 def _choice(environ: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:

@@ -194,6 +194,8 @@ class OrderStatusHistoryRow(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(Text, default="")
+    # Who made the move when no person did: "geofence" for an automatic arrival; "" otherwise.
+    source: Mapped[str] = mapped_column(String(20), default="", server_default="")
 
 
 class PositionRow(Base):
@@ -304,17 +306,36 @@ class EventRow(Base):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id", ondelete="SET NULL"), index=True)
     at: Mapped[datetime] = mapped_column(index=True)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The site of a geofence enter/exit event.
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"), index=True)
+    # Set for events that must be stored once however many processes see them (geofence crossings:
+    # type, worker, site and fix time); NULL for the rest.
+    dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
 
 
 class AlertRow(Base):
+    """An exception for the dispatcher: open until acknowledged (with a note) or cleared by its condition ending.
+
+    `open_key` ("kind:worker:order") is set while the alert is open and NULL after: its unique index
+    makes "one open alert per kind, worker and order" hold across every process writing alerts.
+    """
+
     __tablename__ = "alerts"
-    __table_args__ = (CheckConstraint("status IN ('open', 'acknowledged')", name="status"),)
+    __table_args__ = (CheckConstraint("status IN ('open', 'acknowledged', 'cleared')", name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="open", index=True)
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     acknowledged_at: Mapped[datetime | None]
+    kind: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id", ondelete="SET NULL"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id", ondelete="SET NULL"))
+    raised_at: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    cleared_at: Mapped[datetime | None]
+    open_key: Mapped[str | None] = mapped_column(String(100), unique=True)
 
 
 class AuditRow(Base):

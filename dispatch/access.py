@@ -27,6 +27,8 @@ class Action(StrEnum):
     VIEW_ORDERS = "view-orders"
     PLAN_ROUTES = "plan-routes"
     REVIEW_CHECKINS = "review-checkins"
+    VIEW_ALERTS = "view-alerts"
+    ACKNOWLEDGE_ALERTS = "acknowledge-alerts"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,17 +60,21 @@ _RULES: dict[Action, set[Role]] = {
     # Approving or rejecting a doubtful check-in answers for a worker's pay and a customer's bill: a
     # manager's call (and an admin's), not the dispatcher who may have sent the worker there.
     Action.REVIEW_CHECKINS: {Role.ADMIN, Role.MANAGER},
+    Action.VIEW_ALERTS: _OFFICE,
+    Action.ACKNOWLEDGE_ALERTS: {Role.ADMIN, Role.DISPATCHER},
 }
+_OWN_RECORD = (Action.VIEW_POSITIONS, Action.REPORT_POSITION, Action.VIEW_ALERTS)
+"""What a field worker may do on their own record only (their fixes, geofence events and alerts)."""
 
 
 def can(actor: Actor | None, action: Action, *, worker_id: int | None = None) -> Decision:
     """Whether `actor` may perform `action` (on worker `worker_id`, where the action concerns one).
 
-    A field worker may view and report only their own positions.
+    A field worker may view and report only their own positions, and view only their own alerts.
     """
     if actor is None:
         return Decision(False, "not authenticated")
-    if actor.role is Role.FIELD_WORKER and action in (Action.VIEW_POSITIONS, Action.REPORT_POSITION):
+    if actor.role is Role.FIELD_WORKER and action in _OWN_RECORD:
         if worker_id is not None and worker_id == actor.worker_id:
             return Decision(True)
         return Decision(False, f"a field worker may only {action.value} of their own record")

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely import STRtree, wkt
 from shapely.errors import ShapelyError
@@ -235,6 +236,31 @@ class GeofenceIndex:
                 continue
             if outside_m <= margin_m:
                 out[site_id] = outside_m
+        return out
+
+    def near_many(self, points: Sequence[LatLon], margin_m: float) -> list[dict[int, float]]:
+        """`near(point, margin_m)` for many points at once: one R-tree query for all of them (a batch of fixes)."""
+        if not margin_m > 0:
+            return [self.near(p, margin_m) for p in points]
+        if not points:
+            return []
+        lats = np.fromiter((p.lat for p in points), dtype=float, count=len(points))
+        lons = np.fromiter((p.lon for p in points), dtype=float, count=len(points))
+        dlat = margin_m / _M_PER_DEG_LAT
+        dlon = margin_m / (_M_PER_DEG_LAT * np.maximum(1e-6, np.cos(np.radians(lats))))
+        probes = shapely.box(lons - dlon, lats - dlat, lons + dlon, lats + dlat)
+        which, found = self._tree.query(probes)
+        out: list[dict[int, float]] = [{} for _ in points]
+        for i, index in zip(which.tolist(), found.tolist(), strict=True):
+            point, site_id, polygon = points[i], self._ids[index], self._polygons[index]
+            if polygon is None:
+                outside_m = self.fences[site_id].outside_by_m(point)
+            elif polygon.covers(point):
+                outside_m = 0.0
+            else:
+                outside_m = polygon.outside_by_m(point)
+            if outside_m <= margin_m:
+                out[i][site_id] = outside_m
         return out
 
     def containing(self, point: LatLon) -> list[int]:

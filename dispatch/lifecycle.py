@@ -3,7 +3,8 @@
     new → assigned → accepted → en route → on site → done
                  ↘ declined / failed (with a reason) / cancelled, and reassigned
 
-`transition` is the only function that changes an order's status. It is pure: it returns the new
+`transition` is the only function that changes an order's status on request (`geofence_arrival`, the
+automatic arrival of a worker whose phone dwelt inside the site's geofence, is its one sibling). It is pure: it returns the new
 order together with the `StatusChange` to store (who, when, where, why), or `Refused` with a message
 a person can act on. The input order is never modified, so a refused move leaves nothing
 half-applied, and a caller stores the order and its change together or not at all.
@@ -89,6 +90,7 @@ class StatusChange:
     reason: str
     worker_id: int | None
     previous_worker_id: int | None
+    source: str = ""  # "geofence" for an automatic arrival; "" for a person's (or the dispatcher's) move
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +161,44 @@ def transition(
         previous_worker_id=previous,
     )
     return Transitioned(replace(order, status=to, assigned_worker_id=after), change)
+
+
+GEOFENCE_SOURCE = "geofence"
+
+
+def geofence_arrival(
+    order: WorkOrder, *, at: datetime, worker_orders: Iterable[WorkOrder] = ()
+) -> Transitioned | Refused:
+    """The assigned worker's phone dwelt inside the order's site geofence: the order becomes on site.
+
+    The one move no person asks for: from assigned, accepted or en route (the worker may not have
+    tapped "on my way") straight to on site, recorded with source "geofence", no actor and the fix
+    time of the crossing. Refused for an order in any other status, without a worker, or while the
+    worker is on site at another order.
+    """
+    if at.tzinfo is None:
+        raise ValueError("at must be timezone-aware")
+    if order.status not in (S.ASSIGNED, S.ACCEPTED, S.EN_ROUTE):
+        return Refused(f"order {order.id} is {_label(order.status)}; only an order on its way can arrive")
+    if order.assigned_worker_id is None:
+        return Refused(f"order {order.id} has no worker to arrive")
+    busy = _refuse_elsewhere(replace(order, status=S.EN_ROUTE), S.ON_SITE, worker_orders)
+    if busy is not None:
+        return Refused(busy)
+    change = StatusChange(
+        order_id=order.id,
+        from_status=order.status,
+        to_status=S.ON_SITE,
+        event=LifecycleEvent.CHECKED_IN,
+        at=at,
+        actor_id=None,
+        location=None,
+        reason="arrived: dwelt inside the site's geofence",
+        worker_id=order.assigned_worker_id,
+        previous_worker_id=order.assigned_worker_id,
+        source=GEOFENCE_SOURCE,
+    )
+    return Transitioned(replace(order, status=S.ON_SITE), change)
 
 
 def _label(status: OrderStatus) -> str:

@@ -20,7 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("redis-server", help="run the embedded Redis in the foreground (for the Procfile)")
     sub.add_parser(
-        "worker", help="relay live positions from Redis to the consoles' sockets; purge old positions hourly"
+        "worker",
+        help="relay live positions from Redis to the consoles' sockets; purge old positions hourly; time-based alerts",
     )
     sim = sub.add_parser("simulate", help="drive the demo field staff on Monaco's streets")
     sim.add_argument("--url", help="server base URL (default http://127.0.0.1:$PORT)")
@@ -58,8 +59,10 @@ def _worker(settings: Settings) -> int:
     from data.db import make_engine, make_sessionmaker
     from dispatch.clock import SystemClock
     from realtime.bus import Bus
+    from realtime.field_events import make_field_events, run_periodic
     from realtime.relay import run_relay
     from realtime.retention import run_purger
+    from routing.travel import make_travel_times
 
     emitter = SocketIO(message_queue=settings.redis_url, async_mode="threading")
     stop = threading.Event()
@@ -85,8 +88,26 @@ def _worker(settings: Settings) -> int:
         daemon=True,
     )
     purger.start()
+    # The time-based alerts (offline, late risk, off route, long stop), evaluated every few seconds.
+    travel = make_travel_times(settings.osrm_dir)
+    field_events = make_field_events(
+        settings,
+        sessions=make_sessionmaker(make_engine(settings.database_url)),
+        bus=bus,
+        clock=SystemClock(),
+        travel=travel.duration_s,
+        background=False,  # no fixes come in here: the time-based kinds only
+    )
+    alerts = threading.Thread(
+        target=run_periodic,
+        kwargs={"field_events": field_events, "every_s": settings.alert_every_s, "stop": stop},
+        name="periodic-alerts",
+        daemon=True,
+    )
+    alerts.start()
     run_relay(bus=bus, emit=emit, batch_ms=settings.live_batch_ms, stop=stop, holder=holder)
     purger.join(10)
+    alerts.join(10)
     return 0
 
 

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 POSITIONS = "outfield:positions"
 ORDERS = "outfield:orders"
+ALERTS = "outfield:alerts"
 RESYNC = "outfield:resync"
 """Not a Redis channel: what `listen` yields once it is subscribed again after losing Redis."""
 

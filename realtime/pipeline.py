@@ -128,6 +128,7 @@ class PositionPipeline:
         commit_timeout_s: float = 10.0,
         monotonic: Callable[[], float] = time.monotonic,
         write: Callable[[list[Storable]], list[int | None]] | None = None,
+        after_store: Callable[[list[Position]], None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
@@ -151,6 +152,8 @@ class PositionPipeline:
         # The shift span each worker's latest fix fell in (with the Worker it was computed for).
         self._spans: dict[int, tuple[Worker, datetime, datetime]] = {}
         self._commit_timeout_s = commit_timeout_s
+        # Told of each request's newly stored live fixes, after the commit (geofence events and alerts).
+        self._after_store = after_store
         self._committer: GroupCommitter[Storable, int | None] = GroupCommitter(
             write or self._insert, name="outfield-group-commit"
         )
@@ -202,6 +205,8 @@ class PositionPipeline:
                 live.append(stored)
         self._remember(live)
         self._bus.publish_many(POSITIONS, [live_message(p) for p in live])
+        if self._after_store is not None and live:
+            self._after_store(live)
         return [o for o in outcomes if o is not None]
 
     def ingest_batch(self, items: Sequence[object], *, may_report: MayReport) -> BatchSummary:
@@ -264,6 +269,8 @@ class PositionPipeline:
                 fresh.append(item)
         self._remember(fresh)
         self._bus.publish_many(POSITIONS, [live_message(p) for p in fresh])
+        if self._after_store is not None and fresh:
+            self._after_store(fresh)
         accepted = len(to_store) - sum(1 for new_id in ids if new_id is None)
         return BatchSummary(accepted, duplicates, off_shift, tuple(refused))
 

@@ -44,6 +44,7 @@ def osmand_params(report: Report) -> dict[str, str]:
         "bearing": f"{report.bearing_deg:.1f}",
         "accuracy": f"{report.accuracy_m:.1f}",
         "batt": f"{report.battery_pct:.1f}",
+        **({"alarm": report.alarm} if report.alarm else {}),
     }
 
 
@@ -108,6 +109,8 @@ def run(
     report_interval_s: float = 5.0,
     stamp: Callable[[datetime], datetime] | None = None,
     staff: StaffOptions | None = None,
+    sos: tuple[str, float] | None = None,
+    low_battery_device: str | None = None,
 ) -> Simulator:
     """Simulate `workers` from `clock.now()` on and post their reports to `{base_url}/osmand` each tick.
 
@@ -115,7 +118,8 @@ def run(
     `clock` sets the simulated time (a ScaledClock speeds the demo up); `seed` makes the movements
     repeatable. `stamp` maps simulated fix times to the times sent (e.g. `ScaledClock.to_base`).
     With `staff`, the workers also act out the orders assigned to them (`FieldStaff`), their action
-    times stamped the same way. Returns the simulator when stopped, for inspection in tests.
+    times stamped the same way. `sos` and `low_battery_device` make the demo's alerts (see `Simulator`).
+    Returns the simulator when stopped, for inspection in tests.
     """
     # urllib3 logs each request line, query string and so coordinates included, at DEBUG.
     quiet_http_log = logging.getLogger("urllib3.connectionpool")
@@ -126,8 +130,9 @@ def run(
     http = session or requests.Session()
     url = base_url.rstrip("/") + "/osmand"
     simulator = Simulator(
-        workers, destinations, travel, random.Random(seed), clock.now(), report_interval_s=report_interval_s
-    )
+        workers, destinations, travel, random.Random(seed), clock.now(), report_interval_s=report_interval_s,
+        sos=sos, low_battery_device=low_battery_device,
+    )  # fmt: skip
     outbox = Outbox()
     field_staff = None
     if staff is not None:

@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import requests
 
@@ -87,12 +88,24 @@ def simulate(settings: Settings, *, url: str | None, speed: float | None) -> int
     try:
         run(base_url=base_url, workers=workers, destinations=destinations, travel=travel, clock=clock,
             seed=settings.seed, stop=stop, stamp=clock.to_base, session=http,
-            report_interval_s=max(BASE_REPORT_INTERVAL_S, speed), staff=staff)  # fmt: skip
+            report_interval_s=max(BASE_REPORT_INTERVAL_S, speed), staff=staff,
+            **demo_alerts([w.device_id for w in workers]))  # fmt: skip
     finally:
         http.close()
         with session_scope(sessions) as session:
             users_repo.revoke_token(session, token=api_token, now=SystemClock().now())
     return 0
+
+
+DEMO_SOS_AFTER_S = 120.0
+"""Simulated seconds into the demo when its second phone sends an SOS, so the exceptions panel has one to show."""
+
+
+def demo_alerts(device_ids: list[str]) -> dict[str, Any]:
+    """The demo's alerts: the second phone sends one SOS after two minutes, the first one's battery runs low."""
+    if len(device_ids) < 2:
+        return {}
+    return {"sos": (device_ids[1], DEMO_SOS_AFTER_S), "low_battery_device": device_ids[0]}
 
 
 def action_ids(run_id: str) -> Callable[[], str]:

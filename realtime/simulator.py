@@ -53,6 +53,11 @@ class Report:
     bearing_deg: float
     accuracy_m: float
     battery_pct: float
+    alarm: str = ""  # "sos" when the phone's alarm button was pressed (Traccar Client's `alarm=sos`)
+
+
+DEMO_LOW_BATTERY_PCT = 17.0
+"""Where the demo's low-battery phone starts: it drains below the 15 % alert within the first half hour."""
 
 
 class _Phase(Enum):
@@ -105,7 +110,11 @@ class Simulator:
         start: datetime,
         report_interval_s: float = 5.0,
         dwell_s: tuple[float, float] = (300, 900),
+        sos: tuple[str, float] | None = None,
+        low_battery_device: str | None = None,
     ) -> None:
+        """`sos` = (device id, seconds after `start`): that phone sends one SOS alarm then (the demo's alerts);
+        `low_battery_device` starts at `DEMO_LOW_BATTERY_PCT`."""
         if start.tzinfo is None:
             raise ValueError("start must be timezone-aware")
         if not destinations:
@@ -122,6 +131,8 @@ class Simulator:
         self._interval = timedelta(seconds=report_interval_s)
         self._dwell_s = dwell_s
         self._now = start
+        self._sos = sos
+        self._sos_sent = False
         self._states: list[_WorkerState] = []
         for worker in workers:
             wrng = random.Random(rng.getrandbits(64))
@@ -132,7 +143,9 @@ class Simulator:
                     worker=worker,
                     rng=wrng,
                     next_report_at=first_report,
-                    battery_start_pct=wrng.uniform(60.0, 100.0),
+                    battery_start_pct=(
+                        DEMO_LOW_BATTERY_PCT if worker.device_id == low_battery_device else wrng.uniform(60.0, 100.0)
+                    ),
                     battery_drain_pct_per_h=wrng.uniform(3.0, 8.0),
                     phase=_Phase.DWELL,
                     phase_start=start,
@@ -224,7 +237,16 @@ class Simulator:
             bearing_deg=round(state.bearing_deg, 1),
             accuracy_m=round(rng.uniform(3.0, 15.0), 1),
             battery_pct=round(battery, 1),
+            alarm=self._alarm(state, at),
         )
+
+    def _alarm(self, state: _WorkerState, at: datetime) -> str:
+        if self._sos is None or self._sos_sent or state.worker.device_id != self._sos[0]:
+            return ""
+        if (at - self._start).total_seconds() < self._sos[1]:
+            return ""
+        self._sos_sent = True
+        return "sos"
 
     def _advance(self, state: _WorkerState, at: datetime) -> None:
         """Run the worker's dwell/drive cycle forward until the phase that contains `at`."""

@@ -196,6 +196,7 @@
     const nowMs = Date.now();
     for (const [id, w] of fleet.workers) restyle(id, w, nowMs);
     renderPanel(nowMs);
+    renderAlerts();
   }
 
   function loadScript(src) {
@@ -217,12 +218,14 @@
       onEvent: (name, data) => {
         if (name === "positions") applyPositions(data);
         else if (name === "orders" && data && data.order) applyOrder(data.order);
+        else if (name === "alert" && data) applyAlert(data);
         else if (name === "resync") resync();  // the relay's Redis came back: pushes may have been lost
       },
       onState: (connected) => {
         say(connected);
         if (!connected) lost = true;
         else if (lost) { lost = false; resync(); }
+        if (connected) loadAlerts();  // the open alerts as they stand now, also after a gap in the feed
       },
       onRefused: () => say(false),
     });
@@ -254,6 +257,7 @@
         }
         renderPanel(nowMs);
         window.dash_clientside.set_props(ORDERS_LAYER, { data: snapshot.orders });
+        loadAlerts();
         window.outfield.resyncs += 1;
       })
       .catch(() => { /* the next reconnect tries again */ });
@@ -278,6 +282,129 @@
     document.addEventListener("input", (event) => { if (event.target.id === DOM.search) renderPanel(Date.now()); });
     socketClient.then(startFeed, () => window.dash_clientside.set_props(DOM.feed, { data: { connected: false } }));
   });
+
+  // ---- The exceptions panel (live.py alerts_panel): the open alerts, most severe first, then newest.
+  // Read from /api/v1/alerts when the feed connects, then kept current by the socket's "alert" pushes
+  // (raised, acknowledged, cleared). Every text is set as text: reasons and notes may hold anything.
+  const ALERT_DOM = { list: "alerts-list", count: "alerts-count", tab: "active-tab", order: "selected-order" };
+  const KIND_LABELS = {
+    sos: "SOS", mock_location: "Mock location", impossible_jump: "Impossible jump", low_battery: "Low battery",
+    offline: "Offline", late_risk: "Late risk", off_route: "Off route", long_stop: "Long stop",
+    suspicious_check_in: "Suspicious check-in", left_site_without_check_out: "Left site without check-out",
+  };
+  const alerts = { open: new Map(), items: new Map(), shown: null };
+
+  function loadAlerts() {
+    fetch("/api/v1/alerts?status=open", { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then((answer) => (answer.ok ? answer.json() : null))
+      .then((list) => {
+        if (!list) return;
+        alerts.open = new Map(list.map((a) => [a.id, a]));
+        renderAlerts();
+      })
+      .catch(() => { /* the next connect reads them again */ });
+  }
+
+  function applyAlert(a) {
+    if (a.status === "open") alerts.open.set(a.id, a);
+    else alerts.open.delete(a.id);
+    renderAlerts();
+  }
+
+  function workerName(id) {
+    const w = fleet.workers.get(id);
+    return w ? w.props.name : (id === null || id === undefined ? "" : "worker " + id);
+  }
+
+  function focusWorker(id) {
+    const marker = fleet.markers.get(id);
+    if (marker && marker._map) marker._map.setView(marker.getLatLng(), Math.max(marker._map.getZoom(), 17));
+    window.dash_clientside.set_props(ALERT_DOM.tab, { data: "workers" });
+    window.dash_clientside.set_props(DOM.selected, { data: id });
+  }
+
+  // The order's card in the orders tab: its candidates, to assign it to someone else.
+  function openOrder(orderId) {
+    window.dash_clientside.set_props(ALERT_DOM.order, { data: { order_id: orderId } });
+    window.dash_clientside.set_props(ALERT_DOM.tab, { data: "orders" });
+  }
+
+  function acknowledge(a, note, say) {
+    if (!note.value.trim()) { say("Write a note first: what was done?"); note.focus(); return; }
+    fetch("/api/v1/alerts/" + a.id + "/ack", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ note: note.value }),
+    })
+      .then((answer) => answer.json().then((body) => ({ ok: answer.ok, body: body })))
+      .then(({ ok, body }) => (ok ? applyAlert(body) : say(body.error || "not acknowledged")))
+      .catch(() => say("not acknowledged: the server did not answer"));
+  }
+
+  function alertItem(a) {
+    const item = document.createElement("li");
+    item.className = "alert-item alert-sev-" + a.severity + " alert-kind-" + a.kind;
+    item.dataset.alertId = String(a.id);
+    const head = document.createElement("button");
+    head.type = "button";
+    head.className = "alert-focus";
+    head.title = "Show the worker on the map";
+    head.append(span("alert-kind", KIND_LABELS[a.kind] || a.kind), span("alert-worker", workerName(a.worker_id)),
+                span("alert-age"));
+    head.addEventListener("click", () => focusWorker(a.worker_id));
+    const reason = span("alert-reason", a.reason);
+    const message = span("alert-message");
+    const say = (text) => { message.textContent = text; };
+    const actions = document.createElement("div");
+    actions.className = "alert-actions";
+    const note = document.createElement("input");
+    note.type = "text";
+    note.className = "alert-note";
+    note.placeholder = "Note";
+    note.maxLength = 2000;
+    const ack = document.createElement("button");
+    ack.type = "button";
+    ack.className = "alert-ack";
+    ack.textContent = "Acknowledge";
+    ack.addEventListener("click", () => acknowledge(a, note, say));
+    note.addEventListener("keydown", (event) => { if (event.key === "Enter") acknowledge(a, note, say); });
+    actions.append(note, ack);
+    if (a.order_id !== null && a.order_id !== undefined) {
+      const reassign = document.createElement("button");
+      reassign.type = "button";
+      reassign.className = "alert-reassign";
+      reassign.textContent = "Reassign #" + a.order_id;
+      reassign.addEventListener("click", () => openOrder(a.order_id));
+      actions.append(reassign);
+    }
+    item.append(head, reason, actions, message);
+    return item;
+  }
+
+  function renderAlerts() {
+    const list = document.getElementById(ALERT_DOM.list);
+    const count = document.getElementById(ALERT_DOM.count);
+    if (!list || !count) return;
+    const nowMs = Date.now();
+    const open = [...alerts.open.values()].sort((x, y) =>
+      x.severity - y.severity || Date.parse(y.raised_at) - Date.parse(x.raised_at) || y.id - x.id);
+    for (const id of alerts.items.keys()) if (!alerts.open.has(id)) alerts.items.delete(id);
+    for (const a of open) {
+      let item = alerts.items.get(a.id);
+      if (!item) { item = alertItem(a); alerts.items.set(a.id, item); }
+      setText(item.querySelector(".alert-worker"), workerName(a.worker_id));
+      setText(item.querySelector(".alert-age"), fmtAge(a.raised_at, nowMs));
+    }
+    const order = open.map((a) => a.id).join(",");
+    if (order !== alerts.shown) {
+      list.replaceChildren(...open.map((a) => alerts.items.get(a.id)));
+      alerts.shown = order;
+    }
+    setText(count, String(open.length));
+    const className = "alerts-badge" + (open.length ? (open[0].severity <= 1 ? " alerts-critical" : " alerts-some") : " alerts-none");
+    if (count.className !== className) count.className = className;
+    window.outfield.alertsShown = open.length;
+  }
 
   function el(type, props) { return { type: type, namespace: "dash_html_components", props: props }; }
 
@@ -520,6 +647,7 @@
     updatesReceived: 0,
     lastLatencyMs: null,
     resyncs: 0,  // snapshots re-read after a gap in the feed (tests read it)
+    alertsShown: 0,  // open alerts in the exceptions panel (tests read it)
     workerMarker: workerMarker,
     orderMarker: function (feature, latlng) {
       const p = feature.properties;

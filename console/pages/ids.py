@@ -15,6 +15,11 @@ CONN = "connection-status"
 SELECTED = "selected-worker"
 CARD = "worker-card"
 
+# The exceptions panel over the map: open alerts, drawn and kept current by live.js (outside Dash's store).
+ALERTS_PANEL = "alerts-panel"
+ALERTS_COUNT = "alerts-count"
+ALERTS_LIST = "alerts-list"
+
 EVENT_POSITIONS = "positions"  # heard by live.js's own socket, never by the DashSocketIO component
 EVENT_ORDERS = "orders"
 

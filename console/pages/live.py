@@ -69,6 +69,7 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
                         preferCanvas=False,
                     ),
                     html.Div("Streets © OpenStreetMap contributors (ODbL)", className="attribution-note"),
+                    alerts_panel(),
                 ],
                 style={"position": "relative"},
             ),
@@ -130,6 +131,22 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
                     html.Div(f"Signed in as {actor_name} · Idle · En route · On site · Offline", className="legend"),
                 ],
             ),
+        ],
+    )
+
+
+def alerts_panel() -> html.Section:
+    """The exceptions panel over the map: live.js lists the open alerts here (most severe, then newest, first),
+    each with the worker to focus, the order to reassign and an acknowledgement with a note."""
+    return html.Section(
+        id=ids.ALERTS_PANEL,
+        className="alerts-panel",
+        **{"aria-label": "Exceptions"},
+        children=[
+            html.Header(
+                [html.H2("Exceptions"), html.Span("0", id=ids.ALERTS_COUNT, className="alerts-badge alerts-none")]
+            ),
+            html.Ol(id=ids.ALERTS_LIST, className="alerts-list", **{"aria-live": "polite"}),
         ],
     )
 

@@ -12,6 +12,12 @@ target_metadata = Base.metadata
 
 
 def _run(connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # Batch mode rebuilds a table (copy, drop, rename); with foreign keys enforced, dropping the old table
+        # would cascade to the rows that reference it (an alert's event, say). SQLite's own advice for a
+        # rebuild: foreign keys off (a no-op inside a transaction, so before the first statement).
+        # Straight on the driver's connection: through SQLAlchemy it would open a transaction of its own here.
+        connection.connection.cursor().execute("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

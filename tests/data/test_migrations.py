@@ -98,3 +98,46 @@ def test_migration_0003_removes_duplicate_fixes_and_refuses_new_ones(empty_url: 
             connection.execute(text(row), {"w": worker, "t": t2, "lat": 43.5})
     finally:
         engine.dispose()
+
+
+def test_migration_0005_gives_stored_suspicious_check_ins_their_kind_and_one_open_alert(empty_url: str) -> None:
+    """Tests that suspicious check-in alerts stored before 0005 get kind, worker, order, time and reason from their
+    event, that of two open ones for the same order only the newest stays open, and that the database then refuses
+    a second open alert with the same key."""
+    config = alembic_config(database_url=empty_url)
+    command.upgrade(config, "0004")
+    engine = make_engine(empty_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO workers (name, device_id, active, skills, team) VALUES ('Ana', 'dev', true, '[]', '')"
+                )
+            )
+            for at in ("2025-03-03 08:00:00", "2025-03-03 09:00:00"):
+                connection.execute(
+                    text(
+                        "INSERT INTO events (type, worker_id, order_id, at, details) VALUES"
+                        " ('checkin_suspicious', 1, NULL, :at, :details)"
+                    ),
+                    {"at": at, "details": '{"reason": "412 m from the site", "kind": "check_in"}'},
+                )
+            connection.execute(text("INSERT INTO alerts (event_id, status) SELECT id, 'open' FROM events"))
+        command.upgrade(config, "head")
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT kind, worker_id, status, reason, open_key FROM alerts ORDER BY id")
+            ).all()
+        assert [tuple(r) for r in rows] == [
+            ("suspicious_check_in", 1, "acknowledged", "412 m from the site", None),
+            ("suspicious_check_in", 1, "open", "412 m from the site", "suspicious_check_in:1:0"),
+        ]
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO alerts (event_id, status, kind, reason, note, open_key)"
+                    " VALUES (1, 'open', 'sos', '', '', 'suspicious_check_in:1:0')"
+                )
+            )
+    finally:
+        engine.dispose()

@@ -21,7 +21,7 @@ def test_dispatcher_sees_the_map_but_cannot_manage_users():
     assert not decision.allowed and "dispatcher" in decision.reason
 
 
-@pytest.mark.parametrize("action", [Action.VIEW_POSITIONS, Action.REPORT_POSITION])
+@pytest.mark.parametrize("action", [Action.VIEW_POSITIONS, Action.REPORT_POSITION, Action.VIEW_ALERTS])
 def test_field_worker_only_own_positions(action):
     """Tests that a field worker may read and report their own positions and nobody else's."""
     assert can(WORKER, action, worker_id=7).allowed
@@ -41,3 +41,13 @@ def test_only_managers_and_admins_review_checkins():
     decision = can(DISPATCHER, Action.REVIEW_CHECKINS)
     assert (decision.allowed, decision.reason) == (False, "role dispatcher may not review-checkins")
     assert not can(WORKER, Action.REVIEW_CHECKINS).allowed
+
+
+def test_office_users_see_every_alert_and_dispatchers_acknowledge_them():
+    """Tests that office roles see everyone's alerts, dispatchers and admins acknowledge, managers and field workers not."""
+    manager = Actor(4, "boss", Role.MANAGER)
+    assert can(manager, Action.VIEW_ALERTS, worker_id=8).allowed
+    assert can(DISPATCHER, Action.ACKNOWLEDGE_ALERTS).allowed and can(ADMIN, Action.ACKNOWLEDGE_ALERTS).allowed
+    assert "manager" in can(manager, Action.ACKNOWLEDGE_ALERTS).reason
+    assert not can(WORKER, Action.ACKNOWLEDGE_ALERTS).allowed
+    assert not can(WORKER, Action.VIEW_ALERTS).allowed  # without naming their own record

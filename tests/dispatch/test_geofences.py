@@ -102,6 +102,24 @@ def test_the_index_finds_the_same_sites_as_checking_every_geofence():
     assert hits > 20  # the points did land in geofences
 
 
+def test_a_batch_of_fixes_gets_the_same_nearby_geofences_as_one_by_one():
+    """Tests that `near_many` (one R-tree query for a batch of fixes) answers exactly what `near` answers per fix,
+    circles and polygons, within the 20 m margin."""
+    rng = random.Random(1)
+    fences = {}
+    for site_id in range(300):
+        c = offset(rng.uniform(-1500, 1500), rng.uniform(-1500, 1500))
+        w, h = rng.uniform(20, 200), rng.uniform(20, 200)
+        fences[site_id] = (
+            CircleFence(c, w) if site_id % 2 else PolygonFence((c, offset(0, w, c), offset(h, w, c), offset(h, 0, c)))
+        )
+    index = GeofenceIndex(fences)
+    points = [offset(rng.uniform(-1500, 1500), rng.uniform(-1500, 1500)) for _ in range(300)]
+    batch = index.near_many(points, 20.0)
+    assert batch == [index.near(p, 20.0) for p in points]
+    assert sum(1 for found in batch if found) > 20  # many fixes had geofences nearby
+
+
 @pytest.mark.parametrize("site", [CIRCLE_SITE, YARD_SITE], ids=["circle", "polygon"])
 def test_entering_needs_the_dwell_and_events_carry_fix_times(site):
     """Tests that a worker passing through in 40 s makes no event, one staying makes an enter after 60 s whose

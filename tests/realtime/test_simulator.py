@@ -167,6 +167,23 @@ def test_reported_values_are_plausible() -> None:
         assert battery[-1] < battery[0]
 
 
+def test_the_demo_sends_one_sos_and_runs_one_battery_low() -> None:
+    """Tests that the configured phone sends alarm=sos exactly once, two minutes in, and the low-battery phone
+    starts at 17 % and drops below the 15 % alert within the first hour (the demo's alerts)."""
+    sos_device, low_device = WORKERS[1].device_id, WORKERS[0].device_id
+    sim = Simulator(
+        WORKERS, SITES, StraightLine(), random.Random(0), START, sos=(sos_device, 120.0), low_battery_device=low_device
+    )
+    reports = [r for t in range(0, 3600, 60) for r in sim.step(START + timedelta(seconds=t))]
+    alarms = [r for r in reports if r.alarm]
+    assert [(r.device_id, r.alarm) for r in alarms] == [(sos_device, "sos")]
+    assert alarms[0].fix_time >= START + timedelta(seconds=120)
+    assert osmand_params(alarms[0])["alarm"] == "sos"
+    assert "alarm" not in osmand_params(reports[0])
+    low = [r.battery_pct for r in reports if r.device_id == low_device]
+    assert low[0] == pytest.approx(17.0, abs=0.5) and low[-1] < 15.0
+
+
 def test_workers_do_not_start_in_lockstep() -> None:
     """Tests that workers set off from home at different times."""
     first_move = {

@@ -1,0 +1,198 @@
+"""Alert and geofence evaluation benchmark: what evaluating a stored fix adds to the cost of ingesting it.
+
+One process, one run, one database: `PositionPipeline.ingest_many` (parse → filter → group commit
+to a fresh SQLite file, WAL, synchronous=FULL → Redis publish) with and without the
+`FieldEvents.evaluate` hook, in alternating rounds (without, with, without, with, ...) so both see the
+same machine load and the same database size. Two shapes: one fix per call (what /osmand does per
+request) and 100 fixes per call (the batch endpoint). `--sites` Monaco-area sites (circles, from a
+fixed seed), `--devices` workers on shift; a tenth of the fixes fall inside a site, a few workers
+report a low battery, so geofence crossings and alerts happen as they would in a day, not never.
+CPU is the whole process's (every thread: request, group committer, bus publisher, evaluator), so
+other processes on the machine weigh on it less than on the wall clock; the evaluation's own wall
+time (the evaluator thread's `evaluate` calls) is printed too. Prints a Markdown table; nothing here
+asserts on time.
+
+    .venv/bin/python bench/alerts.py [--sites 500] [--devices 200] [--fixes 4000] [--rounds 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import random
+import shutil
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from data import sites_repo, workers_repo  # noqa: E402
+from data.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
+from data.migrate import migrate  # noqa: E402
+from dispatch.access import Decision  # noqa: E402
+from dispatch.clock import ManualClock  # noqa: E402
+from dispatch.geo import LatLon  # noqa: E402
+from dispatch.positions import Position, PositionLimits  # noqa: E402
+from dispatch.workers import Shift  # noqa: E402
+from realtime.bus import Bus  # noqa: E402
+from realtime.field_events import FieldEvents  # noqa: E402
+from realtime.ingest import PositionReport  # noqa: E402
+from realtime.pipeline import PositionPipeline  # noqa: E402
+from realtime.redis_server import start_redis  # noqa: E402
+from tests.support.servers import free_port, wait_until  # noqa: E402
+
+START = datetime(2025, 3, 3, 6, 0, tzinfo=UTC)
+ALL_DAY = Shift(
+    weekdays=(0, 1, 2, 3, 4, 5, 6), start=datetime.min.time(), end=datetime.max.time().replace(microsecond=0)
+)
+
+
+def seed(sessions, rng: random.Random, n_sites: int, n_devices: int) -> list[LatLon]:  # type: ignore[no-untyped-def]
+    places = []
+    with session_scope(sessions) as session:
+        for i in range(n_sites):
+            where = LatLon(43.7148 + rng.random() * 0.0552, 7.3490 + rng.random() * 0.1420)
+            sites_repo.add_site(session, name=f"site {i}", location=where, geofence_radius_m=rng.uniform(30, 150))
+            places.append(where)
+        for d in range(n_devices):
+            workers_repo.add_worker(session, name=f"worker {d}", device_id=f"bench-{d:05d}", shifts=(ALL_DAY,))
+    return places
+
+
+class Reports:
+    """An endless day of fixes at 5 m/s, 10 s apart per device: each device stays at its own site for 5 min (an
+    arrival after the 60 s dwell), walks 3.75 km away from it (a departure) and back, every 30 min; a device in
+    fifty has a low battery. So crossings and alerts happen at a working day's rate, and no fix is an impossible
+    jump."""
+
+    CYCLE = 180  # fixes (30 min): 30 at the site, 75 walking away, 75 walking back
+
+    def __init__(self, rng: random.Random, sites: list[LatLon], devices: int) -> None:
+        self.sites, self.devices, self.n = sites, devices, 0
+        self.bearings = [rng.uniform(0, 2 * math.pi) for _ in range(devices)]
+
+    def take(self, count: int) -> list[PositionReport]:
+        out = []
+        for _ in range(count):
+            n, self.n = self.n, self.n + 1
+            device, k = n % self.devices, n // self.devices
+            site = self.sites[device % len(self.sites)]
+            phase = k % self.CYCLE
+            away_m = 0.0 if phase < 30 else 50.0 * (phase - 29) if phase < 105 else 50.0 * (self.CYCLE - phase)
+            dlat = away_m * math.cos(self.bearings[device]) / 111_195.0
+            dlon = away_m * math.sin(self.bearings[device]) / (111_195.0 * math.cos(math.radians(site.lat)))
+            out.append(
+                PositionReport(
+                    device_id=f"bench-{device:05d}",
+                    fix_time=START + timedelta(seconds=10 * k),
+                    latitude=site.lat + dlat,
+                    longitude=site.lon + dlon,
+                    accuracy_m=6.0,
+                    speed_mps=5.0,
+                    battery_pct=9.0 if device % 50 == 0 else 80.0,
+                )  # fmt: skip
+            )
+        return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sites", type=int, default=500)
+    parser.add_argument("--devices", type=int, default=200)
+    parser.add_argument("--fixes", type=int, default=4000, help="fixes per round and shape")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds per setting (alternating)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="outfield-bench-alerts-"))
+    port = free_port()
+    redis = start_redis(port, tmp / "redis")
+    try:
+        bus = Bus(f"redis://127.0.0.1:{port}/0")
+        wait_until(bus.ping, 10, "redis-server")
+        url = f"sqlite:///{tmp / 'bench.db'}"
+        migrate(url)
+        sessions = make_sessionmaker(make_engine(url))
+        rng = random.Random(args.seed)
+        sites = seed(sessions, rng, args.sites, args.devices)
+        clock = ManualClock(START + timedelta(days=1))
+        limits = PositionLimits(max_age_s=400 * 86400.0)
+        events = FieldEvents(sessions=sessions, bus=bus, clock=clock)
+        hook_s = [0.0]
+        hook_fixes = [0]
+
+        evaluate_now = events.evaluate
+
+        def timed_evaluate(fixes: list[Position]) -> None:
+            t = time.perf_counter()
+            evaluate_now(fixes)
+            hook_s[0] += time.perf_counter() - t
+            hook_fixes[0] += len(fixes)
+
+        def drained() -> None:
+            while not events.idle():
+                time.sleep(0.0005)
+
+        plain = PositionPipeline(sessions=sessions, bus=bus, clock=clock, limits=limits)
+        # As the console runs it: the hook queues, the evaluator thread evaluates (timed there).
+        events.evaluate = timed_evaluate  # type: ignore[method-assign]
+        hooked = PositionPipeline(sessions=sessions, bus=bus, clock=clock, limits=limits, after_store=events.submit)
+        reports = Reports(rng, sites, args.devices)
+        allow = lambda _worker_id: Decision(True)  # noqa: E731
+        # Warm both (device caches, the sites' index, each worker's presence and last fix).
+        for pipeline in (plain, hooked):
+            pipeline.ingest_many(reports.take(args.devices), may_report=allow)
+        drained()
+        hook_s[0], hook_fixes[0] = 0.0, 0
+
+        rows = []
+        for shape, per_call in (("1 fix per call (/osmand)", 1), ("100 fixes per call (batch)", 100)):
+            spent = {"without": 0.0, "with": 0.0}
+            cpu = {"without": 0.0, "with": 0.0}
+            for _ in range(args.rounds):
+                for name, pipeline in (("without", plain), ("with", hooked)):
+                    batches = [reports.take(per_call) for _ in range(args.fixes // per_call)]
+                    t, c = time.perf_counter(), time.process_time()
+                    for batch in batches:
+                        pipeline.ingest_many(batch, may_report=allow)
+                    drained()  # the evaluator thread's work counts too: the round ends when it is done
+                    spent[name] += time.perf_counter() - t
+                    cpu[name] += time.process_time() - c
+            n = args.rounds * (args.fixes // per_call) * per_call
+            wall = (spent["without"] / n * 1e6, spent["with"] / n * 1e6)
+            cpus = (cpu["without"] / n * 1e6, cpu["with"] / n * 1e6)
+            rows.append((shape, *cpus, (cpus[1] / cpus[0] - 1) * 100, *wall, (wall[1] / wall[0] - 1) * 100))
+        hook_us = hook_s[0] / max(1, hook_fixes[0]) * 1e6
+        with session_scope(sessions) as session:
+            from sqlalchemy import func, select
+
+            from data.tables import AlertRow, EventRow
+
+            n_events = session.scalar(select(func.count()).select_from(EventRow).where(EventRow.site_id.is_not(None)))
+            n_alerts = session.scalar(select(func.count()).select_from(AlertRow))
+    finally:
+        redis.terminate()
+        redis.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    load = os.getloadavg()[0]
+    print(f"bench/alerts.py: {args.sites} sites, {args.devices} devices, {args.fixes} fixes × {args.rounds} rounds per "
+          f"setting; {platform.python_version()}, {os.cpu_count()} cores, load {load:.1f}")  # fmt: skip
+    print()
+    print("| shape | CPU µs/fix without evaluation | with | added | wall µs/fix without | with | added |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for shape, c0, c1, cplus, w0, w1, wplus in rows:
+        print(f"| {shape} | {c0:,.0f} | {c1:,.0f} | {cplus:+.1f} % | {w0:,.0f} | {w1:,.0f} | {wplus:+.1f} % |")
+    print()
+    print(f"The hook alone: {hook_us:,.1f} µs per fix ({hook_fixes[0]:,} fixes); the run stored {n_events:,} "
+          f"geofence events and {n_alerts:,} alerts.")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

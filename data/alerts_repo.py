@@ -1,0 +1,226 @@
+"""Alerts and geofence events in the database, as `dispatch.alerts.Alert` / `GeofenceEvent` values.
+
+One open alert per kind, worker and order holds across processes: an open alert carries its
+`open_key`, which is unique, and a raise first looks for it and then inserts with
+`ON CONFLICT DO NOTHING`, so two gunicorn workers raising the same alert at once store one.
+A geofence crossing is stored once in the same way (its `dedup_key`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from data.tables import AlertRow, EventRow
+from dispatch.alerts import Alert, AlertKind, AlertStatus, Clear, Raise, open_key
+from dispatch.geofences import FenceEventType, GeofenceEvent
+
+FENCE_TYPES = (FenceEventType.ENTER.value, FenceEventType.EXIT.value)
+
+
+def _alert(row: AlertRow) -> Alert:
+    return Alert(
+        id=row.id,
+        kind=AlertKind(row.kind),
+        worker_id=row.worker_id,
+        order_id=row.order_id,
+        raised_at=row.raised_at if row.raised_at is not None else row.acknowledged_at or datetime.fromtimestamp(0, UTC),
+        reason=row.reason,
+        status=AlertStatus(row.status),
+        note=row.note,
+        acknowledged_by=row.acknowledged_by,
+        acknowledged_at=row.acknowledged_at,
+        cleared_at=row.cleared_at,
+    )
+
+
+def _insert(session: Session, table: Any, key_column: str) -> Any:
+    dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return dialect_insert(table).on_conflict_do_nothing(index_elements=[key_column]).returning(table.c.id)
+
+
+def raise_alert(
+    session: Session, decision: Raise, *, details: dict[str, Any] | None = None, event_type: str | None = None
+) -> Alert | None:
+    """Store an event (of `event_type`, default the kind) and an open alert for `decision`; None (nothing
+    stored) when one is open already."""
+    key = open_key(decision.kind, decision.worker_id, decision.order_id)
+    if session.scalar(select(AlertRow.id).where(AlertRow.open_key == key)) is not None:
+        return None
+    event = EventRow(
+        type=event_type or decision.kind.value,
+        worker_id=decision.worker_id,
+        order_id=decision.order_id,
+        at=decision.at,
+        details={"reason": decision.reason, **(details or {})},
+    )
+    session.add(event)
+    session.flush()
+    new_id = session.scalar(
+        _insert(session, AlertRow.__table__, "open_key"),
+        [
+            {
+                "event_id": event.id,
+                "status": AlertStatus.OPEN.value,
+                "kind": decision.kind.value,
+                "worker_id": decision.worker_id,
+                "order_id": decision.order_id,
+                "raised_at": decision.at,
+                "reason": decision.reason,
+                "note": "",
+                "open_key": key,
+            }
+        ],
+    )
+    if new_id is None:  # another process raised it meanwhile
+        session.execute(delete(EventRow).where(EventRow.id == event.id))
+        return None
+    row = session.get(AlertRow, new_id)
+    assert row is not None
+    return _alert(row)
+
+
+def clear_alert(session: Session, decision: Clear) -> Alert | None:
+    """Close the open alert `decision` names (its condition ended); None when none is open."""
+    key = open_key(decision.kind, decision.worker_id, decision.order_id)
+    row = session.scalar(select(AlertRow).where(AlertRow.open_key == key))
+    if row is None:
+        return None
+    row.status, row.cleared_at, row.open_key = AlertStatus.CLEARED.value, decision.at, None
+    session.flush()
+    return _alert(row)
+
+
+def acknowledge(session: Session, alert_id: int, *, user_id: int, note: str, at: datetime) -> Alert | None:
+    """Mark an open alert acknowledged by `user_id` with `note`; None for an unknown id.
+
+    Acknowledging an alert that is no longer open changes nothing and returns it as it is.
+    """
+    row = session.get(AlertRow, alert_id)
+    if row is None:
+        return None
+    if row.status == AlertStatus.OPEN.value:
+        row.status, row.note, row.acknowledged_by, row.acknowledged_at, row.open_key = (
+            AlertStatus.ACKNOWLEDGED.value, note, user_id, at, None,
+        )  # fmt: skip
+        session.flush()
+    return _alert(row)
+
+
+def open_alert(session: Session, kind: AlertKind, *, worker_id: int | None, order_id: int | None) -> Alert | None:
+    """The open alert of that kind, worker and order, if there is one."""
+    row = session.scalar(select(AlertRow).where(AlertRow.open_key == open_key(kind, worker_id, order_id)))
+    return _alert(row) if row is not None else None
+
+
+def get_alert(session: Session, alert_id: int) -> Alert | None:
+    row = session.get(AlertRow, alert_id)
+    return _alert(row) if row is not None else None
+
+
+def list_alerts(
+    session: Session, *, statuses: Iterable[AlertStatus] | None = None, worker_id: int | None = None, limit: int = 500
+) -> list[Alert]:
+    """Alerts newest first, of the given statuses (all when None) and worker (every worker when None)."""
+    query = select(AlertRow).where(AlertRow.kind != "").order_by(AlertRow.raised_at.desc(), AlertRow.id.desc())
+    if statuses is not None:
+        query = query.where(AlertRow.status.in_([s.value for s in statuses]))
+    if worker_id is not None:
+        query = query.where(AlertRow.worker_id == worker_id)
+    return [_alert(r) for r in session.scalars(query.limit(limit))]
+
+
+def open_keys(session: Session) -> set[str]:
+    """The keys of every open alert (the evaluator's cache: it clears only what is open)."""
+    return {k for k in session.scalars(select(AlertRow.open_key).where(AlertRow.open_key.is_not(None))) if k}
+
+
+def add_fence_events(session: Session, events: Iterable[GeofenceEvent]) -> list[GeofenceEvent]:
+    """Store geofence crossings, each once however often it is given; returns those stored now.
+
+    A worker's crossings of one site alternate, enter then exit: a crossing of the same type as the last one
+    stored for that worker and site is not stored (another web process, which saw other fixes of the same
+    phone, stored that arrival or departure already, with its own first fix).
+    """
+    stored: list[GeofenceEvent] = []
+    for e in events:
+        last = session.scalar(
+            select(EventRow.type)
+            .where(EventRow.worker_id == e.worker_id, EventRow.site_id == e.site_id, EventRow.type.in_(FENCE_TYPES))
+            .order_by(EventRow.at.desc(), EventRow.id.desc())
+            .limit(1)
+        )
+        if last == e.type.value:
+            continue
+        key = f"{e.type.value}:{e.worker_id}:{e.site_id}:{e.at.isoformat()}"
+        new_id = session.scalar(
+            _insert(session, EventRow.__table__, "dedup_key"),
+            [
+                {
+                    "type": e.type.value,
+                    "worker_id": e.worker_id,
+                    "order_id": None,
+                    "at": e.at,
+                    "site_id": e.site_id,
+                    "dedup_key": key,
+                    "details": {"confirmed_at": e.confirmed_at.isoformat(), "position_id": e.position_id},
+                }
+            ],
+        )
+        if new_id is not None:
+            stored.append(e)
+    return stored
+
+
+def fence_events(session: Session, *, worker_id: int, start: datetime, end: datetime) -> list[GeofenceEvent]:
+    """The worker's geofence crossings with `at` in [start, end], oldest first."""
+    rows = session.scalars(
+        select(EventRow)
+        .where(
+            EventRow.worker_id == worker_id,
+            EventRow.type.in_(FENCE_TYPES),
+            EventRow.at >= start,
+            EventRow.at <= end,
+        )
+        .order_by(EventRow.at, EventRow.id)
+    )
+    return [_fence_event(r) for r in rows]
+
+
+def sites_inside(session: Session, *, worker_id: int, since: datetime) -> dict[int, datetime]:
+    """The sites the worker's last stored crossing (since `since`) entered and did not leave: {site: entered at}.
+
+    This is how a process (re)starting learns where a worker is, so a restart makes no second enter event.
+    """
+    rows = session.execute(
+        select(EventRow.site_id, EventRow.type, EventRow.at)
+        .where(EventRow.worker_id == worker_id, EventRow.type.in_(FENCE_TYPES), EventRow.at >= since)
+        .order_by(EventRow.at, EventRow.id)
+    ).all()
+    inside: dict[int, datetime] = {}
+    for site_id, kind, at in rows:
+        if site_id is None:
+            continue
+        if kind == FenceEventType.ENTER.value:
+            inside[site_id] = at
+        else:
+            inside.pop(site_id, None)
+    return inside
+
+
+def _fence_event(row: EventRow) -> GeofenceEvent:
+    details = row.details or {}
+    confirmed = details.get("confirmed_at")
+    return GeofenceEvent(
+        type=FenceEventType(row.type),
+        worker_id=row.worker_id or 0,
+        site_id=row.site_id or 0,
+        at=row.at,
+        confirmed_at=datetime.fromisoformat(confirmed) if isinstance(confirmed, str) else row.at,
+        position_id=details.get("position_id"),
+    )

@@ -1,0 +1,443 @@
+"""Field truth from stored fixes: geofence enter/exit events, auto-arrival, and alerts, stored and pushed live.
+
+`FieldEvents.submit(fixes)` is called once per stored batch by the ingestion pipeline (a separate,
+small call after the commit): it only queues the fixes, so a phone's answer never waits for it. The
+process's evaluator thread takes everything queued at once and `evaluate`s it: decided in memory
+(dispatch.alerts, dispatch.geofences), written in one transaction, and only when something happened
+(a geofence crossing, an alert to raise, an open alert to clear). Which alerts are open is cached
+(refreshed every few seconds), so the everyday fix that changes nothing costs no query. Failures are
+logged and never fail the ingestion: the fixes are stored. Alerts follow their fix within the time
+the thread needs to catch up (milliseconds; bench/alerts.py).
+
+Where a worker stands with each site survives a restart: the first fix of a worker seen by a process
+loads the sites their last stored crossings left them inside (`alerts_repo.sites_inside`).
+
+`run_periodic` runs the time-based kinds (offline, late risk, off route, long stop) in the
+`python -m realtime worker` process; its step, `FieldEvents.evaluate_periodic(now)`, is a plain call.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from data import alerts_repo, orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
+from data.db import session_scope
+from data.settings import Settings
+from dispatch.alerts import (
+    Alert,
+    AlertSettings,
+    Clear,
+    Decision,
+    NextVisit,
+    Raise,
+    WorkerWatch,
+    auto_arrival,
+    fix_alerts,
+    left_site,
+    open_key,
+    periodic_alerts,
+)
+from dispatch.clock import Clock
+from dispatch.geo import LatLon
+from dispatch.geofences import (
+    DwellParams,
+    FenceState,
+    GeofenceEvent,
+    GeofenceIndex,
+    Presence,
+    SitePresence,
+    step,
+)
+from dispatch.lifecycle import Transitioned
+from dispatch.orders import OrderStatus, OrderType, WorkOrder
+from dispatch.positions import Position
+from dispatch.sites import Site
+from realtime.bus import ALERTS, Bus
+
+log = logging.getLogger(__name__)
+
+OrderChanged = Callable[[WorkOrder, Site], None]
+"""Told of an order moved by a geofence arrival (the console pushes it to the map as any other change)."""
+
+Travel = Callable[[LatLon, LatLon], float | None]
+"""Seconds of travel between two points (None: no route)."""
+
+MAX_BATCH = 5000
+"""Fixes evaluated together at most (one transaction for whatever they raise)."""
+
+
+def alert_message(alert: Alert) -> dict[str, Any]:
+    """The bus/socket form of an alert (also the API's, plus `severity` and `note`)."""
+    return {
+        "id": alert.id,
+        "kind": alert.kind.value,
+        "worker_id": alert.worker_id,
+        "order_id": alert.order_id,
+        "raised_at": alert.raised_at.isoformat(),
+        "reason": alert.reason,
+        "status": alert.status.value,
+        "severity": alert.severity,
+        "note": alert.note,
+    }
+
+
+@dataclass
+class _Cache:
+    """What evaluation keeps between batches (guarded by FieldEvents' lock)."""
+
+    fences: dict[int, FenceState] = field(default_factory=dict)
+    last: dict[int, Position] = field(default_factory=dict)
+    open_keys: set[str] = field(default_factory=set)
+    keys_fresh_until: float = float("-inf")
+    index: GeofenceIndex | None = None
+    sites: dict[int, Site] = field(default_factory=dict)
+    index_fresh_until: float = float("-inf")
+
+
+class FieldEvents:
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        bus: Bus,
+        clock: Clock,
+        settings: AlertSettings | None = None,
+        dwell: DwellParams | None = None,
+        auto_arrival_types: frozenset[OrderType] = frozenset(OrderType),
+        order_changed: OrderChanged | None = None,
+        travel: Travel | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        keys_refresh_s: float = 5.0,
+        sites_refresh_s: float = 60.0,
+        background: bool = False,
+        queue_size: int = 10_000,
+        gather_s: float = 0.1,
+    ) -> None:
+        self._sessions = sessions
+        self._bus = bus
+        self._clock = clock
+        self._settings = settings or AlertSettings()
+        self._dwell = dwell or DwellParams()
+        self._auto_types = auto_arrival_types
+        self._order_changed = order_changed
+        self._travel = travel
+        self._monotonic = monotonic
+        self._keys_refresh_s = keys_refresh_s
+        self._sites_refresh_s = sites_refresh_s
+        self._cache = _Cache()
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[Sequence[Position]] = queue.Queue(maxsize=queue_size)
+        self._dropped = 0
+        self._gather_s = gather_s
+        self._busy = False
+        self._thread: threading.Thread | None = None
+        self._thread_pid = 0
+        self._start_lock = threading.Lock()
+        if background:
+            self._ensure_thread()  # now, not in a request: a request during shutdown could not start a thread
+
+    # --- the pipeline's hook ---------------------------------------------------------------------
+
+    def submit(self, fixes: Sequence[Position]) -> None:
+        """Queue freshly stored live fixes for the evaluator thread; never blocks, never raises."""
+        if not fixes:
+            return
+        self._ensure_thread()
+        try:
+            self._queue.put_nowait(fixes)
+        except queue.Full:
+            self._dropped += 1
+            if self._dropped == 1 or self._dropped % 1000 == 0:
+                log.warning("alert evaluation is behind: %d batches of fixes not evaluated", self._dropped)
+
+    def _ensure_thread(self) -> None:
+        # Started with the owner and again in a forked child (a thread does not survive a fork).
+        if self._thread is not None and self._thread_pid == os.getpid() and self._thread.is_alive():
+            return
+        with self._start_lock:
+            if self._thread is None or self._thread_pid != os.getpid() or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="outfield-field-events", daemon=True)
+                self._thread_pid = os.getpid()
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            batch = list(self._queue.get())
+            self._busy = True
+            # Gather what comes within `gather_s`: one transaction (one fsync) for a whole window's crossings and
+            # alerts instead of one per request. Alerts still follow their fix well within a second.
+            # Sleeping rather than waiting on the queue: no wake-up (and GIL hand-over) per queued request.
+            time.sleep(self._gather_s)
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.extend(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self.evaluate(batch)
+            self._busy = False
+
+    def idle(self) -> bool:
+        """Whether every submitted fix has been evaluated (for benchmarks)."""
+        return self._queue.empty() and not self._busy
+
+    # --- per stored batch ------------------------------------------------------------------------
+
+    def evaluate(self, fixes: Sequence[Position]) -> None:
+        """Evaluate stored live fixes now (any workers, any order), in the caller's thread; never raises."""
+        if not fixes:
+            return
+        try:
+            self._evaluate(fixes)
+        except Exception:  # the fixes are stored; an alert lost here is raised by the next fix or run
+            log.exception("evaluating %d stored fixes for geofence events and alerts failed", len(fixes))
+
+    def _evaluate(self, fixes: Sequence[Position]) -> None:
+        self._refresh()
+        unseen = {p.worker_id for p in fixes} - set(self._cache.fences)
+        if unseen:
+            self._load_presence(unseen, min(p.fix_time for p in fixes))
+        decisions: list[Decision] = []
+        crossings: list[GeofenceEvent] = []
+        ordered = sorted(fixes, key=lambda p: (p.worker_id, p.fix_time))
+        index = self._cache.index
+        # Every fix's nearby geofences in one R-tree query (the batch's cost is mostly this).
+        nearby = index.near_many([p.point for p in ordered], self._dwell.hysteresis_m) if index is not None else None
+        with self._lock:
+            for i, fix in enumerate(ordered):
+                previous = self._cache.last.get(fix.worker_id)
+                if previous is not None and fix.fix_time <= previous.fix_time:
+                    continue
+                self._cache.last[fix.worker_id] = fix
+                decisions.extend(self._wanted(fix_alerts(previous, fix, self._settings)))
+                if nearby is not None:
+                    state = self._cache.fences.get(fix.worker_id) or FenceState(fix.worker_id)
+                    if not state.sites and 0.0 not in nearby[i].values():
+                        continue  # on the road, at no site: the state machine would change nothing
+                    state, events = step(state, fix, nearby[i], self._dwell)
+                    self._cache.fences[fix.worker_id] = state
+                    crossings.extend(events)
+        if decisions or crossings:
+            self._store(decisions, crossings)
+
+    def _wanted(self, decisions: Iterable[Decision]) -> list[Decision]:
+        """Raises of alerts not known open, clears of alerts known open (caller holds the lock)."""
+        keys = self._cache.open_keys
+        with_open = {k.split(":", 2)[1] for k in keys}  # the workers with any open alert (ids as text)
+        out: list[Decision] = []
+        for d in decisions:
+            if isinstance(d, Clear) and str(d.worker_id) not in with_open:
+                continue  # the everyday case: nothing of theirs is open, nothing to clear (no key to format)
+            if (open_key(d.kind, d.worker_id, d.order_id) in keys) == isinstance(d, Clear):
+                out.append(d)
+        return out
+
+    def _store(self, decisions: list[Decision], crossings: list[GeofenceEvent]) -> None:
+        changed: list[tuple[WorkOrder, Site]] = []
+        alerts: list[Alert] = []
+        with session_scope(self._sessions) as session:
+            stored = alerts_repo.add_fence_events(session, crossings)
+            by_worker = orders_repo.orders_of_workers(session, worker_ids={e.worker_id for e in stored})
+            for event in stored:
+                orders = by_worker[event.worker_id]
+                decisions.extend(left_site(event, orders))
+                moved = auto_arrival(event, orders, self._auto_types)
+                if isinstance(moved, Transitioned):
+                    try:
+                        order = orders_repo.save_change(session, moved.change)
+                    except ValueError as exc:  # moved meanwhile by someone else: their move stands
+                        log.info("no geofence arrival for order %d: %s", moved.order.id, exc)
+                        continue
+                    by_worker[event.worker_id] = [order if o.id == order.id else o for o in orders]
+                    site = self._cache.sites.get(order.site_id) or sites_repo.get_site(session, order.site_id)
+                    if site is not None:
+                        changed.append((order, site))
+            alerts = self._apply(session, decisions)
+        self._publish(alerts, changed)
+
+    def _apply(self, session: Session, decisions: Iterable[Decision]) -> list[Alert]:
+        out: list[Alert] = []
+        for decision in decisions:
+            key = open_key(decision.kind, decision.worker_id, decision.order_id)
+            if isinstance(decision, Raise):
+                alert = alerts_repo.raise_alert(session, decision)
+                with self._lock:
+                    self._cache.open_keys.add(key)
+            else:
+                alert = alerts_repo.clear_alert(session, decision)
+                with self._lock:
+                    self._cache.open_keys.discard(key)
+            if alert is not None:
+                out.append(alert)
+        return out
+
+    def _publish(self, alerts: Iterable[Alert], changed: Iterable[tuple[WorkOrder, Site]]) -> None:
+        for order, site in changed:
+            if self._order_changed is not None:
+                self._order_changed(order, site)
+        messages = [alert_message(a) for a in alerts]
+        if messages:
+            self._bus.publish_many(ALERTS, messages)
+
+    def _refresh(self) -> None:
+        """Re-read the open alerts' keys and the sites when they are stale (one thread reads; others go on)."""
+        now = self._monotonic()
+        cache = self._cache
+        if now < cache.keys_fresh_until and now < cache.index_fresh_until:
+            return
+        with session_scope(self._sessions) as session:
+            if now >= cache.keys_fresh_until:
+                keys = alerts_repo.open_keys(session)
+                with self._lock:
+                    cache.open_keys, cache.keys_fresh_until = keys, now + self._keys_refresh_s
+            if now >= cache.index_fresh_until:
+                sites = {s.id: s for s in sites_repo.list_sites(session)}
+                index = GeofenceIndex.of_sites(sites.values()) if sites else None
+                with self._lock:
+                    cache.sites, cache.index = sites, index
+                    cache.index_fresh_until = now + self._sites_refresh_s
+
+    def _load_presence(self, worker_ids: Iterable[int], before: datetime) -> None:
+        """Where each newly seen worker stands with each site, from their last stored crossings."""
+        since = before - timedelta(days=1)
+        with session_scope(self._sessions) as session:
+            inside = {w: alerts_repo.sites_inside(session, worker_id=w, since=since) for w in worker_ids}
+        with self._lock:
+            for worker_id, sites in inside.items():
+                if worker_id in self._cache.fences:
+                    continue
+                presence = {s: SitePresence(Presence.INSIDE, at) for s, at in sites.items()}
+                self._cache.fences[worker_id] = FenceState(worker_id, None, MappingProxyType(presence))
+
+    # --- time-based kinds ------------------------------------------------------------------------
+
+    def evaluate_periodic(self, now: datetime | None = None) -> list[Alert]:
+        """Raise and clear the time-based alerts of every active worker at `now` (default the clock's)."""
+        now = now or self._clock.now()
+        self._refresh()
+        look_back = timedelta(seconds=max(self._settings.off_route_after_s, self._settings.long_stop_after_s) + 60)
+        watches: list[WorkerWatch] = []
+        with session_scope(self._sessions) as session:
+            latest = positions_repo.latest_positions(session)
+            for worker in workers_repo.list_workers(session):
+                if not worker.active:
+                    continue
+                last = latest.get(worker.id)
+                recent: tuple[Position, ...] = ()
+                if last is not None and (now - last.fix_time) < look_back:
+                    recent = tuple(
+                        positions_repo.positions_between(session, worker_id=worker.id, start=now - look_back, end=now)
+                    )
+                orders = orders_repo.orders_of_worker(session, worker_id=worker.id)
+                watches.append(
+                    WorkerWatch(
+                        worker_id=worker.id,
+                        on_shift=worker.on_shift(now),
+                        last_fix=last,
+                        recent=recent,
+                        next_visit=self._next_visit(orders, last),
+                        route=self._route(session, worker.id, now, worker.home_base),
+                        at_site=last is not None and self._at_site(last),
+                    )
+                )
+            with self._lock:
+                wanted = self._wanted(periodic_alerts(now, watches, self._settings))
+            alerts = self._apply(session, wanted)
+        self._publish(alerts, ())
+        return alerts
+
+    def _next_visit(self, orders: Sequence[WorkOrder], last: Position | None) -> NextVisit | None:
+        if last is None or self._travel is None:
+            return None
+        pending = [o for o in orders if o.status in (OrderStatus.ASSIGNED, OrderStatus.ACCEPTED, OrderStatus.EN_ROUTE)]
+        if not pending or any(o.status is OrderStatus.ON_SITE for o in orders):
+            return None
+        order = min(pending, key=lambda o: (o.window.start, o.id))
+        site = self._cache.sites.get(order.site_id)
+        if site is None:
+            return None
+        eta_s = self._travel(last.point, site.location)
+        return None if eta_s is None else NextVisit(order.id, order.window.end, eta_s)
+
+    def _route(self, session: Session, worker_id: int, now: datetime, start: LatLon | None) -> tuple[LatLon, ...]:
+        """The worker's published route for the day: their start point, then each planned stop's site."""
+        sequence = plans_repo.published_sequence(session, day=now.date(), worker_id=worker_id)
+        if not sequence:
+            return ()
+        stops: list[LatLon] = [start] if start is not None else []
+        for order_id in sorted(sequence, key=lambda o: sequence[o]):
+            order = orders_repo.get_order(session, order_id)
+            site = self._cache.sites.get(order.site_id) if order is not None else None
+            if site is not None:
+                stops.append(site.location)
+        return tuple(stops)
+
+    def _at_site(self, fix: Position) -> bool:
+        index = self._cache.index
+        return index is not None and bool(index.containing(fix.point))
+
+
+def run_periodic(field_events: FieldEvents, *, every_s: float, stop: threading.Event) -> None:
+    """Evaluate the time-based alerts every `every_s` seconds until `stop` (one failed run is logged, not fatal)."""
+    while not stop.wait(every_s):
+        try:
+            field_events.evaluate_periodic()
+        except Exception:
+            log.exception("the periodic alert evaluation failed; trying again in %.0f s", every_s)
+
+
+def alert_settings(settings: Settings) -> AlertSettings:
+    """The alert thresholds the settings give (minutes and km/h there; seconds and m/s here)."""
+    return AlertSettings(
+        max_speed_mps=settings.alert_max_speed_kmh / 3.6,
+        low_battery_pct=settings.alert_low_battery_pct,
+        battery_ok_pct=max(AlertSettings().battery_ok_pct, settings.alert_low_battery_pct),
+        offline_after_s=settings.alert_offline_min * 60.0,
+        off_route_m=settings.alert_off_route_m,
+        off_route_after_s=settings.alert_off_route_min * 60.0,
+        long_stop_after_s=settings.alert_long_stop_min * 60.0,
+    )
+
+
+def auto_arrival_types(types: Iterable[str]) -> frozenset[OrderType]:
+    """The order types arriving by geofence; an unknown name stops the process with a clear message."""
+    names = tuple(types)
+    try:
+        return frozenset(OrderType(t) for t in names)
+    except ValueError:
+        known = ", ".join(t.value for t in OrderType)
+        raise ValueError(f"OUTFIELD_AUTO_ARRIVAL={','.join(names)!r}: use order types from {known}") from None
+
+
+def make_field_events(
+    settings: Settings,
+    *,
+    sessions: sessionmaker[Session],
+    bus: Bus,
+    clock: Clock,
+    order_changed: OrderChanged | None = None,
+    travel: Travel | None = None,
+    background: bool = True,
+) -> FieldEvents:
+    """`background`: start the evaluator thread now (a web process: its pipeline submits fixes)."""
+    return FieldEvents(
+        sessions=sessions,
+        bus=bus,
+        clock=clock,
+        settings=alert_settings(settings),
+        dwell=DwellParams(dwell_s=settings.geofence_dwell_s),
+        auto_arrival_types=auto_arrival_types(settings.auto_arrival_types),
+        order_changed=order_changed,
+        travel=travel,
+        background=background,
+    )

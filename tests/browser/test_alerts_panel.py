@@ -1,0 +1,126 @@
+"""The exceptions panel end to end: a phone's fixes through /osmand make an arrival and alerts that reach the wall
+map live, in a real headless chromium; the dispatcher focuses, reassigns and acknowledges them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+import requests
+
+from tests.support.browser import login
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+SITES = """external_ref,name,address,latitude,longitude,geofence_radius_m,category
+p:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino
+"""
+WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
+Ana <b>Panel</b>,pa-ana,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,23:59
+"""
+CASINO = (43.7394, 7.4276)
+FAR = (43.7394, 7.4240)  # 290 m west: outside the geofence, a short walk (no impossible jump)
+
+
+@pytest.fixture(scope="module")
+def day(console_server, tmp_path_factory):
+    d = tmp_path_factory.mktemp("csv")
+    (d / "sites.csv").write_text(SITES)
+    (d / "workers.csv").write_text(WORKERS)
+    console_server.cli("data", "import-csv", "sites", str(d / "sites.csv"))
+    console_server.cli("data", "import-csv", "workers", str(d / "workers.csv"))
+    admin = {"Authorization": f"Bearer {console_server.admin_token}"}
+    (ana,) = requests.get(f"{console_server.url}/api/v1/workers", headers=admin, timeout=5).json()
+    today = datetime.now(UTC).date()
+    body = {
+        "site_id": 1, "type": "repair", "required_skills": ["gas"], "service_minutes": 30,
+        "window_start": datetime.combine(today, time(0, 5), UTC).isoformat(),
+        "window_end": datetime.combine(today, time(23, 59, 59), UTC).isoformat(),
+    }  # fmt: skip
+    order = requests.post(f"{console_server.url}/api/v1/work-orders", json=body, headers=admin, timeout=10).json()
+    r = requests.post(
+        f"{console_server.url}/api/v1/work-orders/{order['id']}/assign",
+        json={"worker_id": ana["id"], "reason": "test set-up"},
+        headers=admin,
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text
+    return {"admin": admin, "worker": ana["id"], "order": order["id"]}
+
+
+def fix(server, at: datetime, where: tuple[float, float], **extra) -> None:
+    params = {
+        "id": "pa-ana",
+        "timestamp": int(at.timestamp()),
+        "lat": where[0],
+        "lon": where[1],
+        "accuracy": 8,
+        **extra,
+    }
+    r = requests.post(f"{server.url}/osmand", params=params, timeout=10)
+    assert r.status_code == 200, r.text
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1600, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.errors = errors  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+def test_an_arrival_and_alerts_reach_the_wall_map_and_are_acknowledged(page, console_server, day):
+    """Tests that a phone dwelling at the casino turns its order on site on the map, that leaving without checking
+    out and an SOS appear in the exceptions panel live (SOS first, count 2, names as text), that clicking one
+    focuses the worker, Reassign opens the order's card, and that acknowledging with a note removes it here and
+    stores the note, while the other alert is still listed after a reload."""
+    login(page, console_server)
+    order, worker = day["order"], day["worker"]
+    page.wait_for_selector(f"path.order-id-{order}.order-assigned", timeout=10_000)
+    assert page.locator("#alerts-count").inner_text() == "0"
+
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=4)
+    fix(console_server, t0, FAR)
+    for s in (10, 40, 75):
+        fix(console_server, t0 + timedelta(seconds=s), CASINO)
+    page.wait_for_selector(f"path.order-id-{order}.order-on_site", timeout=10_000)
+
+    for s in (100, 135, 170):
+        fix(console_server, t0 + timedelta(seconds=s), FAR)
+    page.wait_for_selector(".alert-item.alert-kind-left_site_without_check_out", timeout=10_000)
+    fix(console_server, t0 + timedelta(seconds=180), FAR, alarm="sos")
+    page.wait_for_selector(".alert-item.alert-kind-sos", timeout=10_000)
+    page.wait_for_function("() => document.getElementById('alerts-count').textContent === '2'", timeout=5_000)
+    kinds = page.locator(".alert-item .alert-kind").all_inner_texts()
+    assert kinds == ["SOS", "Left site without check-out"]
+    assert page.locator(".alert-item .alert-worker").first.inner_text() == "Ana <b>Panel</b>"  # text, not markup
+    assert page.locator(".alerts-list b").count() == 0
+
+    page.click(".alert-kind-sos .alert-focus")
+    page.wait_for_function(
+        "() => (document.getElementById('worker-card') || {}).textContent.includes('Ana <b>Panel</b>')",
+        timeout=10_000,
+    )
+    page.click(".alert-kind-left_site_without_check_out .alert-reassign")
+    page.wait_for_function(
+        f"() => (document.getElementById('order-head') || {{}}).textContent.includes('#{order}')", timeout=10_000
+    )
+
+    page.fill(".alert-kind-sos .alert-note", "Called Ana: dropped the phone")
+    page.click(".alert-kind-sos .alert-ack")
+    page.wait_for_function("() => document.getElementById('alerts-count').textContent === '1'", timeout=5_000)
+    assert page.locator(".alert-item.alert-kind-sos").count() == 0
+    acked = requests.get(
+        f"{console_server.url}/api/v1/alerts", params={"status": "acknowledged", "worker_id": worker},
+        headers=day["admin"], timeout=5,
+    ).json()  # fmt: skip
+    assert [(a["kind"], a["note"]) for a in acked] == [("sos", "Called Ana: dropped the phone")]
+
+    page.reload()
+    page.wait_for_selector(".alert-item.alert-kind-left_site_without_check_out", timeout=15_000)
+    assert page.locator(".alert-item").count() == 1
+    assert not [e for e in page.errors if "favicon" not in e], page.errors

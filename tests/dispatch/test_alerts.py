@@ -1,0 +1,225 @@
+"""Tests of the alert rules and the auto-arrival decision (dispatch/alerts.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from types import MappingProxyType
+
+import pytest
+
+from dispatch.alerts import (
+    AlertKind,
+    AlertSettings,
+    Clear,
+    NextVisit,
+    Raise,
+    WorkerWatch,
+    auto_arrival,
+    distance_to_route_m,
+    fix_alerts,
+    left_site,
+    periodic_alerts,
+)
+from dispatch.geo import LatLon
+from dispatch.geofences import FenceEventType, GeofenceEvent
+from dispatch.lifecycle import Refused, Transitioned
+from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder
+from tests.factories import at, make_position
+
+SETTINGS = AlertSettings()
+T0 = at("2025-03-03T08:00:00Z")
+
+
+def _raised(decisions: list[Raise | Clear]) -> dict[AlertKind, Raise]:
+    return {d.kind: d for d in decisions if isinstance(d, Raise)}
+
+
+def _cleared(decisions: list[Raise | Clear]) -> set[AlertKind]:
+    return {d.kind for d in decisions if isinstance(d, Clear)}
+
+
+def _order(
+    order_id: int = 7, *, status: OrderStatus = OrderStatus.EN_ROUTE, site_id: int = 3, **kw: object
+) -> WorkOrder:
+    values: dict[str, object] = {
+        "id": order_id,
+        "site_id": site_id,
+        "type": OrderType.REPAIR,
+        "priority": 3,
+        "required_skills": frozenset(),
+        "window": TimeWindow(T0, T0 + timedelta(hours=2)),
+        "service_duration_s": 1800,
+        "status": status,
+        "assigned_worker_id": 1,
+    }
+    values.update(kw)
+    return WorkOrder(**values)  # type: ignore[arg-type]
+
+
+def _event(kind: FenceEventType, site_id: int = 3) -> GeofenceEvent:
+    return GeofenceEvent(kind, 1, site_id, T0, T0 + timedelta(seconds=60))
+
+
+def test_a_phone_sos_alarm_raises_an_sos_alert_at_the_fix_time():
+    """Tests that a fix carrying alarm=sos raises an SOS alert stamped with the fix time, not the receive time."""
+    fix = make_position(
+        "2025-03-03T08:00:05Z", server_time="2025-03-03T08:03:00Z", attributes=MappingProxyType({"alarm": "sos"})
+    )
+    raised = _raised(fix_alerts(None, fix, SETTINGS))
+    assert raised[AlertKind.SOS].at == T0 + timedelta(seconds=5)
+    assert raised[AlertKind.SOS].reason == "the phone sent an SOS alarm"
+    assert AlertKind.SOS not in _raised(fix_alerts(None, make_position(), SETTINGS))
+
+
+def test_a_mock_location_raises_its_alert():
+    """Tests that a fix Traccar Client marks mock=true raises a mock_location alert; a real one does not."""
+    assert AlertKind.MOCK_LOCATION in _raised(fix_alerts(None, make_position(mock=True), SETTINGS))
+    assert AlertKind.MOCK_LOCATION not in _raised(fix_alerts(None, make_position(), SETTINGS))
+
+
+def test_a_jump_no_vehicle_could_make_is_raised_with_the_speed():
+    """Tests that 11 km in 20 s raises impossible_jump naming distance, time and speed; a drive does not."""
+    before = make_position("2025-03-03T08:00:00Z", lat=43.7394, lon=7.4276)
+    teleported = make_position("2025-03-03T08:00:20Z", lat=43.8394, lon=7.4276)
+    raised = _raised(fix_alerts(before, teleported, SETTINGS))
+    assert raised[AlertKind.IMPOSSIBLE_JUMP].reason == ("moved 11.1 km in 20 s (2002 km/h; limit 252 km/h)")
+    driven = make_position("2025-03-03T08:10:00Z", lat=43.8394, lon=7.4276)  # 11 km in 10 min
+    assert AlertKind.IMPOSSIBLE_JUMP not in _raised(fix_alerts(before, driven, SETTINGS))
+
+
+def test_low_battery_is_raised_below_the_threshold_and_cleared_when_charging_or_charged():
+    """Tests that 10 % raises low_battery, 20 % neither raises nor clears (hysteresis), charging and 30 % clear it."""
+    assert (
+        "battery at 10 %"
+        in _raised(fix_alerts(None, make_position(battery_pct=10.0), SETTINGS))[AlertKind.LOW_BATTERY].reason
+    )
+    between = fix_alerts(None, make_position(battery_pct=20.0), SETTINGS)
+    assert AlertKind.LOW_BATTERY not in _raised(between) and AlertKind.LOW_BATTERY not in _cleared(between)
+    assert AlertKind.LOW_BATTERY in _cleared(fix_alerts(None, make_position(battery_pct=10.0, charging=True), SETTINGS))
+    assert AlertKind.LOW_BATTERY in _cleared(fix_alerts(None, make_position(battery_pct=30.0), SETTINGS))
+
+
+def test_offline_is_raised_after_the_silence_on_shift_and_cleared_by_a_fix_or_the_shift_end():
+    """Tests that 11 min without a fix on shift raises offline, 9 min does not, off shift and a new fix clear it."""
+    last = make_position("2025-03-03T08:00:00Z")
+    watch = WorkerWatch(worker_id=1, on_shift=True, last_fix=last)
+    late = periodic_alerts(T0 + timedelta(minutes=11), [watch], SETTINGS)
+    assert _raised(late)[AlertKind.OFFLINE].reason == "no fix for 11 min on shift (alert after 10 min)"
+    assert AlertKind.OFFLINE not in _raised(periodic_alerts(T0 + timedelta(minutes=9), [watch], SETTINGS))
+    off = WorkerWatch(worker_id=1, on_shift=False, last_fix=last)
+    assert AlertKind.OFFLINE in _cleared(periodic_alerts(T0 + timedelta(hours=3), [off], SETTINGS))
+    assert AlertKind.OFFLINE in _cleared(fix_alerts(last, make_position("2025-03-03T08:12:00Z"), SETTINGS))
+
+
+def test_late_risk_is_raised_when_the_eta_passes_the_window_and_cleared_when_reachable():
+    """Tests that 30 min away with 20 min of window left raises late_risk for that order; 10 min away clears it."""
+    now = T0 + timedelta(minutes=100)  # the window ends at 10:00; it is 09:40
+    far = WorkerWatch(
+        1, True, make_position("2025-03-03T09:39:00Z"), next_visit=NextVisit(7, T0 + timedelta(hours=2), 1800)
+    )
+    raised = _raised(periodic_alerts(now, [far], SETTINGS))[AlertKind.LATE_RISK]
+    assert (raised.order_id, raised.reason) == (7, "arrives about 10 min after the window ends (30 min away)")
+    near = WorkerWatch(
+        1, True, make_position("2025-03-03T09:39:00Z"), next_visit=NextVisit(7, T0 + timedelta(hours=2), 600)
+    )
+    assert AlertKind.LATE_RISK in _cleared(periodic_alerts(now, [near], SETTINGS))
+
+
+ROUTE = (LatLon(43.7300, 7.4200), LatLon(43.7300, 7.4300))
+
+
+def _fixes(lat: float, lon: float, minutes: int) -> tuple:
+    return tuple(make_position(f"2025-03-03T08:{m:02d}:00Z", lat=lat, lon=lon) for m in range(minutes + 1))
+
+
+def test_off_route_is_raised_after_the_minutes_away_from_the_plan_and_cleared_back_on_it():
+    """Tests that 6 min 1.1 km off the planned route raises off_route, 3 min does not, a fix on the route clears it."""
+    away = _fixes(43.7400, 7.4250, 6)
+    watch = WorkerWatch(1, True, away[-1], recent=away, route=ROUTE)
+    assert (
+        "1.1 km from the planned route"
+        in _raised(periodic_alerts(T0 + timedelta(minutes=6), [watch], SETTINGS))[AlertKind.OFF_ROUTE].reason
+    )
+    short = WorkerWatch(1, True, away[3], recent=away[:4], route=ROUTE)
+    assert AlertKind.OFF_ROUTE not in _raised(periodic_alerts(T0 + timedelta(minutes=3), [short], SETTINGS))
+    back = make_position("2025-03-03T08:07:00Z", lat=43.7301, lon=7.4250)
+    home = WorkerWatch(1, True, back, recent=(*away, back), route=ROUTE)
+    assert AlertKind.OFF_ROUTE in _cleared(periodic_alerts(T0 + timedelta(minutes=7), [home], SETTINGS))
+
+
+def test_distance_to_the_route_is_measured_to_the_nearest_leg():
+    """Tests that a point 0.01° north of the middle of an east-west leg is about 1.1 km from the route."""
+    assert distance_to_route_m(LatLon(43.7400, 7.4250), ROUTE) == pytest.approx(1112, abs=2)
+
+
+def test_long_stop_is_raised_away_from_sites_only_and_cleared_when_moving():
+    """Tests that 21 min still away from any site raises long_stop, the same stop at a site does not, moving clears it."""
+    still = _fixes(43.7400, 7.4250, 21)
+    now = T0 + timedelta(minutes=21)
+    watch = WorkerWatch(1, True, still[-1], recent=still)
+    assert _raised(periodic_alerts(now, [watch], SETTINGS))[AlertKind.LONG_STOP].reason == (
+        "stopped away from any site for over 20 min"
+    )
+    at_site = WorkerWatch(1, True, still[-1], recent=still, at_site=True)
+    assert AlertKind.LONG_STOP not in _raised(periodic_alerts(now, [at_site], SETTINGS))
+    moved = make_position("2025-03-03T08:22:00Z", lat=43.7450, lon=7.4250)
+    going = WorkerWatch(1, True, moved, recent=(*still, moved))
+    assert AlertKind.LONG_STOP in _cleared(periodic_alerts(now + timedelta(minutes=1), [going], SETTINGS))
+
+
+def test_a_silent_or_off_shift_phone_is_neither_a_long_stop_nor_off_route():
+    """Tests that a worker whose last fix is 21 min old (offline) or who is off shift gets no long_stop or off_route."""
+    still = _fixes(43.7400, 7.4250, 1)
+    now = T0 + timedelta(minutes=22)
+    silent = WorkerWatch(1, True, still[-1], recent=still, route=ROUTE)
+    kinds = {d.kind for d in periodic_alerts(now, [silent], SETTINGS) if isinstance(d, Raise)}
+    assert kinds == {AlertKind.OFFLINE}
+    off = WorkerWatch(1, False, still[-1], recent=still, route=ROUTE)
+    assert _raised(periodic_alerts(now, [off], SETTINGS)) == {}
+    assert {AlertKind.LONG_STOP, AlertKind.OFF_ROUTE} <= _cleared(periodic_alerts(now, [off], SETTINGS))
+
+
+def test_entering_the_site_of_an_en_route_order_makes_it_on_site_with_source_geofence():
+    """Tests that an enter event at the site of the worker's en-route order moves it on site at the crossing's fix time."""
+    moved = auto_arrival(_event(FenceEventType.ENTER), [_order()], frozenset(OrderType))
+    assert isinstance(moved, Transitioned)
+    assert moved.order.status is OrderStatus.ON_SITE
+    assert (moved.change.source, moved.change.at, moved.change.actor_id) == ("geofence", T0, None)
+
+
+@pytest.mark.parametrize("status", [OrderStatus.ASSIGNED, OrderStatus.ACCEPTED])
+def test_an_assigned_or_accepted_order_arrives_too(status):
+    """Tests that a worker who never tapped "on my way" still arrives by the geofence."""
+    moved = auto_arrival(_event(FenceEventType.ENTER), [_order(status=status)], frozenset(OrderType))
+    assert isinstance(moved, Transitioned) and moved.change.from_status is status
+
+
+def test_no_arrival_for_another_site_a_type_left_out_a_done_order_or_an_exit():
+    """Tests that auto-arrival ignores other sites, order types not configured, finished orders and exit events."""
+    types = frozenset({OrderType.REPAIR})
+    assert auto_arrival(_event(FenceEventType.ENTER, site_id=4), [_order()], types) is None
+    assert auto_arrival(_event(FenceEventType.ENTER), [_order(type=OrderType.DELIVERY)], types) is None
+    assert auto_arrival(_event(FenceEventType.ENTER), [_order(status=OrderStatus.DONE)], types) is None
+    assert auto_arrival(_event(FenceEventType.EXIT), [_order()], types) is None
+
+
+def test_no_arrival_while_the_worker_is_on_site_elsewhere():
+    """Tests that a worker still on site at order 9 does not arrive at order 7, and the reason names order 9."""
+    orders = [_order(), _order(9, status=OrderStatus.ON_SITE, site_id=5)]
+    refused = auto_arrival(_event(FenceEventType.ENTER), orders, frozenset(OrderType))
+    assert isinstance(refused, Refused) and "order 9" in refused.reason
+
+
+def test_leaving_a_site_while_on_site_raises_left_site_without_check_out_for_that_order():
+    """Tests that an exit from the site of an on-site order raises one alert naming it; an exit elsewhere none."""
+    orders = [_order(status=OrderStatus.ON_SITE)]
+    raised = left_site(_event(FenceEventType.EXIT), orders)
+    assert [(r.kind, r.order_id, r.at) for r in raised] == [(AlertKind.LEFT_SITE_WITHOUT_CHECK_OUT, 7, T0)]
+    assert left_site(_event(FenceEventType.EXIT, site_id=4), orders) == []
+    assert left_site(_event(FenceEventType.ENTER), orders) == []
+
+
+def test_thresholds_are_refused_when_negative_naming_the_setting():
+    """Tests that a negative threshold is refused with its name."""
+    with pytest.raises(ValueError, match="offline_after_s"):
+        AlertSettings(offline_after_s=-1)

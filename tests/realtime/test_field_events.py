@@ -1,0 +1,202 @@
+"""Geofence events and alerts from stored fixes, and the periodic kinds, on a real database (realtime/field_events.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from data import alerts_repo, orders_repo, sites_repo
+from data.db import make_sessionmaker, session_scope
+from data.positions_repo import add_position
+from data.tables import EventRow
+from data.workers_repo import add_worker
+from dispatch.alerts import AlertKind, AlertStatus
+from dispatch.clock import ManualClock
+from dispatch.geo import LatLon
+from dispatch.lifecycle import Transitioned, transition
+from dispatch.orders import OrderStatus, OrderType, TimeWindow
+from dispatch.positions import Position
+from realtime.bus import ALERTS
+from realtime.field_events import FieldEvents
+from tests.factories import EVERY_DAY_7_TO_19, at, make_position
+from tests.support.servers import wait_until
+
+NOW = at("2025-03-03T09:00:00Z")
+CASINO = LatLon(43.7394, 7.4276)
+FAR = LatLon(43.7310, 7.4180)
+
+
+class RecordingBus:
+    """Stands in for the Redis bus: keeps what was published."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def publish(self, channel: str, message: dict[str, Any]) -> None:
+        self.sent.append((channel, message))
+
+    def publish_many(self, channel: str, messages: list[dict[str, Any]]) -> None:
+        self.sent.extend((channel, m) for m in messages)
+
+
+@pytest.fixture
+def sessions(db_engine: Engine) -> sessionmaker[Session]:
+    return make_sessionmaker(db_engine)
+
+
+@pytest.fixture
+def world(sessions: sessionmaker[Session]) -> dict[str, int]:
+    with session_scope(sessions) as session:
+        worker = add_worker(session, name="Ana", device_id="dev-1", shifts=(EVERY_DAY_7_TO_19,))
+        site = sites_repo.add_site(session, name="Casino", location=CASINO, geofence_radius_m=60)
+        order = orders_repo.add_order(
+            session, site_id=site.id, type=OrderType.REPAIR, priority=3,
+            window=TimeWindow(NOW - timedelta(hours=1), NOW + timedelta(minutes=30)), service_duration_s=1800,
+        )  # fmt: skip
+        moved = transition(order, OrderStatus.ASSIGNED, actor=None, at=NOW - timedelta(hours=1), worker_id=worker.id)
+        assert isinstance(moved, Transitioned)
+        orders_repo.save_change(session, moved.change)
+    return {"worker": worker.id, "site": site.id, "order": order.id}
+
+
+def events_of(sessions: sessionmaker[Session], world: dict[str, int], clock: ManualClock | None = None) -> FieldEvents:
+    return FieldEvents(sessions=sessions, bus=RecordingBus(), clock=clock or ManualClock(NOW))  # type: ignore[arg-type]
+
+
+def stored(
+    sessions: sessionmaker[Session], world: dict[str, int], when: datetime, where: LatLon, **kw: Any
+) -> Position:
+    with session_scope(sessions) as session:
+        return add_position(
+            session,
+            make_position(
+                when.isoformat(),
+                lat=where.lat,
+                lon=where.lon,
+                worker_id=world["worker"],
+                server_time=when.isoformat(),
+                **kw,
+            ),
+        )
+
+
+def fence_rows(sessions: sessionmaker[Session]) -> list[tuple[str, datetime]]:
+    with session_scope(sessions) as session:
+        return [
+            (r.type, r.at)
+            for r in session.scalars(select(EventRow).where(EventRow.site_id.is_not(None)).order_by(EventRow.at))
+        ]
+
+
+def test_a_restarted_process_knows_the_worker_is_inside_and_makes_no_second_enter(sessions, world):
+    """Tests that after a restart (a new evaluator), more fixes inside make no second enter event, and leaving
+    makes the exit: where a worker stands survives restarts."""
+    first = events_of(sessions, world)
+    t0 = NOW - timedelta(minutes=10)
+    first.evaluate([stored(sessions, world, t0 + timedelta(seconds=s), CASINO) for s in (0, 30, 70)])
+    assert fence_rows(sessions) == [("geofence_enter", t0)]
+    restarted = events_of(sessions, world)
+    restarted.evaluate([stored(sessions, world, t0 + timedelta(seconds=s), CASINO) for s in (100, 130, 170)])
+    assert fence_rows(sessions) == [("geofence_enter", t0)]
+    restarted.evaluate([stored(sessions, world, t0 + timedelta(seconds=s), FAR) for s in (200, 230, 270)])
+    assert fence_rows(sessions) == [("geofence_enter", t0), ("geofence_exit", t0 + timedelta(seconds=200))]
+
+
+def test_two_processes_seeing_alternate_fixes_store_one_arrival_and_one_departure(sessions, world):
+    """Tests that when a phone's fixes alternate between two web processes, each of which completes the dwell on
+    its own fixes, the worker's events are still one enter and one exit, and the order arrives once."""
+    one, two = events_of(sessions, world), events_of(sessions, world)
+    t0 = NOW - timedelta(minutes=10)
+    for n, s in enumerate((0, 20, 40, 60, 80, 100)):
+        (one if n % 2 == 0 else two).evaluate([stored(sessions, world, t0 + timedelta(seconds=s), CASINO)])
+    for n, s in enumerate((200, 220, 240, 260, 280, 300)):
+        (one if n % 2 == 0 else two).evaluate([stored(sessions, world, t0 + timedelta(seconds=s), FAR)])
+    assert [kind for kind, _ in fence_rows(sessions)] == ["geofence_enter", "geofence_exit"]
+    with session_scope(sessions) as session:
+        history = orders_repo.order_history(session, order_id=world["order"])
+    assert [h.source for h in history if h.to_status is OrderStatus.ON_SITE] == ["geofence"]
+
+
+def test_two_processes_raising_the_same_alert_store_one(sessions, world):
+    """Tests that two web processes seeing an SOS each (separate caches) leave exactly one open sos alert."""
+    sos = MappingProxyType({"alarm": "sos"})
+    one, two = events_of(sessions, world), events_of(sessions, world)
+    one.evaluate([stored(sessions, world, NOW - timedelta(minutes=5), FAR, attributes=sos)])
+    two.evaluate([stored(sessions, world, NOW - timedelta(minutes=4), FAR, attributes=sos)])
+    with session_scope(sessions) as session:
+        found = alerts_repo.list_alerts(session, worker_id=world["worker"])
+    assert [(a.kind, a.status) for a in found] == [(AlertKind.SOS, AlertStatus.OPEN)]
+
+
+def test_offline_is_raised_once_by_the_periodic_run_and_cleared_by_the_next_fix(sessions, world):
+    """Tests that 11 minutes of silence on shift raise one offline alert (pushed live), a second run raises no
+    other, and the next fix clears it."""
+    clock = ManualClock(NOW)
+    evaluator = FieldEvents(sessions=sessions, bus=(bus := RecordingBus()), clock=clock, keys_refresh_s=0)  # type: ignore[arg-type]
+    evaluator.evaluate([stored(sessions, world, NOW - timedelta(minutes=1), FAR)])
+    clock.advance(11 * 60)
+    raised = evaluator.evaluate_periodic()
+    assert [(a.kind, a.reason) for a in raised] == [
+        (AlertKind.OFFLINE, "no fix for 12 min on shift (alert after 10 min)")
+    ]
+    assert [m["kind"] for c, m in bus.sent if c == ALERTS] == ["offline"]
+    assert evaluator.evaluate_periodic() == []
+    evaluator.evaluate([stored(sessions, world, clock.now(), FAR)])
+    with session_scope(sessions) as session:
+        (alert,) = alerts_repo.list_alerts(session, worker_id=world["worker"])
+    assert (alert.kind, alert.status) == (AlertKind.OFFLINE, AlertStatus.CLEARED)
+
+
+def test_late_risk_names_the_next_order_when_its_window_cannot_be_reached(sessions, world):
+    """Tests that a worker an hour's travel from a site whose window closes in 30 min gets late_risk for that order."""
+    evaluator = FieldEvents(
+        sessions=sessions,
+        bus=RecordingBus(),
+        clock=ManualClock(NOW),
+        travel=lambda a, b: 3600.0,  # type: ignore[arg-type]
+    )
+    evaluator.evaluate([stored(sessions, world, NOW - timedelta(seconds=30), FAR)])
+    raised = evaluator.evaluate_periodic()
+    assert [(a.kind, a.order_id) for a in raised] == [(AlertKind.LATE_RISK, world["order"])]
+
+
+def test_a_long_stop_away_from_sites_is_raised_and_not_at_a_site(sessions, world):
+    """Tests that 21 minutes still in the street raise long_stop, while 21 minutes at the casino do not."""
+    evaluator = events_of(sessions, world)
+    for minute in range(22):
+        stored(sessions, world, NOW - timedelta(minutes=21 - minute), FAR)
+    assert [a.kind for a in evaluator.evaluate_periodic()] == [AlertKind.LONG_STOP]
+
+
+def test_a_long_stop_at_a_site_raises_nothing(sessions, world):
+    """Tests that 21 minutes at the casino (a site) raise no long_stop alert."""
+    evaluator = events_of(sessions, world)
+    for minute in range(22):
+        stored(sessions, world, NOW - timedelta(minutes=21 - minute), CASINO)
+    assert evaluator.evaluate_periodic() == []
+
+
+def test_a_failing_database_never_fails_the_ingestion(world, caplog):
+    """Tests that evaluation with the database gone logs the failure and returns: the fixes are stored already."""
+
+    def broken() -> Session:
+        raise RuntimeError("database away")
+
+    evaluator = FieldEvents(sessions=broken, bus=RecordingBus(), clock=ManualClock(NOW))  # type: ignore[arg-type]
+    evaluator.evaluate([make_position(NOW.isoformat(), worker_id=world["worker"])])
+    assert "evaluating 1 stored fixes for geofence events and alerts failed" in caplog.text
+
+
+def test_submitted_fixes_are_evaluated_by_the_evaluator_thread(sessions, world):
+    """Tests that the pipeline's hook only queues the fixes, and the evaluator thread raises their alerts soon after."""
+    evaluator = FieldEvents(sessions=sessions, bus=(bus := RecordingBus()), clock=ManualClock(NOW))  # type: ignore[arg-type]
+    sos = MappingProxyType({"alarm": "sos"})
+    evaluator.submit([stored(sessions, world, NOW - timedelta(minutes=1), FAR, attributes=sos)])
+    wait_until(lambda: [m["kind"] for c, m in bus.sent if c == ALERTS] == ["sos"], 10, "the SOS alert")
+    with session_scope(sessions) as session:
+        assert [a.kind for a in alerts_repo.list_alerts(session, worker_id=world["worker"])] == [AlertKind.SOS]
