@@ -12,10 +12,22 @@ import flask
 from dash import Dash, html
 from flask_socketio import SocketIO
 
-from console import api, api_field, api_orders, api_plans, api_review, api_tracks, http_errors, login, security
+from console import (
+    api,
+    api_field,
+    api_forms,
+    api_orders,
+    api_plans,
+    api_review,
+    api_tracks,
+    http_errors,
+    login,
+    security,
+)
 from console.auth import ApiError, Auth
 from console.dispatch_service import DispatchService
 from console.field_service import FieldService
+from console.forms_service import FormsService
 from console.links import PushLinks
 from console.notify import webhook
 from console.osmand_wsgi import OsmandEndpoint
@@ -124,6 +136,8 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     server.register_blueprint(api_field.create_blueprint(auth=auth, field=field))
     reviews = ReviewService(sessions=sessions, clock=clock, threshold=settings.checkin_review_threshold)
     server.register_blueprint(api_review.create_blueprint(auth=auth, reviews=reviews))
+    forms = FormsService(sessions=sessions, clock=clock)
+    server.register_blueprint(api_forms.create_blueprint(auth=auth, forms=forms))
     jobs = PlanJobs(sessions=sessions, clock=clock, travel=travel, seed=settings.seed, redis_url=settings.redis_url,
                     emit=lambda event, payload, room: socketio.emit(event, payload, to=room))  # fmt: skip  # socketio: below
     server.register_blueprint(api_plans.create_blueprint(auth=auth, jobs=jobs, apply_plan=dispatch.apply_plan))

@@ -27,6 +27,8 @@ class Action(StrEnum):
     VIEW_ORDERS = "view-orders"
     PLAN_ROUTES = "plan-routes"
     REVIEW_CHECKINS = "review-checkins"
+    MANAGE_FORMS = "manage-forms"
+    APPROVE_REPORTS = "approve-reports"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,9 @@ _RULES: dict[Action, set[Role]] = {
     # Approving or rejecting a doubtful check-in answers for a worker's pay and a customer's bill: a
     # manager's call (and an admin's), not the dispatcher who may have sent the worker there.
     Action.REVIEW_CHECKINS: {Role.ADMIN, Role.MANAGER},
+    # What the field must report, and whether a report is good enough, is a manager's call too.
+    Action.MANAGE_FORMS: {Role.ADMIN, Role.MANAGER},
+    Action.APPROVE_REPORTS: {Role.ADMIN, Role.MANAGER},
 }
 
 
