@@ -482,7 +482,7 @@ class FieldService:
         worker = workers_repo.get_worker(session, claims.worker_id)
         forms_service.record_submitted(
             session, step=step, order_id=order.id, worker_id=claims.worker_id, report_id=report_id, status=status,
-            worker_name=worker.name if worker else f"worker {claims.worker_id}", at=action.occurred_at,
+            worker_name=worker.name if worker else f"worker {claims.worker_id}", at=now, written_at=action.occurred_at,
         )  # fmt: skip
         return None
 

@@ -237,9 +237,11 @@ def submitted_step(session: Session, *, order_id: int) -> str:
 
 def record_submitted(
     session: Session, *, step: str, order_id: int, worker_id: int, worker_name: str, report_id: int,
-    status: ReportStatus, at: datetime,
+    status: ReportStatus, at: datetime, written_at: datetime,
 ) -> None:  # fmt: skip
+    """The submission step, at the time it reached the office (after any return it answers), written when the phone says."""
     field_repo.record_event(
         session, type=step, worker_id=worker_id, order_id=order_id, at=at,
-        details={"report_id": report_id, "status": status.value, "by": worker_name, "note": ""},
+        details={"report_id": report_id, "status": status.value, "by": worker_name, "note": "",
+                 "written_at": written_at.isoformat()},
     )  # fmt: skip
