@@ -31,6 +31,7 @@ from console.forms_service import FormsService
 from console.links import PushLinks
 from console.notify import webhook
 from console.osmand_wsgi import OsmandEndpoint
+from console.pages import forms as forms_page
 from console.pages import live
 from console.pages import orders as orders_page
 from console.pages import plans as plans_page
@@ -161,7 +162,9 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
             return None
         if auth.current_actor() is not None:
             return None
-        if path.startswith(("/_dash", f"{plans_page.PATH}_dash", f"{review_page.PATH}_dash")):
+        if path.startswith(
+            ("/_dash", f"{plans_page.PATH}_dash", f"{review_page.PATH}_dash", f"{forms_page.PATH}_dash")
+        ):
             return flask.jsonify({"error": "not authenticated"}), 401
         return flask.redirect(f"/login?next={flask.request.full_path.rstrip('?')}")
 
@@ -231,6 +234,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
 
     orders_page.register(dash_app, dispatch=dispatch, auth=auth, list_sites=sites_for_picker, field=field)
     review_dash = review_page.mount(server, auth=auth, reviews=reviews, assets_dir=_assets_dir())
+    forms_dash = forms_page.mount(server, auth=auth, forms=forms, assets_dir=_assets_dir())
 
     socketio = SocketIO(
         server,
@@ -261,16 +265,29 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     # Dash prepares itself (registers the scripts it serves) on the first request it sees, and lets
     # requests arriving meanwhile through unprepared: a fresh gunicorn worker answered a browser's
     # simultaneous script requests with 500s. Prepare both apps now, in every worker, before serving.
-    for prepared in (dash_app, plans_dash, review_dash):
+    for prepared in (dash_app, plans_dash, review_dash, forms_dash):
         prepared._setup_server()  # noqa: SLF001 - Dash's own first-request step, run once here instead
     # After every callback is registered: Dash's inline scripts are allowed by their hashes only.
     security.install_headers(
         server,
-        script_hashes=[*dash_app.csp_hashes(), *plans_dash.csp_hashes(), *review_dash.csp_hashes()],
+        script_hashes=[
+            *dash_app.csp_hashes(),
+            *plans_dash.csp_hashes(),
+            *review_dash.csp_hashes(),
+            *forms_dash.csp_hashes(),
+        ],  # fmt: skip
         settings=settings,
     )
     security.warn_about_public_url(settings)
-    http_errors.register(server, dash_apps={"/": dash_app, plans_page.PATH: plans_dash, review_page.PATH: review_dash})
+    http_errors.register(
+        server,
+        dash_apps={
+            "/": dash_app,
+            plans_page.PATH: plans_dash,
+            review_page.PATH: review_dash,
+            forms_page.PATH: forms_dash,
+        },
+    )
 
     return OutfieldApp(server, dash_app, socketio, services, dispatch, bus, threading.Event())
 
