@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import uuid
 from datetime import UTC, datetime, time, timedelta
@@ -12,6 +13,7 @@ from PIL import Image
 
 from data import audit_repo
 from data.db import make_engine, make_sessionmaker, session_scope
+from tests.console.test_hostile_input import _png
 
 pytestmark = pytest.mark.integration
 
@@ -250,3 +252,27 @@ def test_a_photo_answer_must_name_a_photo_uploaded_for_the_order(setup):
     queue = requests.get(f"{setup['url']}/api/v1/reports/pending", headers=setup["manager"], timeout=5).json()
     item = next(q for q in queue["reports"] if q["order_id"] == order_id)
     assert item["photos"][photo_id].startswith("/api/v1/photos/")
+
+
+def test_a_signature_answer_is_a_checked_png_and_a_bomb_is_refused_naming_the_field(setup):
+    """Tests that a signature field takes a real PNG (kept, shown in the approval queue) and refuses a 60,000 × 60,000
+    pixel bomb naming the answer, storing nothing."""
+    saved = save_form(setup, {"order_type": "delivery", "name": "Signed delivery", "needs_approval": True, "fields": [
+        {"id": "receiver", "label": "Receiver's signature", "type": "signature", "required": True}]})  # fmt: skip
+    assert saved.status_code == 201, saved.text
+    form = saved.json()
+    order_id = new_order(setup, "delivery")
+    bomb = "data:image/png;base64," + base64.b64encode(_png(60_000, 60_000)).decode()
+    refused = send_report(setup, order_id, {"form_id": form["id"], "form_version": form["version"],
+                                            "answers": {"receiver": bomb}})  # fmt: skip
+    assert refused["status"] == "refused" and refused["error"].startswith("report.answers.receiver: ")
+    assert "pixels" in refused["error"] and record(setup, order_id)["report"] is None
+    out = io.BytesIO()
+    Image.new("RGB", (68, 32), (255, 255, 255)).save(out, "PNG")
+    signature = "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+    sent = send_report(setup, order_id, {"form_id": form["id"], "form_version": form["version"],
+                                         "answers": {"receiver": signature}})  # fmt: skip
+    assert sent["status"] == "applied", sent
+    queue = requests.get(f"{setup['url']}/api/v1/reports/pending", headers=setup["manager"], timeout=5).json()
+    item = next(q for q in queue["reports"] if q["order_id"] == order_id)
+    assert item["report"]["answers"] == {"receiver": signature}
