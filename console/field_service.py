@@ -33,7 +33,7 @@ from dispatch.access import Actor, Decision
 from dispatch.checkin import CheckinKind, CheckinVerdict, site_fence, verify_checkin
 from dispatch.clock import Clock
 from dispatch.confidence import CheckinEvidence, ConfidenceWeights, Fix, impossible_jump, needs_review, score_checkin
-from dispatch.forms import Problem, ReportStatus, ticked_checklist
+from dispatch.forms import Problem, status_on_submit, ticked_checklist
 from dispatch.geo import LatLon
 from dispatch.lifecycle import Refused, transition
 from dispatch.orders import OrderStatus, TimeWindow, WorkOrder
@@ -471,7 +471,11 @@ class FieldService:
             target = self._upload_dir / "signatures" / str(order.id) / f"{_safe(action.client_action_id)}.png"
             _write_durably(target, png)
             signature_path = str(target)
-        status = submission.status if submission is not None else ReportStatus.SUBMITTED
+        if submission is not None:
+            status = submission.status
+        else:  # a page from before forms (cached on a phone): the order type's current form says whether it waits
+            current = forms_repo.current_form(session, order.type.value)
+            status = status_on_submit(current.form if current else None)
         report_id = field_repo.add_report(
             session, client_action_id=action.client_action_id, order_id=order.id, worker_id=claims.worker_id,
             text=str(report.get("text", ""))[:10_000], checklist=checklist, parts=parts, signature_path=signature_path,

@@ -398,9 +398,17 @@ def approval_item(item: Mapping[str, Any]) -> html.Div:
         html.Tr([html.Th(str(f.get("label"))), html.Td(answer_view(f, answers.get(f.get("id")), photos))])
         for f in form.get("fields") or []
     ]
+    if not form:  # a report from a page before forms: its ticked checklist
+        rows = [
+            html.Tr([html.Th(str(item)), html.Td("yes" if done else "no")])
+            for item, done in (report.get("checklist") or {}).items()
+        ]
     children: list[Any] = [
         html.H3(f"Order #{order_id} · {site.get('name') or 'unknown site'} · {worker.get('name') or 'unknown worker'}"),
-        html.P(f"{form.get('name', 'Form')} (version {form.get('version', '?')})", className="muted"),
+        html.P(
+            f"{form['name']} (version {form['version']})" if form else "Checklist (sent before forms)",
+            className="muted",
+        ),
     ]
     if report.get("text"):
         children.append(html.P(str(report["text"]), className="report-text"))

@@ -69,3 +69,12 @@ def test_a_pending_report_shows_its_answers_and_steps_with_approve_and_return() 
     assert "'Condition'" in flat and "'worn'" in flat
     assert "returned by Mia at 2026-12-04 09:20 UTC: look again" in flat
     assert "ra-approve" in flat and "ra-return" in flat
+
+
+def test_a_report_sent_before_forms_shows_its_ticked_checklist() -> None:
+    """Tests that a pending report without a form (an old cached phone page) shows its checklist ticks."""
+    item = approval_item({"order_id": 8, "site": None, "worker": None, "form": None,
+                          "report": {"checklist": {"Meter read": True, "Seal intact": False}}})  # fmt: skip
+    flat = str(item.to_plotly_json())
+    assert "Checklist (sent before forms)" in flat
+    assert "'Meter read'" in flat and "'yes'" in flat and "'Seal intact'" in flat and "'no'" in flat

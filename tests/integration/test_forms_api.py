@@ -276,3 +276,20 @@ def test_a_signature_answer_is_a_checked_png_and_a_bomb_is_refused_naming_the_fi
     queue = requests.get(f"{setup['url']}/api/v1/reports/pending", headers=setup["manager"], timeout=5).json()
     item = next(q for q in queue["reports"] if q["order_id"] == order_id)
     assert item["report"]["answers"] == {"receiver": signature}
+
+
+def test_a_report_from_a_page_before_forms_still_waits_when_the_current_form_needs_approval(setup):
+    """Tests that a report with the old checklist (a phone page cached before forms) is stored and, under a form
+    needing approval, waits in the queue rather than slipping past it."""
+    assert save_form(setup, INSPECTION).status_code == 201  # the current inspection form needs approval
+    order_id = new_order(setup, "inspection")
+    sent = send_report(setup, order_id, {"text": "Meter fine", "checklist": {"Meter read": True}})
+    assert sent["status"] == "applied", sent
+    report = record(setup, order_id)["report"]
+    assert (report["status"], report["form_id"], report["checklist"]) == (
+        "pending_approval",
+        None,
+        {"Meter read": True},
+    )
+    queue = requests.get(f"{setup['url']}/api/v1/reports/pending", headers=setup["manager"], timeout=5).json()
+    assert order_id in [q["order_id"] for q in queue["reports"]]
