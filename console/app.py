@@ -18,6 +18,7 @@ from console import (
     api_alerts,
     api_day,
     api_field,
+    api_forms,
     api_orders,
     api_plans,
     api_review,
@@ -31,10 +32,12 @@ from console.auth import ApiError, Auth
 from console.day_service import DayService
 from console.dispatch_service import DispatchService
 from console.field_service import FieldService
+from console.forms_service import FormsService
 from console.links import PushLinks
 from console.notify import webhook
 from console.osmand_wsgi import OsmandEndpoint
 from console.pages import day as day_page
+from console.pages import forms as forms_page
 from console.pages import live
 from console.pages import orders as orders_page
 from console.pages import plans as plans_page
@@ -148,6 +151,8 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     server.register_blueprint(api_field.create_blueprint(auth=auth, field=field))
     reviews = ReviewService(sessions=sessions, clock=clock, threshold=settings.checkin_review_threshold)
     server.register_blueprint(api_review.create_blueprint(auth=auth, reviews=reviews))
+    forms = FormsService(sessions=sessions, clock=clock)
+    server.register_blueprint(api_forms.create_blueprint(auth=auth, forms=forms))
     jobs = PlanJobs(sessions=sessions, clock=clock, travel=travel, seed=settings.seed, redis_url=settings.redis_url,
                     emit=lambda event, payload, room: socketio.emit(event, payload, to=room))  # fmt: skip  # socketio: below
     server.register_blueprint(api_plans.create_blueprint(auth=auth, jobs=jobs, apply_plan=dispatch.apply_plan))
@@ -171,7 +176,15 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
             return None
         if auth.current_actor() is not None:
             return None
-        if path.startswith(("/_dash", f"{plans_page.PATH}_dash", f"{review_page.PATH}_dash", f"{day_page.PATH}_dash")):
+        if path.startswith(
+            (
+                "/_dash",
+                f"{plans_page.PATH}_dash",
+                f"{review_page.PATH}_dash",
+                f"{day_page.PATH}_dash",
+                f"{forms_page.PATH}_dash",
+            )
+        ):
             return flask.jsonify({"error": "not authenticated"}), 401
         # Encoded, so a page's whole query (`/day/?worker=3&date=...`) survives the sign-in.
         return flask.redirect("/login?" + urlencode({"next": flask.request.full_path.rstrip("?")}, safe="/"))
@@ -271,6 +284,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
 
     orders_page.register(dash_app, dispatch=dispatch, auth=auth, list_sites=sites_for_picker, field=field)
     review_dash = review_page.mount(server, auth=auth, reviews=reviews, assets_dir=_assets_dir())
+    forms_dash = forms_page.mount(server, auth=auth, forms=forms, assets_dir=_assets_dir())
 
     socketio = SocketIO(
         server,
@@ -301,7 +315,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     # Dash prepares itself (registers the scripts it serves) on the first request it sees, and lets
     # requests arriving meanwhile through unprepared: a fresh gunicorn worker answered a browser's
     # simultaneous script requests with 500s. Prepare both apps now, in every worker, before serving.
-    for prepared in (dash_app, plans_dash, review_dash, day_dash):
+    for prepared in (dash_app, plans_dash, review_dash, day_dash, forms_dash):
         prepared._setup_server()  # noqa: SLF001 - Dash's own first-request step, run once here instead
     # After every callback is registered: Dash's inline scripts are allowed by their hashes only.
     security.install_headers(
@@ -311,13 +325,20 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
             *plans_dash.csp_hashes(),
             *review_dash.csp_hashes(),
             *day_dash.csp_hashes(),
+            *forms_dash.csp_hashes(),
         ],
         settings=settings,
     )
     security.warn_about_public_url(settings)
     http_errors.register(
         server,
-        dash_apps={"/": dash_app, plans_page.PATH: plans_dash, review_page.PATH: review_dash, day_page.PATH: day_dash},
+        dash_apps={
+            "/": dash_app,
+            plans_page.PATH: plans_dash,
+            review_page.PATH: review_dash,
+            day_page.PATH: day_dash,
+            forms_page.PATH: forms_dash,
+        },
     )
 
     return OutfieldApp(server, dash_app, socketio, services, dispatch, bus, threading.Event())

@@ -23,20 +23,31 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session, sessionmaker
 
-from console import geojson
+from console import forms_service, geojson
 from console.links import LinkClaims, LinkRefused, PushLinks
 from console.photo_evidence import read_exif, stamp_lines, watermarked
 from console.request_body import MAX_ID
-from data import alerts_repo, audit_repo, field_repo, orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
+from data import (
+    alerts_repo,
+    audit_repo,
+    field_repo,
+    forms_repo,
+    orders_repo,
+    plans_repo,
+    positions_repo,
+    sites_repo,
+    workers_repo,
+)
 from data.db import session_scope
 from dispatch.access import Actor, Decision
 from dispatch.alerts import AlertKind
 from dispatch.checkin import CheckinKind, CheckinVerdict, site_fence, verify_checkin
 from dispatch.clock import Clock
 from dispatch.confidence import CheckinEvidence, ConfidenceWeights, Fix, impossible_jump, needs_review, score_checkin
+from dispatch.forms import Problem, status_on_submit, ticked_checklist
 from dispatch.geo import LatLon
 from dispatch.lifecycle import LifecycleEvent, Refused, StatusChange, Transitioned, transition
-from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder
+from dispatch.orders import OrderStatus, TimeWindow, WorkOrder
 from dispatch.positions import Position
 from dispatch.sites import Site
 from dispatch.sync import QueuedAction, apply_actions
@@ -52,13 +63,6 @@ ACTIONS: dict[str, OrderStatus] = {
     "check_in": OrderStatus.ON_SITE,
     "check_out": OrderStatus.DONE,
     "fail": OrderStatus.FAILED,
-}
-CHECKLISTS: dict[OrderType, tuple[str, ...]] = {
-    OrderType.VISIT: ("Met the customer", "Agenda covered", "Next step agreed"),
-    OrderType.REPAIR: ("Fault found", "Part replaced or fixed", "Tested after repair", "Area left clean"),
-    OrderType.INSPECTION: ("Safety check passed", "Meter read", "Photos of the installation taken"),
-    OrderType.DELIVERY: ("Goods handed over", "Packaging intact", "Recipient identified"),
-    OrderType.EMERGENCY: ("Site made safe", "Cause identified", "Customer informed"),
 }
 PHOTO_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
@@ -185,6 +189,7 @@ class FieldService:
             photos = field_repo.photos_of(session, order_id=order_id)
             report = field_repo.report_of(session, order_id=order_id)
             reviews = field_repo.order_events(session, order_id=order_id, types=["checkin_reviewed"])
+            report_steps = forms_service.report_steps(session, order_id=order_id)
             audit_repo.record(
                 session, actor_id=actor.id, action="view-field-record", subject_type="order", subject_id=order_id,
                 at=self._clock.now(),
@@ -194,6 +199,7 @@ class FieldService:
             "checkins": [checkin_json(c) for c in checkins],
             "photos": [_photo_links(p) for p in photos],
             "report": report,
+            "report_steps": report_steps,  # submitted → returned (note) → resubmitted → approved, who and when
             # The order's history of review decisions: who decided what about which check-in, when, why.
             "reviews": [
                 {
@@ -248,12 +254,16 @@ class FieldService:
             reports = {o.id: field_repo.report_of(session, order_id=o.id) for o in orders}
             photos = {o.id: len(field_repo.photos_of(session, order_id=o.id)) for o in orders}
             checkins = {o.id: field_repo.checkins_of(session, order_id=o.id) for o in orders}
+            forms = {t: forms_repo.current_form(session, t.value) for t in {o.type for o in orders}}
+            steps = {o.id: forms_service.report_steps(session, order_id=o.id) for o in orders}
         return {
             "worker": {"id": worker.id, "name": worker.name},
             "day": claims.day.isoformat(),
             "expires_at": claims.expires_at.isoformat(),
             "orders": [
-                _order_view(o, sites[o.site_id], reports[o.id], photos[o.id], checkins[o.id])
+                _order_view(
+                    o, sites[o.site_id], reports[o.id], photos[o.id], checkins[o.id], forms[o.type], steps[o.id]
+                )
                 for o in orders
                 if o.site_id in sites
             ],
@@ -454,6 +464,20 @@ class FieldService:
             return "report.checklist: expected {item: true/false}"
         if not isinstance(parts, list) or not all(isinstance(p, dict) for p in parts):
             return "report.parts: expected a list of {name, quantity}"
+        submission = forms_service.check_submission(
+            session, order_type=order.type.value, order_id=order.id, report=report
+        )
+        if isinstance(submission, Problem):
+            return f"{submission.field}: {submission.reason}"
+        if submission is not None:
+            for field_id in forms_service.signature_fields(submission.form):
+                if submission.answers.get(field_id):  # a PNG within the signature limits, kept as sent
+                    try:
+                        _signature_png(str(submission.answers[field_id]), f"report.answers.{field_id}")
+                    except FieldInputError as exc:
+                        return str(exc)
+            checklist = ticked_checklist(submission.form, submission.answers)
+        step = forms_service.submitted_step(session, order_id=order.id)
         signature_path = None
         if report.get("signature"):
             try:
@@ -463,10 +487,22 @@ class FieldService:
             target = self._upload_dir / "signatures" / str(order.id) / f"{_safe(action.client_action_id)}.png"
             _write_durably(target, png)
             signature_path = str(target)
-        field_repo.add_report(
+        if submission is not None:
+            status = submission.status
+        else:  # a page from before forms (cached on a phone): the order type's current form says whether it waits
+            current = forms_repo.current_form(session, order.type.value)
+            status = status_on_submit(current.form if current else None)
+        report_id = field_repo.add_report(
             session, client_action_id=action.client_action_id, order_id=order.id, worker_id=claims.worker_id,
             text=str(report.get("text", ""))[:10_000], checklist=checklist, parts=parts, signature_path=signature_path,
             signed_by=str(report.get("signed_by", ""))[:200], written_at=action.occurred_at, created_at=now,
+            form_id=submission.form_id if submission else None, answers=submission.answers if submission else None,
+            status=status.value,
+        )  # fmt: skip
+        worker = workers_repo.get_worker(session, claims.worker_id)
+        forms_service.record_submitted(
+            session, step=step, order_id=order.id, worker_id=claims.worker_id, report_id=report_id, status=status,
+            worker_name=worker.name if worker else f"worker {claims.worker_id}", at=now, written_at=action.occurred_at,
         )  # fmt: skip
         return None
 
@@ -653,6 +689,8 @@ def _order_view(
     report: dict[str, Any] | None,
     photos: int,
     checkins: list[tuple[str, str, float | None]],
+    form: forms_repo.StoredForm | None,
+    report_steps: list[dict[str, Any]],
 ) -> dict[str, Any]:
     lat, lon = site.location.lat, site.location.lon
     return {
@@ -675,8 +713,10 @@ def _order_view(
             "geo": f"geo:{lat:.6f},{lon:.6f}?q={lat:.6f},{lon:.6f}",
             "osm": f"https://www.openstreetmap.org/directions?to={lat:.6f}%2C{lon:.6f}",
         },
-        "checklist": list(CHECKLISTS.get(order.type, ())),
+        # The order type's current form, so the phone renders it offline and submits against this version.
+        "form": forms_service.form_json(form) if form else None,
         "report": report,
+        "report_steps": report_steps,
         "photos": photos,
         "checkins": [{"kind": k, "verdict": v, "distance_m": d} for k, v, d in checkins],
     }
@@ -747,26 +787,26 @@ def _refuse_bomb(field: str, size: tuple[int, int], max_pixels: int) -> None:
         )
 
 
-def _signature_png(data_url: str) -> bytes:
+def _signature_png(data_url: str, field: str = "report.signature") -> bytes:
     prefix = "data:image/png;base64,"
     if not data_url.startswith(prefix):
-        raise FieldInputError("report.signature", "expected a data:image/png;base64 URL")
+        raise FieldInputError(field, "expected a data:image/png;base64 URL")
     try:
         png = base64.b64decode(data_url[len(prefix) :], validate=True)
     except (binascii.Error, ValueError):
-        raise FieldInputError("report.signature", "not valid base64") from None
+        raise FieldInputError(field, "not valid base64") from None
     if len(png) > MAX_SIGNATURE_BYTES:
-        raise FieldInputError("report.signature", f"larger than {MAX_SIGNATURE_BYTES} bytes")
+        raise FieldInputError(field, f"larger than {MAX_SIGNATURE_BYTES} bytes")
     try:
         with Image.open(io.BytesIO(png)) as image:
             if image.format != "PNG":
-                raise FieldInputError("report.signature", "not a PNG image")
-            _refuse_bomb("report.signature", image.size, MAX_SIGNATURE_PIXELS)
+                raise FieldInputError(field, "not a PNG image")
+            _refuse_bomb(field, image.size, MAX_SIGNATURE_PIXELS)
             image.verify()
     except Image.DecompressionBombError as exc:
-        raise FieldInputError("report.signature", f"larger than {MAX_SIGNATURE_PIXELS:,} pixels: {exc}") from None
+        raise FieldInputError(field, f"larger than {MAX_SIGNATURE_PIXELS:,} pixels: {exc}") from None
     except (UnidentifiedImageError, OSError, SyntaxError):
-        raise FieldInputError("report.signature", "not a readable PNG image") from None
+        raise FieldInputError(field, "not a readable PNG image") from None
     return png
 
 

@@ -378,9 +378,58 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/api/v1/forms": {
+            "get": {
+                "summary": "Service-report forms, every version, by order type then newest first (office roles); each {id, order_type, version, name, needs_approval, fields: [{id, label, type: text|number|choice|checkbox|photo|signature, required, choices?, min?, max?}], created_at}",
+                "parameters": [
+                    {
+                        "name": "order_type",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"enum": ["visit", "repair", "inspection", "delivery", "emergency"]},
+                    }
+                ],
+                "responses": {"200": _resp("{forms}"), **_ERRORS},
+            },
+            "post": {
+                "summary": "Save a form as the next version of its order type ({order_type, name, needs_approval?, fields}); reports keep the version they were filled with (managers and admins; audited). 400 names the field, e.g. fields[2].choices",
+                "requestBody": _JSON_BODY,
+                "responses": {"201": _resp("The stored version"), **_ERRORS},
+            },
+        },
+        "/api/v1/forms/{form_id}": {
+            "get": {
+                "summary": "One form version",
+                "parameters": [{"name": "form_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {
+                    "200": _resp("The form version"),
+                    "404": _resp("No such form", {"$ref": "#/components/schemas/Error"}),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/v1/reports/pending": {
+            "get": {
+                "summary": "Service reports waiting for a manager's approval, oldest first, with order, site, worker, form version, answers, photo URLs and the report's steps (managers and admins; audited)",
+                "responses": {"200": _resp("{reports}"), **_ERRORS},
+            }
+        },
+        "/api/v1/orders/{order_id}/report/review": {
+            "post": {
+                "summary": "Approve or return the order's report waiting for approval ({decision: approve|return, note}; the note is required to return); an order event with who and when, audited (managers and admins)",
+                "parameters": [_ORDER_ID],
+                "requestBody": _JSON_BODY,
+                "responses": {
+                    "200": _resp("{order_id, report_id, status, note, by, at}"),
+                    "404": _resp("No such order", {"$ref": "#/components/schemas/Error"}),
+                    "409": _resp("No report waiting for approval", {"$ref": "#/components/schemas/Error"}),
+                    **_ERRORS,
+                },
+            }
+        },
         "/api/v1/field/{token}/day": {
             "get": {
-                "summary": "The worker's orders of the link's day in route order (the push-link page's data)",
+                "summary": "The worker's orders of the link's day in route order (the push-link page's data), each with its order type's current form, its report (status, a returned report's note) and the report's steps",
                 "security": [],
                 "parameters": [_TOKEN],
                 "responses": {"200": _resp("{worker, day, expires_at, orders}"), **_LINK_ERRORS},
@@ -388,7 +437,7 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/v1/field/{token}/actions": {
             "post": {
-                "summary": "The phone's queued actions ({actions: [{client_action_id, order_id, action, at, location?: {lat, lon, accuracy_m, at?, mock?}, report?}], sent_at?: the phone's clock at upload}); one result per action (a check-in's with its verdict and confidence), replays harmless",
+                "summary": "The phone's queued actions ({actions: [{client_action_id, order_id, action, at, location?: {lat, lon, accuracy_m, at?, mock?}, report?: {text, parts, signed_by, signature?, form_id, form_version, answers}}], sent_at?: the phone's clock at upload}); one result per action (a check-in's with its verdict and confidence), replays harmless",
                 "security": [],
                 "parameters": [_TOKEN],
                 "requestBody": _JSON_BODY,

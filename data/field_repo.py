@@ -413,15 +413,19 @@ def add_report(
     signed_by: str,
     written_at: datetime,
     created_at: datetime,
-) -> None:
-    session.add(
-        ServiceReportRow(
-            client_action_id=client_action_id, order_id=order_id, worker_id=worker_id, text=text,
-            checklist=dict(checklist), parts=parts, signature_path=signature_path, signed_by=signed_by,
-            written_at=written_at, created_at=created_at,
-        )
+    form_id: int | None = None,
+    answers: Mapping[str, Any] | None = None,
+    status: str = "submitted",
+) -> int:
+    row = ServiceReportRow(
+        client_action_id=client_action_id, order_id=order_id, worker_id=worker_id, text=text,
+        checklist=dict(checklist), parts=parts, signature_path=signature_path, signed_by=signed_by,
+        written_at=written_at, created_at=created_at, form_id=form_id,
+        answers=dict(answers) if answers is not None else None, status=status,
     )  # fmt: skip
+    session.add(row)
     session.flush()
+    return row.id
 
 
 def report_of(session: Session, *, order_id: int) -> dict[str, Any] | None:
@@ -432,8 +436,11 @@ def report_of(session: Session, *, order_id: int) -> dict[str, Any] | None:
     if row is None:
         return None
     return {
-        "text": row.text, "checklist": row.checklist, "parts": row.parts, "signed_by": row.signed_by,
+        "id": row.id, "text": row.text, "checklist": row.checklist, "parts": row.parts, "signed_by": row.signed_by,
         "has_signature": row.signature_path is not None, "written_at": row.written_at.isoformat(),
+        # From 0009: the form version it was filled with, the answers, and where approval stands.
+        "form_id": row.form_id, "answers": row.answers, "status": row.status, "review_note": row.review_note,
+        "reviewed_at": row.reviewed_at.isoformat() if row.reviewed_at else None,
     }  # fmt: skip
 
 

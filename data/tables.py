@@ -430,6 +430,30 @@ class ServiceReportRow(Base):
     signed_by: Mapped[str] = mapped_column(String(200), default="")
     written_at: Mapped[datetime]
     created_at: Mapped[datetime]
+    # The form version it was filled with and the answers {field id: answer} (0009; NULL for a report
+    # sent with the old fixed checklist). status: dispatch.forms.ReportStatus; a manager's decision below.
+    form_id: Mapped[int | None] = mapped_column(ForeignKey("forms.id", ondelete="RESTRICT"), index=True)
+    answers: Mapped[dict[str, Any] | None]
+    status: Mapped[str] = mapped_column(String(20), default="submitted", server_default="submitted", index=True)
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None]
+    review_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class FormRow(Base):
+    """One version of an order type's service-report form (dispatch.forms.FormDefinition); never changed once saved."""
+
+    __tablename__ = "forms"
+    __table_args__ = (UniqueConstraint("order_type", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_type: Mapped[str] = mapped_column(String(20), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(120))
+    fields: Mapped[list[Any]]
+    needs_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
 
 
 class PushLinkRow(Base):

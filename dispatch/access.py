@@ -29,6 +29,8 @@ class Action(StrEnum):
     REVIEW_CHECKINS = "review-checkins"
     VIEW_ALERTS = "view-alerts"
     ACKNOWLEDGE_ALERTS = "acknowledge-alerts"
+    MANAGE_FORMS = "manage-forms"
+    APPROVE_REPORTS = "approve-reports"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,9 @@ _RULES: dict[Action, set[Role]] = {
     Action.REVIEW_CHECKINS: {Role.ADMIN, Role.MANAGER},
     Action.VIEW_ALERTS: _OFFICE,
     Action.ACKNOWLEDGE_ALERTS: {Role.ADMIN, Role.DISPATCHER},
+    # What the field must report, and whether a report is good enough, is a manager's call too.
+    Action.MANAGE_FORMS: {Role.ADMIN, Role.MANAGER},
+    Action.APPROVE_REPORTS: {Role.ADMIN, Role.MANAGER},
 }
 _OWN_RECORD = (Action.VIEW_POSITIONS, Action.REPORT_POSITION, Action.VIEW_ALERTS)
 """What a field worker may do on their own record only (their fixes, geofence events and alerts)."""

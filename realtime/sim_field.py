@@ -20,6 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from dispatch.forms import FieldType, FormDefinition, Problem, parse_definition
 from dispatch.geo import LatLon, haversine_m
 from dispatch.orders import OrderStatus
 from realtime.simulator import Report
@@ -37,7 +38,8 @@ class DayOrder:
     site: LatLon
     geofence_radius_m: float
     service_s: float
-    checklist: tuple[str, ...] = ()
+    form_id: int | None = None
+    form: FormDefinition | None = None
 
 
 def parse_day(body: Any) -> tuple[DayOrder, ...]:
@@ -57,12 +59,40 @@ def parse_day(body: Any) -> tuple[DayOrder, ...]:
                     site=LatLon(float(site["lat"]), float(site["lon"])),
                     geofence_radius_m=float(site["geofence_radius_m"]),
                     service_s=float(item["service_minutes"]) * 60.0,
-                    checklist=tuple(str(c) for c in item.get("checklist") or ()),
+                    **_day_form(item.get("form"), str(item.get("type", ""))),
                 )
             )
         except (TypeError, KeyError, ValueError) as exc:
             raise ValueError(f"orders[{i}]: {type(exc).__name__} {exc}") from None
     return tuple(out)
+
+
+def _day_form(raw: Any, order_type: str) -> dict[str, Any]:
+    """The order's current form from the day answer, as DayOrder keywords ({} for an order without one)."""
+    if not raw:
+        return {}
+    form = parse_definition(raw, order_type=order_type, version=int(raw["version"]))
+    if isinstance(form, Problem):
+        raise ValueError(f"form.{form.field}: {form.reason}")
+    return {"form_id": int(raw["id"]), "form": form}
+
+
+def simulated_answers(form: FormDefinition) -> dict[str, Any]:
+    """What a simulated worker answers: every box ticked, the first choice, a number in bounds, a line of text.
+
+    Photos and signatures are left out (the simulator takes none): a form requiring one refuses the report.
+    """
+    answers: dict[str, Any] = {}
+    for f in form.fields:
+        if f.type is FieldType.CHECKBOX:
+            answers[f.id] = True
+        elif f.type is FieldType.CHOICE:
+            answers[f.id] = f.choices[0]
+        elif f.type is FieldType.NUMBER:
+            answers[f.id] = f.min_value if f.min_value is not None else min(0.0, f.max_value or 0.0)
+        elif f.type is FieldType.TEXT:
+            answers[f.id] = "simulated"
+    return answers
 
 
 def current_order(day: Sequence[DayOrder]) -> DayOrder | None:
@@ -149,7 +179,7 @@ def action_items(move: Move, *, fix: Report | None, at: datetime, new_id: Callab
     Each gets a fresh client action id from `new_id`, so resending the same list is harmless.
     `at` is the phone's time of the action (ISO 8601, UTC). Check-in and check-out carry the fix as
     their evidence (the server verifies both against the geofence); a completion sends a short
-    report (every checklist item ticked) before the check-out.
+    report (the order's form answered: `simulated_answers`) before the check-out.
     """
     order = move.order
     if order is None:
@@ -169,10 +199,12 @@ def action_items(move: Move, *, fix: Report | None, at: datetime, new_id: Callab
     if move.kind is MoveKind.CHECK_IN:
         return [item("check_in", location=location)]
     if move.kind is MoveKind.COMPLETE:
-        report = {
-            "text": f"{order.type.capitalize() or 'Job'} done; everything on the checklist checked (simulated).",
-            "checklist": {c: True for c in order.checklist},
+        report: dict[str, Any] = {
+            "text": f"{order.type.capitalize() or 'Job'} done; everything on the form checked (simulated).",
             "parts": [],
         }
+        if order.form is not None:
+            report |= {"form_id": order.form_id, "form_version": order.form.version,
+                       "answers": simulated_answers(order.form)}  # fmt: skip
         return [item("report", report=report), item("check_out", location=location)]
     return []

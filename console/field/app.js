@@ -211,10 +211,16 @@
     card.querySelector(".address").textContent = order.site.address || "";
     card.querySelector(".nav-geo").href = order.navigation.geo;
     card.querySelector(".nav-osm").href = order.navigation.osm;
-    const checklist = card.querySelector(".checklist");
-    for (const item of order.checklist) {
-      checklist.append(el("label", { class: "check" }, [el("input", { type: "checkbox", "data-item": item }), el("span", { text: item })]));
-    }
+    // The form of the order type as the day brought it: kept with the card, so a report is answered and
+    // sent against this version even when the office saves a newer one meanwhile (offline for hours).
+    card.form = order.form || null;
+    card.formView = card.form
+      ? Field.renderForm(card.querySelector(".form-fields"), card.form, {
+        photo: (file) => queuePhoto(order.id, file),
+        changed: () => { card.reportDirty = true; saveDraftSoon(card, order.id); },
+      })
+      : null;
+    card.querySelector(".form-fields").hidden = !card.formView;
     card.querySelector(".reason-form").addEventListener("submit", (ev) => {
       ev.preventDefault();
       const form = ev.currentTarget;
@@ -273,7 +279,12 @@
       .filter(Boolean).join(" · ");
     const actions = card.querySelector(".actions");
     actions.replaceChildren(...buttonsFor(order, status, card));
-    card.querySelector(".onsite").hidden = status !== "on_site";
+    const returned = !!(order.report && order.report.status === "returned") && !reportQueued(order.id);
+    const note = card.querySelector(".report-returned");
+    note.hidden = !returned;
+    note.textContent = returned ? `Returned by the office: ${order.report.review_note}` : "";
+    // A returned report is edited and sent again, also after the check-out.
+    card.querySelector(".onsite").hidden = status !== "on_site" && !returned;
     if (status !== "on_site" && status !== "en_route" && status !== "accepted" && status !== "assigned") {
       card.querySelector(".reason-form").hidden = true;
     }
@@ -281,10 +292,23 @@
     const queued = state.photos.filter((p) => p.order_id === order.id).length;
     card.querySelector(".photo-state").textContent =
       `${sent} photo${sent === 1 ? "" : "s"} sent` + (queued ? `, ${queued} waiting to sync` : "");
-    const reportQueued = state.actions.some((a) => a.order_id === order.id && a.action === "report");
-    card.querySelector(".report-state").textContent = reportQueued
+    card.querySelector(".report-state").textContent = reportQueued(order.id)
       ? "Report saved on this phone, waiting to sync."
-      : order.report ? `Report received by the office (written ${hhmm(order.report.written_at)}).` : "";
+      : order.report ? reportStateText(order.report) : "";
+  }
+
+  function reportQueued(orderId) {
+    return state.actions.some((a) => a.order_id === orderId && a.action === "report");
+  }
+
+  function reportStateText(report) {
+    const written = `written ${hhmm(report.written_at)}`;
+    switch (report.status) {
+      case "pending_approval": return `Report received by the office (${written}), waiting for approval.`;
+      case "approved": return `Report approved by the office (${written}).`;
+      case "returned": return "Report returned by the office: change it and save it again.";
+      default: return `Report received by the office (${written}).`;
+    }
   }
 
   function buttonsFor(order, status, card) {
@@ -378,6 +402,7 @@
     state.photos.push(stored ? { ...entry, blob: undefined } : entry);
     render();
     syncSoon();
+    return entry.client_action_id; // what a form's photo answer refers to
   }
 
   /** A camera photo too large (or in a type the office does not take) as a JPEG of at most 2560 px. */
@@ -417,7 +442,11 @@
     clearTimeout(retryTimer);
     let ok = false;
     try {
-      ok = (await syncActions()) && (await syncPhotos()) && (await flushPositions());
+      // A report whose form answers name queued photos goes after them (the office checks they arrived).
+      const photosFirst = state.actions.some((a) => (a.photo_ids || []).length);
+      ok = photosFirst
+        ? (await syncPhotos()) && (await syncActions()) && (await flushPositions())
+        : (await syncActions()) && (await syncPhotos()) && (await flushPositions());
     } catch (e) {
       ok = false;
     } finally {
@@ -568,7 +597,7 @@
     // A revoked link may be a lost phone: forget the day's addresses and notes. Queued actions stay,
     // and a new link for the same worker sends them (with their original times).
     if (db) idbDelete("kv", DAY_KEY).catch(() => {});
-    if (window.caches) caches.open("outfield-field-v1").then((c) => c.delete(API + "/day")).catch(() => {});
+    if (window.caches) caches.open("outfield-field-v2").then((c) => c.delete(API + "/day")).catch(() => {});
     render();
   }
 
@@ -600,7 +629,10 @@
     const at = new Date().toISOString(); // the tap, not the moment the fix arrives
     busy.set(order.id, "Getting your position…");
     render();
-    if (action === "check_out") await saveReportIfChanged(card, order.id);
+    if (action === "check_out" && !(await saveReportIfChanged(card, order.id))) {
+      notice(`Fill in the service report of ${orderName(order.id)} before checking out.`, "error");
+      return;
+    }
     const { fix, error } = await getFix();
     if (fix) seen(fix);
     else notice(`${ACTION_WORDS[action]} is saved without a position (${error}); the office will see that.`, "error");
@@ -665,7 +697,6 @@
 
   function collectReport(card) {
     const checklist = {};
-    card.querySelectorAll(".checklist input[type=checkbox]").forEach((c) => { checklist[c.dataset.item] = c.checked; });
     const parts = Array.from(card.querySelectorAll(".part-row"))
       .map((r) => ({
         name: r.querySelector(".part-name").value.trim(),
@@ -679,26 +710,50 @@
       signed_by: card.querySelector(".signed-by").value.trim(),
     };
     if (card.pad.signed) report.signature = card.pad.toDataURL();
+    if (card.formView) {
+      report.form_id = card.form.id;
+      report.form_version = card.form.version;
+      report.answers = card.formView.collect();
+    }
     return report;
   }
 
   function reportIsEmpty(r) {
-    return !r.text && !r.parts.length && !r.signed_by && !r.signature && !Object.values(r.checklist).some(Boolean);
+    const answered = Object.values(r.answers || {}).some((v) => v !== false && v !== null);
+    return !r.text && !r.parts.length && !r.signed_by && !r.signature && !Object.values(r.checklist).some(Boolean) && !answered;
   }
 
+  /** Queue the report; false (and the reasons shown by each field) when the form's answers would be refused. */
   async function saveReport(card, orderId) {
     const report = collectReport(card);
-    if (reportIsEmpty(report)) { card.querySelector(".report-state").textContent = "The report is empty."; return; }
+    if (reportIsEmpty(report) && !(card.formView && card.formView.hasRequired)) {
+      card.querySelector(".report-state").textContent = "The report is empty.";
+      return true;
+    }
+    if (card.formView && Object.keys(card.formView.check(report.answers)).length) {
+      card.querySelector(".report-state").textContent = "Some answers are missing or wrong: see the marked fields.";
+      return false;
+    }
     card.reportDirty = false;
-    await queueAction(orderId, "report", { report: report });
+    // A resubmission is a new action with its own id: the office keeps both, in order.
+    await queueAction(orderId, "report", { report: report, photo_ids: photoAnswers(card, report) });
+    return true;
   }
 
+  function photoAnswers(card, report) {
+    if (!card.formView) return [];
+    return card.form.fields.filter((f) => f.type === "photo").flatMap((f) => report.answers[f.id] || []);
+  }
+
+  /** Before a check-out: save a changed report, or one the form requires; false when its answers are not acceptable. */
   async function saveReportIfChanged(card, orderId) {
     const order = orderById(orderId);
-    const queued = state.actions.some((a) => a.order_id === orderId && a.action === "report");
-    if (card.reportDirty || (!queued && !(order && order.report) && !reportIsEmpty(collectReport(card)))) {
-      await saveReport(card, orderId);
+    const sent = reportQueued(orderId) || !!(order && order.report);
+    const required = !!(card.formView && card.formView.hasRequired);
+    if (card.reportDirty || (!sent && (required || !reportIsEmpty(collectReport(card))))) {
+      return saveReport(card, orderId);
     }
+    return true;
   }
 
   function setupSignature(card, orderId) {
@@ -731,7 +786,7 @@
     if (!report) return;
     card.querySelector(".report-text").value = report.text || "";
     card.querySelector(".signed-by").value = report.signed_by || "";
-    card.querySelectorAll(".checklist input[type=checkbox]").forEach((c) => { c.checked = !!(report.checklist || {})[c.dataset.item]; });
+    if (card.formView) card.formView.fill(report.answers || {});
     card.querySelector(".part-rows").replaceChildren();
     for (const p of report.parts || []) addPartRow(card, p.name, p.quantity);
     card.reportDirty = draft ? draft.dirty : false;

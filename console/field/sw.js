@@ -6,10 +6,10 @@
  */
 "use strict";
 
-const CACHE = "outfield-field-v1";
+const CACHE = "outfield-field-v2";
 const SHELL = "/field/static/index.html";
 const ASSETS = [SHELL, "/field/static/style.css"].concat(
-  ["idb", "socketio", "map", "signature", "app"].map((name) => `/field/static/${name}.js`),
+  ["idb", "socketio", "map", "signature", "forms", "app"].map((name) => `/field/static/${name}.js`),
 );
 
 self.addEventListener("install", (event) => {

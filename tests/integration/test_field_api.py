@@ -107,7 +107,7 @@ def png_bytes(colour=(200, 30, 30)) -> bytes:
 
 
 def test_link_opens_the_day_with_what_the_page_needs(setup):
-    """Tests that a push link shows the worker's assigned order with address, window, checklist and navigation, and comes with a QR code."""
+    """Tests that a push link shows the worker's assigned order with address, window, form (the checklist) and navigation, and comes with a QR code."""
     order_id = assigned_order(setup, "Ana Field")
     r = requests.post(
         f"{setup['url']}/api/v1/workers/{setup['workers']['Ana Field']}/push-link",
@@ -122,7 +122,7 @@ def test_link_opens_the_day_with_what_the_page_needs(setup):
     (order,) = [o for o in day["orders"] if o["id"] == order_id]
     assert order["site"]["name"] == "Casino de Monte-Carlo"
     assert order["navigation"]["geo"].startswith("geo:43.739400,7.427600")
-    assert "Tested after repair" in order["checklist"]
+    assert "Tested after repair" in [f["label"] for f in order["form"]["fields"]]
 
 
 def test_offline_queue_replayed_three_times_applies_each_action_once(setup):

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dispatch.clock import ManualClock
+from dispatch.forms import checklist_form
 from dispatch.geo import LatLon
 from dispatch.orders import OrderStatus
-from realtime.sim_field import DayOrder, Memory, Move, MoveKind, action_items, decide, parse_day
+from realtime.sim_field import DayOrder, Memory, Move, MoveKind, action_items, decide, parse_day, simulated_answers
 from realtime.simulator import Report
 from tests.routing.network import CRUISE_TERMINAL, POST_OFFICE_CONDAMINE, POUND_FONTVIEILLE
 
@@ -19,7 +20,10 @@ S = OrderStatus
 
 
 def order(order_id: int, status: OrderStatus, site: LatLon = CRUISE_TERMINAL, service_s: float = 1800) -> DayOrder:
-    return DayOrder(order_id, status, "repair", site, 50.0, service_s, ("Fault found", "Tested after repair"))
+    return DayOrder(order_id, status, "repair", site, 50.0, service_s, 7, checklist_form("repair", CHECKLIST))
+
+
+CHECKLIST = ("Fault found", "Tested after repair")
 
 
 def fix(at: LatLon, speed_mps: float = 0.0, north_m: float = 0.0) -> Report:
@@ -108,7 +112,8 @@ def test_actions_carry_fresh_ids_the_phone_time_and_the_check_in_fix() -> None:
     done = action_items(Move(MoveKind.COMPLETE, order(4, S.ON_SITE)), fix=here, at=at, new_id=lambda: next(ids))
     assert [(a["action"], a["client_action_id"]) for a in done] == [("report", "id-3"), ("check_out", "id-4")]
     assert done[1]["location"] == check_in[0]["location"]
-    assert done[0]["report"]["checklist"] == {"Fault found": True, "Tested after repair": True}
+    assert (done[0]["report"]["form_id"], done[0]["report"]["form_version"]) == (7, 1)
+    assert done[0]["report"]["answers"] == {"fault_found": True, "tested_after_repair": True}
     assert done[0]["report"]["text"]
     assert action_items(Move(MoveKind.WAIT, order(4, S.ON_SITE)), fix=here, at=at, new_id=lambda: next(ids)) == []
 
@@ -117,9 +122,12 @@ def test_parse_day_reads_the_push_link_day_and_names_a_bad_field() -> None:
     """Tests that the day endpoint's orders become DayOrders in the order given, and a malformed one is named."""
     body = {
         "orders": [
-            {"id": 12, "status": "accepted", "type": "visit", "service_minutes": 20, "checklist": ["Met the customer"],
+            {"id": 12, "status": "accepted", "type": "visit", "service_minutes": 20,
+             "form": {"id": 4, "version": 2, "name": "Visit", "fields": [
+                 {"id": "met", "label": "Met the customer", "type": "checkbox", "required": True},
+                 {"id": "mood", "label": "Mood", "type": "choice", "choices": ["good", "bad"]}]},
              "site": {"name": "x", "lat": 43.73, "lon": 7.42, "geofence_radius_m": 50.0}},
-            {"id": 3, "status": "assigned", "type": "repair", "service_minutes": 45, "checklist": [],
+            {"id": 3, "status": "assigned", "type": "repair", "service_minutes": 45, "form": None,
              "site": {"name": "y", "lat": 43.74, "lon": 7.43, "geofence_radius_m": 75.0}},
         ]
     }  # fmt: skip
@@ -128,7 +136,9 @@ def test_parse_day_reads_the_push_link_day_and_names_a_bad_field() -> None:
         (12, S.ACCEPTED, 1200.0, 50.0),
         (3, S.ASSIGNED, 2700.0, 75.0),
     ]
-    assert day[0].site == LatLon(43.73, 7.42) and day[0].checklist == ("Met the customer",)
+    assert day[0].site == LatLon(43.73, 7.42) and day[0].form_id == 4 and day[0].form is not None
+    assert (day[0].form.version, [f.label for f in day[0].form.fields]) == (2, ["Met the customer", "Mood"])
+    assert simulated_answers(day[0].form) == {"met": True, "mood": "good"} and day[1].form is None
     with pytest.raises(ValueError, match=r"orders\[1\]"):
         parse_day({"orders": [body["orders"][0], {"id": 5, "status": "assigned"}]})
     with pytest.raises(ValueError, match="orders"):
