@@ -34,7 +34,6 @@ HIGHLIGHT_LAYER = "highlight-layer"
 
 # The orders tab: the open orders and one order's card.
 ORDER_LIST = "order-list"
-ORDER_ITEM = "order-item"
 SELECTED_ORDER = "selected-order"
 ORDER_REFRESH = "order-refresh"
 ORDER_DETAIL = "order-detail"

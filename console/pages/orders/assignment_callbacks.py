@@ -29,6 +29,14 @@ class AssignmentCallbacks:
 
 def register(app: Dash, *, dispatch: DispatchService, auth: Authoriser) -> AssignmentCallbacks:
     """Wire the Assign and Cancel buttons and the who-is-near form."""
+    # The click's outcome, said as soon as its answer is in (the card's redraw follows with the same words).
+    app.clientside_callback(
+        "window.dash_clientside.orders.notice",
+        Output(ids.ORDER_MESSAGE, "children", allow_duplicate=True),
+        Input(ids.SELECTED_ORDER, "data"),
+        State(ids.WORKERS_LAYER, "data"),
+        prevent_initial_call=True,
+    )
     app.clientside_callback(
         "window.dash_clientside.orders.clearReason",
         Output(ids.OVERRIDE_REASON, "value"),

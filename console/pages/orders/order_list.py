@@ -59,7 +59,7 @@ def batch_bar() -> html.Div:
 
 
 def order_list() -> html.Div:
-    """Where live.js draws the open orders (one button per order, by priority)."""
+    """Where live.js draws the open orders (one plain button per order, by priority), outside Dash's store."""
     return html.Div(id=ids.ORDER_LIST, className="order-list")
 
 

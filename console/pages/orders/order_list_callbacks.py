@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dash import ALL, Dash, Input, Output
+from dash import Dash, Input, Output
 from dash.exceptions import PreventUpdate
 
 from console.auth import ApiError
@@ -47,20 +47,15 @@ def register(app: Dash, *, dispatch: DispatchService, auth: Authoriser) -> ListC
         Output(ids.PANE_NEW_ORDER, "className"),
         Input(ids.ACTIVE_TAB, "data"),
     )
+    # The list itself is drawn by live.js outside Dash's store (a click selects through set_props); this
+    # callback returns only the card's title and the tab's count.
     app.clientside_callback(
         "window.dash_clientside.orders.panel",
-        Output(ids.ORDER_LIST, "children"),
         Output(ids.ORDER_HEAD, "children"),
         Output(ids.TAB_ORDERS, "children"),
         Input(ids.ORDERS_LAYER, "data"),
         Input(ids.WORKERS_LAYER, "data"),
         Input(ids.SELECTED_ORDER, "data"),
-    )
-    app.clientside_callback(
-        "window.dash_clientside.orders.selectFromList",
-        Output(ids.SELECTED_ORDER, "data", allow_duplicate=True),
-        Input({"type": ids.ORDER_ITEM, "index": ALL}, "n_clicks"),
-        prevent_initial_call=True,
     )
     app.clientside_callback(
         "window.dash_clientside.orders.selectFromMap",
