@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,6 +70,7 @@ class Result:
     orders: int
     samples: dict[str, list[float]] = field(default_factory=dict)
     skipped: int = 0
+    failure: str | None = None
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -177,14 +179,18 @@ def run_size(workers: int, orders: int, args: argparse.Namespace, playwright) ->
             fleet = give_every_worker_a_fix(url, token)
 
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-            page = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
-            page.goto(f"{url}/")
-            page.fill("input[name=name]", "dispatcher")
-            page.fill("input[name=password]", "dispatcher-demo")
-            page.click("button[type=submit]")
-            page.wait_for_selector(".conn-live", timeout=TIMEOUT_MS)
-            measure(page, url, fleet, args.samples, result)
-            browser.close()
+            try:
+                page = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+                page.goto(f"{url}/")
+                page.fill("input[name=name]", "dispatcher")
+                page.fill("input[name=password]", "dispatcher-demo")
+                page.click("button[type=submit]")
+                page.wait_for_selector(".conn-live", timeout=TIMEOUT_MS)
+                measure(page, url, fleet, args.samples, result)
+            except PlaywrightError as exc:  # e.g. a page that never became usable: say so, keep the rest
+                result.failure = str(exc).splitlines()[0]
+            finally:
+                browser.close()
         finally:
             for p in reversed(procs):
                 p.terminate()
@@ -214,6 +220,10 @@ def main() -> None:
         for size in args.sizes.split(","):
             workers, orders = (int(x) for x in size.split("x"))
             results.append(run_size(workers, orders, args, p))
+            r = results[-1]
+            print(f"{workers}x{orders}: " + "; ".join(f"{m} {stats(v)}" for m, v in r.samples.items()), flush=True)
+            if r.failure:
+                print(f"{workers}x{orders}: stopped: {r.failure}", flush=True)
 
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores, load average {load[0]:.2f}; chromium {CHROMIUM}; {args.samples} samples")
@@ -225,6 +235,8 @@ def main() -> None:
     for m in MEASURES:
         print(f"| {m} | " + " | ".join(stats(r.samples.get(m, [])) for r in results) + " |")
     for r in results:
+        if r.failure:
+            print(f"({r.workers}x{r.orders}: stopped after {sum(map(len, r.samples.values()))} samples: {r.failure})")
         if r.skipped:
             print(f"({r.workers}x{r.orders}: {r.skipped} order clicks redrawn under the click, not counted)")
 
