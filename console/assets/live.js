@@ -436,6 +436,12 @@
     workerClicked: function (feature) {
       return feature && feature.properties ? "workers" : NO();
     },
+    // 'Show all …' on a long card: the selected order's card lists every worker from now on.
+    showAll: function (candidates, excluded, selected) {
+      const ctx = window.dash_clientside.callback_context;
+      if (!ctx.triggered.length || !ctx.triggered[0].value || selectedId(selected) === null) return NO();
+      return { order_id: selectedId(selected) };
+    },
     refreshIfSelected: function (message, selected) {
       if (!message || !message.order || message.order.order_id !== selectedId(selected)) return NO();
       // The echo of this screen's own Assign or Cancel: the card is already being redrawn from that click.

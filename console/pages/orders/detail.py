@@ -25,6 +25,7 @@ VERDICTS = {
 }
 
 FIELD_HIDDEN = "field-record actions-hidden"
+CARD_ROWS = 20
 
 
 def field_section() -> html.Section:
@@ -86,10 +87,22 @@ def notice_view(notice: Mapping[str, Any] | None, names: Mapping[int, str]) -> A
     return None
 
 
-def excluded_view(excluded: Sequence[Excluded], names: Mapping[int, str], *, open_: bool) -> Any:
-    """Every worker who cannot take the order, with the reason, folded away unless nobody can."""
+def show_all_button(component_id: str, count: int, what: str) -> html.Button:
+    """'Show all 150 candidates': the card lists the first `CARD_ROWS` of a long list until asked."""
+    return html.Button(f"Show all {count} {what}", id=component_id, n_clicks=0, className="show-all")
+
+
+def excluded_view(excluded: Sequence[Excluded], names: Mapping[int, str], *, open_: bool, show_all: bool = True) -> Any:
+    """Every worker who cannot take the order, with the reason, folded away unless nobody can (the first
+    `CARD_ROWS` of them and a button for the rest, unless `show_all`)."""
     if not excluded:
         return None
+    shown = excluded if show_all else excluded[:CARD_ROWS]
+    more = (
+        [show_all_button(ids.SHOW_ALL_EXCLUDED, len(excluded), "excluded workers")]
+        if len(shown) < len(excluded)
+        else []
+    )
     return html.Details(
         open=open_,
         className="excluded",
@@ -103,15 +116,23 @@ def excluded_view(excluded: Sequence[Excluded], names: Mapping[int, str], *, ope
                             html.Span(e.reason, className="ex-reason"),
                         ]
                     )
-                    for e in excluded
+                    for e in shown
                 ]
             ),
+            *more,
         ],
     )
 
 
-def order_view(explained: Explained, *, can_manage: bool, notice: Mapping[str, Any] | None) -> tuple[Any, ...]:
-    """The card, the excluded workers, the notice and the actions' class for one order."""
+def order_view(
+    explained: Explained, *, can_manage: bool, notice: Mapping[str, Any] | None, show_all: bool = False
+) -> tuple[Any, ...]:
+    """The card, the excluded workers, the notice and the actions' class for one order.
+
+    With hundreds of workers the card lists the first `CARD_ROWS` candidates and excluded workers, each
+    list with a 'Show all' button (`show_all` lists everyone): a card of 500 rows as components cost the
+    page seconds to draw (bench/README.md, "The dispatcher's console").
+    """
     order, ranking, names = explained.order, explained.ranking, explained.names
     final = order.status in FINAL_STATUSES
     assignee = names.get(order.assigned_worker_id, "?") if order.assigned_worker_id is not None else "nobody yet"
@@ -141,17 +162,19 @@ def order_view(explained: Explained, *, can_manage: bool, notice: Mapping[str, A
                         current=c.worker_id == order.assigned_worker_id,
                         can_manage=can_manage,
                     )
-                    for i, c in enumerate(ranking.candidates)
+                    for i, c in enumerate(ranking.candidates if show_all else ranking.candidates[:CARD_ROWS])
                 ],
                 className="candidates",
             ),
         ]
+        if not show_all and len(ranking.candidates) > CARD_ROWS:
+            card.append(show_all_button(ids.SHOW_ALL_CANDIDATES, len(ranking.candidates), "candidates"))
     else:
         card.append(html.P("Nobody can take this order now; see why below.", className="warn"))
     if not can_manage and not final:
         card.append(html.P("Your role may view orders but not assign them.", className="muted"))
     actions = "order-actions" if can_manage and not final else "order-actions actions-hidden"
-    excluded = excluded_view(ranking.excluded, names, open_=not ranking.candidates and not final)
+    excluded = excluded_view(ranking.excluded, names, open_=not ranking.candidates and not final, show_all=show_all)
     return card, excluded, notice_view(notice, names), actions
 
 

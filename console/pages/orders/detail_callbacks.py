@@ -35,6 +35,14 @@ class DetailCallbacks:
 def register(app: Dash, *, dispatch: DispatchService, auth: Authoriser, field: FieldService) -> DetailCallbacks:
     """Wire the order card and the field record to the selection store."""
     app.clientside_callback(
+        "window.dash_clientside.orders.showAll",
+        Output(ids.CARD_SHOW_ALL, "data"),
+        Input(ids.SHOW_ALL_CANDIDATES, "n_clicks"),
+        Input(ids.SHOW_ALL_EXCLUDED, "n_clicks"),
+        State(ids.SELECTED_ORDER, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
         "window.dash_clientside.orders.refreshIfSelected",
         Output(ids.ORDER_REFRESH, "data"),
         Input(ids.SOCKET, f"data-{ids.EVENT_ORDERS}"),
@@ -50,9 +58,10 @@ def register(app: Dash, *, dispatch: DispatchService, auth: Authoriser, field: F
         Output(ids.NEAR_DEFAULTS, "data"),
         Input(ids.SELECTED_ORDER, "data"),
         Input(ids.ORDER_REFRESH, "data"),
+        Input(ids.CARD_SHOW_ALL, "data"),
         prevent_initial_call=True,
     )
-    def show_order(selected: Any, _refresh: Any) -> Any:
+    def show_order(selected: Any, _refresh: Any, show_all: Any = None) -> Any:
         try:
             actor = auth.require(Action.VIEW_ORDERS)
             order_id = selected_order_id(selected)
@@ -62,7 +71,8 @@ def register(app: Dash, *, dispatch: DispatchService, auth: Authoriser, field: F
         except (ApiError, NotFound) as exc:
             return (*order_error_view(reason_text(exc)), None)
         can_manage = can(actor, Action.MANAGE_ORDERS).allowed
-        view = order_view(explained, can_manage=can_manage, notice=(selected or {}).get("notice"))
+        every = selected_order_id(show_all) == order_id
+        view = order_view(explained, can_manage=can_manage, notice=(selected or {}).get("notice"), show_all=every)
         return (*view, near_defaults(explained.order))
 
     @app.callback(

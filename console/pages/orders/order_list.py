@@ -28,6 +28,7 @@ def stores() -> list[Any]:
         dcc.Store(id=ids.ORDER_REFRESH),
         dcc.Store(id=ids.NEAR_TARGET),
         dcc.Store(id=ids.NEAR_DEFAULTS),
+        dcc.Store(id=ids.CARD_SHOW_ALL),
     ]
 
 
