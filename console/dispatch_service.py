@@ -7,10 +7,10 @@ change so every console (and the worker's phone) updates within the relay's batc
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -83,6 +83,28 @@ class _Fleet:
     positions: dict[int, Position]
     workloads: dict[int, Workload]
     leaves: dict[int, list[Leave]]
+
+
+@runtime_checkable
+class _ManyToOne(Protocol):
+    def durations_to(self, origins: Sequence[LatLon], destination: LatLon) -> list[float | None]: ...
+
+
+class ToOneSite:
+    """Travel times to one site, asked of the provider once for all `origins` (its `durations_to`, when it has
+    one); any other pair goes to the provider as usual. Answers exactly what `travel.duration_s` would."""
+
+    def __init__(self, travel: TravelTimes, origins: Sequence[LatLon], site: LatLon) -> None:
+        self._travel, self._site = travel, site
+        self._known: dict[LatLon, float | None] = {}
+        if isinstance(travel, _ManyToOne) and origins:
+            unique = list(dict.fromkeys(origins))
+            self._known = dict(zip(unique, travel.durations_to(unique, site), strict=True))
+
+    def duration_s(self, a: LatLon, b: LatLon) -> float | None:
+        if b == self._site and a in self._known:
+            return self._known[a]
+        return self._travel.duration_s(a, b)
 
 
 class DispatchService:
@@ -312,9 +334,16 @@ class DispatchService:
             return orders_repo.order_history(session, order_id=order_id)
 
     def _rank(self, order: WorkOrder, site: Site, fleet: _Fleet, now: datetime) -> Ranking:
+        # Every qualified worker's travel time to the site in one query, not one query per worker.
+        origins = [
+            origin[0]
+            for w in fleet.workers.values()
+            if w.active and order.required_skills <= w.skills and (origin := origin_of(w, fleet.positions))
+        ]
+        travel = ToOneSite(self._travel, origins, site.location)
         return rank_candidates(
             order, site, fleet.workers.values(), now=now, positions=fleet.positions,
-            workloads=fleet.workloads, leaves=fleet.leaves, travel=self._travel, params=self._params,
+            workloads=fleet.workloads, leaves=fleet.leaves, travel=travel, params=self._params,
         )  # fmt: skip
 
     def _order_and_site(self, session: Session, order_id: int) -> tuple[WorkOrder, Site]:

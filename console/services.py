@@ -49,7 +49,7 @@ class Services:
         with session_scope(self.sessions) as session:
             workers = workers_repo.list_workers(session)
             latest = positions_repo.latest_positions(session)
-            orders = [o for o in orders_repo.list_orders(session) if o.status in OPEN_STATUSES]
+            orders = orders_repo.list_orders(session, status=OPEN_STATUSES)
             sites = {s.id: s for s in sites_repo.list_sites(session)}
             flags = field_repo.checkin_flags(session, [o.id for o in orders])
             audit_repo.record(

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from data.db import make_engine, make_sessionmaker, session_scope, sqlite_path
 from data.migrate import current_revision, head_revision, migrate
 from data.positions_repo import purge_positions
-from data.scenario import DEMO_LOGINS, demo_day, is_empty, seed_demo
+from data.scenario import DEMO_LOGINS, ORDER_COUNT, WORKER_COUNT, demo_day, is_empty, seed_demo
 from data.settings import Settings
 from data.users_repo import actor_by_name, create_user, set_active, set_password
 from data.workers_repo import add_worker
@@ -213,7 +213,7 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
         if args.if_empty and not is_empty(session):
             print("the database already holds data: demo not seeded")
             return 0
-        summary = seed_demo(session, seed=settings.seed, day=day)
+        summary = seed_demo(session, seed=settings.seed, day=day, workers=args.workers, orders=args.orders)
     print(
         f"demo for {summary.day.isoformat()} (seed {settings.seed}): {summary.sites} sites, "
         f"{summary.workers} workers, {summary.orders} orders"
@@ -245,6 +245,12 @@ def _day(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date YYYY-MM-DD") from None
+
+
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
+    return int(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -310,6 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the day of the demo orders, YYYY-MM-DD (default: today, UTC; tomorrow after 15:00)",
     )
+    p.add_argument("--workers", type=_positive, default=WORKER_COUNT, help="how many workers (default: 30)")
+    p.add_argument("--orders", type=_positive, default=ORDER_COUNT, help="how many orders (default: 120)")
     p.set_defaults(run=cmd_seed_demo)
 
     sub.add_parser("demo-info", help="print the console URL and the demo logins").set_defaults(run=cmd_demo_info)

@@ -115,8 +115,13 @@ def is_empty(session: Session) -> bool:
     )
 
 
-def seed_demo(session: Session, *, seed: int, day: date) -> DemoSummary:
+def seed_demo(
+    session: Session, *, seed: int, day: date, workers: int = WORKER_COUNT, orders: int = ORDER_COUNT
+) -> DemoSummary:
     """Store the demo scenario for `day`: all Monaco sites, 30 workers, 120 orders and the demo users.
+
+    `workers` and `orders` scale it (the console's benchmark seeds 500 workers and 2,000 orders);
+    the defaults store the demo itself, the same for the same seed.
 
     Workers are on shift all day (00:00-23:59 UTC) every day of the week, so a demo started at any
     hour shows them moving: the simulated staff work round the clock, and their shifts say so.
@@ -138,8 +143,8 @@ def seed_demo(session: Session, *, seed: int, day: date) -> DemoSummary:
         )
         site_ids[poi.external_ref] = site.id
 
-    worker_skills = _store_workers(session, rng, pois)
-    orders = _store_orders(session, rng, pois, site_ids, worker_skills, day)
+    worker_skills = _store_workers(session, rng, pois, workers)
+    stored = _store_orders(session, rng, pois, site_ids, worker_skills, day, orders)
     for name, password, role in DEMO_LOGINS:
         # An existing user keeps their password: seeding must never reset a real admin's login.
         if actor_by_name(session, name) is None:
@@ -152,7 +157,7 @@ def seed_demo(session: Session, *, seed: int, day: date) -> DemoSummary:
         day=day,
         sites=len(pois),
         workers=len(worker_skills),
-        orders=orders,
+        orders=stored,
         logins=tuple((name, password) for name, password, _ in DEMO_LOGINS),
     )
 
@@ -182,25 +187,26 @@ def _at(day: date, at: time) -> datetime:
     return datetime.combine(day, at, tzinfo=UTC)
 
 
-def _store_workers(session: Session, rng: random.Random, pois: list[Poi]) -> list[frozenset[str]]:
+def _store_workers(session: Session, rng: random.Random, pois: list[Poi], count: int) -> list[frozenset[str]]:
     # Teams cover bands of the city from north to south; a worker's home base lies in their band.
     by_lat = sorted(pois, key=lambda p: -p.location.lat)
     band = -(-len(by_lat) // len(TEAMS))
     bands = [by_lat[i * band : (i + 1) * band] for i in range(len(TEAMS))]
-    names = rng.sample([f"{f} {last}" for f in _FIRST_NAMES for last in _LAST_NAMES], WORKER_COUNT)
+    every_name = [f"{f} {last}" for f in _FIRST_NAMES for last in _LAST_NAMES]
+    names = rng.sample(every_name, min(count, len(every_name)))
     skills_of: list[frozenset[str]] = []
-    for i in range(WORKER_COUNT):
-        count = rng.randint(1, 3)
+    for i in range(count):
+        held = rng.randint(1, 3)
         if i < len(SKILLS):  # the first seven workers hold one skill each, so every skill is held by someone
             others = [s for s in SKILLS if s != SKILLS[i]]
-            skills = {SKILLS[i], *rng.sample(others, count - 1)}
+            skills = {SKILLS[i], *rng.sample(others, held - 1)}
         else:
-            skills = set(rng.sample(SKILLS, count))
+            skills = set(rng.sample(SKILLS, held))
         team_index = i % len(TEAMS)
         home = rng.choice(bands[team_index]).location
         worker, _ = upsert_worker_by_device(
             session,
-            name=names[i],
+            name=names[i % len(names)] + (f" {i // len(names) + 1}" if i >= len(names) else ""),
             device_id=f"demo-{i + 1:02d}",
             skills=sorted(skills),
             shifts=(DEMO_SHIFT,),
@@ -218,13 +224,14 @@ def _store_orders(
     site_ids: dict[str, int],
     worker_skills: list[frozenset[str]],
     day: date,
+    count: int,
 ) -> int:
     types = [t for t, _, _ in _ORDER_TYPES]
     weights = [w for _, w, _ in _ORDER_TYPES]
     preferred = {t: s for t, _, s in _ORDER_TYPES}
-    sites = rng.sample(pois, min(ORDER_COUNT, len(pois)))
+    sites = rng.sample(pois, min(count, len(pois)))
     day_minutes = (ORDERS_UNTIL.hour - ORDERS_FROM.hour) * 60
-    for n in range(ORDER_COUNT):
+    for n in range(count):
         order_type = rng.choices(types, weights)[0]
         skill = preferred[order_type]
         holders = [s for s in worker_skills if skill is None or skill in s]
@@ -253,4 +260,4 @@ def _store_orders(
             notes=f"{order_type.value.capitalize()} at {sites[n % len(sites)].name}",
             created_at=_at(day, time(6, 0)),
         )
-    return ORDER_COUNT
+    return count

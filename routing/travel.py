@@ -140,6 +140,10 @@ class StraightLine:
     def table(self, points: Sequence[LatLon]) -> list[list[float | None]]:
         return [[self.duration_s(a, b) for b in points] for a in points]
 
+    def durations_to(self, origins: Sequence[LatLon], destination: LatLon) -> list[float | None]:
+        """Seconds from each origin to one destination, as `duration_s` gives them one at a time."""
+        return [self.duration_s(a, destination) for a in origins]
+
     def distance_table_m(self, points: Sequence[LatLon]) -> list[list[float | None]]:
         """Estimated road metres between every pair, laid out like `table`."""
         return [[self.distance_m(a, b) for b in points] for a in points]
@@ -179,6 +183,38 @@ class OsrmRoads:
     def distance_table_m(self, points: Sequence[LatLon]) -> list[list[float | None]]:
         """Road metres between every pair, laid out like `table` (None = no route)."""
         return self._tables(points)[1]
+
+    def durations_to(self, origins: Sequence[LatLon], destination: LatLon) -> list[float | None]:
+        """Seconds from each origin to one destination (None = no route), in one many-to-one query.
+
+        The same answers as `duration_s` for each pair, at a fraction of the cost: ranking 500 workers
+        for an order asks once instead of 500 times.
+        """
+        if not origins:
+            return []
+        params = self._osrm.TableParameters(
+            coordinates=[*(_lonlat(p) for p in origins), _lonlat(destination)],
+            sources=list(range(len(origins))),
+            destinations=[len(origins)],
+            annotations=["duration"],
+        )
+        try:
+            with self._lock:
+                result = self._engine.Table(params)
+        except RuntimeError as e:
+            if _is_no_route(e):
+                return [None] * len(origins)
+            raise
+        if float(result["destinations"][0]["distance"]) > self.max_snap_m:
+            return [None] * len(origins)
+        out: list[float | None] = []
+        for source, row in zip(result["sources"], result["durations"], strict=True):
+            value = row[0]
+            if value is None or float(source["distance"]) > self.max_snap_m:
+                out.append(None)
+            else:
+                out.append(max(0.0, float(value)))
+        return out
 
     def route(self, a: LatLon, b: LatLon) -> RoadRoute | None:
         params = self._osrm.RouteParameters(

@@ -454,27 +454,54 @@
     return false;
   }
 
-  function orderRow(p, names, selected) {
-    const who = p.assigned_worker_id !== null && p.assigned_worker_id !== undefined
-      ? (names[p.assigned_worker_id] || "worker " + p.assigned_worker_id) : "unassigned";
+  // The open orders, drawn into the list container live.py declares, outside Dash's store (like the
+  // worker list): one plain button per order, kept by id and updated in place, so a pushed change or
+  // a selection touches a row or two and never re-renders thousands of Dash components.
+  const orderRows = new Map();  // order_id -> { node, key }
+  let orderListShown = null;
+
+  function orderRowKey(p, who, selected) {
+    return [p.status, p.priority, p.type, siteName(p), windowText(p), who, p.flag || "", p.order_id === selected].join("|");
+  }
+
+  function fillOrderRow(node, p, who, selected) {
     const sub = ["P" + p.priority, windowText(p), who].filter((x) => x).join(" · ");
-    const main = [
-      el("Span", { className: "order-title", children: "#" + p.order_id + " " + p.type + " · " + siteName(p) }),
-      el("Span", { className: "order-sub", children: sub }),
-    ];
+    const main = span("order-main");
+    main.append(span("order-title", "#" + p.order_id + " " + p.type + " · " + siteName(p)), span("order-sub", sub));
     // A check-in the server could not verify: said in words on the row, not only by the marker's ring.
-    if (p.flag) main.push(el("Span", { className: "order-flag", children: "⚠ " + p.flag }));
-    return el("Button", {
-      id: { type: "order-item", index: p.order_id },
-      className: "order-row status-" + p.status + (p.order_id === selected ? " selected" : "") + (p.flag ? " flagged" : ""),
-      n_clicks: 0,
-      title: p.flag ? "⚠ " + p.flag : undefined,
-      children: [
-        el("Span", { className: "dot" }),
-        el("Span", { className: "order-main", children: main }),
-        el("Span", { className: "order-status", children: p.status.replace("_", " ") }),
-      ],
-    });
+    if (p.flag) main.append(span("order-flag", "⚠ " + p.flag));
+    node.className = "order-row status-" + p.status + (p.order_id === selected ? " selected" : "") + (p.flag ? " flagged" : "");
+    if (p.flag) node.title = "⚠ " + p.flag; else node.removeAttribute("title");
+    node.replaceChildren(span("dot"), main, span("order-status", p.status.replace("_", " ")));
+  }
+
+  function drawOrderList(open, names, selected) {
+    const list = document.getElementById("order-list");
+    if (!list) return;
+    const seen = new Set();
+    for (const p of open) {
+      const who = p.assigned_worker_id !== null && p.assigned_worker_id !== undefined
+        ? (names[p.assigned_worker_id] || "worker " + p.assigned_worker_id) : "unassigned";
+      const key = orderRowKey(p, who, selected);
+      let row = orderRows.get(p.order_id);
+      if (!row) {
+        const node = document.createElement("button");
+        node.type = "button";
+        const id = p.order_id;
+        node.addEventListener("click", () => window.dash_clientside.set_props("selected-order", { data: { order_id: id } }));
+        row = { node: node, key: null };
+        orderRows.set(id, row);
+      }
+      if (row.key !== key) { fillOrderRow(row.node, p, who, selected); row.key = key; }
+      seen.add(p.order_id);
+    }
+    for (const id of [...orderRows.keys()]) if (!seen.has(id)) orderRows.delete(id);
+    const shown = open.length ? open.map((p) => p.order_id).join(",") : "none";
+    if (shown !== orderListShown || list.childElementCount !== Math.max(1, open.length)) {
+      if (open.length) list.replaceChildren(...open.map((p) => orderRows.get(p.order_id).node));
+      else { const none = document.createElement("p"); none.className = "muted"; none.textContent = "No open orders."; list.replaceChildren(none); }
+      orderListShown = shown;
+    }
   }
 
   const orders = {
@@ -498,8 +525,7 @@
       const feats = ((ordersData && ordersData.features) || []).map((f) => f.properties);
       const open = feats.filter((p) => OPEN_ORDER.indexOf(p.status) >= 0).sort((a, b) =>
         (a.status === "new" ? 0 : 1) - (b.status === "new" ? 0 : 1) || a.priority - b.priority || a.order_id - b.order_id);
-      const rows = open.length ? open.map((p) => orderRow(p, names, sel))
-        : [el("P", { className: "muted", children: "No open orders." })];
+      drawOrderList(open, names, sel);
       const waiting = open.filter((p) => p.status === "new").length;
       const tabLabel = "Orders" + (open.length ? " · " + open.length : "") + (waiting ? " (" + waiting + " new)" : "");
       let head;
@@ -514,15 +540,21 @@
         ];
       }
       return [
-        sameAs("list", rows) ? NO() : rows,
         sameAs("head", head) ? NO() : head,
         sameAs("tab", tabLabel) ? NO() : tabLabel,
       ];
     },
-    selectFromList: function () {
-      const ctx = window.dash_clientside.callback_context;
-      if (!ctx.triggered.length || !ctx.triggered[0].value) return NO();
-      return { order_id: JSON.parse(ctx.triggered[0].prop_id.split(".")[0]).index };
+    // What a click on the card just did, said at once from the click's own answer (the card redraws after).
+    notice: function (selected, workers) {
+      const n = selected && selected.notice;
+      if (!n) return NO();
+      if (n.kind === "assigned") {
+        const name = workerNames(workers)[n.worker_id] || "the worker";
+        return el("P", { className: "ok", children: "Assigned to " + name + "." });
+      }
+      if (n.kind === "cancelled") return el("P", { className: "ok", children: "Order cancelled." });
+      if (n.kind === "refused") return el("P", { className: "error", children: String(n.text || "") });
+      return NO();
     },
     selectFromMap: function (feature) {
       if (!feature || !feature.properties || feature.properties.order_id === undefined) return [NO(), NO()];
@@ -531,8 +563,18 @@
     workerClicked: function (feature) {
       return feature && feature.properties ? "workers" : NO();
     },
+    // 'Show all …' on a long card: the selected order's card lists every worker from now on.
+    showAll: function (candidates, excluded, selected) {
+      const ctx = window.dash_clientside.callback_context;
+      if (!ctx.triggered.length || !ctx.triggered[0].value || selectedId(selected) === null) return NO();
+      return { order_id: selectedId(selected) };
+    },
     refreshIfSelected: function (message, selected) {
       if (!message || !message.order || message.order.order_id !== selectedId(selected)) return NO();
+      // The echo of this screen's own Assign or Cancel: the card is already being redrawn from that click.
+      const n = selected.notice, o = message.order;
+      if (n && n.kind === "assigned" && o.status === "assigned" && o.assigned_worker_id === n.worker_id) return NO();
+      if (n && n.kind === "cancelled" && o.status === "cancelled") return NO();
       return Date.now();
     },
     clearReason: function () { return ""; },

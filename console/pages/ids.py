@@ -39,7 +39,6 @@ HIGHLIGHT_LAYER = "highlight-layer"
 
 # The orders tab: the open orders and one order's card.
 ORDER_LIST = "order-list"
-ORDER_ITEM = "order-item"
 SELECTED_ORDER = "selected-order"
 ORDER_REFRESH = "order-refresh"
 ORDER_DETAIL = "order-detail"
@@ -48,6 +47,9 @@ ORDER_CARD = "order-card"
 ORDER_MESSAGE = "order-message"
 ORDER_ACTIONS = "order-actions"
 ORDER_EXCLUDED = "order-excluded"
+CARD_SHOW_ALL = "card-show-all"  # {"order_id": 7}: the order whose card shows every worker, not the first rows
+SHOW_ALL_CANDIDATES = "show-all-candidates"
+SHOW_ALL_EXCLUDED = "show-all-excluded"
 ASSIGN = "assign-worker"
 OVERRIDE_REASON = "override-reason"
 CANCEL_ORDER = "cancel-order"

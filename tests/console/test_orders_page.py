@@ -694,3 +694,30 @@ def test_the_page_builds_with_every_new_control_once():
                    ids.NEAR_SEARCH, ids.FIELD_SECTION, ids.ORDER_FIELD, ids.NEAR_TARGET, ids.NEAR_DEFAULTS):  # fmt: skip
         assert seen.count(wanted) == 1, wanted
     assert len(seen) == len(set(seen))
+
+
+def test_a_card_with_hundreds_of_workers_lists_the_first_twenty_and_shows_all_on_request():
+    """Tests that an order open to 150 workers lists the best 20 candidates (each with Assign) and 20 excluded
+    workers, with 'Show all 150 candidates' and 'Show all 60 excluded workers' buttons, and everyone once asked."""
+    many = Ranking(
+        candidates=tuple(candidate(i, 60.0 * i) for i in range(1, 151)),
+        excluded=tuple(Excluded(1000 + i, Exclusion.NO_SKILL, "no skill gas") for i in range(60)),
+    )
+    card, excluded, _, _ = orders.order_view(explained(ranking=many), can_manage=True, notice=None)
+    assert len(assign_buttons(card)) == 20 and "Show all 150 candidates" in texts(card)
+    assert texts(excluded).count("no skill gas") == 20 and "Show all 60 excluded workers" in texts(excluded)
+    card, excluded, _, _ = orders.order_view(explained(ranking=many), can_manage=True, notice=None, show_all=True)
+    assert len(assign_buttons(card)) == 150 and "Show all" not in texts(card)
+    assert texts(excluded).count("no skill gas") == 60 and "Show all" not in texts(excluded)
+
+
+def test_show_all_applies_to_the_order_it_was_asked_for_only():
+    """Tests that 'Show all' asked on one order's card does not unfold the next order the dispatcher opens."""
+    callbacks, dispatch, _ = wire()
+    dispatch.order = make_order()
+    many = Ranking(candidates=tuple(candidate(i, 60.0 * i) for i in range(1, 31)), excluded=())
+    dispatch.candidates = lambda *, actor, order_id: explained(dispatch.order, many)  # type: ignore[method-assign]
+    card, *_ = callbacks.show_order({"order_id": 7}, None, {"order_id": 7})
+    assert len(assign_buttons(card)) == 30
+    card, *_ = callbacks.show_order({"order_id": 7}, None, {"order_id": 8})
+    assert len(assign_buttons(card)) == 20

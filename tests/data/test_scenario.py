@@ -138,3 +138,16 @@ def test_a_demo_started_in_the_evening_is_seeded_for_tomorrow():
     assert demo_day(datetime(2025, 3, 3, 15, 0, tzinfo=UTC)) == date(2025, 3, 3)
     assert demo_day(datetime(2025, 3, 3, 15, 1, tzinfo=UTC)) == date(2025, 3, 4)
     assert demo_day(datetime(2025, 3, 3, 23, 59, tzinfo=UTC)) == date(2025, 3, 4)
+
+
+def test_seed_demo_scales_to_a_bigger_fleet_with_distinct_names_and_reachable_orders(session: Session) -> None:
+    """Tests that the demo scales (as the console benchmark seeds it): 800 workers with distinct names and
+    1,000 orders, each order's skills held by some worker."""
+    summary = seed_demo(session, seed=0, day=DAY, workers=800, orders=1000)
+    session.commit()
+    assert (summary.workers, summary.orders) == (800, 1000)
+    workers = list_workers(session)
+    assert len(workers) == 800 and len({w.name for w in workers}) == 800
+    orders = list_orders(session)
+    assert len(orders) == 1000 and len({o.reference for o in orders}) == 1000
+    assert all(any(o.required_skills <= w.skills for w in workers) for o in orders)

@@ -226,3 +226,21 @@ def test_two_fixes_on_one_road_segment_are_never_a_negative_distance_apart(roads
     distances = roads.distance_table_m([a, b])
     durations = roads.table([a, b])
     assert all(v is not None and v >= 0 for row in (*distances, *durations) for v in row), (distances, durations)
+
+
+def test_many_to_one_durations_are_the_pairwise_durations_with_none_off_the_network(roads: OsrmRoads) -> None:
+    """Tests that ranking workers by road time gives the same ETAs when asked for all at once: `durations_to`
+    equals `duration_s` pair by pair, with None for an origin outside the extract, and all None for a
+    destination outside it."""
+    origins = [POST_OFFICE_CONDAMINE, CRUISE_TERMINAL, NICE_PORT, PHARMACY_DES_ANGLAIS, POUND_FONTVIEILLE]
+    at_once = roads.durations_to(origins, THEATRE_PRINCESSE_GRACE)
+    assert at_once == [roads.duration_s(a, THEATRE_PRINCESSE_GRACE) for a in origins]
+    assert at_once[2] is None and all(d is not None and d > 0 for i, d in enumerate(at_once) if i != 2)
+    assert roads.durations_to(origins[:2], NICE_PORT) == [None, None]
+    assert roads.durations_to([], NICE_PORT) == []
+
+
+def test_straight_line_many_to_one_durations_are_the_pairwise_durations() -> None:
+    """Tests that the straight-line fallback answers `durations_to` exactly as `duration_s` one pair at a time."""
+    line = StraightLine()
+    assert line.durations_to([ORIGIN, ONE_KM_NORTH], ORIGIN) == [0.0, line.duration_s(ONE_KM_NORTH, ORIGIN)]

@@ -1,0 +1,230 @@
+"""The New order tab: the form, the sites the picker offers (also as clickable map points), and the
+form's values as the API's JSON body, so one parser (`console.order_input`) checks both."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import dash_leaflet as dl
+from dash import dcc, html, no_update
+
+from console.dispatch_service import Created
+from console.order_input import FieldError
+from console.pages import ids
+from console.pages.orders.common import EMPTY_LAYER, NS, TAB_ORDERS, humanise, reason_text
+from dispatch.assign import AutoDispatched, ManualDispatch
+from dispatch.orders import OrderType
+from dispatch.sites import Site
+
+PRIORITIES = {1: "1 · most urgent", 2: "2 · urgent", 3: "3 · normal", 4: "4 · low", 5: "5 · lowest"}
+
+FORM_LABELS = {
+    "body": "Order",
+    "site_id": "Customer site",
+    "type": "Type",
+    "priority": "Priority",
+    "required_skills": "Required skills",
+    "window_start": "Window start",
+    "window_end": "Window end",
+    "service_duration_s": "Duration",
+    "service_minutes": "Duration",
+    "notes": "Notes",
+}
+
+_TIME = re.compile(r"^\s*(\d{1,2}):?(\d{2})?\s*$")
+
+
+def sites_layer() -> dl.GeoJSON:
+    """The sites the picker offers; filled when the form is first opened and shown only while it is."""
+    return dl.GeoJSON(id=ids.SITES_LAYER, data=EMPTY_LAYER, pointToLayer=NS("siteMarker"))
+
+
+def _field(label: str, control: Any, *, html_for: str | None = None, wide: bool = True) -> html.Div:
+    return html.Div(
+        className="field" if wide else "field field-half",
+        children=[html.Label(label, htmlFor=html_for, className="field-label"), control],
+    )
+
+
+def _when(label: str, date_id: str, time_id: str) -> html.Div:
+    return _field(
+        label,
+        html.Div(
+            className="when",
+            children=[
+                dcc.DatePickerSingle(
+                    id=date_id, display_format="YYYY-MM-DD", placeholder="YYYY-MM-DD", first_day_of_week=1
+                ),
+                dcc.Input(id=time_id, type="text", placeholder="HH:MM", className="time", maxLength=5, debounce=False),
+            ],
+        ),
+        html_for=date_id,
+    )
+
+
+def new_order_pane() -> html.Div:
+    """The New order tab: every field of a work order; the site comes from the list or the map."""
+    return html.Div(
+        id=ids.PANE_NEW_ORDER,
+        className="pane pane-hidden",
+        children=html.Div(
+            className="order-form",
+            children=[
+                _field(
+                    "Customer site",
+                    dcc.Dropdown(
+                        id=ids.SITE_PICKER,
+                        options=[],
+                        searchable=True,
+                        clearable=True,
+                        placeholder="Type a site name, or click a site on the map",
+                    ),
+                    html_for=ids.SITE_PICKER,
+                ),
+                html.Div(
+                    className="field-row",
+                    children=[
+                        _field(
+                            "Type",
+                            dcc.Dropdown(
+                                id=ids.ORDER_TYPE,
+                                options=[{"label": t.value.capitalize(), "value": t.value} for t in OrderType],
+                                value=OrderType.VISIT.value,
+                                clearable=False,
+                                searchable=False,
+                            ),
+                            wide=False,
+                        ),
+                        _field(
+                            "Priority",
+                            dcc.Dropdown(
+                                id=ids.ORDER_PRIORITY,
+                                options=[{"label": label, "value": p} for p, label in PRIORITIES.items()],
+                                value=3,
+                                clearable=False,
+                                searchable=False,
+                            ),
+                            wide=False,
+                        ),
+                    ],
+                ),
+                _field(
+                    "Required skills",
+                    dcc.Dropdown(id=ids.ORDER_SKILLS, options=[], multi=True, placeholder="Any worker"),
+                    html_for=ids.ORDER_SKILLS,
+                ),
+                _when("Window start (UTC)", ids.START_DATE, ids.START_TIME),
+                _when("Window end (UTC)", ids.END_DATE, ids.END_TIME),
+                _field(
+                    "Expected duration (minutes)",
+                    dcc.Input(
+                        id=ids.ORDER_DURATION, type="number", min=1, max=1440, step=1, value=30, className="minutes"
+                    ),
+                    html_for=ids.ORDER_DURATION,
+                ),
+                _field(
+                    "Notes",
+                    dcc.Textarea(id=ids.ORDER_NOTES, className="notes", placeholder="What the worker should know"),
+                    html_for=ids.ORDER_NOTES,
+                ),
+                html.Button("Create order", id=ids.SUBMIT_ORDER, n_clicks=0, className="primary submit"),
+                html.Div(id=ids.FORM_MESSAGE, className="form-message", role="alert"),
+            ],
+        ),
+    )
+
+
+def form_time(field: str, date: Any, clock_time: Any) -> str:
+    """'YYYY-MM-DD' and 'HH:MM' (UTC) as the ISO 8601 time parse_new_order expects."""
+    if not isinstance(date, str) or not date.strip():
+        raise FieldError(field, "pick a date")
+    match = _TIME.match(clock_time) if isinstance(clock_time, str) else None
+    if not clock_time:
+        raise FieldError(field, "enter a time of day (HH:MM, UTC)")
+    if match is None or int(match[1]) > 23 or int(match[2] or 0) > 59:
+        raise FieldError(field, f"{clock_time!r} is not a time of day (HH:MM, UTC)")
+    return f"{date.strip()[:10]}T{int(match[1]):02d}:{int(match[2] or 0):02d}:00Z"
+
+
+def form_body(
+    *,
+    site_id: Any,
+    order_type: Any,
+    priority: Any,
+    skills: Any,
+    start_date: Any,
+    start_time: Any,
+    end_date: Any,
+    end_time: Any,
+    minutes: Any,
+    notes: Any,
+) -> dict[str, Any]:
+    """The form's values as the JSON body of a new order (the API's shape, so one parser checks both).
+
+    The end date defaults to the start date.
+    """
+    if minutes is None or minutes == "":
+        raise FieldError("service_duration_s", "enter the expected duration in minutes")
+    return {
+        "site_id": site_id,
+        "type": order_type or OrderType.VISIT.value,
+        "priority": priority if priority is not None else 3,
+        "required_skills": list(skills or []),
+        "window_start": form_time("window_start", start_date, start_time),
+        "window_end": form_time("window_end", end_date or start_date, end_time),
+        "service_minutes": minutes,
+        "notes": notes or "",
+    }
+
+
+def site_options(sites: Iterable[Site]) -> list[dict[str, Any]]:
+    """Dropdown options, by name; the address helps tell apart sites with similar names."""
+    return [
+        {"label": f"{s.name} — {s.address}" if s.address else s.name, "value": s.id}
+        for s in sorted(sites, key=lambda s: (s.name.casefold(), s.id))
+    ]
+
+
+def sites_to_geojson(sites: Iterable[Site]) -> dict[str, Any]:
+    """Sites as points the dispatcher can click to pick one."""
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [round(s.location.lon, 6), round(s.location.lat, 6)]},
+                "properties": {"site_id": s.id, "name": s.name},
+            }
+            for s in sites
+        ],
+    }
+
+
+def form_error(exc: Exception) -> tuple[Any, ...]:
+    """The form stays as typed; the message names the field in the form's words."""
+    if isinstance(exc, FieldError):
+        label = FORM_LABELS.get(exc.field, exc.field)
+        text = f"{label}: {exc.reason.replace('window_start', 'window start').replace('window_end', 'window end')}"
+    else:
+        text = humanise(reason_text(exc))
+    return html.P(text, className="error"), no_update, no_update, no_update, no_update
+
+
+def form_created(created: Created) -> tuple[Any, ...]:
+    """After creating: open the new order on the Orders tab and clear the site and notes."""
+    decision = created.dispatch
+    if isinstance(decision, AutoDispatched):
+        notice: dict[str, Any] = {
+            "kind": "created",
+            "mode": "auto",
+            "worker_id": decision.candidate.worker_id,
+            "eta_s": decision.candidate.eta_s,
+        }
+    elif isinstance(decision, ManualDispatch):
+        notice = {"kind": "created", "mode": "manual", "text": decision.reason}
+    else:
+        notice = {"kind": "created", "mode": "none", "text": decision.reason}
+    message = html.P(f"Order #{created.order.id} created.", className="ok")
+    return message, {"order_id": created.order.id, "notice": notice}, TAB_ORDERS, None, ""
