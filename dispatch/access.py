@@ -26,6 +26,7 @@ class Action(StrEnum):
     MANAGE_ORDERS = "manage-orders"
     VIEW_ORDERS = "view-orders"
     PLAN_ROUTES = "plan-routes"
+    VIEW_REPORTS = "view-reports"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,9 @@ _RULES: dict[Action, set[Role]] = {
     Action.MANAGE_WORKERS: {Role.ADMIN, Role.DISPATCHER},
     Action.MANAGE_USERS: {Role.ADMIN},
     Action.REPORT_POSITION: {Role.ADMIN},
+    # Reports judge people's work: managers and admins. Dispatchers look orders up in the history
+    # (view-orders) but do not see the per-worker performance figures.
+    Action.VIEW_REPORTS: {Role.ADMIN, Role.MANAGER},
 }
 
 

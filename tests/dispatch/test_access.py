@@ -32,3 +32,14 @@ def test_field_worker_only_own_positions(action):
 def test_admin_may_report_for_any_worker():
     """Tests that the admin token (bench, integrations) may report positions in bulk."""
     assert can(ADMIN, Action.REPORT_POSITION, worker_id=99).allowed
+
+
+def test_reports_are_for_managers_and_admins_history_for_the_office():
+    """Tests that managers and admins open reports, a dispatcher is refused them with a reason but may
+    still look orders up, and a field worker may do neither."""
+    manager = Actor(4, "boss", Role.MANAGER)
+    assert can(manager, Action.VIEW_REPORTS).allowed and can(ADMIN, Action.VIEW_REPORTS).allowed
+    decision = can(DISPATCHER, Action.VIEW_REPORTS)
+    assert not decision.allowed and decision.reason == "role dispatcher may not view-reports"
+    assert can(DISPATCHER, Action.VIEW_ORDERS).allowed
+    assert not can(WORKER, Action.VIEW_REPORTS).allowed and not can(WORKER, Action.VIEW_ORDERS).allowed
