@@ -12,7 +12,7 @@ import flask
 from dash import Dash, html
 from flask_socketio import SocketIO
 
-from console import api, api_field, api_orders, api_plans, api_tracks, http_errors, login, security
+from console import api, api_field, api_orders, api_plans, api_reports, api_tracks, http_errors, login, security
 from console.auth import ApiError, Auth
 from console.dispatch_service import DispatchService
 from console.field_service import FieldService
@@ -24,6 +24,7 @@ from console.pages import orders as orders_page
 from console.pages import plans as plans_page
 from console.plan_jobs import PlanJobs
 from console.plan_review import compare_with_published
+from console.reports_service import ReportsService
 from console.services import Services
 from data import field_repo, orders_repo, sites_repo, users_repo
 from data.db import make_engine, make_sessionmaker, session_scope
@@ -119,6 +120,8 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         notify=webhook(settings.link_webhook_url) if settings.link_webhook_url else None,
     )
     server.register_blueprint(api_field.create_blueprint(auth=auth, field=field))
+    reports = ReportsService(sessions=sessions, clock=clock, field=field)
+    server.register_blueprint(api_reports.create_blueprint(auth=auth, reports=reports))
     jobs = PlanJobs(sessions=sessions, clock=clock, travel=travel, seed=settings.seed, redis_url=settings.redis_url,
                     emit=lambda event, payload, room: socketio.emit(event, payload, to=room))  # fmt: skip  # socketio: below
     server.register_blueprint(api_plans.create_blueprint(auth=auth, jobs=jobs, apply_plan=dispatch.apply_plan))

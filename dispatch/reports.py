@@ -348,6 +348,44 @@ def gone_wrong(orders: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["window_start", "order_id"]).reset_index(drop=True)
 
 
+def report_table(name: str, orders: pd.DataFrame, workers: pd.DataFrame, group: Group) -> pd.DataFrame:
+    """The rows of report `name`: its figures per group, or one row per order for visits-gone-wrong."""
+    kind = REPORTS[name]
+    if not kind.figures:
+        return gone_wrong(orders)
+    columns = ["group", "key", "label", *kind.figures]
+    if name == "overview":
+        columns.append("ratings")
+    rows = [r.as_dict() for r in summarise(orders, workers, group)]
+    return pd.DataFrame(rows, columns=[f.name for f in fields(ReportRow)])[columns]
+
+
+EARTH_RADIUS_M = 6_371_008.8
+MAX_HOP_S = 600.0
+"""A gap longer than this between two fixes is not counted as driving (the phone was off or parked)."""
+MAX_HOP_MPS = 70.0
+"""A hop faster than this (252 km/h) is a GPS jump, not driving."""
+
+
+def km_driven(track: pd.DataFrame) -> dict[int, float]:
+    """Kilometres per worker from fixes (`worker_id`, `fix_time`, `latitude`, `longitude`), a cheap sum
+    of great-circle hops between consecutive fixes, leaving out long gaps and GPS jumps."""
+    if track.empty:
+        return {}
+    t = track.sort_values(["worker_id", "fix_time"], kind="stable")
+    lat = np.radians(t["latitude"].to_numpy(float))
+    lon = np.radians(t["longitude"].to_numpy(float))
+    times = pd.to_datetime(t["fix_time"], utc=True, format="ISO8601")
+    seconds = (times - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
+    same = t["worker_id"].to_numpy()[1:] == t["worker_id"].to_numpy()[:-1]
+    a = np.sin(np.diff(lat) / 2) ** 2 + np.cos(lat[:-1]) * np.cos(lat[1:]) * np.sin(np.diff(lon) / 2) ** 2
+    hop_m = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    dt = np.diff(seconds)
+    counted = same & (dt > 0) & (dt <= MAX_HOP_S) & (hop_m <= MAX_HOP_MPS * np.maximum(dt, 1e-9))
+    per_worker = pd.Series(np.where(counted, hop_m, 0.0)).groupby(t["worker_id"].to_numpy()[1:]).sum()
+    return {int(w): round(float(m) / 1000.0, 3) for w, m in per_worker.items()}
+
+
 def due_period(now: datetime, schedule: Schedule) -> Period:
     """The last whole period before `now`: yesterday, or last week Monday..Sunday."""
     today = now.date()

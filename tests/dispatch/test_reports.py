@@ -13,6 +13,7 @@ from dispatch.reports import (
     Schedule,
     due_period,
     gone_wrong,
+    km_driven,
     orders_behind,
     orders_frame,
     shift_seconds,
@@ -122,3 +123,31 @@ def test_due_period_is_yesterday_or_last_whole_week() -> None:
     now = datetime(2026, 3, 11, 6, 0, tzinfo=UTC)  # a Wednesday
     assert due_period(now, Schedule.DAILY) == Period(date(2026, 3, 10), date(2026, 3, 10))
     assert due_period(now, Schedule.WEEKLY) == Period(date(2026, 3, 2), date(2026, 3, 8))
+
+
+def test_km_driven_sums_hops_but_not_gps_jumps_or_long_gaps() -> None:
+    """Tests that three 0.01° hops north a minute apart count (~3.3 km), while a jump to another city in
+    a minute and a hop after two hours parked do not."""
+    import pandas as pd
+
+    t0 = at(2, 8)
+    fixes = [(1, t0, 43.70, 7.40), (1, at(2, 8, 1), 43.71, 7.40), (1, at(2, 8, 2), 43.72, 7.40),
+             (1, at(2, 8, 3), 43.73, 7.40), (1, at(2, 8, 4), 48.85, 2.35), (1, at(2, 10, 4), 48.86, 2.35),
+             (2, t0, 43.70, 7.40)]  # fmt: skip
+    km = km_driven(pd.DataFrame(fixes, columns=["worker_id", "fix_time", "latitude", "longitude"]))
+    assert km[1] == pytest.approx(3.336, abs=0.01)
+    assert km.get(2, 0.0) == 0.0
+
+
+def test_each_named_report_has_its_own_columns() -> None:
+    """Tests that the compliance report per team has just the compliance columns, the overview carries
+    the (absent) ratings column, and visits-gone-wrong lists orders."""
+    from dispatch.reports import report_table
+
+    frame = orders_frame(WEEK_ORDERS)
+    compliance = report_table("check-in-compliance", frame, WORKERS, Group.TEAM)
+    assert list(compliance.columns) == ["group", "key", "label", "orders", "verified_share", "anomaly_rate"]
+    assert list(compliance["key"]) == ["", "north", "south"]  # by label: "no team", "north", "south"
+    overview = report_table("overview", frame, WORKERS, Group.ORGANISATION)
+    assert overview["ratings"].isna().all()
+    assert list(report_table("visits-gone-wrong", frame, WORKERS, Group.TEAM)["order_id"]) == [3, 2, 4]
