@@ -17,7 +17,7 @@ from datetime import date
 import flask
 
 from console.auth import ApiError, Auth, deny
-from console.reports_service import Export, ReportsService, export, report_json, table_records
+from console.reports_service import Export, ReportsService, export, report_json
 from data.reports_repo import MAX_PER_PAGE, HistoryFilter
 from dispatch.access import Action
 from dispatch.orders import OrderStatus, OrderType
@@ -166,6 +166,3 @@ def history_filter() -> HistoryFilter:
         types=listed("type", tuple(t.value for t in OrderType)),
         q=(args.get("q") or "")[:200] or None,
     )
-
-
-__all__ = ["create_blueprint", "table_records"]

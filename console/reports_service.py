@@ -17,7 +17,7 @@ from data import audit_repo, reports_repo
 from data.db import session_scope
 from dispatch.access import Actor
 from dispatch.clock import Clock
-from dispatch.reports import FIGURES, NO_RATINGS, REPORTS, Group, Period, orders_behind, report_table
+from dispatch.reports import FIGURES, NO_RATINGS, REPORTS, Group, Period, orders_behind, report_table, table_records
 
 CSV = "text/csv; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -130,16 +130,6 @@ def report_json(name: str, period: Period, group: Group, table: pd.DataFrame) ->
         "ratings": NO_RATINGS,
         "rows": table_records(table),
     }
-
-
-def table_records(table: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as JSON-ready dicts: timestamps as ISO text, missing values as null."""
-    out = table.copy()
-    for column in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[column]):
-            out[column] = out[column].map(lambda v: v.isoformat() if not pd.isna(v) else None)
-    out = out.astype(object).where(out.notna(), None)
-    return [dict(r) for r in out.to_dict(orient="records")]
 
 
 def export(table: pd.DataFrame, *, fmt: str, basename: str) -> Export:

@@ -77,8 +77,8 @@ def order_facts(session: Session, period: Period, *, team: str | None = None) ->
     params: dict[str, Any] = {"start": start, "end": end}
     if team is not None:
         params["team"] = team
-    rows = session.connection().execute(stmt, params).all()
-    return normalise_orders(pd.DataFrame(rows, columns=list(ORDER_COLUMNS)))
+    rows = [tuple(r) for r in session.connection().execute(stmt, params).fetchall()]
+    return normalise_orders(pd.DataFrame.from_records(rows, columns=list(ORDER_COLUMNS)))
 
 
 def worker_figures(session: Session, period: Period, *, team: str | None = None) -> pd.DataFrame:
@@ -89,8 +89,8 @@ def worker_figures(session: Session, period: Period, *, team: str | None = None)
         "SELECT worker_id, fix_time, latitude, longitude FROM positions "
         "WHERE fix_time >= :start AND fix_time < :end AND latitude IS NOT NULL AND valid"
     ).bindparams(bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime()))
-    track = pd.DataFrame(
-        session.connection().execute(stmt, {"start": start, "end": end}).all(),
+    track = pd.DataFrame.from_records(
+        [tuple(r) for r in session.connection().execute(stmt, {"start": start, "end": end}).fetchall()],
         columns=["worker_id", "fix_time", "latitude", "longitude"],
     )
     km = km_driven(track)

@@ -64,6 +64,11 @@ class Settings:
     # Failed sign-ins allowed per user name and, separately, per client address (Flask-Limiter syntax).
     login_limit_per_name: str = "5 per minute; 20 per hour"
     login_limit_per_address: str = "30 per minute; 200 per hour"
+    # A scheduled report ("daily" or "weekly", "" for none) the `worker` process posts to
+    # report_webhook_url once per period; report_team limits it to one team ("" for everyone).
+    report_schedule: str = ""
+    report_team: str = ""
+    report_webhook_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -96,6 +101,9 @@ class Settings:
             secret_key_generated=not environ.get("SECRET_KEY"),
             login_limit_per_name=environ.get("OUTFIELD_LOGIN_LIMIT_PER_NAME") or "5 per minute; 20 per hour",
             login_limit_per_address=environ.get("OUTFIELD_LOGIN_LIMIT_PER_ADDRESS") or "30 per minute; 200 per hour",
+            report_schedule=_choice(environ, "OUTFIELD_REPORT_SCHEDULE", "", ("", "daily", "weekly")),
+            report_team=environ.get("OUTFIELD_REPORT_TEAM", "").strip(),
+            report_webhook_url=environ.get("OUTFIELD_REPORT_WEBHOOK") or environ.get("OUTFIELD_LINK_WEBHOOK") or None,
         )
 
     @property

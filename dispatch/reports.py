@@ -360,6 +360,16 @@ def report_table(name: str, orders: pd.DataFrame, workers: pd.DataFrame, group: 
     return pd.DataFrame(rows, columns=[f.name for f in fields(ReportRow)])[columns]
 
 
+def table_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts: timestamps as ISO text, missing values as null."""
+    out = table.copy()
+    for column in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[column]):
+            out[column] = out[column].map(lambda v: v.isoformat() if not pd.isna(v) else None)
+    out = out.astype(object).where(out.notna(), None)
+    return [dict(r) for r in out.to_dict(orient="records")]
+
+
 EARTH_RADIUS_M = 6_371_008.8
 MAX_HOP_S = 600.0
 """A gap longer than this between two fixes is not counted as driving (the phone was off or parked)."""
