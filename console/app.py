@@ -22,6 +22,7 @@ from console.osmand_wsgi import OsmandEndpoint
 from console.pages import live
 from console.pages import orders as orders_page
 from console.pages import plans as plans_page
+from console.pages import reports as reports_page
 from console.plan_jobs import PlanJobs
 from console.plan_review import compare_with_published
 from console.reports_service import ReportsService
@@ -145,7 +146,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
             return None
         if auth.current_actor() is not None:
             return None
-        if path.startswith(("/_dash", f"{plans_page.PATH}_dash")):
+        if path.startswith(("/_dash", f"{plans_page.PATH}_dash", f"{reports_page.PATH}_dash")):
             return flask.jsonify({"error": "not authenticated"}), 401
         return flask.redirect(f"/login?next={flask.request.full_path.rstrip('?')}")
 
@@ -194,6 +195,30 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         return plans_page.layout(tile_url=settings.tile_url, actor_name=actor.name, day=day, summaries=jobs.recent(day))
 
     plans_dash.layout = serve_plans_layout
+
+    # Managers' history and reports at /reports/: a Dash app of its own, like /plans/.
+    reports_dash = Dash(
+        "outfield-reports",
+        server=server,
+        url_base_pathname=reports_page.PATH,
+        assets_folder=str(_assets_dir()),
+        assets_ignore=r"live\.js",
+        title="Outfield · history and reports",
+        update_title=None,
+        suppress_callback_exceptions=True,
+    )
+
+    def serve_reports_layout() -> Any:
+        if not flask.has_request_context():
+            return html.Div()
+        actor = auth.current_actor()
+        if actor is None or not can(actor, Action.VIEW_ORDERS).allowed:
+            return html.Div(html.P("Your role may not view the order history."), className="login")
+        may_report = can(actor, Action.VIEW_REPORTS).allowed
+        return reports_page.layout(actor_name=actor.name, today=clock.now().date(), may_report=may_report)
+
+    reports_dash.layout = serve_reports_layout
+    reports_page.register(reports_dash, reports=reports, auth=auth)
 
     def worker_card(worker_id: int) -> dict[str, Any] | None:
         actor = auth.require(Action.VIEW_POSITIONS, worker_id=worker_id)
@@ -244,14 +269,18 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     # Dash prepares itself (registers the scripts it serves) on the first request it sees, and lets
     # requests arriving meanwhile through unprepared: a fresh gunicorn worker answered a browser's
     # simultaneous script requests with 500s. Prepare both apps now, in every worker, before serving.
-    for prepared in (dash_app, plans_dash):
+    for prepared in (dash_app, plans_dash, reports_dash):
         prepared._setup_server()  # noqa: SLF001 - Dash's own first-request step, run once here instead
     # After every callback is registered: Dash's inline scripts are allowed by their hashes only.
     security.install_headers(
-        server, script_hashes=[*dash_app.csp_hashes(), *plans_dash.csp_hashes()], settings=settings
+        server,
+        script_hashes=[*dash_app.csp_hashes(), *plans_dash.csp_hashes(), *reports_dash.csp_hashes()],
+        settings=settings,
     )
     security.warn_about_public_url(settings)
-    http_errors.register(server, dash_apps={"/": dash_app, plans_page.PATH: plans_dash})
+    http_errors.register(
+        server, dash_apps={"/": dash_app, plans_page.PATH: plans_dash, reports_page.PATH: reports_dash}
+    )
 
     return OutfieldApp(server, dash_app, socketio, services, dispatch, bus, threading.Event())
 
