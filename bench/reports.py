@@ -89,11 +89,14 @@ def seed(db: Path, *, workers: int, weeks: int, fix_days: int, first: date, rng:
                 roll = rng.random()
                 status = "done" if roll < 0.9 else "failed" if roll < 0.96 else "cancelled"
                 end = on_site + timedelta(minutes=rng.randint(20, 80))
+                done = status != "cancelled"
                 orders.append((order_id, f"WO-{order_id:07d}", 1 + rng.randrange(5000), TYPES[order_id % 5], 3, "[]",
-                               ts(start), ts(start + timedelta(hours=2)), 1800, status, w, "", ts(created)))  # fmt: skip
+                               ts(start), ts(start + timedelta(hours=2)), 1800, status, w, "", ts(created),
+                               ts(assigned), ts(on_site) if done else None, ts(end) if done else None,
+                               int(status == "failed")))  # fmt: skip
                 history.append((order_id, None, "new", ts(created)))
                 history.append((order_id, "new", "assigned", ts(assigned)))
-                if status == "cancelled":
+                if not done:
                     history.append((order_id, "assigned", "cancelled", ts(assigned + timedelta(hours=1))))
                     continue
                 history.append((order_id, "assigned", "en_route", ts(on_site - timedelta(minutes=20))))
@@ -102,7 +105,8 @@ def seed(db: Path, *, workers: int, weeks: int, fix_days: int, first: date, rng:
                 checkins.append((order_id, w, "in", ts(on_site), VERDICTS[rng.randrange(len(VERDICTS))]))
     cur.executemany(
         "INSERT INTO work_orders (id, reference, site_id, type, priority, required_skills, window_start, window_end, "
-        "service_duration_s, status, assigned_worker_id, notes, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "service_duration_s, status, assigned_worker_id, notes, created_at, assigned_at, on_site_at, ended_at, "
+        "failed_once) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         orders,
     )
     cur.executemany(
@@ -166,6 +170,7 @@ def main() -> None:
     sessions = make_sessionmaker(make_engine(url))
     year = Period(first, first + timedelta(days=args.weeks * 7 - 1))
     week = Period(year.end - timedelta(days=6), year.end)
+    now = datetime.combine(year.end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)  # the morning after
     lines = [
         f"{args.workers} workers, {args.weeks} weeks: {counts.get('orders', 0):,} orders, "
         f"{counts.get('history', 0):,} status changes, {counts.get('checkins', 0):,} check-ins, "
@@ -179,9 +184,13 @@ def main() -> None:
     def report(name: str, period: Period, group: Group) -> Any:
         with session_scope(sessions) as session:
             orders = reports_repo.order_facts(session, period)
-            workers = reports_repo.worker_figures(session, period)
+            workers = reports_repo.worker_figures(session, period, now=now)
         return report_table(name, orders, workers, group)
 
+    with session_scope(sessions) as session:  # the kilometres of each day are summed once, then kept
+        cold_s, _ = timed(lambda: reports_repo.km_per_worker(session, year, now=now), repeat=1)
+    lines.append(f"| kilometres per worker and day, first report over the year (summing the fixes once) | year | "
+                 f"{args.workers:,} | {cold_s:.2f} s |")  # fmt: skip
     for period, label in ((year, "year"), (week, "last week")):
         for name in REPORTS:
             seconds, table = timed(lambda name=name, period=period: report(name, period, Group.TEAM))

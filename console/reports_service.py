@@ -43,7 +43,9 @@ class ReportsService:
         kind = REPORTS[name]
         with session_scope(self.sessions) as session:
             orders = reports_repo.order_facts(session, period, team=team)
-            workers = reports_repo.worker_figures(session, period, team=team) if kind.figures else None
+            workers = (
+                reports_repo.worker_figures(session, period, now=self.clock.now(), team=team) if kind.figures else None
+            )
             self._audit(session, actor, "view-report", {"report": name, "from": str(period.start),
                                                         "to": str(period.end), "group": group.value})  # fmt: skip
         return report_table(name, orders, workers if workers is not None else pd.DataFrame(), group)

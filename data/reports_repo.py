@@ -18,12 +18,14 @@ from sqlalchemy.orm import Session
 from data import workers_repo
 from data.tables import (
     CustomerRow,
+    KmDayRow,
     OrderStatusHistoryRow,
     ReportDeliveryRow,
     ServiceReportRow,
     SiteRow,
     UserRow,
     UTCDateTime,
+    WorkerDayKmRow,
     WorkerRow,
     WorkOrderRow,
 )
@@ -38,24 +40,22 @@ def period_bounds(period: Period) -> tuple[datetime, datetime]:
     return start, datetime.combine(period.end + timedelta(days=1), time(0), tzinfo=UTC)
 
 
-_FACTS_SQL = """
-SELECT o.id AS order_id, o.assigned_worker_id AS worker_id, COALESCE(w.team, '') AS team, o.site_id AS site_id,
-       o.type AS type, o.status AS status, o.created_at AS created_at, o.window_start AS window_start,
-       o.window_end AS window_end, h.assigned_at AS assigned_at, h.on_site_at AS on_site_at,
-       h.ended_at AS ended_at, COALESCE(h.failed, 0) AS failed,
-       COALESCE(c.bad_verdict, c.verdict) AS checkin_verdict, COALESCE(c.anomalies, 0) AS anomalies
+def _epoch(session: Session, column: str) -> str:
+    """SQL for a timestamp column as seconds since 1970 (a number pandas reads fast)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return f"(julianday({column}) - 2440587.5) * 86400.0"
+    return f"EXTRACT(EPOCH FROM {column})"
+
+
+def _facts_sql(session: Session, team: bool) -> str:
+    t = {c: _epoch(session, f"o.{c}") for c in ("created_at", "window_start", "window_end", "assigned_at",
+                                                 "on_site_at", "ended_at")}  # fmt: skip
+    return f"""
+SELECT o.id, o.assigned_worker_id, COALESCE(w.team, ''), o.site_id, o.type, o.status, {t["created_at"]},
+       {t["window_start"]}, {t["window_end"]}, {t["assigned_at"]}, {t["on_site_at"]}, {t["ended_at"]},
+       o.failed_once, COALESCE(c.bad_verdict, c.verdict), COALESCE(c.anomalies, 0)
 FROM work_orders o
 LEFT JOIN workers w ON w.id = o.assigned_worker_id
-LEFT JOIN (
-    SELECT hh.order_id,
-           MIN(CASE WHEN hh.to_status = 'assigned' THEN hh.at END) AS assigned_at,
-           MIN(CASE WHEN hh.to_status = 'on_site' THEN hh.at END) AS on_site_at,
-           MAX(CASE WHEN hh.to_status IN ('done', 'failed') THEN hh.at END) AS ended_at,
-           MAX(CASE WHEN hh.to_status = 'failed' THEN 1 ELSE 0 END) AS failed
-    FROM order_status_history hh JOIN work_orders oo ON oo.id = hh.order_id
-    WHERE oo.window_start >= :start AND oo.window_start < :end
-    GROUP BY hh.order_id
-) h ON h.order_id = o.id
 LEFT JOIN (
     SELECT cc.order_id,
            MIN(CASE WHEN cc.kind = 'in' THEN cc.verdict END) AS verdict,
@@ -65,35 +65,30 @@ LEFT JOIN (
     WHERE oo.window_start >= :start AND oo.window_start < :end
     GROUP BY cc.order_id
 ) c ON c.order_id = o.id
-WHERE o.window_start >= :start AND o.window_start < :end
+WHERE o.window_start >= :start AND o.window_start < :end{" AND w.team = :team" if team else ""}
 """
 
 
 def order_facts(session: Session, period: Period, *, team: str | None = None) -> pd.DataFrame:
     """The period's orders (by window start) as `dispatch.reports.ORDER_COLUMNS`; one team's when given."""
     start, end = period_bounds(period)
-    sql = _FACTS_SQL + (" AND w.team = :team" if team is not None else "")
-    stmt = text(sql).bindparams(bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime()))
+    stmt = text(_facts_sql(session, team is not None)).bindparams(
+        bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime())
+    )
     params: dict[str, Any] = {"start": start, "end": end}
     if team is not None:
         params["team"] = team
-    rows = [tuple(r) for r in session.connection().execute(stmt, params).fetchall()]
-    return normalise_orders(pd.DataFrame.from_records(rows, columns=list(ORDER_COLUMNS)))
+    rows = session.connection().execute(stmt, params).fetchall()
+    frame = pd.DataFrame.from_records(rows, columns=list(ORDER_COLUMNS))
+    for column in ("created_at", "window_start", "window_end", "assigned_at", "on_site_at", "ended_at"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)  # seconds since 1970
+    return normalise_orders(frame)
 
 
-def worker_figures(session: Session, period: Period, *, team: str | None = None) -> pd.DataFrame:
+def worker_figures(session: Session, period: Period, *, now: datetime, team: str | None = None) -> pd.DataFrame:
     """Every worker (of the team) with the seconds on shift in the period and the kilometres driven."""
     workers = [w for w in workers_repo.list_workers(session) if team is None or w.team == team]
-    start, end = period_bounds(period)
-    stmt = text(
-        "SELECT worker_id, fix_time, latitude, longitude FROM positions "
-        "WHERE fix_time >= :start AND fix_time < :end AND latitude IS NOT NULL AND valid"
-    ).bindparams(bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime()))
-    track = pd.DataFrame.from_records(
-        [tuple(r) for r in session.connection().execute(stmt, {"start": start, "end": end}).fetchall()],
-        columns=["worker_id", "fix_time", "latitude", "longitude"],
-    )
-    km = km_driven(track)
+    km = km_per_worker(session, period, now=now)
     return workers_frame(
         [
             (
@@ -106,6 +101,53 @@ def worker_figures(session: Session, period: Period, *, team: str | None = None)
             for w in workers
         ]
     )
+
+
+def km_per_worker(session: Session, period: Period, *, now: datetime) -> dict[int, float]:
+    """Kilometres per worker over the period: whole days from `worker_day_km` (summed from the fixes the
+    first time a report asks for a day that is over), today's straight from the fixes."""
+    today = now.astimezone(UTC).date()
+    days = [period.start + timedelta(days=i) for i in range(period.days)]
+    known = set(session.scalars(select(KmDayRow.day).where(KmDayRow.day >= period.start, KmDayRow.day <= period.end)))
+    for day in (d for d in days if d < today and d not in known):
+        per_worker = _km_between(session, *period_bounds(Period(day, day)))
+        values = [{"worker_id": w, "day": day, "km": km} for w, km in per_worker.items() if km > 0]
+        _insert_ignoring_duplicates(session, WorkerDayKmRow, values)
+        _insert_ignoring_duplicates(session, KmDayRow, [{"day": day, "computed_at": now}])
+    totals: dict[int, float] = {}
+    for worker_id, km in session.execute(
+        select(WorkerDayKmRow.worker_id, func.sum(WorkerDayKmRow.km))
+        .where(WorkerDayKmRow.day >= period.start, WorkerDayKmRow.day <= period.end)
+        .group_by(WorkerDayKmRow.worker_id)
+    ):
+        totals[worker_id] = float(km)
+    if period.start <= today <= period.end:
+        for worker_id, km in _km_between(session, *period_bounds(Period(today, today))).items():
+            totals[worker_id] = totals.get(worker_id, 0.0) + km
+    return {w: round(km, 3) for w, km in totals.items()}
+
+
+def _km_between(session: Session, start: datetime, end: datetime) -> dict[int, float]:
+    stmt = text(
+        "SELECT worker_id, fix_time, latitude, longitude FROM positions "
+        "WHERE fix_time >= :start AND fix_time < :end AND latitude IS NOT NULL AND valid"
+    ).bindparams(bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime()))
+    rows = session.connection().execute(stmt, {"start": start, "end": end}).fetchall()
+    return km_driven(pd.DataFrame.from_records(rows, columns=["worker_id", "fix_time", "latitude", "longitude"]))
+
+
+def _insert_ignoring_duplicates(session: Session, table: Any, values: list[dict[str, Any]]) -> None:
+    """Insert rows; a row another request stored meanwhile is left as it is."""
+    if not values:
+        return
+    if session.get_bind().dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        session.execute(sqlite_insert(table).on_conflict_do_nothing(), values)
+    else:
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(pg_insert(table).on_conflict_do_nothing(), values)
 
 
 def _seconds(start: time, end: time) -> float:

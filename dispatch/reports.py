@@ -171,7 +171,11 @@ def normalise_orders(frame: pd.DataFrame) -> pd.DataFrame:
     """Give every column its type: UTC datetimes, nullable worker ids, booleans and counts."""
     out = frame.copy()
     for name in _TIMES:
-        out[name] = pd.to_datetime(out[name], utc=True, format="ISO8601")
+        column = out[name]
+        if pd.api.types.is_numeric_dtype(column):  # seconds since 1970, as the repository reads them
+            out[name] = pd.to_datetime((column * 1000).round(), unit="ms", utc=True)
+        else:
+            out[name] = pd.to_datetime(column, utc=True, format="ISO8601")
     out["worker_id"] = out["worker_id"].astype("Int64")
     out["team"] = out["team"].fillna("").astype(str)
     out["failed"] = out["failed"].fillna(False).astype(bool)

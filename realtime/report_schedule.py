@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -49,11 +50,13 @@ def webhook_poster(url: str, *, timeout_s: float = 10.0) -> Callable[[dict[str, 
     return post
 
 
-def report_payload(sessions: sessionmaker[Session], period: Period, schedule: Schedule, team: str) -> dict[str, Any]:
+def report_payload(
+    sessions: sessionmaker[Session], period: Period, schedule: Schedule, team: str, *, now: datetime
+) -> dict[str, Any]:
     """The overview per team (per worker for one team) and the visits that went wrong, as JSON values."""
     with session_scope(sessions) as session:
         orders = reports_repo.order_facts(session, period, team=team or None)
-        workers = reports_repo.worker_figures(session, period, team=team or None)
+        workers = reports_repo.worker_figures(session, period, now=now, team=team or None)
     group = Group.WORKER if team else Group.TEAM
     return {
         "report": "overview",
@@ -81,7 +84,7 @@ def deliver_if_due(
     with session_scope(sessions) as session:
         if reports_repo.delivered(session, schedule=schedule.value, team=team, period=period):
             return None
-    post(report_payload(sessions, period, schedule, team))
+    post(report_payload(sessions, period, schedule, team, now=clock.now()))
     with session_scope(sessions) as session:
         reports_repo.record_delivery(session, schedule=schedule.value, team=team, period=period, at=clock.now())
     log.info("scheduled %s report for %s..%s delivered", schedule.value, period.start, period.end)

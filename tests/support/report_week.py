@@ -73,6 +73,13 @@ def seed_week(session: Session, *, dispatcher_id: int | None = None) -> Week:
         return row.id
 
     def moves(order_id: int, steps: list[tuple[str, datetime]], by: int | None) -> None:
+        """The history rows, and the milestones `orders_repo.save_change` keeps on the order beside them."""
+        row = session.get(WorkOrderRow, order_id)
+        assert row is not None
+        row.assigned_at = next((w for to, w in steps if to == "assigned"), None)
+        row.on_site_at = next((w for to, w in steps if to == "on_site"), None)
+        row.ended_at = max((w for to, w in steps if to in ("done", "failed")), default=None)
+        row.failed_once = any(to == "failed" for to, _ in steps)
         previous = "new"
         session.add(OrderStatusHistoryRow(order_id=order_id, from_status=None, to_status="new", at=at(0, 6)))
         for to, when in steps:
