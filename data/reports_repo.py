@@ -7,6 +7,7 @@ Positions are read only as columns for the kilometres driven and never leave thi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -29,7 +30,15 @@ from data.tables import (
     WorkerRow,
     WorkOrderRow,
 )
-from dispatch.reports import ORDER_COLUMNS, Period, km_driven, normalise_orders, shift_seconds, workers_frame
+from dispatch.reports import (
+    ORDER_COLUMNS,
+    Period,
+    attach_checkins,
+    km_driven,
+    normalise_orders,
+    shift_seconds,
+    workers_frame,
+)
 
 MAX_PER_PAGE = 200
 
@@ -52,37 +61,45 @@ def _facts_sql(session: Session, team: bool) -> str:
                                                  "on_site_at", "ended_at")}  # fmt: skip
     return f"""
 SELECT o.id, o.assigned_worker_id, COALESCE(w.team, ''), o.site_id, o.type, o.status, {t["created_at"]},
-       {t["window_start"]}, {t["window_end"]}, {t["assigned_at"]}, {t["on_site_at"]}, {t["ended_at"]},
-       o.failed_once, COALESCE(c.bad_verdict, c.verdict), COALESCE(c.anomalies, 0)
+       {t["window_start"]}, {t["window_end"]}, {t["assigned_at"]}, {t["on_site_at"]}, {t["ended_at"]}, o.failed_once
 FROM work_orders o
 LEFT JOIN workers w ON w.id = o.assigned_worker_id
-LEFT JOIN (
-    SELECT cc.order_id,
-           MIN(CASE WHEN cc.kind = 'in' THEN cc.verdict END) AS verdict,
-           MAX(CASE WHEN cc.kind = 'in' AND cc.verdict <> 'verified' THEN cc.verdict END) AS bad_verdict,
-           SUM(CASE WHEN cc.verdict <> 'verified' THEN 1 ELSE 0 END) AS anomalies
-    FROM checkins cc JOIN work_orders oo ON oo.id = cc.order_id
-    WHERE oo.window_start >= :start AND oo.window_start < :end
-    GROUP BY cc.order_id
-) c ON c.order_id = o.id
 WHERE o.window_start >= :start AND o.window_start < :end{" AND w.team = :team" if team else ""}
 """
+
+
+_CHECKINS_SQL = """
+SELECT c.order_id, c.kind, c.verdict FROM checkins c JOIN work_orders o ON o.id = c.order_id
+WHERE o.window_start >= :start AND o.window_start < :end
+"""
+_TIME_COLUMNS = ("created_at", "window_start", "window_end", "assigned_at", "on_site_at", "ended_at")
+
+
+def _columns(rows: Sequence[Any], names: Sequence[str]) -> pd.DataFrame:
+    """A frame from result rows, built column by column (much faster than row by row)."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    return pd.DataFrame({name: list(values) for name, values in zip(names, columns, strict=True)})
 
 
 def order_facts(session: Session, period: Period, *, team: str | None = None) -> pd.DataFrame:
     """The period's orders (by window start) as `dispatch.reports.ORDER_COLUMNS`; one team's when given."""
     start, end = period_bounds(period)
-    stmt = text(_facts_sql(session, team is not None)).bindparams(
-        bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime())
-    )
+    bounds = (bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime()))
     params: dict[str, Any] = {"start": start, "end": end}
     if team is not None:
         params["team"] = team
-    rows = session.connection().execute(stmt, params).fetchall()
-    frame = pd.DataFrame.from_records(rows, columns=list(ORDER_COLUMNS))
-    for column in ("created_at", "window_start", "window_end", "assigned_at", "on_site_at", "ended_at"):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)  # seconds since 1970
-    return normalise_orders(frame)
+    connection = session.connection()
+    orders = _columns(
+        connection.execute(text(_facts_sql(session, team is not None)).bindparams(*bounds), params).fetchall(),
+        [c for c in ORDER_COLUMNS if c not in ("checkin_verdict", "anomalies")],
+    )
+    for column in _TIME_COLUMNS:
+        orders[column] = pd.to_numeric(orders[column], errors="coerce").astype(float)  # seconds since 1970
+    checkins = _columns(
+        connection.execute(text(_CHECKINS_SQL).bindparams(*bounds), {"start": start, "end": end}).fetchall(),
+        ["order_id", "kind", "verdict"],
+    )
+    return normalise_orders(attach_checkins(orders, checkins))
 
 
 def worker_figures(session: Session, period: Period, *, now: datetime, team: str | None = None) -> pd.DataFrame:

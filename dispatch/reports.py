@@ -183,6 +183,23 @@ def normalise_orders(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def attach_checkins(orders: pd.DataFrame, checkins: pd.DataFrame) -> pd.DataFrame:
+    """Add each order's check-in verdict and anomaly count from its check-ins (`order_id`, `kind`, `verdict`).
+
+    The verdict is `verified` only when every check-in was; otherwise the (alphabetically last) other
+    verdict. Anomalies count the check-ins and check-outs not verified.
+    """
+    c = checkins.assign(bad=checkins["verdict"] != "verified")
+    ins = c[c["kind"] == "in"]
+    verdict = ins.sort_values(["bad", "verdict"]).groupby("order_id")["verdict"].last()
+    anomalies = c.groupby("order_id")["bad"].sum()
+    out = orders.copy()
+    out["checkin_verdict"] = out["order_id"].map(verdict).astype(object)
+    out["checkin_verdict"] = out["checkin_verdict"].where(out["checkin_verdict"].notna(), None)
+    out["anomalies"] = out["order_id"].map(anomalies).fillna(0).astype(int)
+    return out
+
+
 def workers_frame(rows: Sequence[tuple[int, str, str, float, float]]) -> pd.DataFrame:
     """The `workers` table: (worker_id, name, team, shift_s, km) per worker."""
     return pd.DataFrame(list(rows), columns=WORKER_COLUMNS).astype({"shift_s": float, "km": float})

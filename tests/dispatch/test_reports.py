@@ -151,3 +151,20 @@ def test_each_named_report_has_its_own_columns() -> None:
     overview = report_table("overview", frame, WORKERS, Group.ORGANISATION)
     assert overview["ratings"].isna().all()
     assert list(report_table("visits-gone-wrong", frame, WORKERS, Group.TEAM)["order_id"]) == [3, 2, 4]
+
+
+def test_check_ins_fold_into_a_verdict_and_an_anomaly_count_per_order() -> None:
+    """Tests that an order reads verified only when every check-in was, and counts each check-in or check-out
+    that was not verified as an anomaly."""
+    import pandas as pd
+
+    from dispatch.reports import attach_checkins
+
+    orders = pd.DataFrame({"order_id": [1, 2, 3]})
+    checkins = pd.DataFrame(
+        [(1, "in", "verified"), (1, "out", "poor_accuracy"), (2, "in", "verified"), (2, "in", "outside_geofence")],
+        columns=["order_id", "kind", "verdict"],
+    )
+    out = attach_checkins(orders, checkins)
+    assert list(out["checkin_verdict"]) == ["verified", "outside_geofence", None]
+    assert list(out["anomalies"]) == [1, 1, 0]
