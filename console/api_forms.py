@@ -2,7 +2,7 @@
 
 `GET /api/v1/forms?order_type=` lists versions (office roles), `POST /api/v1/forms` saves a new
 version of an order type's form and `POST /api/v1/orders/{id}/report/review` approves or returns a
-pending report (managers and admins); `GET /api/v1/reports/pending` is the approval queue.
+pending report (managers and admins); `GET /api/v1/service-reports/pending` is the approval queue.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def create_blueprint(*, auth: Auth, forms: FormsService) -> flask.Blueprint:
         auth.require(Action.VIEW_ORDERS)
         return flask.jsonify(forms.form(form_id))
 
-    @bp.get("/api/v1/reports/pending")
+    @bp.get("/api/v1/service-reports/pending")
     def pending() -> flask.Response:
         actor = auth.require(Action.APPROVE_REPORTS)
         return flask.jsonify({"reports": forms.approval_queue(actor=actor)})

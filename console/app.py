@@ -21,6 +21,7 @@ from console import (
     api_forms,
     api_orders,
     api_plans,
+    api_reports,
     api_review,
     api_tracks,
     http_errors,
@@ -41,9 +42,11 @@ from console.pages import forms as forms_page
 from console.pages import live
 from console.pages import orders as orders_page
 from console.pages import plans as plans_page
+from console.pages import reports as reports_page
 from console.pages import review as review_page
 from console.plan_jobs import PlanJobs
 from console.plan_review import compare_with_published
+from console.reports_service import ReportsService
 from console.review_service import ReviewService
 from console.services import Services
 from data import field_repo, orders_repo, sites_repo, users_repo
@@ -153,6 +156,8 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     server.register_blueprint(api_review.create_blueprint(auth=auth, reviews=reviews))
     forms = FormsService(sessions=sessions, clock=clock)
     server.register_blueprint(api_forms.create_blueprint(auth=auth, forms=forms))
+    reports = ReportsService(sessions=sessions, clock=clock, field=field)
+    server.register_blueprint(api_reports.create_blueprint(auth=auth, reports=reports))
     jobs = PlanJobs(sessions=sessions, clock=clock, travel=travel, seed=settings.seed, redis_url=settings.redis_url,
                     emit=lambda event, payload, room: socketio.emit(event, payload, to=room))  # fmt: skip  # socketio: below
     server.register_blueprint(api_plans.create_blueprint(auth=auth, jobs=jobs, apply_plan=dispatch.apply_plan))
@@ -183,6 +188,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
                 f"{review_page.PATH}_dash",
                 f"{day_page.PATH}_dash",
                 f"{forms_page.PATH}_dash",
+                f"{reports_page.PATH}_dash",
             )
         ):
             return flask.jsonify({"error": "not authenticated"}), 401
@@ -264,6 +270,30 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         load_day=lambda actor, worker_id, day: days.worker_day(actor=actor, worker_id=worker_id, day=day, view="day"),
     )
 
+    # Managers' history and reports at /reports/: a Dash app of its own, like /plans/.
+    reports_dash = Dash(
+        "outfield-reports",
+        server=server,
+        url_base_pathname=reports_page.PATH,
+        assets_folder=str(_assets_dir()),
+        assets_ignore=r"live\.js",
+        title="Outfield · history and reports",
+        update_title=None,
+        suppress_callback_exceptions=True,
+    )
+
+    def serve_reports_layout() -> Any:
+        if not flask.has_request_context():
+            return html.Div()
+        actor = auth.current_actor()
+        if actor is None or not can(actor, Action.VIEW_ORDERS).allowed:
+            return html.Div(html.P("Your role may not view the order history."), className="login")
+        may_report = can(actor, Action.VIEW_REPORTS).allowed
+        return reports_page.layout(actor_name=actor.name, today=clock.now().date(), may_report=may_report)
+
+    reports_dash.layout = serve_reports_layout
+    reports_page.register(reports_dash, reports=reports, auth=auth)
+
     def worker_card(worker_id: int) -> dict[str, Any] | None:
         actor = auth.require(Action.VIEW_POSITIONS, worker_id=worker_id)
         return services.worker_card(actor=actor, worker_id=worker_id)
@@ -315,7 +345,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     # Dash prepares itself (registers the scripts it serves) on the first request it sees, and lets
     # requests arriving meanwhile through unprepared: a fresh gunicorn worker answered a browser's
     # simultaneous script requests with 500s. Prepare both apps now, in every worker, before serving.
-    for prepared in (dash_app, plans_dash, review_dash, day_dash, forms_dash):
+    for prepared in (dash_app, plans_dash, review_dash, day_dash, forms_dash, reports_dash):
         prepared._setup_server()  # noqa: SLF001 - Dash's own first-request step, run once here instead
     # After every callback is registered: Dash's inline scripts are allowed by their hashes only.
     security.install_headers(
@@ -326,6 +356,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
             *review_dash.csp_hashes(),
             *day_dash.csp_hashes(),
             *forms_dash.csp_hashes(),
+            *reports_dash.csp_hashes(),
         ],
         settings=settings,
     )
@@ -338,6 +369,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
             review_page.PATH: review_dash,
             day_page.PATH: day_dash,
             forms_page.PATH: forms_dash,
+            reports_page.PATH: reports_dash,
         },
     )
 

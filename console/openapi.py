@@ -408,7 +408,7 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
-        "/api/v1/reports/pending": {
+        "/api/v1/service-reports/pending": {
             "get": {
                 "summary": "Service reports waiting for a manager's approval, oldest first, with order, site, worker, form version, answers, photo URLs and the report's steps (managers and admins; audited)",
                 "responses": {"200": _resp("{reports}"), **_ERRORS},
@@ -771,6 +771,118 @@ OPENAPI["paths"].update(
                 "responses": {
                     "200": _resp("The alert, acknowledged", {"$ref": "#/components/schemas/Alert"}),
                     "404": _resp("No such alert", {"$ref": "#/components/schemas/Error"}),
+                    **_ERRORS,
+                },
+            }
+        },
+    }
+)
+# Order history and managers' reports (console/api_reports.py).
+_PERIOD = [
+    {"name": "from", "in": "query", "required": True, "schema": {"type": "string", "format": "date"}, "description": "first day (ISO date)"},
+    {"name": "to", "in": "query", "required": True, "schema": {"type": "string", "format": "date"}, "description": "last day, included; at most 366 days from `from`"},
+]  # fmt: skip
+_GROUP = {"name": "group", "in": "query", "schema": {"enum": ["worker", "team", "organisation"], "default": "team"}}
+_FORMAT = {"name": "format", "in": "query", "schema": {"enum": ["json", "csv", "xlsx"], "default": "json"}}
+
+
+def _table(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/csv": {"schema": {"type": "string"}},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string"}},
+        },
+    }
+
+
+OPENAPI["paths"].update(
+    {
+        "/api/v1/reports": {
+            "get": {
+                "summary": "The managers' reports: name, description and figures (managers and admins)",
+                "responses": {"200": _resp("Report names", {"type": "array", "items": {"type": "object"}}), **_ERRORS},
+            }
+        },
+        "/api/v1/reports/{name}": {
+            "get": {
+                "summary": "A report over a period per worker, team or the organisation, as JSON, CSV or XLSX; audited",
+                "parameters": [
+                    {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
+                    *_PERIOD,
+                    _GROUP,
+                    _FORMAT,
+                ],
+                "responses": {"200": _table("The report's rows"), "404": _resp("No such report"), **_ERRORS},
+            }
+        },
+        "/api/v1/reports/orders": {
+            "get": {
+                "summary": "The orders behind one figure of one row (`wrong=1`: only those that went wrong for it)",
+                "parameters": [
+                    *_PERIOD,
+                    _GROUP,
+                    {
+                        "name": "key",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": "worker id, team, or all",
+                    },
+                    {"name": "figure", "in": "query", "required": True, "schema": {"type": "string"}},
+                    {"name": "wrong", "in": "query", "schema": {"enum": ["0", "1"]}},
+                ],
+                "responses": {"200": _resp("The orders", {"type": "object"}), **_ERRORS},
+            }
+        },
+        "/api/v1/orders/history": {
+            "get": {
+                "summary": "Every order of a period, finished ones included, filtered, paged (latest window first), exportable",
+                "parameters": [
+                    *_PERIOD,
+                    {"name": "worker_id", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                    {"name": "team", "in": "query", "schema": {"type": "string"}},
+                    {"name": "site_id", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                    {"name": "customer", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": "comma-separated statuses",
+                    },
+                    {
+                        "name": "type",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": "comma-separated order types",
+                    },
+                    {
+                        "name": "q",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": "text in the reference, notes, site name or address",
+                    },
+                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                    {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                    _FORMAT,
+                ],
+                "responses": {"200": _table("`total`, `page`, `per_page` and the page's `orders`"), **_ERRORS},
+            }
+        },
+        "/api/v1/orders/{order_id}/record": {
+            "get": {
+                "summary": "An order's whole record: timeline (who, when, where), check-ins, photos, report, the visit's track (audited)",
+                "parameters": [_ORDER_ID],
+                "responses": {"200": _resp("The record", {"type": "object"}), "404": _resp("No such order"), **_ERRORS},
+            }
+        },
+        "/api/v1/work-orders/{order_id}/signature": {
+            "get": {
+                "summary": "The customer's signature on the order's latest service report (PNG; audited)",
+                "parameters": [_ORDER_ID],
+                "responses": {
+                    "200": {"description": "PNG", "content": {"image/png": {"schema": {"type": "string"}}}},
+                    "404": _resp("No such order or no signature"),
                     **_ERRORS,
                 },
             }

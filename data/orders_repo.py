@@ -114,6 +114,17 @@ def _record(
     )
 
 
+def _milestone(row: WorkOrderRow, to: OrderStatus, at: datetime) -> None:
+    """Keep the order's milestones (what reports read) in step with its history."""
+    if to is OrderStatus.ASSIGNED and row.assigned_at is None:
+        row.assigned_at = at
+    elif to is OrderStatus.ON_SITE and row.on_site_at is None:
+        row.on_site_at = at
+    elif to in (OrderStatus.DONE, OrderStatus.FAILED):
+        row.ended_at = at
+        row.failed_once = row.failed_once or to is OrderStatus.FAILED
+
+
 def add_order(
     session: Session,
     *,
@@ -272,6 +283,7 @@ def save_change(session: Session, change: LifecycleChange) -> WorkOrder:
         raise ValueError(f"status: order {change.order_id} changed meanwhile (it is {row.status} now); reload it")
     row.status = change.to_status.value
     row.assigned_worker_id = change.worker_id
+    _milestone(row, change.to_status, change.at)
     _record(
         session,
         order_id=change.order_id,

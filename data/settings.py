@@ -83,6 +83,11 @@ class Settings:
     alert_long_stop_min: float = 20.0
     # How often the `worker` process evaluates the time-based alerts (offline, late risk, off route, long stop).
     alert_every_s: float = 30.0
+    # A scheduled report ("daily" or "weekly", "" for none) the `worker` process posts to
+    # report_webhook_url once per period; report_team limits it to one team ("" for everyone).
+    report_schedule: str = ""
+    report_team: str = ""
+    report_webhook_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -129,6 +134,9 @@ class Settings:
             alert_off_route_min=_number(environ, "OUTFIELD_ALERT_OFF_ROUTE_MIN", 5.0),
             alert_long_stop_min=_number(environ, "OUTFIELD_ALERT_LONG_STOP_MIN", 20.0),
             alert_every_s=_number(environ, "OUTFIELD_ALERT_EVERY_S", 30.0),
+            report_schedule=_choice(environ, "OUTFIELD_REPORT_SCHEDULE", "", ("", "daily", "weekly")),
+            report_team=environ.get("OUTFIELD_REPORT_TEAM", "").strip(),
+            report_webhook_url=environ.get("OUTFIELD_REPORT_WEBHOOK") or environ.get("OUTFIELD_LINK_WEBHOOK") or None,
         )
 
     @property

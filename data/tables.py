@@ -173,13 +173,19 @@ class WorkOrderRow(Base):
     type: Mapped[str] = mapped_column(String(20))
     priority: Mapped[int] = mapped_column(Integer)
     required_skills: Mapped[list[Any]] = mapped_column(default=list)
-    window_start: Mapped[datetime]
+    window_start: Mapped[datetime] = mapped_column(index=True)
     window_end: Mapped[datetime]
     service_duration_s: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), index=True)
     assigned_worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id"), index=True)
     notes: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    # Milestones kept beside the status history so reports read one row per order (0008):
+    # first assigned, first on site, last done/failed, and whether it ever failed.
+    assigned_at: Mapped[datetime | None]
+    on_site_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    failed_once: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class OrderStatusHistoryRow(Base):
@@ -464,3 +470,36 @@ class PushLinkRow(Base):
     worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     revoked_at: Mapped[datetime | None]
+
+
+class ReportDeliveryRow(Base):
+    """A scheduled report delivered for one period (and team, "" for all): never sent twice."""
+
+    __tablename__ = "report_deliveries"
+    __table_args__ = (UniqueConstraint("schedule", "team", "period_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule: Mapped[str] = mapped_column(String(10))
+    team: Mapped[str] = mapped_column(String(100))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    sent_at: Mapped[datetime]
+
+
+class WorkerDayKmRow(Base):
+    """Kilometres a worker drove on one day (UTC), summed from their fixes once the day is over."""
+
+    __tablename__ = "worker_day_km"
+
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    km: Mapped[float] = mapped_column(Float)
+
+
+class KmDayRow(Base):
+    """A day whose kilometres are in worker_day_km (every worker with fixes that day has a row)."""
+
+    __tablename__ = "km_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    computed_at: Mapped[datetime]

@@ -31,6 +31,7 @@ class Action(StrEnum):
     ACKNOWLEDGE_ALERTS = "acknowledge-alerts"
     MANAGE_FORMS = "manage-forms"
     APPROVE_REPORTS = "approve-reports"
+    VIEW_REPORTS = "view-reports"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,9 @@ _RULES: dict[Action, set[Role]] = {
     # What the field must report, and whether a report is good enough, is a manager's call too.
     Action.MANAGE_FORMS: {Role.ADMIN, Role.MANAGER},
     Action.APPROVE_REPORTS: {Role.ADMIN, Role.MANAGER},
+    # Reports judge people's work: managers and admins. Dispatchers look orders up in the history
+    # (view-orders) but do not see the per-worker performance figures.
+    Action.VIEW_REPORTS: {Role.ADMIN, Role.MANAGER},
 }
 _OWN_RECORD = (Action.VIEW_POSITIONS, Action.REPORT_POSITION, Action.VIEW_ALERTS)
 """What a field worker may do on their own record only (their fixes, geofence events and alerts)."""

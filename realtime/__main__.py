@@ -21,7 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("redis-server", help="run the embedded Redis in the foreground (for the Procfile)")
     sub.add_parser(
         "worker",
-        help="relay live positions from Redis to the consoles' sockets; purge old positions hourly; time-based alerts",
+        help="relay live positions from Redis to the consoles' sockets; purge old positions hourly; time-based alerts; "
+        "post the scheduled report (OUTFIELD_REPORT_SCHEDULE)",
     )
     sim = sub.add_parser("simulate", help="drive the demo field staff on Monaco's streets")
     sim.add_argument("--url", help="server base URL (default http://127.0.0.1:$PORT)")
@@ -105,6 +106,24 @@ def _worker(settings: Settings) -> int:
         daemon=True,
     )
     alerts.start()
+    if settings.report_schedule and settings.report_webhook_url:
+        from realtime.report_schedule import Schedule, run_report_schedule, webhook_poster
+
+        threading.Thread(
+            target=run_report_schedule,
+            kwargs={
+                "bus": bus,
+                "holder": holder,
+                "sessions": make_sessionmaker(make_engine(settings.database_url)),
+                "clock": SystemClock(),
+                "schedule": Schedule(settings.report_schedule),
+                "team": settings.report_team,
+                "post": webhook_poster(settings.report_webhook_url),
+                "stop": stop,
+            },
+            name="report-schedule",
+            daemon=True,
+        ).start()
     run_relay(bus=bus, emit=emit, batch_ms=settings.live_batch_ms, stop=stop, holder=holder)
     purger.join(10)
     alerts.join(10)

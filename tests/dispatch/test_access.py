@@ -51,3 +51,14 @@ def test_office_users_see_every_alert_and_dispatchers_acknowledge_them():
     assert "manager" in can(manager, Action.ACKNOWLEDGE_ALERTS).reason
     assert not can(WORKER, Action.ACKNOWLEDGE_ALERTS).allowed
     assert not can(WORKER, Action.VIEW_ALERTS).allowed  # without naming their own record
+
+
+def test_reports_are_for_managers_and_admins_history_for_the_office():
+    """Tests that managers and admins open reports, a dispatcher is refused them with a reason but may
+    still look orders up, and a field worker may do neither."""
+    manager = Actor(4, "boss", Role.MANAGER)
+    assert can(manager, Action.VIEW_REPORTS).allowed and can(ADMIN, Action.VIEW_REPORTS).allowed
+    decision = can(DISPATCHER, Action.VIEW_REPORTS)
+    assert not decision.allowed and decision.reason == "role dispatcher may not view-reports"
+    assert can(DISPATCHER, Action.VIEW_ORDERS).allowed
+    assert not can(WORKER, Action.VIEW_REPORTS).allowed and not can(WORKER, Action.VIEW_ORDERS).allowed

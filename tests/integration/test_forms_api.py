@@ -197,7 +197,7 @@ def test_a_report_needing_approval_is_returned_with_a_note_resubmitted_and_appro
     first = send_report(setup, order_id, {"form_id": form["id"], "form_version": form["version"],
                                           "answers": {"outcome": "fault", "reading": 10}})  # fmt: skip
     assert first["status"] == "applied", first
-    queue = requests.get(f"{setup['url']}/api/v1/reports/pending", headers=setup["manager"], timeout=5).json()
+    queue = requests.get(f"{setup['url']}/api/v1/service-reports/pending", headers=setup["manager"], timeout=5).json()
     assert [(q["order_id"], q["report"]["answers"]) for q in queue["reports"]] == [
         (order_id, {"outcome": "fault", "reading": 10})
     ]
@@ -249,7 +249,7 @@ def test_a_photo_answer_must_name_a_photo_uploaded_for_the_order(setup):
     answers["meter_photo"] = [photo_id]
     sent = send_report(setup, order_id, {"form_id": form["id"], "form_version": form["version"], "answers": answers})
     assert sent["status"] == "applied", sent
-    queue = requests.get(f"{setup['url']}/api/v1/reports/pending", headers=setup["manager"], timeout=5).json()
+    queue = requests.get(f"{setup['url']}/api/v1/service-reports/pending", headers=setup["manager"], timeout=5).json()
     item = next(q for q in queue["reports"] if q["order_id"] == order_id)
     assert item["photos"][photo_id].startswith("/api/v1/photos/")
 
@@ -273,7 +273,7 @@ def test_a_signature_answer_is_a_checked_png_and_a_bomb_is_refused_naming_the_fi
     sent = send_report(setup, order_id, {"form_id": form["id"], "form_version": form["version"],
                                          "answers": {"receiver": signature}})  # fmt: skip
     assert sent["status"] == "applied", sent
-    queue = requests.get(f"{setup['url']}/api/v1/reports/pending", headers=setup["manager"], timeout=5).json()
+    queue = requests.get(f"{setup['url']}/api/v1/service-reports/pending", headers=setup["manager"], timeout=5).json()
     item = next(q for q in queue["reports"] if q["order_id"] == order_id)
     assert item["report"]["answers"] == {"receiver": signature}
 
@@ -291,5 +291,5 @@ def test_a_report_from_a_page_before_forms_still_waits_when_the_current_form_nee
         None,
         {"Meter read": True},
     )
-    queue = requests.get(f"{setup['url']}/api/v1/reports/pending", headers=setup["manager"], timeout=5).json()
+    queue = requests.get(f"{setup['url']}/api/v1/service-reports/pending", headers=setup["manager"], timeout=5).json()
     assert order_id in [q["order_id"] for q in queue["reports"]]

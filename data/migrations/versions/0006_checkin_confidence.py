@@ -1,7 +1,7 @@
 """Check-in confidence and review: score, reasons and evidence per check-in, its review; photos' EXIF and stamped copy.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-04 17:00:00+00:00
 """
 

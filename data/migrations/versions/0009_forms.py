@@ -1,7 +1,7 @@
 """Custom forms per order type (versioned) and report approval; today's checklists become version 1 forms.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-04 18:00:00+00:00
 
 Reports keep the form version they were filled with (`service_reports.form_id`) and their answers;
@@ -20,7 +20,7 @@ from alembic import op
 from data.tables import UTCDateTime
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

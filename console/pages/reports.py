@@ -1,0 +1,438 @@
+"""The managers' page (/reports/): order history and reports, each on its own tab.
+
+- History: filters (period, text, customer, team, status), a paged table, CSV/XLSX links, and an
+  order's record (timeline, check-ins, report, photos, the visit's track on a small offline map).
+- Reports: period, report and grouping; a plotly bar chart of the chosen figure per row, the table of
+  rows, CSV/XLSX links; clicking a bar lists the orders behind it (by default those that went wrong).
+
+Its own Dash app, like /plans/. Everything a user typed reaches the page as text (Dash children).
+Presenters are pure functions of the service's values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import dash_leaflet as dl
+import plotly.graph_objects as go
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+
+from console.auth import ApiError, Auth
+from console.pages.plans import BASEMAP_URL, MONACO_CENTRE
+from console.reports_service import ReportsService
+from data.reports_repo import HistoryFilter
+from dispatch.access import Action
+from dispatch.orders import OrderStatus
+from dispatch.reports import FIGURES, REPORTS, Group, Period, table_records
+
+PATH = "/reports/"
+PER_PAGE = 25
+
+TABS = "rep-tabs"
+H_FROM, H_TO, H_Q, H_CUSTOMER, H_TEAM, H_STATUS = (
+    "hist-from",
+    "hist-to",
+    "hist-q",
+    "hist-customer",
+    "hist-team",
+    "hist-status",
+)
+H_SEARCH, H_PREV, H_NEXT, H_PAGE = "hist-search", "hist-prev", "hist-next", "hist-page"
+H_TABLE, H_COUNT, H_EXPORT, H_MESSAGE = "hist-table", "hist-count", "hist-export", "hist-message"
+H_OPEN, H_RECORD, H_TRACK = "hist-open", "hist-record", "hist-track"
+R_FROM, R_TO, R_NAME, R_GROUP, R_FIGURE, R_SHOW = (
+    "rep-from",
+    "rep-to",
+    "rep-name",
+    "rep-group",
+    "rep-figure",
+    "rep-show",
+)
+R_WRONG, R_CHART, R_TABLE, R_EXPORT, R_MESSAGE, R_DRILL, R_DATA = (
+    "rep-wrong", "rep-chart", "rep-table", "rep-export", "rep-message", "rep-drill", "rep-data",
+)  # fmt: skip
+
+
+def default_period(today: date) -> tuple[date, date]:
+    """Last whole week, Monday..Sunday."""
+    monday = today - timedelta(days=today.weekday() + 7)
+    return monday, monday + timedelta(days=6)
+
+
+def _date_input(id_: str, value: date, label: str) -> html.Label:
+    return html.Label([label, dcc.Input(id=id_, type="text", value=value.isoformat(), size="10", debounce=True)])
+
+
+def layout(*, actor_name: str, today: date, may_report: bool) -> html.Div:
+    start, end = default_period(today)
+    history = html.Div(
+        className="rep-pane",
+        children=[
+            html.Div(
+                className="plans-controls",
+                children=[
+                    _date_input(H_FROM, start, "From"),
+                    _date_input(H_TO, end, "To"),
+                    html.Label(["Search", dcc.Input(id=H_Q, type="text", placeholder="reference, notes, site")]),
+                    html.Label(["Customer", dcc.Input(id=H_CUSTOMER, type="text")]),
+                    html.Label(["Team", dcc.Input(id=H_TEAM, type="text")]),
+                    html.Label(
+                        [
+                            "Status",
+                            dcc.Dropdown(
+                                id=H_STATUS, multi=True, className="hist-status", options=[s.value for s in OrderStatus]
+                            ),
+                        ]
+                    ),  # fmt: skip
+                    html.Button("Search", id=H_SEARCH, className="plans-button"),
+                ],
+            ),
+            html.Div(id=H_MESSAGE, className="plans-message"),
+            html.Div(
+                [
+                    html.Button("‹ Prev", id=H_PREV),
+                    html.Span(id=H_COUNT, className="hist-count"),
+                    html.Button("Next ›", id=H_NEXT),
+                    html.Span(id=H_EXPORT, className="rep-export"),
+                ]
+            ),  # fmt: skip
+            dcc.Store(id=H_PAGE, data=1),
+            html.Div(id=H_TABLE, className="rep-table"),
+            html.Div(
+                className="rep-record-wrap",
+                children=[
+                    html.Div(id=H_RECORD, className="rep-record"),
+                    dl.Map(
+                        center=MONACO_CENTRE,
+                        zoom=14,
+                        className="rep-map",
+                        style={"height": "320px", "width": "100%"},
+                        children=[
+                            dl.GeoJSON(url=BASEMAP_URL, style={"color": "#334155", "weight": 2}, interactive=False),
+                            dl.LayerGroup(id=H_TRACK),
+                        ],
+                    ),
+                ],
+            ),
+        ],
+    )
+    reports: Any = html.P("Your role may not view reports (managers and admins).", className="rep-refused")
+    if may_report:
+        reports = html.Div(
+            className="rep-pane",
+            children=[
+                html.Div(
+                    className="plans-controls",
+                    children=[
+                        _date_input(R_FROM, start, "From"),
+                        _date_input(R_TO, end, "To"),
+                        html.Label(
+                            [
+                                "Report",
+                                dcc.Dropdown(
+                                    id=R_NAME,
+                                    options=list(REPORTS),
+                                    value="overview",
+                                    clearable=False,
+                                    className="rep-name",
+                                ),
+                            ]
+                        ),  # fmt: skip
+                        html.Label(
+                            [
+                                "Per",
+                                dcc.Dropdown(
+                                    id=R_GROUP,
+                                    options=[g.value for g in Group],
+                                    value="team",
+                                    clearable=False,
+                                    className="rep-group",
+                                ),
+                            ]
+                        ),  # fmt: skip
+                        html.Label(
+                            [
+                                "Chart",
+                                dcc.Dropdown(
+                                    id=R_FIGURE,
+                                    value="visits_done",
+                                    clearable=False,
+                                    className="rep-figure",
+                                    options=[{"label": f.label, "value": f.name} for f in FIGURES.values()],
+                                ),
+                            ]
+                        ),  # fmt: skip
+                        dcc.Checklist(
+                            id=R_WRONG, options=[{"label": "only what went wrong", "value": "wrong"}], value=["wrong"]
+                        ),  # fmt: skip
+                        html.Button("Show", id=R_SHOW, className="plans-button"),
+                    ],
+                ),
+                html.Div(id=R_MESSAGE, className="plans-message"),
+                html.Span(id=R_EXPORT, className="rep-export"),
+                dcc.Store(id=R_DATA),
+                dcc.Graph(id=R_CHART, config={"displayModeBar": False}, figure=empty_chart()),
+                html.Div(id=R_DRILL, className="rep-drill"),
+                html.Div(id=R_TABLE, className="rep-table"),
+            ],
+        )
+    return html.Div(
+        className="plans-page rep-page",
+        children=[
+            html.Header(
+                className="plans-head",
+                children=[
+                    html.H1("Outfield · history and reports"),
+                    html.Span(actor_name, className="plans-actor"),
+                    html.A("Live map", href="/", className="plans-link"),
+                    html.A("Route plans", href="/plans/", className="plans-link"),
+                ],
+            ),
+            dcc.Tabs(
+                id=TABS,
+                value="history",
+                children=[
+                    dcc.Tab(label="History", value="history", children=history),
+                    dcc.Tab(label="Reports", value="reports", children=reports),
+                ],
+            ),
+        ],
+    )
+
+
+# --- presenters (pure) -----------------------------------------------------------------
+
+
+def empty_chart(message: str = "") -> go.Figure:
+    fig = go.Figure(layout={"template": "plotly_dark", "paper_bgcolor": "#111827", "plot_bgcolor": "#0b1120",
+                            "height": 320})  # fmt: skip
+    if message:
+        fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    return fig
+
+
+def chart(rows: Sequence[Mapping[str, Any]], figure: str) -> go.Figure:
+    """A bar per row (worker, team or the organisation) of the chosen figure; the bar's customdata is its key."""
+    if not rows or figure not in rows[0]:
+        return empty_chart("nothing to chart for this report")
+    f = FIGURES[figure]
+    values = [r.get(figure) for r in rows]
+    fig = empty_chart()
+    fig.add_bar(
+        x=[str(r["label"]) for r in rows],
+        y=[v if v is not None else 0 for v in values],
+        customdata=[str(r["key"]) for r in rows],
+        marker_color="#38bdf8",
+        name=f.label,
+        hovertemplate="%{x}: %{y}<extra></extra>",
+    )
+    fig.update_layout(title=f"{f.label} ({f.unit})", yaxis={"rangemode": "tozero"}, clickmode="event")
+    return fig
+
+
+def table(records: Sequence[Mapping[str, Any]], *, columns: Sequence[str] | None = None, open_button: bool = False
+          ) -> html.Table | html.P:  # fmt: skip
+    if not records:
+        return html.P("No rows.", className="rep-empty")
+    names = list(columns or records[0].keys())
+    head = html.Tr([html.Th(n) for n in names] + ([html.Th("")] if open_button else []))
+    body = []
+    for r in records:
+        cells = [html.Td("" if r.get(n) is None else str(r.get(n))) for n in names]
+        if open_button:
+            cells.append(html.Td(html.Button("Open", id={"type": H_OPEN, "id": r["id"]}, className="hist-open")))
+        body.append(html.Tr(cells, className="rep-row"))
+    return html.Table([html.Thead(head), html.Tbody(body)], className="rep-grid")
+
+
+HISTORY_COLUMNS = ("id", "reference", "window_start", "status", "type", "worker", "team", "site", "customer")
+
+
+def record_view(record: Mapping[str, Any]) -> list[Any]:
+    """The order's record as text: header, timeline with who/when/where, check-ins, report, photos."""
+    order = record["order"]
+    out: list[Any] = [
+        html.H3(f"Order {order['id']} · {order['reference']} · {order['status']}"),
+        html.P(f"{order['type']} at {order['site']} ({order['customer']}) · {order['worker'] or 'unassigned'}"),
+        html.H4("Timeline"),
+        html.Ol([html.Li(_step(t), className="rep-step") for t in record["timeline"]], className="rep-timeline"),
+        html.H4("Check-ins"),
+        html.Ul([html.Li(f"{c['kind']}: {c['verdict']}" + (f" ({c['distance_m']:.0f} m)" if c["distance_m"] is not None
+                                                          else "")) for c in record["checkins"]] or [html.Li("none")]),
+    ]  # fmt: skip
+    report = record.get("report")
+    out.append(html.H4("Service report"))
+    if report:
+        out.append(html.P(report.get("text") or "(no text)", className="rep-report-text"))
+        if report.get("parts"):
+            out.append(html.P("Parts: " + ", ".join(str(p) for p in report["parts"])))
+        if report.get("signature_url"):
+            out.append(html.A(f"Signature ({report.get('signed_by') or 'customer'})", href=report["signature_url"]))
+    else:
+        out.append(html.P("none"))
+    if record.get("photos"):
+        out.append(html.H4("Photos"))
+        out.append(
+            html.Div([html.A(f"photo {p['photo_id']}", href=p["url"], target="_blank") for p in record["photos"]])
+        )
+    out.append(html.P(f"Track: {len(record['track'])} fixes", className="rep-track-count"))
+    return out
+
+
+def _step(t: Mapping[str, Any]) -> str:
+    where = f" at {t['latitude']:.5f}, {t['longitude']:.5f}" if t.get("latitude") is not None else ""
+    who = f" by {t['by']}" if t.get("by") else ""
+    reason = f" — {t['reason']}" if t.get("reason") else ""
+    return f"{t['at'][:16].replace('T', ' ')} {t['from'] or '·'} → {t['to']}{who}{where}{reason}"
+
+
+def track_layer(record: Mapping[str, Any]) -> list[Any]:
+    points = [(p["latitude"], p["longitude"]) for p in record["track"]]
+    if not points:
+        return []
+    return [dl.Polyline(positions=points, color="#f59e0b", weight=4), dl.CircleMarker(center=points[-1], radius=6)]
+
+
+def _period(start: Any, end: Any) -> Period:
+    try:
+        first, last = date.fromisoformat(str(start)), date.fromisoformat(str(end))
+    except ValueError:
+        raise ValueError("from/to: use ISO dates such as 2026-03-02") from None
+    return Period(first, last)
+
+
+def _links(path: str, query: Mapping[str, Any]) -> list[Any]:
+    clean = {k: v for k, v in query.items() if v not in (None, "", [])}
+    return [html.A(fmt.upper(), href=f"{path}?{urlencode({**clean, 'format': fmt})}", className=f"rep-{fmt}",
+                   download="") for fmt in ("csv", "xlsx")]  # fmt: skip
+
+
+def register(app: Dash, *, reports: ReportsService, auth: Auth) -> None:
+    def actor_for(action: Action) -> Any:
+        try:
+            return auth.require(action)
+        except ApiError as exc:
+            return f"Refused: {exc.reason}"
+
+    @app.callback(
+        Output(H_TABLE, "children"),
+        Output(H_COUNT, "children"),
+        Output(H_EXPORT, "children"),
+        Output(H_MESSAGE, "children"),
+        Output(H_PAGE, "data"),
+        Input(H_SEARCH, "n_clicks"),
+        Input(H_PREV, "n_clicks"),
+        Input(H_NEXT, "n_clicks"),
+        State(H_PAGE, "data"),
+        State(H_FROM, "value"),
+        State(H_TO, "value"),
+        State(H_Q, "value"),
+        State(H_CUSTOMER, "value"),
+        State(H_TEAM, "value"),
+        State(H_STATUS, "value"),
+    )
+    def search(_s: Any, _p: Any, _n: Any, page: int | None, start: Any, end: Any, q: Any, customer: Any,
+               team: Any, statuses: Any) -> tuple[Any, ...]:  # fmt: skip
+        actor = actor_for(Action.VIEW_ORDERS)
+        if isinstance(actor, str):
+            return no_update, "", no_update, actor, no_update
+        page = {H_PREV: max(1, (page or 1) - 1), H_NEXT: (page or 1) + 1}.get(str(ctx.triggered_id), 1)
+        try:
+            filters = HistoryFilter(period=_period(start, end), q=(q or "").strip()[:200] or None,
+                                    customer=(customer or "").strip()[:200] or None, team=(team or "").strip() or None,
+                                    statuses=tuple(statuses or ()))  # fmt: skip
+        except ValueError as exc:
+            return no_update, "", no_update, str(exc), no_update
+        found = reports.history(actor=actor, filters=filters, page=page, per_page=PER_PAGE)
+        if not found.rows and page > 1:
+            raise PreventUpdate
+        pages = max(1, -(-found.total // PER_PAGE))
+        query = {"from": start, "to": end, "q": filters.q, "customer": filters.customer, "team": filters.team,
+                 "status": ",".join(filters.statuses), "page": page, "per_page": PER_PAGE}  # fmt: skip
+        return (
+            table(found.rows, columns=HISTORY_COLUMNS, open_button=True),
+            f" page {page} of {pages} · {found.total} orders ",
+            ["Export: ", *_links("/api/v1/orders/history", query)],
+            "",
+            page,
+        )
+
+    @app.callback(
+        Output(H_RECORD, "children"),
+        Output(H_TRACK, "children"),
+        Input({"type": H_OPEN, "id": ALL}, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def open_record(clicks: list[int | None]) -> tuple[Any, Any]:
+        if not any(clicks) or not isinstance(ctx.triggered_id, Mapping):
+            raise PreventUpdate
+        actor = actor_for(Action.VIEW_ORDERS)
+        if isinstance(actor, str):
+            return html.P(actor), []
+        record = reports.record(actor=actor, order_id=int(ctx.triggered_id["id"]))
+        if record is None:
+            return html.P("That order no longer exists."), []
+        return record_view(record), track_layer(record)
+
+    @app.callback(
+        Output(R_DATA, "data"),
+        Output(R_TABLE, "children"),
+        Output(R_EXPORT, "children"),
+        Output(R_MESSAGE, "children"),
+        Output(R_DRILL, "children", allow_duplicate=True),
+        Input(R_SHOW, "n_clicks"),
+        State(R_FROM, "value"),
+        State(R_TO, "value"),
+        State(R_NAME, "value"),
+        State(R_GROUP, "value"),
+        prevent_initial_call=True,
+    )
+    def show(_n: Any, start: Any, end: Any, name: Any, group: Any) -> tuple[Any, ...]:
+        actor = actor_for(Action.VIEW_REPORTS)
+        if isinstance(actor, str):
+            return no_update, no_update, no_update, actor, no_update
+        try:
+            period = _period(start, end)
+        except ValueError as exc:
+            return no_update, no_update, no_update, str(exc), no_update
+        chosen = Group(group) if group in {g.value for g in Group} else Group.TEAM
+        rows = table_records(reports.report(actor=actor, name=str(name), period=period, group=chosen))
+        query = {"from": period.start.isoformat(), "to": period.end.isoformat(), "group": chosen.value}
+        data = {"rows": rows, "from": query["from"], "to": query["to"], "group": chosen.value}
+        return data, table(rows), ["Download: ", *_links(f"/api/v1/reports/{name}", query)], "", ""
+
+    @app.callback(Output(R_CHART, "figure"), Input(R_DATA, "data"), Input(R_FIGURE, "value"))
+    def draw(data: Mapping[str, Any] | None, figure: str | None) -> go.Figure:
+        if not data:
+            return empty_chart("choose a period and press Show")
+        return chart(data["rows"], str(figure))
+
+    @app.callback(
+        Output(R_DRILL, "children"),
+        Input(R_CHART, "clickData"),
+        State(R_DATA, "data"),
+        State(R_FIGURE, "value"),
+        State(R_WRONG, "value"),
+        prevent_initial_call=True,
+    )
+    def drill(click: Mapping[str, Any] | None, data: Mapping[str, Any] | None, figure: str, wrong: Any) -> Any:
+        if not click or not data:
+            raise PreventUpdate
+        actor = actor_for(Action.VIEW_REPORTS)
+        if isinstance(actor, str):
+            return html.P(actor)
+        point = click["points"][0]
+        key = str(point.get("customdata"))
+        period = Period(date.fromisoformat(data["from"]), date.fromisoformat(data["to"]))
+        rows = reports.drill_down(actor=actor, period=period, group=Group(data["group"]), key=key, figure=figure,
+                                  wrong_only=bool(wrong))  # fmt: skip
+        what = "that went wrong for" if wrong else "behind"
+        return [html.H4(f"{point.get('x')}: {len(rows)} orders {what} {FIGURES[figure].label}"),
+                table(rows, columns=HISTORY_COLUMNS)]  # fmt: skip
+
+
+__all__ = ["PATH", "layout", "register"]

@@ -1,0 +1,336 @@
+"""SQL for order history and reports: a period's orders as columns, history search, an order's timeline.
+
+Reports read one aggregated row per order (status history and check-ins folded in SQL) straight into
+a pandas frame; no ORM object is built per order, so a year of a 500-worker organisation stays fast.
+Positions are read only as columns for the kilometres driven and never leave this module as rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Select, and_, bindparam, func, or_, select, text
+from sqlalchemy.orm import Session
+
+from data import workers_repo
+from data.tables import (
+    CustomerRow,
+    KmDayRow,
+    OrderStatusHistoryRow,
+    ReportDeliveryRow,
+    ServiceReportRow,
+    SiteRow,
+    UserRow,
+    UTCDateTime,
+    WorkerDayKmRow,
+    WorkerRow,
+    WorkOrderRow,
+)
+from dispatch.reports import (
+    ORDER_COLUMNS,
+    Period,
+    attach_checkins,
+    km_driven,
+    normalise_orders,
+    shift_seconds,
+    workers_frame,
+)
+
+MAX_PER_PAGE = 200
+
+
+def period_bounds(period: Period) -> tuple[datetime, datetime]:
+    """[start, end) in UTC for the whole days of the period."""
+    start = datetime.combine(period.start, time(0), tzinfo=UTC)
+    return start, datetime.combine(period.end + timedelta(days=1), time(0), tzinfo=UTC)
+
+
+def _epoch(session: Session, column: str) -> str:
+    """SQL for a timestamp column as seconds since 1970 (a number pandas reads fast)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return f"(julianday({column}) - 2440587.5) * 86400.0"
+    return f"EXTRACT(EPOCH FROM {column})"
+
+
+def _facts_sql(session: Session, team: bool) -> str:
+    t = {c: _epoch(session, f"o.{c}") for c in ("created_at", "window_start", "window_end", "assigned_at",
+                                                 "on_site_at", "ended_at")}  # fmt: skip
+    return f"""
+SELECT o.id, o.assigned_worker_id, COALESCE(w.team, ''), o.site_id, o.type, o.status, {t["created_at"]},
+       {t["window_start"]}, {t["window_end"]}, {t["assigned_at"]}, {t["on_site_at"]}, {t["ended_at"]}, o.failed_once
+FROM work_orders o
+LEFT JOIN workers w ON w.id = o.assigned_worker_id
+WHERE o.window_start >= :start AND o.window_start < :end{" AND w.team = :team" if team else ""}
+"""
+
+
+_CHECKINS_SQL = """
+SELECT c.order_id, c.kind, c.verdict FROM checkins c JOIN work_orders o ON o.id = c.order_id
+WHERE o.window_start >= :start AND o.window_start < :end
+"""
+_TIME_COLUMNS = ("created_at", "window_start", "window_end", "assigned_at", "on_site_at", "ended_at")
+
+
+def _columns(rows: Sequence[Any], names: Sequence[str]) -> pd.DataFrame:
+    """A frame from result rows, built column by column (much faster than row by row)."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    return pd.DataFrame({name: list(values) for name, values in zip(names, columns, strict=True)})
+
+
+def order_facts(session: Session, period: Period, *, team: str | None = None) -> pd.DataFrame:
+    """The period's orders (by window start) as `dispatch.reports.ORDER_COLUMNS`; one team's when given."""
+    start, end = period_bounds(period)
+    bounds = (bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime()))
+    params: dict[str, Any] = {"start": start, "end": end}
+    if team is not None:
+        params["team"] = team
+    connection = session.connection()
+    orders = _columns(
+        connection.execute(text(_facts_sql(session, team is not None)).bindparams(*bounds), params).fetchall(),
+        [c for c in ORDER_COLUMNS if c not in ("checkin_verdict", "anomalies")],
+    )
+    for column in _TIME_COLUMNS:
+        orders[column] = pd.to_numeric(orders[column], errors="coerce").astype(float)  # seconds since 1970
+    checkins = _columns(
+        connection.execute(text(_CHECKINS_SQL).bindparams(*bounds), {"start": start, "end": end}).fetchall(),
+        ["order_id", "kind", "verdict"],
+    )
+    return normalise_orders(attach_checkins(orders, checkins))
+
+
+def worker_figures(session: Session, period: Period, *, now: datetime, team: str | None = None) -> pd.DataFrame:
+    """Every worker (of the team) with the seconds on shift in the period and the kilometres driven."""
+    workers = [w for w in workers_repo.list_workers(session) if team is None or w.team == team]
+    km = km_per_worker(session, period, now=now)
+    return workers_frame(
+        [
+            (
+                w.id,
+                w.name,
+                w.team,
+                shift_seconds([(s.weekdays, _seconds(s.start, s.end)) for s in w.shifts], period),
+                km.get(w.id, 0.0),
+            )
+            for w in workers
+        ]
+    )
+
+
+def km_per_worker(session: Session, period: Period, *, now: datetime) -> dict[int, float]:
+    """Kilometres per worker over the period: whole days from `worker_day_km` (summed from the fixes the
+    first time a report asks for a day that is over), today's straight from the fixes."""
+    today = now.astimezone(UTC).date()
+    days = [period.start + timedelta(days=i) for i in range(period.days)]
+    known = set(session.scalars(select(KmDayRow.day).where(KmDayRow.day >= period.start, KmDayRow.day <= period.end)))
+    for day in (d for d in days if d < today and d not in known):
+        per_worker = _km_between(session, *period_bounds(Period(day, day)))
+        values = [{"worker_id": w, "day": day, "km": km} for w, km in per_worker.items() if km > 0]
+        _insert_ignoring_duplicates(session, WorkerDayKmRow, values)
+        _insert_ignoring_duplicates(session, KmDayRow, [{"day": day, "computed_at": now}])
+    totals: dict[int, float] = {}
+    for worker_id, km in session.execute(
+        select(WorkerDayKmRow.worker_id, func.sum(WorkerDayKmRow.km))
+        .where(WorkerDayKmRow.day >= period.start, WorkerDayKmRow.day <= period.end)
+        .group_by(WorkerDayKmRow.worker_id)
+    ):
+        totals[worker_id] = float(km)
+    if period.start <= today <= period.end:
+        for worker_id, km in _km_between(session, *period_bounds(Period(today, today))).items():
+            totals[worker_id] = totals.get(worker_id, 0.0) + km
+    return {w: round(km, 3) for w, km in totals.items()}
+
+
+def _km_between(session: Session, start: datetime, end: datetime) -> dict[int, float]:
+    stmt = text(
+        "SELECT worker_id, fix_time, latitude, longitude FROM positions "
+        "WHERE fix_time >= :start AND fix_time < :end AND latitude IS NOT NULL AND valid"
+    ).bindparams(bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime()))
+    rows = session.connection().execute(stmt, {"start": start, "end": end}).fetchall()
+    return km_driven(pd.DataFrame.from_records(rows, columns=["worker_id", "fix_time", "latitude", "longitude"]))
+
+
+def _insert_ignoring_duplicates(session: Session, table: Any, values: list[dict[str, Any]]) -> None:
+    """Insert rows; a row another request stored meanwhile is left as it is."""
+    if not values:
+        return
+    if session.get_bind().dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        session.execute(sqlite_insert(table).on_conflict_do_nothing(), values)
+    else:
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(pg_insert(table).on_conflict_do_nothing(), values)
+
+
+def _seconds(start: time, end: time) -> float:
+    return float(
+        (end.hour * 3600 + end.minute * 60 + end.second) - (start.hour * 3600 + start.minute * 60 + start.second)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryFilter:
+    period: Period
+    worker_id: int | None = None
+    team: str | None = None
+    site_id: int | None = None
+    customer: str | None = None
+    statuses: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    q: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    total: int
+    page: int
+    per_page: int
+    rows: list[dict[str, Any]]
+
+
+def _history_query(f: HistoryFilter) -> Select[Any]:
+    start, end = period_bounds(f.period)
+    conditions: list[Any] = [WorkOrderRow.window_start >= start, WorkOrderRow.window_start < end]
+    if f.worker_id is not None:
+        conditions.append(WorkOrderRow.assigned_worker_id == f.worker_id)
+    if f.team is not None:
+        conditions.append(WorkerRow.team == f.team)
+    if f.site_id is not None:
+        conditions.append(WorkOrderRow.site_id == f.site_id)
+    if f.customer:
+        conditions.append(func.lower(CustomerRow.name).contains(f.customer.lower(), autoescape=True))
+    if f.statuses:
+        conditions.append(WorkOrderRow.status.in_(f.statuses))
+    if f.types:
+        conditions.append(WorkOrderRow.type.in_(f.types))
+    if f.q:
+        needle = f.q.lower()
+        conditions.append(
+            or_(
+                func.lower(WorkOrderRow.reference).contains(needle, autoescape=True),
+                func.lower(WorkOrderRow.notes).contains(needle, autoescape=True),
+                func.lower(SiteRow.name).contains(needle, autoescape=True),
+                func.lower(SiteRow.address).contains(needle, autoescape=True),
+            )
+        )
+    return _history_base().where(and_(*conditions))
+
+
+def _history_base() -> Select[Any]:
+    return (
+        select(
+            WorkOrderRow.id,
+            WorkOrderRow.reference,
+            WorkOrderRow.type,
+            WorkOrderRow.status,
+            WorkOrderRow.priority,
+            WorkOrderRow.window_start,
+            WorkOrderRow.window_end,
+            WorkOrderRow.created_at,
+            WorkOrderRow.assigned_worker_id,
+            WorkerRow.name.label("worker"),
+            WorkerRow.team,
+            WorkOrderRow.site_id,
+            SiteRow.name.label("site"),
+            CustomerRow.name.label("customer"),
+        )
+        .join(SiteRow, SiteRow.id == WorkOrderRow.site_id)
+        .outerjoin(CustomerRow, CustomerRow.id == SiteRow.customer_id)
+        .outerjoin(WorkerRow, WorkerRow.id == WorkOrderRow.assigned_worker_id)
+    )
+
+
+def search_history(session: Session, f: HistoryFilter, *, page: int, per_page: int) -> HistoryPage:
+    """One page of the orders matching `f`, latest window first, with the total count."""
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise ValueError(f"per_page: must be within 1..{MAX_PER_PAGE}")
+    query = _history_query(f)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(
+        query.order_by(WorkOrderRow.window_start.desc(), WorkOrderRow.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return HistoryPage(total=total, page=page, per_page=per_page, rows=[_history_row(r) for r in rows])
+
+
+def _history_row(r: Any) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "reference": r.reference or "",
+        "type": r.type,
+        "status": r.status,
+        "priority": r.priority,
+        "window_start": r.window_start.isoformat(),
+        "window_end": r.window_end.isoformat(),
+        "created_at": r.created_at.isoformat(),
+        "worker_id": r.assigned_worker_id,
+        "worker": r.worker or "",
+        "team": r.team or "",
+        "site_id": r.site_id,
+        "site": r.site,
+        "customer": r.customer or "",
+    }
+
+
+def order_summary(session: Session, order_id: int) -> dict[str, Any] | None:
+    """The order's row as the history shows it, or None for an unknown order."""
+    row = session.execute(_history_base().where(WorkOrderRow.id == order_id)).first()
+    return _history_row(row) if row is not None else None
+
+
+def timeline(session: Session, order_id: int) -> list[dict[str, Any]]:
+    """Every status change of the order, oldest first: from, to, when, who (user name) and where."""
+    rows = session.execute(
+        select(OrderStatusHistoryRow, UserRow.name)
+        .outerjoin(UserRow, UserRow.id == OrderStatusHistoryRow.actor_id)
+        .where(OrderStatusHistoryRow.order_id == order_id)
+        .order_by(OrderStatusHistoryRow.at, OrderStatusHistoryRow.id)
+    ).all()
+    return [
+        {
+            "from": h.from_status,
+            "to": h.to_status,
+            "at": h.at.isoformat(),
+            "by": name or "",
+            "actor_id": h.actor_id,
+            "latitude": h.latitude,
+            "longitude": h.longitude,
+            "reason": h.reason,
+        }
+        for h, name in rows
+    ]
+
+
+def signature_path(session: Session, order_id: int) -> str | None:
+    """Where the signature of the order's latest service report is stored, or None."""
+    return session.scalar(
+        select(ServiceReportRow.signature_path)
+        .where(ServiceReportRow.order_id == order_id)
+        .order_by(ServiceReportRow.id.desc())
+        .limit(1)
+    )
+
+
+def delivered(session: Session, *, schedule: str, team: str, period: Period) -> bool:
+    """Whether the scheduled report was already delivered for this period."""
+    row = session.scalar(
+        select(ReportDeliveryRow.id).where(
+            ReportDeliveryRow.schedule == schedule,
+            ReportDeliveryRow.team == team,
+            ReportDeliveryRow.period_start == period.start,
+        )
+    )
+    return row is not None
+
+
+def record_delivery(session: Session, *, schedule: str, team: str, period: Period, at: datetime) -> None:
+    session.add(
+        ReportDeliveryRow(schedule=schedule, team=team, period_start=period.start, period_end=period.end, sent_at=at)
+    )
+    session.flush()

@@ -1,0 +1,444 @@
+"""Managers' reports: the rules behind each figure, applied over columns of a period's orders.
+
+A report is computed from two tables of plain values (pandas frames, no database, no clock):
+
+- `orders`: one row per work order of the period (`ORDER_COLUMNS`, built from `OrderFacts` in tests
+  and by `data/reports_repo.py` from SQL): its worker and team, its window, when it was created,
+  first assigned, first on site and finished, whether it ever failed, its check-in verdict and how
+  many of its check-ins/-outs were not verified;
+- `workers`: one row per worker (`WORKER_COLUMNS`): name, team, the seconds on shift in the period
+  and the kilometres driven.
+
+The rules (one place, applied to whole columns so a year of a 500-worker organisation stays fast):
+
+- a visit is *done* when the order's status is done;
+- a check-in is *verified* when its verdict is `verified`; an order is *anomalous* when any of its
+  check-ins or check-outs got another verdict (outside the geofence, poor accuracy, early, late...);
+- an order is *on time* when the worker was first on site no later than the end of its window;
+- *first-time fix*: of the orders finished (done) or given up (failed), the share done without ever
+  having failed;
+- response: `assign_s` created → first assigned, `response_s` created → first on site;
+  `handling_s` first on site → finished (done or failed);
+- *utilisation*: seconds on site (first on site → finished) over the seconds on shift.
+
+Shares are 0..1 and None when nothing was there to count (no check-ins: no compliance figure).
+Customer ratings do not exist yet: `ratings` is always None and reports say "no ratings yet".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+NO_RATINGS = "no ratings yet"
+MAX_PERIOD_DAYS = 366
+
+
+class Group(StrEnum):
+    WORKER = "worker"
+    TEAM = "team"
+    ORGANISATION = "organisation"
+
+
+class Schedule(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    name: str
+    label: str
+    unit: str
+    wrong: str
+    """What "went wrong" means for this figure: the orders a drill-down lists as its exceptions."""
+
+
+FIGURES: dict[str, Figure] = {
+    f.name: f
+    for f in (
+        Figure("orders", "orders", "count", "cancelled"),
+        Figure("visits_done", "visits done", "count", "not done"),
+        Figure("verified_share", "check-ins verified", "share", "check-in not verified"),
+        Figure("anomaly_rate", "anomaly rate", "share", "a check-in or check-out not verified"),
+        Figure("assign_s", "created → assigned", "s", "never assigned"),
+        Figure("response_s", "created → on site", "s", "never on site"),
+        Figure("handling_s", "handling time", "s", "not finished"),
+        Figure("on_time_share", "on time", "share", "on site after the window closed"),
+        Figure("km", "kilometres driven", "km", ""),
+        Figure("utilisation", "utilisation (on site / on shift)", "share", ""),
+        Figure("first_time_fix_rate", "first-time fix", "share", "failed at least once"),
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ReportKind:
+    name: str
+    description: str
+    figures: tuple[str, ...]
+
+
+REPORTS: dict[str, ReportKind] = {
+    r.name: r
+    for r in (
+        ReportKind(
+            "overview",
+            "every figure per group: visits, compliance, response, on time, km, utilisation, first-time fix",
+            tuple(FIGURES),
+        ),
+        ReportKind(
+            "check-in-compliance",
+            "share of verified check-ins and the anomaly rate",
+            ("orders", "verified_share", "anomaly_rate"),
+        ),
+        ReportKind(
+            "response-times",
+            "created → assigned → on site, handling time and on-time share",
+            ("orders", "assign_s", "response_s", "handling_s", "on_time_share"),
+        ),
+        ReportKind(
+            "productivity",
+            "visits done, kilometres driven, utilisation and first-time fix rate",
+            ("visits_done", "km", "utilisation", "first_time_fix_rate"),
+        ),
+        ReportKind(
+            "visits-gone-wrong",
+            "one row per order that went wrong: failed, late, not verified or not fixed the first time",
+            (),
+        ),
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Whole days `start`..`end`, both included."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError("to: the period ends before it starts")
+        if (self.end - self.start).days + 1 > MAX_PERIOD_DAYS:
+            raise ValueError(f"to: a period is at most {MAX_PERIOD_DAYS} days")
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFacts:
+    """One order of the period, as the rules see it (times aware UTC; None when it never happened)."""
+
+    order_id: int
+    worker_id: int | None
+    team: str
+    site_id: int
+    type: str
+    status: str
+    created_at: datetime
+    window_start: datetime
+    window_end: datetime
+    assigned_at: datetime | None = None
+    on_site_at: datetime | None = None
+    ended_at: datetime | None = None
+    failed: bool = False
+    checkin_verdict: str | None = None
+    anomalies: int = 0
+
+
+ORDER_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(OrderFacts))
+WORKER_COLUMNS: tuple[str, ...] = ("worker_id", "name", "team", "shift_s", "km")
+_TIMES = ("created_at", "window_start", "window_end", "assigned_at", "on_site_at", "ended_at")
+
+
+def orders_frame(facts: Sequence[OrderFacts]) -> pd.DataFrame:
+    """The `orders` table from values (the repository builds the same columns straight from SQL)."""
+    frame = pd.DataFrame([{name: getattr(f, name) for name in ORDER_COLUMNS} for f in facts], columns=ORDER_COLUMNS)
+    return normalise_orders(frame)
+
+
+def normalise_orders(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give every column its type: UTC datetimes, nullable worker ids, booleans and counts."""
+    out = frame.copy()
+    for name in _TIMES:
+        column = out[name]
+        if pd.api.types.is_numeric_dtype(column):  # seconds since 1970, as the repository reads them
+            out[name] = pd.to_datetime((column * 1000).round(), unit="ms", utc=True)
+        else:
+            out[name] = pd.to_datetime(column, utc=True, format="ISO8601")
+    out["worker_id"] = out["worker_id"].astype("Int64")
+    out["team"] = out["team"].fillna("").astype(str)
+    out["failed"] = out["failed"].fillna(False).astype(bool)
+    out["anomalies"] = out["anomalies"].fillna(0).astype(int)
+    return out
+
+
+def attach_checkins(orders: pd.DataFrame, checkins: pd.DataFrame) -> pd.DataFrame:
+    """Add each order's check-in verdict and anomaly count from its check-ins (`order_id`, `kind`, `verdict`).
+
+    The verdict is `verified` only when every check-in was; otherwise the (alphabetically last) other
+    verdict. Anomalies count the check-ins and check-outs not verified.
+    """
+    c = checkins.assign(bad=checkins["verdict"] != "verified")
+    ins = c[c["kind"] == "in"]
+    verdict = ins.sort_values(["bad", "verdict"]).groupby("order_id")["verdict"].last()
+    anomalies = c.groupby("order_id")["bad"].sum()
+    out = orders.copy()
+    out["checkin_verdict"] = out["order_id"].map(verdict).astype(object)
+    out["checkin_verdict"] = out["checkin_verdict"].where(out["checkin_verdict"].notna(), None)
+    out["anomalies"] = out["order_id"].map(anomalies).fillna(0).astype(int)
+    return out
+
+
+def workers_frame(rows: Sequence[tuple[int, str, str, float, float]]) -> pd.DataFrame:
+    """The `workers` table: (worker_id, name, team, shift_s, km) per worker."""
+    return pd.DataFrame(list(rows), columns=WORKER_COLUMNS).astype({"shift_s": float, "km": float})
+
+
+def shift_seconds(shifts: Sequence[tuple[tuple[int, ...], float]], period: Period) -> float:
+    """Seconds on shift in the period for a worker's shifts given as (weekdays, seconds per day)."""
+    per_weekday = [0] * 7
+    for offset in range(min(period.days, 7)):
+        first = period.start + timedelta(days=offset)
+        per_weekday[first.weekday()] = (period.days - offset + 6) // 7
+    return float(sum(per_weekday[d] * seconds for weekdays, seconds in shifts for d in weekdays))
+
+
+def apply_rules(orders: pd.DataFrame) -> pd.DataFrame:
+    """The orders with one column per rule (booleans and durations in seconds)."""
+    o = orders.copy()
+    o["done"] = o["status"] == "done"
+    o["checked_in"] = o["checkin_verdict"].notna()
+    o["verified"] = o["checkin_verdict"] == "verified"
+    o["anomalous"] = o["checked_in"] & (o["anomalies"] > 0)
+    o["on_site"] = o["on_site_at"].notna()
+    o["on_time"] = o["on_site"] & (o["on_site_at"] <= o["window_end"])
+    o["finished"] = o["done"] | (o["status"] == "failed")
+    o["first_time_fix"] = o["done"] & ~o["failed"]
+    o["attempted"] = o["finished"] | o["failed"]
+    o["assign_s"] = (o["assigned_at"] - o["created_at"]).dt.total_seconds()
+    o["response_s"] = (o["on_site_at"] - o["created_at"]).dt.total_seconds()
+    o["handling_s"] = (o["ended_at"] - o["on_site_at"]).dt.total_seconds()
+    o["on_site_s"] = o["handling_s"].where(o["finished"], np.nan)
+    return o
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRow:
+    """The figures of one worker, team or the organisation over the period."""
+
+    group: str
+    key: str
+    label: str
+    orders: int
+    visits_done: int
+    verified_share: float | None
+    anomaly_rate: float | None
+    assign_s: float | None
+    response_s: float | None
+    handling_s: float | None
+    on_time_share: float | None
+    km: float
+    utilisation: float | None
+    first_time_fix_rate: float | None
+    ratings: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _key_column(group: Group) -> str:
+    return {Group.WORKER: "worker_id", Group.TEAM: "team", Group.ORGANISATION: "_all"}[group]
+
+
+def _keyed(frame: pd.DataFrame, group: Group) -> pd.DataFrame:
+    out = frame.assign(_all="all")
+    if group is Group.WORKER:
+        out = out[out["worker_id"].notna()]
+        out = out.assign(worker_id=out["worker_id"].astype("int64").astype(str))
+    return out
+
+
+def summarise(orders: pd.DataFrame, workers: pd.DataFrame, group: Group) -> list[ReportRow]:
+    """One row per worker / team / the organisation, sorted by label; orders without a worker count
+    for the team "" and the organisation only."""
+    ruled = _keyed(apply_rules(orders), group)
+    staff = _keyed(workers.assign(worker_id=workers["worker_id"].astype("Int64")), group)
+    key = _key_column(group)
+    sums = ruled.groupby(key).agg(
+        orders=("order_id", "size"),
+        visits_done=("done", "sum"),
+        checked_in=("checked_in", "sum"),
+        verified=("verified", "sum"),
+        anomalous=("anomalous", "sum"),
+        on_site=("on_site", "sum"),
+        on_time=("on_time", "sum"),
+        attempted=("attempted", "sum"),
+        first_time_fix=("first_time_fix", "sum"),
+        assign_s=("assign_s", "mean"),
+        response_s=("response_s", "mean"),
+        handling_s=("handling_s", "mean"),
+        on_site_s=("on_site_s", "sum"),
+    )
+    shifts = staff.groupby(key).agg(shift_s=("shift_s", "sum"), km=("km", "sum"))
+    names = dict(zip(staff[key], staff["name"] if group is Group.WORKER else staff[key], strict=False))
+    table = sums.join(shifts, how="outer")
+    rows = []
+    for k, r in table.iterrows():
+        label = str(names.get(k, k)) if group is Group.WORKER else (str(k) or "no team")
+        rows.append(
+            ReportRow(
+                group=group.value,
+                key=str(k),
+                label="organisation" if group is Group.ORGANISATION else label,
+                orders=_int(r["orders"]),
+                visits_done=_int(r["visits_done"]),
+                verified_share=_share(r["verified"], r["checked_in"]),
+                anomaly_rate=_share(r["anomalous"], r["checked_in"]),
+                assign_s=_num(r["assign_s"]),
+                response_s=_num(r["response_s"]),
+                handling_s=_num(r["handling_s"]),
+                on_time_share=_share(r["on_time"], r["on_site"]),
+                km=round(_num(r["km"]) or 0.0, 1),
+                utilisation=_share(r["on_site_s"], r["shift_s"]),
+                first_time_fix_rate=_share(r["first_time_fix"], r["attempted"]),
+            )
+        )
+    return sorted(rows, key=lambda row: (row.label, row.key))
+
+
+def orders_behind(orders: pd.DataFrame, group: Group, key: str, figure: str, *, wrong_only: bool) -> list[int]:
+    """The ids of the orders a figure of one row counts (or only those that went wrong for it)."""
+    if figure not in FIGURES:
+        raise ValueError(f"figure: {figure!r} is not one of {', '.join(FIGURES)}")
+    ruled = _keyed(apply_rules(orders), group)
+    ruled = ruled[ruled[_key_column(group)] == key]
+    base, wrong = _figure_base(ruled, figure)
+    chosen = ruled[base & wrong] if wrong_only else ruled[base]
+    return sorted(int(i) for i in chosen["order_id"])
+
+
+def _figure_base(o: pd.DataFrame, figure: str) -> tuple[pd.Series, pd.Series]:
+    """(the orders a figure counts, those of them that went wrong for it)."""
+    everything = pd.Series(True, index=o.index)
+    match figure:
+        case "visits_done":
+            return everything, ~o["done"]
+        case "verified_share":
+            return o["checked_in"], ~o["verified"]
+        case "anomaly_rate":
+            return o["checked_in"], o["anomalous"]
+        case "assign_s":
+            return everything, o["assigned_at"].isna()
+        case "response_s":
+            return everything, ~o["on_site"]
+        case "handling_s" | "utilisation":
+            return o["on_site"], ~o["finished"]
+        case "on_time_share":
+            return o["on_site"], ~o["on_time"]
+        case "first_time_fix_rate":
+            return o["attempted"], ~o["first_time_fix"]
+        case _:  # orders, km
+            return everything, o["status"] == "cancelled"
+
+
+def gone_wrong(orders: pd.DataFrame) -> pd.DataFrame:
+    """One row per order that went wrong, with the reasons: failed, late, not verified, not first-time fixed."""
+    o = apply_rules(orders)
+    reasons = {
+        "failed": o["failed"],
+        "late": o["on_site"] & ~o["on_time"],
+        "check-in not verified": o["checked_in"] & ~o["verified"],
+        "check-in/-out anomaly": o["anomalous"],
+    }
+    wrong = pd.concat(reasons, axis=1)
+    picked = o[wrong.any(axis=1)]
+    text = wrong.loc[picked.index].apply(lambda r: ", ".join(name for name, hit in r.items() if hit), axis=1)
+    out = picked[["order_id", "worker_id", "team", "site_id", "type", "status", "window_start", "on_site_at"]].copy()
+    out["reasons"] = text.astype(str) if len(picked) else pd.Series(dtype=str)
+    return out.sort_values(["window_start", "order_id"]).reset_index(drop=True)
+
+
+def report_table(name: str, orders: pd.DataFrame, workers: pd.DataFrame, group: Group) -> pd.DataFrame:
+    """The rows of report `name`: its figures per group, or one row per order for visits-gone-wrong."""
+    kind = REPORTS[name]
+    if not kind.figures:
+        return gone_wrong(orders)
+    columns = ["group", "key", "label", *kind.figures]
+    if name == "overview":
+        columns.append("ratings")
+    rows = [r.as_dict() for r in summarise(orders, workers, group)]
+    return pd.DataFrame(rows, columns=[f.name for f in fields(ReportRow)])[columns]
+
+
+def table_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts: timestamps as ISO text, missing values as null."""
+    out = table.copy()
+    for column in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[column]):
+            out[column] = out[column].map(lambda v: v.isoformat() if not pd.isna(v) else None)
+    out = out.astype(object).where(out.notna(), None)
+    return [dict(r) for r in out.to_dict(orient="records")]
+
+
+EARTH_RADIUS_M = 6_371_008.8
+MAX_HOP_S = 600.0
+"""A gap longer than this between two fixes is not counted as driving (the phone was off or parked)."""
+MAX_HOP_MPS = 70.0
+"""A hop faster than this (252 km/h) is a GPS jump, not driving."""
+
+
+def km_driven(track: pd.DataFrame) -> dict[int, float]:
+    """Kilometres per worker from fixes (`worker_id`, `fix_time`, `latitude`, `longitude`), a cheap sum
+    of great-circle hops between consecutive fixes, leaving out long gaps and GPS jumps."""
+    if track.empty:
+        return {}
+    t = track.sort_values(["worker_id", "fix_time"], kind="stable")
+    lat = np.radians(t["latitude"].to_numpy(float))
+    lon = np.radians(t["longitude"].to_numpy(float))
+    times = pd.to_datetime(t["fix_time"], utc=True, format="ISO8601")
+    seconds = (times - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
+    same = t["worker_id"].to_numpy()[1:] == t["worker_id"].to_numpy()[:-1]
+    a = np.sin(np.diff(lat) / 2) ** 2 + np.cos(lat[:-1]) * np.cos(lat[1:]) * np.sin(np.diff(lon) / 2) ** 2
+    hop_m = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    dt = np.diff(seconds)
+    counted = same & (dt > 0) & (dt <= MAX_HOP_S) & (hop_m <= MAX_HOP_MPS * np.maximum(dt, 1e-9))
+    per_worker = pd.Series(np.where(counted, hop_m, 0.0)).groupby(t["worker_id"].to_numpy()[1:]).sum()
+    return {int(w): round(float(m) / 1000.0, 3) for w, m in per_worker.items()}
+
+
+def due_period(now: datetime, schedule: Schedule) -> Period:
+    """The last whole period before `now`: yesterday, or last week Monday..Sunday."""
+    today = now.date()
+    if schedule is Schedule.DAILY:
+        day = today - timedelta(days=1)
+        return Period(day, day)
+    monday = today - timedelta(days=today.weekday() + 7)
+    return Period(monday, monday + timedelta(days=6))
+
+
+def _share(part: Any, whole: Any) -> float | None:
+    whole_f = _num(whole)
+    if not whole_f:
+        return None
+    return round(float(part or 0) / whole_f, 4)
+
+
+def _num(value: Any) -> float | None:
+    if value is None or pd.isna(value):
+        return None
+    return round(float(value), 1)
+
+
+def _int(value: Any) -> int:
+    return 0 if value is None or pd.isna(value) else int(value)

@@ -1,0 +1,118 @@
+"""The scheduled report: once per day or week, the overview per team goes to the configured webhook.
+
+`python -m realtime worker` runs `run_report_schedule` beside the purge of old positions when
+`OUTFIELD_REPORT_SCHEDULE` is daily or weekly. Each round asks whether the last whole period (yesterday,
+or last Monday..Sunday) was delivered; if not, it posts the report JSON to `OUTFIELD_REPORT_WEBHOOK`
+(falling back to `OUTFIELD_LINK_WEBHOOK`) and remembers the period in `report_deliveries`, so a
+restarted worker does not send it again. A failed post is not remembered and is retried next round.
+One process delivers (a Redis lock, as the purge uses). The payload holds figures and order ids, never
+a position.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import requests
+from sqlalchemy.orm import Session, sessionmaker
+
+from data import reports_repo
+from data.db import session_scope
+from dispatch.clock import Clock
+from dispatch.reports import NO_RATINGS, Group, Period, Schedule, due_period, report_table, table_records
+from realtime.bus import Bus
+
+log = logging.getLogger(__name__)
+
+REPORT_LOCK = "outfield:report-schedule"
+CHECK_EVERY_S = 300.0
+
+
+class DeliveryFailed(Exception):
+    """The webhook did not take the report; the period stays undelivered."""
+
+
+def webhook_poster(url: str, *, timeout_s: float = 10.0) -> Callable[[dict[str, Any]], None]:
+    """POST the report as JSON to `url` (as console.notify does for push links); DeliveryFailed otherwise."""
+
+    def post(payload: dict[str, Any]) -> None:
+        try:
+            response = requests.post(url, json=payload, timeout=timeout_s)
+        except requests.RequestException as exc:
+            raise DeliveryFailed(f"the report hook did not answer ({type(exc).__name__})") from None
+        if response.status_code >= 300:
+            raise DeliveryFailed(f"the report hook answered {response.status_code}")
+
+    return post
+
+
+def report_payload(
+    sessions: sessionmaker[Session], period: Period, schedule: Schedule, team: str, *, now: datetime
+) -> dict[str, Any]:
+    """The overview per team (per worker for one team) and the visits that went wrong, as JSON values."""
+    with session_scope(sessions) as session:
+        orders = reports_repo.order_facts(session, period, team=team or None)
+        workers = reports_repo.worker_figures(session, period, now=now, team=team or None)
+    group = Group.WORKER if team else Group.TEAM
+    return {
+        "report": "overview",
+        "schedule": schedule.value,
+        "team": team or None,
+        "from": period.start.isoformat(),
+        "to": period.end.isoformat(),
+        "group": group.value,
+        "ratings": NO_RATINGS,
+        "rows": table_records(report_table("overview", orders, workers, group)),
+        "gone_wrong": table_records(report_table("visits-gone-wrong", orders, workers, group)),
+    }
+
+
+def deliver_if_due(
+    *,
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    schedule: Schedule,
+    team: str,
+    post: Callable[[dict[str, Any]], None],
+) -> Period | None:
+    """Post the last whole period's report unless it was delivered; the period posted, or None."""
+    period = due_period(clock.now(), schedule)
+    with session_scope(sessions) as session:
+        if reports_repo.delivered(session, schedule=schedule.value, team=team, period=period):
+            return None
+    post(report_payload(sessions, period, schedule, team, now=clock.now()))
+    with session_scope(sessions) as session:
+        reports_repo.record_delivery(session, schedule=schedule.value, team=team, period=period, at=clock.now())
+    log.info("scheduled %s report for %s..%s delivered", schedule.value, period.start, period.end)
+    return period
+
+
+def run_report_schedule(
+    *,
+    bus: Bus,
+    holder: str,
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    schedule: Schedule,
+    team: str,
+    post: Callable[[dict[str, Any]], None],
+    stop: threading.Event,
+    every_s: float = CHECK_EVERY_S,
+) -> None:
+    """Check at once and then every `every_s` seconds until `stop`; only the lock holder delivers."""
+    try:
+        while not stop.is_set():
+            if bus.hold_lock(REPORT_LOCK, holder, int(every_s * 1500)):
+                try:
+                    deliver_if_due(sessions=sessions, clock=clock, schedule=schedule, team=team, post=post)
+                except Exception as exc:  # retried next round; the worker's relay must not die of it
+                    log.warning("scheduled report not delivered (%s: %s); retrying in %.0f s",
+                                type(exc).__name__, exc, every_s)  # fmt: skip
+            if stop.wait(every_s):
+                break
+    finally:
+        bus.release_lock(REPORT_LOCK, holder)

@@ -1,0 +1,102 @@
+"""The managers' history and reports page in a real headless chromium: find an order, open its record,
+chart a report, drill into a bar and download the CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from data.db import make_engine, make_sessionmaker, session_scope
+from tests.support.browser import login
+from tests.support.report_week import seed_week
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+
+@pytest.fixture(scope="module")
+def week(console_server):
+    sessions = make_sessionmaker(make_engine(console_server.env["DATABASE_URL"]))
+    with session_scope(sessions) as session:
+        seeded = seed_week(session)
+    console_server.cli("data", "create-user", "--role", "manager", "--name", "m2", "--password", "manager-pw-2")
+    return seeded
+
+
+@pytest.fixture
+def page(browser, console_server):
+    context = browser.new_context(viewport={"width": 1600, "height": 1200}, accept_downloads=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.errors = errors  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+def choose(page, dropdown_id: str, text: str) -> None:
+    """Pick the option labelled `text` in a Dash dropdown and wait until the dropdown shows it."""
+    page.click(f"#{dropdown_id}")
+    option = page.locator(".dash-dropdown-content .dash-dropdown-option", has_text=text)
+    option.first.click(timeout=5_000)
+    if page.locator(".dash-dropdown-content").count():
+        page.keyboard.press("Escape")
+    page.wait_for_function(
+        "([id, text]) => document.getElementById(id).textContent.trim().startsWith(text)",
+        arg=[dropdown_id, text], timeout=5_000,
+    )  # fmt: skip
+
+
+def set_period(page, prefix: str) -> None:
+    page.fill(f"#{prefix}-from", "2026-03-02")
+    page.fill(f"#{prefix}-to", "2026-03-08")
+
+
+def test_history_finds_an_order_and_opens_its_record_with_track(page, console_server, week):
+    """Tests that a manager filtering last week's history by customer finds just the Harbour Ltd visit, and
+    opening it shows the timeline with who assigned it, the verified check-in and the visit's track on the map."""
+    login(page, console_server, name="m2", password="manager-pw-2", path="/reports/", ready="#hist-search")
+    set_period(page, "hist")
+    page.fill("#hist-customer", "harbour")
+    page.click("#hist-search")
+    page.wait_for_selector("#hist-count:has-text('1 orders')")
+    rows = page.locator("#hist-table tbody tr")
+    assert rows.count() == 1 and "W-GOOD" in rows.first.inner_text()
+    rows.first.locator("button.hist-open").click()
+    page.wait_for_selector("#hist-record h3:has-text('W-GOOD')")
+    timeline = page.locator("#hist-record .rep-step").all_inner_texts()
+    assert timeline[1].endswith("new → assigned by dora-week")
+    assert "on_site" in timeline[4] and "at 43.73500, 7.42100" in timeline[4]
+    assert "in: verified (12 m)" in page.inner_text("#hist-record")
+    assert page.inner_text("#hist-record .rep-track-count") == "Track: 31 fixes"
+    page.wait_for_selector(".rep-map path.leaflet-interactive")
+    assert page.errors == []
+
+
+def test_report_charts_drills_into_a_bar_and_downloads_csv(page, console_server, week):
+    """Tests that the overview per team charts a bar per team, clicking the south bar of the anomaly rate lists
+    the failed repair checked in outside its geofence, and the CSV download holds one row per team."""
+    login(page, console_server, name="m2", password="manager-pw-2", path="/reports/", ready="#hist-search")
+    page.click("#rep-tabs .tab:has-text('Reports')")
+    page.wait_for_selector("#rep-show")
+    set_period(page, "rep")
+    page.click("#rep-show")
+    page.wait_for_selector("#rep-table tbody tr")
+    bars = page.locator("#rep-chart g.point path")
+    page.wait_for_function("document.querySelectorAll('#rep-chart g.point path').length === 2")
+    assert page.locator("#rep-table tbody tr").all_inner_texts()[1].startswith("team\tsouth\tsouth\t1\t0")
+    choose(page, "rep-figure", "anomaly rate")
+    page.wait_for_selector("#rep-chart .gtitle:has-text('anomaly rate')")
+    box = bars.nth(1).bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector("#rep-drill h4")
+    assert page.inner_text("#rep-drill h4") == "south: 1 orders that went wrong for anomaly rate"
+    assert "W-FAIL" in page.inner_text("#rep-drill table")
+    with page.expect_download() as download:
+        page.click("a.rep-csv")
+    rows = list(csv.DictReader(io.StringIO(download.value.path().read_text())))
+    assert [(r["key"], r["orders"], r["visits_done"]) for r in rows] == [("north", "2", "2"), ("south", "1", "0")]
+    assert download.value.suggested_filename == "overview-team-2026-03-02-2026-03-08.csv"
+    assert page.errors == []
