@@ -66,6 +66,12 @@ class Settings:
     login_limit_per_address: str = "30 per minute; 200 per hour"
     # Check-ins whose confidence score (0-100, dispatch/confidence.py) is under this go to a manager's review queue.
     checkin_review_threshold: int = 60
+    # A customer's link to their order works until this many days after the order's window ends.
+    customer_link_days: int = 7
+    # A survey rating at or under this (1-5) raises a `low_rating` alert for the dispatcher.
+    low_rating_threshold: int = 2
+    # A failed webhook delivery is retried after this many seconds, doubling each time (8 attempts).
+    webhook_retry_base_s: float = 30.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -99,6 +105,9 @@ class Settings:
             login_limit_per_name=environ.get("OUTFIELD_LOGIN_LIMIT_PER_NAME") or "5 per minute; 20 per hour",
             login_limit_per_address=environ.get("OUTFIELD_LOGIN_LIMIT_PER_ADDRESS") or "30 per minute; 200 per hour",
             checkin_review_threshold=_within(environ, "OUTFIELD_CHECKIN_REVIEW_THRESHOLD", 60, 0, 101),
+            customer_link_days=_within(environ, "OUTFIELD_CUSTOMER_LINK_DAYS", 7, 1, 366),
+            low_rating_threshold=_within(environ, "OUTFIELD_LOW_RATING_THRESHOLD", 2, 0, 5),
+            webhook_retry_base_s=float(_within(environ, "OUTFIELD_WEBHOOK_RETRY_BASE_S", 30, 1, 3600)),
         )
 
     @property

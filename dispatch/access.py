@@ -27,6 +27,7 @@ class Action(StrEnum):
     VIEW_ORDERS = "view-orders"
     PLAN_ROUTES = "plan-routes"
     REVIEW_CHECKINS = "review-checkins"
+    MANAGE_WEBHOOKS = "manage-webhooks"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,8 @@ _RULES: dict[Action, set[Role]] = {
     # Approving or rejecting a doubtful check-in answers for a worker's pay and a customer's bill: a
     # manager's call (and an admin's), not the dispatcher who may have sent the worker there.
     Action.REVIEW_CHECKINS: {Role.ADMIN, Role.MANAGER},
+    # Webhooks send the company's events (orders, check-ins, ratings) to another system: an admin's call.
+    Action.MANAGE_WEBHOOKS: {Role.ADMIN},
 }
 
 
