@@ -48,7 +48,7 @@
     $("worker-line").hidden = !view.worker_first_name;
     $("worker").textContent = view.worker_first_name || "";
     const moving = Boolean(view.position && view.site);
-    $("map").hidden = !moving;
+    $("map-box").hidden = !moving;
     if (moving) drawMap(view.site, view.position);
     else $("map").replaceChildren();
     $("eta-line").hidden = !view.eta;
