@@ -110,10 +110,14 @@ def test_a_bad_link_gets_a_reason(setup, token, status):
 
 
 def test_issuing_needs_an_office_role_and_a_known_order(setup, console_server):
-    """Tests that an unknown order gets 404, a revoked link 410, and an anonymous caller 401."""
+    """Tests that an unknown order gets 404, an anonymous caller 401, a bad body or sending with no hook 400
+    naming the field, and a revoked link 410."""
     assert requests.post(f"{setup['url']}/api/v1/work-orders/999999/customer-link", headers=setup["admin"], timeout=5).status_code == 404  # fmt: skip
     assert requests.post(f"{setup['url']}/api/v1/work-orders/1/customer-link", timeout=5).status_code == 401
     order_id = assigned_order(setup, "Ana Field")
+    for body, field in (({"send": "yes"}, "send"), ({"send": True}, "send"), ([1], "body")):
+        bad = requests.post(f"{setup['url']}/api/v1/work-orders/{order_id}/customer-link", json=body, headers=setup["admin"], timeout=5)  # fmt: skip
+        assert bad.status_code == 400 and bad.json()["field"] == field, bad.text
     issued = customer_link(setup, order_id)
     r = requests.post(f"{setup['url']}/api/v1/work-orders/{order_id}/customer-link/revoke", headers=setup["admin"], timeout=5)  # fmt: skip
     assert r.json()["revoked"] == 1
