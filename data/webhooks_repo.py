@@ -179,6 +179,7 @@ def claim(session: Session, delivery_id: int, *, now: datetime, lease_s: float) 
         .where(
             WebhookDeliveryRow.id == delivery_id,
             WebhookDeliveryRow.status == "pending",
+            (WebhookDeliveryRow.next_attempt_at.is_(None)) | (WebhookDeliveryRow.next_attempt_at <= now),
             (WebhookDeliveryRow.lease_until.is_(None)) | (WebhookDeliveryRow.lease_until < now),
         )
         .values(lease_until=now + timedelta(seconds=lease_s))
