@@ -226,3 +226,25 @@ def test_only_an_admin_manages_webhooks_and_a_deleted_one_is_gone(hooks, console
     assert all("secret" not in h for h in listed) and webhook_id in [h["id"] for h in listed]
     assert requests.delete(f"{hooks['url']}/api/v1/webhooks/{webhook_id}", headers=hooks["admin"], timeout=5).status_code == 204  # fmt: skip
     assert requests.get(f"{hooks['url']}/api/v1/webhooks/{webhook_id}/deliveries", headers=hooks["admin"], timeout=5).status_code == 404  # fmt: skip
+
+
+def test_check_ins_and_a_survey_answer_are_sent(hooks):
+    """Tests that a check-in, a check-out and the customer's survey answer each reach a subscribed receiver once."""
+    from tests.integration.test_field_api import action
+
+    receiver = Receiver()
+    webhook_id = subscribe(hooks, receiver, events=("checkin.recorded", "survey.answered"))
+    order_id = assigned_order(hooks)
+    url, admin = hooks["url"], hooks["admin"]
+    token = requests.post(f"{url}/api/v1/workers/{hooks['worker_id']}/push-link", json={}, headers=admin, timeout=5).json()["token"]  # fmt: skip
+    casino = {"lat": 43.7394, "lon": 7.4276, "accuracy_m": 8}
+    steps = [action(order_id, "accept", 0.3), action(order_id, "en_route", 0.2),
+             action(order_id, "check_in", 0.1, location=casino), action(order_id, "check_out", 0.0, location=casino)]  # fmt: skip
+    r = requests.post(f"{url}/api/v1/field/{token}/actions", json={"actions": steps}, timeout=10)
+    assert [x["status"] for x in r.json()["results"]] == ["applied"] * 4
+    link = requests.post(f"{url}/api/v1/work-orders/{order_id}/customer-link", headers=admin, timeout=5).json()
+    assert requests.post(f"{url}/api/v1/track/{link['token']}/survey", json={"rating": 5}, timeout=5).status_code == 201
+    wait_until(lambda: len(deliveries(hooks, webhook_id)) == 3 and settled(hooks, webhook_id), 30, "the deliveries")
+    got = sorted((e["type"], e["data"].get("kind"), e["data"].get("rating")) for e in receiver.events(order_id))
+    assert got == [("checkin.recorded", "in", None), ("checkin.recorded", "out", None), ("survey.answered", None, 5)]
+    assert all("latitude" not in json.dumps(e) for e in receiver.events(order_id))  # no positions leave
