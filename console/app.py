@@ -16,6 +16,7 @@ from flask_socketio import SocketIO
 from console import (
     api,
     api_alerts,
+    api_customer,
     api_day,
     api_field,
     api_forms,
@@ -30,6 +31,7 @@ from console import (
 )
 from console.alerts_service import AlertsService, order_changed
 from console.auth import ApiError, Auth
+from console.customer_service import CustomerService
 from console.day_service import DayService
 from console.dispatch_service import DispatchService
 from console.field_service import FieldService
@@ -49,7 +51,8 @@ from console.plan_review import compare_with_published
 from console.reports_service import ReportsService
 from console.review_service import ReviewService
 from console.services import Services
-from data import field_repo, orders_repo, sites_repo, users_repo
+from console.webhooks import DeliveryQueue, WebhookService
+from data import field_repo, orders_repo, sites_repo, users_repo, webhooks_repo
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.scenario import DEMO_LOGINS
 from data.settings import Settings
@@ -65,7 +68,7 @@ from realtime.pipeline import PositionPipeline, StoreUnavailable
 from realtime.relay import run_relay
 from routing.travel import StraightLine, TravelTimes, make_travel_times
 
-PUBLIC_PREFIXES = ("/login", "/osmand", "/api/", "/field/", "/healthz", "/assets/style.css", "/favicon.ico")
+PUBLIC_PREFIXES = ("/login", "/osmand", "/api/", "/field/", "/c/", "/healthz", "/assets/style.css", "/favicon.ico")
 
 
 @dataclass
@@ -152,6 +155,18 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         review_threshold=settings.checkin_review_threshold,
     )
     server.register_blueprint(api_field.create_blueprint(auth=auth, field=field))
+    customers = CustomerService(
+        sessions=sessions, clock=clock, secret=settings.secret_key, travel=travel,
+        public_url=settings.public_url or f"http://{settings.host}:{settings.port}", link_days=settings.customer_link_days,
+        low_rating=settings.low_rating_threshold, notify=webhook(settings.link_webhook_url) if settings.link_webhook_url else None,
+    )  # fmt: skip
+
+    webhooks_repo.capture(sessions, DeliveryQueue(settings.redis_url).enqueue)  # events → deliveries, on commit
+    server.register_blueprint(
+        api_customer.create_blueprint(
+            auth=auth, customers=customers, webhooks=WebhookService(sessions=sessions, clock=clock)
+        )
+    )
     reviews = ReviewService(sessions=sessions, clock=clock, threshold=settings.checkin_review_threshold)
     server.register_blueprint(api_review.create_blueprint(auth=auth, reviews=reviews))
     forms = FormsService(sessions=sessions, clock=clock)

@@ -890,6 +890,110 @@ OPENAPI["paths"].update(
     }
 )
 
+# The customer's link and survey, and outgoing webhooks (console/api_customer.py).
+_CUSTOMER_TOKEN = {
+    "name": "token",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "the customer link's token",
+}
+_CUSTOMER_LINK_ERRORS = {
+    "404": _resp("The link is not one we issued", {"$ref": "#/components/schemas/Error"}),
+    "410": _resp("The link expired or was revoked, or its order is gone", {"$ref": "#/components/schemas/Error"}),
+}
+_WEBHOOK_ID = {"name": "webhook_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+OPENAPI["paths"].update(
+    {
+        "/api/v1/work-orders/{order_id}/customer-link": {
+            "post": {
+                "summary": "A link for the order's customer ({send?: bool} sends it through OUTFIELD_LINK_WEBHOOK); audited",
+                "parameters": [_ORDER_ID],
+                "requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {"send": {"type": "boolean"}}}}}},
+                "responses": {
+                    "201": _resp("The link", {"type": "object", "required": ["url", "token", "expires_at"],
+                                              "properties": {"order_id": {"type": "integer"}, "url": {"type": "string"},
+                                                             "token": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}}}),
+                    "404": _resp("No such order"),
+                    "409": _resp("The order is cancelled"),
+                    "502": _resp("The notification hook failed", {"$ref": "#/components/schemas/Error"}),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/v1/work-orders/{order_id}/customer-link/revoke": {
+            "post": {
+                "summary": "Every customer link of the order stops working at once",
+                "parameters": [_ORDER_ID],
+                "responses": {"200": _resp("{order_id, revoked}"), "404": _resp("No such order"), **_ERRORS},
+            }
+        },
+        "/api/v1/track/{token}": {
+            "get": {
+                "summary": "The customer's view: status, the worker's first name, and only while en route to this order the position and ETA (audited)",
+                "security": [],
+                "parameters": [_CUSTOMER_TOKEN],
+                "responses": {
+                    "200": _resp("The view", {"type": "object", "required": ["status", "position", "eta", "survey"],
+                                              "properties": {"status": {"type": "string"},
+                                                             "worker_first_name": {"type": ["string", "null"]},
+                                                             "position": {"type": ["object", "null"]},
+                                                             "eta": {"type": ["object", "null"]},
+                                                             "survey": {"type": "object"}}}),
+                    **_CUSTOMER_LINK_ERRORS,
+                },
+            }
+        },
+        "/api/v1/track/{token}/survey": {
+            "post": {
+                "summary": "The customer's rating of a done visit ({rating: 1..5, comment?: at most 1000 characters}), once per order",
+                "security": [],
+                "parameters": [_CUSTOMER_TOKEN],
+                "requestBody": _JSON_BODY,
+                "responses": {
+                    "201": _resp("{order_id, rating, comment, alert_id}"),
+                    "409": _resp("Already rated, or the visit is not done yet"),
+                    **_CUSTOMER_LINK_ERRORS,
+                },
+            }
+        },
+        "/api/v1/webhooks": {
+            "post": {
+                "summary": "An outgoing webhook ({url: http(s), not link-local; events: [order.status_changed, checkin.recorded, alert.raised, late_entry.recorded, timesheet.approved, survey.answered]; secret: 16-200 characters}); admin only",
+                "requestBody": _JSON_BODY,
+                "responses": {"201": _resp("{id, url, events, created_at} (never the secret)"), **_ERRORS},
+            },
+            "get": {
+                "summary": "The current webhooks (never their secrets); admin only",
+                "responses": {"200": _resp("[{id, url, events, created_at}]", {"type": "array"}), **_ERRORS},
+            },
+        },
+        "/api/v1/webhooks/{webhook_id}": {
+            "delete": {
+                "summary": "Stop a webhook (its delivery log is kept; pending deliveries are given up)",
+                "parameters": [_WEBHOOK_ID],
+                "responses": {"204": {"description": "Deleted"}, "404": _resp("No such webhook"), **_ERRORS},
+            }
+        },
+        "/api/v1/webhooks/{webhook_id}/deliveries": {
+            "get": {
+                "summary": "The webhook's delivery log, newest first: status, attempts, last response code, next attempt",
+                "parameters": [_WEBHOOK_ID],
+                "responses": {"200": _resp("[{id, event_id, event_type, status, attempts, last_status_code, ...}]", {"type": "array"}),
+                              "404": _resp("No such webhook"), **_ERRORS},
+            }
+        },
+        "/api/v1/webhook-deliveries/{delivery_id}/replay": {
+            "post": {
+                "summary": "Send a logged delivery again (same event id and body)",
+                "parameters": [{"name": "delivery_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"202": _resp("The delivery, pending again"), "404": _resp("No such delivery"), **_ERRORS},
+            }
+        },
+    }
+)  # fmt: skip
+
+
 _ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 
 

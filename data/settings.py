@@ -88,6 +88,12 @@ class Settings:
     report_schedule: str = ""
     report_team: str = ""
     report_webhook_url: str | None = None
+    # A customer's link to their order works until this many days after the order's window ends.
+    customer_link_days: int = 7
+    # A survey rating at or under this (1-5) raises a `low_rating` alert for the dispatcher.
+    low_rating_threshold: int = 2
+    # A failed webhook delivery is retried after this many seconds, doubling each time (8 attempts).
+    webhook_retry_base_s: float = 30.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -137,6 +143,9 @@ class Settings:
             report_schedule=_choice(environ, "OUTFIELD_REPORT_SCHEDULE", "", ("", "daily", "weekly")),
             report_team=environ.get("OUTFIELD_REPORT_TEAM", "").strip(),
             report_webhook_url=environ.get("OUTFIELD_REPORT_WEBHOOK") or environ.get("OUTFIELD_LINK_WEBHOOK") or None,
+            customer_link_days=_within(environ, "OUTFIELD_CUSTOMER_LINK_DAYS", 7, 1, 366),
+            low_rating_threshold=_within(environ, "OUTFIELD_LOW_RATING_THRESHOLD", 2, 0, 5),
+            webhook_retry_base_s=float(_within(environ, "OUTFIELD_WEBHOOK_RETRY_BASE_S", 30, 1, 3600)),
         )
 
     @property

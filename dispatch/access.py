@@ -32,6 +32,7 @@ class Action(StrEnum):
     MANAGE_FORMS = "manage-forms"
     APPROVE_REPORTS = "approve-reports"
     VIEW_REPORTS = "view-reports"
+    MANAGE_WEBHOOKS = "manage-webhooks"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,8 @@ _RULES: dict[Action, set[Role]] = {
     # Reports judge people's work: managers and admins. Dispatchers look orders up in the history
     # (view-orders) but do not see the per-worker performance figures.
     Action.VIEW_REPORTS: {Role.ADMIN, Role.MANAGER},
+    # Webhooks send the company's events (orders, check-ins, ratings) to another system: an admin's call.
+    Action.MANAGE_WEBHOOKS: {Role.ADMIN},
 }
 _OWN_RECORD = (Action.VIEW_POSITIONS, Action.REPORT_POSITION, Action.VIEW_ALERTS)
 """What a field worker may do on their own record only (their fixes, geofence events and alerts)."""

@@ -1,0 +1,107 @@
+/* The customer's page: polls GET /api/v1/track/{token} every few seconds and shows what it answers.
+ * Every value is written as text (textContent), never as HTML. The map is an SVG with two dots
+ * (the customer's site and the technician) and no tiles: the page needs no tile server. */
+(function () {
+  "use strict";
+
+  const POLL_MS = 3000;
+  const token = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
+  const api = "/api/v1/track/" + encodeURIComponent(token);
+  const $ = (id) => document.getElementById(id);
+  const LABELS = {
+    new: "received", assigned: "scheduled", accepted: "scheduled", en_route: "on the way",
+    on_site: "on site", done: "done", declined: "scheduled", failed: "not completed", cancelled: "cancelled",
+  };
+  let stopped = false;
+
+  function svgEl(tag, attrs, text) {
+    const e = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  function drawMap(site, me) {
+    const svg = $("map");
+    const W = 360, H = 200, PAD = 30;
+    const k = Math.cos(site.lat * Math.PI / 180);
+    const pts = [site, me];
+    const xs = pts.map((p) => p.lon * k), ys = pts.map((p) => -p.lat);
+    const minX = Math.min(...xs), minY = Math.min(...ys);
+    const span = Math.max(Math.max(...xs) - minX, Math.max(...ys) - minY, 1e-4);
+    const s = Math.min(W - 2 * PAD, H - 2 * PAD) / span;
+    const at = (p) => [PAD + (p.lon * k - minX) * s, PAD + (-p.lat - minY) * s];
+    const [sx, sy] = at(site), [mx, my] = at(me);
+    svg.replaceChildren(
+      svgEl("circle", { cx: sx, cy: sy, r: 7, class: "site" }),
+      svgEl("text", { x: sx + 10, y: sy + 4 }, "You"),
+      svgEl("circle", { cx: mx, cy: my, r: 7, class: "worker", id: "worker-marker" }),
+      svgEl("text", { x: mx + 10, y: my + 4 }, "Technician"),
+    );
+  }
+
+  function show(view) {
+    $("problem").hidden = true;
+    $("order").hidden = false;
+    $("status").textContent = LABELS[view.status] || view.status;
+    $("status").dataset.status = view.status;
+    $("worker-line").hidden = !view.worker_first_name;
+    $("worker").textContent = view.worker_first_name || "";
+    const moving = Boolean(view.position && view.site);
+    $("map-box").hidden = !moving;
+    if (moving) drawMap(view.site, view.position);
+    else $("map").replaceChildren();
+    $("eta-line").hidden = !view.eta;
+    if (view.eta) {
+      $("eta").textContent = Math.max(1, Math.round(view.eta.seconds / 60)) + " min";
+      $("eta-at").textContent = new Date(view.eta.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    }
+    $("survey").hidden = !view.survey.open;
+    $("thanks").hidden = !view.survey.answered;
+  }
+
+  function problem(text) {
+    $("problem").textContent = text;
+    $("problem").hidden = false;
+  }
+
+  async function poll() {
+    try {
+      const r = await fetch(api, { cache: "no-store" });
+      const body = await r.json();
+      if (!r.ok) {
+        problem(body.error || "This link does not work.");
+        $("order").hidden = true;
+        if (r.status === 404 || r.status === 410) stopped = true;
+      } else {
+        show(body);
+      }
+    } catch (e) {
+      problem("Cannot reach the server; trying again.");
+    }
+    if (!stopped) setTimeout(poll, POLL_MS);
+  }
+
+  $("survey-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const chosen = document.querySelector("input[name=rating]:checked");
+    if (!chosen) {
+      $("survey-result").textContent = "Choose a rating from 1 to 5.";
+      return;
+    }
+    const r = await fetch(api + "/survey", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ rating: Number(chosen.value), comment: $("comment").value }),
+    });
+    const body = await r.json().catch(() => ({}));
+    if (r.ok) {
+      $("survey").hidden = true;
+      $("thanks").hidden = false;
+    } else {
+      $("survey-result").textContent = body.error || "Not sent.";
+    }
+  });
+
+  poll();
+})();

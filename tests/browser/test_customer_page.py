@@ -1,0 +1,71 @@
+"""The customer's page: status and no position before departure, the technician and an ETA while en route,
+nothing after check-out, then the survey, taken once."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from tests.integration.test_customer_link import customer_link, fix
+from tests.integration.test_field_api import CASINO, action, assigned_order, link, sync
+from tests.integration.test_field_api import setup as setup  # noqa: F401 - the module's fixture
+
+pytestmark = pytest.mark.browser
+WAIT_MS = 15_000  # the page polls every 3 s
+
+
+def test_the_customer_follows_the_arrival_and_rates_the_visit_once(browser, setup):
+    """Tests the customer's page through a whole visit, and that a second survey answer is refused on the page."""
+    order_id = assigned_order(setup, "Ana Field")
+    issued = customer_link(setup, order_id)
+    worker = link(setup, "Ana Field")
+    page = browser.new_page()
+    page.goto(issued["url"])
+    expect(page.locator("#status")).to_have_text("scheduled", timeout=WAIT_MS)
+    expect(page.locator("#worker")).to_have_text("Ana")
+    expect(page.locator("#map")).to_be_hidden()
+    expect(page.locator("#eta-line")).to_be_hidden()
+    assert page.locator("#worker-marker").count() == 0
+
+    sync(setup, worker, [action(order_id, "accept", 0.0), action(order_id, "en_route", -0.05)])
+    fix(setup, "f-ana", 43.7370, 7.4240, ahead_s=5)
+    expect(page.locator("#status")).to_have_text("on the way", timeout=WAIT_MS)
+    expect(page.locator("#worker-marker")).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("#eta")).to_contain_text("min")
+
+    sync(setup, worker, [action(order_id, "check_in", -0.1, location={**CASINO, "accuracy_m": 8})])
+    sync(setup, worker, [action(order_id, "check_out", -0.15, location={**CASINO, "accuracy_m": 8})])
+    expect(page.locator("#status")).to_have_text("done", timeout=WAIT_MS)
+    expect(page.locator("#map")).to_be_hidden()
+    assert page.locator("#worker-marker").count() == 0
+    expect(page.locator("#eta-line")).to_be_hidden()
+    expect(page.locator("#survey")).to_be_visible()
+
+    second_tab = browser.new_page()  # the same link open twice: only one answer counts
+    second_tab.goto(issued["url"])
+    expect(second_tab.locator("#survey")).to_be_visible(timeout=WAIT_MS)
+
+    page.locator("input[name=rating][value='4']").check()
+    typed = "<img src=x onerror=alert(1)> great"
+    page.locator("#comment").fill(typed)
+    page.locator("#send-survey").click()
+    expect(page.locator("#thanks")).to_be_visible()
+    expect(page.locator("#survey")).to_be_hidden()
+
+    second_tab.locator("input[name=rating][value='1']").check()
+    second_tab.locator("#send-survey").click()
+    expect(second_tab.locator("#survey-result")).to_have_text("this visit has already been rated")
+    r = requests.get(f"{setup['url']}/api/v1/track/{issued['token']}", timeout=5)
+    assert r.json()["survey"] == {"open": False, "answered": True}
+    page.close()
+    second_tab.close()
+
+
+def test_a_bad_link_shows_the_reason(browser, setup):
+    """Tests that a link we did not issue shows its reason as text and no order."""
+    page = browser.new_page()
+    page.goto(f"{setup['url']}/c/not-a-link")
+    expect(page.locator("#problem")).to_have_text("link: the link is not one we issued", timeout=WAIT_MS)
+    expect(page.locator("#order")).to_be_hidden()
+    page.close()

@@ -1,0 +1,113 @@
+"""One delivery attempt: signed POST, the log row after success or failure, the retry's schedule, the SSRF rule."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from console.webhook_worker import DeliveryContext, deliver, sweep
+from data import webhooks_repo
+from data.db import make_sessionmaker, session_scope
+from dispatch.clock import ManualClock
+from dispatch.webhooks import MAX_ATTEMPTS, SIGNATURE_HEADER, EventType, verify
+
+T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
+SECRET = "0123456789abcdef"
+
+
+class FakeQueue:
+    def __init__(self) -> None:
+        self.enqueued: list[tuple[list[int], float]] = []
+
+    def enqueue(self, ids, *, delay_s: float = 0.0) -> None:
+        self.enqueued.append((list(ids), delay_s))
+
+
+class Answer:
+    def __init__(self, status_code: int) -> None:
+        self.status_code = status_code
+
+
+@pytest.fixture
+def world(db_engine):
+    sessions = make_sessionmaker(db_engine)
+    calls: list[dict] = []
+    answers: list[int] = []
+
+    def post(url, *, data, headers, timeout, allow_redirects):
+        calls.append({"url": url, "data": data, "headers": headers})
+        return Answer(answers.pop(0))
+
+    ctx = DeliveryContext(sessions=sessions, clock=ManualClock(T0), queue=FakeQueue(), retry_base_s=30, post=post)  # type: ignore[arg-type]
+    return ctx, calls, answers
+
+
+def pending_delivery(ctx, url: str = "http://127.0.0.1:9/hook") -> int:
+    with session_scope(ctx.sessions) as session:
+        webhooks_repo.add_webhook(session, url=url, events=["survey.answered"], secret=SECRET, created_by=None, at=T0)
+        webhooks_repo.emit(session, EventType.SURVEY_ANSWERED, {"order_id": 1, "rating": 5}, at=T0)
+    with session_scope(ctx.sessions) as session:
+        ((delivery_id, _due),) = webhooks_repo.pending(session)
+    return delivery_id
+
+
+def log(ctx, delivery_id: int):
+    with session_scope(ctx.sessions) as session:
+        (row,) = [d for d in webhooks_repo.deliveries_of(session, 1) if d.id == delivery_id]
+    return row
+
+
+def test_a_delivery_is_signed_and_sent_once(world):
+    """Tests that the POST carries the body signed with the secret, the log says delivered, and a second job sends nothing."""
+    ctx, calls, answers = world
+    delivery_id = pending_delivery(ctx)
+    answers.append(204)
+    assert deliver(ctx, delivery_id) == "delivered"
+    (call,) = calls
+    assert verify(SECRET, call["data"], call["headers"][SIGNATURE_HEADER])
+    assert log(ctx, delivery_id).status == "delivered"
+    assert deliver(ctx, delivery_id) == "skipped" and len(calls) == 1
+
+
+def test_a_failure_is_retried_with_doubling_backoff_and_given_up_after_the_last_attempt(world):
+    """Tests that a 500 leaves the delivery pending 30 s, then 60 s, later (re-enqueued with that delay), and that
+    after MAX_ATTEMPTS failures it is failed with the last response code."""
+    ctx, calls, answers = world
+    delivery_id = pending_delivery(ctx)
+    answers.extend([500] * MAX_ATTEMPTS)
+    assert deliver(ctx, delivery_id) == "failed"
+    first = log(ctx, delivery_id)
+    assert (first.status, first.attempts, first.last_status_code) == ("pending", 1, 500)
+    assert first.next_attempt_at == T0 + timedelta(seconds=30) and ctx.queue.enqueued == [([delivery_id], 30.0)]
+    assert deliver(ctx, delivery_id) == "skipped"  # a duplicate job before the retry is due sends nothing
+    ctx.clock.advance(30)
+    deliver(ctx, delivery_id)
+    assert log(ctx, delivery_id).next_attempt_at == T0 + timedelta(seconds=90)
+    for _ in range(MAX_ATTEMPTS - 2):
+        ctx.clock.advance(3600)
+        deliver(ctx, delivery_id)
+    last = log(ctx, delivery_id)
+    assert (last.status, last.attempts, last.next_attempt_at) == ("failed", MAX_ATTEMPTS, None)
+    assert len(calls) == MAX_ATTEMPTS
+
+
+def test_a_metadata_address_is_never_called(world):
+    """Tests that a webhook whose URL resolves to 169.254.169.254 (stored past the API's check) is failed unsent."""
+    ctx, calls, _answers = world
+    delivery_id = pending_delivery(ctx, url="http://169.254.169.254/latest/meta-data")
+    assert deliver(ctx, delivery_id) == "failed"
+    assert calls == [] and log(ctx, delivery_id).status == "failed"
+
+
+def test_a_restarted_sender_enqueues_what_is_due(world):
+    """Tests that the sweep at start enqueues every pending delivery that is due, and none that is not yet."""
+    ctx, _calls, answers = world
+    delivery_id = pending_delivery(ctx)
+    assert sweep(ctx) == 1 and ctx.queue.enqueued == [([delivery_id], 0.0)]
+    answers.append(503)
+    deliver(ctx, delivery_id)  # next attempt in 30 s
+    ctx.queue.enqueued.clear()
+    assert sweep(ctx) == 0
+    ctx.clock.advance(30)
+    assert sweep(ctx) == 1
