@@ -17,7 +17,7 @@ from data import audit_repo, reports_repo
 from data.db import session_scope
 from dispatch.access import Actor
 from dispatch.clock import Clock
-from dispatch.reports import FIGURES, NO_RATINGS, REPORTS, Group, Period, orders_behind, report_table, table_records
+from dispatch.reports import FIGURES, REPORTS, Group, Period, orders_behind, report_table, table_records
 
 CSV = "text/csv; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -129,7 +129,6 @@ def report_json(name: str, period: Period, group: Group, table: pd.DataFrame) ->
         "to": period.end.isoformat(),
         "group": group.value,
         "figures": {f: {"label": FIGURES[f].label, "unit": FIGURES[f].unit} for f in kind.figures},
-        "ratings": NO_RATINGS,
         "rows": table_records(table),
     }
 

@@ -61,9 +61,10 @@ def _facts_sql(session: Session, team: bool) -> str:
                                                  "on_site_at", "ended_at")}  # fmt: skip
     return f"""
 SELECT o.id, o.assigned_worker_id, COALESCE(w.team, ''), o.site_id, o.type, o.status, {t["created_at"]},
-       {t["window_start"]}, {t["window_end"]}, {t["assigned_at"]}, {t["on_site_at"]}, {t["ended_at"]}, o.failed_once
+       {t["window_start"]}, {t["window_end"]}, {t["assigned_at"]}, {t["on_site_at"]}, {t["ended_at"]}, o.failed_once, s.rating
 FROM work_orders o
 LEFT JOIN workers w ON w.id = o.assigned_worker_id
+LEFT JOIN survey_answers s ON s.order_id = o.id
 WHERE o.window_start >= :start AND o.window_start < :end{" AND w.team = :team" if team else ""}
 """
 

@@ -22,7 +22,8 @@ The rules (one place, applied to whole columns so a year of a 500-worker organis
 - *utilisation*: seconds on site (first on site → finished) over the seconds on shift.
 
 Shares are 0..1 and None when nothing was there to count (no check-ins: no compliance figure).
-Customer ratings do not exist yet: `ratings` is always None and reports say "no ratings yet".
+Customer ratings: `ratings` is the mean survey rating (1–5) of the group's orders that were rated
+(None when none was); a drill-down's "went wrong" lists the orders rated 2 or lower.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-NO_RATINGS = "no ratings yet"
 MAX_PERIOD_DAYS = 366
 
 
@@ -74,6 +74,7 @@ FIGURES: dict[str, Figure] = {
         Figure("km", "kilometres driven", "km", ""),
         Figure("utilisation", "utilisation (on site / on shift)", "share", ""),
         Figure("first_time_fix_rate", "first-time fix", "share", "failed at least once"),
+        Figure("ratings", "customer rating", "1-5", "rated 2 or lower"),
     )
 }
 
@@ -154,6 +155,7 @@ class OrderFacts:
     failed: bool = False
     checkin_verdict: str | None = None
     anomalies: int = 0
+    rating: int | None = None
 
 
 ORDER_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(OrderFacts))
@@ -180,6 +182,7 @@ def normalise_orders(frame: pd.DataFrame) -> pd.DataFrame:
     out["team"] = out["team"].fillna("").astype(str)
     out["failed"] = out["failed"].fillna(False).astype(bool)
     out["anomalies"] = out["anomalies"].fillna(0).astype(int)
+    out["rating"] = pd.to_numeric(out["rating"], errors="coerce").astype(float)
     return out
 
 
@@ -289,6 +292,7 @@ def summarise(orders: pd.DataFrame, workers: pd.DataFrame, group: Group) -> list
         response_s=("response_s", "mean"),
         handling_s=("handling_s", "mean"),
         on_site_s=("on_site_s", "sum"),
+        ratings=("rating", "mean"),
     )
     shifts = staff.groupby(key).agg(shift_s=("shift_s", "sum"), km=("km", "sum"))
     names = dict(zip(staff[key], staff["name"] if group is Group.WORKER else staff[key], strict=False))
@@ -312,6 +316,7 @@ def summarise(orders: pd.DataFrame, workers: pd.DataFrame, group: Group) -> list
                 km=round(_num(r["km"]) or 0.0, 1),
                 utilisation=_share(r["on_site_s"], r["shift_s"]),
                 first_time_fix_rate=_share(r["first_time_fix"], r["attempted"]),
+                ratings=None if pd.isna(r["ratings"]) else round(float(r["ratings"]), 2),
             )
         )
     return sorted(rows, key=lambda row: (row.label, row.key))
@@ -348,6 +353,8 @@ def _figure_base(o: pd.DataFrame, figure: str) -> tuple[pd.Series, pd.Series]:
             return o["on_site"], ~o["on_time"]
         case "first_time_fix_rate":
             return o["attempted"], ~o["first_time_fix"]
+        case "ratings":
+            return o["rating"].notna(), o["rating"] <= 2
         case _:  # orders, km
             return everything, o["status"] == "cancelled"
 
@@ -375,8 +382,6 @@ def report_table(name: str, orders: pd.DataFrame, workers: pd.DataFrame, group: 
     if not kind.figures:
         return gone_wrong(orders)
     columns = ["group", "key", "label", *kind.figures]
-    if name == "overview":
-        columns.append("ratings")
     rows = [r.as_dict() for r in summarise(orders, workers, group)]
     return pd.DataFrame(rows, columns=[f.name for f in fields(ReportRow)])[columns]
 

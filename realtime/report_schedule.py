@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from data import reports_repo
 from data.db import session_scope
 from dispatch.clock import Clock
-from dispatch.reports import NO_RATINGS, Group, Period, Schedule, due_period, report_table, table_records
+from dispatch.reports import Group, Period, Schedule, due_period, report_table, table_records
 from realtime.bus import Bus
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,6 @@ def report_payload(
         "from": period.start.isoformat(),
         "to": period.end.isoformat(),
         "group": group.value,
-        "ratings": NO_RATINGS,
         "rows": table_records(report_table("overview", orders, workers, group)),
         "gone_wrong": table_records(report_table("visits-gone-wrong", orders, workers, group)),
     }

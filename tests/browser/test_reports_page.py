@@ -74,6 +74,17 @@ def test_history_finds_an_order_and_opens_its_record_with_track(page, console_se
     assert page.errors == []
 
 
+# The south bar has kept its place between two polls (plotly redraws the chart after a figure change).
+STILL_BAR = """() => {
+  const bar = document.querySelectorAll('#rep-chart g.point path')[1];
+  if (!bar) return false;
+  const r = bar.getBoundingClientRect(), now = [r.x, r.y, r.width, r.height].join();
+  const same = window.__southBar === now;
+  window.__southBar = now;
+  return same && r.width > 0 && r.height > 0;
+}"""
+
+
 def test_report_charts_drills_into_a_bar_and_downloads_csv(page, console_server, week):
     """Tests that the overview per team charts a bar per team, clicking the south bar of the anomaly rate lists
     the failed repair checked in outside its geofence, and the CSV download holds one row per team."""
@@ -88,6 +99,7 @@ def test_report_charts_drills_into_a_bar_and_downloads_csv(page, console_server,
     assert page.locator("#rep-table tbody tr").all_inner_texts()[1].startswith("team\tsouth\tsouth\t1\t0")
     choose(page, "rep-figure", "anomaly rate")
     page.wait_for_selector("#rep-chart .gtitle:has-text('anomaly rate')")
+    page.wait_for_function(STILL_BAR, polling=100)  # plotly has finished redrawing: the bar is where we click
     box = bars.nth(1).bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)

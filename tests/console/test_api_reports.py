@@ -13,13 +13,13 @@ import openpyxl
 import pytest
 
 from console.app import create_app
-from data import audit_repo, users_repo
+from data import audit_repo, customer_repo, users_repo
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.migrate import migrate
 from data.settings import Settings
 from dispatch.access import Role
 from dispatch.clock import ManualClock
-from tests.support.report_week import seed_week
+from tests.support.report_week import at, seed_week
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 WEEK = {"from": "2026-03-02", "to": "2026-03-08"}
@@ -64,7 +64,7 @@ def test_report_list_is_for_managers_not_dispatchers(app):
 
 def test_overview_per_team_gives_the_weeks_figures(app):
     """Tests that last week per team reads: north 2 visits done, half its check-ins verified, half on time,
-    1.1 km driven; south no visit done, nothing first-time fixed; ratings are reported absent."""
+    1.1 km driven; south no visit done, nothing first-time fixed; no survey answered: no rating."""
     body = app["client"].get("/api/v1/reports/overview", query_string={**WEEK, "group": "team"},
                              headers=app["manager"]).get_json()  # fmt: skip
     rows = {r["key"]: r for r in body["rows"]}
@@ -72,7 +72,26 @@ def test_overview_per_team_gives_the_weeks_figures(app):
     assert (north["orders"], north["visits_done"], north["verified_share"], north["on_time_share"]) == (2, 2, 0.5, 0.5)
     assert north["km"] == pytest.approx(1.1, abs=0.05)
     assert (south["visits_done"], south["first_time_fix_rate"], south["anomaly_rate"]) == (0, 0.0, 1.0)
-    assert body["ratings"] == "no ratings yet" and north["ratings"] is None
+    assert north["ratings"] is None and body["figures"]["ratings"] == {"label": "customer rating", "unit": "1-5"}
+
+
+def test_a_customers_survey_answer_shows_as_the_rating_of_its_worker_and_team(app):
+    """Tests that a stored survey answer (4 of 5) on the good visit reads as the rating of its worker and team,
+    and the ratings drill-down lists that order; an unrated worker has no rating."""
+    week = app["week"]
+    with session_scope(app["sessions"]) as session:
+        customer_repo.add_answer(session, order_id=week.good, worker_id=week.ana, link_id="l1", rating=4,
+                                 comment="on time", at=at(0, 12))  # fmt: skip
+    client = app["client"]
+    by_team = client.get("/api/v1/reports/overview", query_string={**WEEK, "group": "team"}, headers=app["manager"])
+    assert {r["key"]: r["ratings"] for r in by_team.get_json()["rows"]}["north"] == 4.0
+    by_worker = client.get("/api/v1/reports/overview", query_string={**WEEK, "group": "worker"}, headers=app["manager"])
+    ratings = {r["key"]: r["ratings"] for r in by_worker.get_json()["rows"]}
+    assert (ratings[str(week.ana)], ratings[str(week.ben)]) == (4.0, None)
+    behind = client.get("/api/v1/reports/orders", headers=app["manager"],
+                        query_string={**WEEK, "group": "team", "key": "north", "figure": "ratings"})  # fmt: skip
+    assert behind.status_code == 200, behind.get_json()
+    assert [o["id"] for o in behind.get_json()["orders"]] == [week.good]
 
 
 def test_report_exports_as_csv_and_xlsx_with_a_filename(app):

@@ -141,7 +141,7 @@ def test_km_driven_sums_hops_but_not_gps_jumps_or_long_gaps() -> None:
 
 def test_each_named_report_has_its_own_columns() -> None:
     """Tests that the compliance report per team has just the compliance columns, the overview carries
-    the (absent) ratings column, and visits-gone-wrong lists orders."""
+    the ratings column (empty: no survey answered), and visits-gone-wrong lists orders."""
     from dispatch.reports import report_table
 
     frame = orders_frame(WEEK_ORDERS)
@@ -151,6 +151,20 @@ def test_each_named_report_has_its_own_columns() -> None:
     overview = report_table("overview", frame, WORKERS, Group.ORGANISATION)
     assert overview["ratings"].isna().all()
     assert list(report_table("visits-gone-wrong", frame, WORKERS, Group.TEAM)["order_id"]) == [3, 2, 4]
+
+
+def test_customer_ratings_average_per_group_and_the_low_ones_are_what_went_wrong() -> None:
+    """Tests that north's rating is the mean of its rated orders (5 and 2: 3.5), an unrated team has none,
+    and the ratings drill-down's exceptions are the orders rated 2 or lower."""
+    from dataclasses import replace
+
+    rated = [replace(o, rating={1: 5, 2: 2}.get(o.order_id)) for o in WEEK_ORDERS]
+    rows = {r.key: r for r in summarise(orders_frame(rated), WORKERS, Group.TEAM)}
+    assert rows["north"].ratings == 3.5
+    assert rows["south"].ratings is None
+    frame = orders_frame(rated)
+    assert orders_behind(frame, Group.TEAM, "north", "ratings", wrong_only=False) == [1, 2]
+    assert orders_behind(frame, Group.TEAM, "north", "ratings", wrong_only=True) == [2]
 
 
 def test_check_ins_fold_into_a_verdict_and_an_anomaly_count_per_order() -> None:
