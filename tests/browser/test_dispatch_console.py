@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 from PIL import Image, ImageDraw
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.support.browser import login
 
@@ -125,8 +126,18 @@ def page(browser, world):
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.errors = errors  # type: ignore[attr-defined]
+    answers: list[str] = []  # the server's answers to the page's Dash calls, for the report of a failed wait
+    page.on("response", lambda r: answers.append(f"{r.status} {r.request.method} {r.url.split('?')[0]}"))
+    page.answers = answers  # type: ignore[attr-defined]
     yield page
     context.close()
+
+
+def explain(page, server) -> str:
+    """What the order panel shows, what the page was answered and logged, and the server log's tail."""
+    shown = {s: page.locator(s).inner_text() for s in ("#order-message", "#order-form-message", "#order-head")}
+    log = server.log_path.read_text(errors="replace")[-3000:]
+    return f"shown: {shown}\nerrors: {page.errors}\nlast answers: {page.answers[-15:]}\nserver log tail:\n{log}"
 
 
 def tomorrow() -> str:
@@ -223,10 +234,14 @@ def test_form_errors_and_automatic_emergency(page, world):
 
     page.fill("#order-end-time", "12:00")
     page.click("#order-submit")
-    page.wait_for_function(
-        "() => document.querySelector('#order-message').innerText.includes('assigned to Far Gas automatically')",
-        timeout=10_000,
-    )
+    try:
+        page.wait_for_function(
+            "() => document.querySelector('#order-message').innerText.includes('assigned to Far Gas automatically')",
+            timeout=10_000,
+        )
+    except PlaywrightTimeout:
+        page.screenshot(path=str(ARTIFACTS / "dispatch-console-emergency.png"))
+        pytest.fail("the emergency's automatic assignment was not said\n" + explain(page, world))
     assert page.locator(".tab-active#tab-orders").count() == 1
     page.wait_for_selector(".order-row.selected:has-text('Port Hercule')", timeout=5_000)
 
