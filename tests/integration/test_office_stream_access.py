@@ -10,6 +10,8 @@ import pytest
 import requests
 import socketio
 
+from tests.support.servers import wait_until
+
 pytestmark = pytest.mark.integration
 
 
@@ -81,10 +83,7 @@ def signed_in_socket(server, name: str, password: str) -> tuple[requests.Session
 
 
 def wait_until_disconnected(client: socketio.Client, timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while client.connected and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not client.connected, f"the socket was still connected after {timeout_s} s"
+    wait_until(lambda: not client.connected, timeout_s, "the socket's disconnection")
 
 
 @pytest.mark.parametrize("ending", ["logout", "deactivate-user", "set-password"])

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import fakeredis
 import pytest
 
 from realtime.bus import POSITIONS, Bus
 from realtime.relay import LEADER_LOCK, LIVE_ROOM, Coalescer, run_relay
+from tests.support.servers import wait_until
 
 
 @pytest.fixture
@@ -44,13 +44,10 @@ def test_relay_batches_positions_into_one_event(bus):
         },
     )
     t.start()
-    deadline = time.monotonic() + 5
-    while bus._redis.pubsub_numsub(POSITIONS)[0][1] == 0 and time.monotonic() < deadline:  # noqa: SLF001
-        time.sleep(0.02)
+    wait_until(lambda: bus._redis.pubsub_numsub(POSITIONS)[0][1] > 0, 5, "the relay's subscription")  # noqa: SLF001
     bus.publish_many(POSITIONS, [{"worker_id": 1, "lat": 43.7, "lon": 7.4, "n": n} for n in range(50)])
     # The bus publishes in the background, so the 50 may straddle a window: wait for the last one.
-    while not any(u["n"] == 49 for _, p, _ in sent for u in p["updates"]) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: any(u["n"] == 49 for _, p, _ in sent for u in p["updates"]), 5, "the 50th position")
     stop.set()
     t.join(5)
     assert {(event, room) for event, _, room in sent} == {("positions", LIVE_ROOM)}
@@ -84,9 +81,7 @@ def test_a_batch_of_positions_is_one_redis_message_and_each_listener_gets_every_
 
     t = threading.Thread(target=listen)
     t.start()
-    deadline = time.monotonic() + 5
-    while bus._redis.pubsub_numsub(POSITIONS)[0][1] < 2 and time.monotonic() < deadline:  # noqa: SLF001
-        time.sleep(0.02)
+    wait_until(lambda: bus._redis.pubsub_numsub(POSITIONS)[0][1] >= 2, 5, "both listeners' subscriptions")  # noqa: SLF001
     bus.publish_many(POSITIONS, [{"worker_id": n % 7, "n": n} for n in range(500)])
     t.join(5)
     assert [m["n"] for m in heard] == list(range(500))

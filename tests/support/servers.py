@@ -30,6 +30,8 @@ def free_port() -> int:
 
 
 def wait_until(check, timeout_s: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    """Poll `check` (an observable condition) until it holds; the sleep is only the polling step, and
+    `timeout_s` only bounds a broken run: the test goes on the moment the condition is seen."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
