@@ -515,6 +515,7 @@ def layout(*, tile_url: str | None, actor_name: str, day: date, summaries: Seque
                                 value="10",
                                 size="4",
                                 className="plan-seconds",
+                                debounce=True,
                             ),
                         ]
                     ),  # fmt: skip

@@ -77,9 +77,11 @@ def layout(*, actor_name: str, today: date, may_report: bool) -> html.Div:
                 children=[
                     _date_input(H_FROM, start, "From"),
                     _date_input(H_TO, end, "To"),
-                    html.Label(["Search", dcc.Input(id=H_Q, type="text", placeholder="reference, notes, site")]),
-                    html.Label(["Customer", dcc.Input(id=H_CUSTOMER, type="text")]),
-                    html.Label(["Team", dcc.Input(id=H_TEAM, type="text")]),
+                    html.Label(
+                        ["Search", dcc.Input(id=H_Q, type="text", placeholder="reference, notes, site", debounce=True)]
+                    ),
+                    html.Label(["Customer", dcc.Input(id=H_CUSTOMER, type="text", debounce=True)]),
+                    html.Label(["Team", dcc.Input(id=H_TEAM, type="text", debounce=True)]),
                     html.Label(
                         [
                             "Status",

@@ -46,7 +46,7 @@ def near_form() -> html.Details:
                         step=1,
                         value=NEAR_DEFAULT_N,
                         className="near-n",
-                        debounce=False,
+                        debounce=True,
                     ),
                     html.Button("Find", id=ids.NEAR_SEARCH, n_clicks=0, className="near-search"),
                 ],
@@ -68,7 +68,7 @@ def actions_panel() -> html.Div:
                 type="text",
                 className="reason",
                 placeholder="e.g. customer asked for this worker",
-                debounce=False,
+                debounce=True,
             ),
             dcc.ConfirmDialogProvider(
                 html.Button("Cancel order", className="cancel-order", n_clicks=0),

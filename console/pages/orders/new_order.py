@@ -49,6 +49,12 @@ def _field(label: str, control: Any, *, html_for: str | None = None, wide: bool 
 
 
 def _when(label: str, date_id: str, time_id: str) -> html.Div:
+    """A date picker and an HH:MM field.
+
+    Fields read only when a button is pressed use `debounce=True`: Dash 4's `dcc.Input` sends a typed value
+    from a React effect after the keystroke, so a quick click could read the value from before the edit;
+    with `debounce=True` the value is sent on blur, which the click's mousedown causes before the click.
+    """
     return _field(
         label,
         html.Div(
@@ -57,7 +63,7 @@ def _when(label: str, date_id: str, time_id: str) -> html.Div:
                 dcc.DatePickerSingle(
                     id=date_id, display_format="YYYY-MM-DD", placeholder="YYYY-MM-DD", first_day_of_week=1
                 ),
-                dcc.Input(id=time_id, type="text", placeholder="HH:MM", className="time", maxLength=5, debounce=False),
+                dcc.Input(id=time_id, type="text", placeholder="HH:MM", className="time", maxLength=5, debounce=True),
             ],
         ),
         html_for=date_id,
@@ -120,7 +126,14 @@ def new_order_pane() -> html.Div:
                 _field(
                     "Expected duration (minutes)",
                     dcc.Input(
-                        id=ids.ORDER_DURATION, type="number", min=1, max=1440, step=1, value=30, className="minutes"
+                        id=ids.ORDER_DURATION,
+                        type="number",
+                        min=1,
+                        max=1440,
+                        step=1,
+                        value=30,
+                        className="minutes",
+                        debounce=True,
                     ),
                     html_for=ids.ORDER_DURATION,
                 ),
