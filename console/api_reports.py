@@ -1,7 +1,7 @@
 """Order history and managers' reports over HTTP.
 
 - `GET /api/v1/reports`: the report names with descriptions (managers, admins).
-- `GET /api/v1/reports/{name}?from=&to=&group=worker|team|organisation&format=json|csv|xlsx`.
+- `GET /api/v1/reports/{name}?from=&to=&group=worker|team|organisation|type&format=json|csv|xlsx`.
 - `GET /api/v1/reports/orders?from=&to=&group=&key=&figure=&wrong=1`: the orders behind one figure.
 - `GET /api/v1/orders/history?from=&to=&worker_id=&team=&site_id=&customer=&status=&type=&q=&page=&per_page=&format=`
   (the office: admins, dispatchers, managers).
