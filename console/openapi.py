@@ -963,7 +963,7 @@ OPENAPI["paths"].update(
         },
         "/api/v1/webhooks": {
             "post": {
-                "summary": "An outgoing webhook ({url: http(s), not link-local; events: [order.status_changed, checkin.recorded, alert.raised, late_entry.recorded, timesheet.approved, survey.answered]; secret: 16-200 characters}); admin only",
+                "summary": "An outgoing webhook ({url: http(s), not link-local; events: [order.status_changed, checkin.recorded, alert.raised, late_entry.recorded, timesheet.approved, survey.answered, report.delivered]; secret: 16-200 characters}); admin only",
                 "requestBody": _JSON_BODY,
                 "responses": {"201": _resp("{id, url, events, created_at} (never the secret)"), **_ERRORS},
             },
