@@ -11,14 +11,14 @@ from typing import Any
 
 import flask
 
-from console import geojson
 from console.auth import ApiError, Auth, deny
 from console.request_body import limit_body, read_body
-from console.services import MAX_HISTORY, Services
 from dispatch.access import Action, can
 from dispatch.positions import PositionLimits
 from realtime.ingest import IngestError, batch_items
 from realtime.pipeline import BatchSummary, PositionPipeline
+from services import geojson
+from services.live_service import MAX_HISTORY, Services
 
 BATCH_MAX_BYTES = 8 * 1024 * 1024
 HISTORY_EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)

@@ -16,13 +16,13 @@ from datetime import timedelta
 
 import flask
 
-from console.alerts_service import AlertInputError, AlertsService, alert_json, alerts_json
 from console.api import _iso_arg  # the positions view's parsing of `from` / `to`, shared on purpose
 from console.auth import ApiError, Auth, deny
 from console.request_body import MAX_ID
-from console.services import MAX_HISTORY
 from dispatch.access import Action, Role
 from dispatch.geofences import FenceEventType
+from services.alerts_service import AlertInputError, AlertsService, alert_json, alerts_json
+from services.live_service import MAX_HISTORY
 
 _EVENT_TYPES = {FenceEventType.ENTER: "enter", FenceEventType.EXIT: "exit"}
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import flask
 
 from console.auth import ApiError, Auth, deny
-from console.customer_service import CustomerService
-from console.field_service import FieldInputError
 from console.request_body import MAX_ID, json_object
 from console.webhooks import WebhookService
 from dispatch.access import Action
+from services.customer_service import CustomerService
+from services.field_service import FieldInputError
 
 CUSTOMER_DIR = Path(__file__).resolve().parent / "customer"
 

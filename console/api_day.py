@@ -15,9 +15,9 @@ from typing import Any
 import flask
 
 from console.auth import ApiError, Auth, deny
-from console.day_service import DayService, WorkerDay
 from dispatch.access import Action
 from dispatch.plan_actual import VisitActual
+from services.day_service import DayService, WorkerDay
 
 
 def create_blueprint(*, auth: Auth, days: DayService) -> flask.Blueprint:

@@ -12,9 +12,9 @@ import qrcode
 import qrcode.image.svg
 
 from console.auth import ApiError, Auth, deny
-from console.field_service import MAX_PHOTO_BYTES, FieldInputError, FieldService, LinkError
 from console.request_body import MAX_ID, json_document, json_object, limit_body, read_body
 from dispatch.access import Action
+from services.field_service import MAX_PHOTO_BYTES, FieldInputError, FieldService, LinkError
 
 FIELD_DIR = Path(__file__).resolve().parent / "field"
 MULTIPART_OVERHEAD_BYTES = 64 * 1024  # the form's other fields and boundaries around an 8 MiB photo

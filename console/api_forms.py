@@ -10,9 +10,9 @@ from __future__ import annotations
 import flask
 
 from console.auth import ApiError, Auth
-from console.forms_service import FormsError, FormsService, parse_order_type, parse_review
 from console.request_body import json_object
 from dispatch.access import Action
+from services.forms_service import FormsError, FormsService, parse_order_type, parse_review
 
 
 def create_blueprint(*, auth: Auth, forms: FormsService) -> flask.Blueprint:

@@ -7,15 +7,15 @@ from typing import Any
 import flask
 
 from console.auth import ApiError, Auth, deny
-from console.dispatch_service import DispatchService, NotFound, explained_json, order_json
 from console.openapi import OPENAPI
-from console.order_input import FieldError, parse_new_order
 from console.request_body import id_list, json_object, whole_id
 from dispatch.access import Action
 from dispatch.assign import AutoDispatched, ManualDispatch
 from dispatch.geo import LatLon
 from dispatch.lifecycle import Refused
 from dispatch.orders import OrderStatus
+from services.dispatch_service import DispatchService, NotFound, explained_json, order_json
+from services.order_input import FieldError, parse_new_order
 
 
 def create_blueprint(*, auth: Auth, dispatch: DispatchService, list_orders: Any) -> flask.Blueprint:

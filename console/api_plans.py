@@ -8,10 +8,10 @@ from typing import Any
 import flask
 
 from console.auth import ApiError, Auth, deny
-from console.plan_jobs import PlanInputError, PlanJobs, PlanRefused
-from console.plan_review import compare_with_published
 from console.request_body import id_list, json_object, whole_id
 from dispatch.access import Action
+from services.plan_jobs import PlanInputError, PlanJobs, PlanRefused
+from services.plan_review import compare_with_published
 
 
 def create_blueprint(*, auth: Auth, jobs: PlanJobs, apply_plan: Any) -> flask.Blueprint:

@@ -17,11 +17,11 @@ from datetime import date
 import flask
 
 from console.auth import ApiError, Auth, deny
-from console.reports_service import Export, ReportsService, export, report_json
 from data.reports_repo import MAX_PER_PAGE, HistoryFilter
 from dispatch.access import Action
 from dispatch.orders import OrderStatus, OrderType
 from dispatch.reports import FIGURES, REPORTS, Group, Period
+from services.reports_service import Export, ReportsService, export, report_json
 
 FORMATS = ("json", "csv", "xlsx")
 

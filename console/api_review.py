@@ -6,8 +6,8 @@ import flask
 
 from console.auth import ApiError, Auth
 from console.request_body import json_object
-from console.review_service import ReviewError, ReviewService, parse_review, parse_status
 from dispatch.access import Action
+from services.review_service import ReviewError, ReviewService, parse_review, parse_status
 
 
 def create_blueprint(*, auth: Auth, reviews: ReviewService) -> flask.Blueprint:

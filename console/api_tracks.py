@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from console.api import _iso_arg  # the positions view's parsing of `from` / `to`, shared on purpose
 from console.auth import ApiError, Auth, deny
-from console.services import MAX_HISTORY
-from console.tracks_service import TrackService
 from dispatch.access import Action
 from dispatch.clock import Clock
 from dispatch.positions import Position
 from dispatch.trajectory import StopParams, detect_stops, detect_trips, filter_fixes
+from services.live_service import MAX_HISTORY
+from services.tracks_service import TrackService
 
 
 def create_blueprint(*, auth: Auth, sessions: sessionmaker[Session], clock: Clock) -> flask.Blueprint:

@@ -29,14 +29,7 @@ from console import (
     login,
     security,
 )
-from console.alerts_service import AlertsService, order_changed
 from console.auth import ApiError, Auth
-from console.customer_service import CustomerService
-from console.day_service import DayService
-from console.dispatch_service import DispatchService
-from console.field_service import FieldService
-from console.forms_service import FormsService
-from console.links import PushLinks
 from console.notify import webhook
 from console.osmand_wsgi import OsmandEndpoint
 from console.pages import day as day_page
@@ -46,11 +39,6 @@ from console.pages import orders as orders_page
 from console.pages import plans as plans_page
 from console.pages import reports as reports_page
 from console.pages import review as review_page
-from console.plan_jobs import PlanJobs
-from console.plan_review import compare_with_published
-from console.reports_service import ReportsService
-from console.review_service import ReviewService
-from console.services import Services
 from console.webhooks import DeliveryQueue, WebhookService
 from data import field_repo, orders_repo, sites_repo, users_repo, webhooks_repo
 from data.db import make_engine, make_sessionmaker, session_scope
@@ -67,6 +55,18 @@ from realtime.field_events import make_field_events
 from realtime.pipeline import PositionPipeline, StoreUnavailable
 from realtime.relay import run_relay
 from routing.travel import StraightLine, TravelTimes, make_travel_times
+from services.alerts_service import AlertsService, order_changed
+from services.customer_service import CustomerService
+from services.day_service import DayService
+from services.dispatch_service import DispatchService
+from services.field_service import FieldService
+from services.forms_service import FormsService
+from services.links import PushLinks
+from services.live_service import Services
+from services.plan_jobs import PlanJobs
+from services.plan_review import compare_with_published
+from services.reports_service import ReportsService
+from services.review_service import ReviewService
 
 PUBLIC_PREFIXES = ("/login", "/osmand", "/api/", "/field/", "/c/", "/healthz", "/assets/style.css", "/favicon.ico")
 

@@ -15,12 +15,12 @@ import time
 
 from redis.exceptions import RedisError
 
-from console.plan_queue import JOB_MONITOR_S, PLANNER_TTL_S, PlanQueue
-from console.plan_run import PlanContext, install
 from data.db import make_engine, make_sessionmaker
 from data.settings import Settings
 from dispatch.clock import SystemClock
+from realtime.plan_queue import JOB_MONITOR_S, PLANNER_TTL_S, PlanQueue
 from routing.travel import make_travel_times
+from services.plan_run import PlanContext, install
 
 log = logging.getLogger("outfield.planner")
 

@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from console.field_service import checkin_json
 from data import audit_repo, field_repo, orders_repo, sites_repo, workers_repo
 from data.db import session_scope
 from dispatch.access import Actor
 from dispatch.clock import Clock
+from services.field_service import checkin_json
 
 QUEUE_STATUSES: dict[str, tuple[str, ...]] = {
     "pending": ("needs_review",),

@@ -80,7 +80,7 @@ class PlanQueue:
     def enqueue(self, plan_id: int, *, seconds: float) -> None:
         """Queue `console.plan_run.run_plan_job(plan_id)` for a planner (raises on a Redis error)."""
         self.queue().enqueue(
-            "console.plan_run.run_plan_job",
+            "services.plan_run.run_plan_job",
             plan_id,
             job_id=job_id(plan_id),
             job_timeout=int(seconds) + ENQUEUE_MARGIN_S,

@@ -14,8 +14,6 @@ from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from console import geojson
-from console.order_input import NewOrder
 from data import audit_repo, orders_repo, positions_repo, sites_repo, workers_repo
 from data.db import session_scope
 from dispatch.access import Actor
@@ -47,6 +45,8 @@ from dispatch.workers import Worker
 from realtime.bus import ORDERS, Bus
 from routing.assignment import BatchWorker, assign_batch
 from routing.travel import TravelTimes
+from services import geojson
+from services.order_input import NewOrder
 
 BUSY = (OrderStatus.ASSIGNED, OrderStatus.ACCEPTED, OrderStatus.EN_ROUTE, OrderStatus.ON_SITE)
 

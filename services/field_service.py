@@ -23,9 +23,6 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session, sessionmaker
 
-from console import forms_service, geojson
-from console.links import LinkClaims, LinkRefused, PushLinks
-from console.photo_evidence import read_exif, stamp_lines, watermarked
 from console.request_body import MAX_ID
 from data import (
     alerts_repo,
@@ -55,6 +52,9 @@ from realtime.bus import ALERTS, ORDERS, Bus
 from realtime.field_events import alert_message
 from realtime.ingest import IngestError, decode_json, parse_batch
 from realtime.pipeline import PositionPipeline, Stored
+from services import forms_service, geojson
+from services.links import LinkClaims, LinkRefused, PushLinks
+from services.photo_evidence import read_exif, stamp_lines, watermarked
 
 ACTIONS: dict[str, OrderStatus] = {
     "accept": OrderStatus.ACCEPTED,

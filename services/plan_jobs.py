@@ -23,17 +23,17 @@ from typing import Any
 from redis.exceptions import RedisError
 from sqlalchemy.orm import Session, sessionmaker
 
-from console.plan_queue import LEASE_S, PlanQueue
-from console.plan_run import Emit, PlanContext, checked, execute, pins_under_way
 from data import audit_repo, orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
 from data.db import session_scope
 from data.plans_repo import StoredPlan
 from dispatch.access import Actor
 from dispatch.clock import Clock
 from dispatch.geo import LatLon
+from realtime.plan_queue import LEASE_S, PlanQueue
 from routing.day import day_problem, objective_for, plan_from_json, plan_json, seconds_of
 from routing.edit import move_visit
 from routing.travel import TravelTimes
+from services.plan_run import Emit, PlanContext, checked, execute, pins_under_way
 
 log = logging.getLogger(__name__)
 MAX_SECONDS = 600.0

@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from console import geojson
 from data import alerts_repo, audit_repo, workers_repo
 from data.db import session_scope
 from dispatch.access import Actor
@@ -23,6 +22,7 @@ from dispatch.orders import WorkOrder
 from dispatch.sites import Site
 from realtime.bus import ALERTS, ORDERS, Bus
 from realtime.field_events import alert_message
+from services import geojson
 
 STATUS_FILTERS: dict[str, tuple[AlertStatus, ...] | None] = {
     "open": (AlertStatus.OPEN,),
