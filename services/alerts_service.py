@@ -17,6 +17,7 @@ from data.db import session_scope
 from dispatch.access import Actor
 from dispatch.alerts import Alert, AlertStatus, panel_order
 from dispatch.clock import Clock
+from dispatch.errors import InputError
 from dispatch.geofences import GeofenceEvent
 from dispatch.orders import WorkOrder
 from dispatch.sites import Site
@@ -32,11 +33,8 @@ STATUS_FILTERS: dict[str, tuple[AlertStatus, ...] | None] = {
 MAX_NOTE = 2000
 
 
-class AlertInputError(ValueError):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
+class AlertInputError(InputError):
+    """A field of an alerts request is unusable (400)."""
 
 
 def order_changed(bus: Bus) -> Any:

@@ -36,6 +36,7 @@ from dispatch.assign import (
     who_is_near,
 )
 from dispatch.clock import Clock
+from dispatch.errors import AppError
 from dispatch.geo import LatLon
 from dispatch.lifecycle import Refused, transition
 from dispatch.orders import OrderStatus, WorkOrder
@@ -51,8 +52,11 @@ from services.order_input import NewOrder
 BUSY = (OrderStatus.ASSIGNED, OrderStatus.ACCEPTED, OrderStatus.EN_ROUTE, OrderStatus.ON_SITE)
 
 
-class NotFound(LookupError):
-    """An order, worker or site the caller named does not exist."""
+class NotFound(AppError, LookupError):
+    """An order, worker or site the caller named does not exist (404)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(404, reason)
 
 
 @dataclass(frozen=True, slots=True)

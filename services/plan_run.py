@@ -25,7 +25,7 @@ from data.db import session_scope
 from dispatch.clock import Clock
 from dispatch.orders import WorkOrder
 from realtime.plan_queue import LEASE_S, PlanQueue
-from realtime.sockets import PLANS_ROOM
+from realtime.relay import PLANS_ROOM
 from routing.check import Violation, check
 from routing.day import changes_json, day_problem, objective_for, plan_from_json, plan_json, seconds_of
 from routing.plan import Plan, Progress

@@ -353,8 +353,7 @@ def revoked_view(version: int) -> html.P:
 
 def push_error_view(exc: Exception) -> html.P:
     """Why the link was not issued, sent or revoked, as a sentence."""
-    reason = exc.reason if isinstance(exc, ApiError) else str(exc)
-    return html.P(orders.humanise(reason), className="error")
+    return html.P(orders.humanise(str(exc)), className="error")
 
 
 def card_view(card: dict[str, Any] | None) -> Any:
