@@ -16,22 +16,18 @@ from datetime import date
 
 import flask
 
-from console.auth import ApiError, Auth, deny
-from console.reports_service import Export, ReportsService, export, report_json
+from console.auth import Auth, deny
 from data.reports_repo import MAX_PER_PAGE, HistoryFilter
 from dispatch.access import Action
 from dispatch.orders import OrderStatus, OrderType
 from dispatch.reports import FIGURES, REPORTS, Group, Period
+from services.reports_service import Export, ReportsService, export, report_json
 
 FORMATS = ("json", "csv", "xlsx")
 
 
 def create_blueprint(*, auth: Auth, reports: ReportsService) -> flask.Blueprint:
     bp = flask.Blueprint("api_reports", __name__)
-
-    @bp.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> tuple[flask.Response, int]:
-        return flask.jsonify(exc.body()), exc.status
 
     @bp.get("/api/v1/reports")
     def index() -> flask.Response:

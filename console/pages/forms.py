@@ -18,10 +18,10 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from console.auth import ApiError, Auth
-from console.forms_service import FormsError, FormsService, parse_review
 from dispatch.access import Action, Actor, can
 from dispatch.forms import FieldType, field_id_for
 from dispatch.orders import OrderType
+from services.forms_service import FormsError, FormsService, parse_review
 
 PATH = "/forms/"
 ORDER_TYPE = "forms-type"

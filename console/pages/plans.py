@@ -24,8 +24,8 @@ from dash.exceptions import PreventUpdate
 from dash_socketio import DashSocketIO
 
 from console.auth import ApiError, Auth
-from console.plan_jobs import PlanInputError, PlanJobs, PlanRefused
 from dispatch.access import Action
+from services.plan_jobs import PlanInputError, PlanJobs, PlanRefused
 
 PATH = "/plans/"
 MONACO_CENTRE = (43.7384, 7.4246)

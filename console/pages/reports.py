@@ -23,11 +23,11 @@ from dash.exceptions import PreventUpdate
 
 from console.auth import ApiError, Auth
 from console.pages.plans import BASEMAP_URL, MONACO_CENTRE
-from console.reports_service import ReportsService
 from data.reports_repo import HistoryFilter
 from dispatch.access import Action
 from dispatch.orders import OrderStatus
 from dispatch.reports import FIGURES, REPORTS, Group, Period, table_records
+from services.reports_service import ReportsService
 
 PATH = "/reports/"
 PER_PAGE = 25

@@ -9,13 +9,13 @@ from typing import Any
 
 from dash import dcc, html
 
-from console.order_input import FieldError
 from console.pages import ids
 from console.pages.orders.common import distance_text, minutes_text, refused_notice, selected_order_id
 from dispatch.assign import Candidate, Nearby, Origin
 from dispatch.geo import LatLon
 from dispatch.lifecycle import Refused
 from dispatch.orders import WorkOrder
+from services.order_input import FieldError
 
 NEAR_DEFAULT_N = 5
 

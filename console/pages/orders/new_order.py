@@ -10,13 +10,13 @@ from typing import Any
 import dash_leaflet as dl
 from dash import dcc, html, no_update
 
-from console.dispatch_service import Created
-from console.order_input import FieldError
 from console.pages import ids
 from console.pages.orders.common import EMPTY_LAYER, NS, TAB_ORDERS, humanise, reason_text
 from dispatch.assign import AutoDispatched, ManualDispatch
 from dispatch.orders import OrderType
 from dispatch.sites import Site
+from services.dispatch_service import Created
+from services.order_input import FieldError
 
 PRIORITIES = {1: "1 · most urgent", 2: "2 · urgent", 3: "3 · normal", 4: "4 · low", 5: "5 · lowest"}
 

@@ -23,10 +23,6 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session, sessionmaker
 
-from console import forms_service, geojson
-from console.links import LinkClaims, LinkRefused, PushLinks
-from console.photo_evidence import read_exif, stamp_lines, watermarked
-from console.request_body import MAX_ID
 from data import (
     alerts_repo,
     audit_repo,
@@ -44,6 +40,7 @@ from dispatch.alerts import AlertKind
 from dispatch.checkin import CheckinKind, CheckinVerdict, site_fence, verify_checkin
 from dispatch.clock import Clock
 from dispatch.confidence import CheckinEvidence, ConfidenceWeights, Fix, impossible_jump, needs_review, score_checkin
+from dispatch.errors import MAX_ID, AppError, InputError
 from dispatch.forms import Problem, status_on_submit, ticked_checklist
 from dispatch.geo import LatLon
 from dispatch.lifecycle import LifecycleEvent, Refused, StatusChange, Transitioned, transition
@@ -55,6 +52,9 @@ from realtime.bus import ALERTS, ORDERS, Bus
 from realtime.field_events import alert_message
 from realtime.ingest import IngestError, decode_json, parse_batch
 from realtime.pipeline import PositionPipeline, Stored
+from services import forms_service, geojson
+from services.links import LinkClaims, LinkRefused, PushLinks
+from services.photo_evidence import read_exif, stamp_lines, watermarked
 
 ACTIONS: dict[str, OrderStatus] = {
     "accept": OrderStatus.ACCEPTED,
@@ -77,19 +77,15 @@ JUMP_LOOKBACK = timedelta(minutes=30)
 """How far back the worker's stored track is searched for an impossible jump before a check-in."""
 
 
-class LinkError(Exception):
-    """The link does not open this request: 401/403/410 with a reason."""
+class LinkError(AppError):
+    """The link does not open this request: 401/403/410 with a reason, naming `link`."""
 
     def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
+        super().__init__(status, reason, "link")
 
 
-class FieldInputError(ValueError):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
+class FieldInputError(InputError):
+    """A field of a field-worker request is unusable (400)."""
 
 
 @dataclass(frozen=True, slots=True)

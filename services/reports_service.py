@@ -11,8 +11,6 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
-from console.field_service import FieldService
-from console.services import audited_positions
 from data import audit_repo, reports_repo
 from data.db import session_scope
 from dispatch.access import Actor
@@ -27,6 +25,8 @@ from dispatch.reports import (
     report_table,
     table_records,
 )
+from services.field_service import FieldService
+from services.live_service import audited_positions
 
 CSV = "text/csv; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
