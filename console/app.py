@@ -55,6 +55,7 @@ from realtime.field_events import make_field_events
 from realtime.pipeline import PositionPipeline, StoreUnavailable
 from realtime.relay import run_relay
 from realtime.webhook_queue import DeliveryQueue
+from routing.paths import LegPaths
 from routing.travel import StraightLine, TravelTimes, make_travel_times
 from services.alerts_service import AlertsService, order_changed
 from services.customer_service import CustomerService
@@ -128,6 +129,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     server.register_blueprint(api_day.create_blueprint(auth=auth, days=days))
     server.register_blueprint(api_alerts.create_blueprint(auth=auth, alerts=alerts))
     travel = make_travel_times(settings.osrm_dir)
+    leg_paths = LegPaths(travel)  # road geometry of plan and field routes, cached per leg
     dispatch = DispatchService(
         sessions=sessions,
         clock=clock,
@@ -154,6 +156,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
         notify=webhook(settings.link_webhook_url) if settings.link_webhook_url else None,
         review_threshold=settings.checkin_review_threshold,
+        path_of=leg_paths.path,
     )
     server.register_blueprint(api_field.create_blueprint(auth=auth, field=field))
     customers = CustomerService(
@@ -322,6 +325,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         locate=lambda ids: _plan_places(sessions, ids),
         compare=lambda status: compare_with_published(jobs, status),
         apply_plan=dispatch.apply_plan,
+        path_of=leg_paths.path,
     )
 
     def sites_for_picker() -> list[Any]:

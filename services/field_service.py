@@ -14,7 +14,7 @@ import binascii
 import io
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -52,6 +52,7 @@ from realtime.bus import ALERTS, ORDERS, Bus
 from realtime.field_events import alert_message
 from realtime.ingest import IngestError, decode_json, parse_batch
 from realtime.pipeline import PositionPipeline, Stored
+from routing.paths import RoutePath
 from services import forms_service, geojson
 from services.links import LinkClaims, LinkRefused, PushLinks
 from services.photo_evidence import read_exif, stamp_lines, watermarked
@@ -111,6 +112,7 @@ class FieldService:
         notify: Callable[[dict[str, Any]], None] | None = None,
         weights: ConfidenceWeights | None = None,
         review_threshold: int = 60,
+        path_of: Callable[[Sequence[LatLon]], RoutePath] | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
@@ -122,6 +124,7 @@ class FieldService:
         self._notify = notify
         self._weights = weights or ConfidenceWeights()
         self._review_threshold = review_threshold
+        self._path_of = path_of
 
     def now(self) -> datetime:
         return self._clock.now()
@@ -252,6 +255,10 @@ class FieldService:
             checkins = {o.id: field_repo.checkins_of(session, order_id=o.id) for o in orders}
             forms = {t: forms_repo.current_form(session, t.value) for t in {o.type for o in orders}}
             steps = {o.id: forms_service.report_steps(session, order_id=o.id) for o in orders}
+        stops = [sites[o.site_id].location for o in orders if o.site_id in sites]
+        # The day's route along the roads (cached per leg), drawn on the page's map; sent with the day so it
+        # is there offline too.
+        route = self._path_of(stops).as_json() if self._path_of is not None and len(stops) > 1 else None
         return {
             "worker": {"id": worker.id, "name": worker.name},
             "day": claims.day.isoformat(),
@@ -263,6 +270,7 @@ class FieldService:
                 for o in orders
                 if o.site_id in sites
             ],
+            "route": route,
         }
 
     def sync(self, claims: LinkClaims, raw: Any) -> list[dict[str, Any]]:
