@@ -166,7 +166,8 @@ def main() -> None:
         migrate(url)
         counts = seed(db, workers=args.workers, weeks=args.weeks, fix_days=args.fix_days, first=first,
                       rng=random.Random(0))  # fmt: skip
-    else:  # reuse the seeded file: count what is in it, and forget the kilometres summed by an earlier run
+    else:  # reuse the seeded file at the newest schema: count what is in it, forget kilometres summed before
+        migrate(url)
         con = sqlite3.connect(db)
         tables = {"orders": "work_orders", "history": "order_status_history", "checkins": "checkins",
                   "fixes": "positions"}  # fmt: skip
