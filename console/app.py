@@ -57,6 +57,7 @@ from realtime.relay import run_relay
 from realtime.webhook_queue import DeliveryQueue
 from routing.paths import LegPaths
 from routing.travel import StraightLine, TravelTimes, make_travel_times
+from services import travel_learning
 from services.alerts_service import AlertsService, order_changed
 from services.customer_service import CustomerService
 from services.day_service import DayService
@@ -128,7 +129,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     days = DayService(sessions=sessions, clock=clock)
     server.register_blueprint(api_day.create_blueprint(auth=auth, days=days))
     server.register_blueprint(api_alerts.create_blueprint(auth=auth, alerts=alerts))
-    travel = make_travel_times(settings.osrm_dir)
+    travel = travel_learning.travel_times(make_travel_times(settings.osrm_dir), settings.var_dir, clock.now)
     leg_paths = LegPaths(travel)  # road geometry of plan and field routes, cached per leg
     dispatch = DispatchService(
         sessions=sessions,

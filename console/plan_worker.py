@@ -17,6 +17,7 @@ from data.settings import Settings
 from dispatch.clock import SystemClock
 from realtime.plan_queue import PlanQueue
 from routing.travel import make_travel_times
+from services import travel_learning
 from services.plan_run import PlanContext, install
 
 log = logging.getLogger("outfield.planner")
@@ -30,11 +31,13 @@ def run_planner(settings: Settings, *, burst: bool = False) -> int:
     queue.wait_until_up()
     name = f"planner-{socket.gethostname()}-{os.getpid()}"
     emitter = SocketIO(message_queue=settings.redis_url, async_mode="threading")
+    clock = SystemClock()
     install(
         PlanContext(
             sessions=make_sessionmaker(make_engine(settings.database_url)),
-            travel=make_travel_times(settings.osrm_dir),  # loaded here, before RQ forks a work-horse per job
-            clock=SystemClock(),
+            # loaded here, before RQ forks a work-horse per job; × the learned factors when they were learned
+            travel=travel_learning.travel_times(make_travel_times(settings.osrm_dir), settings.var_dir, clock.now),
+            clock=clock,
             seed=settings.seed,
             emit=lambda event, payload, room: emitter.emit(event, payload, to=room),
             queue=queue,
