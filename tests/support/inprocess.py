@@ -9,8 +9,9 @@ what only real processes show (sockets, Redis, several workers).
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import fakeredis
 from flask.testing import FlaskClient
@@ -24,12 +25,44 @@ from data.settings import Settings
 from dispatch.clock import Clock, SystemClock
 
 
+class Answer:
+    """A test-client response read as `requests` reads one: `status_code`, `text`, `json()`."""
+
+    def __init__(self, response: Any) -> None:
+        self._response = response
+        self.status_code: int = response.status_code
+        self.text: str = response.get_data(as_text=True)
+
+    def json(self) -> Any:
+        return self._response.get_json()
+
+
+class Http:
+    """`requests.get`/`post` over the app's test client (paths, not URLs), so an API test reads as it did
+    against a server: `params` is the query string, `json` the body, `timeout` is accepted and ignored."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def get(self, path: str, *, params: Any = None, headers: Any = None, timeout: float | None = None) -> Answer:
+        return Answer(self._client.get(path, query_string=params, headers=headers))
+
+    def post(
+        self, path: str, *, json: Any = None, params: Any = None, headers: Any = None, timeout: float | None = None
+    ) -> Answer:
+        return Answer(self._client.post(path, json=json, query_string=params, headers=headers))
+
+
 @dataclass
 class InProcessApp:
     outfield: OutfieldApp
     client: FlaskClient
     sessions: sessionmaker[Session]
     admin: dict[str, str]
+    http: Http = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.http = Http(self.client)
 
     def user(self, role: str, name: str, *, worker_id: int | None = None) -> dict[str, str]:
         """A new user of `role` (as `python -m data create-user` makes one); their bearer-token header."""
