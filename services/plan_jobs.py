@@ -2,7 +2,7 @@
 
 A job's input (kind, day, worker and order ids, time budget, ...) is stored in its plan's row and
 the job goes on the project's Redis as an RQ job, run by a planner process (`python -m console
-plan-worker`, `console.plan_run.run_plan_job`). When no planner is alive, this process runs it in
+plan-worker`, `services.plan_run.run_plan_job`). When no planner is alive, this process runs it in
 a thread, one at a time, as before. Either way the job writes state, progress and result into the
 row, so any server process answers `GET /api/v1/plans/{id}`; a stop request is a flag in Redis
 that the running job reads. A job whose process died is reported as interrupted once its time
