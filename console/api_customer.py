@@ -8,9 +8,9 @@ import flask
 
 from console.auth import Auth, deny
 from console.request_body import MAX_ID, json_object
-from console.webhooks import WebhookService
 from dispatch.access import Action
 from services.customer_service import CustomerService
+from services.webhooks_service import WebhookService
 
 CUSTOMER_DIR = Path(__file__).resolve().parent / "customer"
 

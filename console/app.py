@@ -39,7 +39,6 @@ from console.pages import orders as orders_page
 from console.pages import plans as plans_page
 from console.pages import reports as reports_page
 from console.pages import review as review_page
-from console.webhooks import WebhookService
 from data import field_repo, orders_repo, sites_repo, users_repo, webhooks_repo
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.scenario import DEMO_LOGINS
@@ -70,6 +69,7 @@ from services.plan_jobs import PlanJobs
 from services.plan_review import compare_with_published
 from services.reports_service import ReportsService
 from services.review_service import ReviewService
+from services.webhooks_service import WebhookService
 
 PUBLIC_PREFIXES = ("/login", "/osmand", "/api/", "/field/", "/c/", "/healthz", "/assets/style.css", "/favicon.ico")
 

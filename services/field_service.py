@@ -770,9 +770,9 @@ def _thumbnail(data: bytes) -> bytes:
             # Shrink first (JPEG decodes at 1/2..1/8 scale through draft), then convert: memory
             # follows the thumbnail's size, not the photo's.
             image.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
-            image = image.convert("RGB")
+            rgb = image.convert("RGB")
             out = io.BytesIO()
-            image.save(out, "JPEG", quality=80)
+            rgb.save(out, "JPEG", quality=80)
             return out.getvalue()
     except Image.DecompressionBombError as exc:  # Pillow's own limit, met while reading the header
         raise FieldInputError("file", f"larger than {MAX_PHOTO_PIXELS:,} pixels: {exc}") from None

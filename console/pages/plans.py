@@ -2,7 +2,7 @@
 
 The page is its own Dash app mounted at /plans/ on the console's server (see `console.app`), so its
 figures never weigh on the wall screen's store and it needs no guessing which page asked for a layout.
-Optimisation runs as a background job (`console.plan_jobs.PlanJobs`); its progress arrives pushed over
+Optimisation runs as a background job (`services.plan_jobs.PlanJobs`); its progress arrives pushed over
 Socket.IO ("plan-progress" to the room of users who may plan). A manager picks a plan of the day,
 reviews KPIs, routes, the Gantt timeline and the unplanned orders, compares it with the day's
 published plan, moves a visit to another worker (a new draft, re-timed, with the rules it breaks),
@@ -70,7 +70,7 @@ VIOLATION_COLOUR = "#ef4444"
 # order_id -> (lat, lon, site name); supplied by the composition root.
 Places = Mapping[int, tuple[float, float, str]]
 LocatePlaces = Callable[[Iterable[int]], Places]
-# The review of one plan's status against the day's published plan (`console.plan_review.compare_with_published`).
+# The review of one plan's status against the day's published plan (`services.plan_review.compare_with_published`).
 CompareWithPublished = Callable[[Mapping[str, Any]], Mapping[str, Any] | None]
 ApplyPlan = Callable[..., dict[str, Any]]
 

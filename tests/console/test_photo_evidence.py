@@ -1,4 +1,4 @@
-"""A photo as evidence: EXIF read with Pillow, and the server's stamped copy (console/photo_evidence.py)."""
+"""A photo as evidence: EXIF read with Pillow, and the server's stamped copy (services/photo_evidence.py)."""
 
 from __future__ import annotations
 

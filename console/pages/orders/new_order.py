@@ -1,5 +1,5 @@
 """The New order tab: the form, the sites the picker offers (also as clickable map points), and the
-form's values as the API's JSON body, so one parser (`console.order_input`) checks both."""
+form's values as the API's JSON body, so one parser (`services.order_input`) checks both."""
 
 from __future__ import annotations
 

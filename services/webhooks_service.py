@@ -1,4 +1,4 @@
-"""Outgoing webhooks: the admin's service (add, list, delete, delivery log, replay) and the delivery queue.
+"""Outgoing webhooks: the admin's service (add, list, delete, delivery log, replay); the delivery queue is in realtime/.
 
 The database's `webhook_deliveries` rows are the queue's source of truth; the RQ queue
 `outfield-webhooks` on the project's Redis (`realtime/webhook_queue.py`) carries a job per delivery to
@@ -8,15 +8,16 @@ Redis is found again: that process re-enqueues every pending delivery at start a
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from console.auth import deny
 from data import audit_repo, webhooks_repo
 from data.db import session_scope
 from dispatch.access import Actor
 from dispatch.clock import Clock
+from dispatch.errors import deny
 from dispatch.webhooks import MAX_SECRET_CHARS, MIN_SECRET_CHARS, EventType, url_problem
 
 
@@ -71,7 +72,7 @@ class WebhookService:
                 at=now,
             )
 
-    def deliveries(self, *, webhook_id: int) -> list[dict[str, Any]]:
+    def deliveries(self, *, webhook_id: int) -> builtins.list[dict[str, Any]]:  # `list` is the method above
         with session_scope(self._sessions) as session:
             if webhooks_repo.get_webhook(session, webhook_id) is None:
                 deny(404, f"no webhook with id {webhook_id}")
