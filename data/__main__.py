@@ -29,6 +29,7 @@ from data.users_repo import actor_by_name, create_user, set_active, set_password
 from data.workers_repo import add_worker
 from dispatch.access import Role
 from dispatch.clock import SystemClock
+from dispatch.workers import parse_shift
 
 # Which command-line option a repository's field error is about, for messages such as "--name: ...".
 _OPTION_FOR_FIELD = {"name": "--name", "role": "--role", "password": "--password", "device_id": "--device-id"}
@@ -124,8 +125,6 @@ def _user_id(session: Session, name: str) -> int:
 
 
 def cmd_add_worker(settings: Settings, args: argparse.Namespace) -> int:
-    from data.csv_import import parse_shift
-
     skills = [s.strip() for s in (args.skills or "").split(",") if s.strip()]
     try:
         shifts = tuple(parse_shift(text) for text in args.shift or ())
