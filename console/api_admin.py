@@ -9,6 +9,8 @@ answer; refusals are 4xx `{"error", "field"}` (`AdminError`), and nothing of a r
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import flask
 
 from console.admin_service import AdminError, AdminService, audit_csv
@@ -18,6 +20,8 @@ from console.request_body import json_object
 from dispatch.access import Action, can
 
 AUDIT_FORMATS = ("json", "csv")
+ADMIN_DIR = Path(__file__).resolve().parent / "admin"
+"""The administration screens: one static page and its script, calling the API below."""
 
 
 def create_blueprint(*, auth: Auth, admin: AdminService) -> flask.Blueprint:
@@ -30,6 +34,19 @@ def create_blueprint(*, auth: Auth, admin: AdminService) -> flask.Blueprint:
     @bp.errorhandler(AdminError)
     def admin_error(exc: AdminError) -> tuple[flask.Response, int]:
         return flask.jsonify(ApiError(exc.status, exc.reason, exc.field).body()), exc.status
+
+    # --- the screens (sign-in is required by the app for every path outside its public ones) ---
+
+    @bp.get("/admin/")
+    def page() -> flask.Response:
+        actor = auth.current_actor()
+        role = actor.role.value if actor is not None else ""  # a Role value: safe inside the attribute
+        html = (ADMIN_DIR / "index.html").read_text(encoding="utf-8").replace('data-role=""', f'data-role="{role}"', 1)
+        return flask.Response(html, mimetype="text/html")
+
+    @bp.get("/admin/static/<path:name>")
+    def static(name: str) -> flask.Response:
+        return flask.send_from_directory(ADMIN_DIR, name, max_age=0)
 
     # --- workers ---
 
