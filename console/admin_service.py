@@ -313,11 +313,15 @@ class AdminService:
             team = teams_repo.get_team(session, team_id)
             if team is None:
                 raise FieldError("team_id", f"no team with id {team_id}")
+            if not team.active:
+                raise FieldError("team_id", f"team {team.name!r} is deactivated")
             return team
         if "team" in given and name:
             found = next((t for t in teams_repo.list_teams(session) if t.name == name), None)
             if found is None:
                 raise FieldError("team", f"no team named {name!r} (create it under teams first)")
+            if not found.active:
+                raise FieldError("team", f"team {found.name!r} is deactivated")
             return found
         return None
 
@@ -564,7 +568,7 @@ class AdminService:
             actor_id = None
             if actor_name:
                 actor_id = next((i for i, n in names.items() if n == actor_name), None)
-                if actor_id is None and actor_name.isdigit() and int(actor_name) in names:
+                if actor_id is None and actor_name.isascii() and actor_name.isdigit() and int(actor_name) in names:
                     actor_id = int(actor_name)
                 if actor_id is None:
                     return None

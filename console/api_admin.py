@@ -9,6 +9,7 @@ answer; refusals are 4xx `{"error", "field"}` (`AdminError`), and nothing of a r
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import flask
@@ -16,7 +17,7 @@ import flask
 from console.admin_service import AdminError, AdminService, audit_csv
 from console.api import iso_arg
 from console.auth import ApiError, Auth, deny
-from console.request_body import json_object
+from console.request_body import MAX_ID, json_object
 from dispatch.access import Action, can
 
 AUDIT_FORMATS = ("json", "csv")
@@ -166,7 +167,9 @@ def create_blueprint(*, auth: Auth, admin: AdminService) -> flask.Blueprint:
         if start is not None and end is not None and end < start:
             deny(400, "to: is before from", "to")
         worker_raw = args.get("worker_id") or None
-        if worker_raw is not None and (not worker_raw.isdigit() or not 1 <= int(worker_raw) <= 2**63 - 1):
+        if worker_raw is not None and (
+            not re.fullmatch(r"[0-9]{1,19}", worker_raw) or not 1 <= int(worker_raw) <= MAX_ID
+        ):
             deny(400, f"worker_id: {worker_raw[:30]!r} is not an id", "worker_id")
         entries = admin.audit(
             actor=actor,

@@ -153,7 +153,8 @@ def test_a_duplicate_device_id_is_409_naming_device_id_on_create_and_on_edit(app
 
 def test_editing_a_worker_changes_only_what_was_sent_and_audits_before_and_after(app):
     """Tests that a PATCH changes the fields sent (team by reference, shifts) and keeps the rest, and that the audit
-    entry lists each changed field's old and new value."""
+    entry lists each changed field's old and new value; a renamed team's name follows on its workers, and a
+    deactivated team takes no new workers."""
     client = app["client"]
     team = client.post("/api/v1/teams", json={"name": "North"}, headers=app["admin"]).get_json()
     ana = client.post("/api/v1/workers", json=ANA, headers=app["admin"]).get_json()
@@ -181,6 +182,11 @@ def test_editing_a_worker_changes_only_what_was_sent_and_audits_before_and_after
     renamed = client.patch(f"/api/v1/teams/{team['id']}", json={"name": "North-East"}, headers=app["admin"])
     assert renamed.get_json() == {"id": team["id"], "name": "North-East", "active": True, "workers": 1, "users": 0}
     assert client.get(f"/api/v1/workers/{ana['id']}", headers=app["admin"]).get_json()["team"] == "North-East"
+    client.patch(f"/api/v1/teams/{team['id']}", json={"active": False}, headers=app["admin"])
+    late = client.post(
+        "/api/v1/workers", json={"name": "Bo", "device_id": "b-2", "team": "North-East"}, headers=app["admin"]
+    )
+    assert (late.status_code, late.get_json()["error"]) == (400, "team: team 'North-East' is deactivated")
 
 
 def test_a_manager_may_not_manage_workers_and_a_dispatcher_may_not_manage_users(app):
@@ -251,8 +257,8 @@ def test_a_site_is_created_with_a_circle_then_given_a_polygon_category_and_custo
 
 
 def test_deactivating_a_worker_revokes_their_push_links_and_takes_them_off_the_map(app):
-    """Tests that after deactivation the worker's push link answers 410 saying it was revoked, their phone's fixes are
-    no longer kept, the live map is told to drop them, and reactivating does not bring the old link back."""
+    """Tests that after deactivation the worker's push link answers 410 saying it was revoked, no new link is issued
+    for them, the live map is told to drop them, and reactivating does not bring the old link back."""
     client = app["client"]
     ana = client.post("/api/v1/workers", json=ANA, headers=app["admin"]).get_json()
     link = client.post(f"/api/v1/workers/{ana['id']}/push-link", json={"day": "2025-03-03"}, headers=app["admin"])
@@ -273,6 +279,8 @@ def test_deactivating_a_worker_revokes_their_push_links_and_takes_them_off_the_m
     assert [f["properties"]["worker_id"] for f in live["workers"]["features"]] == []
     entry = audit_of(app, "worker")[-1]
     assert (entry.action, entry.details["push_links_revoked"]) == ("deactivate-worker", True)
+    new_link = client.post(f"/api/v1/workers/{ana['id']}/push-link", json={"day": "2025-03-03"}, headers=app["admin"])
+    assert (new_link.status_code, new_link.get_json()["field"]) == (400, "worker_id")
     client.patch(f"/api/v1/workers/{ana['id']}", json={"active": True}, headers=app["admin"])
     assert client.get(f"/api/v1/field/{token}/day").status_code == 410
 
@@ -402,7 +410,9 @@ def test_the_audit_log_filters_and_exports_and_managers_see_only_location_views(
         ("format=xml", "format"),
         ("from=yesterday", "from"),
         ("worker_id=x", "worker_id"),
+        ("worker_id=" + "9" * 5000, "worker_id"),
         ("actor=nobody", "actor"),
+        ("actor=%C2%B2", "actor"),
     ):
         answer = client.get(f"/api/v1/audit?{query}", headers=app["admin"])
         assert answer.status_code in (400, 404) and answer.get_json()["field"] == field
