@@ -355,10 +355,13 @@
     for (const name of ["from", "to"]) if (f[name].value) q.set(name, f[name].value + ":00Z");
     return q;
   }
+  let auditAsked = 0;  // an answer to an older query (the filters changed meanwhile) is not drawn
   loaders.audit = async () => {
     document.getElementById("audit-scope").textContent = role === "admin" ? "everything" : "who viewed whose location";
     const q = auditQuery();
+    const asked = ++auditAsked;
     const data = await api("GET", "/api/v1/audit?" + q.toString());
+    if (asked !== auditAsked) return;
     q.set("format", "csv");
     document.getElementById("audit-csv").href = "/api/v1/audit?" + q.toString();
     document.querySelector("#audit-table tbody").replaceChildren(...data.entries.map((e) => el("tr", {}, [

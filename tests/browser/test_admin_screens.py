@@ -71,7 +71,8 @@ def test_a_worker_created_through_the_api_appears_on_the_open_live_map_at_home_m
 
 def test_an_admin_edits_a_worker_and_adds_a_site_by_clicking_the_map(page, console_server, admin_login):
     """Tests that an admin opens the administration screens, edits a worker's name, team and shift in the form, sees
-    the change in the workers table and in the stored worker, then adds a site placed by a click on the map."""
+    the change in the workers table and in the stored worker, adds a site placed by a click on the map, and finds
+    their edit in the audit log filtered by action, with the CSV export link carrying the same filter."""
     headers = admin_api(console_server)
     team = requests.post(f"{console_server.url}/api/v1/teams", json={"name": "Harbour"}, headers=headers, timeout=10)
     worker = requests.post(
@@ -119,4 +120,14 @@ def test_an_admin_edits_a_worker_and_adds_a_site_by_clicking_the_map(page, conso
     ]
     assert site["geofence_radius_m"] == 120.0
     assert 43.723 < site["location"]["lat"] < 43.752 and 7.405 < site["location"]["lon"] < 7.44
+
+    page.click("#tabs button[data-tab=audit]")
+    page.fill("#audit-form input[name=action]", "update-worker")
+    page.click("#audit-form button[type=submit]")
+    filtered = "/api/v1/audit?action=update-worker&format=csv"
+    page.wait_for_function(f"() => document.getElementById('audit-csv').getAttribute('href') === '{filtered}'")
+    cells = page.locator("#audit-table tbody tr").first.locator("td")
+    assert (cells.nth(1).inner_text(), cells.nth(3).inner_text()) == ("boss", f"worker {worker['id']}")
+    assert '"name":["Luc Moreau","Luc Moreau-Blanc"]' in cells.nth(4).inner_text()
+    assert page.locator("#audit-table tbody tr").count() == 1
     assert not page.errors, page.errors

@@ -6,9 +6,11 @@ import csv
 import io
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from functools import partial
 
 import fakeredis
 import pytest
+from werkzeug.security import generate_password_hash
 
 from console.app import create_app
 from data import audit_repo, positions_repo, users_repo, workers_repo
@@ -39,6 +41,14 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     published: list[tuple[str, dict]] = []
     outfield.bus.publish = lambda channel, message: published.append((channel, message))  # type: ignore[method-assign]
     return outfield, make_sessionmaker(make_engine(settings.database_url)), published
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cheap PBKDF2 instead of scrypt: these tests set and check passwords, they do not measure hashing."""
+    monkeypatch.setattr(
+        users_repo, "generate_password_hash", partial(generate_password_hash, method="pbkdf2:sha256:1000")
+    )
 
 
 @pytest.fixture
