@@ -255,7 +255,6 @@ class AdminService:
                     session, name=data.name, device_id=data.device_id, skills=data.skills, shifts=data.shifts,
                     home_base=data.home_base, team=team.name if team else "",
                 )  # fmt: skip
-                teams_repo.set_worker_team(session, worker_id=worker.id, team_id=team.id if team else None)
                 if "active" in data.given and not data.active:
                     worker = workers_repo.set_active(session, worker_id=worker.id, active=False)
                 self._audit(session, actor, "create-worker", "worker", worker.id, {"after": worker_summary(worker)})
@@ -286,8 +285,6 @@ class AdminService:
                     home_base=data.home_base if "home_base" in data.given else before.home_base,
                     team=team_name,
                 )
-                if data.given & {"team", "team_id"}:
-                    teams_repo.set_worker_team(session, worker_id=worker_id, team_id=team_id)
                 details: dict[str, Any] = {}
                 if "active" in data.given and data.active != before.active:
                     worker = workers_repo.set_active(session, worker_id=worker_id, active=data.active)

@@ -1,7 +1,8 @@
 """Teams, as `dispatch.teams.Team` values, and which users belong to which team.
 
-A worker's team is a reference (`workers.team_id`) beside its name (`workers.team`); renaming a team
-renames it on its workers too, so code reading `Worker.team` always sees the current name.
+A worker's team is a reference (`workers.team_id`) beside its name (`workers.team`), set together by
+`workers_repo` (a name with no team yet gets one); renaming a team renames it on its workers too, so
+code reading `Worker.team` always sees the current name.
 """
 
 from __future__ import annotations
@@ -73,21 +74,6 @@ def team_sizes(session: Session) -> dict[int, tuple[int, int]]:
     for team_id in session.scalars(select(UserTeamRow.team_id)):
         out.setdefault(team_id, [0, 0])[1] += 1
     return {k: (v[0], v[1]) for k, v in out.items()}
-
-
-def set_worker_team(session: Session, *, worker_id: int, team_id: int | None) -> None:
-    """Point a worker at a team (None: no team); the worker's team name follows."""
-    worker = session.get(WorkerRow, worker_id)
-    if worker is None:
-        raise LookupError(f"worker_id: no worker with id {worker_id}")
-    if team_id is None:
-        worker.team_id, worker.team = None, ""
-    else:
-        team = session.get(TeamRow, team_id)
-        if team is None:
-            raise ValueError(f"team_id: no team with id {team_id}")
-        worker.team_id, worker.team = team.id, team.name
-    session.flush()
 
 
 def worker_team_ids(session: Session, worker_ids: Iterable[int] | None = None) -> dict[int, int | None]:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.tables import WorkerLeaveRow, WorkerRow, WorkerShiftRow
+from data.tables import TeamRow, WorkerLeaveRow, WorkerRow, WorkerShiftRow
 from dispatch.assign import Leave
 from dispatch.geo import LatLon
 from dispatch.workers import Shift, Worker
@@ -63,6 +63,20 @@ def _skills(skills: Iterable[str]) -> list[str]:
     return cleaned
 
 
+def _team_id(session: Session, name: str) -> int | None:
+    """The id of the team called `name`, created when none is (the command line and CSV imports name teams
+    freely); None for no team. Every worker's team name thus has its row in `teams`."""
+    if not name:
+        return None
+    found = session.scalar(select(TeamRow.id).where(TeamRow.name == name))
+    if found is not None:
+        return found
+    team = TeamRow(name=name, active=True)
+    session.add(team)
+    session.flush()
+    return team.id
+
+
 def _write(
     session: Session,
     row: WorkerRow,
@@ -76,6 +90,7 @@ def _write(
     row.name = name
     row.skills = _skills(skills)
     row.team = team.strip()
+    row.team_id = _team_id(session, row.team)
     row.home_lat = home_base.lat if home_base is not None else None
     row.home_lon = home_base.lon if home_base is not None else None
     if row.id is None:

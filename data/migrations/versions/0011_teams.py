@@ -1,7 +1,7 @@
 """Teams: the `teams` table, a worker's team reference and the users' team memberships.
 
 `workers.team` stays as the team's name (read by reports, the live map and imports); `team_id` is
-the reference the administration API keeps in step with it.
+the reference kept in step with it. Every team name workers carry today becomes a team.
 
 Revision ID: 0011
 Revises: 0010
@@ -41,6 +41,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column("team_id", sa.Integer(), nullable=True))
         batch.create_foreign_key(op.f("fk_workers_team_id_teams"), "teams", ["team_id"], ["id"], ondelete="SET NULL")
         batch.create_index(op.f("ix_workers_team_id"), ["team_id"], unique=False)
+    # Every team name workers already carry becomes a team, and its workers refer to it.
+    bind = op.get_bind()
+    names = [r[0] for r in bind.execute(sa.text("SELECT DISTINCT team FROM workers WHERE team <> ''")) if r[0]]
+    for name in sorted(names):
+        bind.execute(sa.text("INSERT INTO teams (name, active) VALUES (:name, :active)"), {"name": name, "active": True})
+    bind.execute(sa.text("UPDATE workers SET team_id = (SELECT teams.id FROM teams WHERE teams.name = workers.team) WHERE team <> ''"))
 
 
 def downgrade() -> None:
