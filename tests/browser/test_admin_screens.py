@@ -41,7 +41,8 @@ def admin_api(console_server):
 
 def test_a_worker_created_through_the_api_appears_on_the_open_live_map_at_home_marked_no_fix_yet(page, console_server):
     """Tests that while a dispatcher watches the live map, a worker created with POST /api/v1/workers appears at once,
-    without a reload: a marker at their home base whose label says "no fix yet", and a row in the worker list."""
+    without a reload: a marker at their home base whose label says "no fix yet", and a row in the worker list; and
+    that deactivating them takes the marker and the row off the map, again without a reload."""
     login(page, console_server)
     page.evaluate("() => { window.__sameDocument = true; }")
     answer = requests.post(
@@ -65,6 +66,17 @@ def test_a_worker_created_through_the_api_appears_on_the_open_live_map_at_home_m
     layer = page.evaluate("() => window.dash_component_api.getLayout('workers-layer').props.data")
     [feature] = [f for f in layer["features"] if f["properties"]["worker_id"] == worker_id]
     assert feature["geometry"]["coordinates"] == [HOME["lon"], HOME["lat"]]
+    assert page.evaluate("() => window.__sameDocument") is True
+
+    off = requests.patch(
+        f"{console_server.url}/api/v1/workers/{worker_id}",
+        json={"active": False},
+        headers=admin_api(console_server),
+        timeout=10,
+    )
+    assert off.status_code == 200, off.text
+    page.wait_for_selector(marker, state="detached", timeout=10_000)
+    assert "Zoe Martin" not in page.locator("#worker-list").inner_text()
     assert page.evaluate("() => window.__sameDocument") is True
     assert not page.errors, page.errors
 
