@@ -2,7 +2,7 @@
 
 `POST /api/v1/workers` with `{name, device_id, skills, ...}` answers 201 with the worker: a contract
 other tools rely on. Every handler: who is calling and may they, read the body, one service call,
-answer; refusals are 4xx `{"error", "field"}` (`AdminError`), and nothing of a refused request is kept.
+answer; refusals are 4xx `{"error", "field"}` (`dispatch.errors.AppError`, answered by `http_errors`), and nothing of a refused request is kept.
 `GET /api/v1/workers` (any office role) keeps its keys `id, name, device_id, skills, team` and adds
 `team_id, home_base, shifts, active`.
 """
@@ -14,11 +14,12 @@ from pathlib import Path
 
 import flask
 
-from console.admin_service import AdminError, AdminService, audit_csv
 from console.api import iso_arg
-from console.auth import ApiError, Auth, deny
-from console.request_body import MAX_ID, json_object
+from console.auth import Auth
+from console.request_body import json_object
 from dispatch.access import Action, can
+from dispatch.errors import MAX_ID, deny
+from services.admin_service import AdminService, audit_csv
 
 AUDIT_FORMATS = ("json", "csv")
 ADMIN_DIR = Path(__file__).resolve().parent / "admin"
@@ -27,14 +28,6 @@ ADMIN_DIR = Path(__file__).resolve().parent / "admin"
 
 def create_blueprint(*, auth: Auth, admin: AdminService) -> flask.Blueprint:
     bp = flask.Blueprint("admin", __name__)
-
-    @bp.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> tuple[flask.Response, int]:
-        return flask.jsonify(exc.body()), exc.status
-
-    @bp.errorhandler(AdminError)
-    def admin_error(exc: AdminError) -> tuple[flask.Response, int]:
-        return flask.jsonify(ApiError(exc.status, exc.reason, exc.field).body()), exc.status
 
     # --- the screens (sign-in is required by the app for every path outside its public ones) ---
 

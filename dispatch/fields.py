@@ -12,20 +12,19 @@ from collections.abc import Collection, Mapping
 from datetime import date
 from typing import Any
 
+from dispatch.errors import InputError
 from dispatch.geo import LatLon
 
 
-class FieldError(ValueError):
+class FieldError(InputError):
     """A value that cannot be accepted: `field` names it, `reason` says why (a 400)."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 class Conflict(FieldError):
     """A well-formed value another record already holds, or a change the record's state forbids (a 409)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(field, reason, status=409)
 
 
 def refuse_unknown(body: Mapping[str, Any], known: Collection[str]) -> None:

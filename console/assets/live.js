@@ -135,7 +135,7 @@
     renderPanel(nowMs);
   }
 
-  // A worker added, edited or (de)activated by an administrator (console/admin_service.py): their marker
+  // A worker added, edited or (de)activated by an administrator (services/admin_service.py): their marker
   // appears at their home base, "no fix yet", or goes, without a reload. The layer is redrawn from the fleet.
   const WORKERS_LAYER = "workers-layer";  // console/pages/ids.py WORKERS_LAYER
   function applyWorker(message) {

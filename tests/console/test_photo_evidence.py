@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from PIL import Image
 
-from console.photo_evidence import read_exif, stamp_lines, watermarked
+from services.photo_evidence import read_exif, stamp_lines, watermarked
 
 
 def jpeg(size: tuple[int, int], *, orientation: int | None = None) -> bytes:

@@ -16,17 +16,17 @@ import pytest
 import redis
 from rq import SimpleWorker, Worker
 
-from console import plan_run
-from console.plan_jobs import PlanJobs, PlanRefused
-from console.plan_queue import PlanQueue, job_id
-from console.plan_run import PlanContext
 from data import orders_repo, plans_repo, sites_repo, users_repo, workers_repo
 from data.db import make_engine, make_sessionmaker, session_scope
 from dispatch.access import Actor, Role
 from dispatch.clock import ManualClock
 from dispatch.geo import LatLon
 from dispatch.orders import OrderType, TimeWindow
+from realtime.plan_queue import PlanQueue, job_id
 from routing.travel import StraightLine
+from services import plan_run
+from services.plan_jobs import PlanJobs, PlanRefused
+from services.plan_run import PlanContext
 from tests.factories import EVERY_DAY_7_TO_19
 
 pytestmark = pytest.mark.integration  # a real redis-server
@@ -182,7 +182,7 @@ def test_without_a_planner_the_web_process_runs_the_job_itself(sessions, clock, 
     never touches the RQ queue, and still emits its progress."""
     events: list[Any] = []
     jobs = web_jobs(sessions, clock, plan_redis, events)
-    with caplog.at_level("WARNING", logger="console.plan_jobs"):
+    with caplog.at_level("WARNING", logger="services.plan_jobs"):
         first = jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30)
         assert wait_until_finished(jobs, first)["status"] == "done"
         second = jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30)

@@ -4,7 +4,7 @@
 the reference kept in step with it. Every team name workers carry today becomes a team.
 
 Revision ID: 0011
-Revises: 0010
+Revises: 0017
 Create Date: 2026-12-04 20:00:00+00:00
 """
 
@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0010"
+# The brief said "0010"; main already has 0017 on 0010, so this follows 0017 to keep a single head.
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from console.plan_jobs import PlanJobs
 from routing.compare import compare
 from routing.day import diff_json, plan_from_json
+from services.plan_jobs import PlanJobs
 
 
 def compare_with_published(jobs: PlanJobs, status: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -20,12 +20,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from console.plan_queue import LEASE_S, PlanQueue
 from data import orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
 from data.db import session_scope
 from dispatch.clock import Clock
 from dispatch.orders import WorkOrder
-from realtime.sockets import PLANS_ROOM
+from realtime.plan_queue import LEASE_S, PlanQueue
+from realtime.relay import PLANS_ROOM
 from routing.check import Violation, check
 from routing.day import changes_json, day_problem, objective_for, plan_from_json, plan_json, seconds_of
 from routing.plan import Plan, Progress

@@ -20,20 +20,20 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from redis.exceptions import RedisError
 from sqlalchemy.orm import Session, sessionmaker
 
-from console.plan_queue import LEASE_S, PlanQueue
-from console.plan_run import Emit, PlanContext, checked, execute, pins_under_way
 from data import audit_repo, orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
 from data.db import session_scope
 from data.plans_repo import StoredPlan
 from dispatch.access import Actor
 from dispatch.clock import Clock
+from dispatch.errors import AppError, InputError
 from dispatch.geo import LatLon
+from realtime.plan_queue import LEASE_S, PlanQueue, QueueUnreachable
 from routing.day import day_problem, objective_for, plan_from_json, plan_json, seconds_of
 from routing.edit import move_visit
 from routing.travel import TravelTimes
+from services.plan_run import Emit, PlanContext, checked, execute, pins_under_way
 
 log = logging.getLogger(__name__)
 MAX_SECONDS = 600.0
@@ -42,18 +42,15 @@ UNFINISHED = ("queued", "running")
 WAITING = ("queued", "deferred", "scheduled")
 
 
-class PlanInputError(ValueError):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
+class PlanInputError(InputError):
+    """A field of a plan request is unusable (400)."""
 
 
-class PlanRefused(Exception):
-    """The plan may not be published: the plan checker's reasons (`violations`, as the API shows them)."""
+class PlanRefused(AppError):
+    """The plan may not be published (409): the plan checker's reasons (`violations`, as the API shows them)."""
 
     def __init__(self, reason: str, violations: list[dict[str, Any]]) -> None:
-        super().__init__(reason)
-        self.reason = reason
+        super().__init__(409, reason, "plan_id", extra={"violations": violations})
         self.violations = violations
 
 
@@ -323,7 +320,7 @@ class PlanJobs:
                 self._queue.enqueue(plan_id, seconds=float(job["seconds"]))
                 self._told_no_planner = False
                 return plan_id
-            except RedisError:
+            except QueueUnreachable:
                 log.warning("could not queue plan %d on Redis; running it in this process", plan_id)
         if not self._told_no_planner:
             log.warning("no plan worker is running (`python -m console plan-worker`); plans run in the web process")

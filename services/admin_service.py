@@ -7,7 +7,7 @@ writes the audit entry in that transaction (who, what, the changed fields before
 base only as "set", never its coordinates) and, after the commit, tells the live map
 (`realtime.bus.WORKERS`). A bad request stores nothing.
 
-Failures are `AdminError(status, reason, field)`: 400 a bad value, 404 an unknown record, 409 a value
+Failures are `AppError(status, reason, field)`: 400 a bad value, 404 an unknown record, 409 a value
 another record holds (a device id, a name) or a change the caller may not make to themself.
 """
 
@@ -24,12 +24,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from console import geojson
 from data import audit_repo, field_repo, sites_repo, teams_repo, users_repo, workers_repo
 from data.db import session_scope
 from data.teams_repo import DuplicateName
 from dispatch.access import Actor
 from dispatch.clock import Clock
+from dispatch.errors import AppError
 from dispatch.fields import Conflict, FieldError
 from dispatch.geofences import polygon_geojson
 from dispatch.sites import Site, site_input
@@ -37,19 +37,10 @@ from dispatch.teams import Team, team_input
 from dispatch.users import password_value, user_input
 from dispatch.workers import Worker, format_shift, leave_input, worker_input
 from realtime.bus import WORKERS, Bus
+from services import geojson
 
 GENERATED_PASSWORD_BYTES = 12
 """A reset without a chosen password gets a random one of 16 characters, shown once."""
-
-
-class AdminError(Exception):
-    """An expected refusal: HTTP status, the reason, the field at fault."""
-
-    def __init__(self, status: int, reason: str, field: str | None = None) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-        self.field = field
 
 
 def _new_password() -> str:
@@ -58,20 +49,17 @@ def _new_password() -> str:
 
 @contextmanager
 def _refusals() -> Iterator[None]:
-    """Turn the domain's and the repositories' refusals into AdminErrors (the transaction rolls back)."""
+    """Turn the repositories' refusals into AppErrors (the transaction rolls back); the domain's pass as they are."""
     try:
         yield
-    except Conflict as exc:
-        raise AdminError(409, str(exc), exc.field) from None
-    except FieldError as exc:
-        raise AdminError(400, str(exc), exc.field) from None
+    except AppError:
+        raise
     except DuplicateName as exc:
-        raise AdminError(409, str(exc), _field_of(exc)) from None
+        raise AppError(409, str(exc), _field_of(exc)) from None
     except LookupError as exc:
-        raise AdminError(404, str(exc).split(": ", 1)[-1], _field_of(exc)) from None
+        raise AppError(404, str(exc).split(": ", 1)[-1], _field_of(exc)) from None
     except ValueError as exc:
-        field = _field_of(exc)
-        raise AdminError(409 if "already" in str(exc) else 400, str(exc), field) from None
+        raise AppError(409 if "already" in str(exc) else 400, str(exc), _field_of(exc)) from None
 
 
 def _field_of(exc: Exception) -> str:
@@ -237,7 +225,7 @@ class AdminService:
         with session_scope(self._sessions) as session:
             worker = workers_repo.get_worker(session, worker_id)
             if worker is None:
-                raise AdminError(404, f"no worker with id {worker_id}", "worker_id")
+                raise AppError(404, f"no worker with id {worker_id}", "worker_id")
             team_id = teams_repo.worker_team_ids(session, [worker_id]).get(worker_id)
             leaves = workers_repo.leaves_of(session, worker_id)
         return worker_json(worker, team_id=team_id, leaves=leaves)
@@ -344,14 +332,14 @@ class AdminService:
     def leaves(self, worker_id: int) -> list[dict[str, Any]]:
         with session_scope(self._sessions) as session:
             if workers_repo.get_worker(session, worker_id) is None:
-                raise AdminError(404, f"no worker with id {worker_id}", "worker_id")
+                raise AppError(404, f"no worker with id {worker_id}", "worker_id")
             return [leave_json(e) for e in workers_repo.leaves_of(session, worker_id)]
 
     def delete_leave(self, *, actor: Actor, worker_id: int, leave_id: int) -> None:
         with session_scope(self._sessions) as session:
             entry = workers_repo.delete_leave(session, worker_id=worker_id, leave_id=leave_id)
             if entry is None:
-                raise AdminError(404, f"worker {worker_id} has no leave with id {leave_id}", "leave_id")
+                raise AppError(404, f"worker {worker_id} has no leave with id {leave_id}", "leave_id")
             self._audit(session, actor, "delete-leave", "worker", worker_id, {"before": leave_json(entry)})
 
     # --- sites ---
@@ -365,7 +353,7 @@ class AdminService:
         with session_scope(self._sessions) as session:
             site = sites_repo.get_site(session, site_id)
             if site is None:
-                raise AdminError(404, f"no site with id {site_id}", "site_id")
+                raise AppError(404, f"no site with id {site_id}", "site_id")
             return site_json(site, customer=sites_repo.site_customers(session).get(site_id, ""))
 
     def create_site(self, *, actor: Actor, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -540,7 +528,7 @@ class AdminService:
         with session_scope(self._sessions) as session:
             team = teams_repo.delete_team(session, team_id=team_id)
             if team is None:
-                raise AdminError(404, f"no team with id {team_id}", "team_id")
+                raise AppError(404, f"no team with id {team_id}", "team_id")
             self._audit(session, actor, "delete-team", "team", team_id, {"before": {"name": team.name}})
 
     # --- the audit log ---
