@@ -39,16 +39,6 @@ def create_blueprint(
         )
         return flask.jsonify(_batch_summary(summary)), 200
 
-    @bp.get("/api/v1/workers")
-    def workers() -> flask.Response:
-        auth.require(Action.VIEW_LIVE_MAP)
-        return flask.jsonify(
-            [
-                {"id": w.id, "name": w.name, "device_id": w.device_id, "skills": sorted(w.skills), "team": w.team}
-                for w in services.list_workers()
-            ]
-        )
-
     @bp.get("/api/v1/workers/<int:worker_id>/positions")
     def worker_positions(worker_id: int) -> flask.Response:
         actor = auth.require(Action.VIEW_POSITIONS, worker_id=worker_id)
@@ -70,6 +60,11 @@ def create_blueprint(
         return flask.jsonify({"workers": snapshot.workers, "orders": snapshot.orders})
 
     return bp
+
+
+def iso_arg(name: str) -> datetime | None:
+    """The query argument `name` as an aware UTC time; None when absent; 400 naming it when not ISO 8601 with a zone."""
+    return _iso_arg(name)
 
 
 def _iso_arg(name: str) -> datetime | None:

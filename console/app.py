@@ -15,6 +15,7 @@ from flask_socketio import SocketIO
 
 from console import (
     api,
+    api_admin,
     api_alerts,
     api_customer,
     api_day,
@@ -57,6 +58,7 @@ from realtime.webhook_queue import DeliveryQueue
 from routing.paths import LegPaths
 from routing.travel import StraightLine, TravelTimes, make_travel_times
 from services import travel_learning
+from services.admin_service import AdminService
 from services.alerts_service import AlertsService, order_changed
 from services.customer_service import CustomerService
 from services.day_service import DayService
@@ -178,6 +180,9 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     server.register_blueprint(api_forms.create_blueprint(auth=auth, forms=forms))
     reports = ReportsService(sessions=sessions, clock=clock, field=field)
     server.register_blueprint(api_reports.create_blueprint(auth=auth, reports=reports))
+    server.register_blueprint(
+        api_admin.create_blueprint(auth=auth, admin=AdminService(sessions=sessions, clock=clock, bus=bus))
+    )
     jobs = PlanJobs(sessions=sessions, clock=clock, travel=travel, seed=settings.seed, redis_url=settings.redis_url,
                     emit=lambda event, payload, room: socketio.emit(event, payload, to=room))  # fmt: skip  # socketio: below
     server.register_blueprint(api_plans.create_blueprint(auth=auth, jobs=jobs, apply_plan=dispatch.apply_plan))

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -124,9 +125,29 @@ class WorkerRow(Base):
     device_id: Mapped[str] = mapped_column(String(100), unique=True)
     skills: Mapped[list[Any]] = mapped_column(default=list)
     team: Mapped[str] = mapped_column(String(100), default="")
+    # The team's row (0011); `team` keeps its name for the code that reads names. NULL: no team, or a
+    # free-text team from the command line or a CSV import.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), index=True)
     home_lat: Mapped[float | None] = mapped_column(Float)
     home_lon: Mapped[float | None] = mapped_column(Float)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class TeamRow(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+class UserTeamRow(Base):
+    """A user's membership of a team (which teams a manager or dispatcher answers for)."""
+
+    __tablename__ = "user_teams"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
 class WorkerShiftRow(Base):
@@ -380,8 +401,10 @@ __all__ = [
     "RoutePlanRow",
     "RouteStopRow",
     "SiteRow",
+    "TeamRow",
     "UTCDateTime",
     "UserRow",
+    "UserTeamRow",
     "VisitRow",
     "WorkOrderRow",
     "WorkerLeaveRow",

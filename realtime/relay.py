@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from realtime.bus import ALERTS, ORDERS, POSITIONS, RESYNC, Bus
+from realtime.bus import ALERTS, ORDERS, POSITIONS, RESYNC, WORKERS, Bus
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def _relay_while_leader(
     listeners = max(listeners_before, bus.subscribers(SOCKETIO_CHANNEL) or 0, 1)
     resync: tuple[int, float] | None = (listeners, monotonic() + RESYNC_WAIT_S)  # (listeners to wait for, deadline)
     next_count = monotonic()
-    for item in bus.listen([POSITIONS, ORDERS, ALERTS], stop=stop, timeout_s=min(0.05, window_s / 2)):
+    for item in bus.listen([POSITIONS, ORDERS, ALERTS, WORKERS], stop=stop, timeout_s=min(0.05, window_s / 2)):
         if item is not None:
             channel, message = item
             if channel == POSITIONS:
@@ -134,6 +134,8 @@ def _relay_while_leader(
                 resync = (listeners, monotonic() + RESYNC_WAIT_S)
             elif channel == ALERTS:
                 emit("alert", message, LIVE_ROOM)
+            elif channel == WORKERS:
+                emit("worker", message, LIVE_ROOM)
             else:
                 emit("orders", message, LIVE_ROOM)
                 for worker_id in _order_workers(message):

@@ -140,6 +140,8 @@ class FieldService:
             worker = workers_repo.get_worker(session, worker_id)
             if worker is None:
                 raise FieldInputError("worker_id", f"no worker with id {worker_id}")
+            if not worker.active:
+                raise FieldInputError("worker_id", f"worker {worker_id} is deactivated: reactivate them first")
             token = self._links.issue(worker_id, day)
             audit_repo.record(
                 session, actor_id=actor.id, action="issue-push-link", subject_type="worker", subject_id=worker_id,

@@ -47,7 +47,7 @@ class Services:
         """
         now = self.clock.now()
         with session_scope(self.sessions) as session:
-            workers = workers_repo.list_workers(session)
+            workers = [w for w in workers_repo.list_workers(session) if w.active]  # a deactivated worker leaves the map
             latest = positions_repo.latest_positions(session)
             orders = orders_repo.list_orders(session, status=OPEN_STATUSES)
             sites = {s.id: s for s in sites_repo.list_sites(session)}

@@ -83,6 +83,7 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
                             html.A("Route plans", href="/plans/", className="plans-nav"),
                             html.A("Check-in review", href="/review/", className="review-nav"),
                             html.A("Forms and approvals", href="/forms/", className="forms-nav"),
+                            html.A("Administration", href="/admin/", className="admin-nav"),
                         ]
                     ),
                     html.Div(

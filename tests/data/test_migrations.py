@@ -148,3 +148,29 @@ def test_migration_0005_gives_stored_suspicious_check_ins_their_kind_and_one_ope
             )
     finally:
         engine.dispose()
+
+
+def test_migration_0011_turns_the_team_names_workers_carry_into_teams(empty_url: str) -> None:
+    """Tests that upgrading a database whose workers carry team names (typed on the command line or in a CSV)
+    creates one team per name and points each worker at it, leaving workers without a team without one."""
+    config = alembic_config(database_url=empty_url)
+    command.upgrade(config, "0017")
+    engine = make_engine(empty_url)
+    insert = "INSERT INTO workers (name, device_id, skills, team, active) VALUES (:n, :d, '[]', :t, true)"
+    try:
+        with engine.begin() as connection:
+            for n, team in enumerate(["North", "South", "North", ""]):
+                connection.execute(text(insert), {"n": f"w{n}", "d": f"d{n}", "t": team})
+        command.upgrade(config, "head")
+        with engine.connect() as connection:
+            teams = dict(connection.execute(text("SELECT name, id FROM teams")).all())
+            workers = connection.execute(text("SELECT device_id, team, team_id FROM workers ORDER BY device_id")).all()
+        assert sorted(teams) == ["North", "South"]
+        assert [tuple(w) for w in workers] == [
+            ("d0", "North", teams["North"]),
+            ("d1", "South", teams["South"]),
+            ("d2", "North", teams["North"]),
+            ("d3", "", None),
+        ]
+    finally:
+        engine.dispose()
