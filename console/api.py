@@ -15,7 +15,7 @@ from console import geojson
 from console.auth import ApiError, Auth, deny
 from console.request_body import limit_body, read_body
 from console.services import MAX_HISTORY, Services
-from dispatch.access import Action, can
+from dispatch.access import Action, can, sees_worker
 from dispatch.positions import PositionLimits
 from realtime.ingest import IngestError, batch_items
 from realtime.pipeline import BatchSummary, PositionPipeline
@@ -49,17 +49,18 @@ def create_blueprint(
 
     @bp.get("/api/v1/workers")
     def workers() -> flask.Response:
-        auth.require(Action.VIEW_LIVE_MAP)
+        actor = auth.require(Action.VIEW_LIVE_MAP)
         return flask.jsonify(
             [
                 {"id": w.id, "name": w.name, "device_id": w.device_id, "skills": sorted(w.skills), "team": w.team}
                 for w in services.list_workers()
+                if sees_worker(actor, w.team)
             ]
         )
 
     @bp.get("/api/v1/workers/<int:worker_id>/positions")
     def worker_positions(worker_id: int) -> flask.Response:
-        actor = auth.require(Action.VIEW_POSITIONS, worker_id=worker_id)
+        actor = auth.require_worker(Action.VIEW_POSITIONS, worker_id)
         end = _iso_arg("to") or services.clock.now()
         start = _iso_arg("from") or end - timedelta(hours=24)
         if end < start:

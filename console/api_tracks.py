@@ -35,7 +35,7 @@ def create_blueprint(*, auth: Auth, sessions: sessionmaker[Session], clock: Cloc
 
     @bp.get("/api/v1/workers/<int:worker_id>/stops")
     def stops(worker_id: int) -> flask.Response:
-        actor = auth.require(Action.VIEW_POSITIONS, worker_id=worker_id)
+        actor = auth.require_worker(Action.VIEW_POSITIONS, worker_id)
         start, end = _range(tracks)
         found = _known(tracks.stops(actor=actor, worker_id=worker_id, start=start, end=end), worker_id)
         return flask.jsonify(
@@ -53,7 +53,7 @@ def create_blueprint(*, auth: Auth, sessions: sessionmaker[Session], clock: Cloc
 
     @bp.get("/api/v1/workers/<int:worker_id>/trips")
     def trips(worker_id: int) -> flask.Response:
-        actor = auth.require(Action.VIEW_POSITIONS, worker_id=worker_id)
+        actor = auth.require_worker(Action.VIEW_POSITIONS, worker_id)
         start, end = _range(tracks)
         found = _known(tracks.trips(actor=actor, worker_id=worker_id, start=start, end=end), worker_id)
         return flask.jsonify(
@@ -70,7 +70,7 @@ def create_blueprint(*, auth: Auth, sessions: sessionmaker[Session], clock: Cloc
 
     @bp.get("/api/v1/workers/<int:worker_id>/track.gpx")
     def track_gpx(worker_id: int) -> flask.Response:
-        actor = auth.require(Action.VIEW_POSITIONS, worker_id=worker_id)
+        actor = auth.require_worker(Action.VIEW_POSITIONS, worker_id)
         start, end = _range(tracks)
         fixes = _known(tracks.track(actor=actor, worker_id=worker_id, start=start, end=end), worker_id)
         response = flask.Response(gpx_document(worker_id, fixes), mimetype="application/gpx+xml")
@@ -79,7 +79,7 @@ def create_blueprint(*, auth: Auth, sessions: sessionmaker[Session], clock: Cloc
 
     @bp.get("/api/v1/workers/<int:worker_id>/track.geojson")
     def track_geojson(worker_id: int) -> flask.Response:
-        actor = auth.require(Action.VIEW_POSITIONS, worker_id=worker_id)
+        actor = auth.require_worker(Action.VIEW_POSITIONS, worker_id)
         start, end = _range(tracks)
         fixes = _known(tracks.track(actor=actor, worker_id=worker_id, start=start, end=end), worker_id)
         response = flask.Response(

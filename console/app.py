@@ -22,6 +22,7 @@ from console import (
     api_forms,
     api_orders,
     api_plans,
+    api_privacy,
     api_reports,
     api_review,
     api_tracks,
@@ -48,6 +49,7 @@ from console.pages import reports as reports_page
 from console.pages import review as review_page
 from console.plan_jobs import PlanJobs
 from console.plan_review import compare_with_published
+from console.privacy_service import PrivacyService
 from console.reports_service import ReportsService
 from console.review_service import ReviewService
 from console.services import Services
@@ -56,7 +58,7 @@ from data import field_repo, orders_repo, sites_repo, users_repo, webhooks_repo
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.scenario import DEMO_LOGINS
 from data.settings import Settings
-from dispatch.access import Action, can
+from dispatch.access import Action, can, sees_worker
 from dispatch.assign import AssignParams, AutoDispatchPolicy
 from dispatch.clock import Clock
 from dispatch.orders import OrderStatus, OrderType
@@ -109,7 +111,10 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     field_events = make_field_events(
         settings, sessions=sessions, bus=bus, clock=clock, order_changed=order_changed(bus)
     )
-    pipeline = PositionPipeline(sessions=sessions, bus=bus, clock=clock, limits=limits, after_store=field_events.submit)
+    pipeline = PositionPipeline(
+        sessions=sessions, bus=bus, clock=clock, limits=limits, after_store=field_events.submit,
+        consent_required=settings.consent_required,
+    )  # fmt: skip
     alerts = AlertsService(sessions=sessions, clock=clock, bus=bus)
 
     server = flask.Flask("outfield")
@@ -155,6 +160,9 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         review_threshold=settings.checkin_review_threshold,
     )
     server.register_blueprint(api_field.create_blueprint(auth=auth, field=field))
+    privacy = PrivacyService(sessions=sessions, clock=clock, retention=settings.retention,
+                             text_version=settings.consent_text_version, on_consent=pipeline.consent_changed)  # fmt: skip
+    server.register_blueprint(api_privacy.create_blueprint(auth=auth, privacy=privacy, field=field))
     customers = CustomerService(
         sessions=sessions, clock=clock, secret=settings.secret_key, travel=travel,
         public_url=settings.public_url or f"http://{settings.host}:{settings.port}", link_days=settings.customer_link_days,
@@ -274,7 +282,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         actor = auth.current_actor()
         if actor is None or not can(actor, Action.VIEW_POSITIONS).allowed:
             return html.Div(html.P("Your role may not view workers' days."), className="login")
-        workers = [(w.id, w.name) for w in services.list_workers()]
+        workers = [(w.id, w.name) for w in services.list_workers() if sees_worker(actor, w.team)]
         today = clock.now().astimezone(UTC).date()
         return day_page.layout(tile_url=settings.tile_url, actor_name=actor.name, workers=workers, day=today)
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from data import audit_repo, field_repo, forms_repo, orders_repo, sites_repo, workers_repo
+from data import audit_repo, field_repo, forms_repo, orders_repo, scope_repo, sites_repo, workers_repo
 from data.db import session_scope
-from dispatch.access import Actor
+from dispatch.access import Actor, Visibility
 from dispatch.clock import Clock
 from dispatch.forms import (
     FieldType,
@@ -123,9 +123,11 @@ class FormsService:
     def approval_queue(self, *, actor: Actor) -> list[dict[str, Any]]:
         """Reports waiting for approval, oldest first, with order, site, worker, form, answers and photos."""
         with session_scope(self._sessions) as session:
+            visible = Visibility(actor, scope_repo.teams_by_worker(session))
             items = [
                 self._queue_item(session, r)
                 for r in forms_repo.reports_in(session, status=ReportStatus.PENDING_APPROVAL)
+                if visible.worker(r.worker_id)
             ]
             audit_repo.record(
                 session, actor_id=actor.id, action="view-report-approvals", subject_type="order", subject_id=None,

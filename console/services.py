@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from console import geojson
 from data import audit_repo, field_repo, orders_repo, positions_repo, sites_repo, workers_repo
 from data.db import session_scope
-from dispatch.access import Actor
+from dispatch.access import Actor, sees_worker
 from dispatch.clock import Clock
 from dispatch.orders import OrderStatus
 from dispatch.positions import Position
@@ -47,9 +47,14 @@ class Services:
         """
         now = self.clock.now()
         with session_scope(self.sessions) as session:
-            workers = workers_repo.list_workers(session)
-            latest = positions_repo.latest_positions(session)
-            orders = orders_repo.list_orders(session, status=OPEN_STATUSES)
+            workers = [w for w in workers_repo.list_workers(session) if sees_worker(actor, w.team)]
+            seen = {w.id for w in workers}
+            latest = {wid: p for wid, p in positions_repo.latest_positions(session).items() if wid in seen}
+            orders = [
+                o
+                for o in orders_repo.list_orders(session, status=OPEN_STATUSES)
+                if o.assigned_worker_id is None or o.assigned_worker_id in seen
+            ]
             sites = {s.id: s for s in sites_repo.list_sites(session)}
             flags = field_repo.checkin_flags(session, [o.id for o in orders])
             audit_repo.record(
@@ -65,7 +70,7 @@ class Services:
         now = self.clock.now()
         with session_scope(self.sessions) as session:
             worker = workers_repo.get_worker(session, worker_id)
-            if worker is None:
+            if worker is None or not sees_worker(actor, worker.team):
                 return None
             last = positions_repo.last_position(session, worker_id=worker_id)
             current = next(
@@ -122,8 +127,9 @@ def audited_positions(
     Audited as `view-{view}` (view-positions, view-stops, ...) with the range and how many fixes were read.
     """
     with session_scope(sessions) as session:
-        if workers_repo.get_worker(session, worker_id) is None:
-            return None
+        worker = workers_repo.get_worker(session, worker_id)
+        if worker is None or not sees_worker(actor, worker.team):
+            return None  # a worker outside a team-scoped actor's teams is as unknown as a missing one
         positions = positions_repo.positions_between(session, worker_id=worker_id, start=start, end=end)
         audit_repo.record(
             session,

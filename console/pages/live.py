@@ -266,7 +266,7 @@ def register(
         if worker_id is None:
             return html.P(NO_WORKER_HINT), PANEL_HIDDEN, None
         try:
-            actor = auth.require(Action.VIEW_POSITIONS, worker_id=int(worker_id))
+            actor = auth.require_worker(Action.VIEW_POSITIONS, int(worker_id))
             card = worker_card(int(worker_id))
         except ApiError as exc:
             return html.P(orders.humanise(exc.reason), className="error"), PANEL_HIDDEN, None
@@ -288,6 +288,7 @@ def register(
         try:
             actor = auth.require(Action.MANAGE_ORDERS)
             command = parse_push(ctx.triggered_id, worker_id)
+            auth.check_worker_in_scope(actor, command.worker_id)
             if command.kind == "revoke":
                 return revoked_view(field.revoke_links(actor=actor, worker_id=command.worker_id))
             link = field.issue_link(
