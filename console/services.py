@@ -12,12 +12,13 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from console import geojson
-from data import audit_repo, field_repo, orders_repo, positions_repo, sites_repo, workers_repo
+from data import audit_repo, field_repo, orders_repo, positions_repo, privacy_repo, sites_repo, workers_repo
 from data.db import session_scope
 from dispatch.access import Actor, sees_worker
 from dispatch.clock import Clock
 from dispatch.orders import OrderStatus
 from dispatch.positions import Position
+from dispatch.privacy import ConsentState, consent_state
 
 OPEN_STATUSES = (
     OrderStatus.NEW,
@@ -27,6 +28,12 @@ OPEN_STATUSES = (
     OrderStatus.ON_SITE,
 )
 MAX_HISTORY = timedelta(days=31)
+CONSENT_WORDS = {
+    ConsentState.GIVEN: "consent given",
+    ConsentState.NONE: "no consent",
+    ConsentState.WITHDRAWN: "consent withdrawn",
+}
+"""What the worker card says about the worker's consent to tracking."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +89,7 @@ class Services:
                 None,
             )
             site = sites_repo.get_site(session, current.site_id) if current else None
+            consent = consent_state(privacy_repo.latest_consent(session, worker_id))
             audit_repo.record(
                 session, actor_id=actor.id, action="view-worker", subject_type="worker", subject_id=worker_id, at=now
             )
@@ -94,6 +102,7 @@ class Services:
             "last_fix_time": last.fix_time if last else None,
             "battery_pct": last.battery_pct if last else None,
             "speed_mps": last.speed_mps if last else None,
+            "consent": CONSENT_WORDS[consent],
             "current_order": (
                 f"{current.type.value} at {site.name if site else '?'} ({current.status.value.replace('_', ' ')})"
                 if current

@@ -370,6 +370,7 @@ def card_view(card: dict[str, Any] | None) -> Any:
         ("Battery", f"{card['battery_pct']:.0f} %" if card["battery_pct"] is not None else "—"),
         ("Speed", f"{card['speed_mps'] * 3.6:.0f} km/h" if card["speed_mps"] is not None else "—"),
         ("On shift", "yes" if card["on_shift"] else "no"),
+        ("Tracking", card.get("consent", "—")),
         ("Current order", card["current_order"] or "none"),
     ]
     return [
