@@ -54,7 +54,7 @@ from console.reports_service import ReportsService
 from console.review_service import ReviewService
 from console.services import Services
 from console.webhooks import DeliveryQueue, WebhookService
-from data import field_repo, orders_repo, sites_repo, users_repo, webhooks_repo
+from data import field_repo, orders_repo, scope_repo, sites_repo, users_repo, webhooks_repo
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.scenario import DEMO_LOGINS
 from data.settings import Settings
@@ -67,7 +67,7 @@ from realtime import sockets
 from realtime.bus import Bus
 from realtime.field_events import make_field_events
 from realtime.pipeline import PositionPipeline, StoreUnavailable
-from realtime.relay import run_relay
+from realtime.relay import TeamDirectory, run_relay
 from routing.travel import StraightLine, TravelTimes, make_travel_times
 
 PUBLIC_PREFIXES = ("/login", "/osmand", "/api/", "/field/", "/c/", "/healthz", "/assets/style.css", "/favicon.ico")
@@ -90,9 +90,20 @@ class OutfieldApp:
         def emit(event: str, payload: dict[str, Any], room: str) -> None:
             self.socketio.emit(event, payload, to=room)
 
+        def load_teams() -> dict[int, str]:  # for the team-scoped consoles' rooms
+            with session_scope(self.services.sessions) as session:
+                return scope_repo.teams_by_worker(session)
+
         thread = threading.Thread(
             target=run_relay,
-            kwargs={"bus": self.bus, "emit": emit, "batch_ms": batch_ms, "stop": self.stop, "holder": holder},
+            kwargs={
+                "bus": self.bus,
+                "emit": emit,
+                "batch_ms": batch_ms,
+                "stop": self.stop,
+                "holder": holder,
+                "team_of": TeamDirectory(load_teams),
+            },  # fmt: skip
             name="outfield-relay",
             daemon=True,
         )
