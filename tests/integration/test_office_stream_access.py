@@ -111,13 +111,17 @@ def test_a_connected_wall_screen_is_cut_off_when_its_sessions_end(console_server
 
 
 def test_a_team_scoped_wall_screen_receives_only_its_teams_fixes(console_server):
-    """Tests that a dispatcher scoped to team North (python -m data set-scope) gets the live fixes of North's
+    """Tests that a dispatcher scoped to team North (`python -m data set-scope`) gets the live fixes of North's
     worker on their socket and none of South's, while the admin's socket gets both."""
-    cli = console_server.cli
-    north = int(cli("data", "add-worker", "--name", "Nora North", "--device-id", "scope-n", "--team", "North"))
-    south = int(cli("data", "add-worker", "--name", "Sam South", "--device-id", "scope-s", "--team", "South"))
-    cli("data", "create-user", "--role", "dispatcher", "--name", "north-wall", "--password", "north-pw")
-    cli("data", "set-scope", "--name", "north-wall", "--teams", "North")
+    from data import users_repo, workers_repo
+    from data.db import make_engine, make_sessionmaker, session_scope
+    from dispatch.access import Role
+
+    with session_scope(make_sessionmaker(make_engine(console_server.env["DATABASE_URL"]))) as session:
+        north = workers_repo.add_worker(session, name="Nora North", device_id="scope-n", team="North").id
+        south = workers_repo.add_worker(session, name="Sam South", device_id="scope-s", team="South").id
+        users_repo.create_user(session, name="north-wall", role=Role.DISPATCHER, password="north-pw")
+    console_server.cli("data", "set-scope", "--name", "north-wall", "--teams", "North")  # the CLI, as an admin would
     office: queue.Queue = queue.Queue()
     scoped: list[dict] = []
     admin = connected(console_server, {"token": console_server.admin_token}, office)
