@@ -139,7 +139,9 @@ class FormsService:
         """Approve or return the order's pending report; FormsError 404, or 409 when nothing is pending."""
         now = self._clock.now()
         with session_scope(self._sessions) as session:
-            if orders_repo.get_order(session, order_id) is None:
+            order = orders_repo.get_order(session, order_id)
+            visible = Visibility(actor, scope_repo.teams_by_worker(session))
+            if order is None or not visible.order(order.assigned_worker_id):
                 raise FormsError(404, f"no order with id {order_id}")
             report = forms_repo.latest_report(session, order_id=order_id)
             if report is None:

@@ -335,3 +335,30 @@ def test_a_worker_exports_everything_held_about_them_as_a_zip(world):
     link = c.post(f"/api/v1/workers/{ana}/push-link", json={}, headers=world["admin"]).get_json()["token"]
     assert c.get(f"/api/v1/field/{link}/export").status_code == 200
     assert c.get(f"/api/v1/workers/{ana}/export", headers=world["admin"]).status_code == 200
+
+
+def test_a_scoped_manager_reviews_only_their_teams_check_ins_and_reports(world):
+    """Tests that the check-in review queue and the report approval queue of a north-scoped manager list only
+    north's, and deciding south's check-in or report is 404 (the pages call the same services)."""
+    c, sessions = world["client"], world["sessions"]
+    with session_scope(sessions) as session:
+        for worker, order, action in ((world["ana"], world["orders"][0], "n"), (world["bo"], world["orders"][1], "s")):
+            session.add(CheckinRow(order_id=order, worker_id=worker, kind="in", at=NOW, latitude=43.7, longitude=7.4,
+                                   verdict="ok", client_action_id=f"c-{action}", confidence_score=30,
+                                   confidence_reasons=[], review_status="needs_review"))  # fmt: skip
+            field_repo.add_report(session, client_action_id=f"r-{action}", order_id=order, worker_id=worker, text="t",
+                                  checklist={}, parts=[], signature_path=None, signed_by="", written_at=NOW,
+                                  created_at=NOW, status="pending_approval")  # fmt: skip
+    queue = c.get("/api/v1/checkins/review?status=pending", headers=world["boss"]).get_json()["checkins"]
+    assert [q["worker"]["id"] for q in queue] == [world["ana"]]
+    south_checkin = 2
+    r = c.post(
+        f"/api/v1/checkins/{south_checkin}/review", json={"decision": "approve", "note": "ok"}, headers=world["boss"]
+    )
+    assert r.status_code == 404
+    pending = c.get("/api/v1/service-reports/pending", headers=world["boss"]).get_json()["reports"]
+    assert [p["order_id"] for p in pending] == [world["orders"][0]]
+    r = c.post(f"/api/v1/orders/{world['orders'][1]}/report/review", json={"decision": "approve", "note": "ok"},
+               headers=world["boss"])  # fmt: skip
+    assert r.status_code == 404
+    assert len(c.get("/api/v1/service-reports/pending", headers=world["admin"]).get_json()["reports"]) == 2
