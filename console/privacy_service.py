@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from data import audit_repo, privacy_repo, users_repo
+from data import audit_repo, field_repo, privacy_repo, users_repo
 from data.db import session_scope
 from dispatch.access import Actor, TeamScope
 from dispatch.clock import Clock
@@ -130,6 +130,7 @@ class PrivacyService:
             if when is not None:
                 raise PrivacyError(409, f"worker {worker_id} was already anonymised at {when.isoformat()}")
             done = privacy_repo.anonymise(session, worker_id=worker_id, at=now)
+            field_repo.revoke_links(session, worker_id=worker_id, at=now)  # their open pages stop too
             audit_repo.record(
                 session, actor_id=actor.id, action="anonymise-worker", subject_type="worker", subject_id=worker_id,
                 at=now, details={"removed": done.counts},
