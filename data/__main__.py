@@ -277,7 +277,7 @@ def cmd_set_scope(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_anonymise(settings: Settings, args: argparse.Namespace) -> int:
-    from data import audit_repo, privacy_repo
+    from data import audit_repo, field_repo, privacy_repo
 
     if not args.confirm:
         raise UsageError("--confirm: anonymising removes the worker's personal data for good")
@@ -285,6 +285,7 @@ def cmd_anonymise(settings: Settings, args: argparse.Namespace) -> int:
     with _database(settings) as factory:
         with session_scope(factory) as session:
             done = privacy_repo.anonymise(session, worker_id=args.worker_id, at=now)
+            field_repo.revoke_links(session, worker_id=args.worker_id, at=now)
             audit_repo.record(session, actor_id=None, action="anonymise-worker", subject_type="worker",
                               subject_id=args.worker_id, at=now, details={"removed": done.counts, "via": "cli"})  # fmt: skip
         for path in done.files:

@@ -213,7 +213,7 @@ def anonymise(session: Session, *, worker_id: int, at: datetime) -> Anonymised:
     if row is None:
         raise ValueError(f"worker_id: no worker with id {worker_id}")
     if row.anonymised_at is not None:
-        raise ValueError(f"worker_id: worker {worker_id} was anonymised at {row.anonymised_at.isoformat()}")
+        raise ValueError(f"worker_id: worker {worker_id} was already anonymised at {row.anonymised_at.isoformat()}")
     counts: dict[str, int] = {}
     row.name = anonymised_name(worker_id)
     row.device_id = f"anonymised-{worker_id}"

@@ -223,3 +223,24 @@ def test_set_scope_narrows_a_user_to_teams_and_refuses_both_or_neither(cli_env, 
         with pytest.raises(SystemExit) as exit_:
             main(["set-scope", "--name", "nd", *bad])
         assert exit_.value.code == 2
+
+
+def test_anonymise_needs_confirm_and_runs_once(cli_env, capsys):
+    """Tests that `anonymise` without --confirm is exit 2 and changes nothing, with it renames the worker, and a
+    second run fails (exit 1) saying the worker was already anonymised."""
+    from data.settings import Settings
+
+    assert main(["add-worker", "--name", "Lea Leaver", "--device-id", "leaver-1"]) == 0
+    worker_id = int(capsys.readouterr().out.strip())
+    with pytest.raises(SystemExit) as exit_:
+        main(["anonymise", "--worker-id", str(worker_id)])
+    assert exit_.value.code == 2
+    engine = make_engine(Settings.from_env(os.environ).database_url)
+    with make_sessionmaker(engine)() as session:
+        assert get_worker(session, worker_id).name == "Lea Leaver"
+    assert main(["anonymise", "--worker-id", str(worker_id), "--confirm"]) == 0
+    assert json.loads(capsys.readouterr().out)["worker_id"] == worker_id
+    with make_sessionmaker(engine)() as session:
+        assert get_worker(session, worker_id).name == f"Former worker #{worker_id}"
+    assert main(["anonymise", "--worker-id", str(worker_id), "--confirm"]) == 1
+    assert "already anonymised" in capsys.readouterr().err
