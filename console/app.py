@@ -171,7 +171,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         review_threshold=settings.checkin_review_threshold,
     )
     server.register_blueprint(api_field.create_blueprint(auth=auth, field=field))
-    privacy = PrivacyService(sessions=sessions, clock=clock, retention=settings.retention,
+    privacy = PrivacyService(sessions=sessions, clock=clock,
                              text_version=settings.consent_text_version, on_consent=pipeline.consent_changed)  # fmt: skip
     server.register_blueprint(api_privacy.create_blueprint(auth=auth, privacy=privacy, field=field))
     customers = CustomerService(

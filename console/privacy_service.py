@@ -1,5 +1,5 @@
 """Privacy use cases: users' team scopes, workers' consent to tracking, anonymising a leaver, exporting
-everything held about a worker, and the retention purge on demand. Each is audited.
+everything held about a worker. Each is audited.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from data import audit_repo, field_repo, privacy_repo, users_repo
 from data.db import session_scope
 from dispatch.access import Actor, TeamScope
 from dispatch.clock import Clock
-from dispatch.privacy import Consent, ConsentSource, ConsentState, RetentionDays, consent_state
-from realtime.retention import purge_all, remove_files
+from dispatch.privacy import Consent, ConsentSource, ConsentState, consent_state
+from realtime.retention import remove_files
 
 ConsentChanged = Callable[[int, ConsentState], None]
 
@@ -49,13 +49,11 @@ class PrivacyService:
         *,
         sessions: sessionmaker[Session],
         clock: Clock,
-        retention: RetentionDays,
         text_version: str,
         on_consent: ConsentChanged | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
-        self.retention = retention
         self.text_version = text_version
         self._on_consent = on_consent
 
@@ -154,9 +152,6 @@ class PrivacyService:
                 subject_id=worker_id, at=self._clock.now(), details={k: len(v) for k, v in data.items()},
             )  # fmt: skip
         return export_zip(worker_id, data, exported_at=self._clock.now().isoformat())
-
-    def purge(self) -> dict[str, int]:
-        return purge_all(sessions=self._sessions, now=self._clock.now(), retention=self.retention)
 
 
 def export_zip(worker_id: int, data: dict[str, list[dict[str, Any]]], *, exported_at: str) -> bytes:

@@ -102,6 +102,12 @@ def withdraw_consent(session: Session, *, worker_id: int, at: datetime, by: int 
 
 # --- retention --------------------------------------------------------------------------------------
 
+ORDER_RECORD_EVENTS = (
+    "checkin_reviewed", "report_submitted", "report_returned", "report_resubmitted", "report_approved",
+)  # fmt: skip
+"""Order events that are the order's business record (who reviewed or approved what, when; no location):
+kept with the order, not purged with the location-derived events (geofence crossings, alerts)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Purged:
@@ -123,6 +129,7 @@ def purge(session: Session, *, now: datetime, retention: RetentionDays) -> Purge
     # Events go with their alerts, except those behind an alert still open (someone has to act on it).
     old_events = select(EventRow.id).where(
         EventRow.at < cut["events"],
+        EventRow.type.not_in(ORDER_RECORD_EVENTS),
         ~exists().where(and_(AlertRow.event_id == EventRow.id, AlertRow.status == "open")),
     )
     counts["alerts"] = _count(

@@ -74,7 +74,8 @@ class RetentionDays:
     """How long each kind of personal data is kept, in days (`OUTFIELD_RETENTION_<KIND>_DAYS`).
 
     - positions: every stored fix (and with them the tracks reports and the day page draw);
-    - events: geofence crossings and other order events, and the alerts raised from them (open alerts stay);
+    - events: geofence crossings and the alerts raised from events (open alerts stay); the order's review and
+      approval steps are its business record and stay with it;
     - checkins: the coordinates of check-ins and check-outs (the check-in itself stays, for the order's record);
     - status_locations: where an order's status changes were made;
     - photos: field photos, their files (original, thumbnail, stamped copy) and rows;

@@ -19,7 +19,7 @@ from data.db import make_engine, make_sessionmaker, session_scope
 from data.migrate import migrate
 from data.orders_repo import add_order
 from data.settings import Settings
-from data.tables import CheckinRow, WorkerDayKmRow
+from data.tables import CheckinRow, EventRow, WorkerDayKmRow
 from dispatch.access import Role, TeamScope
 from dispatch.clock import ManualClock
 from dispatch.geo import LatLon
@@ -271,16 +271,20 @@ def test_one_purge_covers_every_kind_with_its_own_retention_and_removes_photo_fi
         session.add(CheckinRow(order_id=order, worker_id=ana, kind="in", at=old, latitude=43.7, longitude=7.4,
                                verdict="ok", client_action_id="c1"))  # fmt: skip
         session.add(WorkerDayKmRow(worker_id=ana, day=old.date(), km=12.5))
-    retention = RetentionDays(positions=30, photos=30, field_actions=30, checkins=30, signatures=30)
+        for kind in ("geofence_enter", "checkin_reviewed"):  # a crossing goes; the order's review step stays
+            field_repo.record_event(session, type=kind, worker_id=ana, order_id=order, at=old, details={})
+    retention = RetentionDays(positions=30, photos=30, field_actions=30, checkins=30, signatures=30, events=30)
     counts = purge_all(sessions=sessions, now=NOW, retention=retention)
     assert counts["positions"] == 1 and counts["photos"] == 1 and counts["field_actions"] == 1
     assert counts["checkin_locations"] == 1 and counts["signatures"] == 1 and counts["files"] == 2
+    assert counts["events"] == 1 and counts["audit"] == 0
     assert not photo.exists() and not signature.exists()
     with session_scope(sessions) as session:
         fixes = positions_repo.positions_between(session, worker_id=ana, start=NOW - timedelta(days=90), end=NOW)
         assert [p.fix_time for p in fixes] == [young, NOW - timedelta(minutes=5)]
         assert session.get(WorkerDayKmRow, (ana, old.date())).km == 12.5
         assert session.query(CheckinRow).one().latitude is None
+        assert [e.type for e in session.query(EventRow).filter(EventRow.at == old)] == ["checkin_reviewed"]
     assert purge_all(sessions=sessions, now=NOW, retention=retention)["positions"] == 0
 
 
