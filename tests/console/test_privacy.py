@@ -366,3 +366,19 @@ def test_a_scoped_manager_reviews_only_their_teams_check_ins_and_reports(world):
                headers=world["boss"])  # fmt: skip
     assert r.status_code == 404
     assert len(c.get("/api/v1/service-reports/pending", headers=world["admin"]).get_json()["reports"]) == 2
+
+
+def test_a_scoped_dispatchers_pages_show_only_their_team(world):
+    """Tests that the live map's and the day page's layouts of a north-scoped dispatcher (signed in with a
+    cookie) name north's worker and never south's, and the route-plan page tells them they may not plan."""
+    with session_scope(world["sessions"]) as session:
+        users_repo.set_password(session, user_id=world["desk_id"], password="desk-pw")
+    client = world["app"].server.test_client()
+    r = client.post(
+        "/login", data={"name": "north-desk", "password": "desk-pw"}, headers={"Origin": "http://localhost"}
+    )
+    assert r.status_code == 302
+    for path in ("/_dash-layout", "/day/_dash-layout"):
+        page = client.get(path).get_data(as_text=True)
+        assert "Ana North" in page and "Bo South" not in page, path
+    assert "may not plan routes" in client.get("/plans/_dash-layout").get_data(as_text=True)
