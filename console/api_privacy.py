@@ -8,7 +8,7 @@ from typing import Any
 import flask
 
 from console.auth import ApiError, Auth, deny
-from console.field_service import FieldService
+from console.field_service import FieldService, LinkError
 from console.privacy_service import PrivacyError, PrivacyService
 from console.request_body import json_object
 from dispatch.access import Action, Role, TeamScope
@@ -23,6 +23,10 @@ def create_blueprint(*, auth: Auth, privacy: PrivacyService, field: FieldService
     @bp.errorhandler(ApiError)
     def api_error(exc: ApiError) -> tuple[flask.Response, int]:
         return flask.jsonify(exc.body()), exc.status
+
+    @bp.errorhandler(LinkError)
+    def link_error(exc: LinkError) -> tuple[flask.Response, int]:
+        return flask.jsonify({"error": exc.reason, "field": "link"}), exc.status
 
     @bp.errorhandler(PrivacyError)
     def privacy_error(exc: PrivacyError) -> tuple[flask.Response, int]:

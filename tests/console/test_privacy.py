@@ -338,6 +338,9 @@ def test_a_worker_exports_everything_held_about_them_as_a_zip(world):
     assert archive.read("positions.csv").decode().splitlines()[0].startswith("accuracy_m,")
     link = c.post(f"/api/v1/workers/{ana}/push-link", json={}, headers=world["admin"]).get_json()["token"]
     assert c.get(f"/api/v1/field/{link}/export").status_code == 200
+    for path in ("export", "consent"):  # a link we never issued
+        r = c.get(f"/api/v1/field/{link[:-3]}AAA/{path}")
+        assert r.status_code == 401 and r.get_json()["field"] == "link"
     assert c.get(f"/api/v1/workers/{ana}/export", headers=world["admin"]).status_code == 200
 
 
