@@ -11,14 +11,14 @@ from typing import Any
 
 import flask
 
-from console import geojson
-from console.auth import ApiError, Auth, deny
+from console.auth import Auth, deny
 from console.request_body import limit_body, read_body
-from console.services import MAX_HISTORY, Services
 from dispatch.access import Action, can, sees_worker
 from dispatch.positions import PositionLimits
-from realtime.ingest import IngestError, batch_items
+from realtime.ingest import batch_items
 from realtime.pipeline import BatchSummary, PositionPipeline
+from services import geojson
+from services.live_service import MAX_HISTORY, Services
 
 BATCH_MAX_BYTES = 8 * 1024 * 1024
 HISTORY_EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
@@ -29,14 +29,6 @@ def create_blueprint(
     *, auth: Auth, services: Services, pipeline: PositionPipeline, limits: PositionLimits
 ) -> flask.Blueprint:
     bp = flask.Blueprint("api", __name__)
-
-    @bp.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> tuple[flask.Response, int]:
-        return flask.jsonify(exc.body()), exc.status
-
-    @bp.errorhandler(IngestError)
-    def ingest_error(exc: IngestError) -> tuple[flask.Response, int]:
-        return flask.jsonify({"error": str(exc), "field": exc.field}), 400
 
     @bp.post("/api/v1/positions")
     def positions_batch() -> tuple[flask.Response, int]:

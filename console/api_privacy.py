@@ -7,30 +7,18 @@ from typing import Any
 
 import flask
 
-from console.auth import ApiError, Auth, deny
-from console.field_service import FieldService, LinkError
-from console.privacy_service import PrivacyError, PrivacyService
+from console.auth import Auth, deny
 from console.request_body import json_object
 from dispatch.access import Action, Role, TeamScope
 from dispatch.privacy import ConsentSource, check_text_version
+from services.field_service import FieldService
+from services.privacy_service import PrivacyService
 
 MAX_TEAMS = 100
 
 
 def create_blueprint(*, auth: Auth, privacy: PrivacyService, field: FieldService) -> flask.Blueprint:
     bp = flask.Blueprint("api_privacy", __name__)
-
-    @bp.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> tuple[flask.Response, int]:
-        return flask.jsonify(exc.body()), exc.status
-
-    @bp.errorhandler(LinkError)
-    def link_error(exc: LinkError) -> tuple[flask.Response, int]:
-        return flask.jsonify({"error": exc.reason, "field": "link"}), exc.status
-
-    @bp.errorhandler(PrivacyError)
-    def privacy_error(exc: PrivacyError) -> tuple[flask.Response, int]:
-        return flask.jsonify(ApiError(exc.status, exc.reason, exc.field).body()), exc.status
 
     @bp.put("/api/v1/users/<int:user_id>/scope")
     def set_scope(user_id: int) -> flask.Response:

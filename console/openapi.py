@@ -782,7 +782,11 @@ _PERIOD = [
     {"name": "from", "in": "query", "required": True, "schema": {"type": "string", "format": "date"}, "description": "first day (ISO date)"},
     {"name": "to", "in": "query", "required": True, "schema": {"type": "string", "format": "date"}, "description": "last day, included; at most 366 days from `from`"},
 ]  # fmt: skip
-_GROUP = {"name": "group", "in": "query", "schema": {"enum": ["worker", "team", "organisation"], "default": "team"}}
+_GROUP = {
+    "name": "group",
+    "in": "query",
+    "schema": {"enum": ["worker", "team", "organisation", "type"], "default": "team"},
+}
 _FORMAT = {"name": "format", "in": "query", "schema": {"enum": ["json", "csv", "xlsx"], "default": "json"}}
 
 
@@ -807,7 +811,7 @@ OPENAPI["paths"].update(
         },
         "/api/v1/reports/{name}": {
             "get": {
-                "summary": "A report over a period per worker, team or the organisation, as JSON, CSV or XLSX; audited",
+                "summary": "A report over a period per worker, team, order type or the organisation, as JSON, CSV or XLSX; audited",
                 "parameters": [
                     {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
                     *_PERIOD,
@@ -959,7 +963,7 @@ OPENAPI["paths"].update(
         },
         "/api/v1/webhooks": {
             "post": {
-                "summary": "An outgoing webhook ({url: http(s), not link-local; events: [order.status_changed, checkin.recorded, alert.raised, late_entry.recorded, timesheet.approved, survey.answered]; secret: 16-200 characters}); admin only",
+                "summary": "An outgoing webhook ({url: http(s), not link-local; events: [order.status_changed, checkin.recorded, alert.raised, late_entry.recorded, timesheet.approved, survey.answered, report.delivered]; secret: 16-200 characters}); admin only",
                 "requestBody": _JSON_BODY,
                 "responses": {"201": _resp("{id, url, events, created_at} (never the secret)"), **_ERRORS},
             },

@@ -199,12 +199,12 @@ class Anonymised:
     files: list[str]
 
 
-def anonymised_at(session: Session, worker_id: int) -> datetime | None | bool:
-    """When the worker was anonymised; None when not (yet); False when there is no such worker."""
+def anonymised_at(session: Session, worker_id: int) -> tuple[bool, datetime | None]:
+    """(whether the worker exists, when they were anonymised or None)."""
     row = session.get(WorkerRow, worker_id)
     if row is None:
-        return False
-    return row.anonymised_at
+        return False, None
+    return True, row.anonymised_at
 
 
 def anonymise(session: Session, *, worker_id: int, at: datetime) -> Anonymised:

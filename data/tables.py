@@ -81,6 +81,16 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
 
 
+ORDER_SEARCH_TABLE = "work_orders_search"
+"""SQLite only (migration 0017): the FTS5 trigram index of the orders' reference and notes, kept by
+triggers. It and its shadow tables (`work_orders_search_data`, ...) are not models."""
+
+
+def is_search_table(name: str | None) -> bool:
+    """Whether a table name is the order search index or one of its shadow tables."""
+    return name is not None and (name == ORDER_SEARCH_TABLE or name.startswith(ORDER_SEARCH_TABLE + "_"))
+
+
 class UserRow(Base):
     __tablename__ = "users"
     __table_args__ = (CheckConstraint("role IN ('admin', 'dispatcher', 'manager', 'field_worker')", name="role"),)

@@ -24,6 +24,7 @@ from realtime.bus import ALERTS, ORDERS, POSITIONS, RESYNC, Bus
 log = logging.getLogger(__name__)
 
 LIVE_ROOM = "live"
+PLANS_ROOM = "plans"  # route-plan progress, for those who may plan routes
 LEADER_LOCK = "outfield:relay-leader"
 LOCK_TTL_MS = 3000
 SOCKETIO_CHANNEL = "flask-socketio"

@@ -429,7 +429,7 @@
 
   function siteName(p) {
     if (p.site_name) return p.site_name;
-    const parts = (p.label || "").split(" · ");  // "type · site · status" (console/geojson.py)
+    const parts = (p.label || "").split(" · ");  // "type · site · status" (services/geojson.py)
     return parts.length >= 3 ? parts.slice(1, -1).join(" · ") : (p.label || "");
   }
 

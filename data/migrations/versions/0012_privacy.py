@@ -1,7 +1,7 @@
 """Privacy: users' team scopes, workers' consents to tracking, anonymised leavers.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0017
 Create Date: 2026-12-04 20:00:00+00:00
 """
 
@@ -13,7 +13,8 @@ from alembic import op
 from data.tables import UTCDateTime
 
 revision = "0012"
-down_revision = "0010"
+# The brief said "0010"; main already has 0017 on 0010, so this follows 0017 to keep a single head.
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

@@ -18,18 +18,15 @@ from data import audit_repo, field_repo, privacy_repo, users_repo
 from data.db import session_scope
 from dispatch.access import Actor, TeamScope
 from dispatch.clock import Clock
+from dispatch.errors import AppError
 from dispatch.privacy import Consent, ConsentSource, ConsentState, consent_state
 from realtime.retention import remove_files
 
 ConsentChanged = Callable[[int, ConsentState], None]
 
 
-class PrivacyError(Exception):
-    """An expected refusal: HTTP status, reason and the field it is about."""
-
-    def __init__(self, status: int, reason: str, field: str | None = None) -> None:
-        super().__init__(reason)
-        self.status, self.reason, self.field = status, reason, field
+class PrivacyError(AppError):
+    """An expected refusal of a privacy request: HTTP status, reason and the field it is about."""
 
 
 def consent_json(state: ConsentState, latest: Consent | None, text_version: str) -> dict[str, Any]:
@@ -77,7 +74,7 @@ class PrivacyService:
     def consent(self, worker_id: int) -> dict[str, Any] | None:
         """The worker's consent state and latest consent; None for an unknown worker."""
         with session_scope(self._sessions) as session:
-            if privacy_repo.anonymised_at(session, worker_id) is False:
+            if not privacy_repo.anonymised_at(session, worker_id)[0]:
                 return None
             latest = privacy_repo.latest_consent(session, worker_id)
         return consent_json(consent_state(latest), latest, self.text_version)
@@ -96,8 +93,8 @@ class PrivacyService:
         now = self._clock.now()
         by = actor.id if actor is not None else None
         with session_scope(self._sessions) as session:
-            when = privacy_repo.anonymised_at(session, worker_id)
-            if when is False or when is not None:
+            exists, when = privacy_repo.anonymised_at(session, worker_id)
+            if not exists or when is not None:
                 raise PrivacyError(404, f"no worker with id {worker_id}")
             if given:
                 latest: Consent | None = privacy_repo.give_consent(
@@ -122,8 +119,8 @@ class PrivacyService:
         """Anonymise a leaver for good; PrivacyError 404 unknown, 409 already done. Audited with the counts."""
         now = self._clock.now()
         with session_scope(self._sessions) as session:
-            when = privacy_repo.anonymised_at(session, worker_id)
-            if when is False:
+            exists, when = privacy_repo.anonymised_at(session, worker_id)
+            if not exists:
                 raise PrivacyError(404, f"no worker with id {worker_id}")
             if when is not None:
                 raise PrivacyError(409, f"worker {worker_id} was already anonymised at {when.isoformat()}")

@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from console import geojson
 from data import audit_repo, field_repo, orders_repo, positions_repo, privacy_repo, sites_repo, workers_repo
 from data.db import session_scope
 from dispatch.access import Actor, sees_worker
@@ -19,6 +18,7 @@ from dispatch.clock import Clock
 from dispatch.orders import OrderStatus
 from dispatch.positions import Position
 from dispatch.privacy import ConsentState, consent_state
+from services import geojson
 
 OPEN_STATUSES = (
     OrderStatus.NEW,
