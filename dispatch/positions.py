@@ -134,6 +134,7 @@ class Rejected:
     reason: str
     duplicate: bool = False
     off_shift: bool = False
+    no_consent: bool = False
 
 
 OFF_SHIFT = "off shift"

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from data import positions_repo, workers_repo
+from data import positions_repo, privacy_repo, workers_repo
 from data.db import session_scope
 from dispatch.access import Decision
 from dispatch.clock import Clock
@@ -41,6 +41,7 @@ from dispatch.positions import (
     refuse_fix_time,
     refuse_off_shift,
 )
+from dispatch.privacy import ConsentState, consent_refusal
 from dispatch.workers import LiveStatus, Worker, kept_span, worker_state
 from realtime.bus import POSITIONS, Bus
 from realtime.group_commit import CommitFailed, GroupCommitter
@@ -129,6 +130,7 @@ class PositionPipeline:
         monotonic: Callable[[], float] = time.monotonic,
         write: Callable[[list[Storable]], list[int | None]] | None = None,
         after_store: Callable[[list[Position]], None] | None = None,
+        consent_required: bool = False,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
@@ -145,6 +147,10 @@ class PositionPipeline:
         self._load_lock = threading.Lock()
         self._devices_fresh_until = float("-inf")
         self._warned_no_shifts: set[int] = set()
+        # Each known worker's consent state, read with the devices (and at once on a change made here):
+        # a fix of a worker whose consent is withdrawn (or, when required, never given) is not kept.
+        self._consent_required = consent_required
+        self._consent: dict[int, ConsentState] = {}
         # Each worker's latest live fix (None: none stored), read once per worker and process,
         # then kept current by our own commits.
         self._last: dict[int, Position | None] = {}
@@ -256,7 +262,7 @@ class PositionPipeline:
                 duplicates += 1
             else:
                 off_shift += decided.off_shift
-                refused.append(ItemRefused(index, "timestamp", decided.reason))
+                refused.append(ItemRefused(index, "consent" if decided.no_consent else "timestamp", decided.reason))
         try:
             ids = self._committer.write(to_store, timeout_s=self._commit_timeout_s)
         except CommitFailed as exc:
@@ -296,6 +302,9 @@ class PositionPipeline:
         decision = may_report(worker.id)
         if not decision.allowed:
             return IngestError("id", decision.reason)
+        refused = self._consent_refusal(worker.id)
+        if refused is not None:
+            return refused
         if worker.id not in last:
             last[worker.id] = self._last_fix(worker.id)
         if not self._keeps(worker, fix_time):
@@ -322,6 +331,14 @@ class PositionPipeline:
         if verdict.live:
             last[worker.id] = position
         return position, verdict.live
+
+    def consent_changed(self, worker_id: int, state: ConsentState) -> None:
+        """A consent given or withdrawn (or a worker anonymised) through this process: applies to the next fix."""
+        self._consent[worker_id] = state
+
+    def _consent_refusal(self, worker_id: int) -> Rejected | None:
+        reason = consent_refusal(self._consent.get(worker_id, ConsentState.NONE), required=self._consent_required)
+        return Rejected(reason, no_consent=True) if reason is not None else None
 
     def _keeps(self, worker: Worker, at: datetime) -> bool:
         """`keeps_location(worker, at)`, asking the calendar once per shift and worker (`kept_span`)."""
@@ -350,6 +367,9 @@ class PositionPipeline:
         decision = may_report(worker.id)
         if not decision.allowed:
             return IngestError("id", decision.reason)
+        refused = self._consent_refusal(worker.id)
+        if refused is not None:
+            return refused
         if worker.id not in last:
             last[worker.id] = self._last_fix(worker.id)
         previous = last[worker.id]
@@ -429,8 +449,10 @@ class PositionPipeline:
                 return cached[0]
         with session_scope(self._sessions) as session:
             worker = workers_repo.worker_by_device(session, device_id)
+            latest = privacy_repo.latest_consent(session, worker.id) if worker is not None else None
         if worker is None or not worker.active:
             return None
+        self._consent[worker.id] = latest.state if latest is not None else ConsentState.NONE
         with self._devices_lock:
             self._devices[device_id] = (worker, now + self._device_cache_s)
         return worker
@@ -443,6 +465,8 @@ class PositionPipeline:
                 return  # another thread just loaded them
             with session_scope(self._sessions) as session:
                 workers = workers_repo.list_workers(session)
+                consents = privacy_repo.consent_states(session)
+            self._consent = consents
             until = now + self._device_cache_s
             with self._devices_lock:
                 self._devices = {w.device_id: (w, until) for w in workers if w.active}
