@@ -38,10 +38,11 @@ from dispatch.positions import (
     Rejected,
     accept,
     fix_time_refusal,
+    live_or_duplicate,
     refuse_fix_time,
     refuse_off_shift,
 )
-from dispatch.workers import LiveStatus, Worker, kept_span, worker_state
+from dispatch.workers import Worker, fix_state, kept_span
 from realtime.bus import POSITIONS, Bus
 from realtime.group_commit import CommitFailed, GroupCommitter
 from realtime.ingest import IngestError, PlainFix, PositionReport, check_fix_times, parse_item, plain_fix, to_position
@@ -92,6 +93,7 @@ class BatchSummary:
 
 
 Outcome = Stored | Rejected | IngestError
+_UNKNOWN = object()
 _NO_ATTRIBUTES: Mapping[str, Any] = MappingProxyType({})  # read-only, so one serves every plain fix
 MayReport = Callable[[int], Decision]
 Storable = Position | NetworkReport
@@ -99,19 +101,32 @@ Storable = Position | NetworkReport
 
 def live_message(position: Position) -> dict[str, Any]:
     """The bus/socket form of a live position, with the map state already decided."""
-    state = worker_state(LiveStatus(position.fix_time, position.speed_mps), position.server_time)
-    return {
-        "worker_id": position.worker_id,
-        "lat": round(position.latitude, 6),
-        "lon": round(position.longitude, 6),
-        "fix_time": position.fix_time.isoformat(),
-        "speed_mps": position.speed_mps,
-        "bearing_deg": position.bearing_deg,
-        "accuracy_m": position.accuracy_m,
-        "battery_pct": position.battery_pct,
-        "state": state.value,
-        "server_ms": int(position.server_time.timestamp() * 1000),
-    }
+    return live_messages([position])[0]
+
+
+def live_messages(positions: Sequence[Position]) -> list[dict[str, Any]]:
+    """`live_message` of each position, cheaply: a batch shares its server time, turned into ms once."""
+    out: list[dict[str, Any]] = []
+    server_ms: dict[datetime, int] = {}
+    for position in positions:
+        ms = server_ms.get(position.server_time)
+        if ms is None:
+            ms = server_ms[position.server_time] = int(position.server_time.timestamp() * 1000)
+        out.append(
+            {
+                "worker_id": position.worker_id,
+                "lat": round(position.latitude, 6),
+                "lon": round(position.longitude, 6),
+                "fix_time": position.fix_time.isoformat(),
+                "speed_mps": position.speed_mps,
+                "bearing_deg": position.bearing_deg,
+                "accuracy_m": position.accuracy_m,
+                "battery_pct": position.battery_pct,
+                "state": fix_state(position.fix_time, position.speed_mps, position.server_time).value,
+                "server_ms": ms,
+            }
+        )
+    return out
 
 
 class PositionPipeline:
@@ -204,7 +219,7 @@ class PositionPipeline:
             if is_live and isinstance(stored, Position):
                 live.append(stored)
         self._remember(live)
-        self._bus.publish_many(POSITIONS, [live_message(p) for p in live])
+        self._bus.publish_many(POSITIONS, live_messages(live))
         if self._after_store is not None and live:
             self._after_store(live)
         return [o for o in outcomes if o is not None]
@@ -268,7 +283,7 @@ class PositionPipeline:
             elif is_live and isinstance(item, Position):
                 fresh.append(item)
         self._remember(fresh)
-        self._bus.publish_many(POSITIONS, [live_message(p) for p in fresh])
+        self._bus.publish_many(POSITIONS, live_messages(fresh))
         if self._after_store is not None and fresh:
             self._after_store(fresh)
         accepted = len(to_store) - sum(1 for new_id in ids if new_id is None)
@@ -297,7 +312,8 @@ class PositionPipeline:
         if not decision.allowed:
             return IngestError("id", decision.reason)
         if worker.id not in last:
-            last[worker.id] = self._last_fix(worker.id)
+            known = self._last.get(worker.id, _UNKNOWN)  # a dict read is atomic: the lock only for a miss
+            last[worker.id] = self._last_fix(worker.id) if known is _UNKNOWN else known  # type: ignore[assignment]
         if not self._keeps(worker, fix_time):
             return Rejected(OFF_SHIFT, off_shift=True)
         self._warn_no_shifts(worker)
@@ -316,12 +332,12 @@ class PositionPipeline:
             battery_pct=battery_pct,
             attributes=_NO_ATTRIBUTES,
         )
-        verdict = accept(position, last[worker.id], self._limits)
-        if isinstance(verdict, Rejected):
-            return verdict
-        if verdict.live:
+        live = live_or_duplicate(position, last[worker.id])  # the fix time is within the window (above)
+        if live.__class__ is Rejected:
+            return live  # type: ignore[return-value]
+        if live:
             last[worker.id] = position
-        return position, verdict.live
+        return position, live  # type: ignore[return-value]
 
     def _keeps(self, worker: Worker, at: datetime) -> bool:
         """`keeps_location(worker, at)`, asking the calendar once per shift and worker (`kept_span`)."""

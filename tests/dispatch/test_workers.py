@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dispatch.workers import LOCATION_GRACE, LiveStatus, Shift, WorkerState, keeps_location, worker_state
+from dispatch.workers import LOCATION_GRACE, LiveStatus, Shift, WorkerState, fix_state, keeps_location, worker_state
 from tests.factories import at, make_worker
 
 NOW = at("2025-03-03T10:00:00Z")  # a Monday
@@ -111,3 +111,15 @@ def test_map_state(fix_age_s, speed, order, expected):
     """Tests the colour a worker gets on the map: offline after 10 min silence, on site wins over movement."""
     fix = None if fix_age_s is None else NOW - timedelta(seconds=fix_age_s)
     assert worker_state(LiveStatus(fix, speed, order), NOW) is expected
+
+
+@given(
+    st.integers(min_value=-3600, max_value=3600),
+    st.one_of(st.none(), st.floats(min_value=0, max_value=60), st.sampled_from([1.5, 1.5000001])),
+)
+def test_a_fresh_fix_shows_the_state_worker_state_gives_it(age_s, speed_mps):
+    """Tests that `fix_state` (the ingestion path's shortcut) is the map state `worker_state` gives a worker
+    known only by that fix: offline past 10 min, en route above 1.5 m/s, else idle."""
+    now = at("2025-03-03T09:00:00Z")
+    fix_time = now - timedelta(seconds=age_s)
+    assert fix_state(fix_time, speed_mps, now) is worker_state(LiveStatus(fix_time, speed_mps), now)
