@@ -375,9 +375,8 @@ class PositionPipeline:
             position = to_position(report, worker_id=worker.id, server_time=server_time, last=previous)
         except IngestError as exc:
             return exc
-        off_shift = refuse_off_shift(position, worker)
-        if off_shift is not None:
-            return off_shift
+        if not self._keeps(worker, position.fix_time):  # `refuse_off_shift`, the calendar asked once per shift
+            return Rejected(OFF_SHIFT, off_shift=True)
         self._warn_no_shifts(worker)
         verdict = accept(position, previous, self._limits)
         if isinstance(verdict, Rejected):
