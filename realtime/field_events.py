@@ -10,7 +10,8 @@ logged and never fail the ingestion: the fixes are stored. Alerts follow their f
 the thread needs to catch up (milliseconds; bench/alerts.py).
 
 Where a worker stands with each site survives a restart: the first fix of a worker seen by a process
-loads the sites their last stored crossings left them inside (`alerts_repo.sites_inside`).
+loads the sites their last stored crossings left them inside (`alerts_repo.sites_inside_many`: one query
+for all the workers a batch brings).
 
 `run_periodic` runs the time-based kinds (offline, late risk, off route, long stop) in the
 `python -m realtime worker` process; its step, `FieldEvents.evaluate_periodic(now)`, is a plain call.
@@ -320,7 +321,7 @@ class FieldEvents:
         """Where each newly seen worker stands with each site, from their last stored crossings."""
         since = before - timedelta(days=1)
         with session_scope(self._sessions) as session:
-            inside = {w: alerts_repo.sites_inside(session, worker_id=w, since=since) for w in worker_ids}
+            inside = alerts_repo.sites_inside_many(session, worker_ids=worker_ids, since=since)
         with self._lock:
             for worker_id, sites in inside.items():
                 if worker_id in self._cache.fences:

@@ -70,3 +70,28 @@ def test_storing_a_batch_of_crossings_costs_two_statements_however_many_it_holds
         event.remove(db_engine, "before_cursor_execute", count)
     assert stored == batch
     assert len(statements) == 2, statements
+
+
+def test_where_many_workers_stand_is_read_in_one_query(session, db_engine):
+    """Tests that `sites_inside_many` tells for each worker the sites entered and not left (a worker with no
+    crossing: none), as `sites_inside` does one worker at a time, with one statement for all of them."""
+    (ana, bo, cy), (casino, port) = world(session, 3, 2)
+    alerts_repo.add_fence_events(
+        session,
+        [crossing(ENTER, ana, casino, 0), crossing(ENTER, ana, port, 5), crossing(EXIT, ana, casino, 9),
+         crossing(ENTER, bo, casino, 2)],
+    )  # fmt: skip
+    session.flush()
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(db_engine, "before_cursor_execute", count)
+    try:
+        many = alerts_repo.sites_inside_many(session, worker_ids=[ana, bo, cy], since=NOW - timedelta(days=1))
+    finally:
+        event.remove(db_engine, "before_cursor_execute", count)
+    assert len(statements) == 1
+    assert many == {ana: {port: NOW + timedelta(minutes=5)}, bo: {casino: NOW + timedelta(minutes=2)}, cy: {}}
+    assert many == {w: alerts_repo.sites_inside(session, worker_id=w, since=NOW - timedelta(days=1)) for w in many}
