@@ -42,7 +42,7 @@ from dispatch.positions import (
     refuse_fix_time,
     refuse_off_shift,
 )
-from dispatch.workers import Worker, fix_state, kept_span
+from dispatch.workers import Worker, WorkerState, fix_state, kept_span
 from realtime.bus import POSITIONS, Bus
 from realtime.group_commit import CommitFailed, GroupCommitter
 from realtime.ingest import IngestError, PlainFix, PositionReport, check_fix_times, parse_item, plain_fix, to_position
@@ -99,6 +99,16 @@ MayReport = Callable[[int], Decision]
 Storable = Position | NetworkReport
 
 
+_STATE_TEXT = {state: state.value for state in WorkerState}
+
+
+def _round6(degrees: float) -> float:
+    """`round(degrees, 6)`, cheaply for what phones send (at most 6 decimals, where it is `degrees` itself):
+    when `n / 1e6` (correctly rounded) gives `degrees` back, `degrees` is the double of a 6-decimal number."""
+    n = round(degrees * 1e6)
+    return degrees if n / 1e6 == degrees else round(degrees, 6)
+
+
 def live_message(position: Position) -> dict[str, Any]:
     """The bus/socket form of a live position, with the map state already decided."""
     return live_messages([position])[0]
@@ -115,14 +125,14 @@ def live_messages(positions: Sequence[Position]) -> list[dict[str, Any]]:
         out.append(
             {
                 "worker_id": position.worker_id,
-                "lat": round(position.latitude, 6),
-                "lon": round(position.longitude, 6),
+                "lat": _round6(position.latitude),
+                "lon": _round6(position.longitude),
                 "fix_time": position.fix_time.isoformat(),
                 "speed_mps": position.speed_mps,
                 "bearing_deg": position.bearing_deg,
                 "accuracy_m": position.accuracy_m,
                 "battery_pct": position.battery_pct,
-                "state": fix_state(position.fix_time, position.speed_mps, position.server_time).value,
+                "state": _STATE_TEXT[fix_state(position.fix_time, position.speed_mps, position.server_time)],
                 "server_ms": ms,
             }
         )
