@@ -38,11 +38,12 @@ from dispatch.positions import (
     Rejected,
     accept,
     fix_time_refusal,
+    live_or_duplicate,
     refuse_fix_time,
     refuse_off_shift,
 )
 from dispatch.privacy import ConsentState, consent_refusal
-from dispatch.workers import LiveStatus, Worker, kept_span, worker_state
+from dispatch.workers import Worker, WorkerState, fix_state, kept_span
 from realtime.bus import POSITIONS, Bus
 from realtime.group_commit import CommitFailed, GroupCommitter
 from realtime.ingest import IngestError, PlainFix, PositionReport, check_fix_times, parse_item, plain_fix, to_position
@@ -93,26 +94,50 @@ class BatchSummary:
 
 
 Outcome = Stored | Rejected | IngestError
+_UNKNOWN = object()
 _NO_ATTRIBUTES: Mapping[str, Any] = MappingProxyType({})  # read-only, so one serves every plain fix
 MayReport = Callable[[int], Decision]
 Storable = Position | NetworkReport
 
 
+_STATE_TEXT = {state: state.value for state in WorkerState}
+
+
+def _round6(degrees: float) -> float:
+    """`round(degrees, 6)`, cheaply for what phones send (at most 6 decimals, where it is `degrees` itself):
+    when `n / 1e6` (correctly rounded) gives `degrees` back, `degrees` is the double of a 6-decimal number."""
+    n = round(degrees * 1e6)
+    return degrees if n / 1e6 == degrees else round(degrees, 6)
+
+
 def live_message(position: Position) -> dict[str, Any]:
     """The bus/socket form of a live position, with the map state already decided."""
-    state = worker_state(LiveStatus(position.fix_time, position.speed_mps), position.server_time)
-    return {
-        "worker_id": position.worker_id,
-        "lat": round(position.latitude, 6),
-        "lon": round(position.longitude, 6),
-        "fix_time": position.fix_time.isoformat(),
-        "speed_mps": position.speed_mps,
-        "bearing_deg": position.bearing_deg,
-        "accuracy_m": position.accuracy_m,
-        "battery_pct": position.battery_pct,
-        "state": state.value,
-        "server_ms": int(position.server_time.timestamp() * 1000),
-    }
+    return live_messages([position])[0]
+
+
+def live_messages(positions: Sequence[Position]) -> list[dict[str, Any]]:
+    """`live_message` of each position, cheaply: a batch shares its server time, turned into ms once."""
+    out: list[dict[str, Any]] = []
+    server_ms: dict[datetime, int] = {}
+    for position in positions:
+        ms = server_ms.get(position.server_time)
+        if ms is None:
+            ms = server_ms[position.server_time] = int(position.server_time.timestamp() * 1000)
+        out.append(
+            {
+                "worker_id": position.worker_id,
+                "lat": _round6(position.latitude),
+                "lon": _round6(position.longitude),
+                "fix_time": position.fix_time.isoformat(),
+                "speed_mps": position.speed_mps,
+                "bearing_deg": position.bearing_deg,
+                "accuracy_m": position.accuracy_m,
+                "battery_pct": position.battery_pct,
+                "state": _STATE_TEXT[fix_state(position.fix_time, position.speed_mps, position.server_time)],
+                "server_ms": ms,
+            }
+        )
+    return out
 
 
 class PositionPipeline:
@@ -210,7 +235,7 @@ class PositionPipeline:
             if is_live and isinstance(stored, Position):
                 live.append(stored)
         self._remember(live)
-        self._bus.publish_many(POSITIONS, [live_message(p) for p in live])
+        self._bus.publish_many(POSITIONS, live_messages(live))
         if self._after_store is not None and live:
             self._after_store(live)
         return [o for o in outcomes if o is not None]
@@ -274,7 +299,7 @@ class PositionPipeline:
             elif is_live and isinstance(item, Position):
                 fresh.append(item)
         self._remember(fresh)
-        self._bus.publish_many(POSITIONS, [live_message(p) for p in fresh])
+        self._bus.publish_many(POSITIONS, live_messages(fresh))
         if self._after_store is not None and fresh:
             self._after_store(fresh)
         accepted = len(to_store) - sum(1 for new_id in ids if new_id is None)
@@ -306,7 +331,8 @@ class PositionPipeline:
         if refused is not None:
             return refused
         if worker.id not in last:
-            last[worker.id] = self._last_fix(worker.id)
+            known = self._last.get(worker.id, _UNKNOWN)  # a dict read is atomic: the lock only for a miss
+            last[worker.id] = self._last_fix(worker.id) if known is _UNKNOWN else known  # type: ignore[assignment]
         if not self._keeps(worker, fix_time):
             return Rejected(OFF_SHIFT, off_shift=True)
         self._warn_no_shifts(worker)
@@ -325,12 +351,12 @@ class PositionPipeline:
             battery_pct=battery_pct,
             attributes=_NO_ATTRIBUTES,
         )
-        verdict = accept(position, last[worker.id], self._limits)
-        if isinstance(verdict, Rejected):
-            return verdict
-        if verdict.live:
+        live = live_or_duplicate(position, last[worker.id])  # the fix time is within the window (above)
+        if live.__class__ is Rejected:
+            return live  # type: ignore[return-value]
+        if live:
             last[worker.id] = position
-        return position, verdict.live
+        return position, live  # type: ignore[return-value]
 
     def consent_changed(self, worker_id: int, state: ConsentState) -> None:
         """A consent given or withdrawn (or a worker anonymised) through this process: applies to the next fix."""
@@ -379,9 +405,8 @@ class PositionPipeline:
             position = to_position(report, worker_id=worker.id, server_time=server_time, last=previous)
         except IngestError as exc:
             return exc
-        off_shift = refuse_off_shift(position, worker)
-        if off_shift is not None:
-            return off_shift
+        if not self._keeps(worker, position.fix_time):  # `refuse_off_shift`, the calendar asked once per shift
+            return Rejected(OFF_SHIFT, off_shift=True)
         self._warn_no_shifts(worker)
         verdict = accept(position, previous, self._limits)
         if isinstance(verdict, Rejected):

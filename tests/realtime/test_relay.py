@@ -3,9 +3,10 @@ from __future__ import annotations
 import threading
 
 import fakeredis
+import orjson
 import pytest
 
-from realtime.bus import POSITIONS, WORKERS, Bus
+from realtime.bus import ORDERS, POSITIONS, WORKERS, Bus
 from realtime.relay import LEADER_LOCK, LIVE_ROOM, Coalescer, run_relay
 from tests.support.servers import wait_until
 
@@ -156,3 +157,18 @@ def test_a_scoped_socket_joins_its_teams_rooms_and_is_cut_off_when_its_scope_cha
     joined = {"sid": office_rooms(north)}
     assert stale({"sid": lambda: north}, joined) == []
     assert stale({"sid": lambda: widened}, joined) == ["sid"]
+
+
+def test_single_fixes_queued_together_are_one_redis_message_in_order(bus):
+    """Tests that what many one-fix requests queued while the publisher was busy goes to Redis as one message
+    per channel run (not one per request), and `listen` yields every position and order in the order queued."""
+    raw = bus._redis.pubsub(ignore_subscribe_messages=True)  # noqa: SLF001
+    raw.subscribe(POSITIONS, ORDERS)
+    queued = [(POSITIONS, [{"worker_id": n, "n": n}]) for n in range(40)]
+    queued += [(ORDERS, [{"n": 40}]), (POSITIONS, [{"worker_id": 41, "n": 41}])]
+    bus.send(queued)
+    messages = [m for m in (raw.get_message(timeout=0.05) for _ in range(6)) if m is not None]
+    assert [(m["channel"].decode(), len(orjson.loads(m["data"])) if m["data"].startswith(b"[") else 1) for m in messages] == [
+        (POSITIONS, 40), (ORDERS, 1), (POSITIONS, 1)
+    ]  # fmt: skip
+    assert [m["n"] for m in orjson.loads(messages[0]["data"])] == list(range(40))
