@@ -15,7 +15,7 @@ cost and take so much that using them is never feasible.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,10 @@ from pyvrp.stop import StoppingCriterion
 
 from routing.plan import Plan, Progress, Route, Unplanned, UnplannedReason, schedule_route, unplanned_reason
 from routing.problem import Problem, StopRule, Worker, required_penalty, visit_penalty
+
+GIVE_UP_SHARE = 0.2
+"""Share of the budget (time and solution count) the search keeps required visits required for
+before it lets them be left out, when it has not found a plan that serves them all."""
 
 
 def unsupported(problem: Problem) -> list[str]:
@@ -72,16 +76,33 @@ def solve_pyvrp(
     unplanned = [Unplanned(vid, reason) for vid, reason in leave_out.items()]
     if all(v.id in leave_out for v in problem.visits):
         return Plan(routes=(), unplanned=tuple(unplanned), engine="pyvrp", objective=_left_out_cost(problem, unplanned))
-    model = _build(problem, leave_out)
     criterion = _Stop(stop, on_progress, should_stop, offset=_left_out_cost(problem, unplanned))
+    # First with required visits required, as plain PyVRP: its search runs 2-3 times as many
+    # iterations per second as with optional clients and finds better plans (bench/README.md,
+    # "Routing"). Only when that finds no complete plan within a fifth of the budget (some required
+    # visit does not fit) does it go on with them optional, from the best routes found so far.
+    model = _build(problem, leave_out, required=True)
     result = pyvrp.solve(
         model.data,
-        stop=criterion,
+        stop=criterion.phase(GIVE_UP_SHARE),
         seed=seed,
         collect_stats=False,
         display=False,
         initial_solution=_initial(model, initial),
     )
+    if not result.best.is_feasible() and not criterion.done:
+        model = _build(problem, leave_out, required=False)
+        result = pyvrp.solve(
+            model.data,
+            stop=criterion.phase(1.0),
+            seed=seed,
+            collect_stats=False,
+            display=False,
+            initial_solution=_solution(
+                model,
+                [(r.vehicle_type(), [a.idx for a in r.schedule() if a.is_client()]) for r in result.best.routes()],
+            ),
+        )
     best = result.best
     if not best.is_feasible():
         return None
@@ -114,7 +135,7 @@ def _left_out_cost(problem: Problem, unplanned: list[Unplanned]) -> int:
     return sum(visit_penalty(problem, problem.visit(u.visit_id), required_base=base) for u in unplanned)
 
 
-def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model:
+def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason], *, required: bool) -> _Model:
     visits = [v for v in problem.visits if v.id not in leave_out]
     depots = sorted({w.start_location for w in problem.workers} | {w.end_location for w in problem.workers})
     depot_index = {loc: k for k, loc in enumerate(depots)}
@@ -159,9 +180,10 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model
             duration_matrices.append(durations)
         profile_of[w.id] = profiles[key]
 
-    # Required visits are optional here too, at the required-visit penalty: PyVRP then always ends
-    # with a plan (leaving out what cannot fit, least urgent first) instead of an infeasible one,
-    # and on Solomon this was no slower to converge (mean gap at 1 s 1.28 % vs 1.51 %).
+    # With `required` False, required visits are optional too, at the required-visit penalty: PyVRP
+    # then always ends with a plan (leaving out what cannot fit, least urgent first) instead of an
+    # infeasible one, but searches more slowly (on Gehring & Homberger r1_4_2, 3,000 iterations
+    # took 2-3 times as long and ended 0.3 % worse).
     penalties = {p: required_penalty(problem, p) for p in range(1, 6)}
     loaded = any(v.demand for v in visits) or any(w.capacity is not None for w in problem.workers)
     total_demand = sum(v.demand for v in visits)
@@ -176,8 +198,8 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model
                 service_duration=v.service_s,
                 tw_early=max(now, window.start_s if window else 0),
                 tw_late=window.end_s if window else problem.horizon_s,
-                prize=penalties[v.priority] if v.required else (v.penalty or 0),
-                required=False,
+                prize=(0 if required else penalties[v.priority]) if v.required else (v.penalty or 0),
+                required=required and v.required,
                 name=v.id,
             )
         )
@@ -238,11 +260,17 @@ def _initial(model: _Model, plan: Plan | None) -> pyvrp.Solution | None:
     for route in plan.routes:
         vt = model.type_of_worker.get(route.worker_id)
         visits = [client[s.visit_id] for s in route.stops if s.visit_id in client]
-        if vt is None or not visits:
-            continue
-        routes.append(pyvrp.Route(model.data, visits, vt))
+        if vt is not None and visits:
+            routes.append((vt, visits))
+    return _solution(model, routes)
+
+
+def _solution(model: _Model, routes: Sequence[tuple[int, Sequence[int]]]) -> pyvrp.Solution | None:
+    """A PyVRP solution of `model` from (vehicle type, client indices) routes; None when they do not fit it."""
     try:
-        return pyvrp.Solution(model.data, routes)
+        return pyvrp.Solution(
+            model.data, [pyvrp.Route(model.data, list(visits), vt) for vt, visits in routes if visits]
+        )
     except (ValueError, IndexError, RuntimeError):
         return None
 
@@ -269,6 +297,27 @@ class _Stop(StoppingCriterion):
         self._started = time.perf_counter()
         self._iterations = 0
         self._best: int | None = None
+        self._done = False
+
+    @property
+    def done(self) -> bool:
+        """Whether the rule (or should_stop) has ended the search."""
+        return self._done
+
+    def phase(self, share: float) -> StoppingCriterion:
+        """This criterion, also ending once `share` of the budget has gone without a feasible plan."""
+
+        def stop(best_cost: int) -> bool:
+            if self(best_cost):
+                return True
+            if share >= 1 or self._best is not None:
+                return False
+            rule = self._rule
+            if rule.max_solutions is not None and self._iterations > share * rule.max_solutions:
+                return True
+            return rule.max_seconds is not None and time.perf_counter() - self._started >= share * rule.max_seconds
+
+        return stop
 
     def __call__(self, best_cost: float) -> bool:
         elapsed = time.perf_counter() - self._started
@@ -279,8 +328,9 @@ class _Stop(StoppingCriterion):
                 self._on_progress(Progress(cost + self._offset, elapsed, self._iterations, "pyvrp"))
         self._iterations += 1
         rule = self._rule
-        if rule.max_solutions is not None and self._iterations > rule.max_solutions:
-            return True
-        if rule.max_seconds is not None and elapsed >= rule.max_seconds:
-            return True
-        return self._should_stop is not None and self._should_stop()
+        self._done = (
+            (rule.max_solutions is not None and self._iterations > rule.max_solutions)
+            or (rule.max_seconds is not None and elapsed >= rule.max_seconds)
+            or (self._should_stop is not None and self._should_stop())
+        )
+        return self._done
