@@ -37,8 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+# The repository first: this file's own name would otherwise hide the `routing` package.
 sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO))
 
 import monaco_day  # noqa: E402
 import pyvrp  # noqa: E402

@@ -41,7 +41,18 @@ from routing.plan import (
 from routing.problem import DAY_S, Announced, Pin, Problem, StopRule, Visit, Window, Worker, required_penalty
 from routing.pyvrp_engine import solve_pyvrp, unsupported
 
-__all__ = ["Engine", "Progress", "Replan", "StopRule", "choose_engine", "replan", "replan_problem", "solve"]
+__all__ = [
+    "Engine",
+    "Progress",
+    "Replan",
+    "StopRule",
+    "choose_engine",
+    "relax_for_pyvrp",
+    "replan",
+    "replan_problem",
+    "routes_plan",
+    "solve",
+]
 
 Engine = Literal["auto", "ortools", "pyvrp"]
 
@@ -52,6 +63,13 @@ IDLE_CHECKS = 200_000
 
 SEED_SHARE = 0.5
 """Share of a timed budget PyVRP spends on the relaxation before OR-Tools takes over (see `_solve_hybrid`)."""
+ORTOOLS_S_PER_VISIT = 0.01
+"""OR-Tools only takes over when its share of a timed budget gives it this many seconds per visit:
+building its model of a 1,000-visit day with breaks took 6 s on the loaded 2-CPU bench machine
+(1.5-2 s quiet), so with less it would spend its share building and not searching. Otherwise
+PyVRP keeps the budget and its repaired plan is the answer ("pyvrp+repair")."""
+REPAIR_SHARE = 0.1
+"""Share of a timed budget kept for putting the breaks into PyVRP's routes when OR-Tools does not take over."""
 
 
 def choose_engine(problem: Problem, engine: Engine = "auto") -> Literal["ortools", "pyvrp"]:
@@ -137,7 +155,7 @@ def _best_only(on_progress: Callable[[Progress], None] | None) -> Callable[[Prog
     return report
 
 
-def _relaxed(problem: Problem) -> Problem:
+def relax_for_pyvrp(problem: Problem) -> Problem:
     """What PyVRP can express of `problem`, tightened so that its routes keep the breaks as they are.
 
     Each worker's shift and working time are shortened by their breaks, and every visit whose
@@ -175,7 +193,7 @@ def _relaxed(problem: Problem) -> Problem:
 
 def _relaxable(problem: Problem) -> bool:
     """Whether a PyVRP seed makes sense: a first plan (no pins or announcements) whose relaxation PyVRP expresses."""
-    return not problem.pins and not problem.announced and not unsupported(_relaxed(problem))
+    return not problem.pins and not problem.announced and not unsupported(relax_for_pyvrp(problem))
 
 
 def _solve_hybrid(
@@ -193,19 +211,23 @@ def _solve_hybrid(
     rest is inserted where it fits most cheaply (`warm_routes`): that plan keeps every constraint,
     is reported at once as the first feasible plan, and is returned should OR-Tools end without a
     better one. GLS improves from there. The relaxation is tight enough that few routes need
-    trimming (`_relaxed`); see bench/README.md, "Routing", for what each step gains.
+    trimming (`relax_for_pyvrp`); see bench/README.md, "Routing", for what each step gains.
     """
     started = perf_counter()
-    relaxed = _relaxed(problem)
+    relaxed = relax_for_pyvrp(problem)
     relaxed_out = dict(leave_out)
     for visit in relaxed.visits:
         if visit.id not in relaxed_out:
             reason = unservable_reason(relaxed, visit)
             if reason is not None:
                 relaxed_out[visit.id] = reason
+    finish = stop.max_seconds is None or stop.max_seconds * (1 - SEED_SHARE) >= ORTOOLS_S_PER_VISIT * len(
+        problem.visits
+    )
+    seed_share = SEED_SHARE if finish else 1 - REPAIR_SHARE
     share = StopRule(
         max_solutions=stop.max_solutions,
-        max_seconds=None if stop.max_seconds is None else stop.max_seconds * SEED_SHARE,
+        max_seconds=None if stop.max_seconds is None else stop.max_seconds * seed_share,
     )
     seed_plan = solve_pyvrp(
         relaxed, stop=share, seed=seed, leave_out=relaxed_out, on_progress=None, should_stop=should_stop
@@ -218,9 +240,9 @@ def _solve_hybrid(
     rest = stop
     if stop.max_seconds is not None:
         rest = StopRule(stop.max_solutions, max(0.001, stop.max_seconds - (perf_counter() - started)))
+    if repaired is not None and (not finish or (should_stop is not None and should_stop())):
+        return dataclasses.replace(repaired, engine="pyvrp+repair")
     if should_stop is not None and should_stop():
-        if repaired is not None:
-            return dataclasses.replace(repaired, engine="pyvrp+ortools")
         rest = StopRule(max_solutions=1)
     plan = _solve_ortools(
         problem,
@@ -387,7 +409,8 @@ def _solve_ortools(
 ) -> Plan:
     """OR-Tools with every constraint; progress times count from `started` (default: now).
 
-    `fallback` (a plan keeping every rule) is returned should OR-Tools end without a solution.
+    `fallback` (a plan keeping every rule; default: the warm-start routes, when nothing is pinned)
+    is returned should OR-Tools end without a solution or the budget be gone once the model is built.
     """
     left_out = [Unplanned(vid, reason) for vid, reason in leave_out.items()]
     penalties = {p: required_penalty(problem, p) for p in range(1, 6)}
@@ -443,8 +466,14 @@ def _solve_ortools(
     routing.AddSearchMonitor(solver.CustomLimit(limit))
     routing.CloseModelWithParameters(params)
     shielded[0] = True
-    start = _initial_assignment(problem, model, initial)
+    start, routes = _initial_assignment(problem, model, initial)
     shielded[0] = False
+    if fallback is None and not problem.pins:
+        fallback = routes_plan(problem, routes, leave_out)
+    if fallback is not None and stop.max_seconds is not None and perf_counter() - clock_start >= stop.max_seconds:
+        # Building the model took the whole budget (a large day on a busy machine): the routes
+        # already keep every rule, so they are the plan rather than an overrun.
+        return fallback
     params.solution_limit = stop.max_solutions if stop.max_solutions is not None else 2**63 - 1
     if stop.max_seconds is not None:
         # The budget covers building the model and the first routes, not only OR-Tools' search.
@@ -679,16 +708,16 @@ def _announced_costs(
             time.SetCumulVarSoftLowerBound(index, max(0, a.start_s - tolerance), objective.retime_penalty_per_s)
 
 
-def _initial_assignment(problem: Problem, model: _Model, initial: Plan | None) -> Any:
+def _initial_assignment(problem: Problem, model: _Model, initial: Plan | None) -> tuple[Any, dict[str, list[str]]]:
     """A starting assignment: `initial` trimmed to what still fits, with every other visit inserted
-    where it fits most cheaply (None: let OR-Tools build the first solution).
+    where it fits most cheaply (None: let OR-Tools build the first solution), and those routes.
     """
     routes = warm_routes(problem, model.visits, initial)
     worker_index = {w.id: k for k, w in enumerate(problem.workers)}
     indices: list[list[int]] = [[] for _ in problem.workers]
     for worker_id, ids in routes.items():
         indices[worker_index[worker_id]] = [model.index_of_visit[vid] for vid in ids]
-    return model.routing.ReadAssignmentFromRoutes(indices, True)
+    return model.routing.ReadAssignmentFromRoutes(indices, True), routes
 
 
 def warm_routes(problem: Problem, visits: Sequence[Visit], initial: Plan | None) -> dict[str, list[str]]:
