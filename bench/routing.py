@@ -134,21 +134,22 @@ BENCH_SOLVERS: dict[str, Callable[[Instance, Stop, int], Routes | None]] = {
 def run_benchmarks(suite: str, names: Sequence[str], stops: Sequence[Stop], solvers: Sequence[str], seed: int) -> None:
     folder = DATA / suite
     best = read_best_known(folder / "bks.csv")
-    rows: dict[tuple[str, str, str], tuple[float | None, int, float]] = {}
+    rows: dict[tuple[str, str, str], tuple[float | None, int, float, float]] = {}
     for name in names:
         instance = read_instance(folder / f"{name}.txt")
         for stop in stops:
             for solver in solvers:
                 if stop.iterations is not None and solver == "outfield OR-Tools":
                     continue
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 routes = BENCH_SOLVERS[solver](instance, stop, seed)
-                wall = time.perf_counter() - started
+                wall, cpu = time.perf_counter() - started, time.process_time() - cpu
                 result = None if routes is None else evaluate(instance, routes)
                 gap = 100 * (result.distance / best[name].distance - 1) if result and result.feasible else None
-                rows[(name, str(stop), solver)] = (gap, result.vehicles if result else 0, wall)
+                rows[(name, str(stop), solver)] = (gap, result.vehicles if result else 0, wall, cpu)
                 print(
-                    f"  {suite} {name} {stop} {solver}: {_gap(gap)} ({rows[(name, str(stop), solver)][1]} v, {wall:.1f} s)",
+                    f"  {suite} {name} {stop} {solver}: {_gap(gap)} ({rows[(name, str(stop), solver)][1]} v, "
+                    f"wall {wall:.1f} s, CPU {cpu:.1f} s, load {os.getloadavg()[0]:.1f})",
                     file=sys.stderr,
                     flush=True,
                 )
@@ -158,14 +159,17 @@ def run_benchmarks(suite: str, names: Sequence[str], stops: Sequence[Stop], solv
         for solver in solvers
         if (str(stop), solver) in {(k[1], k[2]) for k in rows}
     ]
-    print(f"\n#### {suite}: gap to the best known distance (vehicles used; wall seconds incl. building the model)\n")
+    print(
+        f"\n#### {suite}: gap to the best known distance (vehicles used; wall / CPU seconds of the call, "
+        "building the model included)\n"
+    )
     print("| instance | best known (v) | " + " | ".join(f"{solver} {stop}" for stop, solver in heads) + " |")
     print("| --- | ---: | " + " | ".join("---:" for _ in heads) + " |")
     for name in names:
         cells = []
         for stop, solver in heads:
-            gap, vehicles, wall = rows[(name, stop, solver)]
-            cells.append(f"{_gap(gap)} ({vehicles} v, {wall:.0f} s)")
+            gap, vehicles, wall, cpu = rows[(name, stop, solver)]
+            cells.append(f"{_gap(gap)} ({vehicles} v, {wall:.0f}/{cpu:.0f} s)")
         print(f"| {name} | {best[name].distance:.2f} ({best[name].vehicles}) | " + " | ".join(cells) + " |")
     means, vehicles_row = [], []
     for stop, solver in heads:
@@ -215,24 +219,26 @@ def field_plan(problem: Problem, stop: Stop, seed: int, solver: str) -> tuple[Pr
 def run_field_day(label: str, problem: Problem, stops: Sequence[Stop], solvers: Sequence[str], seed: int) -> None:
     print(f"\n#### {label}\n")
     print(
-        "| budget | solver | engine | first feasible | planned | unplanned | workers used | travel | wall | checker violations |"
+        "| budget | solver | engine | first feasible | planned | unplanned | workers used | travel | wall / CPU "
+        "| load | checker violations |"
     )
-    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     travel: dict[tuple[str, str], float] = {}
     for stop in stops:
         for solver in solvers:
             if stop.iterations is not None and solver == "outfield OR-Tools":
                 continue
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             day, plan, first = field_plan(problem, stop, seed, solver)
-            wall = time.perf_counter() - started
+            wall, cpu = time.perf_counter() - started, time.process_time() - cpu
             used = sum(1 for r in plan.routes if r.stops)
             travel[(str(stop), solver)] = plan.travel_s / 3600
             first_text = f"{first:.1f} s" if first is not None else "n/a"
             shown = "PyVRP, day without breaks" if solver == "plain PyVRP" else solver
             print(
                 f"| {stop} | {shown} | {plan.engine} | {first_text} | {plan.planned_count} | {len(plan.unplanned)} | "
-                f"{used} | {plan.travel_s / 3600:.2f} h | {wall:.1f} s | {len(check(day, plan))} |",
+                f"{used} | {plan.travel_s / 3600:.2f} h | {wall:.1f} / {cpu:.1f} s | {os.getloadavg()[0]:.1f} | "
+                f"{len(check(day, plan))} |",
                 flush=True,
             )
     timed = [s for s in stops if s.seconds is not None]

@@ -14,6 +14,7 @@ cost and take so much that using them is never feasible.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,10 @@ from routing.problem import Problem, StopRule, Worker, required_penalty, visit_p
 
 GIVE_UP_SHARE = 0.2
 """Share of the budget (time and solution count) the search keeps required visits required for
-before it lets them be left out, when it has not found a plan that serves them all."""
+before it lets them be left out, when it has not found a plan that serves them all ..."""
+GIVE_UP_ITERATIONS = 50
+"""... and it has run at least this many iterations (a 1,000-visit day's first one alone can take a
+fifth of a 10-second budget on a busy machine)."""
 
 
 def unsupported(problem: Problem) -> list[str]:
@@ -76,12 +80,12 @@ def solve_pyvrp(
     unplanned = [Unplanned(vid, reason) for vid, reason in leave_out.items()]
     if all(v.id in leave_out for v in problem.visits):
         return Plan(routes=(), unplanned=tuple(unplanned), engine="pyvrp", objective=_left_out_cost(problem, unplanned))
-    criterion = _Stop(stop, on_progress, should_stop, offset=_left_out_cost(problem, unplanned))
     # First with required visits required, as plain PyVRP: its search runs 2-3 times as many
     # iterations per second as with optional clients and finds better plans (bench/README.md,
     # "Routing"). Only when that finds no complete plan within a fifth of the budget (some required
     # visit does not fit) does it go on with them optional, from the best routes found so far.
-    model = _build(problem, leave_out, required=True)
+    model = _build(problem, leave_out)
+    criterion = _Stop(stop, on_progress, should_stop, offset=_left_out_cost(problem, unplanned))
     result = pyvrp.solve(
         model.data,
         stop=criterion.phase(GIVE_UP_SHARE),
@@ -91,7 +95,7 @@ def solve_pyvrp(
         initial_solution=_initial(model, initial),
     )
     if not result.best.is_feasible() and not criterion.done:
-        model = _build(problem, leave_out, required=False)
+        model = _optional(model, problem)
         result = pyvrp.solve(
             model.data,
             stop=criterion.phase(1.0),
@@ -135,7 +139,7 @@ def _left_out_cost(problem: Problem, unplanned: list[Unplanned]) -> int:
     return sum(visit_penalty(problem, problem.visit(u.visit_id), required_base=base) for u in unplanned)
 
 
-def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason], *, required: bool) -> _Model:
+def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model:
     visits = [v for v in problem.visits if v.id not in leave_out]
     depots = sorted({w.start_location for w in problem.workers} | {w.end_location for w in problem.workers})
     depot_index = {loc: k for k, loc in enumerate(depots)}
@@ -180,11 +184,10 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason], *, requir
             duration_matrices.append(durations)
         profile_of[w.id] = profiles[key]
 
-    # With `required` False, required visits are optional too, at the required-visit penalty: PyVRP
-    # then always ends with a plan (leaving out what cannot fit, least urgent first) instead of an
-    # infeasible one, but searches more slowly (on Gehring & Homberger r1_4_2, 3,000 iterations
-    # took 2-3 times as long and ended 0.3 % worse).
-    penalties = {p: required_penalty(problem, p) for p in range(1, 6)}
+    # Required visits are required here; `_optional` makes them optional at the required-visit
+    # penalty when no complete plan turns up: PyVRP then always ends with a plan (leaving out what
+    # cannot fit, least urgent first), but searches more slowly (on Gehring & Homberger r1_4_2,
+    # 3,000 iterations took 2-3 times as long and ended 0.3 % worse).
     loaded = any(v.demand for v in visits) or any(w.capacity is not None for w in problem.workers)
     total_demand = sum(v.demand for v in visits)
     now = problem.now_s or 0
@@ -198,8 +201,8 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason], *, requir
                 service_duration=v.service_s,
                 tw_early=max(now, window.start_s if window else 0),
                 tw_late=window.end_s if window else problem.horizon_s,
-                prize=(0 if required else penalties[v.priority]) if v.required else (v.penalty or 0),
-                required=required and v.required,
+                prize=0 if v.required else (v.penalty or 0),
+                required=v.required,
                 name=v.id,
             )
         )
@@ -249,6 +252,27 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason], *, requir
         duration_matrices=duration_matrices,
     )
     return _Model(data, [v.id for v in visits], workers_of_type, type_of_worker)
+
+
+def _optional(model: _Model, problem: Problem) -> _Model:
+    """`model` with every visit optional, a required one at the required-visit penalty of its priority."""
+    penalties = {p: required_penalty(problem, p) for p in range(1, 6)}
+    clients = []
+    for client, vid in zip(model.data.clients(), model.visit_ids, strict=True):
+        visit = problem.visit(vid)
+        clients.append(
+            pyvrp.Client(
+                location=client.location,
+                delivery=list(client.delivery),
+                service_duration=client.service_duration,
+                tw_early=client.tw_early,
+                tw_late=client.tw_late,
+                prize=penalties[visit.priority] if visit.required else (visit.penalty or 0),
+                required=False,
+                name=vid,
+            )
+        )
+    return dataclasses.replace(model, data=model.data.replace(clients=clients))
 
 
 def _initial(model: _Model, plan: Plan | None) -> pyvrp.Solution | None:
@@ -310,7 +334,7 @@ class _Stop(StoppingCriterion):
         def stop(best_cost: int) -> bool:
             if self(best_cost):
                 return True
-            if share >= 1 or self._best is not None:
+            if share >= 1 or self._best is not None or self._iterations < GIVE_UP_ITERATIONS:
                 return False
             rule = self._rule
             if rule.max_solutions is not None and self._iterations > share * rule.max_solutions:
