@@ -4,6 +4,8 @@ PyVRP's iterated local search beats plain OR-Tools by a wide margin on time-wind
 (measured in bench/solomon.py), but it has no breaks, one window per client and no pinned stops.
 `unsupported` lists what a problem needs beyond that; `routing.solve` only sends a problem here
 when the list is empty, so no constraint is ever dropped silently. The only module importing pyvrp.
+(0.14.1, the latest release, still has no breaks: PyVRP issue #352; `routing.solve.relax_for_pyvrp`
+is how a day with breaks still gets searched here.)
 
 How the problem maps: every visit gets its own PyVRP location (so skills can be enforced per visit
 even when two visits share a site), every worker start/end location becomes a depot, workers with

@@ -6,10 +6,12 @@ the same interface where it measurably does better (bench/README.md, "Routing"):
 * a problem PyVRP expresses exactly (time windows, skills, capacity, shifts; see
   `routing.pyvrp_engine.unsupported`) is solved by PyVRP: on Solomon it reaches a far smaller gap at
   the same budget;
-* a first plan with breaks or second windows is seeded by PyVRP on a relaxation for half the budget
-  and finished by OR-Tools with every constraint ("pyvrp+ortools"): on the Monaco day it planned
-  every visit with 12 % (10 s) and 19 % (60 s) less travel than OR-Tools alone, 30-50 % in less
-  loaded runs;
+* a first plan with breaks or second windows is searched by PyVRP on a relaxation that its routes
+  keep (`relax_for_pyvrp`: shifts, working time and late windows shortened by the breaks, first
+  window only); the breaks are put in by `warm_routes` (routes trimmed where something no longer
+  fits, the rest inserted most cheaply), which is the first feasible plan ("pyvrp+repair"), and
+  OR-Tools improves it with every constraint for the rest of the budget ("pyvrp+ortools") when
+  that leaves it time to search (`ORTOOLS_S_PER_VISIT`);
 * re-plans (pins, announced visits) run OR-Tools from the previous plan.
 Whichever engine runs, the plan comes back as the same `Plan` value, and the checker holds it to
 every rule. This is the only module importing ortools.
