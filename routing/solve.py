@@ -487,6 +487,15 @@ def _solve_ortools(
         # and so the plan, would depend on the machine's speed and load.
         params.lns_time_limit.FromSeconds(DAY_S)
     solution = _search(routing, start, params)
+    if solution is None and start is not None and stop.max_seconds is not None:
+        # OR-Tools sometimes rejects the warm start at once (status ROUTING_FAIL within 0.5 s, seen
+        # on the Monaco day): build its own first solution in the time that is left.
+        remaining = stop.max_seconds - (perf_counter() - clock_start)
+        if remaining > 0:
+            params.time_limit.FromMilliseconds(max(1, round(remaining * 1000)))
+            solution = _search(routing, None, params)
+    if solution is not None and fallback is not None and solution.ObjectiveValue() + left_out_cost > fallback.objective:
+        solution = None
     if solution is None and fallback is not None:
         return fallback
     if solution is None:
