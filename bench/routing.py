@@ -21,7 +21,7 @@ Nothing here asserts on time; it prints Markdown tables and the load average.
 
     .venv/bin/python bench/routing.py                     # everything, ~50 min
     .venv/bin/python bench/routing.py --quick             # a few minutes: 2 Solomon, 1 G&H, Monaco and city at 10 s
-    .venv/bin/python bench/routing.py --suites gh --solvers outfield "plain PyVRP" --iterations 2000
+    .venv/bin/python bench/routing.py --suites gh --solvers outfield "plain PyVRP" --seconds --iterations 1000
 """
 
 from __future__ import annotations
@@ -257,7 +257,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suites", nargs="+", default=list(BUDGETS), choices=list(BUDGETS))
     parser.add_argument("--solvers", nargs="+", default=list(SOLVERS), choices=list(SOLVERS))
-    parser.add_argument("--seconds", type=float, nargs="+", help="budgets for every suite (default: per suite)")
+    parser.add_argument(
+        "--seconds", type=float, nargs="*", help="budgets for every suite (default: per suite; none: iterations only)"
+    )
     parser.add_argument("--iterations", type=int, nargs="*", default=[], help="also stop PyVRP after N iterations")
     parser.add_argument("--instances", nargs="+", help="Solomon / G&H instance names (default: all)")
     parser.add_argument("--seed", type=int, default=0)
@@ -271,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(other work may be running: wall-clock budgets are then contended)."
     )
     for suite in args.suites:
-        budgets = args.seconds or BUDGETS[suite]
+        budgets = BUDGETS[suite] if args.seconds is None else args.seconds
         if args.quick:
             budgets = QUICK["solomon_budgets"] if suite == "solomon" else QUICK["budgets"]
         stops = [Stop(seconds=s) for s in budgets] + [Stop(iterations=n) for n in args.iterations]
