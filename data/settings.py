@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from dispatch import localtime
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -94,6 +96,10 @@ class Settings:
     low_rating_threshold: int = 2
     # A failed webhook delivery is retried after this many seconds, doubling each time (8 attempts).
     webhook_retry_base_s: float = 30.0
+    # The organisation's time zone (IANA name, OUTFIELD_TIMEZONE): every time a person reads or types in
+    # the console, the field page and the reports is wall-clock time here, named (e.g. "09:00 CEST"); the
+    # API stays ISO 8601 with offsets. The default is the demo's city; set yours ("Asia/Shanghai", "UTC").
+    timezone: str = "Europe/Monaco"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -146,6 +152,7 @@ class Settings:
             customer_link_days=_within(environ, "OUTFIELD_CUSTOMER_LINK_DAYS", 7, 1, 366),
             low_rating_threshold=_within(environ, "OUTFIELD_LOW_RATING_THRESHOLD", 2, 0, 5),
             webhook_retry_base_s=float(_within(environ, "OUTFIELD_WEBHOOK_RETRY_BASE_S", 30, 1, 3600)),
+            timezone=_timezone(environ, "OUTFIELD_TIMEZONE", "Europe/Monaco"),
         )
 
     @property
@@ -188,6 +195,15 @@ def _positive(environ: Mapping[str, str], name: str, default: int) -> int:
     value = _int(environ, name, default)
     if value < 1:
         raise ValueError(f"environment variable {name}={value} must be at least 1")
+    return value
+
+
+def _timezone(environ: Mapping[str, str], name: str, default: str) -> str:
+    value = (environ.get(name) or default).strip()
+    try:
+        localtime.zone(value)
+    except ValueError as exc:
+        raise ValueError(f"environment variable {name}: {exc}") from None
     return value
 
 

@@ -94,6 +94,8 @@ class UserRow(Base):
     # Bumped by logout, a password change and deactivation: a session cookie names the version it was
     # signed in with, so every older session of the user stops working at once.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The console language the user chose ("en", "zh_CN"); None: taken from the browser (Accept-Language).
+    language: Mapped[str | None] = mapped_column(String(10))
 
 
 class ApiTokenRow(Base):

@@ -19,9 +19,11 @@ from urllib.parse import parse_qs, urlencode
 import dash_leaflet as dl
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html
 
+from console import i18n
 from console.api_day import plan_vs_actual_json
 from console.auth import ApiError, Auth
 from console.day_service import WorkerDay, day_bounds
+from console.i18n import _
 from dispatch.access import Action, Actor
 
 PATH = "/day/"
@@ -154,7 +156,7 @@ def comparison_table(pva: dict[str, Any]) -> Any:
     """The plan-versus-actual table, one row per planned visit (texts only)."""
     if not pva["has_plan"]:
         return html.P(
-            "No published route for this worker on this day: only what happened is shown.", className="day-noplan"
+            _("No published route for this worker on this day: only what happened is shown."), className="day-noplan"
         )
     head = html.Tr([html.Th(h) for h in ("#", "Site", "Window", "Planned", "Arrived", "Left", "Verdict")])
     rows = []
@@ -219,10 +221,10 @@ def downloads(worker_id: int, day: date) -> list[Any]:
     query = urlencode({"from": start.isoformat(), "to": end.isoformat()})
     base = f"/api/v1/workers/{worker_id}"
     return [
-        html.A("GPX", href=f"{base}/track.gpx?{query}", className="day-download day-gpx", download=""),
-        html.A("GeoJSON", href=f"{base}/track.geojson?{query}", className="day-download day-geojson", download=""),
+        html.A(_("GPX"), href=f"{base}/track.gpx?{query}", className="day-download day-gpx", download=""),
+        html.A(_("GeoJSON"), href=f"{base}/track.geojson?{query}", className="day-download day-geojson", download=""),
         html.A(
-            "Plan vs actual (JSON)",
+            _("Plan vs actual (JSON)"),
             href=f"{base}/plan-vs-actual?{urlencode({'date': day.isoformat()})}",
             className="day-download day-json",
         ),
@@ -252,10 +254,11 @@ def layout(*, tile_url: str | None, actor_name: str, workers: Sequence[tuple[int
             html.Header(
                 className="plans-head",
                 children=[
-                    html.H1("Outfield · a worker's day"),
+                    html.H1(_("Outfield · a worker's day")),
                     html.Span(actor_name, className="plans-actor"),
-                    html.A("Route plans", href="/plans/", className="plans-link"),
-                    html.A("Live map", href="/", className="day-link"),
+                    html.A(_("Route plans"), href="/plans/", className="plans-link"),
+                    html.A(_("Live map"), href="/", className="day-link"),
+                    i18n.language_switch("/day/"),
                 ],
             ),
             html.Div(
@@ -269,7 +272,7 @@ def layout(*, tile_url: str | None, actor_name: str, workers: Sequence[tuple[int
                                 options=[{"label": name, "value": wid} for wid, name in workers],
                                 value=None,
                                 clearable=False,
-                                placeholder="Pick a worker",
+                                placeholder=_("Pick a worker"),
                                 className="day-worker",
                             ),
                         ]
@@ -297,7 +300,7 @@ def layout(*, tile_url: str | None, actor_name: str, workers: Sequence[tuple[int
                     html.Div(
                         className="plans-side day-side",
                         children=[
-                            html.H2("Plan versus actual"),
+                            html.H2(_("Plan versus actual")),
                             html.Div(id=SUMMARY),
                             html.Div(id=TABLE, className="day-table"),
                         ],
@@ -307,7 +310,7 @@ def layout(*, tile_url: str | None, actor_name: str, workers: Sequence[tuple[int
             html.Div(
                 className="day-playback",
                 children=[
-                    html.Button("Play", id=PLAY, className="plans-button day-play"),
+                    html.Button(_("Play"), id=PLAY, className="plans-button day-play"),
                     html.Span("--:--:--", id=CLOCK, className="day-clock"),
                     html.Div(
                         dcc.Slider(

@@ -17,8 +17,10 @@ import flask
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from console import i18n
 from console.auth import ApiError, Auth
 from console.forms_service import FormsError, FormsService, parse_review
+from console.i18n import _
 from dispatch.access import Action, Actor, can
 from dispatch.forms import FieldType, field_id_for
 from dispatch.orders import OrderType
@@ -60,7 +62,7 @@ def mount(server: flask.Flask, *, auth: Auth, forms: FormsService, assets_dir: P
         url_base_pathname=PATH,
         assets_folder=str(assets_dir),
         assets_ignore=r"live\.js",
-        title="Outfield · forms and approvals",
+        title=_("Outfield · forms and approvals"),
         update_title=None,
         suppress_callback_exceptions=True,
     )
@@ -70,7 +72,7 @@ def mount(server: flask.Flask, *, auth: Auth, forms: FormsService, assets_dir: P
             return html.Div()  # Dash validates the layout once at start-up, outside any request
         actor = auth.current_actor()
         if actor is None or not can(actor, Action.MANAGE_FORMS).allowed:
-            return html.Div(html.P("Your role may not manage forms (managers and admins do)."), className="login")
+            return html.Div(html.P(_("Your role may not manage forms (managers and admins do).")), className="login")
         return layout(actor_name=actor.name)
 
     app.layout = serve_layout
@@ -87,15 +89,16 @@ def layout(*, actor_name: str) -> html.Div:
             html.Header(
                 className="plans-head",
                 children=[
-                    html.H1("Outfield · forms and approvals"),
+                    html.H1(_("Outfield · forms and approvals")),
                     html.Span(actor_name, className="plans-actor"),
-                    html.A("Live map", href="/", className="plans-link"),
+                    html.A(_("Live map"), href="/", className="plans-link"),
+                    i18n.language_switch("/forms/"),
                 ],
             ),
             html.Section(
                 className="forms-editor",
                 children=[
-                    html.H2("Service-report forms"),
+                    html.H2(_("Service-report forms")),
                     html.Label(
                         [
                             "Order type",
@@ -117,15 +120,15 @@ def layout(*, actor_name: str) -> html.Div:
                         className="forms-approval",
                     ),  # fmt: skip
                     html.Div(id=ROWS, className="forms-rows"),
-                    html.Button("Add a field", id=ADD, className="forms-add"),
-                    html.Button("Save as a new version", id=SAVE, className="forms-save"),
+                    html.Button(_("Add a field"), id=ADD, className="forms-add"),
+                    html.Button(_("Save as a new version"), id=SAVE, className="forms-save"),
                     html.P(id=MESSAGE, className="forms-message"),
                 ],
             ),
             html.Section(
                 className="forms-approvals",
                 children=[
-                    html.H2("Reports waiting for approval"),
+                    html.H2(_("Reports waiting for approval")),
                     html.P(id=QUEUE_MESSAGE, className="forms-queue-message"),
                     html.Div(id=QUEUE, className="forms-queue"),
                 ],
@@ -300,7 +303,7 @@ def field_row(index: int, f: Mapping[str, Any]) -> html.Div:
             dcc.Input(
                 id={"type": LABEL, "index": index},
                 value=f.get("label") or "",
-                placeholder="Question",
+                placeholder=_("Question"),
                 maxLength=200,
                 className="ff-label",
                 debounce=False,
@@ -322,33 +325,33 @@ def field_row(index: int, f: Mapping[str, Any]) -> html.Div:
             dcc.Input(
                 id={"type": CHOICES, "index": index},
                 value=choices_text,
-                placeholder="Choices, separated by commas",
+                placeholder=_("Choices, separated by commas"),
                 className="ff-choices",
             ),  # fmt: skip
             dcc.Input(
                 id={"type": LOW, "index": index},
                 type="number",
                 value=f.get("min"),
-                placeholder="min",
+                placeholder=_("min"),
                 className="ff-min",
             ),
             dcc.Input(
                 id={"type": HIGH, "index": index},
                 type="number",
                 value=f.get("max"),
-                placeholder="max",
+                placeholder=_("max"),
                 className="ff-max",
             ),
-            html.Button("↑", id={"type": UP, "index": index}, className="ff-up", title="Move up"),
-            html.Button("↓", id={"type": DOWN, "index": index}, className="ff-down", title="Move down"),
-            html.Button("Remove", id={"type": REMOVE, "index": index}, className="ff-remove"),
+            html.Button("↑", id={"type": UP, "index": index}, className="ff-up", title=_("Move up")),
+            html.Button("↓", id={"type": DOWN, "index": index}, className="ff-down", title=_("Move down")),
+            html.Button(_("Remove"), id={"type": REMOVE, "index": index}, className="ff-remove"),
         ],
     )
 
 
 def versions_view(versions: Sequence[Mapping[str, Any]]) -> Any:
     if not versions:
-        return html.P("No form yet for this order type.", className="muted")
+        return html.P(_("No form yet for this order type."), className="muted")
     return html.Ul(
         [
             html.Li(
@@ -363,7 +366,7 @@ def versions_view(versions: Sequence[Mapping[str, Any]]) -> Any:
 
 def queue_view(items: Sequence[Mapping[str, Any]]) -> Any:
     if not items:
-        return html.P("No reports waiting for approval.", className="muted")
+        return html.P(_("No reports waiting for approval."), className="muted")
     return [approval_item(item) for item in items]
 
 
@@ -419,15 +422,15 @@ def approval_item(item: Mapping[str, Any]) -> html.Div:
     children += [
         dcc.Textarea(
             id={"type": NOTE, "index": order_id},
-            placeholder="Note (required to return)",
+            placeholder=_("Note (required to return)"),
             className="review-note",
             maxLength=2000,
         ),  # fmt: skip
         html.Div(
             [
-                html.Button("Approve", id={"type": APPROVE, "index": order_id}, className="approval-approve"),
+                html.Button(_("Approve"), id={"type": APPROVE, "index": order_id}, className="approval-approve"),
                 html.Button(
-                    "Return to the worker", id={"type": RETURN, "index": order_id}, className="approval-return"
+                    _("Return to the worker"), id={"type": RETURN, "index": order_id}, className="approval-return"
                 ),
             ],
             className="review-actions",

@@ -1,0 +1,26 @@
+"""A user's console language (issue #13, "Language and time").
+
+Revision ID: 0014
+Revises: 0010
+Create Date: 2026-12-04 20:00:00+00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0014"
+down_revision = "0010"  # the lead chains the session's migrations when merging
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(sa.Column("language", sa.String(length=10), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("language")
