@@ -80,6 +80,16 @@ def install(server: flask.Flask, *, sessions: sessionmaker[Session], timezone: s
         return response
 
     @server.after_request
+    def page_language(response: flask.Response) -> flask.Response:
+        # Dash writes a bare <html>: name the page's language, so Chinese pages take the CJK font (:lang(zh)).
+        if response.mimetype == "text/html" and not response.is_streamed and response.status_code == 200:
+            head = response.get_data()[:200]
+            if b"<html>" in head:
+                lang = html_lang().encode()
+                response.set_data(response.get_data().replace(b"<html>", b'<html lang="' + lang + b'">', 1))
+        return response
+
+    @server.after_request
     def translate_api_error(response: flask.Response) -> flask.Response:
         if response.status_code < 400 or not response.is_json or (language := current_language()) == "en":
             return response
@@ -238,6 +248,16 @@ def window_text(start: datetime, end: datetime) -> str:
     """'2026-03-29 09:00–11:00 CEST': an order's window on the office's clock (the end's date when it differs)."""
     first, last, label = localtime.format_span(start, end, office_zone())
     return f"{first}–{last} {label}" if len(last) == 5 else f"{first} – {last} {label}"
+
+
+def with_zone_labels(day: dict[str, Any]) -> dict[str, Any]:
+    """The field page's day with each order's `window_zone` ('CEST', 'CST'), so the phone names the office's zone
+    as the console does (browsers name some zones only by offset)."""
+    for order in day.get("orders", []):
+        start = order.get("window_start")
+        if isinstance(start, str):
+            order["window_zone"] = localtime.zone_label(datetime.fromisoformat(start), office_zone())
+    return day
 
 
 def wanted(msgids: Iterable[str], language: str) -> list[str]:

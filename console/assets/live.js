@@ -424,8 +424,19 @@
   const orderCache = { list: null, head: null, tab: null, target: null, nearOrder: null };
 
   function pad2(n) { return String(n).padStart(2, "0"); }
-  function utcDate(d) { return d.getUTCFullYear() + "-" + pad2(d.getUTCMonth() + 1) + "-" + pad2(d.getUTCDate()); }
-  function utcTime(d) { return pad2(d.getUTCHours()) + ":" + pad2(d.getUTCMinutes()); }
+  // Times on the office's clock (OUTFIELD_TIMEZONE, on the wall's data-timezone; console/i18n.py), as the form takes them.
+  function officeParts(d) {
+    const wall = document.getElementById("wall");
+    const zone = (wall && wall.dataset.timezone) || "UTC";
+    const parts = {};
+    const format = new Intl.DateTimeFormat("en-CA", {
+      timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+    });
+    for (const p of format.formatToParts(d)) parts[p.type] = p.value;
+    return parts;
+  }
+  function officeDate(d) { const p = officeParts(d); return p.year + "-" + p.month + "-" + p.day; }
+  function officeTime(d) { const p = officeParts(d); return p.hour + ":" + p.minute; }
 
   function siteName(p) {
     if (p.site_name) return p.site_name;
@@ -436,7 +447,7 @@
   function windowText(p) {
     if (!p.window_start || !p.window_end) return null;
     const s = new Date(p.window_start), e = new Date(p.window_end);
-    return utcTime(s) + "–" + utcTime(e);
+    return officeTime(s) + "–" + officeTime(e);
   }
 
   function workerNames(workers) {
@@ -624,7 +635,7 @@
       if (tab !== "new" || startDate) return [NO(), NO(), NO(), NO()];
       const start = new Date(Math.ceil(Date.now() / 3600000) * 3600000);  // the next full hour
       const end = new Date(start.getTime() + 2 * 3600000);
-      return [utcDate(start), utcTime(start), utcDate(end), utcTime(end)];
+      return [officeDate(start), officeTime(start), officeDate(end), officeTime(end)];
     },
   };
 

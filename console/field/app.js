@@ -115,7 +115,7 @@
     const i18n = window.Field.i18n;
     const sameDay = i18n.localDay(o.window_start) === i18n.localDay(new Date().toISOString());
     const date = sameDay ? "" : i18n.localDay(o.window_start) + " ";
-    const zone = i18n.zoneName(o.window_start);
+    const zone = o.window_zone || i18n.zoneName(o.window_start); // the server's name for it, as the console shows
     return `${date}${hhmm(o.window_start)}–${hhmm(o.window_end)} ${zone} · ` + t("about {minutes} min", { minutes: o.service_minutes });
   }
 

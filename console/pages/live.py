@@ -53,6 +53,7 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
     return html.Div(
         id=ids.WALL,
         className="wall tab-workers",
+        **{"data-timezone": i18n.office_zone().key},  # live.js shows and fills times on the office's clock
         children=[
             # Orders only: positions never enter Dash's store (live.js has its own socket for them).
             DashSocketIO(id=ids.SOCKET, eventNames=[ids.EVENT_ORDERS], options={"transports": ["websocket"]}),
