@@ -119,6 +119,9 @@ class WorkerRow(Base):
     home_lat: Mapped[float | None] = mapped_column(Float)
     home_lon: Mapped[float | None] = mapped_column(Float)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The IANA zone the worker's shift times are read in (their own, set from the office's when added by the
+    # CLI); None: UTC, as for every worker stored before time zones (migration 0014).
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
 
 class WorkerShiftRow(Base):

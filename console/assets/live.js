@@ -288,9 +288,10 @@
   // (raised, acknowledged, cleared). Every text is set as text: reasons and notes may hold anything.
   const ALERT_DOM = { list: "alerts-list", count: "alerts-count", tab: "active-tab", order: "selected-order" };
   const KIND_LABELS = {
-    sos: "SOS", mock_location: "Mock location", impossible_jump: "Impossible jump", low_battery: "Low battery",
-    offline: "Offline", late_risk: "Late risk", off_route: "Off route", long_stop: "Long stop",
-    suspicious_check_in: "Suspicious check-in", left_site_without_check_out: "Left site without check-out",
+    sos: N_("SOS"), mock_location: N_("Mock location"), impossible_jump: N_("Impossible jump"),
+    low_battery: N_("Low battery"), offline: N_("Offline"), late_risk: N_("Late risk"), off_route: N_("Off route"),
+    long_stop: N_("Long stop"), suspicious_check_in: N_("Suspicious check-in"),
+    left_site_without_check_out: N_("Left site without check-out"),
   };
   const alerts = { open: new Map(), items: new Map(), shown: null };
 
@@ -330,14 +331,14 @@
   }
 
   function acknowledge(a, note, say) {
-    if (!note.value.trim()) { say("Write a note first: what was done?"); note.focus(); return; }
+    if (!note.value.trim()) { say(t("Write a note first: what was done?")); note.focus(); return; }
     fetch("/api/v1/alerts/" + a.id + "/ack", {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
       body: JSON.stringify({ note: note.value }),
     })
       .then((answer) => answer.json().then((body) => ({ ok: answer.ok, body: body })))
-      .then(({ ok, body }) => (ok ? applyAlert(body) : say(body.error || "not acknowledged")))
+      .then(({ ok, body }) => (ok ? applyAlert(body) : say(body.error || t("not acknowledged"))))
       .catch(() => say("not acknowledged: the server did not answer"));
   }
 
@@ -348,8 +349,8 @@
     const head = document.createElement("button");
     head.type = "button";
     head.className = "alert-focus";
-    head.title = "Show the worker on the map";
-    head.append(span("alert-kind", KIND_LABELS[a.kind] || a.kind), span("alert-worker", workerName(a.worker_id)),
+    head.title = t("Show the worker on the map");
+    head.append(span("alert-kind", KIND_LABELS[a.kind] ? t(KIND_LABELS[a.kind]) : a.kind), span("alert-worker", workerName(a.worker_id)),
                 span("alert-age"));
     head.addEventListener("click", () => focusWorker(a.worker_id));
     const reason = span("alert-reason", a.reason);
@@ -360,12 +361,12 @@
     const note = document.createElement("input");
     note.type = "text";
     note.className = "alert-note";
-    note.placeholder = "Note";
+    note.placeholder = t("Note");
     note.maxLength = 2000;
     const ack = document.createElement("button");
     ack.type = "button";
     ack.className = "alert-ack";
-    ack.textContent = "Acknowledge";
+    ack.textContent = t("Acknowledge");
     ack.addEventListener("click", () => acknowledge(a, note, say));
     note.addEventListener("keydown", (event) => { if (event.key === "Enter") acknowledge(a, note, say); });
     actions.append(note, ack);
@@ -373,7 +374,7 @@
       const reassign = document.createElement("button");
       reassign.type = "button";
       reassign.className = "alert-reassign";
-      reassign.textContent = "Reassign #" + a.order_id;
+      reassign.textContent = t("Reassign #{id}", { id: a.order_id });
       reassign.addEventListener("click", () => openOrder(a.order_id));
       actions.append(reassign);
     }
@@ -409,11 +410,11 @@
   function el(type, props) { return { type: type, namespace: "dash_html_components", props: props }; }
 
   function fmtAge(iso, nowMs) {
-    if (!iso) return "no fix yet";
+    if (!iso) return t("no fix yet");
     const s = Math.max(0, Math.round((nowMs - Date.parse(iso)) / 1000));
-    if (s < 60) return s + " s ago";
-    if (s < 3600) return Math.floor(s / 60) + " min ago";
-    return Math.floor(s / 3600) + " h ago";
+    if (s < 60) return t("{n} s ago", { n: s });
+    if (s < 3600) return t("{n} min ago", { n: Math.floor(s / 60) });
+    return t("{n} h ago", { n: Math.floor(s / 3600) });
   }
 
 
@@ -424,6 +425,19 @@
   const orderCache = { list: null, head: null, tab: null, target: null, nearOrder: null };
 
   function pad2(n) { return String(n).padStart(2, "0"); }
+  // The page's words in its language: the wall's data-messages ({English: translation}, console/i18n.py); `N_`
+  // marks words defined ahead of use for `pybabel extract`, `t` translates them where they are shown.
+  var messages = null;
+  function N_(message) { return message; }
+  function t(message, params) {
+    if (messages === null) {
+      const wall = document.getElementById("wall");
+      if (wall) { try { messages = JSON.parse(wall.dataset.messages || "{}"); } catch (e) { messages = {}; } }
+    }
+    const text = (messages && messages[message]) || message;
+    return params ? text.replace(/\{(\w+)\}/g, (m, k) => (k in params ? String(params[k]) : m)) : text;
+  }
+
   // Times on the office's clock (OUTFIELD_TIMEZONE, on the wall's data-timezone; console/i18n.py), as the form takes them.
   function officeParts(d) {
     const wall = document.getElementById("wall");
@@ -492,7 +506,7 @@
     const seen = new Set();
     for (const p of open) {
       const who = p.assigned_worker_id !== null && p.assigned_worker_id !== undefined
-        ? (names[p.assigned_worker_id] || "worker " + p.assigned_worker_id) : "unassigned";
+        ? (names[p.assigned_worker_id] || t("worker {id}", { id: p.assigned_worker_id })) : t("unassigned");
       const key = orderRowKey(p, who, selected);
       let row = orderRows.get(p.order_id);
       if (!row) {
@@ -657,7 +671,7 @@
       // "live" only while both feeds are up: positions (this script's socket) and orders (DashSocketIO).
       badge: function (ordersConnected, feed) {
         const live = Boolean(ordersConnected && feed && feed.connected);
-        return [live ? "live" : "reconnecting…", live ? "conn conn-live" : "conn conn-down"];
+        return [live ? t("live") : t("reconnecting…"), live ? "conn conn-live" : "conn conn-down"];
       },
       openOrders: function (orders) {
         const open = ((orders && orders.features) || []).filter((f) => OPEN_ORDER.indexOf(f.properties.status) >= 0);

@@ -32,8 +32,11 @@
       if (cached) remember(JSON.parse(cached));
     } catch (e) { /* no storage: English until the network answers */ }
     try {
-      const res = await fetch("/i18n/catalogue.json" + (want ? "?lang=" + encodeURIComponent(want) : ""), { credentials: "same-origin" });
-      if (res.ok) remember(await res.json());
+      // One URL (the service worker keeps it for offline use); the `lang` cookie carries the worker's choice.
+      const res = await fetch("/i18n/catalogue.json", { credentials: "same-origin" });
+      const catalogue = res.ok ? await res.json() : null;
+      // Offline, the worker's copy may be in the language before a switch: this phone's own copy wins then.
+      if (catalogue && (!want || catalogue.lang === want)) remember(catalogue);
     } catch (e) { /* offline: the cached catalogue (or English) stays */ }
     apply(document);
   }

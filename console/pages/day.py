@@ -12,7 +12,7 @@ the server anything. Every text on the map (tooltips: site names, times) is a te
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -64,7 +64,7 @@ def _hm(value: str | datetime | None) -> str:
     if value is None:
         return "—"
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return f"{moment.astimezone(UTC):%H:%M}"
+    return f"{moment.astimezone(i18n.office_zone()):%H:%M}"
 
 
 def _minutes(seconds: float) -> str:
@@ -247,6 +247,7 @@ def layout(*, tile_url: str | None, actor_name: str, workers: Sequence[tuple[int
     ]  # fmt: skip
     return html.Div(
         className="plans-page day-page",
+        **{"data-timezone": i18n.office_zone().key},  # day.js shows the playback clock on the office's clock
         children=[
             dcc.Location(id=URL),
             dcc.Store(id=TRACK, data={"t": [], "ll": []}),

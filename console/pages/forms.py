@@ -10,6 +10,7 @@ admins), parse, call `FormsService`, present with the pure functions below. Ever
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from console import i18n
 from console.auth import ApiError, Auth
 from console.forms_service import FormsError, FormsService, parse_review
 from console.i18n import _
+from dispatch import localtime
 from dispatch.access import Action, Actor, can
 from dispatch.forms import FieldType, field_id_for
 from dispatch.orders import OrderType
@@ -439,12 +441,22 @@ def approval_item(item: Mapping[str, Any]) -> html.Div:
     return html.Div(children, className="review-item approval-item", id=f"approval-{order_id}")
 
 
+def _step_time(at: Any) -> str:
+    """'2026-03-29 14:05 CEST': when a report step happened, on the office's clock."""
+    try:
+        moment = datetime.fromisoformat(str(at))
+    except ValueError:
+        return str(at or "")
+    local = moment.astimezone(i18n.office_zone())
+    return f"{local:%Y-%m-%d %H:%M} {localtime.zone_label(moment, i18n.office_zone())}"
+
+
 def steps_view(steps: Sequence[Mapping[str, Any]]) -> html.Ol:
     """The report's history: submitted, returned (with the note), resubmitted, approved; who and when."""
     return html.Ol(
         [
             html.Li(
-                f"{s.get('step')} by {s.get('by') or 'someone'} at {str(s.get('at', ''))[:16].replace('T', ' ')} UTC"
+                f"{s.get('step')} by {s.get('by') or 'someone'} at {_step_time(s.get('at'))}"
                 + (f": {s['note']}" if s.get("note") else ""),
                 className="report-step",
             )

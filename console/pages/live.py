@@ -12,6 +12,7 @@ user actions (the worker card and its push link, and the order panel's actions i
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,7 +54,11 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
     return html.Div(
         id=ids.WALL,
         className="wall tab-workers",
-        **{"data-timezone": i18n.office_zone().key},  # live.js shows and fills times on the office's clock
+        # live.js shows and fills times on the office's clock, and writes its words in the page's language.
+        **{
+            "data-timezone": i18n.office_zone().key,
+            "data-messages": json.dumps(i18n.messages(i18n.current_language()), ensure_ascii=False),
+        },
         children=[
             # Orders only: positions never enter Dash's store (live.js has its own socket for them).
             DashSocketIO(id=ids.SOCKET, eventNames=[ids.EVENT_ORDERS], options={"transports": ["websocket"]}),

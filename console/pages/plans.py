@@ -89,7 +89,8 @@ def worker_colour(index: int) -> str:
 
 
 def _t(value: str) -> datetime:
-    return datetime.fromisoformat(value)
+    """A plan's time on the office's clock (what the page shows; durations are the same either way)."""
+    return datetime.fromisoformat(value).astimezone(i18n.office_zone())
 
 
 def _seconds(start: str, end: str) -> float:

@@ -4,11 +4,11 @@ workers, and what the field sent (check-ins with verdicts, photos, the service r
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from dash import html
 
+from console import i18n
 from console.dispatch_service import Explained
 from console.i18n import _
 from console.pages import checkin_confidence, ids
@@ -256,7 +256,7 @@ def report_view(report: Mapping[str, Any]) -> html.Div:
 
 def _time_of_day(iso: Any) -> str | None:
     try:
-        return f"{datetime.fromisoformat(str(iso)):%H:%M} UTC" if iso else None
+        return i18n.clock_time(str(iso)) if iso else None
     except ValueError:
         return None
 

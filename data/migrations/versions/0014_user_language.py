@@ -1,4 +1,4 @@
-"""A user's console language (issue #13, "Language and time").
+"""A user's console language and a worker's own time zone (issue #13, "Language and time").
 
 Revision ID: 0014
 Revises: 0010
@@ -19,8 +19,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("language", sa.String(length=10), nullable=True))
+    with op.batch_alter_table("workers") as batch:
+        batch.add_column(sa.Column("timezone", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("workers") as batch:
+        batch.drop_column("timezone")
     with op.batch_alter_table("users") as batch:
         batch.drop_column("language")
