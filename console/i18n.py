@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -82,7 +81,11 @@ def install(server: flask.Flask, *, sessions: sessionmaker[Session], timezone: s
     @server.after_request
     def page_language(response: flask.Response) -> flask.Response:
         # Dash writes a bare <html>: name the page's language, so Chinese pages take the CJK font (:lang(zh)).
-        if response.mimetype == "text/html" and not response.is_streamed and response.status_code == 200:
+        if (
+            response.mimetype == "text/html"
+            and response.status_code == 200
+            and not (response.direct_passthrough or response.is_streamed)  # files (the field page) name it themselves
+        ):
             head = response.get_data()[:200]
             if b"<html>" in head:
                 lang = html_lang().encode()
@@ -258,12 +261,6 @@ def with_zone_labels(day: dict[str, Any]) -> dict[str, Any]:
         if isinstance(start, str):
             order["window_zone"] = localtime.zone_label(datetime.fromisoformat(start), office_zone())
     return day
-
-
-def wanted(msgids: Iterable[str], language: str) -> list[str]:
-    """Which of `msgids` `language`'s catalogue has no translation for (empty when all are there)."""
-    known = messages(language)
-    return [m for m in msgids if m not in known]
 
 
 __all__ = ["LANGUAGES", "_", "clock_time", "install", "office_zone", "select_language", "translate_reason"]
