@@ -15,6 +15,13 @@
   // The order a worker is working on decides "en route" / "on site" (as dispatch.workers.worker_state);
   // otherwise the server's movement-based state from the last fix.
   const ACTIVE_ORDER_STATES = { en_route: "en_route", on_site: "on_site" };
+  // Worker states and order statuses as the panel words them (translated by t(), below).
+  const STATE_WORDS = {
+    idle: N_("idle"), en_route: N_("en route"), on_site: N_("on site"), offline: N_("offline"), new: N_("new"),
+    assigned: N_("assigned"), accepted: N_("accepted"), done: N_("done"), failed: N_("failed"),
+    declined: N_("declined"), cancelled: N_("cancelled"),
+  };
+  function stateWord(state) { return STATE_WORDS[state] ? t(STATE_WORDS[state]) : state.replace("_", " "); }
 
   function stateOf(props, nowMs) {
     if (!props.fix_time) return "offline";
@@ -161,7 +168,7 @@
         const box = document.createElement("div");
         box.className = "count count-" + k;
         box.dataset.state = k;
-        box.append(span("count-n"), span("count-label", k.replace("_", " ")));
+        box.append(span("count-n"), span("count-label", stateWord(k)));
         counts.append(box);
       }
     }
@@ -497,7 +504,7 @@
     if (p.flag) main.append(span("order-flag", "⚠ " + p.flag));
     node.className = "order-row status-" + p.status + (p.order_id === selected ? " selected" : "") + (p.flag ? " flagged" : "");
     if (p.flag) node.title = "⚠ " + p.flag; else node.removeAttribute("title");
-    node.replaceChildren(span("dot"), main, span("order-status", p.status.replace("_", " ")));
+    node.replaceChildren(span("dot"), main, span("order-status", stateWord(p.status)));
   }
 
   function drawOrderList(open, names, selected) {
