@@ -3,7 +3,7 @@ catalogue the browser's scripts read, API error reasons in the reader's language
 the office's time zone.
 
 - Messages live in `translations/<lang>/LC_MESSAGES/messages.po` (compiled `.mo` beside it), never in
-  code: Python wraps English with `_()` (`flask_babel.gettext`), the field page and live.js with `t()`,
+  code: Python wraps English with `_()` (`flask_babel.gettext`), the field page and live.js with `_()` too,
   and `pybabel extract -F babel.cfg` finds them (see ARCHITECTURE.md, "Where to add … a translation").
 - The language of a request: the signed-in user's stored choice (`users.language`, copied into the
   session at sign-in and on a switch) > a `lang` query parameter or cookie > `Accept-Language` > English.

@@ -15,13 +15,13 @@
   // The order a worker is working on decides "en route" / "on site" (as dispatch.workers.worker_state);
   // otherwise the server's movement-based state from the last fix.
   const ACTIVE_ORDER_STATES = { en_route: "en_route", on_site: "on_site" };
-  // Worker states and order statuses as the panel words them (translated by t(), below).
+  // Worker states and order statuses as the panel words them (translated by _(), below).
   const STATE_WORDS = {
     idle: N_("idle"), en_route: N_("en route"), on_site: N_("on site"), offline: N_("offline"), new: N_("new"),
     assigned: N_("assigned"), accepted: N_("accepted"), done: N_("done"), failed: N_("failed"),
     declined: N_("declined"), cancelled: N_("cancelled"),
   };
-  function stateWord(state) { return STATE_WORDS[state] ? t(STATE_WORDS[state]) : state.replace("_", " "); }
+  function stateWord(state) { return STATE_WORDS[state] ? _(STATE_WORDS[state]) : state.replace("_", " "); }
 
   function stateOf(props, nowMs) {
     if (!props.fix_time) return "offline";
@@ -338,14 +338,14 @@
   }
 
   function acknowledge(a, note, say) {
-    if (!note.value.trim()) { say(t("Write a note first: what was done?")); note.focus(); return; }
+    if (!note.value.trim()) { say(_("Write a note first: what was done?")); note.focus(); return; }
     fetch("/api/v1/alerts/" + a.id + "/ack", {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
       body: JSON.stringify({ note: note.value }),
     })
       .then((answer) => answer.json().then((body) => ({ ok: answer.ok, body: body })))
-      .then(({ ok, body }) => (ok ? applyAlert(body) : say(body.error || t("not acknowledged"))))
+      .then(({ ok, body }) => (ok ? applyAlert(body) : say(body.error || _("not acknowledged"))))
       .catch(() => say("not acknowledged: the server did not answer"));
   }
 
@@ -356,8 +356,8 @@
     const head = document.createElement("button");
     head.type = "button";
     head.className = "alert-focus";
-    head.title = t("Show the worker on the map");
-    head.append(span("alert-kind", KIND_LABELS[a.kind] ? t(KIND_LABELS[a.kind]) : a.kind), span("alert-worker", workerName(a.worker_id)),
+    head.title = _("Show the worker on the map");
+    head.append(span("alert-kind", KIND_LABELS[a.kind] ? _(KIND_LABELS[a.kind]) : a.kind), span("alert-worker", workerName(a.worker_id)),
                 span("alert-age"));
     head.addEventListener("click", () => focusWorker(a.worker_id));
     const reason = span("alert-reason", a.reason);
@@ -368,12 +368,12 @@
     const note = document.createElement("input");
     note.type = "text";
     note.className = "alert-note";
-    note.placeholder = t("Note");
+    note.placeholder = _("Note");
     note.maxLength = 2000;
     const ack = document.createElement("button");
     ack.type = "button";
     ack.className = "alert-ack";
-    ack.textContent = t("Acknowledge");
+    ack.textContent = _("Acknowledge");
     ack.addEventListener("click", () => acknowledge(a, note, say));
     note.addEventListener("keydown", (event) => { if (event.key === "Enter") acknowledge(a, note, say); });
     actions.append(note, ack);
@@ -381,7 +381,7 @@
       const reassign = document.createElement("button");
       reassign.type = "button";
       reassign.className = "alert-reassign";
-      reassign.textContent = t("Reassign #{id}", { id: a.order_id });
+      reassign.textContent = _("Reassign #{id}", { id: a.order_id });
       reassign.addEventListener("click", () => openOrder(a.order_id));
       actions.append(reassign);
     }
@@ -417,11 +417,11 @@
   function el(type, props) { return { type: type, namespace: "dash_html_components", props: props }; }
 
   function fmtAge(iso, nowMs) {
-    if (!iso) return t("no fix yet");
+    if (!iso) return _("no fix yet");
     const s = Math.max(0, Math.round((nowMs - Date.parse(iso)) / 1000));
-    if (s < 60) return t("{n} s ago", { n: s });
-    if (s < 3600) return t("{n} min ago", { n: Math.floor(s / 60) });
-    return t("{n} h ago", { n: Math.floor(s / 3600) });
+    if (s < 60) return _("{n} s ago", { n: s });
+    if (s < 3600) return _("{n} min ago", { n: Math.floor(s / 60) });
+    return _("{n} h ago", { n: Math.floor(s / 3600) });
   }
 
 
@@ -436,7 +436,7 @@
   // marks words defined ahead of use for `pybabel extract`, `t` translates them where they are shown.
   var messages = null;
   function N_(message) { return message; }
-  function t(message, params) {
+  function _(message, params) {
     if (messages === null) {
       const wall = document.getElementById("wall");
       if (wall) { try { messages = JSON.parse(wall.dataset.messages || "{}"); } catch (e) { messages = {}; } }
@@ -513,7 +513,7 @@
     const seen = new Set();
     for (const p of open) {
       const who = p.assigned_worker_id !== null && p.assigned_worker_id !== undefined
-        ? (names[p.assigned_worker_id] || t("worker {id}", { id: p.assigned_worker_id })) : t("unassigned");
+        ? (names[p.assigned_worker_id] || _("worker {id}", { id: p.assigned_worker_id })) : _("unassigned");
       const key = orderRowKey(p, who, selected);
       let row = orderRows.get(p.order_id);
       if (!row) {
@@ -678,7 +678,7 @@
       // "live" only while both feeds are up: positions (this script's socket) and orders (DashSocketIO).
       badge: function (ordersConnected, feed) {
         const live = Boolean(ordersConnected && feed && feed.connected);
-        return [live ? t("live") : t("reconnecting…"), live ? "conn conn-live" : "conn conn-down"];
+        return [live ? _("live") : _("reconnecting…"), live ? "conn conn-live" : "conn conn-down"];
       },
       openOrders: function (orders) {
         const open = ((orders && orders.features) || []).filter((f) => OPEN_ORDER.indexOf(f.properties.status) >= 0);

@@ -21,8 +21,8 @@
     accept: "accepted", decline: "declined", en_route: "en_route",
     check_in: "on_site", check_out: "done", fail: "failed",
   };
-  const t = (message, params) => window.Field.t(message, params); // field/i18n.js: the office's catalogue
-  const N_ = (message) => message; // marks words for the catalogue; t() translates them where shown
+  const _ = (message, params) => window.Field.t(message, params); // field/i18n.js: the office's catalogue
+  const N_ = (message) => message; // marks words for the catalogue; _() translates them where shown
   const ACTION_ENGLISH = {
     accept: N_("Accept"), decline: N_("Decline"), en_route: N_("On my way"), check_in: N_("Check-in"),
     check_out: N_("Check-out"), fail: N_("Could not do it"), report: N_("Service report"),
@@ -31,7 +31,7 @@
     new: N_("New"), assigned: N_("New for you"), accepted: N_("Accepted"), en_route: N_("On my way"), on_site: N_("On site"),
     done: N_("Done"), declined: N_("Declined"), failed: N_("Not done"), cancelled: N_("Cancelled"),
   };
-  const inLanguage = (words) => new Proxy(words, { get: (w, k) => (k in w ? t(w[k]) : undefined) });
+  const inLanguage = (words) => new Proxy(words, { get: (w, k) => (k in w ? _(w[k]) : undefined) });
   const ACTION_WORDS = inLanguage(ACTION_ENGLISH);
   const STATUS_WORDS = inLanguage(STATUS_ENGLISH);
 
@@ -116,7 +116,7 @@
     const sameDay = i18n.localDay(o.window_start) === i18n.localDay(new Date().toISOString());
     const date = sameDay ? "" : i18n.localDay(o.window_start) + " ";
     const zone = o.window_zone || i18n.zoneName(o.window_start); // the server's name for it, as the console shows
-    return `${date}${hhmm(o.window_start)}–${hhmm(o.window_end)} ${zone} · ` + t("about {minutes} min", { minutes: o.service_minutes });
+    return `${date}${hhmm(o.window_start)}–${hhmm(o.window_end)} ${zone} · ` + _("about {minutes} min", { minutes: o.service_minutes });
   }
 
   function orderById(id) {
@@ -171,13 +171,13 @@
     const day = state.day;
     if (!day) {
       $("#empty").hidden = false;
-      $("#empty").textContent = navigator.onLine ? t("Loading your day…") : t("You are offline and this day has not been opened on this phone yet.");
+      $("#empty").textContent = navigator.onLine ? _("Loading your day…") : _("You are offline and this day has not been opened on this phone yet.");
       return;
     }
     $("#worker-name").textContent = day.worker.name;
     $("#day-label").textContent = new Date(day.day + "T12:00:00").toLocaleDateString(document.documentElement.lang || [], { weekday: "long", day: "numeric", month: "long" });
     $("#empty").hidden = day.orders.length > 0;
-    $("#empty").textContent = t("No orders for today.");
+    $("#empty").textContent = _("No orders for today.");
     const list = $("#orders");
     const keep = new Set(day.orders.map((o) => o.id));
     for (const [id, card] of cards) if (!keep.has(id)) { card.remove(); cards.delete(id); }
@@ -196,16 +196,17 @@
     const net = $("#net");
     const online = navigator.onLine && state.reachable;
     net.className = "net " + (online ? "net-online" : "net-offline");
-    net.textContent = online ? t("Online") : navigator.onLine ? t("No connection to the office") : t("Offline");
+    net.textContent = online ? _("Online") : navigator.onLine ? _("No connection to the office") : _("Offline");
     const n = state.actions.length, p = state.photos.length;
     const parts = [];
-    if (n) parts.push(n === 1 ? t("1 action") : t("{n} actions", { n: n }));
-    if (p) parts.push(p === 1 ? t("1 photo") : t("{n} photos", { n: p }));
+    if (n) parts.push(n === 1 ? _("1 action") : _("{n} actions", { n: n }));
+    if (p) parts.push(p === 1 ? _("1 photo") : _("{n} photos", { n: p }));
     const q = $("#queue");
     q.dataset.actions = String(n);
     q.dataset.photos = String(p);
     q.className = "queue " + (parts.length ? "queue-waiting" : "queue-clear");
-    q.textContent = parts.length ? t("{what} waiting to sync", { what: parts.join(t(" and ")) }) : t("Everything is synced");
+    const and = _(" and ");
+    q.textContent = parts.length ? _("{what} waiting to sync", { what: parts.join(and) }) : _("Everything is synced");
   }
 
   function makeCard(order) {
@@ -652,7 +653,7 @@
   function startSharing() {
     if (!navigator.geolocation) { notice("This browser has no location service.", "error"); return stopSharing(); }
     state.sharing = true;
-    $("#share-state").textContent = t("Sharing your position while this page is open.");
+    $("#share-state").textContent = _("Sharing your position while this page is open.");
     watchId = navigator.geolocation.watchPosition(onWatch, (e) => {
       $("#share-state").textContent = `Position unavailable: ${e.message}`;
     }, { enableHighAccuracy: true, maximumAge: 10000, timeout: 60000 });
@@ -666,7 +667,7 @@
     clearInterval(flushTimer);
     const box = $("#share-position");
     if (box) box.checked = false;
-    if ($("#share-state")) $("#share-state").textContent = t("Not sharing your position.");
+    if ($("#share-state")) $("#share-state").textContent = _("Not sharing your position.");
   }
 
   async function onWatch(p) {
@@ -733,11 +734,11 @@
   async function saveReport(card, orderId) {
     const report = collectReport(card);
     if (reportIsEmpty(report) && !(card.formView && card.formView.hasRequired)) {
-      card.querySelector(".report-state").textContent = t("The report is empty.");
+      card.querySelector(".report-state").textContent = _("The report is empty.");
       return true;
     }
     if (card.formView && Object.keys(card.formView.check(report.answers)).length) {
-      card.querySelector(".report-state").textContent = t("Some answers are missing or wrong: see the marked fields.");
+      card.querySelector(".report-state").textContent = _("Some answers are missing or wrong: see the marked fields.");
       return false;
     }
     card.reportDirty = false;
@@ -836,7 +837,7 @@
     $("#banner-close").addEventListener("click", () => { $("#banner").hidden = true; });
     $("#share-position").checked = false; // consent is asked for on every visit
     $("#share-position").addEventListener("change", (ev) => (ev.target.checked ? startSharing() : stopSharing()));
-    $("#share-state").textContent = t("Not sharing your position.");
+    $("#share-state").textContent = _("Not sharing your position.");
     $("#locate").addEventListener("click", async () => {
       const { fix, error } = await getFix();
       if (fix) seen(fix); else $("#map-note").textContent = `Position unavailable: ${error}`;

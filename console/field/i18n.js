@@ -4,8 +4,8 @@
  *
  * The language: the worker's choice on this phone (the EN / 中文 switch, kept in localStorage and the
  * `lang` cookie) > the phone's language (Accept-Language, decided by the server) > English.
- * Elements of index.html with `data-i18n` have their text translated; scripts call `Field.t("English")`
- * (and mark words defined ahead of use with `N_("English")`), which `pybabel extract` finds.
+ * Elements of index.html with `data-i18n` have their text translated; app.js calls `Field.t` as `_("English")`
+ * (and marks words defined ahead of use with `N_("English")`), which `pybabel extract` finds.
  */
 (function () {
   "use strict";
