@@ -559,7 +559,8 @@
         (a.status === "new" ? 0 : 1) - (b.status === "new" ? 0 : 1) || a.priority - b.priority || a.order_id - b.order_id);
       drawOrderList(open, names, sel);
       const waiting = open.filter((p) => p.status === "new").length;
-      const tabLabel = "Orders" + (open.length ? " · " + open.length : "") + (waiting ? " (" + waiting + " new)" : "");
+      const newOnes = _(" ({n} new)", { n: waiting });
+      const tabLabel = _("Orders") + (open.length ? " · " + open.length : "") + (waiting ? newOnes : "");
       let head;
       if (sel === null) {
         head = el("P", { className: "muted", children: "Select an order in the list or on the map." });

@@ -159,7 +159,11 @@ def alerts_panel() -> html.Section:
             html.Header(
                 [html.H2(_("Exceptions")), html.Span("0", id=ids.ALERTS_COUNT, className="alerts-badge alerts-none")]
             ),
-            html.Ol(id=ids.ALERTS_LIST, className="alerts-list", **{"aria-live": "polite"}),
+            html.Ol(
+                id=ids.ALERTS_LIST,
+                className="alerts-list",
+                **{"aria-live": "polite", "data-empty": _("No open exceptions.")},  # shown by style.css when empty
+            ),
         ],
     )
 

@@ -13,7 +13,7 @@ from dash import dcc, html, no_update
 
 from console import i18n
 from console.dispatch_service import Created
-from console.i18n import _
+from console.i18n import N_, _
 from console.order_input import FieldError
 from console.pages import ids
 from console.pages.orders.common import EMPTY_LAYER, NS, TAB_ORDERS, humanise, reason_text
@@ -22,7 +22,14 @@ from dispatch.assign import AutoDispatched, ManualDispatch
 from dispatch.orders import OrderType
 from dispatch.sites import Site
 
-PRIORITIES = {1: "1 · most urgent", 2: "2 · urgent", 3: "3 · normal", 4: "4 · low", 5: "5 · lowest"}
+PRIORITIES = {1: N_("1 · most urgent"), 2: N_("2 · urgent"), 3: N_("3 · normal"), 4: N_("4 · low"), 5: N_("5 · lowest")}
+TYPE_WORDS = {
+    OrderType.VISIT: N_("Visit"),
+    OrderType.REPAIR: N_("Repair"),
+    OrderType.INSPECTION: N_("Inspection"),
+    OrderType.DELIVERY: N_("Delivery"),
+    OrderType.EMERGENCY: N_("Emergency"),
+}
 
 FORM_LABELS = {
     "body": "Order",
@@ -96,7 +103,10 @@ def new_order_pane() -> html.Div:
                             _("Type"),
                             dcc.Dropdown(
                                 id=ids.ORDER_TYPE,
-                                options=[{"label": t.value.capitalize(), "value": t.value} for t in OrderType],
+                                options=[
+                                    {"label": _(TYPE_WORDS.get(t, t.value.capitalize())), "value": t.value}
+                                    for t in OrderType
+                                ],
                                 value=OrderType.VISIT.value,
                                 clearable=False,
                                 searchable=False,
@@ -107,7 +117,7 @@ def new_order_pane() -> html.Div:
                             _("Priority"),
                             dcc.Dropdown(
                                 id=ids.ORDER_PRIORITY,
-                                options=[{"label": label, "value": p} for p, label in PRIORITIES.items()],
+                                options=[{"label": _(label), "value": p} for p, label in PRIORITIES.items()],
                                 value=3,
                                 clearable=False,
                                 searchable=False,
