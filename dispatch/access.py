@@ -33,6 +33,10 @@ class Action(StrEnum):
     APPROVE_REPORTS = "approve-reports"
     VIEW_REPORTS = "view-reports"
     MANAGE_WEBHOOKS = "manage-webhooks"
+    MANAGE_SITES = "manage-sites"
+    MANAGE_TEAMS = "manage-teams"
+    VIEW_AUDIT = "view-audit"
+    VIEW_LOCATION_AUDIT = "view-location-audit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,13 @@ _RULES: dict[Action, set[Role]] = {
     Action.VIEW_REPORTS: {Role.ADMIN, Role.MANAGER},
     # Webhooks send the company's events (orders, check-ins, ratings) to another system: an admin's call.
     Action.MANAGE_WEBHOOKS: {Role.ADMIN},
+    # Sites are where dispatchers send people: they add a customer's new site as the call comes in.
+    Action.MANAGE_SITES: {Role.ADMIN, Role.DISPATCHER},
+    Action.MANAGE_TEAMS: {Role.ADMIN},
+    # The whole audit log (who changed which user, worker, site) is the admin's; who looked at whose
+    # location is also the managers' to check, as they answer to staff for it.
+    Action.VIEW_AUDIT: {Role.ADMIN},
+    Action.VIEW_LOCATION_AUDIT: {Role.ADMIN, Role.MANAGER},
 }
 _OWN_RECORD = (Action.VIEW_POSITIONS, Action.REPORT_POSITION, Action.VIEW_ALERTS)
 """What a field worker may do on their own record only (their fixes, geofence events and alerts)."""

@@ -20,12 +20,12 @@ from dash.exceptions import PreventUpdate
 
 from console import i18n
 from console.auth import ApiError, Auth
-from console.forms_service import FormsError, FormsService, parse_review
 from console.i18n import _
 from dispatch import localtime
 from dispatch.access import Action, Actor, can
 from dispatch.forms import FieldType, field_id_for
 from dispatch.orders import OrderType
+from services.forms_service import FormsError, FormsService, parse_review
 
 PATH = "/forms/"
 ORDER_TYPE = "forms-type"
@@ -114,7 +114,12 @@ def layout(*, actor_name: str) -> html.Div:
                         ]
                     ),  # fmt: skip
                     html.Div(id=VERSIONS, className="forms-versions"),
-                    html.Label(["Form name", dcc.Input(id=NAME, type="text", maxLength=120, className="forms-name")]),
+                    html.Label(
+                        [
+                            "Form name",
+                            dcc.Input(id=NAME, type="text", maxLength=120, className="forms-name", debounce=True),
+                        ]
+                    ),
                     dcc.Checklist(
                         id=APPROVAL,
                         options=[{"label": " Reports need a manager's approval", "value": "yes"}],
@@ -308,7 +313,7 @@ def field_row(index: int, f: Mapping[str, Any]) -> html.Div:
                 placeholder=_("Question"),
                 maxLength=200,
                 className="ff-label",
-                debounce=False,
+                debounce=True,
             ),  # fmt: skip
             dcc.Dropdown(
                 id={"type": TYPE, "index": index},
@@ -329,6 +334,7 @@ def field_row(index: int, f: Mapping[str, Any]) -> html.Div:
                 value=choices_text,
                 placeholder=_("Choices, separated by commas"),
                 className="ff-choices",
+                debounce=True,
             ),  # fmt: skip
             dcc.Input(
                 id={"type": LOW, "index": index},
@@ -336,6 +342,7 @@ def field_row(index: int, f: Mapping[str, Any]) -> html.Div:
                 value=f.get("min"),
                 placeholder=_("min"),
                 className="ff-min",
+                debounce=True,
             ),
             dcc.Input(
                 id={"type": HIGH, "index": index},
@@ -343,6 +350,7 @@ def field_row(index: int, f: Mapping[str, Any]) -> html.Div:
                 value=f.get("max"),
                 placeholder=_("max"),
                 className="ff-max",
+                debounce=True,
             ),
             html.Button("↑", id={"type": UP, "index": index}, className="ff-up", title=_("Move up")),
             html.Button("↓", id={"type": DOWN, "index": index}, className="ff-down", title=_("Move down")),

@@ -27,11 +27,11 @@ from dash_socketio import DashSocketIO
 from console import i18n
 from console.api_field import qr_svg
 from console.auth import ApiError
-from console.field_service import FieldService, IssuedLink
 from console.i18n import N_, _
 from console.pages import ids, orders
-from console.services import LiveSnapshot
 from dispatch.access import Action, Actor, can
+from services.field_service import FieldService, IssuedLink
+from services.live_service import LiveSnapshot
 
 MONACO_CENTRE = (43.7384, 7.4246)
 NS = Namespace("outfield")
@@ -91,6 +91,7 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
                             html.A(_("Route plans"), href="/plans/", className="plans-nav"),
                             html.A(_("Check-in review"), href="/review/", className="review-nav"),
                             html.A(_("Forms and approvals"), href="/forms/", className="forms-nav"),
+                            html.A(_("Administration"), href="/admin/", className="admin-nav"),
                             i18n.language_switch("/"),
                         ]
                     ),
@@ -378,8 +379,7 @@ def revoked_view(version: int) -> html.P:
 
 def push_error_view(exc: Exception) -> html.P:
     """Why the link was not issued, sent or revoked, as a sentence."""
-    reason = exc.reason if isinstance(exc, ApiError) else str(exc)
-    return html.P(orders.humanise(reason), className="error")
+    return html.P(orders.humanise(str(exc)), className="error")
 
 
 def card_view(card: dict[str, Any] | None) -> Any:

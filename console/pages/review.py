@@ -20,8 +20,8 @@ from console import i18n
 from console.auth import ApiError, Auth
 from console.i18n import _
 from console.pages.checkin_confidence import checkin_confidence
-from console.review_service import QUEUE_STATUSES, ReviewError, ReviewService, parse_review, parse_status
 from dispatch.access import Action, can
+from services.review_service import QUEUE_STATUSES, ReviewError, ReviewService, parse_review, parse_status
 
 PATH = "/review/"
 STATUS = "review-status"

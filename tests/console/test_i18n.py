@@ -18,7 +18,6 @@ from babel.messages.pofile import read_po
 
 from console import i18n
 from console.app import create_app
-from console.order_input import FieldError
 from console.pages.orders.new_order import form_time
 from data import users_repo
 from data.db import make_engine, make_sessionmaker, session_scope
@@ -26,6 +25,7 @@ from data.migrate import migrate
 from data.settings import Settings
 from dispatch.access import Role
 from dispatch.clock import ManualClock
+from services.order_input import FieldError
 
 REPO = Path(__file__).resolve().parents[2]
 ZH_PO = REPO / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"

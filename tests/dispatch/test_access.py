@@ -62,3 +62,22 @@ def test_reports_are_for_managers_and_admins_history_for_the_office():
     assert not decision.allowed and decision.reason == "role dispatcher may not view-reports"
     assert can(DISPATCHER, Action.VIEW_ORDERS).allowed
     assert not can(WORKER, Action.VIEW_REPORTS).allowed and not can(WORKER, Action.VIEW_ORDERS).allowed
+
+
+def test_the_whole_audit_log_is_the_admins_and_location_views_also_the_managers():
+    """Tests that only an admin reads the whole audit log, a manager reads who viewed whose location, and a
+    dispatcher and a field worker read neither."""
+    manager = Actor(4, "boss", Role.MANAGER)
+    assert can(ADMIN, Action.VIEW_AUDIT).allowed and can(ADMIN, Action.VIEW_LOCATION_AUDIT).allowed
+    assert (can(manager, Action.VIEW_AUDIT).allowed, can(manager, Action.VIEW_LOCATION_AUDIT).allowed) == (False, True)
+    assert can(DISPATCHER, Action.VIEW_LOCATION_AUDIT).reason == "role dispatcher may not view-location-audit"
+    assert not can(WORKER, Action.VIEW_LOCATION_AUDIT).allowed
+
+
+def test_admins_manage_teams_and_dispatchers_may_add_sites():
+    """Tests that teams are the admin's alone, while sites are managed by admins and dispatchers (not managers)."""
+    manager = Actor(4, "boss", Role.MANAGER)
+    assert can(ADMIN, Action.MANAGE_TEAMS).allowed
+    assert not can(DISPATCHER, Action.MANAGE_TEAMS).allowed and not can(manager, Action.MANAGE_TEAMS).allowed
+    assert can(DISPATCHER, Action.MANAGE_SITES).allowed and can(ADMIN, Action.MANAGE_SITES).allowed
+    assert not can(manager, Action.MANAGE_SITES).allowed

@@ -10,7 +10,6 @@ from dash import html
 from dash_extensions.javascript import Namespace
 
 from console import i18n
-from console.auth import ApiError
 from console.i18n import N_
 from dispatch.access import Action, Actor
 from dispatch.orders import TimeWindow
@@ -67,8 +66,8 @@ def humanise(reason: str) -> str:
 
 
 def reason_text(exc: Exception) -> str:
-    """The reason an expected failure carries, as the API words it."""
-    return exc.reason if isinstance(exc, ApiError) else str(exc)
+    """The reason an expected failure carries, as the API words it (`dispatch.errors.AppError`'s text)."""
+    return str(exc)
 
 
 def error_message(text: str) -> html.P:

@@ -9,7 +9,6 @@ from typing import Any
 from dash import html
 
 from console import i18n
-from console.dispatch_service import Explained
 from console.i18n import _
 from console.pages import checkin_confidence, ids
 from console.pages.orders.assignment import actions_panel, candidate_row
@@ -17,6 +16,7 @@ from console.pages.orders.common import NO_ORDER_HINT, distance_text, humanise, 
 from dispatch.assign import Excluded
 from dispatch.checkin import CheckinKind
 from dispatch.orders import FINAL_STATUSES
+from services.dispatch_service import Explained
 
 VERDICTS = {
     CheckinKind.VERIFIED.value: "verified",

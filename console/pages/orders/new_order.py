@@ -1,5 +1,5 @@
 """The New order tab: the form, the sites the picker offers (also as clickable map points), and the
-form's values as the API's JSON body, so one parser (`console.order_input`) checks both."""
+form's values as the API's JSON body, so one parser (`services.order_input`) checks both."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ import dash_leaflet as dl
 from dash import dcc, html, no_update
 
 from console import i18n
-from console.dispatch_service import Created
 from console.i18n import N_, _
-from console.order_input import FieldError
 from console.pages import ids
 from console.pages.orders.common import EMPTY_LAYER, NS, TAB_ORDERS, humanise, reason_text
 from dispatch import localtime
 from dispatch.assign import AutoDispatched, ManualDispatch
 from dispatch.orders import OrderType
 from dispatch.sites import Site
+from services.dispatch_service import Created
+from services.order_input import FieldError
 
 PRIORITIES = {1: N_("1 · most urgent"), 2: N_("2 · urgent"), 3: N_("3 · normal"), 4: N_("4 · low"), 5: N_("5 · lowest")}
 TYPE_WORDS = {
@@ -60,6 +60,12 @@ def _field(label: str, control: Any, *, html_for: str | None = None, wide: bool 
 
 
 def _when(label: str, date_id: str, time_id: str) -> html.Div:
+    """A date picker and an HH:MM field.
+
+    Fields read only when a button is pressed use `debounce=True`: Dash 4's `dcc.Input` sends a typed value
+    from a React effect after the keystroke, so a quick click could read the value from before the edit;
+    with `debounce=True` the value is sent on blur, which the click's mousedown causes before the click.
+    """
     return _field(
         label,
         html.Div(
@@ -69,7 +75,7 @@ def _when(label: str, date_id: str, time_id: str) -> html.Div:
                     id=date_id, display_format="YYYY-MM-DD", placeholder=_("YYYY-MM-DD"), first_day_of_week=1
                 ),
                 dcc.Input(
-                    id=time_id, type="text", placeholder=_("HH:MM"), className="time", maxLength=5, debounce=False
+                    id=time_id, type="text", placeholder=_("HH:MM"), className="time", maxLength=5, debounce=True
                 ),
             ],
         ),
@@ -136,7 +142,14 @@ def new_order_pane() -> html.Div:
                 _field(
                     _("Expected duration (minutes)"),
                     dcc.Input(
-                        id=ids.ORDER_DURATION, type="number", min=1, max=1440, step=1, value=30, className="minutes"
+                        id=ids.ORDER_DURATION,
+                        type="number",
+                        min=1,
+                        max=1440,
+                        step=1,
+                        value=30,
+                        className="minutes",
+                        debounce=True,
                     ),
                     html_for=ids.ORDER_DURATION,
                 ),
