@@ -11,6 +11,7 @@ import flask
 import qrcode
 import qrcode.image.svg
 
+from console import i18n
 from console.auth import Auth, deny
 from console.request_body import MAX_ID, json_document, json_object, limit_body, read_body
 from dispatch.access import Action
@@ -87,7 +88,7 @@ def create_blueprint(*, auth: Auth, field: FieldService) -> flask.Blueprint:
 
     @bp.get("/api/v1/field/<token>/day")
     def day(token: str) -> flask.Response:
-        return flask.jsonify(field.day(field.open(token)))
+        return flask.jsonify(i18n.with_zone_labels(field.day(field.open(token))))
 
     @bp.post("/api/v1/field/<token>/actions")
     def actions(token: str) -> flask.Response:

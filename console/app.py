@@ -28,6 +28,7 @@ from console import (
     api_review,
     api_tracks,
     http_errors,
+    i18n,
     login,
     security,
 )
@@ -75,7 +76,8 @@ from services.reports_service import ReportsService
 from services.review_service import ReviewService
 from services.webhooks_service import WebhookService
 
-PUBLIC_PREFIXES = ("/login", "/osmand", "/api/", "/field/", "/c/", "/healthz", "/assets/style.css", "/favicon.ico")
+PUBLIC_PREFIXES = ("/login", "/osmand", "/api/", "/field/", "/c/", "/healthz", "/assets/style.css", "/favicon.ico",
+                   "/lang", "/i18n/", "/assets/fonts/")  # fmt: skip
 
 
 @dataclass
@@ -142,6 +144,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
     )
     security.install_same_origin_rule(server, public_url=settings.public_url)
+    i18n.install(server, sessions=sessions, timezone=settings.timezone)
     server.register_blueprint(api.create_blueprint(auth=auth, services=services, pipeline=pipeline, limits=limits))
     server.register_blueprint(api_tracks.create_blueprint(auth=auth, sessions=sessions, clock=clock))
     days = DayService(sessions=sessions, clock=clock)

@@ -146,10 +146,13 @@ class Auth:
         with session_scope(self._sessions) as session:
             actor = users_repo.check_password(session, name=name, password=password)
             version = users_repo.session_version(session, actor.id) if actor is not None else None
+            language = users_repo.language(session, actor.id) if actor is not None else None
         if actor is not None and version is not None:
             flask.session.clear()
             flask.session["user_id"] = actor.id
             flask.session["session_version"] = version
+            if language is not None:
+                flask.session["lang"] = language  # the console's language this user chose (console/i18n.py)
             flask.session.permanent = True
             return actor
         return None

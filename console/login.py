@@ -9,22 +9,25 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import flask
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
 from markupsafe import escape
 
+from console import i18n
 from console.auth import Auth
+from console.i18n import _
 
-PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Outfield · sign in</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="stylesheet" href="/assets/style.css"></head>
+PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="stylesheet" href="/assets/style.css">
+<link rel="stylesheet" href="/assets/fonts/noto-sans-sc/noto-sans-sc.css"></head>
 <body><form class="login" method="post" action="/login">
-<h1>Outfield</h1><p>Field-service dispatch · 外勤管理</p>{error}
-<label>User name<input name="name" autocomplete="username" autofocus value="{name}"></label>
-<label>Password<input name="password" type="password" autocomplete="current-password"></label>
-<input type="hidden" name="next" value="{next}"><button type="submit">Sign in</button></form></body></html>"""
+<h1>Outfield</h1><p>{tagline}</p>{error}
+<label>{user_label}<input name="name" autocomplete="username" autofocus value="{name}"></label>
+<label>{password_label}<input name="password" type="password" autocomplete="current-password"></label>
+<input type="hidden" name="next" value="{next}"><button type="submit">{sign_in}</button></form>{switch}</body></html>"""
 
 # What a browser's URL parser drops before reading a URL: tab and newlines anywhere, C0 controls and
 # spaces at either end (WHATWG URL). It also reads a backslash as a slash in http(s) URLs.
@@ -66,7 +69,7 @@ def register(server: flask.Flask, auth: Auth, *, storage_uri: str, per_name: str
 
     def too_many(_limit: RequestLimit) -> flask.Response:
         page = _page(
-            error="Too many failed sign-ins: please wait a little and try again.",
+            error=_("Too many failed sign-ins: please wait a little and try again."),
             name=flask.request.form.get("name", ""),
             target=safe_next(flask.request.values.get("next")),
         )
@@ -81,7 +84,7 @@ def register(server: flask.Flask, auth: Auth, *, storage_uri: str, per_name: str
             return _page(error="", name="", target=target)
         name = flask.request.form.get("name", "")
         if auth.login(name, flask.request.form.get("password", "")) is None:
-            return _page(error="Wrong user name or password.", name=name, target=target), 401
+            return _page(error=_("Wrong user name or password."), name=name, target=target), 401
         return flask.redirect(target)
 
     @server.post("/logout")
@@ -94,4 +97,15 @@ def register(server: flask.Flask, auth: Auth, *, storage_uri: str, per_name: str
 
 def _page(*, error: str, name: str, target: str) -> str:
     shown = f'<p class="error">{escape(error)}</p>' if error else ""
-    return PAGE.format(error=shown, name=escape(name), next=escape(target))
+    return PAGE.format(
+        lang=i18n.html_lang(),
+        title=escape(_("Outfield · sign in")),
+        tagline=escape(_("Field-service dispatch")),
+        user_label=escape(_("User name")),
+        password_label=escape(_("Password")),
+        sign_in=escape(_("Sign in")),
+        switch=i18n.switch_html("/login?" + urlencode({"next": target}, safe="/")),
+        error=shown,
+        name=escape(name),
+        next=escape(target),
+    )

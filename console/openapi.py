@@ -48,7 +48,9 @@ OPENAPI: dict[str, Any] = {
     "info": {
         "title": "Outfield API",
         "version": "1",
-        "description": "Field-service dispatch: positions, workers, work orders.",
+        "description": "Field-service dispatch: positions, workers, work orders. Times are ISO 8601 with their offset "
+        "(answered in UTC). An error's `error` is English unless the request sends `Accept-Language: zh-CN`; its "
+        "`field` is the same in every language.",
     },
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

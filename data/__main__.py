@@ -9,6 +9,7 @@ rejected), 2 bad usage (an option with a bad value, named in the message).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -144,6 +145,7 @@ def cmd_add_worker(settings: Settings, args: argparse.Namespace) -> int:
                 worker = add_worker(
                     session, name=data.name, device_id=data.device_id, skills=data.skills, team=args.team,
                     shifts=data.shifts,
+                    timezone=args.timezone or settings.timezone,
                 )  # fmt: skip
         except ValueError as exc:
             raise _usage_from(exc) from None
@@ -175,8 +177,11 @@ def cmd_import_csv(settings: Settings, args: argparse.Namespace) -> int:
         raise UsageError(f"FILE: {args.file} is not a readable file")
     from data.csv_import import IMPORTERS  # pandas is slow to import; only this command needs it
 
+    importer = IMPORTERS[args.kind]
+    if args.kind == "workers":  # shift times are the office's clock
+        importer = functools.partial(importer, timezone=settings.timezone)
     with _database(settings) as factory, session_scope(factory) as session:
-        report = IMPORTERS[args.kind](session, args.file)
+        report = importer(session, args.file)
     print(f"{args.kind}: {report.imported} imported, {report.updated} updated, {len(report.errors)} rows with errors")
     for error in report.errors:
         print(error)
@@ -364,7 +369,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--shift",
         action="append",
         metavar="'DAYS HH:MM-HH:MM'",
-        help="UTC, repeatable, e.g. 'Mon-Fri 07:00-15:30'; positions are kept only on shift (none given: always kept)",
+        help="repeatable, e.g. 'Mon-Fri 07:00-15:30' on the worker's clock (--timezone); positions are kept only "
+        "on shift (none given: always kept)",
+    )
+    p.add_argument(
+        "--timezone", default=None, help="IANA zone of the worker's shift times (default: OUTFIELD_TIMEZONE)"
     )
     p.set_defaults(run=cmd_add_worker)
 

@@ -323,11 +323,12 @@ def _parse_worker(row: _Row) -> _WorkerInput:
     return _WorkerInput(name, device_id, row.skills("skills"), row.text("team"), home_base, shifts)
 
 
-def import_workers(session: Session, source: Source) -> ImportReport:
+def import_workers(session: Session, source: Source, *, timezone: str | None = None) -> ImportReport:
     """Import workers (columns: name, device_id, skills, team, home_lat, home_lon, shift_days, shift_start, shift_end).
 
     `skills` are separated by ';' or ','; `shift_days` is e.g. `Mon-Fri` or `Mon,Wed,Fri`; shift
-    times are HH:MM (UTC). A worker whose device_id exists is updated, including its shift.
+    times are HH:MM on the clock of `timezone` (the office's, from the CLI; None: UTC). A worker whose
+    device_id exists is updated, including its shift and zone.
     """
     raw_rows, errors = _read_rows(source, "workers")
     good: list[tuple[int, _WorkerInput]] = []
@@ -349,6 +350,7 @@ def import_workers(session: Session, source: Source) -> ImportReport:
             shifts=w.shifts,
             home_base=w.home_base,
             team=w.team,
+            timezone=timezone,
         )
         return created
 

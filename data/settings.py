@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from dispatch import localtime
 from dispatch.privacy import RetentionDays
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -104,6 +105,10 @@ class Settings:
     consent_required: bool = False
     # The version of the consent text the push-link page shows and records with each consent.
     consent_text_version: str = "1"
+    # The organisation's time zone (IANA name, OUTFIELD_TIMEZONE): every time a person reads or types in
+    # the console, the field page and the reports is wall-clock time here, named (e.g. "09:00 CEST"); the
+    # API stays ISO 8601 with offsets. The default is the demo's city; set yours ("Asia/Shanghai", "UTC").
+    timezone: str = "Europe/Monaco"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -159,6 +164,7 @@ class Settings:
             retention=_retention(environ),
             consent_required=environ.get("OUTFIELD_CONSENT_REQUIRED", "") == "1",
             consent_text_version=(environ.get("OUTFIELD_CONSENT_TEXT_VERSION") or "1").strip()[:50] or "1",
+            timezone=_timezone(environ, "OUTFIELD_TIMEZONE", "Europe/Monaco"),
         )
 
     @property
@@ -213,6 +219,15 @@ def _positive(environ: Mapping[str, str], name: str, default: int) -> int:
     value = _int(environ, name, default)
     if value < 1:
         raise ValueError(f"environment variable {name}={value} must be at least 1")
+    return value
+
+
+def _timezone(environ: Mapping[str, str], name: str, default: str) -> str:
+    value = (environ.get(name) or default).strip()
+    try:
+        localtime.zone(value)
+    except ValueError as exc:
+        raise ValueError(f"environment variable {name}: {exc}") from None
     return value
 
 

@@ -109,6 +109,8 @@ class UserRow(Base):
     # team_scope. Users from before 0012 see every team, as they did.
     all_teams: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     team_scope: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    # The console language the user chose ("en", "zh_CN"); None: taken from the browser (Accept-Language).
+    language: Mapped[str | None] = mapped_column(String(10))
 
 
 class ApiTokenRow(Base):
@@ -137,6 +139,9 @@ class WorkerRow(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Set when the worker left and was anonymised (0012): irreversible, and done once.
     anonymised_at: Mapped[datetime | None]
+    # The IANA zone the worker's shift times are read in (their own, set from the office's when added by the
+    # CLI); None: UTC, as for every worker stored before time zones (migration 0014).
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
 
 class TeamRow(Base):

@@ -261,3 +261,16 @@ def set_scope(session: Session, *, user_id: int, scope: TeamScope) -> Actor:
     row.team_scope = sorted(scope.teams)
     session.flush()
     return _to_actor(row)
+
+
+def language(session: Session, user_id: int) -> str | None:
+    """The console language `user_id` chose, None when they never chose one (or no such user)."""
+    row = session.get(UserRow, user_id)
+    return row.language if row is not None else None
+
+
+def set_language(session: Session, *, user_id: int, language: str | None) -> None:
+    """Remember `language` as `user_id`'s console language (the caller checks it is one we ship)."""
+    row = session.get(UserRow, user_id)
+    if row is not None:
+        row.language = language

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from data.tables import TeamRow, WorkerLeaveRow, WorkerRow, WorkerShiftRow
+from dispatch import localtime
 from dispatch.assign import Leave
 from dispatch.geo import LatLon
 from dispatch.workers import Shift, Worker
@@ -26,8 +27,15 @@ def _shift_rows(session: Session, worker_id: int) -> list[WorkerShiftRow]:
     )
 
 
-def _to_shift(row: Any) -> Shift:
-    return Shift(weekdays=tuple(int(d) for d in row.weekdays), start=_naive(row.start_time), end=_naive(row.end_time))
+def _to_shift(row: Any, zone: tzinfo = UTC) -> Shift:
+    return Shift(
+        weekdays=tuple(int(d) for d in row.weekdays), start=_naive(row.start_time), end=_naive(row.end_time), zone=zone
+    )
+
+
+def _zone(name: str | None) -> tzinfo:
+    """A worker's stored zone (UTC when none is stored)."""
+    return localtime.zone(name) if name else UTC
 
 
 def _naive(value: time) -> time:
@@ -42,7 +50,7 @@ def _to_domain(row: Any, shifts: Iterable[Any]) -> Worker:
         name=row.name,
         device_id=row.device_id,
         skills=frozenset(row.skills),
-        shifts=tuple(_to_shift(s) for s in shifts),
+        shifts=tuple(_to_shift(s, _zone(row.timezone)) for s in shifts),
         home_base=home,
         team=row.team,
         active=row.active,
@@ -86,8 +94,10 @@ def _write(
     shifts: Iterable[Shift],
     home_base: LatLon | None,
     team: str,
+    timezone: str | None = None,
 ) -> None:
     row.name = name
+    row.timezone = localtime.zone(timezone).key if timezone else None
     row.skills = _skills(skills)
     row.team = team.strip()
     row.team_id = _team_id(session, row.team)
@@ -116,8 +126,10 @@ def add_worker(
     shifts: Iterable[Shift] = (),
     home_base: LatLon | None = None,
     team: str = "",
+    timezone: str | None = None,
 ) -> Worker:
-    """Store a new, active worker and return it with its id.
+    """Store a new, active worker and return it with its id; `timezone` (IANA) is where their shift times are read
+    (None: UTC).
 
     Raises ValueError naming the field for an empty `name` or `device_id`, or a `device_id` that
     another worker already uses (a device reports for exactly one worker).
@@ -127,7 +139,7 @@ def add_worker(
     if existing is not None:
         raise ValueError(f"device_id: {device_id!r} is already used by worker {existing}")
     row = WorkerRow(device_id=device_id, active=True)
-    _write(session, row, name=name, skills=skills, shifts=shifts, home_base=home_base, team=team)
+    _write(session, row, name=name, skills=skills, shifts=shifts, home_base=home_base, team=team, timezone=timezone)
     return _to_domain(row, _shift_rows(session, row.id))
 
 
@@ -140,6 +152,7 @@ def upsert_worker_by_device(
     shifts: Iterable[Shift] = (),
     home_base: LatLon | None = None,
     team: str = "",
+    timezone: str | None = None,
 ) -> tuple[Worker, bool]:
     """Create the worker with `device_id`, or overwrite its name, skills, shifts, home base and team.
 
@@ -151,7 +164,7 @@ def upsert_worker_by_device(
     created = row is None
     if row is None:
         row = WorkerRow(device_id=device_id, active=True)
-    _write(session, row, name=name, skills=skills, shifts=shifts, home_base=home_base, team=team)
+    _write(session, row, name=name, skills=skills, shifts=shifts, home_base=home_base, team=team, timezone=timezone)
     return _to_domain(row, _shift_rows(session, row.id)), created
 
 

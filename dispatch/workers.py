@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -28,11 +28,17 @@ MAX_GRACE = timedelta(hours=12)
 
 @dataclass(frozen=True, slots=True)
 class Shift:
-    """A working period on given weekdays (0 = Monday), local wall-clock times in UTC for now."""
+    """A working period on given weekdays (0 = Monday), wall-clock times read in `zone`.
+
+    `zone` is the worker's own time zone, else the office's (UTC for workers stored before zones
+    existed). A 07:00-15:30 shift in Europe/Monaco starts at 06:00 UTC in winter and 05:00 UTC in
+    summer; on the day the clocks change the shift is an hour shorter or longer in UTC, never shifted.
+    """
 
     weekdays: tuple[int, ...]
     start: time
     end: time
+    zone: tzinfo = UTC
 
     def __post_init__(self) -> None:
         if not self.weekdays or any(d not in range(7) for d in self.weekdays):
@@ -47,18 +53,26 @@ class Shift:
         after: a fix at 00:05 on Tuesday is within 15 minutes of a Monday shift ending at 23:59.
         """
         if not grace:  # the common case, asked for every candidate of every assignment
-            return at.weekday() in self.weekdays and self.start <= at.timetz().replace(tzinfo=None) < self.end
+            local = at.astimezone(self.zone)
+            return local.weekday() in self.weekdays and self.start <= local.time() < self.end
         if not timedelta(0) < grace <= MAX_GRACE:
             raise ValueError(f"grace must be within 0..{MAX_GRACE}")
+        return self.span_around(at, grace=grace) is not None
+
+    def span_around(self, at: datetime, *, grace: timedelta = timedelta(0)) -> tuple[datetime, datetime] | None:
+        """`[start, end)` in UTC of this shift's occurrence holding `at`, widened by `grace`; None when none does."""
+        at_utc = at.astimezone(UTC)
+        local_day = at.astimezone(self.zone).date()
         for offset in (-1, 0, 1):
-            day = at.date() + timedelta(days=offset)
+            day = local_day + timedelta(days=offset)
             if day.weekday() not in self.weekdays:
                 continue
-            start = datetime.combine(day, self.start, tzinfo=at.tzinfo) - grace
-            end = datetime.combine(day, self.end, tzinfo=at.tzinfo) + grace
-            if start <= at < end:
-                return True
-        return False
+            # Through UTC: arithmetic on two times of one zone is wall-clock arithmetic, wrong across a change.
+            start = datetime.combine(day, self.start, tzinfo=self.zone).astimezone(UTC) - grace
+            end = datetime.combine(day, self.end, tzinfo=self.zone).astimezone(UTC) + grace
+            if start <= at_utc < end:
+                return start, end
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,14 +136,9 @@ def kept_span(worker: Worker, at: datetime, *, grace: timedelta = LOCATION_GRACE
     if not timedelta(0) <= grace <= MAX_GRACE:
         raise ValueError(f"grace must be within 0..{MAX_GRACE}")
     for shift in worker.shifts:
-        for offset in (-1, 0, 1):
-            day = at.date() + timedelta(days=offset)
-            if day.weekday() not in shift.weekdays:
-                continue
-            start = datetime.combine(day, shift.start, tzinfo=at.tzinfo) - grace
-            end = datetime.combine(day, shift.end, tzinfo=at.tzinfo) + grace
-            if start <= at < end:
-                return start, end
+        span = shift.span_around(at, grace=grace)
+        if span is not None:
+            return span
     return None
 
 

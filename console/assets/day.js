@@ -8,8 +8,14 @@
   var lastTick = null;
   var exact = 0; // seconds into the track, unrounded (the slider holds whole seconds)
 
-  function clock(ms) {
-    return new Date(ms).toISOString().slice(11, 19) + " UTC";
+  function clock(ms) {  // 'HH:MM:SS ZONE' on the office's clock (the page's data-timezone, console/i18n.py)
+    var page = document.querySelector(".day-page[data-timezone]");
+    var zone = (page && page.dataset.timezone) || "UTC";
+    var parts = {};
+    new Intl.DateTimeFormat("en-GB", {
+      timeZone: zone, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZoneName: "short",
+    }).formatToParts(new Date(ms)).forEach(function (p) { parts[p.type] = p.value; });
+    return parts.hour + ":" + parts.minute + ":" + parts.second + " " + parts.timeZoneName;
   }
 
   function positionAt(track, ms) {

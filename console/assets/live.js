@@ -15,6 +15,13 @@
   // The order a worker is working on decides "en route" / "on site" (as dispatch.workers.worker_state);
   // otherwise the server's movement-based state from the last fix.
   const ACTIVE_ORDER_STATES = { en_route: "en_route", on_site: "on_site" };
+  // Worker states and order statuses as the panel words them (translated by _(), below).
+  const STATE_WORDS = {
+    idle: N_("idle"), en_route: N_("en route"), on_site: N_("on site"), offline: N_("offline"), new: N_("new"),
+    assigned: N_("assigned"), accepted: N_("accepted"), done: N_("done"), failed: N_("failed"),
+    declined: N_("declined"), cancelled: N_("cancelled"),
+  };
+  function stateWord(state) { return STATE_WORDS[state] ? _(STATE_WORDS[state]) : state.replace("_", " "); }
 
   function stateOf(props, nowMs) {
     if (!props.fix_time) return "offline";
@@ -301,7 +308,7 @@
         const box = document.createElement("div");
         box.className = "count count-" + k;
         box.dataset.state = k;
-        box.append(span("count-n"), span("count-label", k.replace("_", " ")));
+        box.append(span("count-n"), span("count-label", stateWord(k)));
         counts.append(box);
       }
     }
@@ -429,9 +436,10 @@
   // (raised, acknowledged, cleared). Every text is set as text: reasons and notes may hold anything.
   const ALERT_DOM = { list: "alerts-list", count: "alerts-count", tab: "active-tab", order: "selected-order" };
   const KIND_LABELS = {
-    sos: "SOS", mock_location: "Mock location", impossible_jump: "Impossible jump", low_battery: "Low battery",
-    offline: "Offline", late_risk: "Late risk", off_route: "Off route", long_stop: "Long stop",
-    suspicious_check_in: "Suspicious check-in", left_site_without_check_out: "Left site without check-out",
+    sos: N_("SOS"), mock_location: N_("Mock location"), impossible_jump: N_("Impossible jump"),
+    low_battery: N_("Low battery"), offline: N_("Offline"), late_risk: N_("Late risk"), off_route: N_("Off route"),
+    long_stop: N_("Long stop"), suspicious_check_in: N_("Suspicious check-in"),
+    left_site_without_check_out: N_("Left site without check-out"),
   };
   const alerts = { open: new Map(), items: new Map(), shown: null };
 
@@ -472,14 +480,14 @@
   }
 
   function acknowledge(a, note, say) {
-    if (!note.value.trim()) { say("Write a note first: what was done?"); note.focus(); return; }
+    if (!note.value.trim()) { say(_("Write a note first: what was done?")); note.focus(); return; }
     fetch("/api/v1/alerts/" + a.id + "/ack", {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
       body: JSON.stringify({ note: note.value }),
     })
       .then((answer) => answer.json().then((body) => ({ ok: answer.ok, body: body })))
-      .then(({ ok, body }) => (ok ? applyAlert(body) : say(body.error || "not acknowledged")))
+      .then(({ ok, body }) => (ok ? applyAlert(body) : say(body.error || _("not acknowledged"))))
       .catch(() => say("not acknowledged: the server did not answer"));
   }
 
@@ -490,8 +498,8 @@
     const head = document.createElement("button");
     head.type = "button";
     head.className = "alert-focus";
-    head.title = "Show the worker on the map";
-    head.append(span("alert-kind", KIND_LABELS[a.kind] || a.kind), span("alert-worker", workerName(a.worker_id)),
+    head.title = _("Show the worker on the map");
+    head.append(span("alert-kind", KIND_LABELS[a.kind] ? _(KIND_LABELS[a.kind]) : a.kind), span("alert-worker", workerName(a.worker_id)),
                 span("alert-age"));
     head.addEventListener("click", () => focusWorker(a.worker_id));
     const reason = span("alert-reason", a.reason);
@@ -502,12 +510,12 @@
     const note = document.createElement("input");
     note.type = "text";
     note.className = "alert-note";
-    note.placeholder = "Note";
+    note.placeholder = _("Note");
     note.maxLength = 2000;
     const ack = document.createElement("button");
     ack.type = "button";
     ack.className = "alert-ack";
-    ack.textContent = "Acknowledge";
+    ack.textContent = _("Acknowledge");
     ack.addEventListener("click", () => acknowledge(a, note, say));
     note.addEventListener("keydown", (event) => { if (event.key === "Enter") acknowledge(a, note, say); });
     actions.append(note, ack);
@@ -515,7 +523,7 @@
       const reassign = document.createElement("button");
       reassign.type = "button";
       reassign.className = "alert-reassign";
-      reassign.textContent = "Reassign #" + a.order_id;
+      reassign.textContent = _("Reassign #{id}", { id: a.order_id });
       reassign.addEventListener("click", () => openOrder(a.order_id));
       actions.append(reassign);
     }
@@ -551,11 +559,11 @@
   function el(type, props) { return { type: type, namespace: "dash_html_components", props: props }; }
 
   function fmtAge(iso, nowMs) {
-    if (!iso) return "no fix yet";
+    if (!iso) return _("no fix yet");
     const s = Math.max(0, Math.round((nowMs - Date.parse(iso)) / 1000));
-    if (s < 60) return s + " s ago";
-    if (s < 3600) return Math.floor(s / 60) + " min ago";
-    return Math.floor(s / 3600) + " h ago";
+    if (s < 60) return _("{n} s ago", { n: s });
+    if (s < 3600) return _("{n} min ago", { n: Math.floor(s / 60) });
+    return _("{n} h ago", { n: Math.floor(s / 3600) });
   }
 
 
@@ -566,8 +574,32 @@
   const orderCache = { list: null, head: null, tab: null, target: null, nearOrder: null };
 
   function pad2(n) { return String(n).padStart(2, "0"); }
-  function utcDate(d) { return d.getUTCFullYear() + "-" + pad2(d.getUTCMonth() + 1) + "-" + pad2(d.getUTCDate()); }
-  function utcTime(d) { return pad2(d.getUTCHours()) + ":" + pad2(d.getUTCMinutes()); }
+  // The page's words in its language: the wall's data-messages ({English: translation}, console/i18n.py); `N_`
+  // marks words defined ahead of use for `pybabel extract`, `t` translates them where they are shown.
+  var messages = null;
+  function N_(message) { return message; }
+  function _(message, params) {
+    if (messages === null) {
+      const wall = document.getElementById("wall");
+      if (wall) { try { messages = JSON.parse(wall.dataset.messages || "{}"); } catch (e) { messages = {}; } }
+    }
+    const text = (messages && messages[message]) || message;
+    return params ? text.replace(/\{(\w+)\}/g, (m, k) => (k in params ? String(params[k]) : m)) : text;
+  }
+
+  // Times on the office's clock (OUTFIELD_TIMEZONE, on the wall's data-timezone; console/i18n.py), as the form takes them.
+  function officeParts(d) {
+    const wall = document.getElementById("wall");
+    const zone = (wall && wall.dataset.timezone) || "UTC";
+    const parts = {};
+    const format = new Intl.DateTimeFormat("en-CA", {
+      timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+    });
+    for (const p of format.formatToParts(d)) parts[p.type] = p.value;
+    return parts;
+  }
+  function officeDate(d) { const p = officeParts(d); return p.year + "-" + p.month + "-" + p.day; }
+  function officeTime(d) { const p = officeParts(d); return p.hour + ":" + p.minute; }
 
   function siteName(p) {
     if (p.site_name) return p.site_name;
@@ -578,7 +610,7 @@
   function windowText(p) {
     if (!p.window_start || !p.window_end) return null;
     const s = new Date(p.window_start), e = new Date(p.window_end);
-    return utcTime(s) + "–" + utcTime(e);
+    return officeTime(s) + "–" + officeTime(e);
   }
 
   function workerNames(workers) {
@@ -614,7 +646,7 @@
     if (p.flag) main.append(span("order-flag", "⚠ " + p.flag));
     node.className = "order-row status-" + p.status + (p.order_id === selected ? " selected" : "") + (p.flag ? " flagged" : "");
     if (p.flag) node.title = "⚠ " + p.flag; else node.removeAttribute("title");
-    node.replaceChildren(span("dot"), main, span("order-status", p.status.replace("_", " ")));
+    node.replaceChildren(span("dot"), main, span("order-status", stateWord(p.status)));
   }
 
   function drawOrderList(open, names, selected) {
@@ -623,7 +655,7 @@
     const seen = new Set();
     for (const p of open) {
       const who = p.assigned_worker_id !== null && p.assigned_worker_id !== undefined
-        ? (names[p.assigned_worker_id] || "worker " + p.assigned_worker_id) : "unassigned";
+        ? (names[p.assigned_worker_id] || _("worker {id}", { id: p.assigned_worker_id })) : _("unassigned");
       const key = orderRowKey(p, who, selected);
       let row = orderRows.get(p.order_id);
       if (!row) {
@@ -692,7 +724,8 @@
         (a.status === "new" ? 0 : 1) - (b.status === "new" ? 0 : 1) || a.priority - b.priority || a.order_id - b.order_id);
       drawOrderList(open, names, sel);
       const waiting = open.filter((p) => p.status === "new").length;
-      const tabLabel = "Orders" + (open.length ? " · " + open.length : "") + (waiting ? " (" + waiting + " new)" : "");
+      const newOnes = _(" ({n} new)", { n: waiting });
+      const tabLabel = _("Orders") + (open.length ? " · " + open.length : "") + (waiting ? newOnes : "");
       let head;
       if (sel === null) {
         head = el("P", { className: "muted", children: "Select an order in the list or on the map." });
@@ -789,7 +822,7 @@
       if (tab !== "new" || startDate) return [NO(), NO(), NO(), NO()];
       const start = new Date(Math.ceil(Date.now() / 3600000) * 3600000);  // the next full hour
       const end = new Date(start.getTime() + 2 * 3600000);
-      return [utcDate(start), utcTime(start), utcDate(end), utcTime(end)];
+      return [officeDate(start), officeTime(start), officeDate(end), officeTime(end)];
     },
   };
 
@@ -819,7 +852,7 @@
       // "live" only while both feeds are up: positions (this script's socket) and orders (DashSocketIO).
       badge: function (ordersConnected, feed) {
         const live = Boolean(ordersConnected && feed && feed.connected);
-        return [live ? "live" : "reconnecting…", live ? "conn conn-live" : "conn conn-down"];
+        return [live ? _("live") : _("reconnecting…"), live ? "conn conn-live" : "conn conn-down"];
       },
       openOrders: function (orders) {
         const open = ((orders && orders.features) || []).filter((f) => OPEN_ORDER.indexOf(f.properties.status) >= 0);

@@ -21,14 +21,19 @@
     accept: "accepted", decline: "declined", en_route: "en_route",
     check_in: "on_site", check_out: "done", fail: "failed",
   };
-  const ACTION_WORDS = {
-    accept: "Accept", decline: "Decline", en_route: "On my way", check_in: "Check-in",
-    check_out: "Check-out", fail: "Could not do it", report: "Service report",
+  const _ = (message, params) => window.Field.t(message, params); // field/i18n.js: the office's catalogue
+  const N_ = (message) => message; // marks words for the catalogue; _() translates them where shown
+  const ACTION_ENGLISH = {
+    accept: N_("Accept"), decline: N_("Decline"), en_route: N_("On my way"), check_in: N_("Check-in"),
+    check_out: N_("Check-out"), fail: N_("Could not do it"), report: N_("Service report"),
   };
-  const STATUS_WORDS = {
-    new: "New", assigned: "New for you", accepted: "Accepted", en_route: "On my way", on_site: "On site",
-    done: "Done", declined: "Declined", failed: "Not done", cancelled: "Cancelled",
+  const STATUS_ENGLISH = {
+    new: N_("New"), assigned: N_("New for you"), accepted: N_("Accepted"), en_route: N_("On my way"), on_site: N_("On site"),
+    done: N_("Done"), declined: N_("Declined"), failed: N_("Not done"), cancelled: N_("Cancelled"),
   };
+  const inLanguage = (words) => new Proxy(words, { get: (w, k) => (k in w ? _(w[k]) : undefined) });
+  const ACTION_WORDS = inLanguage(ACTION_ENGLISH);
+  const STATUS_WORDS = inLanguage(STATUS_ENGLISH);
 
   const $ = (sel, root) => (root || document).querySelector(sel);
   const state = {
@@ -103,15 +108,15 @@
   }
 
   function hhmm(iso) {
-    const d = new Date(iso);
-    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return window.Field.i18n.clock(iso); // the office's clock, as the dispatcher reads it
   }
 
   function windowText(o) {
-    const start = new Date(o.window_start), end = new Date(o.window_end);
-    const sameDay = start.toDateString() === new Date().toDateString();
-    const date = sameDay ? "" : start.toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" }) + " ";
-    return `${date}${hhmm(o.window_start)}–${hhmm(o.window_end)} · about ${o.service_minutes} min`;
+    const i18n = window.Field.i18n;
+    const sameDay = i18n.localDay(o.window_start) === i18n.localDay(new Date().toISOString());
+    const date = sameDay ? "" : i18n.localDay(o.window_start) + " ";
+    const zone = o.window_zone || i18n.zoneName(o.window_start); // the server's name for it, as the console shows
+    return `${date}${hhmm(o.window_start)}–${hhmm(o.window_end)} ${zone} · ` + _("about {minutes} min", { minutes: o.service_minutes });
   }
 
   function orderById(id) {
@@ -166,13 +171,13 @@
     const day = state.day;
     if (!day) {
       $("#empty").hidden = false;
-      $("#empty").textContent = navigator.onLine ? "Loading your day…" : "You are offline and this day has not been opened on this phone yet.";
+      $("#empty").textContent = navigator.onLine ? _("Loading your day…") : _("You are offline and this day has not been opened on this phone yet.");
       return;
     }
     $("#worker-name").textContent = day.worker.name;
-    $("#day-label").textContent = new Date(day.day + "T12:00:00").toLocaleDateString([], { weekday: "long", day: "numeric", month: "long" });
+    $("#day-label").textContent = new Date(day.day + "T12:00:00").toLocaleDateString(document.documentElement.lang || [], { weekday: "long", day: "numeric", month: "long" });
     $("#empty").hidden = day.orders.length > 0;
-    $("#empty").textContent = "No orders for today.";
+    $("#empty").textContent = _("No orders for today.");
     const list = $("#orders");
     const keep = new Set(day.orders.map((o) => o.id));
     for (const [id, card] of cards) if (!keep.has(id)) { card.remove(); cards.delete(id); }
@@ -191,20 +196,22 @@
     const net = $("#net");
     const online = navigator.onLine && state.reachable;
     net.className = "net " + (online ? "net-online" : "net-offline");
-    net.textContent = online ? "Online" : navigator.onLine ? "No connection to the office" : "Offline";
+    net.textContent = online ? _("Online") : navigator.onLine ? _("No connection to the office") : _("Offline");
     const n = state.actions.length, p = state.photos.length;
     const parts = [];
-    if (n) parts.push(`${n} action${n === 1 ? "" : "s"}`);
-    if (p) parts.push(`${p} photo${p === 1 ? "" : "s"}`);
+    if (n) parts.push(n === 1 ? _("1 action") : _("{n} actions", { n: n }));
+    if (p) parts.push(p === 1 ? _("1 photo") : _("{n} photos", { n: p }));
     const q = $("#queue");
     q.dataset.actions = String(n);
     q.dataset.photos = String(p);
     q.className = "queue " + (parts.length ? "queue-waiting" : "queue-clear");
-    q.textContent = parts.length ? `${parts.join(" and ")} waiting to sync` : "Everything is synced";
+    const and = _(" and ");
+    q.textContent = parts.length ? _("{what} waiting to sync", { what: parts.join(and) }) : _("Everything is synced");
   }
 
   function makeCard(order) {
     const card = $("#order-template").content.firstElementChild.cloneNode(true);
+    window.Field.i18n.apply(card);
     card.dataset.orderId = String(order.id);
     card.id = "order-" + order.id;
     card.querySelector(".site-name").textContent = order.site.name;
@@ -647,7 +654,7 @@
   function startSharing() {
     if (!navigator.geolocation) { notice("This browser has no location service.", "error"); return stopSharing(); }
     state.sharing = true;
-    $("#share-state").textContent = "Sharing your position while this page is open.";
+    $("#share-state").textContent = _("Sharing your position while this page is open.");
     watchId = navigator.geolocation.watchPosition(onWatch, (e) => {
       $("#share-state").textContent = `Position unavailable: ${e.message}`;
     }, { enableHighAccuracy: true, maximumAge: 10000, timeout: 60000 });
@@ -700,7 +707,7 @@
     clearInterval(flushTimer);
     const box = $("#share-position");
     if (box) box.checked = false;
-    if ($("#share-state")) $("#share-state").textContent = "Not sharing your position.";
+    if ($("#share-state")) $("#share-state").textContent = _("Not sharing your position.");
   }
 
   async function onWatch(p) {
@@ -767,11 +774,11 @@
   async function saveReport(card, orderId) {
     const report = collectReport(card);
     if (reportIsEmpty(report) && !(card.formView && card.formView.hasRequired)) {
-      card.querySelector(".report-state").textContent = "The report is empty.";
+      card.querySelector(".report-state").textContent = _("The report is empty.");
       return true;
     }
     if (card.formView && Object.keys(card.formView.check(report.answers)).length) {
-      card.querySelector(".report-state").textContent = "Some answers are missing or wrong: see the marked fields.";
+      card.querySelector(".report-state").textContent = _("Some answers are missing or wrong: see the marked fields.");
       return false;
     }
     card.reportDirty = false;
@@ -866,10 +873,11 @@
   // ---------------------------------------------------------------- start
 
   async function start() {
+    await window.Field.i18n.ready; // the catalogue: cached on the phone, refreshed when online
     $("#banner-close").addEventListener("click", () => { $("#banner").hidden = true; });
     $("#share-position").checked = false; // consent is asked for on every visit
     $("#share-position").addEventListener("change", (ev) => (ev.target.checked ? startSharing() : stopSharing()));
-    $("#share-state").textContent = "Not sharing your position.";
+    $("#share-state").textContent = _("Not sharing your position.");
     $("#share-position").disabled = true; // until the worker's consent is read (loadConsent)
     $("#consent-give").addEventListener("click", () => setConsent(true));
     $("#consent-withdraw").addEventListener("click", () => setConsent(false));

@@ -6,10 +6,12 @@
  */
 "use strict";
 
-const CACHE = "outfield-field-v2";
+const CACHE = "outfield-field-v3";
 const SHELL = "/field/static/index.html";
-const ASSETS = [SHELL, "/field/static/style.css"].concat(
-  ["idb", "socketio", "map", "signature", "forms", "app"].map((name) => `/field/static/${name}.js`),
+const FONT_CSS = "/assets/fonts/noto-sans-sc/noto-sans-sc.css";
+const CATALOGUE = "/i18n/catalogue.json"; // the office's words in the phone's language (its `lang` cookie)
+const ASSETS = [SHELL, "/field/static/style.css", FONT_CSS, CATALOGUE].concat(
+  ["i18n", "idb", "socketio", "map", "signature", "forms", "app"].map((name) => `/field/static/${name}.js`),
 );
 
 self.addEventListener("install", (event) => {
@@ -30,8 +32,11 @@ self.addEventListener("fetch", (event) => {
   if (req.method !== "GET" || url.origin !== self.location.origin) return;
   if (req.mode === "navigate" && url.pathname.startsWith("/field/")) {
     event.respondWith(page(req));
-  } else if (url.pathname.startsWith("/field/static/") || /^\/api\/v1\/field\/[^/]+\/day$/.test(url.pathname)) {
+  } else if (url.pathname.startsWith("/field/static/") || /^\/api\/v1\/field\/[^/]+\/day$/.test(url.pathname)
+             || url.pathname === CATALOGUE || url.pathname === FONT_CSS) {
     event.respondWith(networkFirst(req));
+  } else if (url.pathname.startsWith("/assets/fonts/")) {
+    event.respondWith(cacheFirst(req)); // a font chunk never changes under its name
   }
 });
 
@@ -67,4 +72,15 @@ async function networkFirst(req) {
     if (cached) return cached;
     throw e;
   }
+}
+
+async function cacheFirst(req) {
+  const cached = await caches.match(req);
+  if (cached) return cached;
+  const res = await fetch(req);
+  if (res.ok) {
+    const cache = await caches.open(CACHE);
+    await cache.put(req, res.clone());
+  }
+  return res;
 }

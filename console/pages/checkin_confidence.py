@@ -8,10 +8,11 @@ component's text child, never as markup.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from dash import html
+
+from console import i18n
 
 REVIEW_WORDS = {
     "not_needed": "no review needed",
@@ -99,6 +100,6 @@ def confidence_section(record: Mapping[str, Any]) -> list[Any]:
 
 def _hhmm(iso: Any) -> str | None:
     try:
-        return f"{datetime.fromisoformat(str(iso)):%H:%M} UTC" if iso else None
+        return i18n.clock_time(str(iso)) if iso else None
     except ValueError:
         return None

@@ -12,15 +12,17 @@ the server anything. Every text on the map (tooltips: site names, times) is a te
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import dash_leaflet as dl
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html
 
+from console import i18n
 from console.api_day import plan_vs_actual_json
 from console.auth import ApiError, Auth
+from console.i18n import _
 from dispatch.access import Action, Actor
 from services.day_service import WorkerDay, day_bounds
 
@@ -62,7 +64,7 @@ def _hm(value: str | datetime | None) -> str:
     if value is None:
         return "—"
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return f"{moment.astimezone(UTC):%H:%M}"
+    return f"{moment.astimezone(i18n.office_zone()):%H:%M}"
 
 
 def _minutes(seconds: float) -> str:
@@ -154,7 +156,7 @@ def comparison_table(pva: dict[str, Any]) -> Any:
     """The plan-versus-actual table, one row per planned visit (texts only)."""
     if not pva["has_plan"]:
         return html.P(
-            "No published route for this worker on this day: only what happened is shown.", className="day-noplan"
+            _("No published route for this worker on this day: only what happened is shown."), className="day-noplan"
         )
     head = html.Tr([html.Th(h) for h in ("#", "Site", "Window", "Planned", "Arrived", "Left", "Verdict")])
     rows = []
@@ -219,10 +221,10 @@ def downloads(worker_id: int, day: date) -> list[Any]:
     query = urlencode({"from": start.isoformat(), "to": end.isoformat()})
     base = f"/api/v1/workers/{worker_id}"
     return [
-        html.A("GPX", href=f"{base}/track.gpx?{query}", className="day-download day-gpx", download=""),
-        html.A("GeoJSON", href=f"{base}/track.geojson?{query}", className="day-download day-geojson", download=""),
+        html.A(_("GPX"), href=f"{base}/track.gpx?{query}", className="day-download day-gpx", download=""),
+        html.A(_("GeoJSON"), href=f"{base}/track.geojson?{query}", className="day-download day-geojson", download=""),
         html.A(
-            "Plan vs actual (JSON)",
+            _("Plan vs actual (JSON)"),
             href=f"{base}/plan-vs-actual?{urlencode({'date': day.isoformat()})}",
             className="day-download day-json",
         ),
@@ -245,6 +247,7 @@ def layout(*, tile_url: str | None, actor_name: str, workers: Sequence[tuple[int
     ]  # fmt: skip
     return html.Div(
         className="plans-page day-page",
+        **{"data-timezone": i18n.office_zone().key},  # day.js shows the playback clock on the office's clock
         children=[
             dcc.Location(id=URL),
             dcc.Store(id=TRACK, data={"t": [], "ll": []}),
@@ -252,10 +255,11 @@ def layout(*, tile_url: str | None, actor_name: str, workers: Sequence[tuple[int
             html.Header(
                 className="plans-head",
                 children=[
-                    html.H1("Outfield · a worker's day"),
+                    html.H1(_("Outfield · a worker's day")),
                     html.Span(actor_name, className="plans-actor"),
-                    html.A("Route plans", href="/plans/", className="plans-link"),
-                    html.A("Live map", href="/", className="day-link"),
+                    html.A(_("Route plans"), href="/plans/", className="plans-link"),
+                    html.A(_("Live map"), href="/", className="day-link"),
+                    i18n.language_switch("/day/"),
                 ],
             ),
             html.Div(
@@ -269,7 +273,7 @@ def layout(*, tile_url: str | None, actor_name: str, workers: Sequence[tuple[int
                                 options=[{"label": name, "value": wid} for wid, name in workers],
                                 value=None,
                                 clearable=False,
-                                placeholder="Pick a worker",
+                                placeholder=_("Pick a worker"),
                                 className="day-worker",
                             ),
                         ]
@@ -297,7 +301,7 @@ def layout(*, tile_url: str | None, actor_name: str, workers: Sequence[tuple[int
                     html.Div(
                         className="plans-side day-side",
                         children=[
-                            html.H2("Plan versus actual"),
+                            html.H2(_("Plan versus actual")),
                             html.Div(id=SUMMARY),
                             html.Div(id=TABLE, className="day-table"),
                         ],
@@ -307,7 +311,7 @@ def layout(*, tile_url: str | None, actor_name: str, workers: Sequence[tuple[int
             html.Div(
                 className="day-playback",
                 children=[
-                    html.Button("Play", id=PLAY, className="plans-button day-play"),
+                    html.Button(_("Play"), id=PLAY, className="plans-button day-play"),
                     html.Span("--:--:--", id=CLOCK, className="day-clock"),
                     html.Div(
                         dcc.Slider(

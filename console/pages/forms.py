@@ -10,6 +10,7 @@ admins), parse, call `FormsService`, present with the pure functions below. Ever
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,10 @@ import flask
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from console import i18n
 from console.auth import ApiError, Auth
+from console.i18n import _
+from dispatch import localtime
 from dispatch.access import Action, Actor, can
 from dispatch.forms import FieldType, field_id_for
 from dispatch.orders import OrderType
@@ -60,7 +64,7 @@ def mount(server: flask.Flask, *, auth: Auth, forms: FormsService, assets_dir: P
         url_base_pathname=PATH,
         assets_folder=str(assets_dir),
         assets_ignore=r"live\.js",
-        title="Outfield · forms and approvals",
+        title=_("Outfield · forms and approvals"),
         update_title=None,
         suppress_callback_exceptions=True,
     )
@@ -70,7 +74,7 @@ def mount(server: flask.Flask, *, auth: Auth, forms: FormsService, assets_dir: P
             return html.Div()  # Dash validates the layout once at start-up, outside any request
         actor = auth.current_actor()
         if actor is None or not can(actor, Action.MANAGE_FORMS).allowed:
-            return html.Div(html.P("Your role may not manage forms (managers and admins do)."), className="login")
+            return html.Div(html.P(_("Your role may not manage forms (managers and admins do).")), className="login")
         return layout(actor_name=actor.name)
 
     app.layout = serve_layout
@@ -87,15 +91,16 @@ def layout(*, actor_name: str) -> html.Div:
             html.Header(
                 className="plans-head",
                 children=[
-                    html.H1("Outfield · forms and approvals"),
+                    html.H1(_("Outfield · forms and approvals")),
                     html.Span(actor_name, className="plans-actor"),
-                    html.A("Live map", href="/", className="plans-link"),
+                    html.A(_("Live map"), href="/", className="plans-link"),
+                    i18n.language_switch("/forms/"),
                 ],
             ),
             html.Section(
                 className="forms-editor",
                 children=[
-                    html.H2("Service-report forms"),
+                    html.H2(_("Service-report forms")),
                     html.Label(
                         [
                             "Order type",
@@ -122,15 +127,15 @@ def layout(*, actor_name: str) -> html.Div:
                         className="forms-approval",
                     ),  # fmt: skip
                     html.Div(id=ROWS, className="forms-rows"),
-                    html.Button("Add a field", id=ADD, className="forms-add"),
-                    html.Button("Save as a new version", id=SAVE, className="forms-save"),
+                    html.Button(_("Add a field"), id=ADD, className="forms-add"),
+                    html.Button(_("Save as a new version"), id=SAVE, className="forms-save"),
                     html.P(id=MESSAGE, className="forms-message"),
                 ],
             ),
             html.Section(
                 className="forms-approvals",
                 children=[
-                    html.H2("Reports waiting for approval"),
+                    html.H2(_("Reports waiting for approval")),
                     html.P(id=QUEUE_MESSAGE, className="forms-queue-message"),
                     html.Div(id=QUEUE, className="forms-queue"),
                 ],
@@ -305,7 +310,7 @@ def field_row(index: int, f: Mapping[str, Any]) -> html.Div:
             dcc.Input(
                 id={"type": LABEL, "index": index},
                 value=f.get("label") or "",
-                placeholder="Question",
+                placeholder=_("Question"),
                 maxLength=200,
                 className="ff-label",
                 debounce=True,
@@ -327,7 +332,7 @@ def field_row(index: int, f: Mapping[str, Any]) -> html.Div:
             dcc.Input(
                 id={"type": CHOICES, "index": index},
                 value=choices_text,
-                placeholder="Choices, separated by commas",
+                placeholder=_("Choices, separated by commas"),
                 className="ff-choices",
                 debounce=True,
             ),  # fmt: skip
@@ -335,7 +340,7 @@ def field_row(index: int, f: Mapping[str, Any]) -> html.Div:
                 id={"type": LOW, "index": index},
                 type="number",
                 value=f.get("min"),
-                placeholder="min",
+                placeholder=_("min"),
                 className="ff-min",
                 debounce=True,
             ),
@@ -343,20 +348,20 @@ def field_row(index: int, f: Mapping[str, Any]) -> html.Div:
                 id={"type": HIGH, "index": index},
                 type="number",
                 value=f.get("max"),
-                placeholder="max",
+                placeholder=_("max"),
                 className="ff-max",
                 debounce=True,
             ),
-            html.Button("↑", id={"type": UP, "index": index}, className="ff-up", title="Move up"),
-            html.Button("↓", id={"type": DOWN, "index": index}, className="ff-down", title="Move down"),
-            html.Button("Remove", id={"type": REMOVE, "index": index}, className="ff-remove"),
+            html.Button("↑", id={"type": UP, "index": index}, className="ff-up", title=_("Move up")),
+            html.Button("↓", id={"type": DOWN, "index": index}, className="ff-down", title=_("Move down")),
+            html.Button(_("Remove"), id={"type": REMOVE, "index": index}, className="ff-remove"),
         ],
     )
 
 
 def versions_view(versions: Sequence[Mapping[str, Any]]) -> Any:
     if not versions:
-        return html.P("No form yet for this order type.", className="muted")
+        return html.P(_("No form yet for this order type."), className="muted")
     return html.Ul(
         [
             html.Li(
@@ -371,7 +376,7 @@ def versions_view(versions: Sequence[Mapping[str, Any]]) -> Any:
 
 def queue_view(items: Sequence[Mapping[str, Any]]) -> Any:
     if not items:
-        return html.P("No reports waiting for approval.", className="muted")
+        return html.P(_("No reports waiting for approval."), className="muted")
     return [approval_item(item) for item in items]
 
 
@@ -427,15 +432,15 @@ def approval_item(item: Mapping[str, Any]) -> html.Div:
     children += [
         dcc.Textarea(
             id={"type": NOTE, "index": order_id},
-            placeholder="Note (required to return)",
+            placeholder=_("Note (required to return)"),
             className="review-note",
             maxLength=2000,
         ),  # fmt: skip
         html.Div(
             [
-                html.Button("Approve", id={"type": APPROVE, "index": order_id}, className="approval-approve"),
+                html.Button(_("Approve"), id={"type": APPROVE, "index": order_id}, className="approval-approve"),
                 html.Button(
-                    "Return to the worker", id={"type": RETURN, "index": order_id}, className="approval-return"
+                    _("Return to the worker"), id={"type": RETURN, "index": order_id}, className="approval-return"
                 ),
             ],
             className="review-actions",
@@ -444,12 +449,22 @@ def approval_item(item: Mapping[str, Any]) -> html.Div:
     return html.Div(children, className="review-item approval-item", id=f"approval-{order_id}")
 
 
+def _step_time(at: Any) -> str:
+    """'2026-03-29 14:05 CEST': when a report step happened, on the office's clock."""
+    try:
+        moment = datetime.fromisoformat(str(at))
+    except ValueError:
+        return str(at or "")
+    local = moment.astimezone(i18n.office_zone())
+    return f"{local:%Y-%m-%d %H:%M} {localtime.zone_label(moment, i18n.office_zone())}"
+
+
 def steps_view(steps: Sequence[Mapping[str, Any]]) -> html.Ol:
     """The report's history: submitted, returned (with the note), resubmitted, approved; who and when."""
     return html.Ol(
         [
             html.Li(
-                f"{s.get('step')} by {s.get('by') or 'someone'} at {str(s.get('at', ''))[:16].replace('T', ' ')} UTC"
+                f"{s.get('step')} by {s.get('by') or 'someone'} at {_step_time(s.get('at'))}"
                 + (f": {s['note']}" if s.get("note") else ""),
                 className="report-step",
             )

@@ -12,6 +12,7 @@ user actions (the worker card and its push link, and the order panel's actions i
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,8 +24,10 @@ from dash.exceptions import PreventUpdate
 from dash_extensions.javascript import Namespace
 from dash_socketio import DashSocketIO
 
+from console import i18n
 from console.api_field import qr_svg
 from console.auth import ApiError
+from console.i18n import N_, _
 from console.pages import ids, orders
 from dispatch.access import Action, Actor, can
 from services.field_service import FieldService, IssuedLink
@@ -62,6 +65,11 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
         id=ids.WALL,
         className="wall tab-workers",
         **labels,
+        # live.js shows and fills times on the office's clock, and writes its words in the page's language.
+        **{
+            "data-timezone": i18n.office_zone().key,
+            "data-messages": json.dumps(i18n.messages(i18n.current_language()), ensure_ascii=False),
+        },
         children=[
             # Orders only: positions never enter Dash's store (live.js has its own socket for them).
             DashSocketIO(id=ids.SOCKET, eventNames=[ids.EVENT_ORDERS], options={"transports": ["websocket"]}),
@@ -81,7 +89,7 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
                         style={"height": "100%", "width": "100%"},
                         preferCanvas=False,
                     ),
-                    html.Div("Streets © OpenStreetMap contributors (ODbL)", className="attribution-note"),
+                    html.Div(_("Streets © OpenStreetMap contributors (ODbL)"), className="attribution-note"),
                     alerts_panel(),
                 ],
                 style={"position": "relative"},
@@ -94,17 +102,18 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
                             html.Div(
                                 className="panel-title",
                                 children=[
-                                    html.H1("Outfield · live"),
-                                    html.Span("connecting…", id=ids.CONN, className="conn conn-down"),
+                                    html.H1(_("Outfield · live")),
+                                    html.Span(_("connecting…"), id=ids.CONN, className="conn conn-down"),
                                 ],
                             ),
                             html.Nav(
                                 className="panel-nav",
                                 children=[
-                                    html.A("Route plans", href="/plans/", className="plans-nav"),
-                                    html.A("Check-in review", href="/review/", className="review-nav"),
-                                    html.A("Forms and approvals", href="/forms/", className="forms-nav"),
-                                    html.A("Administration", href="/admin/", className="admin-nav"),
+                                    html.A(_("Route plans"), href="/plans/", className="plans-nav"),
+                                    html.A(_("Check-in review"), href="/review/", className="review-nav"),
+                                    html.A(_("Forms and approvals"), href="/forms/", className="forms-nav"),
+                                    html.A(_("Administration"), href="/admin/", className="admin-nav"),
+                                    i18n.language_switch("/"),
                                 ],
                             ),
                         ]
@@ -118,7 +127,7 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
                                 className="count count-orders",
                                 children=[
                                     html.Span(str(n_orders), id=ids.OPEN_ORDERS, className="count-n"),
-                                    html.Span("open orders", className="count-label"),
+                                    html.Span(_("open orders"), className="count-label"),
                                 ],
                             ),
                         ],
@@ -131,7 +140,7 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
                             dcc.Input(
                                 id=ids.SEARCH,
                                 type="search",
-                                placeholder="Search name, skill, team",
+                                placeholder=_("Search name, skill, team"),
                                 className="search",
                                 debounce=True,  # live.js filters as you type; Dash needs no store update per key
                             ),
@@ -142,7 +151,7 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
                                     html.Div(
                                         id=ids.CARD,
                                         className="card",
-                                        children=html.P("Select a worker on the map or in the list."),
+                                        children=html.P(_(NO_WORKER_HINT)),
                                     ),
                                     push_panel(),
                                 ],
@@ -151,7 +160,10 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
                     ),
                     orders.orders_pane(),
                     orders.new_order_pane(),
-                    html.Div(f"Signed in as {actor_name} · Idle · En route · On site · Offline", className="legend"),
+                    html.Div(
+                        _("Signed in as {name} · Idle · En route · On site · Offline").format(name=actor_name),
+                        className="legend",
+                    ),
                 ],
             ),
         ],
@@ -164,18 +176,22 @@ def alerts_panel() -> html.Section:
     return html.Section(
         id=ids.ALERTS_PANEL,
         className="alerts-panel",
-        **{"aria-label": "Exceptions"},
+        **{"aria-label": _("Exceptions")},
         children=[
             html.Header(
-                [html.H2("Exceptions"), html.Span("0", id=ids.ALERTS_COUNT, className="alerts-badge alerts-none")]
+                [html.H2(_("Exceptions")), html.Span("0", id=ids.ALERTS_COUNT, className="alerts-badge alerts-none")]
             ),
-            html.Ol(id=ids.ALERTS_LIST, className="alerts-list", **{"aria-live": "polite"}),
+            html.Ol(
+                id=ids.ALERTS_LIST,
+                className="alerts-list",
+                **{"aria-live": "polite", "data-empty": _("No open exceptions.")},  # shown by style.css when empty
+            ),
         ],
     )
 
 
 PANEL_HIDDEN = "push-panel actions-hidden"
-NO_WORKER_HINT = "Select a worker on the map or in the list."
+NO_WORKER_HINT = N_("Select a worker on the map or in the list.")
 
 
 def push_panel() -> html.Div:
@@ -188,23 +204,25 @@ def push_panel() -> html.Div:
                 className="push-buttons",
                 children=[
                     html.Button(
-                        "Push link",
+                        _("Push link"),
                         id=ids.PUSH_LINK,
                         n_clicks=0,
                         className="primary",
-                        title="Issue today's link to the worker's field page and show it here",
+                        title=_("Issue today's link to the worker's field page and show it here"),
                     ),
                     html.Button(
-                        "Send",
+                        _("Send"),
                         id=ids.PUSH_SEND,
                         n_clicks=0,
-                        title="Issue today's link and hand it to the SMS/e-mail hook",
+                        title=_("Issue today's link and hand it to the SMS/e-mail hook"),
                     ),
                     dcc.ConfirmDialogProvider(
-                        html.Button("Revoke links", className="danger", n_clicks=0),
+                        html.Button(_("Revoke links"), className="danger", n_clicks=0),
                         id=ids.PUSH_REVOKE,
-                        message="Revoke every link issued to this worker? Their phone stops syncing until "
-                        "they get a new link.",
+                        message=_(
+                            "Revoke every link issued to this worker? Their phone stops syncing until "
+                            "they get a new link."
+                        ),
                     ),
                 ],
             ),
@@ -286,7 +304,7 @@ def register(
     )
     def show_card(worker_id: int | None) -> Any:
         if worker_id is None:
-            return html.P(NO_WORKER_HINT), PANEL_HIDDEN, None
+            return html.P(_(NO_WORKER_HINT)), PANEL_HIDDEN, None
         try:
             actor = auth.require_worker(Action.VIEW_POSITIONS, int(worker_id))
             card = worker_card(int(worker_id))
@@ -340,7 +358,7 @@ def qr_data_url(url: str) -> str:
 
 def link_view(link: IssuedLink, *, sent: bool) -> html.Div:
     """The issued link: QR code to scan, the URL to copy, and when it stops working."""
-    note = f"Sent to {link.worker_name}." if sent else f"Today's link for {link.worker_name}:"
+    note = (_("Sent to {name}.") if sent else _("Today's link for {name}:")).format(name=link.worker_name)
     return html.Div(
         className="push-link-box",
         children=[
@@ -349,14 +367,19 @@ def link_view(link: IssuedLink, *, sent: bool) -> html.Div:
                 className="push-link-body",
                 children=[
                     html.Img(
-                        src=qr_data_url(link.url), alt=f"QR code of {link.worker_name}'s link", className="push-qr"
+                        src=qr_data_url(link.url),
+                        alt=_("QR code of {name}'s link").format(name=link.worker_name),
+                        className="push-qr",
                     ),
                     html.Div(
                         className="push-link-text",
                         children=[
                             html.Code(link.url, id=ids.PUSH_URL, className="push-url"),
-                            html.Button("Copy", id=ids.PUSH_COPY, n_clicks=0, className="push-copy"),
-                            html.P(f"Valid until {link.expires_at:%a %d %b %H:%M} UTC", className="push-expiry muted"),
+                            html.Button(_("Copy"), id=ids.PUSH_COPY, n_clicks=0, className="push-copy"),
+                            html.P(
+                                _("Valid until {when}").format(when=i18n.date_time(link.expires_at)),
+                                className="push-expiry muted",
+                            ),
                         ],
                     ),
                 ],
@@ -368,8 +391,10 @@ def link_view(link: IssuedLink, *, sent: bool) -> html.Div:
 def revoked_view(version: int) -> html.P:
     """Every earlier link stops working; the version says how many times links were revoked."""
     return html.P(
-        f"Links revoked: every link issued so far no longer opens (link version {version}). "
-        "Push a new link to let the worker back in.",
+        _(
+            "Links revoked: every link issued so far no longer opens (link version {version}). "
+            "Push a new link to let the worker back in."
+        ).format(version=version),
         className="ok",
     )
 
@@ -382,20 +407,20 @@ def push_error_view(exc: Exception) -> html.P:
 def card_view(card: dict[str, Any] | None) -> Any:
     """The worker card as components (pure, testable without a browser)."""
     if card is None:
-        return html.P("That worker no longer exists.")
+        return html.P(_("That worker no longer exists."))
     fix: datetime | None = card["last_fix_time"]
     rows = [
-        ("Skills", ", ".join(card["skills"]) or "—"),
-        ("Team", card["team"] or "—"),
-        ("Last fix", fix.strftime("%H:%M:%S UTC") if fix else "no fix yet"),
-        ("Battery", f"{card['battery_pct']:.0f} %" if card["battery_pct"] is not None else "—"),
-        ("Speed", f"{card['speed_mps'] * 3.6:.0f} km/h" if card["speed_mps"] is not None else "—"),
-        ("On shift", "yes" if card["on_shift"] else "no"),
-        ("Tracking", card.get("consent", "—")),
-        ("Current order", card["current_order"] or "none"),
+        (_("Skills"), ", ".join(card["skills"]) or "—"),
+        (_("Team"), card["team"] or "—"),
+        (_("Last fix"), i18n.clock_time(fix, seconds=True) if fix else _("no fix yet")),
+        (_("Battery"), f"{card['battery_pct']:.0f} %" if card["battery_pct"] is not None else "—"),
+        (_("Speed"), f"{card['speed_mps'] * 3.6:.0f} km/h" if card["speed_mps"] is not None else "—"),
+        (_("On shift"), _("yes") if card["on_shift"] else _("no")),
+        (_("Tracking"), card.get("consent", "—")),
+        (_("Current order"), card["current_order"] or _("none")),
     ]
     return [
         html.H2(card["name"]),
         html.Dl([item for label, value in rows for item in (html.Dt(label), html.Dd(value))]),
-        html.A("Day on the map", href=f"/day/?worker={card['worker_id']}", className="card-day-link"),
+        html.A(_("Day on the map"), href=f"/day/?worker={card['worker_id']}", className="card-day-link"),
     ]

@@ -23,7 +23,9 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 from dash_socketio import DashSocketIO
 
+from console import i18n
 from console.auth import ApiError, Auth
+from console.i18n import _
 from dispatch.access import Action
 from dispatch.geo import LatLon
 from routing.paths import RoutePath
@@ -90,7 +92,8 @@ def worker_colour(index: int) -> str:
 
 
 def _t(value: str) -> datetime:
-    return datetime.fromisoformat(value)
+    """A plan's time on the office's clock (what the page shows; durations are the same either way)."""
+    return datetime.fromisoformat(value).astimezone(i18n.office_zone())
 
 
 def _seconds(start: str, end: str) -> float:
@@ -349,7 +352,7 @@ def gantt_figure(plan: Mapping[str, Any], violations: Sequence[Mapping[str, Any]
 def unplanned_list(plan: Mapping[str, Any], places: Places) -> Any:
     rows = plan.get("unplanned", [])
     if not rows:
-        return html.P("Every order is planned.", className="plan-empty")
+        return html.P(_("Every order is planned."), className="plan-empty")
     return html.Ul(
         [
             html.Li(
@@ -368,7 +371,7 @@ def unplanned_list(plan: Mapping[str, Any], places: Places) -> Any:
 def violations_list(violations: Sequence[Mapping[str, Any]]) -> Any:
     """The rules a manually edited draft breaks, each in words; empty when it keeps them all."""
     if not violations:
-        return html.P("This plan keeps every rule.", className="plan-empty plan-ok")
+        return html.P(_("This plan keeps every rule."), className="plan-empty plan-ok")
     return html.Ul(
         [
             html.Li(
@@ -387,10 +390,10 @@ def violations_list(violations: Sequence[Mapping[str, Any]]) -> Any:
 def compare_panel(diff: Mapping[str, Any] | None, *, published_id: int | None, is_published: bool) -> Any:
     """What changes if this draft is published instead of the day's published plan: moves and who gains/loses."""
     if is_published:
-        return html.P("This is the day's published plan.", className="plan-empty")
+        return html.P(_("This is the day's published plan."), className="plan-empty")
     if published_id is None or diff is None:
         return html.P(
-            "Nothing is published for this day yet: publishing assigns every planned visit.", className="plan-empty"
+            _("Nothing is published for this day yet: publishing assigns every planned visit."), className="plan-empty"
         )
     rows: list[Any] = [html.P(f"Against published plan {published_id}: {diff.get('summary') or 'no changes'}",
                               className="compare-summary")]  # fmt: skip
@@ -526,9 +529,10 @@ def layout(*, tile_url: str | None, actor_name: str, day: date, summaries: Seque
             html.Header(
                 className="plans-head",
                 children=[
-                    html.H1("Outfield · route plans"),
+                    html.H1(_("Outfield · route plans")),
                     html.Span(actor_name, className="plans-actor"),
-                    html.A("Live map", href="/", className="plans-link"),
+                    html.A(_("Live map"), href="/", className="plans-link"),
+                    i18n.language_switch("/plans/"),
                 ],
             ),
             html.Div(
@@ -574,8 +578,8 @@ def layout(*, tile_url: str | None, actor_name: str, day: date, summaries: Seque
                         value=[],
                         className="plan-balance",
                     ),  # fmt: skip
-                    html.Button("Optimise", id=START, className="plans-button"),
-                    html.Button("Stop", id=STOP, className="plans-button plans-stop", disabled=True),
+                    html.Button(_("Optimise"), id=START, className="plans-button"),
+                    html.Button(_("Stop"), id=STOP, className="plans-button plans-stop", disabled=True),
                     html.Span(id=PROGRESS, className="plans-progress"),
                     html.Span(id=MESSAGE, className="plans-message"),
                 ],
@@ -592,19 +596,19 @@ def layout(*, tile_url: str | None, actor_name: str, day: date, summaries: Seque
                                 value=default_plan(summaries),
                                 clearable=False,
                                 searchable=False,
-                                placeholder="No plan for this day yet",
+                                placeholder=_("No plan for this day yet"),
                                 className="plan-picker",
                             ),
                         ],
                     ),  # fmt: skip
                     html.Span(id=BADGE, className="plan-badge"),
-                    html.Button("Publish", id=PUBLISH, className="plans-button plans-publish", disabled=True),
+                    html.Button(_("Publish"), id=PUBLISH, className="plans-button plans-publish", disabled=True),
                     html.Button(
-                        "Re-plan now",
+                        _("Re-plan now"),
                         id=REPLAN,
                         className="plans-button plans-replan",
                         disabled=True,
-                        title="Re-optimise the rest of the published day: work under way stays put",
+                        title=_("Re-optimise the rest of the published day: work under way stays put"),
                     ),  # fmt: skip
                 ],
             ),
@@ -628,22 +632,22 @@ def layout(*, tile_url: str | None, actor_name: str, day: date, summaries: Seque
                     html.Div(
                         className="plans-side",
                         children=[
-                            html.H2("Move a visit"),
+                            html.H2(_("Move a visit")),
                             html.Div(
                                 className="plans-move",
                                 children=[
-                                    dcc.Dropdown(id=MOVE_ORDER, placeholder="Order…", className="plan-move-order"),
+                                    dcc.Dropdown(id=MOVE_ORDER, placeholder=_("Order…"), className="plan-move-order"),
                                     dcc.Dropdown(
-                                        id=MOVE_WORKER, placeholder="to worker…", className="plan-move-worker"
+                                        id=MOVE_WORKER, placeholder=_("to worker…"), className="plan-move-worker"
                                     ),
-                                    html.Button("Move", id=MOVE, className="plans-button"),
+                                    html.Button(_("Move"), id=MOVE, className="plans-button"),
                                 ],
                             ),
-                            html.H2("Rules"),
+                            html.H2(_("Rules")),
                             html.Div(id=VIOLATIONS, className="plans-violations"),
-                            html.H2("Compared with published"),
+                            html.H2(_("Compared with published")),
                             html.Div(id=COMPARE, className="plans-compare"),
-                            html.H2("Unplanned"),
+                            html.H2(_("Unplanned")),
                             html.Div(id=UNPLANNED, className="plans-unplanned"),
                         ],
                     ),
@@ -863,7 +867,7 @@ def register(
     def show(plan_id: int | None, _version: int | None) -> tuple[Any, ...]:
         """Everything about the picked plan: state, KPIs, map, timeline, rules, comparison, move choices."""
         empty = ("", "plan-badge", True, True, [], [], no_update, no_update,
-                 html.P("No plan picked.", className="plan-empty"), "", "", [], [], no_update, "")  # fmt: skip
+                 html.P(_("No plan picked."), className="plan-empty"), "", "", [], [], no_update, "")  # fmt: skip
         if plan_id is None or isinstance(actor_or_refusal(), str):
             return empty
         status = jobs.status(int(plan_id))
@@ -872,7 +876,7 @@ def register(
         text, css = badge(status)
         finished = status.get("status") in ("done", "stopped")
         plan = status.get("plan")
-        options, _ = picker_for(date.fromisoformat(status["day"]))
+        options, _unused = picker_for(date.fromisoformat(status["day"]))
         if not plan:
             return (text, css, True, True, [], [], no_update, no_update, progress_text(status), "", "", [], [], options,
                     "")  # fmt: skip

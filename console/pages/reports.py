@@ -21,7 +21,9 @@ import plotly.graph_objects as go
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from console import i18n
 from console.auth import ApiError, Auth
+from console.i18n import _
 from console.pages.plans import BASEMAP_URL, MONACO_CENTRE
 from data.reports_repo import HistoryFilter
 from dispatch.access import Action
@@ -78,7 +80,10 @@ def layout(*, actor_name: str, today: date, may_report: bool) -> html.Div:
                     _date_input(H_FROM, start, "From"),
                     _date_input(H_TO, end, "To"),
                     html.Label(
-                        ["Search", dcc.Input(id=H_Q, type="text", placeholder="reference, notes, site", debounce=True)]
+                        [
+                            "Search",
+                            dcc.Input(id=H_Q, type="text", placeholder=_("reference, notes, site"), debounce=True),
+                        ]
                     ),
                     html.Label(["Customer", dcc.Input(id=H_CUSTOMER, type="text", debounce=True)]),
                     html.Label(["Team", dcc.Input(id=H_TEAM, type="text", debounce=True)]),
@@ -90,15 +95,15 @@ def layout(*, actor_name: str, today: date, may_report: bool) -> html.Div:
                             ),
                         ]
                     ),  # fmt: skip
-                    html.Button("Search", id=H_SEARCH, className="plans-button"),
+                    html.Button(_("Search"), id=H_SEARCH, className="plans-button"),
                 ],
             ),
             html.Div(id=H_MESSAGE, className="plans-message"),
             html.Div(
                 [
-                    html.Button("‹ Prev", id=H_PREV),
+                    html.Button(_("‹ Prev"), id=H_PREV),
                     html.Span(id=H_COUNT, className="hist-count"),
-                    html.Button("Next ›", id=H_NEXT),
+                    html.Button(_("Next ›"), id=H_NEXT),
                     html.Span(id=H_EXPORT, className="rep-export"),
                 ]
             ),  # fmt: skip
@@ -122,7 +127,7 @@ def layout(*, actor_name: str, today: date, may_report: bool) -> html.Div:
             ),
         ],
     )
-    reports: Any = html.P("Your role may not view reports (managers and admins).", className="rep-refused")
+    reports: Any = html.P(_("Your role may not view reports (managers and admins)."), className="rep-refused")
     if may_report:
         reports = html.Div(
             className="rep-pane",
@@ -171,7 +176,7 @@ def layout(*, actor_name: str, today: date, may_report: bool) -> html.Div:
                         dcc.Checklist(
                             id=R_WRONG, options=[{"label": "only what went wrong", "value": "wrong"}], value=["wrong"]
                         ),  # fmt: skip
-                        html.Button("Show", id=R_SHOW, className="plans-button"),
+                        html.Button(_("Show"), id=R_SHOW, className="plans-button"),
                     ],
                 ),
                 html.Div(id=R_MESSAGE, className="plans-message"),
@@ -188,18 +193,19 @@ def layout(*, actor_name: str, today: date, may_report: bool) -> html.Div:
             html.Header(
                 className="plans-head",
                 children=[
-                    html.H1("Outfield · history and reports"),
+                    html.H1(_("Outfield · history and reports")),
                     html.Span(actor_name, className="plans-actor"),
-                    html.A("Live map", href="/", className="plans-link"),
-                    html.A("Route plans", href="/plans/", className="plans-link"),
+                    html.A(_("Live map"), href="/", className="plans-link"),
+                    i18n.language_switch("/reports/"),
+                    html.A(_("Route plans"), href="/plans/", className="plans-link"),
                 ],
             ),
             dcc.Tabs(
                 id=TABS,
                 value="history",
                 children=[
-                    dcc.Tab(label="History", value="history", children=history),
-                    dcc.Tab(label="Reports", value="reports", children=reports),
+                    dcc.Tab(label=_("History"), value="history", children=history),
+                    dcc.Tab(label=_("Reports"), value="reports", children=reports),
                 ],
             ),
         ],
@@ -239,14 +245,14 @@ def chart(rows: Sequence[Mapping[str, Any]], figure: str) -> go.Figure:
 def table(records: Sequence[Mapping[str, Any]], *, columns: Sequence[str] | None = None, open_button: bool = False
           ) -> html.Table | html.P:  # fmt: skip
     if not records:
-        return html.P("No rows.", className="rep-empty")
+        return html.P(_("No rows."), className="rep-empty")
     names = list(columns or records[0].keys())
     head = html.Tr([html.Th(n) for n in names] + ([html.Th("")] if open_button else []))
     body = []
     for r in records:
         cells = [html.Td("" if r.get(n) is None else str(r.get(n))) for n in names]
         if open_button:
-            cells.append(html.Td(html.Button("Open", id={"type": H_OPEN, "id": r["id"]}, className="hist-open")))
+            cells.append(html.Td(html.Button(_("Open"), id={"type": H_OPEN, "id": r["id"]}, className="hist-open")))
         body.append(html.Tr(cells, className="rep-row"))
     return html.Table([html.Thead(head), html.Tbody(body)], className="rep-grid")
 
@@ -260,14 +266,14 @@ def record_view(record: Mapping[str, Any]) -> list[Any]:
     out: list[Any] = [
         html.H3(f"Order {order['id']} · {order['reference']} · {order['status']}"),
         html.P(f"{order['type']} at {order['site']} ({order['customer']}) · {order['worker'] or 'unassigned'}"),
-        html.H4("Timeline"),
+        html.H4(_("Timeline")),
         html.Ol([html.Li(_step(t), className="rep-step") for t in record["timeline"]], className="rep-timeline"),
-        html.H4("Check-ins"),
+        html.H4(_("Check-ins")),
         html.Ul([html.Li(f"{c['kind']}: {c['verdict']}" + (f" ({c['distance_m']:.0f} m)" if c["distance_m"] is not None
                                                           else "")) for c in record["checkins"]] or [html.Li("none")]),
     ]  # fmt: skip
     report = record.get("report")
-    out.append(html.H4("Service report"))
+    out.append(html.H4(_("Service report")))
     if report:
         out.append(html.P(report.get("text") or "(no text)", className="rep-report-text"))
         if report.get("parts"):
@@ -275,9 +281,9 @@ def record_view(record: Mapping[str, Any]) -> list[Any]:
         if report.get("signature_url"):
             out.append(html.A(f"Signature ({report.get('signed_by') or 'customer'})", href=report["signature_url"]))
     else:
-        out.append(html.P("none"))
+        out.append(html.P(_("none")))
     if record.get("photos"):
-        out.append(html.H4("Photos"))
+        out.append(html.H4(_("Photos")))
         out.append(
             html.Div([html.A(f"photo {p['photo_id']}", href=p["url"], target="_blank") for p in record["photos"]])
         )
@@ -377,7 +383,7 @@ def register(app: Dash, *, reports: ReportsService, auth: Auth) -> None:
             return html.P(actor), []
         record = reports.record(actor=actor, order_id=int(ctx.triggered_id["id"]))
         if record is None:
-            return html.P("That order no longer exists."), []
+            return html.P(_("That order no longer exists.")), []
         return record_view(record), track_layer(record)
 
     @app.callback(

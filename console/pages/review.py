@@ -16,7 +16,9 @@ import flask
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from console import i18n
 from console.auth import ApiError, Auth
+from console.i18n import _
 from console.pages.checkin_confidence import checkin_confidence
 from dispatch.access import Action, can
 from services.review_service import QUEUE_STATUSES, ReviewError, ReviewService, parse_review, parse_status
@@ -39,7 +41,7 @@ def mount(server: flask.Flask, *, auth: Auth, reviews: ReviewService, assets_dir
         url_base_pathname=PATH,
         assets_folder=str(assets_dir),
         assets_ignore=r"live\.js",
-        title="Outfield · check-in review",
+        title=_("Outfield · check-in review"),
         update_title=None,
         suppress_callback_exceptions=True,
     )
@@ -49,7 +51,9 @@ def mount(server: flask.Flask, *, auth: Auth, reviews: ReviewService, assets_dir
             return html.Div()  # Dash validates the layout once at start-up, outside any request
         actor = auth.current_actor()
         if actor is None or not can(actor, Action.REVIEW_CHECKINS).allowed:
-            return html.Div(html.P("Your role may not review check-ins (managers and admins do)."), className="login")
+            return html.Div(
+                html.P(_("Your role may not review check-ins (managers and admins do).")), className="login"
+            )
         return layout(actor_name=actor.name)
 
     app.layout = serve_layout
@@ -65,9 +69,10 @@ def layout(*, actor_name: str) -> html.Div:
             html.Header(
                 className="plans-head",
                 children=[
-                    html.H1("Outfield · check-in review"),
+                    html.H1(_("Outfield · check-in review")),
                     html.Span(actor_name, className="plans-actor"),
-                    html.A("Live map", href="/", className="plans-link"),
+                    html.A(_("Live map"), href="/", className="plans-link"),
+                    i18n.language_switch("/review/"),
                 ],
             ),
             dcc.RadioItems(
@@ -156,14 +161,14 @@ def review_item(item: Mapping[str, Any]) -> html.Div:
         children += [
             dcc.Textarea(
                 id={"type": NOTE, "index": checkin_id},
-                placeholder="Note (required to reject)",
+                placeholder=_("Note (required to reject)"),
                 className="review-note",
                 maxLength=2000,
             ),
             html.Div(
                 [
-                    html.Button("Approve", id={"type": APPROVE, "index": checkin_id}, className="review-approve"),
-                    html.Button("Reject", id={"type": REJECT, "index": checkin_id}, className="review-reject"),
+                    html.Button(_("Approve"), id={"type": APPROVE, "index": checkin_id}, className="review-approve"),
+                    html.Button(_("Reject"), id={"type": REJECT, "index": checkin_id}, className="review-reject"),
                 ],
                 className="review-actions",
             ),

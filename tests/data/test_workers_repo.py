@@ -18,6 +18,7 @@ from data.workers_repo import (
 )
 from dispatch.geo import LatLon
 from dispatch.workers import Shift, Worker
+from tests.factories import at
 
 WEEKDAYS = Shift(weekdays=(0, 1, 2, 3, 4), start=time(7, 0), end=time(15, 30))
 SATURDAY = Shift(weekdays=(5,), start=time(9, 0), end=time(13, 0))
@@ -110,3 +111,17 @@ def test_a_team_named_on_the_command_line_gets_its_team_row(session: Session) ->
     [team] = list_teams(session)
     assert team.name == "Harbour"
     assert worker_team_ids(session, [ana.id, bo.id, cy.id]) == {ana.id: team.id, bo.id: team.id, cy.id: None}
+
+
+def test_a_worker_in_monaco_is_on_shift_by_the_monaco_clock_across_the_march_change(session: Session) -> None:
+    """Tests that a worker stored with Europe/Monaco and a daily 07:00-15:30 shift is on shift at 05:30 UTC on
+    29 March 2026 (07:30 CEST) but not on 28 March (06:30 CET), read back one by one and as the whole fleet."""
+    shift = Shift(weekdays=tuple(range(7)), start=time(7, 0), end=time(15, 30))
+    stored = add_worker(session, name="Ana", device_id="tz-1", shifts=[shift], timezone="Europe/Monaco")
+    for worker in (get_worker(session, stored.id), list_workers(session)[-1]):
+        assert worker is not None
+        assert worker.on_shift(at("2026-03-29T05:30:00Z")) and not worker.on_shift(at("2026-03-28T05:30:00Z"))
+    utc = add_worker(session, name="Bo", device_id="tz-2", shifts=[shift])
+    assert utc.on_shift(at("2026-03-28T07:30:00Z")) and not utc.on_shift(at("2026-03-28T06:30:00Z"))
+    with pytest.raises(ValueError, match="Mars/Base"):
+        add_worker(session, name="Cy", device_id="tz-3", shifts=[shift], timezone="Mars/Base")

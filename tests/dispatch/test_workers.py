@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -11,10 +12,12 @@ from dispatch.workers import (
     LOCATION_GRACE,
     LiveStatus,
     Shift,
+    Worker,
     WorkerState,
     fix_state,
     format_shift,
     keeps_location,
+    kept_span,
     parse_shift,
     worker_input,
     worker_state,
@@ -167,3 +170,33 @@ def test_a_fresh_fix_shows_the_state_worker_state_gives_it(age_s, speed_mps):
     now = at("2025-03-03T09:00:00Z")
     fix_time = now - timedelta(seconds=age_s)
     assert fix_state(fix_time, speed_mps, now) is worker_state(LiveStatus(fix_time, speed_mps), now)
+
+
+MONACO_SHIFT = Shift(weekdays=(0, 1, 2, 3, 4, 5, 6), start=time(7, 0), end=time(15, 30), zone=ZoneInfo("Europe/Monaco"))
+
+
+def test_a_local_shift_starts_at_seven_on_the_office_clock_in_winter_and_summer():
+    """Tests that a 07:00-15:30 Monaco shift covers 06:00 UTC in January (07:00 CET) but not 05:30 UTC, and
+    05:00 UTC in July (07:00 CEST)."""
+    assert MONACO_SHIFT.covers(at("2026-01-15T06:00:00Z"))
+    assert not MONACO_SHIFT.covers(at("2026-01-15T05:30:00Z"))
+    assert MONACO_SHIFT.covers(at("2026-07-15T05:00:00Z"))
+    assert not MONACO_SHIFT.covers(at("2026-07-15T13:45:00Z"))  # 15:45 CEST: after the shift
+
+
+def test_a_local_shift_follows_the_clocks_on_the_days_they_change():
+    """Tests that on Sunday 29 March 2026 (clocks forward) the Monaco shift starts 05:00 UTC, having started
+    06:00 UTC the day before, and on Sunday 25 October (clocks back) it starts 06:00 UTC again."""
+    assert not MONACO_SHIFT.covers(at("2026-03-28T05:30:00Z"))
+    assert MONACO_SHIFT.covers(at("2026-03-29T05:30:00Z"))
+    assert MONACO_SHIFT.covers(at("2026-10-24T05:30:00Z"))
+    assert not MONACO_SHIFT.covers(at("2026-10-25T05:30:00Z"))
+
+
+def test_a_local_shifts_kept_span_and_grace_are_in_utc():
+    """Tests that a worker's fix at 05:50 UTC on 15 January (06:50 CET) is kept with 15 min grace, within the span
+    05:45-14:45 UTC."""
+    worker = Worker(id=1, name="Ana", device_id="d1", shifts=(MONACO_SHIFT,))
+    assert keeps_location(worker, at("2026-01-15T05:50:00Z"))
+    assert kept_span(worker, at("2026-01-15T05:50:00Z")) == (at("2026-01-15T05:45:00Z"), at("2026-01-15T14:45:00Z"))
+    assert not keeps_location(worker, at("2026-01-15T05:40:00Z"))

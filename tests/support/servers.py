@@ -82,11 +82,20 @@ class ConsoleServer:
 
 
 @pytest.fixture(scope="module")
-def console_server(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[ConsoleServer]:
+def console_env() -> dict[str, str]:
+    """Extra environment for a module's `console_server` (override it in a test module, e.g. a time zone)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def console_server(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str, console_env: dict[str, str]
+) -> Iterator[ConsoleServer]:
     """`python -m console` on a fresh migrated SQLite database, with an admin and a dispatcher.
 
     Module-scoped: each test module gets a clean server and database, and its own Redis db index
-    would not be needed because the relay lock is per server process set.
+    would not be needed because the relay lock is per server process set. Its office time zone is UTC
+    unless the module's `console_env` says otherwise.
     """
     var = tmp_path_factory.mktemp("var")
     port = free_port()
@@ -102,6 +111,8 @@ def console_server(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> 
         # One worker process: a module's tests then meet one warm process and one relay, never a relay
         # hand-over (and its resync) mid-test. Several workers are tested in tests/integration/test_server.py.
         "OUTFIELD_WEB_WORKERS": "1",
+        "OUTFIELD_TIMEZONE": "UTC",
+        **console_env,
     }
     run_cli("data", "migrate", env=env)
     admin_token = run_cli("data", "create-user", "--role", "admin", "--name", "admin", env=env)

@@ -9,6 +9,7 @@ from typing import Any
 
 from dash import dcc, html
 
+from console.i18n import _
 from console.pages import ids
 from console.pages.orders.common import distance_text, minutes_text, refused_notice, selected_order_id
 from dispatch.assign import Candidate, Nearby, Origin
@@ -29,15 +30,15 @@ def near_form() -> html.Details:
     return html.Details(
         className="near",
         children=[
-            html.Summary("Who is near"),
+            html.Summary(_("Who is near")),
             html.Div(
                 className="near-form",
                 children=[
                     html.Div(
                         className="near-skills",
-                        children=dcc.Dropdown(id=ids.NEAR_SKILLS, options=[], multi=True, placeholder="Any skill"),
+                        children=dcc.Dropdown(id=ids.NEAR_SKILLS, options=[], multi=True, placeholder=_("Any skill")),
                     ),
-                    html.Label("How many", htmlFor=ids.NEAR_N, className="near-n-label"),
+                    html.Label(_("How many"), htmlFor=ids.NEAR_N, className="near-n-label"),
                     dcc.Input(
                         id=ids.NEAR_N,
                         type="number",
@@ -48,7 +49,7 @@ def near_form() -> html.Details:
                         className="near-n",
                         debounce=True,
                     ),
-                    html.Button("Find", id=ids.NEAR_SEARCH, n_clicks=0, className="near-search"),
+                    html.Button(_("Find"), id=ids.NEAR_SEARCH, n_clicks=0, className="near-search"),
                 ],
             ),
             html.Div(id=ids.NEAR_LIST, className="near-list"),
@@ -62,18 +63,18 @@ def actions_panel() -> html.Div:
         id=ids.ORDER_ACTIONS,
         className="order-actions actions-hidden",
         children=[
-            html.Label("Reason (needed to choose anyone but the top candidate)", htmlFor=ids.OVERRIDE_REASON),
+            html.Label(_("Reason (needed to choose anyone but the top candidate)"), htmlFor=ids.OVERRIDE_REASON),
             dcc.Input(
                 id=ids.OVERRIDE_REASON,
                 type="text",
                 className="reason",
-                placeholder="e.g. customer asked for this worker",
+                placeholder=_("e.g. customer asked for this worker"),
                 debounce=True,
             ),
             dcc.ConfirmDialogProvider(
-                html.Button("Cancel order", className="cancel-order", n_clicks=0),
+                html.Button(_("Cancel order"), className="cancel-order", n_clicks=0),
                 id=ids.CANCEL_ORDER,
-                message="Cancel this order? A cancelled order cannot be reopened.",
+                message=_("Cancel this order? A cancelled order cannot be reopened."),
             ),
             near_form(),
         ],
@@ -158,7 +159,7 @@ def candidate_row(
         html.Span(
             f"score {candidate.score_s / 60:.1f}",
             className="cand-score",
-            title="ETA plus a penalty per order already booked today, in minutes (lower is better)",
+            title=_("ETA plus a penalty per order already booked today, in minutes (lower is better)"),
         ),
     ]
     if candidate.late_s > 0:
@@ -169,11 +170,11 @@ def candidate_row(
         html.Span(facts, className="cand-facts"),
     ]
     if current:
-        parts.append(html.Span("assigned", className="cand-current"))
+        parts.append(html.Span(_("assigned"), className="cand-current"))
     elif can_manage:
         parts.append(
             html.Button(
-                "Assign",
+                _("Assign"),
                 id={"type": ids.ASSIGN, "index": candidate.worker_id},
                 n_clicks=0,
                 className="assign primary" if best else "assign",
@@ -213,11 +214,11 @@ def near_view(found: Sequence[tuple[Nearby, str]], query: NearQuery, *, can_mana
         if can_manage:
             parts.append(
                 html.Button(
-                    "Assign",
+                    _("Assign"),
                     id={"type": ids.NEAR_ASSIGN, "index": near.worker_id},
                     n_clicks=0,
                     className="assign",
-                    title="Assign this order to this worker (anyone but the top candidate needs a reason)",
+                    title=_("Assign this order to this worker (anyone but the top candidate needs a reason)"),
                 )
             )
         rows.append(html.Li(parts, className="candidate near-row"))

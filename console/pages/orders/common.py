@@ -9,6 +9,8 @@ from typing import Any, Protocol
 from dash import html
 from dash_extensions.javascript import Namespace
 
+from console import i18n
+from console.i18n import N_
 from dispatch.access import Action, Actor
 from dispatch.orders import TimeWindow
 
@@ -16,7 +18,7 @@ NS = Namespace("outfield")
 
 TAB_WORKERS, TAB_ORDERS, TAB_NEW_ORDER = "workers", "orders", "new"
 EMPTY_LAYER: dict[str, Any] = {"type": "FeatureCollection", "features": []}
-NO_ORDER_HINT = "Select an order in the list or on the map."
+NO_ORDER_HINT = N_("Select an order in the list or on the map.")
 
 _FIELD_PREFIX = re.compile(r"^[a-z_]+: ")
 
@@ -47,11 +49,8 @@ def minutes_text(seconds: float) -> str:
 
 
 def window_text(window: TimeWindow) -> str:
-    """'Tue 04 Mar 09:00–11:00 UTC', or both dates when the window spans midnight."""
-    start, end = window.start, window.end
-    if start.date() == end.date():
-        return f"{start:%a %d %b %H:%M}–{end:%H:%M} UTC"
-    return f"{start:%a %d %b %H:%M} – {end:%a %d %b %H:%M} UTC"
+    """'Tue 04 Mar 09:00–11:00 CET' on the office's clock, or both dates when the window spans midnight there."""
+    return i18n.window_words(window.start, window.end)
 
 
 def distance_text(metres: float) -> str:
@@ -61,7 +60,8 @@ def distance_text(metres: float) -> str:
 
 def humanise(reason: str) -> str:
     """A refusal as a sentence: without the leading 'field: ' the API keeps, capitalised."""
-    text = _FIELD_PREFIX.sub("", reason.strip().strip("'\""), count=1)
+    reason = i18n.translate_reason(reason.strip().strip("'\""), language=i18n.current_language())
+    text = _FIELD_PREFIX.sub("", reason, count=1)
     return text[:1].upper() + text[1:]
 
 

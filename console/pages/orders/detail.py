@@ -4,11 +4,12 @@ workers, and what the field sent (check-ins with verdicts, photos, the service r
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from dash import html
 
+from console import i18n
+from console.i18n import _
 from console.pages import checkin_confidence, ids
 from console.pages.orders.assignment import actions_panel, candidate_row
 from console.pages.orders.common import NO_ORDER_HINT, distance_text, humanise, minutes_text, window_text
@@ -40,8 +41,8 @@ def field_section() -> html.Section:
             html.Div(
                 className="field-head",
                 children=[
-                    html.H3("From the field"),
-                    html.Button("Refresh", id=ids.FIELD_REFRESH, n_clicks=0, className="field-refresh"),
+                    html.H3(_("From the field")),
+                    html.Button(_("Refresh"), id=ids.FIELD_REFRESH, n_clicks=0, className="field-refresh"),
                 ],
             ),
             html.Div(id=ids.ORDER_FIELD),
@@ -76,7 +77,7 @@ def notice_view(notice: Mapping[str, Any] | None, names: Mapping[int, str]) -> A
     if kind == "assigned":
         return html.P(f"Assigned to {name}.", className="ok")
     if kind == "cancelled":
-        return html.P("Order cancelled.", className="ok")
+        return html.P(_("Order cancelled."), className="ok")
     if kind == "created" and notice.get("mode") == "auto":
         eta = minutes_text(float(notice.get("eta_s") or 0))
         return html.P(f"Created and assigned to {name} automatically (ETA {eta}).", className="ok")
@@ -170,9 +171,9 @@ def order_view(
         if not show_all and len(ranking.candidates) > CARD_ROWS:
             card.append(show_all_button(ids.SHOW_ALL_CANDIDATES, len(ranking.candidates), "candidates"))
     else:
-        card.append(html.P("Nobody can take this order now; see why below.", className="warn"))
+        card.append(html.P(_("Nobody can take this order now; see why below."), className="warn"))
     if not can_manage and not final:
-        card.append(html.P("Your role may view orders but not assign them.", className="muted"))
+        card.append(html.P(_("Your role may view orders but not assign them."), className="muted"))
     actions = "order-actions" if can_manage and not final else "order-actions actions-hidden"
     excluded = excluded_view(ranking.excluded, names, open_=not ranking.candidates and not final, show_all=show_all)
     return card, excluded, notice_view(notice, names), actions
@@ -213,13 +214,13 @@ def photo_link(photo: Mapping[str, Any], number: int) -> html.A:
         target="_blank",
         rel="noopener",
         className="photo-link",
-        title="Open the original",
+        title=_("Open the original"),
     )
 
 
 def report_view(report: Mapping[str, Any]) -> html.Div:
     """The service report: text, ticked checklist, parts used, who signed."""
-    children: list[Any] = [html.H4("Service report")]
+    children: list[Any] = [html.H4(_("Service report"))]
     if report.get("text"):
         children.append(html.P(str(report["text"]), className="report-text"))
     checklist = report.get("checklist") or {}
@@ -255,7 +256,7 @@ def report_view(report: Mapping[str, Any]) -> html.Div:
 
 def _time_of_day(iso: Any) -> str | None:
     try:
-        return f"{datetime.fromisoformat(str(iso)):%H:%M} UTC" if iso else None
+        return i18n.clock_time(str(iso)) if iso else None
     except ValueError:
         return None
 
@@ -275,7 +276,7 @@ def field_record_view(record: Mapping[str, Any]) -> Any:
     photos = list(record.get("photos") or [])
     report = record.get("report")
     if not _has_field_news(record):
-        return html.P("Nothing from the field yet.", className="muted")
+        return html.P(_("Nothing from the field yet."), className="muted")
     parts: list[Any] = []
     if checkins:
         parts.append(html.Ul([checkin_row(c) for c in checkins], className="checkins"))

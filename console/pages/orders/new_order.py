@@ -3,6 +3,7 @@ form's values as the API's JSON body, so one parser (`services.order_input`) che
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -10,15 +11,25 @@ from typing import Any
 import dash_leaflet as dl
 from dash import dcc, html, no_update
 
+from console import i18n
+from console.i18n import N_, _
 from console.pages import ids
 from console.pages.orders.common import EMPTY_LAYER, NS, TAB_ORDERS, humanise, reason_text
+from dispatch import localtime
 from dispatch.assign import AutoDispatched, ManualDispatch
 from dispatch.orders import OrderType
 from dispatch.sites import Site
 from services.dispatch_service import Created
 from services.order_input import FieldError
 
-PRIORITIES = {1: "1 · most urgent", 2: "2 · urgent", 3: "3 · normal", 4: "4 · low", 5: "5 · lowest"}
+PRIORITIES = {1: N_("1 · most urgent"), 2: N_("2 · urgent"), 3: N_("3 · normal"), 4: N_("4 · low"), 5: N_("5 · lowest")}
+TYPE_WORDS = {
+    OrderType.VISIT: N_("Visit"),
+    OrderType.REPAIR: N_("Repair"),
+    OrderType.INSPECTION: N_("Inspection"),
+    OrderType.DELIVERY: N_("Delivery"),
+    OrderType.EMERGENCY: N_("Emergency"),
+}
 
 FORM_LABELS = {
     "body": "Order",
@@ -61,9 +72,11 @@ def _when(label: str, date_id: str, time_id: str) -> html.Div:
             className="when",
             children=[
                 dcc.DatePickerSingle(
-                    id=date_id, display_format="YYYY-MM-DD", placeholder="YYYY-MM-DD", first_day_of_week=1
+                    id=date_id, display_format="YYYY-MM-DD", placeholder=_("YYYY-MM-DD"), first_day_of_week=1
                 ),
-                dcc.Input(id=time_id, type="text", placeholder="HH:MM", className="time", maxLength=5, debounce=True),
+                dcc.Input(
+                    id=time_id, type="text", placeholder=_("HH:MM"), className="time", maxLength=5, debounce=True
+                ),
             ],
         ),
         html_for=date_id,
@@ -79,13 +92,13 @@ def new_order_pane() -> html.Div:
             className="order-form",
             children=[
                 _field(
-                    "Customer site",
+                    _("Customer site"),
                     dcc.Dropdown(
                         id=ids.SITE_PICKER,
                         options=[],
                         searchable=True,
                         clearable=True,
-                        placeholder="Type a site name, or click a site on the map",
+                        placeholder=_("Type a site name, or click a site on the map"),
                     ),
                     html_for=ids.SITE_PICKER,
                 ),
@@ -93,10 +106,13 @@ def new_order_pane() -> html.Div:
                     className="field-row",
                     children=[
                         _field(
-                            "Type",
+                            _("Type"),
                             dcc.Dropdown(
                                 id=ids.ORDER_TYPE,
-                                options=[{"label": t.value.capitalize(), "value": t.value} for t in OrderType],
+                                options=[
+                                    {"label": _(TYPE_WORDS.get(t, t.value.capitalize())), "value": t.value}
+                                    for t in OrderType
+                                ],
                                 value=OrderType.VISIT.value,
                                 clearable=False,
                                 searchable=False,
@@ -104,10 +120,10 @@ def new_order_pane() -> html.Div:
                             wide=False,
                         ),
                         _field(
-                            "Priority",
+                            _("Priority"),
                             dcc.Dropdown(
                                 id=ids.ORDER_PRIORITY,
-                                options=[{"label": label, "value": p} for p, label in PRIORITIES.items()],
+                                options=[{"label": _(label), "value": p} for p, label in PRIORITIES.items()],
                                 value=3,
                                 clearable=False,
                                 searchable=False,
@@ -117,14 +133,14 @@ def new_order_pane() -> html.Div:
                     ],
                 ),
                 _field(
-                    "Required skills",
-                    dcc.Dropdown(id=ids.ORDER_SKILLS, options=[], multi=True, placeholder="Any worker"),
+                    _("Required skills"),
+                    dcc.Dropdown(id=ids.ORDER_SKILLS, options=[], multi=True, placeholder=_("Any worker")),
                     html_for=ids.ORDER_SKILLS,
                 ),
-                _when("Window start (UTC)", ids.START_DATE, ids.START_TIME),
-                _when("Window end (UTC)", ids.END_DATE, ids.END_TIME),
+                _when(_("Window start ({zone})").format(zone=i18n.office_zone().key), ids.START_DATE, ids.START_TIME),
+                _when(_("Window end ({zone})").format(zone=i18n.office_zone().key), ids.END_DATE, ids.END_TIME),
                 _field(
-                    "Expected duration (minutes)",
+                    _("Expected duration (minutes)"),
                     dcc.Input(
                         id=ids.ORDER_DURATION,
                         type="number",
@@ -138,11 +154,11 @@ def new_order_pane() -> html.Div:
                     html_for=ids.ORDER_DURATION,
                 ),
                 _field(
-                    "Notes",
-                    dcc.Textarea(id=ids.ORDER_NOTES, className="notes", placeholder="What the worker should know"),
+                    _("Notes"),
+                    dcc.Textarea(id=ids.ORDER_NOTES, className="notes", placeholder=_("What the worker should know")),
                     html_for=ids.ORDER_NOTES,
                 ),
-                html.Button("Create order", id=ids.SUBMIT_ORDER, n_clicks=0, className="primary submit"),
+                html.Button(_("Create order"), id=ids.SUBMIT_ORDER, n_clicks=0, className="primary submit"),
                 html.Div(id=ids.FORM_MESSAGE, className="form-message", role="alert"),
             ],
         ),
@@ -150,15 +166,26 @@ def new_order_pane() -> html.Div:
 
 
 def form_time(field: str, date: Any, clock_time: Any) -> str:
-    """'YYYY-MM-DD' and 'HH:MM' (UTC) as the ISO 8601 time parse_new_order expects."""
+    """'YYYY-MM-DD' and 'HH:MM' on the office's clock as the UTC ISO 8601 time parse_new_order expects.
+
+    A time the clocks skip (02:30 on the day summer time starts) is refused naming the field; one that
+    happens twice (the day it ends) is the first.
+    """
     if not isinstance(date, str) or not date.strip():
         raise FieldError(field, "pick a date")
     match = _TIME.match(clock_time) if isinstance(clock_time, str) else None
     if not clock_time:
-        raise FieldError(field, "enter a time of day (HH:MM, UTC)")
+        raise FieldError(field, "enter a time of day (HH:MM)")
     if match is None or int(match[1]) > 23 or int(match[2] or 0) > 59:
-        raise FieldError(field, f"{clock_time!r} is not a time of day (HH:MM, UTC)")
-    return f"{date.strip()[:10]}T{int(match[1]):02d}:{int(match[2] or 0):02d}:00Z"
+        raise FieldError(field, f"{clock_time!r} is not a time of day (HH:MM)")
+    try:
+        day = dt.date.fromisoformat(date.strip()[:10])
+    except ValueError:
+        raise FieldError(field, f"{date.strip()[:10]!r} is not a date (YYYY-MM-DD)") from None
+    instant = localtime.local_to_utc(day, dt.time(int(match[1]), int(match[2] or 0)), i18n.office_zone())
+    if isinstance(instant, localtime.NotALocalTime):
+        raise FieldError(field, instant.reason)
+    return f"{instant:%Y-%m-%dT%H:%M:%S}Z"
 
 
 def form_body(

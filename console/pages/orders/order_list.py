@@ -11,6 +11,7 @@ from typing import Any
 import dash_leaflet as dl
 from dash import dcc, html
 
+from console.i18n import _
 from console.pages import ids
 from console.pages.orders.common import EMPTY_LAYER, NS, TAB_WORKERS, humanise, minutes_text
 from services.dispatch_service import BatchResult
@@ -37,9 +38,9 @@ def tab_bar() -> html.Nav:
     return html.Nav(
         className="tabs",
         children=[
-            html.Button("Workers", id=ids.TAB_WORKERS, n_clicks=0, className="tab tab-active"),
-            html.Button("Orders", id=ids.TAB_ORDERS, n_clicks=0, className="tab"),
-            html.Button("New order", id=ids.TAB_NEW_ORDER, n_clicks=0, className="tab"),
+            html.Button(_("Workers"), id=ids.TAB_WORKERS, n_clicks=0, className="tab tab-active"),
+            html.Button(_("Orders"), id=ids.TAB_ORDERS, n_clicks=0, className="tab"),
+            html.Button(_("New order"), id=ids.TAB_NEW_ORDER, n_clicks=0, className="tab"),
         ],
     )
 
@@ -51,9 +52,9 @@ def batch_bar() -> html.Div:
         className="batch-bar actions-hidden",
         children=[
             dcc.ConfirmDialogProvider(
-                html.Button("Assign all open orders", className="batch-button", n_clicks=0),
+                html.Button(_("Assign all open orders"), className="batch-button", n_clicks=0),
                 id=ids.BATCH_ASSIGN,
-                message="Assign every new order now, each to the worker that keeps the total travel least?",
+                message=_("Assign every new order now, each to the worker that keeps the total travel least?"),
             ),
             html.Div(id=ids.BATCH_MESSAGE, className="batch-message", role="status"),
         ],
@@ -69,7 +70,7 @@ def batch_view(result: BatchResult) -> Any:
     """'2 assigned (total travel 7 min), 1 left:' and why each order left over could not be assigned."""
     assigned, left = len(result.assigned), len(result.unassigned)
     if not assigned and not left:
-        return html.P("No new orders to assign.", className="muted")
+        return html.P(_("No new orders to assign."), className="muted")
     summary = f"{assigned} assigned (total travel {minutes_text(result.total_cost_s)})" if assigned else "0 assigned"
     if not left:
         return html.P(summary + ".", className="ok")

@@ -1,0 +1,150 @@
+"""zh-CN and local time in a real headless chromium, on a console whose office is in Shanghai: the EN / 中文
+switch, remembered after a reload and on another browser; the shipped CJK font with no internet; an order's
+window on the office's clock in the console and on the worker's phone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+
+from tests.support.browser import login
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+SITES = """external_ref,name,address,latitude,longitude,geofence_radius_m,category
+t:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino
+"""
+WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
+Wang Fang,lt-wang,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,23:59
+"""
+# Whether the page drew Chinese with the shipped Noto Sans SC: a face of that family loaded, from a chunk the
+# console served (no other host), and the text needs nothing more to draw.
+SHIPPED_FONT_USED = """() => {
+  const faces = [...document.fonts].filter((f) => f.family.replace(/["']/g, "") === "Noto Sans SC" && f.status === "loaded");
+  const chunks = performance.getEntriesByType("resource").map((e) => e.name)
+    .filter((u) => u.startsWith(location.origin + "/assets/fonts/noto-sans-sc/") && u.endsWith(".woff2"));
+  return faces.length > 0 && chunks.length > 0 && document.fonts.check('16px "Noto Sans SC"', "派工");
+}"""
+
+
+@pytest.fixture(scope="module")
+def console_env() -> dict[str, str]:
+    return {"OUTFIELD_TIMEZONE": "Asia/Shanghai"}
+
+
+@pytest.fixture(scope="module")
+def world(console_server, tmp_path_factory):
+    d = tmp_path_factory.mktemp("i18n-csv")
+    (d / "sites.csv").write_text(SITES)
+    (d / "workers.csv").write_text(WORKERS)
+    console_server.cli("data", "import-csv", "sites", str(d / "sites.csv"))
+    console_server.cli("data", "import-csv", "workers", str(d / "workers.csv"))
+    admin = {"Authorization": f"Bearer {console_server.admin_token}"}
+    (worker,) = requests.get(f"{console_server.url}/api/v1/workers", headers=admin, timeout=5).json()
+    return {"admin": admin, "worker_id": worker["id"]}
+
+
+def offline_context(browser, server, **options):
+    """A browser context that reaches the console and nothing else (no internet: every other host is refused)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-US", **options)
+    context.route(
+        "**/*", lambda route: route.continue_() if route.request.url.startswith(server.url) else route.abort()
+    )
+    return context
+
+
+def test_switching_to_chinese_is_shown_everywhere_and_remembered(browser, console_server):
+    """Tests that a dispatcher on an English browser clicks 中文: the live map's navigation is Chinese, drawn with
+    the console's own Noto Sans SC (no internet), still after a reload and on the route plans page; signing in
+    on another (English) browser opens in Chinese too, and EN switches back."""
+    context = offline_context(browser, console_server)
+    page = context.new_page()
+    login(page, console_server)
+    assert page.locator(".plans-nav").inner_text() == "Route plans"
+    page.click(".lang-switch button[value=zh_CN]")
+    page.wait_for_selector(".plans-nav:has-text('路线计划')", timeout=15_000)
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    assert page.locator(".review-nav").inner_text() == "签到审核"
+    assert page.locator("#tab-new-order").inner_text() == "新建工单"
+    page.wait_for_function(SHIPPED_FONT_USED, timeout=15_000)
+
+    page.reload()
+    page.wait_for_selector(".plans-nav:has-text('路线计划')", timeout=15_000)
+    page.goto(f"{console_server.url}/plans/")
+    page.wait_for_selector(".plans-link:has-text('实时地图')", timeout=15_000)
+    context.close()
+
+    elsewhere = offline_context(browser, console_server)
+    other = elsewhere.new_page()
+    login(other, console_server)
+    assert other.locator(".plans-nav").inner_text() == "路线计划"
+    other.click(".lang-switch button[value=en]")
+    other.wait_for_selector(".plans-nav:has-text('Route plans')", timeout=15_000)
+    elsewhere.close()
+
+
+def test_an_order_window_reads_on_the_offices_clock_in_the_console_and_on_the_phone(browser, console_server, world):
+    """Tests that in a Shanghai office a window of 01:00–03:00 UTC reads 09:00–11:00 CST on the dispatcher's order
+    card and on the worker's phone (in English, and in Chinese once the worker switches to 中文), and that
+    14:00–16:00 typed in the new-order form is stored as 06:00–08:00 UTC (the API answering ISO 8601 with the
+    offset)."""
+    day = datetime.now(SHANGHAI).date() + timedelta(days=1)
+    start = datetime(day.year, day.month, day.day, 1, 0, tzinfo=UTC)
+    body = {
+        "site_id": 1, "type": "repair", "priority": 2, "required_skills": ["gas"],
+        "window_start": start.isoformat(), "window_end": (start + timedelta(hours=2)).isoformat(), "service_minutes": 45,
+    }  # fmt: skip
+    created = requests.post(f"{console_server.url}/api/v1/work-orders", json=body, headers=world["admin"], timeout=10)
+    assert created.status_code == 201, created.text
+    order_id = created.json()["id"]
+
+    context = offline_context(browser, console_server)
+    page = context.new_page()
+    login(page, console_server)
+    page.click("#tab-orders")
+    page.click(f".order-row:has-text('#{order_id} ')", timeout=15_000)
+    page.wait_for_selector("#order-card .candidate", timeout=15_000)
+    assert "09:00–11:00 CST" in page.locator("#order-card").inner_text()
+
+    page.click("#tab-new-order")
+    assert f"({SHANGHAI.key})" in page.locator("label[for=order-start-date]").inner_text()
+    page.wait_for_selector("path.site-marker", timeout=10_000)
+    page.click("#order-site")
+    page.locator(".dash-dropdown-search").fill("Casino")
+    page.click(".dash-dropdown-option:has-text('Casino')", timeout=5_000)
+    page.keyboard.press("Escape")
+    for which, clock in (("start", "14:00"), ("end", "16:00")):
+        page.fill(f"input#order-{which}-date", day.isoformat())
+        page.press(f"input#order-{which}-date", "Enter")
+        page.keyboard.press("Escape")
+        page.fill(f"#order-{which}-time", clock)
+    page.click("#order-submit")
+    page.wait_for_selector(".tab-active#tab-orders", timeout=15_000)
+    orders = requests.get(f"{console_server.url}/api/v1/work-orders", headers=world["admin"], timeout=5).json()
+    typed = [o for o in orders if o["id"] != order_id]
+    assert [(o["window_start"], o["window_end"]) for o in typed] == [
+        (f"{day.isoformat()}T06:00:00+00:00", f"{day.isoformat()}T08:00:00+00:00")
+    ]
+    context.close()
+
+    assigned = requests.post(f"{console_server.url}/api/v1/work-orders/{order_id}/assign",
+                             json={"worker_id": world["worker_id"], "reason": "browser test"}, headers=world["admin"],
+                             timeout=10)  # fmt: skip
+    assert assigned.status_code == 200, assigned.text
+    link = requests.post(f"{console_server.url}/api/v1/workers/{world['worker_id']}/push-link", json={"day": day.isoformat()},
+                         headers=world["admin"], timeout=10)  # fmt: skip
+    assert link.status_code == 201, link.text
+    phone = offline_context(browser, console_server)
+    field = phone.new_page()
+    field.goto(link.json()["url"])
+    field.wait_for_selector(f"li.order[data-order-id='{order_id}'] .window", timeout=15_000)
+    assert "09:00–11:00 CST" in field.locator(f"li.order[data-order-id='{order_id}'] .window").inner_text()
+    field.click(".lang-switch button[value=zh_CN]")  # the worker's own choice, kept on the phone
+    field.wait_for_selector(f"li.order[data-order-id='{order_id}'] .window:has-text('约 45 分钟')", timeout=15_000)
+    assert field.locator(f"li.order[data-order-id='{order_id}'] .facts dt").first.inner_text() == "时间"
+    assert "09:00–11:00 CST" in field.locator(f"li.order[data-order-id='{order_id}'] .window").inner_text()
+    phone.close()

@@ -1,0 +1,205 @@
+"""zh-CN and English, and the office's clock, at the HTTP edge (in-process app, real SQLite, fakeredis):
+the language of a request, the switch remembered per user, API error reasons, the catalogues, the font."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import fakeredis
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import read_mo, write_mo
+from babel.messages.pofile import read_po
+
+from console import i18n
+from console.app import create_app
+from console.pages.orders.new_order import form_time
+from data import users_repo
+from data.db import make_engine, make_sessionmaker, session_scope
+from data.migrate import migrate
+from data.settings import Settings
+from dispatch.access import Role
+from dispatch.clock import ManualClock
+from services.order_input import FieldError
+
+REPO = Path(__file__).resolve().parents[2]
+ZH_PO = REPO / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
+ZH_MO = ZH_PO.with_suffix(".mo")
+NOW = datetime(2026, 3, 27, 9, 0, tzinfo=UTC)
+SAME_ORIGIN = {"Origin": "http://localhost"}  # what a browser's form post carries
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory):
+    tmp_path = tmp_path_factory.mktemp("i18n")
+    settings = replace(
+        Settings.from_env({
+            "OUTFIELD_VAR": str(tmp_path), "SECRET_KEY": "test", "OUTFIELD_OSRM_DIR": str(tmp_path / "none"),
+            "OUTFIELD_TIMEZONE": "Europe/Monaco",
+        }),
+        redis_url="redis://fake:6379/0",
+    )  # fmt: skip
+    migrate(settings.database_url)
+    outfield = create_app(settings, clock=ManualClock(NOW))
+    outfield.bus._redis = fakeredis.FakeRedis()  # noqa: SLF001 - unit test: no Redis server needed for this edge
+    sessions = make_sessionmaker(make_engine(settings.database_url))
+    with session_scope(sessions) as session:
+        user, token = users_repo.create_user(session, name="dora", role=Role.DISPATCHER, password="dora-password-1")
+    return {"server": outfield.server, "sessions": sessions, "user_id": user.id, "token": token}
+
+
+def sign_in(client, *, lang_header: str | None = None):
+    headers = {"Accept-Language": lang_header} if lang_header else {}
+    answer = client.post("/login", data={"name": "dora", "password": "dora-password-1", "next": "/"}, headers=headers)
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+
+
+def test_the_sign_in_page_follows_the_browsers_language_and_else_is_english(app):
+    """Tests that the sign-in page is Chinese for Accept-Language zh-CN, English without one, and says so in lang."""
+    client = app["server"].test_client()
+    chinese = client.get("/login", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}).get_data(as_text=True)
+    assert '<html lang="zh-CN">' in chinese and "用户名" in chinese and ">登录</button>" in chinese
+    english = client.get("/login").get_data(as_text=True)
+    assert '<html lang="en">' in english and "User name" in english and "用户名" not in english
+    assert "/assets/fonts/noto-sans-sc/noto-sans-sc.css" in english  # the font is there before anyone switches
+
+
+def test_a_lang_cookie_or_parameter_beats_the_browsers_language(app):
+    """Tests that ?lang=zh_CN and a lang cookie each give Chinese to an English browser, and an unknown one English."""
+    client = app["server"].test_client()
+    assert "用户名" in client.get("/login?lang=zh_CN", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    client.set_cookie("lang", "zh_CN")
+    assert "用户名" in client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    client.set_cookie("lang", "klingon")
+    assert "User name" in client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
+
+
+def test_the_switch_is_remembered_for_the_user_on_another_browser(app):
+    """Tests that switching to 中文 stores the user's choice, so signing in on a fresh English browser is Chinese."""
+    first = app["server"].test_client()
+    sign_in(first)
+    switched = first.post("/lang?next=/plans/", data={"lang": "zh_CN"}, headers=SAME_ORIGIN)
+    assert (switched.status_code, switched.headers["Location"]) == (303, "/plans/")
+    with session_scope(app["sessions"]) as session:
+        assert users_repo.language(session, app["user_id"]) == "zh_CN"
+    fresh = app["server"].test_client()
+    sign_in(fresh, lang_header="en-US,en;q=0.9")
+    answer = fresh.get("/i18n/catalogue.json", headers={"Accept-Language": "en"}).get_json()
+    assert answer["lang"] == "zh_CN" and answer["messages"]["Route plans"] == "路线计划"
+    assert answer["timezone"] == "Europe/Monaco"
+
+
+def test_an_unknown_language_is_refused_naming_the_field_and_nothing_is_stored(app):
+    """Tests that POST /lang with lang=fr answers 400 naming `lang` and leaves the stored choice alone."""
+    client = app["server"].test_client()
+    sign_in(client)
+    with session_scope(app["sessions"]) as session:
+        before = users_repo.language(session, app["user_id"])
+    refused = client.post("/lang", data={"lang": "fr"}, headers=SAME_ORIGIN)
+    assert refused.status_code == 400 and refused.get_json()["field"] == "lang"
+    with session_scope(app["sessions"]) as session:
+        assert users_repo.language(session, app["user_id"]) == before
+
+
+def test_api_errors_are_chinese_for_a_chinese_reader_and_english_otherwise(app):
+    """Tests that one bad order is refused in English without Accept-Language and in Chinese with zh-CN,
+    the field name and the `field` key unchanged either way."""
+    client = app["server"].test_client()
+    auth = {"Authorization": f"Bearer {app['token']}"}
+    body = {"site_id": 1, "priority": 9, "window_start": "2026-03-28T09:00:00Z", "window_end": "2026-03-28T11:00:00Z"}
+    english = client.post("/api/v1/work-orders", json=body, headers=auth)
+    chinese = client.post("/api/v1/work-orders", json=body, headers={**auth, "Accept-Language": "zh-CN"})
+    assert english.status_code == chinese.status_code == 400
+    assert english.get_json() == {"error": "priority: 9 is not within 1..5 (1 = most urgent)", "field": "priority"}
+    assert chinese.get_json() == {"error": "priority: 9 不在 1..5 之内（1 = 最紧急）", "field": "priority"}
+    nobody = client.get("/api/v1/work-orders", headers={"Accept-Language": "zh-CN"})
+    assert nobody.status_code == 401 and nobody.get_json()["error"] == "未登录"
+
+
+def test_a_reason_the_catalogue_does_not_know_stays_english():
+    """Tests that an unknown reason is passed through whole rather than half translated."""
+    assert i18n.translate_reason("site_id: no such site 7", language="zh_CN") == "site_id: no such site 7"
+    assert i18n.translate_reason("window_end: must be after window_start", language="en") == (
+        "window_end: must be after window_start"
+    )
+
+
+def test_a_window_typed_in_the_form_is_office_time_across_the_march_change(app):
+    """Tests that 09:00 typed on the new-order form in Monaco is 08:00 UTC on Saturday 28 March 2026 and 07:00 UTC
+    on Sunday 29 March, and that 02:30 on the Sunday (skipped) is refused naming the field."""
+    with app["server"].test_request_context("/"):
+        assert form_time("window_start", "2026-03-28", "09:00") == "2026-03-28T08:00:00Z"
+        assert form_time("window_start", "2026-03-29", "09:00") == "2026-03-29T07:00:00Z"
+        with pytest.raises(FieldError) as refused:
+            form_time("window_start", "2026-03-29", "02:30")
+    assert refused.value.field == "window_start" and "does not exist in Europe/Monaco" in str(refused.value)
+
+
+def test_stored_times_read_on_the_office_clock_with_the_zone(app):
+    """Tests that a 07:00–09:00 UTC window on 29 March 2026 reads 'Sun 29 Mar 09:00–11:00 CEST' in Monaco, in Chinese
+    with a Chinese weekday."""
+    start, end = datetime(2026, 3, 29, 7, 0, tzinfo=UTC), datetime(2026, 3, 29, 9, 0, tzinfo=UTC)
+    with app["server"].test_request_context("/", headers={"Accept-Language": "en"}):
+        assert i18n.window_words(start, end) == "Sun 29 Mar 09:00–11:00 CEST"
+        assert i18n.clock_time("2026-01-10T07:00:05+00:00", seconds=True) == "08:00:05 CET"
+    with app["server"].test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        assert i18n.window_words(start, end).startswith("周日 29 3月 09:00–11:00 CEST")
+
+
+def test_the_shipped_font_is_served_without_a_login(app):
+    """Tests that the Noto Sans SC stylesheet and a chunk it names are served to a signed-out browser."""
+    client = app["server"].test_client()
+    css = client.get("/assets/fonts/noto-sans-sc/noto-sans-sc.css")
+    assert css.status_code == 200 and "font-family: 'Noto Sans SC'" in css.get_data(as_text=True)
+    chunk = re.search(r"url\(\./([^)]+\.woff2)\)", css.get_data(as_text=True))
+    assert chunk is not None
+    font = client.get(f"/assets/fonts/noto-sans-sc/{chunk[1]}")
+    assert font.status_code == 200 and font.data[:4] == b"wOF2"
+
+
+def wrapped_messages() -> set[str]:
+    """Every English string the code wraps for translation: `_()`/`N_()` in Python and JS,
+    and the field page's `data-i18n` elements."""
+    with (REPO / "babel.cfg").open() as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg)
+    keywords = {"_": None, "gettext": None, "N_": None}
+    found = {
+        message
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            str(REPO), method_map, options_map, keywords=keywords
+        )
+        if isinstance(message, str) and message
+    }
+    page = (REPO / "console" / "field" / "index.html").read_text()
+    for match in re.finditer(r"<\w+[^>]*data-i18n[^>]*>([^<]+)<", page):
+        found.add(re.sub(r"\s+", " ", match[1]).strip())
+    for match in re.finditer(r'aria-label="([^"]+)"[^>]*data-i18n-label', page):
+        found.add(match[1])
+    return found
+
+
+def test_every_wrapped_string_has_a_chinese_translation():
+    """Tests that the zh_CN catalogue translates every string the console, the field page and the API wrap,
+    so no page shows English in the middle of Chinese (a new `_("…")` without its translation fails here)."""
+    catalogue = read_po(ZH_PO.open("rb"))
+    translated = {m.id for m in catalogue if m.id and m.string}
+    wrapped = wrapped_messages()
+    # The extraction itself works: a page's, live.js's, the field script's and the field page's own words are found.
+    assert {"That order no longer exists.", "Acknowledge", " and ", "My day", "not authenticated"} <= wrapped
+    missing = sorted(wrapped - translated)
+    assert missing == [], f"add these to {ZH_PO.relative_to(REPO)}: {missing}"
+
+
+def test_the_compiled_catalogue_is_the_po_file():
+    """Tests that the committed .mo holds exactly the .po's translations (run `pybabel compile -d translations`)."""
+    compiled = io.BytesIO()
+    write_mo(compiled, read_po(ZH_PO.open("rb")))
+    compiled.seek(0)
+    expected = {m.id: m.string for m in read_mo(compiled) if m.id}
+    shipped = {m.id: m.string for m in read_mo(ZH_MO.open("rb")) if m.id}
+    assert shipped == expected
