@@ -16,6 +16,7 @@ from flask_socketio import SocketIO
 from console import (
     api,
     api_alerts,
+    api_attendance,
     api_customer,
     api_day,
     api_field,
@@ -30,6 +31,7 @@ from console import (
     security,
 )
 from console.alerts_service import AlertsService, order_changed
+from console.attendance_service import AttendanceService
 from console.auth import ApiError, Auth
 from console.customer_service import CustomerService
 from console.day_service import DayService
@@ -58,6 +60,7 @@ from data.scenario import DEMO_LOGINS
 from data.settings import Settings
 from dispatch.access import Action, can
 from dispatch.assign import AssignParams, AutoDispatchPolicy
+from dispatch.attendance import ClockPolicy
 from dispatch.clock import Clock
 from dispatch.orders import OrderStatus, OrderType
 from dispatch.positions import PositionLimits
@@ -153,8 +156,12 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
         notify=webhook(settings.link_webhook_url) if settings.link_webhook_url else None,
         review_threshold=settings.checkin_review_threshold,
+        attendance=(
+            attendance := AttendanceService(sessions=sessions, clock=clock, policy=ClockPolicy(settings.clock_in))
+        ),
     )
     server.register_blueprint(api_field.create_blueprint(auth=auth, field=field))
+    server.register_blueprint(api_attendance.create_blueprint(auth=auth, attendance=attendance, field=field))
     customers = CustomerService(
         sessions=sessions, clock=clock, secret=settings.secret_key, travel=travel,
         public_url=settings.public_url or f"http://{settings.host}:{settings.port}", link_days=settings.customer_link_days,

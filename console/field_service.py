@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session, sessionmaker
@@ -77,6 +77,14 @@ JUMP_LOOKBACK = timedelta(minutes=30)
 """How far back the worker's stored track is searched for an impossible jump before a check-in."""
 
 
+class Attendance(Protocol):
+    """The attendance actions' handler (`console.attendance_service`): which actions, and applying one once."""
+
+    actions: tuple[str, ...]
+
+    def apply(self, claims: LinkClaims, item: dict[str, Any], known: set[str]) -> dict[str, Any]: ...
+
+
 class LinkError(Exception):
     """The link does not open this request: 401/403/410 with a reason."""
 
@@ -115,6 +123,7 @@ class FieldService:
         notify: Callable[[dict[str, Any]], None] | None = None,
         weights: ConfidenceWeights | None = None,
         review_threshold: int = 60,
+        attendance: Attendance | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
@@ -126,6 +135,7 @@ class FieldService:
         self._notify = notify
         self._weights = weights or ConfidenceWeights()
         self._review_threshold = review_threshold
+        self._attendance = attendance
 
     def now(self) -> datetime:
         return self._clock.now()
@@ -275,7 +285,17 @@ class FieldService:
         sent_at = _sent_at(raw)
         results: dict[int, dict[str, Any]] = {}
         queued: list[tuple[int, QueuedAction, dict[str, Any]]] = []
+        if self._attendance is not None:  # clock-in/out, late entries, the day's report: first, in upload order
+            with session_scope(self._sessions) as session:
+                ids = [str(item.get("client_action_id")) for item in items]
+                known = field_repo.known_action_ids(session, ids)
+            for i, item in enumerate(items):
+                if item.get("action") in self._attendance.actions:
+                    results[i] = self._attendance.apply(claims, item, known)
+                    known.add(str(item.get("client_action_id")))
         for i, item in enumerate(items):
+            if i in results:
+                continue
             try:
                 queued.append((i, _queued_action(item), item))
             except FieldInputError as exc:

@@ -33,6 +33,10 @@ class Action(StrEnum):
     APPROVE_REPORTS = "approve-reports"
     VIEW_REPORTS = "view-reports"
     MANAGE_WEBHOOKS = "manage-webhooks"
+    APPROVE_LATE_ENTRIES = "approve-late-entries"
+    VIEW_TIMESHEETS = "view-timesheets"
+    APPROVE_TIMESHEETS = "approve-timesheets"
+    VIEW_DAY_REPORTS = "view-day-reports"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,11 @@ _RULES: dict[Action, set[Role]] = {
     Action.VIEW_REPORTS: {Role.ADMIN, Role.MANAGER},
     # Webhooks send the company's events (orders, check-ins, ratings) to another system: an admin's call.
     Action.MANAGE_WEBHOOKS: {Role.ADMIN},
+    # Late entries, timesheets and day reports answer for a worker's pay: a manager's (or an admin's) call.
+    Action.APPROVE_LATE_ENTRIES: {Role.ADMIN, Role.MANAGER},
+    Action.VIEW_TIMESHEETS: {Role.ADMIN, Role.MANAGER},
+    Action.APPROVE_TIMESHEETS: {Role.ADMIN, Role.MANAGER},
+    Action.VIEW_DAY_REPORTS: {Role.ADMIN, Role.MANAGER},
 }
 _OWN_RECORD = (Action.VIEW_POSITIONS, Action.REPORT_POSITION, Action.VIEW_ALERTS)
 """What a field worker may do on their own record only (their fixes, geofence events and alerts)."""
