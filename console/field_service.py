@@ -29,6 +29,7 @@ from console.photo_evidence import read_exif, stamp_lines, watermarked
 from console.request_body import MAX_ID
 from data import (
     alerts_repo,
+    attendance_repo,
     audit_repo,
     field_repo,
     forms_repo,
@@ -199,6 +200,7 @@ class FieldService:
             photos = field_repo.photos_of(session, order_id=order_id)
             report = field_repo.report_of(session, order_id=order_id)
             reviews = field_repo.order_events(session, order_id=order_id, types=["checkin_reviewed"])
+            late = attendance_repo.late_entries(session, order_id=order_id)
             report_steps = forms_service.report_steps(session, order_id=order_id)
             audit_repo.record(
                 session, actor_id=actor.id, action="view-field-record", subject_type="order", subject_id=order_id,
@@ -210,6 +212,19 @@ class FieldService:
             "photos": [_photo_links(p) for p in photos],
             "report": report,
             "report_steps": report_steps,  # submitted → returned (note) → resubmitted → approved, who and when
+            # Missed check-ins/outs entered afterwards: marked as such, counting only once approved.
+            "late_entries": [
+                {
+                    "id": e.id,
+                    "kind": e.kind,
+                    "at": e.at.isoformat(),
+                    "reason": e.reason,
+                    "status": e.status,
+                    "decided_by": e.decided_by,
+                    "note": e.note,
+                }
+                for e in late
+            ],  # fmt: skip
             # The order's history of review decisions: who decided what about which check-in, when, why.
             "reviews": [
                 {

@@ -153,6 +153,14 @@ def test_a_whole_day_gives_the_expected_timesheet_and_each_webhook_once(day: dic
                **{"at": at(10, 0).isoformat()})  # fmt: skip
     assert (late["status"], late["order_status"]) == ("applied", "on_site")
     assert act(day, "check_out", order_id=b, location=fix(B, at(11, 0)))["order_status"] == "done"
+    record = day["client"].get(f"/api/v1/work-orders/{b}/field-record", headers=day["manager"]).get_json()
+    assert [(e["kind"], e["at"], e["status"]) for e in record["late_entries"]] == [
+        ("in", at(10).isoformat(), "pending")
+    ]
+    history = day["client"].get(f"/api/v1/work-orders/{b}", headers=day["manager"]).get_json()["history"]
+    assert [(h["to"], h["at"], h["source"]) for h in history if h["to"] == "on_site"] == [
+        ("on_site", at(10).isoformat(), "late_entry")
+    ]
 
     state = day["client"].get(f"/api/v1/field/{day['token']}/attendance").get_json()
     assert state["clock_in"] == "required" and state["clocked_in"]
