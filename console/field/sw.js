@@ -9,7 +9,7 @@
 const CACHE = "outfield-field-v2";
 const SHELL = "/field/static/index.html";
 const ASSETS = [SHELL, "/field/static/style.css"].concat(
-  ["idb", "socketio", "map", "signature", "forms", "app"].map((name) => `/field/static/${name}.js`),
+  ["idb", "socketio", "map", "signature", "forms", "app", "attendance"].map((name) => `/field/static/${name}.js`),
 );
 
 self.addEventListener("install", (event) => {
@@ -30,7 +30,7 @@ self.addEventListener("fetch", (event) => {
   if (req.method !== "GET" || url.origin !== self.location.origin) return;
   if (req.mode === "navigate" && url.pathname.startsWith("/field/")) {
     event.respondWith(page(req));
-  } else if (url.pathname.startsWith("/field/static/") || /^\/api\/v1\/field\/[^/]+\/day$/.test(url.pathname)) {
+  } else if (url.pathname.startsWith("/field/static/") || /^\/api\/v1\/field\/[^/]+\/(day|attendance)$/.test(url.pathname)) {
     event.respondWith(networkFirst(req));
   }
 });
