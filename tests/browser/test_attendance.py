@@ -19,7 +19,13 @@ WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start
 Ana Late,a-ana,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,23:59
 """
 HOME = {"latitude": 43.7390, "longitude": 7.4270}
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "timezone_id": "UTC", "locale": "en-GB"}
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "timezone_id": "UTC",
+    "locale": "en-GB",
+}
 REASON = "Phone was flat <b>at the door</b>"
 
 
