@@ -36,6 +36,20 @@ def create_blueprint(*, auth: Auth, attendance: AttendanceService, field: FieldS
     def field_state(token: str) -> flask.Response:
         return flask.jsonify(attendance.field_state(field.open(token)))
 
+    @bp.post("/api/v1/field/<token>/reminders")
+    def reminders(token: str) -> flask.Response:
+        return flask.jsonify(attendance.set_reminders(field.open(token), json_object()))
+
+    @bp.get("/api/v1/field/<token>/push-key")
+    def push_key(token: str) -> flask.Response:
+        field.open(token)
+        return flask.jsonify(attendance.push_key())
+
+    @bp.post("/api/v1/field/<token>/push-subscription")
+    def push_subscription(token: str) -> tuple[flask.Response, int]:
+        created = attendance.subscribe(field.open(token), json_object())
+        return flask.jsonify({"subscribed": True}), 201 if created else 200
+
     @bp.get("/api/v1/late-entries")
     def late_entries() -> flask.Response:
         auth.require(Action.APPROVE_LATE_ENTRIES)

@@ -25,6 +25,7 @@ from data import (
     field_repo,
     orders_repo,
     positions_repo,
+    reminders_repo,
     sites_repo,
     webhooks_repo,
     workers_repo,
@@ -51,6 +52,7 @@ from dispatch.positions import Position
 from dispatch.trajectory import detect_stops, detect_trips, filter_fixes, track_distance_m
 from dispatch.webhooks import EventType
 from dispatch.workers import Worker
+from realtime.web_push import vapid_keys
 
 ACTIONS = ("clock_in", "clock_out", "late_entry", "day_report")
 """Field actions handled here rather than by an order's lifecycle."""
@@ -96,6 +98,8 @@ class AttendanceService:
             ]  # fmt: skip
             filed = attendance_repo.day_reports(session, start=claims.day, end=claims.day, worker_id=claims.worker_id)
             prefill = None if filed else self._prefill(session, claims.worker_id, claims.day)
+            reminders = reminders_repo.reminders_of(session, worker_id=claims.worker_id, since=start)
+            reminders_on = reminders_repo.enabled(session, claims.worker_id)
         return {
             "clock_in": self._policy.value,
             "clock_events": [_clock_json(c) for c in clocks],
@@ -103,7 +107,39 @@ class AttendanceService:
             "late_entries": [late_entry_json(e) for e in entries],
             "day_report": day_report_json(filed[0]) if filed else None,
             "day_report_prefill": prefill,
+            "reminders_enabled": reminders_on,
+            "reminders": [
+                {"id": r.id, "kind": r.kind, "text": r.text, "order_id": r.order_id, "at": r.at.isoformat()}
+                for r in reminders
+            ],  # fmt: skip
         }
+
+    def set_reminders(self, claims: LinkClaims, body: dict[str, Any]) -> dict[str, Any]:
+        """The worker's reminder switch (on by default)."""
+        enabled = body.get("enabled")
+        if not isinstance(enabled, bool):
+            deny(400, "enabled: true or false", "enabled")
+        with session_scope(self._sessions) as session:
+            reminders_repo.set_enabled(session, claims.worker_id, enabled)
+        return {"reminders_enabled": enabled}
+
+    def push_key(self) -> dict[str, Any]:
+        """The server's VAPID public key (made once) for the page's push subscription."""
+        return {"public_key": vapid_keys(self._sessions, self._clock)[1]}
+
+    def subscribe(self, claims: LinkClaims, body: dict[str, Any]) -> bool:
+        """Keep the phone's Web Push subscription ({endpoint, keys: {p256dh, auth}}); True when new."""
+        endpoint, keys = body.get("endpoint"), body.get("keys")
+        if not isinstance(endpoint, str) or not endpoint.startswith("https://") or len(endpoint) > 2000:
+            deny(400, "endpoint: the push service's https URL (at most 2000 characters)", "endpoint")
+        if not isinstance(keys, dict) or not all(isinstance(keys.get(k), str) and 0 < len(keys[k]) <= 200
+                                                 for k in ("p256dh", "auth")):  # fmt: skip
+            deny(400, "keys: {p256dh, auth} as the browser's PushSubscription gives them", "keys")
+        subscription = {"endpoint": endpoint, "keys": {"p256dh": keys["p256dh"], "auth": keys["auth"]}}
+        with session_scope(self._sessions) as session:
+            return reminders_repo.add_subscription(
+                session, worker_id=claims.worker_id, subscription=subscription, at=self._clock.now()
+            )
 
     def apply(self, claims: LinkClaims, item: dict[str, Any], known: set[str]) -> dict[str, Any]:
         """Apply one queued attendance action once (`known`: client ids applied before); its result."""

@@ -1005,6 +1005,29 @@ OPENAPI["paths"].update(
                 "responses": {"200": _resp("{clock_in, clock_events, clocked_in, late_entries, day_report, day_report_prefill}"), **_LINK_ERRORS},
             }
         },
+        "/api/v1/field/{token}/reminders": {
+            "post": {
+                "summary": "The worker's reminder switch ({enabled: true|false}; on by default)",
+                "parameters": [_TOKEN],
+                "requestBody": _JSON_BODY,
+                "responses": {"200": _resp("{reminders_enabled}"), **_LINK_ERRORS},
+            }
+        },
+        "/api/v1/field/{token}/push-key": {
+            "get": {
+                "summary": "The server's VAPID public key (made once) for the page's Web Push subscription",
+                "parameters": [_TOKEN],
+                "responses": {"200": _resp("{public_key}"), **_LINK_ERRORS},
+            }
+        },
+        "/api/v1/field/{token}/push-subscription": {
+            "post": {
+                "summary": "Keep the phone's Web Push subscription ({endpoint: https URL, keys: {p256dh, auth}}) for reminders",
+                "parameters": [_TOKEN],
+                "requestBody": _JSON_BODY,
+                "responses": {"201": _resp("New"), "200": _resp("Known already"), **_LINK_ERRORS},
+            }
+        },
         "/api/v1/late-entries": {
             "get": {
                 "summary": "Late entries (missed check-ins/outs entered afterwards with the real time and a reason) for managers: pending (oldest first), approved, rejected or all (managers and admins)",

@@ -34,6 +34,7 @@ POSITIONS = "outfield:positions"
 ORDERS = "outfield:orders"
 ALERTS = "outfield:alerts"
 RESYNC = "outfield:resync"
+REMINDERS = "outfield:reminders"  # a reminder for one field worker's open pages (realtime/reminders.py)
 """Not a Redis channel: what `listen` yields once it is subscribed again after losing Redis."""
 
 REQUEST_TIMEOUT_S = 0.1

@@ -814,7 +814,10 @@
     socket = Field.connectSocketIO({ link: TOKEN }, {
       onState: (up) => { state.socketUp = up; renderStatusLine(); },
       onRefused: () => refreshDay(), // the day's answer says why, in words
-      onEvent: (name, data) => { if (name === "assignment") onAssignment(data || {}); },
+      onEvent: (name, data) => {
+        if (name === "assignment") onAssignment(data || {});
+        for (const hook of window.outfieldField.onEvent) hook(name, data || {});
+      },
     });
   }
 
@@ -886,6 +889,7 @@
   window.outfieldField = {
     state: state, sync: sync, refreshDay: refreshDay, assignmentsReceived: 0, api: API, token: TOKEN,
     queueAction: queueAction, getFix: getFix, notice: notice, showBanner: showBanner, onRender: [], onDay: [],
+    onEvent: [],
   };
   start();
 })();

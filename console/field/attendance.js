@@ -47,6 +47,86 @@
     renderShift();
     renderLateEntries();
     renderDayReport();
+    renderReminders();
+  }
+
+  // ------------------------------------------------------------ reminders
+
+  const DISMISSED = "reminders-dismissed:" + F.token;
+
+  function dismissed() {
+    try {
+      return new Set(JSON.parse(localStorage.getItem(DISMISSED) || "[]"));
+    } catch (e) {
+      return new Set();
+    }
+  }
+
+  function renderReminders() {
+    $("#reminders").hidden = false;
+    $("#reminders-on").checked = att.state.reminders_enabled !== false;
+    const gone = dismissed();
+    const shown = (att.state.reminders || []).filter((r) => !gone.has(r.id));
+    $("#reminder-list").replaceChildren(...shown.map((r) => {
+      const li = document.createElement("li");
+      li.className = "reminder reminder-" + r.kind;
+      li.dataset.kind = r.kind;
+      const text = document.createElement("span");
+      text.textContent = r.text;
+      const ok = document.createElement("button");
+      ok.type = "button";
+      ok.className = "btn btn-small";
+      ok.textContent = "OK";
+      ok.addEventListener("click", () => {
+        const next = dismissed();
+        next.add(r.id);
+        localStorage.setItem(DISMISSED, JSON.stringify([...next]));
+        renderReminders();
+      });
+      li.append(text, ok);
+      return li;
+    }));
+    const canPush = "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+    $("#allow-notifications").hidden = !canPush || Notification.permission === "granted";
+  }
+
+  async function switchReminders(ev) {
+    const enabled = ev.target.checked;
+    try {
+      const res = await fetch(F.api + "/reminders", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ enabled: enabled }),
+      });
+      if (!res.ok) throw new Error(String(res.status));
+      att.state.reminders_enabled = enabled;
+    } catch (e) {
+      ev.target.checked = !enabled;
+      F.notice("Could not change the reminders switch (offline?): try again with a connection.", "error");
+    }
+  }
+
+  /** Ask for notifications and subscribe this phone to Web Push with the server's VAPID key. */
+  async function allowNotifications() {
+    try {
+      if ((await Notification.requestPermission()) !== "granted") return;
+      const { public_key: key } = await (await fetch(F.api + "/push-key")).json();
+      const raw = atob(key.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((key.length + 3) % 4));
+      const registration = await navigator.serviceWorker.ready;
+      const subscription = await registration.pushManager.subscribe({
+        userVisibleOnly: true, applicationServerKey: Uint8Array.from(raw, (c) => c.charCodeAt(0)),
+      });
+      await fetch(F.api + "/push-subscription", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(subscription.toJSON()),
+      });
+      renderReminders();
+    } catch (e) {
+      F.notice(`Phone notifications are not available here (${e.message}); reminders still show on this page.`, "error");
+    }
+  }
+
+  function onEvent(name, data) {
+    if (name !== "reminder") return;
+    F.showBanner(data.text || "Reminder");
+    load();
   }
 
   function renderShift() {
@@ -162,6 +242,10 @@
   $("#clock-out").addEventListener("click", () => clock("clock_out"));
   $("#day-report").addEventListener("input", () => { att.reportDirty = true; });
   $("#day-report").addEventListener("submit", fileDayReport);
+  $("#reminders-on").addEventListener("change", switchReminders);
+  $("#allow-notifications").addEventListener("click", allowNotifications);
+  F.onEvent.push(onEvent);
+  setInterval(() => { if (navigator.onLine && !F.state.refused) load(); }, 60000); // reminders without a socket too
   F.onRender.push(render);
   F.onDay.push(load);
   F.attendance = att;

@@ -68,3 +68,19 @@ async function networkFirst(req) {
     throw e;
   }
 }
+
+// Reminders sent by Web Push (realtime/web_push.py): shown as a notification; a tap opens the page.
+self.addEventListener("push", (event) => {
+  let data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch (e) {
+    data = { body: event.data ? event.data.text() : "" };
+  }
+  event.waitUntil(self.registration.showNotification(data.title || "Outfield", { body: data.body || "", tag: data.tag }));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  event.waitUntil(self.clients.matchAll({ type: "window" }).then((list) => (list[0] ? list[0].focus() : undefined)));
+});

@@ -17,6 +17,7 @@ a:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino
 """
 WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
 Ana Late,a-ana,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,23:59
+Bo Near,a-bo,gas,Centre,43.7380,7.4260,Mon-Sun,00:00,23:59
 """
 HOME = {"latitude": 43.7390, "longitude": 7.4270}
 PHONE = {
@@ -38,7 +39,8 @@ def world(console_server, tmp_path_factory):
     console_server.cli("data", "import-csv", "workers", str(d / "workers.csv"))
     console_server.cli("data", "create-user", "--role", "manager", "--name", "mia", "--password", "manager-pw")
     url, admin = console_server.url, {"Authorization": f"Bearer {console_server.admin_token}"}
-    (worker,) = requests.get(f"{url}/api/v1/workers", headers=admin, timeout=5).json()
+    workers = {w["name"]: w for w in requests.get(f"{url}/api/v1/workers", headers=admin, timeout=5).json()}
+    worker = workers["Ana Late"]
     now = datetime.now(UTC)
     order = requests.post(f"{url}/api/v1/work-orders", headers=admin, timeout=10, json={
         "site_id": 1, "type": "repair", "priority": 3, "required_skills": ["gas"], "service_minutes": 30,
@@ -65,7 +67,14 @@ def world(console_server, tmp_path_factory):
             "id": "a-ana", "lat": 43.7394 + minutes * 1e-5, "lon": 7.4276, "timestamp": int(at.timestamp()), "accuracy": 8,
         })  # fmt: skip
         assert r.status_code == 200, r.text
-    return {"url": url, "admin": admin, "order_id": order["id"], "link": link["url"], "late": late}
+    return {
+        "url": url,
+        "admin": admin,
+        "order_id": order["id"],
+        "link": link["url"],
+        "late": late,
+        "bo": workers["Bo Near"],
+    }
 
 
 def test_a_worker_clocks_in_and_enters_a_missed_check_in_with_its_time_and_reason(browser, console_server, world):
@@ -132,3 +141,51 @@ def test_the_manager_sees_reason_site_and_track_and_approves(browser, console_se
     approved = requests.get(f"{world['url']}/api/v1/late-entries?status=approved", headers=world["admin"], timeout=5)
     (entry,) = approved.json()["late_entries"]
     assert entry["decided_by"] == "mia"
+
+
+def test_the_worker_near_an_accepted_orders_site_is_asked_to_check_in(browser, console_server, world):
+    """Tests a reminder round (the worker process's, run here against the server's database and Redis) for Bo,
+    whose accepted order is at the Casino and whose latest fix is 30 m from it: the open field page shows
+    "You are at Casino de Monte-Carlo, check in?" at once (banner and the reminders list)."""
+    from data.db import make_engine, make_sessionmaker
+    from dispatch.clock import SystemClock
+    from dispatch.reminders import ReminderSettings
+    from realtime.bus import Bus
+    from realtime.reminders import remind_once
+
+    url, admin, bo = world["url"], world["admin"], world["bo"]
+    now = datetime.now(UTC)
+    order = requests.post(f"{url}/api/v1/work-orders", headers=admin, timeout=10, json={
+        "site_id": 1, "type": "repair", "priority": 3, "required_skills": ["gas"], "service_minutes": 30,
+        "window_start": (now - timedelta(hours=1)).isoformat(), "window_end": (now + timedelta(hours=4)).isoformat(),
+    }).json()  # fmt: skip
+    assert requests.post(f"{url}/api/v1/work-orders/{order['id']}/assign", headers=admin, timeout=10,
+                         json={"worker_id": bo["id"], "reason": "browser test"}).status_code == 200  # fmt: skip
+    link = requests.post(f"{url}/api/v1/workers/{bo['id']}/push-link", json={}, headers=admin, timeout=10).json()
+    accept = [{"client_action_id": "bo-accept", "order_id": order["id"], "action": "accept", "at": now.isoformat()}]
+    requests.post(f"{url}/api/v1/field/{link['token']}/actions", json={"actions": accept}, timeout=10)
+    fix = {"id": "a-bo", "lat": 43.7397, "lon": 7.4276, "timestamp": int(now.timestamp()), "accuracy": 8}
+    assert requests.get(f"{url}/osmand", params=fix, timeout=5).status_code == 200
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    try:
+        page.goto(link["url"])
+        page.wait_for_selector(f"li.order[data-order-id='{order['id']}']", timeout=10_000)
+        page.wait_for_function("() => window.outfieldField.state.socketUp", timeout=10_000)
+        engine = make_engine(console_server.env["DATABASE_URL"])
+        try:
+            sent = remind_once(
+                sessions=make_sessionmaker(engine), clock=SystemClock(), bus=Bus(console_server.env["REDIS_URL"]),
+                settings=ReminderSettings(), uses_clock_in=False, worker_id=bo["id"],
+            )  # fmt: skip
+        finally:
+            engine.dispose()
+        assert [m["text"] for m in sent] == ["You are at Casino de Monte-Carlo, check in?"]
+        page.wait_for_function(
+            """() => document.querySelector('#banner-text').textContent === 'You are at Casino de Monte-Carlo, check in?'
+                && [...document.querySelectorAll('#reminder-list li')].some(
+                     (li) => li.textContent.startsWith('You are at Casino de Monte-Carlo, check in?'))""",
+            timeout=10_000,
+        )
+    finally:
+        context.close()
