@@ -198,6 +198,16 @@ class AttendanceService:
         )  # fmt: skip
         return {"status": "applied", "verdict": event.verdict, "verdict_reason": event.verdict_reason}
 
+    def check_in_refusal(self, session: Session, worker_id: int, at: datetime) -> str | None:
+        """Why a check-in at `at` is refused under `required` clock-in (not clocked in then); None: allowed."""
+        if self._policy is not ClockPolicy.REQUIRED:
+            return None
+        start, _end = _day_bounds(at.date())
+        clocks = attendance_repo.clock_events(session, worker_id=worker_id, start=start, end=at + timedelta(seconds=1))
+        if clocks and clocks[-1].kind == "in":
+            return None
+        return "clock in first: your organisation counts the shift from the clock-in"
+
     def _first_site(self, session: Session, claims: LinkClaims) -> Any:
         orders = [o for o in orders_repo.orders_of_worker(session, worker_id=claims.worker_id)
                   if o.window.start.date() <= claims.day <= o.window.end.date()]  # fmt: skip

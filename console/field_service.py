@@ -85,6 +85,8 @@ class Attendance(Protocol):
 
     def apply(self, claims: LinkClaims, item: dict[str, Any], known: set[str]) -> dict[str, Any]: ...
 
+    def check_in_refusal(self, session: Session, worker_id: int, at: datetime) -> str | None: ...
+
 
 class LinkError(Exception):
     """The link does not open this request: 401/403/410 with a reason."""
@@ -356,6 +358,11 @@ class FieldService:
                 outcome: dict[str, Any] = {"status": "applied" if refusal is None else "refused"}
                 if refusal is None:  # the dispatcher's open order card refreshes on the push
                     published = (order, site, None, None)
+            elif (
+                action.to is OrderStatus.ON_SITE and self._attendance is not None
+                and (why := self._attendance.check_in_refusal(session, claims.worker_id, action.occurred_at))
+            ):  # fmt: skip
+                refusal = why
             else:
                 busy = (
                     orders_repo.orders_of_worker(session, worker_id=order.assigned_worker_id)

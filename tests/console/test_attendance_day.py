@@ -220,7 +220,9 @@ def test_a_whole_day_gives_the_expected_timesheet_and_each_webhook_once(day: dic
 
 
 def test_csv_and_xlsx_timesheets_download_and_bad_input_is_refused_with_the_field(day: dict[str, Any]) -> None:
-    """Tests the contract's formats (CSV header, XLSX zip) and 4xx answers naming the field for each new endpoint."""
+    """Tests the contract's formats (CSV header, XLSX zip), 4xx answers naming the field for each new endpoint,
+    invalid attendance actions refused naming theirs (nothing stored), and a check-in before the required
+    clock-in refused."""
     client, manager = day["client"], day["manager"]
     csv = client.get("/api/v1/timesheets?from=2026-03-02&to=2026-03-02&format=csv", headers=manager)
     assert csv.status_code == 200 and csv.data.decode().startswith("worker_id,worker,team,day,planned_min")
@@ -259,3 +261,12 @@ def test_csv_and_xlsx_timesheets_download_and_bad_input_is_refused_with_the_fiel
         assert (result["status"], result["field"]) == ("invalid", field), extra
     state = client.get(f"/api/v1/field/{day['token']}/attendance").get_json()
     assert state["late_entries"] == [] and state["day_report"] is None and state["clock_events"] == []
+
+    # Clock-in is required here: a check-in before it is refused with the reason, and the order stays en route.
+    day["clock"].advance(3600)
+    for step in ("accept", "en_route"):
+        assert act(day, step, order_id=a)["status"] == "applied"
+    refused_check_in = act(day, "check_in", order_id=a, location=fix(A, day["clock"].now()))
+    assert (refused_check_in["status"], refused_check_in["error"]) == (
+        "refused", "clock in first: your organisation counts the shift from the clock-in",
+    )  # fmt: skip
