@@ -26,8 +26,10 @@ from dispatch.clock import ManualClock
 from dispatch.geo import LatLon
 from dispatch.lifecycle import transition
 from dispatch.orders import OrderStatus, TimeWindow
+from dispatch.reminders import ReminderSettings
 from dispatch.webhooks import SIGNATURE_HEADER, verify
 from dispatch.workers import Shift
+from realtime.reminders import remind_once
 from tests.support.field_day import A, B, H
 
 DAY = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday; the shift is 08:00-16:00 UTC
@@ -104,6 +106,11 @@ def day(tmp_path: Path):
     receiver.server.shutdown()
 
 
+class FakeBus:
+    def publish(self, channel: str, message: dict[str, Any]) -> None:
+        pass
+
+
 def act(d: dict[str, Any], action: str, *, order_id: int | None = None, **extra: Any) -> dict[str, Any]:
     """Send one action from the page's queue at the clock's time; its result."""
     item = {"client_action_id": f"{action}-{order_id}-{d['clock'].now().isoformat()}", "action": action,
@@ -130,7 +137,7 @@ def timesheet(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_whole_day_gives_the_expected_timesheet_and_each_webhook_once(day: dict[str, Any]) -> None:
-    """Tests the day: clocked in 08:05 at home (verified), A checked in 08:30 and out 09:30 on the phone, B's
+    """Tests the day: reminded at 08:05 that the shift began without a clock-in, clocked in 08:05 at home (verified), A checked in 08:30 and out 09:30 on the phone, B's
     check-in missed and entered late (10:00, with a reason) at 11:00 then checked out at 11:00, the day's report,
     clocked out 16:30. Before the manager approves the late entry B's hour does not count (60 min on site, one
     pending); after it: planned 480, worked 505 (08:05-16:30), on site 120, late start 5, overtime 25, no early
@@ -138,6 +145,12 @@ def test_a_whole_day_gives_the_expected_timesheet_and_each_webhook_once(day: dic
     late_entry.decided and timesheet.approved once each, every signature valid."""
     a, b = day["orders"]["A"], day["orders"]["B"]
     move_to(day, at(8, 5))
+    bus = FakeBus()
+    reminded = remind_once(sessions=day["sessions"], clock=day["clock"], bus=bus, settings=ReminderSettings(),  # type: ignore[arg-type]
+                           uses_clock_in=True)  # fmt: skip
+    assert [(m["kind"], m["text"]) for m in reminded] == [("clock_in", "Your shift began at 08:00: clock in?")]
+    page = day["client"].get(f"/api/v1/field/{day['token']}/attendance").get_json()
+    assert [r["text"] for r in page["reminders"]] == ["Your shift began at 08:00: clock in?"]
     clocked = act(day, "clock_in", location=fix(H, at(8, 5)))
     assert (clocked["status"], clocked["verdict"]) == ("applied", "verified")
     for step in ("accept", "en_route"):
