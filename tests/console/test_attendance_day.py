@@ -275,6 +275,22 @@ def test_csv_and_xlsx_timesheets_download_and_bad_input_is_refused_with_the_fiel
     state = client.get(f"/api/v1/field/{day['token']}/attendance").get_json()
     assert state["late_entries"] == [] and state["day_report"] is None and state["clock_events"] == []
 
+    # The reminder switch and the phone's Web Push subscription.
+    base = f"/api/v1/field/{day['token']}"
+    assert client.post(f"{base}/reminders", json={"enabled": "no"}).get_json()["field"] == "enabled"
+    assert client.post(f"{base}/reminders", json={"enabled": False}).status_code == 200
+    assert client.get(f"{base}/attendance").get_json()["reminders_enabled"] is False
+    key = client.get(f"{base}/push-key").get_json()["public_key"]
+    assert len(key) == 87 and client.get(f"{base}/push-key").get_json()["public_key"] == key  # made once
+    subscription = {"endpoint": "https://push.example/abc", "keys": {"p256dh": "BNc", "auth": "xyz"}}
+    assert (
+        client.post(f"{base}/push-subscription", json={**subscription, "endpoint": "http://x/1"}).get_json()["field"]
+        == "endpoint"
+    )
+    assert client.post(f"{base}/push-subscription", json={**subscription, "keys": {}}).get_json()["field"] == "keys"
+    assert client.post(f"{base}/push-subscription", json=subscription).status_code == 201
+    assert client.post(f"{base}/push-subscription", json=subscription).status_code == 200
+
     # Clock-in is required here: a check-in before it is refused with the reason, and the order stays en route.
     day["clock"].advance(3600)
     for step in ("accept", "en_route"):
