@@ -368,10 +368,17 @@ class AttendanceService:
             for worker in sorted(workers, key=lambda w: (w.team, w.name, w.id)):
                 day = start
                 while day <= end:
-                    hours = self._day_hours(session, worker, day)
-                    if hours.planned_s or hours.started_at is not None:
-                        waiting = sum(1 for e in pending if e.worker_id == worker.id and e.at.date() == day)
-                        rows.append(timesheet_row(worker, hours, approvals.get((worker.id, day)), waiting))
+                    waiting = sum(1 for e in pending if e.worker_id == worker.id and e.at.date() == day)
+                    approval = approvals.get((worker.id, day))
+                    if approval is not None:  # an approved day keeps the figures approved
+                        by, at, figures = approval
+                        rows.append({**figures, "worker": worker.name, "team": worker.team,
+                                     "late_entries_pending": waiting, "approved": True, "approved_by": by,
+                                     "approved_at": at.isoformat()})  # fmt: skip
+                    else:
+                        hours = self._day_hours(session, worker, day)
+                        if hours.planned_s or hours.started_at is not None:
+                            rows.append(timesheet_row(worker, hours, None, waiting))
                     day += timedelta(days=1)
         return rows
 
@@ -387,7 +394,9 @@ class AttendanceService:
             elif c.kind == "out":
                 v = replace(v, check_out=c.at)
             visits[c.order_id] = v
-        track = positions_repo.positions_between(session, worker_id=worker.id, start=start, end=end)
+        # The track only matters for a day something was worked (its fixes are the costly part).
+        worked = bool(clocks) or any(c.kind == "in" for c in checks)
+        track = positions_repo.positions_between(session, worker_id=worker.id, start=start, end=end) if worked else []
         record = DayRecord(
             day=day, planned=planned_intervals(worker.shifts, day),
             clock_ins=tuple(c.at for c in clocks if c.kind == "in"),

@@ -259,11 +259,13 @@ def approve_timesheet(
     return True
 
 
-def timesheet_approvals(session: Session, *, start: date, end: date) -> dict[tuple[int, date], tuple[str, datetime]]:
-    """(worker id, day) → (approver's name, when) for the approved days of [start, end]."""
+def timesheet_approvals(
+    session: Session, *, start: date, end: date
+) -> dict[tuple[int, date], tuple[str, datetime, dict[str, Any]]]:
+    """(worker id, day) → (approver's name, when, the figures approved) for the approved days of [start, end]."""
     rows = session.execute(
-        select(TimesheetApprovalRow.worker_id, TimesheetApprovalRow.day, UserRow.name, TimesheetApprovalRow.approved_at)
+        select(TimesheetApprovalRow, UserRow.name)
         .outerjoin(UserRow, UserRow.id == TimesheetApprovalRow.approved_by)
         .where(TimesheetApprovalRow.day >= start, TimesheetApprovalRow.day <= end)
     )
-    return {(w, d): (name or "", at) for w, d, name, at in rows}
+    return {(r.worker_id, r.day): (name or "", r.approved_at, dict(r.figures)) for r, name in rows}

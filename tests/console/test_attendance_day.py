@@ -217,7 +217,10 @@ def test_a_whole_day_gives_the_expected_timesheet_and_each_webhook_once(day: dic
     approved = day["client"].post("/api/v1/timesheets/approve", json=approve, headers=day["manager"])
     assert approved.status_code == 201 and approved.get_json()["approved_by"] == "mia"
     assert day["client"].post("/api/v1/timesheets/approve", json=approve, headers=day["manager"]).status_code == 409
-    assert timesheet(day)["approved"]
+    assert timesheet(day) == approved.get_json()
+    # A clock-out sent afterwards for that day does not move the approved figures.
+    assert act(day, "clock_out", **{"at": at(17, 0).isoformat()})["status"] == "applied"
+    assert timesheet(day)["worked_min"] == 505.0
 
     context = DeliveryContext(sessions=day["sessions"], clock=day["clock"], queue=None, retry_base_s=30)  # type: ignore[arg-type]
     with session_scope(day["sessions"]) as session:
