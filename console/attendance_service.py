@@ -376,13 +376,14 @@ class AttendanceService:
                                      "late_entries_pending": waiting, "approved": True, "approved_by": by,
                                      "approved_at": at.isoformat()})  # fmt: skip
                     else:
-                        hours = self._day_hours(session, worker, day)
+                        hours, clock_check = self._day_hours(session, worker, day)
                         if hours.planned_s or hours.started_at is not None:
-                            rows.append(timesheet_row(worker, hours, None, waiting))
+                            rows.append(timesheet_row(worker, hours, None, waiting, clock_check))
                     day += timedelta(days=1)
         return rows
 
-    def _day_hours(self, session: Session, worker: Worker, day: date) -> DayHours:
+    def _day_hours(self, session: Session, worker: Worker, day: date) -> tuple[DayHours, str]:
+        """The day's figures, and what was doubtful about its clock events ("" when nothing)."""
         start, end = _day_bounds(day)
         clocks = attendance_repo.clock_events(session, worker_id=worker.id, start=start, end=end)
         checks = attendance_repo.counted_checks(session, worker_id=worker.id, start=start, end=end)
@@ -405,7 +406,9 @@ class AttendanceService:
             trips=tuple((t.start, t.end) for t in detect_trips(track)),
             stops=tuple((s.start, s.end) for s in detect_stops(track)),
         )  # fmt: skip
-        return day_hours(record, self._hours)
+        doubtful = [f"clock-{c.kind}: {c.verdict_reason or c.verdict}" for c in clocks
+                    if c.verdict not in ("verified", "not_checked")]  # fmt: skip
+        return day_hours(record, self._hours), "; ".join(doubtful)
 
     def approve_timesheet(self, *, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
         worker_id, raw_day = body.get("worker_id"), body.get("day")
@@ -427,7 +430,8 @@ class AttendanceService:
             if waiting:
                 deny(409, f"day: {len(waiting)} late entr{'y' if len(waiting) == 1 else 'ies'} of that day await a "
                           "decision first")  # fmt: skip
-            row = timesheet_row(worker, self._day_hours(session, worker, day), None, 0)
+            hours, clock_check = self._day_hours(session, worker, day)
+            row = timesheet_row(worker, hours, None, 0, clock_check)
             figures = {k: v for k, v in row.items() if k not in ("approved", "approved_by", "approved_at")}
             if not attendance_repo.approve_timesheet(session, worker_id=worker_id, day=day, by=actor.id, at=now,
                                                      figures=figures):  # fmt: skip
@@ -447,12 +451,12 @@ class AttendanceService:
 TIMESHEET_COLUMNS = (
     "worker_id", "worker", "team", "day", "planned_min", "worked_min", "on_site_min", "travel_min", "break_min",
     "overtime_min", "late_start_min", "early_leave_min", "missing_clock_out", "started_at", "ended_at", "visits",
-    "late_entries_pending", "approved", "approved_by", "approved_at",
+    "late_entries_pending", "clock_check", "approved", "approved_by", "approved_at",
 )  # fmt: skip
 
 
 def timesheet_row(
-    worker: Worker, hours: DayHours, approval: tuple[str, datetime] | None, pending: int
+    worker: Worker, hours: DayHours, approval: tuple[str, datetime] | None, pending: int, clock_check: str = ""
 ) -> dict[str, Any]:
     def minutes(seconds: float) -> float:
         return round(seconds / 60.0, 1)
@@ -466,7 +470,8 @@ def timesheet_row(
         "missing_clock_out": hours.missing_clock_out,
         "started_at": hours.started_at.isoformat() if hours.started_at else None,
         "ended_at": hours.ended_at.isoformat() if hours.ended_at else None,
-        "visits": hours.visits, "late_entries_pending": pending, "approved": approval is not None,
+        "visits": hours.visits, "late_entries_pending": pending, "clock_check": clock_check,
+        "approved": approval is not None,
         "approved_by": approval[0] if approval else None, "approved_at": approval[1].isoformat() if approval else None,
     }  # fmt: skip
 

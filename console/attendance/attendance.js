@@ -139,7 +139,8 @@
       for (const k of ["planned_min", "worked_min", "on_site_min", "travel_min", "break_min", "overtime_min", "late_start_min", "early_leave_min"]) {
         tr.append(el("td", minutes(r[k]), "num"));
       }
-      const flags = [r.missing_clock_out ? "missing clock-out" : "", r.late_entries_pending ? `${r.late_entries_pending} late entry waiting` : ""].filter(Boolean);
+      const flags = [r.missing_clock_out ? "missing clock-out" : "", r.late_entries_pending ? `${r.late_entries_pending} late entry waiting` : "",
+        r.clock_check || ""].filter(Boolean);
       tr.append(el("td", flags.join(", "), "flag"));
       const cell = el("td");
       if (r.approved) cell.textContent = `approved by ${r.approved_by}`;

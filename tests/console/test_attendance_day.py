@@ -210,7 +210,7 @@ def test_a_whole_day_gives_the_expected_timesheet_and_each_webhook_once(day: dic
     row = timesheet(day)
     expected = {"planned_min": 480.0, "worked_min": 505.0, "on_site_min": 120.0, "travel_min": 0.0,
                 "break_min": 0.0, "overtime_min": 25.0, "late_start_min": 5.0, "early_leave_min": 0.0,
-                "missing_clock_out": False, "visits": 2, "late_entries_pending": 0, "approved": False,
+                "missing_clock_out": False, "visits": 2, "late_entries_pending": 0, "clock_check": "", "approved": False,
                 "started_at": at(8, 5).isoformat(), "ended_at": at(16, 30).isoformat()}  # fmt: skip
     assert {k: row[k] for k in expected} == expected
     approve = {"worker_id": day["worker_id"], "day": "2026-03-02"}
@@ -302,3 +302,6 @@ def test_csv_and_xlsx_timesheets_download_and_bad_input_is_refused_with_the_fiel
     assert (refused_check_in["status"], refused_check_in["error"]) == (
         "refused", "clock in first: your organisation counts the shift from the clock-in",
     )  # fmt: skip
+    # A clock-in 500 m from the home base (the Casino) is kept, and the timesheet says what was doubtful.
+    assert act(day, "clock_in", location=fix(A, day["clock"].now()))["verdict"] == "outside_geofence"
+    assert timesheet(day)["clock_check"].startswith("clock-in: ")
