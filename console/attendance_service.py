@@ -254,7 +254,10 @@ class AttendanceService:
         moved = transition(order, to, actor=actor, at=at, reason="late entry", worker_orders=busy)
         if not isinstance(moved, Transitioned):
             return None
-        return orders_repo.save_change(session, replace(moved.change, source="late_entry"))
+        try:
+            return orders_repo.save_change(session, replace(moved.change, source="late_entry"))
+        except ValueError:  # moved by someone else meanwhile (checked before anything is written): leave it
+            return None
 
     def _day_report(
         self, session: Session, claims: LinkClaims, cid: str, at: datetime, item: dict[str, Any], now: datetime
