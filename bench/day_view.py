@@ -2,7 +2,7 @@
 
 A synthetic 8-hour shift from a fixed seed: the worker drives between 12 planned sites in Monaco
 (straight lines at 8 m/s), standing 20 minutes at each with GPS jitter of a few metres, reporting a
-fix every `interval` seconds. Timed, as `console.day_service.DayService.worker_day` does it after
+fix every `interval` seconds. Timed, as `services.day_service.DayService.worker_day` does it after
 the database read: filter the fixes, derive the geofence events of the planned sites, the stops,
 the trips and the distance driven, and compare with the plan. CPU = this thread's own time
 (`time.thread_time`); the wall clock also holds other processes' time slices. Prints a Markdown

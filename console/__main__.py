@@ -2,6 +2,8 @@
 
 `python -m console plan-worker` runs the route-plan worker instead (the Procfile's `planner`);
 `python -m console webhook-worker` sends outgoing webhooks (the Procfile's `webhooks`).
+`python -m console learn-travel [--days N] [--timezone TZ]` learns travel times from the fleet's trips
+(`services/travel_learning.py`), prints the ETA error before and after as JSON and keeps the factors.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ def main(argv: list[str] | None = None) -> int:
         "command",
         nargs="?",
         default="serve",
-        choices=("serve", "plan-worker", "webhook-worker"),
+        choices=("serve", "plan-worker", "webhook-worker", "learn-travel"),
         help="serve (default): the web console; plan-worker: run route-plan jobs from Redis; "
-        "webhook-worker: send webhook deliveries",
+        "webhook-worker: send webhook deliveries; learn-travel: learn travel times from stored trips",
     )
+    parser.add_argument("--days", type=int, default=28, help="learn-travel: the last N whole days (default 28)")
+    parser.add_argument("--timezone", default="UTC", help="learn-travel: the time zone of the hours (default UTC)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = Settings.from_env(os.environ)
@@ -35,7 +39,39 @@ def main(argv: list[str] | None = None) -> int:
         from console.webhook_worker import run_webhook_worker
 
         return run_webhook_worker(settings)
+    if args.command == "learn-travel":
+        return learn_travel(settings, days=args.days, timezone=args.timezone)
     return serve(settings)
+
+
+def learn_travel(settings: Settings, *, days: int, timezone: str) -> int:
+    """Fit, report (one JSON line on stdout) and keep the factors; exit 0 also when too few trips were seen."""
+    import json
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from data.db import make_engine, make_sessionmaker
+    from routing.travel import make_travel_times
+    from services import travel_learning
+
+    if not 1 <= days <= 366:
+        print(f"python -m console learn-travel: --days: {days} must be within 1..366", file=sys.stderr)
+        return 2
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        print(f"python -m console learn-travel: --timezone: {timezone!r} is not a known time zone", file=sys.stderr)
+        return 2
+    today = datetime.now(UTC).astimezone(ZoneInfo(timezone)).date()
+    sessions = make_sessionmaker(make_engine(settings.database_url))
+    trips = travel_learning.trips_of_period(
+        sessions, first=today - timedelta(days=days), last=today - timedelta(days=1), timezone=timezone
+    )
+    report = travel_learning.evaluate(trips, make_travel_times(settings.osrm_dir), timezone=timezone)
+    if report.factors is not None:
+        travel_learning.save(report.factors, settings.var_dir / travel_learning.LEARNED_FILE)
+    print(json.dumps(report.to_json()))
+    return 0
 
 
 def serve(settings: Settings) -> int:

@@ -11,14 +11,14 @@ from typing import Any
 
 import flask
 
-from console import geojson
-from console.auth import ApiError, Auth, deny
+from console.auth import Auth, deny
 from console.request_body import limit_body, read_body
-from console.services import MAX_HISTORY, Services
 from dispatch.access import Action, can
 from dispatch.positions import PositionLimits
-from realtime.ingest import IngestError, batch_items
+from realtime.ingest import batch_items
 from realtime.pipeline import BatchSummary, PositionPipeline
+from services import geojson
+from services.live_service import MAX_HISTORY, Services
 
 BATCH_MAX_BYTES = 8 * 1024 * 1024
 HISTORY_EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
@@ -30,14 +30,6 @@ def create_blueprint(
 ) -> flask.Blueprint:
     bp = flask.Blueprint("api", __name__)
 
-    @bp.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> tuple[flask.Response, int]:
-        return flask.jsonify(exc.body()), exc.status
-
-    @bp.errorhandler(IngestError)
-    def ingest_error(exc: IngestError) -> tuple[flask.Response, int]:
-        return flask.jsonify({"error": str(exc), "field": exc.field}), 400
-
     @bp.post("/api/v1/positions")
     def positions_batch() -> tuple[flask.Response, int]:
         actor = auth.require(Action.REPORT_POSITION)
@@ -46,16 +38,6 @@ def create_blueprint(
             batch_items(read_body()), may_report=lambda wid: can(actor, Action.REPORT_POSITION, worker_id=wid)
         )
         return flask.jsonify(_batch_summary(summary)), 200
-
-    @bp.get("/api/v1/workers")
-    def workers() -> flask.Response:
-        auth.require(Action.VIEW_LIVE_MAP)
-        return flask.jsonify(
-            [
-                {"id": w.id, "name": w.name, "device_id": w.device_id, "skills": sorted(w.skills), "team": w.team}
-                for w in services.list_workers()
-            ]
-        )
 
     @bp.get("/api/v1/workers/<int:worker_id>/positions")
     def worker_positions(worker_id: int) -> flask.Response:
@@ -78,6 +60,11 @@ def create_blueprint(
         return flask.jsonify({"workers": snapshot.workers, "orders": snapshot.orders})
 
     return bp
+
+
+def iso_arg(name: str) -> datetime | None:
+    """The query argument `name` as an aware UTC time; None when absent; 400 naming it when not ISO 8601 with a zone."""
+    return _iso_arg(name)
 
 
 def _iso_arg(name: str) -> datetime | None:

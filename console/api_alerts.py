@@ -16,27 +16,19 @@ from datetime import timedelta
 
 import flask
 
-from console.alerts_service import AlertInputError, AlertsService, alert_json, alerts_json
 from console.api import _iso_arg  # the positions view's parsing of `from` / `to`, shared on purpose
-from console.auth import ApiError, Auth, deny
+from console.auth import Auth, deny
 from console.request_body import MAX_ID
-from console.services import MAX_HISTORY
 from dispatch.access import Action, Role
 from dispatch.geofences import FenceEventType
+from services.alerts_service import AlertsService, alert_json, alerts_json
+from services.live_service import MAX_HISTORY
 
 _EVENT_TYPES = {FenceEventType.ENTER: "enter", FenceEventType.EXIT: "exit"}
 
 
 def create_blueprint(*, auth: Auth, alerts: AlertsService) -> flask.Blueprint:
     bp = flask.Blueprint("api_alerts", __name__)
-
-    @bp.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> tuple[flask.Response, int]:
-        return flask.jsonify(exc.body()), exc.status
-
-    @bp.errorhandler(AlertInputError)
-    def bad_input(exc: AlertInputError) -> tuple[flask.Response, int]:
-        return flask.jsonify({"error": str(exc), "field": exc.field}), 400
 
     @bp.get("/api/v1/workers/<int:worker_id>/events")
     def events(worker_id: int) -> flask.Response:

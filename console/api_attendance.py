@@ -9,12 +9,13 @@ from pathlib import Path
 import flask
 
 from console.api_reports import date_arg, download, format_arg
-from console.attendance_service import AttendanceService
-from console.auth import ApiError, Auth, deny
-from console.field_service import FieldService, LinkError
-from console.reports_service import export
-from console.request_body import MAX_ID, json_object
+from console.auth import Auth
+from console.request_body import json_object
 from dispatch.access import Action
+from dispatch.errors import MAX_ID, deny
+from services.attendance_service import AttendanceService
+from services.field_service import FieldService
+from services.reports_service import export
 
 PAGE_DIR = Path(__file__).resolve().parent / "attendance"
 STATUSES = ("pending", "approved", "rejected", "all")
@@ -23,14 +24,6 @@ MAX_TEAM_CHARS = 100
 
 def create_blueprint(*, auth: Auth, attendance: AttendanceService, field: FieldService) -> flask.Blueprint:
     bp = flask.Blueprint("attendance", __name__)
-
-    @bp.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> tuple[flask.Response, int]:
-        return flask.jsonify(exc.body()), exc.status
-
-    @bp.errorhandler(LinkError)
-    def link_error(exc: LinkError) -> tuple[flask.Response, int]:
-        return flask.jsonify({"error": exc.reason, "field": "link"}), exc.status
 
     @bp.get("/api/v1/field/<token>/attendance")
     def field_state(token: str) -> flask.Response:

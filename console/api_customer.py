@@ -6,26 +6,17 @@ from pathlib import Path
 
 import flask
 
-from console.auth import ApiError, Auth, deny
-from console.customer_service import CustomerService
-from console.field_service import FieldInputError
+from console.auth import Auth, deny
 from console.request_body import MAX_ID, json_object
-from console.webhooks import WebhookService
 from dispatch.access import Action
+from services.customer_service import CustomerService
+from services.webhooks_service import WebhookService
 
 CUSTOMER_DIR = Path(__file__).resolve().parent / "customer"
 
 
 def create_blueprint(*, auth: Auth, customers: CustomerService, webhooks: WebhookService) -> flask.Blueprint:
     bp = flask.Blueprint("customer", __name__)
-
-    @bp.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> tuple[flask.Response, int]:
-        return flask.jsonify(exc.body()), exc.status
-
-    @bp.errorhandler(FieldInputError)
-    def send_error(exc: FieldInputError) -> tuple[flask.Response, int]:  # the notification hook failed
-        return flask.jsonify({"error": str(exc), "field": exc.field}), 502
 
     @bp.post("/api/v1/work-orders/<int:order_id>/customer-link")
     def issue(order_id: int) -> tuple[flask.Response, int]:

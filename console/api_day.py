@@ -14,18 +14,14 @@ from typing import Any
 
 import flask
 
-from console.auth import ApiError, Auth, deny
-from console.day_service import DayService, WorkerDay
+from console.auth import Auth, deny
 from dispatch.access import Action
 from dispatch.plan_actual import VisitActual
+from services.day_service import DayService, WorkerDay
 
 
 def create_blueprint(*, auth: Auth, days: DayService) -> flask.Blueprint:
     bp = flask.Blueprint("api_day", __name__)
-
-    @bp.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> tuple[flask.Response, int]:
-        return flask.jsonify(exc.body()), exc.status
 
     @bp.get("/api/v1/workers/<int:worker_id>/plan-vs-actual")
     def plan_vs_actual(worker_id: int) -> flask.Response:

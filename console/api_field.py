@@ -11,10 +11,10 @@ import flask
 import qrcode
 import qrcode.image.svg
 
-from console.auth import ApiError, Auth, deny
-from console.field_service import MAX_PHOTO_BYTES, FieldInputError, FieldService, LinkError
+from console.auth import Auth, deny
 from console.request_body import MAX_ID, json_document, json_object, limit_body, read_body
 from dispatch.access import Action
+from services.field_service import MAX_PHOTO_BYTES, FieldInputError, FieldService, LinkError
 
 FIELD_DIR = Path(__file__).resolve().parent / "field"
 MULTIPART_OVERHEAD_BYTES = 64 * 1024  # the form's other fields and boundaries around an 8 MiB photo
@@ -22,18 +22,6 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024  # the form's other fields and boundaries a
 
 def create_blueprint(*, auth: Auth, field: FieldService) -> flask.Blueprint:
     bp = flask.Blueprint("field", __name__)
-
-    @bp.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> tuple[flask.Response, int]:
-        return flask.jsonify(exc.body()), exc.status
-
-    @bp.errorhandler(LinkError)
-    def link_error(exc: LinkError) -> tuple[flask.Response, int]:
-        return flask.jsonify({"error": exc.reason, "field": "link"}), exc.status
-
-    @bp.errorhandler(FieldInputError)
-    def input_error(exc: FieldInputError) -> tuple[flask.Response, int]:
-        return flask.jsonify({"error": str(exc), "field": exc.field}), 400
 
     # --- the dispatcher issues and revokes links ---
 

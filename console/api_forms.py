@@ -9,22 +9,14 @@ from __future__ import annotations
 
 import flask
 
-from console.auth import ApiError, Auth
-from console.forms_service import FormsError, FormsService, parse_order_type, parse_review
+from console.auth import Auth
 from console.request_body import json_object
 from dispatch.access import Action
+from services.forms_service import FormsService, parse_order_type, parse_review
 
 
 def create_blueprint(*, auth: Auth, forms: FormsService) -> flask.Blueprint:
     bp = flask.Blueprint("forms", __name__)
-
-    @bp.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> tuple[flask.Response, int]:
-        return flask.jsonify(exc.body()), exc.status
-
-    @bp.errorhandler(FormsError)
-    def forms_error(exc: FormsError) -> tuple[flask.Response, int]:
-        return flask.jsonify(ApiError(exc.status, exc.reason, exc.field).body()), exc.status
 
     @bp.get("/api/v1/forms")
     def list_forms() -> flask.Response:

@@ -6,32 +6,20 @@ from typing import Any
 
 import flask
 
-from console.auth import ApiError, Auth, deny
-from console.dispatch_service import DispatchService, NotFound, explained_json, order_json
+from console.auth import Auth, deny
 from console.openapi import OPENAPI
-from console.order_input import FieldError, parse_new_order
 from console.request_body import id_list, json_object, whole_id
 from dispatch.access import Action
 from dispatch.assign import AutoDispatched, ManualDispatch
 from dispatch.geo import LatLon
 from dispatch.lifecycle import Refused
 from dispatch.orders import OrderStatus
+from services.dispatch_service import DispatchService, explained_json, order_json
+from services.order_input import parse_new_order
 
 
 def create_blueprint(*, auth: Auth, dispatch: DispatchService, list_orders: Any) -> flask.Blueprint:
     bp = flask.Blueprint("orders", __name__)
-
-    @bp.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> tuple[flask.Response, int]:
-        return flask.jsonify(exc.body()), exc.status
-
-    @bp.errorhandler(FieldError)
-    def field_error(exc: FieldError) -> tuple[flask.Response, int]:
-        return flask.jsonify({"error": str(exc), "field": exc.field}), 400
-
-    @bp.errorhandler(NotFound)
-    def not_found(exc: NotFound) -> tuple[flask.Response, int]:
-        return flask.jsonify({"error": str(exc).strip("'\"")}), 404
 
     @bp.get("/api/v1/openapi.json")
     def openapi() -> flask.Response:

@@ -7,27 +7,15 @@ from typing import Any
 
 import flask
 
-from console.auth import ApiError, Auth, deny
-from console.plan_jobs import PlanInputError, PlanJobs, PlanRefused
-from console.plan_review import compare_with_published
+from console.auth import Auth, deny
 from console.request_body import id_list, json_object, whole_id
 from dispatch.access import Action
+from services.plan_jobs import PlanJobs
+from services.plan_review import compare_with_published
 
 
 def create_blueprint(*, auth: Auth, jobs: PlanJobs, apply_plan: Any) -> flask.Blueprint:
     bp = flask.Blueprint("plans", __name__)
-
-    @bp.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> tuple[flask.Response, int]:
-        return flask.jsonify(exc.body()), exc.status
-
-    @bp.errorhandler(PlanInputError)
-    def input_error(exc: PlanInputError) -> tuple[flask.Response, int]:
-        return flask.jsonify({"error": str(exc), "field": exc.field}), 400
-
-    @bp.errorhandler(PlanRefused)
-    def refused(exc: PlanRefused) -> tuple[flask.Response, int]:
-        return flask.jsonify({"error": exc.reason, "field": "plan_id", "violations": exc.violations}), 409
 
     @bp.post("/api/v1/plans")
     def start() -> tuple[flask.Response, int]:

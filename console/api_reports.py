@@ -1,7 +1,7 @@
 """Order history and managers' reports over HTTP.
 
 - `GET /api/v1/reports`: the report names with descriptions (managers, admins).
-- `GET /api/v1/reports/{name}?from=&to=&group=worker|team|organisation&format=json|csv|xlsx`.
+- `GET /api/v1/reports/{name}?from=&to=&group=worker|team|organisation|type&format=json|csv|xlsx`.
 - `GET /api/v1/reports/orders?from=&to=&group=&key=&figure=&wrong=1`: the orders behind one figure.
 - `GET /api/v1/orders/history?from=&to=&worker_id=&team=&site_id=&customer=&status=&type=&q=&page=&per_page=&format=`
   (the office: admins, dispatchers, managers).
@@ -16,22 +16,18 @@ from datetime import date
 
 import flask
 
-from console.auth import ApiError, Auth, deny
-from console.reports_service import Export, ReportsService, export, report_json
+from console.auth import Auth, deny
 from data.reports_repo import MAX_PER_PAGE, HistoryFilter
 from dispatch.access import Action
 from dispatch.orders import OrderStatus, OrderType
 from dispatch.reports import FIGURES, REPORTS, Group, Period
+from services.reports_service import Export, ReportsService, export, report_json
 
 FORMATS = ("json", "csv", "xlsx")
 
 
 def create_blueprint(*, auth: Auth, reports: ReportsService) -> flask.Blueprint:
     bp = flask.Blueprint("api_reports", __name__)
-
-    @bp.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> tuple[flask.Response, int]:
-        return flask.jsonify(exc.body()), exc.status
 
     @bp.get("/api/v1/reports")
     def index() -> flask.Response:

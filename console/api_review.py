@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import flask
 
-from console.auth import ApiError, Auth
+from console.auth import Auth
 from console.request_body import json_object
-from console.review_service import ReviewError, ReviewService, parse_review, parse_status
 from dispatch.access import Action
+from services.review_service import ReviewService, parse_review, parse_status
 
 
 def create_blueprint(*, auth: Auth, reviews: ReviewService) -> flask.Blueprint:
     bp = flask.Blueprint("review", __name__)
-
-    @bp.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> tuple[flask.Response, int]:
-        return flask.jsonify(exc.body()), exc.status
-
-    @bp.errorhandler(ReviewError)
-    def review_error(exc: ReviewError) -> tuple[flask.Response, int]:
-        return flask.jsonify(ApiError(exc.status, exc.reason, exc.field).body()), exc.status
 
     @bp.get("/api/v1/checkins/review")
     def queue() -> flask.Response:

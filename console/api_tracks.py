@@ -16,22 +16,18 @@ import gpxpy.gpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from console.api import _iso_arg  # the positions view's parsing of `from` / `to`, shared on purpose
-from console.auth import ApiError, Auth, deny
-from console.services import MAX_HISTORY
-from console.tracks_service import TrackService
+from console.auth import Auth, deny
 from dispatch.access import Action
 from dispatch.clock import Clock
 from dispatch.positions import Position
 from dispatch.trajectory import StopParams, detect_stops, detect_trips, filter_fixes
+from services.live_service import MAX_HISTORY
+from services.tracks_service import TrackService
 
 
 def create_blueprint(*, auth: Auth, sessions: sessionmaker[Session], clock: Clock) -> flask.Blueprint:
     tracks = TrackService(sessions=sessions, clock=clock)
     bp = flask.Blueprint("api_tracks", __name__)
-
-    @bp.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> tuple[flask.Response, int]:
-        return flask.jsonify(exc.body()), exc.status
 
     @bp.get("/api/v1/workers/<int:worker_id>/stops")
     def stops(worker_id: int) -> flask.Response:

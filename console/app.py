@@ -15,6 +15,7 @@ from flask_socketio import SocketIO
 
 from console import (
     api,
+    api_admin,
     api_alerts,
     api_attendance,
     api_customer,
@@ -30,15 +31,7 @@ from console import (
     login,
     security,
 )
-from console.alerts_service import AlertsService, order_changed
-from console.attendance_service import AttendanceService
-from console.auth import ApiError, Auth
-from console.customer_service import CustomerService
-from console.day_service import DayService
-from console.dispatch_service import DispatchService
-from console.field_service import FieldService
-from console.forms_service import FormsService
-from console.links import PushLinks
+from console.auth import Auth
 from console.notify import webhook
 from console.osmand_wsgi import OsmandEndpoint
 from console.pages import day as day_page
@@ -48,12 +41,6 @@ from console.pages import orders as orders_page
 from console.pages import plans as plans_page
 from console.pages import reports as reports_page
 from console.pages import review as review_page
-from console.plan_jobs import PlanJobs
-from console.plan_review import compare_with_published
-from console.reports_service import ReportsService
-from console.review_service import ReviewService
-from console.services import Services
-from console.webhooks import DeliveryQueue, WebhookService
 from data import field_repo, orders_repo, sites_repo, users_repo, webhooks_repo
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.scenario import DEMO_LOGINS
@@ -69,7 +56,25 @@ from realtime.bus import Bus
 from realtime.field_events import make_field_events
 from realtime.pipeline import PositionPipeline, StoreUnavailable
 from realtime.relay import run_relay
+from realtime.webhook_queue import DeliveryQueue
+from routing.paths import LegPaths
 from routing.travel import StraightLine, TravelTimes, make_travel_times
+from services import travel_learning
+from services.admin_service import AdminService
+from services.alerts_service import AlertsService, order_changed
+from services.attendance_service import AttendanceService
+from services.customer_service import CustomerService
+from services.day_service import DayService
+from services.dispatch_service import DispatchService
+from services.field_service import FieldService
+from services.forms_service import FormsService
+from services.links import PushLinks
+from services.live_service import Services
+from services.plan_jobs import PlanJobs
+from services.plan_review import compare_with_published
+from services.reports_service import ReportsService
+from services.review_service import ReviewService
+from services.webhooks_service import WebhookService
 
 PUBLIC_PREFIXES = ("/login", "/osmand", "/api/", "/field/", "/c/", "/healthz", "/assets/style.css", "/favicon.ico")
 
@@ -129,7 +134,8 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     days = DayService(sessions=sessions, clock=clock)
     server.register_blueprint(api_day.create_blueprint(auth=auth, days=days))
     server.register_blueprint(api_alerts.create_blueprint(auth=auth, alerts=alerts))
-    travel = make_travel_times(settings.osrm_dir)
+    travel = travel_learning.travel_times(make_travel_times(settings.osrm_dir), settings.var_dir, clock.now)
+    leg_paths = LegPaths(travel)  # road geometry of plan and field routes, cached per leg
     dispatch = DispatchService(
         sessions=sessions,
         clock=clock,
@@ -159,6 +165,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         attendance=(
             attendance := AttendanceService(sessions=sessions, clock=clock, policy=ClockPolicy(settings.clock_in))
         ),
+        path_of=leg_paths.path,
     )
     server.register_blueprint(api_field.create_blueprint(auth=auth, field=field))
     server.register_blueprint(api_attendance.create_blueprint(auth=auth, attendance=attendance, field=field))
@@ -180,6 +187,9 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     server.register_blueprint(api_forms.create_blueprint(auth=auth, forms=forms))
     reports = ReportsService(sessions=sessions, clock=clock, field=field)
     server.register_blueprint(api_reports.create_blueprint(auth=auth, reports=reports))
+    server.register_blueprint(
+        api_admin.create_blueprint(auth=auth, admin=AdminService(sessions=sessions, clock=clock, bus=bus))
+    )
     jobs = PlanJobs(sessions=sessions, clock=clock, travel=travel, seed=settings.seed, redis_url=settings.redis_url,
                     emit=lambda event, payload, room: socketio.emit(event, payload, to=room))  # fmt: skip  # socketio: below
     server.register_blueprint(api_plans.create_blueprint(auth=auth, jobs=jobs, apply_plan=dispatch.apply_plan))
@@ -328,6 +338,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         locate=lambda ids: _plan_places(sessions, ids),
         compare=lambda status: compare_with_published(jobs, status),
         apply_plan=dispatch.apply_plan,
+        path_of=leg_paths.path,
     )
 
     def sites_for_picker() -> list[Any]:
@@ -354,10 +365,6 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     )
     # The phones' hot path, in front of everything else (Socket.IO's middleware included).
     server.wsgi_app = OsmandEndpoint(server.wsgi_app, pipeline=pipeline, clock=clock, limits=limits)  # type: ignore[method-assign]
-
-    @server.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> tuple[flask.Response, int]:
-        return flask.jsonify(exc.body()), exc.status
 
     @server.errorhandler(StoreUnavailable)
     def store_unavailable(exc: StoreUnavailable) -> tuple[flask.Response, int, dict[str, str]]:

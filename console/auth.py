@@ -6,7 +6,7 @@ Every HTTP view and socket handler resolves the actor here and asks `dispatch.ac
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any
 
 import flask
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,22 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from data import users_repo
 from data.db import session_scope
 from dispatch.access import Action, Actor, can
+from dispatch.errors import AppError, deny
 
-
-class ApiError(Exception):
-    """An expected failure at the HTTP edge: status, field and reason end up in the JSON body."""
-
-    def __init__(self, status: int, reason: str, field: str | None = None) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-        self.field = field
-
-    def body(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"error": self.reason}
-        if self.field is not None:
-            out["field"] = self.field
-        return out
+ApiError = AppError
+"""The one error type (`dispatch/errors.py`) under the name the edges have used."""
 
 
 class Auth:
@@ -111,7 +99,3 @@ class Auth:
             with session_scope(self._sessions) as session:
                 users_repo.end_sessions(session, user_id=actor.id)
         flask.session.clear()
-
-
-def deny(status: int, reason: str, field: str | None = None) -> NoReturn:
-    raise ApiError(status, reason, field)

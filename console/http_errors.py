@@ -2,6 +2,8 @@
 
 `register(server, dash_apps=...)` installs, on the whole Flask server:
 
+- the one handler of the one error type, `dispatch.errors.AppError` (status, field, reason; every
+  use case, parser and handler raises it or a subclass): its JSON answer `{"error", "field"}`;
 - a body size cap (`MAX_BODY_BYTES`; routes lower it with `request_body.limit_body`), enforced on
   chunked bodies too, answered 413 naming `body`;
 - JSON answers for the API's HTTP errors: an unknown `/api/...` path is 404 (not the console's
@@ -27,8 +29,7 @@ from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 
-from console.auth import ApiError
-from console.request_body import MAX_ID
+from dispatch.errors import MAX_ID, AppError
 from realtime.ingest import IngestError, decode_json
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def register(server: flask.Flask, *, dash_apps: Mapping[str, Dash]) -> None:
     def refuse_huge_ids(_endpoint: str | None, values: dict[str, Any] | None) -> None:
         for name, value in (values or {}).items():
             if isinstance(value, int) and value > MAX_ID:
-                raise ApiError(
+                raise AppError(
                     404, f"{name}: a {value.bit_length()}-bit number is beyond the largest id ({MAX_ID})", name
                 )
 
@@ -73,6 +74,10 @@ def register(server: flask.Flask, *, dash_apps: Mapping[str, Dash]) -> None:
             if problem is not None:
                 return flask.jsonify({"error": problem, "field": "body"}), 400
         return None
+
+    @server.errorhandler(AppError)
+    def refused(exc: AppError) -> tuple[flask.Response, int]:
+        return flask.jsonify(exc.body()), exc.status
 
     @server.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from console.field_service import FieldInputError
+from services.field_service import FieldInputError
 
 
 def webhook(url: str, *, timeout_s: float = 5.0) -> Callable[[dict[str, Any]], None]:

@@ -155,7 +155,6 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
-        "/api/v1/workers": {"get": {"summary": "Workers", "responses": {"200": _resp("Workers"), **_ERRORS}}},
         "/api/v1/workers/{worker_id}/positions": {
             "get": {
                 "summary": "A worker's stored positions between `from` and `to` (ISO 8601 with zone); audited",
@@ -782,7 +781,11 @@ _PERIOD = [
     {"name": "from", "in": "query", "required": True, "schema": {"type": "string", "format": "date"}, "description": "first day (ISO date)"},
     {"name": "to", "in": "query", "required": True, "schema": {"type": "string", "format": "date"}, "description": "last day, included; at most 366 days from `from`"},
 ]  # fmt: skip
-_GROUP = {"name": "group", "in": "query", "schema": {"enum": ["worker", "team", "organisation"], "default": "team"}}
+_GROUP = {
+    "name": "group",
+    "in": "query",
+    "schema": {"enum": ["worker", "team", "organisation", "type"], "default": "team"},
+}
 _FORMAT = {"name": "format", "in": "query", "schema": {"enum": ["json", "csv", "xlsx"], "default": "json"}}
 
 
@@ -807,7 +810,7 @@ OPENAPI["paths"].update(
         },
         "/api/v1/reports/{name}": {
             "get": {
-                "summary": "A report over a period per worker, team or the organisation, as JSON, CSV or XLSX; audited",
+                "summary": "A report over a period per worker, team, order type or the organisation, as JSON, CSV or XLSX; audited",
                 "parameters": [
                     {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
                     *_PERIOD,
@@ -959,7 +962,7 @@ OPENAPI["paths"].update(
         },
         "/api/v1/webhooks": {
             "post": {
-                "summary": "An outgoing webhook ({url: http(s), not link-local; events: [order.status_changed, checkin.recorded, alert.raised, late_entry.recorded, timesheet.approved, survey.answered]; secret: 16-200 characters}); admin only",
+                "summary": "An outgoing webhook ({url: http(s), not link-local; events: [order.status_changed, checkin.recorded, alert.raised, late_entry.recorded, timesheet.approved, survey.answered, report.delivered]; secret: 16-200 characters}); admin only",
                 "requestBody": _JSON_BODY,
                 "responses": {"201": _resp("{id, url, events, created_at} (never the secret)"), **_ERRORS},
             },
@@ -1072,6 +1075,216 @@ OPENAPI["paths"].update(
                 "requestBody": _JSON_BODY,
                 "responses": {"201": _resp("The approved row"), "404": _resp("No such worker"),
                               "409": _resp("Approved already, or late entries wait", {"$ref": "#/components/schemas/Error"}), **_ERRORS},
+            }
+        },
+    }
+)  # fmt: skip
+
+
+# Administration: workers, leave, sites, users, teams and the audit log (console/api_admin.py).
+_CONFLICT = _resp(
+    "The value is held by another record, or the change is one you may not make to yourself",
+    {"$ref": "#/components/schemas/Error"},
+)
+_TOO_LARGE = _resp("The body is larger than the route takes")
+_POINT = {
+    "type": "object",
+    "required": ["lat", "lon"],
+    "properties": {
+        "lat": {"type": "number", "minimum": -90, "maximum": 90},
+        "lon": {"type": "number", "minimum": -180, "maximum": 180},
+    },
+}
+_WORKER_BODY = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "device_id": {"type": "string"},
+        "skills": {"type": "array", "items": {"type": "string"}},
+        "team_id": {"type": ["integer", "null"]},
+        "team": {"type": "string", "description": "an existing team's name"},
+        "home_base": {"oneOf": [_POINT, {"type": "null"}]},
+        "shifts": {"type": "array", "items": {"type": "string"}, "description": "UTC, e.g. `Mon-Fri 07:00-15:30`"},
+        "active": {"type": "boolean"},
+    },
+}
+_WORKER = {
+    "type": "object",
+    "required": ["id", "name", "device_id", "skills", "team", "team_id", "home_base", "shifts", "active"],
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": "string"},
+        "device_id": {"type": "string"},
+        "skills": {"type": "array", "items": {"type": "string"}},
+        "team": {"type": "string"},
+        "team_id": {"type": ["integer", "null"]},
+        "home_base": {"oneOf": [_POINT, {"type": "null"}]},
+        "shifts": {"type": "array", "items": {"type": "string"}},
+        "active": {"type": "boolean"},
+        "leaves": {"type": "array", "items": {"$ref": "#/components/schemas/Leave"}},
+    },
+}
+_LEAVE = {
+    "type": "object",
+    "required": ["id", "start", "end", "reason"],
+    "properties": {
+        "id": {"type": "integer"},
+        "start": {"type": "string", "format": "date"},
+        "end": {"type": "string", "format": "date"},
+        "reason": {"type": "string"},
+    },
+}
+_SITE = {
+    "type": "object",
+    "required": ["id", "name", "location", "geofence_radius_m", "geofence_polygon", "category", "customer"],
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": "string"},
+        "address": {"type": "string"},
+        "location": _POINT,
+        "geofence_radius_m": {"type": "number"},
+        "geofence_polygon": {"type": ["object", "null"], "description": "GeoJSON Polygon"},
+        "category": {"type": "string"},
+        "customer": {"type": "string"},
+        "external_ref": {"type": "string"},
+    },
+}
+_USER = {
+    "type": "object",
+    "required": ["id", "name", "role", "active", "teams"],
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": "string"},
+        "role": {"enum": ["admin", "dispatcher", "manager", "field_worker"]},
+        "active": {"type": "boolean"},
+        "teams": {"type": "array", "items": {"type": "integer"}},
+        "worker_id": {"type": ["integer", "null"]},
+        "has_password": {"type": "boolean"},
+        "token": {"type": "string", "description": "the first API token, in the creation's answer only"},
+    },
+}
+_TEAM = {
+    "type": "object",
+    "required": ["id", "name", "active"],
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": "string"},
+        "active": {"type": "boolean"},
+        "workers": {"type": "integer"},
+        "users": {"type": "integer"},
+    },
+}
+OPENAPI["components"]["schemas"].update(
+    {"Worker": _WORKER, "Leave": _LEAVE, "Site": _SITE, "User": _USER, "Team": _TEAM}
+)
+_SITE_ID = {"name": "site_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_USER_ID = {"name": "user_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_TEAM_ID = {"name": "team_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_LEAVE_ID = {"name": "leave_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _one(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _many(name: str) -> dict[str, Any]:
+    return {"type": "array", "items": _one(name)}
+
+
+_EDIT = {**_ERRORS, "409": _CONFLICT, "413": _TOO_LARGE}
+OPENAPI["paths"].update(
+    {
+        "/api/v1/workers": {
+            "get": {"summary": "Every worker, active or not (office roles)", "responses": {"200": _resp("Workers", _many("Worker")), **_ERRORS}},
+            "post": {
+                "summary": "Add a worker ({name, device_id, skills, team_id | team, home_base {lat, lon}, shifts, active}); 201 with the worker, who appears on the live map at once at their home base; 409 naming device_id when another worker has it",
+                "requestBody": _body(_WORKER_BODY),
+                "responses": {"201": _resp("The worker", _one("Worker")), **_EDIT},
+            },
+        },
+        "/api/v1/workers/{worker_id}": {
+            "get": {"summary": "One worker with their leave", "parameters": [_WORKER_ID],
+                    "responses": {"200": _resp("The worker", _one("Worker")), "404": _resp("No such worker"), **_ERRORS}},
+            "patch": {
+                "summary": "Change the fields sent; `active: false` deactivates (their push links are revoked, they leave the live map)",
+                "parameters": [_WORKER_ID], "requestBody": _body(_WORKER_BODY),
+                "responses": {"200": _resp("The worker", _one("Worker")), "404": _resp("No such worker"), **_EDIT},
+            },
+        },
+        "/api/v1/workers/{worker_id}/leaves": {
+            "get": {"summary": "The worker's leave, earliest first", "parameters": [_WORKER_ID],
+                    "responses": {"200": _resp("Leave", _many("Leave")), "404": _resp("No such worker"), **_ERRORS}},
+            "post": {"summary": "Record leave: {start, end (dates, both included), reason}", "parameters": [_WORKER_ID],
+                     "requestBody": _JSON_BODY,
+                     "responses": {"201": _resp("The leave", _one("Leave")), "404": _resp("No such worker"), **_ERRORS}},
+        },
+        "/api/v1/workers/{worker_id}/leaves/{leave_id}": {
+            "delete": {"summary": "Remove a leave", "parameters": [_WORKER_ID, _LEAVE_ID],
+                       "responses": {"204": {"description": "Removed"}, "404": _resp("No such leave"), **_ERRORS}},
+        },
+        "/api/v1/sites": {
+            "get": {"summary": "Every site with its geofence, category and customer", "responses": {"200": _resp("Sites", _many("Site")), **_ERRORS}},
+            "post": {
+                "summary": "Add a site ({name, location {lat, lon}, address, geofence_radius_m (0-10000), geofence_polygon (GeoJSON Polygon or WKT, or null), category, customer})",
+                "requestBody": _JSON_BODY, "responses": {"201": _resp("The site", _one("Site")), **_EDIT},
+            },
+        },
+        "/api/v1/sites/{site_id}": {
+            "get": {"summary": "One site", "parameters": [_SITE_ID],
+                    "responses": {"200": _resp("The site", _one("Site")), "404": _resp("No such site"), **_ERRORS}},
+            "patch": {"summary": "Change the fields sent", "parameters": [_SITE_ID], "requestBody": _JSON_BODY,
+                      "responses": {"200": _resp("The site", _one("Site")), "404": _resp("No such site"), **_EDIT}},
+        },
+        "/api/v1/users": {
+            "get": {"summary": "Every user (admin)", "responses": {"200": _resp("Users", _many("User")), **_ERRORS}},
+            "post": {"summary": "Add a user ({name, role, password?, teams?, worker_id?}); the answer carries their first API token, once",
+                     "requestBody": _JSON_BODY, "responses": {"201": _resp("The user", _one("User")), **_EDIT}},
+        },
+        "/api/v1/users/{user_id}": {
+            "patch": {"summary": "Change {role, teams, active}; deactivating ends the user's sessions and revokes their API tokens",
+                      "parameters": [_USER_ID], "requestBody": _JSON_BODY,
+                      "responses": {"200": _resp("The user", _one("User")), "404": _resp("No such user"), **_EDIT}},
+        },
+        "/api/v1/users/{user_id}/password-reset": {
+            "post": {"summary": "A new password ({password?}; none sent: a generated one, in the answer once); ends the user's sessions and API tokens",
+                     "parameters": [_USER_ID],
+                     "requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {"password": {"type": "string"}}}}}},
+                     "responses": {"200": _resp("{user_id, password, tokens_revoked}"), "404": _resp("No such user"), **_EDIT}},
+        },
+        "/api/v1/teams": {
+            "get": {"summary": "Every team with its numbers of workers and users", "responses": {"200": _resp("Teams", _many("Team")), **_ERRORS}},
+            "post": {"summary": "Add a team ({name, active?}); 409 naming name when taken", "requestBody": _JSON_BODY,
+                     "responses": {"201": _resp("The team", _one("Team")), **_EDIT}},
+        },
+        "/api/v1/teams/{team_id}": {
+            "patch": {"summary": "Rename or (de)activate; its workers' team name follows", "parameters": [_TEAM_ID],
+                      "requestBody": _JSON_BODY,
+                      "responses": {"200": _resp("The team", _one("Team")), "404": _resp("No such team"), **_EDIT}},
+            "delete": {"summary": "Remove a team (its workers stay, without a team)", "parameters": [_TEAM_ID],
+                       "responses": {"204": {"description": "Removed"}, "404": _resp("No such team"), **_ERRORS}},
+        },
+        "/api/v1/audit": {
+            "get": {
+                "summary": "The audit log, newest first (at most 1000): admins see everything, managers who viewed whose location; CSV with format=csv",
+                "parameters": [
+                    {"name": "from", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                    {"name": "to", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                    {"name": "actor", "in": "query", "schema": {"type": "string"}, "description": "a user's name"},
+                    {"name": "action", "in": "query", "schema": {"type": "string"}},
+                    {"name": "worker_id", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "format", "in": "query", "schema": {"enum": ["json", "csv"], "default": "json"}},
+                ],
+                "responses": {
+                    "200": {"description": "{entries: [{id, at, actor_id, actor, action, subject_type, subject_id, details}]}, or CSV",
+                            "content": {"application/json": {"schema": {"type": "object", "required": ["entries"]}},
+                                        "text/csv": {"schema": {"type": "string"}}}},
+                    "404": _resp("No user with that name (actor)"),
+                    **_ERRORS,
+                },
             }
         },
     }

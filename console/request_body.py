@@ -14,11 +14,8 @@ from typing import Any, Final
 
 import flask
 
-from console.auth import deny
+from dispatch.errors import MAX_ID, deny
 from realtime.ingest import MAX_JSON_DEPTH, IngestError, decode_json, json_kind
-
-MAX_ID: Final = 2**63 - 1
-"""The largest id any table holds (signed 64-bit)."""
 
 NOT_AN_OBJECT: Final = "body: expected a JSON object (Content-Type: application/json)"
 

@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 import requests
 from sqlalchemy.orm import Session, sessionmaker
 
-from console.webhooks import DeliveryQueue
 from data import webhooks_repo
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.settings import Settings
@@ -36,6 +35,7 @@ from dispatch.webhooks import (
     blocked_address,
     sign,
 )
+from realtime.webhook_queue import DeliveryQueue
 
 log = logging.getLogger("outfield.webhooks")
 SWEEP_S = 15.0
@@ -126,8 +126,6 @@ def install(ctx: DeliveryContext) -> None:
 
 def run_webhook_worker(settings: Settings) -> int:
     """Send deliveries until SIGTERM/SIGINT."""
-    from rq import SimpleWorker
-
     queue = DeliveryQueue(settings.redis_url)
     ctx = DeliveryContext(
         sessions=make_sessionmaker(make_engine(settings.database_url)),
@@ -150,11 +148,9 @@ def run_webhook_worker(settings: Settings) -> int:
 
     threading.Thread(target=sweeper, name="webhook-sweep", daemon=True).start()
     name = f"webhooks-{socket.gethostname()}-{os.getpid()}"
-    # SimpleWorker: a delivery is one HTTP call, not worth a fork per job.
-    worker = SimpleWorker([queue.queue()], connection=queue.queue().connection, name=name)
     log.info("webhook worker %s is waiting for deliveries", name)
     try:
-        worker.work(with_scheduler=True, logging_level="WARNING")
+        queue.work(name=name)
     finally:
         stop.set()
     return 0

@@ -29,6 +29,8 @@ from data.users_repo import actor_by_name, create_user, set_active, set_password
 from data.workers_repo import add_worker
 from dispatch.access import Role
 from dispatch.clock import SystemClock
+from dispatch.fields import FieldError
+from dispatch.workers import worker_input
 
 # Which command-line option a repository's field error is about, for messages such as "--name: ...".
 _OPTION_FOR_FIELD = {"name": "--name", "role": "--role", "password": "--password", "device_id": "--device-id"}
@@ -124,19 +126,25 @@ def _user_id(session: Session, name: str) -> int:
 
 
 def cmd_add_worker(settings: Settings, args: argparse.Namespace) -> int:
-    from data.csv_import import parse_shift
-
-    skills = [s.strip() for s in (args.skills or "").split(",") if s.strip()]
+    # The administration API's reading of a worker (dispatch.workers.worker_input): one set of rules.
+    body = {
+        "name": args.name,
+        "device_id": args.device_id,
+        "skills": [s.strip() for s in (args.skills or "").split(",") if s.strip()],
+        "shifts": list(args.shift or ()),
+    }
     try:
-        shifts = tuple(parse_shift(text) for text in args.shift or ())
-    except ValueError as exc:
-        raise UsageError(f"--{exc}") from None
+        data = worker_input(body, creating=True)
+    except FieldError as exc:
+        option = "--shift" if exc.field == "shifts" else _OPTION_FOR_FIELD.get(exc.field, f"--{exc.field}")
+        raise UsageError(f"{option}: {exc.reason}") from None
     with _database(settings) as factory:
         try:
             with session_scope(factory) as session:
                 worker = add_worker(
-                    session, name=args.name, device_id=args.device_id, skills=skills, team=args.team, shifts=shifts
-                )
+                    session, name=data.name, device_id=data.device_id, skills=data.skills, team=args.team,
+                    shifts=data.shifts,
+                )  # fmt: skip
         except ValueError as exc:
             raise _usage_from(exc) from None
     print(worker.id)

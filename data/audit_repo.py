@@ -11,10 +11,10 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from data.tables import AuditRow
+from data.tables import AuditRow, UserRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,3 +87,52 @@ def list_audit(
     if actor_id is not None:
         query = query.where(AuditRow.actor_id == actor_id)
     return [_to_domain(row) for row in session.scalars(query)]
+
+
+LOCATION_SUBJECTS = ("worker", "fleet")
+"""A `view-…` entry about one of these is a look at someone's location (a worker's, or the whole fleet's map)."""
+
+
+def search_audit(
+    session: Session,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    actor_id: int | None = None,
+    action: str | None = None,
+    worker_id: int | None = None,
+    location_views_only: bool = False,
+    limit: int = 1000,
+) -> list[AuditEntry]:
+    """Entries newest first, narrowed by time [start, end), actor, action, subject worker.
+
+    `worker_id` matches entries about that worker; `location_views_only` keeps the looks at
+    locations (a `view-…` action about a worker or the fleet), which managers may read.
+    """
+    query = select(AuditRow).order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(limit)
+    if start is not None:
+        query = query.where(AuditRow.at >= start)
+    if end is not None:
+        query = query.where(AuditRow.at < end)
+    if actor_id is not None:
+        query = query.where(AuditRow.actor_id == actor_id)
+    if action:
+        query = query.where(AuditRow.action == action)
+    if worker_id is not None:
+        # A fleet-wide look (the live map) shows every worker, this one too.
+        query = query.where(
+            or_(
+                (AuditRow.subject_type == "worker") & (AuditRow.subject_id == worker_id),
+                AuditRow.subject_type == "fleet",
+            )
+            if location_views_only
+            else (AuditRow.subject_type == "worker") & (AuditRow.subject_id == worker_id)
+        )
+    if location_views_only:
+        query = query.where(AuditRow.action.startswith("view-"), AuditRow.subject_type.in_(LOCATION_SUBJECTS))
+    return [_to_domain(row) for row in session.scalars(query)]
+
+
+def user_names(session: Session) -> dict[int, str]:
+    """Every user's name by id (for showing who an entry's actor is)."""
+    return {user_id: name for user_id, name in session.execute(select(UserRow.id, UserRow.name))}

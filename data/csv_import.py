@@ -32,7 +32,7 @@ from data.workers_repo import upsert_worker_by_device
 from dispatch.geo import LatLon
 from dispatch.geofences import parse_polygon
 from dispatch.orders import OrderType, TimeWindow
-from dispatch.workers import Shift
+from dispatch.workers import Shift, parse_weekdays
 
 Source = str | os.PathLike[str] | IO[str] | IO[bytes]
 
@@ -75,7 +75,6 @@ _REQUIRED = {
 }
 DEFAULT_GEOFENCE_RADIUS_M = 50.0
 DEFAULT_PRIORITY = 3
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,43 +175,6 @@ class _Row:
             self.fail(name, f"{raw!r} has no time zone (add Z or an offset such as +01:00)")
             return None
         return value
-
-
-def parse_shift(text: str) -> Shift:
-    """A shift written as `DAYS HH:MM-HH:MM` (UTC), e.g. `Mon-Fri 07:00-15:30` or `Mon,Wed 08:00-12:00`."""
-    days_raw, _, hours = text.strip().partition(" ")
-    days = _weekdays(days_raw)
-    if days is None:
-        raise ValueError(f"shift: {days_raw!r} is not a list of weekdays such as Mon-Fri or Mon,Wed,Fri")
-    start_raw, _, end_raw = hours.strip().partition("-")
-    try:
-        start, end = time.fromisoformat(start_raw.strip()), time.fromisoformat(end_raw.strip())
-    except ValueError:
-        raise ValueError(f"shift: {hours.strip()!r} is not HH:MM-HH:MM") from None
-    if end <= start:
-        raise ValueError(f"shift: the end {end:%H:%M} is not after the start {start:%H:%M}")
-    return Shift(weekdays=days, start=start, end=end)
-
-
-def _weekdays(raw: str) -> tuple[int, ...] | None:
-    """Parse `Mon-Fri`, `Mon,Wed,Fri`, `Sat;Sun` or `Fri-Mon` (wrapping) into 0..6 (0 = Monday)."""
-    days: set[int] = set()
-    for part in re.split(r"[;,\s]+", raw.strip().lower()):
-        if not part:
-            continue
-        ends = part.split("-")
-        try:
-            index = [_WEEKDAYS.index(end[:3]) for end in ends if len(end) >= 3]
-        except ValueError:
-            return None
-        if len(index) != len(ends) or len(index) not in (1, 2):
-            return None
-        if len(index) == 1:
-            days.add(index[0])
-        else:
-            first, last = index
-            days.update((first + i) % 7 for i in range((last - first) % 7 + 1))
-    return tuple(sorted(days)) if days else None
 
 
 # Reading ---------------------------------------------------------------------------------------
@@ -346,7 +308,7 @@ def _parse_worker(row: _Row) -> _WorkerInput:
     start, end = row.clock_time("shift_start", required=False), row.clock_time("shift_end", required=False)
     any_shift = bool(days_raw or row.text("shift_start") or row.text("shift_end"))
     if any_shift:
-        days = _weekdays(days_raw) if days_raw else None
+        days = parse_weekdays(days_raw) if days_raw else None
         if not days_raw:
             row.fail("shift_days", "is required when a shift time is given")
         elif days is None:

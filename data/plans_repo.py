@@ -11,6 +11,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from data.tables import RoutePlanRow, RouteStopRow
+from routing.day import plan_from_json
+from routing.plan import Plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +22,13 @@ class StoredPlan:
     status: str
     created_at: datetime
     payload: Mapping[str, Any]
+
+    @property
+    def plan(self) -> Plan | None:
+        """The stored result as a typed `Plan` (read from its document, whatever its schema version); None while
+        there is none yet."""
+        document = self.payload.get("plan")
+        return plan_from_json(document, self.day) if document else None
 
 
 def create_plan(session: Session, *, day: date, created_at: datetime, payload: Mapping[str, Any]) -> int:

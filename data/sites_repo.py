@@ -13,7 +13,7 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.tables import SiteRow
+from data.tables import CustomerRow, SiteRow
 from dispatch.geo import LatLon
 from dispatch.geofences import PolygonFence, parse_polygon, polygon_geojson
 from dispatch.sites import Site
@@ -138,3 +138,52 @@ def site_ids_by_ref(session: Session) -> dict[str, int]:
     """Every site's id keyed by its external reference (sites without one are left out)."""
     rows = session.execute(select(SiteRow.external_ref, SiteRow.id).where(SiteRow.external_ref.is_not(None)))
     return {ref: site_id for ref, site_id in rows if ref is not None}
+
+
+def update_site(
+    session: Session,
+    *,
+    site_id: int,
+    name: str,
+    location: LatLon,
+    address: str,
+    geofence_radius_m: float,
+    category: str,
+    geofence_polygon: Sequence[LatLon] | None,
+) -> Site:
+    """Overwrite a site's fields; LookupError for an unknown site, ValueError naming a bad field."""
+    row = session.get(SiteRow, site_id)
+    if row is None:
+        raise LookupError(f"site_id: no site with id {site_id}")
+    polygon = _polygon(geofence_polygon)
+    _write(row, name=name, location=location, address=address, geofence_radius_m=geofence_radius_m, category=category)
+    row.geofence_polygon = polygon_geojson(polygon) if polygon is not None else None
+    session.flush()
+    return _to_domain(row)
+
+
+def site_customers(session: Session) -> dict[int, str]:
+    """The customer's name of every site that has a customer, by site id."""
+    rows = session.execute(
+        select(SiteRow.id, CustomerRow.name).join(CustomerRow, CustomerRow.id == SiteRow.customer_id)
+    )
+    return {site_id: name for site_id, name in rows}
+
+
+def set_site_customer(session: Session, *, site_id: int, customer: str) -> None:
+    """Link the site to the customer called `customer` (created when there is none yet); "" unlinks it."""
+    row = session.get(SiteRow, site_id)
+    if row is None:
+        raise LookupError(f"site_id: no site with id {site_id}")
+    name = customer.strip()
+    if not name:
+        row.customer_id = None
+    else:
+        customer_id = session.scalar(select(CustomerRow.id).where(CustomerRow.name == name).order_by(CustomerRow.id))
+        if customer_id is None:
+            new = CustomerRow(name=name)
+            session.add(new)
+            session.flush()
+            customer_id = new.id
+        row.customer_id = customer_id
+    session.flush()

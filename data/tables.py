@@ -28,6 +28,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -81,6 +82,16 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
 
 
+ORDER_SEARCH_TABLE = "work_orders_search"
+"""SQLite only (migration 0017): the FTS5 trigram index of the orders' reference and notes, kept by
+triggers. It and its shadow tables (`work_orders_search_data`, ...) are not models."""
+
+
+def is_search_table(name: str | None) -> bool:
+    """Whether a table name is the order search index or one of its shadow tables."""
+    return name is not None and (name == ORDER_SEARCH_TABLE or name.startswith(ORDER_SEARCH_TABLE + "_"))
+
+
 class UserRow(Base):
     __tablename__ = "users"
     __table_args__ = (CheckConstraint("role IN ('admin', 'dispatcher', 'manager', 'field_worker')", name="role"),)
@@ -114,9 +125,29 @@ class WorkerRow(Base):
     device_id: Mapped[str] = mapped_column(String(100), unique=True)
     skills: Mapped[list[Any]] = mapped_column(default=list)
     team: Mapped[str] = mapped_column(String(100), default="")
+    # The team's row (0011); `team` keeps its name for the code that reads names. NULL: no team, or a
+    # free-text team from the command line or a CSV import.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), index=True)
     home_lat: Mapped[float | None] = mapped_column(Float)
     home_lon: Mapped[float | None] = mapped_column(Float)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class TeamRow(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+class UserTeamRow(Base):
+    """A user's membership of a team (which teams a manager or dispatcher answers for)."""
+
+    __tablename__ = "user_teams"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
 class WorkerShiftRow(Base):
@@ -370,8 +401,10 @@ __all__ = [
     "RoutePlanRow",
     "RouteStopRow",
     "SiteRow",
+    "TeamRow",
     "UTCDateTime",
     "UserRow",
+    "UserTeamRow",
     "VisitRow",
     "WorkOrderRow",
     "WorkerLeaveRow",

@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -198,3 +199,50 @@ def actor_by_name(session: Session, name: str) -> Actor | None:
     """The user called `name` as an actor, or None."""
     row = session.scalar(select(UserRow).where(UserRow.name == name.strip()))
     return _to_actor(row) if row is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A user as the administration screens show them (never the password or token hashes)."""
+
+    id: int
+    name: str
+    role: Role
+    active: bool
+    worker_id: int | None
+    has_password: bool
+
+
+def _record(row: UserRow) -> UserRecord:
+    return UserRecord(row.id, row.name, Role(row.role), row.active, row.worker_id, row.password_hash is not None)
+
+
+def list_users(session: Session) -> list[UserRecord]:
+    """Every user, active or not, by name."""
+    return [_record(r) for r in session.scalars(select(UserRow).order_by(UserRow.name, UserRow.id))]
+
+
+def get_user(session: Session, user_id: int) -> UserRecord | None:
+    row = session.get(UserRow, user_id)
+    return _record(row) if row is not None else None
+
+
+def set_role(session: Session, *, user_id: int, role: Role | str) -> None:
+    """Change a user's role (effective on their next request: the role is read on every request)."""
+    row = session.get(UserRow, user_id)
+    if row is None:
+        raise ValueError(f"user_id: no user with id {user_id}")
+    row.role = _role(role).value
+    session.flush()
+
+
+def revoke_user_tokens(session: Session, *, user_id: int, now: datetime) -> int:
+    """Revoke every API token of the user that still works; returns how many."""
+    result = session.execute(
+        update(ApiTokenRow)
+        .where(ApiTokenRow.user_id == user_id, ApiTokenRow.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return int(getattr(result, "rowcount", 0) or 0)

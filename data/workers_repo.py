@@ -7,13 +7,14 @@ Skills are stored sorted so that the same set always gives the same row.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.tables import WorkerLeaveRow, WorkerRow, WorkerShiftRow
+from data.tables import TeamRow, WorkerLeaveRow, WorkerRow, WorkerShiftRow
 from dispatch.assign import Leave
 from dispatch.geo import LatLon
 from dispatch.workers import Shift, Worker
@@ -62,6 +63,20 @@ def _skills(skills: Iterable[str]) -> list[str]:
     return cleaned
 
 
+def _team_id(session: Session, name: str) -> int | None:
+    """The id of the team called `name`, created when none is (the command line and CSV imports name teams
+    freely); None for no team. Every worker's team name thus has its row in `teams`."""
+    if not name:
+        return None
+    found = session.scalar(select(TeamRow.id).where(TeamRow.name == name))
+    if found is not None:
+        return found
+    team = TeamRow(name=name, active=True)
+    session.add(team)
+    session.flush()
+    return team.id
+
+
 def _write(
     session: Session,
     row: WorkerRow,
@@ -75,6 +90,7 @@ def _write(
     row.name = name
     row.skills = _skills(skills)
     row.team = team.strip()
+    row.team_id = _team_id(session, row.team)
     row.home_lat = home_base.lat if home_base is not None else None
     row.home_lon = home_base.lon if home_base is not None else None
     if row.id is None:
@@ -184,14 +200,81 @@ def list_workers(session: Session) -> list[Worker]:
     return [_to_domain(row, shifts.get(row.id, [])) for row in rows]
 
 
-def add_leave(session: Session, *, worker_id: int, start: date, end: date, reason: str = "") -> None:
+def update_worker(
+    session: Session,
+    *,
+    worker_id: int,
+    name: str,
+    device_id: str,
+    skills: Iterable[str],
+    shifts: Iterable[Shift],
+    home_base: LatLon | None,
+    team: str,
+) -> Worker:
+    """Overwrite a worker's fields (its `active` flag is `set_active`'s).
+
+    Raises LookupError for an unknown worker and ValueError naming the field for an empty `name` or
+    `device_id`, or a `device_id` another worker uses.
+    """
+    row = session.get(WorkerRow, worker_id)
+    if row is None:
+        raise LookupError(f"worker_id: no worker with id {worker_id}")
+    name, device_id = _validate(name=name, device_id=device_id)
+    existing = session.scalar(select(WorkerRow.id).where(WorkerRow.device_id == device_id, WorkerRow.id != worker_id))
+    if existing is not None:
+        raise ValueError(f"device_id: {device_id!r} is already used by worker {existing}")
+    row.device_id = device_id
+    _write(session, row, name=name, skills=skills, shifts=shifts, home_base=home_base, team=team)
+    return _to_domain(row, _shift_rows(session, row.id))
+
+
+def worker_id_for_device(session: Session, device_id: str) -> int | None:
+    """The id of the worker (active or not) whose phone reports as `device_id`, or None."""
+    return session.scalar(select(WorkerRow.id).where(WorkerRow.device_id == device_id.strip()))
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveEntry:
+    """A stored leave: whole days `start`..`end`, both included."""
+
+    id: int
+    worker_id: int
+    start: date
+    end: date
+    reason: str
+
+
+def add_leave(session: Session, *, worker_id: int, start: date, end: date, reason: str = "") -> LeaveEntry:
     """Record that a worker is away from `start` to `end` (whole days, both included)."""
     if end < start:
         raise ValueError("end: the leave ends before it starts")
     if session.get(WorkerRow, worker_id) is None:
         raise ValueError(f"worker_id: no worker with id {worker_id}")
-    session.add(WorkerLeaveRow(worker_id=worker_id, start_date=start, end_date=end, reason=reason))
+    row = WorkerLeaveRow(worker_id=worker_id, start_date=start, end_date=end, reason=reason)
+    session.add(row)
     session.flush()
+    return LeaveEntry(row.id, worker_id, start, end, reason)
+
+
+def leaves_of(session: Session, worker_id: int) -> list[LeaveEntry]:
+    """A worker's leaves, earliest first."""
+    rows = session.scalars(
+        select(WorkerLeaveRow)
+        .where(WorkerLeaveRow.worker_id == worker_id)
+        .order_by(WorkerLeaveRow.start_date, WorkerLeaveRow.id)
+    )
+    return [LeaveEntry(r.id, r.worker_id, r.start_date, r.end_date, r.reason or "") for r in rows]
+
+
+def delete_leave(session: Session, *, worker_id: int, leave_id: int) -> LeaveEntry | None:
+    """Remove one of the worker's leaves; the removed entry, or None when the worker has no such leave."""
+    row = session.get(WorkerLeaveRow, leave_id)
+    if row is None or row.worker_id != worker_id:
+        return None
+    entry = LeaveEntry(row.id, row.worker_id, row.start_date, row.end_date, row.reason or "")
+    session.delete(row)
+    session.flush()
+    return entry
 
 
 def leaves_overlapping(session: Session, *, start: date, end: date) -> dict[int, list[Leave]]:

@@ -37,6 +37,10 @@ class Action(StrEnum):
     VIEW_TIMESHEETS = "view-timesheets"
     APPROVE_TIMESHEETS = "approve-timesheets"
     VIEW_DAY_REPORTS = "view-day-reports"
+    MANAGE_SITES = "manage-sites"
+    MANAGE_TEAMS = "manage-teams"
+    VIEW_AUDIT = "view-audit"
+    VIEW_LOCATION_AUDIT = "view-location-audit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +87,13 @@ _RULES: dict[Action, set[Role]] = {
     Action.VIEW_TIMESHEETS: {Role.ADMIN, Role.MANAGER},
     Action.APPROVE_TIMESHEETS: {Role.ADMIN, Role.MANAGER},
     Action.VIEW_DAY_REPORTS: {Role.ADMIN, Role.MANAGER},
+    # Sites are where dispatchers send people: they add a customer's new site as the call comes in.
+    Action.MANAGE_SITES: {Role.ADMIN, Role.DISPATCHER},
+    Action.MANAGE_TEAMS: {Role.ADMIN},
+    # The whole audit log (who changed which user, worker, site) is the admin's; who looked at whose
+    # location is also the managers' to check, as they answer to staff for it.
+    Action.VIEW_AUDIT: {Role.ADMIN},
+    Action.VIEW_LOCATION_AUDIT: {Role.ADMIN, Role.MANAGER},
 }
 _OWN_RECORD = (Action.VIEW_POSITIONS, Action.REPORT_POSITION, Action.VIEW_ALERTS)
 """What a field worker may do on their own record only (their fixes, geofence events and alerts)."""

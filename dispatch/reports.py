@@ -44,6 +44,8 @@ class Group(StrEnum):
     WORKER = "worker"
     TEAM = "team"
     ORGANISATION = "organisation"
+    TYPE = "type"
+    """Per order type: the order figures and customer ratings (shift and kilometres belong to people, not types)."""
 
 
 class Schedule(StrEnum):
@@ -251,7 +253,8 @@ class ReportRow:
     response_s: float | None
     handling_s: float | None
     on_time_share: float | None
-    km: float
+    km: float | None
+    """None per order type: kilometres are driven by people."""
     utilisation: float | None
     first_time_fix_rate: float | None
     ratings: float | None = None
@@ -261,7 +264,7 @@ class ReportRow:
 
 
 def _key_column(group: Group) -> str:
-    return {Group.WORKER: "worker_id", Group.TEAM: "team", Group.ORGANISATION: "_all"}[group]
+    return {Group.WORKER: "worker_id", Group.TEAM: "team", Group.ORGANISATION: "_all", Group.TYPE: "type"}[group]
 
 
 def _keyed(frame: pd.DataFrame, group: Group) -> pd.DataFrame:
@@ -272,51 +275,86 @@ def _keyed(frame: pd.DataFrame, group: Group) -> pd.DataFrame:
     return out
 
 
-def summarise(orders: pd.DataFrame, workers: pd.DataFrame, group: Group) -> list[ReportRow]:
-    """One row per worker / team / the organisation, sorted by label; orders without a worker count
-    for the team "" and the organisation only."""
-    ruled = _keyed(apply_rules(orders), group)
-    staff = _keyed(workers.assign(worker_id=workers["worker_id"].astype("Int64")), group)
-    key = _key_column(group)
-    sums = ruled.groupby(key).agg(
-        orders=("order_id", "size"),
-        visits_done=("done", "sum"),
-        checked_in=("checked_in", "sum"),
-        verified=("verified", "sum"),
-        anomalous=("anomalous", "sum"),
-        on_site=("on_site", "sum"),
-        on_time=("on_time", "sum"),
-        attempted=("attempted", "sum"),
-        first_time_fix=("first_time_fix", "sum"),
-        assign_s=("assign_s", "mean"),
-        response_s=("response_s", "mean"),
-        handling_s=("handling_s", "mean"),
-        on_site_s=("on_site_s", "sum"),
-        ratings=("rating", "mean"),
+SUM_KEYS: tuple[str, ...] = ("worker_id", "team", "type")
+SUM_FIELDS: tuple[str, ...] = (
+    "orders", "visits_done", "checked_in", "verified", "anomalous", "on_site", "on_time", "attempted",
+    "first_time_fix", "assign_sum_s", "assign_n", "response_sum_s", "response_n", "handling_sum_s", "handling_n",
+    "on_site_s", "rating_sum", "rating_n",
+)  # fmt: skip
+SUM_COLUMNS: tuple[str, ...] = SUM_KEYS + SUM_FIELDS
+"""The additive figures of the orders of one (worker, team, order type): counts and sums from which every
+figure of a report row follows (a mean is a sum over a count). The repository computes the same columns in
+SQL (`data/reports_repo.order_sums`), so a year's report reads a few thousand rows instead of every order."""
+
+
+def order_sums(orders: pd.DataFrame) -> pd.DataFrame:
+    """`SUM_COLUMNS` from the orders frame, applying the rules (`apply_rules`) once per order."""
+    o = apply_rules(orders)
+    o = o.assign(
+        orders=1,
+        assign_n=o["assign_s"].notna(),
+        response_n=o["response_s"].notna(),
+        handling_n=o["handling_s"].notna(),
+        rating_n=o["rating"].notna(),
+        assign_sum_s=o["assign_s"].fillna(0.0),
+        response_sum_s=o["response_s"].fillna(0.0),
+        handling_sum_s=o["handling_s"].fillna(0.0),
+        on_site_s=o["on_site_s"].fillna(0.0),
+        rating_sum=o["rating"].fillna(0.0),
+        visits_done=o["done"],
     )
-    shifts = staff.groupby(key).agg(shift_s=("shift_s", "sum"), km=("km", "sum"))
-    names = dict(zip(staff[key], staff["name"] if group is Group.WORKER else staff[key], strict=False))
-    table = sums.join(shifts, how="outer")
+    if o.empty:
+        return pd.DataFrame(columns=SUM_COLUMNS)
+    sums = o.groupby(list(SUM_KEYS), dropna=False)[list(SUM_FIELDS)].sum().reset_index()
+    return sums[list(SUM_COLUMNS)]
+
+
+def summarise(orders: pd.DataFrame, workers: pd.DataFrame, group: Group) -> list[ReportRow]:
+    """One row per worker / team / order type / the organisation, sorted by label; orders without a worker
+    count for the team "" and the organisation only."""
+    return summarise_sums(order_sums(orders), workers, group)
+
+
+def summarise_sums(sums: pd.DataFrame, workers: pd.DataFrame, group: Group) -> list[ReportRow]:
+    """`summarise` from the orders' sums (`SUM_COLUMNS`, as `order_sums` or the repository computes them)."""
+    key = _key_column(group)
+    counted = _keyed(sums.astype({f: float for f in SUM_FIELDS}), group)
+    table = counted.groupby(key)[list(SUM_FIELDS)].sum()
+    names: dict[Any, Any] = {}
+    if group is not Group.TYPE and not workers.empty:
+        staff = _keyed(workers.assign(worker_id=workers["worker_id"].astype("Int64")), group)
+        shifts = staff.groupby(key).agg(shift_s=("shift_s", "sum"), km=("km", "sum"))
+        names = dict(zip(staff[key], staff["name"] if group is Group.WORKER else staff[key], strict=False))
+        table = table.join(shifts, how="outer")
+    else:
+        table = table.assign(shift_s=np.nan, km=np.nan)
     rows = []
     for k, r in table.iterrows():
-        label = str(names.get(k, k)) if group is Group.WORKER else (str(k) or "no team")
+        if group is Group.ORGANISATION:
+            label = "organisation"
+        elif group is Group.WORKER:
+            label = str(names.get(k, k))
+        elif group is Group.TYPE:
+            label = str(k)
+        else:
+            label = str(k) or "no team"
         rows.append(
             ReportRow(
                 group=group.value,
                 key=str(k),
-                label="organisation" if group is Group.ORGANISATION else label,
+                label=label,
                 orders=_int(r["orders"]),
                 visits_done=_int(r["visits_done"]),
                 verified_share=_share(r["verified"], r["checked_in"]),
                 anomaly_rate=_share(r["anomalous"], r["checked_in"]),
-                assign_s=_num(r["assign_s"]),
-                response_s=_num(r["response_s"]),
-                handling_s=_num(r["handling_s"]),
+                assign_s=_mean(r["assign_sum_s"], r["assign_n"]),
+                response_s=_mean(r["response_sum_s"], r["response_n"]),
+                handling_s=_mean(r["handling_sum_s"], r["handling_n"]),
                 on_time_share=_share(r["on_time"], r["on_site"]),
-                km=round(_num(r["km"]) or 0.0, 1),
+                km=None if group is Group.TYPE else round(_num(r["km"]) or 0.0, 1),
                 utilisation=_share(r["on_site_s"], r["shift_s"]),
                 first_time_fix_rate=_share(r["first_time_fix"], r["attempted"]),
-                ratings=None if pd.isna(r["ratings"]) else round(float(r["ratings"]), 2),
+                ratings=None if not _num(r["rating_n"]) else round(float(r["rating_sum"]) / float(r["rating_n"]), 2),
             )
         )
     return sorted(rows, key=lambda row: (row.label, row.key))
@@ -381,8 +419,13 @@ def report_table(name: str, orders: pd.DataFrame, workers: pd.DataFrame, group: 
     kind = REPORTS[name]
     if not kind.figures:
         return gone_wrong(orders)
-    columns = ["group", "key", "label", *kind.figures]
-    rows = [r.as_dict() for r in summarise(orders, workers, group)]
+    return figures_table(name, order_sums(orders), workers, group)
+
+
+def figures_table(name: str, sums: pd.DataFrame, workers: pd.DataFrame, group: Group) -> pd.DataFrame:
+    """The rows of a figures report (not visits-gone-wrong) from the orders' sums."""
+    columns = ["group", "key", "label", *REPORTS[name].figures]
+    rows = [r.as_dict() for r in summarise_sums(sums, workers, group)]
     return pd.DataFrame(rows, columns=[f.name for f in fields(ReportRow)])[columns]
 
 
@@ -443,6 +486,11 @@ def _num(value: Any) -> float | None:
     if value is None or pd.isna(value):
         return None
     return round(float(value), 1)
+
+
+def _mean(total: Any, count: Any) -> float | None:
+    n = _num(count)
+    return None if not n else round(float(total) / n, 1)
 
 
 def _int(value: Any) -> int:

@@ -109,6 +109,9 @@ class Trip:
     start: datetime
     end: datetime
     distance_m: float
+    origin: LatLon | None = None
+    """Where the trip left from (its first fix) and arrived (its last fix): what travel times are learned from."""
+    destination: LatLon | None = None
 
     @property
     def duration_s(self) -> float:
@@ -260,5 +263,9 @@ def detect_trips(positions: Sequence[Position], params: StopParams | None = None
         segment = fixes[leave : arrive + 1]
         distance_m = track_distance_m(segment, params.filter.jitter_m)
         if distance_m > 0:
-            trips.append(Trip(segment[0].fix_time, segment[-1].fix_time, distance_m))
+            first, last = segment[0], segment[-1]
+            trips.append(
+                Trip(first.fix_time, last.fix_time, distance_m, LatLon(first.latitude, first.longitude),
+                     LatLon(last.latitude, last.longitude))
+            )  # fmt: skip
     return trips

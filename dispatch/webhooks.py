@@ -34,6 +34,8 @@ class EventType(StrEnum):
     LATE_ENTRY_DECIDED = "late_entry.decided"
     TIMESHEET_APPROVED = "timesheet.approved"
     SURVEY_ANSWERED = "survey.answered"
+    REPORT_DELIVERED = "report.delivered"
+    """The scheduled report (daily or weekly, per team), signed like every event (realtime/report_schedule.py)."""
 
 
 def sign(secret: str, body: bytes) -> str:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 
+from dispatch.fields import FieldError, boolean, day, optional_id, point, refuse_unknown, text, text_list
 from dispatch.geo import LatLon
 
 
@@ -158,3 +162,145 @@ def worker_state(status: LiveStatus, now: datetime) -> WorkerState:
     if status.current_order_status == "en_route" or (status.speed_mps or 0.0) > MOVING_MPS:
         return WorkerState.EN_ROUTE
     return WorkerState.IDLE
+
+
+# Shifts as people write them, and a worker's fields as an administrator sends them -----------------
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_shift(text: str) -> Shift:
+    """A shift written as `DAYS HH:MM-HH:MM` (UTC), e.g. `Mon-Fri 07:00-15:30` or `Mon,Wed 08:00-12:00`.
+
+    The one reading of a shift: the command line (`add-worker --shift`), CSV imports and the
+    administration API all use it. ValueError starting with `shift:` and the reason otherwise.
+    """
+    days_raw, _, hours = text.strip().partition(" ")
+    days = parse_weekdays(days_raw)
+    if days is None:
+        raise ValueError(f"shift: {days_raw!r} is not a list of weekdays such as Mon-Fri or Mon,Wed,Fri")
+    start_raw, _, end_raw = hours.strip().partition("-")
+    try:
+        start, end = time.fromisoformat(start_raw.strip()), time.fromisoformat(end_raw.strip())
+    except ValueError:
+        raise ValueError(f"shift: {hours.strip()!r} is not HH:MM-HH:MM") from None
+    if end <= start:
+        raise ValueError(f"shift: the end {end:%H:%M} is not after the start {start:%H:%M}")
+    if start.tzinfo is not None or end.tzinfo is not None:
+        raise ValueError("shift: times are UTC and carry no zone")
+    return Shift(weekdays=days, start=start, end=end)
+
+
+def parse_weekdays(raw: str) -> tuple[int, ...] | None:
+    """Parse `Mon-Fri`, `Mon,Wed,Fri`, `Sat;Sun` or `Fri-Mon` (wrapping) into 0..6 (0 = Monday); None if not days."""
+    days: set[int] = set()
+    for part in re.split(r"[;,\s]+", raw.strip().lower()):
+        if not part:
+            continue
+        ends = part.split("-")
+        try:
+            index = [_WEEKDAYS.index(end[:3]) for end in ends if len(end) >= 3]
+        except ValueError:
+            return None
+        if len(index) != len(ends) or len(index) not in (1, 2):
+            return None
+        if len(index) == 1:
+            days.add(index[0])
+        else:
+            first, last = index
+            days.update((first + i) % 7 for i in range((last - first) % 7 + 1))
+    return tuple(sorted(days)) if days else None
+
+
+def format_shift(shift: Shift) -> str:
+    """The shift as `parse_shift` reads it: runs of days joined by commas, e.g. `Mon-Fri 07:00-15:30`."""
+    runs: list[tuple[int, int]] = []
+    for d in sorted(set(shift.weekdays)):
+        if runs and runs[-1][1] == d - 1:
+            runs[-1] = (runs[-1][0], d)
+        else:
+            runs.append((d, d))
+    names = [_WEEKDAYS[a].title() if a == b else f"{_WEEKDAYS[a].title()}-{_WEEKDAYS[b].title()}" for a, b in runs]
+    return f"{','.join(names)} {shift.start:%H:%M}-{shift.end:%H:%M}"
+
+
+WORKER_FIELDS = ("name", "device_id", "skills", "team_id", "team", "home_base", "shifts", "active")
+MAX_SKILLS = 50
+MAX_SHIFTS = 14
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerInput:
+    """The fields of a worker an administrator sent: `given` names those present (a PATCH changes only them).
+
+    `team_id` / `team` (a team's name) refer to a team; which one exists is for the storage to say.
+    """
+
+    given: frozenset[str]
+    name: str = ""
+    device_id: str = ""
+    skills: frozenset[str] = frozenset()
+    team_id: int | None = None
+    team: str = ""
+    home_base: LatLon | None = None
+    shifts: tuple[Shift, ...] = ()
+    active: bool = True
+
+
+def worker_input(body: Mapping[str, Any], *, creating: bool) -> WorkerInput:
+    """Read a worker's fields from `body` (a JSON object); FieldError naming the first bad one.
+
+    Creating needs `name` and `device_id`; an update may send any subset. Skills are lower-cased
+    and de-duplicated, as CSV imports store them; shifts are `parse_shift` texts.
+    """
+    refuse_unknown(body, WORKER_FIELDS)
+    if creating:
+        for required in ("name", "device_id"):
+            if body.get(required) is None:
+                raise FieldError(required, "is required")
+    if "team_id" in body and "team" in body:
+        raise FieldError("team", "send team_id or team (a team's name), not both")
+    values: dict[str, Any] = {}
+    if "name" in body:
+        values["name"] = text(body, "name", max_len=200, required=True)
+    if "device_id" in body:
+        values["device_id"] = text(body, "device_id", max_len=100, required=True)
+    if "skills" in body:
+        values["skills"] = frozenset(s.lower() for s in text_list(body, "skills", max_items=MAX_SKILLS, max_len=50))
+    if "team_id" in body:
+        values["team_id"] = optional_id(body, "team_id")
+    if "team" in body:
+        values["team"] = text(body, "team", max_len=100, empty_ok=True)
+    if "home_base" in body:
+        values["home_base"] = point(body, "home_base")
+    if "shifts" in body:
+        texts = text_list(body, "shifts", max_items=MAX_SHIFTS, max_len=100)
+        try:
+            values["shifts"] = tuple(parse_shift(t) for t in texts)
+        except ValueError as exc:
+            raise FieldError("shifts", str(exc).removeprefix("shift: ")) from None
+    if "active" in body:
+        values["active"] = boolean(body, "active")
+    return WorkerInput(given=frozenset(values), **values)
+
+
+LEAVE_FIELDS = ("start", "end", "reason")
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveInput:
+    start: date
+    end: date
+    reason: str
+
+
+def leave_input(body: Mapping[str, Any]) -> LeaveInput:
+    """A leave's whole days (both included) and reason; FieldError naming the bad field."""
+    refuse_unknown(body, LEAVE_FIELDS)
+    start, end = day(body, "start"), day(body, "end")
+    if end < start:
+        raise FieldError("end", "the leave ends before it starts")
+    if (end - start).days > 366:
+        raise FieldError("end", "a leave longer than a year is not a leave; deactivate the worker instead")
+    reason = text(body, "reason", max_len=200, empty_ok=True) or "leave"
+    return LeaveInput(start, end, reason)

@@ -107,7 +107,7 @@ def _worker(settings: Settings) -> int:
         daemon=True,
     )
     alerts.start()
-    if settings.report_schedule and settings.report_webhook_url:
+    if settings.report_schedule:  # to the report webhook if one is set, and to subscribed signed webhooks
         from realtime.report_schedule import Schedule, run_report_schedule, webhook_poster
 
         threading.Thread(
@@ -119,7 +119,7 @@ def _worker(settings: Settings) -> int:
                 "clock": SystemClock(),
                 "schedule": Schedule(settings.report_schedule),
                 "team": settings.report_team,
-                "post": webhook_poster(settings.report_webhook_url),
+                "post": webhook_poster(settings.report_webhook_url) if settings.report_webhook_url else None,
                 "stop": stop,
             },
             name="report-schedule",

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 POSITIONS = "outfield:positions"
 ORDERS = "outfield:orders"
 ALERTS = "outfield:alerts"
+WORKERS = "outfield:workers"
+"""A worker added, changed or (de)activated by an administrator: the live map draws or drops their marker."""
 RESYNC = "outfield:resync"
 REMINDERS = "outfield:reminders"  # a reminder for one field worker's open pages (realtime/reminders.py)
 """Not a Redis channel: what `listen` yields once it is subscribed again after losing Redis."""

@@ -50,6 +50,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Final
 
+from dispatch.errors import InputError
 from dispatch.positions import KNOTS_TO_MPS, Position, PositionLimits, fix_time_refusal
 
 AttributeValue = str | float | int | bool
@@ -100,7 +101,7 @@ _OUT_OF_RANGE: Final = "is out of range (after year 9999 or before year 1 in UTC
 _MAX_EPOCH_SECONDS: Final = Decimal(253_402_300_800)
 
 
-class IngestError(ValueError):
+class IngestError(InputError):
     """A report, or one field of it, cannot be used; `field` names it as the client sent it.
 
     `str(error)` is `"<field>: <reason>"`, e.g. `lat: 'abc' is not a number`, ready to be sent
@@ -111,15 +112,9 @@ class IngestError(ValueError):
     """
 
     field: str
-    reason: str
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(field, reason)
-        self.field = field
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.reason}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,11 +19,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from realtime.bus import ALERTS, ORDERS, POSITIONS, REMINDERS, RESYNC, Bus
+from realtime.bus import ALERTS, ORDERS, POSITIONS, REMINDERS, RESYNC, WORKERS, Bus
 
 log = logging.getLogger(__name__)
 
 LIVE_ROOM = "live"
+PLANS_ROOM = "plans"  # route-plan progress, for those who may plan routes
 LEADER_LOCK = "outfield:relay-leader"
 LOCK_TTL_MS = 3000
 SOCKETIO_CHANNEL = "flask-socketio"
@@ -124,7 +125,9 @@ def _relay_while_leader(
     listeners = max(listeners_before, bus.subscribers(SOCKETIO_CHANNEL) or 0, 1)
     resync: tuple[int, float] | None = (listeners, monotonic() + RESYNC_WAIT_S)  # (listeners to wait for, deadline)
     next_count = monotonic()
-    for item in bus.listen([POSITIONS, ORDERS, ALERTS, REMINDERS], stop=stop, timeout_s=min(0.05, window_s / 2)):
+    for item in bus.listen(
+        [POSITIONS, ORDERS, ALERTS, WORKERS, REMINDERS], stop=stop, timeout_s=min(0.05, window_s / 2)
+    ):
         if item is not None:
             channel, message = item
             if channel == POSITIONS:
@@ -133,6 +136,8 @@ def _relay_while_leader(
                 resync = (listeners, monotonic() + RESYNC_WAIT_S)
             elif channel == ALERTS:
                 emit("alert", message, LIVE_ROOM)
+            elif channel == WORKERS:
+                emit("worker", message, LIVE_ROOM)
             elif channel == REMINDERS:
                 emit("reminder", message, worker_room(int(message["worker_id"])))
             else:

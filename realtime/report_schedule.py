@@ -3,7 +3,8 @@
 `python -m realtime worker` runs `run_report_schedule` beside the purge of old positions when
 `OUTFIELD_REPORT_SCHEDULE` is daily or weekly. Each round asks whether the last whole period (yesterday,
 or last Monday..Sunday) was delivered; if not, it posts the report JSON to `OUTFIELD_REPORT_WEBHOOK`
-(falling back to `OUTFIELD_LINK_WEBHOOK`) and remembers the period in `report_deliveries`, so a
+(falling back to `OUTFIELD_LINK_WEBHOOK`; none is needed) and queues it as a signed `report.delivered`
+event for the webhooks subscribed to it (`POST /api/v1/webhooks`), and remembers the period in `report_deliveries`, so a
 restarted worker does not send it again. A failed post is not remembered and is retried next round.
 One process delivers (a Redis lock, as the purge uses). The payload holds figures and order ids, never
 a position.
@@ -20,10 +21,11 @@ from typing import Any
 import requests
 from sqlalchemy.orm import Session, sessionmaker
 
-from data import reports_repo
+from data import reports_repo, webhooks_repo
 from data.db import session_scope
 from dispatch.clock import Clock
 from dispatch.reports import Group, Period, Schedule, due_period, report_table, table_records
+from dispatch.webhooks import EventType
 from realtime.bus import Bus
 
 log = logging.getLogger(__name__)
@@ -76,16 +78,23 @@ def deliver_if_due(
     clock: Clock,
     schedule: Schedule,
     team: str,
-    post: Callable[[dict[str, Any]], None],
+    post: Callable[[dict[str, Any]], None] | None,
 ) -> Period | None:
-    """Post the last whole period's report unless it was delivered; the period posted, or None."""
+    """Deliver the last whole period's report unless it was delivered; the period delivered, or None.
+
+    It is posted to the report webhook (`post`, when one is configured) and, in the same transaction that
+    remembers the period, queued as a signed `report.delivered` event for every webhook an admin subscribed
+    to it (sent by the `webhooks` process, retried from the database until taken)."""
     period = due_period(clock.now(), schedule)
     with session_scope(sessions) as session:
         if reports_repo.delivered(session, schedule=schedule.value, team=team, period=period):
             return None
-    post(report_payload(sessions, period, schedule, team, now=clock.now()))
+    payload = report_payload(sessions, period, schedule, team, now=clock.now())
+    if post is not None:
+        post(payload)
     with session_scope(sessions) as session:
         reports_repo.record_delivery(session, schedule=schedule.value, team=team, period=period, at=clock.now())
+        webhooks_repo.emit(session, EventType.REPORT_DELIVERED, payload, at=clock.now())
     log.info("scheduled %s report for %s..%s delivered", schedule.value, period.start, period.end)
     return period
 
@@ -98,7 +107,7 @@ def run_report_schedule(
     clock: Clock,
     schedule: Schedule,
     team: str,
-    post: Callable[[dict[str, Any]], None],
+    post: Callable[[dict[str, Any]], None] | None,
     stop: threading.Event,
     every_s: float = CHECK_EVERY_S,
 ) -> None:

@@ -8,7 +8,7 @@ order goes through the lifecycle on the server, exactly as a tap on the push-lin
 
 Why links come from the office API with an API token of the demo's own `simulator` user (minted
 at start, revoked at exit, see `realtime.simulate_cmd`): a link is the server's credential, signed
-with its secret by `console.links`, which the realtime layer may not import; signing links here
+with its secret by `services.links`, which the realtime layer may not import; signing links here
 would copy that code and skip the audit. Issuing them as a named user is what a dispatcher does,
 so every link the simulator gets is in the audit log under its name, and its token can be revoked
 like any other. A token handed in through the environment would have worked too, but then

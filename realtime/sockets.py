@@ -18,9 +18,8 @@ import flask
 from flask_socketio import SocketIO, join_room
 
 from dispatch.access import Action, Actor, can
-from realtime.relay import LIVE_ROOM, worker_room
+from realtime.relay import LIVE_ROOM, PLANS_ROOM, worker_room
 
-PLANS_ROOM = "plans"
 log = logging.getLogger("outfield.sockets")
 
 Recheck = Callable[[], Actor | None]

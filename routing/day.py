@@ -21,6 +21,9 @@ from routing.problem import Break, Objective, Problem, Visit, Window, Worker
 from routing.travel import TravelTimes
 
 DAY_S = 24 * 3600
+PLAN_SCHEMA_VERSION = 2
+"""The version of the plan document `plan_json` writes (stored in `route_plans.payload` and served by the API).
+Version 1 is the same shape without the key: plans stored before documents had a version."""
 BREAK_S = 30 * 60
 # What a manager may ask the day's plan to minimise; "mix" weighs a metre like 0.1 s of driving,
 # i.e. time and distance count alike at 36 km/h.
@@ -133,6 +136,7 @@ def plan_json(plan: Plan, day: date, names: Mapping[int, str], *, problem: DayPr
     if problem is not None and problem.day != day:
         raise ValueError(f"problem: it is the problem of {problem.day}, not of {day}")
     return {
+        "schema_version": PLAN_SCHEMA_VERSION,
         "engine": plan.engine,
         "objective": plan.objective,
         "travel_s": plan.travel_s,
@@ -183,7 +187,14 @@ def plan_from_json(data: Mapping[str, Any], day: date) -> Plan:
     """A plan back from `plan_json` (e.g. the published plan a re-plan starts from).
 
     Shifts and start/end locations, when present, are the problem's, not the plan's, and are ignored.
+    A document without `schema_version` is a version 1 plan (stored before versions), read the same;
+    one of a version this code does not know raises ValueError naming `schema_version`.
     """
+    version = data.get("schema_version", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= PLAN_SCHEMA_VERSION:
+        raise ValueError(
+            f"schema_version: {str(version)[:20]!r} is not a plan version this server reads (1..{PLAN_SCHEMA_VERSION})"
+        )
     routes = []
     for r in data.get("routes", []):
         stops = tuple(

@@ -38,6 +38,8 @@ class RoadRoute:
     points: tuple[LatLon, ...]
     duration_s: float
     distance_m: float
+    on_roads: bool = True
+    """False for a straight line drawn where no road network is built (`StraightLine.route`)."""
     _cumulative_m: tuple[float, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -150,7 +152,9 @@ class StraightLine:
 
     def route(self, a: LatLon, b: LatLon) -> RoadRoute:
         """A two-point line from a to b, with the estimated road distance and duration."""
-        return RoadRoute(points=(a, b), duration_s=self.duration_s(a, b), distance_m=self.distance_m(a, b))
+        return RoadRoute(
+            points=(a, b), duration_s=self.duration_s(a, b), distance_m=self.distance_m(a, b), on_roads=False
+        )
 
 
 class OsrmRoads:

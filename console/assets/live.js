@@ -88,21 +88,26 @@
       fillColor: STATE_COLOURS[w.props.state] || STATE_COLOURS.offline,
       className: markerClass(id, w.props.state),
     });
-    marker.bindTooltip(label(w.props.name), { direction: "top", offset: [0, -8], className: "marker-label" });
+    marker.bindTooltip(label(markerText(w.props)), { direction: "top", offset: [0, -8], className: "marker-label" });
     fleet.markers.set(id, marker);
     schedulePanel();
     return marker;
   }
+
+  // A worker drawn at their home base says so until their first fix.
+  function markerText(p) { return p.fix_time ? p.name : p.name + " · no fix yet"; }
 
   function applyPositions(message) {
     const nowMs = Date.now();
     const updates = (message && message.updates) || [];
     for (const u of updates) {
       const w = fleet.workers.get(u.worker_id);
-      if (!w) { fleet.early.set(u.worker_id, u); continue; }  // a worker added after page load appears on the next load
+      if (!w) { fleet.early.set(u.worker_id, u); continue; }  // kept until the worker's marker is drawn
+      const first = !w.props.fix_time;
       place(w, u);
       const marker = fleet.markers.get(u.worker_id);
       if (marker) marker.setLatLng(w.latlng);
+      if (marker && first) marker.setTooltipContent(label(markerText(w.props)));
       restyle(u.worker_id, w, nowMs);
     }
     window.outfield.positionBatches += 1;
@@ -128,6 +133,36 @@
       restyle(id, w, nowMs);
     }
     renderPanel(nowMs);
+  }
+
+  // A worker added, edited or (de)activated by an administrator (services/admin_service.py): their marker
+  // appears at their home base, "no fix yet", or goes, without a reload. The layer is redrawn from the fleet.
+  const WORKERS_LAYER = "workers-layer";  // console/pages/ids.py WORKERS_LAYER
+  function applyWorker(message) {
+    const id = message.worker_id;
+    const w = fleet.workers.get(id);
+    const f = message.feature;
+    fleet.rows.delete(id);  // its name may have changed: the list draws the row again
+    if (!message.active || !f) {
+      if (!w) return;
+      fleet.workers.delete(id);
+      fleet.markers.delete(id);
+    } else if (w) {
+      Object.assign(w.props, { name: f.properties.name, team: f.properties.team, skills: f.properties.skills });
+      if (!w.props.fix_time) w.latlng = [f.geometry.coordinates[1], f.geometry.coordinates[0]];  // still at home base
+    } else {
+      const added = { props: { ...f.properties }, latlng: [f.geometry.coordinates[1], f.geometry.coordinates[0]] };
+      const early = fleet.early.get(id);
+      if (early) place(added, early);
+      fleet.early.delete(id);
+      fleet.workers.set(id, added);
+    }
+    const features = [...fleet.workers.values()].map((v) => ({
+      type: "Feature", geometry: { type: "Point", coordinates: [v.latlng[1], v.latlng[0]] }, properties: { ...v.props },
+    }));
+    window.dash_clientside.set_props(WORKERS_LAYER, { data: { type: "FeatureCollection", features: features } });
+    fleet.shown = null;
+    schedulePanel();
   }
 
   function setText(node, text) { if (node.textContent !== text) node.textContent = text; }
@@ -219,6 +254,7 @@
         if (name === "positions") applyPositions(data);
         else if (name === "orders" && data && data.order) applyOrder(data.order);
         else if (name === "alert" && data) applyAlert(data);
+        else if (name === "worker" && data) applyWorker(data);
         else if (name === "resync") resync();  // the relay's Redis came back: pushes may have been lost
       },
       onState: (connected) => {
@@ -429,7 +465,7 @@
 
   function siteName(p) {
     if (p.site_name) return p.site_name;
-    const parts = (p.label || "").split(" · ");  // "type · site · status" (console/geojson.py)
+    const parts = (p.label || "").split(" · ");  // "type · site · status" (services/geojson.py)
     return parts.length >= 3 ? parts.slice(1, -1).join(" · ") : (p.label || "");
   }
 

@@ -360,9 +360,10 @@
   function drawMap() {
     const orders = state.day ? state.day.orders : [];
     const stops = orders.map((o) => ({ lat: o.site.lat, lon: o.site.lon, status: shownStatus(o), label: o.site.name }));
+    const route = state.day && state.day.route ? state.day.route : null;
     Field.drawStops($("#map"), stops, state.position, (i) => {
       cards.get(orders[i].id).scrollIntoView({ behavior: "smooth", block: "start" });
-    });
+    }, route);
     $("#map-note").textContent = state.position ? `You: ±${Math.round(state.position.accuracy_m || 0)} m, ${hhmm(state.position.at)}` : "";
   }
 

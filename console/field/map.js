@@ -15,10 +15,12 @@
 
   /**
    * Draw `stops` ([{lat, lon, status, label}], in route order) and `me` ({lat, lon, accuracy_m} or
-   * null) into `svg`; `onTap(index)` is called when a stop is tapped.
+   * null) into `svg`; `onTap(index)` is called when a stop is tapped. `route` ({points: [[lat, lon]...],
+   * on_roads}, or null) is the day's route along the roads; without it the stops are joined straight.
    */
-  function drawStops(svg, stops, me, onTap) {
-    const pts = stops.concat(me ? [me] : []);
+  function drawStops(svg, stops, me, onTap, route) {
+    const path = route && Array.isArray(route.points) ? route.points.map(([lat, lon]) => ({ lat: lat, lon: lon })) : [];
+    const pts = stops.concat(me ? [me] : [], path);
     svg.replaceChildren(svgEl("rect", { x: 0, y: 0, width: W, height: H, class: "map-bg" }));
     if (!pts.length) {
       svg.append(svgEl("text", { x: W / 2, y: H / 2, class: "map-empty", "text-anchor": "middle" }, "No stops today"));
@@ -41,7 +43,12 @@
       seen.push([x, y]);
       return n ? [x + 28 * Math.cos(n * 2.1 - 0.8), y + 28 * Math.sin(n * 2.1 - 0.8)] : [x, y];
     });
-    if (stops.length > 1) svg.append(svgEl("polyline", { class: "map-route", points: spots.map((p) => p.join(",")).join(" ") }));
+    if (path.length > 1) {
+      const cls = route.on_roads ? "map-route map-route-roads" : "map-route";
+      svg.append(svgEl("polyline", { class: cls, points: path.map((p) => at(p).join(",")).join(" ") }));
+    } else if (stops.length > 1) {
+      svg.append(svgEl("polyline", { class: "map-route", points: spots.map((p) => p.join(",")).join(" ") }));
+    }
     if (me) {
       const [x, y] = at(me);
       const r = Math.min(60, ((me.accuracy_m || 0) / 111320) * scale); // metres → degrees of latitude → px

@@ -21,8 +21,8 @@ from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html
 
 from console.api_day import plan_vs_actual_json
 from console.auth import ApiError, Auth
-from console.day_service import WorkerDay, day_bounds
 from dispatch.access import Action, Actor
+from services.day_service import WorkerDay, day_bounds
 
 PATH = "/day/"
 MONACO_CENTRE = (43.7384, 7.4246)

@@ -18,10 +18,10 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from console.auth import ApiError, Auth
-from console.forms_service import FormsError, FormsService, parse_review
 from dispatch.access import Action, Actor, can
 from dispatch.forms import FieldType, field_id_for
 from dispatch.orders import OrderType
+from services.forms_service import FormsError, FormsService, parse_review
 
 PATH = "/forms/"
 ORDER_TYPE = "forms-type"
@@ -109,7 +109,12 @@ def layout(*, actor_name: str) -> html.Div:
                         ]
                     ),  # fmt: skip
                     html.Div(id=VERSIONS, className="forms-versions"),
-                    html.Label(["Form name", dcc.Input(id=NAME, type="text", maxLength=120, className="forms-name")]),
+                    html.Label(
+                        [
+                            "Form name",
+                            dcc.Input(id=NAME, type="text", maxLength=120, className="forms-name", debounce=True),
+                        ]
+                    ),
                     dcc.Checklist(
                         id=APPROVAL,
                         options=[{"label": " Reports need a manager's approval", "value": "yes"}],
@@ -303,7 +308,7 @@ def field_row(index: int, f: Mapping[str, Any]) -> html.Div:
                 placeholder="Question",
                 maxLength=200,
                 className="ff-label",
-                debounce=False,
+                debounce=True,
             ),  # fmt: skip
             dcc.Dropdown(
                 id={"type": TYPE, "index": index},
@@ -324,6 +329,7 @@ def field_row(index: int, f: Mapping[str, Any]) -> html.Div:
                 value=choices_text,
                 placeholder="Choices, separated by commas",
                 className="ff-choices",
+                debounce=True,
             ),  # fmt: skip
             dcc.Input(
                 id={"type": LOW, "index": index},
@@ -331,6 +337,7 @@ def field_row(index: int, f: Mapping[str, Any]) -> html.Div:
                 value=f.get("min"),
                 placeholder="min",
                 className="ff-min",
+                debounce=True,
             ),
             dcc.Input(
                 id={"type": HIGH, "index": index},
@@ -338,6 +345,7 @@ def field_row(index: int, f: Mapping[str, Any]) -> html.Div:
                 value=f.get("max"),
                 placeholder="max",
                 className="ff-max",
+                debounce=True,
             ),
             html.Button("↑", id={"type": UP, "index": index}, className="ff-up", title="Move up"),
             html.Button("↓", id={"type": DOWN, "index": index}, className="ff-down", title="Move down"),

@@ -25,10 +25,10 @@ from dash_socketio import DashSocketIO
 
 from console.api_field import qr_svg
 from console.auth import ApiError
-from console.field_service import FieldService, IssuedLink
 from console.pages import ids, orders
-from console.services import LiveSnapshot
 from dispatch.access import Action, Actor, can
+from services.field_service import FieldService, IssuedLink
+from services.live_service import LiveSnapshot
 
 MONACO_CENTRE = (43.7384, 7.4246)
 NS = Namespace("outfield")
@@ -83,6 +83,7 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
                             html.A("Route plans", href="/plans/", className="plans-nav"),
                             html.A("Check-in review", href="/review/", className="review-nav"),
                             html.A("Forms and approvals", href="/forms/", className="forms-nav"),
+                            html.A("Administration", href="/admin/", className="admin-nav"),
                         ]
                     ),
                     html.Div(
@@ -353,8 +354,7 @@ def revoked_view(version: int) -> html.P:
 
 def push_error_view(exc: Exception) -> html.P:
     """Why the link was not issued, sent or revoked, as a sentence."""
-    reason = exc.reason if isinstance(exc, ApiError) else str(exc)
-    return html.P(orders.humanise(reason), className="error")
+    return html.P(orders.humanise(str(exc)), className="error")
 
 
 def card_view(card: dict[str, Any] | None) -> Any:

@@ -2,7 +2,7 @@
 
 The page is its own Dash app mounted at /plans/ on the console's server (see `console.app`), so its
 figures never weigh on the wall screen's store and it needs no guessing which page asked for a layout.
-Optimisation runs as a background job (`console.plan_jobs.PlanJobs`); its progress arrives pushed over
+Optimisation runs as a background job (`services.plan_jobs.PlanJobs`); its progress arrives pushed over
 Socket.IO ("plan-progress" to the room of users who may plan). A manager picks a plan of the day,
 reviews KPIs, routes, the Gantt timeline and the unplanned orders, compares it with the day's
 published plan, moves a visit to another worker (a new draft, re-timed, with the rules it breaks),
@@ -24,8 +24,10 @@ from dash.exceptions import PreventUpdate
 from dash_socketio import DashSocketIO
 
 from console.auth import ApiError, Auth
-from console.plan_jobs import PlanInputError, PlanJobs, PlanRefused
 from dispatch.access import Action
+from dispatch.geo import LatLon
+from routing.paths import RoutePath
+from services.plan_jobs import PlanInputError, PlanJobs, PlanRefused
 
 PATH = "/plans/"
 MONACO_CENTRE = (43.7384, 7.4246)
@@ -59,6 +61,7 @@ VIOLATIONS = "plan-violations"
 MOVE_ORDER = "plan-move-order"
 MOVE_WORKER = "plan-move-worker"
 MOVE = "plan-move"
+ROADS_NOTE = "plan-roads-note"
 
 WORKER_COLOURS = ("#38bdf8", "#f59e0b", "#a78bfa", "#4ade80", "#f43f5e", "#2dd4bf", "#facc15", "#fb923c", "#e879f9")
 SEGMENT_COLOURS = {"travel": "#38bdf8", "service": "#4ade80", "waiting": "#64748b", "break": "#f59e0b"}
@@ -67,7 +70,7 @@ VIOLATION_COLOUR = "#ef4444"
 # order_id -> (lat, lon, site name); supplied by the composition root.
 Places = Mapping[int, tuple[float, float, str]]
 LocatePlaces = Callable[[Iterable[int]], Places]
-# The review of one plan's status against the day's published plan (`console.plan_review.compare_with_published`).
+# The review of one plan's status against the day's published plan (`services.plan_review.compare_with_published`).
 CompareWithPublished = Callable[[Mapping[str, Any]], Mapping[str, Any] | None]
 ApplyPlan = Callable[..., dict[str, Any]]
 
@@ -171,11 +174,39 @@ def _location(value: Any) -> tuple[float, float] | None:
     return None
 
 
-def route_layers(plan: Mapping[str, Any], places: Places, violations: Sequence[Mapping[str, Any]] = ()) -> list[Any]:
-    """Per worker: a polyline in its colour from their start through the stops to their end, numbered stops.
+PathOf = Callable[[Sequence[LatLon]], RoutePath]
+"""The line to draw through a route's points (`routing.paths.LegPaths.path`: along the roads when built)."""
 
-    A stop that breaks a rule (after a manual move) gets a red ring and says which rule in its tooltip.
-    """
+
+def _route_points(route: Mapping[str, Any], places: Places) -> list[tuple[float, float]]:
+    """The route's start, its stops in order and its end, as (lat, lon)."""
+    points = [(p[0], p[1]) for s in route.get("stops", []) if s["order_id"] in places for p in [places[s["order_id"]]]]
+    start, end = _location(route.get("start_location")), _location(route.get("end_location"))
+    return ([start] if start is not None and points else []) + points + ([end] if end is not None and points else [])
+
+
+def route_paths(plan: Mapping[str, Any], places: Places, path_of: PathOf) -> dict[Any, RoutePath]:
+    """Each route's line (by worker id) as `path_of` draws it, e.g. along the roads."""
+    return {
+        route["worker_id"]: path_of([LatLon(lat, lon) for lat, lon in points])
+        for route in plan.get("routes", [])
+        if (points := _route_points(route, places))
+    }
+
+
+def roads_note(paths: Mapping[Any, RoutePath]) -> str:
+    """What the map says when some route is not drawn along the roads ("" when every one is)."""
+    notes = sorted({p.note for p in paths.values() if p.note})
+    return "; ".join(notes).capitalize() + "." if notes else ""
+
+
+def route_layers(
+    plan: Mapping[str, Any],
+    places: Places,
+    violations: Sequence[Mapping[str, Any]] = (),
+    paths: Mapping[Any, RoutePath] | None = None,
+) -> list[Any]:
+    """A polyline per route (along `paths` where given, else straight between the stops), numbered stops."""
     broken = violated_orders(violations)
     layers: list[Any] = []
     for index, route in enumerate(plan.get("routes", [])):
@@ -185,10 +216,8 @@ def route_layers(plan: Mapping[str, Any], places: Places, violations: Sequence[M
         ]
         if not points:
             continue
-        start, end = _location(route.get("start_location")), _location(route.get("end_location"))
-        positions = [[p[0], p[1]] for _, _, p in points]
+        start = _location(route.get("start_location"))
         if start is not None:
-            positions.insert(0, [start[0], start[1]])
             layers.append(
                 dl.CircleMarker(
                     center=[start[0], start[1]], radius=7, color=colour, fill=True, fillColor="#0b1120", fillOpacity=1,
@@ -196,8 +225,11 @@ def route_layers(plan: Mapping[str, Any], places: Places, violations: Sequence[M
                     children=dl.Tooltip(f"{route.get('name')} starts here"),
                 )
             )  # fmt: skip
-        if end is not None:
-            positions.append([end[0], end[1]])
+        path = (paths or {}).get(route["worker_id"])
+        if path is not None:
+            positions = [[p.lat, p.lon] for p in path.points]
+        else:
+            positions = [[lat, lon] for lat, lon in _route_points(route, places)]
         layers.append(
             dl.Polyline(
                 positions=positions,
@@ -515,6 +547,7 @@ def layout(*, tile_url: str | None, actor_name: str, day: date, summaries: Seque
                                 value="10",
                                 size="4",
                                 className="plan-seconds",
+                                debounce=True,
                             ),
                         ]
                     ),  # fmt: skip
@@ -580,13 +613,16 @@ def layout(*, tile_url: str | None, actor_name: str, day: date, summaries: Seque
                 className="plans-body",
                 children=[
                     html.Div(
-                        dl.Map(
-                            id=MAP,
-                            center=MONACO_CENTRE,
-                            zoom=14,
-                            children=layers,
-                            style={"height": "100%", "width": "100%"},
-                        ),  # fmt: skip
+                        [
+                            dl.Map(
+                                id=MAP,
+                                center=MONACO_CENTRE,
+                                zoom=14,
+                                children=layers,
+                                style={"height": "100%", "width": "100%"},
+                            ),  # fmt: skip
+                            html.P(id=ROADS_NOTE, className="plans-roads-note"),
+                        ],
                         className="plans-map",
                     ),
                     html.Div(
@@ -638,6 +674,7 @@ def register(
     locate: LocatePlaces,
     compare: CompareWithPublished,
     apply_plan: ApplyPlan,
+    path_of: PathOf | None = None,
 ) -> None:
     def picker_for(day: date, select: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
         summaries = jobs.recent(day)
@@ -818,6 +855,7 @@ def register(
         Output(MOVE_ORDER, "options"),
         Output(MOVE_WORKER, "options"),
         Output(PICKER, "options", allow_duplicate=True),
+        Output(ROADS_NOTE, "children"),
         Input(PICKER, "value"),
         Input(VERSION, "data"),
         prevent_initial_call="initial_duplicate",
@@ -825,7 +863,7 @@ def register(
     def show(plan_id: int | None, _version: int | None) -> tuple[Any, ...]:
         """Everything about the picked plan: state, KPIs, map, timeline, rules, comparison, move choices."""
         empty = ("", "plan-badge", True, True, [], [], no_update, no_update,
-                 html.P("No plan picked.", className="plan-empty"), "", "", [], [], no_update)  # fmt: skip
+                 html.P("No plan picked.", className="plan-empty"), "", "", [], [], no_update, "")  # fmt: skip
         if plan_id is None or isinstance(actor_or_refusal(), str):
             return empty
         status = jobs.status(int(plan_id))
@@ -836,23 +874,25 @@ def register(
         plan = status.get("plan")
         options, _ = picker_for(date.fromisoformat(status["day"]))
         if not plan:
-            return (text, css, True, True, [], [], no_update, no_update, progress_text(status), "", "", [], [], options)
+            return (text, css, True, True, [], [], no_update, no_update, progress_text(status), "", "", [], [], options,
+                    "")  # fmt: skip
         violations = status.get("violations") or []
         order_ids = {s["order_id"] for r in plan.get("routes", []) for s in r.get("stops", [])}
         order_ids |= {u["order_id"] for u in plan.get("unplanned", [])}
         places = locate(sorted(order_ids))
         bounds = route_bounds(plan, places)
+        paths = route_paths(plan, places, path_of) if path_of is not None else {}
         published = bool(status.get("published"))
         comparison = compare(status) if not published else None
         move_orders, move_workers = move_choices(plan, places)
         return (
             text, css, not finished or published, not published,
-            kpi_tiles(plan_kpis(plan, violations)), route_layers(plan, places, violations),
+            kpi_tiles(plan_kpis(plan, violations)), route_layers(plan, places, violations, paths),
             {"bounds": bounds} if bounds else no_update, gantt_figure(plan, violations),
             unplanned_list(plan, places), violations_list(violations),
             compare_panel(comparison, published_id=comparison.get("published_id") if comparison else None,
                           is_published=published),
-            move_orders, move_workers, options,
+            move_orders, move_workers, options, roads_note(paths),
         )  # fmt: skip
 
 

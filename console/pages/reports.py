@@ -23,11 +23,11 @@ from dash.exceptions import PreventUpdate
 
 from console.auth import ApiError, Auth
 from console.pages.plans import BASEMAP_URL, MONACO_CENTRE
-from console.reports_service import ReportsService
 from data.reports_repo import HistoryFilter
 from dispatch.access import Action
 from dispatch.orders import OrderStatus
 from dispatch.reports import FIGURES, REPORTS, Group, Period, table_records
+from services.reports_service import ReportsService
 
 PATH = "/reports/"
 PER_PAGE = 25
@@ -77,9 +77,11 @@ def layout(*, actor_name: str, today: date, may_report: bool) -> html.Div:
                 children=[
                     _date_input(H_FROM, start, "From"),
                     _date_input(H_TO, end, "To"),
-                    html.Label(["Search", dcc.Input(id=H_Q, type="text", placeholder="reference, notes, site")]),
-                    html.Label(["Customer", dcc.Input(id=H_CUSTOMER, type="text")]),
-                    html.Label(["Team", dcc.Input(id=H_TEAM, type="text")]),
+                    html.Label(
+                        ["Search", dcc.Input(id=H_Q, type="text", placeholder="reference, notes, site", debounce=True)]
+                    ),
+                    html.Label(["Customer", dcc.Input(id=H_CUSTOMER, type="text", debounce=True)]),
+                    html.Label(["Team", dcc.Input(id=H_TEAM, type="text", debounce=True)]),
                     html.Label(
                         [
                             "Status",

@@ -18,8 +18,8 @@ from dash.exceptions import PreventUpdate
 
 from console.auth import ApiError, Auth
 from console.pages.checkin_confidence import checkin_confidence
-from console.review_service import QUEUE_STATUSES, ReviewError, ReviewService, parse_review, parse_status
 from dispatch.access import Action, can
+from services.review_service import QUEUE_STATUSES, ReviewError, ReviewService, parse_review, parse_status
 
 PATH = "/review/"
 STATUS = "review-status"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from data.db import make_engine
-from data.tables import Base
+from data.tables import Base, is_search_table
 
 config = context.config
 target_metadata = Base.metadata
@@ -24,6 +24,8 @@ def _run(connection) -> None:
         # SQLite cannot ALTER most things; batch mode lets later migrations copy-and-move tables.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # The order search index (0017) is SQLite's FTS5 table and its shadow tables, not a model.
+        include_name=lambda name, type_, _parents: not (type_ == "table" and is_search_table(name)),
     )
     with context.begin_transaction():
         context.run_migrations()

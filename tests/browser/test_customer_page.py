@@ -3,16 +3,30 @@ nothing after check-out, then the survey, taken once."""
 
 from __future__ import annotations
 
+import time as clock
+
 import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.integration.test_customer_link import customer_link, fix
 from tests.integration.test_field_api import CASINO, action, assigned_order, link, sync
 from tests.integration.test_field_api import setup as setup  # noqa: F401 - the module's fixture
 
 pytestmark = pytest.mark.browser
 WAIT_MS = 15_000  # the page polls every 3 s
+
+
+def customer_link(setup, order_id: int) -> dict:
+    r = requests.post(
+        f"{setup['url']}/api/v1/work-orders/{order_id}/customer-link", json={}, headers=setup["admin"], timeout=5
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def fix(setup, device: str, lat: float, lon: float, *, ahead_s: int = 0) -> None:
+    params = {"id": device, "lat": lat, "lon": lon, "timestamp": int(clock.time()) + ahead_s, "accuracy": 8}
+    assert requests.get(f"{setup['url']}/osmand", params=params, timeout=5).status_code == 200
 
 
 def test_the_customer_follows_the_arrival_and_rates_the_visit_once(browser, setup):

@@ -92,6 +92,10 @@ def test_a_customers_survey_answer_shows_as_the_rating_of_its_worker_and_team(ap
                         query_string={**WEEK, "group": "team", "key": "north", "figure": "ratings"})  # fmt: skip
     assert behind.status_code == 200, behind.get_json()
     assert [o["id"] for o in behind.get_json()["orders"]] == [week.good]
+    by_type = client.get("/api/v1/reports/overview", query_string={**WEEK, "group": "type"}, headers=app["manager"])
+    rows = {r["key"]: r for r in by_type.get_json()["rows"]}
+    assert (rows["repair"]["ratings"], rows["visit"]["ratings"], rows["repair"]["orders"]) == (4.0, None, 2)
+    assert rows["repair"]["km"] is None  # kilometres are driven by people, not order types
 
 
 def test_report_exports_as_csv_and_xlsx_with_a_filename(app):

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from console.auth import ApiError
-from console.customer_service import CustomerService
 from data import orders_repo, sites_repo, users_repo
 from data.db import make_sessionmaker, session_scope
 from dispatch.access import Role
@@ -15,6 +14,7 @@ from dispatch.clock import ManualClock
 from dispatch.geo import LatLon
 from dispatch.orders import TimeWindow
 from routing.travel import StraightLine
+from services.customer_service import CustomerService
 
 T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 

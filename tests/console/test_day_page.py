@@ -14,7 +14,6 @@ import pytest
 from dash import html
 
 from console.app import create_app
-from console.day_service import DayService
 from console.pages import day as day_page
 from console.pages.live import card_view
 from data import users_repo, workers_repo
@@ -23,6 +22,7 @@ from data.migrate import migrate
 from data.settings import Settings
 from dispatch.access import Actor, Role
 from dispatch.clock import ManualClock
+from services.day_service import DayService
 from tests.support.field_day import seed_field_day
 
 T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)

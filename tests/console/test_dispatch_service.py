@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from console.dispatch_service import ToOneSite
 from dispatch.geo import LatLon
 from routing.travel import StraightLine
+from services.dispatch_service import ToOneSite
 
 SITE = LatLon(43.7394, 7.4276)
 FIXES = [LatLon(43.7300, 7.4200), LatLon(43.7350, 7.4250), LatLon(43.7300, 7.4200)]

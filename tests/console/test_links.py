@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from console.links import LinkClaims, LinkRefusal, LinkRefused, PushLinks
 from dispatch.clock import ManualClock
+from services.links import LinkClaims, LinkRefusal, LinkRefused, PushLinks
 
 MONDAY = date(2025, 3, 3)
 MONDAY_8AM = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from console.order_input import MAX_ID, MAX_SERVICE_S, FieldError, parse_new_order
+from services.order_input import MAX_ID, MAX_SERVICE_S, FieldError, parse_new_order
 
 KEYS = ["site_id", "type", "priority", "required_skills", "window_start", "window_end", "service_minutes",
         "service_duration_s", "notes", "reference"]  # fmt: skip

@@ -14,11 +14,7 @@ from dash._utils import AttributeDict
 from dash.exceptions import PreventUpdate
 
 from console.auth import ApiError
-from console.dispatch_service import BatchResult, Created, Explained, NotFound
-from console.field_service import FieldInputError, IssuedLink
-from console.order_input import FieldError, NewOrder, parse_new_order
 from console.pages import ids, live, orders
-from console.services import LiveSnapshot
 from dispatch.access import Action, Actor, Role
 from dispatch.assign import (
     AutoDispatched,
@@ -34,6 +30,10 @@ from dispatch.geo import LatLon
 from dispatch.lifecycle import LifecycleEvent, Refused, StatusChange
 from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder
 from dispatch.sites import Site
+from services.dispatch_service import BatchResult, Created, Explained, NotFound
+from services.field_service import FieldInputError, IssuedLink
+from services.live_service import LiveSnapshot
+from services.order_input import FieldError, NewOrder, parse_new_order
 from tests.factories import at
 
 DISPATCHER = Actor(id=2, name="dispatcher", role=Role.DISPATCHER)

@@ -1,4 +1,4 @@
-"""A photo as evidence: EXIF read with Pillow, and the server's stamped copy (console/photo_evidence.py)."""
+"""A photo as evidence: EXIF read with Pillow, and the server's stamped copy (services/photo_evidence.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from PIL import Image
 
-from console.photo_evidence import read_exif, stamp_lines, watermarked
+from services.photo_evidence import read_exif, stamp_lines, watermarked
 
 
 def jpeg(size: tuple[int, int], *, orientation: int | None = None) -> bytes:

@@ -16,17 +16,17 @@ import pytest
 import redis
 from rq import SimpleWorker, Worker
 
-from console import plan_run
-from console.plan_jobs import PlanJobs, PlanRefused
-from console.plan_queue import PlanQueue, job_id
-from console.plan_run import PlanContext
 from data import orders_repo, plans_repo, sites_repo, users_repo, workers_repo
 from data.db import make_engine, make_sessionmaker, session_scope
 from dispatch.access import Actor, Role
 from dispatch.clock import ManualClock
 from dispatch.geo import LatLon
 from dispatch.orders import OrderType, TimeWindow
+from realtime.plan_queue import PlanQueue, job_id
 from routing.travel import StraightLine
+from services import plan_run
+from services.plan_jobs import PlanJobs, PlanRefused
+from services.plan_run import PlanContext
 from tests.factories import EVERY_DAY_7_TO_19
 
 pytestmark = pytest.mark.integration  # a real redis-server
@@ -182,7 +182,7 @@ def test_without_a_planner_the_web_process_runs_the_job_itself(sessions, clock, 
     never touches the RQ queue, and still emits its progress."""
     events: list[Any] = []
     jobs = web_jobs(sessions, clock, plan_redis, events)
-    with caplog.at_level("WARNING", logger="console.plan_jobs"):
+    with caplog.at_level("WARNING", logger="services.plan_jobs"):
         first = jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30)
         assert wait_until_finished(jobs, first)["status"] == "done"
         second = jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30)
@@ -377,3 +377,19 @@ def test_every_office_role_that_may_plan_joins_the_plans_room(socket_server):
     desk = server.test_client(app, auth={"token": "desk"})
     server.emit("plan-progress", {"id": 1, "status": "done", "progress": None, "error": None}, to="plans")
     assert [m["args"][0]["status"] for m in desk.get_received() if m["name"] == "plan-progress"] == ["done"]
+
+
+def test_a_plan_stored_before_plans_had_a_schema_version_is_edited_and_published_as_before(sessions, clock, plan_redis):
+    """Tests that a checked plan stored without `schema_version` (written before plan documents had one) moves a
+    visit into a new draft of the current version, and publishes its own stops to their workers."""
+    jobs = web_jobs(sessions, clock, plan_redis)
+    base = wait_until_finished(jobs, jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30))
+    older = {k: v for k, v in base["plan"].items() if k != "schema_version"}
+    with session_scope(sessions) as session:
+        stored = plans_repo.create_plan(session, day=DAY, created_at=clock.now(), payload={
+            "job": {"state": "done"}, "plan": older, "violations": [], "checked_at": clock.now().isoformat()})  # fmt: skip
+    owner = {s["order_id"]: r["worker_id"] for r in older["routes"] for s in r["stops"]}
+    moved = jobs.move(actor=MANAGER, plan_id=stored, order_id=1, worker_id=1 if owner[1] == 2 else 2)
+    assert moved["plan"]["schema_version"] == 2 and moved["violations"] == []
+    published = jobs.publish(actor=MANAGER, plan_id=stored, apply=lambda pairs: {"assigned": pairs, "kept": []})
+    assert sorted(published["assigned"]) == sorted(owner.items())

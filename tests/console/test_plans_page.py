@@ -72,6 +72,32 @@ def test_each_route_is_a_coloured_polyline_with_numbered_stops():
     assert plans.route_bounds({"routes": []}, PLACES) is None
 
 
+def test_routes_are_drawn_along_their_paths_and_say_when_roads_are_missing():
+    """Tests that with a road network each route's polyline follows its path (the road's bends), and without
+    one the lines stay straight and the map carries the note that roads are not built."""
+    from routing.paths import LegPaths
+    from routing.travel import StraightLine
+
+    def bendy(points):
+        from dispatch.geo import LatLon
+        from routing.paths import RoutePath
+
+        bent = [points[0]]
+        for a, b in zip(points, points[1:], strict=False):
+            bent += [LatLon((a.lat + b.lat) / 2 + 0.001, (a.lon + b.lon) / 2), b]
+        return RoutePath(points=tuple(bent), on_roads=True)
+
+    paths = plans.route_paths(PLAN, PLACES, bendy)
+    lines = [c for c in plans.route_layers(PLAN, PLACES, (), paths) if type(c).__name__ == "Polyline"]
+    assert len(lines[0].positions) == 3 and lines[0].positions[1][0] > 43.7380  # Casino → bend → Port
+    assert lines[1].positions == [[43.7290, 7.4160]]  # a single stop: nothing to join
+    assert plans.roads_note(paths) == ""
+    straight = plans.route_paths(PLAN, PLACES, LegPaths(StraightLine()).path)
+    assert "roads are not built" in plans.roads_note(straight).lower()
+    lines = [c for c in plans.route_layers(PLAN, PLACES, (), straight) if type(c).__name__ == "Polyline"]
+    assert lines[0].positions == [[43.7394, 7.4276], [43.7347, 7.4214]]
+
+
 def test_gantt_has_travel_waiting_service_and_break_bars():
     """Tests that the timeline shows travel ending at each arrival, waiting until the start, service and breaks."""
     segments = plans.gantt_segments(PLAN)

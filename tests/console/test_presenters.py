@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from dash import html
 
-from console.geojson import active_orders, orders_to_geojson, position_to_json, workers_to_geojson
 from console.pages.live import card_view
 from dispatch.geo import LatLon
 from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder
 from dispatch.sites import Site
+from services.geojson import active_orders, orders_to_geojson, position_to_json, workers_to_geojson
 from tests.factories import at, make_position, make_worker
 
 NOW = at("2025-03-03T08:00:30Z")

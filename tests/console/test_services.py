@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from console.services import Services
 from data import field_repo, orders_repo, sites_repo, users_repo, workers_repo
 from data.db import make_sessionmaker, session_scope
 from dispatch.access import Role
 from dispatch.clock import ManualClock
 from dispatch.geo import LatLon
 from dispatch.orders import OrderType, TimeWindow
+from services.live_service import Services
 from tests.factories import EVERY_DAY_7_TO_19
 
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)

@@ -7,6 +7,7 @@ from datetime import time
 import pytest
 from sqlalchemy.orm import Session
 
+from data.teams_repo import list_teams, worker_team_ids
 from data.workers_repo import (
     add_worker,
     get_worker,
@@ -98,3 +99,14 @@ def test_upsert_by_device_updates_in_place_and_replaces_shifts(session: Session)
         active=False,
     )
     assert len(list_workers(session)) == 1
+
+
+def test_a_team_named_on_the_command_line_gets_its_team_row(session: Session) -> None:
+    """Tests that a worker stored with a team name (CLI, CSV import, demo) refers to that team's row, created the
+    first time the name is used and shared by the next worker with the same name."""
+    ana = add_worker(session, name="Ana", device_id="t-1", team="Harbour")
+    bo = add_worker(session, name="Bo", device_id="t-2", team="Harbour")
+    cy = add_worker(session, name="Cy", device_id="t-3")
+    [team] = list_teams(session)
+    assert team.name == "Harbour"
+    assert worker_team_ids(session, [ana.id, bo.id, cy.id]) == {ana.id: team.id, bo.id: team.id, cy.id: None}

@@ -74,3 +74,22 @@ def test_attendance_decisions_are_for_managers_and_admins(action):
     assert can(Actor(4, "boss", Role.MANAGER), action).allowed and can(ADMIN, action).allowed
     assert can(DISPATCHER, action).reason == f"role dispatcher may not {action.value}"
     assert not can(WORKER, action).allowed
+
+
+def test_the_whole_audit_log_is_the_admins_and_location_views_also_the_managers():
+    """Tests that only an admin reads the whole audit log, a manager reads who viewed whose location, and a
+    dispatcher and a field worker read neither."""
+    manager = Actor(4, "boss", Role.MANAGER)
+    assert can(ADMIN, Action.VIEW_AUDIT).allowed and can(ADMIN, Action.VIEW_LOCATION_AUDIT).allowed
+    assert (can(manager, Action.VIEW_AUDIT).allowed, can(manager, Action.VIEW_LOCATION_AUDIT).allowed) == (False, True)
+    assert can(DISPATCHER, Action.VIEW_LOCATION_AUDIT).reason == "role dispatcher may not view-location-audit"
+    assert not can(WORKER, Action.VIEW_LOCATION_AUDIT).allowed
+
+
+def test_admins_manage_teams_and_dispatchers_may_add_sites():
+    """Tests that teams are the admin's alone, while sites are managed by admins and dispatchers (not managers)."""
+    manager = Actor(4, "boss", Role.MANAGER)
+    assert can(ADMIN, Action.MANAGE_TEAMS).allowed
+    assert not can(DISPATCHER, Action.MANAGE_TEAMS).allowed and not can(manager, Action.MANAGE_TEAMS).allowed
+    assert can(DISPATCHER, Action.MANAGE_SITES).allowed and can(ADMIN, Action.MANAGE_SITES).allowed
+    assert not can(manager, Action.MANAGE_SITES).allowed

@@ -6,7 +6,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dispatch.workers import LOCATION_GRACE, LiveStatus, Shift, WorkerState, keeps_location, worker_state
+from dispatch.fields import FieldError
+from dispatch.workers import (
+    LOCATION_GRACE,
+    LiveStatus,
+    Shift,
+    WorkerState,
+    format_shift,
+    keeps_location,
+    parse_shift,
+    worker_input,
+    worker_state,
+)
 from tests.factories import at, make_worker
 
 NOW = at("2025-03-03T10:00:00Z")  # a Monday
@@ -111,3 +122,35 @@ def test_map_state(fix_age_s, speed, order, expected):
     """Tests the colour a worker gets on the map: offline after 10 min silence, on site wins over movement."""
     fix = None if fix_age_s is None else NOW - timedelta(seconds=fix_age_s)
     assert worker_state(LiveStatus(fix, speed, order), NOW) is expected
+
+
+def test_a_shift_written_by_hand_reads_back_as_written():
+    """Tests that the shift text an administrator types is read into days and times and written back the same way,
+    runs of days joined (Mon-Fri) and single days listed (Sat,Mon), so the edit form shows what was saved."""
+    for text in ("Mon-Fri 07:00-15:30", "Mon,Wed,Fri 08:00-12:00", "Sat-Sun 09:00-13:00"):
+        assert format_shift(parse_shift(text)) == text
+    assert format_shift(parse_shift("Fri-Mon 22:00-23:30")) == "Mon,Fri-Sun 22:00-23:30"
+
+
+def test_a_worker_body_is_read_field_by_field_and_the_first_bad_field_is_named():
+    """Tests that a new worker needs a name and a device id, skills are lower-cased and de-duplicated, an update reads
+    only the fields sent, and each bad value is refused naming its field."""
+    data = worker_input({"name": " Ana ", "device_id": "d1", "skills": ["Gas", "gas", "hvac"]}, creating=True)
+    assert (data.name, data.device_id, data.skills, data.given) == (
+        "Ana",
+        "d1",
+        frozenset({"gas", "hvac"}),
+        frozenset({"name", "device_id", "skills"}),
+    )
+    assert worker_input({"active": False}, creating=False).given == frozenset({"active"})
+    for body, field in (
+        ({"name": "Ana"}, "device_id"),
+        ({"name": "Ana", "device_id": "d1", "shifts": ["Someday 07:00-08:00"]}, "shifts"),
+        ({"name": "Ana", "device_id": "d1", "home_base": {"lat": 43.7}}, "home_base"),
+        ({"name": "Ana", "device_id": "d1", "team_id": 3, "team": "North"}, "team"),
+        ({"name": "Ana\n", "device_id": "d1\t2"}, "device_id"),
+        ({"name": "Ana", "device_id": "d1", "active": "no"}, "active"),
+    ):
+        with pytest.raises(FieldError) as refused:
+            worker_input(body, creating=True)
+        assert refused.value.field == field

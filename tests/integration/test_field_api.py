@@ -22,6 +22,7 @@ f:port,Port Hercule,Quai Albert 1er,43.7347,7.4214,60,amenity=marina
 WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
 Ana Field,f-ana,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,23:59
 Bo Field,f-bo,gas,South,43.7290,7.4160,Mon-Sun,00:00,23:59
+Di Route,f-di,gas,North,43.7300,7.4200,Mon-Sun,00:00,23:59
 """
 CASINO = {"lat": 43.7394, "lon": 7.4276}
 
@@ -123,6 +124,22 @@ def test_link_opens_the_day_with_what_the_page_needs(setup):
     assert order["site"]["name"] == "Casino de Monte-Carlo"
     assert order["navigation"]["geo"].startswith("geo:43.739400,7.427600")
     assert "Tested after repair" in [f["label"] for f in order["form"]["fields"]]
+
+
+def test_the_day_carries_its_route_and_says_when_it_is_not_along_roads(setup):
+    """Tests that the day sent to the phone (and kept offline) holds the route through its sites in visit
+    order; this server has no road network built, so the route is straight and says so."""
+    today = datetime.now(UTC).date()
+    first = assigned_order(setup, "Di Route", 2, (datetime.combine(today, time(0, 5), UTC),
+                                                   datetime.combine(today, time(12), UTC)))  # fmt: skip
+    assigned_order(
+        setup, "Di Route", 1, (datetime.combine(today, time(12), UTC), datetime.combine(today, time(23), UTC))
+    )
+    day = requests.get(f"{setup['url']}/api/v1/field/{link(setup, 'Di Route')}/day", timeout=5).json()
+    assert [o["id"] for o in day["orders"]][0] == first
+    route = day["route"]
+    assert route["points"] == [[43.7347, 7.4214], [43.7394, 7.4276]]  # Port Hercule, then the Casino
+    assert route["on_roads"] is False and "roads are not built" in route["note"]
 
 
 def test_offline_queue_replayed_three_times_applies_each_action_once(setup):

@@ -66,7 +66,7 @@ class WebhookWorker:
     def start(self) -> None:
         from rq import Worker
 
-        from console.webhooks import DeliveryQueue
+        from realtime.webhook_queue import DeliveryQueue
 
         with open(self.log_dir / "webhooks.log", "ab") as log:
             self.proc = subprocess.Popen(

@@ -5,7 +5,7 @@ import threading
 import fakeredis
 import pytest
 
-from realtime.bus import POSITIONS, Bus
+from realtime.bus import POSITIONS, WORKERS, Bus
 from realtime.relay import LEADER_LOCK, LIVE_ROOM, Coalescer, run_relay
 from tests.support.servers import wait_until
 
@@ -54,6 +54,23 @@ def test_relay_batches_positions_into_one_event(bus):
     assert all(len(payload["updates"]) == 1 for _, payload, _ in sent)  # one update per worker per batch
     assert len(sent) < 5 and sent[-1][1]["updates"][0]["n"] == 49
     assert bus._redis.get(LEADER_LOCK) is None  # released on stop  # noqa: SLF001
+
+
+def test_a_worker_change_reaches_the_live_room_as_a_worker_event(bus):
+    """Tests that a worker added by an administrator (published on the workers channel) reaches the wall screens'
+    room as one `worker` event carrying the marker, so the new worker appears without a reload."""
+    sent: list[tuple[str, dict, str]] = []
+    stop = threading.Event()
+    kwargs = {"bus": bus, "emit": lambda e, p, r: sent.append((e, p, r)), "batch_ms": 50, "stop": stop, "holder": "a"}
+    t = threading.Thread(target=run_relay, kwargs=kwargs)
+    t.start()
+    wait_until(lambda: bus._redis.pubsub_numsub(WORKERS)[0][1] > 0, 5, "the relay's subscription")  # noqa: SLF001
+    feature = {"type": "Feature", "properties": {"worker_id": 9, "name": "Zoe"}}
+    bus.publish(WORKERS, {"feature": feature, "active": True})
+    wait_until(lambda: any(event == "worker" for event, _, _ in sent), 5, "the worker event")
+    stop.set()
+    t.join(5)
+    assert [(p, r) for e, p, r in sent if e == "worker"] == [({"feature": feature, "active": True}, LIVE_ROOM)]
 
 
 def test_only_one_relay_holds_the_lock(bus):

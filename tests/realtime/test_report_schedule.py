@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
+from data import webhooks_repo
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.migrate import migrate
+from data.tables import WebhookDeliveryRow
 from dispatch.clock import ManualClock
 from dispatch.reports import Schedule
 from realtime.report_schedule import DeliveryFailed, deliver_if_due, webhook_poster
@@ -105,3 +107,24 @@ def test_a_refused_delivery_is_retried_next_round(receiver, db_url):
     )
     assert str(sent.start) == "2026-03-10"
     assert len(got.bodies) == 2 and got.bodies[1]["team"] == "north" and got.bodies[1]["group"] == "worker"
+
+
+def test_the_report_goes_to_subscribed_webhooks_as_a_signed_event_without_a_report_url(db_url):
+    """Tests that with no report webhook configured, the weekly report is still queued once for a webhook an
+    admin subscribed to `report.delivered` (the webhooks process signs and sends it), with the week's rows."""
+    sessions = make_sessionmaker(make_engine(db_url))
+    clock = ManualClock(WEDNESDAY_AFTER)
+    with session_scope(sessions) as session:
+        hook = webhooks_repo.add_webhook(session, url="https://erp.example/hook", events=["report.delivered"],
+                                         secret="s" * 20, created_by=None, at=clock.now())  # fmt: skip
+        other = webhooks_repo.add_webhook(session, url="https://hr.example/hook", events=["checkin.recorded"],
+                                          secret="t" * 20, created_by=None, at=clock.now())  # fmt: skip
+    for _ in range(2):  # the second round finds the week delivered
+        deliver_if_due(sessions=sessions, clock=clock, schedule=Schedule.WEEKLY, team="", post=None)
+    with session_scope(sessions) as session:
+        [delivery] = webhooks_repo.deliveries_of(session, hook.id)
+        assert webhooks_repo.deliveries_of(session, other.id) == []
+        body = json.loads(session.get(WebhookDeliveryRow, delivery.id).body)
+    assert (delivery.event_type, delivery.status) == ("report.delivered", "pending")
+    assert (body["data"]["from"], body["data"]["to"]) == ("2026-03-02", "2026-03-08")
+    assert {r["key"]: r["visits_done"] for r in body["data"]["rows"]} == {"north": 2, "south": 0}

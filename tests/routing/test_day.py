@@ -11,7 +11,7 @@ from dispatch.geo import LatLon
 from dispatch.orders import OrderType, TimeWindow, WorkOrder
 from dispatch.sites import Site
 from dispatch.workers import Shift
-from routing.day import DayProblem, day_problem, objective_for, plan_from_json, plan_json
+from routing.day import PLAN_SCHEMA_VERSION, DayProblem, day_problem, objective_for, plan_from_json, plan_json
 from routing.plan import Plan, Unplanned, UnplannedReason, earliest_route
 from routing.problem import Objective
 from routing.travel import StraightLine
@@ -113,6 +113,25 @@ def test_a_plan_reads_back_the_same_from_either_shape() -> None:
     assert [r.stops for r in rich.routes] == [r.stops for r in plan.routes]
     assert [r.breaks for r in rich.routes] == [r.breaks for r in plan.routes]
     assert rich.unplanned == plan.unplanned
+
+
+def test_a_plan_says_its_schema_version_and_one_stored_before_versions_reads_the_same() -> None:
+    """Tests that a plan document carries `schema_version` 2, and that the same document without the key (a plan
+    stored before versions) reads back as the same plan."""
+    day = monday()
+    document = plan_json(planned(day), DAY, NAMES, problem=day)
+    assert document["schema_version"] == PLAN_SCHEMA_VERSION == 2
+    older = {k: v for k, v in document.items() if k != "schema_version"}
+    assert plan_from_json(older, DAY) == plan_from_json(document, DAY)
+    assert [r.stops for r in plan_from_json(older, DAY).routes] == [r.stops for r in planned(day).routes]
+
+
+@pytest.mark.parametrize("version", [3, 0, "2", None])
+def test_a_plan_of_a_version_this_server_does_not_know_is_refused_naming_the_field(version: object) -> None:
+    """Tests that a document of a newer (or nonsense) schema version is refused naming `schema_version`, not misread."""
+    document = {**plan_json(planned(monday()), DAY, NAMES), "schema_version": version}
+    with pytest.raises(ValueError, match=r"^schema_version: .* not a plan version this server reads \(1\.\.2\)"):
+        plan_from_json(document, DAY)
 
 
 def test_the_manager_picks_what_to_minimise() -> None:

@@ -139,7 +139,7 @@ def plan_worker(console_server: ConsoleServer) -> Iterator[PlanWorkerProcess]:
     listens on the plan queue; stopped (and its RQ registration gone) at teardown."""
     from rq import Worker
 
-    from console.plan_queue import PlanQueue
+    from realtime.plan_queue import PlanQueue
 
     queue = PlanQueue(console_server.env["REDIS_URL"])
     log_path = console_server.log_path.parent / "planner.log"

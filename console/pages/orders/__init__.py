@@ -24,8 +24,6 @@ from typing import Any
 
 from dash import Dash, html
 
-from console.dispatch_service import DispatchService
-from console.field_service import FieldService
 from console.pages import ids
 from console.pages.orders import (
     assignment_callbacks,
@@ -80,6 +78,8 @@ from console.pages.orders.new_order import (
     sites_to_geojson,
 )
 from console.pages.orders.order_list import batch_bar, batch_view, highlight_layer, order_list, stores, tab_bar
+from services.dispatch_service import DispatchService
+from services.field_service import FieldService
 
 __all__ = [
     "EMPTY_LAYER", "FIELD_HIDDEN", "NEAR_DEFAULT_N", "NEAR_MAX_N", "NO_ORDER_HINT", "TAB_NEW_ORDER", "TAB_ORDERS",

@@ -9,13 +9,13 @@ from typing import Any
 
 from dash import dcc, html
 
-from console.order_input import FieldError
 from console.pages import ids
 from console.pages.orders.common import distance_text, minutes_text, refused_notice, selected_order_id
 from dispatch.assign import Candidate, Nearby, Origin
 from dispatch.geo import LatLon
 from dispatch.lifecycle import Refused
 from dispatch.orders import WorkOrder
+from services.order_input import FieldError
 
 NEAR_DEFAULT_N = 5
 
@@ -46,7 +46,7 @@ def near_form() -> html.Details:
                         step=1,
                         value=NEAR_DEFAULT_N,
                         className="near-n",
-                        debounce=False,
+                        debounce=True,
                     ),
                     html.Button("Find", id=ids.NEAR_SEARCH, n_clicks=0, className="near-search"),
                 ],
@@ -68,7 +68,7 @@ def actions_panel() -> html.Div:
                 type="text",
                 className="reason",
                 placeholder="e.g. customer asked for this worker",
-                debounce=False,
+                debounce=True,
             ),
             dcc.ConfirmDialogProvider(
                 html.Button("Cancel order", className="cancel-order", n_clicks=0),

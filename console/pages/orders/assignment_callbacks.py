@@ -10,13 +10,13 @@ from dash import ALL, Dash, Input, Output, State, ctx
 from dash.exceptions import PreventUpdate
 
 from console.auth import ApiError
-from console.dispatch_service import DispatchService, NotFound
-from console.order_input import FieldError
 from console.pages import ids
 from console.pages.orders.assignment import action_result, near_view, parse_command, parse_near
 from console.pages.orders.common import Authoriser, error_message, reason_text, refused_notice, selected_order_id
 from dispatch.access import Action, can
 from dispatch.orders import OrderStatus
+from services.dispatch_service import DispatchService, NotFound
+from services.order_input import FieldError
 
 
 @dataclass(frozen=True, slots=True)

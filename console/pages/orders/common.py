@@ -9,7 +9,6 @@ from typing import Any, Protocol
 from dash import html
 from dash_extensions.javascript import Namespace
 
-from console.auth import ApiError
 from dispatch.access import Action, Actor
 from dispatch.orders import TimeWindow
 
@@ -67,8 +66,8 @@ def humanise(reason: str) -> str:
 
 
 def reason_text(exc: Exception) -> str:
-    """The reason an expected failure carries, as the API words it."""
-    return exc.reason if isinstance(exc, ApiError) else str(exc)
+    """The reason an expected failure carries, as the API words it (`dispatch.errors.AppError`'s text)."""
+    return str(exc)
 
 
 def error_message(text: str) -> html.P:

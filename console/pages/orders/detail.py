@@ -9,13 +9,13 @@ from typing import Any
 
 from dash import html
 
-from console.dispatch_service import Explained
 from console.pages import checkin_confidence, ids
 from console.pages.orders.assignment import actions_panel, candidate_row
 from console.pages.orders.common import NO_ORDER_HINT, distance_text, humanise, minutes_text, window_text
 from dispatch.assign import Excluded
 from dispatch.checkin import CheckinKind
 from dispatch.orders import FINAL_STATUSES
+from services.dispatch_service import Explained
 
 VERDICTS = {
     CheckinKind.VERIFIED.value: "verified",

@@ -9,8 +9,6 @@ from typing import Any
 from dash import Dash, Input, Output, State
 
 from console.auth import ApiError
-from console.dispatch_service import DispatchService, NotFound
-from console.field_service import FieldInputError, FieldService
 from console.pages import ids
 from console.pages.orders.assignment import near_defaults
 from console.pages.orders.common import NO_ORDER_HINT, Authoriser, error_message, reason_text, selected_order_id
@@ -22,6 +20,8 @@ from console.pages.orders.detail import (
     order_view,
 )
 from dispatch.access import Action, can
+from services.dispatch_service import DispatchService, NotFound
+from services.field_service import FieldInputError, FieldService
 
 
 @dataclass(frozen=True, slots=True)

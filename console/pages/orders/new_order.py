@@ -1,5 +1,5 @@
 """The New order tab: the form, the sites the picker offers (also as clickable map points), and the
-form's values as the API's JSON body, so one parser (`console.order_input`) checks both."""
+form's values as the API's JSON body, so one parser (`services.order_input`) checks both."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from typing import Any
 import dash_leaflet as dl
 from dash import dcc, html, no_update
 
-from console.dispatch_service import Created
-from console.order_input import FieldError
 from console.pages import ids
 from console.pages.orders.common import EMPTY_LAYER, NS, TAB_ORDERS, humanise, reason_text
 from dispatch.assign import AutoDispatched, ManualDispatch
 from dispatch.orders import OrderType
 from dispatch.sites import Site
+from services.dispatch_service import Created
+from services.order_input import FieldError
 
 PRIORITIES = {1: "1 · most urgent", 2: "2 · urgent", 3: "3 · normal", 4: "4 · low", 5: "5 · lowest"}
 
@@ -49,6 +49,12 @@ def _field(label: str, control: Any, *, html_for: str | None = None, wide: bool 
 
 
 def _when(label: str, date_id: str, time_id: str) -> html.Div:
+    """A date picker and an HH:MM field.
+
+    Fields read only when a button is pressed use `debounce=True`: Dash 4's `dcc.Input` sends a typed value
+    from a React effect after the keystroke, so a quick click could read the value from before the edit;
+    with `debounce=True` the value is sent on blur, which the click's mousedown causes before the click.
+    """
     return _field(
         label,
         html.Div(
@@ -57,7 +63,7 @@ def _when(label: str, date_id: str, time_id: str) -> html.Div:
                 dcc.DatePickerSingle(
                     id=date_id, display_format="YYYY-MM-DD", placeholder="YYYY-MM-DD", first_day_of_week=1
                 ),
-                dcc.Input(id=time_id, type="text", placeholder="HH:MM", className="time", maxLength=5, debounce=False),
+                dcc.Input(id=time_id, type="text", placeholder="HH:MM", className="time", maxLength=5, debounce=True),
             ],
         ),
         html_for=date_id,
@@ -120,7 +126,14 @@ def new_order_pane() -> html.Div:
                 _field(
                     "Expected duration (minutes)",
                     dcc.Input(
-                        id=ids.ORDER_DURATION, type="number", min=1, max=1440, step=1, value=30, className="minutes"
+                        id=ids.ORDER_DURATION,
+                        type="number",
+                        min=1,
+                        max=1440,
+                        step=1,
+                        value=30,
+                        className="minutes",
+                        debounce=True,
                     ),
                     html_for=ids.ORDER_DURATION,
                 ),

@@ -10,13 +10,13 @@ from dash import Dash, Input, Output, State
 from dash.exceptions import PreventUpdate
 
 from console.auth import ApiError
-from console.dispatch_service import DispatchService, NotFound
-from console.order_input import FieldError, parse_new_order
 from console.pages import ids
 from console.pages.orders.common import EMPTY_LAYER, TAB_NEW_ORDER, Authoriser, error_message
 from console.pages.orders.new_order import form_body, form_created, form_error, site_options, sites_to_geojson
 from dispatch.access import Action
 from dispatch.sites import Site
+from services.dispatch_service import DispatchService, NotFound
+from services.order_input import FieldError, parse_new_order
 
 
 @dataclass(frozen=True, slots=True)

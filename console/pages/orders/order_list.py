@@ -11,9 +11,9 @@ from typing import Any
 import dash_leaflet as dl
 from dash import dcc, html
 
-from console.dispatch_service import BatchResult
 from console.pages import ids
 from console.pages.orders.common import EMPTY_LAYER, NS, TAB_WORKERS, humanise, minutes_text
+from services.dispatch_service import BatchResult
 
 
 def highlight_layer() -> dl.GeoJSON:

@@ -11,11 +11,11 @@ from dash import Dash, Input, Output
 from dash.exceptions import PreventUpdate
 
 from console.auth import ApiError
-from console.dispatch_service import DispatchService, NotFound
 from console.pages import ids
 from console.pages.orders.common import Authoriser, error_message, reason_text
 from console.pages.orders.order_list import batch_view
 from dispatch.access import Action, can
+from services.dispatch_service import DispatchService, NotFound
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,60 +1,24 @@
-"""Outgoing webhooks: the admin's service (add, list, delete, delivery log, replay) and the delivery queue.
+"""Outgoing webhooks: the admin's service (add, list, delete, delivery log, replay); the delivery queue is in realtime/.
 
 The database's `webhook_deliveries` rows are the queue's source of truth; the RQ queue
-`outfield-webhooks` on the project's Redis carries a job per delivery to the `webhooks` process
-(`python -m console webhook-worker`, `console/webhook_worker.py`). A job lost with Redis is found
-again: that process re-enqueues every pending delivery at start and sweeps for overdue ones.
+`outfield-webhooks` on the project's Redis (`realtime/webhook_queue.py`) carries a job per delivery to
+the `webhooks` process (`python -m console webhook-worker`, `console/webhook_worker.py`). A job lost with
+Redis is found again: that process re-enqueues every pending delivery at start and sweeps for overdue ones.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable
-from datetime import timedelta
+import builtins
 from typing import Any
 
-import redis
-from redis.exceptions import RedisError
-from rq import Queue
 from sqlalchemy.orm import Session, sessionmaker
 
-from console.auth import deny
 from data import audit_repo, webhooks_repo
 from data.db import session_scope
 from dispatch.access import Actor
 from dispatch.clock import Clock
+from dispatch.errors import deny
 from dispatch.webhooks import MAX_SECRET_CHARS, MIN_SECRET_CHARS, EventType, url_problem
-
-log = logging.getLogger(__name__)
-
-QUEUE_NAME = "outfield-webhooks"
-JOB = "console.webhook_worker.deliver_job"
-
-
-class DeliveryQueue:
-    """Enqueues deliveries on RQ; a Redis error is logged, never raised (the worker's sweep finds them)."""
-
-    def __init__(self, redis_url: str) -> None:
-        self._url = redis_url
-        self._redis: redis.Redis | None = None
-
-    def queue(self) -> Queue:
-        if self._redis is None:
-            self._redis = redis.Redis.from_url(self._url, socket_connect_timeout=2, socket_timeout=5)
-        return Queue(QUEUE_NAME, connection=self._redis)
-
-    def enqueue(self, delivery_ids: Iterable[int], *, delay_s: float = 0.0) -> None:
-        try:
-            queue = self.queue()
-            for delivery_id in delivery_ids:
-                if delay_s > 0:
-                    queue.enqueue_in(timedelta(seconds=delay_s), JOB, delivery_id, result_ttl=0)
-                else:
-                    queue.enqueue(JOB, delivery_id, result_ttl=0)
-        except RedisError as exc:
-            log.warning(
-                "webhook deliveries not enqueued (%s); the webhook worker's sweep will send them", type(exc).__name__
-            )
 
 
 class WebhookService:
@@ -108,7 +72,7 @@ class WebhookService:
                 at=now,
             )
 
-    def deliveries(self, *, webhook_id: int) -> list[dict[str, Any]]:
+    def deliveries(self, *, webhook_id: int) -> builtins.list[dict[str, Any]]:  # `list` is the method above
         with session_scope(self._sessions) as session:
             if webhooks_repo.get_webhook(session, webhook_id) is None:
                 deny(404, f"no webhook with id {webhook_id}")

@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from console.services import audited_positions
 from data import attendance_repo, day_repo
 from data.db import session_scope
 from dispatch.access import Actor
@@ -31,6 +30,7 @@ from dispatch.plan_actual import (
 from dispatch.positions import Position
 from dispatch.sites import Site
 from dispatch.trajectory import Stop, StopParams, Trip, detect_stops, detect_trips, filter_fixes
+from services.live_service import audited_positions
 
 
 @dataclass(frozen=True, slots=True)

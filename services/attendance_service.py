@@ -16,9 +16,6 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
-from console.auth import deny
-from console.links import LinkClaims
-from console.request_body import MAX_ID
 from data import (
     attendance_repo,
     audit_repo,
@@ -44,6 +41,7 @@ from dispatch.attendance import (
 )
 from dispatch.checkin import verify_checkin
 from dispatch.clock import Clock
+from dispatch.errors import MAX_ID, deny
 from dispatch.geo import LatLon
 from dispatch.hours import DayHours, DayRecord, HoursSettings, Visit, day_hours, planned_intervals
 from dispatch.lifecycle import Transitioned, transition
@@ -53,6 +51,7 @@ from dispatch.trajectory import detect_stops, detect_trips, filter_fixes, track_
 from dispatch.webhooks import EventType
 from dispatch.workers import Worker
 from realtime.web_push import vapid_keys
+from services.links import LinkClaims
 
 ACTIONS = ("clock_in", "clock_out", "late_entry", "day_report")
 """Field actions handled here rather than by an order's lifecycle."""
@@ -281,7 +280,7 @@ class AttendanceService:
         prefill = self._prefill(session, claims.worker_id, claims.day)
         report = attendance_repo.save_day_report(
             session, client_action_id=cid, worker_id=claims.worker_id, day=claims.day, km=None if km is None else float(km),
-            order_ids=list(prefill["order_ids"]), written_at=at, created_at=now, **texts,  # type: ignore[arg-type]
+            order_ids=list(prefill["order_ids"]), written_at=at, created_at=now, **texts,
         )  # fmt: skip
         return {"status": "applied", "day_report_id": report.id}
 

@@ -13,11 +13,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from console.field_service import checkin_json
 from data import audit_repo, field_repo, orders_repo, sites_repo, workers_repo
 from data.db import session_scope
 from dispatch.access import Actor
 from dispatch.clock import Clock
+from dispatch.errors import AppError
+from services.field_service import checkin_json
 
 QUEUE_STATUSES: dict[str, tuple[str, ...]] = {
     "pending": ("needs_review",),
@@ -29,14 +30,8 @@ DECISIONS = {"approve": "approved", "reject": "rejected"}
 MAX_NOTE_CHARS = 2000
 
 
-class ReviewError(Exception):
-    """An expected refusal: HTTP status, the field at fault (if any) and the reason."""
-
-    def __init__(self, status: int, reason: str, field: str | None = None) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-        self.field = field
+class ReviewError(AppError):
+    """An expected refusal: HTTP status, the reason and the field at fault (if any)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,14 +20,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from console.plan_queue import LEASE_S, PlanQueue
 from data import orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
 from data.db import session_scope
 from dispatch.clock import Clock
 from dispatch.orders import WorkOrder
-from realtime.sockets import PLANS_ROOM
+from realtime.plan_queue import LEASE_S, PlanQueue
+from realtime.relay import PLANS_ROOM
 from routing.check import Violation, check
-from routing.day import changes_json, day_problem, objective_for, plan_from_json, plan_json, seconds_of
+from routing.day import changes_json, day_problem, objective_for, plan_json, seconds_of
 from routing.plan import Plan, Progress
 from routing.problem import Pin, Problem, StopRule
 from routing.solve import replan, replan_problem, solve
@@ -155,7 +155,9 @@ def _solve(
             problem = problem.replace(now_s=seconds_of(day, now))
         plan = solve(problem, stop=stop, seed=ctx.seed, on_progress=on_progress, should_stop=should_stop)
         return plan, {"plan": plan_json(plan, day, names, problem=whole), **checked(problem, plan, now.isoformat())}
-    previous = plan_from_json(base.payload["plan"], day)
+    previous = base.plan
+    if previous is None:
+        raise LookupError(f"plan {base.id}, the plan to re-plan, has no result")
     pinned = {str(o.id): str(o.assigned_worker_id) for o in orders
               if o.status.value in UNDER_WAY and o.assigned_worker_id is not None}  # fmt: skip
     change_penalty = int(job.get("change_penalty", 900))

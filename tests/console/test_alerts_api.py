@@ -1,17 +1,15 @@
-"""Geofence events, auto-arrival and alerts end to end: phone fixes through /osmand, the API contract, access."""
+"""Geofence events, auto-arrival and alerts in-process (Flask test client over the whole app, SQLite, fakeredis):
+phone fixes through /osmand, the evaluator thread, the API contract, access."""
 
 from __future__ import annotations
 
 import itertools
-import sqlite3
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-import requests
 
+from tests.support.inprocess import InProcessApp, make_app
 from tests.support.servers import wait_until
-
-pytestmark = pytest.mark.integration
 
 SITES = """external_ref,name,address,latitude,longitude,geofence_radius_m,category
 a:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino
@@ -35,23 +33,21 @@ def next_time(gap_s: int = 5) -> datetime:
 
 
 @pytest.fixture(scope="module")
-def setup(console_server, tmp_path_factory):
-    d = tmp_path_factory.mktemp("csv")
-    (d / "sites.csv").write_text(SITES)
-    (d / "workers.csv").write_text(WORKERS)
-    console_server.cli("data", "import-csv", "sites", str(d / "sites.csv"))
-    console_server.cli("data", "import-csv", "workers", str(d / "workers.csv"))
-    admin = {"Authorization": f"Bearer {console_server.admin_token}"}
-    workers = {
-        w["device_id"]: w["id"]
-        for w in requests.get(f"{console_server.url}/api/v1/workers", headers=admin, timeout=5).json()
-    }
-    return {"admin": admin, "workers": workers, "url": console_server.url}
+def app(tmp_path_factory) -> InProcessApp:
+    return make_app(tmp_path_factory.mktemp("var"))
+
+
+@pytest.fixture(scope="module")
+def setup(app):
+    app.import_csv("sites", SITES)
+    app.import_csv("workers", WORKERS)
+    workers = {w["device_id"]: w["id"] for w in app.http.get("/api/v1/workers", headers=app.admin).json()}
+    return {"admin": app.admin, "workers": workers, "http": app.http}
 
 
 def fix(setup, device: str, at: datetime, where: tuple[float, float], **extra) -> None:
     params = {"id": device, "timestamp": int(at.timestamp()), "lat": where[0], "lon": where[1], "accuracy": 8, **extra}
-    r = requests.post(f"{setup['url']}/osmand", params=params, timeout=10)
+    r = setup["http"].post("/osmand", params=params, timeout=10)
     assert r.status_code == 200, r.text
 
 
@@ -61,9 +57,7 @@ def eventually(check, what: str) -> None:
 
 
 def order_status(setup, order_id: int) -> str:
-    return requests.get(f"{setup['url']}/api/v1/work-orders/{order_id}", headers=setup["admin"], timeout=5).json()[
-        "status"
-    ]
+    return setup["http"].get(f"/api/v1/work-orders/{order_id}", headers=setup["admin"], timeout=5).json()["status"]
 
 
 def kinds(setup, **params) -> list[str]:
@@ -71,7 +65,7 @@ def kinds(setup, **params) -> list[str]:
 
 
 def alerts(setup, **params) -> list[dict]:
-    r = requests.get(f"{setup['url']}/api/v1/alerts", params=params, headers=setup["admin"], timeout=5)
+    r = setup["http"].get("/api/v1/alerts", params=params, headers=setup["admin"], timeout=5)
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -86,9 +80,9 @@ def assigned_order(setup, device: str, site_id: int) -> int:
         "window_start": datetime.combine(today, time(0, 5), UTC).isoformat(),
         "window_end": datetime.combine(today, time(23, 59, 59), UTC).isoformat(),
     }
-    order = requests.post(f"{setup['url']}/api/v1/work-orders", json=body, headers=setup["admin"], timeout=10).json()
-    r = requests.post(
-        f"{setup['url']}/api/v1/work-orders/{order['id']}/assign",
+    order = setup["http"].post("/api/v1/work-orders", json=body, headers=setup["admin"], timeout=10).json()
+    r = setup["http"].post(
+        f"/api/v1/work-orders/{order['id']}/assign",
         json={"worker_id": setup["workers"][device], "reason": "test set-up"},
         headers=setup["admin"],
         timeout=10,
@@ -101,14 +95,14 @@ def test_dwelling_at_the_site_makes_the_order_on_site_and_leaving_raises_an_aler
     """Tests that a phone's fixes inside the casino for a minute make the worker's order on site (source geofence,
     at the first fix inside), the events API lists the enter and exit, and leaving without checking out raises
     one left_site_without_check_out alert for that order."""
-    url, ana = setup["url"], setup["workers"]["al-ana"]
+    http, ana = setup["http"], setup["workers"]["al-ana"]
     order_id = assigned_order(setup, "al-ana", site_id=1)
     fix(setup, "al-ana", next_time(), FAR)
     entered = next_time(10)
     for at in (entered, next_time(30), next_time(35)):
         fix(setup, "al-ana", at, CASINO)
     eventually(lambda: order_status(setup, order_id) == "on_site", "the arrival")
-    order = requests.get(f"{url}/api/v1/work-orders/{order_id}", headers=setup["admin"], timeout=5).json()
+    order = http.get(f"/api/v1/work-orders/{order_id}", headers=setup["admin"], timeout=5).json()
     assert order["status"] == "on_site"
     (arrival,) = [h for h in order["history"] if h["to"] == "on_site"]
     assert (arrival["from"], arrival["source"], arrival["at"], arrival["actor_id"]) == (
@@ -122,8 +116,8 @@ def test_dwelling_at_the_site_makes_the_order_on_site_and_leaving_raises_an_aler
     for at in (left, next_time(35), next_time(35)):
         fix(setup, "al-ana", at, FAR)
     eventually(lambda: "left_site_without_check_out" in kinds(setup, worker_id=ana), "the left-site alert")
-    r = requests.get(
-        f"{url}/api/v1/workers/{ana}/events",
+    r = http.get(
+        f"/api/v1/workers/{ana}/events",
         params={"from": (entered - timedelta(seconds=1)).isoformat(), "to": (left + timedelta(hours=1)).isoformat()},
         headers=setup["admin"],
         timeout=5,
@@ -145,16 +139,16 @@ def test_the_phone_check_in_after_a_geofence_arrival_is_kept_not_refused(setup):
     for gap in (10, 30, 35):
         fix(setup, "al-bo", next_time(gap), port)
     eventually(lambda: order_status(setup, order_id) == "on_site", "the arrival")
-    r = requests.post(f"{setup['url']}/api/v1/workers/{bo}/push-link", json={}, headers=setup["admin"], timeout=5)
+    r = setup["http"].post(f"/api/v1/workers/{bo}/push-link", json={}, headers=setup["admin"], timeout=5)
     token = r.json()["token"]
     check_in = {
         "client_action_id": f"ci-{order_id}", "order_id": order_id, "action": "check_in",
         "at": next_time().isoformat(), "location": {"lat": port[0], "lon": port[1], "accuracy_m": 8},
     }  # fmt: skip
-    r = requests.post(f"{setup['url']}/api/v1/field/{token}/actions", json={"actions": [check_in]}, timeout=10)
+    r = setup["http"].post(f"/api/v1/field/{token}/actions", json={"actions": [check_in]}, timeout=10)
     (result,) = r.json()["results"]
     assert (result["status"], result["verdict"], result["order_status"]) == ("applied", "verified", "on_site")
-    order = requests.get(f"{setup['url']}/api/v1/work-orders/{order_id}", headers=setup["admin"], timeout=5).json()
+    order = setup["http"].get(f"/api/v1/work-orders/{order_id}", headers=setup["admin"], timeout=5).json()
     assert [(h["to"], h["source"]) for h in order["history"] if h["to"] == "on_site"] == [("on_site", "geofence")]
 
 
@@ -172,8 +166,8 @@ def test_an_sos_is_raised_once_while_open_and_acknowledged_with_a_note(setup):
         "worker_id": bo, "order_id": None, "raised_at": first.isoformat(), "reason": "the phone sent an SOS alarm",
         "status": "open",
     }  # fmt: skip
-    r = requests.post(
-        f"{setup['url']}/api/v1/alerts/{sos['id']}/ack",
+    r = setup["http"].post(
+        f"/api/v1/alerts/{sos['id']}/ack",
         json={"note": "called Bo: fine"},
         headers=setup["admin"],
         timeout=5,
@@ -190,12 +184,10 @@ def test_acknowledging_needs_a_note_and_a_known_alert(setup):
     fix(setup, "al-bo", next_time(), FAR, mock="true")
     eventually(lambda: "mock_location" in kinds(setup, worker_id=bo), "the mock-location alert")
     (mock,) = [a for a in alerts(setup, worker_id=bo) if a["kind"] == "mock_location"]
-    r = requests.post(
-        f"{setup['url']}/api/v1/alerts/{mock['id']}/ack", json={"note": " "}, headers=setup["admin"], timeout=5
-    )
+    r = setup["http"].post(f"/api/v1/alerts/{mock['id']}/ack", json={"note": " "}, headers=setup["admin"], timeout=5)
     assert (r.status_code, r.json()["field"]) == (400, "note")
     assert [a["status"] for a in alerts(setup, worker_id=bo) if a["id"] == mock["id"]] == ["open"]
-    r = requests.post(f"{setup['url']}/api/v1/alerts/999999/ack", json={"note": "x"}, headers=setup["admin"], timeout=5)
+    r = setup["http"].post("/api/v1/alerts/999999/ack", json={"note": "x"}, headers=setup["admin"], timeout=5)
     assert r.status_code == 404
 
 
@@ -220,7 +212,7 @@ def test_fixes_of_the_batch_endpoint_raise_and_clear_alerts_too(setup):
     def batch(battery: int) -> None:
         item = {"id": "al-bo", "timestamp": int(next_time().timestamp()), "lat": FAR[0], "lon": FAR[1],
                 "accuracy": 8, "batt": battery}  # fmt: skip
-        r = requests.post(f"{setup['url']}/api/v1/positions", json=[item], headers=setup["admin"], timeout=10)
+        r = setup["http"].post("/api/v1/positions", json=[item], headers=setup["admin"], timeout=10)
         assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
 
     batch(7)
@@ -233,29 +225,25 @@ def test_fixes_of_the_batch_endpoint_raise_and_clear_alerts_too(setup):
 
 def test_a_bad_status_filter_is_refused_naming_the_field(setup):
     """Tests that status=closed gets 400 naming `status`, and a worker id that is not a number 400 naming `worker_id`."""
-    r = requests.get(f"{setup['url']}/api/v1/alerts", params={"status": "closed"}, headers=setup["admin"], timeout=5)
+    r = setup["http"].get("/api/v1/alerts", params={"status": "closed"}, headers=setup["admin"], timeout=5)
     assert (r.status_code, r.json()["field"]) == (400, "status")
-    r = requests.get(f"{setup['url']}/api/v1/alerts", params={"worker_id": "x"}, headers=setup["admin"], timeout=5)
+    r = setup["http"].get("/api/v1/alerts", params={"worker_id": "x"}, headers=setup["admin"], timeout=5)
     assert (r.status_code, r.json()["field"]) == (400, "worker_id")
 
 
-def test_a_field_worker_sees_only_their_own_alerts_and_events_and_cannot_acknowledge(console_server, setup):
+def test_a_field_worker_sees_only_their_own_alerts_and_events_and_cannot_acknowledge(app, setup):
     """Tests that a field worker's token lists only their own alerts, is refused another worker's alerts and
     events (403), and may not acknowledge."""
     ana, bo = setup["workers"]["al-ana"], setup["workers"]["al-bo"]
-    token = console_server.cli("data", "create-user", "--role", "field_worker", "--name", "ana-phone")
-    db = console_server.env["DATABASE_URL"].removeprefix("sqlite:///")
-    with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE users SET worker_id = ? WHERE name = 'ana-phone'", (ana,))
+    own = app.user("field_worker", "ana-phone", worker_id=ana)
     fix(setup, "al-bo", next_time(), FAR, alarm="sos")  # Bo has an open alert
     fix(setup, "al-ana", next_time(), FAR, alarm="sos")
     eventually(lambda: "sos" in kinds(setup, worker_id=ana), "Ana's SOS")
-    own = {"Authorization": f"Bearer {token}"}
-    mine = requests.get(f"{setup['url']}/api/v1/alerts", params={"status": "all"}, headers=own, timeout=5).json()
+    mine = setup["http"].get("/api/v1/alerts", params={"status": "all"}, headers=own, timeout=5).json()
     assert mine and {a["worker_id"] for a in mine} == {ana}
-    r = requests.get(f"{setup['url']}/api/v1/alerts", params={"worker_id": bo}, headers=own, timeout=5)
+    r = setup["http"].get("/api/v1/alerts", params={"worker_id": bo}, headers=own, timeout=5)
     assert r.status_code == 403
-    r = requests.get(f"{setup['url']}/api/v1/workers/{bo}/events", headers=own, timeout=5)
+    r = setup["http"].get(f"/api/v1/workers/{bo}/events", headers=own, timeout=5)
     assert r.status_code == 403
-    r = requests.post(f"{setup['url']}/api/v1/alerts/{mine[0]['id']}/ack", json={"note": "ok"}, headers=own, timeout=5)
+    r = setup["http"].post(f"/api/v1/alerts/{mine[0]['id']}/ack", json={"note": "ok"}, headers=own, timeout=5)
     assert r.status_code == 403

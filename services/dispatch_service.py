@@ -14,8 +14,6 @@ from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from console import geojson
-from console.order_input import NewOrder
 from data import audit_repo, orders_repo, positions_repo, sites_repo, workers_repo
 from data.db import session_scope
 from dispatch.access import Actor
@@ -38,6 +36,7 @@ from dispatch.assign import (
     who_is_near,
 )
 from dispatch.clock import Clock
+from dispatch.errors import AppError
 from dispatch.geo import LatLon
 from dispatch.lifecycle import Refused, transition
 from dispatch.orders import OrderStatus, WorkOrder
@@ -47,12 +46,17 @@ from dispatch.workers import Worker
 from realtime.bus import ORDERS, Bus
 from routing.assignment import BatchWorker, assign_batch
 from routing.travel import TravelTimes
+from services import geojson
+from services.order_input import NewOrder
 
 BUSY = (OrderStatus.ASSIGNED, OrderStatus.ACCEPTED, OrderStatus.EN_ROUTE, OrderStatus.ON_SITE)
 
 
-class NotFound(LookupError):
-    """An order, worker or site the caller named does not exist."""
+class NotFound(AppError, LookupError):
+    """An order, worker or site the caller named does not exist (404)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(404, reason)
 
 
 @dataclass(frozen=True, slots=True)

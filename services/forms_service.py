@@ -20,6 +20,7 @@ from data import audit_repo, field_repo, forms_repo, orders_repo, sites_repo, wo
 from data.db import session_scope
 from dispatch.access import Actor
 from dispatch.clock import Clock
+from dispatch.errors import AppError
 from dispatch.forms import (
     FieldType,
     FormDefinition,
@@ -38,14 +39,8 @@ MAX_NOTE_CHARS = 2000
 REPORT_STEPS = ("report_submitted", "report_returned", "report_resubmitted", "report_approved")
 
 
-class FormsError(Exception):
-    """An expected refusal: HTTP status, the field at fault (if any) and the reason."""
-
-    def __init__(self, status: int, reason: str, field: str | None = None) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-        self.field = field
+class FormsError(AppError):
+    """An expected refusal: HTTP status, the reason and the field at fault (if any)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,22 +6,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from dispatch.errors import MAX_ID, InputError
 from dispatch.orders import OrderType, TimeWindow
 
 MAX_SERVICE_S = 24 * 3600
-MAX_ID = 2**63 - 1
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 """Order windows lie within 2000..2099: anything else is a typo, and years 1 or 9999 break time arithmetic."""
 
 
-class FieldError(ValueError):
+class FieldError(InputError):
     """Bad input at the edge: `field` names what to fix."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)

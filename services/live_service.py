@@ -11,13 +11,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from console import geojson
 from data import audit_repo, field_repo, orders_repo, positions_repo, sites_repo, workers_repo
 from data.db import session_scope
 from dispatch.access import Actor
 from dispatch.clock import Clock
 from dispatch.orders import OrderStatus
 from dispatch.positions import Position
+from services import geojson
 
 OPEN_STATUSES = (
     OrderStatus.NEW,
@@ -47,7 +47,7 @@ class Services:
         """
         now = self.clock.now()
         with session_scope(self.sessions) as session:
-            workers = workers_repo.list_workers(session)
+            workers = [w for w in workers_repo.list_workers(session) if w.active]  # a deactivated worker leaves the map
             latest = positions_repo.latest_positions(session)
             orders = orders_repo.list_orders(session, status=OPEN_STATUSES)
             sites = {s.id: s for s in sites_repo.list_sites(session)}

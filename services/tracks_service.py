@@ -10,11 +10,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from console.services import audited_positions
 from dispatch.access import Actor
 from dispatch.clock import Clock
 from dispatch.positions import Position
 from dispatch.trajectory import Stop, StopParams, Trip, detect_stops, detect_trips
+from services.live_service import audited_positions
 
 
 class TrackService:

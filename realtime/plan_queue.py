@@ -2,12 +2,14 @@
 
 Every Redis call of the route-plan jobs is here. A Redis error never escapes a read: no planner,
 no RQ job, no stop flag and no lease is what the caller then sees, and the web process runs the
-job itself (see `console.plan_jobs`).
+job itself (see `services.plan_jobs`). The planner process (`console/plan_worker.py`) works the queue
+through `PlanQueue.work`, so nothing outside `realtime/` touches Redis or RQ.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +32,10 @@ LEASE_S = 30
 STOP_TTL_S = 3600
 ENQUEUE_MARGIN_S = 300
 """RQ's job timeout is the time budget plus this (building the travel-time matrix, writing the result)."""
+
+
+class QueueUnreachable(Exception):
+    """Redis did not take the job (down, stalled): the caller runs the plan itself."""
 
 
 def job_id(plan_id: int) -> str:
@@ -78,16 +84,19 @@ class PlanQueue:
         return [w.name for w in workers if w.last_heartbeat is not None and w.last_heartbeat >= fresh]
 
     def enqueue(self, plan_id: int, *, seconds: float) -> None:
-        """Queue `console.plan_run.run_plan_job(plan_id)` for a planner (raises on a Redis error)."""
-        self.queue().enqueue(
-            "console.plan_run.run_plan_job",
-            plan_id,
-            job_id=job_id(plan_id),
-            job_timeout=int(seconds) + ENQUEUE_MARGIN_S,
-            result_ttl=86400,
-            failure_ttl=7 * 86400,
-            description=f"route plan {plan_id}",
-        )
+        """Queue `services.plan_run.run_plan_job(plan_id)` for a planner (QueueUnreachable on a Redis error)."""
+        try:
+            self.queue().enqueue(
+                "services.plan_run.run_plan_job",
+                plan_id,
+                job_id=job_id(plan_id),
+                job_timeout=int(seconds) + ENQUEUE_MARGIN_S,
+                result_ttl=86400,
+                failure_ttl=7 * 86400,
+                description=f"route plan {plan_id}",
+            )
+        except RedisError as exc:
+            raise QueueUnreachable(type(exc).__name__) from exc
 
     def state(self, plan_id: int) -> QueuedState | None:
         """RQ's view of the plan's job, or None when RQ has no such job (run in-process, expired, Redis down)."""
@@ -141,3 +150,26 @@ class PlanQueue:
             self.redis.delete(_lease_key(plan_id), _stop_key(plan_id))
         except RedisError:
             pass
+
+    def wait_until_up(self, *, attempts: int = 60) -> None:
+        """Wait for Redis to come up (the Procfile starts it beside the planner); give up after a minute."""
+        for attempt in range(attempts):
+            try:
+                self.redis.ping()
+                return
+            except RedisError:
+                if attempt == 0:
+                    log.info("waiting for Redis at the configured REDIS_URL")
+                time.sleep(1)
+        self.redis.ping()  # raises with the reason
+
+    def work(self, *, name: str, burst: bool = False) -> None:
+        """Be a planner: run the queued plan jobs (RQ forks a work-horse per job) until stopped or, with `burst`, empty."""
+        worker = Worker(
+            [self.queue()],
+            connection=self.redis,
+            name=name,
+            worker_ttl=PLANNER_TTL_S,
+            job_monitoring_interval=JOB_MONITOR_S,
+        )
+        worker.work(burst=burst, with_scheduler=False, logging_level="INFO")

@@ -2,7 +2,7 @@
 
 A job's input (kind, day, worker and order ids, time budget, ...) is stored in its plan's row and
 the job goes on the project's Redis as an RQ job, run by a planner process (`python -m console
-plan-worker`, `console.plan_run.run_plan_job`). When no planner is alive, this process runs it in
+plan-worker`, `services.plan_run.run_plan_job`). When no planner is alive, this process runs it in
 a thread, one at a time, as before. Either way the job writes state, progress and result into the
 row, so any server process answers `GET /api/v1/plans/{id}`; a stop request is a flag in Redis
 that the running job reads. A job whose process died is reported as interrupted once its time
@@ -17,23 +17,24 @@ import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from redis.exceptions import RedisError
 from sqlalchemy.orm import Session, sessionmaker
 
-from console.plan_queue import LEASE_S, PlanQueue
-from console.plan_run import Emit, PlanContext, checked, execute, pins_under_way
 from data import audit_repo, orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
 from data.db import session_scope
 from data.plans_repo import StoredPlan
 from dispatch.access import Actor
 from dispatch.clock import Clock
+from dispatch.errors import AppError, InputError
 from dispatch.geo import LatLon
-from routing.day import day_problem, objective_for, plan_from_json, plan_json, seconds_of
+from realtime.plan_queue import LEASE_S, PlanQueue, QueueUnreachable
+from routing.day import datetime_of, day_problem, objective_for, plan_json, seconds_of
 from routing.edit import move_visit
+from routing.plan import Plan
 from routing.travel import TravelTimes
+from services.plan_run import Emit, PlanContext, checked, execute, pins_under_way
 
 log = logging.getLogger(__name__)
 MAX_SECONDS = 600.0
@@ -42,18 +43,15 @@ UNFINISHED = ("queued", "running")
 WAITING = ("queued", "deferred", "scheduled")
 
 
-class PlanInputError(ValueError):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
+class PlanInputError(InputError):
+    """A field of a plan request is unusable (400)."""
 
 
-class PlanRefused(Exception):
-    """The plan may not be published: the plan checker's reasons (`violations`, as the API shows them)."""
+class PlanRefused(AppError):
+    """The plan may not be published (409): the plan checker's reasons (`violations`, as the API shows them)."""
 
     def __init__(self, reason: str, violations: list[dict[str, Any]]) -> None:
-        super().__init__(reason)
-        self.reason = reason
+        super().__init__(409, reason, "plan_id", extra={"violations": violations})
         self.violations = violations
 
 
@@ -155,7 +153,8 @@ class PlanJobs:
             raise PlanInputError("plan_id", f"plan {plan_id} is not published; re-plan the day's published plan")
         _check_seconds(seconds)
         day = date.fromisoformat(base["day"])
-        previous = plan_from_json(base["plan"], day)
+        previous = self.plan_of(plan_id)
+        assert previous is not None  # a published plan has a result
         planned_ids = {int(v) for r in previous.routes for v in r.visit_ids} | {
             int(u.visit_id) for u in previous.unplanned
         }
@@ -182,7 +181,8 @@ class PlanJobs:
         if not base.get("plan"):
             raise PlanInputError("plan_id", f"plan {plan_id} has no result yet")
         day = date.fromisoformat(base["day"])
-        previous = plan_from_json(base["plan"], day)
+        previous = self.plan_of(plan_id)
+        assert previous is not None  # checked above: the plan has a result
         order_ids = {int(v) for r in previous.routes for v in r.visit_ids} | {
             int(u.visit_id) for u in previous.unplanned
         }
@@ -256,11 +256,12 @@ class PlanJobs:
                 f" published: {reasons}",
                 list(status["violations"]),
             )
-        plan = status["plan"]
+        plan, day = self.plan_of(plan_id), date.fromisoformat(status["day"])
+        assert plan is not None  # checked above: the plan has a result
         stops = [
-            (route["worker_id"], stop["order_id"], seq, datetime.fromisoformat(stop["arrival"]),
-             datetime.fromisoformat(stop["start"]), datetime.fromisoformat(stop["end"]))
-            for route in plan["routes"] for seq, stop in enumerate(route["stops"])
+            (int(route.worker_id), int(stop.visit_id), seq, datetime_of(day, stop.arrival_s),
+             datetime_of(day, stop.start_s), datetime_of(day, stop.end_s))
+            for route in plan.routes for seq, stop in enumerate(route.stops)
         ]  # fmt: skip
         result = apply([(order_id, worker_id) for worker_id, order_id, *_ in stops])
         now = self._clock.now()
@@ -284,6 +285,12 @@ class PlanJobs:
                 "replan_of": job.get("replan_of"), "created_at": stored.created_at.isoformat(),
                 "edited_from": job.get("edited_from"), "moved": job.get("moved"),
                 "minimise": job.get("minimise", "time"), "balance_workload": bool(job.get("balance_workload"))}  # fmt: skip
+
+    def plan_of(self, plan_id: int) -> Plan | None:
+        """Plan `plan_id`'s result as a typed `Plan`; None for an unknown plan or one with no result yet."""
+        with session_scope(self._sessions) as session:
+            stored = plans_repo.get_plan(session, plan_id)
+        return stored.plan if stored is not None else None
 
     def published_id(self, day: date) -> int | None:
         """The id of `day`'s published plan, or None."""
@@ -323,7 +330,7 @@ class PlanJobs:
                 self._queue.enqueue(plan_id, seconds=float(job["seconds"]))
                 self._told_no_planner = False
                 return plan_id
-            except RedisError:
+            except QueueUnreachable:
                 log.warning("could not queue plan %d on Redis; running it in this process", plan_id)
         if not self._told_no_planner:
             log.warning("no plan worker is running (`python -m console plan-worker`); plans run in the web process")

@@ -18,7 +18,6 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session, sessionmaker
 
-from console.auth import ApiError, deny
 from data import (
     audit_repo,
     customer_repo,
@@ -33,6 +32,7 @@ from data.db import session_scope
 from dispatch.access import Actor
 from dispatch.clock import Clock
 from dispatch.customer import Fix, SurveyAnswer, check_survey, is_low_rating, track_view
+from dispatch.errors import AppError, deny
 from dispatch.geo import LatLon
 from dispatch.orders import OrderStatus
 from dispatch.webhooks import EventType
@@ -100,9 +100,13 @@ class CustomerService:
         token = str(self._serializer.dumps({"i": link.id}))
         issued = IssuedCustomerLink(order_id, f"{self._public_url}/c/{token}", token, expires_at)
         if send and self._notify is not None:
-            self._notify(
-                {"kind": "customer-link", "order_id": order_id, "url": issued.url, "expires_at": expires_at.isoformat()}
-            )
+            try:
+                self._notify(
+                    {"kind": "customer-link", "order_id": order_id, "url": issued.url,
+                     "expires_at": expires_at.isoformat()}
+                )  # fmt: skip
+            except AppError as exc:  # the notification hook failed: a bad gateway, not a bad request
+                raise AppError(502, str(exc), exc.field) from None
         return issued
 
     def revoke_links(self, *, actor: Actor, order_id: int) -> int:
@@ -124,7 +128,7 @@ class CustomerService:
             link = self._open(session, token, now)
             order = orders_repo.get_order(session, link.order_id)
             if order is None:
-                raise ApiError(410, "link: the order no longer exists", "link")
+                raise AppError(410, "link: the order no longer exists", "link")
             site = sites_repo.get_site(session, order.site_id)
             worker_id = order.assigned_worker_id if order.status is not OrderStatus.CANCELLED else None
             found = workers_repo.get_worker(session, worker_id) if worker_id is not None else None
@@ -175,7 +179,7 @@ class CustomerService:
             link = self._open(session, token, now)
             order = orders_repo.get_order(session, link.order_id)
             if order is None:
-                raise ApiError(410, "link: the order no longer exists", "link")
+                raise AppError(410, "link: the order no longer exists", "link")
             checked = check_survey(
                 status=order.status, rating=body.get("rating"), comment=body.get("comment"),
                 answered=customer_repo.has_answer(session, order_id=order.id),
@@ -204,12 +208,12 @@ class CustomerService:
             if not isinstance(link_id, str):
                 raise TypeError
         except (BadSignature, TypeError, KeyError):
-            raise ApiError(404, "link: the link is not one we issued", "link") from None
+            raise AppError(404, "link: the link is not one we issued", "link") from None
         link = customer_repo.get_link(session, link_id)
         if link is None:
-            raise ApiError(404, "link: the link is not one we issued", "link")
+            raise AppError(404, "link: the link is not one we issued", "link")
         if link.revoked_at is not None:
-            raise ApiError(410, "link: this link has been revoked", "link")
+            raise AppError(410, "link: this link has been revoked", "link")
         if now >= link.expires_at:
-            raise ApiError(410, f"link: expired at {link.expires_at:%Y-%m-%d %H:%M} UTC", "link")
+            raise AppError(410, f"link: expired at {link.expires_at:%Y-%m-%d %H:%M} UTC", "link")
         return link

@@ -14,7 +14,7 @@ import binascii
 import io
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -23,10 +23,6 @@ from typing import Any, Protocol
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session, sessionmaker
 
-from console import forms_service, geojson
-from console.links import LinkClaims, LinkRefused, PushLinks
-from console.photo_evidence import read_exif, stamp_lines, watermarked
-from console.request_body import MAX_ID
 from data import (
     alerts_repo,
     attendance_repo,
@@ -45,6 +41,7 @@ from dispatch.alerts import AlertKind
 from dispatch.checkin import CheckinKind, CheckinVerdict, site_fence, verify_checkin
 from dispatch.clock import Clock
 from dispatch.confidence import CheckinEvidence, ConfidenceWeights, Fix, impossible_jump, needs_review, score_checkin
+from dispatch.errors import MAX_ID, AppError, InputError
 from dispatch.forms import Problem, status_on_submit, ticked_checklist
 from dispatch.geo import LatLon
 from dispatch.lifecycle import LifecycleEvent, Refused, StatusChange, Transitioned, transition
@@ -56,6 +53,10 @@ from realtime.bus import ALERTS, ORDERS, Bus
 from realtime.field_events import alert_message
 from realtime.ingest import IngestError, decode_json, parse_batch
 from realtime.pipeline import PositionPipeline, Stored
+from routing.paths import RoutePath
+from services import forms_service, geojson
+from services.links import LinkClaims, LinkRefused, PushLinks
+from services.photo_evidence import read_exif, stamp_lines, watermarked
 
 ACTIONS: dict[str, OrderStatus] = {
     "accept": OrderStatus.ACCEPTED,
@@ -79,7 +80,7 @@ JUMP_LOOKBACK = timedelta(minutes=30)
 
 
 class Attendance(Protocol):
-    """The attendance actions' handler (`console.attendance_service`): which actions, and applying one once."""
+    """The attendance actions' handler (`services.attendance_service`): which actions, and applying one once."""
 
     actions: tuple[str, ...]
 
@@ -88,19 +89,15 @@ class Attendance(Protocol):
     def check_in_refusal(self, session: Session, worker_id: int, at: datetime) -> str | None: ...
 
 
-class LinkError(Exception):
-    """The link does not open this request: 401/403/410 with a reason."""
+class LinkError(AppError):
+    """The link does not open this request: 401/403/410 with a reason, naming `link`."""
 
     def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
+        super().__init__(status, reason, "link")
 
 
-class FieldInputError(ValueError):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
+class FieldInputError(InputError):
+    """A field of a field-worker request is unusable (400)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +124,7 @@ class FieldService:
         weights: ConfidenceWeights | None = None,
         review_threshold: int = 60,
         attendance: Attendance | None = None,
+        path_of: Callable[[Sequence[LatLon]], RoutePath] | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
@@ -139,6 +137,7 @@ class FieldService:
         self._weights = weights or ConfidenceWeights()
         self._review_threshold = review_threshold
         self._attendance = attendance
+        self._path_of = path_of
 
     def now(self) -> datetime:
         return self._clock.now()
@@ -154,6 +153,8 @@ class FieldService:
             worker = workers_repo.get_worker(session, worker_id)
             if worker is None:
                 raise FieldInputError("worker_id", f"no worker with id {worker_id}")
+            if not worker.active:
+                raise FieldInputError("worker_id", f"worker {worker_id} is deactivated: reactivate them first")
             token = self._links.issue(worker_id, day)
             audit_repo.record(
                 session, actor_id=actor.id, action="issue-push-link", subject_type="worker", subject_id=worker_id,
@@ -283,6 +284,10 @@ class FieldService:
             checkins = {o.id: field_repo.checkins_of(session, order_id=o.id) for o in orders}
             forms = {t: forms_repo.current_form(session, t.value) for t in {o.type for o in orders}}
             steps = {o.id: forms_service.report_steps(session, order_id=o.id) for o in orders}
+        stops = [sites[o.site_id].location for o in orders if o.site_id in sites]
+        # The day's route along the roads (cached per leg), drawn on the page's map; sent with the day so it
+        # is there offline too.
+        route = self._path_of(stops).as_json() if self._path_of is not None and len(stops) > 1 else None
         return {
             "worker": {"id": worker.id, "name": worker.name},
             "day": claims.day.isoformat(),
@@ -294,6 +299,7 @@ class FieldService:
                 for o in orders
                 if o.site_id in sites
             ],
+            "route": route,
         }
 
     def sync(self, claims: LinkClaims, raw: Any) -> list[dict[str, Any]]:
@@ -808,9 +814,9 @@ def _thumbnail(data: bytes) -> bytes:
             # Shrink first (JPEG decodes at 1/2..1/8 scale through draft), then convert: memory
             # follows the thumbnail's size, not the photo's.
             image.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
-            image = image.convert("RGB")
+            rgb = image.convert("RGB")
             out = io.BytesIO()
-            image.save(out, "JPEG", quality=80)
+            rgb.save(out, "JPEG", quality=80)
             return out.getvalue()
     except Image.DecompressionBombError as exc:  # Pillow's own limit, met while reading the header
         raise FieldInputError("file", f"larger than {MAX_PHOTO_PIXELS:,} pixels: {exc}") from None

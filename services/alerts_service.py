@@ -12,17 +12,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from console import geojson
 from data import alerts_repo, audit_repo, workers_repo
 from data.db import session_scope
 from dispatch.access import Actor
 from dispatch.alerts import Alert, AlertStatus, panel_order
 from dispatch.clock import Clock
+from dispatch.errors import InputError
 from dispatch.geofences import GeofenceEvent
 from dispatch.orders import WorkOrder
 from dispatch.sites import Site
 from realtime.bus import ALERTS, ORDERS, Bus
 from realtime.field_events import alert_message
+from services import geojson
 
 STATUS_FILTERS: dict[str, tuple[AlertStatus, ...] | None] = {
     "open": (AlertStatus.OPEN,),
@@ -32,11 +33,8 @@ STATUS_FILTERS: dict[str, tuple[AlertStatus, ...] | None] = {
 MAX_NOTE = 2000
 
 
-class AlertInputError(ValueError):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
+class AlertInputError(InputError):
+    """A field of an alerts request is unusable (400)."""
 
 
 def order_changed(bus: Bus) -> Any:

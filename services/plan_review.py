@@ -1,6 +1,6 @@
 """Review glue for the plan page and API: a plan compared with the day's published plan.
 
-Plain functions over the job service's JSON; the comparison itself is `routing.compare`.
+Plain functions over the job service's plans (typed `Plan`s); the comparison itself is `routing.compare`.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from console.plan_jobs import PlanJobs
 from routing.compare import compare
-from routing.day import diff_json, plan_from_json
+from routing.day import diff_json
+from services.plan_jobs import PlanJobs
 
 
 def compare_with_published(jobs: PlanJobs, status: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -31,5 +31,8 @@ def compare_with_published(jobs: PlanJobs, status: Mapping[str, Any]) -> dict[st
         return None
     names = {int(r["worker_id"]): str(r.get("name", r["worker_id"])) for p in (status["plan"], base["plan"])
              for r in p.get("routes", [])}  # fmt: skip
-    diff = compare(plan_from_json(status["plan"], day), plan_from_json(base["plan"], day))
+    plan, published = jobs.plan_of(int(status["id"])), jobs.plan_of(published_id)
+    if plan is None or published is None:
+        return None
+    diff = compare(plan, published)
     return {**diff_json(diff, day, names), "published_id": published_id}

@@ -1,0 +1,377 @@
+// The administration screens (/admin/): workers (with shifts and leave), sites (map picker, circle or polygon),
+// users, teams and the audit log, all through the REST API (console/api_admin.py) with the page's session
+// cookie. Every text a user typed is set as text (textContent, input values), never parsed as HTML.
+(function () {
+  "use strict";
+
+  const role = document.body.dataset.role || "";
+  const message = document.getElementById("message");
+  const state = { workers: [], sites: [], teams: [], users: [], editing: { worker: null, site: null } };
+
+  function say(text, ok) {
+    message.textContent = text;
+    message.className = "admin-message " + (ok ? "ok" : "error");
+  }
+
+  // One call to the API: the JSON answer, or an Error carrying the server's reason (and the field it names).
+  async function api(method, path, body) {
+    const init = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const answer = await fetch(path, init);
+    if (answer.status === 204) return null;
+    const data = await answer.json().catch(() => ({ error: "the server answered " + answer.status }));
+    if (!answer.ok) {
+      const error = new Error(data.error || "refused (" + answer.status + ")");
+      error.field = data.field;
+      throw error;
+    }
+    return data;
+  }
+
+  function el(tag, props, children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(props || {})) {
+      if (k === "text") node.textContent = v;
+      else if (k === "className") node.className = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v);
+    }
+    for (const child of children || []) node.append(child);
+    return node;
+  }
+
+  function td(text) { return el("td", { text: text == null ? "" : String(text) }); }
+
+  function guard(action) {
+    return async (event) => {
+      if (event && event.preventDefault) event.preventDefault();
+      try { await action(event); } catch (error) { say(error.message, false); }
+    };
+  }
+
+  // ---- Tabs: each role sees its own screens (the API checks again on every call).
+  const tabs = [...document.querySelectorAll("#tabs button")];
+  const loaders = {};
+  function show(name) {
+    for (const tab of tabs) {
+      tab.classList.toggle("active", tab.dataset.tab === name);
+      document.getElementById("pane-" + tab.dataset.tab).hidden = tab.dataset.tab !== name;
+    }
+    say("", true);
+    loaders[name]().catch((error) => say(error.message, false));
+  }
+  const allowed = tabs.filter((tab) => tab.dataset.roles.split(" ").includes(role));
+  for (const tab of tabs) {
+    tab.hidden = !allowed.includes(tab);
+    tab.addEventListener("click", () => show(tab.dataset.tab));
+  }
+
+  // ---- The map picker: Monaco's streets drawn as SVG (no tiles); a click sets the latitude and longitude.
+  const W = 480, H = 300;
+  let roads = null;
+  const bounds = { minLon: 7.405, maxLon: 7.44, minLat: 43.723, maxLat: 43.752 };
+  function project(lon, lat) {
+    return [(lon - bounds.minLon) / (bounds.maxLon - bounds.minLon) * W, (bounds.maxLat - lat) / (bounds.maxLat - bounds.minLat) * H];
+  }
+  function unproject(x, y) {
+    return [bounds.minLon + x / W * (bounds.maxLon - bounds.minLon), bounds.maxLat - y / H * (bounds.maxLat - bounds.minLat)];
+  }
+  function svg(tag, attrs) {
+    const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+    return node;
+  }
+  async function loadRoads() {
+    if (roads) return roads;
+    const answer = await fetch("/assets/basemap/monaco_roads.geojson", { credentials: "same-origin" });
+    roads = answer.ok ? await answer.json() : { features: [] };
+    return roads;
+  }
+  function picker(svgNode, form, withRadius) {
+    const draw = () => {
+      svgNode.replaceChildren();
+      for (const f of (roads && roads.features) || []) {
+        const g = f.geometry;
+        const lines = g.type === "LineString" ? [g.coordinates] : g.type === "MultiLineString" ? g.coordinates : [];
+        for (const line of lines) {
+          const d = line.map(([lon, lat], i) => (i ? "L" : "M") + project(lon, lat).map((n) => n.toFixed(1)).join(" ")).join("");
+          svgNode.append(svg("path", { d: d, class: "road" }));
+        }
+      }
+      const lat = parseFloat(form.elements.lat.value), lon = parseFloat(form.elements.lon.value);
+      if (!isFinite(lat) || !isFinite(lon)) return;
+      const [x, y] = project(lon, lat);
+      if (withRadius) {
+        const r = parseFloat(form.elements.geofence_radius_m.value) || 0;
+        const px = r / 111320 / (bounds.maxLat - bounds.minLat) * H;
+        svgNode.append(svg("circle", { cx: x, cy: y, r: Math.max(px, 2), class: "fence" }));
+      }
+      svgNode.append(svg("circle", { cx: x, cy: y, r: 6, class: "spot" }));
+    };
+    svgNode.addEventListener("click", (event) => {
+      const box = svgNode.getBoundingClientRect();
+      const [lon, lat] = unproject((event.clientX - box.left) / box.width * W, (event.clientY - box.top) / box.height * H);
+      form.elements.lat.value = lat.toFixed(6);
+      form.elements.lon.value = lon.toFixed(6);
+      draw();
+    });
+    for (const name of ["lat", "lon"].concat(withRadius ? ["geofence_radius_m"] : [])) form.elements[name].addEventListener("input", draw);
+    loadRoads().then(draw, draw);
+    return draw;
+  }
+
+  function point(form, field) {
+    const lat = form.elements.lat.value.trim(), lon = form.elements.lon.value.trim();
+    if (!lat && !lon) return null;
+    const p = { lat: Number(lat), lon: Number(lon) };
+    if (!isFinite(p.lat) || !isFinite(p.lon) || lat === "" || lon === "") throw new Error(field + ": latitude and longitude must be numbers");
+    return p;
+  }
+
+  // ---- Workers
+  const workerForm = document.getElementById("worker-form");
+  const drawWorkerPicker = picker(document.getElementById("worker-picker"), workerForm, false);
+
+  loaders.workers = async () => {
+    [state.workers, state.teams] = await Promise.all([api("GET", "/api/v1/workers"), api("GET", "/api/v1/teams")]);
+    const body = document.querySelector("#workers-table tbody");
+    body.replaceChildren(...state.workers.map((w) => {
+      const row = el("tr", { className: w.active ? "" : "inactive", "data-worker-id": w.id }, [
+        td(w.name), td(w.device_id), td(w.team), td(w.skills.join(", ")), td(w.shifts.join("; ")), td(w.active ? "yes" : "no"),
+      ]);
+      row.append(el("td", {}, [el("button", { type: "button", text: "Edit", className: "worker-edit", onclick: guard(() => editWorker(w.id)) })]));
+      return row;
+    }));
+    const select = workerForm.elements.team_id;
+    select.replaceChildren(el("option", { value: "", text: "(no team)" }), ...state.teams.map((t) => el("option", { value: t.id, text: t.name })));
+  };
+
+  async function editWorker(id) {
+    const w = id === null ? null : await api("GET", "/api/v1/workers/" + id);
+    state.editing.worker = w ? w.id : null;
+    state.editing.teamId = w && w.team_id ? String(w.team_id) : "";
+    const f = workerForm.elements;
+    document.getElementById("worker-form-title").textContent = w ? "Edit " + w.name : "New worker";
+    f.name.value = w ? w.name : "";
+    f.device_id.value = w ? w.device_id : "";
+    f.skills.value = w ? w.skills.join(", ") : "";
+    f.team_id.value = w && w.team_id ? String(w.team_id) : "";
+    f.lat.value = w && w.home_base ? w.home_base.lat : "";
+    f.lon.value = w && w.home_base ? w.home_base.lon : "";
+    f.shifts.value = w ? w.shifts.join("\n") : "";
+    f.active.checked = w ? w.active : true;
+    document.getElementById("leaves").hidden = !w;
+    drawLeaves(w ? w.leaves : []);
+    workerForm.hidden = false;
+    drawWorkerPicker();
+    f.name.focus();
+  }
+
+  function drawLeaves(leaves) {
+    document.getElementById("leave-list").replaceChildren(...leaves.map((l) => el("li", { className: "leave" }, [
+      el("span", { text: l.start + " – " + l.end + " · " + l.reason + " " }),
+      el("button", { type: "button", text: "Remove", onclick: guard(async () => {
+        await api("DELETE", "/api/v1/workers/" + state.editing.worker + "/leaves/" + l.id);
+        drawLeaves((await api("GET", "/api/v1/workers/" + state.editing.worker)).leaves);
+        say("Leave removed.", true);
+      }) }),
+    ])));
+  }
+
+  document.getElementById("worker-new").addEventListener("click", guard(() => editWorker(null)));
+  workerForm.querySelector("[data-cancel]").addEventListener("click", () => { workerForm.hidden = true; });
+  workerForm.addEventListener("submit", guard(async () => {
+    const f = workerForm.elements;
+    const body = {
+      name: f.name.value, device_id: f.device_id.value,
+      skills: f.skills.value.split(",").map((s) => s.trim()).filter(Boolean),
+      team_id: f.team_id.value ? Number(f.team_id.value) : null,
+      home_base: point(workerForm, "home_base"),
+      shifts: f.shifts.value.split("\n").map((s) => s.trim()).filter(Boolean),
+      active: f.active.checked,
+    };
+    const id = state.editing.worker;
+    // A team typed on the command line has no reference: keep it unless another team was chosen here.
+    if (id !== null && f.team_id.value === state.editing.teamId) delete body.team_id;
+    const saved = id === null ? await api("POST", "/api/v1/workers", body) : await api("PATCH", "/api/v1/workers/" + id, body);
+    workerForm.hidden = true;
+    await loaders.workers();
+    say("Saved " + saved.name + ".", true);
+  }));
+  document.getElementById("leave-add").addEventListener("click", guard(async () => {
+    const f = workerForm.elements;
+    const id = state.editing.worker;
+    await api("POST", "/api/v1/workers/" + id + "/leaves", { start: f.leave_start.value, end: f.leave_end.value, reason: f.leave_reason.value });
+    drawLeaves((await api("GET", "/api/v1/workers/" + id)).leaves);
+    say("Leave added.", true);
+  }));
+
+  // ---- Sites
+  const siteForm = document.getElementById("site-form");
+  const drawSitePicker = picker(document.getElementById("site-picker"), siteForm, true);
+
+  loaders.sites = async () => {
+    state.sites = await api("GET", "/api/v1/sites");
+    document.querySelector("#sites-table tbody").replaceChildren(...state.sites.map((s) => el("tr", { "data-site-id": s.id }, [
+      td(s.name), td(s.address), td(s.category), td(s.customer),
+      td(s.geofence_polygon ? "polygon (" + (s.geofence_polygon.coordinates[0].length - 1) + " corners)" : "circle " + s.geofence_radius_m + " m"),
+      el("td", {}, [el("button", { type: "button", text: "Edit", onclick: () => editSite(s) })]),
+    ])));
+  };
+
+  function editSite(s) {
+    state.editing.site = s ? s.id : null;
+    const f = siteForm.elements;
+    document.getElementById("site-form-title").textContent = s ? "Edit " + s.name : "New site";
+    for (const name of ["name", "address", "category", "customer"]) f[name].value = s ? s[name] : "";
+    f.lat.value = s ? s.location.lat : "";
+    f.lon.value = s ? s.location.lon : "";
+    f.geofence_radius_m.value = s ? s.geofence_radius_m : 50;
+    f.geofence_polygon.value = s && s.geofence_polygon ? JSON.stringify(s.geofence_polygon) : "";
+    siteForm.hidden = false;
+    drawSitePicker();
+  }
+
+  document.getElementById("site-new").addEventListener("click", () => editSite(null));
+  siteForm.querySelector("[data-cancel]").addEventListener("click", () => { siteForm.hidden = true; });
+  siteForm.addEventListener("submit", guard(async () => {
+    const f = siteForm.elements;
+    const polygon = f.geofence_polygon.value.trim();
+    const body = {
+      name: f.name.value, address: f.address.value, category: f.category.value, customer: f.customer.value,
+      location: point(siteForm, "location"), geofence_radius_m: Number(f.geofence_radius_m.value),
+      geofence_polygon: polygon ? polygon : null,
+    };
+    const id = state.editing.site;
+    const saved = id === null ? await api("POST", "/api/v1/sites", body) : await api("PATCH", "/api/v1/sites/" + id, body);
+    siteForm.hidden = true;
+    await loaders.sites();
+    say("Saved " + saved.name + ".", true);
+  }));
+
+  // ---- Users
+  const userForm = document.getElementById("user-form");
+  const secret = document.getElementById("user-secret");
+  function teamBoxes(container, chosen) {
+    container.replaceChildren(...state.teams.map((t) => el("label", {}, [
+      el("input", Object.assign({ type: "checkbox", value: t.id }, chosen.includes(t.id) ? { checked: "" } : {})),
+      el("span", { text: " " + t.name }),
+    ])));
+  }
+  function chosenTeams(container) { return [...container.querySelectorAll("input:checked")].map((i) => Number(i.value)); }
+
+  loaders.users = async () => {
+    [state.users, state.teams] = await Promise.all([api("GET", "/api/v1/users"), api("GET", "/api/v1/teams")]);
+    teamBoxes(document.getElementById("user-teams"), []);
+    const names = Object.fromEntries(state.teams.map((t) => [t.id, t.name]));
+    document.querySelector("#users-table tbody").replaceChildren(...state.users.map((u) => {
+      const roleSelect = el("select", { "aria-label": "role of " + u.name }, ["admin", "dispatcher", "manager", "field_worker"].map(
+        (r) => el("option", Object.assign({ value: r, text: r }, r === u.role ? { selected: "" } : {}))));
+      roleSelect.addEventListener("change", guard(async () => {
+        await api("PATCH", "/api/v1/users/" + u.id, { role: roleSelect.value });
+        say(u.name + " is now " + roleSelect.value + ".", true);
+      }));
+      const boxes = el("span", { className: "admin-team-boxes" });
+      teamBoxes(boxes, u.teams);
+      boxes.addEventListener("change", guard(async () => {
+        await api("PATCH", "/api/v1/users/" + u.id, { teams: chosenTeams(boxes) });
+        say("Teams of " + u.name + " saved.", true);
+      }));
+      return el("tr", { className: u.active ? "" : "inactive", "data-user-id": u.id }, [
+        td(u.name), el("td", {}, [roleSelect]), el("td", { title: u.teams.map((t) => names[t]).join(", ") }, [boxes]),
+        td(u.active ? "yes" : "no"),
+        el("td", {}, [
+          el("button", { type: "button", text: u.active ? "Deactivate" : "Reactivate", onclick: guard(async () => {
+            await api("PATCH", "/api/v1/users/" + u.id, { active: !u.active });
+            await loaders.users();
+            say(u.name + (u.active ? " deactivated: their sessions and API tokens no longer work." : " reactivated."), true);
+          }) }),
+          " ",
+          el("button", { type: "button", text: "Reset password", onclick: guard(async () => {
+            const reset = await api("POST", "/api/v1/users/" + u.id + "/password-reset");
+            secret.textContent = "New password for " + u.name + " (shown once): " + reset.password;
+            secret.hidden = false;
+            say("Password reset: " + u.name + "'s sessions and API tokens are ended.", true);
+          }) }),
+        ]),
+      ]);
+    }));
+  };
+  userForm.addEventListener("submit", guard(async () => {
+    const f = userForm.elements;
+    const body = { name: f.name.value, role: f.role.value, teams: chosenTeams(document.getElementById("user-teams")) };
+    if (f.password.value) body.password = f.password.value;
+    const created = await api("POST", "/api/v1/users", body);
+    userForm.reset();
+    secret.textContent = "API token for " + created.name + " (shown once): " + created.token;
+    secret.hidden = false;
+    await loaders.users();
+    say("Created " + created.name + ".", true);
+  }));
+
+  // ---- Teams
+  loaders.teams = async () => {
+    state.teams = await api("GET", "/api/v1/teams");
+    document.querySelector("#teams-table tbody").replaceChildren(...state.teams.map((t) => {
+      const name = el("input", { "aria-label": "name of team " + t.id, maxlength: "100" });
+      name.value = t.name;
+      return el("tr", { className: t.active ? "" : "inactive", "data-team-id": t.id }, [
+        el("td", {}, [name]), td(t.workers), td(t.users), td(t.active ? "yes" : "no"),
+        el("td", {}, [
+          el("button", { type: "button", text: "Rename", onclick: guard(async () => {
+            await api("PATCH", "/api/v1/teams/" + t.id, { name: name.value });
+            await loaders.teams();
+            say("Team renamed.", true);
+          }) }), " ",
+          el("button", { type: "button", text: t.active ? "Deactivate" : "Reactivate", onclick: guard(async () => {
+            await api("PATCH", "/api/v1/teams/" + t.id, { active: !t.active });
+            await loaders.teams();
+          }) }), " ",
+          el("button", { type: "button", text: "Delete", onclick: guard(async () => {
+            await api("DELETE", "/api/v1/teams/" + t.id);
+            await loaders.teams();
+            say("Team deleted; its workers have no team now.", true);
+          }) }),
+        ]),
+      ]);
+    }));
+  };
+  document.getElementById("team-form").addEventListener("submit", guard(async (event) => {
+    await api("POST", "/api/v1/teams", { name: event.target.elements.name.value });
+    event.target.reset();
+    await loaders.teams();
+    say("Team added.", true);
+  }));
+
+  // ---- The audit log: filters → query; the CSV link carries the same filters.
+  const auditForm = document.getElementById("audit-form");
+  function auditQuery() {
+    const q = new URLSearchParams();
+    const f = auditForm.elements;
+    for (const name of ["actor", "action", "worker_id"]) if (f[name].value.trim()) q.set(name, f[name].value.trim());
+    for (const name of ["from", "to"]) if (f[name].value) q.set(name, f[name].value + ":00Z");
+    return q;
+  }
+  let auditAsked = 0;  // an answer to an older query (the filters changed meanwhile) is not drawn
+  loaders.audit = async () => {
+    document.getElementById("audit-scope").textContent = role === "admin" ? "everything" : "who viewed whose location";
+    const q = auditQuery();
+    const asked = ++auditAsked;
+    const data = await api("GET", "/api/v1/audit?" + q.toString());
+    if (asked !== auditAsked) return;
+    q.set("format", "csv");
+    document.getElementById("audit-csv").href = "/api/v1/audit?" + q.toString();
+    document.querySelector("#audit-table tbody").replaceChildren(...data.entries.map((e) => el("tr", {}, [
+      td(e.at.replace("T", " ").slice(0, 19)), td(e.actor), td(e.action),
+      td(e.subject_type + (e.subject_id !== null ? " " + e.subject_id : "")),
+      el("td", { className: "details", text: JSON.stringify(e.details) }),
+    ])));
+  };
+  auditForm.addEventListener("submit", guard(() => loaders.audit()));
+
+  if (allowed.length) show(allowed[0].dataset.tab);
+  else document.getElementById("refused").hidden = false;
+})();

@@ -1,0 +1,145 @@
+"""The administration screens and the live map's reaction to them, in a real headless chromium."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from tests.support.browser import login
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+HOME = {"lat": 43.7312, "lon": 7.4195}
+BOSS = ("boss", "boss-password-1")
+
+
+@pytest.fixture(scope="module")
+def admin_login(console_server):
+    """An admin who signs in with a password (the server's own admin has an API token only), made through the API."""
+    body = {"name": BOSS[0], "role": "admin", "password": BOSS[1]}
+    answer = requests.post(
+        f"{console_server.url}/api/v1/users", json=body, headers=admin_api(console_server), timeout=10
+    )
+    assert answer.status_code == 201, answer.text
+    return BOSS
+
+
+@pytest.fixture
+def page(browser, console_server):
+    context = browser.new_context(viewport={"width": 1600, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.errors = errors  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+def admin_api(console_server):
+    return {"Authorization": f"Bearer {console_server.admin_token}"}
+
+
+def test_a_worker_created_through_the_api_appears_on_the_open_live_map_at_home_marked_no_fix_yet(page, console_server):
+    """Tests that while a dispatcher watches the live map, a worker created with POST /api/v1/workers appears at once,
+    without a reload: a marker at their home base whose label says "no fix yet", and a row in the worker list; and
+    that deactivating them takes the marker and the row off the map, again without a reload."""
+    login(page, console_server)
+    page.evaluate("() => { window.__sameDocument = true; }")
+    answer = requests.post(
+        f"{console_server.url}/api/v1/workers",
+        json={"name": "Zoe Martin", "device_id": "zoe-1", "skills": ["gas"], "home_base": HOME},
+        headers=admin_api(console_server),
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+    worker_id = answer.json()["id"]
+    marker = f"path.worker-marker.worker-{worker_id}"
+    page.wait_for_selector(marker, timeout=10_000)
+    page.wait_for_function(
+        "() => document.querySelector('#worker-list').innerText.includes('Zoe Martin')", timeout=5_000
+    )
+    row = page.locator("#worker-list .worker-row", has_text="Zoe Martin")
+    assert "no fix yet" in row.inner_text()
+    page.hover(marker, force=True)
+    page.wait_for_selector(".leaflet-tooltip", timeout=5_000)
+    assert page.locator(".leaflet-tooltip").last.inner_text() == "Zoe Martin · no fix yet"
+    layer = page.evaluate("() => window.dash_component_api.getLayout('workers-layer').props.data")
+    [feature] = [f for f in layer["features"] if f["properties"]["worker_id"] == worker_id]
+    assert feature["geometry"]["coordinates"] == [HOME["lon"], HOME["lat"]]
+    assert page.evaluate("() => window.__sameDocument") is True
+
+    off = requests.patch(
+        f"{console_server.url}/api/v1/workers/{worker_id}",
+        json={"active": False},
+        headers=admin_api(console_server),
+        timeout=10,
+    )
+    assert off.status_code == 200, off.text
+    page.wait_for_selector(marker, state="detached", timeout=10_000)
+    assert "Zoe Martin" not in page.locator("#worker-list").inner_text()
+    assert page.evaluate("() => window.__sameDocument") is True
+    assert not page.errors, page.errors
+
+
+def test_an_admin_edits_a_worker_and_adds_a_site_by_clicking_the_map(page, console_server, admin_login):
+    """Tests that an admin opens the administration screens, edits a worker's name, team and shift in the form, sees
+    the change in the workers table and in the stored worker, adds a site placed by a click on the map, and finds
+    their edit in the audit log filtered by action, with the CSV export link carrying the same filter."""
+    headers = admin_api(console_server)
+    team = requests.post(f"{console_server.url}/api/v1/teams", json={"name": "Harbour"}, headers=headers, timeout=10)
+    worker = requests.post(
+        f"{console_server.url}/api/v1/workers",
+        json={"name": "Luc Moreau", "device_id": "luc-1"},
+        headers=headers,
+        timeout=10,
+    ).json()
+    name, password = admin_login
+    login(
+        page, console_server, name=name, password=password, path="/admin/", ready=f"tr[data-worker-id='{worker['id']}']"
+    )
+    page.click(f"tr[data-worker-id='{worker['id']}'] button.worker-edit")
+    page.wait_for_selector("#worker-form:not([hidden])")
+    page.fill("#worker-form input[name=name]", "Luc Moreau-Blanc")
+    page.select_option("#worker-form select[name=team_id]", str(team.json()["id"]))
+    page.fill("#worker-form textarea[name=shifts]", "Mon-Fri 08:00-16:00")
+    page.click("#worker-form button[type=submit]")
+    page.wait_for_selector("#message.ok:has-text('Saved Luc Moreau-Blanc')", timeout=5_000)
+    row = page.locator(f"tr[data-worker-id='{worker['id']}']")
+    assert row.locator("td").nth(0).inner_text() == "Luc Moreau-Blanc"
+    assert (row.locator("td").nth(2).inner_text(), row.locator("td").nth(4).inner_text()) == (
+        "Harbour",
+        "Mon-Fri 08:00-16:00",
+    )
+    stored = requests.get(f"{console_server.url}/api/v1/workers/{worker['id']}", headers=headers, timeout=10).json()
+    assert (stored["name"], stored["team"], stored["shifts"]) == (
+        "Luc Moreau-Blanc",
+        "Harbour",
+        ["Mon-Fri 08:00-16:00"],
+    )
+
+    page.click("#tabs button[data-tab=sites]")
+    page.click("#site-new")
+    page.fill("#site-form input[name=name]", "Port Hercule")
+    page.locator("#site-picker").click(position={"x": 240, "y": 150})
+    assert page.input_value("#site-form input[name=lat]") != ""
+    page.fill("#site-form input[name=geofence_radius_m]", "120")
+    page.click("#site-form button[type=submit]")
+    page.wait_for_selector("#sites-table td:text('Port Hercule')", timeout=5_000)
+    [site] = [
+        s
+        for s in requests.get(f"{console_server.url}/api/v1/sites", headers=headers, timeout=10).json()
+        if s["name"] == "Port Hercule"
+    ]
+    assert site["geofence_radius_m"] == 120.0
+    assert 43.723 < site["location"]["lat"] < 43.752 and 7.405 < site["location"]["lon"] < 7.44
+
+    page.click("#tabs button[data-tab=audit]")
+    page.fill("#audit-form input[name=action]", "update-worker")
+    page.click("#audit-form button[type=submit]")
+    filtered = "/api/v1/audit?action=update-worker&format=csv"
+    page.wait_for_function(f"() => document.getElementById('audit-csv').getAttribute('href') === '{filtered}'")
+    cells = page.locator("#audit-table tbody tr").first.locator("td")
+    assert (cells.nth(1).inner_text(), cells.nth(3).inner_text()) == ("boss", f"worker {worker['id']}")
+    assert '"name":["Luc Moreau","Luc Moreau-Blanc"]' in cells.nth(4).inner_text()
+    assert page.locator("#audit-table tbody tr").count() == 1
+    assert not page.errors, page.errors

@@ -1,0 +1,205 @@
+"""The dispatcher's work-order API in-process (Flask test client, SQLite, fakeredis): create, explain,
+assign/override, lifecycle, batch assignment, who-is-near, errors. The live push of an auto-dispatched
+emergency is proved end to end in tests/integration/test_orders_api.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+
+from tests.support.inprocess import InProcessApp, make_app
+
+SITES = """external_ref,name,address,latitude,longitude,geofence_radius_m,category
+t:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino
+t:port,Port Hercule,Quai Albert 1er,43.7347,7.4214,60,amenity=marina
+t:fontvieille,Fontvieille,Rue du Port,43.7290,7.4160,60,amenity=mall
+"""
+WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
+Near Gas,o-near,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,23:59
+Far Gas,o-far,gas;hvac,South,43.7290,7.4160,Mon-Sun,00:00,23:59
+Sparks,o-elec,electrical,North,43.7392,7.4275,Mon-Sun,00:00,23:59
+"""
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory) -> InProcessApp:
+    return make_app(tmp_path_factory.mktemp("var"))
+
+
+@pytest.fixture(scope="module")
+def world(app):
+    app.import_csv("sites", SITES)
+    app.import_csv("workers", WORKERS)
+    admin = app.admin
+    workers = {w["name"]: w["id"] for w in app.client.get("/api/v1/workers", headers=admin).json}
+    assert app.client.get("/api/v1/work-orders", headers=admin).status_code == 200
+    live = app.client.get("/api/v1/live", headers=admin).json
+    assert live["orders"]["features"] == []
+    return {
+        "dispatcher": app.user("dispatcher", "desk"),
+        "manager": app.user("manager", "boss"),
+        "workers": workers,
+        "site": 1,  # sites get ids in CSV order on a fresh database: the casino is 1
+    }
+
+
+def window() -> tuple[str, str]:
+    day = (datetime.now(UTC) + timedelta(days=1)).date()
+    return (datetime.combine(day, time(9), UTC).isoformat(), datetime.combine(day, time(11), UTC).isoformat())
+
+
+def new_order(app, headers, **fields):
+    start, end = window()
+    body = {
+        "site_id": 1,
+        "type": "repair",
+        "priority": 3,
+        "required_skills": ["gas"],
+        "window_start": start,
+        "window_end": end,
+        "service_minutes": 45,
+        "notes": "Boiler pressure low",
+    }
+    body.update(fields)
+    return app.client.post("/api/v1/work-orders", json=body, headers=headers)
+
+
+def test_create_explain_and_assign_the_top_candidate(app, world):
+    """Tests that a new gas repair is proposed to the nearest gas worker, the electrician is excluded with 'no skill gas', and assigning the top choice works."""
+    r = new_order(app, world["dispatcher"])
+    assert r.status_code == 201, r.get_data(as_text=True)
+    order = r.json
+    assert (order["status"], order["assigned_worker_id"], order["dispatch"]["mode"]) == ("new", None, "manual")
+
+    c = app.client.get(f"/api/v1/work-orders/{order['id']}/candidates", headers=world["dispatcher"]).json
+    assert [x["name"] for x in c["candidates"]] == ["Near Gas", "Far Gas"]
+    assert c["candidates"][0]["eta_s"] < c["candidates"][1]["eta_s"]
+    (excluded,) = c["excluded"]
+    assert excluded["name"] == "Sparks" and "no skill gas" in excluded["reason"]
+
+    r = app.client.post(
+        f"/api/v1/work-orders/{order['id']}/assign",
+        json={"worker_id": world["workers"]["Near Gas"]},
+        headers=world["dispatcher"],
+    )
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert (r.json["status"], r.json["assigned_worker_id"]) == ("assigned", world["workers"]["Near Gas"])
+
+
+def test_override_needs_a_reason_and_nothing_changes_without_one(app, world):
+    """Tests that picking the second-best worker without a reason is refused (409) and leaves the order new; with a reason it is assigned."""
+    order = new_order(app, world["dispatcher"]).json
+    far = world["workers"]["Far Gas"]
+    url = f"/api/v1/work-orders/{order['id']}"
+    r = app.client.post(f"{url}/assign", json={"worker_id": far}, headers=world["dispatcher"])
+    assert r.status_code == 409 and "reason" in r.json["error"]
+    assert app.client.get(url, headers=world["dispatcher"]).json["status"] == "new"
+    r = app.client.post(
+        f"{url}/assign",
+        json={"worker_id": far, "reason": "customer asked for Far"},
+        headers=world["dispatcher"],
+    )
+    assert r.status_code == 200 and r.json["assigned_worker_id"] == far
+    history = app.client.get(url, headers=world["dispatcher"]).json["history"]
+    assert [(h["from"], h["to"]) for h in history] == [(None, "new"), ("new", "assigned")]
+    assert history[-1]["reason"] == "customer asked for Far"
+
+
+def test_illegal_transition_is_refused_and_nothing_half_applied(app, world):
+    """Tests that jumping a new order to done is refused with a clear message and the order stays new."""
+    order = new_order(app, world["dispatcher"]).json
+    url = f"/api/v1/work-orders/{order['id']}"
+    r = app.client.post(f"{url}/status", json={"status": "done"}, headers=world["dispatcher"])
+    assert r.status_code == 409
+    assert "new" in r.json["error"] and "done" in r.json["error"]
+    assert app.client.get(url, headers=world["dispatcher"]).json["status"] == "new"
+    r = app.client.post(f"{url}/status", json={"status": "cancelled"}, headers=world["dispatcher"])
+    assert r.status_code == 200 and r.json["status"] == "cancelled"
+    r = app.client.post(f"{url}/status", json={"status": "new"}, headers=world["dispatcher"])
+    assert r.status_code == 409  # cancelled is final
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [({"site_id": None}, "site_id"), ({"window_start": "2025-03-03T09:00:00"}, "window_start"),
+     ({"type": "party"}, "type"), ({"priority": 9}, "priority"), ({"required_skills": "gas"}, None)],
+)  # fmt: skip
+def test_bad_order_input_names_the_field(app, world, fields, field):
+    """Tests that bad order input is refused with 400 naming the field (a comma list of skills is accepted)."""
+    r = new_order(app, world["dispatcher"], **fields)
+    if field is None:
+        assert r.status_code == 201
+    else:
+        assert r.status_code == 400 and r.json["field"] == field
+
+
+def test_errors_for_unknown_order_bad_token_and_wrong_role(app, world):
+    """Tests 404 for an unknown order, 401 for a bad token, 403 for a manager creating orders, 404 for an unknown site."""
+    assert app.client.get("/api/v1/work-orders/9999/candidates", headers=world["dispatcher"]).status_code == 404
+    assert (
+        app.client.post(
+            "/api/v1/work-orders/9999/assign", json={"worker_id": 1}, headers=world["dispatcher"]
+        ).status_code
+        == 404
+    )
+    assert new_order(app, {"Authorization": "Bearer forged"}).status_code == 401
+    r = new_order(app, world["manager"])
+    assert r.status_code == 403 and "manager" in r.json["error"]
+    assert new_order(app, world["dispatcher"], site_id=999).status_code == 404
+
+
+def test_openapi_describes_the_contract(app):
+    """Tests that the OpenAPI document lists the work-order endpoints other tools rely on."""
+    doc = app.client.get("/api/v1/openapi.json").json
+    assert doc["openapi"].startswith("3.")
+    for path in (
+        "/api/v1/work-orders",
+        "/api/v1/work-orders/{order_id}/candidates",
+        "/api/v1/work-orders/{order_id}/assign",
+        "/api/v1/workers/{worker_id}/positions",
+        "/osmand",
+    ):
+        assert path in doc["paths"]
+
+
+def test_who_is_near_lists_available_qualified_workers_by_eta(app, world):
+    """Tests that 'who is near' the casino for gas lists the two gas workers nearest first, and refuses a bad point."""
+    url = "/api/v1/who-is-near"
+    near = app.client.get(
+        url, query_string={"lat": 43.7394, "lon": 7.4276, "n": 5, "skills": "gas"}, headers=world["dispatcher"]
+    ).json
+    assert [w["name"] for w in near] == ["Near Gas", "Far Gas"]
+    assert near[0]["eta_s"] < near[1]["eta_s"]
+    one = app.client.get(url, query_string={"lat": 43.7394, "lon": 7.4276, "n": 1}, headers=world["dispatcher"]).json
+    assert len(one) == 1
+    bad = app.client.get(url, query_string={"lat": 95, "lon": 7.4}, headers=world["dispatcher"])
+    assert bad.status_code == 400
+
+
+def test_batch_assignment_is_optimal_and_explains_what_is_left(app, world):
+    """Tests that two gas repairs go one to each gas worker (least total travel), and a plumbing job nobody can do is left with a reason."""
+    casino = new_order(app, world["dispatcher"], site_id=1).json["id"]
+    fontvieille = new_order(app, world["dispatcher"], site_id=3).json["id"]
+    plumbing = new_order(app, world["dispatcher"], required_skills=["plumbing"]).json["id"]
+    r = app.client.post(
+        "/api/v1/work-orders/batch-assign",
+        json={"order_ids": [casino, fontvieille, plumbing]},
+        headers=world["dispatcher"],
+    )
+    assert r.status_code == 200, r.get_data(as_text=True)
+    body = r.json
+    assigned = {a["order_id"]: a["worker_id"] for a in body["assigned"]}
+    assert assigned == {casino: world["workers"]["Near Gas"], fontvieille: world["workers"]["Far Gas"]}
+    assert body["total_cost_s"] == pytest.approx(sum(a["eta_s"] for a in body["assigned"]), abs=0.5)
+    (left,) = body["unassigned"]
+    assert left["order_id"] == plumbing and left["reason"]
+    for order_id, worker_id in assigned.items():
+        order = app.client.get(f"/api/v1/work-orders/{order_id}", headers=world["dispatcher"]).json
+        assert (order["status"], order["assigned_worker_id"]) == ("assigned", worker_id)
+    again = app.client.post(
+        "/api/v1/work-orders/batch-assign",
+        json={"order_ids": [casino]},
+        headers=world["dispatcher"],
+    )
+    assert again.status_code == 404 and "not new" in again.json["error"]

@@ -1,0 +1,105 @@
+"""The report sums computed in SQL agree with the rules applied in pandas, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+import pytest
+from sqlalchemy.orm import Session
+
+from data.reports_repo import order_facts, order_sums
+from data.tables import CheckinRow, SiteRow, SurveyAnswerRow, WorkerRow, WorkOrderRow
+from dispatch.reports import SUM_FIELDS, SUM_KEYS, Group, Period, summarise, summarise_sums, workers_frame
+from dispatch.reports import order_sums as pandas_sums
+
+T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+WEEK = Period(date(2026, 3, 2), date(2026, 3, 8))
+STATUSES = ("new", "assigned", "on_site", "done", "done", "done", "failed", "cancelled")
+VERDICTS = ("verified", "verified", "verified", "outside_geofence", "late")
+TYPES = ("repair", "visit", "inspection")
+
+
+def _seed(session: Session, *, seed: int) -> None:
+    """Orders of every shape: unassigned, unfinished, failed once, with and without check-ins and ratings,
+    one just outside the period."""
+    rng = random.Random(seed)
+    session.add(SiteRow(id=1, name="Port", address="", latitude=43.73, longitude=7.42, geofence_radius_m=50))
+    for w in (1, 2, 3):
+        session.add(WorkerRow(id=w, name=f"W{w}", device_id=f"d{w}", team="North" if w < 3 else "South"))
+    session.flush()
+    for i in range(1, 121):
+        created = T0 + timedelta(minutes=rng.randrange(0, 6 * 24 * 60))
+        start = created + timedelta(hours=1) if i != 120 else T0 - timedelta(days=1)  # the last: outside
+        status = rng.choice(STATUSES)
+        worker = None if status == "new" or rng.random() < 0.1 else rng.choice((1, 2, 3))
+        assigned = created + timedelta(seconds=rng.randrange(10, 3000)) if worker else None
+        on_site = assigned + timedelta(minutes=rng.randrange(5, 180)) if assigned and status != "assigned" else None
+        ended = on_site + timedelta(minutes=rng.randrange(5, 90)) if on_site and status in ("done", "failed") else None
+        session.add(
+            WorkOrderRow(id=i, site_id=1, type=rng.choice(TYPES), priority=3, window_start=start,
+                         window_end=start + timedelta(hours=2), service_duration_s=1800, status=status,
+                         assigned_worker_id=worker, created_at=created, assigned_at=assigned, on_site_at=on_site,
+                         ended_at=ended, failed_once=status == "failed" or rng.random() < 0.1)
+        )  # fmt: skip
+        session.flush()
+        if on_site and worker:
+            kinds = ["in"] * rng.randrange(1, 3) + (["out"] if ended else [])
+            for kind in kinds:
+                session.add(
+                    CheckinRow(order_id=i, worker_id=worker, kind=kind, at=on_site, verdict=rng.choice(VERDICTS))
+                )
+        if ended and rng.random() < 0.5:
+            session.add(SurveyAnswerRow(order_id=i, worker_id=worker, link_id=f"l{i}", rating=rng.randrange(1, 6),
+                                        answered_at=ended))  # fmt: skip
+    session.commit()
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.assign(worker_id=frame["worker_id"].astype("Int64").fillna(-1).astype(int))
+    out = out.astype({f: float for f in SUM_FIELDS})
+    return out.sort_values(list(SUM_KEYS)).reset_index(drop=True)
+
+
+def test_sql_sums_equal_the_rules_applied_to_each_order(session: Session) -> None:
+    """Tests that the counts and sums SQL computes per (worker, team, type) are those of the pandas rules,
+    and so every report row (per worker, team, type and organisation) is the same either way."""
+    _seed(session, seed=7)
+    facts = order_facts(session, WEEK)
+    assert len(facts) == 119  # the order outside the period is not read
+    sql, rules = _sorted(order_sums(session, WEEK)), _sorted(pandas_sums(facts))
+    assert sql[list(SUM_KEYS)].equals(rules[list(SUM_KEYS)])
+    pd.testing.assert_frame_equal(sql, rules, check_exact=False, atol=1e-3, rtol=0)
+    assert rules["checked_in"].sum() > 0 and rules["anomalous"].sum() > 0 and rules["rating_n"].sum() > 0
+
+    staff = workers_frame([(1, "W1", "North", 8 * 3600.0, 12.0), (2, "W2", "North", 8 * 3600.0, 3.0),
+                           (3, "W3", "South", 4 * 3600.0, 0.0)])  # fmt: skip
+    for group in Group:
+        assert summarise_sums(order_sums(session, WEEK), staff, group) == summarise(facts, staff, group), group
+
+
+def test_sums_of_one_team_worker_or_type(session: Session) -> None:
+    """Tests that narrowing the sums to a team, a worker or an order type keeps exactly their orders."""
+    _seed(session, seed=3)
+    everything = order_sums(session, WEEK)
+    for kw, column, value in (({"team": "South"}, "team", "South"), ({"worker_id": 2}, "worker_id", 2),
+                              ({"order_type": "visit"}, "type", "visit")):  # fmt: skip
+        narrowed = order_sums(session, WEEK, **kw)
+        expected = everything[everything[column] == value]
+        assert int(narrowed["orders"].sum()) == int(expected["orders"].sum()) > 0, kw
+
+
+@pytest.mark.parametrize("group", list(Group))
+def test_type_rows_carry_ratings_but_no_kilometres(session: Session, group: Group) -> None:
+    """Tests that per order type the rows count orders and ratings, and leave kilometres and utilisation
+    empty (they belong to people); other groupings keep them."""
+    _seed(session, seed=11)
+    staff = workers_frame([(1, "W1", "North", 8 * 3600.0, 12.0)])
+    rows = summarise_sums(order_sums(session, WEEK), staff, group)
+    if group is Group.TYPE:
+        assert {r.key for r in rows} == set(TYPES)
+        assert all(r.km is None and r.utilisation is None for r in rows)
+        assert any(r.ratings is not None for r in rows)
+    else:
+        assert all(r.km is not None for r in rows)
