@@ -259,7 +259,12 @@ def main() -> None:
         finally:
             for p in reversed(procs):
                 p.terminate()
-                p.wait(10)
+                try:
+                    p.wait(60)  # a loaded machine's graceful stop can take longer than 10 s: wait, then make sure
+                except subprocess.TimeoutExpired:
+                    print(f"{p.args[-1]} did not stop within 60 s of SIGTERM: killed", file=sys.stderr)
+                    p.kill()
+                    p.wait(10)
 
     batch_rate = many["rate"] * args.batch_size
     print(

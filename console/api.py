@@ -41,7 +41,7 @@ def create_blueprint(
 
     @bp.get("/api/v1/workers/<int:worker_id>/positions")
     def worker_positions(worker_id: int) -> flask.Response:
-        actor = auth.require(Action.VIEW_POSITIONS, worker_id=worker_id)
+        actor = auth.require_worker(Action.VIEW_POSITIONS, worker_id)
         end = _iso_arg("to") or services.clock.now()
         start = _iso_arg("from") or end - timedelta(hours=24)
         if end < start:

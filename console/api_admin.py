@@ -46,8 +46,8 @@ def create_blueprint(*, auth: Auth, admin: AdminService) -> flask.Blueprint:
 
     @bp.get("/api/v1/workers")
     def workers() -> flask.Response:
-        auth.require(Action.VIEW_LIVE_MAP)
-        return flask.jsonify(admin.workers())
+        actor = auth.require(Action.VIEW_LIVE_MAP)
+        return flask.jsonify(admin.workers(actor))
 
     @bp.post("/api/v1/workers")
     def create_worker() -> tuple[flask.Response, int]:
@@ -56,8 +56,8 @@ def create_blueprint(*, auth: Auth, admin: AdminService) -> flask.Blueprint:
 
     @bp.get("/api/v1/workers/<int:worker_id>")
     def get_worker(worker_id: int) -> flask.Response:
-        auth.require(Action.MANAGE_WORKERS)
-        return flask.jsonify(admin.worker(worker_id))
+        actor = auth.require(Action.MANAGE_WORKERS)
+        return flask.jsonify(admin.worker(worker_id, actor))
 
     @bp.patch("/api/v1/workers/<int:worker_id>")
     def update_worker(worker_id: int) -> flask.Response:
@@ -66,8 +66,8 @@ def create_blueprint(*, auth: Auth, admin: AdminService) -> flask.Blueprint:
 
     @bp.get("/api/v1/workers/<int:worker_id>/leaves")
     def leaves(worker_id: int) -> flask.Response:
-        auth.require(Action.MANAGE_WORKERS)
-        return flask.jsonify(admin.leaves(worker_id))
+        actor = auth.require(Action.MANAGE_WORKERS)
+        return flask.jsonify(admin.leaves(worker_id, actor))
 
     @bp.post("/api/v1/workers/<int:worker_id>/leaves")
     def add_leave(worker_id: int) -> tuple[flask.Response, int]:

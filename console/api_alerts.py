@@ -32,7 +32,7 @@ def create_blueprint(*, auth: Auth, alerts: AlertsService) -> flask.Blueprint:
 
     @bp.get("/api/v1/workers/<int:worker_id>/events")
     def events(worker_id: int) -> flask.Response:
-        actor = auth.require(Action.VIEW_POSITIONS, worker_id=worker_id)
+        actor = auth.require_worker(Action.VIEW_POSITIONS, worker_id)
         end = _iso_arg("to") or alerts.now()
         start = _iso_arg("from") or end - timedelta(hours=24)
         if end < start:
@@ -52,9 +52,13 @@ def create_blueprint(*, auth: Auth, alerts: AlertsService) -> flask.Blueprint:
         current = auth.current_actor()
         if worker_id is None and current is not None and current.role is Role.FIELD_WORKER:
             worker_id = current.worker_id  # a field worker's list is their own
-        auth.require(Action.VIEW_ALERTS, worker_id=worker_id)
+        actor = auth.require(Action.VIEW_ALERTS, worker_id=worker_id)
+        if worker_id is not None:
+            auth.check_worker_in_scope(actor, worker_id)
         status = flask.request.args.get("status", "open")
-        return flask.jsonify(alerts_json(alerts.list_alerts(status=status, worker_id=worker_id)))
+        visible = auth.visibility(actor)
+        found = alerts.list_alerts(status=status, worker_id=worker_id)
+        return flask.jsonify(alerts_json([a for a in found if visible.worker(a.worker_id)]))
 
     @bp.post("/api/v1/alerts/<int:alert_id>/ack")
     def acknowledge(alert_id: int) -> flask.Response:
@@ -63,6 +67,8 @@ def create_blueprint(*, auth: Auth, alerts: AlertsService) -> flask.Blueprint:
         if not isinstance(body, dict):
             deny(400, 'body: expected a JSON object {"note": "..."}', "body")
         if not 1 <= alert_id <= MAX_ID:
+            deny(404, f"no alert with id {alert_id}")
+        if not auth.alert_in_scope(actor, alert_id):
             deny(404, f"no alert with id {alert_id}")
         alert = alerts.acknowledge(actor=actor, alert_id=alert_id, note=body.get("note"))
         if alert is None:

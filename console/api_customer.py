@@ -22,6 +22,7 @@ def create_blueprint(*, auth: Auth, customers: CustomerService, webhooks: Webhoo
     def issue(order_id: int) -> tuple[flask.Response, int]:
         actor = auth.require(Action.MANAGE_ORDERS)
         _check_id(order_id)
+        auth.check_order_in_scope(actor, order_id)
         body = json_object(optional=True)
         send = body.get("send", False)
         if not isinstance(send, bool):
@@ -35,6 +36,7 @@ def create_blueprint(*, auth: Auth, customers: CustomerService, webhooks: Webhoo
     def revoke(order_id: int) -> flask.Response:
         actor = auth.require(Action.MANAGE_ORDERS)
         _check_id(order_id)
+        auth.check_order_in_scope(actor, order_id)
         return flask.jsonify({"order_id": order_id, "revoked": customers.revoke_links(actor=actor, order_id=order_id)})
 
     @bp.get("/api/v1/track/<token>")

@@ -25,7 +25,7 @@ def create_blueprint(*, auth: Auth, days: DayService) -> flask.Blueprint:
 
     @bp.get("/api/v1/workers/<int:worker_id>/plan-vs-actual")
     def plan_vs_actual(worker_id: int) -> flask.Response:
-        actor = auth.require(Action.VIEW_POSITIONS, worker_id=worker_id)
+        actor = auth.require_worker(Action.VIEW_POSITIONS, worker_id)
         day = parse_day(flask.request.args.get("date"))
         found = days.worker_day(actor=actor, worker_id=worker_id, day=day)
         if found is None:

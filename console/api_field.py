@@ -27,7 +27,7 @@ def create_blueprint(*, auth: Auth, field: FieldService) -> flask.Blueprint:
 
     @bp.post("/api/v1/workers/<int:worker_id>/push-link")
     def issue(worker_id: int) -> tuple[flask.Response, int]:
-        actor = auth.require(Action.MANAGE_ORDERS)
+        actor = auth.require_worker(Action.MANAGE_ORDERS, worker_id)
         body = json_object(optional=True)
         try:
             day = date.fromisoformat(body["day"]) if body.get("day") else field.today()
@@ -46,19 +46,19 @@ def create_blueprint(*, auth: Auth, field: FieldService) -> flask.Blueprint:
 
     @bp.post("/api/v1/workers/<int:worker_id>/push-link/revoke")
     def revoke(worker_id: int) -> flask.Response:
-        actor = auth.require(Action.MANAGE_ORDERS)
+        actor = auth.require_worker(Action.MANAGE_ORDERS, worker_id)
         return flask.jsonify({"worker_id": worker_id, "version": field.revoke_links(actor=actor, worker_id=worker_id)})
 
     @bp.get("/api/v1/work-orders/<int:order_id>/field-record")
     def record(order_id: int) -> flask.Response:
-        actor = auth.require(Action.VIEW_ORDERS)
+        actor = auth.require_order(Action.VIEW_ORDERS, order_id)
         return flask.jsonify(field.field_record(actor=actor, order_id=order_id))
 
     @bp.get("/api/v1/photos/<int:photo_id>/<any(thumbnail, original, watermarked):size>")
     def photo(photo_id: int, size: str) -> flask.Response:
-        auth.require(Action.VIEW_ORDERS)
+        actor = auth.require(Action.VIEW_ORDERS)
         found = field.photo_file(photo_id, size)
-        if found is None:
+        if found is None or not auth.photo_in_scope(actor, photo_id):
             deny(404, f"no {size} photo with id {photo_id}")
         path, mimetype = found
         return flask.send_file(path, mimetype=mimetype, max_age=3600)

@@ -42,7 +42,7 @@ def create_blueprint(*, auth: Auth, forms: FormsService) -> flask.Blueprint:
 
     @bp.post("/api/v1/orders/<int:order_id>/report/review")
     def review(order_id: int) -> flask.Response:
-        actor = auth.require(Action.APPROVE_REPORTS)
+        actor = auth.require_order(Action.APPROVE_REPORTS, order_id)
         return flask.jsonify(forms.review(actor=actor, order_id=order_id, request=parse_review(json_object())))
 
     return bp

@@ -41,17 +41,18 @@ def create_blueprint(*, auth: Auth, dispatch: DispatchService, list_orders: Any)
 
     @bp.get("/api/v1/work-orders")
     def index() -> flask.Response:
-        auth.require(Action.VIEW_ORDERS)
+        actor = auth.require(Action.VIEW_ORDERS)
         raw = flask.request.args.get("status")
         try:
             statuses = [OrderStatus(s) for s in raw.split(",")] if raw else None
         except ValueError:
             deny(400, f"status: {raw!r} is not a list of {', '.join(s.value for s in OrderStatus)}", "status")
-        return flask.jsonify([order_json(o) for o in list_orders(statuses)])
+        visible = auth.visibility(actor)
+        return flask.jsonify([order_json(o) for o in list_orders(statuses) if visible.order(o.assigned_worker_id)])
 
     @bp.get("/api/v1/work-orders/<int:order_id>")
     def show(order_id: int) -> flask.Response:
-        auth.require(Action.VIEW_ORDERS)
+        auth.require_order(Action.VIEW_ORDERS, order_id)
         history = dispatch.history(order_id=order_id)
         orders = [o for o in list_orders(None) if o.id == order_id]
         body = order_json(orders[0])
@@ -64,7 +65,7 @@ def create_blueprint(*, auth: Auth, dispatch: DispatchService, list_orders: Any)
 
     @bp.get("/api/v1/work-orders/<int:order_id>/candidates")
     def candidates(order_id: int) -> flask.Response:
-        actor = auth.require(Action.VIEW_ORDERS)
+        actor = auth.require_order(Action.VIEW_ORDERS, order_id)
         return flask.jsonify(explained_json(dispatch.candidates(actor=actor, order_id=order_id)))
 
     @bp.post("/api/v1/work-orders/batch-assign")
@@ -101,7 +102,7 @@ def create_blueprint(*, auth: Auth, dispatch: DispatchService, list_orders: Any)
 
     @bp.post("/api/v1/work-orders/<int:order_id>/assign")
     def assign(order_id: int) -> tuple[flask.Response, int]:
-        actor = auth.require(Action.MANAGE_ORDERS)
+        actor = auth.require_order(Action.MANAGE_ORDERS, order_id)
         body = json_object()
         worker_id = whole_id(body, "worker_id")
         assert worker_id is not None
@@ -112,7 +113,7 @@ def create_blueprint(*, auth: Auth, dispatch: DispatchService, list_orders: Any)
 
     @bp.post("/api/v1/work-orders/<int:order_id>/status")
     def move(order_id: int) -> tuple[flask.Response, int]:
-        actor = auth.require(Action.MANAGE_ORDERS)
+        actor = auth.require_order(Action.MANAGE_ORDERS, order_id)
         body = json_object()
         try:
             to = OrderStatus(body.get("status"))

@@ -74,7 +74,7 @@ def create_blueprint(*, auth: Auth, reports: ReportsService) -> flask.Blueprint:
 
     @bp.get("/api/v1/orders/<int:order_id>/record")
     def record(order_id: int) -> flask.Response:
-        actor = auth.require(Action.VIEW_ORDERS)
+        actor = auth.require_order(Action.VIEW_ORDERS, order_id)
         found = reports.record(actor=actor, order_id=order_id)
         if found is None:
             deny(404, f"no order with id {order_id}", "order_id")
@@ -82,7 +82,7 @@ def create_blueprint(*, auth: Auth, reports: ReportsService) -> flask.Blueprint:
 
     @bp.get("/api/v1/work-orders/<int:order_id>/signature")
     def signature(order_id: int) -> flask.Response:
-        actor = auth.require(Action.VIEW_ORDERS)
+        actor = auth.require_order(Action.VIEW_ORDERS, order_id)
         path = reports.signature_file(actor=actor, order_id=order_id)
         if path is None:
             deny(404, f"order {order_id} has no signature", "order_id")

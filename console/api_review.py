@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import flask
 
-from console.auth import Auth
+from console.auth import Auth, deny
 from console.request_body import json_object
 from dispatch.access import Action
 from services.review_service import ReviewService, parse_review, parse_status
@@ -23,6 +23,8 @@ def create_blueprint(*, auth: Auth, reviews: ReviewService) -> flask.Blueprint:
     @bp.post("/api/v1/checkins/<int:checkin_id>/review")
     def decide(checkin_id: int) -> flask.Response:
         actor = auth.require(Action.REVIEW_CHECKINS)
+        if not auth.checkin_in_scope(actor, checkin_id):
+            deny(404, f"no check-in with id {checkin_id}")
         request = parse_review(json_object())
         return flask.jsonify(reviews.decide(actor=actor, checkin_id=checkin_id, request=request))
 

@@ -31,7 +31,7 @@ def create_blueprint(*, auth: Auth, sessions: sessionmaker[Session], clock: Cloc
 
     @bp.get("/api/v1/workers/<int:worker_id>/stops")
     def stops(worker_id: int) -> flask.Response:
-        actor = auth.require(Action.VIEW_POSITIONS, worker_id=worker_id)
+        actor = auth.require_worker(Action.VIEW_POSITIONS, worker_id)
         start, end = _range(tracks)
         found = _known(tracks.stops(actor=actor, worker_id=worker_id, start=start, end=end), worker_id)
         return flask.jsonify(
@@ -49,7 +49,7 @@ def create_blueprint(*, auth: Auth, sessions: sessionmaker[Session], clock: Cloc
 
     @bp.get("/api/v1/workers/<int:worker_id>/trips")
     def trips(worker_id: int) -> flask.Response:
-        actor = auth.require(Action.VIEW_POSITIONS, worker_id=worker_id)
+        actor = auth.require_worker(Action.VIEW_POSITIONS, worker_id)
         start, end = _range(tracks)
         found = _known(tracks.trips(actor=actor, worker_id=worker_id, start=start, end=end), worker_id)
         return flask.jsonify(
@@ -66,7 +66,7 @@ def create_blueprint(*, auth: Auth, sessions: sessionmaker[Session], clock: Cloc
 
     @bp.get("/api/v1/workers/<int:worker_id>/track.gpx")
     def track_gpx(worker_id: int) -> flask.Response:
-        actor = auth.require(Action.VIEW_POSITIONS, worker_id=worker_id)
+        actor = auth.require_worker(Action.VIEW_POSITIONS, worker_id)
         start, end = _range(tracks)
         fixes = _known(tracks.track(actor=actor, worker_id=worker_id, start=start, end=end), worker_id)
         response = flask.Response(gpx_document(worker_id, fixes), mimetype="application/gpx+xml")
@@ -75,7 +75,7 @@ def create_blueprint(*, auth: Auth, sessions: sessionmaker[Session], clock: Cloc
 
     @bp.get("/api/v1/workers/<int:worker_id>/track.geojson")
     def track_geojson(worker_id: int) -> flask.Response:
-        actor = auth.require(Action.VIEW_POSITIONS, worker_id=worker_id)
+        actor = auth.require_worker(Action.VIEW_POSITIONS, worker_id)
         start, end = _range(tracks)
         fixes = _known(tracks.track(actor=actor, worker_id=worker_id, start=start, end=end), worker_id)
         response = flask.Response(

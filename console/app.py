@@ -24,6 +24,7 @@ from console import (
     api_forms,
     api_orders,
     api_plans,
+    api_privacy,
     api_reports,
     api_review,
     api_tracks,
@@ -41,11 +42,11 @@ from console.pages import orders as orders_page
 from console.pages import plans as plans_page
 from console.pages import reports as reports_page
 from console.pages import review as review_page
-from data import field_repo, orders_repo, sites_repo, users_repo, webhooks_repo
+from data import field_repo, orders_repo, scope_repo, sites_repo, users_repo, webhooks_repo
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.scenario import DEMO_LOGINS
 from data.settings import Settings
-from dispatch.access import Action, can
+from dispatch.access import Action, can, sees_worker
 from dispatch.assign import AssignParams, AutoDispatchPolicy
 from dispatch.attendance import ClockPolicy
 from dispatch.clock import Clock
@@ -55,7 +56,7 @@ from realtime import sockets
 from realtime.bus import Bus
 from realtime.field_events import make_field_events
 from realtime.pipeline import PositionPipeline, StoreUnavailable
-from realtime.relay import run_relay
+from realtime.relay import TeamDirectory, run_relay
 from realtime.webhook_queue import DeliveryQueue
 from routing.paths import LegPaths
 from routing.travel import StraightLine, TravelTimes, make_travel_times
@@ -72,6 +73,7 @@ from services.links import PushLinks
 from services.live_service import Services
 from services.plan_jobs import PlanJobs
 from services.plan_review import compare_with_published
+from services.privacy_service import PrivacyService
 from services.reports_service import ReportsService
 from services.review_service import ReviewService
 from services.webhooks_service import WebhookService
@@ -96,9 +98,20 @@ class OutfieldApp:
         def emit(event: str, payload: dict[str, Any], room: str) -> None:
             self.socketio.emit(event, payload, to=room)
 
+        def load_teams() -> dict[int, str]:  # for the team-scoped consoles' rooms
+            with session_scope(self.services.sessions) as session:
+                return scope_repo.teams_by_worker(session)
+
         thread = threading.Thread(
             target=run_relay,
-            kwargs={"bus": self.bus, "emit": emit, "batch_ms": batch_ms, "stop": self.stop, "holder": holder},
+            kwargs={
+                "bus": self.bus,
+                "emit": emit,
+                "batch_ms": batch_ms,
+                "stop": self.stop,
+                "holder": holder,
+                "team_of": TeamDirectory(load_teams),
+            },  # fmt: skip
             name="outfield-relay",
             daemon=True,
         )
@@ -117,7 +130,10 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     field_events = make_field_events(
         settings, sessions=sessions, bus=bus, clock=clock, order_changed=order_changed(bus)
     )
-    pipeline = PositionPipeline(sessions=sessions, bus=bus, clock=clock, limits=limits, after_store=field_events.submit)
+    pipeline = PositionPipeline(
+        sessions=sessions, bus=bus, clock=clock, limits=limits, after_store=field_events.submit,
+        consent_required=settings.consent_required,
+    )  # fmt: skip
     alerts = AlertsService(sessions=sessions, clock=clock, bus=bus)
 
     server = flask.Flask("outfield")
@@ -168,6 +184,9 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         path_of=leg_paths.path,
     )
     server.register_blueprint(api_field.create_blueprint(auth=auth, field=field))
+    privacy = PrivacyService(sessions=sessions, clock=clock,
+                             text_version=settings.consent_text_version, on_consent=pipeline.consent_changed)  # fmt: skip
+    server.register_blueprint(api_privacy.create_blueprint(auth=auth, privacy=privacy, field=field))
     server.register_blueprint(api_attendance.create_blueprint(auth=auth, attendance=attendance, field=field))
     customers = CustomerService(
         sessions=sessions, clock=clock, secret=settings.secret_key, travel=travel,
@@ -291,7 +310,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         actor = auth.current_actor()
         if actor is None or not can(actor, Action.VIEW_POSITIONS).allowed:
             return html.Div(html.P("Your role may not view workers' days."), className="login")
-        workers = [(w.id, w.name) for w in services.list_workers()]
+        workers = [(w.id, w.name) for w in services.list_workers() if sees_worker(actor, w.team)]
         today = clock.now().astimezone(UTC).date()
         return day_page.layout(tile_url=settings.tile_url, actor_name=actor.name, workers=workers, day=today)
 

@@ -11,9 +11,9 @@ from typing import Any
 import flask
 from sqlalchemy.orm import Session, sessionmaker
 
-from data import users_repo
+from data import scope_repo, users_repo
 from data.db import session_scope
-from dispatch.access import Action, Actor, can
+from dispatch.access import Action, Actor, Visibility, can, effective_scope, sees_order, sees_worker
 from dispatch.errors import AppError, deny
 
 ApiError = AppError
@@ -56,6 +56,68 @@ class Auth:
             deny(401 if actor is None else 403, decision.reason)
         assert actor is not None
         return actor
+
+    def require_worker(self, action: Action, worker_id: int) -> Actor:
+        """`require(action, worker_id=)`, then 404 (as for a worker that does not exist) when the worker is
+        outside the actor's team scope: a scoped user learns nothing of other teams' workers."""
+        actor = self.require(action, worker_id=worker_id)
+        self.check_worker_in_scope(actor, worker_id)
+        return actor
+
+    def check_worker_in_scope(self, actor: Actor, worker_id: int) -> None:
+        if effective_scope(actor).all_teams:
+            return
+        with session_scope(self._sessions) as session:
+            team = scope_repo.worker_team(session, worker_id)
+        if team is None or not sees_worker(actor, team):
+            deny(404, f"no worker with id {worker_id}")
+
+    def require_order(self, action: Action, order_id: int) -> Actor:
+        """`require(action)`, then 404 (as for an order that does not exist) when the order's worker is
+        outside the actor's team scope. Unassigned orders are every office user's."""
+        actor = self.require(action)
+        self.check_order_in_scope(actor, order_id)
+        return actor
+
+    def check_order_in_scope(self, actor: Actor, order_id: int) -> None:
+        if effective_scope(actor).all_teams:
+            return
+        with session_scope(self._sessions) as session:
+            exists, team = scope_repo.order_owner(session, order_id)
+        if exists and not sees_order(actor, team):
+            deny(404, f"no work order with id {order_id}")
+
+    def alert_in_scope(self, actor: Actor, alert_id: int) -> bool:
+        """Whether the alert (when it exists) is about a worker in the actor's scope."""
+        if effective_scope(actor).all_teams:
+            return True
+        with session_scope(self._sessions) as session:
+            exists, worker_id = scope_repo.alert_worker(session, alert_id)
+            team = scope_repo.worker_team(session, worker_id) if worker_id is not None else None
+        return not exists or (team is not None and sees_worker(actor, team))
+
+    def photo_in_scope(self, actor: Actor, photo_id: int) -> bool:
+        """Whether the photo (when it exists) was taken by a worker in the actor's scope."""
+        return self._worker_of_in_scope(actor, lambda session: scope_repo.photo_worker(session, photo_id))
+
+    def checkin_in_scope(self, actor: Actor, checkin_id: int) -> bool:
+        """Whether the check-in (when it exists) is a worker's in the actor's scope."""
+        return self._worker_of_in_scope(actor, lambda session: scope_repo.checkin_worker(session, checkin_id))
+
+    def _worker_of_in_scope(self, actor: Actor, worker_of: Callable[[Session], int | None]) -> bool:
+        if effective_scope(actor).all_teams:
+            return True
+        with session_scope(self._sessions) as session:
+            worker_id = worker_of(session)
+            team = scope_repo.worker_team(session, worker_id) if worker_id is not None else None
+        return worker_id is None or (team is not None and sees_worker(actor, team))
+
+    def visibility(self, actor: Actor) -> Visibility:
+        """The actor's scope over every worker's team, for filtering lists (no query for an all-teams actor)."""
+        if effective_scope(actor).all_teams:
+            return Visibility(actor, {})
+        with session_scope(self._sessions) as session:
+            return Visibility(actor, scope_repo.teams_by_worker(session))
 
     def authenticate_socket(self, auth: Any) -> Actor | None:
         """The actor of a socket connection: `auth={"token": ...}` or the browser's session cookie."""

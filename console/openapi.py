@@ -1291,6 +1291,99 @@ OPENAPI["paths"].update(
 )  # fmt: skip
 
 
+_CONSENT = _resp(
+    "The worker's consent: {state: given|none|withdrawn, text_version (the current text), given_text_version, given_at, source: link|paper, withdrawn_at}",
+    {
+        "type": "object",
+        "required": ["state", "text_version"],
+        "properties": {"state": {"enum": ["given", "none", "withdrawn"]}, "text_version": {"type": "string"}},
+    },
+)
+_CONSENT_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["given"],
+                "properties": {"given": {"type": "boolean"}, "text_version": {"type": "string"}},
+            }
+        }
+    },
+}
+_ZIP = {
+    "description": "A zip: data.json (every table), one CSV per table, files/ (photos, signatures)",
+    "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+}
+OPENAPI["paths"].update(
+    {
+        "/api/v1/users/{user_id}/scope": {
+            "put": {
+                "summary": "Which teams' workers and orders a dispatcher or manager sees ({all_teams: bool, teams: [name]}); admin only, audited",
+                "parameters": [{"name": "user_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"all_teams": {"type": "boolean"},
+                                                     "teams": {"type": "array", "items": {"type": "string"}}}}}}},
+                "responses": {"200": _resp("{user_id, all_teams, teams}"), "404": _resp("No such user"), **_ERRORS},
+            }
+        },
+        "/api/v1/workers/{worker_id}/consent": {
+            "get": {
+                "summary": "The worker's consent to location tracking (office users who may see the worker)",
+                "parameters": [_WORKER_ID],
+                "responses": {"200": _CONSENT, "404": _resp("No such worker"), **_ERRORS},
+            },
+            "post": {
+                "summary": "Record consent given on paper ({given: true, text_version: the current one}) or withdraw it ({given: false}); admin only, audited",
+                "parameters": [_WORKER_ID],
+                "requestBody": _CONSENT_BODY,
+                "responses": {"200": _CONSENT, "404": _resp("No such worker"),
+                              "409": _resp("Nothing to withdraw"), **_ERRORS},
+            },
+        },
+        "/api/v1/field/{token}/consent": {
+            "get": {
+                "summary": "The worker's own consent, read through their push link",
+                "security": [],
+                "parameters": [_TOKEN],
+                "responses": {"200": _CONSENT, **_LINK_ERRORS},
+            },
+            "post": {
+                "summary": "The worker gives ({given: true, text_version}) or withdraws ({given: false}) consent on their page; audited",
+                "security": [],
+                "parameters": [_TOKEN],
+                "requestBody": _CONSENT_BODY,
+                "responses": {"200": _CONSENT, "409": _resp("Nothing to withdraw"), **_LINK_ERRORS},
+            },
+        },
+        "/api/v1/workers/{worker_id}/anonymise": {
+            "post": {
+                "summary": "Anonymise a leaver for good ({confirm: true}): name, device, fixes, events, photos, signatures, check-in coordinates removed; orders and km kept; admin only, audited",
+                "parameters": [_WORKER_ID],
+                "requestBody": _JSON_BODY,
+                "responses": {"200": _resp("{worker_id, anonymised_at, removed: {kind: count}}"),
+                              "404": _resp("No such worker"), "409": _resp("Already anonymised"), **_ERRORS},
+            }
+        },
+        "/api/v1/workers/{worker_id}/export": {
+            "get": {
+                "summary": "Everything held about the worker as a zip; the worker's own login or an admin; audited",
+                "parameters": [_WORKER_ID],
+                "responses": {"200": _ZIP, "404": _resp("No such worker"), **_ERRORS},
+            }
+        },
+        "/api/v1/field/{token}/export": {
+            "get": {
+                "summary": "Everything held about the worker as a zip, through their own push link; audited",
+                "security": [],
+                "parameters": [_TOKEN],
+                "responses": {"200": _ZIP, **_LINK_ERRORS},
+            }
+        },
+    }
+)  # fmt: skip
+
+
 _ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 
 

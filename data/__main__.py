@@ -248,6 +248,63 @@ def cmd_purge_positions(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(settings: Settings, _args: argparse.Namespace) -> int:
+    """Purge every kind of personal data past its retention; prints one JSON line of counts per kind."""
+    from data import privacy_repo
+
+    with _database(settings) as factory:
+        with session_scope(factory) as session:
+            purged = privacy_repo.purge(session, now=SystemClock().now(), retention=settings.retention)
+        removed = 0
+        for path in purged.files:  # after the commit, as the worker process does
+            try:
+                os.remove(path)
+                removed += 1
+            except FileNotFoundError:
+                pass
+    print(json.dumps({**purged.counts, "files": removed}))
+    return 0
+
+
+def cmd_set_scope(settings: Settings, args: argparse.Namespace) -> int:
+    from data.users_repo import set_scope
+    from dispatch.access import ALL_TEAMS, TeamScope
+
+    teams = [t.strip() for t in (args.teams or "").split(",") if t.strip()]
+    if args.all_teams == bool(teams):
+        raise UsageError("give either --all-teams or --teams NAME[,NAME...]")
+    with _database(settings) as factory:
+        try:
+            with session_scope(factory) as session:
+                set_scope(session, user_id=_user_id(session, args.name),
+                          scope=ALL_TEAMS if args.all_teams else TeamScope.of(teams))  # fmt: skip
+        except ValueError as exc:
+            raise _usage_from(exc) from None
+    print(f"{args.name} now sees {'every team' if args.all_teams else 'teams ' + ', '.join(teams)}")
+    return 0
+
+
+def cmd_anonymise(settings: Settings, args: argparse.Namespace) -> int:
+    from data import audit_repo, field_repo, privacy_repo
+
+    if not args.confirm:
+        raise UsageError("--confirm: anonymising removes the worker's personal data for good")
+    now = SystemClock().now()
+    with _database(settings) as factory:
+        with session_scope(factory) as session:
+            done = privacy_repo.anonymise(session, worker_id=args.worker_id, at=now)
+            field_repo.revoke_links(session, worker_id=args.worker_id, at=now)
+            audit_repo.record(session, actor_id=None, action="anonymise-worker", subject_type="worker",
+                              subject_id=args.worker_id, at=now, details={"removed": done.counts, "via": "cli"})  # fmt: skip
+        for path in done.files:
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                pass
+    print(json.dumps({"worker_id": args.worker_id, "removed": done.counts}))
+    return 0
+
+
 def _day(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -332,6 +389,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("purge-positions", help="delete positions older than the retention period").set_defaults(
         run=cmd_purge_positions
     )
+    sub.add_parser(
+        "purge", help="purge every kind of personal data past its retention; prints a JSON count per kind"
+    ).set_defaults(run=cmd_purge)
+    p = sub.add_parser("set-scope", help="which teams' workers and orders a dispatcher or manager sees")
+    p.add_argument("--name", required=True)
+    p.add_argument("--teams", default="", help="comma-separated team names")
+    p.add_argument("--all-teams", action="store_true")
+    p.set_defaults(run=cmd_set_scope)
+    p = sub.add_parser("anonymise", help="anonymise a leaver for good (orders and km aggregates are kept)")
+    p.add_argument("--worker-id", type=int, required=True)
+    p.add_argument("--confirm", action="store_true")
+    p.set_defaults(run=cmd_anonymise)
     return parser
 
 

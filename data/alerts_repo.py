@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -148,40 +148,75 @@ def open_keys(session: Session) -> set[str]:
 
 
 def add_fence_events(session: Session, events: Iterable[GeofenceEvent]) -> list[GeofenceEvent]:
-    """Store geofence crossings, each once however often it is given; returns those stored now.
+    """Store geofence crossings, each once however often it is given; returns those stored now, in order.
 
     A worker's crossings of one site alternate, enter then exit: a crossing of the same type as the last one
     stored for that worker and site is not stored (another web process, which saw other fixes of the same
     phone, stored that arrival or departure already, with its own first fix).
+
+    Two statements for the whole batch, however many crossings it holds: one query for the last stored
+    crossing of each (worker, site) pair the batch names, and one multi-row insert (`ON CONFLICT DO NOTHING`
+    on the dedup key) of those that alternate with it, the batch's own crossings taken in order.
     """
-    stored: list[GeofenceEvent] = []
-    for e in events:
-        last = session.scalar(
-            select(EventRow.type)
-            .where(EventRow.worker_id == e.worker_id, EventRow.site_id == e.site_id, EventRow.type.in_(FENCE_TYPES))
-            .order_by(EventRow.at.desc(), EventRow.id.desc())
-            .limit(1)
-        )
-        if last == e.type.value:
+    given = list(events)
+    if not given:
+        return []
+    last = _last_crossings(session, {(e.worker_id, e.site_id) for e in given})
+    candidates: list[tuple[str, GeofenceEvent]] = []
+    for e in given:
+        pair = (e.worker_id, e.site_id)
+        known = last.get(pair)
+        if known is not None and known[1] == e.type.value:
             continue
-        key = f"{e.type.value}:{e.worker_id}:{e.site_id}:{e.at.isoformat()}"
-        new_id = session.scalar(
-            _insert(session, EventRow.__table__, "dedup_key"),
-            [
-                {
-                    "type": e.type.value,
-                    "worker_id": e.worker_id,
-                    "order_id": None,
-                    "at": e.at,
-                    "site_id": e.site_id,
-                    "dedup_key": key,
-                    "details": {"confirmed_at": e.confirmed_at.isoformat(), "position_id": e.position_id},
-                }
-            ],
+        candidates.append((f"{e.type.value}:{e.worker_id}:{e.site_id}:{e.at.isoformat()}", e))
+        if known is None or e.at >= known[0]:  # the newest crossing of the pair, as the query orders them
+            last[pair] = (e.at, e.type.value)
+    if not candidates:
+        return []
+    rows = [
+        {
+            "type": e.type.value,
+            "worker_id": e.worker_id,
+            "order_id": None,
+            "at": e.at,
+            "site_id": e.site_id,
+            "dedup_key": key,
+            "details": {"confirmed_at": e.confirmed_at.isoformat(), "position_id": e.position_id},
+        }
+        for key, e in candidates
+    ]
+    table = EventRow.__table__
+    dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = dialect_insert(table).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.dedup_key)
+    new_keys = set(session.scalars(statement, rows))
+    return [e for key, e in candidates if key in new_keys]
+
+
+def _last_crossings(session: Session, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], tuple[datetime, str]]:
+    """The last stored crossing (time, type) of each (worker, site) pair that has one, in one query."""
+    ranked = (
+        select(
+            EventRow.worker_id,
+            EventRow.site_id,
+            EventRow.at,
+            EventRow.type,
+            func.row_number()
+            .over(
+                partition_by=(EventRow.worker_id, EventRow.site_id), order_by=(EventRow.at.desc(), EventRow.id.desc())
+            )
+            .label("rank"),
         )
-        if new_id is not None:
-            stored.append(e)
-    return stored
+        .where(
+            EventRow.worker_id.in_({w for w, _ in pairs}),
+            EventRow.site_id.in_({s for _, s in pairs}),
+            EventRow.type.in_(FENCE_TYPES),
+        )
+        .subquery()
+    )
+    rows = session.execute(
+        select(ranked.c.worker_id, ranked.c.site_id, ranked.c.at, ranked.c.type).where(ranked.c.rank == 1)
+    )
+    return {(w, s): (at, kind) for w, s, at, kind in rows if (w, s) in pairs}
 
 
 def fence_events(session: Session, *, worker_id: int, start: datetime, end: datetime) -> list[GeofenceEvent]:
@@ -204,19 +239,30 @@ def sites_inside(session: Session, *, worker_id: int, since: datetime) -> dict[i
 
     This is how a process (re)starting learns where a worker is, so a restart makes no second enter event.
     """
+    return sites_inside_many(session, worker_ids=[worker_id], since=since)[worker_id]
+
+
+def sites_inside_many(
+    session: Session, *, worker_ids: Iterable[int], since: datetime
+) -> dict[int, dict[int, datetime]]:
+    """`sites_inside` of each of `worker_ids`, in one query (an evaluator meeting a batch's workers for the
+    first time asked once per worker)."""
+    wanted = set(worker_ids)
+    inside: dict[int, dict[int, datetime]] = {w: {} for w in wanted}
+    if not wanted:
+        return inside
     rows = session.execute(
-        select(EventRow.site_id, EventRow.type, EventRow.at)
-        .where(EventRow.worker_id == worker_id, EventRow.type.in_(FENCE_TYPES), EventRow.at >= since)
+        select(EventRow.worker_id, EventRow.site_id, EventRow.type, EventRow.at)
+        .where(EventRow.worker_id.in_(wanted), EventRow.type.in_(FENCE_TYPES), EventRow.at >= since)
         .order_by(EventRow.at, EventRow.id)
     ).all()
-    inside: dict[int, datetime] = {}
-    for site_id, kind, at in rows:
-        if site_id is None:
+    for worker_id, site_id, kind, at in rows:
+        if site_id is None or worker_id is None:
             continue
         if kind == FenceEventType.ENTER.value:
-            inside[site_id] = at
+            inside[worker_id][site_id] = at
         else:
-            inside.pop(site_id, None)
+            inside[worker_id].pop(site_id, None)
     return inside
 
 

@@ -280,6 +280,8 @@ class HistoryFilter:
     statuses: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     q: str | None = None
+    # A team-scoped reader's teams: only their orders and the unassigned ones (None: every order).
+    scope_teams: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +299,8 @@ def _history_query(f: HistoryFilter, *, indexed: bool = False) -> Select[Any]:
         conditions.append(WorkOrderRow.assigned_worker_id == f.worker_id)
     if f.team is not None:
         conditions.append(WorkerRow.team == f.team)
+    if f.scope_teams is not None:
+        conditions.append(or_(WorkOrderRow.assigned_worker_id.is_(None), WorkerRow.team.in_(sorted(f.scope_teams))))
     if f.site_id is not None:
         conditions.append(WorkOrderRow.site_id == f.site_id)
     if f.customer:

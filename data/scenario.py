@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from data.orders_repo import upsert_order_by_reference
 from data.sites_repo import upsert_site_by_ref
 from data.tables import SiteRow, UserRow, WorkerRow, WorkOrderRow
-from data.users_repo import actor_by_name, create_user, issue_token, revoke_token
+from data.users_repo import actor_by_name, create_user, issue_token, revoke_token, set_scope
 from data.workers_repo import upsert_worker_by_device
-from dispatch.access import Role
+from dispatch.access import Role, TeamScope
 from dispatch.geo import LatLon
 from dispatch.orders import OrderType, TimeWindow
 from dispatch.workers import Shift
@@ -43,7 +43,10 @@ DEMO_LOGINS: tuple[tuple[str, str, Role], ...] = (
     ("admin", "admin-demo", Role.ADMIN),
     ("dispatcher", "dispatcher-demo", Role.DISPATCHER),
     ("manager", "manager-demo", Role.MANAGER),
+    ("north-dispatcher", "north-demo", Role.DISPATCHER),
 )
+SCOPED_LOGINS = {"north-dispatcher": ("North",)}
+"""The demo's team-scoped users: who sees only which teams' workers and orders."""
 SIMULATOR_USER = "simulator"
 """The demo simulator's own user (a dispatcher without a password, so it cannot log in to the console):
 it issues the simulated workers' push links through the office API, audited under this name."""
@@ -148,7 +151,9 @@ def seed_demo(
     for name, password, role in DEMO_LOGINS:
         # An existing user keeps their password: seeding must never reset a real admin's login.
         if actor_by_name(session, name) is None:
-            create_user(session, name=name, role=role, password=password, now=_at(day, time(6, 0)))
+            user, _ = create_user(session, name=name, role=role, password=password, now=_at(day, time(6, 0)))
+            if name in SCOPED_LOGINS:
+                set_scope(session, user_id=user.id, scope=TeamScope.of(SCOPED_LOGINS[name]))
     if actor_by_name(session, SIMULATOR_USER) is None:
         # No working token until a simulator mints its own (`simulator_token`).
         _, token = create_user(session, name=SIMULATOR_USER, role=Role.DISPATCHER, now=_at(day, time(6, 0)))

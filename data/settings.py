@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from dispatch.privacy import RetentionDays
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -99,6 +101,14 @@ class Settings:
     clock_in: str = "optional"
     # A worker this close to an accepted order's site (or inside its geofence) without a check-in is reminded.
     reminder_near_m: float = 150.0
+    # How long each kind of personal data is kept (OUTFIELD_RETENTION_<KIND>_DAYS; positions also
+    # OUTFIELD_POSITION_RETENTION_DAYS): purged hourly by the `worker` process, or `python -m data purge`.
+    retention: RetentionDays = RetentionDays()
+    # Keep no fix of a worker without a consent on record (OUTFIELD_CONSENT_REQUIRED=1). Off by default so an
+    # upgraded office keeps tracking until its workers have consented; a withdrawn consent always stops it.
+    consent_required: bool = False
+    # The version of the consent text the push-link page shows and records with each consent.
+    consent_text_version: str = "1"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -119,7 +129,7 @@ class Settings:
             sim_speed=float(environ.get("OUTFIELD_SIM_SPEED", "1")),
             tile_url=environ.get("OUTFIELD_TILE_URL") or None,
             osrm_dir=Path(environ.get("OUTFIELD_OSRM_DIR", str(var_dir / "osrm"))),
-            position_retention_days=_int(environ, "OUTFIELD_POSITION_RETENTION_DAYS", 90),
+            position_retention_days=_retention(environ).positions,
             live_batch_ms=_int(environ, "OUTFIELD_LIVE_BATCH_MS", 50),
             upload_dir=Path(environ.get("OUTFIELD_UPLOAD_DIR", str(var_dir / "uploads"))),
             public_url=environ.get("OUTFIELD_PUBLIC_URL") or None,
@@ -153,12 +163,27 @@ class Settings:
             webhook_retry_base_s=float(_within(environ, "OUTFIELD_WEBHOOK_RETRY_BASE_S", 30, 1, 3600)),
             clock_in=_choice(environ, "OUTFIELD_CLOCK_IN", "optional", ("required", "optional", "off")),
             reminder_near_m=float(_within(environ, "OUTFIELD_REMINDER_NEAR_M", 150, 10, 5000)),
+            retention=_retention(environ),
+            consent_required=environ.get("OUTFIELD_CONSENT_REQUIRED", "") == "1",
+            consent_text_version=(environ.get("OUTFIELD_CONSENT_TEXT_VERSION") or "1").strip()[:50] or "1",
         )
 
     @property
     def cookies_secure(self) -> bool:
         """Session cookies are sent over HTTPS only when the public address is HTTPS."""
         return (self.public_url or "").lower().startswith("https://")
+
+
+def _retention(environ: Mapping[str, str]) -> RetentionDays:
+    """RetentionDays from OUTFIELD_RETENTION_<KIND>_DAYS, each at least 1 (positions: also the older name)."""
+    defaults = RetentionDays()
+    days = {}
+    for kind in defaults.kinds():
+        fallback = getattr(defaults, kind)
+        if kind == "positions":
+            fallback = _int(environ, "OUTFIELD_POSITION_RETENTION_DAYS", fallback)
+        days[kind] = _within(environ, f"OUTFIELD_RETENTION_{kind.upper()}_DAYS", fallback, 1, 36500)
+    return RetentionDays(**days)
 
 
 def _int(environ: Mapping[str, str], name: str, default: int) -> int:

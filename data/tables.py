@@ -105,6 +105,10 @@ class UserRow(Base):
     # Bumped by logout, a password change and deactivation: a session cookie names the version it was
     # signed in with, so every older session of the user stops working at once.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Which teams' workers and orders a dispatcher or manager sees (0012): every team, or those named in
+    # team_scope. Users from before 0012 see every team, as they did.
+    all_teams: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    team_scope: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
 
 
 class ApiTokenRow(Base):
@@ -131,6 +135,8 @@ class WorkerRow(Base):
     home_lat: Mapped[float | None] = mapped_column(Float)
     home_lon: Mapped[float | None] = mapped_column(Float)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when the worker left and was anonymised (0012): irreversible, and done once.
+    anonymised_at: Mapped[datetime | None]
 
 
 class TeamRow(Base):
@@ -723,3 +729,23 @@ class VapidKeyRow(Base):
     private_pem: Mapped[str] = mapped_column(Text)
     public_key: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
+
+
+class WorkerConsentRow(Base):
+    """A worker's consent to location tracking under one version of the consent text (0012).
+
+    The current consent is the newest row; it counts while `withdrawn_at` is NULL. `given_by` is the
+    user who recorded it (an admin, for consent given on paper); NULL when the worker gave it on their
+    own push-link page.
+    """
+
+    __tablename__ = "worker_consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), index=True)
+    text_version: Mapped[str] = mapped_column(String(50))
+    given_at: Mapped[datetime]
+    given_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(20))
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from data.tables import ApiTokenRow, UserRow, WorkerRow
-from dispatch.access import Actor, Role
+from dispatch.access import ALL_TEAMS, Actor, Role, TeamScope
 from dispatch.clock import SystemClock
 
 
@@ -30,7 +30,8 @@ def _hash_token(token: str) -> str:
 
 
 def _to_actor(row: UserRow) -> Actor:
-    return Actor(id=row.id, name=row.name, role=Role(row.role), worker_id=row.worker_id)
+    scope = ALL_TEAMS if row.all_teams else TeamScope.of(str(t) for t in row.team_scope or ())
+    return Actor(id=row.id, name=row.name, role=Role(row.role), worker_id=row.worker_id, scope=scope)
 
 
 def _role(role: Role | str) -> Role:
@@ -246,3 +247,17 @@ def revoke_user_tokens(session: Session, *, user_id: int, now: datetime) -> int:
     )
     session.flush()
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def set_scope(session: Session, *, user_id: int, scope: TeamScope) -> Actor:
+    """Set which teams the user sees (takes effect on their next request and live-stream check).
+
+    Raises ValueError naming the field for an unknown `user_id`.
+    """
+    row = session.get(UserRow, user_id)
+    if row is None:
+        raise ValueError(f"user_id: no user with id {user_id}")
+    row.all_teams = scope.all_teams
+    row.team_scope = sorted(scope.teams)
+    session.flush()
+    return _to_actor(row)

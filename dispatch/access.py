@@ -6,6 +6,7 @@ lives and is tested in one place (Datasette's `allowed()` shape).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -41,6 +42,32 @@ class Action(StrEnum):
     MANAGE_TEAMS = "manage-teams"
     VIEW_AUDIT = "view-audit"
     VIEW_LOCATION_AUDIT = "view-location-audit"
+    MANAGE_PRIVACY = "manage-privacy"
+    """Record consent on paper's behalf, anonymise a leaver, export anyone's data, purge."""
+    EXPORT_OWN_DATA = "export-own-data"
+
+
+@dataclass(frozen=True, slots=True)
+class TeamScope:
+    """Which teams' workers (and their orders) an office user sees: every team, or the named ones."""
+
+    all_teams: bool = True
+    teams: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if any(not isinstance(t, str) or not t.strip() for t in self.teams):
+            raise ValueError("teams: every team name must be a non-empty string")
+
+    @classmethod
+    def of(cls, teams: Iterable[str]) -> TeamScope:
+        return cls(all_teams=False, teams=frozenset(teams))
+
+    def covers(self, team: str) -> bool:
+        """Whether a worker of `team` is in this scope ("" is no team: only an all-teams scope covers it)."""
+        return self.all_teams or team in self.teams
+
+
+ALL_TEAMS = TeamScope()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +78,7 @@ class Actor:
     name: str
     role: Role
     worker_id: int | None = None
+    scope: TeamScope = ALL_TEAMS
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +122,14 @@ _RULES: dict[Action, set[Role]] = {
     # location is also the managers' to check, as they answer to staff for it.
     Action.VIEW_AUDIT: {Role.ADMIN},
     Action.VIEW_LOCATION_AUDIT: {Role.ADMIN, Role.MANAGER},
+    # Consent on paper, anonymising a leaver, anyone's export: the data controller's acts.
+    Action.MANAGE_PRIVACY: {Role.ADMIN},
+    Action.EXPORT_OWN_DATA: {Role.ADMIN},
 }
-_OWN_RECORD = (Action.VIEW_POSITIONS, Action.REPORT_POSITION, Action.VIEW_ALERTS)
+_OWN_RECORD = (Action.VIEW_POSITIONS, Action.REPORT_POSITION, Action.VIEW_ALERTS, Action.EXPORT_OWN_DATA)
 """What a field worker may do on their own record only (their fixes, geofence events and alerts)."""
+_ALL_TEAMS_ONLY = {Action.PLAN_ROUTES: "a route plan spans every team's workers and orders"}
+"""Actions whose subject is the whole organisation: a team-scoped user is refused them rather than shown part."""
 
 
 def can(actor: Actor | None, action: Action, *, worker_id: int | None = None) -> Decision:
@@ -110,6 +143,56 @@ def can(actor: Actor | None, action: Action, *, worker_id: int | None = None) ->
         if worker_id is not None and worker_id == actor.worker_id:
             return Decision(True)
         return Decision(False, f"a field worker may only {action.value} of their own record")
+    if action in _ALL_TEAMS_ONLY and not effective_scope(actor).all_teams:
+        return Decision(False, f"a team-scoped user may not {action.value}: {_ALL_TEAMS_ONLY[action]}")
     if actor.role in _RULES.get(action, set()):
         return Decision(True)
     return Decision(False, f"role {actor.role.value} may not {action.value}")
+
+
+def effective_scope(actor: Actor) -> TeamScope:
+    """The teams `actor` sees: an admin and a field worker (on their own record) are never narrowed."""
+    if actor.role in (Role.DISPATCHER, Role.MANAGER):
+        return actor.scope
+    return ALL_TEAMS
+
+
+def sees_worker(actor: Actor, team: str) -> bool:
+    """Whether `actor` may see a worker of `team` (their fixes, events, alerts, day, tracks)."""
+    return effective_scope(actor).covers(team)
+
+
+def sees_order(actor: Actor, assigned_team: str | None) -> bool:
+    """Whether `actor` may see an order whose assigned worker is of `assigned_team` (None: unassigned).
+
+    An order belongs to the team of the worker it is assigned to. An unassigned order belongs to no
+    team yet, so every office user sees it (someone has to assign it); a scoped dispatcher may then
+    assign it only to a worker of their teams.
+    """
+    return assigned_team is None or effective_scope(actor).covers(assigned_team)
+
+
+@dataclass(frozen=True, slots=True)
+class Visibility:
+    """`sees_worker`/`sees_order` for one actor over known workers' teams ({worker id: team}).
+
+    An id missing from `teams_by_worker` is a worker that does not exist: not visible to a scoped actor.
+    """
+
+    actor: Actor
+    teams_by_worker: Mapping[int, str]
+
+    @property
+    def everything(self) -> bool:
+        return effective_scope(self.actor).all_teams
+
+    def worker(self, worker_id: int | None) -> bool:
+        if self.everything:
+            return True
+        team = self.teams_by_worker.get(worker_id) if worker_id is not None else None
+        return team is not None and sees_worker(self.actor, team)
+
+    def order(self, assigned_worker_id: int | None) -> bool:
+        if self.everything or assigned_worker_id is None:
+            return True
+        return self.worker(assigned_worker_id)

@@ -119,8 +119,14 @@ Decision = Raise | Clear
 # Per fix -----------------------------------------------------------------------------------------
 
 
-def fix_alerts(previous: Position | None, current: Position, settings: AlertSettings) -> list[Decision]:
-    """What one stored live fix raises or clears; `previous` is the worker's live fix before it."""
+def fix_alerts(
+    previous: Position | None, current: Position, settings: AlertSettings, *, clears: bool = True
+) -> list[Decision]:
+    """What one stored live fix raises or clears; `previous` is the worker's live fix before it.
+
+    `clears=False` leaves the clears out: the caller knows the worker has no open alert to clear (the
+    everyday fix of an evaluated batch, which then builds no decision at all).
+    """
     w, t = current.worker_id, current.fix_time
     out: list[Decision] = []
     if str(current.attributes.get("alarm", "")).lower() == "sos":
@@ -142,10 +148,11 @@ def fix_alerts(previous: Position | None, current: Position, settings: AlertSett
                     f"battery at {battery:.0f} % (alert below {settings.low_battery_pct:.0f} %)",
                 )
             )
-        elif current.charging or battery >= settings.battery_ok_pct:
+        elif clears and (current.charging or battery >= settings.battery_ok_pct):
             why = "charging" if current.charging else f"battery back at {battery:.0f} %"
             out.append(Clear(AlertKind.LOW_BATTERY, w, None, t, why))
-    out.append(Clear(AlertKind.OFFLINE, w, None, t, "a fix arrived"))
+    if clears:
+        out.append(Clear(AlertKind.OFFLINE, w, None, t, "a fix arrived"))
     return out
 
 

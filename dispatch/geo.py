@@ -16,10 +16,15 @@ class LatLon:
     lon: float
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.lat) and -90.0 <= self.lat <= 90.0):
-            raise ValueError(f"latitude {self.lat!r} is not within -90..90")
-        if not (math.isfinite(self.lon) and -180.0 <= self.lon <= 180.0):
-            raise ValueError(f"longitude {self.lon!r} is not within -180..180")
+        check_lat_lon(self.lat, self.lon)
+
+
+def check_lat_lon(lat: float, lon: float) -> None:
+    """Raise ValueError unless `lat`, `lon` are a WGS84 point (what `LatLon` checks, without building one)."""
+    if not -90.0 <= lat <= 90.0:  # False for NaN too; infinities are outside
+        raise ValueError(f"latitude {lat!r} is not within -90..90")
+    if not -180.0 <= lon <= 180.0:
+        raise ValueError(f"longitude {lon!r} is not within -180..180")
 
 
 def haversine_m(a: LatLon, b: LatLon) -> float:

@@ -347,6 +347,16 @@ def _ignored(position: Position, params: DwellParams) -> bool:
     return position.accuracy_m is not None and position.accuracy_m > params.max_accuracy_m
 
 
+def _staying(state: FenceState, nearby: Mapping[int, float], params: DwellParams) -> bool:
+    """Whether a fix changes nothing of `state` but its time: every site is INSIDE and the fix is not clearly
+    outside it, and the fix is inside no other site (what `step`'s loop would conclude, without its copies)."""
+    sites = state.sites
+    for site_id, presence in sites.items():
+        if presence.status is not Presence.INSIDE or nearby.get(site_id, math.inf) > params.hysteresis_m:
+            return False
+    return all(site_id in sites for site_id, outside_m in nearby.items() if outside_m == 0.0)
+
+
 def step(
     state: FenceState, position: Position, nearby: Mapping[int, float], params: DwellParams | None = None
 ) -> tuple[FenceState, list[GeofenceEvent]]:
@@ -362,6 +372,8 @@ def step(
     t = position.fix_time
     if (state.last_fix_time is not None and t <= state.last_fix_time) or _ignored(position, params):
         return state, []
+    if _staying(state, nearby, params):  # the common case at a site: still inside each, nowhere new
+        return FenceState(state.worker_id, t, state.sites), []
     sites: dict[int, SitePresence] = {}
     events: list[GeofenceEvent] = []
     for site_id in sorted(set(state.sites) | {sid for sid, out in nearby.items() if out == 0.0}):

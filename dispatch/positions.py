@@ -12,7 +12,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from dispatch.geo import LatLon
+from dispatch.geo import LatLon, check_lat_lon
 from dispatch.workers import Worker, keeps_location
 
 KNOTS_TO_MPS = 0.514444
@@ -41,10 +41,11 @@ class Position:
     id: int | None = None
 
     def __post_init__(self) -> None:
-        LatLon(self.latitude, self.longitude)  # validates the range
-        for name in ("fix_time", "device_time", "server_time"):
-            if getattr(self, name).tzinfo is None:
-                raise ValueError(f"{name} must be timezone-aware")
+        check_lat_lon(self.latitude, self.longitude)
+        if self.fix_time.tzinfo is None or self.device_time.tzinfo is None or self.server_time.tzinfo is None:
+            for name in ("fix_time", "device_time", "server_time"):
+                if getattr(self, name).tzinfo is None:
+                    raise ValueError(f"{name} must be timezone-aware")
         if self.accuracy_m is not None and self.accuracy_m < 0:
             raise ValueError("accuracy_m must be >= 0")
         if self.speed_mps is not None and self.speed_mps < 0:
@@ -134,6 +135,7 @@ class Rejected:
     reason: str
     duplicate: bool = False
     off_shift: bool = False
+    no_consent: bool = False
 
 
 OFF_SHIFT = "off shift"
@@ -169,13 +171,24 @@ def accept(position: Position, last: Position | None, limits: PositionLimits) ->
     refused = refuse_fix_time(position, limits)
     if refused is not None:
         return refused
+    live = live_or_duplicate(position, last)
+    return live if isinstance(live, Rejected) else Accepted(position, live=live)
+
+
+DUPLICATE_OF_LAST = Rejected("duplicate of the last fix", duplicate=True)
+
+
+def live_or_duplicate(position: Position, last: Position | None) -> bool | Rejected:
+    """`accept` for a position whose fix time is known to be within the limits: whether it is live (True) or
+    history (False), or Rejected as a resend of the last fix. The batch path checks the time window once
+    for the whole batch and asks only this, without an `Accepted` per fix."""
     if last is not None:
         if (
             position.fix_time == last.fix_time
             and position.latitude == last.latitude
             and position.longitude == last.longitude
         ):
-            return Rejected("duplicate of the last fix", duplicate=True)
+            return DUPLICATE_OF_LAST
         if position.fix_time < last.fix_time:
-            return Accepted(position, live=False)
-    return Accepted(position, live=True)
+            return False
+    return True

@@ -147,6 +147,16 @@ class LiveStatus:
 
 
 MOVING_MPS = 1.5  # faster than a brisk walk: the worker is travelling
+OFFLINE_AFTER = timedelta(minutes=10)
+"""LiveStatus' default `offline_after`."""
+
+
+def fix_state(fix_time: datetime, speed_mps: float | None, now: datetime) -> WorkerState:
+    """`worker_state(LiveStatus(fix_time, speed_mps), now)` without building the LiveStatus: the state a fix
+    shows on the live map as it arrives (the ingestion path decides it once per fix)."""
+    if now - fix_time > OFFLINE_AFTER:
+        return WorkerState.OFFLINE
+    return WorkerState.EN_ROUTE if (speed_mps or 0.0) > MOVING_MPS else WorkerState.IDLE
 
 
 def worker_state(status: LiveStatus, now: datetime) -> WorkerState:

@@ -54,15 +54,16 @@ def _redis_server(settings: Settings) -> int:
 
 
 def _worker(settings: Settings) -> int:
-    """The live relay, and beside it the hourly purge of positions past retention (one process purges), the
+    """The live relay, and beside it the hourly purge of personal data past retention (one process purges), the
     time-based alerts, the scheduled report and the field workers' reminders."""
     from flask_socketio import SocketIO
 
-    from data.db import make_engine, make_sessionmaker
+    from data import scope_repo
+    from data.db import make_engine, make_sessionmaker, session_scope
     from dispatch.clock import SystemClock
     from realtime.bus import Bus
     from realtime.field_events import make_field_events, run_periodic
-    from realtime.relay import run_relay
+    from realtime.relay import TeamDirectory, run_relay
     from realtime.retention import run_purger
     from routing.travel import make_travel_times
 
@@ -83,7 +84,7 @@ def _worker(settings: Settings) -> int:
             "holder": holder,
             "sessions": make_sessionmaker(make_engine(settings.database_url)),
             "clock": SystemClock(),
-            "retention_days": settings.position_retention_days,
+            "retention": settings.retention,
             "stop": stop,
         },
         name="purge-positions",
@@ -148,7 +149,15 @@ def _worker(settings: Settings) -> int:
         name="reminders",
         daemon=True,
     ).start()
-    run_relay(bus=bus, emit=emit, batch_ms=settings.live_batch_ms, stop=stop, holder=holder)
+    team_sessions = make_sessionmaker(make_engine(settings.database_url))
+
+    def load_teams() -> dict[int, str]:
+        with session_scope(team_sessions) as session:
+            return scope_repo.teams_by_worker(session)
+
+    run_relay(
+        bus=bus, emit=emit, batch_ms=settings.live_batch_ms, stop=stop, holder=holder, team_of=TeamDirectory(load_teams)
+    )
     purger.join(10)
     alerts.join(10)
     return 0

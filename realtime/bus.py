@@ -3,8 +3,9 @@
 Messages are JSON objects. Publishing never blocks a request: `publish`/`publish_many` put the
 messages on a bounded outbox that a background thread sends in pipelined batches; the messages of
 one `publish_many` travel as one Redis message (a JSON array), which `listen` yields one by one, so
-a batch of 500 fixes costs Redis and every subscriber one message instead of 500 (orjson: the
-publisher's and the relay's JSON work was a sizeable share of a fix's cost). While Redis is
+a batch of 500 fixes costs Redis and every subscriber one message instead of 500, and so do the
+one-fix `publish_many` calls of concurrent phone requests that queue up while a batch is sent (orjson:
+the publisher's and the relay's JSON work was a sizeable share of a fix's cost). While Redis is
 down or stalled the thread drops what it cannot send (a live map only wants the newest positions;
 consoles re-read the snapshot when the stream resumes) and says so once per outage, not once per
 message. The request path's own Redis call (`ping`, for health checks) gives up after ~0.1 s.
@@ -146,11 +147,19 @@ class Bus:
     def send(self, batch: list[tuple[str, list[dict[str, Any]]]]) -> None:
         """Publish a batch in one pipelined round trip (the publisher thread's step); drops it if Redis fails.
 
-        Each entry's messages go as one Redis message: the object itself when it is alone, else a JSON array.
+        Consecutive entries for one channel go as one Redis message (the phones' one-fix requests queued
+        while the last batch was sent: one message for the lot, not one per request), in order: the object
+        itself when it is alone, else a JSON array.
         """
+        merged: list[tuple[str, list[dict[str, Any]]]] = []
+        for channel, messages in batch:
+            if merged and merged[-1][0] == channel:
+                merged[-1][1].extend(messages)
+            else:
+                merged.append((channel, list(messages)))
         try:
             pipe = self._redis.pipeline(transaction=False)
-            for channel, messages in batch:
+            for channel, messages in merged:
                 pipe.publish(channel, orjson.dumps(messages[0] if len(messages) == 1 else messages))
             pipe.execute()
         except redis.RedisError as exc:

@@ -10,7 +10,8 @@ logged and never fail the ingestion: the fixes are stored. Alerts follow their f
 the thread needs to catch up (milliseconds; bench/alerts.py).
 
 Where a worker stands with each site survives a restart: the first fix of a worker seen by a process
-loads the sites their last stored crossings left them inside (`alerts_repo.sites_inside`).
+loads the sites their last stored crossings left them inside (`alerts_repo.sites_inside_many`: one query
+for all the workers a batch brings).
 
 `run_periodic` runs the time-based kinds (offline, late risk, off route, long stop) in the
 `python -m realtime worker` process; its step, `FieldEvents.evaluate_periodic(now)`, is a plain call.
@@ -214,12 +215,16 @@ class FieldEvents:
         # Every fix's nearby geofences in one R-tree query (the batch's cost is mostly this).
         nearby = index.near_many([p.point for p in ordered], self._dwell.hysteresis_m) if index is not None else None
         with self._lock:
+            with_open = self._with_open()
             for i, fix in enumerate(ordered):
                 previous = self._cache.last.get(fix.worker_id)
                 if previous is not None and fix.fix_time <= previous.fix_time:
                     continue
                 self._cache.last[fix.worker_id] = fix
-                decisions.extend(self._wanted(fix_alerts(previous, fix, self._settings)))
+                # Nothing of theirs open (the everyday case): only raises can matter, so no clears are built.
+                found = fix_alerts(previous, fix, self._settings, clears=str(fix.worker_id) in with_open)
+                if found:
+                    decisions.extend(self._wanted(found, with_open))
                 if nearby is not None:
                     state = self._cache.fences.get(fix.worker_id) or FenceState(fix.worker_id)
                     if not state.sites and 0.0 not in nearby[i].values():
@@ -230,10 +235,15 @@ class FieldEvents:
         if decisions or crossings:
             self._store(decisions, crossings)
 
-    def _wanted(self, decisions: Iterable[Decision]) -> list[Decision]:
+    def _with_open(self) -> set[str]:
+        """The workers with any open alert, ids as text (caller holds the lock)."""
+        return {k.split(":", 2)[1] for k in self._cache.open_keys}
+
+    def _wanted(self, decisions: Iterable[Decision], with_open: set[str] | None = None) -> list[Decision]:
         """Raises of alerts not known open, clears of alerts known open (caller holds the lock)."""
         keys = self._cache.open_keys
-        with_open = {k.split(":", 2)[1] for k in keys}  # the workers with any open alert (ids as text)
+        if with_open is None:
+            with_open = self._with_open()
         out: list[Decision] = []
         for d in decisions:
             if isinstance(d, Clear) and str(d.worker_id) not in with_open:
@@ -311,7 +321,7 @@ class FieldEvents:
         """Where each newly seen worker stands with each site, from their last stored crossings."""
         since = before - timedelta(days=1)
         with session_scope(self._sessions) as session:
-            inside = {w: alerts_repo.sites_inside(session, worker_id=w, since=since) for w in worker_ids}
+            inside = alerts_repo.sites_inside_many(session, worker_ids=worker_ids, since=since)
         with self._lock:
             for worker_id, sites in inside.items():
                 if worker_id in self._cache.fences:

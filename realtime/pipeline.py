@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from data import positions_repo, workers_repo
+from data import positions_repo, privacy_repo, workers_repo
 from data.db import session_scope
 from dispatch.access import Decision
 from dispatch.clock import Clock
@@ -38,10 +38,12 @@ from dispatch.positions import (
     Rejected,
     accept,
     fix_time_refusal,
+    live_or_duplicate,
     refuse_fix_time,
     refuse_off_shift,
 )
-from dispatch.workers import LiveStatus, Worker, kept_span, worker_state
+from dispatch.privacy import ConsentState, consent_refusal
+from dispatch.workers import Worker, WorkerState, fix_state, kept_span
 from realtime.bus import POSITIONS, Bus
 from realtime.group_commit import CommitFailed, GroupCommitter
 from realtime.ingest import IngestError, PlainFix, PositionReport, check_fix_times, parse_item, plain_fix, to_position
@@ -92,26 +94,50 @@ class BatchSummary:
 
 
 Outcome = Stored | Rejected | IngestError
+_UNKNOWN = object()
 _NO_ATTRIBUTES: Mapping[str, Any] = MappingProxyType({})  # read-only, so one serves every plain fix
 MayReport = Callable[[int], Decision]
 Storable = Position | NetworkReport
 
 
+_STATE_TEXT = {state: state.value for state in WorkerState}
+
+
+def _round6(degrees: float) -> float:
+    """`round(degrees, 6)`, cheaply for what phones send (at most 6 decimals, where it is `degrees` itself):
+    when `n / 1e6` (correctly rounded) gives `degrees` back, `degrees` is the double of a 6-decimal number."""
+    n = round(degrees * 1e6)
+    return degrees if n / 1e6 == degrees else round(degrees, 6)
+
+
 def live_message(position: Position) -> dict[str, Any]:
     """The bus/socket form of a live position, with the map state already decided."""
-    state = worker_state(LiveStatus(position.fix_time, position.speed_mps), position.server_time)
-    return {
-        "worker_id": position.worker_id,
-        "lat": round(position.latitude, 6),
-        "lon": round(position.longitude, 6),
-        "fix_time": position.fix_time.isoformat(),
-        "speed_mps": position.speed_mps,
-        "bearing_deg": position.bearing_deg,
-        "accuracy_m": position.accuracy_m,
-        "battery_pct": position.battery_pct,
-        "state": state.value,
-        "server_ms": int(position.server_time.timestamp() * 1000),
-    }
+    return live_messages([position])[0]
+
+
+def live_messages(positions: Sequence[Position]) -> list[dict[str, Any]]:
+    """`live_message` of each position, cheaply: a batch shares its server time, turned into ms once."""
+    out: list[dict[str, Any]] = []
+    server_ms: dict[datetime, int] = {}
+    for position in positions:
+        ms = server_ms.get(position.server_time)
+        if ms is None:
+            ms = server_ms[position.server_time] = int(position.server_time.timestamp() * 1000)
+        out.append(
+            {
+                "worker_id": position.worker_id,
+                "lat": _round6(position.latitude),
+                "lon": _round6(position.longitude),
+                "fix_time": position.fix_time.isoformat(),
+                "speed_mps": position.speed_mps,
+                "bearing_deg": position.bearing_deg,
+                "accuracy_m": position.accuracy_m,
+                "battery_pct": position.battery_pct,
+                "state": _STATE_TEXT[fix_state(position.fix_time, position.speed_mps, position.server_time)],
+                "server_ms": ms,
+            }
+        )
+    return out
 
 
 class PositionPipeline:
@@ -129,6 +155,7 @@ class PositionPipeline:
         monotonic: Callable[[], float] = time.monotonic,
         write: Callable[[list[Storable]], list[int | None]] | None = None,
         after_store: Callable[[list[Position]], None] | None = None,
+        consent_required: bool = False,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
@@ -145,6 +172,10 @@ class PositionPipeline:
         self._load_lock = threading.Lock()
         self._devices_fresh_until = float("-inf")
         self._warned_no_shifts: set[int] = set()
+        # Each known worker's consent state, read with the devices (and at once on a change made here):
+        # a fix of a worker whose consent is withdrawn (or, when required, never given) is not kept.
+        self._consent_required = consent_required
+        self._consent: dict[int, ConsentState] = {}
         # Each worker's latest live fix (None: none stored), read once per worker and process,
         # then kept current by our own commits.
         self._last: dict[int, Position | None] = {}
@@ -204,7 +235,7 @@ class PositionPipeline:
             if is_live and isinstance(stored, Position):
                 live.append(stored)
         self._remember(live)
-        self._bus.publish_many(POSITIONS, [live_message(p) for p in live])
+        self._bus.publish_many(POSITIONS, live_messages(live))
         if self._after_store is not None and live:
             self._after_store(live)
         return [o for o in outcomes if o is not None]
@@ -256,7 +287,7 @@ class PositionPipeline:
                 duplicates += 1
             else:
                 off_shift += decided.off_shift
-                refused.append(ItemRefused(index, "timestamp", decided.reason))
+                refused.append(ItemRefused(index, "consent" if decided.no_consent else "timestamp", decided.reason))
         try:
             ids = self._committer.write(to_store, timeout_s=self._commit_timeout_s)
         except CommitFailed as exc:
@@ -268,7 +299,7 @@ class PositionPipeline:
             elif is_live and isinstance(item, Position):
                 fresh.append(item)
         self._remember(fresh)
-        self._bus.publish_many(POSITIONS, [live_message(p) for p in fresh])
+        self._bus.publish_many(POSITIONS, live_messages(fresh))
         if self._after_store is not None and fresh:
             self._after_store(fresh)
         accepted = len(to_store) - sum(1 for new_id in ids if new_id is None)
@@ -296,8 +327,12 @@ class PositionPipeline:
         decision = may_report(worker.id)
         if not decision.allowed:
             return IngestError("id", decision.reason)
+        refused = self._consent_refusal(worker.id)
+        if refused is not None:
+            return refused
         if worker.id not in last:
-            last[worker.id] = self._last_fix(worker.id)
+            known = self._last.get(worker.id, _UNKNOWN)  # a dict read is atomic: the lock only for a miss
+            last[worker.id] = self._last_fix(worker.id) if known is _UNKNOWN else known  # type: ignore[assignment]
         if not self._keeps(worker, fix_time):
             return Rejected(OFF_SHIFT, off_shift=True)
         self._warn_no_shifts(worker)
@@ -316,12 +351,20 @@ class PositionPipeline:
             battery_pct=battery_pct,
             attributes=_NO_ATTRIBUTES,
         )
-        verdict = accept(position, last[worker.id], self._limits)
-        if isinstance(verdict, Rejected):
-            return verdict
-        if verdict.live:
+        live = live_or_duplicate(position, last[worker.id])  # the fix time is within the window (above)
+        if live.__class__ is Rejected:
+            return live  # type: ignore[return-value]
+        if live:
             last[worker.id] = position
-        return position, verdict.live
+        return position, live  # type: ignore[return-value]
+
+    def consent_changed(self, worker_id: int, state: ConsentState) -> None:
+        """A consent given or withdrawn (or a worker anonymised) through this process: applies to the next fix."""
+        self._consent[worker_id] = state
+
+    def _consent_refusal(self, worker_id: int) -> Rejected | None:
+        reason = consent_refusal(self._consent.get(worker_id, ConsentState.NONE), required=self._consent_required)
+        return Rejected(reason, no_consent=True) if reason is not None else None
 
     def _keeps(self, worker: Worker, at: datetime) -> bool:
         """`keeps_location(worker, at)`, asking the calendar once per shift and worker (`kept_span`)."""
@@ -350,6 +393,9 @@ class PositionPipeline:
         decision = may_report(worker.id)
         if not decision.allowed:
             return IngestError("id", decision.reason)
+        refused = self._consent_refusal(worker.id)
+        if refused is not None:
+            return refused
         if worker.id not in last:
             last[worker.id] = self._last_fix(worker.id)
         previous = last[worker.id]
@@ -359,9 +405,8 @@ class PositionPipeline:
             position = to_position(report, worker_id=worker.id, server_time=server_time, last=previous)
         except IngestError as exc:
             return exc
-        off_shift = refuse_off_shift(position, worker)
-        if off_shift is not None:
-            return off_shift
+        if not self._keeps(worker, position.fix_time):  # `refuse_off_shift`, the calendar asked once per shift
+            return Rejected(OFF_SHIFT, off_shift=True)
         self._warn_no_shifts(worker)
         verdict = accept(position, previous, self._limits)
         if isinstance(verdict, Rejected):
@@ -429,8 +474,10 @@ class PositionPipeline:
                 return cached[0]
         with session_scope(self._sessions) as session:
             worker = workers_repo.worker_by_device(session, device_id)
+            latest = privacy_repo.latest_consent(session, worker.id) if worker is not None else None
         if worker is None or not worker.active:
             return None
+        self._consent[worker.id] = latest.state if latest is not None else ConsentState.NONE
         with self._devices_lock:
             self._devices[device_id] = (worker, now + self._device_cache_s)
         return worker
@@ -443,6 +490,8 @@ class PositionPipeline:
                 return  # another thread just loaded them
             with session_scope(self._sessions) as session:
                 workers = workers_repo.list_workers(session)
+                consents = privacy_repo.consent_states(session)
+            self._consent = consents
             until = now + self._device_cache_s
             with self._devices_lock:
                 self._devices = {w.device_id: (w, until) for w in workers if w.active}

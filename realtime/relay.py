@@ -36,10 +36,63 @@ RESYNC_WAIT_S = 70.0
 Emit = Callable[[str, dict[str, Any], str], None]
 """emit(event_name, payload, room)."""
 
+SCOPED_ROOM = "live-scoped"
+"""Every team-scoped office socket: unassigned orders and `resync` (the all-teams sockets are in LIVE_ROOM)."""
+TeamOf = Callable[[int], str | None]
+"""team_of(worker_id): the worker's team ("" none), None for a worker not known (yet)."""
+
 
 def worker_room(worker_id: int) -> str:
     """The room of one field worker's open push-link pages."""
     return f"worker:{worker_id}"
+
+
+def team_room(team: str) -> str:
+    """The room of the team-scoped office sockets that see `team`'s workers."""
+    return f"team:{team}"
+
+
+class TeamDirectory:
+    """Each worker's team for the relay, re-read every `refresh_s` (and on an unknown worker, at most once a
+    second), so a team-scoped console gets its teams' fixes, orders and alerts and nothing else."""
+
+    def __init__(self, load: Callable[[], dict[int, str]], *, refresh_s: float = 5.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+        self._load = load
+        self._refresh_s = refresh_s
+        self._monotonic = monotonic
+        self._teams: dict[int, str] = {}
+        self._loaded_at = float("-inf")
+
+    def __call__(self, worker_id: int) -> str | None:
+        now = self._monotonic()
+        stale = now - self._loaded_at >= self._refresh_s
+        if stale or (worker_id not in self._teams and now - self._loaded_at >= 1.0):
+            try:
+                self._teams = self._load()
+                self._loaded_at = now
+            except Exception:  # the database away: keep the last directory (unknown workers reach no team room)
+                log.warning("could not re-read the workers' teams for the live stream")
+        return self._teams.get(worker_id)
+
+
+def _by_team(updates: list[dict[str, Any]], team_of: TeamOf) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for update in updates:
+        team = team_of(int(update["worker_id"]))
+        if team:
+            out.setdefault(team, []).append(update)
+    return out
+
+
+def _scoped_rooms(worker_id: Any, team_of: TeamOf | None, *, unassigned: str | None) -> list[str]:
+    """The scoped rooms a message about `worker_id` goes to (none when the team is unknown: fail closed)."""
+    if team_of is None:
+        return []
+    if not isinstance(worker_id, int):
+        return [unassigned] if unassigned else []
+    team = team_of(worker_id)
+    return [team_room(team)] if team else []
 
 
 def _order_workers(message: dict[str, Any]) -> set[int]:
@@ -75,10 +128,13 @@ def run_relay(
     holder: str,
     monotonic: Callable[[], float] = time.monotonic,
     wall_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+    team_of: TeamOf | None = None,
 ) -> None:
     """Relay until `stop` is set, but only while this process holds the relay lock.
 
-    `wall_ms` stamps each batch so that clients can measure end-to-end latency.
+    `wall_ms` stamps each batch so that clients can measure end-to-end latency. With `team_of`, each
+    fix, order and alert also goes to its worker's team room (team-scoped consoles); without it only
+    the all-teams room gets them.
     """
     listeners = 0  # console processes listening on the socket message queue, when last counted
     outage = False  # Redis stopped answering since the last count: counts now are of a recovering deployment
@@ -96,7 +152,7 @@ def run_relay(
         try:
             # Whoever takes the lock, after an outage, a crash of the last leader or a deploy: what was
             # published while no relay listened never reached the consoles, so they are told to re-read.
-            listeners = _relay_while_leader(bus, emit, batch_ms, stop, holder, monotonic, wall_ms, listeners)
+            listeners = _relay_while_leader(bus, emit, batch_ms, stop, holder, monotonic, wall_ms, listeners, team_of)
         except Exception:  # the relay must outlive a bad message or a socket hiccup
             log.exception("relay loop failed; restarting")
             stop.wait(1.0)
@@ -112,6 +168,7 @@ def _relay_while_leader(
     monotonic: Callable[[], float],
     wall_ms: Callable[[], int],
     listeners_before: int,
+    team_of: TeamOf | None = None,
 ) -> int:
     """Forward until the lock is lost or `stop`; returns how many console processes listened last.
 
@@ -136,12 +193,19 @@ def _relay_while_leader(
                 resync = (listeners, monotonic() + RESYNC_WAIT_S)
             elif channel == ALERTS:
                 emit("alert", message, LIVE_ROOM)
+                for room in _scoped_rooms(message.get("worker_id"), team_of, unassigned=None):
+                    emit("alert", message, room)
             elif channel == WORKERS:
                 emit("worker", message, LIVE_ROOM)
+                for room in _scoped_rooms(message.get("worker_id"), team_of, unassigned=None):
+                    emit("worker", message, room)
             elif channel == REMINDERS:
                 emit("reminder", message, worker_room(int(message["worker_id"])))
             else:
                 emit("orders", message, LIVE_ROOM)
+                worker = (message.get("order") or {}).get("assigned_worker_id")
+                for room in _scoped_rooms(worker, team_of, unassigned=SCOPED_ROOM):
+                    emit("orders", message, room)
                 for worker_id in _order_workers(message):
                     emit("assignment", message, worker_room(worker_id))
         now = monotonic()
@@ -150,10 +214,14 @@ def _relay_while_leader(
             if (bus.subscribers(SOCKETIO_CHANNEL) or 0) >= resync[0] or now >= resync[1]:
                 log.info("relay %s: the live stream is back; consoles re-read the snapshot", holder)
                 emit(RESYNC_EVENT, {"sent_ms": wall_ms()}, LIVE_ROOM)
+                emit(RESYNC_EVENT, {"sent_ms": wall_ms()}, SCOPED_ROOM)
                 resync = None
         if now >= next_flush:
             if len(pending):
-                emit("positions", {"updates": pending.drain(), "sent_ms": wall_ms()}, LIVE_ROOM)
+                updates, sent_ms = pending.drain(), wall_ms()
+                emit("positions", {"updates": updates, "sent_ms": sent_ms}, LIVE_ROOM)
+                for team, subset in _by_team(updates, team_of).items() if team_of is not None else ():
+                    emit("positions", {"updates": subset, "sent_ms": sent_ms}, team_room(team))
             next_flush = now + window_s
         if now >= next_renew:
             if not bus.hold_lock(LEADER_LOCK, holder, LOCK_TTL_MS):

@@ -17,8 +17,8 @@ from typing import Any
 import flask
 from flask_socketio import SocketIO, join_room
 
-from dispatch.access import Action, Actor, can
-from realtime.relay import LIVE_ROOM, PLANS_ROOM, worker_room
+from dispatch.access import Action, Actor, can, effective_scope
+from realtime.relay import LIVE_ROOM, PLANS_ROOM, SCOPED_ROOM, team_room, worker_room
 
 log = logging.getLogger("outfield.sockets")
 
@@ -36,18 +36,20 @@ def register(
     """`authenticate(auth)` resolves an office actor; `authenticate_link(token)` a push link's worker id;
     `recheck(auth)`, called at connect, gives a function that resolves the same credential again later."""
     watched: dict[str, Recheck] = {}  # sid -> its credential, resolved again
+    joined: dict[str, list[str]] = {}  # sid -> the live-map rooms it joined (its scope then)
     started = threading.Event()
 
     def sweep_forever() -> None:
         while True:
             socketio.sleep(recheck_s)
             try:
-                gone = stale(watched)
+                gone = stale(watched, joined)
             except Exception:  # the database away: keep the sockets and try again next time
                 log.exception("could not check the connected sockets' sessions")
                 continue
             for sid in gone:
                 watched.pop(sid, None)
+                joined.pop(sid, None)
                 socketio.server.disconnect(sid, namespace="/")
 
     @socketio.on("connect")
@@ -62,11 +64,14 @@ def register(
         decision = can(actor, Action.VIEW_LIVE_MAP)
         if not decision.allowed:
             raise ConnectionRefusedError(decision.reason or "unauthorized")
-        join_room(LIVE_ROOM)
+        assert actor is not None
+        for room in office_rooms(actor):
+            join_room(room)
         if can(actor, Action.PLAN_ROUTES).allowed:
             join_room(PLANS_ROOM)
         if recheck is not None:
             watched[flask.request.sid] = recheck(auth)  # type: ignore[attr-defined]
+            joined[flask.request.sid] = office_rooms(actor)  # type: ignore[attr-defined]
             if not started.is_set():
                 started.set()
                 socketio.start_background_task(sweep_forever)
@@ -74,8 +79,25 @@ def register(
     @socketio.on("disconnect")
     def disconnect(*_reason: Any) -> None:
         watched.pop(flask.request.sid, None)  # type: ignore[attr-defined]
+        joined.pop(flask.request.sid, None)  # type: ignore[attr-defined]
 
 
-def stale(watched: Mapping[str, Recheck]) -> list[str]:
-    """The sockets whose credential no longer gives an actor allowed on the live map."""
-    return [sid for sid, again in list(watched.items()) if not can(again(), Action.VIEW_LIVE_MAP).allowed]
+def office_rooms(actor: Actor) -> list[str]:
+    """The live-map rooms of an office socket: every team's stream, or a team-scoped user's teams' rooms."""
+    scope = effective_scope(actor)
+    if scope.all_teams:
+        return [LIVE_ROOM]
+    return [SCOPED_ROOM, *(team_room(t) for t in sorted(scope.teams))]
+
+
+def stale(watched: Mapping[str, Recheck], rooms: Mapping[str, list[str]] | None = None) -> list[str]:
+    """The sockets whose credential no longer gives an actor allowed on the live map, or whose team scope
+    changed since they joined their rooms (they reconnect and join the rooms of their new scope)."""
+    gone = []
+    for sid, again in list(watched.items()):
+        actor = again()
+        if not can(actor, Action.VIEW_LIVE_MAP).allowed:
+            gone.append(sid)
+        elif rooms is not None and actor is not None and sid in rooms and rooms[sid] != office_rooms(actor):
+            gone.append(sid)
+    return gone

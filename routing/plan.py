@@ -110,7 +110,8 @@ class Route:
 class Plan:
     """Routes for the workers who have visits, and every other visit as `Unplanned`.
 
-    `engine` names the solver that produced it ("ortools", "pyvrp"); `objective` is its cost in the
+    `engine` names the solver that produced it ("ortools", "pyvrp", "pyvrp+ortools", "pyvrp+repair";
+    see `routing.solve`); `objective` is its cost in the
     problem's cost units (see `routing.problem.Objective`).
     """
 

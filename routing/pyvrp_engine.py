@@ -4,6 +4,8 @@ PyVRP's iterated local search beats plain OR-Tools by a wide margin on time-wind
 (measured in bench/solomon.py), but it has no breaks, one window per client and no pinned stops.
 `unsupported` lists what a problem needs beyond that; `routing.solve` only sends a problem here
 when the list is empty, so no constraint is ever dropped silently. The only module importing pyvrp.
+(0.14.1, the latest release, still has no breaks: PyVRP issue #352; `routing.solve.relax_for_pyvrp`
+is how a day with breaks still gets searched here.)
 
 How the problem maps: every visit gets its own PyVRP location (so skills can be enforced per visit
 even when two visits share a site), every worker start/end location becomes a depot, workers with
@@ -14,8 +16,9 @@ cost and take so much that using them is never feasible.
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +28,13 @@ from pyvrp.stop import StoppingCriterion
 
 from routing.plan import Plan, Progress, Route, Unplanned, UnplannedReason, schedule_route, unplanned_reason
 from routing.problem import Problem, StopRule, Worker, required_penalty, visit_penalty
+
+GIVE_UP_SHARE = 0.2
+"""Share of the budget (time and solution count) the search keeps required visits required for
+before it lets them be left out, when it has not found a plan that serves them all ..."""
+GIVE_UP_ITERATIONS = 50
+"""... and it has run at least this many iterations (a 1,000-visit day's first one alone can take a
+fifth of a 10-second budget on a busy machine)."""
 
 
 def unsupported(problem: Problem) -> list[str]:
@@ -72,16 +82,33 @@ def solve_pyvrp(
     unplanned = [Unplanned(vid, reason) for vid, reason in leave_out.items()]
     if all(v.id in leave_out for v in problem.visits):
         return Plan(routes=(), unplanned=tuple(unplanned), engine="pyvrp", objective=_left_out_cost(problem, unplanned))
+    # First with required visits required, as plain PyVRP: its search runs 2-3 times as many
+    # iterations per second as with optional clients and finds better plans (bench/README.md,
+    # "Routing"). Only when that finds no complete plan within a fifth of the budget (some required
+    # visit does not fit) does it go on with them optional, from the best routes found so far.
     model = _build(problem, leave_out)
     criterion = _Stop(stop, on_progress, should_stop, offset=_left_out_cost(problem, unplanned))
     result = pyvrp.solve(
         model.data,
-        stop=criterion,
+        stop=criterion.phase(GIVE_UP_SHARE),
         seed=seed,
         collect_stats=False,
         display=False,
         initial_solution=_initial(model, initial),
     )
+    if not result.best.is_feasible() and not criterion.done:
+        model = _optional(model, problem)
+        result = pyvrp.solve(
+            model.data,
+            stop=criterion.phase(1.0),
+            seed=seed,
+            collect_stats=False,
+            display=False,
+            initial_solution=_solution(
+                model,
+                [(r.vehicle_type(), [a.idx for a in r.schedule() if a.is_client()]) for r in result.best.routes()],
+            ),
+        )
     best = result.best
     if not best.is_feasible():
         return None
@@ -159,10 +186,10 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model
             duration_matrices.append(durations)
         profile_of[w.id] = profiles[key]
 
-    # Required visits are optional here too, at the required-visit penalty: PyVRP then always ends
-    # with a plan (leaving out what cannot fit, least urgent first) instead of an infeasible one,
-    # and on Solomon this was no slower to converge (mean gap at 1 s 1.28 % vs 1.51 %).
-    penalties = {p: required_penalty(problem, p) for p in range(1, 6)}
+    # Required visits are required here; `_optional` makes them optional at the required-visit
+    # penalty when no complete plan turns up: PyVRP then always ends with a plan (leaving out what
+    # cannot fit, least urgent first), but searches more slowly (on Gehring & Homberger r1_4_2,
+    # 3,000 iterations took 2-3 times as long and ended 0.3 % worse).
     loaded = any(v.demand for v in visits) or any(w.capacity is not None for w in problem.workers)
     total_demand = sum(v.demand for v in visits)
     now = problem.now_s or 0
@@ -176,8 +203,8 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model
                 service_duration=v.service_s,
                 tw_early=max(now, window.start_s if window else 0),
                 tw_late=window.end_s if window else problem.horizon_s,
-                prize=penalties[v.priority] if v.required else (v.penalty or 0),
-                required=False,
+                prize=0 if v.required else (v.penalty or 0),
+                required=v.required,
                 name=v.id,
             )
         )
@@ -229,6 +256,27 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model
     return _Model(data, [v.id for v in visits], workers_of_type, type_of_worker)
 
 
+def _optional(model: _Model, problem: Problem) -> _Model:
+    """`model` with every visit optional, a required one at the required-visit penalty of its priority."""
+    penalties = {p: required_penalty(problem, p) for p in range(1, 6)}
+    clients = []
+    for client, vid in zip(model.data.clients(), model.visit_ids, strict=True):
+        visit = problem.visit(vid)
+        clients.append(
+            pyvrp.Client(
+                location=client.location,
+                delivery=list(client.delivery),
+                service_duration=client.service_duration,
+                tw_early=client.tw_early,
+                tw_late=client.tw_late,
+                prize=penalties[visit.priority] if visit.required else (visit.penalty or 0),
+                required=False,
+                name=vid,
+            )
+        )
+    return dataclasses.replace(model, data=model.data.replace(clients=clients))
+
+
 def _initial(model: _Model, plan: Plan | None) -> pyvrp.Solution | None:
     """The previous plan as a PyVRP solution to start from (None when it does not fit this model)."""
     if plan is None:
@@ -238,11 +286,17 @@ def _initial(model: _Model, plan: Plan | None) -> pyvrp.Solution | None:
     for route in plan.routes:
         vt = model.type_of_worker.get(route.worker_id)
         visits = [client[s.visit_id] for s in route.stops if s.visit_id in client]
-        if vt is None or not visits:
-            continue
-        routes.append(pyvrp.Route(model.data, visits, vt))
+        if vt is not None and visits:
+            routes.append((vt, visits))
+    return _solution(model, routes)
+
+
+def _solution(model: _Model, routes: Sequence[tuple[int, Sequence[int]]]) -> pyvrp.Solution | None:
+    """A PyVRP solution of `model` from (vehicle type, client indices) routes; None when they do not fit it."""
     try:
-        return pyvrp.Solution(model.data, routes)
+        return pyvrp.Solution(
+            model.data, [pyvrp.Route(model.data, list(visits), vt) for vt, visits in routes if visits]
+        )
     except (ValueError, IndexError, RuntimeError):
         return None
 
@@ -269,6 +323,27 @@ class _Stop(StoppingCriterion):
         self._started = time.perf_counter()
         self._iterations = 0
         self._best: int | None = None
+        self._done = False
+
+    @property
+    def done(self) -> bool:
+        """Whether the rule (or should_stop) has ended the search."""
+        return self._done
+
+    def phase(self, share: float) -> StoppingCriterion:
+        """This criterion, also ending once `share` of the budget has gone without a feasible plan."""
+
+        def stop(best_cost: int) -> bool:
+            if self(best_cost):
+                return True
+            if share >= 1 or self._best is not None or self._iterations < GIVE_UP_ITERATIONS:
+                return False
+            rule = self._rule
+            if rule.max_solutions is not None and self._iterations > share * rule.max_solutions:
+                return True
+            return rule.max_seconds is not None and time.perf_counter() - self._started >= share * rule.max_seconds
+
+        return stop
 
     def __call__(self, best_cost: float) -> bool:
         elapsed = time.perf_counter() - self._started
@@ -279,8 +354,9 @@ class _Stop(StoppingCriterion):
                 self._on_progress(Progress(cost + self._offset, elapsed, self._iterations, "pyvrp"))
         self._iterations += 1
         rule = self._rule
-        if rule.max_solutions is not None and self._iterations > rule.max_solutions:
-            return True
-        if rule.max_seconds is not None and elapsed >= rule.max_seconds:
-            return True
-        return self._should_stop is not None and self._should_stop()
+        self._done = (
+            (rule.max_solutions is not None and self._iterations > rule.max_solutions)
+            or (rule.max_seconds is not None and elapsed >= rule.max_seconds)
+            or (self._should_stop is not None and self._should_stop())
+        )
+        return self._done

@@ -1,5 +1,8 @@
 """Solomon (1987) VRPTW instances: read them, turn them into a `Problem`, and score routes exactly.
 
+Gehring & Homberger's 200-1,000-customer instances use the same text format and conventions, so
+this module reads them too (data/datasets/gh/); `read_best_known` reads either folder's bks.csv.
+
 Conventions (data/datasets/solomon/SOURCES.md): Euclidean distance in double precision, travel time
 equal to distance, a due date bounds the *start* of service (waiting is allowed), vehicles return by
 the depot's due date, the fleet is the instance's. Customer 0 is the depot.
@@ -12,6 +15,7 @@ distance and lateness of the final routes in exact double arithmetic, which is w
 
 from __future__ import annotations
 
+import csv
 import math
 import re
 from collections.abc import Sequence
@@ -165,6 +169,24 @@ def read_solution(path: Path | str) -> tuple[tuple[int, ...], ...]:
             except ValueError:
                 raise SolomonFormatError(f"{path}: line {number}: route must list customer numbers") from None
     return tuple(routes)
+
+
+@dataclass(frozen=True, slots=True)
+class BestKnown:
+    """One row of a bks.csv: the pure-distance best known (`distance`, exact Euclidean) and its vehicles."""
+
+    instance: str
+    distance: float
+    vehicles: int
+
+
+def read_best_known(path: Path | str) -> dict[str, BestKnown]:
+    """The `dist_distance`/`dist_vehicles` columns of a bks.csv (see data/datasets/*/SOURCES.md), by instance."""
+    with Path(path).open(newline="", encoding="utf-8") as f:
+        return {
+            row["instance"]: BestKnown(row["instance"], float(row["dist_distance"]), int(row["dist_vehicles"]))
+            for row in csv.DictReader(f)
+        }
 
 
 def to_problem(instance: Instance, *, scale: int = SCALE) -> Problem:

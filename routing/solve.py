@@ -6,10 +6,12 @@ the same interface where it measurably does better (bench/README.md, "Routing"):
 * a problem PyVRP expresses exactly (time windows, skills, capacity, shifts; see
   `routing.pyvrp_engine.unsupported`) is solved by PyVRP: on Solomon it reaches a far smaller gap at
   the same budget;
-* a first plan with breaks or second windows is seeded by PyVRP on a relaxation for half the budget
-  and finished by OR-Tools with every constraint ("pyvrp+ortools"): on the Monaco day it planned
-  every visit with 12 % (10 s) and 19 % (60 s) less travel than OR-Tools alone, 30-50 % in less
-  loaded runs;
+* a first plan with breaks or second windows is searched by PyVRP on a relaxation that its routes
+  keep (`relax_for_pyvrp`: shifts, working time and late windows shortened by the breaks, first
+  window only); the breaks are put in by `warm_routes` (routes trimmed where something no longer
+  fits, the rest inserted most cheaply), which is the first feasible plan ("pyvrp+repair"), and
+  OR-Tools improves it with every constraint for the rest of the budget ("pyvrp+ortools") when
+  that leaves it time to search (`ORTOOLS_S_PER_VISIT`);
 * re-plans (pins, announced visits) run OR-Tools from the previous plan.
 Whichever engine runs, the plan comes back as the same `Plan` value, and the checker holds it to
 every rule. This is the only module importing ortools.
@@ -38,16 +40,38 @@ from routing.plan import (
     unplanned_reason,
     unservable_reason,
 )
-from routing.problem import DAY_S, Announced, Pin, Problem, StopRule, Visit, Worker, required_penalty
+from routing.problem import DAY_S, Announced, Pin, Problem, StopRule, Visit, Window, Worker, required_penalty
 from routing.pyvrp_engine import solve_pyvrp, unsupported
 
-__all__ = ["Engine", "Progress", "Replan", "StopRule", "choose_engine", "replan", "replan_problem", "solve"]
+__all__ = [
+    "Engine",
+    "Progress",
+    "Replan",
+    "StopRule",
+    "choose_engine",
+    "relax_for_pyvrp",
+    "replan",
+    "replan_problem",
+    "routes_plan",
+    "solve",
+]
 
 Engine = Literal["auto", "ortools", "pyvrp"]
 
 IDLE_CHECKS = 200_000
 """A count-only OR-Tools search also ends after this many search-limit checks without a new solution
 (about half a second of fruitless search on a small problem), so it cannot run on forever."""
+
+
+SEED_SHARE = 0.5
+"""Share of a timed budget PyVRP spends on the relaxation before OR-Tools takes over (see `_solve_hybrid`)."""
+ORTOOLS_S_PER_VISIT = 0.01
+"""OR-Tools only takes over when its share of a timed budget gives it this many seconds per visit:
+building its model of a 1,000-visit day with breaks took 6 s on the loaded 2-CPU bench machine
+(1.5-2 s quiet), so with less it would spend its share building and not searching. Otherwise
+PyVRP keeps the budget and its repaired plan is the answer ("pyvrp+repair")."""
+REPAIR_SHARE = 0.1
+"""Share of a timed budget kept for putting the breaks into PyVRP's routes when OR-Tools does not take over."""
 
 
 def choose_engine(problem: Problem, engine: Engine = "auto") -> Literal["ortools", "pyvrp"]:
@@ -133,9 +157,17 @@ def _best_only(on_progress: Callable[[Progress], None] | None) -> Callable[[Prog
     return report
 
 
-def _relaxed(problem: Problem) -> Problem:
-    """What PyVRP can express of `problem`: no breaks (the shift and the working time shortened by
-    their length instead, to leave room for them), the first window of each visit, no balancing."""
+def relax_for_pyvrp(problem: Problem) -> Problem:
+    """What PyVRP can express of `problem`, tightened so that its routes keep the breaks as they are.
+
+    Each worker's shift and working time are shortened by their breaks, and every visit whose
+    window closes after the earliest break could open has its window's end moved that much earlier.
+    A route that keeps these then keeps its breaks too: take each break as soon as it may start (or
+    right after the service then under way, when services are shorter than the break windows), and
+    only the visits after it move later, by no more than the break lasts. Visits keep their first
+    window only and balancing is left out. (The older relaxation only shortened the shift: on the
+    Monaco day a quarter of its routes then broke a window once the breaks were in.)
+    """
     workers = []
     for w in problem.workers:
         rest = sum(b.duration_s for b in w.breaks)
@@ -147,14 +179,23 @@ def _relaxed(problem: Problem) -> Problem:
                 max_work_s=None if w.max_work_s is None else max(1, w.max_work_s - rest),
             )
         )
-    visits = tuple(dataclasses.replace(v, windows=v.windows[:1]) for v in problem.visits)
+    breaks = [b for w in problem.workers for b in w.breaks]
+    opens = min((b.earliest_start_s for b in breaks), default=None)
+    rest = max((sum(b.duration_s for b in w.breaks) for w in problem.workers), default=0)
+    visits = []
+    for v in problem.visits:
+        windows = v.windows[:1]
+        if windows and opens is not None and windows[0].end_s >= opens:
+            first = windows[0]
+            windows = (Window(first.start_s, max(first.start_s, first.end_s - rest)),)
+        visits.append(dataclasses.replace(v, windows=windows))
     objective = dataclasses.replace(problem.objective, balance_per_s=0.0)
-    return problem.replace(workers=tuple(workers), visits=visits, objective=objective)
+    return problem.replace(workers=tuple(workers), visits=tuple(visits), objective=objective)
 
 
 def _relaxable(problem: Problem) -> bool:
     """Whether a PyVRP seed makes sense: a first plan (no pins or announcements) whose relaxation PyVRP expresses."""
-    return not problem.pins and not problem.announced and not unsupported(_relaxed(problem))
+    return not problem.pins and not problem.announced and not unsupported(relax_for_pyvrp(problem))
 
 
 def _solve_hybrid(
@@ -166,42 +207,101 @@ def _solve_hybrid(
     report: Callable[[Progress], None] | None,
     should_stop: Callable[[], bool] | None,
 ) -> Plan:
-    """PyVRP on the relaxation for half the budget, then OR-Tools with every constraint from its routes.
+    """PyVRP on the relaxation for `SEED_SHARE` of the budget, then OR-Tools with every constraint from its routes.
 
     The seed's routes are trimmed where a break or a second window no longer lets a visit fit, the
-    rest is inserted where it fits most cheaply (`warm_routes`), and GLS improves from there. On the
-    Monaco day (300 visits, 30 workers, breaks) this planned all 300 visits with 12-19 % less travel
-    than OR-Tools alone at the same budget (bench/README.md, "Routing"; 30-50 % in less loaded runs).
+    rest is inserted where it fits most cheaply (`warm_routes`): that plan keeps every constraint,
+    is reported at once as the first feasible plan, and is returned should OR-Tools end without a
+    better one. GLS improves from there. The relaxation is tight enough that few routes need
+    trimming (`relax_for_pyvrp`); see bench/README.md, "Routing", for what each step gains.
     """
     started = perf_counter()
-    relaxed = _relaxed(problem)
+    relaxed = relax_for_pyvrp(problem)
     relaxed_out = dict(leave_out)
     for visit in relaxed.visits:
         if visit.id not in relaxed_out:
             reason = unservable_reason(relaxed, visit)
             if reason is not None:
                 relaxed_out[visit.id] = reason
-    half = StopRule(
-        max_solutions=stop.max_solutions, max_seconds=None if stop.max_seconds is None else stop.max_seconds / 2
+    finish = stop.max_seconds is None or stop.max_seconds * (1 - SEED_SHARE) >= ORTOOLS_S_PER_VISIT * len(
+        problem.visits
+    )
+    seed_share = SEED_SHARE if finish else 1 - REPAIR_SHARE
+    share = StopRule(
+        max_solutions=stop.max_solutions,
+        max_seconds=None if stop.max_seconds is None else stop.max_seconds * seed_share,
     )
     seed_plan = solve_pyvrp(
-        relaxed, stop=half, seed=seed, leave_out=relaxed_out, on_progress=None, should_stop=should_stop
+        relaxed, stop=share, seed=seed, leave_out=relaxed_out, on_progress=None, should_stop=should_stop
     )
+    repaired = None
+    if seed_plan is not None:
+        repaired = routes_plan(problem, warm_routes(problem, problem.visits, seed_plan), leave_out)
+        if report is not None:
+            report(Progress(repaired.objective, perf_counter() - started, 1, "pyvrp+repair"))
     rest = stop
     if stop.max_seconds is not None:
         rest = StopRule(stop.max_solutions, max(0.001, stop.max_seconds - (perf_counter() - started)))
+    if repaired is not None and (not finish or (should_stop is not None and should_stop())):
+        return dataclasses.replace(repaired, engine="pyvrp+repair")
     if should_stop is not None and should_stop():
         rest = StopRule(max_solutions=1)
     plan = _solve_ortools(
         problem,
         stop=rest,
         leave_out=leave_out,
-        initial=seed_plan,
+        initial=repaired or seed_plan,
         on_progress=report,
         should_stop=should_stop,
         started=started,
+        fallback=repaired,
     )
+    if repaired is not None and repaired.objective < plan.objective:
+        plan = repaired
     return dataclasses.replace(plan, engine="pyvrp+ortools")
+
+
+def routes_plan(
+    problem: Problem, routes: Mapping[str, Sequence[str]], leave_out: Mapping[str, UnplannedReason]
+) -> Plan:
+    """A plan of `routes` (worker id -> visit ids, each keeping every rule) timed by `earliest_route`.
+
+    Visits on no route are unplanned: with their `leave_out` reason, or else the reason found now.
+    Its objective is priced like OR-Tools': each leg's arc cost, the penalties of the visits left
+    out and, with balancing, the largest workload. Raises ValueError if a route breaks a rule.
+    """
+    order = {w.id: k for k, w in enumerate(problem.workers)}
+    built = []
+    for worker_id, ids in sorted(routes.items(), key=lambda item: order[item[0]]):
+        route = earliest_route(problem, problem.worker(worker_id), ids) if ids else None
+        if ids and route is None:
+            raise ValueError(f"the route of {worker_id!r} breaks a rule")
+        if route is not None:
+            built.append(route)
+    placed = {vid for ids in routes.values() for vid in ids}
+    unplanned = [
+        Unplanned(v.id, leave_out.get(v.id) or unplanned_reason(problem, built, v))
+        for v in problem.visits
+        if v.id not in placed
+    ]
+    objective = problem.objective
+    penalties = {p: required_penalty(problem, p) for p in range(1, 6)}
+    cost = sum(
+        penalties[problem.visit(u.visit_id).priority]
+        if problem.visit(u.visit_id).required
+        else (problem.visit(u.visit_id).penalty or 0)
+        for u in unplanned
+    )
+    for route in built:
+        worker = problem.worker(route.worker_id)
+        path = [worker.start_location, *(problem.visit(vid).location for vid in route.visit_ids), worker.end_location]
+        cost += sum(
+            objective.arc_cost(worker, problem.duration_s[a][b] or 0, problem.distance_m[a][b] or 0)
+            for a, b in zip(path, path[1:], strict=False)
+        )
+    if objective.balance_per_s > 0 and built:
+        cost += max(1, round(objective.balance_per_s)) * max(r.travel_s + r.service_s for r in built)
+    return Plan(routes=tuple(built), unplanned=tuple(unplanned), engine="ortools", objective=cost)
 
 
 def replan(
@@ -307,8 +407,13 @@ def _solve_ortools(
     on_progress: Callable[[Progress], None] | None,
     should_stop: Callable[[], bool] | None,
     started: float | None = None,
+    fallback: Plan | None = None,
 ) -> Plan:
-    """OR-Tools with every constraint; progress times count from `started` (default: now)."""
+    """OR-Tools with every constraint; progress times count from `started` (default: now).
+
+    `fallback` (a plan keeping every rule; default: the warm-start routes, when nothing is pinned)
+    is returned should OR-Tools end without a solution or the budget be gone once the model is built.
+    """
     left_out = [Unplanned(vid, reason) for vid, reason in leave_out.items()]
     penalties = {p: required_penalty(problem, p) for p in range(1, 6)}
     left_out_cost = sum(
@@ -363,8 +468,14 @@ def _solve_ortools(
     routing.AddSearchMonitor(solver.CustomLimit(limit))
     routing.CloseModelWithParameters(params)
     shielded[0] = True
-    start = _initial_assignment(problem, model, initial)
+    start, routes = _initial_assignment(problem, model, initial)
     shielded[0] = False
+    if fallback is None and not problem.pins:
+        fallback = routes_plan(problem, routes, leave_out)
+    if fallback is not None and stop.max_seconds is not None and perf_counter() - clock_start >= stop.max_seconds:
+        # Building the model took the whole budget (a large day on a busy machine): the routes
+        # already keep every rule, so they are the plan rather than an overrun.
+        return fallback
     params.solution_limit = stop.max_solutions if stop.max_solutions is not None else 2**63 - 1
     if stop.max_seconds is not None:
         # The budget covers building the model and the first routes, not only OR-Tools' search.
@@ -376,6 +487,17 @@ def _solve_ortools(
         # and so the plan, would depend on the machine's speed and load.
         params.lns_time_limit.FromSeconds(DAY_S)
     solution = _search(routing, start, params)
+    if solution is None and start is not None and stop.max_seconds is not None:
+        # OR-Tools sometimes rejects the warm start at once (status ROUTING_FAIL within 0.5 s, seen
+        # on the Monaco day): build its own first solution in the time that is left.
+        remaining = stop.max_seconds - (perf_counter() - clock_start)
+        if remaining > 0:
+            params.time_limit.FromMilliseconds(max(1, round(remaining * 1000)))
+            solution = _search(routing, None, params)
+    if solution is not None and fallback is not None and solution.ObjectiveValue() + left_out_cost > fallback.objective:
+        solution = None
+    if solution is None and fallback is not None:
+        return fallback
     if solution is None:
         # The budget ran out before OR-Tools recorded a solution (building the model and the first
         # routes can take most of a short budget): take the first solution, however long it takes.
@@ -597,16 +719,16 @@ def _announced_costs(
             time.SetCumulVarSoftLowerBound(index, max(0, a.start_s - tolerance), objective.retime_penalty_per_s)
 
 
-def _initial_assignment(problem: Problem, model: _Model, initial: Plan | None) -> Any:
+def _initial_assignment(problem: Problem, model: _Model, initial: Plan | None) -> tuple[Any, dict[str, list[str]]]:
     """A starting assignment: `initial` trimmed to what still fits, with every other visit inserted
-    where it fits most cheaply (None: let OR-Tools build the first solution).
+    where it fits most cheaply (None: let OR-Tools build the first solution), and those routes.
     """
     routes = warm_routes(problem, model.visits, initial)
     worker_index = {w.id: k for k, w in enumerate(problem.workers)}
     indices: list[list[int]] = [[] for _ in problem.workers]
     for worker_id, ids in routes.items():
         indices[worker_index[worker_id]] = [model.index_of_visit[vid] for vid in ids]
-    return model.routing.ReadAssignmentFromRoutes(indices, True)
+    return model.routing.ReadAssignmentFromRoutes(indices, True), routes
 
 
 def warm_routes(problem: Problem, visits: Sequence[Visit], initial: Plan | None) -> dict[str, list[str]]:

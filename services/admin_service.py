@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from data import audit_repo, field_repo, sites_repo, teams_repo, users_repo, workers_repo
 from data.db import session_scope
 from data.teams_repo import DuplicateName
-from dispatch.access import Actor
+from dispatch.access import ALL_TEAMS, Actor, TeamScope, sees_worker
 from dispatch.clock import Clock
 from dispatch.errors import AppError
 from dispatch.fields import Conflict, FieldError
@@ -215,14 +215,22 @@ class AdminService:
 
     # --- workers ---
 
-    def workers(self) -> list[dict[str, Any]]:
+    def workers(self, actor: Actor) -> list[dict[str, Any]]:
+        """The workers `actor` sees (a team-scoped user: their teams' only)."""
         with session_scope(self._sessions) as session:
-            workers = workers_repo.list_workers(session)
+            workers = [w for w in workers_repo.list_workers(session) if sees_worker(actor, w.team)]
             teams = teams_repo.worker_team_ids(session)
         return [worker_json(w, team_id=teams.get(w.id)) for w in workers]
 
-    def worker(self, worker_id: int) -> dict[str, Any]:
+    def _in_scope(self, session: Session, actor: Actor, worker_id: int) -> None:
+        """404 for a worker outside the actor's teams, as for one that does not exist (no existence leak)."""
+        worker = workers_repo.get_worker(session, worker_id)
+        if worker is None or not sees_worker(actor, worker.team):
+            raise AppError(404, f"no worker with id {worker_id}", "worker_id")
+
+    def worker(self, worker_id: int, actor: Actor) -> dict[str, Any]:
         with session_scope(self._sessions) as session:
+            self._in_scope(session, actor, worker_id)
             worker = workers_repo.get_worker(session, worker_id)
             if worker is None:
                 raise AppError(404, f"no worker with id {worker_id}", "worker_id")
@@ -251,6 +259,8 @@ class AdminService:
 
     def update_worker(self, *, actor: Actor, worker_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
         """Change the fields sent; deactivating revokes every push link the worker holds."""
+        with session_scope(self._sessions) as session:
+            self._in_scope(session, actor, worker_id)
         with _refusals():
             data = worker_input(body, creating=False)
             with session_scope(self._sessions) as session:
@@ -318,6 +328,8 @@ class AdminService:
         )
 
     def add_leave(self, *, actor: Actor, worker_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        with session_scope(self._sessions) as session:
+            self._in_scope(session, actor, worker_id)
         with _refusals():
             leave = leave_input(body)
             with session_scope(self._sessions) as session:
@@ -329,13 +341,17 @@ class AdminService:
                 self._audit(session, actor, "add-leave", "worker", worker_id, {"after": leave_json(entry)})
         return leave_json(entry)
 
-    def leaves(self, worker_id: int) -> list[dict[str, Any]]:
+    def leaves(self, worker_id: int, actor: Actor) -> list[dict[str, Any]]:
+        with session_scope(self._sessions) as session:
+            self._in_scope(session, actor, worker_id)
         with session_scope(self._sessions) as session:
             if workers_repo.get_worker(session, worker_id) is None:
                 raise AppError(404, f"no worker with id {worker_id}", "worker_id")
             return [leave_json(e) for e in workers_repo.leaves_of(session, worker_id)]
 
     def delete_leave(self, *, actor: Actor, worker_id: int, leave_id: int) -> None:
+        with session_scope(self._sessions) as session:
+            self._in_scope(session, actor, worker_id)
         with session_scope(self._sessions) as session:
             entry = workers_repo.delete_leave(session, worker_id=worker_id, leave_id=leave_id)
             if entry is None:
@@ -418,6 +434,7 @@ class AdminService:
                     now=self._clock.now(),
                 )  # fmt: skip
                 teams = teams_repo.set_user_teams(session, user_id=created.id, team_ids=data.teams)
+                self._scope_to(session, created.id, teams)
                 record = users_repo.get_user(session, created.id)
                 assert record is not None
                 summary = {"name": record.name, "role": record.role.value, "teams": list(teams), "active": True}
@@ -442,6 +459,7 @@ class AdminService:
                 teams = teams_before
                 if "teams" in data.given:
                     teams = teams_repo.set_user_teams(session, user_id=user_id, team_ids=data.teams)
+                    self._scope_to(session, user_id, teams)
                 if "active" in data.given and data.active != before.active:
                     users_repo.set_active(session, user_id=user_id, active=data.active)
                     if not data.active:
@@ -460,6 +478,12 @@ class AdminService:
                     action = "reactivate-user" if after.active else "deactivate-user"
                 self._audit(session, actor, action, "user", user_id, {"changed": changed, **details})
         return user_json(after, teams)
+
+    def _scope_to(self, session: Session, user_id: int, team_ids: tuple[int, ...]) -> None:
+        """The teams a user belongs to are the teams they see (the team scope `dispatch.access` enforces);
+        a user in no team sees every team. `PUT /api/v1/users/{id}/scope` sets a scope directly."""
+        names = [team.name for i in team_ids if (team := teams_repo.get_team(session, i)) is not None]
+        users_repo.set_scope(session, user_id=user_id, scope=TeamScope.of(names) if names else ALL_TEAMS)
 
     def reset_password(self, *, actor: Actor, user_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
         """Set a new password (the one sent, or a generated one shown once); ends every session and token."""

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from data import alerts_repo, audit_repo, workers_repo
 from data.db import session_scope
-from dispatch.access import Actor
+from dispatch.access import Actor, sees_worker
 from dispatch.alerts import Alert, AlertStatus, panel_order
 from dispatch.clock import Clock
 from dispatch.errors import InputError
@@ -91,7 +91,8 @@ class AlertsService:
     def events(self, *, actor: Actor, worker_id: int, start: datetime, end: datetime) -> list[GeofenceEvent] | None:
         """The worker's geofence crossings in [start, end], oldest first; None for an unknown worker. Audited."""
         with session_scope(self._sessions) as session:
-            if workers_repo.get_worker(session, worker_id) is None:
+            worker = workers_repo.get_worker(session, worker_id)
+            if worker is None or not sees_worker(actor, worker.team):
                 return None
             found = alerts_repo.fence_events(session, worker_id=worker_id, start=start, end=end)
             audit_repo.record(

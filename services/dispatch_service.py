@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from data import audit_repo, orders_repo, positions_repo, sites_repo, workers_repo
 from data.db import session_scope
-from dispatch.access import Actor
+from dispatch.access import Actor, sees_order, sees_worker
 from dispatch.assign import (
     AssignParams,
     AutoDispatched,
@@ -149,7 +149,7 @@ class DispatchService:
                 created_at=now,
                 actor_id=actor.id,
             )
-            fleet = self._fleet(session)
+            fleet = self._fleet(session, actor)
             index = WorkerIndex.build(fleet.workers.values(), fleet.positions)
             decision = auto_dispatch(
                 order, site, fleet.workers, policy=self._policy, now=now, index=index,
@@ -164,8 +164,8 @@ class DispatchService:
         """Every worker ranked for the order, or excluded with a reason."""
         now = self._clock.now()
         with session_scope(self._sessions) as session:
-            order, site = self._order_and_site(session, order_id)
-            fleet = self._fleet(session)
+            order, site = self._order_and_site(session, order_id, actor)
+            fleet = self._fleet(session, actor)
             ranking = self._rank(order, site, fleet, now)
         return Explained(order, ranking, {w.id: w.name for w in fleet.workers.values()})
 
@@ -173,8 +173,8 @@ class DispatchService:
         """Assign (or reassign) the order; choosing someone other than the top candidate is an override, logged with its reason."""
         now = self._clock.now()
         with session_scope(self._sessions) as session:
-            order, site = self._order_and_site(session, order_id)
-            fleet = self._fleet(session)
+            order, site = self._order_and_site(session, order_id, actor)
+            fleet = self._fleet(session, actor)
             if worker_id not in fleet.workers:
                 raise NotFound(f"worker_id: no worker with id {worker_id}")
             ranking = self._rank(order, site, fleet, now)
@@ -208,7 +208,7 @@ class DispatchService:
         """Any other lifecycle move (cancel, accept, decline, en route, on site, done, failed)."""
         now = self._clock.now()
         with session_scope(self._sessions) as session:
-            order, site = self._order_and_site(session, order_id)
+            order, site = self._order_and_site(session, order_id, actor)
             busy = (
                 orders_repo.orders_of_worker(session, worker_id=order.assigned_worker_id)
                 if to is OrderStatus.ON_SITE and order.assigned_worker_id is not None
@@ -242,7 +242,7 @@ class DispatchService:
                 if missing:
                     raise NotFound(f"order_ids: not new or unknown: {', '.join(map(str, missing))}")
             sites = {s.id: s for s in sites_repo.list_sites(session)}
-            fleet = self._fleet(session)
+            fleet = self._fleet(session, actor)
             workers = [w for w in fleet.workers.values() if w.active]
             costs: list[list[float | None]] = []
             for order in new:
@@ -293,7 +293,7 @@ class DispatchService:
         report: dict[str, list[Any]] = {"assigned": [], "kept": []}
         with session_scope(self._sessions) as session:
             for order_id, worker_id in assignments:
-                order, site = self._order_and_site(session, order_id)
+                order, site = self._order_and_site(session, order_id, actor)
                 if order.assigned_worker_id == worker_id and order.status is not OrderStatus.NEW:
                     continue
                 # The plan assigns, not a person at the desk: the lifecycle's automatic dispatcher (actor
@@ -319,7 +319,7 @@ class DispatchService:
         """The `n` available workers (on shift, not on leave, with the skills) nearest to `point` by travel time."""
         now = self._clock.now()
         with session_scope(self._sessions) as session:
-            fleet = self._fleet(session)
+            fleet = self._fleet(session, actor)
             audit_repo.record(
                 session, actor_id=actor.id, action="who-is-near", subject_type="fleet", subject_id=None, at=now,
                 details={"n": n, "skills": sorted(skills)},
@@ -350,18 +350,23 @@ class DispatchService:
             workloads=fleet.workloads, leaves=fleet.leaves, travel=travel, params=self._params,
         )  # fmt: skip
 
-    def _order_and_site(self, session: Session, order_id: int) -> tuple[WorkOrder, Site]:
+    def _order_and_site(self, session: Session, order_id: int, actor: Actor) -> tuple[WorkOrder, Site]:
+        """The order and its site; NotFound for a missing order and for one outside a team-scoped actor's teams."""
         order = orders_repo.get_order(session, order_id)
-        if order is None:
+        worker = (
+            workers_repo.get_worker(session, order.assigned_worker_id) if order and order.assigned_worker_id else None
+        )
+        if order is None or not sees_order(actor, worker.team if worker is not None else None):
             raise NotFound(f"no order with id {order_id}")
         site = sites_repo.get_site(session, order.site_id)
         if site is None:
             raise NotFound(f"order {order_id} has no site")
         return order, site
 
-    def _fleet(self, session: Session) -> _Fleet:
+    def _fleet(self, session: Session, actor: Actor) -> _Fleet:
+        """The workers `actor` may dispatch (their teams' only, for a team-scoped user), with their state."""
         today = self._clock.now().date()
-        workers = {w.id: w for w in workers_repo.list_workers(session)}
+        workers = {w.id: w for w in workers_repo.list_workers(session) if sees_worker(actor, w.team)}
         busy: dict[int, Workload] = {}
         for o in orders_repo.list_orders(session, status=BUSY):
             if o.assigned_worker_id is None:

@@ -32,11 +32,12 @@ from data import (
     orders_repo,
     plans_repo,
     positions_repo,
+    scope_repo,
     sites_repo,
     workers_repo,
 )
 from data.db import session_scope
-from dispatch.access import Actor, Decision
+from dispatch.access import Actor, Decision, sees_order
 from dispatch.alerts import AlertKind
 from dispatch.checkin import CheckinKind, CheckinVerdict, site_fence, verify_checkin
 from dispatch.clock import Clock
@@ -197,7 +198,13 @@ class FieldService:
     def field_record(self, *, actor: Actor, order_id: int) -> dict[str, Any]:
         """What the field sent for an order: check-ins with verdicts, photos, the service report."""
         with session_scope(self._sessions) as session:
-            if orders_repo.get_order(session, order_id) is None:
+            order = orders_repo.get_order(session, order_id)
+            team = (
+                scope_repo.worker_team(session, order.assigned_worker_id)
+                if order and order.assigned_worker_id
+                else None
+            )
+            if order is None or not sees_order(actor, team):
                 raise FieldInputError("order_id", f"no order with id {order_id}")
             checkins = field_repo.checkin_records(session, order_id=order_id)
             photos = field_repo.photos_of(session, order_id=order_id)

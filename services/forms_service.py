@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from data import audit_repo, field_repo, forms_repo, orders_repo, sites_repo, workers_repo
+from data import audit_repo, field_repo, forms_repo, orders_repo, scope_repo, sites_repo, workers_repo
 from data.db import session_scope
-from dispatch.access import Actor
+from dispatch.access import Actor, Visibility
 from dispatch.clock import Clock
 from dispatch.errors import AppError
 from dispatch.forms import (
@@ -118,9 +118,11 @@ class FormsService:
     def approval_queue(self, *, actor: Actor) -> list[dict[str, Any]]:
         """Reports waiting for approval, oldest first, with order, site, worker, form, answers and photos."""
         with session_scope(self._sessions) as session:
+            visible = Visibility(actor, scope_repo.teams_by_worker(session))
             items = [
                 self._queue_item(session, r)
                 for r in forms_repo.reports_in(session, status=ReportStatus.PENDING_APPROVAL)
+                if visible.worker(r.worker_id)
             ]
             audit_repo.record(
                 session, actor_id=actor.id, action="view-report-approvals", subject_type="order", subject_id=None,
@@ -132,7 +134,9 @@ class FormsService:
         """Approve or return the order's pending report; FormsError 404, or 409 when nothing is pending."""
         now = self._clock.now()
         with session_scope(self._sessions) as session:
-            if orders_repo.get_order(session, order_id) is None:
+            order = orders_repo.get_order(session, order_id)
+            visible = Visibility(actor, scope_repo.teams_by_worker(session))
+            if order is None or not visible.order(order.assigned_worker_id):
                 raise FormsError(404, f"no order with id {order_id}")
             report = forms_repo.latest_report(session, order_id=order_id)
             if report is None:

@@ -11,12 +11,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from data import audit_repo, field_repo, orders_repo, positions_repo, sites_repo, workers_repo
+from data import audit_repo, field_repo, orders_repo, positions_repo, privacy_repo, sites_repo, workers_repo
 from data.db import session_scope
-from dispatch.access import Actor
+from dispatch.access import Actor, sees_worker
 from dispatch.clock import Clock
 from dispatch.orders import OrderStatus
 from dispatch.positions import Position
+from dispatch.privacy import ConsentState, consent_state
 from services import geojson
 
 OPEN_STATUSES = (
@@ -27,6 +28,12 @@ OPEN_STATUSES = (
     OrderStatus.ON_SITE,
 )
 MAX_HISTORY = timedelta(days=31)
+CONSENT_WORDS = {
+    ConsentState.GIVEN: "consent given",
+    ConsentState.NONE: "no consent",
+    ConsentState.WITHDRAWN: "consent withdrawn",
+}
+"""What the worker card says about the worker's consent to tracking."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +54,14 @@ class Services:
         """
         now = self.clock.now()
         with session_scope(self.sessions) as session:
-            workers = [w for w in workers_repo.list_workers(session) if w.active]  # a deactivated worker leaves the map
-            latest = positions_repo.latest_positions(session)
-            orders = orders_repo.list_orders(session, status=OPEN_STATUSES)
+            workers = [w for w in workers_repo.list_workers(session) if w.active and sees_worker(actor, w.team)]
+            seen = {w.id for w in workers}  # a deactivated worker leaves the map; a scoped user sees their teams
+            latest = {wid: p for wid, p in positions_repo.latest_positions(session).items() if wid in seen}
+            orders = [
+                o
+                for o in orders_repo.list_orders(session, status=OPEN_STATUSES)
+                if o.assigned_worker_id is None or o.assigned_worker_id in seen
+            ]
             sites = {s.id: s for s in sites_repo.list_sites(session)}
             flags = field_repo.checkin_flags(session, [o.id for o in orders])
             audit_repo.record(
@@ -65,7 +77,7 @@ class Services:
         now = self.clock.now()
         with session_scope(self.sessions) as session:
             worker = workers_repo.get_worker(session, worker_id)
-            if worker is None:
+            if worker is None or not sees_worker(actor, worker.team):
                 return None
             last = positions_repo.last_position(session, worker_id=worker_id)
             current = next(
@@ -77,6 +89,7 @@ class Services:
                 None,
             )
             site = sites_repo.get_site(session, current.site_id) if current else None
+            consent = consent_state(privacy_repo.latest_consent(session, worker_id))
             audit_repo.record(
                 session, actor_id=actor.id, action="view-worker", subject_type="worker", subject_id=worker_id, at=now
             )
@@ -89,6 +102,7 @@ class Services:
             "last_fix_time": last.fix_time if last else None,
             "battery_pct": last.battery_pct if last else None,
             "speed_mps": last.speed_mps if last else None,
+            "consent": CONSENT_WORDS[consent],
             "current_order": (
                 f"{current.type.value} at {site.name if site else '?'} ({current.status.value.replace('_', ' ')})"
                 if current
@@ -122,8 +136,9 @@ def audited_positions(
     Audited as `view-{view}` (view-positions, view-stops, ...) with the range and how many fixes were read.
     """
     with session_scope(sessions) as session:
-        if workers_repo.get_worker(session, worker_id) is None:
-            return None
+        worker = workers_repo.get_worker(session, worker_id)
+        if worker is None or not sees_worker(actor, worker.team):
+            return None  # a worker outside a team-scoped actor's teams is as unknown as a missing one
         positions = positions_repo.positions_between(session, worker_id=worker_id, start=start, end=end)
         audit_repo.record(
             session,

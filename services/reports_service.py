@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from data import audit_repo, reports_repo
 from data.db import session_scope
-from dispatch.access import Actor
+from dispatch.access import Actor, effective_scope, sees_order
 from dispatch.clock import Clock
 from dispatch.reports import (
     FIGURES,
@@ -52,10 +52,10 @@ class ReportsService:
         kind = REPORTS[name]
         with session_scope(self.sessions) as session:
             if kind.figures:  # sums per worker, team and type from SQL: a year reads thousands of rows, not orders
-                sums = reports_repo.order_sums(session, period, team=team)
-                workers = reports_repo.worker_figures(session, period, now=self.clock.now(), team=team)
+                sums = in_scope(actor, reports_repo.order_sums(session, period, team=team))
+                workers = in_scope(actor, reports_repo.worker_figures(session, period, now=self.clock.now(), team=team))
             else:
-                orders = reports_repo.order_facts(session, period, team=team)
+                orders = in_scope(actor, reports_repo.order_facts(session, period, team=team))
             self._audit(session, actor, "view-report", {"report": name, "from": str(period.start),
                                                         "to": str(period.end), "group": group.value})  # fmt: skip
         if kind.figures:
@@ -67,7 +67,7 @@ class ReportsService:
     ) -> list[dict[str, Any]]:
         """The orders behind one figure of one row (ValueError naming `figure` for an unknown one)."""
         with session_scope(self.sessions) as session:
-            facts = reports_repo.order_facts(session, period, **_narrowed(group, key))
+            facts = in_scope(actor, reports_repo.order_facts(session, period, **_narrowed(group, key)))
             ids = orders_behind(facts, group, key, figure, wrong_only=wrong_only)
             rows = [reports_repo.order_summary(session, i) for i in ids[: reports_repo.MAX_PER_PAGE * 5]]
             self._audit(session, actor, "view-report-orders", {"figure": figure, "group": group.value, "key": key})
@@ -76,6 +76,9 @@ class ReportsService:
     def history(
         self, *, actor: Actor, filters: reports_repo.HistoryFilter, page: int, per_page: int
     ) -> reports_repo.HistoryPage:
+        scope = effective_scope(actor)
+        if not scope.all_teams:
+            filters = replace(filters, scope_teams=scope.teams)
         with session_scope(self.sessions) as session:
             return reports_repo.search_history(session, filters, page=page, per_page=per_page)
 
@@ -83,8 +86,8 @@ class ReportsService:
         """An order's whole record: the order, its timeline, what the field sent and the visit's track."""
         with session_scope(self.sessions) as session:
             summary = reports_repo.order_summary(session, order_id)
-            if summary is None:
-                return None
+            if summary is None or not sees_order(actor, summary["team"] if summary["worker_id"] is not None else None):
+                return None  # outside a team-scoped reader's teams: as unknown as a missing order
             timeline = reports_repo.timeline(session, order_id)
         field = self.field.field_record(actor=actor, order_id=order_id)
         report = field.get("report")
@@ -131,6 +134,16 @@ class ReportsService:
             session, actor_id=actor.id, action=action, subject_type="report", subject_id=None, at=self.clock.now(),
             details=details,
         )  # fmt: skip
+
+
+def in_scope(actor: Actor, table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of an order or worker table a team-scoped reader may see: their teams' (and unassigned orders)."""
+    scope = effective_scope(actor)
+    if scope.all_teams or table.empty:
+        return table
+    # Unassigned orders (no worker) are every office user's; worker tables have no such rows.
+    keep = table["team"].isin(sorted(scope.teams)) | table["worker_id"].isna()
+    return table[keep]
 
 
 def report_json(name: str, period: Period, group: Group, table: pd.DataFrame) -> dict[str, Any]:

@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from data import audit_repo, field_repo, orders_repo, sites_repo, workers_repo
+from data import audit_repo, field_repo, orders_repo, scope_repo, sites_repo, workers_repo
 from data.db import session_scope
-from dispatch.access import Actor
+from dispatch.access import Actor, Visibility
 from dispatch.clock import Clock
 from dispatch.errors import AppError
 from services.field_service import checkin_json
@@ -74,7 +74,12 @@ class ReviewService:
     def queue(self, *, actor: Actor, status: str) -> list[dict[str, Any]]:
         """Check-ins in the review `status` (pending first by lowest score), with order, site, worker, photos."""
         with session_scope(self._sessions) as session:
-            checkins = field_repo.review_queue(session, statuses=QUEUE_STATUSES[status])
+            visible = Visibility(actor, scope_repo.teams_by_worker(session))
+            checkins = [
+                c
+                for c in field_repo.review_queue(session, statuses=QUEUE_STATUSES[status])
+                if visible.worker(c.worker_id)
+            ]
             items = [self._item(session, c) for c in checkins]
             audit_repo.record(
                 session, actor_id=actor.id, action="view-checkin-reviews", subject_type="checkin", subject_id=None,
@@ -87,7 +92,8 @@ class ReviewService:
         now = self._clock.now()
         with session_scope(self._sessions) as session:
             checkin = field_repo.get_checkin(session, checkin_id)
-            if checkin is None:
+            visible = Visibility(actor, scope_repo.teams_by_worker(session))
+            if checkin is None or not visible.worker(checkin.worker_id):
                 raise ReviewError(404, f"no check-in with id {checkin_id}")
             if checkin.review_status != "needs_review" or not field_repo.decide_review(
                 session, checkin_id, status=request.decision, note=request.note, actor_id=actor.id, at=now

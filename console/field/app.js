@@ -666,6 +666,45 @@
     flushTimer = setInterval(() => { if (navigator.onLine) flushPositions().then(renderStatusLine).catch(() => {}); }, 30000);
   }
 
+  // ---------------------------------------------------------------- consent to tracking
+
+  let consent = null; // {state: given|none|withdrawn, text_version, given_text_version, ...} once read
+
+  async function loadConsent() {
+    try {
+      const res = await fetch(API + "/consent", { cache: "no-store" });
+      if (res.ok) consent = await res.json();
+    } catch (e) { /* offline: sharing waits for the consent to be read */ }
+    renderConsent();
+  }
+
+  function renderConsent() {
+    const given = !!consent && consent.state === "given";
+    $("#consent").hidden = false;
+    $("#share-position").disabled = !given;
+    $("#consent-give").hidden = given || !consent;
+    $("#consent-withdraw").hidden = !given;
+    $("#consent-state").textContent = !consent ? "Go online to give or check your consent before sharing."
+      : given ? `You agreed (consent text version ${consent.given_text_version}).`
+      : consent.state === "withdrawn" ? "You withdrew your consent: your position is not shared."
+      : "Agree before sharing your position.";
+  }
+
+  async function setConsent(given) {
+    const body = given ? { given: true, text_version: consent.text_version } : { given: false };
+    try {
+      const res = await fetch(API + "/consent", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+      });
+      const answer = await res.json();
+      if (res.ok) consent = answer; else notice(answer.error || "Your consent could not be saved.", "error");
+    } catch (e) {
+      notice("Your consent could not be saved: you are offline.", "error");
+    }
+    if (!consent || consent.state !== "given") stopSharing();
+    renderConsent();
+  }
+
   function stopSharing() {
     state.sharing = false;
     if (watchId !== null) navigator.geolocation.clearWatch(watchId);
@@ -846,6 +885,9 @@
     $("#share-position").checked = false; // consent is asked for on every visit
     $("#share-position").addEventListener("change", (ev) => (ev.target.checked ? startSharing() : stopSharing()));
     $("#share-state").textContent = "Not sharing your position.";
+    $("#share-position").disabled = true; // until the worker's consent is read (loadConsent)
+    $("#consent-give").addEventListener("click", () => setConsent(true));
+    $("#consent-withdraw").addEventListener("click", () => setConsent(false));
     $("#locate").addEventListener("click", async () => {
       const { fix, error } = await getFix();
       if (fix) seen(fix); else $("#map-note").textContent = `Position unavailable: ${error}`;
@@ -883,6 +925,7 @@
     // Queued changes go first, so that the day fetched afterwards already includes them.
     await sync();
     await refreshDay();
+    await loadConsent();
     connectSocket();
   }
 

@@ -267,7 +267,7 @@ def register(
         if worker_id is None:
             return html.P(NO_WORKER_HINT), PANEL_HIDDEN, None
         try:
-            actor = auth.require(Action.VIEW_POSITIONS, worker_id=int(worker_id))
+            actor = auth.require_worker(Action.VIEW_POSITIONS, int(worker_id))
             card = worker_card(int(worker_id))
         except ApiError as exc:
             return html.P(orders.humanise(exc.reason), className="error"), PANEL_HIDDEN, None
@@ -289,6 +289,7 @@ def register(
         try:
             actor = auth.require(Action.MANAGE_ORDERS)
             command = parse_push(ctx.triggered_id, worker_id)
+            auth.check_worker_in_scope(actor, command.worker_id)
             if command.kind == "revoke":
                 return revoked_view(field.revoke_links(actor=actor, worker_id=command.worker_id))
             link = field.issue_link(
@@ -369,6 +370,7 @@ def card_view(card: dict[str, Any] | None) -> Any:
         ("Battery", f"{card['battery_pct']:.0f} %" if card["battery_pct"] is not None else "—"),
         ("Speed", f"{card['speed_mps'] * 3.6:.0f} km/h" if card["speed_mps"] is not None else "—"),
         ("On shift", "yes" if card["on_shift"] else "no"),
+        ("Tracking", card.get("consent", "—")),
         ("Current order", card["current_order"] or "none"),
     ]
     return [

@@ -368,8 +368,9 @@ def test_offline_accept_is_queued_and_sent_exactly_once(browser, console_server,
 
 
 def test_position_sharing_is_off_until_the_worker_switches_it_on(browser, console_server, world):
-    """Tests that the page sends no position until the worker turns the switch on, then sends the phone's fix
-    (stored as the worker's position), and stops when switched off."""
+    """Tests that the page sends no position until the worker agrees on its consent screen and turns the switch
+    on, then sends the phone's fix (stored as the worker's position), stops when switched off, and after the
+    worker withdraws consent the switch cannot be turned on and the console reads "withdrawn"."""
     link = push_link(console_server, world, "Dan Sharing")
     worker_id = world["workers"]["Dan Sharing"]
     context, page = phone(browser, PORT)
@@ -388,6 +389,9 @@ def test_position_sharing_is_off_until_the_worker_switches_it_on(browser, consol
         assert posted == []
         assert requests.get(positions_url, headers=world["admin"], timeout=5).json() == []
 
+        assert page.locator("#share-position").is_disabled()  # a consent screen comes first
+        page.locator("#consent-give").click()
+        page.wait_for_function("() => !document.querySelector('#share-position').disabled", timeout=10_000)
         page.locator("#share-position").check()
         page.wait_for_function(
             "() => document.querySelector('#share-state').textContent.includes('1 of 1 position accepted')",
@@ -399,6 +403,13 @@ def test_position_sharing_is_off_until_the_worker_switches_it_on(browser, consol
         assert page.locator("#share-state").inner_text() == "Not sharing your position."
         assert len(posted) == 1
         assert page.evaluate("() => window.geolocationWatches") == 1
+        page.locator("#consent-withdraw").click()  # withdrawn: the switch is off and stays off
+        page.wait_for_function(
+            "() => document.querySelector('#consent-state').textContent.includes('withdrew')", timeout=10_000
+        )
+        assert page.locator("#share-position").is_disabled()
+        consent = requests.get(positions_url.replace("/positions", "/consent"), headers=world["admin"], timeout=5)
+        assert consent.json()["state"] == "withdrawn"
     finally:
         context.close()
 

@@ -194,3 +194,38 @@ def test_wall_screen_rereads_the_snapshot_when_the_feed_resumes(page, console_se
         timeout=5_000,
     )
     assert not [e for e in page.errors if "favicon" not in e], page.errors
+
+
+def test_a_team_scoped_dispatchers_wall_screen_shows_only_their_teams_workers(page, console_server, fleet):
+    """Tests that a dispatcher scoped to team North sees North's worker on the map and in the list, never
+    South's or the unteamed fleet, also after fresh fixes of both arrive live, and the worker card says whether
+    the worker consented to tracking."""
+    from data import users_repo, workers_repo
+    from data.db import make_engine, make_sessionmaker, session_scope
+    from dispatch.access import Role, TeamScope
+
+    # Stored directly (as `python -m data add-worker --team`, `create-user` and `set-scope` would): quicker.
+    with session_scope(make_sessionmaker(make_engine(console_server.env["DATABASE_URL"]))) as session:
+        nadia = workers_repo.add_worker(session, name="Nadia North", device_id="team-n", team="North").id
+        sven = workers_repo.add_worker(session, name="Sven South", device_id="team-s", team="South").id
+        desk, _ = users_repo.create_user(session, name="north-desk", role=Role.DISPATCHER, password="north-pw")
+        users_repo.set_scope(session, user_id=desk.id, scope=TeamScope.of(["North"]))
+    ping(console_server, "team-n", 43.736, 7.421)
+    ping(console_server, "team-s", 43.737, 7.422)
+    login(page, console_server, name="north-desk", password="north-pw")
+    page.wait_for_selector(f"path.worker-{nadia}", timeout=10_000)
+    before = page.locator(f"path.worker-{nadia}").get_attribute("d")
+    ping(console_server, "team-s", 43.738, 7.423)  # South's fix first, then North's: both reach the relay
+    ping(console_server, "team-n", 43.731, 7.416)
+    page.wait_for_function(
+        "([sel, before]) => document.querySelector(sel).getAttribute('d') !== before",
+        arg=[f"path.worker-{nadia}", before],
+        timeout=10_000,
+    )
+    assert page.locator("path.worker-marker").count() == 1
+    assert page.locator(f"path.worker-{sven}").count() == 0
+    assert page.locator(".worker-row").count() == 1 and "Nadia North" in page.locator(".worker-row").inner_text()
+    page.click(".worker-row")
+    page.wait_for_selector("#worker-card h2", timeout=5_000)
+    assert "no consent" in page.locator("#worker-card").inner_text()
+    assert not [e for e in page.errors if "favicon" not in e], page.errors

@@ -382,6 +382,24 @@ def test_users_get_roles_and_teams_and_duplicates_are_refused(app):
     ]
 
 
+def test_a_users_teams_are_the_teams_they_see(app):
+    """Tests that a dispatcher created in team North lists only North's workers (their team scope), and sees
+    every worker once an admin takes them out of every team."""
+    client = app["client"]
+    north = client.post("/api/v1/teams", json={"name": "North"}, headers=app["admin"]).get_json()
+    client.post("/api/v1/teams", json={"name": "South"}, headers=app["admin"])
+    for name, device, team in (("Nora", "n-1", "North"), ("Sam", "s-1", "South")):
+        body = {**ANA, "name": name, "device_id": device, "team": team}
+        assert client.post("/api/v1/workers", json=body, headers=app["admin"]).status_code == 201
+    ned = client.post(
+        "/api/v1/users", json={"name": "ned", "role": "dispatcher", "teams": [north["id"]]}, headers=app["admin"]
+    ).get_json()
+    as_ned = {"Authorization": f"Bearer {ned['token']}"}
+    assert {w["name"] for w in client.get("/api/v1/workers", headers=as_ned).get_json()} == {"Nora"}
+    client.patch(f"/api/v1/users/{ned['id']}", json={"teams": []}, headers=app["admin"])
+    assert {"Nora", "Sam"} <= {w["name"] for w in client.get("/api/v1/workers", headers=as_ned).get_json()}
+
+
 def test_the_audit_log_filters_and_exports_and_managers_see_only_location_views(app):
     """Tests that the admin filters the audit log by actor, action, worker and time and exports it as CSV, while a
     manager sees only who viewed whose location (not the admin's edits) and a dispatcher is refused."""

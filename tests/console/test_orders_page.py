@@ -286,6 +286,12 @@ class FakeAuth:
             raise ApiError(403, "role manager may not manage-orders")
         return self.actor
 
+    def require_worker(self, action: Action, worker_id: int) -> Actor:
+        return self.require(action, worker_id=worker_id)
+
+    def check_worker_in_scope(self, actor: Actor, worker_id: int) -> None:
+        """Every worker is in scope here: team scopes are tested in tests/console/test_privacy.py."""
+
 
 class FakeDispatch:
     def __init__(self) -> None:

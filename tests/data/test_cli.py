@@ -7,6 +7,7 @@ through `main()`, with the same environment, to keep the suite fast.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -198,3 +199,48 @@ def test_set_password_and_deactivate_user_end_the_users_sessions(cli_env: dict[s
     with pytest.raises(SystemExit) as exited:
         main(["deactivate-user", "--name", "nobody"])
     assert exited.value.code == 2 and "no user named 'nobody'" in capsys.readouterr().err
+
+
+def test_purge_prints_what_it_removed_per_kind_as_json(cli_env, capsys):
+    """Tests that `python -m data purge` runs on a fresh database and prints one JSON line with a count per kind."""
+    assert main(["purge"]) == 0
+    counts = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert counts["positions"] == 0 and {"photos", "events", "checkin_locations", "audit", "files"} <= set(counts)
+
+
+def test_set_scope_narrows_a_user_to_teams_and_refuses_both_or_neither(cli_env, capsys):
+    """Tests that `set-scope --teams` stores the teams on the user, and giving both or neither option is exit 2."""
+    from data.db import make_engine, make_sessionmaker, session_scope
+    from data.settings import Settings
+    from data.users_repo import actor_by_name
+
+    assert main(["create-user", "--role", "dispatcher", "--name", "nd"]) == 0
+    assert main(["set-scope", "--name", "nd", "--teams", "north,south"]) == 0
+    settings = Settings.from_env(os.environ)
+    with session_scope(make_sessionmaker(make_engine(settings.database_url))) as session:
+        assert sorted(actor_by_name(session, "nd").scope.teams) == ["north", "south"]
+    for bad in (["--all-teams", "--teams", "x"], []):
+        with pytest.raises(SystemExit) as exit_:
+            main(["set-scope", "--name", "nd", *bad])
+        assert exit_.value.code == 2
+
+
+def test_anonymise_needs_confirm_and_runs_once(cli_env, capsys):
+    """Tests that `anonymise` without --confirm is exit 2 and changes nothing, with it renames the worker, and a
+    second run fails (exit 1) saying the worker was already anonymised."""
+    from data.settings import Settings
+
+    assert main(["add-worker", "--name", "Lea Leaver", "--device-id", "leaver-1"]) == 0
+    worker_id = int(capsys.readouterr().out.strip())
+    with pytest.raises(SystemExit) as exit_:
+        main(["anonymise", "--worker-id", str(worker_id)])
+    assert exit_.value.code == 2
+    engine = make_engine(Settings.from_env(os.environ).database_url)
+    with make_sessionmaker(engine)() as session:
+        assert get_worker(session, worker_id).name == "Lea Leaver"
+    assert main(["anonymise", "--worker-id", str(worker_id), "--confirm"]) == 0
+    assert json.loads(capsys.readouterr().out)["worker_id"] == worker_id
+    with make_sessionmaker(engine)() as session:
+        assert get_worker(session, worker_id).name == f"Former worker #{worker_id}"
+    assert main(["anonymise", "--worker-id", str(worker_id), "--confirm"]) == 1
+    assert "already anonymised" in capsys.readouterr().err

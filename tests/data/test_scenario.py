@@ -78,7 +78,10 @@ def test_seed_demo_stores_all_sites_workers_orders_and_logins(session: Session, 
     assert all(any(o.required_skills <= w.skills for w in workers) for o in orders)
     assert all(o.required_skills for o in orders)
 
-    assert seeded.logins == (("admin", "admin-demo"), ("dispatcher", "dispatcher-demo"), ("manager", "manager-demo"))
+    assert seeded.logins == (("admin", "admin-demo"), ("dispatcher", "dispatcher-demo"), ("manager", "manager-demo"),
+                             ("north-dispatcher", "north-demo"))  # fmt: skip
+    north = check_password(session, name="north-dispatcher", password="north-demo")
+    assert north is not None and sorted(north.scope.teams) == ["North"] and not north.scope.all_teams
     for name, password, role in DEMO_LOGINS:
         actor = check_password(session, name=name, password=password)
         assert actor is not None and actor.role is role

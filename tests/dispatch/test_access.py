@@ -93,3 +93,36 @@ def test_admins_manage_teams_and_dispatchers_may_add_sites():
     assert not can(DISPATCHER, Action.MANAGE_TEAMS).allowed and not can(manager, Action.MANAGE_TEAMS).allowed
     assert can(DISPATCHER, Action.MANAGE_SITES).allowed and can(ADMIN, Action.MANAGE_SITES).allowed
     assert not can(manager, Action.MANAGE_SITES).allowed
+
+
+def test_a_team_scoped_dispatcher_sees_only_their_teams_workers_and_unassigned_orders():
+    """Tests that a dispatcher scoped to `north` sees north's workers and orders and unassigned orders, not
+    south's or workers with no team; an all-teams dispatcher and an admin see every team."""
+    from dispatch.access import TeamScope, Visibility, sees_order, sees_worker
+
+    north = Actor(5, "nd", Role.DISPATCHER, scope=TeamScope.of(["north"]))
+    assert sees_worker(north, "north") and not sees_worker(north, "south") and not sees_worker(north, "")
+    assert sees_order(north, None) and sees_order(north, "north") and not sees_order(north, "south")
+    assert sees_worker(DISPATCHER, "south") and sees_worker(Actor(6, "a", Role.ADMIN, scope=TeamScope.of(["x"])), "y")
+    visible = Visibility(north, {1: "north", 2: "south"})
+    assert (visible.worker(1), visible.worker(2), visible.worker(3)) == (True, False, False)
+    assert (visible.order(None), visible.order(1), visible.order(2)) == (True, True, False)
+
+
+def test_a_team_scoped_user_may_not_plan_routes_which_span_every_team():
+    """Tests that route planning is refused to a team-scoped manager with the reason, and allowed unscoped."""
+    from dispatch.access import TeamScope
+
+    scoped = Actor(7, "nm", Role.MANAGER, scope=TeamScope.of(["north"]))
+    decision = can(scoped, Action.PLAN_ROUTES)
+    assert not decision.allowed and "team-scoped" in decision.reason
+    assert can(Actor(8, "m", Role.MANAGER), Action.PLAN_ROUTES).allowed
+    assert can(scoped, Action.VIEW_LIVE_MAP).allowed
+
+
+def test_a_team_scope_refuses_empty_team_names():
+    """Tests that a scope naming an empty team is refused naming `teams`."""
+    from dispatch.access import TeamScope
+
+    with pytest.raises(ValueError, match="^teams:"):
+        TeamScope.of(["north", " "])

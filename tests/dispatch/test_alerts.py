@@ -223,3 +223,17 @@ def test_thresholds_are_refused_when_negative_naming_the_setting():
     """Tests that a negative threshold is refused with its name."""
     with pytest.raises(ValueError, match="offline_after_s"):
         AlertSettings(offline_after_s=-1)
+
+
+def test_without_clears_a_fix_still_raises_and_builds_nothing_else():
+    """Tests that `clears=False` (the evaluator knows the worker has nothing open) keeps every raise of a fix and
+    leaves out only the clears: an everyday fix then decides nothing at all."""
+    low = make_position(battery_pct=10.0, mock=True)
+    assert fix_alerts(None, low, SETTINGS, clears=False) == [
+        d for d in fix_alerts(None, low, SETTINGS) if isinstance(d, Raise)
+    ]
+    assert _raised(fix_alerts(None, low, SETTINGS, clears=False)).keys() == {
+        AlertKind.LOW_BATTERY,
+        AlertKind.MOCK_LOCATION,
+    }
+    assert fix_alerts(None, make_position(battery_pct=80.0), SETTINGS, clears=False) == []

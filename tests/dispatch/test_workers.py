@@ -12,6 +12,7 @@ from dispatch.workers import (
     LiveStatus,
     Shift,
     WorkerState,
+    fix_state,
     format_shift,
     keeps_location,
     parse_shift,
@@ -154,3 +155,15 @@ def test_a_worker_body_is_read_field_by_field_and_the_first_bad_field_is_named()
         with pytest.raises(FieldError) as refused:
             worker_input(body, creating=True)
         assert refused.value.field == field
+
+
+@given(
+    st.integers(min_value=-3600, max_value=3600),
+    st.one_of(st.none(), st.floats(min_value=0, max_value=60), st.sampled_from([1.5, 1.5000001])),
+)
+def test_a_fresh_fix_shows_the_state_worker_state_gives_it(age_s, speed_mps):
+    """Tests that `fix_state` (the ingestion path's shortcut) is the map state `worker_state` gives a worker
+    known only by that fix: offline past 10 min, en route above 1.5 m/s, else idle."""
+    now = at("2025-03-03T09:00:00Z")
+    fix_time = now - timedelta(seconds=age_s)
+    assert fix_state(fix_time, speed_mps, now) is worker_state(LiveStatus(fix_time, speed_mps), now)

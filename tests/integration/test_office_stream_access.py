@@ -108,3 +108,45 @@ def test_a_connected_wall_screen_is_cut_off_when_its_sessions_end(console_server
     finally:
         wall.disconnect()
         other.disconnect()
+
+
+def test_a_team_scoped_wall_screen_receives_only_its_teams_fixes(console_server):
+    """Tests that a dispatcher scoped to team North (`python -m data set-scope`) gets the live fixes of North's
+    worker on their socket and none of South's, while the admin's socket gets both."""
+    from data import users_repo, workers_repo
+    from data.db import make_engine, make_sessionmaker, session_scope
+    from dispatch.access import Role
+
+    with session_scope(make_sessionmaker(make_engine(console_server.env["DATABASE_URL"]))) as session:
+        north = workers_repo.add_worker(session, name="Nora North", device_id="scope-n", team="North").id
+        south = workers_repo.add_worker(session, name="Sam South", device_id="scope-s", team="South").id
+        users_repo.create_user(session, name="north-wall", role=Role.DISPATCHER, password="north-pw")
+    console_server.cli("data", "set-scope", "--name", "north-wall", "--teams", "North")  # the CLI, as an admin would
+    office: queue.Queue = queue.Queue()
+    scoped: list[dict] = []
+    admin = connected(console_server, {"token": console_server.admin_token}, office)
+    browser, wall = signed_in_socket(console_server, "north-wall", "north-pw")
+    wall.on("positions", lambda payload: scoped.extend(payload["updates"]))
+    seen: set[int] = set()
+
+    def send(device: str, lat: float) -> None:
+        fix = {"id": device, "lat": lat, "lon": 7.42, "timestamp": datetime.now(UTC).isoformat()}
+        assert requests.get(f"{console_server.url}/osmand", params=fix, timeout=5).status_code == 200
+
+    try:
+        send("scope-s", 43.7311)
+        send("scope-n", 43.7312)
+
+        def office_saw_both() -> bool:
+            while not office.empty():
+                seen.add(office.get()["worker_id"])
+            return {north, south} <= seen
+
+        wait_until(office_saw_both, 10, "both fixes on the admin's socket")
+        wait_until(lambda: any(u["worker_id"] == north for u in scoped), 10, "North's fix on the scoped socket")
+        assert {u["worker_id"] for u in scoped} == {north}
+        r = browser.get(f"{console_server.url}/api/v1/live", timeout=10).json()
+        assert [f["properties"]["worker_id"] for f in r["workers"]["features"]] == [north]
+    finally:
+        admin.disconnect()
+        wall.disconnect()

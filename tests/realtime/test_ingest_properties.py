@@ -226,3 +226,25 @@ def test_the_lean_batch_reading_takes_the_common_item():
     assert plain_fix(item) == (
         "dev-1", datetime(2025, 3, 3, 12, 0, tzinfo=UTC), 43.73, 7.42, None, 5 * 0.514444, None, None, 80.0
     )  # fmt: skip
+
+
+JSON_DOCUMENTS = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**80), max_value=2**80) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4),
+    max_leaves=30,
+)  # fmt: skip
+
+
+@given(JSON_DOCUMENTS, st.booleans())
+def test_decode_json_reads_what_the_standard_library_reads(document, ascii_only):
+    """Tests that decode_json (orjson first, then `json` for what it refuses) decodes any JSON document to the
+    value Python's `json` makes of it, integers beyond 64 bits exact and non-ASCII text as sent."""
+    body = json.dumps(document, ensure_ascii=ascii_only).encode()
+    assert decode_json(body) == json.loads(body)
+
+
+def test_nesting_up_to_the_limit_is_read():
+    """Tests that 64 levels of arrays/objects are read (65 are refused, above)."""
+    assert decode_json(("[" * 64 + "1" + "]" * 64).encode()) == json.loads("[" * 64 + "1" + "]" * 64)
+    assert decode_json(('{"a":' * 63 + "[1]" + "}" * 63).encode()) == json.loads('{"a":' * 63 + "[1]" + "}" * 63)

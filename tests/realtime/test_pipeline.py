@@ -8,6 +8,8 @@ from datetime import datetime, time
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,11 +21,11 @@ from data.workers_repo import add_worker, upsert_worker_by_device
 from dispatch.access import Decision
 from dispatch.clock import ManualClock
 from dispatch.positions import OFF_SHIFT, PositionLimits, Rejected
-from dispatch.workers import Shift
+from dispatch.workers import LiveStatus, Shift, worker_state
 from realtime.bus import POSITIONS
 from realtime.ingest import IngestError, PositionReport
-from realtime.pipeline import PositionPipeline, Stored, StoreUnavailable
-from tests.factories import EVERY_DAY_7_TO_19, at
+from realtime.pipeline import PositionPipeline, Stored, StoreUnavailable, live_message, live_messages
+from tests.factories import EVERY_DAY_7_TO_19, at, make_position
 
 DAY_START, DAY_END = at("2025-03-03T00:00:00Z"), at("2025-03-04T00:00:00Z")
 
@@ -260,3 +262,23 @@ def test_a_report_without_coordinates_and_no_earlier_fix_is_kept_as_network_data
     fix = ingest.ingest(report("ana", "2025-03-03T08:00:04Z"))
     assert isinstance(fix, Stored) and fix.live
     assert [m["lat"] for _, m in bus.published] == [43.7384]
+
+
+@given(
+    st.floats(min_value=-90, max_value=90),
+    st.integers(min_value=-180_000_000, max_value=180_000_000),
+    st.one_of(st.none(), st.floats(min_value=0, max_value=80)),
+)
+def test_a_live_message_carries_the_fix_rounded_to_6_decimals_and_its_map_state(lat, lon_micro, speed):
+    """Tests that a live message gives latitude and longitude as `round(x, 6)` (any double, and what phones send:
+    6 decimals), the fix time, the server time in ms and the map state `worker_state` gives a fresh fix."""
+    fix_time, server_time = at("2025-03-03T09:00:00.250Z"), at("2025-03-03T09:00:02.5Z")
+    lon = lon_micro / 1e6
+    position = make_position(
+        fix_time.isoformat(), lat=lat, lon=lon, speed_mps=speed, server_time=server_time.isoformat()
+    )
+    message = live_messages([position])[0]
+    assert (message["lat"], message["lon"]) == (round(lat, 6), round(lon, 6))
+    assert message["fix_time"] == "2025-03-03T09:00:00.250000+00:00" and message["server_ms"] == 1740992402500
+    assert message["state"] == worker_state(LiveStatus(fix_time, speed), server_time).value
+    assert message == live_message(position)

@@ -3,9 +3,10 @@ from __future__ import annotations
 import threading
 
 import fakeredis
+import orjson
 import pytest
 
-from realtime.bus import POSITIONS, WORKERS, Bus
+from realtime.bus import ORDERS, POSITIONS, WORKERS, Bus
 from realtime.relay import LEADER_LOCK, LIVE_ROOM, Coalescer, run_relay
 from tests.support.servers import wait_until
 
@@ -105,3 +106,69 @@ def test_a_batch_of_positions_is_one_redis_message_and_each_listener_gets_every_
     # Everything published has been heard above; read what the plain subscriber got (None: a subscribe reply).
     messages = [m for m in (raw.get_message(timeout=0.05) for _ in range(5)) if m is not None]
     assert len(messages) == 1
+
+
+def test_a_team_scoped_console_gets_only_its_teams_fixes_orders_and_alerts(bus):
+    """Tests that with the team directory the relay sends every fix to the all-teams room and each team's fixes,
+    orders and alerts only to that team's room; unassigned orders go to every scoped console, a worker of no
+    known team to no team room."""
+    from realtime.bus import ALERTS, ORDERS
+    from realtime.relay import SCOPED_ROOM, team_room
+
+    sent: list[tuple[str, dict, str]] = []
+    stop = threading.Event()
+    teams = {1: "north", 2: "south", 3: ""}
+    t = threading.Thread(
+        target=run_relay,
+        kwargs={"bus": bus, "emit": lambda e, p, r: sent.append((e, p, r)), "batch_ms": 50, "stop": stop,
+                "holder": "a", "team_of": teams.get},
+    )  # fmt: skip
+    t.start()
+    wait_until(lambda: bus._redis.pubsub_numsub(POSITIONS)[0][1] > 0, 5, "the relay's subscription")  # noqa: SLF001
+    bus.publish_many(POSITIONS, [{"worker_id": w, "lat": 43.7, "lon": 7.4} for w in (1, 2, 3)])
+    bus.publish(ORDERS, {"order": {"order_id": 9, "assigned_worker_id": 2}, "previous_worker_id": None})
+    bus.publish(ORDERS, {"order": {"order_id": 10, "assigned_worker_id": None}, "previous_worker_id": None})
+    bus.publish(ALERTS, {"id": 4, "worker_id": 1})
+    wait_until(lambda: any(e == "alert" and r == team_room("north") for e, _, r in sent), 5, "the north alert")
+    wait_until(
+        lambda: sum(len(p["updates"]) for e, p, r in sent if e == "positions" and r == LIVE_ROOM) >= 3, 5, "fixes"
+    )
+    stop.set()
+    t.join(5)
+    fixes = {r: sorted(u["worker_id"] for e, p, rr in sent if e == "positions" and rr == r for u in p["updates"])
+             for r in (LIVE_ROOM, team_room("north"), team_room("south"))}  # fmt: skip
+    assert fixes == {LIVE_ROOM: [1, 2, 3], team_room("north"): [1], team_room("south"): [2]}
+    orders = {(p["order"]["order_id"], r) for e, p, r in sent if e == "orders"}
+    assert orders == {(9, LIVE_ROOM), (9, team_room("south")), (10, LIVE_ROOM), (10, SCOPED_ROOM)}
+    assert {r for e, _, r in sent if e == "alert"} == {LIVE_ROOM, team_room("north")}
+
+
+def test_a_scoped_socket_joins_its_teams_rooms_and_is_cut_off_when_its_scope_changes():
+    """Tests that an all-teams office user joins the live room, a north-scoped one the scoped and north rooms,
+    and that a socket whose user's scope changed counts as stale (it reconnects into its new rooms)."""
+    from dispatch.access import Actor, Role, TeamScope
+    from realtime.relay import SCOPED_ROOM, team_room
+    from realtime.sockets import office_rooms, stale
+
+    north = Actor(1, "nd", Role.DISPATCHER, scope=TeamScope.of(["north"]))
+    widened = Actor(1, "nd", Role.DISPATCHER)
+    assert office_rooms(widened) == [LIVE_ROOM]
+    assert office_rooms(north) == [SCOPED_ROOM, team_room("north")]
+    joined = {"sid": office_rooms(north)}
+    assert stale({"sid": lambda: north}, joined) == []
+    assert stale({"sid": lambda: widened}, joined) == ["sid"]
+
+
+def test_single_fixes_queued_together_are_one_redis_message_in_order(bus):
+    """Tests that what many one-fix requests queued while the publisher was busy goes to Redis as one message
+    per channel run (not one per request), and `listen` yields every position and order in the order queued."""
+    raw = bus._redis.pubsub(ignore_subscribe_messages=True)  # noqa: SLF001
+    raw.subscribe(POSITIONS, ORDERS)
+    queued = [(POSITIONS, [{"worker_id": n, "n": n}]) for n in range(40)]
+    queued += [(ORDERS, [{"n": 40}]), (POSITIONS, [{"worker_id": 41, "n": 41}])]
+    bus.send(queued)
+    messages = [m for m in (raw.get_message(timeout=0.05) for _ in range(6)) if m is not None]
+    assert [(m["channel"].decode(), len(orjson.loads(m["data"])) if m["data"].startswith(b"[") else 1) for m in messages] == [
+        (POSITIONS, 40), (ORDERS, 1), (POSITIONS, 1)
+    ]  # fmt: skip
+    assert [m["n"] for m in orjson.loads(messages[0]["data"])] == list(range(40))

@@ -1,4 +1,4 @@
-"""The hourly purge of positions past retention, as `python -m realtime worker` runs it."""
+"""The hourly purge of personal data past retention, as `python -m realtime worker` runs it."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from data.db import make_sessionmaker, session_scope
 from data.positions_repo import add_position, positions_between
 from data.workers_repo import add_worker
 from dispatch.clock import ManualClock
+from dispatch.privacy import RetentionDays
 from realtime.bus import Bus
 from realtime.retention import PURGE_LOCK, purge_if_leader, purge_once, retention_cutoff, run_purger
 from tests.factories import EVERY_DAY_7_TO_19, at, make_position
@@ -77,14 +78,14 @@ def test_a_retention_below_one_day_is_refused():
 def test_only_one_worker_process_purges(sessions, worker_id, bus):
     """Tests that of two workers sharing Redis only the lock holder purges, and keeps purging every round."""
     clock = ManualClock(NOW)
-    common = {"bus": bus, "sessions": sessions, "clock": clock, "retention_days": 90}
+    common = {"bus": bus, "sessions": sessions, "clock": clock, "retention": RetentionDays(positions=90)}
     store(sessions, worker_id, NOW - timedelta(days=100))
-    assert purge_if_leader(holder="worker-a", **common) == 1
+    assert purge_if_leader(holder="worker-a", **common)["positions"] == 1
     store(sessions, worker_id, NOW - timedelta(days=95))
     assert purge_if_leader(holder="worker-b", **common) is None
     assert len(kept(sessions, worker_id)) == 1
     clock.advance(HOUR_S)
-    assert purge_if_leader(holder="worker-a", **common) == 1
+    assert purge_if_leader(holder="worker-a", **common)["positions"] == 1
     assert bus._redis.pttl(PURGE_LOCK) > HOUR_S * 1000  # noqa: SLF001 - renewed past the next round
 
 
@@ -117,7 +118,7 @@ def test_the_purger_runs_at_start_then_every_hour_and_releases_the_lock(sessions
         holder="worker-a",
         sessions=sessions,
         clock=clock,
-        retention_days=90,
+        retention=RetentionDays(positions=90),
         stop=stop,
         every_s=HOUR_S,
         wait=wait,
@@ -125,7 +126,7 @@ def test_the_purger_runs_at_start_then_every_hour_and_releases_the_lock(sessions
     assert rounds == [2, 1, 1, 0]  # left after the purges at 08:00 (start), 09:00, 10:00 and 11:00
     assert bus._redis.get(PURGE_LOCK) is None  # noqa: SLF001 - released on stop
     messages = [r.getMessage() for r in caplog.records]
-    assert messages == [f"purged {n} position(s) older than 90 days" for n in (1, 1, 0, 1)]
+    assert [m.split(", ")[0] for m in messages] == [f"purged past retention: positions {n}" for n in (1, 1, 0, 1)]
     assert "43.73" not in caplog.text and "7.42" not in caplog.text
 
 
@@ -138,8 +139,8 @@ def test_a_failed_purge_is_logged_and_retried_next_round(worker_id, bus, caplog)
 
     caplog.set_level(logging.INFO, logger="realtime.retention")
     clock = ManualClock(NOW)
-    result = purge_if_leader(bus=bus, holder="a", sessions=Broken(), clock=clock, retention_days=90)  # type: ignore[arg-type]
+    result = purge_if_leader(bus=bus, holder="a", sessions=Broken(), clock=clock, retention=RetentionDays())  # type: ignore[arg-type]
     assert result is None
     assert [r.getMessage() for r in caplog.records] == [
-        "purging old positions failed (RuntimeError); retrying in 3600 s"
+        "purging personal data failed (RuntimeError); retrying in 3600 s"
     ]

@@ -16,6 +16,7 @@ from routing.solomon import (
     SolomonFormatError,
     evaluate,
     parse_instance,
+    read_best_known,
     read_instance,
     read_solution,
     to_problem,
@@ -23,6 +24,7 @@ from routing.solomon import (
 
 REPO = Path(__file__).resolve().parents[2]
 SOLOMON = REPO / "data" / "datasets" / "solomon"
+GH = REPO / "data" / "datasets" / "gh"
 HEADER = "X1\n\nVEHICLE\nNUMBER     CAPACITY\n  2         50\n\nCUSTOMER\nCUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME\n \n"
 DEPOT = "    0      0          0          0          0        100          0\n"
 
@@ -50,6 +52,22 @@ def test_the_best_known_routes_score_as_in_bks_csv(name: str) -> None:
     result = evaluate(read_instance(SOLOMON / f"{name}.txt"), read_solution(SOLOMON / f"{name}.dimacs.sol"))
     assert result.distance == pytest.approx(float(row["dimacs_routes_exact"]), abs=0.005)
     assert result.feasible is (row["dimacs_routes_exact_feasible"] == "true")
+
+
+@pytest.mark.parametrize("name", sorted(read_best_known(GH / "bks.csv")))
+def test_gehring_homberger_instances_read_and_their_best_routes_score_as_in_bks_csv(name: str) -> None:
+    """Tests that each G&H instance (Solomon format, 400 or 1,000 customers) reads with its fleet and that
+    its CVRPLIB routes, re-evaluated exactly, visit every customer and give bks.csv's distance and verdict."""
+    row = {r["instance"]: r for r in csv.DictReader((GH / "bks.csv").open(newline=""))}[name]
+    instance = read_instance(GH / f"{name}.txt")
+    size = len(instance.customers) - 1
+    assert (size, instance.vehicles) in {(400, 100), (1000, 250)}
+    result = evaluate(instance, read_solution(GH / f"{name}.dimacs.sol"))
+    assert not [v for v in result.violations if "visited" in v]
+    assert result.distance == pytest.approx(float(row["dimacs_routes_exact"]), abs=0.005)
+    assert result.feasible is (row["dimacs_routes_exact_feasible"] == "true")
+    best = read_best_known(GH / "bks.csv")[name]
+    assert (best.distance, best.vehicles) == (float(row["dist_distance"]), int(row["dist_vehicles"]))
 
 
 def test_late_service_is_caught_in_exact_arithmetic() -> None:

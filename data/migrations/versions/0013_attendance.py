@@ -1,7 +1,7 @@
 """Attendance and hours (issue #14): clock events, late entries, day reports, timesheet approvals, reminders, Web Push.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-04 19:45:00+00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from data.tables import UTCDateTime
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

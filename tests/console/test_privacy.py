@@ -1,0 +1,387 @@
+"""Privacy and access over HTTP (in-process app, real SQLite, fakeredis): team scopes on every endpoint,
+consent to tracking, the retention purge, anonymising a leaver and the data export."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import fakeredis
+import pytest
+
+from console.app import create_app
+from data import audit_repo, field_repo, positions_repo, privacy_repo, sites_repo, users_repo, workers_repo
+from data.db import make_engine, make_sessionmaker, session_scope
+from data.migrate import migrate
+from data.orders_repo import add_order
+from data.settings import Settings
+from data.tables import CheckinRow, EventRow, WorkerDayKmRow
+from dispatch.access import Role, TeamScope
+from dispatch.clock import ManualClock
+from dispatch.geo import LatLon
+from dispatch.orders import TimeWindow
+from dispatch.positions import Position
+from dispatch.privacy import ConsentSource, RetentionDays
+from realtime.retention import purge_all
+
+NOW = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
+SITE = LatLon(43.7394, 7.4276)
+
+
+def fix(worker_id: int, at: datetime, lat: float = 43.7394) -> Position:
+    return Position(worker_id, "dev", at, at, at, lat, 7.4276)
+
+
+@pytest.fixture
+def world(tmp_path: Path):
+    settings = replace(
+        Settings.from_env({"OUTFIELD_VAR": str(tmp_path), "SECRET_KEY": "test", "OUTFIELD_OSRM_DIR": str(tmp_path / "none"),
+                           "OUTFIELD_CONSENT_REQUIRED": "1"}),
+        redis_url="redis://fake:6379/0",
+    )  # fmt: skip
+    migrate(settings.database_url)
+    clock = ManualClock(NOW)
+    app = create_app(settings, clock=clock)
+    app.bus._redis = fakeredis.FakeRedis()  # noqa: SLF001 - the live stream is not under test here
+    sessions = make_sessionmaker(make_engine(settings.database_url))
+    window = TimeWindow(NOW, NOW + timedelta(hours=4))
+    with session_scope(sessions) as session:
+        ana = workers_repo.add_worker(session, name="Ana North", device_id="dev-ana", team="north", home_base=SITE)
+        bo = workers_repo.add_worker(session, name="Bo South", device_id="dev-bo", team="south", home_base=SITE)
+        for w in (ana, bo):
+            positions_repo.add_position(session, fix(w.id, NOW - timedelta(minutes=5)))
+        site = sites_repo.add_site(session, name="Casino", location=SITE)
+        orders = [add_order(session, site_id=site.id, type="repair", priority=3, window=window, service_duration_s=600,
+                            created_at=NOW) for _ in range(3)]  # fmt: skip
+        _, admin = users_repo.create_user(session, name="root", role=Role.ADMIN)
+        desk, desk_token = users_repo.create_user(session, name="north-desk", role=Role.DISPATCHER)
+        users_repo.set_scope(session, user_id=desk.id, scope=TeamScope.of(["north"]))
+        boss, boss_token = users_repo.create_user(session, name="north-boss", role=Role.MANAGER)
+        users_repo.set_scope(session, user_id=boss.id, scope=TeamScope.of(["north"]))
+        _, all_token = users_repo.create_user(session, name="all-desk", role=Role.DISPATCHER)
+        _, ana_token = users_repo.create_user(session, name="ana", role=Role.FIELD_WORKER, worker_id=ana.id)
+    client = app.server.test_client()
+    bearer = {k: {"Authorization": f"Bearer {t}"} for k, t in
+              (("admin", admin), ("desk", desk_token), ("boss", boss_token), ("all", all_token), ("ana_login", ana_token))}  # fmt: skip
+    for order, worker in ((orders[0], ana), (orders[1], bo)):
+        r = client.post(f"/api/v1/work-orders/{order.id}/assign", json={"worker_id": worker.id, "reason": "set-up"},
+                        headers=bearer["admin"])  # fmt: skip
+        assert r.status_code == 200, r.get_json()
+    return {"app": app, "client": client, "sessions": sessions, "clock": clock, "settings": settings, "ana": ana.id,
+            "bo": bo.id, "orders": [o.id for o in orders], "desk_id": desk.id, **bearer}  # fmt: skip
+
+
+# --- team scopes -----------------------------------------------------------------------------------------
+
+
+def test_a_team_scoped_dispatcher_lists_only_their_teams_workers_and_orders(world):
+    """Tests that a dispatcher scoped to `north` lists north's worker, north's order and the unassigned one, on
+    the workers list, the orders list, the live snapshot and the order history; an all-teams dispatcher sees all."""
+    c, mine, theirs, free = world["client"], world["orders"][0], world["orders"][1], world["orders"][2]
+    assert [w["name"] for w in c.get("/api/v1/workers", headers=world["desk"]).get_json()] == ["Ana North"]
+    assert sorted(o["id"] for o in c.get("/api/v1/work-orders", headers=world["desk"]).get_json()) == [mine, free]
+    live = c.get("/api/v1/live", headers=world["desk"]).get_json()
+    assert [f["properties"]["worker_id"] for f in live["workers"]["features"]] == [world["ana"]]
+    assert sorted(f["properties"]["order_id"] for f in live["orders"]["features"]) == [mine, free]
+    history = c.get("/api/v1/orders/history?from=2025-03-01&to=2025-03-05", headers=world["desk"]).get_json()
+    assert sorted(o["id"] for o in history["orders"]) == [mine, free]
+    everyone = c.get("/api/v1/work-orders", headers=world["all"]).get_json()
+    assert sorted(o["id"] for o in everyone) == [mine, theirs, free]
+    assert len(c.get("/api/v1/workers", headers=world["all"]).get_json()) == 2
+
+
+OUT_OF_SCOPE = [
+    ("get", "/api/v1/workers/{bo}/positions"),
+    ("get", "/api/v1/workers/{bo}/events"),
+    ("get", "/api/v1/workers/{bo}/stops"),
+    ("get", "/api/v1/workers/{bo}/trips"),
+    ("get", "/api/v1/workers/{bo}/track.gpx"),
+    ("get", "/api/v1/workers/{bo}/track.geojson"),
+    ("get", "/api/v1/workers/{bo}/plan-vs-actual?date=2025-03-03"),
+    ("get", "/api/v1/workers/{bo}/consent"),
+    ("get", "/api/v1/alerts?worker_id={bo}"),
+    ("post", "/api/v1/workers/{bo}/push-link"),
+    ("post", "/api/v1/workers/{bo}/push-link/revoke"),
+    ("get", "/api/v1/work-orders/{theirs}"),
+    ("get", "/api/v1/work-orders/{theirs}/candidates"),
+    ("get", "/api/v1/work-orders/{theirs}/field-record"),
+    ("get", "/api/v1/orders/{theirs}/record"),
+    ("get", "/api/v1/work-orders/{theirs}/signature"),
+    ("post", "/api/v1/work-orders/{theirs}/status"),
+    ("post", "/api/v1/work-orders/{theirs}/assign"),
+    ("post", "/api/v1/work-orders/{theirs}/customer-link"),
+    ("post", "/api/v1/work-orders/{theirs}/customer-link/revoke"),
+]
+
+
+def test_another_teams_worker_or_order_is_not_found_for_a_scoped_dispatcher(world):
+    """Tests that every endpoint about one worker or order answers a north-scoped dispatcher 404 for south's
+    worker and south's order, as for one that does not exist (nothing about it is revealed), while an
+    all-teams dispatcher is not refused them."""
+    for method, path in OUT_OF_SCOPE:
+        url = path.format(bo=world["bo"], theirs=world["orders"][1])
+        body = {"status": "cancelled", "reason": "x", "worker_id": world["ana"]} if method == "post" else None
+        r = getattr(world["client"], method)(url, json=body, headers=world["desk"])
+        assert r.status_code == 404, (url, r.status_code, r.get_data(as_text=True)[:200])
+        assert "South" not in r.get_data(as_text=True)
+    for method, path in OUT_OF_SCOPE:
+        if method == "get" and "signature" not in path:  # (south's order has no signature: 404 for everyone)
+            url = path.format(bo=world["bo"], theirs=world["orders"][1])
+            assert world["client"].get(url, headers=world["all"]).status_code == 200, url
+
+
+def test_a_scoped_dispatcher_assigns_unassigned_orders_only_to_their_teams_workers(world):
+    """Tests that the candidates of an unassigned order list only north's worker for the north dispatcher,
+    that assigning it to south's worker is 404, and to north's worker works."""
+    c, free = world["client"], world["orders"][2]
+    explained = c.get(f"/api/v1/work-orders/{free}/candidates", headers=world["desk"]).get_json()
+    listed = {x["worker_id"] for x in explained["candidates"] + explained["excluded"]}
+    assert listed == {world["ana"]}
+    r = c.post(
+        f"/api/v1/work-orders/{free}/assign", json={"worker_id": world["bo"], "reason": "x"}, headers=world["desk"]
+    )
+    assert r.status_code == 404
+    r = c.post(
+        f"/api/v1/work-orders/{free}/assign", json={"worker_id": world["ana"], "reason": "x"}, headers=world["desk"]
+    )
+    assert r.status_code == 200 and r.get_json()["assigned_worker_id"] == world["ana"]
+    near = c.get("/api/v1/who-is-near?lat=43.7394&lon=7.4276&n=10", headers=world["desk"]).get_json()
+    assert world["bo"] not in {n["worker_id"] for n in near}
+
+
+def test_a_scoped_manager_sees_only_their_teams_in_reports_and_may_not_plan(world):
+    """Tests that a north-scoped manager's order report rows and drill-down carry no south order, and route
+    planning (which spans every team) is refused with a reason."""
+    c = world["client"]
+    report = c.get("/api/v1/reports/overview?from=2025-03-01&to=2025-03-05&group=worker", headers=world["boss"])
+    assert [r["label"] for r in report.get_json()["rows"]] == ["Ana North"]
+    everyone = c.get("/api/v1/reports/overview?from=2025-03-01&to=2025-03-05&group=worker", headers=world["admin"])
+    assert sorted(r["label"] for r in everyone.get_json()["rows"]) == ["Ana North", "Bo South"]
+    r = c.post("/api/v1/plans", json={"day": "2025-03-03"}, headers=world["boss"])
+    assert r.status_code == 403 and "team-scoped" in r.get_json()["error"]
+
+
+def test_an_admin_sets_a_users_team_scope_and_bad_input_changes_nothing(world):
+    """Tests that PUT /users/{id}/scope (admin) widens the dispatcher to every team at once, a dispatcher may not
+    call it, and a bad body is 400 naming the field with the stored scope unchanged."""
+    c, url = world["client"], f"/api/v1/users/{world['desk_id']}/scope"
+    assert c.put(url, json={"all_teams": True}, headers=world["desk"]).status_code == 403
+    for body, field in (({"teams": "north"}, "teams"), ({"teams": ["north", ""]}, "teams[1]"),
+                        ({"all_teams": "yes"}, "all_teams"), ({"teams": []}, "teams")):  # fmt: skip
+        r = c.put(url, json=body, headers=world["admin"])
+        assert r.status_code == 400 and r.get_json()["field"] == field, body
+    assert len(c.get("/api/v1/workers", headers=world["desk"]).get_json()) == 1
+    r = c.put(url, json={"teams": ["north", "south"]}, headers=world["admin"])
+    assert r.get_json() == {"user_id": world["desk_id"], "all_teams": False, "teams": ["north", "south"]}
+    assert len(c.get("/api/v1/workers", headers=world["desk"]).get_json()) == 2
+    assert c.put(url, json={"all_teams": True}, headers=world["admin"]).get_json()["all_teams"] is True
+    assert c.put("/api/v1/users/999/scope", json={"all_teams": True}, headers=world["admin"]).status_code == 404
+
+
+# --- consent ---------------------------------------------------------------------------------------------
+
+
+def osmand(world, device: str, minutes: int) -> int:
+    at = NOW + timedelta(minutes=minutes)
+    r = world["client"].get(
+        "/osmand", query_string={"id": device, "lat": 43.74, "lon": 7.42, "timestamp": at.isoformat()}
+    )
+    return r.status_code
+
+
+def stored_fixes(world, worker_id: int) -> int:
+    with session_scope(world["sessions"]) as session:
+        return len(
+            positions_repo.positions_between(session, worker_id=worker_id, start=NOW, end=NOW + timedelta(hours=1))
+        )
+
+
+def test_fixes_are_kept_only_with_current_consent_and_the_console_says_why(world):
+    """Tests that with consent required a fix of a worker without consent is answered 200 but not stored; after
+    consent on their push link it is stored; after they withdraw it, it is not stored again, and the console's
+    consent read and worker card say "withdrawn"."""
+    c, ana = world["client"], world["ana"]
+    assert osmand(world, "dev-ana", 1) == 200 and stored_fixes(world, ana) == 0
+    assert c.get(f"/api/v1/workers/{ana}/consent", headers=world["all"]).get_json()["state"] == "none"
+    link = c.post(f"/api/v1/workers/{ana}/push-link", json={}, headers=world["admin"]).get_json()["token"]
+    r = c.post(f"/api/v1/field/{link}/consent", json={"given": True, "text_version": "0"})
+    assert r.status_code == 400 and r.get_json()["field"] == "text_version"
+    r = c.post(f"/api/v1/field/{link}/consent", json={"given": True, "text_version": "1"})
+    assert r.status_code == 200 and r.get_json()["state"] == "given"
+    assert osmand(world, "dev-ana", 2) == 200 and stored_fixes(world, ana) == 1
+    assert c.post(f"/api/v1/field/{link}/consent", json={"given": False}).get_json()["state"] == "withdrawn"
+    assert osmand(world, "dev-ana", 3) == 200 and stored_fixes(world, ana) == 1
+    assert c.get(f"/api/v1/workers/{ana}/consent", headers=world["all"]).get_json()["state"] == "withdrawn"
+    card = world["app"].services.worker_card(actor=users_repo_actor(world, "all-desk"), worker_id=ana)
+    assert card["consent"] == "consent withdrawn"
+    r = c.post(f"/api/v1/field/{link}/consent", json={"given": False})
+    assert r.status_code == 409 and r.get_json()["field"] == "given"
+
+
+def test_an_admin_records_consent_given_on_paper_and_the_batch_endpoint_names_consent(world):
+    """Tests that an admin records paper consent (a dispatcher may not), audited as given on paper, and that the
+    batch endpoint lists a fix without consent as refused for `consent`."""
+    c, bo = world["client"], world["bo"]
+    item = {"id": "dev-bo", "lat": 43.74, "lon": 7.42, "timestamp": (NOW + timedelta(minutes=1)).isoformat()}
+    summary = c.post("/api/v1/positions", json=[item], headers=world["admin"]).get_json()
+    assert summary["accepted"] == 0 and summary["rejected"][0]["field"] == "consent"
+    assert c.post(f"/api/v1/workers/{bo}/consent", json={"given": True, "text_version": "1"},
+                  headers=world["all"]).status_code == 403  # fmt: skip
+    r = c.post(f"/api/v1/workers/{bo}/consent", json={"given": True, "text_version": "1"}, headers=world["admin"])
+    assert r.get_json()["source"] == "paper"
+    assert c.post("/api/v1/positions", json=[item], headers=world["admin"]).get_json()["accepted"] == 1
+    with session_scope(world["sessions"]) as session:
+        actions = [e.action for e in audit_repo.list_audit(session) if e.subject_id == bo]
+    assert "give-consent" in actions
+
+
+def users_repo_actor(world, name: str):
+    with session_scope(world["sessions"]) as session:
+        return users_repo.actor_by_name(session, name)
+
+
+# --- retention -------------------------------------------------------------------------------------------
+
+
+def test_one_purge_covers_every_kind_with_its_own_retention_and_removes_photo_files(world, tmp_path):
+    """Tests that the purge deletes fixes, events, photos (and their files) and field actions past their own
+    periods, clears old check-in coordinates and signatures, keeps what is younger and km aggregates, and reports
+    counts per kind."""
+    sessions, ana, order = world["sessions"], world["ana"], world["orders"][0]
+    old, young = NOW - timedelta(days=40), NOW - timedelta(days=5)
+    photo = tmp_path / "old.jpg"
+    photo.write_bytes(b"jpeg")
+    signature = tmp_path / "sig.png"
+    signature.write_bytes(b"png")
+    with session_scope(sessions) as session:
+        positions_repo.add_position(session, fix(ana, old))
+        positions_repo.add_position(session, fix(ana, young))
+        field_repo.add_photo(session, client_action_id="p1", order_id=order, worker_id=ana, path=str(photo),
+                             thumbnail_path=str(photo), content_type="image/jpeg", size_bytes=4, taken_at=old,
+                             created_at=old)  # fmt: skip
+        field_repo.record_action(session, client_action_id="a1", worker_id=ana, order_id=order, action="accept",
+                                 event_time=old, server_time=old, outcome="applied")  # fmt: skip
+        field_repo.add_report(session, client_action_id="r1", order_id=order, worker_id=ana, text="done", checklist={},
+                              parts=[], signature_path=str(signature), signed_by="Mrs Client", written_at=old,
+                              created_at=old)  # fmt: skip
+        session.add(CheckinRow(order_id=order, worker_id=ana, kind="in", at=old, latitude=43.7, longitude=7.4,
+                               verdict="ok", client_action_id="c1"))  # fmt: skip
+        session.add(WorkerDayKmRow(worker_id=ana, day=old.date(), km=12.5))
+        for kind in ("geofence_enter", "checkin_reviewed"):  # a crossing goes; the order's review step stays
+            field_repo.record_event(session, type=kind, worker_id=ana, order_id=order, at=old, details={})
+    retention = RetentionDays(positions=30, photos=30, field_actions=30, checkins=30, signatures=30, events=30)
+    counts = purge_all(sessions=sessions, now=NOW, retention=retention)
+    assert counts["positions"] == 1 and counts["photos"] == 1 and counts["field_actions"] == 1
+    assert counts["checkin_locations"] == 1 and counts["signatures"] == 1 and counts["files"] == 2
+    assert counts["events"] == 1 and counts["audit"] == 0
+    assert not photo.exists() and not signature.exists()
+    with session_scope(sessions) as session:
+        fixes = positions_repo.positions_between(session, worker_id=ana, start=NOW - timedelta(days=90), end=NOW)
+        assert [p.fix_time for p in fixes] == [young, NOW - timedelta(minutes=5)]
+        assert session.get(WorkerDayKmRow, (ana, old.date())).km == 12.5
+        assert session.query(CheckinRow).one().latitude is None
+        assert [e.type for e in session.query(EventRow).filter(EventRow.at == old)] == ["checkin_reviewed"]
+    assert purge_all(sessions=sessions, now=NOW, retention=retention)["positions"] == 0
+
+
+# --- anonymise and export --------------------------------------------------------------------------------
+
+
+def test_an_admin_anonymises_a_leaver_once_keeping_orders_and_km(world):
+    """Tests that anonymising needs `confirm: true` (400 naming it, nothing changed), then renames the worker
+    "Former worker #id", clears the device, deletes fixes, keeps the order assigned and the km, is audited, and a
+    second request is 409."""
+    c, ana, url = world["client"], world["ana"], f"/api/v1/workers/{world['ana']}/anonymise"
+    with session_scope(world["sessions"]) as session:
+        session.add(WorkerDayKmRow(worker_id=ana, day=NOW.date(), km=3.0))
+    assert c.post(url, json={"confirm": True}, headers=world["all"]).status_code == 403
+    r = c.post(url, json={}, headers=world["admin"])
+    assert r.status_code == 400 and r.get_json()["field"] == "confirm"
+    assert c.get("/api/v1/workers", headers=world["admin"]).get_json()[0]["name"] == "Ana North"
+    r = c.post(url, json={"confirm": True}, headers=world["admin"])
+    assert r.status_code == 200 and r.get_json()["removed"]["positions"] == 1
+    worker = next(w for w in c.get("/api/v1/workers", headers=world["admin"]).get_json() if w["id"] == ana)
+    assert worker["name"] == f"Former worker #{ana}" and worker["device_id"] == f"anonymised-{ana}"
+    order = c.get(f"/api/v1/work-orders/{world['orders'][0]}", headers=world["admin"]).get_json()
+    assert order["assigned_worker_id"] == ana
+    with session_scope(world["sessions"]) as session:
+        assert session.get(WorkerDayKmRow, (ana, NOW.date())).km == 3.0
+        assert positions_repo.last_position(session, worker_id=ana) is None
+        assert "anonymise-worker" in [e.action for e in audit_repo.list_audit(session)]
+    again = c.post(url, json={"confirm": True}, headers=world["admin"])
+    assert again.status_code == 409 and "already anonymised" in again.get_json()["error"]
+    assert osmand(world, "dev-ana", 1) == 400  # the old device id is gone
+
+
+def test_a_worker_exports_everything_held_about_them_as_a_zip(world):
+    """Tests that the worker's own login (not another worker's record), their push link and an admin get a zip
+    whose data.json and CSVs hold their profile, consents, positions, orders and the audit entries about them."""
+    c, ana = world["client"], world["ana"]
+    with session_scope(world["sessions"]) as session:
+        privacy_repo.give_consent(session, worker_id=ana, text_version="1", at=NOW, source=ConsentSource.PAPER, by=None)
+    assert c.get(f"/api/v1/workers/{world['bo']}/export", headers=world["ana_login"]).status_code == 403
+    assert c.get(f"/api/v1/workers/{ana}/export", headers=world["all"]).status_code == 403
+    c.get(f"/api/v1/workers/{ana}/positions", headers=world["all"])  # an audited view of her positions
+    r = c.get(f"/api/v1/workers/{ana}/export", headers=world["ana_login"])
+    assert r.status_code == 200 and r.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(r.data))
+    data = json.loads(archive.read("data.json"))["tables"]
+    assert data["profile"][0]["name"] == "Ana North"
+    assert data["consents"][0]["text_version"] == "1"
+    assert len(data["positions"]) == 1 and data["orders"][0]["id"] == world["orders"][0]
+    assert "view-positions" in {a["action"] for a in data["audit"]}
+    assert "password_hash" not in data["users"][0]
+    assert archive.read("positions.csv").decode().splitlines()[0].startswith("accuracy_m,")
+    link = c.post(f"/api/v1/workers/{ana}/push-link", json={}, headers=world["admin"]).get_json()["token"]
+    assert c.get(f"/api/v1/field/{link}/export").status_code == 200
+    for path in ("export", "consent"):  # a link we never issued
+        r = c.get(f"/api/v1/field/{link[:-3]}AAA/{path}")
+        assert r.status_code == 401 and r.get_json()["field"] == "link"
+    assert c.get(f"/api/v1/workers/{ana}/export", headers=world["admin"]).status_code == 200
+
+
+def test_a_scoped_manager_reviews_only_their_teams_check_ins_and_reports(world):
+    """Tests that the check-in review queue and the report approval queue of a north-scoped manager list only
+    north's, and deciding south's check-in or report is 404 (the pages call the same services)."""
+    c, sessions = world["client"], world["sessions"]
+    with session_scope(sessions) as session:
+        for worker, order, action in ((world["ana"], world["orders"][0], "n"), (world["bo"], world["orders"][1], "s")):
+            session.add(CheckinRow(order_id=order, worker_id=worker, kind="in", at=NOW, latitude=43.7, longitude=7.4,
+                                   verdict="ok", client_action_id=f"c-{action}", confidence_score=30,
+                                   confidence_reasons=[], review_status="needs_review"))  # fmt: skip
+            field_repo.add_report(session, client_action_id=f"r-{action}", order_id=order, worker_id=worker, text="t",
+                                  checklist={}, parts=[], signature_path=None, signed_by="", written_at=NOW,
+                                  created_at=NOW, status="pending_approval")  # fmt: skip
+    queue = c.get("/api/v1/checkins/review?status=pending", headers=world["boss"]).get_json()["checkins"]
+    assert [q["worker"]["id"] for q in queue] == [world["ana"]]
+    south_checkin = 2
+    r = c.post(
+        f"/api/v1/checkins/{south_checkin}/review", json={"decision": "approve", "note": "ok"}, headers=world["boss"]
+    )
+    assert r.status_code == 404
+    pending = c.get("/api/v1/service-reports/pending", headers=world["boss"]).get_json()["reports"]
+    assert [p["order_id"] for p in pending] == [world["orders"][0]]
+    r = c.post(f"/api/v1/orders/{world['orders'][1]}/report/review", json={"decision": "approve", "note": "ok"},
+               headers=world["boss"])  # fmt: skip
+    assert r.status_code == 404
+    assert len(c.get("/api/v1/service-reports/pending", headers=world["admin"]).get_json()["reports"]) == 2
+
+
+def test_a_scoped_dispatchers_pages_show_only_their_team(world):
+    """Tests that the live map's and the day page's layouts of a north-scoped dispatcher (signed in with a
+    cookie) name north's worker and never south's, and the route-plan page tells them they may not plan."""
+    with session_scope(world["sessions"]) as session:
+        users_repo.set_password(session, user_id=world["desk_id"], password="desk-pw")
+    client = world["app"].server.test_client()
+    r = client.post(
+        "/login", data={"name": "north-desk", "password": "desk-pw"}, headers={"Origin": "http://localhost"}
+    )
+    assert r.status_code == 302
+    for path in ("/_dash-layout", "/day/_dash-layout"):
+        page = client.get(path).get_data(as_text=True)
+        assert "Ana North" in page and "Bo South" not in page, path
+    assert "may not plan routes" in client.get("/plans/_dash-layout").get_data(as_text=True)

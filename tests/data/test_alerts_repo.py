@@ -1,0 +1,97 @@
+"""Geofence crossings stored a batch at a time (data/alerts_repo.add_fence_events), on a real database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from data import alerts_repo, sites_repo
+from data.workers_repo import add_worker
+from dispatch.geo import LatLon
+from dispatch.geofences import FenceEventType, GeofenceEvent
+from tests.factories import EVERY_DAY_7_TO_19, at
+
+NOW = at("2025-03-03T09:00:00Z")
+ENTER, EXIT = FenceEventType.ENTER, FenceEventType.EXIT
+
+
+def crossing(kind: FenceEventType, worker_id: int, site_id: int, minute: int) -> GeofenceEvent:
+    when = NOW + timedelta(minutes=minute)
+    return GeofenceEvent(kind, worker_id, site_id, when, when + timedelta(seconds=60), position_id=minute)
+
+
+def world(session: Session, workers: int, sites: int) -> tuple[list[int], list[int]]:
+    worker_ids = [
+        add_worker(session, name=f"W{i}", device_id=f"dev-{i}", shifts=(EVERY_DAY_7_TO_19,)).id for i in range(workers)
+    ]
+    site_ids = [
+        sites_repo.add_site(session, name=f"S{i}", location=LatLon(43.73 + i * 1e-3, 7.42), geofence_radius_m=50).id
+        for i in range(sites)
+    ]
+    return worker_ids, site_ids
+
+
+def test_a_batch_stores_each_alternating_crossing_once_and_skips_repeats(session):
+    """Tests that a batch holding an arrival and the departure of one worker at one site, another worker's
+    arrival, and a second arrival without a departure in between, stores the alternating crossings in order;
+    giving the batch again stores nothing, and a later departure after the stored arrival is stored."""
+    (ana, bo), (casino, port) = world(session, 2, 2)
+    batch = [
+        crossing(ENTER, ana, casino, 0),
+        crossing(EXIT, ana, casino, 10),
+        crossing(ENTER, bo, port, 3),
+        crossing(ENTER, bo, port, 7),  # bo is inside already: a second arrival is not a crossing
+    ]
+    assert alerts_repo.add_fence_events(session, batch) == batch[:3]
+    assert alerts_repo.add_fence_events(session, batch) == []
+    later = [crossing(EXIT, bo, port, 20), crossing(EXIT, ana, casino, 25)]
+    assert alerts_repo.add_fence_events(session, later) == later[:1]
+    stored = alerts_repo.fence_events(session, worker_id=bo, start=NOW, end=NOW + timedelta(hours=1))
+    assert [(e.type, e.at, e.position_id) for e in stored] == [(ENTER, batch[2].at, 3), (EXIT, later[0].at, 20)]
+
+
+def test_storing_a_batch_of_crossings_costs_two_statements_however_many_it_holds(session, db_engine):
+    """Tests that 40 crossings of 10 workers at 4 sites are written with one query and one insert (the
+    evaluator's transaction was two statements per crossing)."""
+    workers, sites = world(session, 10, 4)
+    batch = [crossing(ENTER if n % 2 == 0 else EXIT, w, s, n) for w in workers for n, s in enumerate(sites)]
+    statements: list[str] = []
+    session.flush()
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(db_engine, "before_cursor_execute", count)
+    try:
+        stored = alerts_repo.add_fence_events(session, batch)
+    finally:
+        event.remove(db_engine, "before_cursor_execute", count)
+    assert stored == batch
+    assert len(statements) == 2, statements
+
+
+def test_where_many_workers_stand_is_read_in_one_query(session, db_engine):
+    """Tests that `sites_inside_many` tells for each worker the sites entered and not left (a worker with no
+    crossing: none), as `sites_inside` does one worker at a time, with one statement for all of them."""
+    (ana, bo, cy), (casino, port) = world(session, 3, 2)
+    alerts_repo.add_fence_events(
+        session,
+        [crossing(ENTER, ana, casino, 0), crossing(ENTER, ana, port, 5), crossing(EXIT, ana, casino, 9),
+         crossing(ENTER, bo, casino, 2)],
+    )  # fmt: skip
+    session.flush()
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(db_engine, "before_cursor_execute", count)
+    try:
+        many = alerts_repo.sites_inside_many(session, worker_ids=[ana, bo, cy], since=NOW - timedelta(days=1))
+    finally:
+        event.remove(db_engine, "before_cursor_execute", count)
+    assert len(statements) == 1
+    assert many == {ana: {port: NOW + timedelta(minutes=5)}, bo: {casino: NOW + timedelta(minutes=2)}, cy: {}}
+    assert many == {w: alerts_repo.sites_inside(session, worker_id=w, since=NOW - timedelta(days=1)) for w in many}

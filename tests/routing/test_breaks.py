@@ -1,0 +1,79 @@
+"""Breaks with PyVRP: the relaxation PyVRP searches keeps them, and its repaired plan is the first feasible one.
+
+Solvers are stopped by solution count; every plan is held to every rule by `routing.check`.
+"""
+
+from __future__ import annotations
+
+from routing.check import check
+from routing.plan import Progress, earliest_route
+from routing.problem import Break, Problem, StopRule, Visit, Window, Worker
+from routing.solve import relax_for_pyvrp, routes_plan, solve
+
+H = 3600
+FEW = StopRule(max_solutions=60)
+LUNCH = Break(12 * H, 14 * H, 1800)
+
+
+def ten_minutes_apart(visits: list[Visit], workers: list[Worker]) -> Problem:
+    """Location 0 is the base; every two locations are 10 minutes and 5 km apart."""
+    n = 1 + max(v.location for v in visits)
+    seconds = [[0 if i == j else 600 for j in range(n)] for i in range(n)]
+    metres = [[0 if i == j else 5000 for j in range(n)] for i in range(n)]
+    return Problem.from_matrices(seconds, metres, visits=visits, workers=workers)
+
+
+def worker(id: str = "w1") -> Worker:
+    return Worker(id, start_location=0, end_location=0, shift_start_s=8 * H, shift_end_s=17 * H, breaks=(LUNCH,))
+
+
+# A at 12:00 for an hour, B from 13:10 (by 13:45) for an hour, C from 14:00 (by 14:40) for 30 minutes.
+# A -> B -> C fits the day with the shift merely shortened by the break, but not with the break:
+# the break cannot start at 12:00 (A), and taken on the way to B it makes C start at 14:50.
+A = Visit("A", location=1, service_s=H, windows=(Window(12 * H, 12 * H),))
+B = Visit("B", location=2, service_s=H, windows=(Window(13 * H + 600, 13 * H + 2700),))
+C = Visit("C", location=3, service_s=1800, windows=(Window(14 * H, 14 * H + 2400),))
+
+
+def test_routes_planned_on_the_pyvrp_relaxation_keep_the_breaks() -> None:
+    """Tests that every route PyVRP plans on the relaxation can take its break as it stands."""
+    problem = ten_minutes_apart([A, B, C], [worker()])
+    assert earliest_route(problem, worker(), ["A", "B", "C"]) is None
+    seed = solve(relax_for_pyvrp(problem), stop=FEW, engine="pyvrp")
+    assert seed.planned_count == 2
+    for route in seed.routes:
+        assert earliest_route(problem, problem.worker(route.worker_id), route.visit_ids) is not None
+
+
+def test_a_day_with_breaks_is_planned_with_every_break_in_its_window() -> None:
+    """Tests that "auto" plans two of the three visits for one worker and takes the break between 12:00 and 14:00."""
+    problem = ten_minutes_apart([A, B, C], [worker()])
+    plan = solve(problem, stop=FEW)
+    assert plan.planned_count == 2 and len(plan.unplanned) == 1
+    (taken,) = plan.routes[0].breaks
+    assert 12 * H <= taken.start_s <= 14 * H and taken.end_s - taken.start_s == 1800
+    assert check(problem, plan) == []
+
+
+def test_the_first_feasible_plan_is_the_repaired_pyvrp_seed_and_progress_ends_at_the_plan() -> None:
+    """Tests that the first progress report of a day with breaks is PyVRP's plan with the breaks in, and the
+    reports fall to the returned plan's cost."""
+    visits = [Visit(f"v{k}", location=k, service_s=1800) for k in range(1, 9)]
+    problem = ten_minutes_apart(visits, [worker(), worker("w2")])
+    reports: list[Progress] = []
+    plan = solve(problem, stop=FEW, on_progress=reports.append)
+    assert reports[0].engine == "pyvrp+repair"
+    assert all(b.objective < a.objective for a, b in zip(reports, reports[1:], strict=False))
+    assert reports[-1].objective == plan.objective and plan.planned_count == 8
+    assert check(problem, plan) == []
+
+
+def test_routes_are_priced_as_or_tools_prices_them() -> None:
+    """Tests that a plan rebuilt from OR-Tools' routes costs what OR-Tools said, and keeps every rule."""
+    visits = [Visit(f"v{k}", location=k, service_s=1800, penalty=100 if k == 5 else None) for k in range(1, 6)]
+    problem = ten_minutes_apart(visits, [worker(), worker("w2")])
+    plan = solve(problem, stop=FEW, engine="ortools")
+    again = routes_plan(problem, {r.worker_id: r.visit_ids for r in plan.routes}, {})
+    assert again.objective == plan.objective
+    assert [u.visit_id for u in again.unplanned] == [u.visit_id for u in plan.unplanned]
+    assert check(problem, again) == []
