@@ -2,7 +2,8 @@
 
 Everything real and local, once per size: redis-server, `python -m console` (the demo's settings: two
 web workers, OSRM on the shipped Monaco network) on a fresh SQLite file seeded with the demo scenario
-(`python -m data seed-demo --workers W --orders O`), every worker given one fix, and the demo
+(`python -m data seed-demo --workers W --orders O --all-day`, tomorrow's day, nothing done yet), every
+worker given one fix, and the demo
 dispatcher signed in on a headless Debian chromium (Playwright). Then, `--samples` times each:
 
 - live map, navigation → usable: `page.goto("/")` until the connection is live and every worker's
@@ -33,7 +34,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
@@ -167,8 +168,11 @@ def run_size(workers: int, orders: int, args: argparse.Namespace, playwright) ->
         }
         try:
             run_cli("data", "migrate", env=env)
+            # Tomorrow's demo day, not started yet (every order new), everyone on shift whenever the bench runs.
+            today = datetime.now(UTC).date()
             subprocess.run(
-                [sys.executable, "-m", "data", "seed-demo", "--workers", str(workers), "--orders", str(orders)],
+                [sys.executable, "-m", "data", "seed-demo", "--workers", str(workers), "--orders", str(orders),
+                 "--all-day", "--day", (today + timedelta(days=1)).isoformat(), "--now", f"{today}T12:00:00+00:00"],
                 env=env, cwd=REPO, check=True, capture_output=True, timeout=1800,
             )  # fmt: skip
             token = run_cli("data", "create-user", "--role", "admin", "--name", "bench", env=env)

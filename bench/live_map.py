@@ -212,7 +212,7 @@ def run_window(window_ms: int, args: argparse.Namespace, playwright) -> Result: 
         background = None
         try:
             run_cli("data", "migrate", env=env)
-            run_cli("data", "seed-demo", env=env)
+            run_cli("data", "seed-demo", "--all-day", env=env)  # everyone on shift whenever the bench runs
             token = run_cli("data", "create-user", "--role", "admin", "--name", "bench", env=env)
             log = open(var / "console.log", "wb")
             procs.append(subprocess.Popen([sys.executable, "-m", "console"], env=env, cwd=REPO, stdout=log, stderr=log))

@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import inspect
 from sqlalchemy.exc import SQLAlchemyError
@@ -216,12 +216,16 @@ def cmd_import_gpx(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
-    day = args.day or demo_day(SystemClock().now())
+    now = args.now or SystemClock().now()
+    day = args.day or demo_day(now)
     with _database(settings) as factory, session_scope(factory) as session:
         if args.if_empty and not is_empty(session):
             print("the database already holds data: demo not seeded")
             return 0
-        summary = seed_demo(session, seed=settings.seed, day=day, workers=args.workers, orders=args.orders)
+        summary = seed_demo(
+            session, seed=settings.seed, day=day, workers=args.workers, orders=args.orders, now=now,
+            all_day=args.all_day,
+        )  # fmt: skip
     print(
         f"demo for {summary.day.isoformat()} (seed {settings.seed}): {summary.sites} sites, "
         f"{summary.workers} workers, {summary.orders} orders"
@@ -312,6 +316,16 @@ def _day(value: str) -> date:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date YYYY-MM-DD") from None
 
 
+def _moment(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date and time (ISO 8601)") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{value!r} has no UTC offset (e.g. 2026-03-03T10:30+00:00)")
+    return moment
+
+
 def _positive(value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
@@ -379,7 +393,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--day",
         type=_day,
         default=None,
-        help="the day of the demo orders, YYYY-MM-DD (default: today, UTC; tomorrow after 15:00)",
+        help="the day of the demo orders, YYYY-MM-DD (default: today, UTC; tomorrow after 21:00)",
+    )
+    p.add_argument(
+        "--now",
+        type=_moment,
+        default=None,
+        help="the moment the day is worked up to, ISO 8601 with offset (default: the clock's now)",
+    )
+    p.add_argument(
+        "--all-day",
+        action="store_true",
+        help="every worker on shift round the clock instead of the rota (benchmarks, tests at any hour)",
     )
     p.add_argument("--workers", type=_positive, default=WORKER_COUNT, help="how many workers (default: 30)")
     p.add_argument("--orders", type=_positive, default=ORDER_COUNT, help="how many orders (default: 120)")

@@ -17,15 +17,18 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from data.orders_repo import upsert_order_by_reference
+from data.field_repo import actor_for_worker
+from data.orders_repo import save_change, upsert_order_by_reference
 from data.sites_repo import upsert_site_by_ref
 from data.tables import SiteRow, UserRow, WorkerRow, WorkOrderRow
 from data.users_repo import actor_by_name, create_user, issue_token, revoke_token, set_scope
 from data.workers_repo import upsert_worker_by_device
 from dispatch.access import Role, TeamScope
+from dispatch.day_progress import DayOrder, DayWorker, day_at
 from dispatch.geo import LatLon
-from dispatch.orders import OrderType, TimeWindow
-from dispatch.workers import Shift
+from dispatch.lifecycle import Refused, transition
+from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder
+from dispatch.workers import Shift, Worker
 
 MONACO_POIS = Path(__file__).resolve().parent / "datasets" / "scenario" / "monaco_pois_osm.csv"
 SITE_GEOFENCE_M = 50.0
@@ -33,12 +36,21 @@ WORKER_COUNT = 30
 ORDER_COUNT = 120
 SKILLS = ("electrical", "plumbing", "gas", "hvac", "it", "inspection", "delivery")
 TEAMS = ("North", "Centre", "South")
-DEMO_SHIFT = Shift(weekdays=tuple(range(7)), start=time(0, 0), end=time(23, 59))
-"""Every demo worker's shift: all day, every day, because the simulator drives them whenever the
-demo runs and location is kept only on shift (`dispatch.workers.keeps_location`). The last minute
-of the day is covered by that rule's grace."""
-ORDERS_FROM, ORDERS_UNTIL = time(7, 0), time(19, 0)
-"""The demo's orders are daytime work: every window lies within these hours."""
+ROTA: tuple[tuple[str, Shift], ...] = (
+    ("early", Shift(weekdays=tuple(range(7)), start=time(7, 30), end=time(16, 0))),
+    ("day", Shift(weekdays=tuple(range(7)), start=time(8, 0), end=time(17, 0))),
+    ("late", Shift(weekdays=tuple(range(7)), start=time(12, 0), end=time(20, 0))),
+    ("evening", Shift(weekdays=tuple(range(7)), start=time(14, 0), end=time(22, 0))),
+)
+"""The demo's seven-day rota, local wall-clock times (UTC until shifts carry a zone): 3 in 10 workers
+work early, 3 the day shift, 2 late and 2 the evening; each takes a 30-minute break (the route planner
+puts it in the middle third of the shift, `routing.day`; the day in progress takes it past half-time)."""
+ROTA_OF_TEN = (0, 0, 0, 1, 1, 1, 2, 2, 3, 3)
+ALL_DAY_SHIFT = Shift(weekdays=tuple(range(7)), start=time(0, 0), end=time(23, 59))
+"""`seed-demo --all-day`: every worker on shift round the clock, for benchmarks and tests that must run
+at any hour (location is kept only on shift, `dispatch.workers.keeps_location`)."""
+ORDERS_FROM, ORDERS_UNTIL = time(7, 30), time(21, 30)
+"""The demo's orders are the rota's work: every window lies within these hours."""
 DEMO_LOGINS: tuple[tuple[str, str, Role], ...] = (
     ("admin", "admin-demo", Role.ADMIN),
     ("dispatcher", "dispatcher-demo", Role.DISPATCHER),
@@ -119,17 +131,27 @@ def is_empty(session: Session) -> bool:
 
 
 def seed_demo(
-    session: Session, *, seed: int, day: date, workers: int = WORKER_COUNT, orders: int = ORDER_COUNT
+    session: Session,
+    *,
+    seed: int,
+    day: date,
+    workers: int = WORKER_COUNT,
+    orders: int = ORDER_COUNT,
+    now: datetime | None = None,
+    all_day: bool = False,
 ) -> DemoSummary:
     """Store the demo scenario for `day`: all Monaco sites, 30 workers, 120 orders and the demo users.
 
     `workers` and `orders` scale it (the console's benchmark seeds 500 workers and 2,000 orders);
     the defaults store the demo itself, the same for the same seed.
 
-    Workers are on shift all day (00:00-23:59 UTC) every day of the week, so a demo started at any
-    hour shows them moving: the simulated staff work round the clock, and their shifts say so.
-    Orders are daytime work, their windows within 07:00-19:00 UTC. Every order's required skills
-    are held by at least one worker. The caller commits.
+    Workers follow the `ROTA` (early, day, late and evening shifts; `all_day` puts everyone on shift
+    round the clock instead). Orders are the rota's work, their windows within 07:30-21:30. Every
+    order's required skills are held by at least one worker. With `now` (the caller's clock) the day
+    is worked up to that moment (`dispatch.day_progress`): orders whose work is over are done, some
+    workers are on site or on their way, later orders are assigned or still new, each step recorded
+    through the lifecycle with who and when. Orders that already existed keep their status. The caller
+    commits.
     """
     rng = random.Random(seed)
     pois = monaco_pois()
@@ -146,8 +168,8 @@ def seed_demo(
         )
         site_ids[poi.external_ref] = site.id
 
-    worker_skills = _store_workers(session, rng, pois, workers)
-    stored = _store_orders(session, rng, pois, site_ids, worker_skills, day, orders)
+    roster = _store_workers(session, rng, pois, workers, all_day=all_day)
+    created = _store_orders(session, rng, pois, site_ids, [w.skills for w in roster], day, orders)
     for name, password, role in DEMO_LOGINS:
         # An existing user keeps their password: seeding must never reset a real admin's login.
         if actor_by_name(session, name) is None:
@@ -158,21 +180,22 @@ def seed_demo(
         # No working token until a simulator mints its own (`simulator_token`).
         _, token = create_user(session, name=SIMULATOR_USER, role=Role.DISPATCHER, now=_at(day, time(6, 0)))
         revoke_token(session, token=token, now=_at(day, time(6, 0)))
+    if now is not None and created:
+        _work_the_day(session, day=day, now=now, seed=seed, roster=roster, orders=created)
     return DemoSummary(
         day=day,
         sites=len(pois),
-        workers=len(worker_skills),
-        orders=stored,
+        workers=len(roster),
+        orders=orders,
         logins=tuple((name, password) for name, password, _ in DEMO_LOGINS),
     )
 
 
-def demo_day(now: datetime, *, hours_left: int = 4) -> date:
-    """The day to seed the demo on when none is given: today while at least `hours_left` hours of its
-    07:00-19:00 order windows remain, else tomorrow (so a demo started in the evening still has a day
-    to dispatch and to plan)."""
-    last_start = (datetime.combine(now.date(), ORDERS_UNTIL, tzinfo=UTC) - timedelta(hours=hours_left)).time()
-    return now.date() if now.time() <= last_start else now.date() + timedelta(days=1)
+def demo_day(now: datetime, *, until: time = time(21, 0)) -> date:
+    """The day to seed the demo on when none is given: today until `until` (an hour before the rota's last
+    shift ends), so the demo opens on the day in progress; after it, tomorrow (a day still to dispatch and
+    to plan, nobody on shift yet)."""
+    return now.date() if now.time() <= until else now.date() + timedelta(days=1)
 
 
 def simulator_token(session: Session, *, now: datetime) -> str:
@@ -188,18 +211,23 @@ def simulator_token(session: Session, *, now: datetime) -> str:
     return issue_token(session, user_id=actor.id, now=now)
 
 
+def rota_shift(index: int) -> Shift:
+    """The shift of the demo's `index`-th worker (from 0) in the rota."""
+    return ROTA[ROTA_OF_TEN[index % len(ROTA_OF_TEN)]][1]
+
+
 def _at(day: date, at: time) -> datetime:
     return datetime.combine(day, at, tzinfo=UTC)
 
 
-def _store_workers(session: Session, rng: random.Random, pois: list[Poi], count: int) -> list[frozenset[str]]:
+def _store_workers(session: Session, rng: random.Random, pois: list[Poi], count: int, *, all_day: bool) -> list[Worker]:
     # Teams cover bands of the city from north to south; a worker's home base lies in their band.
     by_lat = sorted(pois, key=lambda p: -p.location.lat)
     band = -(-len(by_lat) // len(TEAMS))
     bands = [by_lat[i * band : (i + 1) * band] for i in range(len(TEAMS))]
     every_name = [f"{f} {last}" for f in _FIRST_NAMES for last in _LAST_NAMES]
     names = rng.sample(every_name, min(count, len(every_name)))
-    skills_of: list[frozenset[str]] = []
+    roster: list[Worker] = []
     for i in range(count):
         held = rng.randint(1, 3)
         if i < len(SKILLS):  # the first seven workers hold one skill each, so every skill is held by someone
@@ -214,12 +242,12 @@ def _store_workers(session: Session, rng: random.Random, pois: list[Poi], count:
             name=names[i % len(names)] + (f" {i // len(names) + 1}" if i >= len(names) else ""),
             device_id=f"demo-{i + 1:02d}",
             skills=sorted(skills),
-            shifts=(DEMO_SHIFT,),
+            shifts=(ALL_DAY_SHIFT if all_day else rota_shift(i),),
             home_base=home,
             team=TEAMS[team_index],
         )
-        skills_of.append(worker.skills)
-    return skills_of
+        roster.append(worker)
+    return roster
 
 
 def _store_orders(
@@ -230,12 +258,14 @@ def _store_orders(
     worker_skills: list[frozenset[str]],
     day: date,
     count: int,
-) -> int:
+) -> list[tuple[WorkOrder, LatLon]]:
+    """Store the day's orders; returns those created now (not those a re-seed updated) with their site's place."""
     types = [t for t, _, _ in _ORDER_TYPES]
     weights = [w for _, w, _ in _ORDER_TYPES]
     preferred = {t: s for t, _, s in _ORDER_TYPES}
     sites = rng.sample(pois, min(count, len(pois)))
-    day_minutes = (ORDERS_UNTIL.hour - ORDERS_FROM.hour) * 60
+    created: list[tuple[WorkOrder, LatLon]] = []
+    day_minutes = (ORDERS_UNTIL.hour * 60 + ORDERS_UNTIL.minute) - (ORDERS_FROM.hour * 60 + ORDERS_FROM.minute)
     for n in range(count):
         order_type = rng.choices(types, weights)[0]
         skill = preferred[order_type]
@@ -253,7 +283,7 @@ def _store_orders(
         latest_start = day_minutes - length_min
         start_min = 30 + 15 * rng.randint(0, max(0, (latest_start - 30) // 15))
         start = _at(day, ORDERS_FROM) + timedelta(minutes=start_min)
-        upsert_order_by_reference(
+        order, new = upsert_order_by_reference(
             session,
             reference=f"DEMO-{day.isoformat()}-{n + 1:03d}",
             site_id=site_ids[sites[n % len(sites)].external_ref],
@@ -265,4 +295,37 @@ def _store_orders(
             notes=f"{order_type.value.capitalize()} at {sites[n % len(sites)].name}",
             created_at=_at(day, time(6, 0)),
         )
-    return count
+        if new:
+            created.append((order, sites[n % len(sites)].location))
+    return created
+
+
+def _work_the_day(
+    session: Session,
+    *,
+    day: date,
+    now: datetime,
+    seed: int,
+    roster: list[Worker],
+    orders: list[tuple[WorkOrder, LatLon]],
+) -> None:
+    """Record the day up to `now` (`dispatch.day_progress`): the dispatcher assigns, the workers do the rest."""
+    progress = day_at(
+        day,
+        [DayOrder(o.id, site, o.required_skills, o.window, o.service_duration_s) for o, site in orders],
+        [DayWorker(w.id, w.skills, w.shifts[0], w.home_base) for w in roster if w.home_base is not None],
+        now=now,
+        rng=random.Random(f"{seed}:day-in-progress"),
+    )
+    dispatcher = actor_by_name(session, "dispatcher")
+    by_id = {o.id: o for o, _ in orders}
+    for p in progress.orders:
+        order = by_id[p.order_id]
+        for step in p.steps:
+            office = step.status is OrderStatus.ASSIGNED
+            actor = dispatcher if office else actor_for_worker(session, worker_id=p.worker_id or 0)
+            moved = transition(order, step.status, actor=actor, at=step.at, worker_id=p.worker_id if office else None)
+            if isinstance(moved, Refused):  # a bug in day_progress, not a user's input
+                raise RuntimeError(f"demo day: order {order.id}: {moved.reason}")
+            save_change(session, moved.change)
+            order = moved.order

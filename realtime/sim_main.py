@@ -111,6 +111,7 @@ def run(
     staff: StaffOptions | None = None,
     sos: tuple[str, float] | None = None,
     low_battery_device: str | None = None,
+    on_duty: Callable[[str, datetime], bool] | None = None,
 ) -> Simulator:
     """Simulate `workers` from `clock.now()` on and post their reports to `{base_url}/osmand` each tick.
 
@@ -119,6 +120,8 @@ def run(
     repeatable. `stamp` maps simulated fix times to the times sent (e.g. `ScaledClock.to_base`).
     With `staff`, the workers also act out the orders assigned to them (`FieldStaff`), their action
     times stamped the same way. `sos` and `low_battery_device` make the demo's alerts (see `Simulator`).
+    `on_duty(device_id, fix_time)` (the time sent) says whether that phone is switched on: a worker off
+    shift sends nothing, as a phone whose tracking is off.
     Returns the simulator when stopped, for inspection in tests.
     """
     # urllib3 logs each request line, query string and so coordinates included, at DEBUG.
@@ -150,6 +153,8 @@ def run(
             fixes.update((r.device_id, r) for r in reports)  # oldest first, so each device keeps its latest
             if stamp is not None:  # a sped-up demo reports in server time, or fixes would be "in the future"
                 reports = [replace(r, fix_time=stamp(r.fix_time)) for r in reports]
+            if on_duty is not None:
+                reports = [r for r in reports if on_duty(r.device_id, r.fix_time)]
             outbox.add(reports)
             outbox.send(http, url)
             if outbox.dropped > dropped_before:

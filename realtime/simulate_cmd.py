@@ -27,6 +27,7 @@ from data.scenario import simulator_token
 from data.settings import Settings
 from dispatch.clock import ScaledClock, SystemClock
 from dispatch.geo import LatLon
+from dispatch.orders import OrderStatus
 from dispatch.workers import keeps_location
 from realtime.sim_main import run
 from realtime.sim_staff import FieldApi, StaffOptions
@@ -46,20 +47,23 @@ def simulate(settings: Settings, *, url: str | None, speed: float | None) -> int
     sessions = make_sessionmaker(make_engine(settings.database_url))
     with session_scope(sessions) as session:
         demo = [w for w in workers_repo.list_workers(session) if w.device_id.startswith(DEMO_PREFIX)]
-        workers = [SimWorker(w.device_id, w.home_base) for w in demo if w.home_base is not None]
         sites = {s.id: s for s in sites_repo.list_sites(session)}
         orders = orders_repo.list_orders(session)
+        # A day in progress (`seed-demo`): a worker on site starts there, everyone else at home.
+        on_site = {o.assigned_worker_id: sites[o.site_id].location for o in orders if o.status is OrderStatus.ON_SITE}
+        workers = [SimWorker(w.device_id, on_site.get(w.id, w.home_base)) for w in demo if w.home_base is not None]
         order_sites = {o.site_id for o in orders}
     destinations: list[LatLon] = [sites[i].location for i in sorted(order_sites) if i in sites]
     if not workers or not destinations:
         log.error("no demo workers or order sites in the database: run `python -m data seed-demo` first")
         return 1
+    by_device = {w.device_id: w for w in demo}
     off_shift = sum(1 for w in demo if not keeps_location(w, SystemClock().now()))
-    if off_shift:  # a demo seeded before demo shifts covered the whole day
-        log.warning(
-            "%d demo worker(s) are off shift now, so their positions will not be kept: "
-            "run `python -m data seed-demo` to give them the demo's all-day shift",
+    if off_shift:
+        log.info(
+            "%d of %d demo worker(s) are off shift now: their phones stay silent until their shift",
             off_shift,
+            len(demo),
         )
     today = SystemClock().now().date()
     if not any(o.window.start.date() <= today <= o.window.end.date() for o in orders):
@@ -89,6 +93,7 @@ def simulate(settings: Settings, *, url: str | None, speed: float | None) -> int
         run(base_url=base_url, workers=workers, destinations=destinations, travel=travel, clock=clock,
             seed=settings.seed, stop=stop, stamp=clock.to_base, session=http,
             report_interval_s=max(BASE_REPORT_INTERVAL_S, speed), staff=staff,
+            on_duty=lambda device, at: keeps_location(by_device[device], at),
             **demo_alerts([w.device_id for w in workers]))  # fmt: skip
     finally:
         http.close()

@@ -9,7 +9,7 @@ step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 step "ruff check";         .venv/bin/ruff check . || status=1
 step "ruff format --check"; .venv/bin/ruff format --check . || status=1
 step "import layering";    .venv/bin/lint-imports --no-cache || status=1
-step "mypy (dispatch, routing)"; .venv/bin/mypy || status=1
+step "mypy (dispatch, routing, services)"; .venv/bin/mypy || status=1
 step "pytest"
 mkdir -p test-artifacts
 $PY -m pytest "$@" || status=1

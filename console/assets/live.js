@@ -39,6 +39,104 @@
     connection: null,
   };
 
+  // ---- The default view: on a wall screen it fits every worker and every open order, with labels.
+  // Markers grow with the screen (a 4K wall is read from further away); labels are permanent while the
+  // map holds few enough of them to read (live.py decides from the snapshot: data-worker-labels and
+  // data-order-labels on the wall). The map fits every worker and open order when they are first
+  // drawn, and again whenever one would leave the view, until the dispatcher moves the map themselves.
+  const view = {
+    scale: window.innerWidth >= 3000 ? 2 : window.innerWidth >= 2400 ? 1.5 : 1,
+    orderMarkers: new Map(),  // order_id -> its latest L.CircleMarker (the layer is redrawn on order changes)
+    userMoved: false,
+    queued: false,
+  };
+
+  function labelsOn(key) {
+    const wall = document.getElementById("wall");
+    return Boolean(wall && wall.dataset[key] === "on");
+  }
+
+  function leafletMap() {
+    for (const m of fleet.markers.values()) if (m._map) return m._map;
+    for (const m of view.orderMarkers.values()) if (m._map) return m._map;
+    return null;
+  }
+
+  // What the view must hold: every worker, every open order (a closed one leaves the layer).
+  function viewPoints() {
+    const points = [];
+    for (const m of fleet.markers.values()) if (m._map) points.push(m.getLatLng());
+    for (const m of view.orderMarkers.values()) if (m._map) points.push(m.getLatLng());
+    return points;
+  }
+
+  // Room for the exceptions panel over the map's top right corner, so no marker hides under it: either a
+  // strip down the right side or one across the top, whichever leaves the larger map.
+  function fitPadding(map) {
+    const panel = document.getElementById("alerts-panel");
+    const box = map.getContainer().getBoundingClientRect();
+    const margin = 40 * view.scale;
+    let right = 0, top = 0;
+    if (panel) {
+      const p = panel.getBoundingClientRect();
+      const beside = (p.left - box.left) * box.height, below = box.width * (box.bottom - p.bottom);
+      if (beside >= below) right = box.right - p.left; else top = p.bottom - box.top;
+    }
+    // Labels sit above workers and right of orders: room for half a name on the left, a number on the right.
+    return { paddingTopLeft: [2 * margin, top + margin], paddingBottomRight: [right + 2 * margin, margin], maxZoom: 17 };
+  }
+
+  function fitView() {
+    view.queued = false;
+    const map = leafletMap();
+    if (!map || view.userMoved) return;
+    if (!view.watching) {
+      view.watching = true;
+      const container = map.getContainer();
+      for (const type of ["mousedown", "wheel", "touchstart", "keydown"]) {
+        container.addEventListener(type, () => { view.userMoved = true; }, { passive: true });
+      }
+    }
+    const points = viewPoints();
+    if (!points.length) return;
+    const bounds = L.latLngBounds(points);
+    if (window.outfield.fitted) {
+      // Refit only when something is out of the padded view: a wall screen should not twitch.
+      const options = fitPadding(map);
+      const size = map.getSize();
+      const inner = L.bounds(L.point(options.paddingTopLeft), size.subtract(L.point(options.paddingBottomRight)));
+      if (points.every((p) => inner.contains(map.latLngToContainerPoint(p)))) return;
+    }
+    map.fitBounds(bounds, Object.assign(fitPadding(map), { animate: false }));
+    window.outfield.fitted = true;
+    window.outfield.fits += 1;
+  }
+
+  function scheduleFit() {
+    if (view.queued) return;
+    view.queued = true;
+    setTimeout(fitView, 50);
+  }
+
+  // A permanent label under the pointer comes to the front (labels overlap where markers crowd) and
+  // shows its whole text (`full()`, a text node like every label); leaving it puts the short one back.
+  function frontOnHover(marker, full, short) {
+    marker.on("mouseover", () => {
+      const tip = marker.getTooltip();
+      if (!tip || !tip.options.permanent) return;
+      if (full) tip.setContent(full());
+      const node = tip.getElement();
+      if (node && node.parentNode) { node.parentNode.appendChild(node); node.classList.add("label-front"); }
+    });
+    marker.on("mouseout", () => {
+      const tip = marker.getTooltip();
+      if (!tip || !tip.options.permanent) return;
+      if (short) tip.setContent(short());
+      const node = tip.getElement();
+      if (node) node.classList.remove("label-front");
+    });
+  }
+
   // A marker's label as a text node in an element: Leaflet would parse a string as HTML, and names are typed by users.
   function label(text) {
     const node = document.createElement("span");
@@ -84,13 +182,19 @@
     }
     w.props.state = stateOf(w.props, Date.now());
     const marker = L.circleMarker(w.latlng, {
-      radius: 9, weight: 2, color: "#0b1120", fillOpacity: 0.95,
+      radius: 9 * view.scale, weight: 2 * view.scale, color: "#0b1120", fillOpacity: 0.95,
       fillColor: STATE_COLOURS[w.props.state] || STATE_COLOURS.offline,
       className: markerClass(id, w.props.state),
     });
-    marker.bindTooltip(label(markerText(w.props)), { direction: "top", offset: [0, -8], className: "marker-label" });
+    const permanent = labelsOn("workerLabels");
+    marker.bindTooltip(label(markerText(w.props)), {
+      direction: "top", offset: [0, -8 * view.scale], permanent: permanent,
+      className: "marker-label worker-label" + (permanent ? " label-permanent" : ""),
+    });
+    frontOnHover(marker, null, null);
     fleet.markers.set(id, marker);
     schedulePanel();
+    scheduleFit();
     return marker;
   }
 
@@ -110,6 +214,7 @@
       if (marker && first) marker.setTooltipContent(label(markerText(w.props)));
       restyle(u.worker_id, w, nowMs);
     }
+    if (updates.length) scheduleFit();
     window.outfield.positionBatches += 1;
     window.outfield.updatesReceived += updates.length;
     window.outfield.lastLatencyMs = nowMs - message.sent_ms;
@@ -353,6 +458,7 @@
   }
 
   function focusWorker(id) {
+    view.userMoved = true;  // the dispatcher chose this view: no refit takes it away
     const marker = fleet.markers.get(id);
     if (marker && marker._map) marker._map.setView(marker.getLatLng(), Math.max(marker._map.getZoom(), 17));
     window.dash_clientside.set_props(ALERT_DOM.tab, { data: "workers" });
@@ -540,6 +646,29 @@
     }
   }
 
+  function orderClass(p) {
+    return "order-marker order-" + p.status + " order-id-" + p.order_id + (p.flag ? " order-flagged" : "");
+  }
+
+  function orderLabel(p, permanent) {
+    const text = permanent ? "#" + p.order_id : p.label;
+    return label(p.flag ? text + " · ⚠ " + p.flag : text);
+  }
+
+  // An open order that stays open at the same place: restyle its marker (colour, classes, label) in place.
+  function restyleOrder(before, o) {
+    if (!before || OPEN_ORDER.indexOf(o.status) < 0 || o.lat === undefined || o.lat === null) return false;
+    const [lon, lat] = before.geometry.coordinates;
+    const marker = view.orderMarkers.get(o.order_id);
+    if (lon !== o.lon || lat !== o.lat || !marker || !marker._map) return false;
+    marker.options.className = orderClass(o);
+    marker.setStyle({ fillColor: ORDER_COLOURS[o.status] || "#9ca3af" });
+    const path = marker.getElement();
+    if (path) path.setAttribute("class", orderClass(o) + " leaflet-interactive");
+    if (marker.getTooltip()) marker.setTooltipContent(orderLabel(o, labelsOn("orderLabels")));
+    return true;
+  }
+
   const orders = {
     chooseTab: function () {
       const ctx = window.dash_clientside.callback_context;
@@ -673,6 +802,14 @@
         const before = data.features.find((f) => f.properties.order_id === o.order_id);
         // A suspicious check-in stays flagged on this screen when later pushes (a check-out) carry no flag.
         if (!o.flag && before && before.properties.flag) o = { ...o, flag: before.properties.flag };
+        if (restyleOrder(before, o)) {
+          // Only its status, worker or flag changed: the marker is restyled in place and the layer's data
+          // updated under it, so dash-leaflet does not redraw thousands of markers for one order.
+          before.properties = o;
+          window.dash_clientside.set_props("orders-changed", { data: Date.now() });
+          window.outfield.ordersRestyled += 1;
+          return window.dash_clientside.no_update;
+        }
         const features = data.features.filter((f) => f.properties.order_id !== o.order_id);
         if (o.lat !== undefined && o.lat !== null) {
           features.push({ type: "Feature", geometry: { type: "Point", coordinates: [o.lon, o.lat] }, properties: o });
@@ -726,15 +863,28 @@
     lastLatencyMs: null,
     resyncs: 0,  // snapshots re-read after a gap in the feed (tests read it)
     alertsShown: 0,  // open alerts in the exceptions panel (tests read it)
+    fitted: false,  // the map's view was fitted to every worker and open order (tests read it)
+    ordersRestyled: 0,  // pushed order changes applied to their marker in place (no layer redraw)
+    fits: 0,
     workerMarker: workerMarker,
     orderMarker: function (feature, latlng) {
       const p = feature.properties;
       const marker = L.circleMarker(latlng, {
-        radius: 6, weight: 1, color: "#000", fillOpacity: 0.9,
+        radius: 7 * view.scale, weight: 1 * view.scale, color: "#000", fillOpacity: 0.9,
         fillColor: ORDER_COLOURS[p.status] || "#9ca3af",
-        className: "order-marker order-" + p.status + " order-id-" + p.order_id + (p.flag ? " order-flagged" : ""),
+        className: orderClass(p),
       });
-      marker.bindTooltip(label(p.flag ? p.label + " · ⚠ " + p.flag : p.label), { direction: "top", className: "marker-label" });
+      // Permanent: the order's number (the list and the card name it so); on hover: its whole label.
+      const permanent = labelsOn("orderLabels");
+      marker.bindTooltip(orderLabel(p, permanent), {
+        direction: "right", offset: [6 * view.scale, 0], permanent: permanent,
+        className: "marker-label order-label" + (permanent ? " label-permanent" : ""),
+      });
+      const props = () => (marker.feature && marker.feature.properties) || p;  // restyleOrder may change them
+      frontOnHover(marker, () => orderLabel(props(), false), () => orderLabel(props(), true));
+      view.orderMarkers.set(p.order_id, marker);
+      marker.on("remove", () => { if (view.orderMarkers.get(p.order_id) === marker) view.orderMarkers.delete(p.order_id); });
+      scheduleFit();
       return marker;
     },
     siteMarker: function (feature, latlng) {

@@ -41,6 +41,7 @@ HIGHLIGHT_LAYER = "highlight-layer"
 ORDER_LIST = "order-list"
 SELECTED_ORDER = "selected-order"
 ORDER_REFRESH = "order-refresh"
+ORDERS_CHANGED = "orders-changed"  # bumped by live.js when it changed orders on the map in place
 ORDER_DETAIL = "order-detail"
 ORDER_HEAD = "order-head"
 ORDER_CARD = "order-card"

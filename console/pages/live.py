@@ -33,6 +33,11 @@ from services.live_service import LiveSnapshot
 MONACO_CENTRE = (43.7384, 7.4246)
 NS = Namespace("outfield")
 BASEMAP_URL = "/assets/basemap/monaco_roads.geojson"
+WORKER_LABELS_UP_TO = 150
+ORDER_LABELS_UP_TO = 200
+"""Markers carry permanent labels (workers their name, orders their number) while the map holds no more
+than these; beyond, labels show on hover only (a 500-worker map would be a wall of text, and each
+permanent label is a DOM element Leaflet moves on every pan and zoom)."""
 
 
 def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> html.Div:
@@ -48,9 +53,15 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
         orders.highlight_layer(),
         dl.ScaleControl(position="bottomright"),
     ]
+    n_orders = len(snapshot.orders["features"])
+    labels = {
+        "data-worker-labels": "on" if len(snapshot.workers["features"]) <= WORKER_LABELS_UP_TO else "off",
+        "data-order-labels": "on" if n_orders <= ORDER_LABELS_UP_TO else "off",
+    }
     return html.Div(
         id=ids.WALL,
         className="wall tab-workers",
+        **labels,
         children=[
             # Orders only: positions never enter Dash's store (live.js has its own socket for them).
             DashSocketIO(id=ids.SOCKET, eventNames=[ids.EVENT_ORDERS], options={"transports": ["websocket"]}),
@@ -64,6 +75,8 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
                         id=ids.MAP,
                         center=MONACO_CENTRE,
                         zoom=15,
+                        zoomSnap=0.25,  # the fitted view (live.js) hugs the fleet instead of jumping a whole level
+                        zoomDelta=0.5,
                         children=map_layers,
                         style={"height": "100%", "width": "100%"},
                         preferCanvas=False,
@@ -78,12 +91,22 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
                 children=[
                     html.Header(
                         [
-                            html.H1("Outfield · live"),
-                            html.Span("connecting…", id=ids.CONN, className="conn conn-down"),
-                            html.A("Route plans", href="/plans/", className="plans-nav"),
-                            html.A("Check-in review", href="/review/", className="review-nav"),
-                            html.A("Forms and approvals", href="/forms/", className="forms-nav"),
-                            html.A("Administration", href="/admin/", className="admin-nav"),
+                            html.Div(
+                                className="panel-title",
+                                children=[
+                                    html.H1("Outfield · live"),
+                                    html.Span("connecting…", id=ids.CONN, className="conn conn-down"),
+                                ],
+                            ),
+                            html.Nav(
+                                className="panel-nav",
+                                children=[
+                                    html.A("Route plans", href="/plans/", className="plans-nav"),
+                                    html.A("Check-in review", href="/review/", className="review-nav"),
+                                    html.A("Forms and approvals", href="/forms/", className="forms-nav"),
+                                    html.A("Administration", href="/admin/", className="admin-nav"),
+                                ],
+                            ),
                         ]
                     ),
                     html.Div(
@@ -94,9 +117,7 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
                             html.Div(
                                 className="count count-orders",
                                 children=[
-                                    html.Span(
-                                        str(len(snapshot.orders["features"])), id=ids.OPEN_ORDERS, className="count-n"
-                                    ),
+                                    html.Span(str(n_orders), id=ids.OPEN_ORDERS, className="count-n"),
                                     html.Span("open orders", className="count-label"),
                                 ],
                             ),

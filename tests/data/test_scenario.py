@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy.orm import Session
 
 from data.db import make_engine, make_sessionmaker, session_scope
-from data.orders_repo import list_orders
-from data.scenario import DEMO_LOGINS, SKILLS, is_empty, monaco_pois, seed_demo
+from data.orders_repo import list_orders, order_history
+from data.scenario import DEMO_LOGINS, ROTA, SKILLS, is_empty, monaco_pois, seed_demo
 from data.sites_repo import list_sites, site_by_ref
 from data.users_repo import check_password, create_user
 from data.workers_repo import list_workers
 from dispatch.access import Role
 from dispatch.orders import OrderStatus, OrderType
-from dispatch.workers import Shift, keeps_location
+from dispatch.workers import keeps_location
 
 DAY = date(2025, 3, 3)
 
@@ -31,16 +31,58 @@ def seeded(session: Session):
     return summary
 
 
-def test_demo_workers_have_their_location_kept_at_any_hour_the_demo_runs(session: Session, seeded) -> None:
-    """Tests that a demo started at any hour (03:00 UTC included) shows moving workers: their fixes are on shift."""
+def test_demo_workers_work_a_rota_of_real_shifts_and_all_day_only_when_asked(session: Session, seeded) -> None:
+    """Tests that the demo's workers work early, day, late and evening shifts (3:3:2:2), not 00:00-23:59, and
+    that `all_day` (benchmarks, tests at any hour) keeps everyone's location at any hour instead."""
     workers = list_workers(session)
-    times = [
-        datetime(2025, 3, day, hour, minute, 30, tzinfo=UTC)
-        for day in (3, 9)
-        for hour in range(24)
-        for minute in (0, 59)
-    ]
-    assert [t for t in times if not all(keeps_location(w, t) for w in workers)] == []
+    hours = Counter((w.shifts[0].start, w.shifts[0].end) for w in workers)
+    assert hours == {
+        (time(7, 30), time(16)): 9, (time(8), time(17)): 9, (time(12), time(20)): 6, (time(14), time(22)): 6,
+    }  # fmt: skip
+    assert all(len(w.shifts) == 1 and w.shifts[0].weekdays == tuple(range(7)) for w in workers)
+    at_night = datetime(2025, 3, 3, 3, 0, tzinfo=UTC)
+    assert not any(keeps_location(w, at_night) for w in workers)
+
+    seed_demo(session, seed=0, day=DAY, all_day=True)
+    times = [datetime(2025, 3, 3, hour, minute, 30, tzinfo=UTC) for hour in range(24) for minute in (0, 59)]
+    assert [t for t in times if not all(keeps_location(w, t) for w in list_workers(session))] == []
+
+
+def test_the_demo_opens_on_a_day_in_progress(session: Session) -> None:
+    """Tests that seeding with the clock at 10:40 gives a day in progress: the morning's orders done, workers on
+    site or on their way now (one order each at most, each on shift), the rest later; every step in the history
+    with who and when."""
+    now = datetime(2025, 3, 3, 10, 40, tzinfo=UTC)
+    seed_demo(session, seed=0, day=DAY, now=now)
+    session.commit()
+    orders = list_orders(session)
+    by_status = Counter(o.status for o in orders)
+    assert by_status[OrderStatus.DONE] >= 10
+    assert by_status[OrderStatus.ON_SITE] + by_status[OrderStatus.EN_ROUTE] >= 5
+    assert by_status[OrderStatus.NEW] + by_status[OrderStatus.ASSIGNED] + by_status[OrderStatus.ACCEPTED] >= 40
+    active = [o for o in orders if o.status in (OrderStatus.ON_SITE, OrderStatus.EN_ROUTE)]
+    assert len({o.assigned_worker_id for o in active}) == len(active)
+    workers = {w.id: w for w in list_workers(session)}
+    assert all(workers[o.assigned_worker_id].on_shift(now) for o in active)
+    for o in orders:
+        if o.status is OrderStatus.NEW:
+            continue
+        history = order_history(session, order_id=o.id)
+        assert [h.to_status for h in history][-1] is o.status
+        assert all(h.at <= now and h.actor_id is not None for h in history[1:])
+        if o.status is OrderStatus.DONE:
+            assert [h.to_status.value for h in history] == [
+                "new",
+                "assigned",
+                "accepted",
+                "en_route",
+                "on_site",
+                "done",
+            ]
+            on_site = next(h.at for h in history if h.to_status is OrderStatus.ON_SITE)
+            assert o.window.start <= on_site <= o.window.end
+        if o.window.start > now + timedelta(hours=5):
+            assert o.status in (OrderStatus.NEW, OrderStatus.ASSIGNED, OrderStatus.ACCEPTED)
 
 
 def test_the_monaco_poi_file_has_286_sites_with_unique_refs() -> None:
@@ -53,7 +95,7 @@ def test_the_monaco_poi_file_has_286_sites_with_unique_refs() -> None:
 
 
 def test_seed_demo_stores_all_sites_workers_orders_and_logins(session: Session, seeded) -> None:
-    """Tests the demo's contents: 286 sites, 30 workers on all-day shifts, 120 daytime orders on the day, logins."""
+    """Tests the demo's contents: 286 sites, 30 workers on the rota, 120 orders within its hours, logins."""
     assert (seeded.sites, seeded.workers, seeded.orders) == (286, 30, 120)
     sites = list_sites(session)
     assert len(sites) == 286 and all(s.geofence_radius_m == 50.0 for s in sites)
@@ -65,7 +107,7 @@ def test_seed_demo_stores_all_sites_workers_orders_and_logins(session: Session, 
     assert all(1 <= len(w.skills) <= 3 and w.skills <= set(SKILLS) for w in workers)
     assert set().union(*(w.skills for w in workers)) == set(SKILLS)
     assert Counter(w.team for w in workers) == {"North": 10, "Centre": 10, "South": 10}
-    assert all(w.shifts == (Shift(tuple(range(7)), time(0), time(23, 59)),) for w in workers)
+    assert all(w.shifts[0] in [shift for _, shift in ROTA] for w in workers)
     homes = {(s.location.lat, s.location.lon) for s in sites}
     assert all(w.home_base is not None and (w.home_base.lat, w.home_base.lon) in homes for w in workers)
 
@@ -73,7 +115,7 @@ def test_seed_demo_stores_all_sites_workers_orders_and_logins(session: Session, 
     assert [o.reference for o in orders] == [f"DEMO-2025-03-03-{n:03d}" for n in range(1, 121)]
     assert {o.type for o in orders} == set(OrderType)
     assert all(o.status is OrderStatus.NEW for o in orders)
-    start, end = datetime(2025, 3, 3, 7, tzinfo=UTC), datetime(2025, 3, 3, 19, tzinfo=UTC)
+    start, end = datetime(2025, 3, 3, 7, 30, tzinfo=UTC), datetime(2025, 3, 3, 21, 30, tzinfo=UTC)
     assert all(start <= o.window.start < o.window.end <= end for o in orders)
     assert all(any(o.required_skills <= w.skills for w in workers) for o in orders)
     assert all(o.required_skills for o in orders)
@@ -133,13 +175,13 @@ def test_seeding_keeps_the_password_of_an_existing_demo_user(session: Session) -
     assert check_password(session, name="admin", password="real-secret") is not None
 
 
-def test_a_demo_started_in_the_evening_is_seeded_for_tomorrow():
-    """Tests that the default demo day is today until 15:00 UTC (four hours of order windows left), then tomorrow."""
+def test_a_demo_started_late_in_the_evening_is_seeded_for_tomorrow():
+    """Tests that the default demo day is today until 21:00 UTC (the evening shift still on), then tomorrow."""
     from data.scenario import demo_day
 
     assert demo_day(datetime(2025, 3, 3, 6, 0, tzinfo=UTC)) == date(2025, 3, 3)
-    assert demo_day(datetime(2025, 3, 3, 15, 0, tzinfo=UTC)) == date(2025, 3, 3)
-    assert demo_day(datetime(2025, 3, 3, 15, 1, tzinfo=UTC)) == date(2025, 3, 4)
+    assert demo_day(datetime(2025, 3, 3, 21, 0, tzinfo=UTC)) == date(2025, 3, 3)
+    assert demo_day(datetime(2025, 3, 3, 21, 1, tzinfo=UTC)) == date(2025, 3, 4)
     assert demo_day(datetime(2025, 3, 3, 23, 59, tzinfo=UTC)) == date(2025, 3, 4)
 
 

@@ -23,7 +23,7 @@ MONACO_BBOX = (43.70, 43.78, 7.34, 7.50)  # the shipped extract, with a margin
 
 @pytest.fixture(scope="module")
 def demo(console_server):
-    console_server.cli("data", "seed-demo", "--day", "2025-03-03")
+    console_server.cli("data", "seed-demo", "--day", "2025-03-03", "--all-day")  # any hour: all on shift
     return console_server
 
 

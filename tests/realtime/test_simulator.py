@@ -371,7 +371,9 @@ def wait_for(condition: Any, timeout_s: float = 10.0) -> None:
         time.sleep(0.01)
 
 
-def start_loop(httpd: RecordingServer, clock: SteppingClock, stop: threading.Event, seed: int) -> threading.Thread:
+def start_loop(
+    httpd: RecordingServer, clock: SteppingClock, stop: threading.Event, seed: int, **options: Any
+) -> threading.Thread:
     thread = threading.Thread(
         target=run,
         kwargs=dict(
@@ -384,6 +386,7 @@ def start_loop(httpd: RecordingServer, clock: SteppingClock, stop: threading.Eve
             tick_s=0.01,
             stop=stop,
             session=requests.Session(),
+            **options,
         ),
         daemon=True,
     )
@@ -414,6 +417,17 @@ def test_run_posts_osmand_requests_with_the_reports(server: RecordingServer, sto
     assert moving, "some reports should be from a moving worker"
     # StraightLine drives at 8 m/s, which is 15.55 knots on the wire.
     assert {q["speed"] for q in moving} == {f"{8.0 * MPS_TO_KNOTS:.2f}"}
+
+
+def test_a_phone_off_duty_sends_nothing(server: RecordingServer, stop: threading.Event) -> None:
+    """Tests that with `on_duty`, the simulator sends only the reports of phones on duty at their fix time (a
+    worker off shift keeps their phone silent), and still every report of those."""
+    server.start()
+    thread = start_loop(server, SteppingClock(), stop, seed=21, on_duty=lambda device, _at: device != "sim-2")
+    wait_for(lambda: {q["id"] for _, _, q in list(server.received)} >= {"sim-1", "sim-3"})
+    stop.set()
+    thread.join(timeout=5)
+    assert {q["id"] for _, _, q in server.received} == {"sim-1", "sim-3"}
 
 
 def test_run_keeps_reports_while_the_server_is_down_and_delivers_them_later(

@@ -26,6 +26,7 @@ def stores() -> list[Any]:
         dcc.Store(id=ids.ACTIVE_TAB, data=TAB_WORKERS),
         dcc.Store(id=ids.SELECTED_ORDER),
         dcc.Store(id=ids.ORDER_REFRESH),
+        dcc.Store(id=ids.ORDERS_CHANGED, data=0),
         dcc.Store(id=ids.NEAR_TARGET),
         dcc.Store(id=ids.NEAR_DEFAULTS),
         dcc.Store(id=ids.CARD_SHOW_ALL),

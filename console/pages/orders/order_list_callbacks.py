@@ -48,7 +48,8 @@ def register(app: Dash, *, dispatch: DispatchService, auth: Authoriser) -> ListC
         Input(ids.ACTIVE_TAB, "data"),
     )
     # The list itself is drawn by live.js outside Dash's store (a click selects through set_props); this
-    # callback returns only the card's title and the tab's count.
+    # callback returns only the card's title and the tab's count. An order's change of status is applied
+    # to its marker in place (live.js), which bumps ORDERS_CHANGED instead of redrawing the whole layer.
     app.clientside_callback(
         "window.dash_clientside.orders.panel",
         Output(ids.ORDER_HEAD, "children"),
@@ -56,6 +57,7 @@ def register(app: Dash, *, dispatch: DispatchService, auth: Authoriser) -> ListC
         Input(ids.ORDERS_LAYER, "data"),
         Input(ids.WORKERS_LAYER, "data"),
         Input(ids.SELECTED_ORDER, "data"),
+        Input(ids.ORDERS_CHANGED, "data"),
     )
     app.clientside_callback(
         "window.dash_clientside.orders.selectFromMap",

@@ -1,0 +1,63 @@
+"""A working day as it stands at a moment: the demo's day in progress, decided without storage or a wall clock."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, time, timedelta
+
+from dispatch.day_progress import DayOrder, DayWorker, day_at
+from dispatch.geo import LatLon
+from dispatch.orders import OrderStatus, TimeWindow
+from dispatch.workers import Shift
+
+DAY = date(2025, 3, 3)
+HOME = LatLon(43.7300, 7.4200)
+SITE_A, SITE_B, SITE_C = LatLon(43.7310, 7.4200), LatLon(43.7400, 7.4200), LatLon(43.7500, 7.4200)
+
+
+def at(hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(DAY, time(hour, minute), tzinfo=UTC)
+
+
+def order(order_id: int, site: LatLon, start: int, end: int, skills: frozenset[str] = frozenset({"gas"})) -> DayOrder:
+    return DayOrder(order_id, site, skills, TimeWindow(at(start), at(end)), 30 * 60)
+
+
+WORKER = DayWorker(1, frozenset({"gas"}), Shift(tuple(range(7)), time(8), time(17)), HOME)
+ORDERS = [
+    order(1, SITE_A, 8, 9),
+    order(2, SITE_B, 10, 12),
+    order(3, SITE_C, 15, 16),
+    order(4, SITE_C, 9, 10, frozenset({"it"})),
+]
+
+
+def test_the_morning_is_done_the_worker_is_on_site_now_and_the_afternoon_is_later() -> None:
+    """Tests that at 10:10 the 08:00 order is done, the worker is on site at the 10:00 one (and placed there), the
+    15:00 one waits, and the one nobody is qualified for stays new."""
+    day = day_at(DAY, ORDERS, [WORKER], now=at(10, 10), rng=random.Random(0), unassigned_later=0.0)
+    status = {p.order_id: (p.status, p.worker_id) for p in day.orders}
+    assert status == {1: (OrderStatus.DONE, 1), 2: (OrderStatus.ON_SITE, 1), 4: (OrderStatus.NEW, None),
+                      3: (OrderStatus.NEW, None)}  # fmt: skip
+    done = next(p for p in day.orders if p.order_id == 1)
+    assert [s.status for s in done.steps] == [OrderStatus.ASSIGNED, OrderStatus.ACCEPTED, OrderStatus.EN_ROUTE,
+                                              OrderStatus.ON_SITE, OrderStatus.DONE]  # fmt: skip
+    assert done.steps[0].at == at(7, 40)  # handed out 20 minutes before the shift
+    assert at(8) <= done.steps[3].at <= at(9) and done.steps[4].at == done.steps[3].at + timedelta(minutes=30)
+    assert day.places[1] == SITE_B
+
+
+def test_on_the_way_the_worker_is_between_the_last_site_and_the_next() -> None:
+    """Tests that a worker who set off and has not arrived is en route, placed part way along the trip."""
+    late = [order(1, SITE_A, 8, 9), order(2, SITE_C, 9, 12)]
+    arrive = next(s.at for s in day_at(DAY, late, [WORKER], now=at(12), rng=random.Random(0)).orders[1].steps
+                  if s.status is OrderStatus.ON_SITE)  # fmt: skip
+    day = day_at(DAY, late, [WORKER], now=arrive - timedelta(seconds=30), rng=random.Random(0))
+    assert day.orders[1].status is OrderStatus.EN_ROUTE
+    assert SITE_A.lat < day.places[1].lat < SITE_C.lat
+
+
+def test_nothing_has_happened_before_the_dispatcher_plans_the_day() -> None:
+    """Tests that at 07:00, before anyone is assigned, every order is new and the worker is at home."""
+    day = day_at(DAY, ORDERS, [WORKER], now=at(7), rng=random.Random(0))
+    assert {p.status for p in day.orders} == {OrderStatus.NEW} and day.places == {1: HOME}
