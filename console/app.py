@@ -17,6 +17,7 @@ from console import (
     api,
     api_admin,
     api_alerts,
+    api_attendance,
     api_customer,
     api_day,
     api_field,
@@ -48,6 +49,7 @@ from data.scenario import DEMO_LOGINS
 from data.settings import Settings
 from dispatch.access import Action, can, sees_worker
 from dispatch.assign import AssignParams, AutoDispatchPolicy
+from dispatch.attendance import ClockPolicy
 from dispatch.clock import Clock
 from dispatch.orders import OrderStatus, OrderType
 from dispatch.positions import PositionLimits
@@ -62,6 +64,7 @@ from routing.travel import StraightLine, TravelTimes, make_travel_times
 from services import travel_learning
 from services.admin_service import AdminService
 from services.alerts_service import AlertsService, order_changed
+from services.attendance_service import AttendanceService
 from services.customer_service import CustomerService
 from services.day_service import DayService
 from services.dispatch_service import DispatchService
@@ -178,12 +181,16 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
         notify=webhook(settings.link_webhook_url) if settings.link_webhook_url else None,
         review_threshold=settings.checkin_review_threshold,
+        attendance=(
+            attendance := AttendanceService(sessions=sessions, clock=clock, policy=ClockPolicy(settings.clock_in))
+        ),
         path_of=leg_paths.path,
     )
     server.register_blueprint(api_field.create_blueprint(auth=auth, field=field))
     privacy = PrivacyService(sessions=sessions, clock=clock,
                              text_version=settings.consent_text_version, on_consent=pipeline.consent_changed)  # fmt: skip
     server.register_blueprint(api_privacy.create_blueprint(auth=auth, privacy=privacy, field=field))
+    server.register_blueprint(api_attendance.create_blueprint(auth=auth, attendance=attendance, field=field))
     customers = CustomerService(
         sessions=sessions, clock=clock, secret=settings.secret_key, travel=travel,
         public_url=settings.public_url or f"http://{settings.host}:{settings.port}", link_days=settings.customer_link_days,

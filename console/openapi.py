@@ -999,6 +999,90 @@ OPENAPI["paths"].update(
 )  # fmt: skip
 
 
+# Attendance and hours (console/api_attendance.py, issue #14).
+_ENTRY_ID = {"name": "entry_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+OPENAPI["paths"].update(
+    {
+        "/api/v1/field/{token}/attendance": {
+            "get": {
+                "summary": "The worker's attendance on the push link: clock policy (required|optional|off), today's clock events, late entries of the last week with their decisions, the day's report or its prefill from the day's visits",
+                "parameters": [_TOKEN],
+                "responses": {"200": _resp("{clock_in, clock_events, clocked_in, late_entries, day_report, day_report_prefill}"), **_LINK_ERRORS},
+            }
+        },
+        "/api/v1/field/{token}/reminders": {
+            "post": {
+                "summary": "The worker's reminder switch ({enabled: true|false}; on by default)",
+                "parameters": [_TOKEN],
+                "requestBody": _JSON_BODY,
+                "responses": {"200": _resp("{reminders_enabled}"), **_LINK_ERRORS},
+            }
+        },
+        "/api/v1/field/{token}/push-key": {
+            "get": {
+                "summary": "The server's VAPID public key (made once) for the page's Web Push subscription",
+                "parameters": [_TOKEN],
+                "responses": {"200": _resp("{public_key}"), **_LINK_ERRORS},
+            }
+        },
+        "/api/v1/field/{token}/push-subscription": {
+            "post": {
+                "summary": "Keep the phone's Web Push subscription ({endpoint: https URL, keys: {p256dh, auth}}) for reminders",
+                "parameters": [_TOKEN],
+                "requestBody": _JSON_BODY,
+                "responses": {"201": _resp("New"), "200": _resp("Known already"), **_LINK_ERRORS},
+            }
+        },
+        "/api/v1/late-entries": {
+            "get": {
+                "summary": "Late entries (missed check-ins/outs entered afterwards with the real time and a reason) for managers: pending (oldest first), approved, rejected or all (managers and admins)",
+                "parameters": [{"name": "status", "in": "query", "schema": {"enum": ["pending", "approved", "rejected", "all"], "default": "pending"}}],
+                "responses": {"200": _resp("{status, late_entries}"), **_ERRORS},
+            }
+        },
+        "/api/v1/late-entries/{entry_id}": {
+            "get": {
+                "summary": "One late entry with its site and the worker's track 30 min either side of its time (managers and admins; audited)",
+                "parameters": [_ENTRY_ID],
+                "responses": {"200": _resp("The entry, {site, track}"), "404": _resp("No such late entry"), **_ERRORS},
+            }
+        },
+        "/api/v1/late-entries/{entry_id}/decision": {
+            "post": {
+                "summary": "Approve or reject a pending late entry ({decision: approve|reject, note}; the note is required to reject); only an approved one counts for hours; emits late_entry.decided (managers and admins; audited)",
+                "parameters": [_ENTRY_ID],
+                "requestBody": _JSON_BODY,
+                "responses": {"200": _resp("The entry with its decision"), "404": _resp("No such late entry"),
+                              "409": _resp("Decided already", {"$ref": "#/components/schemas/Error"}), **_ERRORS},
+            }
+        },
+        "/api/v1/day-reports": {
+            "get": {
+                "summary": "Workers' day reports of a period (what was done, problems, km, notes), by team and worker (managers and admins)",
+                "parameters": [*_PERIOD, {"name": "team", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"200": _resp("{from, to, team, day_reports}"), **_ERRORS},
+            }
+        },
+        "/api/v1/timesheets": {
+            "get": {
+                "summary": "Hours per worker and day (planned, worked, on site, travel, breaks, overtime, late start, early leave, missing clock-out; minutes) with their approval, as JSON, CSV or XLSX (managers and admins); at most 62 days",
+                "parameters": [*_PERIOD, _FORMAT, {"name": "worker_id", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                               {"name": "team", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"200": _table("{from, to, rows}"), "404": _resp("No such worker"), **_ERRORS},
+            }
+        },
+        "/api/v1/timesheets/approve": {
+            "post": {
+                "summary": "Approve one worker's day ({worker_id, day}) once it is over and no late entry of it waits; the figures are kept; emits timesheet.approved (managers and admins; audited)",
+                "requestBody": _JSON_BODY,
+                "responses": {"201": _resp("The approved row"), "404": _resp("No such worker"),
+                              "409": _resp("Approved already, or late entries wait", {"$ref": "#/components/schemas/Error"}), **_ERRORS},
+            }
+        },
+    }
+)  # fmt: skip
+
+
 # Administration: workers, leave, sites, users, teams and the audit log (console/api_admin.py).
 _CONFLICT = _resp(
     "The value is held by another record, or the change is one you may not make to yourself",

@@ -16,9 +16,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from data import webhooks_repo
 from data.tables import AlertRow, EventRow
 from dispatch.alerts import Alert, AlertKind, AlertStatus, Clear, Raise, open_key
 from dispatch.geofences import FenceEventType, GeofenceEvent
+from dispatch.webhooks import EventType
 
 FENCE_TYPES = (FenceEventType.ENTER.value, FenceEventType.EXIT.value)
 
@@ -82,6 +84,11 @@ def raise_alert(
         return None
     row = session.get(AlertRow, new_id)
     assert row is not None
+    # Subscribers hear of it in the same transaction (no position: the alert's kind, whom, why).
+    webhooks_repo.emit(session, EventType.ALERT_RAISED, {
+        "alert_id": row.id, "kind": row.kind, "worker_id": row.worker_id, "order_id": row.order_id,
+        "raised_at": decision.at.isoformat(), "reason": row.reason,
+    }, at=decision.at)  # fmt: skip
     return _alert(row)
 
 

@@ -97,6 +97,11 @@ class Settings:
     low_rating_threshold: int = 2
     # A failed webhook delivery is retried after this many seconds, doubling each time (8 attempts).
     webhook_retry_base_s: float = 30.0
+    # Clock-in/out for the shift on the field page (OUTFIELD_CLOCK_IN): "required" (verified against the home
+    # base or the day's first site, a doubtful one flagged), "optional" (offered, verified the same way), "off".
+    clock_in: str = "optional"
+    # A worker this close to an accepted order's site (or inside its geofence) without a check-in is reminded.
+    reminder_near_m: float = 150.0
     # How long each kind of personal data is kept (OUTFIELD_RETENTION_<KIND>_DAYS; positions also
     # OUTFIELD_POSITION_RETENTION_DAYS): purged hourly by the `worker` process, or `python -m data purge`.
     retention: RetentionDays = RetentionDays()
@@ -161,6 +166,8 @@ class Settings:
             customer_link_days=_within(environ, "OUTFIELD_CUSTOMER_LINK_DAYS", 7, 1, 366),
             low_rating_threshold=_within(environ, "OUTFIELD_LOW_RATING_THRESHOLD", 2, 0, 5),
             webhook_retry_base_s=float(_within(environ, "OUTFIELD_WEBHOOK_RETRY_BASE_S", 30, 1, 3600)),
+            clock_in=_choice(environ, "OUTFIELD_CLOCK_IN", "optional", ("required", "optional", "off")),
+            reminder_near_m=float(_within(environ, "OUTFIELD_REMINDER_NEAR_M", 150, 10, 5000)),
             retention=_retention(environ),
             consent_required=environ.get("OUTFIELD_CONSENT_REQUIRED", "") == "1",
             consent_text_version=(environ.get("OUTFIELD_CONSENT_TEXT_VERSION") or "1").strip()[:50] or "1",

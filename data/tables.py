@@ -612,6 +612,130 @@ class WebhookDeliveryRow(Base):
     delivered_at: Mapped[datetime | None]
 
 
+class ClockEventRow(Base):
+    """A worker's clock-in or clock-out for the shift (0013): the phone's time and fix, and its verdict."""
+
+    __tablename__ = "clock_events"
+    __table_args__ = (CheckConstraint("kind IN ('in', 'out')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_action_id: Mapped[str] = mapped_column(String(100), unique=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(3))
+    at: Mapped[datetime] = mapped_column(index=True)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    # dispatch.checkin.CheckinKind against the home base / first site, or "not_checked" (no place to check).
+    verdict: Mapped[str] = mapped_column(String(30))
+    verdict_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+
+class LateEntryRow(Base):
+    """A missed check-in or check-out entered afterwards with its real time and a reason (0013).
+
+    It counts (hours, the order's times) only once a manager approved it.
+    """
+
+    __tablename__ = "late_entries"
+    __table_args__ = (
+        CheckConstraint("kind IN ('in', 'out')", name="kind"),
+        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_action_id: Mapped[str] = mapped_column(String(100), unique=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(3))
+    at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None]
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class DayReportRow(Base):
+    """A worker's report at the end of a day (0013): one per worker and day."""
+
+    __tablename__ = "day_reports"
+    __table_args__ = (UniqueConstraint("worker_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_action_id: Mapped[str] = mapped_column(String(100), unique=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    done: Mapped[str] = mapped_column(Text, default="")
+    problems: Mapped[str] = mapped_column(Text, default="")
+    km: Mapped[float | None] = mapped_column(Float)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    order_ids: Mapped[list[Any]] = mapped_column(default=list)
+    written_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
+class TimesheetApprovalRow(Base):
+    """A manager's approval of one worker's day, with the figures approved (0013)."""
+
+    __tablename__ = "timesheet_approvals"
+
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    approved_at: Mapped[datetime]
+    figures: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ReminderRow(Base):
+    """A reminder sent to a worker (0013); `dedup_key` makes each one be sent once."""
+
+    __tablename__ = "reminders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(index=True)
+    channels: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class ReminderSettingRow(Base):
+    """A worker's reminder switch (0013); no row: reminders on."""
+
+    __tablename__ = "reminder_settings"
+
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class PushSubscriptionRow(Base):
+    """A browser's Web Push subscription for a worker's phone (0013)."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), index=True)
+    endpoint_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    subscription: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+
+
+class VapidKeyRow(Base):
+    """The server's VAPID key pair for Web Push, generated once (0013)."""
+
+    __tablename__ = "vapid_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    private_pem: Mapped[str] = mapped_column(Text)
+    public_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
 class WorkerConsentRow(Base):
     """A worker's consent to location tracking under one version of the consent text (0012).
 

@@ -34,6 +34,10 @@ class Action(StrEnum):
     APPROVE_REPORTS = "approve-reports"
     VIEW_REPORTS = "view-reports"
     MANAGE_WEBHOOKS = "manage-webhooks"
+    APPROVE_LATE_ENTRIES = "approve-late-entries"
+    VIEW_TIMESHEETS = "view-timesheets"
+    APPROVE_TIMESHEETS = "approve-timesheets"
+    VIEW_DAY_REPORTS = "view-day-reports"
     MANAGE_SITES = "manage-sites"
     MANAGE_TEAMS = "manage-teams"
     VIEW_AUDIT = "view-audit"
@@ -106,6 +110,11 @@ _RULES: dict[Action, set[Role]] = {
     Action.VIEW_REPORTS: {Role.ADMIN, Role.MANAGER},
     # Webhooks send the company's events (orders, check-ins, ratings) to another system: an admin's call.
     Action.MANAGE_WEBHOOKS: {Role.ADMIN},
+    # Late entries, timesheets and day reports answer for a worker's pay: a manager's (or an admin's) call.
+    Action.APPROVE_LATE_ENTRIES: {Role.ADMIN, Role.MANAGER},
+    Action.VIEW_TIMESHEETS: {Role.ADMIN, Role.MANAGER},
+    Action.APPROVE_TIMESHEETS: {Role.ADMIN, Role.MANAGER},
+    Action.VIEW_DAY_REPORTS: {Role.ADMIN, Role.MANAGER},
     # Sites are where dispatchers send people: they add a customer's new site as the call comes in.
     Action.MANAGE_SITES: {Role.ADMIN, Role.DISPATCHER},
     Action.MANAGE_TEAMS: {Role.ADMIN},

@@ -96,12 +96,15 @@ class CheckMark:
     order_id: int
     kind: CheckKind
     at: datetime
+    late_entry: bool = False  # entered afterwards and approved by a manager (dispatch.attendance)
 
 
 class Source(StrEnum):
     CHECKIN = "check-in"
     CHECKOUT = "check-out"
     GEOFENCE = "geofence"
+    LATE_CHECKIN = "late entry: check-in"
+    LATE_CHECKOUT = "late entry: check-out"
 
 
 class VisitStatus(StrEnum):
@@ -218,7 +221,7 @@ def _actual(
     arrival: datetime | None = None
     source: Source | None = None
     if check_in is not None:
-        arrival, source = check_in.at, Source.CHECKIN
+        arrival, source = check_in.at, Source.LATE_CHECKIN if check_in.late_entry else Source.CHECKIN
     else:
         entry = next(
             (
@@ -255,7 +258,7 @@ def _departure(
 ) -> tuple[datetime | None, Source | None]:
     check_out = next((c for c in checks if c.kind is CheckKind.OUT and c.at >= arrival), None)
     if check_out is not None:
-        return check_out.at, Source.CHECKOUT
+        return check_out.at, Source.LATE_CHECKOUT if check_out.late_entry else Source.CHECKOUT
     exit_event = next(
         (e for e in events if e.site_id == visit.site_id and e.type is FenceEventType.EXIT and e.at > arrival), None
     )

@@ -31,6 +31,7 @@ class EventType(StrEnum):
     CHECKIN = "checkin.recorded"
     ALERT_RAISED = "alert.raised"
     LATE_ENTRY = "late_entry.recorded"
+    LATE_ENTRY_DECIDED = "late_entry.decided"
     TIMESHEET_APPROVED = "timesheet.approved"
     SURVEY_ANSWERED = "survey.answered"
     REPORT_DELIVERED = "report.delivered"

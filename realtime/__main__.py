@@ -54,7 +54,8 @@ def _redis_server(settings: Settings) -> int:
 
 
 def _worker(settings: Settings) -> int:
-    """The live relay, and beside it the hourly purge of personal data past retention (one process purges)."""
+    """The live relay, and beside it the hourly purge of personal data past retention (one process purges), the
+    time-based alerts, the scheduled report and the field workers' reminders."""
     from flask_socketio import SocketIO
 
     from data import scope_repo
@@ -125,6 +126,29 @@ def _worker(settings: Settings) -> int:
             name="report-schedule",
             daemon=True,
         ).start()
+    # Field workers' reminders (shift start, near a site, a visit running over, the day's report).
+    from dispatch.reminders import ReminderSettings
+    from realtime.reminders import run_reminders
+    from realtime.report_schedule import webhook_poster as poster
+    from realtime.web_push import WebPush
+
+    reminder_sessions = make_sessionmaker(make_engine(settings.database_url))
+    threading.Thread(
+        target=run_reminders,
+        kwargs={
+            "bus": bus,
+            "holder": holder,
+            "stop": stop,
+            "sessions": reminder_sessions,
+            "clock": SystemClock(),
+            "settings": ReminderSettings(near_m=settings.reminder_near_m),
+            "uses_clock_in": settings.clock_in != "off",
+            "push": WebPush(sessions=reminder_sessions, clock=SystemClock()),
+            "fallback": poster(settings.link_webhook_url) if settings.link_webhook_url else None,
+        },
+        name="reminders",
+        daemon=True,
+    ).start()
     team_sessions = make_sessionmaker(make_engine(settings.database_url))
 
     def load_teams() -> dict[int, str]:

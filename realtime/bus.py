@@ -37,6 +37,7 @@ ALERTS = "outfield:alerts"
 WORKERS = "outfield:workers"
 """A worker added, changed or (de)activated by an administrator: the live map draws or drops their marker."""
 RESYNC = "outfield:resync"
+REMINDERS = "outfield:reminders"  # a reminder for one field worker's open pages (realtime/reminders.py)
 """Not a Redis channel: what `listen` yields once it is subscribed again after losing Redis."""
 
 REQUEST_TIMEOUT_S = 0.1

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from realtime.bus import ALERTS, ORDERS, POSITIONS, RESYNC, WORKERS, Bus
+from realtime.bus import ALERTS, ORDERS, POSITIONS, REMINDERS, RESYNC, WORKERS, Bus
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,9 @@ def _relay_while_leader(
     listeners = max(listeners_before, bus.subscribers(SOCKETIO_CHANNEL) or 0, 1)
     resync: tuple[int, float] | None = (listeners, monotonic() + RESYNC_WAIT_S)  # (listeners to wait for, deadline)
     next_count = monotonic()
-    for item in bus.listen([POSITIONS, ORDERS, ALERTS, WORKERS], stop=stop, timeout_s=min(0.05, window_s / 2)):
+    for item in bus.listen(
+        [POSITIONS, ORDERS, ALERTS, WORKERS, REMINDERS], stop=stop, timeout_s=min(0.05, window_s / 2)
+    ):
         if item is not None:
             channel, message = item
             if channel == POSITIONS:
@@ -197,6 +199,8 @@ def _relay_while_leader(
                 emit("worker", message, LIVE_ROOM)
                 for room in _scoped_rooms(message.get("worker_id"), team_of, unassigned=None):
                     emit("worker", message, room)
+            elif channel == REMINDERS:
+                emit("reminder", message, worker_room(int(message["worker_id"])))
             else:
                 emit("orders", message, LIVE_ROOM)
                 worker = (message.get("order") or {}).get("assigned_worker_id")

@@ -12,13 +12,15 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from data import day_repo
+from data import attendance_repo, day_repo
 from data.db import session_scope
 from dispatch.access import Actor
 from dispatch.clock import Clock
 from dispatch.geo import LatLon
 from dispatch.geofences import DwellParams, GeofenceIndex, site_geofence
 from dispatch.plan_actual import (
+    CheckKind,
+    CheckMark,
     DayComparison,
     PlanActualParams,
     compare_day,
@@ -80,6 +82,12 @@ class DayService:
         with session_scope(self.sessions) as session:
             route = day_repo.published_route(session, day=day, worker_id=worker_id)
             checks = day_repo.checks_of_worker(session, worker_id=worker_id, start=start, end=end)
+            # Approved late entries count, marked as such (pending or rejected ones do not).
+            checks += [
+                CheckMark(c.order_id, CheckKind(c.kind), c.at, late_entry=True)
+                for c in attendance_repo.counted_checks(session, worker_id=worker_id, start=start, end=end)
+                if c.late_entry
+            ]
         sites = route.sites if route is not None else {}
         fences = {site_id: site_geofence(site) for site_id, site in sites.items()}
         kept = filter_fixes(fixes, self.stop_params.filter).kept

@@ -18,13 +18,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session, sessionmaker
 
 from data import (
     alerts_repo,
+    attendance_repo,
     audit_repo,
     field_repo,
     forms_repo,
@@ -79,6 +80,16 @@ JUMP_LOOKBACK = timedelta(minutes=30)
 """How far back the worker's stored track is searched for an impossible jump before a check-in."""
 
 
+class Attendance(Protocol):
+    """The attendance actions' handler (`services.attendance_service`): which actions, and applying one once."""
+
+    actions: tuple[str, ...]
+
+    def apply(self, claims: LinkClaims, item: dict[str, Any], known: set[str]) -> dict[str, Any]: ...
+
+    def check_in_refusal(self, session: Session, worker_id: int, at: datetime) -> str | None: ...
+
+
 class LinkError(AppError):
     """The link does not open this request: 401/403/410 with a reason, naming `link`."""
 
@@ -113,6 +124,7 @@ class FieldService:
         notify: Callable[[dict[str, Any]], None] | None = None,
         weights: ConfidenceWeights | None = None,
         review_threshold: int = 60,
+        attendance: Attendance | None = None,
         path_of: Callable[[Sequence[LatLon]], RoutePath] | None = None,
     ) -> None:
         self._sessions = sessions
@@ -125,6 +137,7 @@ class FieldService:
         self._notify = notify
         self._weights = weights or ConfidenceWeights()
         self._review_threshold = review_threshold
+        self._attendance = attendance
         self._path_of = path_of
 
     def now(self) -> datetime:
@@ -197,6 +210,7 @@ class FieldService:
             photos = field_repo.photos_of(session, order_id=order_id)
             report = field_repo.report_of(session, order_id=order_id)
             reviews = field_repo.order_events(session, order_id=order_id, types=["checkin_reviewed"])
+            late = attendance_repo.late_entries(session, order_id=order_id)
             report_steps = forms_service.report_steps(session, order_id=order_id)
             audit_repo.record(
                 session, actor_id=actor.id, action="view-field-record", subject_type="order", subject_id=order_id,
@@ -208,6 +222,19 @@ class FieldService:
             "photos": [_photo_links(p) for p in photos],
             "report": report,
             "report_steps": report_steps,  # submitted → returned (note) → resubmitted → approved, who and when
+            # Missed check-ins/outs entered afterwards: marked as such, counting only once approved.
+            "late_entries": [
+                {
+                    "id": e.id,
+                    "kind": e.kind,
+                    "at": e.at.isoformat(),
+                    "reason": e.reason,
+                    "status": e.status,
+                    "decided_by": e.decided_by,
+                    "note": e.note,
+                }
+                for e in late
+            ],  # fmt: skip
             # The order's history of review decisions: who decided what about which check-in, when, why.
             "reviews": [
                 {
@@ -288,7 +315,17 @@ class FieldService:
         sent_at = _sent_at(raw)
         results: dict[int, dict[str, Any]] = {}
         queued: list[tuple[int, QueuedAction, dict[str, Any]]] = []
+        if self._attendance is not None:  # clock-in/out, late entries, the day's report: first, in upload order
+            with session_scope(self._sessions) as session:
+                ids = [str(item.get("client_action_id")) for item in items]
+                known = field_repo.known_action_ids(session, ids)
+            for i, item in enumerate(items):
+                if item.get("action") in self._attendance.actions:
+                    results[i] = self._attendance.apply(claims, item, known)
+                    known.add(str(item.get("client_action_id")))
         for i, item in enumerate(items):
+            if i in results:
+                continue
             try:
                 queued.append((i, _queued_action(item), item))
             except FieldInputError as exc:
@@ -334,6 +371,11 @@ class FieldService:
                 outcome: dict[str, Any] = {"status": "applied" if refusal is None else "refused"}
                 if refusal is None:  # the dispatcher's open order card refreshes on the push
                     published = (order, site, None, None)
+            elif (
+                action.to is OrderStatus.ON_SITE and self._attendance is not None
+                and (why := self._attendance.check_in_refusal(session, claims.worker_id, action.occurred_at))
+            ):  # fmt: skip
+                refusal = why
             else:
                 busy = (
                     orders_repo.orders_of_worker(session, worker_id=order.assigned_worker_id)

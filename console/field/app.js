@@ -26,6 +26,7 @@
   const ACTION_ENGLISH = {
     accept: N_("Accept"), decline: N_("Decline"), en_route: N_("On my way"), check_in: N_("Check-in"),
     check_out: N_("Check-out"), fail: N_("Could not do it"), report: N_("Service report"),
+    clock_in: N_("Clock-in"), clock_out: N_("Clock-out"), late_entry: N_("Late entry"), day_report: N_("Day's report"),
   };
   const STATUS_ENGLISH = {
     new: N_("New"), assigned: N_("New for you"), accepted: N_("Accepted"), en_route: N_("On my way"), on_site: N_("On site"),
@@ -131,7 +132,13 @@
   /** The status the worker sees: the server's, moved on by what is still waiting in the queue. */
   function shownStatus(order) {
     let status = order.status;
-    for (const a of state.actions) if (a.order_id === order.id && NEXT_STATUS[a.action]) status = NEXT_STATUS[a.action];
+    for (const a of state.actions) {
+      if (a.order_id !== order.id) continue;
+      if (NEXT_STATUS[a.action]) status = NEXT_STATUS[a.action];
+      // A late entry brings the order to where the missed step would have (the office does the same).
+      else if (a.action === "late_entry" && a.kind === "in" && ["assigned", "accepted", "en_route"].includes(status)) status = "on_site";
+      else if (a.action === "late_entry" && a.kind === "out" && status === "on_site") status = "done";
+    }
     return status;
   }
 
@@ -190,6 +197,7 @@
       updateCard(card, o, i + 1);
     });
     drawMap();
+    for (const hook of window.outfieldField.onRender) hook();
   }
 
   function renderStatusLine() {
@@ -433,6 +441,8 @@
     if (a.reason) out.reason = a.reason;
     if (a.location) out.location = a.location;
     if (a.report) out.report = a.report;
+    if (a.kind) out.kind = a.kind; // a late entry's missed step: in or out
+    if (a.day_report) out.day_report = a.day_report;
     return out;
   }
 
@@ -512,7 +522,8 @@
         changed = true;
         const order = orderById(entry.order_id);
         if (r.status === "refused" || r.status === "invalid") {
-          notice(`${ACTION_WORDS[entry.action]} for ${orderName(entry.order_id)} was refused: ${r.error}`, "refused");
+          const what = entry.order_id ? `${ACTION_WORDS[entry.action]} for ${orderName(entry.order_id)}` : ACTION_WORDS[entry.action];
+          notice(`${what} was refused: ${r.error}`, "refused");
         }
         if (order && r.order_status) order.status = r.order_status;
         if (r.verdict) {
@@ -595,6 +606,7 @@
     }
     if (db) idbPut("kv", { key: DAY_KEY, day: day, saved_at: new Date().toISOString() }).catch(() => {});
     render();
+    for (const hook of window.outfieldField.onDay) hook();
     return true;
   }
 
@@ -849,7 +861,10 @@
     socket = Field.connectSocketIO({ link: TOKEN }, {
       onState: (up) => { state.socketUp = up; renderStatusLine(); },
       onRefused: () => refreshDay(), // the day's answer says why, in words
-      onEvent: (name, data) => { if (name === "assignment") onAssignment(data || {}); },
+      onEvent: (name, data) => {
+        if (name === "assignment") onAssignment(data || {});
+        for (const hook of window.outfieldField.onEvent) hook(name, data || {});
+      },
     });
   }
 
@@ -922,6 +937,11 @@
     connectSocket();
   }
 
-  window.outfieldField = { state: state, sync: sync, refreshDay: refreshDay, assignmentsReceived: 0 };
+  // attendance.js (clock-in/out, late entries, the day's report, reminders) plugs in through these.
+  window.outfieldField = {
+    state: state, sync: sync, refreshDay: refreshDay, assignmentsReceived: 0, api: API, token: TOKEN,
+    queueAction: queueAction, getFix: getFix, notice: notice, showBanner: showBanner, onRender: [], onDay: [],
+    onEvent: [],
+  };
   start();
 })();

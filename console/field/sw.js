@@ -11,7 +11,7 @@ const SHELL = "/field/static/index.html";
 const FONT_CSS = "/assets/fonts/noto-sans-sc/noto-sans-sc.css";
 const CATALOGUE = "/i18n/catalogue.json"; // the office's words in the phone's language (its `lang` cookie)
 const ASSETS = [SHELL, "/field/static/style.css", FONT_CSS, CATALOGUE].concat(
-  ["i18n", "idb", "socketio", "map", "signature", "forms", "app"].map((name) => `/field/static/${name}.js`),
+  ["i18n", "idb", "socketio", "map", "signature", "forms", "app", "attendance"].map((name) => `/field/static/${name}.js`),
 );
 
 self.addEventListener("install", (event) => {
@@ -32,7 +32,7 @@ self.addEventListener("fetch", (event) => {
   if (req.method !== "GET" || url.origin !== self.location.origin) return;
   if (req.mode === "navigate" && url.pathname.startsWith("/field/")) {
     event.respondWith(page(req));
-  } else if (url.pathname.startsWith("/field/static/") || /^\/api\/v1\/field\/[^/]+\/day$/.test(url.pathname)
+  } else if (url.pathname.startsWith("/field/static/") || /^\/api\/v1\/field\/[^/]+\/(day|attendance)$/.test(url.pathname)
              || url.pathname === CATALOGUE || url.pathname === FONT_CSS) {
     event.respondWith(networkFirst(req));
   } else if (url.pathname.startsWith("/assets/fonts/")) {
@@ -84,3 +84,19 @@ async function cacheFirst(req) {
   }
   return res;
 }
+
+// Reminders sent by Web Push (realtime/web_push.py): shown as a notification; a tap opens the page.
+self.addEventListener("push", (event) => {
+  let data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch (e) {
+    data = { body: event.data ? event.data.text() : "" };
+  }
+  event.waitUntil(self.registration.showNotification(data.title || "Outfield", { body: data.body || "", tag: data.tag }));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  event.waitUntil(self.clients.matchAll({ type: "window" }).then((list) => (list[0] ? list[0].focus() : undefined)));
+});

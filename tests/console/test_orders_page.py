@@ -727,3 +727,15 @@ def test_show_all_applies_to_the_order_it_was_asked_for_only():
     assert len(assign_buttons(card)) == 30
     card, *_ = callbacks.show_order({"order_id": 7}, None, {"order_id": 8})
     assert len(assign_buttons(card)) == 20
+
+
+def test_a_late_entry_is_marked_in_the_orders_field_record_with_its_reason_as_text():
+    """Tests that a late check-in shows as a late entry with its time, its approval state and the worker's reason
+    (markup in it stays text)."""
+    record = {"order_id": 7, "checkins": [], "photos": [], "report": None,
+              "late_entries": [{"kind": "in", "at": "2026-03-02T10:00:00+00:00", "status": "pending",
+                                "reason": "<b>no signal</b>"}]}  # fmt: skip
+    assert orders.field_record_class(record) == "field-record"
+    (late_list,) = [p for p in orders.field_record_view(record) if "late-entries" in (p.className or "")]
+    (row,) = late_list.children
+    assert row.children == "⚠ Late entry: check-in at 10:00 UTC · waits for a manager · “<b>no signal</b>”"

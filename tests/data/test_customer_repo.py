@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, func, select
@@ -71,3 +72,25 @@ def test_an_event_and_its_deliveries_commit_together_or_not_at_all(db_engine: En
     with session_scope(sessions) as session:
         assert session.scalar(select(func.count()).select_from(WebhookDeliveryRow)) == 1
     assert len(enqueued) == 1
+
+
+def test_a_raised_alert_is_an_alert_raised_event_once_and_without_a_position(session):
+    """Tests that raising an alert writes one alert.raised delivery (kind, worker, reason; no coordinates) for a
+    subscribed webhook, and raising it again while open writes none."""
+    from data import alerts_repo
+    from dispatch.alerts import AlertKind, Raise
+
+    ana = workers_repo.add_worker(session, name="Ana", device_id="a-alert")
+    webhooks_repo.add_webhook(session, url="http://127.0.0.1:9/a", events=[EventType.ALERT_RAISED.value], secret="s" * 16, created_by=None, at=T0)  # fmt: skip
+    decision = Raise(AlertKind.LOW_BATTERY, ana.id, None, T0, "battery 9 %")
+    assert alerts_repo.raise_alert(session, decision) is not None
+    assert alerts_repo.raise_alert(session, decision) is None
+    session.flush()
+    (body,) = session.scalars(select(WebhookDeliveryRow.body).where(WebhookDeliveryRow.event_type == "alert.raised"))
+    event = json.loads(body)
+    assert (event["data"]["kind"], event["data"]["worker_id"], event["data"]["reason"]) == (
+        "low_battery",
+        ana.id,
+        "battery 9 %",
+    )
+    assert "lat" not in body and "latitude" not in body

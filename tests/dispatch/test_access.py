@@ -64,6 +64,18 @@ def test_reports_are_for_managers_and_admins_history_for_the_office():
     assert not can(WORKER, Action.VIEW_REPORTS).allowed and not can(WORKER, Action.VIEW_ORDERS).allowed
 
 
+@pytest.mark.parametrize(
+    "action",
+    [Action.APPROVE_LATE_ENTRIES, Action.VIEW_TIMESHEETS, Action.APPROVE_TIMESHEETS, Action.VIEW_DAY_REPORTS],
+)
+def test_attendance_decisions_are_for_managers_and_admins(action):
+    """Tests that late entries, timesheets and day reports (a worker's pay) are a manager's or admin's, with a
+    reason for the dispatcher and nothing for a field worker."""
+    assert can(Actor(4, "boss", Role.MANAGER), action).allowed and can(ADMIN, action).allowed
+    assert can(DISPATCHER, action).reason == f"role dispatcher may not {action.value}"
+    assert not can(WORKER, action).allowed
+
+
 def test_the_whole_audit_log_is_the_admins_and_location_views_also_the_managers():
     """Tests that only an admin reads the whole audit log, a manager reads who viewed whose location, and a
     dispatcher and a field worker read neither."""

@@ -143,3 +143,16 @@ def test_without_a_published_plan_every_stop_is_unplanned_and_there_is_no_planne
     assert (day.plan_id, day.visits, day.planned_distance_m) == (None, (), None)
     assert len(day.unplanned_stops) == 4
     assert day.actual_distance_m > 2000
+
+
+def test_an_approved_late_entry_gives_the_time_and_says_it_was_entered_late():
+    """Tests that a late-entered check-in at 08:14 and check-out at 08:41 (approved) give A's arrival and departure,
+    each source saying "late entry"."""
+    late = (
+        CheckMark(101, CheckKind.IN, minutes(14), late_entry=True),
+        CheckMark(101, CheckKind.OUT, minutes(41), late_entry=True),
+    )
+    a = compare(checks=late).visits[0]
+    assert (a.arrival, a.arrival_source.value, a.departure, a.departure_source.value) == (  # type: ignore[union-attr]
+        minutes(14), "late entry: check-in", minutes(41), "late entry: check-out",
+    )  # fmt: skip

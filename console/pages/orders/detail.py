@@ -201,6 +201,18 @@ def checkin_row(checkin: Mapping[str, Any]) -> html.Li:
     )
 
 
+LATE_STATUS = {"pending": "waits for a manager", "approved": "approved", "rejected": "rejected"}
+
+
+def late_entry_row(entry: Mapping[str, Any]) -> html.Li:
+    """'Late entry: check-in at 10:00 UTC · waits for a manager · “no signal”' (the reason as text)."""
+    kind = "check-in" if entry.get("kind") == "in" else "check-out"
+    status = str(entry.get("status") or "")
+    words = [f"Late entry: {kind} at {_time_of_day(entry.get('at')) or '?'}", LATE_STATUS.get(status, status),
+             f"“{entry.get('reason', '')}”"]  # fmt: skip
+    return html.Li("⚠ " + " · ".join(words), className="checkin checkin-late-entry")
+
+
 def photo_link(photo: Mapping[str, Any], number: int) -> html.A:
     """A thumbnail; a click opens the original in a new tab."""
     photo_id = photo["photo_id"]
@@ -262,7 +274,7 @@ def _time_of_day(iso: Any) -> str | None:
 
 
 def _has_field_news(record: Mapping[str, Any]) -> bool:
-    return bool(record.get("checkins") or record.get("photos") or record.get("report"))
+    return bool(record.get("checkins") or record.get("photos") or record.get("report") or record.get("late_entries"))
 
 
 def field_record_class(record: Mapping[str, Any]) -> str:
@@ -280,6 +292,9 @@ def field_record_view(record: Mapping[str, Any]) -> Any:
     parts: list[Any] = []
     if checkins:
         parts.append(html.Ul([checkin_row(c) for c in checkins], className="checkins"))
+    late = list(record.get("late_entries") or [])
+    if late:
+        parts.append(html.Ul([late_entry_row(e) for e in late], className="checkins late-entries"))
     parts.extend(checkin_confidence.confidence_section(record))
     if photos:
         parts.append(html.Div([photo_link(p, i) for i, p in enumerate(photos, start=1)], className="photos"))

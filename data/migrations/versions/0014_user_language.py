@@ -1,7 +1,7 @@
 """A user's console language and a worker's own time zone (issue #13, "Language and time").
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-04 20:00:00+00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"  # chained at merge: 0010 -> 0017 -> 0011 -> 0012 -> 0014
+down_revision = "0013"  # chained at merge: 0010 -> 0017 -> 0011 -> 0012 -> 0013 -> 0014
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,117 @@
+"""Attendance over HTTP (issue #14): the worker's attendance state on the push link, the managers' late-entry
+queue, day reports, timesheets (`GET /api/v1/timesheets?from=&to=&format=json|csv|xlsx&worker_id=&team=`) and
+their approval, and the managers' page `/attendance/` (plain HTML and JS in `attendance/`, fed by this API)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import flask
+
+from console.api_reports import date_arg, download, format_arg
+from console.auth import Auth
+from console.request_body import json_object
+from dispatch.access import Action
+from dispatch.errors import MAX_ID, deny
+from services.attendance_service import AttendanceService
+from services.field_service import FieldService
+from services.reports_service import export
+
+PAGE_DIR = Path(__file__).resolve().parent / "attendance"
+STATUSES = ("pending", "approved", "rejected", "all")
+MAX_TEAM_CHARS = 100
+
+
+def create_blueprint(*, auth: Auth, attendance: AttendanceService, field: FieldService) -> flask.Blueprint:
+    bp = flask.Blueprint("attendance", __name__)
+
+    @bp.get("/api/v1/field/<token>/attendance")
+    def field_state(token: str) -> flask.Response:
+        return flask.jsonify(attendance.field_state(field.open(token)))
+
+    @bp.post("/api/v1/field/<token>/reminders")
+    def reminders(token: str) -> flask.Response:
+        return flask.jsonify(attendance.set_reminders(field.open(token), json_object()))
+
+    @bp.get("/api/v1/field/<token>/push-key")
+    def push_key(token: str) -> flask.Response:
+        field.open(token)
+        return flask.jsonify(attendance.push_key())
+
+    @bp.post("/api/v1/field/<token>/push-subscription")
+    def push_subscription(token: str) -> tuple[flask.Response, int]:
+        created = attendance.subscribe(field.open(token), json_object())
+        return flask.jsonify({"subscribed": True}), 201 if created else 200
+
+    @bp.get("/api/v1/late-entries")
+    def late_entries() -> flask.Response:
+        auth.require(Action.APPROVE_LATE_ENTRIES)
+        status = flask.request.args.get("status", "pending")
+        if status not in STATUSES:
+            deny(400, f"status: {status[:40]!r} is not one of {', '.join(STATUSES)}", "status")
+        return flask.jsonify({"status": status, "late_entries": attendance.late_entries(status=status)})
+
+    @bp.get("/api/v1/late-entries/<int:entry_id>")
+    def late_entry(entry_id: int) -> flask.Response:
+        actor = auth.require(Action.APPROVE_LATE_ENTRIES)
+        return flask.jsonify(attendance.late_entry(actor=actor, entry_id=_id(entry_id)))
+
+    @bp.post("/api/v1/late-entries/<int:entry_id>/decision")
+    def decide(entry_id: int) -> flask.Response:
+        actor = auth.require(Action.APPROVE_LATE_ENTRIES)
+        return flask.jsonify(attendance.decide(actor=actor, entry_id=_id(entry_id), body=json_object()))
+
+    @bp.get("/api/v1/day-reports")
+    def day_reports() -> flask.Response:
+        auth.require(Action.VIEW_DAY_REPORTS)
+        start, end = date_arg("from"), date_arg("to")
+        if end < start:
+            deny(400, "to: before from", "to")
+        team = _team()
+        return flask.jsonify({"from": start.isoformat(), "to": end.isoformat(), "team": team,
+                              "day_reports": attendance.day_reports(start=start, end=end, team=team)})  # fmt: skip
+
+    @bp.get("/api/v1/timesheets")
+    def timesheets() -> flask.Response:
+        auth.require(Action.VIEW_TIMESHEETS)
+        start, end, fmt = date_arg("from"), date_arg("to"), format_arg()
+        raw_worker = flask.request.args.get("worker_id")
+        worker_id = None
+        if raw_worker:
+            if not raw_worker.isdigit() or not 1 <= int(raw_worker) <= MAX_ID:
+                deny(400, f"worker_id: {raw_worker[:40]!r} is not a worker id", "worker_id")
+            worker_id = int(raw_worker)
+        rows = attendance.timesheets(start=start, end=end, worker_id=worker_id, team=_team())
+        if fmt == "json":
+            return flask.jsonify({"from": start.isoformat(), "to": end.isoformat(), "rows": rows})
+        name = f"timesheets-{start.isoformat()}-{end.isoformat()}"
+        return download(export(attendance.timesheet_table(rows), fmt=fmt, basename=name))
+
+    @bp.post("/api/v1/timesheets/approve")
+    def approve() -> tuple[flask.Response, int]:
+        actor = auth.require(Action.APPROVE_TIMESHEETS)
+        return flask.jsonify(attendance.approve_timesheet(actor=actor, body=json_object())), 201
+
+    @bp.get("/attendance/")
+    def page() -> flask.Response:
+        auth.require(Action.VIEW_TIMESHEETS)
+        return flask.send_file(PAGE_DIR / "index.html", mimetype="text/html", max_age=0)
+
+    @bp.get("/attendance/static/<path:name>")
+    def static(name: str) -> flask.Response:
+        return flask.send_from_directory(PAGE_DIR, name, max_age=0)
+
+    return bp
+
+
+def _id(value: int) -> int:
+    if not 1 <= value <= MAX_ID:
+        deny(404, f"no late entry with id {value}")
+    return value
+
+
+def _team() -> str | None:
+    team = flask.request.args.get("team")
+    if team is not None and len(team) > MAX_TEAM_CHARS:
+        deny(400, f"team: at most {MAX_TEAM_CHARS} characters", "team")
+    return team or None

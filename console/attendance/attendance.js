@@ -1,0 +1,211 @@
+/* The managers' attendance page: late entries to decide (reason, site, the worker's track around that time),
+ * timesheets with approval and downloads, day reports per team. Plain JS over the API; every value from
+ * the server is set as text (a worker's reason is what they typed). */
+(function () {
+  "use strict";
+
+  const $ = (sel) => document.querySelector(sel);
+  let current = null; // the late entry shown in the detail panel
+
+  function el(tag, text, cls) {
+    const e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  }
+
+  function when(iso) {
+    return iso ? new Date(iso).toLocaleString([], { dateStyle: "short", timeStyle: "short" }) : "—";
+  }
+
+  function showError(text) {
+    $("#error").textContent = text;
+    $("#error").hidden = !text;
+  }
+
+  async function api(path, options) {
+    const res = await fetch(path, { credentials: "same-origin", ...(options || {}) });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(body.error || `${res.status} ${res.statusText}`);
+    return body;
+  }
+
+  // ------------------------------------------------------------ late entries
+
+  async function loadLateEntries() {
+    const { late_entries: entries } = await api("/api/v1/late-entries?status=pending");
+    $("#late-empty").hidden = entries.length > 0;
+    $("#late-list").replaceChildren(...entries.map((e) => {
+      const li = el("li");
+      const kind = e.kind === "in" ? "check-in" : "check-out";
+      const button = el("button", "Show", "btn");
+      button.type = "button";
+      button.dataset.entryId = String(e.id);
+      button.addEventListener("click", () => showEntry(e.id));
+      li.append(el("span", `${e.worker} · late ${kind} at ${e.site_name} · ${when(e.at)} · “${e.reason}” `), button);
+      return li;
+    }));
+    if (current && !entries.some((e) => e.id === current.id)) { current = null; $("#late-detail").hidden = true; }
+  }
+
+  async function showEntry(id) {
+    const entry = await api(`/api/v1/late-entries/${id}`);
+    current = entry;
+    $("#late-detail-title").textContent = `Late ${entry.kind === "in" ? "check-in" : "check-out"} · order #${entry.order_id}`;
+    $("#ld-worker").textContent = entry.worker;
+    $("#ld-site").textContent = entry.site.name;
+    $("#ld-at").textContent = when(entry.at);
+    $("#ld-recorded").textContent = when(entry.recorded_at);
+    $("#ld-reason").textContent = entry.reason;
+    $("#ld-note").value = "";
+    drawMap(entry);
+    $("#late-detail").hidden = false;
+  }
+
+  /** The site (its circle) and the track as a polyline on a plain projection; the fix nearest the entry's time marked. */
+  function drawMap(entry) {
+    const svg = $("#ld-map");
+    const ns = "http://www.w3.org/2000/svg";
+    svg.replaceChildren();
+    const points = entry.track.map((p) => [p.lat, p.lon]);
+    const all = points.concat([[entry.site.lat, entry.site.lon]]);
+    const metresPerDegLat = 111320;
+    const cos = Math.cos((entry.site.lat * Math.PI) / 180);
+    const ys = all.map((p) => p[0] * metresPerDegLat), xs = all.map((p) => p[1] * metresPerDegLat * cos);
+    const pad = Math.max(entry.site.radius_m * 2, 100);
+    const minX = Math.min(...xs) - pad, maxX = Math.max(...xs) + pad, minY = Math.min(...ys) - pad, maxY = Math.max(...ys) + pad;
+    const scale = Math.min(320 / (maxX - minX), 200 / (maxY - minY));
+    const at = (lat, lon) => [(lon * metresPerDegLat * cos - minX) * scale, 200 - (lat * metresPerDegLat - minY) * scale];
+    const node = (name, attrs) => {
+      const n = document.createElementNS(ns, name);
+      for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, String(v));
+      svg.append(n);
+      return n;
+    };
+    const [sx, sy] = at(entry.site.lat, entry.site.lon);
+    node("circle", { cx: sx, cy: sy, r: Math.max(entry.site.radius_m * scale, 3), fill: "#bfdbfe", stroke: "#1d4ed8", class: "site" });
+    if (points.length) {
+      node("polyline", { points: points.map((p) => at(p[0], p[1]).join(",")).join(" "), fill: "none", stroke: "#b45309", "stroke-width": 2, class: "track" });
+      const t = new Date(entry.at).getTime();
+      const nearest = entry.track.reduce((best, p) => (Math.abs(new Date(p.at) - t) < Math.abs(new Date(best.at) - t) ? p : best));
+      const [nx, ny] = at(nearest.lat, nearest.lon);
+      node("circle", { cx: nx, cy: ny, r: 5, fill: "#b91c1c", class: "at-entry" });
+      $("#ld-map-note").textContent = `${entry.track.length} fixes from 30 min before to 30 min after; red: the fix nearest ${when(entry.at)}; blue: the site.`;
+    } else {
+      $("#ld-map-note").textContent = "No fixes from 30 min before to 30 min after that time (only the site is shown).";
+    }
+  }
+
+  async function decide(decision) {
+    if (!current) return;
+    try {
+      await api(`/api/v1/late-entries/${current.id}/decision`, {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ decision: decision, note: $("#ld-note").value }),
+      });
+      showError("");
+      current = null;
+      $("#late-detail").hidden = true;
+      await loadLateEntries();
+      await loadTimesheets();
+    } catch (e) {
+      showError(`Could not ${decision}: ${e.message}`);
+    }
+  }
+
+  // ------------------------------------------------------------ timesheets
+
+  function query() {
+    const params = new URLSearchParams({ from: $("#ts-from").value, to: $("#ts-to").value });
+    if ($("#ts-team").value.trim()) params.set("team", $("#ts-team").value.trim());
+    return params;
+  }
+
+  const minutes = (m) => (m ? `${Math.floor(m / 60)} h ${String(Math.round(m % 60)).padStart(2, "0")}` : "—");
+
+  async function loadTimesheets() {
+    const params = query();
+    for (const fmt of ["csv", "xlsx"]) {
+      const p = new URLSearchParams(params);
+      p.set("format", fmt);
+      $(`#ts-${fmt}`).href = `/api/v1/timesheets?${p}`;
+    }
+    const { rows } = await api(`/api/v1/timesheets?${params}`);
+    $("#ts-table tbody").replaceChildren(...rows.map((r) => {
+      const tr = el("tr");
+      tr.dataset.workerId = String(r.worker_id);
+      tr.dataset.day = r.day;
+      tr.append(el("td", r.worker), el("td", r.team), el("td", r.day));
+      for (const k of ["planned_min", "worked_min", "on_site_min", "travel_min", "break_min", "overtime_min", "late_start_min", "early_leave_min"]) {
+        tr.append(el("td", minutes(r[k]), "num"));
+      }
+      const flags = [r.missing_clock_out ? "missing clock-out" : "", r.late_entries_pending ? `${r.late_entries_pending} late entry waiting` : "",
+        r.clock_check || ""].filter(Boolean);
+      tr.append(el("td", flags.join(", "), "flag"));
+      const cell = el("td");
+      if (r.approved) cell.textContent = `approved by ${r.approved_by}`;
+      else {
+        const b = el("button", "Approve", "btn approve");
+        b.type = "button";
+        b.addEventListener("click", () => approve(r.worker_id, r.day));
+        cell.append(b);
+      }
+      tr.append(cell);
+      return tr;
+    }));
+  }
+
+  async function approve(workerId, day) {
+    try {
+      await api("/api/v1/timesheets/approve", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ worker_id: workerId, day: day }),
+      });
+      showError("");
+    } catch (e) {
+      showError(`Could not approve ${day}: ${e.message}`);
+    }
+    await loadTimesheets();
+  }
+
+  // ------------------------------------------------------------ day reports
+
+  async function loadDayReports() {
+    const params = query();
+    const { day_reports: reports } = await api(`/api/v1/day-reports?${params}`);
+    const teams = new Map();
+    for (const r of reports) {
+      if (!teams.has(r.team)) teams.set(r.team, []);
+      teams.get(r.team).push(r);
+    }
+    const blocks = [];
+    for (const [team, list] of teams) {
+      blocks.push(el("h3", team || "No team"));
+      for (const r of list) {
+        const card = el("div", null, "report-card");
+        card.append(el("strong", `${r.worker} · ${r.day}${r.km !== null ? ` · ${r.km} km` : ""}`), el("div", r.done));
+        if (r.problems) card.append(el("div", `Problems: ${r.problems}`));
+        if (r.notes) card.append(el("div", r.notes));
+        blocks.push(card);
+      }
+    }
+    $("#dr-list").replaceChildren(...(blocks.length ? blocks : [el("p", "No day reports in this period.", "muted")]));
+  }
+
+  async function refresh() {
+    try {
+      await Promise.all([loadLateEntries(), loadTimesheets(), loadDayReports()]);
+      showError("");
+    } catch (e) {
+      showError(e.message);
+    }
+  }
+
+  const today = new Date();
+  const iso = (d) => d.toISOString().slice(0, 10);
+  $("#ts-to").value = iso(today);
+  $("#ts-from").value = iso(new Date(today.getTime() - 6 * 86400000));
+  $("#ts-filter").addEventListener("submit", (ev) => { ev.preventDefault(); refresh(); });
+  $("#ld-approve").addEventListener("click", () => decide("approve"));
+  $("#ld-reject").addEventListener("click", () => decide("reject"));
+  refresh();
+})();

@@ -1,0 +1,116 @@
+"""Reminders for a field worker, the pure rules: which are due now, each once, none off shift.
+
+Four kinds (issue #14):
+- `clock_in`: the shift began `clock_in_after_s` ago and the worker has not clocked in (only where the
+  organisation uses clock-in);
+- `near_site`: the worker's latest fix (not older than `fix_max_age_s`) is inside an accepted (or en route)
+  order's geofence, or within `near_m` of the site, and the order has no check-in: "you are at …, check in?";
+- `visit_overrun`: an order on site is past its planned end (the check-in plus the service time) by
+  `overrun_after_s`;
+- `day_report`: the shift ends within `report_before_end_s` (or ended) and the day's report is not filed.
+
+Each reminder has a key (kind, worker, day, order): the caller stores the keys sent and passes them back in
+`WorkerDay.sent`, so a reminder is never sent twice. Nothing is due while the worker is off shift (before its
+start, or more than `after_shift_s` after its end), nor when the worker switched reminders off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from dispatch.geo import LatLon, haversine_m
+
+
+class ReminderKind(StrEnum):
+    CLOCK_IN = "clock_in"
+    NEAR_SITE = "near_site"
+    VISIT_OVERRUN = "visit_overrun"
+    DAY_REPORT = "day_report"
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderSettings:
+    clock_in_after_s: float = 5 * 60.0
+    near_m: float = 150.0
+    fix_max_age_s: float = 5 * 60.0
+    overrun_after_s: float = 10 * 60.0
+    report_before_end_s: float = 15 * 60.0
+    after_shift_s: float = 15 * 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFacts:
+    """One of the worker's orders of the day as the rules see it."""
+
+    order_id: int
+    site_name: str
+    site: LatLon
+    geofence_radius_m: float
+    status: str  # dispatch.orders.OrderStatus value
+    checked_in_at: datetime | None
+    service_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerDay:
+    """What is known about a worker now: their shift today, clock, latest fix, orders, report, reminders sent."""
+
+    worker_id: int
+    day: date
+    shift: tuple[datetime, datetime] | None
+    enabled: bool = True
+    uses_clock_in: bool = True
+    clocked_in: bool = False
+    last_fix: tuple[LatLon, datetime] | None = None
+    orders: tuple[OrderFacts, ...] = ()
+    day_report_filed: bool = False
+    sent: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    worker_id: int
+    kind: ReminderKind
+    key: str
+    text: str
+    order_id: int | None = None
+
+
+def due_reminders(worker: WorkerDay, now: datetime, settings: ReminderSettings | None = None) -> list[Reminder]:
+    """The reminders due for `worker` at `now` and not sent before, in the order above."""
+    settings = settings or ReminderSettings()
+    if not worker.enabled or worker.shift is None:
+        return []
+    start, end = worker.shift
+    if now < start or now > end + timedelta(seconds=settings.after_shift_s):
+        return []  # quiet off shift
+
+    def key(kind: ReminderKind, order_id: int | None = None) -> str:
+        return f"{kind.value}:{worker.worker_id}:{worker.day.isoformat()}:{order_id or ''}"
+
+    due: list[Reminder] = []
+    if worker.uses_clock_in and not worker.clocked_in and now >= start + timedelta(seconds=settings.clock_in_after_s):
+        due.append(Reminder(worker.worker_id, ReminderKind.CLOCK_IN, key(ReminderKind.CLOCK_IN),
+                            f"Your shift began at {start:%H:%M}: clock in?"))  # fmt: skip
+    fix = worker.last_fix
+    fresh = fix is not None and (now - fix[1]).total_seconds() <= settings.fix_max_age_s
+    for order in worker.orders:
+        if fresh and fix is not None and order.status in ("accepted", "en_route") and order.checked_in_at is None:
+            distance = haversine_m(fix[0], order.site)
+            if distance <= max(order.geofence_radius_m, settings.near_m):
+                due.append(Reminder(worker.worker_id, ReminderKind.NEAR_SITE, key(ReminderKind.NEAR_SITE, order.order_id),
+                                    f"You are at {order.site_name}, check in?", order.order_id))  # fmt: skip
+        if order.status == "on_site" and order.checked_in_at is not None:
+            planned_end = order.checked_in_at + timedelta(seconds=order.service_s)
+            if now >= planned_end + timedelta(seconds=settings.overrun_after_s):
+                due.append(Reminder(
+                    worker.worker_id, ReminderKind.VISIT_OVERRUN, key(ReminderKind.VISIT_OVERRUN, order.order_id),
+                    f"The visit at {order.site_name} was planned to end at {planned_end:%H:%M}: check out when done.",
+                    order.order_id,
+                ))  # fmt: skip
+    if not worker.day_report_filed and now >= end - timedelta(seconds=settings.report_before_end_s):
+        due.append(Reminder(worker.worker_id, ReminderKind.DAY_REPORT, key(ReminderKind.DAY_REPORT),
+                            f"Your shift ends at {end:%H:%M}: file the day's report?"))  # fmt: skip
+    return [r for r in due if r.key not in worker.sent]

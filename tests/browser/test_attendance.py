@@ -1,0 +1,191 @@
+"""Attendance in the browser: the worker clocks in and enters a missed check-in on the push-link page; the
+manager sees it on /attendance/ with its reason, the site and the track around that time, and approves it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from tests.support.browser import login
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+SITES = """external_ref,name,address,latitude,longitude,geofence_radius_m,category
+a:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino
+"""
+WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
+Ana Late,a-ana,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,23:59
+Bo Near,a-bo,gas,Centre,43.7380,7.4260,Mon-Sun,00:00,23:59
+"""
+HOME = {"latitude": 43.7390, "longitude": 7.4270}
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "timezone_id": "UTC",
+    "locale": "en-GB",
+}
+REASON = "Phone was flat <b>at the door</b>"
+
+
+@pytest.fixture(scope="module")
+def world(console_server, tmp_path_factory):
+    d = tmp_path_factory.mktemp("attendance-csv")
+    (d / "sites.csv").write_text(SITES)
+    (d / "workers.csv").write_text(WORKERS)
+    console_server.cli("data", "import-csv", "sites", str(d / "sites.csv"))
+    console_server.cli("data", "import-csv", "workers", str(d / "workers.csv"))
+    console_server.cli("data", "create-user", "--role", "manager", "--name", "mia", "--password", "manager-pw")
+    url, admin = console_server.url, {"Authorization": f"Bearer {console_server.admin_token}"}
+    workers = {w["name"]: w for w in requests.get(f"{url}/api/v1/workers", headers=admin, timeout=5).json()}
+    worker = workers["Ana Late"]
+    now = datetime.now(UTC)
+    order = requests.post(f"{url}/api/v1/work-orders", headers=admin, timeout=10, json={
+        "site_id": 1, "type": "repair", "priority": 3, "required_skills": ["gas"], "service_minutes": 30,
+        "window_start": (now - timedelta(hours=2)).isoformat(), "window_end": (now + timedelta(hours=4)).isoformat(),
+    }).json()  # fmt: skip
+    r = requests.post(f"{url}/api/v1/work-orders/{order['id']}/assign", headers=admin, timeout=10,
+                      json={"worker_id": worker["id"], "reason": "browser test"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    link = requests.post(f"{url}/api/v1/workers/{worker['id']}/push-link", json={}, headers=admin, timeout=10).json()
+    steps = [{"client_action_id": f"pre-{a}", "order_id": order["id"], "action": a, "at": now.isoformat()}
+             for a in ("accept", "en_route")]  # fmt: skip
+    r = requests.post(f"{url}/api/v1/field/{link['token']}/actions", json={"actions": steps}, timeout=10)
+    assert [x["status"] for x in r.json()["results"]] == ["applied", "applied"], r.text
+    # The track around the missed check-in: the worker stood at the Casino.
+    late = (
+        now - timedelta(minutes=20)
+        if (now - timedelta(minutes=20)).date() == now.date()
+        else now.replace(hour=0, minute=0)
+    )
+    late = late.replace(second=0, microsecond=0)
+    for minutes in (-4, -2, 0, 2, 4):
+        at = max(late + timedelta(minutes=minutes), now.replace(hour=0, minute=0, second=0, microsecond=0))
+        r = requests.get(f"{url}/osmand", timeout=5, params={
+            "id": "a-ana", "lat": 43.7394 + minutes * 1e-5, "lon": 7.4276, "timestamp": int(at.timestamp()), "accuracy": 8,
+        })  # fmt: skip
+        assert r.status_code == 200, r.text
+    return {
+        "url": url,
+        "admin": admin,
+        "order_id": order["id"],
+        "link": link["url"],
+        "late": late,
+        "bo": workers["Bo Near"],
+    }
+
+
+def test_a_worker_clocks_in_and_enters_a_missed_check_in_with_its_time_and_reason(browser, console_server, world):
+    """Tests the field page: Clock in (the phone's fix at home) shows "Clocked in at …"; the card's "Missed a
+    check-in or check-out?" form takes the real time and a reason; the order shows on site and, once synced, the
+    late check-in "waits for your manager's approval"; the office holds one pending late entry with that reason."""
+    context = browser.new_context(**PHONE, geolocation={**HOME, "accuracy": 10}, permissions=["geolocation"])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(world["link"])
+        card = page.locator(f"li.order[data-order-id='{world['order_id']}']")
+        card.wait_for(timeout=10_000)
+        page.wait_for_selector("#shift:not([hidden])", timeout=10_000)
+        page.click("#clock-in")
+        page.wait_for_function("() => document.querySelector('#clock-state').textContent.startsWith('Clocked in at')",
+                               timeout=10_000)  # fmt: skip
+        card.locator(".late-entry summary").click()
+        card.locator(".late-kind").select_option("in")
+        card.locator(".late-time").fill(world["late"].strftime("%H:%M"))
+        card.locator(".late-reason").fill(REASON)
+        card.locator(".late-send").click()
+        page.wait_for_function(
+            f"""() => {{
+              const c = document.querySelector("li.order[data-order-id='{world["order_id"]}']");
+              return c.dataset.status === "on_site"
+                && [...c.querySelectorAll('.late-list li')].some((li) => li.textContent.includes("waits for your manager's approval"));
+            }}""",
+            timeout=15_000,
+        )
+        assert card.locator(".late-list li").first.text_content() == (
+            f"Late check-in at {world['late']:%H:%M} — waits for your manager's approval"
+        )
+        assert errors == []
+    finally:
+        context.close()
+    queue = requests.get(f"{world['url']}/api/v1/late-entries", headers=world["admin"], timeout=5).json()
+    (entry,) = queue["late_entries"]
+    assert (entry["reason"], entry["kind"], entry["at"]) == (REASON, "in", world["late"].isoformat())
+
+
+def test_the_manager_sees_reason_site_and_track_and_approves(browser, console_server, world):
+    """Tests /attendance/: the pending late entry lists with the worker's reason as typed (markup as text); Show
+    draws the site and the track around that time; Approve empties the queue and the entry counts (the office's
+    list of approved entries holds it, decided by the manager)."""
+    context = browser.new_context(viewport={"width": 1300, "height": 900})
+    page = context.new_page()
+    try:
+        login(page, console_server, name="mia", password="manager-pw", path="/attendance/", ready="#late-list li")
+        assert REASON in page.locator("#late-list li").first.text_content()
+        page.locator("#late-list li button").first.click()
+        page.wait_for_selector("#late-detail:not([hidden])")
+        assert page.text_content("#ld-reason") == REASON
+        assert page.text_content("#ld-site") == "Casino de Monte-Carlo"
+        assert page.locator("#ld-map circle.site").count() == 1
+        assert page.locator("#ld-map polyline.track").count() == 1
+        assert page.locator("#ld-map b").count() == 0
+        page.click("#ld-approve")
+        page.wait_for_selector("#late-empty:not([hidden])", timeout=10_000)
+        assert page.locator("#ts-table tbody tr").first.locator("td").first.text_content() == "Ana Late"
+    finally:
+        context.close()
+    approved = requests.get(f"{world['url']}/api/v1/late-entries?status=approved", headers=world["admin"], timeout=5)
+    (entry,) = approved.json()["late_entries"]
+    assert entry["decided_by"] == "mia"
+
+
+def test_the_worker_near_an_accepted_orders_site_is_asked_to_check_in(browser, console_server, world):
+    """Tests a reminder round (the worker process's, run here against the server's database and Redis) for Bo,
+    whose accepted order is at the Casino and whose latest fix is 30 m from it: the open field page shows
+    "You are at Casino de Monte-Carlo, check in?" at once (banner and the reminders list)."""
+    from data.db import make_engine, make_sessionmaker
+    from dispatch.clock import SystemClock
+    from dispatch.reminders import ReminderSettings
+    from realtime.bus import Bus
+    from realtime.reminders import remind_once
+
+    url, admin, bo = world["url"], world["admin"], world["bo"]
+    now = datetime.now(UTC)
+    order = requests.post(f"{url}/api/v1/work-orders", headers=admin, timeout=10, json={
+        "site_id": 1, "type": "repair", "priority": 3, "required_skills": ["gas"], "service_minutes": 30,
+        "window_start": (now - timedelta(hours=1)).isoformat(), "window_end": (now + timedelta(hours=4)).isoformat(),
+    }).json()  # fmt: skip
+    assert requests.post(f"{url}/api/v1/work-orders/{order['id']}/assign", headers=admin, timeout=10,
+                         json={"worker_id": bo["id"], "reason": "browser test"}).status_code == 200  # fmt: skip
+    link = requests.post(f"{url}/api/v1/workers/{bo['id']}/push-link", json={}, headers=admin, timeout=10).json()
+    accept = [{"client_action_id": "bo-accept", "order_id": order["id"], "action": "accept", "at": now.isoformat()}]
+    requests.post(f"{url}/api/v1/field/{link['token']}/actions", json={"actions": accept}, timeout=10)
+    fix = {"id": "a-bo", "lat": 43.7397, "lon": 7.4276, "timestamp": int(now.timestamp()), "accuracy": 8}
+    assert requests.get(f"{url}/osmand", params=fix, timeout=5).status_code == 200
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    try:
+        page.goto(link["url"])
+        page.wait_for_selector(f"li.order[data-order-id='{order['id']}']", timeout=10_000)
+        page.wait_for_function("() => window.outfieldField.state.socketUp", timeout=10_000)
+        engine = make_engine(console_server.env["DATABASE_URL"])
+        try:
+            sent = remind_once(
+                sessions=make_sessionmaker(engine), clock=SystemClock(), bus=Bus(console_server.env["REDIS_URL"]),
+                settings=ReminderSettings(), uses_clock_in=False, worker_id=bo["id"],
+            )  # fmt: skip
+        finally:
+            engine.dispose()
+        assert [m["text"] for m in sent] == ["You are at Casino de Monte-Carlo, check in?"]
+        page.wait_for_function(
+            """() => document.querySelector('#banner-text').textContent === 'You are at Casino de Monte-Carlo, check in?'
+                && [...document.querySelectorAll('#reminder-list li')].some(
+                     (li) => li.textContent.startsWith('You are at Casino de Monte-Carlo, check in?'))""",
+            timeout=10_000,
+        )
+    finally:
+        context.close()

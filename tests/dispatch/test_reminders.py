@@ -1,0 +1,84 @@
+"""Reminder rules: shift start without clock-in, near a site without check-in, a visit past its end, the day's
+report at shift end; each once, none off shift or when switched off."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+from dispatch.geo import LatLon
+from dispatch.reminders import OrderFacts, ReminderKind, ReminderSettings, WorkerDay, due_reminders
+
+DAY = date(2026, 3, 2)
+CASINO = LatLon(43.7394, 7.4276)
+
+
+def at(hh: int, mm: int = 0) -> datetime:
+    return datetime(2026, 3, 2, hh, mm, tzinfo=UTC)
+
+
+def order(status: str = "accepted", checked_in_at: datetime | None = None) -> OrderFacts:
+    return OrderFacts(1, "Casino de Monte-Carlo", CASINO, 60.0, status, checked_in_at, 45 * 60.0)
+
+
+BASE = WorkerDay(worker_id=7, day=DAY, shift=(at(8), at(16)), clocked_in=True, day_report_filed=False)
+
+
+def kinds(worker: WorkerDay, now: datetime) -> list[ReminderKind]:
+    return [r.kind for r in due_reminders(worker, now)]
+
+
+def test_the_shift_began_without_a_clock_in_after_five_minutes_and_only_where_clock_in_is_used() -> None:
+    """Tests 08:04 nothing, 08:05 clock_in (with the shift's start), none when clocked in or clock-in is off."""
+    worker = replace(BASE, clocked_in=False)
+    assert kinds(worker, at(8, 4)) == []
+    (reminder,) = due_reminders(worker, at(8, 5))
+    assert (reminder.kind, reminder.text) == (ReminderKind.CLOCK_IN, "Your shift began at 08:00: clock in?")
+    assert kinds(replace(worker, uses_clock_in=False), at(9)) == []
+
+
+def test_near_an_accepted_orders_site_without_a_check_in_says_where() -> None:
+    """Tests a fresh fix 100 m from the site (within 150 m) of an accepted order: "you are at …, check in?";
+    not for a fix 400 m away, a fix 6 min old, an order already checked in, or one not accepted."""
+    near = LatLon(CASINO.lat + 100 / 111_320, CASINO.lon)
+    worker = replace(BASE, orders=(order(),), last_fix=(near, at(10)))
+    (reminder,) = due_reminders(worker, at(10, 1))
+    assert (reminder.kind, reminder.text, reminder.order_id) == (
+        ReminderKind.NEAR_SITE, "You are at Casino de Monte-Carlo, check in?", 1,
+    )  # fmt: skip
+    far = LatLon(CASINO.lat + 400 / 111_320, CASINO.lon)
+    assert kinds(replace(worker, last_fix=(far, at(10))), at(10, 1)) == []
+    assert kinds(worker, at(10, 6)) == []  # the fix is 6 min old
+    assert kinds(replace(worker, orders=(order("assigned"),)), at(10, 1)) == []
+    assert kinds(replace(worker, orders=(order("on_site", at(10)),)), at(10, 1)) == []
+    inside = replace(worker, last_fix=(LatLon(CASINO.lat + 55 / 111_320, CASINO.lon), at(10)))
+    assert [r.kind for r in due_reminders(inside, at(10, 1), ReminderSettings(near_m=20))] == [ReminderKind.NEAR_SITE]
+    assert due_reminders(worker, at(10, 1), ReminderSettings(near_m=20)) == []  # 100 m: outside the 60 m fence
+
+
+def test_a_visit_past_its_planned_end_by_ten_minutes() -> None:
+    """Tests checked in 10:00 for 45 min: nothing at 10:54, visit_overrun at 10:55 naming 10:45."""
+    worker = replace(BASE, orders=(order("on_site", at(10)),))
+    assert kinds(worker, at(10, 54)) == []
+    (reminder,) = due_reminders(worker, at(10, 55))
+    assert reminder.text == "The visit at Casino de Monte-Carlo was planned to end at 10:45: check out when done."
+
+
+def test_the_days_report_at_shift_end_unless_filed() -> None:
+    """Tests 15:44 nothing, 15:45 day_report, none once filed."""
+    assert kinds(BASE, at(15, 44)) == []
+    assert kinds(BASE, at(15, 45)) == [ReminderKind.DAY_REPORT]
+    assert kinds(replace(BASE, day_report_filed=True), at(15, 50)) == []
+
+
+def test_each_reminder_once_quiet_off_shift_and_switchable() -> None:
+    """Tests a sent key is not due again; nothing before the shift, 15 min after its end, without a shift, or
+    with reminders switched off."""
+    worker = replace(BASE, clocked_in=False)
+    (first,) = due_reminders(worker, at(9))
+    assert due_reminders(replace(worker, sent=frozenset({first.key})), at(9, 30)) == []
+    assert kinds(worker, at(7, 59)) == []
+    assert kinds(worker, at(16, 16)) == []
+    assert kinds(replace(worker, shift=None), at(9)) == []
+    assert kinds(replace(worker, enabled=False), at(9)) == []
+    assert first.key == "clock_in:7:2026-03-02:"
