@@ -431,8 +431,8 @@ def attendance_of(world, worker: int, order: int, tag: str, *, at: datetime = NO
 
 
 def test_a_scoped_manager_sees_and_decides_only_their_teams_attendance(world):
-    """Tests that a north-scoped manager's late-entry queue, day reports and timesheets (JSON and CSV) hold only
-    north's worker, that south's late entry (view, decide), south's timesheet (`worker_id=`) and approving
+    """Tests that a north-scoped manager's late-entry queue, day reports and timesheets (JSON and CSV; also what
+    the page /attendance/ fetches with their cookie) hold only north's worker, that south's late entry (view, decide), south's timesheet (`worker_id=`) and approving
     south's day answer 404 as for one that does not exist and change nothing, while north's work and an admin
     sees both teams."""
     c, ana, bo = world["client"], world["ana"], world["bo"]
@@ -470,6 +470,14 @@ def test_a_scoped_manager_sees_and_decides_only_their_teams_attendance(world):
     approved = {row["worker_id"]: row["approved"] for row in
                 c.get(f"/api/v1/timesheets?{span}", headers=admin).get_json()["rows"] if row["day"] == day}  # fmt: skip
     assert approved == {ana: True, bo: False}
+    with session_scope(world["sessions"]) as session:  # the page /attendance/ signed in with a cookie, as a person
+        users_repo.set_password(session, user_id=users_repo_actor(world, "north-boss").id, password="boss-pw")
+    browser = world["app"].server.test_client()
+    login = {"name": "north-boss", "password": "boss-pw"}
+    assert browser.post("/login", data=login, headers={"Origin": "http://localhost"}).status_code == 302
+    assert browser.get("/attendance/").status_code == 200
+    page_queue = browser.get("/api/v1/late-entries?status=all").get_json()["late_entries"]
+    assert [e["worker"] for e in page_queue] == ["Ana North"]
 
 
 def test_one_purge_covers_attendance_clock_positions_texts_reminders_and_a_leavers_push_subscriptions(world):
