@@ -45,35 +45,41 @@ def create_blueprint(*, auth: Auth, attendance: AttendanceService, field: FieldS
 
     @bp.get("/api/v1/late-entries")
     def late_entries() -> flask.Response:
-        auth.require(Action.APPROVE_LATE_ENTRIES)
+        actor = auth.require(Action.APPROVE_LATE_ENTRIES)
         status = flask.request.args.get("status", "pending")
         if status not in STATUSES:
             deny(400, f"status: {status[:40]!r} is not one of {', '.join(STATUSES)}", "status")
-        return flask.jsonify({"status": status, "late_entries": attendance.late_entries(status=status)})
+        entries = attendance.late_entries(status=status, visible=auth.visibility(actor).worker)
+        return flask.jsonify({"status": status, "late_entries": entries})
 
     @bp.get("/api/v1/late-entries/<int:entry_id>")
     def late_entry(entry_id: int) -> flask.Response:
         actor = auth.require(Action.APPROVE_LATE_ENTRIES)
-        return flask.jsonify(attendance.late_entry(actor=actor, entry_id=_id(entry_id)))
+        return flask.jsonify(
+            attendance.late_entry(actor=actor, entry_id=_id(entry_id), visible=auth.visibility(actor).worker)
+        )
 
     @bp.post("/api/v1/late-entries/<int:entry_id>/decision")
     def decide(entry_id: int) -> flask.Response:
         actor = auth.require(Action.APPROVE_LATE_ENTRIES)
-        return flask.jsonify(attendance.decide(actor=actor, entry_id=_id(entry_id), body=json_object()))
+        visible = auth.visibility(actor).worker
+        return flask.jsonify(
+            attendance.decide(actor=actor, entry_id=_id(entry_id), body=json_object(), visible=visible)
+        )
 
     @bp.get("/api/v1/day-reports")
     def day_reports() -> flask.Response:
-        auth.require(Action.VIEW_DAY_REPORTS)
+        actor = auth.require(Action.VIEW_DAY_REPORTS)
         start, end = date_arg("from"), date_arg("to")
         if end < start:
             deny(400, "to: before from", "to")
         team = _team()
-        return flask.jsonify({"from": start.isoformat(), "to": end.isoformat(), "team": team,
-                              "day_reports": attendance.day_reports(start=start, end=end, team=team)})  # fmt: skip
+        reports = attendance.day_reports(start=start, end=end, team=team, visible=auth.visibility(actor).worker)
+        return flask.jsonify({"from": start.isoformat(), "to": end.isoformat(), "team": team, "day_reports": reports})
 
     @bp.get("/api/v1/timesheets")
     def timesheets() -> flask.Response:
-        auth.require(Action.VIEW_TIMESHEETS)
+        actor = auth.require(Action.VIEW_TIMESHEETS)
         start, end, fmt = date_arg("from"), date_arg("to"), format_arg()
         raw_worker = flask.request.args.get("worker_id")
         worker_id = None
@@ -81,7 +87,9 @@ def create_blueprint(*, auth: Auth, attendance: AttendanceService, field: FieldS
             if not raw_worker.isdigit() or not 1 <= int(raw_worker) <= MAX_ID:
                 deny(400, f"worker_id: {raw_worker[:40]!r} is not a worker id", "worker_id")
             worker_id = int(raw_worker)
-        rows = attendance.timesheets(start=start, end=end, worker_id=worker_id, team=_team())
+        rows = attendance.timesheets(
+            start=start, end=end, worker_id=worker_id, team=_team(), visible=auth.visibility(actor).worker
+        )
         if fmt == "json":
             return flask.jsonify({"from": start.isoformat(), "to": end.isoformat(), "rows": rows})
         name = f"timesheets-{start.isoformat()}-{end.isoformat()}"
@@ -90,7 +98,8 @@ def create_blueprint(*, auth: Auth, attendance: AttendanceService, field: FieldS
     @bp.post("/api/v1/timesheets/approve")
     def approve() -> tuple[flask.Response, int]:
         actor = auth.require(Action.APPROVE_TIMESHEETS)
-        return flask.jsonify(attendance.approve_timesheet(actor=actor, body=json_object())), 201
+        visible = auth.visibility(actor).worker
+        return flask.jsonify(attendance.approve_timesheet(actor=actor, body=json_object(), visible=visible)), 201
 
     @bp.get("/attendance/")
     def page() -> flask.Response:

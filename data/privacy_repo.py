@@ -18,13 +18,20 @@ from data.tables import (
     AlertRow,
     AuditRow,
     CheckinRow,
+    ClockEventRow,
+    DayReportRow,
     EventRow,
     FieldActionRow,
+    LateEntryRow,
     OrderStatusHistoryRow,
     PhotoRow,
     PositionRow,
+    PushSubscriptionRow,
+    ReminderRow,
+    ReminderSettingRow,
     ServiceReportRow,
     SurveyAnswerRow,
+    TimesheetApprovalRow,
     UserRow,
     WorkerConsentRow,
     WorkerRow,
@@ -149,6 +156,13 @@ def purge(session: Session, *, now: datetime, retention: RetentionDays) -> Purge
             .values(latitude=None, longitude=None, accuracy_m=None, confidence_evidence=None)
         )
     )  # fmt: skip
+    counts["clock_locations"] = _count(
+        session.execute(
+            update(ClockEventRow)
+            .where(ClockEventRow.at < cut["checkins"], ClockEventRow.latitude.is_not(None))
+            .values(latitude=None, longitude=None, accuracy_m=None)
+        )
+    )
     counts["status_locations"] = _count(
         session.execute(
             update(OrderStatusHistoryRow)
@@ -177,11 +191,36 @@ def purge(session: Session, *, now: datetime, retention: RetentionDays) -> Purge
     counts["field_actions"] = _count(
         session.execute(delete(FieldActionRow).where(FieldActionRow.server_time < cut["field_actions"]))
     )
+    counts["reminders"] = _count(session.execute(delete(ReminderRow).where(ReminderRow.at < cut["field_actions"])))
     counts["survey_comments"] = _count(
         session.execute(
             update(SurveyAnswerRow)
             .where(SurveyAnswerRow.answered_at < cut["surveys"], SurveyAnswerRow.comment != "")
             .values(comment="")
+        )
+    )
+    counts["late_entry_reasons"] = _count(
+        session.execute(
+            update(LateEntryRow)
+            .where(LateEntryRow.recorded_at < cut["attendance_notes"], LateEntryRow.status != "pending",
+                   or_(LateEntryRow.reason != "", LateEntryRow.note != ""))
+            .values(reason="", note="")
+        )
+    )  # fmt: skip
+    counts["day_report_texts"] = _count(
+        session.execute(
+            update(DayReportRow)
+            .where(DayReportRow.written_at < cut["attendance_notes"],
+                   or_(DayReportRow.done != "", DayReportRow.problems != "", DayReportRow.notes != ""))
+            .values(done="", problems="", notes="")
+        )
+    )  # fmt: skip
+    inactive = select(WorkerRow.id).where(WorkerRow.active.is_(False))
+    counts["push_subscriptions"] = _count(
+        session.execute(
+            delete(PushSubscriptionRow)
+            .where(PushSubscriptionRow.worker_id.in_(inactive))
+            .execution_options(synchronize_session=False)
         )
     )
     counts["audit"] = _count(session.execute(delete(AuditRow).where(AuditRow.at < cut["audit"])))
@@ -214,7 +253,9 @@ def anonymise(session: Session, *, worker_id: int, at: datetime) -> Anonymised:
     and shifts' tie to a person stay only as the row; positions, geofence events and their alerts,
     field actions, consents and photos are deleted; check-in and status-change coordinates, report
     signatures and survey comments about them are cleared; their login (if any) is deactivated and
-    unlinked. ValueError when the worker is unknown or already anonymised.
+    unlinked. Attendance: clock-event positions and what they wrote (late-entry reasons and notes, day reports'
+    text) are cleared, reminders and push subscriptions deleted; hours figures stay for payroll (approved
+    timesheets under the new name). ValueError when the worker is unknown or already anonymised.
     """
     row = session.get(WorkerRow, worker_id)
     if row is None:
@@ -272,12 +313,49 @@ def anonymise(session: Session, *, worker_id: int, at: datetime) -> Anonymised:
     counts["survey_comments"] = _count(
         session.execute(update(SurveyAnswerRow).where(SurveyAnswerRow.worker_id == worker_id).values(comment=""))
     )
+    counts.update(_anonymise_attendance(session, worker_id, anonymised_name(worker_id)))
     for user in session.scalars(select(UserRow).where(UserRow.worker_id == worker_id)):
         user.active = False
         user.worker_id = None
         user.session_version += 1
     session.flush()
     return Anonymised(worker_id, counts, files)
+
+
+def _anonymise_attendance(session: Session, worker_id: int, name: str) -> dict[str, int]:
+    """A leaver's attendance: clock-event positions, what they wrote (late-entry reasons and the managers' notes on
+    them, day reports' free text) are cleared; reminders, the reminder switch and push subscriptions deleted; the
+    hours (clock times, decisions, km, approved timesheets' figures) stay for payroll, under the new name."""
+    counts = {
+        "clock_locations": _count(
+            session.execute(
+                update(ClockEventRow)
+                .where(ClockEventRow.worker_id == worker_id)
+                .values(latitude=None, longitude=None, accuracy_m=None)
+            )
+        ),
+        "late_entry_reasons": _count(
+            session.execute(update(LateEntryRow).where(LateEntryRow.worker_id == worker_id).values(reason="", note=""))
+        ),
+        "day_report_texts": _count(
+            session.execute(
+                update(DayReportRow).where(DayReportRow.worker_id == worker_id).values(done="", problems="", notes="")
+            )
+        ),
+    }
+    for table, key in ((ReminderRow, "reminders"), (ReminderSettingRow, "reminder_settings"),
+                       (PushSubscriptionRow, "push_subscriptions")):  # fmt: skip
+        counts[key] = _count(session.execute(delete(table).where(table.worker_id == worker_id)))
+    approvals = list(session.scalars(select(TimesheetApprovalRow).where(TimesheetApprovalRow.worker_id == worker_id)))
+    for approval in approvals:
+        approval.figures = {**approval.figures, "worker": name}
+    counts["timesheet_names"] = len(approvals)
+    return counts
+
+
+def delete_push_subscriptions(session: Session, *, worker_id: int) -> int:
+    """Forget every Web Push subscription of the worker (deactivated: no reminders reach them any more)."""
+    return _count(session.execute(delete(PushSubscriptionRow).where(PushSubscriptionRow.worker_id == worker_id)))
 
 
 # --- export -----------------------------------------------------------------------------------------
@@ -330,6 +408,19 @@ def export_data(session: Session, *, worker_id: int) -> dict[str, list[dict[str,
         "survey_answers": _rows(
             session, SurveyAnswerRow, SurveyAnswerRow.worker_id == worker_id, order=SurveyAnswerRow.id
         ),  # fmt: skip
+        "clock_events": _rows(session, ClockEventRow, ClockEventRow.worker_id == worker_id, order=ClockEventRow.at),
+        "late_entries": _rows(session, LateEntryRow, LateEntryRow.worker_id == worker_id, order=LateEntryRow.id),
+        "day_reports": _rows(session, DayReportRow, DayReportRow.worker_id == worker_id, order=DayReportRow.day),
+        "timesheets": _rows(
+            session, TimesheetApprovalRow, TimesheetApprovalRow.worker_id == worker_id, order=TimesheetApprovalRow.day
+        ),
+        "reminders": _rows(session, ReminderRow, ReminderRow.worker_id == worker_id, order=ReminderRow.at),
+        "reminder_settings": _rows(session, ReminderSettingRow, ReminderSettingRow.worker_id == worker_id),
+        # Which push services reach their phones, without the subscriptions' keys (secrets, no data about them).
+        "push_subscriptions": [
+            {"id": r["id"], "endpoint": (r["subscription"] or {}).get("endpoint"), "created_at": r["created_at"]}
+            for r in _rows(session, PushSubscriptionRow, PushSubscriptionRow.worker_id == worker_id)
+        ],
         "audit": _rows(
             session,
             AuditRow,

@@ -76,14 +76,19 @@ class RetentionDays:
     - positions: every stored fix (and with them the tracks reports and the day page draw);
     - events: geofence crossings and the alerts raised from events (open alerts stay); the order's review and
       approval steps are its business record and stay with it;
-    - checkins: the coordinates of check-ins and check-outs (the check-in itself stays, for the order's record);
+    - checkins: the coordinates of check-ins and check-outs (the check-in itself stays, for the order's record),
+      and of clock-ins and clock-outs (the clock event, its time and verdict, stays for the hours);
     - status_locations: where an order's status changes were made;
     - photos: field photos, their files (original, thumbnail, stamped copy) and rows;
     - signatures: the customer's signature file and name on service reports (the report's text stays);
-    - field_actions: the phone's action log (its payloads carry positions);
+    - field_actions: the phone's action log (its payloads carry positions) and the reminders sent to the phone;
     - surveys: customers' survey comments (the rating stays for the reports);
+    - attendance_notes: what workers wrote about their day: decided late entries' reasons and the manager's note,
+      day reports' free text (done, problems, notes); the times, decisions, km and approved timesheets stay
+      for payroll;
     - audit: the audit log, the accountability record: kept long.
-    Kilometre aggregates (worker_day_km) hold no location and are kept.
+    Kilometre aggregates (worker_day_km) hold no location and are kept. A deactivated worker's Web Push
+    subscriptions are removed by every purge (and at once when deactivated through the API).
     """
 
     positions: int = 90
@@ -94,6 +99,7 @@ class RetentionDays:
     signatures: int = 365
     field_actions: int = 90
     surveys: int = 365
+    attendance_notes: int = 365
     audit: int = 730
 
     def __post_init__(self) -> None:

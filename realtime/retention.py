@@ -1,7 +1,8 @@
 """Scheduled retention: every kind of personal data past its retention (`Settings.retention`) is purged hourly.
 
 Positions, geofence events and their alerts, check-in and status-change coordinates, photos (rows
-and files), signatures, the phones' action log, survey comments and the audit log each have their
+and files), signatures, the phones' action log, survey comments, attendance (clock-in positions, workers'
+late-entry reasons and day-report text, reminders) and the audit log each have their
 own period (`dispatch.privacy.RetentionDays`); one purge covers them all and reports counts per kind.
 `python -m realtime worker` runs `run_purger` in a thread: one purge at start, then one an hour.
 When several workers run, a Redis lock (`Bus.hold_lock`, as the relay uses) picks the one that
@@ -62,8 +63,9 @@ def remove_files(paths: Iterable[str]) -> int:
 def purge_all(*, sessions: sessionmaker[Session], now: datetime, retention: RetentionDays) -> dict[str, int]:
     """Purge every kind of personal data past its retention at `now` (one transaction, then the files).
 
-    Returns the count per kind: rows deleted (positions, events, alerts, photos, field_actions, audit) or
-    cleared (checkin_locations, status_locations, signatures, survey_comments), and `files` removed.
+    Returns the count per kind: rows deleted (positions, events, alerts, photos, field_actions, reminders, audit,
+    push_subscriptions of deactivated workers) or cleared (checkin_locations, clock_locations, status_locations,
+    signatures, survey_comments, late_entry_reasons, day_report_texts), and `files` removed.
     """
     with session_scope(sessions) as session:
         purged = privacy_repo.purge(session, now=now, retention=retention)

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from data import audit_repo, field_repo, sites_repo, teams_repo, users_repo, workers_repo
+from data import audit_repo, field_repo, privacy_repo, sites_repo, teams_repo, users_repo, workers_repo
 from data.db import session_scope
 from data.teams_repo import DuplicateName
 from dispatch.access import ALL_TEAMS, Actor, TeamScope, sees_worker
@@ -258,7 +258,8 @@ class AdminService:
         return worker_json(worker, team_id=team.id if team else None, leaves=[])
 
     def update_worker(self, *, actor: Actor, worker_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
-        """Change the fields sent; deactivating revokes every push link the worker holds."""
+        """Change the fields sent; deactivating revokes every push link the worker holds and forgets their push
+        subscriptions."""
         with session_scope(self._sessions) as session:
             self._in_scope(session, actor, worker_id)
         with _refusals():
@@ -289,6 +290,10 @@ class AdminService:
                     if not data.active:
                         details["push_links_revoked"] = True
                         field_repo.revoke_links(session, worker_id=worker_id, at=self._clock.now())
+                        # No reminder reaches a deactivated worker's phone: its push subscriptions go too.
+                        details["push_subscriptions_removed"] = privacy_repo.delete_push_subscriptions(
+                            session, worker_id=worker_id
+                        )
                 changed = changes(worker_summary(before), worker_summary(worker))
                 if None not in (before.home_base, worker.home_base) and before.home_base != worker.home_base:
                     changed["home_base"] = ["set", "moved"]

@@ -9,6 +9,7 @@ stored values, asks them, stores, audits and emits the webhook events in the sam
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -59,6 +60,14 @@ TRACK_AROUND = timedelta(minutes=30)
 """How much of the worker's track the late-entry queue shows either side of the entry's time."""
 MAX_TIMESHEET_DAYS = 62
 MAX_NOTE_CHARS = 1000
+
+Visible = Callable[[int], bool]
+"""Whether the caller sees a worker (`dispatch.access.Visibility.worker`): the office's side shows and decides only
+the workers of the caller's team scope; another team's item is not found, as one that does not exist."""
+
+
+def _everyone(_worker_id: int) -> bool:
+    return True
 
 
 class AttendanceInputError(ValueError):
@@ -297,16 +306,16 @@ class AttendanceService:
 
     # --- the office's side ---------------------------------------------------------------------
 
-    def late_entries(self, *, status: str) -> list[dict[str, Any]]:
+    def late_entries(self, *, status: str, visible: Visible = _everyone) -> list[dict[str, Any]]:
         with session_scope(self._sessions) as session:
             entries = attendance_repo.late_entries(session, status=None if status == "all" else status)
-        return [late_entry_json(e) for e in entries]
+        return [late_entry_json(e) for e in entries if visible(e.worker_id)]
 
-    def late_entry(self, *, actor: Actor, entry_id: int) -> dict[str, Any]:
+    def late_entry(self, *, actor: Actor, entry_id: int, visible: Visible = _everyone) -> dict[str, Any]:
         """One late entry with the site and the worker's track around its time (audited: positions are personal)."""
         with session_scope(self._sessions) as session:
             entry = attendance_repo.get_late_entry(session, entry_id)
-            if entry is None:
+            if entry is None or not visible(entry.worker_id):
                 deny(404, f"no late entry with id {entry_id}")
             track = positions_repo.positions_between(
                 session, worker_id=entry.worker_id, start=entry.at - TRACK_AROUND, end=entry.at + TRACK_AROUND
@@ -322,7 +331,9 @@ class AttendanceService:
             "track": [{"lat": p.latitude, "lon": p.longitude, "at": p.fix_time.isoformat()} for p in track if p.valid],
         }  # fmt: skip
 
-    def decide(self, *, actor: Actor, entry_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    def decide(
+        self, *, actor: Actor, entry_id: int, body: dict[str, Any], visible: Visible = _everyone
+    ) -> dict[str, Any]:
         decision, note = body.get("decision"), body.get("note", "")
         if decision not in ("approve", "reject"):
             deny(400, "decision: approve or reject", "decision")
@@ -332,7 +343,8 @@ class AttendanceService:
             deny(400, "note: required to reject (the worker is told why)", "note")
         now = self._clock.now()
         with session_scope(self._sessions) as session:
-            if attendance_repo.get_late_entry(session, entry_id) is None:
+            found = attendance_repo.get_late_entry(session, entry_id)
+            if found is None or not visible(found.worker_id):
                 deny(404, f"no late entry with id {entry_id}")
             if not attendance_repo.decide_late_entry(
                 session, entry_id, approve=decision == "approve", by=actor.id, at=now, note=note.strip()
@@ -347,13 +359,17 @@ class AttendanceService:
             webhooks_repo.emit(session, EventType.LATE_ENTRY_DECIDED, _late_entry_event(entry), at=now)
         return late_entry_json(entry)
 
-    def day_reports(self, *, start: date, end: date, team: str | None) -> list[dict[str, Any]]:
+    def day_reports(
+        self, *, start: date, end: date, team: str | None, visible: Visible = _everyone
+    ) -> list[dict[str, Any]]:
         with session_scope(self._sessions) as session:
-            return [day_report_json(r) for r in attendance_repo.day_reports(session, start=start, end=end, team=team)]
+            reports = attendance_repo.day_reports(session, start=start, end=end, team=team)
+        return [day_report_json(r) for r in reports if visible(r.worker_id)]
 
     def timesheets(
-        self, *, start: date, end: date, worker_id: int | None = None, team: str | None = None
-    ) -> list[dict[str, Any]]:
+        self, *, start: date, end: date, worker_id: int | None = None, team: str | None = None,
+        visible: Visible = _everyone,
+    ) -> list[dict[str, Any]]:  # fmt: skip
         """One row per worker and day with something planned or worked, by team, worker and day."""
         if end < start:
             deny(400, "to: before from", "to")
@@ -362,7 +378,8 @@ class AttendanceService:
         rows = []
         with session_scope(self._sessions) as session:
             workers = [w for w in workers_repo.list_workers(session)
-                       if (worker_id is None or w.id == worker_id) and (team is None or w.team == team)]  # fmt: skip
+                       if (worker_id is None or w.id == worker_id) and (team is None or w.team == team)
+                       and visible(w.id)]  # fmt: skip
             if worker_id is not None and not workers:
                 deny(404, f"no worker with id {worker_id}", "worker_id")
             approvals = attendance_repo.timesheet_approvals(session, start=start, end=end)
@@ -412,7 +429,7 @@ class AttendanceService:
                     if c.verdict not in ("verified", "not_checked")]  # fmt: skip
         return day_hours(record, self._hours), "; ".join(doubtful)
 
-    def approve_timesheet(self, *, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    def approve_timesheet(self, *, actor: Actor, body: dict[str, Any], visible: Visible = _everyone) -> dict[str, Any]:
         worker_id, raw_day = body.get("worker_id"), body.get("day")
         if isinstance(worker_id, bool) or not isinstance(worker_id, int) or not 1 <= worker_id <= MAX_ID:
             deny(400, "worker_id: missing or not a worker id", "worker_id")
@@ -425,7 +442,7 @@ class AttendanceService:
             deny(400, f"day: {day.isoformat()} is not over yet; approve it from tomorrow on", "day")
         with session_scope(self._sessions) as session:
             worker = workers_repo.get_worker(session, worker_id)
-            if worker is None:
+            if worker is None or not visible(worker_id):
                 deny(404, f"no worker with id {worker_id}", "worker_id")
             waiting = [e for e in attendance_repo.late_entries(session, status="pending", worker_id=worker_id)
                        if e.at.date() == day]  # fmt: skip

@@ -14,12 +14,22 @@ import fakeredis
 import pytest
 
 from console.app import create_app
-from data import audit_repo, field_repo, positions_repo, privacy_repo, sites_repo, users_repo, workers_repo
+from data import (
+    attendance_repo,
+    audit_repo,
+    field_repo,
+    positions_repo,
+    privacy_repo,
+    reminders_repo,
+    sites_repo,
+    users_repo,
+    workers_repo,
+)
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.migrate import migrate
 from data.orders_repo import add_order
 from data.settings import Settings
-from data.tables import CheckinRow, EventRow, WorkerDayKmRow
+from data.tables import CheckinRow, ClockEventRow, EventRow, WorkerDayKmRow
 from dispatch.access import Role, TeamScope
 from dispatch.clock import ManualClock
 from dispatch.geo import LatLon
@@ -385,3 +395,180 @@ def test_a_scoped_dispatchers_pages_show_only_their_team(world):
         page = client.get(path).get_data(as_text=True)
         assert "Ana North" in page and "Bo South" not in page, path
     assert "may not plan routes" in client.get("/plans/_dash-layout").get_data(as_text=True)
+
+
+# --- attendance under the privacy rules ------------------------------------------------------------------
+
+YESTERDAY = NOW - timedelta(days=1)
+
+
+def attendance_of(world, worker: int, order: int, tag: str, *, at: datetime = NOW) -> dict[str, int]:
+    """A worker's attendance (clock-in and out with the phone's position, a late entry, a day report, a reminder
+    and a push subscription) as the push link leaves them; the ids."""
+    with session_scope(world["sessions"]) as session:
+        clock_day = at - timedelta(days=1)
+        for kind, hour in (("in", 8), ("out", 16)):
+            attendance_repo.add_clock_event(
+                session, client_action_id=f"clock-{kind}-{tag}", worker_id=worker, kind=kind,
+                at=clock_day.replace(hour=hour), location=LatLon(43.7301, 7.4201), accuracy_m=12.0,
+                verdict="verified", verdict_reason="", created_at=clock_day.replace(hour=hour),
+            )  # fmt: skip
+        entry = attendance_repo.add_late_entry(
+            session, client_action_id=f"late-{tag}", worker_id=worker, order_id=order, kind="in",
+            at=at - timedelta(hours=1), reason=f"phone flat at the dentist {tag}", recorded_at=at,
+        )  # fmt: skip
+        report = attendance_repo.save_day_report(
+            session, client_action_id=f"day-{tag}", worker_id=worker, day=at.date(), done=f"fixed the pump {tag}",
+            problems="my back hurts", km=41.5, notes="home early", order_ids=[order], written_at=at, created_at=at,
+        )  # fmt: skip
+        reminders_repo.add_reminder(session, worker_id=worker, kind="shift_start", key=f"rem-{tag}", order_id=None,
+                                    text="Your shift starts at 08:00", at=at)  # fmt: skip
+        reminders_repo.add_subscription(
+            session, worker_id=worker, at=at,
+            subscription={"endpoint": f"https://push.example/{tag}", "keys": {"p256dh": "pk", "auth": "secret-auth"}},
+        )  # fmt: skip
+    return {"late_entry": entry.id, "day_report": report.id}
+
+
+def test_a_scoped_manager_sees_and_decides_only_their_teams_attendance(world):
+    """Tests that a north-scoped manager's late-entry queue, day reports and timesheets (JSON and CSV; also what
+    the page /attendance/ fetches with their cookie) hold only north's worker, that south's late entry (view, decide), south's timesheet (`worker_id=`) and approving
+    south's day answer 404 as for one that does not exist and change nothing, while north's work and an admin
+    sees both teams."""
+    c, ana, bo = world["client"], world["ana"], world["bo"]
+    north = attendance_of(world, ana, world["orders"][0], "n")
+    south = attendance_of(world, bo, world["orders"][1], "s")
+    boss, admin = world["boss"], world["admin"]
+    queue = c.get("/api/v1/late-entries?status=all", headers=boss).get_json()["late_entries"]
+    assert [e["worker_id"] for e in queue] == [ana]
+    assert len(c.get("/api/v1/late-entries?status=all", headers=admin).get_json()["late_entries"]) == 2
+    r = c.get(f"/api/v1/late-entries/{south['late_entry']}", headers=boss)
+    assert r.status_code == 404 and "South" not in r.get_data(as_text=True)
+    assert c.get(f"/api/v1/late-entries/{north['late_entry']}", headers=boss).status_code == 200
+    r = c.post(f"/api/v1/late-entries/{south['late_entry']}/decision", json={"decision": "approve"}, headers=boss)
+    assert r.status_code == 404
+    assert c.get(f"/api/v1/late-entries/{south['late_entry']}", headers=admin).get_json()["status"] == "pending"
+    r = c.post(f"/api/v1/late-entries/{north['late_entry']}/decision", json={"decision": "approve"}, headers=boss)
+    assert r.status_code == 200 and r.get_json()["status"] == "approved"
+    reports = c.get("/api/v1/day-reports?from=2025-03-01&to=2025-03-05", headers=boss).get_json()["day_reports"]
+    assert [d["worker_id"] for d in reports] == [ana]
+    span = "from=2025-03-01&to=2025-03-03"
+    rows = c.get(f"/api/v1/timesheets?{span}", headers=boss).get_json()["rows"]
+    assert {row["worker_id"] for row in rows} == {ana}
+    csv_text = c.get(f"/api/v1/timesheets?{span}&format=csv", headers=boss).get_data(as_text=True)
+    assert "Ana North" in csv_text and "Bo South" not in csv_text
+    assert {row["worker_id"] for row in c.get(f"/api/v1/timesheets?{span}", headers=admin).get_json()["rows"]} == {
+        ana, bo}  # fmt: skip
+    r = c.get(f"/api/v1/timesheets?{span}&worker_id={bo}", headers=boss)
+    assert r.status_code == 404 and r.get_json()["field"] == "worker_id"
+    assert c.get(f"/api/v1/timesheets?{span}&team=south", headers=boss).get_json()["rows"] == []
+    day = YESTERDAY.date().isoformat()
+    r = c.post("/api/v1/timesheets/approve", json={"worker_id": bo, "day": day}, headers=boss)
+    assert r.status_code == 404 and r.get_json()["field"] == "worker_id"
+    r = c.post("/api/v1/timesheets/approve", json={"worker_id": ana, "day": day}, headers=boss)
+    assert r.status_code == 201
+    approved = {row["worker_id"]: row["approved"] for row in
+                c.get(f"/api/v1/timesheets?{span}", headers=admin).get_json()["rows"] if row["day"] == day}  # fmt: skip
+    assert approved == {ana: True, bo: False}
+    with session_scope(world["sessions"]) as session:  # the page /attendance/ signed in with a cookie, as a person
+        users_repo.set_password(session, user_id=users_repo_actor(world, "north-boss").id, password="boss-pw")
+    browser = world["app"].server.test_client()
+    login = {"name": "north-boss", "password": "boss-pw"}
+    assert browser.post("/login", data=login, headers={"Origin": "http://localhost"}).status_code == 302
+    assert browser.get("/attendance/").status_code == 200
+    page_queue = browser.get("/api/v1/late-entries?status=all").get_json()["late_entries"]
+    assert [e["worker"] for e in page_queue] == ["Ana North"]
+
+
+def test_one_purge_covers_attendance_clock_positions_texts_reminders_and_a_leavers_push_subscriptions(world):
+    """Tests that the purge clears clock events' positions after the check-ins' period, decided late entries'
+    reasons and day reports' text after `attendance_notes` (a pending entry keeps its reason, the hours and km
+    stay), deletes old reminders and a deactivated worker's push subscriptions, and reports each count; and
+    deactivating a worker through the API removes their push subscriptions at once."""
+    sessions, ana, bo = world["sessions"], world["ana"], world["bo"]
+    old = NOW - timedelta(days=40)
+    entries = attendance_of(world, ana, world["orders"][0], "old", at=old)
+    attendance_of(world, bo, world["orders"][1], "young")
+    with session_scope(sessions) as session:
+        attendance_repo.decide_late_entry(session, entries["late_entry"], approve=True, by=1, at=old, note="fine")
+        attendance_repo.add_late_entry(session, client_action_id="late-pending", worker_id=ana,
+                                       order_id=world["orders"][0], kind="out", at=old, reason="still waiting",
+                                       recorded_at=old)  # fmt: skip
+        workers_repo.set_active(session, worker_id=ana, active=False)  # as a roster import deactivates
+    retention = RetentionDays(checkins=30, attendance_notes=30, field_actions=30)
+    counts = purge_all(sessions=sessions, now=NOW, retention=retention)
+    assert counts["clock_locations"] == 2 and counts["late_entry_reasons"] == 1 and counts["day_report_texts"] == 1
+    assert counts["reminders"] == 1 and counts["push_subscriptions"] == 1
+    with session_scope(sessions) as session:
+        clocks = session.query(ClockEventRow).order_by(ClockEventRow.id).all()
+        assert [(c.worker_id, c.latitude is None, c.at.hour) for c in clocks] == [
+            (ana, True, 8), (ana, True, 16), (bo, False, 8), (bo, False, 16)]  # fmt: skip
+        reasons = {e.reason for e in attendance_repo.late_entries(session, worker_id=ana)}
+        assert reasons == {"", "still waiting"}
+        report = attendance_repo.day_reports(session, start=old.date(), end=old.date(), worker_id=ana)[0]
+        assert (report.done, report.problems, report.notes, report.km) == ("", "", "", 41.5)
+        assert reminders_repo.subscriptions_of(session, ana) == [] and len(reminders_repo.subscriptions_of(session, bo))
+    again = purge_all(sessions=sessions, now=NOW, retention=retention)
+    assert again["clock_locations"] == 0 and again["push_subscriptions"] == 0
+    r = world["client"].patch(f"/api/v1/workers/{bo}", json={"active": False}, headers=world["admin"])
+    assert r.status_code == 200, r.get_json()
+    with session_scope(sessions) as session:
+        assert reminders_repo.subscriptions_of(session, bo) == []
+
+
+def test_anonymising_a_leaver_clears_their_attendance_but_keeps_the_hours(world):
+    """Tests that anonymising clears the leaver's clock positions, late-entry reasons and day-report text, deletes
+    their reminders and push subscriptions, renames them in approved timesheets, keeps clock times, km and the
+    approved figures, and leaves another worker's attendance untouched."""
+    c, ana, bo = world["client"], world["ana"], world["bo"]
+    attendance_of(world, ana, world["orders"][0], "n")
+    attendance_of(world, bo, world["orders"][1], "s")
+    day = YESTERDAY.date().isoformat()
+    assert c.post("/api/v1/timesheets/approve", json={"worker_id": ana, "day": day},
+                  headers=world["admin"]).status_code == 201  # fmt: skip
+    r = c.post(f"/api/v1/workers/{ana}/anonymise", json={"confirm": True}, headers=world["admin"])
+    removed = r.get_json()["removed"]
+    assert r.status_code == 200 and removed["clock_locations"] == 2 and removed["push_subscriptions"] == 1
+    assert removed["late_entry_reasons"] == 1 and removed["day_report_texts"] == 1 and removed["reminders"] == 1
+    with session_scope(world["sessions"]) as session:
+        clocks = session.query(ClockEventRow).filter(ClockEventRow.worker_id == ana).all()
+        assert [(c.latitude, c.longitude, c.accuracy_m) for c in clocks] == [(None, None, None)] * 2
+        assert [c.at.hour for c in clocks] == [8, 16]
+        assert [e.reason for e in attendance_repo.late_entries(session, worker_id=ana)] == [""]
+        report = attendance_repo.day_reports(session, start=NOW.date(), end=NOW.date(), worker_id=ana)[0]
+        assert (report.done, report.problems, report.notes, report.km) == ("", "", "", 41.5)
+        assert reminders_repo.subscriptions_of(session, ana) == []
+        assert reminders_repo.reminders_of(session, worker_id=ana, since=NOW - timedelta(days=9)) == []
+        assert [e.reason for e in attendance_repo.late_entries(session, worker_id=bo)] == [
+            "phone flat at the dentist s"
+        ]
+        assert len(reminders_repo.subscriptions_of(session, bo)) == 1
+    rows = c.get("/api/v1/timesheets?from=2025-03-01&to=2025-03-03", headers=world["admin"]).get_json()["rows"]
+    theirs = [row for row in rows if row["worker_id"] == ana and row["day"] == day]
+    assert theirs[0]["worker"] == f"Former worker #{ana}" and theirs[0]["approved"] is True
+    assert theirs[0]["worked_min"] == 480.0
+    assert "Ana North" not in c.get("/api/v1/timesheets?from=2025-03-01&to=2025-03-03&format=csv",
+                                    headers=world["admin"]).get_data(as_text=True)  # fmt: skip
+
+
+def test_a_workers_export_holds_their_attendance(world):
+    """Tests that the export's data.json and CSVs hold the worker's clock events (with the phone's position),
+    late entries, day reports, approved timesheets, reminders and push subscriptions (without their keys), and
+    nothing of another worker's attendance."""
+    c, ana = world["client"], world["ana"]
+    attendance_of(world, ana, world["orders"][0], "n")
+    attendance_of(world, world["bo"], world["orders"][1], "s")
+    assert c.post("/api/v1/timesheets/approve", json={"worker_id": ana, "day": YESTERDAY.date().isoformat()},
+                  headers=world["admin"]).status_code == 201  # fmt: skip
+    r = c.get(f"/api/v1/workers/{ana}/export", headers=world["ana_login"])
+    archive = zipfile.ZipFile(io.BytesIO(r.data))
+    data = json.loads(archive.read("data.json"))["tables"]
+    assert [(e["kind"], e["latitude"]) for e in data["clock_events"]] == [("in", 43.7301), ("out", 43.7301)]
+    assert [e["reason"] for e in data["late_entries"]] == ["phone flat at the dentist n"]
+    assert [d["done"] for d in data["day_reports"]] == ["fixed the pump n"]
+    assert [t["figures"]["worked_min"] for t in data["timesheets"]] == [480.0]
+    assert [m["text"] for m in data["reminders"]] == ["Your shift starts at 08:00"]
+    assert [p["endpoint"] for p in data["push_subscriptions"]] == ["https://push.example/n"]
+    assert "secret-auth" not in archive.read("data.json").decode()
+    assert "dentist n" in archive.read("late_entries.csv").decode()
+    assert "fixed the pump s" not in archive.read("day_reports.csv").decode()
