@@ -58,8 +58,9 @@ REPORT_INTERVAL_S = 10.0
 READING = (
     "Reading: the demo's simulator drives every route in exactly the road network's time, at every hour "
     "(`realtime/simulator.py`: no traffic, no time-of-day variation), so the factors come out flat, close to 1, "
-    "and the error is small both ways; what they pick up is how detected trips differ from the routes' times "
-    "(trip ends cut at the stops, a report every 10 s), not rush hour. The demo cannot show a rush hour being "
+    "and the error is small both ways; what they pick up is presumably the few seconds by which a detected trip "
+    "differs from its route's time (it runs from a stop's last fix to the next stop's first, with a report every "
+    "10 s), not rush hour. The demo cannot show a rush hour being "
     "learned until its simulator drives slower at some hours. The GPX day is estimated by the straight line "
     "because no road network is built for Istria (the OSRM extract is Monaco's only). Its one drive is a round "
     "trip that ends where it began, which no origin-to-destination time can estimate, and one trip is far below "
@@ -71,7 +72,8 @@ GPX_FILE = REPO / "data" / "datasets" / "gpx" / "around-visnjan-with-car.gpx"
 def simulate_days(url: str, *, days: int, seed: int, travel: TravelTimes) -> int:
     """Seed the demo and store `days` days of its simulated phones' fixes; returns how many were stored."""
     zone = ZoneInfo(TIMEZONE)
-    sessions = make_sessionmaker(make_engine(url))
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
     with session_scope(sessions) as session:
         seed_demo(session, seed=seed, day=FIRST_DAY, all_day=True)
     with session_scope(sessions) as session:
@@ -96,6 +98,7 @@ def simulate_days(url: str, *, days: int, seed: int, travel: TravelTimes) -> int
         ]  # fmt: skip
         with session_scope(sessions) as session:
             stored += sum(1 for i in positions_repo.insert_positions(session, fixes) if i is not None)
+    engine.dispose()
     return stored
 
 
@@ -139,16 +142,19 @@ def main() -> None:
     roads = make_travel_times(REPO / "var" / "osrm")
     if isinstance(roads, StraightLine):
         sys.exit("no Monaco road network: run `.venv/bin/python -m routing build-roads --if-missing` first")
-    url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='outfield-learned-')) / 'demo.db'}"
-    migrate(url)
-    t0 = time.perf_counter()
-    fixes = simulate_days(url, days=args.days, seed=args.seed, travel=roads)
-    simulated_s = time.perf_counter() - t0
-    last_day = FIRST_DAY + timedelta(days=args.days - 1)
-    t0 = time.perf_counter()
-    demo_trips = trips_of_period(make_sessionmaker(make_engine(url)), first=FIRST_DAY, last=last_day, timezone=TIMEZONE)
-    demo = evaluate(demo_trips, roads, timezone=TIMEZONE)
-    learned_s = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory(prefix="outfield-learned-") as tmp:  # 2 million fixes: about 460 MB
+        url = f"sqlite:///{Path(tmp) / 'demo.db'}"
+        migrate(url)
+        t0 = time.perf_counter()
+        fixes = simulate_days(url, days=args.days, seed=args.seed, travel=roads)
+        simulated_s = time.perf_counter() - t0
+        last_day = FIRST_DAY + timedelta(days=args.days - 1)
+        t0 = time.perf_counter()
+        engine = make_engine(url)
+        demo_trips = trips_of_period(make_sessionmaker(engine), first=FIRST_DAY, last=last_day, timezone=TIMEZONE)
+        engine.dispose()
+        demo = evaluate(demo_trips, roads, timezone=TIMEZONE)
+        learned_s = time.perf_counter() - t0
 
     points = read_gpx(GPX_FILE.read_bytes())
     track = [
