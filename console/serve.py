@@ -115,7 +115,10 @@ def _drain_websockets_on_term(app: Any) -> None:
 
     def on_term(signum: int, frame: Any) -> None:
         app.stop.set()  # the relay candidate gives up its lock
-        threading.Thread(target=_close_sockets, args=(app,), name="outfield-drain", daemon=True).start()
+        try:
+            threading.Thread(target=_close_sockets, args=(app,), name="outfield-drain", daemon=True).start()
+        except RuntimeError:  # a second SIGTERM while the interpreter already exits: nothing left to drain
+            return
         if callable(previous):
             previous(signum, frame)
 
