@@ -74,7 +74,9 @@ def main() -> int:
                     page.click("button[type=submit]")
                     page.wait_for_selector(".conn-live", timeout=60_000)
                     page.wait_for_function("() => window.outfield && window.outfield.fitted === true", timeout=60_000)
-                    page.wait_for_timeout(1500)  # a picture for a person: let the basemap and labels settle
+                    # A picture for a person: the basemap's streets and the label fonts loaded, nothing left to fetch.
+                    page.wait_for_load_state("networkidle")
+                    page.wait_for_function("() => document.fonts.status === 'loaded'", timeout=60_000)
                     target = args.out / f"wall-{width}x{height}.png"
                     page.screenshot(path=str(target))
                     print(f"{target}: {reported} workers reporting at {now:%H:%M} UTC")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
@@ -28,6 +27,7 @@ from services import plan_run
 from services.plan_jobs import PlanJobs, PlanRefused
 from services.plan_run import PlanContext
 from tests.factories import EVERY_DAY_7_TO_19
+from tests.support.servers import wait_until
 
 pytestmark = pytest.mark.integration  # a real redis-server
 
@@ -120,12 +120,12 @@ def stored_job(sessions: Any, plan_id: int) -> dict[str, Any]:
 
 
 def wait_until_finished(jobs: PlanJobs, plan_id: int) -> dict[str, Any]:
-    for _ in range(600):  # the job stops by solution count; this only bounds a broken run
-        status = jobs.status(plan_id)
-        if status and status["status"] not in ("queued", "running"):
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"plan {plan_id} never finished: {jobs.status(plan_id)}")
+    # The job stops by solution count; the timeout only bounds a broken run.
+    wait_until(lambda: (jobs.status(plan_id) or {}).get("status") not in (None, "queued", "running"), 60,
+               lambda: f"plan {plan_id} finished (now: {jobs.status(plan_id)})")  # fmt: skip
+    status = jobs.status(plan_id)
+    assert status is not None
+    return status
 
 
 def test_a_plan_goes_to_the_rq_queue_and_a_planner_solves_it(sessions, clock, plan_redis, planner):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from data.db import make_engine
 from data.scenario import SIMULATOR_USER
 from data.tables import ApiTokenRow, UserRow
-from tests.support.servers import REPO
+from tests.support.servers import REPO, wait_until
 
 pytestmark = pytest.mark.integration
 MONACO_BBOX = (43.70, 43.78, 7.34, 7.50)  # the shipped extract, with a margin
@@ -55,17 +55,20 @@ def test_simulated_workers_report_through_osmand(demo, headers):
     ]
     assert len(workers) == 30
     try:
-        deadline = time.monotonic() + 30
         reporting: set[int] = set()
-        while time.monotonic() < deadline and len(reporting) < 30:
-            time.sleep(1)
+
+        def all_reporting() -> bool:
             for w in workers:
-                if w["id"] in reporting:
-                    continue
-                if requests.get(
-                    f"{console_server.url}/api/v1/workers/{w['id']}/positions", headers=headers, timeout=5
-                ).json():
+                if (
+                    w["id"] not in reporting
+                    and requests.get(
+                        f"{console_server.url}/api/v1/workers/{w['id']}/positions", headers=headers, timeout=5
+                    ).json()
+                ):
                     reporting.add(w["id"])
+            return len(reporting) == 30
+
+        wait_until(all_reporting, 30, lambda: f"{len(reporting)} of 30 workers reporting", poll_s=1)
     finally:
         proc.terminate()
         output, _ = proc.communicate(timeout=10)
@@ -113,12 +116,15 @@ def test_a_simulated_worker_works_an_order_assigned_to_them(demo, headers):
 
     proc = start_simulator(console_server, "30")  # 10 minutes on site pass in 20 s
     seen: list[str] = []
+
+    def done() -> bool:
+        order = requests.get(f"{url}/api/v1/work-orders/{order_id}", headers=headers, timeout=5).json()
+        seen[:] = [h["to"] for h in order["history"]]
+        return "done" in seen
+
     try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and "done" not in seen:
-            time.sleep(1)
-            order = requests.get(f"{url}/api/v1/work-orders/{order_id}", headers=headers, timeout=5).json()
-            seen = [h["to"] for h in order["history"]]
+        with contextlib.suppress(RuntimeError):  # on a timeout the assertion below shows the steps and the output
+            wait_until(done, 240, "the order's 'done'", poll_s=1)
     finally:
         proc.terminate()
         output, _ = proc.communicate(timeout=20)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -63,9 +62,7 @@ def test_each_console_gets_each_update_once(console_server, second_server, tmp_p
             f"{target}/osmand", params={"id": "scale-1", "lat": lat, "lon": 7.42, "timestamp": ts}, timeout=5
         ).raise_for_status()
         # The next ping goes out once both clients have this one, so no batch ever coalesces two pings.
-        deadline = time.monotonic() + 8
-        while time.monotonic() < deadline and not all(seen[n][lat] for n in seen):
-            time.sleep(0.05)
+        wait_until(lambda lat=lat: all(seen[n][lat] for n in seen), 8, f"ping {i} on both consoles", poll_s=0.05)
     for c in clients:
         c.disconnect()
     for name in seen:

@@ -3,7 +3,6 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -29,6 +28,7 @@ from tests.routing.network import (
     build_monaco,
     distance_to_polyline_m,
 )
+from tests.support.servers import wait_until
 
 START = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 WORKERS = [
@@ -364,11 +364,7 @@ def stop() -> Iterator[threading.Event]:
 
 
 def wait_for(condition: Any, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.01)
+    wait_until(condition, timeout_s, "the condition", poll_s=0.01)
 
 
 def start_loop(

@@ -6,13 +6,14 @@ tomorrow's orders (UTC, so a test never crosses midnight) posted through the API
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import requests
+
+from tests.support.servers import wait_until
 
 SITES = """external_ref,name,address,latitude,longitude,geofence_radius_m,category
 p:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino
@@ -60,11 +61,12 @@ def wait_for(
     server: Any, headers: dict[str, str], plan_id: int, states: set[str], timeout_s: float = 60
 ) -> dict[str, Any]:
     """Poll GET /api/v1/plans/{id} until its status is one of `states`; returns the last body."""
-    deadline = time.monotonic() + timeout_s
     body: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        body = requests.get(f"{server.url}/api/v1/plans/{plan_id}", headers=headers, timeout=5).json()
-        if body["status"] in states:
-            return body
-        time.sleep(0.2)
-    raise AssertionError(f"plan {plan_id} did not reach {states}: {body}")
+
+    def reached() -> bool:
+        body.clear()
+        body.update(requests.get(f"{server.url}/api/v1/plans/{plan_id}", headers=headers, timeout=5).json())
+        return body["status"] in states
+
+    wait_until(reached, timeout_s, lambda: f"plan {plan_id} in {states} (last: {body})", poll_s=0.2)
+    return body

@@ -29,9 +29,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(check, timeout_s: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    """Poll `check` (an observable condition) until it holds; the sleep is only the polling step, and
-    `timeout_s` only bounds a broken run: the test goes on the moment the condition is seen."""
+def wait_until(check, timeout_s: float, what: str, *, poll_s: float = 0.1) -> None:  # type: ignore[no-untyped-def]
+    """Poll `check` (an observable condition) until it holds; the sleep is only the polling step (`poll_s`),
+    and `timeout_s` only bounds a broken run: the test goes on the moment the condition is seen. This is the
+    one place tests poll; `what` (a string, or a callable giving one) says what never came."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
@@ -39,8 +40,8 @@ def wait_until(check, timeout_s: float, what: str) -> None:  # type: ignore[no-u
                 return
         except Exception:
             pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} did not come up within {timeout_s} s")
+        time.sleep(poll_s)
+    raise RuntimeError(f"{what() if callable(what) else what} did not come up within {timeout_s} s")
 
 
 @pytest.fixture(scope="session")
