@@ -29,6 +29,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from readme import write_section  # noqa: E402
+
 from dispatch.geo import EARTH_RADIUS_M, LatLon  # noqa: E402
 from dispatch.geofences import (  # noqa: E402
     CircleFence,
@@ -196,20 +198,7 @@ def main() -> None:
     table = "\n".join(lines)
     print(table)
     if args.write:
-        write_section(REPO / "bench" / "README.md", table)
-
-
-def write_section(readme: Path, section: str) -> None:
-    """Replace (or append) the '## Geofences' section, leaving every other section as it is."""
-    text = readme.read_text() if readme.exists() else "# Benchmarks\n\n"
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == "## Geofences"), None)
-    if start is None:
-        new = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        new = "\n".join([*lines[:start], *section.rstrip("\n").splitlines(), "", *lines[end:]])
-    readme.write_text(new.rstrip("\n") + "\n")
+        write_section("## Geofences", table)
 
 
 if __name__ == "__main__":

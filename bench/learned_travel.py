@@ -38,6 +38,8 @@ from zoneinfo import ZoneInfo
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from readme import write_section  # noqa: E402
+
 from data import orders_repo, positions_repo, sites_repo, workers_repo  # noqa: E402
 from data.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
 from data.gpx_import import read_gpx  # noqa: E402
@@ -194,17 +196,9 @@ def main() -> None:
     table_md = "\n".join(lines)
     print(table_md)
     if args.write:
-        readme = REPO / "bench" / "README.md"
-        text = readme.read_text()
         header = "## Learned travel times"
         section = f"{header}\n\n(bench/learned_travel.py; `--write` puts the table here.)\n\n{table_md}\n"
-        if header in text:
-            before, rest = text.split(header, 1)
-            after = rest.split("\n## ", 1)
-            text = before + section + ("\n## " + after[1] if len(after) > 1 else "")
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-        readme.write_text(text)
+        write_section(header, section)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from readme import write_section  # noqa: E402
+
 from data import reports_repo  # noqa: E402
 from data.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
 from data.migrate import migrate  # noqa: E402
@@ -242,17 +244,9 @@ def main() -> None:
     table_md = "\n".join(lines)
     print(table_md)
     if args.write:
-        readme = REPO / "bench" / "README.md"
-        text = readme.read_text()
         header = "## Reports and history"
         section = f"{header}\n\n`.venv/bin/python bench/reports.py --write` (bench/reports.py).\n\n{table_md}\n"
-        if header in text:
-            before, rest = text.split(header, 1)
-            after = rest.split("\n## ", 1)
-            text = before + section + ("\n## " + after[1] if len(after) > 1 else "")
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-        readme.write_text(text)
+        write_section(header, section)
 
 
 if __name__ == "__main__":

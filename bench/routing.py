@@ -44,7 +44,7 @@ sys.path.insert(0, str(REPO))
 import monaco_day  # noqa: E402
 import pyvrp  # noqa: E402
 from pyvrp.stop import MaxIterations, MaxRuntime  # noqa: E402
-from solomon import integer_data  # noqa: E402
+from solomon import plain_pyvrp_data  # noqa: E402
 
 from dispatch.geo import LatLon  # noqa: E402
 from routing.check import check  # noqa: E402
@@ -89,34 +89,7 @@ def bench_ortools(instance: Instance, stop: Stop, seed: int) -> Routes:
 
 def bench_plain_pyvrp(instance: Instance, stop: Stop, seed: int) -> Routes | None:
     """PyVRP with default parameters on the same integer data (times rounded up, x 1000)."""
-    import numpy as np
-
-    times, dists = integer_data(instance)
-    customers, depot, scale = instance.customers, instance.customers[0], 1000
-    data = pyvrp.ProblemData(
-        locations=[pyvrp.Location(x=c.x, y=c.y) for c in customers],
-        clients=[
-            pyvrp.Client(
-                location=c.number,
-                delivery=[c.demand],
-                service_duration=c.service * scale,
-                tw_early=c.ready * scale,
-                tw_late=c.due * scale,
-            )
-            for c in customers[1:]
-        ],
-        depots=[pyvrp.Depot(location=0, tw_early=depot.ready * scale, tw_late=depot.due * scale)],
-        vehicle_types=[
-            pyvrp.VehicleType(
-                num_available=instance.vehicles,
-                capacity=[instance.capacity],
-                tw_early=depot.ready * scale,
-                tw_late=depot.due * scale,
-            )
-        ],
-        distance_matrices=[np.array(dists, dtype=np.int64)],
-        duration_matrices=[np.array(times, dtype=np.int64)],
-    )
+    data = plain_pyvrp_data(instance)
     criterion = MaxRuntime(stop.seconds) if stop.seconds is not None else MaxIterations(stop.iterations or 1)
     result = pyvrp.solve(data, stop=criterion, seed=seed, collect_stats=False)
     if not result.best.is_feasible():

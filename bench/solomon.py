@@ -103,12 +103,12 @@ def plain_ortools(instance: Instance, seconds: float, seed: int) -> Routes | Non
     return routes
 
 
-def plain_pyvrp(instance: Instance, seconds: float, seed: int) -> Routes | None:
-    """PyVRP with default parameters on the same integer data."""
+def plain_pyvrp_data(instance: Instance) -> pyvrp.ProblemData:
+    """The instance as plain PyVRP data, on the same integers as every solver here (times rounded up, x 1000)."""
     times, dists = integer_data(instance)
     customers = instance.customers
     depot = customers[0]
-    data = pyvrp.ProblemData(
+    return pyvrp.ProblemData(
         locations=[pyvrp.Location(x=c.x, y=c.y) for c in customers],
         clients=[
             pyvrp.Client(
@@ -132,6 +132,11 @@ def plain_pyvrp(instance: Instance, seconds: float, seed: int) -> Routes | None:
         distance_matrices=[np.array(dists, dtype=np.int64)],
         duration_matrices=[np.array(times, dtype=np.int64)],
     )
+
+
+def plain_pyvrp(instance: Instance, seconds: float, seed: int) -> Routes | None:
+    """PyVRP with default parameters on the same integer data."""
+    data = plain_pyvrp_data(instance)
     result = pyvrp.solve(data, stop=MaxRuntime(seconds), seed=seed, collect_stats=False)
     if not result.best.is_feasible():
         return None

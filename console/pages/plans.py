@@ -252,6 +252,7 @@ def route_layers(
                     position=[lat, lon],
                     iconOptions={
                         "className": "plan-stop plan-stop-violated" if kinds else "plan-stop",
+                        # Markup from our own values only: the stop's number and colours from constants.
                         "html": f'<span style="background:{colour}{ring}">{n}</span>',
                         "iconSize": [26, 26],
                         "iconAnchor": [13, 13],
