@@ -2,8 +2,8 @@
 // Positions arrive over a Socket.IO connection of this script's own, in batches, and go straight to the
 // workers layer's Leaflet markers and the side panel's counts and worker list ("the fleet" below), never
 // through Dash's store: every store update costs the page in proportion to the whole layout
-// (bench/README.md, "Live map in the browser"). Orders, rare, still come through the DashSocketIO
-// component and Dash's clientside callbacks.
+// (bench/README.md, "Live map in the browser"). Order pushes come over the same socket onto the orders
+// layer (set_props) and the selected order's card.
 (function () {
   const STATE_COLOURS = { idle: "#4ade80", en_route: "#38bdf8", on_site: "#f59e0b", offline: "#6b7280" };
   const ORDER_COLOURS = {
@@ -36,6 +36,8 @@
   const PANEL_REFRESH_MS = 1000;  // the list's ages ("12 s ago") and the offline cut-off
   const SOCKET_CLIENT = "/field/static/socketio.js";  // the field page's Socket.IO client (console/field/socketio.js)
   const ORDERS_LAYER = "orders-layer";  // console/pages/ids.py ORDERS_LAYER
+  const ORDERS_CHANGED = "orders-changed";  // console/pages/ids.py ORDERS_CHANGED
+  const ORDER_DOM = { selected: "selected-order", refresh: "order-refresh" };  // console/pages/ids.py SELECTED_ORDER, ORDER_REFRESH
   const DOM = { list: "worker-list", counts: "state-counts", search: "worker-search", feed: "live-feed", selected: "selected-worker" };
   const fleet = {
     workers: new Map(),  // worker_id -> { props, latlng }: the layer's feature properties, kept current
@@ -358,34 +360,52 @@
 
   // The live feed: a Socket.IO connection with the page's session cookie, authorised by the server like
   // any office socket (realtime/sockets.py). Its state reaches the badge through a store, on change only.
+  // Every connect, the first included, re-reads the snapshot: what was pushed between the page's load and
+  // the connect, or during a gap in the feed, was heard by nobody on this page.
   function startFeed() {
     const say = (connected) => window.dash_clientside.set_props(DOM.feed, { data: { connected: connected } });
-    let lost = false;  // the feed was down since the page loaded: what happened meanwhile is in the snapshot
     fleet.connection = window.Field.connectSocketIO({}, {
       onEvent: (name, data) => {
         if (name === "positions") applyPositions(data);
-        else if (name === "orders" && data && data.order) applyOrder(data.order);
+        else if (name === "orders" && data && data.order) {
+          applyOrder(data.order);
+          applyOrderToLayer(data.order);
+          refreshCardFor(data.order);
+        }
         else if (name === "alert" && data) applyAlert(data);
         else if (name === "worker" && data) applyWorker(data);
         else if (name === "resync") resync();  // the relay's Redis came back: pushes may have been lost
       },
       onState: (connected) => {
         say(connected);
-        if (!connected) lost = true;
-        else if (lost) { lost = false; resync(); }
-        if (connected) loadAlerts();  // the open alerts as they stand now, also after a gap in the feed
+        if (connected) resync();
       },
       onRefused: () => say(false),
     });
   }
 
-  // Re-read the snapshot (the same the page loaded with) after a gap in the feed: a server restart, a
-  // Redis outage. Positions go to the fleet; the orders layer is replaced in Dash's store once.
+  // Re-reading the snapshot: one read at a time, and one more after it when a reconnect or a resync event
+  // asked meanwhile, since that read may predate what it missed.
+  // Order pushes heard while a read is under way are applied again on top of the snapshot: the snapshot
+  // may have been read before them.
+  const sync = { reading: false, again: false, pending: [] };
+
+  // Re-read the snapshot (the same the page loaded with). Positions go to the fleet; the orders layer is
+  // replaced in Dash's store, only when it changed.
   function resync() {
+    if (sync.reading) { sync.again = true; return; }
+    sync.reading = true;
+    sync.again = false;
+    sync.pending = [];
+    const done = () => {
+      sync.reading = false;
+      sync.pending = [];
+      if (sync.again) resync();
+    };
     fetch("/api/v1/live", { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then((answer) => (answer.ok ? answer.json() : null))
       .then((snapshot) => {
-        if (!snapshot) return;
+        if (!snapshot) return done();
         const updates = [];
         for (const f of snapshot.workers.features) {
           const p = f.properties;
@@ -403,12 +423,55 @@
           w.props.order_id = f.properties.order_id;
           restyle(f.properties.worker_id, w, nowMs);
         }
+        let orders = snapshot.orders;
+        for (const o of sync.pending) {
+          orders = mergeOrder(orders, o);
+          applyOrder(o);
+        }
         renderPanel(nowMs);
-        window.dash_clientside.set_props(ORDERS_LAYER, { data: snapshot.orders });
+        const layer = window.dash_component_api && window.dash_component_api.getLayout(ORDERS_LAYER);
+        const shown = layer && layer.props ? layer.props.data : null;
+        if (!shown || JSON.stringify(shown) !== JSON.stringify(orders)) {
+          window.dash_clientside.set_props(ORDERS_LAYER, { data: orders });
+        }
         loadAlerts();
         window.outfield.resyncs += 1;
+        done();
       })
-      .catch(() => { /* the next reconnect tries again */ });
+      .catch(() => done());  // the next connect tries again
+  }
+
+  // A pushed order onto the orders layer, every one of them: this script's socket hears each push, where
+  // the DashSocketIO component's prop keeps only the last of a burst (Dash runs a callback once for a
+  // prop set twice before it ran: a batch assignment's pushes come together).
+  function applyOrderToLayer(o) {
+    if (sync.reading) sync.pending.push(o);  // the snapshot being read may predate it
+    const layer = window.dash_component_api.getLayout(ORDERS_LAYER);
+    const data = layer && layer.props ? layer.props.data : null;
+    if (!data) return;
+    const before = data.features.find((f) => f.properties.order_id === o.order_id);
+    // A suspicious check-in stays flagged on this screen when later pushes (a check-out) carry no flag.
+    if (!o.flag && before && before.properties.flag) o = { ...o, flag: before.properties.flag };
+    if (restyleOrder(before, o)) {
+      // Only its status, worker or flag changed: the marker is restyled in place and the layer's data
+      // updated under it, so dash-leaflet does not redraw thousands of markers for one order.
+      before.properties = o;
+      window.dash_clientside.set_props(ORDERS_CHANGED, { data: Date.now() });
+      window.outfield.ordersRestyled += 1;
+      return;
+    }
+    window.dash_clientside.set_props(ORDERS_LAYER, { data: mergeOrder(data, o) });
+  }
+
+  // One pushed order into a layer's data (a new object; the feature replaced, or gone without a place).
+  function mergeOrder(data, o) {
+    const before = data.features.find((f) => f.properties.order_id === o.order_id);
+    if (!o.flag && before && before.properties.flag) o = { ...o, flag: before.properties.flag };
+    const features = data.features.filter((f) => f.properties.order_id !== o.order_id);
+    if (o.lat !== undefined && o.lat !== null) {
+      features.push({ type: "Feature", geometry: { type: "Point", coordinates: [o.lon, o.lat] }, properties: o });
+    }
+    return { ...data, features: features };
   }
 
   // Dash draws the page after load: start once the side panel exists (it never does for a refused role).
@@ -621,6 +684,18 @@
 
   function selectedId(selected) { return selected && selected.order_id !== undefined ? selected.order_id : null; }
 
+  // A pushed order that is the one on the card: redraw the card (and its field record), unless the push is
+  // the echo of this screen's own Assign or Cancel, whose click already redraws it.
+  function refreshCardFor(o) {
+    const store = window.dash_component_api.getLayout(ORDER_DOM.selected);
+    const selected = store && store.props ? store.props.data : null;
+    if (o.order_id !== selectedId(selected)) return;
+    const n = selected.notice;
+    if (n && n.kind === "assigned" && o.status === "assigned" && o.assigned_worker_id === n.worker_id) return;
+    if (n && n.kind === "cancelled" && o.status === "cancelled") return;
+    window.dash_clientside.set_props(ORDER_DOM.refresh, { data: Date.now() });
+  }
+
   function sameAs(key, value) {
     const json = JSON.stringify(value);
     if (orderCache[key] === json) return true;
@@ -767,14 +842,6 @@
       if (!ctx.triggered.length || !ctx.triggered[0].value || selectedId(selected) === null) return NO();
       return { order_id: selectedId(selected) };
     },
-    refreshIfSelected: function (message, selected) {
-      if (!message || !message.order || message.order.order_id !== selectedId(selected)) return NO();
-      // The echo of this screen's own Assign or Cancel: the card is already being redrawn from that click.
-      const n = selected.notice, o = message.order;
-      if (n && n.kind === "assigned" && o.status === "assigned" && o.assigned_worker_id === n.worker_id) return NO();
-      if (n && n.kind === "cancelled" && o.status === "cancelled") return NO();
-      return Date.now();
-    },
     clearReason: function () { return ""; },
     skillOptions: function (workers, current) {
       const skills = new Set();
@@ -829,29 +896,9 @@
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     orders: orders,
     live: {
-      applyOrders: function (message, data) {
-        if (!data || !message || !message.order) return window.dash_clientside.no_update;
-        let o = message.order;
-        const before = data.features.find((f) => f.properties.order_id === o.order_id);
-        // A suspicious check-in stays flagged on this screen when later pushes (a check-out) carry no flag.
-        if (!o.flag && before && before.properties.flag) o = { ...o, flag: before.properties.flag };
-        if (restyleOrder(before, o)) {
-          // Only its status, worker or flag changed: the marker is restyled in place and the layer's data
-          // updated under it, so dash-leaflet does not redraw thousands of markers for one order.
-          before.properties = o;
-          window.dash_clientside.set_props("orders-changed", { data: Date.now() });
-          window.outfield.ordersRestyled += 1;
-          return window.dash_clientside.no_update;
-        }
-        const features = data.features.filter((f) => f.properties.order_id !== o.order_id);
-        if (o.lat !== undefined && o.lat !== null) {
-          features.push({ type: "Feature", geometry: { type: "Point", coordinates: [o.lon, o.lat] }, properties: o });
-        }
-        return { ...data, features: features };
-      },
-      // "live" only while both feeds are up: positions (this script's socket) and orders (DashSocketIO).
-      badge: function (ordersConnected, feed) {
-        const live = Boolean(ordersConnected && feed && feed.connected);
+      // "live" while this script's socket is up.
+      badge: function (feed) {
+        const live = Boolean(feed && feed.connected);
         return [live ? _("live") : _("reconnecting…"), live ? "conn conn-live" : "conn conn-down"];
       },
       openOrders: function (orders) {
@@ -894,7 +941,7 @@
     positionBatches: 0,  // position batches applied straight to the map (tests read it)
     updatesReceived: 0,
     lastLatencyMs: null,
-    resyncs: 0,  // snapshots re-read after a gap in the feed (tests read it)
+    resyncs: 0,  // snapshots re-read on a connect or after a gap in the feed (tests read it)
     alertsShown: 0,  // open alerts in the exceptions panel (tests read it)
     fitted: false,  // the map's view was fitted to every worker and open order (tests read it)
     ordersRestyled: 0,  // pushed order changes applied to their marker in place (no layer redraw)

@@ -1,6 +1,5 @@
 """Component ids and socket event names of the live map page and its order panel (kebab-case, one place)."""
 
-SOCKET = "live-socket"
 MAP = "live-map"
 WORKERS_LAYER = "workers-layer"
 ORDERS_LAYER = "orders-layer"
@@ -19,9 +18,6 @@ CARD = "worker-card"
 ALERTS_PANEL = "alerts-panel"
 ALERTS_COUNT = "alerts-count"
 ALERTS_LIST = "alerts-list"
-
-EVENT_POSITIONS = "positions"  # heard by live.js's own socket, never by the DashSocketIO component
-EVENT_ORDERS = "orders"
 
 # The side panel's tabs (the active one lives in a store; live.js sets the classes).
 WALL = "wall"

@@ -3,8 +3,10 @@
 Positions arrive pushed over a Socket.IO connection that assets/live.js opens itself, and go straight
 to the workers layer's Leaflet markers, the worker counts and the worker list, never through Dash's
 store (each store update costs the page in proportion to the whole layout; see bench/README.md). The
-layout below declares those containers empty for live.js to fill. Orders arrive through the
-DashSocketIO component into the orders layer by clientside callbacks. The server is called only for
+layout below declares those containers empty for live.js to fill. Order pushes come over the same
+socket onto the orders layer and the selected order's card, every one (a DashSocketIO prop would keep
+only the last of a burst: Dash runs a callback once for a prop set twice before it ran), and each
+connect re-reads the snapshot (pushes before the socket connected reached nobody). The server is called only for
 user actions (the worker card and its push link, and the order panel's actions in
 `console.pages.orders`).
 """
@@ -22,7 +24,6 @@ import dash_leaflet as dl
 from dash import Dash, Input, Output, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 from dash_extensions.javascript import Namespace
-from dash_socketio import DashSocketIO
 
 from console import i18n
 from console.api_field import qr_svg
@@ -71,8 +72,6 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
             "data-messages": json.dumps(i18n.messages(i18n.current_language()), ensure_ascii=False),
         },
         children=[
-            # Orders only: positions never enter Dash's store (live.js has its own socket for them).
-            DashSocketIO(id=ids.SOCKET, eventNames=[ids.EVENT_ORDERS], options={"transports": ["websocket"]}),
             dcc.Store(id=ids.FEED, data={"connected": False}),
             dcc.Store(id=ids.SELECTED),
             *orders.stores(),
@@ -264,12 +263,6 @@ def register(
     callback); what is here runs on orders, on the connection's state and on user actions.
     """
     app.clientside_callback(
-        "window.dash_clientside.live.applyOrders",
-        Output(ids.ORDERS_LAYER, "data"),
-        Input(ids.SOCKET, f"data-{ids.EVENT_ORDERS}"),
-        State(ids.ORDERS_LAYER, "data"),
-    )
-    app.clientside_callback(
         "window.dash_clientside.live.openOrders",
         Output(ids.OPEN_ORDERS, "children"),
         Input(ids.ORDERS_LAYER, "data"),
@@ -278,7 +271,6 @@ def register(
         "window.dash_clientside.live.badge",
         Output(ids.CONN, "children"),
         Output(ids.CONN, "className"),
-        Input(ids.SOCKET, "connected"),
         Input(ids.FEED, "data"),
     )
     app.clientside_callback(

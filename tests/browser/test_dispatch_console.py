@@ -316,6 +316,59 @@ def test_assign_all_open_orders(page, world):
     assert not [e for e in page.errors if "favicon" not in e], page.errors
 
 
+def test_every_order_of_a_burst_of_pushes_reaches_the_map(page, world):
+    """Tests that when a batch assignment pushes many orders at once, every one of their markers turns
+    'assigned', not only the last of the burst."""
+    sites = ["Casino de Monte-Carlo", "Port Hercule", "Fontvieille"] * 2
+    order_ids = [api_order(world, site=site, skill="gas") for site in sites]
+    login(page, world)
+    for order_id in order_ids:
+        page.wait_for_selector(f"path.order-marker.order-id-{order_id}.order-new", timeout=10_000)
+    r = requests.post(
+        f"{world.url}/api/v1/work-orders/batch-assign", json={"order_ids": order_ids}, headers=admin(world), timeout=30
+    )
+    assert r.status_code == 200, r.text
+    assigned = [a["order_id"] for a in r.json()["assigned"]]
+    assert len(assigned) >= 4, r.text
+    for order_id in assigned:
+        page.wait_for_selector(f"path.order-marker.order-id-{order_id}.order-assigned", timeout=10_000)
+    assert not [e for e in page.errors if "favicon" not in e], page.errors
+
+
+def test_a_change_made_before_the_feeds_connect_reaches_the_map_once_they_do(page, world):
+    """Tests that an order assigned after the page loaded its snapshot but before its sockets connected (a
+    slow network, a busy server) turns 'assigned' on the map and the worker's row once they connect: its
+    push reached nobody, so the page re-reads the snapshot on connect."""
+    order_id = api_order(world, site="Fontvieille", skill="gas")
+    held: list = []  # the page's websockets, kept from the server until the order is assigned
+    released = False
+
+    def hold(ws) -> None:
+        if released:
+            ws.connect_to_server()
+        else:
+            held.append(ws)
+
+    page.context.route_web_socket(re.compile(r"/socket\.io/"), hold)
+    login(page, world, ready=f"path.order-marker.order-id-{order_id}")
+    page.click("#tab-orders")
+    page.wait_for_selector(f"path.order-marker.order-id-{order_id}.order-new", timeout=10_000)
+    assert page.locator("#connection-status").inner_text() != "live"
+    r = requests.post(
+        f"{world.url}/api/v1/work-orders/{order_id}/assign",
+        json={"worker_id": worker_ids(world)["Far Gas"], "reason": "assigned while the page connects"},
+        headers=admin(world),
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text
+    released = True
+    for ws in held:
+        ws.connect_to_server()
+    page.wait_for_selector(f"path.order-marker.order-id-{order_id}.order-assigned", timeout=10_000)
+    page.wait_for_function("() => document.querySelector('#connection-status').innerText === 'live'", timeout=10_000)
+    assert not [e for e in page.errors if "favicon" not in e], page.errors
+
+
 def test_who_is_near_lists_workers_by_eta_and_assigns(page, world):
     """Tests that who-is-near for a new gas order at the casino lists Near Gas before Far Gas (by ETA, the
     order's skill preset), and its Assign button follows the override rule: a reason for anyone but the best."""

@@ -42,13 +42,6 @@ def register(app: Dash, *, dispatch: DispatchService, auth: Authoriser, field: F
         State(ids.SELECTED_ORDER, "data"),
         prevent_initial_call=True,
     )
-    app.clientside_callback(
-        "window.dash_clientside.orders.refreshIfSelected",
-        Output(ids.ORDER_REFRESH, "data"),
-        Input(ids.SOCKET, f"data-{ids.EVENT_ORDERS}"),
-        State(ids.SELECTED_ORDER, "data"),
-        prevent_initial_call=True,
-    )
 
     @app.callback(
         Output(ids.ORDER_CARD, "children"),
