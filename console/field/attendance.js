@@ -10,7 +10,7 @@
 
   const F = window.outfieldField;
   const $ = (sel, root) => (root || document).querySelector(sel);
-  const att = { state: null, reportDirty: false };
+  const att = { state: null, reportDirty: false, keptOffline: false };
   const KIND_WORDS = { in: "check-in", out: "check-out" };
   const STATUS_WORDS = { pending: "waits for your manager's approval", approved: "approved", rejected: "rejected" };
 
@@ -25,7 +25,11 @@
   async function load() {
     try {
       const res = await fetch(F.api + "/attendance", { cache: "no-store" });
-      if (res.ok) att.state = await res.json();
+      if (res.ok) {
+        att.state = await res.json();
+        // Fetched through the service worker: its cache now holds it, so the page opens with it offline.
+        if (navigator.serviceWorker && navigator.serviceWorker.controller) att.keptOffline = true;
+      }
     } catch (e) {
       // offline: keep what we had; the queue still shows what was done on this phone
     }

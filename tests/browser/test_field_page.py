@@ -143,6 +143,8 @@ def open_day(page, url: str) -> None:
     # The service worker takes control (clients.claim) so that the page also opens offline.
     page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=10_000)
     page.wait_for_function("() => window.outfieldField.state.socketUp", timeout=10_000)
+    # ... and has fetched the attendance through it once, so that the worker's cache holds it too.
+    page.wait_for_function("() => (window.outfieldField.attendance || {}).keptOffline === true", timeout=10_000)
 
 
 def login_dispatcher(browser, server):

@@ -100,7 +100,7 @@ def test_a_simulated_worker_works_an_order_assigned_to_them(demo, headers):
     created = requests.post(
         f"{url}/api/v1/work-orders",
         headers=headers,
-        json={"site_id": site_id, "type": "repair", "service_minutes": 10, "reference": "SIM-TEST-1",
+        json={"site_id": site_id, "type": "repair", "service_minutes": 2, "reference": "SIM-TEST-1",
               "window_start": (now - timedelta(hours=1)).isoformat(), "window_end": (now + timedelta(hours=4)).isoformat()},
         timeout=5,
     )  # fmt: skip
@@ -114,7 +114,7 @@ def test_a_simulated_worker_works_an_order_assigned_to_them(demo, headers):
     )
     assert assigned.status_code == 200, assigned.text
 
-    proc = start_simulator(console_server, "30")  # 10 minutes on site pass in 20 s
+    proc = start_simulator(console_server, "60")  # 2 minutes on site pass in 2 s
     seen: list[str] = []
 
     def done() -> bool:

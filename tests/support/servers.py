@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,11 +90,42 @@ def console_env() -> dict[str, str]:
     return {}
 
 
+@dataclass(frozen=True)
+class DatabaseTemplate:
+    """A migrated SQLite database with an admin (its API token) and a dispatcher (password 'dispatch-pw')."""
+
+    path: Path
+    admin_token: str
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory: pytest.TempPathFactory) -> DatabaseTemplate:
+    """Made once per session by the CLI a user runs (`python -m data migrate`, `create-user`); each
+    module's server gets a copy, a clean database without three CLI runs of its own."""
+    var = tmp_path_factory.mktemp("template")
+    env = {**os.environ, "OUTFIELD_VAR": str(var), "DATABASE_URL": f"sqlite:///{var / 'outfield.db'}",
+           "SECRET_KEY": "test-secret"}  # fmt: skip
+    run_cli("data", "migrate", env=env)
+    admin_token = run_cli("data", "create-user", "--role", "admin", "--name", "admin", env=env)
+    run_cli("data", "create-user", "--role", "dispatcher", "--name", "dispatcher", "--password", "dispatch-pw", env=env)
+    return DatabaseTemplate(var / "outfield.db", admin_token)
+
+
+def copy_database(template: DatabaseTemplate, to: Path) -> None:
+    """A consistent copy of the template (SQLite's backup API: the WAL's pages included)."""
+    with closing(sqlite3.connect(template.path)) as source, closing(sqlite3.connect(to)) as target:
+        source.backup(target)
+
+
 @pytest.fixture(scope="module")
 def console_server(
-    tmp_path_factory: pytest.TempPathFactory, redis_url: str, console_env: dict[str, str]
+    tmp_path_factory: pytest.TempPathFactory,
+    redis_url: str,
+    console_env: dict[str, str],
+    database_template: DatabaseTemplate,
 ) -> Iterator[ConsoleServer]:
-    """`python -m console` on a fresh migrated SQLite database, with an admin and a dispatcher.
+    """`python -m console` on a fresh migrated SQLite database (a copy of the session's template), with an
+    admin and a dispatcher.
 
     Module-scoped: each test module gets a clean server and database, and its own Redis db index
     would not be needed because the relay lock is per server process set. Its office time zone is UTC
@@ -115,9 +148,8 @@ def console_server(
         "OUTFIELD_TIMEZONE": "UTC",
         **console_env,
     }
-    run_cli("data", "migrate", env=env)
-    admin_token = run_cli("data", "create-user", "--role", "admin", "--name", "admin", env=env)
-    run_cli("data", "create-user", "--role", "dispatcher", "--name", "dispatcher", "--password", "dispatch-pw", env=env)
+    copy_database(database_template, var / "outfield.db")
+    admin_token = database_template.admin_token
     # One relay for the whole deployment: make sure no lock is left by an earlier module's server.
     redis.Redis.from_url(redis_url).delete("outfield:relay-leader")
     log_path = var / "console.log"
