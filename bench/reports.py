@@ -29,8 +29,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -39,7 +37,7 @@ from readme import write_section  # noqa: E402
 from data import reports_repo  # noqa: E402
 from data.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
 from data.migrate import migrate  # noqa: E402
-from dispatch.reports import REPORTS, Group, Period, figures_table, report_table  # noqa: E402
+from dispatch.reports import REPORTS, Group, Period, figures_table  # noqa: E402
 
 TYPES = ("visit", "repair", "inspection", "delivery", "emergency")
 VERDICTS = ("verified",) * 17 + ("outside_geofence", "poor_accuracy", "late")
@@ -208,8 +206,8 @@ def main() -> None:
     def report(name: str, period: Period, group: Group) -> Any:  # as console/reports_service.py reads them
         with session_scope(sessions) as session:
             if not REPORTS[name].figures:
-                return report_table(name, reports_repo.order_facts(session, period), pd.DataFrame(), group)
-            sums = reports_repo.order_sums(session, period)
+                return reports_repo.visits_gone_wrong(session, period)
+            sums = reports_repo.order_sums(session, period, now=now)
             workers = reports_repo.worker_figures(session, period, now=now)
         return figures_table(name, sums, workers, group)
 

@@ -549,6 +549,51 @@ class KmDayRow(Base):
     computed_at: Mapped[datetime]
 
 
+class ReportMonthRow(Base):
+    """A month (UTC, by the orders' window start) whose report sums may be kept in `report_month_sums`.
+
+    On SQLite, triggers (migration 0018) add one to `generation` on every change to the month's orders,
+    their check-ins and ratings, or a worker's team; the kept sums are valid while `kept_generation`
+    equals it. PostgreSQL computes a report's sums directly and keeps none.
+    """
+
+    __tablename__ = "report_months"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-03"
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    kept_generation: Mapped[int | None] = mapped_column(Integer)
+
+
+class ReportMonthSumsRow(Base):
+    """One (worker, team, order type)'s report sums over one month: `dispatch.reports.SUM_COLUMNS`."""
+
+    __tablename__ = "report_month_sums"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)
+    worker_id: Mapped[int | None] = mapped_column(Integer)
+    team: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(20))
+    orders: Mapped[float] = mapped_column(Float)
+    visits_done: Mapped[float] = mapped_column(Float)
+    checked_in: Mapped[float] = mapped_column(Float)
+    verified: Mapped[float] = mapped_column(Float)
+    anomalous: Mapped[float] = mapped_column(Float)
+    on_site: Mapped[float] = mapped_column(Float)
+    on_time: Mapped[float] = mapped_column(Float)
+    attempted: Mapped[float] = mapped_column(Float)
+    first_time_fix: Mapped[float] = mapped_column(Float)
+    assign_sum_s: Mapped[float] = mapped_column(Float)
+    assign_n: Mapped[float] = mapped_column(Float)
+    response_sum_s: Mapped[float] = mapped_column(Float)
+    response_n: Mapped[float] = mapped_column(Float)
+    handling_sum_s: Mapped[float] = mapped_column(Float)
+    handling_n: Mapped[float] = mapped_column(Float)
+    on_site_s: Mapped[float] = mapped_column(Float)
+    rating_sum: Mapped[float] = mapped_column(Float)
+    rating_n: Mapped[float] = mapped_column(Float)
+
+
 class CustomerLinkRow(Base):
     """A customer's link to one order: the token carries `id`, the row says until when and whether revoked."""
 

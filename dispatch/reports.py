@@ -397,20 +397,35 @@ def _figure_base(o: pd.DataFrame, figure: str) -> tuple[pd.Series, pd.Series]:
             return everything, o["status"] == "cancelled"
 
 
+WRONG_REASONS: tuple[str, ...] = ("failed", "late", "check-in not verified", "check-in/-out anomaly")
+"""Why a visit went wrong, in the order the list names them."""
+WRONG_COLUMNS: tuple[str, ...] = (
+    "order_id", "worker_id", "team", "site_id", "type", "status", "window_start", "on_site_at",
+)  # fmt: skip
+
+
 def gone_wrong(orders: pd.DataFrame) -> pd.DataFrame:
     """One row per order that went wrong, with the reasons: failed, late, not verified, not first-time fixed."""
     o = apply_rules(orders)
-    reasons = {
-        "failed": o["failed"],
-        "late": o["on_site"] & ~o["on_time"],
-        "check-in not verified": o["checked_in"] & ~o["verified"],
-        "check-in/-out anomaly": o["anomalous"],
-    }
-    wrong = pd.concat(reasons, axis=1)
-    picked = o[wrong.any(axis=1)]
-    text = wrong.loc[picked.index].apply(lambda r: ", ".join(name for name, hit in r.items() if hit), axis=1)
-    out = picked[["order_id", "worker_id", "team", "site_id", "type", "status", "window_start", "on_site_at"]].copy()
-    out["reasons"] = text.astype(str) if len(picked) else pd.Series(dtype=str)
+    flags = pd.concat(
+        [o["failed"], o["on_site"] & ~o["on_time"], o["checked_in"] & ~o["verified"], o["anomalous"]], axis=1
+    )
+    flags.columns = list(WRONG_REASONS)
+    return wrong_rows(o[list(WRONG_COLUMNS)], flags)
+
+
+def wrong_rows(orders: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
+    """The list of visits gone wrong from `WRONG_COLUMNS` and one boolean column per `WRONG_REASONS`
+    (as `gone_wrong` applies the rules, or as the repository reads them from SQL): the rows with any
+    reason, the reasons named in words, sorted by window start."""
+    hit = flags[list(WRONG_REASONS)].fillna(False).astype(bool)
+    picked = hit.any(axis=1).to_numpy()
+    out = orders.loc[picked, list(WRONG_COLUMNS)].copy()
+    words = pd.Series("", index=out.index, dtype=object)
+    for reason in WRONG_REASONS:
+        has = hit.loc[picked, reason]
+        words = words.where(~has, words.where(words == "", words + ", ") + reason)
+    out["reasons"] = words.astype(str)
     return out.sort_values(["window_start", "order_id"]).reset_index(drop=True)
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from data import reports_repo, webhooks_repo
 from data.db import session_scope
 from dispatch.clock import Clock
-from dispatch.reports import Group, Period, Schedule, due_period, report_table, table_records
+from dispatch.reports import Group, Period, Schedule, due_period, figures_table, table_records
 from dispatch.webhooks import EventType
 from realtime.bus import Bus
 
@@ -57,7 +57,8 @@ def report_payload(
 ) -> dict[str, Any]:
     """The overview per team (per worker for one team) and the visits that went wrong, as JSON values."""
     with session_scope(sessions) as session:
-        orders = reports_repo.order_facts(session, period, team=team or None)
+        sums = reports_repo.order_sums(session, period, team=team or None, now=now)
+        wrong = reports_repo.visits_gone_wrong(session, period, team=team or None)
         workers = reports_repo.worker_figures(session, period, now=now, team=team or None)
     group = Group.WORKER if team else Group.TEAM
     return {
@@ -67,8 +68,8 @@ def report_payload(
         "from": period.start.isoformat(),
         "to": period.end.isoformat(),
         "group": group.value,
-        "rows": table_records(report_table("overview", orders, workers, group)),
-        "gone_wrong": table_records(report_table("visits-gone-wrong", orders, workers, group)),
+        "rows": table_records(figures_table("overview", sums, workers, group)),
+        "gone_wrong": table_records(wrong),
     }
 
 

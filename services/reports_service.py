@@ -22,7 +22,6 @@ from dispatch.reports import (
     Period,
     figures_table,
     orders_behind,
-    report_table,
     table_records,
 )
 from services.field_service import FieldService
@@ -52,15 +51,15 @@ class ReportsService:
         kind = REPORTS[name]
         with session_scope(self.sessions) as session:
             if kind.figures:  # sums per worker, team and type from SQL: a year reads thousands of rows, not orders
-                sums = in_scope(actor, reports_repo.order_sums(session, period, team=team))
+                sums = in_scope(actor, reports_repo.order_sums(session, period, team=team, now=self.clock.now()))
                 workers = in_scope(actor, reports_repo.worker_figures(session, period, now=self.clock.now(), team=team))
             else:
-                orders = in_scope(actor, reports_repo.order_facts(session, period, team=team))
+                wrong = in_scope(actor, reports_repo.visits_gone_wrong(session, period, team=team))
             self._audit(session, actor, "view-report", {"report": name, "from": str(period.start),
                                                         "to": str(period.end), "group": group.value})  # fmt: skip
         if kind.figures:
             return figures_table(name, sums, workers, group)
-        return report_table(name, orders, pd.DataFrame(), group)
+        return wrong.reset_index(drop=True)
 
     def drill_down(
         self, *, actor: Actor, period: Period, group: Group, key: str, figure: str, wrong_only: bool

@@ -103,3 +103,19 @@ def test_type_rows_carry_ratings_but_no_kilometres(session: Session, group: Grou
         assert any(r.ratings is not None for r in rows)
     else:
         assert all(r.km is not None for r in rows)
+
+
+def test_visits_gone_wrong_picked_in_sql_are_those_the_rules_pick(session: Session) -> None:
+    """Tests that the visits-gone-wrong list read by SQL (only the orders that went wrong) has the same rows,
+    reasons and times as the rules applied to every order, for everyone and for one team."""
+    from data.reports_repo import visits_gone_wrong
+    from dispatch.reports import gone_wrong
+
+    _seed(session, seed=5)
+    facts = order_facts(session, WEEK)
+    expected = gone_wrong(facts)
+    assert 10 < len(expected) < len(facts)
+    assert expected["reasons"].str.contains(", ").any()  # some went wrong for more than one reason
+    pd.testing.assert_frame_equal(visits_gone_wrong(session, WEEK), expected)
+    north = gone_wrong(facts[facts["team"] == "North"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(visits_gone_wrong(session, WEEK, team="North"), north)
