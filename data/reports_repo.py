@@ -249,6 +249,25 @@ def order_sums(
     return _added([p for p in pieces if not p.empty])
 
 
+def keep_month_sums(session: Session, period: Period, *, now: datetime) -> list[str]:
+    """Sum and keep every whole UTC month of the period that ended by `now` whose kept sums are missing or
+    out of date (SQLite; nothing on PostgreSQL); the months summed ("2026-03"). What the worker process
+    runs ahead of the managers' reports, so that a year's report reads kept months only."""
+    if not _is_sqlite(session):
+        return []
+    months = _whole_months(*period_bounds(period), before=now)
+    keys = [m.strftime("%Y-%m") for m in months]
+    valid = {
+        row.month
+        for row in session.scalars(select(ReportMonthRow).where(ReportMonthRow.month.in_(keys)))
+        if row.kept_generation == row.generation
+    }
+    stale = [m for m, k in zip(months, keys, strict=True) if k not in valid]
+    if stale:
+        _kept_month_sums(session, stale, now=now)
+    return [m.strftime("%Y-%m") for m in stale]
+
+
 def _is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
@@ -391,6 +410,11 @@ def km_per_worker(session: Session, period: Period, *, now: datetime) -> dict[in
         for worker_id, km in _km_between(session, *period_bounds(Period(today, today))).items():
             totals[worker_id] = totals.get(worker_id, 0.0) + km
     return {w: round(km, 3) for w, km in totals.items()}
+
+
+def km_days_known(session: Session) -> int:
+    """How many days have their kilometres summed (`worker_day_km`)."""
+    return int(session.scalar(select(func.count()).select_from(KmDayRow)) or 0)
 
 
 def _km_between(session: Session, start: datetime, end: datetime) -> dict[int, float]:

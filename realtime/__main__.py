@@ -126,6 +126,21 @@ def _worker(settings: Settings) -> int:
             name="report-schedule",
             daemon=True,
         ).start()
+    # What a manager's year report reads, summed ahead (the closed months' sums, the kilometres per day).
+    from realtime.report_warmup import run_report_warmup
+
+    threading.Thread(
+        target=run_report_warmup,
+        kwargs={
+            "bus": bus,
+            "holder": holder,
+            "sessions": make_sessionmaker(make_engine(settings.database_url)),
+            "clock": SystemClock(),
+            "stop": stop,
+        },
+        name="report-warmup",
+        daemon=True,
+    ).start()
     # Field workers' reminders (shift start, near a site, a visit running over, the day's report).
     from dispatch.reminders import ReminderSettings
     from realtime.reminders import run_reminders

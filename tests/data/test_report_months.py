@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
@@ -16,53 +15,15 @@ from data.tables import (
     CheckinRow,
     ReportMonthRow,
     ReportMonthSumsRow,
-    SiteRow,
     SurveyAnswerRow,
     WorkerRow,
     WorkOrderRow,
 )
 from dispatch.reports import SUM_FIELDS, SUM_KEYS, Period
+from tests.support.report_months import seed_months
 
-T0 = datetime(2026, 1, 10, 6, 0, tzinfo=UTC)
 PERIOD = Period(date(2026, 1, 5), date(2026, 4, 10))  # whole months: February and March
 NOW = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
-STATUSES = ("assigned", "on_site", "done", "done", "done", "failed", "cancelled")
-VERDICTS = ("verified", "verified", "verified", "outside_geofence", "late")
-TYPES = ("repair", "visit", "inspection")
-
-
-def _seed(session: Session) -> None:
-    """Orders from January into April: unassigned, unfinished, failed, with and without check-ins and ratings."""
-    rng = random.Random(11)
-    session.add(SiteRow(id=1, name="Port", address="", latitude=43.73, longitude=7.42, geofence_radius_m=50))
-    for w in (1, 2, 3):
-        session.add(WorkerRow(id=w, name=f"W{w}", device_id=f"d{w}", team="North" if w < 3 else "South"))
-    session.flush()
-    for i in range(1, 241):
-        start = T0 + timedelta(minutes=rng.randrange(0, 100 * 24 * 60))
-        created = start - timedelta(hours=rng.randrange(1, 48))
-        status = rng.choice(STATUSES)
-        worker = None if rng.random() < 0.1 else rng.choice((1, 2, 3))
-        status = "new" if worker is None else status
-        assigned = created + timedelta(seconds=rng.randrange(10, 3000)) if worker else None
-        on_site = start + timedelta(minutes=rng.randrange(0, 180)) if worker and status != "assigned" else None
-        ended = on_site + timedelta(minutes=rng.randrange(5, 90)) if on_site and status in ("done", "failed") else None
-        session.add(
-            WorkOrderRow(id=i, site_id=1, type=rng.choice(TYPES), priority=3, window_start=start,
-                         window_end=start + timedelta(hours=2), service_duration_s=1800, status=status,
-                         assigned_worker_id=worker, created_at=created, assigned_at=assigned, on_site_at=on_site,
-                         ended_at=ended, failed_once=status == "failed" or rng.random() < 0.1)
-        )  # fmt: skip
-        session.flush()
-        if on_site and worker:
-            for kind in ["in"] * rng.randrange(1, 3) + (["out"] if ended else []):
-                session.add(
-                    CheckinRow(order_id=i, worker_id=worker, kind=kind, at=on_site, verdict=rng.choice(VERDICTS))
-                )
-        if ended and rng.random() < 0.5:
-            session.add(SurveyAnswerRow(order_id=i, worker_id=worker, link_id=f"l{i}", rating=rng.randrange(1, 6),
-                                        answered_at=ended))  # fmt: skip
-    session.commit()
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
@@ -85,7 +46,7 @@ def test_whole_months_are_kept_and_give_the_sums_of_every_order(session: Session
     """Tests that a report over January 5 to April 10 keeps the sums of February and March (the whole months
     that are over) and answers, the first time and from the kept sums, what summing every order answers, also
     for one team, one worker and one order type."""
-    _seed(session)
+    seed_months(session)
     direct = order_sums(session, PERIOD)
     assert direct["orders"].sum() > 150
     _same(order_sums(session, PERIOD, now=NOW), direct)
@@ -100,7 +61,7 @@ def test_whole_months_are_kept_and_give_the_sums_of_every_order(session: Session
 
 def test_a_month_not_yet_over_is_summed_from_the_orders(session: Session) -> None:
     """Tests that with `now` in March, only February is kept: March may still change every minute."""
-    _seed(session)
+    seed_months(session)
     march = datetime(2026, 3, 20, tzinfo=UTC)
     _same(order_sums(session, PERIOD, now=march), order_sums(session, PERIOD))
     session.commit()
@@ -156,7 +117,7 @@ def _delete_an_order(session: Session) -> None:
 def test_a_change_to_a_kept_month_reaches_the_next_report(session: Session, change: Callable[[Session], None]) -> None:
     """Tests that after the months were kept, a change to an order, a check-in, a rating or a worker's team
     (made through the ORM at the newest schema, as the console makes them) is in the next report."""
-    _seed(session)
+    seed_months(session)
     before = order_sums(session, PERIOD, now=NOW)
     session.commit()
     change(session)
