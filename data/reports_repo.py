@@ -132,24 +132,29 @@ def visits_gone_wrong(session: Session, period: Period, *, team: str | None = No
     `dispatch.reports.gone_wrong` (a test holds both to the same rows): only those orders are read."""
     start, end = period_bounds(period)
     t = {c: _epoch(session, f"o.{c}") for c in ("window_start", "on_site_at")}
-    checked_in = "COALESCE(c.n_in, 0) > 0"
+    # Only check-ins not verified are grouped (a few of them); whether an order with a bad check-out only
+    # was checked in at all is asked for those orders alone.
     flags = {
         "failed": "o.failed_once",
         "late": "o.on_site_at IS NOT NULL AND o.on_site_at > o.window_end",
-        "check-in not verified": f"{checked_in} AND c.in_bad > 0",
-        "check-in/-out anomaly": f"{checked_in} AND c.bad > 0",
+        "check-in not verified": "b.in_bad > 0",
+        "check-in/-out anomaly": "b.n_bad > 0 AND (b.in_bad > 0 OR EXISTS "
+        "(SELECT 1 FROM checkins i WHERE i.order_id = o.id AND i.kind = 'in'))",
     }
     cases = ", ".join(f"CASE WHEN {flags[r]} THEN 1 ELSE 0 END" for r in WRONG_REASONS)
     where = "o.window_start >= :start AND o.window_start < :end"
     where += " AND COALESCE(w.team, '') = :team" if team is not None else ""
     sql = f"""
-WITH c AS ({_CHECKIN_COUNTS_SQL})
+WITH b AS (
+    SELECT order_id, SUM(CASE WHEN kind = 'in' THEN 1 ELSE 0 END) AS in_bad, COUNT(*) AS n_bad
+    FROM checkins WHERE COALESCE(verdict, '') <> 'verified' GROUP BY order_id
+)
 SELECT o.id, o.assigned_worker_id, COALESCE(w.team, ''), o.site_id, o.type, o.status, {t["window_start"]},
        {t["on_site_at"]}, {cases}
 FROM work_orders o
 LEFT JOIN workers w ON w.id = o.assigned_worker_id
-LEFT JOIN c ON c.order_id = o.id
-WHERE {where} AND ({" OR ".join(f"({f})" for f in flags.values())})
+LEFT JOIN b ON b.order_id = o.id
+WHERE {where} AND ({flags["failed"]} OR ({flags["late"]}) OR b.order_id IS NOT NULL)
 """
     params: dict[str, Any] = {"start": start, "end": end}
     if team is not None:
