@@ -406,6 +406,7 @@
       .then((answer) => (answer.ok ? answer.json() : null))
       .then((snapshot) => {
         if (!snapshot) return done();
+        sameFleet(snapshot.workers.features);
         const updates = [];
         for (const f of snapshot.workers.features) {
           const p = f.properties;
@@ -461,6 +462,32 @@
       return;
     }
     window.dash_clientside.set_props(ORDERS_LAYER, { data: mergeOrder(data, o) });
+  }
+
+  // The fleet as the snapshot has it: workers gone from it (their team left the dispatcher's scope, or they
+  // were deactivated while the feed was down) leave the map and the list, new ones join at their place.
+  function sameFleet(features) {
+    const seen = new Set(features.map((f) => f.properties.worker_id));
+    let changed = false;
+    for (const id of [...fleet.workers.keys()]) {
+      if (seen.has(id)) continue;
+      fleet.workers.delete(id);
+      fleet.markers.delete(id);
+      fleet.rows.delete(id);
+      changed = true;
+    }
+    for (const f of features) {
+      if (fleet.workers.has(f.properties.worker_id)) continue;
+      fleet.workers.set(f.properties.worker_id,
+                        { props: { ...f.properties }, latlng: [f.geometry.coordinates[1], f.geometry.coordinates[0]] });
+      changed = true;
+    }
+    if (!changed) return;
+    const drawn = [...fleet.workers.values()].map((v) => ({
+      type: "Feature", geometry: { type: "Point", coordinates: [v.latlng[1], v.latlng[0]] }, properties: { ...v.props },
+    }));
+    window.dash_clientside.set_props(WORKERS_LAYER, { data: { type: "FeatureCollection", features: drawn } });
+    fleet.shown = null;
   }
 
   // One pushed order into a layer's data (a new object; the feature replaced, or gone without a place).
