@@ -54,6 +54,7 @@ def _to_domain(row: Any, shifts: Iterable[Any]) -> Worker:
         home_base=home,
         team=row.team,
         active=row.active,
+        zone=localtime.zone(row.timezone) if row.timezone else None,
     )
 
 

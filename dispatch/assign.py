@@ -278,8 +278,9 @@ def first_gap(shifts: Sequence[Shift], start: datetime, end: datetime) -> dateti
     while True:
         covered_until: datetime | None = None
         for shift in shifts:
-            if shift.covers(t):
-                shift_end = datetime.combine(t.date(), shift.end, tzinfo=t.tzinfo)
+            span = shift.span_around(t)  # the end on the shift's own clock, not on t's (UTC) date
+            if span is not None:
+                shift_end = span[1]
                 if covered_until is None or shift_end > covered_until:
                     covered_until = shift_end
         if covered_until is None:

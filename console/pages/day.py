@@ -24,7 +24,7 @@ from console.api_day import plan_vs_actual_json
 from console.auth import ApiError, Auth
 from console.i18n import _
 from dispatch.access import Action, Actor
-from services.day_service import WorkerDay, day_bounds
+from services.day_service import WorkerDay
 
 PATH = "/day/"
 MONACO_CENTRE = (43.7384, 7.4246)
@@ -216,8 +216,8 @@ def address_choice(search: str | None) -> tuple[int | None, date | None]:
     return worker_id, day
 
 
-def downloads(worker_id: int, day: date) -> list[Any]:
-    start, end = day_bounds(day)
+def downloads(worker_id: int, day: date, start: datetime, end: datetime) -> list[Any]:
+    """The day's downloads: its track from `start` to `end` (the local day's bounds), and plan versus actual."""
     query = urlencode({"from": start.isoformat(), "to": end.isoformat()})
     base = f"/api/v1/workers/{worker_id}"
     return [
@@ -398,7 +398,7 @@ def register(dash_app: Dash, *, auth: Auth, load_day: LoadDay) -> None:
             0,
             summary(pva),
             comparison_table(pva),
-            downloads(wid, when),
+            downloads(wid, when, found.start, found.end),
             note,
             bounds(found),
         )
