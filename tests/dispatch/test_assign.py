@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -667,3 +668,12 @@ def test_leave_needs_aware_times():
     """Tests that a leave with a naive datetime is refused."""
     with pytest.raises(ValueError, match="timezone-aware"):
         Leave(1, datetime(2025, 3, 3), NOW)
+
+
+def test_a_monaco_shift_covers_a_window_up_to_its_local_end_not_to_that_hour_in_utc() -> None:
+    """Tests that a 08:00-17:00 Monaco shift (16:00 UTC in winter) leaves 16:00 UTC uncovered, and covers
+    07:30-15:30 UTC, where reading its end as 17:00 UTC said the reverse."""
+    monaco = ZoneInfo("Europe/Monaco")
+    shifts = [Shift((0, 1, 2, 3, 4), time(8), time(17), zone=monaco)]
+    assert first_gap(shifts, at("2025-03-03T07:30:00Z"), at("2025-03-03T15:30:00Z")) is None
+    assert first_gap(shifts, at("2025-03-03T15:00:00Z"), at("2025-03-03T16:30:00Z")) == at("2025-03-03T16:00:00Z")
