@@ -164,6 +164,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         travel=travel,
         params=assign_params(travel),
         policy=auto_dispatch_policy(settings.auto_dispatch_types),
+        zone=office,
     )
 
     def list_orders(statuses: Any) -> Any:

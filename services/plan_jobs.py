@@ -169,7 +169,7 @@ class PlanJobs:
                 if o.status.value not in ("cancelled", "failed", "declined")
                 and (o.id in planned_ids or (o.status.value == "new" and spans_day(o.window.start, o.window.end, day, self.zone)))
             ]  # fmt: skip
-            away = workers_repo.leaves_overlapping(session, start=day, end=day)
+            away = workers_repo.leaves_overlapping(session, start=day, end=day, zone=self.zone)
             workers = [w for w in workers_repo.list_workers(session) if w.id not in away]
         job = {"kind": "replan", "day": day.isoformat(), "worker_ids": [w.id for w in workers],
                "order_ids": [o.id for o in orders], "seconds": seconds, "change_penalty": change_penalty,
