@@ -2,8 +2,8 @@
 playback of the day, and the plan-versus-actual table.
 
 Its own Dash app mounted at /day/ on the console's server, as /plans/ is (see `console.app`). Pick a
-worker and a (UTC) day, or open `/day/?worker=ID&date=YYYY-MM-DD` (the wall map's worker card links
-here). One server call per choice draws everything; the playback then runs in the browser
+worker and a day (a local day: the worker's own zone, else the office's), or open
+`/day/?worker=ID&date=YYYY-MM-DD` (the wall map's worker card links here). One server call per choice draws everything; the playback then runs in the browser
 (`assets/day.js`): the slider is seconds into the track, each tick moves it by the elapsed time times
 the speed (×1…×60) and the marker goes to where the track was at that fix time, so no frame asks
 the server anything. Every text on the map (tooltips: site names, times) is a text child, never HTML.
@@ -279,7 +279,7 @@ def layout(*, tile_url: str | None, actor_name: str, workers: Sequence[tuple[int
                         ]
                     ),  # fmt: skip
                     html.Label(
-                        ["Day (UTC)", dcc.DatePickerSingle(id=DATE, date=day.isoformat(), display_format="YYYY-MM-DD")]
+                        ["Day", dcc.DatePickerSingle(id=DATE, date=day.isoformat(), display_format="YYYY-MM-DD")]
                     ),
                     html.Span(id=DOWNLOADS, className="day-downloads"),
                     html.Span(id=MESSAGE, className="plans-message"),

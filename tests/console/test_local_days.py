@@ -48,7 +48,7 @@ def office(tmp_path: Path) -> dict[str, Any]:
     outfield.bus._redis = fakeredis.FakeRedis()  # noqa: SLF001 - no Redis server needed for these edges
     sessions = make_sessionmaker(make_engine(settings.database_url))
     with session_scope(sessions) as session:
-        _, manager = users_repo.create_user(session, name="mia", role=Role.MANAGER)
+        _, manager = users_repo.create_user(session, name="mia", role=Role.MANAGER, password="manager-pw")
     return {"client": outfield.server.test_client(), "sessions": sessions, "clock": clock,
             "manager": {"Authorization": f"Bearer {manager}"}}  # fmt: skip
 
@@ -129,3 +129,29 @@ def test_timesheets_count_local_days_and_the_real_hours_of_the_daylight_saving_s
     (autumn,) = rows("2026-10-24", "2026-10-25")
     assert (autumn["day"], autumn["planned_min"], autumn["worked_min"]) == ("2026-10-25", 540.0, 540.0)
     assert autumn["started_at"] == "2026-10-24T22:30:00+00:00" and autumn["ended_at"] == "2026-10-25T07:30:00+00:00"
+
+
+def test_the_day_page_and_the_plan_page_open_on_the_offices_today_after_utc_midnight_differs(
+    office: dict[str, Any],
+) -> None:
+    """Tests that at 23:30 UTC on 2 March (00:30 on 3 March in Monaco) the day page opens on 3 March and the plan
+    page, with nothing open to plan, on 4 March (tomorrow in Monaco), not on the UTC dates."""
+    office["clock"].advance(11.5 * 3600)  # 23:30 UTC
+    client = office["client"]
+    assert client.post("/login", data={"name": "mia", "password": "manager-pw", "next": "/day/"}).status_code == 302
+    assert picked_date(client.get("/day/_dash-layout").get_json(), "day-date") == "2026-03-03"
+    assert picked_date(client.get("/plans/_dash-layout").get_json(), "plan-date") == "2026-03-04"
+
+
+def picked_date(node: Any, picker_id: str) -> str | None:
+    """The `date` of the date picker `picker_id` in a Dash layout (JSON), or None when there is none."""
+    if isinstance(node, dict):
+        props = node.get("props", {})
+        if isinstance(props, dict) and props.get("id") == picker_id:
+            return props.get("date")
+        children = list(node.values())
+    elif isinstance(node, list):
+        children = node
+    else:
+        return None
+    return next((d for d in (picked_date(c, picker_id) for c in children) if d is not None), None)
