@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlencode
 
@@ -162,7 +162,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         clock=clock,
         bus=bus,
         travel=travel,
-        params=assign_params(travel),
+        params=assign_params(travel, office),
         policy=auto_dispatch_policy(settings.auto_dispatch_types),
         zone=office,
     )
@@ -462,11 +462,11 @@ def auto_dispatch_policy(types: tuple[str, ...]) -> AutoDispatchPolicy:
         raise ValueError(f"OUTFIELD_AUTO_DISPATCH={','.join(types)!r}: use order types from {known}") from None
 
 
-def assign_params(travel: TravelTimes) -> AssignParams:
-    """Assignment rules for this travel-time provider: the fast path needs the provider's top speed."""
+def assign_params(travel: TravelTimes, zone: tzinfo = UTC) -> AssignParams:
+    """Assignment rules for this travel-time provider (the fast path needs its top speed), on the office's clock."""
     if isinstance(travel, StraightLine):
-        return AssignParams(max_speed_mps=travel.speed_mps / travel.detour_factor)
-    return AssignParams()
+        return AssignParams(max_speed_mps=travel.speed_mps / travel.detour_factor, zone=zone)
+    return AssignParams(zone=zone)
 
 
 def _assets_dir() -> Any:
