@@ -217,8 +217,9 @@ class AttendanceService:
         return "clock in first: your organisation counts the shift from the clock-in"
 
     def _first_site(self, session: Session, claims: LinkClaims) -> Any:
+        tz = self._zone_of(session, claims.worker_id)
         orders = [o for o in orders_repo.orders_of_worker(session, worker_id=claims.worker_id)
-                  if spans_day(o.window.start, o.window.end, claims.day, self._zone_of(session, claims.worker_id))]  # fmt: skip
+                  if spans_day(o.window.start, o.window.end, claims.day, tz)]  # fmt: skip
         if not orders:
             return None
         first = min(orders, key=lambda o: (o.window.start, o.id))
