@@ -142,6 +142,7 @@ def _worker(settings: Settings) -> int:
         daemon=True,
     ).start()
     # Field workers' reminders (shift start, near a site, a visit running over, the day's report).
+    from dispatch import localtime
     from dispatch.reminders import ReminderSettings
     from realtime.reminders import run_reminders
     from realtime.report_schedule import webhook_poster as poster
@@ -160,6 +161,7 @@ def _worker(settings: Settings) -> int:
             "uses_clock_in": settings.clock_in != "off",
             "push": WebPush(sessions=reminder_sessions, clock=SystemClock()),
             "fallback": poster(settings.link_webhook_url) if settings.link_webhook_url else None,
+            "zone": localtime.zone(settings.timezone),  # "today" is the office's day (a worker's own where set)
         },
         name="reminders",
         daemon=True,

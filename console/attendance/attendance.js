@@ -14,8 +14,10 @@
     return e;
   }
 
+  let office; // the office's time zone (IANA name), once known: times and days read on its clock
+
   function when(iso) {
-    return iso ? new Date(iso).toLocaleString([], { dateStyle: "short", timeStyle: "short" }) : "—";
+    return iso ? new Date(iso).toLocaleString([], { dateStyle: "short", timeStyle: "short", timeZone: office }) : "—";
   }
 
   function showError(text) {
@@ -200,12 +202,29 @@
     }
   }
 
-  const today = new Date();
-  const iso = (d) => d.toISOString().slice(0, 10);
-  $("#ts-to").value = iso(today);
-  $("#ts-from").value = iso(new Date(today.getTime() - 6 * 86400000));
+  // Timesheets name the office's calendar days (OUTFIELD_TIMEZONE), not UTC's or the browser's: the period
+  // opens on the last seven days of the office's clock.
+  async function officeZone() {
+    try {
+      return (await api("/i18n/catalogue.json")).timezone || undefined;
+    } catch (e) {
+      return undefined;
+    }
+  }
+
+  function localDay(ms, timeZone) {
+    return new Intl.DateTimeFormat("en-CA", { timeZone: timeZone, year: "numeric", month: "2-digit", day: "2-digit" })
+      .format(new Date(ms));
+  }
+
   $("#ts-filter").addEventListener("submit", (ev) => { ev.preventDefault(); refresh(); });
   $("#ld-approve").addEventListener("click", () => decide("approve"));
   $("#ld-reject").addEventListener("click", () => decide("reject"));
-  refresh();
+  officeZone().then((timeZone) => {
+    office = timeZone;
+    const now = Date.now();
+    $("#ts-to").value = localDay(now, office);
+    $("#ts-from").value = localDay(now - 6 * 86400000, office);
+    refresh();
+  });
 })();

@@ -2,8 +2,8 @@
 playback of the day, and the plan-versus-actual table.
 
 Its own Dash app mounted at /day/ on the console's server, as /plans/ is (see `console.app`). Pick a
-worker and a (UTC) day, or open `/day/?worker=ID&date=YYYY-MM-DD` (the wall map's worker card links
-here). One server call per choice draws everything; the playback then runs in the browser
+worker and a day (a local day: the worker's own zone, else the office's), or open
+`/day/?worker=ID&date=YYYY-MM-DD` (the wall map's worker card links here). One server call per choice draws everything; the playback then runs in the browser
 (`assets/day.js`): the slider is seconds into the track, each tick moves it by the elapsed time times
 the speed (×1…×60) and the marker goes to where the track was at that fix time, so no frame asks
 the server anything. Every text on the map (tooltips: site names, times) is a text child, never HTML.
@@ -24,7 +24,7 @@ from console.api_day import plan_vs_actual_json
 from console.auth import ApiError, Auth
 from console.i18n import _
 from dispatch.access import Action, Actor
-from services.day_service import WorkerDay, day_bounds
+from services.day_service import WorkerDay
 
 PATH = "/day/"
 MONACO_CENTRE = (43.7384, 7.4246)
@@ -216,8 +216,8 @@ def address_choice(search: str | None) -> tuple[int | None, date | None]:
     return worker_id, day
 
 
-def downloads(worker_id: int, day: date) -> list[Any]:
-    start, end = day_bounds(day)
+def downloads(worker_id: int, day: date, start: datetime, end: datetime) -> list[Any]:
+    """The day's downloads: its track from `start` to `end` (the local day's bounds), and plan versus actual."""
     query = urlencode({"from": start.isoformat(), "to": end.isoformat()})
     base = f"/api/v1/workers/{worker_id}"
     return [
@@ -279,7 +279,7 @@ def layout(*, tile_url: str | None, actor_name: str, workers: Sequence[tuple[int
                         ]
                     ),  # fmt: skip
                     html.Label(
-                        ["Day (UTC)", dcc.DatePickerSingle(id=DATE, date=day.isoformat(), display_format="YYYY-MM-DD")]
+                        ["Day", dcc.DatePickerSingle(id=DATE, date=day.isoformat(), display_format="YYYY-MM-DD")]
                     ),
                     html.Span(id=DOWNLOADS, className="day-downloads"),
                     html.Span(id=MESSAGE, className="plans-message"),
@@ -398,7 +398,7 @@ def register(dash_app: Dash, *, auth: Auth, load_day: LoadDay) -> None:
             0,
             summary(pva),
             comparison_table(pva),
-            downloads(wid, when),
+            downloads(wid, when, found.start, found.end),
             note,
             bounds(found),
         )

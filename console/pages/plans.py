@@ -14,7 +14,7 @@ The presenters below are pure functions of the plan JSON, so they are unit-teste
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 import dash_leaflet as dl
@@ -26,6 +26,7 @@ from dash_socketio import DashSocketIO
 from console import i18n
 from console.auth import ApiError, Auth
 from console.i18n import _
+from dispatch import localtime
 from dispatch.access import Action
 from dispatch.geo import LatLon
 from routing.paths import RoutePath
@@ -81,10 +82,12 @@ def tomorrow_utc(now: datetime | None = None) -> date:
     return ((now or datetime.now(UTC)) + timedelta(days=1)).date()
 
 
-def default_day(now: datetime, open_order_days: Iterable[date]) -> date:
-    """The day the page opens on: the first day from today with open orders to plan, else tomorrow."""
-    ahead = sorted(d for d in open_order_days if d >= now.date())
-    return ahead[0] if ahead else tomorrow_utc(now)
+def default_day(now: datetime, open_order_days: Iterable[date], tz: tzinfo = UTC) -> date:
+    """The day the page opens on: the first local day (in `tz`, the office's) from today with open orders to
+    plan, else tomorrow."""
+    today = localtime.local_day(now, tz)
+    ahead = sorted(d for d in open_order_days if d >= today)
+    return ahead[0] if ahead else today + timedelta(days=1)
 
 
 def worker_colour(index: int) -> str:

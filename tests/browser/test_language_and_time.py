@@ -148,3 +148,18 @@ def test_an_order_window_reads_on_the_offices_clock_in_the_console_and_on_the_ph
     assert field.locator(f"li.order[data-order-id='{order_id}'] .facts dt").first.inner_text() == "时间"
     assert "09:00–11:00 CST" in field.locator(f"li.order[data-order-id='{order_id}'] .window").inner_text()
     phone.close()
+
+
+def test_the_timesheets_period_opens_on_the_offices_calendar_days(browser, console_server):
+    """Tests that at 01:30 on 3 March in Shanghai (17:30 UTC on 2 March) the manager's attendance page opens its
+    timesheets on the office's last seven days, 25 February to 3 March, not on the UTC (or browser) dates."""
+    console_server.cli("data", "create-user", "--role", "manager", "--name", "lin", "--password", "manager-pw")
+    context = offline_context(browser, console_server, timezone_id="Europe/London")
+    page = context.new_page()
+    try:
+        page.clock.set_fixed_time(datetime(2026, 3, 2, 17, 30, tzinfo=UTC))
+        login(page, console_server, name="lin", password="manager-pw", path="/attendance/", ready="#ts-table")
+        page.wait_for_function("() => document.querySelector('#ts-to').value !== ''")
+        assert (page.input_value("#ts-from"), page.input_value("#ts-to")) == ("2026-02-25", "2026-03-03")
+    finally:
+        context.close()
