@@ -213,7 +213,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     server.register_blueprint(api_review.create_blueprint(auth=auth, reviews=reviews))
     forms = FormsService(sessions=sessions, clock=clock)
     server.register_blueprint(api_forms.create_blueprint(auth=auth, forms=forms))
-    reports = ReportsService(sessions=sessions, clock=clock, field=field)
+    reports = ReportsService(sessions=sessions, clock=clock, field=field, zone=office)
     server.register_blueprint(api_reports.create_blueprint(auth=auth, reports=reports))
     server.register_blueprint(
         api_admin.create_blueprint(auth=auth, admin=AdminService(sessions=sessions, clock=clock, bus=bus))

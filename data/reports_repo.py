@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
@@ -53,9 +53,8 @@ MAX_PER_PAGE = 200
 
 
 def period_bounds(period: Period) -> tuple[datetime, datetime]:
-    """[start, end) in UTC for the whole days of the period."""
-    start = datetime.combine(period.start, time(0), tzinfo=UTC)
-    return start, datetime.combine(period.end + timedelta(days=1), time(0), tzinfo=UTC)
+    """[start, end) in UTC for the whole local days of the period (in its zone)."""
+    return period.bounds()
 
 
 def _epoch(session: Session, column: str) -> str:
@@ -396,11 +395,11 @@ def worker_figures(session: Session, period: Period, *, now: datetime, team: str
 def km_per_worker(session: Session, period: Period, *, now: datetime) -> dict[int, float]:
     """Kilometres per worker over the period: whole days from `worker_day_km` (summed from the fixes the
     first time a report asks for a day that is over), today's straight from the fixes."""
-    today = now.astimezone(UTC).date()
+    today = now.astimezone(period.zone).date()
     days = [period.start + timedelta(days=i) for i in range(period.days)]
     known = set(session.scalars(select(KmDayRow.day).where(KmDayRow.day >= period.start, KmDayRow.day <= period.end)))
     for day in (d for d in days if d < today and d not in known):
-        per_worker = _km_between(session, *period_bounds(Period(day, day)))
+        per_worker = _km_between(session, *period_bounds(Period(day, day, period.zone)))
         values = [{"worker_id": w, "day": day, "km": km} for w, km in per_worker.items() if km > 0]
         _insert_ignoring_duplicates(session, WorkerDayKmRow, values)
         _insert_ignoring_duplicates(session, KmDayRow, [{"day": day, "computed_at": now}])
@@ -412,7 +411,7 @@ def km_per_worker(session: Session, period: Period, *, now: datetime) -> dict[in
     ):
         totals[worker_id] = float(km)
     if period.start <= today <= period.end:
-        for worker_id, km in _km_between(session, *period_bounds(Period(today, today))).items():
+        for worker_id, km in _km_between(session, *period_bounds(Period(today, today, period.zone))).items():
             totals[worker_id] = totals.get(worker_id, 0.0) + km
     return {w: round(km, 3) for w, km in totals.items()}
 

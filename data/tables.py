@@ -531,7 +531,8 @@ class ReportDeliveryRow(Base):
 
 
 class WorkerDayKmRow(Base):
-    """Kilometres a worker drove on one day (UTC), summed from their fixes once the day is over."""
+    """Kilometres a worker drove on one day (the office's local day since migration 0018), summed from their
+    fixes once the day is over."""
 
     __tablename__ = "worker_day_km"
 

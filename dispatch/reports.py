@@ -30,12 +30,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from dispatch.localtime import local_day_bounds
 
 MAX_PERIOD_DAYS = 366
 
@@ -122,10 +124,12 @@ REPORTS: dict[str, ReportKind] = {
 
 @dataclass(frozen=True, slots=True)
 class Period:
-    """Whole days `start`..`end`, both included."""
+    """Whole local calendar days `start`..`end`, both included, in `zone` (the office's: a day there may
+    last 23 or 25 hours)."""
 
     start: date
     end: date
+    zone: tzinfo = UTC
 
     def __post_init__(self) -> None:
         if self.end < self.start:
@@ -136,6 +140,13 @@ class Period:
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """`[first day's local midnight, the midnight after the last day)` as UTC instants."""
+        return local_day_bounds(self.start, self.zone)[0], local_day_bounds(self.end, self.zone)[1]
+
+    def with_zone(self, zone: tzinfo) -> Period:
+        return Period(self.start, self.end, zone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -480,14 +491,14 @@ def km_driven(track: pd.DataFrame) -> dict[int, float]:
     return {int(w): round(float(m) / 1000.0, 3) for w, m in per_worker.items()}
 
 
-def due_period(now: datetime, schedule: Schedule) -> Period:
-    """The last whole period before `now`: yesterday, or last week Monday..Sunday."""
-    today = now.date()
+def due_period(now: datetime, schedule: Schedule, zone: tzinfo = UTC) -> Period:
+    """The last whole period before `now` in `zone`: yesterday, or last week Monday..Sunday."""
+    today = now.astimezone(zone).date()
     if schedule is Schedule.DAILY:
         day = today - timedelta(days=1)
-        return Period(day, day)
+        return Period(day, day, zone)
     monday = today - timedelta(days=today.weekday() + 7)
-    return Period(monday, monday + timedelta(days=6))
+    return Period(monday, monday + timedelta(days=6), zone)
 
 
 def _share(part: Any, whole: Any) -> float | None:

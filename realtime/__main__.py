@@ -60,6 +60,7 @@ def _worker(settings: Settings) -> int:
 
     from data import scope_repo
     from data.db import make_engine, make_sessionmaker, session_scope
+    from dispatch import localtime
     from dispatch.clock import SystemClock
     from realtime.bus import Bus
     from realtime.field_events import make_field_events, run_periodic
@@ -122,6 +123,7 @@ def _worker(settings: Settings) -> int:
                 "team": settings.report_team,
                 "post": webhook_poster(settings.report_webhook_url) if settings.report_webhook_url else None,
                 "stop": stop,
+                "zone": localtime.zone(settings.timezone),
             },
             name="report-schedule",
             daemon=True,
@@ -137,12 +139,12 @@ def _worker(settings: Settings) -> int:
             "sessions": make_sessionmaker(make_engine(settings.database_url)),
             "clock": SystemClock(),
             "stop": stop,
+            "zone": localtime.zone(settings.timezone),
         },
         name="report-warmup",
         daemon=True,
     ).start()
     # Field workers' reminders (shift start, near a site, a visit running over, the day's report).
-    from dispatch import localtime
     from dispatch.reminders import ReminderSettings
     from realtime.reminders import run_reminders
     from realtime.report_schedule import webhook_poster as poster

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import requests
@@ -80,13 +80,14 @@ def deliver_if_due(
     schedule: Schedule,
     team: str,
     post: Callable[[dict[str, Any]], None] | None,
+    zone: tzinfo = UTC,
 ) -> Period | None:
     """Deliver the last whole period's report unless it was delivered; the period delivered, or None.
 
     It is posted to the report webhook (`post`, when one is configured) and, in the same transaction that
     remembers the period, queued as a signed `report.delivered` event for every webhook an admin subscribed
     to it (sent by the `webhooks` process, retried from the database until taken)."""
-    period = due_period(clock.now(), schedule)
+    period = due_period(clock.now(), schedule, zone)
     with session_scope(sessions) as session:
         if reports_repo.delivered(session, schedule=schedule.value, team=team, period=period):
             return None
@@ -111,13 +112,15 @@ def run_report_schedule(
     post: Callable[[dict[str, Any]], None] | None,
     stop: threading.Event,
     every_s: float = CHECK_EVERY_S,
+    zone: tzinfo = UTC,
 ) -> None:
-    """Check at once and then every `every_s` seconds until `stop`; only the lock holder delivers."""
+    """Check at once and then every `every_s` seconds until `stop`; only the lock holder delivers. Periods
+    are the office's local days (`zone`)."""
     try:
         while not stop.is_set():
             if bus.hold_lock(REPORT_LOCK, holder, int(every_s * 1500)):
                 try:
-                    deliver_if_due(sessions=sessions, clock=clock, schedule=schedule, team=team, post=post)
+                    deliver_if_due(sessions=sessions, clock=clock, schedule=schedule, team=team, post=post, zone=zone)
                 except Exception as exc:  # retried next round; the worker's relay must not die of it
                     log.warning("scheduled report not delivered (%s: %s); retrying in %.0f s",
                                 type(exc).__name__, exc, every_s)  # fmt: skip

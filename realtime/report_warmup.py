@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,18 +34,20 @@ class Warmed:
     km_days: int
 
 
-def warm_reports(sessions: sessionmaker[Session], *, now: datetime, km_days_back: int = 366) -> Warmed:
+def warm_reports(
+    sessions: sessionmaker[Session], *, now: datetime, zone: tzinfo = UTC, km_days_back: int = 366
+) -> Warmed:
     """Keep the sums of the closed months of the last year and the kilometres of the days of the
     last `km_days_back` up to the day before yesterday (whatever positions retention left)."""
-    today = now.date()
+    today = now.astimezone(zone).date()
     with session_scope(sessions) as session:
-        months = reports_repo.keep_month_sums(session, Period(today - timedelta(days=365), today), now=now)
+        months = reports_repo.keep_month_sums(session, Period(today - timedelta(days=365), today, zone), now=now)
     # Not yesterday: a phone that was offline may still upload yesterday's fixes (a report asking for
     # yesterday sums it then, as it always did).
     settled = today - timedelta(days=2)
     with session_scope(sessions) as session:
         before = reports_repo.km_days_known(session)
-        reports_repo.km_per_worker(session, Period(today - timedelta(days=km_days_back), settled), now=now)
+        reports_repo.km_per_worker(session, Period(today - timedelta(days=km_days_back), settled, zone), now=now)
         after = reports_repo.km_days_known(session)
     return Warmed(months=months, km_days=after - before)
 
@@ -58,13 +60,14 @@ def run_report_warmup(
     clock: Clock,
     stop: threading.Event,
     every_s: float = WARM_EVERY_S,
+    zone: tzinfo = UTC,
 ) -> None:
     """Warm at once and then every `every_s` seconds until `stop`; only the lock holder works."""
     try:
         while not stop.is_set():
             if bus.hold_lock(WARMUP_LOCK, holder, int(every_s * 1500)):
                 try:
-                    warmed = warm_reports(sessions, now=clock.now())
+                    warmed = warm_reports(sessions, now=clock.now(), zone=zone)
                     if warmed.months or warmed.km_days:
                         log.info("reports kept ready: %d months summed, %d days of kilometres",
                                  len(warmed.months), warmed.km_days)  # fmt: skip

@@ -11,6 +11,9 @@ change made at the newest schema does not reach a kept month.
 
 PostgreSQL gets the tables (one schema for both) but no triggers: it sums a report's orders directly.
 
+Report periods are the office's local days from now on (`dispatch.reports.Period.zone`): the kilometres
+kept per UTC day (`worker_day_km`, `km_days`) are forgotten, and summed again per local day when asked.
+
 Revision ID: 0018
 Revises: 0014
 Create Date: 2026-12-04 23:40:00+00:00
@@ -83,6 +86,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_report_month_sums")),
     )
     op.create_index(op.f("ix_report_month_sums_month"), "report_month_sums", ["month"])
+    # Reports now cut days at the office's midnight, not UTC's: kilometres kept per UTC day are summed again.
+    op.execute("DELETE FROM worker_day_km")
+    op.execute("DELETE FROM km_days")
     if op.get_bind().dialect.name != "sqlite":
         return
     for name, body in TRIGGERS.items():
