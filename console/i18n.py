@@ -156,6 +156,11 @@ def translate_reason(reason: str, *, language: str) -> str:
     return reason
 
 
+def reason(text: str) -> str:
+    """An English reason (a refusal from the API, the services or the domain) in this request's language."""
+    return translate_reason(text, language=current_language())
+
+
 def language_switch(next_path: str) -> Any:
     """The EN / 中文 switch for a Dash page: a form posting to /lang, back to `next_path`."""
     from dash import html  # the pages' toolkit; this module also serves plain Flask routes
@@ -263,4 +268,4 @@ def with_zone_labels(day: dict[str, Any]) -> dict[str, Any]:
     return day
 
 
-__all__ = ["LANGUAGES", "_", "clock_time", "install", "office_zone", "select_language", "translate_reason"]
+__all__ = ["LANGUAGES", "_", "clock_time", "install", "office_zone", "reason", "select_language", "translate_reason"]
