@@ -10,6 +10,7 @@ import flask
 
 from console.api_reports import date_arg, download, format_arg
 from console.auth import Auth
+from console.i18n import plain_page
 from console.request_body import json_object
 from dispatch.access import Action
 from dispatch.errors import MAX_ID, deny
@@ -104,7 +105,7 @@ def create_blueprint(*, auth: Auth, attendance: AttendanceService, field: FieldS
     @bp.get("/attendance/")
     def page() -> flask.Response:
         auth.require(Action.VIEW_TIMESHEETS)
-        return flask.send_file(PAGE_DIR / "index.html", mimetype="text/html", max_age=0)
+        return flask.Response(plain_page(PAGE_DIR / "index.html", next_path="/attendance/"), mimetype="text/html")
 
     @bp.get("/attendance/static/<path:name>")
     def static(name: str) -> flask.Response:

@@ -4,6 +4,7 @@ the language of a request, the switch remembered per user, API error reasons, th
 from __future__ import annotations
 
 import io
+import json
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -32,6 +33,8 @@ ZH_PO = REPO / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
 ZH_MO = ZH_PO.with_suffix(".mo")
 NOW = datetime(2026, 3, 27, 9, 0, tzinfo=UTC)
 SAME_ORIGIN = {"Origin": "http://localhost"}  # what a browser's form post carries
+PLAIN_PAGES = ("admin", "attendance", "customer")
+"""The plain HTML pages (not Dash's, not the field page's), whose every text is translated as it is served."""
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +53,7 @@ def app(tmp_path_factory: pytest.TempPathFactory):
     sessions = make_sessionmaker(make_engine(settings.database_url))
     with session_scope(sessions) as session:
         user, token = users_repo.create_user(session, name="dora", role=Role.DISPATCHER, password="dora-password-1")
+        users_repo.create_user(session, name="mona", role=Role.MANAGER, password="mona-password-1")
     return {"server": outfield.server, "sessions": sessions, "user_id": user.id, "token": token}
 
 
@@ -163,8 +167,8 @@ def test_the_shipped_font_is_served_without_a_login(app):
 
 
 def wrapped_messages() -> set[str]:
-    """Every English string the code wraps for translation: `_()`/`N_()` in Python and JS,
-    and the field page's `data-i18n` elements."""
+    """Every English string the code wraps for translation: `_()`/`N_()` in Python and JS, the field page's
+    `data-i18n` elements, and every text of the plain pages."""
     with (REPO / "babel.cfg").open() as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)
     keywords = {"_": None, "gettext": None, "N_": None}
@@ -180,6 +184,8 @@ def wrapped_messages() -> set[str]:
         found.add(re.sub(r"\s+", " ", match[1]).strip())
     for match in re.finditer(r'aria-label="([^"]+)"[^>]*data-i18n-label', page):
         found.add(match[1])
+    for plain in PLAIN_PAGES:  # translated whole as they are served (i18n.plain_page)
+        found.update(i18n.page_texts((REPO / "console" / plain / "index.html").read_text()))
     return found
 
 
@@ -203,3 +209,64 @@ def test_the_compiled_catalogue_is_the_po_file():
     expected = {m.id: m.string for m in read_mo(compiled) if m.id}
     shipped = {m.id: m.string for m in read_mo(ZH_MO.open("rb")) if m.id}
     assert shipped == expected
+
+
+# English a person would read on each page when it is not translated (labels, headings, buttons, messages).
+ENGLISH_ON = {
+    "/admin/": ("Workers", "New worker", "Device id", "Audit log", "Who (user name)", "Save", "Cancel", "Add team",
+                "Geofence radius (m)", "Your role has no administration screens.", "Outfield · administration"),
+    "/attendance/": ("Attendance and hours", "Late entries waiting for a decision", "Timesheets", "Overtime",
+                     "Day reports per team", "Approve", "Reject", "Note (required to reject)", "Nothing waits."),
+    "/c/not-a-link": ("Your visit", "How was the visit?", "Your rating", "Comment (optional)", "Send",
+                      "Thank you for rating this visit.", "Where your technician is"),
+    "/reports/_dash-layout": ("From", "To", "Search", "Customer", "Status", "Report", "Per", "Chart",
+                              "only what went wrong", "overview", "visits done", "check-in compliance", "cancelled"),
+    "/forms/_dash-layout": ("Order type", "Form name", "Reports need a manager's approval", "repair", "inspection"),
+    "/review/_dash-layout": ("pending", "approved", "rejected", "all"),
+}  # fmt: skip
+CHINESE_ON = {
+    "/admin/": ("人员", "审计日志", "系统管理"),
+    "/attendance/": ("考勤与工时", "工时表", "待处理的补录"),
+    "/c/not-a-link": ("您的上门服务", "您的评分"),
+    "/reports/_dash-layout": ("客户", "总览", "仅显示出问题的"),
+    "/forms/_dash-layout": ("工单类型", "维修"),
+    "/review/_dash-layout": ("待审核", "已驳回"),
+}
+
+
+def shown_texts(path: str, body: str) -> list[str]:
+    """What a person reads of a served page: a plain page's texts and labels, or a Dash layout's children,
+    labels, placeholders and titles (not the catalogue the page carries for its script)."""
+    if not path.endswith("_dash-layout"):
+        return i18n.page_texts(re.sub(r' data-messages="[^"]*"', "", body))
+    texts: list[str] = []
+
+    def walk(node: object, key: str = "") -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, k)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, key)
+        elif isinstance(node, str) and key in ("children", "label", "placeholder", "title"):
+            texts.append(node.strip())
+
+    walk(json.loads(body))
+    return texts
+
+
+@pytest.mark.parametrize("path", list(ENGLISH_ON))
+def test_a_page_rendered_in_chinese_shows_no_english_label(app, path):
+    """Tests that a manager who chose 中文 gets the administration, attendance, customer, reports, forms and review
+    pages with Chinese headings and labels, and none of the English ones (the same page in English has them)."""
+    client = app["server"].test_client()
+    answer = client.post("/login", data={"name": "mona", "password": "mona-password-1", "next": "/"})
+    assert answer.status_code == 302
+    english = shown_texts(path, client.get(path, headers={"Accept-Language": "en"}).get_data(as_text=True))
+    assert set(ENGLISH_ON[path]) <= set(english)  # the list is what the page shows in English
+    client.set_cookie("lang", "zh_CN")
+    served = client.get(path)
+    assert served.status_code == 200
+    chinese = shown_texts(path, served.get_data(as_text=True))
+    assert sorted(set(ENGLISH_ON[path]) & set(chinese)) == []
+    assert all(any(word in text for text in chinese) for word in CHINESE_ON[path]), chinese
