@@ -5,12 +5,13 @@ their approval, and the managers' page `/attendance/` (plain HTML and JS in `att
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Final
 
 import flask
 
 from console.api_reports import date_arg, download, format_arg
 from console.auth import Auth
-from console.i18n import plain_page
+from console.i18n import N_, plain_page, reason
 from console.request_body import json_object
 from dispatch.access import Action
 from dispatch.errors import MAX_ID, deny
@@ -21,6 +22,13 @@ from services.reports_service import export
 PAGE_DIR = Path(__file__).resolve().parent / "attendance"
 STATUSES = ("pending", "approved", "rejected", "all")
 MAX_TEAM_CHARS = 100
+REMINDERS: Final = (
+    N_("Your shift began at {time}: clock in?"),
+    N_("You are at {site}, check in?"),
+    N_("The visit at {site} was planned to end at {time}: check out when done."),
+    N_("Your shift ends at {time}: file the day's report?"),
+)
+"""The reminders `dispatch.reminders` words, for the catalogue: the field page reads them in the worker's language."""
 
 
 def create_blueprint(*, auth: Auth, attendance: AttendanceService, field: FieldService) -> flask.Blueprint:
@@ -28,7 +36,10 @@ def create_blueprint(*, auth: Auth, attendance: AttendanceService, field: FieldS
 
     @bp.get("/api/v1/field/<token>/attendance")
     def field_state(token: str) -> flask.Response:
-        return flask.jsonify(attendance.field_state(field.open(token)))
+        state = attendance.field_state(field.open(token))
+        for reminder in state.get("reminders") or []:
+            reminder["text"] = reason(reminder["text"])
+        return flask.jsonify(state)
 
     @bp.post("/api/v1/field/<token>/reminders")
     def reminders(token: str) -> flask.Response:

@@ -138,31 +138,38 @@ def messages(language: str) -> dict[str, str]:
 @cache
 def _patterns(language: str) -> tuple[tuple[re.Pattern[str], str], ...]:
     """The catalogue's messages with `{name}` placeholders as patterns matching a whole reason."""
-    out = []
-    for msgid, msgstr in messages(language).items():
-        if "{" in msgid:
-            out.append((re.compile(_PLACEHOLDER.sub(r"(?P<\1>.+?)", re.escape(msgid)) + r"\Z", re.S), msgstr))
-    return tuple(out)
+    templates = sorted((m for m in messages(language).items() if "{" in m[0]), key=lambda m: -len(_own_words(m[0])))
+    return tuple(
+        (re.compile(_PLACEHOLDER.sub(r"(?P<\1>.+?)", re.escape(msgid)) + r"\Z", re.S), msgstr)
+        for msgid, msgstr in templates
+    )
+
+
+def _own_words(template: str) -> str:
+    """A template's own text, without its `{name}` placeholders (the more of it, the more specific)."""
+    return re.sub(r"\{\w+\}", "", template)
 
 
 def translate_reason(reason: str, *, language: str) -> str:
     """`reason` (an API error's English text) in `language`; "field: reason" keeps its field name.
 
-    Whole messages are looked up first, then the catalogue's templates ("{value} is not an id");
-    a reason the catalogue does not know stays English rather than being half translated.
+    Whole messages are looked up first, then the reason after a "field: " prefix, then the catalogue's templates
+    ("{value} is not an id"), the most specific (the most words of its own) first; the parts a template names are
+    translated in turn when the catalogue knows them. A reason the catalogue does not know stays English rather
+    than being half translated.
     """
     known = messages(language)
     if reason in known:
         return known[reason]
-    for pattern, template in _patterns(language):
-        match = pattern.match(reason)
-        if match is not None:
-            return template.format(**match.groupdict())
     field, sep, rest = reason.partition(": ")
     if sep and rest and " " not in field:
         translated = translate_reason(rest, language=language)
         if translated != rest:
             return f"{field}: {translated}"
+    for pattern, template in _patterns(language):
+        match = pattern.match(reason)
+        if match is not None:  # the parts it names may be reasons or words the catalogue knows ("done")
+            return template.format(**{k: translate_reason(v, language=language) for k, v in match.groupdict().items()})
     return reason
 
 

@@ -182,6 +182,7 @@ def wrapped_messages() -> set[str]:
     page = (REPO / "console" / "field" / "index.html").read_text()
     for match in re.finditer(r"<\w+[^>]*data-i18n[^>]*>([^<]+)<", page):
         found.add(re.sub(r"\s+", " ", match[1]).strip())
+    found.discard("")  # the space between an element marked data-i18n-label and its first child
     for match in re.finditer(r'aria-label="([^"]+)"[^>]*data-i18n-label', page):
         found.add(match[1])
     for plain in PLAIN_PAGES:  # translated whole as they are served (i18n.plain_page)
@@ -270,3 +271,40 @@ def test_a_page_rendered_in_chinese_shows_no_english_label(app, path):
     chinese = shown_texts(path, served.get_data(as_text=True))
     assert sorted(set(ENGLISH_ON[path]) & set(chinese)) == []
     assert all(any(word in text for text in chinese) for word in CHINESE_ON[path]), chinese
+
+
+def test_the_field_pages_reminders_read_in_the_workers_language(app):
+    """Tests that the reminders the domain words in English reach a Chinese phone in Chinese, times and site
+    names kept, and an English phone unchanged."""
+    with app["server"].test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        assert i18n.reason("Your shift began at 07:30: clock in?") == "您的班次已于 07:30 开始：要上班打卡吗？"
+        assert (
+            i18n.reason("You are at Casino de Monte-Carlo, check in?") == "您已到达 Casino de Monte-Carlo，要签到吗？"
+        )
+    with app["server"].test_request_context("/", headers={"Accept-Language": "en"}):
+        assert i18n.reason("Your shift began at 07:30: clock in?") == "Your shift began at 07:30: clock in?"
+
+
+def test_a_refusal_from_the_domain_reaches_a_chinese_reader_in_chinese(app):
+    """Tests that cancelling a cancelled order is refused in English without Accept-Language and in Chinese with
+    zh-CN, the status word translated too (the domain words it; the API translates it on the way out)."""
+    client = app["server"].test_client()
+    auth = {"Authorization": f"Bearer {app['token']}"}
+    site = client.post("/api/v1/sites", json={"name": "Casino", "location": {"lat": 43.7394, "lon": 7.4276}},
+                       headers=auth)  # fmt: skip
+    assert site.status_code == 201, site.get_json()
+    body = {
+        "site_id": site.get_json()["id"],
+        "window_start": "2026-03-28T09:00:00Z",
+        "window_end": "2026-03-28T11:00:00Z",
+    }
+    order = client.post("/api/v1/work-orders", json=body, headers=auth).get_json()["id"]
+    cancel = {"status": "cancelled", "reason": "the customer called"}
+    assert client.post(f"/api/v1/work-orders/{order}/status", json=cancel, headers=auth).status_code == 200
+    english = client.post(f"/api/v1/work-orders/{order}/status", json=cancel, headers=auth)
+    chinese = client.post(
+        f"/api/v1/work-orders/{order}/status", json=cancel, headers={**auth, "Accept-Language": "zh-CN"}
+    )
+    assert english.status_code == chinese.status_code == 409
+    assert english.get_json()["error"] == f"order {order} is cancelled; a cancelled order cannot change"
+    assert chinese.get_json()["error"] == f"工单 {order} 的状态为“已取消”，不能再更改"
