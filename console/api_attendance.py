@@ -5,13 +5,12 @@ their approval, and the managers' page `/attendance/` (plain HTML and JS in `att
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
 
 import flask
 
 from console.api_reports import date_arg, download, format_arg
 from console.auth import Auth
-from console.i18n import N_, plain_page, reason
+from console.i18n import plain_page, reason
 from console.request_body import json_object
 from dispatch.access import Action
 from dispatch.errors import MAX_ID, deny
@@ -22,13 +21,6 @@ from services.reports_service import export
 PAGE_DIR = Path(__file__).resolve().parent / "attendance"
 STATUSES = ("pending", "approved", "rejected", "all")
 MAX_TEAM_CHARS = 100
-REMINDERS: Final = (
-    N_("Your shift began at {time}: clock in?"),
-    N_("You are at {site}, check in?"),
-    N_("The visit at {site} was planned to end at {time}: check out when done."),
-    N_("Your shift ends at {time}: file the day's report?"),
-)
-"""The reminders `dispatch.reminders` words, for the catalogue: the field page reads them in the worker's language."""
 
 
 def create_blueprint(*, auth: Auth, attendance: AttendanceService, field: FieldService) -> flask.Blueprint:

@@ -61,6 +61,7 @@ TEMPLATES: Final = (
     N_("the automatic dispatcher may only assign; only a person may {doing}"),
     N_("only a dispatcher or an admin may {doing} (you are {role})"),
     N_("only the assigned worker ({holder}) or a dispatcher may {doing}"),
+    N_("worker {id}"),
     N_("nobody yet"),
     N_("say why order {id} is {status}"),
     N_("say which worker order {id} is assigned to"),
@@ -131,4 +132,10 @@ TEMPLATES: Final = (
     N_("a choice is listed twice"),
     N_("only a choice field has choices, not a {kind} field"),
     N_("only a number field has bounds, not a {kind} field"),
+    # The reminders dispatch/reminders.py words (GET /api/v1/field/{token}/attendance reads them in the phone's
+    # language).
+    N_("Your shift began at {time}: clock in?"),
+    N_("You are at {site}, check in?"),
+    N_("The visit at {site} was planned to end at {time}: check out when done."),
+    N_("Your shift ends at {time}: file the day's report?"),
 )

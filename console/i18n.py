@@ -137,8 +137,12 @@ def messages(language: str) -> dict[str, str]:
 
 @cache
 def _patterns(language: str) -> tuple[tuple[re.Pattern[str], str], ...]:
-    """The catalogue's messages with `{name}` placeholders as patterns matching a whole reason."""
-    templates = sorted((m for m in messages(language).items() if "{" in m[0]), key=lambda m: -len(_own_words(m[0])))
+    """The reasons' templates (`console.error_reasons`) as patterns matching a whole reason: only those, so a
+    reason never matches a page's words ("Order {id}") and comes out half translated."""
+    from console.error_reasons import TEMPLATES  # the reasons' templates (that module marks them with N_ from here)
+
+    known = messages(language)
+    templates = sorted(((t, known[t]) for t in TEMPLATES if t in known), key=lambda m: -len(_own_words(m[0])))
     return tuple(
         (re.compile(_PLACEHOLDER.sub(r"(?P<\1>.+?)", re.escape(msgid)) + r"\Z", re.S), msgstr)
         for msgid, msgstr in templates

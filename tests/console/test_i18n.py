@@ -224,6 +224,8 @@ ENGLISH_ON = {
                               "only what went wrong", "overview", "visits done", "check-in compliance", "cancelled"),
     "/forms/_dash-layout": ("Order type", "Form name", "Reports need a manager's approval", "repair", "inspection"),
     "/review/_dash-layout": ("pending", "approved", "rejected", "all"),
+    "/plans/_dash-layout": ("Day", "Seconds", "Minimise", "travel time", "time and distance", "Balance workload", "Plan"),
+    "/day/_dash-layout": ("Worker", "Speed"),
 }  # fmt: skip
 CHINESE_ON = {
     "/admin/": ("人员", "审计日志", "系统管理"),
@@ -232,6 +234,8 @@ CHINESE_ON = {
     "/reports/_dash-layout": ("客户", "总览", "仅显示出问题的"),
     "/forms/_dash-layout": ("工单类型", "维修"),
     "/review/_dash-layout": ("待审核", "已驳回"),
+    "/plans/_dash-layout": ("秒数", "优化目标", "均衡工作量"),
+    "/day/_dash-layout": ("人员",),
 }
 
 
@@ -258,8 +262,8 @@ def shown_texts(path: str, body: str) -> list[str]:
 
 @pytest.mark.parametrize("path", list(ENGLISH_ON))
 def test_a_page_rendered_in_chinese_shows_no_english_label(app, path):
-    """Tests that a manager who chose 中文 gets the administration, attendance, customer, reports, forms and review
-    pages with Chinese headings and labels, and none of the English ones (the same page in English has them)."""
+    """Tests that a manager who chose 中文 gets the administration, attendance, customer, reports, forms, review,
+    plans and day pages with Chinese headings and labels, and none of the English ones (the same page in English has them)."""
     client = app["server"].test_client()
     answer = client.post("/login", data={"name": "mona", "password": "mona-password-1", "next": "/"})
     assert answer.status_code == 302
