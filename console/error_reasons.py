@@ -132,6 +132,30 @@ TEMPLATES: Final = (
     N_("a choice is listed twice"),
     N_("only a choice field has choices, not a {kind} field"),
     N_("only a number field has bounds, not a {kind} field"),
+    # Why a check-in's confidence is lower (dispatch/confidence.py), as the review page and the order record show.
+    N_("no location was sent with the check-in"),
+    N_("the fix is {distance} outside the geofence of {site}, beyond its ±{acc} m accuracy"),
+    N_("the fix is {distance} outside the geofence of {site}, {within}"),
+    N_("within its ±{acc} m accuracy"),
+    N_("accuracy not reported"),
+    N_("the fix's accuracy was not reported"),
+    N_("the fix's accuracy ±{acc} m is worse than {limit} m"),
+    N_("the fix was {age} old at the check-in (fresh up to {limit})"),
+    N_("checked in {early} before the window opens at {time} UTC (limit {limit})"),
+    N_("checked in {late} after the window closed at {time} UTC"),
+    N_("the device reported a mock location"),
+    N_("the track jumped {distance} in {duration} ({speed}) at {time} UTC"),
+    N_("at once"),
+    N_("{speed} m/s, limit {limit} m/s"),
+    N_("the phone's clock is {offset} ahead of the server's (limit {limit})"),
+    N_("the phone's clock is {offset} behind the server's (limit {limit})"),
+    N_(
+        "photo {id} was taken {delta} before the check-in (EXIF {when} UTC; expected from {before} before to {after} after)"
+    ),
+    N_(
+        "photo {id} was taken {delta} after the check-in (EXIF {when} UTC; expected from {before} before to {after} after)"
+    ),
+    N_("photo {id} was taken {distance} from the check-in (EXIF GPS; limit {limit})"),
     # The reminders dispatch/reminders.py words (GET /api/v1/field/{token}/attendance reads them in the phone's
     # language).
     N_("Your shift began at {time}: clock in?"),

@@ -33,7 +33,10 @@ def score_class(score: Any, threshold: int = 60) -> str:
 def reasons_list(reasons: Sequence[Mapping[str, Any]]) -> html.Ul:
     """'−45 the fix is 1.0 km outside the geofence of …', one line each."""
     return html.Ul(
-        [html.Li(f"−{r.get('points_lost', 0)} {r.get('text', '')}", className="confidence-reason") for r in reasons],
+        [
+            html.Li(f"−{r.get('points_lost', 0)} {i18n.reason(str(r.get('text', '')))}", className="confidence-reason")
+            for r in reasons
+        ],
         className="confidence-reasons",
     )
 

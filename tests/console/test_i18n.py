@@ -16,9 +16,11 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
+from plotly.utils import PlotlyJSONEncoder
 
 from console import i18n
 from console.app import create_app
+from console.pages.checkin_confidence import checkin_confidence
 from console.pages.orders.new_order import form_time
 from data import users_repo
 from data.db import make_engine, make_sessionmaker, session_scope
@@ -312,3 +314,17 @@ def test_a_refusal_from_the_domain_reaches_a_chinese_reader_in_chinese(app):
     assert english.status_code == chinese.status_code == 409
     assert english.get_json()["error"] == f"order {order} is cancelled; a cancelled order cannot change"
     assert chinese.get_json()["error"] == f"工单 {order} 的状态为“已取消”，不能再更改"
+
+
+def test_a_check_ins_confidence_reads_in_chinese(app):
+    """Tests that the review page's confidence block (head, the domain's reasons, the review state) is Chinese for a
+    Chinese reader, the site's name and the figures kept."""
+    checkin = {
+        "kind": "in", "confidence": 55, "at": None, "review": {"status": "needs_review"},
+        "reasons": [{"points_lost": 45, "text": "the fix is 1.0 km outside the geofence of Casino, beyond its ±20 m accuracy"}],
+    }  # fmt: skip
+    with app["server"].test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        shown = json.dumps(checkin_confidence(checkin), cls=PlotlyJSONEncoder, ensure_ascii=False)
+    assert "签到 · 可信度 55/100" in shown and "等待经理审核" in shown
+    assert "−45 定位点在 Casino 的电子围栏外 1.0 km，超出其 ±20 米的精度" in shown
+    assert "outside the geofence" not in shown and "Check-in" not in shown
