@@ -86,8 +86,9 @@ WORDS = {
 
 
 def word(name: str) -> str:
-    """`name` (a column, report, group, figure or status as the API names it) in the page's language."""
-    return _(WORDS[name]) if name in WORDS else name
+    """`name` (a column, report, group, figure or status as the API names it) in the page's language; in English
+    as the API names it (the page's columns are the CSV's)."""
+    return _(WORDS[name]) if name in WORDS and i18n.current_language() != "en" else name
 
 
 def _options(values: Sequence[str]) -> list[dict[str, str]]:
@@ -296,7 +297,7 @@ HISTORY_COLUMNS = ("id", "reference", "window_start", "status", "type", "worker"
 
 def _label(figure: str) -> str:
     """A figure's label in the page's language (the figure's own English label when the page has no word for it)."""
-    return _(WORDS[figure]) if figure in WORDS else FIGURES[figure].label
+    return _(WORDS[figure]) if figure in WORDS and i18n.current_language() != "en" else FIGURES[figure].label
 
 
 def record_view(record: Mapping[str, Any]) -> list[Any]:
