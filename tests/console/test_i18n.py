@@ -223,7 +223,7 @@ ENGLISH_ON = {
     "/c/not-a-link": ("Your visit", "How was the visit?", "Your rating", "Comment (optional)", "Send",
                       "Thank you for rating this visit.", "Where your technician is"),
     "/reports/_dash-layout": ("From", "To", "Search", "Customer", "Status", "Report", "Per", "Chart",
-                              "only what went wrong", "overview", "visits done", "check-in compliance", "cancelled"),
+                              "only what went wrong", "overview", "visits done", "check-in-compliance", "cancelled"),
     "/forms/_dash-layout": ("Order type", "Form name", "Reports need a manager's approval", "repair", "inspection"),
     "/review/_dash-layout": ("pending", "approved", "rejected", "all"),
     "/plans/_dash-layout": ("Day", "Seconds", "Minimise", "travel time", "time and distance", "Balance workload", "Plan"),
