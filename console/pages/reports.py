@@ -71,6 +71,7 @@ WORDS = {
     "label": N_("name"), "key": N_("key"), "organisation": N_("organisation"),
     "overview": N_("overview"), "check-in-compliance": N_("check-in compliance"), "response-times": N_("response times"),
     "productivity": N_("productivity"), "customer-ratings": N_("customer ratings"),
+    "visits-gone-wrong": N_("visits gone wrong"),
     "orders": N_("orders"), "visits_done": N_("visits done"), "verified_share": N_("check-ins verified"),
     "anomaly_rate": N_("anomaly rate"), "assign_s": N_("created → assigned"), "response_s": N_("created → on site"),
     "handling_s": N_("handling time"), "on_time_share": N_("on time"), "km": N_("kilometres driven"),

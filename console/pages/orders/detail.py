@@ -56,7 +56,7 @@ def order_detail() -> html.Div:
         id=ids.ORDER_DETAIL,
         className="order-detail",
         children=[
-            html.Div(id=ids.ORDER_HEAD, className="order-head", children=html.P(NO_ORDER_HINT)),
+            html.Div(id=ids.ORDER_HEAD, className="order-head", children=html.P(_(NO_ORDER_HINT))),
             field_section(),
             html.Div(id=ids.ORDER_CARD, className="order-card"),
             html.Div(id=ids.ORDER_MESSAGE, className="order-message", role="status"),
