@@ -830,7 +830,7 @@
       const tabLabel = _("Orders") + (open.length ? " · " + open.length : "") + (waiting ? newOnes : "");
       let head;
       if (sel === null) {
-        head = el("P", { className: "muted", children: "Select an order in the list or on the map." });
+        head = el("P", { className: "muted", children: _("Select an order in the list or on the map.") });
       } else {
         const p = feats.find((q) => q.order_id === sel);
         head = [
