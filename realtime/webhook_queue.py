@@ -1,14 +1,15 @@
 """The webhook deliveries' Redis side: the RQ queue `outfield-webhooks` and the worker loop that drains it.
 
 The database's `webhook_deliveries` rows are the queue's source of truth (`data/webhooks_repo.py`); a
-job here only wakes the `webhooks` process (`console/webhook_worker.py`) for one delivery.
+job here only wakes the `webhooks` process (`console/webhook_worker.py`) for one delivery. A retry is
+scheduled with RQ's `enqueue_at`; the worker's RQ scheduler (a forked process, a 1 s tick) hands it over.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import redis
 from redis.exceptions import RedisError
@@ -32,12 +33,13 @@ class DeliveryQueue:
             self._redis = redis.Redis.from_url(self._url, socket_connect_timeout=2, socket_timeout=5)
         return Queue(QUEUE_NAME, connection=self._redis)
 
-    def enqueue(self, delivery_ids: Iterable[int], *, delay_s: float = 0.0) -> None:
+    def enqueue(self, delivery_ids: Iterable[int], *, at: datetime | None = None) -> None:
+        """Queue the deliveries for now, or for `at` (an aware time): never handed to the sender before it."""
         try:
             queue = self.queue()
             for delivery_id in delivery_ids:
-                if delay_s > 0:
-                    queue.enqueue_in(timedelta(seconds=delay_s), JOB, delivery_id, result_ttl=0)
+                if at is not None:
+                    queue.enqueue_at(_whole_second_up(at), JOB, delivery_id, result_ttl=0)
                 else:
                     queue.enqueue(JOB, delivery_id, result_ttl=0)
         except RedisError as exc:
@@ -49,3 +51,10 @@ class DeliveryQueue:
         """Send deliveries until stopped. SimpleWorker: a delivery is one HTTP call, not worth a fork per job."""
         queue = self.queue()
         SimpleWorker([queue], connection=queue.connection, name=name).work(with_scheduler=True, logging_level="WARNING")
+
+
+def _whole_second_up(at: datetime) -> datetime:
+    """RQ scores a scheduled job by its due time's whole second (the fraction dropped) and its scheduler
+    enqueues every job whose second has begun: rounded up, a job is never enqueued before `at`."""
+    whole = at.replace(microsecond=0)
+    return whole if whole == at else whole + timedelta(seconds=1)

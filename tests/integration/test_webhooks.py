@@ -94,7 +94,8 @@ def hooks(console_server, tmp_path_factory) -> Iterator[dict]:
     worker_ids = [
         w["id"] for w in requests.get(f"{console_server.url}/api/v1/workers", headers=admin, timeout=5).json()
     ]
-    env = {**console_server.env, "OUTFIELD_WEBHOOK_RETRY_BASE_S": "1"}
+    # The sweep (the fallback for a job lost with Redis) runs at start only: retries must come from RQ's scheduler.
+    env = {**console_server.env, "OUTFIELD_WEBHOOK_RETRY_BASE_S": "1", "OUTFIELD_WEBHOOK_SWEEP_S": "3600"}
     sender = WebhookWorker(env, console_server.log_path.parent)
     sender.start()
     try:
@@ -159,11 +160,12 @@ def test_each_event_arrives_once_signed(hooks):
 
 
 def test_a_failing_receiver_gets_the_event_once_after_retries(hooks):
-    """Tests that a receiver answering 500 twice gets the event on the third attempt, and only then accepts it once."""
+    """Tests that a receiver answering 500 twice gets the event on the third attempt, and only then accepts it once;
+    the retries come when due (1 s, then 2 s later), not when the sweep would find them."""
     receiver = Receiver(fail_first=2)
     webhook_id = subscribe(hooks, receiver)
     order_id = assigned_order(hooks)
-    wait_until(lambda: settled(hooks, webhook_id), 60, "the retried delivery")
+    wait_until(lambda: settled(hooks, webhook_id), 30, "the retried delivery, without a sweep")
     events = receiver.events(order_id)
     assert len(events) == 3 and len({e["id"] for e in events}) == 1  # 2 refused + 1 accepted, one event id
     (logged,) = deliveries(hooks, webhook_id)
@@ -171,16 +173,18 @@ def test_a_failing_receiver_gets_the_event_once_after_retries(hooks):
 
 
 def test_a_delivery_pending_across_a_restart_arrives_once(hooks):
-    """Tests that an event happening while the sender is down is delivered once when it starts again."""
-    receiver = Receiver()
+    """Tests that an event happening while the sender is down is sent when it starts again, and, refused once,
+    retried when due by the restarted sender's scheduler (the sweep runs only at start), then delivered once."""
+    receiver = Receiver(fail_first=1)
     webhook_id = subscribe(hooks, receiver)
     hooks["sender"].stop()
     order_id = assigned_order(hooks)
     assert [d["status"] for d in deliveries(hooks, webhook_id)] == ["pending"]
     hooks["sender"].start()
-    wait_until(lambda: settled(hooks, webhook_id), 60, "the delivery after the restart")
-    assert len(receiver.events(order_id)) == 1
-    assert deliveries(hooks, webhook_id)[0]["status"] == "delivered"
+    wait_until(lambda: settled(hooks, webhook_id), 30, "the delivery after the restart, retried without a sweep")
+    assert len(receiver.events(order_id)) == 2  # refused, then accepted
+    (logged,) = deliveries(hooks, webhook_id)
+    assert logged["status"] == "delivered" and logged["attempts"] == 2
 
 
 def test_replay_sends_the_same_event_again(hooks):
