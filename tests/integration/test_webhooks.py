@@ -12,10 +12,12 @@ from datetime import UTC, datetime, time, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import redis
 import requests
 
 from dispatch.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from tests.support.servers import REPO, wait_until
+from realtime.redis_server import start_redis
+from tests.support.servers import REPO, free_port, wait_until
 
 pytestmark = pytest.mark.integration
 SECRET = "receiver-secret-0123456789"
@@ -252,3 +254,23 @@ def test_check_ins_and_a_survey_answer_are_sent(hooks):
     got = sorted((e["type"], e["data"].get("kind"), e["data"].get("rating")) for e in receiver.events(order_id))
     assert got == [("checkin.recorded", "in", None), ("checkin.recorded", "out", None), ("survey.answered", None, 5)]
     assert all("latitude" not in json.dumps(e) for e in receiver.events(order_id))  # no positions leave
+
+
+def test_the_sender_stops_quietly_when_its_redis_is_gone(hooks, tmp_path):
+    """Tests that the webhooks process stopped just after its Redis (as honcho stops the demo: all at once) exits 0
+    without a traceback from itself or its RQ scheduler, saying in one line each that Redis is gone."""
+    port = free_port()
+    own_redis = start_redis(port, tmp_path / "redis")
+    url = f"redis://127.0.0.1:{port}/0"
+    wait_until(lambda: redis.Redis.from_url(url).ping(), 10, "redis-server")
+    sender = WebhookWorker({**hooks["sender"].env, "REDIS_URL": url}, tmp_path)
+    sender.start()
+    wait_until(lambda: redis.Redis.from_url(url).exists("rq:scheduler-lock:outfield-webhooks"), 10, "its scheduler")
+    own_redis.terminate()
+    own_redis.wait(10)
+    assert sender.proc is not None
+    sender.proc.terminate()
+    assert sender.proc.wait(30) == 0
+    log = (tmp_path / "webhooks.log").read_text()
+    assert "Traceback" not in log, log
+    assert "Redis is gone: the webhook scheduler stops" in log and "Redis is gone: the webhook worker stops" in log
