@@ -4,7 +4,7 @@ The database's `webhook_deliveries` rows are the queue's source of truth (`data/
 job here only wakes the `webhooks` process (`console/webhook_worker.py`) for one delivery. A retry is
 scheduled with RQ's `enqueue_at`; the worker's RQ scheduler (a forked process, a 1 s tick) hands it over.
 Stopped while Redis is gone (the demo's honcho stops Redis with everything else), the worker and its
-scheduler stop with one line each, not a traceback: RQ forgets them when their keys expire.
+scheduler stop with one line each, not a traceback (`realtime/rq_workers.py`).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from rq import Queue, SimpleWorker
-from rq.scheduler import RQScheduler
+from rq import Queue
+
+from realtime.rq_workers import QuietSimpleWorker
 
 log = logging.getLogger(__name__)
 
@@ -54,46 +54,9 @@ class DeliveryQueue:
     def work(self, *, name: str) -> None:
         """Send deliveries until stopped. SimpleWorker: a delivery is one HTTP call, not worth a fork per job."""
         queue = self.queue()
-        _Sender([queue], connection=queue.connection, name=name).work(with_scheduler=True, logging_level="WARNING")
-
-
-class _Scheduler(RQScheduler):
-    """RQ's scheduler; when Redis is gone at its stop, its lock is left to expire (60 s) instead of a traceback."""
-
-    def stop(self) -> None:
-        try:
-            super().stop()
-        except RedisConnectionError:
-            log.info("Redis is gone: the webhook scheduler stops without releasing its lock (it expires in 60 s)")
-
-
-class _Sender(SimpleWorker):
-    """RQ's SimpleWorker with `_Scheduler`, signing off quietly when Redis went away before it stopped."""
-
-    def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO", *args: object) -> None:
-        # rq 2.12's Worker._start_scheduler builds an RQScheduler with no way to choose the class; the same
-        # steps with ours (never burst here: the scheduler runs in its own forked process, as RQ's does).
-        self.scheduler = _Scheduler(
-            self.queues, connection=self.connection, serializer=self.serializer,
-            logging_level=logging_level if logging_level is not None else self.log.level,
-        )  # fmt: skip
-        self.scheduler.acquire_locks()
-        if self.scheduler.acquired_locks:
-            self.scheduler.start()
-
-    def _pubsub_exception_handler(self, exc: Exception, pubsub: object, pubsub_thread: object) -> None:
-        if self._shutdown_requested_date is not None and isinstance(exc, RedisConnectionError):
-            pubsub_thread.stop()  # type: ignore[attr-defined]  # stopping anyway: no "retrying" for a Redis that is gone
-            return
-        super()._pubsub_exception_handler(exc, pubsub, pubsub_thread)  # type: ignore[arg-type]
-
-    def teardown(self) -> None:
-        try:
-            super().teardown()
-        except RedisConnectionError:
-            if self.pubsub_thread is not None:
-                self.pubsub_thread.stop()
-            log.info("Redis is gone: the webhook worker stops without signing off (RQ forgets it when its key expires)")
+        QuietSimpleWorker([queue], connection=queue.connection, name=name).work(
+            with_scheduler=True, logging_level="WARNING"
+        )
 
 
 def _whole_second_up(at: datetime) -> datetime:
