@@ -23,6 +23,12 @@ log = logging.getLogger(__name__)
 
 QUEUE_NAME = "outfield-webhooks"
 JOB = "console.webhook_worker.deliver_job"
+WORKER_TTL_S = 30
+"""The sender's RQ worker TTL: it waits for jobs `WORKER_TTL_S - 15` s at a time (RQ's default: 405 s)."""
+MAINTENANCE_S = 30
+"""How often, between those waits, RQ's maintenance runs (default 10 min); it also takes the scheduler lock when
+no scheduler holds it, so after a crash left a stale lock (it expires 60 s after the crash) the restarted
+sender's scheduler starts within about `60 + MAINTENANCE_S` s, not 10 min (meanwhile the sweep sends retries)."""
 
 
 class DeliveryQueue:
@@ -54,9 +60,10 @@ class DeliveryQueue:
     def work(self, *, name: str) -> None:
         """Send deliveries until stopped. SimpleWorker: a delivery is one HTTP call, not worth a fork per job."""
         queue = self.queue()
-        QuietSimpleWorker([queue], connection=queue.connection, name=name).work(
-            with_scheduler=True, logging_level="WARNING"
+        worker = QuietSimpleWorker(
+            [queue], connection=queue.connection, name=name, worker_ttl=WORKER_TTL_S, maintenance_interval=MAINTENANCE_S
         )
+        worker.work(with_scheduler=True, logging_level="WARNING")
 
 
 def _whole_second_up(at: datetime) -> datetime:
