@@ -1,9 +1,10 @@
 """`python -m console webhook-worker` (the Procfile's `webhooks`): sends webhook deliveries queued on Redis.
 
-At start, and then every `SWEEP_S`, every pending delivery due in the database is enqueued again
-(a job lost with Redis, or one whose retry was scheduled by a process that died, is sent anyway);
-a delivery is leased before it is sent, so a job that runs twice sends once. A failed attempt is
-retried with exponential backoff (`OUTFIELD_WEBHOOK_RETRY_BASE_S`, doubling) up to MAX_ATTEMPTS.
+A failed attempt is retried with exponential backoff (`OUTFIELD_WEBHOOK_RETRY_BASE_S`, doubling) up to
+MAX_ATTEMPTS, due on a whole second and scheduled on RQ for then. At start, and then every
+`OUTFIELD_WEBHOOK_SWEEP_S` (15 s), every pending delivery due in the database is enqueued again (a job
+lost with Redis, or one whose retry was scheduled by a process that died, is sent anyway); a delivery
+is leased before it is sent, so a job that runs twice sends once.
 Neither secrets nor bodies are logged: only delivery ids, event types and status codes.
 """
 
@@ -15,7 +16,6 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,14 +31,13 @@ from dispatch.webhooks import (
     MAX_ATTEMPTS,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
-    backoff_s,
     blocked_address,
+    retry_at,
     sign,
 )
 from realtime.webhook_queue import DeliveryQueue
 
 log = logging.getLogger("outfield.webhooks")
-SWEEP_S = 15.0
 LEASE_S = 60.0
 TIMEOUT_S = 10.0
 
@@ -87,17 +86,16 @@ def deliver(ctx: DeliveryContext, delivery_id: int) -> str:
     if not ok and status_code is not None:
         error = f"answered {status_code}"
     attempt = claimed.attempts + 1
-    delay = backoff_s(attempt, base_s=ctx.retry_base_s)
     again = not ok and retry and attempt < MAX_ATTEMPTS
     done_at = ctx.clock.now()
+    next_at = retry_at(done_at, attempt, base_s=ctx.retry_base_s) if again else None
     with session_scope(ctx.sessions) as session:
         webhooks_repo.record_attempt(
-            session, delivery_id, ok=ok, status_code=status_code, error=error, at=done_at,
-            next_attempt_at=done_at + timedelta(seconds=delay) if again else None,
-        )  # fmt: skip
+            session, delivery_id, ok=ok, status_code=status_code, error=error, at=done_at, next_attempt_at=next_at
+        )
     log.info("delivery %s (%s) attempt %s: %s", delivery_id, claimed.event_type, attempt, "ok" if ok else error)
-    if again:
-        ctx.queue.enqueue([delivery_id], delay_s=delay)
+    if next_at is not None:
+        ctx.queue.enqueue([delivery_id], at=next_at)
     return "delivered" if ok else "failed"
 
 
@@ -143,8 +141,8 @@ def run_webhook_worker(settings: Settings) -> int:
                 if count:
                     log.info("re-enqueued %s pending webhook deliveries", count)
             except Exception:
-                log.exception("webhook sweep failed; trying again in %s s", SWEEP_S)
-            stop.wait(SWEEP_S)
+                log.exception("webhook sweep failed; trying again in %s s", settings.webhook_sweep_s)
+            stop.wait(settings.webhook_sweep_s)
 
     threading.Thread(target=sweeper, name="webhook-sweep", daemon=True).start()
     name = f"webhooks-{socket.gethostname()}-{os.getpid()}"

@@ -97,6 +97,9 @@ class Settings:
     low_rating_threshold: int = 2
     # A failed webhook delivery is retried after this many seconds, doubling each time (8 attempts).
     webhook_retry_base_s: float = 30.0
+    # How often the `webhooks` process re-enqueues pending deliveries that are due (a job lost with Redis, a
+    # retry scheduled by a sender that died); retries themselves are scheduled on RQ and need no sweep.
+    webhook_sweep_s: float = 15.0
     # Clock-in/out for the shift on the field page (OUTFIELD_CLOCK_IN): "required" (verified against the home
     # base or the day's first site, a doubtful one flagged), "optional" (offered, verified the same way), "off".
     clock_in: str = "optional"
@@ -166,6 +169,7 @@ class Settings:
             customer_link_days=_within(environ, "OUTFIELD_CUSTOMER_LINK_DAYS", 7, 1, 366),
             low_rating_threshold=_within(environ, "OUTFIELD_LOW_RATING_THRESHOLD", 2, 0, 5),
             webhook_retry_base_s=float(_within(environ, "OUTFIELD_WEBHOOK_RETRY_BASE_S", 30, 1, 3600)),
+            webhook_sweep_s=float(_within(environ, "OUTFIELD_WEBHOOK_SWEEP_S", 15, 1, 86400)),
             clock_in=_choice(environ, "OUTFIELD_CLOCK_IN", "optional", ("required", "optional", "off")),
             reminder_near_m=float(_within(environ, "OUTFIELD_REMINDER_NEAR_M", 150, 10, 5000)),
             retention=_retention(environ),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+from datetime import datetime, timedelta
 from enum import StrEnum
 from urllib.parse import urlsplit
 
@@ -51,6 +52,18 @@ def verify(secret: str, body: bytes, signature: str) -> bool:
 def backoff_s(attempt: int, *, base_s: float, cap_s: float = 3600.0) -> float:
     """Seconds to wait after failed attempt number `attempt` (1, 2, ...): base, 2×base, 4×base, … up to `cap_s`."""
     return float(min(cap_s, base_s * 2 ** max(0, attempt - 1)))
+
+
+def retry_at(failed_at: datetime, attempt: int, *, base_s: float) -> datetime:
+    """When failed attempt number `attempt` is tried again: its backoff after `failed_at`, rounded up to a whole second.
+
+    The delivery queue's scheduler keeps due times in whole seconds and hands a job over once its second
+    has begun: a retry due at 08:00:31.7 would reach the sender at 08:00:31.x, before it is due, and be
+    refused there. Due on a whole second, it is handed over when due, within the scheduler's 1 s tick.
+    """
+    due = failed_at + timedelta(seconds=backoff_s(attempt, base_s=base_s))
+    whole = due.replace(microsecond=0)
+    return whole if whole == due else whole + timedelta(seconds=1)
 
 
 BLOCKED_NETWORKS = (

@@ -20,6 +20,8 @@ from rq import Queue, Worker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
+from realtime.rq_workers import QuietWorker
+
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "outfield-plans"
@@ -165,7 +167,7 @@ class PlanQueue:
 
     def work(self, *, name: str, burst: bool = False) -> None:
         """Be a planner: run the queued plan jobs (RQ forks a work-horse per job) until stopped or, with `burst`, empty."""
-        worker = Worker(
+        worker = QuietWorker(
             [self.queue()],
             connection=self.redis,
             name=name,

@@ -18,10 +18,10 @@ SECRET = "0123456789abcdef"
 
 class FakeQueue:
     def __init__(self) -> None:
-        self.enqueued: list[tuple[list[int], float]] = []
+        self.enqueued: list[tuple[list[int], datetime | None]] = []
 
-    def enqueue(self, ids, *, delay_s: float = 0.0) -> None:
-        self.enqueued.append((list(ids), delay_s))
+    def enqueue(self, ids, *, at: datetime | None = None) -> None:
+        self.enqueued.append((list(ids), at))
 
 
 class Answer:
@@ -71,7 +71,7 @@ def test_a_delivery_is_signed_and_sent_once(world):
 
 
 def test_a_failure_is_retried_with_doubling_backoff_and_given_up_after_the_last_attempt(world):
-    """Tests that a 500 leaves the delivery pending 30 s, then 60 s, later (re-enqueued with that delay), and that
+    """Tests that a 500 leaves the delivery pending 30 s, then 60 s, later (re-enqueued for that time), and that
     after MAX_ATTEMPTS failures it is failed with the last response code."""
     ctx, calls, answers = world
     delivery_id = pending_delivery(ctx)
@@ -79,7 +79,8 @@ def test_a_failure_is_retried_with_doubling_backoff_and_given_up_after_the_last_
     assert deliver(ctx, delivery_id) == "failed"
     first = log(ctx, delivery_id)
     assert (first.status, first.attempts, first.last_status_code) == ("pending", 1, 500)
-    assert first.next_attempt_at == T0 + timedelta(seconds=30) and ctx.queue.enqueued == [([delivery_id], 30.0)]
+    assert first.next_attempt_at == T0 + timedelta(seconds=30)
+    assert ctx.queue.enqueued == [([delivery_id], T0 + timedelta(seconds=30))]
     assert deliver(ctx, delivery_id) == "skipped"  # a duplicate job before the retry is due sends nothing
     ctx.clock.advance(30)
     deliver(ctx, delivery_id)
@@ -90,6 +91,22 @@ def test_a_failure_is_retried_with_doubling_backoff_and_given_up_after_the_last_
     last = log(ctx, delivery_id)
     assert (last.status, last.attempts, last.next_attempt_at) == ("failed", MAX_ATTEMPTS, None)
     assert len(calls) == MAX_ATTEMPTS
+
+
+def test_a_retry_is_due_on_the_whole_second_after_its_backoff_and_queued_for_then(world):
+    """Tests that a 500 answered at 08:00:00.3 makes the retry due at 08:00:31 (30 s rounded up to a whole
+    second, the queue scheduler's resolution), queued for 08:00:31, and sent when the clock gets there."""
+    ctx, calls, answers = world
+    delivery_id = pending_delivery(ctx)
+    answers.extend([500, 204])
+    ctx.clock.advance(0.3)
+    deliver(ctx, delivery_id)
+    due = T0 + timedelta(seconds=31)
+    assert log(ctx, delivery_id).next_attempt_at == due and ctx.queue.enqueued == [([delivery_id], due)]
+    ctx.clock.advance(30.6)  # 08:00:30.9: the backoff is over, the retry's second not yet
+    assert deliver(ctx, delivery_id) == "skipped"
+    ctx.clock.advance(0.1)
+    assert deliver(ctx, delivery_id) == "delivered" and len(calls) == 2
 
 
 def test_a_metadata_address_is_never_called(world):
@@ -104,7 +121,7 @@ def test_a_restarted_sender_enqueues_what_is_due(world):
     """Tests that the sweep at start enqueues every pending delivery that is due, and none that is not yet."""
     ctx, _calls, answers = world
     delivery_id = pending_delivery(ctx)
-    assert sweep(ctx) == 1 and ctx.queue.enqueued == [([delivery_id], 0.0)]
+    assert sweep(ctx) == 1 and ctx.queue.enqueued == [([delivery_id], None)]
     answers.append(503)
     deliver(ctx, delivery_id)  # next attempt in 30 s
     ctx.queue.enqueued.clear()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import UTC, datetime
 
 import pytest
 
-from dispatch.webhooks import backoff_s, sign, url_problem, verify
+from dispatch.webhooks import backoff_s, retry_at, sign, url_problem, verify
 
 
 def test_the_signature_is_the_hex_hmac_sha256_of_the_body():
@@ -22,6 +23,16 @@ def test_the_signature_is_the_hex_hmac_sha256_of_the_body():
 def test_backoff_doubles_up_to_the_cap():
     assert [backoff_s(a, base_s=30) for a in (1, 2, 3, 4)] == [30, 60, 120, 240]
     assert backoff_s(20, base_s=30) == 3600
+
+
+def test_a_retry_is_due_on_a_whole_second_never_before_its_backoff_is_over():
+    """Tests that a retry falls on the first whole second at or after its backoff: the queue's scheduler,
+    which counts whole seconds, then never hands it to the sender before it is due."""
+    failed = datetime(2025, 3, 3, 8, 0, 0, 300_000, tzinfo=UTC)
+    assert retry_at(failed, 1, base_s=30) == datetime(2025, 3, 3, 8, 0, 31, tzinfo=UTC)
+    assert retry_at(failed, 2, base_s=30) == datetime(2025, 3, 3, 8, 1, 1, tzinfo=UTC)
+    on_the_second = datetime(2025, 3, 3, 8, 0, 0, tzinfo=UTC)
+    assert retry_at(on_the_second, 1, base_s=1) == datetime(2025, 3, 3, 8, 0, 1, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

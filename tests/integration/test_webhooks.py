@@ -12,10 +12,12 @@ from datetime import UTC, datetime, time, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import redis
 import requests
 
 from dispatch.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from tests.support.servers import REPO, wait_until
+from realtime.redis_server import start_redis
+from tests.support.servers import REPO, free_port, wait_until
 
 pytestmark = pytest.mark.integration
 SECRET = "receiver-secret-0123456789"
@@ -94,7 +96,8 @@ def hooks(console_server, tmp_path_factory) -> Iterator[dict]:
     worker_ids = [
         w["id"] for w in requests.get(f"{console_server.url}/api/v1/workers", headers=admin, timeout=5).json()
     ]
-    env = {**console_server.env, "OUTFIELD_WEBHOOK_RETRY_BASE_S": "1"}
+    # The sweep (the fallback for a job lost with Redis) runs at start only: retries must come from RQ's scheduler.
+    env = {**console_server.env, "OUTFIELD_WEBHOOK_RETRY_BASE_S": "1", "OUTFIELD_WEBHOOK_SWEEP_S": "3600"}
     sender = WebhookWorker(env, console_server.log_path.parent)
     sender.start()
     try:
@@ -159,11 +162,12 @@ def test_each_event_arrives_once_signed(hooks):
 
 
 def test_a_failing_receiver_gets_the_event_once_after_retries(hooks):
-    """Tests that a receiver answering 500 twice gets the event on the third attempt, and only then accepts it once."""
+    """Tests that a receiver answering 500 twice gets the event on the third attempt, and only then accepts it once;
+    the retries come when due (1 s, then 2 s later), not when the sweep would find them."""
     receiver = Receiver(fail_first=2)
     webhook_id = subscribe(hooks, receiver)
     order_id = assigned_order(hooks)
-    wait_until(lambda: settled(hooks, webhook_id), 60, "the retried delivery")
+    wait_until(lambda: settled(hooks, webhook_id), 30, "the retried delivery, without a sweep")
     events = receiver.events(order_id)
     assert len(events) == 3 and len({e["id"] for e in events}) == 1  # 2 refused + 1 accepted, one event id
     (logged,) = deliveries(hooks, webhook_id)
@@ -171,16 +175,18 @@ def test_a_failing_receiver_gets_the_event_once_after_retries(hooks):
 
 
 def test_a_delivery_pending_across_a_restart_arrives_once(hooks):
-    """Tests that an event happening while the sender is down is delivered once when it starts again."""
-    receiver = Receiver()
+    """Tests that an event happening while the sender is down is sent when it starts again, and, refused once,
+    retried when due by the restarted sender's scheduler (the sweep runs only at start), then delivered once."""
+    receiver = Receiver(fail_first=1)
     webhook_id = subscribe(hooks, receiver)
     hooks["sender"].stop()
     order_id = assigned_order(hooks)
     assert [d["status"] for d in deliveries(hooks, webhook_id)] == ["pending"]
     hooks["sender"].start()
-    wait_until(lambda: settled(hooks, webhook_id), 60, "the delivery after the restart")
-    assert len(receiver.events(order_id)) == 1
-    assert deliveries(hooks, webhook_id)[0]["status"] == "delivered"
+    wait_until(lambda: settled(hooks, webhook_id), 30, "the delivery after the restart, retried without a sweep")
+    assert len(receiver.events(order_id)) == 2  # refused, then accepted
+    (logged,) = deliveries(hooks, webhook_id)
+    assert logged["status"] == "delivered" and logged["attempts"] == 2
 
 
 def test_replay_sends_the_same_event_again(hooks):
@@ -248,3 +254,23 @@ def test_check_ins_and_a_survey_answer_are_sent(hooks):
     got = sorted((e["type"], e["data"].get("kind"), e["data"].get("rating")) for e in receiver.events(order_id))
     assert got == [("checkin.recorded", "in", None), ("checkin.recorded", "out", None), ("survey.answered", None, 5)]
     assert all("latitude" not in json.dumps(e) for e in receiver.events(order_id))  # no positions leave
+
+
+def test_the_sender_stops_quietly_when_its_redis_is_gone(hooks, tmp_path):
+    """Tests that the webhooks process stopped just after its Redis (as honcho stops the demo: all at once) exits 0
+    without a traceback from itself or its RQ scheduler, saying in one line each that Redis is gone."""
+    port = free_port()
+    own_redis = start_redis(port, tmp_path / "redis")
+    url = f"redis://127.0.0.1:{port}/0"
+    wait_until(lambda: redis.Redis.from_url(url).ping(), 10, "redis-server")
+    sender = WebhookWorker({**hooks["sender"].env, "REDIS_URL": url}, tmp_path)
+    sender.start()
+    wait_until(lambda: redis.Redis.from_url(url).exists("rq:scheduler-lock:outfield-webhooks"), 10, "its scheduler")
+    own_redis.terminate()
+    own_redis.wait(10)
+    assert sender.proc is not None
+    sender.proc.terminate()
+    assert sender.proc.wait(30) == 0
+    log = (tmp_path / "webhooks.log").read_text()
+    assert "Traceback" not in log, log
+    assert "Redis is gone: the scheduler stops" in log and "stops without signing off" in log

@@ -1,0 +1,73 @@
+"""RQ's workers as our processes run them: stopped while Redis is gone, they say so in one line, not a traceback.
+
+Under `./run demo` honcho stops Redis together with every other process, so the `webhooks` and `planner`
+processes often stop after their Redis: RQ's sign-off (`register_death`, the scheduler's lock release)
+then raised a ConnectionError traceback. Nothing is lost by skipping it: RQ forgets a worker when its
+key expires, and the scheduler's lock expires by itself (60 s).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from redis.client import PubSub, PubSubWorkerThread
+from redis.exceptions import ConnectionError as RedisConnectionError
+from rq import SimpleWorker, Worker
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
+from rq.scheduler import RQScheduler
+
+log = logging.getLogger(__name__)
+
+
+class QuietWorker(Worker):
+    """RQ's Worker (a work-horse forked per job), signing off quietly when Redis went away before it stopped."""
+
+    def _pubsub_exception_handler(self, exc: Exception, pubsub: PubSub, pubsub_thread: PubSubWorkerThread) -> None:
+        if self._shutdown_requested_date is not None and isinstance(exc, RedisConnectionError):
+            pubsub_thread.stop()  # stopping anyway: no "retrying" for a Redis that is gone
+            return
+        super()._pubsub_exception_handler(exc, pubsub, pubsub_thread)
+
+    def teardown(self) -> None:
+        try:
+            super().teardown()
+        except RedisConnectionError:
+            if self.pubsub_thread is not None:
+                self.pubsub_thread.stop()
+            log.info(
+                "Redis is gone: worker %s stops without signing off (RQ forgets it when its key expires)", self.name
+            )
+
+
+class QuietScheduler(RQScheduler):
+    """RQ's scheduler; when Redis is gone at its stop, its lock is left to expire (60 s) instead of a traceback."""
+
+    def stop(self) -> None:
+        try:
+            super().stop()
+        except RedisConnectionError:
+            log.info("Redis is gone: the scheduler stops without releasing its lock (it expires in 60 s)")
+
+
+class QuietSimpleWorker(QuietWorker, SimpleWorker):
+    """RQ's SimpleWorker (jobs in-process) with `QuietScheduler` when it works `with_scheduler`."""
+
+    def _start_scheduler(
+        self,
+        burst: bool = False,
+        logging_level: str | None = "INFO",
+        date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+        log_format: str = DEFAULT_LOGGING_FORMAT,
+    ) -> None:
+        if burst:  # a burst worker enqueues the due jobs once, in-process: RQ's own way is fine
+            super()._start_scheduler(burst, logging_level, date_format, log_format)
+            return
+        # rq 2.12's Worker._start_scheduler, with our scheduler class (RQ has no setting for it): take the
+        # queues' scheduler lock and, when this worker got it, fork the scheduler process.
+        self.scheduler = QuietScheduler(
+            self.queues, connection=self.connection, serializer=self.serializer, date_format=date_format,
+            log_format=log_format, logging_level=logging_level if logging_level is not None else self.log.level,
+        )  # fmt: skip
+        self.scheduler.acquire_locks()
+        if self.scheduler.acquired_locks:
+            self.scheduler.start()
