@@ -351,26 +351,52 @@
     say(_("Team added."), true);
   }));
 
-  // ---- The audit log: filters → query; the CSV link carries the same filters.
+  // ---- The audit log: filters → query; the CSV link carries the same filters. Times are read and typed on
+  // the office's clock (OUTFIELD_TIMEZONE, from /i18n/catalogue.json); the API gets them as UTC instants.
   const auditForm = document.getElementById("audit-form");
-  function auditQuery() {
+  let officeZone = null;
+  async function auditZone() {
+    if (officeZone === null) {
+      try { officeZone = (await api("GET", "/i18n/catalogue.json")).timezone || "UTC"; } catch (e) { officeZone = "UTC"; }
+      document.getElementById("audit-zone").textContent = officeZone;
+    }
+    return officeZone;
+  }
+  /** How far `zone`'s clock is ahead of UTC at the instant `utcMs`, in ms. */
+  function offsetMs(utcMs, zone) {
+    const parts = {};
+    for (const p of new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit",
+      day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" }).formatToParts(new Date(utcMs))) parts[p.type] = p.value;
+    return Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour, +parts.minute, +parts.second) - utcMs;
+  }
+  /** A datetime-local value ("2026-03-02T09:00") on `zone`'s clock as an ISO 8601 UTC instant. */
+  function zonedToUtc(value, zone) {
+    const wall = Date.parse(value + ":00Z");
+    const guess = wall - offsetMs(wall, zone);
+    return new Date(wall - offsetMs(guess, zone)).toISOString();
+  }
+  function officeTime(iso, zone) {
+    return new Date(iso).toLocaleString(window.OutfieldI18n.lang, { dateStyle: "short", timeStyle: "medium", timeZone: zone });
+  }
+  function auditQuery(zone) {
     const q = new URLSearchParams();
     const f = auditForm.elements;
     for (const name of ["actor", "action", "worker_id"]) if (f[name].value.trim()) q.set(name, f[name].value.trim());
-    for (const name of ["from", "to"]) if (f[name].value) q.set(name, f[name].value + ":00Z");
+    for (const name of ["from", "to"]) if (f[name].value) q.set(name, zonedToUtc(f[name].value, zone));
     return q;
   }
   let auditAsked = 0;  // an answer to an older query (the filters changed meanwhile) is not drawn
   loaders.audit = async () => {
     document.getElementById("audit-scope").textContent = role === "admin" ? _("everything") : _("who viewed whose location");
-    const q = auditQuery();
+    const zone = await auditZone();
+    const q = auditQuery(zone);
     const asked = ++auditAsked;
     const data = await api("GET", "/api/v1/audit?" + q.toString());
     if (asked !== auditAsked) return;
     q.set("format", "csv");
     document.getElementById("audit-csv").href = "/api/v1/audit?" + q.toString();
     document.querySelector("#audit-table tbody").replaceChildren(...data.entries.map((e) => el("tr", {}, [
-      td(e.at.replace("T", " ").slice(0, 19)), td(e.actor), td(e.action),
+      td(officeTime(e.at, zone)), td(e.actor), td(e.action),
       td(e.subject_type + (e.subject_id !== null ? " " + e.subject_id : "")),
       el("td", { className: "details", text: JSON.stringify(e.details) }),
     ])));

@@ -191,3 +191,34 @@ def test_the_reports_page_and_the_admin_screens_read_in_chinese(browser, console
     page.click(".lang-switch button[value=en]")
     page.wait_for_selector("#tabs button:has-text('Workers')", timeout=15_000)
     context.close()
+
+
+def test_the_audit_log_reads_and_filters_on_the_offices_clock(browser, console_server):
+    """Tests that with a Shanghai office and a browser in London, the audit log shows when an admin created a
+    worker on Shanghai's clock, names the zone, and its From filter is read on that clock too (a minute before
+    the entry keeps it, a minute after leaves it out)."""
+    console_server.cli("data", "create-user", "--role", "admin", "--name", "wei", "--password", "admin-pw-1")
+    headers = {"Authorization": f"Bearer {console_server.admin_token}"}
+    created = requests.post(f"{console_server.url}/api/v1/workers", json={"name": "Zhou Min", "device_id": "zhou-1"},
+                            headers=headers, timeout=10)  # fmt: skip
+    assert created.status_code == 201, created.text
+    entries = requests.get(f"{console_server.url}/api/v1/audit?action=create-worker", headers=headers, timeout=10)
+    [entry] = [e for e in entries.json()["entries"] if e["subject_id"] == created.json()["id"]]
+    local = datetime.fromisoformat(entry["at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    context = offline_context(browser, console_server, timezone_id="Europe/London")
+    page = context.new_page()
+    try:
+        login(page, console_server, name="wei", password="admin-pw-1", path="/admin/", ready="#tabs")
+        page.click("#tabs button[data-tab=audit]")
+        page.fill("#audit-form input[name=action]", "create-worker")
+        page.fill("#audit-form input[name=from]", (local - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M"))
+        page.click("#audit-form button[type=submit]")
+        row = page.locator("#audit-table tbody tr:has-text('Zhou Min')")
+        row.wait_for(timeout=10_000)
+        assert f"{local.hour % 12 or 12}:{local:%M:%S}" in row.locator("td").first.inner_text()
+        assert page.locator("#audit-zone").inner_text() == "Asia/Shanghai"
+        page.fill("#audit-form input[name=from]", (local + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M"))
+        page.click("#audit-form button[type=submit]")
+        page.wait_for_function("() => !document.querySelector('#audit-table tbody').innerText.includes('Zhou Min')")
+    finally:
+        context.close()
