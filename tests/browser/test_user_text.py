@@ -115,6 +115,7 @@ def test_the_live_map_and_the_order_card_show_typed_html_as_text(page, console_s
     page.click("#tab-orders")
     page.click(f".order-row:has-text('#{world['today']} repair')")
     page.wait_for_selector("#order-field .report-signed", timeout=10_000)
+    page.wait_for_selector("#order-card dl", timeout=10_000)  # the card is drawn by its own answer, maybe later
     card = page.locator("#order-detail").inner_text()
     for text in (SITE, NOTE, REPORT, PART):
         assert text in card, (text, card)
