@@ -9,18 +9,21 @@ import io
 import json
 import zipfile
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from data import audit_repo, field_repo, privacy_repo, users_repo
+from data import audit_repo, field_repo, privacy_repo, users_repo, workers_repo
 from data.db import session_scope
 from dispatch.access import Actor, TeamScope
 from dispatch.clock import Clock
 from dispatch.errors import AppError
 from dispatch.privacy import Consent, ConsentSource, ConsentState, consent_state
+from realtime.bus import WORKERS, Bus
 from realtime.retention import remove_files
+from services import geojson
 
 ConsentChanged = Callable[[int, ConsentState], None]
 
@@ -48,11 +51,17 @@ class PrivacyService:
         clock: Clock,
         text_version: str,
         on_consent: ConsentChanged | None = None,
+        bus: Bus | None = None,
+        consent_required: bool = True,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self.text_version = text_version
         self._on_consent = on_consent
+        # A consent given or withdrawn is pushed to the live maps as a `worker` event: the marker says at once
+        # whether the worker is tracked (OUTFIELD_CONSENT_REQUIRED decides for a worker with none on record).
+        self._bus = bus
+        self._consent_required = consent_required
 
     # --- team scopes ---
 
@@ -111,7 +120,17 @@ class PrivacyService:
         state = consent_state(latest)
         if self._on_consent is not None:
             self._on_consent(worker_id, state)
+        self._publish_worker(worker_id, state, now)
         return consent_json(state, latest, self.text_version)
+
+    def _publish_worker(self, worker_id: int, state: ConsentState, now: datetime) -> None:
+        if self._bus is None:
+            return
+        with session_scope(self._sessions) as session:
+            worker = workers_repo.get_worker(session, worker_id)
+        if worker is not None:
+            why = geojson.untracked_reason(state, required=self._consent_required)
+            self._bus.publish(WORKERS, geojson.worker_message(worker, now, why))
 
     # --- anonymising a leaver ---
 
