@@ -32,7 +32,11 @@ class PrivacyError(AppError):
     """An expected refusal of a privacy request: HTTP status, reason and the field it is about."""
 
 
-def consent_json(state: ConsentState, latest: Consent | None, text_version: str) -> dict[str, Any]:
+def consent_json(
+    state: ConsentState, latest: Consent | None, text_version: str, recorded_by: str | None = None
+) -> dict[str, Any]:
+    """`recorded_by`: the name of the office user who recorded a consent given on paper (None: the worker, on
+    their push link)."""
     return {
         "state": state.value,
         "text_version": text_version,
@@ -40,7 +44,15 @@ def consent_json(state: ConsentState, latest: Consent | None, text_version: str)
         "given_at": latest.given_at.isoformat() if latest else None,
         "source": latest.source.value if latest else None,
         "withdrawn_at": latest.withdrawn_at.isoformat() if latest and latest.withdrawn_at else None,
+        "recorded_by": recorded_by,
     }
+
+
+def _recorded_by(session: Session, latest: Consent | None) -> str | None:
+    if latest is None or latest.given_by is None:
+        return None
+    actor = users_repo.get_actor(session, latest.given_by)
+    return actor.name if actor is not None else None
 
 
 class PrivacyService:
@@ -86,7 +98,8 @@ class PrivacyService:
             if not privacy_repo.anonymised_at(session, worker_id)[0]:
                 return None
             latest = privacy_repo.latest_consent(session, worker_id)
-        return consent_json(consent_state(latest), latest, self.text_version)
+            by_name = _recorded_by(session, latest)
+        return consent_json(consent_state(latest), latest, self.text_version, by_name)
 
     def consent_states(self) -> dict[int, ConsentState]:
         with session_scope(self._sessions) as session:
@@ -117,11 +130,12 @@ class PrivacyService:
                 session, actor_id=by, action="give-consent" if given else "withdraw-consent", subject_type="worker",
                 subject_id=worker_id, at=now, details={"text_version": text_version, "source": source.value},
             )  # fmt: skip
+            by_name = _recorded_by(session, latest)
         state = consent_state(latest)
         if self._on_consent is not None:
             self._on_consent(worker_id, state)
         self._publish_worker(worker_id, state, now)
-        return consent_json(state, latest, self.text_version)
+        return consent_json(state, latest, self.text_version, by_name)
 
     def _publish_worker(self, worker_id: int, state: ConsentState, now: datetime) -> None:
         if self._bus is None:

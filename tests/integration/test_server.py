@@ -19,10 +19,8 @@ import requests
 import socketio
 from sqlalchemy import create_engine, text
 
-from data.db import make_engine, make_sessionmaker, session_scope
-from data.workers_repo import list_workers
 from tests.factories import ALL_DAY_CSV
-from tests.support.consent import record_consent
+from tests.support.consent import consent_everyone
 from tests.support.servers import REPO, free_port, run_cli, wait_until
 
 pytestmark = pytest.mark.integration
@@ -64,10 +62,7 @@ def _start(tmp: Path, redis_url: str, **extra: str) -> Served:
         + "".join(f"Server Test {i},srv-{i},{ALL_DAY_CSV}\n" for i in range(3))
     )
     run_cli("data", "import-csv", "workers", str(workers), env=env)
-    engine = make_engine(env["DATABASE_URL"])
-    with session_scope(make_sessionmaker(engine)) as session:  # before the server: no process has cached them yet
-        record_consent(session, *(w.id for w in list_workers(session)))
-    engine.dispose()
+    consent_everyone(env["DATABASE_URL"])  # before the server starts: no process has cached their consent yet
     redis.Redis.from_url(redis_url).delete("outfield:relay-leader")
     log_path = tmp / "console.log"
     with open(log_path, "wb") as log:

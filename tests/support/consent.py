@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from data import privacy_repo
+from data import privacy_repo, workers_repo
+from data.db import make_engine, make_sessionmaker, session_scope
 from dispatch.privacy import ConsentSource
 
 TEXT_VERSION = "1"  # OUTFIELD_CONSENT_TEXT_VERSION's default
@@ -54,3 +55,14 @@ def record_consent(session: Session, *worker_ids: int) -> None:
             session, worker_id=worker_id, text_version=TEXT_VERSION, at=BEFORE_ANY_FIX, source=ConsentSource.PAPER,
             by=None,
         )  # fmt: skip
+
+
+def consent_everyone(database_url: str) -> None:
+    """`record_consent` for every worker in the database at `database_url`, before a server that serves it starts
+    (no process has cached their consent yet): for set-ups made through the CLI, and for the benchmarks."""
+    engine = make_engine(database_url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            record_consent(session, *(w.id for w in workers_repo.list_workers(session)))
+    finally:
+        engine.dispose()
