@@ -16,6 +16,7 @@ import flask
 
 from console.api import iso_arg
 from console.auth import Auth
+from console.i18n import plain_page
 from console.request_body import json_object
 from dispatch.access import Action, can
 from dispatch.errors import MAX_ID, deny
@@ -35,7 +36,9 @@ def create_blueprint(*, auth: Auth, admin: AdminService) -> flask.Blueprint:
     def page() -> flask.Response:
         actor = auth.current_actor()
         role = actor.role.value if actor is not None else ""  # a Role value: safe inside the attribute
-        html = (ADMIN_DIR / "index.html").read_text(encoding="utf-8").replace('data-role=""', f'data-role="{role}"', 1)
+        html = plain_page(
+            ADMIN_DIR / "index.html", next_path="/admin/", replacements={'data-role=""': f'data-role="{role}"'}
+        )
         return flask.Response(html, mimetype="text/html")
 
     @bp.get("/admin/static/<path:name>")

@@ -10,6 +10,7 @@ import flask
 
 from console.api_reports import date_arg, download, format_arg
 from console.auth import Auth
+from console.i18n import plain_page, reason
 from console.request_body import json_object
 from dispatch.access import Action
 from dispatch.errors import MAX_ID, deny
@@ -27,7 +28,10 @@ def create_blueprint(*, auth: Auth, attendance: AttendanceService, field: FieldS
 
     @bp.get("/api/v1/field/<token>/attendance")
     def field_state(token: str) -> flask.Response:
-        return flask.jsonify(attendance.field_state(field.open(token)))
+        state = attendance.field_state(field.open(token))
+        for reminder in state.get("reminders") or []:
+            reminder["text"] = reason(reminder["text"])
+        return flask.jsonify(state)
 
     @bp.post("/api/v1/field/<token>/reminders")
     def reminders(token: str) -> flask.Response:
@@ -104,7 +108,7 @@ def create_blueprint(*, auth: Auth, attendance: AttendanceService, field: FieldS
     @bp.get("/attendance/")
     def page() -> flask.Response:
         auth.require(Action.VIEW_TIMESHEETS)
-        return flask.send_file(PAGE_DIR / "index.html", mimetype="text/html", max_age=0)
+        return flask.Response(plain_page(PAGE_DIR / "index.html", next_path="/attendance/"), mimetype="text/html")
 
     @bp.get("/attendance/static/<path:name>")
     def static(name: str) -> flask.Response:

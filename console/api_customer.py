@@ -7,6 +7,7 @@ from pathlib import Path
 import flask
 
 from console.auth import Auth, deny
+from console.i18n import plain_page
 from console.request_body import MAX_ID, json_object
 from dispatch.access import Action
 from services.customer_service import CustomerService
@@ -51,7 +52,9 @@ def create_blueprint(*, auth: Auth, customers: CustomerService, webhooks: Webhoo
 
     @bp.get("/c/<token>")
     def page(token: str) -> flask.Response:
-        response = flask.send_file(CUSTOMER_DIR / "index.html", mimetype="text/html", max_age=0)
+        response = flask.Response(
+            plain_page(CUSTOMER_DIR / "index.html", next_path=f"/c/{token}"), mimetype="text/html"
+        )
         response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the path
         return response
 

@@ -1,7 +1,7 @@
 """HTTP view of a worker's day against its plan: `GET /api/v1/workers/{id}/plan-vs-actual?date=YYYY-MM-DD`.
 
-`date` is a UTC day (plans are made per UTC day); it is required. A day with no published plan is
-answered 200 with `has_plan: false`, `plan_id: null`, no visits, `planned_distance_m: null`, and the
+`date` is a local day (the worker's own zone, else the office's: plans are made per local day); it is
+required. A day with no published plan is answered 200 with `has_plan: false`, `plan_id: null`, no visits, `planned_distance_m: null`, and the
 actual part (every stop unplanned, the distance driven), so a tool reads one shape either way.
 Same access as the other track views: a field worker sees only their own day; each read is audited
 as `view-plan-vs-actual`.

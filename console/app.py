@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlencode
 
@@ -47,6 +47,7 @@ from data import field_repo, orders_repo, scope_repo, sites_repo, users_repo, we
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.scenario import DEMO_LOGINS
 from data.settings import Settings
+from dispatch import localtime
 from dispatch.access import Action, can, sees_worker
 from dispatch.assign import AssignParams, AutoDispatchPolicy
 from dispatch.attendance import ClockPolicy
@@ -148,9 +149,10 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     )
     security.install_same_origin_rule(server, public_url=settings.public_url)
     i18n.install(server, sessions=sessions, timezone=settings.timezone)
+    office = localtime.zone(settings.timezone)  # every calendar day (plans, a worker's day, hours) is cut here
     server.register_blueprint(api.create_blueprint(auth=auth, services=services, pipeline=pipeline, limits=limits))
     server.register_blueprint(api_tracks.create_blueprint(auth=auth, sessions=sessions, clock=clock))
-    days = DayService(sessions=sessions, clock=clock)
+    days = DayService(sessions=sessions, clock=clock, zone=office)
     server.register_blueprint(api_day.create_blueprint(auth=auth, days=days))
     server.register_blueprint(api_alerts.create_blueprint(auth=auth, alerts=alerts))
     travel = travel_learning.travel_times(make_travel_times(settings.osrm_dir), settings.var_dir, clock.now)
@@ -160,8 +162,9 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         clock=clock,
         bus=bus,
         travel=travel,
-        params=assign_params(travel),
+        params=assign_params(travel, office),
         policy=auto_dispatch_policy(settings.auto_dispatch_types),
+        zone=office,
     )
 
     def list_orders(statuses: Any) -> Any:
@@ -174,7 +177,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         clock=clock,
         bus=bus,
         links=PushLinks(
-            settings.secret_key, clock=clock, versions=lambda worker_id: _link_version(sessions, worker_id)
+            settings.secret_key, clock=clock, versions=lambda worker_id: _link_version(sessions, worker_id), zone=office
         ),
         pipeline=pipeline,
         upload_dir=settings.upload_dir,
@@ -182,9 +185,12 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         notify=webhook(settings.link_webhook_url) if settings.link_webhook_url else None,
         review_threshold=settings.checkin_review_threshold,
         attendance=(
-            attendance := AttendanceService(sessions=sessions, clock=clock, policy=ClockPolicy(settings.clock_in))
+            attendance := AttendanceService(
+                sessions=sessions, clock=clock, policy=ClockPolicy(settings.clock_in), zone=office
+            )
         ),
         path_of=leg_paths.path,
+        zone=office,
     )
     server.register_blueprint(api_field.create_blueprint(auth=auth, field=field))
     privacy = PrivacyService(sessions=sessions, clock=clock, text_version=settings.consent_text_version,
@@ -207,7 +213,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     server.register_blueprint(api_review.create_blueprint(auth=auth, reviews=reviews))
     forms = FormsService(sessions=sessions, clock=clock)
     server.register_blueprint(api_forms.create_blueprint(auth=auth, forms=forms))
-    reports = ReportsService(sessions=sessions, clock=clock, field=field)
+    reports = ReportsService(sessions=sessions, clock=clock, field=field, zone=office)
     server.register_blueprint(api_reports.create_blueprint(auth=auth, reports=reports))
     server.register_blueprint(
         api_admin.create_blueprint(
@@ -216,7 +222,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         )
     )
     jobs = PlanJobs(sessions=sessions, clock=clock, travel=travel, seed=settings.seed, redis_url=settings.redis_url,
-                    emit=lambda event, payload, room: socketio.emit(event, payload, to=room))  # fmt: skip  # socketio: below
+                    emit=lambda event, payload, room: socketio.emit(event, payload, to=room), zone=office)  # fmt: skip  # socketio: below
     server.register_blueprint(api_plans.create_blueprint(auth=auth, jobs=jobs, apply_plan=dispatch.apply_plan))
     login.register(
         server,
@@ -292,8 +298,9 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         if actor is None or not can(actor, Action.PLAN_ROUTES).allowed:
             return html.Div(html.P("Your role may not plan routes."), className="login")
         with session_scope(sessions) as session:
-            open_days = {o.window.start.date() for o in orders_repo.list_orders(session, status=[OrderStatus.NEW])}
-        day = plans_page.default_day(clock.now(), open_days)
+            open_days = {localtime.local_day(o.window.start, office)
+                         for o in orders_repo.list_orders(session, status=[OrderStatus.NEW])}  # fmt: skip
+        day = plans_page.default_day(clock.now(), open_days, office)
         return plans_page.layout(tile_url=settings.tile_url, actor_name=actor.name, day=day, summaries=jobs.recent(day))
 
     plans_dash.layout = serve_plans_layout
@@ -317,7 +324,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         if actor is None or not can(actor, Action.VIEW_POSITIONS).allowed:
             return html.Div(html.P("Your role may not view workers' days."), className="login")
         workers = [(w.id, w.name) for w in services.list_workers() if sees_worker(actor, w.team)]
-        today = clock.now().astimezone(UTC).date()
+        today = localtime.local_day(clock.now(), office)
         return day_page.layout(tile_url=settings.tile_url, actor_name=actor.name, workers=workers, day=today)
 
     day_dash.layout = serve_day_layout
@@ -346,7 +353,9 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         if actor is None or not can(actor, Action.VIEW_ORDERS).allowed:
             return html.Div(html.P("Your role may not view the order history."), className="login")
         may_report = can(actor, Action.VIEW_REPORTS).allowed
-        return reports_page.layout(actor_name=actor.name, today=clock.now().date(), may_report=may_report)
+        return reports_page.layout(
+            actor_name=actor.name, today=localtime.local_day(clock.now(), office), may_report=may_report
+        )
 
     reports_dash.layout = serve_reports_layout
     reports_page.register(reports_dash, reports=reports, auth=auth)
@@ -456,11 +465,11 @@ def auto_dispatch_policy(types: tuple[str, ...]) -> AutoDispatchPolicy:
         raise ValueError(f"OUTFIELD_AUTO_DISPATCH={','.join(types)!r}: use order types from {known}") from None
 
 
-def assign_params(travel: TravelTimes) -> AssignParams:
-    """Assignment rules for this travel-time provider: the fast path needs the provider's top speed."""
+def assign_params(travel: TravelTimes, zone: tzinfo = UTC) -> AssignParams:
+    """Assignment rules for this travel-time provider (the fast path needs its top speed), on the office's clock."""
     if isinstance(travel, StraightLine):
-        return AssignParams(max_speed_mps=travel.speed_mps / travel.detour_factor)
-    return AssignParams()
+        return AssignParams(max_speed_mps=travel.speed_mps / travel.detour_factor, zone=zone)
+    return AssignParams(zone=zone)
 
 
 def _assets_dir() -> Any:

@@ -42,6 +42,12 @@ COOKIE: Final = "lang"
 TZ_CONFIG: Final = "OUTFIELD_TZ"
 
 _PLACEHOLDER = re.compile(r"\\\{(\w+)\\\}")
+PAGE_SCRIPT: Final = Path(__file__).resolve().parent / "i18n.js"
+"""`_()` for the plain pages' scripts (administration, attendance, customer), over the catalogue the page carries."""
+_TAG = re.compile(r"(<!--.*?-->|<[^>]+>)", re.S)
+_PAGE_ATTRS = re.compile(r'\b(placeholder|aria-label|title)="([^"]*)"')
+_SWITCH_MARK: Final = "<!-- lang-switch -->"
+_VOID: Final = frozenset({"input", "img", "br", "hr", "meta", "link", "source", "area", "col", "wbr"})
 
 
 def N_(message: str) -> str:
@@ -70,6 +76,10 @@ def install(server: flask.Flask, *, sessions: sessionmaker[Session], timezone: s
         response = flask.redirect(safe_next(flask.request.args.get("next")), code=303)
         response.set_cookie(COOKIE, chosen, max_age=365 * 86400, samesite="Lax", httponly=False)
         return response
+
+    @server.get("/i18n/page.js")
+    def page_script() -> flask.Response:
+        return flask.send_file(PAGE_SCRIPT, mimetype="text/javascript", max_age=0)
 
     @server.get("/i18n/catalogue.json")
     def catalogue() -> flask.Response:
@@ -127,33 +137,109 @@ def messages(language: str) -> dict[str, str]:
 
 @cache
 def _patterns(language: str) -> tuple[tuple[re.Pattern[str], str], ...]:
-    """The catalogue's messages with `{name}` placeholders as patterns matching a whole reason."""
-    out = []
-    for msgid, msgstr in messages(language).items():
-        if "{" in msgid:
-            out.append((re.compile(_PLACEHOLDER.sub(r"(?P<\1>.+?)", re.escape(msgid)) + r"\Z", re.S), msgstr))
-    return tuple(out)
+    """The reasons' templates (`console.error_reasons`) as patterns matching a whole reason: only those, so a
+    reason never matches a page's words ("Order {id}") and comes out half translated."""
+    from console.error_reasons import TEMPLATES  # the reasons' templates (that module marks them with N_ from here)
+
+    known = messages(language)
+    templates = sorted(((t, known[t]) for t in TEMPLATES if t in known), key=lambda m: -len(_own_words(m[0])))
+    return tuple(
+        (re.compile(_PLACEHOLDER.sub(r"(?P<\1>.+?)", re.escape(msgid)) + r"\Z", re.S), msgstr)
+        for msgid, msgstr in templates
+    )
+
+
+def _own_words(template: str) -> str:
+    """A template's own text, without its `{name}` placeholders (the more of it, the more specific)."""
+    return re.sub(r"\{\w+\}", "", template)
 
 
 def translate_reason(reason: str, *, language: str) -> str:
     """`reason` (an API error's English text) in `language`; "field: reason" keeps its field name.
 
-    Whole messages are looked up first, then the catalogue's templates ("{value} is not an id");
-    a reason the catalogue does not know stays English rather than being half translated.
+    Whole messages are looked up first, then the reason after a "field: " prefix, then the catalogue's templates
+    ("{value} is not an id"), the most specific (the most words of its own) first; the parts a template names are
+    translated in turn when the catalogue knows them. A reason the catalogue does not know stays English rather
+    than being half translated.
     """
     known = messages(language)
     if reason in known:
         return known[reason]
-    for pattern, template in _patterns(language):
-        match = pattern.match(reason)
-        if match is not None:
-            return template.format(**match.groupdict())
     field, sep, rest = reason.partition(": ")
     if sep and rest and " " not in field:
         translated = translate_reason(rest, language=language)
         if translated != rest:
             return f"{field}: {translated}"
+    for pattern, template in _patterns(language):
+        match = pattern.match(reason)
+        if match is not None:  # the parts it names may be reasons or words the catalogue knows ("done")
+            return template.format(**{k: translate_reason(v, language=language) for k, v in match.groupdict().items()})
     return reason
+
+
+def reason(text: str) -> str:
+    """An English reason (a refusal from the API, the services or the domain) in this request's language."""
+    return translate_reason(text, language=current_language())
+
+
+def page_texts(page: str) -> list[str]:
+    """The English a plain HTML page shows a person: its texts and its placeholder, aria-label and title
+    attributes, outside scripts, styles and elements marked `translate="no"` (what `plain_page` translates)."""
+    found: list[str] = []
+    _walk_page(page, lambda text: found.append(text) or text)
+    return found
+
+
+def plain_page(path: Path, *, next_path: str, replacements: dict[str, str] | None = None) -> str:
+    """A plain HTML page (administration, attendance, the customer's page) in this request's language: every text
+    a person reads translated through the catalogue, `lang` set, the catalogue on `<body data-messages>` for the
+    page's script (`/i18n/page.js`) and the EN / 中文 switch where the page says `<!-- lang-switch -->`."""
+    language = current_language()
+    known = messages(language)
+    page = path.read_text(encoding="utf-8")
+    for old, new in (replacements or {}).items():
+        page = page.replace(old, new, 1)
+    page = _walk_page(page, lambda text: known.get(text, text))
+    from markupsafe import escape
+
+    catalogue = escape(json.dumps(known, ensure_ascii=False, separators=(",", ":")))
+    page = page.replace('<html lang="en">', f'<html lang="{html_lang()}">', 1)
+    page = page.replace("<body", f'<body data-messages="{catalogue}"', 1)
+    return page.replace(_SWITCH_MARK, switch_html(next_path), 1)
+
+
+def _walk_page(page: str, translate: Any) -> str:
+    """`page` with each text and translatable attribute (whitespace-trimmed, entities read) passed through
+    `translate`; a text without a letter (numbers, '·', '—') is left alone."""
+    from html import escape, unescape
+
+    def one(raw: str, *, quote: bool) -> str:
+        core = re.sub(r"\s+", " ", unescape(raw)).strip()
+        if not re.search(r"[^\W\d_]", core):  # no letter in any script
+            return raw
+        lead, trail = raw[: len(raw) - len(raw.lstrip())], raw[len(raw.rstrip()) :]
+        return lead + escape(str(translate(core)), quote=quote) + trail
+
+    out: list[str] = []
+    skipping = ""
+    for piece in _TAG.split(page):
+        if piece.startswith("<!--"):
+            out.append(piece)
+        elif piece.startswith("<"):
+            name = re.match(r"</?\s*([\w-]+)", piece)
+            tag = name[1].lower() if name else ""
+            if skipping:
+                skipping = "" if piece.startswith("</") and tag == skipping else skipping
+            elif piece.startswith("</") or 'translate="no"' in piece:
+                skipping = tag if 'translate="no"' in piece and tag not in _VOID and not piece.endswith("/>") else ""
+            elif tag in ("script", "style"):
+                skipping = tag
+            else:
+                piece = _PAGE_ATTRS.sub(lambda m: f'{m[1]}="{one(m[2], quote=True)}"', piece)
+            out.append(piece)
+        else:
+            out.append(piece if skipping else one(piece, quote=False))
+    return "".join(out)
 
 
 def language_switch(next_path: str) -> Any:
@@ -263,4 +349,4 @@ def with_zone_labels(day: dict[str, Any]) -> dict[str, Any]:
     return day
 
 
-__all__ = ["LANGUAGES", "_", "clock_time", "install", "office_zone", "select_language", "translate_reason"]
+__all__ = ["LANGUAGES", "_", "clock_time", "install", "office_zone", "reason", "select_language", "translate_reason"]

@@ -224,7 +224,7 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/v1/plans": {
             "post": {
-                "summary": "Start a route optimisation (JSON: date, worker_ids, order_ids, seconds, minimise: time|distance|mix, balance_workload); returns its id at once",
+                "summary": "Start a route optimisation (JSON: date (the office's local day: its orders and shifts), worker_ids, order_ids, seconds, minimise: time|distance|mix, balance_workload); returns its id at once",
                 "requestBody": _JSON_BODY,
                 "responses": {"202": _resp("Queued: {id, status}"), **_ERRORS},
             }
@@ -642,13 +642,13 @@ OPENAPI["paths"].update(
     {
         "/api/v1/workers/{worker_id}/plan-vs-actual": {
             "get": {
-                "summary": "A UTC day's published route of the worker against what happened: per visit planned and actual"
+                "summary": "A local day's published route of the worker against what happened: per visit planned and actual"
                 " arrival and departure (check-in, else geofence from the track), on time / late / missed / pending,"
                 " unplanned stops, planned and driven distance; audited",
                 "parameters": [
                     _WORKER_ID,
                     {"name": "date", "in": "query", "required": True, "schema": {"type": "string", "format": "date"},
-                     "description": "the UTC day, YYYY-MM-DD"},
+                     "description": "the local day (the worker's own zone, else OUTFIELD_TIMEZONE), YYYY-MM-DD"},
                 ],
                 "responses": {
                     "200": _resp("The day compared (has_plan false when nothing was published)",
@@ -1065,7 +1065,7 @@ OPENAPI["paths"].update(
         },
         "/api/v1/timesheets": {
             "get": {
-                "summary": "Hours per worker and day (planned, worked, on site, travel, breaks, overtime, late start, early leave, missing clock-out; minutes) with their approval, as JSON, CSV or XLSX (managers and admins); at most 62 days",
+                "summary": "Hours per worker and local day (the worker's own zone, else the office's; `from`/`to` name local days) (planned, worked, on site, travel, breaks, overtime, late start, early leave, missing clock-out; minutes) with their approval, as JSON, CSV or XLSX (managers and admins); at most 62 days",
                 "parameters": [*_PERIOD, _FORMAT, {"name": "worker_id", "in": "query", "schema": {"type": "integer", "minimum": 1}},
                                {"name": "team", "in": "query", "schema": {"type": "string"}}],
                 "responses": {"200": _table("{from, to, rows}"), "404": _resp("No such worker"), **_ERRORS},

@@ -14,6 +14,7 @@ import socket
 
 from data.db import make_engine, make_sessionmaker
 from data.settings import Settings
+from dispatch import localtime
 from dispatch.clock import SystemClock
 from realtime.plan_queue import PlanQueue
 from routing.travel import make_travel_times
@@ -42,6 +43,7 @@ def run_planner(settings: Settings, *, burst: bool = False) -> int:
             emit=lambda event, payload, room: emitter.emit(event, payload, to=room),
             queue=queue,
             runner=name,
+            zone=localtime.zone(settings.timezone),  # a plan's day is the office's local day
         )
     )
     log.info("plan worker %s is waiting for route-plan jobs", name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -29,6 +29,11 @@ class StoredPlan:
         there is none yet."""
         document = self.payload.get("plan")
         return plan_from_json(document, self.day) if document else None
+
+    def plan_in(self, tz: tzinfo) -> Plan | None:
+        """`plan` with its seconds counted from the local midnight of `tz` (the zone the caller's problem uses)."""
+        document = self.payload.get("plan")
+        return plan_from_json(document, self.day, tz) if document else None
 
 
 def create_plan(session: Session, *, day: date, created_at: datetime, payload: Mapping[str, Any]) -> int:

@@ -531,7 +531,8 @@ class ReportDeliveryRow(Base):
 
 
 class WorkerDayKmRow(Base):
-    """Kilometres a worker drove on one day (UTC), summed from their fixes once the day is over."""
+    """Kilometres a worker drove on one day (the office's local day since migration 0018), summed from their
+    fixes once the day is over."""
 
     __tablename__ = "worker_day_km"
 
@@ -547,6 +548,51 @@ class KmDayRow(Base):
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     computed_at: Mapped[datetime]
+
+
+class ReportMonthRow(Base):
+    """A month (UTC, by the orders' window start) whose report sums may be kept in `report_month_sums`.
+
+    On SQLite, triggers (migration 0018) add one to `generation` on every change to the month's orders,
+    their check-ins and ratings, or a worker's team; the kept sums are valid while `kept_generation`
+    equals it. PostgreSQL computes a report's sums directly and keeps none.
+    """
+
+    __tablename__ = "report_months"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-03"
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    kept_generation: Mapped[int | None] = mapped_column(Integer)
+
+
+class ReportMonthSumsRow(Base):
+    """One (worker, team, order type)'s report sums over one month: `dispatch.reports.SUM_COLUMNS`."""
+
+    __tablename__ = "report_month_sums"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)
+    worker_id: Mapped[int | None] = mapped_column(Integer)
+    team: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(20))
+    orders: Mapped[float] = mapped_column(Float)
+    visits_done: Mapped[float] = mapped_column(Float)
+    checked_in: Mapped[float] = mapped_column(Float)
+    verified: Mapped[float] = mapped_column(Float)
+    anomalous: Mapped[float] = mapped_column(Float)
+    on_site: Mapped[float] = mapped_column(Float)
+    on_time: Mapped[float] = mapped_column(Float)
+    attempted: Mapped[float] = mapped_column(Float)
+    first_time_fix: Mapped[float] = mapped_column(Float)
+    assign_sum_s: Mapped[float] = mapped_column(Float)
+    assign_n: Mapped[float] = mapped_column(Float)
+    response_sum_s: Mapped[float] = mapped_column(Float)
+    response_n: Mapped[float] = mapped_column(Float)
+    handling_sum_s: Mapped[float] = mapped_column(Float)
+    handling_n: Mapped[float] = mapped_column(Float)
+    on_site_s: Mapped[float] = mapped_column(Float)
+    rating_sum: Mapped[float] = mapped_column(Float)
+    rating_n: Mapped[float] = mapped_column(Float)
 
 
 class CustomerLinkRow(Base):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, time, tzinfo
 from typing import Any
 
 from sqlalchemy import select
@@ -54,6 +54,7 @@ def _to_domain(row: Any, shifts: Iterable[Any]) -> Worker:
         home_base=home,
         team=row.team,
         active=row.active,
+        zone=localtime.zone(row.timezone) if row.timezone else None,
     )
 
 
@@ -290,14 +291,18 @@ def delete_leave(session: Session, *, worker_id: int, leave_id: int) -> LeaveEnt
     return entry
 
 
-def leaves_overlapping(session: Session, *, start: date, end: date) -> dict[int, list[Leave]]:
-    """Leaves touching the days [start, end], by worker, as aware UTC periods [first day, day after last)."""
-    rows = session.scalars(
-        select(WorkerLeaveRow).where(WorkerLeaveRow.start_date <= end, WorkerLeaveRow.end_date >= start)
+def leaves_overlapping(session: Session, *, start: date, end: date, zone: tzinfo = UTC) -> dict[int, list[Leave]]:
+    """Leaves touching the days [start, end], by worker, as aware UTC periods [first day, day after last): local
+    days, cut at the worker's own midnight where they have a zone, else at `zone`'s (the office's)."""
+    rows = session.execute(
+        select(WorkerLeaveRow, WorkerRow.timezone)
+        .join(WorkerRow, WorkerRow.id == WorkerLeaveRow.worker_id)
+        .where(WorkerLeaveRow.start_date <= end, WorkerLeaveRow.end_date >= start)
     )
     out: dict[int, list[Leave]] = {}
-    for row in rows:
-        begin = datetime.combine(row.start_date, time(0), tzinfo=UTC)
-        finish = datetime.combine(row.end_date + timedelta(days=1), time(0), tzinfo=UTC)
+    for row, own in rows:
+        tz = localtime.day_zone(_zone(own) if own else None, zone)
+        begin = localtime.day_bounds(row.start_date, tz)[0]
+        finish = localtime.day_bounds(row.end_date, tz)[1]
         out.setdefault(row.worker_id, []).append(Leave(row.worker_id, begin, finish, row.reason or "leave"))
     return out

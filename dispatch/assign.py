@@ -32,12 +32,13 @@ from bisect import insort
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Protocol
 
 from dispatch.geo import EARTH_RADIUS_M, LatLon, haversine_m
 from dispatch.lifecycle import Refused, StatusChange, transition
+from dispatch.localtime import local_day
 from dispatch.orders import OrderStatus, OrderType, WorkOrder
 from dispatch.positions import Position
 from dispatch.sites import Site
@@ -95,7 +96,8 @@ class AssignParams:
     this (duration_s(a, b) >= haversine_m(a, b) / max_speed_mps). The fast path relies on it and
     raises if the provider breaks it. For `routing.travel.StraightLine` the tightest value is
     `speed_mps / detour_factor`; for road times, the fastest road's speed (40 m/s = 144 km/h).
-    The tighter it is, the fewer workers the fast path needs to look at.
+    The tighter it is, the fewer workers the fast path needs to look at. `zone` is the office's clock: the
+    times in exclusion reasons ("off shift at 14:30") read on it, and "today" is its local day.
     """
 
     max_speed_mps: float = 40.0
@@ -103,6 +105,7 @@ class AssignParams:
     max_booked_s_per_day: float = 8 * 3600.0
     workload_penalty_s: float = 120.0
     urgent_priority: int = 1
+    zone: tzinfo = UTC
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.max_speed_mps) and self.max_speed_mps > 0):
@@ -242,10 +245,12 @@ def evaluate(
     end = start + timedelta(seconds=order.service_duration_s)
     for leave in leaves:
         if leave.overlaps(depart, end):
-            return Excluded(worker.id, Exclusion.ON_LEAVE, f"on {leave.kind} until {_when(leave.end, now)}")
+            return Excluded(
+                worker.id, Exclusion.ON_LEAVE, f"on {leave.kind} until {_when(leave.end, now, params.zone)}"
+            )
     gap = first_gap(worker.shifts, depart, end)
     if gap is not None:
-        return Excluded(worker.id, Exclusion.OFF_SHIFT, f"off shift at {_when(gap, now)}")
+        return Excluded(worker.id, Exclusion.OFF_SHIFT, f"off shift at {_when(gap, now, params.zone)}")
     needed_s = eta_s + order.service_duration_s
     if workload.booked_s + needed_s > params.max_booked_s_per_day:
         return Excluded(
@@ -278,8 +283,9 @@ def first_gap(shifts: Sequence[Shift], start: datetime, end: datetime) -> dateti
     while True:
         covered_until: datetime | None = None
         for shift in shifts:
-            if shift.covers(t):
-                shift_end = datetime.combine(t.date(), shift.end, tzinfo=t.tzinfo)
+            span = shift.span_around(t)  # the end on the shift's own clock, not on t's (UTC) date
+            if span is not None:
+                shift_end = span[1]
                 if covered_until is None or shift_end > covered_until:
                     covered_until = shift_end
         if covered_until is None:
@@ -289,9 +295,10 @@ def first_gap(shifts: Sequence[Shift], start: datetime, end: datetime) -> dateti
         t = covered_until
 
 
-def _when(at: datetime, now: datetime) -> str:
-    """A time as people read it: "14:30" today, "2025-03-04 14:30" on another day."""
-    return at.strftime("%H:%M") if at.date() == now.date() else at.strftime("%Y-%m-%d %H:%M")
+def _when(at: datetime, now: datetime, zone: tzinfo) -> str:
+    """A time as people read it on the office's clock: "14:30" today, "2025-03-04 14:30" on another (local) day."""
+    local = at.astimezone(zone)
+    return f"{local:%H:%M}" if local.date() == local_day(now, zone) else f"{local:%Y-%m-%d %H:%M}"
 
 
 def rank_candidates(

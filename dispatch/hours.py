@@ -74,13 +74,15 @@ class DayHours:
     visits: int
 
 
-def planned_intervals(shifts: Iterable[Shift], day: date, zone: tzinfo = UTC) -> tuple[Span, ...]:
-    """The day's shifts as UTC instants: each shift working on `day`'s weekday, its wall-clock times in `zone`."""
+def planned_intervals(shifts: Iterable[Shift], day: date, zone: tzinfo | None = None) -> tuple[Span, ...]:
+    """The day's shifts as UTC instants: each shift working on `day`'s weekday, its wall-clock times read in
+    `zone`, else in the shift's own zone (the worker's, or the office's): 07:00 in Monaco is 06:00 or 05:00 UTC."""
     spans = []
     for shift in shifts:
         if day.weekday() in shift.weekdays:
-            start = datetime.combine(day, shift.start, tzinfo=zone).astimezone(UTC)
-            end = datetime.combine(day, shift.end, tzinfo=zone).astimezone(UTC)
+            tz = zone or shift.zone
+            start = datetime.combine(day, shift.start, tzinfo=tz).astimezone(UTC)
+            end = datetime.combine(day, shift.end, tzinfo=tz).astimezone(UTC)
             spans.append((start, end))
     return tuple(sorted(spans))
 

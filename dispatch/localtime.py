@@ -9,7 +9,9 @@ office's time zone (the organisation's, or a worker's own). The rules, in one pl
     March): refused with a reason, since a window "from 02:30" on that day means nothing;
   - a time that happens twice (02:00–03:00 on the last Sunday of October): the first of the two
     (summer time), unless the caller asks for the second (`fold=1`), as `datetime.fold` does.
-- A local day (`local_day_bounds`) is not always 24 hours: 23 h in March, 25 h in October.
+- A local day (`local_day_bounds`) is not always 24 hours: 23 h in March, 25 h in October. Every feature
+  that names a calendar day (plans, a worker's day page, the push link's day, hours and timesheets,
+  reminders) cuts it here, at the office's midnight (or the worker's own, `day_zone`), never at UTC's.
 
 The zone database is the standard library's `zoneinfo` (the system's, else the `tzdata` package).
 """
@@ -17,7 +19,7 @@ The zone database is the standard library's `zoneinfo` (the system's, else the `
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -36,7 +38,7 @@ def zone(name: str) -> ZoneInfo:
         raise ValueError(f"{name!r} is not an IANA time zone (e.g. Europe/Monaco, Asia/Shanghai, UTC)") from None
 
 
-def to_local(moment: datetime, tz: ZoneInfo) -> datetime:
+def to_local(moment: datetime, tz: tzinfo) -> datetime:
     """`moment` (aware) as wall-clock time in `tz`; ValueError for a naive datetime."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("moment must carry its offset (an aware datetime)")
@@ -56,11 +58,31 @@ def local_to_utc(day: date, clock: time, tz: ZoneInfo, *, fold: int = 0) -> date
     return instant
 
 
-def local_day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+def local_day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
     """`[start, end)` in UTC of the local calendar `day` in `tz` (23 or 25 hours on a change day)."""
     start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
     return start, end
+
+
+def day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    """The local calendar `day` in `tz` as `[start_utc, end_utc)`: what every "day" of the product means."""
+    return local_day_bounds(day, tz)
+
+
+def local_day(moment: datetime, tz: tzinfo) -> date:
+    """The calendar day `moment` (aware) falls on in `tz`: 23:30 UTC on 2 March is 3 March in Monaco."""
+    return to_local(moment, tz).date()
+
+
+def spans_day(start: datetime, end: datetime, day: date, tz: tzinfo) -> bool:
+    """Whether the window `start`..`end` (aware) touches the local calendar `day` in `tz`, by its local dates."""
+    return local_day(start, tz) <= day <= local_day(end, tz)
+
+
+def day_zone(own: tzinfo | None, office: tzinfo) -> tzinfo:
+    """The zone a person's days are cut in: their own where they have one, else the office's."""
+    return own if own is not None else office
 
 
 def zone_label(moment: datetime, tz: ZoneInfo) -> str:

@@ -30,12 +30,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from dispatch.localtime import local_day_bounds
 
 MAX_PERIOD_DAYS = 366
 
@@ -122,10 +124,12 @@ REPORTS: dict[str, ReportKind] = {
 
 @dataclass(frozen=True, slots=True)
 class Period:
-    """Whole days `start`..`end`, both included."""
+    """Whole local calendar days `start`..`end`, both included, in `zone` (the office's: a day there may
+    last 23 or 25 hours)."""
 
     start: date
     end: date
+    zone: tzinfo = UTC
 
     def __post_init__(self) -> None:
         if self.end < self.start:
@@ -136,6 +140,13 @@ class Period:
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """`[first day's local midnight, the midnight after the last day)` as UTC instants."""
+        return local_day_bounds(self.start, self.zone)[0], local_day_bounds(self.end, self.zone)[1]
+
+    def with_zone(self, zone: tzinfo) -> Period:
+        return Period(self.start, self.end, zone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,20 +408,35 @@ def _figure_base(o: pd.DataFrame, figure: str) -> tuple[pd.Series, pd.Series]:
             return everything, o["status"] == "cancelled"
 
 
+WRONG_REASONS: tuple[str, ...] = ("failed", "late", "check-in not verified", "check-in/-out anomaly")
+"""Why a visit went wrong, in the order the list names them."""
+WRONG_COLUMNS: tuple[str, ...] = (
+    "order_id", "worker_id", "team", "site_id", "type", "status", "window_start", "on_site_at",
+)  # fmt: skip
+
+
 def gone_wrong(orders: pd.DataFrame) -> pd.DataFrame:
     """One row per order that went wrong, with the reasons: failed, late, not verified, not first-time fixed."""
     o = apply_rules(orders)
-    reasons = {
-        "failed": o["failed"],
-        "late": o["on_site"] & ~o["on_time"],
-        "check-in not verified": o["checked_in"] & ~o["verified"],
-        "check-in/-out anomaly": o["anomalous"],
-    }
-    wrong = pd.concat(reasons, axis=1)
-    picked = o[wrong.any(axis=1)]
-    text = wrong.loc[picked.index].apply(lambda r: ", ".join(name for name, hit in r.items() if hit), axis=1)
-    out = picked[["order_id", "worker_id", "team", "site_id", "type", "status", "window_start", "on_site_at"]].copy()
-    out["reasons"] = text.astype(str) if len(picked) else pd.Series(dtype=str)
+    flags = pd.concat(
+        [o["failed"], o["on_site"] & ~o["on_time"], o["checked_in"] & ~o["verified"], o["anomalous"]], axis=1
+    )
+    flags.columns = list(WRONG_REASONS)
+    return wrong_rows(o[list(WRONG_COLUMNS)], flags)
+
+
+def wrong_rows(orders: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
+    """The list of visits gone wrong from `WRONG_COLUMNS` and one boolean column per `WRONG_REASONS`
+    (as `gone_wrong` applies the rules, or as the repository reads them from SQL): the rows with any
+    reason, the reasons named in words, sorted by window start."""
+    hit = flags[list(WRONG_REASONS)].fillna(False).astype(bool)
+    picked = hit.any(axis=1).to_numpy()
+    out = orders.loc[picked, list(WRONG_COLUMNS)].copy()
+    words = pd.Series("", index=out.index, dtype=object)
+    for reason in WRONG_REASONS:
+        has = hit.loc[picked, reason]
+        words = words.where(~has, words.where(words == "", words + ", ") + reason)
+    out["reasons"] = words.astype(str)
     return out.sort_values(["window_start", "order_id"]).reset_index(drop=True)
 
 
@@ -465,14 +491,14 @@ def km_driven(track: pd.DataFrame) -> dict[int, float]:
     return {int(w): round(float(m) / 1000.0, 3) for w, m in per_worker.items()}
 
 
-def due_period(now: datetime, schedule: Schedule) -> Period:
-    """The last whole period before `now`: yesterday, or last week Monday..Sunday."""
-    today = now.date()
+def due_period(now: datetime, schedule: Schedule, zone: tzinfo = UTC) -> Period:
+    """The last whole period before `now` in `zone`: yesterday, or last week Monday..Sunday."""
+    today = now.astimezone(zone).date()
     if schedule is Schedule.DAILY:
         day = today - timedelta(days=1)
-        return Period(day, day)
+        return Period(day, day, zone)
     monday = today - timedelta(days=today.weekday() + 7)
-    return Period(monday, monday + timedelta(days=6))
+    return Period(monday, monday + timedelta(days=6), zone)
 
 
 def _share(part: Any, whole: Any) -> float | None:

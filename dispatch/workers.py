@@ -87,6 +87,8 @@ class Worker:
     home_base: LatLon | None = None
     team: str = ""
     active: bool = True
+    zone: tzinfo | None = None
+    """The worker's own time zone, where they have one (their days are cut there); None: the office's."""
 
     def on_shift(self, at: datetime, *, grace: timedelta = timedelta(0)) -> bool:
         """Whether the worker is on shift at `at` (give or take `grace`); a worker with no calendar is never on shift."""

@@ -60,6 +60,7 @@ def _worker(settings: Settings) -> int:
 
     from data import scope_repo
     from data.db import make_engine, make_sessionmaker, session_scope
+    from dispatch import localtime
     from dispatch.clock import SystemClock
     from realtime.bus import Bus
     from realtime.field_events import make_field_events, run_periodic
@@ -122,10 +123,27 @@ def _worker(settings: Settings) -> int:
                 "team": settings.report_team,
                 "post": webhook_poster(settings.report_webhook_url) if settings.report_webhook_url else None,
                 "stop": stop,
+                "zone": localtime.zone(settings.timezone),
             },
             name="report-schedule",
             daemon=True,
         ).start()
+    # What a manager's year report reads, summed ahead (the closed months' sums, the kilometres per day).
+    from realtime.report_warmup import run_report_warmup
+
+    threading.Thread(
+        target=run_report_warmup,
+        kwargs={
+            "bus": bus,
+            "holder": holder,
+            "sessions": make_sessionmaker(make_engine(settings.database_url)),
+            "clock": SystemClock(),
+            "stop": stop,
+            "zone": localtime.zone(settings.timezone),
+        },
+        name="report-warmup",
+        daemon=True,
+    ).start()
     # Field workers' reminders (shift start, near a site, a visit running over, the day's report).
     from dispatch.reminders import ReminderSettings
     from realtime.reminders import run_reminders
@@ -145,6 +163,7 @@ def _worker(settings: Settings) -> int:
             "uses_clock_in": settings.clock_in != "off",
             "push": WebPush(sessions=reminder_sessions, clock=SystemClock()),
             "fallback": poster(settings.link_webhook_url) if settings.link_webhook_url else None,
+            "zone": localtime.zone(settings.timezone),  # "today" is the office's day (a worker's own where set)
         },
         name="reminders",
         daemon=True,

@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from types import MappingProxyType
 from typing import Any
 
@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from data import alerts_repo, orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
 from data.db import session_scope
 from data.settings import Settings
+from dispatch import localtime
 from dispatch.alerts import (
     Alert,
     AlertSettings,
@@ -61,6 +62,7 @@ from dispatch.geofences import (
     step,
 )
 from dispatch.lifecycle import Transitioned
+from dispatch.localtime import local_day
 from dispatch.orders import OrderStatus, OrderType, WorkOrder
 from dispatch.positions import Position
 from dispatch.sites import Site
@@ -124,8 +126,10 @@ class FieldEvents:
         background: bool = False,
         queue_size: int = 10_000,
         gather_s: float = 0.1,
+        zone: tzinfo = UTC,
     ) -> None:
         self._sessions = sessions
+        self._zone = zone  # the office's: the published route followed is that of its local day
         self._bus = bus
         self._clock = clock
         self._settings = settings or AlertSettings()
@@ -381,7 +385,7 @@ class FieldEvents:
 
     def _route(self, session: Session, worker_id: int, now: datetime, start: LatLon | None) -> tuple[LatLon, ...]:
         """The worker's published route for the day: their start point, then each planned stop's site."""
-        sequence = plans_repo.published_sequence(session, day=now.date(), worker_id=worker_id)
+        sequence = plans_repo.published_sequence(session, day=local_day(now, self._zone), worker_id=worker_id)
         if not sequence:
             return ()
         stops: list[LatLon] = [start] if start is not None else []
@@ -450,4 +454,5 @@ def make_field_events(
         order_changed=order_changed,
         travel=travel,
         background=background,
+        zone=localtime.zone(settings.timezone),
     )

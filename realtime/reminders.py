@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +24,7 @@ from data import attendance_repo, orders_repo, positions_repo, reminders_repo, s
 from data.db import session_scope
 from dispatch.clock import Clock
 from dispatch.hours import planned_intervals
+from dispatch.localtime import day_bounds, day_zone, local_day, spans_day
 from dispatch.reminders import OrderFacts, Reminder, ReminderSettings, WorkerDay, due_reminders
 from realtime.bus import REMINDERS, Bus
 from realtime.web_push import WebPush
@@ -36,18 +37,26 @@ ACTIVE = ("accepted", "en_route", "on_site")
 
 
 def worker_days(
-    sessions: sessionmaker[Session], *, now: datetime, uses_clock_in: bool, worker_id: int | None = None
+    sessions: sessionmaker[Session],
+    *,
+    now: datetime,
+    uses_clock_in: bool,
+    worker_id: int | None = None,
+    zone: tzinfo = UTC,
 ) -> list[WorkerDay]:
-    """What the rules need about every active worker with a shift today (or the one asked for)."""
-    day = now.astimezone(UTC).date()
-    start = datetime.combine(day, time(0), tzinfo=UTC)
+    """What the rules need about every active worker with a shift today (or the one asked for). "Today" is the
+    worker's local day (their own zone, else the office's `zone`)."""
     out = []
     with session_scope(sessions) as session:
         workers = [w for w in workers_repo.list_workers(session) if w.active and w.id == (worker_id or w.id)]
         disabled = reminders_repo.disabled_workers(session)
-        sent = reminders_repo.sent_keys(session, worker_ids=[w.id for w in workers], since=start)
+        # Keys name their day: two days back covers every worker's local midnight, whatever their zone.
+        sent = reminders_repo.sent_keys(session, worker_ids=[w.id for w in workers], since=now - timedelta(days=2))
         sites = {s.id: s for s in sites_repo.list_sites(session)}
         for worker in workers:
+            tz = day_zone(worker.zone, zone)
+            day = local_day(now, tz)
+            start = day_bounds(day, tz)[0]
             spans = planned_intervals(worker.shifts, day)
             if not spans:
                 continue
@@ -60,7 +69,7 @@ def worker_days(
                 if (
                     site is None
                     or order.status.value not in ACTIVE
-                    or not order.window.start.date() <= day <= order.window.end.date()
+                    or not spans_day(order.window.start, order.window.end, day, tz)
                 ):
                     continue
                 checked_in = next((c.at for c in checks if c.order_id == order.id and c.kind == "in"), None)
@@ -79,11 +88,12 @@ def worker_days(
 def remind_once(
     *, sessions: sessionmaker[Session], clock: Clock, bus: Bus, settings: ReminderSettings, uses_clock_in: bool,
     push: WebPush | None = None, fallback: Callable[[dict[str, Any]], None] | None = None, worker_id: int | None = None,
+    zone: tzinfo = UTC,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """One round: the reminders sent now (stored once each, then delivered), as their messages."""
     now = clock.now()
     sent = []
-    for worker in worker_days(sessions, now=now, uses_clock_in=uses_clock_in, worker_id=worker_id):
+    for worker in worker_days(sessions, now=now, uses_clock_in=uses_clock_in, worker_id=worker_id, zone=zone):
         for reminder in due_reminders(worker, now, settings):
             message = _store(sessions, reminder, now)
             if message is not None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import requests
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from data import reports_repo, webhooks_repo
 from data.db import session_scope
 from dispatch.clock import Clock
-from dispatch.reports import Group, Period, Schedule, due_period, report_table, table_records
+from dispatch.reports import Group, Period, Schedule, due_period, figures_table, table_records
 from dispatch.webhooks import EventType
 from realtime.bus import Bus
 
@@ -57,7 +57,8 @@ def report_payload(
 ) -> dict[str, Any]:
     """The overview per team (per worker for one team) and the visits that went wrong, as JSON values."""
     with session_scope(sessions) as session:
-        orders = reports_repo.order_facts(session, period, team=team or None)
+        sums = reports_repo.order_sums(session, period, team=team or None, now=now)
+        wrong = reports_repo.visits_gone_wrong(session, period, team=team or None)
         workers = reports_repo.worker_figures(session, period, now=now, team=team or None)
     group = Group.WORKER if team else Group.TEAM
     return {
@@ -67,8 +68,8 @@ def report_payload(
         "from": period.start.isoformat(),
         "to": period.end.isoformat(),
         "group": group.value,
-        "rows": table_records(report_table("overview", orders, workers, group)),
-        "gone_wrong": table_records(report_table("visits-gone-wrong", orders, workers, group)),
+        "rows": table_records(figures_table("overview", sums, workers, group)),
+        "gone_wrong": table_records(wrong),
     }
 
 
@@ -79,13 +80,14 @@ def deliver_if_due(
     schedule: Schedule,
     team: str,
     post: Callable[[dict[str, Any]], None] | None,
+    zone: tzinfo = UTC,
 ) -> Period | None:
     """Deliver the last whole period's report unless it was delivered; the period delivered, or None.
 
     It is posted to the report webhook (`post`, when one is configured) and, in the same transaction that
     remembers the period, queued as a signed `report.delivered` event for every webhook an admin subscribed
     to it (sent by the `webhooks` process, retried from the database until taken)."""
-    period = due_period(clock.now(), schedule)
+    period = due_period(clock.now(), schedule, zone)
     with session_scope(sessions) as session:
         if reports_repo.delivered(session, schedule=schedule.value, team=team, period=period):
             return None
@@ -110,13 +112,15 @@ def run_report_schedule(
     post: Callable[[dict[str, Any]], None] | None,
     stop: threading.Event,
     every_s: float = CHECK_EVERY_S,
+    zone: tzinfo = UTC,
 ) -> None:
-    """Check at once and then every `every_s` seconds until `stop`; only the lock holder delivers."""
+    """Check at once and then every `every_s` seconds until `stop`; only the lock holder delivers. Periods
+    are the office's local days (`zone`)."""
     try:
         while not stop.is_set():
             if bus.hold_lock(REPORT_LOCK, holder, int(every_s * 1500)):
                 try:
-                    deliver_if_due(sessions=sessions, clock=clock, schedule=schedule, team=team, post=post)
+                    deliver_if_due(sessions=sessions, clock=clock, schedule=schedule, team=team, post=post, zone=zone)
                 except Exception as exc:  # retried next round; the worker's relay must not die of it
                     log.warning("scheduled report not delivered (%s: %s); retrying in %.0f s",
                                 type(exc).__name__, exc, every_s)  # fmt: skip

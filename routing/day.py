@@ -1,17 +1,20 @@
 """Turn a day of dispatch values (orders, sites, workers) into a routing Problem, and a Plan back into JSON.
 
-Times inside routing are whole seconds from midnight UTC of the day; this module is where
-datetimes become seconds and back. Location 0.. are the workers' starts and ends, then the sites.
+Times inside routing are whole seconds from the start of the day: the office's local midnight
+(`dispatch.localtime.day_bounds`; UTC when no zone is given), so a day is 23 or 25 hours long when the
+clocks change. This module is where datetimes become seconds and back; the plan document names its
+zone (`timezone`), so it reads back on the same axis. Location 0.. are the workers' starts and ends, then the sites.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from dispatch.geo import LatLon
+from dispatch.localtime import day_bounds, zone
 from dispatch.orders import WorkOrder
 from dispatch.sites import Site
 from dispatch.workers import Worker as DispatchWorker
@@ -20,7 +23,6 @@ from routing.plan import BreakTaken, Change, Plan, Route, Stop, Unplanned, Unpla
 from routing.problem import Break, Objective, Problem, Visit, Window, Worker
 from routing.travel import TravelTimes
 
-DAY_S = 24 * 3600
 PLAN_SCHEMA_VERSION = 2
 """The version of the plan document `plan_json` writes (stored in `route_plans.payload` and served by the API).
 Version 1 is the same shape without the key: plans stored before documents had a version."""
@@ -49,16 +51,24 @@ class DayProblem:
     problem: Problem
     day: date
     points: tuple[LatLon, ...]
+    zone: tzinfo = UTC
+    """The zone whose local day `day` is (its seconds count from that zone's midnight)."""
 
 
-def seconds_of(day: date, at: datetime) -> int:
-    """Seconds from midnight UTC of `day`, clamped to the day."""
-    midnight = datetime.combine(day, time(0), tzinfo=UTC)
-    return max(0, min(DAY_S, int((at - midnight).total_seconds())))
+def seconds_of(day: date, at: datetime, tz: tzinfo = UTC) -> int:
+    """Seconds from the local midnight of `day` in `tz` (real elapsed seconds), clamped to the day (23-25 h)."""
+    start, end = day_bounds(day, tz)
+    return max(0, min(int((end - start).total_seconds()), int((at - start).total_seconds())))
 
 
-def datetime_of(day: date, seconds: int) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC) + timedelta(seconds=seconds)
+def datetime_of(day: date, seconds: int, tz: tzinfo = UTC) -> datetime:
+    """The UTC instant `seconds` after the local midnight of `day` in `tz`."""
+    return day_bounds(day, tz)[0] + timedelta(seconds=seconds)
+
+
+def zone_name(tz: tzinfo) -> str:
+    """The IANA name a plan document stores for `tz` ("UTC" for the fixed UTC zone)."""
+    return str(getattr(tz, "key", None) or "UTC")
 
 
 def day_problem(
@@ -69,12 +79,15 @@ def day_problem(
     origins: Mapping[int, LatLon],
     travel: TravelTimes,
     objective: Objective | None = None,
+    *,
+    tz: tzinfo = UTC,
 ) -> DayProblem:
-    """The routing problem of `day`: each order a visit in its window, each worker on shift that day a vehicle.
+    """The routing problem of `day` (the local calendar day in `tz`): each order a visit in its window, each
+    worker on shift that day a vehicle.
 
     A worker starts from `origins` (freshest fix, else home base) and ends at home (else where they
-    started); their shift that weekday bounds the route, with a 30-min break in its middle third.
-    Workers off that day, or with no place to start from, are left out.
+    started); their shift that weekday (its wall-clock times in the shift's own zone) bounds the route,
+    with a 30-min break in its middle third. Workers off that day, or with no place to start from, are left out.
     """
     points: list[LatLon] = []
     index: dict[tuple[float, float], int] = {}
@@ -92,8 +105,9 @@ def day_problem(
         start = origins.get(w.id) or w.home_base
         if not w.active or shift is None or start is None:
             continue
-        s0 = shift.start.hour * 3600 + shift.start.minute * 60
-        s1 = shift.end.hour * 3600 + shift.end.minute * 60
+        # Through UTC: 07:00 in Monaco is 7 h after midnight in winter but 6 h on the day the clocks go forward.
+        s0 = seconds_of(day, datetime.combine(day, shift.start, tzinfo=shift.zone).astimezone(UTC), tz)
+        s1 = seconds_of(day, datetime.combine(day, shift.end, tzinfo=shift.zone).astimezone(UTC), tz)
         third = (s1 - s0) // 3
         breaks = (Break(s0 + third, s0 + 2 * third, BREAK_S),) if s1 - s0 > 6 * 3600 else ()
         vehicles.append(
@@ -107,8 +121,8 @@ def day_problem(
             service_s=o.service_duration_s,
             windows=(
                 Window(
-                    seconds_of(day, o.window.start),
-                    max(seconds_of(day, o.window.start), seconds_of(day, o.window.end) - o.service_duration_s),
+                    seconds_of(day, o.window.start, tz),
+                    max(seconds_of(day, o.window.start, tz), seconds_of(day, o.window.end, tz) - o.service_duration_s),
                 ),
             ),
             skills=frozenset(o.required_skills),
@@ -120,10 +134,12 @@ def day_problem(
     problem = Problem.from_points(
         points, visits=visits, workers=vehicles, travel=travel, objective=objective or Objective()
     )
-    return DayProblem(problem, day, tuple(points))
+    return DayProblem(problem, day, tuple(points), tz)
 
 
-def plan_json(plan: Plan, day: date, names: Mapping[int, str], *, problem: DayProblem | None = None) -> dict[str, Any]:
+def plan_json(
+    plan: Plan, day: date, names: Mapping[int, str], *, problem: DayProblem | None = None, tz: tzinfo | None = None
+) -> dict[str, Any]:
     """A plan as the API and the plan page show it: routes with timed stops, breaks, totals, unplanned with reasons.
 
     With `problem` (the day the plan answers), each route also carries its worker's shift
@@ -131,49 +147,55 @@ def plan_json(plan: Plan, day: date, names: Mapping[int, str], *, problem: DayPr
     (`start_location`, `end_location`, each `{"lat", "lon"}`), so the page can measure utilisation
     over the shift and draw the route from the start point back to the end point. A route whose
     worker is not in `problem` gets none of these keys. Without `problem` the shape is the original
-    one; `plan_from_json` reads both. Raises ValueError when `problem` is for another day.
+    one; `plan_from_json` reads both. Times count from the local midnight of `tz` (else the problem's
+    zone, else UTC), named as `timezone`; they are written as UTC ISO datetimes. Raises ValueError when
+    `problem` is for another day.
     """
     if problem is not None and problem.day != day:
         raise ValueError(f"problem: it is the problem of {problem.day}, not of {day}")
+    tz = tz or (problem.zone if problem is not None else UTC)
     return {
         "schema_version": PLAN_SCHEMA_VERSION,
+        "timezone": zone_name(tz),
         "engine": plan.engine,
         "objective": plan.objective,
         "travel_s": plan.travel_s,
         "distance_m": plan.distance_m,
         "planned": plan.planned_count,
-        "routes": [_route_json(r, day, names, problem) for r in plan.routes],
+        "routes": [_route_json(r, day, names, problem, tz) for r in plan.routes],
         "unplanned": [{"order_id": int(u.visit_id), "reason": u.reason.value} for u in plan.unplanned],
     }
 
 
-def _route_json(r: Route, day: date, names: Mapping[int, str], problem: DayProblem | None) -> dict[str, Any]:
+def _route_json(
+    r: Route, day: date, names: Mapping[int, str], problem: DayProblem | None, tz: tzinfo
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "worker_id": int(r.worker_id),
         "name": _name(names, r.worker_id),
-        "start": _iso(day, r.start_s),
-        "end": _iso(day, r.end_s),
+        "start": _iso(day, r.start_s, tz),
+        "end": _iso(day, r.end_s, tz),
         "travel_s": r.travel_s,
         "distance_m": r.distance_m,
         "wait_s": r.wait_s,
         "stops": [
             {
                 "order_id": int(s.visit_id),
-                "arrival": _iso(day, s.arrival_s),
-                "start": _iso(day, s.start_s),
-                "end": _iso(day, s.end_s),
+                "arrival": _iso(day, s.arrival_s, tz),
+                "start": _iso(day, s.start_s, tz),
+                "end": _iso(day, s.end_s, tz),
                 "wait_s": s.wait_s,
                 "travel_s": s.travel_s,
                 "distance_m": s.distance_m,
             }
             for s in r.stops
         ],
-        "breaks": [{"start": _iso(day, b.start_s), "end": _iso(day, b.end_s)} for b in r.breaks],
+        "breaks": [{"start": _iso(day, b.start_s, tz), "end": _iso(day, b.end_s, tz)} for b in r.breaks],
     }
     if problem is not None and problem.problem.has_worker(r.worker_id):
         worker = problem.problem.worker(r.worker_id)
-        out["shift_start"] = _iso(day, worker.shift_start_s)
-        out["shift_end"] = _iso(day, worker.shift_end_s)
+        out["shift_start"] = _iso(day, worker.shift_start_s, tz)
+        out["shift_end"] = _iso(day, worker.shift_end_s, tz)
         out["start_location"] = _point_json(problem.points[worker.start_location])
         out["end_location"] = _point_json(problem.points[worker.end_location])
     return out
@@ -183,8 +205,9 @@ def _point_json(p: LatLon) -> dict[str, float]:
     return {"lat": p.lat, "lon": p.lon}
 
 
-def plan_from_json(data: Mapping[str, Any], day: date) -> Plan:
-    """A plan back from `plan_json` (e.g. the published plan a re-plan starts from).
+def plan_from_json(data: Mapping[str, Any], day: date, tz: tzinfo | None = None) -> Plan:
+    """A plan back from `plan_json` (e.g. the published plan a re-plan starts from), its seconds counted from
+    the local midnight of `tz`, else of the document's own `timezone` (UTC when it names none).
 
     Shifts and start/end locations, when present, are the problem's, not the plan's, and are ignored.
     A document without `schema_version` is a version 1 plan (stored before versions), read the same;
@@ -195,22 +218,28 @@ def plan_from_json(data: Mapping[str, Any], day: date) -> Plan:
         raise ValueError(
             f"schema_version: {str(version)[:20]!r} is not a plan version this server reads (1..{PLAN_SCHEMA_VERSION})"
         )
+    if tz is None:
+        tz = zone(str(data.get("timezone") or "UTC"))
     routes = []
     for r in data.get("routes", []):
         stops = tuple(
-            Stop(visit_id=str(s["order_id"]), arrival_s=_s(day, s["arrival"]), start_s=_s(day, s["start"]),
-                 end_s=_s(day, s["end"]), wait_s=int(s["wait_s"]), travel_s=int(s["travel_s"]), distance_m=int(s["distance_m"]))
+            Stop(visit_id=str(s["order_id"]), arrival_s=_s(day, s["arrival"], tz), start_s=_s(day, s["start"], tz),
+                 end_s=_s(day, s["end"], tz), wait_s=int(s["wait_s"]), travel_s=int(s["travel_s"]), distance_m=int(s["distance_m"]))
             for s in r["stops"]
         )  # fmt: skip
         breaks = tuple(
-            BreakTaken(_s(day, b["start"]), _s(day, b["end"]), sum(1 for s in stops if s.end_s <= _s(day, b["start"])))
+            BreakTaken(
+                _s(day, b["start"], tz),
+                _s(day, b["end"], tz),
+                sum(1 for s in stops if s.end_s <= _s(day, b["start"], tz)),
+            )
             for b in r.get("breaks", [])
         )
         routes.append(
             Route(
                 worker_id=str(r["worker_id"]),
-                start_s=_s(day, r["start"]),
-                end_s=_s(day, r["end"]),
+                start_s=_s(day, r["start"], tz),
+                end_s=_s(day, r["end"], tz),
                 stops=stops,
                 breaks=breaks,
             )
@@ -224,18 +253,20 @@ def plan_from_json(data: Mapping[str, Any], day: date) -> Plan:
     )
 
 
-def changes_json(changes: Sequence[Change], day: date, names: Mapping[int, str]) -> list[dict[str, Any]]:
+def changes_json(
+    changes: Sequence[Change], day: date, names: Mapping[int, str], tz: tzinfo = UTC
+) -> list[dict[str, Any]]:
     """What a re-plan changes for whom, in words the console and the API show."""
     return [
         {"worker_id": int(c.worker_id), "name": _name(names, c.worker_id), "order_id": int(c.visit_id),
          "kind": c.kind.value, "from_worker_id": int(c.from_worker_id) if c.from_worker_id else None,
-         "previous_start": _iso(day, c.previous_start_s) if c.previous_start_s is not None else None,
-         "start": _iso(day, c.start_s) if c.start_s is not None else None}
+         "previous_start": _iso(day, c.previous_start_s, tz) if c.previous_start_s is not None else None,
+         "start": _iso(day, c.start_s, tz) if c.start_s is not None else None}
         for c in changes
     ]  # fmt: skip
 
 
-def diff_json(diff: PlanDiff, day: date, names: Mapping[int, str]) -> dict[str, Any]:
+def diff_json(diff: PlanDiff, day: date, names: Mapping[int, str], tz: tzinfo = UTC) -> dict[str, Any]:
     """A draft compared with the published plan (`routing.compare.compare`), shaped for the plan page.
 
     Ids are ints and times ISO datetimes, as in `plan_json`; `reason` and `previous_reason` are the
@@ -246,23 +277,23 @@ def diff_json(diff: PlanDiff, day: date, names: Mapping[int, str]) -> dict[str, 
         "moved": [
             {"order_id": int(m.visit_id), "from_worker_id": int(m.from_worker_id),
              "from_name": _name(names, m.from_worker_id), "to_worker_id": int(m.to_worker_id),
-             "to_name": _name(names, m.to_worker_id), "previous_start": _iso(day, m.previous_start_s),
-             "start": _iso(day, m.start_s)}
+             "to_name": _name(names, m.to_worker_id), "previous_start": _iso(day, m.previous_start_s, tz),
+             "start": _iso(day, m.start_s, tz)}
             for m in diff.moved
         ],
         "retimed": [
             {"order_id": int(t.visit_id), "worker_id": int(t.worker_id), "name": _name(names, t.worker_id),
-             "previous_start": _iso(day, t.previous_start_s), "start": _iso(day, t.start_s), "shift_s": t.shift_s}
+             "previous_start": _iso(day, t.previous_start_s, tz), "start": _iso(day, t.start_s, tz), "shift_s": t.shift_s}
             for t in diff.retimed
         ],
         "added": [
             {"order_id": int(a.visit_id), "worker_id": int(a.worker_id), "name": _name(names, a.worker_id),
-             "start": _iso(day, a.start_s), "previous_reason": a.previous_reason.value if a.previous_reason else None}
+             "start": _iso(day, a.start_s, tz), "previous_reason": a.previous_reason.value if a.previous_reason else None}
             for a in diff.added
         ],
         "dropped": [
             {"order_id": int(d.visit_id), "worker_id": int(d.worker_id), "name": _name(names, d.worker_id),
-             "previous_start": _iso(day, d.previous_start_s), "reason": d.reason.value if d.reason else None}
+             "previous_start": _iso(day, d.previous_start_s, tz), "reason": d.reason.value if d.reason else None}
             for d in diff.dropped
         ],
         "workers": [
@@ -287,9 +318,9 @@ def _name(names: Mapping[int, str], worker_id: str) -> str:
     return names.get(int(worker_id), worker_id)
 
 
-def _iso(day: date, seconds: int) -> str:
-    return datetime_of(day, seconds).isoformat()
+def _iso(day: date, seconds: int, tz: tzinfo) -> str:
+    return datetime_of(day, seconds, tz).isoformat()
 
 
-def _s(day: date, iso: str) -> int:
-    return seconds_of(day, datetime.fromisoformat(iso))
+def _s(day: date, iso: str, tz: tzinfo) -> int:
+    return seconds_of(day, datetime.fromisoformat(iso), tz)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 import pandas as pd
@@ -46,6 +46,7 @@ from dispatch.errors import MAX_ID, deny
 from dispatch.geo import LatLon
 from dispatch.hours import DayHours, DayRecord, HoursSettings, Visit, day_hours, planned_intervals
 from dispatch.lifecycle import Transitioned, transition
+from dispatch.localtime import day_bounds, day_zone, local_day, spans_day
 from dispatch.orders import OrderStatus, WorkOrder
 from dispatch.positions import Position
 from dispatch.trajectory import detect_stops, detect_trips, filter_fixes, track_distance_m
@@ -76,17 +77,15 @@ class AttendanceInputError(ValueError):
         self.field = problem.field
 
 
-def _day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time(0), tzinfo=UTC)
-    return start, start + timedelta(days=1)
-
-
 class AttendanceService:
     def __init__(
         self, *, sessions: sessionmaker[Session], clock: Clock, policy: ClockPolicy = ClockPolicy.OPTIONAL,
-        hours: HoursSettings | None = None,
+        hours: HoursSettings | None = None, zone: tzinfo = UTC,
     ) -> None:  # fmt: skip
+        """`zone` is the office's: a worker's day (clock events, day report, timesheet row) is their local calendar
+        day, in their own zone where they have one, else in `zone`."""
         self._sessions = sessions
+        self._zone = zone
         self._clock = clock
         self._policy = policy
         self._hours = hours or HoursSettings()
@@ -97,8 +96,8 @@ class AttendanceService:
     def field_state(self, claims: LinkClaims) -> dict[str, Any]:
         """What the page shows: the clock policy and today's clock events, late entries, the day's report
         (filed, or prefilled from the day's visits)."""
-        start, end = _day_bounds(claims.day)
         with session_scope(self._sessions) as session:
+            start, end = day_bounds(claims.day, self._zone_of(session, claims.worker_id))
             clocks = attendance_repo.clock_events(session, worker_id=claims.worker_id, start=start, end=end)
             entries = [
                 e for e in attendance_repo.late_entries(session, worker_id=claims.worker_id)
@@ -210,15 +209,17 @@ class AttendanceService:
         """Why a check-in at `at` is refused under `required` clock-in (not clocked in then); None: allowed."""
         if self._policy is not ClockPolicy.REQUIRED:
             return None
-        start, _end = _day_bounds(at.date())
+        tz = self._zone_of(session, worker_id)
+        start, _end = day_bounds(local_day(at, tz), tz)
         clocks = attendance_repo.clock_events(session, worker_id=worker_id, start=start, end=at + timedelta(seconds=1))
         if clocks and clocks[-1].kind == "in":
             return None
         return "clock in first: your organisation counts the shift from the clock-in"
 
     def _first_site(self, session: Session, claims: LinkClaims) -> Any:
+        tz = self._zone_of(session, claims.worker_id)
         orders = [o for o in orders_repo.orders_of_worker(session, worker_id=claims.worker_id)
-                  if o.window.start.date() <= claims.day <= o.window.end.date()]  # fmt: skip
+                  if spans_day(o.window.start, o.window.end, claims.day, tz)]  # fmt: skip
         if not orders:
             return None
         first = min(orders, key=lambda o: (o.window.start, o.id))
@@ -283,7 +284,7 @@ class AttendanceService:
         if km is not None and (isinstance(km, bool) or not isinstance(km, int | float)):
             raise AttendanceInputError(Problem("km", "expected a number of kilometres or null"))
         problem = day_report_problem(**texts, km=None if km is None else float(km), day=claims.day,
-                                     today=now.date())  # fmt: skip
+                                     today=local_day(now, self._zone_of(session, claims.worker_id)))  # fmt: skip
         if problem is not None:
             raise AttendanceInputError(problem)
         prefill = self._prefill(session, claims.worker_id, claims.day)
@@ -294,12 +295,13 @@ class AttendanceService:
         return {"status": "applied", "day_report_id": report.id}
 
     def _prefill(self, session: Session, worker_id: int, day: date) -> dict[str, Any]:
-        start, end = _day_bounds(day)
+        tz = self._zone_of(session, worker_id)
+        start, end = day_bounds(day, tz)
         sites = {s.id: s.name for s in sites_repo.list_sites(session)}
         orders = [
             DoneOrder(o.id, sites.get(o.site_id, f"site {o.site_id}"), o.status.value)
             for o in sorted(orders_repo.orders_of_worker(session, worker_id=worker_id), key=lambda o: o.window.start)
-            if o.window.start.date() <= day <= o.window.end.date()
+            if spans_day(o.window.start, o.window.end, day, tz)
         ]  # fmt: skip
         fixes = filter_fixes(positions_repo.positions_between(session, worker_id=worker_id, start=start, end=end)).kept
         return prefilled_report(orders, track_distance_m(fixes, jitter_m=20.0) / 1000.0 if fixes else None)
@@ -385,9 +387,10 @@ class AttendanceService:
             approvals = attendance_repo.timesheet_approvals(session, start=start, end=end)
             pending = attendance_repo.late_entries(session, status="pending")
             for worker in sorted(workers, key=lambda w: (w.team, w.name, w.id)):
+                tz = day_zone(worker.zone, self._zone)
                 day = start
                 while day <= end:
-                    waiting = sum(1 for e in pending if e.worker_id == worker.id and e.at.date() == day)
+                    waiting = sum(1 for e in pending if e.worker_id == worker.id and local_day(e.at, tz) == day)
                     approval = approvals.get((worker.id, day))
                     if approval is not None:  # an approved day keeps the figures approved
                         by, at, figures = approval
@@ -403,7 +406,7 @@ class AttendanceService:
 
     def _day_hours(self, session: Session, worker: Worker, day: date) -> tuple[DayHours, str]:
         """The day's figures, and what was doubtful about its clock events ("" when nothing)."""
-        start, end = _day_bounds(day)
+        start, end = day_bounds(day, day_zone(worker.zone, self._zone))
         clocks = attendance_repo.clock_events(session, worker_id=worker.id, start=start, end=end)
         checks = attendance_repo.counted_checks(session, worker_id=worker.id, start=start, end=end)
         visits: dict[int, Visit] = {}
@@ -438,14 +441,15 @@ class AttendanceService:
         except ValueError:
             deny(400, f"day: {str(raw_day)[:40]!r} is not an ISO date such as 2026-03-02", "day")
         now = self._clock.now()
-        if day >= now.date():
-            deny(400, f"day: {day.isoformat()} is not over yet; approve it from tomorrow on", "day")
         with session_scope(self._sessions) as session:
             worker = workers_repo.get_worker(session, worker_id)
             if worker is None or not visible(worker_id):
                 deny(404, f"no worker with id {worker_id}", "worker_id")
+            tz = day_zone(worker.zone, self._zone)
+            if day >= local_day(now, tz):
+                deny(400, f"day: {day.isoformat()} is not over yet; approve it from tomorrow on", "day")
             waiting = [e for e in attendance_repo.late_entries(session, status="pending", worker_id=worker_id)
-                       if e.at.date() == day]  # fmt: skip
+                       if local_day(e.at, tz) == day]  # fmt: skip
             if waiting:
                 deny(409, f"day: {len(waiting)} late entr{'y' if len(waiting) == 1 else 'ies'} of that day await a "
                           "decision first")  # fmt: skip
@@ -462,6 +466,11 @@ class AttendanceService:
             webhooks_repo.emit(session, EventType.TIMESHEET_APPROVED,
                                {**figures, "approved_by": actor.name, "approved_at": now.isoformat()}, at=now)  # fmt: skip
         return {**row, "approved": True, "approved_by": actor.name, "approved_at": now.isoformat()}
+
+    def _zone_of(self, session: Session, worker_id: int) -> tzinfo:
+        """The zone `worker_id`'s days are cut in: their own, else the office's."""
+        worker = workers_repo.get_worker(session, worker_id)
+        return day_zone(worker.zone if worker is not None else None, self._zone)
 
     def timesheet_table(self, rows: list[dict[str, Any]]) -> pd.DataFrame:
         return pd.DataFrame(rows, columns=list(TIMESHEET_COLUMNS))

@@ -1,4 +1,5 @@
-"""A worker's day (UTC midnight to midnight): the filtered track, stops, trips, the published route, and
+"""A worker's day (local midnight to midnight: the worker's own zone, else the office's; 23 or 25 hours when
+the clocks change): the filtered track, stops, trips, the published route, and
 plan versus actual (`dispatch.plan_actual`). One audited read of the worker's fixes per call.
 
 Geofence arrivals and departures are derived here from the stored track with the pure dwell/hysteresis
@@ -8,16 +9,17 @@ state machine (`dispatch.geofences`), not read from stored events.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from data import attendance_repo, day_repo
+from data import attendance_repo, day_repo, workers_repo
 from data.db import session_scope
 from dispatch.access import Actor
 from dispatch.clock import Clock
 from dispatch.geo import LatLon
 from dispatch.geofences import DwellParams, GeofenceIndex, site_geofence
+from dispatch.localtime import day_zone, local_day_bounds
 from dispatch.plan_actual import (
     CheckKind,
     CheckMark,
@@ -49,10 +51,11 @@ class WorkerDay:
     route: tuple[LatLon, ...]
 
 
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The day from 00:00 UTC to the last instant before the next midnight (plans are made per UTC day)."""
-    start = datetime.combine(day, time(0), tzinfo=UTC)
-    return start, start + timedelta(days=1) - timedelta(microseconds=1)
+def day_bounds(day: date, tz: tzinfo = UTC) -> tuple[datetime, datetime]:
+    """The local `day` in `tz` from its midnight to the last instant before the next one (inclusive, as the
+    track downloads take it)."""
+    start, end = local_day_bounds(day, tz)
+    return start, end - timedelta(microseconds=1)
 
 
 class DayService:
@@ -64,8 +67,11 @@ class DayService:
         stop_params: StopParams | None = None,
         dwell: DwellParams | None = None,
         params: PlanActualParams | None = None,
+        zone: tzinfo = UTC,
     ) -> None:
+        """`zone` is the office's: a day is cut at its midnight, or at the worker's own where they have a zone."""
         self.sessions = sessions
+        self.zone = zone
         self.clock = clock
         self.stop_params = stop_params or StopParams()
         self.dwell = dwell or DwellParams()
@@ -73,7 +79,9 @@ class DayService:
 
     def worker_day(self, *, actor: Actor, worker_id: int, day: date, view: str = "plan-vs-actual") -> WorkerDay | None:
         """The worker's day; None for an unknown worker. Audited as `view-{view}`."""
-        start, end = day_bounds(day)
+        with session_scope(self.sessions) as session:
+            worker = workers_repo.get_worker(session, worker_id)
+        start, end = day_bounds(day, day_zone(worker.zone if worker is not None else None, self.zone))
         fixes = audited_positions(
             self.sessions, self.clock, actor=actor, worker_id=worker_id, start=start, end=end, view=view
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -39,6 +39,7 @@ from dispatch.clock import Clock
 from dispatch.errors import AppError
 from dispatch.geo import LatLon
 from dispatch.lifecycle import Refused, transition
+from dispatch.localtime import local_day
 from dispatch.orders import OrderStatus, WorkOrder
 from dispatch.positions import Position
 from dispatch.sites import Site
@@ -121,8 +122,10 @@ class DispatchService:
         travel: TravelTimes,
         params: AssignParams,
         policy: AutoDispatchPolicy,
+        zone: tzinfo = UTC,
     ) -> None:
         self._sessions = sessions
+        self._zone = zone  # the office's: leaves are whole local days
         self._clock = clock
         self._bus = bus
         self._travel = travel
@@ -365,7 +368,7 @@ class DispatchService:
 
     def _fleet(self, session: Session, actor: Actor) -> _Fleet:
         """The workers `actor` may dispatch (their teams' only, for a team-scoped user), with their state."""
-        today = self._clock.now().date()
+        today = local_day(self._clock.now(), self._zone)
         workers = {w.id: w for w in workers_repo.list_workers(session) if sees_worker(actor, w.team)}
         busy: dict[int, Workload] = {}
         for o in orders_repo.list_orders(session, status=BUSY):
@@ -377,7 +380,9 @@ class DispatchService:
             workers=workers,
             positions=positions_repo.latest_positions(session),
             workloads=busy,
-            leaves=workers_repo.leaves_overlapping(session, start=today, end=today + timedelta(days=1)),
+            leaves=workers_repo.leaves_overlapping(
+                session, start=today, end=today + timedelta(days=1), zone=self._zone
+            ),
         )
 
     def _publish(self, order: WorkOrder, site: Site, *, previous_worker_id: int | None = None) -> None:

@@ -16,7 +16,7 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -46,6 +46,7 @@ from dispatch.errors import MAX_ID, AppError, InputError
 from dispatch.forms import Problem, status_on_submit, ticked_checklist
 from dispatch.geo import LatLon
 from dispatch.lifecycle import LifecycleEvent, Refused, StatusChange, Transitioned, transition
+from dispatch.localtime import day_zone, local_day, spans_day
 from dispatch.orders import OrderStatus, TimeWindow, WorkOrder
 from dispatch.positions import Position
 from dispatch.sites import Site
@@ -126,8 +127,10 @@ class FieldService:
         review_threshold: int = 60,
         attendance: Attendance | None = None,
         path_of: Callable[[Sequence[LatLon]], RoutePath] | None = None,
+        zone: tzinfo = UTC,
     ) -> None:
         self._sessions = sessions
+        self._zone = zone
         self._clock = clock
         self._bus = bus
         self._links = links
@@ -144,7 +147,8 @@ class FieldService:
         return self._clock.now()
 
     def today(self) -> date:
-        return self._clock.now().date()
+        """The office's local calendar day now (a push link's default day)."""
+        return local_day(self._clock.now(), self._zone)
 
     # --- the dispatcher's side -------------------------------------------------------------
 
@@ -280,7 +284,8 @@ class FieldService:
                 raise LinkError(410, "this worker no longer exists")
             orders = [
                 o for o in orders_repo.orders_of_worker(session, worker_id=claims.worker_id)
-                if o.window.start.date() <= claims.day <= o.window.end.date() and o.status is not OrderStatus.CANCELLED
+                if spans_day(o.window.start, o.window.end, claims.day, day_zone(worker.zone, self._zone))
+                and o.status is not OrderStatus.CANCELLED
             ]  # fmt: skip
             # In the order of the day's published route plan; by time window where there is none.
             sequence = plans_repo.published_sequence(session, day=claims.day, worker_id=claims.worker_id)

@@ -1,7 +1,7 @@
 """Signed, expiring push links: one per worker and day, opening that worker's day without a password.
 
 A link's token names the worker, the day and the worker's link version at issue time, signed with
-the app's secret (itsdangerous). It is good until the end of that day (UTC) plus `grace_s`, for that
+the app's secret (itsdangerous). It is good until the end of that day (the office's local day, `zone`) plus `grace_s`, for that
 worker alone. To revoke every link a worker holds (a lost phone), the caller bumps the worker's
 stored link version: tokens carrying an older version are refused as revoked.
 
@@ -13,13 +13,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from dispatch.clock import Clock
+from dispatch.localtime import day_bounds
 
 SALT = "outfield.push-link.v1"
 """Separates these tokens from anything else signed with the same secret."""
@@ -68,6 +69,7 @@ class PushLinks:
         versions: Callable[[int], int | None],
         new_id: Callable[[], str] = _new_id,
         grace_s: float = 6 * 3600.0,
+        zone: tzinfo = UTC,
     ) -> None:
         if not secret:
             raise ValueError("secret must not be empty")
@@ -78,10 +80,11 @@ class PushLinks:
         self._versions = versions
         self._new_id = new_id
         self.grace_s = grace_s
+        self._zone = zone
 
     def expires_at(self, day: date) -> datetime:
-        """When a link for `day` stops working: the end of that day (UTC) plus the grace period."""
-        return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC) + timedelta(seconds=self.grace_s)
+        """When a link for `day` stops working: the end of that local day (`zone`'s midnight) plus the grace period."""
+        return day_bounds(day, self._zone)[1] + timedelta(seconds=self.grace_s)
 
     def issue(self, worker_id: int, day: date) -> str:
         """A token for `worker_id`'s `day`, carrying the worker's current link version.

@@ -17,7 +17,7 @@ import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,6 +29,7 @@ from dispatch.access import Actor
 from dispatch.clock import Clock
 from dispatch.errors import AppError, InputError
 from dispatch.geo import LatLon
+from dispatch.localtime import local_day, spans_day
 from realtime.plan_queue import LEASE_S, PlanQueue, QueueUnreachable
 from routing.day import datetime_of, day_problem, objective_for, plan_json, seconds_of
 from routing.edit import move_visit
@@ -57,7 +58,8 @@ class PlanRefused(AppError):
 
 class PlanJobs:
     """`redis_url` names the Redis of the plan queue (None: always run jobs in this process);
-    `emit(event, payload, room)` sends progress of the jobs this process runs."""
+    `emit(event, payload, room)` sends progress of the jobs this process runs. A plan's day is the local calendar
+    day in `zone` (the office's): its orders, shifts and times are cut at that zone's midnight."""
 
     def __init__(
         self,
@@ -69,14 +71,16 @@ class PlanJobs:
         redis_url: str | None = None,
         emit: Emit | None = None,
         max_solutions: int | None = None,
+        zone: tzinfo = UTC,
     ) -> None:
         self._sessions = sessions
+        self.zone = zone
         self._clock = clock
         self._travel = travel
         self._queue = PlanQueue(redis_url) if redis_url else None
         self._context = PlanContext(sessions=sessions, travel=travel, clock=clock, seed=seed,
                                     emit=emit or (lambda *_: None), queue=self._queue, runner=f"web-{os.getpid()}",
-                                    max_solutions=max_solutions)  # fmt: skip
+                                    max_solutions=max_solutions, zone=zone)  # fmt: skip
         self._local: dict[int, threading.Event] = {}  # jobs queued or running in this process
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outfield-plan")
@@ -115,7 +119,7 @@ class PlanJobs:
                 orders = [
                     o
                     for o in orders
-                    if o.window.start.date() <= day <= o.window.end.date()
+                    if spans_day(o.window.start, o.window.end, day, self.zone)
                     and o.status.value in ("new", "assigned", "accepted")
                 ]
         job = {"kind": "start", "day": day.isoformat(), "worker_ids": [w.id for w in workers],
@@ -163,9 +167,9 @@ class PlanJobs:
             orders = [
                 o for o in every
                 if o.status.value not in ("cancelled", "failed", "declined")
-                and (o.id in planned_ids or (o.status.value == "new" and o.window.start.date() <= day <= o.window.end.date()))
+                and (o.id in planned_ids or (o.status.value == "new" and spans_day(o.window.start, o.window.end, day, self.zone)))
             ]  # fmt: skip
-            away = workers_repo.leaves_overlapping(session, start=day, end=day)
+            away = workers_repo.leaves_overlapping(session, start=day, end=day, zone=self.zone)
             workers = [w for w in workers_repo.list_workers(session) if w.id not in away]
         job = {"kind": "replan", "day": day.isoformat(), "worker_ids": [w.id for w in workers],
                "order_ids": [o.id for o in orders], "seconds": seconds, "change_penalty": change_penalty,
@@ -189,20 +193,23 @@ class PlanJobs:
         if order_id not in order_ids:
             raise PlanInputError("order_id", f"order {order_id} is not in plan {plan_id}")
         now = self._clock.now()
+        today = day == local_day(now, self.zone)
         with session_scope(self._sessions) as session:
             orders = [o for o in orders_repo.list_orders(session) if o.id in order_ids]
             workers = workers_repo.list_workers(session)
             sites = {s.id: s for s in sites_repo.list_sites(session)}
-            latest = positions_repo.latest_positions(session) if day == now.date() else {}
+            latest = positions_repo.latest_positions(session) if today else {}
         names = {w.id: w.name for w in workers}
         # The edit answers the plan's own problem: its workers start where the plan has them start
         # (a worker without a route yet from their latest fix), and a plan of today is edited from now on,
         # with the visits under way kept where they are.
         origins = {w: p.point for w, p in latest.items()} | _start_points(base["plan"])
-        whole = day_problem(day, orders, sites, workers, origins, self._travel)
+        whole = day_problem(day, orders, sites, workers, origins, self._travel, tz=self.zone)
         problem = whole.problem
-        if day == now.date():
-            problem = problem.replace(now_s=seconds_of(day, now), pins=pins_under_way(problem, previous, orders))
+        if today:
+            problem = problem.replace(
+                now_s=seconds_of(day, now, self.zone), pins=pins_under_way(problem, previous, orders)
+            )
         try:
             edited = move_visit(problem, previous, str(order_id), str(worker_id))
         except ValueError as exc:
@@ -259,8 +266,8 @@ class PlanJobs:
         plan, day = self.plan_of(plan_id), date.fromisoformat(status["day"])
         assert plan is not None  # checked above: the plan has a result
         stops = [
-            (int(route.worker_id), int(stop.visit_id), seq, datetime_of(day, stop.arrival_s),
-             datetime_of(day, stop.start_s), datetime_of(day, stop.end_s))
+            (int(route.worker_id), int(stop.visit_id), seq, datetime_of(day, stop.arrival_s, self.zone),
+             datetime_of(day, stop.start_s, self.zone), datetime_of(day, stop.end_s, self.zone))
             for route in plan.routes for seq, stop in enumerate(route.stops)
         ]  # fmt: skip
         result = apply([(order_id, worker_id) for worker_id, order_id, *_ in stops])
@@ -290,7 +297,7 @@ class PlanJobs:
         """Plan `plan_id`'s result as a typed `Plan`; None for an unknown plan or one with no result yet."""
         with session_scope(self._sessions) as session:
             stored = plans_repo.get_plan(session, plan_id)
-        return stored.plan if stored is not None else None
+        return stored.plan_in(self.zone) if stored is not None else None
 
     def published_id(self, day: date) -> int | None:
         """The id of `day`'s published plan, or None."""

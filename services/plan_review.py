@@ -35,4 +35,4 @@ def compare_with_published(jobs: PlanJobs, status: Mapping[str, Any]) -> dict[st
     if plan is None or published is None:
         return None
     diff = compare(plan, published)
-    return {**diff_json(diff, day, names), "published_id": published_id}
+    return {**diff_json(diff, day, names, jobs.zone), "published_id": published_id}

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, tzinfo
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from data import orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
 from data.db import session_scope
 from dispatch.clock import Clock
+from dispatch.localtime import local_day
 from dispatch.orders import WorkOrder
 from realtime.plan_queue import LEASE_S, PlanQueue
 from realtime.relay import PLANS_ROOM
@@ -49,7 +50,8 @@ class PlanContext:
     """What a job needs from its process: the database, travel times, clock, seed and a socket emitter.
 
     `queue` carries stop flags and leases (None: this process's own flags only). `max_solutions`
-    adds a solution-count stop to every job's time budget (tests).
+    adds a solution-count stop to every job's time budget (tests). `zone` is the office's: a plan's day is
+    its local calendar day there.
     """
 
     sessions: sessionmaker[Session]
@@ -60,6 +62,7 @@ class PlanContext:
     queue: PlanQueue | None
     runner: str
     max_solutions: int | None = None
+    zone: tzinfo = UTC
 
 
 _context: PlanContext | None = None
@@ -137,36 +140,40 @@ def _solve(
     """Load the job's day from the database and solve (or re-plan) it; the plan and what to store."""
     day = date.fromisoformat(job["day"])
     now = ctx.clock.now()
+    tz = ctx.zone
+    today = day == local_day(now, tz)
     worker_ids, order_ids = set(job["worker_ids"]), set(job["order_ids"])
     with session_scope(ctx.sessions) as session:
         workers = [w for w in workers_repo.list_workers(session) if w.id in worker_ids]
         orders = [o for o in orders_repo.list_orders(session) if o.id in order_ids]
         sites = {s.id: s for s in sites_repo.list_sites(session)}
-        latest = positions_repo.latest_positions(session) if day == now.date() else {}
+        latest = positions_repo.latest_positions(session) if today else {}
         base = plans_repo.get_plan(session, int(job["replan_of"])) if job.get("kind") == "replan" else None
     names = {w.id: w.name for w in workers}
     origins = {wid: p.point for wid, p in latest.items()}
     objective = objective_for(str(job.get("minimise", "time")), balance_workload=bool(job.get("balance_workload")))
-    whole = day_problem(day, orders, sites, workers, origins, ctx.travel, objective)
+    whole = day_problem(day, orders, sites, workers, origins, ctx.travel, objective, tz=tz)
     problem = whole.problem
     stop = StopRule(max_solutions=ctx.max_solutions, max_seconds=float(job["seconds"]))
     if base is None:
-        if day == now.date():  # a plan of today starts from now: no visit is planned in the past
-            problem = problem.replace(now_s=seconds_of(day, now))
+        if today:  # a plan of today starts from now: no visit is planned in the past
+            problem = problem.replace(now_s=seconds_of(day, now, tz))
         plan = solve(problem, stop=stop, seed=ctx.seed, on_progress=on_progress, should_stop=should_stop)
         return plan, {"plan": plan_json(plan, day, names, problem=whole), **checked(problem, plan, now.isoformat())}
-    previous = base.plan
+    previous = base.plan_in(tz)
     if previous is None:
         raise LookupError(f"plan {base.id}, the plan to re-plan, has no result")
     pinned = {str(o.id): str(o.assigned_worker_id) for o in orders
               if o.status.value in UNDER_WAY and o.assigned_worker_id is not None}  # fmt: skip
     change_penalty = int(job.get("change_penalty", 900))
-    result = replan(problem, previous, pinned=pinned, now_s=seconds_of(day, now), change_penalty=change_penalty,
+    result = replan(problem, previous, pinned=pinned, now_s=seconds_of(day, now, tz), change_penalty=change_penalty,
                     stop=stop, seed=ctx.seed, on_progress=on_progress, should_stop=should_stop)  # fmt: skip
-    solved = replan_problem(problem, previous, pinned=pinned, now_s=seconds_of(day, now), change_penalty=change_penalty)
+    solved = replan_problem(
+        problem, previous, pinned=pinned, now_s=seconds_of(day, now, tz), change_penalty=change_penalty
+    )
     return result.plan, {
         "plan": plan_json(result.plan, day, names, problem=whole),
-        "changes": changes_json(result.changes, day, names),
+        "changes": changes_json(result.changes, day, names, tz),
         **checked(solved, result.plan, now.isoformat()),
     }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,6 @@ from dispatch.reports import (
     Period,
     figures_table,
     orders_behind,
-    report_table,
     table_records,
 )
 from services.field_service import FieldService
@@ -42,30 +41,36 @@ class Export:
 
 
 class ReportsService:
-    def __init__(self, *, sessions: sessionmaker[Session], clock: Clock, field: FieldService) -> None:
+    def __init__(
+        self, *, sessions: sessionmaker[Session], clock: Clock, field: FieldService, zone: tzinfo = UTC
+    ) -> None:
+        """`zone` is the office's: a report's days and the history's date range are its local days."""
         self.sessions = sessions
         self.clock = clock
         self.field = field
+        self.zone = zone
 
     def report(self, *, actor: Actor, name: str, period: Period, group: Group, team: str | None = None) -> pd.DataFrame:
         """The rows of report `name` over the period (KeyError for an unknown name). Audited."""
         kind = REPORTS[name]
+        period = period.with_zone(self.zone)
         with session_scope(self.sessions) as session:
             if kind.figures:  # sums per worker, team and type from SQL: a year reads thousands of rows, not orders
-                sums = in_scope(actor, reports_repo.order_sums(session, period, team=team))
+                sums = in_scope(actor, reports_repo.order_sums(session, period, team=team, now=self.clock.now()))
                 workers = in_scope(actor, reports_repo.worker_figures(session, period, now=self.clock.now(), team=team))
             else:
-                orders = in_scope(actor, reports_repo.order_facts(session, period, team=team))
+                wrong = in_scope(actor, reports_repo.visits_gone_wrong(session, period, team=team))
             self._audit(session, actor, "view-report", {"report": name, "from": str(period.start),
                                                         "to": str(period.end), "group": group.value})  # fmt: skip
         if kind.figures:
             return figures_table(name, sums, workers, group)
-        return report_table(name, orders, pd.DataFrame(), group)
+        return wrong.reset_index(drop=True)
 
     def drill_down(
         self, *, actor: Actor, period: Period, group: Group, key: str, figure: str, wrong_only: bool
     ) -> list[dict[str, Any]]:
         """The orders behind one figure of one row (ValueError naming `figure` for an unknown one)."""
+        period = period.with_zone(self.zone)
         with session_scope(self.sessions) as session:
             facts = in_scope(actor, reports_repo.order_facts(session, period, **_narrowed(group, key)))
             ids = orders_behind(facts, group, key, figure, wrong_only=wrong_only)
@@ -77,6 +82,7 @@ class ReportsService:
         self, *, actor: Actor, filters: reports_repo.HistoryFilter, page: int, per_page: int
     ) -> reports_repo.HistoryPage:
         scope = effective_scope(actor)
+        filters = replace(filters, period=filters.period.with_zone(self.zone))
         if not scope.all_teams:
             filters = replace(filters, scope_teams=scope.teams)
         with session_scope(self.sessions) as session:

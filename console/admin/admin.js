@@ -4,7 +4,12 @@
 (function () {
   "use strict";
 
+  const _ = window.OutfieldI18n.t;
+  const N_ = window.OutfieldI18n.N_;
   const role = document.body.dataset.role || "";
+  const ROLE_WORDS = { admin: N_("admin"), dispatcher: N_("dispatcher"), manager: N_("manager"), field_worker: N_("field worker") };
+  function roleWord(r) { return ROLE_WORDS[r] ? _(ROLE_WORDS[r]) : r; }
+  function yesNo(flag) { return flag ? _("yes") : _("no"); }
   const message = document.getElementById("message");
   const state = { workers: [], sites: [], teams: [], users: [], editing: { worker: null, site: null } };
 
@@ -22,9 +27,9 @@
     }
     const answer = await fetch(path, init);
     if (answer.status === 204) return null;
-    const data = await answer.json().catch(() => ({ error: "the server answered " + answer.status }));
+    const data = await answer.json().catch(() => ({ error: _("the server answered {status}", { status: answer.status }) }));
     if (!answer.ok) {
-      const error = new Error(data.error || "refused (" + answer.status + ")");
+      const error = new Error(data.error || _("refused ({status})", { status: answer.status }));
       error.field = data.field;
       throw error;
     }
@@ -127,7 +132,7 @@
     const lat = form.elements.lat.value.trim(), lon = form.elements.lon.value.trim();
     if (!lat && !lon) return null;
     const p = { lat: Number(lat), lon: Number(lon) };
-    if (!isFinite(p.lat) || !isFinite(p.lon) || lat === "" || lon === "") throw new Error(field + ": latitude and longitude must be numbers");
+    if (!isFinite(p.lat) || !isFinite(p.lon) || lat === "" || lon === "") throw new Error(field + ": " + _("latitude and longitude must be numbers"));
     return p;
   }
 
@@ -140,13 +145,13 @@
     const body = document.querySelector("#workers-table tbody");
     body.replaceChildren(...state.workers.map((w) => {
       const row = el("tr", { className: w.active ? "" : "inactive", "data-worker-id": w.id }, [
-        td(w.name), td(w.device_id), td(w.team), td(w.skills.join(", ")), td(w.shifts.join("; ")), td(w.active ? "yes" : "no"),
+        td(w.name), td(w.device_id), td(w.team), td(w.skills.join(", ")), td(w.shifts.join("; ")), td(yesNo(w.active)),
       ]);
-      row.append(el("td", {}, [el("button", { type: "button", text: "Edit", className: "worker-edit", onclick: guard(() => editWorker(w.id)) })]));
+      row.append(el("td", {}, [el("button", { type: "button", text: _("Edit"), className: "worker-edit", onclick: guard(() => editWorker(w.id)) })]));
       return row;
     }));
     const select = workerForm.elements.team_id;
-    select.replaceChildren(el("option", { value: "", text: "(no team)" }), ...state.teams.map((t) => el("option", { value: t.id, text: t.name })));
+    select.replaceChildren(el("option", { value: "", text: _("(no team)") }), ...state.teams.map((t) => el("option", { value: t.id, text: t.name })));
   };
 
   async function editWorker(id) {
@@ -154,7 +159,7 @@
     state.editing.worker = w ? w.id : null;
     state.editing.teamId = w && w.team_id ? String(w.team_id) : "";
     const f = workerForm.elements;
-    document.getElementById("worker-form-title").textContent = w ? "Edit " + w.name : "New worker";
+    document.getElementById("worker-form-title").textContent = w ? _("Edit {name}", { name: w.name }) : _("New worker");
     f.name.value = w ? w.name : "";
     f.device_id.value = w ? w.device_id : "";
     f.skills.value = w ? w.skills.join(", ") : "";
@@ -175,10 +180,10 @@
   function drawLeaves(leaves) {
     document.getElementById("leave-list").replaceChildren(...leaves.map((l) => el("li", { className: "leave" }, [
       el("span", { text: l.start + " – " + l.end + " · " + l.reason + " " }),
-      el("button", { type: "button", text: "Remove", onclick: guard(async () => {
+      el("button", { type: "button", text: _("Remove"), onclick: guard(async () => {
         await api("DELETE", "/api/v1/workers/" + state.editing.worker + "/leaves/" + l.id);
         drawLeaves((await api("GET", "/api/v1/workers/" + state.editing.worker)).leaves);
-        say("Leave removed.", true);
+        say(_("Leave removed."), true);
       }) }),
     ])));
   }
@@ -188,15 +193,15 @@
   function when(iso) { return iso ? iso.replace("T", " ").slice(0, 16) + " UTC" : ""; }
   function drawConsent(c) {
     state.editing.consentVersion = c.text_version;
-    const how = c.source === "paper" ? "on paper, recorded by " + (c.recorded_by || "an admin") : "on their push-link page";
+    const how = c.source === "paper" ? _("on paper, recorded by {name}", { name: c.recorded_by || _("an admin") }) : _("on their push-link page");
     const words = {
-      given: "Consent given " + how + " on " + when(c.given_at) + " (text version " + c.given_text_version + "): tracked.",
-      withdrawn: "Consent withdrawn on " + when(c.withdrawn_at) + ": not tracked.",
-      none: "No consent on record: not tracked.",
+      given: _("Consent given {how} on {when} (text version {version}): tracked.", { how: how, when: when(c.given_at), version: c.given_text_version }),
+      withdrawn: _("Consent withdrawn on {when}: not tracked.", { when: when(c.withdrawn_at) }),
+      none: _("No consent on record: not tracked."),
     };
     document.getElementById("consent-state").textContent = words[c.state] || c.state;
     document.getElementById("consent-actions").hidden = role !== "admin";  // the data controller's act
-    document.getElementById("consent-give").textContent = "Record consent given on paper (text version " + c.text_version + ")";
+    document.getElementById("consent-give").textContent = _("Record consent given on paper (text version {version})", { version: c.text_version });
     document.getElementById("consent-give").hidden = c.state === "given" && c.given_text_version === c.text_version;
     document.getElementById("consent-withdraw").hidden = c.state !== "given";
   }
@@ -205,9 +210,9 @@
     say(done, true);
   }
   document.getElementById("consent-give").addEventListener("click", guard(() => recordConsent(
-    { given: true, text_version: state.editing.consentVersion }, "Consent recorded: the worker's phone is tracked from now on.")));
+    { given: true, text_version: state.editing.consentVersion }, _("Consent recorded: the worker's phone is tracked from now on."))));
   document.getElementById("consent-withdraw").addEventListener("click", guard(() => recordConsent(
-    { given: false }, "Consent withdrawn: the worker's phone is no longer tracked.")));
+    { given: false }, _("Consent withdrawn: the worker's phone is no longer tracked."))));
 
   document.getElementById("worker-new").addEventListener("click", guard(() => editWorker(null)));
   workerForm.querySelector("[data-cancel]").addEventListener("click", () => { workerForm.hidden = true; });
@@ -227,14 +232,14 @@
     const saved = id === null ? await api("POST", "/api/v1/workers", body) : await api("PATCH", "/api/v1/workers/" + id, body);
     workerForm.hidden = true;
     await loaders.workers();
-    say("Saved " + saved.name + ".", true);
+    say(_("Saved {name}.", { name: saved.name }), true);
   }));
   document.getElementById("leave-add").addEventListener("click", guard(async () => {
     const f = workerForm.elements;
     const id = state.editing.worker;
     await api("POST", "/api/v1/workers/" + id + "/leaves", { start: f.leave_start.value, end: f.leave_end.value, reason: f.leave_reason.value });
     drawLeaves((await api("GET", "/api/v1/workers/" + id)).leaves);
-    say("Leave added.", true);
+    say(_("Leave added."), true);
   }));
 
   // ---- Sites
@@ -245,15 +250,15 @@
     state.sites = await api("GET", "/api/v1/sites");
     document.querySelector("#sites-table tbody").replaceChildren(...state.sites.map((s) => el("tr", { "data-site-id": s.id }, [
       td(s.name), td(s.address), td(s.category), td(s.customer),
-      td(s.geofence_polygon ? "polygon (" + (s.geofence_polygon.coordinates[0].length - 1) + " corners)" : "circle " + s.geofence_radius_m + " m"),
-      el("td", {}, [el("button", { type: "button", text: "Edit", onclick: () => editSite(s) })]),
+      td(s.geofence_polygon ? _("polygon ({n} corners)", { n: s.geofence_polygon.coordinates[0].length - 1 }) : _("circle {m} m", { m: s.geofence_radius_m })),
+      el("td", {}, [el("button", { type: "button", text: _("Edit"), onclick: () => editSite(s) })]),
     ])));
   };
 
   function editSite(s) {
     state.editing.site = s ? s.id : null;
     const f = siteForm.elements;
-    document.getElementById("site-form-title").textContent = s ? "Edit " + s.name : "New site";
+    document.getElementById("site-form-title").textContent = s ? _("Edit {name}", { name: s.name }) : _("New site");
     for (const name of ["name", "address", "category", "customer"]) f[name].value = s ? s[name] : "";
     f.lat.value = s ? s.location.lat : "";
     f.lon.value = s ? s.location.lon : "";
@@ -277,7 +282,7 @@
     const saved = id === null ? await api("POST", "/api/v1/sites", body) : await api("PATCH", "/api/v1/sites/" + id, body);
     siteForm.hidden = true;
     await loaders.sites();
-    say("Saved " + saved.name + ".", true);
+    say(_("Saved {name}.", { name: saved.name }), true);
   }));
 
   // ---- Users
@@ -296,33 +301,33 @@
     teamBoxes(document.getElementById("user-teams"), []);
     const names = Object.fromEntries(state.teams.map((t) => [t.id, t.name]));
     document.querySelector("#users-table tbody").replaceChildren(...state.users.map((u) => {
-      const roleSelect = el("select", { "aria-label": "role of " + u.name }, ["admin", "dispatcher", "manager", "field_worker"].map(
-        (r) => el("option", Object.assign({ value: r, text: r }, r === u.role ? { selected: "" } : {}))));
+      const roleSelect = el("select", { "aria-label": _("role of {name}", { name: u.name }) }, ["admin", "dispatcher", "manager", "field_worker"].map(
+        (r) => el("option", Object.assign({ value: r, text: roleWord(r) }, r === u.role ? { selected: "" } : {}))));
       roleSelect.addEventListener("change", guard(async () => {
         await api("PATCH", "/api/v1/users/" + u.id, { role: roleSelect.value });
-        say(u.name + " is now " + roleSelect.value + ".", true);
+        say(_("{name} is now {role}.", { name: u.name, role: roleWord(roleSelect.value) }), true);
       }));
       const boxes = el("span", { className: "admin-team-boxes" });
       teamBoxes(boxes, u.teams);
       boxes.addEventListener("change", guard(async () => {
         await api("PATCH", "/api/v1/users/" + u.id, { teams: chosenTeams(boxes) });
-        say("Teams of " + u.name + " saved.", true);
+        say(_("Teams of {name} saved.", { name: u.name }), true);
       }));
       return el("tr", { className: u.active ? "" : "inactive", "data-user-id": u.id }, [
         td(u.name), el("td", {}, [roleSelect]), el("td", { title: u.teams.map((t) => names[t]).join(", ") }, [boxes]),
-        td(u.active ? "yes" : "no"),
+        td(yesNo(u.active)),
         el("td", {}, [
-          el("button", { type: "button", text: u.active ? "Deactivate" : "Reactivate", onclick: guard(async () => {
+          el("button", { type: "button", text: u.active ? _("Deactivate") : _("Reactivate"), onclick: guard(async () => {
             await api("PATCH", "/api/v1/users/" + u.id, { active: !u.active });
             await loaders.users();
-            say(u.name + (u.active ? " deactivated: their sessions and API tokens no longer work." : " reactivated."), true);
+            say(u.active ? _("{name} deactivated: their sessions and API tokens no longer work.", { name: u.name }) : _("{name} reactivated.", { name: u.name }), true);
           }) }),
           " ",
-          el("button", { type: "button", text: "Reset password", onclick: guard(async () => {
+          el("button", { type: "button", text: _("Reset password"), onclick: guard(async () => {
             const reset = await api("POST", "/api/v1/users/" + u.id + "/password-reset");
-            secret.textContent = "New password for " + u.name + " (shown once): " + reset.password;
+            secret.textContent = _("New password for {name} (shown once): ", { name: u.name }) + reset.password;
             secret.hidden = false;
-            say("Password reset: " + u.name + "'s sessions and API tokens are ended.", true);
+            say(_("Password reset: {name}'s sessions and API tokens are ended.", { name: u.name }), true);
           }) }),
         ]),
       ]);
@@ -334,34 +339,34 @@
     if (f.password.value) body.password = f.password.value;
     const created = await api("POST", "/api/v1/users", body);
     userForm.reset();
-    secret.textContent = "API token for " + created.name + " (shown once): " + created.token;
+    secret.textContent = _("API token for {name} (shown once): ", { name: created.name }) + created.token;
     secret.hidden = false;
     await loaders.users();
-    say("Created " + created.name + ".", true);
+    say(_("Created {name}.", { name: created.name }), true);
   }));
 
   // ---- Teams
   loaders.teams = async () => {
     state.teams = await api("GET", "/api/v1/teams");
     document.querySelector("#teams-table tbody").replaceChildren(...state.teams.map((t) => {
-      const name = el("input", { "aria-label": "name of team " + t.id, maxlength: "100" });
+      const name = el("input", { "aria-label": _("name of team {id}", { id: t.id }), maxlength: "100" });
       name.value = t.name;
       return el("tr", { className: t.active ? "" : "inactive", "data-team-id": t.id }, [
-        el("td", {}, [name]), td(t.workers), td(t.users), td(t.active ? "yes" : "no"),
+        el("td", {}, [name]), td(t.workers), td(t.users), td(yesNo(t.active)),
         el("td", {}, [
-          el("button", { type: "button", text: "Rename", onclick: guard(async () => {
+          el("button", { type: "button", text: _("Rename"), onclick: guard(async () => {
             await api("PATCH", "/api/v1/teams/" + t.id, { name: name.value });
             await loaders.teams();
-            say("Team renamed.", true);
+            say(_("Team renamed."), true);
           }) }), " ",
-          el("button", { type: "button", text: t.active ? "Deactivate" : "Reactivate", onclick: guard(async () => {
+          el("button", { type: "button", text: t.active ? _("Deactivate") : _("Reactivate"), onclick: guard(async () => {
             await api("PATCH", "/api/v1/teams/" + t.id, { active: !t.active });
             await loaders.teams();
           }) }), " ",
-          el("button", { type: "button", text: "Delete", onclick: guard(async () => {
+          el("button", { type: "button", text: _("Delete"), onclick: guard(async () => {
             await api("DELETE", "/api/v1/teams/" + t.id);
             await loaders.teams();
-            say("Team deleted; its workers have no team now.", true);
+            say(_("Team deleted; its workers have no team now."), true);
           }) }),
         ]),
       ]);
@@ -371,7 +376,7 @@
     await api("POST", "/api/v1/teams", { name: event.target.elements.name.value });
     event.target.reset();
     await loaders.teams();
-    say("Team added.", true);
+    say(_("Team added."), true);
   }));
 
   // ---- The audit log: filters → query; the CSV link carries the same filters.
@@ -385,7 +390,7 @@
   }
   let auditAsked = 0;  // an answer to an older query (the filters changed meanwhile) is not drawn
   loaders.audit = async () => {
-    document.getElementById("audit-scope").textContent = role === "admin" ? "everything" : "who viewed whose location";
+    document.getElementById("audit-scope").textContent = role === "admin" ? _("everything") : _("who viewed whose location");
     const q = auditQuery();
     const asked = ++auditAsked;
     const data = await api("GET", "/api/v1/audit?" + q.toString());

@@ -418,6 +418,7 @@
       .then((answer) => (answer.ok ? answer.json() : null))
       .then((snapshot) => {
         if (!snapshot) return done();
+        sameFleet(snapshot.workers.features);
         const updates = [];
         for (const f of snapshot.workers.features) {
           const p = f.properties;
@@ -427,9 +428,9 @@
                          bearing_deg: p.bearing_deg, battery_pct: p.battery_pct, accuracy_m: p.accuracy_m });
         }
         applyPositions({ updates: updates, sent_ms: Date.now() });
-        for (const f of snapshot.workers.features) {  // not tracked (no marker, or no longer / again): as pushed
+        for (const f of snapshot.workers.features) {  // tracking stopped or started meanwhile: as a push would
           const w = fleet.workers.get(f.properties.worker_id);
-          if (w ? (w.props.untracked || null) !== (f.properties.untracked || null) : !f.geometry) {
+          if (w && (w.props.untracked || null) !== (f.properties.untracked || null)) {
             applyWorker({ worker_id: f.properties.worker_id, active: true, feature: f });
           }
         }
@@ -479,6 +480,32 @@
       return;
     }
     window.dash_clientside.set_props(ORDERS_LAYER, { data: mergeOrder(data, o) });
+  }
+
+  // The fleet as the snapshot has it: workers gone from it (their team left the dispatcher's scope, or they
+  // were deactivated while the feed was down) leave the map and the list, new ones join at their place.
+  function sameFleet(features) {
+    const seen = new Set(features.map((f) => f.properties.worker_id));
+    let changed = false;
+    for (const id of [...fleet.workers.keys()]) {
+      if (seen.has(id)) continue;
+      fleet.workers.delete(id);
+      fleet.markers.delete(id);
+      fleet.rows.delete(id);
+      changed = true;
+    }
+    for (const f of features) {
+      if (fleet.workers.has(f.properties.worker_id)) continue;
+      const at = f.geometry ? [f.geometry.coordinates[1], f.geometry.coordinates[0]] : null;  // null: listed only
+      fleet.workers.set(f.properties.worker_id, { props: { ...f.properties }, latlng: at });
+      changed = true;
+    }
+    if (!changed) return;
+    const drawn = [...fleet.workers.values()].filter((v) => v.latlng).map((v) => ({
+      type: "Feature", geometry: { type: "Point", coordinates: [v.latlng[1], v.latlng[0]] }, properties: { ...v.props },
+    }));
+    window.dash_clientside.set_props(WORKERS_LAYER, { data: { type: "FeatureCollection", features: drawn } });
+    fleet.shown = null;
   }
 
   // One pushed order into a layer's data (a new object; the feature replaced, or gone without a place).
@@ -821,7 +848,7 @@
       const tabLabel = _("Orders") + (open.length ? " · " + open.length : "") + (waiting ? newOnes : "");
       let head;
       if (sel === null) {
-        head = el("P", { className: "muted", children: "Select an order in the list or on the map." });
+        head = el("P", { className: "muted", children: _("Select an order in the list or on the map.") });
       } else {
         const p = feats.find((q) => q.order_id === sel);
         head = [

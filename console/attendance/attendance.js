@@ -4,6 +4,7 @@
 (function () {
   "use strict";
 
+  const _ = window.OutfieldI18n.t;
   const $ = (sel) => document.querySelector(sel);
   let current = null; // the late entry shown in the detail panel
 
@@ -14,8 +15,10 @@
     return e;
   }
 
+  let office; // the office's time zone (IANA name), once known: times and days read on its clock
+
   function when(iso) {
-    return iso ? new Date(iso).toLocaleString([], { dateStyle: "short", timeStyle: "short" }) : "—";
+    return iso ? new Date(iso).toLocaleString(window.OutfieldI18n.lang, { dateStyle: "short", timeStyle: "short", timeZone: office }) : "—";
   }
 
   function showError(text) {
@@ -37,12 +40,12 @@
     $("#late-empty").hidden = entries.length > 0;
     $("#late-list").replaceChildren(...entries.map((e) => {
       const li = el("li");
-      const kind = e.kind === "in" ? "check-in" : "check-out";
-      const button = el("button", "Show", "btn");
+      const late = e.kind === "in" ? _("late check-in at {site}", { site: e.site_name }) : _("late check-out at {site}", { site: e.site_name });
+      const button = el("button", _("Show"), "btn");
       button.type = "button";
       button.dataset.entryId = String(e.id);
       button.addEventListener("click", () => showEntry(e.id));
-      li.append(el("span", `${e.worker} · late ${kind} at ${e.site_name} · ${when(e.at)} · “${e.reason}” `), button);
+      li.append(el("span", `${e.worker} · ${late} · ${when(e.at)} · “${e.reason}” `), button);
       return li;
     }));
     if (current && !entries.some((e) => e.id === current.id)) { current = null; $("#late-detail").hidden = true; }
@@ -51,7 +54,7 @@
   async function showEntry(id) {
     const entry = await api(`/api/v1/late-entries/${id}`);
     current = entry;
-    $("#late-detail-title").textContent = `Late ${entry.kind === "in" ? "check-in" : "check-out"} · order #${entry.order_id}`;
+    $("#late-detail-title").textContent = (entry.kind === "in" ? _("Late check-in") : _("Late check-out")) + " · " + _("order #{id}", { id: entry.order_id });
     $("#ld-worker").textContent = entry.worker;
     $("#ld-site").textContent = entry.site.name;
     $("#ld-at").textContent = when(entry.at);
@@ -90,9 +93,9 @@
       const nearest = entry.track.reduce((best, p) => (Math.abs(new Date(p.at) - t) < Math.abs(new Date(best.at) - t) ? p : best));
       const [nx, ny] = at(nearest.lat, nearest.lon);
       node("circle", { cx: nx, cy: ny, r: 5, fill: "#b91c1c", class: "at-entry" });
-      $("#ld-map-note").textContent = `${entry.track.length} fixes from 30 min before to 30 min after; red: the fix nearest ${when(entry.at)}; blue: the site.`;
+      $("#ld-map-note").textContent = _("{n} fixes from 30 min before to 30 min after; red: the fix nearest {time}; blue: the site.", { n: entry.track.length, time: when(entry.at) });
     } else {
-      $("#ld-map-note").textContent = "No fixes from 30 min before to 30 min after that time (only the site is shown).";
+      $("#ld-map-note").textContent = _("No fixes from 30 min before to 30 min after that time (only the site is shown).");
     }
   }
 
@@ -109,7 +112,7 @@
       await loadLateEntries();
       await loadTimesheets();
     } catch (e) {
-      showError(`Could not ${decision}: ${e.message}`);
+      showError(decision === "approve" ? _("Could not approve: {reason}", { reason: e.message }) : _("Could not reject: {reason}", { reason: e.message }));
     }
   }
 
@@ -139,13 +142,13 @@
       for (const k of ["planned_min", "worked_min", "on_site_min", "travel_min", "break_min", "overtime_min", "late_start_min", "early_leave_min"]) {
         tr.append(el("td", minutes(r[k]), "num"));
       }
-      const flags = [r.missing_clock_out ? "missing clock-out" : "", r.late_entries_pending ? `${r.late_entries_pending} late entry waiting` : "",
+      const flags = [r.missing_clock_out ? _("missing clock-out") : "", r.late_entries_pending ? _("{n} late entry waiting", { n: r.late_entries_pending }) : "",
         r.clock_check || ""].filter(Boolean);
       tr.append(el("td", flags.join(", "), "flag"));
       const cell = el("td");
-      if (r.approved) cell.textContent = `approved by ${r.approved_by}`;
+      if (r.approved) cell.textContent = _("approved by {name}", { name: r.approved_by });
       else {
-        const b = el("button", "Approve", "btn approve");
+        const b = el("button", _("Approve"), "btn approve");
         b.type = "button";
         b.addEventListener("click", () => approve(r.worker_id, r.day));
         cell.append(b);
@@ -162,7 +165,7 @@
       });
       showError("");
     } catch (e) {
-      showError(`Could not approve ${day}: ${e.message}`);
+      showError(_("Could not approve {day}: ", { day: day }) + e.message);
     }
     await loadTimesheets();
   }
@@ -179,16 +182,16 @@
     }
     const blocks = [];
     for (const [team, list] of teams) {
-      blocks.push(el("h3", team || "No team"));
+      blocks.push(el("h3", team || _("No team")));
       for (const r of list) {
         const card = el("div", null, "report-card");
         card.append(el("strong", `${r.worker} · ${r.day}${r.km !== null ? ` · ${r.km} km` : ""}`), el("div", r.done));
-        if (r.problems) card.append(el("div", `Problems: ${r.problems}`));
+        if (r.problems) card.append(el("div", _("Problems: ") + r.problems));
         if (r.notes) card.append(el("div", r.notes));
         blocks.push(card);
       }
     }
-    $("#dr-list").replaceChildren(...(blocks.length ? blocks : [el("p", "No day reports in this period.", "muted")]));
+    $("#dr-list").replaceChildren(...(blocks.length ? blocks : [el("p", _("No day reports in this period."), "muted")]));
   }
 
   async function refresh() {
@@ -200,12 +203,29 @@
     }
   }
 
-  const today = new Date();
-  const iso = (d) => d.toISOString().slice(0, 10);
-  $("#ts-to").value = iso(today);
-  $("#ts-from").value = iso(new Date(today.getTime() - 6 * 86400000));
+  // Timesheets name the office's calendar days (OUTFIELD_TIMEZONE), not UTC's or the browser's: the period
+  // opens on the last seven days of the office's clock.
+  async function officeZone() {
+    try {
+      return (await api("/i18n/catalogue.json")).timezone || undefined;
+    } catch (e) {
+      return undefined;
+    }
+  }
+
+  function localDay(ms, timeZone) {
+    return new Intl.DateTimeFormat("en-CA", { timeZone: timeZone, year: "numeric", month: "2-digit", day: "2-digit" })
+      .format(new Date(ms));
+  }
+
   $("#ts-filter").addEventListener("submit", (ev) => { ev.preventDefault(); refresh(); });
   $("#ld-approve").addEventListener("click", () => decide("approve"));
   $("#ld-reject").addEventListener("click", () => decide("reject"));
-  refresh();
+  officeZone().then((timeZone) => {
+    office = timeZone;
+    const now = Date.now();
+    $("#ts-to").value = localDay(now, office);
+    $("#ts-from").value = localDay(now - 6 * 86400000, office);
+    refresh();
+  });
 })();

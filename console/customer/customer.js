@@ -8,9 +8,11 @@
   const token = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
   const api = "/api/v1/track/" + encodeURIComponent(token);
   const $ = (id) => document.getElementById(id);
+  const _ = window.OutfieldI18n.t;
+  const N_ = window.OutfieldI18n.N_;
   const LABELS = {
-    new: "received", assigned: "scheduled", accepted: "scheduled", en_route: "on the way",
-    on_site: "on site", done: "done", declined: "scheduled", failed: "not completed", cancelled: "cancelled",
+    new: N_("received"), assigned: N_("scheduled"), accepted: N_("scheduled"), en_route: N_("on the way"),
+    on_site: N_("on site"), done: N_("done"), declined: N_("scheduled"), failed: N_("not completed"), cancelled: N_("cancelled"),
   };
   let stopped = false;
 
@@ -34,16 +36,16 @@
     const [sx, sy] = at(site), [mx, my] = at(me);
     svg.replaceChildren(
       svgEl("circle", { cx: sx, cy: sy, r: 7, class: "site" }),
-      svgEl("text", { x: sx + 10, y: sy + 4 }, "You"),
+      svgEl("text", { x: sx + 10, y: sy + 4 }, _("You")),
       svgEl("circle", { cx: mx, cy: my, r: 7, class: "worker", id: "worker-marker" }),
-      svgEl("text", { x: mx + 10, y: my + 4 }, "Technician"),
+      svgEl("text", { x: mx + 10, y: my + 4 }, _("Technician")),
     );
   }
 
   function show(view) {
     $("problem").hidden = true;
     $("order").hidden = false;
-    $("status").textContent = LABELS[view.status] || view.status;
+    $("status").textContent = LABELS[view.status] ? _(LABELS[view.status]) : view.status;
     $("status").dataset.status = view.status;
     $("worker-line").hidden = !view.worker_first_name;
     $("worker").textContent = view.worker_first_name || "";
@@ -53,8 +55,8 @@
     else $("map").replaceChildren();
     $("eta-line").hidden = !view.eta;
     if (view.eta) {
-      $("eta").textContent = Math.max(1, Math.round(view.eta.seconds / 60)) + " min";
-      $("eta-at").textContent = new Date(view.eta.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      $("eta").textContent = _("{n} min", { n: Math.max(1, Math.round(view.eta.seconds / 60)) });
+      $("eta-at").textContent = new Date(view.eta.at).toLocaleTimeString(window.OutfieldI18n.lang, { hour: "2-digit", minute: "2-digit" });
     }
     $("survey").hidden = !view.survey.open;
     $("thanks").hidden = !view.survey.answered;
@@ -70,14 +72,14 @@
       const r = await fetch(api, { cache: "no-store" });
       const body = await r.json();
       if (!r.ok) {
-        problem(body.error || "This link does not work.");
+        problem(body.error || _("This link does not work."));
         $("order").hidden = true;
         if (r.status === 404 || r.status === 410) stopped = true;
       } else {
         show(body);
       }
     } catch (e) {
-      problem("Cannot reach the server; trying again.");
+      problem(_("Cannot reach the server; trying again."));
     }
     if (!stopped) setTimeout(poll, POLL_MS);
   }
@@ -86,7 +88,7 @@
     ev.preventDefault();
     const chosen = document.querySelector("input[name=rating]:checked");
     if (!chosen) {
-      $("survey-result").textContent = "Choose a rating from 1 to 5.";
+      $("survey-result").textContent = _("Choose a rating from 1 to 5.");
       return;
     }
     const r = await fetch(api + "/survey", {
@@ -99,7 +101,7 @@
       $("survey").hidden = true;
       $("thanks").hidden = false;
     } else {
-      $("survey-result").textContent = body.error || "Not sent.";
+      $("survey-result").textContent = body.error || _("Not sent.");
     }
   });
 

@@ -11,8 +11,11 @@
   const F = window.outfieldField;
   const $ = (sel, root) => (root || document).querySelector(sel);
   const att = { state: null, reportDirty: false, keptOffline: false };
-  const KIND_WORDS = { in: "check-in", out: "check-out" };
-  const STATUS_WORDS = { pending: "waits for your manager's approval", approved: "approved", rejected: "rejected" };
+  const _ = (message, params) => window.Field.t(message, params); // field/i18n.js: the office's catalogue
+  const N_ = (message) => message;
+  const LATE_WORDS = { in: N_("Late check-in at {time}"), out: N_("Late check-out at {time}") };
+  const STATUS_WORDS = { pending: N_("waits for your manager's approval"), approved: N_("approved"), rejected: N_("rejected") };
+  function lateWords(kind, at) { return _(LATE_WORDS[kind] || kind, { time: hhmm(at) }); }
 
   function hhmm(iso) {
     return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
@@ -80,7 +83,7 @@
       const ok = document.createElement("button");
       ok.type = "button";
       ok.className = "btn btn-small";
-      ok.textContent = "OK";
+      ok.textContent = _("OK");
       ok.addEventListener("click", () => {
         const next = dismissed();
         next.add(r.id);
@@ -104,7 +107,7 @@
       att.state.reminders_enabled = enabled;
     } catch (e) {
       ev.target.checked = !enabled;
-      F.notice("Could not change the reminders switch (offline?): try again with a connection.", "error");
+      F.notice(_("Could not change the reminders switch (offline?): try again with a connection."), "error");
     }
   }
 
@@ -123,13 +126,13 @@
       });
       renderReminders();
     } catch (e) {
-      F.notice(`Phone notifications are not available here (${e.message}); reminders still show on this page.`, "error");
+      F.notice(_("Phone notifications are not available here ({reason}); reminders still show on this page.", { reason: e.message }), "error");
     }
   }
 
   function onEvent(name, data) {
     if (name !== "reminder") return;
-    F.showBanner(data.text || "Reminder");
+    F.showBanner(data.text || _("Reminder"));
     load();
   }
 
@@ -145,12 +148,12 @@
     const last = events[events.length - 1];
     const waiting = queued("clock_in").length + queued("clock_out").length;
     let text;
-    if (waiting) text = `${inNow ? "Clocked in" : "Clocked out"} (saved on this phone, waiting to sync)`;
+    if (waiting) text = inNow ? _("Clocked in (saved on this phone, waiting to sync)") : _("Clocked out (saved on this phone, waiting to sync)");
     else if (last) {
       const verdict = last.verdict === "verified" || last.verdict === "not_checked" ? "" : ` — ${last.verdict.replace(/_/g, " ")}: ${last.verdict_reason}`;
-      text = `${last.kind === "in" ? "Clocked in" : "Clocked out"} at ${hhmm(last.at)}${verdict}`;
-    } else text = "Not clocked in yet.";
-    if (policy === "required" && !inNow) text += " Clock in before your first check-in.";
+      text = (last.kind === "in" ? _("Clocked in at {time}", { time: hhmm(last.at) }) : _("Clocked out at {time}", { time: hhmm(last.at) })) + verdict;
+    } else text = _("Not clocked in yet.");
+    if (policy === "required" && !inNow) text += " " + _("Clock in before your first check-in.");
     $("#clock-state").textContent = text;
     // Required: no check-in before the clock-in (the office counts the shift from it).
     for (const b of document.querySelectorAll("#orders .act-check_in")) if (policy === "required" && !inNow) b.disabled = true;
@@ -160,7 +163,7 @@
     const at = new Date().toISOString();
     $("#" + action.replace("_", "-")).disabled = true;
     const { fix, error } = await F.getFix();
-    if (!fix) F.notice(`${action === "clock_in" ? "Clock-in" : "Clock-out"} is saved without a position (${error}).`, "error");
+    if (!fix) F.notice((action === "clock_in" ? _("Clock-in is saved without a position ({reason}).", { reason: error }) : _("Clock-out is saved without a position ({reason}).", { reason: error })), "error");
     const location = fix ? { lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy_m, at: fix.at } : undefined;
     await F.queueAction(null, action, location ? { at: at, location: location } : { at: at });
   }
@@ -172,10 +175,10 @@
       if (!card.lateWired) wireLateForm(card, orderId);
       const items = entries.filter((e) => e.order_id === orderId).map((e) => {
         const note = e.note ? ` (${e.note})` : "";
-        return el("li", `late-${e.status}`, `Late ${KIND_WORDS[e.kind]} at ${hhmm(e.at)} — ${STATUS_WORDS[e.status] || e.status}${note}`);
+        return el("li", `late-${e.status}`, `${lateWords(e.kind, e.at)} — ${STATUS_WORDS[e.status] ? _(STATUS_WORDS[e.status]) : e.status}${note}`);
       });
       for (const a of F.state.actions.filter((x) => x.action === "late_entry" && x.order_id === orderId)) {
-        items.push(el("li", "late-pending", `Late ${KIND_WORDS[a.kind]} at ${hhmm(a.at)} — saved on this phone, waiting to sync`));
+        items.push(el("li", "late-pending", `${lateWords(a.kind, a.at)} — ${_("saved on this phone, waiting to sync")}`));
       }
       card.querySelector(".late-list").replaceChildren(...items);
     }
@@ -196,12 +199,12 @@
       const reason = form.querySelector(".late-reason").value.trim();
       const time = form.querySelector(".late-time").value;
       if (reason.length < 3 || !time) {
-        F.notice("A late entry needs the time it really was and why it was missed.", "error");
+        F.notice(_("A late entry needs the time it really was and why it was missed."), "error");
         return;
       }
       const real = new Date(`${F.state.day.day}T${time}`); // the phone's local time on the link's day
       if (real > new Date()) {
-        F.notice("A late entry is for a time that has passed.", "error");
+        F.notice(_("A late entry is for a time that has passed."), "error");
         return;
       }
       const kind = form.querySelector(".late-kind").value;
@@ -222,8 +225,8 @@
       $("#dr-notes").value = source.notes || "";
     }
     const waiting = queued("day_report").length;
-    $("#day-report-state").textContent = waiting ? "Saved on this phone, waiting to sync."
-      : filed ? `Filed at ${hhmm(filed.written_at)}. You may correct it and file it again.` : "Not filed yet.";
+    $("#day-report-state").textContent = waiting ? _("Saved on this phone, waiting to sync.")
+      : filed ? _("Filed at {time}. You may correct it and file it again.", { time: hhmm(filed.written_at) }) : _("Not filed yet.");
     form.dataset.filed = filed ? "yes" : "no";
   }
 
@@ -235,7 +238,7 @@
       km: km === "" ? null : Number(km),
     };
     if (!(report.done.trim() || report.problems.trim() || report.notes.trim())) {
-      F.notice("Say what was done (or a problem, or a note) before filing the day's report.", "error");
+      F.notice(_("Say what was done (or a problem, or a note) before filing the day's report."), "error");
       return;
     }
     att.reportDirty = false;

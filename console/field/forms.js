@@ -8,6 +8,7 @@
   "use strict";
 
   const SIGNATURE_PREFIX = "data:image/png;base64,";
+  const _ = (message, params) => window.Field.t(message, params); // field/i18n.js: the office's catalogue
 
   function el(tag, attrs, children) {
     const e = document.createElement(tag);
@@ -62,7 +63,7 @@
       } else if (f.type === "photo") {
         let ids = [];
         const count = el("span", { class: "ff-photos small" });
-        const show = () => { count.textContent = ids.length ? `${ids.length} photo${ids.length === 1 ? "" : "s"} attached` : "No photo yet"; };
+        const show = () => { count.textContent = ids.length ? (ids.length === 1 ? _("1 photo attached") : _("{n} photos attached", { n: ids.length })) : _("No photo yet"); };
         const input = el("input", { type: "file", accept: "image/jpeg,image/png,image/webp,image/*", capture: "environment", "data-field": f.id });
         input.addEventListener("change", async (ev) => {
           const files = Array.from(ev.target.files || []);
@@ -72,13 +73,13 @@
           hooks.changed();
         });
         wrap = el("div", { class: "form-field" }, [label, ...req,
-          el("label", { class: "btn btn-plain file-btn" }, [el("span", { text: "Take or add a photo" }), input]), count, error]);
+          el("label", { class: "btn btn-plain file-btn" }, [el("span", { text: _("Take or add a photo") }), input]), count, error]);
         inputs[f.id] = { get: () => (ids.length ? ids.slice() : null), set: (v) => { ids = Array.isArray(v) ? v.slice() : []; show(); } };
         show();
       } else if (f.type === "signature") {
         const canvas = el("canvas", { class: "signature", width: "680", height: "320", "data-field": f.id,
           "aria-label": `${f.label}: sign with your finger` });
-        const clear = el("button", { type: "button", class: "btn btn-small", text: "Clear signature" });
+        const clear = el("button", { type: "button", class: "btn btn-small", text: _("Clear signature") });
         wrap = el("div", { class: "sign-box form-field" }, [label, ...req, canvas, clear, error]);
         const pad = window.Field.signaturePad(canvas, hooks.changed);
         clear.addEventListener("click", () => { pad.clear(); hooks.changed(); });
@@ -113,12 +114,12 @@
         const v = answers[f.id];
         const blank = v == null || v === "" || (Array.isArray(v) && !v.length);
         let reason = null;
-        if (blank || (f.type === "checkbox" && v === false)) reason = f.required ? "Required" : null;
+        if (blank || (f.type === "checkbox" && v === false)) reason = f.required ? _("Required") : null;
         else if (f.type === "number") {
-          if (!Number.isFinite(v)) reason = "Enter a number";
-          else if (f.min != null && v < f.min) reason = `At least ${f.min}`;
-          else if (f.max != null && v > f.max) reason = `At most ${f.max}`;
-        } else if (f.type === "choice" && !f.choices.includes(v)) reason = "Choose one of the choices";
+          if (!Number.isFinite(v)) reason = _("Enter a number");
+          else if (f.min != null && v < f.min) reason = _("At least {n}", { n: f.min });
+          else if (f.max != null && v > f.max) reason = _("At most {n}", { n: f.max });
+        } else if (f.type === "choice" && !f.choices.includes(v)) reason = _("Choose one of the choices");
         if (reason) problems[f.id] = reason;
       }
       box.querySelectorAll(".form-field").forEach((w) => {

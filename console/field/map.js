@@ -4,6 +4,8 @@
 (function () {
   "use strict";
 
+  const _ = (message, params) => window.Field.t(message, params); // field/i18n.js: the office's catalogue
+
   const W = 360, H = 180, PAD = 34;
 
   function svgEl(tag, attrs, text) {
@@ -23,7 +25,7 @@
     const pts = stops.concat(me ? [me] : [], path);
     svg.replaceChildren(svgEl("rect", { x: 0, y: 0, width: W, height: H, class: "map-bg" }));
     if (!pts.length) {
-      svg.append(svgEl("text", { x: W / 2, y: H / 2, class: "map-empty", "text-anchor": "middle" }, "No stops today"));
+      svg.append(svgEl("text", { x: W / 2, y: H / 2, class: "map-empty", "text-anchor": "middle" }, _("No stops today")));
       return;
     }
     // Equirectangular around the mean latitude: exact enough for a day's stops in one town.

@@ -2,7 +2,7 @@
  *
  * It speaks the part of Engine.IO v4 / Socket.IO v5 this page needs: the server's "0{…}" open packet
  * is answered with "40{auth}" (connect to the default namespace), "2" pings with "3" pongs; "40…"
- * means connected, "44{message}" refused, and "42[name, data]" is an event.
+ * means connected, "41" disconnected by the server, "44{message}" refused, and "42[name, data]" is an event.
  */
 (function () {
   "use strict";
@@ -27,6 +27,9 @@
       if (m[0] === "0") ws.send("40" + JSON.stringify(auth));
       else if (m === "2") ws.send("3");
       else if (m.startsWith("40")) { delay = 1000; handlers.onState(true); }
+      // "41": the server ended this connection (a session ended, a team scope changed) but keeps the
+      // WebSocket open; close it, so that the page connects again: in its new scope, or refused.
+      else if (m.startsWith("41")) ws.close();
       else if (m.startsWith("44")) {
         stopped = true;
         ws.close();

@@ -13,12 +13,13 @@ from typing import Any
 from dash import html
 
 from console import i18n
+from console.i18n import N_, _
 
 REVIEW_WORDS = {
-    "not_needed": "no review needed",
-    "needs_review": "waiting for a manager's review",
-    "approved": "approved",
-    "rejected": "rejected",
+    "not_needed": N_("No review needed"),
+    "needs_review": N_("Waiting for a manager's review"),
+    "approved": N_("Approved"),
+    "rejected": N_("Rejected"),
 }
 
 
@@ -32,7 +33,10 @@ def score_class(score: Any, threshold: int = 60) -> str:
 def reasons_list(reasons: Sequence[Mapping[str, Any]]) -> html.Ul:
     """'−45 the fix is 1.0 km outside the geofence of …', one line each."""
     return html.Ul(
-        [html.Li(f"−{r.get('points_lost', 0)} {r.get('text', '')}", className="confidence-reason") for r in reasons],
+        [
+            html.Li(f"−{r.get('points_lost', 0)} {i18n.reason(str(r.get('text', '')))}", className="confidence-reason")
+            for r in reasons
+        ],
         className="confidence-reasons",
     )
 
@@ -41,26 +45,25 @@ def review_text(review: Mapping[str, Any] | None) -> str:
     """'Rejected by Mona Manager at 10:42 UTC: Phone was at home' (the note as plain text)."""
     review = review or {}
     status = str(review.get("status") or "not_needed")
-    words = REVIEW_WORDS.get(status, status)
+    words = _(REVIEW_WORDS[status]) if status in REVIEW_WORDS else status.capitalize()
     if status in ("approved", "rejected"):
-        words = words.capitalize()
         if review.get("by"):
-            words += f" by {review['by']}"
+            words += _(" by {name}").format(name=review["by"])
         when = _hhmm(review.get("at"))
         if when:
-            words += f" at {when}"
+            words += _(" at {time}").format(time=when)
         if review.get("note"):
-            words += f": {review['note']}"
-        return words
-    return words.capitalize()
+            words += _(": {note}").format(note=review["note"])
+    return words
 
 
 def checkin_confidence(checkin: Mapping[str, Any]) -> html.Div:
     """One check-in's score, the reasons that lowered it, and where its review stands."""
-    kind = "Check-in" if checkin.get("kind") == "in" else "Check-out"
+    kind = _("Check-in") if checkin.get("kind") == "in" else _("Check-out")
     score = checkin.get("confidence")
     when = _hhmm(checkin.get("at"))
-    head = f"{kind}{' at ' + when if when else ''} · confidence {score}/100"
+    at = _(" at {time}").format(time=when) if when else ""
+    head = kind + at + " · " + _("confidence {score}/100").format(score=score)
     children: list[Any] = [html.Span(head, className="confidence-score " + score_class(score))]
     reasons = list(checkin.get("reasons") or [])
     if reasons:
@@ -80,10 +83,10 @@ def confidence_section(record: Mapping[str, Any]) -> list[Any]:
         parts.append(
             html.P(
                 [
-                    "Stamped copies: ",
+                    _("Stamped copies: "),
                     *[
                         html.A(
-                            f"photo {i}",
+                            _("photo {id}").format(id=i),
                             href=str(p["watermarked_url"]),
                             target="_blank",
                             rel="noopener",

@@ -2,8 +2,8 @@
 playback of the day, and the plan-versus-actual table.
 
 Its own Dash app mounted at /day/ on the console's server, as /plans/ is (see `console.app`). Pick a
-worker and a (UTC) day, or open `/day/?worker=ID&date=YYYY-MM-DD` (the wall map's worker card links
-here). One server call per choice draws everything; the playback then runs in the browser
+worker and a day (a local day: the worker's own zone, else the office's), or open
+`/day/?worker=ID&date=YYYY-MM-DD` (the wall map's worker card links here). One server call per choice draws everything; the playback then runs in the browser
 (`assets/day.js`): the slider is seconds into the track, each tick moves it by the elapsed time times
 the speed (×1…×60) and the marker goes to where the track was at that fix time, so no frame asks
 the server anything. Every text on the map (tooltips: site names, times) is a text child, never HTML.
@@ -22,9 +22,9 @@ from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html
 from console import i18n
 from console.api_day import plan_vs_actual_json
 from console.auth import ApiError, Auth
-from console.i18n import _
+from console.i18n import N_, _
 from dispatch.access import Action, Actor
-from services.day_service import WorkerDay, day_bounds
+from services.day_service import WorkerDay
 
 PATH = "/day/"
 MONACO_CENTRE = (43.7384, 7.4246)
@@ -55,7 +55,7 @@ STOP_COLOUR = "#4ade80"
 UNPLANNED_COLOUR = "#f43f5e"
 # The playback marker; hidden (opacity 0) until there is a track to play (day.js shows it).
 MARKER_STYLE = {"color": "#0b1120", "weight": 3, "fill": True, "fillColor": "#facc15"}
-STATUS_TEXT = {"on_time": "on time", "late": "late", "missed": "missed", "pending": "not yet"}
+STATUS_TEXT = {"on_time": N_("on time"), "late": N_("late"), "missed": N_("missed"), "pending": N_("not yet")}
 
 LoadDay = Callable[[Actor, int, date], WorkerDay | None]
 
@@ -93,7 +93,7 @@ def map_layers(day: WorkerDay) -> list[Any]:
         layers.append(
             dl.Polyline(
                 positions=[[p.lat, p.lon] for p in day.route], color=PLAN_COLOUR, weight=4, opacity=0.8,
-                dashArray="10 8", className="day-plan", children=dl.Tooltip("planned route"),
+                dashArray="10 8", className="day-plan", children=dl.Tooltip(_("planned route")),
             )
         )  # fmt: skip
     for n, visit in enumerate(pva["visits"], 1):
@@ -103,9 +103,9 @@ def map_layers(day: WorkerDay) -> list[Any]:
                 center=[site.location.lat, site.location.lon], radius=9, color=PLAN_COLOUR, fill=True,
                 fillColor="#0b1120", fillOpacity=1, className=f"day-site day-site-{visit['status']}",
                 children=dl.Tooltip(
-                    f"#{n} · order {visit['order_id']} · {visit['site_name']} · planned "
-                    f"{_hm(visit['planned_arrival'])}–{_hm(visit['planned_departure'])} · "
-                    f"{STATUS_TEXT[visit['status']]}"
+                    f"#{n} · " + _("order {id}").format(id=visit["order_id"]) + f" · {visit['site_name']} · " + _("planned ")
+                    + f"{_hm(visit['planned_arrival'])}–{_hm(visit['planned_departure'])} · "
+                    f"{_(STATUS_TEXT[visit['status']])}"
                 ),
             )
         )  # fmt: skip
@@ -123,7 +123,7 @@ def map_layers(day: WorkerDay) -> list[Any]:
                 dl.Polyline(
                     positions=along, color=TRIP_COLOUR, weight=6, opacity=0.9, className="day-trip",
                     children=dl.Tooltip(
-                        f"trip {_hm(trip.start)}–{_hm(trip.end)} · {_km(trip.distance_m)} · {_minutes(trip.duration_s)}"
+                        _("trip ") + f"{_hm(trip.start)}–{_hm(trip.end)} · {_km(trip.distance_m)} · {_minutes(trip.duration_s)}"
                     ),
                 )
             )  # fmt: skip
@@ -136,7 +136,7 @@ def map_layers(day: WorkerDay) -> list[Any]:
                 color=UNPLANNED_COLOUR if off_plan else STOP_COLOUR,
                 className="day-stop day-stop-unplanned" if off_plan else "day-stop",
                 children=dl.Tooltip(
-                    f"{'unplanned stop' if off_plan else 'stop'} {_hm(stop.start)}–{_hm(stop.end)} · "
+                    (_("unplanned stop") if off_plan else _("stop")) + f" {_hm(stop.start)}–{_hm(stop.end)} · "
                     f"{_minutes(stop.duration_s)}"
                 ),
             )
@@ -158,24 +158,26 @@ def comparison_table(pva: dict[str, Any]) -> Any:
         return html.P(
             _("No published route for this worker on this day: only what happened is shown."), className="day-noplan"
         )
-    head = html.Tr([html.Th(h) for h in ("#", "Site", "Window", "Planned", "Arrived", "Left", "Verdict")])
+    head = html.Tr(
+        [html.Th(h) for h in ("#", _("Site"), _("Window"), _("Planned"), _("Arrived"), _("Left"), _("Verdict"))]
+    )
     rows = []
     for n, v in enumerate(pva["visits"], 1):
-        verdict = STATUS_TEXT[v["status"]]
+        verdict = _(STATUS_TEXT[v["status"]])
         if v["status"] == "late":
             parts = []
             if v["late_by_window_s"]:
-                parts.append(f"{_minutes(v['late_by_window_s'])} after the window")
-            parts.append(f"{_minutes(v['vs_plan_s'])} behind plan")
-            verdict = f"late: {', '.join(parts)}"
+                parts.append(_("{time} after the window").format(time=_minutes(v["late_by_window_s"])))
+            parts.append(_("{time} behind plan").format(time=_minutes(v["vs_plan_s"])))
+            verdict = _("late: {parts}").format(parts=_(", ").join(parts))
         elif v["status"] == "on_time" and v["vs_plan_s"] is not None:
-            verdict = f"on time ({_minutes(v['vs_plan_s'])} vs plan)"
+            verdict = _("on time ({time} vs plan)").format(time=_minutes(v["vs_plan_s"]))
         rows.append(
             html.Tr(
                 className=f"pva-row pva-{v['status']}",
                 children=[
                     html.Td(str(n)),
-                    html.Td(f"{v['site_name']} (order {v['order_id']})"),
+                    html.Td(_("{site} (order {id})").format(site=v["site_name"], id=v["order_id"])),
                     html.Td(f"{_hm(v['window_start'])}–{_hm(v['window_end'])}"),
                     html.Td(f"{_hm(v['planned_arrival'])}–{_hm(v['planned_departure'])}"),
                     html.Td(f"{_hm(v['actual_arrival'])} ({v['arrival_source']})" if v["actual_arrival"] else "—"),
@@ -192,11 +194,22 @@ def comparison_table(pva: dict[str, Any]) -> Any:
 def summary(pva: dict[str, Any]) -> Any:
     unplanned = pva["unplanned_stops"]
     items = [
-        ("Visits", f"{len(pva['visits'])} planned · {len(pva['late'])} late · {len(pva['missed'])} missed"),
-        ("Distance", f"{_km(pva['planned_distance_m'])} planned · {_km(pva['actual_distance_m'])} driven"),
         (
-            "Unplanned stops",
-            "; ".join(f"{_hm(s['start'])}–{_hm(s['end'])} ({_minutes(s['duration_s'])})" for s in unplanned) or "none",
+            _("Visits"),
+            _("{planned} planned · {late} late · {missed} missed").format(
+                planned=len(pva["visits"]), late=len(pva["late"]), missed=len(pva["missed"])
+            ),
+        ),
+        (
+            _("Distance"),
+            _("{planned} planned · {driven} driven").format(
+                planned=_km(pva["planned_distance_m"]), driven=_km(pva["actual_distance_m"])
+            ),
+        ),
+        (
+            _("Unplanned stops"),
+            "; ".join(f"{_hm(s['start'])}–{_hm(s['end'])} ({_minutes(s['duration_s'])})" for s in unplanned)
+            or _("none"),
         ),
     ]
     return html.Dl(
@@ -216,8 +229,8 @@ def address_choice(search: str | None) -> tuple[int | None, date | None]:
     return worker_id, day
 
 
-def downloads(worker_id: int, day: date) -> list[Any]:
-    start, end = day_bounds(day)
+def downloads(worker_id: int, day: date, start: datetime, end: datetime) -> list[Any]:
+    """The day's downloads: its track from `start` to `end` (the local day's bounds), and plan versus actual."""
     query = urlencode({"from": start.isoformat(), "to": end.isoformat()})
     base = f"/api/v1/workers/{worker_id}"
     return [
@@ -267,7 +280,7 @@ def layout(*, tile_url: str | None, actor_name: str, workers: Sequence[tuple[int
                 children=[
                     html.Label(
                         [
-                            "Worker",
+                            _("Worker"),
                             dcc.Dropdown(
                                 id=WORKER,
                                 options=[{"label": name, "value": wid} for wid, name in workers],
@@ -279,7 +292,10 @@ def layout(*, tile_url: str | None, actor_name: str, workers: Sequence[tuple[int
                         ]
                     ),  # fmt: skip
                     html.Label(
-                        ["Day (UTC)", dcc.DatePickerSingle(id=DATE, date=day.isoformat(), display_format="YYYY-MM-DD")]
+                        [
+                            _("Day"),
+                            dcc.DatePickerSingle(id=DATE, date=day.isoformat(), display_format="YYYY-MM-DD"),
+                        ]
                     ),
                     html.Span(id=DOWNLOADS, className="day-downloads"),
                     html.Span(id=MESSAGE, className="plans-message"),
@@ -328,7 +344,7 @@ def layout(*, tile_url: str | None, actor_name: str, workers: Sequence[tuple[int
                     ),
                     html.Label(
                         [
-                            "Speed",
+                            _("Speed"),
                             dcc.Dropdown(
                                 id=SPEED,
                                 options=[{"label": f"×{s}", "value": s} for s in SPEEDS],
@@ -374,23 +390,23 @@ def register(dash_app: Dash, *, auth: Auth, load_day: LoadDay) -> None:
     def show(worker_id: Any, day: Any) -> tuple[Any, ...]:
         empty: tuple[Any, ...] = ([], {"t": [], "ll": []}, 1, 0, None, None, None)
         if worker_id is None:
-            return (*empty, "Pick a worker.", None)
+            return (*empty, _("Pick a worker."), None)
         try:
             when = date.fromisoformat(str(day)[:10])
             wid = int(worker_id)
         except (TypeError, ValueError):
-            return (*empty, "Pick a worker and a day.", None)
+            return (*empty, _("Pick a worker and a day."), None)
         try:
             actor = auth.require(Action.VIEW_POSITIONS, worker_id=wid)
             found = load_day(actor, wid, when)
         except ApiError as exc:
-            return (*empty, f"Refused: {exc.reason}", None)
+            return (*empty, _("Refused: {reason}").format(reason=i18n.reason(exc.reason)), None)
         if found is None:
-            return (*empty, f"No worker with id {wid}.", None)
+            return (*empty, _("No worker with id {id}.").format(id=wid), None)
         pva = plan_vs_actual_json(found)
         data = track_data(found)
         span_s = max(1, (data["t"][-1] - data["t"][0]) // 1000) if data["t"] else 1
-        note = "" if data["t"] else "No fixes on this day."
+        note = "" if data["t"] else _("No fixes on this day.")
         return (
             map_layers(found),
             data,
@@ -398,7 +414,7 @@ def register(dash_app: Dash, *, auth: Auth, load_day: LoadDay) -> None:
             0,
             summary(pva),
             comparison_table(pva),
-            downloads(wid, when),
+            downloads(wid, when, found.start, found.end),
             note,
             bounds(found),
         )

@@ -20,7 +20,7 @@ from dash.exceptions import PreventUpdate
 
 from console import i18n
 from console.auth import ApiError, Auth
-from console.i18n import _
+from console.i18n import N_, _
 from dispatch import localtime
 from dispatch.access import Action, Actor, can
 from dispatch.forms import FieldType, field_id_for
@@ -103,10 +103,10 @@ def layout(*, actor_name: str) -> html.Div:
                     html.H2(_("Service-report forms")),
                     html.Label(
                         [
-                            "Order type",
+                            _("Order type"),
                             dcc.Dropdown(
                                 id=ORDER_TYPE,
-                                options=[{"label": t.value, "value": t.value} for t in OrderType],
+                                options=[{"label": word(t.value), "value": t.value} for t in OrderType],
                                 value=OrderType.REPAIR.value,
                                 clearable=False,
                                 className="forms-type",
@@ -116,13 +116,13 @@ def layout(*, actor_name: str) -> html.Div:
                     html.Div(id=VERSIONS, className="forms-versions"),
                     html.Label(
                         [
-                            "Form name",
+                            _("Form name"),
                             dcc.Input(id=NAME, type="text", maxLength=120, className="forms-name", debounce=True),
                         ]
                     ),
                     dcc.Checklist(
                         id=APPROVAL,
-                        options=[{"label": " Reports need a manager's approval", "value": "yes"}],
+                        options=[{"label": " " + _("Reports need a manager's approval"), "value": "yes"}],
                         value=[],
                         className="forms-approval",
                     ),  # fmt: skip
@@ -144,12 +144,27 @@ def layout(*, actor_name: str) -> html.Div:
     )
 
 
+WORDS = {
+    "visit": N_("visit"), "repair": N_("repair"), "inspection": N_("inspection"), "delivery": N_("delivery"),
+    "emergency": N_("emergency"), "text": N_("text"), "number": N_("number"), "choice": N_("choice"),
+    "checkbox": N_("checkbox"), "photo": N_("photo"), "signature": N_("signature"), "submitted": N_("submitted"),
+    "resubmitted": N_("resubmitted"), "pending_approval": N_("pending approval"), "returned": N_("returned"),
+    "approved": N_("approved"),
+}  # fmt: skip
+"""Order types, field types, report statuses and steps as a person reads them (the API keeps its own names)."""
+
+
+def word(name: Any) -> str:
+    """`name` (an order type, field type, report status or step as the API names it) in the page's language."""
+    return _(WORDS[name]) if name in WORDS else str(name)
+
+
 def register(app: Dash, *, auth: Auth, forms: FormsService) -> None:
     def actor_for(action: Action) -> Actor | str:
         try:
             return auth.require(action)
         except ApiError as exc:
-            return f"Refused: {exc.reason}"
+            return _("Refused: {reason}").format(reason=i18n.reason(exc.reason))
 
     row_states = [State({"type": t, "index": ALL}, ROW_PROPS.get(t, "value")) for t in ROW_STATES]
 
@@ -206,8 +221,11 @@ def register(app: Dash, *, auth: Auth, forms: FormsService) -> None:
         try:
             stored = forms.save_form(actor=actor, body=body)
         except FormsError as exc:
-            return no_update, f"Not saved: {exc.reason}"
-        return int(saved or 0) + 1, f"Saved {stored['name']} as version {stored['version']} of the {order_type} form."
+            return no_update, _("Not saved: {reason}").format(reason=i18n.reason(exc.reason))
+        saved_words = _("Saved {name} as version {version} of the {order_type} form.")
+        return int(saved or 0) + 1, saved_words.format(
+            name=stored["name"], version=stored["version"], order_type=word(order_type)
+        )
 
     @app.callback(Output(QUEUE, "children"), Input(DECIDED, "data"))
     def show_queue(_decided: Any) -> Any:
@@ -239,8 +257,10 @@ def register(app: Dash, *, auth: Auth, forms: FormsService) -> None:
         try:
             result = forms.review(actor=actor, order_id=order_id, request=parse_review(body))
         except FormsError as exc:
-            return no_update, f"Order #{order_id}: {exc.reason}"
-        return int(decided or 0) + 1, f"Order #{order_id}: report {result['status']}."
+            return no_update, _("Order #{id}").format(id=order_id) + ": " + i18n.reason(exc.reason)
+        return int(decided or 0) + 1, _("Order #{id}: report {status}.").format(
+            id=order_id, status=word(result["status"])
+        )
 
 
 def rows_from_states(*columns: list[Any]) -> list[dict[str, Any]]:
@@ -317,14 +337,14 @@ def field_row(index: int, f: Mapping[str, Any]) -> html.Div:
             ),  # fmt: skip
             dcc.Dropdown(
                 id={"type": TYPE, "index": index},
-                options=[{"label": t.value, "value": t.value} for t in FieldType],
+                options=[{"label": word(t.value), "value": t.value} for t in FieldType],
                 value=kind,
                 clearable=False,
                 className="ff-type",
             ),  # fmt: skip
             dcc.Checklist(
                 id={"type": REQUIRED, "index": index},
-                options=[{"label": " required", "value": "yes"}],
+                options=[{"label": " " + _("required"), "value": "yes"}],
                 value=["yes"] if f.get("required") else [],
                 className="ff-required",
                 inline=True,
@@ -365,8 +385,10 @@ def versions_view(versions: Sequence[Mapping[str, Any]]) -> Any:
     return html.Ul(
         [
             html.Li(
-                f"Version {v['version']}{' (current)' if i == 0 else ''}: {v['name']} · {len(v['fields'])} fields"
-                + (" · needs approval" if v["needs_approval"] else ""),
+                (_("Version {n} (current)") if i == 0 else _("Version {n}")).format(n=v["version"])
+                + f": {v['name']} · "
+                + _("{n} fields").format(n=len(v["fields"]))
+                + (" · " + _("needs approval") if v["needs_approval"] else ""),
                 className="forms-version",
             )
             for i, v in enumerate(versions)
@@ -386,7 +408,7 @@ def answer_view(field: Mapping[str, Any], value: Any, photos: Mapping[str, str])
         return html.Span("—", className="muted")
     kind = field.get("type")
     if kind == FieldType.CHECKBOX.value:
-        return html.Span("yes" if value is True else "no")
+        return html.Span(_("yes") if value is True else _("no"))
     if kind == FieldType.PHOTO.value and isinstance(value, list):
         return [
             html.Img(src=photos[p], alt=f"{field.get('label')} {i}", className="approval-photo")
@@ -413,13 +435,23 @@ def approval_item(item: Mapping[str, Any]) -> html.Div:
     ]
     if not form:  # a report from a page before forms: its ticked checklist
         rows = [
-            html.Tr([html.Th(str(item)), html.Td("yes" if done else "no")])
+            html.Tr([html.Th(str(item)), html.Td(_("yes") if done else _("no"))])
             for item, done in (report.get("checklist") or {}).items()
         ]
     children: list[Any] = [
-        html.H3(f"Order #{order_id} · {site.get('name') or 'unknown site'} · {worker.get('name') or 'unknown worker'}"),
+        html.H3(
+            " · ".join(
+                (
+                    _("Order #{id}").format(id=order_id),
+                    site.get("name") or _("unknown site"),
+                    worker.get("name") or _("unknown worker"),
+                )
+            )
+        ),
         html.P(
-            f"{form['name']} (version {form['version']})" if form else "Checklist (sent before forms)",
+            _("{name} (version {version})").format(name=form["name"], version=form["version"])
+            if form
+            else _("Checklist (sent before forms)"),
             className="muted",
         ),
     ]
@@ -464,8 +496,10 @@ def steps_view(steps: Sequence[Mapping[str, Any]]) -> html.Ol:
     return html.Ol(
         [
             html.Li(
-                f"{s.get('step')} by {s.get('by') or 'someone'} at {_step_time(s.get('at'))}"
-                + (f": {s['note']}" if s.get("note") else ""),
+                _("{step} by {name} at {time}").format(
+                    step=word(s.get("step")), name=s.get("by") or _("someone"), time=_step_time(s.get("at"))
+                )
+                + (_(": {note}").format(note=s["note"]) if s.get("note") else ""),
                 className="report-step",
             )
             for s in steps

@@ -14,7 +14,7 @@ The presenters below are pure functions of the plan JSON, so they are unit-teste
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 import dash_leaflet as dl
@@ -25,7 +25,8 @@ from dash_socketio import DashSocketIO
 
 from console import i18n
 from console.auth import ApiError, Auth
-from console.i18n import _
+from console.i18n import N_, _
+from dispatch import localtime
 from dispatch.access import Action
 from dispatch.geo import LatLon
 from routing.paths import RoutePath
@@ -81,10 +82,12 @@ def tomorrow_utc(now: datetime | None = None) -> date:
     return ((now or datetime.now(UTC)) + timedelta(days=1)).date()
 
 
-def default_day(now: datetime, open_order_days: Iterable[date]) -> date:
-    """The day the page opens on: the first day from today with open orders to plan, else tomorrow."""
-    ahead = sorted(d for d in open_order_days if d >= now.date())
-    return ahead[0] if ahead else tomorrow_utc(now)
+def default_day(now: datetime, open_order_days: Iterable[date], tz: tzinfo = UTC) -> date:
+    """The day the page opens on: the first local day (in `tz`, the office's) from today with open orders to
+    plan, else tomorrow."""
+    today = localtime.local_day(now, tz)
+    ahead = sorted(d for d in open_order_days if d >= today)
+    return ahead[0] if ahead else today + timedelta(days=1)
 
 
 def worker_colour(index: int) -> str:
@@ -137,18 +140,28 @@ def plan_kpis(plan: Mapping[str, Any], violations: Sequence[Mapping[str, Any]] =
 
 
 KPI_LABELS = {
-    "planned": "Visits planned",
-    "unplanned": "Unplanned",
-    "travel": "Total travel",
-    "utilisation": "Utilisation",
-    "on_time": "On time",
+    "planned": N_("Visits planned"),
+    "unplanned": N_("Unplanned"),
+    "travel": N_("Total travel"),
+    "utilisation": N_("Utilisation"),
+    "on_time": N_("On time"),
 }
+STATE_WORDS = {
+    "queued": N_("Queued"), "running": N_("Running"), "done": N_("Done"), "stopped": N_("Stopped"),
+    "failed": N_("Failed"), "interrupted": N_("Interrupted"),
+}  # fmt: skip
+SEGMENT_WORDS = {"travel": N_("travel"), "waiting": N_("waiting"), "service": N_("service"), "break": N_("break")}
+
+
+def _state(state: str) -> str:
+    """A plan job's state as a person reads it ('Running')."""
+    return _(STATE_WORDS[state]) if state in STATE_WORDS else state.capitalize()
 
 
 def kpi_tiles(kpis: Mapping[str, str]) -> list[html.Div]:
     return [
         html.Div(
-            [html.Span(kpis[key], className="kpi-value"), html.Span(label, className="kpi-label")],
+            [html.Span(kpis[key], className="kpi-value"), html.Span(_(label), className="kpi-label")],
             className=f"kpi kpi-{key}",
         )
         for key, label in KPI_LABELS.items()
@@ -159,15 +172,15 @@ def progress_text(status: Mapping[str, Any]) -> str:
     """One line describing a job: its state, best cost so far and elapsed time."""
     state = status.get("status") or "queued"
     progress = status.get("progress") or {}
-    parts = [state.capitalize()]
+    parts = [_state(state)]
     if progress.get("best_cost") is not None:
-        parts.append(f"best cost {float(progress['best_cost']):,.0f}")
+        parts.append(_("best cost {cost}").format(cost=f"{float(progress['best_cost']):,.0f}"))
     if progress.get("elapsed_s") is not None:
-        parts.append(f"{float(progress['elapsed_s']):.1f} s elapsed")
+        parts.append(_("{seconds} s elapsed").format(seconds=f"{float(progress['elapsed_s']):.1f}"))
     if progress.get("solutions") is not None:
-        parts.append(f"{progress['solutions']} solutions")
+        parts.append(_("{n} solutions").format(n=progress["solutions"]))
     if status.get("error"):
-        parts.append(str(status["error"]))
+        parts.append(i18n.reason(str(status["error"])))
     return " · ".join(parts)
 
 
@@ -225,7 +238,7 @@ def route_layers(
                 dl.CircleMarker(
                     center=[start[0], start[1]], radius=7, color=colour, fill=True, fillColor="#0b1120", fillOpacity=1,
                     className=f"plan-base plan-base-{route['worker_id']}",
-                    children=dl.Tooltip(f"{route.get('name')} starts here"),
+                    children=dl.Tooltip(_("{name} starts here").format(name=route.get("name"))),
                 )
             )  # fmt: skip
         path = (paths or {}).get(route["worker_id"])
@@ -246,7 +259,7 @@ def route_layers(
         for n, stop, (lat, lon, site) in points:
             kinds = broken.get(stop["order_id"], [])
             ring = f";box-shadow:0 0 0 4px {VIOLATION_COLOUR}" if kinds else ""
-            note = f" · breaks: {', '.join(kinds)}" if kinds else ""
+            note = " · " + _("breaks: {rules}").format(rules=", ".join(kinds)) if kinds else ""
             layers.append(
                 dl.DivMarker(
                     position=[lat, lon],
@@ -258,7 +271,7 @@ def route_layers(
                         "iconAnchor": [13, 13],
                     },
                     children=dl.Tooltip(
-                        f"{route.get('name')} #{n} · order {stop['order_id']} · {site} · "
+                        f"{route.get('name')} #{n} · " + _("order {id}").format(id=stop["order_id"]) + f" · {site} · "
                         f"{_t(stop['start']):%H:%M}–{_t(stop['end']):%H:%M}{note}"
                     ),  # fmt: skip
                 )
@@ -286,7 +299,7 @@ def gantt_segments(plan: Mapping[str, Any], violations: Sequence[Mapping[str, An
         worker = str(route.get("name", route["worker_id"]))
         for stop in route.get("stops", []):
             arrival, start, end = _t(stop["arrival"]), _t(stop["start"]), _t(stop["end"])
-            label = f"order {stop['order_id']}"
+            label = _("order {id}").format(id=stop["order_id"])
             if stop.get("travel_s", 0) > 0:
                 segments.append({"worker": worker, "kind": "travel", "start": arrival - timedelta(seconds=float(stop["travel_s"])),
                                  "end": arrival, "label": label})  # fmt: skip
@@ -294,12 +307,12 @@ def gantt_segments(plan: Mapping[str, Any], violations: Sequence[Mapping[str, An
                 segments.append({"worker": worker, "kind": "waiting", "start": arrival, "end": start, "label": label})
             kinds = broken.get(stop["order_id"], [])
             if kinds:
-                label = f"{label} · breaks {', '.join(kinds)}"
+                label = f"{label} · " + _("breaks {rules}").format(rules=", ".join(kinds))
             segments.append({"worker": worker, "kind": "service", "start": start, "end": end, "label": label,
                              "violated": bool(kinds)})  # fmt: skip
         for b in route.get("breaks", []):
             segments.append(
-                {"worker": worker, "kind": "break", "start": _t(b["start"]), "end": _t(b["end"]), "label": "break"}
+                {"worker": worker, "kind": "break", "start": _t(b["start"]), "end": _t(b["end"]), "label": _("break")}
             )
     return segments
 
@@ -318,7 +331,7 @@ def gantt_figure(plan: Mapping[str, Any], violations: Sequence[Mapping[str, Any]
             continue
         fig.add_trace(
             go.Bar(
-                name=kind,
+                name=_(SEGMENT_WORDS[kind]) if kind in SEGMENT_WORDS else kind,
                 orientation="h",
                 y=[plotly_text(s["worker"]) for s in rows],
                 x=[(s["end"] - s["start"]).total_seconds() * 1000 for s in rows],
@@ -332,7 +345,7 @@ def gantt_figure(plan: Mapping[str, Any], violations: Sequence[Mapping[str, Any]
                 },
                 customdata=[[s["label"], f"{s['start']:%H:%M}", f"{s['end']:%H:%M}"] for s in rows],
                 hovertemplate="%{y} · "
-                + kind
+                + (_(SEGMENT_WORDS[kind]) if kind in SEGMENT_WORDS else kind)
                 + " · %{customdata[0]}<br>%{customdata[1]}–%{customdata[2]}<extra></extra>",
             )
         )
@@ -358,9 +371,9 @@ def unplanned_list(plan: Mapping[str, Any], places: Places) -> Any:
         [
             html.Li(
                 [
-                    html.Span(f"Order {u['order_id']}", className="unplanned-order"),
+                    html.Span(_("Order {id}").format(id=u["order_id"]), className="unplanned-order"),
                     html.Span(places[u["order_id"]][2] if u["order_id"] in places else "", className="unplanned-site"),
-                    html.Span(u["reason"], className="unplanned-reason"),
+                    html.Span(i18n.reason(str(u["reason"])), className="unplanned-reason"),
                 ],
                 className="unplanned-row",
             )
@@ -396,31 +409,33 @@ def compare_panel(diff: Mapping[str, Any] | None, *, published_id: int | None, i
         return html.P(
             _("Nothing is published for this day yet: publishing assigns every planned visit."), className="plan-empty"
         )
-    rows: list[Any] = [html.P(f"Against published plan {published_id}: {diff.get('summary') or 'no changes'}",
+    summary = i18n.reason(str(diff.get("summary"))) if diff.get("summary") else _("no changes")
+    rows: list[Any] = [html.P(_("Against published plan {id}: {summary}").format(id=published_id, summary=summary),
                               className="compare-summary")]  # fmt: skip
     for m in diff.get("moved", []):
         rows.append(
             html.Li(
-                f"Order {m['order_id']}: {m.get('from_name') or m.get('from_worker_id')} → "
+                _("Order {id}").format(id=m["order_id"]) + f": {m.get('from_name') or m.get('from_worker_id')} → "
                 f"{m.get('to_name') or m.get('to_worker_id')}{_times(m)}",
                 className="compare-moved",
             )
         )
     for m in diff.get("retimed", []):
-        rows.append(html.Li(f"Order {m['order_id']} re-timed{_times(m)}", className="compare-retimed"))
+        rows.append(html.Li(_("Order {id} re-timed").format(id=m["order_id"]) + _times(m), className="compare-retimed"))
     for m in diff.get("added", []):
-        rows.append(html.Li(f"Order {m['order_id']} newly planned", className="compare-added"))
+        rows.append(html.Li(_("Order {id} newly planned").format(id=m["order_id"]), className="compare-added"))
     for m in diff.get("dropped", []):
-        reason = f" ({m['reason']})" if m.get("reason") else ""
-        rows.append(html.Li(f"Order {m['order_id']} dropped{reason}", className="compare-dropped"))
+        reason = f" ({i18n.reason(str(m['reason']))})" if m.get("reason") else ""
+        rows.append(html.Li(_("Order {id} dropped").format(id=m["order_id"]) + reason, className="compare-dropped"))
     for w in diff.get("workers", []):
         if not w.get("gained") and not w.get("lost"):
             continue
         delta = int(w.get("delta", 0))
         rows.append(
             html.Li(
-                f"{w.get('name') or w['worker_id']}: {delta:+d} visit{'s' if abs(delta) != 1 else ''}"
-                f" (gains {_ids(w.get('gained'))}; loses {_ids(w.get('lost'))})",
+                f"{w.get('name') or w['worker_id']}: "
+                + (_("{delta} visit") if abs(delta) == 1 else _("{delta} visits")).format(delta=f"{delta:+d}")
+                + _(" (gains {gained}; loses {lost})").format(gained=_ids(w.get("gained")), lost=_ids(w.get("lost"))),
                 className="compare-worker",
             )
         )
@@ -428,7 +443,7 @@ def compare_panel(diff: Mapping[str, Any] | None, *, published_id: int | None, i
 
 
 def _ids(values: Any) -> str:
-    return ", ".join(str(v) for v in values) if values else "none"
+    return ", ".join(str(v) for v in values) if values else _("none")
 
 
 def _times(change: Mapping[str, Any]) -> str:
@@ -442,19 +457,23 @@ def plan_options(summaries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
     """The plan picker's entries: id, state, when, what it came from, and which one is published."""
     options = []
     for s in summaries:
-        parts = [f"Plan {s['id']}"]
+        parts = [_("Plan {id}").format(id=s["id"])]
         if s.get("published"):
-            parts.append("PUBLISHED")
+            parts.append(_("PUBLISHED"))
         else:
-            parts.append(str(s.get("status") or "queued"))
+            parts.append(_state(str(s.get("status") or "queued")).lower())
         if s.get("created_at"):
             parts.append(f"{_t(str(s['created_at'])):%H:%M}")
         if s.get("planned") is not None:
-            parts.append(f"{s['planned']} planned, {s.get('unplanned') or 0} unplanned")
+            parts.append(
+                _("{planned} planned, {unplanned} unplanned").format(
+                    planned=s["planned"], unplanned=s.get("unplanned") or 0
+                )
+            )
         if s.get("edited_from"):
-            parts.append(f"edit of {s['edited_from']}")
+            parts.append(_("edit of {id}").format(id=s["edited_from"]))
         if s.get("replan_of"):
-            parts.append(f"re-plan of {s['replan_of']}")
+            parts.append(_("re-plan of {id}").format(id=s["replan_of"]))
         options.append({"label": " · ".join(parts), "value": int(s["id"])})
     return options
 
@@ -475,22 +494,24 @@ def move_choices(plan: Mapping[str, Any], places: Places) -> tuple[list[dict[str
         workers.append({"label": name, "value": int(route["worker_id"])})
         for stop in route.get("stops", []):
             site = places[stop["order_id"]][2] if stop["order_id"] in places else ""
-            orders.append({"label": f"Order {stop['order_id']} · {site} · {name} {_t(stop['start']):%H:%M}",
+            orders.append({"label": _("Order {id}").format(id=stop["order_id"]) + f" · {site} · {name} {_t(stop['start']):%H:%M}",
                            "value": int(stop["order_id"])})  # fmt: skip
     for u in plan.get("unplanned", []):
-        orders.append({"label": f"Order {u['order_id']} · unplanned", "value": int(u["order_id"])})
+        orders.append(
+            {"label": _("Order {id}").format(id=u["order_id"]) + " · " + _("unplanned"), "value": int(u["order_id"])}
+        )
     return orders, workers
 
 
 def publish_message(plan_id: int, result: Mapping[str, Any], *, planned: int) -> str:
     """What publishing did: assignments sent, visits already with their worker, orders kept (under way)."""
     sent, kept = len(result.get("assigned", [])), len(result.get("kept", []))
-    parts = [f"{sent} assignment{'s' if sent != 1 else ''} sent"]
+    parts = [(_("{n} assignment sent") if sent == 1 else _("{n} assignments sent")).format(n=sent)]
     if planned - sent - kept > 0:
-        parts.append(f"{planned - sent - kept} already with their worker")
+        parts.append(_("{n} already with their worker").format(n=planned - sent - kept))
     if kept:
-        parts.append(f"{kept} kept as they are (under way or finished)")
-    return f"Plan {plan_id} published: {', '.join(parts)}."
+        parts.append(_("{n} kept as they are (under way or finished)").format(n=kept))
+    return _("Plan {id} published: {parts}.").format(id=plan_id, parts=_(", ").join(parts))
 
 
 def _planned(status: Mapping[str, Any] | None) -> int:
@@ -501,13 +522,13 @@ def _planned(status: Mapping[str, Any] | None) -> int:
 def badge(status: Mapping[str, Any]) -> tuple[str, str]:
     """Text and CSS class of the shown plan's state badge."""
     if status.get("published"):
-        return "Published", "plan-badge badge-published"
+        return _("Published"), "plan-badge badge-published"
     state = str(status.get("status") or "queued")
     if state in ("queued", "running"):
-        return state.capitalize(), "plan-badge badge-running"
+        return _state(state), "plan-badge badge-running"
     if state in ("failed", "interrupted"):
-        return state.capitalize(), "plan-badge badge-failed"
-    return "Draft", "plan-badge badge-draft"
+        return _state(state), "plan-badge badge-failed"
+    return _("Draft"), "plan-badge badge-draft"
 
 
 # --- layout and callbacks ------------------------------------------------------------------------
@@ -540,11 +561,11 @@ def layout(*, tile_url: str | None, actor_name: str, day: date, summaries: Seque
                 className="plans-controls",
                 children=[
                     html.Label(
-                        ["Day", dcc.DatePickerSingle(id=DATE, date=day.isoformat(), display_format="YYYY-MM-DD")]
+                        [_("Day"), dcc.DatePickerSingle(id=DATE, date=day.isoformat(), display_format="YYYY-MM-DD")]
                     ),
                     html.Label(
                         [
-                            "Seconds",
+                            _("Seconds"),
                             dcc.Input(
                                 id=SECONDS,
                                 type="text",
@@ -558,13 +579,13 @@ def layout(*, tile_url: str | None, actor_name: str, day: date, summaries: Seque
                     ),  # fmt: skip
                     html.Label(
                         [
-                            "Minimise",
+                            _("Minimise"),
                             dcc.Dropdown(
                                 id=MINIMISE,
                                 options=[
-                                    {"label": "travel time", "value": "time"},
-                                    {"label": "distance", "value": "distance"},
-                                    {"label": "time and distance", "value": "mix"},
+                                    {"label": _("travel time"), "value": "time"},
+                                    {"label": _("distance"), "value": "distance"},
+                                    {"label": _("time and distance"), "value": "mix"},
                                 ],
                                 value="time",
                                 clearable=False,
@@ -575,7 +596,7 @@ def layout(*, tile_url: str | None, actor_name: str, day: date, summaries: Seque
                     ),  # fmt: skip
                     dcc.Checklist(
                         id=BALANCE,
-                        options=[{"label": "Balance workload", "value": "balance"}],
+                        options=[{"label": _("Balance workload"), "value": "balance"}],
                         value=[],
                         className="plan-balance",
                     ),  # fmt: skip
@@ -590,7 +611,7 @@ def layout(*, tile_url: str | None, actor_name: str, day: date, summaries: Seque
                 children=[
                     html.Label(
                         [
-                            "Plan",
+                            _("Plan"),
                             dcc.Dropdown(
                                 id=PICKER,
                                 options=plan_options(summaries),
@@ -689,7 +710,7 @@ def register(
         try:
             return auth.require(Action.PLAN_ROUTES)
         except ApiError as exc:
-            return f"Refused: {exc.reason}"
+            return _("Refused: {reason}").format(reason=i18n.reason(exc.reason))
 
     @dash_app.callback(
         Output(RUNNING, "data"),
@@ -714,13 +735,13 @@ def register(
         try:
             when = date.fromisoformat(str(day)[:10])
         except ValueError:
-            return no_update, "Pick a day.", True, no_update
+            return no_update, _("Pick a day."), True, no_update
         try:
             plan_id = jobs.start(actor=actor, day=when, worker_ids=None, order_ids=None, seconds=_budget(seconds),
                                  minimise=minimise or "time", balance_workload="balance" in (balance or []))  # fmt: skip
         except (PlanInputError, ValueError) as exc:
-            return no_update, str(exc), True, no_update
-        return plan_id, f"Plan {plan_id} started.", False, "Queued"
+            return no_update, i18n.reason(str(exc)), True, no_update
+        return plan_id, _("Plan {id} started.").format(id=plan_id), False, _("Queued")
 
     @dash_app.callback(
         Output(RUNNING, "data", allow_duplicate=True),
@@ -741,8 +762,9 @@ def register(
         try:
             new_id = jobs.replan(actor=actor, plan_id=int(plan_id), seconds=_budget(seconds))
         except (PlanInputError, LookupError, ValueError) as exc:
-            return no_update, str(exc), True, no_update
-        return new_id, f"Re-planning the day from plan {plan_id} as plan {new_id}…", False, "Queued"
+            return no_update, i18n.reason(str(exc)), True, no_update
+        replanning = _("Re-planning the day from plan {id} as plan {new_id}…").format(id=plan_id, new_id=new_id)
+        return new_id, replanning, False, _("Queued")
 
     @dash_app.callback(
         Output(MESSAGE, "children", allow_duplicate=True),
@@ -756,7 +778,9 @@ def register(
         actor = actor_or_refusal()
         if isinstance(actor, str):
             return actor
-        return "Stopping… keeping the best plan so far." if jobs.stop(int(plan_id)) else "The plan is not running."
+        return (
+            _("Stopping… keeping the best plan so far.") if jobs.stop(int(plan_id)) else _("The plan is not running.")
+        )
 
     @dash_app.callback(
         Output(PROGRESS, "children", allow_duplicate=True),
@@ -809,19 +833,23 @@ def register(
         if not n_clicks or plan_id is None:
             raise PreventUpdate
         if order_id is None or worker_id is None:
-            return no_update, no_update, "Pick an order and the worker to move it to."
+            return no_update, no_update, _("Pick an order and the worker to move it to.")
         actor = actor_or_refusal()
         if isinstance(actor, str):
             return no_update, no_update, actor
         try:
             result = jobs.move(actor=actor, plan_id=int(plan_id), order_id=int(order_id), worker_id=int(worker_id))
         except (PlanInputError, LookupError, ValueError) as exc:
-            return no_update, no_update, str(exc)
+            return no_update, no_update, i18n.reason(str(exc))
         status = jobs.status(int(result["id"])) or {}
         options, value = picker_for(date.fromisoformat(str(status.get("day"))), select=int(result["id"]))
         broken = len(result.get("violations", []))
-        verdict = f"breaks {broken} rule{'s' if broken != 1 else ''}" if broken else "keeps every rule"
-        return options, value, f"Draft {result['id']}: order {order_id} moved; the plan {verdict}."
+        verdict = (
+            (_("Draft {id}: order {order_id} moved; the plan breaks {n} rule.") if broken == 1
+             else _("Draft {id}: order {order_id} moved; the plan breaks {n} rules."))
+            if broken else _("Draft {id}: order {order_id} moved; the plan keeps every rule.")
+        )  # fmt: skip
+        return options, value, verdict.format(id=result["id"], order_id=order_id, n=broken)
 
     @dash_app.callback(
         Output(VERSION, "data"),
@@ -842,7 +870,7 @@ def register(
                 actor=actor, plan_id=int(plan_id), apply=lambda pairs: apply_plan(actor=actor, assignments=pairs)
             )
         except (PlanInputError, PlanRefused, LookupError, ValueError) as exc:
-            return no_update, str(exc)
+            return no_update, i18n.reason(str(exc))
         return (version or 0) + 1, publish_message(int(plan_id), result, planned=_planned(jobs.status(int(plan_id))))
 
     @dash_app.callback(

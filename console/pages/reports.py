@@ -23,7 +23,7 @@ from dash.exceptions import PreventUpdate
 
 from console import i18n
 from console.auth import ApiError, Auth
-from console.i18n import _
+from console.i18n import N_, _
 from console.pages.plans import BASEMAP_URL, MONACO_CENTRE
 from data.reports_repo import HistoryFilter
 from dispatch.access import Action
@@ -65,6 +65,37 @@ def default_period(today: date) -> tuple[date, date]:
     return monday, monday + timedelta(days=6)
 
 
+WORDS = {
+    "id": N_("id"), "reference": N_("reference"), "window_start": N_("window start"), "status": N_("status"),
+    "type": N_("type"), "worker": N_("worker"), "team": N_("team"), "site": N_("site"), "customer": N_("customer"),
+    "label": N_("name"), "key": N_("key"), "organisation": N_("organisation"),
+    "overview": N_("overview"), "check-in-compliance": N_("check-in compliance"), "response-times": N_("response times"),
+    "productivity": N_("productivity"), "customer-ratings": N_("customer ratings"),
+    "visits-gone-wrong": N_("visits gone wrong"),
+    "orders": N_("orders"), "visits_done": N_("visits done"), "verified_share": N_("check-ins verified"),
+    "anomaly_rate": N_("anomaly rate"), "assign_s": N_("created → assigned"), "response_s": N_("created → on site"),
+    "handling_s": N_("handling time"), "on_time_share": N_("on time"), "km": N_("kilometres driven"),
+    "utilisation": N_("utilisation (on site / on shift)"), "first_time_fix_rate": N_("first-time fix"),
+    "ratings": N_("customer rating"), "count": N_("count"), "share": N_("share"), "s": N_("s"),
+    "new": N_("new"), "assigned": N_("assigned"), "accepted": N_("accepted"), "en_route": N_("en route"),
+    "on_site": N_("on site"), "done": N_("done"), "failed": N_("failed"), "declined": N_("declined"),
+    "cancelled": N_("cancelled"), "in": N_("check-in"), "out": N_("check-out"), "verified": N_("verified"),
+    "early": N_("early"), "late": N_("late"), "outside_geofence": N_("outside the geofence"),
+    "poor_accuracy": N_("poor GPS accuracy"), "no_location": N_("no location"),
+}  # fmt: skip
+"""Column names, report names, figures and statuses as a person reads them (the API keeps its own names)."""
+
+
+def word(name: str) -> str:
+    """`name` (a column, report, group, figure or status as the API names it) in the page's language; in English
+    as the API names it (the page's columns are the CSV's)."""
+    return _(WORDS[name]) if name in WORDS and i18n.current_language() != "en" else name
+
+
+def _options(values: Sequence[str]) -> list[dict[str, str]]:
+    return [{"label": word(v), "value": v} for v in values]
+
+
 def _date_input(id_: str, value: date, label: str) -> html.Label:
     return html.Label([label, dcc.Input(id=id_, type="text", value=value.isoformat(), size="10", debounce=True)])
 
@@ -77,21 +108,24 @@ def layout(*, actor_name: str, today: date, may_report: bool) -> html.Div:
             html.Div(
                 className="plans-controls",
                 children=[
-                    _date_input(H_FROM, start, "From"),
-                    _date_input(H_TO, end, "To"),
+                    _date_input(H_FROM, start, _("From")),
+                    _date_input(H_TO, end, _("To")),
                     html.Label(
                         [
-                            "Search",
+                            _("Search"),
                             dcc.Input(id=H_Q, type="text", placeholder=_("reference, notes, site"), debounce=True),
                         ]
                     ),
-                    html.Label(["Customer", dcc.Input(id=H_CUSTOMER, type="text", debounce=True)]),
-                    html.Label(["Team", dcc.Input(id=H_TEAM, type="text", debounce=True)]),
+                    html.Label([_("Customer"), dcc.Input(id=H_CUSTOMER, type="text", debounce=True)]),
+                    html.Label([_("Team"), dcc.Input(id=H_TEAM, type="text", debounce=True)]),
                     html.Label(
                         [
-                            "Status",
+                            _("Status"),
                             dcc.Dropdown(
-                                id=H_STATUS, multi=True, className="hist-status", options=[s.value for s in OrderStatus]
+                                id=H_STATUS,
+                                multi=True,
+                                className="hist-status",
+                                options=_options([s.value for s in OrderStatus]),
                             ),
                         ]
                     ),  # fmt: skip
@@ -135,14 +169,14 @@ def layout(*, actor_name: str, today: date, may_report: bool) -> html.Div:
                 html.Div(
                     className="plans-controls",
                     children=[
-                        _date_input(R_FROM, start, "From"),
-                        _date_input(R_TO, end, "To"),
+                        _date_input(R_FROM, start, _("From")),
+                        _date_input(R_TO, end, _("To")),
                         html.Label(
                             [
-                                "Report",
+                                _("Report"),
                                 dcc.Dropdown(
                                     id=R_NAME,
-                                    options=list(REPORTS),
+                                    options=_options(list(REPORTS)),
                                     value="overview",
                                     clearable=False,
                                     className="rep-name",
@@ -151,10 +185,10 @@ def layout(*, actor_name: str, today: date, may_report: bool) -> html.Div:
                         ),  # fmt: skip
                         html.Label(
                             [
-                                "Per",
+                                _("Per"),
                                 dcc.Dropdown(
                                     id=R_GROUP,
-                                    options=[g.value for g in Group],
+                                    options=_options([g.value for g in Group]),
                                     value="team",
                                     clearable=False,
                                     className="rep-group",
@@ -163,18 +197,20 @@ def layout(*, actor_name: str, today: date, may_report: bool) -> html.Div:
                         ),  # fmt: skip
                         html.Label(
                             [
-                                "Chart",
+                                _("Chart"),
                                 dcc.Dropdown(
                                     id=R_FIGURE,
                                     value="visits_done",
                                     clearable=False,
                                     className="rep-figure",
-                                    options=[{"label": f.label, "value": f.name} for f in FIGURES.values()],
+                                    options=[{"label": _label(f.name), "value": f.name} for f in FIGURES.values()],
                                 ),
                             ]
                         ),  # fmt: skip
                         dcc.Checklist(
-                            id=R_WRONG, options=[{"label": "only what went wrong", "value": "wrong"}], value=["wrong"]
+                            id=R_WRONG,
+                            options=[{"label": _("only what went wrong"), "value": "wrong"}],
+                            value=["wrong"],
                         ),  # fmt: skip
                         html.Button(_("Show"), id=R_SHOW, className="plans-button"),
                     ],
@@ -226,7 +262,7 @@ def empty_chart(message: str = "") -> go.Figure:
 def chart(rows: Sequence[Mapping[str, Any]], figure: str) -> go.Figure:
     """A bar per row (worker, team or the organisation) of the chosen figure; the bar's customdata is its key."""
     if not rows or figure not in rows[0]:
-        return empty_chart("nothing to chart for this report")
+        return empty_chart(_("nothing to chart for this report"))
     f = FIGURES[figure]
     values = [r.get(figure) for r in rows]
     fig = empty_chart()
@@ -235,10 +271,10 @@ def chart(rows: Sequence[Mapping[str, Any]], figure: str) -> go.Figure:
         y=[v if v is not None else 0 for v in values],
         customdata=[str(r["key"]) for r in rows],
         marker_color="#38bdf8",
-        name=f.label,
+        name=_label(figure),
         hovertemplate="%{x}: %{y}<extra></extra>",
     )
-    fig.update_layout(title=f"{f.label} ({f.unit})", yaxis={"rangemode": "tozero"}, clickmode="event")
+    fig.update_layout(title=f"{_label(figure)} ({word(f.unit)})", yaxis={"rangemode": "tozero"}, clickmode="event")
     return fig
 
 
@@ -247,7 +283,7 @@ def table(records: Sequence[Mapping[str, Any]], *, columns: Sequence[str] | None
     if not records:
         return html.P(_("No rows."), className="rep-empty")
     names = list(columns or records[0].keys())
-    head = html.Tr([html.Th(n) for n in names] + ([html.Th("")] if open_button else []))
+    head = html.Tr([html.Th(word(n)) for n in names] + ([html.Th("")] if open_button else []))
     body = []
     for r in records:
         cells = [html.Td("" if r.get(n) is None else str(r.get(n))) for n in names]
@@ -260,42 +296,62 @@ def table(records: Sequence[Mapping[str, Any]], *, columns: Sequence[str] | None
 HISTORY_COLUMNS = ("id", "reference", "window_start", "status", "type", "worker", "team", "site", "customer")
 
 
+def _label(figure: str) -> str:
+    """A figure's label in the page's language (the figure's own English label when the page has no word for it)."""
+    return _(WORDS[figure]) if figure in WORDS and i18n.current_language() != "en" else FIGURES[figure].label
+
+
 def record_view(record: Mapping[str, Any]) -> list[Any]:
     """The order's record as text: header, timeline with who/when/where, check-ins, report, photos."""
     order = record["order"]
     out: list[Any] = [
-        html.H3(f"Order {order['id']} · {order['reference']} · {order['status']}"),
-        html.P(f"{order['type']} at {order['site']} ({order['customer']}) · {order['worker'] or 'unassigned'}"),
+        html.H3(_("Order {id}").format(id=order["id"]) + f" · {order['reference']} · {word(order['status'])}"),
+        html.P(_("{type} at {site} ({customer})").format(type=order["type"], site=order["site"], customer=order["customer"])
+               + " · " + (order["worker"] or _("unassigned"))),
         html.H4(_("Timeline")),
         html.Ol([html.Li(_step(t), className="rep-step") for t in record["timeline"]], className="rep-timeline"),
         html.H4(_("Check-ins")),
-        html.Ul([html.Li(f"{c['kind']}: {c['verdict']}" + (f" ({c['distance_m']:.0f} m)" if c["distance_m"] is not None
-                                                          else "")) for c in record["checkins"]] or [html.Li("none")]),
+        html.Ul([html.Li(f"{word(c['kind'])}: {word(c['verdict'] or '')}" + (f" ({c['distance_m']:.0f} m)" if c["distance_m"]
+                 is not None else "")) for c in record["checkins"]] or [html.Li(_("none"))]),
     ]  # fmt: skip
     report = record.get("report")
     out.append(html.H4(_("Service report")))
     if report:
-        out.append(html.P(report.get("text") or "(no text)", className="rep-report-text"))
+        out.append(html.P(report.get("text") or _("(no text)"), className="rep-report-text"))
         if report.get("parts"):
-            out.append(html.P("Parts: " + ", ".join(str(p) for p in report["parts"])))
+            out.append(html.P(_("Parts: ") + ", ".join(str(p) for p in report["parts"])))
         if report.get("signature_url"):
-            out.append(html.A(f"Signature ({report.get('signed_by') or 'customer'})", href=report["signature_url"]))
+            out.append(
+                html.A(
+                    _("Signature ({name})").format(name=report.get("signed_by") or _("customer")),
+                    href=report["signature_url"],
+                )
+            )
     else:
         out.append(html.P(_("none")))
     if record.get("photos"):
         out.append(html.H4(_("Photos")))
         out.append(
-            html.Div([html.A(f"photo {p['photo_id']}", href=p["url"], target="_blank") for p in record["photos"]])
+            html.Div(
+                [
+                    html.A(_("photo {id}").format(id=p["photo_id"]), href=p["url"], target="_blank")
+                    for p in record["photos"]
+                ]
+            )
         )
-    out.append(html.P(f"Track: {len(record['track'])} fixes", className="rep-track-count"))
+    out.append(html.P(_("Track: {n} fixes").format(n=len(record["track"])), className="rep-track-count"))
     return out
 
 
 def _step(t: Mapping[str, Any]) -> str:
-    where = f" at {t['latitude']:.5f}, {t['longitude']:.5f}" if t.get("latitude") is not None else ""
-    who = f" by {t['by']}" if t.get("by") else ""
+    where = (
+        _(" at {lat}, {lon}").format(lat=f"{t['latitude']:.5f}", lon=f"{t['longitude']:.5f}")
+        if t.get("latitude") is not None
+        else ""
+    )
+    who = _(" by {name}").format(name=t["by"]) if t.get("by") else ""
     reason = f" — {t['reason']}" if t.get("reason") else ""
-    return f"{t['at'][:16].replace('T', ' ')} {t['from'] or '·'} → {t['to']}{who}{where}{reason}"
+    return f"{t['at'][:16].replace('T', ' ')} {word(t['from']) if t['from'] else '·'} → {word(t['to'])}{who}{where}{reason}"
 
 
 def track_layer(record: Mapping[str, Any]) -> list[Any]:
@@ -309,7 +365,7 @@ def _period(start: Any, end: Any) -> Period:
     try:
         first, last = date.fromisoformat(str(start)), date.fromisoformat(str(end))
     except ValueError:
-        raise ValueError("from/to: use ISO dates such as 2026-03-02") from None
+        raise ValueError(_("from/to: use ISO dates such as 2026-03-02")) from None
     return Period(first, last)
 
 
@@ -324,7 +380,7 @@ def register(app: Dash, *, reports: ReportsService, auth: Auth) -> None:
         try:
             return auth.require(action)
         except ApiError as exc:
-            return f"Refused: {exc.reason}"
+            return _("Refused: {reason}").format(reason=i18n.reason(exc.reason))
 
     @app.callback(
         Output(H_TABLE, "children"),
@@ -363,8 +419,8 @@ def register(app: Dash, *, reports: ReportsService, auth: Auth) -> None:
                  "status": ",".join(filters.statuses), "page": page, "per_page": PER_PAGE}  # fmt: skip
         return (
             table(found.rows, columns=HISTORY_COLUMNS, open_button=True),
-            f" page {page} of {pages} · {found.total} orders ",
-            ["Export: ", *_links("/api/v1/orders/history", query)],
+            _(" page {page} of {pages} · {total} orders ").format(page=page, pages=pages, total=found.total),
+            [_("Export: "), *_links("/api/v1/orders/history", query)],
             "",
             page,
         )
@@ -411,12 +467,12 @@ def register(app: Dash, *, reports: ReportsService, auth: Auth) -> None:
         rows = table_records(reports.report(actor=actor, name=str(name), period=period, group=chosen))
         query = {"from": period.start.isoformat(), "to": period.end.isoformat(), "group": chosen.value}
         data = {"rows": rows, "from": query["from"], "to": query["to"], "group": chosen.value}
-        return data, table(rows), ["Download: ", *_links(f"/api/v1/reports/{name}", query)], "", ""
+        return data, table(rows), [_("Download: "), *_links(f"/api/v1/reports/{name}", query)], "", ""
 
     @app.callback(Output(R_CHART, "figure"), Input(R_DATA, "data"), Input(R_FIGURE, "value"))
     def draw(data: Mapping[str, Any] | None, figure: str | None) -> go.Figure:
         if not data:
-            return empty_chart("choose a period and press Show")
+            return empty_chart(_("choose a period and press Show"))
         return chart(data["rows"], str(figure))
 
     @app.callback(
@@ -438,8 +494,8 @@ def register(app: Dash, *, reports: ReportsService, auth: Auth) -> None:
         period = Period(date.fromisoformat(data["from"]), date.fromisoformat(data["to"]))
         rows = reports.drill_down(actor=actor, period=period, group=Group(data["group"]), key=key, figure=figure,
                                   wrong_only=bool(wrong))  # fmt: skip
-        what = "that went wrong for" if wrong else "behind"
-        return [html.H4(f"{point.get('x')}: {len(rows)} orders {what} {FIGURES[figure].label}"),
+        what = _("{n} orders that went wrong for {figure}") if wrong else _("{n} orders behind {figure}")
+        return [html.H4(f"{point.get('x')}: " + what.format(n=len(rows), figure=_label(figure))),
                 table(rows, columns=HISTORY_COLUMNS)]  # fmt: skip
 
 

@@ -18,7 +18,7 @@ from dash.exceptions import PreventUpdate
 
 from console import i18n
 from console.auth import ApiError, Auth
-from console.i18n import _
+from console.i18n import N_, _
 from console.pages.checkin_confidence import checkin_confidence
 from dispatch.access import Action, can
 from services.review_service import QUEUE_STATUSES, ReviewError, ReviewService, parse_review, parse_status
@@ -61,6 +61,19 @@ def mount(server: flask.Flask, *, auth: Auth, reviews: ReviewService, assets_dir
     return app
 
 
+STATUS_WORDS = {"pending": N_("pending"), "approved": N_("approved"), "rejected": N_("rejected"), "all": N_("all")}
+EMPTY_WORDS = {
+    "pending": N_("No pending check-ins."),
+    "approved": N_("No approved check-ins."),
+    "rejected": N_("No rejected check-ins."),
+    "all": N_("No check-ins."),
+}
+DECIDED_WORDS = {
+    "approved": N_("Check-in {id} (order #{order_id}) approved."),
+    "rejected": N_("Check-in {id} (order #{order_id}) rejected."),
+}
+
+
 def layout(*, actor_name: str) -> html.Div:
     return html.Div(
         className="review-page",
@@ -77,7 +90,7 @@ def layout(*, actor_name: str) -> html.Div:
             ),
             dcc.RadioItems(
                 id=STATUS,
-                options=[{"label": s, "value": s} for s in QUEUE_STATUSES],
+                options=[{"label": _(STATUS_WORDS[s]), "value": s} for s in QUEUE_STATUSES],
                 value="pending",
                 inline=True,
                 className="review-filter",
@@ -93,7 +106,7 @@ def register(app: Dash, *, auth: Auth, reviews: ReviewService) -> None:
         try:
             return auth.require(Action.REVIEW_CHECKINS)
         except ApiError as exc:
-            return f"Refused: {exc.reason}"
+            return _("Refused: {reason}").format(reason=i18n.reason(exc.reason))
 
     @app.callback(Output(LIST, "children"), Input(STATUS, "value"), Input(VERSION, "data"))
     def show(status: str | None, _version: Any) -> Any:
@@ -103,7 +116,7 @@ def register(app: Dash, *, auth: Auth, reviews: ReviewService) -> None:
         try:
             wanted = parse_status(status)
         except ReviewError as exc:
-            return html.P(exc.reason, className="error")
+            return html.P(i18n.reason(exc.reason), className="error")
         return queue_view(reviews.queue(actor=actor, status=wanted), wanted)
 
     @app.callback(
@@ -129,13 +142,13 @@ def register(app: Dash, *, auth: Auth, reviews: ReviewService) -> None:
         try:
             decided = reviews.decide(actor=actor, checkin_id=checkin_id, request=parse_review(body))
         except ReviewError as exc:
-            return no_update, f"Check-in {checkin_id}: {exc.reason}"
+            return no_update, _("Check-in {id}: {reason}").format(id=checkin_id, reason=i18n.reason(exc.reason))
         return int(version or 0) + 1, decision_message(decided)
 
 
 def queue_view(items: Sequence[Mapping[str, Any]], status: str) -> Any:
     if not items:
-        return html.P(f"No {status} check-ins.", className="muted")
+        return html.P(_(EMPTY_WORDS[status]) if status in EMPTY_WORDS else f"No {status} check-ins.", className="muted")
     return [review_item(item) for item in items]
 
 
@@ -144,11 +157,17 @@ def review_item(item: Mapping[str, Any]) -> html.Div:
     checkin_id = int(item["id"])
     site = item.get("site") or {}
     worker = item.get("worker") or {}
-    title = f"Order #{item.get('order_id')} · {site.get('name') or 'unknown site'} · {worker.get('name') or 'unknown worker'}"
+    title = " · ".join(
+        (
+            _("Order #{id}").format(id=item.get("order_id")),
+            site.get("name") or _("unknown site"),
+            worker.get("name") or _("unknown worker"),
+        )
+    )
     children: list[Any] = [html.H3(title, className="review-title"), checkin_confidence(item)]
     photos = [
         html.A(
-            html.Img(src=str(p["url"]), alt=f"Photo {i} (stamped)", className="review-photo"),
+            html.Img(src=str(p["url"]), alt=_("Photo {n} (stamped)").format(n=i), className="review-photo"),
             href=str(p["url"]),
             target="_blank",
             rel="noopener",
@@ -178,4 +197,6 @@ def review_item(item: Mapping[str, Any]) -> html.Div:
 
 def decision_message(decided: Mapping[str, Any]) -> str:
     review = decided.get("review") or {}
-    return f"Check-in {decided.get('id')} (order #{decided.get('order_id')}) {review.get('status')}."
+    status = str(review.get("status"))
+    done = _(DECIDED_WORDS[status]) if status in DECIDED_WORDS else "Check-in {id} (order #{order_id}) " + status + "."
+    return done.format(id=decided.get("id"), order_id=decided.get("order_id"))

@@ -148,3 +148,46 @@ def test_an_order_window_reads_on_the_offices_clock_in_the_console_and_on_the_ph
     assert field.locator(f"li.order[data-order-id='{order_id}'] .facts dt").first.inner_text() == "时间"
     assert "09:00–11:00 CST" in field.locator(f"li.order[data-order-id='{order_id}'] .window").inner_text()
     phone.close()
+
+
+def test_the_timesheets_period_opens_on_the_offices_calendar_days(browser, console_server):
+    """Tests that at 01:30 on 3 March in Shanghai (17:30 UTC on 2 March) the manager's attendance page opens its
+    timesheets on the office's last seven days, 25 February to 3 March, not on the UTC (or browser) dates."""
+    console_server.cli("data", "create-user", "--role", "manager", "--name", "lin", "--password", "manager-pw")
+    context = offline_context(browser, console_server, timezone_id="Europe/London")
+    page = context.new_page()
+    try:
+        page.clock.set_fixed_time(datetime(2026, 3, 2, 17, 30, tzinfo=UTC))
+        login(page, console_server, name="lin", password="manager-pw", path="/attendance/", ready="#ts-table")
+        page.wait_for_function("() => document.querySelector('#ts-to').value !== ''")
+        assert (page.input_value("#ts-from"), page.input_value("#ts-to")) == ("2026-02-25", "2026-03-03")
+    finally:
+        context.close()
+
+
+def test_the_reports_page_and_the_admin_screens_read_in_chinese(browser, console_server, world):
+    """Tests that a dispatcher who clicks 中文 on the reports page gets its heading, tabs and filters in Chinese, and
+    the administration screens too, their rows drawn by the script included, with none of the English labels;
+    EN switches back."""
+    context = offline_context(browser, console_server)
+    page = context.new_page()
+    login(page, console_server, path="/reports/", ready=".rep-page")
+    page.click(".lang-switch button[value=zh_CN]")
+    page.wait_for_selector("h1:has-text('Outfield · 历史与报表')", timeout=15_000)
+    page.wait_for_selector(".rep-page .tab:has-text('历史')", timeout=15_000)
+    reports = page.locator(".rep-page").inner_text()
+    assert "搜索" in reports and "客户" in reports and "状态" in reports, reports
+    for english in ("History", "Reports", "Search", "Customer", "Status", "From", "Live map", "Route plans"):
+        assert english not in reports, f"{english!r} on the Chinese reports page: {reports}"
+
+    page.goto(f"{console_server.url}/admin/")
+    page.wait_for_selector("#workers-table tbody tr:has-text('Wang Fang') button:has-text('编辑')", timeout=15_000)
+    assert page.locator("h1").inner_text() == "Outfield · 系统管理"
+    assert page.locator("#tabs button:visible").all_inner_texts() == ["人员", "地点"]
+    admin = page.locator("body").inner_text()
+    assert "设备 ID" in admin and "新建人员" in admin
+    for english in ("Workers", "Sites", "New worker", "Device id", "Skills", "Shifts", "Active", "Edit", "Live map"):
+        assert english not in admin, f"{english!r} on the Chinese administration screen: {admin}"
+    page.click(".lang-switch button[value=en]")
+    page.wait_for_selector("#tabs button:has-text('Workers')", timeout=15_000)
+    context.close()

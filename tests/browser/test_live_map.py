@@ -203,8 +203,8 @@ def test_wall_screen_rereads_the_snapshot_when_the_feed_resumes(page, console_se
 
 def test_a_team_scoped_dispatchers_wall_screen_shows_only_their_teams_workers(page, console_server, fleet):
     """Tests that a dispatcher scoped to team North sees North's worker on the map and in the list, never
-    South's or the unteamed fleet, also after fresh fixes of both arrive live, and the worker card says whether
-    the worker consented to tracking."""
+    South's or the unteamed fleet, also after fresh fixes of both arrive live, that the worker card says whether
+    the worker consented to tracking, and that the open wall screen follows a change of the desk's scope."""
     from data import users_repo, workers_repo
     from data.db import make_engine, make_sessionmaker, session_scope
     from dispatch.access import Role, TeamScope
@@ -234,6 +234,19 @@ def test_a_team_scoped_dispatchers_wall_screen_shows_only_their_teams_workers(pa
     page.click(".worker-row")
     page.wait_for_selector("#worker-card h2", timeout=5_000)
     assert "consent given" in page.locator("#worker-card").inner_text()
+
+    # An admin moves the desk to team South: the open wall screen follows without a reload (the server
+    # ends its stream within seconds, the page connects again in the new scope and re-reads the snapshot).
+    with session_scope(make_sessionmaker(make_engine(console_server.env["DATABASE_URL"]))) as session:
+        users_repo.set_scope(session, user_id=desk.id, scope=TeamScope.of(["South"]))
+    page.wait_for_selector(f"path.worker-{sven}", timeout=20_000)
+    page.wait_for_function(
+        "(id) => !document.querySelector('path.worker-' + id) && document.querySelectorAll('.worker-row').length === 1",
+        arg=nadia,
+        timeout=5_000,
+    )
+    assert "Sven South" in page.locator(".worker-row").inner_text()
+    page.wait_for_selector(".conn-live", timeout=5_000)
     assert not [e for e in page.errors if "favicon" not in e], page.errors
 
 

@@ -4,6 +4,7 @@ the language of a request, the switch remembered per user, API error reasons, th
 from __future__ import annotations
 
 import io
+import json
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -15,9 +16,11 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
+from plotly.utils import PlotlyJSONEncoder
 
 from console import i18n
 from console.app import create_app
+from console.pages.checkin_confidence import checkin_confidence
 from console.pages.orders.new_order import form_time
 from data import users_repo
 from data.db import make_engine, make_sessionmaker, session_scope
@@ -32,6 +35,8 @@ ZH_PO = REPO / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
 ZH_MO = ZH_PO.with_suffix(".mo")
 NOW = datetime(2026, 3, 27, 9, 0, tzinfo=UTC)
 SAME_ORIGIN = {"Origin": "http://localhost"}  # what a browser's form post carries
+PLAIN_PAGES = ("admin", "attendance", "customer")
+"""The plain HTML pages (not Dash's, not the field page's), whose every text is translated as it is served."""
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +55,7 @@ def app(tmp_path_factory: pytest.TempPathFactory):
     sessions = make_sessionmaker(make_engine(settings.database_url))
     with session_scope(sessions) as session:
         user, token = users_repo.create_user(session, name="dora", role=Role.DISPATCHER, password="dora-password-1")
+        users_repo.create_user(session, name="mona", role=Role.MANAGER, password="mona-password-1")
     return {"server": outfield.server, "sessions": sessions, "user_id": user.id, "token": token}
 
 
@@ -163,8 +169,8 @@ def test_the_shipped_font_is_served_without_a_login(app):
 
 
 def wrapped_messages() -> set[str]:
-    """Every English string the code wraps for translation: `_()`/`N_()` in Python and JS,
-    and the field page's `data-i18n` elements."""
+    """Every English string the code wraps for translation: `_()`/`N_()` in Python and JS, the field page's
+    `data-i18n` elements, and every text of the plain pages."""
     with (REPO / "babel.cfg").open() as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)
     keywords = {"_": None, "gettext": None, "N_": None}
@@ -178,8 +184,11 @@ def wrapped_messages() -> set[str]:
     page = (REPO / "console" / "field" / "index.html").read_text()
     for match in re.finditer(r"<\w+[^>]*data-i18n[^>]*>([^<]+)<", page):
         found.add(re.sub(r"\s+", " ", match[1]).strip())
+    found.discard("")  # the space between an element marked data-i18n-label and its first child
     for match in re.finditer(r'aria-label="([^"]+)"[^>]*data-i18n-label', page):
         found.add(match[1])
+    for plain in PLAIN_PAGES:  # translated whole as they are served (i18n.plain_page)
+        found.update(i18n.page_texts((REPO / "console" / plain / "index.html").read_text()))
     return found
 
 
@@ -203,3 +212,119 @@ def test_the_compiled_catalogue_is_the_po_file():
     expected = {m.id: m.string for m in read_mo(compiled) if m.id}
     shipped = {m.id: m.string for m in read_mo(ZH_MO.open("rb")) if m.id}
     assert shipped == expected
+
+
+# English a person would read on each page when it is not translated (labels, headings, buttons, messages).
+ENGLISH_ON = {
+    "/admin/": ("Workers", "New worker", "Device id", "Audit log", "Who (user name)", "Save", "Cancel", "Add team",
+                "Geofence radius (m)", "Your role has no administration screens.", "Outfield · administration"),
+    "/attendance/": ("Attendance and hours", "Late entries waiting for a decision", "Timesheets", "Overtime",
+                     "Day reports per team", "Approve", "Reject", "Note (required to reject)", "Nothing waits."),
+    "/c/not-a-link": ("Your visit", "How was the visit?", "Your rating", "Comment (optional)", "Send",
+                      "Thank you for rating this visit.", "Where your technician is"),
+    "/reports/_dash-layout": ("From", "To", "Search", "Customer", "Status", "Report", "Per", "Chart",
+                              "only what went wrong", "overview", "visits done", "check-in-compliance", "cancelled"),
+    "/forms/_dash-layout": ("Order type", "Form name", "Reports need a manager's approval", "repair", "inspection"),
+    "/review/_dash-layout": ("pending", "approved", "rejected", "all"),
+    "/plans/_dash-layout": ("Day", "Seconds", "Minimise", "travel time", "time and distance", "Balance workload", "Plan"),
+    "/day/_dash-layout": ("Worker", "Speed"),
+}  # fmt: skip
+CHINESE_ON = {
+    "/admin/": ("人员", "审计日志", "系统管理"),
+    "/attendance/": ("考勤与工时", "工时表", "待处理的补录"),
+    "/c/not-a-link": ("您的上门服务", "您的评分"),
+    "/reports/_dash-layout": ("客户", "总览", "仅显示出问题的"),
+    "/forms/_dash-layout": ("工单类型", "维修"),
+    "/review/_dash-layout": ("待审核", "已驳回"),
+    "/plans/_dash-layout": ("秒数", "优化目标", "均衡工作量"),
+    "/day/_dash-layout": ("人员",),
+}
+
+
+def shown_texts(path: str, body: str) -> list[str]:
+    """What a person reads of a served page: a plain page's texts and labels, or a Dash layout's children,
+    labels, placeholders and titles (not the catalogue the page carries for its script)."""
+    if not path.endswith("_dash-layout"):
+        return i18n.page_texts(re.sub(r' data-messages="[^"]*"', "", body))
+    texts: list[str] = []
+
+    def walk(node: object, key: str = "") -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, k)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, key)
+        elif isinstance(node, str) and key in ("children", "label", "placeholder", "title"):
+            texts.append(node.strip())
+
+    walk(json.loads(body))
+    return texts
+
+
+@pytest.mark.parametrize("path", list(ENGLISH_ON))
+def test_a_page_rendered_in_chinese_shows_no_english_label(app, path):
+    """Tests that a manager who chose 中文 gets the administration, attendance, customer, reports, forms, review,
+    plans and day pages with Chinese headings and labels, and none of the English ones (the same page in English has them)."""
+    client = app["server"].test_client()
+    answer = client.post("/login", data={"name": "mona", "password": "mona-password-1", "next": "/"})
+    assert answer.status_code == 302
+    english = shown_texts(path, client.get(path, headers={"Accept-Language": "en"}).get_data(as_text=True))
+    assert set(ENGLISH_ON[path]) <= set(english)  # the list is what the page shows in English
+    client.set_cookie("lang", "zh_CN")
+    served = client.get(path)
+    assert served.status_code == 200
+    chinese = shown_texts(path, served.get_data(as_text=True))
+    assert sorted(set(ENGLISH_ON[path]) & set(chinese)) == []
+    assert all(any(word in text for text in chinese) for word in CHINESE_ON[path]), chinese
+
+
+def test_the_field_pages_reminders_read_in_the_workers_language(app):
+    """Tests that the reminders the domain words in English reach a Chinese phone in Chinese, times and site
+    names kept, and an English phone unchanged."""
+    with app["server"].test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        assert i18n.reason("Your shift began at 07:30: clock in?") == "您的班次已于 07:30 开始：要上班打卡吗？"
+        assert (
+            i18n.reason("You are at Casino de Monte-Carlo, check in?") == "您已到达 Casino de Monte-Carlo，要签到吗？"
+        )
+    with app["server"].test_request_context("/", headers={"Accept-Language": "en"}):
+        assert i18n.reason("Your shift began at 07:30: clock in?") == "Your shift began at 07:30: clock in?"
+
+
+def test_a_refusal_from_the_domain_reaches_a_chinese_reader_in_chinese(app):
+    """Tests that cancelling a cancelled order is refused in English without Accept-Language and in Chinese with
+    zh-CN, the status word translated too (the domain words it; the API translates it on the way out)."""
+    client = app["server"].test_client()
+    auth = {"Authorization": f"Bearer {app['token']}"}
+    site = client.post("/api/v1/sites", json={"name": "Casino", "location": {"lat": 43.7394, "lon": 7.4276}},
+                       headers=auth)  # fmt: skip
+    assert site.status_code == 201, site.get_json()
+    body = {
+        "site_id": site.get_json()["id"],
+        "window_start": "2026-03-28T09:00:00Z",
+        "window_end": "2026-03-28T11:00:00Z",
+    }
+    order = client.post("/api/v1/work-orders", json=body, headers=auth).get_json()["id"]
+    cancel = {"status": "cancelled", "reason": "the customer called"}
+    assert client.post(f"/api/v1/work-orders/{order}/status", json=cancel, headers=auth).status_code == 200
+    english = client.post(f"/api/v1/work-orders/{order}/status", json=cancel, headers=auth)
+    chinese = client.post(
+        f"/api/v1/work-orders/{order}/status", json=cancel, headers={**auth, "Accept-Language": "zh-CN"}
+    )
+    assert english.status_code == chinese.status_code == 409
+    assert english.get_json()["error"] == f"order {order} is cancelled; a cancelled order cannot change"
+    assert chinese.get_json()["error"] == f"工单 {order} 的状态为“已取消”，不能再更改"
+
+
+def test_a_check_ins_confidence_reads_in_chinese(app):
+    """Tests that the review page's confidence block (head, the domain's reasons, the review state) is Chinese for a
+    Chinese reader, the site's name and the figures kept."""
+    checkin = {
+        "kind": "in", "confidence": 55, "at": None, "review": {"status": "needs_review"},
+        "reasons": [{"points_lost": 45, "text": "the fix is 1.0 km outside the geofence of Casino, beyond its ±20 m accuracy"}],
+    }  # fmt: skip
+    with app["server"].test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        shown = json.dumps(checkin_confidence(checkin), cls=PlotlyJSONEncoder, ensure_ascii=False)
+    assert "签到 · 可信度 55/100" in shown and "等待经理审核" in shown
+    assert "−45 定位点在 Casino 的电子围栏外 1.0 km，超出其 ±20 米的精度" in shown
+    assert "outside the geofence" not in shown and "Check-in" not in shown

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from dispatch.clock import ManualClock
+from dispatch.localtime import zone
 from services.links import LinkClaims, LinkRefusal, LinkRefused, PushLinks
 
 MONDAY = date(2025, 3, 3)
@@ -111,3 +112,18 @@ def test_a_link_for_tomorrow_can_be_issued_today(links: PushLinks, clock: Manual
     assert isinstance(links.verify(token), LinkClaims)
     clock.advance(40 * 3600)  # Wednesday 00:00
     assert isinstance(links.verify(token), LinkClaims)
+
+
+def test_a_link_lasts_until_the_end_of_the_offices_local_day_on_the_night_the_clocks_go_back(versions: dict[int, int]):
+    """Tests that a Monaco office's link for Sunday 25 October 2026 (25 h long) works until Monaco's midnight
+    plus the grace, 00:00 UTC on Monday (not UTC's midnight, an hour earlier)."""
+    clock = ManualClock(datetime(2026, 10, 25, 8, 0, tzinfo=UTC))
+    links = PushLinks("s3cret", clock=clock, versions=versions.get, grace_s=3600, zone=zone("Europe/Monaco"))
+    token = links.issue(1, date(2026, 10, 25))
+    claims = links.verify(token)
+    assert isinstance(claims, LinkClaims) and claims.expires_at == datetime(2026, 10, 26, 0, 0, tzinfo=UTC)
+    clock.advance((15 * 60 + 59) * 60)  # 23:59 UTC, 00:59 Monday in Monaco: within the grace
+    assert isinstance(links.verify(token), LinkClaims)
+    clock.advance(60)
+    refused = links.verify(token)
+    assert isinstance(refused, LinkRefused) and refused.reason is LinkRefusal.EXPIRED

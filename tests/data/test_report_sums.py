@@ -103,3 +103,45 @@ def test_type_rows_carry_ratings_but_no_kilometres(session: Session, group: Grou
         assert any(r.ratings is not None for r in rows)
     else:
         assert all(r.km is not None for r in rows)
+
+
+def test_visits_gone_wrong_picked_in_sql_are_those_the_rules_pick(session: Session) -> None:
+    """Tests that the visits-gone-wrong list read by SQL (only the orders that went wrong) has the same rows,
+    reasons and times as the rules applied to every order, for everyone and for one team."""
+    from data.reports_repo import visits_gone_wrong
+    from dispatch.reports import gone_wrong
+
+    _seed(session, seed=5)
+    facts = order_facts(session, WEEK)
+    expected = gone_wrong(facts)
+    assert 10 < len(expected) < len(facts)
+    assert expected["reasons"].str.contains(", ").any()  # some went wrong for more than one reason
+    pd.testing.assert_frame_equal(visits_gone_wrong(session, WEEK), expected)
+    north = gone_wrong(facts[facts["team"] == "North"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(visits_gone_wrong(session, WEEK, team="North"), north)
+
+
+def test_a_reports_days_are_the_offices_local_days(session: Session) -> None:
+    """Tests that an order whose window starts at 00:30 in Monaco on 2 March (23:30 UTC on 1 March) counts on
+    2 March for a Monaco office, in the sums, the visits gone wrong and the history, and on 1 March in UTC."""
+    from zoneinfo import ZoneInfo
+
+    from data.reports_repo import HistoryFilter, search_history, visits_gone_wrong
+
+    session.add(SiteRow(id=1, name="Port", address="", latitude=43.73, longitude=7.42, geofence_radius_m=50))
+    session.add(WorkerRow(id=1, name="W1", device_id="d1", team="North"))
+    session.flush()
+    start = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+    session.add(
+        WorkOrderRow(id=1, site_id=1, type="repair", priority=3, window_start=start, window_end=start + timedelta(hours=1),
+                     service_duration_s=1800, status="failed", assigned_worker_id=1, created_at=start - timedelta(hours=5),
+                     failed_once=True)
+    )  # fmt: skip
+    session.commit()
+    monaco = ZoneInfo("Europe/Monaco")
+    first, second = date(2026, 3, 1), date(2026, 3, 2)
+    for day, zone, counted in ((second, monaco, 1), (first, monaco, 0), (first, UTC, 1), (second, UTC, 0)):
+        period = Period(day, day, zone)
+        assert order_sums(session, period)["orders"].sum() == counted, (day, zone)
+        assert len(visits_gone_wrong(session, period)) == counted, (day, zone)
+        assert search_history(session, HistoryFilter(period), page=1, per_page=10).total == counted, (day, zone)

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 
 import pytest
 from sqlalchemy.orm import Session
 
 from data.teams_repo import list_teams, worker_team_ids
 from data.workers_repo import (
+    add_leave,
     add_worker,
     get_worker,
+    leaves_overlapping,
     list_workers,
     set_active,
     upsert_worker_by_device,
     worker_by_device,
 )
 from dispatch.geo import LatLon
+from dispatch.localtime import zone
 from dispatch.workers import Shift, Worker
 from tests.factories import at
 
@@ -125,3 +128,19 @@ def test_a_worker_in_monaco_is_on_shift_by_the_monaco_clock_across_the_march_cha
     assert utc.on_shift(at("2026-03-28T07:30:00Z")) and not utc.on_shift(at("2026-03-28T06:30:00Z"))
     with pytest.raises(ValueError, match="Mars/Base"):
         add_worker(session, name="Cy", device_id="tz-3", shifts=[shift], timezone="Mars/Base")
+
+
+def test_a_days_leave_is_the_local_day_of_the_workers_zone_else_the_offices(session: Session) -> None:
+    """Tests that a leave on 3 March 2026 keeps a Shanghai worker away from 16:00 UTC on the 2nd (their midnight)
+    and a worker with no zone of their own from the office's (Monaco) midnight, 23:00 UTC, for 24 hours."""
+    far = add_worker(session, name="Li", device_id="leave-1", timezone="Asia/Shanghai")
+    near = add_worker(session, name="Ana", device_id="leave-2")
+    for worker in (far, near):
+        add_leave(session, worker_id=worker.id, start=date(2026, 3, 3), end=date(2026, 3, 3), reason="sick")
+    away = leaves_overlapping(session, start=date(2026, 3, 3), end=date(2026, 3, 3), zone=zone("Europe/Monaco"))
+    assert [(leave.start, leave.end) for leave in away[far.id]] == [
+        (at("2026-03-02T16:00:00Z"), at("2026-03-03T16:00:00Z"))
+    ]
+    assert [(leave.start, leave.end) for leave in away[near.id]] == [
+        (at("2026-03-02T23:00:00Z"), at("2026-03-03T23:00:00Z"))
+    ]

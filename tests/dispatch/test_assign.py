@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -667,3 +669,27 @@ def test_leave_needs_aware_times():
     """Tests that a leave with a naive datetime is refused."""
     with pytest.raises(ValueError, match="timezone-aware"):
         Leave(1, datetime(2025, 3, 3), NOW)
+
+
+def test_a_monaco_shift_covers_a_window_up_to_its_local_end_not_to_that_hour_in_utc() -> None:
+    """Tests that a 08:00-17:00 Monaco shift (16:00 UTC in winter) leaves 16:00 UTC uncovered, and covers
+    07:30-15:30 UTC, where reading its end as 17:00 UTC said the reverse."""
+    monaco = ZoneInfo("Europe/Monaco")
+    shifts = [Shift((0, 1, 2, 3, 4), time(8), time(17), zone=monaco)]
+    assert first_gap(shifts, at("2025-03-03T07:30:00Z"), at("2025-03-03T15:30:00Z")) is None
+    assert first_gap(shifts, at("2025-03-03T15:00:00Z"), at("2025-03-03T16:30:00Z")) == at("2025-03-03T16:00:00Z")
+
+
+def test_the_off_shift_time_reads_on_the_offices_clock_and_its_day():
+    """Tests that in a Monaco office a worker whose 08:00-17:00 Monaco shift ends during a job is "off shift at
+    17:00" (16:00 UTC), and a gap at 00:30 Monaco on the next local day (23:30 UTC today) names that date."""
+    monaco = ZoneInfo("Europe/Monaco")
+    params = dataclasses.replace(PARAMS, zone=monaco)
+    office = worker_at(1, 0, shifts=(Shift((0, 1, 2, 3, 4), time(8), time(17), zone=monaco),))
+    order = make_order(
+        window=TimeWindow(at("2025-03-03T15:00:00Z"), at("2025-03-03T17:00:00Z")), service_duration_s=7200
+    )
+    assert only_exclusion([office], order, params=params).reason == "off shift at 17:00"
+    night = at("2025-03-03T23:30:00Z")
+    order = make_order(window=TimeWindow(night, night + timedelta(hours=1)), service_duration_s=1800)
+    assert only_exclusion([office], order, params=params).reason == "off shift at 2025-03-04 00:30"

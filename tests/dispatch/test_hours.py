@@ -109,3 +109,12 @@ def test_naive_times_are_refused() -> None:
     """Tests a naive clock-in is a bug at the caller, not a guess."""
     with pytest.raises(ValueError, match="timezone-aware"):
         day_hours(DayRecord(day=DAY, clock_ins=(datetime(2026, 3, 2, 8),)))
+
+
+def test_a_shift_is_planned_on_its_own_clock_when_no_zone_is_given() -> None:
+    """Tests that a Monaco worker's 07:00-15:30 shift on 25 October 2026 (clocks back) is planned 06:00-14:30 UTC,
+    9 h 30 min, read in the shift's own zone, not as 07:00 UTC."""
+    monaco = ZoneInfo("Europe/Monaco")
+    day = date(2026, 10, 25)
+    planned = planned_intervals([Shift((6,), time(7), time(15, 30), zone=monaco)], day)
+    assert planned == ((datetime(2026, 10, 25, 6, tzinfo=UTC), datetime(2026, 10, 25, 14, 30, tzinfo=UTC)),)

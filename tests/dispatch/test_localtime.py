@@ -6,10 +6,14 @@ import pytest
 
 from dispatch.localtime import (
     NotALocalTime,
+    day_bounds,
+    day_zone,
     format_clock,
     format_span,
+    local_day,
     local_day_bounds,
     local_to_utc,
+    spans_day,
     to_local,
     zone,
     zone_label,
@@ -89,3 +93,17 @@ def test_an_unknown_zone_name_is_refused_naming_it():
         zone("Europe/Monacco")
     with pytest.raises(ValueError):
         to_local(at("2026-07-15T07:00:00Z").replace(tzinfo=None), MONACO)
+
+
+def test_half_past_midnight_in_monaco_belongs_to_the_local_day_not_the_utc_one():
+    """Tests that 23:30 UTC on 2 March (00:30 in Monaco) is on 3 March there, and a window 00:30-03:00 local
+    touches 3 March only, where the UTC dates would have put it on 2 March too."""
+    assert local_day(at("2026-03-02T23:30:00Z"), MONACO) == date(2026, 3, 3)
+    start, end = at("2026-03-02T23:30:00Z"), at("2026-03-03T02:00:00Z")
+    assert [d.day for d in (date(2026, 3, 2), date(2026, 3, 3)) if spans_day(start, end, d, MONACO)] == [3]
+
+
+def test_a_day_is_cut_at_the_workers_own_midnight_where_they_have_a_zone():
+    """Tests that a Shanghai worker's 3 March starts at 16:00 UTC on 2 March, an office worker's at Monaco's."""
+    assert day_bounds(date(2026, 3, 3), day_zone(SHANGHAI, MONACO))[0] == at("2026-03-02T16:00:00Z")
+    assert day_bounds(date(2026, 3, 3), day_zone(None, MONACO))[0] == at("2026-03-02T23:00:00Z")

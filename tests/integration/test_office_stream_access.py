@@ -88,10 +88,11 @@ def wait_until_disconnected(client: socketio.Client, timeout_s: float = 20.0) ->
     wait_until(lambda: not client.connected, timeout_s, "the socket's disconnection")
 
 
-@pytest.mark.parametrize("ending", ["logout", "deactivate-user", "set-password"])
+@pytest.mark.parametrize("ending", ["logout", "deactivate-user", "set-password", "set-scope"])
 def test_a_connected_wall_screen_is_cut_off_when_its_sessions_end(console_server, ending):
     """Tests that a socket connected with a session cookie is disconnected by the server once that user logs
-    out (anywhere), is deactivated or gets a new password, while another user's socket stays connected."""
+    out (anywhere), is deactivated or gets a new password, or its team scope changes (the page connects again
+    in its new scope), while another user's socket stays connected."""
     name = f"wall-{ending}"
     console_server.cli("data", "create-user", "--role", "dispatcher", "--name", name, "--password", "wall-pw")
     browser, wall = signed_in_socket(console_server, name, "wall-pw")
@@ -103,8 +104,10 @@ def test_a_connected_wall_screen_is_cut_off_when_its_sessions_end(console_server
             assert r.status_code == 302
         elif ending == "deactivate-user":
             console_server.cli("data", "deactivate-user", "--name", name)
-        else:
+        elif ending == "set-password":
             console_server.cli("data", "set-password", "--name", name, "--password", "other-pw")
+        else:
+            console_server.cli("data", "set-scope", "--name", name, "--teams", "North")
         wait_until_disconnected(wall)
         assert other.connected
     finally:

@@ -22,11 +22,12 @@ from data.db import make_sessionmaker, session_scope
 from dispatch.clock import ManualClock
 from dispatch.geo import LatLon
 from dispatch.lifecycle import transition
+from dispatch.localtime import zone
 from dispatch.orders import OrderStatus, TimeWindow
 from dispatch.positions import Position
 from dispatch.reminders import ReminderSettings
 from dispatch.workers import Shift
-from realtime.reminders import remind_once
+from realtime.reminders import remind_once, worker_days
 from realtime.web_push import WebPush, vapid_keys
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -150,3 +151,28 @@ def test_the_vapid_key_is_made_once(world):
     sessions, _, _ = world
     first = vapid_keys(sessions, ManualClock(NOW))
     assert first == vapid_keys(sessions, ManualClock(NOW)) and len(first[1]) == 87  # 65 bytes, base64url
+
+
+def test_a_monaco_workers_shift_today_is_their_local_day_on_their_own_clock(db_engine):
+    """Tests that at 23:30 UTC on Monday 2 March (00:30 Tuesday in Monaco) a Monaco worker's "today" is Tuesday
+    and their 07:00-15:00 shift, which the shift-start and day's-report reminders are timed by, is 06:00-14:00 UTC
+    that Tuesday (not Monday's shift read as 07:00 UTC); the order of the night (00:30 local) is today's."""
+    sessions = make_sessionmaker(db_engine)
+    tuesday_0030 = datetime(2026, 3, 2, 23, 30, tzinfo=UTC)
+    with session_scope(sessions) as session:
+        site = sites_repo.add_site(session, name="Casino de Monte-Carlo", location=CASINO, geofence_radius_m=60)
+        worker = workers_repo.add_worker(session, name="Ana", device_id="r-monaco", timezone="Europe/Monaco",
+                                         shifts=[Shift((0, 1, 2, 3, 4), time(7), time(15))])  # fmt: skip
+        order = orders_repo.add_order(
+            session, site_id=site.id, type="repair", priority=3, service_duration_s=1800, created_at=tuesday_0030,
+            window=TimeWindow(tuesday_0030, tuesday_0030 + timedelta(hours=2)),
+        )  # fmt: skip
+        for to in (OrderStatus.ASSIGNED, OrderStatus.ACCEPTED):
+            actor = None if to is OrderStatus.ASSIGNED else field_repo.actor_for_worker(session, worker_id=worker.id)
+            moved = transition(order, to, actor=actor, at=tuesday_0030,
+                               worker_id=worker.id if to is OrderStatus.ASSIGNED else None)  # fmt: skip
+            order = orders_repo.save_change(session, moved.change)  # type: ignore[union-attr]
+    (day,) = worker_days(sessions, now=tuesday_0030, uses_clock_in=True, zone=zone("Europe/Monaco"))
+    assert day.day.isoformat() == "2026-03-03"
+    assert day.shift == (datetime(2026, 3, 3, 6, tzinfo=UTC), datetime(2026, 3, 3, 14, tzinfo=UTC))
+    assert [o.order_id for o in day.orders] == [order.id]

@@ -8,10 +8,19 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from dispatch.geo import LatLon
+from dispatch.localtime import zone
 from dispatch.orders import OrderType, TimeWindow, WorkOrder
 from dispatch.sites import Site
 from dispatch.workers import Shift
-from routing.day import PLAN_SCHEMA_VERSION, DayProblem, day_problem, objective_for, plan_from_json, plan_json
+from routing.day import (
+    PLAN_SCHEMA_VERSION,
+    DayProblem,
+    day_problem,
+    objective_for,
+    plan_from_json,
+    plan_json,
+    seconds_of,
+)
 from routing.plan import Plan, Unplanned, UnplannedReason, earliest_route
 from routing.problem import Objective
 from routing.travel import StraightLine
@@ -144,3 +153,44 @@ def test_the_manager_picks_what_to_minimise() -> None:
         objective_for("fuel")
     assert monday(objective_for("distance")).problem.objective == objective_for("distance")
     assert monday().problem.objective == Objective()
+
+
+MONACO = zone("Europe/Monaco")
+
+
+def monaco_sunday(day: date) -> DayProblem:
+    """One Monaco worker on shift 07:00-15:00 local that Sunday; one order 00:30-09:00 local."""
+    shift = Shift(weekdays=(6,), start=time(7), end=time(15), zone=MONACO)
+    worker = make_worker(id=1, name="Ana Rossi", shifts=(shift,), home_base=MONACO_CASINO)
+    window = TimeWindow(
+        datetime.combine(day, time(0, 30), tzinfo=MONACO), datetime.combine(day, time(9), tzinfo=MONACO)
+    )
+    early = WorkOrder(id=10, site_id=1, type=OrderType.REPAIR, priority=3, required_skills=frozenset({"gas"}),
+                      window=window, service_duration_s=1800)  # fmt: skip
+    sites = {1: Site(1, "Condamine", "Rue Grimaldi", CONDAMINE)}
+    return day_problem(day, [early], sites, [worker], {}, StraightLine(), tz=MONACO)
+
+
+def test_a_monaco_day_counts_real_seconds_from_local_midnight_on_the_days_the_clocks_change() -> None:
+    """Tests that on 29 March 2026 (23 h) a 07:00 local shift starts 6 h after Monaco's midnight and on 25 October
+    (25 h) 8 h after, an order from 00:30 local opens 30 min in, and 23:30 local on 25 October is 24.5 h in,
+    not cut at 24 h."""
+    spring, autumn = monaco_sunday(date(2026, 3, 29)), monaco_sunday(date(2026, 10, 25))
+    assert (spring.problem.worker("1").shift_start_s, spring.problem.worker("1").shift_end_s) == (6 * 3600, 14 * 3600)
+    assert (autumn.problem.worker("1").shift_start_s, autumn.problem.worker("1").shift_end_s) == (8 * 3600, 16 * 3600)
+    assert spring.problem.visits[0].windows[0].start_s == 1800
+    late = datetime.combine(date(2026, 10, 25), time(23, 30), tzinfo=MONACO)
+    assert seconds_of(date(2026, 10, 25), late, MONACO) == 24 * 3600 + 1800
+
+
+def test_a_local_days_plan_names_its_zone_writes_utc_offsets_and_reads_back_the_same() -> None:
+    """Tests that a plan of a Monaco day says `timezone: Europe/Monaco`, its times are ISO 8601 with +00:00, and
+    reading it back (by its own zone, or the office's) gives the same plan."""
+    day = monaco_sunday(date(2026, 3, 29))
+    route = earliest_route(day.problem, day.problem.worker("1"), ["10"])
+    plan = Plan(routes=(route,), engine="test")
+    document = plan_json(plan, day.day, NAMES, problem=day)
+    assert document["timezone"] == "Europe/Monaco"
+    assert document["routes"][0]["shift_start"] == "2026-03-29T05:00:00+00:00"
+    for read in (plan_from_json(document, day.day), plan_from_json(document, day.day, MONACO)):
+        assert [(r.start_s, r.stops, r.breaks) for r in read.routes] == [(route.start_s, route.stops, route.breaks)]

@@ -56,7 +56,7 @@ def order_detail() -> html.Div:
         id=ids.ORDER_DETAIL,
         className="order-detail",
         children=[
-            html.Div(id=ids.ORDER_HEAD, className="order-head", children=html.P(NO_ORDER_HINT)),
+            html.Div(id=ids.ORDER_HEAD, className="order-head", children=html.P(_(NO_ORDER_HINT))),
             field_section(),
             html.Div(id=ids.ORDER_CARD, className="order-card"),
             html.Div(id=ids.ORDER_MESSAGE, className="order-message", role="status"),
@@ -108,13 +108,15 @@ def excluded_view(excluded: Sequence[Excluded], names: Mapping[int, str], *, ope
         open=open_,
         className="excluded",
         children=[
-            html.Summary(f"Excluded workers ({len(excluded)})"),
+            html.Summary(_("Excluded workers ({n})").format(n=len(excluded))),
             html.Ul(
                 [
                     html.Li(
                         [
-                            html.Span(names.get(e.worker_id, f"worker {e.worker_id}"), className="ex-name"),
-                            html.Span(e.reason, className="ex-reason"),
+                            html.Span(
+                                names.get(e.worker_id) or _("worker {id}").format(id=e.worker_id), className="ex-name"
+                            ),
+                            html.Span(i18n.reason(e.reason), className="ex-reason"),
                         ]
                     )
                     for e in shown
