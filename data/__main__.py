@@ -229,7 +229,7 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         summary = seed_demo(
             session, seed=settings.seed, day=day, workers=args.workers, orders=args.orders, now=now,
-            all_day=args.all_day,
+            all_day=args.all_day, consent_text_version=settings.consent_text_version,
         )  # fmt: skip
     print(
         f"demo for {summary.day.isoformat()} (seed {settings.seed}): {summary.sites} sites, "

@@ -17,8 +17,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from data import audit_repo
 from data.field_repo import actor_for_worker
 from data.orders_repo import save_change, upsert_order_by_reference
+from data.privacy_repo import consent_states, give_consent
 from data.sites_repo import upsert_site_by_ref
 from data.tables import SiteRow, UserRow, WorkerRow, WorkOrderRow
 from data.users_repo import actor_by_name, create_user, issue_token, revoke_token, set_scope
@@ -28,6 +30,7 @@ from dispatch.day_progress import DayOrder, DayWorker, day_at
 from dispatch.geo import LatLon
 from dispatch.lifecycle import Refused, transition
 from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder
+from dispatch.privacy import ConsentSource, ConsentState
 from dispatch.workers import Shift, Worker
 
 MONACO_POIS = Path(__file__).resolve().parent / "datasets" / "scenario" / "monaco_pois_osm.csv"
@@ -139,6 +142,7 @@ def seed_demo(
     orders: int = ORDER_COUNT,
     now: datetime | None = None,
     all_day: bool = False,
+    consent_text_version: str = "1",
 ) -> DemoSummary:
     """Store the demo scenario for `day`: all Monaco sites, 30 workers, 120 orders and the demo users.
 
@@ -150,8 +154,10 @@ def seed_demo(
     order's required skills are held by at least one worker. With `now` (the caller's clock) the day
     is worked up to that moment (`dispatch.day_progress`): orders whose work is over are done, some
     workers are on site or on their way, later orders are assigned or still new, each step recorded
-    through the lifecycle with who and when. Orders that already existed keep their status. The caller
-    commits.
+    through the lifecycle with who and when. Orders that already existed keep their status. Every worker
+    with no consent on record consented to tracking on paper (`consent_text_version`), recorded by the demo's
+    admin and audited, so the simulated phones are tracked; a consent withdrawn meanwhile stays withdrawn.
+    The caller commits.
     """
     rng = random.Random(seed)
     pois = monaco_pois()
@@ -180,6 +186,7 @@ def seed_demo(
         # No working token until a simulator mints its own (`simulator_token`).
         _, token = create_user(session, name=SIMULATOR_USER, role=Role.DISPATCHER, now=_at(day, time(6, 0)))
         revoke_token(session, token=token, now=_at(day, time(6, 0)))
+    _record_paper_consents(session, roster, text_version=consent_text_version, at=now or _at(day, time(6, 0)))
     if now is not None and created:
         _work_the_day(session, day=day, now=now, seed=seed, roster=roster, orders=created)
     return DemoSummary(
@@ -248,6 +255,22 @@ def _store_workers(session: Session, rng: random.Random, pois: list[Poi], count:
         )
         roster.append(worker)
     return roster
+
+
+def _record_paper_consents(session: Session, roster: list[Worker], *, text_version: str, at: datetime) -> None:
+    """Consent given on paper for each worker without one on record, as an admin records it (`POST
+    /api/v1/workers/{id}/consent`): by the demo's admin, audited with the text's version and the source."""
+    admin = actor_by_name(session, DEMO_LOGINS[0][0])
+    by = admin.id if admin is not None else None
+    states = consent_states(session)
+    for worker in roster:
+        if states.get(worker.id, ConsentState.NONE) is not ConsentState.NONE:
+            continue
+        give_consent(session, worker_id=worker.id, text_version=text_version, at=at, source=ConsentSource.PAPER, by=by)
+        audit_repo.record(
+            session, actor_id=by, action="give-consent", subject_type="worker", subject_id=worker.id, at=at,
+            details={"text_version": text_version, "source": ConsentSource.PAPER.value},
+        )  # fmt: skip
 
 
 def _store_orders(

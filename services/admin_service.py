@@ -32,6 +32,7 @@ from dispatch.clock import Clock
 from dispatch.errors import AppError
 from dispatch.fields import Conflict, FieldError
 from dispatch.geofences import polygon_geojson
+from dispatch.privacy import consent_state
 from dispatch.sites import Site, site_input
 from dispatch.teams import Team, team_input
 from dispatch.users import password_value, user_input
@@ -193,11 +194,13 @@ class AdminService:
         clock: Clock,
         bus: Bus,
         new_password: Callable[[], str] = _new_password,
+        consent_required: bool = True,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._bus = bus
         self._new_password = new_password
+        self._consent_required = consent_required  # a worker's marker says when they are not tracked
 
     def _audit(
         self,
@@ -326,11 +329,12 @@ class AdminService:
         return None
 
     def _publish_worker(self, worker: Worker) -> None:
-        """Tell every live map: the worker's marker (at their home base until a fix comes), or that they left."""
-        features = geojson.workers_to_geojson([worker], {}, self._clock.now())["features"]
-        self._bus.publish(
-            WORKERS, {"worker_id": worker.id, "active": worker.active, "feature": features[0] if features else None}
-        )
+        """Tell every live map: the worker's marker (at their home base until a fix comes; saying so when they are
+        not tracked, e.g. a new worker without consent), or that they left."""
+        with session_scope(self._sessions) as session:
+            consent = consent_state(privacy_repo.latest_consent(session, worker.id))
+        why = geojson.untracked_reason(consent, required=self._consent_required)
+        self._bus.publish(WORKERS, geojson.worker_message(worker, self._clock.now(), why))
 
     def add_leave(self, *, actor: Actor, worker_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
         with session_scope(self._sessions) as session:

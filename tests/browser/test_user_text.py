@@ -11,6 +11,7 @@ import requests
 
 from tests.support import plan_day
 from tests.support.browser import login
+from tests.support.consent import consent_all
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -37,7 +38,7 @@ def world(console_server, tmp_path_factory):
     console_server.cli("data", "import-csv", "workers", str(d / "workers.csv"))
     admin = {"Authorization": f"Bearer {console_server.admin_token}"}
     url = console_server.url
-    worker_id = requests.get(f"{url}/api/v1/workers", headers=admin, timeout=5).json()[0]["id"]
+    worker_id = consent_all(requests.get, requests.post, admin, url=url)[0]["id"]
     now = datetime.now(UTC)
     ping = {"id": "x-worker", "lat": 43.7310, "lon": 7.4180, "timestamp": now.isoformat()}
     assert requests.get(f"{url}/osmand", params=ping, timeout=5).status_code == 200

@@ -8,14 +8,17 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
+from data.audit_repo import list_audit
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.orders_repo import list_orders, order_history
+from data.privacy_repo import consent_states, latest_consent, withdraw_consent
 from data.scenario import DEMO_LOGINS, ROTA, SKILLS, is_empty, monaco_pois, seed_demo
 from data.sites_repo import list_sites, site_by_ref
-from data.users_repo import check_password, create_user
+from data.users_repo import actor_by_name, check_password, create_user
 from data.workers_repo import list_workers
 from dispatch.access import Role
 from dispatch.orders import OrderStatus, OrderType
+from dispatch.privacy import ConsentSource, ConsentState
 from dispatch.workers import keeps_location
 
 DAY = date(2025, 3, 3)
@@ -165,6 +168,27 @@ def test_seeding_again_updates_in_place_and_another_day_adds_only_that_days_orde
     assert list_workers(session) == workers
     next_day = [o for o in list_orders(session) if o.reference.startswith("DEMO-2025-03-04-")]
     assert len(next_day) == 120 and len(list_orders(session)) == 240
+
+
+def test_the_demo_workers_consented_on_paper_recorded_by_the_admin_and_a_withdrawal_survives_reseeding(
+    session: Session, seeded
+) -> None:
+    """Tests that every demo worker has consent to tracking on record (so the simulated phones are tracked with
+    consent required), given on paper under text version 1, recorded by the demo admin and audited; and that
+    seeding again gives no second consent and leaves a withdrawn one withdrawn."""
+    workers = list_workers(session)
+    assert set(consent_states(session).values()) == {ConsentState.GIVEN}
+    audited = [e for e in list_audit(session, subject_type="worker") if e.action == "give-consent"]
+    admin = actor_by_name(session, "admin")
+    first = latest_consent(session, workers[0].id)
+    assert first is not None and (first.source, first.text_version) == (ConsentSource.PAPER, "1")
+    assert admin is not None and first.given_by == admin.id and {e.actor_id for e in audited} == {admin.id}
+    assert sorted(e.subject_id for e in audited) == sorted(w.id for w in workers)
+    assert {e.details["text_version"] for e in audited} == {"1"} and {e.details["source"] for e in audited} == {"paper"}
+    withdraw_consent(session, worker_id=workers[0].id, at=datetime(2025, 3, 3, 9, tzinfo=UTC), by=None)
+    seed_demo(session, seed=0, day=DAY)
+    assert consent_states(session)[workers[0].id] is ConsentState.WITHDRAWN
+    assert len([e for e in list_audit(session, subject_type="worker") if e.action == "give-consent"]) == len(workers)
 
 
 def test_seeding_keeps_the_password_of_an_existing_demo_user(session: Session) -> None:
