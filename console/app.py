@@ -216,7 +216,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     reports = ReportsService(sessions=sessions, clock=clock, field=field, zone=office)
     server.register_blueprint(api_reports.create_blueprint(auth=auth, reports=reports))
     server.register_blueprint(
-        api_admin.create_blueprint(auth=auth, admin=AdminService(sessions=sessions, clock=clock, bus=bus))
+        api_admin.create_blueprint(auth=auth, admin=AdminService(sessions=sessions, clock=clock, bus=bus, zone=office))
     )
     jobs = PlanJobs(sessions=sessions, clock=clock, travel=travel, seed=settings.seed, redis_url=settings.redis_url,
                     emit=lambda event, payload, room: socketio.emit(event, payload, to=room), zone=office)  # fmt: skip  # socketio: below
