@@ -218,7 +218,9 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     server.register_blueprint(
         api_admin.create_blueprint(
             auth=auth,
-            admin=AdminService(sessions=sessions, clock=clock, bus=bus, consent_required=settings.consent_required),
+            admin=AdminService(
+                sessions=sessions, clock=clock, bus=bus, consent_required=settings.consent_required, zone=office
+            ),
         )
     )
     jobs = PlanJobs(sessions=sessions, clock=clock, travel=travel, seed=settings.seed, redis_url=settings.redis_url,

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -186,6 +187,9 @@ def _cell(value: Any) -> Any:
 # The service --------------------------------------------------------------------------------------
 
 
+_UTC = ZoneInfo("UTC")
+
+
 class AdminService:
     def __init__(
         self,
@@ -195,8 +199,10 @@ class AdminService:
         bus: Bus,
         new_password: Callable[[], str] = _new_password,
         consent_required: bool = True,
+        zone: ZoneInfo = _UTC,
     ) -> None:
         self._sessions = sessions
+        self._zone = zone  # the office's: a new worker's shift times are read on its clock
         self._clock = clock
         self._bus = bus
         self._new_password = new_password
@@ -252,7 +258,7 @@ class AdminService:
                 team = self._team_of(session, data.given, data.team_id, data.team)
                 worker = workers_repo.add_worker(
                     session, name=data.name, device_id=data.device_id, skills=data.skills, shifts=data.shifts,
-                    home_base=data.home_base, team=team.name if team else "",
+                    home_base=data.home_base, team=team.name if team else "", timezone=self._zone.key,
                 )  # fmt: skip
                 if "active" in data.given and not data.active:
                     worker = workers_repo.set_active(session, worker_id=worker.id, active=False)
