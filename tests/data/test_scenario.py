@@ -189,7 +189,7 @@ def test_the_demo_workers_consented_on_paper_recorded_by_the_admin_and_a_withdra
     assert sorted(e.subject_id for e in audited) == sorted(w.id for w in workers)
     assert {e.details["text_version"] for e in audited} == {"1"} and {e.details["source"] for e in audited} == {"paper"}
     withdraw_consent(session, worker_id=workers[0].id, at=datetime(2025, 3, 3, 9, tzinfo=UTC), by=None)
-    seed_demo(session, seed=0, day=DAY)
+    seed_demo(session, seed=0, day=DAY, zone=MONACO)
     assert consent_states(session)[workers[0].id] is ConsentState.WITHDRAWN
     assert len([e for e in list_audit(session, subject_type="worker") if e.action == "give-consent"]) == len(workers)
 
