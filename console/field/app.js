@@ -35,6 +35,10 @@
   const inLanguage = (words) => new Proxy(words, { get: (w, k) => (k in w ? _(w[k]) : undefined) });
   const ACTION_WORDS = inLanguage(ACTION_ENGLISH);
   const STATUS_WORDS = inLanguage(STATUS_ENGLISH);
+  const VERDICT_WORDS = inLanguage({ // dispatch/checkin.py's verdicts (the reason comes in the phone's language)
+    verified: N_("verified"), outside_geofence: N_("outside geofence"), poor_accuracy: N_("poor accuracy"),
+    no_location: N_("no location"), early: N_("early"), late: N_("late"),
+  });
 
   const $ = (sel, root) => (root || document).querySelector(sel);
   const state = {
@@ -277,7 +281,8 @@
     v.hidden = !verdict;
     if (verdict) {
       v.className = "verdict verdict-" + verdict.verdict;
-      v.textContent = `${ACTION_WORDS[verdict.action]}: ${verdict.verdict.replace(/_/g, " ")}${verdict.reason ? " — " + verdict.reason : ""}`;
+      const word = VERDICT_WORDS[verdict.verdict] || verdict.verdict.replace(/_/g, " ");
+      v.textContent = _("{verdict}: {reason}", { verdict: ACTION_WORDS[verdict.action], reason: word }) + (verdict.reason ? " — " + verdict.reason : "");
     }
     const waiting = state.actions.filter((a) => a.order_id === order.id).length;
     const pending = card.querySelector(".pending");
@@ -522,8 +527,9 @@
         changed = true;
         const order = orderById(entry.order_id);
         if (r.status === "refused" || r.status === "invalid") {
-          const what = entry.order_id ? `${ACTION_WORDS[entry.action]} for ${orderName(entry.order_id)}` : ACTION_WORDS[entry.action];
-          notice(`${what} was refused: ${r.error}`, "refused");
+          const what = entry.order_id ? _("{action} for {order}", { action: ACTION_WORDS[entry.action], order: orderName(entry.order_id) })
+            : ACTION_WORDS[entry.action];
+          notice(_("{what} was refused: {reason}", { what: what, reason: r.error }), "refused");
         }
         if (order && r.order_status) order.status = r.order_status;
         if (r.verdict) {
@@ -691,10 +697,10 @@
     $("#share-position").disabled = !given;
     $("#consent-give").hidden = given || !consent;
     $("#consent-withdraw").hidden = !given;
-    $("#consent-state").textContent = !consent ? "Go online to give or check your consent before sharing."
-      : given ? `You agreed (consent text version ${consent.given_text_version}).`
-      : consent.state === "withdrawn" ? "You withdrew your consent: your position is not shared."
-      : "Agree before sharing your position.";
+    $("#consent-state").textContent = !consent ? _("Go online to give or check your consent before sharing.")
+      : given ? _("You agreed (consent text version {version}).", { version: consent.given_text_version })
+      : consent.state === "withdrawn" ? _("You withdrew your consent: your position is not shared.")
+      : _("Agree before sharing your position.");
   }
 
   async function setConsent(given) {
@@ -704,9 +710,9 @@
         method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
       });
       const answer = await res.json();
-      if (res.ok) consent = answer; else notice(answer.error || "Your consent could not be saved.", "error");
+      if (res.ok) consent = answer; else notice(answer.error || _("Your consent could not be saved."), "error");
     } catch (e) {
-      notice("Your consent could not be saved: you are offline.", "error");
+      notice(_("Your consent could not be saved: you are offline."), "error");
     }
     if (!consent || consent.state !== "given") stopSharing();
     renderConsent();
