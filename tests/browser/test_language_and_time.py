@@ -4,6 +4,7 @@ window on the office's clock in the console and on the worker's phone."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -226,13 +227,18 @@ def test_the_audit_log_reads_and_filters_on_the_offices_clock(browser, console_s
 
 def test_a_chinese_phone_reads_its_consent_and_a_pushed_reminder_in_chinese(browser, console_server, world):
     """Tests that on a phone in Chinese the field page's consent section (its label, text, state and buttons) is
-    Chinese, and that a reminder pushed over the socket (in the domain's English) shows its banner in Chinese at
-    once, the site's name kept."""
+    Chinese, that a clock-in 1 km from the home base reads its verdict and reason in Chinese, and that a reminder
+    pushed over the socket (in the domain's English) shows its banner in Chinese at once, the site's name kept."""
     from realtime.bus import REMINDERS, Bus
 
     link = requests.post(f"{console_server.url}/api/v1/workers/{world['worker_id']}/push-link", json={},
                          headers=world["admin"], timeout=10)  # fmt: skip
     assert link.status_code == 201, link.text
+    far = {"client_action_id": "zh-far", "action": "clock_in", "at": datetime.now(UTC).isoformat(),
+           "location": {"lat": 43.7480, "lon": 7.4270, "accuracy_m": 5}}  # fmt: skip
+    clocked = requests.post(f"{console_server.url}/api/v1/field/{link.json()['token']}/actions",
+                            json={"actions": [far]}, timeout=10)  # fmt: skip
+    assert clocked.json()["results"][0]["verdict"] == "outside_geofence", clocked.text
     phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
     field = phone.new_page()
     try:
@@ -246,6 +252,9 @@ def test_a_chinese_phone_reads_its_consent_and_a_pushed_reminder_in_chinese(brow
             "共享位置前请先同意。",
             "请先联网，同意或确认您的授权后再共享位置。",
         )
+        field.wait_for_selector("#clock-state:has-text('上班打卡')", timeout=10_000)
+        clock = field.locator("#clock-state").inner_text()
+        assert re.search(r"^已于 \d\d:\d\d 上班打卡 — 在电子围栏外：在 常驻地点 的电子围栏外 \d+ 米", clock), clock
         field.wait_for_function("() => window.outfieldField.state.socketUp", timeout=10_000)
         reminder = {"id": 10_001, "worker_id": world["worker_id"], "kind": "near_site", "order_id": None,
                     "text": "You are at Casino de Monte-Carlo, check in?", "at": datetime.now(UTC).isoformat()}  # fmt: skip
