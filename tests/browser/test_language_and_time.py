@@ -270,7 +270,7 @@ def test_a_chinese_phone_reads_its_consent_and_a_pushed_reminder_in_chinese(brow
 def test_the_audit_log_labels_its_actions_in_chinese_and_keeps_the_raw_action(browser, console_server):
     """Tests that a Chinese reader of the audit log sees 新建人员 for create-worker (the raw action in the cell's
     title), the details' heading translated, and the CSV export keeps the raw action."""
-    console_server.cli("data", "create-user", "--role", "admin", "--name", "lin", "--password", "admin-pw-2")
+    console_server.cli("data", "create-user", "--role", "admin", "--name", "zhao", "--password", "admin-pw-2")
     headers = {"Authorization": f"Bearer {console_server.admin_token}"}
     created = requests.post(f"{console_server.url}/api/v1/workers", json={"name": "Li Lei", "device_id": "li-1"},
                             headers=headers, timeout=10)  # fmt: skip
@@ -278,7 +278,7 @@ def test_the_audit_log_labels_its_actions_in_chinese_and_keeps_the_raw_action(br
     context = offline_context(browser, console_server)
     page = context.new_page()
     try:
-        login(page, console_server, name="lin", password="admin-pw-2", path="/admin/", ready="#tabs")
+        login(page, console_server, name="zhao", password="admin-pw-2", path="/admin/", ready="#tabs")
         page.click(".lang-switch button[value=zh_CN]")
         page.wait_for_selector("html[lang=zh-CN] #tabs", timeout=10_000)
         page.click("#tabs button[data-tab=audit]")
