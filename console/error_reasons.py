@@ -254,6 +254,10 @@ TEMPLATES: Final = (
     # attendance_service.py, review_service.py).
     N_("needs a time zone"),
     N_("{value} is beyond the calendar in UTC"),
+    N_("expected {lat, lon, accuracy_m}: {detail}"),  # its Chinese doubles the braces it keeps ({{lat, …}})
+    N_("latitude {value} is not within -90..90"),
+    N_("longitude {value} is not within -180..180"),
+    N_("could not convert string to float: {value}"),
     N_("accuracy_m must be within 0..1000000"),
     N_("{value} is not approve or reject"),
     N_("check-in {id} was already {status} by {name} at {when} UTC"),

@@ -107,13 +107,15 @@ REFUSALS = {
                 "given", "given: true to give consent, false to withdraw it", "given: true 表示同意，false 表示撤回同意"),
     "plan": ("POST", "/api/v1/plans", {"date": "2026-03-28", "seconds": "ten"},
              "seconds", "seconds: expected a number", "seconds: 应为数字"),
+    "check-in review": ("POST", "/api/v1/checkins/1/review", {"decision": "maybe"},
+                        "decision", "decision: 'maybe' is not approve or reject", "decision: 'maybe' 不是 approve 或 reject"),
 }  # fmt: skip
 
 
 @pytest.mark.parametrize("kind", list(REFUSALS))
 def test_a_refusal_of_each_kind_reads_in_chinese(app, kind):
-    """Tests that a webhook, a consent and a plan refused through the API read in Chinese for zh-CN (the field
-    name and the `field` key kept) and in English otherwise."""
+    """Tests that a webhook, a consent, a plan and a check-in's review refused through the API read in Chinese for
+    zh-CN (the field name and the `field` key kept) and in English otherwise."""
     method, path, body, field, english_reason, chinese_reason = REFUSALS[kind]
     english, chinese = both(app, method, path.format(worker=app["worker_id"]), json=body)
     assert english.status_code == 400
@@ -122,20 +124,22 @@ def test_a_refusal_of_each_kind_reads_in_chinese(app, kind):
 
 
 def test_a_check_ins_location_refused_reads_in_chinese(app):
-    """Tests that a check-in uploaded from the phone with a fix time lacking its zone is answered, action by action,
-    with its reason in Chinese for a Chinese phone (and in English for an English one)."""
-    action = {"client_action_id": "zh-1", "action": "check_in", "order_id": 1, "at": "2026-03-27T09:00:00Z",
-              "location": {"lat": 43.7394, "lon": 7.4276, "accuracy_m": 5, "at": "2026-03-27T09:00:00"}}  # fmt: skip
-    english, chinese = both(
-        app, "POST", f"/api/v1/field/{app['token']}/actions", headers={}, json={"actions": [action]}
-    )
-    [said] = english.get_json()["results"]
-    assert (said["status"], said["error"], said["field"]) == (
-        "invalid",
-        "location.at: needs a time zone",
-        "location.at",
-    )
-    assert chinese.get_json()["results"][0]["error"] == "location.at: 需要时区"
+    """Tests that check-ins uploaded from the phone with a fix time lacking its zone, or a latitude off the globe,
+    are answered action by action with their reasons in Chinese for a Chinese phone (English for an English one)."""
+    check_in = {"action": "check_in", "order_id": 1, "at": "2026-03-27T09:00:00Z"}
+    actions = [
+        {**check_in, "client_action_id": "zh-1", "location": {"lat": 43.7394, "lon": 7.4276, "at": "2026-03-27T09:00:00"}},
+        {**check_in, "client_action_id": "zh-2", "location": {"lat": 95, "lon": 7.4276, "accuracy_m": 5}},
+    ]  # fmt: skip
+    english, chinese = both(app, "POST", f"/api/v1/field/{app['token']}/actions", headers={}, json={"actions": actions})
+    assert [(r["status"], r["field"], r["error"]) for r in english.get_json()["results"]] == [
+        ("invalid", "location.at", "location.at: needs a time zone"),
+        ("invalid", "location", "location: expected {lat, lon, accuracy_m}: latitude 95.0 is not within -90..90"),
+    ]
+    assert [r["error"] for r in chinese.get_json()["results"]] == [
+        "location.at: 需要时区",
+        "location: 应为 {lat, lon, accuracy_m}：纬度 95.0 不在 -90..90 之内",
+    ]
 
 
 def test_a_csv_imports_row_errors_read_in_chinese(tmp_path):
