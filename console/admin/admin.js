@@ -409,7 +409,16 @@
     checkin: N_("checkin"), webhook_delivery: N_("webhook_delivery"), fleet: N_("fleet"), form: N_("form"), order: N_("order"),
     plan: N_("plan"), report: N_("report"), alert: N_("alert"), webhook: N_("webhook"),
   };
-  const AUDIT_HEADINGS = { after: N_("after"), before: N_("before"), changed: N_("changed") };
+  const AUDIT_HEADINGS = {
+    after: N_("after"), before: N_("before"), changed: N_("changed"), status: N_("status"), count: N_("count"),
+    orders: N_("orders"), assigned: N_("assigned"), from: N_("from"), to: N_("to"), day: N_("day"), note: N_("note"),
+    reason: N_("reason"), removed: N_("removed"), kind: N_("kind"), order_id: N_("order_id"),
+    worker_id: N_("worker_id"), link_id: N_("link_id"), send: N_("send"), sent: N_("sent"), skills: N_("skills"),
+    chosen: N_("chosen"), kept: N_("kept"), total_cost_s: N_("total_cost_s"), text_version: N_("text_version"),
+    teams: N_("teams"), all_teams: N_("all_teams"), fields: N_("fields"), version: N_("version"),
+    order_type: N_("order_type"), edited_from: N_("edited_from"), report_id: N_("report_id"), decision: N_("decision"),
+    events: N_("events"), expires_at: N_("expires_at"), proposed: N_("proposed"), source: N_("source"),
+  };
   function auditDetails(details) {
     const shown = Object.entries(details || {}).map(([k, v]) => [k in AUDIT_HEADINGS ? _(AUDIT_HEADINGS[k]) : k, v]);
     return JSON.stringify(Object.fromEntries(shown));
