@@ -45,6 +45,7 @@ from realtime.field_events import FieldEvents  # noqa: E402
 from realtime.ingest import PositionReport  # noqa: E402
 from realtime.pipeline import PositionPipeline  # noqa: E402
 from realtime.redis_server import start_redis  # noqa: E402
+from tests.support.consent import record_consent  # noqa: E402
 from tests.support.servers import free_port, wait_until  # noqa: E402
 
 START = datetime(2025, 3, 3, 6, 0, tzinfo=UTC)
@@ -61,7 +62,8 @@ def seed(sessions, rng: random.Random, n_sites: int, n_devices: int) -> list[Lat
             sites_repo.add_site(session, name=f"site {i}", location=where, geofence_radius_m=rng.uniform(30, 150))
             places.append(where)
         for d in range(n_devices):
-            workers_repo.add_worker(session, name=f"worker {d}", device_id=f"bench-{d:05d}", shifts=(ALL_DAY,))
+            worker = workers_repo.add_worker(session, name=f"worker {d}", device_id=f"bench-{d:05d}", shifts=(ALL_DAY,))
+            record_consent(session, worker.id)  # consent is required: their fixes are kept
     return places
 
 

@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from realtime.redis_server import start_redis  # noqa: E402
+from tests.support.consent import consent_everyone  # noqa: E402
 from tests.support.servers import free_port, run_cli, wait_until  # noqa: E402
 
 # Every request a new fix: device = n mod devices, time = t0 + 10 n ms (n unique over wrk's threads).
@@ -198,6 +199,7 @@ def main() -> None:
                 )
             )
             run_cli("data", "import-csv", "workers", str(csv), env=env)
+            consent_everyone(env["DATABASE_URL"])  # consent is required: their fixes are kept
             procs.append(start_server(env, var / "console.log", args.web, args.worker_class))
             url = f"http://127.0.0.1:{port}"
             wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 60, "console")

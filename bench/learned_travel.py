@@ -77,7 +77,7 @@ def simulate_days(url: str, *, days: int, seed: int, travel: TravelTimes) -> int
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     with session_scope(sessions) as session:
-        seed_demo(session, seed=seed, day=FIRST_DAY, all_day=True)
+        seed_demo(session, seed=seed, day=FIRST_DAY, zone=zone, all_day=True)
     with session_scope(sessions) as session:
         demo = [w for w in workers_repo.list_workers(session) if w.home_base is not None]
         sites = {s.id: s.location for s in sites_repo.list_sites(session)}

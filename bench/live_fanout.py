@@ -37,6 +37,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from ingest import start_server  # noqa: E402
 
 from realtime.redis_server import start_redis  # noqa: E402
+from tests.support.consent import consent_everyone  # noqa: E402
 from tests.support.servers import free_port, run_cli, wait_until  # noqa: E402
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -205,6 +206,7 @@ def main() -> None:
                     )
                 )
                 run_cli("data", "import-csv", "workers", str(csv), env=env)
+                consent_everyone(env["DATABASE_URL"])  # consent is required: their fixes are kept
                 procs.append(start_server(env, var / "console.log", args.web))
                 url = f"http://127.0.0.1:{port}"
                 wait_until(lambda url=url: requests.get(f"{url}/healthz", timeout=1).ok, 60, "console")

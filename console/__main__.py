@@ -27,7 +27,11 @@ def main(argv: list[str] | None = None) -> int:
         "webhook-worker: send webhook deliveries; learn-travel: learn travel times from stored trips",
     )
     parser.add_argument("--days", type=int, default=28, help="learn-travel: the last N whole days (default 28)")
-    parser.add_argument("--timezone", default="UTC", help="learn-travel: the time zone of the hours (default UTC)")
+    parser.add_argument(
+        "--timezone",
+        default=None,
+        help="learn-travel: the time zone of the days and hours (default: the office's, OUTFIELD_TIMEZONE)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = Settings.from_env(os.environ)
@@ -40,12 +44,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_webhook_worker(settings)
     if args.command == "learn-travel":
-        return learn_travel(settings, days=args.days, timezone=args.timezone)
+        return learn_travel(settings, days=args.days, timezone=args.timezone or settings.timezone)
     return serve(settings)
 
 
 def learn_travel(settings: Settings, *, days: int, timezone: str) -> int:
-    """Fit, report (one JSON line on stdout) and keep the factors; exit 0 also when too few trips were seen."""
+    """Fit, report (one JSON line on stdout, naming the zone of its days and hours) and keep the factors; exit 0
+    also when too few trips were seen."""
     import json
     from datetime import UTC, datetime, timedelta
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -70,7 +75,7 @@ def learn_travel(settings: Settings, *, days: int, timezone: str) -> int:
     report = travel_learning.evaluate(trips, make_travel_times(settings.osrm_dir), timezone=timezone)
     if report.factors is not None:
         travel_learning.save(report.factors, settings.var_dir / travel_learning.LEARNED_FILE)
-    print(json.dumps(report.to_json()))
+    print(json.dumps(report.to_json() | {"timezone": timezone}))
     return 0
 
 

@@ -128,7 +128,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     refuse_demo_secrets(settings, sessions)
     bus = Bus(settings.redis_url)
     auth = Auth(sessions)
-    services = Services(sessions=sessions, clock=clock)
+    services = Services(sessions=sessions, clock=clock, consent_required=settings.consent_required)
     limits = PositionLimits(max_age_s=settings.position_retention_days * 86400.0)
     field_events = make_field_events(
         settings, sessions=sessions, bus=bus, clock=clock, order_changed=order_changed(bus)
@@ -193,8 +193,8 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         zone=office,
     )
     server.register_blueprint(api_field.create_blueprint(auth=auth, field=field))
-    privacy = PrivacyService(sessions=sessions, clock=clock,
-                             text_version=settings.consent_text_version, on_consent=pipeline.consent_changed)  # fmt: skip
+    privacy = PrivacyService(sessions=sessions, clock=clock, text_version=settings.consent_text_version,
+                             on_consent=pipeline.consent_changed, bus=bus, consent_required=settings.consent_required)  # fmt: skip
     server.register_blueprint(api_privacy.create_blueprint(auth=auth, privacy=privacy, field=field))
     server.register_blueprint(api_attendance.create_blueprint(auth=auth, attendance=attendance, field=field))
     customers = CustomerService(
@@ -216,7 +216,12 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     reports = ReportsService(sessions=sessions, clock=clock, field=field, zone=office)
     server.register_blueprint(api_reports.create_blueprint(auth=auth, reports=reports))
     server.register_blueprint(
-        api_admin.create_blueprint(auth=auth, admin=AdminService(sessions=sessions, clock=clock, bus=bus))
+        api_admin.create_blueprint(
+            auth=auth,
+            admin=AdminService(
+                sessions=sessions, clock=clock, bus=bus, consent_required=settings.consent_required, zone=office
+            ),
+        )
     )
     jobs = PlanJobs(sessions=sessions, clock=clock, travel=travel, seed=settings.seed, redis_url=settings.redis_url,
                     emit=lambda event, payload, room: socketio.emit(event, payload, to=room), zone=office)  # fmt: skip  # socketio: below

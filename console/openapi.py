@@ -1294,7 +1294,7 @@ OPENAPI["paths"].update(
 
 
 _CONSENT = _resp(
-    "The worker's consent: {state: given|none|withdrawn, text_version (the current text), given_text_version, given_at, source: link|paper, withdrawn_at}",
+    "The worker's consent: {state: given|none|withdrawn, text_version (the current text), given_text_version, given_at, source: link|paper, withdrawn_at, recorded_by (the office user who recorded consent on paper)}",
     {
         "type": "object",
         "required": ["state", "text_version"],

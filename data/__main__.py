@@ -28,6 +28,7 @@ from data.scenario import DEMO_LOGINS, ORDER_COUNT, WORKER_COUNT, demo_day, is_e
 from data.settings import Settings
 from data.users_repo import actor_by_name, create_user, set_active, set_password
 from data.workers_repo import add_worker
+from dispatch import localtime
 from dispatch.access import Role
 from dispatch.clock import SystemClock
 from dispatch.fields import FieldError
@@ -222,14 +223,15 @@ def cmd_import_gpx(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     now = args.now or SystemClock().now()
-    day = args.day or demo_day(now)
+    zone = localtime.zone(settings.timezone)
+    day = args.day or demo_day(now, zone)
     with _database(settings) as factory, session_scope(factory) as session:
         if args.if_empty and not is_empty(session):
             print("the database already holds data: demo not seeded")
             return 0
         summary = seed_demo(
-            session, seed=settings.seed, day=day, workers=args.workers, orders=args.orders, now=now,
-            all_day=args.all_day,
+            session, seed=settings.seed, day=day, zone=zone, workers=args.workers, orders=args.orders, now=now,
+            all_day=args.all_day, consent_text_version=settings.consent_text_version,
         )  # fmt: skip
     print(
         f"demo for {summary.day.isoformat()} (seed {settings.seed}): {summary.sites} sites, "
@@ -402,7 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--day",
         type=_day,
         default=None,
-        help="the day of the demo orders, YYYY-MM-DD (default: today, UTC; tomorrow after 21:00)",
+        help="the day of the demo orders, YYYY-MM-DD, in OUTFIELD_TIMEZONE (default: today there; tomorrow after 21:00)",
     )
     p.add_argument(
         "--now",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -384,7 +384,7 @@ def worker_figures(session: Session, period: Period, *, now: datetime, team: str
                 w.id,
                 w.name,
                 w.team,
-                shift_seconds([(s.weekdays, _seconds(s.start, s.end)) for s in w.shifts], period),
+                shift_seconds(w.shifts, period),
                 km.get(w.id, 0.0),
             )
             for w in workers
@@ -442,12 +442,6 @@ def _insert_ignoring_duplicates(session: Session, table: Any, values: list[dict[
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         session.execute(pg_insert(table).on_conflict_do_nothing(), values)
-
-
-def _seconds(start: time, end: time) -> float:
-    return float(
-        (end.hour * 3600 + end.minute * 60 + end.second) - (start.hour * 3600 + start.minute * 60 + start.second)
-    )
 
 
 @dataclass(frozen=True, slots=True)

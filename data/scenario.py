@@ -11,14 +11,17 @@ from __future__ import annotations
 import csv
 import random
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from data import audit_repo
 from data.field_repo import actor_for_worker
 from data.orders_repo import save_change, upsert_order_by_reference
+from data.privacy_repo import consent_states, give_consent
 from data.sites_repo import upsert_site_by_ref
 from data.tables import SiteRow, UserRow, WorkerRow, WorkOrderRow
 from data.users_repo import actor_by_name, create_user, issue_token, revoke_token, set_scope
@@ -27,7 +30,9 @@ from dispatch.access import Role, TeamScope
 from dispatch.day_progress import DayOrder, DayWorker, day_at
 from dispatch.geo import LatLon
 from dispatch.lifecycle import Refused, transition
+from dispatch.localtime import NotALocalTime, local_day, local_to_utc
 from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder
+from dispatch.privacy import ConsentSource, ConsentState
 from dispatch.workers import Shift, Worker
 
 MONACO_POIS = Path(__file__).resolve().parent / "datasets" / "scenario" / "monaco_pois_osm.csv"
@@ -42,7 +47,7 @@ ROTA: tuple[tuple[str, Shift], ...] = (
     ("late", Shift(weekdays=tuple(range(7)), start=time(12, 0), end=time(20, 0))),
     ("evening", Shift(weekdays=tuple(range(7)), start=time(14, 0), end=time(22, 0))),
 )
-"""The demo's seven-day rota, local wall-clock times (UTC until shifts carry a zone): 3 in 10 workers
+"""The demo's seven-day rota, wall-clock times of the office's zone (each demo worker is stored with it): 3 in 10 workers
 work early, 3 the day shift, 2 late and 2 the evening; each takes a 30-minute break (the route planner
 puts it in the middle third of the shift, `routing.day`; the day in progress takes it past half-time)."""
 ROTA_OF_TEN = (0, 0, 0, 1, 1, 1, 2, 2, 3, 3)
@@ -50,7 +55,7 @@ ALL_DAY_SHIFT = Shift(weekdays=tuple(range(7)), start=time(0, 0), end=time(23, 5
 """`seed-demo --all-day`: every worker on shift round the clock, for benchmarks and tests that must run
 at any hour (location is kept only on shift, `dispatch.workers.keeps_location`)."""
 ORDERS_FROM, ORDERS_UNTIL = time(7, 30), time(21, 30)
-"""The demo's orders are the rota's work: every window lies within these hours."""
+"""The demo's orders are the rota's work: every window lies within these hours of the office's day."""
 DEMO_LOGINS: tuple[tuple[str, str, Role], ...] = (
     ("admin", "admin-demo", Role.ADMIN),
     ("dispatcher", "dispatcher-demo", Role.DISPATCHER),
@@ -135,12 +140,18 @@ def seed_demo(
     *,
     seed: int,
     day: date,
+    zone: ZoneInfo,
     workers: int = WORKER_COUNT,
     orders: int = ORDER_COUNT,
     now: datetime | None = None,
     all_day: bool = False,
+    consent_text_version: str = "1",
 ) -> DemoSummary:
     """Store the demo scenario for `day`: all Monaco sites, 30 workers, 120 orders and the demo users.
+
+    `day` is a local calendar day of `zone` (the office's, `OUTFIELD_TIMEZONE`): the workers are stored in
+    that zone, so their shifts are its wall-clock times (08:00-17:00 in Monaco is 07:00-16:00 UTC in
+    winter), and the orders' windows are that day's local hours.
 
     `workers` and `orders` scale it (the console's benchmark seeds 500 workers and 2,000 orders);
     the defaults store the demo itself, the same for the same seed.
@@ -150,8 +161,10 @@ def seed_demo(
     order's required skills are held by at least one worker. With `now` (the caller's clock) the day
     is worked up to that moment (`dispatch.day_progress`): orders whose work is over are done, some
     workers are on site or on their way, later orders are assigned or still new, each step recorded
-    through the lifecycle with who and when. Orders that already existed keep their status. The caller
-    commits.
+    through the lifecycle with who and when. Orders that already existed keep their status. Every worker
+    with no consent on record consented to tracking on paper (`consent_text_version`), recorded by the demo's
+    admin and audited, so the simulated phones are tracked; a consent withdrawn meanwhile stays withdrawn.
+    The caller commits.
     """
     rng = random.Random(seed)
     pois = monaco_pois()
@@ -168,18 +181,19 @@ def seed_demo(
         )
         site_ids[poi.external_ref] = site.id
 
-    roster = _store_workers(session, rng, pois, workers, all_day=all_day)
-    created = _store_orders(session, rng, pois, site_ids, [w.skills for w in roster], day, orders)
+    roster = _store_workers(session, rng, pois, workers, all_day=all_day, zone=zone)
+    created = _store_orders(session, rng, pois, site_ids, [w.skills for w in roster], day, zone, orders)
     for name, password, role in DEMO_LOGINS:
         # An existing user keeps their password: seeding must never reset a real admin's login.
         if actor_by_name(session, name) is None:
-            user, _ = create_user(session, name=name, role=role, password=password, now=_at(day, time(6, 0)))
+            user, _ = create_user(session, name=name, role=role, password=password, now=_at(day, time(6, 0), zone))
             if name in SCOPED_LOGINS:
                 set_scope(session, user_id=user.id, scope=TeamScope.of(SCOPED_LOGINS[name]))
     if actor_by_name(session, SIMULATOR_USER) is None:
         # No working token until a simulator mints its own (`simulator_token`).
-        _, token = create_user(session, name=SIMULATOR_USER, role=Role.DISPATCHER, now=_at(day, time(6, 0)))
-        revoke_token(session, token=token, now=_at(day, time(6, 0)))
+        _, token = create_user(session, name=SIMULATOR_USER, role=Role.DISPATCHER, now=_at(day, time(6, 0), zone))
+        revoke_token(session, token=token, now=_at(day, time(6, 0), zone))
+    _record_paper_consents(session, roster, text_version=consent_text_version, at=now or _at(day, time(6, 0), zone))
     if now is not None and created:
         _work_the_day(session, day=day, now=now, seed=seed, roster=roster, orders=created)
     return DemoSummary(
@@ -191,11 +205,12 @@ def seed_demo(
     )
 
 
-def demo_day(now: datetime, *, until: time = time(21, 0)) -> date:
-    """The day to seed the demo on when none is given: today until `until` (an hour before the rota's last
-    shift ends), so the demo opens on the day in progress; after it, tomorrow (a day still to dispatch and
-    to plan, nobody on shift yet)."""
-    return now.date() if now.time() <= until else now.date() + timedelta(days=1)
+def demo_day(now: datetime, zone: ZoneInfo, *, until: time = time(21, 0)) -> date:
+    """The day to seed the demo on when none is given: the office's (`zone`) today until `until` on its clock
+    (an hour before the rota's last shift ends), so the demo opens on the day in progress; after it,
+    tomorrow (a day still to dispatch and to plan, nobody on shift yet)."""
+    today = local_day(now, zone)
+    return today if now.astimezone(zone).time() <= until else today + timedelta(days=1)
 
 
 def simulator_token(session: Session, *, now: datetime) -> str:
@@ -216,11 +231,17 @@ def rota_shift(index: int) -> Shift:
     return ROTA[ROTA_OF_TEN[index % len(ROTA_OF_TEN)]][1]
 
 
-def _at(day: date, at: time) -> datetime:
-    return datetime.combine(day, at, tzinfo=UTC)
+def _at(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of `at` on the office's `day` (the demo's times are never in the hour the clocks skip)."""
+    instant = local_to_utc(day, at, zone)
+    if isinstance(instant, NotALocalTime):
+        raise ValueError(instant.reason)
+    return instant
 
 
-def _store_workers(session: Session, rng: random.Random, pois: list[Poi], count: int, *, all_day: bool) -> list[Worker]:
+def _store_workers(
+    session: Session, rng: random.Random, pois: list[Poi], count: int, *, all_day: bool, zone: ZoneInfo
+) -> list[Worker]:
     # Teams cover bands of the city from north to south; a worker's home base lies in their band.
     by_lat = sorted(pois, key=lambda p: -p.location.lat)
     band = -(-len(by_lat) // len(TEAMS))
@@ -245,9 +266,26 @@ def _store_workers(session: Session, rng: random.Random, pois: list[Poi], count:
             shifts=(ALL_DAY_SHIFT if all_day else rota_shift(i),),
             home_base=home,
             team=TEAMS[team_index],
+            timezone=zone.key,
         )
         roster.append(worker)
     return roster
+
+
+def _record_paper_consents(session: Session, roster: list[Worker], *, text_version: str, at: datetime) -> None:
+    """Consent given on paper for each worker without one on record, as an admin records it (`POST
+    /api/v1/workers/{id}/consent`): by the demo's admin, audited with the text's version and the source."""
+    admin = actor_by_name(session, DEMO_LOGINS[0][0])
+    by = admin.id if admin is not None else None
+    states = consent_states(session)
+    for worker in roster:
+        if states.get(worker.id, ConsentState.NONE) is not ConsentState.NONE:
+            continue
+        give_consent(session, worker_id=worker.id, text_version=text_version, at=at, source=ConsentSource.PAPER, by=by)
+        audit_repo.record(
+            session, actor_id=by, action="give-consent", subject_type="worker", subject_id=worker.id, at=at,
+            details={"text_version": text_version, "source": ConsentSource.PAPER.value},
+        )  # fmt: skip
 
 
 def _store_orders(
@@ -257,6 +295,7 @@ def _store_orders(
     site_ids: dict[str, int],
     worker_skills: list[frozenset[str]],
     day: date,
+    zone: ZoneInfo,
     count: int,
 ) -> list[tuple[WorkOrder, LatLon]]:
     """Store the day's orders; returns those created now (not those a re-seed updated) with their site's place."""
@@ -282,7 +321,7 @@ def _store_orders(
         # Windows start on a quarter hour, late enough that the whole window ends by ORDERS_UNTIL.
         latest_start = day_minutes - length_min
         start_min = 30 + 15 * rng.randint(0, max(0, (latest_start - 30) // 15))
-        start = _at(day, ORDERS_FROM) + timedelta(minutes=start_min)
+        start = _at(day, ORDERS_FROM, zone) + timedelta(minutes=start_min)  # a UTC instant: elapsed minutes
         order, new = upsert_order_by_reference(
             session,
             reference=f"DEMO-{day.isoformat()}-{n + 1:03d}",
@@ -293,7 +332,7 @@ def _store_orders(
             window=TimeWindow(start, start + timedelta(minutes=length_min)),
             service_duration_s=service_min * 60,
             notes=f"{order_type.value.capitalize()} at {sites[n % len(sites)].name}",
-            created_at=_at(day, time(6, 0)),
+            created_at=_at(day, time(6, 0), zone),
         )
         if new:
             created.append((order, sites[n % len(sites)].location))

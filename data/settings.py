@@ -108,9 +108,9 @@ class Settings:
     # How long each kind of personal data is kept (OUTFIELD_RETENTION_<KIND>_DAYS; positions also
     # OUTFIELD_POSITION_RETENTION_DAYS): purged hourly by the `worker` process, or `python -m data purge`.
     retention: RetentionDays = RetentionDays()
-    # Keep no fix of a worker without a consent on record (OUTFIELD_CONSENT_REQUIRED=1). Off by default so an
-    # upgraded office keeps tracking until its workers have consented; a withdrawn consent always stops it.
-    consent_required: bool = False
+    # Keep no fix of a worker without a consent on record (issue #13). On by default; OUTFIELD_CONSENT_REQUIRED=0
+    # only for an office with another legal basis for tracking. A withdrawn consent always stops it.
+    consent_required: bool = True
     # The version of the consent text the push-link page shows and records with each consent.
     consent_text_version: str = "1"
     # The organisation's time zone (IANA name, OUTFIELD_TIMEZONE): every time a person reads or types in
@@ -173,7 +173,7 @@ class Settings:
             clock_in=_choice(environ, "OUTFIELD_CLOCK_IN", "optional", ("required", "optional", "off")),
             reminder_near_m=float(_within(environ, "OUTFIELD_REMINDER_NEAR_M", 150, 10, 5000)),
             retention=_retention(environ),
-            consent_required=environ.get("OUTFIELD_CONSENT_REQUIRED", "") == "1",
+            consent_required=_choice(environ, "OUTFIELD_CONSENT_REQUIRED", "1", ("0", "1")) == "1",
             consent_text_version=(environ.get("OUTFIELD_CONSENT_TEXT_VERSION") or "1").strip()[:50] or "1",
             timezone=_timezone(environ, "OUTFIELD_TIMEZONE", "Europe/Monaco"),
         )

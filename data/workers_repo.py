@@ -225,7 +225,7 @@ def update_worker(
     home_base: LatLon | None,
     team: str,
 ) -> Worker:
-    """Overwrite a worker's fields (its `active` flag is `set_active`'s).
+    """Overwrite a worker's fields (its `active` flag is `set_active`'s; its time zone is kept).
 
     Raises LookupError for an unknown worker and ValueError naming the field for an empty `name` or
     `device_id`, or a `device_id` another worker uses.
@@ -238,7 +238,7 @@ def update_worker(
     if existing is not None:
         raise ValueError(f"device_id: {device_id!r} is already used by worker {existing}")
     row.device_id = device_id
-    _write(session, row, name=name, skills=skills, shifts=shifts, home_base=home_base, team=team)
+    _write(session, row, name=name, skills=skills, shifts=shifts, home_base=home_base, team=team, timezone=row.timezone)
     return _to_domain(row, _shift_rows(session, row.id))
 
 

@@ -127,16 +127,25 @@ def fix_alerts(
     `clears=False` leaves the clears out: the caller knows the worker has no open alert to clear (the
     everyday fix of an evaluated batch, which then builds no decision at all).
     """
+    battery = current.battery_pct
+    alarm = current.attributes.get("alarm")
+    if (
+        not clears
+        and alarm is None
+        and not current.mock
+        and (battery is None or battery >= settings.low_battery_pct or current.charging)
+        and not _may_jump(previous, current, settings)
+    ):
+        return []  # the everyday fix of a worker with nothing open: nothing to raise, nothing to clear
     w, t = current.worker_id, current.fix_time
     out: list[Decision] = []
-    if str(current.attributes.get("alarm", "")).lower() == "sos":
+    if alarm is not None and str(alarm).lower() == "sos":
         out.append(Raise(AlertKind.SOS, w, None, t, "the phone sent an SOS alarm"))
     if current.mock:
         out.append(Raise(AlertKind.MOCK_LOCATION, w, None, t, "the phone reports a mock (simulated) location"))
     jump = impossible_jump(previous, current, settings)
     if jump is not None:
         out.append(jump)
-    battery = current.battery_pct
     if battery is not None:
         if battery < settings.low_battery_pct and not current.charging:
             out.append(
@@ -154,6 +163,16 @@ def fix_alerts(
     if clears:
         out.append(Clear(AlertKind.OFFLINE, w, None, t, "a fix arrived"))
     return out
+
+
+def _may_jump(previous: Position | None, current: Position, settings: AlertSettings) -> bool:
+    """Whether `impossible_jump` could raise: the flat-earth distance alone (no time, no sphere) says no for
+    the fixes a few metres apart that nearly every fix is."""
+    if previous is None:
+        return False
+    dy = (current.latitude - previous.latitude) * _M_PER_DEG
+    dx = (current.longitude - previous.longitude) * _M_PER_DEG * math.cos(math.radians(current.latitude))
+    return dx * dx + dy * dy >= (0.9 * settings.min_jump_m) ** 2
 
 
 def impossible_jump(previous: Position | None, current: Position, settings: AlertSettings) -> Raise | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from dispatch.geo import LatLon, haversine_m
 from dispatch.orders import OrderStatus, TimeWindow
@@ -103,15 +103,17 @@ def day_at(
     speed_mps: float = 7.0,
     detour: float = 1.3,
 ) -> DayAtNow:
-    """The day's orders and workers as they stand at `now` (aware). Shifts are read on `day`, in `now`'s zone."""
+    """The day's orders and workers as they stand at `now` (aware). Each shift is read on `day` in its own zone
+    (the office's or the worker's: 08:00 in Monaco is 07:00 UTC in winter), whatever `now`'s zone."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     free: dict[int, _Free] = {}
     for w in workers:
         if day.weekday() not in w.shift.weekdays:
             continue
-        start = datetime.combine(day, w.shift.start, tzinfo=now.tzinfo)
-        end = datetime.combine(day, w.shift.end, tzinfo=now.tzinfo)
+        # In UTC: arithmetic on two times of one zone is wall-clock arithmetic, wrong across a change.
+        start = datetime.combine(day, w.shift.start, tzinfo=w.shift.zone).astimezone(UTC)
+        end = datetime.combine(day, w.shift.end, tzinfo=w.shift.zone).astimezone(UTC)
         free[w.id] = _Free(start, w.home, start, end)
     by_id = {w.id: w for w in workers}
     progress: list[OrderProgress] = []

@@ -242,17 +242,26 @@ class GeofenceIndex:
         """`near(point, margin_m)` for many points at once: one R-tree query for all of them (a batch of fixes)."""
         if not margin_m > 0:
             return [self.near(p, margin_m) for p in points]
-        if not points:
-            return []
         lats = np.fromiter((p.lat for p in points), dtype=float, count=len(points))
         lons = np.fromiter((p.lon for p in points), dtype=float, count=len(points))
+        found = self.near_coordinates(lats, lons, margin_m)
+        return [found.get(i, {}) for i in range(len(points))]
+
+    def near_coordinates(self, lats: np.ndarray, lons: np.ndarray, margin_m: float) -> dict[int, dict[int, float]]:
+        """`near` for each point (`lats[i]`, `lons[i]`, degrees) within `margin_m` > 0, only for the points that have
+        a geofence near: {point index: {site id: metres outside}}. One R-tree query; no value built per point
+        that has none (most of a batch's fixes are on the road)."""
+        if not margin_m > 0:
+            raise ValueError(f"margin_m {margin_m!r} must be > 0")
+        out: dict[int, dict[int, float]] = {}
+        if not len(lats):
+            return out
         dlat = margin_m / _M_PER_DEG_LAT
         dlon = margin_m / (_M_PER_DEG_LAT * np.maximum(1e-6, np.cos(np.radians(lats))))
         probes = shapely.box(lons - dlon, lats - dlat, lons + dlon, lats + dlat)
         which, found = self._tree.query(probes)
-        out: list[dict[int, float]] = [{} for _ in points]
         for i, index in zip(which.tolist(), found.tolist(), strict=True):
-            point, site_id, polygon = points[i], self._ids[index], self._polygons[index]
+            point, site_id, polygon = LatLon(float(lats[i]), float(lons[i])), self._ids[index], self._polygons[index]
             if polygon is None:
                 outside_m = self.fences[site_id].outside_by_m(point)
             elif polygon.covers(point):
@@ -260,7 +269,7 @@ class GeofenceIndex:
             else:
                 outside_m = polygon.outside_by_m(point)
             if outside_m <= margin_m:
-                out[i][site_id] = outside_m
+                out.setdefault(i, {})[site_id] = outside_m
         return out
 
     def containing(self, point: LatLon) -> list[int]:

@@ -28,16 +28,19 @@ Customer ratings: `ratings` is the mean survey rating (1–5) of the group's ord
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from dispatch.hours import planned_intervals
 from dispatch.localtime import local_day_bounds
+from dispatch.workers import Shift
 
 MAX_PERIOD_DAYS = 366
 
@@ -221,13 +224,38 @@ def workers_frame(rows: Sequence[tuple[int, str, str, float, float]]) -> pd.Data
     return pd.DataFrame(list(rows), columns=WORKER_COLUMNS).astype({"shift_s": float, "km": float})
 
 
-def shift_seconds(shifts: Sequence[tuple[tuple[int, ...], float]], period: Period) -> float:
-    """Seconds on shift in the period for a worker's shifts given as (weekdays, seconds per day)."""
+def shift_seconds(shifts: Sequence[Shift], period: Period) -> float:
+    """Seconds on shift in the period: each of its days' planned intervals (`dispatch.hours.planned_intervals`,
+    each shift read in its own zone) as elapsed time, so a 00:00-06:00 shift lasts 5 hours on the day the
+    clocks go forward and 7 on the day they go back."""
     per_weekday = [0] * 7
     for offset in range(min(period.days, 7)):
-        first = period.start + timedelta(days=offset)
-        per_weekday[first.weekday()] = (period.days - offset + 6) // 7
-    return float(sum(per_weekday[d] * seconds for weekdays, seconds in shifts for d in weekdays))
+        per_weekday[(period.start + timedelta(days=offset)).weekday()] = (period.days - offset + 6) // 7
+    total = 0.0
+    for shift in shifts:
+        wall_s = _clock_s(shift.end) - _clock_s(shift.start)
+        total += wall_s * sum(per_weekday[d] for d in set(shift.weekdays))
+        # Only on a 23- or 25-hour day does a shift last other than its wall-clock length.
+        for day in _change_days(shift.zone, period.start, period.days):
+            if day.weekday() in shift.weekdays:
+                total += sum((b - a).total_seconds() for a, b in planned_intervals([shift], day)) - wall_s
+    return total
+
+
+def _clock_s(at: time) -> float:
+    return at.hour * 3600 + at.minute * 60 + at.second + at.microsecond / 1e6
+
+
+@functools.lru_cache(maxsize=64)
+def _change_days(zone: tzinfo, first: date, days: int) -> tuple[date, ...]:
+    """The days from `first` on which `zone`'s clocks change (not 24 hours long); cached, as every worker asks."""
+    found = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        start, end = local_day_bounds(day, zone)
+        if end - start != timedelta(days=1):
+            found.append(day)
+    return tuple(found)
 
 
 def apply_rules(orders: pd.DataFrame) -> pd.DataFrame:

@@ -191,7 +191,8 @@ _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def parse_shift(text: str) -> Shift:
-    """A shift written as `DAYS HH:MM-HH:MM` (UTC), e.g. `Mon-Fri 07:00-15:30` or `Mon,Wed 08:00-12:00`.
+    """A shift written as `DAYS HH:MM-HH:MM` (wall-clock times, read in the worker's zone, else the office's),
+    e.g. `Mon-Fri 07:00-15:30` or `Mon,Wed 08:00-12:00`.
 
     The one reading of a shift: the command line (`add-worker --shift`), CSV imports and the
     administration API all use it. ValueError starting with `shift:` and the reason otherwise.

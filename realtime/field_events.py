@@ -24,12 +24,13 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from data import alerts_repo, orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
@@ -77,6 +78,8 @@ Travel = Callable[[LatLon, LatLon], float | None]
 """Seconds of travel between two points (None: no route)."""
 
 MAX_BATCH = 5000
+_NOWHERE: Mapping[int, float] = MappingProxyType({})
+"""A fix with no geofence within the margin (read only by `step`)."""
 """Fixes evaluated together at most (one transaction for whatever they raise)."""
 
 
@@ -216,25 +219,44 @@ class FieldEvents:
         crossings: list[GeofenceEvent] = []
         ordered = sorted(fixes, key=lambda p: (p.worker_id, p.fix_time))
         index = self._cache.index
-        # Every fix's nearby geofences in one R-tree query (the batch's cost is mostly this).
-        nearby = index.near_many([p.point for p in ordered], self._dwell.hysteresis_m) if index is not None else None
+        # The geofences near each fix, for the fixes near any, in one R-tree query over the batch.
+        near = (
+            index.near_coordinates(
+                np.fromiter((p.latitude for p in ordered), dtype=float, count=len(ordered)),
+                np.fromiter((p.longitude for p in ordered), dtype=float, count=len(ordered)),
+                self._dwell.hysteresis_m,
+            )
+            if index is not None
+            else None
+        )
+        last, fences, settings, dwell = self._cache.last, self._cache.fences, self._settings, self._dwell
         with self._lock:
             with_open = self._with_open()
             for i, fix in enumerate(ordered):
-                previous = self._cache.last.get(fix.worker_id)
+                w = fix.worker_id
+                previous = last.get(w)
                 if previous is not None and fix.fix_time <= previous.fix_time:
                     continue
-                self._cache.last[fix.worker_id] = fix
+                last[w] = fix
                 # Nothing of theirs open (the everyday case): only raises can matter, so no clears are built.
-                found = fix_alerts(previous, fix, self._settings, clears=str(fix.worker_id) in with_open)
+                found = fix_alerts(previous, fix, settings, clears=bool(with_open) and str(w) in with_open)
                 if found:
                     decisions.extend(self._wanted(found, with_open))
-                if nearby is not None:
-                    state = self._cache.fences.get(fix.worker_id) or FenceState(fix.worker_id)
-                    if not state.sites and 0.0 not in nearby[i].values():
+                if near is None:
+                    continue
+                here = near.get(i)
+                state = fences.get(w)
+                if here is None:
+                    if state is None or not state.sites:
                         continue  # on the road, at no site: the state machine would change nothing
-                    state, events = step(state, fix, nearby[i], self._dwell)
-                    self._cache.fences[fix.worker_id] = state
+                    here = _NOWHERE
+                elif state is None:
+                    state = FenceState(w)
+                if not state.sites and 0.0 not in here.values():
+                    continue  # only near a geofence, in none, and in none before
+                state, events = step(state, fix, here, dwell)
+                fences[w] = state
+                if events:
                     crossings.extend(events)
         if decisions or crossings:
             self._store(decisions, crossings)

@@ -155,7 +155,7 @@ class PositionPipeline:
         monotonic: Callable[[], float] = time.monotonic,
         write: Callable[[list[Storable]], list[int | None]] | None = None,
         after_store: Callable[[list[Position]], None] | None = None,
-        consent_required: bool = False,
+        consent_required: bool = True,
     ) -> None:
         self._sessions = sessions
         self._bus = bus

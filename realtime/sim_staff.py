@@ -29,11 +29,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
 import requests
 
+from dispatch import localtime
 from dispatch.orders import OrderStatus
 from realtime.sim_field import DayOrder, Memory, Move, MoveKind, action_items, decide, parse_day
 from realtime.simulator import Report, Simulator
@@ -54,12 +55,24 @@ class Failure:
 
 
 class FieldApi:
-    """The three calls the simulated staff make, over HTTP; answers are values, failures `Failure`s."""
+    """The calls the simulated staff make, over HTTP; answers are values, failures `Failure`s."""
 
     def __init__(self, session: requests.Session, base_url: str, api_token: str) -> None:
         self._http = session
         self._base = base_url.rstrip("/")
         self._auth = {"Authorization": f"Bearer {api_token}"}
+
+    def office_zone(self) -> tzinfo | Failure:
+        """The office's time zone, as the server names it to its pages (`/i18n/catalogue.json`): whose calendar
+        day "today" is, the day a push link is asked for."""
+        answer = self._call("get", "/i18n/catalogue.json")
+        if isinstance(answer, Failure):
+            return answer
+        name = answer.get("timezone") if isinstance(answer, dict) else None
+        try:
+            return localtime.zone(str(name))
+        except ValueError as exc:
+            return Failure(None, f"catalogue answer without a time zone: {exc}")
 
     def issue_link(self, worker_id: int, day: date) -> str | Failure:
         """A push-link token for the worker's `day`."""
@@ -109,6 +122,7 @@ class FieldApi:
 class Api(Protocol):
     """What `FieldStaff` needs from the server (`FieldApi`, or a fake in tests)."""
 
+    def office_zone(self) -> tzinfo | Failure: ...
     def issue_link(self, worker_id: int, day: date) -> str | Failure: ...
     def read_day(self, token: str) -> tuple[DayOrder, ...] | Failure: ...
     def send_actions(self, token: str, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]] | Failure: ...
@@ -147,7 +161,7 @@ class FieldStaff:
     `tick(now, fixes)` runs each worker one decision forward at simulated time `now` (pass the
     `now` just given to `simulator.step`), with `fixes` the latest report of each device. `stamp`
     maps simulated times to the times sent to the server (the phone's clock; identity by default),
-    and its date is the day links are asked for. `new_id` makes client action ids, unique across
+    and its date in the office's zone (asked of the server once) is the day links are asked for. `new_id` makes client action ids, unique across
     runs (the server keeps every id it has seen). The first day reads are spread over `poll_s`.
     """
 
@@ -169,6 +183,7 @@ class FieldStaff:
         self._poll = timedelta(seconds=poll_s)
         self._new_id = new_id
         self._stamp = stamp or (lambda t: t)
+        self._zone: tzinfo | None = None
         n = max(1, len(worker_ids))
         self._staff = [
             _Staffer(worker_id=wid, device_id=device, read_at=start + self._poll * (i / n))
@@ -209,7 +224,13 @@ class FieldStaff:
 
     def _read(self, s: _Staffer, now: datetime) -> bool:
         """Read the worker's day (getting today's link first when needed); False when it could not be had."""
-        today = self._stamp(now).date()
+        if self._zone is None:
+            zone = self._api.office_zone()
+            if isinstance(zone, Failure):
+                self._failed(s, now, "office time zone", zone)
+                return False
+            self._zone = zone
+        today = localtime.local_day(self._stamp(now), self._zone)
         if s.token is None or s.link_day != today:
             token = self._api.issue_link(s.worker_id, today)
             if isinstance(token, Failure):

@@ -25,6 +25,7 @@ from data import orders_repo, sites_repo, users_repo, workers_repo
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.scenario import simulator_token
 from data.settings import Settings
+from dispatch import localtime
 from dispatch.clock import ScaledClock, SystemClock
 from dispatch.geo import LatLon
 from dispatch.orders import OrderStatus
@@ -65,8 +66,9 @@ def simulate(settings: Settings, *, url: str | None, speed: float | None) -> int
             off_shift,
             len(demo),
         )
-    today = SystemClock().now().date()
-    if not any(o.window.start.date() <= today <= o.window.end.date() for o in orders):
+    zone = localtime.zone(settings.timezone)
+    today = localtime.local_day(SystemClock().now(), zone)
+    if not any(localtime.spans_day(o.window.start, o.window.end, today, zone) for o in orders):
         log.info(
             "no work orders on %s: the simulated staff work only today's orders; "
             "`python -m data seed-demo` adds today's demo orders",

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,6 +33,7 @@ from dispatch.clock import Clock
 from dispatch.errors import AppError
 from dispatch.fields import Conflict, FieldError
 from dispatch.geofences import polygon_geojson
+from dispatch.privacy import consent_state
 from dispatch.sites import Site, site_input
 from dispatch.teams import Team, team_input
 from dispatch.users import password_value, user_input
@@ -185,6 +187,9 @@ def _cell(value: Any) -> Any:
 # The service --------------------------------------------------------------------------------------
 
 
+_UTC = ZoneInfo("UTC")
+
+
 class AdminService:
     def __init__(
         self,
@@ -193,11 +198,15 @@ class AdminService:
         clock: Clock,
         bus: Bus,
         new_password: Callable[[], str] = _new_password,
+        consent_required: bool = True,
+        zone: ZoneInfo = _UTC,
     ) -> None:
         self._sessions = sessions
+        self._zone = zone  # the office's: a new worker's shift times are read on its clock
         self._clock = clock
         self._bus = bus
         self._new_password = new_password
+        self._consent_required = consent_required  # a worker's marker says when they are not tracked
 
     def _audit(
         self,
@@ -249,7 +258,7 @@ class AdminService:
                 team = self._team_of(session, data.given, data.team_id, data.team)
                 worker = workers_repo.add_worker(
                     session, name=data.name, device_id=data.device_id, skills=data.skills, shifts=data.shifts,
-                    home_base=data.home_base, team=team.name if team else "",
+                    home_base=data.home_base, team=team.name if team else "", timezone=self._zone.key,
                 )  # fmt: skip
                 if "active" in data.given and not data.active:
                     worker = workers_repo.set_active(session, worker_id=worker.id, active=False)
@@ -326,11 +335,12 @@ class AdminService:
         return None
 
     def _publish_worker(self, worker: Worker) -> None:
-        """Tell every live map: the worker's marker (at their home base until a fix comes), or that they left."""
-        features = geojson.workers_to_geojson([worker], {}, self._clock.now())["features"]
-        self._bus.publish(
-            WORKERS, {"worker_id": worker.id, "active": worker.active, "feature": features[0] if features else None}
-        )
+        """Tell every live map: the worker's marker (at their home base until a fix comes; saying so when they are
+        not tracked, e.g. a new worker without consent), or that they left."""
+        with session_scope(self._sessions) as session:
+            consent = consent_state(privacy_repo.latest_consent(session, worker.id))
+        why = geojson.untracked_reason(consent, required=self._consent_required)
+        self._bus.publish(WORKERS, geojson.worker_message(worker, self._clock.now(), why))
 
     def add_leave(self, *, actor: Actor, worker_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
         with session_scope(self._sessions) as session:

@@ -8,6 +8,7 @@ from typing import Any
 
 from dispatch.orders import WorkOrder
 from dispatch.positions import Position
+from dispatch.privacy import ConsentState, consent_refusal
 from dispatch.sites import Site
 from dispatch.workers import LiveStatus, Worker, worker_state
 
@@ -21,19 +22,27 @@ def workers_to_geojson(
     latest: Mapping[int, Position],
     now: datetime,
     active: Mapping[int, WorkOrder] | None = None,
+    untracked: Mapping[int, str] | None = None,
 ) -> dict[str, Any]:
     """One feature per worker with a known place (last fix, else home base), coloured by state.
 
-    `active` is the order each worker is working on, if any: en route / on site come from it.
+    `active` is the order each worker is working on, if any: en route / on site come from it. `untracked` names
+    the workers whose fixes are not kept, with why (`untracked_reason`): such a worker is never drawn at a stored
+    fix, but at their home base, or without a place (geometry null, listed only), and says why.
     """
     active = active or {}
+    untracked = untracked or {}
     features = []
     for worker in workers:
-        position = latest.get(worker.id)
+        why = untracked.get(worker.id)
+        position = latest.get(worker.id) if why is None else None
+        geometry: dict[str, Any] | None
         if position is not None:
-            lat, lon = position.latitude, position.longitude
+            geometry = _point(position.latitude, position.longitude)
         elif worker.home_base is not None:
-            lat, lon = worker.home_base.lat, worker.home_base.lon
+            geometry = _point(worker.home_base.lat, worker.home_base.lon)
+        elif why is not None:
+            geometry = None
         else:
             continue
         order = active.get(worker.id)
@@ -45,7 +54,7 @@ def workers_to_geojson(
         features.append(
             {
                 "type": "Feature",
-                "geometry": _point(lat, lon),
+                "geometry": geometry,
                 "properties": {
                     "worker_id": worker.id,
                     "name": worker.name,
@@ -57,10 +66,29 @@ def workers_to_geojson(
                     "battery_pct": position.battery_pct if position else None,
                     "order_id": order.id if order else None,
                     "order_status": order.status.value if order else None,
+                    "untracked": why,
                 },
             }
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+def untracked_reason(state: ConsentState, *, required: bool) -> str | None:
+    """Why a worker is not tracked, as the live map's `untracked` property: "no_consent" or "consent_withdrawn";
+    None while their fixes are kept (`dispatch.privacy.consent_refusal`)."""
+    if consent_refusal(state, required=required) is None:
+        return None
+    return "consent_withdrawn" if state is ConsentState.WITHDRAWN else "no_consent"
+
+
+def worker_message(worker: Worker, now: datetime, untracked: str | None) -> dict[str, Any]:
+    """The live map's `worker` event: the worker's marker at their home base (no fix yet), or that they left."""
+    features = workers_to_geojson([worker], {}, now, untracked={worker.id: untracked} if untracked else None)
+    return {
+        "worker_id": worker.id,
+        "active": worker.active,
+        "feature": features["features"][0] if features["features"] else None,
+    }
 
 
 def order_feature(order: WorkOrder, site: Site) -> dict[str, Any]:

@@ -43,14 +43,16 @@ class LiveSnapshot:
 
 
 class Services:
-    def __init__(self, *, sessions: sessionmaker[Session], clock: Clock) -> None:
+    def __init__(self, *, sessions: sessionmaker[Session], clock: Clock, consent_required: bool = True) -> None:
         self.sessions = sessions
         self.clock = clock
+        self.consent_required = consent_required  # OUTFIELD_CONSENT_REQUIRED: who the live map says is not tracked
 
     def live_snapshot(self, *, actor: Actor) -> LiveSnapshot:
         """Every worker at their last known place and today's open orders, as map layers.
 
-        An order with an open suspicious check-in alert carries its flag, so a reloaded map still shows it.
+        An order with an open suspicious check-in alert carries its flag, so a reloaded map still shows it. A worker
+        whose fixes are not kept (no consent, or withdrawn) is shown at their home base, saying why, never at a fix.
         """
         now = self.clock.now()
         with session_scope(self.sessions) as session:
@@ -64,13 +66,20 @@ class Services:
             ]
             sites = {s.id: s for s in sites_repo.list_sites(session)}
             flags = field_repo.checkin_flags(session, [o.id for o in orders])
+            consents = privacy_repo.consent_states(session)
             audit_repo.record(
                 session, actor_id=actor.id, action="view-live-map", subject_type="fleet", subject_id=None, at=now
             )
         return LiveSnapshot(
-            workers=geojson.workers_to_geojson(workers, latest, now, geojson.active_orders(orders)),
+            workers=geojson.workers_to_geojson(
+                workers, latest, now, geojson.active_orders(orders), untracked=self._untracked(consents)
+            ),
             orders=geojson.orders_to_geojson(orders, sites, flags),
         )
+
+    def _untracked(self, consents: dict[int, ConsentState]) -> dict[int, str]:
+        reasons = {w: geojson.untracked_reason(c, required=self.consent_required) for w, c in consents.items()}
+        return {w: why for w, why in reasons.items() if why is not None}
 
     def worker_card(self, *, actor: Actor, worker_id: int) -> dict[str, Any] | None:
         """What the dispatcher sees on clicking a worker; None for an unknown worker."""

@@ -9,18 +9,21 @@ import io
 import json
 import zipfile
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from data import audit_repo, field_repo, privacy_repo, users_repo
+from data import audit_repo, field_repo, privacy_repo, users_repo, workers_repo
 from data.db import session_scope
 from dispatch.access import Actor, TeamScope
 from dispatch.clock import Clock
 from dispatch.errors import AppError
 from dispatch.privacy import Consent, ConsentSource, ConsentState, consent_state
+from realtime.bus import WORKERS, Bus
 from realtime.retention import remove_files
+from services import geojson
 
 ConsentChanged = Callable[[int, ConsentState], None]
 
@@ -29,7 +32,11 @@ class PrivacyError(AppError):
     """An expected refusal of a privacy request: HTTP status, reason and the field it is about."""
 
 
-def consent_json(state: ConsentState, latest: Consent | None, text_version: str) -> dict[str, Any]:
+def consent_json(
+    state: ConsentState, latest: Consent | None, text_version: str, recorded_by: str | None = None
+) -> dict[str, Any]:
+    """`recorded_by`: the name of the office user who recorded a consent given on paper (None: the worker, on
+    their push link)."""
     return {
         "state": state.value,
         "text_version": text_version,
@@ -37,7 +44,15 @@ def consent_json(state: ConsentState, latest: Consent | None, text_version: str)
         "given_at": latest.given_at.isoformat() if latest else None,
         "source": latest.source.value if latest else None,
         "withdrawn_at": latest.withdrawn_at.isoformat() if latest and latest.withdrawn_at else None,
+        "recorded_by": recorded_by,
     }
+
+
+def _recorded_by(session: Session, latest: Consent | None) -> str | None:
+    if latest is None or latest.given_by is None:
+        return None
+    actor = users_repo.get_actor(session, latest.given_by)
+    return actor.name if actor is not None else None
 
 
 class PrivacyService:
@@ -48,11 +63,17 @@ class PrivacyService:
         clock: Clock,
         text_version: str,
         on_consent: ConsentChanged | None = None,
+        bus: Bus | None = None,
+        consent_required: bool = True,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self.text_version = text_version
         self._on_consent = on_consent
+        # A consent given or withdrawn is pushed to the live maps as a `worker` event: the marker says at once
+        # whether the worker is tracked (OUTFIELD_CONSENT_REQUIRED decides for a worker with none on record).
+        self._bus = bus
+        self._consent_required = consent_required
 
     # --- team scopes ---
 
@@ -77,7 +98,8 @@ class PrivacyService:
             if not privacy_repo.anonymised_at(session, worker_id)[0]:
                 return None
             latest = privacy_repo.latest_consent(session, worker_id)
-        return consent_json(consent_state(latest), latest, self.text_version)
+            by_name = _recorded_by(session, latest)
+        return consent_json(consent_state(latest), latest, self.text_version, by_name)
 
     def consent_states(self) -> dict[int, ConsentState]:
         with session_scope(self._sessions) as session:
@@ -108,10 +130,21 @@ class PrivacyService:
                 session, actor_id=by, action="give-consent" if given else "withdraw-consent", subject_type="worker",
                 subject_id=worker_id, at=now, details={"text_version": text_version, "source": source.value},
             )  # fmt: skip
+            by_name = _recorded_by(session, latest)
         state = consent_state(latest)
         if self._on_consent is not None:
             self._on_consent(worker_id, state)
-        return consent_json(state, latest, self.text_version)
+        self._publish_worker(worker_id, state, now)
+        return consent_json(state, latest, self.text_version, by_name)
+
+    def _publish_worker(self, worker_id: int, state: ConsentState, now: datetime) -> None:
+        if self._bus is None:
+            return
+        with session_scope(self._sessions) as session:
+            worker = workers_repo.get_worker(session, worker_id)
+        if worker is not None:
+            why = geojson.untracked_reason(state, required=self._consent_required)
+            self._bus.publish(WORKERS, geojson.worker_message(worker, now, why))
 
     # --- anonymising a leaver ---
 

@@ -170,6 +170,8 @@
     f.active.checked = w ? w.active : true;
     document.getElementById("leaves").hidden = !w;
     drawLeaves(w ? w.leaves : []);
+    document.getElementById("consent").hidden = !w;
+    if (w) drawConsent(await api("GET", "/api/v1/workers/" + w.id + "/consent"));
     workerForm.hidden = false;
     drawWorkerPicker();
     f.name.focus();
@@ -185,6 +187,32 @@
       }) }),
     ])));
   }
+
+  // Consent to location tracking: without it the worker's phone is not tracked (OUTFIELD_CONSENT_REQUIRED). An admin
+  // records consent the worker signed on paper, under the current text's version, or withdraws it; both are audited.
+  function when(iso) { return iso ? iso.replace("T", " ").slice(0, 16) + " UTC" : ""; }
+  function drawConsent(c) {
+    state.editing.consentVersion = c.text_version;
+    const how = c.source === "paper" ? _("on paper, recorded by {name}", { name: c.recorded_by || _("an admin") }) : _("on their push-link page");
+    const words = {
+      given: _("Consent given {how} on {when} (text version {version}): tracked.", { how: how, when: when(c.given_at), version: c.given_text_version }),
+      withdrawn: _("Consent withdrawn on {when}: not tracked.", { when: when(c.withdrawn_at) }),
+      none: _("No consent on record: not tracked."),
+    };
+    document.getElementById("consent-state").textContent = words[c.state] || c.state;
+    document.getElementById("consent-actions").hidden = role !== "admin";  // the data controller's act
+    document.getElementById("consent-give").textContent = _("Record consent given on paper (text version {version})", { version: c.text_version });
+    document.getElementById("consent-give").hidden = c.state === "given" && c.given_text_version === c.text_version;
+    document.getElementById("consent-withdraw").hidden = c.state !== "given";
+  }
+  async function recordConsent(body, done) {
+    drawConsent(await api("POST", "/api/v1/workers/" + state.editing.worker + "/consent", body));
+    say(done, true);
+  }
+  document.getElementById("consent-give").addEventListener("click", guard(() => recordConsent(
+    { given: true, text_version: state.editing.consentVersion }, _("Consent recorded: the worker's phone is tracked from now on."))));
+  document.getElementById("consent-withdraw").addEventListener("click", guard(() => recordConsent(
+    { given: false }, _("Consent withdrawn: the worker's phone is no longer tracked."))));
 
   document.getElementById("worker-new").addEventListener("click", guard(() => editWorker(null)));
   workerForm.querySelector("[data-cancel]").addEventListener("click", () => { workerForm.hidden = true; });

@@ -22,6 +22,10 @@
     declined: N_("declined"), cancelled: N_("cancelled"),
   };
   function stateWord(state) { return STATE_WORDS[state] ? _(STATE_WORDS[state]) : state.replace("_", " "); }
+  // Why a worker is not tracked (the snapshot's `untracked`, services/geojson.py untracked_reason): their fixes
+  // are not kept, so the map shows them at their home base (or only in the list) and says so.
+  const UNTRACKED_WORDS = { no_consent: N_("no consent: not tracked"), consent_withdrawn: N_("consent withdrawn: not tracked") };
+  function untrackedWords(why) { return _(UNTRACKED_WORDS[why] || UNTRACKED_WORDS.no_consent); }
 
   function stateOf(props, nowMs) {
     if (!props.fix_time) return "offline";
@@ -207,8 +211,11 @@
     return marker;
   }
 
-  // A worker drawn at their home base says so until their first fix.
-  function markerText(p) { return p.fix_time ? p.name : p.name + " · no fix yet"; }
+  // A worker drawn at their home base says so until their first fix, or that they are not tracked.
+  function markerText(p) {
+    if (p.untracked) return p.name + " · " + untrackedWords(p.untracked);
+    return p.fix_time ? p.name : p.name + " · no fix yet";
+  }
 
   function applyPositions(message) {
     const nowMs = Date.now();
@@ -257,21 +264,26 @@
     const w = fleet.workers.get(id);
     const f = message.feature;
     fleet.rows.delete(id);  // its name may have changed: the list draws the row again
+    const at = f && f.geometry ? [f.geometry.coordinates[1], f.geometry.coordinates[0]] : null;  // null: listed only
     if (!message.active || !f) {
       if (!w) return;
       fleet.workers.delete(id);
       fleet.markers.delete(id);
+    } else if (w && (w.props.untracked || null) !== (f.properties.untracked || null)) {
+      // Tracking stopped (consent withdrawn) or started (given): the worker starts afresh at their home base.
+      fleet.markers.delete(id);
+      fleet.workers.set(id, { props: { ...f.properties }, latlng: at });
     } else if (w) {
       Object.assign(w.props, { name: f.properties.name, team: f.properties.team, skills: f.properties.skills });
-      if (!w.props.fix_time) w.latlng = [f.geometry.coordinates[1], f.geometry.coordinates[0]];  // still at home base
+      if (!w.props.fix_time) w.latlng = at;  // still at home base
     } else {
-      const added = { props: { ...f.properties }, latlng: [f.geometry.coordinates[1], f.geometry.coordinates[0]] };
+      const added = { props: { ...f.properties }, latlng: at };
       const early = fleet.early.get(id);
       if (early) place(added, early);
       fleet.early.delete(id);
       fleet.workers.set(id, added);
     }
-    const features = [...fleet.workers.values()].map((v) => ({
+    const features = [...fleet.workers.values()].filter((v) => v.latlng).map((v) => ({
       type: "Feature", geometry: { type: "Point", coordinates: [v.latlng[1], v.latlng[0]] }, properties: { ...v.props },
     }));
     window.dash_clientside.set_props(WORKERS_LAYER, { data: { type: "FeatureCollection", features: features } });
@@ -325,7 +337,7 @@
       const row = fleet.rows.get(id) || workerRow(id, w.props);
       const className = "worker-row state-" + w.props.state;
       if (row.className !== className) row.className = className;
-      setText(row.lastChild, fmtAge(w.props.fix_time, nowMs));
+      setText(row.lastChild, w.props.untracked ? untrackedWords(w.props.untracked) : fmtAge(w.props.fix_time, nowMs));
     }
     const order = shown.map(([id]) => id).join(",");
     if (order !== fleet.shown) {
@@ -416,6 +428,12 @@
                          bearing_deg: p.bearing_deg, battery_pct: p.battery_pct, accuracy_m: p.accuracy_m });
         }
         applyPositions({ updates: updates, sent_ms: Date.now() });
+        for (const f of snapshot.workers.features) {  // tracking stopped or started meanwhile: as a push would
+          const w = fleet.workers.get(f.properties.worker_id);
+          if (w && (w.props.untracked || null) !== (f.properties.untracked || null)) {
+            applyWorker({ worker_id: f.properties.worker_id, active: true, feature: f });
+          }
+        }
         const nowMs = Date.now();
         for (const f of snapshot.workers.features) {  // the order each worker holds now (some may have closed)
           const w = fleet.workers.get(f.properties.worker_id);
@@ -478,12 +496,12 @@
     }
     for (const f of features) {
       if (fleet.workers.has(f.properties.worker_id)) continue;
-      fleet.workers.set(f.properties.worker_id,
-                        { props: { ...f.properties }, latlng: [f.geometry.coordinates[1], f.geometry.coordinates[0]] });
+      const at = f.geometry ? [f.geometry.coordinates[1], f.geometry.coordinates[0]] : null;  // null: listed only
+      fleet.workers.set(f.properties.worker_id, { props: { ...f.properties }, latlng: at });
       changed = true;
     }
     if (!changed) return;
-    const drawn = [...fleet.workers.values()].map((v) => ({
+    const drawn = [...fleet.workers.values()].filter((v) => v.latlng).map((v) => ({
       type: "Feature", geometry: { type: "Point", coordinates: [v.latlng[1], v.latlng[0]] }, properties: { ...v.props },
     }));
     window.dash_clientside.set_props(WORKERS_LAYER, { data: { type: "FeatureCollection", features: drawn } });

@@ -45,11 +45,13 @@
 
   async function load() {
     try {
+      // Asked through the service worker (it controls the page when the request leaves): its cache holds the
+      // answer before the page gets it, so the page opens with it offline.
+      const viaWorker = Boolean(navigator.serviceWorker && navigator.serviceWorker.controller);
       const res = await fetch(F.api + "/attendance", { cache: "no-store" });
       if (res.ok) {
         att.state = await res.json();
-        // Fetched through the service worker: its cache now holds it, so the page opens with it offline.
-        if (navigator.serviceWorker && navigator.serviceWorker.controller) att.keptOffline = true;
+        if (viaWorker) att.keptOffline = true;
       }
     } catch (e) {
       // offline: keep what we had; the queue still shows what was done on this phone

@@ -78,10 +78,6 @@ CompareWithPublished = Callable[[Mapping[str, Any]], Mapping[str, Any] | None]
 ApplyPlan = Callable[..., dict[str, Any]]
 
 
-def tomorrow_utc(now: datetime | None = None) -> date:
-    return ((now or datetime.now(UTC)) + timedelta(days=1)).date()
-
-
 def default_day(now: datetime, open_order_days: Iterable[date], tz: tzinfo = UTC) -> date:
     """The day the page opens on: the first local day (in `tz`, the office's) from today with open orders to
     plan, else tomorrow."""

@@ -39,10 +39,11 @@ def admin_api(console_server):
     return {"Authorization": f"Bearer {console_server.admin_token}"}
 
 
-def test_a_worker_created_through_the_api_appears_on_the_open_live_map_at_home_marked_no_fix_yet(page, console_server):
+def test_a_worker_created_through_the_api_appears_on_the_open_live_map_at_home_marked_not_tracked(page, console_server):
     """Tests that while a dispatcher watches the live map, a worker created with POST /api/v1/workers appears at once,
-    without a reload: a marker at their home base whose label says "no fix yet", and a row in the worker list; and
-    that deactivating them takes the marker and the row off the map, again without a reload."""
+    without a reload: a marker at their home base whose label says "no consent: not tracked" (consent is required
+    by default and a new worker has none), and a row in the worker list saying so; and that deactivating them takes
+    the marker and the row off the map, again without a reload."""
     login(page, console_server)
     page.evaluate("() => { window.__sameDocument = true; }")
     answer = requests.post(
@@ -59,10 +60,10 @@ def test_a_worker_created_through_the_api_appears_on_the_open_live_map_at_home_m
         "() => document.querySelector('#worker-list').innerText.includes('Zoe Martin')", timeout=5_000
     )
     row = page.locator("#worker-list .worker-row", has_text="Zoe Martin")
-    assert "no fix yet" in row.inner_text()
+    assert "no consent: not tracked" in row.inner_text()
     page.hover(marker, force=True)
     page.wait_for_selector(".leaflet-tooltip", timeout=5_000)
-    assert page.locator(".leaflet-tooltip").last.inner_text() == "Zoe Martin · no fix yet"
+    assert page.locator(".leaflet-tooltip").last.inner_text() == "Zoe Martin · no consent: not tracked"
     layer = page.evaluate("() => window.dash_component_api.getLayout('workers-layer').props.data")
     [feature] = [f for f in layer["features"] if f["properties"]["worker_id"] == worker_id]
     assert feature["geometry"]["coordinates"] == [HOME["lon"], HOME["lat"]]
@@ -142,4 +143,42 @@ def test_an_admin_edits_a_worker_and_adds_a_site_by_clicking_the_map(page, conso
     assert (cells.nth(1).inner_text(), cells.nth(3).inner_text()) == ("boss", f"worker {worker['id']}")
     assert '"name":["Luc Moreau","Luc Moreau-Blanc"]' in cells.nth(4).inner_text()
     assert page.locator("#audit-table tbody tr").count() == 1
+    assert not page.errors, page.errors
+
+
+def test_an_admin_records_consent_given_on_paper_in_the_worker_form_and_withdraws_it(page, console_server, admin_login):
+    """Tests that the worker form shows that a new worker has no consent (not tracked), that an admin records the
+    consent the worker signed on paper there (stored under the current text's version, with who recorded it, and
+    audited), and withdraws it, the form saying each state."""
+    headers = admin_api(console_server)
+    worker = requests.post(
+        f"{console_server.url}/api/v1/workers", json={"name": "Ines Paper", "device_id": "ines-1"}, headers=headers,
+        timeout=10,
+    ).json()  # fmt: skip
+    name, password = admin_login
+    login(
+        page, console_server, name=name, password=password, path="/admin/", ready=f"tr[data-worker-id='{worker['id']}']"
+    )
+    page.click(f"tr[data-worker-id='{worker['id']}'] button.worker-edit")
+    state = page.locator("#consent-state")
+    page.wait_for_selector("#consent-state:has-text('No consent on record: not tracked.')", timeout=5_000)
+    assert page.locator("#consent-withdraw").is_hidden()
+    page.click("#consent-give:has-text('Record consent given on paper (text version 1)')")
+    page.wait_for_selector("#message.ok:has-text('Consent recorded')", timeout=5_000)
+    assert state.inner_text().startswith("Consent given on paper, recorded by boss on ")
+    assert state.inner_text().endswith("(text version 1): tracked.")
+    consent_url = f"{console_server.url}/api/v1/workers/{worker['id']}/consent"
+    stored = requests.get(consent_url, headers=headers, timeout=10).json()
+    assert (stored["state"], stored["source"], stored["given_text_version"], stored["recorded_by"]) == (
+        "given", "paper", "1", "boss"
+    )  # fmt: skip
+    audit = requests.get(
+        f"{console_server.url}/api/v1/audit", params={"action": "give-consent", "worker_id": worker["id"]},
+        headers=headers, timeout=10,
+    ).json()["entries"]  # fmt: skip
+    assert [(e["actor"], e["details"]) for e in audit] == [("boss", {"text_version": "1", "source": "paper"})]
+    page.click("#consent-withdraw")
+    page.wait_for_selector("#consent-state:has-text('Consent withdrawn on ')", timeout=5_000)
+    assert state.inner_text().endswith(": not tracked.")
+    assert requests.get(consent_url, headers=headers, timeout=10).json()["state"] == "withdrawn"
     assert not page.errors, page.errors

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from tests.support.browser import login
+from tests.support.consent import consent_all
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -30,7 +31,7 @@ def day(console_server, tmp_path_factory):
     console_server.cli("data", "import-csv", "sites", str(d / "sites.csv"))
     console_server.cli("data", "import-csv", "workers", str(d / "workers.csv"))
     admin = {"Authorization": f"Bearer {console_server.admin_token}"}
-    (ana,) = requests.get(f"{console_server.url}/api/v1/workers", headers=admin, timeout=5).json()
+    (ana,) = consent_all(requests.get, requests.post, admin, url=console_server.url)
     today = datetime.now(UTC).date()
     body = {
         "site_id": 1, "type": "repair", "required_skills": ["gas"], "service_minutes": 30,

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from tests.support.browser import login
+from tests.support.consent import consent_all
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -39,7 +40,7 @@ def world(console_server, tmp_path_factory):
     console_server.cli("data", "import-csv", "workers", str(d / "workers.csv"))
     console_server.cli("data", "create-user", "--role", "manager", "--name", "mia", "--password", "manager-pw")
     url, admin = console_server.url, {"Authorization": f"Bearer {console_server.admin_token}"}
-    workers = {w["name"]: w for w in requests.get(f"{url}/api/v1/workers", headers=admin, timeout=5).json()}
+    workers = {w["name"]: w for w in consent_all(requests.get, requests.post, admin, url=url)}
     worker = workers["Ana Late"]
     now = datetime.now(UTC)
     order = requests.post(f"{url}/api/v1/work-orders", headers=admin, timeout=10, json={

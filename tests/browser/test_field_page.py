@@ -17,6 +17,7 @@ import requests
 from PIL import Image, ImageDraw
 
 from tests.support.browser import login
+from tests.support.consent import consent_on_paper
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -45,7 +46,10 @@ def world(console_server, tmp_path_factory):
     console_server.cli("data", "import-csv", "workers", str(d / "workers.csv"))
     admin = {"Authorization": f"Bearer {console_server.admin_token}"}
     workers = requests.get(f"{console_server.url}/api/v1/workers", headers=admin, timeout=5).json()
-    return {"admin": admin, "workers": {w["name"]: w["id"] for w in workers}}
+    ids = {w["name"]: w["id"] for w in workers}
+    # Ana's phone tracker reports through /osmand: she consented on paper. Dan gives his on the page.
+    consent_on_paper(requests.post, admin, [ids["Ana Field"]], url=console_server.url)
+    return {"admin": admin, "workers": ids}
 
 
 def assigned_order(server, world, worker: str, site: dict, notes: str) -> int:

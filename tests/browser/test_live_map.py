@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tests.support.browser import login
+from tests.support.consent import consent_on_paper, record_consent
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -21,6 +23,8 @@ def fleet(console_server):
         ids[name] = int(
             console_server.cli("data", "add-worker", "--name", name, "--device-id", f"b-{n}", "--skills", "gas")
         )
+        token = {"Authorization": f"Bearer {console_server.admin_token}"}
+        consent_on_paper(requests.post, token, [ids[name]], url=console_server.url)
         ping(console_server, f"b-{n}", 43.735 + n * 0.002, 7.42 + n * 0.002)
     return ids
 
@@ -209,6 +213,7 @@ def test_a_team_scoped_dispatchers_wall_screen_shows_only_their_teams_workers(pa
     with session_scope(make_sessionmaker(make_engine(console_server.env["DATABASE_URL"]))) as session:
         nadia = workers_repo.add_worker(session, name="Nadia North", device_id="team-n", team="North").id
         sven = workers_repo.add_worker(session, name="Sven South", device_id="team-s", team="South").id
+        record_consent(session, nadia, sven)
         desk, _ = users_repo.create_user(session, name="north-desk", role=Role.DISPATCHER, password="north-pw")
         users_repo.set_scope(session, user_id=desk.id, scope=TeamScope.of(["North"]))
     ping(console_server, "team-n", 43.736, 7.421)
@@ -228,7 +233,7 @@ def test_a_team_scoped_dispatchers_wall_screen_shows_only_their_teams_workers(pa
     assert page.locator(".worker-row").count() == 1 and "Nadia North" in page.locator(".worker-row").inner_text()
     page.click(".worker-row")
     page.wait_for_selector("#worker-card h2", timeout=5_000)
-    assert "no consent" in page.locator("#worker-card").inner_text()
+    assert "consent given" in page.locator("#worker-card").inner_text()
 
     # An admin moves the desk to team South: the open wall screen follows without a reload (the server
     # ends its stream within seconds, the page connects again in the new scope and re-reads the snapshot).
@@ -242,4 +247,53 @@ def test_a_team_scoped_dispatchers_wall_screen_shows_only_their_teams_workers(pa
     )
     assert "Sven South" in page.locator(".worker-row").inner_text()
     page.wait_for_selector(".conn-live", timeout=5_000)
+    assert not [e for e in page.errors if "favicon" not in e], page.errors
+
+
+def test_the_wall_screen_says_who_is_not_tracked_and_why(page, console_server, fleet):
+    """Tests that with the default settings a fix of a worker without consent is answered 200 but not stored, and the
+    wall screen shows them at their home base saying "no consent: not tracked" (one without a home base in the list
+    only); once an admin records their consent on paper their fix is stored and drawn, and when it is withdrawn the
+    wall screen says "consent withdrawn: not tracked" at once and the next fix is not stored."""
+    admin = {"Authorization": f"Bearer {console_server.admin_token}"}
+
+    def new_worker(body):
+        r = requests.post(f"{console_server.url}/api/v1/workers", json=body, headers=admin, timeout=5)
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+    zoe = new_worker({"name": "Zoe Unconsented", "device_id": "u-1", "home_base": {"lat": 43.733, "lon": 7.418}})
+    yan = new_worker({"name": "Yan Homeless", "device_id": "u-2"})
+    positions = f"{console_server.url}/api/v1/workers/{zoe}/positions"
+    ping(console_server, "u-1", 43.7391, 7.4272)  # answered 200 (the phone would only retry a refusal) ...
+    assert requests.get(positions, headers=admin, timeout=5).json() == []  # ... and not kept
+    login(page, console_server)
+
+    def row_says(name: str, words: str) -> None:
+        page.wait_for_function(
+            "([name, words]) => [...document.querySelectorAll('.worker-row')].some("
+            "(r) => r.textContent.includes(name) && r.textContent.includes(words))",
+            arg=[name, words],
+            timeout=10_000,
+        )
+
+    row_says("Zoe Unconsented", "no consent: not tracked")
+    row_says("Yan Homeless", "no consent: not tracked")
+    assert page.locator(f"path.worker-{yan}").count() == 0  # no place to draw: listed only
+    page.locator(f"path.worker-{zoe}").hover()
+    expect(page.locator(".worker-label", has_text="Zoe Unconsented")).to_contain_text("no consent: not tracked")
+
+    consent_on_paper(requests.post, admin, [zoe], url=console_server.url)
+    row_says("Zoe Unconsented", "no fix yet")  # the console's push: tracked from now on
+    ping(console_server, "u-1", 43.7391, 7.4272)
+    (kept,) = requests.get(positions, headers=admin, timeout=5).json()
+    row_says("Zoe Unconsented", "ago")
+
+    r = requests.post(
+        f"{console_server.url}/api/v1/workers/{zoe}/consent", json={"given": False}, headers=admin, timeout=5
+    )
+    assert r.json()["state"] == "withdrawn"
+    row_says("Zoe Unconsented", "consent withdrawn: not tracked")
+    ping(console_server, "u-1", 43.7395, 7.4280)
+    assert requests.get(positions, headers=admin, timeout=5).json() == [kept]
     assert not [e for e in page.errors if "favicon" not in e], page.errors

@@ -11,6 +11,7 @@ import requests
 
 from tests.support import plan_day
 from tests.support.browser import login
+from tests.support.consent import consent_all
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -37,7 +38,7 @@ def world(console_server, tmp_path_factory):
     console_server.cli("data", "import-csv", "workers", str(d / "workers.csv"))
     admin = {"Authorization": f"Bearer {console_server.admin_token}"}
     url = console_server.url
-    worker_id = requests.get(f"{url}/api/v1/workers", headers=admin, timeout=5).json()[0]["id"]
+    worker_id = consent_all(requests.get, requests.post, admin, url=url)[0]["id"]
     now = datetime.now(UTC)
     ping = {"id": "x-worker", "lat": 43.7310, "lon": 7.4180, "timestamp": now.isoformat()}
     assert requests.get(f"{url}/osmand", params=ping, timeout=5).status_code == 200
@@ -115,6 +116,7 @@ def test_the_live_map_and_the_order_card_show_typed_html_as_text(page, console_s
     page.click("#tab-orders")
     page.click(f".order-row:has-text('#{world['today']} repair')")
     page.wait_for_selector("#order-field .report-signed", timeout=10_000)
+    page.wait_for_selector("#order-card dl", timeout=10_000)  # the card is drawn by its own answer, maybe later
     card = page.locator("#order-detail").inner_text()
     for text in (SITE, NOTE, REPORT, PART):
         assert text in card, (text, card)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
+from tests.support.consent import consent_all
 from tests.support.inprocess import InProcessApp, make_app
 from tests.support.servers import wait_until
 
@@ -41,7 +42,7 @@ def app(tmp_path_factory) -> InProcessApp:
 def setup(app):
     app.import_csv("sites", SITES)
     app.import_csv("workers", WORKERS)
-    workers = {w["device_id"]: w["id"] for w in app.http.get("/api/v1/workers", headers=app.admin).json()}
+    workers = {w["device_id"]: w["id"] for w in consent_all(app.http.get, app.http.post, app.admin)}
     return {"admin": app.admin, "workers": workers, "http": app.http}
 
 

@@ -7,6 +7,7 @@ import io
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from functools import partial
+from zoneinfo import ZoneInfo
 
 import fakeredis
 import pytest
@@ -90,6 +91,22 @@ ANA = {
     "home_base": MONACO,
     "shifts": ["Mon-Fri 07:00-15:30"],
 }
+
+
+def test_a_worker_posted_works_on_the_offices_clock_and_keeps_it_when_edited(app):
+    """Tests that a worker created through the API with a Mon-Fri 07:00-15:30 shift is on shift by the office's
+    clock (Europe/Monaco, UTC+1 in March: 06:30 UTC is 07:30 there, 15:00 UTC is 16:00), not UTC's, and that
+    renaming them (PATCH) keeps it so."""
+    client = app["client"]
+    created = client.post("/api/v1/workers", json=ANA, headers=app["admin"]).get_json()
+    monday = partial(datetime, 2026, 3, 2, tzinfo=UTC)
+    for edit in (None, {"name": "Ana R."}):
+        if edit is not None:
+            assert client.patch(f"/api/v1/workers/{created['id']}", json=edit, headers=app["admin"]).status_code == 200
+        with session_scope(app["sessions"]) as session:
+            worker = workers_repo.get_worker(session, created["id"])
+        assert worker is not None and worker.zone == ZoneInfo("Europe/Monaco")
+        assert worker.on_shift(monday(6, 30)) and not worker.on_shift(monday(15, 0))
 
 
 def test_posting_a_worker_answers_201_with_the_worker_audits_it_and_tells_the_live_map(app):

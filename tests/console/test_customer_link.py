@@ -10,6 +10,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from sqlalchemy import text
 
+from tests.support.consent import consent_all
 from tests.support.inprocess import InProcessApp, make_app
 
 SITES = """external_ref,name,address,latitude,longitude,geofence_radius_m,category
@@ -32,7 +33,7 @@ def app(tmp_path_factory) -> InProcessApp:
 def setup(app):
     app.import_csv("sites", SITES)
     app.import_csv("workers", WORKERS)
-    workers = {w["name"]: w["id"] for w in app.http.get("/api/v1/workers", headers=app.admin).json()}
+    workers = {w["name"]: w["id"] for w in consent_all(app.http.get, app.http.post, app.admin)}
     return {"admin": app.admin, "workers": workers, "http": app.http}
 
 

@@ -30,6 +30,7 @@ from dispatch.geo import LatLon
 from dispatch.orders import OrderType, TimeWindow
 from realtime.ingest import DROPPED, MAX_ATTRIBUTE_BYTES, MAX_ATTRIBUTES, MAX_ATTRIBUTES_BYTES
 from tests.factories import EVERY_DAY_7_TO_19
+from tests.support.consent import record_consent
 
 NOW = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 BIG = 2**63
@@ -70,6 +71,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         _, token = users_repo.create_user(session, name="root", role=Role.ADMIN, password="root-password")
         worker = workers_repo.add_worker(session, name="Ana", device_id="ana-1", shifts=(EVERY_DAY_7_TO_19,),
                                          home_base=LatLon(43.739, 7.427))  # fmt: skip
+        record_consent(session, worker.id)
         site = sites_repo.add_site(session, name="Casino", location=LatLon(43.7394, 7.4276))
         window = TimeWindow(datetime.combine(NOW.date(), time(9), UTC), datetime.combine(NOW.date(), time(11), UTC))
         order = orders_repo.add_order(session, site_id=site.id, type=OrderType.REPAIR, priority=3, window=window,

@@ -16,6 +16,7 @@ from data.db import make_engine, make_sessionmaker, session_scope
 from data.migrate import migrate
 from data.settings import Settings
 from dispatch.clock import ManualClock
+from tests.support.consent import record_consent
 
 START = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 
@@ -33,6 +34,7 @@ def test_osmand_answers_503_with_a_reason_and_stores_nothing_when_the_database_f
     sessions = make_sessionmaker(make_engine(settings.database_url))
     with session_scope(sessions) as session:
         worker = workers_repo.add_worker(session, name="Ana", device_id="a1")
+        record_consent(session, worker.id)
     app = create_app(settings, clock=ManualClock(START))
     app.bus._redis = fakeredis.FakeRedis()  # noqa: SLF001 - no Redis server needed for this edge
     insert = positions_repo.insert_positions

@@ -117,11 +117,6 @@ def test_unplanned_list_names_the_reason():
     assert "Every order is planned" in str(plans.unplanned_list({"unplanned": []}, PLACES))
 
 
-def test_tomorrow_is_the_default_day():
-    """Tests that the page opens on tomorrow (UTC), the day a manager usually plans."""
-    assert plans.tomorrow_utc(datetime(2025, 3, 3, 23, 30, tzinfo=UTC)) == date(2025, 3, 4)
-
-
 def test_the_page_opens_on_the_first_day_with_open_orders():
     """Tests that the plan page opens on today when today has open orders (the demo day), else the next such day, else tomorrow."""
     now = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)

@@ -5,8 +5,9 @@ from dash import html
 from console.pages.live import card_view
 from dispatch.geo import LatLon
 from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder
+from dispatch.privacy import ConsentState
 from dispatch.sites import Site
-from services.geojson import active_orders, orders_to_geojson, position_to_json, workers_to_geojson
+from services.geojson import active_orders, orders_to_geojson, position_to_json, untracked_reason, workers_to_geojson
 from tests.factories import at, make_position, make_worker
 
 NOW = at("2025-03-03T08:00:30Z")
@@ -33,6 +34,22 @@ def test_worker_with_fresh_fast_fix_is_en_route_at_the_fix():
 def test_worker_without_any_place_is_left_off_the_map():
     """Tests that a worker with no fix and no home base is not drawn at 0,0."""
     assert workers_to_geojson([make_worker(home_base=None)], {}, NOW)["features"] == []
+
+
+def test_a_worker_not_tracked_is_never_drawn_at_a_stored_fix_and_says_why():
+    """Tests that a worker whose fixes are not kept (consent withdrawn; none, when required) is drawn at their home
+    base, not at the fix stored before, saying why; without a home base they are kept, placeless, for the list."""
+    fix = {1: make_position(lat=43.74, lon=7.43, speed_mps=12.0)}
+    (feature,) = workers_to_geojson([make_worker()], fix, NOW, untracked={1: "consent_withdrawn"})["features"]
+    assert feature["geometry"]["coordinates"] == [7.4276, 43.7394]
+    assert (feature["properties"]["untracked"], feature["properties"]["fix_time"]) == ("consent_withdrawn", None)
+    (placeless,) = workers_to_geojson([make_worker(home_base=None)], {}, NOW, untracked={1: "no_consent"})["features"]
+    assert placeless["geometry"] is None and placeless["properties"]["untracked"] == "no_consent"
+    assert workers_to_geojson([make_worker()], fix, NOW)["features"][0]["properties"]["untracked"] is None
+    assert untracked_reason(ConsentState.NONE, required=True) == "no_consent"
+    assert untracked_reason(ConsentState.NONE, required=False) is None
+    assert untracked_reason(ConsentState.WITHDRAWN, required=False) == "consent_withdrawn"
+    assert untracked_reason(ConsentState.GIVEN, required=True) is None
 
 
 def test_orders_are_drawn_at_their_site_with_status():

@@ -35,7 +35,7 @@ from dispatch.clock import ManualClock
 from dispatch.geo import LatLon
 from dispatch.orders import TimeWindow
 from dispatch.positions import Position
-from dispatch.privacy import ConsentSource, RetentionDays
+from dispatch.privacy import CONSENT_WITHDRAWN, ConsentSource, ConsentState, RetentionDays, consent_refusal
 from realtime.retention import purge_all
 
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
@@ -49,8 +49,7 @@ def fix(worker_id: int, at: datetime, lat: float = 43.7394) -> Position:
 @pytest.fixture
 def world(tmp_path: Path):
     settings = replace(
-        Settings.from_env({"OUTFIELD_VAR": str(tmp_path), "SECRET_KEY": "test", "OUTFIELD_OSRM_DIR": str(tmp_path / "none"),
-                           "OUTFIELD_CONSENT_REQUIRED": "1"}),
+        Settings.from_env({"OUTFIELD_VAR": str(tmp_path), "SECRET_KEY": "test", "OUTFIELD_OSRM_DIR": str(tmp_path / "none")}),
         redis_url="redis://fake:6379/0",
     )  # fmt: skip
     migrate(settings.database_url)
@@ -211,7 +210,7 @@ def stored_fixes(world, worker_id: int) -> int:
 
 
 def test_fixes_are_kept_only_with_current_consent_and_the_console_says_why(world):
-    """Tests that with consent required a fix of a worker without consent is answered 200 but not stored; after
+    """Tests that with the default settings a fix of a worker without consent is answered 200 but not stored; after
     consent on their push link it is stored; after they withdraw it, it is not stored again, and the console's
     consent read and worker card say "withdrawn"."""
     c, ana = world["client"], world["ana"]
@@ -252,6 +251,20 @@ def test_an_admin_records_consent_given_on_paper_and_the_batch_endpoint_names_co
 def users_repo_actor(world, name: str):
     with session_scope(world["sessions"]) as session:
         return users_repo.actor_by_name(session, name)
+
+
+def test_consent_is_required_unless_the_office_says_0_and_a_withdrawal_stops_tracking_either_way(tmp_path):
+    """Tests that consent is required by default, that `OUTFIELD_CONSENT_REQUIRED=0` (an office with another legal
+    basis) keeps the fixes of a worker who never answered but never those of one who withdrew, and that any
+    other value is refused naming the variable."""
+    env = {"OUTFIELD_VAR": str(tmp_path), "SECRET_KEY": "test"}
+    assert Settings.from_env(env).consent_required is True
+    assert Settings.from_env({**env, "OUTFIELD_CONSENT_REQUIRED": "1"}).consent_required is True
+    assert Settings.from_env({**env, "OUTFIELD_CONSENT_REQUIRED": "0"}).consent_required is False
+    with pytest.raises(ValueError, match="OUTFIELD_CONSENT_REQUIRED"):
+        Settings.from_env({**env, "OUTFIELD_CONSENT_REQUIRED": "no"})
+    assert consent_refusal(ConsentState.NONE, required=False) is None
+    assert consent_refusal(ConsentState.WITHDRAWN, required=False) == CONSENT_WITHDRAWN
 
 
 # --- retention -------------------------------------------------------------------------------------------

@@ -81,14 +81,15 @@ def test_an_unreadable_factors_file_leaves_the_road_times(tmp_path: Path) -> Non
 
 def test_learn_travel_command_reports_and_refuses_bad_options(tmp_path: Path) -> None:
     """Tests that `python -m console learn-travel` on a database without trips says nothing was learned
-    (exit 0, no factors kept), and a bad option gets a message naming it."""
+    (exit 0, no factors kept), that its days and hours are the office's (OUTFIELD_TIMEZONE, Europe/Monaco when
+    unset) unless --timezone names another, and a bad option gets a message naming it."""
     env = {"OUTFIELD_VAR": str(tmp_path), "OUTFIELD_OSRM_DIR": str(tmp_path / "no-osrm"), "PATH": "/usr/bin:/bin"}
     subprocess.run([sys.executable, "-m", "data", "migrate"], env=env, check=True, capture_output=True, cwd=REPO)
     done = subprocess.run([sys.executable, "-m", "console", "learn-travel", "--days", "7"], env=env, cwd=REPO,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
-    assert (summary["learned"], summary["trips"]) == (False, 0)
+    assert (summary["learned"], summary["trips"], summary["timezone"]) == (False, 0, "Europe/Monaco")
     assert not (tmp_path / travel_learning.LEARNED_FILE).exists()
     bad = subprocess.run([sys.executable, "-m", "console", "learn-travel", "--timezone", "Mars/Olympus"], env=env,
                          cwd=REPO, capture_output=True, text=True, timeout=120)  # fmt: skip

@@ -11,7 +11,9 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, date, datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -20,7 +22,7 @@ from data.db import make_engine, make_sessionmaker
 from data.orders_repo import list_orders
 from data.sites_repo import list_sites
 from data.users_repo import actor_for_token
-from data.workers_repo import get_worker
+from data.workers_repo import get_worker, list_workers
 from dispatch.access import Role
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -136,6 +138,27 @@ def test_seed_demo_if_empty_seeds_once_and_demo_info_prints_url_and_logins(
     with pytest.raises(SystemExit) as exited:
         main(["seed-demo", "--day", "03/03/2025"])
     assert exited.value.code == 2 and "--day" in capsys.readouterr().err
+
+
+def test_seed_demo_seeds_monacos_day_by_default(
+    cli_env: dict[str, str], capsys, monkeypatch: pytest.MonkeyPatch, fast_password_hashing
+) -> None:
+    """Tests that `seed-demo` on a fresh file, in the default office zone (Europe/Monaco), picks Monaco's day:
+    at 20:30 UTC on 1 July it is 22:30 there, past 21:00, so the demo is 2 July's, its windows in Monaco's
+    07:30-21:30 and its workers' shifts read on Monaco's clock."""
+    monkeypatch.delenv("OUTFIELD_TIMEZONE", raising=False)
+    assert main(["seed-demo", "--now", "2026-07-01T20:30:00+00:00"]) == 0
+    assert "demo for 2026-07-02" in capsys.readouterr().out
+    monaco = ZoneInfo("Europe/Monaco")
+    with _session(cli_env) as session:
+        orders = list_orders(session)
+        workers = list_workers(session)
+    assert {o.reference[:15] for o in orders} == {"DEMO-2026-07-02"}
+    assert {o.window.start.astimezone(monaco).date() for o in orders} == {date(2026, 7, 2)}
+    assert min(o.window.start.astimezone(monaco).time() for o in orders) >= time(7, 30)
+    assert {w.zone for w in workers} == {monaco}
+    early = [w for w in workers if w.shifts[0].start == time(7, 30)]
+    assert early and all(w.on_shift(datetime(2026, 7, 2, 5, 45, tzinfo=UTC)) for w in early)  # 07:45 in Monaco
 
 
 def test_purge_positions_prints_the_count(cli_env: dict[str, str], capsys) -> None:

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.orm import Session
 
+from data.audit_repo import list_audit
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.orders_repo import list_orders, order_history
+from data.privacy_repo import consent_states, latest_consent, withdraw_consent
 from data.scenario import DEMO_LOGINS, ROTA, SKILLS, is_empty, monaco_pois, seed_demo
 from data.sites_repo import list_sites, site_by_ref
-from data.users_repo import check_password, create_user
+from data.users_repo import actor_by_name, check_password, create_user
 from data.workers_repo import list_workers
 from dispatch.access import Role
 from dispatch.orders import OrderStatus, OrderType
+from dispatch.privacy import ConsentSource, ConsentState
 from dispatch.workers import keeps_location
 
 DAY = date(2025, 3, 3)
+MONACO = ZoneInfo("Europe/Monaco")
 
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
@@ -26,7 +32,7 @@ pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 @pytest.fixture
 def seeded(session: Session):
-    summary = seed_demo(session, seed=0, day=DAY)
+    summary = seed_demo(session, seed=0, day=DAY, zone=MONACO)
     session.commit()
     return summary
 
@@ -43,7 +49,7 @@ def test_demo_workers_work_a_rota_of_real_shifts_and_all_day_only_when_asked(ses
     at_night = datetime(2025, 3, 3, 3, 0, tzinfo=UTC)
     assert not any(keeps_location(w, at_night) for w in workers)
 
-    seed_demo(session, seed=0, day=DAY, all_day=True)
+    seed_demo(session, seed=0, day=DAY, zone=MONACO, all_day=True)
     times = [datetime(2025, 3, 3, hour, minute, 30, tzinfo=UTC) for hour in range(24) for minute in (0, 59)]
     assert [t for t in times if not all(keeps_location(w, t) for w in list_workers(session))] == []
 
@@ -53,7 +59,7 @@ def test_the_demo_opens_on_a_day_in_progress(session: Session) -> None:
     site or on their way now (one order each at most, each on shift), the rest later; every step in the history
     with who and when."""
     now = datetime(2025, 3, 3, 10, 40, tzinfo=UTC)
-    seed_demo(session, seed=0, day=DAY, now=now)
+    seed_demo(session, seed=0, day=DAY, zone=MONACO, now=now)
     session.commit()
     orders = list_orders(session)
     by_status = Counter(o.status for o in orders)
@@ -107,7 +113,7 @@ def test_seed_demo_stores_all_sites_workers_orders_and_logins(session: Session, 
     assert all(1 <= len(w.skills) <= 3 and w.skills <= set(SKILLS) for w in workers)
     assert set().union(*(w.skills for w in workers)) == set(SKILLS)
     assert Counter(w.team for w in workers) == {"North": 10, "Centre": 10, "South": 10}
-    assert all(w.shifts[0] in [shift for _, shift in ROTA] for w in workers)
+    assert all(replace(w.shifts[0], zone=UTC) in [shift for _, shift in ROTA] and w.zone == MONACO for w in workers)
     homes = {(s.location.lat, s.location.lon) for s in sites}
     assert all(w.home_base is not None and (w.home_base.lat, w.home_base.lon) in homes for w in workers)
 
@@ -115,7 +121,7 @@ def test_seed_demo_stores_all_sites_workers_orders_and_logins(session: Session, 
     assert [o.reference for o in orders] == [f"DEMO-2025-03-03-{n:03d}" for n in range(1, 121)]
     assert {o.type for o in orders} == set(OrderType)
     assert all(o.status is OrderStatus.NEW for o in orders)
-    start, end = datetime(2025, 3, 3, 7, 30, tzinfo=UTC), datetime(2025, 3, 3, 21, 30, tzinfo=UTC)
+    start, end = datetime(2025, 3, 3, 7, 30, tzinfo=MONACO), datetime(2025, 3, 3, 21, 30, tzinfo=MONACO)
     assert all(start <= o.window.start < o.window.end <= end for o in orders)
     assert all(any(o.required_skills <= w.skills for w in workers) for o in orders)
     assert all(o.required_skills for o in orders)
@@ -135,7 +141,7 @@ def _seed(url: str, seed: int, day: date = DAY):
     engine = make_engine(url)
     try:
         with session_scope(make_sessionmaker(engine)) as session:
-            seed_demo(session, seed=seed, day=day)
+            seed_demo(session, seed=seed, day=day, zone=MONACO)
         with session_scope(make_sessionmaker(engine)) as session:
             return list_workers(session), list_orders(session)
     finally:
@@ -158,37 +164,84 @@ def test_the_same_seed_gives_the_same_workers_and_orders(tmp_path, _migrated_sql
 def test_seeding_again_updates_in_place_and_another_day_adds_only_that_days_orders(session: Session, seeded) -> None:
     """Tests that re-seeding the same day duplicates nothing and the next day adds 120 orders, same roster."""
     sites, workers, orders = list_sites(session), list_workers(session), list_orders(session)
-    seed_demo(session, seed=0, day=DAY)
+    seed_demo(session, seed=0, day=DAY, zone=MONACO)
     session.commit()
     assert (list_sites(session), list_workers(session), list_orders(session)) == (sites, workers, orders)
-    seed_demo(session, seed=0, day=date(2025, 3, 4))
+    seed_demo(session, seed=0, day=date(2025, 3, 4), zone=MONACO)
     assert list_workers(session) == workers
     next_day = [o for o in list_orders(session) if o.reference.startswith("DEMO-2025-03-04-")]
     assert len(next_day) == 120 and len(list_orders(session)) == 240
 
 
+def test_the_demo_workers_consented_on_paper_recorded_by_the_admin_and_a_withdrawal_survives_reseeding(
+    session: Session, seeded
+) -> None:
+    """Tests that every demo worker has consent to tracking on record (so the simulated phones are tracked with
+    consent required), given on paper under text version 1, recorded by the demo admin and audited; and that
+    seeding again gives no second consent and leaves a withdrawn one withdrawn."""
+    workers = list_workers(session)
+    assert set(consent_states(session).values()) == {ConsentState.GIVEN}
+    audited = [e for e in list_audit(session, subject_type="worker") if e.action == "give-consent"]
+    admin = actor_by_name(session, "admin")
+    first = latest_consent(session, workers[0].id)
+    assert first is not None and (first.source, first.text_version) == (ConsentSource.PAPER, "1")
+    assert admin is not None and first.given_by == admin.id and {e.actor_id for e in audited} == {admin.id}
+    assert sorted(e.subject_id for e in audited) == sorted(w.id for w in workers)
+    assert {e.details["text_version"] for e in audited} == {"1"} and {e.details["source"] for e in audited} == {"paper"}
+    withdraw_consent(session, worker_id=workers[0].id, at=datetime(2025, 3, 3, 9, tzinfo=UTC), by=None)
+    seed_demo(session, seed=0, day=DAY, zone=MONACO)
+    assert consent_states(session)[workers[0].id] is ConsentState.WITHDRAWN
+    assert len([e for e in list_audit(session, subject_type="worker") if e.action == "give-consent"]) == len(workers)
+
+
 def test_seeding_keeps_the_password_of_an_existing_demo_user(session: Session) -> None:
     """Tests that seed_demo never resets the password of a user called `admin` that already exists."""
     create_user(session, name="admin", role=Role.ADMIN, password="real-secret")
-    seed_demo(session, seed=0, day=DAY)
+    seed_demo(session, seed=0, day=DAY, zone=MONACO)
     assert check_password(session, name="admin", password="admin-demo") is None
     assert check_password(session, name="admin", password="real-secret") is not None
 
 
 def test_a_demo_started_late_in_the_evening_is_seeded_for_tomorrow():
-    """Tests that the default demo day is today until 21:00 UTC (the evening shift still on), then tomorrow."""
+    """Tests that the default demo day is the office's today until 21:00 on its clock (the evening shift still
+    on), then tomorrow: in Monaco (UTC+1 in March) 20:00 UTC is 21:00 and 20:01 UTC already tomorrow's demo,
+    and 23:30 UTC on 2 March is 3 March there."""
     from data.scenario import demo_day
 
-    assert demo_day(datetime(2025, 3, 3, 6, 0, tzinfo=UTC)) == date(2025, 3, 3)
-    assert demo_day(datetime(2025, 3, 3, 21, 0, tzinfo=UTC)) == date(2025, 3, 3)
-    assert demo_day(datetime(2025, 3, 3, 21, 1, tzinfo=UTC)) == date(2025, 3, 4)
-    assert demo_day(datetime(2025, 3, 3, 23, 59, tzinfo=UTC)) == date(2025, 3, 4)
+    assert demo_day(datetime(2025, 3, 3, 6, 0, tzinfo=UTC), MONACO) == date(2025, 3, 3)
+    assert demo_day(datetime(2025, 3, 3, 20, 0, tzinfo=UTC), MONACO) == date(2025, 3, 3)
+    assert demo_day(datetime(2025, 3, 3, 20, 1, tzinfo=UTC), MONACO) == date(2025, 3, 4)
+    assert demo_day(datetime(2025, 3, 2, 23, 30, tzinfo=UTC), MONACO) == date(2025, 3, 3)
+    assert demo_day(datetime(2025, 3, 3, 21, 0, tzinfo=UTC), ZoneInfo("UTC")) == date(2025, 3, 3)
+
+
+def test_the_demo_day_and_its_shifts_are_the_offices_local_day_and_clock(session: Session) -> None:
+    """Tests that a Monaco summer demo (UTC+2) has every order window within 07:30-21:30 of Monaco's day and the
+    day shift on 08:00-17:00 Monaco time (06:00-15:00 UTC), and the day in progress reads shifts there too:
+    at 06:30 UTC (08:30 in Monaco) only early and day-shift workers are on site or on their way."""
+    summer = date(2025, 7, 1)
+    now = datetime(2025, 7, 1, 6, 30, tzinfo=UTC)
+    seed_demo(session, seed=0, day=summer, zone=MONACO, now=now)
+    session.commit()
+    orders = list_orders(session)
+    starts = [o.window.start.astimezone(MONACO) for o in orders]
+    ends = [o.window.end.astimezone(MONACO) for o in orders]
+    assert {t.date() for t in starts + ends} == {summer}
+    assert min(t.time() for t in starts) >= time(7, 30) and max(t.time() for t in ends) <= time(21, 30)
+    day_shift = [w for w in list_workers(session) if (w.shifts[0].start, w.shifts[0].end) == (time(8), time(17))]
+    assert day_shift and all(w.zone == MONACO for w in day_shift)
+    assert all(w.on_shift(datetime(2025, 7, 1, 6, 0, tzinfo=UTC)) for w in day_shift)
+    assert not any(w.on_shift(datetime(2025, 7, 1, 15, 0, tzinfo=UTC)) for w in day_shift)
+    workers = {w.id: w for w in list_workers(session)}
+    moving = [o for o in orders if o.status in (OrderStatus.ON_SITE, OrderStatus.EN_ROUTE)]
+    assert moving and all(workers[o.assigned_worker_id].shifts[0].start <= time(8) for o in moving)
+    assert all(workers[o.assigned_worker_id].on_shift(now) for o in moving)
 
 
 def test_seed_demo_scales_to_a_bigger_fleet_with_distinct_names_and_reachable_orders(session: Session) -> None:
     """Tests that the demo scales (as the console benchmark seeds it): 800 workers with distinct names and
     1,000 orders, each order's skills held by some worker."""
-    summary = seed_demo(session, seed=0, day=DAY, workers=800, orders=1000)
+    summary = seed_demo(session, seed=0, day=DAY, zone=MONACO, workers=800, orders=1000)
     session.commit()
     assert (summary.workers, summary.orders) == (800, 1000)
     workers = list_workers(session)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -20,9 +21,11 @@ from dispatch.reports import (
     summarise,
     workers_frame,
 )
+from dispatch.workers import Shift
 
 WEEK = Period(date(2026, 3, 2), date(2026, 3, 8))  # Monday .. Sunday
-SHIFT_S = shift_seconds([((0, 1, 2, 3, 4), 8 * 3600.0)], WEEK)
+WEEKDAYS_9_TO_5 = Shift(weekdays=(0, 1, 2, 3, 4), start=time(9), end=time(17))
+SHIFT_S = shift_seconds([WEEKDAYS_9_TO_5], WEEK)
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
@@ -107,7 +110,18 @@ def test_shift_seconds_count_each_weekday_of_the_period() -> None:
     """Tests that a Mon-Fri 8-hour shift gives 40 hours a week and 64 hours over ten days from a Monday."""
     assert SHIFT_S == 40 * 3600
     ten_days = Period(date(2026, 3, 2), date(2026, 3, 11))
-    assert shift_seconds([((0, 1, 2, 3, 4), 8 * 3600.0)], ten_days) == 8 * 8 * 3600
+    assert shift_seconds([WEEKDAYS_9_TO_5], ten_days) == 8 * 8 * 3600
+
+
+def test_shift_seconds_count_the_short_and_long_days_of_a_night_shift_across_the_clock_change() -> None:
+    """Tests that a Sunday 00:00-06:00 night shift in Monaco is planned for 5 hours on 29 March 2026 (the
+    clocks go forward at 02:00) and 7 on 25 October (back at 03:00), 6 on any other Sunday, as elapsed time."""
+    monaco = ZoneInfo("Europe/Monaco")
+    night = Shift(weekdays=(6,), start=time(0), end=time(6), zone=monaco)
+    march = Period(date(2026, 3, 23), date(2026, 4, 5), monaco)  # two Sundays: 29 March and 5 April
+    october = Period(date(2026, 10, 25), date(2026, 10, 25), monaco)
+    assert shift_seconds([night], march) == (5 + 6) * 3600
+    assert shift_seconds([night], october) == 7 * 3600
 
 
 def test_period_is_bounded_and_ordered() -> None:

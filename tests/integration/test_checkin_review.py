@@ -12,6 +12,7 @@ from PIL import Image
 
 from data import audit_repo
 from data.db import make_engine, make_sessionmaker, session_scope
+from tests.support.consent import consent_all
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +47,7 @@ def setup(console_server, tmp_path_factory):
     admin = {"Authorization": f"Bearer {console_server.admin_token}"}
     manager = console_server.cli("data", "create-user", "--role", "manager", "--name", "Mona Manager").strip()
     dispatcher = console_server.cli("data", "create-user", "--role", "dispatcher", "--name", "Dan Dispatch").strip()
-    (worker,) = requests.get(f"{console_server.url}/api/v1/workers", headers=admin, timeout=5).json()
+    (worker,) = consent_all(requests.get, requests.post, admin, url=console_server.url)
     token = requests.post(
         f"{console_server.url}/api/v1/workers/{worker['id']}/push-link", json={}, headers=admin, timeout=5
     ).json()["token"]

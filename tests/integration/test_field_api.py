@@ -13,6 +13,8 @@ import requests
 import socketio
 from PIL import Image
 
+from tests.support.consent import consent_all, consent_on_paper
+
 pytestmark = pytest.mark.integration
 
 SITES = """external_ref,name,address,latitude,longitude,geofence_radius_m,category
@@ -35,10 +37,7 @@ def setup(console_server, tmp_path_factory):
     console_server.cli("data", "import-csv", "sites", str(d / "sites.csv"))
     console_server.cli("data", "import-csv", "workers", str(d / "workers.csv"))
     admin = {"Authorization": f"Bearer {console_server.admin_token}"}
-    workers = {
-        w["name"]: w["id"]
-        for w in requests.get(f"{console_server.url}/api/v1/workers", headers=admin, timeout=5).json()
-    }
+    workers = {w["name"]: w["id"] for w in consent_all(requests.get, requests.post, admin, url=console_server.url)}
     return {"admin": admin, "workers": workers, "url": console_server.url}
 
 
@@ -358,6 +357,7 @@ def test_a_worker_on_site_cannot_check_in_elsewhere_and_an_early_check_in_is_fla
                        "--shift", "Mon-Sun 00:00-23:59")  # fmt: skip
     workers = requests.get(f"{setup['url']}/api/v1/workers", headers=setup["admin"], timeout=5).json()
     setup["workers"]["Cy Field"] = next(w["id"] for w in workers if w["name"] == "Cy Field")
+    consent_on_paper(requests.post, setup["admin"], [setup["workers"]["Cy Field"]], url=setup["url"])
     first, second = assigned_order(setup, "Cy Field"), assigned_order(setup, "Cy Field")
     token = link(setup, "Cy Field")
     at_casino = {**CASINO, "accuracy_m": 10}

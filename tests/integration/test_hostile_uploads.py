@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from tests.factories import ALL_DAY_CSV
+from tests.support.consent import consent_all
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +33,7 @@ def field_link(console_server, tmp_path_factory) -> dict[str, object]:
     console_server.cli("data", "import-csv", "sites", str(d / "sites.csv"))
     console_server.cli("data", "import-csv", "workers", str(d / "workers.csv"))
     admin = {"Authorization": f"Bearer {console_server.admin_token}"}
-    worker_id = requests.get(f"{console_server.url}/api/v1/workers", headers=admin, timeout=5).json()[0]["id"]
+    worker_id = consent_all(requests.get, requests.post, admin, url=console_server.url)[0]["id"]
     day = (datetime.now(UTC) + timedelta(days=1)).date()
     order = requests.post(
         f"{console_server.url}/api/v1/work-orders",

@@ -24,6 +24,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from realtime.redis_server import start_redis
+from tests.support.consent import consent_all
 from tests.support.servers import REPO, free_port, run_cli, wait_until
 
 pytestmark = pytest.mark.integration
@@ -87,8 +88,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             console = subprocess.Popen([sys.executable, "-m", "console"], env=env, cwd=REPO, stdout=log, stderr=log)
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).status_code == 200, 30, "python -m console")
-        workers = requests.get(f"{url}/api/v1/workers", headers={"Authorization": f"Bearer {token}"}, timeout=5)
-        ids = {w["device_id"]: w["id"] for w in workers.json()}
+        workers = consent_all(requests.get, requests.post, {"Authorization": f"Bearer {token}"}, url=url)
+        ids = {w["device_id"]: w["id"] for w in workers}
         deployment = Deployment(url, token, ids["res-ana"], ids["res-cell"], redis_port, var / "redis", redis_proc)
         yield deployment
         redis_proc = deployment.redis_proc

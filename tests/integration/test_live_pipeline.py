@@ -12,6 +12,7 @@ import requests
 import socketio
 
 from tests.factories import ALL_DAY_CSV
+from tests.support.consent import consent_all
 
 pytestmark = pytest.mark.integration
 
@@ -30,11 +31,8 @@ def registered(console_server, tmp_path_factory):
         f"Otto Offduty,phone-otto,gas,Centre,43.7350,7.4220,{off_day},12:00,13:00\n"
     )
     console_server.cli("data", "import-csv", "workers", str(csv))
-    workers = requests.get(
-        f"{console_server.url}/api/v1/workers",
-        headers={"Authorization": f"Bearer {console_server.admin_token}"},
-        timeout=5,
-    ).json()
+    admin = {"Authorization": f"Bearer {console_server.admin_token}"}
+    workers = consent_all(requests.get, requests.post, admin, url=console_server.url)
     return {w["device_id"]: {"id": w["id"], "device_id": w["device_id"]} for w in workers}
 
 

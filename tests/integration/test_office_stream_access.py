@@ -10,6 +10,7 @@ import pytest
 import requests
 import socketio
 
+from tests.support.consent import consent_on_paper, record_consent
 from tests.support.servers import wait_until
 
 pytestmark = pytest.mark.integration
@@ -43,6 +44,7 @@ def test_a_push_link_never_receives_the_office_stream(console_server):
     the live map's position batches the office receives; a field worker's own API token is refused too."""
     worker_id = int(console_server.cli("data", "add-worker", "--name", "Acl Ana", "--device-id", "acl-1"))
     admin = {"Authorization": f"Bearer {console_server.admin_token}"}
+    consent_on_paper(requests.post, admin, [worker_id], url=console_server.url)
     r = requests.post(f"{console_server.url}/api/v1/workers/{worker_id}/push-link", json={}, headers=admin, timeout=10)
     link = r.json()["token"]
     field_token = console_server.cli("data", "create-user", "--role", "field_worker", "--name", "acl-field")
@@ -123,6 +125,7 @@ def test_a_team_scoped_wall_screen_receives_only_its_teams_fixes(console_server)
     with session_scope(make_sessionmaker(make_engine(console_server.env["DATABASE_URL"]))) as session:
         north = workers_repo.add_worker(session, name="Nora North", device_id="scope-n", team="North").id
         south = workers_repo.add_worker(session, name="Sam South", device_id="scope-s", team="South").id
+        record_consent(session, north, south)
         users_repo.create_user(session, name="north-wall", role=Role.DISPATCHER, password="north-pw")
     console_server.cli("data", "set-scope", "--name", "north-wall", "--teams", "North")  # the CLI, as an admin would
     office: queue.Queue = queue.Queue()

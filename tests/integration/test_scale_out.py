@@ -13,6 +13,7 @@ import requests
 import socketio
 
 from tests.factories import ALL_DAY_CSV
+from tests.support.consent import consent_all
 from tests.support.servers import REPO, free_port, wait_until
 
 pytestmark = pytest.mark.integration
@@ -40,6 +41,8 @@ def test_each_console_gets_each_update_once(console_server, second_server, tmp_p
     workers = tmp_path / "workers.csv"  # on shift all day: positions are kept only on shift
     workers.write_text(f"name,device_id,shift_days,shift_start,shift_end\nScale Test,scale-1,{ALL_DAY_CSV}\n")
     console_server.cli("data", "import-csv", "workers", str(workers))
+    consent_all(requests.get, requests.post, {"Authorization": f"Bearer {console_server.admin_token}"},
+                url=console_server.url)  # fmt: skip
     seen: dict[str, Counter] = {"a": Counter(), "b": Counter()}
     lock = threading.Lock()
     clients = []

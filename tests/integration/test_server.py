@@ -20,6 +20,7 @@ import socketio
 from sqlalchemy import create_engine, text
 
 from tests.factories import ALL_DAY_CSV
+from tests.support.consent import consent_everyone
 from tests.support.servers import REPO, free_port, run_cli, wait_until
 
 pytestmark = pytest.mark.integration
@@ -61,6 +62,7 @@ def _start(tmp: Path, redis_url: str, **extra: str) -> Served:
         + "".join(f"Server Test {i},srv-{i},{ALL_DAY_CSV}\n" for i in range(3))
     )
     run_cli("data", "import-csv", "workers", str(workers), env=env)
+    consent_everyone(env["DATABASE_URL"])  # before the server starts: no process has cached their consent yet
     redis.Redis.from_url(redis_url).delete("outfield:relay-leader")
     log_path = tmp / "console.log"
     with open(log_path, "wb") as log:

@@ -21,6 +21,7 @@ from realtime.bus import POSITIONS
 from realtime.ingest import PositionReport
 from realtime.pipeline import BatchSummary, ItemRefused, PositionPipeline
 from tests.factories import EVERY_DAY_7_TO_19, at
+from tests.support.consent import record_consent
 
 DAY_START, DAY_END = at("2025-03-03T00:00:00Z"), at("2025-03-04T00:00:00Z")
 T0800_MS = int(at("2025-03-03T08:00:00Z").timestamp() * 1000)
@@ -41,12 +42,14 @@ def sessions(db_engine: Engine) -> sessionmaker[Session]:
 
 @pytest.fixture
 def workers(sessions: sessionmaker[Session]) -> dict[str, int]:
-    """Ana and Bea work 07-19 every day."""
+    """Ana and Bea work 07-19 every day, and consented to tracking."""
     with session_scope(sessions) as session:
-        return {
+        ids = {
             name: add_worker(session, name=name, device_id=name, shifts=(EVERY_DAY_7_TO_19,)).id
             for name in ("ana", "bea")
         }
+        record_consent(session, *ids.values())
+        return ids
 
 
 def pipeline(sessions: sessionmaker[Session], bus: RecordingBus, now: str = "2025-03-03T12:00:00Z") -> PositionPipeline:

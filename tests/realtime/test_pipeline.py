@@ -21,11 +21,13 @@ from data.workers_repo import add_worker, upsert_worker_by_device
 from dispatch.access import Decision
 from dispatch.clock import ManualClock
 from dispatch.positions import OFF_SHIFT, PositionLimits, Rejected
+from dispatch.privacy import CONSENT_WITHDRAWN, NO_CONSENT, ConsentState
 from dispatch.workers import LiveStatus, Shift, worker_state
 from realtime.bus import POSITIONS
 from realtime.ingest import IngestError, PositionReport
 from realtime.pipeline import PositionPipeline, Stored, StoreUnavailable, live_message, live_messages
 from tests.factories import EVERY_DAY_7_TO_19, at, make_position
+from tests.support.consent import record_consent
 
 DAY_START, DAY_END = at("2025-03-03T00:00:00Z"), at("2025-03-04T00:00:00Z")
 
@@ -47,10 +49,11 @@ def sessions(db_engine: Engine) -> sessionmaker[Session]:
 
 @pytest.fixture
 def workers(sessions: sessionmaker[Session]) -> dict[str, int]:
-    """Ana works 07-19 every day; Noé has no shifts at all."""
+    """Ana works 07-19 every day; Noé has no shifts at all. Both consented to tracking."""
     with session_scope(sessions) as session:
         ana = add_worker(session, name="Ana", device_id="ana", shifts=(EVERY_DAY_7_TO_19,))
         noe = add_worker(session, name="Noé", device_id="noe")
+        record_consent(session, ana.id, noe.id)
     return {"ana": ana.id, "noe": noe.id}
 
 
@@ -85,6 +88,21 @@ def test_a_fix_on_shift_is_stored_and_published(sessions, workers, bus):
     assert [(channel, m["worker_id"], m["lat"]) for channel, m in bus.published] == [
         (POSITIONS, workers["ana"], 43.7384)
     ]
+
+
+def test_by_default_a_fix_is_kept_only_while_the_worker_consents(sessions, workers, bus):
+    """Tests that a pipeline built without saying otherwise keeps no fix of a worker with no consent on record
+    (nothing stored or published), keeps one once they consent, and none again after they withdraw."""
+    with session_scope(sessions) as session:
+        cy = add_worker(session, name="Cy", device_id="cy", shifts=(EVERY_DAY_7_TO_19,)).id
+    ingest = pipeline(sessions, bus, "2025-03-03T09:00:05Z")
+    assert ingest.ingest(report("cy", "2025-03-03T08:00:00Z")) == Rejected(NO_CONSENT, no_consent=True)
+    assert stored_fix_times(sessions, cy) == [] and bus.published == []
+    ingest.consent_changed(cy, ConsentState.GIVEN)
+    assert isinstance(ingest.ingest(report("cy", "2025-03-03T08:01:00Z")), Stored)
+    ingest.consent_changed(cy, ConsentState.WITHDRAWN)
+    assert ingest.ingest(report("cy", "2025-03-03T08:02:00Z")) == Rejected(CONSENT_WITHDRAWN, no_consent=True)
+    assert stored_fix_times(sessions, cy) == [at("2025-03-03T08:01:00Z")] and len(bus.published) == 1
 
 
 def test_a_fix_off_shift_is_neither_stored_nor_published(sessions, workers, bus):

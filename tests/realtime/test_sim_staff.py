@@ -8,8 +8,9 @@ import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -46,9 +47,16 @@ class FakeFieldApi:
     seen: set[str] = field(default_factory=set)
     applied: list[dict[str, Any]] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    zone: tzinfo = UTC
+    link_days: list[date] = field(default_factory=list)
+
+    def office_zone(self) -> tzinfo | Failure:
+        self.calls.append("zone")
+        return self.zone
 
     def issue_link(self, worker_id: int, day: date) -> str | Failure:
         self.calls.append("link")
+        self.link_days.append(day)
         return f"{worker_id}:{day.isoformat()}"
 
     def read_day(self, token: str) -> tuple[DayOrder, ...] | Failure:
@@ -91,15 +99,17 @@ class FakeFieldApi:
 class Run:
     """A simulator with its field staff, stepped by a manual clock as `sim_main.run` does each tick."""
 
-    def __init__(self, api: FakeFieldApi, workers: dict[str, LatLon], seed: int = 0, poll_s: float = 60) -> None:
+    def __init__(
+        self, api: FakeFieldApi, workers: dict[str, LatLon], seed: int = 0, poll_s: float = 60, start: datetime = START
+    ) -> None:
         self.api = api
-        self.clock = ManualClock(START)
+        self.clock = ManualClock(start)
         self.sim = Simulator(
-            [SimWorker(d, home) for d, home in workers.items()], SITES, StraightLine(), random.Random(seed), START
+            [SimWorker(d, home) for d, home in workers.items()], SITES, StraightLine(), random.Random(seed), start
         )
         ids = itertools.count(1)
         self.staff = FieldStaff(
-            api=api, simulator=self.sim, worker_ids={d: i + 1 for i, d in enumerate(workers)}, start=START,
+            api=api, simulator=self.sim, worker_ids={d: i + 1 for i, d in enumerate(workers)}, start=start,
             poll_s=poll_s, new_id=lambda: f"act-{next(ids)}",
         )  # fmt: skip
         self.fixes: dict[str, Report] = {}
@@ -224,3 +234,16 @@ def test_a_replayed_run_sends_the_same_actions_at_the_same_times() -> None:
         return api.applied
 
     assert actions() == actions()
+
+
+def test_links_are_asked_for_the_offices_local_day_as_the_server_names_its_zone() -> None:
+    """Tests that at 22:50 UTC on 3 March (23:50 in Monaco) a worker asks for 3 March's link, and twenty minutes
+    later (00:10 on 4 March in Monaco, still the 3rd in UTC) for 4 March's: the office's day, with the zone
+    asked of the server once."""
+    api = FakeFieldApi([], zone=ZoneInfo("Europe/Monaco"))
+    run = Run(api, {"sim-1": POST_OFFICE_CONDAMINE}, start=datetime(2025, 3, 3, 22, 50, tzinfo=UTC))
+    run.until(lambda: api.link_days == [date(2025, 3, 3)], max_s=120)
+    run.until(lambda: len(api.link_days) == 2, max_s=1800)
+    assert api.link_days == [date(2025, 3, 3), date(2025, 3, 4)]
+    assert run.clock.now() < datetime(2025, 3, 4, tzinfo=UTC)
+    assert api.calls.count("zone") == 1

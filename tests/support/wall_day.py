@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -31,10 +32,11 @@ def demo_moment(today: datetime | None = None) -> datetime:
 
 
 def seed_day_in_progress(env: dict[str, str], now: datetime, *, workers: int = 30, orders: int = 120) -> None:
-    """`python -m data seed-demo` for `now`'s day, worked up to `now`, on the server's database."""
+    """`python -m data seed-demo` for `now`'s day, worked up to `now`, on the server's database (whose office
+    zone is UTC, `tests.support.servers`)."""
     from tests.support.servers import run_cli
 
-    assert demo_day(now) == now.date()
+    assert demo_day(now, ZoneInfo("UTC")) == now.date()
     run_cli("data", "seed-demo", "--day", now.date().isoformat(), "--now", now.isoformat(),
             "--workers", str(workers), "--orders", str(orders), env=env)  # fmt: skip
 
