@@ -194,7 +194,7 @@ def translate_reason(reason: str, *, language: str) -> str:
 
 def _part(text: str, *, language: str) -> str:
     """A part a template names, translated: a reason, a word, a figure with units, or a list of words
-    ("accepted, cancelled" -> "已接受、已取消", only when the catalogue knows every one of them)."""
+    ("accepted, cancelled" -> "已接受，已取消", only when the catalogue knows every one of them)."""
     translated = translate_reason(text, language=language)
     if translated != text or ", " not in text:
         return translated

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tests.support.browser import login
 
@@ -147,8 +148,9 @@ def test_an_order_window_reads_on_the_offices_clock_in_the_console_and_on_the_ph
     field.click(".lang-switch button[value=zh_CN]")  # the worker's own choice, kept on the phone
     field.wait_for_selector(f"li.order[data-order-id='{order_id}'] .window:has-text('约 45 分钟')", timeout=15_000)
     assert field.locator(f"li.order[data-order-id='{order_id}'] .facts dt").first.inner_text() == "时间"
-    assert field.locator(f"li.order[data-order-id='{order_id}'] .job").inner_text() == "维修 · 优先级 2"
-    assert field.locator(f"li.order[data-order-id='{order_id}'] .act-decline").inner_text() == "拒绝…"
+    card = field.locator(f"li.order[data-order-id='{order_id}']")
+    expect(card.locator(".job")).to_have_text("维修 · 优先级 2")
+    expect(card.locator(".act-decline")).to_have_text("拒绝…")
     assert "09:00–11:00 CST" in field.locator(f"li.order[data-order-id='{order_id}'] .window").inner_text()
     phone.close()
 
