@@ -4,6 +4,7 @@ their approval, and the managers' page `/attendance/` (plain HTML and JS in `att
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import flask
@@ -31,6 +32,9 @@ def create_blueprint(*, auth: Auth, attendance: AttendanceService, field: FieldS
         state = attendance.field_state(field.open(token))
         for reminder in state.get("reminders") or []:
             reminder["text"] = reason(reminder["text"])
+        for clock in state.get("clock_events") or []:  # the verdict's reason, as the phone shows it
+            if isinstance(clock.get("verdict_reason"), str):
+                clock["verdict_reason"] = reason(clock["verdict_reason"])
         return flask.jsonify(state)
 
     @bp.post("/api/v1/field/<token>/reminders")
@@ -94,8 +98,9 @@ def create_blueprint(*, auth: Auth, attendance: AttendanceService, field: FieldS
         rows = attendance.timesheets(
             start=start, end=end, worker_id=worker_id, team=_team(), visible=auth.visibility(actor).worker
         )
-        if fmt == "json":
-            return flask.jsonify({"from": start.isoformat(), "to": end.isoformat(), "rows": rows})
+        if fmt == "json":  # what the page shows: its clock check in the reader's language (the files keep it raw)
+            shown = [{**row, "clock_check": clock_check_text(row.get("clock_check") or "")} for row in rows]
+            return flask.jsonify({"from": start.isoformat(), "to": end.isoformat(), "rows": shown})
         name = f"timesheets-{start.isoformat()}-{end.isoformat()}"
         return download(export(attendance.timesheet_table(rows), fmt=fmt, basename=name))
 
@@ -128,3 +133,12 @@ def _team() -> str | None:
     if team is not None and len(team) > MAX_TEAM_CHARS:
         deny(400, f"team: at most {MAX_TEAM_CHARS} characters", "team")
     return team or None
+
+
+def clock_check_text(text: str) -> str:
+    """A timesheet's clock check ("clock-in: 120 m outside the geofence of Casino; clock-out: …") in the reader's
+    language: each clock's name and the verdict's reason (unchanged for an English reader)."""
+    if not text:
+        return text
+    parts = (part.partition(": ") for part in re.split(r"; (?=clock-(?:in|out): )", text))
+    return "; ".join(f"{reason(head)}: {reason(rest)}" if sep else reason(head) for head, sep, rest in parts)

@@ -93,7 +93,12 @@ def create_blueprint(*, auth: Auth, field: FieldService) -> flask.Blueprint:
     @bp.post("/api/v1/field/<token>/actions")
     def actions(token: str) -> flask.Response:
         claims = field.open(token)
-        return flask.jsonify({"results": field.sync(claims, json_document())})
+        results = field.sync(claims, json_document())
+        for result in results:  # an action refused or judged one by one: its words in the phone's language
+            for key in ("error", "verdict_reason"):
+                if isinstance(result.get(key), str):
+                    result[key] = i18n.reason(result[key])
+        return flask.jsonify({"results": results})
 
     @bp.post("/api/v1/field/<token>/photos")
     def photos(token: str) -> tuple[flask.Response, int]:

@@ -55,6 +55,19 @@ def N_(message: str) -> str:
     return message
 
 
+UNITS: Final = {
+    "km": N_("{n} km"),
+    "m": N_("{n} m"),
+    "min": N_("{n} min"),
+    "s": N_("{n} s"),
+    "h": N_("{n} h"),
+    "d": N_("{n} d"),
+}
+"""The units the domain writes figures in ("45 min", "1.0 km", "2 h 05 min"), each a message of the catalogue."""
+_UNIT = re.compile(r"(\d+(?:\.\d+)?) (km|m|min|s|h|d)\b")
+_QUANTITY = re.compile(r"\d+(?:\.\d+)? (?:km|m|min|s|h|d)(?: \d+ (?:min|s|h))?")
+
+
 def install(server: flask.Flask, *, sessions: sessionmaker[Session], timezone: str) -> Babel:
     """Babel on `server` (locale per request), `POST /lang`, `GET /i18n/catalogue.json` and translated API errors."""
     server.config[TZ_CONFIG] = localtime.zone(timezone)
@@ -170,11 +183,25 @@ def translate_reason(reason: str, *, language: str) -> str:
         translated = translate_reason(rest, language=language)
         if translated != rest:
             return f"{field}: {translated}"
+    if _QUANTITY.fullmatch(reason):  # "45 min", "1.0 km", "1 h 05 min": a figure with its units
+        return _UNIT.sub(lambda m: known.get(UNITS[m[2]], UNITS[m[2]]).format(n=m[1]), reason)
     for pattern, template in _patterns(language):
         match = pattern.match(reason)
         if match is not None:  # the parts it names may be reasons or words the catalogue knows ("done")
-            return template.format(**{k: translate_reason(v, language=language) for k, v in match.groupdict().items()})
+            return template.format(**{k: _part(v, language=language) for k, v in match.groupdict().items()})
     return reason
+
+
+def _part(text: str, *, language: str) -> str:
+    """A part a template names, translated: a reason, a word, a figure with units, or a list of words
+    ("accepted, cancelled" -> "已接受，已取消", only when the catalogue knows every one of them)."""
+    translated = translate_reason(text, language=language)
+    if translated != text or ", " not in text:
+        return translated
+    words = [translate_reason(word, language=language) for word in text.split(", ")]
+    if any(word == old for word, old in zip(words, text.split(", "), strict=True)):
+        return text
+    return messages(language).get(", ", ", ").join(words)
 
 
 def reason(text: str) -> str:

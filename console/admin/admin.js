@@ -413,6 +413,45 @@
     for (const name of ["from", "to"]) if (f[name].value) q.set(name, zonedToUtc(f[name].value, zone));
     return q;
   }
+
+  // An entry's action, subject and details headings as a person reads them (the raw action stays in the row's
+  // title and data-action, and the CSV keeps everything raw); an action the catalogue does not know shows raw.
+  const AUDIT_ACTIONS = [
+    N_("create-worker"), N_("update-worker"), N_("deactivate-worker"), N_("reactivate-worker"), N_("add-leave"),
+    N_("delete-leave"), N_("create-site"), N_("update-site"), N_("create-user"), N_("update-user"),
+    N_("deactivate-user"), N_("reactivate-user"), N_("reset-password"), N_("create-team"), N_("update-team"),
+    N_("delete-team"), N_("view-audit"), N_("view-positions"), N_("view-stops"), N_("view-trips"),
+    N_("view-track"), N_("view-visit-track"), N_("view-day"), N_("view-plan-vs-actual"), N_("view-live-map"),
+    N_("who-is-near"), N_("view-worker"), N_("view-signature"), N_("view-report"), N_("view-report-orders"),
+    N_("view-report-approvals"), N_("view-location-customer-link"), N_("view-late-entry"),
+    N_("view-field-record"), N_("view-events"), N_("view-checkin-reviews"), N_("start-plan"), N_("replan"),
+    N_("edit-plan"), N_("publish-plan"), N_("set-team-scope"), N_("save-form"), N_("revoke-push-links"),
+    N_("revoke-customer-links"), N_("review-report"), N_("review-checkin"), N_("replay-webhook-delivery"),
+    N_("override-assignment"), N_("issue-push-link"), N_("issue-customer-link"), N_("give-consent"),
+    N_("withdraw-consent"), N_("export-worker-data"), N_("anonymise-worker"), N_("add-webhook"),
+    N_("delete-webhook"), N_("batch-assign"), N_("approve-timesheet"), N_("approve-late-entry"),
+    N_("reject-late-entry"), N_("acknowledge-alert"),
+  ];
+  const AUDIT_SUBJECTS = {
+    worker: N_("worker"), user: N_("user"), team: N_("team"), site: N_("site"), audit: N_("audit"), late_entry: N_("late_entry"),
+    checkin: N_("checkin"), webhook_delivery: N_("webhook_delivery"), fleet: N_("fleet"), form: N_("form"), order: N_("order"),
+    plan: N_("plan"), report: N_("report"), alert: N_("alert"), webhook: N_("webhook"),
+  };
+  const AUDIT_HEADINGS = {
+    after: N_("after"), before: N_("before"), changed: N_("changed"), status: N_("status"), count: N_("count"),
+    orders: N_("orders"), assigned: N_("assigned"), from: N_("from"), to: N_("to"), day: N_("day"), note: N_("note"),
+    reason: N_("reason"), removed: N_("removed"), kind: N_("kind"), order_id: N_("order_id"),
+    worker_id: N_("worker_id"), link_id: N_("link_id"), send: N_("send"), sent: N_("sent"), skills: N_("skills"),
+    chosen: N_("chosen"), kept: N_("kept"), total_cost_s: N_("total_cost_s"), text_version: N_("text_version"),
+    teams: N_("teams"), all_teams: N_("all_teams"), fields: N_("fields"), version: N_("version"),
+    order_type: N_("order_type"), edited_from: N_("edited_from"), report_id: N_("report_id"), decision: N_("decision"),
+    events: N_("events"), expires_at: N_("expires_at"), proposed: N_("proposed"), source: N_("source"),
+  };
+  function auditDetails(details) {
+    const shown = Object.entries(details || {}).map(([k, v]) => [k in AUDIT_HEADINGS ? _(AUDIT_HEADINGS[k]) : k, v]);
+    return JSON.stringify(Object.fromEntries(shown));
+  }
+
   let auditAsked = 0;  // an answer to an older query (the filters changed meanwhile) is not drawn
   loaders.audit = async () => {
     document.getElementById("audit-scope").textContent = role === "admin" ? _("everything") : _("who viewed whose location");
@@ -424,9 +463,10 @@
     q.set("format", "csv");
     document.getElementById("audit-csv").href = "/api/v1/audit?" + q.toString();
     document.querySelector("#audit-table tbody").replaceChildren(...data.entries.map((e) => el("tr", {}, [
-      td(officeTime(e.at, zone)), td(e.actor), td(e.action),
-      td(e.subject_type + (e.subject_id !== null ? " " + e.subject_id : "")),
-      el("td", { className: "details", text: JSON.stringify(e.details) }),
+      td(officeTime(e.at, zone)), td(e.actor),
+      el("td", { className: "action", text: AUDIT_ACTIONS.includes(e.action) ? _(e.action) : e.action, title: e.action, "data-action": e.action }),
+      td((e.subject_type in AUDIT_SUBJECTS ? _(AUDIT_SUBJECTS[e.subject_type]) : e.subject_type) + (e.subject_id !== null ? " " + e.subject_id : "")),
+      el("td", { className: "details", text: auditDetails(e.details) }),
     ])));
   };
   auditForm.addEventListener("submit", guard(() => loaders.audit()));

@@ -35,6 +35,10 @@
   const inLanguage = (words) => new Proxy(words, { get: (w, k) => (k in w ? _(w[k]) : undefined) });
   const ACTION_WORDS = inLanguage(ACTION_ENGLISH);
   const STATUS_WORDS = inLanguage(STATUS_ENGLISH);
+  const VERDICT_WORDS = inLanguage({ // dispatch/checkin.py's verdicts (the reason comes in the phone's language)
+    verified: N_("verified"), outside_geofence: N_("outside geofence"), poor_accuracy: N_("poor accuracy"),
+    no_location: N_("no location"), early: N_("early"), late: N_("late"),
+  });
 
   const $ = (sel, root) => (root || document).querySelector(sel);
   const state = {
@@ -126,7 +130,7 @@
 
   function orderName(id) {
     const o = orderById(id);
-    return o ? `${o.site.name} (#${id})` : `order #${id}`;
+    return o ? `${o.site.name} (#${id})` : _("order #{id}", { id: id });
   }
 
   /** The status the worker sees: the server's, moved on by what is still waiting in the queue. */
@@ -145,7 +149,7 @@
   function notice(text, kind) {
     const li = el("li", { class: "notice notice-" + (kind || "info") }, [
       el("span", { text: text }),
-      el("button", { type: "button", class: "btn btn-small", text: "OK", "aria-label": "Dismiss" }),
+      el("button", { type: "button", class: "btn btn-small", text: _("OK"), "aria-label": _("Dismiss") }),
     ]);
     li.querySelector("button").addEventListener("click", () => li.remove());
     $("#notices").prepend(li);
@@ -269,7 +273,7 @@
     badge.textContent = STATUS_WORDS[status] || status;
     badge.className = "badge badge-" + status;
     card.querySelector(".window").textContent = windowText(order);
-    card.querySelector(".job").textContent = `${order.type}${order.priority <= 2 ? " · priority " + order.priority : ""}`;
+    card.querySelector(".job").textContent = _(order.type) + (order.priority <= 2 ? " · " + _("priority {n}", { n: order.priority }) : "");
     card.querySelector(".notes").textContent = order.notes || "—";
 
     const verdict = state.verdicts[order.id];
@@ -277,27 +281,29 @@
     v.hidden = !verdict;
     if (verdict) {
       v.className = "verdict verdict-" + verdict.verdict;
-      v.textContent = `${ACTION_WORDS[verdict.action]}: ${verdict.verdict.replace(/_/g, " ")}${verdict.reason ? " — " + verdict.reason : ""}`;
+      const word = VERDICT_WORDS[verdict.verdict] || verdict.verdict.replace(/_/g, " ");
+      v.textContent = _("{verdict}: {reason}", { verdict: ACTION_WORDS[verdict.action], reason: word }) + (verdict.reason ? " — " + verdict.reason : "");
     }
     const waiting = state.actions.filter((a) => a.order_id === order.id).length;
     const pending = card.querySelector(".pending");
     pending.hidden = !waiting && !busy.has(order.id);
     pending.textContent = busy.has(order.id) ? busy.get(order.id)
-      : waiting ? `${waiting} change${waiting === 1 ? "" : "s"} saved on this phone, waiting to sync` : "";
+      : waiting ? _(waiting === 1 ? N_("{n} change saved on this phone, waiting to sync") : N_("{n} changes saved on this phone, waiting to sync"), { n: waiting })
+      : "";
 
     const final = !["assigned", "accepted", "en_route", "on_site"].includes(status);
     card.querySelector(".nav-links").hidden = final;
     const summary = card.querySelector(".summary");
     const photoCount = (order.photos || 0) + (state.photosSent[order.id] || 0);
     summary.hidden = !final || !(order.report || photoCount);
-    summary.textContent = [order.report ? "Report sent" : "", photoCount ? `${photoCount} photo${photoCount === 1 ? "" : "s"} sent` : ""]
+    summary.textContent = [order.report ? _("Report sent") : "", photoCount ? photosSent(photoCount) : ""]
       .filter(Boolean).join(" · ");
     const actions = card.querySelector(".actions");
     actions.replaceChildren(...buttonsFor(order, status, card));
     const returned = !!(order.report && order.report.status === "returned") && !reportQueued(order.id);
     const note = card.querySelector(".report-returned");
     note.hidden = !returned;
-    note.textContent = returned ? `Returned by the office: ${order.report.review_note}` : "";
+    note.textContent = returned ? _("Returned by the office: {note}", { note: order.report.review_note }) : "";
     // A returned report is edited and sent again, also after the check-out.
     card.querySelector(".onsite").hidden = status !== "on_site" && !returned;
     if (status !== "on_site" && status !== "en_route" && status !== "accepted" && status !== "assigned") {
@@ -306,9 +312,9 @@
     const sent = photoCount;
     const queued = state.photos.filter((p) => p.order_id === order.id).length;
     card.querySelector(".photo-state").textContent =
-      `${sent} photo${sent === 1 ? "" : "s"} sent` + (queued ? `, ${queued} waiting to sync` : "");
+      photosSent(sent) + (queued ? _(", {n} waiting to sync", { n: queued }) : "");
     card.querySelector(".report-state").textContent = reportQueued(order.id)
-      ? "Report saved on this phone, waiting to sync."
+      ? _("Report saved on this phone, waiting to sync.")
       : order.report ? reportStateText(order.report) : "";
   }
 
@@ -317,13 +323,17 @@
   }
 
   function reportStateText(report) {
-    const written = `written ${hhmm(report.written_at)}`;
+    const written = { written: _("written {time}", { time: hhmm(report.written_at) }) };
     switch (report.status) {
-      case "pending_approval": return `Report received by the office (${written}), waiting for approval.`;
-      case "approved": return `Report approved by the office (${written}).`;
-      case "returned": return "Report returned by the office: change it and save it again.";
-      default: return `Report received by the office (${written}).`;
+      case "pending_approval": return _("Report received by the office ({written}), waiting for approval.", written);
+      case "approved": return _("Report approved by the office ({written}).", written);
+      case "returned": return _("Report returned by the office: change it and save it again.");
+      default: return _("Report received by the office ({written}).", written);
     }
+  }
+
+  function photosSent(n) {
+    return _(n === 1 ? N_("{n} photo sent") : N_("{n} photos sent"), { n: n });
   }
 
   function buttonsFor(order, status, card) {
@@ -334,10 +344,10 @@
       return b;
     };
     switch (status) {
-      case "assigned": return [button("accept", "Accept", "go"), button("decline", "Decline…", "danger")];
-      case "accepted": return [button("en_route", "On my way", "go"), button("decline", "Decline…", "danger")];
-      case "en_route": return [button("check_in", "Check in (I am here)", "go"), button("fail", "Could not do it…", "danger")];
-      case "on_site": return [button("check_out", "Check out (job finished)", "go"), button("fail", "Could not finish…", "danger")];
+      case "assigned": return [button("accept", _("Accept"), "go"), button("decline", _("Decline…"), "danger")];
+      case "accepted": return [button("en_route", _("On my way"), "go"), button("decline", _("Decline…"), "danger")];
+      case "en_route": return [button("check_in", _("Check in (I am here)"), "go"), button("fail", _("Could not do it…"), "danger")];
+      case "on_site": return [button("check_out", _("Check out (job finished)"), "go"), button("fail", _("Could not finish…"), "danger")];
       default: return [el("p", { class: "final", text: STATUS_WORDS[status] || status })];
     }
   }
@@ -347,7 +357,7 @@
     if (action === "decline" || action === "fail") {
       const form = card.querySelector(".reason-form");
       form.dataset.action = action;
-      form.querySelector(".reason-label").textContent = action === "decline" ? "Why can't you take this order?" : "What stopped the job?";
+      form.querySelector(".reason-label").textContent = action === "decline" ? _("Why can't you take this order?") : _("What stopped the job?");
       form.hidden = false;
       form.querySelector(".reason").focus();
       return;
@@ -371,7 +381,7 @@
     Field.drawStops($("#map"), stops, state.position, (i) => {
       cards.get(orders[i].id).scrollIntoView({ behavior: "smooth", block: "start" });
     }, route);
-    $("#map-note").textContent = state.position ? `You: ±${Math.round(state.position.accuracy_m || 0)} m, ${hhmm(state.position.at)}` : "";
+    $("#map-note").textContent = state.position ? _("You: ±{acc} m, {time}", { acc: Math.round(state.position.accuracy_m || 0), time: hhmm(state.position.at) }) : "";
   }
 
   // ---------------------------------------------------------------- the queue
@@ -388,7 +398,7 @@
     try {
       entry.seq = await idbPut("actions", entry);
     } catch (e) {
-      notice(`Could not save "${ACTION_WORDS[action]}" on this phone (${e.message}): keep this page open until it is synced.`, "error");
+      notice(_("Could not save \"{action}\" on this phone ({reason}): keep this page open until it is synced.", { action: ACTION_WORDS[action], reason: e.message }), "error");
     }
     state.actions.push(entry);
     render();
@@ -413,7 +423,7 @@
       await idbPut("photos", entry);
     } catch (e) {
       stored = false;
-      notice(`Could not keep the photo on this phone (${e.message}): keep this page open until it is synced.`, "error");
+      notice(_("Could not keep the photo on this phone ({reason}): keep this page open until it is synced.", { reason: e.message }), "error");
     }
     state.photos.push(stored ? { ...entry, blob: undefined } : entry);
     render();
@@ -522,8 +532,9 @@
         changed = true;
         const order = orderById(entry.order_id);
         if (r.status === "refused" || r.status === "invalid") {
-          const what = entry.order_id ? `${ACTION_WORDS[entry.action]} for ${orderName(entry.order_id)}` : ACTION_WORDS[entry.action];
-          notice(`${what} was refused: ${r.error}`, "refused");
+          const what = entry.order_id ? _("{action} for {order}", { action: ACTION_WORDS[entry.action], order: orderName(entry.order_id) })
+            : ACTION_WORDS[entry.action];
+          notice(_("{what} was refused: {reason}", { what: what, reason: r.error }), "refused");
         }
         if (order && r.order_status) order.status = r.order_status;
         if (r.verdict) {
@@ -550,7 +561,7 @@
       if (res.status === 401 || res.status === 410) { linkRefused(await errorOf(res)); return false; }
       if (res.status >= 500) return false;
       if (res.ok) state.photosSent[p.order_id] = (state.photosSent[p.order_id] || 0) + 1;
-      else notice(`A photo for ${orderName(p.order_id)} was refused: ${await errorOf(res)}`, "refused");
+      else notice(_("A photo for {order} was refused: {reason}", { order: orderName(p.order_id), reason: await errorOf(res) }), "refused");
       if (db) await idbDelete("photos", p.client_action_id).catch(() => {});
       state.photos = state.photos.filter((x) => x.client_action_id !== p.client_action_id);
       render();
@@ -573,10 +584,11 @@
       if (res.status >= 500) return false;
       if (res.ok) {
         const body = await res.json();
-        const plural = body.received === 1 ? "" : "s";
+        const words = body.received === 1 ? N_("Last sent {time}: {accepted} of {received} position accepted.")
+          : N_("Last sent {time}: {accepted} of {received} positions accepted.");
         $("#share-state").textContent =
-          `Last sent ${hhmm(new Date().toISOString())}: ${body.accepted} of ${body.received} position${plural} accepted.`;
-      } else notice(`Positions were refused: ${await errorOf(res)}`, "refused");
+          _(words, { time: hhmm(new Date().toISOString()), accepted: body.accepted, received: body.received });
+      } else notice(_("Positions were refused: {reason}", { reason: await errorOf(res) }), "refused");
       await db.delMany("positions", batch.map((p) => p.seq));
     }
     state.positions = (await idbAll("positions")).filter((p) => p.worker_id === state.workerId).length;
@@ -596,7 +608,7 @@
     }
     state.reachable = true;
     if (res.status === 401 || res.status === 410) { linkRefused(await errorOf(res)); return false; }
-    if (!res.ok) { notice(`Could not load your day: ${await errorOf(res)}`, "error"); return false; }
+    if (!res.ok) { notice(_("Could not load your day: {reason}", { reason: await errorOf(res) }), "error"); return false; }
     const day = await res.json();
     state.day = day;
     state.photosSent = {};
@@ -647,15 +659,15 @@
 
   async function checkInOrOut(order, action, card) {
     const at = new Date().toISOString(); // the tap, not the moment the fix arrives
-    busy.set(order.id, "Getting your position…");
+    busy.set(order.id, _("Getting your position…"));
     render();
     if (action === "check_out" && !(await saveReportIfChanged(card, order.id))) {
-      notice(`Fill in the service report of ${orderName(order.id)} before checking out.`, "error");
+      notice(_("Fill in the service report of {order} before checking out.", { order: orderName(order.id) }), "error");
       return;
     }
     const { fix, error } = await getFix();
     if (fix) seen(fix);
-    else notice(`${ACTION_WORDS[action]} is saved without a position (${error}); the office will see that.`, "error");
+    else notice(_("{action} is saved without a position ({reason}); the office will see that.", { action: ACTION_WORDS[action], reason: error }), "error");
     const location = fix ? { lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy_m, at: fix.at } : undefined;
     await queueAction(order.id, action, location ? { at: at, location: location } : { at: at });
     if (action === "check_out" && db) idbDelete("kv", draftKey(order.id)).catch(() => {});
@@ -664,11 +676,11 @@
   let watchId = null, lastQueuedAt = 0, flushTimer = null;
 
   function startSharing() {
-    if (!navigator.geolocation) { notice("This browser has no location service.", "error"); return stopSharing(); }
+    if (!navigator.geolocation) { notice(_("This browser has no location service."), "error"); return stopSharing(); }
     state.sharing = true;
     $("#share-state").textContent = _("Sharing your position while this page is open.");
     watchId = navigator.geolocation.watchPosition(onWatch, (e) => {
-      $("#share-state").textContent = `Position unavailable: ${e.message}`;
+      $("#share-state").textContent = _("Position unavailable: {reason}", { reason: e.message });
     }, { enableHighAccuracy: true, maximumAge: 10000, timeout: 60000 });
     flushTimer = setInterval(() => { if (navigator.onLine) flushPositions().then(renderStatusLine).catch(() => {}); }, 30000);
   }
@@ -691,10 +703,10 @@
     $("#share-position").disabled = !given;
     $("#consent-give").hidden = given || !consent;
     $("#consent-withdraw").hidden = !given;
-    $("#consent-state").textContent = !consent ? "Go online to give or check your consent before sharing."
-      : given ? `You agreed (consent text version ${consent.given_text_version}).`
-      : consent.state === "withdrawn" ? "You withdrew your consent: your position is not shared."
-      : "Agree before sharing your position.";
+    $("#consent-state").textContent = !consent ? _("Go online to give or check your consent before sharing.")
+      : given ? _("You agreed (consent text version {version}).", { version: consent.given_text_version })
+      : consent.state === "withdrawn" ? _("You withdrew your consent: your position is not shared.")
+      : _("Agree before sharing your position.");
   }
 
   async function setConsent(given) {
@@ -704,9 +716,9 @@
         method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
       });
       const answer = await res.json();
-      if (res.ok) consent = answer; else notice(answer.error || "Your consent could not be saved.", "error");
+      if (res.ok) consent = answer; else notice(answer.error || _("Your consent could not be saved."), "error");
     } catch (e) {
-      notice("Your consent could not be saved: you are offline.", "error");
+      notice(_("Your consent could not be saved: you are offline."), "error");
     }
     if (!consent || consent.state !== "given") stopSharing();
     renderConsent();
@@ -745,9 +757,9 @@
 
   function addPartRow(card, name, quantity) {
     const row = el("div", { class: "part-row" }, [
-      el("input", { class: "part-name", placeholder: "Part", "aria-label": "Part name", value: name }),
-      el("input", { class: "part-qty", type: "number", min: "1", step: "1", inputmode: "numeric", "aria-label": "Quantity", value: String(quantity) }),
-      el("button", { type: "button", class: "btn btn-small part-remove", text: "Remove", "aria-label": "Remove part" }),
+      el("input", { class: "part-name", placeholder: _("Part"), "aria-label": _("Part name"), value: name }),
+      el("input", { class: "part-qty", type: "number", min: "1", step: "1", inputmode: "numeric", "aria-label": _("Quantity"), value: String(quantity) }),
+      el("button", { type: "button", class: "btn btn-small part-remove", text: _("Remove"), "aria-label": _("Remove part") }),
     ]);
     row.querySelector(".part-remove").addEventListener("click", () => { row.remove(); card.reportDirty = true; });
     card.querySelector(".part-rows").append(row);
@@ -875,11 +887,11 @@
     const mine = o.assigned_worker_id === state.workerId;
     let text = null;
     if (local && o.status === shownStatus(local)) text = null; // this page's own step, coming back
-    else if (!local && mine) text = `New order for you: ${(o.label || "order #" + id).replace(/ · assigned$/, "")}`;
+    else if (!local && mine) text = _("New order for you: {order}", { order: (o.label || _("order #{id}", { id: id })).replace(/ · assigned$/, "") });
     else if (local && (!mine || o.status === "cancelled")) {
-      text = `${orderName(id)} was ${o.status === "cancelled" ? "cancelled" : "taken off your list"}.`;
+      text = _(o.status === "cancelled" ? N_("{order} was cancelled.") : N_("{order} was taken off your list."), { order: orderName(id) });
     }
-    else if (local && o.status !== shownStatus(local)) text = `${orderName(id)} is now: ${STATUS_WORDS[o.status] || o.status}.`;
+    else if (local && o.status !== shownStatus(local)) text = _("{order} is now: {status}.", { order: orderName(id), status: STATUS_WORDS[o.status] || o.status });
     if (text) showBanner(text);
     window.outfieldField.assignmentsReceived += 1;
     refreshDay();
@@ -898,7 +910,7 @@
     $("#consent-withdraw").addEventListener("click", () => setConsent(false));
     $("#locate").addEventListener("click", async () => {
       const { fix, error } = await getFix();
-      if (fix) seen(fix); else $("#map-note").textContent = `Position unavailable: ${error}`;
+      if (fix) seen(fix); else $("#map-note").textContent = _("Position unavailable: {reason}", { reason: error });
     });
     window.addEventListener("online", () => {
       backoffMs = 0;
@@ -919,7 +931,7 @@
     try {
       db = await Field.openStore();
     } catch (e) {
-      notice("This browser cannot keep data offline; keep the page open until changes are synced.", "error");
+      notice(_("This browser cannot keep data offline; keep the page open until changes are synced."), "error");
     }
     if (db) {
       const cached = await idbGet("kv", DAY_KEY).catch(() => null);

@@ -16,6 +16,24 @@
   const LATE_WORDS = { in: N_("Late check-in at {time}"), out: N_("Late check-out at {time}") };
   const STATUS_WORDS = { pending: N_("waits for your manager's approval"), approved: N_("approved"), rejected: N_("rejected") };
   function lateWords(kind, at) { return _(LATE_WORDS[kind] || kind, { time: hhmm(at) }); }
+  // The verdict on a clock event (dispatch/checkin.py's kinds); its reason comes translated from /attendance.
+  const VERDICT_WORDS = { outside_geofence: N_("outside geofence"), poor_accuracy: N_("poor accuracy"), no_location: N_("no location"),
+                          early: N_("early"), late: N_("late") };
+  // The reminders the domain words in English (dispatch/reminders.py); the socket pushes that English, so a banner
+  // is put in the worker's language here, from the same catalogue (the list on /attendance is translated by the server).
+  const REMINDER_WORDS = [N_("Your shift began at {time}: clock in?"), N_("You are at {site}, check in?"),
+                          N_("The visit at {site} was planned to end at {time}: check out when done."),
+                          N_("Your shift ends at {time}: file the day's report?")];
+
+  function reminderText(text) {
+    for (const template of REMINDER_WORDS) {
+      const names = [];
+      const pattern = template.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{(\w+)\}/g, (m, name) => { names.push(name); return "(.+?)"; });
+      const match = new RegExp("^" + pattern + "$").exec(text);
+      if (match) return _(template, Object.fromEntries(names.map((name, i) => [name, match[i + 1]])));
+    }
+    return text;
+  }
 
   function hhmm(iso) {
     return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
@@ -134,7 +152,7 @@
 
   function onEvent(name, data) {
     if (name !== "reminder") return;
-    F.showBanner(data.text || _("Reminder"));
+    F.showBanner(data.text ? reminderText(data.text) : _("Reminder"));
     load();
   }
 
@@ -152,7 +170,8 @@
     let text;
     if (waiting) text = inNow ? _("Clocked in (saved on this phone, waiting to sync)") : _("Clocked out (saved on this phone, waiting to sync)");
     else if (last) {
-      const verdict = last.verdict === "verified" || last.verdict === "not_checked" ? "" : ` — ${last.verdict.replace(/_/g, " ")}: ${last.verdict_reason}`;
+      const verdict = last.verdict === "verified" || last.verdict === "not_checked" ? ""
+        : " — " + _("{verdict}: {reason}", { verdict: _(VERDICT_WORDS[last.verdict] || last.verdict.replace(/_/g, " ")), reason: last.verdict_reason });
       text = (last.kind === "in" ? _("Clocked in at {time}", { time: hhmm(last.at) }) : _("Clocked out at {time}", { time: hhmm(last.at) })) + verdict;
     } else text = _("Not clocked in yet.");
     if (policy === "required" && !inNow) text += " " + _("Clock in before your first check-in.");

@@ -4,11 +4,13 @@ window on the office's clock in the console and on the worker's phone."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tests.support.browser import login
 
@@ -146,6 +148,9 @@ def test_an_order_window_reads_on_the_offices_clock_in_the_console_and_on_the_ph
     field.click(".lang-switch button[value=zh_CN]")  # the worker's own choice, kept on the phone
     field.wait_for_selector(f"li.order[data-order-id='{order_id}'] .window:has-text('约 45 分钟')", timeout=15_000)
     assert field.locator(f"li.order[data-order-id='{order_id}'] .facts dt").first.inner_text() == "时间"
+    card = field.locator(f"li.order[data-order-id='{order_id}']")
+    expect(card.locator(".job")).to_have_text("维修 · 优先级 2")
+    expect(card.locator(".act-decline")).to_have_text("拒绝…")
     assert "09:00–11:00 CST" in field.locator(f"li.order[data-order-id='{order_id}'] .window").inner_text()
     phone.close()
 
@@ -222,3 +227,76 @@ def test_the_audit_log_reads_and_filters_on_the_offices_clock(browser, console_s
         page.wait_for_function("() => !document.querySelector('#audit-table tbody').innerText.includes('Zhou Min')")
     finally:
         context.close()
+
+
+def test_a_chinese_phone_reads_its_consent_and_a_pushed_reminder_in_chinese(browser, console_server, world):
+    """Tests that on a phone in Chinese the field page's consent section (its label, text, state and buttons) is
+    Chinese, that a clock-in 1 km from the home base reads its verdict and reason in Chinese, and that a reminder
+    pushed over the socket (in the domain's English) shows its banner in Chinese at once, the site's name kept."""
+    from realtime.bus import REMINDERS, Bus
+
+    link = requests.post(f"{console_server.url}/api/v1/workers/{world['worker_id']}/push-link", json={},
+                         headers=world["admin"], timeout=10)  # fmt: skip
+    assert link.status_code == 201, link.text
+    far = {"client_action_id": "zh-far", "action": "clock_in", "at": datetime.now(UTC).isoformat(),
+           "location": {"lat": 43.7480, "lon": 7.4270, "accuracy_m": 5}}  # fmt: skip
+    clocked = requests.post(f"{console_server.url}/api/v1/field/{link.json()['token']}/actions",
+                            json={"actions": [far]}, timeout=10)  # fmt: skip
+    assert clocked.json()["results"][0]["verdict"] == "outside_geofence", clocked.text
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    field = phone.new_page()
+    try:
+        field.goto(link.json()["url"])
+        field.wait_for_selector("#consent:not([hidden]) #consent-state:not(:empty)", timeout=15_000)
+        assert field.locator("section.share").get_attribute("aria-label") == "位置共享"
+        assert field.locator("#consent p").first.inner_text().startswith("Outfield 仅在您当班时保存本页面共享的位置")
+        assert field.locator("#consent-give").text_content() == "我同意"
+        assert field.locator("#consent-withdraw").text_content() == "撤回我的同意"
+        assert field.locator("#consent-state").inner_text() in (
+            "共享位置前请先同意。",
+            "请先联网，同意或确认您的授权后再共享位置。",
+        )
+        field.wait_for_selector("#clock-state:has-text('上班打卡')", timeout=10_000)
+        clock = field.locator("#clock-state").inner_text()
+        assert re.search(r"^已于 \d\d:\d\d 上班打卡 — 在电子围栏外：在 常驻地点 的电子围栏外 \d+ 米", clock), clock
+        field.wait_for_function("() => window.outfieldField.state.socketUp", timeout=10_000)
+        reminder = {"id": 10_001, "worker_id": world["worker_id"], "kind": "near_site", "order_id": None,
+                    "text": "You are at Casino de Monte-Carlo, check in?", "at": datetime.now(UTC).isoformat()}  # fmt: skip
+        Bus(console_server.env["REDIS_URL"]).send([(REMINDERS, [reminder])])
+        field.wait_for_function(
+            "() => document.querySelector('#banner-text').textContent === '您已到达 Casino de Monte-Carlo，要签到吗？'",
+            timeout=10_000,
+        )
+    finally:
+        phone.close()
+
+
+def test_the_audit_log_labels_its_actions_in_chinese_and_keeps_the_raw_action(browser, console_server):
+    """Tests that a Chinese reader of the audit log sees 新建人员 for create-worker (the raw action in the cell's
+    title), the details' heading translated, and the CSV export keeps the raw action."""
+    console_server.cli("data", "create-user", "--role", "admin", "--name", "zhao", "--password", "admin-pw-2")
+    headers = {"Authorization": f"Bearer {console_server.admin_token}"}
+    created = requests.post(f"{console_server.url}/api/v1/workers", json={"name": "Li Lei", "device_id": "li-1"},
+                            headers=headers, timeout=10)  # fmt: skip
+    assert created.status_code == 201, created.text
+    context = offline_context(browser, console_server)
+    page = context.new_page()
+    try:
+        login(page, console_server, name="zhao", password="admin-pw-2", path="/admin/", ready="#tabs")
+        page.click(".lang-switch button[value=zh_CN]")
+        page.wait_for_selector("html[lang=zh-CN] #tabs", timeout=10_000)
+        page.click("#tabs button[data-tab=audit]")
+        page.fill("#audit-form input[name=action]", "create-worker")
+        page.click("#audit-form button[type=submit]")
+        row = page.locator("#audit-table tbody tr:has-text('Li Lei')")
+        row.wait_for(timeout=10_000)
+        action = row.locator("td.action")
+        assert (action.inner_text(), action.get_attribute("title")) == ("新建人员", "create-worker")
+        assert row.locator("td").nth(3).inner_text() == f"人员 {created.json()['id']}"
+        details = row.locator("td.details").inner_text()
+        assert details.startswith('{"新值":{') and "Li Lei" in details
+        csv = page.locator("#audit-csv").get_attribute("href")
+    finally:
+        context.close()
+    export = requests.get(f"{console_server.url}{csv}", headers=headers, timeout=10).text
+    assert "create-worker" in export and "新建人员" not in export

@@ -326,5 +326,5 @@ def test_a_check_ins_confidence_reads_in_chinese(app):
     with app["server"].test_request_context("/", headers={"Accept-Language": "zh-CN"}):
         shown = json.dumps(checkin_confidence(checkin), cls=PlotlyJSONEncoder, ensure_ascii=False)
     assert "签到 · 可信度 55/100" in shown and "等待经理审核" in shown
-    assert "−45 定位点在 Casino 的电子围栏外 1.0 km，超出其 ±20 米的精度" in shown
+    assert "−45 定位点在 Casino 的电子围栏外 1.0 公里，超出其 ±20 米的精度" in shown
     assert "outside the geofence" not in shown and "Check-in" not in shown
