@@ -336,7 +336,7 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/v1/photos/{photo_id}/{size}": {
             "get": {
-                "summary": "A photo from the field as sent (original), its JPEG thumbnail, or the server's stamped copy (watermarked: time in UTC, site, worker)",
+                "summary": "A photo from the field as sent (original), its JPEG thumbnail, or the server's stamped copy (watermarked: time on the worker's or the office's clock with its zone, site, worker)",
                 "parameters": [
                     {"name": "photo_id", "in": "path", "required": True, "schema": {"type": "integer"}},
                     {
