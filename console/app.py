@@ -165,6 +165,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         params=assign_params(travel, office),
         policy=auto_dispatch_policy(settings.auto_dispatch_types),
         zone=office,
+        consent_required=settings.consent_required,
     )
 
     def list_orders(statuses: Any) -> Any:

@@ -336,7 +336,7 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/v1/photos/{photo_id}/{size}": {
             "get": {
-                "summary": "A photo from the field as sent (original), its JPEG thumbnail, or the server's stamped copy (watermarked: time in UTC, site, worker)",
+                "summary": "A photo from the field as sent (original), its JPEG thumbnail, or the server's stamped copy (watermarked: time on the worker's or the office's clock with its zone, site, worker)",
                 "parameters": [
                     {"name": "photo_id", "in": "path", "required": True, "schema": {"type": "integer"}},
                     {
@@ -1106,7 +1106,7 @@ _WORKER_BODY = {
         "team_id": {"type": ["integer", "null"]},
         "team": {"type": "string", "description": "an existing team's name"},
         "home_base": {"oneOf": [_POINT, {"type": "null"}]},
-        "shifts": {"type": "array", "items": {"type": "string"}, "description": "UTC, e.g. `Mon-Fri 07:00-15:30`"},
+        "shifts": {"type": "array", "items": {"type": "string"}, "description": "wall-clock times in the worker's zone (the office's, OUTFIELD_TIMEZONE, unless set), e.g. `Mon-Fri 07:00-15:30`"},
         "active": {"type": "boolean"},
     },
 }

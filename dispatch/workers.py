@@ -209,7 +209,7 @@ def parse_shift(text: str) -> Shift:
     if end <= start:
         raise ValueError(f"shift: the end {end:%H:%M} is not after the start {start:%H:%M}")
     if start.tzinfo is not None or end.tzinfo is not None:
-        raise ValueError("shift: times are UTC and carry no zone")
+        raise ValueError("shift: times are wall-clock times (the worker's or the office's zone) and carry no zone")
     return Shift(weekdays=days, start=start, end=end)
 
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from data import audit_repo, orders_repo, positions_repo, sites_repo, workers_repo
+from data import audit_repo, orders_repo, positions_repo, privacy_repo, sites_repo, workers_repo
 from data.db import session_scope
 from dispatch.access import Actor, sees_order, sees_worker
 from dispatch.assign import (
@@ -42,6 +42,7 @@ from dispatch.lifecycle import Refused, transition
 from dispatch.localtime import local_day
 from dispatch.orders import OrderStatus, WorkOrder
 from dispatch.positions import Position
+from dispatch.privacy import consent_refusal
 from dispatch.sites import Site
 from dispatch.workers import Worker
 from realtime.bus import ORDERS, Bus
@@ -123,9 +124,13 @@ class DispatchService:
         params: AssignParams,
         policy: AutoDispatchPolicy,
         zone: tzinfo = UTC,
+        consent_required: bool = True,
     ) -> None:
         self._sessions = sessions
         self._zone = zone  # the office's: leaves are whole local days
+        # OUTFIELD_CONSENT_REQUIRED: a worker not tracked (no consent, or withdrawn) starts from home, never from a
+        # fix stored before they withdrew
+        self._consent_required = consent_required
         self._clock = clock
         self._bus = bus
         self._travel = travel
@@ -376,9 +381,13 @@ class DispatchService:
                 continue
             w = busy.get(o.assigned_worker_id, Workload())
             busy[o.assigned_worker_id] = Workload(w.orders_today + 1, w.booked_s + o.service_duration_s)
+        untracked = {
+            w for w, state in privacy_repo.consent_states(session).items()
+            if consent_refusal(state, required=self._consent_required) is not None
+        }  # fmt: skip
         return _Fleet(
             workers=workers,
-            positions=positions_repo.latest_positions(session),
+            positions={w: p for w, p in positions_repo.latest_positions(session).items() if w not in untracked},
             workloads=busy,
             leaves=workers_repo.leaves_overlapping(
                 session, start=today, end=today + timedelta(days=1), zone=self._zone

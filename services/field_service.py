@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session, sessionmaker
@@ -594,12 +595,16 @@ class FieldService:
             now = self._clock.now()
             site = sites_repo.get_site(session, order.site_id)
             worker = workers_repo.get_worker(session, claims.worker_id)
-            exif_taken_at, exif_place = read_exif(data)
+            # A camera's time without an offset is the worker's wall clock (their zone, else the office's); the
+            # band reads on that clock too.
+            tz = day_zone(worker.zone if worker else None, self._zone)
+            exif_taken_at, exif_place = read_exif(data, local_zone=tz)
             stamped = watermarked(
                 data,
                 stamp_lines(
                     taken_at=exif_taken_at or taken_at, received_at=now, site_name=site.name if site else "",
                     worker_name=worker.name if worker else f"worker {claims.worker_id}",
+                    zone=tz if isinstance(tz, ZoneInfo) else None,
                 ),
             )  # fmt: skip
             folder = self._upload_dir / "photos" / str(order_id)

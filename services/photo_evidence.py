@@ -10,9 +10,11 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from dispatch import localtime
 from dispatch.exif import exif_location, exif_time
 from dispatch.geo import LatLon
 
@@ -37,10 +39,16 @@ def read_exif(data: bytes, *, local_zone: tzinfo = UTC) -> tuple[datetime | None
     )
 
 
-def stamp_lines(*, taken_at: datetime, received_at: datetime, site_name: str, worker_name: str) -> tuple[str, ...]:
-    """The band's text: when (UTC, labelled), where and who."""
+def stamp_lines(
+    *, taken_at: datetime, received_at: datetime, site_name: str, worker_name: str, zone: ZoneInfo | None = None
+) -> tuple[str, ...]:
+    """The band's text: when (on `zone`'s clock, the office's or the worker's, its zone named; UTC without one),
+    where and who."""
+    tz = zone or ZoneInfo("UTC")
+    taken, received = localtime.to_local(taken_at, tz), localtime.to_local(received_at, tz)
     return (
-        f"Taken {taken_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC · received {received_at.astimezone(UTC):%H:%M} UTC",
+        f"Taken {taken:%Y-%m-%d %H:%M} {localtime.zone_label(taken_at, tz)} · "
+        f"received {received:%H:%M} {localtime.zone_label(received_at, tz)}",
         f"{site_name} · {worker_name}",
     )
 

@@ -190,7 +190,11 @@
 
   // Consent to location tracking: without it the worker's phone is not tracked (OUTFIELD_CONSENT_REQUIRED). An admin
   // records consent the worker signed on paper, under the current text's version, or withdraws it; both are audited.
-  function when(iso) { return iso ? iso.replace("T", " ").slice(0, 16) + " UTC" : ""; }
+  function when(iso) {  // on the office's clock, named (the zone is read at start: auditZone below)
+    if (!iso) return "";
+    return new Date(iso).toLocaleString(window.OutfieldI18n.lang, { year: "numeric", month: "short", day: "numeric",
+      hour: "2-digit", minute: "2-digit", timeZone: officeZone || "UTC", timeZoneName: "short" });
+  }
   function drawConsent(c) {
     state.editing.consentVersion = c.text_version;
     const how = c.source === "paper" ? _("on paper, recorded by {name}", { name: c.recorded_by || _("an admin") }) : _("on their push-link page");
@@ -382,7 +386,7 @@
   // ---- The audit log: filters → query; the CSV link carries the same filters. Times are read and typed on
   // the office's clock (OUTFIELD_TIMEZONE, from /i18n/catalogue.json); the API gets them as UTC instants.
   const auditForm = document.getElementById("audit-form");
-  let officeZone = null;
+  var officeZone = null;  // var: read by when() above, which may run before this line in an odd load order
   async function auditZone() {
     if (officeZone === null) {
       try { officeZone = (await api("GET", "/i18n/catalogue.json")).timezone || "UTC"; } catch (e) { officeZone = "UTC"; }
@@ -471,6 +475,7 @@
   };
   auditForm.addEventListener("submit", guard(() => loaders.audit()));
 
+  auditZone();  // the office's zone, for every time these screens show
   if (allowed.length) show(allowed[0].dataset.tab);
   else document.getElementById("refused").hidden = false;
 })();

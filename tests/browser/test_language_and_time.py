@@ -13,6 +13,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests.support.browser import login
+from tests.support.consent import consent_on_paper
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -201,7 +202,8 @@ def test_the_reports_page_and_the_admin_screens_read_in_chinese(browser, console
 def test_the_audit_log_reads_and_filters_on_the_offices_clock(browser, console_server):
     """Tests that with a Shanghai office and a browser in London, the audit log shows when an admin created a
     worker on Shanghai's clock, names the zone, and its From filter is read on that clock too (a minute before
-    the entry keeps it, a minute after leaves it out)."""
+    the entry keeps it, a minute after leaves it out); the worker form gives the consent's time on that clock
+    and asks for shifts on it."""
     console_server.cli("data", "create-user", "--role", "admin", "--name", "wei", "--password", "admin-pw-1")
     headers = {"Authorization": f"Bearer {console_server.admin_token}"}
     created = requests.post(f"{console_server.url}/api/v1/workers", json={"name": "Zhou Min", "device_id": "zhou-1"},
@@ -225,6 +227,14 @@ def test_the_audit_log_reads_and_filters_on_the_offices_clock(browser, console_s
         page.fill("#audit-form input[name=from]", (local + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M"))
         page.click("#audit-form button[type=submit]")
         page.wait_for_function("() => !document.querySelector('#audit-table tbody').innerText.includes('Zhou Min')")
+
+        # The worker form says when consent was given on the same clock, and asks for shifts on it.
+        consent_on_paper(requests.post, headers, [created.json()["id"]], url=console_server.url)
+        page.click("#tabs button[data-tab=workers]")
+        page.click(f"tr[data-worker-id='{created.json()['id']}'] button.worker-edit")
+        page.wait_for_selector("#consent-state:has-text('Consent given')", timeout=10_000)
+        assert "GMT+8" in page.locator("#consent-state").inner_text()
+        assert "on the office's clock" in page.locator("#worker-form").inner_text()
     finally:
         context.close()
 

@@ -203,3 +203,22 @@ def test_batch_assignment_is_optimal_and_explains_what_is_left(app, world):
         headers=world["dispatcher"],
     )
     assert again.status_code == 404 and "not new" in again.json["error"]
+
+
+def test_a_worker_who_withdrew_consent_is_ranked_from_home_not_from_a_stored_fix(app, world):
+    """Tests that a gas worker's fix at the casino makes their trip start there while they consent, and that once
+    they withdraw, candidates start them from their home base: a fix kept from before is not used to place them."""
+    admin, far = app.admin, world["workers"]["Far Gas"]
+    consent = f"/api/v1/workers/{far}/consent"
+    assert app.client.post(consent, json={"given": True, "text_version": "1"}, headers=admin).status_code == 200
+    fix = {"id": "o-far", "lat": 43.7393, "lon": 7.4275, "timestamp": datetime.now(UTC).isoformat()}
+    assert app.client.get("/osmand", query_string=fix).status_code == 200
+    order = new_order(app, world["dispatcher"]).json
+
+    def origin_of_far() -> str:
+        c = app.client.get(f"/api/v1/work-orders/{order['id']}/candidates", headers=world["dispatcher"]).json
+        return next(x["origin"] for x in c["candidates"] if x["name"] == "Far Gas")
+
+    assert origin_of_far() == "fix"
+    assert app.client.post(consent, json={"given": False}, headers=admin).json["state"] == "withdrawn"
+    assert origin_of_far() == "home_base"

@@ -40,6 +40,24 @@ def test_the_stamped_copy_is_upright_bounded_and_carries_the_band():
         assert low < 40 and high > 200
 
 
+def test_the_band_reads_on_the_offices_clock_with_its_zone_named():
+    """Tests that for a Monaco office the band gives 10:15 CET in December and 11:15 CEST in July for photos taken
+    at 09:15 UTC, and a Shanghai one 17:15 CST."""
+    from zoneinfo import ZoneInfo
+
+    def first_line(taken: datetime, zone: str) -> str:
+        lines = stamp_lines(taken_at=taken, received_at=taken, site_name="Port", worker_name="Ana", zone=ZoneInfo(zone))
+        return lines[0]
+
+    assert first_line(datetime(2026, 12, 4, 9, 15, tzinfo=UTC), "Europe/Monaco") == (
+        "Taken 2026-12-04 10:15 CET · received 10:15 CET"
+    )
+    assert first_line(datetime(2026, 7, 4, 9, 15, tzinfo=UTC), "Europe/Monaco").startswith(
+        "Taken 2026-07-04 11:15 CEST"
+    )
+    assert first_line(datetime(2026, 7, 4, 9, 15, tzinfo=UTC), "Asia/Shanghai").startswith("Taken 2026-07-04 17:15 CST")
+
+
 def test_exif_is_unknown_for_a_photo_without_it_or_unreadable_bytes():
     """Tests that a photo with no EXIF, or bytes that are no image, read as (None, None) instead of failing."""
     assert read_exif(jpeg((64, 48))) == (None, None)

@@ -174,3 +174,25 @@ def test_migration_0011_turns_the_team_names_workers_carry_into_teams(empty_url:
         ]
     finally:
         engine.dispose()
+
+
+def test_migration_0018_gives_workers_without_a_zone_the_offices(
+    empty_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests that upgrading with OUTFIELD_TIMEZONE=Asia/Shanghai stores Shanghai for a worker saved without a zone
+    (whose shifts were read as UTC) and keeps a worker's own zone."""
+    config = alembic_config(database_url=empty_url)
+    command.upgrade(config, "0014")
+    engine = make_engine(empty_url)
+    insert = "INSERT INTO workers (name, device_id, skills, team, active, timezone) VALUES (:n, :d, '[]', '', true, :z)"
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(insert), {"n": "old", "d": "d-old", "z": None})
+            connection.execute(text(insert), {"n": "own", "d": "d-own", "z": "Europe/Paris"})
+        monkeypatch.setenv("OUTFIELD_TIMEZONE", "Asia/Shanghai")
+        command.upgrade(config, "head")
+        with engine.connect() as connection:
+            zones = dict(connection.execute(text("SELECT device_id, timezone FROM workers")).all())
+        assert zones == {"d-old": "Asia/Shanghai", "d-own": "Europe/Paris"}
+    finally:
+        engine.dispose()

@@ -13,6 +13,7 @@ PostgreSQL gets the tables (one schema for both) but no triggers: it sums a repo
 
 Report periods are the office's local days from now on (`dispatch.reports.Period.zone`): the kilometres
 kept per UTC day (`worker_day_km`, `km_days`) are forgotten, and summed again per local day when asked.
+Workers stored without a time zone get the office's (`OUTFIELD_TIMEZONE` when the migration runs).
 
 Revision ID: 0018
 Revises: 0014
@@ -20,6 +21,9 @@ Create Date: 2026-12-04 23:40:00+00:00
 """
 
 from __future__ import annotations
+
+import os
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from alembic import op
@@ -89,6 +93,16 @@ def upgrade() -> None:
     # Reports now cut days at the office's midnight, not UTC's: kilometres kept per UTC day are summed again.
     op.execute("DELETE FROM worker_day_km")
     op.execute("DELETE FROM km_days")
+    # Workers stored without a zone had their shift times read as UTC; every worker made since (CLI, CSV, admin
+    # screens) is stored in the office's zone. Give the older ones the office's zone too (OUTFIELD_TIMEZONE, as
+    # `python -m data migrate` runs with the console's settings), so that "Mon-Fri 08:00-17:00" means the office's
+    # eight o'clock for everyone.
+    office = os.environ.get("OUTFIELD_TIMEZONE") or "Europe/Monaco"
+    try:
+        ZoneInfo(office)
+    except (ZoneInfoNotFoundError, ValueError):
+        office = "UTC"  # what they were read in until now
+    op.execute(sa.text("UPDATE workers SET timezone = :zone WHERE timezone IS NULL").bindparams(zone=office))
     if op.get_bind().dialect.name != "sqlite":
         return
     for name, body in TRIGGERS.items():
