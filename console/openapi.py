@@ -1106,7 +1106,11 @@ _WORKER_BODY = {
         "team_id": {"type": ["integer", "null"]},
         "team": {"type": "string", "description": "an existing team's name"},
         "home_base": {"oneOf": [_POINT, {"type": "null"}]},
-        "shifts": {"type": "array", "items": {"type": "string"}, "description": "wall-clock times in the worker's zone (the office's, OUTFIELD_TIMEZONE, unless set), e.g. `Mon-Fri 07:00-15:30`"},
+        "shifts": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "wall-clock times in the worker's zone (the office's, OUTFIELD_TIMEZONE, unless set), e.g. `Mon-Fri 07:00-15:30`",
+        },
         "active": {"type": "boolean"},
     },
 }
