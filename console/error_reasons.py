@@ -111,6 +111,7 @@ TEMPLATES: Final = (
     N_("{day} is not over yet; approve it from tomorrow on"),
     N_("{day} of worker {id} was approved already"),
     N_("expired at {when} UTC"),
+    N_("the link for {day} expired at {when} {zone}"),
     N_("is before from"),
     N_("before from"),
     N_("{value} is not a date (YYYY-MM-DD)"),
@@ -143,8 +144,12 @@ TEMPLATES: Final = (
     N_("the fix was {age} old at the check-in (fresh up to {limit})"),
     N_("checked in {early} before the window opens at {time} UTC (limit {limit})"),
     N_("checked in {late} after the window closed at {time} UTC"),
+    # Since the reasons read on the worker's (else the office's) clock, the zone is named: "09:00 CET".
+    N_("checked in {early} before the window opens at {time} {zone} (limit {limit})"),
+    N_("checked in {late} after the window closed at {time} {zone}"),
     N_("the device reported a mock location"),
     N_("the track jumped {distance} in {duration} ({speed}) at {time} UTC"),
+    N_("the track jumped {distance} in {duration} ({speed}) at {time} {zone}"),
     N_("at once"),
     N_("{speed} m/s, limit {limit} m/s"),
     N_("the phone's clock is {offset} ahead of the server's (limit {limit})"),
@@ -154,6 +159,12 @@ TEMPLATES: Final = (
     ),
     N_(
         "photo {id} was taken {delta} after the check-in (EXIF {when} UTC; expected from {before} before to {after} after)"
+    ),
+    N_(
+        "photo {id} was taken {delta} before the check-in (EXIF {when} {zone}; expected from {before} before to {after} after)"
+    ),
+    N_(
+        "photo {id} was taken {delta} after the check-in (EXIF {when} {zone}; expected from {before} before to {after} after)"
     ),
     N_("photo {id} was taken {distance} from the check-in (EXIF GPS; limit {limit})"),
     # The reminders dispatch/reminders.py words (GET /api/v1/field/{token}/attendance reads them in the phone's

@@ -24,10 +24,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import NamedTuple
 
 from dispatch.geo import LatLon, haversine_m
+from dispatch.localtime import clock_and_zone
 from dispatch.orders import TimeWindow
 
 
@@ -148,6 +149,8 @@ class CheckinEvidence:
     clock_offset_s: float | None = None
     place: LatLon | None = None
     photos: tuple[PhotoEvidence, ...] = ()
+    zone: tzinfo = UTC
+    """Whose clock the reasons give times on (the worker's, else the office's), the zone named beside each."""
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None:
@@ -262,8 +265,9 @@ def _timing(e: CheckinEvidence, w: ConfidenceWeights) -> list[Reason]:
             Reason(
                 "early",
                 w.early_points,
-                f"checked in {duration_text(early_s)} before the window opens at {e.window.start:%H:%M} UTC "
-                f"(limit {duration_text(w.max_early_s)})",
+                "checked in {} before the window opens at {} {} (limit {})".format(
+                    duration_text(early_s), *clock_and_zone(e.window.start, e.zone), duration_text(w.max_early_s)
+                ),
             )
         ]
     if late_s > w.max_late_s:
@@ -271,7 +275,9 @@ def _timing(e: CheckinEvidence, w: ConfidenceWeights) -> list[Reason]:
             Reason(
                 "late",
                 w.late_points,
-                f"checked in {duration_text(late_s)} after the window closed at {e.window.end:%H:%M} UTC",
+                "checked in {} after the window closed at {} {}".format(
+                    duration_text(late_s), *clock_and_zone(e.window.end, e.zone)
+                ),
             )
         ]
     return []
@@ -290,8 +296,9 @@ def _jump(e: CheckinEvidence, w: ConfidenceWeights) -> list[Reason]:
         Reason(
             "impossible_jump",
             w.jump_points,
-            f"the track jumped {distance_text(j.distance_m)} in {duration_text(j.seconds)} "
-            f"({speed}) at {j.at:%H:%M:%S} UTC",
+            "the track jumped {} in {} ({}) at {} {}".format(
+                distance_text(j.distance_m), duration_text(j.seconds), speed, *clock_and_zone(j.at, e.zone, "%H:%M:%S")
+            ),
         )
     ]
 
@@ -325,7 +332,8 @@ def _photos(e: CheckinEvidence, w: ConfidenceWeights) -> list[Reason]:
                 "photo_time",
                 w.photo_time_points,
                 f"photo {photo.photo_id} was taken {duration_text(abs(delta))} {side} the check-in "
-                f"(EXIF {photo.taken_at:%Y-%m-%d %H:%M} UTC; expected from {duration_text(w.photo_before_s)} "
+                "(EXIF {} {}; ".format(*clock_and_zone(photo.taken_at, e.zone, "%Y-%m-%d %H:%M"))
+                + f"expected from {duration_text(w.photo_before_s)} "
                 f"before to {duration_text(w.photo_after_s)} after)",
             )
         )

@@ -85,7 +85,7 @@ def day_zone(own: tzinfo | None, office: tzinfo) -> tzinfo:
     return own if own is not None else office
 
 
-def zone_label(moment: datetime, tz: ZoneInfo) -> str:
+def zone_label(moment: datetime, tz: tzinfo) -> str:
     """What names the zone beside a time: its abbreviation ("CET", "CEST", "CST") or else its offset ("+08")."""
     local = to_local(moment, tz)
     name = local.tzname() or ""
@@ -96,6 +96,11 @@ def zone_label(moment: datetime, tz: ZoneInfo) -> str:
     sign = "+" if minutes >= 0 else "-"
     hours, rest = divmod(abs(minutes), 60)
     return f"UTC{sign}{hours:02d}:{rest:02d}" if rest else f"UTC{sign}{hours:02d}"
+
+
+def clock_and_zone(moment: datetime, tz: tzinfo, fmt: str = "%H:%M") -> tuple[str, str]:
+    """`moment` on `tz`'s clock in `fmt`, and the zone's label: ("10:15", "CET"); ("09:15", "UTC") in UTC."""
+    return to_local(moment, tz).strftime(fmt), zone_label(moment, tz)
 
 
 def format_clock(moment: datetime, tz: ZoneInfo, *, seconds: bool = False) -> str:

@@ -488,7 +488,13 @@ class FieldService:
             jump=impossible_jump(fixes, max_speed_mps=self._weights.max_speed_mps), clock_offset_s=clock_offset_s,
             place=location or site.location,
             photos=field_repo.photo_evidence(session, order_id=order.id, worker_id=worker_id) if window else (),
+            zone=self._worker_zone(session, worker_id),
         )  # fmt: skip
+
+    def _worker_zone(self, session: Session, worker_id: int) -> tzinfo:
+        """Whose clock a person reads the worker's times on: their own zone, else the office's."""
+        worker = workers_repo.get_worker(session, worker_id)
+        return day_zone(worker.zone if worker is not None else None, self._zone)
 
     def _rescore_with_photos(self, session: Session, *, order_id: int, worker_id: int) -> None:
         """A photo arrived after the check-in (the offline queue sends photos last): score it again."""
@@ -497,7 +503,8 @@ class FieldService:
             return
         checkin_id, evidence = found
         photos = field_repo.photo_evidence(session, order_id=order_id, worker_id=worker_id)
-        confidence = score_checkin(replace(evidence, photos=photos), self._weights)
+        zone = self._worker_zone(session, worker_id)
+        confidence = score_checkin(replace(evidence, photos=photos, zone=zone), self._weights)
         field_repo.rescore_checkin(
             session,
             checkin_id,

@@ -19,6 +19,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from dispatch import localtime
 from dispatch.clock import Clock
 from dispatch.localtime import day_bounds
 
@@ -111,9 +112,8 @@ class PushLinks:
             return LinkRefused(LinkRefusal.REVOKED, f"this link for worker {worker_id} has been revoked")
         expires_at = self.expires_at(day)
         if self._clock.now() >= expires_at:
-            return LinkRefused(
-                LinkRefusal.EXPIRED, f"the link for {day.isoformat()} expired at {expires_at:%Y-%m-%d %H:%M} UTC"
-            )
+            when, zone = localtime.clock_and_zone(expires_at, self._zone, "%Y-%m-%d %H:%M")
+            return LinkRefused(LinkRefusal.EXPIRED, f"the link for {day.isoformat()} expired at {when} {zone}")
         return LinkClaims(worker_id=worker_id, day=day, link_id=link_id, expires_at=expires_at)
 
 

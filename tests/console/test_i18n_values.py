@@ -180,3 +180,17 @@ def test_a_clock_in_outside_the_home_base_reads_in_chinese_on_the_phone_and_in_t
     assert not LATIN.search(row["clock_check"].replace("Wang Fang", ""))
     csv = app["client"].get(query + "&format=csv", headers={**app["auth"], **ZH}).get_data(as_text=True)
     assert f"clock-in: {said['verdict_reason']}" in csv
+
+
+def test_a_reason_on_the_local_clock_reads_in_chinese_with_its_zone() -> None:
+    """Tests that an early check-in's reason given on Monaco's clock ("10:00 CET") reads in Chinese with the time and
+    the zone kept, as one stored in UTC still does."""
+    from console.i18n import translate_reason
+
+    local = "checked in 2 h 00 min before the window opens at 10:00 CET (limit 30 min)"
+    stored = "checked in 2 h 00 min before the window opens at 09:00 UTC (limit 30 min)"
+    assert (
+        translate_reason(local, language="zh_Hans_CN")
+        == "在时间窗 10:00 CET 开始前 2 小时 00 分钟 签到（上限 30 分钟）"
+    )
+    assert "09:00 UTC" in translate_reason(stored, language="zh_Hans_CN")

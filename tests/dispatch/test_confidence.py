@@ -105,6 +105,21 @@ def test_an_early_checkin_says_how_early_against_the_window():
     assert reason == ("early", 15, "checked in 2 h 00 min before the window opens at 11:10 UTC (limit 30 min)")
 
 
+def test_the_window_is_named_on_the_workers_clock_with_its_zone():
+    """Tests that for a Monaco worker the same early check-in reads "12:10 CET" in December, and a late one in July
+    "CEST": people read these reasons on their own clock, not UTC."""
+    from zoneinfo import ZoneInfo
+
+    monaco = ZoneInfo("Europe/Monaco")
+    window = TimeWindow(AT + timedelta(hours=2), AT + timedelta(hours=4))
+    reason = only(replace(CLEAN, window=window, photos=(), zone=monaco))
+    assert reason.text == "checked in 2 h 00 min before the window opens at 12:10 CET (limit 30 min)"
+    july = AT.replace(month=7)
+    late = TimeWindow(july - timedelta(hours=3), july - timedelta(minutes=45))
+    reason = only(replace(CLEAN, at=july, window=late, photos=(), zone=monaco))
+    assert reason.text == "checked in 45 min after the window closed at 10:25 CEST"
+
+
 def test_a_late_checkin_says_how_late():
     """Tests that a check-in 45 minutes after the window closed loses 15 points."""
     window = TimeWindow(AT - timedelta(hours=3), AT - timedelta(minutes=45))
