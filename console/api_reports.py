@@ -21,7 +21,14 @@ from data.reports_repo import MAX_PER_PAGE, HistoryFilter
 from dispatch.access import Action
 from dispatch.orders import OrderStatus, OrderType
 from dispatch.reports import FIGURES, REPORTS, Group, Period
-from services.reports_service import Export, ReportsService, export, report_json
+from services.reports_service import (
+    MAX_REPORT_PER_PAGE,
+    REPORT_PER_PAGE,
+    Export,
+    ReportsService,
+    export,
+    report_json,
+)
 
 FORMATS = ("json", "csv", "xlsx")
 
@@ -53,9 +60,11 @@ def create_blueprint(*, auth: Auth, reports: ReportsService) -> flask.Blueprint:
         if name not in REPORTS:
             deny(404, f"no report named {name[:40]!r}; see GET /api/v1/reports", "name")
         period, group, fmt = period_arg(), group_arg(), format_arg()
+        page = whole_arg("page", 1, 1, 1_000_000)
+        per_page = whole_arg("per_page", REPORT_PER_PAGE, 1, MAX_REPORT_PER_PAGE)
         table = reports.report(actor=actor, name=name, period=period, group=group)
         if fmt == "json":
-            return flask.jsonify(report_json(name, period, group, table))
+            return flask.jsonify(report_json(name, period, group, table, page=page, per_page=per_page))
         return download(export(table, fmt=fmt, basename=f"{name}-{group.value}-{period.start}-{period.end}"))
 
     @bp.get("/api/v1/orders/history")

@@ -813,11 +813,18 @@ OPENAPI["paths"].update(
         "/api/v1/reports/{name}": {
             "get": {
                 "summary": "A report over a period per worker, team, order type or the organisation, as JSON, CSV or XLSX; audited",
+                "description": "JSON gives `total` rows, `per_page` of them (`page` 1 first); CSV and XLSX hold every row.",
                 "parameters": [
                     {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
                     *_PERIOD,
                     _GROUP,
                     _FORMAT,
+                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000000}},
+                    {
+                        "name": "per_page",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000},
+                    },
                 ],
                 "responses": {"200": _table("The report's rows"), "404": _resp("No such report"), **_ERRORS},
             }

@@ -485,12 +485,35 @@ def figures_table(name: str, sums: pd.DataFrame, workers: pd.DataFrame, group: G
 
 def table_records(table: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as JSON-ready dicts: timestamps as ISO text, missing values as null."""
+    plain = plain_table(table)
+    names = list(plain.columns)
+    columns = [plain[name].tolist() for name in names]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)] if names else []
+
+
+def plain_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with timestamps as ISO text (`datetime.isoformat`'s) and missing values as None: what its JSON,
+    CSV and XLSX say. Column by column (a year's visits gone wrong are 170,000 rows)."""
     out = table.copy()
     for column in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[column]):
-            out[column] = out[column].map(lambda v: v.isoformat() if not pd.isna(v) else None)
-    out = out.astype(object).where(out.notna(), None)
-    return [dict(r) for r in out.to_dict(orient="records")]
+            out[column] = _iso_text(out[column])
+    return out.astype(object).where(out.notna(), None)
+
+
+def _iso_text(column: pd.Series) -> pd.Series:
+    """`Timestamp.isoformat()` of each value (None where missing), vectorised for UTC without nanoseconds."""
+    values = column.dropna()
+    if str(column.dt.tz) != "UTC" or (values.dt.nanosecond != 0).any():
+        return column.map(lambda v: v.isoformat() if not pd.isna(v) else None)
+    naive = column.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    missing = np.isnat(naive)
+    whole = (naive.astype("int64") % 1_000_000 == 0) & ~missing
+    fraction = ~whole & ~missing
+    out = np.full(len(naive), None, dtype=object)
+    out[whole] = np.char.add(np.datetime_as_string(naive[whole], unit="s"), "+00:00")
+    out[fraction] = np.char.add(np.datetime_as_string(naive[fraction], unit="us"), "+00:00")
+    return pd.Series(out, index=column.index, dtype=object)
 
 
 EARTH_RADIUS_M = 6_371_008.8

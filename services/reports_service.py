@@ -22,6 +22,7 @@ from dispatch.reports import (
     Period,
     figures_table,
     orders_behind,
+    plain_table,
     table_records,
 )
 from services.field_service import FieldService
@@ -152,8 +153,18 @@ def in_scope(actor: Actor, table: pd.DataFrame) -> pd.DataFrame:
     return table[keep]
 
 
-def report_json(name: str, period: Period, group: Group, table: pd.DataFrame) -> dict[str, Any]:
+REPORT_PER_PAGE = 1000
+"""Rows of a report's JSON answer per page by default (a year's visits gone wrong can be 170,000: the CSV and XLSX
+exports hold every row)."""
+MAX_REPORT_PER_PAGE = 10_000
+
+
+def report_json(
+    name: str, period: Period, group: Group, table: pd.DataFrame, *, page: int = 1, per_page: int = REPORT_PER_PAGE
+) -> dict[str, Any]:
+    """The report as JSON: its rows `per_page` at a time (page 1 first), with how many there are in all."""
     kind = REPORTS[name]
+    first = (page - 1) * per_page
     return {
         "report": name,
         "description": kind.description,
@@ -161,13 +172,16 @@ def report_json(name: str, period: Period, group: Group, table: pd.DataFrame) ->
         "to": period.end.isoformat(),
         "group": group.value,
         "figures": {f: {"label": FIGURES[f].label, "unit": FIGURES[f].unit} for f in kind.figures},
-        "rows": table_records(table),
+        "total": len(table),
+        "page": page,
+        "per_page": per_page,
+        "rows": table_records(table.iloc[first : first + per_page]),
     }
 
 
 def export(table: pd.DataFrame, *, fmt: str, basename: str) -> Export:
     """The table as CSV or XLSX, timestamps as ISO text, with a download file name."""
-    plain = pd.DataFrame(table_records(table), columns=list(table.columns))
+    plain = plain_table(table)
     if fmt == "csv":
         return Export(plain.to_csv(index=False).encode(), CSV, f"{basename}.csv")
     buffer = io.BytesIO()

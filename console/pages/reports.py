@@ -293,6 +293,9 @@ def table(records: Sequence[Mapping[str, Any]], *, columns: Sequence[str] | None
     return html.Table([html.Thead(head), html.Tbody(body)], className="rep-grid")
 
 
+LIST_ROWS = 200
+"""Rows of a list report the page draws (a year's visits gone wrong can be 170,000)."""
+
 HISTORY_COLUMNS = ("id", "reference", "window_start", "status", "type", "worker", "team", "site", "customer")
 
 
@@ -464,10 +467,17 @@ def register(app: Dash, *, reports: ReportsService, auth: Auth) -> None:
         except ValueError as exc:
             return no_update, no_update, no_update, str(exc), no_update
         chosen = Group(group) if group in {g.value for g in Group} else Group.TEAM
-        rows = table_records(reports.report(actor=actor, name=str(name), period=period, group=chosen))
+        found = reports.report(actor=actor, name=str(name), period=period, group=chosen)
+        # A list report (visits gone wrong) shows its first rows; the downloads hold them all.
+        listed = name in REPORTS and not REPORTS[str(name)].figures and len(found) > LIST_ROWS
+        rows = table_records(found.iloc[:LIST_ROWS] if listed else found)
         query = {"from": period.start.isoformat(), "to": period.end.isoformat(), "group": chosen.value}
         data = {"rows": rows, "from": query["from"], "to": query["to"], "group": chosen.value}
-        return data, table(rows), [_("Download: "), *_links(f"/api/v1/reports/{name}", query)], "", ""
+        shown: list[Any] = [table(rows)]
+        if listed:
+            note = _("The first {shown} of {total} rows: the downloads hold them all.")
+            shown.insert(0, html.P(note.format(shown=LIST_ROWS, total=f"{len(found):,}"), className="rep-more"))
+        return data, shown, [_("Download: "), *_links(f"/api/v1/reports/{name}", query)], "", ""
 
     @app.callback(Output(R_CHART, "figure"), Input(R_DATA, "data"), Input(R_FIGURE, "value"))
     def draw(data: Mapping[str, Any] | None, figure: str | None) -> go.Figure:

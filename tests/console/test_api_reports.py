@@ -165,6 +165,24 @@ def test_visits_gone_wrong_names_each_bad_visit_and_why(app):
                        week.failed: "failed, check-in not verified, check-in/-out anomaly"}  # fmt: skip
 
 
+def test_a_reports_json_rows_come_a_page_at_a_time_and_the_csv_holds_them_all(app):
+    """Tests that `per_page=1` gives one visit gone wrong per page with the total, page 2 the other one, a
+    per_page beyond 10,000 is refused naming `per_page`, and the CSV export holds both."""
+    client, headers = app["client"], app["manager"]
+
+    def page(**extra):
+        return client.get("/api/v1/reports/visits-gone-wrong", query_string={**WEEK, **extra}, headers=headers)
+
+    first, second = page(per_page="1").get_json(), page(per_page="1", page="2").get_json()
+    assert (first["total"], first["page"], first["per_page"], len(first["rows"])) == (2, 1, 1, 1)
+    assert {first["rows"][0]["order_id"], second["rows"][0]["order_id"]} == {app["week"].late, app["week"].failed}
+    assert page(per_page="1", page="3").get_json()["rows"] == []
+    refused = page(per_page="10001")
+    assert refused.status_code == 400 and refused.get_json()["field"] == "per_page"
+    exported = page(format="csv", per_page="1").get_data(as_text=True).strip().splitlines()
+    assert len(exported) == 3  # the header and both visits
+
+
 def test_history_filters_pages_and_exports(app):
     """Tests that the history finds orders by customer, status, worker and text, pages them with a total,
     exports the page as CSV, and refuses a bad status naming `status`."""

@@ -196,3 +196,25 @@ def test_check_ins_fold_into_a_verdict_and_an_anomaly_count_per_order() -> None:
     out = attach_checkins(orders, checkins)
     assert list(out["checkin_verdict"]) == ["verified", "outside_geofence", None]
     assert list(out["anomalies"]) == [1, 1, 0]
+
+
+def test_table_records_write_times_as_isoformat_does_column_by_column() -> None:
+    """Tests that the vectorised ISO text of UTC times (whole seconds, microseconds, missing) and of another zone's
+    is exactly `datetime.isoformat`'s, and missing values are None, as the reports' JSON and CSV give them."""
+    import random
+
+    import pandas as pd
+
+    from dispatch.reports import table_records
+
+    rng = random.Random(3)
+    base = pd.Timestamp("2026-03-29T00:30:00", tz="UTC")
+    moments = [base + pd.Timedelta(seconds=rng.randrange(0, 86400 * 400)) for _ in range(50)]
+    moments += [m + pd.Timedelta(microseconds=rng.randrange(1, 1_000_000)) for m in moments[:20]]
+    frame = pd.DataFrame({"at": pd.Series(moments + [pd.NaT], dtype="datetime64[us, UTC]"),
+                          "n": [1.5] * len(moments) + [float("nan")]})  # fmt: skip
+    frame["paris"] = frame["at"].dt.tz_convert("Europe/Paris")
+    records = table_records(frame)
+    assert [r["at"] for r in records] == [m.isoformat() for m in moments] + [None]
+    assert [r["paris"] for r in records[:-1]] == [m.tz_convert("Europe/Paris").isoformat() for m in moments]
+    assert records[-1] == {"at": None, "n": None, "paris": None}
