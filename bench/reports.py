@@ -246,6 +246,43 @@ def main() -> None:
     seconds, table = timed(lambda: report("overview", year, Group.TYPE))
     lines.append(f"| report `overview` per order type | year | {len(table):,} | {seconds:.2f} |")
 
+    # The same reports through the HTTP handler (Flask's test client: routing, access check, audit, JSON or CSV
+    # body), as `GET /api/v1/reports/{name}` answers a manager; no socket, no Redis server needed.
+    from dataclasses import replace as _replace
+
+    # bench/console.py would shadow the console namespace package: import it from the repository itself.
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+    from console.app import create_app
+    from data import users_repo
+    from data.settings import Settings
+    from dispatch.access import Role
+    from dispatch.clock import ManualClock
+
+    settings = _replace(
+        Settings.from_env({"OUTFIELD_VAR": str(db.parent), "DATABASE_URL": url, "SECRET_KEY": "bench",
+                           "OUTFIELD_TIMEZONE": "UTC", "OUTFIELD_OSRM_DIR": str(db.parent / "none")}),
+        redis_url="redis://127.0.0.1:1/0",
+    )  # fmt: skip
+    http = create_app(settings, clock=ManualClock(now)).server.test_client()
+    with session_scope(sessions) as session:
+        _, token = users_repo.create_user(session, name=f"bench-{time.time_ns()}", role=Role.MANAGER)
+    year_query = {"from": year.start.isoformat(), "to": year.end.isoformat(), "group": "team"}
+
+    def answer(name: str, **extra: str) -> Any:
+        got = http.get(f"/api/v1/reports/{name}", query_string={**year_query, **extra},
+                       headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        assert got.status_code == 200, got.get_data(as_text=True)[:200]
+        return got.get_data()
+
+    for name, extra, label in (
+        ("overview", {}, "JSON"),
+        ("visits-gone-wrong", {}, "JSON, first 1,000 rows"),
+        ("visits-gone-wrong", {"format": "csv"}, "CSV, every row"),
+    ):
+        seconds, body = timed(lambda name=name, extra=extra: answer(name, **extra))
+        lines.append(f"| `GET /api/v1/reports/{name}` per team ({label}) | year | {len(body) / 1e6:.1f} MB | "
+                     f"{seconds:.2f} |")  # fmt: skip
+
     def search(page: int, **kw: Any) -> Any:
         with session_scope(sessions) as session:
             return reports_repo.search_history(session, reports_repo.HistoryFilter(year, **kw), page=page, per_page=50)
