@@ -1034,7 +1034,7 @@ OPENAPI["paths"].update(
         },
         "/api/v1/field/{token}/push-subscription": {
             "post": {
-                "summary": "Keep the phone's Web Push subscription ({endpoint: https URL, keys: {p256dh, auth}}) for reminders",
+                "summary": "Keep the phone's Web Push subscription ({endpoint: https URL, keys: {p256dh, auth}, language: en|zh_CN, the page's, which its notifications are written in}) for reminders",
                 "parameters": [_TOKEN],
                 "requestBody": _JSON_BODY,
                 "responses": {"201": _resp("New"), "200": _resp("Known already"), **_LINK_ERRORS},

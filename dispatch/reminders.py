@@ -17,10 +17,11 @@ start, or more than `after_shift_s` after its end), nor when the worker switched
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
 
 from dispatch.geo import LatLon, haversine_m
+from dispatch.localtime import to_local
 
 
 class ReminderKind(StrEnum):
@@ -67,6 +68,8 @@ class WorkerDay:
     orders: tuple[OrderFacts, ...] = ()
     day_report_filed: bool = False
     sent: frozenset[str] = frozenset()
+    zone: tzinfo = UTC
+    """The worker's clock (their own zone, else the office's): the times a reminder names read on it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,15 @@ class Reminder:
     key: str
     text: str
     order_id: int | None = None
+    template: str = ""
+    """`text` before its parts were filled in ("You are at {site}, check in?"): what a phone's language translates."""
+    parts: tuple[tuple[str, str], ...] = ()
+
+
+def _reminder(
+    worker_id: int, kind: ReminderKind, key: str, template: str, order_id: int | None = None, **parts: str
+) -> Reminder:
+    return Reminder(worker_id, kind, key, template.format(**parts), order_id, template, tuple(parts.items()))
 
 
 def due_reminders(worker: WorkerDay, now: datetime, settings: ReminderSettings | None = None) -> list[Reminder]:
@@ -90,27 +102,30 @@ def due_reminders(worker: WorkerDay, now: datetime, settings: ReminderSettings |
     def key(kind: ReminderKind, order_id: int | None = None) -> str:
         return f"{kind.value}:{worker.worker_id}:{worker.day.isoformat()}:{order_id or ''}"
 
+    def hhmm(moment: datetime) -> str:
+        return to_local(moment, worker.zone).strftime("%H:%M")
+
     due: list[Reminder] = []
     if worker.uses_clock_in and not worker.clocked_in and now >= start + timedelta(seconds=settings.clock_in_after_s):
-        due.append(Reminder(worker.worker_id, ReminderKind.CLOCK_IN, key(ReminderKind.CLOCK_IN),
-                            f"Your shift began at {start:%H:%M}: clock in?"))  # fmt: skip
+        due.append(_reminder(worker.worker_id, ReminderKind.CLOCK_IN, key(ReminderKind.CLOCK_IN),
+                             "Your shift began at {time}: clock in?", time=hhmm(start)))  # fmt: skip
     fix = worker.last_fix
     fresh = fix is not None and (now - fix[1]).total_seconds() <= settings.fix_max_age_s
     for order in worker.orders:
         if fresh and fix is not None and order.status in ("accepted", "en_route") and order.checked_in_at is None:
             distance = haversine_m(fix[0], order.site)
             if distance <= max(order.geofence_radius_m, settings.near_m):
-                due.append(Reminder(worker.worker_id, ReminderKind.NEAR_SITE, key(ReminderKind.NEAR_SITE, order.order_id),
-                                    f"You are at {order.site_name}, check in?", order.order_id))  # fmt: skip
+                due.append(_reminder(worker.worker_id, ReminderKind.NEAR_SITE, key(ReminderKind.NEAR_SITE, order.order_id),
+                                     "You are at {site}, check in?", order.order_id, site=order.site_name))  # fmt: skip
         if order.status == "on_site" and order.checked_in_at is not None:
             planned_end = order.checked_in_at + timedelta(seconds=order.service_s)
             if now >= planned_end + timedelta(seconds=settings.overrun_after_s):
-                due.append(Reminder(
+                due.append(_reminder(
                     worker.worker_id, ReminderKind.VISIT_OVERRUN, key(ReminderKind.VISIT_OVERRUN, order.order_id),
-                    f"The visit at {order.site_name} was planned to end at {planned_end:%H:%M}: check out when done.",
-                    order.order_id,
+                    "The visit at {site} was planned to end at {time}: check out when done.", order.order_id,
+                    site=order.site_name, time=hhmm(planned_end),
                 ))  # fmt: skip
     if not worker.day_report_filed and now >= end - timedelta(seconds=settings.report_before_end_s):
-        due.append(Reminder(worker.worker_id, ReminderKind.DAY_REPORT, key(ReminderKind.DAY_REPORT),
-                            f"Your shift ends at {end:%H:%M}: file the day's report?"))  # fmt: skip
+        due.append(_reminder(worker.worker_id, ReminderKind.DAY_REPORT, key(ReminderKind.DAY_REPORT),
+                             "Your shift ends at {time}: file the day's report?", time=hhmm(end)))  # fmt: skip
     return [r for r in due if r.key not in worker.sent]

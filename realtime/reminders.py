@@ -80,7 +80,7 @@ def worker_days(
                 uses_clock_in=uses_clock_in, clocked_in=bool(clocks) and clocks[-1].kind == "in",
                 last_fix=(fix.point, fix.fix_time) if fix is not None and fix.valid else None, orders=tuple(orders),
                 day_report_filed=bool(attendance_repo.day_reports(session, start=day, end=day, worker_id=worker.id)),
-                sent=sent.get(worker.id, frozenset()),
+                sent=sent.get(worker.id, frozenset()), zone=tz,
             ))  # fmt: skip
     return out
 
@@ -111,7 +111,8 @@ def _store(sessions: sessionmaker[Session], reminder: Reminder, now: datetime) -
     if reminder_id is None:
         return None  # another process sent it
     return {"id": reminder_id, "worker_id": reminder.worker_id, "kind": reminder.kind.value, "text": reminder.text,
-            "order_id": reminder.order_id, "at": now.isoformat()}  # fmt: skip
+            "order_id": reminder.order_id, "at": now.isoformat(), "template": reminder.template,
+            "parts": dict(reminder.parts)}  # fmt: skip
 
 
 def _deliver(
@@ -120,8 +121,9 @@ def _deliver(
 ) -> None:  # fmt: skip
     bus.publish(REMINDERS, message)
     channels = ["page"]
-    if push is not None and push.push(message["worker_id"], {"title": "Outfield", "body": message["text"],
-                                                              "tag": f"reminder-{message['id']}"}):  # fmt: skip
+    payload = {"title": "Outfield", "body": message["text"], "tag": f"reminder-{message['id']}"}
+    if push is not None and push.push(message["worker_id"], payload, template=message.get("template") or None,
+                                      parts=message.get("parts") or {}):  # fmt: skip
         channels.append("web_push")
     elif fallback is not None:
         try:

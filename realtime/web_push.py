@@ -8,11 +8,14 @@ reminder's words, never a position.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
+from babel import support
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
@@ -24,6 +27,32 @@ from dispatch.clock import Clock
 
 log = logging.getLogger(__name__)
 TIMEOUT_S = 10.0
+TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
+CATALOGUES = {"zh_CN": "zh_Hans_CN"}
+"""A phone's language (as the field page names it) -> its catalogue under translations/ (console.i18n's)."""
+
+
+@functools.cache
+def _catalogue(language: str) -> support.Translations | None:
+    folder = CATALOGUES.get(language)
+    if folder is None:
+        return None
+    found = support.Translations.load(str(TRANSLATIONS), [folder])
+    return found if isinstance(found, support.Translations) else None
+
+
+def in_language(template: str, parts: Mapping[str, str], language: Any) -> str | None:
+    """`template` in `language` with `parts` filled in; None when the catalogue has no such language or words."""
+    catalogue = _catalogue(language) if isinstance(language, str) else None
+    if catalogue is None:
+        return None
+    translated = catalogue.gettext(template)
+    if translated == template:
+        return None
+    try:
+        return translated.format(**parts)
+    except (KeyError, IndexError, ValueError):
+        return None
 
 
 def vapid_keys(sessions: sessionmaker[Session], clock: Clock) -> tuple[str, str]:
@@ -53,7 +82,11 @@ class WebPush:
         self._subject = subject
         self._send = send
 
-    def push(self, worker_id: int, payload: dict[str, Any]) -> bool:
+    def push(
+        self, worker_id: int, payload: dict[str, Any], *, template: str | None = None, parts: Mapping[str, str] = {}
+    ) -> bool:
+        """Send `payload` to each of the worker's phones; its `body` in the phone's language when the phone said
+        one at subscribing and the catalogue translates `template` (`body` is `template` with `parts` filled in)."""
         with session_scope(self._sessions) as session:
             subscriptions = reminders_repo.subscriptions_of(session, worker_id)
         if not subscriptions:
@@ -61,9 +94,12 @@ class WebPush:
         pem, _public = vapid_keys(self._sessions, self._clock)
         key = Vapid.from_pem(pem.encode())
         delivered = False
-        for subscription in subscriptions:
+        for stored in subscriptions:
+            subscription = {k: v for k, v in stored.items() if k != "language"}
+            body = in_language(template, parts, stored.get("language")) if template else None
+            data = json.dumps({**payload, "body": body} if body else payload)
             try:
-                self._send(subscription_info=subscription, data=json.dumps(payload), vapid_private_key=key,
+                self._send(subscription_info=subscription, data=data, vapid_private_key=key,
                            vapid_claims={"sub": self._subject}, timeout=TIMEOUT_S, ttl=3600)  # fmt: skip
                 delivered = True
             except WebPushException as exc:

@@ -61,6 +61,8 @@ TRACK_AROUND = timedelta(minutes=30)
 """How much of the worker's track the late-entry queue shows either side of the entry's time."""
 MAX_TIMESHEET_DAYS = 62
 MAX_NOTE_CHARS = 1000
+PHONE_LANGUAGES = ("en", "zh_CN")
+"""The languages a field page can be in (console.i18n.LANGUAGES): its notifications are written in it."""
 
 Visible = Callable[[int], bool]
 """Whether the caller sees a worker (`dispatch.access.Visibility.worker`): the office's side shows and decides only
@@ -135,14 +137,20 @@ class AttendanceService:
         return {"public_key": vapid_keys(self._sessions, self._clock)[1]}
 
     def subscribe(self, claims: LinkClaims, body: dict[str, Any]) -> bool:
-        """Keep the phone's Web Push subscription ({endpoint, keys: {p256dh, auth}}); True when new."""
+        """Keep the phone's Web Push subscription ({endpoint, keys: {p256dh, auth}}, and the page's `language`, which
+        its notifications are written in); True when new."""
         endpoint, keys = body.get("endpoint"), body.get("keys")
         if not isinstance(endpoint, str) or not endpoint.startswith("https://") or len(endpoint) > 2000:
             deny(400, "endpoint: the push service's https URL (at most 2000 characters)", "endpoint")
         if not isinstance(keys, dict) or not all(isinstance(keys.get(k), str) and 0 < len(keys[k]) <= 200
                                                  for k in ("p256dh", "auth")):  # fmt: skip
             deny(400, "keys: {p256dh, auth} as the browser's PushSubscription gives them", "keys")
-        subscription = {"endpoint": endpoint, "keys": {"p256dh": keys["p256dh"], "auth": keys["auth"]}}
+        language = body.get("language", "en")
+        if language not in PHONE_LANGUAGES:
+            deny(400, f"language: one of {', '.join(PHONE_LANGUAGES)} (the page's language, for its notifications)",
+                 "language")  # fmt: skip
+        subscription = {"endpoint": endpoint, "keys": {"p256dh": keys["p256dh"], "auth": keys["auth"]},
+                        "language": language}  # fmt: skip
         with session_scope(self._sessions) as session:
             return reminders_repo.add_subscription(
                 session, worker_id=claims.worker_id, subscription=subscription, at=self._clock.now()

@@ -141,8 +141,11 @@
       const subscription = await registration.pushManager.subscribe({
         userVisibleOnly: true, applicationServerKey: Uint8Array.from(raw, (c) => c.charCodeAt(0)),
       });
+      // The page's language goes with it: the server writes this phone's notifications in it.
+      const language = (window.Field.i18n && window.Field.i18n.state.lang) || "en";
       await fetch(F.api + "/push-subscription", {
-        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(subscription.toJSON()),
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ ...subscription.toJSON(), language: language }),
       });
       renderReminders();
     } catch (e) {

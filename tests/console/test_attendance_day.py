@@ -291,6 +291,8 @@ def test_csv_and_xlsx_timesheets_download_and_bad_input_is_refused_with_the_fiel
         == "endpoint"
     )
     assert client.post(f"{base}/push-subscription", json={**subscription, "keys": {}}).get_json()["field"] == "keys"
+    refused = client.post(f"{base}/push-subscription", json={**subscription, "language": "fr"})
+    assert refused.status_code == 400 and refused.get_json()["field"] == "language"
     assert client.post(f"{base}/push-subscription", json=subscription).status_code == 201
     assert client.post(f"{base}/push-subscription", json=subscription).status_code == 200
 

@@ -37,6 +37,17 @@ def test_the_shift_began_without_a_clock_in_after_five_minutes_and_only_where_cl
     assert kinds(replace(worker, uses_clock_in=False), at(9)) == []
 
 
+def test_a_reminder_names_its_times_on_the_workers_clock() -> None:
+    """Tests that for a Monaco worker whose shift began at 07:00 UTC (08:00 in Monaco in winter) the reminder says
+    08:00, not the UTC clock's 07:00, and keeps its template and parts for a phone in another language."""
+    from zoneinfo import ZoneInfo
+
+    worker = replace(BASE, clocked_in=False, shift=(at(7), at(15)), zone=ZoneInfo("Europe/Monaco"))
+    (reminder,) = due_reminders(worker, at(7, 5))
+    assert reminder.text == "Your shift began at 08:00: clock in?"
+    assert (reminder.template, reminder.parts) == ("Your shift began at {time}: clock in?", (("time", "08:00"),))
+
+
 def test_near_an_accepted_orders_site_without_a_check_in_says_where() -> None:
     """Tests a fresh fix 100 m from the site (within 150 m) of an accepted order: "you are at …, check in?";
     not for a fix 400 m away, a fix 6 min old, an order already checked in, or one not accepted."""

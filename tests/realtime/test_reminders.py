@@ -146,6 +146,25 @@ def test_a_worker_near_the_site_is_reminded_once_on_the_page_and_by_web_push_or_
     assert [(m["worker_id"], m["kind"]) for m in late] == [(ids["Ana"], "day_report")]
 
 
+def test_a_phone_whose_page_is_in_chinese_gets_its_notification_in_chinese(world):
+    """Tests that a phone subscribed from a page in Chinese (`language: zh_CN`) gets the near-site reminder's
+    notification in Chinese, the site's name kept, while the page and the stored reminder keep the English."""
+    sessions, ids, service = world
+    chinese = PushService()
+    try:
+        with session_scope(sessions) as session:
+            reminders_repo.add_subscription(session, worker_id=ids["Ben"], at=NOW,
+                                            subscription={**chinese.subscription(), "language": "zh_CN"})  # fmt: skip
+        push = WebPush(sessions=sessions, clock=ManualClock(NOW))
+        sent = remind_once(sessions=sessions, clock=ManualClock(NOW), bus=FakeBus(), settings=ReminderSettings(),  # type: ignore[arg-type]
+                           uses_clock_in=False, push=push, worker_id=ids["Ben"])  # fmt: skip
+        assert [m["text"] for m in sent] == ["You are at Casino de Monte-Carlo, check in?"]
+        ((body, _headers),) = chinese.bodies
+        assert chinese.read(body)["body"] == "您已到达 Casino de Monte-Carlo，要签到吗？"
+    finally:
+        chinese.server.shutdown()
+
+
 def test_the_vapid_key_is_made_once(world):
     """Tests the first call makes and stores a key pair and every later call returns the same one."""
     sessions, _, _ = world
