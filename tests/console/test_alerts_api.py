@@ -4,7 +4,7 @@ phone fixes through /osmand, the evaluator thread, the API contract, access."""
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -72,14 +72,14 @@ def alerts(setup, **params) -> list[dict]:
 
 
 def assigned_order(setup, device: str, site_id: int) -> int:
-    today = datetime.now(UTC).date()
+    # A window around this module's fix times (not the UTC day: from 00:00 to 00:50 UTC they are yesterday's).
     body = {
         "site_id": site_id,
         "type": "repair",
         "required_skills": ["gas"],
         "service_minutes": 30,
-        "window_start": datetime.combine(today, time(0, 5), UTC).isoformat(),
-        "window_end": datetime.combine(today, time(23, 59, 59), UTC).isoformat(),
+        "window_start": (BASE - timedelta(hours=1)).isoformat(),
+        "window_end": (BASE + timedelta(hours=8)).isoformat(),
     }
     order = setup["http"].post("/api/v1/work-orders", json=body, headers=setup["admin"], timeout=10).json()
     r = setup["http"].post(
