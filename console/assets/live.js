@@ -486,26 +486,31 @@
   // were deactivated while the feed was down) leave the map and the list, new ones join at their place.
   function sameFleet(features) {
     const seen = new Set(features.map((f) => f.properties.worker_id));
-    let changed = false;
     for (const id of [...fleet.workers.keys()]) {
       if (seen.has(id)) continue;
       fleet.workers.delete(id);
       fleet.markers.delete(id);
       fleet.rows.delete(id);
-      changed = true;
+      fleet.shown = null;
     }
     for (const f of features) {
       if (fleet.workers.has(f.properties.worker_id)) continue;
       const at = f.geometry ? [f.geometry.coordinates[1], f.geometry.coordinates[0]] : null;  // null: listed only
       fleet.workers.set(f.properties.worker_id, { props: { ...f.properties }, latlng: at });
-      changed = true;
+      fleet.shown = null;
     }
-    if (!changed) return;
-    const drawn = [...fleet.workers.values()].filter((v) => v.latlng).map((v) => ({
-      type: "Feature", geometry: { type: "Point", coordinates: [v.latlng[1], v.latlng[0]] }, properties: { ...v.props },
-    }));
+    // The layer is redrawn only when the workers on the map differ from those in its data (drawn, or about to be:
+    // its markers may not exist yet), never for the same ones: a redraw races the first drawing.
+    const layer = window.dash_component_api.getLayout(WORKERS_LAYER);
+    const data = (layer && layer.props && layer.props.data && layer.props.data.features) || [];
+    const onMap = (list) => list.filter((f) => f.geometry).map((f) => f.properties.worker_id).sort((a, b) => a - b).join();
+    if (onMap(data) === onMap(features)) return;
+    const drawn = features.filter((f) => f.geometry).map((f) => {
+      const w = fleet.workers.get(f.properties.worker_id);
+      if (!w || !w.latlng) return f;
+      return { type: "Feature", geometry: { type: "Point", coordinates: [w.latlng[1], w.latlng[0]] }, properties: { ...w.props } };
+    });
     window.dash_clientside.set_props(WORKERS_LAYER, { data: { type: "FeatureCollection", features: drawn } });
-    fleet.shown = null;
   }
 
   // One pushed order into a layer's data (a new object; the feature replaced, or gone without a place).

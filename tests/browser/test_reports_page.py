@@ -95,7 +95,9 @@ def test_report_charts_drills_into_a_bar_and_downloads_csv(page, console_server,
     page.click("#rep-show")
     page.wait_for_selector("#rep-table tbody tr")
     bars = page.locator("#rep-chart g.point path")
-    page.wait_for_function("document.querySelectorAll('#rep-chart g.point path').length === 2")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#rep-chart g.point path').length === 2"
+    )  # a function: a bare expression is eval'd in the page, which its CSP forbids
     assert page.locator("#rep-table tbody tr").all_inner_texts()[1].startswith("team\tsouth\tsouth\t1\t0")
     choose(page, "rep-figure", "anomaly rate")
     page.wait_for_selector("#rep-chart .gtitle:has-text('anomaly rate')")
