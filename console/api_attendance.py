@@ -8,12 +8,13 @@ import re
 from pathlib import Path
 
 import flask
+from markupsafe import escape
 
 from console.api_reports import date_arg, download, format_arg
 from console.auth import Auth
-from console.i18n import plain_page, reason
+from console.i18n import _, html_lang, plain_page, reason
 from console.request_body import json_object
-from dispatch.access import Action
+from dispatch.access import Action, can
 from dispatch.errors import MAX_ID, deny
 from services.attendance_service import AttendanceService
 from services.field_service import FieldService
@@ -112,7 +113,12 @@ def create_blueprint(*, auth: Auth, attendance: AttendanceService, field: FieldS
 
     @bp.get("/attendance/")
     def page() -> flask.Response:
-        auth.require(Action.VIEW_TIMESHEETS)
+        decision = can(auth.current_actor(), Action.VIEW_TIMESHEETS)
+        if not decision.allowed:  # a page, not JSON: a person opened it (signed out: sent to sign in before this)
+            words = escape(reason(decision.reason or "forbidden"))
+            body = (f'<!doctype html><html lang="{html_lang()}"><meta charset="utf-8"><title>Outfield</title>'
+                    f'<p class="refused">{words}</p><p><a href="/">{escape(_("Live map"))}</a></p></html>')  # fmt: skip
+            return flask.Response(body, status=403, mimetype="text/html")
         return flask.Response(plain_page(PAGE_DIR / "index.html", next_path="/attendance/"), mimetype="text/html")
 
     @bp.get("/attendance/static/<path:name>")

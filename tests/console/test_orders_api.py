@@ -222,3 +222,14 @@ def test_a_worker_who_withdrew_consent_is_ranked_from_home_not_from_a_stored_fix
     assert origin_of_far() == "fix"
     assert app.client.post(consent, json={"given": False}, headers=admin).json["state"] == "withdrawn"
     assert origin_of_far() == "home_base"
+
+
+def test_a_dispatcher_opening_the_timesheets_page_gets_a_page_saying_why_not_json(app, world):
+    """Tests that a dispatcher who opens /attendance/ (a manager's page) gets a 403 HTML page with the reason in their
+    language and a way back to the live map, not the API's JSON."""
+    english = app.client.get("/attendance/", headers=world["dispatcher"])
+    assert english.status_code == 403 and english.mimetype == "text/html"
+    assert "timesheets" in english.get_data(as_text=True) and 'href="/"' in english.get_data(as_text=True)
+    chinese = app.client.get("/attendance/", headers={**world["dispatcher"], "Accept-Language": "zh-CN"})
+    assert chinese.status_code == 403 and "工时表" in chinese.get_data(as_text=True)
+    assert app.client.get("/attendance/", headers=world["manager"]).status_code == 200
