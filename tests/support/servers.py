@@ -42,7 +42,7 @@ def wait_until(check, timeout_s: float, what: str, *, poll_s: float = 0.1) -> No
                 return
         except Exception:
             pass
-        time.sleep(poll_s)
+        time.sleep(poll_s)  # the polling step between two looks at `check`: the wait ends on the condition, not on time
     raise RuntimeError(f"{what() if callable(what) else what} did not come up within {timeout_s} s")
 
 
