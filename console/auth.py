@@ -11,6 +11,7 @@ from typing import Any
 import flask
 from sqlalchemy.orm import Session, sessionmaker
 
+from console.i18n import remember_language
 from data import scope_repo, users_repo
 from data.db import session_scope
 from dispatch.access import Action, Actor, Visibility, can, effective_scope, sees_order, sees_worker
@@ -152,7 +153,7 @@ class Auth:
             flask.session["user_id"] = actor.id
             flask.session["session_version"] = version
             if language is not None:
-                flask.session["lang"] = language  # the console's language this user chose (console/i18n.py)
+                remember_language(language)  # the console's language this user chose (console/i18n.py)
             flask.session.permanent = True
             return actor
         return None

@@ -39,6 +39,7 @@ LANGUAGES: Final = {"en": "EN", "zh_CN": "中文"}
 CATALOGUES: Final = {"zh_CN": "zh_Hans_CN"}
 """A language's folder under translations/: Babel reads zh_CN as zh_Hans_CN (script included) and looks there."""
 COOKIE: Final = "lang"
+_REMEMBER: Final = "outfield_remember_language"
 TZ_CONFIG: Final = "OUTFIELD_TZ"
 
 _PLACEHOLDER = re.compile(r"\\\{(\w+)\\\}")
@@ -83,11 +84,17 @@ def install(server: flask.Flask, *, sessions: sessionmaker[Session], timezone: s
         if isinstance(user_id, int):
             with session_scope(sessions) as session:
                 users_repo.set_language(session, user_id=user_id, language=chosen)
-            flask.session["lang"] = chosen
         from console.login import safe_next  # the sign-in page shows this switch too
 
         response = flask.redirect(safe_next(flask.request.args.get("next")), code=303)
         response.set_cookie(COOKIE, chosen, max_age=365 * 86400, samesite="Lax", httponly=False)
+        return response
+
+    @server.after_request
+    def remember_language(response: flask.Response) -> flask.Response:
+        chosen = flask.g.pop(_REMEMBER, None)  # a sign-in: the language this user chose, on this browser too
+        if chosen in LANGUAGES:
+            response.set_cookie(COOKIE, chosen, max_age=365 * 86400, samesite="Lax", httponly=False)
         return response
 
     @server.get("/i18n/page.js")
@@ -128,10 +135,21 @@ def install(server: flask.Flask, *, sessions: sessionmaker[Session], timezone: s
     return babel
 
 
+def remember_language(language: str) -> None:
+    """Set this browser's language cookie on the current response (at sign-in, to the user's stored choice).
+
+    The choice lives in its own cookie, set only by a sign-in and by `POST /lang`, never in the session: the
+    session cookie is sent again with every answer (a sliding expiry), so an answer to a request that left
+    before the switch would put the old language back.
+    """
+    flask.g.setdefault(_REMEMBER, language)
+
+
 def select_language() -> str:
-    """The language of this request: stored choice > `lang` parameter or cookie > Accept-Language > English."""
+    """The language of this request: `lang` parameter > this browser's choice (cookie; a sign-in sets the
+    user's stored one) > Accept-Language > English."""
     request = flask.request
-    for chosen in (flask.session.get("lang"), request.args.get("lang"), request.cookies.get(COOKIE)):
+    for chosen in (request.args.get("lang"), flask.g.get(_REMEMBER), request.cookies.get(COOKIE)):
         if chosen in LANGUAGES:
             return str(chosen)
     return request.accept_languages.best_match(list(LANGUAGES)) or "en"

@@ -100,6 +100,31 @@ def test_the_switch_is_remembered_for_the_user_on_another_browser(app):
     assert answer["timezone"] == "Europe/Monaco"
 
 
+def test_an_answer_to_a_request_sent_before_the_switch_does_not_bring_the_old_language_back(app):
+    """Tests that after switching from 中文 to EN, the answer to a request the page sent before the switch
+    (carrying the old cookies, answered after) leaves the browser in English: the session cookie it sends
+    again carries no language."""
+    client = app["server"].test_client()
+    sign_in(client)
+    client.post("/lang?next=/", data={"lang": "zh_CN"}, headers=SAME_ORIGIN)
+    assert client.get("/i18n/catalogue.json").get_json()["lang"] == "zh_CN"
+    session_before = client.get_cookie("session").value
+    client.post("/lang?next=/", data={"lang": "en"}, headers=SAME_ORIGIN)
+    # A request sent with the cookies from before the switch is answered now, and its cookies are stored.
+    stale = app["server"].test_client()
+    stale.set_cookie("session", session_before)
+    stale.set_cookie("lang", "zh_CN")
+    late = stale.get("/i18n/catalogue.json")
+    assert late.status_code == 200
+    for header in late.headers.getlist("Set-Cookie"):
+        name, _, rest = header.partition("=")
+        if name in ("session", "lang"):
+            client.set_cookie(name, rest.split(";")[0])
+    assert client.get("/i18n/catalogue.json").get_json()["lang"] == "en"
+    with session_scope(app["sessions"]) as session:
+        assert users_repo.language(session, app["user_id"]) == "en"
+
+
 def test_an_unknown_language_is_refused_naming_the_field_and_nothing_is_stored(app):
     """Tests that POST /lang with lang=fr answers 400 naming `lang` and leaves the stored choice alone."""
     client = app["server"].test_client()
