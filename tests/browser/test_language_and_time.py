@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
-from tests.support.browser import login
+from tests.support.browser import login, pick_date, type_in, wait_for_form_defaults
 from tests.support.consent import consent_on_paper
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -85,8 +86,15 @@ def test_switching_to_chinese_is_shown_everywhere_and_remembered(browser, consol
     other = elsewhere.new_page()
     login(other, console_server)
     assert other.locator(".plans-nav").inner_text() == "路线计划"
+    requests_seen: list[str] = []
+    other.on("request", lambda r: requests_seen.append(f"{r.method} {r.url.removeprefix(console_server.url)}"))
+    other.on("response", lambda r: requests_seen.append(f"{r.status} {r.url.removeprefix(console_server.url)}"))
     other.click(".lang-switch button[value=en]")
-    other.wait_for_selector(".plans-nav:has-text('Route plans')", timeout=15_000)
+    try:
+        other.wait_for_selector(".plans-nav:has-text('Route plans')", timeout=15_000)
+    except PlaywrightTimeout:
+        shown = other.evaluate("() => [location.href, document.documentElement.lang, document.title]")
+        pytest.fail(f"EN did not switch back: the page shows {shown}; its requests since the click: {requests_seen}")
     elsewhere.close()
 
 
@@ -116,15 +124,14 @@ def test_an_order_window_reads_on_the_offices_clock_in_the_console_and_on_the_ph
     page.click("#tab-new-order")
     assert f"({SHANGHAI.key})" in page.locator("label[for=order-start-date]").inner_text()
     page.wait_for_selector("path.site-marker", timeout=10_000)
+    wait_for_form_defaults(page, "order-start-date", "order-start-time", "order-end-date", "order-end-time")
     page.click("#order-site")
     page.locator(".dash-dropdown-search").fill("Casino")
     page.click(".dash-dropdown-option:has-text('Casino')", timeout=5_000)
     page.keyboard.press("Escape")
     for which, clock in (("start", "14:00"), ("end", "16:00")):
-        page.fill(f"input#order-{which}-date", day.isoformat())
-        page.press(f"input#order-{which}-date", "Enter")
-        page.keyboard.press("Escape")
-        page.fill(f"#order-{which}-time", clock)
+        pick_date(page, f"order-{which}-date", day.isoformat())
+        type_in(page, f"order-{which}-time", clock)
     page.click("#order-submit")
     page.wait_for_selector(".tab-active#tab-orders", timeout=15_000)
     orders = requests.get(f"{console_server.url}/api/v1/work-orders", headers=world["admin"], timeout=5).json()

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.support.servers import ConsoleServer
 
@@ -46,3 +47,43 @@ def login(
     page.fill("input[name=password]", server.dispatcher_password if password is None else password)
     page.click("button[type=submit]")
     page.wait_for_selector(ready, timeout=15_000)
+
+
+def pick_date(page: Page, input_id: str, day: str) -> None:
+    """Type `day` (YYYY-MM-DD) into a `dcc.DatePickerSingle` and close its calendar.
+
+    The calendar, on closing, hands the focus back to its own input: a field filled before it has gone would
+    lose the focus half-way (its typed value never reaching Dash), so this waits until the calendar is gone.
+    """
+    page.fill(f"input#{input_id}", day)
+    page.press(f"input#{input_id}", "Enter")
+    page.keyboard.press("Escape")
+    page.wait_for_selector(".dash-datepicker-content", state="detached", timeout=5_000)
+
+
+def type_in(page: Page, input_id: str, text: str) -> None:
+    """Type into a `dcc.Input(debounce=True)` and leave it, which is when Dash reads its value."""
+    page.fill(f"#{input_id}", text)
+    page.press(f"#{input_id}", "Tab")
+    try:
+        page.wait_for_function(
+            "([id, text]) => document.getElementById(id).value === text && document.activeElement.id !== id",
+            arg=[input_id, text],
+            timeout=5_000,
+        )
+    except PlaywrightTimeout:
+        seen = page.evaluate(
+            "(id) => [document.getElementById(id).value, document.activeElement.id, document.activeElement.tagName]",
+            input_id,
+        )
+        raise AssertionError(f"#{input_id}: typed {text!r}, field shows {seen[0]!r}, focus on {seen[1:]}") from None
+
+
+def wait_for_form_defaults(page: Page, *input_ids: str) -> None:
+    """Wait until the form's fields show the values the page fills in when it opens (a dispatcher edits what
+    they see: typing before the defaults arrive would be overwritten by them)."""
+    page.wait_for_function(
+        "(ids) => ids.every((id) => document.getElementById(id) && document.getElementById(id).value)",
+        arg=list(input_ids),
+        timeout=10_000,
+    )
