@@ -57,7 +57,7 @@ def create_blueprint(*, auth: Auth, jobs: PlanJobs, apply_plan: Any) -> flask.Bl
     @bp.post("/api/v1/plans/<int:plan_id>/stop")
     def stop(plan_id: int) -> flask.Response:
         auth.require(Action.PLAN_ROUTES)
-        if jobs.status(plan_id) is None:
+        if jobs.status_json(plan_id) is None:
             deny(404, f"no plan with id {plan_id}")
         return flask.jsonify({"id": plan_id, "stopping": jobs.stop(plan_id)})
 

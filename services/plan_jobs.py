@@ -142,8 +142,9 @@ class PlanJobs:
 
         True only when the job was queued or running (a queued job stops at its first plan).
         """
-        status = self.status(plan_id)
-        if status is None or status.state not in UNFINISHED:
+        with session_scope(self._sessions) as session:
+            stored = plans_repo.get_plan(session, plan_id)
+        if stored is None or self._state(stored)[0] not in UNFINISHED:
             return False
         with self._lock:
             local = self._local.get(plan_id)
