@@ -12,6 +12,7 @@ from console.request_body import id_list, json_object, whole_id
 from dispatch.access import Action
 from services.plan_jobs import PlanJobs
 from services.plan_review import compare_with_published
+from services.plan_views import comparison_json, violation_json
 
 
 def create_blueprint(*, auth: Auth, jobs: PlanJobs, apply_plan: Any) -> flask.Blueprint:
@@ -48,15 +49,15 @@ def create_blueprint(*, auth: Auth, jobs: PlanJobs, apply_plan: Any) -> flask.Bl
     @bp.get("/api/v1/plans/<int:plan_id>")
     def show(plan_id: int) -> flask.Response:
         auth.require(Action.PLAN_ROUTES)
-        status = jobs.status(plan_id)
-        if status is None:
+        document = jobs.status_json(plan_id)
+        if document is None:
             deny(404, f"no plan with id {plan_id}")
-        return flask.jsonify(status)
+        return flask.jsonify(document)
 
     @bp.post("/api/v1/plans/<int:plan_id>/stop")
     def stop(plan_id: int) -> flask.Response:
         auth.require(Action.PLAN_ROUTES)
-        if jobs.status(plan_id) is None:
+        if jobs.status_json(plan_id) is None:
             deny(404, f"no plan with id {plan_id}")
         return flask.jsonify({"id": plan_id, "stopping": jobs.stop(plan_id)})
 
@@ -79,9 +80,12 @@ def create_blueprint(*, auth: Auth, jobs: PlanJobs, apply_plan: Any) -> flask.Bl
         body = json_object(optional=True)
         ids = {name: whole_id(body, name) for name in ("order_id", "worker_id")}
         try:
-            return flask.jsonify(jobs.move(actor=actor, plan_id=plan_id, **ids)), 201
+            moved = jobs.move(actor=actor, plan_id=plan_id, **ids)
         except LookupError as exc:
             deny(404, str(exc).strip("'"))
+        document = jobs.status_json(moved.id) or {}
+        return flask.jsonify({"id": moved.id, "edited_from": moved.edited_from, "plan": document.get("plan"),
+                              "violations": [violation_json(v) for v in moved.violations]}), 201  # fmt: skip
 
     @bp.get("/api/v1/plans/<int:plan_id>/compare")
     def compare(plan_id: int) -> flask.Response:
@@ -89,8 +93,8 @@ def create_blueprint(*, auth: Auth, jobs: PlanJobs, apply_plan: Any) -> flask.Bl
         status = jobs.status(plan_id)
         if status is None:
             deny(404, f"no plan with id {plan_id}")
-        diff = compare_with_published(jobs, status)
-        return flask.jsonify(diff if diff is not None else {"published_id": None})
+        comparison = compare_with_published(jobs, status)
+        return flask.jsonify(comparison_json(comparison) if comparison is not None else {"published_id": None})
 
     @bp.post("/api/v1/plans/<int:plan_id>/publish")
     def publish(plan_id: int) -> flask.Response:

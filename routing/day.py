@@ -301,11 +301,11 @@ def diff_json(diff: PlanDiff, day: date, names: Mapping[int, str], tz: tzinfo = 
              "lost": [int(v) for v in w.lost], "delta": w.delta}
             for w in diff.workers
         ],
-        "summary": _summary(diff),
+        "summary": diff_summary(diff),
     }  # fmt: skip
 
 
-def _summary(diff: PlanDiff) -> str:
+def diff_summary(diff: PlanDiff) -> str:
     """One line for the page: only the non-zero counts, "no changes" when there are none."""
     moves = len(diff.moved)
     parts = [f"{moves} {'visit moves' if moves == 1 else 'visits move'}"] if moves else []

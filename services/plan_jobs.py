@@ -36,6 +36,16 @@ from routing.edit import move_visit
 from routing.plan import Plan
 from routing.travel import TravelTimes
 from services.plan_run import Emit, PlanContext, checked, execute, pins_under_way
+from services.plan_views import (
+    MovedPlan,
+    PlanStatus,
+    PlanSummary,
+    PlanView,
+    status_of,
+    summary_of,
+    violation_json,
+    violations_of,
+)
 
 log = logging.getLogger(__name__)
 MAX_SECONDS = 600.0
@@ -132,8 +142,9 @@ class PlanJobs:
 
         True only when the job was queued or running (a queued job stops at its first plan).
         """
-        status = self.status(plan_id)
-        if status is None or status["status"] not in UNFINISHED:
+        with session_scope(self._sessions) as session:
+            stored = plans_repo.get_plan(session, plan_id)
+        if stored is None or self._state(stored)[0] not in UNFINISHED:
             return False
         with self._lock:
             local = self._local.get(plan_id)
@@ -153,10 +164,10 @@ class PlanJobs:
         base = self.status(plan_id)
         if base is None:
             raise LookupError(f"no plan with id {plan_id}")
-        if not base["published"]:
+        if not base.published:
             raise PlanInputError("plan_id", f"plan {plan_id} is not published; re-plan the day's published plan")
         _check_seconds(seconds)
-        day = date.fromisoformat(base["day"])
+        day = base.day
         previous = self.plan_of(plan_id)
         assert previous is not None  # a published plan has a result
         planned_ids = {int(v) for r in previous.routes for v in r.visit_ids} | {
@@ -173,18 +184,17 @@ class PlanJobs:
             workers = [w for w in workers_repo.list_workers(session) if w.id not in away]
         job = {"kind": "replan", "day": day.isoformat(), "worker_ids": [w.id for w in workers],
                "order_ids": [o.id for o in orders], "seconds": seconds, "change_penalty": change_penalty,
-               "replan_of": plan_id, "minimise": base.get("minimise", "time"),
-               "balance_workload": bool(base.get("balance_workload"))}  # fmt: skip
+               "replan_of": plan_id, "minimise": base.minimise, "balance_workload": base.balance_workload}  # fmt: skip
         return self._queue_job(actor, job, action="replan")
 
-    def move(self, *, actor: Actor, plan_id: int, order_id: int, worker_id: int) -> dict[str, Any]:
+    def move(self, *, actor: Actor, plan_id: int, order_id: int, worker_id: int) -> MovedPlan:
         """A new draft: plan `plan_id` with `order_id` moved to `worker_id`, re-timed, with what it breaks."""
         base = self.status(plan_id)
         if base is None:
             raise LookupError(f"no plan with id {plan_id}")
-        if not base.get("plan"):
+        if base.view is None:
             raise PlanInputError("plan_id", f"plan {plan_id} has no result yet")
-        day = date.fromisoformat(base["day"])
+        day = base.day
         previous = self.plan_of(plan_id)
         assert previous is not None  # checked above: the plan has a result
         order_ids = {int(v) for r in previous.routes for v in r.visit_ids} | {
@@ -203,7 +213,7 @@ class PlanJobs:
         # The edit answers the plan's own problem: its workers start where the plan has them start
         # (a worker without a route yet from their latest fix), and a plan of today is edited from now on,
         # with the visits under way kept where they are.
-        origins = {w: p.point for w, p in latest.items()} | _start_points(base["plan"])
+        origins = {w: p.point for w, p in latest.items()} | _start_points(base.view)
         whole = day_problem(day, orders, sites, workers, origins, self._travel, tz=self.zone)
         problem = whole.problem
         if today:
@@ -222,8 +232,8 @@ class PlanJobs:
             "kind": "move",
             "state": "done",
             "edited_from": plan_id,
-            "minimise": base.get("minimise", "time"),
-            "balance_workload": bool(base.get("balance_workload")),
+            "minimise": base.minimise,
+            "balance_workload": base.balance_workload,
             "moved": {"order_id": order_id, "worker_id": worker_id},
         }
         with session_scope(self._sessions) as session:
@@ -231,7 +241,7 @@ class PlanJobs:
                                             payload={"job": job, "plan": result, **verdict})  # fmt: skip
             audit_repo.record(session, actor_id=actor.id, action="edit-plan", subject_type="plan", subject_id=new_id, at=now,
                               details={"edited_from": plan_id, **job["moved"]})  # fmt: skip
-        return {"id": new_id, "edited_from": plan_id, "plan": result, "violations": violations}
+        return MovedPlan(id=new_id, edited_from=plan_id, violations=violations_of(violations))
 
     def publish(self, *, actor: Actor, plan_id: int, apply: Any) -> dict[str, Any]:
         """Publish a finished plan: its stops become the day's routes and each order goes to its planned worker.
@@ -246,24 +256,22 @@ class PlanJobs:
         status = self.status(plan_id)
         if status is None:
             raise LookupError(f"no plan with id {plan_id}")
-        if status["status"] not in ("done", "stopped") or not status.get("plan"):
-            raise PlanInputError(
-                "status", f"plan {plan_id} is {status['status']}; only a finished plan can be published"
-            )
-        if not status["checked"]:
+        if not status.finished or status.view is None:
+            raise PlanInputError("status", f"plan {plan_id} is {status.state}; only a finished plan can be published")
+        if not status.checked:
             raise PlanRefused(
                 f"plan {plan_id} was made before plans were checked; re-optimise the day or move a visit to get a"
                 " checked plan",
                 [],
             )
-        if status["violations"]:
-            reasons = "; ".join(f"{v['kind']}: {v['message']}" for v in status["violations"])
+        if status.violations:
+            reasons = "; ".join(f"{v.kind}: {v.message}" for v in status.violations)
             raise PlanRefused(
-                f"plan {plan_id} breaks {len(status['violations'])} rule(s) of the plan checker and cannot be"
+                f"plan {plan_id} breaks {len(status.violations)} rule(s) of the plan checker and cannot be"
                 f" published: {reasons}",
-                list(status["violations"]),
+                [violation_json(v) for v in status.violations],
             )
-        plan, day = self.plan_of(plan_id), date.fromisoformat(status["day"])
+        plan, day = self.plan_of(plan_id), status.day
         assert plan is not None  # checked above: the plan has a result
         stops = [
             (int(route.worker_id), int(stop.visit_id), seq, datetime_of(day, stop.arrival_s, self.zone),
@@ -278,7 +286,14 @@ class PlanJobs:
                               details={"assigned": len(result["assigned"]), "kept": len(result["kept"])})  # fmt: skip
         return {"id": plan_id, "published": True, **result}
 
-    def status(self, plan_id: int) -> dict[str, Any] | None:
+    def status(self, plan_id: int) -> PlanStatus | None:
+        """Plan `plan_id`: its job's state, its result and verdict, typed; None for an unknown plan."""
+        with session_scope(self._sessions) as session:
+            stored = plans_repo.get_plan(session, plan_id)
+        return status_of(stored, *self._state(stored)) if stored is not None else None
+
+    def status_json(self, plan_id: int) -> dict[str, Any] | None:
+        """Plan `plan_id` as `GET /api/v1/plans/{id}` answers it: the stored plan document as it was written."""
         with session_scope(self._sessions) as session:
             stored = plans_repo.get_plan(session, plan_id)
         if stored is None:
@@ -304,22 +319,14 @@ class PlanJobs:
         with session_scope(self._sessions) as session:
             return plans_repo.published_plan_id(session, day=day)
 
-    def recent(self, day: date | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    def recent(self, day: date | None = None, limit: int = 20) -> list[PlanSummary]:
         """The newest plans (of `day` when given), newest first, as summaries for a picker.
 
         `planned`/`unplanned` count the stored plan's visits; None while there is no plan yet.
         """
         with session_scope(self._sessions) as session:
             stored = plans_repo.list_plans(session, day=day, limit=limit)
-        out = []
-        for row in stored:
-            job, plan = row.payload.get("job", {}), row.payload.get("plan")
-            out.append({"id": row.id, "day": row.day.isoformat(), "status": self._state(row)[0],
-                        "published": row.status == "published", "created_at": row.created_at.isoformat(),
-                        "replan_of": job.get("replan_of"), "edited_from": job.get("edited_from"),
-                        "planned": sum(len(r["stops"]) for r in plan["routes"]) if plan else None,
-                        "unplanned": len(plan["unplanned"]) if plan else None})  # fmt: skip
-        return out
+        return [summary_of(row, self._state(row)[0]) for row in stored]
 
     def _queue_job(self, actor: Actor, job: dict[str, Any], *, action: str) -> int:
         """Store the job's input in a new plan row (audited) and hand it to a planner, or to this process."""
@@ -398,10 +405,9 @@ class PlanJobs:
         return "interrupted", "the process running it stopped"
 
 
-def _start_points(plan: dict[str, Any]) -> dict[int, LatLon]:
+def _start_points(view: PlanView) -> dict[int, LatLon]:
     """Where each route of a stored plan starts (`plan_json` with its problem), by worker id."""
-    return {int(r["worker_id"]): LatLon(r["start_location"]["lat"], r["start_location"]["lon"])
-            for r in plan.get("routes", []) if r.get("start_location")}  # fmt: skip
+    return {int(w): f.start_location for w, f in view.frames.items() if f.start_location is not None}
 
 
 def _check_seconds(seconds: float) -> None:

@@ -5,34 +5,27 @@ Plain functions over the job service's plans (typed `Plan`s); the comparison its
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date
-from typing import Any
-
 from routing.compare import compare
-from routing.day import diff_json
 from services.plan_jobs import PlanJobs
+from services.plan_views import PlanComparison, PlanStatus
 
 
-def compare_with_published(jobs: PlanJobs, status: Mapping[str, Any]) -> dict[str, Any] | None:
+def compare_with_published(jobs: PlanJobs, status: PlanStatus) -> PlanComparison | None:
     """What publishing the plan `status` (as `PlanJobs.status` gives it) would change against its day's
     published plan; None when there is none, or it is that plan.
-
-    The result is `routing.day.diff_json` plus `published_id`.
     """
-    if not status.get("plan"):
+    if status.view is None:
         return None
-    day = date.fromisoformat(status["day"])
-    published_id = jobs.published_id(day)
-    if published_id is None or published_id == int(status["id"]):
+    published_id = jobs.published_id(status.day)
+    if published_id is None or published_id == status.id:
         return None
     base = jobs.status(published_id)
-    if base is None or not base.get("plan"):
+    if base is None or base.view is None:
         return None
-    names = {int(r["worker_id"]): str(r.get("name", r["worker_id"])) for p in (status["plan"], base["plan"])
-             for r in p.get("routes", [])}  # fmt: skip
-    plan, published = jobs.plan_of(int(status["id"])), jobs.plan_of(published_id)
+    names = {w: f.name for view in (status.view, base.view) for w, f in view.frames.items()}
+    plan, published = jobs.plan_of(status.id), jobs.plan_of(published_id)
     if plan is None or published is None:
         return None
-    diff = compare(plan, published)
-    return {**diff_json(diff, day, names, jobs.zone), "published_id": published_id}
+    return PlanComparison(
+        published_id=published_id, diff=compare(plan, published), day=status.day, zone=jobs.zone, names=names
+    )

@@ -121,9 +121,9 @@ def stored_job(sessions: Any, plan_id: int) -> dict[str, Any]:
 
 def wait_until_finished(jobs: PlanJobs, plan_id: int) -> dict[str, Any]:
     # The job stops by solution count; the timeout only bounds a broken run.
-    wait_until(lambda: (jobs.status(plan_id) or {}).get("status") not in (None, "queued", "running"), 60,
-               lambda: f"plan {plan_id} finished (now: {jobs.status(plan_id)})")  # fmt: skip
-    status = jobs.status(plan_id)
+    wait_until(lambda: (jobs.status_json(plan_id) or {}).get("status") not in (None, "queued", "running"), 60,
+               lambda: f"plan {plan_id} finished (now: {jobs.status_json(plan_id)})")  # fmt: skip
+    status = jobs.status_json(plan_id)
     assert status is not None
     return status
 
@@ -140,11 +140,11 @@ def test_a_plan_goes_to_the_rq_queue_and_a_planner_solves_it(sessions, clock, pl
     assert (job["kind"], job["day"], job["seconds"], job["state"]) == ("start", "2025-03-04", 30, "queued")
     assert len(job["worker_ids"]) == 2 and len(job["order_ids"]) == 4
     assert PlanQueue(plan_redis).state(plan_id).status == "queued"
-    assert jobs.status(plan_id)["status"] == "queued"
+    assert jobs.status_json(plan_id)["status"] == "queued"
 
     burst(plan_redis)
 
-    status = jobs.status(plan_id)
+    status = jobs.status_json(plan_id)
     assert status["status"] == "done", status
     assert stored_job(sessions, plan_id)["runner"] == "planner-test"
     routed = {s["order_id"] for r in status["plan"]["routes"] for s in r["stops"]}
@@ -171,7 +171,7 @@ def test_a_stop_request_reaches_the_job_in_the_planner_and_keeps_the_best_plan(s
 
     burst(plan_redis)
 
-    status = jobs.status(plan_id)
+    status = jobs.status_json(plan_id)
     assert status["status"] == "stopped", status
     assert status["plan"]["routes"]
     assert jobs.stop(plan_id) is False  # nothing left to stop
@@ -211,15 +211,15 @@ def test_a_moved_visit_in_a_plan_of_today_is_timed_from_now_leaving_just_in_time
     base = wait_until_finished(jobs, jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30))
     owner = {s["order_id"]: r["worker_id"] for r in base["plan"]["routes"] for s in r["stops"]}
     moved = jobs.move(actor=MANAGER, plan_id=base["id"], order_id=1, worker_id=1 if owner[1] == 2 else 2)
-    assert moved["violations"] == []
-    for route in moved["plan"]["routes"]:
+    assert moved.violations == ()
+    for route in jobs.status_json(moved.id)["plan"]["routes"]:
         first = route["stops"][0]
         assert datetime.fromisoformat(route["start"]) >= now, route
         assert datetime.fromisoformat(first["arrival"]) == datetime.fromisoformat(route["start"]) + timedelta(
             seconds=first["travel_s"]
         )
         assert first["wait_s"] == 0, route
-    assert jobs.status(moved["id"])["checked"]
+    assert jobs.status_json(moved.id)["checked"]
 
 
 def test_a_plan_the_checker_faults_is_not_published_and_says_why(sessions, clock, plan_redis):
@@ -232,10 +232,10 @@ def test_a_plan_the_checker_faults_is_not_published_and_says_why(sessions, clock
     draft = jobs.move(actor=MANAGER, plan_id=base["id"], order_id=3, worker_id=1)
     applied: list[Any] = []
     with pytest.raises(PlanRefused) as refused:
-        jobs.publish(actor=MANAGER, plan_id=draft["id"], apply=lambda pairs: applied.append(pairs))
+        jobs.publish(actor=MANAGER, plan_id=draft.id, apply=lambda pairs: applied.append(pairs))
     assert [(v["kind"], v["order_id"], v["worker_id"]) for v in refused.value.violations] == [("skill", 3, 1)]
     assert "needs ['hvac'], which the worker lacks" in refused.value.reason
-    assert applied == [] and not jobs.status(draft["id"])["published"]
+    assert applied == [] and not jobs.status_json(draft.id)["published"]
 
     with session_scope(sessions) as session:
         legacy = plans_repo.create_plan(session, day=DAY, created_at=clock.now(),
@@ -271,12 +271,12 @@ def test_a_job_whose_process_died_reads_as_interrupted_from_any_process(sessions
         plan_id = plans_repo.create_plan(session, day=DAY, created_at=clock.now(),
                                          payload={"job": {"kind": "start", "state": "running", "seconds": 10}})  # fmt: skip
     other_process = web_jobs(sessions, clock, plan_redis)
-    assert other_process.status(plan_id)["status"] == "running"
+    assert other_process.status_json(plan_id)["status"] == "running"
     clock.advance(10 + 121)
     PlanQueue(plan_redis).renew_leases([plan_id])
-    assert other_process.status(plan_id)["status"] == "running"  # its process is alive, only slow
+    assert other_process.status_json(plan_id)["status"] == "running"  # its process is alive, only slow
     redis.Redis.from_url(plan_redis).delete(f"outfield:plan-lease:{plan_id}")
-    status = other_process.status(plan_id)
+    status = other_process.status_json(plan_id)
     assert (status["status"], status["error"]) == ("interrupted", "the process running it stopped")
     assert other_process.stop(plan_id) is False
 
@@ -299,7 +299,7 @@ def test_a_killed_work_horse_reads_as_interrupted_with_rqs_reason(sessions, cloc
     finally:
         signal.signal(signal.SIGINT, saved[0])
         signal.signal(signal.SIGTERM, saved[1])
-    status = web_jobs(sessions, clock, plan_redis).status(plan_id)
+    status = web_jobs(sessions, clock, plan_redis).status_json(plan_id)
     assert status["status"] == "interrupted"
     assert "Work-horse terminated unexpectedly" in status["error"]
 
@@ -322,14 +322,13 @@ def test_recent_lists_newest_plans_first_with_counts(sessions, clock, plan_redis
     waiting.register_death()
 
     summaries = jobs.recent()
-    assert [s["id"] for s in summaries] == [pending, other_day, solved]
-    assert [s["id"] for s in jobs.recent(DAY)] == [pending, solved]
-    assert [s["id"] for s in jobs.recent(limit=1)] == [pending]
+    assert [s.id for s in summaries] == [pending, other_day, solved]
+    assert [s.id for s in jobs.recent(DAY)] == [pending, solved]
+    assert [s.id for s in jobs.recent(limit=1)] == [pending]
     done = summaries[2]
-    assert (done["status"], done["planned"], done["unplanned"], done["published"]) == ("done", 3, 1, False)
-    assert (summaries[0]["status"], summaries[0]["planned"], summaries[0]["unplanned"]) == ("queued", None, None)
-    assert set(done) == {"id", "day", "status", "published", "created_at", "replan_of", "edited_from", "planned",
-                         "unplanned"}  # fmt: skip
+    assert (done.state, done.planned, done.unplanned, done.published) == ("done", 3, 1, False)
+    assert (summaries[0].state, summaries[0].planned, summaries[0].unplanned) == ("queued", None, None)
+    assert (done.day, done.replan_of, done.edited_from) == (DAY, None, None)
 
 
 @pytest.fixture
@@ -390,6 +389,6 @@ def test_a_plan_stored_before_plans_had_a_schema_version_is_edited_and_published
             "job": {"state": "done"}, "plan": older, "violations": [], "checked_at": clock.now().isoformat()})  # fmt: skip
     owner = {s["order_id"]: r["worker_id"] for r in older["routes"] for s in r["stops"]}
     moved = jobs.move(actor=MANAGER, plan_id=stored, order_id=1, worker_id=1 if owner[1] == 2 else 2)
-    assert moved["plan"]["schema_version"] == 2 and moved["violations"] == []
+    assert jobs.status_json(moved.id)["plan"]["schema_version"] == 2 and moved.violations == ()
     published = jobs.publish(actor=MANAGER, plan_id=stored, apply=lambda pairs: {"assigned": pairs, "kept": []})
     assert sorted(published["assigned"]) == sorted(owner.items())

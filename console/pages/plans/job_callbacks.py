@@ -1,0 +1,147 @@
+"""Callbacks of the optimisation jobs: start one, re-plan the published day, stop early, follow the pushed
+progress, and list the picked day's plans."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from dash import Dash, Input, Output, State, no_update
+from dash.exceptions import PreventUpdate
+
+from console import i18n
+from console.i18n import _
+from console.pages.plans.common import (
+    BALANCE,
+    DATE,
+    EVENT_PROGRESS,
+    FINISHED,
+    MESSAGE,
+    MINIMISE,
+    PICKER,
+    PROGRESS,
+    REPLAN,
+    RUNNING,
+    SECONDS,
+    SOCKET,
+    START,
+    STOP,
+)
+from console.pages.plans.summary import progress_text
+from console.pages.plans.wiring import PlanPage, budget
+from services.plan_jobs import PlanInputError
+from services.plan_views import job_progress
+
+
+def register(dash_app: Dash, page: PlanPage) -> None:
+    jobs = page.jobs
+
+    @dash_app.callback(
+        Output(RUNNING, "data"),
+        Output(MESSAGE, "children"),
+        Output(STOP, "disabled"),
+        Output(PROGRESS, "children"),
+        Input(START, "n_clicks"),
+        State(DATE, "date"),
+        State(SECONDS, "value"),
+        State(MINIMISE, "value"),
+        State(BALANCE, "value"),
+        prevent_initial_call=True,
+    )
+    def start(
+        n_clicks: int | None, day: str | None, seconds: Any, minimise: str | None, balance: list[str] | None
+    ) -> tuple[Any, ...]:
+        if not n_clicks:
+            raise PreventUpdate
+        actor = page.actor_or_refusal()
+        if isinstance(actor, str):
+            return no_update, actor, True, no_update
+        try:
+            when = date.fromisoformat(str(day)[:10])
+        except ValueError:
+            return no_update, _("Pick a day."), True, no_update
+        try:
+            plan_id = jobs.start(actor=actor, day=when, worker_ids=None, order_ids=None, seconds=budget(seconds),
+                                 minimise=minimise or "time", balance_workload="balance" in (balance or []))  # fmt: skip
+        except (PlanInputError, ValueError) as exc:
+            return no_update, i18n.reason(str(exc)), True, no_update
+        return plan_id, _("Plan {id} started.").format(id=plan_id), False, _("Queued")
+
+    @dash_app.callback(
+        Output(RUNNING, "data", allow_duplicate=True),
+        Output(MESSAGE, "children", allow_duplicate=True),
+        Output(STOP, "disabled", allow_duplicate=True),
+        Output(PROGRESS, "children", allow_duplicate=True),
+        Input(REPLAN, "n_clicks"),
+        State(PICKER, "value"),
+        State(SECONDS, "value"),
+        prevent_initial_call=True,
+    )
+    def replan(n_clicks: int | None, plan_id: int | None, seconds: Any) -> tuple[Any, ...]:
+        if not n_clicks or plan_id is None:
+            raise PreventUpdate
+        actor = page.actor_or_refusal()
+        if isinstance(actor, str):
+            return no_update, actor, True, no_update
+        try:
+            new_id = jobs.replan(actor=actor, plan_id=int(plan_id), seconds=budget(seconds))
+        except (PlanInputError, LookupError, ValueError) as exc:
+            return no_update, i18n.reason(str(exc)), True, no_update
+        replanning = _("Re-planning the day from plan {id} as plan {new_id}…").format(id=plan_id, new_id=new_id)
+        return new_id, replanning, False, _("Queued")
+
+    @dash_app.callback(
+        Output(MESSAGE, "children", allow_duplicate=True),
+        Input(STOP, "n_clicks"),
+        State(RUNNING, "data"),
+        prevent_initial_call=True,
+    )
+    def stop(n_clicks: int | None, plan_id: int | None) -> str:
+        if not n_clicks or plan_id is None:
+            raise PreventUpdate
+        actor = page.actor_or_refusal()
+        if isinstance(actor, str):
+            return actor
+        return (
+            _("Stopping… keeping the best plan so far.") if jobs.stop(int(plan_id)) else _("The plan is not running.")
+        )
+
+    @dash_app.callback(
+        Output(PROGRESS, "children", allow_duplicate=True),
+        Output(STOP, "disabled", allow_duplicate=True),
+        Output(PICKER, "options", allow_duplicate=True),
+        Output(PICKER, "value", allow_duplicate=True),
+        Input(SOCKET, f"data-{EVENT_PROGRESS}"),
+        State(RUNNING, "data"),
+        prevent_initial_call=True,
+    )
+    def progress(event: Mapping[str, Any] | None, running: int | None) -> tuple[Any, ...]:
+        """A pushed progress event of the job this page started: show it; when it ends, show its plan."""
+        if not event or running is None or int(event.get("id", -1)) != int(running):
+            raise PreventUpdate
+        state, error = event.get("status"), event.get("error")
+        text = progress_text(None if state is None else str(state), job_progress(event.get("progress")),
+                             None if error is None else str(error))  # fmt: skip
+        if state not in FINISHED:
+            return text, False, no_update, no_update
+        status = jobs.status(int(running))
+        if status is None:
+            return text, True, no_update, no_update
+        options, value = page.picker_for(status.day, select=int(running))
+        return text, True, options, value
+
+    @dash_app.callback(
+        Output(PICKER, "options", allow_duplicate=True),
+        Output(PICKER, "value", allow_duplicate=True),
+        Input(DATE, "date"),
+        prevent_initial_call=True,
+    )
+    def day_changed(day: str | None) -> tuple[Any, ...]:
+        try:
+            when = date.fromisoformat(str(day)[:10])
+        except ValueError:
+            raise PreventUpdate from None
+        if isinstance(page.actor_or_refusal(), str):
+            raise PreventUpdate
+        return page.picker_for(when)
