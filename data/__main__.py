@@ -121,6 +121,17 @@ def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_revoke_tokens(settings: Settings, args: argparse.Namespace) -> int:
+    with _database(settings) as factory:
+        try:
+            with session_scope(factory) as session:
+                revoked = revoke_user_tokens(session, user_id=_user_id(session, args.name), now=SystemClock().now())
+        except ValueError as exc:
+            raise _usage_from(exc) from None
+    print(f"{revoked} API token(s) of {args.name} revoked; their sessions are untouched")
+    return 0
+
+
 def _write_private(path: str, text: str) -> None:
     """`text` into `path`, created or truncated with mode 0600 (a token must not be readable by other users)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -391,6 +402,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true", help="revoke the user's earlier API tokens first")
     p.add_argument("--out", metavar="FILE", default=None, help="write the token to FILE (mode 0600) instead")
     p.set_defaults(run=cmd_create_token)
+
+    p = sub.add_parser("revoke-tokens", help="end every API token of a user (their browser sessions stay)")
+    p.add_argument("--name", required=True)
+    p.set_defaults(run=cmd_revoke_tokens)
 
     p = sub.add_parser("set-password", help="change a user's password; ends every browser session of theirs")
     p.add_argument("--name", required=True)
