@@ -127,6 +127,15 @@ def create_blueprint(*, auth: Auth, admin: AdminService) -> flask.Blueprint:
         actor = auth.require(Action.MANAGE_USERS)
         return flask.jsonify(admin.reset_password(actor=actor, user_id=user_id, body=json_object(optional=True)))
 
+    @bp.delete("/api/v1/tokens/current")
+    def revoke_current_token() -> tuple[str, int]:
+        actor = auth.require(Action.REVOKE_OWN_TOKEN)
+        token = auth.bearer_token()
+        if token is None:  # signed in with a browser session: there is no token to end (sign out instead)
+            deny(400, "Authorization: this call ends the bearer token it is made with; none was sent", "Authorization")
+        admin.revoke_own_token(actor=actor, token=token)
+        return "", 204
+
     # --- teams ---
 
     @bp.get("/api/v1/teams")

@@ -27,6 +27,7 @@ from console import (
     api_privacy,
     api_reports,
     api_review,
+    api_roads,
     api_tracks,
     http_errors,
     i18n,
@@ -157,6 +158,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     server.register_blueprint(api_alerts.create_blueprint(auth=auth, alerts=alerts))
     travel = travel_learning.travel_times(make_travel_times(settings.osrm_dir), settings.var_dir, clock.now)
     leg_paths = LegPaths(travel)  # road geometry of plan and field routes, cached per leg
+    server.register_blueprint(api_roads.create_blueprint(auth=auth, travel=travel))
     dispatch = DispatchService(
         sessions=sessions,
         clock=clock,

@@ -33,15 +33,20 @@ class Auth:
         return flask.g.actor  # type: ignore[no-any-return]
 
     def _resolve(self) -> Actor | None:
-        header = flask.request.headers.get("Authorization", "")
-        if header.startswith("Bearer "):
-            return self.actor_for_token(header.removeprefix("Bearer ").strip())
+        token = self.bearer_token()
+        if token is not None:
+            return self.actor_for_token(token)
         user_id = flask.session.get("user_id")
         version = flask.session.get("session_version")
         if isinstance(user_id, int) and isinstance(version, int):
             with session_scope(self._sessions) as session:
                 return users_repo.actor_for_session(session, user_id=user_id, version=version)
         return None
+
+    def bearer_token(self) -> str | None:
+        """The request's bearer token (`Authorization: Bearer ...`); None when it has none (a browser's session)."""
+        header = flask.request.headers.get("Authorization", "")
+        return header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
 
     def actor_for_token(self, token: str) -> Actor | None:
         if not token:

@@ -1104,6 +1104,20 @@ _POINT = {
         "lon": {"type": "number", "minimum": -180, "maximum": 180},
     },
 }
+_ROAD_ROUTE = {
+    "type": "object",
+    "required": ["points", "duration_s", "distance_m", "on_roads"],
+    "properties": {
+        "points": {
+            "type": "array",
+            "minItems": 2,
+            "items": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+        },
+        "duration_s": {"type": "number", "minimum": 0},
+        "distance_m": {"type": "number", "minimum": 0},
+        "on_roads": {"type": "boolean"},
+    },
+}
 _WORKER_BODY = {
     "type": "object",
     "properties": {
@@ -1267,6 +1281,19 @@ OPENAPI["paths"].update(
                      "parameters": [_USER_ID],
                      "requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {"password": {"type": "string"}}}}}},
                      "responses": {"200": _resp("{user_id, password, tokens_revoked}"), "404": _resp("No such user"), **_EDIT}},
+        },
+        "/api/v1/tokens/current": {
+            "delete": {"summary": "Revoke the bearer token this call is made with (any role; audited): it stops working at once, the user's other tokens do not; 400 naming Authorization for a browser session",
+                       "responses": {"204": {"description": "Revoked"}, **_ERRORS}},
+        },
+        "/api/v1/roads/route": {
+            "get": {
+                "summary": "The road path the server's travel times drive between two points (the road network, else a straight line: on_roads false); 404 naming to when the network has none",
+                "parameters": [{"name": n, "in": "query", "required": True, "schema": {"type": "number"}}
+                               for n in ("from_lat", "from_lon", "to_lat", "to_lon")],
+                "responses": {"200": _resp("{points [[lat, lon], ...] from start to end, duration_s, distance_m, on_roads}", _ROAD_ROUTE),
+                              "404": _resp("No road route between the points", {"$ref": "#/components/schemas/Error"}), **_ERRORS},
+            }
         },
         "/api/v1/teams": {
             "get": {"summary": "Every team with its numbers of workers and users", "responses": {"200": _resp("Teams", _many("Team")), **_ERRORS}},

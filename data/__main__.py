@@ -1,6 +1,6 @@
 """`python -m data ...`: schema migration, users, workers, CSV and GPX import, the demo and retention.
 
-The output of `create-user` (only the token), `add-worker` (only the id) and `import-gpx` (one JSON
+The output of `create-user` and `create-token` (only the token), `add-worker` (only the id) and `import-gpx` (one JSON
 summary line) is a contract used by scripts and tests: keep it to that one line on stdout. Everything else a command says goes to
 stdout as a human summary, and errors go to stderr. Exit codes: 0 ok, 1 failed (e.g. CSV rows
 rejected), 2 bad usage (an option with a bad value, named in the message).
@@ -26,7 +26,7 @@ from data.migrate import current_revision, head_revision, migrate
 from data.positions_repo import purge_positions
 from data.scenario import DEMO_LOGINS, ORDER_COUNT, WORKER_COUNT, demo_day, is_empty, seed_demo
 from data.settings import Settings
-from data.users_repo import actor_by_name, create_user, set_active, set_password
+from data.users_repo import actor_by_name, create_user, issue_token, revoke_user_tokens, set_active, set_password
 from data.workers_repo import add_worker
 from dispatch import localtime
 from dispatch.access import Role
@@ -96,6 +96,48 @@ def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
             raise _usage_from(exc) from None
     print(token)
     return 0
+
+
+def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
+    """Another API token for an existing user (a client such as the demo simulator is given it, never mints it)."""
+    with _database(settings) as factory:
+        try:
+            with session_scope(factory) as session:
+                user_id = _user_id(session, args.name)
+                now = SystemClock().now()
+                revoked = revoke_user_tokens(session, user_id=user_id, now=now) if args.replace else 0
+                token = issue_token(session, user_id=user_id, now=now)
+                if args.out is not None:  # written before the commit: no live token exists that nobody holds
+                    _write_private(args.out, token)
+        except ValueError as exc:
+            raise _usage_from(exc) from None
+        except OSError as exc:
+            raise UsageError(f"--out: cannot write {args.out}: {exc.strerror}") from None
+    if args.out is None:
+        print(token)
+    else:
+        print(f"an API token of {args.name} written to {args.out} (readable by this user only)"
+              + (f"; {revoked} earlier token(s) revoked" if revoked else ""))  # fmt: skip
+    return 0
+
+
+def cmd_revoke_tokens(settings: Settings, args: argparse.Namespace) -> int:
+    with _database(settings) as factory:
+        try:
+            with session_scope(factory) as session:
+                revoked = revoke_user_tokens(session, user_id=_user_id(session, args.name), now=SystemClock().now())
+        except ValueError as exc:
+            raise _usage_from(exc) from None
+    print(f"{revoked} API token(s) of {args.name} revoked; their sessions are untouched")
+    return 0
+
+
+def _write_private(path: str, text: str) -> None:
+    """`text` into `path`, created or truncated with mode 0600 (a token must not be readable by other users)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT: set it
+    with os.fdopen(fd, "w") as out:
+        out.write(text + "\n")
 
 
 def cmd_set_password(settings: Settings, args: argparse.Namespace) -> int:
@@ -352,6 +394,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True)
     p.add_argument("--password", default=None)
     p.set_defaults(run=cmd_create_user)
+
+    p = sub.add_parser(
+        "create-token", help="another API token for an existing user; prints only the token (or writes it: --out)"
+    )
+    p.add_argument("--name", required=True)
+    p.add_argument("--replace", action="store_true", help="revoke the user's earlier API tokens first")
+    p.add_argument("--out", metavar="FILE", default=None, help="write the token to FILE (mode 0600) instead")
+    p.set_defaults(run=cmd_create_token)
+
+    p = sub.add_parser("revoke-tokens", help="end every API token of a user (their browser sessions stay)")
+    p.add_argument("--name", required=True)
+    p.set_defaults(run=cmd_revoke_tokens)
 
     p = sub.add_parser("set-password", help="change a user's password; ends every browser session of theirs")
     p.add_argument("--name", required=True)

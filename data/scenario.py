@@ -24,7 +24,7 @@ from data.orders_repo import save_change, upsert_order_by_reference
 from data.privacy_repo import consent_states, give_consent
 from data.sites_repo import upsert_site_by_ref
 from data.tables import SiteRow, UserRow, WorkerRow, WorkOrderRow
-from data.users_repo import actor_by_name, create_user, issue_token, revoke_token, set_scope
+from data.users_repo import actor_by_name, create_user, revoke_token, set_scope
 from data.workers_repo import upsert_worker_by_device
 from dispatch.access import Role, TeamScope
 from dispatch.day_progress import DayOrder, DayWorker, day_at
@@ -190,7 +190,7 @@ def seed_demo(
             if name in SCOPED_LOGINS:
                 set_scope(session, user_id=user.id, scope=TeamScope.of(SCOPED_LOGINS[name]))
     if actor_by_name(session, SIMULATOR_USER) is None:
-        # No working token until a simulator mints its own (`simulator_token`).
+        # No working token until one is made for the simulator (`python -m data create-token --name simulator`).
         _, token = create_user(session, name=SIMULATOR_USER, role=Role.DISPATCHER, now=_at(day, time(6, 0), zone))
         revoke_token(session, token=token, now=_at(day, time(6, 0), zone))
     _record_paper_consents(session, roster, text_version=consent_text_version, at=now or _at(day, time(6, 0), zone))
@@ -211,19 +211,6 @@ def demo_day(now: datetime, zone: ZoneInfo, *, until: time = time(21, 0)) -> dat
     tomorrow (a day still to dispatch and to plan, nobody on shift yet)."""
     today = local_day(now, zone)
     return today if now.astimezone(zone).time() <= until else today + timedelta(days=1)
-
-
-def simulator_token(session: Session, *, now: datetime) -> str:
-    """A fresh API token of the demo simulator's user, created as `seed_demo` does when missing.
-
-    Tokens are stored only as hashes, so the simulator cannot read one: it mints its own at start
-    and revokes it (`users_repo.revoke_token`) when it stops. The caller commits.
-    """
-    actor = actor_by_name(session, SIMULATOR_USER)
-    if actor is None:
-        _, token = create_user(session, name=SIMULATOR_USER, role=Role.DISPATCHER, now=now)
-        return token
-    return issue_token(session, user_id=actor.id, now=now)
 
 
 def rota_shift(index: int) -> Shift:

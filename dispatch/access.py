@@ -45,6 +45,8 @@ class Action(StrEnum):
     MANAGE_PRIVACY = "manage-privacy"
     """Record consent on paper's behalf, anonymise a leaver, export anyone's data, purge."""
     EXPORT_OWN_DATA = "export-own-data"
+    REVOKE_OWN_TOKEN = "revoke-own-token"
+    """Revoke the API token the request is made with (a client's sign-out: the demo simulator at its exit)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +127,8 @@ _RULES: dict[Action, set[Role]] = {
     # Consent on paper, anonymising a leaver, anyone's export: the data controller's acts.
     Action.MANAGE_PRIVACY: {Role.ADMIN},
     Action.EXPORT_OWN_DATA: {Role.ADMIN},
+    # Whoever holds a token may end it: it takes nothing from anyone else.
+    Action.REVOKE_OWN_TOKEN: {Role.ADMIN, Role.DISPATCHER, Role.MANAGER, Role.FIELD_WORKER},
 }
 _OWN_RECORD = (Action.VIEW_POSITIONS, Action.REPORT_POSITION, Action.VIEW_ALERTS, Action.EXPORT_OWN_DATA)
 """What a field worker may do on their own record only (their fixes, geofence events and alerts)."""

@@ -24,19 +24,23 @@ def main(argv: list[str] | None = None) -> int:
         help="relay live positions from Redis to the consoles' sockets; purge old positions hourly; time-based alerts; "
         "post the scheduled report (OUTFIELD_REPORT_SCHEDULE)",
     )
-    sim = sub.add_parser("simulate", help="drive the demo field staff on Monaco's streets")
+    sim = sub.add_parser(
+        "simulate",
+        help="drive the demo field staff on Monaco's streets, over the HTTP API with the token in "
+        "$OUTFIELD_SIM_TOKEN_FILE (or $OUTFIELD_SIM_TOKEN)",
+    )
     sim.add_argument("--url", help="server base URL (default http://127.0.0.1:$PORT)")
     sim.add_argument("--speed", type=float, help="simulated seconds per real second (default $OUTFIELD_SIM_SPEED)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if args.command == "simulate":  # a client of the HTTP API: its own few settings, none of the server's
+        from realtime.simulate_cmd import main as simulate
+
+        return simulate(url=args.url, speed=args.speed)
     settings = Settings.from_env(os.environ)
     if args.command == "redis-server":
         return _redis_server(settings)
-    if args.command == "worker":
-        return _worker(settings)
-    from realtime.simulate_cmd import simulate
-
-    return simulate(settings, url=args.url, speed=args.speed)
+    return _worker(settings)
 
 
 def _redis_server(settings: Settings) -> int:

@@ -20,9 +20,9 @@ import requests
 
 from dispatch.clock import Clock
 from dispatch.geo import LatLon
+from realtime.sim_roads import Roads
 from realtime.sim_staff import FieldStaff, StaffOptions
 from realtime.simulator import Report, Simulator, SimWorker
-from routing.travel import TravelTimes
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def run(
     base_url: str,
     workers: list[SimWorker],
     destinations: Sequence[LatLon],
-    travel: TravelTimes,
+    travel: Roads,
     clock: Clock,
     seed: int,
     tick_s: float = 1.0,

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from dispatch.geo import EARTH_RADIUS_M, LatLon, haversine_m
-from routing.travel import RoadRoute, TravelTimes
+from realtime.sim_roads import RoadPath, Roads, Route
 
 FALLBACK_SPEED_MPS = 8.0
 """Speed of the straight line driven when the road network finds no route."""
@@ -78,7 +78,7 @@ class _WorkerState:
     phase_start: datetime
     phase_end: datetime
     site: LatLon
-    route: RoadRoute | None = None
+    route: Route | None = None
     destination: LatLon | None = None
     bearing_deg: float = 0.0
     sent: bool = False
@@ -86,7 +86,7 @@ class _WorkerState:
 
 
 class Simulator:
-    """Moves `workers` between `destinations` over the roads of `travel`, starting at `start`.
+    """Moves `workers` between `destinations` over the roads of `travel` (`sim_roads.Roads`), starting at `start`.
 
     Each worker waits at home for a random while (so workers do not move in lockstep), then cycles:
     pick a random destination, drive the road route there (a straight line at 8 m/s when there is
@@ -105,7 +105,7 @@ class Simulator:
         self,
         workers: Sequence[SimWorker],
         destinations: Sequence[LatLon],
-        travel: TravelTimes,
+        travel: Roads,
         rng: random.Random,
         start: datetime,
         report_interval_s: float = 5.0,
@@ -271,10 +271,10 @@ class Simulator:
         origin = origin or state.site
         if destination is None:
             destination = self._destinations[_pick(state.rng, self._destinations, origin)]
-        route = self._travel.route(origin, destination)
+        route: Route | None = self._travel.route(origin, destination)
         if route is None:
             distance_m = haversine_m(origin, destination)
-            route = RoadRoute(
+            route = RoadPath(
                 points=(origin, destination), duration_s=distance_m / FALLBACK_SPEED_MPS, distance_m=distance_m
             )
         state.route = route

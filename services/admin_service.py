@@ -456,6 +456,12 @@ class AdminService:
                 self._audit(session, actor, "create-user", "user", created.id, {"after": summary})
         return {**user_json(record, teams), "token": token}
 
+    def revoke_own_token(self, *, actor: Actor, token: str) -> None:
+        """Revoke the API token `actor` called with (audited as `revoke-token` on their own user)."""
+        with session_scope(self._sessions) as session:
+            if users_repo.revoke_token(session, token=token, now=self._clock.now()):
+                self._audit(session, actor, "revoke-token", "user", actor.id, {"token": "the one used for this call"})
+
     def update_user(self, *, actor: Actor, user_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
         """Change role, teams, active; deactivating ends the user's sessions and revokes their API tokens."""
         with _refusals():

@@ -267,3 +267,34 @@ def test_anonymise_needs_confirm_and_runs_once(cli_env, capsys):
         assert get_worker(session, worker_id).name == f"Former worker #{worker_id}"
     assert main(["anonymise", "--worker-id", str(worker_id), "--confirm"]) == 1
     assert "already anonymised" in capsys.readouterr().err
+
+
+def test_create_token_gives_a_user_another_token_written_0600_and_replace_or_revoke_tokens_end_them(
+    cli_env: dict[str, str], capsys, tmp_path: Path
+) -> None:
+    """Tests that create-token prints one more working token of the named user, that --out writes it to a file only
+    its owner may read (and prints no token), that --replace ends the earlier ones, that revoke-tokens ends the rest,
+    and that an unknown name exits 2."""
+    assert main(["create-user", "--role", "dispatcher", "--name", "simulator"]) == 0
+    first = capsys.readouterr().out.strip()
+    assert main(["create-token", "--name", "simulator"]) == 0
+    second = capsys.readouterr().out.strip()
+    out = tmp_path / "simulator.token"
+    out.write_text("old")
+    out.chmod(0o644)
+    assert main(["create-token", "--name", "simulator", "--replace", "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    third = out.read_text().strip()
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert third not in said and "2 earlier token(s) revoked" in said
+    with _session(cli_env) as session:
+        alive = [actor_for_token(session, t) is not None for t in (first, second, third)]
+        assert actor_for_token(session, third).name == "simulator"
+    assert alive == [False, False, True]
+    assert main(["revoke-tokens", "--name", "simulator"]) == 0
+    assert "1 API token(s) of simulator revoked" in capsys.readouterr().out
+    with _session(cli_env) as session:
+        assert actor_for_token(session, third) is None
+    with pytest.raises(SystemExit) as exit_:
+        main(["create-token", "--name", "nobody"])
+    assert exit_.value.code == 2 and "--name: no user named 'nobody'" in capsys.readouterr().err

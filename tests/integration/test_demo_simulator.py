@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -28,7 +29,15 @@ def demo(console_server):
 
 
 def start_simulator(console_server, speed: str) -> subprocess.Popen[str]:
-    env = {**console_server.env, "PORT": console_server.url.rsplit(":", 1)[1], "OUTFIELD_SIM_SPEED": speed}
+    """The simulator as `./run demo` starts it: given a fresh token of the demo's `simulator` user in a file."""
+    token_file = Path(console_server.env["OUTFIELD_VAR"]) / "simulator.token"
+    console_server.cli("data", "create-token", "--name", SIMULATOR_USER, "--replace", "--out", str(token_file))
+    env = {
+        **console_server.env,
+        "PORT": console_server.url.rsplit(":", 1)[1],
+        "OUTFIELD_SIM_SPEED": speed,
+        "OUTFIELD_SIM_TOKEN_FILE": str(token_file),
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "realtime", "simulate"],
         env=env,
@@ -137,7 +146,7 @@ def test_a_simulated_worker_works_an_order_assigned_to_them(demo, headers):
     track = requests.get(f"{url}/api/v1/workers/{worker['id']}/positions", headers=headers, timeout=5).json()
     assert track and all(f"{p['latitude']:.5f}" not in output for p in track[-20:])
     assert "Traceback" not in output
-    # The token the simulator minted for itself was revoked when it stopped.
+    # The token the simulator was given was ended by the simulator itself (DELETE /api/v1/tokens/current) when it stopped.
     engine = make_engine(console_server.env["DATABASE_URL"])
     try:
         with engine.connect() as db:
