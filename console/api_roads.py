@@ -16,7 +16,8 @@ import flask
 from console.auth import Auth, deny
 from dispatch.access import Action
 from dispatch.geo import LatLon
-from routing.travel import RoadRoute, TravelTimes
+from dispatch.road_path import RoadRoute
+from routing.travel import TravelTimes
 
 
 def create_blueprint(*, auth: Auth, travel: TravelTimes) -> flask.Blueprint:

@@ -22,8 +22,8 @@ import requests
 from dispatch import localtime
 from dispatch.geo import LatLon
 from dispatch.orders import OrderStatus
+from dispatch.road_path import RoadRoute
 from dispatch.workers import Worker, keeps_location, parse_shift
-from realtime.sim_roads import RoadPath
 from realtime.sim_staff import Failure
 from realtime.simulator import SimWorker
 
@@ -135,14 +135,14 @@ class OfficeApi:
         answer = self._call("delete", "/api/v1/tokens/current")
         return answer if isinstance(answer, Failure) else None
 
-    def route(self, a: LatLon, b: LatLon) -> RoadPath | Failure:
+    def route(self, a: LatLon, b: LatLon) -> RoadRoute | Failure:
         """The server's road path from a to b (`GET /api/v1/roads/route`)."""
         params = {"from_lat": a.lat, "from_lon": a.lon, "to_lat": b.lat, "to_lon": b.lon}
         answer = self._call("get", "/api/v1/roads/route", params=params)
         if isinstance(answer, Failure):
             return answer
         try:
-            return RoadPath(
+            return RoadRoute(
                 points=tuple(LatLon(float(lat), float(lon)) for lat, lon in answer["points"]),
                 duration_s=float(answer["duration_s"]),
                 distance_m=float(answer["distance_m"]),
@@ -172,16 +172,16 @@ class HttpRoads:
     sites). No path (none on the network, or the server did not answer) is None: the simulator then drives
     a straight line; only the server's "no route" is kept, a failure to answer is asked again next time."""
 
-    def __init__(self, route: Callable[[LatLon, LatLon], RoadPath | Failure], *, max_paths: int = 20_000) -> None:
+    def __init__(self, route: Callable[[LatLon, LatLon], RoadRoute | Failure], *, max_paths: int = 20_000) -> None:
         self._route = route
         self._max_paths = max_paths
-        self._paths: dict[tuple[LatLon, LatLon], RoadPath | None] = {}
+        self._paths: dict[tuple[LatLon, LatLon], RoadRoute | None] = {}
         self._lock = threading.Lock()
         self._warned = False
         self.asked = 0
         """How many paths were asked of the server (the rest came from memory)."""
 
-    def route(self, a: LatLon, b: LatLon) -> RoadPath | None:
+    def route(self, a: LatLon, b: LatLon) -> RoadRoute | None:
         with self._lock:
             if (a, b) in self._paths:
                 return self._paths[(a, b)]
@@ -193,7 +193,7 @@ class HttpRoads:
                     log.warning("road routes: %s %s; driving straight lines meanwhile", path.status, path.reason)
                     self._warned = True
                 return None
-            path_or_none: RoadPath | None = None
+            path_or_none: RoadRoute | None = None
         else:
             path_or_none = path
         with self._lock:

@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from dispatch.geo import EARTH_RADIUS_M, LatLon, haversine_m
-from realtime.sim_roads import RoadPath, Roads, Route
+from dispatch.road_path import RoadRoute
+from realtime.sim_roads import Roads, Route
 
 FALLBACK_SPEED_MPS = 8.0
 """Speed of the straight line driven when the road network finds no route."""
@@ -274,7 +275,7 @@ class Simulator:
         route: Route | None = self._travel.route(origin, destination)
         if route is None:
             distance_m = haversine_m(origin, destination)
-            route = RoadPath(
+            route = RoadRoute(
                 points=(origin, destination), duration_s=distance_m / FALLBACK_SPEED_MPS, distance_m=distance_m
             )
         state.route = route

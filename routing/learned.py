@@ -21,8 +21,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from dispatch.geo import LatLon
+from dispatch.road_path import RoadRoute
 from dispatch.trajectory import Trip
-from routing.travel import RoadRoute, TravelTimes
+from routing.travel import TravelTimes
 
 MIN_TRIP_S = 60.0
 """Shorter trips (a car moved across a car park) say more about GPS than about traffic."""

@@ -11,8 +11,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from dispatch.geo import LatLon
+from dispatch.road_path import RoadRoute
 from realtime.sim_api import HttpRoads, demo_world
-from realtime.sim_roads import RoadPath
 from realtime.sim_staff import Failure
 from realtime.simulate_cmd import NO_TOKEN, SimConfig, config_from_env
 
@@ -88,15 +88,15 @@ def test_road_paths_are_asked_once_and_a_failure_to_answer_is_asked_again():
     """Tests that a path (or the server's 404 "no route") is asked of the server once, and that an unanswered ask
     drives a straight line this time (None) and is asked again the next."""
     a, b, c = LatLon(43.73, 7.42), LatLon(43.74, 7.43), LatLon(43.75, 7.44)
-    path = RoadPath(points=(a, LatLon(43.735, 7.421), b), duration_s=120.0, distance_m=1500.0)
-    answers: dict[tuple[LatLon, LatLon], list[RoadPath | Failure]] = {
+    path = RoadRoute(points=(a, LatLon(43.735, 7.421), b), duration_s=120.0, distance_m=1500.0)
+    answers: dict[tuple[LatLon, LatLon], list[RoadRoute | Failure]] = {
         (a, b): [path],
         (a, c): [Failure(404, "no road route")],
         (b, c): [Failure(None, "server not reachable"), path],
     }
     asked: list[tuple[LatLon, LatLon]] = []
 
-    def route(x: LatLon, y: LatLon) -> RoadPath | Failure:
+    def route(x: LatLon, y: LatLon) -> RoadRoute | Failure:
         asked.append((x, y))
         return answers[(x, y)].pop(0)
 

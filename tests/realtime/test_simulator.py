@@ -14,9 +14,10 @@ import pytest
 import requests
 
 from dispatch.geo import LatLon, haversine_m
+from dispatch.road_path import RoadRoute
 from realtime.sim_main import MPS_TO_KNOTS, Outbox, osmand_params, run
 from realtime.simulator import Report, Simulator, SimWorker
-from routing.travel import OsrmRoads, RoadRoute, StraightLine, TravelTimes
+from routing.travel import OsrmRoads, StraightLine, TravelTimes
 from tests.routing.network import (
     CRUISE_TERMINAL,
     NICE_PORT,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dispatch.geo import LatLon, haversine_m
+from dispatch.road_path import RoadRoute
 from routing.paths import NO_ROADS_NOTE, NO_ROUTE_NOTE, LegPaths
-from routing.travel import OsrmRoads, RoadRoute, StraightLine
+from routing.travel import OsrmRoads, StraightLine
 
 CASINO = LatLon(43.7394, 7.4276)
 PORT = LatLon(43.7347, 7.4214)

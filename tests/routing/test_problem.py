@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from dispatch.geo import LatLon, haversine_m
+from dispatch.road_path import RoadRoute
 from routing.check import check
 from routing.matrix_file import VrpFormatError, read_vrp, to_problem
 from routing.plan import Plan, earliest_route
@@ -25,7 +26,7 @@ from routing.problem import (
     Worker,
     required_penalty,
 )
-from routing.travel import RoadRoute, StraightLine
+from routing.travel import StraightLine
 
 H = 3600
 SCENARIO = Path(__file__).resolve().parents[2] / "data" / "datasets" / "scenario"

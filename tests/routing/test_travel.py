@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dispatch.geo import LatLon, haversine_m
-from routing.travel import OsrmRoads, RoadRoute, StraightLine, make_travel_times
+from dispatch.road_path import RoadRoute
+from routing.travel import OsrmRoads, StraightLine, make_travel_times
 from tests.routing.network import (
     CRUISE_TERMINAL,
     NICE_PORT,
