@@ -24,7 +24,7 @@ from dispatch.geo import LatLon
 from dispatch.orders import OrderStatus
 from dispatch.road_path import RoadRoute
 from dispatch.workers import Worker, keeps_location, parse_shift
-from realtime.sim_staff import Failure
+from realtime.sim_staff import Failure, call_api
 from realtime.simulator import SimWorker
 
 log = logging.getLogger(__name__)
@@ -151,20 +151,7 @@ class OfficeApi:
             return Failure(None, f"unreadable road route: {type(exc).__name__} {exc}")
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            answer = self._http.request(
-                method, self._base + path, headers=self._auth, timeout=REQUEST_TIMEOUT_S, **kwargs
-            )
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            return Failure(None, f"server not reachable ({type(exc).__name__})")
-        try:
-            body = answer.json() if answer.content else None
-        except ValueError:
-            body = None
-        if answer.status_code >= 400:
-            reason = body.get("error") if isinstance(body, dict) else None
-            return Failure(answer.status_code, str(reason or answer.reason or "refused"))
-        return body
+        return call_api(self._http, method, self._base + path, headers=self._auth, **kwargs)
 
 
 class HttpRoads:

@@ -105,18 +105,24 @@ class FieldApi:
         return results
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            answer = self._http.request(method, self._base + path, timeout=REQUEST_TIMEOUT_S, **kwargs)
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            return Failure(None, f"server not reachable ({type(exc).__name__})")
-        try:
-            body = answer.json()
-        except ValueError:
-            body = None
-        if answer.status_code >= 400:
-            reason = body.get("error") if isinstance(body, dict) else None
-            return Failure(answer.status_code, str(reason or answer.reason or "refused"))
-        return body
+        return call_api(self._http, method, self._base + path, **kwargs)
+
+
+def call_api(http: requests.Session, method: str, url: str, **kwargs: Any) -> Any:
+    """The JSON body of the server's answer (None when empty), or a `Failure` with the status and the
+    server's reason: the one way the simulator reads an answer of the HTTP API."""
+    try:
+        answer = http.request(method, url, timeout=REQUEST_TIMEOUT_S, **kwargs)
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        return Failure(None, f"server not reachable ({type(exc).__name__})")
+    try:
+        body = answer.json() if answer.content else None
+    except ValueError:
+        body = None
+    if answer.status_code >= 400:
+        reason = body.get("error") if isinstance(body, dict) else None
+        return Failure(answer.status_code, str(reason or answer.reason or "refused"))
+    return body
 
 
 class Api(Protocol):
