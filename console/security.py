@@ -50,7 +50,8 @@ def content_security_policy(*, script_hashes: Iterable[str], tile_url: str | Non
 class _Talisman(Talisman):  # type: ignore[misc]
     """Talisman, its per-view options and policies worked out once instead of on every response.
 
-    Talisman rebuilds a view's options four times a request and re-joins the CSP from its dict each time.
+    Talisman rebuilds a view's options four times a request and re-joins the CSP from its dict each time, and
+    works out whether a request came over https for a redirect that is off here.
     Neither changes while the app runs here: no view carries its own Talisman options (they would be read
     on a view's first request, as before) and no CSP nonce is configured (a nonce would make the policy
     per request: then nothing is cached). Headers stay exactly Talisman's; HSTS is still decided per request.
@@ -63,6 +64,13 @@ class _Talisman(Talisman):  # type: ignore[misc]
         if options is None:
             options = cache[endpoint] = super()._get_local_options()
         return options
+
+    def _force_https(self) -> Any:
+        if not self._get_local_options()["force_https"]:  # here: TLS ends at the proxy; a view may still ask for it
+            if self.session_cookie_secure and not self.app.debug:
+                self.app.config["SESSION_COOKIE_SECURE"] = True  # what Talisman's hook does first, every request
+            return None
+        return super()._force_https()
 
     def _parse_policy(self, policy: Any) -> str:
         if self.content_security_policy_nonce_in:

@@ -128,19 +128,25 @@ def _talisman_app(kind: type[Talisman], settings: Settings) -> flask.Flask:
     def framed() -> str:
         return "framed"
 
+    @app.get("/secure-only")
+    @talisman(force_https=True)
+    def secure_only() -> str:
+        return "secure"
+
     return app
 
 
 def test_security_headers_are_talismans_own(tmp_path: Path) -> None:
     """Tests that the Talisman whose options and policy are worked out once sends, request after request, the
-    same headers as Talisman itself: pages, JSON, a 404, a view with its own options, plain http and https (HSTS)."""
+    same headers as Talisman itself: pages, JSON, a 404, views with their own options (one redirected to https),
+    plain http and https (HSTS)."""
     settings = replace(Settings.from_env({"OUTFIELD_VAR": str(tmp_path), "SECRET_KEY": "x"}), tile_url="https://{s}.t.example/{z}/{x}/{y}.png")  # fmt: skip
     answers = {}
     for kind in (Talisman, security._Talisman):  # noqa: SLF001
         client = _talisman_app(kind, settings).test_client()
         seen = []
         for _ in range(2):
-            for path in ("/page", "/json", "/missing", "/framed", "/page"):
+            for path in ("/page", "/json", "/missing", "/framed", "/secure-only", "/page"):
                 for base in ("http://localhost", "https://localhost"):
                     r = client.get(path, base_url=base)
                     seen.append((path, base, r.status_code, sorted(r.headers.items())))
@@ -148,5 +154,6 @@ def test_security_headers_are_talismans_own(tmp_path: Path) -> None:
     assert answers[Talisman] == answers[security._Talisman]  # noqa: SLF001
     framed = dict(next(headers for path, _base, _status, headers in answers[Talisman] if path == "/framed"))
     assert framed["X-Frame-Options"] == "SAMEORIGIN" and framed["Content-Security-Policy"] == "default-src 'self'"
+    assert [s for p, b, s, _h in answers[Talisman] if p == "/secure-only"][:2] == [302, 200]  # http → https
     secure = [dict(h) for _path, base, _status, h in answers[Talisman] if base.startswith("https")]
     assert all("Strict-Transport-Security" in h for h in secure)
