@@ -50,9 +50,9 @@ def content_security_policy(*, script_hashes: Iterable[str], tile_url: str | Non
 class _Talisman(Talisman):  # type: ignore[misc]
     """Talisman, its per-view options and policies worked out once instead of on every response.
 
-    Talisman rebuilds a view's options four times a request and re-joins the CSP from its dict each time, and
-    works out whether a request came over https for a redirect that is off here.
-    Neither changes while the app runs here: no view carries its own Talisman options (they would be read
+    Talisman rebuilds a view's options four times a request, re-joins the CSP from its dict each time, and
+    works out whether a request came over https for a redirect that is off here. None of it changes while the
+    app runs: no view carries its own Talisman options (they would be read
     on a view's first request, as before) and no CSP nonce is configured (a nonce would make the policy
     per request: then nothing is cached). Headers stay exactly Talisman's; HSTS is still decided per request.
     """
