@@ -6,13 +6,16 @@ builds the app as `python -m console` does (`console.app.create_app`) on a fresh
 synchronous=FULL) with a real `redis-server`, registers `--devices` phones (consent recorded, each has reported
 once: warm caches), then calls the WSGI app from `--threads` threads for each route and divides the process's
 CPU time (`time.process_time`: every thread, the group committer, publisher, relay and evaluator included)
-by the requests served. Gunicorn's own HTTP handling is not in it (`bench/ingest.py` has that).
+by the requests served, and the calling threads' own (`time.thread_time`). Gunicorn's own HTTP handling is not in
+it (`bench/ingest.py` has that). `--threads 1` gives the steadiest figures on a shared machine.
 
     .venv/bin/python bench/request_cost.py [--requests 3000] [--threads 8] [--profile /tmp/cost.prof]
 
 Routes: `/healthz` (the floor: the Flask app's per-request cost plus one Redis PING), `/osmand` (one new fix per
 request), `GET /api/v1/workers/1` with a bearer token (a small API read through Flask), and a batch of 500 fixes
-(`POST /api/v1/positions`, µs per fix). `--profile PATH` writes cProfile statistics of the request threads.
+(`POST /api/v1/positions`, µs per fix). `--profile PATH` writes cProfile statistics (with `--only ROUTE`);
+`--gc-stats` prints the CPU the cyclic garbage collector took (76 ms over a whole default run on 2026-12-05, no
+full collection: not where the time goes).
 """
 
 from __future__ import annotations
@@ -154,6 +157,7 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--only", default="", help="comma-separated routes: healthz,osmand,api,batch")
+    parser.add_argument("--gc-stats", action="store_true", help="time spent in the cyclic garbage collector")
     parser.add_argument("--profile", help="write cProfile statistics (of one route: --only) to this file")
     args = parser.parse_args()
     only = set(filter(None, args.only.split(",")))
@@ -206,6 +210,18 @@ def main() -> None:
             for i in range(args.devices):  # every phone has reported once: warm device and last-fix caches
                 call(app, osmand(i - 3 * args.devices))
             bearer = {"Authorization": f"Bearer {token}"}
+            gc_time = [0.0, 0.0, 0]
+            if args.gc_stats:
+                import gc
+
+                def on_gc(phase: str, info: dict[str, int]) -> None:
+                    if phase == "start":
+                        gc_time[1] = time.thread_time()
+                    else:
+                        gc_time[0] += time.thread_time() - gc_time[1]
+                        gc_time[2] += info["generation"] == 2
+
+                gc.callbacks.append(on_gc)
 
             def batch(n: int) -> Environ:
                 items = ",".join(
@@ -244,6 +260,8 @@ def main() -> None:
                           f"| {own * 1e6 / args.batch_size:.1f} µs | {rate * args.batch_size:,.0f} fixes/s |")  # fmt: skip
                 else:
                     print(f"| {name} | {count} | {cpu * 1000:.3f} ms | {own * 1000:.3f} ms | {rate:,.0f} |")
+                if args.gc_stats:
+                    print(f"  gc: {gc_time[0] * 1000:.0f} ms of CPU so far, {gc_time[2]} full collections so far")
                 if profiler is not None:
                     profiler.dump_stats(args.profile)
                     pstats.Stats(args.profile).sort_stats("cumulative").print_stats(40)
