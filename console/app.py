@@ -35,6 +35,7 @@ from console import (
     security,
 )
 from console.auth import Auth
+from console.flask_app import OutfieldFlask, drop_prepared_dash_hooks
 from console.notify import webhook
 from console.osmand_wsgi import OsmandEndpoint
 from console.pages import day as day_page
@@ -140,7 +141,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     )  # fmt: skip
     alerts = AlertsService(sessions=sessions, clock=clock, bus=bus)
 
-    server = flask.Flask("outfield")
+    server = OutfieldFlask("outfield")
     server.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
@@ -415,6 +416,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     # simultaneous script requests with 500s. Prepare both apps now, in every worker, before serving.
     for prepared in (dash_app, plans_dash, review_dash, day_dash, forms_dash, reports_dash):
         prepared._setup_server()  # noqa: SLF001 - Dash's own first-request step, run once here instead
+    drop_prepared_dash_hooks(server, (dash_app, plans_dash, review_dash, day_dash, forms_dash, reports_dash))
     # After every callback is registered: Dash's inline scripts are allowed by their hashes only.
     security.install_headers(
         server,

@@ -60,6 +60,8 @@ def register(server: flask.Flask, auth: Auth, *, storage_uri: str, per_name: str
         in_memory_fallback_enabled=True,  # Redis away: keep throttling in this process
         swallow_errors=True,
     )
+    # Only the sign-in is limited: every other request skips the limiter's per-request checks at once.
+    limiter.request_filter(lambda: flask.request.endpoint != "login")
 
     def failed(response: flask.Response) -> bool:
         return response.status_code == 401

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import flask
@@ -46,10 +47,49 @@ def content_security_policy(*, script_hashes: Iterable[str], tile_url: str | Non
     }
 
 
+class _Talisman(Talisman):  # type: ignore[misc]
+    """Talisman, its per-view options and policies worked out once instead of on every response.
+
+    Talisman rebuilds a view's options four times a request, re-joins the CSP from its dict each time, and
+    works out whether a request came over https for a redirect that is off here. None of it changes while the
+    app runs: no view carries its own Talisman options (they would be read
+    on a view's first request, as before) and no CSP nonce is configured (a nonce would make the policy
+    per request: then nothing is cached). Headers stay exactly Talisman's; HSTS is still decided per request.
+    """
+
+    def _get_local_options(self) -> dict[str, Any]:
+        endpoint = flask.request.endpoint
+        cache: dict[str | None, dict[str, Any]] = self.__dict__.setdefault("_options_by_endpoint", {})
+        options = cache.get(endpoint)
+        if options is None:
+            options = cache[endpoint] = super()._get_local_options()
+        return options
+
+    def _force_https(self) -> Any:
+        if not self._get_local_options()["force_https"]:  # here: TLS ends at the proxy; a view may still ask for it
+            if self.session_cookie_secure and not self.app.debug:
+                self.app.config["SESSION_COOKIE_SECURE"] = True  # what Talisman's hook does first, every request
+            return None
+        return super()._force_https()
+
+    def _parse_policy(self, policy: Any) -> str:
+        if self.content_security_policy_nonce_in:
+            return str(super()._parse_policy(policy))
+        cache: dict[int, tuple[Any, str]] = self.__dict__.setdefault("_policies", {})
+        known = cache.get(id(policy))
+        if known is None or known[0] is not policy:
+            known = cache[id(policy)] = (policy, str(super()._parse_policy(policy)))
+        return known[1]
+
+
 def install_headers(server: flask.Flask, *, script_hashes: Sequence[str], settings: Settings) -> Talisman:
     """Security headers on every response: CSP, nosniff, no framing, same-origin referrers, cookie flags."""
-    return Talisman(
-        server,
+    return _Talisman(server, **talisman_options(script_hashes=script_hashes, settings=settings))
+
+
+def talisman_options(*, script_hashes: Sequence[str], settings: Settings) -> dict[str, Any]:
+    """Talisman's settings for this console (`install_headers`)."""
+    return dict(
         force_https=False,  # TLS ends at the reverse proxy, when there is one; the demo is plain http
         frame_options="DENY",
         content_security_policy=content_security_policy(script_hashes=script_hashes, tile_url=settings.tile_url),
@@ -106,6 +146,8 @@ def install_same_origin_rule(server: flask.Flask, *, public_url: str | None) -> 
     @server.before_request
     def refuse_cross_site() -> tuple[flask.Response, int] | None:
         request = flask.request
+        if request.method in SAFE_METHODS:
+            return None  # what `cross_site_refusal` answers first; the origins are not worked out for nothing
         own = {origin_of(request.host_url)} | ({public} if public else set())
         reason = cross_site_refusal(
             method=request.method,
