@@ -30,7 +30,6 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from data import alerts_repo, orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
@@ -46,11 +45,11 @@ from dispatch.alerts import (
     Raise,
     WorkerWatch,
     auto_arrival,
-    fix_alerts,
     left_site,
     open_key,
     periodic_alerts,
 )
+from dispatch.batch_events import evaluate_batch
 from dispatch.clock import Clock
 from dispatch.geo import LatLon
 from dispatch.geofences import (
@@ -60,7 +59,6 @@ from dispatch.geofences import (
     GeofenceIndex,
     Presence,
     SitePresence,
-    step,
 )
 from dispatch.lifecycle import Transitioned
 from dispatch.localtime import local_day
@@ -215,49 +213,21 @@ class FieldEvents:
         unseen = {p.worker_id for p in fixes} - set(self._cache.fences)
         if unseen:
             self._load_presence(unseen, min(p.fix_time for p in fixes))
-        decisions: list[Decision] = []
-        crossings: list[GeofenceEvent] = []
-        ordered = sorted(fixes, key=lambda p: (p.worker_id, p.fix_time))
-        index = self._cache.index
-        # The geofences near each fix, for the fixes near any, in one R-tree query over the batch.
-        near = (
-            index.near_coordinates(
-                np.fromiter((p.latitude for p in ordered), dtype=float, count=len(ordered)),
-                np.fromiter((p.longitude for p in ordered), dtype=float, count=len(ordered)),
-                self._dwell.hysteresis_m,
-            )
-            if index is not None
-            else None
-        )
-        last, fences, settings, dwell = self._cache.last, self._cache.fences, self._settings, self._dwell
+        cache = self._cache
         with self._lock:
-            with_open = self._with_open()
-            for i, fix in enumerate(ordered):
-                w = fix.worker_id
-                previous = last.get(w)
-                if previous is not None and fix.fix_time <= previous.fix_time:
-                    continue
-                last[w] = fix
-                # Nothing of theirs open (the everyday case): only raises can matter, so no clears are built.
-                found = fix_alerts(previous, fix, settings, clears=bool(with_open) and str(w) in with_open)
-                if found:
-                    decisions.extend(self._wanted(found, with_open))
-                if near is None:
-                    continue
-                here = near.get(i)
-                state = fences.get(w)
-                if here is None:
-                    if state is None or not state.sites:
-                        continue  # on the road, at no site: the state machine would change nothing
-                    here = _NOWHERE
-                elif state is None:
-                    state = FenceState(w)
-                if not state.sites and 0.0 not in here.values():
-                    continue  # only near a geofence, in none, and in none before
-                state, events = step(state, fix, here, dwell)
-                fences[w] = state
-                if events:
-                    crossings.extend(events)
+            # Decided over the batch's arrays; only the few fixes that can raise, clear or cross go one by one.
+            outcome = evaluate_batch(
+                fixes,
+                last=cache.last,
+                fences=cache.fences,
+                index=cache.index,
+                settings=self._settings,
+                dwell=self._dwell,
+                open_keys=cache.open_keys,
+            )
+            cache.last.update(outcome.last)
+            cache.fences.update(outcome.fences)
+        decisions, crossings = list(outcome.decisions), list(outcome.crossings)
         if decisions or crossings:
             self._store(decisions, crossings)
 
