@@ -30,6 +30,7 @@ from dispatch.geo import EARTH_RADIUS_M
 from dispatch.geofences import (
     DwellParams,
     FenceState,
+    FloatArray,
     GeofenceEvent,
     GeofenceIndex,
     NearPairs,
@@ -107,7 +108,7 @@ def evaluate_batch(
     new_fences: dict[int, FenceState] = {}
     if index is not None:
         pairs = index.near_pairs(lat, lon, dwell.hysteresis_m)
-        crossings, new_fences = _dwell(fx, pairs, groups, fences, index, dwell)
+        crossings, new_fences = _dwell(fx, _micros(t_all[taken]), pairs, groups, fences, index, dwell)
     new_last = {wid: fx[end - 1] for wid, _, end in groups}
     return BatchOutcome(tuple(decisions), tuple(crossings), new_last, new_fences)
 
@@ -173,8 +174,22 @@ def _alerts(
     return out
 
 
+def _micros(when: FloatArray) -> npt.NDArray[np.int64]:
+    """Microseconds since the epoch, exact, from `datetime.timestamp()`s (off by less than 0.2 µs at today's dates)."""
+    micros: npt.NDArray[np.int64] = np.rint(when * 1e6).astype(np.int64)
+    return micros
+
+
+_PASSES = 4
+"""Rounds of array work at most (each takes the next fix of every worker that may change something); then one by
+one with the cheap test (`_Tail`)."""
+
+_STATUS = {Presence.INSIDE: 0, Presence.ENTERING: 1, Presence.LEAVING: 2}
+
+
 def _dwell(
     fx: list[Position],
+    t_us: npt.NDArray[np.int64],
     pairs: NearPairs,
     groups: list[tuple[int, int, int]],
     fences: Mapping[int, FenceState],
@@ -191,91 +206,151 @@ def _dwell(
         bool,
         m,
     )
-    # Each worker's state at the batch's start: at no site (0), inside its sites past the dwell (1), else (2).
     position = {sid: i for i, sid in enumerate(index.fences)}
-    n_sites = len(position) + 1
-    mode = np.zeros(m, np.int8)
-    need = np.zeros(m, np.int64)
-    keys: list[int] = []
-    group_of = np.zeros(m, np.int64)
-    for g, (wid, start, end) in enumerate(groups):
-        group_of[start:end] = g
-        state = fences.get(wid)
-        if state is None or not state.sites:
-            continue
-        if all(p.status is Presence.INSIDE for p in state.sites.values()):
-            mode[start:end] = 1
-            need[start:end] = len(state.sites)
-            keys.extend(g * n_sites + position.get(s, n_sites - 1) for s in state.sites)
-        else:
-            mode[start:end] = 2
-    # Staying: within the margin of every site they are inside of, and inside no other.
-    pair_keys = group_of[point] * n_sites + np.fromiter((position[s] for s in site.tolist()), np.int64, len(site))
-    known = np.isin(pair_keys, np.array(keys, np.int64))
-    n_known = np.bincount(point[known & (outside <= h)], minlength=m)
-    n_new = np.bincount(point[~known & inside_pair], minlength=m)
-    staying = (n_known == need) & (n_new == 0)
-    inert = np.where(mode == 0, ~has_inside, (mode == 1) & (staying | ignored))
-    live = np.flatnonzero(~inert)
+    n_sites = len(position) + 1  # the last: a site of a state no longer in the index (near no fix)
+    n_groups = len(groups)
+    group_of = np.repeat(np.arange(n_groups), [end - start for _, start, end in groups])
+    pair_key = group_of[point] * n_sites + pairs.fence
+    young_pair_t = t_us[point]
     counted = np.flatnonzero(~ignored)
     bounds = np.searchsorted(point, np.arange(m + 1))
+    tail = _Tail(fx, bounds.tolist(), site.tolist(), outside.tolist(), has_inside.tolist(), ignored.tolist(), dwell)
 
-    has_inside_l, ignored_l, bounds_l = has_inside.tolist(), ignored.tolist(), bounds.tolist()
-    site_l, outside_l = site.tolist(), outside.tolist()
+    states: list[FenceState | None] = [fences.get(wid) for wid, _, _ in groups]
+    nxt = [start for _, start, _ in groups]
+    events: list[list[GeofenceEvent]] = [[] for _ in groups]
+    out: dict[int, FenceState] = {}
+    active = list(range(n_groups))
+    for _ in range(_PASSES):
+        if not active:
+            break
+        # Which fixes change nothing, each against its worker's state now: at no site, inside none; else still
+        # within the margin of each site entered, inside each being entered and clear of each being left, before
+        # either's dwell is up, and inside no other (or a fix `step` ignores).
+        keys: list[int] = []
+        status: list[int] = []
+        since: list[int] = []
+        need = np.zeros(n_groups, np.int64)
+        leaving = np.full(n_groups, np.iinfo(np.int64).max, np.int64)
+        settled = np.zeros(n_groups, bool)
+        for g in active:
+            state = states[g]
+            if state is None or not state.sites:
+                continue
+            settled[g] = True
+            for site_id, presence in state.sites.items():
+                code = _STATUS[presence.status]
+                began = round(presence.since.timestamp() * 1e6)
+                keys.append(g * n_sites + position.get(site_id, n_sites - 1))
+                status.append(code)
+                since.append(began)
+                if code == 2:
+                    leaving[g] = min(int(leaving[g]), began)
+                else:
+                    need[g] += 1
+        key_arr = np.array(keys, np.int64)
+        by_key = np.argsort(key_arr)
+        key_arr = key_arr[by_key]
+        at = np.minimum(np.searchsorted(key_arr, pair_key), max(len(key_arr) - 1, 0))
+        known = key_arr[at] == pair_key if len(key_arr) else np.zeros(len(pair_key), bool)
+        code_of = np.array(status, np.int8)[by_key][at] if len(key_arr) else np.zeros(len(pair_key), np.int8)
+        since_of = np.array(since, np.int64)[by_key][at] if len(key_arr) else np.zeros(len(pair_key), np.int64)
+        young = (young_pair_t - since_of) / 1e6 < dwell.dwell_s
+        kept = known & (((code_of == 0) & (outside <= h)) | ((code_of == 1) & inside_pair & young))
+        broken = (~known & inside_pair) | (known & (code_of == 2))
+        n_kept = np.bincount(point[kept], minlength=m)
+        n_broken = np.bincount(point[broken], minlength=m)
+        unchanged = (n_kept == need[group_of]) & (n_broken == 0) & ((t_us - leaving[group_of]) / 1e6 < dwell.dwell_s)
+        inert = np.where(settled[group_of], unchanged | ignored, ~has_inside)
+        live = np.flatnonzero(~inert)
+        firsts = np.searchsorted(live, [nxt[g] for g in active]).tolist()
+        still: list[int] = []
+        for g, first_at in zip(active, firsts, strict=True):
+            wid, _, end = groups[g]
+            first = int(live[first_at]) if first_at < len(live) and live[first_at] < end else end
+            state = states[g]
+            if state is not None and state.sites and first > nxt[g]:
+                # The run of fixes that change nothing but the time: the state takes the last one's.
+                c = int(np.searchsorted(counted, first)) - 1
+                if c >= 0 and counted[c] >= nxt[g]:
+                    state = states[g] = out[wid] = FenceState(wid, fx[int(counted[c])].fix_time, state.sites)
+            if first == end:
+                continue
+            states[g] = out[wid] = tail.step(first, state, wid, events[g])
+            nxt[g] = first + 1
+            if nxt[g] < end:
+                still.append(g)
+        active = still
+    for g in active:  # workers changing state often in this batch: one by one from here
+        wid, _, end = groups[g]
+        after, changed = tail.run(nxt[g], end, states[g], wid, events[g])
+        if changed and after is not None:
+            out[wid] = after
+    return [e for group_events in events for e in group_events], out
 
-    def unchanged_at(k: int, sites: Mapping[int, SitePresence]) -> bool:
-        """Whether `step` would change nothing but the time with fix `k`: still inside (or in the band) of each site
-        entered, still inside each site being entered and still clearly out of each being left before the dwell
-        completes either, and inside no other site."""
+
+class _Tail:
+    """The fixes of one worker, one by one: `step` for each but those it would change nothing with (cheap tests)."""
+
+    def __init__(
+        self,
+        fx: list[Position],
+        bounds: list[int],
+        site: list[int],
+        outside: list[float],
+        has_inside: list[bool],
+        ignored: list[bool],
+        dwell: DwellParams,
+    ) -> None:
+        self.fx, self.bounds, self.site, self.outside = fx, bounds, site, outside
+        self.has_inside, self.ignored, self.dwell = has_inside, ignored, dwell
+
+    def step(self, k: int, state: FenceState | None, wid: int, events: list[GeofenceEvent]) -> FenceState:
+        a, b = self.bounds[k], self.bounds[k + 1]
+        here = dict(zip(self.site[a:b], self.outside[a:b], strict=True)) if a < b else _NOWHERE
+        new, found = step(state if state is not None else FenceState(wid), self.fx[k], here, self.dwell)
+        events.extend(found)
+        return new
+
+    def run(
+        self, start: int, end: int, state: FenceState | None, wid: int, events: list[GeofenceEvent]
+    ) -> tuple[FenceState | None, bool]:
+        """Fixes `start`..`end` (one worker's) from `state`: the state after them, and whether it changed."""
+        changed = False
+        staid: int | None = None
+        for k in range(start, end):
+            if state is None or not state.sites:
+                if not self.has_inside[k]:
+                    continue  # at no site and inside none: the state machine would change nothing
+            elif self.ignored[k]:
+                continue  # `step` ignores it
+            elif self.unchanged_at(k, state.sites):
+                staid = k
+                continue
+            elif staid is not None:
+                state = FenceState(wid, self.fx[staid].fix_time, state.sites)
+                staid = None
+            state = self.step(k, state, wid, events)
+            changed = True
+        if staid is not None and state is not None:
+            state, changed = FenceState(wid, self.fx[staid].fix_time, state.sites), True
+        return state, changed
+
+    def unchanged_at(self, k: int, sites: Mapping[int, SitePresence]) -> bool:
+        """Whether `step` would change nothing but the time with fix `k` (as the arrays decide in `_dwell`)."""
         near: dict[int, float] = {}
-        for j in range(bounds_l[k], bounds_l[k + 1]):
-            if site_l[j] in sites:
-                near[site_l[j]] = outside_l[j]
-            elif outside_l[j] == 0.0:
+        for j in range(self.bounds[k], self.bounds[k + 1]):
+            if self.site[j] in sites:
+                near[self.site[j]] = self.outside[j]
+            elif self.outside[j] == 0.0:
                 return False
         for site_id, presence in sites.items():
             outside_m = near.get(site_id, math.inf)
             if presence.status is Presence.INSIDE:
-                if outside_m > h:
+                if outside_m > self.dwell.hysteresis_m:
                     return False
-            elif (outside_m != 0.0 if presence.status is Presence.ENTERING else outside_m <= h) or (
-                fx[k].fix_time - presence.since
-            ).total_seconds() >= dwell.dwell_s:
+            elif (
+                outside_m != 0.0 if presence.status is Presence.ENTERING else outside_m <= self.dwell.hysteresis_m
+            ) or (self.fx[k].fix_time - presence.since).total_seconds() >= self.dwell.dwell_s:
                 return False
         return True
-
-    crossings: list[GeofenceEvent] = []
-    out: dict[int, FenceState] = {}
-    for wid, start, end in groups:
-        at = int(np.searchsorted(live, start))
-        first = int(live[at]) if at < len(live) and live[at] < end else end
-        state = fences.get(wid)
-        if state is not None and state.sites and first > start:
-            # The run of fixes that change nothing but the time: the state takes the last one's (ignored ones aside).
-            c = int(np.searchsorted(counted, first)) - 1
-            if c >= 0 and counted[c] >= start:
-                state = out[wid] = FenceState(wid, fx[int(counted[c])].fix_time, state.sites)
-        # From the first fix that may change something: `step` for each, but for those that change nothing but the
-        # time again (kept as `staid`, the time given to the state before the next step and at the end).
-        staid: int | None = None
-        for k in range(first, end):
-            if state is None or not state.sites:
-                if not has_inside_l[k]:
-                    continue  # at no site and inside none: the state machine would change nothing
-                current = state if state is not None else FenceState(wid)
-            else:
-                if ignored_l[k]:
-                    continue  # `step` ignores it
-                if unchanged_at(k, state.sites):
-                    staid = k
-                    continue
-                current = state if staid is None else FenceState(wid, fx[staid].fix_time, state.sites)
-                staid = None
-            a, b = bounds_l[k], bounds_l[k + 1]
-            here = dict(zip(site_l[a:b], outside_l[a:b], strict=True)) if a < b else _NOWHERE
-            state, events = step(current, fx[k], here, dwell)
-            out[wid] = state
-            crossings.extend(events)
-        if staid is not None and state is not None:
-            out[wid] = FenceState(wid, fx[staid].fix_time, state.sites)
-    return crossings, out

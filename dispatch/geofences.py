@@ -198,6 +198,8 @@ class NearPairs:
     point: npt.NDArray[np.intp]
     site_id: npt.NDArray[np.int64]
     outside_m: FloatArray
+    fence: npt.NDArray[np.intp]
+    """The geofence's position in `GeofenceIndex.fences` (its order), from 0."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,7 +366,7 @@ class GeofenceIndex:
             raise ValueError(f"margin_m {margin_m!r} must be > 0")
         cols = self._columns
         if not len(lats):
-            return NearPairs(np.empty(0, np.intp), np.empty(0, np.int64), np.empty(0, np.float64))
+            return NearPairs(np.empty(0, np.intp), np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.intp))
         dlat = margin_m / _M_PER_DEG_LAT
         dlon = margin_m / (_M_PER_DEG_LAT * np.maximum(1e-6, np.cos(np.radians(lats))))
         probes = shapely.box(lons - dlon, lats - dlat, lons + dlon, lats + dlat)
@@ -389,7 +391,8 @@ class GeofenceIndex:
                 y = (plat[away] - cols.origin_lat[fa]) * _M_PER_DEG_LAT
                 outside[away] = shapely.distance(cols.metres[fa], shapely.points(x, y))
         keep = outside <= margin_m
-        return NearPairs(which[keep].astype(np.intp), cols.site_ids[found[keep]], outside[keep])
+        kept = found[keep].astype(np.intp)
+        return NearPairs(which[keep].astype(np.intp), cols.site_ids[kept], outside[keep], kept)
 
     def containing(self, point: LatLon) -> list[int]:
         """The ids of the sites whose geofence contains `point` (on the edge counts as inside), ascending."""
