@@ -262,18 +262,21 @@ def _dwell(
         n_broken = np.bincount(point[broken], minlength=m)
         unchanged = (n_kept == need[group_of]) & (n_broken == 0) & ((t_us - leaving[group_of]) / 1e6 < dwell.dwell_s)
         inert = np.where(settled[group_of], unchanged | ignored, ~has_inside)
-        live = np.flatnonzero(~inert)
-        firsts = np.searchsorted(live, [nxt[g] for g in active]).tolist()
+        # Each worker's next fix that changes something (or the end of theirs), and their last counted fix before it.
+        live = np.append(np.flatnonzero(~inert), m)
+        begin = np.array([nxt[g] for g in active], np.intp)
+        ends = np.array([groups[g][2] for g in active], np.intp)
+        first_arr = np.minimum(live[np.searchsorted(live, begin)], ends)
+        before = np.searchsorted(counted, first_arr) - 1
+        last_counted = np.where(before >= 0, counted[np.maximum(before, 0)], -1) if len(counted) else before
+        timed = np.where(last_counted >= begin, last_counted, -1).tolist()
         still: list[int] = []
-        for g, first_at in zip(active, firsts, strict=True):
+        for g, first, c in zip(active, first_arr.tolist(), timed, strict=True):
             wid, _, end = groups[g]
-            first = int(live[first_at]) if first_at < len(live) and live[first_at] < end else end
             state = states[g]
-            if state is not None and state.sites and first > nxt[g]:
+            if c >= 0 and state is not None and state.sites:
                 # The run of fixes that change nothing but the time: the state takes the last one's.
-                c = int(np.searchsorted(counted, first)) - 1
-                if c >= 0 and counted[c] >= nxt[g]:
-                    state = states[g] = out[wid] = FenceState(wid, fx[int(counted[c])].fix_time, state.sites)
+                state = states[g] = out[wid] = FenceState(wid, fx[c].fix_time, state.sites)
             if first == end:
                 continue
             states[g] = out[wid] = tail.step(first, state, wid, events[g])

@@ -217,6 +217,10 @@ class _FenceColumns:
     origin_lat: FloatArray
     origin_lon: FloatArray
     m_per_deg_lon: FloatArray
+    envelopes: FloatArray
+    """(min lon, min lat, max lon, max lat) of each fence: its box in the R-tree."""
+    widened: dict[float, STRtree]
+    """The boxes widened by a margin, by margin: a point inside one may be that near (filled on first use)."""
 
     @classmethod
     def of(
@@ -242,7 +246,26 @@ class _FenceColumns:
             origin_lat=np.array([p.origin.lat if p else 0.0 for p in polygons], dtype=np.float64).reshape(n),
             origin_lon=np.array([p.origin.lon if p else 0.0 for p in polygons], dtype=np.float64).reshape(n),
             m_per_deg_lon=np.array([p.m_per_deg_lon if p else 0.0 for p in polygons], dtype=np.float64).reshape(n),
+            envelopes=np.array([_envelope(f) for f in fences], dtype=np.float64).reshape(n, 4),
+            widened={},
         )
+
+    def widened_tree(self, margin_m: float) -> STRtree:
+        """An R-tree of the boxes widened by `margin_m` (at the latitude farthest from the equator they reach): every
+        point whose own box of that margin meets a fence's box is inside the fence's widened box."""
+        tree = self.widened.get(margin_m)
+        if tree is None:
+            dlat = margin_m / _M_PER_DEG_LAT
+            env = self.envelopes
+            far = np.maximum(np.abs(env[:, 1] - dlat), np.abs(env[:, 3] + dlat))
+            dlon = 1.000001 * margin_m / (_M_PER_DEG_LAT * np.maximum(1e-6, np.cos(np.radians(np.minimum(far, 90.0)))))
+            tree = STRtree(
+                shapely.box(
+                    env[:, 0] - dlon, env[:, 1] - 1.000001 * dlat, env[:, 2] + dlon, env[:, 3] + 1.000001 * dlat
+                )
+            )
+            self.widened[margin_m] = tree
+        return tree
 
 
 _ROUNDING_M = 1e-6
@@ -369,11 +392,19 @@ class GeofenceIndex:
             return NearPairs(np.empty(0, np.intp), np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.intp))
         dlat = margin_m / _M_PER_DEG_LAT
         dlon = margin_m / (_M_PER_DEG_LAT * np.maximum(1e-6, np.cos(np.radians(lats))))
-        probes = shapely.box(lons - dlon, lats - dlat, lons + dlon, lats + dlat)
-        which, found = self._tree.query(probes)
+        # The fixes inside a widened box, then those whose own box (as `near` draws it) meets the fence's box.
+        which, found = cols.widened_tree(margin_m).query(shapely.points(lons, lats))
         order = np.argsort(which, kind="stable")
         which, found = which[order], found[order]
-        plat, plon = lats[which], lons[which]
+        plat, plon, pdlon = lats[which], lons[which], dlon[which]
+        env = cols.envelopes[found]
+        meets = (
+            (plon - pdlon <= env[:, 2])
+            & (plon + pdlon >= env[:, 0])
+            & (plat - dlat <= env[:, 3])
+            & (plat + dlat >= env[:, 1])
+        )
+        which, found, plat, plon = which[meets], found[meets], plat[meets], plon[meets]
         outside = np.zeros(len(which), np.float64)
         circle = cols.circle[found]
         c = np.flatnonzero(circle)
