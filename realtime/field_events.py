@@ -2,8 +2,9 @@
 
 `FieldEvents.submit(fixes)` is called once per stored batch by the ingestion pipeline (a separate,
 small call after the commit): it only queues the fixes, so a phone's answer never waits for it. The
-process's evaluator thread takes everything queued at once and `evaluate`s it: decided in memory
-(dispatch.alerts, dispatch.geofences), written in one transaction, and only when something happened
+process's evaluator thread takes everything queued at once and `evaluate`s it: decided in memory over the batch's
+arrays (`dispatch.batch_events`: only the few fixes that can raise, clear or cross go through the per-fix rules and
+the dwell state machine one by one), written in one transaction, and only when something happened
 (a geofence crossing, an alert to raise, an open alert to clear). Which alerts are open is cached
 (refreshed every few seconds), so the everyday fix that changes nothing costs no query. Failures are
 logged and never fail the ingestion: the fixes are stored. Alerts follow their fix within the time
@@ -24,7 +25,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from types import MappingProxyType
@@ -76,8 +77,6 @@ Travel = Callable[[LatLon, LatLon], float | None]
 """Seconds of travel between two points (None: no route)."""
 
 MAX_BATCH = 5000
-_NOWHERE: Mapping[int, float] = MappingProxyType({})
-"""A fix with no geofence within the margin (read only by `step`)."""
 """Fixes evaluated together at most (one transaction for whatever they raise)."""
 
 
