@@ -47,6 +47,11 @@ is 0.9 ×): looser, so that rounding never hides a candidate; `fix_alerts` decid
 
 _NOWHERE: Mapping[int, float] = MappingProxyType({})
 
+SMALL = 200
+FEW_PER_WORKER = 2
+"""Batches of fewer fixes, or of fewer per worker, go one by one (in process, on bench/alerts.py's day: arrays and
+one by one cost about the same at 200 fixes of 200 workers; arrays save a fifth at 500, two fifths at 2,000)."""
+
 
 @dataclass(frozen=True, slots=True)
 class BatchOutcome:
@@ -73,13 +78,22 @@ def evaluate_batch(
     settings: AlertSettings,
     dwell: DwellParams,
     open_keys: Set[str],
+    one_by_one: bool | None = None,
 ) -> BatchOutcome:
     """Evaluate `fixes` (any workers, any order) after each worker's `last` fix and dwell state `fences`.
 
     A fix not newer than its worker's last one is skipped. Geofences come from `index` (None: no sites).
+
+    `one_by_one` (default: for fewer than `SMALL` fixes, or fewer than `FEW_PER_WORKER` per worker) takes each fix
+    in turn instead: the arrays' fixed cost, a fraction of a millisecond per batch and a few µs per worker, is more
+    than they would save there.
     """
     if not fixes:
         return BatchOutcome((), (), {}, {})
+    if one_by_one is None:
+        one_by_one = len(fixes) < SMALL or len(fixes) < FEW_PER_WORKER * len({p.worker_id for p in fixes})
+    if one_by_one:
+        return _one_by_one(fixes, last, fences, index, settings, dwell, open_keys)
     n = len(fixes)
     w_in = np.fromiter((p.worker_id for p in fixes), np.int64, n)
     t_in = np.fromiter((p.fix_time.timestamp() for p in fixes), np.float64, n)
@@ -110,6 +124,60 @@ def evaluate_batch(
         pairs = index.near_pairs(lat, lon, dwell.hysteresis_m)
         crossings, new_fences = _dwell(fx, _micros(t_all[taken]), pairs, groups, fences, index, dwell)
     new_last = {wid: fx[end - 1] for wid, _, end in groups}
+    return BatchOutcome(tuple(decisions), tuple(crossings), new_last, new_fences)
+
+
+def _one_by_one(
+    fixes: Sequence[Position],
+    last: Mapping[int, Position],
+    fences: Mapping[int, FenceState],
+    index: GeofenceIndex | None,
+    settings: AlertSettings,
+    dwell: DwellParams,
+    open_keys: Set[str],
+) -> BatchOutcome:
+    """Each fix through `fix_alerts` and `step` in (worker, fix time) order, but those `step` would change nothing
+    with (at no site and inside none)."""
+    ordered = sorted(fixes, key=lambda p: (p.worker_id, p.fix_time))
+    near = (
+        index.near_coordinates(
+            np.fromiter((p.latitude for p in ordered), np.float64, len(ordered)),
+            np.fromiter((p.longitude for p in ordered), np.float64, len(ordered)),
+            dwell.hysteresis_m,
+        )
+        if index is not None
+        else None
+    )
+    with_open = {k.split(":", 2)[1] for k in open_keys}
+    decisions: list[Decision] = []
+    crossings: list[GeofenceEvent] = []
+    new_last: dict[int, Position] = {}
+    new_fences: dict[int, FenceState] = {}
+    for i, fix in enumerate(ordered):
+        w = fix.worker_id
+        previous = new_last.get(w) or last.get(w)
+        if previous is not None and fix.fix_time <= previous.fix_time:
+            continue
+        new_last[w] = fix
+        # Nothing of theirs open (the everyday case): only raises can matter, so no clears are built.
+        found = fix_alerts(previous, fix, settings, clears=bool(with_open) and str(w) in with_open)
+        if found:
+            decisions.extend(wanted(found, open_keys))
+        if near is None:
+            continue
+        here: Mapping[int, float] | None = near.get(i)
+        state = new_fences.get(w) or fences.get(w)
+        if here is None:
+            if state is None or not state.sites:
+                continue  # on the road, at no site: the state machine would change nothing
+            here = _NOWHERE
+        elif state is None:
+            state = FenceState(w)
+        if not state.sites and 0.0 not in here.values():
+            continue  # only near a geofence, in none, and in none before
+        state, events = step(state, fix, here, dwell)
+        new_fences[w] = state
+        crossings.extend(events)
     return BatchOutcome(tuple(decisions), tuple(crossings), new_last, new_fences)
 
 
@@ -184,6 +252,9 @@ _PASSES = 4
 """Rounds of array work at most (each takes the next fix of every worker that may change something); then one by
 one with the cheap test (`_Tail`)."""
 
+_ROUNDS_FROM = 0
+"""Fixes per worker in the batch (on average) from which the rounds of array work are worth their cost."""
+
 _STATUS = {Presence.INSIDE: 0, Presence.ENTERING: 1, Presence.LEAVING: 2}
 
 
@@ -221,7 +292,8 @@ def _dwell(
     events: list[list[GeofenceEvent]] = [[] for _ in groups]
     out: dict[int, FenceState] = {}
     active = list(range(n_groups))
-    for _ in range(_PASSES):
+    # Rounds pay for themselves only over workers with many fixes in the batch (their fixed cost is per worker).
+    for _ in range(_PASSES if m >= _ROUNDS_FROM * n_groups else 0):
         if not active:
             break
         # Which fixes change nothing, each against its worker's state now: at no site, inside none; else still

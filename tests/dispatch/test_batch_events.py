@@ -120,7 +120,7 @@ def track(rng: random.Random, worker_id: int, sites: dict[int, Geofence], n: int
     return out
 
 
-def one_by_one(
+def reference(
     fixes: list[Position],
     last: dict[int, Position],
     states: dict[int, FenceState],
@@ -146,7 +146,7 @@ def presence(states: Mapping[int, FenceState]) -> dict[int, dict[int, object]]:
     return {w: dict(s.sites) for w, s in states.items() if s.sites}
 
 
-def check_same(seed: int, workers: int, fixes_each: int, batches: int) -> tuple[int, int]:
+def check_same(seed: int, workers: int, fixes_each: int, batches: int, one_by_one: bool = False) -> tuple[int, int]:
     rng = random.Random(seed)
     sites = fences(rng)
     index = GeofenceIndex(sites)
@@ -166,9 +166,16 @@ def check_same(seed: int, workers: int, fixes_each: int, batches: int) -> tuple[
     seen = [0, 0]
     for batch in np.split(np.arange(len(fixes)), cuts):
         chunk = [fixes[i] for i in batch.tolist()]
-        want_decisions, want_crossings = one_by_one(chunk, ref_last, ref_states, index, open_keys)
+        want_decisions, want_crossings = reference(chunk, ref_last, ref_states, index, open_keys)
         got = evaluate_batch(
-            chunk, last=last, fences=states, index=index, settings=ALERTS, dwell=DWELL, open_keys=open_keys
+            chunk,
+            last=last,
+            fences=states,
+            index=index,
+            settings=ALERTS,
+            dwell=DWELL,
+            open_keys=open_keys,
+            one_by_one=one_by_one,
         )
         last.update(got.last)
         states.update(got.fences)
@@ -187,11 +194,13 @@ def check_same(seed: int, workers: int, fixes_each: int, batches: int) -> tuple[
     workers=st.integers(1, 6),
     fixes_each=st.integers(1, 60),
     batches=st.integers(1, 4),
+    one_by_one=st.booleans(),
 )
 def test_a_batch_decides_what_each_fix_through_step_and_fix_alerts_decides(
-    seed: int, workers: int, fixes_each: int, batches: int
+    seed: int, workers: int, fixes_each: int, batches: int, one_by_one: bool
 ) -> None:
-    check_same(seed, workers, fixes_each, batches)
+    """Over arrays, and one by one as a small batch goes."""
+    check_same(seed, workers, fixes_each, batches, one_by_one)
 
 
 def test_the_random_tracks_cross_and_alert_so_the_comparison_means_something() -> None:
