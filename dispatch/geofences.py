@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import shapely
 from shapely import STRtree, wkt
 from shapely.errors import ShapelyError
@@ -43,6 +44,7 @@ __all__ = [
     "Geofence",
     "GeofenceEvent",
     "GeofenceIndex",
+    "NearPairs",
     "PolygonFence",
     "Presence",
     "SitePresence",
@@ -185,6 +187,107 @@ def _prepared(fence: Geofence) -> _PreparedPolygon | None:
     return _PreparedPolygon.of(fence) if isinstance(fence, PolygonFence) else None
 
 
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class NearPairs:
+    """Points near geofences as three aligned arrays, ordered by point: which point, which site, metres beyond
+    its edge (0 = inside)."""
+
+    point: npt.NDArray[np.intp]
+    site_id: npt.NDArray[np.int64]
+    outside_m: FloatArray
+    fence: npt.NDArray[np.intp]
+    """The geofence's position in `GeofenceIndex.fences` (its order), from 0."""
+
+
+@dataclass(frozen=True, slots=True)
+class _FenceColumns:
+    """An index's fences as arrays (by their position in the R-tree), for measuring many points at once."""
+
+    fences: tuple[Geofence, ...]
+    site_ids: npt.NDArray[np.int64]
+    circle: npt.NDArray[np.bool_]
+    centre_lat: FloatArray
+    centre_lon: FloatArray
+    radius_m: FloatArray
+    degrees: npt.NDArray[np.object_]
+    metres: npt.NDArray[np.object_]
+    origin_lat: FloatArray
+    origin_lon: FloatArray
+    m_per_deg_lon: FloatArray
+    envelopes: FloatArray
+    """(min lon, min lat, max lon, max lat) of each fence: its box in the R-tree."""
+    widened: dict[float, STRtree]
+    """The boxes widened by a margin, by margin: a point inside one may be that near (filled on first use)."""
+
+    @classmethod
+    def of(
+        cls, ids: Sequence[int], fences: Sequence[Geofence], polygons: Sequence[_PreparedPolygon | None]
+    ) -> _FenceColumns:
+        n = len(ids)
+        circle = np.array([isinstance(f, CircleFence) for f in fences], dtype=bool).reshape(n)
+        centres = [f.center if isinstance(f, CircleFence) else LatLon(0.0, 0.0) for f in fences]
+        degrees = np.empty(n, dtype=object)
+        metres = np.empty(n, dtype=object)
+        for i, polygon in enumerate(polygons):
+            degrees[i] = polygon.degrees if polygon is not None else None
+            metres[i] = polygon.metres if polygon is not None else None
+        return cls(
+            fences=tuple(fences),
+            site_ids=np.array(ids, dtype=np.int64).reshape(n),
+            circle=circle,
+            centre_lat=np.array([c.lat for c in centres], dtype=np.float64).reshape(n),
+            centre_lon=np.array([c.lon for c in centres], dtype=np.float64).reshape(n),
+            radius_m=np.array([f.radius_m if isinstance(f, CircleFence) else 0.0 for f in fences]).reshape(n),
+            degrees=degrees,
+            metres=metres,
+            origin_lat=np.array([p.origin.lat if p else 0.0 for p in polygons], dtype=np.float64).reshape(n),
+            origin_lon=np.array([p.origin.lon if p else 0.0 for p in polygons], dtype=np.float64).reshape(n),
+            m_per_deg_lon=np.array([p.m_per_deg_lon if p else 0.0 for p in polygons], dtype=np.float64).reshape(n),
+            envelopes=np.array([_envelope(f) for f in fences], dtype=np.float64).reshape(n, 4),
+            widened={},
+        )
+
+    def widened_tree(self, margin_m: float) -> STRtree:
+        """An R-tree of the boxes widened by `margin_m` (at the latitude farthest from the equator they reach): every
+        point whose own box of that margin meets a fence's box is inside the fence's widened box."""
+        tree = self.widened.get(margin_m)
+        if tree is None:
+            dlat = margin_m / _M_PER_DEG_LAT
+            env = self.envelopes
+            far = np.maximum(np.abs(env[:, 1] - dlat), np.abs(env[:, 3] + dlat))
+            dlon = 1.000001 * margin_m / (_M_PER_DEG_LAT * np.maximum(1e-6, np.cos(np.radians(np.minimum(far, 90.0)))))
+            tree = STRtree(
+                shapely.box(
+                    env[:, 0] - dlon, env[:, 1] - 1.000001 * dlat, env[:, 2] + dlon, env[:, 3] + 1.000001 * dlat
+                )
+            )
+            self.widened[margin_m] = tree
+        return tree
+
+
+_ROUNDING_M = 1e-6
+"""How far numpy's haversine may be from `haversine_m` at most, with a wide margin (they differ by ~1e-13 m)."""
+
+
+def _circle_outside_m(
+    cols: _FenceColumns, fence: npt.NDArray[np.intp], lat: FloatArray, lon: FloatArray, margin_m: float
+) -> FloatArray:
+    """`CircleFence.outside_by_m` for many (fence, point) pairs; near the edge or the margin, by the fence itself."""
+    phi1, phi2 = np.radians(cols.centre_lat[fence]), np.radians(lat)
+    dphi = phi2 - phi1
+    dlmb = np.radians(lon - cols.centre_lon[fence])
+    h = np.sin(dphi / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlmb / 2) ** 2
+    beyond = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h))) - cols.radius_m[fence]
+    out: FloatArray = np.maximum(0.0, beyond)
+    close = np.flatnonzero((np.abs(beyond) <= _ROUNDING_M) | (np.abs(beyond - margin_m) <= _ROUNDING_M))
+    for k in close.tolist():
+        out[k] = cols.fences[int(fence[k])].outside_by_m(LatLon(float(lat[k]), float(lon[k])))
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class GeofenceIndex:
     """Many sites' geofences behind an R-tree (shapely's STRtree) of their bounding boxes.
@@ -197,6 +300,7 @@ class GeofenceIndex:
     _ids: tuple[int, ...] = field(init=False, repr=False, compare=False)
     _polygons: tuple[_PreparedPolygon | None, ...] = field(init=False, repr=False, compare=False)
     _tree: STRtree = field(init=False, repr=False, compare=False)
+    _columns: _FenceColumns = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         fences = MappingProxyType(dict(self.fences))
@@ -208,6 +312,7 @@ class GeofenceIndex:
         object.__setattr__(self, "_ids", ids)
         object.__setattr__(self, "_polygons", polygons)
         object.__setattr__(self, "_tree", STRtree(boxes))
+        object.__setattr__(self, "_columns", _FenceColumns.of(ids, [fences[i] for i in ids], polygons))
 
     @classmethod
     def of_sites(cls, sites: Iterable[Site]) -> GeofenceIndex:
@@ -271,6 +376,54 @@ class GeofenceIndex:
             if outside_m <= margin_m:
                 out.setdefault(i, {})[site_id] = outside_m
         return out
+
+    def near_pairs(self, lats: FloatArray, lons: FloatArray, margin_m: float) -> NearPairs:
+        """`near` for many points (`lats[i]`, `lons[i]`, degrees) within `margin_m` > 0 as arrays, with no value built
+        per point: one R-tree query, the circles measured with numpy, the polygons with shapely's array functions.
+
+        The same pairs and the same verdicts as `near` (inside: exactly 0; within the margin or not); a circle's
+        metres beyond its edge may differ from `near`'s in the last bits (numpy's trigonometry), except within a
+        micrometre of the edge or of the margin, where `near`'s own arithmetic decides.
+        """
+        if not margin_m > 0:
+            raise ValueError(f"margin_m {margin_m!r} must be > 0")
+        cols = self._columns
+        if not len(lats):
+            return NearPairs(np.empty(0, np.intp), np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.intp))
+        dlat = margin_m / _M_PER_DEG_LAT
+        dlon = margin_m / (_M_PER_DEG_LAT * np.maximum(1e-6, np.cos(np.radians(lats))))
+        # The fixes inside a widened box, then those whose own box (as `near` draws it) meets the fence's box.
+        which, found = cols.widened_tree(margin_m).query(shapely.points(lons, lats))
+        order = np.argsort(which, kind="stable")
+        which, found = which[order], found[order]
+        plat, plon, pdlon = lats[which], lons[which], dlon[which]
+        env = cols.envelopes[found]
+        meets = (
+            (plon - pdlon <= env[:, 2])
+            & (plon + pdlon >= env[:, 0])
+            & (plat - dlat <= env[:, 3])
+            & (plat + dlat >= env[:, 1])
+        )
+        which, found, plat, plon = which[meets], found[meets], plat[meets], plon[meets]
+        outside = np.zeros(len(which), np.float64)
+        circle = cols.circle[found]
+        c = np.flatnonzero(circle)
+        if len(c):
+            f = found[c]
+            outside[c] = _circle_outside_m(cols, f, plat[c], plon[c], margin_m)
+        p = np.flatnonzero(~circle)
+        if len(p):
+            f = found[p]
+            covered = shapely.intersects_xy(cols.degrees[f], plon[p], plat[p])
+            away = p[~covered]
+            if len(away):
+                fa = found[away]
+                x = (plon[away] - cols.origin_lon[fa]) * cols.m_per_deg_lon[fa]
+                y = (plat[away] - cols.origin_lat[fa]) * _M_PER_DEG_LAT
+                outside[away] = shapely.distance(cols.metres[fa], shapely.points(x, y))
+        keep = outside <= margin_m
+        kept = found[keep].astype(np.intp)
+        return NearPairs(which[keep].astype(np.intp), cols.site_ids[kept], outside[keep], kept)
 
     def containing(self, point: LatLon) -> list[int]:
         """The ids of the sites whose geofence contains `point` (on the edge counts as inside), ascending."""

@@ -2,8 +2,9 @@
 
 `FieldEvents.submit(fixes)` is called once per stored batch by the ingestion pipeline (a separate,
 small call after the commit): it only queues the fixes, so a phone's answer never waits for it. The
-process's evaluator thread takes everything queued at once and `evaluate`s it: decided in memory
-(dispatch.alerts, dispatch.geofences), written in one transaction, and only when something happened
+process's evaluator thread takes everything queued at once and `evaluate`s it: decided in memory over the batch's
+arrays (`dispatch.batch_events`: only the few fixes that can raise, clear or cross go through the per-fix rules and
+the dwell state machine one by one), written in one transaction, and only when something happened
 (a geofence crossing, an alert to raise, an open alert to clear). Which alerts are open is cached
 (refreshed every few seconds), so the everyday fix that changes nothing costs no query. Failures are
 logged and never fail the ingestion: the fixes are stored. Alerts follow their fix within the time
@@ -24,13 +25,12 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from data import alerts_repo, orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
@@ -46,11 +46,11 @@ from dispatch.alerts import (
     Raise,
     WorkerWatch,
     auto_arrival,
-    fix_alerts,
     left_site,
     open_key,
     periodic_alerts,
 )
+from dispatch.batch_events import evaluate_batch
 from dispatch.clock import Clock
 from dispatch.geo import LatLon
 from dispatch.geofences import (
@@ -60,7 +60,6 @@ from dispatch.geofences import (
     GeofenceIndex,
     Presence,
     SitePresence,
-    step,
 )
 from dispatch.lifecycle import Transitioned
 from dispatch.localtime import local_day
@@ -78,8 +77,6 @@ Travel = Callable[[LatLon, LatLon], float | None]
 """Seconds of travel between two points (None: no route)."""
 
 MAX_BATCH = 5000
-_NOWHERE: Mapping[int, float] = MappingProxyType({})
-"""A fix with no geofence within the margin (read only by `step`)."""
 """Fixes evaluated together at most (one transaction for whatever they raise)."""
 
 
@@ -215,49 +212,21 @@ class FieldEvents:
         unseen = {p.worker_id for p in fixes} - set(self._cache.fences)
         if unseen:
             self._load_presence(unseen, min(p.fix_time for p in fixes))
-        decisions: list[Decision] = []
-        crossings: list[GeofenceEvent] = []
-        ordered = sorted(fixes, key=lambda p: (p.worker_id, p.fix_time))
-        index = self._cache.index
-        # The geofences near each fix, for the fixes near any, in one R-tree query over the batch.
-        near = (
-            index.near_coordinates(
-                np.fromiter((p.latitude for p in ordered), dtype=float, count=len(ordered)),
-                np.fromiter((p.longitude for p in ordered), dtype=float, count=len(ordered)),
-                self._dwell.hysteresis_m,
-            )
-            if index is not None
-            else None
-        )
-        last, fences, settings, dwell = self._cache.last, self._cache.fences, self._settings, self._dwell
+        cache = self._cache
         with self._lock:
-            with_open = self._with_open()
-            for i, fix in enumerate(ordered):
-                w = fix.worker_id
-                previous = last.get(w)
-                if previous is not None and fix.fix_time <= previous.fix_time:
-                    continue
-                last[w] = fix
-                # Nothing of theirs open (the everyday case): only raises can matter, so no clears are built.
-                found = fix_alerts(previous, fix, settings, clears=bool(with_open) and str(w) in with_open)
-                if found:
-                    decisions.extend(self._wanted(found, with_open))
-                if near is None:
-                    continue
-                here = near.get(i)
-                state = fences.get(w)
-                if here is None:
-                    if state is None or not state.sites:
-                        continue  # on the road, at no site: the state machine would change nothing
-                    here = _NOWHERE
-                elif state is None:
-                    state = FenceState(w)
-                if not state.sites and 0.0 not in here.values():
-                    continue  # only near a geofence, in none, and in none before
-                state, events = step(state, fix, here, dwell)
-                fences[w] = state
-                if events:
-                    crossings.extend(events)
+            # Decided over the batch's arrays; only the few fixes that can raise, clear or cross go one by one.
+            outcome = evaluate_batch(
+                fixes,
+                last=cache.last,
+                fences=cache.fences,
+                index=cache.index,
+                settings=self._settings,
+                dwell=self._dwell,
+                open_keys=cache.open_keys,
+            )
+            cache.last.update(outcome.last)
+            cache.fences.update(outcome.fences)
+        decisions, crossings = list(outcome.decisions), list(outcome.crossings)
         if decisions or crossings:
             self._store(decisions, crossings)
 

@@ -1,0 +1,232 @@
+"""The batch path (`evaluate_batch`) decides exactly what feeding every fix through `fix_alerts` and `step` one by one
+decides: the same alerts, the same geofence crossings, the same states, for random tracks across circle and polygon
+geofences with jitter at their boundaries, duplicates and late fixes, untrusted fixes, flags and jumps."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dispatch.alerts import AlertKind, AlertSettings, Decision, fix_alerts, open_key
+from dispatch.batch_events import evaluate_batch, wanted
+from dispatch.geo import EARTH_RADIUS_M, LatLon
+from dispatch.geofences import (
+    CircleFence,
+    DwellParams,
+    FenceState,
+    Geofence,
+    GeofenceEvent,
+    GeofenceIndex,
+    PolygonFence,
+    step,
+)
+from dispatch.positions import Position
+
+T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
+CENTRE = LatLon(43.7394, 7.4276)
+M_PER_DEG_LAT = EARTH_RADIUS_M * math.pi / 180.0
+DWELL = DwellParams(dwell_s=60.0, hysteresis_m=20.0)
+ALERTS = AlertSettings()
+
+
+def offset(origin: LatLon, north_m: float, east_m: float) -> LatLon:
+    return LatLon(
+        origin.lat + north_m / M_PER_DEG_LAT,
+        origin.lon + east_m / (M_PER_DEG_LAT * math.cos(math.radians(origin.lat))),
+    )
+
+
+def fences(rng: random.Random) -> dict[int, Geofence]:
+    """A few circles and polygons, some overlapping, within 600 m of the centre."""
+    out: dict[int, Geofence] = {}
+    for site_id in range(1, rng.randint(2, 7) + 1):
+        c = offset(CENTRE, rng.uniform(-600, 600), rng.uniform(-600, 600))
+        size = rng.uniform(30, 150)
+        if rng.random() < 0.5:
+            out[site_id] = CircleFence(c, size)
+        else:
+            out[site_id] = PolygonFence(
+                (c, offset(c, size, 0), offset(c, size, size * rng.uniform(0.5, 1.5)), offset(c, 0, size * 0.8))
+            )
+    return out
+
+
+def near_boundary(rng: random.Random, fence: Geofence) -> LatLon:
+    """A point within ±30 m of the fence's edge (across the band), or well inside it."""
+    if isinstance(fence, CircleFence):
+        bearing = rng.uniform(0, 2 * math.pi)
+        r = fence.radius_m + rng.choice([rng.uniform(-30, 30), -fence.radius_m * rng.random(), 20.0, 0.0])
+        return offset(fence.center, r * math.cos(bearing), r * math.sin(bearing))
+    a, b = rng.sample(fence.corners, 2)
+    f = rng.random()
+    edge = LatLon(a.lat + (b.lat - a.lat) * f, a.lon + (b.lon - a.lon) * f)
+    return offset(edge, rng.uniform(-30, 30), rng.uniform(-30, 30))
+
+
+def well_inside(rng: random.Random, fence: Geofence) -> LatLon:
+    if isinstance(fence, CircleFence):
+        return offset(fence.center, rng.uniform(-0.5, 0.5) * fence.radius_m, rng.uniform(-0.5, 0.5) * fence.radius_m)
+    corners = fence.corners
+    return LatLon(sum(c.lat for c in corners) / len(corners), sum(c.lon for c in corners) / len(corners))
+
+
+def track(rng: random.Random, worker_id: int, sites: dict[int, Geofence], n: int) -> list[Position]:
+    """A worker's fixes: stays at a site's edge, walks between sites, an odd far jump; 5-20 s apart, some repeated."""
+    out: list[Position] = []
+    t = float(rng.randint(0, 30))
+    fence = rng.choice(list(sites.values()))
+    for i in range(n):
+        r = rng.random()
+        if r < 0.05:
+            fence = rng.choice(list(sites.values()))
+        if r < 0.03:
+            point = offset(CENTRE, rng.choice([-1, 1]) * rng.uniform(3000, 9000), rng.uniform(-9000, 9000))
+        elif r < 0.10:
+            point = offset(CENTRE, rng.uniform(-900, 900), rng.uniform(-900, 900))
+        elif r < 0.55:
+            point = well_inside(rng, fence)
+        else:
+            point = near_boundary(rng, fence)
+        t += (
+            rng.choice([0.0, rng.uniform(-30, 0)])
+            if rng.random() < 0.12
+            else rng.choice([10.0, 15.0, rng.uniform(5, 20)])
+        )
+        battery = rng.choice([None, 80.0, 9.0, 20.0, 30.0])
+        out.append(
+            Position(
+                worker_id=worker_id,
+                device_id=f"dev-{worker_id}",
+                fix_time=T0 + timedelta(seconds=t),
+                device_time=T0,
+                server_time=T0,
+                latitude=point.lat,
+                longitude=point.lon,
+                accuracy_m=rng.choice([None, 5.0, 5.0, 150.0]),
+                battery_pct=battery,
+                charging=rng.choice([None, False, True]) if battery is not None else None,
+                mock=rng.random() < 0.04,
+                valid=rng.random() > 0.04,
+                attributes={"alarm": "sos"} if rng.random() < 0.02 else {},
+                id=worker_id * 10_000 + i,
+            )
+        )
+    return out
+
+
+def reference(
+    fixes: list[Position],
+    last: dict[int, Position],
+    states: dict[int, FenceState],
+    index: GeofenceIndex,
+    open_keys: set[str],
+) -> tuple[list[Decision], list[GeofenceEvent]]:
+    """The reference: each fix in (worker, fix time) order through `fix_alerts` and `step` (no shortcut)."""
+    decisions: list[Decision] = []
+    crossings: list[GeofenceEvent] = []
+    for fix in sorted(fixes, key=lambda p: (p.worker_id, p.fix_time)):
+        previous = last.get(fix.worker_id)
+        if previous is not None and fix.fix_time <= previous.fix_time:
+            continue
+        last[fix.worker_id] = fix
+        decisions.extend(wanted(fix_alerts(previous, fix, ALERTS), open_keys))
+        state = states.get(fix.worker_id, FenceState(fix.worker_id))
+        states[fix.worker_id], events = step(state, fix, index.near(fix.point, DWELL.hysteresis_m), DWELL)
+        crossings.extend(events)
+    return decisions, crossings
+
+
+def presence(states: Mapping[int, FenceState]) -> dict[int, dict[int, object]]:
+    return {w: dict(s.sites) for w, s in states.items() if s.sites}
+
+
+def check_same(seed: int, workers: int, fixes_each: int, batches: int, one_by_one: bool = False) -> tuple[int, int]:
+    rng = random.Random(seed)
+    sites = fences(rng)
+    index = GeofenceIndex(sites)
+    fixes = [p for w in range(1, workers + 1) for p in track(rng, w, sites, fixes_each)]
+    open_keys = {
+        open_key(kind, w, None)
+        for w in range(1, workers + 1)
+        for kind in (AlertKind.OFFLINE, AlertKind.LOW_BATTERY, AlertKind.SOS, AlertKind.IMPOSSIBLE_JUMP)
+        if rng.random() < 0.15
+    }
+    cuts = sorted(rng.sample(range(1, len(fixes)), min(batches, len(fixes)) - 1)) if len(fixes) > 1 else []
+    rng.shuffle(fixes)  # a batch brings any workers' fixes in any order
+    ref_last: dict[int, Position] = {}
+    ref_states: dict[int, FenceState] = {}
+    last: dict[int, Position] = {}
+    states: dict[int, FenceState] = {}
+    seen = [0, 0]
+    for batch in np.split(np.arange(len(fixes)), cuts):
+        chunk = [fixes[i] for i in batch.tolist()]
+        want_decisions, want_crossings = reference(chunk, ref_last, ref_states, index, open_keys)
+        got = evaluate_batch(
+            chunk,
+            last=last,
+            fences=states,
+            index=index,
+            settings=ALERTS,
+            dwell=DWELL,
+            open_keys=open_keys,
+            one_by_one=one_by_one,
+        )
+        last.update(got.last)
+        states.update(got.fences)
+        assert list(got.crossings) == want_crossings
+        assert list(got.decisions) == want_decisions
+        assert last == ref_last
+        assert presence(states) == presence(ref_states)
+        seen[0] += len(want_crossings)
+        seen[1] += len(want_decisions)
+    return seen[0], seen[1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    workers=st.integers(1, 6),
+    fixes_each=st.integers(1, 60),
+    batches=st.integers(1, 4),
+    one_by_one=st.booleans(),
+)
+def test_a_batch_decides_what_each_fix_through_step_and_fix_alerts_decides(
+    seed: int, workers: int, fixes_each: int, batches: int, one_by_one: bool
+) -> None:
+    """Over arrays, and one by one as a small batch goes."""
+    check_same(seed, workers, fixes_each, batches, one_by_one)
+
+
+def test_the_random_tracks_cross_and_alert_so_the_comparison_means_something() -> None:
+    crossings = decisions = 0
+    for seed in range(20):
+        c, d = check_same(seed, 5, 80, 3)
+        crossings, decisions = crossings + c, decisions + d
+    assert crossings > 50
+    assert decisions > 50
+
+
+def test_near_pairs_finds_the_pairs_and_verdicts_near_finds() -> None:
+    rng = random.Random(7)
+    index = GeofenceIndex(fences(rng) | {90: CircleFence(CENTRE, 50.0)})
+    points = [near_boundary(rng, rng.choice(list(index.fences.values()))) for _ in range(3000)]
+    # Points a circle's radius and its margin away along a meridian: on the edge and on the margin, to rounding.
+    points += [offset(CENTRE, r + d, 0.0) for r in (50.0, 70.0) for d in (-1e-9, 0.0, 1e-9)]
+    pairs = index.near_pairs(np.array([p.lat for p in points]), np.array([p.lon for p in points]), DWELL.hysteresis_m)
+    got: dict[int, dict[int, float]] = {}
+    for i, site_id, outside_m in zip(
+        pairs.point.tolist(), pairs.site_id.tolist(), pairs.outside_m.tolist(), strict=True
+    ):
+        got.setdefault(i, {})[site_id] = outside_m
+    for i, point in enumerate(points):
+        want = index.near(point, DWELL.hysteresis_m)
+        assert set(got.get(i, {})) == set(want), i
+        for site_id, outside_m in want.items():
+            assert (got[i][site_id] == 0.0) == (outside_m == 0.0)
+            assert got[i][site_id] == outside_m or 0.0 < abs(got[i][site_id] - outside_m) < 1e-9
