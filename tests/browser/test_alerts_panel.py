@@ -3,13 +3,14 @@ map live, in a real headless chromium; the dispatcher focuses, reassigns and ack
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
 from tests.support.browser import login
 from tests.support.consent import consent_all
+from tests.support.windows import window_fields
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -32,12 +33,7 @@ def day(console_server, tmp_path_factory):
     console_server.cli("data", "import-csv", "workers", str(d / "workers.csv"))
     admin = {"Authorization": f"Bearer {console_server.admin_token}"}
     (ana,) = consent_all(requests.get, requests.post, admin, url=console_server.url)
-    today = datetime.now(UTC).date()
-    body = {
-        "site_id": 1, "type": "repair", "required_skills": ["gas"], "service_minutes": 30,
-        "window_start": datetime.combine(today, time(0, 5), UTC).isoformat(),
-        "window_end": datetime.combine(today, time(23, 59, 59), UTC).isoformat(),
-    }  # fmt: skip
+    body = {"site_id": 1, "type": "repair", "required_skills": ["gas"], "service_minutes": 30, **window_fields()}
     order = requests.post(f"{console_server.url}/api/v1/work-orders", json=body, headers=admin, timeout=10).json()
     r = requests.post(
         f"{console_server.url}/api/v1/work-orders/{order['id']}/assign",

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import time as clock
 import uuid
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
 
 from tests.support.consent import consent_all
 from tests.support.inprocess import InProcessApp, make_app
+from tests.support.windows import window_fields
 
 SITES = """external_ref,name,address,latitude,longitude,geofence_radius_m,category
 f:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino
@@ -38,10 +39,8 @@ def setup(app):
 
 
 def assigned_order(setup, worker: str, site_id: int = 1) -> int:
-    today = datetime.now(UTC).date()
-    start, end = datetime.combine(today, time(0, 5), UTC), datetime.combine(today, time(23, 59, 59), UTC)
     body = {"site_id": site_id, "type": "repair", "required_skills": ["gas"], "service_minutes": 30,
-            "window_start": start.isoformat(), "window_end": end.isoformat()}  # fmt: skip
+            **window_fields()}  # fmt: skip
     order = setup["http"].post("/api/v1/work-orders", json=body, headers=setup["admin"]).json()
     r = setup["http"].post(f"/api/v1/work-orders/{order['id']}/assign", headers=setup["admin"],
                            json={"worker_id": setup["workers"][worker], "reason": "test set-up"})  # fmt: skip

@@ -6,11 +6,9 @@ from __future__ import annotations
 import io
 import json
 import re
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-import fakeredis
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
@@ -19,16 +17,14 @@ from babel.messages.pofile import read_po
 from plotly.utils import PlotlyJSONEncoder
 
 from console import i18n
-from console.app import create_app
 from console.pages.checkin_confidence import checkin_confidence
 from console.pages.orders.new_order import form_time
 from data import users_repo
-from data.db import make_engine, make_sessionmaker, session_scope
-from data.migrate import migrate
-from data.settings import Settings
+from data.db import session_scope
 from dispatch.access import Role
 from dispatch.clock import ManualClock
 from services.order_input import FieldError
+from tests.support.inprocess import bare_app
 
 REPO = Path(__file__).resolve().parents[2]
 ZH_PO = REPO / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
@@ -42,17 +38,7 @@ PLAIN_PAGES = ("admin", "attendance", "customer")
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory):
     tmp_path = tmp_path_factory.mktemp("i18n")
-    settings = replace(
-        Settings.from_env({
-            "OUTFIELD_VAR": str(tmp_path), "SECRET_KEY": "test", "OUTFIELD_OSRM_DIR": str(tmp_path / "none"),
-            "OUTFIELD_TIMEZONE": "Europe/Monaco",
-        }),
-        redis_url="redis://fake:6379/0",
-    )  # fmt: skip
-    migrate(settings.database_url)
-    outfield = create_app(settings, clock=ManualClock(NOW))
-    outfield.bus._redis = fakeredis.FakeRedis()  # noqa: SLF001 - unit test: no Redis server needed for this edge
-    sessions = make_sessionmaker(make_engine(settings.database_url))
+    outfield, sessions = bare_app(tmp_path, clock=ManualClock(NOW), timezone="Europe/Monaco")
     with session_scope(sessions) as session:
         user, token = users_repo.create_user(session, name="dora", role=Role.DISPATCHER, password="dora-password-1")
         users_repo.create_user(session, name="mona", role=Role.MANAGER, password="mona-password-1")

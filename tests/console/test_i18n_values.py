@@ -5,21 +5,18 @@ the CSV import and a check-in's location, and the attendance's clock verdicts an
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import UTC, datetime
 
-import fakeredis
 import pytest
 
 from console import i18n
-from console.app import create_app
 from data import users_repo
 from data.csv_import import IMPORTERS
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.migrate import migrate
-from data.settings import Settings
 from dispatch.access import Role
 from dispatch.clock import ManualClock
+from tests.support.inprocess import bare_app
 
 NOW = datetime(2026, 3, 27, 9, 0, tzinfo=UTC)
 ZH = {"Accept-Language": "zh-CN"}
@@ -30,17 +27,7 @@ LATIN = re.compile(r"[A-Za-z]{4,}")
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory):
     tmp_path = tmp_path_factory.mktemp("i18n-values")
-    settings = replace(
-        Settings.from_env({
-            "OUTFIELD_VAR": str(tmp_path), "SECRET_KEY": "test", "OUTFIELD_OSRM_DIR": str(tmp_path / "none"),
-            "OUTFIELD_TIMEZONE": "Europe/Monaco",
-        }),
-        redis_url="redis://fake:6379/0",
-    )  # fmt: skip
-    migrate(settings.database_url)
-    outfield = create_app(settings, clock=ManualClock(NOW))
-    outfield.bus._redis = fakeredis.FakeRedis()  # noqa: SLF001 - unit test: no Redis server needed for this edge
-    sessions = make_sessionmaker(make_engine(settings.database_url))
+    outfield, sessions = bare_app(tmp_path, clock=ManualClock(NOW), timezone="Europe/Monaco")
     with session_scope(sessions) as session:
         _admin, admin = users_repo.create_user(session, name="ada", role=Role.ADMIN, password="ada-password-1")
         _worker, field = users_repo.create_user(session, name="fei", role=Role.FIELD_WORKER, password="fei-pw-12345")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
+from dispatch.clock import ManualClock
 from tests.support.inprocess import InProcessApp, make_app
 
 SITES = """external_ref,name,address,latitude,longitude,geofence_radius_m,category
@@ -20,11 +21,14 @@ Near Gas,o-near,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,23:59
 Far Gas,o-far,gas;hvac,South,43.7290,7.4160,Mon-Sun,00:00,23:59
 Sparks,o-elec,electrical,North,43.7392,7.4275,Mon-Sun,00:00,23:59
 """
+NOW = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
+"""The app's clock: a Tuesday morning, inside the workers' shifts (on the wall clock, from 23:59 to midnight UTC
+nobody was on shift and no one was near)."""
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory) -> InProcessApp:
-    return make_app(tmp_path_factory.mktemp("var"))
+    return make_app(tmp_path_factory.mktemp("var"), clock=ManualClock(NOW))
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +49,7 @@ def world(app):
 
 
 def window() -> tuple[str, str]:
-    day = (datetime.now(UTC) + timedelta(days=1)).date()
+    day = (NOW + timedelta(days=1)).date()
     return (datetime.combine(day, time(9), UTC).isoformat(), datetime.combine(day, time(11), UTC).isoformat())
 
 
@@ -211,7 +215,7 @@ def test_a_worker_who_withdrew_consent_is_ranked_from_home_not_from_a_stored_fix
     admin, far = app.admin, world["workers"]["Far Gas"]
     consent = f"/api/v1/workers/{far}/consent"
     assert app.client.post(consent, json={"given": True, "text_version": "1"}, headers=admin).status_code == 200
-    fix = {"id": "o-far", "lat": 43.7393, "lon": 7.4275, "timestamp": datetime.now(UTC).isoformat()}
+    fix = {"id": "o-far", "lat": 43.7393, "lon": 7.4275, "timestamp": NOW.isoformat()}
     assert app.client.get("/osmand", query_string=fix).status_code == 200
     order = new_order(app, world["dispatcher"]).json
 

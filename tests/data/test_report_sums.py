@@ -10,50 +10,32 @@ import pytest
 from sqlalchemy.orm import Session
 
 from data.reports_repo import order_facts, order_sums
-from data.tables import CheckinRow, SiteRow, SurveyAnswerRow, WorkerRow, WorkOrderRow
+from data.tables import SiteRow, WorkerRow, WorkOrderRow
 from dispatch.reports import SUM_FIELDS, SUM_KEYS, Group, Period, summarise, summarise_sums, workers_frame
 from dispatch.reports import order_sums as pandas_sums
+from tests.support.report_orders import TYPES, Drawn, seed_orders
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 WEEK = Period(date(2026, 3, 2), date(2026, 3, 8))
 STATUSES = ("new", "assigned", "on_site", "done", "done", "done", "failed", "cancelled")
-VERDICTS = ("verified", "verified", "verified", "outside_geofence", "late")
-TYPES = ("repair", "visit", "inspection")
+
+
+def _draw(rng: random.Random, i: int) -> Drawn:
+    """Created anywhere in the week, the window an hour later (the 120th: the day before the week, outside it);
+    unassigned when new and a tenth of the others; on site 5-180 min after being assigned."""
+    created = T0 + timedelta(minutes=rng.randrange(0, 6 * 24 * 60))
+    start = created + timedelta(hours=1) if i != 120 else T0 - timedelta(days=1)  # the last: outside
+    status = rng.choice(STATUSES)
+    worker = None if status == "new" or rng.random() < 0.1 else rng.choice((1, 2, 3))
+    assigned = created + timedelta(seconds=rng.randrange(10, 3000)) if worker else None
+    on_site = assigned + timedelta(minutes=rng.randrange(5, 180)) if assigned and status != "assigned" else None
+    return Drawn(start, created, status, worker, assigned, on_site)
 
 
 def _seed(session: Session, *, seed: int) -> None:
     """Orders of every shape: unassigned, unfinished, failed once, with and without check-ins and ratings,
     one just outside the period."""
-    rng = random.Random(seed)
-    session.add(SiteRow(id=1, name="Port", address="", latitude=43.73, longitude=7.42, geofence_radius_m=50))
-    for w in (1, 2, 3):
-        session.add(WorkerRow(id=w, name=f"W{w}", device_id=f"d{w}", team="North" if w < 3 else "South"))
-    session.flush()
-    for i in range(1, 121):
-        created = T0 + timedelta(minutes=rng.randrange(0, 6 * 24 * 60))
-        start = created + timedelta(hours=1) if i != 120 else T0 - timedelta(days=1)  # the last: outside
-        status = rng.choice(STATUSES)
-        worker = None if status == "new" or rng.random() < 0.1 else rng.choice((1, 2, 3))
-        assigned = created + timedelta(seconds=rng.randrange(10, 3000)) if worker else None
-        on_site = assigned + timedelta(minutes=rng.randrange(5, 180)) if assigned and status != "assigned" else None
-        ended = on_site + timedelta(minutes=rng.randrange(5, 90)) if on_site and status in ("done", "failed") else None
-        session.add(
-            WorkOrderRow(id=i, site_id=1, type=rng.choice(TYPES), priority=3, window_start=start,
-                         window_end=start + timedelta(hours=2), service_duration_s=1800, status=status,
-                         assigned_worker_id=worker, created_at=created, assigned_at=assigned, on_site_at=on_site,
-                         ended_at=ended, failed_once=status == "failed" or rng.random() < 0.1)
-        )  # fmt: skip
-        session.flush()
-        if on_site and worker:
-            kinds = ["in"] * rng.randrange(1, 3) + (["out"] if ended else [])
-            for kind in kinds:
-                session.add(
-                    CheckinRow(order_id=i, worker_id=worker, kind=kind, at=on_site, verdict=rng.choice(VERDICTS))
-                )
-        if ended and rng.random() < 0.5:
-            session.add(SurveyAnswerRow(order_id=i, worker_id=worker, link_id=f"l{i}", rating=rng.randrange(1, 6),
-                                        answered_at=ended))  # fmt: skip
-    session.commit()
+    seed_orders(session, seed=seed, orders=120, draw=_draw)
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:

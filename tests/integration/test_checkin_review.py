@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -13,6 +13,7 @@ from PIL import Image
 from data import audit_repo
 from data.db import make_engine, make_sessionmaker, session_scope
 from tests.support.consent import consent_all
+from tests.support.windows import window_fields
 
 pytestmark = pytest.mark.integration
 
@@ -62,15 +63,7 @@ def setup(console_server, tmp_path_factory):
 
 
 def new_order(setup) -> int:
-    today = datetime.now(UTC).date()
-    body = {
-        "site_id": 1,
-        "type": "repair",
-        "required_skills": ["gas"],
-        "service_minutes": 30,
-        "window_start": datetime.combine(today, time(0, 5), UTC).isoformat(),
-        "window_end": datetime.combine(today, time(23, 59, 59), UTC).isoformat(),
-    }
+    body = {"site_id": 1, "type": "repair", "required_skills": ["gas"], "service_minutes": 30, **window_fields()}
     order = requests.post(f"{setup['url']}/api/v1/work-orders", json=body, headers=setup["admin"], timeout=10).json()
     r = requests.post(
         f"{setup['url']}/api/v1/work-orders/{order['id']}/assign",

@@ -6,7 +6,7 @@ import base64
 import io
 import queue
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import requests
@@ -14,6 +14,7 @@ import socketio
 from PIL import Image
 
 from tests.support.consent import consent_all, consent_on_paper
+from tests.support.windows import open_window, window_fields
 
 pytestmark = pytest.mark.integration
 
@@ -42,16 +43,8 @@ def setup(console_server, tmp_path_factory):
 
 
 def assigned_order(setup, worker: str, site_id: int = 1, window: tuple[datetime, datetime] | None = None) -> int:
-    today = datetime.now(UTC).date()
-    start, end = window or (datetime.combine(today, time(0, 5), UTC), datetime.combine(today, time(23, 59, 59), UTC))
-    body = {
-        "site_id": site_id,
-        "type": "repair",
-        "required_skills": ["gas"],
-        "service_minutes": 30,
-        "window_start": start.isoformat(),
-        "window_end": end.isoformat(),
-    }
+    body = {"site_id": site_id, "type": "repair", "required_skills": ["gas"], "service_minutes": 30,
+            **window_fields(window)}  # fmt: skip
     order = requests.post(f"{setup['url']}/api/v1/work-orders", json=body, headers=setup["admin"], timeout=10).json()
     r = requests.post(
         f"{setup['url']}/api/v1/work-orders/{order['id']}/assign",
@@ -128,12 +121,9 @@ def test_link_opens_the_day_with_what_the_page_needs(setup):
 def test_the_day_carries_its_route_and_says_when_it_is_not_along_roads(setup):
     """Tests that the day sent to the phone (and kept offline) holds the route through its sites in visit
     order; this server has no road network built, so the route is straight and says so."""
-    today = datetime.now(UTC).date()
-    first = assigned_order(setup, "Di Route", 2, (datetime.combine(today, time(0, 5), UTC),
-                                                   datetime.combine(today, time(12), UTC)))  # fmt: skip
-    assigned_order(
-        setup, "Di Route", 1, (datetime.combine(today, time(12), UTC), datetime.combine(today, time(23), UTC))
-    )
+    start, end = open_window()  # both windows open now, so both are on today's link whatever the hour
+    first = assigned_order(setup, "Di Route", 2, (start, end))
+    assigned_order(setup, "Di Route", 1, (start + timedelta(minutes=30), end))
     day = requests.get(f"{setup['url']}/api/v1/field/{link(setup, 'Di Route')}/day", timeout=5).json()
     assert [o["id"] for o in day["orders"]][0] == first
     route = day["route"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import uuid
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -14,6 +14,7 @@ from PIL import Image
 from data import audit_repo
 from data.db import make_engine, make_sessionmaker, session_scope
 from tests.console.test_hostile_input import _png
+from tests.support.windows import window_fields
 
 pytestmark = pytest.mark.integration
 
@@ -57,12 +58,7 @@ def setup(console_server, tmp_path_factory):
 
 
 def new_order(setup, order_type: str) -> int:
-    today = datetime.now(UTC).date()
-    body = {
-        "site_id": 1, "type": order_type, "required_skills": ["gas"], "service_minutes": 30,
-        "window_start": datetime.combine(today, time(0, 5), UTC).isoformat(),
-        "window_end": datetime.combine(today, time(23, 59, 59), UTC).isoformat(),
-    }  # fmt: skip
+    body = {"site_id": 1, "type": order_type, "required_skills": ["gas"], "service_minutes": 30, **window_fields()}
     order = requests.post(f"{setup['url']}/api/v1/work-orders", json=body, headers=setup["admin"], timeout=10).json()
     r = requests.post(
         f"{setup['url']}/api/v1/work-orders/{order['id']}/assign",

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -18,6 +17,7 @@ import requests
 from dispatch.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from realtime.redis_server import start_redis
 from tests.support.servers import REPO, free_port, wait_until
+from tests.support.windows import window_fields
 
 pytestmark = pytest.mark.integration
 SECRET = "receiver-secret-0123456789"
@@ -119,12 +119,7 @@ def subscribe(hooks, receiver: Receiver, events=("order.status_changed",)) -> in
 
 
 def assigned_order(hooks) -> int:
-    today = datetime.now(UTC).date()
-    body = {
-        "site_id": 1, "type": "repair", "required_skills": ["gas"], "service_minutes": 30,
-        "window_start": datetime.combine(today, time(0, 5), UTC).isoformat(),
-        "window_end": (datetime.combine(today, time(23, 59), UTC) + timedelta(seconds=59)).isoformat(),
-    }  # fmt: skip
+    body = {"site_id": 1, "type": "repair", "required_skills": ["gas"], "service_minutes": 30, **window_fields()}
     order = requests.post(f"{hooks['url']}/api/v1/work-orders", json=body, headers=hooks["admin"], timeout=10).json()
     r = requests.post(
         f"{hooks['url']}/api/v1/work-orders/{order['id']}/assign",

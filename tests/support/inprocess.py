@@ -79,19 +79,24 @@ class InProcessApp:
         assert not report.errors, report.errors
 
 
-def make_app(var: Path, *, clock: Clock | None = None) -> InProcessApp:
-    """A fresh app on its own database under `var`; no Redis server (the plan queue finds no planner, so plans
-    run in this process), no OSRM (straight-line travel times)."""
+def bare_app(var: Path, *, clock: Clock, timezone: str | None = None) -> tuple[OutfieldApp, sessionmaker[Session]]:
+    """The app on a fresh migrated database under `var`, with no users yet: no Redis server (the bus publishes to
+    fakeredis, the plan queue finds no planner, so plans run in this process), no OSRM (straight-line travel
+    times); `timezone` is the office's (OUTFIELD_TIMEZONE), else the settings' default."""
+    env = {"OUTFIELD_VAR": str(var), "SECRET_KEY": "test-secret", "OUTFIELD_OSRM_DIR": str(var / "none")}
     settings = replace(
-        Settings.from_env(
-            {"OUTFIELD_VAR": str(var), "SECRET_KEY": "test-secret", "OUTFIELD_OSRM_DIR": str(var / "none")}
-        ),
+        Settings.from_env(env | ({"OUTFIELD_TIMEZONE": timezone} if timezone else {})),
         redis_url="redis://127.0.0.1:1/0",  # nothing listens on port 1: a Redis call fails at once
     )
     migrate(settings.database_url)
-    outfield = create_app(settings, clock=clock or SystemClock())
+    outfield = create_app(settings, clock=clock)
     outfield.bus._redis = fakeredis.FakeRedis()  # noqa: SLF001 - the transport swapped for a fake, the Bus kept
-    sessions = make_sessionmaker(make_engine(settings.database_url))
+    return outfield, make_sessionmaker(make_engine(settings.database_url))
+
+
+def make_app(var: Path, *, clock: Clock | None = None) -> InProcessApp:
+    """A fresh app on its own database under `var` (`bare_app`) with an admin user, `admin`."""
+    outfield, sessions = bare_app(var, clock=clock or SystemClock())
     app = InProcessApp(outfield, outfield.server.test_client(), sessions, {})
     app.admin = app.user("admin", "admin")
     return app
