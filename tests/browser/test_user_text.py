@@ -88,10 +88,13 @@ def page(browser, console_server):
     context.close()
 
 
-def tooltip_of(page, selector: str) -> str:
+def tooltip_of(page, selector: str, *, kind: str = "") -> str:
+    """The text of the tooltip hovering `selector` shows; `kind` ("worker-label", "order-label") reads only that kind's
+    tooltips (the wall screen's permanent labels of other markers may be drawn again after the hover's)."""
+    tooltips = ".leaflet-tooltip" + (f".{kind}" if kind else "")
     page.hover(selector, force=True)
-    page.wait_for_selector(".leaflet-tooltip", timeout=5_000)
-    text = page.locator(".leaflet-tooltip").last.inner_text()
+    page.wait_for_selector(tooltips, timeout=5_000)
+    text = page.locator(tooltips).last.inner_text()
     page.mouse.move(0, 0)
     return text
 
@@ -109,9 +112,9 @@ def test_the_live_map_and_the_order_card_show_typed_html_as_text(page, console_s
     login(page, console_server)
     marker = f"path.worker-marker.worker-{world['worker_id']}"
     page.wait_for_selector(marker, timeout=10_000)
-    assert tooltip_of(page, marker) == WORKER
+    assert tooltip_of(page, marker, kind="worker-label") == WORKER
     assert WORKER in page.locator("#worker-list").inner_text()
-    assert SITE in tooltip_of(page, f"path.order-marker.order-id-{world['today']}")
+    assert SITE in tooltip_of(page, f"path.order-marker.order-id-{world['today']}", kind="order-label")
 
     page.click("#tab-orders")
     page.click(f".order-row:has-text('#{world['today']} repair')")
