@@ -246,3 +246,27 @@ def test_straight_line_many_to_one_durations_are_the_pairwise_durations() -> Non
     """Tests that the straight-line fallback answers `durations_to` exactly as `duration_s` one pair at a time."""
     line = StraightLine()
     assert line.durations_to([ORIGIN, ONE_KM_NORTH], ORIGIN) == [0.0, line.duration_s(ONE_KM_NORTH, ORIGIN)]
+
+
+def test_a_road_distance_that_cannot_be_the_routes_gives_way_to_its_geometry(roads: OsrmRoads, caplog) -> None:
+    """Tests that a route whose engine distance is eight times the road drawn (seen twice in full runs) is given the
+    drawn road's length, so a vehicle on it moves at a speed a car can drive, and that it is logged."""
+    route = roads.route(POUND_FONTVIEILLE, PHARMACY_DES_ANGLAIS)
+    assert route is not None
+
+    class Engine:
+        def Route(self, _params):  # noqa: N802 - the binding's name
+            coordinates = [[p.lon, p.lat] for p in route.points]
+            return {"code": "Ok", "waypoints": [{"distance": 1.0}, {"distance": 1.0}],
+                    "routes": [{"duration": route.duration_s, "distance": route.length_m * 8,
+                                "geometry": {"coordinates": coordinates}}]}  # fmt: skip
+
+    odd = OsrmRoads.__new__(OsrmRoads)
+    odd.__dict__.update(roads.__dict__)
+    odd._engine = Engine()  # noqa: SLF001 - the engine's answer is what is under test
+    with caplog.at_level("WARNING", logger="routing.travel"):
+        fixed = odd.route(POUND_FONTVIEILLE, PHARMACY_DES_ANGLAIS)
+    assert fixed is not None and fixed.distance_m == pytest.approx(route.length_m)
+    assert 0 < fixed.position_at(route.duration_s / 2)[2] < 40
+    assert "using the geometry's" in caplog.text
+    assert roads.route(POUND_FONTVIEILLE, PHARMACY_DES_ANGLAIS).distance_m == route.distance_m  # a sound one is kept
