@@ -195,7 +195,7 @@ def _with_plausible_distance(route: RoadRoute) -> RoadRoute:
     """`route` with the engine's distance, or with its own geometry's length where the engine's distance cannot be
     that route's: more than twice or under half the length of the road drawn (and 100 m apart).
 
-    Twice in some thousand full test runs a route's distance came back ~8 times its geometry's (23.7 km for a
+    Twice in about ten full test runs a route's distance came back ~8 times its geometry's (23.7 km for a
     3 km drive in Monaco, at a plausible duration): not explained, not reproduced alone. The geometry is what the
     vehicle drives, so its length stands in, and the anomaly is logged (without the route's points).
     """
