@@ -26,11 +26,15 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from data import sites_repo, workers_repo  # noqa: E402
 from data.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
@@ -103,6 +107,24 @@ class Reports:
         return out
 
 
+@contextmanager
+def bench_store(prefix: str) -> Iterator[tuple[Bus, sessionmaker[Session]]]:
+    """A real redis-server and a migrated SQLite file in a temporary folder, removed afterwards."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    port = free_port()
+    redis = start_redis(port, tmp / "redis")
+    try:
+        bus = Bus(f"redis://127.0.0.1:{port}/0")
+        wait_until(bus.ping, 10, "redis-server")
+        url = f"sqlite:///{tmp / 'bench.db'}"
+        migrate(url)
+        yield bus, make_sessionmaker(make_engine(url))
+    finally:
+        redis.terminate()
+        redis.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sites", type=int, default=500)
@@ -112,15 +134,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="outfield-bench-alerts-"))
-    port = free_port()
-    redis = start_redis(port, tmp / "redis")
-    try:
-        bus = Bus(f"redis://127.0.0.1:{port}/0")
-        wait_until(bus.ping, 10, "redis-server")
-        url = f"sqlite:///{tmp / 'bench.db'}"
-        migrate(url)
-        sessions = make_sessionmaker(make_engine(url))
+    with bench_store("outfield-bench-alerts-") as (bus, sessions):
         rng = random.Random(args.seed)
         sites = seed(sessions, rng, args.sites, args.devices)
         clock = ManualClock(START + timedelta(days=1))
@@ -178,10 +192,6 @@ def main() -> None:
 
             n_events = session.scalar(select(func.count()).select_from(EventRow).where(EventRow.site_id.is_not(None)))
             n_alerts = session.scalar(select(func.count()).select_from(AlertRow))
-    finally:
-        redis.terminate()
-        redis.wait(10)
-        shutil.rmtree(tmp, ignore_errors=True)
 
     load = os.getloadavg()[0]
     print(f"bench/alerts.py: {args.sites} sites, {args.devices} devices, {args.fixes} fixes × {args.rounds} rounds per "

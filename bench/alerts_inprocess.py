@@ -15,9 +15,7 @@ import argparse
 import cProfile
 import pstats
 import random
-import shutil
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -28,29 +26,16 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import alerts as day  # noqa: E402
 
-from data.db import make_engine, make_sessionmaker  # noqa: E402
-from data.migrate import migrate  # noqa: E402
 from dispatch.access import Decision  # noqa: E402
 from dispatch.clock import ManualClock  # noqa: E402
 from dispatch.positions import Position, PositionLimits  # noqa: E402
-from realtime.bus import Bus  # noqa: E402
 from realtime.field_events import FieldEvents  # noqa: E402
 from realtime.pipeline import PositionPipeline  # noqa: E402
-from realtime.redis_server import start_redis  # noqa: E402
-from tests.support.servers import free_port, wait_until  # noqa: E402
 
 
 def measure(fixes: int, window: int, profile: bool) -> float:
     """µs of CPU per fix `evaluate` takes over the day's fixes (after the first 200, which warm the caches)."""
-    tmp = Path(tempfile.mkdtemp(prefix="outfield-bench-alerts-inprocess-"))
-    port = free_port()
-    redis = start_redis(port, tmp / "redis")
-    try:
-        bus = Bus(f"redis://127.0.0.1:{port}/0")
-        wait_until(bus.ping, 10, "redis-server")
-        url = f"sqlite:///{tmp / 'bench.db'}"
-        migrate(url)
-        sessions = make_sessionmaker(make_engine(url))
+    with day.bench_store("outfield-bench-alerts-inprocess-") as (bus, sessions):
         rng = random.Random(0)
         sites = day.seed(sessions, rng, 500, 200)
         clock = ManualClock(day.START + timedelta(days=1))
@@ -80,10 +65,6 @@ def measure(fixes: int, window: int, profile: bool) -> float:
         if profiler is not None:
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
         return spent / len(rest) * 1e6
-    finally:
-        redis.terminate()
-        redis.wait(10)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main() -> None:
