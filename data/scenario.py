@@ -33,7 +33,7 @@ from dispatch.lifecycle import Refused, transition
 from dispatch.localtime import NotALocalTime, local_day, local_to_utc
 from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder
 from dispatch.privacy import ConsentSource, ConsentState
-from dispatch.workers import Shift, Worker
+from dispatch.workers import END_OF_DAY, Shift, Worker
 
 MONACO_POIS = Path(__file__).resolve().parent / "datasets" / "scenario" / "monaco_pois_osm.csv"
 SITE_GEOFENCE_M = 50.0
@@ -51,7 +51,7 @@ ROTA: tuple[tuple[str, Shift], ...] = (
 work early, 3 the day shift, 2 late and 2 the evening; each takes a 30-minute break (the route planner
 puts it in the middle third of the shift, `routing.day`; the day in progress takes it past half-time)."""
 ROTA_OF_TEN = (0, 0, 0, 1, 1, 1, 2, 2, 3, 3)
-ALL_DAY_SHIFT = Shift(weekdays=tuple(range(7)), start=time(0, 0), end=time(23, 59))
+ALL_DAY_SHIFT = Shift(weekdays=tuple(range(7)), start=time(0, 0), end=END_OF_DAY)
 """`seed-demo --all-day`: every worker on shift round the clock, for benchmarks and tests that must run
 at any hour (location is kept only on shift, `dispatch.workers.keeps_location`)."""
 ORDERS_FROM, ORDERS_UNTIL = time(7, 30), time(21, 30)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from dispatch.geo import LatLon, haversine_m
 from dispatch.orders import OrderStatus, TimeWindow
@@ -111,9 +111,7 @@ def day_at(
     for w in workers:
         if day.weekday() not in w.shift.weekdays:
             continue
-        # In UTC: arithmetic on two times of one zone is wall-clock arithmetic, wrong across a change.
-        start = datetime.combine(day, w.shift.start, tzinfo=w.shift.zone).astimezone(UTC)
-        end = datetime.combine(day, w.shift.end, tzinfo=w.shift.zone).astimezone(UTC)
+        start, end = w.shift.span_on(day)
         free[w.id] = _Free(start, w.home, start, end)
     by_id = {w.id: w for w in workers}
     progress: list[OrderProgress] = []
