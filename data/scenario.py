@@ -178,6 +178,7 @@ def seed_demo(
     orders_span: tuple[datetime, datetime] | None = None,
     reference_prefix: str | None = None,
     assign_ahead: bool = False,
+    first_window_min: int = 30,
 ) -> DemoSummary:
     """Store the demo scenario for `day`: all Monaco sites, 30 workers, 120 orders and the demo users.
 
@@ -190,7 +191,8 @@ def seed_demo(
 
     Workers follow the `ROTA` (early, day, late and evening shifts; `all_day` puts everyone on shift
     round the clock instead). Orders are the rota's work, their windows within 07:30-21:30 (within
-    `orders_span`, UTC instants, when given; references `<reference_prefix>-NNN`, `DEMO-<day>` by default). Every
+    `orders_span`, UTC instants, when given; the first windows open `first_window_min` after its start; references
+    `<reference_prefix>-NNN`, `DEMO-<day>` by default). Every
     order's required skills are held by at least one worker. With `now` (the caller's clock) the day
     is worked up to that moment (`dispatch.day_progress`): orders whose work is over are done, some
     workers are on site or on their way, later orders are assigned (all but a share of them with
@@ -222,7 +224,9 @@ def seed_demo(
     if orders_span is not None:
         made_at = min(made_at, span[0] - timedelta(hours=3))
     prefix = reference_prefix or f"DEMO-{day.isoformat()}"
-    created = _store_orders(session, rng, pois, site_ids, [w.skills for w in roster], span, prefix, orders, made_at)
+    created = _store_orders(
+        session, rng, pois, site_ids, [w.skills for w in roster], span, prefix, orders, made_at, first_window_min
+    )
     for name, password, role in DEMO_LOGINS:
         # An existing user keeps their password: seeding must never reset a real admin's login.
         if actor_by_name(session, name) is None:
@@ -293,12 +297,13 @@ def seed_chosen_demo(
     consent_text_version: str = "1",
 ) -> DemoSummary:
     """`seed_demo` as `choose_demo` chose it at `now`, the day worked up to `now` and the rest of it assigned ahead
-    (but a share left new for the dispatcher), so the simulated staff have work until the orders' windows end."""
+    (but a share left new for the dispatcher), so the simulated staff have work until the orders' windows end.
+    A live seed's first windows open at the span's start (the next quarter hour), so its staff set off at once."""
     return seed_demo(
         session, seed=seed, day=choice.day, zone=zone, workers=workers, orders=orders, now=now,
         all_day=choice.all_day, consent_text_version=consent_text_version,
         orders_span=(choice.orders_from, choice.orders_until), reference_prefix=choice.reference_prefix,
-        assign_ahead=True,
+        assign_ahead=True, first_window_min=0 if choice.all_day else 30,
     )  # fmt: skip
 
 
@@ -415,6 +420,7 @@ def _store_orders(
     prefix: str,
     count: int,
     made_at: datetime,
+    first_window_min: int,
 ) -> list[tuple[WorkOrder, LatLon]]:
     """Store the day's orders; returns those created now (not those a re-seed updated) with their site's place."""
     types = [t for t, _, _ in _ORDER_TYPES]
@@ -436,9 +442,9 @@ def _store_orders(
         else:
             priority, length_min = rng.choice((2, 3, 3, 4, 4, 5)), rng.choice((60, 120, 180, 240))
         service_min = rng.choice((15, 20, 30, 45, 60, 90))
-        # Windows start on a quarter hour, late enough that the whole window ends by ORDERS_UNTIL.
+        # Windows start on a quarter hour, late enough that the whole window ends with the span.
         latest_start = day_minutes - length_min
-        start_min = 30 + 15 * rng.randint(0, max(0, (latest_start - 30) // 15))
+        start_min = first_window_min + 15 * rng.randint(0, max(0, (latest_start - first_window_min) // 15))
         start = span[0] + timedelta(minutes=start_min)  # a UTC instant: elapsed minutes
         order, new = upsert_order_by_reference(
             session,

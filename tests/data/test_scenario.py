@@ -294,7 +294,7 @@ def test_the_demo_seeded_at_any_hour_has_staff_on_shift_now_and_work_ahead_for_h
     """Tests that the demo seeded at 04:46, 12:00, 21:30 or 23:30 in Monaco is live: workers on shift now, every
     order still to do lies after now within the span chosen, on shift round the clock each worker given one is on
     shift through its whole window (past midnight too), and work is handed out for at least the next 4 hours, some left new for the
-    dispatcher."""
+    dispatcher. Round the clock, the first windows open at the next quarter hour, so staff set off at once."""
     now = datetime.fromisoformat(f"2025-03-03T{clock}:00").replace(tzinfo=MONACO)
     choice = choose_demo(now, MONACO)
     seed_chosen_demo(session, seed=0, choice=choice, zone=MONACO, now=now)
@@ -305,8 +305,10 @@ def test_the_demo_seeded_at_any_hour_has_staff_on_shift_now_and_work_ahead_for_h
     assert all(choice.orders_from <= o.window.start and o.window.end <= choice.orders_until for o in orders)
     to_do = [o for o in orders if o.status is not OrderStatus.DONE]
     assert all(o.window.end > now for o in to_do)
-    if choice.all_day:  # a day starting now: nothing done yet, every window after now
+    if choice.all_day:  # a day starting now: nothing done yet, every window after now, the first ones at once
         assert len(to_do) == 120 and all(o.window.start >= now for o in orders)
+        soon = [o for o in to_do if o.assigned_worker_id and o.window.start < choice.orders_from + timedelta(hours=1)]
+        assert min(o.window.start for o in orders) == choice.orders_from and len(soon) >= 5
     given = [o for o in to_do if o.assigned_worker_id is not None]
     for o in given if choice.all_day else ():
         shifts = workers[o.assigned_worker_id].shifts
