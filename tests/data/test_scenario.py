@@ -287,6 +287,7 @@ def test_the_demo_chosen_at_any_hour_is_the_rota_by_day_and_everyone_on_shift_ot
         assert "the real rota" in choice.reason
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the choice, not the storage: SQLite is enough
 @pytest.mark.parametrize("clock", ["04:46", "12:00", "21:30", "23:30"])
 def test_the_demo_seeded_at_any_hour_has_staff_on_shift_now_and_work_ahead_for_hours(
     session: Session, clock: str
