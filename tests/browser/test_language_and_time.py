@@ -23,7 +23,7 @@ SITES = """external_ref,name,address,latitude,longitude,geofence_radius_m,catego
 t:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino
 """
 WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
-Wang Fang,lt-wang,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,23:59
+Wang Fang,lt-wang,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,24:00
 """
 # Whether the page drew Chinese with the shipped Noto Sans SC: a face of that family loaded, from a chunk the
 # console served (no other host), and the text needs nothing more to draw.
