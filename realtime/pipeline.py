@@ -299,7 +299,7 @@ class PositionPipeline:
             if new_id is None:
                 duplicates += 1
             elif is_live and isinstance(item, Position):
-                fresh.append(item)
+                fresh.append(replace(item, id=new_id))  # the stored row: a crossing records its fix's id
         self._remember(fresh)
         self._bus.publish_many(POSITIONS, live_messages(fresh))
         if self._after_store is not None and fresh:
