@@ -497,7 +497,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_day,
         default=None,
         help="the day of the demo orders (07:30-21:30), YYYY-MM-DD, in OUTFIELD_TIMEZONE (default: the demo that is "
-        "live now: the rota's day from 07:30 to 19:00 there, else everyone on shift and orders in the next 12 hours)",
+        "live now: the rota's day from 07:30 to 19:00 there, else a round-the-clock rota (night, morning, "
+        "afternoon) and orders in the next 12 hours)",
     )
     p.add_argument(
         "--now",

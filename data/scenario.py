@@ -27,7 +27,7 @@ from data.tables import SiteRow, UserRow, WorkerRow, WorkOrderRow
 from data.users_repo import actor_by_name, create_user, revoke_token, set_scope
 from data.workers_repo import list_workers, upsert_worker_by_device
 from dispatch.access import Role, TeamScope
-from dispatch.day_progress import DayOrder, DayWorker, day_at
+from dispatch.day_progress import DayOrder, DayWorker, could_serve, day_at
 from dispatch.geo import LatLon
 from dispatch.lifecycle import Refused, transition
 from dispatch.localtime import NotALocalTime, local_day, local_to_utc
@@ -54,6 +54,20 @@ ROTA_OF_TEN = (0, 0, 0, 1, 1, 1, 2, 2, 3, 3)
 ALL_DAY_SHIFT = Shift(weekdays=tuple(range(7)), start=time(0, 0), end=END_OF_DAY)
 """`seed-demo --all-day`: every worker on shift round the clock, for benchmarks and tests that must run
 at any hour (location is kept only on shift, `dispatch.workers.keeps_location`)."""
+ROUND_THE_CLOCK: tuple[tuple[str, Shift], ...] = (
+    ("night", Shift(weekdays=tuple(range(7)), start=time(0, 0), end=time(8, 0))),
+    ("morning", Shift(weekdays=tuple(range(7)), start=time(8, 0), end=time(16, 0))),
+    ("afternoon", Shift(weekdays=tuple(range(7)), start=time(16, 0), end=END_OF_DAY)),
+)
+"""The live demo's rota outside the day rota's hours: the three shifts of a 24/7 service (none crosses midnight), each
+with its 30-minute break as the rota's; worker i works shift i % 3, so a third of the staff is on shift at any hour."""
+ROUND_THE_CLOCK_NAME = "round-the-clock rota (night 00:00-08:00, morning 08:00-16:00, afternoon 16:00-24:00)"
+REACH_SITE = timedelta(minutes=15)
+"""Round the clock, an order's skills are held by someone whose shift lets them reach it (from home at the shift's
+start, within this) in its window and finish before the shift ends: Monaco is crossed in about ten minutes."""
+ORDER_REDRAWS = 20
+"""Round the clock, an order's window and service time are drawn again (up to this many times) while nobody could serve
+it: a one-hour window at a change of shift with 90 minutes of service fits neither shift."""
 ORDERS_FROM, ORDERS_UNTIL = time(7, 30), time(21, 30)
 """The demo's orders are the rota's work: every window lies within these hours of the office's day."""
 ROTA_LIVE_FOR = timedelta(hours=3)
@@ -110,11 +124,12 @@ class DemoSummary:
 
 @dataclass(frozen=True, slots=True)
 class DemoChoice:
-    """Which demo to seed at a moment (`choose_demo`): the day, whether everyone works round the clock, the span
-    `[orders_from, orders_until)` (UTC) every order's window lies in, and one line saying which and why."""
+    """Which demo to seed at a moment (`choose_demo`): the day, whether the staff work the day `ROTA` or the
+    `ROUND_THE_CLOCK` rota, the span `[orders_from, orders_until)` (UTC) every order's window lies in, and one line
+    saying which and why."""
 
     day: date
-    all_day: bool
+    round_the_clock: bool
     orders_from: datetime
     orders_until: datetime
     reason: str
@@ -123,7 +138,7 @@ class DemoChoice:
     def reference_prefix(self) -> str:
         """The orders' references start with this: `DEMO-<day>` for the rota's day, with the first hour (office
         clock) for a live seed, so a later live seed of the same day adds orders instead of moving these."""
-        if not self.all_day:
+        if not self.round_the_clock:
             return f"DEMO-{self.day.isoformat()}"
         return f"DEMO-{self.day.isoformat()}-{self.orders_from:%H%M}Z"
 
@@ -174,6 +189,7 @@ def seed_demo(
     orders: int = ORDER_COUNT,
     now: datetime | None = None,
     all_day: bool = False,
+    round_the_clock: bool = False,
     consent_text_version: str = "1",
     orders_span: tuple[datetime, datetime] | None = None,
     reference_prefix: str | None = None,
@@ -189,11 +205,13 @@ def seed_demo(
     `workers` and `orders` scale it (the console's benchmark seeds 500 workers and 2,000 orders);
     the defaults store the demo itself, the same for the same seed.
 
-    Workers follow the `ROTA` (early, day, late and evening shifts; `all_day` puts everyone on shift
-    round the clock instead). Orders are the rota's work, their windows within 07:30-21:30 (within
+    Workers follow the `ROTA` (early, day, late and evening shifts; `round_the_clock` the `ROUND_THE_CLOCK` rota's
+    night, morning and afternoon shifts; `all_day` puts everyone on shift 00:00-24:00 instead). Orders are the rota's
+    work, their windows within 07:30-21:30 (within
     `orders_span`, UTC instants, when given; the first windows open `first_window_min` after its start; references
     `<reference_prefix>-NNN`, `DEMO-<day>` by default). Every
-    order's required skills are held by at least one worker. With `now` (the caller's clock) the day
+    order's required skills are held by at least one worker; round the clock, by one whose shift lets them serve it
+    in its window (`dispatch.day_progress.could_serve`), and the first 21 workers hold each skill once per shift. With `now` (the caller's clock) the day
     is worked up to that moment (`dispatch.day_progress`): orders whose work is over are done, some
     workers are on site or on their way, later orders are assigned (all but a share of them with
     `assign_ahead`, the dispatcher having handed out the rest of the day at `now`) or still new, each step recorded
@@ -202,6 +220,8 @@ def seed_demo(
     admin and audited, so the simulated phones are tracked; a consent withdrawn meanwhile stays withdrawn.
     The caller commits.
     """
+    if all_day and round_the_clock:
+        raise ValueError("all_day and round_the_clock: one rota at a time")
     rng = random.Random(seed)
     pois = monaco_pois()
     site_ids: dict[str, int] = {}
@@ -217,7 +237,7 @@ def seed_demo(
         )
         site_ids[poi.external_ref] = site.id
 
-    roster = _store_workers(session, rng, pois, workers, all_day=all_day, zone=zone)
+    roster = _store_workers(session, rng, pois, workers, all_day=all_day, round_the_clock=round_the_clock, zone=zone)
     span = orders_span or (_at(day, ORDERS_FROM, zone), _at(day, ORDERS_UNTIL, zone))
     # When the office set the demo up: 06:00 of the rota's day; before any order's first step for a live seed.
     made_at = _at(day, time(6, 0), zone)
@@ -225,8 +245,9 @@ def seed_demo(
         made_at = min(made_at, span[0] - timedelta(hours=3))
     prefix = reference_prefix or f"DEMO-{day.isoformat()}"
     created = _store_orders(
-        session, rng, pois, site_ids, [w.skills for w in roster], span, prefix, orders, made_at, first_window_min
-    )
+        session, rng, pois, site_ids, roster, span, prefix, orders, made_at, first_window_min,
+        per_shift=round_the_clock,
+    )  # fmt: skip
     for name, password, role in DEMO_LOGINS:
         # An existing user keeps their password: seeding must never reset a real admin's login.
         if actor_by_name(session, name) is None:
@@ -253,9 +274,10 @@ def choose_demo(now: datetime, zone: ZoneInfo) -> DemoChoice:
     """The demo to seed at `now` (aware) so that it is live at once and for hours, on the office's (`zone`) clock.
 
     Within the rota's hours (from its first shift's start until `ROTA_LIVE_FOR` before its last one ends,
-    07:30-19:00) the real rota on today's orders (07:30-21:30). Outside them nobody would be on shift, so everyone
-    works 00:00-24:00 and the orders' windows lie in the `LIVE_SPAN` after now (from the next quarter hour,
-    running past midnight late in the evening): never in the past, and on days everyone works.
+    07:30-19:00) the real rota on today's orders (07:30-21:30). Outside them few or none would be on shift, so the
+    staff work the `ROUND_THE_CLOCK` rota (night, morning and afternoon shifts, a third of them on each) and the
+    orders' windows lie in the `LIVE_SPAN` after now (from the next quarter hour, running past midnight late in the
+    evening): never in the past, a third of the staff on shift now and more coming on at the next change of shift.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -267,7 +289,7 @@ def choose_demo(now: datetime, zone: ZoneInfo) -> DemoChoice:
     hours = f"{first:%H:%M}-{(datetime.combine(today, last) - ROTA_LIVE_FOR):%H:%M}"
     if _at(today, first, zone) <= now <= _at(today, last, zone) - ROTA_LIVE_FOR:
         return DemoChoice(
-            day=today, all_day=False, orders_from=_at(today, ORDERS_FROM, zone),
+            day=today, round_the_clock=False, orders_from=_at(today, ORDERS_FROM, zone),
             orders_until=_at(today, ORDERS_UNTIL, zone),
             reason=f"the real rota (early, day, late and evening shifts) on today's orders, as it is {label}, "
             f"within the rota's hours ({hours})",
@@ -278,10 +300,10 @@ def choose_demo(now: datetime, zone: ZoneInfo) -> DemoChoice:
         start += timedelta(minutes=15)
     until = start + LIVE_SPAN
     return DemoChoice(
-        day=today, all_day=True, orders_from=start, orders_until=until,
-        reason=f"everyone on shift 00:00-24:00 and orders from {start.astimezone(zone):%H:%M} to "
-        f"{until.astimezone(zone):%H:%M}, as it is {label}, outside the rota's hours ({hours}) when the rota "
-        "would have few or none on shift",
+        day=today, round_the_clock=True, orders_from=start, orders_until=until,
+        reason=f"a {ROUND_THE_CLOCK_NAME}, a third of the staff on each, and orders from "
+        f"{start.astimezone(zone):%H:%M} to {until.astimezone(zone):%H:%M}, as it is {label}, outside the day "
+        f"rota's hours ({hours}) when it would have few or none on shift",
     )  # fmt: skip
 
 
@@ -301,27 +323,28 @@ def seed_chosen_demo(
     A live seed's first windows open at the span's start (the next quarter hour), so its staff set off at once."""
     return seed_demo(
         session, seed=seed, day=choice.day, zone=zone, workers=workers, orders=orders, now=now,
-        all_day=choice.all_day, consent_text_version=consent_text_version,
+        round_the_clock=choice.round_the_clock, consent_text_version=consent_text_version,
         orders_span=(choice.orders_from, choice.orders_until), reference_prefix=choice.reference_prefix,
-        assign_ahead=True, first_window_min=0 if choice.all_day else 30,
+        assign_ahead=True, first_window_min=0 if choice.round_the_clock else 30,
     )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
 class DemoState:
-    """How live a stored demo is at a moment: its workers, how many are on shift, its orders still open ahead."""
+    """How live a stored demo is at a moment: its workers, how many are on shift, its orders still open ahead, and its
+    rota (`ROTA`, `ROUND_THE_CLOCK` or `ALL_DAY_SHIFT`: `rota` names it)."""
 
     workers: int
     on_shift: int
     open_ahead: int
-    all_day: bool
+    rota: str
 
     @property
     def live(self) -> bool:
         return self.on_shift > 0 and self.open_ahead >= LIVE_ENOUGH
 
     def describe(self) -> str:
-        rota = "all day (everyone on shift 00:00-24:00)" if self.all_day else "rota (early, day, late, evening)"
+        rota = self.rota
         return f"{rota}: {self.on_shift} of {self.workers} workers on shift now, {self.open_ahead} open orders ahead"
 
 
@@ -336,8 +359,18 @@ def demo_state(session: Session, now: datetime) -> DemoState | None:
         workers=len(staff),
         on_shift=sum(1 for w in staff if w.on_shift(now)),
         open_ahead=ahead,
-        all_day=all(s == replace(ALL_DAY_SHIFT, zone=s.zone) for w in staff for s in w.shifts),
+        rota=_rota_name([s for w in staff for s in w.shifts]),
     )
+
+
+def _rota_name(shifts: list[Shift]) -> str:
+    """Which of the demo's rotas these shifts (its workers') are, as `DemoState.describe` says it."""
+    if all(s == replace(ALL_DAY_SHIFT, zone=s.zone) for s in shifts):
+        return "all day (everyone on shift 00:00-24:00)"
+    round_the_clock = {s for _, s in ROUND_THE_CLOCK}
+    if all(replace(s, zone=UTC) in round_the_clock for s in shifts):
+        return ROUND_THE_CLOCK_NAME
+    return "rota (early, day, late, evening)"
 
 
 def demo_day(now: datetime, zone: ZoneInfo, *, until: time = time(21, 0)) -> date:
@@ -353,6 +386,11 @@ def rota_shift(index: int) -> Shift:
     return ROTA[ROTA_OF_TEN[index % len(ROTA_OF_TEN)]][1]
 
 
+def round_the_clock_shift(index: int) -> Shift:
+    """The shift of the demo's `index`-th worker (from 0) in the round-the-clock rota: night, morning, afternoon, ..."""
+    return ROUND_THE_CLOCK[index % len(ROUND_THE_CLOCK)][1]
+
+
 def _at(day: date, at: time, zone: ZoneInfo) -> datetime:
     """The UTC instant of `at` on the office's `day` (the demo's times are never in the hour the clocks skip)."""
     instant = local_to_utc(day, at, zone)
@@ -362,7 +400,14 @@ def _at(day: date, at: time, zone: ZoneInfo) -> datetime:
 
 
 def _store_workers(
-    session: Session, rng: random.Random, pois: list[Poi], count: int, *, all_day: bool, zone: ZoneInfo
+    session: Session,
+    rng: random.Random,
+    pois: list[Poi],
+    count: int,
+    *,
+    all_day: bool,
+    round_the_clock: bool,
+    zone: ZoneInfo,
 ) -> list[Worker]:
     # Teams cover bands of the city from north to south; a worker's home base lies in their band.
     by_lat = sorted(pois, key=lambda p: -p.location.lat)
@@ -373,9 +418,12 @@ def _store_workers(
     roster: list[Worker] = []
     for i in range(count):
         held = rng.randint(1, 3)
-        if i < len(SKILLS):  # the first seven workers hold one skill each, so every skill is held by someone
-            others = [s for s in SKILLS if s != SKILLS[i]]
-            skills = {SKILLS[i], *rng.sample(others, held - 1)}
+        # The first seven workers hold one skill each, so every skill is held by someone; round the clock the first
+        # 21 (seven on each shift), so every skill is held on every shift.
+        first = i // len(ROUND_THE_CLOCK) if round_the_clock else i
+        if first < len(SKILLS):
+            others = [s for s in SKILLS if s != SKILLS[first]]
+            skills = {SKILLS[first], *rng.sample(others, held - 1)}
         else:
             skills = set(rng.sample(SKILLS, held))
         team_index = i % len(TEAMS)
@@ -385,7 +433,7 @@ def _store_workers(
             name=names[i % len(names)] + (f" {i // len(names) + 1}" if i >= len(names) else ""),
             device_id=f"{DEMO_DEVICE_PREFIX}{i + 1:02d}",
             skills=sorted(skills),
-            shifts=(ALL_DAY_SHIFT if all_day else rota_shift(i),),
+            shifts=(ALL_DAY_SHIFT if all_day else round_the_clock_shift(i) if round_the_clock else rota_shift(i),),
             home_base=home,
             team=TEAMS[team_index],
             timezone=zone.key,
@@ -415,14 +463,19 @@ def _store_orders(
     rng: random.Random,
     pois: list[Poi],
     site_ids: dict[str, int],
-    worker_skills: list[frozenset[str]],
+    roster: list[Worker],
     span: tuple[datetime, datetime],
     prefix: str,
     count: int,
     made_at: datetime,
     first_window_min: int,
+    *,
+    per_shift: bool = False,
 ) -> list[tuple[WorkOrder, LatLon]]:
-    """Store the day's orders; returns those created now (not those a re-seed updated) with their site's place."""
+    """Store the day's orders; returns those created now (not those a re-seed updated) with their site's place.
+
+    Each order's skills are a subset of one worker's, drawn among all the workers; `per_shift`, among those whose
+    shift lets them serve it in its window (its window drawn first), when any does."""
     types = [t for t, _, _ in _ORDER_TYPES]
     weights = [w for _, w, _ in _ORDER_TYPES]
     preferred = {t: s for t, _, s in _ORDER_TYPES}
@@ -432,20 +485,22 @@ def _store_orders(
     for n in range(count):
         order_type = rng.choices(types, weights)[0]
         skill = preferred[order_type]
-        holders = [s for s in worker_skills if skill is None or skill in s]
+        staff = roster
+        if per_shift:  # drawn again (a few times at most) while nobody could serve it: a window at a change of shift
+            for _ in range(ORDER_REDRAWS):
+                priority, window, service_min = _order_timing(rng, order_type, span, day_minutes, first_window_min)
+                serving = [w for w in roster if could_serve(w.shifts[0], window, service_min * 60, travel=REACH_SITE)]
+                staff = [w for w in serving if skill is None or skill in w.skills]
+                if staff:
+                    break
+            staff = staff or roster
+        holders = [w.skills for w in staff if skill is None or skill in w.skills]
         holder = sorted(rng.choice(holders))
         required = {skill} if skill is not None else {rng.choice(holder)}
         if len(holder) > 1 and rng.random() < 0.25:
             required.add(rng.choice(holder))  # still a subset of one worker's skills
-        if order_type is OrderType.EMERGENCY:
-            priority, length_min = 1, rng.choice((60, 90, 120))
-        else:
-            priority, length_min = rng.choice((2, 3, 3, 4, 4, 5)), rng.choice((60, 120, 180, 240))
-        service_min = rng.choice((15, 20, 30, 45, 60, 90))
-        # Windows start on a quarter hour, late enough that the whole window ends with the span.
-        latest_start = day_minutes - length_min
-        start_min = first_window_min + 15 * rng.randint(0, max(0, (latest_start - first_window_min) // 15))
-        start = span[0] + timedelta(minutes=start_min)  # a UTC instant: elapsed minutes
+        if not per_shift:
+            priority, window, service_min = _order_timing(rng, order_type, span, day_minutes, first_window_min)
         order, new = upsert_order_by_reference(
             session,
             reference=f"{prefix}-{n + 1:03d}",
@@ -453,7 +508,7 @@ def _store_orders(
             type=order_type,
             priority=priority,
             required_skills=sorted(required),
-            window=TimeWindow(start, start + timedelta(minutes=length_min)),
+            window=window,
             service_duration_s=service_min * 60,
             notes=f"{order_type.value.capitalize()} at {sites[n % len(sites)].name}",
             created_at=made_at,
@@ -461,6 +516,22 @@ def _store_orders(
         if new:
             created.append((order, sites[n % len(sites)].location))
     return created
+
+
+def _order_timing(
+    rng: random.Random, order_type: OrderType, span: tuple[datetime, datetime], span_min: int, first_window_min: int
+) -> tuple[int, TimeWindow, int]:
+    """An order's priority, window and service minutes, drawn from `rng` in that order."""
+    if order_type is OrderType.EMERGENCY:
+        priority, length_min = 1, rng.choice((60, 90, 120))
+    else:
+        priority, length_min = rng.choice((2, 3, 3, 4, 4, 5)), rng.choice((60, 120, 180, 240))
+    service_min = rng.choice((15, 20, 30, 45, 60, 90))
+    # Windows start on a quarter hour, late enough that the whole window ends with the span.
+    latest_start = span_min - length_min
+    start_min = first_window_min + 15 * rng.randint(0, max(0, (latest_start - first_window_min) // 15))
+    start = span[0] + timedelta(minutes=start_min)  # a UTC instant: elapsed minutes
+    return priority, TimeWindow(start, start + timedelta(minutes=length_min)), service_min
 
 
 def _work_the_day(

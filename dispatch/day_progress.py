@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from dispatch.geo import LatLon, haversine_m
 from dispatch.orders import OrderStatus, TimeWindow
@@ -104,29 +104,26 @@ def day_at(
     detour: float = 1.3,
     assign_ahead: bool = False,
 ) -> DayAtNow:
-    """The day's orders and workers as they stand at `now` (aware). Each shift is read on `day` in its own zone
-    (the office's or the worker's: 08:00 in Monaco is 07:00 UTC in winter), whatever `now`'s zone; a shift to
-    24:00 followed by one from 00:00 the next day runs on through midnight (orders after it may be worked).
+    """The day's orders and workers as they stand at `now` (aware). Each shift is read on `day` and on the next day
+    in its own zone (the office's or the worker's: 08:00 in Monaco is 07:00 UTC in winter), whatever `now`'s zone,
+    so orders past midnight are worked by the next day's shifts (a round-the-clock rota's night shift); a shift to
+    24:00 followed by one from 00:00 the next day runs on through midnight as one.
 
     With `assign_ahead` the dispatcher hands out at `now` the work they would hand out later (but for the
     `unassigned_later` share, left new): the orders are assigned for the rest of the day, none yet accepted."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    free: dict[int, _Free] = {}
+    free: dict[tuple[int, int], _Free] = {}  # by worker id and the shift's occurrence (0: on `day`, 1: after)
     for w in workers:
-        if day.weekday() not in w.shift.weekdays:
-            continue
-        start, end = w.shift.span_on(day)
-        if w.shift.ends_at_midnight and w.shift.start == time(0) and (day.weekday() + 1) % 7 in w.shift.weekdays:
-            end = w.shift.span_on(day + timedelta(days=1))[1]
-        free[w.id] = _Free(start, w.home, start, end)
+        for n, (start, end) in enumerate(_spans(w.shift, day)):
+            free[w.id, n] = _Free(start, w.home, start, end)
     by_id = {w.id: w for w in workers}
     progress: list[OrderProgress] = []
-    trips: dict[int, list[tuple[datetime, datetime, LatLon, LatLon]]] = {w: [] for w in free}
+    trips: dict[int, list[tuple[datetime, datetime, LatLon, LatLon]]] = {w.id: [] for w in workers}
     for o in sorted(orders, key=lambda o: (o.window.start, o.id)):
-        best: tuple[datetime, int, datetime] | None = None  # arrival, worker id, departure
-        for wid, f in free.items():
-            if not o.skills <= by_id[wid].skills:
+        best: tuple[datetime, tuple[int, int], datetime] | None = None  # arrival, worker and occurrence, departure
+        for key, f in free.items():
+            if not o.skills <= by_id[key[0]].skills:
                 continue
             ready = f.at
             if not f.break_taken and ready >= f.shift_start + (f.shift_end - f.shift_start) / 2:
@@ -136,13 +133,13 @@ def day_at(
             arrive = depart + travel
             if arrive > o.window.end or arrive + timedelta(seconds=o.service_s) > f.shift_end:
                 continue
-            if best is None or (arrive, wid) < (best[0], best[1]):
-                best = (arrive, wid, depart)
+            if best is None or (arrive, key) < (best[0], best[1]):
+                best = (arrive, key, depart)
         if best is None:
             progress.append(OrderProgress(o.id, None, ()))
             continue
-        arrive, wid, depart = best
-        f = free[wid]
+        arrive, key, depart = best
+        wid, f = key[0], free[key]
         assigned = f.shift_start - PLANNED_BEFORE_SHIFT if depart <= f.shift_start + timedelta(hours=4) else None
         if assigned is None:
             # Later work is handed out during the day, an hour or two before the worker sets off; some is not yet.
@@ -171,13 +168,42 @@ def day_at(
     return DayAtNow(tuple(sorted(progress, key=lambda p: p.order_id)), _places(trips, workers, now))
 
 
+def _spans(shift: Shift, day: date) -> list[tuple[datetime, datetime]]:
+    """`[start, end)` in UTC of the shift on `day` and on the next day (when it works those weekdays), the two as
+    one when they meet (00:00-24:00 on both)."""
+    spans: list[tuple[datetime, datetime]] = []
+    for d in (day, day + timedelta(days=1)):
+        if d.weekday() not in shift.weekdays:
+            continue
+        start, end = shift.span_on(d)
+        if spans and spans[-1][1] == start:
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+    return spans
+
+
+def could_serve(shift: Shift, window: TimeWindow, service_s: int, *, travel: timedelta) -> bool:
+    """Whether a worker on `shift` could serve an order with this window: setting off from home when some occurrence of
+    the shift starts (or later), `travel` to the site, arriving within the window, and done before the shift ends."""
+    day = window.start.astimezone(shift.zone).date()
+    for d in (day - timedelta(days=1), day, day + timedelta(days=1)):
+        if d.weekday() not in shift.weekdays:
+            continue
+        start, end = shift.span_on(d)
+        arrive = max(window.start, start + travel)
+        if arrive <= window.end and arrive + timedelta(seconds=service_s) <= end:
+            return True
+    return False
+
+
 def _places(
     trips: dict[int, list[tuple[datetime, datetime, LatLon, LatLon]]], workers: Sequence[DayWorker], now: datetime
 ) -> dict[int, LatLon]:
     places: dict[int, LatLon] = {}
     for w in workers:
         here = w.home
-        for depart, arrive, origin, site in trips.get(w.id, []):
+        for depart, arrive, origin, site in sorted(trips.get(w.id, []), key=lambda t: t[0]):
             if now < depart:
                 break
             if now >= arrive:

@@ -167,34 +167,37 @@ def test_seed_demo_seeds_monacos_day_by_default(
     assert early and all(w.on_shift(datetime(2026, 7, 1, 5, 45, tzinfo=UTC)) for w in early)  # 07:45 in Monaco
 
 
-def test_seed_demo_at_night_puts_everyone_on_shift_and_if_empty_keeps_a_live_demo_and_revives_a_dead_one(
+def test_seed_demo_at_night_seeds_a_round_the_clock_rota_and_if_empty_keeps_a_live_demo_and_revives_a_dead_one(
     cli_env: dict[str, str], capsys, monkeypatch: pytest.MonkeyPatch, fast_password_hashing
 ) -> None:
     """Tests what `./run demo` does at night and on a restart: at 04:46 in Monaco `seed-demo --if-empty` seeds
-    everyone on shift 00:00-24:00 with orders from 05:00 and says why; restarted at 12:00 the same day the demo is
-    still live (kept as it is, said so); restarted at 04:46 the next day yesterday's orders are over, so it adds
-    orders from 05:00 that day (the old ones untouched) and `demo-info` says who is on shift and what is ahead."""
+    a round-the-clock rota (night, morning and afternoon shifts) with orders from 05:00 and says why; restarted at 12:00
+    the same day the demo is still live (kept as it is, the morning shift on, said so); restarted at 04:46 the next day
+    yesterday's orders are over, so it adds orders from 05:00 that day (the old ones untouched) and `demo-info` says
+    which rota it is."""
     monkeypatch.delenv("OUTFIELD_TIMEZONE", raising=False)
     assert main(["migrate"]) == 0
     assert main(["seed-demo", "--if-empty", "--now", "2026-12-05T03:46:00+00:00"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == (
-        "demo: everyone on shift 00:00-24:00 and orders from 05:00 to 17:00, as it is 04:46 Europe/Monaco, "
-        "outside the rota's hours (07:30-19:00) when the rota would have few or none on shift"
+        "demo: a round-the-clock rota (night 00:00-08:00, morning 08:00-16:00, afternoon 16:00-24:00), a third of the "
+        "staff on each, and orders from 05:00 to 17:00, as it is 04:46 Europe/Monaco, outside the day rota's hours "
+        "(07:30-19:00) when it would have few or none on shift"
     )
     assert main(["seed-demo", "--if-empty", "--now", "2026-12-05T11:00:00+00:00"]) == 0
     kept = capsys.readouterr().out
-    assert kept.startswith("demo kept as seeded before: all day (everyone on shift 00:00-24:00): 30 of 30 workers")
+    rota = "round-the-clock rota (night 00:00-08:00, morning 08:00-16:00, afternoon 16:00-24:00)"
+    assert kept.startswith(f"demo kept as seeded before: {rota}: 10 of 30 workers on shift now")
     with _session(cli_env) as session:
         assert {o.reference[:21] for o in list_orders(session)} == {"DEMO-2026-12-05-0400Z"}
     assert main(["seed-demo", "--if-empty", "--now", "2026-12-06T03:46:00+00:00"]) == 0
     revived = capsys.readouterr().out.splitlines()
-    assert revived[0].startswith("the stored demo is not live now (all day (everyone on shift 00:00-24:00): 30 of")
+    assert revived[0].startswith(f"the stored demo is not live now ({rota}: 10 of 30 workers on shift now,")
     assert revived[0].endswith(" 0 open orders ahead): adding the demo of now")
     with _session(cli_env) as session:
         orders = list_orders(session)
     assert Counter(o.reference[:21] for o in orders) == {"DEMO-2026-12-05-0400Z": 120, "DEMO-2026-12-06-0400Z": 120}
-    assert main(["demo-info"]) == 0  # on the real clock: the demo's shifts cover every hour
-    assert "demo now: all day (everyone on shift 00:00-24:00): 30 of 30 workers on shift now" in capsys.readouterr().out
+    assert main(["demo-info"]) == 0  # on the real clock: a third of the staff is on shift at any hour
+    assert f"demo now: {rota}: 10 of 30 workers on shift now" in capsys.readouterr().out
 
 
 def test_purge_positions_prints_the_count(cli_env: dict[str, str], capsys) -> None:

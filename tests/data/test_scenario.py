@@ -28,10 +28,10 @@ from data.sites_repo import list_sites, site_by_ref
 from data.users_repo import actor_by_name, check_password, create_user
 from data.workers_repo import list_workers
 from dispatch.access import Role
-from dispatch.assign import first_gap
-from dispatch.orders import OrderStatus, OrderType
+from dispatch.day_progress import could_serve
+from dispatch.orders import OrderStatus, OrderType, WorkOrder
 from dispatch.privacy import ConsentSource, ConsentState
-from dispatch.workers import keeps_location
+from dispatch.workers import END_OF_DAY, Worker, keeps_location
 
 DAY = date(2025, 3, 3)
 MONACO = ZoneInfo("Europe/Monaco")
@@ -262,29 +262,40 @@ def test_seed_demo_scales_to_a_bigger_fleet_with_distinct_names_and_reachable_or
 
 
 @pytest.mark.parametrize(
-    ("clock", "all_day", "first_window"),
+    ("clock", "round_the_clock", "first_window"),
     [("04:46", True, "05:00"), ("12:00", False, "07:30"), ("21:30", True, "21:30"), ("23:30", True, "23:30")],
 )
-def test_the_demo_chosen_at_any_hour_is_the_rota_by_day_and_everyone_on_shift_otherwise(
-    clock: str, all_day: bool, first_window: str
+def test_the_demo_chosen_at_any_hour_is_the_rota_by_day_and_a_round_the_clock_rota_otherwise(
+    clock: str, round_the_clock: bool, first_window: str
 ) -> None:
     """Tests that `seed-demo` without a day picks the real rota at 12:00 in Monaco, and at 04:46, 21:30 and 23:30
-    (outside the rota's 07:30-19:00, when few or none would be on shift) everyone on shift and orders from the next
-    quarter hour for 12 hours, never in the past; the line it prints says which and why."""
+    (outside the rota's 07:30-19:00, when few or none would be on shift) a round-the-clock rota of night, morning and
+    afternoon shifts and orders from the next quarter hour for 12 hours, never in the past; the line it prints says
+    which and why."""
     now = datetime.fromisoformat(f"2025-03-03T{clock}:00").replace(tzinfo=MONACO)
     choice = choose_demo(now, MONACO)
-    assert (choice.day, choice.all_day) == (DAY, all_day)
+    assert (choice.day, choice.round_the_clock) == (DAY, round_the_clock)
     assert f"{choice.orders_from.astimezone(MONACO):%H:%M}" == first_window
     assert f"as it is {clock} Europe/Monaco" in choice.reason
-    if all_day:
+    assert "00:00-24:00" not in choice.reason
+    if round_the_clock:
         assert choice.orders_from >= now and choice.orders_until - choice.orders_from == timedelta(hours=12)
-        assert (
-            "everyone on shift 00:00-24:00" in choice.reason
-            and "outside the rota's hours (07:30-19:00)" in choice.reason
+        assert choice.reason.startswith(
+            "a round-the-clock rota (night 00:00-08:00, morning 08:00-16:00, afternoon 16:00-24:00), a third of the "
+            "staff on each,"
         )
+        assert "outside the day rota's hours (07:30-19:00)" in choice.reason
     else:
         assert f"{choice.orders_until.astimezone(MONACO):%H:%M}" == "21:30"
         assert "the real rota" in choice.reason
+
+
+def _could_serve(worker: Worker, order: WorkOrder) -> bool:
+    """Whether the worker holds the order's skills and their shift lets them reach it (within 15 minutes of setting off
+    at its start) in its window and finish before it ends."""
+    return order.required_skills <= worker.skills and could_serve(
+        worker.shifts[0], order.window, order.service_duration_s, travel=timedelta(minutes=15)
+    )
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the choice, not the storage: SQLite is enough
@@ -292,28 +303,37 @@ def test_the_demo_chosen_at_any_hour_is_the_rota_by_day_and_everyone_on_shift_ot
 def test_the_demo_seeded_at_any_hour_has_staff_on_shift_now_and_work_ahead_for_hours(
     session: Session, clock: str
 ) -> None:
-    """Tests that the demo seeded at 04:46, 12:00, 21:30 or 23:30 in Monaco is live: workers on shift now, every
-    order still to do lies after now within the span chosen, on shift round the clock each worker given one is on
-    shift through its whole window (past midnight too), and work is handed out for at least the next 4 hours, some left new for the
-    dispatcher. Round the clock, the first windows open at the next quarter hour, so staff set off at once."""
+    """Tests that the demo seeded at 04:46, 12:00, 21:30 or 23:30 in Monaco is live on real shifts: none is
+    00:00-24:00; outside the day rota's hours a third of the staff works each of night 00:00-08:00, morning 08:00-16:00
+    and afternoon 16:00-24:00. Workers on shift now with open work of their own, every order still to do lies after
+    now within the span chosen; round the clock every order's skills are held by someone whose shift lets them serve
+    it in its window (night staff for a window before 08:00, the next night's past midnight) and each order handed out
+    went to such a worker; work is handed out for at least the next 4 hours, some left new for the dispatcher. Round
+    the clock, the first windows open at the next quarter hour, so staff set off at once."""
     now = datetime.fromisoformat(f"2025-03-03T{clock}:00").replace(tzinfo=MONACO)
     choice = choose_demo(now, MONACO)
     seed_chosen_demo(session, seed=0, choice=choice, zone=MONACO, now=now)
     session.commit()
     workers = {w.id: w for w in list_workers(session)}
     orders = list_orders(session)
-    assert sum(w.on_shift(now) for w in workers.values()) >= (30 if choice.all_day else 15)
+    shifts = Counter((w.shifts[0].start, w.shifts[0].end) for w in workers.values())
+    assert (time(0), END_OF_DAY) not in shifts
+    if choice.round_the_clock:
+        assert shifts == {(time(0), time(8)): 10, (time(8), time(16)): 10, (time(16), END_OF_DAY): 10}
+    on_shift = {i for i, w in workers.items() if w.on_shift(now)}
+    assert len(on_shift) >= (10 if choice.round_the_clock else 15)
     assert all(choice.orders_from <= o.window.start and o.window.end <= choice.orders_until for o in orders)
     to_do = [o for o in orders if o.status is not OrderStatus.DONE]
     assert all(o.window.end > now for o in to_do)
-    if choice.all_day:  # a day starting now: nothing done yet, every window after now, the first ones at once
+    assert any(o.assigned_worker_id in on_shift for o in to_do)  # at 23:30 the afternoon shift has half an hour left
+    if choice.round_the_clock:  # a day starting now: nothing done yet, every window after now, the first ones at once
         assert len(to_do) == 120 and all(o.window.start >= now for o in orders)
         soon = [o for o in to_do if o.assigned_worker_id and o.window.start < choice.orders_from + timedelta(hours=1)]
         assert min(o.window.start for o in orders) == choice.orders_from and len(soon) >= 5
+        assert [o.reference for o in orders if not any(_could_serve(w, o) for w in workers.values())] == []
     given = [o for o in to_do if o.assigned_worker_id is not None]
-    for o in given if choice.all_day else ():
-        shifts = workers[o.assigned_worker_id].shifts
-        assert first_gap(shifts, o.window.start, o.window.end) is None, o.reference
+    for o in given if choice.round_the_clock else ():
+        assert _could_serve(workers[o.assigned_worker_id or 0], o), o.reference
     ahead = [o for o in given if o.window.start >= now + timedelta(hours=4)]
     assert len(ahead) >= 10
     assert 10 <= sum(o.status is OrderStatus.NEW for o in to_do) <= 60

@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, time, timedelta
 
-from dispatch.day_progress import DayOrder, DayWorker, day_at
+from dispatch.day_progress import DayOrder, DayWorker, could_serve, day_at
 from dispatch.geo import LatLon
 from dispatch.orders import OrderStatus, TimeWindow
-from dispatch.workers import Shift
+from dispatch.workers import END_OF_DAY, Shift
 
 DAY = date(2025, 3, 3)
 HOME = LatLon(43.7300, 7.4200)
@@ -61,3 +61,25 @@ def test_nothing_has_happened_before_the_dispatcher_plans_the_day() -> None:
     """Tests that at 07:00, before anyone is assigned, every order is new and the worker is at home."""
     day = day_at(DAY, ORDERS, [WORKER], now=at(7), rng=random.Random(0))
     assert {p.status for p in day.orders} == {OrderStatus.NEW} and day.places == {1: HOME}
+
+
+def test_orders_past_midnight_go_to_the_next_days_night_shift_and_a_window_at_a_change_of_shift_to_whoever_can_serve_it() -> (
+    None
+):
+    """Tests that at 22:00, with `assign_ahead`, an order at 01:00 the next day goes to the night shift (00:00-08:00) of
+    the next day, not left new, and one at 23:00 to the afternoon shift (16:00-24:00) on shift now;
+    `could_serve` says a one-hour window 07:00-08:00 with 90 minutes' service fits neither night nor morning shift."""
+    H = timedelta(hours=1)
+    night = DayWorker(1, frozenset({"gas"}), Shift(tuple(range(7)), time(0), time(8)), HOME)
+    afternoon = DayWorker(2, frozenset({"gas"}), Shift(tuple(range(7)), time(16), END_OF_DAY), HOME)
+    next_day = at(0) + timedelta(days=1)
+    late = DayOrder(1, SITE_A, frozenset({"gas"}), TimeWindow(at(23), next_day), 30 * 60)
+    after_midnight = DayOrder(2, SITE_B, frozenset({"gas"}), TimeWindow(next_day + H, next_day + 2 * H), 30 * 60)
+    day = day_at(DAY, [late, after_midnight], [night, afternoon], now=at(22), rng=random.Random(0), assign_ahead=True)
+    assert {p.order_id: p.worker_id for p in day.orders} == {1: 2, 2: 1}
+    assert day.orders[1].status is OrderStatus.ASSIGNED  # handed out at 22:00, for the night shift starting at 00:00
+    change = TimeWindow(at(7), at(8))
+    quarter = timedelta(minutes=15)
+    assert not could_serve(night.shift, change, 90 * 60, travel=quarter)
+    assert not could_serve(Shift(tuple(range(7)), time(8), time(16)), change, 90 * 60, travel=quarter)
+    assert could_serve(night.shift, change, 45 * 60, travel=quarter)
