@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pyvrp
+from pyvrp.search import LocalSearch, PerturbationManager, compute_neighbours
 from pyvrp.stop import StoppingCriterion
 
 from routing.plan import Plan, Progress, Route, Unplanned, UnplannedReason, schedule_route, unplanned_reason
@@ -35,6 +36,8 @@ before it lets them be left out, when it has not found a plan that serves them a
 GIVE_UP_ITERATIONS = 50
 """... and it has run at least this many iterations (a 1,000-visit day's first one alone can take a
 fifth of a 10-second budget on a busy machine)."""
+SCALED_PENALTY_UPDATES = 100
+"""With `scaled_penalties`, the penalties adapt every this many iterations (PyVRP: every 500)."""
 
 
 def unsupported(problem: Problem) -> list[str]:
@@ -60,6 +63,7 @@ class _Model:
     visit_ids: list[str]
     workers_of_type: list[list[Worker]]
     type_of_worker: dict[str, int] = field(default_factory=dict)
+    cost_per_s: float = 1.0  # what a second of driving costs (the dearest worker, over all arcs), at least 1
 
 
 def solve_pyvrp(
@@ -71,10 +75,13 @@ def solve_pyvrp(
     initial: Plan | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    scaled_penalties: bool = False,
 ) -> Plan | None:
     """Solve with PyVRP; None when it ends without a feasible plan (the caller falls back to OR-Tools).
 
     `leave_out` are visits known to be unservable, with their reasons; they stay out of the model.
+    `scaled_penalties` starts the search with penalties on the scale of the problem's costs (see
+    `_search`); without it the search is plain PyVRP's, parameters and all.
     """
     problems = unsupported(problem)
     if problems:
@@ -88,27 +95,14 @@ def solve_pyvrp(
     # visit does not fit) does it go on with them optional, from the best routes found so far.
     model = _build(problem, leave_out)
     criterion = _Stop(stop, on_progress, should_stop, offset=_left_out_cost(problem, unplanned))
-    result = pyvrp.solve(
-        model.data,
-        stop=criterion.phase(GIVE_UP_SHARE),
-        seed=seed,
-        collect_stats=False,
-        display=False,
-        initial_solution=_initial(model, initial),
-    )
+    penalty = model.cost_per_s if scaled_penalties else None
+    result = _search(model.data, criterion.phase(GIVE_UP_SHARE), seed, _initial(model, initial), penalty)
     if not result.best.is_feasible() and not criterion.done:
         model = _optional(model, problem)
-        result = pyvrp.solve(
-            model.data,
-            stop=criterion.phase(1.0),
-            seed=seed,
-            collect_stats=False,
-            display=False,
-            initial_solution=_solution(
-                model,
-                [(r.vehicle_type(), [a.idx for a in r.schedule() if a.is_client()]) for r in result.best.routes()],
-            ),
+        start = _solution(
+            model, [(r.vehicle_type(), [a.idx for a in r.schedule() if a.is_client()]) for r in result.best.routes()]
         )
+        result = _search(model.data, criterion.phase(1.0), seed, start, penalty)
     best = result.best
     if not best.is_feasible():
         return None
@@ -132,6 +126,43 @@ def solve_pyvrp(
     routes.sort(key=lambda route: order[route.worker_id])
     cost = int(result.cost()) + _left_out_cost(problem, [u for u in unplanned if u.visit_id in leave_out])
     return Plan(routes=tuple(routes), unplanned=tuple(unplanned), engine="pyvrp", objective=cost)
+
+
+def _search(
+    data: pyvrp.ProblemData,
+    stop: StoppingCriterion,
+    seed: int,
+    initial: pyvrp.Solution | None,
+    penalty: float | None,
+) -> pyvrp.Result:
+    """PyVRP's search (`pyvrp.solve`), its initial penalties set to `penalty` when given.
+
+    PyVRP starts every penalty (per second of time warp, per unit of excess load) midway between
+    0.1 and 100,000 and lowers it by a tenth every 500 iterations at most, so on the Monaco day,
+    where a second of driving costs 1, a 10-second search (about 4,000 iterations) never leaves
+    the feasible region: it explores as if windows could not bend. Starting at what a second of
+    driving costs and adapting every `SCALED_PENALTY_UPDATES` iterations, the same search gains
+    3-6 % at 1,000-3,000 iterations there (bench/README.md, "Routing"). Operators, neighbourhood,
+    perturbation and acceptance stay PyVRP's defaults. (On Solomon and Gehring & Homberger the
+    effect was mixed, so plans PyVRP expresses exactly keep plain PyVRP's search.)
+    """
+    if penalty is None:
+        return pyvrp.solve(data, stop=stop, seed=seed, collect_stats=False, display=False, initial_solution=initial)
+    params = pyvrp.SolveParams()
+    rng = pyvrp.RandomNumberGenerator(seed=seed)
+    search = LocalSearch(
+        data, rng, compute_neighbours(data, params.neighbourhood), PerturbationManager(params.perturbation)
+    )
+    for operator in params.operators:
+        if operator.supports(data):
+            search.add_operator(operator(data))
+    penalties = pyvrp.PenaltyManager(
+        ([penalty] * data.num_load_dimensions, penalty, penalty),
+        pyvrp.PenaltyParams(solutions_between_updates=SCALED_PENALTY_UPDATES),
+    )
+    if initial is None:
+        initial = search(pyvrp.Solution.make_random(data, rng), penalties.max_cost_evaluator(), exhaustive=True)
+    return pyvrp.IteratedLocalSearch(data, penalties, search, initial, params.ils).run(stop, collect_stats=False)
 
 
 def _left_out_cost(problem: Problem, unplanned: list[Unplanned]) -> int:
@@ -159,12 +190,14 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model
     dur_sub = dur[np.ix_(index, index)]
     dist_sub = dist[np.ix_(index, index)]
     missing = dist_sub < 0
+    driven = dur_sub[~missing].sum()
 
     objective = problem.objective
     profiles: dict[tuple[frozenset[int], float, float], int] = {}
     distance_matrices: list[Any] = []
     duration_matrices: list[Any] = []
     profile_of: dict[str, int] = {}
+    arc_cost = 0.0
     for w in problem.workers:
         forbidden = frozenset(k for k, v in enumerate(visits) if not w.qualified_for(v))
         key = (forbidden, w.cost_per_hour, w.cost_per_km)
@@ -172,6 +205,7 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model
             per_s = objective.per_travel_s + w.cost_per_hour / 3600
             per_m = objective.per_distance_m + w.cost_per_km / 1000
             cost = np.rint(per_s * dur_sub + per_m * np.where(missing, 0, dist_sub)).astype(np.int64)
+            arc_cost = max(arc_cost, float(cost[~missing].sum()))
             durations = dur_sub.copy()
             columns = [len(depots) + k for k in forbidden]
             worst = int(cost.max(initial=0)) + 1
@@ -253,7 +287,8 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model
         distance_matrices=distance_matrices,
         duration_matrices=duration_matrices,
     )
-    return _Model(data, [v.id for v in visits], workers_of_type, type_of_worker)
+    cost_per_s = max(1.0, arc_cost / driven) if driven > 0 else 1.0
+    return _Model(data, [v.id for v in visits], workers_of_type, type_of_worker, cost_per_s)
 
 
 def _optional(model: _Model, problem: Problem) -> _Model:

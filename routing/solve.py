@@ -6,10 +6,11 @@ the same interface where it measurably does better (bench/README.md, "Routing"):
 * a problem PyVRP expresses exactly (time windows, skills, capacity, shifts; see
   `routing.pyvrp_engine.unsupported`) is solved by PyVRP: on Solomon it reaches a far smaller gap at
   the same budget;
-* a first plan with breaks or second windows is searched by PyVRP on a relaxation that its routes
-  keep (`relax_for_pyvrp`: shifts, working time and late windows shortened by the breaks, first
-  window only); the breaks are put in by `warm_routes` (routes trimmed where something no longer
-  fits, the rest inserted most cheaply), which is the first feasible plan ("pyvrp+repair"), and
+* a first plan with breaks or second windows is searched by PyVRP (its penalties scaled to the
+  day's costs) on a relaxation that most of its routes keep (`relax_for_pyvrp`: shifts and working
+  time shortened by the breaks, late windows by half a break, first window only); the breaks are
+  put in by `warm_routes` (routes trimmed where something no longer fits, the rest inserted most
+  cheaply), which is the first feasible plan ("pyvrp+repair"), and
   OR-Tools improves it with every constraint for the rest of the budget ("pyvrp+ortools") when
   that leaves it time to search (`ORTOOLS_S_PER_VISIT`);
 * re-plans (pins, announced visits) run OR-Tools from the previous plan.
@@ -72,6 +73,10 @@ building its model of a 1,000-visit day with breaks took 6 s on the loaded 2-CPU
 PyVRP keeps the budget and its repaired plan is the answer ("pyvrp+repair")."""
 REPAIR_SHARE = 0.1
 """Share of a timed budget kept for putting the breaks into PyVRP's routes when OR-Tools does not take over."""
+WINDOW_CUT_SHARE = 0.5
+"""Share of the break by which `relax_for_pyvrp` ends late windows earlier (1: every route keeps its
+breaks, 0: the day without breaks). Measured on the Monaco and city days (bench/routing_phases.py):
+0.5 gave the best plans after the repair and OR-Tools, 1 the worst."""
 
 
 def choose_engine(problem: Problem, engine: Engine = "auto") -> Literal["ortools", "pyvrp"]:
@@ -157,17 +162,20 @@ def _best_only(on_progress: Callable[[Progress], None] | None) -> Callable[[Prog
     return report
 
 
-def relax_for_pyvrp(problem: Problem) -> Problem:
-    """What PyVRP can express of `problem`, tightened so that its routes keep the breaks as they are.
+def relax_for_pyvrp(problem: Problem, window_cut_share: float | None = None) -> Problem:
+    """What PyVRP can express of `problem`, tightened so that most of its routes keep their breaks.
 
     Each worker's shift and working time are shortened by their breaks, and every visit whose
-    window closes after the earliest break could open has its window's end moved that much earlier.
-    A route that keeps these then keeps its breaks too: take each break as soon as it may start (or
-    right after the service then under way, when services are shorter than the break windows), and
-    only the visits after it move later, by no more than the break lasts. Visits keep their first
-    window only and balancing is left out. (The older relaxation only shortened the shift: on the
-    Monaco day a quarter of its routes then broke a window once the breaks were in.)
+    window closes after the earliest break could open has its window's end moved earlier by
+    `window_cut_share` (default `WINDOW_CUT_SHARE`) of the longest rest. With the whole rest
+    (share 1) every route keeps its breaks as it stands (take each break as soon as it may start;
+    the later visits move by no more than the break lasts), but no visit may be served in the last
+    half hour of its window although most breaks fit into waiting time: on the Monaco day that cost
+    more travel than repairing the few routes a half cut breaks (`warm_routes`, then OR-Tools with
+    every rule; bench/README.md, "Routing"). Visits keep their first window only and balancing is
+    left out.
     """
+    share = WINDOW_CUT_SHARE if window_cut_share is None else window_cut_share
     workers = []
     for w in problem.workers:
         rest = sum(b.duration_s for b in w.breaks)
@@ -181,13 +189,13 @@ def relax_for_pyvrp(problem: Problem) -> Problem:
         )
     breaks = [b for w in problem.workers for b in w.breaks]
     opens = min((b.earliest_start_s for b in breaks), default=None)
-    rest = max((sum(b.duration_s for b in w.breaks) for w in problem.workers), default=0)
+    cut = round(share * max((sum(b.duration_s for b in w.breaks) for w in problem.workers), default=0))
     visits = []
     for v in problem.visits:
         windows = v.windows[:1]
         if windows and opens is not None and windows[0].end_s >= opens:
             first = windows[0]
-            windows = (Window(first.start_s, max(first.start_s, first.end_s - rest)),)
+            windows = (Window(first.start_s, max(first.start_s, first.end_s - cut)),)
         visits.append(dataclasses.replace(v, windows=windows))
     objective = dataclasses.replace(problem.objective, balance_per_s=0.0)
     return problem.replace(workers=tuple(workers), visits=tuple(visits), objective=objective)
@@ -212,8 +220,8 @@ def _solve_hybrid(
     The seed's routes are trimmed where a break or a second window no longer lets a visit fit, the
     rest is inserted where it fits most cheaply (`warm_routes`): that plan keeps every constraint,
     is reported at once as the first feasible plan, and is returned should OR-Tools end without a
-    better one. GLS improves from there. The relaxation is tight enough that few routes need
-    trimming (`relax_for_pyvrp`); see bench/README.md, "Routing", for what each step gains.
+    better one. GLS improves from there, with the breaks in waiting time where the relaxation
+    could not put them (`relax_for_pyvrp`); see bench/README.md, "Routing", for what each step gains.
     """
     started = perf_counter()
     relaxed = relax_for_pyvrp(problem)
@@ -232,7 +240,13 @@ def _solve_hybrid(
         max_seconds=None if stop.max_seconds is None else stop.max_seconds * seed_share,
     )
     seed_plan = solve_pyvrp(
-        relaxed, stop=share, seed=seed, leave_out=relaxed_out, on_progress=None, should_stop=should_stop
+        relaxed,
+        stop=share,
+        seed=seed,
+        leave_out=relaxed_out,
+        on_progress=None,
+        should_stop=should_stop,
+        scaled_penalties=True,
     )
     repaired = None
     if seed_plan is not None:
