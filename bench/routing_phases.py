@@ -36,7 +36,7 @@ from routing.problem import Problem, StopRule  # noqa: E402
 from routing.pyvrp_engine import solve_pyvrp  # noqa: E402
 from routing.solve import WINDOW_CUT_SHARE, _solve_ortools, relax_for_pyvrp, routes_plan, warm_routes  # noqa: E402
 
-MARKS = (500, 1000, 2000, 3000)
+MARKS = [500, 1000, 2000, 3000]
 
 
 def cpu() -> float:
@@ -173,8 +173,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--cpu", type=float, nargs="+", default=[5.0, 10.0, 20.0], help="hand-over budgets, CPU s")
     parser.add_argument("--starts", type=int, nargs="+", default=[1000], help="PyVRP iterations before the hand-over")
+    parser.add_argument("--marks", type=int, nargs="+", default=MARKS, help="iteration counts of the second table")
     parser.add_argument("--straight-line", action="store_true")
     args = parser.parse_args(argv)
+    MARKS[:] = sorted(args.marks)
     travel, name, _tmp = monaco_day.make_travel(args.straight_line)
     started = cpu()
     problem = monaco_day.scenario(random.Random(0), monaco_day.load_sites(), travel)

@@ -100,3 +100,24 @@ def test_routes_are_priced_as_or_tools_prices_them() -> None:
     assert again.objective == plan.objective
     assert [u.visit_id for u in again.unplanned] == [u.visit_id for u in plan.unplanned]
     assert check(problem, again) == []
+
+
+def test_the_first_feasible_plan_comes_from_pyvrps_first_solution_not_the_end_of_its_search() -> None:
+    """Tests that a day with breaks reports its first complete plan right after PyVRP's first solution (not at
+    the end of PyVRP's share of the budget), so a manager who stops the planning then gets a plan at once."""
+    visits = [Visit(f"v{k}", location=k, service_s=1800) for k in range(1, 9)]
+    problem = ten_minutes_apart(visits, [worker(), worker("w2")])
+    reports: list[Progress] = []
+    polls_before_a_plan = [0]
+
+    def stop_once_a_plan_is_shown() -> bool:
+        polls_before_a_plan[0] += not reports
+        return bool(reports)
+
+    plan = solve(
+        problem, stop=StopRule(max_solutions=2000), on_progress=reports.append, should_stop=stop_once_a_plan_is_shown
+    )
+    assert reports[0].engine == "pyvrp+repair"
+    assert polls_before_a_plan[0] <= 2
+    assert plan.objective == reports[-1].objective and plan.planned_count == 8
+    assert check(problem, plan) == []
