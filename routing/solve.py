@@ -219,8 +219,8 @@ def _solve_hybrid(
 
     The seed's routes are trimmed where a break or a second window no longer lets a visit fit, the
     rest is inserted where it fits most cheaply (`warm_routes`): that plan keeps every constraint,
-    is reported at once as the first feasible plan, and is returned should OR-Tools end without a
-    better one. GLS improves from there, with the breaks in waiting time where the relaxation
+    is reported at once (first from PyVRP's first solution, then from its best), and is returned
+    should OR-Tools end without a better one. GLS improves from there, with the breaks in waiting time where the relaxation
     could not put them (`relax_for_pyvrp`); see bench/README.md, "Routing", for what each step gains.
     """
     started = perf_counter()
