@@ -140,12 +140,14 @@ def _search(
 
     PyVRP starts every penalty (per second of time warp, per unit of excess load) midway between
     0.1 and 100,000 and lowers it by a tenth every 500 iterations at most, so on the Monaco day,
-    where a second of driving costs 1, a 10-second search (about 4,000 iterations) never leaves
-    the feasible region: it explores as if windows could not bend. Starting at what a second of
-    driving costs and adapting every `SCALED_PENALTY_UPDATES` iterations, the same search gains
-    3-6 % at 1,000-3,000 iterations there (bench/README.md, "Routing"). Operators, neighbourhood,
-    perturbation and acceptance stay PyVRP's defaults. (On Solomon and Gehring & Homberger the
-    effect was mixed, so plans PyVRP expresses exactly keep plain PyVRP's search.)
+    where a second of driving costs 1, a second late still costs about 20,000 after the 4,000
+    iterations of a 10-second search: it hardly ever accepts a route that is late somewhere on the
+    way to a better one. Starting at what a second of driving costs and adapting every
+    `SCALED_PENALTY_UPDATES` iterations, the same search gains 2-5 % at 1,000-3,000 iterations
+    there (the whole plan after OR-Tools less clearly: bench/README.md, "Routing", sixth session).
+    Operators, neighbourhood, perturbation and acceptance stay PyVRP's defaults. (On Solomon and
+    Gehring & Homberger the effect was mixed, so plans PyVRP expresses exactly keep plain PyVRP's
+    search.)
     """
     if penalty is None:
         return pyvrp.solve(data, stop=stop, seed=seed, collect_stats=False, display=False, initial_solution=initial)

@@ -75,8 +75,9 @@ REPAIR_SHARE = 0.1
 """Share of a timed budget kept for putting the breaks into PyVRP's routes when OR-Tools does not take over."""
 WINDOW_CUT_SHARE = 0.5
 """Share of the break by which `relax_for_pyvrp` ends late windows earlier (1: every route keeps its
-breaks, 0: the day without breaks). Measured on the Monaco and city days (bench/routing_phases.py):
-0.5 gave the best plans after the repair and OR-Tools, 1 the worst."""
+breaks, 0: the day without breaks). On the Monaco day with 1,000-2,000 PyVRP iterations before
+OR-Tools, 0.5 gave shorter plans than 1 (bench/routing_phases.py); on the city day's repair, 0.5 beat
+both 1 and 0. With 3,000 iterations the difference was within run-to-run noise (bench/README.md)."""
 
 
 def choose_engine(problem: Problem, engine: Engine = "auto") -> Literal["ortools", "pyvrp"]:
