@@ -76,12 +76,15 @@ def solve_pyvrp(
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     scaled_penalties: bool = False,
+    on_start: Callable[[Plan], None] | None = None,
 ) -> Plan | None:
     """Solve with PyVRP; None when it ends without a feasible plan (the caller falls back to OR-Tools).
 
     `leave_out` are visits known to be unservable, with their reasons; they stay out of the model.
     `scaled_penalties` starts the search with penalties on the scale of the problem's costs (see
-    `_search`); without it the search is plain PyVRP's, parameters and all.
+    `_search`); without it the search is plain PyVRP's, parameters and all. `on_start` is given the
+    solution the search starts from (PyVRP's first local search of a random solution, or `initial`)
+    when it is feasible; the search itself is not changed by it.
     """
     problems = unsupported(problem)
     if problems:
@@ -97,16 +100,26 @@ def solve_pyvrp(
     criterion = _Stop(stop, on_progress, should_stop, offset=_left_out_cost(problem, unplanned))
     model = _build(problem, leave_out)
     penalty = model.cost_per_s if scaled_penalties else None
-    result = _search(model.data, criterion.phase(GIVE_UP_SHARE), seed, _initial(model, initial), penalty)
+
+    def started(solution: pyvrp.Solution) -> None:
+        if on_start is not None and solution.is_feasible():
+            on_start(_plan(problem, model, solution, leave_out))
+
+    result = _search(model.data, criterion.phase(GIVE_UP_SHARE), seed, _initial(model, initial), penalty, started)
     if not result.best.is_feasible() and not criterion.done:
         model = _optional(model, problem)
         start = _solution(
             model, [(r.vehicle_type(), [a.idx for a in r.schedule() if a.is_client()]) for r in result.best.routes()]
         )
-        result = _search(model.data, criterion.phase(1.0), seed, start, penalty)
-    best = result.best
-    if not best.is_feasible():
+        result = _search(model.data, criterion.phase(1.0), seed, start, penalty, None)
+    if not result.best.is_feasible():
         return None
+    return _plan(problem, model, result.best, leave_out)
+
+
+def _plan(problem: Problem, model: _Model, best: pyvrp.Solution, leave_out: Mapping[str, UnplannedReason]) -> Plan:
+    """The plan of a feasible PyVRP solution of `model`, its objective priced as the search prices it."""
+    unplanned = [Unplanned(vid, reason) for vid, reason in leave_out.items()]
     routes: list[Route] = []
     free = {k: list(ws) for k, ws in enumerate(model.workers_of_type)}
     for r in best.routes():
@@ -125,7 +138,8 @@ def solve_pyvrp(
             unplanned.append(Unplanned(vid, unplanned_reason(problem, routes, problem.visit(vid))))
     order = {w.id: k for k, w in enumerate(problem.workers)}
     routes.sort(key=lambda route: order[route.worker_id])
-    cost = int(result.cost()) + _left_out_cost(problem, [u for u in unplanned if u.visit_id in leave_out])
+    search_cost = pyvrp.CostEvaluator([0] * len(best.excess_load()), 0, 0).cost(best)
+    cost = int(search_cost) + _left_out_cost(problem, [u for u in unplanned if u.visit_id in leave_out])
     return Plan(routes=tuple(routes), unplanned=tuple(unplanned), engine="pyvrp", objective=cost)
 
 
@@ -135,8 +149,10 @@ def _search(
     seed: int,
     initial: pyvrp.Solution | None,
     penalty: float | None,
+    on_start: Callable[[pyvrp.Solution], None] | None,
 ) -> pyvrp.Result:
-    """PyVRP's search (`pyvrp.solve`), its initial penalties set to `penalty` when given.
+    """PyVRP's search, step for step as `pyvrp.solve` runs it, its initial penalties set to `penalty`
+    when given; `on_start` sees the solution it starts from.
 
     PyVRP starts every penalty (per second of time warp, per unit of excess load) midway between
     0.1 and 100,000 and lowers it by a tenth every 500 iterations at most, so on the Monaco day,
@@ -144,13 +160,9 @@ def _search(
     iterations of a 10-second search: it hardly ever accepts a route that is late somewhere on the
     way to a better one. Starting at what a second of driving costs and adapting every
     `SCALED_PENALTY_UPDATES` iterations, the same search gains 2-5 % at 1,000-3,000 iterations
-    there (the whole plan after OR-Tools less clearly: bench/README.md, "Routing", sixth session).
-    Operators, neighbourhood, perturbation and acceptance stay PyVRP's defaults. (On Solomon and
-    Gehring & Homberger the effect was mixed, so plans PyVRP expresses exactly keep plain PyVRP's
-    search.)
+    on the relaxation there, but the whole plan after OR-Tools did not gain in timed 10-second runs
+    (bench/README.md, "Routing", sixth session), so no caller asks for it now.
     """
-    if penalty is None:
-        return pyvrp.solve(data, stop=stop, seed=seed, collect_stats=False, display=False, initial_solution=initial)
     params = pyvrp.SolveParams()
     rng = pyvrp.RandomNumberGenerator(seed=seed)
     search = LocalSearch(
@@ -159,12 +171,17 @@ def _search(
     for operator in params.operators:
         if operator.supports(data):
             search.add_operator(operator(data))
-    penalties = pyvrp.PenaltyManager(
-        ([penalty] * data.num_load_dimensions, penalty, penalty),
-        pyvrp.PenaltyParams(solutions_between_updates=SCALED_PENALTY_UPDATES),
-    )
+    if penalty is None:
+        penalties = pyvrp.PenaltyManager(params.penalty.midpoint_penalties(data), params.penalty)
+    else:
+        penalties = pyvrp.PenaltyManager(
+            ([penalty] * data.num_load_dimensions, penalty, penalty),
+            pyvrp.PenaltyParams(solutions_between_updates=SCALED_PENALTY_UPDATES),
+        )
     if initial is None:
         initial = search(pyvrp.Solution.make_random(data, rng), penalties.max_cost_evaluator(), exhaustive=True)
+    if on_start is not None:
+        on_start(initial)
     return pyvrp.IteratedLocalSearch(data, penalties, search, initial, params.ils).run(stop, collect_stats=False)
 
 

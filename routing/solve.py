@@ -6,11 +6,11 @@ the same interface where it measurably does better (bench/README.md, "Routing"):
 * a problem PyVRP expresses exactly (time windows, skills, capacity, shifts; see
   `routing.pyvrp_engine.unsupported`) is solved by PyVRP: on Solomon it reaches a far smaller gap at
   the same budget;
-* a first plan with breaks or second windows is searched by PyVRP (its penalties scaled to the
-  day's costs) on a relaxation that most of its routes keep (`relax_for_pyvrp`: shifts and working
-  time shortened by the breaks, late windows by half a break, first window only); the breaks are
-  put in by `warm_routes` (routes trimmed where something no longer fits, the rest inserted most
-  cheaply), which is the first feasible plan ("pyvrp+repair"), and
+* a first plan with breaks or second windows is searched by PyVRP on a relaxation that its routes
+  keep (`relax_for_pyvrp`: shifts, working time and late windows shortened by the breaks, first
+  window only); the breaks are put in by `warm_routes` (routes trimmed where something no longer
+  fits, the rest inserted most cheaply) into the solution PyVRP starts from, which is the first
+  feasible plan ("pyvrp+repair"), and again into its best, and
   OR-Tools improves it with every constraint for the rest of the budget ("pyvrp+ortools") when
   that leaves it time to search (`ORTOOLS_S_PER_VISIT`);
 * re-plans (pins, announced visits) run OR-Tools from the previous plan.
@@ -73,11 +73,11 @@ building its model of a 1,000-visit day with breaks took 6 s on the loaded 2-CPU
 PyVRP keeps the budget and its repaired plan is the answer ("pyvrp+repair")."""
 REPAIR_SHARE = 0.1
 """Share of a timed budget kept for putting the breaks into PyVRP's routes when OR-Tools does not take over."""
-WINDOW_CUT_SHARE = 0.5
+WINDOW_CUT_SHARE = 1.0
 """Share of the break by which `relax_for_pyvrp` ends late windows earlier (1: every route keeps its
-breaks, 0: the day without breaks). On the Monaco day with 1,000-2,000 PyVRP iterations before
-OR-Tools, 0.5 gave shorter plans than 1 (bench/routing_phases.py); on the city day's repair, 0.5 beat
-both 1 and 0. With 3,000 iterations the difference was within run-to-run noise (bench/README.md)."""
+breaks, 0: the day without breaks). 0.5 with penalties scaled to the day gave shorter plans with
+1,000-2,000 PyVRP iterations before OR-Tools (bench/routing_phases.py) and the best city repair, but
+not shorter timed 10-second plans of three Monaco days (bench/README.md, "Routing", sixth session)."""
 
 
 def choose_engine(problem: Problem, engine: Engine = "auto") -> Literal["ortools", "pyvrp"]:
@@ -164,17 +164,16 @@ def _best_only(on_progress: Callable[[Progress], None] | None) -> Callable[[Prog
 
 
 def relax_for_pyvrp(problem: Problem, window_cut_share: float | None = None) -> Problem:
-    """What PyVRP can express of `problem`, tightened so that most of its routes keep their breaks.
+    """What PyVRP can express of `problem`, tightened so that its routes keep their breaks.
 
     Each worker's shift and working time are shortened by their breaks, and every visit whose
     window closes after the earliest break could open has its window's end moved earlier by
     `window_cut_share` (default `WINDOW_CUT_SHARE`) of the longest rest. With the whole rest
     (share 1) every route keeps its breaks as it stands (take each break as soon as it may start;
     the later visits move by no more than the break lasts), but no visit may be served in the last
-    half hour of its window although most breaks fit into waiting time: on the Monaco day that cost
-    more travel than repairing the few routes a half cut breaks (`warm_routes`, then OR-Tools with
-    every rule; bench/README.md, "Routing"). Visits keep their first window only and balancing is
-    left out.
+    half hour of its window although most breaks fit into waiting time; a smaller share lets the
+    repair (`warm_routes`, then OR-Tools with every rule) fix the routes it breaks (bench/README.md,
+    "Routing", sixth session). Visits keep their first window only and balancing is left out.
     """
     share = WINDOW_CUT_SHARE if window_cut_share is None else window_cut_share
     workers = []
@@ -220,7 +219,7 @@ def _solve_hybrid(
 
     The seed's routes are trimmed where a break or a second window no longer lets a visit fit, the
     rest is inserted where it fits most cheaply (`warm_routes`): that plan keeps every constraint,
-    is reported at once (first from PyVRP's first solution, then from its best), and is returned
+    is reported at once (first from the solution PyVRP starts from, then from its best), and is returned
     should OR-Tools end without a better one. GLS improves from there, with the breaks in waiting time where the relaxation
     could not put them (`relax_for_pyvrp`); see bench/README.md, "Routing", for what each step gains.
     """
@@ -236,44 +235,30 @@ def _solve_hybrid(
         problem.visits
     )
     seed_share = SEED_SHARE if finish else 1 - REPAIR_SHARE
-    # PyVRP's first solution, with the breaks put in, is the first feasible plan (within a second
-    # on the Monaco day, where the end of PyVRP's share came at half the budget); its search then
-    # goes on from there for the rest of its share.
-    first = solve_pyvrp(
+    share = StopRule(
+        max_solutions=stop.max_solutions,
+        max_seconds=None if stop.max_seconds is None else stop.max_seconds * seed_share,
+    )
+    early: list[Plan] = []
+
+    def first_plan(plan: Plan) -> None:
+        # The solution PyVRP's search starts from, with the breaks put in, is the first feasible plan
+        # (0.2 s into the Monaco day, where the end of PyVRP's share came at half the budget).
+        early.append(routes_plan(problem, warm_routes(problem, problem.visits, plan), leave_out))
+        if report is not None:
+            report(Progress(early[0].objective, perf_counter() - started, 1, "pyvrp+repair"))
+
+    seed_plan = solve_pyvrp(
         relaxed,
-        stop=StopRule(max_solutions=1),
+        stop=share,
         seed=seed,
         leave_out=relaxed_out,
+        on_progress=None,
         should_stop=should_stop,
-        scaled_penalties=True,
+        on_start=first_plan,
     )
-    early = None
-    if first is not None:
-        early = routes_plan(problem, warm_routes(problem, problem.visits, first), leave_out)
-        if report is not None:
-            report(Progress(early.objective, perf_counter() - started, 1, "pyvrp+repair"))
-    seed_plan = first
-    searched = perf_counter() - started
-    more = stop.max_solutions is None or stop.max_solutions > 1
-    if more and (stop.max_seconds is None or searched < stop.max_seconds * seed_share):
-        share = StopRule(
-            max_solutions=None if stop.max_solutions is None else stop.max_solutions - 1,
-            max_seconds=None if stop.max_seconds is None else stop.max_seconds * seed_share - searched,
-        )
-        seed_plan = (
-            solve_pyvrp(
-                relaxed,
-                stop=share,
-                seed=seed,
-                leave_out=relaxed_out,
-                initial=first,
-                should_stop=should_stop,
-                scaled_penalties=True,
-            )
-            or first
-        )
-    repaired = early
-    if seed_plan is not None and seed_plan is not first:
+    repaired = early[0] if early else None
+    if seed_plan is not None:
         later = routes_plan(problem, warm_routes(problem, problem.visits, seed_plan), leave_out)
         if report is not None:
             report(Progress(later.objective, perf_counter() - started, 1, "pyvrp+repair"))
