@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pyvrp
+from pyvrp.search import LocalSearch, PerturbationManager, compute_neighbours
 from pyvrp.stop import StoppingCriterion
 
 from routing.plan import Plan, Progress, Route, Unplanned, UnplannedReason, schedule_route, unplanned_reason
@@ -35,6 +36,8 @@ before it lets them be left out, when it has not found a plan that serves them a
 GIVE_UP_ITERATIONS = 50
 """... and it has run at least this many iterations (a 1,000-visit day's first one alone can take a
 fifth of a 10-second budget on a busy machine)."""
+SCALED_PENALTY_UPDATES = 100
+"""With `scaled_penalties`, the penalties adapt every this many iterations (PyVRP: every 500)."""
 
 
 def unsupported(problem: Problem) -> list[str]:
@@ -60,6 +63,7 @@ class _Model:
     visit_ids: list[str]
     workers_of_type: list[list[Worker]]
     type_of_worker: dict[str, int] = field(default_factory=dict)
+    cost_per_s: float = 1.0  # what a second of driving costs (the dearest worker, over all arcs), at least 1
 
 
 def solve_pyvrp(
@@ -71,10 +75,16 @@ def solve_pyvrp(
     initial: Plan | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    scaled_penalties: bool = False,
+    on_start: Callable[[Plan], None] | None = None,
 ) -> Plan | None:
     """Solve with PyVRP; None when it ends without a feasible plan (the caller falls back to OR-Tools).
 
     `leave_out` are visits known to be unservable, with their reasons; they stay out of the model.
+    `scaled_penalties` starts the search with penalties on the scale of the problem's costs (see
+    `_search`); without it the search is plain PyVRP's, parameters and all. `on_start` is given the
+    solution the search starts from (PyVRP's first local search of a random solution, or `initial`)
+    when it is feasible; the search itself is not changed by it.
     """
     problems = unsupported(problem)
     if problems:
@@ -86,32 +96,30 @@ def solve_pyvrp(
     # iterations per second as with optional clients and finds better plans (bench/README.md,
     # "Routing"). Only when that finds no complete plan within a fifth of the budget (some required
     # visit does not fit) does it go on with them optional, from the best routes found so far.
-    model = _build(problem, leave_out)
+    # The budget counts from here, building the model included (0.3-0.7 s for a 1,000-visit day).
     criterion = _Stop(stop, on_progress, should_stop, offset=_left_out_cost(problem, unplanned))
-    result = pyvrp.solve(
-        model.data,
-        stop=criterion.phase(GIVE_UP_SHARE),
-        seed=seed,
-        collect_stats=False,
-        display=False,
-        initial_solution=_initial(model, initial),
-    )
+    model = _build(problem, leave_out)
+    penalty = model.cost_per_s if scaled_penalties else None
+
+    def started(solution: pyvrp.Solution) -> None:
+        if on_start is not None and solution.is_feasible():
+            on_start(_plan(problem, model, solution, leave_out))
+
+    result = _search(model.data, criterion.phase(GIVE_UP_SHARE), seed, _initial(model, initial), penalty, started)
     if not result.best.is_feasible() and not criterion.done:
         model = _optional(model, problem)
-        result = pyvrp.solve(
-            model.data,
-            stop=criterion.phase(1.0),
-            seed=seed,
-            collect_stats=False,
-            display=False,
-            initial_solution=_solution(
-                model,
-                [(r.vehicle_type(), [a.idx for a in r.schedule() if a.is_client()]) for r in result.best.routes()],
-            ),
+        start = _solution(
+            model, [(r.vehicle_type(), [a.idx for a in r.schedule() if a.is_client()]) for r in result.best.routes()]
         )
-    best = result.best
-    if not best.is_feasible():
+        result = _search(model.data, criterion.phase(1.0), seed, start, penalty, None)
+    if not result.best.is_feasible():
         return None
+    return _plan(problem, model, result.best, leave_out)
+
+
+def _plan(problem: Problem, model: _Model, best: pyvrp.Solution, leave_out: Mapping[str, UnplannedReason]) -> Plan:
+    """The plan of a feasible PyVRP solution of `model`, its objective priced as the search prices it."""
+    unplanned = [Unplanned(vid, reason) for vid, reason in leave_out.items()]
     routes: list[Route] = []
     free = {k: list(ws) for k, ws in enumerate(model.workers_of_type)}
     for r in best.routes():
@@ -130,8 +138,51 @@ def solve_pyvrp(
             unplanned.append(Unplanned(vid, unplanned_reason(problem, routes, problem.visit(vid))))
     order = {w.id: k for k, w in enumerate(problem.workers)}
     routes.sort(key=lambda route: order[route.worker_id])
-    cost = int(result.cost()) + _left_out_cost(problem, [u for u in unplanned if u.visit_id in leave_out])
+    search_cost = pyvrp.CostEvaluator([0] * len(best.excess_load()), 0, 0).cost(best)
+    cost = int(search_cost) + _left_out_cost(problem, [u for u in unplanned if u.visit_id in leave_out])
     return Plan(routes=tuple(routes), unplanned=tuple(unplanned), engine="pyvrp", objective=cost)
+
+
+def _search(
+    data: pyvrp.ProblemData,
+    stop: StoppingCriterion,
+    seed: int,
+    initial: pyvrp.Solution | None,
+    penalty: float | None,
+    on_start: Callable[[pyvrp.Solution], None] | None,
+) -> pyvrp.Result:
+    """PyVRP's search, step for step as `pyvrp.solve` runs it, its initial penalties set to `penalty`
+    when given; `on_start` sees the solution it starts from.
+
+    PyVRP starts every penalty (per second of time warp, per unit of excess load) midway between
+    0.1 and 100,000 and lowers it by a tenth every 500 iterations at most, so on the Monaco day,
+    where a second of driving costs 1, a second late still costs about 20,000 after the 4,000
+    iterations of a 10-second search: it hardly ever accepts a route that is late somewhere on the
+    way to a better one. Starting at what a second of driving costs and adapting every
+    `SCALED_PENALTY_UPDATES` iterations, the same search gains 2-5 % at 1,000-3,000 iterations
+    on the relaxation there, but the whole plan after OR-Tools did not gain in timed 10-second runs
+    (bench/README.md, "Routing", sixth session), so no caller asks for it now.
+    """
+    params = pyvrp.SolveParams()
+    rng = pyvrp.RandomNumberGenerator(seed=seed)
+    search = LocalSearch(
+        data, rng, compute_neighbours(data, params.neighbourhood), PerturbationManager(params.perturbation)
+    )
+    for operator in params.operators:
+        if operator.supports(data):
+            search.add_operator(operator(data))
+    if penalty is None:
+        penalties = pyvrp.PenaltyManager(params.penalty.midpoint_penalties(data), params.penalty)
+    else:
+        penalties = pyvrp.PenaltyManager(
+            ([penalty] * data.num_load_dimensions, penalty, penalty),
+            pyvrp.PenaltyParams(solutions_between_updates=SCALED_PENALTY_UPDATES),
+        )
+    if initial is None:
+        initial = search(pyvrp.Solution.make_random(data, rng), penalties.max_cost_evaluator(), exhaustive=True)
+    if on_start is not None:
+        on_start(initial)
+    return pyvrp.IteratedLocalSearch(data, penalties, search, initial, params.ils).run(stop, collect_stats=False)
 
 
 def _left_out_cost(problem: Problem, unplanned: list[Unplanned]) -> int:
@@ -159,12 +210,14 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model
     dur_sub = dur[np.ix_(index, index)]
     dist_sub = dist[np.ix_(index, index)]
     missing = dist_sub < 0
+    driven = dur_sub[~missing].sum()
 
     objective = problem.objective
     profiles: dict[tuple[frozenset[int], float, float], int] = {}
     distance_matrices: list[Any] = []
     duration_matrices: list[Any] = []
     profile_of: dict[str, int] = {}
+    arc_cost = 0.0
     for w in problem.workers:
         forbidden = frozenset(k for k, v in enumerate(visits) if not w.qualified_for(v))
         key = (forbidden, w.cost_per_hour, w.cost_per_km)
@@ -172,6 +225,7 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model
             per_s = objective.per_travel_s + w.cost_per_hour / 3600
             per_m = objective.per_distance_m + w.cost_per_km / 1000
             cost = np.rint(per_s * dur_sub + per_m * np.where(missing, 0, dist_sub)).astype(np.int64)
+            arc_cost = max(arc_cost, float(cost[~missing].sum()))
             durations = dur_sub.copy()
             columns = [len(depots) + k for k in forbidden]
             worst = int(cost.max(initial=0)) + 1
@@ -253,7 +307,8 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model
         distance_matrices=distance_matrices,
         duration_matrices=duration_matrices,
     )
-    return _Model(data, [v.id for v in visits], workers_of_type, type_of_worker)
+    cost_per_s = max(1.0, arc_cost / driven) if driven > 0 else 1.0
+    return _Model(data, [v.id for v in visits], workers_of_type, type_of_worker, cost_per_s)
 
 
 def _optional(model: _Model, problem: Problem) -> _Model:

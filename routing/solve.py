@@ -9,7 +9,8 @@ the same interface where it measurably does better (bench/README.md, "Routing"):
 * a first plan with breaks or second windows is searched by PyVRP on a relaxation that its routes
   keep (`relax_for_pyvrp`: shifts, working time and late windows shortened by the breaks, first
   window only); the breaks are put in by `warm_routes` (routes trimmed where something no longer
-  fits, the rest inserted most cheaply), which is the first feasible plan ("pyvrp+repair"), and
+  fits, the rest inserted most cheaply) into the solution PyVRP starts from, which is the first
+  feasible plan ("pyvrp+repair"), and again into its best, and
   OR-Tools improves it with every constraint for the rest of the budget ("pyvrp+ortools") when
   that leaves it time to search (`ORTOOLS_S_PER_VISIT`);
 * re-plans (pins, announced visits) run OR-Tools from the previous plan.
@@ -72,6 +73,11 @@ building its model of a 1,000-visit day with breaks took 6 s on the loaded 2-CPU
 PyVRP keeps the budget and its repaired plan is the answer ("pyvrp+repair")."""
 REPAIR_SHARE = 0.1
 """Share of a timed budget kept for putting the breaks into PyVRP's routes when OR-Tools does not take over."""
+WINDOW_CUT_SHARE = 1.0
+"""Share of the break by which `relax_for_pyvrp` ends late windows earlier (1: every route keeps its
+breaks, 0: the day without breaks). 0.5 with penalties scaled to the day gave shorter plans with
+1,000-2,000 PyVRP iterations before OR-Tools (bench/routing_phases.py) and the best city repair, but
+not shorter timed 10-second plans of three Monaco days (bench/README.md, "Routing", sixth session)."""
 
 
 def choose_engine(problem: Problem, engine: Engine = "auto") -> Literal["ortools", "pyvrp"]:
@@ -157,17 +163,19 @@ def _best_only(on_progress: Callable[[Progress], None] | None) -> Callable[[Prog
     return report
 
 
-def relax_for_pyvrp(problem: Problem) -> Problem:
-    """What PyVRP can express of `problem`, tightened so that its routes keep the breaks as they are.
+def relax_for_pyvrp(problem: Problem, window_cut_share: float | None = None) -> Problem:
+    """What PyVRP can express of `problem`, tightened so that its routes keep their breaks.
 
     Each worker's shift and working time are shortened by their breaks, and every visit whose
-    window closes after the earliest break could open has its window's end moved that much earlier.
-    A route that keeps these then keeps its breaks too: take each break as soon as it may start (or
-    right after the service then under way, when services are shorter than the break windows), and
-    only the visits after it move later, by no more than the break lasts. Visits keep their first
-    window only and balancing is left out. (The older relaxation only shortened the shift: on the
-    Monaco day a quarter of its routes then broke a window once the breaks were in.)
+    window closes after the earliest break could open has its window's end moved earlier by
+    `window_cut_share` (default `WINDOW_CUT_SHARE`) of the longest rest. With the whole rest
+    (share 1) every route keeps its breaks as it stands (take each break as soon as it may start;
+    the later visits move by no more than the break lasts), but no visit may be served in the last
+    half hour of its window although most breaks fit into waiting time; a smaller share lets the
+    repair (`warm_routes`, then OR-Tools with every rule) fix the routes it breaks (bench/README.md,
+    "Routing", sixth session). Visits keep their first window only and balancing is left out.
     """
+    share = WINDOW_CUT_SHARE if window_cut_share is None else window_cut_share
     workers = []
     for w in problem.workers:
         rest = sum(b.duration_s for b in w.breaks)
@@ -181,13 +189,13 @@ def relax_for_pyvrp(problem: Problem) -> Problem:
         )
     breaks = [b for w in problem.workers for b in w.breaks]
     opens = min((b.earliest_start_s for b in breaks), default=None)
-    rest = max((sum(b.duration_s for b in w.breaks) for w in problem.workers), default=0)
+    cut = round(share * max((sum(b.duration_s for b in w.breaks) for w in problem.workers), default=0))
     visits = []
     for v in problem.visits:
         windows = v.windows[:1]
         if windows and opens is not None and windows[0].end_s >= opens:
             first = windows[0]
-            windows = (Window(first.start_s, max(first.start_s, first.end_s - rest)),)
+            windows = (Window(first.start_s, max(first.start_s, first.end_s - cut)),)
         visits.append(dataclasses.replace(v, windows=windows))
     objective = dataclasses.replace(problem.objective, balance_per_s=0.0)
     return problem.replace(workers=tuple(workers), visits=tuple(visits), objective=objective)
@@ -211,9 +219,9 @@ def _solve_hybrid(
 
     The seed's routes are trimmed where a break or a second window no longer lets a visit fit, the
     rest is inserted where it fits most cheaply (`warm_routes`): that plan keeps every constraint,
-    is reported at once as the first feasible plan, and is returned should OR-Tools end without a
-    better one. GLS improves from there. The relaxation is tight enough that few routes need
-    trimming (`relax_for_pyvrp`); see bench/README.md, "Routing", for what each step gains.
+    is reported at once (first from the solution PyVRP starts from, then from its best), and is returned
+    should OR-Tools end without a better one. GLS improves from there, with the breaks in waiting time where the relaxation
+    could not put them (`relax_for_pyvrp`); see bench/README.md, "Routing", for what each step gains.
     """
     started = perf_counter()
     relaxed = relax_for_pyvrp(problem)
@@ -231,14 +239,31 @@ def _solve_hybrid(
         max_solutions=stop.max_solutions,
         max_seconds=None if stop.max_seconds is None else stop.max_seconds * seed_share,
     )
-    seed_plan = solve_pyvrp(
-        relaxed, stop=share, seed=seed, leave_out=relaxed_out, on_progress=None, should_stop=should_stop
-    )
-    repaired = None
-    if seed_plan is not None:
-        repaired = routes_plan(problem, warm_routes(problem, problem.visits, seed_plan), leave_out)
+    early: list[Plan] = []
+
+    def first_plan(plan: Plan) -> None:
+        # The solution PyVRP's search starts from, with the breaks put in, is the first feasible plan
+        # (0.2 s into the Monaco day, where the end of PyVRP's share came at half the budget).
+        early.append(routes_plan(problem, warm_routes(problem, problem.visits, plan), leave_out))
         if report is not None:
-            report(Progress(repaired.objective, perf_counter() - started, 1, "pyvrp+repair"))
+            report(Progress(early[0].objective, perf_counter() - started, 1, "pyvrp+repair"))
+
+    seed_plan = solve_pyvrp(
+        relaxed,
+        stop=share,
+        seed=seed,
+        leave_out=relaxed_out,
+        on_progress=None,
+        should_stop=should_stop,
+        on_start=first_plan,
+    )
+    repaired = early[0] if early else None
+    if seed_plan is not None:
+        later = routes_plan(problem, warm_routes(problem, problem.visits, seed_plan), leave_out)
+        if report is not None:
+            report(Progress(later.objective, perf_counter() - started, 1, "pyvrp+repair"))
+        if repaired is None or later.objective < repaired.objective:
+            repaired = later
     rest = stop
     if stop.max_seconds is not None:
         rest = StopRule(stop.max_solutions, max(0.001, stop.max_seconds - (perf_counter() - started)))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from routing.check import check
 from routing.plan import Progress, earliest_route
 from routing.problem import Break, Problem, StopRule, Visit, Window, Worker
-from routing.solve import relax_for_pyvrp, routes_plan, solve
+from routing.solve import relax_for_pyvrp, routes_plan, solve, warm_routes
 
 H = 3600
 FEW = StopRule(max_solutions=60)
@@ -45,6 +45,28 @@ def test_routes_planned_on_the_pyvrp_relaxation_keep_the_breaks() -> None:
         assert earliest_route(problem, problem.worker(route.worker_id), route.visit_ids) is not None
 
 
+def test_a_relaxation_cut_by_half_a_break_keeps_the_last_quarter_hour_of_a_late_window() -> None:
+    """Tests that a relaxation cut by half a break ends a window closing after the break opens only 15 of
+    the break's 30 minutes earlier: C (14:00-14:40) may still start at 14:25, the shift ends at the break's
+    length earlier, and a window closing before any break could open is kept whole."""
+    early = Visit("E", location=4, service_s=600, windows=(Window(9 * H, 10 * H),))
+    relaxed = relax_for_pyvrp(ten_minutes_apart([A, B, C, early], [worker()]), window_cut_share=0.5)
+    assert relaxed.visit("C").windows == (Window(14 * H, 14 * H + 1500),)
+    assert relaxed.visit("E").windows == (Window(9 * H, 10 * H),)
+    assert relaxed.worker("w1").shift_end_s == 17 * H - 1800 and relaxed.worker("w1").breaks == ()
+
+
+def test_a_route_a_looser_relaxation_lets_break_a_rule_is_repaired() -> None:
+    """Tests that when PyVRP's route on a relaxation cut by half a break cannot take its break (A, B and C
+    in a row), the breaks put in keep every window, leaving out what no longer fits."""
+    problem = ten_minutes_apart([A, B, C], [worker()])
+    seed = solve(relax_for_pyvrp(problem, window_cut_share=0.5), stop=FEW, engine="pyvrp")
+    assert seed.routes[0].visit_ids == ("A", "B", "C")
+    repaired = routes_plan(problem, warm_routes(problem, problem.visits, seed), {})
+    assert repaired.routes[0].visit_ids == ("A", "B") and [u.visit_id for u in repaired.unplanned] == ["C"]
+    assert check(problem, repaired) == []
+
+
 def test_a_day_with_breaks_is_planned_with_every_break_in_its_window() -> None:
     """Tests that "auto" plans two of the three visits for one worker and takes the break between 12:00 and 14:00."""
     problem = ten_minutes_apart([A, B, C], [worker()])
@@ -77,3 +99,25 @@ def test_routes_are_priced_as_or_tools_prices_them() -> None:
     assert again.objective == plan.objective
     assert [u.visit_id for u in again.unplanned] == [u.visit_id for u in plan.unplanned]
     assert check(problem, again) == []
+
+
+def test_the_first_feasible_plan_comes_from_pyvrps_first_solution_not_the_end_of_its_search() -> None:
+    """Tests that a day with breaks reports its first complete plan from the solution PyVRP's search starts
+    from (not at the end of PyVRP's share of the budget), so a manager who stops the planning then gets a
+    plan at once."""
+    visits = [Visit(f"v{k}", location=k, service_s=1800) for k in range(1, 9)]
+    problem = ten_minutes_apart(visits, [worker(), worker("w2")])
+    reports: list[Progress] = []
+    polls_before_a_plan = [0]
+
+    def stop_once_a_plan_is_shown() -> bool:
+        polls_before_a_plan[0] += not reports
+        return bool(reports)
+
+    plan = solve(
+        problem, stop=StopRule(max_solutions=2000), on_progress=reports.append, should_stop=stop_once_a_plan_is_shown
+    )
+    assert reports[0].engine == "pyvrp+repair"
+    assert polls_before_a_plan[0] <= 2
+    assert plan.objective == reports[-1].objective and plan.planned_count == 8
+    assert check(problem, plan) == []
