@@ -701,13 +701,23 @@
   }
 
   // Times on the office's clock (OUTFIELD_TIMEZONE, on the wall's data-timezone; console/i18n.py), as the form takes them.
-  function officeParts(d) {
+  // One formatter per zone, kept: making an Intl.DateTimeFormat costs far more than using one, and the order list
+  // formats two times per order (bench/README.md, "The dispatcher's console").
+  const officeFormats = new Map();
+  function officeZone() {
     const wall = document.getElementById("wall");
-    const zone = (wall && wall.dataset.timezone) || "UTC";
+    return (wall && wall.dataset.timezone) || "UTC";
+  }
+  function officeParts(d) {
+    const zone = officeZone();
+    let format = officeFormats.get(zone);
+    if (!format) {
+      format = new Intl.DateTimeFormat("en-CA", {
+        timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+      });
+      officeFormats.set(zone, format);
+    }
     const parts = {};
-    const format = new Intl.DateTimeFormat("en-CA", {
-      timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
-    });
     for (const p of format.formatToParts(d)) parts[p.type] = p.value;
     return parts;
   }
@@ -720,10 +730,16 @@
     return parts.length >= 3 ? parts.slice(1, -1).join(" · ") : (p.label || "");
   }
 
+  const windowTexts = new Map();  // "zone|start|end" -> "09:00–11:00": orders share a few windows
   function windowText(p) {
     if (!p.window_start || !p.window_end) return null;
-    const s = new Date(p.window_start), e = new Date(p.window_end);
-    return officeTime(s) + "–" + officeTime(e);
+    const key = officeZone() + "|" + p.window_start + "|" + p.window_end;
+    let text = windowTexts.get(key);
+    if (text === undefined) {
+      text = officeTime(new Date(p.window_start)) + "–" + officeTime(new Date(p.window_end));
+      windowTexts.set(key, text);
+    }
+    return text;
   }
 
   function workerNames(workers) {
