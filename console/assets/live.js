@@ -751,14 +751,36 @@
   function selectedId(selected) { return selected && selected.order_id !== undefined ? selected.order_id : null; }
 
   // A pushed order that is the one on the card: redraw the card (and its field record), unless the push is
-  // the echo of this screen's own Assign or Cancel, whose click already redraws it.
+  // the echo of this screen's own Assign or Cancel, whose click already redraws it. The echo may come before
+  // the click's answer (the socket is quicker than the callback under load): an Assign clicked here and not
+  // answered yet counts as this screen's own too, else the card was ranked and drawn twice per Assign.
+  const OWN_CLICK_MS = 30000;
+  const ownAssign = { orderId: null, workerId: null, atMs: 0 };
+  document.addEventListener("click", (event) => {
+    const button = event.target && event.target.closest ? event.target.closest("#order-detail button.assign") : null;
+    if (!button) return;
+    let id = null;
+    try { id = JSON.parse(button.id); } catch (e) { return; }  // Dash writes a pattern-matching id as JSON
+    const store = window.dash_component_api && window.dash_component_api.getLayout(ORDER_DOM.selected);
+    const orderId = selectedId(store && store.props ? store.props.data : null);
+    if (orderId === null || !id || typeof id.index !== "number") return;
+    Object.assign(ownAssign, { orderId: orderId, workerId: id.index, atMs: Date.now() });
+  }, true);
+
+  function ownEcho(o, n) {
+    if (n && n.kind === "assigned" && o.status === "assigned" && o.assigned_worker_id === n.worker_id) return true;
+    if (n && n.kind === "cancelled" && o.status === "cancelled") return true;
+    const pending = ownAssign.orderId === o.order_id && o.status === "assigned" && o.assigned_worker_id === ownAssign.workerId
+      && Date.now() - ownAssign.atMs < OWN_CLICK_MS;
+    if (pending) ownAssign.orderId = null;  // one echo per click
+    return pending;
+  }
+
   function refreshCardFor(o) {
     const store = window.dash_component_api.getLayout(ORDER_DOM.selected);
     const selected = store && store.props ? store.props.data : null;
     if (o.order_id !== selectedId(selected)) return;
-    const n = selected.notice;
-    if (n && n.kind === "assigned" && o.status === "assigned" && o.assigned_worker_id === n.worker_id) return;
-    if (n && n.kind === "cancelled" && o.status === "cancelled") return;
+    if (ownEcho(o, selected.notice)) return;
     window.dash_clientside.set_props(ORDER_DOM.refresh, { data: Date.now() });
   }
 
@@ -887,6 +909,7 @@
     notice: function (selected, workers) {
       const n = selected && selected.notice;
       if (!n) return NO();
+      ownAssign.orderId = null;  // the click is answered: its notice says whose it was (refreshCardFor)
       if (n.kind === "assigned") {
         const name = workerNames(workers)[n.worker_id] || "the worker";
         return el("P", { className: "ok", children: "Assigned to " + name + "." });
