@@ -12,12 +12,20 @@ other processes on the machine weigh on it less than on the wall clock; the eval
 time (the evaluator thread's `evaluate` calls) is printed too. Prints a Markdown table; nothing here
 asserts on time.
 
-    .venv/bin/python bench/alerts.py [--sites 500] [--devices 200] [--fixes 4000] [--rounds 4]
+A second table says where the added CPU goes: each thread's own CPU (`pthread_getcpuclockid`) with and without
+evaluation, and the garbage collector's time by generation (`gc.callbacks`; the oldest generation is the "full"
+collection, which walks every tracked object). After the warm-up the bench freezes its heap (`gc.freeze()`), as
+a console worker does once its app is built (`console/serve.py`); `--no-freeze` leaves it to the collector.
+A round with the hook ends when the evaluator is idle; the bench waits for that on a signal from the evaluator
+thread rather than by polling, so the waiting costs the process (almost) nothing.
+
+    .venv/bin/python bench/alerts.py [--sites 500] [--devices 200] [--fixes 4000] [--rounds 4] [--no-freeze]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import os
 import platform
@@ -25,7 +33,9 @@ import random
 import shutil
 import sys
 import tempfile
+import threading
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -107,6 +117,37 @@ class Reports:
         return out
 
 
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds of each live thread of this process, summed by thread name."""
+    out: dict[str, float] = defaultdict(float)
+    for thread in threading.enumerate():
+        if thread.ident is not None:
+            try:
+                out[thread.name] += time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+            except (OSError, ProcessLookupError):  # the thread ended meanwhile
+                continue
+    return out
+
+
+class GcTime:
+    """The collector's CPU time by generation, charged to whatever `setting` says is running."""
+
+    def __init__(self) -> None:
+        self.setting = ""
+        self.seconds: dict[tuple[str, int], float] = defaultdict(float)
+        self.count: dict[tuple[str, int], int] = defaultdict(int)
+        self._started: dict[int, float] = {}
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        me = threading.get_ident()
+        if phase == "start":
+            self._started[me] = time.thread_time()
+        elif me in self._started:
+            key = (self.setting, info["generation"])
+            self.seconds[key] += time.thread_time() - self._started.pop(me)
+            self.count[key] += 1
+
+
 @contextmanager
 def bench_store(prefix: str) -> Iterator[tuple[Bus, sessionmaker[Session]]]:
     """A real redis-server and a migrated SQLite file in a temporary folder, removed afterwards."""
@@ -132,6 +173,7 @@ def main() -> None:
     parser.add_argument("--fixes", type=int, default=4000, help="fixes per round and shape")
     parser.add_argument("--rounds", type=int, default=4, help="rounds per setting (alternating)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-freeze", action="store_true", help="leave the warmed-up heap to the collector")
     args = parser.parse_args()
 
     with bench_store("outfield-bench-alerts-") as (bus, sessions):
@@ -144,16 +186,21 @@ def main() -> None:
         hook_fixes = [0]
 
         evaluate_now = events.evaluate
+        evaluated = threading.Event()
 
         def timed_evaluate(fixes: list[Position]) -> None:
             t = time.perf_counter()
             evaluate_now(fixes)
             hook_s[0] += time.perf_counter() - t
             hook_fixes[0] += len(fixes)
+            evaluated.set()
 
         def drained() -> None:
+            # Woken by the evaluator thread after each window (`idle` turns true just after it; a short wait
+            # catches that), not by polling: a poll every 0.5 ms cost this thread ~1 µs of CPU per fix.
             while not events.idle():
-                time.sleep(0.0005)
+                evaluated.wait(0.005)
+                evaluated.clear()
 
         plain = PositionPipeline(sessions=sessions, bus=bus, clock=clock, limits=limits)
         # As the console runs it: the hook queues, the evaluator thread evaluates (timed there).
@@ -166,24 +213,44 @@ def main() -> None:
             pipeline.ingest_many(reports.take(args.devices), may_report=allow)
         drained()
         hook_s[0], hook_fixes[0] = 0.0, 0
+        if not args.no_freeze:
+            gc.freeze()  # as console/serve.py does once a worker's app is built
+        gc_time = GcTime()
+        gc.callbacks.append(gc_time)
 
         rows = []
+        threads: dict[tuple[str, str], dict[str, float]] = {}  # (shape, setting) → thread or collector → seconds
+        collections: dict[tuple[str, str, int], int] = {}  # (shape, setting, generation) → collections
+        fixes_of: dict[str, int] = {}
         for shape, per_call in (("1 fix per call (/osmand)", 1), ("100 fixes per call (batch)", 100)):
             spent = {"without": 0.0, "with": 0.0}
             cpu = {"without": 0.0, "with": 0.0}
+            for setting in ("without", "with"):
+                threads[shape, setting] = defaultdict(float)
             for _ in range(args.rounds):
                 for name, pipeline in (("without", plain), ("with", hooked)):
                     batches = [reports.take(per_call) for _ in range(args.fixes // per_call)]
+                    gc_time.setting = f"{shape}|{name}"
+                    before = thread_cpu()
                     t, c = time.perf_counter(), time.process_time()
                     for batch in batches:
                         pipeline.ingest_many(batch, may_report=allow)
                     drained()  # the evaluator thread's work counts too: the round ends when it is done
                     spent[name] += time.perf_counter() - t
                     cpu[name] += time.process_time() - c
+                    for thread, seconds in thread_cpu().items():
+                        threads[shape, name][thread] += seconds - before.get(thread, 0.0)
             n = args.rounds * (args.fixes // per_call) * per_call
             wall = (spent["without"] / n * 1e6, spent["with"] / n * 1e6)
             cpus = (cpu["without"] / n * 1e6, cpu["with"] / n * 1e6)
             rows.append((shape, *cpus, (cpus[1] / cpus[0] - 1) * 100, *wall, (wall[1] / wall[0] - 1) * 100))
+            fixes_of[shape] = n
+            for setting in ("without", "with"):
+                for generation in (0, 1, 2):
+                    key = (f"{shape}|{setting}", generation)
+                    threads[shape, setting][f"collector, generation {generation}"] = gc_time.seconds[key]
+                    collections[shape, setting, generation] = gc_time.count[key]
+        gc.callbacks.remove(gc_time)
         hook_us = hook_s[0] / max(1, hook_fixes[0]) * 1e6
         with session_scope(sessions) as session:
             from sqlalchemy import func, select
@@ -204,6 +271,21 @@ def main() -> None:
     print()
     print(f"The hook alone: {hook_us:,.1f} µs per fix ({hook_fixes[0]:,} fixes); the run stored {n_events:,} "
           f"geofence events and {n_alerts:,} alerts.")  # fmt: skip
+    print()
+    heap = "heap frozen after the warm-up" if not args.no_freeze else "heap not frozen (--no-freeze)"
+    print(f"Where the CPU goes (µs per fix; threads' own CPU; the collector's time is part of its thread's; {heap}):")
+    print()
+    print("| shape | thread / collector | without evaluation | with | added |")
+    print("| --- | --- | ---: | ---: | ---: |")
+    for shape, n in fixes_of.items():
+        without, with_ = threads[shape, "without"], threads[shape, "with"]
+        for what in sorted(set(without) | set(with_)):
+            a, b = without.get(what, 0.0) / n * 1e6, with_.get(what, 0.0) / n * 1e6
+            if a or b:
+                print(f"| {shape} | {what} | {a:,.2f} | {b:,.2f} | {b - a:+,.2f} |")
+        counts = [(collections[shape, "without", g], collections[shape, "with", g]) for g in (0, 1, 2)]
+        said = ", ".join(f"generation {g}: {a:,} → {b:,}" for g, (a, b) in enumerate(counts))
+        print(f"| {shape} | collections without → with ({said}) | | | |")
 
 
 if __name__ == "__main__":

@@ -104,6 +104,24 @@ def call(app: Callable[..., Iterable[bytes]], env: Environ) -> str:
     return status[0]
 
 
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each live thread of this process, by thread name.
+
+    From /proc (the kernel's own accounting, 10 ms ticks): the group committer, the bus publisher, the relay and
+    the evaluator are the process's own threads, so this says where a request's CPU goes outside its calling thread.
+    The calling threads have ended when this is read after `measure`: their share is `measure`'s own figure.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for thread in threading.enumerate():
+        try:
+            fields = Path(f"/proc/self/task/{thread.native_id}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, TypeError):
+            continue
+        out[thread.name] = out.get(thread.name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def measure(
     app: Callable[..., Iterable[bytes]],
     make: Callable[[int], Environ],
@@ -158,6 +176,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--only", default="", help="comma-separated routes: healthz,osmand,api,batch")
     parser.add_argument("--gc-stats", action="store_true", help="time spent in the cyclic garbage collector")
+    parser.add_argument(
+        "--per-thread", action="store_true", help="CPU per request of each background thread (from /proc, by name)"
+    )
     parser.add_argument("--profile", help="write cProfile statistics (of one route: --only) to this file")
     args = parser.parse_args()
     only = set(filter(None, args.only.split(",")))
@@ -252,6 +273,7 @@ def main() -> None:
                 warm = min(count, 50)
                 measure(app, make, requests=warm, threads=args.threads, expect=expect)  # warm-up
                 profiler = cProfile.Profile() if args.profile else None
+                before = thread_cpu() if args.per_thread else {}
                 cpu, own, rate = measure(
                     app, make, requests=count, threads=args.threads, expect=expect, first=warm, profiler=profiler
                 )
@@ -260,6 +282,13 @@ def main() -> None:
                           f"| {own * 1e6 / args.batch_size:.1f} µs | {rate * args.batch_size:,.0f} fixes/s |")  # fmt: skip
                 else:
                     print(f"| {name} | {count} | {cpu * 1000:.3f} ms | {own * 1000:.3f} ms | {rate:,.0f} |")
+                if args.per_thread:
+                    unit, scale = ("µs per fix", 1e6 / (count * args.batch_size)) if name == "batch" else (
+                        "ms per request", 1000 / count)  # fmt: skip
+                    spent = {k: v - before.get(k, 0.0) for k, v in thread_cpu().items()}
+                    print(f"  {name}, background threads, {unit}: " + ", ".join(
+                        f"{k} {v * scale:.3f}" for k, v in sorted(spent.items(), key=lambda kv: -kv[1]) if v > 0
+                    ))  # fmt: skip
                 if args.gc_stats:
                     print(f"  gc: {gc_time[0] * 1000:.0f} ms of CPU so far, {gc_time[2]} full collections so far")
                 if profiler is not None:

@@ -390,7 +390,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         with session_scope(sessions) as session:
             return sites_repo.list_sites(session)
 
-    orders_page.register(dash_app, dispatch=dispatch, auth=auth, list_sites=sites_for_picker, field=field)
+    orders_page.register(dash_app, dispatch=dispatch, auth=auth, list_sites=sites_for_picker, field=field, clock=clock)
     review_dash = review_page.mount(server, auth=auth, reviews=reviews, assets_dir=_assets_dir())
     forms_dash = forms_page.mount(server, auth=auth, forms=forms, assets_dir=_assets_dir())
 

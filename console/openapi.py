@@ -1130,7 +1130,7 @@ _WORKER_BODY = {
         "shifts": {
             "type": "array",
             "items": {"type": "string"},
-            "description": "wall-clock times in the worker's zone (the office's, OUTFIELD_TIMEZONE, unless set), e.g. `Mon-Fri 07:00-15:30`",
+            "description": "wall-clock times in the worker's zone (the office's, OUTFIELD_TIMEZONE, unless set), e.g. `Mon-Fri 07:00-15:30`; an end of `24:00` is the end of the day (a shift may not cross midnight)",
         },
         "active": {"type": "boolean"},
     },

@@ -24,7 +24,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from data.db import make_engine, make_sessionmaker, session_scope, sqlite_path
 from data.migrate import current_revision, head_revision, migrate
 from data.positions_repo import purge_positions
-from data.scenario import DEMO_LOGINS, ORDER_COUNT, WORKER_COUNT, demo_day, is_empty, seed_demo
+from data.scenario import (
+    DEMO_LOGINS,
+    ORDER_COUNT,
+    WORKER_COUNT,
+    choose_demo,
+    demo_day,
+    demo_state,
+    is_empty,
+    seed_chosen_demo,
+    seed_demo,
+)
 from data.settings import Settings
 from data.users_repo import actor_by_name, create_user, issue_token, revoke_user_tokens, set_active, set_password
 from data.workers_repo import add_worker
@@ -266,19 +276,38 @@ def cmd_import_gpx(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     now = args.now or SystemClock().now()
     zone = localtime.zone(settings.timezone)
-    day = args.day or demo_day(now, zone)
     with _database(settings) as factory, session_scope(factory) as session:
-        if args.if_empty and not is_empty(session):
-            print("the database already holds data: demo not seeded")
-            return 0
-        summary = seed_demo(
-            session, seed=settings.seed, day=day, zone=zone, workers=args.workers, orders=args.orders, now=now,
-            all_day=args.all_day, consent_text_version=settings.consent_text_version,
-        )  # fmt: skip
+        if args.day is not None or args.all_day:  # the day or the shifts given: seeded as asked
+            if args.if_empty and not is_empty(session):
+                print("the database already holds data: demo not seeded")
+                return 0
+            summary = seed_demo(
+                session, seed=settings.seed, day=args.day or demo_day(now, zone), zone=zone, workers=args.workers,
+                orders=args.orders, now=now, all_day=args.all_day, consent_text_version=settings.consent_text_version,
+            )  # fmt: skip
+            reason = None
+        else:  # the demo that is live now (`./run demo`), kept when the database already holds a live one
+            if args.if_empty and not is_empty(session):
+                state = demo_state(session, now)
+                if state is None:
+                    print("the database already holds data: demo not seeded")
+                    return 0
+                if state.live:
+                    print(f"demo kept as seeded before: {state.describe()}")
+                    return 0
+                print(f"the stored demo is not live now ({state.describe()}): adding the demo of now")
+            choice = choose_demo(now, zone)
+            summary = seed_chosen_demo(
+                session, seed=settings.seed, choice=choice, zone=zone, now=now, workers=args.workers,
+                orders=args.orders, consent_text_version=settings.consent_text_version,
+            )  # fmt: skip
+            reason = choice.reason
     print(
         f"demo for {summary.day.isoformat()} (seed {settings.seed}): {summary.sites} sites, "
         f"{summary.workers} workers, {summary.orders} orders"
     )
+    if reason is not None:
+        print(f"demo: {reason}")
     return 0
 
 
@@ -290,6 +319,10 @@ def cmd_demo_info(settings: Settings, _args: argparse.Namespace) -> int:
     print("demo logins (name / password):")
     for name, password, role in DEMO_LOGINS:
         print(f"  {name} / {password}  ({role.value})")
+    with _database(settings) as factory, session_scope(factory) as session:
+        state = demo_state(session, SystemClock().now())
+    if state is not None:
+        print(f"demo now: {state.describe()}")
     return 0
 
 
@@ -453,12 +486,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_import_gpx)
 
     p = sub.add_parser("seed-demo", help="store the demo scenario (Monaco sites, 30 workers, 120 orders)")
-    p.add_argument("--if-empty", action="store_true", help="do nothing when the database already holds data")
+    p.add_argument(
+        "--if-empty",
+        action="store_true",
+        help="do nothing when the database already holds data (without --day/--all-day: unless it is the demo and "
+        "not live now, with nobody on shift or under 10 open orders ahead; then add the demo of now)",
+    )
     p.add_argument(
         "--day",
         type=_day,
         default=None,
-        help="the day of the demo orders, YYYY-MM-DD, in OUTFIELD_TIMEZONE (default: today there; tomorrow after 21:00)",
+        help="the day of the demo orders (07:30-21:30), YYYY-MM-DD, in OUTFIELD_TIMEZONE (default: the demo that is "
+        "live now: the rota's day from 07:30 to 19:00 there, else everyone on shift and orders in the next 12 hours)",
     )
     p.add_argument(
         "--now",
@@ -469,7 +508,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--all-day",
         action="store_true",
-        help="every worker on shift round the clock instead of the rota (benchmarks, tests at any hour)",
+        help="every worker on shift round the clock instead of the rota, orders 07:30-21:30 of --day (benchmarks, "
+        "tests at any hour)",
     )
     p.add_argument("--workers", type=_positive, default=WORKER_COUNT, help="how many workers (default: 30)")
     p.add_argument("--orders", type=_positive, default=ORDER_COUNT, help="how many orders (default: 120)")

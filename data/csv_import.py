@@ -32,7 +32,7 @@ from data.workers_repo import upsert_worker_by_device
 from dispatch.geo import LatLon
 from dispatch.geofences import parse_polygon
 from dispatch.orders import OrderType, TimeWindow
-from dispatch.workers import Shift, parse_weekdays
+from dispatch.workers import END_OF_DAY, Shift, is_end_of_day, parse_weekdays
 
 Source = str | os.PathLike[str] | IO[str] | IO[bytes]
 
@@ -152,10 +152,13 @@ class _Row:
     def skills(self, name: str) -> list[str]:
         return sorted({s.strip().lower() for s in re.split(r"[;,]", self.text(name)) if s.strip()})
 
-    def clock_time(self, name: str, *, required: bool) -> time | None:
+    def clock_time(self, name: str, *, required: bool, end_of_day: bool = False) -> time | None:
+        """HH:MM; with `end_of_day` also `24:00`, read as `dispatch.workers.END_OF_DAY` (a shift's end)."""
         raw = self.text(name, required=required)
         if not raw:
             return None
+        if end_of_day and is_end_of_day(raw):
+            return END_OF_DAY
         match = re.fullmatch(r"(\d{1,2}):(\d{2})", raw)
         if match is None or int(match[1]) > 23 or int(match[2]) > 59:
             self.fail(name, f"{raw!r} is not a time HH:MM")
@@ -305,7 +308,10 @@ def _parse_worker(row: _Row) -> _WorkerInput:
     home_base = row.coordinate("home_lat", "home_lon", required=False)
     shifts: tuple[Shift, ...] = ()
     days_raw = row.text("shift_days")
-    start, end = row.clock_time("shift_start", required=False), row.clock_time("shift_end", required=False)
+    start, end = (
+        row.clock_time("shift_start", required=False),
+        row.clock_time("shift_end", required=False, end_of_day=True),
+    )
     any_shift = bool(days_raw or row.text("shift_start") or row.text("shift_end"))
     if any_shift:
         days = parse_weekdays(days_raw) if days_raw else None
@@ -316,8 +322,8 @@ def _parse_worker(row: _Row) -> _WorkerInput:
         for name_, value in (("shift_start", start), ("shift_end", end)):
             if value is None and not row.text(name_):
                 row.fail(name_, "is required when shift_days is given")
-        if start is not None and end is not None and end <= start:
-            row.fail("shift_end", f"{end:%H:%M} is not after shift_start {start:%H:%M}")
+        if start is not None and end is not None and end <= start and not is_end_of_day(row.text("shift_end")):
+            row.fail("shift_end", f"{end:%H:%M} is not after shift_start {start:%H:%M} (24:00 ends at midnight)")
         elif days and start is not None and end is not None:
             shifts = (Shift(weekdays=days, start=start, end=end),)
     return _WorkerInput(name, device_id, row.skills("skills"), row.text("team"), home_base, shifts)
@@ -327,7 +333,7 @@ def import_workers(session: Session, source: Source, *, timezone: str | None = N
     """Import workers (columns: name, device_id, skills, team, home_lat, home_lon, shift_days, shift_start, shift_end).
 
     `skills` are separated by ';' or ','; `shift_days` is e.g. `Mon-Fri` or `Mon,Wed,Fri`; shift
-    times are HH:MM on the clock of `timezone` (the office's, from the CLI; None: UTC). A worker whose
+    times are HH:MM (`shift_end` also 24:00, the end of the day) on the clock of `timezone` (the office's, from the CLI; None: UTC). A worker whose
     device_id exists is updated, including its shift and zone.
     """
     raw_rows, errors = _read_rows(source, "workers")

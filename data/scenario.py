@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import csv
 import random
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session
 
 from data import audit_repo
 from data.field_repo import actor_for_worker
-from data.orders_repo import save_change, upsert_order_by_reference
+from data.orders_repo import list_orders, save_change, upsert_order_by_reference
 from data.privacy_repo import consent_states, give_consent
 from data.sites_repo import upsert_site_by_ref
 from data.tables import SiteRow, UserRow, WorkerRow, WorkOrderRow
 from data.users_repo import actor_by_name, create_user, revoke_token, set_scope
-from data.workers_repo import upsert_worker_by_device
+from data.workers_repo import list_workers, upsert_worker_by_device
 from dispatch.access import Role, TeamScope
 from dispatch.day_progress import DayOrder, DayWorker, day_at
 from dispatch.geo import LatLon
@@ -33,7 +33,7 @@ from dispatch.lifecycle import Refused, transition
 from dispatch.localtime import NotALocalTime, local_day, local_to_utc
 from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder
 from dispatch.privacy import ConsentSource, ConsentState
-from dispatch.workers import Shift, Worker
+from dispatch.workers import END_OF_DAY, Shift, Worker
 
 MONACO_POIS = Path(__file__).resolve().parent / "datasets" / "scenario" / "monaco_pois_osm.csv"
 SITE_GEOFENCE_M = 50.0
@@ -51,11 +51,18 @@ ROTA: tuple[tuple[str, Shift], ...] = (
 work early, 3 the day shift, 2 late and 2 the evening; each takes a 30-minute break (the route planner
 puts it in the middle third of the shift, `routing.day`; the day in progress takes it past half-time)."""
 ROTA_OF_TEN = (0, 0, 0, 1, 1, 1, 2, 2, 3, 3)
-ALL_DAY_SHIFT = Shift(weekdays=tuple(range(7)), start=time(0, 0), end=time(23, 59))
+ALL_DAY_SHIFT = Shift(weekdays=tuple(range(7)), start=time(0, 0), end=END_OF_DAY)
 """`seed-demo --all-day`: every worker on shift round the clock, for benchmarks and tests that must run
 at any hour (location is kept only on shift, `dispatch.workers.keeps_location`)."""
 ORDERS_FROM, ORDERS_UNTIL = time(7, 30), time(21, 30)
 """The demo's orders are the rota's work: every window lies within these hours of the office's day."""
+ROTA_LIVE_FOR = timedelta(hours=3)
+"""`choose_demo` keeps the rota while at least this much of its day is left (07:30-19:00 in the office's zone): a
+demo started later would see the evening shift's last workers go home within the hour."""
+LIVE_SPAN = timedelta(hours=12)
+"""Outside the rota's hours the demo's orders lie in the 12 hours after now: it stays live for half a day."""
+LIVE_ENOUGH = 10
+"""`keep_or_top_up`: a demo database with someone on shift and at least this many open orders still ahead is kept."""
 DEMO_LOGINS: tuple[tuple[str, str, Role], ...] = (
     ("admin", "admin-demo", Role.ADMIN),
     ("dispatcher", "dispatcher-demo", Role.DISPATCHER),
@@ -64,6 +71,8 @@ DEMO_LOGINS: tuple[tuple[str, str, Role], ...] = (
 )
 SCOPED_LOGINS = {"north-dispatcher": ("North",)}
 """The demo's team-scoped users: who sees only which teams' workers and orders."""
+DEMO_DEVICE_PREFIX = "demo-"
+"""The demo workers' device ids: `demo-01`, `demo-02`, ... (the simulator drives these)."""
 SIMULATOR_USER = "simulator"
 """The demo simulator's own user (a dispatcher without a password, so it cannot log in to the console):
 it issues the simulated workers' push links through the office API, audited under this name."""
@@ -97,6 +106,26 @@ class DemoSummary:
     workers: int
     orders: int
     logins: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoChoice:
+    """Which demo to seed at a moment (`choose_demo`): the day, whether everyone works round the clock, the span
+    `[orders_from, orders_until)` (UTC) every order's window lies in, and one line saying which and why."""
+
+    day: date
+    all_day: bool
+    orders_from: datetime
+    orders_until: datetime
+    reason: str
+
+    @property
+    def reference_prefix(self) -> str:
+        """The orders' references start with this: `DEMO-<day>` for the rota's day, with the first hour (office
+        clock) for a live seed, so a later live seed of the same day adds orders instead of moving these."""
+        if not self.all_day:
+            return f"DEMO-{self.day.isoformat()}"
+        return f"DEMO-{self.day.isoformat()}-{self.orders_from:%H%M}Z"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +175,10 @@ def seed_demo(
     now: datetime | None = None,
     all_day: bool = False,
     consent_text_version: str = "1",
+    orders_span: tuple[datetime, datetime] | None = None,
+    reference_prefix: str | None = None,
+    assign_ahead: bool = False,
+    first_window_min: int = 30,
 ) -> DemoSummary:
     """Store the demo scenario for `day`: all Monaco sites, 30 workers, 120 orders and the demo users.
 
@@ -157,10 +190,13 @@ def seed_demo(
     the defaults store the demo itself, the same for the same seed.
 
     Workers follow the `ROTA` (early, day, late and evening shifts; `all_day` puts everyone on shift
-    round the clock instead). Orders are the rota's work, their windows within 07:30-21:30. Every
+    round the clock instead). Orders are the rota's work, their windows within 07:30-21:30 (within
+    `orders_span`, UTC instants, when given; the first windows open `first_window_min` after its start; references
+    `<reference_prefix>-NNN`, `DEMO-<day>` by default). Every
     order's required skills are held by at least one worker. With `now` (the caller's clock) the day
     is worked up to that moment (`dispatch.day_progress`): orders whose work is over are done, some
-    workers are on site or on their way, later orders are assigned or still new, each step recorded
+    workers are on site or on their way, later orders are assigned (all but a share of them with
+    `assign_ahead`, the dispatcher having handed out the rest of the day at `now`) or still new, each step recorded
     through the lifecycle with who and when. Orders that already existed keep their status. Every worker
     with no consent on record consented to tracking on paper (`consent_text_version`), recorded by the demo's
     admin and audited, so the simulated phones are tracked; a consent withdrawn meanwhile stays withdrawn.
@@ -182,26 +218,125 @@ def seed_demo(
         site_ids[poi.external_ref] = site.id
 
     roster = _store_workers(session, rng, pois, workers, all_day=all_day, zone=zone)
-    created = _store_orders(session, rng, pois, site_ids, [w.skills for w in roster], day, zone, orders)
+    span = orders_span or (_at(day, ORDERS_FROM, zone), _at(day, ORDERS_UNTIL, zone))
+    # When the office set the demo up: 06:00 of the rota's day; before any order's first step for a live seed.
+    made_at = _at(day, time(6, 0), zone)
+    if orders_span is not None:
+        made_at = min(made_at, span[0] - timedelta(hours=3))
+    prefix = reference_prefix or f"DEMO-{day.isoformat()}"
+    created = _store_orders(
+        session, rng, pois, site_ids, [w.skills for w in roster], span, prefix, orders, made_at, first_window_min
+    )
     for name, password, role in DEMO_LOGINS:
         # An existing user keeps their password: seeding must never reset a real admin's login.
         if actor_by_name(session, name) is None:
-            user, _ = create_user(session, name=name, role=role, password=password, now=_at(day, time(6, 0), zone))
+            user, _ = create_user(session, name=name, role=role, password=password, now=made_at)
             if name in SCOPED_LOGINS:
                 set_scope(session, user_id=user.id, scope=TeamScope.of(SCOPED_LOGINS[name]))
     if actor_by_name(session, SIMULATOR_USER) is None:
         # No working token until one is made for the simulator (`python -m data create-token --name simulator`).
-        _, token = create_user(session, name=SIMULATOR_USER, role=Role.DISPATCHER, now=_at(day, time(6, 0), zone))
-        revoke_token(session, token=token, now=_at(day, time(6, 0), zone))
+        _, token = create_user(session, name=SIMULATOR_USER, role=Role.DISPATCHER, now=made_at)
+        revoke_token(session, token=token, now=made_at)
     _record_paper_consents(session, roster, text_version=consent_text_version, at=now or _at(day, time(6, 0), zone))
     if now is not None and created:
-        _work_the_day(session, day=day, now=now, seed=seed, roster=roster, orders=created)
+        _work_the_day(session, day=day, now=now, seed=seed, roster=roster, orders=created, assign_ahead=assign_ahead)
     return DemoSummary(
         day=day,
         sites=len(pois),
         workers=len(roster),
         orders=orders,
         logins=tuple((name, password) for name, password, _ in DEMO_LOGINS),
+    )
+
+
+def choose_demo(now: datetime, zone: ZoneInfo) -> DemoChoice:
+    """The demo to seed at `now` (aware) so that it is live at once and for hours, on the office's (`zone`) clock.
+
+    Within the rota's hours (from its first shift's start until `ROTA_LIVE_FOR` before its last one ends,
+    07:30-19:00) the real rota on today's orders (07:30-21:30). Outside them nobody would be on shift, so everyone
+    works 00:00-24:00 and the orders' windows lie in the `LIVE_SPAN` after now (from the next quarter hour,
+    running past midnight late in the evening): never in the past, and on days everyone works.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    today = local_day(now, zone)
+    first = min(s.start for _, s in ROTA)
+    last = max(s.end for _, s in ROTA)
+    clock = now.astimezone(zone)
+    label = f"{clock:%H:%M} {zone.key}"
+    hours = f"{first:%H:%M}-{(datetime.combine(today, last) - ROTA_LIVE_FOR):%H:%M}"
+    if _at(today, first, zone) <= now <= _at(today, last, zone) - ROTA_LIVE_FOR:
+        return DemoChoice(
+            day=today, all_day=False, orders_from=_at(today, ORDERS_FROM, zone),
+            orders_until=_at(today, ORDERS_UNTIL, zone),
+            reason=f"the real rota (early, day, late and evening shifts) on today's orders, as it is {label}, "
+            f"within the rota's hours ({hours})",
+        )  # fmt: skip
+    utc = now.astimezone(UTC)
+    start = utc.replace(minute=0, second=0, microsecond=0) + timedelta(minutes=15 * -(-utc.minute // 15))
+    if start < utc:  # a moment past a quarter hour's first minute
+        start += timedelta(minutes=15)
+    until = start + LIVE_SPAN
+    return DemoChoice(
+        day=today, all_day=True, orders_from=start, orders_until=until,
+        reason=f"everyone on shift 00:00-24:00 and orders from {start.astimezone(zone):%H:%M} to "
+        f"{until.astimezone(zone):%H:%M}, as it is {label}, outside the rota's hours ({hours}) when the rota "
+        "would have few or none on shift",
+    )  # fmt: skip
+
+
+def seed_chosen_demo(
+    session: Session,
+    *,
+    seed: int,
+    choice: DemoChoice,
+    zone: ZoneInfo,
+    now: datetime,
+    workers: int = WORKER_COUNT,
+    orders: int = ORDER_COUNT,
+    consent_text_version: str = "1",
+) -> DemoSummary:
+    """`seed_demo` as `choose_demo` chose it at `now`, the day worked up to `now` and the rest of it assigned ahead
+    (but a share left new for the dispatcher), so the simulated staff have work until the orders' windows end.
+    A live seed's first windows open at the span's start (the next quarter hour), so its staff set off at once."""
+    return seed_demo(
+        session, seed=seed, day=choice.day, zone=zone, workers=workers, orders=orders, now=now,
+        all_day=choice.all_day, consent_text_version=consent_text_version,
+        orders_span=(choice.orders_from, choice.orders_until), reference_prefix=choice.reference_prefix,
+        assign_ahead=True, first_window_min=0 if choice.all_day else 30,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class DemoState:
+    """How live a stored demo is at a moment: its workers, how many are on shift, its orders still open ahead."""
+
+    workers: int
+    on_shift: int
+    open_ahead: int
+    all_day: bool
+
+    @property
+    def live(self) -> bool:
+        return self.on_shift > 0 and self.open_ahead >= LIVE_ENOUGH
+
+    def describe(self) -> str:
+        rota = "all day (everyone on shift 00:00-24:00)" if self.all_day else "rota (early, day, late, evening)"
+        return f"{rota}: {self.on_shift} of {self.workers} workers on shift now, {self.open_ahead} open orders ahead"
+
+
+def demo_state(session: Session, now: datetime) -> DemoState | None:
+    """The stored demo's state at `now`, or None when the database holds no demo workers (not a demo database)."""
+    staff = [w for w in list_workers(session) if w.device_id.startswith(DEMO_DEVICE_PREFIX)]
+    if not staff:
+        return None
+    closed = (OrderStatus.DONE, OrderStatus.CANCELLED)
+    ahead = sum(1 for o in list_orders(session) if o.status not in closed and o.window.end > now)
+    return DemoState(
+        workers=len(staff),
+        on_shift=sum(1 for w in staff if w.on_shift(now)),
+        open_ahead=ahead,
+        all_day=all(s == replace(ALL_DAY_SHIFT, zone=s.zone) for w in staff for s in w.shifts),
     )
 
 
@@ -248,7 +383,7 @@ def _store_workers(
         worker, _ = upsert_worker_by_device(
             session,
             name=names[i % len(names)] + (f" {i // len(names) + 1}" if i >= len(names) else ""),
-            device_id=f"demo-{i + 1:02d}",
+            device_id=f"{DEMO_DEVICE_PREFIX}{i + 1:02d}",
             skills=sorted(skills),
             shifts=(ALL_DAY_SHIFT if all_day else rota_shift(i),),
             home_base=home,
@@ -281,9 +416,11 @@ def _store_orders(
     pois: list[Poi],
     site_ids: dict[str, int],
     worker_skills: list[frozenset[str]],
-    day: date,
-    zone: ZoneInfo,
+    span: tuple[datetime, datetime],
+    prefix: str,
     count: int,
+    made_at: datetime,
+    first_window_min: int,
 ) -> list[tuple[WorkOrder, LatLon]]:
     """Store the day's orders; returns those created now (not those a re-seed updated) with their site's place."""
     types = [t for t, _, _ in _ORDER_TYPES]
@@ -291,7 +428,7 @@ def _store_orders(
     preferred = {t: s for t, _, s in _ORDER_TYPES}
     sites = rng.sample(pois, min(count, len(pois)))
     created: list[tuple[WorkOrder, LatLon]] = []
-    day_minutes = (ORDERS_UNTIL.hour * 60 + ORDERS_UNTIL.minute) - (ORDERS_FROM.hour * 60 + ORDERS_FROM.minute)
+    day_minutes = int((span[1] - span[0]).total_seconds() // 60)
     for n in range(count):
         order_type = rng.choices(types, weights)[0]
         skill = preferred[order_type]
@@ -305,13 +442,13 @@ def _store_orders(
         else:
             priority, length_min = rng.choice((2, 3, 3, 4, 4, 5)), rng.choice((60, 120, 180, 240))
         service_min = rng.choice((15, 20, 30, 45, 60, 90))
-        # Windows start on a quarter hour, late enough that the whole window ends by ORDERS_UNTIL.
+        # Windows start on a quarter hour, late enough that the whole window ends with the span.
         latest_start = day_minutes - length_min
-        start_min = 30 + 15 * rng.randint(0, max(0, (latest_start - 30) // 15))
-        start = _at(day, ORDERS_FROM, zone) + timedelta(minutes=start_min)  # a UTC instant: elapsed minutes
+        start_min = first_window_min + 15 * rng.randint(0, max(0, (latest_start - first_window_min) // 15))
+        start = span[0] + timedelta(minutes=start_min)  # a UTC instant: elapsed minutes
         order, new = upsert_order_by_reference(
             session,
-            reference=f"DEMO-{day.isoformat()}-{n + 1:03d}",
+            reference=f"{prefix}-{n + 1:03d}",
             site_id=site_ids[sites[n % len(sites)].external_ref],
             type=order_type,
             priority=priority,
@@ -319,7 +456,7 @@ def _store_orders(
             window=TimeWindow(start, start + timedelta(minutes=length_min)),
             service_duration_s=service_min * 60,
             notes=f"{order_type.value.capitalize()} at {sites[n % len(sites)].name}",
-            created_at=_at(day, time(6, 0), zone),
+            created_at=made_at,
         )
         if new:
             created.append((order, sites[n % len(sites)].location))
@@ -334,6 +471,7 @@ def _work_the_day(
     seed: int,
     roster: list[Worker],
     orders: list[tuple[WorkOrder, LatLon]],
+    assign_ahead: bool = False,
 ) -> None:
     """Record the day up to `now` (`dispatch.day_progress`): the dispatcher assigns, the workers do the rest."""
     progress = day_at(
@@ -342,6 +480,7 @@ def _work_the_day(
         [DayWorker(w.id, w.skills, w.shifts[0], w.home_base) for w in roster if w.home_base is not None],
         now=now,
         rng=random.Random(f"{seed}:day-in-progress"),
+        assign_ahead=assign_ahead,
     )
     dispatcher = actor_by_name(session, "dispatcher")
     by_id = {o.id: o for o, _ in orders}

@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from dispatch.geo import LatLon, haversine_m
 from dispatch.orders import OrderStatus, TimeWindow
@@ -102,18 +102,23 @@ def day_at(
     unassigned_later: float = 0.35,
     speed_mps: float = 7.0,
     detour: float = 1.3,
+    assign_ahead: bool = False,
 ) -> DayAtNow:
     """The day's orders and workers as they stand at `now` (aware). Each shift is read on `day` in its own zone
-    (the office's or the worker's: 08:00 in Monaco is 07:00 UTC in winter), whatever `now`'s zone."""
+    (the office's or the worker's: 08:00 in Monaco is 07:00 UTC in winter), whatever `now`'s zone; a shift to
+    24:00 followed by one from 00:00 the next day runs on through midnight (orders after it may be worked).
+
+    With `assign_ahead` the dispatcher hands out at `now` the work they would hand out later (but for the
+    `unassigned_later` share, left new): the orders are assigned for the rest of the day, none yet accepted."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     free: dict[int, _Free] = {}
     for w in workers:
         if day.weekday() not in w.shift.weekdays:
             continue
-        # In UTC: arithmetic on two times of one zone is wall-clock arithmetic, wrong across a change.
-        start = datetime.combine(day, w.shift.start, tzinfo=w.shift.zone).astimezone(UTC)
-        end = datetime.combine(day, w.shift.end, tzinfo=w.shift.zone).astimezone(UTC)
+        start, end = w.shift.span_on(day)
+        if w.shift.ends_at_midnight and w.shift.start == time(0) and (day.weekday() + 1) % 7 in w.shift.weekdays:
+            end = w.shift.span_on(day + timedelta(days=1))[1]
         free[w.id] = _Free(start, w.home, start, end)
     by_id = {w.id: w for w in workers}
     progress: list[OrderProgress] = []
@@ -146,8 +151,10 @@ def day_at(
                 progress.append(OrderProgress(o.id, None, ()))
                 continue
         if assigned > now:
-            progress.append(OrderProgress(o.id, None, ()))
-            continue
+            if not assign_ahead:
+                progress.append(OrderProgress(o.id, None, ()))
+                continue
+            assigned = now
         done = arrive + timedelta(seconds=o.service_s)
         timeline = (
             Step(S.ASSIGNED, assigned),

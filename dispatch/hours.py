@@ -80,10 +80,7 @@ def planned_intervals(shifts: Iterable[Shift], day: date, zone: tzinfo | None = 
     spans = []
     for shift in shifts:
         if day.weekday() in shift.weekdays:
-            tz = zone or shift.zone
-            start = datetime.combine(day, shift.start, tzinfo=tz).astimezone(UTC)
-            end = datetime.combine(day, shift.end, tzinfo=tz).astimezone(UTC)
-            spans.append((start, end))
+            spans.append(shift.span_on(day, zone))
     return tuple(sorted(spans))
 
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -233,17 +233,13 @@ def shift_seconds(shifts: Sequence[Shift], period: Period) -> float:
         per_weekday[(period.start + timedelta(days=offset)).weekday()] = (period.days - offset + 6) // 7
     total = 0.0
     for shift in shifts:
-        wall_s = _clock_s(shift.end) - _clock_s(shift.start)
+        wall_s = shift.wall_length_s
         total += wall_s * sum(per_weekday[d] for d in set(shift.weekdays))
         # Only on a 23- or 25-hour day does a shift last other than its wall-clock length.
         for day in _change_days(shift.zone, period.start, period.days):
             if day.weekday() in shift.weekdays:
                 total += sum((b - a).total_seconds() for a, b in planned_intervals([shift], day)) - wall_s
     return total
-
-
-def _clock_s(at: time) -> float:
-    return at.hour * 3600 + at.minute * 60 + at.second + at.microsecond / 1e6
 
 
 @functools.lru_cache(maxsize=64)

@@ -22,6 +22,10 @@ class WorkerState(StrEnum):
     OFFLINE = "offline"
 
 
+END_OF_DAY = time(0)
+"""A shift's `end` at 24:00, the end of its day: written `24:00` (`parse_shift`, `format_shift`) and stored as 00:00,
+which as an end can mean nothing else (a shift does not cross midnight, so its end is after its start)."""
+
 MAX_GRACE = timedelta(hours=12)
 """The widest grace `Shift.covers` takes (it looks one day either side of the time asked about)."""
 
@@ -43,18 +47,42 @@ class Shift:
     def __post_init__(self) -> None:
         if not self.weekdays or any(d not in range(7) for d in self.weekdays):
             raise ValueError("weekdays must be a non-empty list of 0..6 (0 = Monday)")
-        if self.end <= self.start:
+        if self.end <= self.start and self.end != END_OF_DAY:
             raise ValueError("shift end must be after its start")
+
+    @property
+    def ends_at_midnight(self) -> bool:
+        """Whether the shift runs to 24:00, the end of its day."""
+        return self.end == END_OF_DAY
+
+    @property
+    def wall_length_s(self) -> float:
+        """The shift's length on the wall clock (24:00 counts as 86,400 s), whatever the clocks do that day."""
+        end_s = 86_400.0 if self.ends_at_midnight else _clock_s(self.end)
+        return end_s - _clock_s(self.start)
+
+    def span_on(self, day: date, zone: tzinfo | None = None) -> tuple[datetime, datetime]:
+        """`[start, end)` in UTC of this shift on the local `day` (whether or not it works that weekday), its
+        wall-clock times read in `zone`, else its own; 24:00 is the next day's midnight there."""
+        tz = zone or self.zone
+        # Through UTC: arithmetic on two times of one zone is wall-clock arithmetic, wrong across a change.
+        start = datetime.combine(day, self.start, tzinfo=tz).astimezone(UTC)
+        end_day = day + timedelta(days=1) if self.ends_at_midnight else day
+        return start, datetime.combine(end_day, self.end, tzinfo=tz).astimezone(UTC)
 
     def covers(self, at: datetime, *, grace: timedelta = timedelta(0)) -> bool:
         """Whether `at` (aware datetime) falls inside this shift, widened by `grace` at both ends.
 
-        The end is exclusive. With a grace the widened shift may reach into the day before or
-        after: a fix at 00:05 on Tuesday is within 15 minutes of a Monday shift ending at 23:59.
+        The end is exclusive: a shift ending at 24:00 covers 23:59:59.999999. With a grace the widened shift
+        may reach into the day before or after: a fix at 00:05 on Tuesday is within 15 minutes of a Monday shift
+        ending at 24:00.
         """
         if not grace:  # the common case, asked for every candidate of every assignment
             local = at.astimezone(self.zone)
-            return local.weekday() in self.weekdays and self.start <= local.time() < self.end
+            clock = local.time()
+            return (
+                local.weekday() in self.weekdays and self.start <= clock and (clock < self.end or self.ends_at_midnight)
+            )
         if not timedelta(0) < grace <= MAX_GRACE:
             raise ValueError(f"grace must be within 0..{MAX_GRACE}")
         return self.span_around(at, grace=grace) is not None
@@ -67,11 +95,9 @@ class Shift:
             day = local_day + timedelta(days=offset)
             if day.weekday() not in self.weekdays:
                 continue
-            # Through UTC: arithmetic on two times of one zone is wall-clock arithmetic, wrong across a change.
-            start = datetime.combine(day, self.start, tzinfo=self.zone).astimezone(UTC) - grace
-            end = datetime.combine(day, self.end, tzinfo=self.zone).astimezone(UTC) + grace
-            if start <= at_utc < end:
-                return start, end
+            start, end = self.span_on(day)
+            if start - grace <= at_utc < end + grace:
+                return start - grace, end + grace
         return None
 
 
@@ -144,6 +170,10 @@ def kept_span(worker: Worker, at: datetime, *, grace: timedelta = LOCATION_GRACE
     return None
 
 
+def _clock_s(at: time) -> float:
+    return at.hour * 3600 + at.minute * 60 + at.second + at.microsecond / 1e6
+
+
 _ALL_TIME = (datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
 
 
@@ -192,7 +222,7 @@ _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 def parse_shift(text: str) -> Shift:
     """A shift written as `DAYS HH:MM-HH:MM` (wall-clock times, read in the worker's zone, else the office's),
-    e.g. `Mon-Fri 07:00-15:30` or `Mon,Wed 08:00-12:00`.
+    e.g. `Mon-Fri 07:00-15:30`, `Mon,Wed 08:00-12:00` or `Mon-Sun 00:00-24:00` (24:00: to the end of the day).
 
     The one reading of a shift: the command line (`add-worker --shift`), CSV imports and the
     administration API all use it. ValueError starting with `shift:` and the reason otherwise.
@@ -202,15 +232,25 @@ def parse_shift(text: str) -> Shift:
     if days is None:
         raise ValueError(f"shift: {days_raw!r} is not a list of weekdays such as Mon-Fri or Mon,Wed,Fri")
     start_raw, _, end_raw = hours.strip().partition("-")
+    if start_raw.strip() == "24:00":
+        raise ValueError("shift: a shift cannot start at 24:00 (write 00:00 of the next day)")
     try:
-        start, end = time.fromisoformat(start_raw.strip()), time.fromisoformat(end_raw.strip())
+        start = time.fromisoformat(start_raw.strip())
+        end = END_OF_DAY if is_end_of_day(end_raw) else time.fromisoformat(end_raw.strip())
     except ValueError:
         raise ValueError(f"shift: {hours.strip()!r} is not HH:MM-HH:MM") from None
-    if end <= start:
-        raise ValueError(f"shift: the end {end:%H:%M} is not after the start {start:%H:%M}")
     if start.tzinfo is not None or end.tzinfo is not None:
         raise ValueError("shift: times are wall-clock times (the worker's or the office's zone) and carry no zone")
+    if end <= start and not is_end_of_day(end_raw):
+        crosses = end < start or end == END_OF_DAY
+        hint = " (a shift may not cross midnight; one ending at midnight ends at 24:00)" if crosses else ""
+        raise ValueError(f"shift: the end {end:%H:%M} is not after the start {start:%H:%M}{hint}")
     return Shift(weekdays=days, start=start, end=end)
+
+
+def is_end_of_day(raw: str) -> bool:
+    """Whether a shift's end is written as the end of the day, `24:00` (or `24:00:00`)."""
+    return raw.strip() in ("24:00", "24:00:00")
 
 
 def parse_weekdays(raw: str) -> tuple[int, ...] | None:
@@ -243,7 +283,12 @@ def format_shift(shift: Shift) -> str:
         else:
             runs.append((d, d))
     names = [_WEEKDAYS[a].title() if a == b else f"{_WEEKDAYS[a].title()}-{_WEEKDAYS[b].title()}" for a, b in runs]
-    return f"{','.join(names)} {shift.start:%H:%M}-{shift.end:%H:%M}"
+    return f"{','.join(names)} {shift.start:%H:%M}-{format_shift_end(shift)}"
+
+
+def format_shift_end(shift: Shift) -> str:
+    """The shift's end as people write it: `HH:MM`, `24:00` at the end of the day."""
+    return "24:00" if shift.ends_at_midnight else f"{shift.end:%H:%M}"
 
 
 WORKER_FIELDS = ("name", "device_id", "skills", "team_id", "team", "home_base", "shifts", "active")

@@ -121,11 +121,13 @@ class FieldEvents:
         order_changed: OrderChanged | None = None,
         travel: Travel | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
         keys_refresh_s: float = 5.0,
         sites_refresh_s: float = 60.0,
         background: bool = False,
         queue_size: int = 10_000,
         gather_s: float = 0.1,
+        max_gather_s: float = 0.5,
         zone: tzinfo = UTC,
     ) -> None:
         self._sessions = sessions
@@ -138,6 +140,7 @@ class FieldEvents:
         self._order_changed = order_changed
         self._travel = travel
         self._monotonic = monotonic
+        self._sleep = sleep
         self._keys_refresh_s = keys_refresh_s
         self._sites_refresh_s = sites_refresh_s
         self._cache = _Cache()
@@ -145,6 +148,7 @@ class FieldEvents:
         self._queue: queue.Queue[Sequence[Position]] = queue.Queue(maxsize=queue_size)
         self._dropped = 0
         self._gather_s = gather_s
+        self._max_gather_s = max_gather_s
         self._busy = False
         self._thread: threading.Thread | None = None
         self._thread_pid = 0
@@ -180,17 +184,29 @@ class FieldEvents:
         while True:
             batch = list(self._queue.get())
             self._busy = True
-            # Gather what comes within `gather_s`: one transaction (one fsync) for a whole window's crossings and
-            # alerts instead of one per request. Alerts still follow their fix well within a second.
-            # Sleeping rather than waiting on the queue: no wake-up (and GIL hand-over) per queued request.
-            time.sleep(self._gather_s)
+            self._gather(batch)
+            self.evaluate(batch)
+            self._busy = False
+
+    def _gather(self, batch: list[Position]) -> None:
+        """Add to `batch` what comes within `gather_s`, and again while each `gather_s` brings more (a burst of
+        batch uploads), up to `MAX_BATCH` fixes or `max_gather_s` in all.
+
+        One transaction (one fsync) for a whole window's crossings and alerts instead of one per request, and a
+        window's fixed cost (its arrays, each worker's state) shared by more fixes. Alerts still follow their fix
+        within a second. Sleeping rather than waiting on the queue: no wake-up (and GIL hand-over) per request.
+        """
+        until = self._monotonic() + self._max_gather_s
+        while True:
+            self._sleep(self._gather_s)
+            before = len(batch)
             while len(batch) < MAX_BATCH:
                 try:
                     batch.extend(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            self.evaluate(batch)
-            self._busy = False
+            if len(batch) == before or len(batch) >= MAX_BATCH or self._monotonic() >= until:
+                return
 
     def idle(self) -> bool:
         """Whether every submitted fix has been evaluated (for benchmarks)."""

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from data import positions_repo, privacy_repo, workers_repo
-from data.db import session_scope
+from data.db import WriteTurn, session_scope
 from dispatch.access import Decision
 from dispatch.clock import Clock
 from dispatch.positions import (
@@ -183,6 +183,8 @@ class PositionPipeline:
         # The shift span each worker's latest fix fell in (with the Worker it was computed for).
         self._spans: dict[int, tuple[Worker, datetime, datetime]] = {}
         self._commit_timeout_s = commit_timeout_s
+        # Every process's committer takes turns writing the SQLite file (see WriteTurn: no busy-wait sleeps).
+        self._write_turn = WriteTurn.for_sessions(sessions)
         # Told of each request's newly stored live fixes, after the commit (geofence events and alerts).
         self._after_store = after_store
         self._committer: GroupCommitter[Storable, int | None] = GroupCommitter(
@@ -297,7 +299,7 @@ class PositionPipeline:
             if new_id is None:
                 duplicates += 1
             elif is_live and isinstance(item, Position):
-                fresh.append(item)
+                fresh.append(replace(item, id=new_id))  # the stored row: a crossing records its fix's id
         self._remember(fresh)
         self._bus.publish_many(POSITIONS, live_messages(fresh))
         if self._after_store is not None and fresh:
@@ -439,8 +441,8 @@ class PositionPipeline:
         return item, False
 
     def _insert(self, items: list[Storable]) -> list[int | None]:
-        """The committer's write: one transaction for a whole group."""
-        with session_scope(self._sessions) as session:
+        """The committer's write: one transaction for a whole group, in this process's turn to write."""
+        with self._write_turn(), session_scope(self._sessions) as session:
             return positions_repo.insert_positions(session, items)
 
     def _last_fix(self, worker_id: int) -> Position | None:

@@ -3,7 +3,8 @@
 A worker's day is what their push-link page shows (`GET /api/v1/field/<token>/day`): their orders
 in route order. They work through it as a person with the page open would: the order already on
 site first, then the one they are driving to, then the first one still to accept or start, in
-route order. For that order they accept, set off (en route), check in once their phone's fix
+route order. For that order they accept, set off (en route) once it is time to leave for its window
+(`SET_OFF_BEFORE` its start, on the office's clock), check in once their phone's fix
 stands inside the site's geofence, stay for the order's service time, and complete it with a
 short service report. With nothing left to do they drive around as the simulator always did.
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -26,6 +27,9 @@ from dispatch.orders import OrderStatus
 from realtime.simulator import Report
 
 S = OrderStatus
+SET_OFF_BEFORE = timedelta(minutes=20)
+"""How long before an order's window opens its worker sets off: Monaco's drives take minutes, so they arrive in
+time without being flagged early (more than 30 minutes ahead), and a day planned ahead lasts until its windows."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,8 @@ class DayOrder:
     service_s: float
     form_id: int | None = None
     form: FormDefinition | None = None
+    window_start: datetime | None = None
+    """When the order's window opens (aware); None: whenever (the worker sets off at once)."""
 
 
 def parse_day(body: Any) -> tuple[DayOrder, ...]:
@@ -59,12 +65,22 @@ def parse_day(body: Any) -> tuple[DayOrder, ...]:
                     site=LatLon(float(site["lat"]), float(site["lon"])),
                     geofence_radius_m=float(site["geofence_radius_m"]),
                     service_s=float(item["service_minutes"]) * 60.0,
+                    window_start=_aware(item.get("window_start")),
                     **_day_form(item.get("form"), str(item.get("type", ""))),
                 )
             )
         except (TypeError, KeyError, ValueError) as exc:
             raise ValueError(f"orders[{i}]: {type(exc).__name__} {exc}") from None
     return tuple(out)
+
+
+def _aware(raw: Any) -> datetime | None:
+    if raw is None:
+        return None
+    moment = datetime.fromisoformat(str(raw))
+    if moment.tzinfo is None:
+        raise ValueError(f"window_start {raw!r} has no offset")
+    return moment
 
 
 def _day_form(raw: Any, order_type: str) -> dict[str, Any]:
@@ -144,11 +160,15 @@ class Memory:
     working: tuple[int, datetime] | None = None
 
 
-def decide(day: Sequence[DayOrder], fix: Report | None, memory: Memory, now: datetime) -> tuple[Move, Memory]:
+def decide(
+    day: Sequence[DayOrder], fix: Report | None, memory: Memory, now: datetime, *, clock_now: datetime | None = None
+) -> tuple[Move, Memory]:
     """The worker's next move and their memory after it, from their day, latest fix and `now`.
 
     An on-site order whose start the worker does not remember (the simulator restarted, or the
-    office checked them in) counts from `now`.
+    office checked them in) counts from `now`. `clock_now` is the office's time (the phone's clock: a sped-up
+    demo's `now` runs ahead of it), against which an accepted order's window says when to set off; until then
+    the worker drives around.
     """
     order = current_order(day)
     if order is None:
@@ -158,6 +178,8 @@ def decide(day: Sequence[DayOrder], fix: Report | None, memory: Memory, now: dat
     if order.status is S.ASSIGNED:
         return Move(MoveKind.ACCEPT, order), memory
     if order.status is S.ACCEPTED:
+        if order.window_start is not None and (clock_now or now) < order.window_start - SET_OFF_BEFORE:
+            return (Move(MoveKind.WAIT), memory) if memory.heading_to is None else (Move(MoveKind.WANDER), Memory())
         return Move(MoveKind.SET_OFF, order), Memory(heading_to=order.id)
     if order.status is S.EN_ROUTE:
         if arrived(fix, order):

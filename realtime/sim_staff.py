@@ -213,7 +213,7 @@ class FieldStaff:
             return
         if now >= s.read_at and not self._read(s, now):
             return
-        move, memory = decide(s.day, fix, s.memory, now)
+        move, memory = decide(s.day, fix, s.memory, now, clock_now=self._stamp(now))
         s.memory = memory
         self._steer(s, move, now)
         items = action_items(move, fix=fix, at=self._stamp(now), new_id=self._new_id)

@@ -106,8 +106,8 @@ def day_problem(
         if not w.active or shift is None or start is None:
             continue
         # Through UTC: 07:00 in Monaco is 7 h after midnight in winter but 6 h on the day the clocks go forward.
-        s0 = seconds_of(day, datetime.combine(day, shift.start, tzinfo=shift.zone).astimezone(UTC), tz)
-        s1 = seconds_of(day, datetime.combine(day, shift.end, tzinfo=shift.zone).astimezone(UTC), tz)
+        shift_start, shift_end = shift.span_on(day)  # a 24:00 end is the next midnight
+        s0, s1 = seconds_of(day, shift_start, tz), seconds_of(day, shift_end, tz)
         third = (s1 - s0) // 3
         breaks = (Break(s0 + third, s0 + 2 * third, BREAK_S),) if s1 - s0 > 6 * 3600 else ()
         vehicles.append(

@@ -12,7 +12,7 @@ from dispatch.workers import Shift, Worker
 MONACO_CASINO = LatLon(43.7394, 7.4276)
 EVERY_DAY_7_TO_19 = Shift(weekdays=(0, 1, 2, 3, 4, 5, 6), start=time(7), end=time(19))
 """The default shift of test workers: it covers every fixed clock time the tests use (08:00 by default)."""
-ALL_DAY_CSV = "Mon-Sun,00:00,23:59"
+ALL_DAY_CSV = "Mon-Sun,00:00,24:00"
 """shift_days,shift_start,shift_end of a worker CSV row for tests that run on the wall clock: with the
 15-minute grace on locations, such a worker's positions are kept at any hour the test runs."""
 

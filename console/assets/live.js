@@ -700,7 +700,7 @@
     return params ? text.replace(/\{(\w+)\}/g, (m, k) => (k in params ? String(params[k]) : m)) : text;
   }
 
-  // Times on the office's clock (OUTFIELD_TIMEZONE, on the wall's data-timezone; console/i18n.py), as the form takes them.
+  // Times on the office's clock (OUTFIELD_TIMEZONE, on the wall's data-timezone; console/i18n.py).
   // One formatter per zone, kept: making an Intl.DateTimeFormat costs far more than using one, and the order list
   // formats two times per order (bench/README.md, "The dispatcher's console").
   const officeFormats = new Map();
@@ -721,7 +721,6 @@
     for (const p of format.formatToParts(d)) parts[p.type] = p.value;
     return parts;
   }
-  function officeDate(d) { const p = officeParts(d); return p.year + "-" + p.month + "-" + p.day; }
   function officeTime(d) { const p = officeParts(d); return p.hour + ":" + p.minute; }
 
   function siteName(p) {
@@ -973,12 +972,6 @@
       for (const f of (workers && workers.features) || []) for (const s of f.properties.skills || []) skills.add(s);
       const options = Array.from(skills).sort();
       return JSON.stringify(options) === JSON.stringify(current || []) ? NO() : options;
-    },
-    formDefaults: function (tab, startDate) {
-      if (tab !== "new" || startDate) return [NO(), NO(), NO(), NO()];
-      const start = new Date(Math.ceil(Date.now() / 3600000) * 3600000);  // the next full hour
-      const end = new Date(start.getTime() + 2 * 3600000);
-      return [officeDate(start), officeTime(start), officeDate(end), officeTime(end)];
     },
   };
 

@@ -51,7 +51,8 @@ ASSIGN = "assign-worker"
 OVERRIDE_REASON = "override-reason"
 CANCEL_ORDER = "cancel-order"
 
-# The new-order form.
+# The new-order form (built into NEW_ORDER_FORM by the server when the tab is first opened).
+NEW_ORDER_FORM = "new-order-form"
 SITE_PICKER = "order-site"
 ORDER_TYPE = "order-type"
 ORDER_PRIORITY = "order-priority"

@@ -18,7 +18,7 @@ SITES = """external_ref,name,address,latitude,longitude,geofence_radius_m,catego
 p:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino
 """
 WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
-Ana <b>Panel</b>,pa-ana,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,23:59
+Ana <b>Panel</b>,pa-ana,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,24:00
 """
 CASINO = (43.7394, 7.4276)
 FAR = (43.7394, 7.4240)  # 290 m west: outside the geofence, a short walk (no impossible jump)

@@ -17,8 +17,8 @@ SITES = """external_ref,name,address,latitude,longitude,geofence_radius_m,catego
 a:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino
 """
 WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
-Ana Late,a-ana,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,23:59
-Bo Near,a-bo,gas,Centre,43.7380,7.4260,Mon-Sun,00:00,23:59
+Ana Late,a-ana,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,24:00
+Bo Near,a-bo,gas,Centre,43.7380,7.4260,Mon-Sun,00:00,24:00
 """
 HOME = {"latitude": 43.7390, "longitude": 7.4270}
 PHONE = {
@@ -156,8 +156,8 @@ def test_the_worker_near_an_accepted_orders_site_is_asked_to_check_in(browser, c
 
     url, admin, bo = world["url"], world["admin"], world["bo"]
     now = datetime.now(UTC)
-    # The round runs at a time of this UTC day when Bo's 00:00-23:59 shift is neither ending (the day's report is
-    # due from 23:44, and nobody is reminded off shift at 23:59): now, or noon today late in the evening.
+    # The round runs at a time of this UTC day when Bo's 00:00-24:00 shift is not ending (the day's report is
+    # due from 23:44, before its end at midnight): now, or noon today late in the evening.
     if now.hour == 23:
         now = now.replace(hour=12, minute=0, second=0, microsecond=0)
     order = requests.post(f"{url}/api/v1/work-orders", headers=admin, timeout=10, json={

@@ -15,7 +15,7 @@ import requests
 from PIL import Image, ImageDraw
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.support.browser import login, pick_date, type_in, wait_for_form_defaults
+from tests.support.browser import login, pick_date, type_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -26,9 +26,9 @@ t:port,Port Hercule,Quai Albert 1er,43.7347,7.4214,60,amenity=marina
 t:fontvieille,Fontvieille,Rue du Port,43.7290,7.4160,60,amenity=mall
 """
 WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
-Near Gas,c-near,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,23:59
-Far Gas,c-far,gas;hvac,South,43.7290,7.4160,Mon-Sun,00:00,23:59
-Sparks,c-elec,electrical,North,43.7392,7.4275,Mon-Sun,00:00,23:59
+Near Gas,c-near,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,24:00
+Far Gas,c-far,gas;hvac,South,43.7290,7.4160,Mon-Sun,00:00,24:00
+Sparks,c-elec,electrical,North,43.7392,7.4275,Mon-Sun,00:00,24:00
 """
 
 
@@ -159,7 +159,6 @@ def choose(page, dropdown_id: str, text: str, *, search: bool = True) -> None:
 def fill_order_form(page, *, site: str, order_type: str, skill: str, start: str, end: str) -> None:
     page.click("#tab-new-order")
     page.wait_for_selector("path.site-marker", timeout=10_000)  # the sites are loaded and shown
-    wait_for_form_defaults(page, "order-start-date", "order-start-time", "order-end-date", "order-end-time")
     choose(page, "order-site", site)
     choose(page, "order-type", order_type, search=False)
     choose(page, "order-skills", skill)
@@ -169,6 +168,57 @@ def fill_order_form(page, *, site: str, order_type: str, skill: str, start: str,
     type_in(page, "order-end-time", end)
     page.fill("#order-duration", "45")
     page.fill("#order-notes", "Boiler pressure low")
+
+
+HOLD_BROWSER_DEFAULTS = """() => {
+  // Whatever default the page computes itself arrives only on release: until c5dfa2d the clientside callback
+  // orders.formDefaults wrote them into the shown fields (this test failed there: '06:00' replaced '09:00').
+  const orders = window.dash_clientside && window.dash_clientside.orders;
+  if (!orders || !orders.formDefaults) return;
+  const compute = orders.formDefaults;
+  const held = new Promise((resolve) => { window.releaseFormDefaults = resolve; });
+  const late = function (...args) { const values = compute.apply(this, args); return held.then(() => values); };
+  orders.formDefaults = late;
+  const inline = window.dash_clientside._dashprivate_clientside_funcs || {};  // Dash binds a named function here
+  for (const name of Object.keys(inline)) if (inline[name] === compute) inline[name] = late;
+}"""
+
+
+def test_a_time_typed_before_the_form_defaults_arrive_is_kept(page, world):
+    """Tests that a start time the dispatcher types in the New order form stays as typed however late the form's
+    default times arrive: the page's answers (and any default it computes itself) are held back until the
+    dispatcher has typed wherever they can type; then the field still shows the typed time, and the end time its
+    default, two hours after the next full hour on the office's clock (UTC here)."""
+    login(page, world)
+    ends = {default_end(datetime.now(UTC))}
+    held = []
+    page.route("**/_dash-update-component", lambda route: held.append(route))
+    page.evaluate(HOLD_BROWSER_DEFAULTS)
+
+    def release() -> None:
+        page.unroute("**/_dash-update-component")
+        page.evaluate("() => window.releaseFormDefaults && window.releaseFormDefaults()")
+        for route in held:
+            route.continue_()
+
+    page.click("#tab-new-order")
+    page.wait_for_selector("#pane-new-order:not(.pane-hidden)", timeout=5_000)
+    if page.locator("#order-start-time").is_visible():  # the field is shown before its default: type there now
+        type_in(page, "order-start-time", "09:00")
+        release()
+    else:
+        release()
+        type_in(page, "order-start-time", "09:00")
+    page.wait_for_function("() => document.getElementById('order-end-time').value !== ''", timeout=10_000)
+    ends.add(default_end(datetime.now(UTC)))  # the hour may turn while the form opens
+    assert page.input_value("#order-start-time") == "09:00"
+    assert page.input_value("#order-end-time") in ends
+
+
+def default_end(now: datetime) -> str:
+    """The form's default end time (HH:MM, UTC): two hours after the next full hour (now, when it is one)."""
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    return f"{(hour if hour == now else hour + timedelta(hours=1)) + timedelta(hours=2):%H:%M}"
 
 
 def test_create_explain_override_and_assign(page, world):

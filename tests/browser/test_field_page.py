@@ -27,10 +27,10 @@ f:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino
 f:port,Port Hercule,Quai Albert 1er,43.7347,7.4214,60,amenity=marina
 """
 WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
-Ana Field,f-ana,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,23:59
-Ben Offline,f-ben,gas,Centre,43.7350,7.4220,Mon-Sun,00:00,23:59
-Cleo Revoked,f-cleo,gas,Centre,43.7300,7.4170,Mon-Sun,00:00,23:59
-Dan Sharing,f-dan,gas,Centre,43.7310,7.4180,Mon-Sun,00:00,23:59
+Ana Field,f-ana,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,24:00
+Ben Offline,f-ben,gas,Centre,43.7350,7.4220,Mon-Sun,00:00,24:00
+Cleo Revoked,f-cleo,gas,Centre,43.7300,7.4170,Mon-Sun,00:00,24:00
+Dan Sharing,f-dan,gas,Centre,43.7310,7.4180,Mon-Sun,00:00,24:00
 """
 CASINO = {"site_id": 1, "latitude": 43.7394, "longitude": 7.4276}
 PORT = {"site_id": 2, "latitude": 43.7347, "longitude": 7.4214}

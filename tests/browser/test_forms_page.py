@@ -19,7 +19,7 @@ SITES = """external_ref,name,address,latitude,longitude,geofence_radius_m,catego
 g:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino
 """
 WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
-Gil Forms,g-gil,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,23:59
+Gil Forms,g-gil,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,24:00
 """
 NOTE = "Meter is <b>not</b> worn: look again"
 

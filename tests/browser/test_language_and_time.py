@@ -13,7 +13,7 @@ import requests
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
-from tests.support.browser import login, pick_date, type_in, wait_for_form_defaults
+from tests.support.browser import login, pick_date, type_in
 from tests.support.consent import consent_on_paper
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -23,7 +23,7 @@ SITES = """external_ref,name,address,latitude,longitude,geofence_radius_m,catego
 t:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino
 """
 WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
-Wang Fang,lt-wang,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,23:59
+Wang Fang,lt-wang,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,24:00
 """
 # Whether the page drew Chinese with the shipped Noto Sans SC: a face of that family loaded, from a chunk the
 # console served (no other host), and the text needs nothing more to draw.
@@ -124,7 +124,6 @@ def test_an_order_window_reads_on_the_offices_clock_in_the_console_and_on_the_ph
     page.click("#tab-new-order")
     assert f"({SHANGHAI.key})" in page.locator("label[for=order-start-date]").inner_text()
     page.wait_for_selector("path.site-marker", timeout=10_000)
-    wait_for_form_defaults(page, "order-start-date", "order-start-time", "order-end-date", "order-end-time")
     page.click("#order-site")
     page.locator(".dash-dropdown-search").fill("Casino")
     page.click(".dash-dropdown-option:has-text('Casino')", timeout=5_000)

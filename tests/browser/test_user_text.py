@@ -22,7 +22,7 @@ SITES = f"""external_ref,name,address,latitude,longitude,geofence_radius_m,categ
 x:site,{SITE},Street {XSS},43.7394,7.4276,60,amenity=casino
 """
 WORKERS = f"""name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
-{WORKER},x-worker,gas,Centre,43.7310,7.4180,Mon-Sun,00:00,23:59
+{WORKER},x-worker,gas,Centre,43.7310,7.4180,Mon-Sun,00:00,24:00
 """
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 

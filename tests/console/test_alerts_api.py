@@ -17,8 +17,8 @@ a:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino
 a:port,Port Hercule,Quai Albert 1er,43.7347,7.4214,60,amenity=marina
 """
 WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
-Ana Alert,al-ana,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,23:59
-Bo Alert,al-bo,gas,South,43.7290,7.4160,Mon-Sun,00:00,23:59
+Ana Alert,al-ana,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,24:00
+Bo Alert,al-bo,gas,South,43.7290,7.4160,Mon-Sun,00:00,24:00
 """
 CASINO = (43.7394, 7.4276)
 FAR = (43.7310, 7.4180)  # a street away from both sites

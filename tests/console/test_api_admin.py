@@ -109,6 +109,29 @@ def test_a_worker_posted_works_on_the_offices_clock_and_keeps_it_when_edited(app
         assert worker.on_shift(monday(6, 30)) and not worker.on_shift(monday(15, 0))
 
 
+def test_a_shift_to_24_00_is_stored_shown_back_and_covers_the_last_minute_of_the_day(app):
+    """Tests that an administrator can give a worker `Mon-Sun 00:00-24:00` (and PATCH an evening to 24:00): it is
+    answered and read back as 24:00, and the stored worker is on shift at 23:59:59 on the office's clock and at
+    midnight, while a shift ending at 00:00 is refused naming `shifts` with the reason."""
+    client = app["client"]
+    created = client.post("/api/v1/workers", json={**ANA, "shifts": ["Mon-Sun 00:00-24:00"]}, headers=app["admin"])
+    assert (created.status_code, created.get_json()["shifts"]) == (201, ["Mon-Sun 00:00-24:00"])
+    wid = created.get_json()["id"]
+    assert client.get(f"/api/v1/workers/{wid}", headers=app["admin"]).get_json()["shifts"] == ["Mon-Sun 00:00-24:00"]
+    with session_scope(app["sessions"]) as session:
+        worker = workers_repo.get_worker(session, wid)
+    assert worker is not None
+    monaco = ZoneInfo("Europe/Monaco")
+    assert worker.on_shift(datetime(2026, 3, 2, 23, 59, 59, tzinfo=monaco))
+    assert worker.on_shift(datetime(2026, 3, 3, 0, 0, tzinfo=monaco))
+    patched = client.patch(f"/api/v1/workers/{wid}", json={"shifts": ["Sat 18:00-24:00"]}, headers=app["admin"])
+    assert (patched.status_code, patched.get_json()["shifts"]) == (200, ["Sat 18:00-24:00"])
+    refused = client.patch(f"/api/v1/workers/{wid}", json={"shifts": ["Sat 18:00-00:00"]}, headers=app["admin"])
+    assert refused.status_code == 400
+    assert refused.get_json()["field"] == "shifts" and "24:00" in refused.get_json()["error"]
+    assert client.get(f"/api/v1/workers/{wid}", headers=app["admin"]).get_json()["shifts"] == ["Sat 18:00-24:00"]
+
+
 def test_posting_a_worker_answers_201_with_the_worker_audits_it_and_tells_the_live_map(app):
     """Tests that POST /api/v1/workers answers 201 with the stored worker (skills lower-cased, shift as written),
     that the creation is audited without the home base's coordinates, and that the live map is told at once with

@@ -19,8 +19,8 @@ f:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino
 f:port,Port Hercule,Quai Albert 1er,43.7347,7.4214,60,amenity=marina
 """
 WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
-Ana Field,f-ana,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,23:59
-Bo Field,f-bo,gas,South,43.7290,7.4160,Mon-Sun,00:00,23:59
+Ana Field,f-ana,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,24:00
+Bo Field,f-bo,gas,South,43.7290,7.4160,Mon-Sun,00:00,24:00
 """
 CASINO = {"lat": 43.7394, "lon": 7.4276}
 

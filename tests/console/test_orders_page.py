@@ -6,6 +6,7 @@ import base64
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from dash import Dash, html, no_update
@@ -26,6 +27,7 @@ from dispatch.assign import (
     Origin,
     Ranking,
 )
+from dispatch.clock import ManualClock
 from dispatch.geo import LatLon
 from dispatch.lifecycle import LifecycleEvent, Refused, StatusChange
 from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder
@@ -383,6 +385,7 @@ def wire(
         auth=auth,
         list_sites=lambda: sites,
         field=field or FakeField(),  # type: ignore[arg-type]
+        clock=ManualClock(at("2025-03-04T07:20:00Z")),
     )
     return callbacks, dispatch, auth
 
@@ -460,18 +463,50 @@ def test_create_order_parses_the_form_and_opens_the_new_order():
         callbacks.create_order(0, *args)
 
 
-def test_sites_load_once_when_the_form_opens():
-    """Tests that the picker's sites are fetched on first opening the form, and a manager is told why not."""
-    callbacks, _, _ = wire()
-    options, layer, message = callbacks.load_sites(orders.TAB_NEW_ORDER, [])
-    assert options == [{"label": "Casino", "value": 1}] and len(layer["features"]) == 1 and message == ""
+def shown(form: Any, component_id: str, prop: str) -> Any:
+    """What the form's component `component_id` shows in `prop` from its first drawing."""
+    (component,) = find(form, lambda c: getattr(c, "id", None) == component_id)
+    return getattr(component, prop)
+
+
+def test_the_form_is_built_once_on_first_opening_with_its_sites_and_default_window():
+    """Tests that first opening the New order tab builds the form with the sites in its picker (and on the map)
+    and the window from the next full hour for two hours already in its fields, that it is not built again
+    (what was typed stays), and that a manager gets the form with no sites and is told why."""
+    callbacks, _, _ = wire()  # at 07:20 UTC; the office's clock is UTC outside an app
+    form, layer = callbacks.open_form(orders.TAB_NEW_ORDER, None)
+    assert shown(form, ids.SITE_PICKER, "options") == [{"label": "Casino", "value": 1}]
+    assert len(layer["features"]) == 1 and texts(shown(form, ids.FORM_MESSAGE, "children")) == ""
+    window = [shown(form, i, p) for i, p in ((ids.START_DATE, "date"), (ids.START_TIME, "value"),
+                                             (ids.END_DATE, "date"), (ids.END_TIME, "value"))]  # fmt: skip
+    assert window == ["2025-03-04", "08:00", "2025-03-04", "10:00"]
     with pytest.raises(PreventUpdate):
-        callbacks.load_sites(orders.TAB_NEW_ORDER, options)
+        callbacks.open_form(orders.TAB_NEW_ORDER, ids.SUBMIT_ORDER)
     with pytest.raises(PreventUpdate):
-        callbacks.load_sites(orders.TAB_WORKERS, [])
+        callbacks.open_form(orders.TAB_WORKERS, None)
     callbacks, _, _ = wire(actor=MANAGER)
-    options, _, message = callbacks.load_sites(orders.TAB_NEW_ORDER, None)
-    assert options == [] and "manager may not" in texts(message)
+    form, layer = callbacks.open_form(orders.TAB_NEW_ORDER, None)
+    assert shown(form, ids.SITE_PICKER, "options") == [] and layer == orders.EMPTY_LAYER
+    assert "manager may not" in texts(shown(form, ids.FORM_MESSAGE, "children"))
+    assert shown(form, ids.START_TIME, "value") == "08:00"
+
+
+@pytest.mark.parametrize(
+    ("now", "zone", "window"),
+    [
+        ("2025-03-04T07:20:00Z", "UTC", ("2025-03-04", "08:00", "2025-03-04", "10:00")),
+        ("2025-03-04T08:00:00Z", "UTC", ("2025-03-04", "08:00", "2025-03-04", "10:00")),  # on the hour: now
+        ("2025-03-04T08:00:00.001Z", "UTC", ("2025-03-04", "09:00", "2025-03-04", "11:00")),
+        ("2025-03-04T15:30:00Z", "Asia/Shanghai", ("2025-03-05", "00:00", "2025-03-05", "02:00")),  # 23:30 CST
+        ("2025-03-04T22:10:00Z", "UTC", ("2025-03-04", "23:00", "2025-03-05", "01:00")),  # ends tomorrow
+        ("2025-03-30T00:30:00Z", "Europe/Paris", ("2025-03-30", "03:00", "2025-03-30", "05:00")),  # 02:00 skipped
+        ("2025-03-04T07:20:00Z", "Asia/Kolkata", ("2025-03-04", "13:30", "2025-03-04", "15:30")),  # a full UTC hour
+    ],
+)
+def test_the_default_window_starts_at_the_next_full_hour_on_the_offices_clock(now, zone, window):
+    """Tests the window the form opens with: two hours from the next full hour, as the office's clock reads."""
+    d = orders.window_defaults(at(now), ZoneInfo(zone))
+    assert (d.start_date, d.start_time, d.end_date, d.end_time) == window
 
 
 # ------------------------------------------------------------------ assign all, who is near, field record

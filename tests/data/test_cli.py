@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -143,22 +144,57 @@ def test_seed_demo_if_empty_seeds_once_and_demo_info_prints_url_and_logins(
 def test_seed_demo_seeds_monacos_day_by_default(
     cli_env: dict[str, str], capsys, monkeypatch: pytest.MonkeyPatch, fast_password_hashing
 ) -> None:
-    """Tests that `seed-demo` on a fresh file, in the default office zone (Europe/Monaco), picks Monaco's day:
-    at 20:30 UTC on 1 July it is 22:30 there, past 21:00, so the demo is 2 July's, its windows in Monaco's
-    07:30-21:30 and its workers' shifts read on Monaco's clock."""
+    """Tests that `seed-demo` on a fresh file, in the default office zone (Europe/Monaco), picks Monaco's day and
+    hours: at 10:00 UTC on 1 July it is 12:00 there, within the rota's hours, so the demo is 1 July's rota, its
+    windows in Monaco's 07:30-21:30 and its workers' shifts read on Monaco's clock; the last line says so."""
     monkeypatch.delenv("OUTFIELD_TIMEZONE", raising=False)
-    assert main(["seed-demo", "--now", "2026-07-01T20:30:00+00:00"]) == 0
-    assert "demo for 2026-07-02" in capsys.readouterr().out
+    assert main(["seed-demo", "--now", "2026-07-01T10:00:00+00:00"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "demo for 2026-07-01" in out[0]
+    assert out[1] == (
+        "demo: the real rota (early, day, late and evening shifts) on today's orders, as it is 12:00 "
+        "Europe/Monaco, within the rota's hours (07:30-19:00)"
+    )
     monaco = ZoneInfo("Europe/Monaco")
     with _session(cli_env) as session:
         orders = list_orders(session)
         workers = list_workers(session)
-    assert {o.reference[:15] for o in orders} == {"DEMO-2026-07-02"}
-    assert {o.window.start.astimezone(monaco).date() for o in orders} == {date(2026, 7, 2)}
+    assert {o.reference[:15] for o in orders} == {"DEMO-2026-07-01"}
+    assert {o.window.start.astimezone(monaco).date() for o in orders} == {date(2026, 7, 1)}
     assert min(o.window.start.astimezone(monaco).time() for o in orders) >= time(7, 30)
     assert {w.zone for w in workers} == {monaco}
     early = [w for w in workers if w.shifts[0].start == time(7, 30)]
-    assert early and all(w.on_shift(datetime(2026, 7, 2, 5, 45, tzinfo=UTC)) for w in early)  # 07:45 in Monaco
+    assert early and all(w.on_shift(datetime(2026, 7, 1, 5, 45, tzinfo=UTC)) for w in early)  # 07:45 in Monaco
+
+
+def test_seed_demo_at_night_puts_everyone_on_shift_and_if_empty_keeps_a_live_demo_and_revives_a_dead_one(
+    cli_env: dict[str, str], capsys, monkeypatch: pytest.MonkeyPatch, fast_password_hashing
+) -> None:
+    """Tests what `./run demo` does at night and on a restart: at 04:46 in Monaco `seed-demo --if-empty` seeds
+    everyone on shift 00:00-24:00 with orders from 05:00 and says why; restarted at 12:00 the same day the demo is
+    still live (kept as it is, said so); restarted at 04:46 the next day yesterday's orders are over, so it adds
+    orders from 05:00 that day (the old ones untouched) and `demo-info` says who is on shift and what is ahead."""
+    monkeypatch.delenv("OUTFIELD_TIMEZONE", raising=False)
+    assert main(["migrate"]) == 0
+    assert main(["seed-demo", "--if-empty", "--now", "2026-12-05T03:46:00+00:00"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "demo: everyone on shift 00:00-24:00 and orders from 05:00 to 17:00, as it is 04:46 Europe/Monaco, "
+        "outside the rota's hours (07:30-19:00) when the rota would have few or none on shift"
+    )
+    assert main(["seed-demo", "--if-empty", "--now", "2026-12-05T11:00:00+00:00"]) == 0
+    kept = capsys.readouterr().out
+    assert kept.startswith("demo kept as seeded before: all day (everyone on shift 00:00-24:00): 30 of 30 workers")
+    with _session(cli_env) as session:
+        assert {o.reference[:21] for o in list_orders(session)} == {"DEMO-2026-12-05-0400Z"}
+    assert main(["seed-demo", "--if-empty", "--now", "2026-12-06T03:46:00+00:00"]) == 0
+    revived = capsys.readouterr().out.splitlines()
+    assert revived[0].startswith("the stored demo is not live now (all day (everyone on shift 00:00-24:00): 30 of")
+    assert revived[0].endswith(" 0 open orders ahead): adding the demo of now")
+    with _session(cli_env) as session:
+        orders = list_orders(session)
+    assert Counter(o.reference[:21] for o in orders) == {"DEMO-2026-12-05-0400Z": 120, "DEMO-2026-12-06-0400Z": 120}
+    assert main(["demo-info"]) == 0  # on the real clock: the demo's shifts cover every hour
+    assert "demo now: all day (everyone on shift 00:00-24:00): 30 of 30 workers on shift now" in capsys.readouterr().out
 
 
 def test_purge_positions_prints_the_count(cli_env: dict[str, str], capsys) -> None:

@@ -46,7 +46,7 @@ def test_workers_import_keeps_good_rows_and_reports_every_bad_field_by_line(sess
             RowError(5, "shift_start", "'25:00' is not a time HH:MM"),
             RowError(5, "shift_days", "'Funday' is not a list of weekdays such as Mon-Fri or Mon,Wed,Fri"),
             RowError(7, "device_id", "'phone-a' repeats line 2"),
-            RowError(8, "shift_end", "07:00 is not after shift_start 19:00"),
+            RowError(8, "shift_end", "07:00 is not after shift_start 19:00 (24:00 ends at midnight)"),
             RowError(9, "home_lat", "'abc' is not a number"),
         ],
     )
@@ -89,6 +89,24 @@ def test_wrapping_shift_days_and_comma_lists_are_understood(session: Session) ->
     assert report.errors == []
     assert worker_by_device(session, "a").shifts[0].weekdays == (0, 4, 5, 6)
     assert worker_by_device(session, "b").shifts[0].weekdays == (0, 2, 4)
+
+
+def test_a_shift_end_of_24_00_is_imported_as_the_end_of_the_day(session: Session) -> None:
+    """Tests that a CSV shift ending `24:00` is imported as running to midnight (on shift at 23:59:59), that 00:00
+    as an end is still refused as not after the start, and that 24:00 is no start."""
+    csv_text = (
+        "name,device_id,shift_days,shift_start,shift_end\n"
+        "A,a,Mon-Sun,00:00,24:00\nB,b,Mon,22:00,00:00\nC,c,Mon,24:00,24:00\n"
+    )
+    report = import_workers(session, io.StringIO(csv_text))
+    assert report.errors == [
+        RowError(3, "shift_end", "00:00 is not after shift_start 22:00 (24:00 ends at midnight)"),
+        RowError(4, "shift_start", "'24:00' is not a time HH:MM"),
+    ]
+    [shift] = worker_by_device(session, "a").shifts
+    assert (shift.weekdays, shift.start, shift.ends_at_midnight) == (tuple(range(7)), time(0), True)
+    assert shift.covers(datetime(2025, 3, 2, 23, 59, 59, tzinfo=UTC))
+    assert worker_by_device(session, "b") is None
 
 
 SITES_CSV = """\

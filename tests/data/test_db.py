@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from data.db import make_engine, make_sessionmaker, normalize_url, session_scope, sqlite_path
+from data.db import WriteTurn, make_engine, make_sessionmaker, normalize_url, session_scope, sqlite_path
 from data.tables import AuditRow
+from tests.support.locks import flock_waiters
+from tests.support.servers import wait_until
 
 
 def test_sqlite_connections_use_wal_foreign_keys_busy_timeout_and_full_sync(sqlite_url: str) -> None:
@@ -81,3 +85,37 @@ def test_naive_datetimes_are_refused(session: Session) -> None:
     session.add(_audit(datetime(2025, 3, 3, 8, 0)))
     with pytest.raises(Exception, match="must be timezone-aware"):
         session.flush()
+
+
+def test_sqlite_writers_take_turns_and_the_next_goes_on_as_soon_as_the_holder_is_done(sqlite_url: str) -> None:
+    """Tests that two writers of one SQLite file (as two server processes) never hold the write turn together:
+    the second waits in the kernel while the first holds it and goes on when the first's block ends."""
+    first, second = WriteTurn(sqlite_path(sqlite_url)), WriteTurn(sqlite_path(sqlite_url))
+    entered = threading.Event()
+
+    def write_second() -> None:
+        with second():
+            entered.set()
+
+    with first():
+        waiter = threading.Thread(target=write_second)
+        waiter.start()
+        lock_file = Path(f"{sqlite_path(sqlite_url)}-writer")
+        wait_until(lambda: flock_waiters(lock_file) == 1, 10, "the second writer's wait for the turn")
+        assert not entered.is_set()
+    waiter.join(10)
+    assert entered.is_set() and flock_waiters(lock_file) == 0
+
+
+def test_a_write_turn_is_free_for_postgresql_and_sqlite_in_memory(tmp_path: Path) -> None:
+    """Tests that only a SQLite file has a turn to take (PostgreSQL locks rows, not the database): nothing is
+    created beside other databases and two holders do not wait for each other."""
+    for url in ("postgresql://h/db", "sqlite://"):
+        turn = WriteTurn(sqlite_path(url))
+        with turn(), WriteTurn(sqlite_path(url))():
+            pass
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        assert WriteTurn.for_sessions(make_sessionmaker(engine))._path == tmp_path / "x.db-writer"
+    finally:
+        engine.dispose()

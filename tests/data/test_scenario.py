@@ -14,11 +14,21 @@ from data.audit_repo import list_audit
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.orders_repo import list_orders, order_history
 from data.privacy_repo import consent_states, latest_consent, withdraw_consent
-from data.scenario import DEMO_LOGINS, ROTA, SKILLS, is_empty, monaco_pois, seed_demo
+from data.scenario import (
+    DEMO_LOGINS,
+    ROTA,
+    SKILLS,
+    choose_demo,
+    is_empty,
+    monaco_pois,
+    seed_chosen_demo,
+    seed_demo,
+)
 from data.sites_repo import list_sites, site_by_ref
 from data.users_repo import actor_by_name, check_password, create_user
 from data.workers_repo import list_workers
 from dispatch.access import Role
+from dispatch.assign import first_gap
 from dispatch.orders import OrderStatus, OrderType
 from dispatch.privacy import ConsentSource, ConsentState
 from dispatch.workers import keeps_location
@@ -38,7 +48,7 @@ def seeded(session: Session):
 
 
 def test_demo_workers_work_a_rota_of_real_shifts_and_all_day_only_when_asked(session: Session, seeded) -> None:
-    """Tests that the demo's workers work early, day, late and evening shifts (3:3:2:2), not 00:00-23:59, and
+    """Tests that the demo's workers work early, day, late and evening shifts (3:3:2:2), not 00:00-24:00, and
     that `all_day` (benchmarks, tests at any hour) keeps everyone's location at any hour instead."""
     workers = list_workers(session)
     hours = Counter((w.shifts[0].start, w.shifts[0].end) for w in workers)
@@ -249,3 +259,62 @@ def test_seed_demo_scales_to_a_bigger_fleet_with_distinct_names_and_reachable_or
     orders = list_orders(session)
     assert len(orders) == 1000 and len({o.reference for o in orders}) == 1000
     assert all(any(o.required_skills <= w.skills for w in workers) for o in orders)
+
+
+@pytest.mark.parametrize(
+    ("clock", "all_day", "first_window"),
+    [("04:46", True, "05:00"), ("12:00", False, "07:30"), ("21:30", True, "21:30"), ("23:30", True, "23:30")],
+)
+def test_the_demo_chosen_at_any_hour_is_the_rota_by_day_and_everyone_on_shift_otherwise(
+    clock: str, all_day: bool, first_window: str
+) -> None:
+    """Tests that `seed-demo` without a day picks the real rota at 12:00 in Monaco, and at 04:46, 21:30 and 23:30
+    (outside the rota's 07:30-19:00, when few or none would be on shift) everyone on shift and orders from the next
+    quarter hour for 12 hours, never in the past; the line it prints says which and why."""
+    now = datetime.fromisoformat(f"2025-03-03T{clock}:00").replace(tzinfo=MONACO)
+    choice = choose_demo(now, MONACO)
+    assert (choice.day, choice.all_day) == (DAY, all_day)
+    assert f"{choice.orders_from.astimezone(MONACO):%H:%M}" == first_window
+    assert f"as it is {clock} Europe/Monaco" in choice.reason
+    if all_day:
+        assert choice.orders_from >= now and choice.orders_until - choice.orders_from == timedelta(hours=12)
+        assert (
+            "everyone on shift 00:00-24:00" in choice.reason
+            and "outside the rota's hours (07:30-19:00)" in choice.reason
+        )
+    else:
+        assert f"{choice.orders_until.astimezone(MONACO):%H:%M}" == "21:30"
+        assert "the real rota" in choice.reason
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the choice, not the storage: SQLite is enough
+@pytest.mark.parametrize("clock", ["04:46", "12:00", "21:30", "23:30"])
+def test_the_demo_seeded_at_any_hour_has_staff_on_shift_now_and_work_ahead_for_hours(
+    session: Session, clock: str
+) -> None:
+    """Tests that the demo seeded at 04:46, 12:00, 21:30 or 23:30 in Monaco is live: workers on shift now, every
+    order still to do lies after now within the span chosen, on shift round the clock each worker given one is on
+    shift through its whole window (past midnight too), and work is handed out for at least the next 4 hours, some left new for the
+    dispatcher. Round the clock, the first windows open at the next quarter hour, so staff set off at once."""
+    now = datetime.fromisoformat(f"2025-03-03T{clock}:00").replace(tzinfo=MONACO)
+    choice = choose_demo(now, MONACO)
+    seed_chosen_demo(session, seed=0, choice=choice, zone=MONACO, now=now)
+    session.commit()
+    workers = {w.id: w for w in list_workers(session)}
+    orders = list_orders(session)
+    assert sum(w.on_shift(now) for w in workers.values()) >= (30 if choice.all_day else 15)
+    assert all(choice.orders_from <= o.window.start and o.window.end <= choice.orders_until for o in orders)
+    to_do = [o for o in orders if o.status is not OrderStatus.DONE]
+    assert all(o.window.end > now for o in to_do)
+    if choice.all_day:  # a day starting now: nothing done yet, every window after now, the first ones at once
+        assert len(to_do) == 120 and all(o.window.start >= now for o in orders)
+        soon = [o for o in to_do if o.assigned_worker_id and o.window.start < choice.orders_from + timedelta(hours=1)]
+        assert min(o.window.start for o in orders) == choice.orders_from and len(soon) >= 5
+    given = [o for o in to_do if o.assigned_worker_id is not None]
+    for o in given if choice.all_day else ():
+        shifts = workers[o.assigned_worker_id].shifts
+        assert first_gap(shifts, o.window.start, o.window.end) is None, o.reference
+    ahead = [o for o in given if o.window.start >= now + timedelta(hours=4)]
+    assert len(ahead) >= 10
+    assert 10 <= sum(o.status is OrderStatus.NEW for o in to_do) <= 60
+    assert all(o.reference.startswith(choice.reference_prefix + "-") for o in orders)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -7,8 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dispatch.assign import first_gap
 from dispatch.fields import FieldError
+from dispatch.hours import planned_intervals
 from dispatch.workers import (
+    END_OF_DAY,
     LOCATION_GRACE,
     LiveStatus,
     Shift,
@@ -134,6 +138,54 @@ def test_a_shift_written_by_hand_reads_back_as_written():
     for text in ("Mon-Fri 07:00-15:30", "Mon,Wed,Fri 08:00-12:00", "Sat-Sun 09:00-13:00"):
         assert format_shift(parse_shift(text)) == text
     assert format_shift(parse_shift("Fri-Mon 22:00-23:30")) == "Mon,Fri-Sun 22:00-23:30"
+
+
+def test_a_shift_may_end_at_24_00_and_reads_back_so():
+    """Tests that `Mon-Sun 00:00-24:00` is read as a shift to the end of the day and shown back as 24:00, while
+    a shift crossing midnight or ending at 00:00 is still refused with the reason (write 24:00), and none starts at 24:00."""
+    whole = parse_shift("Mon-Sun 00:00-24:00")
+    assert (whole.start, whole.ends_at_midnight, whole.wall_length_s) == (time(0), True, 86_400.0)
+    assert format_shift(whole) == "Mon-Sun 00:00-24:00"
+    assert format_shift(parse_shift("Sat 18:00-24:00")) == "Sat 18:00-24:00"
+    for text, reason in (
+        ("Mon 22:00-06:00", "the end 06:00 is not after the start 22:00 (a shift may not cross midnight"),
+        ("Mon 22:00-00:00", "ending at midnight ends at 24:00"),
+        ("Mon 24:00-24:00", "cannot start at 24:00"),
+        ("Mon 08:00-24:30", "is not HH:MM-HH:MM"),
+    ):
+        with pytest.raises(ValueError, match=re.escape(reason)):
+            parse_shift(text)
+
+
+MONACO = ZoneInfo("Europe/Monaco")
+ALL_DAY_MONACO = Shift(weekdays=tuple(range(7)), start=time(0), end=END_OF_DAY, zone=MONACO)
+
+
+@pytest.mark.parametrize(
+    "local",
+    ["2025-03-03T23:59:00", "2025-03-03T23:59:59.999999", "2025-03-04T00:00:00", "2025-03-30T23:59:30"],
+)
+def test_an_all_day_shift_leaves_no_gap_at_midnight(local):
+    """Tests that a worker on shift 00:00-24:00 every day is on shift in the last minute of the day (23:59 to
+    midnight on Monaco's clock, also on the day the clocks go forward), so nothing off shift happens then."""
+    when = datetime.fromisoformat(local).replace(tzinfo=MONACO)
+    worker = make_worker(shifts=(ALL_DAY_MONACO,))
+    assert worker.on_shift(when)
+    assert keeps_location(worker, when)
+    assert first_gap(worker.shifts, when - timedelta(hours=2), when + timedelta(hours=2)) is None
+
+
+def test_a_shift_to_24_00_ends_at_the_next_midnight_in_its_zone():
+    """Tests that a Monday 18:00-24:00 shift in Monaco runs to Tuesday 00:00 there (23:00 UTC in winter): on shift at
+    23:59:59, off at midnight, 6 hours planned, and the grace reaches 15 minutes into Tuesday."""
+    evening = Shift(weekdays=(0,), start=time(18), end=END_OF_DAY, zone=MONACO)
+    monday = datetime(2025, 3, 3).date()
+    assert evening.span_on(monday) == (at("2025-03-03T17:00:00Z"), at("2025-03-03T23:00:00Z"))
+    assert planned_intervals([evening], monday) == ((at("2025-03-03T17:00:00Z"), at("2025-03-03T23:00:00Z")),)
+    assert evening.covers(at("2025-03-03T22:59:59Z"))
+    assert not evening.covers(at("2025-03-03T23:00:00Z"))
+    assert evening.covers(at("2025-03-03T23:14:59Z"), grace=LOCATION_GRACE)
+    assert not evening.covers(at("2025-03-03T23:15:00Z"), grace=LOCATION_GRACE)
 
 
 def test_a_worker_body_is_read_field_by_field_and_the_first_bad_field_is_named():

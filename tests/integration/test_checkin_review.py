@@ -21,7 +21,7 @@ SITES = """external_ref,name,address,latitude,longitude,geofence_radius_m,catego
 r:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino
 """
 WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
-Cleo Review,r-cleo,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,23:59
+Cleo Review,r-cleo,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,24:00
 """
 CASINO = {"lat": 43.7394, "lon": 7.4276}
 ONE_KM_NORTH = {"lat": 43.7484, "lon": 7.4276}

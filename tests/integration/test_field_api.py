@@ -23,9 +23,9 @@ f:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino
 f:port,Port Hercule,Quai Albert 1er,43.7347,7.4214,60,amenity=marina
 """
 WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
-Ana Field,f-ana,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,23:59
-Bo Field,f-bo,gas,South,43.7290,7.4160,Mon-Sun,00:00,23:59
-Di Route,f-di,gas,North,43.7300,7.4200,Mon-Sun,00:00,23:59
+Ana Field,f-ana,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,24:00
+Bo Field,f-bo,gas,South,43.7290,7.4160,Mon-Sun,00:00,24:00
+Di Route,f-di,gas,North,43.7300,7.4200,Mon-Sun,00:00,24:00
 """
 CASINO = {"lat": 43.7394, "lon": 7.4276}
 
@@ -344,7 +344,7 @@ def test_a_worker_on_site_cannot_check_in_elsewhere_and_an_early_check_in_is_fla
     action refused with a reason naming order A (the rest of the queue applies, a replay reports each action once),
     and that a check-in at the site four hours before an order's window opens is flagged early, not verified."""
     console_server.cli("data", "add-worker", "--name", "Cy Field", "--device-id", "f-cy", "--skills", "gas",
-                       "--shift", "Mon-Sun 00:00-23:59")  # fmt: skip
+                       "--shift", "Mon-Sun 00:00-24:00")  # fmt: skip
     workers = requests.get(f"{setup['url']}/api/v1/workers", headers=setup["admin"], timeout=5).json()
     setup["workers"]["Cy Field"] = next(w["id"] for w in workers if w["name"] == "Cy Field")
     consent_on_paper(requests.post, setup["admin"], [setup["workers"]["Cy Field"]], url=setup["url"])

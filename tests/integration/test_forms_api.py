@@ -22,7 +22,7 @@ SITES = """external_ref,name,address,latitude,longitude,geofence_radius_m,catego
 m:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino
 """
 WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
-Ines Form,m-ines,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,23:59
+Ines Form,m-ines,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,24:00
 """
 INSPECTION = {
     "order_type": "inspection",

@@ -21,9 +21,9 @@ t:port,Port Hercule,Quai Albert 1er,43.7347,7.4214,60,amenity=marina
 t:fontvieille,Fontvieille,Rue du Port,43.7290,7.4160,60,amenity=mall
 """
 WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
-Near Gas,o-near,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,23:59
-Far Gas,o-far,gas;hvac,South,43.7290,7.4160,Mon-Sun,00:00,23:59
-Sparks,o-elec,electrical,North,43.7392,7.4275,Mon-Sun,00:00,23:59
+Near Gas,o-near,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,24:00
+Far Gas,o-far,gas;hvac,South,43.7290,7.4160,Mon-Sun,00:00,24:00
+Sparks,o-elec,electrical,North,43.7392,7.4275,Mon-Sun,00:00,24:00
 """
 
 

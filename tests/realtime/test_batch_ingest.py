@@ -150,3 +150,21 @@ def test_the_bulk_insert_writes_rows_as_the_orm_does(sessions, workers):
         replace(first, id=stored(sessions, workers["ana"])[0].id),
         replace(second, id=ids[1], device_time=at("2025-03-03T08:00:09Z")),
     ]
+
+
+def test_the_fixes_a_batch_hands_on_carry_their_stored_ids(sessions, workers):
+    """Tests that the fixes a batch hands to the alert evaluator are the stored rows, ids included, as one at a time
+    (a geofence crossing records the id of the fix that made it)."""
+    handed: list[Position] = []
+    items = [{"id": name, "lat": 43.73, "lon": 7.42, "timestamp": T0800_MS} for name in ("ana", "bea")]
+    lean = PositionPipeline(
+        sessions=sessions,
+        bus=RecordingBus(),  # type: ignore[arg-type]
+        clock=ManualClock(at("2025-03-03T12:00:00Z")),
+        limits=PositionLimits(),
+        after_store=handed.extend,
+    )
+    assert lean.ingest_batch(items, may_report=lambda _: Decision(True)).accepted == 2
+    rows = stored(sessions, workers["ana"]) + stored(sessions, workers["bea"])
+    assert sorted(p.id for p in handed) == sorted(p.id for p in rows)
+    assert None not in [p.id for p in handed]

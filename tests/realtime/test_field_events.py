@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
@@ -200,3 +201,43 @@ def test_submitted_fixes_are_evaluated_by_the_evaluator_thread(sessions, world):
     wait_until(lambda: [m["kind"] for c, m in bus.sent if c == ALERTS] == ["sos"], 10, "the SOS alert")
     with session_scope(sessions) as session:
         assert [a.kind for a in alerts_repo.list_alerts(session, worker_id=world["worker"])] == [AlertKind.SOS]
+
+
+def test_a_burst_of_uploads_is_evaluated_in_one_window_and_a_steady_stream_within_half_a_second():
+    """Tests that fixes which keep arriving while the evaluator gathers (a burst of batch uploads) are evaluated
+    together, in one window (one transaction), and that a stream which never pauses is still evaluated within
+    `max_gather_s` of its first fix."""
+    now = [0.0]
+    windows: list[int] = []
+    more = [3]  # uploads arriving during the first gathering periods
+    done = threading.Event()
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+        if more[0]:
+            more[0] -= 1
+            evaluator.submit([make_position(NOW.isoformat(), worker_id=1)])
+
+    def evaluate(fixes: list[Position]) -> None:
+        windows.append(len(fixes))
+        done.set()
+
+    evaluator = FieldEvents(
+        sessions=None,  # type: ignore[arg-type]  # evaluate is replaced: no database
+        bus=RecordingBus(),  # type: ignore[arg-type]
+        clock=ManualClock(NOW),
+        monotonic=lambda: now[0],
+        sleep=sleep,
+        gather_s=0.125,  # binary fractions: four periods make max_gather_s exactly
+        max_gather_s=0.5,
+    )
+    evaluator.evaluate = evaluate  # type: ignore[method-assign]
+    evaluator.submit([make_position(NOW.isoformat(), worker_id=1)])
+    assert done.wait(10)
+    assert windows == [4]  # the first upload and the three that came while it gathered
+
+    more[0], windows[:] = 100, []  # a stream: each gathering period brings another upload
+    done.clear()
+    evaluator.submit([make_position(NOW.isoformat(), worker_id=1)])
+    assert done.wait(10)
+    assert windows == [5]  # the first and one per period until 0.5 s had passed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from data import positions_repo
-from data.db import make_sessionmaker, session_scope
+from data.db import WriteTurn, make_sessionmaker, session_scope, sqlite_path
 from data.positions_repo import positions_between
 from data.workers_repo import add_worker, upsert_worker_by_device
 from dispatch.access import Decision
@@ -28,6 +29,8 @@ from realtime.ingest import IngestError, PositionReport
 from realtime.pipeline import PositionPipeline, Stored, StoreUnavailable, live_message, live_messages
 from tests.factories import EVERY_DAY_7_TO_19, at, make_position
 from tests.support.consent import record_consent
+from tests.support.locks import flock_waiters
+from tests.support.servers import wait_until
 
 DAY_START, DAY_END = at("2025-03-03T00:00:00Z"), at("2025-03-04T00:00:00Z")
 
@@ -300,3 +303,22 @@ def test_a_live_message_carries_the_fix_rounded_to_6_decimals_and_its_map_state(
     assert message["fix_time"] == "2025-03-03T09:00:00.250000+00:00" and message["server_ms"] == 1740992402500
     assert message["state"] == worker_state(LiveStatus(fix_time, speed), server_time).value
     assert message == live_message(position)
+
+
+def test_a_fix_waits_for_another_process_turn_to_write_and_is_stored_when_it_ends(sessions, workers, bus):
+    """Tests that while another server process writes the SQLite file (holds its write turn), a fix is neither
+    answered nor stored, and that it is stored and answered once that process's turn ends (no busy-wait sleep)."""
+    bind = sessions.kw["bind"]
+    if bind.dialect.name != "sqlite":
+        pytest.skip("only a SQLite file has one writer at a time")
+    other_process = WriteTurn(sqlite_path(bind.url))
+    ingest = pipeline(sessions, bus, "2025-03-03T08:00:05Z")
+    outcome: list[object] = []
+    with other_process():
+        t = threading.Thread(target=lambda: outcome.append(ingest.ingest(report("ana", "2025-03-03T08:00:00Z"))))
+        t.start()
+        wait_until(lambda: flock_waiters(Path(f"{sqlite_path(bind.url)}-writer")) == 1, 10, "the committer's wait")
+        assert outcome == [] and stored_fix_times(sessions, workers["ana"]) == [] and bus.published == []
+    t.join(10)
+    assert isinstance(outcome[0], Stored)
+    assert stored_fix_times(sessions, workers["ana"]) == [at("2025-03-03T08:00:00Z")] and len(bus.published) == 1

@@ -172,3 +172,37 @@ def test_single_fixes_queued_together_are_one_redis_message_in_order(bus):
         (POSITIONS, 40), (ORDERS, 1), (POSITIONS, 1)
     ]  # fmt: skip
     assert [m["n"] for m in orjson.loads(messages[0]["data"])] == list(range(40))
+
+
+def test_positions_published_just_after_a_send_wait_and_travel_together_as_one_message():
+    """Tests that a busy server's one-fix publishes (phones reporting at once) cost Redis and every console process
+    one message per publishing interval, not one each: the first goes at once, those right after it wait for the
+    interval and go together, in order."""
+    server = fakeredis.FakeServer()
+    napping, wake = threading.Event(), threading.Event()
+
+    def sleep(_seconds: float) -> None:  # the interval since the last send: held until the test has published
+        napping.set()
+        wake.wait(10)
+
+    bus = Bus("redis://127.0.0.1:1/0", monotonic=lambda: 100.0, sleep=sleep)
+    bus._redis = fakeredis.FakeRedis(server=server)  # noqa: SLF001 - swap the transport for a fake
+    raw = bus._redis.pubsub(ignore_subscribe_messages=True)  # noqa: SLF001
+    raw.subscribe(POSITIONS)
+    heard: list[bytes] = []
+
+    def hear() -> bool:
+        message = raw.get_message(timeout=0.05)
+        if message is not None:
+            heard.append(message["data"])
+        return bool(heard)
+
+    bus.publish(POSITIONS, {"worker_id": 0, "n": 0})
+    wait_until(hear, 5, "the first position, sent at once")
+    for n in range(1, 31):
+        bus.publish(POSITIONS, {"worker_id": n, "n": n})
+    wait_until(napping.is_set, 5, "the publisher's wait for the interval")
+    wake.set()
+    wait_until(lambda: hear() and len(heard) == 2, 5, "the positions queued meanwhile")
+    assert orjson.loads(heard[0]) == {"worker_id": 0, "n": 0}
+    assert [m["n"] for m in orjson.loads(heard[1])] == list(range(1, 31))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -36,6 +37,20 @@ def test_an_assigned_order_is_accepted_first_then_the_worker_sets_off_for_it() -
     assert move == Move(MoveKind.ACCEPT, order(1, S.ASSIGNED)) and memory == Memory()
     move, memory = decide([order(1, S.ACCEPTED)], None, memory, START)
     assert move.kind is MoveKind.SET_OFF and memory.heading_to == 1
+
+
+def test_an_accepted_order_is_set_off_for_20_minutes_before_its_window_opens_on_the_offices_clock() -> None:
+    """Tests that a worker given an order for later in the day sets off 20 minutes before its window opens, not at
+    once, judged on the office's clock (`clock_now`, behind a sped-up demo's time): until then they drive around,
+    so a day handed out ahead lasts until its windows and nobody arrives hours early."""
+    later = replace(order(1, S.ACCEPTED), window_start=START + timedelta(hours=2))
+    move, memory = decide([later], None, Memory(heading_to=9), START + timedelta(hours=5), clock_now=START)
+    assert (move, memory) == (Move(MoveKind.WANDER), Memory())
+    assert decide([later], None, memory, START + timedelta(hours=5), clock_now=START)[0] == Move(MoveKind.WAIT)
+    almost = START + timedelta(hours=1, minutes=39, seconds=59)
+    assert decide([later], None, memory, almost, clock_now=almost)[0] == Move(MoveKind.WAIT)
+    move, memory = decide([later], None, memory, almost, clock_now=almost + timedelta(seconds=1))
+    assert move == Move(MoveKind.SET_OFF, later) and memory.heading_to == 1
 
 
 def test_orders_are_worked_in_route_order_not_by_id() -> None:
@@ -123,6 +138,7 @@ def test_parse_day_reads_the_push_link_day_and_names_a_bad_field() -> None:
     body = {
         "orders": [
             {"id": 12, "status": "accepted", "type": "visit", "service_minutes": 20,
+             "window_start": "2025-03-03T09:00:00+01:00",
              "form": {"id": 4, "version": 2, "name": "Visit", "fields": [
                  {"id": "met", "label": "Met the customer", "type": "checkbox", "required": True},
                  {"id": "mood", "label": "Mood", "type": "choice", "choices": ["good", "bad"]}]},
@@ -136,6 +152,7 @@ def test_parse_day_reads_the_push_link_day_and_names_a_bad_field() -> None:
         (12, S.ACCEPTED, 1200.0, 50.0),
         (3, S.ASSIGNED, 2700.0, 75.0),
     ]
+    assert (day[0].window_start, day[1].window_start) == (START, None)
     assert day[0].site == LatLon(43.73, 7.42) and day[0].form_id == 4 and day[0].form is not None
     assert (day[0].form.version, [f.label for f in day[0].form.fields]) == (2, ["Met the customer", "Mood"])
     assert simulated_answers(day[0].form) == {"met": True, "mood": "good"} and day[1].form is None

@@ -50,45 +50,27 @@ def login(
 
 
 def pick_date(page: Page, input_id: str, day: str) -> None:
-    """Type `day` (YYYY-MM-DD) into a `dcc.DatePickerSingle` and close its calendar.
+    """Type `day` (YYYY-MM-DD) into a `dcc.DatePickerSingle` and Tab on, as a keyboard user does.
 
-    The calendar, on closing, hands the focus back to its own input: a field filled before it has gone would
-    lose the focus half-way (its typed value never reaching Dash), so this waits until the calendar is gone.
+    The calendar stays closed (it opens on a click or Enter; closing it hands the focus back to its input a moment
+    later, which would take the focus from a field typed in next).
     """
-    page.fill(f"input#{input_id}", day)
-    page.press(f"input#{input_id}", "Enter")
-    page.keyboard.press("Escape")
-    page.wait_for_selector(".dash-datepicker-content", state="detached", timeout=5_000)
+    type_in(page, input_id, day)
 
 
 def type_in(page: Page, input_id: str, text: str) -> None:
-    """Type into a `dcc.Input(debounce=True)` and leave it, which is when Dash reads its value.
-
-    Known product race (not fixed): the New order form's default times can reach a field after the dispatcher
-    typed there, replacing the typed time (seen about once in three full runs). The field then shows the default,
-    and a dispatcher types again; so does this, at most twice more, and fails if the typed time never stays.
-    """
-    seen: list[str] = []
-    for _ in range(3):
-        page.fill(f"#{input_id}", text)
-        page.press(f"#{input_id}", "Tab")
-        try:
-            page.wait_for_function(
-                "([id, text]) => document.getElementById(id).value === text && document.activeElement.id !== id",
-                arg=[input_id, text],
-                timeout=5_000,
-            )
-            return
-        except PlaywrightTimeout:
-            seen.append(page.evaluate("(id) => document.getElementById(id).value", input_id))
-    raise AssertionError(f"#{input_id}: typed {text!r} three times, the field showed {seen}")
-
-
-def wait_for_form_defaults(page: Page, *input_ids: str) -> None:
-    """Wait until the form's fields show the values the page fills in when it opens (a dispatcher edits what
-    they see: typing before the defaults arrive would be overwritten by them)."""
-    page.wait_for_function(
-        "(ids) => ids.every((id) => document.getElementById(id) && document.getElementById(id).value)",
-        arg=list(input_ids),
-        timeout=10_000,
-    )
+    """Type into a field (a `dcc.Input(debounce=True)`, which Dash reads when it is left, or a date picker's box)
+    and Tab on; fail, saying what the field shows, unless it keeps the typed text once left."""
+    page.fill(f"#{input_id}", text)
+    page.press(f"#{input_id}", "Tab")
+    try:
+        page.wait_for_function(
+            "([id, text]) => document.getElementById(id).value === text && document.activeElement.id !== id",
+            arg=[input_id, text],
+            timeout=5_000,
+        )
+    except PlaywrightTimeout:
+        shown = page.evaluate("(id) => [document.getElementById(id).value, document.activeElement.id]", input_id)
+        raise AssertionError(
+            f"#{input_id}: typed {text!r}, the field shows {shown[0]!r} (focus on #{shown[1]})"
+        ) from None

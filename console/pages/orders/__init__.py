@@ -73,11 +73,14 @@ from console.pages.orders.new_order import (
     form_error,
     form_time,
     new_order_pane,
+    order_form,
     site_options,
     sites_layer,
     sites_to_geojson,
+    window_defaults,
 )
 from console.pages.orders.order_list import batch_bar, batch_view, highlight_layer, order_list, stores, tab_bar
+from dispatch.clock import Clock
 from services.dispatch_service import DispatchService
 from services.field_service import FieldService
 
@@ -86,9 +89,9 @@ __all__ = [
     "TAB_WORKERS", "Authoriser", "Callbacks", "Command", "NearQuery", "action_result", "batch_view", "candidate_row",
     "distance_text", "error_message", "field_record_class", "field_record_view", "form_body", "form_created",
     "form_error", "form_time", "highlight_layer", "humanise", "minutes_text", "near_defaults", "near_view",
-    "new_order_pane", "notice_view", "order_error_view", "order_view", "orders_pane", "parse_command", "parse_near",
-    "refused_notice", "register", "selected_order_id", "site_options", "sites_layer", "sites_to_geojson", "stores",
-    "tab_bar", "window_text",
+    "new_order_pane", "notice_view", "order_error_view", "order_form", "order_view", "orders_pane", "parse_command",
+    "parse_near", "refused_notice", "register", "selected_order_id", "site_options", "sites_layer", "sites_to_geojson",
+    "stores", "tab_bar", "window_defaults", "window_text",
 ]  # fmt: skip
 
 
@@ -105,7 +108,7 @@ def orders_pane() -> html.Div:
 class Callbacks:
     """The server callbacks as plain functions, for unit tests (Dash returns them undecorated)."""
 
-    load_sites: Callable[..., Any]
+    open_form: Callable[..., Any]
     show_order: Callable[..., Any]
     act_on_order: Callable[..., Any]
     create_order: Callable[..., Any]
@@ -122,14 +125,16 @@ def register(
     auth: Authoriser,
     list_sites: Callable[[], Sequence[Any]],
     field: FieldService,
+    clock: Clock,
 ) -> Callbacks:
-    """Wire the order panel. `list_sites()` returns every customer site, for the picker."""
+    """Wire the order panel. `list_sites()` returns every customer site, for the picker; `clock` starts the
+    new-order form's default window."""
     listed = order_list_callbacks.register(app, dispatch=dispatch, auth=auth)
     detail = detail_callbacks.register(app, dispatch=dispatch, auth=auth, field=field)
     assignment = assignment_callbacks.register(app, dispatch=dispatch, auth=auth)
-    form = new_order_callbacks.register(app, dispatch=dispatch, auth=auth, list_sites=list_sites)
+    form = new_order_callbacks.register(app, dispatch=dispatch, auth=auth, list_sites=list_sites, clock=clock)
     return Callbacks(
-        load_sites=form.load_sites,
+        open_form=form.open_form,
         show_order=detail.show_order,
         act_on_order=assignment.act_on_order,
         create_order=form.create_order,

@@ -1,12 +1,19 @@
 """The New order tab: the form, the sites the picker offers (also as clickable map points), and the
-form's values as the API's JSON body, so one parser (`services.order_input`) checks both."""
+form's values as the API's JSON body, so one parser (`services.order_input`) checks both.
+
+The form is built by the server when the tab is first opened, with its sites and its default window in
+the fields' first values (`order_form`): nothing writes a default into a field once it is shown, so what a
+dispatcher types stays (a value written into a shown `dcc.Input` replaces what its box shows).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import dash_leaflet as dl
 from dash import dcc, html, no_update
@@ -45,6 +52,27 @@ FORM_LABELS = {
 }
 
 _TIME = re.compile(r"^\s*(\d{1,2}):?(\d{2})?\s*$")
+_HOUR_US = 3_600_000_000
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+DEFAULT_WINDOW_HOURS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class WindowDefaults:
+    """The window the form opens with, as its date pickers and HH:MM fields show it on the office's clock."""
+
+    start_date: str
+    start_time: str
+    end_date: str
+    end_time: str
+
+
+def window_defaults(now: dt.datetime, zone: ZoneInfo) -> WindowDefaults:
+    """From the next full hour (`now` itself when it is one) for two hours, on the office's clock."""
+    elapsed_us = (now - _EPOCH) // dt.timedelta(microseconds=1)
+    start = _EPOCH + dt.timedelta(microseconds=-(-elapsed_us // _HOUR_US) * _HOUR_US)
+    first, last = start.astimezone(zone), (start + dt.timedelta(hours=DEFAULT_WINDOW_HOURS)).astimezone(zone)
+    return WindowDefaults(f"{first:%Y-%m-%d}", f"{first:%H:%M}", f"{last:%Y-%m-%d}", f"{last:%H:%M}")
 
 
 def sites_layer() -> dl.GeoJSON:
@@ -59,8 +87,8 @@ def _field(label: str, control: Any, *, html_for: str | None = None, wide: bool 
     )
 
 
-def _when(label: str, date_id: str, time_id: str) -> html.Div:
-    """A date picker and an HH:MM field.
+def _when(label: str, date_id: str, time_id: str, *, date: str, clock_time: str) -> html.Div:
+    """A date picker and an HH:MM field, showing `date` and `clock_time` from their first drawing.
 
     Fields read only when a button is pressed use `debounce=True`: Dash 4's `dcc.Input` sends a typed value
     from a React effect after the keystroke, so a quick click could read the value from before the edit;
@@ -72,10 +100,20 @@ def _when(label: str, date_id: str, time_id: str) -> html.Div:
             className="when",
             children=[
                 dcc.DatePickerSingle(
-                    id=date_id, display_format="YYYY-MM-DD", placeholder=_("YYYY-MM-DD"), first_day_of_week=1
+                    id=date_id,
+                    date=date,
+                    display_format="YYYY-MM-DD",
+                    placeholder=_("YYYY-MM-DD"),
+                    first_day_of_week=1,
                 ),
                 dcc.Input(
-                    id=time_id, type="text", placeholder=_("HH:MM"), className="time", maxLength=5, debounce=True
+                    id=time_id,
+                    type="text",
+                    value=clock_time,
+                    placeholder=_("HH:MM"),
+                    className="time",
+                    maxLength=5,
+                    debounce=True,
                 ),
             ],
         ),
@@ -84,85 +122,99 @@ def _when(label: str, date_id: str, time_id: str) -> html.Div:
 
 
 def new_order_pane() -> html.Div:
-    """The New order tab: every field of a work order; the site comes from the list or the map."""
+    """The New order tab, empty until first opened: then the server fills it with `order_form`."""
     return html.Div(
         id=ids.PANE_NEW_ORDER,
         className="pane pane-hidden",
-        children=html.Div(
-            className="order-form",
+        children=html.Div(id=ids.NEW_ORDER_FORM, className="order-form", children=[]),
+    )
+
+
+def order_form(*, sites: list[dict[str, Any]], defaults: WindowDefaults, message: Any = "") -> list[Any]:
+    """Every field of a work order, with its first values; the site comes from the list or the map."""
+    zone = i18n.office_zone().key
+    return [
+        _field(
+            _("Customer site"),
+            dcc.Dropdown(
+                id=ids.SITE_PICKER,
+                options=sites,
+                searchable=True,
+                clearable=True,
+                placeholder=_("Type a site name, or click a site on the map"),
+            ),
+            html_for=ids.SITE_PICKER,
+        ),
+        html.Div(
+            className="field-row",
             children=[
                 _field(
-                    _("Customer site"),
+                    _("Type"),
                     dcc.Dropdown(
-                        id=ids.SITE_PICKER,
-                        options=[],
-                        searchable=True,
-                        clearable=True,
-                        placeholder=_("Type a site name, or click a site on the map"),
+                        id=ids.ORDER_TYPE,
+                        options=[
+                            {"label": _(TYPE_WORDS.get(t, t.value.capitalize())), "value": t.value} for t in OrderType
+                        ],
+                        value=OrderType.VISIT.value,
+                        clearable=False,
+                        searchable=False,
                     ),
-                    html_for=ids.SITE_PICKER,
-                ),
-                html.Div(
-                    className="field-row",
-                    children=[
-                        _field(
-                            _("Type"),
-                            dcc.Dropdown(
-                                id=ids.ORDER_TYPE,
-                                options=[
-                                    {"label": _(TYPE_WORDS.get(t, t.value.capitalize())), "value": t.value}
-                                    for t in OrderType
-                                ],
-                                value=OrderType.VISIT.value,
-                                clearable=False,
-                                searchable=False,
-                            ),
-                            wide=False,
-                        ),
-                        _field(
-                            _("Priority"),
-                            dcc.Dropdown(
-                                id=ids.ORDER_PRIORITY,
-                                options=[{"label": _(label), "value": p} for p, label in PRIORITIES.items()],
-                                value=3,
-                                clearable=False,
-                                searchable=False,
-                            ),
-                            wide=False,
-                        ),
-                    ],
+                    wide=False,
                 ),
                 _field(
-                    _("Required skills"),
-                    dcc.Dropdown(id=ids.ORDER_SKILLS, options=[], multi=True, placeholder=_("Any worker")),
-                    html_for=ids.ORDER_SKILLS,
-                ),
-                _when(_("Window start ({zone})").format(zone=i18n.office_zone().key), ids.START_DATE, ids.START_TIME),
-                _when(_("Window end ({zone})").format(zone=i18n.office_zone().key), ids.END_DATE, ids.END_TIME),
-                _field(
-                    _("Expected duration (minutes)"),
-                    dcc.Input(
-                        id=ids.ORDER_DURATION,
-                        type="number",
-                        min=1,
-                        max=1440,
-                        step=1,
-                        value=30,
-                        className="minutes",
-                        debounce=True,
+                    _("Priority"),
+                    dcc.Dropdown(
+                        id=ids.ORDER_PRIORITY,
+                        options=[{"label": _(label), "value": p} for p, label in PRIORITIES.items()],
+                        value=3,
+                        clearable=False,
+                        searchable=False,
                     ),
-                    html_for=ids.ORDER_DURATION,
+                    wide=False,
                 ),
-                _field(
-                    _("Notes"),
-                    dcc.Textarea(id=ids.ORDER_NOTES, className="notes", placeholder=_("What the worker should know")),
-                    html_for=ids.ORDER_NOTES,
-                ),
-                html.Button(_("Create order"), id=ids.SUBMIT_ORDER, n_clicks=0, className="primary submit"),
-                html.Div(id=ids.FORM_MESSAGE, className="form-message", role="alert"),
             ],
         ),
-    )
+        _field(
+            _("Required skills"),
+            dcc.Dropdown(id=ids.ORDER_SKILLS, options=[], multi=True, placeholder=_("Any worker")),
+            html_for=ids.ORDER_SKILLS,
+        ),
+        _when(
+            _("Window start ({zone})").format(zone=zone),
+            ids.START_DATE,
+            ids.START_TIME,
+            date=defaults.start_date,
+            clock_time=defaults.start_time,
+        ),
+        _when(
+            _("Window end ({zone})").format(zone=zone),
+            ids.END_DATE,
+            ids.END_TIME,
+            date=defaults.end_date,
+            clock_time=defaults.end_time,
+        ),
+        _field(
+            _("Expected duration (minutes)"),
+            dcc.Input(
+                id=ids.ORDER_DURATION,
+                type="number",
+                min=1,
+                max=1440,
+                step=1,
+                value=30,
+                className="minutes",
+                debounce=True,
+            ),
+            html_for=ids.ORDER_DURATION,
+        ),
+        _field(
+            _("Notes"),
+            dcc.Textarea(id=ids.ORDER_NOTES, className="notes", placeholder=_("What the worker should know")),
+            html_for=ids.ORDER_NOTES,
+        ),
+        html.Button(_("Create order"), id=ids.SUBMIT_ORDER, n_clicks=0, className="primary submit"),
+        html.Div(message, id=ids.FORM_MESSAGE, className="form-message", role="alert"),
+    ]
 
 
 def form_time(field: str, date: Any, clock_time: Any) -> str:

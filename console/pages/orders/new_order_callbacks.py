@@ -1,4 +1,4 @@
-"""The New order form: sites for the picker on first opening, its defaults, and Create order."""
+"""The New order form: built on first opening (its sites and default window in it), and Create order."""
 
 from __future__ import annotations
 
@@ -9,11 +9,21 @@ from typing import Any
 from dash import Dash, Input, Output, State
 from dash.exceptions import PreventUpdate
 
+from console import i18n
 from console.auth import ApiError
 from console.pages import ids
 from console.pages.orders.common import EMPTY_LAYER, TAB_NEW_ORDER, Authoriser, error_message
-from console.pages.orders.new_order import form_body, form_created, form_error, site_options, sites_to_geojson
+from console.pages.orders.new_order import (
+    form_body,
+    form_created,
+    form_error,
+    order_form,
+    site_options,
+    sites_to_geojson,
+    window_defaults,
+)
 from dispatch.access import Action
+from dispatch.clock import Clock
 from dispatch.sites import Site
 from services.dispatch_service import DispatchService, NotFound
 from services.order_input import FieldError, parse_new_order
@@ -23,19 +33,25 @@ from services.order_input import FieldError, parse_new_order
 class NewOrderCallbacks:
     """The server callbacks as plain functions, for unit tests."""
 
-    load_sites: Callable[..., Any]
+    open_form: Callable[..., Any]
     create_order: Callable[..., Any]
 
 
 def register(
-    app: Dash, *, dispatch: DispatchService, auth: Authoriser, list_sites: Callable[[], Sequence[Site]]
+    app: Dash,
+    *,
+    dispatch: DispatchService,
+    auth: Authoriser,
+    list_sites: Callable[[], Sequence[Site]],
+    clock: Clock,
 ) -> NewOrderCallbacks:
-    """Wire the form. `list_sites()` returns every customer site, for the picker."""
+    """Wire the form. `list_sites()` returns every customer site, for the picker; `clock` says when the
+    default window starts (the next full hour on the office's clock)."""
     app.clientside_callback(
         "window.dash_clientside.orders.skillOptions",
         Output(ids.ORDER_SKILLS, "options"),
         Input(ids.WORKERS_LAYER, "data"),
-        State(ids.ORDER_SKILLS, "options"),
+        State(ids.ORDER_SKILLS, "options", allow_optional=True),
     )
     app.clientside_callback(
         "window.dash_clientside.orders.siteFromMap",
@@ -43,34 +59,24 @@ def register(
         Input(ids.SITES_LAYER, "clickData"),
         prevent_initial_call=True,
     )
-    app.clientside_callback(
-        "window.dash_clientside.orders.formDefaults",
-        Output(ids.START_DATE, "date"),
-        Output(ids.START_TIME, "value"),
-        Output(ids.END_DATE, "date"),
-        Output(ids.END_TIME, "value"),
-        Input(ids.ACTIVE_TAB, "data"),
-        State(ids.START_DATE, "date"),
-        prevent_initial_call=True,
-    )
 
     @app.callback(
-        Output(ids.SITE_PICKER, "options"),
+        Output(ids.NEW_ORDER_FORM, "children"),
         Output(ids.SITES_LAYER, "data"),
-        Output(ids.FORM_MESSAGE, "children", allow_duplicate=True),
         Input(ids.ACTIVE_TAB, "data"),
-        State(ids.SITE_PICKER, "options"),
+        State(ids.SUBMIT_ORDER, "id", allow_optional=True),
         prevent_initial_call=True,
     )
-    def load_sites(tab: str | None, options: list[Any] | None) -> Any:
-        if tab != TAB_NEW_ORDER or options:
-            raise PreventUpdate  # loaded once, when the form is first opened
+    def open_form(tab: str | None, built: str | None) -> Any:
+        if tab != TAB_NEW_ORDER or built:
+            raise PreventUpdate  # built once, when the form is first opened: what was typed stays
+        defaults = window_defaults(clock.now(), i18n.office_zone())
         try:
             auth.require(Action.MANAGE_ORDERS)
         except ApiError as exc:
-            return [], EMPTY_LAYER, error_message(exc.reason)
+            return order_form(sites=[], defaults=defaults, message=error_message(exc.reason)), EMPTY_LAYER
         sites = list_sites()
-        return site_options(sites), sites_to_geojson(sites), ""
+        return order_form(sites=site_options(sites), defaults=defaults), sites_to_geojson(sites)
 
     @app.callback(
         Output(ids.FORM_MESSAGE, "children"),
@@ -120,4 +126,4 @@ def register(
             return form_error(exc)
         return form_created(created)
 
-    return NewOrderCallbacks(load_sites, create_order)
+    return NewOrderCallbacks(open_form, create_order)

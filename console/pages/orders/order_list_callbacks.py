@@ -78,7 +78,7 @@ def register(app: Dash, *, dispatch: DispatchService, auth: Authoriser) -> ListC
         Input(ids.ACTIVE_TAB, "data"),
         Input(ids.SELECTED_ORDER, "data"),
         Input(ids.ORDERS_LAYER, "data"),
-        Input(ids.SITE_PICKER, "value"),
+        Input(ids.SITE_PICKER, "value", allow_optional=True),  # the form is built on first opening
         Input(ids.SITES_LAYER, "data"),
     )
 
