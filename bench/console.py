@@ -20,6 +20,11 @@ Each navigation starts with a warm browser cache (one untimed visit first), as a
 Times are wall-clock in the test process, from just before the Playwright call to the moment the
 condition held (`wait_for_function`, polled every animation frame). Nothing here asserts on time.
 
+On a shared, loaded machine wall time says little, so each step's page main-thread time is printed too:
+chromium's own count (CDP `Performance.getMetrics` `TaskDuration`, with `ScriptDuration` the part running
+JavaScript): from the click to the condition for a click, since the new document's start for a navigation.
+It still grows when the machine is loaded (a task descheduled mid-way goes on counting), but far less.
+
     .venv/bin/python bench/console.py [--sizes 30x120,500x2000] [--samples 20]
 """
 
@@ -38,8 +43,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
+from playwright.sync_api import CDPSession, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -70,6 +75,7 @@ class Result:
     workers: int
     orders: int
     samples: dict[str, list[float]] = field(default_factory=dict)
+    main_thread: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # (task ms, script ms)
     skipped: int = 0
     failure: str | None = None
 
@@ -107,8 +113,23 @@ def give_every_worker_a_fix(url: str, token: str) -> int:
     return len(workers)
 
 
+def main_thread_ms(cdp: CDPSession) -> tuple[float, float]:
+    """The page's main-thread time so far (tasks, of which JavaScript), as chromium counts it, in ms."""
+    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    return metrics["TaskDuration"] * 1000, metrics["ScriptDuration"] * 1000
+
+
 def measure(page: Page, url: str, workers: int, n: int, result: Result) -> None:
     s = result.samples
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Performance.enable")
+
+    def costed(measurement: str, action: Callable[[], object], until: Callable[[], object], *, page_load: bool) -> None:
+        before = (0.0, 0.0) if page_load else main_thread_ms(cdp)  # a new document starts its count at 0
+        s.setdefault(measurement, []).append(timed(action, until))
+        after = main_thread_ms(cdp)
+        result.main_thread.setdefault(measurement, []).append((after[0] - before[0], after[1] - before[1]))
+
     map_usable = lambda: page.wait_for_function(MAP_USABLE, arg=workers, timeout=TIMEOUT_MS)  # noqa: E731
     orders_usable = lambda: page.wait_for_function(ORDERS_USABLE, timeout=TIMEOUT_MS)  # noqa: E731
     plans_usable = lambda: page.wait_for_function(PLANS_USABLE, timeout=TIMEOUT_MS)  # noqa: E731
@@ -123,11 +144,9 @@ def measure(page: Page, url: str, workers: int, n: int, result: Result) -> None:
     page.goto(f"{url}/plans/")
     plans_usable()
     for _ in range(n):
-        s.setdefault(MEASURES[0], []).append(timed(lambda: page.goto(f"{url}/", wait_until="commit"), map_usable))
-        s.setdefault(MEASURES[1], []).append(timed(open_orders, orders_usable))
-        s.setdefault(MEASURES[2], []).append(
-            timed(lambda: page.goto(f"{url}/plans/", wait_until="commit"), plans_usable)
-        )
+        costed(MEASURES[0], lambda: page.goto(f"{url}/", wait_until="commit"), map_usable, page_load=True)
+        costed(MEASURES[1], open_orders, orders_usable, page_load=True)
+        costed(MEASURES[2], lambda: page.goto(f"{url}/plans/", wait_until="commit"), plans_usable, page_load=True)
 
     page.goto(f"{url}/")
     map_usable()
@@ -137,16 +156,13 @@ def measure(page: Page, url: str, workers: int, n: int, result: Result) -> None:
         row = page.locator("#order-list .order-row.status-new:not(.selected)").nth(k % 3)
         before = page.evaluate("() => (document.querySelector('#order-card') || {innerText: ''}).innerText")
         try:
-            s.setdefault(MEASURES[3], []).append(
-                timed(row.click, lambda b=before: page.wait_for_function(CARD_CHANGED, arg=b, timeout=TIMEOUT_MS))
-            )
+            card = lambda b=before: page.wait_for_function(CARD_CHANGED, arg=b, timeout=TIMEOUT_MS)  # noqa: E731
+            costed(MEASURES[3], row.click, card, page_load=False)
         except Exception:  # the row was redrawn under the click (a pushed change): try the next one
             result.skipped += 1
             continue
         best = page.locator("#order-card .candidate.best button.assign")
-        s.setdefault(MEASURES[4], []).append(
-            timed(best.click, lambda: page.wait_for_function(ASSIGNED, timeout=TIMEOUT_MS))
-        )
+        costed(MEASURES[4], best.click, lambda: page.wait_for_function(ASSIGNED, timeout=TIMEOUT_MS), page_load=False)
 
 
 def run_size(workers: int, orders: int, args: argparse.Namespace, playwright) -> Result:  # type: ignore[no-untyped-def]
@@ -212,6 +228,13 @@ def stats(values: list[float]) -> str:
     return f"{statistics.median(values):.0f} / {percentile(values, 0.95):.0f} ms"
 
 
+def thread_stats(values: list[tuple[float, float]]) -> str:
+    """Median main-thread ms of a step, and of it JavaScript."""
+    if not values:
+        return "—"
+    return f"{statistics.median(v[0] for v in values):.0f} ({statistics.median(v[1] for v in values):.0f} script) ms"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="30x120,500x2000", help="workers x orders, comma-separated")
@@ -238,6 +261,11 @@ def main() -> None:
     print("| --- |" + " --- |" * len(results))
     for m in MEASURES:
         print(f"| {m} | " + " | ".join(stats(r.samples.get(m, [])) for r in results) + " |")
+    print()
+    print("| page main-thread time, median | " + " | ".join(f"{r.workers}×{r.orders}" for r in results) + " |")
+    print("| --- |" + " --- |" * len(results))
+    for m in MEASURES:
+        print(f"| {m} | " + " | ".join(thread_stats(r.main_thread.get(m, [])) for r in results) + " |")
     for r in results:
         if r.failure:
             print(f"({r.workers}x{r.orders}: stopped after {sum(map(len, r.samples.values()))} samples: {r.failure})")

@@ -701,13 +701,23 @@
   }
 
   // Times on the office's clock (OUTFIELD_TIMEZONE, on the wall's data-timezone; console/i18n.py).
-  function officeParts(d) {
+  // One formatter per zone, kept: making an Intl.DateTimeFormat costs far more than using one, and the order list
+  // formats two times per order (bench/README.md, "The dispatcher's console").
+  const officeFormats = new Map();
+  function officeZone() {
     const wall = document.getElementById("wall");
-    const zone = (wall && wall.dataset.timezone) || "UTC";
+    return (wall && wall.dataset.timezone) || "UTC";
+  }
+  function officeParts(d) {
+    const zone = officeZone();
+    let format = officeFormats.get(zone);
+    if (!format) {
+      format = new Intl.DateTimeFormat("en-CA", {
+        timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+      });
+      officeFormats.set(zone, format);
+    }
     const parts = {};
-    const format = new Intl.DateTimeFormat("en-CA", {
-      timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
-    });
     for (const p of format.formatToParts(d)) parts[p.type] = p.value;
     return parts;
   }
@@ -719,10 +729,16 @@
     return parts.length >= 3 ? parts.slice(1, -1).join(" · ") : (p.label || "");
   }
 
+  const windowTexts = new Map();  // "zone|start|end" -> "09:00–11:00": orders share a few windows
   function windowText(p) {
     if (!p.window_start || !p.window_end) return null;
-    const s = new Date(p.window_start), e = new Date(p.window_end);
-    return officeTime(s) + "–" + officeTime(e);
+    const key = officeZone() + "|" + p.window_start + "|" + p.window_end;
+    let text = windowTexts.get(key);
+    if (text === undefined) {
+      text = officeTime(new Date(p.window_start)) + "–" + officeTime(new Date(p.window_end));
+      windowTexts.set(key, text);
+    }
+    return text;
   }
 
   function workerNames(workers) {
@@ -734,14 +750,36 @@
   function selectedId(selected) { return selected && selected.order_id !== undefined ? selected.order_id : null; }
 
   // A pushed order that is the one on the card: redraw the card (and its field record), unless the push is
-  // the echo of this screen's own Assign or Cancel, whose click already redraws it.
+  // the echo of this screen's own Assign or Cancel, whose click already redraws it. The echo may come before
+  // the click's answer (the socket is quicker than the callback under load): an Assign clicked here and not
+  // answered yet counts as this screen's own too, else the card was ranked and drawn twice per Assign.
+  const OWN_CLICK_MS = 30000;
+  const ownAssign = { orderId: null, workerId: null, atMs: 0 };
+  document.addEventListener("click", (event) => {
+    const button = event.target && event.target.closest ? event.target.closest("#order-detail button.assign") : null;
+    if (!button) return;
+    let id = null;
+    try { id = JSON.parse(button.id); } catch (e) { return; }  // Dash writes a pattern-matching id as JSON
+    const store = window.dash_component_api && window.dash_component_api.getLayout(ORDER_DOM.selected);
+    const orderId = selectedId(store && store.props ? store.props.data : null);
+    if (orderId === null || !id || typeof id.index !== "number") return;
+    Object.assign(ownAssign, { orderId: orderId, workerId: id.index, atMs: Date.now() });
+  }, true);
+
+  function ownEcho(o, n) {
+    if (n && n.kind === "assigned" && o.status === "assigned" && o.assigned_worker_id === n.worker_id) return true;
+    if (n && n.kind === "cancelled" && o.status === "cancelled") return true;
+    const pending = ownAssign.orderId === o.order_id && o.status === "assigned" && o.assigned_worker_id === ownAssign.workerId
+      && Date.now() - ownAssign.atMs < OWN_CLICK_MS;
+    if (pending) ownAssign.orderId = null;  // one echo per click
+    return pending;
+  }
+
   function refreshCardFor(o) {
     const store = window.dash_component_api.getLayout(ORDER_DOM.selected);
     const selected = store && store.props ? store.props.data : null;
     if (o.order_id !== selectedId(selected)) return;
-    const n = selected.notice;
-    if (n && n.kind === "assigned" && o.status === "assigned" && o.assigned_worker_id === n.worker_id) return;
-    if (n && n.kind === "cancelled" && o.status === "cancelled") return;
+    if (ownEcho(o, selected.notice)) return;
     window.dash_clientside.set_props(ORDER_DOM.refresh, { data: Date.now() });
   }
 
@@ -870,6 +908,7 @@
     notice: function (selected, workers) {
       const n = selected && selected.notice;
       if (!n) return NO();
+      ownAssign.orderId = null;  // the click is answered: its notice says whose it was (refreshCardFor)
       if (n.kind === "assigned") {
         const name = workerNames(workers)[n.worker_id] || "the worker";
         return el("P", { className: "ok", children: "Assigned to " + name + "." });

@@ -4,6 +4,7 @@ push links from the worker card; assign all open orders; who is near; what the f
 from __future__ import annotations
 
 import io
+import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -418,6 +419,49 @@ def test_a_change_made_before_the_feeds_connect_reaches_the_map_once_they_do(pag
         ws.connect_to_server()
     page.wait_for_selector(f"path.order-marker.order-id-{order_id}.order-assigned", timeout=10_000)
     page.wait_for_function("() => document.querySelector('#connection-status').innerText === 'live'", timeout=10_000)
+    assert not [e for e in page.errors if "favicon" not in e], page.errors
+
+
+def test_an_assign_echoed_before_its_answer_draws_the_card_once_from_the_answer(page, world):
+    """Tests that when the socket's echo of the dispatcher's own Assign comes before the click's answer (as it
+    does on a loaded server), the card is drawn again once, from the answer (which says who it went to), and not
+    first from the echo too: one ranking of every worker per Assign, not two."""
+    order_id = api_order(world, site="Casino de Monte-Carlo", skill="gas")
+    login(page, world)  # the socket is live: the echo will be heard
+    page.wait_for_selector(f"path.order-marker.order-id-{order_id}", timeout=10_000)
+    open_order(page, order_id)
+    page.wait_for_selector("#order-card .candidate.best button.assign", timeout=10_000)
+    best = page.locator("#order-card .candidate.best .cand-name").inner_text()
+    echoes = page.evaluate("window.outfield.ordersRestyled")
+    held: list[bool] = []
+
+    def hold_the_click_until_its_echo(route) -> None:
+        body = json.loads(route.request.post_data or "{}")
+        clicks = body.get("inputs", [[]])[0] if str(body.get("output", "")).startswith("selected-order.data") else []
+        if not (isinstance(clicks, list) and any(isinstance(c, dict) and c.get("value") for c in clicks)):
+            route.continue_()  # not the click (the card's buttons were drawn)
+            return
+        answer = route.fetch()  # the server assigns and publishes now; the page hears the answer after the echo
+        page.wait_for_function("n => window.outfield.ordersRestyled > n", arg=echoes, timeout=10_000)
+        held.append(True)
+        route.fulfill(response=answer)
+
+    def card_request(request) -> bool:
+        return "_dash-update-component" in request.url and '"output":"..order-card.children' in (
+            request.post_data or ""
+        )
+
+    page.route(re.compile(r"/_dash-update-component"), hold_the_click_until_its_echo)
+    with page.expect_request(card_request, timeout=15_000) as card:
+        page.click("#order-card .candidate.best button.assign")
+    assert held == [True]
+    assert json.loads(card.value.post_data or "{}")["changedPropIds"] == ["selected-order.data"]
+    page.wait_for_function(
+        "name => document.querySelector('#order-message').innerText.includes('Assigned to ' + name)",
+        arg=best,
+        timeout=10_000,
+    )
+    page.wait_for_selector(f"path.order-marker.order-id-{order_id}.order-assigned", timeout=5_000)
     assert not [e for e in page.errors if "favicon" not in e], page.errors
 
 
