@@ -6,7 +6,7 @@ No evaluator thread, no concurrent ingestion: the fixes of `--fixes` reports (be
 load than bench/alerts.py, whose figure (the whole process's CPU with and without evaluation) it explains.
 Prints one line per window size; nothing here asserts on time.
 
-    .venv/bin/python bench/alerts_inprocess.py [--fixes 20000] [--window 200 500 2000] [--profile]
+    .venv/bin/python bench/alerts_inprocess.py [--fixes 20000] [--window 200 500 2000] [--profile [--sort cumulative]]
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from realtime.field_events import FieldEvents  # noqa: E402
 from realtime.pipeline import PositionPipeline  # noqa: E402
 
 
-def measure(fixes: int, window: int, profile: bool) -> float:
+def measure(fixes: int, window: int, profile: bool, sort: str = "tottime") -> float:
     """µs of CPU per fix `evaluate` takes over the day's fixes (after the first 200, which warm the caches)."""
     with day.bench_store("outfield-bench-alerts-inprocess-") as (bus, sessions):
         rng = random.Random(0)
@@ -63,7 +63,7 @@ def measure(fixes: int, window: int, profile: bool) -> float:
             profiler.disable()
         spent = time.process_time() - started
         if profiler is not None:
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+            pstats.Stats(profiler).sort_stats(sort).print_stats(40)
         return spent / len(rest) * 1e6
 
 
@@ -72,9 +72,10 @@ def main() -> None:
     parser.add_argument("--fixes", type=int, default=20_000)
     parser.add_argument("--window", type=int, nargs="+", default=[200, 500, 2000], help="fixes per evaluate call")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the evaluation (slows it)")
+    parser.add_argument("--sort", default="tottime", help="the profile's order (cumulative: what storing costs)")
     args = parser.parse_args()
     for window in args.window:
-        us = measure(args.fixes, window, args.profile)
+        us = measure(args.fixes, window, args.profile, args.sort)
         print(f"evaluate, windows of {window:,} fixes: {us:.2f} µs of CPU per fix over {args.fixes - 200:,} fixes")
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -193,7 +193,10 @@ def add_fence_events(session: Session, events: Iterable[GeofenceEvent]) -> list[
 
 
 def _last_crossings(session: Session, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], tuple[datetime, str]]:
-    """The last stored crossing (time, type) of each (worker, site) pair that has one, in one query."""
+    """The last stored crossing (time, type) of each (worker, site) pair that has one, in one query.
+
+    Only those pairs are ranked (a row-value IN): not every crossing of the batch's workers at any of its sites, which
+    over a day is most of their crossings, each ranked, returned and parsed to be dropped here."""
     ranked = (
         select(
             EventRow.worker_id,
@@ -206,17 +209,13 @@ def _last_crossings(session: Session, pairs: set[tuple[int, int]]) -> dict[tuple
             )
             .label("rank"),
         )
-        .where(
-            EventRow.worker_id.in_({w for w, _ in pairs}),
-            EventRow.site_id.in_({s for _, s in pairs}),
-            EventRow.type.in_(FENCE_TYPES),
-        )
+        .where(tuple_(EventRow.worker_id, EventRow.site_id).in_(sorted(pairs)), EventRow.type.in_(FENCE_TYPES))
         .subquery()
     )
     rows = session.execute(
         select(ranked.c.worker_id, ranked.c.site_id, ranked.c.at, ranked.c.type).where(ranked.c.rank == 1)
     )
-    return {(w, s): (at, kind) for w, s, at, kind in rows if (w, s) in pairs}
+    return {(w, s): (at, kind) for w, s, at, kind in rows}
 
 
 def fence_events(session: Session, *, worker_id: int, start: datetime, end: datetime) -> list[GeofenceEvent]:

@@ -328,17 +328,19 @@ def orders_of_worker(session: Session, *, worker_id: int) -> list[WorkOrder]:
     return [_to_domain(r) for r in rows]
 
 
-def orders_of_workers(session: Session, *, worker_ids: Iterable[int]) -> dict[int, list[WorkOrder]]:
-    """The orders assigned to each of `worker_ids` (earliest window first), in one query."""
+def orders_of_workers(
+    session: Session, *, worker_ids: Iterable[int], statuses: Iterable[OrderStatus] | None = None
+) -> dict[int, list[WorkOrder]]:
+    """The orders assigned to each of `worker_ids` (earliest window first), in one query; only those in
+    `statuses` when given (a worker's done and failed orders pile up over the months)."""
     ids = sorted(set(worker_ids))
     out: dict[int, list[WorkOrder]] = {w: [] for w in ids}
     if not ids:
         return out
-    rows = session.scalars(
-        select(WorkOrderRow)
-        .where(WorkOrderRow.assigned_worker_id.in_(ids))
-        .order_by(WorkOrderRow.window_start, WorkOrderRow.id)
-    )
+    query = select(WorkOrderRow).where(WorkOrderRow.assigned_worker_id.in_(ids))
+    if statuses is not None:
+        query = query.where(WorkOrderRow.status.in_(sorted(s.value for s in statuses)))
+    rows = session.scalars(query.order_by(WorkOrderRow.window_start, WorkOrderRow.id))
     for row in rows:
         out[row.assigned_worker_id or 0].append(_to_domain(row))
     return out

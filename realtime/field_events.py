@@ -38,6 +38,7 @@ from data.db import session_scope
 from data.settings import Settings
 from dispatch import localtime
 from dispatch.alerts import (
+    ARRIVES_FROM,
     Alert,
     AlertSettings,
     Clear,
@@ -75,6 +76,10 @@ OrderChanged = Callable[[WorkOrder, Site], None]
 
 Travel = Callable[[LatLon, LatLon], float | None]
 """Seconds of travel between two points (None: no route)."""
+
+AT_SITE_RULES_READ = ARRIVES_FROM | {OrderStatus.ON_SITE}
+"""The only orders `auto_arrival` and `left_site` look at (an arrival, another order still on site, the order on
+site left): a crossing reads these, not a worker's every done order."""
 
 MAX_BATCH = 5000
 """Fixes evaluated together at most (one transaction for whatever they raise)."""
@@ -268,7 +273,9 @@ class FieldEvents:
         alerts: list[Alert] = []
         with session_scope(self._sessions) as session:
             stored = alerts_repo.add_fence_events(session, crossings)
-            by_worker = orders_repo.orders_of_workers(session, worker_ids={e.worker_id for e in stored})
+            by_worker = orders_repo.orders_of_workers(
+                session, worker_ids={e.worker_id for e in stored}, statuses=AT_SITE_RULES_READ
+            )
             for event in stored:
                 orders = by_worker[event.worker_id]
                 decisions.extend(left_site(event, orders))

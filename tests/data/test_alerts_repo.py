@@ -72,6 +72,34 @@ def test_storing_a_batch_of_crossings_costs_two_statements_however_many_it_holds
     assert len(statements) == 2, statements
 
 
+def test_the_last_crossings_read_are_only_those_of_the_batchs_own_worker_site_pairs(session, db_engine):
+    """Tests that the query for the last stored crossings returns one row per (worker, site) pair the batch
+    names, not one per pair of any of its workers with any of its sites (over a day, most of their crossings,
+    each read and dropped), and that the batch is stored as before."""
+    (ana, bo, cy), (casino, port, hotel) = world(session, 3, 3)
+    history = [crossing(t, w, s, n * 2 + (t is EXIT)) for n, (w, s) in enumerate(
+        (w, s) for w in (ana, bo, cy) for s in (casino, port, hotel)) for t in (ENTER, EXIT)]  # fmt: skip
+    assert alerts_repo.add_fence_events(session, history) == history
+    session.flush()
+    batch = [crossing(ENTER, ana, casino, 40), crossing(ENTER, bo, port, 41)]
+    selects: list[tuple[str, object]] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append((statement, parameters))
+
+    event.listen(db_engine, "before_cursor_execute", keep)
+    try:
+        stored = alerts_repo.add_fence_events(session, batch)
+    finally:
+        event.remove(db_engine, "before_cursor_execute", keep)
+    assert stored == batch
+    assert len(selects) == 1, selects
+    statement, parameters = selects[0]
+    rows = session.connection().exec_driver_sql(statement, parameters).all()  # type: ignore[arg-type]
+    assert sorted((r[0], r[1]) for r in rows) == [(ana, casino), (bo, port)]
+
+
 def test_where_many_workers_stand_is_read_in_one_query(session, db_engine):
     """Tests that `sites_inside_many` tells for each worker the sites entered and not left (a worker with no
     crossing: none), as `sites_inside` does one worker at a time, with one statement for all of them."""

@@ -16,6 +16,7 @@ from data.orders_repo import (
     list_orders,
     order_by_reference,
     order_history,
+    orders_of_workers,
     save_change,
     upsert_order_by_reference,
 )
@@ -250,3 +251,31 @@ def test_upsert_by_reference_updates_details_but_keeps_status_and_assignment(ses
     assert (second.status, second.assigned_worker_id) == (OrderStatus.ASSIGNED, worker.id)
     assert len(list_orders(session)) == 1
     assert len(order_history(session, order_id=first.id)) == 2
+
+
+def test_a_workers_orders_can_be_read_in_given_statuses_only(session):
+    """Tests that `orders_of_workers` with `statuses` gives each worker's assigned orders in those statuses only
+    (the geofence rules read a worker's open orders, not every done one), and all of them without."""
+    from data.tables import WorkOrderRow
+
+    site = _site(session)
+    ana, bo = add_worker(session, name="Ana", device_id="a").id, add_worker(session, name="Bo", device_id="b").id
+    made = {}
+    for worker, status in ((ana, OrderStatus.DONE), (ana, OrderStatus.EN_ROUTE), (ana, OrderStatus.ON_SITE),
+                           (bo, OrderStatus.FAILED), (bo, OrderStatus.ASSIGNED)):  # fmt: skip
+        order = add_order(
+            session, site_id=site, type=OrderType.VISIT, priority=3, window=WINDOW, service_duration_s=600
+        )
+        row = session.get(WorkOrderRow, order.id)
+        assert row is not None
+        row.assigned_worker_id, row.status = worker, status.value
+        made[(worker, status)] = order.id
+    session.flush()
+    wanted = {OrderStatus.ASSIGNED, OrderStatus.EN_ROUTE, OrderStatus.ON_SITE}
+    some = orders_of_workers(session, worker_ids=[ana, bo], statuses=wanted)
+    assert {w: sorted(o.id for o in orders) for w, orders in some.items()} == {
+        ana: sorted([made[(ana, OrderStatus.EN_ROUTE)], made[(ana, OrderStatus.ON_SITE)]]),
+        bo: [made[(bo, OrderStatus.ASSIGNED)]],
+    }
+    every = orders_of_workers(session, worker_ids=[ana, bo])
+    assert sorted(len(orders) for orders in every.values()) == [2, 3]
