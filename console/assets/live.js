@@ -811,6 +811,31 @@
     node.replaceChildren(span("dot"), main, span("order-status", stateWord(p.status)));
   }
 
+  // Put the list's rows in the wanted order by moving as few as possible: the rows already in order (the
+  // longest run of them, by position) stay, the others are inserted before their successor. An Assign that
+  // moves one order down the list moves that one row, so the other 2,000 keep their layout, their style and
+  // the keyboard's focus (replaceChildren took every row out and put it back).
+  function placeRows(list, nodes) {
+    const want = new Map(nodes.map((n, i) => [n, i]));
+    for (const child of [...list.children]) if (!want.has(child)) child.remove();
+    const at = [...list.children].map((child) => want.get(child));
+    const tails = [];  // longest increasing run of wanted positions: tails[k] = index in `at` ending a run of k+1
+    const prev = new Array(at.length).fill(-1);
+    for (let i = 0; i < at.length; i++) {
+      let lo = 0, hi = tails.length;
+      while (lo < hi) { const mid = (lo + hi) >> 1; if (at[tails[mid]] < at[i]) lo = mid + 1; else hi = mid; }
+      if (lo > 0) prev[i] = tails[lo - 1];
+      tails[lo] = i;
+    }
+    const stays = new Set();
+    for (let i = tails.length ? tails[tails.length - 1] : -1; i >= 0; i = prev[i]) stays.add(nodes[at[i]]);
+    for (let i = nodes.length - 1; i >= 0; i--) {
+      if (stays.has(nodes[i])) continue;
+      const next = i + 1 < nodes.length ? nodes[i + 1] : null;
+      list.insertBefore(nodes[i], next);
+    }
+  }
+
   function drawOrderList(open, names, selected) {
     const list = document.getElementById("order-list");
     if (!list) return;
@@ -834,7 +859,7 @@
     for (const id of [...orderRows.keys()]) if (!seen.has(id)) orderRows.delete(id);
     const shown = open.length ? open.map((p) => p.order_id).join(",") : "none";
     if (shown !== orderListShown || list.childElementCount !== Math.max(1, open.length)) {
-      if (open.length) list.replaceChildren(...open.map((p) => orderRows.get(p.order_id).node));
+      if (open.length) placeRows(list, open.map((p) => orderRows.get(p.order_id).node));
       else { const none = document.createElement("p"); none.className = "muted"; none.textContent = "No open orders."; list.replaceChildren(none); }
       orderListShown = shown;
     }

@@ -564,3 +564,38 @@ def test_field_record_shows_checkins_photos_report_and_flags(page, world):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dispatch-console-field.png"))
     assert not [e for e in page.errors if "favicon" not in e], page.errors
+
+
+def test_an_order_moving_down_the_list_leaves_the_focused_row_focused(page, world):
+    """Tests that when a pushed Assign moves one order down the open-order list (new orders first), the other
+    rows stay where they are: a dispatcher who has tabbed to another order's row keeps the keyboard focus on it
+    (the list used to take every row out and put it back, dropping the focus and restyling 2,000 rows)."""
+    moving = api_order(world, site="Casino de Monte-Carlo", skill="gas")
+    focused = api_order(world, site="Port Hercule", skill="gas")
+    login(page, world)
+    page.click("#tab-orders")
+    row = f"#order-list .order-row:has-text('#{focused} repair')"
+    page.wait_for_selector(row, timeout=10_000)
+    page.focus(row)
+    api_order_assign(world, moving, "Near Gas")
+    page.wait_for_function(
+        """([moving, focused]) => {
+          const rows = [...document.querySelectorAll('#order-list .order-row')].map((r) => r.textContent);
+          const at = (id) => rows.findIndex((t) => t.includes('#' + id + ' repair'));
+          return at(moving) > at(focused) && rows[at(moving)].includes('Near Gas');
+        }""",
+        arg=[moving, focused],
+        timeout=10_000,
+    )
+    assert page.evaluate("() => document.activeElement.textContent") == page.locator(row).text_content()
+    assert not [e for e in page.errors if "favicon" not in e], page.errors
+
+
+def api_order_assign(server, order_id: int, worker: str) -> None:
+    r = requests.post(
+        f"{server.url}/api/v1/work-orders/{order_id}/assign",
+        json={"worker_id": worker_ids(server)[worker], "reason": "browser test"},
+        headers=admin(server),
+        timeout=10,
+    )
+    assert r.status_code == 200 and r.json()["status"] == "assigned", r.text
