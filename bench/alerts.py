@@ -52,7 +52,7 @@ from data.migrate import migrate  # noqa: E402
 from dispatch.access import Decision  # noqa: E402
 from dispatch.clock import ManualClock  # noqa: E402
 from dispatch.geo import LatLon  # noqa: E402
-from dispatch.positions import Position, PositionLimits  # noqa: E402
+from dispatch.positions import KNOTS_TO_MPS, Position, PositionLimits  # noqa: E402
 from dispatch.workers import Shift  # noqa: E402
 from realtime.bus import Bus  # noqa: E402
 from realtime.field_events import FieldEvents  # noqa: E402
@@ -115,6 +115,21 @@ class Reports:
                 )  # fmt: skip
             )
         return out
+
+
+def as_item(report: PositionReport) -> dict[str, object]:
+    """A report as the batch endpoint receives it, decoded from JSON (`realtime.ingest.batch_items`): a flat object
+    with a Unix-milliseconds timestamp and the speed in knots."""
+    assert report.fix_time is not None and report.speed_mps is not None
+    return {
+        "id": report.device_id,
+        "lat": report.latitude,
+        "lon": report.longitude,
+        "timestamp": int(report.fix_time.timestamp() * 1000),
+        "speed": report.speed_mps / KNOTS_TO_MPS,
+        "accuracy": report.accuracy_m,
+        "batt": report.battery_pct,
+    }
 
 
 def thread_cpu() -> dict[str, float]:
@@ -222,7 +237,12 @@ def main() -> None:
         threads: dict[tuple[str, str], dict[str, float]] = {}  # (shape, setting) → thread or collector → seconds
         collections: dict[tuple[str, str, int], int] = {}  # (shape, setting, generation) → collections
         fixes_of: dict[str, int] = {}
-        for shape, per_call in (("1 fix per call (/osmand)", 1), ("100 fixes per call (batch)", 100)):
+        shapes = (
+            ("1 fix per call (/osmand)", 1),
+            ("100 fixes per call (batch endpoint, `ingest_batch`)", 100),
+            ("100 fixes per call (`ingest_many`)", 100),
+        )
+        for shape, per_call in shapes:
             spent = {"without": 0.0, "with": 0.0}
             cpu = {"without": 0.0, "with": 0.0}
             for setting in ("without", "with"):
@@ -230,11 +250,16 @@ def main() -> None:
             for _ in range(args.rounds):
                 for name, pipeline in (("without", plain), ("with", hooked)):
                     batches = [reports.take(per_call) for _ in range(args.fixes // per_call)]
+                    items = [[as_item(r) for r in batch] for batch in batches] if "ingest_batch" in shape else []
                     gc_time.setting = f"{shape}|{name}"
                     before = thread_cpu()
                     t, c = time.perf_counter(), time.process_time()
-                    for batch in batches:
-                        pipeline.ingest_many(batch, may_report=allow)
+                    if items:
+                        for batch_items in items:
+                            pipeline.ingest_batch(batch_items, may_report=allow)
+                    else:
+                        for batch in batches:
+                            pipeline.ingest_many(batch, may_report=allow)
                     drained()  # the evaluator thread's work counts too: the round ends when it is done
                     spent[name] += time.perf_counter() - t
                     cpu[name] += time.process_time() - c

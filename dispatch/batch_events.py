@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence, Set
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
@@ -84,8 +84,8 @@ def evaluate_batch(
     """Evaluate `fixes` (any workers, any order) after each worker's `last` fix and dwell state `fences`.
 
     A fix not newer than its worker's last one is skipped. Geofences come from `index` (None: no sites).
-    `ids`, when given, are the fixes' stored ids (`StoredFixes`): a fix is given its id only when it goes through
-    `step`, whose crossings record it; the last fixes returned keep the ids they came with.
+    `ids`, when given, are the fixes' stored ids (`StoredFixes`), handed to `step` beside the fix (its crossings record
+    it); the last fixes returned keep the ids they came with.
 
     `one_by_one` (default: for fewer than `SMALL` fixes, or fewer than `FEW_PER_WORKER` per worker) takes each fix
     in turn instead: the arrays' fixed cost, a fraction of a millisecond per batch and a few µs per worker, is more
@@ -182,15 +182,10 @@ def _one_by_one(
             state = FenceState(w)
         if not state.sites and 0.0 not in here.values():
             continue  # only near a geofence, in none, and in none before
-        state, events = step(state, _with_id(fix, ids, by_worker_time[i]), here, dwell)
+        state, events = step(state, fix, here, dwell, position_id=None if ids is None else ids[by_worker_time[i]])
         new_fences[w] = state
         crossings.extend(events)
     return BatchOutcome(tuple(decisions), tuple(crossings), new_last, new_fences)
-
-
-def _with_id(fix: Position, ids: Sequence[int | None] | None, k: int) -> Position:
-    """The fix with its stored id (`ids[k]`, when the ids came beside the fixes)."""
-    return fix if ids is None or fix.id == ids[k] else replace(fix, id=ids[k])
 
 
 def _starts(w: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
@@ -399,8 +394,13 @@ class _Tail:
     def step(self, k: int, state: FenceState | None, wid: int, events: list[GeofenceEvent]) -> FenceState:
         a, b = self.bounds[k], self.bounds[k + 1]
         here = dict(zip(self.site[a:b], self.outside[a:b], strict=True)) if a < b else _NOWHERE
-        fix = _with_id(self.fx[k], self.ids, k)
-        new, found = step(state if state is not None else FenceState(wid), fix, here, self.dwell)
+        new, found = step(
+            state if state is not None else FenceState(wid),
+            self.fx[k],
+            here,
+            self.dwell,
+            position_id=None if self.ids is None else self.ids[k],
+        )
         events.extend(found)
         return new
 
