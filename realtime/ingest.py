@@ -47,6 +47,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import chain
 from types import MappingProxyType
 from typing import Final
 
@@ -654,10 +655,17 @@ _TOO_DEEP: Final = "too deep"
 
 def _deeper_than(document: object, limit: int) -> bool:
     """Whether arrays/objects nest deeper than `limit` in a document orjson decoded (exact dicts and lists),
-    one level at a time: a batch's thousand flat items cost one list comprehension per level."""
+    one level at a time: a level is first asked, in C (`map(type, ...)` into a set), whether it holds any array or
+    object at all; only then are they gathered (a batch's thousands of plain values never go through Python code)."""
     level = [document] if document.__class__ is dict or document.__class__ is list else []
     for _ in range(limit):
         if not level:
+            return False
+        values = chain.from_iterable(
+            value.values() if value.__class__ is dict else value  # type: ignore[attr-defined]
+            for value in level
+        )
+        if _CONTAINERS.isdisjoint(set(map(type, values))):
             return False
         level = [
             child
@@ -666,6 +674,9 @@ def _deeper_than(document: object, limit: int) -> bool:
             if child.__class__ is dict or child.__class__ is list
         ]
     return bool(level)
+
+
+_CONTAINERS: Final = frozenset({dict, list})
 
 
 def _document_problem(document: object, limit: int) -> str | None:
