@@ -1,10 +1,13 @@
 """Alert and geofence evaluation benchmark: what evaluating a stored fix adds to the cost of ingesting it.
 
-One process, one run, one database: `PositionPipeline.ingest_many` (parse → filter → group commit
+One process, one run, one database: `PositionPipeline.ingest_many` / `ingest_batch` (parse → filter → group commit
 to a fresh SQLite file, WAL, synchronous=FULL → Redis publish) with and without the
 `FieldEvents.evaluate` hook, in alternating rounds (without, with, without, with, ...) so both see the
-same machine load and the same database size. Two shapes: one fix per call (what /osmand does per
-request) and 100 fixes per call (the batch endpoint). `--sites` Monaco-area sites (circles, from a
+same machine load and the same database size. Three shapes: one fix per call (what /osmand does per
+request), 100 fixes per call through `ingest_batch` on decoded JSON items (what the batch endpoint does), and 100
+fixes per call through `ingest_many` (the batch endpoint's path before session 8; kept for comparison). Each
+100-fix shape starts at the same point of the workers' cycle (`BATCH_PHASE`), so its evaluated rounds see the same
+crossings. `--sites` Monaco-area sites (circles, from a
 fixed seed), `--devices` workers on shift; a tenth of the fixes fall inside a site, a few workers
 report a low battery, so geofence crossings and alerts happen as they would in a day, not never.
 CPU is the whole process's (every thread: request, group committer, bus publisher, evaluator), so
