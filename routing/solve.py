@@ -213,7 +213,9 @@ def field_history_length(problem: Problem) -> int | None:
     A 10-second budget gives PyVRP 2,000-3,000 iterations on a 1,000-visit day, far fewer per visit
     than on a smaller one; with PyVRP's history of 300 its search then hardly gets below where it
     started (28.6 h after 2,000 iterations on the city day, 24.7 h after 16,000), with 20 it does
-    (26.0 h; bench/README.md, "Routing", seventh session). Smaller days keep PyVRP's search.
+    (26.0 h; bench/README.md, "Routing", seventh session). Smaller days keep PyVRP's search here:
+    the 300-visit Monaco day is tuned on its own (its budget ends with OR-Tools), although a first
+    count there also favoured 20 (7.10 h against 8.19 h after 2,000 iterations, straight lines).
     """
     return LARGE_DAY_HISTORY if len(problem.visits) >= LARGE_DAY_VISITS else None
 
