@@ -35,11 +35,13 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import monaco_day  # noqa: E402
 from city_day import city_problem  # noqa: E402
+from routing_halves import search_in_halves  # noqa: E402
 
+import routing.parallel as parallel  # noqa: E402
 import routing.pyvrp_engine as pyvrp_engine  # noqa: E402
 import routing.solve as solve_module  # noqa: E402
 from routing.check import check  # noqa: E402
-from routing.plan import Progress, unservable_reason  # noqa: E402
+from routing.plan import Plan, Progress, unservable_reason  # noqa: E402
 from routing.problem import DAY_S, Problem, StopRule  # noqa: E402
 from routing.solve import relax_for_pyvrp, routes_plan, solve, warm_routes  # noqa: E402
 
@@ -151,10 +153,10 @@ def cpu_budget(seconds: float) -> Iterator[Callable[[], bool]]:
         solve_module.perf_counter, pyvrp_engine.time, solve_module._search = saved  # type: ignore[assignment]
 
 
-def timed_table(days: Sequence[str], budgets: Sequence[float], codes: Sequence[str]) -> None:
+def timed_table(days: Sequence[str], budgets: Sequence[float], codes: Sequence[str], processes: int = 1) -> None:
     print('\n#### `routing.solve` with CPU-capped budgets (a "10 s" run: 10 CPU seconds of this process)\n')
     print(
-        "| day | budget | history | engine | travel | planned | workers used | first feasible (CPU s) | CPU s | load "
+        f"| day | budget | history ({processes} processes) | engine | travel | planned | workers used | first feasible (CPU s) | CPU s | load "
         "| checker violations |"
     )
     print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -180,6 +182,7 @@ def timed_table(days: Sequence[str], budgets: Sequence[float], codes: Sequence[s
                         seed=seed,
                         on_progress=progress.append,
                         should_stop=over,
+                        processes=processes,
                     )
                 spent = cpu() - started
                 solve_module.field_history_length = chosen
@@ -193,12 +196,70 @@ def timed_table(days: Sequence[str], budgets: Sequence[float], codes: Sequence[s
                 )
 
 
+def seed_phase(
+    how: str, relaxed: Problem, out: dict[str, Any], seed: int, history: int | None, stop: StopRule
+) -> Plan | None:
+    """The relaxation's search `how`: "one" (one process, `main`), "portfolio" (`routing.parallel`: two seeds on two
+    processes, the better kept) or "halves" (bench/routing_halves.py); timed budgets count each process's CPU."""
+    if how == "portfolio":
+        return parallel.search_portfolio(
+            relaxed, stop=stop, seed=seed, leave_out=out, history_length=history, clock=time.process_time
+        )
+    if how == "halves":
+        return search_in_halves(
+            relaxed, stop=stop, seed=seed, leave_out=out, history_length=history, clock=time.process_time
+        )
+    return pyvrp_engine.solve_pyvrp(
+        relaxed, stop=stop, seed=seed, leave_out=out, history_length=history, clock=time.process_time
+    )
+
+
+def split_table(seeds: Sequence[int], budgets: Sequence[float], iterations: Sequence[int]) -> None:
+    """The seed phase at an equal budget per process: one search; two seeds, best kept; halves then whole."""
+    print("\n#### The city day's relaxation at an equal budget per process: one core against two\n")
+    print(
+        "| seed | budget per process | search | relaxation | with breaks (travel, workers) | CPU s (this process) | load |"
+    )
+    print("| ---: | ---: | --- | ---: | ---: | ---: | ---: |")
+    stops = [StopRule(max_seconds=b) for b in budgets] + [StopRule(max_solutions=n) for n in iterations]
+    for seed in seeds:
+        problem, _ = city_problem(seed)
+        relaxed = relax_for_pyvrp(problem)
+        out = {v.id: r for v in relaxed.visits if (r := unservable_reason(relaxed, v)) is not None}
+        history = solve_module.field_history_length(problem)
+        for stop in stops:
+            budget = f"{stop.max_seconds:g} CPU s" if stop.max_seconds is not None else f"{stop.max_solutions:,} it"
+            found: list[float] = []
+            for label, how, run_seed in (
+                ("one search (`main`)", "one", seed),
+                ("one search, other seed", "one", seed + 1),
+                ("halves, then whole", "halves", seed),
+                ("two seeds on two processes (`routing.parallel`)", "portfolio", seed),
+            ):
+                started = cpu()
+                plan = seed_phase(how, relaxed, out, run_seed, history, stop)
+                spent = cpu() - started
+                assert plan is not None
+                repaired = routes_plan(problem, warm_routes(problem, problem.visits, plan), {})
+                used = sum(1 for r in repaired.routes if r.stops)
+                found.append(repaired.travel_s)
+                print(
+                    f"| {seed} | {budget} | {label} | {plan.objective / 3600:.2f} h | "
+                    f"{repaired.travel_s / 3600:.2f} h ({used}) | {spent:.1f} | {os.getloadavg()[0]:.1f} |",
+                    flush=True,
+                )
+            print(f"| {seed} | {budget} | two seeds, best kept | | {min(found[:2]) / 3600:.2f} h | | |", flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tables", nargs="+", default=["steps", "curve"], choices=["steps", "curve", "timed"])
+    parser.add_argument("--tables", nargs="+", default=["steps", "curve"], choices=["steps", "curve", "timed", "split"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--histories", type=int, nargs="+", default=HISTORIES, help="curve: history lengths")
     parser.add_argument("--marks", type=int, nargs="+", default=MARKS, help="curve: iteration counts")
+    parser.add_argument("--processes", type=int, default=1, help="timed: routing.solve(processes=...)")
+    parser.add_argument("--split-budgets", type=float, nargs="*", default=[9.0], help="split: CPU s per process")
+    parser.add_argument("--split-iterations", type=int, nargs="*", default=[], help="split: iteration counts")
     parser.add_argument("--steps-iterations", type=int, default=2000)
     parser.add_argument("--days", nargs="+", default=["city:0", "city:1", "monaco:0"], help="timed: name:seed")
     parser.add_argument("--budgets", type=float, nargs="+", default=[10.0, 120.0], help="timed: CPU seconds")
@@ -215,8 +276,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 steps_table(problem, day_cpu, seed, args.steps_iterations, history)
     if "curve" in args.tables:
         curve_table(args.seeds, args.histories)
+    if "split" in args.tables:
+        split_table(args.seeds, args.split_budgets, args.split_iterations)
     if "timed" in args.tables:
-        timed_table(args.days, args.budgets, args.codes)
+        timed_table(args.days, args.budgets, args.codes, args.processes)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end.")
     return 0
 
