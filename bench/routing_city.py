@@ -35,9 +35,8 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import monaco_day  # noqa: E402
 from city_day import city_problem  # noqa: E402
-from routing_halves import search_in_halves  # noqa: E402
+from routing_two_cores import search_in_halves, search_portfolio  # noqa: E402
 
-import routing.parallel as parallel  # noqa: E402
 import routing.pyvrp_engine as pyvrp_engine  # noqa: E402
 import routing.solve as solve_module  # noqa: E402
 from routing.check import check  # noqa: E402
@@ -153,10 +152,10 @@ def cpu_budget(seconds: float) -> Iterator[Callable[[], bool]]:
         solve_module.perf_counter, pyvrp_engine.time, solve_module._search = saved  # type: ignore[assignment]
 
 
-def timed_table(days: Sequence[str], budgets: Sequence[float], codes: Sequence[str], processes: int = 1) -> None:
+def timed_table(days: Sequence[str], budgets: Sequence[float], codes: Sequence[str]) -> None:
     print('\n#### `routing.solve` with CPU-capped budgets (a "10 s" run: 10 CPU seconds of this process)\n')
     print(
-        f"| day | budget | history ({processes} processes) | engine | travel | planned | workers used | first feasible (CPU s) | CPU s | load "
+        "| day | budget | history | engine | travel | planned | workers used | first feasible (CPU s) | CPU s | load "
         "| checker violations |"
     )
     print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -182,7 +181,6 @@ def timed_table(days: Sequence[str], budgets: Sequence[float], codes: Sequence[s
                         seed=seed,
                         on_progress=progress.append,
                         should_stop=over,
-                        processes=processes,
                     )
                 spent = cpu() - started
                 solve_module.field_history_length = chosen
@@ -199,10 +197,10 @@ def timed_table(days: Sequence[str], budgets: Sequence[float], codes: Sequence[s
 def seed_phase(
     how: str, relaxed: Problem, out: dict[str, Any], seed: int, history: int | None, stop: StopRule
 ) -> Plan | None:
-    """The relaxation's search `how`: "one" (one process, `main`), "portfolio" (`routing.parallel`: two seeds on two
-    processes, the better kept) or "halves" (bench/routing_halves.py); timed budgets count each process's CPU."""
+    """The relaxation's search `how`: "one" (one process, `main`), "portfolio" (two seeds on two processes, the
+    cheaper kept) or "halves" (bench/routing_two_cores.py); timed budgets count each process's CPU."""
     if how == "portfolio":
-        return parallel.search_portfolio(
+        return search_portfolio(
             relaxed, stop=stop, seed=seed, leave_out=out, history_length=history, clock=time.process_time
         )
     if how == "halves":
@@ -234,7 +232,7 @@ def split_table(seeds: Sequence[int], budgets: Sequence[float], iterations: Sequ
                 ("one search (`main`)", "one", seed),
                 ("one search, other seed", "one", seed + 1),
                 ("halves, then whole", "halves", seed),
-                ("two seeds on two processes (`routing.parallel`)", "portfolio", seed),
+                ("two seeds on two processes", "portfolio", seed),
             ):
                 started = cpu()
                 plan = seed_phase(how, relaxed, out, run_seed, history, stop)
@@ -257,7 +255,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--histories", type=int, nargs="+", default=HISTORIES, help="curve: history lengths")
     parser.add_argument("--marks", type=int, nargs="+", default=MARKS, help="curve: iteration counts")
-    parser.add_argument("--processes", type=int, default=1, help="timed: routing.solve(processes=...)")
     parser.add_argument("--split-budgets", type=float, nargs="*", default=[9.0], help="split: CPU s per process")
     parser.add_argument("--split-iterations", type=int, nargs="*", default=[], help="split: iteration counts")
     parser.add_argument("--steps-iterations", type=int, default=2000)
@@ -279,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "split" in args.tables:
         split_table(args.seeds, args.split_budgets, args.split_iterations)
     if "timed" in args.tables:
-        timed_table(args.days, args.budgets, args.codes, args.processes)
+        timed_table(args.days, args.budgets, args.codes)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end.")
     return 0
 

@@ -5,7 +5,6 @@ This is the only module that reads `os.environ`. Every default runs the demo off
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,9 +39,6 @@ class Settings:
     web_worker_class: str
     # Seed for everything random (demo scenario, simulator). Change to get another demo day.
     seed: int
-    # Processes a plan of a large day (600+ visits) may search with (OUTFIELD_PLAN_PROCESSES): 2 on a machine
-    # with 2+ CPUs, else 1 (one: the whole day in the plan worker's own process; bench/README.md, "Routing").
-    plan_processes: int
     # How many times faster than real time the demo simulator runs.
     sim_speed: float
     # XYZ tile URL template for the map background; None draws the shipped vector street basemap only.
@@ -138,7 +134,6 @@ class Settings:
             web_graceful_timeout_s=_positive(environ, "OUTFIELD_WEB_GRACEFUL_TIMEOUT_S", 20),
             web_worker_class=_choice(environ, "OUTFIELD_WEB_WORKER_CLASS", "gthread", ("gthread", "gevent")),
             seed=_int(environ, "OUTFIELD_SEED", 0),
-            plan_processes=_positive(environ, "OUTFIELD_PLAN_PROCESSES", 2 if (os.cpu_count() or 1) >= 2 else 1),
             sim_speed=float(environ.get("OUTFIELD_SIM_SPEED", "1")),
             tile_url=environ.get("OUTFIELD_TILE_URL") or None,
             osrm_dir=Path(environ.get("OUTFIELD_OSRM_DIR", str(var_dir / "osrm"))),

@@ -28,7 +28,6 @@ from typing import Any, Literal
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from routing.parallel import search_portfolio
 from routing.plan import (
     Plan,
     Progress,
@@ -115,7 +114,6 @@ def solve(
     initial: Plan | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
-    processes: int = 1,
 ) -> Plan:
     """The best plan found before `stop` (or `should_stop()` returning True).
 
@@ -125,9 +123,7 @@ def solve(
     visits, "cheaper to leave out than to serve". `initial` (e.g. the previous plan) warm-starts the
     search where it still fits. `on_progress` is called with each new best cost of a plan that keeps
     every constraint (in a "pyvrp+ortools" run, from the second half of the budget on). The same
-    problem, seed and a solution-count stop give the same plan. With `processes` of 2 or more, a
-    large first plan with breaks (`LARGE_DAY_VISITS`) is searched on two cores, with two seeds, the
-    cheaper kept (`routing.parallel`); everything else runs in this process.
+    problem, seed and a solution-count stop give the same plan.
     """
     chosen = choose_engine(problem, engine)
     pinned = {p.visit_id for p in problem.pins}
@@ -153,15 +149,7 @@ def solve(
         # PyVRP ended without a feasible plan (it can leave any visit out, so this is rare): OR-Tools
         # with the same stop rule, which always returns one.
     elif engine == "auto" and initial is None and _relaxable(problem):
-        return _solve_hybrid(
-            problem,
-            stop=stop,
-            seed=seed,
-            leave_out=leave_out,
-            report=report,
-            should_stop=should_stop,
-            two_seeds=processes >= 2 and len(problem.visits) >= LARGE_DAY_VISITS,
-        )
+        return _solve_hybrid(problem, stop=stop, seed=seed, leave_out=leave_out, report=report, should_stop=should_stop)
     return _solve_ortools(
         problem, stop=stop, leave_out=leave_out, initial=initial, on_progress=report, should_stop=should_stop
     )
@@ -245,7 +233,6 @@ def _solve_hybrid(
     leave_out: Mapping[str, UnplannedReason],
     report: Callable[[Progress], None] | None,
     should_stop: Callable[[], bool] | None,
-    two_seeds: bool = False,
 ) -> Plan:
     """PyVRP on the relaxation for `SEED_SHARE` of the budget, then OR-Tools with every constraint from its routes.
 
@@ -254,8 +241,6 @@ def _solve_hybrid(
     is reported at once (first from the solution PyVRP starts from, then from its best), and is returned
     should OR-Tools end without a better one. GLS improves from there, with the breaks in waiting time where the relaxation
     could not put them (`relax_for_pyvrp`); see bench/README.md, "Routing", for what each step gains.
-    With `two_seeds`, the relaxation is also searched with the next seed in a second process and the
-    cheaper of the two plans kept (`routing.parallel.search_portfolio`).
     """
     started = perf_counter()
     relaxed = relax_for_pyvrp(problem)
@@ -282,28 +267,16 @@ def _solve_hybrid(
         if report is not None:
             report(Progress(early[0].objective, perf_counter() - started, 1, "pyvrp+repair"))
 
-    if two_seeds:
-        seed_plan = search_portfolio(
-            relaxed,
-            stop=share,
-            seed=seed,
-            leave_out=relaxed_out,
-            should_stop=should_stop,
-            on_start=first_plan,
-            history_length=field_history_length(problem),
-            clock=perf_counter,
-        )
-    else:
-        seed_plan = solve_pyvrp(
-            relaxed,
-            stop=share,
-            seed=seed,
-            leave_out=relaxed_out,
-            on_progress=None,
-            should_stop=should_stop,
-            on_start=first_plan,
-            history_length=field_history_length(problem),
-        )
+    seed_plan = solve_pyvrp(
+        relaxed,
+        stop=share,
+        seed=seed,
+        leave_out=relaxed_out,
+        on_progress=None,
+        should_stop=should_stop,
+        on_start=first_plan,
+        history_length=field_history_length(problem),
+    )
     repaired = early[0] if early else None
     if seed_plan is not None:
         later = routes_plan(problem, warm_routes(problem, problem.visits, seed_plan), leave_out)

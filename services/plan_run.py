@@ -51,7 +51,7 @@ class PlanContext:
 
     `queue` carries stop flags and leases (None: this process's own flags only). `max_solutions`
     adds a solution-count stop to every job's time budget (tests). `zone` is the office's: a plan's day is
-    its local calendar day there. `processes` is how many processes a large day's plan may search with.
+    its local calendar day there.
     """
 
     sessions: sessionmaker[Session]
@@ -63,7 +63,6 @@ class PlanContext:
     runner: str
     max_solutions: int | None = None
     zone: tzinfo = UTC
-    processes: int = 1
 
 
 _context: PlanContext | None = None
@@ -159,14 +158,7 @@ def _solve(
     if base is None:
         if today:  # a plan of today starts from now: no visit is planned in the past
             problem = problem.replace(now_s=seconds_of(day, now, tz))
-        plan = solve(
-            problem,
-            stop=stop,
-            seed=ctx.seed,
-            on_progress=on_progress,
-            should_stop=should_stop,
-            processes=ctx.processes,
-        )
+        plan = solve(problem, stop=stop, seed=ctx.seed, on_progress=on_progress, should_stop=should_stop)
         return plan, {"plan": plan_json(plan, day, names, problem=whole), **checked(problem, plan, now.isoformat())}
     previous = base.plan_in(tz)
     if previous is None:
