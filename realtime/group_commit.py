@@ -43,12 +43,23 @@ class GroupCommitter[T, R]:
     when Python refuses to start threads.
 
     `write(items)` stores a list of items in one transaction and returns one result per item, in
-    order (it raises when the transaction fails). `max_items` caps one group.
+    order (it raises when the transaction fails). `max_items` caps one group. `on_idle()` is called by the
+    writer thread when nothing came for `idle_s` (the writer gives up its connection until the next group).
     """
 
-    def __init__(self, write: Callable[[list[T]], list[R]], *, max_items: int = 5000, name: str = "group-commit"):
+    def __init__(
+        self,
+        write: Callable[[list[T]], list[R]],
+        *,
+        max_items: int = 5000,
+        name: str = "group-commit",
+        on_idle: Callable[[], None] | None = None,
+        idle_s: float = 5.0,
+    ):
         self._write = write
         self._max_items = max_items
+        self._on_idle = on_idle
+        self._idle_s = idle_s
         self._name = name
         self._queue: queue.SimpleQueue[_Job[T, R]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -84,7 +95,16 @@ class GroupCommitter[T, R]:
 
     def _run(self) -> None:
         while True:
-            jobs = [self._queue.get()]
+            try:
+                first = self._queue.get(timeout=self._idle_s) if self._on_idle is not None else self._queue.get()
+            except queue.Empty:
+                assert self._on_idle is not None
+                try:
+                    self._on_idle()
+                except Exception:  # noqa: BLE001 - the writer thread must outlive it
+                    log.exception("the group committer's idle step failed")
+                first = self._queue.get()
+            jobs = [first]
             count = len(jobs[0].items)
             while count < self._max_items:
                 try:

@@ -48,3 +48,24 @@ def test_submitted_items_are_written_by_the_writer_thread():
     """Tests that `write` returns each caller's results once the background writer has committed them."""
     committer: GroupCommitter[int, int] = GroupCommitter(lambda items: [i * 2 for i in items])
     assert committer.write([1, 2, 3], timeout_s=10) == [2, 4, 6]
+
+
+def test_an_idle_writer_thread_lets_go_of_its_connection_and_writes_again_when_work_comes():
+    """Tests that when nothing has come for `idle_s` the writer thread calls `on_idle` (the writer closes its
+    database connection), and still writes the next request's items."""
+    import threading
+
+    idle = threading.Event()
+    calls: list[str] = []
+
+    def on_idle() -> None:
+        calls.append("idle")
+        idle.set()
+
+    committer: GroupCommitter[int, int] = GroupCommitter(
+        lambda items: [i + 1 for i in items], on_idle=on_idle, idle_s=0.05
+    )
+    assert committer.write([1], timeout_s=10) == [2]
+    assert idle.wait(10)
+    assert committer.write([2], timeout_s=10) == [3]
+    assert calls[0] == "idle"
