@@ -81,6 +81,12 @@ def learn_travel(settings: Settings, *, days: int, timezone: str) -> int:
 
 def serve(settings: Settings) -> int:
     from console import serve as server
+
+    try:  # first: a second server on a port another holds must not touch the database either
+        server.check_port_free(server.ServerOptions.from_settings(settings).bind)
+    except server.PortTaken as exc:
+        print(f"python -m console: refusing to start: {exc} (stop it, or set PORT / HOST)", file=sys.stderr)
+        return 1
     from console.app import refuse_demo_secrets
     from console.security import InsecureSettings
     from data.db import make_engine, make_sessionmaker
