@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from data.tables import PositionRow
+from data.tables import PositionRow, WorkerRow
 from dispatch.positions import NetworkReport, Position
 
 log = logging.getLogger(__name__)
@@ -275,6 +275,32 @@ def last_position(session: Session, *, worker_id: int) -> Position | None:
         .limit(1)
     )
     return _to_domain(row) if row is not None else None
+
+
+def last_positions(session: Session, worker_ids: Sequence[int]) -> dict[int, Position]:
+    """Each given worker's position with the greatest fix time (ties: the last stored), for those that have one.
+
+    One statement per 500 workers, each worker's row found through the (worker, fix time) index, as
+    `last_position` finds one: what a process reads once instead of one query per worker at its first fix.
+    """
+    found: dict[int, Position] = {}
+    ids = sorted(set(worker_ids))
+    for start in range(0, len(ids), 500):
+        latest_id = (
+            select(PositionRow.id)
+            .where(PositionRow.worker_id == WorkerRow.id, _LOCATED)
+            .order_by(PositionRow.fix_time.desc(), PositionRow.id.desc())
+            .limit(1)
+            .correlate(WorkerRow)
+            .scalar_subquery()
+        )
+        rows = session.scalars(
+            select(PositionRow)
+            .join(WorkerRow, PositionRow.id == latest_id)
+            .where(WorkerRow.id.in_(ids[start : start + 500]))
+        )
+        found.update((row.worker_id, _to_domain(row)) for row in rows)
+    return found
 
 
 def latest_positions(session: Session) -> dict[int, Position]:

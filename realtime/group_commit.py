@@ -15,6 +15,7 @@ import logging
 import os
 import queue
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -65,6 +66,9 @@ class GroupCommitter[T, R]:
         self._thread: threading.Thread | None = None
         self._thread_pid = 0
         self._start_lock = threading.Lock()
+        self._started = False
+        me = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: (committer := me()) is not None and committer._forked())
         self._ensure_started()
 
     def submit(self, items: Sequence[T]) -> Future[list[R]]:
@@ -85,13 +89,17 @@ class GroupCommitter[T, R]:
             raise CommitFailed(f"the database did not commit within {timeout_s:g} s") from None
 
     def _ensure_started(self) -> None:
-        if self._thread is not None and self._thread_pid == os.getpid() and self._thread.is_alive():
+        if self._started:  # per request: no pid or liveness check (a fork in this process clears it)
             return
         with self._start_lock:
             if self._thread is None or self._thread_pid != os.getpid() or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread_pid = os.getpid()
                 self._thread.start()
+            self._started = True
+
+    def _forked(self) -> None:
+        self._started = False  # the writer thread did not come along into the child: start another there
 
     def _run(self) -> None:
         while True:

@@ -500,9 +500,18 @@ class PositionPipeline:
             now = self._monotonic()
             if now < self._devices_fresh_until:
                 return  # another thread just loaded them
+            first = self._devices_fresh_until == float("-inf")
             with session_scope(self._sessions) as session:
                 workers = workers_repo.list_workers(session)
                 consents = privacy_repo.consent_states(session)
+                # The first load also reads every active worker's last fix, in one query: a process that
+                # starts under load otherwise reads them one query per worker, at each one's first fix.
+                active = [w.id for w in workers if w.active]
+                last = positions_repo.last_positions(session, active) if first else {}
+            if first:
+                with self._last_lock:
+                    for worker_id in active:
+                        self._last.setdefault(worker_id, last.get(worker_id))
             self._consent = consents
             until = now + self._device_cache_s
             with self._devices_lock:
