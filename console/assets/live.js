@@ -1086,7 +1086,7 @@
     highlightMarker: function (feature, latlng) {
       const site = feature.properties.kind === "site";
       return L.circleMarker(latlng, {
-        radius: site ? 13 : 15, weight: 4, fill: false, interactive: false,
+        radius: site ? 13 : 15, weight: 4, fill: false, interactive: false, pane: "highlight",  // order_list.HIGHLIGHT_PANE
         color: site ? "#facc15" : "#f8fafc", className: "highlight highlight-" + feature.properties.kind,
       });
     },
