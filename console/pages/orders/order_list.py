@@ -41,6 +41,7 @@ def stores() -> list[Any]:
         dcc.Store(id=ids.NEAR_TARGET),
         dcc.Store(id=ids.NEAR_DEFAULTS),
         dcc.Store(id=ids.CARD_SHOW_ALL),
+        dcc.Store(id=ids.ASSIGN_CLICK),
     ]
 
 
