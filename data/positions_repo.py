@@ -27,8 +27,7 @@ _TABLE = PositionRow.__table__
 _LOCATED = PositionRow.latitude.is_not(None)
 
 
-def _to_domain(row: Any) -> Position:
-    """A position from its row (ORM object or plain row: the same attributes)."""
+def _to_domain(row: PositionRow) -> Position:
     assert row.latitude is not None and row.longitude is not None, "a network-only report is not a position"
     return Position(
         id=row.id,
@@ -224,9 +223,8 @@ def latest_positions(session: Session) -> dict[int, Position]:
         .where(_LOCATED)
         .subquery()
     )
-    # Plain rows, not ORM objects: every look at an order's candidates reads every worker's latest fix.
-    rows = session.execute(
-        select(*_TABLE.columns)
+    rows = session.scalars(
+        select(PositionRow)
         .join(ranked, ranked.c.id == PositionRow.id)
         .where(ranked.c.rank == 1)
         .order_by(PositionRow.worker_id)
