@@ -1091,11 +1091,15 @@
       marker.bindTooltip(label(p.name), { direction: "top", className: "marker-label" });
       return marker;
     },
+    // A ring the size of a circle of radius 15 (13 for a site) with a 4 px stroke, as an element of its own in the
+    // marker pane (above the markers' SVG, under the labels): it pulses by its own opacity (style.css), so each frame
+    // redraws its few pixels only, not the SVG of 2,500 markers nor the map (bench/README.md).
     highlightMarker: function (feature, latlng) {
-      const site = feature.properties.kind === "site";
-      return L.circleMarker(latlng, {
-        radius: site ? 13 : 15, weight: 4, fill: false, interactive: false, pane: "highlight",  // order_list.HIGHLIGHT_PANE
-        color: site ? "#facc15" : "#f8fafc", className: "highlight highlight-" + feature.properties.kind,
+      const kind = feature.properties.kind;
+      const size = 2 * (kind === "site" ? 13 : 15) + 4;
+      return L.marker(latlng, {
+        interactive: false, keyboard: false,
+        icon: L.divIcon({ className: "highlight highlight-" + kind, iconSize: [size, size], html: "" }),
       });
     },
     roadStyle: function (feature) {

@@ -16,20 +16,15 @@ from console.pages import ids
 from console.pages.orders.common import EMPTY_LAYER, NS, TAB_WORKERS, humanise, minutes_text
 from services.dispatch_service import BatchResult
 
-HIGHLIGHT_PANE = "highlight"  # assets/live.js highlightMarker draws in it; style.css pulses it
 
-
-def highlight_layer() -> dl.Pane:
+def highlight_layer() -> dl.GeoJSON:
     """Rings around the selected order and the picked site (drawn on top, never in the way of a click).
 
-    In a pane of their own, above the markers (Leaflet's overlay pane is 400) and under the labels (650): a
-    ring pulses, and as the whole pane's opacity the pulse is the compositor's alone; as the ring's own
-    stroke-opacity inside the markers' SVG it repainted all 2,500 markers on every frame (bench/README.md)."""
-    return dl.Pane(
-        dl.GeoJSON(id=ids.HIGHLIGHT_LAYER, data=EMPTY_LAYER, pointToLayer=NS("highlightMarker"), interactive=False),
-        name=HIGHLIGHT_PANE,
-        style={"zIndex": 450},
-    )
+    Each ring is a small element of its own (assets/live.js highlightMarker), pulsed by its own opacity: the
+    compositor redraws a ring's few pixels per frame. As a path in the markers' SVG it repainted all 2,500
+    markers every frame, and as the opacity of an SVG of the map's size it made chromium redraw the whole map
+    (bench/README.md, "The dispatcher's console")."""
+    return dl.GeoJSON(id=ids.HIGHLIGHT_LAYER, data=EMPTY_LAYER, pointToLayer=NS("highlightMarker"), interactive=False)
 
 
 def stores() -> list[Any]:
