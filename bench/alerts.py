@@ -1,10 +1,13 @@
 """Alert and geofence evaluation benchmark: what evaluating a stored fix adds to the cost of ingesting it.
 
-One process, one run, one database: `PositionPipeline.ingest_many` (parse → filter → group commit
+One process, one run, one database: `PositionPipeline.ingest_many` / `ingest_batch` (parse → filter → group commit
 to a fresh SQLite file, WAL, synchronous=FULL → Redis publish) with and without the
 `FieldEvents.evaluate` hook, in alternating rounds (without, with, without, with, ...) so both see the
-same machine load and the same database size. Two shapes: one fix per call (what /osmand does per
-request) and 100 fixes per call (the batch endpoint). `--sites` Monaco-area sites (circles, from a
+same machine load and the same database size. Three shapes: one fix per call (what /osmand does per
+request), 100 fixes per call through `ingest_batch` on decoded JSON items (what the batch endpoint does), and 100
+fixes per call through `ingest_many` (the batch endpoint's path before session 8; kept for comparison). Each
+100-fix shape starts at the same point of the workers' cycle (`BATCH_PHASE`), so its evaluated rounds see the same
+crossings. `--sites` Monaco-area sites (circles, from a
 fixed seed), `--devices` workers on shift; a tenth of the fixes fall inside a site, a few workers
 report a low battery, so geofence crossings and alerts happen as they would in a day, not never.
 CPU is the whole process's (every thread: request, group committer, bus publisher, evaluator), so
@@ -52,7 +55,7 @@ from data.migrate import migrate  # noqa: E402
 from dispatch.access import Decision  # noqa: E402
 from dispatch.clock import ManualClock  # noqa: E402
 from dispatch.geo import LatLon  # noqa: E402
-from dispatch.positions import Position, PositionLimits  # noqa: E402
+from dispatch.positions import KNOTS_TO_MPS, Position, PositionLimits  # noqa: E402
 from dispatch.workers import Shift  # noqa: E402
 from realtime.bus import Bus  # noqa: E402
 from realtime.field_events import FieldEvents  # noqa: E402
@@ -93,6 +96,11 @@ class Reports:
         self.sites, self.devices, self.n = sites, devices, 0
         self.bearings = [rng.uniform(0, 2 * math.pi) for _ in range(devices)]
 
+    def skip_to(self, phase: int) -> None:
+        """Skip ahead to the next round of fixes at `phase` of the cycle (every device's fix `phase` of 180)."""
+        k = -(-self.n // self.devices)
+        self.n = (k + (phase - k) % self.CYCLE) * self.devices
+
     def take(self, count: int) -> list[PositionReport]:
         out = []
         for _ in range(count):
@@ -115,6 +123,27 @@ class Reports:
                 )  # fmt: skip
             )
         return out
+
+
+BATCH_PHASE = 122
+"""Where in the workers' cycle each 100-fixes shape starts: each then evaluates the same fixes of the cycle (the
+rounds with evaluation alternate with those without, so which crossings fall into them depends on it). 122 is
+where the single batch shape of this bench started before the shapes were three, so figures stay comparable."""
+
+
+def as_item(report: PositionReport) -> dict[str, object]:
+    """A report as the batch endpoint receives it, decoded from JSON (`realtime.ingest.batch_items`): a flat object
+    with a Unix-milliseconds timestamp and the speed in knots."""
+    assert report.fix_time is not None and report.speed_mps is not None
+    return {
+        "id": report.device_id,
+        "lat": report.latitude,
+        "lon": report.longitude,
+        "timestamp": int(report.fix_time.timestamp() * 1000),
+        "speed": report.speed_mps / KNOTS_TO_MPS,
+        "accuracy": report.accuracy_m,
+        "batt": report.battery_pct,
+    }
 
 
 def thread_cpu() -> dict[str, float]:
@@ -188,11 +217,15 @@ def main() -> None:
         evaluate_now = events.evaluate
         evaluated = threading.Event()
 
+        gc_time = GcTime()  # its `setting` names the shape and setting being measured
+        windows: dict[str, list[int]] = defaultdict(list)  # shape → the fixes of each window the evaluator took
+
         def timed_evaluate(fixes: list[Position]) -> None:
             t = time.perf_counter()
             evaluate_now(fixes)
             hook_s[0] += time.perf_counter() - t
             hook_fixes[0] += len(fixes)
+            windows[gc_time.setting.split("|")[0]].append(len(fixes))
             evaluated.set()
 
         def drained() -> None:
@@ -213,16 +246,23 @@ def main() -> None:
             pipeline.ingest_many(reports.take(args.devices), may_report=allow)
         drained()
         hook_s[0], hook_fixes[0] = 0.0, 0
+        windows.clear()
         if not args.no_freeze:
             gc.freeze()  # as console/serve.py does once a worker's app is built
-        gc_time = GcTime()
         gc.callbacks.append(gc_time)
 
         rows = []
         threads: dict[tuple[str, str], dict[str, float]] = {}  # (shape, setting) → thread or collector → seconds
         collections: dict[tuple[str, str, int], int] = {}  # (shape, setting, generation) → collections
         fixes_of: dict[str, int] = {}
-        for shape, per_call in (("1 fix per call (/osmand)", 1), ("100 fixes per call (batch)", 100)):
+        shapes = (
+            ("1 fix per call (/osmand)", 1),
+            ("100 fixes per call (batch endpoint, `ingest_batch`)", 100),
+            ("100 fixes per call (`ingest_many`)", 100),
+        )
+        for shape, per_call in shapes:
+            if per_call > 1:
+                reports.skip_to(BATCH_PHASE)  # the same fixes of the workers' cycle, so the same crossings
             spent = {"without": 0.0, "with": 0.0}
             cpu = {"without": 0.0, "with": 0.0}
             for setting in ("without", "with"):
@@ -230,11 +270,16 @@ def main() -> None:
             for _ in range(args.rounds):
                 for name, pipeline in (("without", plain), ("with", hooked)):
                     batches = [reports.take(per_call) for _ in range(args.fixes // per_call)]
+                    items = [[as_item(r) for r in batch] for batch in batches] if "ingest_batch" in shape else []
                     gc_time.setting = f"{shape}|{name}"
                     before = thread_cpu()
                     t, c = time.perf_counter(), time.process_time()
-                    for batch in batches:
-                        pipeline.ingest_many(batch, may_report=allow)
+                    if items:
+                        for batch_items in items:
+                            pipeline.ingest_batch(batch_items, may_report=allow)
+                    else:
+                        for batch in batches:
+                            pipeline.ingest_many(batch, may_report=allow)
                     drained()  # the evaluator thread's work counts too: the round ends when it is done
                     spent[name] += time.perf_counter() - t
                     cpu[name] += time.process_time() - c
@@ -271,6 +316,8 @@ def main() -> None:
     print()
     print(f"The hook alone: {hook_us:,.1f} µs per fix ({hook_fixes[0]:,} fixes); the run stored {n_events:,} "
           f"geofence events and {n_alerts:,} alerts.")  # fmt: skip
+    for shape, sizes in windows.items():
+        print(f"- {shape}: {len(sizes)} evaluator windows of {min(sizes):,}–{max(sizes):,} fixes")
     print()
     heap = "heap frozen after the warm-up" if not args.no_freeze else "heap not frozen (--no-freeze)"
     print(f"Where the CPU goes (µs per fix; threads' own CPU; the collector's time is part of its thread's; {heap}):")

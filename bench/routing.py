@@ -43,16 +43,15 @@ sys.path.insert(0, str(REPO))
 
 import monaco_day  # noqa: E402
 import pyvrp  # noqa: E402
+from city_day import city_problem  # noqa: E402
 from pyvrp.stop import MaxIterations, MaxRuntime  # noqa: E402
 from solomon import plain_pyvrp_data  # noqa: E402
 
-from dispatch.geo import LatLon  # noqa: E402
 from routing.check import check  # noqa: E402
 from routing.plan import Plan, Progress  # noqa: E402
 from routing.problem import Problem, StopRule  # noqa: E402
 from routing.solomon import Instance, evaluate, read_best_known, read_instance, routes_of, to_problem  # noqa: E402
 from routing.solve import solve  # noqa: E402
-from routing.travel import StraightLine  # noqa: E402
 
 DATA = REPO / "data" / "datasets"
 SOLVERS = ("outfield", "plain PyVRP", "outfield OR-Tools")
@@ -165,17 +164,6 @@ def monaco_problem(seed: int, straight: bool) -> tuple[Problem, str]:
     travel, name, _tmp = monaco_day.make_travel(straight)
     problem = monaco_day.scenario(random.Random(seed), monaco_day.load_sites(), travel)
     return problem, f"Monaco day (300 visits, 30 workers, breaks), {name}"
-
-
-def city_problem(seed: int) -> tuple[Problem, str]:
-    """1,000 visits at 700 sites spread over 6 km x 6 km, 100 workers from 3 bases, the Monaco day's rules."""
-    rng = random.Random(seed)
-    centre = LatLon(48.8566, 2.3522)
-    sites = [
-        LatLon(centre.lat + rng.uniform(-0.027, 0.027), centre.lon + rng.uniform(-0.041, 0.041)) for _ in range(700)
-    ]
-    problem = monaco_day.scenario(rng, sites, StraightLine(), visits=1000, workers=100)
-    return problem, "city day (1,000 visits at 700 sites over 6 km x 6 km, 100 workers, breaks), straight-line travel"
 
 
 def field_plan(problem: Problem, stop: Stop, seed: int, solver: str) -> tuple[Problem, Plan, float | None]:

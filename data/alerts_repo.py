@@ -8,6 +8,7 @@ A geofence crossing is stored once in the same way (its `dedup_key`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -173,6 +174,9 @@ def add_fence_events(session: Session, events: Iterable[GeofenceEvent]) -> list[
             last[pair] = (e.at, e.type.value)
     if not candidates:
         return []
+    if session.get_bind().dialect.name == "sqlite":
+        new_keys = _insert_crossings_sqlite(session, candidates)
+        return [e for key, e in candidates if key in new_keys]
     rows = [
         {
             "type": e.type.value,
@@ -190,6 +194,52 @@ def add_fence_events(session: Session, events: Iterable[GeofenceEvent]) -> list[
     statement = dialect_insert(table).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.dedup_key)
     new_keys = set(session.scalars(statement, rows))
     return [e for key, e in candidates if key in new_keys]
+
+
+_SQLITE_INSERT_CROSSING = (
+    f"INSERT INTO {EventRow.__tablename__} (type, worker_id, order_id, at, site_id, dedup_key, details) "
+    "VALUES (?, ?, NULL, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING"
+)
+_SQLITE_INSERTED_KEYS = f"SELECT dedup_key FROM {EventRow.__tablename__} WHERE id BETWEEN ? AND ?"
+
+
+def _insert_crossings_sqlite(session: Session, candidates: list[tuple[str, GeofenceEvent]]) -> set[str]:
+    """The crossings' insert on SQLite: one DB-API `executemany` of rows in SQLite's storage form; the keys stored now.
+
+    Driver SQL (no statement to build, compile or look up; the driver's own `executemany`): SQLAlchemy's statement building, cache key and per-value processing (the time, the JSON) were most of what
+    storing a crossing cost the evaluator. The values are written exactly as the ORM writes them (`UTCDateTime`
+    as naive UTC text with microseconds, JSON text). The keys stored now come without RETURNING (which `executemany`
+    cannot return): inside the transaction this connection holds SQLite's write lock from its first insert on, so
+    the rows it inserts get consecutive rowids ending at `last_insert_rowid()`; only when some were skipped (stored
+    already by another process) are those rows read back.
+    """
+    rows = [
+        (
+            e.type.value,
+            e.worker_id,
+            _sqlite_time(e.at),
+            e.site_id,
+            key,
+            json.dumps({"confirmed_at": e.confirmed_at.isoformat(), "position_id": e.position_id}),
+        )
+        for key, e in candidates
+    ]
+    session.flush()  # anything the caller added to the session goes first, as a Core insert would have it
+    connection = session.connection()
+    inserted = connection.exec_driver_sql(_SQLITE_INSERT_CROSSING, rows).rowcount  # type: ignore[arg-type]
+    if inserted <= 0:
+        return set()
+    if inserted == len(rows):
+        return {key for key, _ in candidates}
+    last = connection.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
+    return set(connection.exec_driver_sql(_SQLITE_INSERTED_KEYS, (last - inserted + 1, last)).scalars())
+
+
+def _sqlite_time(value: datetime) -> str:
+    """`UTCDateTime`'s SQLite form: naive UTC, `YYYY-MM-DD HH:MM:SS.ffffff` (SQLAlchemy's DATETIME text)."""
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _last_crossings(session: Session, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], tuple[datetime, str]]:

@@ -79,10 +79,13 @@ def evaluate_batch(
     dwell: DwellParams,
     open_keys: Set[str],
     one_by_one: bool | None = None,
+    ids: Sequence[int | None] | None = None,
 ) -> BatchOutcome:
     """Evaluate `fixes` (any workers, any order) after each worker's `last` fix and dwell state `fences`.
 
     A fix not newer than its worker's last one is skipped. Geofences come from `index` (None: no sites).
+    `ids`, when given, are the fixes' stored ids (`StoredFixes`), handed to `step` beside the fix (its crossings record
+    it); the last fixes returned keep the ids they came with.
 
     `one_by_one` (default: for fewer than `SMALL` fixes, or fewer than `FEW_PER_WORKER` per worker) takes each fix
     in turn instead: the arrays' fixed cost, a fraction of a millisecond per batch and a few µs per worker, is more
@@ -93,7 +96,7 @@ def evaluate_batch(
     if one_by_one is None:
         one_by_one = len(fixes) < SMALL or len(fixes) < FEW_PER_WORKER * len({p.worker_id for p in fixes})
     if one_by_one:
-        return _one_by_one(fixes, last, fences, index, settings, dwell, open_keys)
+        return _one_by_one(fixes, ids, last, fences, index, settings, dwell, open_keys)
     n = len(fixes)
     w_in = np.fromiter((p.worker_id for p in fixes), np.int64, n)
     t_in = np.fromiter((p.fix_time.timestamp() for p in fixes), np.float64, n)
@@ -107,7 +110,9 @@ def evaluate_batch(
     prev_t = np.concatenate(([-math.inf], t_all[:-1]))
     prev_t[starts] = -math.inf
     taken = np.flatnonzero(t_all > np.maximum(floor, prev_t))  # newer than the worker's last fix taken
-    fx = [fixes[i] for i in order[taken].tolist()]
+    picked = order[taken].tolist()
+    fx = [fixes[i] for i in picked]
+    fx_ids = None if ids is None else [ids[i] for i in picked]
     m = len(fx)
     if not m:
         return BatchOutcome((), (), {}, {})
@@ -122,13 +127,14 @@ def evaluate_batch(
     new_fences: dict[int, FenceState] = {}
     if index is not None:
         pairs = index.near_pairs(lat, lon, dwell.hysteresis_m)
-        crossings, new_fences = _dwell(fx, _micros(t_all[taken]), pairs, groups, fences, index, dwell)
+        crossings, new_fences = _dwell(fx, fx_ids, _micros(t_all[taken]), pairs, groups, fences, index, dwell)
     new_last = {wid: fx[end - 1] for wid, _, end in groups}
     return BatchOutcome(tuple(decisions), tuple(crossings), new_last, new_fences)
 
 
 def _one_by_one(
     fixes: Sequence[Position],
+    ids: Sequence[int | None] | None,
     last: Mapping[int, Position],
     fences: Mapping[int, FenceState],
     index: GeofenceIndex | None,
@@ -138,7 +144,8 @@ def _one_by_one(
 ) -> BatchOutcome:
     """Each fix through `fix_alerts` and `step` in (worker, fix time) order, but those `step` would change nothing
     with (at no site and inside none)."""
-    ordered = sorted(fixes, key=lambda p: (p.worker_id, p.fix_time))
+    by_worker_time = sorted(range(len(fixes)), key=lambda i: (fixes[i].worker_id, fixes[i].fix_time))
+    ordered = [fixes[i] for i in by_worker_time]
     near = (
         index.near_coordinates(
             np.fromiter((p.latitude for p in ordered), np.float64, len(ordered)),
@@ -175,7 +182,7 @@ def _one_by_one(
             state = FenceState(w)
         if not state.sites and 0.0 not in here.values():
             continue  # only near a geofence, in none, and in none before
-        state, events = step(state, fix, here, dwell)
+        state, events = step(state, fix, here, dwell, position_id=None if ids is None else ids[by_worker_time[i]])
         new_fences[w] = state
         crossings.extend(events)
     return BatchOutcome(tuple(decisions), tuple(crossings), new_last, new_fences)
@@ -260,6 +267,7 @@ _STATUS = {Presence.INSIDE: 0, Presence.ENTERING: 1, Presence.LEAVING: 2}
 
 def _dwell(
     fx: list[Position],
+    fx_ids: list[int | None] | None,
     t_us: npt.NDArray[np.int64],
     pairs: NearPairs,
     groups: list[tuple[int, int, int]],
@@ -285,7 +293,9 @@ def _dwell(
     young_pair_t = t_us[point]
     counted = np.flatnonzero(~ignored)
     bounds = np.searchsorted(point, np.arange(m + 1))
-    tail = _Tail(fx, bounds.tolist(), site.tolist(), outside.tolist(), has_inside.tolist(), ignored.tolist(), dwell)
+    tail = _Tail(
+        fx, fx_ids, bounds.tolist(), site.tolist(), outside.tolist(), has_inside.tolist(), ignored.tolist(), dwell
+    )
 
     states: list[FenceState | None] = [fences.get(wid) for wid, _, _ in groups]
     nxt = [start for _, start, _ in groups]
@@ -370,6 +380,7 @@ class _Tail:
     def __init__(
         self,
         fx: list[Position],
+        ids: list[int | None] | None,
         bounds: list[int],
         site: list[int],
         outside: list[float],
@@ -377,13 +388,19 @@ class _Tail:
         ignored: list[bool],
         dwell: DwellParams,
     ) -> None:
-        self.fx, self.bounds, self.site, self.outside = fx, bounds, site, outside
+        self.fx, self.ids, self.bounds, self.site, self.outside = fx, ids, bounds, site, outside
         self.has_inside, self.ignored, self.dwell = has_inside, ignored, dwell
 
     def step(self, k: int, state: FenceState | None, wid: int, events: list[GeofenceEvent]) -> FenceState:
         a, b = self.bounds[k], self.bounds[k + 1]
         here = dict(zip(self.site[a:b], self.outside[a:b], strict=True)) if a < b else _NOWHERE
-        new, found = step(state if state is not None else FenceState(wid), self.fx[k], here, self.dwell)
+        new, found = step(
+            state if state is not None else FenceState(wid),
+            self.fx[k],
+            here,
+            self.dwell,
+            position_id=None if self.ids is None else self.ids[k],
+        )
         events.extend(found)
         return new
 

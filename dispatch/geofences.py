@@ -520,15 +520,22 @@ def _staying(state: FenceState, nearby: Mapping[int, float], params: DwellParams
 
 
 def step(
-    state: FenceState, position: Position, nearby: Mapping[int, float], params: DwellParams | None = None
+    state: FenceState,
+    position: Position,
+    nearby: Mapping[int, float],
+    params: DwellParams | None = None,
+    *,
+    position_id: int | None = None,
 ) -> tuple[FenceState, list[GeofenceEvent]]:
     """Advance `state` by one fix; returns the new state and the events it completes (ordered by site id).
 
     `nearby` is how far the fix is beyond each geofence within `params.hysteresis_m` of it (0 =
     inside), as `GeofenceIndex.near(point, params.hysteresis_m)` gives; a site missing from it is
     clearly outside. A fix not newer than the last one taken, or not trustworthy, changes nothing.
+    `position_id`, when given, is the fix's stored id (for a fix handed on without it, `StoredFixes`).
     """
     params = params or DwellParams()
+    fix_id = position.id if position_id is None else position_id
     if position.worker_id != state.worker_id:
         raise ValueError(f"worker: a fix of worker {position.worker_id} given to the state of {state.worker_id}")
     t = position.fix_time
@@ -541,7 +548,7 @@ def step(
     for site_id in sorted(set(state.sites) | {sid for sid, out in nearby.items() if out == 0.0}):
         outside_m = nearby.get(site_id, math.inf)
         inside, clearly_out = outside_m == 0.0, outside_m > params.hysteresis_m
-        begun = SitePresence(Presence.ENTERING, t, position.id)
+        begun = SitePresence(Presence.ENTERING, t, fix_id)
         current = state.sites.get(site_id)
         if current is None:
             sites[site_id] = begun  # a fix inside begins an entry
@@ -554,7 +561,7 @@ def step(
                 continue
             current = sites[site_id] = replace(begun, status=Presence.LEAVING)
         elif current.status is Presence.LEAVING and not clearly_out:
-            sites[site_id] = SitePresence(Presence.INSIDE, t, position.id)  # back within the margin
+            sites[site_id] = SitePresence(Presence.INSIDE, t, fix_id)  # back within the margin
             continue
         else:
             sites[site_id] = current

@@ -6,11 +6,11 @@ Times follow Traccar's three-way split: `fix_time` (when the satellite fix was t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, overload
 
 from dispatch.geo import LatLon, check_lat_lon
 from dispatch.workers import Worker, keeps_location
@@ -56,6 +56,38 @@ class Position:
     @property
     def point(self) -> LatLon:
         return LatLon(self.latitude, self.longitude)
+
+
+class StoredFixes(Sequence[Position]):
+    """Stored fixes as a sequence of Positions with their row ids, each given its id only when read through it.
+
+    The batch endpoint stores hundreds of fixes per request and hands them to the alert evaluator, which needs a
+    fix's id only for the few fixes that make a geofence crossing; `dataclasses.replace` of every fix (a copy of its
+    seventeen fields) cost the request more than building the fix. `positions` (without their ids) and `ids` are
+    there for readers that take the columns as they are.
+    """
+
+    __slots__ = ("ids", "positions")
+
+    def __init__(self, positions: Sequence[Position], ids: Sequence[int | None]) -> None:
+        if len(positions) != len(ids):
+            raise ValueError(f"ids: {len(ids)} ids for {len(positions)} positions")
+        self.positions = positions
+        self.ids = ids
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    @overload
+    def __getitem__(self, index: int) -> Position: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> StoredFixes: ...
+
+    def __getitem__(self, index: int | slice) -> Position | StoredFixes:
+        if isinstance(index, slice):
+            return StoredFixes(self.positions[index], self.ids[index])
+        return replace(self.positions[index], id=self.ids[index])
 
 
 @dataclass(frozen=True, slots=True)

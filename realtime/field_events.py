@@ -65,7 +65,7 @@ from dispatch.geofences import (
 from dispatch.lifecycle import Transitioned
 from dispatch.localtime import local_day
 from dispatch.orders import OrderStatus, OrderType, WorkOrder
-from dispatch.positions import Position
+from dispatch.positions import Position, StoredFixes
 from dispatch.sites import Site
 from realtime.bus import ALERTS, Bus
 
@@ -187,13 +187,16 @@ class FieldEvents:
 
     def _run(self) -> None:
         while True:
-            batch = list(self._queue.get())
+            first = self._queue.get()
             self._busy = True
-            self._gather(batch)
-            self.evaluate(batch)
+            positions: list[Position] = []
+            ids: list[int | None] = []
+            _add(first, positions, ids)
+            self._gather(positions, ids)
+            self.evaluate(StoredFixes(positions, ids))
             self._busy = False
 
-    def _gather(self, batch: list[Position]) -> None:
+    def _gather(self, positions: list[Position], ids: list[int | None]) -> None:
         """Add to `batch` what comes within `gather_s`, and again while each `gather_s` brings more (a burst of
         batch uploads), up to `MAX_BATCH` fixes or `max_gather_s` in all.
 
@@ -204,13 +207,13 @@ class FieldEvents:
         until = self._monotonic() + self._max_gather_s
         while True:
             self._sleep(self._gather_s)
-            before = len(batch)
-            while len(batch) < MAX_BATCH:
+            before = len(positions)
+            while len(positions) < MAX_BATCH:
                 try:
-                    batch.extend(self._queue.get_nowait())
+                    _add(self._queue.get_nowait(), positions, ids)
                 except queue.Empty:
                     break
-            if len(batch) == before or len(batch) >= MAX_BATCH or self._monotonic() >= until:
+            if len(positions) == before or len(positions) >= MAX_BATCH or self._monotonic() >= until:
                 return
 
     def idle(self) -> bool:
@@ -230,6 +233,11 @@ class FieldEvents:
 
     def _evaluate(self, fixes: Sequence[Position]) -> None:
         self._refresh()
+        # Stored fixes come with their ids beside them (`StoredFixes`): read as they are, the ids given only to the
+        # fixes that cross.
+        ids = fixes.ids if isinstance(fixes, StoredFixes) else None
+        if isinstance(fixes, StoredFixes):
+            fixes = fixes.positions
         unseen = {p.worker_id for p in fixes} - set(self._cache.fences)
         if unseen:
             self._load_presence(unseen, min(p.fix_time for p in fixes))
@@ -238,6 +246,7 @@ class FieldEvents:
             # Decided over the batch's arrays; only the few fixes that can raise, clear or cross go one by one.
             outcome = evaluate_batch(
                 fixes,
+                ids=ids,
                 last=cache.last,
                 fences=cache.fences,
                 index=cache.index,
@@ -413,6 +422,16 @@ class FieldEvents:
     def _at_site(self, fix: Position) -> bool:
         index = self._cache.index
         return index is not None and bool(index.containing(fix.point))
+
+
+def _add(fixes: Sequence[Position], positions: list[Position], ids: list[int | None]) -> None:
+    """Append a submitted batch's fixes and their ids (`StoredFixes` as they are: no copy per fix)."""
+    if isinstance(fixes, StoredFixes):
+        positions.extend(fixes.positions)
+        ids.extend(fixes.ids)
+    else:
+        positions.extend(fixes)
+        ids.extend(p.id for p in fixes)
 
 
 def run_periodic(field_events: FieldEvents, *, every_s: float, stop: threading.Event) -> None:

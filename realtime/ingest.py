@@ -47,6 +47,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import chain
 from types import MappingProxyType
 from typing import Final
 
@@ -601,8 +602,8 @@ def decode_json(body: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> object:
     # orjson first (a batch's parse was a tenth of its cost with `json`): it refuses everything refused below
     # (bad UTF-8, a BOM, NaN/Infinity, 1e309, lone surrogates, nesting beyond 1024), and what it refuses
     # goes the way below, which says why in its words. It reads integers beyond 64 bits as floats, where
-    # `json` keeps them exact: a body with a 20-digit run goes the way below too.
-    if not _LONG_DIGITS.search(body):
+    # `json` keeps them exact: a body that may hold one (`_may_hold_a_long_integer`) goes the way below too.
+    if not _may_hold_a_long_integer(body):
         try:
             document: object = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -633,16 +634,38 @@ def decode_json(body: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> object:
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_LONG_DIGITS = re.compile(rb"[0-9]{20}")
+# Every digit as "0", the minus sign kept, any other byte a space: a digit run is then a plain substring to look for.
+_DIGIT_RUNS: Final = bytes(
+    ord("0") if chr(b).isdigit() and b < 128 else b if b == ord("-") else ord(" ") for b in range(256)
+)
+_LONG_RUN: Final = b"0" * 20  # 2**64 and beyond have at least 20 digits
+_LONG_NEGATIVE_RUN: Final = b"-" + b"0" * 19  # below -2**63: a minus and at least 19 digits
+
+
+def _may_hold_a_long_integer(body: bytes) -> bool:
+    """Whether `body` has a run of digits that may be an integer orjson would read as a float (beyond 64 bits: at
+    least 20 digits, or a minus and 19). Two substring searches over a translated copy: a regular expression
+    (`[0-9]{20}`) restarted at every digit of a batch's many 13-digit timestamps, costing more than the parse."""
+    runs = body.translate(_DIGIT_RUNS)
+    return _LONG_RUN in runs or _LONG_NEGATIVE_RUN in runs
+
+
 _TOO_DEEP: Final = "too deep"
 
 
 def _deeper_than(document: object, limit: int) -> bool:
     """Whether arrays/objects nest deeper than `limit` in a document orjson decoded (exact dicts and lists),
-    one level at a time: a batch's thousand flat items cost one list comprehension per level."""
+    one level at a time: a level is first asked, in C (`map(type, ...)` into a set), whether it holds any array or
+    object at all; only then are they gathered (a batch's thousands of plain values never go through Python code)."""
     level = [document] if document.__class__ is dict or document.__class__ is list else []
     for _ in range(limit):
         if not level:
+            return False
+        values = chain.from_iterable(
+            value.values() if value.__class__ is dict else value  # type: ignore[attr-defined]
+            for value in level
+        )
+        if _CONTAINERS.isdisjoint(set(map(type, values))):
             return False
         level = [
             child
@@ -651,6 +674,9 @@ def _deeper_than(document: object, limit: int) -> bool:
             if child.__class__ is dict or child.__class__ is list
         ]
     return bool(level)
+
+
+_CONTAINERS: Final = frozenset({dict, list})
 
 
 def _document_problem(document: object, limit: int) -> str | None:

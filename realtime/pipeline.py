@@ -37,6 +37,7 @@ from dispatch.positions import (
     Position,
     PositionLimits,
     Rejected,
+    StoredFixes,
     accept,
     fix_time_refusal,
     live_or_duplicate,
@@ -155,7 +156,7 @@ class PositionPipeline:
         commit_timeout_s: float = 10.0,
         monotonic: Callable[[], float] = time.monotonic,
         write: Callable[[list[Storable]], list[int | None]] | None = None,
-        after_store: Callable[[list[Position]], None] | None = None,
+        after_store: Callable[[Sequence[Position]], None] | None = None,
         consent_required: bool = True,
     ) -> None:
         self._sessions = sessions
@@ -302,15 +303,18 @@ class PositionPipeline:
         except CommitFailed as exc:
             raise StoreUnavailable(str(exc)) from None
         fresh: list[Position] = []
+        fresh_ids: list[int] = []
         for item, is_live, new_id in zip(to_store, live, ids, strict=True):
             if new_id is None:
                 duplicates += 1
             elif is_live and isinstance(item, Position):
-                fresh.append(replace(item, id=new_id))  # the stored row: a crossing records its fix's id
+                fresh.append(item)
+                fresh_ids.append(new_id)
         self._remember(fresh)
         self._bus.publish_many(POSITIONS, live_messages(fresh))
         if self._after_store is not None and fresh:
-            self._after_store(fresh)
+            # The stored rows, each given its id only when read (a crossing records its fix's id): no copy per fix.
+            self._after_store(StoredFixes(fresh, fresh_ids))
         accepted = len(to_store) - sum(1 for new_id in ids if new_id is None)
         return BatchSummary(accepted, duplicates, off_shift, tuple(refused))
 

@@ -77,6 +77,7 @@ def solve_pyvrp(
     should_stop: Callable[[], bool] | None = None,
     scaled_penalties: bool = False,
     on_start: Callable[[Plan], None] | None = None,
+    history_length: int | None = None,
 ) -> Plan | None:
     """Solve with PyVRP; None when it ends without a feasible plan (the caller falls back to OR-Tools).
 
@@ -84,7 +85,8 @@ def solve_pyvrp(
     `scaled_penalties` starts the search with penalties on the scale of the problem's costs (see
     `_search`); without it the search is plain PyVRP's, parameters and all. `on_start` is given the
     solution the search starts from (PyVRP's first local search of a random solution, or `initial`)
-    when it is feasible; the search itself is not changed by it.
+    when it is feasible; the search itself is not changed by it. `history_length` replaces PyVRP's
+    late-acceptance history (300 solutions) when given (see `_search`).
     """
     problems = unsupported(problem)
     if problems:
@@ -105,13 +107,15 @@ def solve_pyvrp(
         if on_start is not None and solution.is_feasible():
             on_start(_plan(problem, model, solution, leave_out))
 
-    result = _search(model.data, criterion.phase(GIVE_UP_SHARE), seed, _initial(model, initial), penalty, started)
+    result = _search(
+        model.data, criterion.phase(GIVE_UP_SHARE), seed, _initial(model, initial), penalty, started, history_length
+    )
     if not result.best.is_feasible() and not criterion.done:
         model = _optional(model, problem)
         start = _solution(
             model, [(r.vehicle_type(), [a.idx for a in r.schedule() if a.is_client()]) for r in result.best.routes()]
         )
-        result = _search(model.data, criterion.phase(1.0), seed, start, penalty, None)
+        result = _search(model.data, criterion.phase(1.0), seed, start, penalty, None, history_length)
     if not result.best.is_feasible():
         return None
     return _plan(problem, model, result.best, leave_out)
@@ -150,6 +154,7 @@ def _search(
     initial: pyvrp.Solution | None,
     penalty: float | None,
     on_start: Callable[[pyvrp.Solution], None] | None,
+    history_length: int | None = None,
 ) -> pyvrp.Result:
     """PyVRP's search, step for step as `pyvrp.solve` runs it, its initial penalties set to `penalty`
     when given; `on_start` sees the solution it starts from.
@@ -162,6 +167,11 @@ def _search(
     `SCALED_PENALTY_UPDATES` iterations, the same search gains 2-5 % at 1,000-3,000 iterations
     on the relaxation there, but the whole plan after OR-Tools did not gain in timed 10-second runs
     (bench/README.md, "Routing", sixth session), so no caller asks for it now.
+
+    PyVRP accepts a candidate that beats the current solution or the one `history_length` (300)
+    accepted solutions ago (late-acceptance hill climbing). On the 1,000-visit city day, whose
+    10-second budget gives 2,000-3,000 iterations, a history that long keeps the search wandering
+    well above its best; `history_length` shortens it (see `routing.solve.field_history_length`).
     """
     params = pyvrp.SolveParams()
     rng = pyvrp.RandomNumberGenerator(seed=seed)
@@ -182,7 +192,8 @@ def _search(
         initial = search(pyvrp.Solution.make_random(data, rng), penalties.max_cost_evaluator(), exhaustive=True)
     if on_start is not None:
         on_start(initial)
-    return pyvrp.IteratedLocalSearch(data, penalties, search, initial, params.ils).run(stop, collect_stats=False)
+    ils = params.ils if history_length is None else dataclasses.replace(params.ils, history_length=history_length)
+    return pyvrp.IteratedLocalSearch(data, penalties, search, initial, ils).run(stop, collect_stats=False)
 
 
 def _left_out_cost(problem: Problem, unplanned: list[Unplanned]) -> int:

@@ -50,6 +50,7 @@ __all__ = [
     "Replan",
     "StopRule",
     "choose_engine",
+    "field_history_length",
     "relax_for_pyvrp",
     "replan",
     "replan_problem",
@@ -78,6 +79,11 @@ WINDOW_CUT_SHARE = 1.0
 breaks, 0: the day without breaks). 0.5 with penalties scaled to the day gave shorter plans with
 1,000-2,000 PyVRP iterations before OR-Tools (bench/routing_phases.py) and the best city repair, but
 not shorter timed 10-second plans of three Monaco days (bench/README.md, "Routing", sixth session)."""
+LARGE_DAY_VISITS = 600
+"""From this many visits on, a day's relaxation is searched with `LARGE_DAY_HISTORY` (see `field_history_length`)."""
+LARGE_DAY_HISTORY = 20
+"""PyVRP's late-acceptance history on a large day (PyVRP's default: 300). Measured on the 1,000-visit city
+day (bench/routing_city.py; bench/README.md, "Routing", seventh session)."""
 
 
 def choose_engine(problem: Problem, engine: Engine = "auto") -> Literal["ortools", "pyvrp"]:
@@ -201,6 +207,19 @@ def relax_for_pyvrp(problem: Problem, window_cut_share: float | None = None) -> 
     return problem.replace(workers=tuple(workers), visits=tuple(visits), objective=objective)
 
 
+def field_history_length(problem: Problem) -> int | None:
+    """PyVRP's late-acceptance history for searching `problem`'s relaxation (None: PyVRP's 300).
+
+    A 10-second budget gives PyVRP 2,000-3,000 iterations on a 1,000-visit day, far fewer per visit
+    than on a smaller one; with PyVRP's history of 300 its search then hardly gets below where it
+    started (28.6 h after 2,000 iterations on the city day, 24.7 h after 16,000), with 20 it does
+    (26.0 h; bench/README.md, "Routing", seventh session). Smaller days keep PyVRP's search here:
+    the 300-visit Monaco day is tuned on its own (its budget ends with OR-Tools), although a first
+    count there also favoured 20 (7.10 h against 8.19 h after 2,000 iterations, straight lines).
+    """
+    return LARGE_DAY_HISTORY if len(problem.visits) >= LARGE_DAY_VISITS else None
+
+
 def _relaxable(problem: Problem) -> bool:
     """Whether a PyVRP seed makes sense: a first plan (no pins or announcements) whose relaxation PyVRP expresses."""
     return not problem.pins and not problem.announced and not unsupported(relax_for_pyvrp(problem))
@@ -256,6 +275,7 @@ def _solve_hybrid(
         on_progress=None,
         should_stop=should_stop,
         on_start=first_plan,
+        history_length=field_history_length(problem),
     )
     repaired = early[0] if early else None
     if seed_plan is not None:

@@ -123,3 +123,18 @@ def test_where_many_workers_stand_is_read_in_one_query(session, db_engine):
     assert len(statements) == 1
     assert many == {ana: {port: NOW + timedelta(minutes=5)}, bo: {casino: NOW + timedelta(minutes=2)}, cy: {}}
     assert many == {w: alerts_repo.sites_inside(session, worker_id=w, since=NOW - timedelta(days=1)) for w in many}
+
+
+def test_a_crossing_another_process_stored_already_is_not_returned_as_stored_now(session):
+    """Tests that of a batch whose first crossing another process stored already (same worker, site, type and time)
+    only the crossing stored now is returned: the one the caller acts on (an arrival moves an order once)."""
+    (ana,), (casino,) = world(session, 1, 1)
+    assert alerts_repo.add_fence_events(session, [crossing(ENTER, ana, casino, 0), crossing(EXIT, ana, casino, 10)])
+    again = [crossing(ENTER, ana, casino, 0), crossing(ENTER, ana, casino, 20)]  # the first: stored at minute 0
+    assert alerts_repo.add_fence_events(session, again) == again[1:]
+    stored = alerts_repo.fence_events(session, worker_id=ana, start=NOW, end=NOW + timedelta(hours=1))
+    assert [(e.type, e.at) for e in stored] == [
+        (ENTER, NOW),
+        (EXIT, again[0].at + timedelta(minutes=10)),
+        (ENTER, again[1].at),
+    ]

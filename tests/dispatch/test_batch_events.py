@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -26,7 +27,7 @@ from dispatch.geofences import (
     PolygonFence,
     step,
 )
-from dispatch.positions import Position
+from dispatch.positions import Position, StoredFixes
 
 T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 CENTRE = LatLon(43.7394, 7.4276)
@@ -146,7 +147,10 @@ def presence(states: Mapping[int, FenceState]) -> dict[int, dict[int, object]]:
     return {w: dict(s.sites) for w, s in states.items() if s.sites}
 
 
-def check_same(seed: int, workers: int, fixes_each: int, batches: int, one_by_one: bool = False) -> tuple[int, int]:
+def check_same(
+    seed: int, workers: int, fixes_each: int, batches: int, one_by_one: bool = False, ids_beside: bool = False
+) -> tuple[int, int]:
+    """`ids_beside`: each batch is given as fixes without their ids and the ids beside them (`StoredFixes`)."""
     rng = random.Random(seed)
     sites = fences(rng)
     index = GeofenceIndex(sites)
@@ -167,8 +171,10 @@ def check_same(seed: int, workers: int, fixes_each: int, batches: int, one_by_on
     for batch in np.split(np.arange(len(fixes)), cuts):
         chunk = [fixes[i] for i in batch.tolist()]
         want_decisions, want_crossings = reference(chunk, ref_last, ref_states, index, open_keys)
+        given = StoredFixes([replace(p, id=None) for p in chunk], [p.id for p in chunk]) if ids_beside else None
         got = evaluate_batch(
-            chunk,
+            given.positions if given is not None else chunk,
+            ids=given.ids if given is not None else None,
             last=last,
             fences=states,
             index=index,
@@ -181,7 +187,7 @@ def check_same(seed: int, workers: int, fixes_each: int, batches: int, one_by_on
         states.update(got.fences)
         assert list(got.crossings) == want_crossings
         assert list(got.decisions) == want_decisions
-        assert last == ref_last
+        assert last == (ref_last if not ids_beside else {w: replace(p, id=None) for w, p in ref_last.items()})
         assert presence(states) == presence(ref_states)
         seen[0] += len(want_crossings)
         seen[1] += len(want_decisions)
@@ -201,6 +207,22 @@ def test_a_batch_decides_what_each_fix_through_step_and_fix_alerts_decides(
 ) -> None:
     """Over arrays, and one by one as a small batch goes."""
     check_same(seed, workers, fixes_each, batches, one_by_one)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    workers=st.integers(1, 6),
+    fixes_each=st.integers(1, 60),
+    batches=st.integers(1, 4),
+    one_by_one=st.booleans(),
+)
+def test_fixes_handed_with_their_ids_beside_them_cross_with_those_ids(
+    seed: int, workers: int, fixes_each: int, batches: int, one_by_one: bool
+) -> None:
+    """Tests that fixes handed without their ids, the stored ids beside them (as the batch endpoint hands them on),
+    decide the same, and that each crossing records the id of the fix that made it."""
+    check_same(seed, workers, fixes_each, batches, one_by_one, ids_beside=True)
 
 
 def test_the_random_tracks_cross_and_alert_so_the_comparison_means_something() -> None:

@@ -9,6 +9,7 @@ import json
 import math
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -248,3 +249,19 @@ def test_nesting_up_to_the_limit_is_read():
     """Tests that 64 levels of arrays/objects are read (65 are refused, above)."""
     assert decode_json(("[" * 64 + "1" + "]" * 64).encode()) == json.loads("[" * 64 + "1" + "]" * 64)
     assert decode_json(('{"a":' * 63 + "[1]" + "}" * 63).encode()) == json.loads('{"a":' * 63 + "[1]" + "}" * 63)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[-9223372036854775809]",
+        b"[18446744073709551616]",
+        b'{"lat": -12345678901234567890}',
+        b"[1, -99999999999999999999]",
+    ],
+)
+def test_integers_beyond_64_bits_are_read_exact(body):
+    """Tests that an integer orjson would read as a float (below -2**63, from 2**64 on) is read exact, as `json` does:
+    an error answer then shows the value as sent."""
+    assert decode_json(body) == json.loads(body)
+    assert all(type(v) is int for v in (json.loads(body).values() if body.startswith(b"{") else json.loads(body)))

@@ -1,0 +1,225 @@
+"""Where a 10-second plan of the city day goes, and what PyVRP's late-acceptance history does to it (issue #15).
+
+Three tables, counted in PyVRP iterations and CPU seconds (`time.process_time`), so a loaded machine
+changes how long they take but hardly the figures:
+* steps: the parts of `routing.solve` on the city day (bench/city_day.py: 1,000 visits, 100 workers,
+  breaks) and their CPU seconds: the day, PyVRP's model (profiles, vehicle types), its first local
+  search, iterations per CPU second, the breaks put in (`warm_routes`) and what they cost in travel;
+* curve: PyVRP's best cost on the break relaxation after N iterations, for each late-acceptance
+  history length (PyVRP's 300 and shorter ones), per seed, with the CPU seconds of each run;
+* timed: `routing.solve` (engine "auto") with CPU-capped budgets (a "10 s" run gets 10 CPU seconds
+  of this process: the budget's clock is `time.process_time`, OR-Tools is stopped by `should_stop`),
+  PyVRP's history (`before`) against `routing.solve.field_history_length` (`after`), city days and
+  the Monaco day (OSRM roads).
+
+    .venv/bin/python bench/routing_city.py --tables steps curve --seeds 0 1        # ~15 CPU min
+    .venv/bin/python bench/routing_city.py --tables timed --days city:0 city:1 monaco:0 --budgets 10 120
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import monaco_day  # noqa: E402
+from city_day import city_problem  # noqa: E402
+
+import routing.pyvrp_engine as pyvrp_engine  # noqa: E402
+import routing.solve as solve_module  # noqa: E402
+from routing.check import check  # noqa: E402
+from routing.plan import Progress, unservable_reason  # noqa: E402
+from routing.problem import DAY_S, Problem, StopRule  # noqa: E402
+from routing.solve import relax_for_pyvrp, routes_plan, solve, warm_routes  # noqa: E402
+
+MARKS = [250, 500, 1000, 2000, 4000, 8000, 16000]
+HISTORIES = [300, 50, 20, 10]
+
+
+def cpu() -> float:
+    return time.process_time()
+
+
+def steps_table(problem: Problem, day_cpu: float, seed: int, iterations: int, history: int | None) -> None:
+    print(f"\n#### Steps of a plan of the city day (seed {seed}, history {history or 300}; CPU seconds)\n")
+    print("| step | CPU s | result |")
+    print("| --- | ---: | --- |")
+    print(f"| the day: {len(problem.visits)} visits, {len(problem.workers)} workers, travel matrix | {day_cpu:.2f} | |")
+    relaxed = relax_for_pyvrp(problem)
+    out = {v.id: r for v in relaxed.visits if (r := unservable_reason(relaxed, v)) is not None}
+    started = cpu()
+    model = pyvrp_engine._build(relaxed, out)
+    data = model.data
+    print(
+        f"| PyVRP's model | {cpu() - started:.2f} | {data.num_profiles} profiles (skill sets), "
+        f"{data.num_vehicle_types} vehicle types, {data.num_clients} clients |"
+    )
+    log: list[tuple[int, float, int]] = []
+    first: list[float] = []
+    started = cpu()
+    plan = pyvrp_engine.solve_pyvrp(
+        relaxed,
+        stop=StopRule(max_solutions=iterations),
+        seed=seed,
+        leave_out=out,
+        on_progress=lambda p: log.append((p.solutions, cpu() - started, p.objective)),
+        on_start=lambda p: first.append(cpu() - started),
+        history_length=history,
+    )
+    total = cpu() - started
+    assert plan is not None and first
+    print(
+        f"| PyVRP: model, random start, first local search (exhaustive) | {first[0]:.2f} | {log[0][2] / 3600:.2f} h |"
+    )
+    print(
+        f"| PyVRP: {iterations:,} iterations | {total - first[0]:.2f} ({iterations / (total - first[0]):.0f} it/s) | "
+        f"{plan.travel_s / 3600:.2f} h travel on the relaxation, {len(plan.routes)} routes |"
+    )
+    started = cpu()
+    repaired = routes_plan(problem, warm_routes(problem, problem.visits, plan), {})
+    broken = sum(
+        1 for r in plan.routes if (after := repaired.route_of(r.worker_id)) is None or after.visit_ids != r.visit_ids
+    )
+    print(
+        f"| breaks put in (`warm_routes`) | {cpu() - started:.2f} | {repaired.travel_s / 3600:.2f} h, every rule "
+        f"({broken} of {len(plan.routes)} routes changed, {len(repaired.unplanned)} unplanned) |"
+    )
+
+
+def curve_table(seeds: Sequence[int], histories: Sequence[int]) -> None:
+    print("\n#### PyVRP's best cost on the city day's relaxation by iteration count (hours of travel + left-out)\n")
+    print("| seed | history | " + " | ".join(f"{m:,} it" for m in MARKS) + " | CPU s | it / CPU s | load |")
+    print("| ---: | ---: | " + " | ".join("---:" for _ in MARKS) + " | ---: | ---: | ---: |")
+    for seed in seeds:
+        problem, _ = city_problem(seed)
+        relaxed = relax_for_pyvrp(problem)
+        out = {v.id: r for v in relaxed.visits if (r := unservable_reason(relaxed, v)) is not None}
+        for history in histories:
+            log: list[Progress] = []
+            first: list[float] = []
+            started = cpu()
+            pyvrp_engine.solve_pyvrp(
+                relaxed,
+                stop=StopRule(max_solutions=MARKS[-1]),
+                seed=seed,
+                leave_out=out,
+                on_progress=log.append,
+                on_start=lambda _p, first=first, started=started: first.append(cpu() - started),
+                history_length=None if history == 300 else history,
+            )
+            spent = cpu() - started
+            cells = [f"{min(p.objective for p in log if p.solutions <= m) / 3600:.2f} h" for m in MARKS]
+            rate = MARKS[-1] / (spent - first[0])
+            print(
+                f"| {seed} | {history} | " + " | ".join(cells) + f" | {spent:.0f} | {rate:.0f} | "
+                f"{os.getloadavg()[0]:.1f} |",
+                flush=True,
+            )
+
+
+@contextmanager
+def cpu_budget(seconds: float) -> Iterator[Callable[[], bool]]:
+    """Make `routing.solve`'s budgets count CPU seconds of this process; yields the `should_stop` that ends OR-Tools.
+
+    PyVRP's stop rule and the hybrid's shares read the patched clock; OR-Tools' own time limit is
+    wall-clock, so it is lifted to a day and `should_stop` ends it once `seconds` CPU seconds are used.
+    """
+    saved = (solve_module.perf_counter, pyvrp_engine.time, solve_module._search)
+    started = cpu()
+
+    def search(routing: Any, start: Any, params: Any) -> Any:
+        params.time_limit.FromSeconds(DAY_S)
+        return saved[2](routing, start, params)
+
+    solve_module.perf_counter = cpu  # type: ignore[assignment]
+    pyvrp_engine.time = SimpleNamespace(perf_counter=cpu)  # type: ignore[assignment]
+    solve_module._search = search
+    try:
+        yield lambda: cpu() - started >= seconds
+    finally:
+        solve_module.perf_counter, pyvrp_engine.time, solve_module._search = saved  # type: ignore[assignment]
+
+
+def timed_table(days: Sequence[str], budgets: Sequence[float], codes: Sequence[str]) -> None:
+    print('\n#### `routing.solve` with CPU-capped budgets (a "10 s" run: 10 CPU seconds of this process)\n')
+    print(
+        "| day | budget | history | engine | travel | planned | workers used | first feasible (CPU s) | CPU s | load "
+        "| checker violations |"
+    )
+    print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    chosen = solve_module.field_history_length
+    for spec in days:
+        name, seed_text = spec.split(":")
+        seed = int(seed_text)
+        if name == "city":
+            problem, _ = city_problem(seed)
+        else:
+            travel, _name, _tmp = monaco_day.make_travel(False)
+            problem = monaco_day.scenario(random.Random(seed), monaco_day.load_sites(), travel)
+        for budget in budgets:
+            for code in codes:
+                solve_module.field_history_length = chosen if code == "after" else (lambda _p: None)  # type: ignore[assignment]
+                progress: list[Progress] = []
+                history = solve_module.field_history_length(problem)
+                started = cpu()
+                with cpu_budget(budget) as over:
+                    plan = solve(
+                        problem,
+                        stop=StopRule(max_seconds=budget),
+                        seed=seed,
+                        on_progress=progress.append,
+                        should_stop=over,
+                    )
+                spent = cpu() - started
+                solve_module.field_history_length = chosen
+                first = f"{progress[0].elapsed_s:.1f}" if progress else "n/a"
+                used = sum(1 for r in plan.routes if r.stops)
+                print(
+                    f"| {name} {seed} | {budget:g} s | {code} ({history or 300}) | {plan.engine} | "
+                    f"{plan.travel_s / 3600:.2f} h | {plan.planned_count} | {used} | {first} | {spent:.1f} | "
+                    f"{os.getloadavg()[0]:.1f} | {len(check(problem, plan))} |",
+                    flush=True,
+                )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tables", nargs="+", default=["steps", "curve"], choices=["steps", "curve", "timed"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--histories", type=int, nargs="+", default=HISTORIES, help="curve: history lengths")
+    parser.add_argument("--marks", type=int, nargs="+", default=MARKS, help="curve: iteration counts")
+    parser.add_argument("--steps-iterations", type=int, default=2000)
+    parser.add_argument("--days", nargs="+", default=["city:0", "city:1", "monaco:0"], help="timed: name:seed")
+    parser.add_argument("--budgets", type=float, nargs="+", default=[10.0, 120.0], help="timed: CPU seconds")
+    parser.add_argument("--codes", nargs="+", default=["before", "after"], choices=["before", "after"])
+    args = parser.parse_args(argv)
+    MARKS[:] = sorted(args.marks)
+    print(f"bench/routing_city.py: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} at start.")
+    if "steps" in args.tables:
+        for seed in args.seeds:
+            started = cpu()
+            problem, _ = city_problem(seed)
+            day_cpu = cpu() - started
+            for history in (None, solve_module.field_history_length(problem)):
+                steps_table(problem, day_cpu, seed, args.steps_iterations, history)
+    if "curve" in args.tables:
+        curve_table(args.seeds, args.histories)
+    if "timed" in args.tables:
+        timed_table(args.days, args.budgets, args.codes)
+    print(f"\nload average {os.getloadavg()[0]:.1f} at the end.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
