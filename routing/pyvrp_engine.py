@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pyvrp
-from pyvrp.search import LocalSearch, PerturbationManager, compute_neighbours
+from pyvrp.search import LocalSearch, NeighbourhoodParams, PerturbationManager, PerturbationParams, compute_neighbours
 from pyvrp.stop import StoppingCriterion
 
 from routing.plan import Plan, Progress, Route, Unplanned, UnplannedReason, schedule_route, unplanned_reason
@@ -38,6 +38,28 @@ GIVE_UP_ITERATIONS = 50
 fifth of a 10-second budget on a busy machine)."""
 SCALED_PENALTY_UPDATES = 100
 """With `scaled_penalties`, the penalties adapt every this many iterations (PyVRP: every 500)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchSettings:
+    """The parameters of PyVRP's iterated local search; the defaults are plain PyVRP's (`pyvrp.SolveParams()`).
+
+    `history_length`: late-acceptance history (a candidate is accepted when it beats the current
+    solution or the one this many iterations ago); `no_improvement_restart`: iterations without a
+    new best before the search restarts from its best; `max_perturbations`: most clients moved by
+    one perturbation; `num_neighbours`: size of each client's granular neighbourhood;
+    `scaled_penalties`: start the penalties at what a second of driving costs (see `_search`).
+    """
+
+    history_length: int = 300
+    no_improvement_restart: int = 150_000
+    min_perturbations: int = 1
+    max_perturbations: int = 25
+    num_neighbours: int = 50
+    scaled_penalties: bool = False
+
+
+PLAIN = SearchSettings()
 
 
 def unsupported(problem: Problem) -> list[str]:
@@ -77,6 +99,7 @@ def solve_pyvrp(
     should_stop: Callable[[], bool] | None = None,
     scaled_penalties: bool = False,
     on_start: Callable[[Plan], None] | None = None,
+    settings: SearchSettings = PLAIN,
 ) -> Plan | None:
     """Solve with PyVRP; None when it ends without a feasible plan (the caller falls back to OR-Tools).
 
@@ -99,19 +122,21 @@ def solve_pyvrp(
     # The budget counts from here, building the model included (0.3-0.7 s for a 1,000-visit day).
     criterion = _Stop(stop, on_progress, should_stop, offset=_left_out_cost(problem, unplanned))
     model = _build(problem, leave_out)
-    penalty = model.cost_per_s if scaled_penalties else None
+    penalty = model.cost_per_s if scaled_penalties or settings.scaled_penalties else None
 
     def started(solution: pyvrp.Solution) -> None:
         if on_start is not None and solution.is_feasible():
             on_start(_plan(problem, model, solution, leave_out))
 
-    result = _search(model.data, criterion.phase(GIVE_UP_SHARE), seed, _initial(model, initial), penalty, started)
+    result = _search(
+        model.data, criterion.phase(GIVE_UP_SHARE), seed, _initial(model, initial), penalty, started, settings
+    )
     if not result.best.is_feasible() and not criterion.done:
         model = _optional(model, problem)
         start = _solution(
             model, [(r.vehicle_type(), [a.idx for a in r.schedule() if a.is_client()]) for r in result.best.routes()]
         )
-        result = _search(model.data, criterion.phase(1.0), seed, start, penalty, None)
+        result = _search(model.data, criterion.phase(1.0), seed, start, penalty, None, settings)
     if not result.best.is_feasible():
         return None
     return _plan(problem, model, result.best, leave_out)
@@ -150,6 +175,7 @@ def _search(
     initial: pyvrp.Solution | None,
     penalty: float | None,
     on_start: Callable[[pyvrp.Solution], None] | None,
+    settings: SearchSettings = PLAIN,
 ) -> pyvrp.Result:
     """PyVRP's search, step for step as `pyvrp.solve` runs it, its initial penalties set to `penalty`
     when given; `on_start` sees the solution it starts from.
@@ -164,6 +190,14 @@ def _search(
     (bench/README.md, "Routing", sixth session), so no caller asks for it now.
     """
     params = pyvrp.SolveParams()
+    if settings != PLAIN:
+        params = pyvrp.SolveParams(
+            ils=pyvrp.IteratedLocalSearchParams(
+                num_iters_no_improvement=settings.no_improvement_restart, history_length=settings.history_length
+            ),
+            neighbourhood=NeighbourhoodParams(num_neighbours=settings.num_neighbours),
+            perturbation=PerturbationParams(settings.min_perturbations, settings.max_perturbations),
+        )
     rng = pyvrp.RandomNumberGenerator(seed=seed)
     search = LocalSearch(
         data, rng, compute_neighbours(data, params.neighbourhood), PerturbationManager(params.perturbation)

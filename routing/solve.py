@@ -42,7 +42,7 @@ from routing.plan import (
     unservable_reason,
 )
 from routing.problem import DAY_S, Announced, Pin, Problem, StopRule, Visit, Window, Worker, required_penalty
-from routing.pyvrp_engine import solve_pyvrp, unsupported
+from routing.pyvrp_engine import PLAIN, SearchSettings, solve_pyvrp, unsupported
 
 __all__ = [
     "Engine",
@@ -78,6 +78,18 @@ WINDOW_CUT_SHARE = 1.0
 breaks, 0: the day without breaks). 0.5 with penalties scaled to the day gave shorter plans with
 1,000-2,000 PyVRP iterations before OR-Tools (bench/routing_phases.py) and the best city repair, but
 not shorter timed 10-second plans of three Monaco days (bench/README.md, "Routing", sixth session)."""
+
+FIELD_SEARCH = SearchSettings(history_length=50)
+"""PyVRP's search on a field day's break relaxation: plain PyVRP's but for a late-acceptance history of
+50 iterations instead of 300. A 10-second plan gives PyVRP 2,000-4,000 iterations there, and with a
+history of 300 the search still accepts what it had 300 iterations ago, so it converges too slowly:
+on the Monaco days 0-2 (relaxation, 8 CPU s) 50 gave 9.02 h against plain's 9.68 h (mean; 4,000
+iterations: 8.98 h against 9.54 h; bench/README.md, "Routing", seventh session)."""
+FIELD_SEED_SHARE = 0.7
+"""With `FIELD_SEARCH`, the share of a timed budget PyVRP spends on the relaxation before OR-Tools takes over
+(instead of `SEED_SHARE`): the shorter history makes PyVRP's extra seconds worth more than OR-Tools'."""
+FIELD_SEARCH_MAX_VISITS = 500
+"""Days up to this many visits get `FIELD_SEARCH` (measured on 300-visit Monaco days; not on the city day)."""
 
 
 def choose_engine(problem: Problem, engine: Engine = "auto") -> Literal["ortools", "pyvrp"]:
@@ -201,6 +213,17 @@ def relax_for_pyvrp(problem: Problem, window_cut_share: float | None = None) -> 
     return problem.replace(workers=tuple(workers), visits=tuple(visits), objective=objective)
 
 
+def relaxation_settings(problem: Problem) -> SearchSettings:
+    """PyVRP's search parameters for the break relaxation of `problem` (see `_solve_hybrid`).
+
+    A field day PyVRP does not express exactly (breaks, second windows) of up to `FIELD_SEARCH_MAX_VISITS`
+    visits gets `FIELD_SEARCH`; a larger day (the 1,000-visit city day, measured separately) and every
+    problem PyVRP expresses exactly (Solomon, Gehring & Homberger) keep plain PyVRP's search.
+    """
+    field = bool(unsupported(problem)) and len(problem.visits) <= FIELD_SEARCH_MAX_VISITS
+    return FIELD_SEARCH if field else PLAIN
+
+
 def _relaxable(problem: Problem) -> bool:
     """Whether a PyVRP seed makes sense: a first plan (no pins or announcements) whose relaxation PyVRP expresses."""
     return not problem.pins and not problem.announced and not unsupported(relax_for_pyvrp(problem))
@@ -231,10 +254,10 @@ def _solve_hybrid(
             reason = unservable_reason(relaxed, visit)
             if reason is not None:
                 relaxed_out[visit.id] = reason
-    finish = stop.max_seconds is None or stop.max_seconds * (1 - SEED_SHARE) >= ORTOOLS_S_PER_VISIT * len(
-        problem.visits
-    )
-    seed_share = SEED_SHARE if finish else 1 - REPAIR_SHARE
+    settings = relaxation_settings(problem)
+    handover = FIELD_SEED_SHARE if settings == FIELD_SEARCH else SEED_SHARE
+    finish = stop.max_seconds is None or stop.max_seconds * (1 - handover) >= ORTOOLS_S_PER_VISIT * len(problem.visits)
+    seed_share = handover if finish else 1 - REPAIR_SHARE
     share = StopRule(
         max_solutions=stop.max_solutions,
         max_seconds=None if stop.max_seconds is None else stop.max_seconds * seed_share,
@@ -256,6 +279,7 @@ def _solve_hybrid(
         on_progress=None,
         should_stop=should_stop,
         on_start=first_plan,
+        settings=settings,
     )
     repaired = early[0] if early else None
     if seed_plan is not None:
