@@ -3,8 +3,8 @@
 Three tables on the Monaco days of bench/routing.py (`--days`, each day's seed is also the search's seed
 plus 10 x the run number of `--runs`), nothing timed by the wall clock:
 * cost: CPU seconds of 1,000 PyVRP iterations on the break relaxation as Outfield builds it (one routing
-  profile per skill set, one vehicle type per distinct worker) and with the skills dropped (1 profile),
-  with plain PyVRP's settings and the field settings;
+  profile per skill set, one vehicle type per distinct worker) with plain PyVRP's settings, a smaller
+  perturbation, the field settings, and with skills as load dimensions (one profile);
 * search: PyVRP on the break relaxation for C CPU seconds with each setting of SETTINGS: best travel at
   each CPU mark, per day (mean of runs) and over the days;
 * plan: `routing.solve` (engine "auto": PyVRP on the relaxation, the breaks put in, OR-Tools) with a
@@ -21,7 +21,6 @@ plus 10 x the run number of `--runs`), nothing timed by the wall clock:
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import random
 import statistics
@@ -55,6 +54,13 @@ SETTINGS = {
     "history 50, scaled penalties": SearchSettings(history_length=50, scaled_penalties=True),
     "history 50, 20 neighbours": SearchSettings(history_length=50, num_neighbours=20),
     "history 50, 80 neighbours": SearchSettings(history_length=50, num_neighbours=80),
+    "history 50, skills as loads": SearchSettings(history_length=50, skills_as_loads=True),
+}
+COST_SETTINGS = {
+    "plain PyVRP": PLAIN,
+    "perturbation 1-10": SearchSettings(max_perturbations=10),
+    "history 50 (FIELD_SEARCH)": FIELD_SEARCH,
+    "history 50, skills as loads (1 profile)": SearchSettings(history_length=50, skills_as_loads=True),
 }
 
 
@@ -67,24 +73,21 @@ def left_out(problem: Problem) -> dict[str, object]:
 
 
 def cost_table(days: dict[int, Problem]) -> None:
-    print("\n#### CPU seconds of 1,000 PyVRP iterations on the relaxation\n")
-    print("| day | model | profiles | vehicle types | plain: CPU s, travel | field: CPU s, travel |")
-    print("| ---: | --- | ---: | ---: | ---: | ---: |")
+    print("\n#### 1,000 PyVRP iterations on the relaxation: CPU seconds and travel\n")
+    print("| day | settings | profiles | vehicle types | load dimensions | CPU s | travel |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
     for d, problem in days.items():
         relaxed = relax_for_pyvrp(problem)
-        alike = relaxed.replace(visits=tuple(dataclasses.replace(v, skills=frozenset()) for v in relaxed.visits))
-        for label, day in (("as built (skills as profiles)", relaxed), ("skills dropped", alike)):
-            data = pyvrp_engine._build(day, {}).data
-            cells = []
-            for settings in (PLAIN, FIELD_SEARCH):
-                started = cpu()
-                plan = solve_pyvrp(
-                    day, stop=StopRule(max_solutions=1000), seed=d, leave_out=left_out(day), settings=settings
-                )
-                spent = cpu() - started
-                cells.append(f"{spent:.1f}, {plan.travel_s / 3600:.2f} h" if plan else f"{spent:.1f}, none")
+        out = left_out(relaxed)
+        for label, settings in COST_SETTINGS.items():
+            data = pyvrp_engine._build(relaxed, out, skills_as_loads=settings.skills_as_loads).data
+            started = cpu()
+            plan = solve_pyvrp(relaxed, stop=StopRule(max_solutions=1000), seed=d, leave_out=out, settings=settings)
+            spent = cpu() - started
+            travel = f"{plan.travel_s / 3600:.2f} h" if plan else "none"
             print(
-                f"| {d} | {label} | {data.num_profiles} | {data.num_vehicle_types} | " + " | ".join(cells) + " |",
+                f"| {d} | {label} | {data.num_profiles} | {data.num_vehicle_types} | {data.num_load_dimensions} | "
+                f"{spent:.1f} | {travel} |",
                 flush=True,
             )
 

@@ -48,7 +48,9 @@ class SearchSettings:
     solution or the one this many iterations ago); `no_improvement_restart`: iterations without a
     new best before the search restarts from its best; `max_perturbations`: most clients moved by
     one perturbation; `num_neighbours`: size of each client's granular neighbourhood;
-    `scaled_penalties`: start the penalties at what a second of driving costs (see `_search`).
+    `scaled_penalties`: start the penalties at what a second of driving costs (see `_search`);
+    `skills_as_loads`: a skill is a load dimension (a visit needing it loads 1, a worker without it has
+    capacity 0) instead of a routing profile per skill set (see `_build`).
     """
 
     history_length: int = 300
@@ -57,6 +59,7 @@ class SearchSettings:
     max_perturbations: int = 25
     num_neighbours: int = 50
     scaled_penalties: bool = False
+    skills_as_loads: bool = False
 
 
 PLAIN = SearchSettings()
@@ -121,7 +124,7 @@ def solve_pyvrp(
     # visit does not fit) does it go on with them optional, from the best routes found so far.
     # The budget counts from here, building the model included (0.3-0.7 s for a 1,000-visit day).
     criterion = _Stop(stop, on_progress, should_stop, offset=_left_out_cost(problem, unplanned))
-    model = _build(problem, leave_out)
+    model = _build(problem, leave_out, skills_as_loads=settings.skills_as_loads)
     penalty = model.cost_per_s if scaled_penalties or settings.scaled_penalties else None
 
     def started(solution: pyvrp.Solution) -> None:
@@ -226,7 +229,7 @@ def _left_out_cost(problem: Problem, unplanned: list[Unplanned]) -> int:
     return sum(visit_penalty(problem, problem.visit(u.visit_id), required_base=base) for u in unplanned)
 
 
-def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model:
+def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason], *, skills_as_loads: bool = False) -> _Model:
     visits = [v for v in problem.visits if v.id not in leave_out]
     depots = sorted({w.start_location for w in problem.workers} | {w.end_location for w in problem.workers})
     depot_index = {loc: k for k, loc in enumerate(depots)}
@@ -253,7 +256,9 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model
     profile_of: dict[str, int] = {}
     arc_cost = 0.0
     for w in problem.workers:
-        forbidden = frozenset(k for k, v in enumerate(visits) if not w.qualified_for(v))
+        forbidden = (
+            frozenset() if skills_as_loads else frozenset(k for k, v in enumerate(visits) if not w.qualified_for(v))
+        )
         key = (forbidden, w.cost_per_hour, w.cost_per_km)
         if key not in profiles:
             per_s = objective.per_travel_s + w.cost_per_hour / 3600
@@ -280,6 +285,13 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model
     # 3,000 iterations took 2-3 times as long and ended 0.3 % worse).
     loaded = any(v.demand for v in visits) or any(w.capacity is not None for w in problem.workers)
     total_demand = sum(v.demand for v in visits)
+    # With `skills_as_loads`, one load dimension per skill some visit needs and some worker lacks.
+    skills = (
+        sorted({s for v in visits for s in v.skills if not all(s in w.skills for w in problem.workers)})
+        if skills_as_loads
+        else []
+    )
+    needing = {s: sum(1 for v in visits if s in v.skills) for s in skills}
     now = problem.now_s or 0
     clients = []
     for k, v in enumerate(visits):
@@ -287,7 +299,7 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model
         clients.append(
             pyvrp.Client(
                 location=len(depots) + k,
-                delivery=[v.demand] if loaded else [],
+                delivery=([v.demand] if loaded else []) + [1 if s in v.skills else 0 for s in skills],
                 service_duration=v.service_s,
                 tw_early=max(now, window.start_s if window else 0),
                 tw_late=window.end_s if window else problem.horizon_s,
@@ -309,6 +321,7 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model
             w.max_work_s,
             w.capacity,
             profile_of[w.id],
+            tuple(s in w.skills for s in skills),
         )
         if type_key not in type_keys:
             type_keys[type_key] = len(workers_of_type)
@@ -321,7 +334,7 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model
         vehicle_types.append(
             pyvrp.VehicleType(
                 num_available=len(group),
-                capacity=[capacity] if loaded else [],
+                capacity=([capacity] if loaded else []) + [needing[s] if s in w.skills else 0 for s in skills],
                 start_depot=depot_index[w.start_location],
                 end_depot=depot_index[w.end_location],
                 tw_early=max(w.shift_start_s, now),

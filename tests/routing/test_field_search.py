@@ -7,9 +7,11 @@ late-acceptance history than plain PyVRP's; plans PyVRP expresses exactly keep p
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 from dispatch.geo import LatLon
+from routing.check import check
 from routing.plan import unservable_reason
 from routing.problem import Break, Problem, StopRule, Visit, Window, Worker
 from routing.pyvrp_engine import PLAIN, solve_pyvrp
@@ -75,3 +77,18 @@ def test_a_field_day_relaxation_gets_shorter_routes_than_plain_pyvrps_search_at_
 def test_a_problem_pyvrp_expresses_exactly_keeps_plain_pyvrps_search() -> None:
     """Tests that Solomon's R101 (no breaks, one window per visit) is not given the field settings."""
     assert relaxation_settings(to_problem(read_instance(SOLOMON / "R101.txt"))) == PLAIN
+
+
+def test_skills_as_load_dimensions_give_every_visit_to_a_qualified_worker() -> None:
+    """Tests that with skills as load dimensions (one routing profile; an option bench/routing_search.py
+    measures) PyVRP's plan gives a visit needing a skill only to a worker who holds it, and keeps every rule."""
+    relaxed = relax_for_pyvrp(field_day(3, visits=40, workers=5))
+    out = {v.id: r for v in relaxed.visits if (r := unservable_reason(relaxed, v)) is not None}
+    settings = dataclasses.replace(PLAIN, skills_as_loads=True)
+    plan = solve_pyvrp(relaxed, stop=StopRule(max_solutions=200), seed=0, leave_out=out, settings=settings)
+    assert plan is not None and plan.planned_count >= 35
+    assert any(relaxed.visit(vid).skills for route in plan.routes for vid in route.visit_ids)
+    for route in plan.routes:
+        holds = relaxed.worker(route.worker_id).skills
+        assert all(relaxed.visit(vid).skills <= holds for vid in route.visit_ids)
+    assert check(relaxed, plan) == []
