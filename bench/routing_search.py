@@ -156,7 +156,7 @@ def plan_table(days: dict[int, Problem], budgets: Sequence[float]) -> None:
         solve_module._search = ortools_on_cpu
         for budget in budgets:
             for label, settings in (("plain PyVRP", PLAIN), ("field (`relaxation_settings`)", None)):
-                solve_module.relaxation_settings = chosen if settings is None else (lambda _p, s=settings: s)
+                solve_module.relaxation_settings = chosen if settings is None else (lambda _p, _s, s=settings: s)
                 cells, travel = [], []
                 for d, problem in days.items():
                     started = cpu()

@@ -16,7 +16,7 @@ from routing.plan import unservable_reason
 from routing.problem import Break, Problem, StopRule, Visit, Window, Worker
 from routing.pyvrp_engine import PLAIN, solve_pyvrp
 from routing.solomon import read_instance, to_problem
-from routing.solve import relax_for_pyvrp, relaxation_settings
+from routing.solve import FIELD_SEARCH, relax_for_pyvrp, relaxation_settings
 from routing.travel import StraightLine
 from tests.routing.test_pyvrp_engine import SOLOMON
 
@@ -56,7 +56,7 @@ def field_day(seed: int, *, visits: int = 150, workers: int = 15) -> Problem:
 def relaxation_travel_h(problem: Problem, iterations: int, *, plain: bool) -> float:
     relaxed = relax_for_pyvrp(problem)
     out = {v.id: r for v in relaxed.visits if (r := unservable_reason(relaxed, v)) is not None}
-    settings = PLAIN if plain else relaxation_settings(problem)
+    settings = PLAIN if plain else relaxation_settings(problem, StopRule(max_solutions=iterations))
     plan = solve_pyvrp(relaxed, stop=StopRule(max_solutions=iterations), seed=0, leave_out=out, settings=settings)
     assert plan is not None and not plan.unplanned
     return plan.travel_s / H
@@ -68,7 +68,7 @@ def test_a_field_day_relaxation_gets_shorter_routes_than_plain_pyvrps_search_at_
     parameters, on two days (measured: 2.57 h against 2.77 h and 2.73 h against 2.87 h)."""
     for seed in (0, 1):
         day = field_day(seed)
-        assert relaxation_settings(day) != PLAIN
+        assert relaxation_settings(day, StopRule(max_seconds=10)) != PLAIN
         tuned = relaxation_travel_h(day, 1000, plain=False)
         plain = relaxation_travel_h(day, 1000, plain=True)
         assert tuned < 0.99 * plain, (seed, tuned, plain)
@@ -76,7 +76,17 @@ def test_a_field_day_relaxation_gets_shorter_routes_than_plain_pyvrps_search_at_
 
 def test_a_problem_pyvrp_expresses_exactly_keeps_plain_pyvrps_search() -> None:
     """Tests that Solomon's R101 (no breaks, one window per visit) is not given the field settings."""
-    assert relaxation_settings(to_problem(read_instance(SOLOMON / "R101.txt"))) == PLAIN
+    assert relaxation_settings(to_problem(read_instance(SOLOMON / "R101.txt")), StopRule(max_seconds=10)) == PLAIN
+
+
+def test_a_long_budget_keeps_plain_pyvrps_search_where_a_short_history_would_stall() -> None:
+    """Tests that a field day gets the short history for a 10-second plan or 1,000 iterations, and plain
+    PyVRP's search for a 60-second plan or 20,000 iterations (where the short history stalls)."""
+    day = field_day(0, visits=20, workers=2)
+    assert relaxation_settings(day, StopRule(max_seconds=10)) == FIELD_SEARCH
+    assert relaxation_settings(day, StopRule(max_solutions=1000)) == FIELD_SEARCH
+    assert relaxation_settings(day, StopRule(max_seconds=60)) == PLAIN
+    assert relaxation_settings(day, StopRule(max_solutions=20_000)) == PLAIN
 
 
 def test_skills_as_load_dimensions_give_every_visit_to_a_qualified_worker() -> None:
