@@ -174,6 +174,12 @@ def main() -> None:
         "--worker-class", default="gthread", choices=("gthread", "gevent"), help="gunicorn worker class to measure"
     )
     parser.add_argument(
+        "--reuse-port",
+        choices=("0", "1"),
+        default="",
+        help="OUTFIELD_WEB_REUSE_PORT of the server (default: its settings')",
+    )
+    parser.add_argument(
         "--py-spy", help="py-spy binary: record the server during each phase (collapsed stacks in /tmp)"
     )
     args = parser.parse_args()
@@ -192,6 +198,7 @@ def main() -> None:
             "PORT": str(port),
             "SECRET_KEY": "bench",
             "OUTFIELD_OSRM_DIR": str(var / "no-osrm"),
+            **({"OUTFIELD_WEB_REUSE_PORT": args.reuse_port} if args.reuse_port else {}),
         }
         procs: list[subprocess.Popen[bytes]] = [redis_proc]
         try:
@@ -278,7 +285,7 @@ def main() -> None:
     batch_rate = many["rate"] * args.batch_size
     print(
         f"machine: {os.cpu_count()} cores, load average {load:.1f} at the start and {load_end:.1f} at the end; "
-        f"SQLite (WAL, synchronous=FULL) + redis-server; server: python -m console (gunicorn {args.worker_class}, workers:threads {args.web or 'default 2:64'}); client: wrk -t{args.threads}, "
+        f"SQLite (WAL, synchronous=FULL) + redis-server; server: python -m console (gunicorn {args.worker_class}, workers:threads {args.web or 'default 2:64'}, reuse_port {args.reuse_port or 'default'}); client: wrk -t{args.threads}, "
         f"{args.seconds} s per phase, {args.devices} devices"
     )
     print()

@@ -80,7 +80,21 @@ def learn_travel(settings: Settings, *, days: int, timezone: str) -> int:
 
 
 def serve(settings: Settings) -> int:
+    if settings.web_worker_class == "gevent":
+        # Patched before the app's modules are imported here (for the demo-secrets check): a `time.sleep` or lock
+        # bound at import (a default argument) in the master would stay the blocking one in every forked worker,
+        # where gunicorn patches only after the fork; the alert evaluator's 0.1 s gathering sleep then stopped the
+        # whole worker after every fix (bench/README.md, "Ingestion").
+        from gevent import monkey
+
+        monkey.patch_all()
     from console import serve as server
+
+    try:  # first: a second server on a port another holds must not touch the database either
+        server.check_port_free(server.ServerOptions.from_settings(settings).bind)
+    except server.PortTaken as exc:
+        print(f"python -m console: refusing to start: {exc} (stop it, or set PORT / HOST)", file=sys.stderr)
+        return 1
     from console.app import refuse_demo_secrets
     from console.security import InsecureSettings
     from data.db import make_engine, make_sessionmaker

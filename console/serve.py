@@ -19,9 +19,12 @@ SIGTERM drains: the workers stop accepting, finish the requests in flight (up to
 
 from __future__ import annotations
 
+import errno
 import gc
 import logging
 import signal
+import socket
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +47,7 @@ class ServerOptions:
     graceful_timeout_s: int
     backlog: int = 2048
     worker_class: str = "gthread"  # bench/ingest.py --worker-class gevent compares the alternative
+    reuse_port: bool = True  # each worker its own listening socket: the kernel spreads the connections evenly
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServerOptions:
@@ -54,6 +58,7 @@ class ServerOptions:
             threads=settings.web_threads,
             graceful_timeout_s=settings.web_graceful_timeout_s,
             worker_class=settings.web_worker_class,
+            reuse_port=settings.web_reuse_port,
         )
 
     def gunicorn_config(self) -> dict[str, Any]:
@@ -68,6 +73,9 @@ class ServerOptions:
             "timeout": 60,
             "keepalive": 5,
             "backlog": self.backlog,
+            # One socket per worker (SO_REUSEPORT): with one shared socket, whichever worker wakes first takes a
+            # new connection, and under load one busy worker could take them all and leave a core idle.
+            "reuse_port": self.reuse_port,
             "preload_app": False,
             # Access logs would carry coordinates (OsmAnd sends them in the query string): off.
             "accesslog": None,
@@ -147,9 +155,44 @@ def _worker_exit(server: Any, worker: Any) -> None:
         app.stop.set()
 
 
+class PortTaken(Exception):
+    """Something already listens on the address the console was to serve on."""
+
+
+def check_port_free(bind: str) -> None:
+    """Raise PortTaken when `bind` ("host:port", "[v6]:port") cannot be bound by a plain socket.
+
+    With `reuse_port` every worker binds its own socket with SO_REUSEPORT, and the kernel would let a second
+    server started on the same port (by the same user, also with SO_REUSEPORT) join the first one's and
+    silently take a share of its connections. A socket without SO_REUSEPORT cannot bind a port that any
+    listening socket holds, so this probe refuses that second start (SO_REUSEADDR, as gunicorn sets it: the
+    closed connections of a server that just stopped do not hold the port).
+    """
+    host, _, port = bind.rpartition(":")
+    host = host.strip("[]")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host or None, int(port), type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (OSError, ValueError) as exc:
+        raise PortTaken(f"cannot listen on {bind}: {exc}") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            reason = "another server is already listening there" if exc.errno == errno.EADDRINUSE else exc.strerror
+            raise PortTaken(f"port {port} on {host or '*'} is not free: {reason}") from None
+
+
 def serve(settings: Settings, options: ServerOptions | None = None) -> int:
-    """Serve until SIGTERM/SIGINT (gunicorn's master process); returns its exit status."""
+    """Serve until SIGTERM/SIGINT (gunicorn's master process); returns its exit status (1: the port is taken)."""
     options = options or ServerOptions.from_settings(settings)
+    try:
+        check_port_free(options.bind)
+    except PortTaken as exc:
+        print(f"python -m console: refusing to start: {exc} (stop it, or set PORT / HOST)", file=sys.stderr)
+        return 1
     log.info(
         "serving on http://%s/ with gunicorn: %d worker(s) x %d thread(s)",
         options.bind,

@@ -69,11 +69,16 @@ def consents_of(session: Session, worker_id: int) -> list[Consent]:
 
 def consent_states(session: Session) -> dict[int, ConsentState]:
     """Every worker's consent state (workers without a consent row: NONE)."""
-    latest: dict[int, WorkerConsentRow] = {}
-    for row in session.scalars(select(WorkerConsentRow).order_by(WorkerConsentRow.given_at, WorkerConsentRow.id)):
-        latest[row.worker_id] = row
     states = {wid: ConsentState.NONE for wid in session.scalars(select(WorkerRow.id))}
-    states.update({wid: _consent(row).state for wid, row in latest.items()})
+    # Oldest first, so each worker's newest row is the one left; plain values (every look at an order's
+    # candidates reads them all, and ORM objects cost four times the query).
+    rows = session.execute(
+        select(WorkerConsentRow.worker_id, WorkerConsentRow.withdrawn_at).order_by(
+            WorkerConsentRow.given_at, WorkerConsentRow.id
+        )
+    )
+    for worker_id, withdrawn_at in rows:
+        states[worker_id] = ConsentState.WITHDRAWN if withdrawn_at is not None else ConsentState.GIVEN
     return states
 
 

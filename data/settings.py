@@ -37,6 +37,10 @@ class Settings:
     # gunicorn's worker class: gthread (threads), or gevent (needs the gevent package, not installed by
     # default): faster on /osmand, but one long call stops a whole gevent worker (bench/README.md, "Ingestion").
     web_worker_class: str
+    # Each gunicorn worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new connections
+    # evenly; with one shared socket a busy worker could take every connection (bench/README.md, "Ingestion").
+    # The console refuses to start on a port another server holds either way (console/serve.py).
+    web_reuse_port: bool
     # Seed for everything random (demo scenario, simulator). Change to get another demo day.
     seed: int
     # How many times faster than real time the demo simulator runs.
@@ -133,6 +137,7 @@ class Settings:
             web_threads=_positive(environ, "OUTFIELD_WEB_THREADS", 64),
             web_graceful_timeout_s=_positive(environ, "OUTFIELD_WEB_GRACEFUL_TIMEOUT_S", 20),
             web_worker_class=_choice(environ, "OUTFIELD_WEB_WORKER_CLASS", "gthread", ("gthread", "gevent")),
+            web_reuse_port=_choice(environ, "OUTFIELD_WEB_REUSE_PORT", "1", ("0", "1")) == "1",
             seed=_int(environ, "OUTFIELD_SEED", 0),
             sim_speed=float(environ.get("OUTFIELD_SIM_SPEED", "1")),
             tile_url=environ.get("OUTFIELD_TILE_URL") or None,

@@ -6,9 +6,11 @@ Skills are stored sorted so that the same set always gives the same row.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, time, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -207,11 +209,31 @@ def list_workers(session: Session) -> list[Worker]:
     Read as plain rows, not ORM objects: every look at an order's candidates reads the whole fleet,
     and building 1,000 tracked objects for 500 workers cost more than the ranking itself.
     """
-    rows = session.execute(select(*WorkerRow.__table__.columns).order_by(WorkerRow.id))
-    shifts: dict[int, list[Any]] = {}
-    for shift in session.execute(select(*WorkerShiftRow.__table__.columns).order_by(WorkerShiftRow.id)):
-        shifts.setdefault(shift.worker_id, []).append(shift)
-    return [_to_domain(row, shifts.get(row.id, [])) for row in rows]
+    rows = session.execute(select(*_WORKER_FIELDS).order_by(WorkerRow.id))
+    shifts: dict[int, list[tuple[Any, ...]]] = {}
+    for shift in session.execute(select(WorkerShiftRow.worker_id, *_SHIFT_FIELDS).order_by(WorkerShiftRow.id)):
+        shifts.setdefault(shift.worker_id, []).append((tuple(shift.weekdays), shift.start_time, shift.end_time))
+    return [_worker_of(_hashable(row), tuple(shifts.get(row.id, ()))) for row in rows]
+
+
+# What `list_workers` reads of a worker and of a shift, in this order (skills and weekdays are JSON lists).
+_WORKER_FIELDS = (WorkerRow.id, WorkerRow.name, WorkerRow.device_id, WorkerRow.skills, WorkerRow.team,
+                  WorkerRow.home_lat, WorkerRow.home_lon, WorkerRow.active, WorkerRow.timezone)  # fmt: skip
+_SHIFT_FIELDS = (WorkerShiftRow.weekdays, WorkerShiftRow.start_time, WorkerShiftRow.end_time)
+_WorkerFields = namedtuple("_WorkerFields", [c.key for c in _WORKER_FIELDS])  # noqa: PYI024 - a row's shape, not API
+_ShiftFields = namedtuple("_ShiftFields", [c.key for c in _SHIFT_FIELDS])  # noqa: PYI024
+
+
+def _hashable(row: Any) -> tuple[Any, ...]:
+    return tuple(tuple(value) if isinstance(value, list) else value for value in row)
+
+
+@lru_cache(maxsize=8192)
+def _worker_of(row: tuple[Any, ...], shifts: tuple[tuple[Any, ...], ...]) -> Worker:
+    """A worker from its stored values, remembered by them: every look at an order's candidates reads the whole
+    fleet, and making 500 `Worker`s with their shifts and zones again cost more than reading the rows. The values
+    are the key, so a changed row (or shift) makes a new `Worker`; an unchanged one gives the same frozen value."""
+    return _to_domain(_WorkerFields(*row), [_ShiftFields(*shift) for shift in shifts])
 
 
 def update_worker(

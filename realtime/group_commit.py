@@ -1,6 +1,6 @@
 """Group commit: the writes of concurrent requests go to the database together, in one transaction.
 
-Each request hands its items to the process's committer and waits for its own future; one writer
+Each request hands its items to the process's committer and waits for its own job to be settled; one writer
 thread takes everything queued while the previous transaction was committing and writes it in the
 next one. An fsync'd commit then costs once per group instead of once per request, and a request
 is answered only when its items are durable.
@@ -15,10 +15,8 @@ import logging
 import os
 import queue
 import threading
+import weakref
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 from typing import TypeVar
 
 log = logging.getLogger(__name__)
@@ -31,10 +29,37 @@ class CommitFailed(Exception):
     """The items were not stored (the database failed or did not answer in time); the client should retry."""
 
 
-@dataclass(frozen=True, slots=True)
 class _Job[T, R]:
-    items: Sequence[T]
-    future: Future[list[R]]
+    """One request's items and, once its group is settled, their results or the error; the request waits on it.
+
+    A bare lock, taken at creation and released when settled, is the whole hand-over: a `concurrent.futures.Future`
+    (a condition variable, a waiter lock per wait, callbacks) cost the request and the writer thread several times
+    as much per request.
+    """
+
+    __slots__ = ("_settled", "error", "items", "results")
+
+    def __init__(self, items: Sequence[T]) -> None:
+        self.items = items
+        self.results: list[R] = []
+        self.error: CommitFailed | None = None
+        self._settled = threading.Lock()
+        self._settled.acquire()
+
+    def settle(self, results: list[R] | None = None, error: CommitFailed | None = None) -> None:
+        """Hand the results (or the error) to the waiting request (the writer thread's step, once per job)."""
+        self.results = results if results is not None else []
+        self.error = error
+        self._settled.release()
+
+    def result(self, timeout_s: float) -> list[R]:
+        """The items' results once settled; CommitFailed when the write failed or was not settled within `timeout_s`."""
+        if not self._settled.acquire(timeout=timeout_s):
+            raise CommitFailed(f"the database did not commit within {timeout_s:g} s")
+        self._settled.release()  # settled for good: a second look answers at once
+        if self.error is not None:
+            raise self.error
+        return self.results
 
 
 class GroupCommitter[T, R]:
@@ -43,48 +68,72 @@ class GroupCommitter[T, R]:
     when Python refuses to start threads.
 
     `write(items)` stores a list of items in one transaction and returns one result per item, in
-    order (it raises when the transaction fails). `max_items` caps one group.
+    order (it raises when the transaction fails). `max_items` caps one group. `on_idle()` is called by the
+    writer thread when nothing came for `idle_s` (the writer gives up its connection until the next group).
     """
 
-    def __init__(self, write: Callable[[list[T]], list[R]], *, max_items: int = 5000, name: str = "group-commit"):
+    def __init__(
+        self,
+        write: Callable[[list[T]], list[R]],
+        *,
+        max_items: int = 5000,
+        name: str = "group-commit",
+        on_idle: Callable[[], None] | None = None,
+        idle_s: float = 5.0,
+    ):
         self._write = write
         self._max_items = max_items
+        self._on_idle = on_idle
+        self._idle_s = idle_s
         self._name = name
         self._queue: queue.SimpleQueue[_Job[T, R]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._thread_pid = 0
         self._start_lock = threading.Lock()
+        self._started = False
+        me = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: (committer := me()) is not None and committer._forked())
         self._ensure_started()
 
-    def submit(self, items: Sequence[T]) -> Future[list[R]]:
-        """Queue `items` for the next group; the future gets their results once committed."""
-        future: Future[list[R]] = Future()
+    def submit(self, items: Sequence[T]) -> _Job[T, R]:
+        """Queue `items` for the next group; the job gets their results once committed."""
+        job: _Job[T, R] = _Job(items)
         if not items:
-            future.set_result([])
-            return future
+            job.settle([])
+            return job
         self._ensure_started()
-        self._queue.put(_Job(items, future))
-        return future
+        self._queue.put(job)
+        return job
 
     def write(self, items: Sequence[T], *, timeout_s: float) -> list[R]:
         """Submit and wait: the items' results once committed, or CommitFailed."""
-        try:
-            return self.submit(items).result(timeout=timeout_s)
-        except FutureTimeout:
-            raise CommitFailed(f"the database did not commit within {timeout_s:g} s") from None
+        return self.submit(items).result(timeout_s)
 
     def _ensure_started(self) -> None:
-        if self._thread is not None and self._thread_pid == os.getpid() and self._thread.is_alive():
+        if self._started:  # per request: no pid or liveness check (a fork in this process clears it)
             return
         with self._start_lock:
             if self._thread is None or self._thread_pid != os.getpid() or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread_pid = os.getpid()
                 self._thread.start()
+            self._started = True
+
+    def _forked(self) -> None:
+        self._started = False  # the writer thread did not come along into the child: start another there
 
     def _run(self) -> None:
         while True:
-            jobs = [self._queue.get()]
+            try:
+                first = self._queue.get(timeout=self._idle_s) if self._on_idle is not None else self._queue.get()
+            except queue.Empty:
+                assert self._on_idle is not None
+                try:
+                    self._on_idle()
+                except Exception:  # noqa: BLE001 - the writer thread must outlive it
+                    log.exception("the group committer's idle step failed")
+                first = self._queue.get()
+            jobs = [first]
             count = len(jobs[0].items)
             while count < self._max_items:
                 try:
@@ -96,7 +145,7 @@ class GroupCommitter[T, R]:
             self.commit_group(jobs)
 
     def commit_group(self, jobs: list[_Job[T, R]]) -> None:
-        """Write the jobs' items in one transaction and settle their futures (the writer thread's step)."""
+        """Write the jobs' items in one transaction and settle their jobs (the writer thread's step)."""
         try:
             results = self._write([item for job in jobs for item in job.items])
         except Exception as exc:
@@ -105,9 +154,9 @@ class GroupCommitter[T, R]:
                     self.commit_group([job])
                 return
             log.error("a write of %d items failed and was rolled back: %s", len(jobs[0].items), exc)
-            jobs[0].future.set_exception(CommitFailed(f"the database failed: {type(exc).__name__}"))
+            jobs[0].settle(error=CommitFailed(f"the database failed: {type(exc).__name__}"))
             return
         start = 0
         for job in jobs:
-            job.future.set_result(results[start : start + len(job.items)])
+            job.settle(results[start : start + len(job.items)])
             start += len(job.items)

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from data import positions_repo, privacy_repo, workers_repo
@@ -186,10 +187,16 @@ class PositionPipeline:
         self._commit_timeout_s = commit_timeout_s
         # Every process's committer takes turns writing the SQLite file (see WriteTurn: no busy-wait sleeps).
         self._write_turn = WriteTurn.for_sessions(sessions)
+        # The committer's own connection (one per process, opened by its first write after the fork): a group
+        # costs its statement and its durable commit, without a session and a pool checkout each time.
+        bind = sessions.kw.get("bind")
+        self._writer = positions_repo.PositionWriter(bind) if isinstance(bind, Engine) else None
         # Told of each request's newly stored live fixes, after the commit (geofence events and alerts).
         self._after_store = after_store
         self._committer: GroupCommitter[Storable, int | None] = GroupCommitter(
-            write or self._insert, name="outfield-group-commit"
+            write or self._insert,
+            name="outfield-group-commit",
+            on_idle=self._writer.close if write is None and self._writer is not None else None,
         )
 
     def ingest(self, report: PositionReport) -> Stored | Rejected:
@@ -446,8 +453,11 @@ class PositionPipeline:
 
     def _insert(self, items: list[Storable]) -> list[int | None]:
         """The committer's write: one transaction for a whole group, in this process's turn to write."""
-        with self._write_turn(), session_scope(self._sessions) as session:
-            return positions_repo.insert_positions(session, items)
+        with self._write_turn():
+            if self._writer is not None:
+                return self._writer(items)
+            with session_scope(self._sessions) as session:
+                return positions_repo.insert_positions(session, items)
 
     def _last_fix(self, worker_id: int) -> Position | None:
         with self._last_lock:
@@ -494,9 +504,18 @@ class PositionPipeline:
             now = self._monotonic()
             if now < self._devices_fresh_until:
                 return  # another thread just loaded them
+            first = self._devices_fresh_until == float("-inf")
             with session_scope(self._sessions) as session:
                 workers = workers_repo.list_workers(session)
                 consents = privacy_repo.consent_states(session)
+                # The first load also reads every active worker's last fix, in one query: a process that
+                # starts under load otherwise reads them one query per worker, at each one's first fix.
+                active = [w.id for w in workers if w.active]
+                last = positions_repo.last_positions(session, active) if first else {}
+            if first:
+                with self._last_lock:
+                    for worker_id in active:
+                        self._last.setdefault(worker_id, last.get(worker_id))
             self._consent = consents
             until = now + self._device_cache_s
             with self._devices_lock:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pyvrp
-from pyvrp.search import LocalSearch, PerturbationManager, compute_neighbours
+from pyvrp.search import LocalSearch, NeighbourhoodParams, PerturbationManager, PerturbationParams, compute_neighbours
 from pyvrp.stop import StoppingCriterion
 
 from routing.plan import Plan, Progress, Route, Unplanned, UnplannedReason, schedule_route, unplanned_reason
@@ -38,6 +38,31 @@ GIVE_UP_ITERATIONS = 50
 fifth of a 10-second budget on a busy machine)."""
 SCALED_PENALTY_UPDATES = 100
 """With `scaled_penalties`, the penalties adapt every this many iterations (PyVRP: every 500)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchSettings:
+    """The parameters of PyVRP's iterated local search; the defaults are plain PyVRP's (`pyvrp.SolveParams()`).
+
+    `history_length`: late-acceptance history (a candidate is accepted when it beats the current
+    solution or the one this many iterations ago); `no_improvement_restart`: iterations without a
+    new best before the search restarts from its best; `max_perturbations`: most clients moved by
+    one perturbation; `num_neighbours`: size of each client's granular neighbourhood;
+    `scaled_penalties`: start the penalties at what a second of driving costs (see `_search`);
+    `skills_as_loads`: a skill is a load dimension (a visit needing it loads 1, a worker without it has
+    capacity 0) instead of a routing profile per skill set (see `_build`).
+    """
+
+    history_length: int = 300
+    no_improvement_restart: int = 150_000
+    min_perturbations: int = 1
+    max_perturbations: int = 25
+    num_neighbours: int = 50
+    scaled_penalties: bool = False
+    skills_as_loads: bool = False
+
+
+PLAIN = SearchSettings()
 
 
 def unsupported(problem: Problem) -> list[str]:
@@ -77,6 +102,7 @@ def solve_pyvrp(
     should_stop: Callable[[], bool] | None = None,
     scaled_penalties: bool = False,
     on_start: Callable[[Plan], None] | None = None,
+    settings: SearchSettings = PLAIN,
     history_length: int | None = None,
     clock: Callable[[], float] | None = None,
 ) -> Plan | None:
@@ -87,9 +113,11 @@ def solve_pyvrp(
     `_search`); without it the search is plain PyVRP's, parameters and all. `on_start` is given the
     solution the search starts from (PyVRP's first local search of a random solution, or `initial`)
     when it is feasible; the search itself is not changed by it. `history_length` replaces PyVRP's
-    late-acceptance history (300 solutions) when given (see `_search`). `clock` (default
-    `time.perf_counter`) is what a timed budget counts.
+    late-acceptance history (300 solutions, or `settings`') when given (see `_search`). `clock`
+    (default `time.perf_counter`) is what a timed budget counts.
     """
+    if history_length is not None:
+        settings = dataclasses.replace(settings, history_length=history_length)
     problems = unsupported(problem)
     if problems:
         raise ValueError(f"PyVRP cannot express {', '.join(problems)}; use engine='ortools'")
@@ -102,22 +130,22 @@ def solve_pyvrp(
     # visit does not fit) does it go on with them optional, from the best routes found so far.
     # The budget counts from here, building the model included (0.3-0.7 s for a 1,000-visit day).
     criterion = _Stop(stop, on_progress, should_stop, offset=_left_out_cost(problem, unplanned), clock=clock)
-    model = _build(problem, leave_out)
-    penalty = model.cost_per_s if scaled_penalties else None
+    model = _build(problem, leave_out, skills_as_loads=settings.skills_as_loads)
+    penalty = model.cost_per_s if scaled_penalties or settings.scaled_penalties else None
 
     def started(solution: pyvrp.Solution) -> None:
         if on_start is not None and solution.is_feasible():
             on_start(_plan(problem, model, solution, leave_out))
 
     result = _search(
-        model.data, criterion.phase(GIVE_UP_SHARE), seed, _initial(model, initial), penalty, started, history_length
+        model.data, criterion.phase(GIVE_UP_SHARE), seed, _initial(model, initial), penalty, started, settings
     )
     if not result.best.is_feasible() and not criterion.done:
         model = _optional(model, problem)
         start = _solution(
             model, [(r.vehicle_type(), [a.idx for a in r.schedule() if a.is_client()]) for r in result.best.routes()]
         )
-        result = _search(model.data, criterion.phase(1.0), seed, start, penalty, None, history_length)
+        result = _search(model.data, criterion.phase(1.0), seed, start, penalty, None, settings)
     if not result.best.is_feasible():
         return None
     return _plan(problem, model, result.best, leave_out)
@@ -156,7 +184,7 @@ def _search(
     initial: pyvrp.Solution | None,
     penalty: float | None,
     on_start: Callable[[pyvrp.Solution], None] | None,
-    history_length: int | None = None,
+    settings: SearchSettings = PLAIN,
 ) -> pyvrp.Result:
     """PyVRP's search, step for step as `pyvrp.solve` runs it, its initial penalties set to `penalty`
     when given; `on_start` sees the solution it starts from.
@@ -173,9 +201,17 @@ def _search(
     PyVRP accepts a candidate that beats the current solution or the one `history_length` (300)
     accepted solutions ago (late-acceptance hill climbing). On the 1,000-visit city day, whose
     10-second budget gives 2,000-3,000 iterations, a history that long keeps the search wandering
-    well above its best; `history_length` shortens it (see `routing.solve.field_history_length`).
+    well above its best; `settings.history_length` shortens it (see `routing.solve.relaxation_settings`).
     """
     params = pyvrp.SolveParams()
+    if settings != PLAIN:
+        params = pyvrp.SolveParams(
+            ils=pyvrp.IteratedLocalSearchParams(
+                num_iters_no_improvement=settings.no_improvement_restart, history_length=settings.history_length
+            ),
+            neighbourhood=NeighbourhoodParams(num_neighbours=settings.num_neighbours),
+            perturbation=PerturbationParams(settings.min_perturbations, settings.max_perturbations),
+        )
     rng = pyvrp.RandomNumberGenerator(seed=seed)
     search = LocalSearch(
         data, rng, compute_neighbours(data, params.neighbourhood), PerturbationManager(params.perturbation)
@@ -194,8 +230,7 @@ def _search(
         initial = search(pyvrp.Solution.make_random(data, rng), penalties.max_cost_evaluator(), exhaustive=True)
     if on_start is not None:
         on_start(initial)
-    ils = params.ils if history_length is None else dataclasses.replace(params.ils, history_length=history_length)
-    return pyvrp.IteratedLocalSearch(data, penalties, search, initial, ils).run(stop, collect_stats=False)
+    return pyvrp.IteratedLocalSearch(data, penalties, search, initial, params.ils).run(stop, collect_stats=False)
 
 
 def _left_out_cost(problem: Problem, unplanned: list[Unplanned]) -> int:
@@ -205,7 +240,7 @@ def _left_out_cost(problem: Problem, unplanned: list[Unplanned]) -> int:
     return sum(visit_penalty(problem, problem.visit(u.visit_id), required_base=base) for u in unplanned)
 
 
-def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model:
+def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason], *, skills_as_loads: bool = False) -> _Model:
     visits = [v for v in problem.visits if v.id not in leave_out]
     depots = sorted({w.start_location for w in problem.workers} | {w.end_location for w in problem.workers})
     depot_index = {loc: k for k, loc in enumerate(depots)}
@@ -232,7 +267,9 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model
     profile_of: dict[str, int] = {}
     arc_cost = 0.0
     for w in problem.workers:
-        forbidden = frozenset(k for k, v in enumerate(visits) if not w.qualified_for(v))
+        forbidden = (
+            frozenset() if skills_as_loads else frozenset(k for k, v in enumerate(visits) if not w.qualified_for(v))
+        )
         key = (forbidden, w.cost_per_hour, w.cost_per_km)
         if key not in profiles:
             per_s = objective.per_travel_s + w.cost_per_hour / 3600
@@ -259,6 +296,13 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model
     # 3,000 iterations took 2-3 times as long and ended 0.3 % worse).
     loaded = any(v.demand for v in visits) or any(w.capacity is not None for w in problem.workers)
     total_demand = sum(v.demand for v in visits)
+    # With `skills_as_loads`, one load dimension per skill some visit needs and some worker lacks.
+    skills = (
+        sorted({s for v in visits for s in v.skills if not all(s in w.skills for w in problem.workers)})
+        if skills_as_loads
+        else []
+    )
+    needing = {s: sum(1 for v in visits if s in v.skills) for s in skills}
     now = problem.now_s or 0
     clients = []
     for k, v in enumerate(visits):
@@ -266,7 +310,7 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model
         clients.append(
             pyvrp.Client(
                 location=len(depots) + k,
-                delivery=[v.demand] if loaded else [],
+                delivery=([v.demand] if loaded else []) + [1 if s in v.skills else 0 for s in skills],
                 service_duration=v.service_s,
                 tw_early=max(now, window.start_s if window else 0),
                 tw_late=window.end_s if window else problem.horizon_s,
@@ -288,6 +332,7 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model
             w.max_work_s,
             w.capacity,
             profile_of[w.id],
+            tuple(s in w.skills for s in skills),
         )
         if type_key not in type_keys:
             type_keys[type_key] = len(workers_of_type)
@@ -300,7 +345,7 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason]) -> _Model
         vehicle_types.append(
             pyvrp.VehicleType(
                 num_available=len(group),
-                capacity=[capacity] if loaded else [],
+                capacity=([capacity] if loaded else []) + [needing[s] if s in w.skills else 0 for s in skills],
                 start_depot=depot_index[w.start_location],
                 end_depot=depot_index[w.end_location],
                 tw_early=max(w.shift_start_s, now),

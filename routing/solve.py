@@ -42,7 +42,7 @@ from routing.plan import (
     unservable_reason,
 )
 from routing.problem import DAY_S, Announced, Pin, Problem, StopRule, Visit, Window, Worker, required_penalty
-from routing.pyvrp_engine import solve_pyvrp, unsupported
+from routing.pyvrp_engine import PLAIN, SearchSettings, solve_pyvrp, unsupported
 
 __all__ = [
     "Engine",
@@ -84,6 +84,23 @@ LARGE_DAY_VISITS = 600
 LARGE_DAY_HISTORY = 20
 """PyVRP's late-acceptance history on a large day (PyVRP's default: 300). Measured on the 1,000-visit city
 day (bench/routing_city.py; bench/README.md, "Routing", seventh session)."""
+
+FIELD_SEARCH = SearchSettings(history_length=50)
+"""PyVRP's search on a field day's break relaxation: plain PyVRP's but for a late-acceptance history of
+50 iterations instead of 300. A 10-second plan gives PyVRP 2,000-4,000 iterations there, and with a
+history of 300 the search still accepts what it had 300 iterations ago, so it converges too slowly:
+on the Monaco days 0-2 (relaxation, 8 CPU s) 50 gave 9.02 h against plain's 9.68 h (mean; 4,000
+iterations: 8.98 h against 9.54 h; bench/README.md, "Routing", seventh session)."""
+FIELD_SEED_SHARE = 0.7
+"""With `FIELD_SEARCH`, the share of a timed budget PyVRP spends on the relaxation before OR-Tools takes over
+(instead of `SEED_SHARE`): the shorter history makes PyVRP's extra seconds worth more than OR-Tools'."""
+FIELD_SEARCH_MAX_VISITS = 500
+"""Days up to this many visits get `FIELD_SEARCH` (measured on 300-visit Monaco days; not on the city day)."""
+FIELD_SEARCH_MAX_SECONDS = 30.0
+FIELD_SEARCH_MAX_ITERATIONS = 10_000
+"""... and only budgets up to these: a history of 50 stalls in long searches. PyVRP on the Monaco days'
+relaxation, mean of days 0-2: 8.87 h against plain's 9.59 h at 10 CPU s, 8.69 h against 9.05 h at 20,
+but 8.63 h against 8.57 h at 40 (about 18,000 iterations), so a 60-second plan keeps plain PyVRP's search."""
 
 
 def choose_engine(problem: Problem, engine: Engine = "auto") -> Literal["ortools", "pyvrp"]:
@@ -220,6 +237,28 @@ def field_history_length(problem: Problem) -> int | None:
     return LARGE_DAY_HISTORY if len(problem.visits) >= LARGE_DAY_VISITS else None
 
 
+def relaxation_settings(problem: Problem, stop: StopRule) -> SearchSettings:
+    """PyVRP's search parameters for the break relaxation of `problem` within `stop` (see `_solve_hybrid`).
+
+    A field day PyVRP does not express exactly (breaks, second windows) of up to `FIELD_SEARCH_MAX_VISITS`
+    visits, given a short budget (`FIELD_SEARCH_MAX_SECONDS`, `FIELD_SEARCH_MAX_ITERATIONS`), gets
+    `FIELD_SEARCH`; a longer budget, a larger day (the 1,000-visit city day, measured separately) and
+    every problem PyVRP expresses exactly (Solomon, Gehring & Homberger) keep plain PyVRP's search,
+    but a large day (`LARGE_DAY_VISITS` on) gets `field_history_length`'s history at any budget.
+    """
+    short = (stop.max_seconds is not None and stop.max_seconds <= FIELD_SEARCH_MAX_SECONDS) or (
+        stop.max_seconds is None
+        and stop.max_solutions is not None
+        and stop.max_solutions <= FIELD_SEARCH_MAX_ITERATIONS
+    )
+    if not unsupported(problem):
+        return PLAIN
+    large = field_history_length(problem)
+    if large is not None:
+        return SearchSettings(history_length=large)
+    return FIELD_SEARCH if short and len(problem.visits) <= FIELD_SEARCH_MAX_VISITS else PLAIN
+
+
 def _relaxable(problem: Problem) -> bool:
     """Whether a PyVRP seed makes sense: a first plan (no pins or announcements) whose relaxation PyVRP expresses."""
     return not problem.pins and not problem.announced and not unsupported(relax_for_pyvrp(problem))
@@ -250,10 +289,10 @@ def _solve_hybrid(
             reason = unservable_reason(relaxed, visit)
             if reason is not None:
                 relaxed_out[visit.id] = reason
-    finish = stop.max_seconds is None or stop.max_seconds * (1 - SEED_SHARE) >= ORTOOLS_S_PER_VISIT * len(
-        problem.visits
-    )
-    seed_share = SEED_SHARE if finish else 1 - REPAIR_SHARE
+    settings = relaxation_settings(problem, stop)
+    handover = FIELD_SEED_SHARE if settings == FIELD_SEARCH else SEED_SHARE
+    finish = stop.max_seconds is None or stop.max_seconds * (1 - handover) >= ORTOOLS_S_PER_VISIT * len(problem.visits)
+    seed_share = handover if finish else 1 - REPAIR_SHARE
     share = StopRule(
         max_solutions=stop.max_solutions,
         max_seconds=None if stop.max_seconds is None else stop.max_seconds * seed_share,
@@ -275,7 +314,7 @@ def _solve_hybrid(
         on_progress=None,
         should_stop=should_stop,
         on_start=first_plan,
-        history_length=field_history_length(problem),
+        settings=settings,
     )
     repaired = early[0] if early else None
     if seed_plan is not None:

@@ -41,7 +41,8 @@
   const SOCKET_CLIENT = "/field/static/socketio.js";  // the field page's Socket.IO client (console/field/socketio.js)
   const ORDERS_LAYER = "orders-layer";  // console/pages/ids.py ORDERS_LAYER
   const ORDERS_CHANGED = "orders-changed";  // console/pages/ids.py ORDERS_CHANGED
-  const ORDER_DOM = { selected: "selected-order", refresh: "order-refresh" };  // console/pages/ids.py SELECTED_ORDER, ORDER_REFRESH
+  // console/pages/ids.py SELECTED_ORDER, ORDER_REFRESH, ASSIGN_CLICK
+  const ORDER_DOM = { selected: "selected-order", refresh: "order-refresh", assign: "assign-click" };
   const DOM = { list: "worker-list", counts: "state-counts", search: "worker-search", feed: "live-feed", selected: "selected-worker" };
   const fleet = {
     workers: new Map(),  // worker_id -> { props, latlng }: the layer's feature properties, kept current
@@ -753,17 +754,24 @@
   // the echo of this screen's own Assign or Cancel, whose click already redraws it. The echo may come before
   // the click's answer (the socket is quicker than the callback under load): an Assign clicked here and not
   // answered yet counts as this screen's own too, else the card was ranked and drawn twice per Assign.
+  //
+  // This one listener is also how an Assign click (a candidate's or who-is-near's) reaches the server: it writes
+  // the button's id into the ASSIGN_CLICK store, the act_on_order callback's input. The buttons themselves are
+  // no Dash inputs, so drawing a card with its 20 buttons sends no request that does nothing.
   const OWN_CLICK_MS = 30000;
   const ownAssign = { orderId: null, workerId: null, atMs: 0 };
+  let assignClicks = 0;
   document.addEventListener("click", (event) => {
     const button = event.target && event.target.closest ? event.target.closest("#order-detail button.assign") : null;
     if (!button) return;
     let id = null;
     try { id = JSON.parse(button.id); } catch (e) { return; }  // Dash writes a pattern-matching id as JSON
+    if (!id || typeof id.index !== "number") return;
     const store = window.dash_component_api && window.dash_component_api.getLayout(ORDER_DOM.selected);
     const orderId = selectedId(store && store.props ? store.props.data : null);
-    if (orderId === null || !id || typeof id.index !== "number") return;
-    Object.assign(ownAssign, { orderId: orderId, workerId: id.index, atMs: Date.now() });
+    if (orderId !== null) Object.assign(ownAssign, { orderId: orderId, workerId: id.index, atMs: Date.now() });
+    assignClicks += 1;
+    window.dash_clientside.set_props(ORDER_DOM.assign, { data: { type: id.type, index: id.index, click: assignClicks } });
   }, true);
 
   function ownEcho(o, n) {
@@ -1083,11 +1091,15 @@
       marker.bindTooltip(label(p.name), { direction: "top", className: "marker-label" });
       return marker;
     },
+    // A ring the size of a circle of radius 15 (13 for a site) with a 4 px stroke, as an element of its own in the
+    // marker pane (above the markers' SVG, under the labels): it pulses by its own opacity (style.css), so each frame
+    // redraws its few pixels only, not the SVG of 2,500 markers nor the map (bench/README.md).
     highlightMarker: function (feature, latlng) {
-      const site = feature.properties.kind === "site";
-      return L.circleMarker(latlng, {
-        radius: site ? 13 : 15, weight: 4, fill: false, interactive: false,
-        color: site ? "#facc15" : "#f8fafc", className: "highlight highlight-" + feature.properties.kind,
+      const kind = feature.properties.kind;
+      const size = 2 * (kind === "site" ? 13 : 15) + 4;
+      return L.marker(latlng, {
+        interactive: false, keyboard: false,
+        icon: L.divIcon({ className: "highlight highlight-" + kind, iconSize: [size, size], html: "" }),
       });
     },
     roadStyle: function (feature) {

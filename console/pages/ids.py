@@ -48,6 +48,9 @@ CARD_SHOW_ALL = "card-show-all"  # {"order_id": 7}: the order whose card shows e
 SHOW_ALL_CANDIDATES = "show-all-candidates"
 SHOW_ALL_EXCLUDED = "show-all-excluded"
 ASSIGN = "assign-worker"
+# {"type": ASSIGN or NEAR_ASSIGN, "index": worker_id, "click": n}: the Assign button just clicked, set by live.js's
+# one listener (the buttons are no Dash inputs, so drawing a card's 20 of them asks the server nothing)
+ASSIGN_CLICK = "assign-click"
 OVERRIDE_REASON = "override-reason"
 CANCEL_ORDER = "cancel-order"
 

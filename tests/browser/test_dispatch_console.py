@@ -422,6 +422,44 @@ def test_a_change_made_before_the_feeds_connect_reaches_the_map_once_they_do(pag
     assert not [e for e in page.errors if "favicon" not in e], page.errors
 
 
+def is_assign_click(request) -> bool:
+    """The page's Dash request that carries an Assign click (live.js writes it into the assign-click store)."""
+    if "_dash-update-component" not in request.url:
+        return False
+    body = json.loads(request.post_data or "{}")
+    return str(body.get("output", "")).startswith("selected-order.data") and body.get("changedPropIds") == [
+        "assign-click.data"
+    ]
+
+
+def test_a_drawn_card_asks_the_server_nothing_until_assign_is_clicked(page, world):
+    """Tests that opening an order's card sends no Assign request of its own (its buttons used to be Dash inputs, so
+    every card drawn sent one that did nothing: at 500 workers a whole-fleet request's worth of the server's time),
+    and that a click on Assign then sends exactly one, which assigns."""
+    order_id = api_order(world, site="Casino de Monte-Carlo", skill="gas")
+    login(page, world)
+    acts: list[str] = []  # the page's requests for the Assign/Cancel callback (its output is the selection)
+    page.on(
+        "request",
+        lambda r: (
+            acts.append(r.post_data or "")
+            if "_dash-update-component" in r.url and '"output":"selected-order.data' in (r.post_data or "")
+            else None
+        ),
+    )
+    open_order(page, order_id)
+    page.wait_for_selector("#order-card .candidate.best button.assign", timeout=10_000)
+    best = page.locator("#order-card .candidate.best .cand-name").inner_text()
+    page.click("#order-card .candidate.best button.assign")
+    page.wait_for_function(
+        "name => document.querySelector('#order-message').innerText.includes('Assigned to ' + name)",
+        arg=best,
+        timeout=10_000,
+    )
+    assert [json.loads(a)["changedPropIds"] for a in acts] == [["assign-click.data"]], acts
+    assert not [e for e in page.errors if "favicon" not in e], page.errors
+
+
 def test_an_assign_echoed_before_its_answer_draws_the_card_once_from_the_answer(page, world):
     """Tests that when the socket's echo of the dispatcher's own Assign comes before the click's answer (as it
     does on a loaded server), the card is drawn again once, from the answer (which says who it went to), and not
@@ -436,10 +474,8 @@ def test_an_assign_echoed_before_its_answer_draws_the_card_once_from_the_answer(
     held: list[bool] = []
 
     def hold_the_click_until_its_echo(route) -> None:
-        body = json.loads(route.request.post_data or "{}")
-        clicks = body.get("inputs", [[]])[0] if str(body.get("output", "")).startswith("selected-order.data") else []
-        if not (isinstance(clicks, list) and any(isinstance(c, dict) and c.get("value") for c in clicks)):
-            route.continue_()  # not the click (the card's buttons were drawn)
+        if not is_assign_click(route.request):
+            route.continue_()  # not the click
             return
         answer = route.fetch()  # the server assigns and publishes now; the page hears the answer after the echo
         page.wait_for_function("n => window.outfield.ordersRestyled > n", arg=echoes, timeout=10_000)
@@ -599,3 +635,30 @@ def api_order_assign(server, order_id: int, worker: str) -> None:
         timeout=10,
     )
     assert r.status_code == 200 and r.json()["status"] == "assigned", r.text
+
+
+def test_the_selected_orders_ring_pulses_around_it_above_the_markers(page, world):
+    """Tests that the selected order's ring is drawn around its marker, above every marker and under the labels,
+    and pulses by its own opacity (down to 0.35 and back): a small element of its own, so a frame of the pulse
+    redraws the ring alone (as a path in the markers' SVG it repainted all 2,500 markers of a 500x2,000 map on
+    every frame, and kept chromium's compositor redrawing the map: bench/README.md)."""
+    order_id = api_order(world, site="Port Hercule", skill="gas")
+    login(page, world)
+    open_order(page, order_id)
+    ring = page.locator(".leaflet-marker-pane .highlight-order")
+    ring.wait_for(timeout=10_000)
+    marker = page.locator(f"path.order-marker.order-id-{order_id}").bounding_box()
+    around = ring.bounding_box()
+    assert marker is not None and around is not None
+    assert abs((around["x"] + around["width"] / 2) - (marker["x"] + marker["width"] / 2)) < 1
+    assert abs((around["y"] + around["height"] / 2) - (marker["y"] + marker["height"] / 2)) < 1
+    assert around["width"] == around["height"] == 34  # radius 15 and a 4 px ring, as before
+    z = page.evaluate(
+        """() => ['overlay', 'marker', 'tooltip'].map((name) =>
+             Number(getComputedStyle(document.querySelector('.leaflet-' + name + '-pane')).zIndex))"""
+    )
+    assert z[0] < z[1] < z[2], z
+    opacity = "() => Number(getComputedStyle(document.querySelector('.highlight-order')).opacity)"
+    page.wait_for_function(f"() => ({opacity})() < 0.5", timeout=5_000)
+    page.wait_for_function(f"() => ({opacity})() > 0.9", timeout=5_000)
+    assert not [e for e in page.errors if "favicon" not in e], page.errors

@@ -394,6 +394,13 @@ def clicked(prop_id: str, value: Any = 1) -> None:
     context_value.set(AttributeDict(triggered_inputs=[{"prop_id": prop_id, "value": value}]))
 
 
+def assign_click(button: str, worker_id: int, *, click: int = 1) -> dict[str, Any]:
+    """What live.js writes into the ASSIGN_CLICK store when an Assign button is clicked; the callback sees it trigger."""
+    data = {"type": button, "index": worker_id, "click": click}
+    clicked(f"{ids.ASSIGN_CLICK}.data", data)
+    return data
+
+
 def test_show_order_authorises_then_explains():
     """Tests that opening an order asks for view-orders, then the candidates, and shows the ranked card."""
     callbacks, dispatch, auth = wire()
@@ -418,24 +425,22 @@ def test_show_order_explains_refusals_and_unknown_orders():
 def test_override_without_reason_is_refused_and_top_choice_is_one_click():
     """Tests that an override without a reason comes back refused and the top candidate is assigned with no reason."""
     callbacks, dispatch, auth = wire()
-    clicked('{"index":2,"type":"assign-worker"}.n_clicks')
-    refused = callbacks.act_on_order([0, 1], [], None, "", {"order_id": 7})
+    refused = callbacks.act_on_order(assign_click(ids.ASSIGN, 2), None, "", {"order_id": 7})
     assert refused["notice"] == {"kind": "refused", "text": "An override of the proposed worker needs a reason"}
-    clicked('{"index":1,"type":"assign-worker"}.n_clicks')
-    done = callbacks.act_on_order([1, 0], [], None, None, {"order_id": 7})
+    done = callbacks.act_on_order(assign_click(ids.ASSIGN, 1), None, None, {"order_id": 7})
     assert done == {"order_id": 7, "notice": {"kind": "assigned", "worker_id": 1}}
     assert [c[1]["worker_id"] for c in dispatch.calls] == [2, 1]
     assert auth.asked == [Action.MANAGE_ORDERS] * 2
 
 
 def test_redrawn_buttons_do_nothing_and_cancel_moves_the_order():
-    """Tests that buttons being redrawn (no click) change nothing, and Cancel cancels with the typed note."""
+    """Tests that no click (the store empty) changes nothing, and Cancel cancels with the typed note."""
     callbacks, dispatch, _ = wire()
-    clicked('{"index":1,"type":"assign-worker"}.n_clicks', 0)
+    clicked(f"{ids.ASSIGN_CLICK}.data", None)
     with pytest.raises(PreventUpdate):
-        callbacks.act_on_order([0, 0], [], None, "", {"order_id": 7})
+        callbacks.act_on_order(None, None, "", {"order_id": 7})
     clicked(f"{ids.CANCEL_ORDER}.submit_n_clicks")
-    result = callbacks.act_on_order([0, 0], [], 1, " duplicate ", {"order_id": 7})
+    result = callbacks.act_on_order(None, 1, " duplicate ", {"order_id": 7})
     assert result["notice"] == {"kind": "cancelled"}
     assert dispatch.calls == [("move", {"order_id": 7, "to": OrderStatus.CANCELLED, "reason": "duplicate"})]
 
@@ -443,8 +448,7 @@ def test_redrawn_buttons_do_nothing_and_cancel_moves_the_order():
 def test_manager_may_not_assign():
     """Tests that a manager's click is refused with the policy's reason and nothing is called."""
     callbacks, dispatch, _ = wire(actor=MANAGER)
-    clicked('{"index":1,"type":"assign-worker"}.n_clicks')
-    result = callbacks.act_on_order([1], [], None, "", {"order_id": 7})
+    result = callbacks.act_on_order(assign_click(ids.ASSIGN, 1), None, "", {"order_id": 7})
     assert result["notice"]["text"] == "Role manager may not manage-orders" and dispatch.calls == []
 
 
@@ -599,10 +603,9 @@ def test_find_near_asks_the_service_at_the_site():
 def test_near_assign_goes_through_the_assign_path_with_its_override_rules():
     """Tests that Assign in the who-is-near list assigns like a candidate's button: an override still needs a reason."""
     callbacks, dispatch, _ = wire()
-    clicked('{"index":2,"type":"near-assign"}.n_clicks')
-    refused = callbacks.act_on_order([0, 0], [0, 1], None, "", {"order_id": 7})
+    refused = callbacks.act_on_order(assign_click(ids.NEAR_ASSIGN, 2), None, "", {"order_id": 7})
     assert refused["notice"] == {"kind": "refused", "text": "An override of the proposed worker needs a reason"}
-    done = callbacks.act_on_order([0, 0], [0, 1], None, "closest now", {"order_id": 7})
+    done = callbacks.act_on_order(assign_click(ids.NEAR_ASSIGN, 2, click=2), None, "closest now", {"order_id": 7})
     assert done == {"order_id": 7, "notice": {"kind": "assigned", "worker_id": 2}}
     assert dispatch.calls[-1] == ("assign", {"order_id": 7, "worker_id": 2, "reason": "closest now"})
 

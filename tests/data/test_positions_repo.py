@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from data.positions_repo import add_position, last_position, latest_positions, positions_between, purge_positions
+from data.db import make_sessionmaker
+from data.positions_repo import (
+    PositionWriter,
+    add_position,
+    last_position,
+    latest_positions,
+    positions_between,
+    purge_positions,
+)
 from data.workers_repo import add_worker
 from dispatch.positions import Position
 
@@ -108,3 +118,50 @@ def test_a_failed_insert_does_not_put_coordinates_in_the_error(session: Session)
     with pytest.raises(IntegrityError) as failure:
         add_position(session, _position(424242, 0, lat=43.123456, lon=7.654321))
     assert "43.123456" not in str(failure.value) and "7.654321" not in str(failure.value)
+
+
+def _stored(engine: Engine, worker_id: int) -> list[tuple[int | None, datetime]]:
+    with make_sessionmaker(engine)() as session:
+        found = positions_between(session, worker_id=worker_id, start=T0, end=T0 + timedelta(hours=1))
+    return [(p.id, p.fix_time) for p in found]
+
+
+def test_the_writer_commits_each_group_on_its_own_connection_and_stores_a_resend_once(db_engine: Engine) -> None:
+    """Tests that the group committer's writer stores a group (readable at once by another connection: committed)
+    and gives each fix its row's id, and that a resend, in the group or in a later one-fix group, gets None and is
+    stored once; on SQLite its connection writes durably (WAL, synchronous=FULL)."""
+    with make_sessionmaker(db_engine)() as session:
+        worker = _worker(session, 1)
+        session.commit()
+    writer = PositionWriter(db_engine)
+    first, second = _position(worker, 0), _position(worker, 1)
+    ids = writer([first, second, replace(first, latitude=43.0)])
+    assert ids[2] is None and ids[0] is not None and ids[1] is not None
+    assert _stored(db_engine, worker) == [(ids[0], first.fix_time), (ids[1], second.fix_time)]
+    assert writer([replace(second, longitude=7.0)]) == [None]
+    (third,) = writer([_position(worker, 2)])
+    assert _stored(db_engine, worker)[-1] == (third, T0 + timedelta(minutes=2))
+    if db_engine.dialect.name == "sqlite":
+        connection = writer._connection.connection.driver_connection  # type: ignore[union-attr]
+        assert connection.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL: on disk before the call returns
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    writer.close()
+
+
+def test_a_failed_group_stores_nothing_and_the_writer_goes_on_with_a_fresh_connection(db_engine: Engine) -> None:
+    """Tests that when a group's transaction fails (a fix of a worker who does not exist) none of its fixes is
+    stored, the error carries no coordinates, and the next group is stored."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    with make_sessionmaker(db_engine)() as session:
+        worker = _worker(session, 1)
+        session.commit()
+    writer = PositionWriter(db_engine)
+    with pytest.raises((IntegrityError, sqlite3.IntegrityError)) as failure:
+        writer([_position(worker, 0), _position(424242, 0, lat=43.123456)])
+    assert "43.123456" not in str(failure.value)
+    assert _stored(db_engine, worker) == []
+    (new_id,) = writer([_position(worker, 0)])
+    assert _stored(db_engine, worker) == [(new_id, T0)]
+    writer.close()

@@ -15,6 +15,7 @@ from data.workers_repo import (
     leaves_overlapping,
     list_workers,
     set_active,
+    update_worker,
     upsert_worker_by_device,
     worker_by_device,
 )
@@ -71,6 +72,24 @@ def test_device_id_must_be_unique_and_the_error_names_it(session: Session) -> No
     with pytest.raises(ValueError, match=r"^name: must not be empty"):
         add_worker(session, name=" ", device_id="phone-4")
     assert [w.name for w in list_workers(session)] == ["Cy"]
+
+
+def test_the_fleet_listed_after_an_edit_has_the_edited_worker_as_stored(session: Session) -> None:
+    """Tests that listing every worker right after an edit (skills, shifts, home, team; then deactivating) gives the
+    worker as now stored and the others unchanged: the listing remembers each worker by its stored values, so a
+    listing from before the edit is never given again."""
+    ana = add_worker(session, name="Ana", device_id="e-1", skills=("gas",), shifts=(WEEKDAYS,), home_base=MONACO)
+    bo = add_worker(session, name="Bo", device_id="e-2", skills=("hvac",), shifts=(SATURDAY,), team="South")
+    before = list_workers(session)
+    edited = update_worker(
+        session, worker_id=ana.id, name="Ana", device_id="e-1", skills=("gas", "hvac"), shifts=(SATURDAY,),
+        home_base=None, team="North",
+    )  # fmt: skip
+    assert list_workers(session) == [edited, before[1]]
+    assert edited.skills == {"gas", "hvac"} and edited.shifts == (SATURDAY,) and edited.home_base is None
+    set_active(session, worker_id=bo.id, active=False)
+    assert [w.active for w in list_workers(session)] == [True, False]
+    assert list_workers(session)[1] == get_worker(session, bo.id)
 
 
 def test_list_workers_is_ordered_by_id_and_unknown_ids_give_none(session: Session) -> None:

@@ -104,6 +104,31 @@ def test_serves_with_gunicorn_workers_not_the_development_server(two_workers: Se
     assert "development server" not in two_workers.log_path.read_text(errors="replace")
 
 
+def _listening_sockets(port: int) -> int:
+    """How many sockets listen on `port` on this machine (IPv4)."""
+    return sum(
+        1
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+        if int(line.split()[1].split(":")[1], 16) == port and line.split()[3] == "0A"  # 0A: LISTEN
+    )
+
+
+def test_each_worker_listens_on_its_own_socket_and_a_second_server_on_the_port_is_refused(
+    two_workers: Served,
+) -> None:
+    """Tests that each of the two workers has its own listening socket (the kernel spreads connections over
+    them), and that a second `python -m console` started on the same port refuses to start, naming the port,
+    instead of joining the first server's sockets; the first keeps answering."""
+    wait_until(lambda: _listening_sockets(two_workers.port) == 2, 10, "one listening socket per worker")
+    second = subprocess.run(
+        [sys.executable, "-m", "console"], env=two_workers.env, cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert second.returncode == 1
+    assert f"refusing to start: port {two_workers.port} on 127.0.0.1 is not free" in second.stderr
+    assert _listening_sockets(two_workers.port) == 2
+    assert requests.get(f"{two_workers.url}/healthz", timeout=5).status_code == 200
+
+
 def test_every_worker_process_reaches_every_console(two_workers: Served) -> None:
     """Tests that consoles connected to different worker processes each get every position posted to any of them."""
     clients: list[socketio.Client] = []

@@ -322,3 +322,33 @@ def test_a_fix_waits_for_another_process_turn_to_write_and_is_stored_when_it_end
     t.join(10)
     assert isinstance(outcome[0], Stored)
     assert stored_fix_times(sessions, workers["ana"]) == [at("2025-03-03T08:00:00Z")] and len(bus.published) == 1
+
+
+def test_a_new_process_reads_every_worker_s_last_fix_in_one_query_and_judges_by_it(sessions, workers, bus):
+    """Tests that a freshly started pipeline (a new server process) reads the last fixes of all its workers at
+    once, not one query per worker at each one's first fix, and still judges each first fix by the worker's
+    stored last one: a resend of it is a duplicate, an older fix is kept but not live, a newer one is live."""
+    from sqlalchemy import event
+
+    earlier = pipeline(sessions, bus, "2025-03-03T08:10:05Z")
+    assert isinstance(earlier.ingest(report("ana", "2025-03-03T08:10:00Z")), Stored)
+    assert isinstance(earlier.ingest(report("noe", "2025-03-03T08:10:00Z", lat=43.75)), Stored)
+    engine = sessions.kw["bind"]
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT") and "positions" in statement:
+            statements.append(statement)
+
+    restarted = pipeline(sessions, bus, "2025-03-03T08:20:05Z")
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        resend = restarted.ingest(report("ana", "2025-03-03T08:10:00Z"))
+        older = restarted.ingest(report("noe", "2025-03-03T08:05:00Z"))
+        newer = restarted.ingest(report("ana", "2025-03-03T08:20:00Z"))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert isinstance(resend, Rejected) and resend.duplicate
+    assert isinstance(older, Stored) and not older.live
+    assert isinstance(newer, Stored) and newer.live
+    assert len(statements) == 1  # the workers' last fixes, together

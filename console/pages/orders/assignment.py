@@ -175,8 +175,7 @@ def candidate_row(
         parts.append(
             html.Button(
                 _("Assign"),
-                id={"type": ids.ASSIGN, "index": candidate.worker_id},
-                n_clicks=0,
+                id={"type": ids.ASSIGN, "index": candidate.worker_id},  # read by live.js's listener: ASSIGN_CLICK
                 className="assign primary" if best else "assign",
                 title="The proposed worker: one click" if best else "Override: give a reason below first",
             )
@@ -215,8 +214,7 @@ def near_view(found: Sequence[tuple[Nearby, str]], query: NearQuery, *, can_mana
             parts.append(
                 html.Button(
                     _("Assign"),
-                    id={"type": ids.NEAR_ASSIGN, "index": near.worker_id},
-                    n_clicks=0,
+                    id={"type": ids.NEAR_ASSIGN, "index": near.worker_id},  # as the candidates' (ASSIGN_CLICK)
                     className="assign",
                     title=_("Assign this order to this worker (anyone but the top candidate needs a reason)"),
                 )

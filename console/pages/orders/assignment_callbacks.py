@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dash import ALL, Dash, Input, Output, State, ctx
+from dash import Dash, Input, Output, State, ctx
 from dash.exceptions import PreventUpdate
 
 from console.auth import ApiError
@@ -65,24 +65,24 @@ def register(app: Dash, *, dispatch: DispatchService, auth: Authoriser) -> Assig
         State(ids.NEAR_SKILLS, "options"),
     )
 
+    # An Assign button (a candidate's or who-is-near's) is no Dash input: live.js's one click listener writes which
+    # was clicked into ASSIGN_CLICK, so a card drawn with its buttons sends no request that does nothing.
     @app.callback(
         Output(ids.SELECTED_ORDER, "data", allow_duplicate=True),
-        Input({"type": ids.ASSIGN, "index": ALL}, "n_clicks"),
-        Input({"type": ids.NEAR_ASSIGN, "index": ALL}, "n_clicks"),
+        Input(ids.ASSIGN_CLICK, "data"),
         Input(ids.CANCEL_ORDER, "submit_n_clicks"),
         State(ids.OVERRIDE_REASON, "value"),
         State(ids.SELECTED_ORDER, "data"),
         prevent_initial_call=True,
     )
-    def act_on_order(
-        _assign_clicks: Any, _near_clicks: Any, _cancel_clicks: Any, reason: str | None, selected: Any
-    ) -> Any:
+    def act_on_order(assign_click: Any, _cancel_clicks: Any, reason: str | None, selected: Any) -> Any:
         clicked = ctx.triggered[0]["value"] if ctx.triggered else None
         if not clicked:
-            raise PreventUpdate  # the buttons were (re)drawn, nobody clicked
+            raise PreventUpdate  # nobody clicked
         try:
             actor = auth.require(Action.MANAGE_ORDERS)
-            command = parse_command(ctx.triggered_id, selected, reason)
+            trigger = assign_click if ctx.triggered_id == ids.ASSIGN_CLICK else ctx.triggered_id
+            command = parse_command(trigger, selected, reason)
             if command.worker_id is not None:
                 result: Any = dispatch.assign(
                     actor=actor, order_id=command.order_id, worker_id=command.worker_id, reason=command.reason

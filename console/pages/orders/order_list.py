@@ -18,7 +18,12 @@ from services.dispatch_service import BatchResult
 
 
 def highlight_layer() -> dl.GeoJSON:
-    """Rings around the selected order and the picked site (drawn on top, never in the way of a click)."""
+    """Rings around the selected order and the picked site (drawn on top, never in the way of a click).
+
+    Each ring is a small element of its own (assets/live.js highlightMarker), pulsed by its own opacity: the
+    compositor redraws a ring's few pixels per frame. As a path in the markers' SVG it repainted all 2,500
+    markers every frame, and as the opacity of an SVG of the map's size it made chromium redraw the whole map
+    (bench/README.md, "The dispatcher's console")."""
     return dl.GeoJSON(id=ids.HIGHLIGHT_LAYER, data=EMPTY_LAYER, pointToLayer=NS("highlightMarker"), interactive=False)
 
 
@@ -31,6 +36,7 @@ def stores() -> list[Any]:
         dcc.Store(id=ids.NEAR_TARGET),
         dcc.Store(id=ids.NEAR_DEFAULTS),
         dcc.Store(id=ids.CARD_SHOW_ALL),
+        dcc.Store(id=ids.ASSIGN_CLICK),
     ]
 
 
