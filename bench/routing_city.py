@@ -35,11 +35,12 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import monaco_day  # noqa: E402
 from city_day import city_problem  # noqa: E402
+from routing_two_cores import search_in_halves, search_portfolio  # noqa: E402
 
 import routing.pyvrp_engine as pyvrp_engine  # noqa: E402
 import routing.solve as solve_module  # noqa: E402
 from routing.check import check  # noqa: E402
-from routing.plan import Progress, unservable_reason  # noqa: E402
+from routing.plan import Plan, Progress, unservable_reason  # noqa: E402
 from routing.problem import DAY_S, Problem, StopRule  # noqa: E402
 from routing.solve import relax_for_pyvrp, routes_plan, solve, warm_routes  # noqa: E402
 
@@ -193,12 +194,69 @@ def timed_table(days: Sequence[str], budgets: Sequence[float], codes: Sequence[s
                 )
 
 
+def seed_phase(
+    how: str, relaxed: Problem, out: dict[str, Any], seed: int, history: int | None, stop: StopRule
+) -> Plan | None:
+    """The relaxation's search `how`: "one" (one process, `main`), "portfolio" (two seeds on two processes, the
+    cheaper kept) or "halves" (bench/routing_two_cores.py); timed budgets count each process's CPU."""
+    if how == "portfolio":
+        return search_portfolio(
+            relaxed, stop=stop, seed=seed, leave_out=out, history_length=history, clock=time.process_time
+        )
+    if how == "halves":
+        return search_in_halves(
+            relaxed, stop=stop, seed=seed, leave_out=out, history_length=history, clock=time.process_time
+        )
+    return pyvrp_engine.solve_pyvrp(
+        relaxed, stop=stop, seed=seed, leave_out=out, history_length=history, clock=time.process_time
+    )
+
+
+def split_table(seeds: Sequence[int], budgets: Sequence[float], iterations: Sequence[int]) -> None:
+    """The seed phase at an equal budget per process: one search; two seeds, best kept; halves then whole."""
+    print("\n#### The city day's relaxation at an equal budget per process: one core against two\n")
+    print(
+        "| seed | budget per process | search | relaxation | with breaks (travel, workers) | CPU s (this process) | load |"
+    )
+    print("| ---: | ---: | --- | ---: | ---: | ---: | ---: |")
+    stops = [StopRule(max_seconds=b) for b in budgets] + [StopRule(max_solutions=n) for n in iterations]
+    for seed in seeds:
+        problem, _ = city_problem(seed)
+        relaxed = relax_for_pyvrp(problem)
+        out = {v.id: r for v in relaxed.visits if (r := unservable_reason(relaxed, v)) is not None}
+        history = solve_module.field_history_length(problem)
+        for stop in stops:
+            budget = f"{stop.max_seconds:g} CPU s" if stop.max_seconds is not None else f"{stop.max_solutions:,} it"
+            found: list[float] = []
+            for label, how, run_seed in (
+                ("one search (`main`)", "one", seed),
+                ("one search, other seed", "one", seed + 1),
+                ("halves, then whole", "halves", seed),
+                ("two seeds on two processes", "portfolio", seed),
+            ):
+                started = cpu()
+                plan = seed_phase(how, relaxed, out, run_seed, history, stop)
+                spent = cpu() - started
+                assert plan is not None
+                repaired = routes_plan(problem, warm_routes(problem, problem.visits, plan), {})
+                used = sum(1 for r in repaired.routes if r.stops)
+                found.append(repaired.travel_s)
+                print(
+                    f"| {seed} | {budget} | {label} | {plan.objective / 3600:.2f} h | "
+                    f"{repaired.travel_s / 3600:.2f} h ({used}) | {spent:.1f} | {os.getloadavg()[0]:.1f} |",
+                    flush=True,
+                )
+            print(f"| {seed} | {budget} | two seeds, best kept | | {min(found[:2]) / 3600:.2f} h | | |", flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tables", nargs="+", default=["steps", "curve"], choices=["steps", "curve", "timed"])
+    parser.add_argument("--tables", nargs="+", default=["steps", "curve"], choices=["steps", "curve", "timed", "split"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--histories", type=int, nargs="+", default=HISTORIES, help="curve: history lengths")
     parser.add_argument("--marks", type=int, nargs="+", default=MARKS, help="curve: iteration counts")
+    parser.add_argument("--split-budgets", type=float, nargs="*", default=[9.0], help="split: CPU s per process")
+    parser.add_argument("--split-iterations", type=int, nargs="*", default=[], help="split: iteration counts")
     parser.add_argument("--steps-iterations", type=int, default=2000)
     parser.add_argument("--days", nargs="+", default=["city:0", "city:1", "monaco:0"], help="timed: name:seed")
     parser.add_argument("--budgets", type=float, nargs="+", default=[10.0, 120.0], help="timed: CPU seconds")
@@ -215,6 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 steps_table(problem, day_cpu, seed, args.steps_iterations, history)
     if "curve" in args.tables:
         curve_table(args.seeds, args.histories)
+    if "split" in args.tables:
+        split_table(args.seeds, args.split_budgets, args.split_iterations)
     if "timed" in args.tables:
         timed_table(args.days, args.budgets, args.codes)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end.")
