@@ -774,6 +774,61 @@
     window.dash_clientside.set_props(ORDER_DOM.assign, { data: { type: id.type, index: id.index, click: assignClicks } });
   }, true);
 
+  // The card's candidates and excluded workers come as one element each whose `data-rows` (and `data-labels`) live.js
+  // draws as rows, each text set as text (console/pages/orders/assignment.py candidate_list, detail.py excluded_list):
+  // one Dash component per list instead of ~7 per row (bench/README.md, "The dispatcher's console"). React leaves
+  // the element's children alone (it has none of its own), and redraws nothing when the same rows come again.
+  function span(className, text) {
+    const node = document.createElement("span");
+    node.className = className;
+    node.textContent = text;
+    return node;
+  }
+  function candidateRow(r, labels) {
+    const item = document.createElement("li");
+    item.className = "candidate" + (r.best ? " best" : "") + (r.current ? " current" : "");
+    const facts = span("cand-facts", "");
+    facts.append(span("cand-eta", r.eta), span("cand-score", r.score));
+    facts.lastChild.title = labels.score_title;
+    if (r.late) facts.append(span("cand-late", r.late));
+    item.append(span("cand-rank", String(r.rank)), span("cand-name", r.name), facts);
+    if (r.current) item.append(span("cand-current", labels.assigned));
+    else if (labels.button_type) {
+      const button = document.createElement("button");
+      button.id = JSON.stringify({ index: r.worker_id, type: labels.button_type });  // as Dash writes it: the listener
+      button.className = r.best ? "assign primary" : "assign";
+      button.title = r.best ? labels.best_title : labels.override_title;
+      button.textContent = labels.assign;
+      item.append(button);
+    }
+    return item;
+  }
+  function excludedRow(r) {
+    const item = document.createElement("li");
+    item.append(span("ex-name", r[0]), span("ex-reason", r[1]));
+    return item;
+  }
+  function drawRows(list) {
+    const json = list.getAttribute("data-rows");
+    const words = list.getAttribute("data-labels");
+    if (list.drawnRows === json && list.drawnLabels === words) return;
+    Object.assign(list, { drawnRows: json, drawnLabels: words });
+    let rows = [];
+    let labels = null;
+    try { rows = JSON.parse(json) || []; labels = JSON.parse(words || "null"); } catch (e) { rows = []; }
+    list.replaceChildren(...rows.map((r) => (labels ? candidateRow(r, labels) : excludedRow(r))));
+  }
+  new MutationObserver((records) => {
+    for (const record of records) {
+      if (record.type === "attributes") { if (record.target.hasAttribute("data-rows")) drawRows(record.target); continue; }
+      for (const node of record.addedNodes) {
+        if (node.nodeType !== 1) continue;
+        if (node.hasAttribute("data-rows")) drawRows(node);
+        else if (node.firstElementChild) node.querySelectorAll("[data-rows]").forEach(drawRows);
+      }
+    }
+  }).observe(document.documentElement, { childList: true, subtree: true, attributes: true, attributeFilter: ["data-rows", "data-labels"] });
+
   function ownEcho(o, n) {
     if (n && n.kind === "assigned" && o.status === "assigned" && o.assigned_worker_id === n.worker_id) return true;
     if (n && n.kind === "cancelled" && o.status === "cancelled") return true;
