@@ -1049,11 +1049,17 @@
       const target = f ? { order_id: sel, lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1] } : null;
       return sameAs("target", target) ? NO() : target;
     },
-    nearDefaults: function (defaults) {
-      // Reset the form only when another order is shown, not on every refresh of the same one.
+    nearDefaults: function (defaults, skills, n, found) {
+      // Reset the form only when another order is shown, not on every refresh of the same one; and only the parts
+      // that differ (an unchanged dropdown, count or empty list is not redrawn after each card).
       if (!defaults || defaults.order_id === orderCache.nearOrder) return [NO(), NO(), NO()];
       orderCache.nearOrder = defaults.order_id;
-      return [defaults.skills || [], 5, null];
+      const wanted = defaults.skills || [];
+      return [
+        JSON.stringify(wanted) === JSON.stringify(skills || []) ? NO() : wanted,
+        n === 5 ? NO() : 5,
+        found === null || found === undefined ? NO() : null,
+      ];
     },
     nearSkillOptions: function (workers, defaults, current) {
       const skills = new Set((defaults && defaults.skills) || []);
