@@ -818,7 +818,11 @@
     try { rows = JSON.parse(json) || []; labels = JSON.parse(words || "null"); } catch (e) { rows = []; }
     list.replaceChildren(...rows.map((r) => (labels ? candidateRow(r, labels) : excludedRow(r))));
   }
-  new MutationObserver((records) => {
+  // Only the card's two containers are watched (from `orders.panel`, which runs on load and on every selection, so
+  // before a card arrives): a watch over the whole page cost its build (markers, labels, the lists) 20-30 ms.
+  const CARD_LISTS = ["order-card", "order-excluded"];  // console/pages/ids.py ORDER_CARD, ORDER_EXCLUDED
+  const watchedLists = new WeakSet();
+  const cardLists = new MutationObserver((records) => {
     for (const record of records) {
       if (record.type === "attributes") { if (record.target.hasAttribute("data-rows")) drawRows(record.target); continue; }
       for (const node of record.addedNodes) {
@@ -827,7 +831,16 @@
         else if (node.firstElementChild) node.querySelectorAll("[data-rows]").forEach(drawRows);
       }
     }
-  }).observe(document.documentElement, { childList: true, subtree: true, attributes: true, attributeFilter: ["data-rows", "data-labels"] });
+  });
+  function watchCardLists() {
+    for (const id of CARD_LISTS) {
+      const box = document.getElementById(id);
+      if (!box || watchedLists.has(box)) continue;
+      watchedLists.add(box);
+      box.querySelectorAll("[data-rows]").forEach(drawRows);
+      cardLists.observe(box, { childList: true, subtree: true, attributes: true, attributeFilter: ["data-rows", "data-labels"] });
+    }
+  }
 
   function ownEcho(o, n) {
     if (n && n.kind === "assigned" && o.status === "assigned" && o.assigned_worker_id === n.worker_id) return true;
@@ -967,6 +980,7 @@
       ];
     },
     panel: function (ordersData, workers, selected) {
+      watchCardLists();
       const names = workerNames(workers);
       const sel = selectedId(selected);
       const feats = ((ordersData && ordersData.features) || []).map((f) => f.properties);
