@@ -774,6 +774,74 @@
     window.dash_clientside.set_props(ORDER_DOM.assign, { data: { type: id.type, index: id.index, click: assignClicks } });
   }, true);
 
+  // The card's candidates and excluded workers come as one element each whose `data-rows` (and `data-labels`) live.js
+  // draws as rows, each text set as text (console/pages/orders/assignment.py candidate_list, detail.py excluded_list):
+  // one Dash component per list instead of ~7 per row (bench/README.md, "The dispatcher's console"). React leaves
+  // the element's children alone (it has none of its own), and redraws nothing when the same rows come again.
+  function span(className, text) {
+    const node = document.createElement("span");
+    node.className = className;
+    node.textContent = text;
+    return node;
+  }
+  function candidateRow(r, labels) {
+    const item = document.createElement("li");
+    item.className = "candidate" + (r.best ? " best" : "") + (r.current ? " current" : "");
+    const facts = span("cand-facts", "");
+    facts.append(span("cand-eta", r.eta), span("cand-score", r.score));
+    facts.lastChild.title = labels.score_title;
+    if (r.late) facts.append(span("cand-late", r.late));
+    item.append(span("cand-rank", String(r.rank)), span("cand-name", r.name), facts);
+    if (r.current) item.append(span("cand-current", labels.assigned));
+    else if (labels.button_type) {
+      const button = document.createElement("button");
+      button.id = JSON.stringify({ index: r.worker_id, type: labels.button_type });  // as Dash writes it: the listener
+      button.className = r.best ? "assign primary" : "assign";
+      button.title = r.best ? labels.best_title : labels.override_title;
+      button.textContent = labels.assign;
+      item.append(button);
+    }
+    return item;
+  }
+  function excludedRow(r) {
+    const item = document.createElement("li");
+    item.append(span("ex-name", r[0]), span("ex-reason", r[1]));
+    return item;
+  }
+  function drawRows(list) {
+    const json = list.getAttribute("data-rows");
+    const words = list.getAttribute("data-labels");
+    if (list.drawnRows === json && list.drawnLabels === words) return;
+    Object.assign(list, { drawnRows: json, drawnLabels: words });
+    let rows = [];
+    let labels = null;
+    try { rows = JSON.parse(json) || []; labels = JSON.parse(words || "null"); } catch (e) { rows = []; }
+    list.replaceChildren(...rows.map((r) => (labels ? candidateRow(r, labels) : excludedRow(r))));
+  }
+  // Only the card's two containers are watched (from `orders.panel`, which runs on load and on every selection, so
+  // before a card arrives): a watch over the whole page cost its build (markers, labels, the lists) 20-30 ms.
+  const CARD_LISTS = ["order-card", "order-excluded"];  // console/pages/ids.py ORDER_CARD, ORDER_EXCLUDED
+  const watchedLists = new WeakSet();
+  const cardLists = new MutationObserver((records) => {
+    for (const record of records) {
+      if (record.type === "attributes") { if (record.target.hasAttribute("data-rows")) drawRows(record.target); continue; }
+      for (const node of record.addedNodes) {
+        if (node.nodeType !== 1) continue;
+        if (node.hasAttribute("data-rows")) drawRows(node);
+        else if (node.firstElementChild) node.querySelectorAll("[data-rows]").forEach(drawRows);
+      }
+    }
+  });
+  function watchCardLists() {
+    for (const id of CARD_LISTS) {
+      const box = document.getElementById(id);
+      if (!box || watchedLists.has(box)) continue;
+      watchedLists.add(box);
+      box.querySelectorAll("[data-rows]").forEach(drawRows);
+      cardLists.observe(box, { childList: true, subtree: true, attributes: true, attributeFilter: ["data-rows", "data-labels"] });
+    }
+  }
+
   function ownEcho(o, n) {
     if (n && n.kind === "assigned" && o.status === "assigned" && o.assigned_worker_id === n.worker_id) return true;
     if (n && n.kind === "cancelled" && o.status === "cancelled") return true;
@@ -912,6 +980,7 @@
       ];
     },
     panel: function (ordersData, workers, selected) {
+      watchCardLists();
       const names = workerNames(workers);
       const sel = selectedId(selected);
       const feats = ((ordersData && ordersData.features) || []).map((f) => f.properties);
@@ -994,11 +1063,17 @@
       const target = f ? { order_id: sel, lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1] } : null;
       return sameAs("target", target) ? NO() : target;
     },
-    nearDefaults: function (defaults) {
-      // Reset the form only when another order is shown, not on every refresh of the same one.
+    nearDefaults: function (defaults, skills, n, found) {
+      // Reset the form only when another order is shown, not on every refresh of the same one; and only the parts
+      // that differ (an unchanged dropdown, count or empty list is not redrawn after each card).
       if (!defaults || defaults.order_id === orderCache.nearOrder) return [NO(), NO(), NO()];
       orderCache.nearOrder = defaults.order_id;
-      return [defaults.skills || [], 5, null];
+      const wanted = defaults.skills || [];
+      return [
+        JSON.stringify(wanted) === JSON.stringify(skills || []) ? NO() : wanted,
+        n === 5 ? NO() : 5,
+        found === null || found === undefined ? NO() : null,
+      ];
     },
     nearSkillOptions: function (workers, defaults, current) {
       const skills = new Set((defaults && defaults.skills) || []);

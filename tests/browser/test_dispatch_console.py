@@ -531,6 +531,19 @@ def test_who_is_near_lists_workers_by_eta_and_assigns(page, world):
         f"() => document.querySelector('#order-message').innerText.includes('Assigned to {other}')", timeout=5_000
     )
     page.wait_for_selector(f"path.order-marker.order-id-{order_id}.order-assigned", timeout=5_000)
+
+    # Another order resets the form to its own skills, 5 workers and no list (only what differs is redrawn).
+    page.fill("#near-n", "3")
+    page.press("#near-n", "Enter")
+    electrical = api_order(world, site="Casino de Monte-Carlo", skill="electrical")
+    open_order(page, electrical)
+    page.wait_for_function(
+        "() => document.querySelector('#near-skills').innerText.includes('electrical')"
+        " && !document.querySelector('#near-skills').innerText.includes('gas')",
+        timeout=5_000,
+    )
+    page.wait_for_function("() => document.querySelector('#near-n').value === '5'", timeout=5_000)
+    assert page.locator(".near-row").count() == 0
     assert not [e for e in page.errors if "favicon" not in e], page.errors
 
 

@@ -123,6 +123,8 @@ def test_the_live_map_and_the_order_card_show_typed_html_as_text(page, console_s
     card = page.locator("#order-detail").inner_text()
     for text in (SITE, NOTE, REPORT, PART):
         assert text in card, (text, card)
+    # The worker's name as live.js draws the card's lists (a candidate's or an excluded worker's row), as text.
+    assert WORKER in page.locator("#order-card .cand-name, #order-excluded .ex-name").all_text_contents()
 
     page.click("#tab-new-order")
     page.wait_for_selector("path.site-marker", timeout=10_000)

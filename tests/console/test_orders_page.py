@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
@@ -77,14 +78,42 @@ def explained(order: WorkOrder | None = None, ranking: Ranking = RANKING) -> Exp
 
 
 def texts(component: Any) -> str:
-    """Every string inside a component tree, joined (what a person would read)."""
+    """Every string inside a component tree, joined (what a person would read; a list's `data-rows` as live.js
+    draws them: each row's texts)."""
     if component is None:
         return ""
     if isinstance(component, str | int | float):
         return str(component)
     if isinstance(component, list | tuple):
         return " ".join(texts(c) for c in component)
-    return texts(getattr(component, "children", None))
+    drawn = [row_texts(r) for r in rows_of(component, deep=False)]
+    return " ".join([texts(getattr(component, "children", None)), *drawn]).strip()
+
+
+def row_texts(row: Any) -> str:
+    if isinstance(row, list):
+        return " ".join(row)
+    return " ".join(str(row[k]) for k in ("rank", "name", "eta", "score", "late") if row[k])
+
+
+def rows_of(component: Any, *, deep: bool = True) -> list[Any]:
+    """The rows live.js draws from the lists' `data-rows` in the tree (candidates: dicts; excluded: [name, reason])."""
+    lists = find(component, lambda c: True) if deep else [component]
+    return [
+        r
+        for c in lists
+        if hasattr(c, "to_plotly_json")
+        for r in json.loads(c.to_plotly_json()["props"].get("data-rows") or "[]")
+    ]
+
+
+def assign_buttons(component: Any) -> list[Any]:
+    """The candidate rows drawn with an Assign button (live.js: the list's labels name the button's type)."""
+    lists = find(component, lambda c: hasattr(c, "to_plotly_json") and "data-labels" in c.to_plotly_json()["props"])
+    with_buttons = [
+        c for c in lists if json.loads(c.to_plotly_json()["props"]["data-labels"])["button_type"] == ids.ASSIGN
+    ]
+    return [r for r in rows_of(with_buttons) if not r["current"]]
 
 
 def find(component: Any, predicate: Any) -> list[Any]:
@@ -98,10 +127,6 @@ def find(component: Any, predicate: Any) -> list[Any]:
             found.append(component)
         found += find(getattr(component, "children", None), predicate)
     return found
-
-
-def assign_buttons(component: Any) -> list[Any]:
-    return find(component, lambda c: isinstance(getattr(c, "id", None), dict) and c.id.get("type") == ids.ASSIGN)
 
 
 # ---------------------------------------------------------------------------------------------- parsing
@@ -158,15 +183,12 @@ def test_assign_and_cancel_clicks_become_commands():
 def test_card_ranks_candidates_with_eta_score_and_one_click_assign():
     """Tests that the card lists candidates best first with ETA and score, and every one has an Assign button (the top one primary)."""
     card, excluded, message, actions = orders.order_view(explained(), can_manage=True, notice=None)
-    rows = find(card, lambda c: isinstance(c, html.Li))
-    assert [texts(find(r, lambda c: getattr(c, "className", "") == "cand-name")) for r in rows] == [
-        "Near Gas",
-        "Far Gas",
-    ]
-    assert "ETA <1 min" in texts(rows[0]) and "score 2.7" in texts(rows[0])
-    assert "ETA 4 min" in texts(rows[1])
-    buttons = assign_buttons(card)
-    assert [(b.id["index"], b.className) for b in buttons] == [(1, "assign primary"), (2, "assign")]
+    rows = rows_of(card)
+    assert [r["name"] for r in rows] == ["Near Gas", "Far Gas"]
+    assert "ETA <1 min" in row_texts(rows[0]) and "score 2.7" in row_texts(rows[0])
+    assert "ETA 4 min" in row_texts(rows[1])
+    buttons = assign_buttons(card)  # the top one primary (live.js: class "assign primary" for the best row)
+    assert [(b["worker_id"], b["best"]) for b in buttons] == [(1, True), (2, False)]
     assert "Tue 04 Mar 09:00–11:00 UTC" in texts(card) and "Boiler pressure low" in texts(card)
     assert (message, actions) == (None, "order-actions")
     assert "Sparks" in texts(excluded) and "no skill gas" in texts(excluded)
@@ -186,8 +208,8 @@ def test_assigned_order_marks_the_assignee_and_offers_reassignment():
     order = make_order(status=OrderStatus.ASSIGNED, assigned_worker_id=1)
     card, *_ = orders.order_view(explained(order), can_manage=True, notice={"kind": "assigned", "worker_id": 1})
     assert "Reassign to" in texts(card) and "Near Gas" in texts(card)
-    assert [b.id["index"] for b in assign_buttons(card)] == [2]
-    assert find(card, lambda c: getattr(c, "className", "") == "candidate best current")
+    assert [b["worker_id"] for b in assign_buttons(card)] == [2]
+    assert [(r["worker_id"], r["best"], r["current"]) for r in rows_of(card)] == [(1, True, True), (2, False, False)]
 
 
 def test_viewer_and_final_orders_get_no_actions():

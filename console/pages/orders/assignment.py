@@ -3,6 +3,7 @@ who is near the order's site; and what a click on any of them means (pure parsin
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -150,38 +151,38 @@ def action_result(command: Command, result: WorkOrder | Refused) -> dict[str, An
     return {"order_id": command.order_id, "notice": notice}
 
 
-def candidate_row(
-    candidate: Candidate, rank: int, *, name: str, best: bool, current: bool, can_manage: bool
-) -> html.Li:
-    """One ranked worker: name, ETA, score, lateness, and the one-click Assign button."""
-    facts: list[Any] = [
-        html.Span(f"ETA {minutes_text(candidate.eta_s)}", className="cand-eta"),
-        html.Span(
-            f"score {candidate.score_s / 60:.1f}",
-            className="cand-score",
-            title=_("ETA plus a penalty per order already booked today, in minutes (lower is better)"),
-        ),
-    ]
-    if candidate.late_s > 0:
-        facts.append(html.Span(f"{minutes_text(candidate.late_s)} late", className="cand-late"))
-    parts: list[Any] = [
-        html.Span(str(rank), className="cand-rank"),
-        html.Span(name, className="cand-name"),
-        html.Span(facts, className="cand-facts"),
-    ]
-    if current:
-        parts.append(html.Span(_("assigned"), className="cand-current"))
-    elif can_manage:
-        parts.append(
-            html.Button(
-                _("Assign"),
-                id={"type": ids.ASSIGN, "index": candidate.worker_id},  # read by live.js's listener: ASSIGN_CLICK
-                className="assign primary" if best else "assign",
-                title="The proposed worker: one click" if best else "Override: give a reason below first",
-            )
-        )
-    classes = "candidate" + (" best" if best else "") + (" current" if current else "")
-    return html.Li(parts, className=classes)
+def candidate_row(candidate: Candidate, rank: int, *, name: str, best: bool, current: bool) -> dict[str, Any]:
+    """One ranked worker as the card's list carries it: name, ETA, score, lateness (texts), and whose it is."""
+    return {
+        "rank": rank,
+        "name": name,
+        "eta": f"ETA {minutes_text(candidate.eta_s)}",
+        "score": f"score {candidate.score_s / 60:.1f}",
+        "late": f"{minutes_text(candidate.late_s)} late" if candidate.late_s > 0 else "",
+        "worker_id": candidate.worker_id,
+        "best": best,
+        "current": current,
+    }
+
+
+def candidate_list(rows: Sequence[Mapping[str, Any]], *, can_manage: bool) -> html.Ol:
+    """The ranked candidates, each with its one-click Assign button, as ONE component: live.js draws each row from
+    `data-rows` (li.candidate: rank, name, ETA · score · lateness, the Assign button or 'assigned'; every text set as
+    text), as a row of ~7 Dash components per worker cost the page's React and dash-renderer most of a click
+    (bench/README.md, "The dispatcher's console")."""
+    labels = {
+        "assign": _("Assign"),
+        "assigned": _("assigned"),
+        "score_title": _("ETA plus a penalty per order already booked today, in minutes (lower is better)"),
+        "best_title": "The proposed worker: one click",
+        "override_title": "Override: give a reason below first",
+        "button_type": ids.ASSIGN if can_manage else "",  # read by live.js's listener: ASSIGN_CLICK
+    }
+    data = {
+        "data-rows": json.dumps(list(rows), ensure_ascii=False),
+        "data-labels": json.dumps(labels, ensure_ascii=False),
+    }
+    return html.Ol(className="candidates", **data)
 
 
 def near_defaults(order: WorkOrder) -> dict[str, Any]:

@@ -55,6 +55,9 @@ def register(app: Dash, *, dispatch: DispatchService, auth: Authoriser) -> Assig
         Output(ids.NEAR_N, "value"),
         Output(ids.NEAR_LIST, "children", allow_duplicate=True),
         Input(ids.NEAR_DEFAULTS, "data"),
+        State(ids.NEAR_SKILLS, "value"),
+        State(ids.NEAR_N, "value"),
+        State(ids.NEAR_LIST, "children"),
         prevent_initial_call=True,
     )
     app.clientside_callback(

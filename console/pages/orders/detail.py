@@ -3,6 +3,7 @@ workers, and what the field sent (check-ins with verdicts, photos, the service r
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -11,7 +12,7 @@ from dash import html
 from console import i18n
 from console.i18n import _
 from console.pages import checkin_confidence, ids
-from console.pages.orders.assignment import actions_panel, candidate_row
+from console.pages.orders.assignment import actions_panel, candidate_list, candidate_row
 from console.pages.orders.common import NO_ORDER_HINT, distance_text, humanise, minutes_text, window_text
 from dispatch.assign import Excluded
 from dispatch.checkin import CheckinKind
@@ -109,22 +110,19 @@ def excluded_view(excluded: Sequence[Excluded], names: Mapping[int, str], *, ope
         className="excluded",
         children=[
             html.Summary(_("Excluded workers ({n})").format(n=len(excluded))),
-            html.Ul(
-                [
-                    html.Li(
-                        [
-                            html.Span(
-                                names.get(e.worker_id) or _("worker {id}").format(id=e.worker_id), className="ex-name"
-                            ),
-                            html.Span(i18n.reason(e.reason), className="ex-reason"),
-                        ]
-                    )
-                    for e in shown
-                ]
+            excluded_list(
+                [names.get(e.worker_id) or _("worker {id}").format(id=e.worker_id) for e in shown],
+                [i18n.reason(e.reason) for e in shown],
             ),
             *more,
         ],
     )
+
+
+def excluded_list(names: Sequence[str], reasons: Sequence[str]) -> html.Ul:
+    """Excluded workers (name, then why) as ONE component: live.js draws a `li` per row from `data-rows` (span.ex-name,
+    span.ex-reason, as text), as `candidate_list` does."""
+    return html.Ul(**{"data-rows": json.dumps([list(r) for r in zip(names, reasons, strict=True)], ensure_ascii=False)})
 
 
 def order_view(
@@ -155,7 +153,7 @@ def order_view(
         best_id = ranking.best.worker_id if ranking.best else None
         card += [
             html.H3("Candidates" if order.assigned_worker_id is None else "Reassign to"),
-            html.Ol(
+            candidate_list(
                 [
                     candidate_row(
                         c,
@@ -163,11 +161,10 @@ def order_view(
                         name=names.get(c.worker_id, f"worker {c.worker_id}"),
                         best=c.worker_id == best_id,
                         current=c.worker_id == order.assigned_worker_id,
-                        can_manage=can_manage,
                     )
                     for i, c in enumerate(ranking.candidates if show_all else ranking.candidates[:CARD_ROWS])
                 ],
-                className="candidates",
+                can_manage=can_manage,
             ),
         ]
         if not show_all and len(ranking.candidates) > CARD_ROWS:
