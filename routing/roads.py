@@ -58,6 +58,14 @@ def car_profile() -> Path:
     return Path(osrm.__file__).resolve().parent / "share" / "profiles" / "car.lua"
 
 
+BUILD_THREADS = ("--threads", "1")
+"""Every OSRM build step runs on one thread. With OSRM's default of two, builds of the same extract running six
+at a time gave 4 networks in 144 whose route from Fontvieille to the Pharmacie des Anglais is 23.7 km in 387 s
+(61 m/s) instead of 3.5 km in 310 s; on one thread, 0 in 144 (a /tmp script building and asking each network).
+That was the failure "seen twice in full runs" of tests/routing/test_travel.py (see `routing.travel`'s
+`_with_plausible_distance`). Monaco's extract builds in about 1.5 s either way."""
+
+
 def build_roads(
     pbf: Path,
     out_dir: Path,
@@ -94,9 +102,9 @@ def build_roads(
         shutil.copyfile(pbf, scratch / f"{name}.osm.pbf")
         base = f"{name}.osrm"
         commands = [
-            ("extract", ["extract", "-p", str(profile), f"{name}.osm.pbf"]),
-            ("partition", ["partition", base]),
-            ("customize", ["customize", base]),
+            ("extract", ["extract", "-p", str(profile), f"{name}.osm.pbf", *BUILD_THREADS]),
+            ("partition", ["partition", base, *BUILD_THREADS]),
+            ("customize", ["customize", base, *BUILD_THREADS]),
         ]
         steps: list[BuildStep] = []
         for step, args in commands:

@@ -196,8 +196,10 @@ def _with_plausible_distance(route: RoadRoute) -> RoadRoute:
     that route's: more than twice or under half the length of the road drawn (and 100 m apart).
 
     Twice in about ten full test runs a route's distance came back ~8 times its geometry's (23.7 km for a
-    3 km drive in Monaco, at a plausible duration): not explained, not reproduced alone. The geometry is what the
-    vehicle drives, so its length stands in, and the anomaly is logged (without the route's points).
+    3 km drive in Monaco, at a plausible duration). The cause was a network built on two threads
+    (`routing.roads.BUILD_THREADS`), which now builds on one; a network built before may still have it. The
+    geometry is what the vehicle drives, so its length stands in, and the anomaly is logged (without the route's
+    points).
     """
     length_m, engine_m = route.length_m, route.distance_m
     if abs(engine_m - length_m) <= 100.0 or length_m / 2 <= engine_m <= length_m * 2:
