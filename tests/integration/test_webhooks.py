@@ -265,7 +265,8 @@ def test_the_sender_stops_quietly_when_its_redis_is_gone(hooks, tmp_path):
     own_redis.wait(10)
     assert sender.proc is not None
     sender.proc.terminate()
-    assert sender.proc.wait(30) == 0
+    code = sender.proc.wait(30)
     log = (tmp_path / "webhooks.log").read_text()
+    assert code == 0, log
     assert "Traceback" not in log, log
     assert "Redis is gone: the scheduler stops" in log and "stops without signing off" in log
