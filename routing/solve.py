@@ -246,16 +246,16 @@ def relaxation_settings(problem: Problem, stop: StopRule) -> SearchSettings:
     every problem PyVRP expresses exactly (Solomon, Gehring & Homberger) keep plain PyVRP's search,
     but a large day (`LARGE_DAY_VISITS` on) gets `field_history_length`'s history at any budget.
     """
-    short = (stop.max_seconds is not None and stop.max_seconds <= FIELD_SEARCH_MAX_SECONDS) or (
-        stop.max_seconds is None
-        and stop.max_solutions is not None
-        and stop.max_solutions <= FIELD_SEARCH_MAX_ITERATIONS
-    )
     if not unsupported(problem):
         return PLAIN
     large = field_history_length(problem)
     if large is not None:
         return SearchSettings(history_length=large)
+    short = (stop.max_seconds is not None and stop.max_seconds <= FIELD_SEARCH_MAX_SECONDS) or (
+        stop.max_seconds is None
+        and stop.max_solutions is not None
+        and stop.max_solutions <= FIELD_SEARCH_MAX_ITERATIONS
+    )
     return FIELD_SEARCH if short and len(problem.visits) <= FIELD_SEARCH_MAX_VISITS else PLAIN
 
 

@@ -72,13 +72,7 @@ def api_order(server, *, site: str, skill: str, today: bool = False, assign_to: 
     assert r.status_code == 201, r.text
     order_id = r.json()["id"]
     if assign_to is not None:
-        r = requests.post(
-            f"{server.url}/api/v1/work-orders/{order_id}/assign",
-            json={"worker_id": worker_ids(server)[assign_to], "reason": "browser test"},
-            headers=admin(server),
-            timeout=10,
-        )
-        assert r.status_code == 200 and r.json()["status"] == "assigned", r.text
+        api_order_assign(server, order_id, assign_to)
     return order_id
 
 
