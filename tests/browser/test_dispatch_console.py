@@ -145,9 +145,9 @@ def choose(page, dropdown_id: str, text: str, *, search: bool = True) -> None:
     page.click(f"#{dropdown_id}")
     if search:
         page.locator(".dash-dropdown-search").fill(text)
-    page.click(f".dash-dropdown-option:has-text('{text}')", timeout=5_000)
+    page.click(f".dash-dropdown-option:has-text('{text}')", timeout=15_000)
     page.keyboard.press("Escape")
-    page.wait_for_selector(".dash-dropdown-content", state="detached", timeout=5_000)
+    page.wait_for_selector(".dash-dropdown-content", state="detached", timeout=15_000)
 
 
 def fill_order_form(page, *, site: str, order_type: str, skill: str, start: str, end: str) -> None:

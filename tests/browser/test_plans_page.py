@@ -108,17 +108,17 @@ def choose(page, dropdown_id: str, text: str) -> None:
     until the dropdown shows that choice (so a test never goes on before the page has it)."""
     page.click(f"#{dropdown_id}")
     options = page.locator(".dash-dropdown-content .dash-dropdown-option")
-    options.first.wait_for(timeout=5_000)
+    options.first.wait_for(timeout=15_000)
     labels = [label.strip() for label in options.all_inner_texts()]
     matching = [i for i, label in enumerate(labels) if label.startswith(text.strip() + " ") or label == text.strip()]
     assert len(matching) == 1, f"{dropdown_id}: {text!r} matches {len(matching)} of {labels}"
-    options.nth(matching[0]).click(timeout=5_000)
+    options.nth(matching[0]).click(timeout=15_000)
     if page.locator(".dash-dropdown-content").count():
         page.keyboard.press("Escape")
-    page.wait_for_selector(".dash-dropdown-content", state="detached", timeout=5_000)
+    page.wait_for_selector(".dash-dropdown-content", state="detached", timeout=15_000)
     page.wait_for_function(
         "([id, text]) => document.getElementById(id).textContent.trim().startsWith(text)",
-        arg=[dropdown_id, text.strip()], timeout=5_000,
+        arg=[dropdown_id, text.strip()], timeout=15_000,
     )  # fmt: skip
 
 

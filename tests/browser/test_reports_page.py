@@ -39,12 +39,12 @@ def choose(page, dropdown_id: str, text: str) -> None:
     """Pick the option labelled `text` in a Dash dropdown and wait until the dropdown shows it."""
     page.click(f"#{dropdown_id}")
     option = page.locator(".dash-dropdown-content .dash-dropdown-option", has_text=text)
-    option.first.click(timeout=5_000)
+    option.first.click(timeout=15_000)
     if page.locator(".dash-dropdown-content").count():
         page.keyboard.press("Escape")
     page.wait_for_function(
         "([id, text]) => document.getElementById(id).textContent.trim().startsWith(text)",
-        arg=[dropdown_id, text], timeout=5_000,
+        arg=[dropdown_id, text], timeout=15_000,
     )  # fmt: skip
 
 
