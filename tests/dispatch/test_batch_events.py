@@ -300,3 +300,25 @@ def test_the_arrays_decide_what_step_decides_over_long_tracks_any_dwell_and_site
         states.update(got.fences)
         assert list(got.crossings) == want_crossings
         assert presence(states) == presence(ref_states)
+
+
+def test_near_pairs_finds_what_near_finds_beside_a_polygon_kilometres_wide_and_for_points_far_off() -> None:
+    """Tests the grid `near_pairs` looks points up on: a polygon 12 km across among 40 m circles (the grid's cells grow
+    to an eighth of it), points on every side of all of them and kilometres away, and an index of no site at all."""
+    rng = random.Random(11)
+    sites: dict[int, Geofence] = {
+        i: CircleFence(offset(CENTRE, rng.uniform(-3000, 3000), rng.uniform(-3000, 3000)), 40.0) for i in range(1, 60)
+    }
+    sites[99] = PolygonFence((offset(CENTRE, -6000, -6000), offset(CENTRE, 6000, -5000), offset(CENTRE, 0, 6000)))
+    index = GeofenceIndex(sites)
+    points = [offset(CENTRE, rng.uniform(-9000, 9000), rng.uniform(-9000, 9000)) for _ in range(3000)]
+    points += [near_boundary(rng, rng.choice(list(sites.values()))) for _ in range(2000)]
+    points += [offset(CENTRE, 0, 200_000), offset(CENTRE, -200_000, 0), LatLon(-89.0, -179.0), LatLon(89.0, 179.0)]
+    pairs = index.near_pairs(np.array([p.lat for p in points]), np.array([p.lon for p in points]), DWELL.hysteresis_m)
+    assert np.all(np.diff(pairs.point) >= 0)
+    got: dict[int, set[int]] = {}
+    for i, site_id in zip(pairs.point.tolist(), pairs.site_id.tolist(), strict=True):
+        got.setdefault(i, set()).add(site_id)
+    assert got == {i: set(want) for i, p in enumerate(points) if (want := index.near(p, DWELL.hysteresis_m))}
+    assert sum(99 in s for s in got.values()) > 1000
+    assert len(GeofenceIndex({}).near_pairs(np.array([CENTRE.lat]), np.array([CENTRE.lon]), 20.0).point) == 0
