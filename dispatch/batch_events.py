@@ -47,10 +47,10 @@ from dispatch.positions import Position
 
 _NOWHERE: Mapping[int, float] = MappingProxyType({})
 
-SMALL = 200
-FEW_PER_WORKER = 2
-"""Batches of fewer fixes, or of fewer per worker, go one by one (the arrays' fixed cost, some 0.2 ms per batch, is
-more than they save there)."""
+SMALL = 4
+"""Batches of fewer fixes go one by one (the arrays' fixed cost, some 20 µs per batch, is more than they save there;
+in process on bench/alerts.py's day, one fix per worker: 22 µs per fix over arrays against 21 one by one for single
+fixes, 8.8 against 10.0 for 3, 1.0 against 3.5 for 100)."""
 
 _SLACK = 1e-6
 """The arrays single out an impossible jump by a relative margin this loose (numpy's sphere and float seconds against
@@ -97,14 +97,12 @@ def evaluate_batch(
     last fix `step` takes (`FenceState.last_fix_time`); a worker whose presence at every site stayed as it was gets
     none.
 
-    `one_by_one` (default: for fewer than `SMALL` fixes, or fewer than `FEW_PER_WORKER` per worker) takes each fix
-    in turn instead: the arrays' fixed cost, a fraction of a millisecond per batch and a few µs per worker, is more
-    than they would save there.
+    `one_by_one` (default: for fewer than `SMALL` fixes) takes each fix in turn instead.
     """
     if not fixes:
         return BatchOutcome((), (), {}, {})
     if one_by_one is None:
-        one_by_one = len(fixes) < SMALL or len(fixes) < FEW_PER_WORKER * len({p.worker_id for p in fixes})
+        one_by_one = len(fixes) < SMALL
     if one_by_one:
         return _one_by_one(fixes, ids, last, fences, index, settings, dwell, open_keys)
     n = len(fixes)
