@@ -133,14 +133,17 @@ def evaluate_batch(
     lat = np.fromiter((p.latitude for p in fx), np.float64, m)
     lon = np.fromiter((p.longitude for p in fx), np.float64, m)
     mock = _flags(fx, "mock")
-    decisions = _alerts(fx, t_s, lat, lon, mock, groups, last, settings, open_keys)
     crossings: list[GeofenceEvent] = []
     new_fences: dict[int, FenceState] = {}
     if index is not None:
         pairs = index.near_pairs(lat, lon, dwell.hysteresis_m)
         accuracy = np.array([p.accuracy_m for p in fx], np.float64)  # None: NaN, never above the limit
         ignored = mock | ~_flags(fx, "valid", default=True) | (accuracy > dwell.max_accuracy_m)
-        crossings, new_fences = _dwell(fx, fx_ids, _micros(t_s), ignored, pairs, groups, group_of, fences, index, dwell)
+        dwelt = _dwell(fx, fx_ids, _micros(t_s), ignored, pairs, groups, group_of, fences, index, dwell)
+        if dwelt is None:
+            return _one_by_one(fixes, ids, last, fences, index, settings, dwell, open_keys)
+        crossings, new_fences = dwelt
+    decisions = _alerts(fx, t_s, lat, lon, mock, groups, last, settings, open_keys)
     new_last = {wid: fx[end - 1] for wid, _, end in groups}
     return BatchOutcome(tuple(decisions), tuple(crossings), new_last, new_fences)
 
@@ -251,12 +254,11 @@ def _alerts(
     plat = np.concatenate(([math.nan], lat[:-1]))
     plon = np.concatenate(([math.nan], lon[:-1]))
     pt = np.concatenate(([math.nan], t_s[:-1]))
-    for wid, start, _ in groups:
-        previous = last.get(wid)
-        if previous is None:
-            plat[start] = plon[start] = pt[start] = math.nan
-        else:
-            plat[start], plon[start], pt[start] = previous.latitude, previous.longitude, previous.fix_time.timestamp()
+    starts = [start for _, start, _ in groups]
+    before = [last.get(wid) for wid, _, _ in groups]
+    plat[starts] = [math.nan if p is None else p.latitude for p in before]
+    plon[starts] = [math.nan if p is None else p.longitude for p in before]
+    pt[starts] = [math.nan if p is None else p.fix_time.timestamp() for p in before]
     phi1, phi2 = np.radians(plat), np.radians(lat)
     h = np.sin((phi2 - phi1) / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(np.radians(lon - plon) / 2) ** 2
     distance_m = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))
@@ -287,6 +289,12 @@ _CODE = {Presence.ENTERING: _ENTERING, Presence.INSIDE: _INSIDE, Presence.LEAVIN
 _STATUS = {code: status for status, code in _CODE.items()}
 
 
+MAX_ENTRIES = 200_000
+"""(worker, site) pairs × their fixes the arrays of `_dwell` take at most, besides 40 per fix of the batch (a worker's
+fixes from the first inside a site on; some 120 bytes each): beyond, the batch goes one by one (a backlog of thousands
+of fixes of one worker passing hundreds of sites)."""
+
+
 def _dwell(
     fx: list[Position],
     fx_ids: list[int | None] | None,
@@ -298,9 +306,10 @@ def _dwell(
     fences: Mapping[int, FenceState],
     index: GeofenceIndex,
     dwell: DwellParams,
-) -> tuple[list[GeofenceEvent], dict[int, FenceState]]:
+) -> tuple[list[GeofenceEvent], dict[int, FenceState]] | None:
     """`step` over each worker's fixes (`fx`, in (worker, fix time) order) from their state in `fences`: the crossings
-    in (worker, fix time, site) order, and the states of the workers whose presence at some site changed.
+    in (worker, fix time, site) order, and the states of the workers whose presence at some site changed (None: more
+    than `MAX_ENTRIES`).
 
     `step` decides each site on its own: a fix `ignored` changes nothing; otherwise the worker's presence at a site
     goes (inside: 0 m beyond its edge; out: farther than the margin, or not near at all)
@@ -390,6 +399,8 @@ def _dwell(
     # Each pair's fixes as entries: pair, counted fix, time, and where the fix stands (inside, within the margin, out).
     offset = np.cumsum(p_len) - p_len
     n_entries = int(p_len.sum())
+    if n_entries > MAX_ENTRIES + 40 * len(fx):
+        return None
     e_pair = np.repeat(np.arange(n_pairs), p_len)
     e_c = np.arange(n_entries) + np.repeat(p_begin - offset, p_len)
     e_t = c_t[e_c]

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from operator import attrgetter
 from types import MappingProxyType
 from typing import Any
 
@@ -70,6 +71,8 @@ from dispatch.sites import Site
 from realtime.bus import ALERTS, Bus
 
 log = logging.getLogger(__name__)
+
+_WORKER_ID = attrgetter("worker_id")
 
 OrderChanged = Callable[[WorkOrder, Site], None]
 """Told of an order moved by a geofence arrival (the console pushes it to the map as any other change)."""
@@ -238,7 +241,7 @@ class FieldEvents:
         ids = fixes.ids if isinstance(fixes, StoredFixes) else None
         if isinstance(fixes, StoredFixes):
             fixes = fixes.positions
-        unseen = {p.worker_id for p in fixes} - set(self._cache.fences)
+        unseen = set(map(_WORKER_ID, fixes)).difference(self._cache.fences)
         if unseen:
             self._load_presence(unseen, min(p.fix_time for p in fixes))
         cache = self._cache

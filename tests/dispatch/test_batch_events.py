@@ -9,11 +9,14 @@ import random
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dispatch import batch_events
 from dispatch.alerts import AlertKind, AlertSettings, Decision, fix_alerts, open_key
 from dispatch.batch_events import evaluate_batch, wanted
 from dispatch.geo import EARTH_RADIUS_M, LatLon
@@ -322,3 +325,19 @@ def test_near_pairs_finds_what_near_finds_beside_a_polygon_kilometres_wide_and_f
     assert got == {i: set(want) for i, p in enumerate(points) if (want := index.near(p, DWELL.hysteresis_m))}
     assert sum(99 in s for s in got.values()) > 1000
     assert len(GeofenceIndex({}).near_pairs(np.array([CENTRE.lat]), np.array([CENTRE.lon]), 20.0).point) == 0
+
+
+def test_a_batch_beyond_the_arrays_limit_goes_one_by_one_and_decides_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests that a batch whose (worker, site) pairs × fixes pass `MAX_ENTRIES` (a long backlog through many sites) is
+    taken one by one, with the same crossings, alerts and states."""
+    calls: list[int] = []
+    one_by_one = batch_events._one_by_one
+
+    def counted(fixes: list[Position], *args: Any) -> batch_events.BatchOutcome:
+        calls.append(len(fixes))
+        return one_by_one(fixes, *args)
+
+    monkeypatch.setattr(batch_events, "MAX_ENTRIES", -(10**9))
+    monkeypatch.setattr(batch_events, "_one_by_one", counted)
+    crossings, decisions = check_same(3, 5, 80, 3)
+    assert calls and crossings > 0 and decisions > 0
