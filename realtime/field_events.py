@@ -342,7 +342,9 @@ class FieldEvents:
                     cache.open_keys, cache.keys_fresh_until = keys, now + self._keys_refresh_s
             if now >= cache.index_fresh_until:
                 sites = {s.id: s for s in sites_repo.list_sites(session)}
-                index = GeofenceIndex.of_sites(sites.values()) if sites else None
+                # Built again only when a site changed (500 sites: ~4 ms, and the index's lookup grid on first use).
+                same = sites == cache.sites and cache.index is not None
+                index = cache.index if same else GeofenceIndex.of_sites(sites.values()) if sites else None
                 with self._lock:
                     cache.sites, cache.index = sites, index
                     cache.index_fresh_until = now + self._sites_refresh_s
