@@ -288,7 +288,9 @@ class _Grid:
     def of(cls, boxes: FloatArray) -> _Grid:
         """`boxes`: (min lon, min lat, max lon, max lat) rows."""
         extent = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
-        size = max(float(np.median(extent)), float(extent.max()) / 8, 1e-9)
+        size = max(
+            float(np.sort(extent)[len(extent) // 2]), float(extent.max()) / 8, 1e-9
+        )  # (np.median imports numpy.ma)
         lon0, lat0 = float(boxes[:, 0].min()), float(boxes[:, 1].min())
         x0 = np.floor((boxes[:, 0] - lon0) / size).astype(np.int64)
         x1 = np.floor((boxes[:, 2] - lon0) / size).astype(np.int64)
