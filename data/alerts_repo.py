@@ -24,6 +24,8 @@ from dispatch.geofences import FenceEventType, GeofenceEvent
 from dispatch.webhooks import EventType
 
 FENCE_TYPES = (FenceEventType.ENTER.value, FenceEventType.EXIT.value)
+_FENCE_TYPE = {t: t.value for t in FenceEventType}
+"""The text of each type (an enum's `.value` is a descriptor call, a few per stored crossing)."""
 
 
 def _alert(row: AlertRow) -> Alert:
@@ -167,11 +169,12 @@ def add_fence_events(session: Session, events: Iterable[GeofenceEvent]) -> list[
     for e in given:
         pair = (e.worker_id, e.site_id)
         known = last.get(pair)
-        if known is not None and known[1] == e.type.value:
+        kind = _FENCE_TYPE[e.type]
+        if known is not None and known[1] == kind:
             continue
-        candidates.append((f"{e.type.value}:{e.worker_id}:{e.site_id}:{e.at.isoformat()}", e))
+        candidates.append((f"{kind}:{e.worker_id}:{e.site_id}:{e.at.isoformat()}", e))
         if known is None or e.at >= known[0]:  # the newest crossing of the pair, as the query orders them
-            last[pair] = (e.at, e.type.value)
+            last[pair] = (e.at, kind)
     if not candidates:
         return []
     if session.get_bind().dialect.name == "sqlite":
@@ -215,7 +218,7 @@ def _insert_crossings_sqlite(session: Session, candidates: list[tuple[str, Geofe
     """
     rows = [
         (
-            e.type.value,
+            _FENCE_TYPE[e.type],
             e.worker_id,
             _sqlite_time(e.at),
             e.site_id,
@@ -262,7 +265,7 @@ def _last_crossings(session: Session, pairs: set[tuple[int, int]]) -> dict[tuple
     per-row processing cost twice what SQLite's own work did (bench/README.md, "Eighth session")."""
     if session.get_bind().dialect.name == "sqlite":
         found = session.connection().exec_driver_sql(_SQLITE_LAST_CROSSINGS, (json.dumps(sorted(pairs)), *FENCE_TYPES))
-        return {(w, s): (datetime.fromisoformat(at).replace(tzinfo=UTC), kind) for w, s, at, kind in found}
+        return {(w, s): (datetime.fromisoformat(at).replace(tzinfo=UTC), kind) for w, s, at, kind in found.all()}
     ranked = (
         select(
             EventRow.worker_id,
