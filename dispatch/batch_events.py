@@ -526,8 +526,10 @@ def _dwell(
             had = init_presence[p_presence[p]]
             sites[g][site] = had if had.status is status else SitePresence(status, had.since, had.position_id)
     out: dict[int, FenceState] = {}
-    for g, found in sites.items():
+    last_counted = counted[g_end[np.fromiter(sites, np.intp, len(sites))] - 1].tolist()
+    for (g, found), k in zip(sites.items(), last_counted, strict=True):
         wid = groups[g][0]
-        last_fix = fx[int(counted[g_end[g] - 1])].fix_time
-        out[wid] = FenceState(wid, last_fix, MappingProxyType(dict(sorted(found.items())) if len(found) > 1 else found))
+        out[wid] = FenceState(
+            wid, fx[k].fix_time, MappingProxyType(dict(sorted(found.items())) if len(found) > 1 else found)
+        )
     return events, out
