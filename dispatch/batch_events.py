@@ -94,8 +94,8 @@ def evaluate_batch(
     A fix not newer than its worker's last one is skipped. Geofences come from `index` (None: no sites).
     `ids`, when given, are the fixes' stored ids (`StoredFixes`), handed to `step` beside the fix (its crossings record
     it); the last fixes returned keep the ids they came with. A dwell state returned carries the time of its worker's
-    last fix `step` takes (`FenceState.last_fix_time`); a worker whose presence at every site stayed as it was gets
-    none.
+    last fix `step` takes (`FenceState.last_fix_time`); over arrays, a worker whose presence at every site stayed as it
+    was gets none.
 
     `one_by_one` (default: for fewer than `SMALL` fixes) takes each fix in turn instead.
     """
