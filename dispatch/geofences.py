@@ -434,7 +434,8 @@ class GeofenceIndex:
 
     def near_pairs(self, lats: FloatArray, lons: FloatArray, margin_m: float) -> NearPairs:
         """`near` for many points (`lats[i]`, `lons[i]`, degrees) within `margin_m` > 0 as arrays, with no value built
-        per point: one R-tree query, the circles measured with numpy, the polygons with shapely's array functions.
+        per point: the points looked up at once on a grid of the fences' widened boxes (`_Grid`), the circles measured
+        with numpy, the polygons with shapely's array functions.
 
         The same pairs and the same verdicts as `near` (inside: exactly 0; within the margin or not); a circle's
         metres beyond its edge may differ from `near`'s in the last bits (numpy's trigonometry), except within a
