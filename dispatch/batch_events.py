@@ -2,15 +2,17 @@
 
 `evaluate_batch` decides what feeding every fix of the batch, worker by worker in fix-time order, through
 `dispatch.alerts.fix_alerts` and `dispatch.geofences.step` decides (the reference, kept as it is), but pays
-Python only for the few fixes that can matter:
+Python only for what happens:
 
-- the per-fix rules: the flags (SOS, mock, low battery) and the flat-earth distance between consecutive fixes
-  are array operations; only the fixes they single out (and, for a worker with an open condition a fix
-  clears, those that clear it) go through `fix_alerts`;
-- the dwell machine: a worker at no site whose fix is inside none, or inside the same site(s) as before
-  (past the dwell) and nowhere new, changes nothing but the time of the last fix. Each worker's run of such
-  fixes from the batch's start is skipped in bulk; from the first fix that can change something on, their
-  fixes go through `step` one by one.
+- the per-fix rules: the flags (SOS, mock, low battery not yet open) and an impossible jump (the distance and speed
+  between consecutive fixes) are array operations; only the fixes they single out (and, for a worker with an open
+  condition a fix clears, those that clear it) go through `fix_alerts`;
+- the dwell machine, over arrays of (worker, site) pairs: `step` treats each site on its own (a site's presence
+  depends only on that site's distances and the fix times), and a site's machine enters at the first fix of a run
+  of consecutive fixes inside it that lasts the dwell, and leaves at the first fix of a run of fixes clearly outside
+  that lasts it (`_dwell`). Each pair's crossings are those runs' first completing fixes, taken alternately (an entry,
+  then an exit, ...), and its state after the batch follows from its last run; only crossings and the states that
+  changed are built as values.
 
 The alerts come filtered by the open alerts' keys (`wanted`): raises of alerts not open, clears of open ones.
 """
@@ -20,6 +22,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from types import MappingProxyType
 
 import numpy as np
@@ -29,6 +33,7 @@ from dispatch.alerts import AlertKind, AlertSettings, Clear, Decision, fix_alert
 from dispatch.geo import EARTH_RADIUS_M
 from dispatch.geofences import (
     DwellParams,
+    FenceEventType,
     FenceState,
     FloatArray,
     GeofenceEvent,
@@ -40,17 +45,20 @@ from dispatch.geofences import (
 )
 from dispatch.positions import Position
 
-_M_PER_DEG = EARTH_RADIUS_M * math.pi / 180.0
-_JUMP_SLACK = 0.8
-"""The array bound singles out pairs of fixes at least 0.8 × 0.9 × `min_jump_m` apart (the rule's own cheap bound
-is 0.9 ×): looser, so that rounding never hides a candidate; `fix_alerts` decides each."""
-
 _NOWHERE: Mapping[int, float] = MappingProxyType({})
 
-SMALL = 200
-FEW_PER_WORKER = 2
-"""Batches of fewer fixes, or of fewer per worker, go one by one (in process, on bench/alerts.py's day: arrays and
-one by one cost about the same at 200 fixes of 200 workers; arrays save a fifth at 500, two fifths at 2,000)."""
+SMALL = 4
+"""Batches of fewer fixes go one by one (the arrays' fixed cost, some 20 µs per batch, is more than they save there;
+in process on bench/alerts.py's day, one fix per worker: 22 µs per fix over arrays against 21 one by one for single
+fixes, 8.8 against 10.0 for 3, 1.0 against 3.5 for 100)."""
+
+_SLACK = 1e-6
+"""The arrays single out an impossible jump by a relative margin this loose (numpy's sphere and float seconds against
+`impossible_jump`'s arithmetic): more candidates, never fewer; `fix_alerts` decides each."""
+
+_ATTRIBUTES = attrgetter("attributes")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,16 +93,16 @@ def evaluate_batch(
 
     A fix not newer than its worker's last one is skipped. Geofences come from `index` (None: no sites).
     `ids`, when given, are the fixes' stored ids (`StoredFixes`), handed to `step` beside the fix (its crossings record
-    it); the last fixes returned keep the ids they came with.
+    it); the last fixes returned keep the ids they came with. A dwell state returned carries the time of its worker's
+    last fix `step` takes (`FenceState.last_fix_time`); over arrays, a worker whose presence at every site stayed as it
+    was gets none.
 
-    `one_by_one` (default: for fewer than `SMALL` fixes, or fewer than `FEW_PER_WORKER` per worker) takes each fix
-    in turn instead: the arrays' fixed cost, a fraction of a millisecond per batch and a few µs per worker, is more
-    than they would save there.
+    `one_by_one` (default: for fewer than `SMALL` fixes) takes each fix in turn instead.
     """
     if not fixes:
         return BatchOutcome((), (), {}, {})
     if one_by_one is None:
-        one_by_one = len(fixes) < SMALL or len(fixes) < FEW_PER_WORKER * len({p.worker_id for p in fixes})
+        one_by_one = len(fixes) < SMALL
     if one_by_one:
         return _one_by_one(fixes, ids, last, fences, index, settings, dwell, open_keys)
     n = len(fixes)
@@ -120,14 +128,22 @@ def evaluate_batch(
     gs = _starts(w)
     ge = np.append(gs[1:], m)
     groups = list(zip(w[gs].tolist(), gs.tolist(), ge.tolist(), strict=True))
+    group_of = np.repeat(np.arange(len(groups)), ge - gs)
+    t_s = t_all[taken]
     lat = np.fromiter((p.latitude for p in fx), np.float64, m)
     lon = np.fromiter((p.longitude for p in fx), np.float64, m)
-    decisions = _alerts(fx, w, lat, lon, groups, last, settings, open_keys)
+    mock = _flags(fx, "mock")
     crossings: list[GeofenceEvent] = []
     new_fences: dict[int, FenceState] = {}
     if index is not None:
         pairs = index.near_pairs(lat, lon, dwell.hysteresis_m)
-        crossings, new_fences = _dwell(fx, fx_ids, _micros(t_all[taken]), pairs, groups, fences, index, dwell)
+        accuracy = np.array([p.accuracy_m for p in fx], np.float64)  # None: NaN, never above the limit
+        ignored = mock | ~_flags(fx, "valid", default=True) | (accuracy > dwell.max_accuracy_m)
+        dwelt = _dwell(fx, fx_ids, _micros(t_s), ignored, pairs, groups, group_of, fences, index, dwell)
+        if dwelt is None:
+            return _one_by_one(fixes, ids, last, fences, index, settings, dwell, open_keys)
+        crossings, new_fences = dwelt
+    decisions = _alerts(fx, t_s, lat, lon, mock, groups, last, settings, open_keys)
     new_last = {wid: fx[end - 1] for wid, _, end in groups}
     return BatchOutcome(tuple(decisions), tuple(crossings), new_last, new_fences)
 
@@ -193,56 +209,67 @@ def _starts(w: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
     return np.flatnonzero(np.concatenate(([True], w[1:] != w[:-1])))
 
 
+def _flags(fx: list[Position], name: str, *, default: bool = False) -> npt.NDArray[np.bool_]:
+    """A boolean field of every fix; one pass in C when all are `default` (nearly always)."""
+    get = attrgetter(name)
+    if all(map(get, fx)) if default else not any(map(get, fx)):
+        return np.full(len(fx), default, bool)
+    return np.fromiter(map(bool, map(get, fx)), bool, len(fx))
+
+
 def _alerts(
     fx: list[Position],
-    w: npt.NDArray[np.int64],
-    lat: npt.NDArray[np.float64],
-    lon: npt.NDArray[np.float64],
+    t_s: FloatArray,
+    lat: FloatArray,
+    lon: FloatArray,
+    mock: npt.NDArray[np.bool_],
     groups: list[tuple[int, int, int]],
     last: Mapping[int, Position],
     settings: AlertSettings,
     open_keys: Set[str],
 ) -> list[Decision]:
+    """The decisions of the fixes that can raise what is not open or clear what is, through `fix_alerts`."""
     m = len(fx)
-    low = settings.low_battery_pct
-    may_raise = np.fromiter(
-        (
-            p.mock
-            or p.attributes.get("alarm") is not None
-            or (p.battery_pct is not None and p.battery_pct < low and not p.charging)
-            for p in fx
-        ),
-        bool,
-        m,
-    )
-    # The fix before each: the batch's previous one of the same worker, else the worker's last (NaN: none).
-    plat = np.concatenate(([math.nan], lat[:-1]))
-    plon = np.concatenate(([math.nan], lon[:-1]))
+    may = mock.copy()
+    for k in np.flatnonzero(np.fromiter(map(len, map(_ATTRIBUTES, fx)), np.intp, m)).tolist():
+        may[k] |= fx[k].attributes.get("alarm") is not None
+    battery = np.array([p.battery_pct for p in fx], np.float64)  # None: NaN, neither low nor back
+    for k in np.flatnonzero(battery < settings.low_battery_pct).tolist():
+        fix = fx[k]
+        may[k] |= not fix.charging and open_key(AlertKind.LOW_BATTERY, fix.worker_id, None) not in open_keys
     with_open = {k.split(":", 2)[1] for k in open_keys}
     clears: set[int] = set()
     for wid, start, end in groups:
-        previous = last.get(wid)
-        plat[start] = previous.latitude if previous is not None else math.nan
-        plon[start] = previous.longitude if previous is not None else math.nan
         if str(wid) not in with_open:
             continue
         clears.add(wid)
         if open_key(AlertKind.OFFLINE, wid, None) in open_keys:
-            may_raise[start:end] = True  # every fix clears it (the first stored one does)
+            may[start:end] = True  # every fix clears it (the first stored one does)
         elif open_key(AlertKind.LOW_BATTERY, wid, None) in open_keys:
             for k in range(start, end):
                 b = fx[k].battery_pct
                 if fx[k].charging or (b is not None and b >= settings.battery_ok_pct):
-                    may_raise[k] = True
-    dy = (lat - plat) * _M_PER_DEG
-    dx = (lon - plon) * _M_PER_DEG * np.cos(np.radians(lat))
-    bound = _JUMP_SLACK * 0.9 * settings.min_jump_m
-    with np.errstate(invalid="ignore"):
-        may_jump = dx * dx + dy * dy >= bound * bound  # NaN (no fix before): False
+                    may[k] = True
+    # The fix before each: the batch's previous one of the same worker, else the worker's last (NaN: none).
+    plat = np.concatenate(([math.nan], lat[:-1]))
+    plon = np.concatenate(([math.nan], lon[:-1]))
+    pt = np.concatenate(([math.nan], t_s[:-1]))
+    starts = [start for _, start, _ in groups]
+    before = [last.get(wid) for wid, _, _ in groups]
+    plat[starts] = [math.nan if p is None else p.latitude for p in before]
+    plon[starts] = [math.nan if p is None else p.longitude for p in before]
+    pt[starts] = [math.nan if p is None else p.fix_time.timestamp() for p in before]
+    phi1, phi2 = np.radians(plat), np.radians(lat)
+    h = np.sin((phi2 - phi1) / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(np.radians(lon - plon) / 2) ** 2
+    distance_m = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    with np.errstate(invalid="ignore"):  # NaN (no fix before): False
+        may_jump = (distance_m >= settings.min_jump_m * (1 - _SLACK)) & (
+            distance_m >= settings.max_speed_mps * (t_s - pt) * (1 - _SLACK)
+        )
     out: list[Decision] = []
-    for k in np.flatnonzero(may_raise | may_jump).tolist():
+    for k in np.flatnonzero(may | may_jump).tolist():
         fix = fx[k]
-        previous = fx[k - 1] if k > 0 and w[k - 1] == w[k] else last.get(fix.worker_id)
+        previous = fx[k - 1] if k > 0 and fx[k - 1].worker_id == fix.worker_id else last.get(fix.worker_id)
         found = fix_alerts(previous, fix, settings, clears=fix.worker_id in clears)
         if found:
             out.extend(wanted(found, open_keys))
@@ -250,199 +277,259 @@ def _alerts(
 
 
 def _micros(when: FloatArray) -> npt.NDArray[np.int64]:
-    """Microseconds since the epoch, exact, from `datetime.timestamp()`s (off by less than 0.2 µs at today's dates)."""
+    """Microseconds since the epoch, exact, from `datetime.timestamp()`s (off by less than 0.25 µs until 2038)."""
     micros: npt.NDArray[np.int64] = np.rint(when * 1e6).astype(np.int64)
     return micros
 
 
-_PASSES = 4
-"""Rounds of array work at most (each takes the next fix of every worker that may change something); then one by
-one with the cheap test (`_Tail`)."""
+# The dwell machine over (worker, site) pairs -----------------------------------------------------------------------
 
-_ROUNDS_FROM = 0
-"""Fixes per worker in the batch (on average) from which the rounds of array work are worth their cost."""
+_ENTERING, _INSIDE, _LEAVING = 1, 2, 3
+_CODE = {Presence.ENTERING: _ENTERING, Presence.INSIDE: _INSIDE, Presence.LEAVING: _LEAVING}
+_STATUS = {code: status for status, code in _CODE.items()}
 
-_STATUS = {Presence.INSIDE: 0, Presence.ENTERING: 1, Presence.LEAVING: 2}
+
+MAX_ENTRIES = 200_000
+"""(worker, site) pairs × their fixes the arrays of `_dwell` take at most, besides 40 per fix of the batch (a worker's
+fixes from the first inside a site on; some 120 bytes each): beyond, the batch goes one by one (a backlog of thousands
+of fixes of one worker passing hundreds of sites)."""
 
 
 def _dwell(
     fx: list[Position],
     fx_ids: list[int | None] | None,
     t_us: npt.NDArray[np.int64],
+    ignored: npt.NDArray[np.bool_],
     pairs: NearPairs,
     groups: list[tuple[int, int, int]],
+    group_of: npt.NDArray[np.intp],
     fences: Mapping[int, FenceState],
     index: GeofenceIndex,
     dwell: DwellParams,
-) -> tuple[list[GeofenceEvent], dict[int, FenceState]]:
-    m = len(fx)
-    h = dwell.hysteresis_m
-    point, site, outside = pairs.point, pairs.site_id, pairs.outside_m
-    inside_pair = outside == 0.0
-    has_inside = np.bincount(point[inside_pair], minlength=m) > 0
-    ignored = np.fromiter(
-        (not p.valid or p.mock or (p.accuracy_m is not None and p.accuracy_m > dwell.max_accuracy_m) for p in fx),
-        bool,
-        m,
-    )
-    position = {sid: i for i, sid in enumerate(index.fences)}
-    n_sites = len(position) + 1  # the last: a site of a state no longer in the index (near no fix)
+) -> tuple[list[GeofenceEvent], dict[int, FenceState]] | None:
+    """`step` over each worker's fixes (`fx`, in (worker, fix time) order) from their state in `fences`: the crossings
+    in (worker, fix time, site) order, and the states of the workers whose presence at some site changed (None: more
+    than `MAX_ENTRIES`).
+
+    `step` decides each site on its own: a fix `ignored` changes nothing; otherwise the worker's presence at a site
+    goes (inside: 0 m beyond its edge; out: farther than the margin, or not near at all)
+
+    - from nothing to *entering* at a fix inside, and back to nothing at a fix not inside;
+    - from *entering* to *inside*, with an enter event, at a fix inside the dwell after the entering began;
+    - from *inside* to *leaving* at a fix out; from *leaving* back to *inside* (since then) at a fix not out;
+    - from *leaving* to nothing, with an exit event, at a fix out the dwell after the leaving began.
+
+    So, per (worker, site) pair over the worker's counted fixes: the entry made is the first fix of a run of
+    consecutive fixes inside that is the dwell past the run's start (the start carried over from an *entering*
+    state when the run begins the batch), the exit the same for runs of fixes out, and a pair's crossings
+    alternate from the state it had: each pair's runs are measured at once here, over arrays of its fixes.
+    """
+    keep = ~ignored
+    counted = np.flatnonzero(keep)
+    if not len(counted):
+        return [], {}
     n_groups = len(groups)
-    group_of = np.repeat(np.arange(n_groups), [end - start for _, start, end in groups])
-    pair_key = group_of[point] * n_sites + pairs.fence
-    young_pair_t = t_us[point]
-    counted = np.flatnonzero(~ignored)
-    bounds = np.searchsorted(point, np.arange(m + 1))
-    tail = _Tail(
-        fx, fx_ids, bounds.tolist(), site.tolist(), outside.tolist(), has_inside.tolist(), ignored.tolist(), dwell
-    )
+    rank = np.cumsum(keep) - 1  # a counted fix's place among the counted ones
+    c_group = group_of[counted]
+    c_t = t_us[counted]
+    g_first = np.searchsorted(c_group, np.arange(n_groups), "left")
+    g_end = np.searchsorted(c_group, np.arange(n_groups), "right")
 
-    states: list[FenceState | None] = [fences.get(wid) for wid, _, _ in groups]
-    nxt = [start for _, start, _ in groups]
-    events: list[list[GeofenceEvent]] = [[] for _ in groups]
+    # The sites: the index's fences by position, then those of the states that the index no longer holds.
+    site_ids: list[int] = list(index.fences)
+    position = {sid: i for i, sid in enumerate(site_ids)}
+    init_g: list[int] = []
+    init_f: list[int] = []
+    init_code: list[int] = []
+    init_since: list[int] = []
+    init_presence: list[SitePresence] = []
+    for g, (wid, _, _) in enumerate(groups):
+        state = fences.get(wid)
+        if state is None or not state.sites:
+            continue
+        for site_id, presence in state.sites.items():
+            f = position.get(site_id)
+            if f is None:
+                f = position[site_id] = len(site_ids)
+                site_ids.append(site_id)
+            init_g.append(g)
+            init_f.append(f)
+            init_code.append(_CODE[presence.status])
+            init_since.append((presence.since - _EPOCH) // _MICROSECOND)
+            init_presence.append(presence)
+    n_sites = len(site_ids)
+    i_key = np.array(init_g, np.int64) * n_sites + np.array(init_f, np.int64)
+
+    # The counted fixes near a site, by (counted fix, site) key: metres beyond its edge.
+    near_counted = keep[pairs.point]
+    near_key = rank[pairs.point[near_counted]] * n_sites + pairs.fence[near_counted]
+    by_key = np.argsort(near_key, kind="stable")
+    near_key, near_out = near_key[by_key], pairs.outside_m[near_counted][by_key]
+    inside = np.flatnonzero(near_out == 0.0)
+    in_c = near_key[inside] // n_sites
+
+    # The pairs that can change: each worker's sites, and any site a counted fix is inside. A pair's fixes run from
+    # its worker's first counted fix (a site of their state) or from the first fix inside (nothing before).
+    key = np.concatenate((i_key, c_group[in_c] * n_sites + near_key[inside] % n_sites))
+    begin = np.concatenate((g_first[np.array(init_g, np.intp)], in_c))
+    by_pair = np.lexsort((begin, key))
+    key, begin = key[by_pair], begin[by_pair]
+    head = np.concatenate(([True], key[1:] != key[:-1])) if len(key) else np.zeros(0, bool)
+    p_key, p_begin = key[head], begin[head]
+    p_g, p_f = p_key // n_sites, p_key % n_sites
+    p_len = g_end[p_g] - p_begin
+    has = p_len > 0  # a worker with no counted fix in the batch keeps their state
+    p_key, p_begin, p_g, p_f, p_len = p_key[has], p_begin[has], p_g[has], p_f[has], p_len[has]
+    n_pairs = len(p_key)
+    if not n_pairs:
+        return [], {}
+    # What each pair's state said (the states' sites come in no order: a site gone from the index comes last).
+    if len(i_key):
+        i_order = np.argsort(i_key)
+        at = np.minimum(np.searchsorted(i_key[i_order], p_key), len(i_key) - 1)
+        was = i_key[i_order][at] == p_key
+        at_init = i_order[at]
+        p_code = np.where(was, np.array(init_code, np.int8)[at_init], 0)
+        p_since = np.where(was, np.array(init_since, np.int64)[at_init], 0)
+    else:
+        at_init = np.zeros(n_pairs, np.intp)
+        p_code, p_since = np.zeros(n_pairs, np.int8), np.zeros(n_pairs, np.int64)
+    p_presence = at_init.tolist()
+
+    # Each pair's fixes as entries: pair, counted fix, time, and where the fix stands (inside, within the margin, out).
+    offset = np.cumsum(p_len) - p_len
+    n_entries = int(p_len.sum())
+    if n_entries > MAX_ENTRIES + 40 * len(fx):
+        return None
+    e_pair = np.repeat(np.arange(n_pairs), p_len)
+    e_c = np.arange(n_entries) + np.repeat(p_begin - offset, p_len)
+    e_t = c_t[e_c]
+    e_key = e_c * n_sites + p_f[e_pair]
+    if len(near_key):
+        at = np.minimum(np.searchsorted(near_key, e_key), len(near_key) - 1)
+        near = near_key[at] == e_key
+        beyond = np.where(near, near_out[at], math.inf)
+    else:
+        beyond = np.full(n_entries, math.inf)
+    is_in = beyond == 0.0
+    is_out = beyond > dwell.hysteresis_m
+    first = np.zeros(n_entries, bool)
+    first[offset] = True
+    entry = np.arange(n_entries)
+    e_code = p_code[e_pair]
+
+    def runs(
+        member: npt.NDArray[np.bool_], carried: int
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """For runs of consecutive `member` entries of a pair: each entry's run start, whether that start is the
+        state's `carried` phase (begun before the batch), and the first entry of each run the dwell past its start."""
+        begins = member & (first | ~np.concatenate(([False], member[:-1])))
+        start = np.maximum.accumulate(np.where(begins, entry, 0))
+        carried_over = begins & first & (e_code == carried)
+        since = np.where(carried_over, p_since[e_pair], e_t)[start]
+        done = member & ((e_t - since) / 1e6 >= dwell.dwell_s)
+        first_done = done & (begins | ~np.concatenate(([False], done[:-1])))
+        return start, carried_over[start], first_done
+
+    in_start, in_carried, enters = runs(is_in, _ENTERING)
+    out_start, out_carried, exits = runs(is_out, _LEAVING)
+
+    # The crossings: each pair's candidates alternate, starting with what its state allows (entered: an exit first).
+    entered_before = (p_code == _INSIDE) | (p_code == _LEAVING)
+    cand = np.flatnonzero(enters | exits)
+    is_enter = enters[cand]
+    c_pair = e_pair[cand]
+    c_head = np.concatenate(([True], c_pair[1:] != c_pair[:-1])) if len(cand) else np.zeros(0, bool)
+    previous = np.concatenate(([False], is_enter[:-1]))
+    previous[c_head] = entered_before[c_pair[c_head]]
+    made = is_enter != previous
+    k_entry, k_enter, k_pair = cand[made], is_enter[made], c_pair[made]
+
+    def fix_id(k: int) -> int | None:
+        given = None if fx_ids is None else fx_ids[k]
+        return fx[k].id if given is None else given
+
+    events: list[GeofenceEvent] = []
+    if len(k_entry):
+        sort = np.lexsort((np.array(site_ids, np.int64)[p_f[k_pair]], e_c[k_entry]))
+        k_entry, k_enter, k_pair = k_entry[sort], k_enter[sort], k_pair[sort]
+        began = np.where(k_enter, in_start[k_entry], out_start[k_entry])
+        carried = np.where(k_enter, in_carried[k_entry], out_carried[k_entry])
+        began_fix = np.where(carried, -1, counted[e_c[began]])
+        for entering, p, k, b, wid, site in zip(
+            k_enter.tolist(),
+            k_pair.tolist(),
+            counted[e_c[k_entry]].tolist(),
+            began_fix.tolist(),
+            np.array([wid for wid, _, _ in groups], np.int64)[p_g[k_pair]].tolist(),
+            np.array(site_ids, np.int64)[p_f[k_pair]].tolist(),
+            strict=True,
+        ):
+            if b < 0:
+                had = init_presence[p_presence[p]]
+                at, began_id = had.since, had.position_id
+            else:
+                at, began_id = fx[b].fix_time, fix_id(b)
+            kind = FenceEventType.ENTER if entering else FenceEventType.EXIT
+            events.append(GeofenceEvent(kind, wid, site, at, fx[k].fix_time, began_id))
+
+    # Each pair's state after the batch: its phase, and since which entry (-1: since what its state said).
+    last_made = np.full(n_pairs, -1, np.intp)
+    last_enter = np.zeros(n_pairs, bool)
+    if len(k_entry):
+        tail = np.concatenate((k_pair[1:] != k_pair[:-1], [True]))
+        last_made[k_pair[tail]] = k_entry[tail]
+        last_enter[k_pair[tail]] = k_enter[tail]
+    entered = np.where(last_made >= 0, last_enter, entered_before)
+    end = offset + p_len - 1
+    code = np.zeros(n_pairs, np.int8)
+    since_entry = np.full(n_pairs, -1, np.intp)
+    # Not entered: entering while the last run of fixes inside goes on.
+    entering = ~entered & is_in[end]
+    code[entering] = _ENTERING
+    since_entry[entering] = np.where(in_carried[end], -1, in_start[end])[entering]
+    # Entered and out at the end: leaving since that run of fixes out began.
+    leaving = entered & is_out[end]
+    code[leaving] = _LEAVING
+    since_entry[leaving] = np.where(out_carried[end], -1, out_start[end])[leaving]
+    # Entered and not out: inside since the entry made here, else since the last fix back from out (a fix out
+    # before the run, or a state leaving), else as the state was.
+    staying = entered & ~is_out[end]
+    code[staying] = _INSIDE
+    back = np.maximum.accumulate(np.where(~is_out & (first | np.concatenate(([False], is_out[:-1]))), entry, 0))[end]
+    made_here = (last_made >= 0) & (back <= last_made)
+    from_made = np.where(in_carried[np.maximum(last_made, 0)], -1, in_start[np.maximum(last_made, 0)])
+    from_back = np.where((back > offset) | (p_code == _LEAVING), back, -1)
+    since_entry[staying] = np.where(made_here, from_made, from_back)[staying]
+
+    changed = (code != p_code) | (since_entry >= 0)
+    if not changed.any():
+        return events, {}
+    # The states of the workers with a pair changed: each of their pairs still entering, inside or leaving.
+    worker_changed = np.zeros(n_groups, bool)
+    worker_changed[p_g[changed]] = True
+    shown = worker_changed[p_g] & (code != 0)
+    since_fix = np.where(since_entry >= 0, counted[e_c[np.maximum(since_entry, 0)]], -1)
+    sites: dict[int, dict[int, SitePresence]] = {g: {} for g in np.flatnonzero(worker_changed).tolist()}
+    for g, site, c, k, p in zip(
+        p_g[shown].tolist(),
+        np.array(site_ids, np.int64)[p_f[shown]].tolist(),
+        code[shown].tolist(),
+        since_fix[shown].tolist(),
+        np.flatnonzero(shown).tolist(),
+        strict=True,
+    ):
+        status = _STATUS[c]
+        if k >= 0:
+            sites[g][site] = SitePresence(status, fx[k].fix_time, fix_id(k))
+        else:
+            had = init_presence[p_presence[p]]
+            sites[g][site] = had if had.status is status else SitePresence(status, had.since, had.position_id)
     out: dict[int, FenceState] = {}
-    active = list(range(n_groups))
-    # Rounds pay for themselves only over workers with many fixes in the batch (their fixed cost is per worker).
-    for _ in range(_PASSES if m >= _ROUNDS_FROM * n_groups else 0):
-        if not active:
-            break
-        # Which fixes change nothing, each against its worker's state now: at no site, inside none; else still
-        # within the margin of each site entered, inside each being entered and clear of each being left, before
-        # either's dwell is up, and inside no other (or a fix `step` ignores).
-        keys: list[int] = []
-        status: list[int] = []
-        since: list[int] = []
-        need = np.zeros(n_groups, np.int64)
-        leaving = np.full(n_groups, np.iinfo(np.int64).max, np.int64)
-        settled = np.zeros(n_groups, bool)
-        for g in active:
-            state = states[g]
-            if state is None or not state.sites:
-                continue
-            settled[g] = True
-            for site_id, presence in state.sites.items():
-                code = _STATUS[presence.status]
-                began = round(presence.since.timestamp() * 1e6)
-                keys.append(g * n_sites + position.get(site_id, n_sites - 1))
-                status.append(code)
-                since.append(began)
-                if code == 2:
-                    leaving[g] = min(int(leaving[g]), began)
-                else:
-                    need[g] += 1
-        key_arr = np.array(keys, np.int64)
-        by_key = np.argsort(key_arr)
-        key_arr = key_arr[by_key]
-        at = np.minimum(np.searchsorted(key_arr, pair_key), max(len(key_arr) - 1, 0))
-        known = key_arr[at] == pair_key if len(key_arr) else np.zeros(len(pair_key), bool)
-        code_of = np.array(status, np.int8)[by_key][at] if len(key_arr) else np.zeros(len(pair_key), np.int8)
-        since_of = np.array(since, np.int64)[by_key][at] if len(key_arr) else np.zeros(len(pair_key), np.int64)
-        young = (young_pair_t - since_of) / 1e6 < dwell.dwell_s
-        kept = known & (((code_of == 0) & (outside <= h)) | ((code_of == 1) & inside_pair & young))
-        broken = (~known & inside_pair) | (known & (code_of == 2))
-        n_kept = np.bincount(point[kept], minlength=m)
-        n_broken = np.bincount(point[broken], minlength=m)
-        unchanged = (n_kept == need[group_of]) & (n_broken == 0) & ((t_us - leaving[group_of]) / 1e6 < dwell.dwell_s)
-        inert = np.where(settled[group_of], unchanged | ignored, ~has_inside)
-        # Each worker's next fix that changes something (or the end of theirs), and their last counted fix before it.
-        live = np.append(np.flatnonzero(~inert), m)
-        begin = np.array([nxt[g] for g in active], np.intp)
-        ends = np.array([groups[g][2] for g in active], np.intp)
-        first_arr = np.minimum(live[np.searchsorted(live, begin)], ends)
-        before = np.searchsorted(counted, first_arr) - 1
-        last_counted = np.where(before >= 0, counted[np.maximum(before, 0)], -1) if len(counted) else before
-        timed = np.where(last_counted >= begin, last_counted, -1).tolist()
-        still: list[int] = []
-        for g, first, c in zip(active, first_arr.tolist(), timed, strict=True):
-            wid, _, end = groups[g]
-            state = states[g]
-            if c >= 0 and state is not None and state.sites:
-                # The run of fixes that change nothing but the time: the state takes the last one's.
-                state = states[g] = out[wid] = FenceState(wid, fx[c].fix_time, state.sites)
-            if first == end:
-                continue
-            states[g] = out[wid] = tail.step(first, state, wid, events[g])
-            nxt[g] = first + 1
-            if nxt[g] < end:
-                still.append(g)
-        active = still
-    for g in active:  # workers changing state often in this batch: one by one from here
-        wid, _, end = groups[g]
-        after, changed = tail.run(nxt[g], end, states[g], wid, events[g])
-        if changed and after is not None:
-            out[wid] = after
-    return [e for group_events in events for e in group_events], out
-
-
-class _Tail:
-    """The fixes of one worker, one by one: `step` for each but those it would change nothing with (cheap tests)."""
-
-    def __init__(
-        self,
-        fx: list[Position],
-        ids: list[int | None] | None,
-        bounds: list[int],
-        site: list[int],
-        outside: list[float],
-        has_inside: list[bool],
-        ignored: list[bool],
-        dwell: DwellParams,
-    ) -> None:
-        self.fx, self.ids, self.bounds, self.site, self.outside = fx, ids, bounds, site, outside
-        self.has_inside, self.ignored, self.dwell = has_inside, ignored, dwell
-
-    def step(self, k: int, state: FenceState | None, wid: int, events: list[GeofenceEvent]) -> FenceState:
-        a, b = self.bounds[k], self.bounds[k + 1]
-        here = dict(zip(self.site[a:b], self.outside[a:b], strict=True)) if a < b else _NOWHERE
-        new, found = step(
-            state if state is not None else FenceState(wid),
-            self.fx[k],
-            here,
-            self.dwell,
-            position_id=None if self.ids is None else self.ids[k],
+    last_counted = counted[g_end[np.fromiter(sites, np.intp, len(sites))] - 1].tolist()
+    for (g, found), k in zip(sites.items(), last_counted, strict=True):
+        wid = groups[g][0]
+        out[wid] = FenceState(
+            wid, fx[k].fix_time, MappingProxyType(dict(sorted(found.items())) if len(found) > 1 else found)
         )
-        events.extend(found)
-        return new
-
-    def run(
-        self, start: int, end: int, state: FenceState | None, wid: int, events: list[GeofenceEvent]
-    ) -> tuple[FenceState | None, bool]:
-        """Fixes `start`..`end` (one worker's) from `state`: the state after them, and whether it changed."""
-        changed = False
-        staid: int | None = None
-        for k in range(start, end):
-            if state is None or not state.sites:
-                if not self.has_inside[k]:
-                    continue  # at no site and inside none: the state machine would change nothing
-            elif self.ignored[k]:
-                continue  # `step` ignores it
-            elif self.unchanged_at(k, state.sites):
-                staid = k
-                continue
-            elif staid is not None:
-                state = FenceState(wid, self.fx[staid].fix_time, state.sites)
-                staid = None
-            state = self.step(k, state, wid, events)
-            changed = True
-        if staid is not None and state is not None:
-            state, changed = FenceState(wid, self.fx[staid].fix_time, state.sites), True
-        return state, changed
-
-    def unchanged_at(self, k: int, sites: Mapping[int, SitePresence]) -> bool:
-        """Whether `step` would change nothing but the time with fix `k` (as the arrays decide in `_dwell`)."""
-        near: dict[int, float] = {}
-        for j in range(self.bounds[k], self.bounds[k + 1]):
-            if self.site[j] in sites:
-                near[self.site[j]] = self.outside[j]
-            elif self.outside[j] == 0.0:
-                return False
-        for site_id, presence in sites.items():
-            outside_m = near.get(site_id, math.inf)
-            if presence.status is Presence.INSIDE:
-                if outside_m > self.dwell.hysteresis_m:
-                    return False
-            elif (
-                outside_m != 0.0 if presence.status is Presence.ENTERING else outside_m <= self.dwell.hysteresis_m
-            ) or (self.fx[k].fix_time - presence.since).total_seconds() >= self.dwell.dwell_s:
-                return False
-        return True
+    return events, out

@@ -219,8 +219,8 @@ class _FenceColumns:
     m_per_deg_lon: FloatArray
     envelopes: FloatArray
     """(min lon, min lat, max lon, max lat) of each fence: its box in the R-tree."""
-    widened: dict[float, STRtree]
-    """The boxes widened by a margin, by margin: a point inside one may be that near (filled on first use)."""
+    grids: dict[float, _Grid]
+    """The boxes widened by a margin on a grid, by margin: a point inside one may be that near (filled on first use)."""
 
     @classmethod
     def of(
@@ -247,25 +247,80 @@ class _FenceColumns:
             origin_lon=np.array([p.origin.lon if p else 0.0 for p in polygons], dtype=np.float64).reshape(n),
             m_per_deg_lon=np.array([p.m_per_deg_lon if p else 0.0 for p in polygons], dtype=np.float64).reshape(n),
             envelopes=np.array([_envelope(f) for f in fences], dtype=np.float64).reshape(n, 4),
-            widened={},
+            grids={},
         )
 
-    def widened_tree(self, margin_m: float) -> STRtree:
-        """An R-tree of the boxes widened by `margin_m` (at the latitude farthest from the equator they reach): every
+    def grid(self, margin_m: float) -> _Grid:
+        """The boxes widened by `margin_m` (at the latitude farthest from the equator they reach) on a grid: every
         point whose own box of that margin meets a fence's box is inside the fence's widened box."""
-        tree = self.widened.get(margin_m)
-        if tree is None:
+        grid = self.grids.get(margin_m)
+        if grid is None:
             dlat = margin_m / _M_PER_DEG_LAT
             env = self.envelopes
             far = np.maximum(np.abs(env[:, 1] - dlat), np.abs(env[:, 3] + dlat))
             dlon = 1.000001 * margin_m / (_M_PER_DEG_LAT * np.maximum(1e-6, np.cos(np.radians(np.minimum(far, 90.0)))))
-            tree = STRtree(
-                shapely.box(
-                    env[:, 0] - dlon, env[:, 1] - 1.000001 * dlat, env[:, 2] + dlon, env[:, 3] + 1.000001 * dlat
-                )
+            widened = np.stack(
+                (env[:, 0] - dlon, env[:, 1] - 1.000001 * dlat, env[:, 2] + dlon, env[:, 3] + 1.000001 * dlat), axis=1
             )
-            self.widened[margin_m] = tree
-        return tree
+            grid = self.grids[margin_m] = _Grid.of(widened)
+        return grid
+
+
+@dataclass(frozen=True, slots=True)
+class _Grid:
+    """Boxes (degrees) on a grid of square cells, each cell listing the boxes that reach into it: the boxes a point
+    may be inside of are those of its cell, found for many points at once with numpy (no geometry per point, as an
+    R-tree query needs). The cells are the size of a typical box, and at least an eighth of the largest one (a large
+    polygon spans at most 9 × 9 cells)."""
+
+    lon0: float
+    lat0: float
+    size: float
+    rows: int
+    keys: npt.NDArray[np.int64]
+    """The cells holding a box (column × `rows` + row), ascending."""
+    first: npt.NDArray[np.intp]
+    count: npt.NDArray[np.intp]
+    boxes: npt.NDArray[np.intp]
+    """The boxes of each cell of `keys`: `boxes[first[i]:first[i] + count[i]]`."""
+
+    @classmethod
+    def of(cls, boxes: FloatArray) -> _Grid:
+        """`boxes`: (min lon, min lat, max lon, max lat) rows."""
+        extent = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+        size = max(
+            float(np.sort(extent)[len(extent) // 2]), float(extent.max()) / 8, 1e-9
+        )  # (np.median imports numpy.ma)
+        lon0, lat0 = float(boxes[:, 0].min()), float(boxes[:, 1].min())
+        x0 = np.floor((boxes[:, 0] - lon0) / size).astype(np.int64)
+        x1 = np.floor((boxes[:, 2] - lon0) / size).astype(np.int64)
+        y0 = np.floor((boxes[:, 1] - lat0) / size).astype(np.int64)
+        y1 = np.floor((boxes[:, 3] - lat0) / size).astype(np.int64)
+        rows = int(y1.max()) + 1
+        keys: list[int] = []
+        owner: list[int] = []
+        for i, (a, b, c, d) in enumerate(zip(x0.tolist(), x1.tolist(), y0.tolist(), y1.tolist(), strict=True)):
+            for column in range(a, b + 1):
+                keys.extend(range(column * rows + c, column * rows + d + 1))
+                owner.extend([i] * (d - c + 1))
+        key_arr = np.array(keys, np.int64)
+        order = np.argsort(key_arr, kind="stable")
+        cells, first, count = np.unique(key_arr[order], return_index=True, return_counts=True)
+        return cls(lon0, lat0, size, rows, cells, first, count, np.array(owner, np.intp)[order])
+
+    def candidates(self, lats: FloatArray, lons: FloatArray) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+        """(point, box) pairs, by point, of every box each point (`lats[i]`, `lons[i]`) may be inside of."""
+        column = np.floor((lons - self.lon0) / self.size)
+        row = np.floor((lats - self.lat0) / self.size)
+        on = np.flatnonzero((column >= 0) & (row >= 0) & (row < self.rows) & (column <= self.keys[-1] // self.rows))
+        key = column[on].astype(np.int64) * self.rows + row[on].astype(np.int64)
+        at = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
+        hit = self.keys[at] == key
+        points, at = on[hit], at[hit]
+        count = self.count[at]
+        total = int(count.sum())
+        start = np.repeat(self.first[at] - (np.cumsum(count) - count), count)
+        return np.repeat(points, count), self.boxes[start + np.arange(total)]
 
 
 _ROUNDING_M = 1e-6
@@ -379,7 +434,8 @@ class GeofenceIndex:
 
     def near_pairs(self, lats: FloatArray, lons: FloatArray, margin_m: float) -> NearPairs:
         """`near` for many points (`lats[i]`, `lons[i]`, degrees) within `margin_m` > 0 as arrays, with no value built
-        per point: one R-tree query, the circles measured with numpy, the polygons with shapely's array functions.
+        per point: the points looked up at once on a grid of the fences' widened boxes (`_Grid`), the circles measured
+        with numpy, the polygons with shapely's array functions.
 
         The same pairs and the same verdicts as `near` (inside: exactly 0; within the margin or not); a circle's
         metres beyond its edge may differ from `near`'s in the last bits (numpy's trigonometry), except within a
@@ -388,14 +444,12 @@ class GeofenceIndex:
         if not margin_m > 0:
             raise ValueError(f"margin_m {margin_m!r} must be > 0")
         cols = self._columns
-        if not len(lats):
+        if not len(lats) or not cols.fences:
             return NearPairs(np.empty(0, np.intp), np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.intp))
         dlat = margin_m / _M_PER_DEG_LAT
         dlon = margin_m / (_M_PER_DEG_LAT * np.maximum(1e-6, np.cos(np.radians(lats))))
-        # The fixes inside a widened box, then those whose own box (as `near` draws it) meets the fence's box.
-        which, found = cols.widened_tree(margin_m).query(shapely.points(lons, lats))
-        order = np.argsort(which, kind="stable")
-        which, found = which[order], found[order]
+        # The fixes in a cell a widened box reaches, then those whose own box (as `near` draws it) meets the fence's box.
+        which, found = cols.grid(margin_m).candidates(lats, lons)
         plat, plon, pdlon = lats[which], lons[which], dlon[which]
         env = cols.envelopes[found]
         meets = (

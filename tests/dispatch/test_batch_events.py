@@ -9,11 +9,14 @@ import random
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dispatch import batch_events
 from dispatch.alerts import AlertKind, AlertSettings, Decision, fix_alerts, open_key
 from dispatch.batch_events import evaluate_batch, wanted
 from dispatch.geo import EARTH_RADIUS_M, LatLon
@@ -127,6 +130,7 @@ def reference(
     states: dict[int, FenceState],
     index: GeofenceIndex,
     open_keys: set[str],
+    dwell: DwellParams = DWELL,
 ) -> tuple[list[Decision], list[GeofenceEvent]]:
     """The reference: each fix in (worker, fix time) order through `fix_alerts` and `step` (no shortcut)."""
     decisions: list[Decision] = []
@@ -138,7 +142,7 @@ def reference(
         last[fix.worker_id] = fix
         decisions.extend(wanted(fix_alerts(previous, fix, ALERTS), open_keys))
         state = states.get(fix.worker_id, FenceState(fix.worker_id))
-        states[fix.worker_id], events = step(state, fix, index.near(fix.point, DWELL.hysteresis_m), DWELL)
+        states[fix.worker_id], events = step(state, fix, index.near(fix.point, dwell.hysteresis_m), dwell)
         crossings.extend(events)
     return decisions, crossings
 
@@ -252,3 +256,88 @@ def test_near_pairs_finds_the_pairs_and_verdicts_near_finds() -> None:
         for site_id, outside_m in want.items():
             assert (got[i][site_id] == 0.0) == (outside_m == 0.0)
             assert got[i][site_id] == outside_m or 0.0 < abs(got[i][site_id] - outside_m) < 1e-9
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    workers=st.integers(1, 8),
+    fixes_each=st.integers(1, 250),
+    batches=st.integers(1, 6),
+    dwell_s=st.sampled_from([0.0, 10.0, 30.0, 60.0, 300.0]),
+    hysteresis_m=st.sampled_from([0.5, 5.0, 20.0, 60.0]),
+)
+def test_the_arrays_decide_what_step_decides_over_long_tracks_any_dwell_and_sites_gone_from_the_index(
+    seed: int, workers: int, fixes_each: int, batches: int, dwell_s: float, hysteresis_m: float
+) -> None:
+    """Tests that every crossing (type, worker, site, `at`, `confirmed_at`, fix id) and every worker's presence at each
+    site (phase, since, fix id) after each batch are those of `step` one fix at a time, for long tracks cut into
+    batches anywhere (a worker entering or leaving when a batch ends), any dwell (none at all included) and margin,
+    and sites removed from the index between batches while workers are entering, inside or leaving them."""
+    rng = random.Random(seed)
+    dwell = DwellParams(dwell_s=dwell_s, hysteresis_m=hysteresis_m)
+    sites = fences(rng)
+    fixes = [p for w in range(1, workers + 1) for p in track(rng, w, sites, fixes_each)]
+    cuts = sorted(rng.sample(range(1, len(fixes)), min(batches, len(fixes)) - 1)) if len(fixes) > 1 else []
+    rng.shuffle(fixes)
+    gone = set(rng.sample(sorted(sites), rng.randint(0, len(sites) - 1)))
+    ref_last: dict[int, Position] = {}
+    ref_states: dict[int, FenceState] = {}
+    last: dict[int, Position] = {}
+    states: dict[int, FenceState] = {}
+    for n, batch in enumerate(np.split(np.arange(len(fixes)), cuts)):
+        index = GeofenceIndex(sites if n == 0 else {s: f for s, f in sites.items() if s not in gone})
+        chunk = [fixes[i] for i in batch.tolist()]
+        _, want_crossings = reference(chunk, ref_last, ref_states, index, set(), dwell)
+        got = evaluate_batch(
+            chunk,
+            last=last,
+            fences=states,
+            index=index,
+            settings=ALERTS,
+            dwell=dwell,
+            open_keys=set(),
+            one_by_one=False,
+        )
+        last.update(got.last)
+        states.update(got.fences)
+        assert list(got.crossings) == want_crossings
+        assert presence(states) == presence(ref_states)
+
+
+def test_near_pairs_finds_what_near_finds_beside_a_polygon_kilometres_wide_and_for_points_far_off() -> None:
+    """Tests the grid `near_pairs` looks points up on: a polygon 12 km across among 40 m circles (the grid's cells grow
+    to an eighth of it), points on every side of all of them and kilometres away, and an index of no site at all."""
+    rng = random.Random(11)
+    sites: dict[int, Geofence] = {
+        i: CircleFence(offset(CENTRE, rng.uniform(-3000, 3000), rng.uniform(-3000, 3000)), 40.0) for i in range(1, 60)
+    }
+    sites[99] = PolygonFence((offset(CENTRE, -6000, -6000), offset(CENTRE, 6000, -5000), offset(CENTRE, 0, 6000)))
+    index = GeofenceIndex(sites)
+    points = [offset(CENTRE, rng.uniform(-9000, 9000), rng.uniform(-9000, 9000)) for _ in range(3000)]
+    points += [near_boundary(rng, rng.choice(list(sites.values()))) for _ in range(2000)]
+    points += [offset(CENTRE, 0, 200_000), offset(CENTRE, -200_000, 0), LatLon(-89.0, -179.0), LatLon(89.0, 179.0)]
+    pairs = index.near_pairs(np.array([p.lat for p in points]), np.array([p.lon for p in points]), DWELL.hysteresis_m)
+    assert np.all(np.diff(pairs.point) >= 0)
+    got: dict[int, set[int]] = {}
+    for i, site_id in zip(pairs.point.tolist(), pairs.site_id.tolist(), strict=True):
+        got.setdefault(i, set()).add(site_id)
+    assert got == {i: set(want) for i, p in enumerate(points) if (want := index.near(p, DWELL.hysteresis_m))}
+    assert sum(99 in s for s in got.values()) > 1000
+    assert len(GeofenceIndex({}).near_pairs(np.array([CENTRE.lat]), np.array([CENTRE.lon]), 20.0).point) == 0
+
+
+def test_a_batch_beyond_the_arrays_limit_goes_one_by_one_and_decides_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests that a batch whose (worker, site) pairs × fixes pass `MAX_ENTRIES` (a long backlog through many sites) is
+    taken one by one, with the same crossings, alerts and states."""
+    calls: list[int] = []
+    one_by_one = batch_events._one_by_one
+
+    def counted(fixes: list[Position], *args: Any) -> batch_events.BatchOutcome:
+        calls.append(len(fixes))
+        return one_by_one(fixes, *args)
+
+    monkeypatch.setattr(batch_events, "MAX_ENTRIES", -(10**9))
+    monkeypatch.setattr(batch_events, "_one_by_one", counted)
+    crossings, decisions = check_same(3, 5, 80, 3)
+    assert calls and crossings > 0 and decisions > 0

@@ -241,3 +241,23 @@ def test_a_burst_of_uploads_is_evaluated_in_one_window_and_a_steady_stream_withi
     evaluator.submit([make_position(NOW.isoformat(), worker_id=1)])
     assert done.wait(10)
     assert windows == [5]  # the first and one per period until 0.5 s had passed
+
+
+def test_the_sites_index_is_built_again_only_when_a_site_changed(sessions, world):
+    """Tests that the sites re-read every `sites_refresh_s` give the same index while no site changed, and a new one
+    holding a site added meanwhile (a fix inside it is then seen there)."""
+    now = [0.0]
+    events = FieldEvents(
+        sessions=sessions, bus=RecordingBus(), clock=ManualClock(NOW), monotonic=lambda: now[0], sites_refresh_s=60.0
+    )
+    events.evaluate([stored(sessions, world, NOW - timedelta(minutes=10), FAR)])
+    first = events._cache.index
+    now[0] = 61.0
+    events.evaluate([stored(sessions, world, NOW - timedelta(minutes=9), FAR)])
+    assert events._cache.index is first
+    with session_scope(sessions) as session:
+        added = sites_repo.add_site(session, name="Port", location=FAR, geofence_radius_m=80)
+    now[0] = 122.0
+    events.evaluate([stored(sessions, world, NOW - timedelta(minutes=8), FAR)])
+    assert events._cache.index is not first
+    assert events._cache.index is not None and events._cache.index.containing(FAR) == [added.id]
