@@ -99,6 +99,14 @@ Outcome = Stored | Rejected | IngestError
 _UNKNOWN = object()
 _NO_ATTRIBUTES: Mapping[str, Any] = MappingProxyType({})  # read-only, so one serves every plain fix
 MayReport = Callable[[int], Decision]
+_ALLOWED = Decision(True)
+
+
+def _anyone(_worker_id: int) -> Decision:
+    """`/osmand`'s permission: the device id is the protocol's credential, so whoever it names may report."""
+    return _ALLOWED
+
+
 Storable = Position | NetworkReport
 
 
@@ -210,6 +218,39 @@ class PositionPipeline:
         if isinstance(outcome, IngestError):
             raise outcome
         return outcome
+
+    def ingest_plain(self, plain: PlainFix) -> int | Rejected:
+        """`ingest` of a report `realtime.ingest.plain_query_fix` read (what phones send most to `/osmand`): the
+        stored row's id, or Rejected (off shift, no consent, a resend), through the checks and outcomes `ingest`
+        applies, in the same order (`_decide_plain`, the batch path's; a test holds the stored rows equal), without
+        a PositionReport, its copies and a copy of the stored fix to carry its id.
+
+        Raises IngestError (→ 400) for a fix time outside the window (`timestamp`) or an unknown device (`id`), and
+        StoreUnavailable, with nothing stored, when the database fails.
+        """
+        server_time = self._clock.now()
+        window = (
+            server_time - timedelta(seconds=self._limits.max_age_s),
+            server_time + timedelta(seconds=self._limits.max_future_s),
+        )
+        decided = self._decide_plain(plain, server_time, window, {}, _anyone)
+        if isinstance(decided, IngestError):
+            raise decided
+        if isinstance(decided, Rejected):
+            return decided
+        item, live = decided
+        try:
+            (new_id,) = self._committer.write((item,), timeout_s=self._commit_timeout_s)
+        except CommitFailed as exc:
+            raise StoreUnavailable(str(exc)) from None
+        if new_id is None:
+            return Rejected(DUPLICATE, duplicate=True)
+        if live and isinstance(item, Position):
+            self._remember([item])
+            self._bus.publish_many(POSITIONS, live_messages([item]))
+            if self._after_store is not None:
+                self._after_store(StoredFixes([item], [new_id]))  # the id beside the fix, as the batch path hands it
+        return new_id
 
     def ingest_many(self, reports: Sequence[PositionReport | IngestError], *, may_report: MayReport) -> list[Outcome]:
         """Store many reports in one transaction; each gets its own outcome, in order.
