@@ -21,7 +21,8 @@ from realtime.pipeline import PositionPipeline, Stored
 from tests.factories import EVERY_DAY_7_TO_19, at
 from tests.support.consent import record_consent
 
-PLAIN_KEYS = ["id", "deviceid", "lat", "lon", "timestamp", "speed", "bearing", "heading", "altitude", "accuracy", "batt"]
+PLAIN_KEYS = ["id", "deviceid", "lat", "lon", "timestamp", "speed", "bearing", "heading", "altitude", "accuracy",
+              "batt"]  # fmt: skip
 TEXT_NUMBERS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.floats(min_value=-200, max_value=200).map(lambda x: f"{x:.6f}"),
