@@ -174,7 +174,8 @@ class PositionPipeline:
         # Known devices are remembered (with their worker's shifts) for `device_cache_s`: a phone
         # pinging every few seconds then costs no lookup. Unknown ids are never cached, so a newly
         # registered phone works at once; a deactivated one is refused, and a changed shift
-        # applies, within `device_cache_s`.
+        # applies, within `device_cache_s` (and the moment one thread takes to read them again: meanwhile the
+        # other requests use the entries it replaces, not wait for it).
         self._device_cache_s = device_cache_s
         self._monotonic = monotonic
         self._devices: dict[str, tuple[Worker, float]] = {}
@@ -525,7 +526,11 @@ class PositionPipeline:
         if cached is not None and cached[1] > now:
             return cached[0]
         if now >= self._devices_fresh_until:  # one query for every device instead of one per device
-            self._load_devices()
+            loaded = self._load_devices(wait=cached is None)
+            if not loaded and cached is not None:
+                # Another thread is reading them this moment: a known device keeps its entry until the new ones are
+                # in, instead of every request of the process waiting for that read (a stall every `device_cache_s`).
+                return cached[0]
             cached = self._devices.get(device_id)
             if cached is not None and cached[1] > now:
                 return cached[0]
@@ -539,29 +544,39 @@ class PositionPipeline:
             self._devices[device_id] = (worker, now + self._device_cache_s)
         return worker
 
-    def _load_devices(self) -> None:
-        """Remember every active worker's device, all at once (one thread loads; the others wait for it)."""
-        with self._load_lock:
-            now = self._monotonic()
-            if now < self._devices_fresh_until:
-                return  # another thread just loaded them
-            first = self._devices_fresh_until == float("-inf")
-            with session_scope(self._sessions) as session:
-                workers = workers_repo.list_workers(session)
-                consents = privacy_repo.consent_states(session)
-                # The first load also reads every active worker's last fix, in one query: a process that
-                # starts under load otherwise reads them one query per worker, at each one's first fix.
-                active = [w.id for w in workers if w.active]
-                last = positions_repo.last_positions(session, active) if first else {}
-            if first:
-                with self._last_lock:
-                    for worker_id in active:
-                        self._last.setdefault(worker_id, last.get(worker_id))
-            self._consent = consents
-            until = now + self._device_cache_s
-            with self._devices_lock:
-                self._devices = {w.device_id: (w, until) for w in workers if w.active}
-            self._devices_fresh_until = until
+    def _load_devices(self, *, wait: bool = True) -> bool:
+        """Remember every active worker's device, all at once (one thread loads; the others wait for it, or with
+        `wait` false go on at once: False when another thread is loading them)."""
+        if not self._load_lock.acquire(blocking=wait):
+            return False
+        try:
+            self._read_devices()
+        finally:
+            self._load_lock.release()
+        return True
+
+    def _read_devices(self) -> None:
+        """`_load_devices`' work, in its lock."""
+        now = self._monotonic()
+        if now < self._devices_fresh_until:
+            return  # another thread just loaded them
+        first = self._devices_fresh_until == float("-inf")
+        with session_scope(self._sessions) as session:
+            workers = workers_repo.list_workers(session)
+            consents = privacy_repo.consent_states(session)
+            # The first load also reads every active worker's last fix, in one query: a process that
+            # starts under load otherwise reads them one query per worker, at each one's first fix.
+            active = [w.id for w in workers if w.active]
+            last = positions_repo.last_positions(session, active) if first else {}
+        if first:
+            with self._last_lock:
+                for worker_id in active:
+                    self._last.setdefault(worker_id, last.get(worker_id))
+        self._consent = consents
+        until = now + self._device_cache_s
+        with self._devices_lock:
+            self._devices = {w.device_id: (w, until) for w in workers if w.active}
+        self._devices_fresh_until = until
 
     def _warn_no_shifts(self, worker: Worker) -> None:
         """Say once per process that a worker has no shift calendar, so every fix is kept (ids only)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,10 +17,12 @@ from data.positions_repo import positions_between
 from data.workers_repo import add_worker
 from dispatch.clock import ManualClock
 from dispatch.positions import Position, PositionLimits, Rejected
+from realtime import pipeline as pipeline_module
 from realtime.ingest import IngestError, PositionReport, check_fix_times, parse_osmand, plain_query_fix
 from realtime.pipeline import PositionPipeline, Stored
 from tests.factories import EVERY_DAY_7_TO_19, at
 from tests.support.consent import record_consent
+from tests.support.servers import wait_until
 
 PLAIN_KEYS = ["id", "deviceid", "lat", "lon", "timestamp", "speed", "bearing", "heading", "altitude", "accuracy",
               "batt"]  # fmt: skip
@@ -174,3 +177,55 @@ def test_the_lean_path_stores_decides_and_publishes_as_the_full_one(db_engine):
     assert [anonymous(p) for p in seen["full"][1]] == [anonymous(p) for p in seen["lean"][1]]
     assert [{**m, "worker_id": 0} for m in seen["full"][2]] == [{**m, "worker_id": 0} for m in seen["lean"][2]]
     assert len(seen["lean"][2]) == 2
+
+
+def test_a_known_device_is_not_held_up_while_another_request_reads_the_devices_again(db_engine, monkeypatch):
+    """Tests that when the device cache is due and one request is reading every device again, a fix from a known
+    device is stored meanwhile from the entry being replaced (not after that read), and both are stored."""
+    sessions = make_sessionmaker(db_engine)
+    with session_scope(sessions) as session:
+        ana = add_worker(session, name="Ana", device_id="ana", shifts=(EVERY_DAY_7_TO_19,)).id
+        bob = add_worker(session, name="Bob", device_id="bob", shifts=(EVERY_DAY_7_TO_19,)).id
+        record_consent(session, ana, bob)
+    seconds = [0.0]
+    ingest = PositionPipeline(
+        sessions=sessions,
+        bus=type("Bus", (), {"publish_many": lambda self, channel, messages: None})(),  # type: ignore[arg-type]
+        clock=ManualClock(at("2025-03-03T12:00:05Z")),
+        limits=PositionLimits(),
+        monotonic=lambda: seconds[0],
+    )
+    plain = plain_query_fix([("id", "ana"), ("lat", "43.7"), ("lon", "7.4"), ("timestamp", "1741003000")])
+    assert plain is not None and isinstance(ingest.ingest_plain(plain), int)  # the devices read once
+    seconds[0] = 31.0  # past device_cache_s: the next request reads them again
+    reading, release = threading.Event(), threading.Event()
+    list_workers = pipeline_module.workers_repo.list_workers
+
+    def slow_list_workers(session: Any) -> Any:
+        reading.set()
+        release.wait()
+        return list_workers(session)
+
+    monkeypatch.setattr(pipeline_module.workers_repo, "list_workers", slow_list_workers)
+    results: dict[str, Any] = {}
+
+    def send(device: str, timestamp: str) -> None:
+        fix = plain_query_fix([("id", device), ("lat", "43.7"), ("lon", "7.4"), ("timestamp", timestamp)])
+        assert fix is not None
+        results[device] = ingest.ingest_plain(fix)
+
+    reader = threading.Thread(target=send, args=("ana", "1741003100"))
+    reader.start()
+    try:
+        wait_until(reading.is_set, 30, "the devices read again")
+        meanwhile = threading.Thread(target=send, args=("ana", "1741003110"))
+        # The same device: its entry is there, so it must not wait for the read under way.
+        meanwhile.start()
+        wait_until(lambda: not meanwhile.is_alive(), 30, "a known device's fix stored during the read")
+        assert "ana" in results and isinstance(results["ana"], int) and reader.is_alive()
+    finally:
+        release.set()
+        reader.join()
+    with session_scope(sessions) as session:
+        times = [p.fix_time for p in positions_between(session, worker_id=ana, start=at("2025-03-03T00:00:00Z"), end=at("2025-03-04T00:00:00Z"))]  # fmt: skip
+    assert times == [at("2025-03-03T11:56:40Z"), at("2025-03-03T11:58:20Z"), at("2025-03-03T11:58:30Z")]
