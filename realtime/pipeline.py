@@ -550,33 +550,29 @@ class PositionPipeline:
         if not self._load_lock.acquire(blocking=wait):
             return False
         try:
-            self._read_devices()
+            now = self._monotonic()
+            if now < self._devices_fresh_until:
+                return True  # another thread just loaded them
+            first = self._devices_fresh_until == float("-inf")
+            with session_scope(self._sessions) as session:
+                workers = workers_repo.list_workers(session)
+                consents = privacy_repo.consent_states(session)
+                # The first load also reads every active worker's last fix, in one query: a process that
+                # starts under load otherwise reads them one query per worker, at each one's first fix.
+                active = [w.id for w in workers if w.active]
+                last = positions_repo.last_positions(session, active) if first else {}
+            if first:
+                with self._last_lock:
+                    for worker_id in active:
+                        self._last.setdefault(worker_id, last.get(worker_id))
+            self._consent = consents
+            until = now + self._device_cache_s
+            with self._devices_lock:
+                self._devices = {w.device_id: (w, until) for w in workers if w.active}
+            self._devices_fresh_until = until
+            return True
         finally:
             self._load_lock.release()
-        return True
-
-    def _read_devices(self) -> None:
-        """`_load_devices`' work, in its lock."""
-        now = self._monotonic()
-        if now < self._devices_fresh_until:
-            return  # another thread just loaded them
-        first = self._devices_fresh_until == float("-inf")
-        with session_scope(self._sessions) as session:
-            workers = workers_repo.list_workers(session)
-            consents = privacy_repo.consent_states(session)
-            # The first load also reads every active worker's last fix, in one query: a process that
-            # starts under load otherwise reads them one query per worker, at each one's first fix.
-            active = [w.id for w in workers if w.active]
-            last = positions_repo.last_positions(session, active) if first else {}
-        if first:
-            with self._last_lock:
-                for worker_id in active:
-                    self._last.setdefault(worker_id, last.get(worker_id))
-        self._consent = consents
-        until = now + self._device_cache_s
-        with self._devices_lock:
-            self._devices = {w.device_id: (w, until) for w in workers if w.active}
-        self._devices_fresh_until = until
 
     def _warn_no_shifts(self, worker: Worker) -> None:
         """Say once per process that a worker has no shift calendar, so every fix is kept (ids only)."""
