@@ -22,7 +22,7 @@ from werkzeug.wrappers import Request
 
 from dispatch.clock import Clock
 from dispatch.positions import PositionLimits
-from realtime.ingest import IngestError, PositionReport, check_fix_times, parse_osmand
+from realtime.ingest import IngestError, PositionReport, check_fix_times, parse_osmand, plain_query_fix
 from realtime.pipeline import PositionPipeline, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,11 @@ class OsmandEndpoint:
         try:
             query = plain_query(environ)
             if query is not None:
-                self._store(parse_osmand(query=query, form=[], content_type=None, body=b""))
+                plain = plain_query_fix(query)  # the common query: no report built, the batch path's decisions
+                if plain is not None:
+                    self._pipeline.ingest_plain(plain)
+                else:
+                    self._store(parse_osmand(query=query, form=[], content_type=None, body=b""))
             else:
                 self.ingest(Request(environ))
         except IngestError as exc:

@@ -922,3 +922,72 @@ def _json_attribute(value: object) -> AttributeValue | None:
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     return None
+
+
+# --- /osmand's common query ------------------------------------------------------------
+
+
+_QUERY_TIME_DIGITS: Final = 15
+"""Longest timestamp `plain_query_fix` reads (Unix ms have 13 digits until the year 2286); longer ones take the full
+parser, which refuses what is beyond the calendar without turning a huge run of digits into an int."""
+
+
+def plain_query_fix(pairs: Iterable[tuple[str, str]]) -> PlainFix | None:
+    """The common OsmAnd / Traccar Client query read with minimal work, or None when it needs `parse_osmand`.
+
+    "Common" is what those apps send most: the keys `plain_fix` takes (`id`/`deviceid`, `lat` and `lon` both,
+    `timestamp`, `speed` in knots, `bearing`/`heading`, `altitude`, `accuracy`, `batt`) and no other, each number a
+    plain decimal as text (`_NUMBER`, no spaces) and the timestamp ASCII digits (Unix seconds, or milliseconds from
+    Integer.MAX_VALUE on, as `_timestamp` reads it). What it returns is what `parse_osmand` reads from the same
+    pairs (the same units, ranges and later-key-wins order, a property test holds them equal); anything else
+    (`charge`, `hdop`, a decimal or ISO time, an escape, a bad value) is left to `parse_osmand`, which names the error.
+    Skipping the report it would build, with its checks and its copies, is most of the request's own work.
+    """
+    device_id: str | None = None
+    fix_time: datetime | None = None
+    latitude = longitude = accuracy_m = speed_mps = bearing_deg = altitude_m = battery_pct = None
+    for key, value in pairs:
+        if key == "id" or key == "deviceid":
+            device_id = value.strip() or None
+            continue
+        if key == "timestamp":
+            if not (value.isascii() and value.isdigit() and len(value) <= _QUERY_TIME_DIGITS):
+                return None
+            count = int(value)
+            micros = count * 1_000_000 if count < _SECONDS_LIMIT_INT else count * 1000
+            if micros >= _MAX_EPOCH_MICROS:
+                return None
+            fix_time = _EPOCH + timedelta(microseconds=micros)
+            continue
+        if key not in _PLAIN_KEYS or _NUMBER.fullmatch(value) is None:
+            return None
+        number = float(value)
+        if not -math.inf < number < math.inf:  # 1e999
+            return None
+        if key == "lat":
+            if not -90.0 <= number <= 90.0:
+                return None
+            latitude = number
+        elif key == "lon":
+            if not -180.0 <= number <= 180.0:
+                return None
+            longitude = number
+        elif key == "speed":
+            if number < 0:
+                return None
+            speed_mps = number * KNOTS_TO_MPS
+        elif key == "bearing" or key == "heading":
+            bearing_deg = _normalise_bearing(number)
+        elif key == "accuracy":
+            if number < 0:
+                return None
+            accuracy_m = number
+        elif key == "altitude":
+            altitude_m = number
+        else:  # batt
+            if not 0.0 <= number <= 100.0:
+                return None
+            battery_pct = number
+    if device_id is None or latitude is None or longitude is None:
+        return None
+    return device_id, fix_time, latitude, longitude, accuracy_m, speed_mps, bearing_deg, altitude_m, battery_pct

@@ -99,6 +99,14 @@ Outcome = Stored | Rejected | IngestError
 _UNKNOWN = object()
 _NO_ATTRIBUTES: Mapping[str, Any] = MappingProxyType({})  # read-only, so one serves every plain fix
 MayReport = Callable[[int], Decision]
+_ALLOWED = Decision(True)
+
+
+def _anyone(_worker_id: int) -> Decision:
+    """`/osmand`'s permission: the device id is the protocol's credential, so whoever it names may report."""
+    return _ALLOWED
+
+
 Storable = Position | NetworkReport
 
 
@@ -166,7 +174,8 @@ class PositionPipeline:
         # Known devices are remembered (with their worker's shifts) for `device_cache_s`: a phone
         # pinging every few seconds then costs no lookup. Unknown ids are never cached, so a newly
         # registered phone works at once; a deactivated one is refused, and a changed shift
-        # applies, within `device_cache_s`.
+        # applies, within `device_cache_s` (and the moment one thread takes to read them again: meanwhile the
+        # other requests use the entries it replaces, not wait for it).
         self._device_cache_s = device_cache_s
         self._monotonic = monotonic
         self._devices: dict[str, tuple[Worker, float]] = {}
@@ -210,6 +219,39 @@ class PositionPipeline:
         if isinstance(outcome, IngestError):
             raise outcome
         return outcome
+
+    def ingest_plain(self, plain: PlainFix) -> int | Rejected:
+        """`ingest` of a report `realtime.ingest.plain_query_fix` read (what phones send most to `/osmand`): the
+        stored row's id, or Rejected (off shift, no consent, a resend), through the checks and outcomes `ingest`
+        applies, in the same order (`_decide_plain`, the batch path's; a test holds the stored rows equal), without
+        a PositionReport, its copies and a copy of the stored fix to carry its id.
+
+        Raises IngestError (→ 400) for a fix time outside the window (`timestamp`) or an unknown device (`id`), and
+        StoreUnavailable, with nothing stored, when the database fails.
+        """
+        server_time = self._clock.now()
+        window = (
+            server_time - timedelta(seconds=self._limits.max_age_s),
+            server_time + timedelta(seconds=self._limits.max_future_s),
+        )
+        decided = self._decide_plain(plain, server_time, window, {}, _anyone)
+        if isinstance(decided, IngestError):
+            raise decided
+        if isinstance(decided, Rejected):
+            return decided
+        item, live = decided
+        try:
+            (new_id,) = self._committer.write((item,), timeout_s=self._commit_timeout_s)
+        except CommitFailed as exc:
+            raise StoreUnavailable(str(exc)) from None
+        if new_id is None:
+            return Rejected(DUPLICATE, duplicate=True)
+        if live and isinstance(item, Position):
+            self._remember([item])
+            self._bus.publish_many(POSITIONS, live_messages([item]))
+            if self._after_store is not None:
+                self._after_store(StoredFixes([item], [new_id]))  # the id beside the fix, as the batch path hands it
+        return new_id
 
     def ingest_many(self, reports: Sequence[PositionReport | IngestError], *, may_report: MayReport) -> list[Outcome]:
         """Store many reports in one transaction; each gets its own outcome, in order.
@@ -484,7 +526,11 @@ class PositionPipeline:
         if cached is not None and cached[1] > now:
             return cached[0]
         if now >= self._devices_fresh_until:  # one query for every device instead of one per device
-            self._load_devices()
+            loaded = self._load_devices(wait=cached is None)
+            if not loaded and cached is not None:
+                # Another thread is reading them this moment: a known device keeps its entry until the new ones are
+                # in, instead of every request of the process waiting for that read (a stall every `device_cache_s`).
+                return cached[0]
             cached = self._devices.get(device_id)
             if cached is not None and cached[1] > now:
                 return cached[0]
@@ -498,12 +544,15 @@ class PositionPipeline:
             self._devices[device_id] = (worker, now + self._device_cache_s)
         return worker
 
-    def _load_devices(self) -> None:
-        """Remember every active worker's device, all at once (one thread loads; the others wait for it)."""
-        with self._load_lock:
+    def _load_devices(self, *, wait: bool = True) -> bool:
+        """Remember every active worker's device, all at once (one thread loads; the others wait for it, or with
+        `wait` false go on at once: False when another thread is loading them)."""
+        if not self._load_lock.acquire(blocking=wait):
+            return False
+        try:
             now = self._monotonic()
             if now < self._devices_fresh_until:
-                return  # another thread just loaded them
+                return True  # another thread just loaded them
             first = self._devices_fresh_until == float("-inf")
             with session_scope(self._sessions) as session:
                 workers = workers_repo.list_workers(session)
@@ -521,6 +570,9 @@ class PositionPipeline:
             with self._devices_lock:
                 self._devices = {w.device_id: (w, until) for w in workers if w.active}
             self._devices_fresh_until = until
+            return True
+        finally:
+            self._load_lock.release()
 
     def _warn_no_shifts(self, worker: Worker) -> None:
         """Say once per process that a worker has no shift calendar, so every fix is kept (ids only)."""
