@@ -39,7 +39,7 @@ from routing.plan import (
     earliest_route,
     schedule_route,
     unplanned_reason,
-    unservable_reason,
+    unservable_reasons,
 )
 from routing.problem import DAY_S, Announced, Pin, Problem, StopRule, Visit, Window, Worker, required_penalty
 from routing.pyvrp_engine import PLAIN, SearchSettings, solve_pyvrp, unsupported
@@ -142,14 +142,10 @@ def solve(
     every constraint (in a "pyvrp+ortools" run, from the second half of the budget on). The same
     problem, seed and a solution-count stop give the same plan.
     """
+    entered = perf_counter()
     chosen = choose_engine(problem, engine)
     pinned = {p.visit_id for p in problem.pins}
-    leave_out: dict[str, UnplannedReason] = {}
-    for visit in problem.visits:
-        if visit.id not in pinned:
-            reason = unservable_reason(problem, visit)
-            if reason is not None:
-                leave_out[visit.id] = reason
+    leave_out = unservable_reasons(problem, (v for v in problem.visits if v.id not in pinned))
     report = _best_only(on_progress)
     if chosen == "pyvrp":
         plan = solve_pyvrp(
@@ -160,6 +156,7 @@ def solve(
             initial=initial,
             on_progress=report,
             should_stop=should_stop,
+            started_s=entered,
         )
         if plan is not None:
             return plan
@@ -284,11 +281,7 @@ def _solve_hybrid(
     started = perf_counter()
     relaxed = relax_for_pyvrp(problem)
     relaxed_out = dict(leave_out)
-    for visit in relaxed.visits:
-        if visit.id not in relaxed_out:
-            reason = unservable_reason(relaxed, visit)
-            if reason is not None:
-                relaxed_out[visit.id] = reason
+    relaxed_out.update(unservable_reasons(relaxed, (v for v in relaxed.visits if v.id not in leave_out)))
     settings = relaxation_settings(problem, stop)
     handover = FIELD_SEED_SHARE if settings == FIELD_SEARCH else SEED_SHARE
     finish = stop.max_seconds is None or stop.max_seconds * (1 - handover) >= ORTOOLS_S_PER_VISIT * len(problem.visits)
