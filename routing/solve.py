@@ -160,12 +160,21 @@ def solve(
         )
         if plan is not None:
             return plan
-        # PyVRP ended without a feasible plan (it can leave any visit out, so this is rare): OR-Tools
-        # with the same stop rule, which always returns one.
+        # PyVRP ended without a feasible plan (it can leave any visit out, so this is rare: a budget
+        # gone before its first complete plan, e.g. 1 s for 1,000 customers on a busy machine): OR-Tools
+        # in what is left of the budget, which always returns a plan (its first routes if nothing more).
+        if stop.max_seconds is not None:
+            stop = StopRule(stop.max_solutions, max(0.001, stop.max_seconds - (perf_counter() - entered)))
     elif engine == "auto" and initial is None and _relaxable(problem):
         return _solve_hybrid(problem, stop=stop, seed=seed, leave_out=leave_out, report=report, should_stop=should_stop)
     return _solve_ortools(
-        problem, stop=stop, leave_out=leave_out, initial=initial, on_progress=report, should_stop=should_stop
+        problem,
+        stop=stop,
+        leave_out=leave_out,
+        initial=initial,
+        on_progress=report,
+        should_stop=should_stop,
+        started=entered,
     )
 
 
