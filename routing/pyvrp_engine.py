@@ -38,6 +38,8 @@ GIVE_UP_ITERATIONS = 50
 fifth of a 10-second budget on a busy machine)."""
 SCALED_PENALTY_UPDATES = 100
 """With `scaled_penalties`, the penalties adapt every this many iterations (PyVRP: every 500)."""
+_NO_FEASIBLE = int(np.iinfo(np.int64).max)
+"""The best cost PyVRP reports to its stopping criterion while it has no feasible solution."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,7 @@ def solve_pyvrp(
     settings: SearchSettings = PLAIN,
     history_length: int | None = None,
     clock: Callable[[], float] | None = None,
+    started_s: float | None = None,
 ) -> Plan | None:
     """Solve with PyVRP; None when it ends without a feasible plan (the caller falls back to OR-Tools).
 
@@ -114,7 +117,8 @@ def solve_pyvrp(
     solution the search starts from (PyVRP's first local search of a random solution, or `initial`)
     when it is feasible; the search itself is not changed by it. `history_length` replaces PyVRP's
     late-acceptance history (300 solutions, or `settings`') when given (see `_search`). `clock`
-    (default `time.perf_counter`) is what a timed budget counts.
+    (default `time.perf_counter`) is what a timed budget counts, from `started_s` (a reading of that clock,
+    e.g. when the caller's own checks began; default: this call).
     """
     if history_length is not None:
         settings = dataclasses.replace(settings, history_length=history_length)
@@ -128,8 +132,10 @@ def solve_pyvrp(
     # iterations per second as with optional clients and finds better plans (bench/README.md,
     # "Routing"). Only when that finds no complete plan within a fifth of the budget (some required
     # visit does not fit) does it go on with them optional, from the best routes found so far.
-    # The budget counts from here, building the model included (0.3-0.7 s for a 1,000-visit day).
-    criterion = _Stop(stop, on_progress, should_stop, offset=_left_out_cost(problem, unplanned), clock=clock)
+    # The budget counts from `started_s` (`routing.solve`'s entry) or here, building the model included.
+    criterion = _Stop(
+        stop, on_progress, should_stop, offset=_left_out_cost(problem, unplanned), clock=clock, started_s=started_s
+    )
     model = _build(problem, leave_out, skills_as_loads=settings.skills_as_loads)
     penalty = model.cost_per_s if scaled_penalties or settings.scaled_penalties else None
 
@@ -252,12 +258,14 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason], *, skills
     ]
     index = np.array(where)
     # An arc that must not be used takes longer than any shift, so it is never on time.
-    forbidden_s = 10 * problem.horizon_s
-    dur = np.array([[forbidden_s if d is None else d for d in row] for row in problem.duration_s], dtype=np.int64)
-    dist = np.array([[-1 if m is None else m for m in row] for row in problem.distance_m], dtype=np.int64)
-    dur_sub = dur[np.ix_(index, index)]
-    dist_sub = dist[np.ix_(index, index)]
+    horizon_s = problem.horizon_s
+    forbidden_s = 10 * horizon_s
+    # The problem's matrices as arrays (-1: no route), read once when it was made: converting the
+    # lists here took 70 ms of a 1,000-customer model's 120 ms (bench/routing_overhead.py).
+    dur_sub = problem.duration_array_s[np.ix_(index, index)]
+    dist_sub = problem.distance_array_m[np.ix_(index, index)]
     missing = dist_sub < 0
+    dur_sub[missing] = forbidden_s
     driven = dur_sub[~missing].sum()
 
     objective = problem.objective
@@ -266,10 +274,16 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason], *, skills
     duration_matrices: list[Any] = []
     profile_of: dict[str, int] = {}
     arc_cost = 0.0
+    # The visits each set of skills may not serve, worked out once per set (not once per worker: 250,000
+    # checks for a 1,000-customer Gehring & Homberger fleet, half of its model's 65 ms).
+    forbidden_for: dict[frozenset[str], frozenset[int]] = {}
     for w in problem.workers:
-        forbidden = (
-            frozenset() if skills_as_loads else frozenset(k for k, v in enumerate(visits) if not w.qualified_for(v))
-        )
+        if skills_as_loads:
+            forbidden: frozenset[int] = frozenset()
+        elif w.skills in forbidden_for:
+            forbidden = forbidden_for[w.skills]
+        else:
+            forbidden = forbidden_for[w.skills] = frozenset(k for k, v in enumerate(visits) if not w.qualified_for(v))
         key = (forbidden, w.cost_per_hour, w.cost_per_km)
         if key not in profiles:
             per_s = objective.per_travel_s + w.cost_per_hour / 3600
@@ -313,7 +327,7 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason], *, skills
                 delivery=([v.demand] if loaded else []) + [1 if s in v.skills else 0 for s in skills],
                 service_duration=v.service_s,
                 tw_early=max(now, window.start_s if window else 0),
-                tw_late=window.end_s if window else problem.horizon_s,
+                tw_late=window.end_s if window else horizon_s,
                 prize=0 if v.required else (v.penalty or 0),
                 required=v.required,
                 name=v.id,
@@ -428,6 +442,7 @@ class _Stop(StoppingCriterion):
         *,
         offset: int = 0,
         clock: Callable[[], float] | None = None,
+        started_s: float | None = None,
     ) -> None:
         self._rule = rule
         self._offset = offset  # the cost of visits left out before the search, as OR-Tools reports it
@@ -435,7 +450,7 @@ class _Stop(StoppingCriterion):
         self._should_stop = should_stop
         # Started here, before PyVRP builds its first solution, so progress times count from the call.
         self._clock = clock or time.perf_counter
-        self._started = self._clock()
+        self._started = self._clock() if started_s is None else started_s
         self._iterations = 0
         self._best: int | None = None
         self._done = False
@@ -462,7 +477,7 @@ class _Stop(StoppingCriterion):
 
     def __call__(self, best_cost: float) -> bool:
         elapsed = self._clock() - self._started
-        cost = int(best_cost) if best_cost < np.iinfo(np.int64).max else None
+        cost = int(best_cost) if best_cost < _NO_FEASIBLE else None
         if cost is not None and (self._best is None or cost < self._best):
             self._best = cost
             if self._on_progress is not None:

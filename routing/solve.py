@@ -39,7 +39,7 @@ from routing.plan import (
     earliest_route,
     schedule_route,
     unplanned_reason,
-    unservable_reason,
+    unservable_reasons,
 )
 from routing.problem import DAY_S, Announced, Pin, Problem, StopRule, Visit, Window, Worker, required_penalty
 from routing.pyvrp_engine import PLAIN, SearchSettings, solve_pyvrp, unsupported
@@ -142,14 +142,10 @@ def solve(
     every constraint (in a "pyvrp+ortools" run, from the second half of the budget on). The same
     problem, seed and a solution-count stop give the same plan.
     """
+    entered = perf_counter()
     chosen = choose_engine(problem, engine)
     pinned = {p.visit_id for p in problem.pins}
-    leave_out: dict[str, UnplannedReason] = {}
-    for visit in problem.visits:
-        if visit.id not in pinned:
-            reason = unservable_reason(problem, visit)
-            if reason is not None:
-                leave_out[visit.id] = reason
+    leave_out = unservable_reasons(problem, (v for v in problem.visits if v.id not in pinned))
     report = _best_only(on_progress)
     if chosen == "pyvrp":
         plan = solve_pyvrp(
@@ -160,15 +156,25 @@ def solve(
             initial=initial,
             on_progress=report,
             should_stop=should_stop,
+            started_s=entered,
         )
         if plan is not None:
             return plan
-        # PyVRP ended without a feasible plan (it can leave any visit out, so this is rare): OR-Tools
-        # with the same stop rule, which always returns one.
+        # PyVRP ended without a feasible plan (it can leave any visit out, so this is rare: a budget
+        # gone before its first complete plan, e.g. 1 s for 1,000 customers on a busy machine): OR-Tools
+        # in what is left of the budget, which always returns a plan (its first routes if nothing more).
+        if stop.max_seconds is not None:
+            stop = StopRule(stop.max_solutions, max(0.001, stop.max_seconds - (perf_counter() - entered)))
     elif engine == "auto" and initial is None and _relaxable(problem):
         return _solve_hybrid(problem, stop=stop, seed=seed, leave_out=leave_out, report=report, should_stop=should_stop)
     return _solve_ortools(
-        problem, stop=stop, leave_out=leave_out, initial=initial, on_progress=report, should_stop=should_stop
+        problem,
+        stop=stop,
+        leave_out=leave_out,
+        initial=initial,
+        on_progress=report,
+        should_stop=should_stop,
+        started=entered,
     )
 
 
@@ -284,11 +290,7 @@ def _solve_hybrid(
     started = perf_counter()
     relaxed = relax_for_pyvrp(problem)
     relaxed_out = dict(leave_out)
-    for visit in relaxed.visits:
-        if visit.id not in relaxed_out:
-            reason = unservable_reason(relaxed, visit)
-            if reason is not None:
-                relaxed_out[visit.id] = reason
+    relaxed_out.update(unservable_reasons(relaxed, (v for v in relaxed.visits if v.id not in leave_out)))
     settings = relaxation_settings(problem, stop)
     handover = FIELD_SEED_SHARE if settings == FIELD_SEARCH else SEED_SHARE
     finish = stop.max_seconds is None or stop.max_seconds * (1 - handover) >= ORTOOLS_S_PER_VISIT * len(problem.visits)

@@ -93,6 +93,20 @@ def test_a_problem_whose_parts_do_not_fit_is_refused() -> None:
         Problem(visits=(), workers=(), duration_s=((0, None), (1, 0)), distance_m=((0, 1), (1, 0)))
 
 
+def test_the_matrices_as_arrays_mark_no_route_and_cannot_be_changed() -> None:
+    """Tests that the arrays the solvers' models read hold the matrices' values, -1 where there is no route,
+    refuse writes (a problem is a value), and that a negative entry is refused naming its cell."""
+    p = Problem(visits=(), workers=(), duration_s=((0, None), (7, 0)), distance_m=((0, None), (90, 0)))
+    assert p.duration_array_s.tolist() == [[0, -1], [7, 0]]
+    assert p.distance_array_m.tolist() == [[0, -1], [90, 0]]
+    with pytest.raises(ValueError, match="read-only"):
+        p.duration_array_s[0, 1] = 5
+    with pytest.raises(ValueError, match=r"distance_m\[1\]\[0\] = -3 must be >= 0"):
+        Problem(visits=(), workers=(), duration_s=((0, 1), (1, 0)), distance_m=((0, 1), (-3, 0)))
+    with pytest.raises(ValueError, match=r"duration_s\[1\]\[1\] must be 0, not None"):
+        Problem(visits=(), workers=(), duration_s=((0, 1), (1, None)), distance_m=((0, 1), (1, None)))
+
+
 def test_a_stop_rule_needs_a_limit() -> None:
     """Tests that a stop rule with neither a solution count nor seconds is refused (the search would never end)."""
     with pytest.raises(ValueError, match="max_solutions"):

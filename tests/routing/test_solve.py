@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from routing.check import check
-from routing.plan import Plan, Progress, UnplannedReason
+from routing.plan import Plan, Progress, UnplannedReason, unservable_reason, unservable_reasons
 from routing.problem import Break, Objective, Problem, StopRule, Visit, Window, Worker
 from routing.solomon import evaluate, read_instance, routes_of, to_problem
 from routing.solve import choose_engine, solve
@@ -235,6 +235,34 @@ def test_unservable_visits_come_back_with_their_reason() -> None:
         "dawn": UnplannedReason.WINDOW_UNREACHABLE,
     }
     assert plan.routes[0].visit_ids == ("fine",)
+    assert_clean(problem, plan)
+
+
+def test_a_visit_only_one_worker_among_many_alike_can_serve_is_planned() -> None:
+    """Tests that with twenty alike workers (checked once as a group) and one who differs (the crane, a bigger
+    van, starting at site 3), the crane job, the heavy load and the 08:00 job at site 3 are all planned, and
+    only the island without a road comes back unplanned; the batch check agrees with the one-visit check."""
+    seconds, metres = plane(POINTS)
+    for k in range(len(POINTS)):
+        if k != 6:
+            seconds[k][6] = seconds[6][k] = metres[k][6] = metres[6][k] = None  # type: ignore[call-overload]
+    visits = [
+        Visit("skill", location=1, skills=frozenset({"crane"})),
+        Visit("heavy", location=2, demand=50),
+        Visit("island", location=6),
+        Visit("dawn", location=3, windows=(Window(8 * H, 8 * H + 60),)),
+        Visit("fine", location=4),
+    ]
+    alike = [worker(f"w{k}", capacity=10) for k in range(20)]
+    crane = worker("crane", start_location=3, end_location=3, capacity=60, skills=frozenset({"crane"}))
+    problem = Problem.from_matrices(seconds, metres, visits=visits, workers=[*alike, crane])
+    assert unservable_reasons(problem) == {"island": UnplannedReason.NO_ROUTE}
+    assert unservable_reasons(problem) == {
+        v.id: r for v in problem.visits if (r := unservable_reason(problem, v)) is not None
+    }
+    plan = solve(problem, stop=FEW)
+    assert {u.visit_id: u.reason for u in plan.unplanned} == {"island": UnplannedReason.NO_ROUTE}
+    assert {served_by(plan)[v] for v in ("skill", "heavy", "dawn")} == {"crane"}
     assert_clean(problem, plan)
 
 
