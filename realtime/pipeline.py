@@ -452,12 +452,16 @@ class PositionPipeline:
         return item, False
 
     def _insert(self, items: list[Storable]) -> list[int | None]:
-        """The committer's write: one transaction for a whole group, in this process's turn to write."""
-        with self._write_turn():
-            if self._writer is not None:
-                return self._writer(items)
-            with session_scope(self._sessions) as session:
-                return positions_repo.insert_positions(session, items)
+        """The committer's write: one transaction for a whole group, in this process's turn to write.
+
+        The rows are made ready before the turn is taken: the turn holds only the statements and the commit.
+        """
+        if self._writer is not None:
+            prepared = self._writer.prepare(items)
+            with self._write_turn():
+                return self._writer.write(prepared)
+        with self._write_turn(), session_scope(self._sessions) as session:
+            return positions_repo.insert_positions(session, items)
 
     def _last_fix(self, worker_id: int) -> Position | None:
         with self._last_lock:
