@@ -135,6 +135,13 @@ def write_positions(connection: Connection, items: Sequence[Position | NetworkRe
     return ids
 
 
+WRITER_CACHE_KIB = 64 * 1024
+"""The SQLite page cache of the committer's connection (SQLite's default is 2 MiB). Each worker's newest fixes sit
+on their own leaf page of the (worker, fix time) index, so a group of a thousand workers' fixes touches a
+thousand pages; with 2 MiB they were read again for every group once the table outgrew the cache (bench/README.md,
+"Ingestion", eighth session)."""
+
+
 class PositionWriter:
     """The group committer's own connection: each call writes its items in one transaction and commits it.
 
@@ -200,6 +207,7 @@ class PositionWriter:
             self._connection, self._pid = self._engine.connect(), os.getpid()
             if self._sqlite:
                 self._cursor = self._connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                self._cursor.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
         return self._connection
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from data.db import make_sessionmaker
 from data.positions_repo import (
+    WRITER_CACHE_KIB,
     PositionWriter,
     add_position,
     last_position,
@@ -145,6 +146,7 @@ def test_the_writer_commits_each_group_on_its_own_connection_and_stores_a_resend
         connection = writer._connection.connection.driver_connection  # type: ignore[union-attr]
         assert connection.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL: on disk before the call returns
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert connection.execute("PRAGMA cache_size").fetchone() == (-WRITER_CACHE_KIB,)
     writer.close()
 
 
