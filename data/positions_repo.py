@@ -15,7 +15,6 @@ import os
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from itertools import chain
 from types import MappingProxyType
 from typing import Any
 
@@ -150,14 +149,14 @@ class PositionWriter:
     (bench/README.md, "Ingestion"). This keeps one connection for the process's committer, opened on its
     first write in the process that writes (never one inherited across a fork), with the engine's settings
     (on SQLite: WAL, `synchronous=FULL`, so a write is on disk when the call returns). On SQLite the rows
-    go straight to the DB-API cursor (`write_sqlite_rows`; sqlite3 keeps the statements prepared) and the
+    go straight to the DB-API cursor (`write_sqlite_rows`; sqlite3 keeps the statement prepared) and the
     DB-API commits; on another database through Core (`write_positions`) in a Core transaction. When a write
     fails, its transaction is rolled back and the connection given up: the next call opens a fresh one.
     Only one thread may use a writer (the committer's).
 
     `prepare` and `write` split a call in two: the rows are put in the database's form first, outside the
     writers' turn (`data.db.WriteTurn`), so the turn, which every process's committer waits for, holds only the
-    statements and the commit.
+    statement and the commit.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -215,81 +214,60 @@ _COLUMNS = (
     "worker_id", "device_id", "fix_time", "device_time", "server_time", "latitude", "longitude", "accuracy_m",
     "speed_mps", "bearing_deg", "altitude_m", "battery_pct", "charging", "mock", "valid", "attributes",
 )  # fmt: skip
-_CHUNK_ROWS = 512
-"""Most rows of one multi-row INSERT (512 × 16 values, within SQLite's 32,766 bound variables)."""
-
-
-def _sqlite_insert(rows: int) -> str:
-    values = ", ".join(["(" + ", ".join("?" * len(_COLUMNS)) + ")"] * rows)
-    return f"INSERT INTO {_TABLE.name} ({', '.join(_COLUMNS)}) VALUES {values} ON CONFLICT (worker_id, fix_time) DO NOTHING"
-
-
-# One statement per power of two up to _CHUNK_ROWS: any group is whole chunks and at most one statement of each
-# smaller size, so the connection's statement cache holds ten statements, each prepared once.
-_SQLITE_INSERTS = {1 << k: _sqlite_insert(1 << k) for k in range(_CHUNK_ROWS.bit_length())}
+_SQLITE_INSERT = (
+    f"INSERT INTO {_TABLE.name} ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+    "ON CONFLICT (worker_id, fix_time) DO NOTHING"
+)
 _SQLITE_INSERTED = f"SELECT id, worker_id, fix_time FROM {_TABLE.name} WHERE id BETWEEN ? AND ? ORDER BY id"
 
 
 class SqliteRows:
-    """Positions (and network-only reports) as SQLite rows, in the statements that insert them (`write_sqlite_rows`).
+    """Positions (and network-only reports) as SQLite rows, made outside the writers' turn (`write_sqlite_rows`).
 
-    Made outside the writers' turn: the formatting (times as text, attributes as JSON) and the values laid out
-    flat for multi-row INSERTs. `keys` are each row's (worker id, fix time text), to tell which rows a resend
-    skipped. The values are written exactly as the ORM writes them (`UTCDateTime` as naive UTC text with
-    microseconds, JSON text, booleans as 0/1), so reads and the unique (worker, fix time) index see no difference.
+    The values are written exactly as the ORM writes them (`UTCDateTime` as naive UTC text with microseconds, JSON
+    text, booleans as 0/1), so reads and the unique (worker, fix time) index see no difference.
     """
 
-    __slots__ = ("keys", "statements")
+    __slots__ = ("rows",)
 
-    def __init__(self, statements: list[tuple[str, list[Any]]], keys: list[tuple[int, str]]) -> None:
-        self.statements = statements
-        self.keys = keys
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self.rows = rows
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self.rows)
 
     @classmethod
     def of(cls, items: Sequence[Position | NetworkReport]) -> SqliteRows:
         times: dict[datetime, str] = {}
-        rows = [_sqlite_row(item, times) for item in items]
-        statements: list[tuple[str, list[Any]]] = []
-        start, left = 0, len(rows)
-        while left:
-            size = _CHUNK_ROWS if left >= _CHUNK_ROWS else 1 << (left.bit_length() - 1)
-            statements.append((_SQLITE_INSERTS[size], list(chain.from_iterable(rows[start : start + size]))))
-            start, left = start + size, left - size
-        return cls(statements, [(row[0], row[2]) for row in rows])
+        return cls([_sqlite_row(item, times) for item in items])
 
 
-def write_sqlite_rows(cursor: Any, rows: SqliteRows) -> list[int | None]:
+def write_sqlite_rows(cursor: Any, prepared: SqliteRows) -> list[int | None]:
     """`insert_positions` on SQLite, on a DB-API cursor, for rows made by `SqliteRows.of`: no commit.
 
-    SQLAlchemy's per-value parameter processing was a quarter of a batch's cost, so the rows go to the
-    driver as they are. A group goes in multi-row INSERTs of up to `_CHUNK_ROWS` rows: `executemany` stepped
-    SQLite once per row, giving up the GIL and waiting for it again each time, while the writers' turn,
-    which every process's committer waits for, was held. The new ids come without RETURNING: inside the
-    transaction this connection holds SQLite's write lock from its first insert on, so the rows it inserts
-    get consecutive rowids ending at `last_insert_rowid()`, and the statements' `rowcount`s say how many; only
-    when some were skipped (resends) are those rows read back to tell which items they are. One row (a
-    phone's fix) is one `execute`, whose `lastrowid` is the new id.
+    SQLAlchemy's per-value parameter processing was a quarter of a batch's cost, so the rows go to the driver as
+    they are. One row (a phone's fix) is one `execute`, whose `lastrowid` is the new id. Many go in one
+    `executemany`, whose new ids come without RETURNING (which `executemany` cannot return): inside the transaction
+    this connection holds SQLite's write lock from its first insert on, so the rows it inserts get consecutive
+    rowids ending at `last_insert_rowid()`, and `rowcount` says how many; only when some were skipped (resends)
+    are those rows read back to tell which items they are. (Multi-row INSERTs of up to 512 rows instead were
+    measured and not kept: bench/README.md, "Ingestion", eighth session.)
     """
-    if len(rows.keys) == 1:
-        ((sql, values),) = rows.statements
-        cursor.execute(sql, values)
+    rows = prepared.rows
+    if len(rows) == 1:
+        cursor.execute(_SQLITE_INSERT, rows[0])
         return [cursor.lastrowid if cursor.rowcount == 1 else None]
-    inserted = 0
-    for sql, values in rows.statements:
-        cursor.execute(sql, values)
-        inserted += cursor.rowcount
+    cursor.executemany(_SQLITE_INSERT, rows)
+    inserted = cursor.rowcount
     if inserted <= 0:
-        return [None] * len(rows.keys)
+        return [None] * len(rows)
     cursor.execute("SELECT last_insert_rowid()")
     (last,) = cursor.fetchone()
-    if inserted == len(rows.keys):
+    if inserted == len(rows):
         return list(range(last - inserted + 1, last + 1))
     cursor.execute(_SQLITE_INSERTED, (last - inserted + 1, last))
     new_ids = {(worker_id, fix_time): id_ for id_, worker_id, fix_time in cursor.fetchall()}
-    return [new_ids.pop(key, None) for key in rows.keys]
+    return [new_ids.pop((row[0], row[2]), None) for row in rows]
 
 
 def _sqlite_row(item: Position | NetworkReport, times: dict[datetime, str]) -> tuple[Any, ...]:

@@ -169,12 +169,12 @@ def test_a_failed_group_stores_nothing_and_the_writer_goes_on_with_a_fresh_conne
     writer.close()
 
 
-def test_a_large_group_with_resends_across_its_statements_gives_each_stored_fix_its_own_row_id(
+def test_a_large_group_with_resends_gives_each_stored_fix_its_own_row_id(
     db_engine: Engine,
 ) -> None:
-    """Tests that a group large enough to go in several multi-row INSERTs (700 fixes of two workers, with resends
-    of earlier fixes placed in later statements and a fix stored before) stores each (worker, fix time) once and
-    gives each stored fix the id of its own row, None to each resend."""
+    """Tests that a group of 685 items of two workers (made ready before the write, as the committer does), with
+    resends of earlier fixes of the group and of a fix stored before, stores each (worker, fix time) once and gives
+    each stored fix the id of its own row, None to each resend."""
     with make_sessionmaker(db_engine)() as session:
         workers = [_worker(session, 1), _worker(session, 2)]
         session.commit()
