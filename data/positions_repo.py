@@ -123,7 +123,7 @@ def write_positions(connection: Connection, items: Sequence[Position | NetworkRe
     if connection.dialect.name == "sqlite":
         cursor = connection.connection.cursor()
         try:
-            return insert_sqlite_rows(cursor, items)
+            return write_sqlite_rows(cursor, SqliteRows.of(items))
         finally:
             cursor.close()
     rows = connection.execute(_INSERTS[connection.dialect.name], [_values(item) for item in items]).all()
@@ -134,6 +134,13 @@ def write_positions(connection: Connection, items: Sequence[Position | NetworkRe
     return ids
 
 
+WRITER_CACHE_KIB = 64 * 1024
+"""The SQLite page cache of the committer's connection (SQLite's default is 2 MiB). Each worker's newest fixes sit
+on their own leaf page of the (worker, fix time) index, so a group of a thousand workers' fixes touches a
+thousand pages; with 2 MiB they were read again for every group once the table outgrew the cache (bench/README.md,
+"Ingestion", eighth session)."""
+
+
 class PositionWriter:
     """The group committer's own connection: each call writes its items in one transaction and commits it.
 
@@ -142,10 +149,14 @@ class PositionWriter:
     (bench/README.md, "Ingestion"). This keeps one connection for the process's committer, opened on its
     first write in the process that writes (never one inherited across a fork), with the engine's settings
     (on SQLite: WAL, `synchronous=FULL`, so a write is on disk when the call returns). On SQLite the rows
-    go straight to the DB-API cursor (`insert_sqlite_rows`; sqlite3 keeps the statement prepared) and the
+    go straight to the DB-API cursor (`write_sqlite_rows`; sqlite3 keeps the statement prepared) and the
     DB-API commits; on another database through Core (`write_positions`) in a Core transaction. When a write
     fails, its transaction is rolled back and the connection given up: the next call opens a fresh one.
     Only one thread may use a writer (the committer's).
+
+    `prepare` and `write` split a call in two: the rows are put in the database's form first, outside the
+    writers' turn (`data.db.WriteTurn`), so the turn, which every process's committer waits for, holds only the
+    statement and the commit.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -157,16 +168,24 @@ class PositionWriter:
 
     def __call__(self, items: Sequence[Position | NetworkReport]) -> list[int | None]:
         """Store `items` and commit; each item's new id, None for a resend already stored (see `insert_positions`)."""
-        if not items:
+        return self.write(self.prepare(items))
+
+    def prepare(self, items: Sequence[Position | NetworkReport]) -> SqliteRows | Sequence[Position | NetworkReport]:
+        """`items` ready for `write`: on SQLite their rows in storage form (no database touched), else themselves."""
+        return SqliteRows.of(items) if self._sqlite and items else items
+
+    def write(self, prepared: SqliteRows | Sequence[Position | NetworkReport]) -> list[int | None]:
+        """Store what `prepare` made and commit; each item's new id, None for a resend already stored."""
+        if not prepared:
             return []
         connection = self._open()
         try:
-            if self._sqlite:
-                ids = insert_sqlite_rows(self._cursor, items)
+            if isinstance(prepared, SqliteRows):
+                ids = write_sqlite_rows(self._cursor, prepared)
                 self._cursor.connection.commit()
                 return ids
             with connection.begin():
-                return write_positions(connection, items)
+                return write_positions(connection, prepared)
         except BaseException:
             self.close()
             raise
@@ -187,6 +206,7 @@ class PositionWriter:
             self._connection, self._pid = self._engine.connect(), os.getpid()
             if self._sqlite:
                 self._cursor = self._connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                self._cursor.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
         return self._connection
 
 
@@ -201,21 +221,39 @@ _SQLITE_INSERT = (
 _SQLITE_INSERTED = f"SELECT id, worker_id, fix_time FROM {_TABLE.name} WHERE id BETWEEN ? AND ? ORDER BY id"
 
 
-def insert_sqlite_rows(cursor: Any, items: Sequence[Position | NetworkReport]) -> list[int | None]:
-    """`insert_positions` on SQLite, on a DB-API cursor: rows already in SQLite's storage form, no commit.
+class SqliteRows:
+    """Positions (and network-only reports) as SQLite rows, made outside the writers' turn (`write_sqlite_rows`).
 
-    SQLAlchemy's per-value parameter processing was a quarter of a batch's cost. The values are written
-    exactly as the ORM writes them (`UTCDateTime` as naive UTC text with microseconds, JSON text,
-    booleans as 0/1), so reads and the unique (worker, fix time) index see no difference.
-
-    One row (a phone's fix) is one `execute`, whose `lastrowid` is the new id. Many go in one `executemany`,
-    whose new ids come without RETURNING (which `executemany` cannot return): inside the transaction this
-    connection holds SQLite's write lock from its first insert on, so the rows it inserts get consecutive
-    rowids ending at `last_insert_rowid()`, and `rowcount` says how many; only when some were skipped
-    (duplicates) are those rows read back to tell which items they are.
+    The values are written exactly as the ORM writes them (`UTCDateTime` as naive UTC text with microseconds, JSON
+    text, booleans as 0/1), so reads and the unique (worker, fix time) index see no difference.
     """
-    times: dict[datetime, str] = {}
-    rows = [_sqlite_row(item, times) for item in items]
+
+    __slots__ = ("rows",)
+
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @classmethod
+    def of(cls, items: Sequence[Position | NetworkReport]) -> SqliteRows:
+        times: dict[datetime, str] = {}
+        return cls([_sqlite_row(item, times) for item in items])
+
+
+def write_sqlite_rows(cursor: Any, prepared: SqliteRows) -> list[int | None]:
+    """`insert_positions` on SQLite, on a DB-API cursor, for rows made by `SqliteRows.of`: no commit.
+
+    SQLAlchemy's per-value parameter processing was a quarter of a batch's cost, so the rows go to the driver as
+    they are. One row (a phone's fix) is one `execute`, whose `lastrowid` is the new id. Many go in one
+    `executemany`, whose new ids come without RETURNING (which `executemany` cannot return): inside the transaction
+    this connection holds SQLite's write lock from its first insert on, so the rows it inserts get consecutive
+    rowids ending at `last_insert_rowid()`, and `rowcount` says how many; only when some were skipped (resends)
+    are those rows read back to tell which items they are. (Multi-row INSERTs of up to 512 rows instead were
+    measured and not kept: bench/README.md, "Ingestion", eighth session.)
+    """
+    rows = prepared.rows
     if len(rows) == 1:
         cursor.execute(_SQLITE_INSERT, rows[0])
         return [cursor.lastrowid if cursor.rowcount == 1 else None]

@@ -6,7 +6,7 @@ Times follow Traccar's three-way split: `fix_time` (when the satellite fix was t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
@@ -56,6 +56,68 @@ class Position:
     @property
     def point(self) -> LatLon:
         return LatLon(self.latitude, self.longitude)
+
+
+_NO_ATTRIBUTES: Mapping[str, Any] = MappingProxyType({})  # read-only, so one serves every plain fix
+_new = object.__new__
+
+
+def _slot(name: str) -> Callable[[Position, Any], None]:
+    """The writer of one of Position's slots (its member descriptor's `__set__`)."""
+    return Position.__dict__[name].__set__  # type: ignore[no-any-return]
+
+
+# Each field's slot, written directly: a frozen dataclass's `__init__` writes its seventeen fields through
+# `object.__setattr__` and then checks them, which was a quarter of the batch endpoint's request thread.
+_worker_id, _device_id, _fix_time, _device_time, _server_time = map(
+    _slot, ("worker_id", "device_id", "fix_time", "device_time", "server_time")
+)
+_latitude, _longitude, _accuracy_m, _speed_mps, _bearing_deg, _altitude_m, _battery_pct = map(
+    _slot, ("latitude", "longitude", "accuracy_m", "speed_mps", "bearing_deg", "altitude_m", "battery_pct")
+)
+_charging, _mock, _valid, _attributes, _id = map(_slot, ("charging", "mock", "valid", "attributes", "id"))
+
+
+def checked_position(
+    worker_id: int,
+    device_id: str,
+    fix_time: datetime,
+    server_time: datetime,
+    latitude: float,
+    longitude: float,
+    accuracy_m: float | None,
+    speed_mps: float | None,
+    bearing_deg: float | None,
+    altitude_m: float | None,
+    battery_pct: float | None,
+) -> Position:
+    """`Position(...)` of a plain fix (device time = fix time, no attributes, not charging-known, not mock, valid, no
+    id) from values the caller has already checked as `Position` checks them: both times aware, latitude within
+    -90..90 and longitude within -180..180, accuracy and speed >= 0 or None, battery within 0..100 or None.
+
+    About three times cheaper than the dataclass's own `__init__`, for the batch endpoint's hundreds of fixes a
+    request (`realtime.ingest.plain_fix` checks each item's values; the server time is the batch's). A property
+    test holds it equal to `Position(...)`.
+    """
+    position = _new(Position)
+    _worker_id(position, worker_id)
+    _device_id(position, device_id)
+    _fix_time(position, fix_time)
+    _device_time(position, fix_time)
+    _server_time(position, server_time)
+    _latitude(position, latitude)
+    _longitude(position, longitude)
+    _accuracy_m(position, accuracy_m)
+    _speed_mps(position, speed_mps)
+    _bearing_deg(position, bearing_deg)
+    _altitude_m(position, altitude_m)
+    _battery_pct(position, battery_pct)
+    _charging(position, None)
+    _mock(position, False)
+    _valid(position, True)
+    _attributes(position, _NO_ATTRIBUTES)
+    _id(position, None)
+    return position
 
 
 class StoredFixes(Sequence[Position]):

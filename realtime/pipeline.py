@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -39,6 +39,7 @@ from dispatch.positions import (
     Rejected,
     StoredFixes,
     accept,
+    checked_position,
     fix_time_refusal,
     live_or_duplicate,
     refuse_fix_time,
@@ -97,7 +98,6 @@ class BatchSummary:
 
 Outcome = Stored | Rejected | IngestError
 _UNKNOWN = object()
-_NO_ATTRIBUTES: Mapping[str, Any] = MappingProxyType({})  # read-only, so one serves every plain fix
 MayReport = Callable[[int], Decision]
 _ALLOWED = Decision(True)
 
@@ -302,6 +302,8 @@ class PositionPipeline:
         Raises StoreUnavailable, with nothing stored, when the database fails.
         """
         server_time = self._clock.now()
+        if server_time.tzinfo is None:
+            raise ValueError("server_time must be timezone-aware")  # as Position checks it, once for the batch
         window = (
             server_time - timedelta(seconds=self._limits.max_age_s),
             server_time + timedelta(seconds=self._limits.max_future_s),
@@ -391,21 +393,11 @@ class PositionPipeline:
         if not self._keeps(worker, fix_time):
             return Rejected(OFF_SHIFT, off_shift=True)
         self._warn_no_shifts(worker)
-        position = Position(
-            worker_id=worker.id,
-            device_id=device_id,
-            fix_time=fix_time,
-            device_time=fix_time,
-            server_time=server_time,
-            latitude=latitude,
-            longitude=longitude,
-            accuracy_m=accuracy_m,
-            speed_mps=speed_mps,
-            bearing_deg=bearing_deg,
-            altitude_m=altitude_m,
-            battery_pct=battery_pct,
-            attributes=_NO_ATTRIBUTES,
-        )
+        # `plain_fix` checked the values as Position would, and the batch's server time is aware (`ingest_batch`).
+        position = checked_position(
+            worker.id, device_id, fix_time, server_time, latitude, longitude, accuracy_m, speed_mps, bearing_deg,
+            altitude_m, battery_pct,
+        )  # fmt: skip
         live = live_or_duplicate(position, last[worker.id])  # the fix time is within the window (above)
         if live.__class__ is Rejected:
             return live  # type: ignore[return-value]
@@ -494,12 +486,16 @@ class PositionPipeline:
         return item, False
 
     def _insert(self, items: list[Storable]) -> list[int | None]:
-        """The committer's write: one transaction for a whole group, in this process's turn to write."""
-        with self._write_turn():
-            if self._writer is not None:
-                return self._writer(items)
-            with session_scope(self._sessions) as session:
-                return positions_repo.insert_positions(session, items)
+        """The committer's write: one transaction for a whole group, in this process's turn to write.
+
+        The rows are made ready before the turn is taken: the turn holds only the statements and the commit.
+        """
+        if self._writer is not None:
+            prepared = self._writer.prepare(items)
+            with self._write_turn():
+                return self._writer.write(prepared)
+        with self._write_turn(), session_scope(self._sessions) as session:
+            return positions_repo.insert_positions(session, items)
 
     def _last_fix(self, worker_id: int) -> Position | None:
         with self._last_lock:

@@ -37,13 +37,13 @@ def test_osmand_answers_503_with_a_reason_and_stores_nothing_when_the_database_f
         record_consent(session, worker.id)
     app = create_app(settings, clock=ManualClock(START))
     app.bus._redis = fakeredis.FakeRedis()  # noqa: SLF001 - no Redis server needed for this edge
-    insert = positions_repo.insert_sqlite_rows  # the group committer's write, on its own connection
+    insert = positions_repo.write_sqlite_rows  # the group committer's write, on its own connection
 
-    def disk_full(cursor, items):
-        insert(cursor, items)
+    def disk_full(cursor, rows):
+        insert(cursor, rows)
         raise OperationalError("INSERT INTO positions", {}, Exception("database or disk is full"))
 
-    monkeypatch.setattr(positions_repo, "insert_sqlite_rows", disk_full)
+    monkeypatch.setattr(positions_repo, "write_sqlite_rows", disk_full)
     client = app.server.test_client()
     query = {"id": "a1", "lat": 43.7384, "lon": 7.4246, "timestamp": "2025-03-03T07:59:30Z"}
     response = client.get("/osmand", query_string=query)
@@ -64,6 +64,6 @@ def test_osmand_answers_503_with_a_reason_and_stores_nothing_when_the_database_f
             ]
 
     assert stored() == []
-    monkeypatch.setattr(positions_repo, "insert_sqlite_rows", insert)
+    monkeypatch.setattr(positions_repo, "write_sqlite_rows", insert)
     assert client.get("/osmand", query_string=query).status_code == 200
     assert stored() == [pytest.approx(43.7384)]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from data.db import make_sessionmaker
 from data.positions_repo import (
+    WRITER_CACHE_KIB,
     PositionWriter,
     add_position,
     last_position,
@@ -145,6 +146,7 @@ def test_the_writer_commits_each_group_on_its_own_connection_and_stores_a_resend
         connection = writer._connection.connection.driver_connection  # type: ignore[union-attr]
         assert connection.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL: on disk before the call returns
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert connection.execute("PRAGMA cache_size").fetchone() == (-WRITER_CACHE_KIB,)
     writer.close()
 
 
@@ -164,4 +166,35 @@ def test_a_failed_group_stores_nothing_and_the_writer_goes_on_with_a_fresh_conne
     assert _stored(db_engine, worker) == []
     (new_id,) = writer([_position(worker, 0)])
     assert _stored(db_engine, worker) == [(new_id, T0)]
+    writer.close()
+
+
+def test_a_large_group_with_resends_gives_each_stored_fix_its_own_row_id(
+    db_engine: Engine,
+) -> None:
+    """Tests that a group of 685 items of two workers (made ready before the write, as the committer does), with
+    resends of earlier fixes of the group and of a fix stored before, stores each (worker, fix time) once and gives
+    each stored fix the id of its own row, None to each resend."""
+    with make_sessionmaker(db_engine)() as session:
+        workers = [_worker(session, 1), _worker(session, 2)]
+        session.commit()
+    writer = PositionWriter(db_engine)
+    (before,) = writer([_position(workers[0], 0.5)])
+    fixes = [_position(workers[n % 2], n / 2, lat=43.0 + n * 1e-4) for n in range(680)]
+    resends = [replace(fixes[n], longitude=7.0) for n in (0, 3, 511, 600)] + [_position(workers[0], 0.5)]
+    group = fixes[:520] + resends[:2] + fixes[520:] + resends[2:]
+    ids = writer(group)
+    assert ids[520:522] == [None, None] and ids[-3:] == [None, None, None]
+    assert None not in ids[:520] + ids[522:-3] and len(set(ids) - {None}) == 680
+    with make_sessionmaker(db_engine)() as session:
+        stored = {
+            p.id: (p.worker_id, p.fix_time, p.latitude)
+            for worker in workers
+            for p in positions_between(session, worker_id=worker, start=T0, end=T0 + timedelta(hours=6))
+        }
+    assert len(stored) == 681  # the group's 680 and the one stored before it
+    for fix, new_id in zip(group, ids, strict=True):
+        if new_id is not None:
+            assert stored[new_id] == (fix.worker_id, fix.fix_time, fix.latitude)
+    assert stored[before] == (workers[0], T0 + timedelta(minutes=0.5), 43.7384)
     writer.close()

@@ -1,13 +1,22 @@
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import timedelta
+from dataclasses import FrozenInstanceError, fields, replace
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dispatch.positions import OFF_SHIFT, Accepted, PositionLimits, Rejected, accept, refuse_off_shift
+from dispatch.positions import (
+    OFF_SHIFT,
+    Accepted,
+    Position,
+    PositionLimits,
+    Rejected,
+    accept,
+    checked_position,
+    refuse_off_shift,
+)
 from tests.factories import make_position, make_worker
 
 LIMITS = PositionLimits(max_future_s=600)
@@ -102,3 +111,50 @@ def test_a_position_is_checked_against_its_own_worker_only():
     """Tests that checking one worker's fix against another worker's shifts is a bug, not a verdict."""
     with pytest.raises(ValueError, match="^worker: position of worker 1 checked against worker 2"):
         refuse_off_shift(make_position(), make_worker(id=2))
+
+
+_OPTIONAL_POSITIVE = st.none() | st.floats(min_value=0, max_value=1e6)
+
+
+@given(
+    worker_id=st.integers(min_value=1, max_value=2**62),
+    device_id=st.text(min_size=1, max_size=20),
+    fix_time=st.datetimes(timezones=st.just(UTC)),
+    server_time=st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=2))])),
+    latitude=st.floats(min_value=-90, max_value=90),
+    longitude=st.floats(min_value=-180, max_value=180),
+    accuracy_m=_OPTIONAL_POSITIVE,
+    speed_mps=_OPTIONAL_POSITIVE,
+    bearing_deg=st.none() | st.floats(min_value=0, max_value=360),
+    altitude_m=st.none() | st.floats(min_value=-1e4, max_value=1e5),
+    battery_pct=st.none() | st.floats(min_value=0, max_value=100),
+)
+def test_a_checked_position_is_the_position_the_dataclass_makes(
+    worker_id: int,
+    device_id: str,
+    fix_time: datetime,
+    server_time: datetime,
+    latitude: float,
+    longitude: float,
+    accuracy_m: float | None,
+    speed_mps: float | None,
+    bearing_deg: float | None,
+    altitude_m: float | None,
+    battery_pct: float | None,
+) -> None:
+    """Tests that the batch path's cheap constructor makes, from checked values, a Position equal field for field
+    (and in repr) to `Position(...)`'s, as frozen, with every field set (a field added to Position and not set
+    there fails here)."""
+    fast = checked_position(
+        worker_id, device_id, fix_time, server_time, latitude, longitude, accuracy_m, speed_mps, bearing_deg,
+        altitude_m, battery_pct,
+    )  # fmt: skip
+    slow = Position(
+        worker_id=worker_id, device_id=device_id, fix_time=fix_time, device_time=fix_time, server_time=server_time,
+        latitude=latitude, longitude=longitude, accuracy_m=accuracy_m, speed_mps=speed_mps, bearing_deg=bearing_deg,
+        altitude_m=altitude_m, battery_pct=battery_pct,
+    )  # fmt: skip
+    assert [getattr(fast, f.name) for f in fields(Position)] == [getattr(slow, f.name) for f in fields(Position)]
+    assert fast == slow and repr(fast) == repr(slow) and replace(fast) == slow
+    with pytest.raises(FrozenInstanceError):
+        fast.latitude = 0.0  # type: ignore[misc]
