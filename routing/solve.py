@@ -12,7 +12,7 @@ the same interface where it measurably does better (bench/README.md, "Routing"):
   fits, the rest inserted most cheaply) into the solution PyVRP starts from, which is the first
   feasible plan ("pyvrp+repair"), and again into its best, and
   OR-Tools improves it with every constraint for the rest of the budget ("pyvrp+ortools") when
-  that leaves it time to search (`ORTOOLS_S_PER_VISIT`);
+  that leaves it time to search (`ORTOOLS_S_PER_VISIT`) and the day is not large (`LARGE_DAY_VISITS`);
 * re-plans (pins, announced visits) run OR-Tools from the previous plan.
 Whichever engine runs, the plan comes back as the same `Plan` value, and the checker holds it to
 every rule. This is the only module importing ortools.
@@ -80,7 +80,10 @@ breaks, 0: the day without breaks). 0.5 with penalties scaled to the day gave sh
 1,000-2,000 PyVRP iterations before OR-Tools (bench/routing_phases.py) and the best city repair, but
 not shorter timed 10-second plans of three Monaco days (bench/README.md, "Routing", sixth session)."""
 LARGE_DAY_VISITS = 600
-"""From this many visits on, a day's relaxation is searched with `LARGE_DAY_HISTORY` (see `field_history_length`)."""
+"""From this many visits on, a day's relaxation is searched with `LARGE_DAY_SEARCH` (see `field_history_length`),
+and PyVRP keeps the whole budget but `REPAIR_SHARE`: OR-Tools' half of a 120-second budget never improved the
+city day's repaired plan (4 runs of 4) and overran the budget by 40-50 CPU s; without it the plan was 1.1 %
+shorter (bench/README.md, "Routing", eighth session, branch `routecity3`)."""
 LARGE_DAY_HISTORY = 20
 """PyVRP's late-acceptance history on a large day (PyVRP's default: 300). Measured on the 1,000-visit city
 day (bench/routing_city.py; bench/README.md, "Routing", seventh session)."""
@@ -298,6 +301,8 @@ def _solve_hybrid(
     settings = relaxation_settings(problem, stop)
     handover = FIELD_SEED_SHARE if settings == FIELD_SEARCH else SEED_SHARE
     finish = stop.max_seconds is None or stop.max_seconds * (1 - handover) >= ORTOOLS_S_PER_VISIT * len(problem.visits)
+    if len(problem.visits) >= LARGE_DAY_VISITS:
+        finish = False  # OR-Tools never improved a large day's repaired plan (see `LARGE_DAY_VISITS`)
     seed_share = handover if finish else 1 - REPAIR_SHARE
     share = StopRule(
         max_solutions=stop.max_solutions,

@@ -19,6 +19,7 @@ from routing.solve import (
     relax_for_pyvrp,
     relaxation_settings,
     routes_plan,
+    solve,
     warm_routes,
 )
 from routing.travel import StraightLine
@@ -100,3 +101,13 @@ def test_a_large_day_gets_the_large_day_search_at_any_budget() -> None:
 def test_a_day_of_monaco_size_keeps_pyvrps_search() -> None:
     """Tests that a 300-visit day is searched with PyVRP's own acceptance (its history of 300)."""
     assert field_history_length(city_day(300, 30, sites=50)) is None
+
+
+def test_a_large_day_is_planned_by_pyvrp_with_the_breaks_put_in_and_no_ortools_tail() -> None:
+    """Tests that `solve` plans a 1,000-visit day with breaks from PyVRP's search alone, the breaks put in
+    ("pyvrp+repair": OR-Tools never improved such a day's plan), serving every visit and keeping every rule."""
+    day = city_day(1000, 100)
+    plan = solve(day, stop=StopRule(max_solutions=100), seed=0)
+    assert plan.engine == "pyvrp+repair"
+    assert plan.planned_count == 1000
+    assert check(day, plan) == []
