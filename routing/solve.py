@@ -82,8 +82,8 @@ not shorter timed 10-second plans of three Monaco days (bench/README.md, "Routin
 LARGE_DAY_VISITS = 600
 """From this many visits on, a day's relaxation is searched with `LARGE_DAY_SEARCH` (see `field_history_length`),
 and PyVRP keeps the whole budget but `REPAIR_SHARE`: OR-Tools' half of a 120-second budget never improved the
-city day's repaired plan (4 runs of 4) and overran the budget by 40-50 CPU s; without it the plan was 1.1 %
-shorter (bench/README.md, "Routing", eighth session, branch `routecity3`)."""
+city day's repaired plan (4 runs of 4) and overran the budget by 40-50 CPU s; without it the plans of two days
+were 1.9 % and 1.1 % shorter (bench/README.md, "Routing", eighth session, branch `routecity3`)."""
 LARGE_DAY_HISTORY = 20
 """PyVRP's late-acceptance history on a large day (PyVRP's default: 300). Measured on the 1,000-visit city
 day (bench/routing_city.py; bench/README.md, "Routing", seventh session)."""
