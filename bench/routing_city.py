@@ -5,20 +5,25 @@ changes how long they take but hardly the figures:
 * steps: the parts of `routing.solve` on the city day (bench/city_day.py: 1,000 visits, 100 workers,
   breaks) and their CPU seconds: the day, PyVRP's model (profiles, vehicle types), its first local
   search, iterations per CPU second, the breaks put in (`warm_routes`) and what they cost in travel;
-* curve: PyVRP's best cost on the break relaxation after N iterations, for each late-acceptance
-  history length (PyVRP's 300 and shorter ones), per seed, with the CPU seconds of each run;
+* curve: PyVRP's best cost on the break relaxation after N iterations and after C CPU seconds, for each
+  search (`--searches`, see `SEARCHES`: PyVRP's, the seventh session's history of 20, without the
+  exhaustive search of each new best, `LARGE_DAY_SEARCH`; `--histories` adds plain PyVRP's search
+  with other history lengths), per seed, with the CPU seconds of each run;
 * timed: `routing.solve` (engine "auto") with CPU-capped budgets (a "10 s" run gets 10 CPU seconds
   of this process: the budget's clock is `time.process_time`, OR-Tools is stopped by `should_stop`),
-  PyVRP's history (`before`) against `routing.solve.field_history_length` (`after`), city days and
-  the Monaco day (OSRM roads).
+  the seventh session's large-day search (`before`: history 20, a routing profile per skill set, an
+  exhaustive search of each new best) against `routing.solve.relaxation_settings` (`after`:
+  `LARGE_DAY_SEARCH`), city days and the Monaco day (OSRM roads); with the plan handed to OR-Tools
+  (PyVRP's repaired plan) beside the final one, so the OR-Tools tail's share shows.
 
-    .venv/bin/python bench/routing_city.py --tables steps curve --seeds 0 1        # ~15 CPU min
+    .venv/bin/python bench/routing_city.py --tables steps curve --seeds 0 1        # ~5 CPU min
     .venv/bin/python bench/routing_city.py --tables timed --days city:0 city:1 monaco:0 --budgets 10 120
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import random
 import sys
@@ -42,25 +47,26 @@ import routing.solve as solve_module  # noqa: E402
 from routing.check import check  # noqa: E402
 from routing.plan import Plan, Progress, unservable_reason  # noqa: E402
 from routing.problem import DAY_S, Problem, StopRule  # noqa: E402
-from routing.solve import relax_for_pyvrp, routes_plan, solve, warm_routes  # noqa: E402
+from routing.pyvrp_engine import SearchSettings  # noqa: E402
+from routing.solve import LARGE_DAY_SEARCH, relax_for_pyvrp, routes_plan, solve, warm_routes  # noqa: E402
 
 MARKS = [250, 500, 1000, 2000, 4000, 8000, 16000]
-HISTORIES = [300, 50, 20, 10]
 
 
 def cpu() -> float:
     return time.process_time()
 
 
-def steps_table(problem: Problem, day_cpu: float, seed: int, iterations: int, history: int | None) -> None:
-    print(f"\n#### Steps of a plan of the city day (seed {seed}, history {history or 300}; CPU seconds)\n")
+def steps_table(problem: Problem, day_cpu: float, seed: int, iterations: int, search: str) -> None:
+    settings = SEARCHES[search]
+    print(f"\n#### Steps of a plan of the city day (seed {seed}, {search}: {settings}; CPU seconds)\n")
     print("| step | CPU s | result |")
     print("| --- | ---: | --- |")
     print(f"| the day: {len(problem.visits)} visits, {len(problem.workers)} workers, travel matrix | {day_cpu:.2f} | |")
     relaxed = relax_for_pyvrp(problem)
     out = {v.id: r for v in relaxed.visits if (r := unservable_reason(relaxed, v)) is not None}
     started = cpu()
-    model = pyvrp_engine._build(relaxed, out)
+    model = pyvrp_engine._build(relaxed, out, skills_as_loads=settings.skills_as_loads)
     data = model.data
     print(
         f"| PyVRP's model | {cpu() - started:.2f} | {data.num_profiles} profiles (skill sets), "
@@ -76,7 +82,7 @@ def steps_table(problem: Problem, day_cpu: float, seed: int, iterations: int, hi
         leave_out=out,
         on_progress=lambda p: log.append((p.solutions, cpu() - started, p.objective)),
         on_start=lambda p: first.append(cpu() - started),
-        history_length=history,
+        settings=settings,
     )
     total = cpu() - started
     assert plan is not None and first
@@ -98,16 +104,35 @@ def steps_table(problem: Problem, day_cpu: float, seed: int, iterations: int, hi
     )
 
 
-def curve_table(seeds: Sequence[int], histories: Sequence[int]) -> None:
-    print("\n#### PyVRP's best cost on the city day's relaxation by iteration count (hours of travel + left-out)\n")
-    print("| seed | history | " + " | ".join(f"{m:,} it" for m in MARKS) + " | CPU s | it / CPU s | load |")
-    print("| ---: | ---: | " + " | ".join("---:" for _ in MARKS) + " | ---: | ---: | ---: |")
+SEVENTH_SESSION = SearchSettings(history_length=20)
+"""`main`'s search of a large day's relaxation before `LARGE_DAY_SEARCH` (bench/README.md, seventh session)."""
+SEARCHES = {
+    "plain": SearchSettings(),
+    "seventh": SEVENTH_SESSION,
+    "no-exhaustive": dataclasses.replace(SEVENTH_SESSION, exhaustive_on_best=False),
+    "large": LARGE_DAY_SEARCH,
+    "large-50": dataclasses.replace(LARGE_DAY_SEARCH, history_length=50),
+}
+"""The searches the curve and steps tables compare, by name (`--searches`)."""
+CPU_MARKS = [2.0, 4.0, 8.0]
+
+
+def curve_table(seeds: Sequence[int], searches: Sequence[str]) -> None:
+    print("\n#### PyVRP's best cost on the city day's relaxation by iteration count and CPU seconds (hours)\n")
+    print(
+        "| seed | search | "
+        + " | ".join(f"{m:,} it" for m in MARKS)
+        + " | "
+        + " | ".join(f"{c:g} CPU s" for c in CPU_MARKS)
+        + " | CPU s | it / CPU s | load |"
+    )
+    print("| ---: | --- | " + " | ".join("---:" for _ in [*MARKS, *CPU_MARKS]) + " | ---: | ---: | ---: |")
     for seed in seeds:
         problem, _ = city_problem(seed)
         relaxed = relax_for_pyvrp(problem)
         out = {v.id: r for v in relaxed.visits if (r := unservable_reason(relaxed, v)) is not None}
-        for history in histories:
-            log: list[Progress] = []
+        for search in searches:
+            log: list[tuple[Progress, float]] = []
             first: list[float] = []
             started = cpu()
             pyvrp_engine.solve_pyvrp(
@@ -115,15 +140,21 @@ def curve_table(seeds: Sequence[int], histories: Sequence[int]) -> None:
                 stop=StopRule(max_solutions=MARKS[-1]),
                 seed=seed,
                 leave_out=out,
-                on_progress=log.append,
+                on_progress=lambda p, log=log, started=started: log.append((p, cpu() - started)),
                 on_start=lambda _p, first=first, started=started: first.append(cpu() - started),
-                history_length=None if history == 300 else history,
+                settings=SEARCHES[search],
             )
             spent = cpu() - started
-            cells = [f"{min(p.objective for p in log if p.solutions <= m) / 3600:.2f} h" for m in MARKS]
-            rate = MARKS[-1] / (spent - first[0])
+
+            def best(within: Callable[[Progress, float], bool], log: list[tuple[Progress, float]] = log) -> str:
+                found = [p.objective for p, t in log if within(p, t)]
+                return f"{min(found) / 3600:.2f} h" if found else "n/a"
+
+            cells = [best(lambda p, _t, m=m: p.solutions <= m) for m in MARKS]
+            cells += [best(lambda _p, t, c=c: t <= c) if c <= spent else "" for c in CPU_MARKS]
+            rate = MARKS[-1] / (spent - (first[0] if first else 0.0))
             print(
-                f"| {seed} | {history} | " + " | ".join(cells) + f" | {spent:.0f} | {rate:.0f} | "
+                f"| {seed} | {search} | " + " | ".join(cells) + f" | {spent:.1f} | {rate:.0f} | "
                 f"{os.getloadavg()[0]:.1f} |",
                 flush=True,
             )
@@ -155,11 +186,11 @@ def cpu_budget(seconds: float) -> Iterator[Callable[[], bool]]:
 def timed_table(days: Sequence[str], budgets: Sequence[float], codes: Sequence[str]) -> None:
     print('\n#### `routing.solve` with CPU-capped budgets (a "10 s" run: 10 CPU seconds of this process)\n')
     print(
-        "| day | budget | history | engine | travel | planned | workers used | first feasible (CPU s) | CPU s | load "
-        "| checker violations |"
+        "| day | budget | search | engine | handed over (objective) | travel | planned | workers used "
+        "| first feasible (CPU s) | CPU s | load | checker violations |"
     )
-    print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    chosen = solve_module.field_history_length
+    print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    chosen = solve_module.relaxation_settings
     for spec in days:
         name, seed_text = spec.split(":")
         seed = int(seed_text)
@@ -170,9 +201,9 @@ def timed_table(days: Sequence[str], budgets: Sequence[float], codes: Sequence[s
             problem = monaco_day.scenario(random.Random(seed), monaco_day.load_sites(), travel)
         for budget in budgets:
             for code in codes:
-                solve_module.field_history_length = chosen if code == "after" else (lambda _p: None)  # type: ignore[assignment]
+                before = code == "before" and solve_module.field_history_length(problem) is not None
+                solve_module.relaxation_settings = (lambda _p, _s: SEVENTH_SESSION) if before else chosen  # type: ignore[assignment]
                 progress: list[Progress] = []
-                history = solve_module.field_history_length(problem)
                 started = cpu()
                 with cpu_budget(budget) as over:
                     plan = solve(
@@ -183,11 +214,13 @@ def timed_table(days: Sequence[str], budgets: Sequence[float], codes: Sequence[s
                         should_stop=over,
                     )
                 spent = cpu() - started
-                solve_module.field_history_length = chosen
+                solve_module.relaxation_settings = chosen
                 first = f"{progress[0].elapsed_s:.1f}" if progress else "n/a"
+                repaired = [p.objective for p in progress if p.engine == "pyvrp+repair"]
+                handed = f"{min(repaired) / 3600:.2f} h" if repaired else "n/a"
                 used = sum(1 for r in plan.routes if r.stops)
                 print(
-                    f"| {name} {seed} | {budget:g} s | {code} ({history or 300}) | {plan.engine} | "
+                    f"| {name} {seed} | {budget:g} s | {code} | {plan.engine} | {handed} ({plan.objective / 3600:.2f} h) | "
                     f"{plan.travel_s / 3600:.2f} h | {plan.planned_count} | {used} | {first} | {spent:.1f} | "
                     f"{os.getloadavg()[0]:.1f} | {len(check(problem, plan))} |",
                     flush=True,
@@ -253,7 +286,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", nargs="+", default=["steps", "curve"], choices=["steps", "curve", "timed", "split"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--histories", type=int, nargs="+", default=HISTORIES, help="curve: history lengths")
+    parser.add_argument("--searches", nargs="+", default=["seventh", "large"], choices=list(SEARCHES))
+    parser.add_argument("--histories", type=int, nargs="*", default=[], help="curve: plain search, these histories")
+    parser.add_argument("--cpu-marks", type=float, nargs="+", default=CPU_MARKS, help="curve: CPU seconds")
     parser.add_argument("--marks", type=int, nargs="+", default=MARKS, help="curve: iteration counts")
     parser.add_argument("--split-budgets", type=float, nargs="*", default=[9.0], help="split: CPU s per process")
     parser.add_argument("--split-iterations", type=int, nargs="*", default=[], help="split: iteration counts")
@@ -263,16 +298,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--codes", nargs="+", default=["before", "after"], choices=["before", "after"])
     args = parser.parse_args(argv)
     MARKS[:] = sorted(args.marks)
+    CPU_MARKS[:] = sorted(args.cpu_marks)
     print(f"bench/routing_city.py: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} at start.")
     if "steps" in args.tables:
         for seed in args.seeds:
             started = cpu()
             problem, _ = city_problem(seed)
             day_cpu = cpu() - started
-            for history in (None, solve_module.field_history_length(problem)):
-                steps_table(problem, day_cpu, seed, args.steps_iterations, history)
+            for search in args.searches:
+                steps_table(problem, day_cpu, seed, args.steps_iterations, search)
     if "curve" in args.tables:
-        curve_table(args.seeds, args.histories)
+        for history in args.histories:
+            SEARCHES[f"history {history}"] = SearchSettings(history_length=history)
+        curve_table(args.seeds, [*args.searches, *(f"history {h}" for h in args.histories)])
     if "split" in args.tables:
         split_table(args.seeds, args.split_budgets, args.split_iterations)
     if "timed" in args.tables:

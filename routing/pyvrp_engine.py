@@ -52,7 +52,8 @@ class SearchSettings:
     one perturbation; `num_neighbours`: size of each client's granular neighbourhood;
     `scaled_penalties`: start the penalties at what a second of driving costs (see `_search`);
     `skills_as_loads`: a skill is a load dimension (a visit needing it loads 1, a worker without it has
-    capacity 0) instead of a routing profile per skill set (see `_build`).
+    capacity 0) instead of a routing profile per skill set (see `_build`); `exhaustive_on_best`: search
+    every new best solution exhaustively (all clients, not only the perturbed ones) before going on.
     """
 
     history_length: int = 300
@@ -62,6 +63,7 @@ class SearchSettings:
     num_neighbours: int = 50
     scaled_penalties: bool = False
     skills_as_loads: bool = False
+    exhaustive_on_best: bool = True
 
 
 PLAIN = SearchSettings()
@@ -213,7 +215,9 @@ def _search(
     if settings != PLAIN:
         params = pyvrp.SolveParams(
             ils=pyvrp.IteratedLocalSearchParams(
-                num_iters_no_improvement=settings.no_improvement_restart, history_length=settings.history_length
+                num_iters_no_improvement=settings.no_improvement_restart,
+                history_length=settings.history_length,
+                exhaustive_on_best=settings.exhaustive_on_best,
             ),
             neighbourhood=NeighbourhoodParams(num_neighbours=settings.num_neighbours),
             perturbation=PerturbationParams(settings.min_perturbations, settings.max_perturbations),

@@ -12,7 +12,7 @@ the same interface where it measurably does better (bench/README.md, "Routing"):
   fits, the rest inserted most cheaply) into the solution PyVRP starts from, which is the first
   feasible plan ("pyvrp+repair"), and again into its best, and
   OR-Tools improves it with every constraint for the rest of the budget ("pyvrp+ortools") when
-  that leaves it time to search (`ORTOOLS_S_PER_VISIT`);
+  that leaves it time to search (`ORTOOLS_S_PER_VISIT`) and the day is not large (`LARGE_DAY_VISITS`);
 * re-plans (pins, announced visits) run OR-Tools from the previous plan.
 Whichever engine runs, the plan comes back as the same `Plan` value, and the checker holds it to
 every rule. This is the only module importing ortools.
@@ -80,10 +80,20 @@ breaks, 0: the day without breaks). 0.5 with penalties scaled to the day gave sh
 1,000-2,000 PyVRP iterations before OR-Tools (bench/routing_phases.py) and the best city repair, but
 not shorter timed 10-second plans of three Monaco days (bench/README.md, "Routing", sixth session)."""
 LARGE_DAY_VISITS = 600
-"""From this many visits on, a day's relaxation is searched with `LARGE_DAY_HISTORY` (see `field_history_length`)."""
+"""From this many visits on, a day's relaxation is searched with `LARGE_DAY_SEARCH` (see `field_history_length`),
+and PyVRP keeps the whole budget but `REPAIR_SHARE`: OR-Tools' half of a 120-second budget never improved the
+city day's repaired plan (4 runs of 4) and overran the budget by 40-50 CPU s; without it the plans of two days
+were 1.9 % and 1.1 % shorter (bench/README.md, "Routing", eighth session, branch `routecity3`)."""
 LARGE_DAY_HISTORY = 20
 """PyVRP's late-acceptance history on a large day (PyVRP's default: 300). Measured on the 1,000-visit city
 day (bench/routing_city.py; bench/README.md, "Routing", seventh session)."""
+LARGE_DAY_SEARCH = SearchSettings(history_length=LARGE_DAY_HISTORY, skills_as_loads=True, exhaustive_on_best=False)
+"""PyVRP's search on a large day's relaxation: the short history, skills as load dimensions (one routing
+profile instead of one per skill set: the city day's 14 profiles are 14 pairs of 1,003 x 1,003 matrices, and
+an iteration ran 1.7 times as fast with one) and no exhaustive search of each new best (a quarter of the CPU
+of a 2,000-iteration search with the short history, which finds a new best every few dozen iterations, for
+no shorter plan at equal iterations). Together about 2.5 times as many iterations per CPU second
+(bench/README.md, "Routing", eighth session, branch `routecity3`)."""
 
 FIELD_SEARCH = SearchSettings(history_length=50)
 """PyVRP's search on a field day's break relaxation: plain PyVRP's but for a late-acceptance history of
@@ -250,13 +260,12 @@ def relaxation_settings(problem: Problem, stop: StopRule) -> SearchSettings:
     visits, given a short budget (`FIELD_SEARCH_MAX_SECONDS`, `FIELD_SEARCH_MAX_ITERATIONS`), gets
     `FIELD_SEARCH`; a longer budget, a larger day (the 1,000-visit city day, measured separately) and
     every problem PyVRP expresses exactly (Solomon, Gehring & Homberger) keep plain PyVRP's search,
-    but a large day (`LARGE_DAY_VISITS` on) gets `field_history_length`'s history at any budget.
+    but a large day (`LARGE_DAY_VISITS` on) gets `LARGE_DAY_SEARCH` at any budget.
     """
     if not unsupported(problem):
         return PLAIN
-    large = field_history_length(problem)
-    if large is not None:
-        return SearchSettings(history_length=large)
+    if field_history_length(problem) is not None:
+        return LARGE_DAY_SEARCH
     short = (stop.max_seconds is not None and stop.max_seconds <= FIELD_SEARCH_MAX_SECONDS) or (
         stop.max_seconds is None
         and stop.max_solutions is not None
@@ -294,6 +303,8 @@ def _solve_hybrid(
     settings = relaxation_settings(problem, stop)
     handover = FIELD_SEED_SHARE if settings == FIELD_SEARCH else SEED_SHARE
     finish = stop.max_seconds is None or stop.max_seconds * (1 - handover) >= ORTOOLS_S_PER_VISIT * len(problem.visits)
+    if len(problem.visits) >= LARGE_DAY_VISITS:
+        finish = False  # OR-Tools never improved a large day's repaired plan (see `LARGE_DAY_VISITS`)
     seed_share = handover if finish else 1 - REPAIR_SHARE
     share = StopRule(
         max_solutions=stop.max_solutions,

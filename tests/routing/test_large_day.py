@@ -5,13 +5,23 @@ PyVRP is stopped by iteration count, so the plans do not depend on the machine.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 from dispatch.geo import LatLon
+from routing.check import check
 from routing.plan import unservable_reason
 from routing.problem import Break, Problem, StopRule, Visit, Window, Worker
 from routing.pyvrp_engine import solve_pyvrp
-from routing.solve import field_history_length, relax_for_pyvrp
+from routing.solve import (
+    LARGE_DAY_SEARCH,
+    field_history_length,
+    relax_for_pyvrp,
+    relaxation_settings,
+    routes_plan,
+    solve,
+    warm_routes,
+)
 from routing.travel import StraightLine
 
 H = 3600
@@ -54,20 +64,50 @@ def city_day(visits: int, workers: int, *, sites: int = 700, seed: int = 0) -> P
 
 def test_a_large_day_is_searched_to_a_shorter_plan_in_the_same_iterations_than_with_pyvrps_defaults() -> None:
     """Tests that 800 PyVRP iterations on a 1,000-visit day's relaxation (what a loaded 10-second budget
-    gives) end with less driving with the large-day search than with PyVRP's default acceptance."""
+    gives) end with less driving with the large-day search than with PyVRP's default search, every visit
+    needing a skill on a worker who holds it (the large-day search has skills as loads, not forbidden arcs),
+    and that the plan with the breaks put in keeps every rule."""
     day = city_day(1000, 100)
     relaxed = relax_for_pyvrp(day)
     out = {v.id: r for v in relaxed.visits if (r := unservable_reason(relaxed, v)) is not None}
     stop = StopRule(max_solutions=800)
-    history = field_history_length(day)
-    assert history is not None and history < 300
-    tuned = solve_pyvrp(relaxed, stop=stop, seed=0, leave_out=out, history_length=history)
+    settings = relaxation_settings(day, stop)
+    assert settings == LARGE_DAY_SEARCH and settings.history_length < 300
+    tuned = solve_pyvrp(relaxed, stop=stop, seed=0, leave_out=out, settings=settings)
     plain = solve_pyvrp(relaxed, stop=stop, seed=0, leave_out=out)
     assert tuned is not None and plain is not None
     assert tuned.planned_count == plain.planned_count == 1000
     assert tuned.travel_s < 0.95 * plain.travel_s
+    assert sum(1 for v in relaxed.visits if v.skills) > 500
+    for route in tuned.routes:
+        holds = relaxed.worker(route.worker_id).skills
+        assert all(relaxed.visit(vid).skills <= holds for vid in route.visit_ids)
+    assert check(relaxed, tuned) == []
+    whole = routes_plan(day, warm_routes(day, day.visits, tuned), {})
+    assert whole.planned_count == 1000
+    assert check(day, whole) == []
+
+
+def test_a_large_day_gets_the_large_day_search_at_any_budget() -> None:
+    """Tests that a 1,000-visit day with breaks is searched with `LARGE_DAY_SEARCH` for a 10-second and a
+    120-second plan alike, and that the same day without breaks (which PyVRP expresses exactly) is not."""
+    day = city_day(1000, 100)
+    assert relaxation_settings(day, StopRule(max_seconds=10)) == LARGE_DAY_SEARCH
+    assert relaxation_settings(day, StopRule(max_seconds=120)) == LARGE_DAY_SEARCH
+    no_breaks = day.replace(workers=tuple(dataclasses.replace(w, breaks=()) for w in day.workers))
+    assert relaxation_settings(no_breaks, StopRule(max_seconds=10)) != LARGE_DAY_SEARCH
 
 
 def test_a_day_of_monaco_size_keeps_pyvrps_search() -> None:
     """Tests that a 300-visit day is searched with PyVRP's own acceptance (its history of 300)."""
     assert field_history_length(city_day(300, 30, sites=50)) is None
+
+
+def test_a_large_day_is_planned_by_pyvrp_with_the_breaks_put_in_and_no_ortools_tail() -> None:
+    """Tests that `solve` plans a 1,000-visit day with breaks from PyVRP's search alone, the breaks put in
+    ("pyvrp+repair": OR-Tools never improved such a day's plan), serving every visit and keeping every rule."""
+    day = city_day(1000, 100)
+    plan = solve(day, stop=StopRule(max_solutions=100), seed=0)
+    assert plan.engine == "pyvrp+repair"
+    assert plan.planned_count == 1000
+    assert check(day, plan) == []
