@@ -565,6 +565,13 @@ def _solve_ortools(
         # The budget covers building the model and the first routes, not only OR-Tools' search.
         remaining = stop.max_seconds - (perf_counter() - clock_start)
         params.time_limit.FromMilliseconds(max(1, round(remaining * 1000)))
+        # OR-Tools completes the warm start, and each neighbour of its local search, by a sub-search
+        # (placing the breaks, timing the visits) cut off after `lns_time_limit`, by default 100 ms of
+        # wall-clock time. With 30 workers' breaks that took longer on a busy machine, so OR-Tools
+        # rejected the warm start (ROUTING_FAIL in 0.05 s: 2 of 2 Monaco days at load 15), built its own
+        # first plan (16 h) in the rest of the budget and returned the repaired one: its whole share was
+        # lost. The sub-searches now share the budget's limit (bench/README.md, "Routing", eighth session).
+        params.lns_time_limit.FromMilliseconds(max(1, round(remaining * 1000)))
     else:
         # Count-only: keep the day as a formal time limit (GLS never stops by itself), and give LNS
         # sub-searches no wall-clock cut-off either (default 100 ms), or how far each one gets,
@@ -572,8 +579,8 @@ def _solve_ortools(
         params.lns_time_limit.FromSeconds(DAY_S)
     solution = _search(routing, start, params)
     if solution is None and start is not None and stop.max_seconds is not None:
-        # OR-Tools sometimes rejects the warm start at once (status ROUTING_FAIL within 0.5 s, seen
-        # on the Monaco day): build its own first solution in the time that is left.
+        # Should OR-Tools still reject the warm start (status ROUTING_FAIL; before `lns_time_limit` was
+        # set above, often, on the Monaco day): build its own first solution in the time that is left.
         remaining = stop.max_seconds - (perf_counter() - clock_start)
         if remaining > 0:
             params.time_limit.FromMilliseconds(max(1, round(remaining * 1000)))
