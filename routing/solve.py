@@ -51,6 +51,7 @@ __all__ = [
     "StopRule",
     "choose_engine",
     "field_history_length",
+    "handover_share",
     "relax_for_pyvrp",
     "replan",
     "replan_problem",
@@ -94,6 +95,11 @@ iterations: 8.98 h against 9.54 h; bench/README.md, "Routing", seventh session).
 FIELD_SEED_SHARE = 0.7
 """With `FIELD_SEARCH`, the share of a timed budget PyVRP spends on the relaxation before OR-Tools takes over
 (instead of `SEED_SHARE`): the shorter history makes PyVRP's extra seconds worth more than OR-Tools'."""
+LONG_FIELD_SEED_SHARE = 0.85
+"""On a field day with a longer budget than `FIELD_SEARCH_MAX_SECONDS` (plain PyVRP's search: the 60-second
+plan), the share PyVRP spends on the relaxation before OR-Tools takes over (instead of `SEED_SHARE`): with its
+start accepted, OR-Tools' last improvement came 9-12 s into its 30 s on the Monaco days 0 and 1, and the 60 s
+plan of day 0 was 7.48 h with 0.85 against 7.64 h with 0.5 (bench/README.md, "Routing", eighth session)."""
 FIELD_SEARCH_MAX_VISITS = 500
 """Days up to this many visits get `FIELD_SEARCH` (measured on 300-visit Monaco days; not on the city day)."""
 FIELD_SEARCH_MAX_SECONDS = 30.0
@@ -259,6 +265,21 @@ def relaxation_settings(problem: Problem, stop: StopRule) -> SearchSettings:
     return FIELD_SEARCH if short and len(problem.visits) <= FIELD_SEARCH_MAX_VISITS else PLAIN
 
 
+def handover_share(problem: Problem, stop: StopRule, settings: SearchSettings) -> float:
+    """The share of a timed budget PyVRP searches the relaxation of `problem` with `settings` before OR-Tools.
+
+    `FIELD_SEED_SHARE` with `FIELD_SEARCH` (a short budget), `LONG_FIELD_SEED_SHARE` for a field day of up to
+    `FIELD_SEARCH_MAX_VISITS` visits with a longer budget, else `SEED_SHARE` (a large day is tuned on its own).
+    """
+    if settings == FIELD_SEARCH:
+        return FIELD_SEED_SHARE
+    field_day = bool(unsupported(problem)) and len(problem.visits) <= FIELD_SEARCH_MAX_VISITS
+    small = field_history_length(problem) is None
+    if field_day and small and stop.max_seconds is not None and stop.max_seconds > FIELD_SEARCH_MAX_SECONDS:
+        return LONG_FIELD_SEED_SHARE
+    return SEED_SHARE
+
+
 def _relaxable(problem: Problem) -> bool:
     """Whether a PyVRP seed makes sense: a first plan (no pins or announcements) whose relaxation PyVRP expresses."""
     return not problem.pins and not problem.announced and not unsupported(relax_for_pyvrp(problem))
@@ -290,7 +311,7 @@ def _solve_hybrid(
             if reason is not None:
                 relaxed_out[visit.id] = reason
     settings = relaxation_settings(problem, stop)
-    handover = FIELD_SEED_SHARE if settings == FIELD_SEARCH else SEED_SHARE
+    handover = handover_share(problem, stop, settings)
     finish = stop.max_seconds is None or stop.max_seconds * (1 - handover) >= ORTOOLS_S_PER_VISIT * len(problem.visits)
     seed_share = handover if finish else 1 - REPAIR_SHARE
     share = StopRule(

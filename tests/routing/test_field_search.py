@@ -20,7 +20,16 @@ from routing.plan import Progress, unservable_reason
 from routing.problem import Break, Problem, StopRule, Visit, Window, Worker
 from routing.pyvrp_engine import PLAIN, solve_pyvrp
 from routing.solomon import read_instance, to_problem
-from routing.solve import FIELD_SEARCH, relax_for_pyvrp, relaxation_settings, solve
+from routing.solve import (
+    FIELD_SEARCH,
+    FIELD_SEED_SHARE,
+    LONG_FIELD_SEED_SHARE,
+    SEED_SHARE,
+    handover_share,
+    relax_for_pyvrp,
+    relaxation_settings,
+    solve,
+)
 from routing.travel import StraightLine
 from tests.routing.test_pyvrp_engine import SOLOMON
 
@@ -134,3 +143,16 @@ def test_a_timed_plan_of_a_field_day_is_improved_by_or_tools_from_the_repaired_p
     assert from_ortools and from_ortools[-1].objective == plan.objective < repaired
     assert plan.engine == "pyvrp+ortools" and check(day, plan) == []
     assert sub_search_s and min(sub_search_s) >= 3000  # the budget's hour less what came before, not 0.1 s
+
+
+def test_pyvrp_searches_most_of_a_long_budget_on_a_field_day_and_half_of_it_elsewhere() -> None:
+    """Tests that OR-Tools gets 15 % of a 60-second plan of a field day (its improvements ended 9-12 s into a
+    30 s share), 30 % of a 10-second one, and half of a long budget of a large day or a day without breaks."""
+    day = field_day(0, visits=20, workers=2)
+    long, short = StopRule(max_seconds=60), StopRule(max_seconds=10)
+    assert handover_share(day, long, relaxation_settings(day, long)) == LONG_FIELD_SEED_SHARE == 0.85
+    assert handover_share(day, short, relaxation_settings(day, short)) == FIELD_SEED_SHARE == 0.7
+    large = field_day(0, visits=600, workers=2)
+    assert handover_share(large, long, relaxation_settings(large, long)) == SEED_SHARE == 0.5
+    r101 = to_problem(read_instance(SOLOMON / "R101.txt"))
+    assert handover_share(r101, long, relaxation_settings(r101, long)) == SEED_SHARE
