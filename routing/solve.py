@@ -294,7 +294,7 @@ def _solve_hybrid(
     report: Callable[[Progress], None] | None,
     should_stop: Callable[[], bool] | None,
 ) -> Plan:
-    """PyVRP on the relaxation for `SEED_SHARE` of the budget, then OR-Tools with every constraint from its routes.
+    """PyVRP on the relaxation for its share of the budget (`handover_share`), then OR-Tools with every rule from its routes.
 
     The seed's routes are trimmed where a break or a second window no longer lets a visit fit, the
     rest is inserted where it fits most cheaply (`warm_routes`): that plan keeps every constraint,
