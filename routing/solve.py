@@ -51,6 +51,7 @@ __all__ = [
     "StopRule",
     "choose_engine",
     "field_history_length",
+    "handover_share",
     "relax_for_pyvrp",
     "replan",
     "replan_problem",
@@ -104,6 +105,11 @@ iterations: 8.98 h against 9.54 h; bench/README.md, "Routing", seventh session).
 FIELD_SEED_SHARE = 0.7
 """With `FIELD_SEARCH`, the share of a timed budget PyVRP spends on the relaxation before OR-Tools takes over
 (instead of `SEED_SHARE`): the shorter history makes PyVRP's extra seconds worth more than OR-Tools'."""
+LONG_FIELD_SEED_SHARE = 0.85
+"""On a field day with a longer budget than `FIELD_SEARCH_MAX_SECONDS` (plain PyVRP's search: the 60-second
+plan), the share PyVRP spends on the relaxation before OR-Tools takes over (instead of `SEED_SHARE`): with its
+start accepted, OR-Tools' last improvement came 9-12 s into its 30 s on the Monaco days 0 and 1, and the 60 s
+plan of day 0 was 7.48 h with 0.85 against 7.64 h with 0.5 (bench/README.md, "Routing", eighth session)."""
 FIELD_SEARCH_MAX_VISITS = 500
 """Days up to this many visits get `FIELD_SEARCH` (measured on 300-visit Monaco days; not on the city day)."""
 FIELD_SEARCH_MAX_SECONDS = 30.0
@@ -274,6 +280,21 @@ def relaxation_settings(problem: Problem, stop: StopRule) -> SearchSettings:
     return FIELD_SEARCH if short and len(problem.visits) <= FIELD_SEARCH_MAX_VISITS else PLAIN
 
 
+def handover_share(problem: Problem, stop: StopRule, settings: SearchSettings) -> float:
+    """The share of a timed budget PyVRP searches the relaxation of `problem` with `settings` before OR-Tools.
+
+    `FIELD_SEED_SHARE` with `FIELD_SEARCH` (a short budget), `LONG_FIELD_SEED_SHARE` for a field day of up to
+    `FIELD_SEARCH_MAX_VISITS` visits with a longer budget, else `SEED_SHARE` (a large day is tuned on its own).
+    """
+    if settings == FIELD_SEARCH:
+        return FIELD_SEED_SHARE
+    field_day = bool(unsupported(problem)) and len(problem.visits) <= FIELD_SEARCH_MAX_VISITS
+    small = field_history_length(problem) is None
+    if field_day and small and stop.max_seconds is not None and stop.max_seconds > FIELD_SEARCH_MAX_SECONDS:
+        return LONG_FIELD_SEED_SHARE
+    return SEED_SHARE
+
+
 def _relaxable(problem: Problem) -> bool:
     """Whether a PyVRP seed makes sense: a first plan (no pins or announcements) whose relaxation PyVRP expresses."""
     return not problem.pins and not problem.announced and not unsupported(relax_for_pyvrp(problem))
@@ -288,7 +309,7 @@ def _solve_hybrid(
     report: Callable[[Progress], None] | None,
     should_stop: Callable[[], bool] | None,
 ) -> Plan:
-    """PyVRP on the relaxation for `SEED_SHARE` of the budget, then OR-Tools with every constraint from its routes.
+    """PyVRP on the relaxation for its share of the budget (`handover_share`), then OR-Tools with every rule from its routes.
 
     The seed's routes are trimmed where a break or a second window no longer lets a visit fit, the
     rest is inserted where it fits most cheaply (`warm_routes`): that plan keeps every constraint,
@@ -301,7 +322,7 @@ def _solve_hybrid(
     relaxed_out = dict(leave_out)
     relaxed_out.update(unservable_reasons(relaxed, (v for v in relaxed.visits if v.id not in leave_out)))
     settings = relaxation_settings(problem, stop)
-    handover = FIELD_SEED_SHARE if settings == FIELD_SEARCH else SEED_SHARE
+    handover = handover_share(problem, stop, settings)
     finish = stop.max_seconds is None or stop.max_seconds * (1 - handover) >= ORTOOLS_S_PER_VISIT * len(problem.visits)
     if len(problem.visits) >= LARGE_DAY_VISITS:
         finish = False  # OR-Tools never improved a large day's repaired plan (see `LARGE_DAY_VISITS`)
@@ -578,6 +599,13 @@ def _solve_ortools(
         # The budget covers building the model and the first routes, not only OR-Tools' search.
         remaining = stop.max_seconds - (perf_counter() - clock_start)
         params.time_limit.FromMilliseconds(max(1, round(remaining * 1000)))
+        # OR-Tools completes the warm start, and each neighbour of its local search, by a sub-search
+        # (placing the breaks, timing the visits) cut off after `lns_time_limit`, by default 100 ms of
+        # wall-clock time. With 30 workers' breaks that took longer on a busy machine, so OR-Tools
+        # rejected the warm start (ROUTING_FAIL in 0.05 s: 2 of 2 Monaco days at load 15), built its own
+        # first plan (16 h) in the rest of the budget and returned the repaired one: its whole share was
+        # lost. The sub-searches now share the budget's limit (bench/README.md, "Routing", eighth session).
+        params.lns_time_limit.FromMilliseconds(max(1, round(remaining * 1000)))
     else:
         # Count-only: keep the day as a formal time limit (GLS never stops by itself), and give LNS
         # sub-searches no wall-clock cut-off either (default 100 ms), or how far each one gets,
@@ -585,8 +613,8 @@ def _solve_ortools(
         params.lns_time_limit.FromSeconds(DAY_S)
     solution = _search(routing, start, params)
     if solution is None and start is not None and stop.max_seconds is not None:
-        # OR-Tools sometimes rejects the warm start at once (status ROUTING_FAIL within 0.5 s, seen
-        # on the Monaco day): build its own first solution in the time that is left.
+        # Should OR-Tools still reject the warm start (status ROUTING_FAIL; before `lns_time_limit` was
+        # set above, often, on the Monaco day): build its own first solution in the time that is left.
         remaining = stop.max_seconds - (perf_counter() - clock_start)
         if remaining > 0:
             params.time_limit.FromMilliseconds(max(1, round(remaining * 1000)))
