@@ -285,10 +285,15 @@ class FieldEvents:
         alerts: list[Alert] = []
         with session_scope(self._sessions) as session:
             stored = alerts_repo.add_fence_events(session, crossings)
-            by_worker = orders_repo.orders_of_workers(
-                session, worker_ids={e.worker_id for e in stored}, statuses=AT_SITE_RULES_READ
+            # The rules read only a worker's orders at the crossed site (and, for an arrival there, their others):
+            # whole orders are read only for the workers who have one at a site they crossed.
+            readers = orders_repo.workers_with_orders_at(
+                session, pairs={(e.worker_id, e.site_id) for e in stored}, statuses=AT_SITE_RULES_READ
             )
+            by_worker = orders_repo.orders_of_workers(session, worker_ids=readers, statuses=AT_SITE_RULES_READ)
             for event in stored:
+                if event.worker_id not in readers:
+                    continue  # no order of theirs at this site: neither rule moves or flags anything
                 orders = by_worker[event.worker_id]
                 decisions.extend(left_site(event, orders))
                 moved = auto_arrival(event, orders, self._auto_types)
