@@ -190,14 +190,19 @@ class FieldEvents:
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
-            self._busy = True
-            positions: list[Position] = []
-            ids: list[int | None] = []
-            _add(first, positions, ids)
-            self._gather(positions, ids)
-            self.evaluate(StoredFixes(positions, ids))
+            # The window is no local of this loop: its fixes are freed as soon as it is evaluated, not kept (and
+            # walked by the collector as the other threads allocate) while the thread waits for the next one.
+            self.evaluate(self._window(self._queue.get()))
             self._busy = False
+
+    def _window(self, first: Sequence[Position]) -> StoredFixes:
+        """The fixes of `first` and of what the gathering brings after it."""
+        self._busy = True
+        positions: list[Position] = []
+        ids: list[int | None] = []
+        _add(first, positions, ids)
+        self._gather(positions, ids)
+        return StoredFixes(positions, ids)
 
     def _gather(self, positions: list[Position], ids: list[int | None]) -> None:
         """Add to `batch` what comes within `gather_s`, and again while each `gather_s` brings more (a burst of
