@@ -167,7 +167,7 @@ def add_fence_events(session: Session, events: Iterable[GeofenceEvent]) -> list[
     if session.get_bind().dialect.name == "sqlite":
         # Times compared as SQLite holds them: its fixed-width UTC text orders as the times do (no parse per row).
         last_text = _last_crossings_sqlite(session, {(e.worker_id, e.site_id) for e in given})
-        text_candidates = _alternating(given, last_text, _sqlite_time)
+        text_candidates = _alternating(given, last_text, _sqlite_text)
         if not text_candidates:
             return []
         new_keys = _insert_crossings_sqlite(session, text_candidates)
@@ -196,10 +196,10 @@ def add_fence_events(session: Session, events: Iterable[GeofenceEvent]) -> list[
 
 
 def _alternating[T: (str, datetime)](
-    given: list[GeofenceEvent], last: dict[tuple[int, int], tuple[T, str]], when: Callable[[datetime], T]
+    given: list[GeofenceEvent], last: dict[tuple[int, int], tuple[T, str]], when: Callable[[datetime, str], T]
 ) -> list[tuple[str, GeofenceEvent, T]]:
     """The crossings that alternate with their pair's last one (stored, or earlier in `given`), each with its dedup
-    key and its time as `last` holds times (`when`); `last` is updated with them."""
+    key and its time as `last` holds times (`when`, given the time and its `isoformat()`); `last` is updated."""
     out: list[tuple[str, GeofenceEvent, T]] = []
     for e in given:
         pair = (e.worker_id, e.site_id)
@@ -207,15 +207,24 @@ def _alternating[T: (str, datetime)](
         kind = _FENCE_TYPE[e.type]
         if known is not None and known[1] == kind:
             continue
-        at = when(e.at)
-        out.append((f"{kind}:{e.worker_id}:{e.site_id}:{e.at.isoformat()}", e, at))
+        iso = e.at.isoformat()
+        at = when(e.at, iso)
+        out.append((f"{kind}:{e.worker_id}:{e.site_id}:{iso}", e, at))
         if known is None or at >= known[0]:  # the newest crossing of the pair, as the query orders them
             last[pair] = (at, kind)
     return out
 
 
-def _same_time(value: datetime) -> datetime:
+def _same_time(value: datetime, _iso: str) -> datetime:
     return value
+
+
+def _sqlite_text(value: datetime, iso: str) -> str:
+    """`_sqlite_time(value)`, sliced from `iso` (its `isoformat()`) when it is in UTC: a time formatted once per
+    crossing, not twice (~1.5 µs each)."""
+    if value.tzinfo is UTC:
+        return f"{iso[:10]} {iso[11:26]}" if len(iso) == 32 else f"{iso[:10]} {iso[11:19]}.000000"
+    return _sqlite_time(value)
 
 
 _SQLITE_INSERT_CROSSING = (
