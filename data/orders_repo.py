@@ -7,6 +7,7 @@ and when, so a dispatcher can replay an order's day. This module decides no stat
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -326,6 +327,37 @@ def orders_of_worker(session: Session, *, worker_id: int) -> list[WorkOrder]:
         .order_by(WorkOrderRow.window_start, WorkOrderRow.id)
     )
     return [_to_domain(r) for r in rows]
+
+
+_SQLITE_WORKERS_SITES = (
+    f"SELECT DISTINCT assigned_worker_id, site_id FROM {WorkOrderRow.__tablename__} "
+    "WHERE assigned_worker_id IN (SELECT value FROM json_each(?)) AND status IN (SELECT value FROM json_each(?))"
+)
+
+
+def workers_with_orders_at(
+    session: Session, *, pairs: Iterable[tuple[int, int]], statuses: Iterable[OrderStatus]
+) -> set[int]:
+    """The workers of `pairs` (worker, site) assigned an order at that site in one of `statuses`, in one query.
+
+    What a geofence crossing asks first: a crossing can move or flag only its worker's orders at its site, and most
+    crossings are at sites where the worker has none, so their orders are read (`orders_of_workers`, whole rows
+    through the ORM: ~0.7 ms for 200 workers holding none) only for the workers this names. On SQLite, driver SQL
+    with the ids as one JSON parameter (one statement text, prepared once, whatever their number)."""
+    wanted = set(pairs)
+    if not wanted:
+        return set()
+    workers = sorted({w for w, _ in wanted})
+    values = sorted(s.value for s in statuses)
+    if session.get_bind().dialect.name == "sqlite":
+        found = session.connection().exec_driver_sql(_SQLITE_WORKERS_SITES, (json.dumps(workers), json.dumps(values)))
+    else:
+        found = session.execute(
+            select(WorkOrderRow.assigned_worker_id, WorkOrderRow.site_id)
+            .where(WorkOrderRow.assigned_worker_id.in_(workers), WorkOrderRow.status.in_(values))
+            .distinct()
+        )
+    return {w for w, s in found.all() if (w, s) in wanted}
 
 
 def orders_of_workers(

@@ -190,14 +190,19 @@ class FieldEvents:
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
-            self._busy = True
-            positions: list[Position] = []
-            ids: list[int | None] = []
-            _add(first, positions, ids)
-            self._gather(positions, ids)
-            self.evaluate(StoredFixes(positions, ids))
+            # The window is no local of this loop: its fixes are freed as soon as it is evaluated, not kept (and
+            # walked by the collector as the other threads allocate) while the thread waits for the next one.
+            self.evaluate(self._window(self._queue.get()))
             self._busy = False
+
+    def _window(self, first: Sequence[Position]) -> StoredFixes:
+        """The fixes of `first` and of what the gathering brings after it."""
+        self._busy = True
+        positions: list[Position] = []
+        ids: list[int | None] = []
+        _add(first, positions, ids)
+        self._gather(positions, ids)
+        return StoredFixes(positions, ids)
 
     def _gather(self, positions: list[Position], ids: list[int | None]) -> None:
         """Add to `batch` what comes within `gather_s`, and again while each `gather_s` brings more (a burst of
@@ -285,10 +290,15 @@ class FieldEvents:
         alerts: list[Alert] = []
         with session_scope(self._sessions) as session:
             stored = alerts_repo.add_fence_events(session, crossings)
-            by_worker = orders_repo.orders_of_workers(
-                session, worker_ids={e.worker_id for e in stored}, statuses=AT_SITE_RULES_READ
+            # The rules read only a worker's orders at the crossed site (and, for an arrival there, their others):
+            # whole orders are read only for the workers who have one at a site they crossed.
+            readers = orders_repo.workers_with_orders_at(
+                session, pairs={(e.worker_id, e.site_id) for e in stored}, statuses=AT_SITE_RULES_READ
             )
+            by_worker = orders_repo.orders_of_workers(session, worker_ids=readers, statuses=AT_SITE_RULES_READ)
             for event in stored:
+                if event.worker_id not in readers:
+                    continue  # no order of theirs at this site: neither rule moves or flags anything
                 orders = by_worker[event.worker_id]
                 decisions.extend(left_site(event, orders))
                 moved = auto_arrival(event, orders, self._auto_types)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -15,6 +17,7 @@ from tests.factories import EVERY_DAY_7_TO_19, at
 
 NOW = at("2025-03-03T09:00:00Z")
 ENTER, EXIT = FenceEventType.ENTER, FenceEventType.EXIT
+_PLUS_TWO = timezone(timedelta(hours=2))
 
 
 def crossing(kind: FenceEventType, worker_id: int, site_id: int, minute: int) -> GeofenceEvent:
@@ -138,3 +141,18 @@ def test_a_crossing_another_process_stored_already_is_not_returned_as_stored_now
         (EXIT, again[0].at + timedelta(minutes=10)),
         (ENTER, again[1].at),
     ]
+
+
+@given(
+    when=st.datetimes(
+        min_value=datetime(1970, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.sampled_from([UTC, _PLUS_TWO])
+    ),
+    whole_second=st.booleans(),
+)
+def test_a_crossings_stored_time_sliced_from_its_iso_text_is_the_one_formatted(when: datetime, whole_second: bool):
+    """Tests that the SQLite text of a crossing's time taken from its `isoformat()` (UTC: sliced; otherwise
+    converted) is the text the ORM stores, `_sqlite_time`, with and without microseconds: the alternation compares
+    it with the stored times and the insert writes it."""
+    if whole_second:
+        when = when.replace(microsecond=0)
+    assert alerts_repo._sqlite_text(when, when.isoformat()) == alerts_repo._sqlite_time(when)

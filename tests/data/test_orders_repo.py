@@ -19,6 +19,7 @@ from data.orders_repo import (
     orders_of_workers,
     save_change,
     upsert_order_by_reference,
+    workers_with_orders_at,
 )
 from data.sites_repo import add_site
 from data.users_repo import create_user
@@ -279,3 +280,28 @@ def test_a_workers_orders_can_be_read_in_given_statuses_only(session):
     }
     every = orders_of_workers(session, worker_ids=[ana, bo])
     assert sorted(len(orders) for orders in every.values()) == [2, 3]
+
+
+def test_the_workers_with_an_order_at_a_crossed_site_are_named_by_pair(session):
+    """Tests that `workers_with_orders_at` names a worker only for a site where an order in the statuses is assigned
+    to them (not another worker's order there, not theirs elsewhere or in another status), and nobody for no pairs."""
+    from data.tables import WorkOrderRow
+
+    port = _site(session)
+    quay = add_site(session, name="Quay", location=LatLon(43.74, 7.43)).id
+    ana, bo, cy = (add_worker(session, name=n, device_id=n).id for n in ("Ana", "Bo", "Cy"))
+    for worker, site, status in ((ana, port, OrderStatus.EN_ROUTE), (bo, quay, OrderStatus.ON_SITE),
+                                 (cy, port, OrderStatus.DONE)):  # fmt: skip
+        order = add_order(
+            session, site_id=site, type=OrderType.VISIT, priority=3, window=WINDOW, service_duration_s=600
+        )
+        row = session.get(WorkOrderRow, order.id)
+        assert row is not None
+        row.assigned_worker_id, row.status = worker, status.value
+    session.flush()
+    wanted = {OrderStatus.ASSIGNED, OrderStatus.EN_ROUTE, OrderStatus.ON_SITE}
+    pairs = {(ana, port), (ana, quay), (bo, port), (cy, port), (bo, quay)}
+    assert workers_with_orders_at(session, pairs=pairs, statuses=wanted) == {ana, bo}
+    assert workers_with_orders_at(session, pairs={(bo, port), (cy, port)}, statuses=wanted) == set()
+    assert workers_with_orders_at(session, pairs={(cy, port)}, statuses={OrderStatus.DONE}) == {cy}
+    assert workers_with_orders_at(session, pairs=(), statuses=wanted) == set()

@@ -123,6 +123,51 @@ def test_two_processes_seeing_alternate_fixes_store_one_arrival_and_one_departur
     assert [h.source for h in history if h.to_status is OrderStatus.ON_SITE] == ["geofence"]
 
 
+def test_one_window_moves_only_the_orders_at_the_sites_their_workers_crossed(sessions, world):
+    """Tests that in one window, the worker's crossings of a site where they have no order move nothing, their
+    arrival at their order's site makes it on site and leaving it raises left-site, and another worker's order,
+    assigned by another process after the evaluator started, arrives with them at its own site (not with the first
+    worker's crossing of it): the evaluator keeps no orders between windows."""
+    quay_at = LatLon(43.7350, 7.4230)
+    events = events_of(sessions, world)
+    t0 = NOW - timedelta(minutes=20)
+    events.evaluate([stored(sessions, world, t0 - timedelta(seconds=60), FAR)])
+    with session_scope(sessions) as session:  # another process, after the evaluator's first window
+        bo = add_worker(session, name="Bo", device_id="dev-2", shifts=(EVERY_DAY_7_TO_19,)).id
+        quay = sites_repo.add_site(session, name="Quay", location=quay_at, geofence_radius_m=60).id
+        order = orders_repo.add_order(
+            session, site_id=quay, type=OrderType.REPAIR, priority=3,
+            window=TimeWindow(NOW - timedelta(hours=1), NOW + timedelta(minutes=30)), service_duration_s=1800,
+        )  # fmt: skip
+        moved = transition(order, OrderStatus.ASSIGNED, actor=None, at=t0, worker_id=bo)
+        assert isinstance(moved, Transitioned)
+        orders_repo.save_change(session, moved.change)
+    events._cache.index_fresh_until = float("-inf")  # the new site is read at once, not 60 s later
+    ana = world["worker"]
+    track = [(quay_at, (0, 30, 70)), (CASINO, (200, 230, 270)), (FAR, (400, 430, 470))]
+    window = [stored(sessions, world, t0 + timedelta(seconds=s), where) for where, times in track for s in times]
+    with session_scope(sessions) as session:
+        window += [
+            add_position(session, make_position((t0 + timedelta(seconds=s)).isoformat(), lat=quay_at.lat,
+                                                lon=quay_at.lon, worker_id=bo, device_id="dev-2"))
+            for s in (10, 40, 80)
+        ]  # fmt: skip
+    events.evaluate(window)
+    with session_scope(sessions) as session:
+        ana_order = orders_repo.get_order(session, world["order"])
+        bo_order = orders_repo.get_order(session, order.id)
+        ana_arrival = [
+            h for h in orders_repo.order_history(session, order_id=world["order"]) if h.to_status is OrderStatus.ON_SITE
+        ]
+        found = alerts_repo.list_alerts(session)
+    assert ana_order is not None and ana_order.status is OrderStatus.ON_SITE
+    assert [(h.source, h.at) for h in ana_arrival] == [("geofence", t0 + timedelta(seconds=200))]
+    assert bo_order is not None and bo_order.status is OrderStatus.ON_SITE and bo_order.assigned_worker_id == bo
+    assert [(a.kind, a.worker_id, a.order_id, a.raised_at) for a in found] == [
+        (AlertKind.LEFT_SITE_WITHOUT_CHECK_OUT, ana, world["order"], t0 + timedelta(seconds=400))
+    ]
+
+
 def test_two_processes_raising_the_same_alert_store_one(sessions, world):
     """Tests that two web processes seeing an SOS each (separate caches) leave exactly one open sos alert."""
     sos = MappingProxyType({"alarm": "sos"})
