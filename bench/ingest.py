@@ -8,6 +8,12 @@ wrk runs on the same 2 cores as the server, so its CPU is taken from the server'
 a lower bound. Prints a Markdown table with the load average; nothing here asserts on time.
 
     .venv/bin/python bench/ingest.py [--seconds 10] [--connections 32] [--devices 1000] [--batch-size 500]
+        [--batch-connections 4] [--batch-shape mixed|backlog] [--strace FILE]
+
+Batch shapes: `mixed` (the default) sends in each request fixes of 500 different phones; `backlog` is what the batch
+endpoint is for in the field, a phone uploading its own offline backlog (500 consecutive fixes 5 s apart, every
+request a new phone or a later stretch of time). After the batch phase the bench counts the rows stored against the
+fixes sent.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import argparse
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -48,13 +55,29 @@ function request()
 end
 """
 
-BATCH_LUA = """
+# Both batch shapes count the requests wrk made (`done` prints them): the fixes sent, against the rows stored.
+_SENT_LUA = """
+local all_threads = {}
+function setup(thread)
+  thread:set("offset", #all_threads); all_threads[#all_threads + 1] = thread
+end
+function done(summary, latency, requests)
+  local made = 0
+  for _, t in ipairs(all_threads) do made = made + t:get("made") end
+  io.write(string.format("requests made: %d\\n", made))
+end
+"""
+
+# Shape "mixed": request n holds fixes k = n*size .. n*size+size-1, fix k from device k mod devices at t0 + 10 k ms:
+# every request 500 different phones (the bench's first shape; a relay or a gateway forwarding many phones).
+BATCH_LUA = (
+    _SENT_LUA
+    + """
 local n, step = 0, 1
 local devices = tonumber(os.getenv("BENCH_DEVICES"))
 local t0 = tonumber(os.getenv("BENCH_T0"))
 local size = tonumber(os.getenv("BENCH_BATCH"))
-local threads = 0
-function setup(thread) thread:set("offset", threads); threads = threads + 1 end
+made = 0
 function init(args) n = offset * size; step = tonumber(os.getenv("BENCH_THREADS")) * size end
 function request()
   local items = {}
@@ -64,10 +87,45 @@ function request()
                                       k % devices, 43.73 + (k % 100) * 1e-4, t0 + k * 10)
   end
   n = n + step
+  made = made + 1
   return wrk.format("POST", "/api/v1/positions", {["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")}, "[" .. table.concat(items, ",") .. "]")
 end
 """
+)
+
+BACKLOG_STEP_MS = 5000
+"""Shape "backlog": a phone's offline backlog, one fix every 5 s."""
+
+# Shape "backlog": what the batch endpoint is for in the field, a phone uploading its own offline backlog. Request
+# r (unique over wrk's threads) is device r mod devices's stretch r div devices: `size` consecutive fixes 5 s apart,
+# walking north ~1 m a fix, stretch s starting at t0 + s * size * 5 s. Every fix new: no resend, no fix twice.
+BACKLOG_LUA = (
+    _SENT_LUA
+    + """
+local r, step = 0, 1
+local devices = tonumber(os.getenv("BENCH_DEVICES"))
+local t0 = tonumber(os.getenv("BENCH_T0"))
+local size = tonumber(os.getenv("BENCH_BATCH"))
+local dt = tonumber(os.getenv("BENCH_STEP_MS"))
+made = 0
+function init(args) r = offset; step = tonumber(os.getenv("BENCH_THREADS")) end
+function request()
+  local device, stretch = r % devices, math.floor(r / devices)
+  local start = t0 + stretch * size * dt
+  local items = {}
+  for i = 0, size - 1 do
+    items[#items + 1] = string.format('{"id":"bench-%05d","lat":%.6f,"lon":%.6f,"timestamp":%.0f,"speed":1.2}',
+                                      device, 43.70 + (stretch * size + i) * 1e-5, 7.40 + device * 1e-5,
+                                      start + i * dt)
+  end
+  r = r + step
+  made = made + 1
+  return wrk.format("POST", "/api/v1/positions", {["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")}, "[" .. table.concat(items, ",") .. "]")
+end
+"""
+)
 
 GEVENT = "gevent==26.9.0"  # for --worker-class gevent only
 
@@ -113,6 +171,48 @@ def cpu_seconds(root: int) -> dict[int, float]:
     return out
 
 
+def settled_rows(db: Path) -> int:
+    """The positions table's row count once it stopped growing (the server's last commits landed)."""
+
+    def count() -> int:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
+            return int(conn.execute("SELECT count(*) FROM positions").fetchone()[0])
+
+    last = count()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.5)  # polled: the count is observed, not waited for
+        now = count()
+        if now == last:
+            return now
+        last = now
+    return last
+
+
+def strace_workers(root: int, out: Path) -> subprocess.Popen[bytes]:
+    """strace the gunicorn workers' (and their threads') pwrite64 and fdatasync calls, file paths shown."""
+    pids = Path(f"/proc/{root}/task/{root}/children").read_text().split()
+    cmd = ["strace", "-f", "-y", "-qq", "-e", "trace=pwrite64,fdatasync", "-o", str(out)]
+    for pid in pids:
+        cmd += ["-p", pid]
+    tracer = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1)  # strace attaches in well under a second; nothing to observe from here
+    return tracer
+
+
+def wal_bytes(trace: Path) -> dict[str, int]:
+    """Bytes pwrite64 wrote per file in an strace log, plus the fdatasync count, by file name's last part."""
+    totals: dict[str, int] = {}
+    for line in trace.read_text().splitlines():
+        if m := re.search(r"pwrite64\(\d+<([^>]*)>, .*\) = (\d+)$", line):
+            name = Path(m.group(1)).name
+            totals[name] = totals.get(name, 0) + int(m.group(2))
+        elif m := re.search(r"fdatasync\(\d+<([^>]*)>\)", line):
+            key = "fdatasync calls on " + Path(m.group(1)).name
+            totals[key] = totals.get(key, 0) + 1
+    return totals
+
+
 def run_wrk(
     url: str,
     script: str,
@@ -148,8 +248,11 @@ def run_wrk(
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*", out)
     latency = re.search(r"Latency\s+(\S+)\s+(\S+)\s+(\S+)", out)
+    made = re.search(r"requests made: (\d+)", out)
     return {
         "rate": rate,
+        "requests": requests_done,
+        "made": int(made.group(1)) if made else requests_done,  # made: sent, answered or not when wrk stopped
         "non2xx": int(bad.group(1)) if bad else 0,
         "errors": errors.group(0) if errors else "",
         "latency_avg": latency.group(1) if latency else "?",
@@ -169,6 +272,18 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--batch-connections", type=int, default=4)
+    parser.add_argument(
+        "--batch-shape",
+        default="mixed",
+        choices=("mixed", "backlog"),
+        help="mixed: each request fixes of --batch-size different phones; backlog: each request one phone's own "
+        "consecutive fixes 5 s apart (its offline backlog), every request a new phone or a later stretch",
+    )
+    parser.add_argument(
+        "--strace",
+        help="file: strace the server's pwrite64/fdatasync during the batch phase, print the bytes written per stored "
+        "row to the WAL and the database (strace slows the server: its rate is not the bench's)",
+    )
     parser.add_argument("--web", default="", help="WORKERS:THREADS of the server (default: its settings' defaults)")
     parser.add_argument(
         "--worker-class", default="gthread", choices=("gthread", "gevent"), help="gunicorn worker class to measure"
@@ -260,11 +375,23 @@ def main() -> None:
                 url, OSMAND_LUA, {**wrk_env, "BENCH_T0": str(int(t0.timestamp() * 1000))},
                 connections=args.connections, spy=spy("osmand"), **common,
             )  # fmt: skip
-            time.sleep(1)  # let the last commits land before the next phase
-            many = run_wrk(
-                url, BATCH_LUA, {**wrk_env, "BENCH_T0": str(int((t0 - timedelta(hours=11)).timestamp() * 1000))},
-                connections=args.batch_connections, spy=spy("batch"), **common,
-            )  # fmt: skip
+            db = var / "bench.db"
+            rows_before = settled_rows(db)  # the /osmand phase's last commits landed
+            # Batch fix times from 01:00 a day ago: the backlog's stretches (42 min each at 500 fixes) stay before
+            # the warm-up's 11:30 for 14 stretches per device, far more than a run sends (checked below).
+            batch_t0_ms = int((t0 - timedelta(hours=11)).timestamp() * 1000)
+            tracer = strace_workers(procs[-1].pid, Path(args.strace)) if args.strace else None
+            try:
+                many = run_wrk(
+                    url, BATCH_LUA if args.batch_shape == "mixed" else BACKLOG_LUA,
+                    {**wrk_env, "BENCH_T0": str(batch_t0_ms), "BENCH_STEP_MS": str(BACKLOG_STEP_MS)},
+                    connections=args.batch_connections, spy=spy("batch"), **common,
+                )  # fmt: skip
+            finally:
+                if tracer is not None:
+                    tracer.terminate()
+                    tracer.wait(60)
+            rows_batch = settled_rows(db) - rows_before
             load_end = os.getloadavg()[0]
             stored = requests.get(
                 f"{url}/api/v1/workers/1/positions",
@@ -303,11 +430,31 @@ def main() -> None:
         f"| {one['cpu_ms_per_request']:.3f} ms per fix | {one['cores']:.2f}; {one['split']} | {one['non2xx']} non-2xx {one['errors']} |"
     )
     print(
-        f"| batch `POST /api/v1/positions`, {args.batch_size} per request, {args.batch_connections} connections "
+        f"| batch `POST /api/v1/positions` ({args.batch_shape}), {args.batch_size} per request, "
+        f"{args.batch_connections} connections "
         f"| {batch_rate:,.0f} fixes/s ({many['rate']:.1f} req/s; avg {many['latency_avg']}, max {many['latency_max']}) "
         f"| {fix_cpu * 1000:.1f} µs per fix | {many['cores']:.2f}; {many['split']} | {many['non2xx']} non-2xx {many['errors']} |"
     )
     print(f"\nworker 1: {len(stored)} positions stored over both phases (a check that the fixes were kept)")
+    answered, made = many["requests"] * args.batch_size, many["made"] * args.batch_size
+    print(
+        f"batch phase ({args.batch_shape}): {rows_batch:,} rows stored; {answered:,} fixes answered, {made:,} sent "
+        f"(sent and not answered: in flight when wrk stopped) — "
+        + ("every answered fix stored" if answered <= rows_batch <= made else "**ROWS MISSING OR EXTRA**")
+    )
+    if args.batch_shape == "backlog" and many["made"] > 14 * args.devices:
+        print("**backlog stretches ran past 11:00 into the warm-up's and /osmand's fix times: raise --devices**")
+    if args.strace:
+        written = wal_bytes(Path(args.strace))
+        print(
+            "batch phase's pwrite64 per stored row (strace): "
+            + ", ".join(
+                f"{name}: {size / max(rows_batch, 1):,.0f} B"
+                if not name.startswith("fdatasync")
+                else f"{name}: {size:,} ({rows_batch / max(size, 1):,.0f} rows per call)"
+                for name, size in written.items()
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ def test_sqlite_connections_use_wal_foreign_keys_busy_timeout_and_full_sync(sqli
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+            # The WAL is checkpointed into the database every 10,000 pages, not SQLite's 1,000 (a batch commit's size).
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 10_000
             # FULL (2): an acknowledged write survives a power cut.
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
     finally:
