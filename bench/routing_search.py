@@ -15,6 +15,7 @@ plus 10 x the run number of `--runs`), nothing timed by the wall clock:
 
     .venv/bin/python bench/routing_search.py --tables cost                  # ~1 min quiet
     .venv/bin/python bench/routing_search.py --tables search --cpu 2 4 8 --runs 2
+    .venv/bin/python bench/routing_search.py --tables search --cpu 4 8 --settings "(FIELD_SEARCH)" "no exhaustive"
     .venv/bin/python bench/routing_search.py --tables plan --budgets 10 60
 """
 
