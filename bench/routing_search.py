@@ -15,6 +15,7 @@ plus 10 x the run number of `--runs`), nothing timed by the wall clock:
 
     .venv/bin/python bench/routing_search.py --tables cost                  # ~1 min quiet
     .venv/bin/python bench/routing_search.py --tables search --cpu 2 4 8 --runs 2
+    .venv/bin/python bench/routing_search.py --tables search --cpu 4 8 --settings "(FIELD_SEARCH)" "no exhaustive"
     .venv/bin/python bench/routing_search.py --tables plan --budgets 10 60
 """
 
@@ -55,6 +56,7 @@ SETTINGS = {
     "history 50, 20 neighbours": SearchSettings(history_length=50, num_neighbours=20),
     "history 50, 80 neighbours": SearchSettings(history_length=50, num_neighbours=80),
     "history 50, skills as loads": SearchSettings(history_length=50, skills_as_loads=True),
+    "history 50, no exhaustive search of each best": SearchSettings(history_length=50, exhaustive_on_best=False),
 }
 COST_SETTINGS = {
     "plain PyVRP": PLAIN,
@@ -92,7 +94,7 @@ def cost_table(days: dict[int, Problem]) -> None:
             )
 
 
-def search_table(days: dict[int, Problem], marks: Sequence[float], runs: int) -> None:
+def search_table(days: dict[int, Problem], marks: Sequence[float], runs: int, only: Sequence[str] = ()) -> None:
     print(
         f"\n#### PyVRP on the relaxation: best travel at CPU seconds (days {', '.join(map(str, days))}, {runs} run(s))\n"
     )
@@ -102,6 +104,8 @@ def search_table(days: dict[int, Problem], marks: Sequence[float], runs: int) ->
     pyvrp_engine.time.perf_counter = cpu  # the engine's budget in CPU seconds
     try:
         for label, settings in SETTINGS.items():
+            if only and not any(word in label for word in only):
+                continue
             per_day: dict[int, list[list[float]]] = {}
             iterations = []
             for d, problem in days.items():
@@ -184,6 +188,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--days", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--runs", type=int, default=1, help="searches per day in the search table (seeds d, d+10, ...)")
     parser.add_argument("--cpu", type=float, nargs="+", default=[2.0, 4.0, 8.0], help="CPU marks of the search table")
+    parser.add_argument(
+        "--settings", nargs="*", default=[], help="search table: only the SETTINGS whose label contains one of these"
+    )
     parser.add_argument("--budgets", type=float, nargs="+", default=[10.0, 60.0], help="CPU budgets of the plan table")
     args = parser.parse_args(argv)
     travel, name, _tmp = monaco_day.make_travel(False)
@@ -194,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "cost" in args.tables:
         cost_table(days)
     if "search" in args.tables:
-        search_table(days, args.cpu, args.runs)
+        search_table(days, args.cpu, args.runs, args.settings)
     if "plan" in args.tables:
         plan_table(days, args.budgets)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end.")

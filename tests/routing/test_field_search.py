@@ -156,3 +156,16 @@ def test_pyvrp_searches_most_of_a_long_budget_on_a_field_day_and_half_of_it_else
     assert handover_share(large, long, relaxation_settings(large, long)) == SEED_SHARE == 0.5
     r101 = to_problem(read_instance(SOLOMON / "R101.txt"))
     assert handover_share(r101, long, relaxation_settings(r101, long)) == SEED_SHARE
+
+
+def test_a_ten_second_plan_of_a_monaco_sized_field_day_keeps_or_tools_pass() -> None:
+    """Tests that a 10-second plan of a 300-visit field day still ends with OR-Tools' pass over the repaired
+    PyVRP plan. OR-Tools only takes over with `ORTOOLS_S_PER_VISIT` seconds a visit (3 s here), so a PyVRP
+    share above 0.7 of a 10-second plan silently drops it (PyVRP keeps 90 %): on the Monaco days 0-2 that
+    plan was 1.4 % longer than with 0.7 (bench/README.md, "Routing", eighth session, branch `route10b`).
+    The budget's seconds decide only who runs; both engines are stopped by their counts (20 each)."""
+    day = field_day(0, visits=300, workers=30)
+    stop = StopRule(max_solutions=20, max_seconds=10)
+    plan = solve(day, stop=stop, seed=0)
+    assert plan.engine == "pyvrp+ortools"
+    assert check(day, plan) == []
