@@ -229,11 +229,7 @@ class PositionPipeline:
         Raises IngestError (→ 400) for a fix time outside the window (`timestamp`) or an unknown device (`id`), and
         StoreUnavailable, with nothing stored, when the database fails.
         """
-        server_time = self._clock.now()
-        window = (
-            server_time - timedelta(seconds=self._limits.max_age_s),
-            server_time + timedelta(seconds=self._limits.max_future_s),
-        )
+        server_time, window = self._now_and_window()
         decided = self._decide_plain(plain, server_time, window, {}, _anyone)
         if isinstance(decided, IngestError):
             raise decided
@@ -252,6 +248,17 @@ class PositionPipeline:
             if self._after_store is not None:
                 self._after_store(StoredFixes([item], [new_id]))  # the id beside the fix, as the batch path hands it
         return new_id
+
+    def _now_and_window(self) -> tuple[datetime, tuple[datetime, datetime]]:
+        """The server time of a request and the fix times it accepts. Plain fixes' `Position`s are built without
+        `Position`'s own checks (`checked_position`), so the server time is checked here, once per request."""
+        server_time = self._clock.now()
+        if server_time.tzinfo is None:
+            raise ValueError("server_time must be timezone-aware")
+        return server_time, (
+            server_time - timedelta(seconds=self._limits.max_age_s),
+            server_time + timedelta(seconds=self._limits.max_future_s),
+        )
 
     def ingest_many(self, reports: Sequence[PositionReport | IngestError], *, may_report: MayReport) -> list[Outcome]:
         """Store many reports in one transaction; each gets its own outcome, in order.
@@ -301,13 +308,7 @@ class PositionPipeline:
         (`kept_span`) and `may_report` once per worker. Anything else takes `ingest_many`'s path.
         Raises StoreUnavailable, with nothing stored, when the database fails.
         """
-        server_time = self._clock.now()
-        if server_time.tzinfo is None:
-            raise ValueError("server_time must be timezone-aware")  # as Position checks it, once for the batch
-        window = (
-            server_time - timedelta(seconds=self._limits.max_age_s),
-            server_time + timedelta(seconds=self._limits.max_future_s),
-        )
+        server_time, window = self._now_and_window()
         decisions: dict[int, Decision] = {}
 
         def allowed(worker_id: int) -> Decision:
