@@ -22,7 +22,12 @@ a console worker does once its app is built (`console/serve.py`); `--no-freeze` 
 A round with the hook ends when the evaluator is idle; the bench waits for that on a signal from the evaluator
 thread rather than by polling, so the waiting costs the process (almost) nothing.
 
-    .venv/bin/python bench/alerts.py [--sites 500] [--devices 200] [--fixes 4000] [--rounds 4] [--no-freeze]
+`--blocks N` repeats each shape's rounds N times, each block from the same point of the workers' cycle (so each
+evaluates the same fixes of the cycle, crossings included): the table pools them (CPU summed over every block),
+and the CPU added in each block is printed beside, to show how far one block's figure strays.
+
+    .venv/bin/python bench/alerts.py [--sites 500] [--devices 200] [--fixes 4000] [--rounds 4] [--blocks 1]
+        [--no-freeze]
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import os
 import platform
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import threading
@@ -201,6 +207,9 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=200)
     parser.add_argument("--fixes", type=int, default=4000, help="fixes per round and shape")
     parser.add_argument("--rounds", type=int, default=4, help="rounds per setting (alternating)")
+    parser.add_argument(
+        "--blocks", type=int, default=1, help="blocks of rounds per shape, each from the same point of the cycle"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-freeze", action="store_true", help="leave the warmed-up heap to the collector")
     args = parser.parse_args()
@@ -215,7 +224,6 @@ def main() -> None:
         hook_fixes = [0]
 
         evaluate_now = events.evaluate
-        evaluated = threading.Event()
 
         gc_time = GcTime()  # its `setting` names the shape and setting being measured
         windows: dict[str, list[int]] = defaultdict(list)  # shape → the fixes of each window the evaluator took
@@ -226,14 +234,26 @@ def main() -> None:
             hook_s[0] += time.perf_counter() - t
             hook_fixes[0] += len(fixes)
             windows[gc_time.setting.split("|")[0]].append(len(fixes))
-            evaluated.set()
+
+        went_idle = threading.Event()
+        queue_get = events._queue.get
+
+        def get_then_signal(block: bool = True, timeout: float | None = None) -> object:
+            # The evaluator thread waits for its next batch (`_run`'s blocking get): every window before is evaluated
+            # and it is not busy, so `idle()` holds unless more fixes are queued (then the get returns at once).
+            if block:
+                went_idle.set()
+            return queue_get(block, timeout)
+
+        events._queue.get = get_then_signal  # type: ignore[method-assign]
 
         def drained() -> None:
-            # Woken by the evaluator thread after each window (`idle` turns true just after it; a short wait
-            # catches that), not by polling: a poll every 0.5 ms cost this thread ~1 µs of CPU per fix.
+            # Woken by the evaluator thread when it goes idle, not at intervals: a wake-up every 5 ms while the
+            # evaluator gathered and evaluated (0.1-0.6 s a round) cost this thread ~0.5 µs of CPU per fix of the
+            # batch shapes, charged to evaluation (bench/README.md, "Ninth session"). The timeout is only a safety net.
             while not events.idle():
-                evaluated.wait(0.005)
-                evaluated.clear()
+                went_idle.wait(1.0)
+                went_idle.clear()
 
         plain = PositionPipeline(sessions=sessions, bus=bus, clock=clock, limits=limits)
         # As the console runs it: the hook queues, the evaluator thread evaluates (timed there).
@@ -255,6 +275,8 @@ def main() -> None:
         threads: dict[tuple[str, str], dict[str, float]] = {}  # (shape, setting) → thread or collector → seconds
         collections: dict[tuple[str, str, int], int] = {}  # (shape, setting, generation) → collections
         fixes_of: dict[str, int] = {}
+        block_added: dict[str, list[float]] = defaultdict(list)  # shape → CPU added in each block of rounds
+        block_cpu = {"without": 0.0, "with": 0.0}
         shapes = (
             ("1 fix per call (/osmand)", 1),
             ("100 fixes per call (batch endpoint, `ingest_batch`)", 100),
@@ -263,11 +285,17 @@ def main() -> None:
         for shape, per_call in shapes:
             if per_call > 1:
                 reports.skip_to(BATCH_PHASE)  # the same fixes of the workers' cycle, so the same crossings
+            start_phase = -(-reports.n // args.devices) % Reports.CYCLE
             spent = {"without": 0.0, "with": 0.0}
             cpu = {"without": 0.0, "with": 0.0}
             for setting in ("without", "with"):
                 threads[shape, setting] = defaultdict(float)
-            for _ in range(args.rounds):
+            for block in range(args.blocks * args.rounds):
+                if block and block % args.rounds == 0:  # a new block: the same fixes of the cycle again
+                    block_added[shape].append(block_cpu["with"] / block_cpu["without"] - 1)
+                    reports.skip_to(start_phase)
+                if block % args.rounds == 0:
+                    block_cpu = {"without": 0.0, "with": 0.0}
                 for name, pipeline in (("without", plain), ("with", hooked)):
                     batches = [reports.take(per_call) for _ in range(args.fixes // per_call)]
                     items = [[as_item(r) for r in batch] for batch in batches] if "ingest_batch" in shape else []
@@ -283,9 +311,11 @@ def main() -> None:
                     drained()  # the evaluator thread's work counts too: the round ends when it is done
                     spent[name] += time.perf_counter() - t
                     cpu[name] += time.process_time() - c
+                    block_cpu[name] += time.process_time() - c
                     for thread, seconds in thread_cpu().items():
                         threads[shape, name][thread] += seconds - before.get(thread, 0.0)
-            n = args.rounds * (args.fixes // per_call) * per_call
+            block_added[shape].append(block_cpu["with"] / block_cpu["without"] - 1)
+            n = args.blocks * args.rounds * (args.fixes // per_call) * per_call
             wall = (spent["without"] / n * 1e6, spent["with"] / n * 1e6)
             cpus = (cpu["without"] / n * 1e6, cpu["with"] / n * 1e6)
             rows.append((shape, *cpus, (cpus[1] / cpus[0] - 1) * 100, *wall, (wall[1] / wall[0] - 1) * 100))
@@ -318,6 +348,12 @@ def main() -> None:
           f"geofence events and {n_alerts:,} alerts.")  # fmt: skip
     for shape, sizes in windows.items():
         print(f"- {shape}: {len(sizes)} evaluator windows of {min(sizes):,}–{max(sizes):,} fixes")
+    if args.blocks > 1:
+        print()
+        print(f"CPU added in each block of {args.rounds} rounds per setting (the same fixes of the cycle in each):")
+        for shape, added in block_added.items():
+            each = ", ".join(f"{a * 100:+.1f}" for a in added)
+            print(f"- {shape}: {each} % (median {statistics.median(added) * 100:+.1f} %)")
     print()
     heap = "heap frozen after the warm-up" if not args.no_freeze else "heap not frozen (--no-freeze)"
     print(f"Where the CPU goes (µs per fix; threads' own CPU; the collector's time is part of its thread's; {heap}):")
