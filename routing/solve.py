@@ -84,8 +84,8 @@ KEEP_BEFORE_BREAKS = False
 """Whether `relax_for_pyvrp` keeps whole the windows of visits over before their workers' breaks must start (days
 under `LARGE_DAY_VISITS`). Sound (routes keep their breaks) and PyVRP's relaxed Monaco plans were 2.2 % shorter
 with it at 10 CPU s, but OR-Tools won back less from them: the 10 s plans were 0.8 % shorter (nine day-runs, within
-what seeds move) and the one 60 s plan measured 3.6 % longer, so it is off (bench/README.md, "Routing", ninth
-session, branch `monaco4`)."""
+what seeds move) and the 60 s plans 1.7 % longer (days 0-2, one run each), so it is off (bench/README.md,
+"Routing", ninth session, branch `monaco4`)."""
 LARGE_DAY_VISITS = 600
 """From this many visits on, a day's relaxation is searched with `LARGE_DAY_SEARCH` (see `field_history_length`),
 and PyVRP keeps the whole budget but `REPAIR_SHARE`: OR-Tools' half of a 120-second budget never improved the
