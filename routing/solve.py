@@ -80,6 +80,12 @@ WINDOW_CUT_SHARE = 1.0
 breaks, 0: the day without breaks). 0.5 with penalties scaled to the day gave shorter plans with
 1,000-2,000 PyVRP iterations before OR-Tools (bench/routing_phases.py) and the best city repair, but
 not shorter timed 10-second plans of three Monaco days (bench/README.md, "Routing", sixth session)."""
+KEEP_BEFORE_BREAKS = False
+"""Whether `relax_for_pyvrp` keeps whole the windows of visits over before their workers' breaks must start (days
+under `LARGE_DAY_VISITS`). Sound (routes keep their breaks) and PyVRP's relaxed Monaco plans were 2.2 % shorter
+with it at 10 CPU s, but OR-Tools won back less from them: the 10 s plans were 0.8 % shorter (nine day-runs, within
+what seeds move) and the 60 s plans 1.7 % longer (days 0-2, one run each), so it is off (bench/README.md,
+"Routing", ninth session, branch `monaco4`)."""
 LARGE_DAY_VISITS = 600
 """From this many visits on, a day's relaxation is searched with `LARGE_DAY_SEARCH` (see `field_history_length`),
 and PyVRP keeps the whole budget but `REPAIR_SHARE`: OR-Tools' half of a 120-second budget never improved the
@@ -208,7 +214,9 @@ def _best_only(on_progress: Callable[[Progress], None] | None) -> Callable[[Prog
     return report
 
 
-def relax_for_pyvrp(problem: Problem, window_cut_share: float | None = None) -> Problem:
+def relax_for_pyvrp(
+    problem: Problem, window_cut_share: float | None = None, *, keep_before_breaks: bool | None = None
+) -> Problem:
     """What PyVRP can express of `problem`, tightened so that its routes keep their breaks.
 
     Each worker's shift and working time are shortened by their breaks, and every visit whose
@@ -218,7 +226,12 @@ def relax_for_pyvrp(problem: Problem, window_cut_share: float | None = None) -> 
     the later visits move by no more than the break lasts), but no visit may be served in the last
     half hour of its window although most breaks fit into waiting time; a smaller share lets the
     repair (`warm_routes`, then OR-Tools with every rule) fix the routes it breaks (bench/README.md,
-    "Routing", sixth session). Visits keep their first window only and balancing is left out.
+    "Routing", sixth session). With `keep_before_breaks` (default `KEEP_BEFORE_BREAKS`, days under
+    `LARGE_DAY_VISITS` only) a visit that is over before every worker who may serve it must start a break
+    (window end plus service by the earliest latest start of their breaks) keeps its window whole: it never
+    follows a break (take the break after the last such visit, then as before), so routes still keep their
+    breaks; on the Monaco days a third of the cut windows. Visits keep their first window only and balancing is
+    left out.
     """
     share = WINDOW_CUT_SHARE if window_cut_share is None else window_cut_share
     workers = []
@@ -235,15 +248,36 @@ def relax_for_pyvrp(problem: Problem, window_cut_share: float | None = None) -> 
     breaks = [b for w in problem.workers for b in w.breaks]
     opens = min((b.earliest_start_s for b in breaks), default=None)
     cut = round(share * max((sum(b.duration_s for b in w.breaks) for w in problem.workers), default=0))
+    keep = (
+        KEEP_BEFORE_BREAKS and len(problem.visits) < LARGE_DAY_VISITS
+        if keep_before_breaks is None
+        else keep_before_breaks
+    )
+    deadlines = _break_deadlines(problem) if keep else {}
     visits = []
     for v in problem.visits:
         windows = v.windows[:1]
         if windows and opens is not None and windows[0].end_s >= opens:
             first = windows[0]
-            windows = (Window(first.start_s, max(first.start_s, first.end_s - cut)),)
+            # Served before the first break must start (by every worker who may serve it), the visit never
+            # moves: the break is taken after it. Otherwise it may follow a break and move by the rest.
+            deadline = deadlines.get(v.skills, problem.horizon_s) if keep else -1
+            if first.end_s + v.service_s > deadline:
+                windows = (Window(first.start_s, max(first.start_s, first.end_s - cut)),)
         visits.append(dataclasses.replace(v, windows=windows))
     objective = dataclasses.replace(problem.objective, balance_per_s=0.0)
     return problem.replace(workers=tuple(workers), visits=tuple(visits), objective=objective)
+
+
+def _break_deadlines(problem: Problem) -> dict[frozenset[str], int]:
+    """For each set of skills a visit needs: the latest moment by which every worker holding them has to start
+    their first break (no entry: no such worker has a break)."""
+    deadlines: dict[frozenset[str], int] = {}
+    for skills in {v.skills for v in problem.visits}:
+        starts = [b.latest_start_s for w in problem.workers if skills <= w.skills for b in w.breaks]
+        if starts:
+            deadlines[skills] = min(starts)
+    return deadlines
 
 
 def field_history_length(problem: Problem) -> int | None:

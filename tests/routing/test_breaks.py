@@ -56,6 +56,41 @@ def test_a_relaxation_cut_by_half_a_break_keeps_the_last_quarter_hour_of_a_late_
     assert relaxed.worker("w1").shift_end_s == 17 * H - 1800 and relaxed.worker("w1").breaks == ()
 
 
+# P from 11:00 for 70 minutes, then D (12:00-12:30, 20 minutes) 10 minutes away at 12:20: both are over by 12:40,
+# before the lunch break has to start (14:00), so the break is taken after D and neither moves.
+P = Visit("P", location=1, service_s=70 * 60, windows=(Window(11 * H, 11 * H),))
+D = Visit("D", location=2, service_s=1200, windows=(Window(12 * H, 12 * H + 1800),))
+
+
+def test_a_visit_over_before_the_break_must_start_can_keep_its_whole_window_in_the_relaxation() -> None:
+    """Tests that the relaxation asked to (`keep_before_breaks`; off by default) cuts no window of a visit that
+    ends before every qualified worker's break must start (D: 12:30 + 20 min <= 14:00), still cuts one that may
+    end later (C), and keeps the window of a visit only workers without breaks may serve (G)."""
+    free = Worker("w9", 0, 0, 8 * H, 17 * H, skills=frozenset({"gas"}))
+    late_gas = Visit("G", location=4, service_s=1800, windows=(Window(15 * H, 16 * H),), skills=frozenset({"gas"}))
+    relaxed = relax_for_pyvrp(ten_minutes_apart([P, D, C, late_gas], [worker(), free]), keep_before_breaks=True)
+    assert relaxed.visit("D").windows == D.windows
+    assert relaxed.visit("C").windows == (Window(14 * H, 14 * H + 600),)
+    assert relaxed.visit("G").windows == late_gas.windows
+    cut = relax_for_pyvrp(ten_minutes_apart([P, D, C, late_gas], [worker(), free]))  # the default: off
+    assert cut.visit("D").windows == (Window(12 * H, 12 * H),) and cut.visit("G").windows == (
+        Window(15 * H, 15 * H + 1800),
+    )
+
+
+def test_a_visit_kept_whole_before_the_break_is_planned_and_its_route_keeps_the_break() -> None:
+    """Tests that PyVRP on the relaxation plans P and then D at 12:20 for the one worker (with D's window cut
+    by the break it could not: one of the two would be left out), and that the route takes its break as it stands."""
+    problem = ten_minutes_apart([P, D], [worker()])
+    cut = solve(relax_for_pyvrp(problem, keep_before_breaks=False), stop=FEW, engine="pyvrp")
+    assert cut.planned_count == 1 and len(cut.unplanned) == 1
+    seed = solve(relax_for_pyvrp(problem, keep_before_breaks=True), stop=FEW, engine="pyvrp")
+    assert seed.routes[0].visit_ids == ("P", "D") and seed.unplanned == ()
+    route = earliest_route(problem, worker(), ["P", "D"])
+    assert route is not None and [s.start_s for s in route.stops] == [11 * H, 12 * H + 1200]
+    assert route.breaks[0].start_s >= 12 * H + 2400
+
+
 def test_a_route_a_looser_relaxation_lets_break_a_rule_is_repaired() -> None:
     """Tests that when PyVRP's route on a relaxation cut by half a break cannot take its break (A, B and C
     in a row), the breaks put in keep every window, leaving out what no longer fits."""
