@@ -14,10 +14,13 @@ changes how long they take but hardly the figures:
   the seventh session's large-day search (`before`: history 20, a routing profile per skill set, an
   exhaustive search of each new best) against `routing.solve.relaxation_settings` (`after`:
   `LARGE_DAY_SEARCH`), city days and the Monaco day (OSRM roads); with the plan handed to OR-Tools
-  (PyVRP's repaired plan) beside the final one, so the OR-Tools tail's share shows.
+  (PyVRP's repaired plan) beside the final one, so the OR-Tools tail's share shows, PyVRP's best on the relaxation
+  ("relaxed": what the repair cost) and its iteration count; `--set NAME=EXPR` replaces a constant of
+  `routing.solve` for the run (`LARGE` = `LARGE_DAY_SEARCH`, `replace` = `dataclasses.replace`).
 
     .venv/bin/python bench/routing_city.py --tables steps curve --seeds 0 1        # ~5 CPU min
     .venv/bin/python bench/routing_city.py --tables timed --days city:0 city:1 monaco:0 --budgets 10 120
+    .venv/bin/python bench/routing_city.py --tables timed --days city:2 --budgets 10 --codes after --set WINDOW_CUT_SHARE=0.5
 """
 
 from __future__ import annotations
