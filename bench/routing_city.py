@@ -14,10 +14,13 @@ changes how long they take but hardly the figures:
   the seventh session's large-day search (`before`: history 20, a routing profile per skill set, an
   exhaustive search of each new best) against `routing.solve.relaxation_settings` (`after`:
   `LARGE_DAY_SEARCH`), city days and the Monaco day (OSRM roads); with the plan handed to OR-Tools
-  (PyVRP's repaired plan) beside the final one, so the OR-Tools tail's share shows.
+  (PyVRP's repaired plan) beside the final one, so the OR-Tools tail's share shows, PyVRP's best on the relaxation
+  ("relaxed": what the repair cost) and its iteration count; `--set NAME=EXPR` replaces a constant of
+  `routing.solve` for the run (`LARGE` = `LARGE_DAY_SEARCH`, `replace` = `dataclasses.replace`).
 
     .venv/bin/python bench/routing_city.py --tables steps curve --seeds 0 1        # ~5 CPU min
     .venv/bin/python bench/routing_city.py --tables timed --days city:0 city:1 monaco:0 --budgets 10 120
+    .venv/bin/python bench/routing_city.py --tables timed --days city:2 --budgets 10 --codes after --set WINDOW_CUT_SHARE=0.5
 """
 
 from __future__ import annotations
@@ -183,14 +186,22 @@ def cpu_budget(seconds: float) -> Iterator[Callable[[], bool]]:
         solve_module.perf_counter, pyvrp_engine.time, solve_module._search = saved  # type: ignore[assignment]
 
 
-def timed_table(days: Sequence[str], budgets: Sequence[float], codes: Sequence[str]) -> None:
+def timed_table(days: Sequence[str], budgets: Sequence[float], codes: Sequence[str], label: str = "") -> None:
     print('\n#### `routing.solve` with CPU-capped budgets (a "10 s" run: 10 CPU seconds of this process)\n')
     print(
-        "| day | budget | search | engine | handed over (objective) | travel | planned | workers used "
-        "| first feasible (CPU s) | CPU s | load | checker violations |"
+        "| day | budget | search | engine | relaxed | handed over (objective) | travel | planned | workers used "
+        "| first feasible (CPU s) | iterations | CPU s | load | checker violations |"
     )
-    print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     chosen = solve_module.relaxation_settings
+    searched = solve_module.solve_pyvrp
+    relaxed: list[Plan | None] = []
+
+    def seed_search(*args: Any, **kwargs: Any) -> Plan | None:
+        relaxed.append(searched(*args, **kwargs))
+        return relaxed[-1]
+
+    solve_module.solve_pyvrp = seed_search
     for spec in days:
         name, seed_text = spec.split(":")
         seed = int(seed_text)
@@ -204,14 +215,21 @@ def timed_table(days: Sequence[str], budgets: Sequence[float], codes: Sequence[s
                 before = code == "before" and solve_module.field_history_length(problem) is not None
                 solve_module.relaxation_settings = (lambda _p, _s: SEVENTH_SESSION) if before else chosen  # type: ignore[assignment]
                 progress: list[Progress] = []
+                relaxed.clear()
+                calls = [0]
                 started = cpu()
                 with cpu_budget(budget) as over:
+
+                    def counted(over: Callable[[], bool] = over, calls: list[int] = calls) -> bool:
+                        calls[0] += 1  # PyVRP's stop rule asks once an iteration (and OR-Tools' search, if any)
+                        return over()
+
                     plan = solve(
                         problem,
                         stop=StopRule(max_seconds=budget),
                         seed=seed,
                         on_progress=progress.append,
-                        should_stop=over,
+                        should_stop=counted,
                     )
                 spent = cpu() - started
                 solve_module.relaxation_settings = chosen
@@ -219,12 +237,15 @@ def timed_table(days: Sequence[str], budgets: Sequence[float], codes: Sequence[s
                 repaired = [p.objective for p in progress if p.engine == "pyvrp+repair"]
                 handed = f"{min(repaired) / 3600:.2f} h" if repaired else "n/a"
                 used = sum(1 for r in plan.routes if r.stops)
+                seed_plan = relaxed[0] if relaxed else None
+                relaxation = f"{seed_plan.objective / 3600:.2f} h" if seed_plan is not None else "n/a"
                 print(
-                    f"| {name} {seed} | {budget:g} s | {code} | {plan.engine} | {handed} ({plan.objective / 3600:.2f} h) | "
-                    f"{plan.travel_s / 3600:.2f} h | {plan.planned_count} | {used} | {first} | {spent:.1f} | "
-                    f"{os.getloadavg()[0]:.1f} | {len(check(problem, plan))} |",
+                    f"| {name} {seed} | {budget:g} s | {code}{label} | {plan.engine} | {relaxation} | {handed} "
+                    f"({plan.objective / 3600:.2f} h) | {plan.travel_s / 3600:.2f} h | {plan.planned_count} | {used} | "
+                    f"{first} | {calls[0]:,} | {spent:.1f} | {os.getloadavg()[0]:.1f} | {len(check(problem, plan))} |",
                     flush=True,
                 )
+    solve_module.solve_pyvrp = searched
 
 
 def seed_phase(
@@ -296,7 +317,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--days", nargs="+", default=["city:0", "city:1", "monaco:0"], help="timed: name:seed")
     parser.add_argument("--budgets", type=float, nargs="+", default=[10.0, 120.0], help="timed: CPU seconds")
     parser.add_argument("--codes", nargs="+", default=["before", "after"], choices=["before", "after"])
+    parser.add_argument("--set", nargs="*", default=[], help="timed: NAME=EXPR replaces a constant of routing.solve")
     args = parser.parse_args(argv)
+    for assignment in args.set:
+        name, expr = assignment.split("=", 1)
+        setattr(
+            solve_module,
+            name,
+            eval(expr, {"SearchSettings": SearchSettings, "LARGE": LARGE_DAY_SEARCH, "replace": dataclasses.replace}),
+        )  # noqa: S307
     MARKS[:] = sorted(args.marks)
     CPU_MARKS[:] = sorted(args.cpu_marks)
     print(f"bench/routing_city.py: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f} at start.")
@@ -314,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "split" in args.tables:
         split_table(args.seeds, args.split_budgets, args.split_iterations)
     if "timed" in args.tables:
-        timed_table(args.days, args.budgets, args.codes)
+        timed_table(args.days, args.budgets, args.codes, "".join(f", {a}" for a in args.set))
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end.")
     return 0
 

@@ -38,6 +38,10 @@ GIVE_UP_ITERATIONS = 50
 fifth of a 10-second budget on a busy machine)."""
 SCALED_PENALTY_UPDATES = 100
 """With `scaled_penalties`, the penalties adapt every this many iterations (PyVRP: every 500)."""
+START_BROKEN_ROUTES = 3
+"""`solve_pyvrp`'s `on_start` also sees a first solution with up to this many routes that break a rule: repairing
+them (trim, re-insert their visits) costs little, while a day too full for its workers breaks dozens, whose
+visits then fit nowhere and would take seconds to try everywhere (a 1,000-visit day with 50 workers: 10 CPU s)."""
 _NO_FEASIBLE = int(np.iinfo(np.int64).max)
 """The best cost PyVRP reports to its stopping criterion while it has no feasible solution."""
 
@@ -116,8 +120,10 @@ def solve_pyvrp(
     `leave_out` are visits known to be unservable, with their reasons; they stay out of the model.
     `scaled_penalties` starts the search with penalties on the scale of the problem's costs (see
     `_search`); without it the search is plain PyVRP's, parameters and all. `on_start` is given the
-    solution the search starts from (PyVRP's first local search of a random solution, or `initial`)
-    when it is feasible; the search itself is not changed by it. `history_length` replaces PyVRP's
+    solution the search starts from (PyVRP's first local search of a random solution, or `initial`) as a
+    plan when it is feasible or at most `START_BROKEN_ROUTES` of its routes break a rule (a visit late, or on a
+    worker without its skill when skills are loads: routes for the caller to repair, as `routing.solve` does);
+    the search is not changed by it. `history_length` replaces PyVRP's
     late-acceptance history (300 solutions, or `settings`') when given (see `_search`). `clock`
     (default `time.perf_counter`) is what a timed budget counts, from `started_s` (a reading of that clock,
     e.g. when the caller's own checks began; default: this call).
@@ -142,7 +148,9 @@ def solve_pyvrp(
     penalty = model.cost_per_s if scaled_penalties or settings.scaled_penalties else None
 
     def started(solution: pyvrp.Solution) -> None:
-        if on_start is not None and solution.is_feasible():
+        # Feasible or nearly: on the city day of seed 2 the first solution had one visit on a worker without its
+        # skill, and waiting for the search's first feasible best put the first plan at the end of a 10 s budget.
+        if on_start is not None and _broken_routes(solution) <= START_BROKEN_ROUTES:
             on_start(_plan(problem, model, solution, leave_out))
 
     result = _search(
@@ -160,7 +168,11 @@ def solve_pyvrp(
 
 
 def _plan(problem: Problem, model: _Model, best: pyvrp.Solution, leave_out: Mapping[str, UnplannedReason]) -> Plan:
-    """The plan of a feasible PyVRP solution of `model`, its objective priced as the search prices it."""
+    """The plan of a PyVRP solution of `model`, its objective priced as the search prices it.
+
+    (An infeasible solution, as `solve_pyvrp`'s `on_start` may see, gives its routes as they are, priced
+    without the penalties for lateness or load: a plan that breaks rules, for a repair to start from.)
+    """
     unplanned = [Unplanned(vid, reason) for vid, reason in leave_out.items()]
     routes: list[Route] = []
     free = {k: list(ws) for k, ws in enumerate(model.workers_of_type)}
@@ -180,7 +192,8 @@ def _plan(problem: Problem, model: _Model, best: pyvrp.Solution, leave_out: Mapp
             unplanned.append(Unplanned(vid, unplanned_reason(problem, routes, problem.visit(vid))))
     order = {w.id: k for k, w in enumerate(problem.workers)}
     routes.sort(key=lambda route: order[route.worker_id])
-    search_cost = pyvrp.CostEvaluator([0] * len(best.excess_load()), 0, 0).cost(best)
+    priced = pyvrp.CostEvaluator([0] * len(best.excess_load()), 0, 0)
+    search_cost = priced.cost(best) if best.is_feasible() else priced.penalised_cost(best)
     cost = int(search_cost) + _left_out_cost(problem, [u for u in unplanned if u.visit_id in leave_out])
     return Plan(routes=tuple(routes), unplanned=tuple(unplanned), engine="pyvrp", objective=cost)
 
@@ -241,6 +254,11 @@ def _search(
     if on_start is not None:
         on_start(initial)
     return pyvrp.IteratedLocalSearch(data, penalties, search, initial, params.ils).run(stop, collect_stats=False)
+
+
+def _broken_routes(solution: pyvrp.Solution) -> int:
+    """How many routes of `solution` break a rule (late somewhere, or loaded beyond a capacity)."""
+    return 0 if solution.is_feasible() else sum(1 for r in solution.routes() if not r.is_feasible())
 
 
 def _left_out_cost(problem: Problem, unplanned: list[Unplanned]) -> int:

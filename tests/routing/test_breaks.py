@@ -156,3 +156,27 @@ def test_the_first_feasible_plan_comes_from_pyvrps_first_solution_not_the_end_of
     assert polls_before_a_plan[0] <= 2
     assert plan.objective == reports[-1].objective and plan.planned_count == 8
     assert check(problem, plan) == []
+
+
+def test_a_day_too_full_for_pyvrps_first_solution_still_reports_a_first_plan_from_it() -> None:
+    """Tests that when the solution PyVRP's search starts from breaks a rule (here twelve hours of work for one
+    worker's day), its routes are still repaired into the first plan at once, with what does not fit left out,
+    instead of the first plan waiting for the search to give up on serving every visit."""
+    visits = [Visit(f"v{k}", location=k, service_s=H) for k in range(1, 13)]
+    problem = ten_minutes_apart(visits, [worker()])
+    reports: list[Progress] = []
+    polls_before_a_plan = [0]
+
+    def stop_once_a_plan_is_shown() -> bool:
+        polls_before_a_plan[0] += not reports
+        return bool(reports)
+
+    plan = solve(
+        problem, stop=StopRule(max_solutions=2000), on_progress=reports.append, should_stop=stop_once_a_plan_is_shown
+    )
+    assert reports[0].engine == "pyvrp+repair"
+    assert polls_before_a_plan[0] <= 2
+    assert 0 < plan.planned_count < 12
+    planned = {s.visit_id for r in plan.routes for s in r.stops}
+    assert {u.visit_id for u in plan.unplanned} == {v.id for v in visits} - planned
+    assert check(problem, plan) == []
