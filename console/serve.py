@@ -120,9 +120,7 @@ class _RequestThreads:
 
     def __init__(self, threads: int) -> None:
         self._jobs: queue.SimpleQueue[tuple[Callable[[Any], None], Any] | None] = queue.SimpleQueue()
-        self._threads = [
-            threading.Thread(target=self._run, name=f"outfield-request-{n}") for n in range(threads)
-        ]
+        self._threads = [threading.Thread(target=self._run, name=f"outfield-request-{n}") for n in range(threads)]
         for thread in self._threads:
             thread.start()
 
