@@ -398,6 +398,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         server,
         async_mode="threading",
         message_queue=settings.redis_url,
+        json=sockets.SocketJson,
         cors_allowed_origins=None,
         logger=False,
         engineio_logger=False,

@@ -22,14 +22,18 @@ from __future__ import annotations
 import errno
 import gc
 import logging
+import queue
 import signal
 import socket
 import sys
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gthread import ThreadWorker
 
 from data.settings import Settings
 from dispatch.clock import SystemClock
@@ -65,7 +69,7 @@ class ServerOptions:
         return {
             "bind": [self.bind],
             "workers": self.workers,
-            "worker_class": self.worker_class,
+            "worker_class": OutfieldThreadWorker if self.worker_class == "gthread" else self.worker_class,
             "threads": self.threads,
             "graceful_timeout": self.graceful_timeout_s,
             # A worker is restarted when it misses its heartbeat this long; long-lived websockets live in
@@ -86,6 +90,85 @@ class ServerOptions:
             "forwarded_allow_ips": "127.0.0.1,::1",
             "worker_exit": _worker_exit,
         }
+
+
+class _Settled:
+    """What gunicorn's gthread worker reads of a request's `Future` once it is done: its result, never cancelled."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: Any) -> None:
+        self._value = value
+
+    def result(self) -> Any:
+        return self._value
+
+    def cancelled(self) -> bool:
+        return False
+
+
+class _RequestThreads:
+    """gunicorn's thread pool for one worker: `threads` threads taking requests from one queue.
+
+    What the gthread worker needs of its `concurrent.futures.ThreadPoolExecutor` is a thread for each request and
+    `shutdown`; the executor's futures (a condition variable each, set running, set done, callbacks) and its
+    idle-thread semaphore were a sixth of a trivial request's CPU under gunicorn (bench/README.md, "Ingestion",
+    ninth session). The threads start with the worker (after the fork) and wait on the queue; `shutdown` lets each
+    finish the requests already queued, as the executor's `shutdown(wait=False)` does, and like the executor's they
+    are joined when the worker process exits: a request still in flight when the graceful stop ends is answered.
+    """
+
+    def __init__(self, threads: int) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[Any], None], Any] | None] = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._run, name=f"outfield-request-{n}") for n in range(threads)]
+        for thread in self._threads:
+            thread.start()
+
+    def _run(self) -> None:
+        take = self._jobs.get
+        while (job := take()) is not None:
+            job[0](job[1])
+
+    def submit(self, work: Callable[[Any], None], argument: Any) -> None:
+        self._jobs.put((work, argument))
+
+    def shutdown(self, wait: bool = False) -> None:
+        for _ in self._threads:
+            self._jobs.put(None)
+        if wait:
+            for thread in self._threads:
+                thread.join()
+
+
+class OutfieldThreadWorker(ThreadWorker):  # type: ignore[misc]
+    """gunicorn's gthread worker with a leaner hand-off of each request to its thread and back (`_RequestThreads`)
+    and its heartbeat written once a second instead of on every turn of its event loop (a file's `utime` per
+    request under load; the master restarts a worker silent for `timeout`, 60 s). Everything else, the keep-alive
+    poller, the HTTP parsing and the graceful stop, is gunicorn's own.
+    """
+
+    _beat_at = float("-inf")
+
+    def get_thread_pool(self) -> Any:
+        return _RequestThreads(self.cfg.threads)
+
+    def enqueue_req(self, conn: Any) -> None:
+        self.tpool.submit(self._serve, conn)
+
+    def _serve(self, conn: Any) -> None:
+        """A request thread's step: the request on `conn`, then the connection back to the event loop's thread."""
+        try:
+            keep = self.handle(conn)
+        except BaseException:  # noqa: BLE001 - as the executor's future would hold it: the connection is closed
+            log.exception("a request thread failed outside the request's own error handling")
+            keep = False
+        self.method_queue.defer(self.finish_request, conn, _Settled(keep))
+
+    def notify(self) -> None:
+        now = time.monotonic()
+        if now - self._beat_at >= 1.0:
+            self._beat_at = now
+            super().notify()
 
 
 class ConsoleApplication(BaseApplication):  # type: ignore[misc]

@@ -219,9 +219,12 @@ def _relay_while_leader(
         if now >= next_flush:
             if len(pending):
                 updates, sent_ms = pending.drain(), wall_ms()
-                emit("positions", {"updates": updates, "sent_ms": sent_ms}, LIVE_ROOM)
+                # A tuple, which JSON writes as the array a list is: python-socketio looks through a list (and a
+                # dict) item by item for bytes before every emit, ~1,600 Python calls for a window of 150 fixes,
+                # not through a tuple (bench/README.md, "Ingestion", ninth session). Nothing here is bytes.
+                emit("positions", {"updates": tuple(updates), "sent_ms": sent_ms}, LIVE_ROOM)
                 for team, subset in _by_team(updates, team_of).items() if team_of is not None else ():
-                    emit("positions", {"updates": subset, "sent_ms": sent_ms}, team_room(team))
+                    emit("positions", {"updates": tuple(subset), "sent_ms": sent_ms}, team_room(team))
             next_flush = now + window_s
         if now >= next_renew:
             if not bus.hold_lock(LEADER_LOCK, holder, LOCK_TTL_MS):

@@ -9,12 +9,14 @@ sessions end (logout, password change, deactivation), the socket is disconnected
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import flask
+import orjson
 from flask_socketio import SocketIO, join_room
 
 from dispatch.access import Action, Actor, can, effective_scope
@@ -23,6 +25,33 @@ from realtime.relay import LIVE_ROOM, PLANS_ROOM, SCOPED_ROOM, team_room, worker
 log = logging.getLogger("outfield.sockets")
 
 Recheck = Callable[[], Actor | None]
+
+
+class SocketJson:
+    """Socket.IO's JSON module (`SocketIO(json=SocketJson)`): its packets to the browsers and its messages between
+    the console processes over Redis, through orjson.
+
+    The relay's `positions` event for a window of fixes was written by the standard library's encoder in the relay's
+    process and read again by every console process, a sizeable share of a fix's CPU while no console listened
+    (bench/README.md, "Ingestion", ninth session). orjson writes the same JSON (compact, as Socket.IO asks; NaN as
+    `null`, which browsers' `JSON.parse` accepts and the standard library's `NaN` is not). What orjson refuses is
+    left to the standard library as before: an integer beyond 64 bits to write, and `NaN`/`Infinity` literals to
+    read (the standard library wrote them in the write-only emitters of the planner and worker processes).
+    """
+
+    @staticmethod
+    def dumps(value: Any, **_options: Any) -> str:
+        try:
+            return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+        except orjson.JSONEncodeError:
+            return json.dumps(value, separators=(",", ":"))
+
+    @staticmethod
+    def loads(text: str | bytes, **_options: Any) -> Any:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return json.loads(text)
 
 
 def register(
