@@ -96,6 +96,23 @@ def test_latest_positions_gives_one_newest_fix_per_worker(session: Session) -> N
     assert c not in latest
 
 
+def test_latest_positions_skip_reports_without_coordinates_whatever_the_statements(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests that a worker's latest position is their newest fix with coordinates even when a report without them
+    came later, that a worker with only such reports has none, and that it holds when each worker is its own
+    statement."""
+    a, b, network_only = (_worker(session, n) for n in (1, 2, 3))
+    a_last = add_position(session, _position(a, 5))
+    b_last = add_position(session, _position(b, 1))
+    insert_positions(session, [NetworkReport(a, "dev-1", T0 + timedelta(minutes=9), T0), _position(a, 2),
+                               NetworkReport(network_only, "dev-3", T0, T0)])  # fmt: skip
+    session.commit()
+    assert latest_positions(session) == {a: a_last, b: b_last}
+    monkeypatch.setattr(positions_repo, "WORKERS_PER_STATEMENT", 1)
+    assert latest_positions(session) == {a: a_last, b: b_last}
+
+
 def test_positions_between_is_inclusive_and_ordered_by_fix_time(session: Session) -> None:
     """Tests that both bounds are included, other workers are excluded, and results are oldest first."""
     wid, other = _worker(session, 1), _worker(session, 2)
