@@ -10,8 +10,8 @@ them), then times what the code of `--code` (a checkout; default this one) runs:
   and for today on every report), the middle day;
 - the retention purge (`positions_repo.purge_positions`, which `privacy_repo.purge` runs hourly): nothing due, the
   first day's first hour due (an hourly round), the whole first day due; each in a transaction rolled back;
-- reads the index change leaves alone, for comparison: one worker's day (`positions_between`), every worker's
-  last fix by seeks (`last_positions`) and by a window over the table (`latest_positions`).
+- reads by worker, for comparison: one worker's day (`positions_between`), every worker's
+  last fix (`last_positions`, and `latest_positions`: a window over the whole table on `main`, seeks on this branch).
 
 Before/after on the same rows: seed once with this checkout (`--db FILE`), copy the file, take the copy down to
 revision 0019 (`--downgrade-to 0019`: the fix-time index back), and run each side's code on its file, alternately:
@@ -153,7 +153,7 @@ def main() -> None:
             s, worker_id=worker, start=day, end=day + timedelta(days=1))))),
         ("every worker's last fix (`last_positions`)", rolled_back(
             lambda s: len(positions_repo.last_positions(s, list(range(1, ARGS.workers + 1)))))),
-        ("every worker's last fix (`latest_positions`, a window)", rolled_back(
+        ("every worker's last fix (`latest_positions`)", rolled_back(
             lambda s: len(positions_repo.latest_positions(s)))),
     ]  # fmt: skip
     print(f"code {ARGS.code}, {rows:,} rows, indexes on positions: {', '.join(indexes)}")

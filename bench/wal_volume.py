@@ -8,6 +8,8 @@ consecutive fixes, 5 s apart, a new worker or a later stretch each time). No ser
 
     .venv/bin/python bench/wal_volume.py wal        # WAL bytes per row, checkpoints off, with/without the fix_time index
     .venv/bin/python bench/wal_volume.py checkpoint --pages 10000  # wall, CPU, disk bytes per row: 1,000 vs --pages
+    .venv/bin/python bench/wal_volume.py index --shape backlog   # the same with and without the fix_time index,
+                                                                 # alternately, at the server's checkpoint interval
 
 Byte counts do not depend on the machine's load; the wall and CPU figures do (run alternately, give the load).
 """
@@ -128,19 +130,47 @@ def checkpoint(args: argparse.Namespace) -> None:
                 )
 
 
+def index(args: argparse.Namespace) -> None:
+    """The write turn per row with the fix-time index (the schema before migration 0020) and without, alternately."""
+    for _ in range(args.rounds):
+        for fix_time_index in (True, False):
+            with tempfile.TemporaryDirectory() as tmp:
+                conn = open_db(Path(tmp) / "x.db", fix_time_index=fix_time_index, autocheckpoint=args.pages)
+                source = groups(args.shape, 2)
+                for _ in range(args.warm_requests // 2):
+                    commit(conn, next(source))
+                data = [next(source) for _ in range(args.commits)]
+                rows = sum(len(g) for g in data)
+                b0, t0, c0 = disk_bytes(), time.perf_counter(), time.process_time()
+                for g in data:
+                    commit(conn, g)
+                wall, cpu, written = time.perf_counter() - t0, time.process_time() - c0, disk_bytes() - b0
+                print(
+                    f"| {args.shape} | {'yes' if fix_time_index else 'dropped'} | {wall / rows * 1e6:.1f} µs "
+                    f"| {cpu / rows * 1e6:.1f} µs | {written / rows:,.0f} B | {os.getloadavg()[0]:.1f} |",
+                    flush=True,
+                )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=("wal", "checkpoint"))
+    parser.add_argument("what", choices=("wal", "checkpoint", "index"))
     parser.add_argument("--warm-requests", type=int, default=600, help="requests stored before measuring")
     parser.add_argument("--commits", type=int, default=40)
-    parser.add_argument("--shape", choices=("mixed", "backlog"), default="mixed", help="checkpoint only")
-    parser.add_argument("--pages", type=int, default=10_000, help="checkpoint only: the wal_autocheckpoint to try")
-    parser.add_argument("--rounds", type=int, default=2, help="checkpoint only")
+    parser.add_argument("--shape", choices=("mixed", "backlog"), default="mixed", help="checkpoint, index")
+    parser.add_argument(
+        "--pages", type=int, default=10_000, help="checkpoint: the wal_autocheckpoint to try; index: the one"
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="checkpoint, index")
     args = parser.parse_args()
     if args.what == "wal":
         print("| shape | requests per commit | fix_time index | table rows | WAL per row | pages per commit |")
         print("| --- | ---: | --- | ---: | ---: | ---: |")
         wal(args)
+    elif args.what == "index":
+        print("| shape | fix_time index | wall per row | CPU per row | disk written per row | load |")
+        print("| --- | --- | ---: | ---: | ---: | ---: |")
+        index(args)
     else:
         print("| shape | wal_autocheckpoint | wall per row | CPU per row | disk written per row | load |")
         print("| --- | ---: | ---: | ---: | ---: | ---: |")
