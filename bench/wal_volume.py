@@ -136,8 +136,8 @@ def index(args: argparse.Namespace) -> None:
         for fix_time_index in (True, False):
             with tempfile.TemporaryDirectory() as tmp:
                 conn = open_db(Path(tmp) / "x.db", fix_time_index=fix_time_index, autocheckpoint=args.pages)
-                source = groups(args.shape, 2)
-                for _ in range(args.warm_requests // 2):
+                source = groups(args.shape, args.per_commit)
+                for _ in range(args.warm_requests // args.per_commit):
                     commit(conn, next(source))
                 data = [next(source) for _ in range(args.commits)]
                 rows = sum(len(g) for g in data)
@@ -146,7 +146,7 @@ def index(args: argparse.Namespace) -> None:
                     commit(conn, g)
                 wall, cpu, written = time.perf_counter() - t0, time.process_time() - c0, disk_bytes() - b0
                 print(
-                    f"| {args.shape} | {'yes' if fix_time_index else 'dropped'} | {wall / rows * 1e6:.1f} µs "
+                    f"| {args.shape} | {args.per_commit} | {'yes' if fix_time_index else 'dropped'} | {wall / rows * 1e6:.1f} µs "
                     f"| {cpu / rows * 1e6:.1f} µs | {written / rows:,.0f} B | {os.getloadavg()[0]:.1f} |",
                     flush=True,
                 )
@@ -162,14 +162,17 @@ def main() -> None:
         "--pages", type=int, default=10_000, help="checkpoint: the wal_autocheckpoint to try; index: the one"
     )
     parser.add_argument("--rounds", type=int, default=2, help="checkpoint, index")
+    parser.add_argument("--per-commit", type=int, default=2, help="index only: requests of 500 per commit")
     args = parser.parse_args()
     if args.what == "wal":
         print("| shape | requests per commit | fix_time index | table rows | WAL per row | pages per commit |")
         print("| --- | ---: | --- | ---: | ---: | ---: |")
         wal(args)
     elif args.what == "index":
-        print("| shape | fix_time index | wall per row | CPU per row | disk written per row | load |")
-        print("| --- | --- | ---: | ---: | ---: | ---: |")
+        print(
+            "| shape | requests per commit | fix_time index | wall per row | CPU per row | disk written per row | load |"
+        )
+        print("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
         index(args)
     else:
         print("| shape | wal_autocheckpoint | wall per row | CPU per row | disk written per row | load |")
