@@ -8,6 +8,8 @@ consecutive fixes, 5 s apart, a new worker or a later stretch each time). No ser
 
     .venv/bin/python bench/wal_volume.py wal        # WAL bytes per row, checkpoints off, with/without the fix_time index
     .venv/bin/python bench/wal_volume.py checkpoint --pages 10000  # wall, CPU, disk bytes per row: 1,000 vs --pages
+    .venv/bin/python bench/wal_volume.py index --shape backlog   # the same with and without the fix_time index,
+                                                                 # alternately, at the server's checkpoint interval
 
 Byte counts do not depend on the machine's load; the wall and CPU figures do (run alternately, give the load).
 """
@@ -38,8 +40,9 @@ T0 = datetime(2026, 12, 4, 1, 0)
 Row = tuple[Any, ...]
 
 
-def open_db(path: Path, *, drop_fix_time_index: bool = False, autocheckpoint: int = 0) -> sqlite3.Connection:
-    """The schema in a new file, as the committer's connection sees it (WAL, FULL, 64 MiB cache)."""
+def open_db(path: Path, *, fix_time_index: bool = False, autocheckpoint: int = 0) -> sqlite3.Connection:
+    """The schema in a new file, as the committer's connection sees it (WAL, FULL, 64 MiB cache); `fix_time_index`
+    adds the index on `fix_time` alone that migration 0020 dropped (the schema before it)."""
     engine = create_engine(f"sqlite:///{path}")
     Base.metadata.create_all(engine)
     engine.dispose()
@@ -47,8 +50,8 @@ def open_db(path: Path, *, drop_fix_time_index: bool = False, autocheckpoint: in
     for pragma in ("journal_mode=WAL", "synchronous=FULL", f"wal_autocheckpoint={autocheckpoint}",
                    "foreign_keys=OFF", "cache_size=-65536"):  # fmt: skip
         conn.execute(f"PRAGMA {pragma}")  # foreign keys off: no worker rows needed, one check less per row
-    if drop_fix_time_index:
-        conn.execute("DROP INDEX ix_positions_fix_time")
+    if fix_time_index:
+        conn.execute("CREATE INDEX ix_positions_fix_time ON positions (fix_time)")
     return conn
 
 
@@ -85,12 +88,12 @@ def disk_bytes() -> int:
 
 
 def wal(args: argparse.Namespace) -> None:
-    for drop in (False, True):
+    for index in (True, False):
         for per_commit in (1, 4):
             for shape in ("mixed", "backlog"):
                 with tempfile.TemporaryDirectory() as tmp:
                     path = Path(tmp) / "x.db"
-                    conn = open_db(path, drop_fix_time_index=drop)
+                    conn = open_db(path, fix_time_index=index)
                     source = groups(shape, per_commit)
                     for _ in range(args.warm_requests // per_commit):
                         commit(conn, next(source))
@@ -101,7 +104,7 @@ def wal(args: argparse.Namespace) -> None:
                     size = (path.parent / "x.db-wal").stat().st_size
                     rows = args.commits * per_commit * SIZE
                     print(
-                        f"| {shape} | {per_commit} | {'no' if drop else 'yes'} | {table:,} | {size / rows:,.0f} B "
+                        f"| {shape} | {per_commit} | {'yes' if index else 'dropped'} | {table:,} | {size / rows:,.0f} B "
                         f"| {size / 4120 / args.commits:,.0f} |"  # a WAL frame: 4,096 B page + 24 B header
                     )
 
@@ -127,19 +130,50 @@ def checkpoint(args: argparse.Namespace) -> None:
                 )
 
 
+def index(args: argparse.Namespace) -> None:
+    """The write turn per row with the fix-time index (the schema before migration 0020) and without, alternately."""
+    for _ in range(args.rounds):
+        for fix_time_index in (True, False):
+            with tempfile.TemporaryDirectory() as tmp:
+                conn = open_db(Path(tmp) / "x.db", fix_time_index=fix_time_index, autocheckpoint=args.pages)
+                source = groups(args.shape, args.per_commit)
+                for _ in range(args.warm_requests // args.per_commit):
+                    commit(conn, next(source))
+                data = [next(source) for _ in range(args.commits)]
+                rows = sum(len(g) for g in data)
+                b0, t0, c0 = disk_bytes(), time.perf_counter(), time.process_time()
+                for g in data:
+                    commit(conn, g)
+                wall, cpu, written = time.perf_counter() - t0, time.process_time() - c0, disk_bytes() - b0
+                print(
+                    f"| {args.shape} | {args.per_commit} | {'yes' if fix_time_index else 'dropped'} | {wall / rows * 1e6:.1f} µs "
+                    f"| {cpu / rows * 1e6:.1f} µs | {written / rows:,.0f} B | {os.getloadavg()[0]:.1f} |",
+                    flush=True,
+                )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=("wal", "checkpoint"))
+    parser.add_argument("what", choices=("wal", "checkpoint", "index"))
     parser.add_argument("--warm-requests", type=int, default=600, help="requests stored before measuring")
     parser.add_argument("--commits", type=int, default=40)
-    parser.add_argument("--shape", choices=("mixed", "backlog"), default="mixed", help="checkpoint only")
-    parser.add_argument("--pages", type=int, default=10_000, help="checkpoint only: the wal_autocheckpoint to try")
-    parser.add_argument("--rounds", type=int, default=2, help="checkpoint only")
+    parser.add_argument("--shape", choices=("mixed", "backlog"), default="mixed", help="checkpoint, index")
+    parser.add_argument(
+        "--pages", type=int, default=10_000, help="checkpoint: the wal_autocheckpoint to try; index: the one"
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="checkpoint, index")
+    parser.add_argument("--per-commit", type=int, default=2, help="index only: requests of 500 per commit")
     args = parser.parse_args()
     if args.what == "wal":
         print("| shape | requests per commit | fix_time index | table rows | WAL per row | pages per commit |")
         print("| --- | ---: | --- | ---: | ---: | ---: |")
         wal(args)
+    elif args.what == "index":
+        print(
+            "| shape | requests per commit | fix_time index | wall per row | CPU per row | disk written per row | load |"
+        )
+        print("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
+        index(args)
     else:
         print("| shape | wal_autocheckpoint | wall per row | CPU per row | disk written per row | load |")
         print("| --- | ---: | ---: | ---: | ---: | ---: |")

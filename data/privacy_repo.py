@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, delete, exists, false, or_, select, update
 from sqlalchemy.orm import Session
 
+from data import positions_repo
 from data.tables import (
     AlertRow,
     AuditRow,
@@ -137,7 +138,7 @@ def purge(session: Session, *, now: datetime, retention: RetentionDays) -> Purge
     """Delete or clear every kind of personal data older than its retention at `now`, in this transaction."""
     cut = retention.cutoffs(now)
     counts: dict[str, int] = {}
-    counts["positions"] = _count(session.execute(delete(PositionRow).where(PositionRow.fix_time < cut["positions"])))
+    counts["positions"] = positions_repo.purge_positions(session, before=cut["positions"])
     # Events go with their alerts, except those behind an alert still open (someone has to act on it).
     old_events = select(EventRow.id).where(
         EventRow.at < cut["events"],

@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import Integer, Select, and_, bindparam, delete, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
-from data import workers_repo
+from data import positions_repo, workers_repo
 from data.tables import (
     ORDER_SEARCH_TABLE,
     CustomerRow,
@@ -421,12 +421,26 @@ def km_days_known(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(KmDayRow)) or 0)
 
 
+# Per worker, a range of the unique (worker_id, fix_time) index each (there is no index on fix_time alone), which
+# holds the row ids: the rows are then read in id order, i.e. in the order they were stored, each table page once
+# (read worker by worker, a page holding 30 workers' fixes was read 30 times: 1.9 s against 1.1 s of SQLite's CPU
+# for 1,000 workers' day of 500,000 fixes, bench/position_queries.py).
+_FIXES_BETWEEN = text(
+    "SELECT worker_id, fix_time, latitude, longitude FROM positions WHERE id IN ("
+    " SELECT id FROM positions WHERE worker_id IN :worker_ids AND fix_time >= :start AND fix_time < :end"
+    ") AND latitude IS NOT NULL AND valid"
+).bindparams(
+    bindparam("worker_ids", expanding=True),
+    bindparam("start", type_=UTCDateTime()),
+    bindparam("end", type_=UTCDateTime()),
+)
+
+
 def _km_between(session: Session, start: datetime, end: datetime) -> dict[int, float]:
-    stmt = text(
-        "SELECT worker_id, fix_time, latitude, longitude FROM positions "
-        "WHERE fix_time >= :start AND fix_time < :end AND latitude IS NOT NULL AND valid"
-    ).bindparams(bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime()))
-    rows = session.connection().execute(stmt, {"start": start, "end": end}).fetchall()
+    connection = session.connection()
+    rows: list[Any] = []
+    for worker_ids in positions_repo.worker_id_chunks(connection):
+        rows += connection.execute(_FIXES_BETWEEN, {"worker_ids": worker_ids, "start": start, "end": end}).fetchall()
     return km_driven(pd.DataFrame.from_records(rows, columns=["worker_id", "fix_time", "latitude", "longitude"]))
 
 

@@ -249,13 +249,14 @@ class OrderStatusHistoryRow(Base):
 class PositionRow(Base):
     __tablename__ = "positions"
     # One fix per worker and fix time: a phone's resend (it retries when an answer is lost) is stored
-    # once. The unique index also serves "latest fix of a worker" lookups.
+    # once. The unique index also serves "latest fix of a worker" lookups and, per worker, every question by fix
+    # time (the purge, a day's kilometres): there is no index on fix_time alone (migration 0020).
     __table_args__ = (UniqueConstraint("worker_id", "fix_time"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"))
     device_id: Mapped[str] = mapped_column(String(100))
-    fix_time: Mapped[datetime] = mapped_column(index=True)
+    fix_time: Mapped[datetime]
     device_time: Mapped[datetime]
     server_time: Mapped[datetime]
     # NULL for a report without coordinates (cell towers / Wi-Fi only) from a worker with no earlier

@@ -196,3 +196,37 @@ def test_migration_0018_gives_workers_without_a_zone_the_offices(
         assert zones == {"d-old": "Asia/Shanghai", "d-own": "Europe/Paris"}
     finally:
         engine.dispose()
+
+
+def test_migration_0020_drops_the_fix_time_index_and_its_downgrade_brings_it_back(empty_url: str) -> None:
+    """Tests that 0020 leaves positions with the unique (worker, fix time) index only, keeps the stored fixes and
+    still refuses a second fix at the same worker and time, and that its downgrade recreates the fix-time index."""
+    config = alembic_config(database_url=empty_url)
+    command.upgrade(config, "0019")
+    engine = make_engine(empty_url)
+    insert = (
+        "INSERT INTO positions (worker_id, device_id, fix_time, device_time, server_time, latitude, longitude, "
+        "mock, valid, attributes) VALUES (1, 'd', :t, :t, :t, 43.7, 7.4, false, true, '{}')"
+    )
+
+    def fix_time_indexes() -> list[list[str | None]]:
+        return sorted(ix["column_names"] for ix in inspect(engine).get_indexes("positions"))
+
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO workers (name, device_id, skills, team, active) "
+                                    "VALUES ('w', 'd', '[]', '', true)"))  # fmt: skip
+            connection.execute(text(insert), {"t": "2026-12-05 08:00:00"})
+        assert ["fix_time"] in fix_time_indexes()
+        command.upgrade(config, "0020")
+        engine.dispose()
+        assert ["fix_time"] not in fix_time_indexes()
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM positions")).scalar_one() == 1
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(text(insert), {"t": "2026-12-05 08:00:00"})
+        command.downgrade(config, "0019")
+        engine.dispose()
+        assert ["fix_time"] in fix_time_indexes()
+    finally:
+        engine.dispose()

@@ -7,21 +7,26 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
-from sqlalchemy import Engine
+import pytest
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
+from data import positions_repo
 from data.db import make_sessionmaker
 from data.positions_repo import (
     WRITER_CACHE_KIB,
     PositionWriter,
     add_position,
+    insert_positions,
     last_position,
     latest_positions,
     positions_between,
     purge_positions,
+    worker_ids_with_fixes,
 )
+from data.tables import PositionRow, WorkerRow
 from data.workers_repo import add_worker
-from dispatch.positions import Position
+from dispatch.positions import NetworkReport, Position
 
 T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 
@@ -91,6 +96,23 @@ def test_latest_positions_gives_one_newest_fix_per_worker(session: Session) -> N
     assert c not in latest
 
 
+def test_latest_positions_skip_reports_without_coordinates_whatever_the_statements(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests that a worker's latest position is their newest fix with coordinates even when a report without them
+    came later, that a worker with only such reports has none, and that it holds when each worker is its own
+    statement."""
+    a, b, network_only = (_worker(session, n) for n in (1, 2, 3))
+    a_last = add_position(session, _position(a, 5))
+    b_last = add_position(session, _position(b, 1))
+    insert_positions(session, [NetworkReport(a, "dev-1", T0 + timedelta(minutes=9), T0), _position(a, 2),
+                               NetworkReport(network_only, "dev-3", T0, T0)])  # fmt: skip
+    session.commit()
+    assert latest_positions(session) == {a: a_last, b: b_last}
+    monkeypatch.setattr(positions_repo, "WORKERS_PER_STATEMENT", 1)
+    assert latest_positions(session) == {a: a_last, b: b_last}
+
+
 def test_positions_between_is_inclusive_and_ordered_by_fix_time(session: Session) -> None:
     """Tests that both bounds are included, other workers are excluded, and results are oldest first."""
     wid, other = _worker(session, 1), _worker(session, 2)
@@ -109,6 +131,51 @@ def test_purge_deletes_only_positions_older_than_the_cutoff(session: Session) ->
     session.commit()
     remaining = positions_between(session, worker_id=wid, start=T0, end=T0 + timedelta(hours=1))
     assert [p.fix_time for p in remaining] == [T0 + timedelta(minutes=10), T0 + timedelta(minutes=15)]
+
+
+def _rows(session: Session) -> list[tuple[int, datetime]]:
+    return [(w, t.astimezone(UTC)) for w, t in session.execute(
+        select(PositionRow.worker_id, PositionRow.fix_time).order_by(PositionRow.worker_id, PositionRow.fix_time)
+    )]  # fmt: skip
+
+
+def test_purge_reaches_every_workers_rows_before_the_cut_whatever_the_statements_and_keeps_the_rest(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests that the purge, asked per worker, deletes exactly the rows a scan of the table finds strictly before the
+    cut (reports without coordinates too, a fix at the cut kept), for every worker however many a statement names,
+    and counts them."""
+    a, b, idle, network = (_worker(session, n) for n in (1, 2, 3, 4))
+    cut = T0 + timedelta(minutes=10)
+    insert_positions(session, [
+        *(_position(w, m) for w in (a, b) for m in (0, 9.99, 10, 11)),
+        NetworkReport(network, "dev-4", T0, T0), NetworkReport(network, "dev-4", cut, cut),
+    ])  # fmt: skip
+    session.commit()
+    before = _rows(session)
+    older = session.scalar(select(func.count()).select_from(PositionRow).where(PositionRow.fix_time < cut))
+    monkeypatch.setattr(positions_repo, "WORKERS_PER_STATEMENT", 2)  # two statements for the three workers with rows
+    assert purge_positions(session, before=cut) == older == 5
+    session.commit()
+    assert _rows(session) == [(w, t) for w, t in before if t >= cut] == [
+        (a, cut), (a, T0 + timedelta(minutes=11)), (b, cut), (b, T0 + timedelta(minutes=11)), (network, cut)
+    ]  # fmt: skip
+    assert purge_positions(session, before=cut) == 0
+    assert idle not in worker_ids_with_fixes(session.connection())
+
+
+def test_the_workers_with_fixes_are_those_with_a_stored_row_ascending(session: Session) -> None:
+    """Tests that worker_ids_with_fixes names each worker with a stored row once (a report without coordinates
+    counts), in ascending order, none on an empty table, and no longer a deleted worker, whose fixes went too."""
+    assert worker_ids_with_fixes(session.connection()) == []
+    a, idle, b, network = (_worker(session, n) for n in (1, 2, 3, 4))
+    insert_positions(session, [_position(b, 1), _position(a, 0), _position(b, 0), NetworkReport(network, "d", T0, T0)])
+    session.commit()
+    assert worker_ids_with_fixes(session.connection()) == sorted([a, b, network])
+    session.execute(delete(WorkerRow).where(WorkerRow.id == b))
+    session.commit()
+    assert worker_ids_with_fixes(session.connection()) == sorted([a, network])
+    assert {w for w, _ in _rows(session)} == {a, network}
 
 
 def test_a_failed_insert_does_not_put_coordinates_in_the_error(session: Session) -> None:
