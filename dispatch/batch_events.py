@@ -88,6 +88,7 @@ def evaluate_batch(
     open_keys: Set[str],
     one_by_one: bool | None = None,
     ids: Sequence[int | None] | None = None,
+    fix_us: Sequence[int] | None = None,
 ) -> BatchOutcome:
     """Evaluate `fixes` (any workers, any order) after each worker's `last` fix and dwell state `fences`.
 
@@ -95,7 +96,8 @@ def evaluate_batch(
     `ids`, when given, are the fixes' stored ids (`StoredFixes`), handed to `step` beside the fix (its crossings record
     it); the last fixes returned keep the ids they came with. A dwell state returned carries the time of its worker's
     last fix `step` takes (`FenceState.last_fix_time`); over arrays, a worker whose presence at every site stayed as it
-    was gets none.
+    was gets none. `fix_us`, when given, are the fixes' times in microseconds since the epoch (`StoredFixes.fix_us`),
+    read instead of each `fix_time`.
 
     `one_by_one` (default: for fewer than `SMALL` fixes) takes each fix in turn instead.
     """
@@ -107,7 +109,12 @@ def evaluate_batch(
         return _one_by_one(fixes, ids, last, fences, index, settings, dwell, open_keys)
     n = len(fixes)
     w_in = np.fromiter((p.worker_id for p in fixes), np.int64, n)
-    t_in = np.fromiter((p.fix_time.timestamp() for p in fixes), np.float64, n)
+    if fix_us is None:
+        t_in = np.fromiter((p.fix_time.timestamp() for p in fixes), np.float64, n)
+        us_in = _micros(t_in)
+    else:
+        us_in = np.array(fix_us, np.int64)
+        t_in = us_in / 1e6  # `timestamp()`'s value: both the quotient correctly rounded
     order = np.lexsort((t_in, w_in))  # stable: as sorted(fixes, key=(worker, fix time))
     w_all, t_all = w_in[order], t_in[order]
     starts = _starts(w_all)
@@ -130,6 +137,7 @@ def evaluate_batch(
     groups = list(zip(w[gs].tolist(), gs.tolist(), ge.tolist(), strict=True))
     group_of = np.repeat(np.arange(len(groups)), ge - gs)
     t_s = t_all[taken]
+    t_us = us_in[order[taken]]
     lat = np.fromiter((p.latitude for p in fx), np.float64, m)
     lon = np.fromiter((p.longitude for p in fx), np.float64, m)
     mock = _flags(fx, "mock")
@@ -139,7 +147,7 @@ def evaluate_batch(
         pairs = index.near_pairs(lat, lon, dwell.hysteresis_m)
         accuracy = np.array([p.accuracy_m for p in fx], np.float64)  # None: NaN, never above the limit
         ignored = mock | ~_flags(fx, "valid", default=True) | (accuracy > dwell.max_accuracy_m)
-        dwelt = _dwell(fx, fx_ids, _micros(t_s), ignored, pairs, groups, group_of, fences, index, dwell)
+        dwelt = _dwell(fx, fx_ids, t_us, ignored, pairs, groups, group_of, fences, index, dwell)
         if dwelt is None:
             return _one_by_one(fixes, ids, last, fences, index, settings, dwell, open_keys)
         crossings, new_fences = dwelt
