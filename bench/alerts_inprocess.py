@@ -121,7 +121,10 @@ def measure_batch_shape(cycles: int) -> None:
                 for _ in range(30):
                     pipeline.ingest_batch([day.as_item(r) for r in reports.take(100)], may_report=allow)
                 positions = [p for fixes in handed for p in fixes.positions]
-                windows.append(StoredFixes(positions, [i for fixes in handed for i in fixes.ids]))
+                ids = [i for fixes in handed for i in fixes.ids]
+                # As the evaluator thread gathers them: the times the batches brought beside their fixes.
+                times = [us for fixes in handed for us in fixes.fix_us or ()]
+                windows.append(StoredFixes(positions, ids, times))
         events = _TimedStore(sessions=sessions, bus=bus, clock=clock)
         events.evaluate(warm)
         for window in windows[:4]:

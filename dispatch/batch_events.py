@@ -41,6 +41,9 @@ from dispatch.geofences import (
     NearPairs,
     Presence,
     SitePresence,
+    fence_event,
+    fence_state,
+    site_presence,
     step,
 )
 from dispatch.positions import Position
@@ -88,6 +91,7 @@ def evaluate_batch(
     open_keys: Set[str],
     one_by_one: bool | None = None,
     ids: Sequence[int | None] | None = None,
+    fix_us: Sequence[int] | None = None,
 ) -> BatchOutcome:
     """Evaluate `fixes` (any workers, any order) after each worker's `last` fix and dwell state `fences`.
 
@@ -95,7 +99,8 @@ def evaluate_batch(
     `ids`, when given, are the fixes' stored ids (`StoredFixes`), handed to `step` beside the fix (its crossings record
     it); the last fixes returned keep the ids they came with. A dwell state returned carries the time of its worker's
     last fix `step` takes (`FenceState.last_fix_time`); over arrays, a worker whose presence at every site stayed as it
-    was gets none.
+    was gets none. `fix_us`, when given, are the fixes' times in microseconds since the epoch (`StoredFixes.fix_us`),
+    read instead of each `fix_time`.
 
     `one_by_one` (default: for fewer than `SMALL` fixes) takes each fix in turn instead.
     """
@@ -107,13 +112,18 @@ def evaluate_batch(
         return _one_by_one(fixes, ids, last, fences, index, settings, dwell, open_keys)
     n = len(fixes)
     w_in = np.fromiter((p.worker_id for p in fixes), np.int64, n)
-    t_in = np.fromiter((p.fix_time.timestamp() for p in fixes), np.float64, n)
+    if fix_us is None:
+        t_in = np.fromiter((p.fix_time.timestamp() for p in fixes), np.float64, n)
+        us_in = _micros(t_in)
+    else:
+        us_in = np.array(fix_us, np.int64)
+        t_in = us_in / 1e6  # `timestamp()`'s value: both the quotient correctly rounded
     order = np.lexsort((t_in, w_in))  # stable: as sorted(fixes, key=(worker, fix time))
     w_all, t_all = w_in[order], t_in[order]
     starts = _starts(w_all)
-    before = np.array(
-        [last[w].fix_time.timestamp() if w in last else -math.inf for w in w_all[starts].tolist()], np.float64
-    )
+    workers = w_all[starts].tolist()
+    last_t = {w: last[w].fix_time.timestamp() for w in workers if w in last}  # each worker's last fix's time
+    before = np.array([last_t.get(w, -math.inf) for w in workers], np.float64)
     floor = np.repeat(before, np.diff(np.append(starts, n)))
     prev_t = np.concatenate(([-math.inf], t_all[:-1]))
     prev_t[starts] = -math.inf
@@ -130,6 +140,7 @@ def evaluate_batch(
     groups = list(zip(w[gs].tolist(), gs.tolist(), ge.tolist(), strict=True))
     group_of = np.repeat(np.arange(len(groups)), ge - gs)
     t_s = t_all[taken]
+    t_us = us_in[order[taken]]
     lat = np.fromiter((p.latitude for p in fx), np.float64, m)
     lon = np.fromiter((p.longitude for p in fx), np.float64, m)
     mock = _flags(fx, "mock")
@@ -139,11 +150,11 @@ def evaluate_batch(
         pairs = index.near_pairs(lat, lon, dwell.hysteresis_m)
         accuracy = np.array([p.accuracy_m for p in fx], np.float64)  # None: NaN, never above the limit
         ignored = mock | ~_flags(fx, "valid", default=True) | (accuracy > dwell.max_accuracy_m)
-        dwelt = _dwell(fx, fx_ids, _micros(t_s), ignored, pairs, groups, group_of, fences, index, dwell)
+        dwelt = _dwell(fx, fx_ids, t_us, ignored, pairs, groups, group_of, fences, index, dwell)
         if dwelt is None:
             return _one_by_one(fixes, ids, last, fences, index, settings, dwell, open_keys)
         crossings, new_fences = dwelt
-    decisions = _alerts(fx, t_s, lat, lon, mock, groups, last, settings, open_keys)
+    decisions = _alerts(fx, t_s, lat, lon, mock, groups, last, last_t, settings, open_keys)
     new_last = {wid: fx[end - 1] for wid, _, end in groups}
     return BatchOutcome(tuple(decisions), tuple(crossings), new_last, new_fences)
 
@@ -225,10 +236,12 @@ def _alerts(
     mock: npt.NDArray[np.bool_],
     groups: list[tuple[int, int, int]],
     last: Mapping[int, Position],
+    last_t: Mapping[int, float],
     settings: AlertSettings,
     open_keys: Set[str],
 ) -> list[Decision]:
-    """The decisions of the fixes that can raise what is not open or clear what is, through `fix_alerts`."""
+    """The decisions of the fixes that can raise what is not open or clear what is, through `fix_alerts` (`last_t`:
+    the `timestamp()` of each worker's `last` fix)."""
     m = len(fx)
     may = mock.copy()
     for k in np.flatnonzero(np.fromiter(map(len, map(_ATTRIBUTES, fx)), np.intp, m)).tolist():
@@ -258,7 +271,7 @@ def _alerts(
     before = [last.get(wid) for wid, _, _ in groups]
     plat[starts] = [math.nan if p is None else p.latitude for p in before]
     plon[starts] = [math.nan if p is None else p.longitude for p in before]
-    pt[starts] = [math.nan if p is None else p.fix_time.timestamp() for p in before]
+    pt[starts] = [last_t.get(wid, math.nan) for wid, _, _ in groups]
     phi1, phi2 = np.radians(plat), np.radians(lat)
     h = np.sin((phi2 - phi1) / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(np.radians(lon - plon) / 2) ** 2
     distance_m = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))
@@ -471,7 +484,7 @@ def _dwell(
             else:
                 at, began_id = fx[b].fix_time, fix_id(b)
             kind = FenceEventType.ENTER if entering else FenceEventType.EXIT
-            events.append(GeofenceEvent(kind, wid, site, at, fx[k].fix_time, began_id))
+            events.append(fence_event(kind, wid, site, at, fx[k].fix_time, began_id))
 
     # Each pair's state after the batch: its phase, and since which entry (-1: since what its state said).
     last_made = np.full(n_pairs, -1, np.intp)
@@ -521,15 +534,15 @@ def _dwell(
     ):
         status = _STATUS[c]
         if k >= 0:
-            sites[g][site] = SitePresence(status, fx[k].fix_time, fix_id(k))
+            sites[g][site] = site_presence(status, fx[k].fix_time, fix_id(k))
         else:
             had = init_presence[p_presence[p]]
-            sites[g][site] = had if had.status is status else SitePresence(status, had.since, had.position_id)
+            sites[g][site] = had if had.status is status else site_presence(status, had.since, had.position_id)
     out: dict[int, FenceState] = {}
     last_counted = counted[g_end[np.fromiter(sites, np.intp, len(sites))] - 1].tolist()
     for (g, found), k in zip(sites.items(), last_counted, strict=True):
         wid = groups[g][0]
-        out[wid] = FenceState(
+        out[wid] = fence_state(
             wid, fx[k].fix_time, MappingProxyType(dict(sorted(found.items())) if len(found) > 1 else found)
         )
     return events, out

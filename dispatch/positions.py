@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
-from typing import Any, overload
+from typing import Any, Final, overload
 
 from dispatch.geo import LatLon, check_lat_lon
 from dispatch.workers import Worker, keeps_location
@@ -120,6 +120,15 @@ def checked_position(
     return position
 
 
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+
+
+def epoch_micros(at: datetime) -> int:
+    """An aware time in whole microseconds since the Unix epoch (`StoredFixes.fix_us`)."""
+    return (at - _EPOCH) // _MICROSECOND
+
+
 class StoredFixes(Sequence[Position]):
     """Stored fixes as a sequence of Positions with their row ids, each given its id only when read through it.
 
@@ -127,15 +136,24 @@ class StoredFixes(Sequence[Position]):
     fix's id only for the few fixes that make a geofence crossing; `dataclasses.replace` of every fix (a copy of its
     seventeen fields) cost the request more than building the fix. `positions` (without their ids) and `ids` are
     there for readers that take the columns as they are.
+
+    `fix_us`, when given, is each fix's time in microseconds since the epoch (`epoch_micros(fix.fix_time)`), as the
+    batch's parser read it: the evaluator sorts and measures the fixes by their times, and reading them back from
+    each `fix_time` (`datetime.timestamp()`, ~0.4 µs a fix) was a quarter of its deciding.
     """
 
-    __slots__ = ("ids", "positions")
+    __slots__ = ("fix_us", "ids", "positions")
 
-    def __init__(self, positions: Sequence[Position], ids: Sequence[int | None]) -> None:
+    def __init__(
+        self, positions: Sequence[Position], ids: Sequence[int | None], fix_us: Sequence[int] | None = None
+    ) -> None:
         if len(positions) != len(ids):
             raise ValueError(f"ids: {len(ids)} ids for {len(positions)} positions")
+        if fix_us is not None and len(fix_us) != len(positions):
+            raise ValueError(f"fix_us: {len(fix_us)} times for {len(positions)} positions")
         self.positions = positions
         self.ids = ids
+        self.fix_us = fix_us
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -148,7 +166,8 @@ class StoredFixes(Sequence[Position]):
 
     def __getitem__(self, index: int | slice) -> Position | StoredFixes:
         if isinstance(index, slice):
-            return StoredFixes(self.positions[index], self.ids[index])
+            times = None if self.fix_us is None else self.fix_us[index]
+            return StoredFixes(self.positions[index], self.ids[index], times)
         return replace(self.positions[index], id=self.ids[index])
 
 

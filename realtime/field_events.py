@@ -66,13 +66,14 @@ from dispatch.geofences import (
 from dispatch.lifecycle import Transitioned
 from dispatch.localtime import local_day
 from dispatch.orders import OrderStatus, OrderType, WorkOrder
-from dispatch.positions import Position, StoredFixes
+from dispatch.positions import Position, StoredFixes, epoch_micros
 from dispatch.sites import Site
 from realtime.bus import ALERTS, Bus
 
 log = logging.getLogger(__name__)
 
 _WORKER_ID = attrgetter("worker_id")
+_FIX_TIME = attrgetter("fix_time")
 
 OrderChanged = Callable[[WorkOrder, Site], None]
 """Told of an order moved by a geofence arrival (the console pushes it to the map as any other change)."""
@@ -196,15 +197,16 @@ class FieldEvents:
             self._busy = False
 
     def _window(self, first: Sequence[Position]) -> StoredFixes:
-        """The fixes of `first` and of what the gathering brings after it."""
+        """The fixes of `first` and of what the gathering brings after it, with their ids and times beside them."""
         self._busy = True
         positions: list[Position] = []
         ids: list[int | None] = []
-        _add(first, positions, ids)
-        self._gather(positions, ids)
-        return StoredFixes(positions, ids)
+        fix_us: list[int] = []
+        _add(first, positions, ids, fix_us)
+        self._gather(positions, ids, fix_us)
+        return StoredFixes(positions, ids, fix_us)
 
-    def _gather(self, positions: list[Position], ids: list[int | None]) -> None:
+    def _gather(self, positions: list[Position], ids: list[int | None], fix_us: list[int]) -> None:
         """Add to `batch` what comes within `gather_s`, and again while each `gather_s` brings more (a burst of
         batch uploads), up to `MAX_BATCH` fixes or `max_gather_s` in all.
 
@@ -218,7 +220,7 @@ class FieldEvents:
             before = len(positions)
             while len(positions) < MAX_BATCH:
                 try:
-                    _add(self._queue.get_nowait(), positions, ids)
+                    _add(self._queue.get_nowait(), positions, ids, fix_us)
                 except queue.Empty:
                     break
             if len(positions) == before or len(positions) >= MAX_BATCH or self._monotonic() >= until:
@@ -241,11 +243,11 @@ class FieldEvents:
 
     def _evaluate(self, fixes: Sequence[Position]) -> None:
         self._refresh()
-        # Stored fixes come with their ids beside them (`StoredFixes`): read as they are, the ids given only to the
-        # fixes that cross.
-        ids = fixes.ids if isinstance(fixes, StoredFixes) else None
+        # Stored fixes come with their ids and times beside them (`StoredFixes`): read as they are, the ids given only
+        # to the fixes that cross.
+        ids = fix_us = None
         if isinstance(fixes, StoredFixes):
-            fixes = fixes.positions
+            ids, fix_us, fixes = fixes.ids, fixes.fix_us, fixes.positions
         unseen = set(map(_WORKER_ID, fixes)).difference(self._cache.fences)
         if unseen:
             self._load_presence(unseen, min(p.fix_time for p in fixes))
@@ -255,6 +257,7 @@ class FieldEvents:
             outcome = evaluate_batch(
                 fixes,
                 ids=ids,
+                fix_us=fix_us,
                 last=cache.last,
                 fences=cache.fences,
                 index=cache.index,
@@ -439,14 +442,17 @@ class FieldEvents:
         return index is not None and bool(index.containing(fix.point))
 
 
-def _add(fixes: Sequence[Position], positions: list[Position], ids: list[int | None]) -> None:
-    """Append a submitted batch's fixes and their ids (`StoredFixes` as they are: no copy per fix)."""
+def _add(fixes: Sequence[Position], positions: list[Position], ids: list[int | None], fix_us: list[int]) -> None:
+    """Append a submitted batch's fixes, their ids and their times (`StoredFixes` as they are: no copy per fix; the
+    times read from the fixes when they came without)."""
     if isinstance(fixes, StoredFixes):
         positions.extend(fixes.positions)
         ids.extend(fixes.ids)
+        fix_us.extend(map(epoch_micros, map(_FIX_TIME, fixes.positions)) if fixes.fix_us is None else fixes.fix_us)
     else:
         positions.extend(fixes)
         ids.extend(p.id for p in fixes)
+        fix_us.extend(map(epoch_micros, map(_FIX_TIME, fixes)))
 
 
 def run_periodic(field_events: FieldEvents, *, every_s: float, stop: threading.Event) -> None:

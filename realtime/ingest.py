@@ -246,9 +246,11 @@ def parse_item(item: object) -> PositionReport | IngestError:
 
 
 PlainFix = tuple[
-    str, datetime | None, float, float, float | None, float | None, float | None, float | None, float | None
+    str, datetime | None, float, float, float | None, float | None, float | None, float | None, float | None, int | None
 ]
-"""(device id, fix time, latitude, longitude, accuracy m, speed m/s, bearing °, altitude m, battery %)."""
+"""(device id, fix time, latitude, longitude, accuracy m, speed m/s, bearing °, altitude m, battery %, fix time in
+microseconds since the epoch): the last is the fix time as read (None with it), handed to the alert evaluator beside
+the stored fix (`StoredFixes.fix_us`) instead of being read back from the `datetime`."""
 
 _PLAIN_KEYS: Final = frozenset(
     {"id", "deviceid", "lat", "lon", "timestamp", "speed", "bearing", "heading", "altitude", "accuracy", "batt"}
@@ -268,6 +270,7 @@ def plain_fix(item: dict[str, object]) -> PlainFix | None:
         return None
     device_id: str | None = None
     fix_time: datetime | None = None
+    fix_us: int | None = None
     latitude = longitude = accuracy_m = speed_mps = bearing_deg = altitude_m = battery_pct = None
     for key, value in item.items():
         kind = value.__class__
@@ -283,7 +286,7 @@ def plain_fix(item: dict[str, object]) -> PlainFix | None:
             micros = value * 1_000_000 if value < _SECONDS_LIMIT_INT else value * 1000  # type: ignore[operator]
             if micros >= _MAX_EPOCH_MICROS:
                 return None
-            fix_time = _EPOCH + timedelta(microseconds=micros)
+            fix_time, fix_us = _EPOCH + timedelta(microseconds=micros), micros
             continue
         if kind is float:
             number = value
@@ -319,7 +322,10 @@ def plain_fix(item: dict[str, object]) -> PlainFix | None:
             battery_pct = number
     if device_id is None or latitude is None or longitude is None:
         return None
-    return device_id, fix_time, latitude, longitude, accuracy_m, speed_mps, bearing_deg, altitude_m, battery_pct
+    return (
+        device_id, fix_time, latitude, longitude, accuracy_m, speed_mps, bearing_deg, altitude_m, battery_pct,
+        fix_us,
+    )  # fmt: skip
 
 
 _HUGE_INT: Final = 2**1000  # beyond this an int may overflow float(); the full parser names the field
@@ -945,6 +951,7 @@ def plain_query_fix(pairs: Iterable[tuple[str, str]]) -> PlainFix | None:
     """
     device_id: str | None = None
     fix_time: datetime | None = None
+    fix_us: int | None = None
     latitude = longitude = accuracy_m = speed_mps = bearing_deg = altitude_m = battery_pct = None
     for key, value in pairs:
         if key == "id" or key == "deviceid":
@@ -957,7 +964,7 @@ def plain_query_fix(pairs: Iterable[tuple[str, str]]) -> PlainFix | None:
             micros = count * 1_000_000 if count < _SECONDS_LIMIT_INT else count * 1000
             if micros >= _MAX_EPOCH_MICROS:
                 return None
-            fix_time = _EPOCH + timedelta(microseconds=micros)
+            fix_time, fix_us = _EPOCH + timedelta(microseconds=micros), micros
             continue
         if key not in _PLAIN_KEYS or _NUMBER.fullmatch(value) is None:
             return None
@@ -990,4 +997,7 @@ def plain_query_fix(pairs: Iterable[tuple[str, str]]) -> PlainFix | None:
             battery_pct = number
     if device_id is None or latitude is None or longitude is None:
         return None
-    return device_id, fix_time, latitude, longitude, accuracy_m, speed_mps, bearing_deg, altitude_m, battery_pct
+    return (
+        device_id, fix_time, latitude, longitude, accuracy_m, speed_mps, bearing_deg, altitude_m, battery_pct,
+        fix_us,
+    )  # fmt: skip

@@ -40,6 +40,7 @@ from dispatch.positions import (
     StoredFixes,
     accept,
     checked_position,
+    epoch_micros,
     fix_time_refusal,
     live_or_duplicate,
     refuse_fix_time,
@@ -246,7 +247,10 @@ class PositionPipeline:
             self._remember([item])
             self._bus.publish_many(POSITIONS, live_messages([item]))
             if self._after_store is not None:
-                self._after_store(StoredFixes([item], [new_id]))  # the id beside the fix, as the batch path hands it
+                # The id and the time as read beside the fix, as the batch path hands them.
+                self._after_store(
+                    StoredFixes([item], [new_id], [epoch_micros(item.fix_time) if plain[9] is None else plain[9]])
+                )
         return new_id
 
     def _now_and_window(self) -> tuple[datetime, tuple[datetime, datetime]]:
@@ -321,6 +325,7 @@ class PositionPipeline:
         duplicates = off_shift = 0
         to_store: list[Storable] = []
         live: list[bool] = []
+        read_us: list[int | None] = []  # each stored item's fix time as `plain_fix` read it (None: not read so)
         last: dict[int, Position | None] = {}
         for index, item in enumerate(items):
             plain = plain_fix(item) if item.__class__ is dict else None  # type: ignore[arg-type]
@@ -336,6 +341,7 @@ class PositionPipeline:
             if isinstance(decided, tuple):
                 to_store.append(decided[0])
                 live.append(decided[1])
+                read_us.append(plain[9] if plain is not None else None)
             elif isinstance(decided, IngestError):
                 refused.append(ItemRefused(index, decided.field, str(decided)))
             elif decided.duplicate:
@@ -349,17 +355,20 @@ class PositionPipeline:
             raise StoreUnavailable(str(exc)) from None
         fresh: list[Position] = []
         fresh_ids: list[int] = []
-        for item, is_live, new_id in zip(to_store, live, ids, strict=True):
+        fresh_us: list[int] = []
+        for item, is_live, new_id, us in zip(to_store, live, ids, read_us, strict=True):
             if new_id is None:
                 duplicates += 1
             elif is_live and isinstance(item, Position):
                 fresh.append(item)
                 fresh_ids.append(new_id)
+                fresh_us.append(epoch_micros(item.fix_time) if us is None else us)
         self._remember(fresh)
         self._bus.publish_many(POSITIONS, live_messages(fresh))
         if self._after_store is not None and fresh:
-            # The stored rows, each given its id only when read (a crossing records its fix's id): no copy per fix.
-            self._after_store(StoredFixes(fresh, fresh_ids))
+            # The stored rows, each given its id only when read (a crossing records its fix's id): no copy per fix;
+            # their times in microseconds beside them, as read (the evaluator's arrays).
+            self._after_store(StoredFixes(fresh, fresh_ids, fresh_us))
         accepted = len(to_store) - sum(1 for new_id in ids if new_id is None)
         return BatchSummary(accepted, duplicates, off_shift, tuple(refused))
 
@@ -372,7 +381,7 @@ class PositionPipeline:
         may_report: MayReport,
     ) -> tuple[Storable, bool] | Rejected | IngestError:
         """`_decide` for a common item (`plain_fix`), in the same order of checks."""
-        device_id, fix_time, latitude, longitude, accuracy_m, speed_mps, bearing_deg, altitude_m, battery_pct = plain
+        device_id, fix_time, latitude, longitude, accuracy_m, speed_mps, bearing_deg, altitude_m, battery_pct, _ = plain
         if fix_time is None:
             fix_time = server_time
         elif not window[0] <= fix_time <= window[1]:

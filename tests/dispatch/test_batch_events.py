@@ -32,6 +32,8 @@ from dispatch.geofences import (
 )
 from dispatch.positions import Position, StoredFixes
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 CENTRE = LatLon(43.7394, 7.4276)
 M_PER_DEG_LAT = EARTH_RADIUS_M * math.pi / 180.0
@@ -152,9 +154,16 @@ def presence(states: Mapping[int, FenceState]) -> dict[int, dict[int, object]]:
 
 
 def check_same(
-    seed: int, workers: int, fixes_each: int, batches: int, one_by_one: bool = False, ids_beside: bool = False
+    seed: int,
+    workers: int,
+    fixes_each: int,
+    batches: int,
+    one_by_one: bool = False,
+    ids_beside: bool = False,
+    times_beside: bool = False,
 ) -> tuple[int, int]:
-    """`ids_beside`: each batch is given as fixes without their ids and the ids beside them (`StoredFixes`)."""
+    """`ids_beside`: each batch is given as fixes without their ids and the ids beside them (`StoredFixes`);
+    `times_beside`: with the fixes' times in microseconds beside them (`StoredFixes.fix_us`)."""
     rng = random.Random(seed)
     sites = fences(rng)
     index = GeofenceIndex(sites)
@@ -179,6 +188,7 @@ def check_same(
         got = evaluate_batch(
             given.positions if given is not None else chunk,
             ids=given.ids if given is not None else None,
+            fix_us=[(p.fix_time - EPOCH) // MICROSECOND for p in chunk] if times_beside else None,
             last=last,
             fences=states,
             index=index,
@@ -227,6 +237,23 @@ def test_fixes_handed_with_their_ids_beside_them_cross_with_those_ids(
     """Tests that fixes handed without their ids, the stored ids beside them (as the batch endpoint hands them on),
     decide the same, and that each crossing records the id of the fix that made it."""
     check_same(seed, workers, fixes_each, batches, one_by_one, ids_beside=True)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    workers=st.integers(1, 6),
+    fixes_each=st.integers(1, 60),
+    batches=st.integers(1, 4),
+    one_by_one=st.booleans(),
+    ids_beside=st.booleans(),
+)
+def test_fixes_handed_with_their_times_beside_them_decide_the_same(
+    seed: int, workers: int, fixes_each: int, batches: int, one_by_one: bool, ids_beside: bool
+) -> None:
+    """Tests that fixes handed with their times in microseconds beside them (as the batch endpoint read them) decide
+    what each fix through `step` and `fix_alerts` decides: the same order, dwell, jumps and crossings."""
+    check_same(seed, workers, fixes_each, batches, one_by_one, ids_beside=ids_beside, times_beside=True)
 
 
 def test_the_random_tracks_cross_and_alert_so_the_comparison_means_something() -> None:

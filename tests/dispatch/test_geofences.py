@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 
 import pytest
 from hypothesis import given, settings
@@ -20,9 +22,14 @@ from dispatch.geofences import (
     GeofenceEvent,
     GeofenceIndex,
     PolygonFence,
+    Presence,
+    SitePresence,
+    fence_event,
+    fence_state,
     parse_polygon,
     polygon_geojson,
     site_geofence,
+    site_presence,
     step,
     track_geofences,
 )
@@ -215,3 +222,25 @@ def test_events_alternate_enter_exit_per_site_each_after_its_dwell(moves):
         )
     for event in events:
         assert (event.confirmed_at - event.at).total_seconds() >= DwellParams().dwell_s
+
+
+def test_the_dwell_machines_values_built_directly_are_the_dataclasses_own():
+    """Tests that the presence, state and crossing the array dwell machine builds without the dataclasses' `__init__`
+    equal, hash, print and copy as those built by it (a state compared, a crossing stored, a presence replaced)."""
+    at, later = datetime(2025, 3, 3, 8, 0, tzinfo=UTC), datetime(2025, 3, 3, 8, 1, tzinfo=UTC)
+    presence = site_presence(Presence.INSIDE, at, 7)
+    assert presence == SitePresence(Presence.INSIDE, at, 7) and hash(presence) == hash(
+        SitePresence(Presence.INSIDE, at, 7)
+    )
+    assert repr(presence) == repr(SitePresence(Presence.INSIDE, at, 7))
+    assert replace(presence, position_id=None) == SitePresence(Presence.INSIDE, at)
+    sites = MappingProxyType({4: presence})
+    state = fence_state(3, later, sites)
+    assert state == FenceState(3, later, sites) and repr(state) == repr(FenceState(3, later, sites))
+    assert state.inside() == frozenset({4})
+    event = fence_event(FenceEventType.ENTER, 3, 4, at, later, 7)
+    assert event == GeofenceEvent(FenceEventType.ENTER, 3, 4, at, later, 7)
+    assert hash(event) == hash(GeofenceEvent(FenceEventType.ENTER, 3, 4, at, later, 7))
+    assert event != GeofenceEvent(FenceEventType.ENTER, 3, 4, at, later, None)
+    with pytest.raises(AttributeError):
+        event.site_id = 5  # type: ignore[misc]  # frozen as the dataclass's own

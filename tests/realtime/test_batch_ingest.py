@@ -4,7 +4,7 @@ as one item at a time, duplicates stored once, and the rows written as the ORM w
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +16,7 @@ from data.db import make_sessionmaker, session_scope
 from data.workers_repo import add_worker
 from dispatch.access import Decision
 from dispatch.clock import ManualClock
-from dispatch.positions import KNOTS_TO_MPS, Position, PositionLimits, Rejected
+from dispatch.positions import KNOTS_TO_MPS, Position, PositionLimits, Rejected, StoredFixes
 from realtime.bus import POSITIONS
 from realtime.ingest import PositionReport
 from realtime.pipeline import BatchSummary, ItemRefused, PositionPipeline
@@ -168,3 +168,36 @@ def test_the_fixes_a_batch_hands_on_carry_their_stored_ids(sessions, workers):
     rows = stored(sessions, workers["ana"]) + stored(sessions, workers["bea"])
     assert sorted(p.id for p in handed) == sorted(p.id for p in rows)
     assert None not in [p.id for p in handed]
+
+
+def test_the_fixes_a_batch_hands_on_carry_their_times_in_microseconds(sessions, workers):
+    """Tests that a batch hands the alert evaluator each stored fix's time in microseconds beside it, equal to the
+    fix's own: seconds and milliseconds as read, an item without a time (the server's), and an item the full parser
+    reads (an ISO time); and that a duplicate in the batch is handed on once with its time."""
+    handed: list[StoredFixes] = []
+    now = at("2025-03-03T12:00:00Z")
+    lean = PositionPipeline(
+        sessions=sessions,
+        bus=RecordingBus(),  # type: ignore[arg-type]
+        clock=ManualClock(now),
+        limits=PositionLimits(),
+        after_store=handed.append,  # type: ignore[arg-type]
+    )
+    items = [
+        {"id": "ana", "lat": 43.73, "lon": 7.42, "timestamp": T0800_MS + 123},
+        {"id": "bea", "lat": 43.73, "lon": 7.42, "timestamp": T0800_MS // 1000 + 7},
+        {"id": "bea", "lat": 43.73, "lon": 7.42, "timestamp": T0800_MS // 1000 + 7},  # a resend: stored once
+        {"id": "ana", "lat": 43.74, "lon": 7.42},  # no time: the server's
+        {"id": "bea", "lat": 43.73, "lon": 7.42, "timestamp": "2025-03-03T08:02:00.5Z"},  # the full parser's
+    ]
+    assert lean.ingest_batch(items, may_report=lambda _: Decision(True)).accepted == 4
+    (batch,) = handed
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    assert batch.fix_us == [(p.fix_time - epoch) // timedelta(microseconds=1) for p in batch.positions]
+    assert batch.fix_us == [
+        T0800_MS * 1000 + 123_000,
+        (T0800_MS // 1000 + 7) * 1_000_000,
+        (now - epoch) // timedelta(microseconds=1),
+        (T0800_MS + 120_500) * 1000,
+    ]
+    assert batch[1:].fix_us == batch.fix_us[1:]  # a slice keeps the times of its fixes

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
@@ -21,7 +21,7 @@ from dispatch.clock import ManualClock
 from dispatch.geo import LatLon
 from dispatch.lifecycle import Transitioned, transition
 from dispatch.orders import OrderStatus, OrderType, TimeWindow
-from dispatch.positions import Position
+from dispatch.positions import Position, StoredFixes
 from realtime.bus import ALERTS
 from realtime.field_events import FieldEvents
 from tests.factories import EVERY_DAY_7_TO_19, at, make_position
@@ -286,6 +286,49 @@ def test_a_burst_of_uploads_is_evaluated_in_one_window_and_a_steady_stream_withi
     evaluator.submit([make_position(NOW.isoformat(), worker_id=1)])
     assert done.wait(10)
     assert windows == [5]  # the first and one per period until 0.5 s had passed
+
+
+def test_a_window_carries_each_fix_time_in_microseconds_whichever_way_its_fixes_came():
+    """Tests that the window the evaluator gathers hands on each fix's time in microseconds beside it: as a batch
+    brought them (`StoredFixes.fix_us`), and read from the fixes of a batch that came without them."""
+    now = [0.0]
+    later = [
+        [make_position((NOW + timedelta(seconds=2, microseconds=7)).isoformat(), worker_id=2)],  # a list
+        StoredFixes([make_position((NOW + timedelta(seconds=3)).isoformat(), worker_id=1)], [None]),  # no times
+    ]
+    windows: list[Any] = []
+    done = threading.Event()
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+        if later:
+            evaluator.submit(later.pop(0))
+
+    def evaluate(fixes: Any) -> None:
+        windows.append(fixes)
+        done.set()
+
+    evaluator = FieldEvents(
+        sessions=None,  # type: ignore[arg-type]  # evaluate is replaced: no database
+        bus=RecordingBus(),  # type: ignore[arg-type]
+        clock=ManualClock(NOW),
+        monotonic=lambda: now[0],
+        sleep=sleep,
+        gather_s=0.125,
+        max_gather_s=0.5,
+    )
+    evaluator.evaluate = evaluate  # type: ignore[method-assign]
+    first = make_position((NOW + timedelta(seconds=1)).isoformat(), worker_id=1)
+    evaluator.submit(StoredFixes([first], [41], [(first.fix_time - EPOCH) // MICROSECOND]))
+    assert done.wait(10)
+    (window,) = windows
+    assert isinstance(window, StoredFixes) and len(window) == 3
+    assert window.fix_us == [(p.fix_time - EPOCH) // MICROSECOND for p in window.positions]
+    assert window.fix_us[1] - window.fix_us[0] == 1_000_007
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 
 
 def test_the_sites_index_is_built_again_only_when_a_site_changed(sessions, world):

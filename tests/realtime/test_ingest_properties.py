@@ -207,7 +207,7 @@ def test_the_lean_batch_reading_agrees_with_the_full_parser(item):
         return
     report = parse_item(item)
     assert isinstance(report, PositionReport), report
-    assert plain == (
+    assert plain[:9] == (
         report.device_id,
         report.fix_time,
         report.latitude,
@@ -218,6 +218,12 @@ def test_the_lean_batch_reading_agrees_with_the_full_parser(item):
         report.altitude_m,
         report.battery_pct,
     )
+    # The time as read, handed to the alert evaluator beside the stored fix, is the fix time in microseconds.
+    assert plain[9] == (
+        None
+        if report.fix_time is None
+        else (report.fix_time - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    )
     assert report.attributes == {} and report.hdop is None and report.valid and not report.mock
 
 
@@ -225,7 +231,8 @@ def test_the_lean_batch_reading_takes_the_common_item():
     """Tests that the items phones and the simulator send (JSON numbers, integer ms time) take the fast path."""
     item = {"id": "dev-1", "lat": 43.73, "lon": 7.42, "timestamp": 1741003200000, "speed": 5, "batt": 80}
     assert plain_fix(item) == (
-        "dev-1", datetime(2025, 3, 3, 12, 0, tzinfo=UTC), 43.73, 7.42, None, 5 * 0.514444, None, None, 80.0
+        "dev-1", datetime(2025, 3, 3, 12, 0, tzinfo=UTC), 43.73, 7.42, None, 5 * 0.514444, None, None, 80.0,
+        1741003200000000,
     )  # fmt: skip
 
 
