@@ -48,14 +48,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def consoles(url: str, token: str, n: int, ready: Any, stop: Any, out: Any) -> None:
-    """n socket clients; at the end sends [(console, worker_id, fix_time, received_at)] and the longest gaps."""
+def consoles(url: str, token: str, numbers: list[int], ready: Any, stop: Any, out: Any) -> None:
+    """Socket clients numbered `numbers`; at the end sends [(console, worker_id, fix_time, received_at)] and the
+    longest gap at each of them."""
     received: list[tuple[int, int, str, float]] = []
-    gaps = [0.0] * n
-    last = [0.0] * n
+    gaps = dict.fromkeys(numbers, 0.0)
+    last = dict.fromkeys(numbers, 0.0)
     lock = threading.Lock()
     clients = []
-    for c in range(n):
+    for c in numbers:
         client = socketio.Client(reconnection=False)
 
         def on_positions(payload: dict, c: int = c) -> None:
@@ -73,7 +74,7 @@ def consoles(url: str, token: str, n: int, ready: Any, stop: Any, out: Any) -> N
     stop.wait()
     for client in clients:
         client.disconnect()
-    out.put((received, gaps))
+    out.put((received, list(gaps.values())))
 
 
 def sender(url: str, devices: list[tuple[str, int]], period_s: float, start: float, end: float, out: Any) -> None:
@@ -121,10 +122,17 @@ def sender(url: str, devices: list[tuple[str, int]], period_s: float, start: flo
 
 def run_fleet(url: str, token: str, devices: list[tuple[str, int]], args: argparse.Namespace) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
-    ready, stop, out = ctx.Event(), ctx.Event(), ctx.Queue()
-    watcher = ctx.Process(target=consoles, args=(url, token, args.consoles, ready, stop, out))
-    watcher.start()
-    ready.wait(60)
+    stop, out = ctx.Event(), ctx.Queue()
+    # Each wall screen is a browser of its own; consoles share a process only when asked (--console-processes):
+    # ten python-socketio clients in one process were its GIL's limit at 5,000 workers (10,000 updates/s).
+    groups = [list(range(args.consoles))[i :: args.console_processes] for i in range(args.console_processes)]
+    watchers = []
+    for numbers in groups:
+        ready = ctx.Event()
+        watcher = ctx.Process(target=consoles, args=(url, token, numbers, ready, stop, out))
+        watcher.start()
+        ready.wait(60)
+        watchers.append(watcher)
     load = os.getloadavg()[0]
     start = time.time() + 1.0
     end = start + args.seconds
@@ -140,8 +148,13 @@ def run_fleet(url: str, token: str, devices: list[tuple[str, int]], args: argpar
         p.join()
     time.sleep(10)  # the last fixes' updates: anything later than this counts as lost
     stop.set()
-    received, gaps = out.get()
-    watcher.join()
+    received, gaps = [], []
+    for _ in watchers:
+        part, part_gaps = out.get()
+        received += part
+        gaps += part_gaps
+    for watcher in watchers:
+        watcher.join()
     arrived: dict[tuple[int, int, str], float] = {}
     for console, worker_id, fix_time, at in received:
         arrived.setdefault((console, worker_id, fix_time), at)
@@ -176,9 +189,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--period", type=float, default=5.0, help="seconds between one phone's fixes")
     parser.add_argument("--consoles", type=int, default=10)
+    parser.add_argument(
+        "--console-processes", type=int, default=0, help="processes the consoles are spread over (default: one each)"
+    )
     parser.add_argument("--web", default="", help="WORKERS:THREADS of the server (default: its settings' defaults)")
     parser.add_argument("--senders", type=int, default=2, help="sender processes (16 threads each)")
     args = parser.parse_args()
+    args.console_processes = args.console_processes or args.consoles
     rows = []
     for n in args.workers:
         with tempfile.TemporaryDirectory() as tmp:
@@ -221,7 +238,7 @@ def main() -> None:
                     p.wait(10)
     print(
         f"machine: {os.cpu_count()} cores; server: python -m console, workers:threads {args.web or 'default 2:64'} (SQLite WAL synchronous=FULL, redis-server, "
-        f"relay window {os.environ.get('OUTFIELD_LIVE_BATCH_MS', '50')} ms); {args.consoles} socket consoles; one fix per worker every {args.period:g} s for "
+        f"relay window {os.environ.get('OUTFIELD_LIVE_BATCH_MS', '50')} ms); {args.consoles} socket consoles in {args.console_processes} processes; one fix per worker every {args.period:g} s for "
         f"{args.seconds:g} s; senders: {args.senders} processes x 16 threads"
     )
     print()
