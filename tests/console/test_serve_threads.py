@@ -37,14 +37,14 @@ def test_a_worker_process_that_exits_answers_the_request_in_flight_first(tmp_pat
     is answered, not cut off."""
     answered = tmp_path / "answered"
     script = f"""
-import time
+import threading
 from console.serve import _RequestThreads
 threads = _RequestThreads(4)
 def request(path):
-    time.sleep(0.3)
+    threading.main_thread().join()  # answers only once the main thread has ended: the request is in flight then
     open(path, "w").write("200 OK")
 threads.submit(request, {str(answered)!r})
 threads.shutdown(wait=False)
-"""  # the main thread ends here, the request still sleeping
+"""  # the main thread ends here, the request still waiting for that
     subprocess.run([sys.executable, "-c", script], cwd=REPO, check=True, timeout=30)
     assert answered.read_text() == "200 OK"
