@@ -16,11 +16,15 @@ changes how long they take but hardly the figures:
   `LARGE_DAY_SEARCH`), city days and the Monaco day (OSRM roads); with the plan handed to OR-Tools
   (PyVRP's repaired plan) beside the final one, so the OR-Tools tail's share shows, PyVRP's best on the relaxation
   ("relaxed": what the repair cost) and its iteration count; `--set NAME=EXPR` replaces a constant of
-  `routing.solve` for the run (`LARGE` = `LARGE_DAY_SEARCH`, `replace` = `dataclasses.replace`).
+  `routing.solve` for the run (`LARGE` = `LARGE_DAY_SEARCH`, `replace` = `dataclasses.replace`);
+* locations: PyVRP on a day's relaxation for N iterations with the search `relaxation_settings` gives it, one
+  PyVRP location per visit against visits sharing one per site (`routing.pyvrp_engine.SHARED_LOCATIONS`), run
+  alternately `--repeats` times: locations, CPU seconds of the search and the plan (the same at equal iterations).
 
     .venv/bin/python bench/routing_city.py --tables steps curve --seeds 0 1        # ~5 CPU min
     .venv/bin/python bench/routing_city.py --tables timed --days city:0 city:1 monaco:0 --budgets 10 120
     .venv/bin/python bench/routing_city.py --tables timed --days city:2 --budgets 10 --codes after --set WINDOW_CUT_SHARE=0.5
+    .venv/bin/python bench/routing_city.py --tables locations --days city:0 monaco:0 --location-iterations 1500
 """
 
 from __future__ import annotations
@@ -303,9 +307,51 @@ def split_table(seeds: Sequence[int], budgets: Sequence[float], iterations: Sequ
             print(f"| {seed} | {budget} | two seeds, best kept | | {min(found[:2]) / 3600:.2f} h | | |", flush=True)
 
 
+def day_problem(spec: str) -> Problem:
+    """The day of a `name:seed` spec: the city day (bench/city_day.py) or the Monaco day (OSRM roads)."""
+    name, seed_text = spec.split(":")
+    if name == "city":
+        return city_problem(int(seed_text))[0]
+    travel, _name, _tmp = monaco_day.make_travel(False)
+    return monaco_day.scenario(random.Random(int(seed_text)), monaco_day.load_sites(), travel)
+
+
+def locations_table(days: Sequence[str], iterations: int, repeats: int) -> None:
+    print(f"\n#### {iterations:,} PyVRP iterations on the relaxation: one location per visit or per site\n")
+    print("| day | locations | profiles | CPU s of the search | travel | load |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    saved = pyvrp_engine.SHARED_LOCATIONS
+    try:
+        for spec in days:
+            problem = day_problem(spec)
+            relaxed = relax_for_pyvrp(problem)
+            out = {v.id: r for v in relaxed.visits if (r := unservable_reason(relaxed, v)) is not None}
+            stop = StopRule(max_solutions=iterations)
+            settings = solve_module.relaxation_settings(problem, stop)
+            for _ in range(repeats):
+                for shared in (False, True):
+                    pyvrp_engine.SHARED_LOCATIONS = shared
+                    data = pyvrp_engine._build(relaxed, out, skills_as_loads=settings.skills_as_loads).data
+                    started = cpu()
+                    plan = pyvrp_engine.solve_pyvrp(
+                        relaxed, stop=stop, seed=int(spec.split(":")[1]), leave_out=out, settings=settings
+                    )
+                    spent = cpu() - started
+                    travel = f"{plan.travel_s / 3600:.3f} h" if plan is not None else "none"
+                    print(
+                        f"| {spec} | {data.num_locations} | {data.num_profiles} | {spent:.2f} | {travel} | "
+                        f"{os.getloadavg()[0]:.1f} |",
+                        flush=True,
+                    )
+    finally:
+        pyvrp_engine.SHARED_LOCATIONS = saved
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tables", nargs="+", default=["steps", "curve"], choices=["steps", "curve", "timed", "split"])
+    parser.add_argument(
+        "--tables", nargs="+", default=["steps", "curve"], choices=["steps", "curve", "timed", "split", "locations"]
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--searches", nargs="+", default=["seventh", "large"], choices=list(SEARCHES))
     parser.add_argument("--histories", type=int, nargs="*", default=[], help="curve: plain search, these histories")
@@ -318,6 +364,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--budgets", type=float, nargs="+", default=[10.0, 120.0], help="timed: CPU seconds")
     parser.add_argument("--codes", nargs="+", default=["before", "after"], choices=["before", "after"])
     parser.add_argument("--set", nargs="*", default=[], help="timed: NAME=EXPR replaces a constant of routing.solve")
+    parser.add_argument("--location-iterations", type=int, default=1500, help="locations: PyVRP iterations")
+    parser.add_argument("--repeats", type=int, default=3, help="locations: alternations of the two models")
     args = parser.parse_args(argv)
     for assignment in args.set:
         name, expr = assignment.split("=", 1)
@@ -344,6 +392,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         split_table(args.seeds, args.split_budgets, args.split_iterations)
     if "timed" in args.tables:
         timed_table(args.days, args.budgets, args.codes, "".join(f", {a}" for a in args.set))
+    if "locations" in args.tables:
+        locations_table(args.days, args.location_iterations, args.repeats)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end.")
     return 0
 

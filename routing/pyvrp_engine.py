@@ -7,8 +7,9 @@ when the list is empty, so no constraint is ever dropped silently. The only modu
 (0.14.1, the latest release, still has no breaks: PyVRP issue #352; `routing.solve.relax_for_pyvrp`
 is how a day with breaks still gets searched here.)
 
-How the problem maps: every visit gets its own PyVRP location (so skills can be enforced per visit
-even when two visits share a site), every worker start/end location becomes a depot, workers with
+How the problem maps: a visit some worker may not serve gets its own PyVRP location (so skills can be
+enforced per visit even when two visits share a site), the others share one per site; every worker
+start/end location becomes a depot, workers with
 equal limits share a vehicle type. Skills and per-worker costs become routing profiles: a profile's
 "distance" matrix holds the objective's arc costs, and arcs into a visit the profile may not serve
 cost and take so much that using them is never feasible.
@@ -42,6 +43,10 @@ START_BROKEN_ROUTES = 3
 """`solve_pyvrp`'s `on_start` also sees a first solution with up to this many routes that break a rule: repairing
 them (trim, re-insert their visits) costs little, while a day too full for its workers breaks dozens, whose
 visits then fit nowhere and would take seconds to try everywhere (a 1,000-visit day with 50 workers: 10 CPU s)."""
+SHARED_LOCATIONS = True
+"""Whether visits at one site share a PyVRP location where that leaves the search unchanged (see `_build`): the
+same plans at equal iterations, and on the 1,000-visit city day (533 locations instead of 1,003, skills as loads)
+about a tenth fewer CPU seconds per iteration (bench/README.md, "Routing", tenth session, branch `route11`)."""
 _NO_FEASIBLE = int(np.iinfo(np.int64).max)
 """The best cost PyVRP reports to its stopping criterion while it has no feasible solution."""
 
@@ -272,8 +277,23 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason], *, skills
     visits = [v for v in problem.visits if v.id not in leave_out]
     depots = sorted({w.start_location for w in problem.workers} | {w.end_location for w in problem.workers})
     depot_index = {loc: k for k, loc in enumerate(depots)}
-    # PyVRP location k: depots first, then one per visit (in `visits` order).
-    where = depots + [v.location for v in visits]
+    # PyVRP location k: depots first, then one per site for the visits every worker may serve (every visit with
+    # skills as loads), and one per visit for the others: a routing profile forbids the column of a visit its
+    # workers may not serve, and a column shared with another visit at the site would make the arc between them
+    # free (PyVRP's diagonals are zero), changing the search. Clients at one location share its rows and columns,
+    # so the matrices PyVRP reads at every move are as small as the day's sites allow (`SHARED_LOCATIONS`).
+    anyone: dict[frozenset[str], bool] = {}
+    location_of: dict[int, int] = {}
+    client_location: list[int] = []
+    where = list(depots)
+    for k, v in enumerate(visits):
+        if v.skills not in anyone:
+            anyone[v.skills] = skills_as_loads or all(w.qualified_for(v) for w in problem.workers)
+        site = v.location if SHARED_LOCATIONS and anyone[v.skills] else -1 - k
+        if site not in location_of:
+            location_of[site] = len(where)
+            where.append(v.location)
+        client_location.append(location_of[site])
     points = problem.points
     locations = [
         pyvrp.Location(x=points[loc].lon if points else 0.0, y=points[loc].lat if points else 0.0) for loc in where
@@ -313,9 +333,9 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason], *, skills
             cost = np.rint(per_s * dur_sub + per_m * np.where(missing, 0, dist_sub)).astype(np.int64)
             arc_cost = max(arc_cost, float(cost[~missing].sum()))
             durations = dur_sub.copy()
-            columns = [len(depots) + k for k in forbidden]
+            columns = sorted({client_location[k] for k in forbidden})
             worst = int(cost.max(initial=0)) + 1
-            forbidden_cost = worst * (len(where) + 1)
+            forbidden_cost = worst * (len(depots) + len(visits) + 1)  # dearer than any route, locations shared or not
             cost[missing] = forbidden_cost
             cost[:, columns] = forbidden_cost
             durations[:, columns] = forbidden_s
@@ -345,7 +365,7 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason], *, skills
         window = v.windows[0] if v.windows else None
         clients.append(
             pyvrp.Client(
-                location=len(depots) + k,
+                location=client_location[k],
                 delivery=([v.demand] if loaded else []) + [1 if s in v.skills else 0 for s in skills],
                 service_duration=v.service_s,
                 tw_early=max(now, window.start_s if window else 0),

@@ -74,7 +74,15 @@ building its model of a 1,000-visit day with breaks took 6 s on the loaded 2-CPU
 (1.5-2 s quiet), so with less it would spend its share building and not searching. Otherwise
 PyVRP keeps the budget and its repaired plan is the answer ("pyvrp+repair")."""
 REPAIR_SHARE = 0.1
-"""Share of a timed budget kept for putting the breaks into PyVRP's routes when OR-Tools does not take over."""
+"""Share of a timed budget kept for putting the breaks into PyVRP's routes when OR-Tools does not take over, until
+the repair of the solution PyVRP starts from has been timed (see `repair_reserve_s`)."""
+REPAIR_MIN_SHARE = 0.02
+REPAIR_MARGIN = 2.0
+"""Once that first repair is timed, PyVRP searches until `REPAIR_MARGIN` times its duration, but at least
+`REPAIR_MIN_SHARE` of the budget, is left. On the 1,000-visit city day a repair (breaks put in, plan timed) took
+0.05-0.2 CPU s, and with a tenth of a 10-second budget kept the plan came back after 9.3-9.4 CPU s: 0.6 s of the
+budget went unused; now 9.9 s, with 2-10 % more PyVRP iterations (bench/README.md, "Routing", tenth session,
+branch `route11`)."""
 WINDOW_CUT_SHARE = 1.0
 """Share of the break by which `relax_for_pyvrp` ends late windows earlier (1: every route keeps its
 breaks, 0: the day without breaks). 0.5 with penalties scaled to the day gave shorter plans with
@@ -88,7 +96,7 @@ what seeds move) and the 60 s plans 1.7 % longer (days 0-2, one run each), so it
 "Routing", ninth session, branch `monaco4`)."""
 LARGE_DAY_VISITS = 600
 """From this many visits on, a day's relaxation is searched with `LARGE_DAY_SEARCH` (see `field_history_length`),
-and PyVRP keeps the whole budget but `REPAIR_SHARE`: OR-Tools' half of a 120-second budget never improved the
+and PyVRP keeps the whole budget but what the repair needs (`repair_reserve_s`): OR-Tools' half of a 120-second budget never improved the
 city day's repaired plan (4 runs of 4) and overran the budget by 40-50 CPU s; without it the plans of two days
 were 1.9 % and 1.1 % shorter (bench/README.md, "Routing", eighth session, branch `routecity3`)."""
 LARGE_DAY_HISTORY = 20
@@ -329,6 +337,15 @@ def handover_share(problem: Problem, stop: StopRule, settings: SearchSettings) -
     return SEED_SHARE
 
 
+def repair_reserve_s(budget_s: float, start_repair_s: float | None) -> float:
+    """The seconds of a `budget_s` budget PyVRP leaves for putting the breaks into its best routes (when OR-Tools
+    does not take over): `REPAIR_SHARE` of it while the repair's cost is unknown (`start_repair_s` None), then
+    `REPAIR_MARGIN` times what repairing the solution PyVRP started from took, but at least `REPAIR_MIN_SHARE`."""
+    if start_repair_s is None:
+        return REPAIR_SHARE * budget_s
+    return max(REPAIR_MIN_SHARE * budget_s, REPAIR_MARGIN * start_repair_s)
+
+
 def _relaxable(problem: Problem) -> bool:
     """Whether a PyVRP seed makes sense: a first plan (no pins or announcements) whose relaxation PyVRP expresses."""
     return not problem.pins and not problem.announced and not unsupported(relax_for_pyvrp(problem))
@@ -360,19 +377,30 @@ def _solve_hybrid(
     finish = stop.max_seconds is None or stop.max_seconds * (1 - handover) >= ORTOOLS_S_PER_VISIT * len(problem.visits)
     if len(problem.visits) >= LARGE_DAY_VISITS:
         finish = False  # OR-Tools never improved a large day's repaired plan (see `LARGE_DAY_VISITS`)
-    seed_share = handover if finish else 1 - REPAIR_SHARE
+    # With OR-Tools to follow, PyVRP stops after its share of the budget; without, it stops once what the repair
+    # needs is left of the budget (`repair_reserve_s`, counted from here), known once the start has been repaired.
     share = StopRule(
         max_solutions=stop.max_solutions,
-        max_seconds=None if stop.max_seconds is None else stop.max_seconds * seed_share,
+        max_seconds=None if stop.max_seconds is None else stop.max_seconds * (handover if finish else 1),
     )
+    search_ends_s = [
+        None if finish or stop.max_seconds is None else stop.max_seconds - repair_reserve_s(stop.max_seconds, None)
+    ]
     early: list[Plan] = []
 
     def first_plan(plan: Plan) -> None:
         # The solution PyVRP's search starts from, with the breaks put in, is the first feasible plan
         # (0.2 s into the Monaco day, where the end of PyVRP's share came at half the budget).
+        begun = perf_counter()
         early.append(routes_plan(problem, warm_routes(problem, problem.visits, plan), leave_out))
+        if search_ends_s[0] is not None and stop.max_seconds is not None:
+            search_ends_s[0] = stop.max_seconds - repair_reserve_s(stop.max_seconds, perf_counter() - begun)
         if report is not None:
             report(Progress(early[0].objective, perf_counter() - started, 1, "pyvrp+repair"))
+
+    def search_should_stop() -> bool:
+        ends = search_ends_s[0]
+        return (should_stop is not None and should_stop()) or (ends is not None and perf_counter() - started >= ends)
 
     seed_plan = solve_pyvrp(
         relaxed,
@@ -380,7 +408,7 @@ def _solve_hybrid(
         seed=seed,
         leave_out=relaxed_out,
         on_progress=None,
-        should_stop=should_stop,
+        should_stop=search_should_stop if search_ends_s[0] is not None else should_stop,
         on_start=first_plan,
         settings=settings,
     )

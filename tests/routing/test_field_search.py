@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import routing.pyvrp_engine as pyvrp_engine
 import routing.solve as solve_module
 from dispatch.geo import LatLon
 from routing.check import check
@@ -169,3 +170,28 @@ def test_a_ten_second_plan_of_a_monaco_sized_field_day_keeps_or_tools_pass() -> 
     plan = solve(day, stop=stop, seed=0)
     assert plan.engine == "pyvrp+ortools"
     assert check(day, plan) == []
+
+
+@pytest.mark.parametrize("skills_as_loads", [False, True])
+def test_visits_at_one_site_share_a_pyvrp_location_and_the_search_finds_the_same_plan(
+    monkeypatch: pytest.MonkeyPatch, skills_as_loads: bool
+) -> None:
+    """Tests that a field day's 150 visits at under 100 sites give PyVRP fewer locations than one per visit (one per
+    site and set of needed skills with skills as routing profiles, one per site with skills as loads: smaller
+    matrices for every move to read), that 300 iterations on its relaxation then end with the very plan one location
+    per visit gives, and that every visit of it is on a worker holding its skills."""
+    day = relax_for_pyvrp(field_day(3))
+    out = {v.id: r for v in day.visits if (r := unservable_reason(day, v)) is not None}
+    settings = dataclasses.replace(FIELD_SEARCH, skills_as_loads=skills_as_loads)
+    locations, plans = {}, {}
+    for shared in (False, True):
+        monkeypatch.setattr(pyvrp_engine, "SHARED_LOCATIONS", shared)
+        locations[shared] = pyvrp_engine._build(day, out, skills_as_loads=skills_as_loads).data.num_locations
+        plans[shared] = solve_pyvrp(day, stop=StopRule(max_solutions=300), seed=0, leave_out=out, settings=settings)
+    assert locations[False] == 2 + len(day.visits) - len(out)
+    assert locations[True] < locations[False]
+    assert plans[True] is not None and plans[True] == plans[False]
+    assert check(day, plans[True]) == []
+    for route in plans[True].routes:
+        holds = day.worker(route.worker_id).skills
+        assert all(day.visit(vid).skills <= holds for vid in route.visit_ids)
