@@ -28,8 +28,8 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
-    true,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
