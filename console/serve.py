@@ -190,11 +190,26 @@ class ConsoleApplication(BaseApplication):  # type: ignore[misc]
         app.start_relay(self._settings.live_batch_ms)
         _RUNNING.append(app)
         _drain_websockets_on_term(app)
-        # The app's objects live as long as the process: out of the collector's sight, a full collection walks only
-        # what came later. The fixes the alert evaluator gathers (~0.1 s) outlive the younger generations, so
-        # on the batch path they brought full collections over the whole heap ~4 times as often (bench/alerts.py).
-        gc.freeze()
+        settle_heap()
         return app.server
+
+
+YOUNG_COLLECTION_AFTER = 10_000
+"""Net new container objects between two young collections (CPython's default: 700)."""
+
+
+def settle_heap() -> None:
+    """Once a worker's app is built: freeze the heap and collect the young generation less often.
+
+    The app's objects live as long as the process: out of the collector's sight (`gc.freeze`), a full collection walks
+    only what came later. The fixes the alert evaluator gathers (0.1-0.5 s, thousands on the batch path) outlive
+    CPython's young collections, one every 700 new objects: each collection walked them, moved them to the middle
+    generation and walked them again there, ~0.4 µs per fix the ingestion paid for evaluation (bench/alerts.py, "Tenth
+    session"). One young collection every `YOUNG_COLLECTION_AFTER` new objects finds them evaluated and freed; a
+    cycle of garbage still goes at the next one (each walks at most that many objects, ~1 ms).
+    """
+    gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION_AFTER, *gc.get_threshold()[1:])
 
 
 _RUNNING: list[Any] = []  # the app of this worker process (one), for the exit hook
