@@ -204,9 +204,10 @@ def settle_heap() -> None:
     The app's objects live as long as the process: out of the collector's sight (`gc.freeze`), a full collection walks
     only what came later. The fixes the alert evaluator gathers (0.1-0.5 s, thousands on the batch path) outlive
     CPython's young collections, one every 700 new objects: each collection walked them, moved them to the middle
-    generation and walked them again there, ~0.4 µs per fix the ingestion paid for evaluation (bench/alerts.py, "Tenth
-    session"). One young collection every `YOUNG_COLLECTION_AFTER` new objects finds them evaluated and freed; a
-    cycle of garbage still goes at the next one (each walks at most that many objects, ~1 ms).
+    generation and walked them again there, ~0.4 µs per fix the ingestion paid for evaluation (bench/README.md,
+    "Alerts", tenth session). With a young collection every `YOUNG_COLLECTION_AFTER` new objects, most windows are
+    evaluated and freed before one comes; a cycle of garbage still goes at the next (each walks at most about that
+    many young objects, ~1 ms).
     """
     gc.freeze()
     gc.set_threshold(YOUNG_COLLECTION_AFTER, *gc.get_threshold()[1:])
