@@ -18,7 +18,7 @@ asserts on time.
 A second table says where the added CPU goes: each thread's own CPU (`pthread_getcpuclockid`) with and without
 evaluation, and the garbage collector's time by generation (`gc.callbacks`; the oldest generation is the "full"
 collection, which walks every tracked object). After the warm-up the bench settles its heap as a console worker does
-once its app is built (`console/serve.py::settle_heap`: `gc.freeze()`, and a young collection every
+once its app is built (`realtime/heap.py::settle_heap`: `gc.freeze()`, and a young collection every
 `YOUNG_COLLECTION_AFTER` new objects); `--default-young` keeps CPython's 700 (the console before the tenth session),
 `--no-freeze` leaves the heap to the collector as CPython sets it.
 A round with the hook ends when the evaluator is idle; the bench waits for that on a signal from the evaluator
@@ -57,7 +57,6 @@ sys.path.insert(0, str(REPO))
 
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
-from console.serve import YOUNG_COLLECTION_AFTER, settle_heap  # noqa: E402
 from data import sites_repo, workers_repo  # noqa: E402
 from data.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
 from data.migrate import migrate  # noqa: E402
@@ -68,6 +67,7 @@ from dispatch.positions import KNOTS_TO_MPS, Position, PositionLimits  # noqa: E
 from dispatch.workers import Shift  # noqa: E402
 from realtime.bus import Bus  # noqa: E402
 from realtime.field_events import FieldEvents  # noqa: E402
+from realtime.heap import YOUNG_COLLECTION_AFTER, settle_heap  # noqa: E402
 from realtime.ingest import PositionReport  # noqa: E402
 from realtime.pipeline import PositionPipeline  # noqa: E402
 from realtime.redis_server import start_redis  # noqa: E402

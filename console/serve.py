@@ -20,7 +20,6 @@ SIGTERM drains: the workers stop accepting, finish the requests in flight (up to
 from __future__ import annotations
 
 import errno
-import gc
 import logging
 import queue
 import signal
@@ -37,6 +36,7 @@ from gunicorn.workers.gthread import ThreadWorker
 
 from data.settings import Settings
 from dispatch.clock import SystemClock
+from realtime.heap import settle_heap
 
 log = logging.getLogger("outfield")
 
@@ -192,25 +192,6 @@ class ConsoleApplication(BaseApplication):  # type: ignore[misc]
         _drain_websockets_on_term(app)
         settle_heap()
         return app.server
-
-
-YOUNG_COLLECTION_AFTER = 10_000
-"""Net new container objects between two young collections (CPython's default: 700)."""
-
-
-def settle_heap() -> None:
-    """Once a worker's app is built: freeze the heap and collect the young generation less often.
-
-    The app's objects live as long as the process: out of the collector's sight (`gc.freeze`), a full collection walks
-    only what came later. The fixes the alert evaluator gathers (0.1-0.5 s, thousands on the batch path) outlive
-    CPython's young collections, one every 700 new objects: each collection walked them, moved them to the middle
-    generation and walked them again there, ~0.4 µs per fix the ingestion paid for evaluation (bench/README.md,
-    "Alerts", tenth session). With a young collection every `YOUNG_COLLECTION_AFTER` new objects, most windows are
-    evaluated and freed before one comes; a cycle of garbage still goes at the next (each walks at most about that
-    many young objects, ~1 ms).
-    """
-    gc.freeze()
-    gc.set_threshold(YOUNG_COLLECTION_AFTER, *gc.get_threshold()[1:])
 
 
 _RUNNING: list[Any] = []  # the app of this worker process (one), for the exit hook

@@ -1,4 +1,4 @@
-"""A console worker's heap once its app is built (`console/serve.py::settle_heap`): frozen, young collections rarer,
+"""A console worker's heap once its app is built (`realtime/heap.py::settle_heap`): frozen, young collections rarer,
 and garbage cycles still reclaimed without anyone asking."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from console.serve import YOUNG_COLLECTION_AFTER, settle_heap
+from realtime.heap import YOUNG_COLLECTION_AFTER, settle_heap
 
 
 class _Node:
