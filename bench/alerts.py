@@ -17,8 +17,10 @@ asserts on time.
 
 A second table says where the added CPU goes: each thread's own CPU (`pthread_getcpuclockid`) with and without
 evaluation, and the garbage collector's time by generation (`gc.callbacks`; the oldest generation is the "full"
-collection, which walks every tracked object). After the warm-up the bench freezes its heap (`gc.freeze()`), as
-a console worker does once its app is built (`console/serve.py`); `--no-freeze` leaves it to the collector.
+collection, which walks every tracked object). After the warm-up the bench settles its heap as a console worker does
+once its app is built (`realtime/heap.py::settle_heap`: `gc.freeze()`, and a young collection every
+`YOUNG_COLLECTION_AFTER` new objects); `--default-young` keeps CPython's 700 (the console before the tenth session),
+`--no-freeze` leaves the heap to the collector as CPython sets it.
 A round with the hook ends when the evaluator is idle; the bench waits for that on a signal from the evaluator
 thread rather than by polling, so the waiting costs the process (almost) nothing.
 
@@ -27,7 +29,7 @@ evaluates the same fixes of the cycle, crossings included): the table pools them
 and the CPU added in each block is printed beside, to show how far one block's figure strays.
 
     .venv/bin/python bench/alerts.py [--sites 500] [--devices 200] [--fixes 4000] [--rounds 4] [--blocks 1]
-        [--no-freeze]
+        [--no-freeze | --default-young]
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ from dispatch.positions import KNOTS_TO_MPS, Position, PositionLimits  # noqa: E
 from dispatch.workers import Shift  # noqa: E402
 from realtime.bus import Bus  # noqa: E402
 from realtime.field_events import FieldEvents  # noqa: E402
+from realtime.heap import YOUNG_COLLECTION_AFTER, settle_heap  # noqa: E402
 from realtime.ingest import PositionReport  # noqa: E402
 from realtime.pipeline import PositionPipeline  # noqa: E402
 from realtime.redis_server import start_redis  # noqa: E402
@@ -212,6 +215,9 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-freeze", action="store_true", help="leave the warmed-up heap to the collector")
+    parser.add_argument(
+        "--default-young", action="store_true", help="freeze the heap but keep CPython's young collection every 700"
+    )
     args = parser.parse_args()
 
     with bench_store("outfield-bench-alerts-") as (bus, sessions):
@@ -267,8 +273,10 @@ def main() -> None:
         drained()
         hook_s[0], hook_fixes[0] = 0.0, 0
         windows.clear()
-        if not args.no_freeze:
-            gc.freeze()  # as console/serve.py does once a worker's app is built
+        if args.default_young:
+            gc.freeze()
+        elif not args.no_freeze:
+            settle_heap()  # as a console worker does once its app is built
         gc.callbacks.append(gc_time)
 
         rows = []
@@ -355,7 +363,13 @@ def main() -> None:
             each = ", ".join(f"{a * 100:+.1f}" for a in added)
             print(f"- {shape}: {each} % (median {statistics.median(added) * 100:+.1f} %)")
     print()
-    heap = "heap frozen after the warm-up" if not args.no_freeze else "heap not frozen (--no-freeze)"
+    heap = (
+        "heap not frozen (--no-freeze)"
+        if args.no_freeze
+        else "heap frozen after the warm-up, young collections every 700 (--default-young)"
+        if args.default_young
+        else f"heap settled after the warm-up (frozen, young collections every {YOUNG_COLLECTION_AFTER:,})"
+    )
     print(f"Where the CPU goes (µs per fix; threads' own CPU; the collector's time is part of its thread's; {heap}):")
     print()
     print("| shape | thread / collector | without evaluation | with | added |")

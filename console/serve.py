@@ -20,7 +20,6 @@ SIGTERM drains: the workers stop accepting, finish the requests in flight (up to
 from __future__ import annotations
 
 import errno
-import gc
 import logging
 import queue
 import signal
@@ -37,6 +36,7 @@ from gunicorn.workers.gthread import ThreadWorker
 
 from data.settings import Settings
 from dispatch.clock import SystemClock
+from realtime.heap import settle_heap
 
 log = logging.getLogger("outfield")
 
@@ -190,10 +190,7 @@ class ConsoleApplication(BaseApplication):  # type: ignore[misc]
         app.start_relay(self._settings.live_batch_ms)
         _RUNNING.append(app)
         _drain_websockets_on_term(app)
-        # The app's objects live as long as the process: out of the collector's sight, a full collection walks only
-        # what came later. The fixes the alert evaluator gathers (~0.1 s) outlive the younger generations, so
-        # on the batch path they brought full collections over the whole heap ~4 times as often (bench/alerts.py).
-        gc.freeze()
+        settle_heap()
         return app.server
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -348,13 +349,23 @@ class RouteStopRow(Base):
 
 class EventRow(Base):
     __tablename__ = "events"
-    # A geofence pair's last crossing in one seek (migration 0019); by site alone through its first column.
-    __table_args__ = (Index("ix_events_site_worker_at", "site_id", "worker_id", "at"),)
+    # A geofence pair's last crossing in one seek (migration 0019); by site alone through its first column. By order
+    # only the events that name one (a crossing names none, so it writes no entry there; every question by order
+    # compares it with a value): migration 0021, which also dropped the index on `type` that no query needs.
+    __table_args__ = (
+        Index("ix_events_site_worker_at", "site_id", "worker_id", "at"),
+        Index(
+            "ix_events_order_id",
+            "order_id",
+            sqlite_where=text("order_id IS NOT NULL"),
+            postgresql_where=text("order_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    type: Mapped[str] = mapped_column(String(50), index=True)
+    type: Mapped[str] = mapped_column(String(50))
     worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id", ondelete="SET NULL"), index=True)
-    order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id", ondelete="SET NULL"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id", ondelete="SET NULL"))
     at: Mapped[datetime] = mapped_column(index=True)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # The site of a geofence enter/exit event.

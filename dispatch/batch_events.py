@@ -92,6 +92,7 @@ def evaluate_batch(
     one_by_one: bool | None = None,
     ids: Sequence[int | None] | None = None,
     fix_us: Sequence[int] | None = None,
+    worker_ids: npt.NDArray[np.int64] | None = None,
 ) -> BatchOutcome:
     """Evaluate `fixes` (any workers, any order) after each worker's `last` fix and dwell state `fences`.
 
@@ -100,7 +101,8 @@ def evaluate_batch(
     it); the last fixes returned keep the ids they came with. A dwell state returned carries the time of its worker's
     last fix `step` takes (`FenceState.last_fix_time`); over arrays, a worker whose presence at every site stayed as it
     was gets none. `fix_us`, when given, are the fixes' times in microseconds since the epoch (`StoredFixes.fix_us`),
-    read instead of each `fix_time`.
+    read instead of each `fix_time`. `worker_ids`, when given, are the fixes' worker ids (an int64 array the caller read
+    already), read instead of each `worker_id`.
 
     `one_by_one` (default: for fewer than `SMALL` fixes) takes each fix in turn instead.
     """
@@ -111,7 +113,7 @@ def evaluate_batch(
     if one_by_one:
         return _one_by_one(fixes, ids, last, fences, index, settings, dwell, open_keys)
     n = len(fixes)
-    w_in = np.fromiter((p.worker_id for p in fixes), np.int64, n)
+    w_in = np.fromiter((p.worker_id for p in fixes), np.int64, n) if worker_ids is None else worker_ids
     if fix_us is None:
         t_in = np.fromiter((p.fix_time.timestamp() for p in fixes), np.float64, n)
         us_in = _micros(t_in)
@@ -244,8 +246,9 @@ def _alerts(
     the `timestamp()` of each worker's `last` fix)."""
     m = len(fx)
     may = mock.copy()
-    for k in np.flatnonzero(np.fromiter(map(len, map(_ATTRIBUTES, fx)), np.intp, m)).tolist():
-        may[k] |= fx[k].attributes.get("alarm") is not None
+    if any(map(_ATTRIBUTES, fx)):  # nearly never: one pass in C over the (empty) attributes, not a count of each
+        for k in np.flatnonzero(np.fromiter(map(len, map(_ATTRIBUTES, fx)), np.intp, m)).tolist():
+            may[k] |= fx[k].attributes.get("alarm") is not None
     battery = np.array([p.battery_pct for p in fx], np.float64)  # None: NaN, neither low nor back
     for k in np.flatnonzero(battery < settings.low_battery_pct).tolist():
         fix = fx[k]

@@ -32,6 +32,7 @@ from operator import attrgetter
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from data import alerts_repo, orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
@@ -72,7 +73,6 @@ from realtime.bus import ALERTS, Bus
 
 log = logging.getLogger(__name__)
 
-_WORKER_ID = attrgetter("worker_id")
 _FIX_TIME = attrgetter("fix_time")
 
 OrderChanged = Callable[[WorkOrder, Site], None]
@@ -248,7 +248,9 @@ class FieldEvents:
         ids = fix_us = None
         if isinstance(fixes, StoredFixes):
             ids, fix_us, fixes = fixes.ids, fixes.fix_us, fixes.positions
-        unseen = set(map(_WORKER_ID, fixes)).difference(self._cache.fences)
+        # Each fix's worker read once, for the workers not met yet and for the batch's arrays.
+        worker_ids = np.fromiter((p.worker_id for p in fixes), np.int64, len(fixes))
+        unseen = set(np.unique(worker_ids).tolist()).difference(self._cache.fences)
         if unseen:
             self._load_presence(unseen, min(p.fix_time for p in fixes))
         cache = self._cache
@@ -258,6 +260,7 @@ class FieldEvents:
                 fixes,
                 ids=ids,
                 fix_us=fix_us,
+                worker_ids=worker_ids,
                 last=cache.last,
                 fences=cache.fences,
                 index=cache.index,

@@ -230,3 +230,49 @@ def test_migration_0020_drops_the_fix_time_index_and_its_downgrade_brings_it_bac
         assert ["fix_time"] in fix_time_indexes()
     finally:
         engine.dispose()
+
+
+def test_migration_0021_drops_the_events_type_index_and_keeps_by_order_only_events_naming_one(empty_url: str) -> None:
+    """Tests that 0021 drops `events`' index on `type`, rebuilds the one on `order_id` over the events that name an
+    order (a geofence crossing names none), keeps the stored events and still stores a crossing once (its dedup key),
+    and that its downgrade brings both indexes back whole."""
+    config = alembic_config(database_url=empty_url)
+    command.upgrade(config, "0020")
+    engine = make_engine(empty_url)
+    crossing = (
+        "INSERT INTO events (type, worker_id, order_id, at, site_id, dedup_key, details) "
+        "VALUES ('enter', NULL, NULL, '2026-12-05 08:00:00', NULL, 'enter:1:1:2026-12-05T08:00:00+00:00', '{}')"
+    )
+
+    def indexes() -> dict[str, list[str | None]]:
+        return {str(ix["name"]): ix["column_names"] for ix in inspect(engine).get_indexes("events")}
+
+    def partial(name: str) -> bool:
+        ix = next(ix for ix in inspect(engine).get_indexes("events") if ix["name"] == name)
+        where = ix.get("dialect_options", {})
+        if "postgresql_where" in where or "sqlite_where" in where:
+            return True
+        if engine.dialect.name != "sqlite":
+            return False
+        with engine.connect() as connection:
+            sql = connection.execute(text("SELECT sql FROM sqlite_master WHERE name = :n"), {"n": name}).scalar_one()
+        return " WHERE " in sql
+
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(crossing))
+        assert indexes()["ix_events_type"] == ["type"] and not partial("ix_events_order_id")
+        command.upgrade(config, "0021")
+        engine.dispose()
+        assert "ix_events_type" not in indexes()
+        assert indexes()["ix_events_order_id"] == ["order_id"] and partial("ix_events_order_id")
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM events")).scalar_one() == 1
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(text(crossing))
+        command.downgrade(config, "0020")
+        engine.dispose()
+        assert indexes()["ix_events_type"] == ["type"]
+        assert indexes()["ix_events_order_id"] == ["order_id"] and not partial("ix_events_order_id")
+    finally:
+        engine.dispose()

@@ -161,9 +161,11 @@ def check_same(
     one_by_one: bool = False,
     ids_beside: bool = False,
     times_beside: bool = False,
+    workers_beside: bool = False,
 ) -> tuple[int, int]:
     """`ids_beside`: each batch is given as fixes without their ids and the ids beside them (`StoredFixes`);
-    `times_beside`: with the fixes' times in microseconds beside them (`StoredFixes.fix_us`)."""
+    `times_beside`: with the fixes' times in microseconds beside them (`StoredFixes.fix_us`); `workers_beside`: with
+    their worker ids as an array beside them (as the evaluator reads them once)."""
     rng = random.Random(seed)
     sites = fences(rng)
     index = GeofenceIndex(sites)
@@ -189,6 +191,7 @@ def check_same(
             given.positions if given is not None else chunk,
             ids=given.ids if given is not None else None,
             fix_us=[(p.fix_time - EPOCH) // MICROSECOND for p in chunk] if times_beside else None,
+            worker_ids=np.array([p.worker_id for p in chunk], np.int64) if workers_beside else None,
             last=last,
             fences=states,
             index=index,
@@ -247,13 +250,24 @@ def test_fixes_handed_with_their_ids_beside_them_cross_with_those_ids(
     batches=st.integers(1, 4),
     one_by_one=st.booleans(),
     ids_beside=st.booleans(),
+    workers_beside=st.booleans(),
 )
 def test_fixes_handed_with_their_times_beside_them_decide_the_same(
-    seed: int, workers: int, fixes_each: int, batches: int, one_by_one: bool, ids_beside: bool
+    seed: int, workers: int, fixes_each: int, batches: int, one_by_one: bool, ids_beside: bool, workers_beside: bool
 ) -> None:
-    """Tests that fixes handed with their times in microseconds beside them (as the batch endpoint read them) decide
-    what each fix through `step` and `fix_alerts` decides: the same order, dwell, jumps and crossings."""
-    check_same(seed, workers, fixes_each, batches, one_by_one, ids_beside=ids_beside, times_beside=True)
+    """Tests that fixes handed with their times in microseconds beside them (as the batch endpoint read them), and
+    their worker ids (as the evaluator reads them once), decide what each fix through `step` and `fix_alerts` decides:
+    the same order, dwell, jumps and crossings."""
+    check_same(
+        seed,
+        workers,
+        fixes_each,
+        batches,
+        one_by_one,
+        ids_beside=ids_beside,
+        times_beside=True,
+        workers_beside=workers_beside,
+    )
 
 
 def test_the_random_tracks_cross_and_alert_so_the_comparison_means_something() -> None:

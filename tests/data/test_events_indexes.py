@@ -1,0 +1,149 @@
+"""Every question the code asks of `events` is answered from an index on SQLite (migration 0021 dropped two).
+
+Each repository call that reads or deletes events runs on a migrated SQLite file with a few rows; every statement it
+sends that names `events` is then asked `EXPLAIN QUERY PLAN` with the same parameters, and no step may read the whole
+table (`SCAN events`). The foreign keys' actions (an order, a worker or a site deleted: `SET NULL` on their events) are
+asked as the statement SQLite runs for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, inspect
+from sqlalchemy.orm import Session
+
+from data import alerts_repo, field_repo, privacy_repo, sites_repo
+from data.db import make_engine, make_sessionmaker
+from data.migrate import migrate
+from data.workers_repo import add_worker
+from dispatch.alerts import AlertKind, Raise
+from dispatch.geo import LatLon
+from dispatch.geofences import FenceEventType, GeofenceEvent
+from dispatch.privacy import RetentionDays
+from tests.factories import EVERY_DAY_7_TO_19, at
+
+NOW = at("2025-03-03T09:00:00Z")
+
+
+@pytest.fixture
+def engine(sqlite_url: str) -> Iterator[Engine]:
+    migrate(sqlite_url)
+    engine = make_engine(sqlite_url)
+    yield engine
+    engine.dispose()
+
+
+def _world(session: Session) -> tuple[list[int], list[int]]:
+    """Three workers, three sites, crossings of each worker at each site, an alert and an order's event."""
+    workers = [add_worker(session, name=f"W{i}", device_id=f"d-{i}", shifts=(EVERY_DAY_7_TO_19,)).id for i in range(3)]
+    sites = [
+        sites_repo.add_site(session, name=f"S{i}", location=LatLon(43.73 + i * 1e-3, 7.42), geofence_radius_m=50).id
+        for i in range(3)
+    ]
+    crossings = [
+        GeofenceEvent(kind, w, s, NOW + timedelta(minutes=m), NOW + timedelta(minutes=m, seconds=60), position_id=m)
+        for w in workers
+        for s in sites
+        for m, kind in ((0, FenceEventType.ENTER), (10, FenceEventType.EXIT))
+    ]
+    assert alerts_repo.add_fence_events(session, crossings) == crossings
+    alerts_repo.raise_alert(session, Raise(AlertKind.SOS, workers[0], None, NOW, "SOS"))
+    field_repo.record_event(
+        session, type="checkin_reviewed", worker_id=workers[1], order_id=None, at=NOW, details={"note": "ok"}
+    )
+    session.commit()
+    return workers, sites
+
+
+def _statements(engine: Engine, call: Callable[[], object]) -> list[tuple[str, Any]]:
+    """The statements naming `events` that `call` sends, with their (first row of) parameters."""
+    sent: list[tuple[str, Any]] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "events" in statement.replace("clock_events", ""):
+            sent.append((statement, parameters[0] if executemany else parameters))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    return sent
+
+
+def _plan(engine: Engine, statement: str, parameters: Any) -> list[str]:
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+    return [row[-1] for row in rows]
+
+
+def _full_scans(plan: list[str]) -> list[str]:
+    return [step for step in plan if step.startswith("SCAN events") or step.startswith("SCAN last")]
+
+
+def test_every_query_of_events_is_answered_from_an_index(engine: Engine) -> None:
+    """Tests that the geofence crossings' store (the last crossing of each pair, the insert), a worker's crossings
+    over a range and where they stand, an order's timeline and its suspicious check-ins, the retention purge,
+    anonymising a leaver and their export read `events` through an index, never the whole table."""
+    sessions = make_sessionmaker(engine)
+    with sessions() as session:
+        workers, sites = _world(session)
+    later = [GeofenceEvent(FenceEventType.ENTER, workers[0], sites[0], NOW + timedelta(hours=1), NOW, position_id=99)]
+    calls: dict[str, Callable[[Session], object]] = {
+        "add_fence_events": lambda s: alerts_repo.add_fence_events(s, later),
+        "fence_events": lambda s: alerts_repo.fence_events(
+            s, worker_id=workers[0], start=NOW, end=NOW + timedelta(hours=1)
+        ),
+        "sites_inside_many": lambda s: alerts_repo.sites_inside_many(
+            s, worker_ids=workers[:2], since=NOW - timedelta(days=1)
+        ),
+        "order_events": lambda s: field_repo.order_events(s, order_id=1, types=["checkin_reviewed"]),
+        "checkin_flags": lambda s: field_repo.checkin_flags(s, [1, 2]),
+        "purge": lambda s: privacy_repo.purge(s, now=NOW + timedelta(days=400), retention=RetentionDays()),
+        "export_data": lambda s: privacy_repo.export_data(s, worker_id=workers[1]),
+        "anonymise": lambda s: privacy_repo.anonymise(s, worker_id=workers[2], at=NOW),
+    }
+    asked: dict[str, int] = {}
+    for name, call in calls.items():
+        with sessions() as session:
+            sent = _statements(engine, lambda: call(session))  # noqa: B023 (called at once)
+            session.rollback()
+        asked[name] = len(sent)
+        for statement, parameters in sent:
+            plan = _plan(engine, statement, parameters)
+            assert not _full_scans(plan), (name, statement, plan)
+    assert all(asked.values()), asked  # each call did ask `events` something
+    # What SQLite runs for the foreign keys' ON DELETE SET NULL of an order, a worker, a site.
+    for column in ("order_id", "worker_id", "site_id"):
+        plan = _plan(engine, f"UPDATE events SET {column} = NULL WHERE {column} = ?", (1,))
+        assert not _full_scans(plan), (column, plan)
+
+
+def test_where_workers_stand_is_read_through_their_own_crossings(engine: Engine) -> None:
+    """Tests that `sites_inside_many` (a process meeting a batch's workers) seeks those workers' crossings by the
+    worker index, not every crossing since the day before through an index on the type (dropped by 0021; SQLite
+    picked it for three workers or more)."""
+    sessions = make_sessionmaker(engine)
+    with sessions() as session:
+        workers, sites = _world(session)
+        inside = alerts_repo.sites_inside_many(session, worker_ids=workers, since=NOW - timedelta(days=1))
+        assert inside == {w: {} for w in workers}  # each entered every site and left it
+        sent = _statements(
+            engine, lambda: alerts_repo.sites_inside_many(session, worker_ids=workers, since=NOW - timedelta(days=1))
+        )
+    ((statement, parameters),) = sent
+    assert any("ix_events_worker_id" in step for step in _plan(engine, statement, parameters))
+
+
+def test_the_order_index_holds_only_events_that_name_an_order(engine: Engine) -> None:
+    """Tests that after 0021 `events` has no index on `type` and its index on `order_id` is partial (a geofence
+    crossing, which names no order, writes no entry in it)."""
+    names = {ix["name"] for ix in inspect(engine).get_indexes("events")}
+    assert "ix_events_type" not in names
+    with engine.connect() as connection:
+        sql = connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'ix_events_order_id'").scalar_one()
+    assert sql.endswith("WHERE order_id IS NOT NULL"), sql
