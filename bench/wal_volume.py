@@ -40,9 +40,13 @@ T0 = datetime(2026, 12, 4, 1, 0)
 Row = tuple[Any, ...]
 
 
-def open_db(path: Path, *, fix_time_index: bool = False, autocheckpoint: int = 0) -> sqlite3.Connection:
+def open_db(
+    path: Path, *, fix_time_index: bool = False, autocheckpoint: int = 0, page_size: int = 4096
+) -> sqlite3.Connection:
     """The schema in a new file, as the committer's connection sees it (WAL, FULL, 64 MiB cache); `fix_time_index`
-    adds the index on `fix_time` alone that migration 0020 dropped (the schema before it)."""
+    adds the index on `fix_time` alone that migration 0020 dropped (the schema before it); `page_size` is the new
+    file's (set before its first table, as `data.db` does)."""
+    sqlite3.connect(path).execute(f"PRAGMA page_size={page_size}").execute("VACUUM").connection.close()
     engine = create_engine(f"sqlite:///{path}")
     Base.metadata.create_all(engine)
     engine.dispose()
@@ -152,9 +156,33 @@ def index(args: argparse.Namespace) -> None:
                 )
 
 
+def pages(args: argparse.Namespace) -> None:
+    """The write turn per row at each page size, alternately, the WAL checkpointed at the same size in bytes."""
+    for _ in range(args.rounds):
+        for page_size in args.page_sizes:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "x.db"
+                conn = open_db(path, autocheckpoint=args.wal_bytes // page_size, page_size=page_size)
+                assert conn.execute("PRAGMA page_size").fetchone()[0] == page_size
+                source = groups(args.shape, args.per_commit)
+                for _ in range(args.warm_requests // args.per_commit):
+                    commit(conn, next(source))
+                data = [next(source) for _ in range(args.commits)]
+                rows = sum(len(g) for g in data)
+                b0, t0, c0 = disk_bytes(), time.perf_counter(), time.process_time()
+                for g in data:
+                    commit(conn, g)
+                wall, cpu, written = time.perf_counter() - t0, time.process_time() - c0, disk_bytes() - b0
+                print(
+                    f"| {args.shape} | {args.per_commit} | {page_size:,} | {wall / rows * 1e6:.1f} µs "
+                    f"| {cpu / rows * 1e6:.1f} µs | {written / rows:,.0f} B | {os.getloadavg()[0]:.1f} |",
+                    flush=True,
+                )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=("wal", "checkpoint", "index"))
+    parser.add_argument("what", choices=("wal", "checkpoint", "index", "pages"))
     parser.add_argument("--warm-requests", type=int, default=600, help="requests stored before measuring")
     parser.add_argument("--commits", type=int, default=40)
     parser.add_argument("--shape", choices=("mixed", "backlog"), default="mixed", help="checkpoint, index")
@@ -163,8 +191,16 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=2, help="checkpoint, index")
     parser.add_argument("--per-commit", type=int, default=2, help="index only: requests of 500 per commit")
+    parser.add_argument("--page-sizes", type=int, nargs="+", default=[4096, 1024], help="pages only")
+    parser.add_argument(
+        "--wal-bytes", type=int, default=40 * 1024 * 1024, help="pages only: checkpoint the WAL at this size"
+    )
     args = parser.parse_args()
-    if args.what == "wal":
+    if args.what == "pages":
+        print("| shape | requests per commit | page size | wall per row | CPU per row | disk written per row | load |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        pages(args)
+    elif args.what == "wal":
         print("| shape | requests per commit | fix_time index | table rows | WAL per row | pages per commit |")
         print("| --- | ---: | --- | ---: | ---: | ---: |")
         wal(args)
