@@ -10,6 +10,8 @@ consecutive fixes, 5 s apart, a new worker or a later stretch each time). No ser
     .venv/bin/python bench/wal_volume.py checkpoint --pages 10000  # wall, CPU, disk bytes per row: 1,000 vs --pages
     .venv/bin/python bench/wal_volume.py index --shape backlog   # the same with and without the fix_time index,
                                                                  # alternately, at the server's checkpoint interval
+    .venv/bin/python bench/wal_volume.py pages --per-commit 10 --page-sizes 4096 1024 [--wal-bytes 40960000 ...]
+                                                                 # the same at each page size (and checkpoint size)
 
 Byte counts do not depend on the machine's load; the wall and CPU figures do (run alternately, give the load).
 """
@@ -157,12 +159,12 @@ def index(args: argparse.Namespace) -> None:
 
 
 def pages(args: argparse.Namespace) -> None:
-    """The write turn per row at each page size, alternately, the WAL checkpointed at the same size in bytes."""
+    """The write turn per row at each page size (and WAL size to checkpoint at), alternately."""
     for _ in range(args.rounds):
-        for page_size in args.page_sizes:
+        for page_size, wal_bytes in ((p, w) for p in args.page_sizes for w in args.wal_bytes):
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "x.db"
-                conn = open_db(path, autocheckpoint=args.wal_bytes // page_size, page_size=page_size)
+                conn = open_db(path, autocheckpoint=wal_bytes // page_size, page_size=page_size)
                 assert conn.execute("PRAGMA page_size").fetchone()[0] == page_size
                 source = groups(args.shape, args.per_commit)
                 for _ in range(args.warm_requests // args.per_commit):
@@ -174,7 +176,8 @@ def pages(args: argparse.Namespace) -> None:
                     commit(conn, g)
                 wall, cpu, written = time.perf_counter() - t0, time.process_time() - c0, disk_bytes() - b0
                 print(
-                    f"| {args.shape} | {args.per_commit} | {page_size:,} | {wall / rows * 1e6:.1f} µs "
+                    f"| {args.shape} | {args.per_commit} | {page_size:,} | {wal_bytes / 1e6:,.0f} MB "
+                    f"| {wall / rows * 1e6:.1f} µs "
                     f"| {cpu / rows * 1e6:.1f} µs | {written / rows:,.0f} B | {os.getloadavg()[0]:.1f} |",
                     flush=True,
                 )
@@ -193,12 +196,15 @@ def main() -> None:
     parser.add_argument("--per-commit", type=int, default=2, help="index only: requests of 500 per commit")
     parser.add_argument("--page-sizes", type=int, nargs="+", default=[4096, 1024], help="pages only")
     parser.add_argument(
-        "--wal-bytes", type=int, default=40 * 1024 * 1024, help="pages only: checkpoint the WAL at this size"
+        "--wal-bytes", type=int, nargs="+", default=[40_960_000], help="pages only: checkpoint the WAL at these sizes"
     )
     args = parser.parse_args()
     if args.what == "pages":
-        print("| shape | requests per commit | page size | wall per row | CPU per row | disk written per row | load |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        print(
+            "| shape | requests per commit | page size | checkpoint at | wall per row | CPU per row | disk written per row "
+            "| load |"
+        )
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         pages(args)
     elif args.what == "wal":
         print("| shape | requests per commit | fix_time index | table rows | WAL per row | pages per commit |")
