@@ -10,6 +10,8 @@ consecutive fixes, 5 s apart, a new worker or a later stretch each time). No ser
     .venv/bin/python bench/wal_volume.py checkpoint --pages 10000  # wall, CPU, disk bytes per row: 1,000 vs --pages
     .venv/bin/python bench/wal_volume.py index --shape backlog   # the same with and without the fix_time index,
                                                                  # alternately, at the server's checkpoint interval
+    .venv/bin/python bench/wal_volume.py pages --per-commit 10 --page-sizes 4096 1024 [--wal-bytes 40960000 ...]
+                                                                 # the same at each page size (and checkpoint size)
 
 Byte counts do not depend on the machine's load; the wall and CPU figures do (run alternately, give the load).
 """
@@ -40,9 +42,13 @@ T0 = datetime(2026, 12, 4, 1, 0)
 Row = tuple[Any, ...]
 
 
-def open_db(path: Path, *, fix_time_index: bool = False, autocheckpoint: int = 0) -> sqlite3.Connection:
+def open_db(
+    path: Path, *, fix_time_index: bool = False, autocheckpoint: int = 0, page_size: int = 4096
+) -> sqlite3.Connection:
     """The schema in a new file, as the committer's connection sees it (WAL, FULL, 64 MiB cache); `fix_time_index`
-    adds the index on `fix_time` alone that migration 0020 dropped (the schema before it)."""
+    adds the index on `fix_time` alone that migration 0020 dropped (the schema before it); `page_size` is the new
+    file's (set before its first table, as `data.db` does)."""
+    sqlite3.connect(path).execute(f"PRAGMA page_size={page_size}").execute("VACUUM").connection.close()
     engine = create_engine(f"sqlite:///{path}")
     Base.metadata.create_all(engine)
     engine.dispose()
@@ -152,9 +158,34 @@ def index(args: argparse.Namespace) -> None:
                 )
 
 
+def pages(args: argparse.Namespace) -> None:
+    """The write turn per row at each page size (and WAL size to checkpoint at), alternately."""
+    for _ in range(args.rounds):
+        for page_size, wal_bytes in ((p, w) for p in args.page_sizes for w in args.wal_bytes):
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "x.db"
+                conn = open_db(path, autocheckpoint=wal_bytes // page_size, page_size=page_size)
+                assert conn.execute("PRAGMA page_size").fetchone()[0] == page_size
+                source = groups(args.shape, args.per_commit)
+                for _ in range(args.warm_requests // args.per_commit):
+                    commit(conn, next(source))
+                data = [next(source) for _ in range(args.commits)]
+                rows = sum(len(g) for g in data)
+                b0, t0, c0 = disk_bytes(), time.perf_counter(), time.process_time()
+                for g in data:
+                    commit(conn, g)
+                wall, cpu, written = time.perf_counter() - t0, time.process_time() - c0, disk_bytes() - b0
+                print(
+                    f"| {args.shape} | {args.per_commit} | {page_size:,} | {wal_bytes / 1e6:,.0f} MB "
+                    f"| {wall / rows * 1e6:.1f} µs "
+                    f"| {cpu / rows * 1e6:.1f} µs | {written / rows:,.0f} B | {os.getloadavg()[0]:.1f} |",
+                    flush=True,
+                )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=("wal", "checkpoint", "index"))
+    parser.add_argument("what", choices=("wal", "checkpoint", "index", "pages"))
     parser.add_argument("--warm-requests", type=int, default=600, help="requests stored before measuring")
     parser.add_argument("--commits", type=int, default=40)
     parser.add_argument("--shape", choices=("mixed", "backlog"), default="mixed", help="checkpoint, index")
@@ -163,8 +194,19 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=2, help="checkpoint, index")
     parser.add_argument("--per-commit", type=int, default=2, help="index only: requests of 500 per commit")
+    parser.add_argument("--page-sizes", type=int, nargs="+", default=[4096, 1024], help="pages only")
+    parser.add_argument(
+        "--wal-bytes", type=int, nargs="+", default=[40_960_000], help="pages only: checkpoint the WAL at these sizes"
+    )
     args = parser.parse_args()
-    if args.what == "wal":
+    if args.what == "pages":
+        print(
+            "| shape | requests per commit | page size | checkpoint at | wall per row | CPU per row | disk written per row "
+            "| load |"
+        )
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        pages(args)
+    elif args.what == "wal":
         print("| shape | requests per commit | fix_time index | table rows | WAL per row | pages per commit |")
         print("| --- | ---: | --- | ---: | ---: | ---: |")
         wal(args)

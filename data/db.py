@@ -14,13 +14,24 @@ from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
-SQLITE_WAL_AUTOCHECKPOINT_PAGES = 10_000
-"""A committing connection checkpoints the WAL into the database once it holds this many pages (40 MiB at 4 KiB;
-SQLite's default is 1,000). A batch commit of a thousand workers' fixes writes over a thousand pages to the WAL, so
-with the default every such commit also checkpointed, writing each touched index leaf to the database again; at
-10,000 a hot leaf is written to the database once per ~8 commits, inside the writers' turn all the same. The WAL is
-still reset after each checkpoint (bounded near 40 MiB plus one commit); durability is the commit's fsync of the WAL,
-unchanged (bench/README.md, "Ingestion", eighth session, `batchshape`)."""
+SQLITE_PAGE_SIZE = 1024
+"""The page size of a new SQLite file (SQLite's default is 4,096). A WAL frame is a whole page, and a group of the
+batch endpoint's fixes from many phones changes one leaf of the unique (worker, fix time) index per phone, so the
+WAL bytes (and the commit's fsync) of such a group grow with the page size: 1 KiB pages write about half the bytes
+per stored fix of 4 KiB ones (bench/README.md, "Ingestion", tenth session, `batch51`). SQLite fixes the size when
+the file's first page is written, so this only applies to a new file (it is set before WAL, which writes the
+header); an existing file keeps its size and works as before. Changing it takes a `VACUUM` outside WAL, with the
+servers stopped and room for a copy of the file: `sqlite3 outfield.db 'PRAGMA journal_mode=DELETE;
+PRAGMA page_size=1024; VACUUM; PRAGMA journal_mode=WAL;'` (docs/operations: an install's choice, not done for it)."""
+
+SQLITE_WAL_AUTOCHECKPOINT_BYTES = 10_000 * 4096
+"""A committing connection checkpoints the WAL into the database once it holds this many bytes of pages (10,000
+pages of 4 KiB, 40,000 of 1 KiB; SQLite's default is 1,000 pages). A batch commit of a thousand workers' fixes
+writes over a thousand pages to the WAL, so with the default every such commit also checkpointed, writing each
+touched index leaf to the database again; at ~40 MB a hot leaf is written to the database once per many commits,
+inside the writers' turn all the same. The WAL is still reset after each checkpoint (bounded near 40 MB plus one
+commit); durability is the commit's fsync of the WAL, unchanged (bench/README.md, "Ingestion", eighth session,
+`batchshape`)."""
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -63,10 +74,12 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
+        cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")  # a new file's; before WAL writes its header
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
+        (page_size,) = cursor.execute("PRAGMA page_size").fetchone()  # an existing file's own
+        cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_BYTES // page_size}")
         # FULL: a commit is on disk before we answer 200. In WAL mode NORMAL may lose the last
         # commits on power loss, and an acknowledged position must be durable.
         cursor.execute("PRAGMA synchronous=FULL")

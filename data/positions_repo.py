@@ -184,6 +184,11 @@ class PositionWriter:
         self._cursor: Any = None
         self._pid = 0
 
+    @property
+    def sqlite(self) -> bool:
+        """Whether `prepare` makes SQLite rows (`SqliteRows`)."""
+        return self._sqlite
+
     def __call__(self, items: Sequence[Position | NetworkReport]) -> list[int | None]:
         """Store `items` and commit; each item's new id, None for a resend already stored (see `insert_positions`)."""
         return self.write(self.prepare(items))
@@ -239,6 +244,10 @@ _SQLITE_INSERT = (
 _SQLITE_INSERTED = f"SELECT id, worker_id, fix_time FROM {_TABLE.name} WHERE id BETWEEN ? AND ? ORDER BY id"
 
 
+SqliteRow = tuple[Any, ...]
+"""One position's row as the SQLite driver takes it (`SqliteRows`)."""
+
+
 class SqliteRows:
     """Positions (and network-only reports) as SQLite rows, made outside the writers' turn (`write_sqlite_rows`).
 
@@ -248,7 +257,7 @@ class SqliteRows:
 
     __slots__ = ("rows",)
 
-    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+    def __init__(self, rows: list[SqliteRow]) -> None:
         self.rows = rows
 
     def __len__(self) -> int:

@@ -21,13 +21,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from data import positions_repo, privacy_repo, workers_repo
 from data.db import WriteTurn, session_scope
+from data.positions_repo import SqliteRow, SqliteRows
 from dispatch.access import Decision
 from dispatch.clock import Clock
 from dispatch.positions import (
@@ -203,10 +204,15 @@ class PositionPipeline:
         self._writer = positions_repo.PositionWriter(bind) if isinstance(bind, Engine) else None
         # Told of each request's newly stored live fixes, after the commit (geofence events and alerts).
         self._after_store = after_store
-        self._committer: GroupCommitter[Storable, int | None] = GroupCommitter(
-            write or self._insert,
+        # On SQLite each request puts its rows in storage form in its own thread (`_store`), and the committer takes
+        # the writers' turn and then everything queued meanwhile (see GroupCommitter), so a group is as large as the
+        # other processes' commits let it be and the turn holds only the statements and the commit.
+        self._rows_first = write is None and self._writer is not None and self._writer.sqlite
+        self._committer: GroupCommitter[Storable | SqliteRow, int | None] = GroupCommitter(
+            write or self._insert,  # type: ignore[arg-type]  # a given `write` is handed Storable items only
             name="outfield-group-commit",
             on_idle=self._writer.close if write is None and self._writer is not None else None,
+            turn=self._write_turn if write is None else None,
         )
 
     def ingest(self, report: PositionReport) -> Stored | Rejected:
@@ -237,10 +243,7 @@ class PositionPipeline:
         if isinstance(decided, Rejected):
             return decided
         item, live = decided
-        try:
-            (new_id,) = self._committer.write((item,), timeout_s=self._commit_timeout_s)
-        except CommitFailed as exc:
-            raise StoreUnavailable(str(exc)) from None
+        (new_id,) = self._store((item,))
         if new_id is None:
             return Rejected(DUPLICATE, duplicate=True)
         if live and isinstance(item, Position):
@@ -284,10 +287,7 @@ class PositionPipeline:
             if isinstance(decided, tuple):
                 to_store.append((len(outcomes), *decided))
             outcomes.append(None if isinstance(decided, tuple) else decided)
-        try:
-            ids = self._committer.write([item for _, item, _ in to_store], timeout_s=self._commit_timeout_s)
-        except CommitFailed as exc:
-            raise StoreUnavailable(str(exc)) from None
+        ids = self._store([item for _, item, _ in to_store])
         live: list[Position] = []
         for (index, item, is_live), new_id in zip(to_store, ids, strict=True):
             if new_id is None:
@@ -349,10 +349,7 @@ class PositionPipeline:
             else:
                 off_shift += decided.off_shift
                 refused.append(ItemRefused(index, "consent" if decided.no_consent else "timestamp", decided.reason))
-        try:
-            ids = self._committer.write(to_store, timeout_s=self._commit_timeout_s)
-        except CommitFailed as exc:
-            raise StoreUnavailable(str(exc)) from None
+        ids = self._store(to_store)
         fresh: list[Position] = []
         fresh_ids: list[int] = []
         fresh_us: list[int] = []
@@ -495,17 +492,27 @@ class PositionPipeline:
         self._warn_no_shifts(worker)
         return item, False
 
-    def _insert(self, items: list[Storable]) -> list[int | None]:
-        """The committer's write: one transaction for a whole group, in this process's turn to write.
+    def _store(self, items: Sequence[Storable]) -> list[int | None]:
+        """Each item's new id (None: a resend already stored) once the committer has committed them; StoreUnavailable
+        (→ 503) when it did not. On SQLite the rows are made here, in the request's thread, not in the committer's."""
+        try:
+            if self._rows_first and items:
+                assert self._writer is not None
+                rows: Sequence[Storable | SqliteRow] = cast(SqliteRows, self._writer.prepare(items)).rows
+                return self._committer.write(rows, timeout_s=self._commit_timeout_s)
+            return self._committer.write(items, timeout_s=self._commit_timeout_s)
+        except CommitFailed as exc:
+            raise StoreUnavailable(str(exc)) from None
 
-        The rows are made ready before the turn is taken: the turn holds only the statements and the commit.
-        """
+    def _insert(self, items: list[Storable | SqliteRow]) -> list[int | None]:
+        """The committer's write of a whole group in one transaction, inside this process's turn to write (the
+        committer holds it); on SQLite the items are rows in storage form (`_store`)."""
         if self._writer is not None:
-            prepared = self._writer.prepare(items)
-            with self._write_turn():
-                return self._writer.write(prepared)
-        with self._write_turn(), session_scope(self._sessions) as session:
-            return positions_repo.insert_positions(session, items)
+            if self._rows_first:
+                return self._writer.write(SqliteRows(cast(list[SqliteRow], items)))
+            return self._writer(cast(list[Storable], items))
+        with session_scope(self._sessions) as session:
+            return positions_repo.insert_positions(session, cast(list[Storable], items))
 
     def _last_fix(self, worker_id: int) -> Position | None:
         with self._last_lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -24,10 +25,33 @@ def test_sqlite_connections_use_wal_foreign_keys_busy_timeout_and_full_sync(sqli
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
-            # The WAL is checkpointed into the database every 10,000 pages, not SQLite's 1,000 (a batch commit's size).
-            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 10_000
+            # A new file has 1 KiB pages; its WAL is checkpointed at ~40 MB (40,000 pages), not SQLite's 1,000 pages.
+            assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 1024
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 40_000
             # FULL (2): an acknowledged write survives a power cut.
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+    finally:
+        engine.dispose()
+
+
+def test_an_existing_sqlite_file_keeps_its_page_size_and_is_checkpointed_at_the_same_bytes(tmp_path: Path) -> None:
+    """Tests that a file made with 4 KiB pages (before 1 KiB became the default) is opened as it is, WAL and data
+    intact, and checkpointed at the same ~40 MB, 10,000 of its own pages, as before."""
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.execute("PRAGMA page_size=4096")
+    old.execute("PRAGMA journal_mode=WAL")
+    old.execute("CREATE TABLE kept (x INTEGER)")
+    old.execute("INSERT INTO kept VALUES (7)")
+    old.commit()
+    old.close()
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 4096
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 10_000
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("SELECT x FROM kept").scalar() == 7
     finally:
         engine.dispose()
 

@@ -85,3 +85,35 @@ def test_a_request_whose_group_is_not_committed_in_time_gets_commit_failed():
         committer.write([1], timeout_s=0.05)
     release.set()
     assert committer.write([2], timeout_s=10) == [2]
+
+
+def test_a_group_takes_in_what_was_queued_while_its_writer_waited_for_the_turn():
+    """Tests that with a turn (the writers' turn of every process) the writer, once it has the turn, writes the
+    requests queued while it waited in the same transaction as the one it was holding, up to `max_items` (a request
+    is never split), and the rest in the next; every request gets its own results."""
+    import threading
+    from contextlib import contextmanager
+
+    held, waiting = threading.Lock(), threading.Event()
+    held.acquire()  # another process is committing
+
+    @contextmanager
+    def turn():
+        waiting.set()
+        with held:
+            yield
+
+    writes: list[list[int]] = []
+
+    def write(items: list[int]) -> list[int]:
+        writes.append(list(items))
+        return [i * 10 for i in items]
+
+    committer: GroupCommitter[int, int] = GroupCommitter(write, turn=turn, max_items=5)
+    first = committer.submit([1])
+    assert waiting.wait(10)
+    later = [committer.submit([2, 3]), committer.submit([4, 5]), committer.submit([6])]
+    assert writes == []  # nothing is written without the turn
+    held.release()
+    assert [job.result(10) for job in (first, *later)] == [[10], [20, 30], [40, 50], [60]]
+    assert writes == [[1, 2, 3, 4, 5], [6]]
