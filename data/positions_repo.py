@@ -192,6 +192,17 @@ class PositionWriter:
         """`items` ready for `write`: on SQLite their rows in storage form (no database touched), else themselves."""
         return SqliteRows.of(items) if self._sqlite and items else items
 
+    def extend(
+        self, prepared: SqliteRows | Sequence[Position | NetworkReport], items: Sequence[Position | NetworkReport]
+    ) -> SqliteRows | Sequence[Position | NetworkReport]:
+        """What `prepare` made, followed by `items` prepared: one write, their ids after the first ones'."""
+        more = self.prepare(items)
+        if isinstance(prepared, SqliteRows):
+            assert isinstance(more, SqliteRows)
+            return SqliteRows(prepared.rows + more.rows)
+        assert not isinstance(more, SqliteRows)
+        return [*prepared, *more]
+
     def write(self, prepared: SqliteRows | Sequence[Position | NetworkReport]) -> list[int | None]:
         """Store what `prepare` made and commit; each item's new id, None for a resend already stored."""
         if not prepared:

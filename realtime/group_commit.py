@@ -5,6 +5,11 @@ thread takes everything queued while the previous transaction was committing and
 next one. An fsync'd commit then costs once per group instead of once per request, and a request
 is answered only when its items are durable.
 
+A writer that must wait for its turn to write (on SQLite every web process's committer takes turns, one
+durable commit at a time: `data.db.WriteTurn`) calls `join_late()` once it holds the turn: the requests queued
+while it waited join the group being written, instead of waiting for this process's next turn, after the other
+process's next commit. The fsync'd commit is the turn's cost, so every fix it carries more is one fix less waiting.
+
 A failed group is retried one request at a time, so one bad request cannot fail the others; the
 requests whose own transaction fails get `CommitFailed` and nothing of theirs is stored.
 """
@@ -68,7 +73,8 @@ class GroupCommitter[T, R]:
     when Python refuses to start threads.
 
     `write(items)` stores a list of items in one transaction and returns one result per item, in
-    order (it raises when the transaction fails). `max_items` caps one group. `on_idle()` is called by the
+    order (it raises when the transaction fails); inside it, `join_late()` may add the items queued since the
+    group was gathered, whose results then follow the others'. `max_items` caps one group. `on_idle()` is called by the
     writer thread when nothing came for `idle_s` (the writer gives up its connection until the next group).
     """
 
@@ -91,6 +97,7 @@ class GroupCommitter[T, R]:
         self._thread_pid = 0
         self._start_lock = threading.Lock()
         self._started = False
+        self._late: list[_Job[T, R]] | None = None  # the group `join_late` may still add to (writer thread only)
         me = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: (committer := me()) is not None and committer._forked())
         self._ensure_started()
@@ -134,28 +141,47 @@ class GroupCommitter[T, R]:
                     log.exception("the group committer's idle step failed")
                 first = self._queue.get()
             jobs = [first]
-            count = len(jobs[0].items)
-            while count < self._max_items:
-                try:
-                    job = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                jobs.append(job)
-                count += len(job.items)
+            self._gather(jobs, len(first.items))
             self.commit_group(jobs)
 
-    def commit_group(self, jobs: list[_Job[T, R]]) -> None:
-        """Write the jobs' items in one transaction and settle their jobs (the writer thread's step)."""
+    def _gather(self, jobs: list[_Job[T, R]], count: int) -> None:
+        """Add the queued jobs to `jobs` (which holds `count` items) up to `max_items`, without waiting."""
+        while count < self._max_items:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            jobs.append(job)
+            count += len(job.items)
+
+    def join_late(self) -> list[T]:
+        """Called by `write` (the writer thread) once it may write, e.g. holding the database's write turn: the items
+        of the requests queued since its group was gathered, now part of that group (`write` returns their results
+        after the others', in this order). Once per group; [] when nothing waits, and in the one-request
+        transactions that retry a failed group."""
+        jobs, self._late = self._late, None
+        if jobs is None:
+            return []
+        known = len(jobs)
+        self._gather(jobs, sum(len(job.items) for job in jobs))
+        return [item for job in jobs[known:] for item in job.items]
+
+    def commit_group(self, jobs: list[_Job[T, R]], *, may_grow: bool = True) -> None:
+        """Write the jobs' items in one transaction and settle their jobs (the writer thread's step); with `may_grow`,
+        `write` may add the requests queued meanwhile (`join_late`), settled with them."""
+        self._late = jobs if may_grow else None
         try:
             results = self._write([item for job in jobs for item in job.items])
         except Exception as exc:
+            self._late = None
             if len(jobs) > 1:  # find the bad one: each request alone, in its own transaction
                 for job in jobs:
-                    self.commit_group([job])
+                    self.commit_group([job], may_grow=False)
                 return
             log.error("a write of %d items failed and was rolled back: %s", len(jobs[0].items), exc)
             jobs[0].settle(error=CommitFailed(f"the database failed: {type(exc).__name__}"))
             return
+        self._late = None
         start = 0
         for job in jobs:
             job.settle(results[start : start + len(job.items)])

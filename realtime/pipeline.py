@@ -498,11 +498,16 @@ class PositionPipeline:
     def _insert(self, items: list[Storable]) -> list[int | None]:
         """The committer's write: one transaction for a whole group, in this process's turn to write.
 
-        The rows are made ready before the turn is taken: the turn holds only the statements and the commit.
+        The rows are made ready before the turn is taken: the turn holds only the statements and the commit. Once
+        the turn is ours, the fixes queued while it was waited for join the group (`GroupCommitter.join_late`; the
+        other process's commit took that long): one fsync'd commit for them too, instead of one more turn later.
         """
         if self._writer is not None:
             prepared = self._writer.prepare(items)
             with self._write_turn():
+                late = self._committer.join_late()
+                if late:
+                    prepared = self._writer.extend(prepared, late)
                 return self._writer.write(prepared)
         with self._write_turn(), session_scope(self._sessions) as session:
             return positions_repo.insert_positions(session, items)

@@ -85,3 +85,52 @@ def test_a_request_whose_group_is_not_committed_in_time_gets_commit_failed():
         committer.write([1], timeout_s=0.05)
     release.set()
     assert committer.write([2], timeout_s=10) == [2]
+
+
+def test_requests_queued_while_the_writer_waits_for_its_turn_join_the_transaction_being_written():
+    """Tests that a write which calls `join_late` once it may write (it held the database's turn) takes the requests
+    queued while it waited into the same transaction: one write for all, each request its own results, in order."""
+    import threading
+
+    turn, waiting = threading.Event(), threading.Event()
+    writes: list[list[int]] = []
+
+    def write(items: list[int]) -> list[int]:
+        waiting.set()
+        assert turn.wait(10)  # the other process's commit
+        everything = [*items, *committer.join_late()]
+        assert committer.join_late() == []  # once per group
+        writes.append(everything)
+        return [i * 10 for i in everything]
+
+    committer: GroupCommitter[int, int] = GroupCommitter(write)
+    first = committer.submit([1])
+    assert waiting.wait(10)
+    second, third = committer.submit([2, 3]), committer.submit([4])
+    turn.set()
+    assert (first.result(10), second.result(10), third.result(10)) == ([10], [20, 30], [40])
+    assert writes == [[1, 2, 3, 4]]
+
+
+def test_a_failed_group_with_late_requests_retries_each_alone_and_the_retries_take_no_more():
+    """Tests that when a group that took late requests fails, every request of it (the late ones too) is retried in
+    its own transaction, which takes no further requests: only the bad one gets CommitFailed."""
+    writes: list[list[str]] = []
+    late = [_Job(["bad"]), _Job(["c"])]
+
+    def write(items: list[str]) -> list[str]:
+        items = [*items, *committer.join_late()]
+        writes.append(items)
+        if "bad" in items:
+            raise ValueError("constraint failed")
+        return [item.upper() for item in items]
+
+    committer: GroupCommitter[str, str] = GroupCommitter(write)
+    for job in late:
+        committer._queue.put(job)  # queued while the group waited for its turn
+    first = _Job(["a"])
+    committer.commit_group([first])
+    assert writes == [["a", "bad", "c"], ["a"], ["bad"], ["c"]]
+    assert first.result(0) == ["A"] and late[1].result(0) == ["C"]
+    with pytest.raises(CommitFailed, match="the database failed: ValueError"):
+        late[0].result(0)
