@@ -324,6 +324,49 @@ def test_a_fix_waits_for_another_process_turn_to_write_and_is_stored_when_it_end
     assert stored_fix_times(sessions, workers["ana"]) == [at("2025-03-03T08:00:00Z")] and len(bus.published) == 1
 
 
+def test_a_fix_that_comes_while_the_committer_waits_for_its_turn_is_committed_with_the_waiting_one(
+    sessions, workers, bus
+):
+    """Tests that a fix arriving while this process's committer waits for another process's write turn is written in
+    the same commit as the fix that was waiting (not in a later turn of its own), and both are stored and answered."""
+    bind = sessions.kw["bind"]
+    if bind.dialect.name != "sqlite":
+        pytest.skip("only a SQLite file has one writer at a time")
+    other_process = WriteTurn(sqlite_path(bind.url))
+    ingest = pipeline(sessions, bus, "2025-03-03T08:00:05Z")
+    writer = ingest._writer
+    assert writer is not None
+    commits: list[int] = []  # the rows of each transaction the committer writes
+    write = writer.write
+
+    def counted_write(prepared):
+        commits.append(len(prepared))
+        return write(prepared)
+
+    writer.write = counted_write  # type: ignore[method-assign]
+    outcomes: dict[str, object] = {}
+
+    def send(device: str) -> None:
+        outcomes[device] = ingest.ingest(report(device, "2025-03-03T08:00:00Z"))
+
+    first, second = threading.Thread(target=send, args=("ana",)), threading.Thread(target=send, args=("noe",))
+    with other_process():
+        first.start()
+        wait_until(lambda: flock_waiters(Path(f"{sqlite_path(bind.url)}-writer")) == 1, 10, "the committer's wait")
+        second.start()
+        wait_until(lambda: ingest._committer._queue.qsize() == 1, 10, "the second fix queued")
+        assert outcomes == {} and commits == []
+    first.join(10)
+    second.join(10)
+    assert commits == [2]
+    assert isinstance(outcomes["ana"], Stored) and isinstance(outcomes["noe"], Stored)
+    assert (
+        stored_fix_times(sessions, workers["ana"])
+        == stored_fix_times(sessions, workers["noe"])
+        == [at("2025-03-03T08:00:00Z")]
+    )
+
+
 def test_a_new_process_reads_every_worker_s_last_fix_in_one_query_and_judges_by_it(sessions, workers, bus):
     """Tests that a freshly started pipeline (a new server process) reads the last fixes of all its workers at
     once, not one query per worker at each one's first fix, and still judges each first fix by the worker's
