@@ -1,15 +1,20 @@
 """Live fan-out benchmark: N phones reporting through /osmand every 5 s, 10 consoles watching.
 
 Everything real and local: a redis-server, the console as `bench/ingest.py::start_server` starts it
-(its relay forwards in batches of `OUTFIELD_LIVE_BATCH_MS`, 50 ms by default), `--workers` registered phones, sender processes pacing one
-fix per phone every `--period` seconds over keep-alive HTTP connections, and 10 python-socketio
-clients logged in (in their own process). Each fix is known by (worker, fix time); the latency is
-its request being sent → its update arriving at a console (wall clock, one machine). Prints, per
-fleet size: p50/p99/max over every (fix, console) pair, fixes lost (never reached a console within
-10 s after the run), the longest gap between two batches at a console (a stall), and how far the
-senders fell behind their schedule (they share the 2 cores with the server). Nothing asserts on time.
+(its relay forwards in batches of `OUTFIELD_LIVE_BATCH_MS`, 50 ms by default), `--workers` registered phones, sender
+processes pacing one fix per phone every `--period` seconds over keep-alive HTTP connections (`--sender-threads` each,
+starting together once all are up), and 10 python-socketio clients logged in (each in a process of its own, as each
+wall screen is a browser of its own; they read frames and JSON in C, as a browser does). Each fix is known by
+(worker, fix time); the latency is its request being sent → its update arriving at a console (wall clock, one
+machine). Prints, per fleet size: p50/p99/max over every (fix, console) pair, fixes lost (never reached a console
+within 10 s after the run), the longest gap between two batches at a console (a stall), how far the senders fell
+behind their schedule (they share the 2 cores with the server); then each stage of a fix's way by the stamps it
+carries (send → the server's `server_ms` → the relay's `sent_ms` → the console; and send → the answer, after the
+commit) and the CPU seconds of the server's processes, redis, the senders and the consoles while the fixes came.
+`--direct` measures the fan-out alone: the fixes are handed to the bus as the pipeline hands stored ones, no HTTP.
+Nothing asserts on time.
 
-    .venv/bin/python bench/live_fanout.py [--workers 2000 5000] [--seconds 30] [--consoles 10]
+    .venv/bin/python bench/live_fanout.py [--workers 2000 5000] [--seconds 30] [--consoles 10] [--direct]
 """
 
 from __future__ import annotations
