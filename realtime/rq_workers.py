@@ -40,7 +40,18 @@ class QuietWorker(Worker):
 
 
 class QuietScheduler(RQScheduler):
-    """RQ's scheduler; when Redis is gone at its stop, its lock is left to expire (60 s) instead of a traceback."""
+    """RQ's scheduler; when Redis is gone at its stop, its lock is left to expire (60 s) instead of a traceback.
+
+    When Redis goes away while it runs (its heartbeat every second finds no server), the scheduler process ends with
+    one line instead of RQ's traceback; its worker starts a new scheduler once it reaches Redis again (RQ's
+    maintenance takes the lock again when the scheduler's process is gone).
+    """
+
+    def work(self) -> None:
+        try:
+            super().work()
+        except RedisConnectionError:
+            log.info("Redis is gone: the scheduler stops; its worker starts a new one when Redis is back")
 
     def stop(self) -> None:
         try:

@@ -270,3 +270,27 @@ def test_the_sender_stops_quietly_when_its_redis_is_gone(hooks, tmp_path):
     assert code == 0, log
     assert "Traceback" not in log, log
     assert "Redis is gone: the scheduler stops" in log and "stops without signing off" in log
+
+
+def test_the_sender_s_scheduler_says_in_one_line_when_redis_goes_away_while_it_runs(hooks, tmp_path):
+    """Tests that when Redis goes away while the webhooks process runs (not at its stop), its RQ scheduler, which
+    finds the server gone at its next heartbeat, says so in one line instead of a traceback, and the process still
+    stops with exit code 0."""
+    port = free_port()
+    own_redis = start_redis(port, tmp_path / "redis")
+    url = f"redis://127.0.0.1:{port}/0"
+    wait_until(lambda: redis.Redis.from_url(url).ping(), 10, "redis-server")
+    sender = WebhookWorker({**hooks["sender"].env, "REDIS_URL": url}, tmp_path)
+    sender.start()
+    wait_until(lambda: redis.Redis.from_url(url).exists("rq:scheduler-lock:outfield-webhooks"), 10, "its scheduler")
+    own_redis.terminate()
+    own_redis.wait(10)
+    log_file = tmp_path / "webhooks.log"
+    wait_until(lambda: "the scheduler stops" in log_file.read_text(), 30, "the scheduler's heartbeat without Redis")
+    assert sender.proc is not None
+    sender.proc.terminate()
+    code = sender.proc.wait(30)
+    log = log_file.read_text()
+    assert code == 0, log
+    assert "Traceback" not in log, log
+    assert "Redis is gone: the scheduler stops; its worker starts a new one when Redis is back" in log, log
