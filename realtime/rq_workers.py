@@ -9,18 +9,52 @@ key expires, and the scheduler's lock expires by itself (60 s).
 from __future__ import annotations
 
 import logging
+from types import FrameType
+from typing import Any
 
 from redis.client import PubSub, PubSubWorkerThread
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import SimpleWorker, Worker
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
+from rq.exceptions import StopRequested
 from rq.scheduler import RQScheduler
 
 log = logging.getLogger(__name__)
 
 
 class QuietWorker(Worker):
-    """RQ's Worker (a work-horse forked per job), signing off quietly when Redis went away before it stopped."""
+    """RQ's Worker (a work-horse forked per job), signing off quietly when Redis went away before it stopped.
+
+    It also stops when Redis is gone. Idle, RQ stops a worker by raising `StopRequested` from the SIGTERM handler
+    wherever the main thread is; while Redis is gone that is often inside the line logging "could not connect to
+    Redis ... retrying", and `logging` swallows an exception raised in a handler ("--- Logging error ---"): RQ then
+    retried forever and the process never stopped (seen: `honcho` and the tests waited in vain). The stop is
+    therefore also remembered, and the next turn of the wait for a job raises it again, after at most
+    `max_connection_wait_time` (5 s here instead of RQ's 60, which also reconnects sooner once Redis is back).
+    """
+
+    max_connection_wait_time = 5.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._stop_signalled = False
+        self._waiting_for_job = False
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        self._stop_signalled = True
+        super().request_stop(signum, frame)
+
+    def dequeue_job_and_maintain_ttl(self, *args: Any, **kwargs: Any) -> Any:
+        self._waiting_for_job = True
+        try:
+            return super().dequeue_job_and_maintain_ttl(*args, **kwargs)
+        finally:
+            self._waiting_for_job = False
+
+    def heartbeat(self, *args: Any, **kwargs: Any) -> None:
+        if self._stop_signalled and self._waiting_for_job:  # the stop was raised into a logging call and lost there
+            raise StopRequested()
+        super().heartbeat(*args, **kwargs)
 
     def _pubsub_exception_handler(self, exc: Exception, pubsub: PubSub, pubsub_thread: PubSubWorkerThread) -> None:
         if self._shutdown_requested_date is not None and isinstance(exc, RedisConnectionError):

@@ -53,3 +53,57 @@ def test_a_scheduler_whose_redis_is_gone_stops_leaving_its_lock_to_expire(own_re
     with caplog.at_level(logging.INFO, logger="realtime.rq_workers"):
         scheduler.stop()
     assert "Redis is gone: the scheduler stops without releasing its lock (it expires in 60 s)" in caplog.text
+
+
+class _StillWaiting(BaseException):
+    """Raised by the test's log handler when the worker keeps waiting for Redis after its stop was signalled."""
+
+
+def test_a_stop_signalled_while_the_worker_logs_that_redis_is_gone_still_stops_it(own_redis):
+    """Tests that an idle worker whose Redis went away stops when SIGTERM's handler runs while it is logging "could not
+    connect to Redis ... retrying" (RQ raises the stop from the handler, and `logging` swallows it there), instead of
+    retrying forever: the process ends as honcho asks."""
+    import signal
+    import threading
+
+    from rq.exceptions import StopRequested
+
+    proc, connection = own_redis
+    worker = QuietWorker([Queue("outfield-plans", connection=connection)], connection=connection, name="planner-y")
+    retries_after_stop: list[str] = []
+
+    class SignalInsideLogging(logging.Handler):
+        """Runs the SIGTERM handler inside the first retry line's logging call, as a signal arriving there does."""
+
+        def emit(self, record: logging.LogRecord) -> None:
+            if "could not connect to Redis" not in record.getMessage():
+                return
+            if worker._stop_signalled:
+                retries_after_stop.append(record.getMessage())
+                if len(retries_after_stop) >= 2:
+                    raise _StillWaiting(record.getMessage())
+                return
+            try:
+                worker.request_stop(signal.SIGTERM, None)
+            except Exception:
+                self.handleError(record)  # what logging's own handlers do with it: the stop is lost there
+
+    def stop_redis_once_the_worker_waits() -> None:
+        wait_until(lambda: any(c.get("cmd") == "blmove" for c in connection.client_list()), 10, "the worker's wait")
+        proc.terminate()
+
+    handler = SignalInsideLogging()
+    rq_log = logging.getLogger("rq.worker")
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    stopper = threading.Thread(target=stop_redis_once_the_worker_waits)
+    rq_log.addHandler(handler)
+    try:
+        stopper.start()
+        with pytest.raises(StopRequested):
+            worker.dequeue_job_and_maintain_ttl(30)
+    finally:
+        rq_log.removeHandler(handler)
+        for sig, action in saved.items():
+            signal.signal(sig, action)
+        stopper.join(10)
+    assert retries_after_stop == []
