@@ -251,9 +251,8 @@ def test_check_ins_and_a_survey_answer_are_sent(hooks):
     assert all("latitude" not in json.dumps(e) for e in receiver.events(order_id))  # no positions leave
 
 
-def test_the_sender_stops_quietly_when_its_redis_is_gone(hooks, tmp_path):
-    """Tests that the webhooks process stopped just after its Redis (as honcho stops the demo: all at once) exits 0
-    without a traceback from itself or its RQ scheduler, saying in one line each that Redis is gone."""
+def _sender_whose_redis_went_away(hooks, tmp_path) -> WebhookWorker:
+    """A webhooks process with a redis-server of its own, running with its scheduler, then that Redis stopped."""
     port = free_port()
     own_redis = start_redis(port, tmp_path / "redis")
     url = f"redis://127.0.0.1:{port}/0"
@@ -263,10 +262,25 @@ def test_the_sender_stops_quietly_when_its_redis_is_gone(hooks, tmp_path):
     wait_until(lambda: redis.Redis.from_url(url).exists("rq:scheduler-lock:outfield-webhooks"), 10, "its scheduler")
     own_redis.terminate()
     own_redis.wait(10)
+    return sender
+
+
+def _stopped(sender: WebhookWorker, tmp_path) -> tuple[int, str]:
+    """SIGTERM to the process (as honcho sends): its exit code and its log; killed if it has not ended in 30 s."""
     assert sender.proc is not None
     sender.proc.terminate()
-    code = sender.proc.wait(30)
-    log = (tmp_path / "webhooks.log").read_text()
+    try:
+        code = sender.proc.wait(30)
+    except subprocess.TimeoutExpired:
+        sender.proc.kill()
+        raise
+    return code, (tmp_path / "webhooks.log").read_text()
+
+
+def test_the_sender_stops_quietly_when_its_redis_is_gone(hooks, tmp_path):
+    """Tests that the webhooks process stopped just after its Redis (as honcho stops the demo: all at once) exits 0
+    without a traceback from itself or its RQ scheduler, saying in one line each that Redis is gone."""
+    code, log = _stopped(_sender_whose_redis_went_away(hooks, tmp_path), tmp_path)
     assert code == 0, log
     assert "Traceback" not in log, log
     assert "Redis is gone: the scheduler stops" in log and "stops without signing off" in log
@@ -276,21 +290,10 @@ def test_the_sender_s_scheduler_says_in_one_line_when_redis_goes_away_while_it_r
     """Tests that when Redis goes away while the webhooks process runs (not at its stop), its RQ scheduler, which
     finds the server gone at its next heartbeat, says so in one line instead of a traceback, and the process still
     stops with exit code 0."""
-    port = free_port()
-    own_redis = start_redis(port, tmp_path / "redis")
-    url = f"redis://127.0.0.1:{port}/0"
-    wait_until(lambda: redis.Redis.from_url(url).ping(), 10, "redis-server")
-    sender = WebhookWorker({**hooks["sender"].env, "REDIS_URL": url}, tmp_path)
-    sender.start()
-    wait_until(lambda: redis.Redis.from_url(url).exists("rq:scheduler-lock:outfield-webhooks"), 10, "its scheduler")
-    own_redis.terminate()
-    own_redis.wait(10)
+    sender = _sender_whose_redis_went_away(hooks, tmp_path)
     log_file = tmp_path / "webhooks.log"
     wait_until(lambda: "the scheduler stops" in log_file.read_text(), 30, "the scheduler's heartbeat without Redis")
-    assert sender.proc is not None
-    sender.proc.terminate()
-    code = sender.proc.wait(30)
-    log = log_file.read_text()
+    code, log = _stopped(sender, tmp_path)
     assert code == 0, log
     assert "Traceback" not in log, log
     assert "Redis is gone: the scheduler stops; its worker starts a new one when Redis is back" in log, log
