@@ -136,21 +136,26 @@ def checkpoint(args: argparse.Namespace) -> None:
                 )
 
 
+def measured_commits(conn: sqlite3.Connection, args: argparse.Namespace) -> tuple[int, float, float, int]:
+    """After `args.warm_requests` requests' commits, `args.commits` more: rows, wall s, CPU s and disk bytes written."""
+    source = groups(args.shape, args.per_commit)
+    for _ in range(args.warm_requests // args.per_commit):
+        commit(conn, next(source))
+    data = [next(source) for _ in range(args.commits)]
+    rows = sum(len(g) for g in data)
+    b0, t0, c0 = disk_bytes(), time.perf_counter(), time.process_time()
+    for g in data:
+        commit(conn, g)
+    return rows, time.perf_counter() - t0, time.process_time() - c0, disk_bytes() - b0
+
+
 def index(args: argparse.Namespace) -> None:
     """The write turn per row with the fix-time index (the schema before migration 0020) and without, alternately."""
     for _ in range(args.rounds):
         for fix_time_index in (True, False):
             with tempfile.TemporaryDirectory() as tmp:
                 conn = open_db(Path(tmp) / "x.db", fix_time_index=fix_time_index, autocheckpoint=args.pages)
-                source = groups(args.shape, args.per_commit)
-                for _ in range(args.warm_requests // args.per_commit):
-                    commit(conn, next(source))
-                data = [next(source) for _ in range(args.commits)]
-                rows = sum(len(g) for g in data)
-                b0, t0, c0 = disk_bytes(), time.perf_counter(), time.process_time()
-                for g in data:
-                    commit(conn, g)
-                wall, cpu, written = time.perf_counter() - t0, time.process_time() - c0, disk_bytes() - b0
+                rows, wall, cpu, written = measured_commits(conn, args)
                 print(
                     f"| {args.shape} | {args.per_commit} | {'yes' if fix_time_index else 'dropped'} | {wall / rows * 1e6:.1f} µs "
                     f"| {cpu / rows * 1e6:.1f} µs | {written / rows:,.0f} B | {os.getloadavg()[0]:.1f} |",
@@ -166,15 +171,7 @@ def pages(args: argparse.Namespace) -> None:
                 path = Path(tmp) / "x.db"
                 conn = open_db(path, autocheckpoint=wal_bytes // page_size, page_size=page_size)
                 assert conn.execute("PRAGMA page_size").fetchone()[0] == page_size
-                source = groups(args.shape, args.per_commit)
-                for _ in range(args.warm_requests // args.per_commit):
-                    commit(conn, next(source))
-                data = [next(source) for _ in range(args.commits)]
-                rows = sum(len(g) for g in data)
-                b0, t0, c0 = disk_bytes(), time.perf_counter(), time.process_time()
-                for g in data:
-                    commit(conn, g)
-                wall, cpu, written = time.perf_counter() - t0, time.process_time() - c0, disk_bytes() - b0
+                rows, wall, cpu, written = measured_commits(conn, args)
                 print(
                     f"| {args.shape} | {args.per_commit} | {page_size:,} | {wal_bytes / 1e6:,.0f} MB "
                     f"| {wall / rows * 1e6:.1f} µs "
