@@ -31,6 +31,8 @@ class QuietWorker(Worker):
     retried forever and the process never stopped (seen: `honcho` and the tests waited in vain). The stop is
     therefore also remembered, and the next turn of the wait for a job raises it again, after at most
     `max_connection_wait_time` (5 s here instead of RQ's 60, which also reconnects sooner once Redis is back).
+    Redis gone at the top of RQ's loop (the suspension check, the maintenance) no longer makes the worker quit:
+    the wait for a job that follows retries until Redis is back.
     """
 
     max_connection_wait_time = 5.0
@@ -50,6 +52,18 @@ class QuietWorker(Worker):
             return super().dequeue_job_and_maintain_ttl(*args, **kwargs)
         finally:
             self._waiting_for_job = False
+
+    def check_for_suspension(self, burst: bool) -> None:
+        try:
+            super().check_for_suspension(burst)
+        except RedisConnectionError:
+            pass  # Redis is gone: the wait for a job that comes next waits for it (or for the stop); RQ would quit
+
+    def run_maintenance_tasks(self) -> None:
+        try:
+            super().run_maintenance_tasks()
+        except RedisConnectionError:
+            pass  # the same; RQ runs them again at its next interval
 
     def heartbeat(self, *args: Any, **kwargs: Any) -> None:
         if self._stop_signalled and self._waiting_for_job:  # the stop was raised into a logging call and lost there

@@ -107,3 +107,18 @@ def test_a_stop_signalled_while_the_worker_logs_that_redis_is_gone_still_stops_i
             signal.signal(sig, action)
         stopper.join(10)
     assert retries_after_stop == []
+
+
+def test_a_worker_whose_redis_is_gone_at_the_top_of_its_loop_goes_on_waiting_instead_of_quitting(own_redis):
+    """Tests that the suspension check and the maintenance at the top of RQ's loop do not raise when Redis is gone
+    (RQ would log "found an unhandled exception, quitting" and the process would end by itself): the wait for a job
+    after them retries until Redis is back or the worker is stopped."""
+    proc, connection = own_redis
+    worker = QuietWorker([Queue("outfield-plans", connection=connection)], connection=connection, name="planner-z")
+    proc.terminate()
+    proc.wait(10)
+    with pytest.raises(redis.exceptions.ConnectionError):
+        connection.ping()
+    worker.check_for_suspension(False)
+    worker.run_maintenance_tasks()
+    assert not worker._stop_requested
