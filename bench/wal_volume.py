@@ -120,15 +120,7 @@ def checkpoint(args: argparse.Namespace) -> None:
         for pages in (1000, args.pages):
             with tempfile.TemporaryDirectory() as tmp:
                 conn = open_db(Path(tmp) / "x.db", autocheckpoint=pages)
-                source = groups(args.shape, 2)
-                for _ in range(args.warm_requests // 2):
-                    commit(conn, next(source))
-                data = [next(source) for _ in range(args.commits)]
-                rows = sum(len(g) for g in data)
-                b0, t0, c0 = disk_bytes(), time.perf_counter(), time.process_time()
-                for g in data:
-                    commit(conn, g)
-                wall, cpu, written = time.perf_counter() - t0, time.process_time() - c0, disk_bytes() - b0
+                rows, wall, cpu, written = measured_commits(conn, args, per_commit=2)
                 print(
                     f"| {args.shape} | {pages:,} | {wall / rows * 1e6:.1f} µs | {cpu / rows * 1e6:.1f} µs "
                     f"| {written / rows:,.0f} B | {os.getloadavg()[0]:.1f} |",
@@ -136,10 +128,14 @@ def checkpoint(args: argparse.Namespace) -> None:
                 )
 
 
-def measured_commits(conn: sqlite3.Connection, args: argparse.Namespace) -> tuple[int, float, float, int]:
-    """After `args.warm_requests` requests' commits, `args.commits` more: rows, wall s, CPU s and disk bytes written."""
-    source = groups(args.shape, args.per_commit)
-    for _ in range(args.warm_requests // args.per_commit):
+def measured_commits(
+    conn: sqlite3.Connection, args: argparse.Namespace, per_commit: int | None = None
+) -> tuple[int, float, float, int]:
+    """After `args.warm_requests` requests' commits, `args.commits` more of `per_commit` requests each (default
+    `args.per_commit`): rows, wall s, CPU s and disk bytes written."""
+    per_commit = per_commit or args.per_commit
+    source = groups(args.shape, per_commit)
+    for _ in range(args.warm_requests // per_commit):
         commit(conn, next(source))
     data = [next(source) for _ in range(args.commits)]
     rows = sum(len(g) for g in data)
