@@ -194,8 +194,7 @@ class OutfieldThreadWorker(ThreadWorker):  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # The kept-alive connections (their deque, their registration with the poller) are changed by the request
-        # threads and the event loop's thread: one at a time.
+        # A request thread adding a kept-alive connection (`_keep_alive`) and the stopping event loop walking them.
         self._kept_lock = threading.Lock()
         # A plain connection (no TLS) stays blocking while its next request is polled for (`_keep_alive`).
         self._plain = not self.cfg.is_ssl
@@ -231,8 +230,12 @@ class OutfieldThreadWorker(ThreadWorker):  # type: ignore[misc]
         stopping or the next request was already read: the event loop's thread decides those, as gunicorn does.
 
         Handed through the event loop's thread, every request cost a write to its pipe, a wake-up of that thread and
-        its read of the pipe before the connection was polled again; the poller (epoll) takes a registration from
-        any thread, and the lock keeps the deque and the registrations as one thread would leave them.
+        its read of the pipe before the connection was polled again. The poller (epoll) takes a registration from any
+        thread. The event loop's thread still does everything else to the kept-alive connections: it takes one off
+        the poller when it is readable (after this registered it: after it was added here), closes expired ones from
+        the deque's oldest end (one added here has its whole keep-alive time ahead), and once stopping caps their
+        timeouts by walking the deque, which is the one step the lock keeps apart from this one (with the check that
+        the worker is still running).
         """
         if conn.parser.unreader.buf.getvalue():
             return False
@@ -339,21 +342,8 @@ class OutfieldThreadWorker(ThreadWorker):  # type: ignore[misc]
                     self.log.exception("Exception in post_request hook")
         return True
 
-    def on_client_socket_readable(self, conn: Any, client: Any) -> None:
-        with self._kept_lock:
-            self.poller.unregister(client)
-            self.keepalived_conns.remove(conn)
-        self.enqueue_req(conn)
-
-    def finish_request(self, conn: Any, fs: Any) -> None:
-        with self._kept_lock:
-            super().finish_request(conn, fs)
-
-    def murder_keepalived(self, force: bool = False) -> None:
-        with self._kept_lock:
-            super().murder_keepalived(force)
-
     def _cap_keepalive(self, deadline: float) -> None:
+        """gunicorn's, which walks the kept-alive connections: not while a request thread adds one (`_keep_alive`)."""
         with self._kept_lock:
             super()._cap_keepalive(deadline)
 
