@@ -38,6 +38,7 @@ from gunicorn import http, util
 from gunicorn.app.base import BaseApplication
 from gunicorn.config import PostRequest, PreRequest
 from gunicorn.http import wsgi
+from gunicorn.http.body import LengthReader
 from gunicorn.http2 import negotiation
 from gunicorn.workers.gthread import ThreadWorker
 
@@ -286,6 +287,23 @@ class OutfieldThreadWorker(ThreadWorker):  # type: ignore[misc]
         except Exception as e:  # noqa: BLE001 - as gunicorn's `handle`: answered 500 by its error handler
             self.handle_error(req, conn.sock, conn.client, e)
         return False
+
+    def _keepalive_after(self, conn: Any, keepalive: bool) -> bool:
+        """gunicorn's: before a connection is kept, what the app left unread of the request's body is drained, under
+        a timeout set on the socket and then set back (two or three syscalls, each letting go of the GIL, on every
+        request). Skipped, with the same answer, when nothing is left: a body of known length read to its end, as a
+        request without a body is (length 0: `/osmand`'s GET)."""
+        if keepalive:
+            body = getattr(conn.parser.mesg, "body", None)
+            if (
+                body is not None
+                and not body.failed
+                and body.reader.__class__ is LengthReader
+                and body.reader.length == 0
+                and body.buf.tell() == 0
+            ):
+                return True
+        return bool(super()._keepalive_after(conn, keepalive))
 
     def handle_request(self, req: Any, conn: Any) -> bool:
         """gunicorn's `handle_request` (gthread), the same steps and answers, without what it did per request for

@@ -231,3 +231,30 @@ def test_the_response_headers_are_gunicorns(
         if int(time.time()) == second:
             break
     assert mine == gunicorns
+
+
+@pytest.mark.parametrize("read", [False, True], ids=["body left unread", "body read"])
+def test_a_request_body_does_not_leak_into_the_next_request_on_the_connection(
+    make_running: Callable[..., Running], read: bool
+) -> None:
+    """Tests that a body the app leaves unread is drained before the connection is kept, and one it read is not read
+    again: the next request on the connection is answered as itself (a drain skipped wrongly would parse the body as
+    a request, a drain done wrongly would wait for bytes that never come)."""
+    running = make_running()
+    worker = running.worker
+
+    def reading(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if read and environ["REQUEST_METHOD"] == "POST":
+            environ["wsgi.input"].read()
+        return app(environ, start_response)
+
+    worker.wsgi = reading
+    client = running.connect()
+    body = b"id=phone-1&lat=43.7&lon=7.4&GET /x HTTP/1.1\r\n\r\n"
+    client.sendall(b"POST /osmand?first HTTP/1.1\r\nHost: test\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    assert answer(client).endswith(b"first")
+    wait_until(lambda: len(worker.keepalived_conns) == 1, 10, "the connection back on the poller")
+    client.sendall(b"GET /osmand?second HTTP/1.1\r\nHost: test\r\n\r\n")
+    got = answer(client)
+    assert got.startswith(b"HTTP/1.1 200 OK\r\n") and got.endswith(b"second")
+    client.close()
