@@ -171,6 +171,18 @@ def cpu_seconds(root: int) -> dict[int, float]:
     return out
 
 
+def system_seconds(root: int) -> float:
+    """System (kernel) CPU seconds used so far by the gunicorn workers: syscalls, context switches, the network."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in Path(f"/proc/{root}/task/{root}/children").read_text().split():
+        try:
+            total += int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[12]) / tick
+        except FileNotFoundError:
+            continue
+    return total
+
+
 def context_switches(root: int) -> tuple[int, int]:
     """Voluntary and involuntary context switches so far of the gunicorn workers' threads (all of them: the event
     loop, the request threads, the committer, the evaluator, the publisher, the relay).
@@ -251,6 +263,7 @@ def run_wrk(
     profiler = subprocess.Popen(spy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if spy else None
     cpu_before = cpu_seconds(server_pid) if server_pid else {}
     switches_before = context_switches(server_pid) if server_pid else (0, 0)
+    system_before = system_seconds(server_pid) if server_pid else 0.0
     try:
         out = subprocess.run(
             ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", f.name, url],
@@ -265,6 +278,7 @@ def run_wrk(
             profiler.wait(seconds + 30)
     cpu_after = cpu_seconds(server_pid) if server_pid else {}
     switches_after = context_switches(server_pid) if server_pid else (0, 0)
+    system_after = system_seconds(server_pid) if server_pid else 0.0
     per_process = {pid: spent - cpu_before.get(pid, 0.0) for pid, spent in cpu_after.items() if pid != server_pid}
     cpu = sum(cpu_after.values()) - sum(cpu_before.values())
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -282,6 +296,7 @@ def run_wrk(
         "latency_avg": latency.group(1) if latency else "?",
         "latency_max": latency.group(3) if latency else "?",
         "cpu_ms_per_request": 1000 * cpu / max(requests_done, 1),
+        "system_ms_per_request": 1000 * (system_after - system_before) / max(requests_done, 1),
         # Each worker's share of the phase's CPU, busiest first (a 50/50 split: both cores could be used).
         "split": "/".join(f"{spent / max(cpu, 1e-9):.0%}" for spent in sorted(per_process.values(), reverse=True)),
         "cores": cpu / seconds,
@@ -455,12 +470,13 @@ def main() -> None:
     print(
         f"| trivial route `/healthz` (one Redis PING), {args.connections} connections | {floor['rate']:,.0f} req/s "
         f"(avg {floor['latency_avg']}, max {floor['latency_max']}) | {floor['cpu_ms_per_request']:.3f} ms per request "
+        f"(system {floor['system_ms_per_request']:.3f}) "
         f"| {floor['switches']} | {floor['cores']:.2f}; {floor['split']} | {floor['non2xx']} non-2xx {floor['errors']} |"
     )
     print(
         f"| `/osmand`, one fix per request, {args.connections} connections | {one['rate']:,.0f} fixes/s "
         f"({one['rate'] / floor['rate']:.0%} of the floor; avg {one['latency_avg']}, max {one['latency_max']}) "
-        f"| {one['cpu_ms_per_request']:.3f} ms per fix | {one['switches']} | {one['cores']:.2f}; {one['split']} "
+        f"| {one['cpu_ms_per_request']:.3f} ms per fix (system {one['system_ms_per_request']:.3f}) | {one['switches']} | {one['cores']:.2f}; {one['split']} "
         f"| {one['non2xx']} non-2xx {one['errors']} |"
     )
     if many is not None:

@@ -40,7 +40,7 @@ from gunicorn.config import PostRequest, PreRequest
 from gunicorn.http import wsgi
 from gunicorn.http.body import LengthReader
 from gunicorn.http2 import negotiation
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, ThreadWorker
 
 from data.settings import Settings
 from dispatch.clock import SystemClock
@@ -195,8 +195,6 @@ class OutfieldThreadWorker(ThreadWorker):  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # A request thread adding a kept-alive connection (`_keep_alive`) and the stopping event loop walking them.
-        self._kept_lock = threading.Lock()
         # A plain connection (no TLS) stays blocking while its next request is polled for (`_keep_alive`).
         self._plain = not self.cfg.is_ssl
         # What every request asked of gunicorn's settings, read once (a worker serves one configuration: a reload
@@ -235,23 +233,22 @@ class OutfieldThreadWorker(ThreadWorker):  # type: ignore[misc]
         thread. The event loop's thread still does everything else to the kept-alive connections: it takes one off
         the poller when it is readable (after this registered it: after it was added here), closes expired ones from
         the deque's oldest end (one added here has its whole keep-alive time ahead), and once stopping caps their
-        timeouts by walking the deque, which is the one step the lock keeps apart from this one (with the check that
-        the worker is still running).
+        timeouts (`_cap_keepalive`, on a copy of the deque; a connection added once the worker is stopping is capped
+        here). No lock: one held around the registration (a syscall that lets go of the GIL) was itself waited for.
         """
-        if conn.parser.unreader.buf.getvalue():
+        if not self.alive or conn.parser.unreader.buf.getvalue():
             return False
-        with self._kept_lock:
-            if not self.alive:
-                return False
-            if self._plain:
-                # Left blocking: the poller (epoll, level-triggered) needs no non-blocking socket, nothing reads it
-                # until the poller hands it to a request thread, and each switch is a syscall that lets go of the GIL.
-                conn.kept_blocking = True
-            else:
-                conn.sock.setblocking(False)
-            conn.set_timeout()
-            self.keepalived_conns.append(conn)
-            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn))
+        if self._plain:
+            # Left blocking: the poller (epoll, level-triggered) needs no non-blocking socket, nothing reads it until
+            # the poller hands it to a request thread, and each switch is a syscall that lets go of the GIL.
+            conn.kept_blocking = True
+        else:
+            conn.sock.setblocking(False)
+        conn.set_timeout()
+        self.keepalived_conns.append(conn)
+        if not self.alive:  # the stop began meanwhile: linger no longer than gunicorn lets kept connections linger then
+            conn.timeout = min(conn.timeout, time.monotonic() + STOP_KEEPALIVE_LINGER)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn))
         return True
 
     def handle(self, conn: Any) -> Any:
@@ -302,6 +299,10 @@ class OutfieldThreadWorker(ThreadWorker):  # type: ignore[misc]
                 and body.reader.length == 0
                 and body.buf.tell() == 0
             ):
+                # Nothing of this request is left: the parser's next turn need not drain it either (its drain sets the
+                # socket's timeout back even when there is nothing to read). The answer said keep-alive, so the
+                # request did not ask to close (the parser's other check of it).
+                conn.parser.mesg = None
                 return True
         return bool(super()._keepalive_after(conn, keepalive))
 
@@ -361,9 +362,9 @@ class OutfieldThreadWorker(ThreadWorker):  # type: ignore[misc]
         return True
 
     def _cap_keepalive(self, deadline: float) -> None:
-        """gunicorn's, which walks the kept-alive connections: not while a request thread adds one (`_keep_alive`)."""
-        with self._kept_lock:
-            super()._cap_keepalive(deadline)
+        """gunicorn's, on a copy of the deque: request threads may add to it meanwhile (`_keep_alive`)."""
+        for conn in list(self.keepalived_conns):
+            conn.timeout = min(conn.timeout, deadline)
 
     def notify(self) -> None:
         now = time.monotonic()
