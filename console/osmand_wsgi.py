@@ -61,7 +61,7 @@ class OsmandEndpoint:
         status, body, extra = self._answer(environ)
         if not body and not extra:
             start_response(status, list(_OK_HEADERS))
-            return []  # no body to write: gunicorn sends the headers alone, not an empty write after them (a syscall)
+            return [body]
         headers = [*HEADERS, *extra, ("Content-Length", str(len(body)))]
         if body:
             headers.append(("Content-Type", "application/json"))
