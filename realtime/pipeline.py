@@ -388,13 +388,15 @@ class PositionPipeline:
         worker = self._worker(device_id)
         if worker is None:
             return IngestError("id", f"unknown device {device_id!r}: register it with `python -m data add-worker`")
-        decision = may_report(worker.id)
-        if not decision.allowed:
-            return IngestError("id", decision.reason)
-        refused = self._consent_refusal(worker.id)
-        if refused is not None:
-            return refused
         if worker.id not in last:
+            # A worker's first fix of the request: the permission and the consent are asked here, once per worker and
+            # request (a worker enters `last` only past both, here and in `_decide`); their later fixes skip them.
+            decision = may_report(worker.id)
+            if not decision.allowed:
+                return IngestError("id", decision.reason)
+            refused = self._consent_refusal(worker.id)
+            if refused is not None:
+                return refused
             known = self._last.get(worker.id, _UNKNOWN)  # a dict read is atomic: the lock only for a miss
             last[worker.id] = self._last_fix(worker.id) if known is _UNKNOWN else known  # type: ignore[assignment]
         if not self._keeps(worker, fix_time):

@@ -116,6 +116,23 @@ def test_a_batch_may_report_only_for_permitted_workers(sessions, workers):
     assert len(stored(sessions, workers["ana"])) == 1 and stored(sessions, workers["bea"]) == []
 
 
+def test_every_fix_of_a_refused_worker_is_named_by_its_index_however_the_fixes_interleave(sessions, workers):
+    """Tests that the permission and the consent, asked once per worker and batch, still refuse each fix of a worker
+    who may not report or has not consented, by its own index, between the stored fixes of a permitted one."""
+    with session_scope(sessions) as session:
+        add_worker(session, name="cy", device_id="cy", shifts=(EVERY_DAY_7_TO_19,))  # no consent recorded
+    items = [
+        {"id": name, "lat": 43.73, "lon": 7.42, "timestamp": T0800_MS + 1000 * n}
+        for n, name in enumerate(("ana", "bea", "cy", "ana", "bea", "cy", "ana"))
+    ]
+    summary = pipeline(sessions, RecordingBus()).ingest_batch(
+        items, may_report=lambda wid: Decision(wid != workers["bea"], "not your device")
+    )
+    assert (summary.accepted, summary.duplicates, summary.off_shift) == (3, 0, 0)
+    assert [(r.index, r.field) for r in summary.refused] == [(1, "id"), (2, "consent"), (4, "id"), (5, "consent")]
+    assert len(stored(sessions, workers["ana"])) == 3 and stored(sessions, workers["bea"]) == []
+
+
 def test_a_fix_stored_by_a_batch_and_sent_again_by_the_phone_is_stored_once(sessions, workers):
     """Tests that a phone resending through /osmand a fix that a batch stored (another process, cold caches) gets
     "duplicate" and the fix stays stored once."""
