@@ -169,6 +169,31 @@ def test_the_bulk_insert_writes_rows_as_the_orm_does(sessions, workers):
     ]
 
 
+def test_a_batchs_rows_are_the_orms_a_fix_the_orm_stored_is_a_duplicate_and_times_read_back_exactly(sessions, workers):
+    """Tests that the rows a batch writes (their times formatted all at once from microseconds) are the ORM's: a fix
+    the ORM stored with milliseconds is a duplicate for the batch (the unique index compares the stored text), and
+    the batch's fixes in seconds and milliseconds read back through the ORM with their exact times."""
+    orm_fix = Position(
+        worker_id=workers["bea"], device_id="bea", fix_time=at("2025-03-03T08:00:00.123Z"),
+        device_time=at("2025-03-03T08:00:00.123Z"), server_time=at("2025-03-03T08:00:01Z"), latitude=43.73,
+        longitude=7.42,
+    )  # fmt: skip
+    with session_scope(sessions) as session:
+        positions_repo.add_position(session, orm_fix)
+    items = [
+        {"id": "bea", "lat": 43.74, "lon": 7.42, "timestamp": T0800_MS + 123},  # the ORM's fix again
+        {"id": "ana", "lat": 43.73, "lon": 7.42, "timestamp": T0800_MS + 456},
+        {"id": "ana", "lat": 43.73, "lon": 7.42, "timestamp": T0800_MS // 1000 + 60},
+    ]
+    summary = pipeline(sessions, RecordingBus()).ingest_batch(items, may_report=lambda _: Decision(True))
+    assert (summary.accepted, summary.duplicates) == (2, 1)
+    assert [p.fix_time for p in stored(sessions, workers["ana"])] == [
+        at("2025-03-03T08:00:00.456Z"),
+        at("2025-03-03T08:01:00Z"),
+    ]
+    assert [p.latitude for p in stored(sessions, workers["bea"])] == [43.73]
+
+
 def test_the_fixes_a_batch_hands_on_carry_their_stored_ids(sessions, workers):
     """Tests that the fixes a batch hands to the alert evaluator are the stored rows, ids included, as one at a time
     (a geofence crossing records the id of the fix that made it)."""
