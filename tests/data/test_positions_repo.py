@@ -29,7 +29,7 @@ from data.positions_repo import (
 )
 from data.tables import PositionRow, WorkerRow
 from data.workers_repo import add_worker
-from dispatch.positions import NetworkReport, Position
+from dispatch.positions import NetworkReport, Position, checked_position
 
 T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 
@@ -312,3 +312,24 @@ def test_rows_made_from_the_fix_times_in_microseconds_equal_those_made_from_the_
             items.append(replace(_position(1, 0), fix_time=at, device_time=device_time, server_time=server_time))
     micros = [(item.fix_time - _EPOCH) // timedelta(microseconds=1) for item in items]
     assert SqliteRows.of(items, micros).rows == SqliteRows.of(items).rows
+
+
+_OPTIONAL = st.none() | st.floats(min_value=0, max_value=1e6)
+
+
+@given(st.lists(st.tuples(_ANY_AWARE_TIME, st.floats(-90, 90), st.floats(-180, 180), _OPTIONAL, _OPTIONAL, _OPTIONAL,
+                          _OPTIONAL, st.none() | st.floats(0, 100)), max_size=8))  # fmt: skip
+def test_a_plain_history_fix_makes_the_row_of_its_position(
+    fixes: list[tuple[datetime, float, float, float | None, float | None, float | None, float | None, float | None]],
+) -> None:
+    """Tests that a plain history fix given by its values (the batch endpoint's, no Position made) makes exactly the
+    row of the Position `checked_position` makes of the same values, beside positions in the same group."""
+    server_time = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
+    values = [(7, "dev-7", server_time, *rest) for _, *rest in fixes]
+    positions = [checked_position(7, "dev-7", at, server_time, *rest) for at, *rest in fixes]
+    micros = [(at - _EPOCH) // timedelta(microseconds=1) for at, *_ in fixes]
+    mixed = [v if i % 2 else p for i, (v, p) in enumerate(zip(values, positions, strict=True))]
+    assert SqliteRows.of(values, micros).rows == SqliteRows.of(positions).rows == SqliteRows.of(mixed, micros).rows
+    if values:
+        with pytest.raises(ValueError, match="fix_us"):
+            SqliteRows.of(values)

@@ -194,6 +194,31 @@ def test_a_batchs_rows_are_the_orms_a_fix_the_orm_stored_is_a_duplicate_and_time
     assert [p.latitude for p in stored(sessions, workers["bea"])] == [43.73]
 
 
+def test_a_history_fix_stored_as_a_row_without_a_position_reads_back_as_the_full_parsers(sessions, workers):
+    """Tests that history fixes (older than the worker's last) of the lean path, stored as rows without a Position
+    made of them, read back exactly as the same fixes read by the full parser (strings) and stored from Positions:
+    every optional value, none of them, and a fix without a time (the server's, history after a newer fix)."""
+    now_ms = int(at("2025-03-03T12:00:00Z").timestamp() * 1000)
+    newest = [{"id": name, "lat": 43.7, "lon": 7.4, "timestamp": now_ms + 5000} for name in ("ana", "bea")]
+    full = {"accuracy": 4.5, "speed": 10, "heading": -90, "altitude": -2.5, "batt": 80}
+    history: list[dict[str, Any]] = [
+        {"lat": 43.73, "lon": 7.42, "timestamp": T0800_MS + 123, **full},
+        {"lat": 43.74, "lon": 7.43, "timestamp": T0800_MS // 1000 + 60},
+        {"lat": 43.75, "lon": 7.44},  # the server's time, 5 s before the newest fix: history too
+    ]
+    lean = pipeline(sessions, RecordingBus())
+    summary = lean.ingest_batch(newest + [{"id": "ana", **h} for h in history], may_report=lambda _: Decision(True))
+    as_text = [{"id": "bea", **{k: str(v) for k, v in h.items()}} for h in history]
+    assert summary.accepted == 5
+    assert lean.ingest_batch(as_text, may_report=lambda _: Decision(True)).accepted == 3
+    ana, bea = stored(sessions, workers["ana"]), stored(sessions, workers["bea"])
+    same = {"id": None, "worker_id": 0, "device_id": ""}
+    assert len(ana) == len(bea) == 4 and ana[2].fix_time == at("2025-03-03T12:00:00Z")
+    assert [replace(p, **same) for p in ana] == [replace(p, **same) for p in bea]
+    assert ana[0].accuracy_m == 4.5 and ana[0].bearing_deg == 270.0 and ana[0].altitude_m == -2.5
+    assert ana[1].speed_mps is None and ana[1].battery_pct is None and ana[1].device_time == ana[1].fix_time
+
+
 def test_the_fixes_a_batch_hands_on_carry_their_stored_ids(sessions, workers):
     """Tests that the fixes a batch hands to the alert evaluator are the stored rows, ids included, as one at a time
     (a geofence crossing records the id of the fix that made it)."""
