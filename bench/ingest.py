@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -228,6 +229,7 @@ def run_wrk(
         f.write(script)
     profiler = subprocess.Popen(spy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if spy else None
     cpu_before = cpu_seconds(server_pid) if server_pid else {}
+    client_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         out = subprocess.run(
             ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", f.name, url],
@@ -236,6 +238,8 @@ def run_wrk(
             text=True,
             check=True,
         ).stdout
+        # wrk's own CPU (it has ended and been waited for): what the load generator took of the same 2 cores.
+        client_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     finally:
         os.unlink(f.name)
         if profiler is not None:
@@ -261,6 +265,8 @@ def run_wrk(
         # Each worker's share of the phase's CPU, busiest first (a 50/50 split: both cores could be used).
         "split": "/".join(f"{spent / max(cpu, 1e-9):.0%}" for spent in sorted(per_process.values(), reverse=True)),
         "cores": cpu / seconds,
+        "client_cpu_s": (client_after.ru_utime + client_after.ru_stime)
+        - (client_before.ru_utime + client_before.ru_stime),
     }
 
 
@@ -434,6 +440,10 @@ def main() -> None:
         f"{args.batch_connections} connections "
         f"| {batch_rate:,.0f} fixes/s ({many['rate']:.1f} req/s; avg {many['latency_avg']}, max {many['latency_max']}) "
         f"| {fix_cpu * 1000:.1f} µs per fix | {many['cores']:.2f}; {many['split']} | {many['non2xx']} non-2xx {many['errors']} |"
+    )
+    print(
+        f"\nthe load generator's own CPU (wrk, same 2 cores): batch phase {many['client_cpu_s'] * 1e6 / max(many['requests'] * args.batch_size, 1):.1f} µs "
+        f"per answered fix ({many['client_cpu_s'] / args.seconds:.2f} cores), /osmand {one['client_cpu_s'] * 1000 / max(one['requests'], 1):.3f} ms per fix"
     )
     print(f"\nworker 1: {len(stored)} positions stored over both phases (a check that the fixes were kept)")
     answered, made = many["requests"] * args.batch_size, many["made"] * args.batch_size
