@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -264,6 +265,7 @@ def run_wrk(
     cpu_before = cpu_seconds(server_pid) if server_pid else {}
     switches_before = context_switches(server_pid) if server_pid else (0, 0)
     system_before = system_seconds(server_pid) if server_pid else 0.0
+    client_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         out = subprocess.run(
             ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", f.name, url],
@@ -272,6 +274,8 @@ def run_wrk(
             text=True,
             check=True,
         ).stdout
+        # wrk's own CPU (it has ended and been waited for): what the load generator took of the same 2 cores.
+        client_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     finally:
         os.unlink(f.name)
         if profiler is not None:
@@ -305,6 +309,8 @@ def run_wrk(
             f"{(after - before) / max(requests_done, 1):.1f}"
             for before, after in zip(switches_before, switches_after, strict=True)
         ),
+        "client_cpu_s": (client_after.ru_utime + client_after.ru_stime)
+        - (client_before.ru_utime + client_before.ru_stime),
     }
 
 
@@ -494,6 +500,15 @@ def main() -> None:
     print(
         f"`/osmand` phase: {rows_osmand:,} rows stored; {answered_one:,} fixes answered 2xx — "
         + ("every answered fix stored" if answered_one <= rows_osmand else "**ROWS MISSING**")
+    )
+    print(
+        f"\nthe load generator's own CPU (wrk, same 2 cores): /osmand {one['client_cpu_s'] * 1000 / max(one['requests'], 1):.3f} ms per fix"
+        + (
+            ""
+            if many is None
+            else f", batch phase {many['client_cpu_s'] * 1e6 / max(many['requests'] * args.batch_size, 1):.1f} µs "
+            f"per answered fix ({many['client_cpu_s'] / args.seconds:.2f} cores)"
+        )
     )
     if many is None:
         return

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import flask
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from console.i18n import remember_language
@@ -26,6 +27,9 @@ class Auth:
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
+        # A bearer token is looked up on a Core connection of the sessions' engine: no session per request.
+        bind = sessions.kw.get("bind")
+        self._engine = bind if isinstance(bind, Engine) else None
 
     def current_actor(self) -> Actor | None:
         if "actor" not in flask.g:
@@ -51,6 +55,9 @@ class Auth:
     def actor_for_token(self, token: str) -> Actor | None:
         if not token:
             return None
+        if self._engine is not None:
+            with self._engine.connect() as connection:
+                return users_repo.actor_for_token(connection, token)
         with session_scope(self._sessions) as session:
             return users_repo.actor_for_token(session, token)
 

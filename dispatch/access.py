@@ -6,7 +6,7 @@ lives and is tested in one place (Datasette's `allowed()` shape).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -152,6 +152,15 @@ def can(actor: Actor | None, action: Action, *, worker_id: int | None = None) ->
     if actor.role in _RULES.get(action, set()):
         return Decision(True)
     return Decision(False, f"role {actor.role.value} may not {action.value}")
+
+
+def can_per_worker(actor: Actor | None, action: Action) -> Callable[[int], Decision]:
+    """`can(actor, action, worker_id=...)` as a function of the worker, made once: one Decision for every worker
+    unless the action is on a field worker's own record (the batch endpoint asks it of every worker of a batch)."""
+    if actor is not None and actor.role is Role.FIELD_WORKER and action in _OWN_RECORD:
+        return lambda worker_id: can(actor, action, worker_id=worker_id)
+    decision = can(actor, action)
+    return lambda _worker_id: decision
 
 
 def effective_scope(actor: Actor) -> TeamScope:

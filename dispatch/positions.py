@@ -295,13 +295,17 @@ def live_or_duplicate(position: Position, last: Position | None) -> bool | Rejec
     """`accept` for a position whose fix time is known to be within the limits: whether it is live (True) or
     history (False), or Rejected as a resend of the last fix. The batch path checks the time window once
     for the whole batch and asks only this, without an `Accepted` per fix."""
+    return live_or_duplicate_at(position.fix_time, position.latitude, position.longitude, last)
+
+
+def live_or_duplicate_at(
+    fix_time: datetime, latitude: float, longitude: float, last: Position | None
+) -> bool | Rejected:
+    """`live_or_duplicate` of a fix given by its time and place, before (or without) a `Position` is made of it: the
+    batch endpoint stores a history fix as a row without one."""
     if last is not None:
-        if (
-            position.fix_time == last.fix_time
-            and position.latitude == last.latitude
-            and position.longitude == last.longitude
-        ):
+        if fix_time == last.fix_time and latitude == last.latitude and longitude == last.longitude:
             return DUPLICATE_OF_LAST
-        if position.fix_time < last.fix_time:
+        if fix_time < last.fix_time:
             return False
     return True

@@ -286,7 +286,7 @@ def plain_fix(item: dict[str, object]) -> PlainFix | None:
             micros = value * 1_000_000 if value < _SECONDS_LIMIT_INT else value * 1000  # type: ignore[operator]
             if micros >= _MAX_EPOCH_MICROS:
                 return None
-            fix_time, fix_us = _EPOCH + timedelta(microseconds=micros), micros
+            fix_time, fix_us = _EPOCH + timedelta(0, 0, micros), micros  # positional: a third cheaper than by name
             continue
         if kind is float:
             number = value
@@ -964,7 +964,7 @@ def plain_query_fix(pairs: Iterable[tuple[str, str]]) -> PlainFix | None:
             micros = count * 1_000_000 if count < _SECONDS_LIMIT_INT else count * 1000
             if micros >= _MAX_EPOCH_MICROS:
                 return None
-            fix_time, fix_us = _EPOCH + timedelta(microseconds=micros), micros
+            fix_time, fix_us = _EPOCH + timedelta(0, 0, micros), micros  # positional: a third cheaper than by name
             continue
         if key not in _PLAIN_KEYS or _NUMBER.fullmatch(value) is None:
             return None

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from data import positions_repo, privacy_repo, workers_repo
 from data.db import WriteTurn, session_scope
-from data.positions_repo import SqliteRow, SqliteRows
+from data.positions_repo import PlainHistory, SqliteRow, SqliteRows
 from dispatch.access import Decision
 from dispatch.clock import Clock
 from dispatch.positions import (
@@ -43,7 +43,7 @@ from dispatch.positions import (
     checked_position,
     epoch_micros,
     fix_time_refusal,
-    live_or_duplicate,
+    live_or_duplicate_at,
     refuse_fix_time,
     refuse_off_shift,
 )
@@ -323,15 +323,18 @@ class PositionPipeline:
 
         refused: list[ItemRefused] = []
         duplicates = off_shift = 0
-        to_store: list[Storable] = []
+        to_store: list[Storable | PlainHistory] = []
         live: list[bool] = []
-        read_us: list[int | None] = []  # each stored item's fix time as `plain_fix` read it (None: not read so)
+        read_us: list[int] = []  # each stored item's fix time in µs since the epoch, as `plain_fix` read it if it did
+        server_us = epoch_micros(server_time)  # the time of a plain item without one
         last: dict[int, Position | None] = {}
+        # On SQLite a plain fix older than its worker's last is stored as a row without a `Position` made of it.
+        history_rows = self._rows_first
         for index, item in enumerate(items):
             plain = plain_fix(item) if item.__class__ is dict else None  # type: ignore[arg-type]
-            decided: tuple[Storable, bool] | Rejected | IngestError
+            decided: tuple[Storable | PlainHistory, bool] | Rejected | IngestError
             if plain is not None:
-                decided = self._decide_plain(plain, server_time, window, last, allowed)
+                decided = self._decide_plain(plain, server_time, window, last, allowed, history_rows)
             else:
                 (report,) = check_fix_times([parse_item(item)], now=server_time, limits=self._limits)
                 if isinstance(report, IngestError):
@@ -341,7 +344,10 @@ class PositionPipeline:
             if isinstance(decided, tuple):
                 to_store.append(decided[0])
                 live.append(decided[1])
-                read_us.append(plain[9] if plain is not None else None)
+                if plain is not None:
+                    read_us.append(server_us if plain[9] is None else plain[9])
+                else:
+                    read_us.append(epoch_micros(cast(Storable, decided[0]).fix_time))
             elif isinstance(decided, IngestError):
                 refused.append(ItemRefused(index, decided.field, str(decided)))
             elif decided.duplicate:
@@ -349,7 +355,7 @@ class PositionPipeline:
             else:
                 off_shift += decided.off_shift
                 refused.append(ItemRefused(index, "consent" if decided.no_consent else "timestamp", decided.reason))
-        ids = self._store(to_store)
+        ids = self._store(to_store, read_us)
         fresh: list[Position] = []
         fresh_ids: list[int] = []
         fresh_us: list[int] = []
@@ -359,7 +365,7 @@ class PositionPipeline:
             elif is_live and isinstance(item, Position):
                 fresh.append(item)
                 fresh_ids.append(new_id)
-                fresh_us.append(epoch_micros(item.fix_time) if us is None else us)
+                fresh_us.append(us)
         self._remember(fresh)
         self._bus.publish_many(POSITIONS, live_messages(fresh))
         if self._after_store is not None and fresh:
@@ -376,8 +382,10 @@ class PositionPipeline:
         window: tuple[datetime, datetime],
         last: dict[int, Position | None],
         may_report: MayReport,
-    ) -> tuple[Storable, bool] | Rejected | IngestError:
-        """`_decide` for a common item (`plain_fix`), in the same order of checks."""
+        history_rows: bool = False,
+    ) -> tuple[Storable | PlainHistory, bool] | Rejected | IngestError:
+        """`_decide` for a common item (`plain_fix`), in the same order of checks. With `history_rows` a fix older than
+        the worker's last (history, never live) comes back as its row's values (`PlainHistory`), no `Position` made."""
         device_id, fix_time, latitude, longitude, accuracy_m, speed_mps, bearing_deg, altitude_m, battery_pct, _ = plain
         if fix_time is None:
             fix_time = server_time
@@ -388,26 +396,33 @@ class PositionPipeline:
         worker = self._worker(device_id)
         if worker is None:
             return IngestError("id", f"unknown device {device_id!r}: register it with `python -m data add-worker`")
-        decision = may_report(worker.id)
-        if not decision.allowed:
-            return IngestError("id", decision.reason)
-        refused = self._consent_refusal(worker.id)
-        if refused is not None:
-            return refused
         if worker.id not in last:
+            # A worker's first fix of the request: the permission and the consent are asked here, once per worker and
+            # request (a worker enters `last` only past both, here and in `_decide`); their later fixes skip them.
+            decision = may_report(worker.id)
+            if not decision.allowed:
+                return IngestError("id", decision.reason)
+            refused = self._consent_refusal(worker.id)
+            if refused is not None:
+                return refused
             known = self._last.get(worker.id, _UNKNOWN)  # a dict read is atomic: the lock only for a miss
             last[worker.id] = self._last_fix(worker.id) if known is _UNKNOWN else known  # type: ignore[assignment]
         if not self._keeps(worker, fix_time):
             return Rejected(OFF_SHIFT, off_shift=True)
         self._warn_no_shifts(worker)
+        live = live_or_duplicate_at(fix_time, latitude, longitude, last[worker.id])  # the time is within the window
+        if live.__class__ is Rejected:
+            return live  # type: ignore[return-value]
+        if history_rows and not live:
+            return (
+                worker.id, device_id, server_time, latitude, longitude, accuracy_m, speed_mps, bearing_deg, altitude_m,
+                battery_pct,
+            ), False  # fmt: skip
         # `plain_fix` checked the values as Position would, and the batch's server time is aware (`ingest_batch`).
         position = checked_position(
             worker.id, device_id, fix_time, server_time, latitude, longitude, accuracy_m, speed_mps, bearing_deg,
             altitude_m, battery_pct,
         )  # fmt: skip
-        live = live_or_duplicate(position, last[worker.id])  # the fix time is within the window (above)
-        if live.__class__ is Rejected:
-            return live  # type: ignore[return-value]
         if live:
             last[worker.id] = position
         return position, live  # type: ignore[return-value]
@@ -492,15 +507,22 @@ class PositionPipeline:
         self._warn_no_shifts(worker)
         return item, False
 
-    def _store(self, items: Sequence[Storable]) -> list[int | None]:
+    def _store(self, items: Sequence[Storable | PlainHistory], fix_us: Sequence[int] | None = None) -> list[int | None]:
         """Each item's new id (None: a resend already stored) once the committer has committed them; StoreUnavailable
-        (→ 503) when it did not. On SQLite the rows are made here, in the request's thread, not in the committer's."""
+        (→ 503) when it did not. On SQLite the rows are made here, in the request's thread, not in the committer's;
+        `fix_us`, each item's fix time in µs since the epoch when the caller has them, makes their texts in one go
+        (and is required with `PlainHistory` items, which only the SQLite rows path is given)."""
         try:
             if self._rows_first and items:
                 assert self._writer is not None
-                rows: Sequence[Storable | SqliteRow] = cast(SqliteRows, self._writer.prepare(items)).rows
+                prepared = (
+                    self._writer.prepare_rows(items, fix_us)
+                    if fix_us is not None
+                    else self._writer.prepare(cast(Sequence[Storable], items))
+                )
+                rows: Sequence[Storable | SqliteRow] = cast(SqliteRows, prepared).rows
                 return self._committer.write(rows, timeout_s=self._commit_timeout_s)
-            return self._committer.write(items, timeout_s=self._commit_timeout_s)
+            return self._committer.write(cast(Sequence[Storable], items), timeout_s=self._commit_timeout_s)
         except CommitFailed as exc:
             raise StoreUnavailable(str(exc)) from None
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.browser.test_field_page import PHONE, card, wait_synced
-from tests.support.browser import login
+from tests.support.browser import choose_option, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -67,17 +67,7 @@ def text_input(row, class_name: str):
 
 
 def pick(page, dropdown, text: str) -> None:
-    """Open a Dash dropdown (a locator), click the option labelled `text`, and wait until it shows it."""
-    dropdown.click()
-    options = page.locator(".dash-dropdown-content .dash-dropdown-option")
-    options.first.wait_for(timeout=5_000)
-    labels = [label.strip() for label in options.all_inner_texts()]
-    assert text in labels, f"{text!r} is not one of {labels}"
-    options.nth(labels.index(text)).click(timeout=5_000)
-    if page.locator(".dash-dropdown-content").count():
-        page.keyboard.press("Escape")
-    page.wait_for_selector(".dash-dropdown-content", state="detached", timeout=5_000)
-    dropdown.filter(has_text=text).wait_for(timeout=5_000)
+    choose_option(page, dropdown, text, exact=True, timeout_ms=5_000)
 
 
 def test_a_manager_defines_a_form_the_worker_fills_it_and_the_manager_returns_then_approves(

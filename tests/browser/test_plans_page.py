@@ -9,7 +9,7 @@ import requests
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.support import plan_day
-from tests.support.browser import login
+from tests.support.browser import choose_option, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -104,22 +104,7 @@ def test_live_map_stays_at_root_for_the_manager(page, console_server, day):
 
 
 def choose(page, dropdown_id: str, text: str) -> None:
-    """Open a Dash dropdown, click the option whose label starts with `text`, close the menu, and wait
-    until the dropdown shows that choice (so a test never goes on before the page has it)."""
-    page.click(f"#{dropdown_id}")
-    options = page.locator(".dash-dropdown-content .dash-dropdown-option")
-    options.first.wait_for(timeout=15_000)
-    labels = [label.strip() for label in options.all_inner_texts()]
-    matching = [i for i, label in enumerate(labels) if label.startswith(text.strip() + " ") or label == text.strip()]
-    assert len(matching) == 1, f"{dropdown_id}: {text!r} matches {len(matching)} of {labels}"
-    options.nth(matching[0]).click(timeout=15_000)
-    if page.locator(".dash-dropdown-content").count():
-        page.keyboard.press("Escape")
-    page.wait_for_selector(".dash-dropdown-content", state="detached", timeout=15_000)
-    page.wait_for_function(
-        "([id, text]) => document.getElementById(id).textContent.trim().startsWith(text)",
-        arg=[dropdown_id, text.strip()], timeout=15_000,
-    )  # fmt: skip
+    choose_option(page, page.locator(f"#{dropdown_id}"), text)
 
 
 def explain(page, server) -> str:

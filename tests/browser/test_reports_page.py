@@ -9,7 +9,7 @@ import io
 import pytest
 
 from data.db import make_engine, make_sessionmaker, session_scope
-from tests.support.browser import login
+from tests.support.browser import choose_option, login
 from tests.support.report_week import seed_week
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -36,16 +36,7 @@ def page(browser, console_server):
 
 
 def choose(page, dropdown_id: str, text: str) -> None:
-    """Pick the option labelled `text` in a Dash dropdown and wait until the dropdown shows it."""
-    page.click(f"#{dropdown_id}")
-    option = page.locator(".dash-dropdown-content .dash-dropdown-option", has_text=text)
-    option.first.click(timeout=15_000)
-    if page.locator(".dash-dropdown-content").count():
-        page.keyboard.press("Escape")
-    page.wait_for_function(
-        "([id, text]) => document.getElementById(id).textContent.trim().startsWith(text)",
-        arg=[dropdown_id, text], timeout=15_000,
-    )  # fmt: skip
+    choose_option(page, page.locator(f"#{dropdown_id}"), text)
 
 
 def set_period(page, prefix: str) -> None:

@@ -364,3 +364,26 @@ def test_a_fresh_process_serves_the_pages_scripts_to_simultaneous_first_requests
     for t in threads:
         t.join()
     assert codes == [200] * len(paths)
+
+
+def test_the_batch_endpoint_refuses_a_token_on_the_next_request_once_revoked_or_its_user_deactivated(world):
+    """Tests that a bearer token the batch endpoint accepted is refused (401) on the very next request once it is
+    revoked, and another token of the same user once the user is deactivated (no token revoked), and works again
+    once the user is reactivated: every request asks the database, nothing is remembered between requests."""
+    client = world["app"].server.test_client()
+    item = {"id": "a1", "lat": 43.74, "lon": 7.42, "timestamp": START.isoformat()}
+    with session_scope(world["sessions"]) as session:
+        gate, token = users_repo.create_user(session, name="gateway", role=Role.ADMIN)
+        second = users_repo.issue_token(session, user_id=gate.id)
+    first, other = {"Authorization": f"Bearer {token}"}, {"Authorization": f"Bearer {second}"}
+    assert client.post("/api/v1/positions", json=[item], headers=first).status_code == 200
+    with session_scope(world["sessions"]) as session:
+        assert users_repo.revoke_token(session, token=token)
+    assert client.post("/api/v1/positions", json=[item], headers=first).status_code == 401
+    assert client.post("/api/v1/positions", json=[item], headers=other).status_code == 200
+    with session_scope(world["sessions"]) as session:
+        users_repo.set_active(session, user_id=gate.id, active=False)
+    assert client.post("/api/v1/positions", json=[item], headers=other).status_code == 401
+    with session_scope(world["sessions"]) as session:
+        users_repo.set_active(session, user_id=gate.id, active=True)
+    assert client.post("/api/v1/positions", json=[item], headers=other).status_code == 200

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from types import MappingProxyType
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
@@ -16,6 +18,7 @@ from data.db import make_sessionmaker
 from data.positions_repo import (
     WRITER_CACHE_KIB,
     PositionWriter,
+    SqliteRows,
     add_position,
     insert_positions,
     last_position,
@@ -26,7 +29,7 @@ from data.positions_repo import (
 )
 from data.tables import PositionRow, WorkerRow
 from data.workers_repo import add_worker
-from dispatch.positions import NetworkReport, Position
+from dispatch.positions import NetworkReport, Position, checked_position
 
 T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 
@@ -265,3 +268,68 @@ def test_a_large_group_with_resends_gives_each_stored_fix_its_own_row_id(
             assert stored[new_id] == (fix.worker_id, fix.fix_time, fix.latitude)
     assert stored[before] == (workers[0], T0 + timedelta(minutes=0.5), 43.7384)
     writer.close()
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ANY_AWARE_TIME = st.datetimes(
+    min_value=datetime(1, 1, 2),
+    max_value=datetime(9999, 12, 30),
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)), timezone(-timedelta(hours=11))]),
+)
+
+
+def _orm_text(value: datetime) -> str:
+    """The text SQLAlchemy's SQLite DATETIME stores for `UTCDateTime` (naive UTC with microseconds)."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+@given(st.lists(_ANY_AWARE_TIME, max_size=20))
+def test_the_sqlite_text_of_a_fix_time_is_the_orms_whether_made_one_at_a_time_or_all_at_once(
+    times: list[datetime],
+) -> None:
+    """Tests that a fix time's SQLite text is the ORM's for any aware time a `datetime` holds (years 1 to 9999, any
+    zone, with and without microseconds), made from the `datetime` or, all at once, from its microseconds since
+    the epoch (the batch endpoint's way); the unique (worker, fix time) index compares these texts."""
+    micros = [(t - _EPOCH) // timedelta(microseconds=1) for t in times]
+    expected = [_orm_text(t) for t in times]
+    assert [positions_repo._sqlite_time(t) for t in times] == expected  # noqa: SLF001 - the one-at-a-time form
+    assert positions_repo.sqlite_times(micros) == expected
+
+
+@given(st.lists(st.tuples(_ANY_AWARE_TIME, st.booleans(), st.booleans()), max_size=10))
+def test_rows_made_from_the_fix_times_in_microseconds_equal_those_made_from_the_fixes(
+    fixes: list[tuple[datetime, bool, bool]],
+) -> None:
+    """Tests that `SqliteRows.of(items, fix_us)` (the batch endpoint's rows) are exactly `SqliteRows.of(items)`: a
+    position whose device time is its fix time or another, and a network-only report, in one group."""
+    items: list[Position | NetworkReport] = []
+    for at, own_device_time, network in fixes:
+        server_time = at + timedelta(seconds=2)  # the times stay a day inside the calendar: no overflow
+        if network:
+            items.append(NetworkReport(worker_id=1, device_id="d", fix_time=at, server_time=server_time))
+        else:
+            device_time = at if own_device_time else at - timedelta(seconds=1)
+            items.append(replace(_position(1, 0), fix_time=at, device_time=device_time, server_time=server_time))
+    micros = [(item.fix_time - _EPOCH) // timedelta(microseconds=1) for item in items]
+    assert SqliteRows.of(items, micros).rows == SqliteRows.of(items).rows
+
+
+_OPTIONAL = st.none() | st.floats(min_value=0, max_value=1e6)
+
+
+@given(st.lists(st.tuples(_ANY_AWARE_TIME, st.floats(-90, 90), st.floats(-180, 180), _OPTIONAL, _OPTIONAL, _OPTIONAL,
+                          _OPTIONAL, st.none() | st.floats(0, 100)), max_size=8))  # fmt: skip
+def test_a_plain_history_fix_makes_the_row_of_its_position(
+    fixes: list[tuple[datetime, float, float, float | None, float | None, float | None, float | None, float | None]],
+) -> None:
+    """Tests that a plain history fix given by its values (the batch endpoint's, no Position made) makes exactly the
+    row of the Position `checked_position` makes of the same values, beside positions in the same group."""
+    server_time = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
+    values = [(7, "dev-7", server_time, *rest) for _, *rest in fixes]
+    positions = [checked_position(7, "dev-7", at, server_time, *rest) for at, *rest in fixes]
+    micros = [(at - _EPOCH) // timedelta(microseconds=1) for at, *_ in fixes]
+    mixed = [v if i % 2 else p for i, (v, p) in enumerate(zip(values, positions, strict=True))]
+    assert SqliteRows.of(values, micros).rows == SqliteRows.of(positions).rows == SqliteRows.of(mixed, micros).rows
+    if values:
+        with pytest.raises(ValueError, match="fix_us"):
+            SqliteRows.of(values)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from dispatch.access import Action, Actor, Role, can
+from dispatch.access import Action, Actor, Role, can, can_per_worker
 
 ADMIN = Actor(1, "root", Role.ADMIN)
 DISPATCHER = Actor(2, "disp", Role.DISPATCHER)
@@ -126,3 +126,15 @@ def test_a_team_scope_refuses_empty_team_names():
 
     with pytest.raises(ValueError, match="^teams:"):
         TeamScope.of(["north", " "])
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("action", list(Action))
+def test_a_decision_made_once_per_actor_is_cans_for_every_worker(role: Role, action: Action) -> None:
+    """Tests that `can_per_worker` answers for each worker what `can` does: a field worker's own record and another's,
+    every role and action, and nobody signed in."""
+    actor = Actor(id=1, name="x", role=role, worker_id=7 if role is Role.FIELD_WORKER else None)
+    for who in (actor, None):
+        per_worker = can_per_worker(who, action)
+        for worker_id in (7, 8):
+            assert per_worker(worker_id) == can(who, action, worker_id=worker_id)

@@ -116,6 +116,23 @@ def test_a_batch_may_report_only_for_permitted_workers(sessions, workers):
     assert len(stored(sessions, workers["ana"])) == 1 and stored(sessions, workers["bea"]) == []
 
 
+def test_every_fix_of_a_refused_worker_is_named_by_its_index_however_the_fixes_interleave(sessions, workers):
+    """Tests that the permission and the consent, asked once per worker and batch, still refuse each fix of a worker
+    who may not report or has not consented, by its own index, between the stored fixes of a permitted one."""
+    with session_scope(sessions) as session:
+        add_worker(session, name="cy", device_id="cy", shifts=(EVERY_DAY_7_TO_19,))  # no consent recorded
+    items = [
+        {"id": name, "lat": 43.73, "lon": 7.42, "timestamp": T0800_MS + 1000 * n}
+        for n, name in enumerate(("ana", "bea", "cy", "ana", "bea", "cy", "ana"))
+    ]
+    summary = pipeline(sessions, RecordingBus()).ingest_batch(
+        items, may_report=lambda wid: Decision(wid != workers["bea"], "not your device")
+    )
+    assert (summary.accepted, summary.duplicates, summary.off_shift) == (3, 0, 0)
+    assert [(r.index, r.field) for r in summary.refused] == [(1, "id"), (2, "consent"), (4, "id"), (5, "consent")]
+    assert len(stored(sessions, workers["ana"])) == 3 and stored(sessions, workers["bea"]) == []
+
+
 def test_a_fix_stored_by_a_batch_and_sent_again_by_the_phone_is_stored_once(sessions, workers):
     """Tests that a phone resending through /osmand a fix that a batch stored (another process, cold caches) gets
     "duplicate" and the fix stays stored once."""
@@ -150,6 +167,56 @@ def test_the_bulk_insert_writes_rows_as_the_orm_does(sessions, workers):
         replace(first, id=stored(sessions, workers["ana"])[0].id),
         replace(second, id=ids[1], device_time=at("2025-03-03T08:00:09Z")),
     ]
+
+
+def test_a_batchs_rows_are_the_orms_a_fix_the_orm_stored_is_a_duplicate_and_times_read_back_exactly(sessions, workers):
+    """Tests that the rows a batch writes (their times formatted all at once from microseconds) are the ORM's: a fix
+    the ORM stored with milliseconds is a duplicate for the batch (the unique index compares the stored text), and
+    the batch's fixes in seconds and milliseconds read back through the ORM with their exact times."""
+    orm_fix = Position(
+        worker_id=workers["bea"], device_id="bea", fix_time=at("2025-03-03T08:00:00.123Z"),
+        device_time=at("2025-03-03T08:00:00.123Z"), server_time=at("2025-03-03T08:00:01Z"), latitude=43.73,
+        longitude=7.42,
+    )  # fmt: skip
+    with session_scope(sessions) as session:
+        positions_repo.add_position(session, orm_fix)
+    items = [
+        {"id": "bea", "lat": 43.74, "lon": 7.42, "timestamp": T0800_MS + 123},  # the ORM's fix again
+        {"id": "ana", "lat": 43.73, "lon": 7.42, "timestamp": T0800_MS + 456},
+        {"id": "ana", "lat": 43.73, "lon": 7.42, "timestamp": T0800_MS // 1000 + 60},
+    ]
+    summary = pipeline(sessions, RecordingBus()).ingest_batch(items, may_report=lambda _: Decision(True))
+    assert (summary.accepted, summary.duplicates) == (2, 1)
+    assert [p.fix_time for p in stored(sessions, workers["ana"])] == [
+        at("2025-03-03T08:00:00.456Z"),
+        at("2025-03-03T08:01:00Z"),
+    ]
+    assert [p.latitude for p in stored(sessions, workers["bea"])] == [43.73]
+
+
+def test_a_history_fix_stored_as_a_row_without_a_position_reads_back_as_the_full_parsers(sessions, workers):
+    """Tests that history fixes (older than the worker's last) of the lean path, stored as rows without a Position
+    made of them, read back exactly as the same fixes read by the full parser (strings) and stored from Positions:
+    every optional value, none of them, and a fix without a time (the server's, history after a newer fix)."""
+    now_ms = int(at("2025-03-03T12:00:00Z").timestamp() * 1000)
+    newest = [{"id": name, "lat": 43.7, "lon": 7.4, "timestamp": now_ms + 5000} for name in ("ana", "bea")]
+    full = {"accuracy": 4.5, "speed": 10, "heading": -90, "altitude": -2.5, "batt": 80}
+    history: list[dict[str, Any]] = [
+        {"lat": 43.73, "lon": 7.42, "timestamp": T0800_MS + 123, **full},
+        {"lat": 43.74, "lon": 7.43, "timestamp": T0800_MS // 1000 + 60},
+        {"lat": 43.75, "lon": 7.44},  # the server's time, 5 s before the newest fix: history too
+    ]
+    lean = pipeline(sessions, RecordingBus())
+    summary = lean.ingest_batch(newest + [{"id": "ana", **h} for h in history], may_report=lambda _: Decision(True))
+    as_text = [{"id": "bea", **{k: str(v) for k, v in h.items()}} for h in history]
+    assert summary.accepted == 5
+    assert lean.ingest_batch(as_text, may_report=lambda _: Decision(True)).accepted == 3
+    ana, bea = stored(sessions, workers["ana"]), stored(sessions, workers["bea"])
+    same = {"id": None, "worker_id": 0, "device_id": ""}
+    assert len(ana) == len(bea) == 4 and ana[2].fix_time == at("2025-03-03T12:00:00Z")
+    assert [replace(p, **same) for p in ana] == [replace(p, **same) for p in bea]
+    assert ana[0].accuracy_m == 4.5 and ana[0].bearing_deg == 270.0 and ana[0].altitude_m == -2.5
+    assert ana[1].speed_mps is None and ana[1].battery_pct is None and ana[1].device_time == ana[1].fix_time
 
 
 def test_the_fixes_a_batch_hands_on_carry_their_stored_ids(sessions, workers):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.support.servers import ConsoleServer
@@ -47,6 +48,32 @@ def login(
     page.fill("input[name=password]", server.dispatcher_password if password is None else password)
     page.click("button[type=submit]")
     page.wait_for_selector(ready, timeout=15_000)
+
+
+def choose_option(page: Page, dropdown: Locator, text: str, *, exact: bool = False, timeout_ms: int = 15_000) -> None:
+    """Open a Dash dropdown, click the option labelled `text` (or starting with `text` and a space, unless `exact`),
+    close the menu, and wait until the dropdown shows the choice.
+
+    Dash 4's dropdown, when opened, first draws the options it had when it was last open and then, in an effect,
+    the current ones, reusing the rows: a click in between lands on whichever option the row holds by then (seen: the
+    published plan clicked, the newer draft picked). So the pick is checked, and made once more if the dropdown shows
+    something else; the second opening draws the current options at once.
+    """
+    label = rf"^\s*{re.escape(text.strip())}" + (r"\s*$" if exact else r"(\s|$)")
+    option = page.locator(".dash-dropdown-content .dash-dropdown-option").filter(has_text=re.compile(label))
+    shown = dropdown.filter(has_text=re.compile(rf"^\s*{re.escape(text.strip())}"))
+    for _attempt in range(2):
+        dropdown.click()
+        option.click(timeout=timeout_ms)  # strict: exactly one option may match
+        if page.locator(".dash-dropdown-content").count():
+            page.keyboard.press("Escape")
+        page.wait_for_selector(".dash-dropdown-content", state="detached", timeout=timeout_ms)
+        try:
+            shown.wait_for(timeout=timeout_ms // 3)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"the dropdown shows {dropdown.inner_text()!r} after picking {text!r} twice")
 
 
 def pick_date(page: Page, input_id: str, day: str) -> None:
