@@ -172,6 +172,40 @@ def cpu_seconds(root: int) -> dict[int, float]:
     return out
 
 
+def system_seconds(root: int) -> float:
+    """System (kernel) CPU seconds used so far by the gunicorn workers: syscalls, context switches, the network."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in Path(f"/proc/{root}/task/{root}/children").read_text().split():
+        try:
+            total += int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[12]) / tick
+        except FileNotFoundError:
+            continue
+    return total
+
+
+def context_switches(root: int) -> tuple[int, int]:
+    """Voluntary and involuntary context switches so far of the gunicorn workers' threads (all of them: the event
+    loop, the request threads, the committer, the evaluator, the publisher, the relay).
+
+    A voluntary switch is a thread that blocked: on a lock or a queue (the hand-off of a request from one thread to
+    another), on the GIL, or on I/O; how many a fix costs says how often its work changed threads.
+    """
+    voluntary = involuntary = 0
+    for pid in Path(f"/proc/{root}/task/{root}/children").read_text().split():
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                status = (task / "status").read_text()
+            except (FileNotFoundError, ProcessLookupError):
+                continue  # a thread that ended meanwhile
+            for line in status.splitlines():
+                if line.startswith("voluntary_ctxt_switches:"):
+                    voluntary += int(line.split()[1])
+                elif line.startswith("nonvoluntary_ctxt_switches:"):
+                    involuntary += int(line.split()[1])
+    return voluntary, involuntary
+
+
 def settled_rows(db: Path) -> int:
     """The positions table's row count once it stopped growing (the server's last commits landed)."""
 
@@ -229,6 +263,8 @@ def run_wrk(
         f.write(script)
     profiler = subprocess.Popen(spy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if spy else None
     cpu_before = cpu_seconds(server_pid) if server_pid else {}
+    switches_before = context_switches(server_pid) if server_pid else (0, 0)
+    system_before = system_seconds(server_pid) if server_pid else 0.0
     client_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         out = subprocess.run(
@@ -245,6 +281,8 @@ def run_wrk(
         if profiler is not None:
             profiler.wait(seconds + 30)
     cpu_after = cpu_seconds(server_pid) if server_pid else {}
+    switches_after = context_switches(server_pid) if server_pid else (0, 0)
+    system_after = system_seconds(server_pid) if server_pid else 0.0
     per_process = {pid: spent - cpu_before.get(pid, 0.0) for pid, spent in cpu_after.items() if pid != server_pid}
     cpu = sum(cpu_after.values()) - sum(cpu_before.values())
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -262,9 +300,15 @@ def run_wrk(
         "latency_avg": latency.group(1) if latency else "?",
         "latency_max": latency.group(3) if latency else "?",
         "cpu_ms_per_request": 1000 * cpu / max(requests_done, 1),
+        "system_ms_per_request": 1000 * (system_after - system_before) / max(requests_done, 1),
         # Each worker's share of the phase's CPU, busiest first (a 50/50 split: both cores could be used).
         "split": "/".join(f"{spent / max(cpu, 1e-9):.0%}" for spent in sorted(per_process.values(), reverse=True)),
         "cores": cpu / seconds,
+        # The server's context switches per request: voluntary (a thread blocked), involuntary (preempted).
+        "switches": "/".join(
+            f"{(after - before) / max(requests_done, 1):.1f}"
+            for before, after in zip(switches_before, switches_after, strict=True)
+        ),
         "client_cpu_s": (client_after.ru_utime + client_after.ru_stime)
         - (client_before.ru_utime + client_before.ru_stime),
     }
@@ -300,6 +344,7 @@ def main() -> None:
         default="",
         help="OUTFIELD_WEB_REUSE_PORT of the server (default: its settings')",
     )
+    parser.add_argument("--no-batch", action="store_true", help="skip the batch phase (the floor and `/osmand` only)")
     parser.add_argument(
         "--py-spy", help="py-spy binary: record the server during each phase (collapsed stacks in /tmp)"
     )
@@ -375,20 +420,22 @@ def main() -> None:
             for i in range(args.devices):
                 at = int((t0 - timedelta(minutes=30)).timestamp()) + i
                 warm.get(f"{url}/osmand", params={"id": f"bench-{i:05d}", "lat": 43.73, "lon": 7.42, "timestamp": at})
+            db = var / "bench.db"
+            rows_warm = settled_rows(db)
             load = os.getloadavg()[0]
             floor = run_wrk(url, FLOOR_LUA, wrk_env, connections=args.connections, spy=spy("floor"), **common)
             one = run_wrk(
                 url, OSMAND_LUA, {**wrk_env, "BENCH_T0": str(int(t0.timestamp() * 1000))},
                 connections=args.connections, spy=spy("osmand"), **common,
             )  # fmt: skip
-            db = var / "bench.db"
             rows_before = settled_rows(db)  # the /osmand phase's last commits landed
+            rows_osmand = rows_before - rows_warm
             # Batch fix times from 01:00 a day ago: the backlog's stretches (42 min each at 500 fixes) stay before
             # the warm-up's 11:30 for 14 stretches per device, far more than a run sends (checked below).
             batch_t0_ms = int((t0 - timedelta(hours=11)).timestamp() * 1000)
-            tracer = strace_workers(procs[-1].pid, Path(args.strace)) if args.strace else None
+            tracer = strace_workers(procs[-1].pid, Path(args.strace)) if args.strace and not args.no_batch else None
             try:
-                many = run_wrk(
+                many = None if args.no_batch else run_wrk(
                     url, BATCH_LUA if args.batch_shape == "mixed" else BACKLOG_LUA,
                     {**wrk_env, "BENCH_T0": str(batch_t0_ms), "BENCH_STEP_MS": str(BACKLOG_STEP_MS)},
                     connections=args.batch_connections, spy=spy("batch"), **common,
@@ -415,37 +462,56 @@ def main() -> None:
                     p.kill()
                     p.wait(10)
 
-    batch_rate = many["rate"] * args.batch_size
     print(
         f"machine: {os.cpu_count()} cores, load average {load:.1f} at the start and {load_end:.1f} at the end; "
         f"SQLite (WAL, synchronous=FULL) + redis-server; server: python -m console (gunicorn {args.worker_class}, workers:threads {args.web or 'default 2:64'}, reuse_port {args.reuse_port or 'default'}); client: wrk -t{args.threads}, "
         f"{args.seconds} s per phase, {args.devices} devices"
     )
     print()
-    print("| measure | value | server CPU (both workers) | cores used; split between workers | errors |")
-    print("| --- | --- | --- | --- | --- |")
-    fix_cpu = many["cpu_ms_per_request"] / args.batch_size
+    print(
+        "| measure | value | server CPU (both workers) | context switches per request (voluntary/involuntary) "
+        "| cores used; split between workers | errors |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
     print(
         f"| trivial route `/healthz` (one Redis PING), {args.connections} connections | {floor['rate']:,.0f} req/s "
         f"(avg {floor['latency_avg']}, max {floor['latency_max']}) | {floor['cpu_ms_per_request']:.3f} ms per request "
-        f"| {floor['cores']:.2f}; {floor['split']} | {floor['non2xx']} non-2xx {floor['errors']} |"
+        f"(system {floor['system_ms_per_request']:.3f}) "
+        f"| {floor['switches']} | {floor['cores']:.2f}; {floor['split']} | {floor['non2xx']} non-2xx {floor['errors']} |"
     )
     print(
         f"| `/osmand`, one fix per request, {args.connections} connections | {one['rate']:,.0f} fixes/s "
         f"({one['rate'] / floor['rate']:.0%} of the floor; avg {one['latency_avg']}, max {one['latency_max']}) "
-        f"| {one['cpu_ms_per_request']:.3f} ms per fix | {one['cores']:.2f}; {one['split']} | {one['non2xx']} non-2xx {one['errors']} |"
+        f"| {one['cpu_ms_per_request']:.3f} ms per fix (system {one['system_ms_per_request']:.3f}) | {one['switches']} | {one['cores']:.2f}; {one['split']} "
+        f"| {one['non2xx']} non-2xx {one['errors']} |"
+    )
+    if many is not None:
+        batch_rate = many["rate"] * args.batch_size
+        fix_cpu = many["cpu_ms_per_request"] / args.batch_size
+        print(
+            f"| batch `POST /api/v1/positions` ({args.batch_shape}), {args.batch_size} per request, "
+            f"{args.batch_connections} connections "
+            f"| {batch_rate:,.0f} fixes/s ({many['rate']:.1f} req/s; avg {many['latency_avg']}, max {many['latency_max']}) "
+            f"| {fix_cpu * 1000:.1f} µs per fix | {many['switches']} per request | {many['cores']:.2f}; {many['split']} "
+            f"| {many['non2xx']} non-2xx {many['errors']} |"
+        )
+    print(f"\nworker 1: {len(stored)} positions stored over the phases (a check that the fixes were kept)")
+    answered_one = one["requests"] - one["non2xx"]
+    print(
+        f"`/osmand` phase: {rows_osmand:,} rows stored; {answered_one:,} fixes answered 2xx — "
+        + ("every answered fix stored" if answered_one <= rows_osmand else "**ROWS MISSING**")
     )
     print(
-        f"| batch `POST /api/v1/positions` ({args.batch_shape}), {args.batch_size} per request, "
-        f"{args.batch_connections} connections "
-        f"| {batch_rate:,.0f} fixes/s ({many['rate']:.1f} req/s; avg {many['latency_avg']}, max {many['latency_max']}) "
-        f"| {fix_cpu * 1000:.1f} µs per fix | {many['cores']:.2f}; {many['split']} | {many['non2xx']} non-2xx {many['errors']} |"
+        f"\nthe load generator's own CPU (wrk, same 2 cores): /osmand {one['client_cpu_s'] * 1000 / max(one['requests'], 1):.3f} ms per fix"
+        + (
+            ""
+            if many is None
+            else f", batch phase {many['client_cpu_s'] * 1e6 / max(many['requests'] * args.batch_size, 1):.1f} µs "
+            f"per answered fix ({many['client_cpu_s'] / args.seconds:.2f} cores)"
+        )
     )
-    print(
-        f"\nthe load generator's own CPU (wrk, same 2 cores): batch phase {many['client_cpu_s'] * 1e6 / max(many['requests'] * args.batch_size, 1):.1f} µs "
-        f"per answered fix ({many['client_cpu_s'] / args.seconds:.2f} cores), /osmand {one['client_cpu_s'] * 1000 / max(one['requests'], 1):.3f} ms per fix"
-    )
-    print(f"\nworker 1: {len(stored)} positions stored over both phases (a check that the fixes were kept)")
+    if many is None:
+        return
     answered, made = many["requests"] * args.batch_size, many["made"] * args.batch_size
     print(
         f"batch phase ({args.batch_shape}): {rows_batch:,} rows stored; {answered:,} fixes answered, {made:,} sent "
