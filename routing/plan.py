@@ -227,7 +227,9 @@ def earliest_route(problem: Problem, worker: Worker, visit_ids: Sequence[str]) -
     Rules kept: skills, capacity, windows, `now_s`, the worker's pinned visits at their times, the
     breaks, the shift and `max_work_s`. Breaks are placed by a small dynamic programme over "breaks
     taken so far" (taking a break earlier never makes a later stop earlier, so the earliest time per
-    count is enough). Used to warm-start the search and to test where a new visit fits.
+    count is enough). When `max_work_s` binds, the worker leaves just in time for the first stop, and if that is still
+    too long, as late as every rule allows (waiting counts as work). Used to warm-start the search and to test where a
+    new visit fits.
     """
     visits = [problem.visit(vid) for vid in visit_ids]
     if any(not worker.qualified_for(v) for v in visits):
