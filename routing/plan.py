@@ -227,7 +227,9 @@ def earliest_route(problem: Problem, worker: Worker, visit_ids: Sequence[str]) -
     Rules kept: skills, capacity, windows, `now_s`, the worker's pinned visits at their times, the
     breaks, the shift and `max_work_s`. Breaks are placed by a small dynamic programme over "breaks
     taken so far" (taking a break earlier never makes a later stop earlier, so the earliest time per
-    count is enough). Used to warm-start the search and to test where a new visit fits.
+    count is enough). When `max_work_s` binds, the worker leaves just in time for the first stop, and if that is still
+    too long, as late as every rule allows (waiting counts as work). Used to warm-start the search and to test where a
+    new visit fits.
     """
     visits = [problem.visit(vid) for vid in visit_ids]
     if any(not worker.qualified_for(v) for v in visits):
@@ -252,11 +254,41 @@ def earliest_route(problem: Problem, worker: Worker, visit_ids: Sequence[str]) -
         if found is None:
             return None
         starts, breaks, end = found
+    if worker.max_work_s is not None and end - depart > worker.max_work_s and visits and not first_pinned:
+        # Still too long: waiting for a window that opens later counts as work too. Leave as late as the route still
+        # keeps every rule: a later departure moves no stop earlier and the return by no more than itself, so the
+        # latest one has the shortest working time. PyVRP times its routes so (a part-timer's route of a long search
+        # on the Monaco day was 5.5 h its way and 6.5 h with the first visit at its earliest: such routes were
+        # taken apart by the repair, bench/README.md, "Routing", eleventh session).
+        late, timing = _latest_departure(problem, worker, visits, pins, depart, found)
+        if timing[2] - late < end - depart:
+            depart, (starts, breaks, end) = late, timing
     if worker.max_work_s is not None and end - depart > worker.max_work_s:
         return None
     return schedule_route(
         problem, worker, [v.id for v in visits], depart_s=depart, service_starts_s=starts, break_starts_s=breaks
     )
+
+
+def _latest_departure(
+    problem: Problem,
+    worker: Worker,
+    visits: Sequence[Visit],
+    pins: dict[str, int],
+    depart: int,
+    found: tuple[list[int], list[int], int],
+) -> tuple[int, tuple[list[int], list[int], int]]:
+    """The latest departure from `depart` on (whole seconds, by bisection) at which the route keeps every rule, with its
+    earliest timing (`found`: the timing at `depart`, which does)."""
+    low, high = depart, worker.shift_end_s + 1
+    while high - low > 1:
+        middle = (low + high) // 2
+        later = _earliest(problem, worker, visits, pins, middle)
+        if later is None:
+            high = middle
+        else:
+            low, found = middle, later
+    return low, found
 
 
 def _earliest(

@@ -180,3 +180,22 @@ def test_a_day_too_full_for_pyvrps_first_solution_still_reports_a_first_plan_fro
     planned = {s.visit_id for r in plan.routes for s in r.stops}
     assert {u.visit_id for u in plan.unplanned} == {v.id for v in visits} - planned
     assert check(problem, plan) == []
+
+
+def test_a_part_timers_route_leaves_as_late_as_its_windows_allow_so_waiting_does_not_count_as_work() -> None:
+    """Tests that a 3-hour part-timer may serve D (window 9:00-11:00) and then E (from 12:00): leaving for D at its
+    latest (10:50) the day is 1 h 50 long, where serving D at 9:00 would make it 3 h 50 with the wait for E."""
+    d = Visit("D", location=1, service_s=1800, windows=(Window(9 * H, 11 * H),))
+    e = Visit("E", location=2, service_s=1800, windows=(Window(12 * H, 13 * H),))
+    part_timer = Worker(
+        "p1", start_location=0, end_location=0, shift_start_s=8 * H, shift_end_s=17 * H, max_work_s=3 * H
+    )
+    problem = ten_minutes_apart([d, e], [part_timer])
+    route = earliest_route(problem, part_timer, ["D", "E"])
+    assert route is not None
+    assert route.start_s == 11 * H - 600
+    assert route.end_s - route.start_s <= 3 * H
+    plan = routes_plan(problem, {"p1": ["D", "E"]}, {})
+    assert plan.planned_count == 2
+    assert check(problem, plan) == []
+    assert solve(problem, stop=FEW, seed=0).planned_count == 2

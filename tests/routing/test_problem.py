@@ -161,6 +161,18 @@ def test_leaving_out_a_required_visit_costs_more_than_any_plans_travel() -> None
     assert required_penalty(p, 1) == 16 * required_penalty(p, 5)
 
 
+def test_the_required_visit_penalty_is_sized_by_the_longest_leg_that_has_a_route() -> None:
+    """Tests that pairs without a route (None) neither lower nor break the penalty: it follows the longest real leg."""
+    durations = [[0, 100, None], [100, 0, 700], [None, 700, 0]]
+    metres = [[0, 1000, None], [1000, 0, 9000], [None, 9000, 0]]
+    p = Problem(visits=(Visit("a", location=1),), workers=(worker(),), duration_s=durations, distance_m=metres)
+    legs = 1 + 2 * 1 + 1
+    assert required_penalty(p, 5) == 700 * legs
+    by_distance = p.replace(objective=Objective(per_travel_s=0, per_distance_m=1))
+    assert required_penalty(by_distance, 5) == 9000 * legs
+    assert required_penalty(by_distance, 3) == 4 * 9000 * legs
+
+
 # --- matrices from providers ---------------------------------------------------------------------
 
 
