@@ -399,10 +399,7 @@ class PositionPipeline:
         if worker.id not in last:
             # A worker's first fix of the request: the permission and the consent are asked here, once per worker and
             # request (a worker enters `last` only past both, here and in `_decide`); their later fixes skip them.
-            decision = may_report(worker.id)
-            if not decision.allowed:
-                return IngestError("id", decision.reason)
-            refused = self._consent_refusal(worker.id)
+            refused = self._refusal(worker.id, may_report)
             if refused is not None:
                 return refused
             known = self._last.get(worker.id, _UNKNOWN)  # a dict read is atomic: the lock only for a miss
@@ -431,7 +428,11 @@ class PositionPipeline:
         """A consent given or withdrawn (or a worker anonymised) through this process: applies to the next fix."""
         self._consent[worker_id] = state
 
-    def _consent_refusal(self, worker_id: int) -> Rejected | None:
+    def _refusal(self, worker_id: int, may_report: MayReport) -> IngestError | Rejected | None:
+        """Why the caller may not report `worker_id`'s fixes (4xx naming `id`), or why they are not kept (no consent)."""
+        decision = may_report(worker_id)
+        if not decision.allowed:
+            return IngestError("id", decision.reason)
         reason = consent_refusal(self._consent.get(worker_id, ConsentState.NONE), required=self._consent_required)
         return Rejected(reason, no_consent=True) if reason is not None else None
 
@@ -459,10 +460,7 @@ class PositionPipeline:
             return IngestError(
                 "id", f"unknown device {report.device_id!r}: register it with `python -m data add-worker`"
             )
-        decision = may_report(worker.id)
-        if not decision.allowed:
-            return IngestError("id", decision.reason)
-        refused = self._consent_refusal(worker.id)
+        refused = self._refusal(worker.id, may_report)
         if refused is not None:
             return refused
         if worker.id not in last:

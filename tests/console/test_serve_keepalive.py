@@ -55,6 +55,14 @@ class Running:
         self.worker.enqueue_req(TConn(self.worker.cfg, server, ("127.0.0.1", 50000), ("127.0.0.1", 8000)))
         return client
 
+    def kept_alive(self) -> socket.socket:
+        """A new connection answered once and back on the poller, waiting for its next request."""
+        client = self.connect()
+        client.sendall(REQUEST)
+        answer(client)
+        wait_until(lambda: len(self.worker.keepalived_conns) == 1, 10, "the connection back on the poller")
+        return client
+
     def stop(self) -> None:
         self._stop.set()
         self._loop.join(10)
@@ -127,10 +135,7 @@ def test_a_kept_alive_connection_the_phone_closes_is_given_up(make_running: Call
     """Tests that a connection closed by the client while it waited for its next request is closed and counted out."""
     running = make_running()
     worker = running.worker
-    client = running.connect()
-    client.sendall(REQUEST)
-    answer(client)
-    wait_until(lambda: len(worker.keepalived_conns) == 1, 10, "the connection back on the poller")
+    client = running.kept_alive()
     client.close()
     wait_until(lambda: worker.nr_conns == 0 and not worker.keepalived_conns, 10, "the closed connection given up")
 
@@ -141,10 +146,7 @@ def test_an_idle_kept_alive_connection_is_closed_after_its_keep_alive_timeout(
     """Tests that a connection that sends nothing more is closed by the worker once its keep-alive time is over."""
     running = make_running(keepalive=1)
     worker = running.worker
-    client = running.connect()
-    client.sendall(REQUEST)
-    answer(client)
-    wait_until(lambda: len(worker.keepalived_conns) == 1, 10, "the connection back on the poller")
+    client = running.kept_alive()
 
     def closed() -> bool:
         worker.murder_keepalived()  # the event loop's step after each turn, as `run` takes it
@@ -162,10 +164,7 @@ def test_a_stopping_worker_answers_with_connection_close_and_keeps_nothing(
     and the connection is not put back on the poller by its request thread."""
     running = make_running()
     worker = running.worker
-    client = running.connect()
-    client.sendall(REQUEST)
-    answer(client)
-    wait_until(lambda: len(worker.keepalived_conns) == 1, 10, "the connection back on the poller")
+    client = running.kept_alive()
     worker.alive = False
     client.sendall(REQUEST)
     assert b"\r\nConnection: close\r\n" in answer(client)
