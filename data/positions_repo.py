@@ -201,14 +201,6 @@ class PositionWriter:
         `fix_us`: each item's fix time in microseconds since the epoch, when the caller has it (`SqliteRows.of`)."""
         return SqliteRows.of(items, fix_us) if self._sqlite and items else items
 
-    def prepare_rows(
-        self, items: Sequence[Position | NetworkReport | PlainHistory], fix_us: Sequence[int]
-    ) -> SqliteRows:
-        """`prepare` on SQLite (`sqlite`), where items may be `PlainHistory` values too."""
-        if not self._sqlite:
-            raise ValueError("prepare_rows: SQLite rows only")
-        return SqliteRows.of(items, fix_us)
-
     def write(self, prepared: SqliteRows | Sequence[Position | NetworkReport]) -> list[int | None]:
         """Store what `prepare` made and commit; each item's new id, None for a resend already stored."""
         if not prepared:

@@ -511,14 +511,8 @@ class PositionPipeline:
         `fix_us`, each item's fix time in µs since the epoch when the caller has them, makes their texts in one go
         (and is required with `PlainHistory` items, which only the SQLite rows path is given)."""
         try:
-            if self._rows_first and items:
-                assert self._writer is not None
-                prepared = (
-                    self._writer.prepare_rows(items, fix_us)
-                    if fix_us is not None
-                    else self._writer.prepare(cast(Sequence[Storable], items))
-                )
-                rows: Sequence[Storable | SqliteRow] = cast(SqliteRows, prepared).rows
+            if self._rows_first and items:  # a SQLite writer (`_rows_first`): the rows in storage form
+                rows: Sequence[Storable | SqliteRow] = SqliteRows.of(items, fix_us).rows
                 return self._committer.write(rows, timeout_s=self._commit_timeout_s)
             return self._committer.write(cast(Sequence[Storable], items), timeout_s=self._commit_timeout_s)
         except CommitFailed as exc:
