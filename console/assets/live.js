@@ -386,7 +386,10 @@
           refreshCardFor(data.order);
         }
         else if (name === "alert" && data) applyAlert(data);
-        else if (name === "worker" && data) applyWorker(data);
+        else if (name === "worker" && data) {
+          if (sync.reading) sync.workers.push(data);  // the snapshot being read may predate it
+          applyWorker(data);
+        }
         else if (name === "resync") resync();  // the relay's Redis came back: pushes may have been lost
       },
       onState: (connected) => {
@@ -399,9 +402,10 @@
 
   // Re-reading the snapshot: one read at a time, and one more after it when a reconnect or a resync event
   // asked meanwhile, since that read may predate what it missed.
-  // Order pushes heard while a read is under way are applied again on top of the snapshot: the snapshot
-  // may have been read before them.
-  const sync = { reading: false, again: false, pending: [] };
+  // Order and worker pushes heard while a read is under way are applied again on top of the snapshot: the
+  // snapshot may have been read before them (a worker created then would leave the map again, one deactivated
+  // come back).
+  const sync = { reading: false, again: false, pending: [], workers: [] };
 
   // Re-read the snapshot (the same the page loaded with). Positions go to the fleet; the orders layer is
   // replaced in Dash's store, only when it changed.
@@ -410,9 +414,11 @@
     sync.reading = true;
     sync.again = false;
     sync.pending = [];
+    sync.workers = [];
     const done = () => {
       sync.reading = false;
       sync.pending = [];
+      sync.workers = [];
       if (sync.again) resync();
     };
     fetch("/api/v1/live", { credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -435,6 +441,7 @@
             applyWorker({ worker_id: f.properties.worker_id, active: true, feature: f });
           }
         }
+        for (const m of sync.workers) applyWorker(m);
         const nowMs = Date.now();
         for (const f of snapshot.workers.features) {  // the order each worker holds now (some may have closed)
           const w = fleet.workers.get(f.properties.worker_id);

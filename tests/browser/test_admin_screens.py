@@ -82,6 +82,76 @@ def test_a_worker_created_through_the_api_appears_on_the_open_live_map_at_home_m
     assert not page.errors, page.errors
 
 
+# The page's fetch of the snapshot, read from the server at once but handed to live.js only on `window.__release()`:
+# pushes can then arrive between the server's read and the page's use of it, as they may on any connect.
+HOLD_SNAPSHOT = """() => {
+  const real = window.fetch;
+  let release;
+  const gate = new Promise((resolve) => { release = resolve; });
+  window.__release = release;
+  window.__snapshotRead = false;
+  window.fetch = (url, options) => {
+    if (!String(url).startsWith("/api/v1/live")) return real(url, options);
+    window.fetch = real;
+    return real(url, options).then((answer) => answer.text()).then((body) => {
+      window.__snapshotRead = true;
+      return gate.then(() => new Response(body, { status: 200, headers: { "Content-Type": "application/json" } }));
+    });
+  };
+}"""
+
+
+def test_workers_created_or_deactivated_while_the_map_rereads_its_snapshot_stay_as_pushed(page, console_server):
+    """Tests that a worker created, and another deactivated, after the wall screen's snapshot was read on the server
+    but before the page used it, stay as their pushes left them: the new one on the map and in the list, the
+    deactivated one off both (the older snapshot neither takes the first away nor brings the second back)."""
+    from flask_socketio import SocketIO
+
+    from realtime.relay import LIVE_ROOM
+
+    headers = admin_api(console_server)
+    login(page, console_server)
+    leaving = requests.post(
+        f"{console_server.url}/api/v1/workers",
+        json={"name": "Paul Leaving", "device_id": "leave-1", "home_base": HOME},
+        headers=headers,
+        timeout=10,
+    ).json()["id"]
+    page.wait_for_selector(f"path.worker-marker.worker-{leaving}", timeout=10_000)
+    page.wait_for_function("() => window.outfield.resyncs >= 1", timeout=10_000)  # the connect's own read is done
+    read = page.evaluate("() => window.outfield.resyncs")
+    page.evaluate(HOLD_SNAPSHOT)
+    SocketIO(message_queue=console_server.env["REDIS_URL"]).emit("resync", {}, to=LIVE_ROOM)
+    page.wait_for_function("() => window.__snapshotRead === true", timeout=10_000)
+
+    joining = requests.post(
+        f"{console_server.url}/api/v1/workers",
+        json={"name": "Ines Joining", "device_id": "join-1", "home_base": HOME},
+        headers=headers,
+        timeout=10,
+    ).json()["id"]
+    off = requests.patch(
+        f"{console_server.url}/api/v1/workers/{leaving}", json={"active": False}, headers=headers, timeout=10
+    )
+    assert off.status_code == 200, off.text
+    page.wait_for_selector(f"path.worker-marker.worker-{joining}", timeout=10_000)
+    page.wait_for_selector(f"path.worker-marker.worker-{leaving}", state="detached", timeout=10_000)
+    page.evaluate("() => window.__release()")
+    page.wait_for_function("(read) => window.outfield.resyncs > read", arg=read, timeout=10_000)
+
+    layer = page.evaluate("() => window.dash_component_api.getLayout('workers-layer').props.data")
+    drawn = {f["properties"]["worker_id"] for f in layer["features"]}
+    assert joining in drawn and leaving not in drawn
+    page.wait_for_function(  # the list is drawn on the next frame
+        "() => { const t = document.querySelector('#worker-list').innerText;"
+        " return t.includes('Ines Joining') && !t.includes('Paul Leaving'); }",
+        timeout=5_000,
+    )
+    assert page.locator(f"path.worker-marker.worker-{joining}").count() == 1
+    assert page.locator(f"path.worker-marker.worker-{leaving}").count() == 0
+    assert not page.errors, page.errors
+
+
 def test_an_admin_edits_a_worker_and_adds_a_site_by_clicking_the_map(page, console_server, admin_login):
     """Tests that an admin opens the administration screens, edits a worker's name, team and shift in the form, sees
     the change in the workers table and in the stored worker, adds a site placed by a click on the map, and finds
