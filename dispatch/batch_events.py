@@ -76,8 +76,18 @@ class BatchOutcome:
 
 
 def wanted(decisions: Sequence[Decision], open_keys: Set[str]) -> list[Decision]:
-    """Raises of alerts not open, clears of open ones (the others change nothing)."""
-    return [d for d in decisions if (open_key(d.kind, d.worker_id, d.order_id) in open_keys) == isinstance(d, Clear)]
+    """Raises of alerts not open, clears of open ones (the others change nothing), and every SOS.
+
+    `open_keys` may be seconds old (each process re-reads them now and then): an SOS acknowledged meanwhile, in this
+    process or another, would still look open and a second press be swallowed. So an SOS always goes on to the
+    store, which raises it unless the database holds it open (a press is rare; the look-up costs one query).
+    """
+    return [
+        d
+        for d in decisions
+        if (open_key(d.kind, d.worker_id, d.order_id) in open_keys) == isinstance(d, Clear)
+        or (d.kind is AlertKind.SOS and not isinstance(d, Clear))
+    ]
 
 
 def evaluate_batch(

@@ -562,23 +562,38 @@
     long_stop: N_("Long stop"), suspicious_check_in: N_("Suspicious check-in"),
     left_site_without_check_out: N_("Left site without check-out"),
   };
-  const alerts = { open: new Map(), items: new Map(), shown: null };
+  // `heard`: the pushes that arrived while the latest read was under way (null when none is), applied again on top
+  // of the list read, which may predate them: an alert raised then would vanish, one cleared then come back. A read
+  // overtaken by a newer one is dropped.
+  const alerts = { open: new Map(), items: new Map(), shown: null, heard: null };
 
   function loadAlerts() {
+    const heard = [];
+    alerts.heard = heard;
+    const over = () => { if (alerts.heard === heard) alerts.heard = null; };
     fetch("/api/v1/alerts?status=open", { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then((answer) => (answer.ok ? answer.json() : null))
       .then((list) => {
+        if (alerts.heard !== heard) return;
+        over();
         if (!list) return;
         alerts.open = new Map(list.map((a) => [a.id, a]));
+        for (const a of heard) keepAlert(a);
         renderAlerts();
+        window.outfield.alertReads += 1;
       })
-      .catch(() => { /* the next connect reads them again */ });
+      .catch(over);  // the next connect reads them again
   }
 
   function applyAlert(a) {
+    if (alerts.heard) alerts.heard.push(a);
+    keepAlert(a);
+    renderAlerts();
+  }
+
+  function keepAlert(a) {
     if (a.status === "open") alerts.open.set(a.id, a);
     else alerts.open.delete(a.id);
-    renderAlerts();
   }
 
   function workerName(id) {
@@ -1140,6 +1155,7 @@
     lastLatencyMs: null,
     resyncs: 0,  // snapshots re-read on a connect or after a gap in the feed (tests read it)
     alertsShown: 0,  // open alerts in the exceptions panel (tests read it)
+    alertReads: 0,  // open-alert lists read and applied (tests read it)
     fitted: false,  // the map's view was fitted to every worker and open order (tests read it)
     ordersRestyled: 0,  // pushed order changes applied to their marker in place (no layer redraw)
     fits: 0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.support.browser import login
+from tests.support.browser import hold_fetch, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -82,25 +82,6 @@ def test_a_worker_created_through_the_api_appears_on_the_open_live_map_at_home_m
     assert not page.errors, page.errors
 
 
-# The page's fetch of the snapshot, read from the server at once but handed to live.js only on `window.__release()`:
-# pushes can then arrive between the server's read and the page's use of it, as they may on any connect.
-HOLD_SNAPSHOT = """() => {
-  const real = window.fetch;
-  let release;
-  const gate = new Promise((resolve) => { release = resolve; });
-  window.__release = release;
-  window.__snapshotRead = false;
-  window.fetch = (url, options) => {
-    if (!String(url).startsWith("/api/v1/live")) return real(url, options);
-    window.fetch = real;
-    return real(url, options).then((answer) => answer.text()).then((body) => {
-      window.__snapshotRead = true;
-      return gate.then(() => new Response(body, { status: 200, headers: { "Content-Type": "application/json" } }));
-    });
-  };
-}"""
-
-
 def test_workers_created_or_deactivated_while_the_map_rereads_its_snapshot_stay_as_pushed(page, console_server):
     """Tests that a worker created, and another deactivated, after the wall screen's snapshot was read on the server
     but before the page used it, stay as their pushes left them: the new one on the map and in the list, the
@@ -120,9 +101,9 @@ def test_workers_created_or_deactivated_while_the_map_rereads_its_snapshot_stay_
     page.wait_for_selector(f"path.worker-marker.worker-{leaving}", timeout=10_000)
     page.wait_for_function("() => window.outfield.resyncs >= 1", timeout=10_000)  # the connect's own read is done
     read = page.evaluate("() => window.outfield.resyncs")
-    page.evaluate(HOLD_SNAPSHOT)
+    hold_fetch(page, "/api/v1/live")
     SocketIO(message_queue=console_server.env["REDIS_URL"]).emit("resync", {}, to=LIVE_ROOM)
-    page.wait_for_function("() => window.__snapshotRead === true", timeout=10_000)
+    page.wait_for_function("() => window.__fetchRead === true", timeout=10_000)
 
     joining = requests.post(
         f"{console_server.url}/api/v1/workers",

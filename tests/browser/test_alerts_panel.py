@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tests.support.browser import login
+from tests.support.browser import hold_fetch, login
 from tests.support.consent import consent_all
 from tests.support.windows import window_fields
 
@@ -120,4 +120,43 @@ def test_an_arrival_and_alerts_reach_the_wall_map_and_are_acknowledged(page, con
     page.reload()
     page.wait_for_selector(".alert-item.alert-kind-left_site_without_check_out", timeout=15_000)
     assert page.locator(".alert-item").count() == 1
+    assert not [e for e in page.errors if "favicon" not in e], page.errors
+
+
+def test_alerts_raised_or_acknowledged_while_the_panel_rereads_its_list_stay_as_pushed(page, console_server, day):
+    """Tests that an alert raised, and another acknowledged, after the panel's list of open alerts was read on the
+    server but before the page used it, stay as their pushes left them: the new one listed, the acknowledged one
+    gone (the older list neither takes the first away nor brings the second back)."""
+    from flask_socketio import SocketIO
+
+    from realtime.relay import LIVE_ROOM
+
+    login(page, console_server)
+    now = datetime.now(UTC).replace(microsecond=0)
+    fix(console_server, now, FAR, alarm="sos")
+    page.wait_for_selector(".alert-item.alert-kind-sos", timeout=10_000)
+    page.wait_for_function("() => window.outfield.alertReads >= 1", timeout=10_000)  # the connect's own read is done
+    sos = requests.get(
+        f"{console_server.url}/api/v1/alerts", params={"status": "open", "worker_id": day["worker"]},
+        headers=day["admin"], timeout=5,
+    ).json()  # fmt: skip
+    [sos_id] = [a["id"] for a in sos if a["kind"] == "sos"]
+    read = page.evaluate("() => window.outfield.alertReads")
+    hold_fetch(page, "/api/v1/alerts?status=open")
+    SocketIO(message_queue=console_server.env["REDIS_URL"]).emit("resync", {}, to=LIVE_ROOM)
+    page.wait_for_function("() => window.__fetchRead === true", timeout=10_000)
+
+    acked = requests.post(
+        f"{console_server.url}/api/v1/alerts/{sos_id}/ack", json={"note": "Phone dropped, called back"},
+        headers=day["admin"], timeout=5,
+    )  # fmt: skip
+    assert acked.status_code == 200, acked.text
+    fix(console_server, now + timedelta(seconds=20), FAR, batt=5)
+    page.wait_for_selector(".alert-item.alert-kind-low_battery", timeout=10_000)
+    page.wait_for_selector(".alert-item.alert-kind-sos", state="detached", timeout=10_000)
+    page.evaluate("() => window.__release()")
+    page.wait_for_function("(read) => window.outfield.alertReads > read", arg=read, timeout=10_000)
+
+    assert page.locator(".alert-item.alert-kind-low_battery").count() == 1
+    assert page.locator(".alert-item.alert-kind-sos").count() == 0
     assert not [e for e in page.errors if "favicon" not in e], page.errors

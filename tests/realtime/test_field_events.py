@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from data import alerts_repo, orders_repo, sites_repo
+from data import alerts_repo, orders_repo, sites_repo, users_repo
 from data.db import make_sessionmaker, session_scope
 from data.positions_repo import add_position
 from data.tables import EventRow
 from data.workers_repo import add_worker
+from dispatch.access import Role
 from dispatch.alerts import AlertKind, AlertStatus
 from dispatch.clock import ManualClock
 from dispatch.geo import LatLon
@@ -177,6 +178,30 @@ def test_two_processes_raising_the_same_alert_store_one(sessions, world):
     with session_scope(sessions) as session:
         found = alerts_repo.list_alerts(session, worker_id=world["worker"])
     assert [(a.kind, a.status) for a in found] == [(AlertKind.SOS, AlertStatus.OPEN)]
+
+
+def test_an_sos_pressed_again_right_after_the_first_was_acknowledged_is_raised(sessions, world):
+    """Tests that when a dispatcher acknowledges an SOS and the worker presses SOS again a second later, before the
+    process re-reads which alerts are open (here: never), a new open SOS alert is stored and pushed; a repeat while
+    it is open stores none."""
+    sos = MappingProxyType({"alarm": "sos"})
+    evaluator = FieldEvents(sessions=sessions, bus=(bus := RecordingBus()), clock=ManualClock(NOW), keys_refresh_s=1e9)  # type: ignore[arg-type]
+    evaluator.evaluate([stored(sessions, world, NOW - timedelta(minutes=5), FAR, attributes=sos)])
+    with session_scope(sessions) as session:
+        (first,) = alerts_repo.list_alerts(session, worker_id=world["worker"])
+        desk, _ = users_repo.create_user(session, name="desk", role=Role.DISPATCHER, password="desk-password")
+        alerts_repo.acknowledge(session, first.id, user_id=desk.id, note="called back", at=NOW - timedelta(minutes=4))
+    evaluator.evaluate(
+        [stored(sessions, world, NOW - timedelta(minutes=4) + timedelta(seconds=1), FAR, attributes=sos)]
+    )
+    evaluator.evaluate([stored(sessions, world, NOW - timedelta(minutes=3), FAR, attributes=sos)])
+    with session_scope(sessions) as session:
+        found = alerts_repo.list_alerts(session, worker_id=world["worker"])
+    assert [(a.kind, a.status) for a in found] == [
+        (AlertKind.SOS, AlertStatus.OPEN),
+        (AlertKind.SOS, AlertStatus.ACKNOWLEDGED),
+    ]
+    assert [m["kind"] for c, m in bus.sent if c == ALERTS] == ["sos", "sos"]
 
 
 def test_offline_is_raised_once_by_the_periodic_run_and_cleared_by_the_next_fix(sessions, world):
