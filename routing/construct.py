@@ -3,18 +3,20 @@
 PyVRP starts from a random solution and its first exhaustive local search: on the 1,000-visit city day that
 lands at 29-34 h of travel with 94-96 routes. Cheapest insertion (every visit where it adds least, most urgent
 and tightest window first, as `routing.solve.warm_routes` does for the repair) starts the same search from
-80-86 routes, and after the same first local search and 6,000 iterations the plans were 2.5-4.8 % shorter on
-three city days of four (bench/README.md, "Routing", twelfth session, branch `route13`). `warm_routes` times
-every trial placement in Python (about 3 CPU s for 1,000 visits); here each visit's every position on every
-route is judged at once with numpy (Savelsbergh's push-forward test: the earliest start at the stop before, the
-latest start at the stop after), so the whole day takes about a tenth of a CPU second.
+79-84 routes and 24-31 h after that local search; 6,000 iterations on, the relaxation was 2.9 % shorter on the mean
+of four city days and two search seeds, the 10-second plans 2.4 % and the 120-second ones 1.1 % (bench/README.md,
+"Routing", twelfth session, branch `route13`). `warm_routes` times every trial placement in Python (about 3 CPU s
+for 1,000 visits); here each visit's every position on every route is judged at once with numpy (Savelsbergh's
+push-forward test: the earliest start at the stop before, the latest start at the stop after), so the whole city day
+takes 0.13-0.21 CPU s.
 
-What it honours is what PyVRP expresses: each visit's first window, skills, demand and capacity, the shift
-(leave the start no earlier than its start, reach the end by its end) and, as a necessary condition only, the
-working time (driving and service within `max_work_s`; waiting is not counted). Breaks are not placed: it is
-meant for `routing.solve.relax_for_pyvrp`'s relaxation, and what it misses PyVRP's first local search repairs.
-Optional visits are left out when their cheapest detour costs more than their penalty; a required visit that
-fits nowhere is left out too (PyVRP's search inserts it). No randomness: the same problem gives the same routes.
+What it honours is what PyVRP expresses: each visit's first window, skills, demand and capacity, the shift (leave the
+start no earlier than its start, reach the end by its end) and the working time (`max_work_s`: driving and service
+for every candidate, and where it binds, the best candidate timed exactly with its waiting, leaving as late as the
+windows allow). Breaks are not placed: it is meant for `routing.solve.relax_for_pyvrp`'s relaxation, where PyVRP's
+first local search then starts from it. Optional visits are left out when their cheapest detour costs more than their
+penalty; a required visit that fits nowhere is left out too (PyVRP's search inserts it). No randomness: the same
+problem gives the same routes.
 """
 
 from __future__ import annotations
@@ -52,21 +54,14 @@ def insertion_routes(problem: Problem, leave_out: Collection[str] = ()) -> dict[
     duration = np.where(missing, np.inf, problem.duration_array_s.astype(np.float64))
     metres = np.where(missing, 0.0, problem.distance_array_m.astype(np.float64))
     objective = problem.objective
-    # One matrix of arc costs per distinct worker cost, as the solvers price a leg (`Objective.arc_cost`).
-    group_of: dict[tuple[float, float], int] = {}
-    costs: list[NDArray[np.float64]] = []
-    group = np.empty(n_workers, dtype=np.int64)
-    for k, w in enumerate(workers):
-        key = (w.cost_per_hour, w.cost_per_km)
-        if key not in group_of:
-            group_of[key] = len(costs)
-            per_s = objective.per_travel_s + w.cost_per_hour / 3600
-            per_m = objective.per_distance_m + w.cost_per_km / 1000
-            costs.append(np.where(missing, np.inf, np.rint(per_s * duration + per_m * metres)))
-        group[k] = group_of[key]
-    cost = np.stack(costs)
+    # A leg's cost as the solvers price it (`Objective.arc_cost`), per worker: per second and per metre driven.
+    per_s = np.array([objective.per_travel_s + w.cost_per_hour / 3600 for w in workers])[:, None]
+    per_m = np.array([objective.per_distance_m + w.cost_per_km / 1000 for w in workers])[:, None]
     skill_bit = {s: 1 << k for k, s in enumerate(sorted({s for v in visits for s in v.skills}))}
-    held = np.array([sum(bit for s, bit in skill_bit.items() if s in w.skills) for w in workers], dtype=np.int64)
+    held = np.array(
+        [sum(bit for s, bit in skill_bit.items() if s in w.skills) for w in workers],
+        dtype=np.int64 if len(skill_bit) < 63 else object,
+    )
     capacity = np.array([np.inf if w.capacity is None else w.capacity for w in workers])
     max_work = np.array([np.inf if w.max_work_s is None else w.max_work_s for w in workers])
     binding = max_work < np.array([w.shift_end_s - max(w.shift_start_s, now) for w in workers])
@@ -104,8 +99,9 @@ def insertion_routes(problem: Problem, leave_out: Collection[str] = ()) -> dict[
         ok &= busy[:, None] + visit.service_s + there + back - duration[prev, nxt] <= max_work[:, None]
         if not ok.any():
             continue
-        g = group[:, None]
-        detour = np.where(ok, cost[g, prev, x] + cost[g, x, nxt] - cost[g, prev, nxt], np.inf)
+        direct = duration[prev, nxt]
+        detour = per_s * (there + back - direct) + per_m * (metres[prev, x] + metres[x, nxt] - metres[prev, nxt])
+        detour = np.where(ok, detour, np.inf)
         while True:
             best = int(np.argmin(detour))
             k, pos = divmod(best, slots + 1)

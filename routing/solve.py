@@ -111,8 +111,8 @@ an iteration ran 1.7 times as fast with one) and no exhaustive search of each ne
 of a 2,000-iteration search with the short history, which finds a new best every few dozen iterations, for
 no shorter plan at equal iterations). Together about 2.5 times as many iterations per CPU second
 (bench/README.md, "Routing", eighth session, branch `routecity3`). It starts from cheapest insertion
-(`routing.construct`, 0.15 CPU s on the city day) instead of a random solution: 80-84 routes instead of 94-96,
-and the relaxation 0.5-5.6 % shorter after 6,000 iterations on four city days (twelfth session, `route13`)."""
+(`routing.construct`, 0.15 CPU s on the city day) instead of a random solution: 79-84 routes instead of 94-96; on
+four city days the 10-second plans came out 2.4 % shorter, the 120-second ones 1.1 % (twelfth session, `route13`)."""
 
 FIELD_SEARCH = SearchSettings(history_length=50)
 """PyVRP's search on a field day's break relaxation: plain PyVRP's but for a late-acceptance history of
