@@ -115,3 +115,16 @@ def test_pyvrps_search_started_from_the_insertion_starts_shorter_than_from_a_ran
             )
             assert plan is not None
         assert starts[True].travel_s < starts[False].travel_s, seed
+
+
+def test_one_worker_takes_a_route_longer_than_the_arrays_first_hold() -> None:
+    """Tests that a route of more stops than the arrays are first sized for (32) is built whole and keeps the
+    rules: 80 short visits without windows on one worker's long shift."""
+    rng = random.Random(3)
+    points = [LatLon(48.8566 + rng.uniform(-0.005, 0.005), 2.3522 + rng.uniform(-0.007, 0.007)) for _ in range(81)]
+    visits = [Visit(id=f"v{k}", location=k + 1, service_s=300) for k in range(80)]
+    worker = Worker(id="w", start_location=0, end_location=0, shift_start_s=6 * H, shift_end_s=22 * H)
+    day = Problem.from_points(points, visits=visits, workers=[worker], travel=StraightLine())
+    routes = insertion_routes(day)
+    assert sorted(routes["w"]) == sorted(v.id for v in visits)
+    assert earliest_route(day, worker, routes["w"]) is not None
