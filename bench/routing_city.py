@@ -7,7 +7,8 @@ changes how long they take but hardly the figures:
   search, iterations per CPU second, the breaks put in (`warm_routes`) and what they cost in travel;
 * curve: PyVRP's best cost on the break relaxation after N iterations and after C CPU seconds, for each
   search (`--searches`, see `SEARCHES`: PyVRP's, the seventh session's history of 20, without the
-  exhaustive search of each new best, `LARGE_DAY_SEARCH`; `--histories` adds plain PyVRP's search
+  exhaustive search of each new best, `LARGE_DAY_SEARCH` (`large`: PyVRP started from cheapest insertion,
+  `routing.construct`; `large-random`: from PyVRP's random solution, as before); `--histories` adds plain PyVRP's search
   with other history lengths), per seed, with the CPU seconds of each run;
 * timed: `routing.solve` (engine "auto") with CPU-capped budgets (a "10 s" run gets 10 CPU seconds
   of this process: the budget's clock is `time.process_time`, OR-Tools is stopped by `should_stop`),
@@ -118,6 +119,7 @@ SEARCHES = {
     "seventh": SEVENTH_SESSION,
     "no-exhaustive": dataclasses.replace(SEVENTH_SESSION, exhaustive_on_best=False),
     "large": LARGE_DAY_SEARCH,
+    "large-random": dataclasses.replace(LARGE_DAY_SEARCH, insertion_start=False),
     "large-50": dataclasses.replace(LARGE_DAY_SEARCH, history_length=50),
 }
 """The searches the curve and steps tables compare, by name (`--searches`)."""

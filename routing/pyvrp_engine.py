@@ -28,6 +28,7 @@ import pyvrp
 from pyvrp.search import LocalSearch, NeighbourhoodParams, PerturbationManager, PerturbationParams, compute_neighbours
 from pyvrp.stop import StoppingCriterion
 
+from routing.construct import insertion_routes
 from routing.plan import Plan, Progress, Route, Unplanned, UnplannedReason, schedule_route, unplanned_reason
 from routing.problem import Problem, StopRule, Worker, required_penalty, visit_penalty
 
@@ -62,7 +63,9 @@ class SearchSettings:
     `scaled_penalties`: start the penalties at what a second of driving costs (see `_search`);
     `skills_as_loads`: a skill is a load dimension (a visit needing it loads 1, a worker without it has
     capacity 0) instead of a routing profile per skill set (see `_build`); `exhaustive_on_best`: search
-    every new best solution exhaustively (all clients, not only the perturbed ones) before going on.
+    every new best solution exhaustively (all clients, not only the perturbed ones) before going on;
+    `insertion_start`: start from cheapest insertion (`routing.construct.insertion_routes`) instead of a random
+    solution, either then searched exhaustively once before the iterations begin.
     """
 
     history_length: int = 300
@@ -73,6 +76,7 @@ class SearchSettings:
     scaled_penalties: bool = False
     skills_as_loads: bool = False
     exhaustive_on_best: bool = True
+    insertion_start: bool = False
 
 
 PLAIN = SearchSettings()
@@ -158,9 +162,11 @@ def solve_pyvrp(
         if on_start is not None and _broken_routes(solution) <= START_BROKEN_ROUTES:
             on_start(_plan(problem, model, solution, leave_out))
 
-    result = _search(
-        model.data, criterion.phase(GIVE_UP_SHARE), seed, _initial(model, initial), penalty, started, settings
-    )
+    first = _initial(model, initial)
+    constructed = None
+    if first is None and settings.insertion_start:
+        constructed = _constructed(model, insertion_routes(problem, leave_out))
+    result = _search(model.data, criterion.phase(GIVE_UP_SHARE), seed, first, penalty, started, settings, constructed)
     if not result.best.is_feasible() and not criterion.done:
         model = _optional(model, problem)
         start = _solution(
@@ -211,9 +217,11 @@ def _search(
     penalty: float | None,
     on_start: Callable[[pyvrp.Solution], None] | None,
     settings: SearchSettings = PLAIN,
+    constructed: pyvrp.Solution | None = None,
 ) -> pyvrp.Result:
     """PyVRP's search, step for step as `pyvrp.solve` runs it, its initial penalties set to `penalty`
-    when given; `on_start` sees the solution it starts from.
+    when given; `on_start` sees the solution it starts from: `initial` as it is, else `constructed` (or a random
+    solution) after an exhaustive local search.
 
     PyVRP starts every penalty (per second of time warp, per unit of excess load) midway between
     0.1 and 100,000 and lowers it by a tenth every 500 iterations at most, so on the Monaco day,
@@ -255,7 +263,8 @@ def _search(
             pyvrp.PenaltyParams(solutions_between_updates=SCALED_PENALTY_UPDATES),
         )
     if initial is None:
-        initial = search(pyvrp.Solution.make_random(data, rng), penalties.max_cost_evaluator(), exhaustive=True)
+        begin = constructed if constructed is not None else pyvrp.Solution.make_random(data, rng)
+        initial = search(begin, penalties.max_cost_evaluator(), exhaustive=True)
     if on_start is not None:
         on_start(initial)
     return pyvrp.IteratedLocalSearch(data, penalties, search, initial, params.ils).run(stop, collect_stats=False)
@@ -458,6 +467,14 @@ def _initial(model: _Model, plan: Plan | None) -> pyvrp.Solution | None:
         if vt is not None and visits:
             routes.append((vt, visits))
     return _solution(model, routes)
+
+
+def _constructed(model: _Model, routes: Mapping[str, Sequence[str]]) -> pyvrp.Solution | None:
+    """`routes` (worker id -> visit ids) as a PyVRP solution of `model` (None when they do not fit it)."""
+    client = {vid: k for k, vid in enumerate(model.visit_ids)}
+    return _solution(
+        model, [(model.type_of_worker[w], [client[vid] for vid in ids if vid in client]) for w, ids in routes.items()]
+    )
 
 
 def _solution(model: _Model, routes: Sequence[tuple[int, Sequence[int]]]) -> pyvrp.Solution | None:
