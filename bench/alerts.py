@@ -30,14 +30,14 @@ crossings included, and no auto-checkpoint falls inside a round. Before the twel
 (every 40,000 pages, `data.db.SQLITE_WAL_AUTOCHECKPOINT_BYTES`: a ~10 ms step every few rounds) fell wherever the
 rounds' pages put it, the same rounds in every run of the same fixes: swapping the order of the settings moved the
 group committer's "+0.8–1.2 µs per fix with evaluation" to the rounds without (bench/README.md, "Alerts", twelfth
-session). `--autocheckpoint` measures as before.
+session). `--autocheckpoint` measures as before; `--with-first` runs each pair of rounds with evaluation first.
 
 `--blocks N` repeats each shape's rounds N times, each block from the same point of the workers' cycle (so each
 evaluates the same fixes of the cycle, crossings included): the table pools them (CPU summed over every block),
 and the CPU added in each block is printed beside, to show how far one block's figure strays.
 
     .venv/bin/python bench/alerts.py [--sites 500] [--devices 200] [--fixes 4000] [--rounds 4] [--blocks 1]
-        [--no-freeze | --default-young] [--autocheckpoint]
+        [--no-freeze | --default-young] [--autocheckpoint] [--with-first]
 """
 
 from __future__ import annotations
@@ -238,6 +238,9 @@ def main() -> None:
         action="store_true",
         help="no checkpoint at each round's end: SQLite's auto-checkpoints fall in whichever rounds they fall",
     )
+    parser.add_argument(
+        "--with-first", action="store_true", help="each pair of rounds with evaluation first, then without"
+    )
     args = parser.parse_args()
 
     with bench_store("outfield-bench-alerts-") as (bus, sessions):
@@ -327,7 +330,8 @@ def main() -> None:
                     reports.skip_to(start_phase)
                 if block % args.rounds == 0:
                     block_cpu = {"without": 0.0, "with": 0.0}
-                for name, pipeline in (("without", plain), ("with", hooked)):
+                pair = (("without", plain), ("with", hooked))
+                for name, pipeline in pair[::-1] if args.with_first else pair:
                     batches = [reports.take(per_call) for _ in range(args.fixes // per_call)]
                     items = [[as_item(r) for r in batch] for batch in batches] if "ingest_batch" in shape else []
                     gc_time.setting = f"{shape}|{name}"
