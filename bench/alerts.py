@@ -344,7 +344,9 @@ def main() -> None:
                         for batch in batches:
                             pipeline.ingest_many(batch, may_report=allow)
                     drained()  # the evaluator thread's work counts too: the round ends when it is done
+                    started = time.thread_time()
                     round_end()  # and the round's pages written into the database
+                    threads[shape, name]["checkpoint (part of MainThread)"] += time.thread_time() - started
                     spent[name] += time.perf_counter() - t
                     cpu[name] += time.process_time() - c
                     block_cpu[name] += time.process_time() - c
