@@ -24,12 +24,20 @@ once its app is built (`realtime/heap.py::settle_heap`: `gc.freeze()`, and a you
 A round with the hook ends when the evaluator is idle; the bench waits for that on a signal from the evaluator
 thread rather than by polling, so the waiting costs the process (almost) nothing.
 
+Each round ends with a checkpoint of the WAL into the database (`PRAGMA wal_checkpoint(RESTART)`, in the bench's
+thread, its CPU counted in the round), so each round pays for writing its own pages into the database, the evaluator's
+crossings included, and no auto-checkpoint falls inside a round. Before the twelfth session SQLite's auto-checkpoint
+(every 40,000 pages, `data.db.SQLITE_WAL_AUTOCHECKPOINT_BYTES`: a ~10 ms step every few rounds) fell wherever the
+rounds' pages put it, the same rounds in every run of the same fixes: swapping the order of the settings moved the
+group committer's "+0.8–1.2 µs per fix with evaluation" to the rounds without (bench/README.md, "Alerts", twelfth
+session). `--autocheckpoint` measures as before; `--with-first` runs each pair of rounds with evaluation first.
+
 `--blocks N` repeats each shape's rounds N times, each block from the same point of the workers' cycle (so each
 evaluates the same fixes of the cycle, crossings included): the table pools them (CPU summed over every block),
 and the CPU added in each block is printed beside, to show how far one block's figure strays.
 
     .venv/bin/python bench/alerts.py [--sites 500] [--devices 200] [--fixes 4000] [--rounds 4] [--blocks 1]
-        [--no-freeze | --default-young]
+        [--no-freeze | --default-young] [--autocheckpoint] [--with-first]
 """
 
 from __future__ import annotations
@@ -55,6 +63,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from sqlalchemy import Engine  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from data import sites_repo, workers_repo  # noqa: E402
@@ -186,6 +195,12 @@ class GcTime:
             self.count[key] += 1
 
 
+def checkpoint(engine: Engine) -> None:
+    """Write the WAL's pages into the database file and start the WAL over, as an auto-checkpoint does."""
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(RESTART)").fetchall()
+
+
 @contextmanager
 def bench_store(prefix: str) -> Iterator[tuple[Bus, sessionmaker[Session]]]:
     """A real redis-server and a migrated SQLite file in a temporary folder, removed afterwards."""
@@ -217,6 +232,14 @@ def main() -> None:
     parser.add_argument("--no-freeze", action="store_true", help="leave the warmed-up heap to the collector")
     parser.add_argument(
         "--default-young", action="store_true", help="freeze the heap but keep CPython's young collection every 700"
+    )
+    parser.add_argument(
+        "--autocheckpoint",
+        action="store_true",
+        help="no checkpoint at each round's end: SQLite's auto-checkpoints fall in whichever rounds they fall",
+    )
+    parser.add_argument(
+        "--with-first", action="store_true", help="each pair of rounds with evaluation first, then without"
     )
     args = parser.parse_args()
 
@@ -271,6 +294,9 @@ def main() -> None:
         for pipeline in (plain, hooked):
             pipeline.ingest_many(reports.take(args.devices), may_report=allow)
         drained()
+        engine = sessions.kw["bind"]
+        round_end = (lambda: None) if args.autocheckpoint else lambda: checkpoint(engine)
+        round_end()
         hook_s[0], hook_fixes[0] = 0.0, 0
         windows.clear()
         if args.default_young:
@@ -304,7 +330,8 @@ def main() -> None:
                     reports.skip_to(start_phase)
                 if block % args.rounds == 0:
                     block_cpu = {"without": 0.0, "with": 0.0}
-                for name, pipeline in (("without", plain), ("with", hooked)):
+                pair = (("without", plain), ("with", hooked))
+                for name, pipeline in pair[::-1] if args.with_first else pair:
                     batches = [reports.take(per_call) for _ in range(args.fixes // per_call)]
                     items = [[as_item(r) for r in batch] for batch in batches] if "ingest_batch" in shape else []
                     gc_time.setting = f"{shape}|{name}"
@@ -317,6 +344,9 @@ def main() -> None:
                         for batch in batches:
                             pipeline.ingest_many(batch, may_report=allow)
                     drained()  # the evaluator thread's work counts too: the round ends when it is done
+                    started = time.thread_time()
+                    round_end()  # and the round's pages written into the database
+                    threads[shape, name]["checkpoint (part of MainThread)"] += time.thread_time() - started
                     spent[name] += time.perf_counter() - t
                     cpu[name] += time.process_time() - c
                     block_cpu[name] += time.process_time() - c
