@@ -218,12 +218,21 @@
     return p.fix_time ? p.name : p.name + " · no fix yet";
   }
 
+  // Whether fix time `a` is before `b` (a worker with no fix yet has none older).
+  function olderFix(a, b) { return Boolean(a && b) && Date.parse(a) < Date.parse(b); }
+
   function applyPositions(message) {
     const nowMs = Date.now();
     const updates = (message && message.updates) || [];
     for (const u of updates) {
       const w = fleet.workers.get(u.worker_id);
-      if (!w) { fleet.early.set(u.worker_id, u); continue; }  // kept until the worker's marker is drawn
+      if (!w) {  // kept until the worker's marker is drawn
+        const early = fleet.early.get(u.worker_id);
+        if (!early || !olderFix(u.fix_time, early.fix_time)) fleet.early.set(u.worker_id, u);
+        continue;
+      }
+      // A fix older than the one shown is not drawn: a snapshot read before a pushed fix would put the marker back.
+      if (olderFix(u.fix_time, w.props.fix_time)) continue;
       const first = !w.props.fix_time;
       place(w, u);
       const marker = fleet.markers.get(u.worker_id);
