@@ -48,7 +48,7 @@
     photos: [], // queued photos (metadata only; the Blobs stay in IndexedDB)
     positions: 0, // queued positions
     verdicts: {}, // order id → last check-in/out verdict from the server
-    photosSent: {}, // order id → photos sent from this page since the last /day
+    photosSent: [], // photos sent from this page that the day shown may not count yet: {order_id, read}
     refused: null, // why the link no longer opens the day
     reachable: true, // the last request reached the server
     position: null, // the worker's last known fix {lat, lon, accuracy_m, at}
@@ -294,7 +294,7 @@
     const final = !["assigned", "accepted", "en_route", "on_site"].includes(status);
     card.querySelector(".nav-links").hidden = final;
     const summary = card.querySelector(".summary");
-    const photoCount = (order.photos || 0) + (state.photosSent[order.id] || 0);
+    const photoCount = (order.photos || 0) + state.photosSent.filter((p) => p.order_id === order.id).length;
     summary.hidden = !final || !(order.report || photoCount);
     summary.textContent = [order.report ? _("Report sent") : "", photoCount ? photosSent(photoCount) : ""]
       .filter(Boolean).join(" · ");
@@ -560,7 +560,9 @@
       if (!res) return false;
       if (res.status === 401 || res.status === 410) { linkRefused(await errorOf(res)); return false; }
       if (res.status >= 500) return false;
-      if (res.ok) state.photosSent[p.order_id] = (state.photosSent[p.order_id] || 0) + 1;
+      // A read of the day asked up to now may have been read before the photo arrived: it stays counted here
+      // until a read asked after this one is used (refreshDay).
+      if (res.ok) state.photosSent.push({ order_id: p.order_id, read: days.asked });
       else notice(_("A photo for {order} was refused: {reason}", { order: orderName(p.order_id), reason: await errorOf(res) }), "refused");
       if (db) await idbDelete("photos", p.client_action_id).catch(() => {});
       state.photos = state.photos.filter((x) => x.client_action_id !== p.client_action_id);
@@ -597,21 +599,30 @@
 
   // ---------------------------------------------------------------- the server's view of the day
 
+  // Reads of the day overlap (a push, a synced action, a connect each ask one) and may be answered out of order:
+  // only the answer of the latest read asked is used. An older one may have been read on the server before a
+  // change this page already shows (its own action acknowledged, an order pushed), and would undo it.
+  const days = { asked: 0, answered: 0 };
+
   async function refreshDay() {
-    let res;
+    const asked = ++days.asked;
+    const latest = () => asked === days.asked;
+    let res, day;
     try {
       res = await fetch(API + "/day", { cache: "no-store" });
+      day = res.ok ? await res.json() : null;
     } catch (e) {
-      state.reachable = false;
-      render();
+      days.answered += 1;
+      if (latest()) { state.reachable = false; render(); }
       return false;
     }
+    days.answered += 1;
     state.reachable = true;
     if (res.status === 401 || res.status === 410) { linkRefused(await errorOf(res)); return false; }
+    if (!latest()) return false;  // a newer read was asked meanwhile: its answer is used instead
     if (!res.ok) { notice(_("Could not load your day: {reason}", { reason: await errorOf(res) }), "error"); return false; }
-    const day = await res.json();
     state.day = day;
-    state.photosSent = {};
+    state.photosSent = state.photosSent.filter((p) => p.read >= asked);  // sent after this read was asked
     if (state.workerId !== day.worker.id) {
       state.workerId = day.worker.id;
       await loadQueues();
@@ -871,7 +882,9 @@
   function connectSocket() {
     if (state.refused || socket || !("WebSocket" in window)) return;
     socket = Field.connectSocketIO({ link: TOKEN }, {
-      onState: (up) => { state.socketUp = up; renderStatusLine(); },
+      // Every connect, the first included, reads the day again: what was pushed before it (between the page's
+      // read and the connect, or while the socket was down) reached nobody here.
+      onState: (up) => { state.socketUp = up; renderStatusLine(); if (up) refreshDay(); },
       onRefused: () => refreshDay(), // the day's answer says why, in words
       onEvent: (name, data) => {
         if (name === "assignment") onAssignment(data || {});
@@ -952,6 +965,7 @@
   // attendance.js (clock-in/out, late entries, the day's report, reminders) plugs in through these.
   window.outfieldField = {
     state: state, sync: sync, refreshDay: refreshDay, assignmentsReceived: 0, api: API, token: TOKEN,
+    days: days, // reads of the day asked and answered (tests read it)
     queueAction: queueAction, getFix: getFix, notice: notice, showBanner: showBanner, onRender: [], onDay: [],
     onEvent: [],
   };

@@ -43,14 +43,21 @@
     return F.state.actions.filter((a) => a.action === action);
   }
 
+  // Reads overlap (every day read, a reminder, the minute's timer each ask one) and may be answered out of order:
+  // only the latest asked is used, since an older one may predate a clock-in this page has already synced.
+  let asked = 0;
+
   async function load() {
+    const mine = ++asked;
     try {
       // Asked through the service worker (it controls the page when the request leaves): its cache holds the
       // answer before the page gets it, so the page opens with it offline.
       const viaWorker = Boolean(navigator.serviceWorker && navigator.serviceWorker.controller);
       const res = await fetch(F.api + "/attendance", { cache: "no-store" });
-      if (res.ok) {
-        att.state = await res.json();
+      const answer = res.ok ? await res.json() : null;
+      if (mine !== asked) return;
+      if (answer) {
+        att.state = answer;
         if (viaWorker) att.keptOffline = true;
       }
     } catch (e) {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from collections.abc import Iterator
@@ -76,30 +77,37 @@ def choose_option(page: Page, dropdown: Locator, text: str, *, exact: bool = Fal
     raise AssertionError(f"the dropdown shows {dropdown.inner_text()!r} after picking {text!r} twice")
 
 
+# The page's next fetch of a URL starting with the path argument, read from the server at once but handed to the
+# page's script only on `window.__release()`; `window.__fetchRead` turns true once the server has answered.
+HOLD_FETCH = """(path) => {
+  const real = window.fetch;
+  let release;
+  const gate = new Promise((resolve) => { release = resolve; });
+  window.__release = release;
+  window.__fetchRead = false;
+  window.fetch = (url, options) => {
+    if (!String(url).startsWith(path)) return real(url, options);
+    window.fetch = real;
+    return real(url, options).then((answer) => answer.text().then((body) => {
+      window.__fetchRead = true;
+      const held = { status: answer.status, headers: { "Content-Type": "application/json" } };
+      return gate.then(() => new Response(body, held));
+    }));
+  };
+}"""
+
+
 def hold_fetch(page: Page, path: str) -> None:
     """Make the page's next fetch of a URL starting with `path` read its answer from the server at once but hand it
     to the page's script only when the test calls `window.__release()`; `window.__fetchRead` turns true once the
     server has answered. Pushes can then arrive between the server's read and the page's use of it, as they may on
     any connect; later fetches go through untouched."""
-    page.evaluate(
-        """(path) => {
-          const real = window.fetch;
-          let release;
-          const gate = new Promise((resolve) => { release = resolve; });
-          window.__release = release;
-          window.__fetchRead = false;
-          window.fetch = (url, options) => {
-            if (!String(url).startsWith(path)) return real(url, options);
-            window.fetch = real;
-            return real(url, options).then((answer) => answer.text().then((body) => {
-              window.__fetchRead = true;
-              const held = { status: answer.status, headers: { "Content-Type": "application/json" } };
-              return gate.then(() => new Response(body, held));
-            }));
-          };
-        }""",
-        path,
-    )
+    page.evaluate(HOLD_FETCH, path)
+
+
+def hold_fetch_at_load(page: Page, path: str) -> None:
+    """`hold_fetch` for the page's next load, from before its own scripts run (a read the page makes as it opens)."""
+    page.add_init_script(script=f"({HOLD_FETCH})({json.dumps(path)})")
 
 
 def pick_date(page: Page, input_id: str, day: str) -> None:
