@@ -110,6 +110,30 @@ def hold_fetch_at_load(page: Page, path: str) -> None:
     page.add_init_script(script=f"({HOLD_FETCH})({json.dumps(path)})")
 
 
+HOLD_SEND = """(path) => {
+  const real = window.fetch;
+  let release;
+  const gate = new Promise((resolve) => { release = resolve; });
+  window.__release = release;
+  window.__answeredAfterHeld = 0;
+  let held = false;
+  window.fetch = (url, options) => {
+    if (!String(url).startsWith(path)) return real(url, options);
+    if (held) return real(url, options).then((answer) => { window.__answeredAfterHeld += 1; return answer; });
+    held = true;
+    return gate.then(() => real(url, options));
+  };
+}"""
+
+
+def hold_send(page: Page, path: str) -> None:
+    """Make the page's next fetch of a URL starting with `path` leave for the server only when the test calls
+    `window.__release()`, as a request slowed on its way may; later fetches of that path go at once, and
+    `window.__answeredAfterHeld` counts those answered. Two changes sent one after the other can then reach the
+    server in the other order."""
+    page.evaluate(HOLD_SEND, path)
+
+
 def pick_date(page: Page, input_id: str, day: str) -> None:
     """Type `day` (YYYY-MM-DD) into a `dcc.DatePickerSingle` and Tab on, as a keyboard user does.
 
