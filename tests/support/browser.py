@@ -77,9 +77,10 @@ def choose_option(page: Page, dropdown: Locator, text: str, *, exact: bool = Fal
     raise AssertionError(f"the dropdown shows {dropdown.inner_text()!r} after picking {text!r} twice")
 
 
-# The page's next fetch of a URL starting with the path argument, read from the server at once but handed to the
-# page's script only on `window.__release()`; `window.__fetchRead` turns true once the server has answered.
-HOLD_FETCH = """(path) => {
+# The page's next fetch of a URL starting with `path` (and, with `bodyHas`, whose request body holds that text), read
+# from the server at once but handed to the page's script only on `window.__release()`; `window.__fetchRead` turns
+# true once the server has answered, and `window.__fetchBody` holds the answer's text.
+HOLD_FETCH = """([path, bodyHas]) => {
   const real = window.fetch;
   let release;
   const gate = new Promise((resolve) => { release = resolve; });
@@ -87,9 +88,11 @@ HOLD_FETCH = """(path) => {
   window.__fetchRead = false;
   window.fetch = (url, options) => {
     if (!String(url).startsWith(path)) return real(url, options);
+    if (bodyHas && !String((options && options.body) || "").includes(bodyHas)) return real(url, options);
     window.fetch = real;
     return real(url, options).then((answer) => answer.text().then((body) => {
       window.__fetchRead = true;
+      window.__fetchBody = body;
       const held = { status: answer.status, headers: { "Content-Type": "application/json" } };
       return gate.then(() => new Response(body, held));
     }));
@@ -97,17 +100,18 @@ HOLD_FETCH = """(path) => {
 }"""
 
 
-def hold_fetch(page: Page, path: str) -> None:
-    """Make the page's next fetch of a URL starting with `path` read its answer from the server at once but hand it
-    to the page's script only when the test calls `window.__release()`; `window.__fetchRead` turns true once the
-    server has answered. Pushes can then arrive between the server's read and the page's use of it, as they may on
+def hold_fetch(page: Page, path: str, *, body_has: str | None = None) -> None:
+    """Make the page's next fetch of a URL starting with `path` (whose request body holds `body_has`, if given: a
+    Dash callback's, say) read its answer from the server at once but hand it to the page's script only when the
+    test calls `window.__release()`; `window.__fetchRead` turns true once the server has answered (its text in
+    `window.__fetchBody`). Pushes can then arrive between the server's read and the page's use of it, as they may on
     any connect; later fetches go through untouched."""
-    page.evaluate(HOLD_FETCH, path)
+    page.evaluate(HOLD_FETCH, [path, body_has])
 
 
 def hold_fetch_at_load(page: Page, path: str) -> None:
     """`hold_fetch` for the page's next load, from before its own scripts run (a read the page makes as it opens)."""
-    page.add_init_script(script=f"({HOLD_FETCH})({json.dumps(path)})")
+    page.add_init_script(script=f"({HOLD_FETCH})({json.dumps([path, None])})")
 
 
 HOLD_SEND = """(path) => {
