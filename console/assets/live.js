@@ -1037,6 +1037,15 @@
         sameAs("tab", tabLabel) ? NO() : tabLabel,
       ];
     },
+    // The answer to an Assign or Cancel click (ORDER_ACTION): the selection, with its notice, while its order is still
+    // the one selected; else nothing, as the dispatcher has opened another order meanwhile (the card stays theirs).
+    actionAnswer: function (answer, selected) {
+      if (!answer) return NO();
+      window.outfield.actionAnswers += 1;
+      if (selectedId(selected) === answer.order_id) return answer;
+      if (ownAssign.orderId === answer.order_id) ownAssign.orderId = null;  // its echo redraws no card now
+      return NO();
+    },
     // What a click on the card just did, said at once from the click's own answer (the card redraws after).
     notice: function (selected, workers) {
       const n = selected && selected.notice;
@@ -1167,6 +1176,7 @@
     alertReads: 0,  // open-alert lists read and applied (tests read it)
     fitted: false,  // the map's view was fitted to every worker and open order (tests read it)
     ordersRestyled: 0,  // pushed order changes applied to their marker in place (no layer redraw)
+    actionAnswers: 0,  // answers to Assign and Cancel clicks handled (tests read it)
     fits: 0,
     workerMarker: workerMarker,
     orderMarker: function (feature, latlng) {

@@ -235,7 +235,9 @@ def test_an_admin_records_consent_given_on_paper_in_the_worker_form_and_withdraw
     assert not page.errors, page.errors
 
 
-def test_a_worker_saved_while_an_older_read_of_the_list_is_answered_stays_in_the_table(page, console_server, admin_login):
+def test_a_worker_saved_while_an_older_read_of_the_list_is_answered_stays_in_the_table(
+    page, console_server, admin_login
+):
     """Tests that when the workers tab's read of the list was answered by the server before the admin saved a new
     worker, but reaches the page after the re-read that followed the save, the table keeps the new worker."""
     headers = admin_api(console_server)
@@ -244,7 +246,9 @@ def test_a_worker_saved_while_an_older_read_of_the_list_is_answered_stays_in_the
         timeout=10,
     ).json()  # fmt: skip
     name, password = admin_login
-    login(page, console_server, name=name, password=password, path="/admin/", ready=f"tr[data-worker-id='{known['id']}']")
+    login(
+        page, console_server, name=name, password=password, path="/admin/", ready=f"tr[data-worker-id='{known['id']}']"
+    )
     hold_fetch(page, "/api/v1/workers")
     page.click("#tabs button[data-tab=sites]")
     page.click("#tabs button[data-tab=workers]")
@@ -268,10 +272,11 @@ def test_two_teams_ticked_in_turn_for_a_user_are_both_stored(page, console_serve
     """Tests that when an admin ticks two teams for a user one after the other, and the first change is slow to reach
     the server, both teams are stored: the second change (both teams) is not undone by the first (one team)."""
     headers = admin_api(console_server)
-    teams = [
-        requests.post(f"{console_server.url}/api/v1/teams", json={"name": name}, headers=headers, timeout=10).json()["id"]
+    made = [
+        requests.post(f"{console_server.url}/api/v1/teams", json={"name": name}, headers=headers, timeout=10)
         for name in ("Turn East", "Turn West")
     ]
+    teams = [team.json()["id"] for team in made]
     user = requests.post(
         f"{console_server.url}/api/v1/users", json={"name": "tia", "role": "dispatcher", "teams": []}, headers=headers,
         timeout=10,

@@ -226,7 +226,9 @@ def test_the_entry_decided_is_the_one_shown_when_two_were_asked_for(browser, con
         page.wait_for_function("() => window.__fetchRead === true", timeout=10_000)
         page.click(f"#late-list button[data-entry-id='{second}']")
         page.wait_for_function(
-            "(reason) => document.querySelector('#ld-reason').textContent === reason", arg=reasons["out"], timeout=10_000
+            "(reason) => document.querySelector('#ld-reason').textContent === reason",
+            arg=reasons["out"],
+            timeout=10_000,
         )
         page.evaluate("() => window.__release()")
         page.wait_for_function("() => window.outfieldAttendance.entryAnswers >= 2", timeout=10_000)

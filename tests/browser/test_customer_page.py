@@ -10,8 +10,8 @@ import requests
 from playwright.sync_api import expect
 
 from tests.integration.test_field_api import CASINO, action, assigned_order, link, off_every_site, sync
-from tests.support.browser import hold_fetch
 from tests.integration.test_field_api import setup as setup  # noqa: F401 - the module's fixture
+from tests.support.browser import hold_fetch
 
 pytestmark = pytest.mark.browser
 WAIT_MS = 15_000  # the page polls every 3 s
