@@ -1177,6 +1177,13 @@
     fitted: false,  // the map's view was fitted to every worker and open order (tests read it)
     ordersRestyled: 0,  // pushed order changes applied to their marker in place (no layer redraw)
     actionAnswers: 0,  // answers to Assign and Cancel clicks handled (tests read it)
+    // Where a worker's marker is drawn, [lat, lon] (tests read it: the SVG path moves with every refit of the view).
+    markerAt: function (id) {
+      const marker = fleet.markers.get(id);
+      if (!marker) return null;
+      const at = marker.getLatLng();
+      return [at.lat, at.lng];
+    },
     fits: 0,
     workerMarker: workerMarker,
     orderMarker: function (feature, latlng) {

@@ -48,7 +48,7 @@
     photos: [], // queued photos (metadata only; the Blobs stay in IndexedDB)
     positions: 0, // queued positions
     verdicts: {}, // order id → last check-in/out verdict from the server
-    photosSent: [], // photos sent from this page that the day shown may not count yet: {order_id, read}
+    photosSent: [], // photos sent from this page: {order_id, photo_id}, counted unless the day shown lists them
     refused: null, // why the link no longer opens the day
     reachable: true, // the last request reached the server
     position: null, // the worker's last known fix {lat, lon, accuracy_m, at}
@@ -294,7 +294,8 @@
     const final = !["assigned", "accepted", "en_route", "on_site"].includes(status);
     card.querySelector(".nav-links").hidden = final;
     const summary = card.querySelector(".summary");
-    const photoCount = (order.photos || 0) + state.photosSent.filter((p) => p.order_id === order.id).length;
+    const listed = new Set(order.photo_ids || []);
+    const photoCount = (order.photos || 0) + state.photosSent.filter((p) => p.order_id === order.id && !listed.has(p.photo_id)).length;
     summary.hidden = !final || !(order.report || photoCount);
     summary.textContent = [order.report ? _("Report sent") : "", photoCount ? photosSent(photoCount) : ""]
       .filter(Boolean).join(" · ");
@@ -560,10 +561,12 @@
       if (!res) return false;
       if (res.status === 401 || res.status === 410) { linkRefused(await errorOf(res)); return false; }
       if (res.status >= 500) return false;
-      // A read of the day asked up to now may have been read before the photo arrived: it stays counted here
-      // until a read asked after this one is used (refreshDay).
-      if (res.ok) state.photosSent.push({ order_id: p.order_id, read: days.asked });
-      else notice(_("A photo for {order} was refused: {reason}", { order: orderName(p.order_id), reason: await errorOf(res) }), "refused");
+      // Counted as sent from now on: a day read on the server before it arrived (its answer may come later) does
+      // not list it, one read after does (updateCard).
+      if (res.ok) {
+        const sent = await res.json().catch(() => ({}));
+        if (!state.photosSent.some((x) => x.photo_id === sent.photo_id)) state.photosSent.push({ order_id: p.order_id, photo_id: sent.photo_id });
+      } else notice(_("A photo for {order} was refused: {reason}", { order: orderName(p.order_id), reason: await errorOf(res) }), "refused");
       if (db) await idbDelete("photos", p.client_action_id).catch(() => {});
       state.photos = state.photos.filter((x) => x.client_action_id !== p.client_action_id);
       render();
@@ -622,7 +625,6 @@
     if (!latest()) return false;  // a newer read was asked meanwhile: its answer is used instead
     if (!res.ok) { notice(_("Could not load your day: {reason}", { reason: await errorOf(res) }), "error"); return false; }
     state.day = day;
-    state.photosSent = state.photosSent.filter((p) => p.read >= asked);  // sent after this read was asked
     if (state.workerId !== day.worker.id) {
       state.workerId = day.worker.id;
       await loadQueues();
