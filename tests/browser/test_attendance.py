@@ -20,6 +20,7 @@ WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start
 Ana Late,a-ana,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,24:00
 Bo Near,a-bo,gas,Centre,43.7380,7.4260,Mon-Sun,00:00,24:00
 Zed Twice,a-zed,gas,Centre,43.7370,7.4250,Mon-Sun,00:00,24:00
+Yan Clock,a-yan,gas,Centre,43.7360,7.4240,Mon-Sun,00:00,24:00
 """
 HOME = {"latitude": 43.7390, "longitude": 7.4270}
 PHONE = {
@@ -77,6 +78,7 @@ def world(console_server, tmp_path_factory):
         "late": late,
         "bo": workers["Bo Near"],
         "zed": workers["Zed Twice"],
+        "yan": workers["Yan Clock"],
     }
 
 
@@ -245,3 +247,46 @@ def test_the_entry_decided_is_the_one_shown_when_two_were_asked_for(browser, con
         context.close()
         requests.post(f"{url}/api/v1/late-entries/{first}/decision", headers=admin, timeout=5,
                       json={"decision": "reject", "note": "test over"})  # fmt: skip
+
+
+def test_a_clock_in_synced_while_an_older_attendance_read_is_under_way_stays_shown(browser, console_server, world):
+    """Tests that a read of the worker's attendance the server answered before their clock-in arrived, handed to the
+    page after the clock-in was synced (and read again), does not show them as not clocked in, Clock in enabled."""
+    url, admin, yan = world["url"], world["admin"], world["yan"]
+    link = requests.post(f"{url}/api/v1/workers/{yan['id']}/push-link", json={}, headers=admin, timeout=10).json()
+    context = browser.new_context(**PHONE, geolocation={**HOME, "accuracy": 10}, permissions=["geolocation"])
+    page = context.new_page()
+    try:
+        page.goto(link["url"])
+        page.wait_for_selector("#shift:not([hidden])", timeout=10_000)
+        page.wait_for_function("() => window.outfieldField.state.socketUp", timeout=10_000)
+        hold_fetch(page, f"/api/v1/field/{link['token']}/attendance")
+        now = datetime.now(UTC)
+        order = requests.post(f"{url}/api/v1/work-orders", headers=admin, timeout=10, json={
+            "site_id": 1, "type": "repair", "priority": 3, "required_skills": ["gas"], "service_minutes": 30,
+            "window_start": (now - timedelta(hours=1)).isoformat(), "window_end": (now + timedelta(hours=4)).isoformat(),
+        }).json()  # fmt: skip
+        assigned = requests.post(f"{url}/api/v1/work-orders/{order['id']}/assign", headers=admin, timeout=10,
+                                 json={"worker_id": yan["id"], "reason": "its push makes the page read again"})  # fmt: skip
+        assert assigned.status_code == 200, assigned.text
+        page.wait_for_function("() => window.__fetchRead === true", timeout=10_000)  # read: not clocked in
+        page.click("#clock-in")
+        page.wait_for_function(
+            "() => document.querySelector('#clock-state').textContent.startsWith('Clocked in at')", timeout=10_000
+        )
+        # Synced, and read again after (the day's read once the clock-in is answered, and the attendance's after it);
+        # only the held read waits.
+        page.wait_for_function(
+            """() => { const f = window.outfieldField, a = f.attendance;
+                       return document.querySelector('#queue').dataset.actions === '0'
+                         && f.days.asked === f.days.answered && a.asked - a.answered === 1; }""",
+            timeout=10_000,
+        )
+        page.evaluate("() => window.__release()")
+        page.wait_for_function(
+            "() => { const a = window.outfieldField.attendance; return a.asked === a.answered; }", timeout=10_000
+        )
+        assert page.text_content("#clock-state").startswith("Clocked in at")
+        assert page.locator("#clock-in").is_disabled()
+    finally:
+        context.close()
