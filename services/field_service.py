@@ -293,7 +293,7 @@ class FieldService:
             orders.sort(key=lambda o: (sequence.get(o.id, len(sequence)), o.window.start, o.id))
             sites = {s.id: s for s in sites_repo.list_sites(session)}
             reports = {o.id: field_repo.report_of(session, order_id=o.id) for o in orders}
-            photos = {o.id: len(field_repo.photos_of(session, order_id=o.id)) for o in orders}
+            photos = {o.id: [p.id for p in field_repo.photos_of(session, order_id=o.id)] for o in orders}
             checkins = {o.id: field_repo.checkins_of(session, order_id=o.id) for o in orders}
             forms = {t: forms_repo.current_form(session, t.value) for t in {o.type for o in orders}}
             steps = {o.id: forms_service.report_steps(session, order_id=o.id) for o in orders}
@@ -759,7 +759,7 @@ def _order_view(
     order: WorkOrder,
     site: Site,
     report: dict[str, Any] | None,
-    photos: int,
+    photos: list[int],
     checkins: list[tuple[str, str, float | None]],
     form: forms_repo.StoredForm | None,
     report_steps: list[dict[str, Any]],
@@ -789,7 +789,9 @@ def _order_view(
         "form": forms_service.form_json(form) if form else None,
         "report": report,
         "report_steps": report_steps,
-        "photos": photos,
+        "photos": len(photos),
+        # Which photos: the phone counts one it sent as sent once, whether or not a day read before it arrived says so.
+        "photo_ids": photos,
         "checkins": [{"kind": k, "verdict": v, "distance_m": d} for k, v, d in checkins],
     }
 

@@ -26,6 +26,7 @@
       init.body = JSON.stringify(body);
     }
     const answer = await fetch(path, init);
+    window.outfieldAdmin.answers += 1;
     if (answer.status === 204) return null;
     const data = await answer.json().catch(() => ({ error: _("the server answered {status}", { status: answer.status }) }));
     if (!answer.ok) {
@@ -34,6 +35,26 @@
       throw error;
     }
     return data;
+  }
+
+  window.outfieldAdmin = { answers: 0, changes: 0 };  // answers from the API, changes asked to be sent (tests read them)
+
+  // The screens' reads overlap (a tab opened as the page loads, the re-read after a save, an Edit clicked twice) and
+  // may be answered out of order: `load(latest, ...)` draws only while `latest()`, i.e. no newer call was made since,
+  // else an older list would replace a newer one (a worker just saved would leave the table).
+  function latestOnly(load) {
+    let asked = 0;
+    return (...args) => {
+      const mine = ++asked;
+      return load(() => mine === asked, ...args);
+    };
+  }
+
+  // Changes sent one after another, each once the last is answered: two sent at once may be applied by the server in
+  // either order, and a later choice (a team box ticked, a role picked) would be undone by the earlier one.
+  function inTurn() {
+    let last = Promise.resolve();
+    return (send) => { window.outfieldAdmin.changes += 1; last = last.then(send); return last; };
   }
 
   function el(tag, props, children) {
@@ -140,8 +161,10 @@
   const workerForm = document.getElementById("worker-form");
   const drawWorkerPicker = picker(document.getElementById("worker-picker"), workerForm, false);
 
-  loaders.workers = async () => {
-    [state.workers, state.teams] = await Promise.all([api("GET", "/api/v1/workers"), api("GET", "/api/v1/teams")]);
+  loaders.workers = latestOnly(async (latest) => {
+    const [workers, teams] = await Promise.all([api("GET", "/api/v1/workers"), api("GET", "/api/v1/teams")]);
+    if (!latest()) return;
+    [state.workers, state.teams] = [workers, teams];
     const body = document.querySelector("#workers-table tbody");
     body.replaceChildren(...state.workers.map((w) => {
       const row = el("tr", { className: w.active ? "" : "inactive", "data-worker-id": w.id }, [
@@ -152,10 +175,12 @@
     }));
     const select = workerForm.elements.team_id;
     select.replaceChildren(el("option", { value: "", text: _("(no team)") }), ...state.teams.map((t) => el("option", { value: t.id, text: t.name })));
-  };
+  });
 
-  async function editWorker(id) {
+  const editWorker = latestOnly(async (latest, id) => {
     const w = id === null ? null : await api("GET", "/api/v1/workers/" + id);
+    const consent = w ? await api("GET", "/api/v1/workers/" + w.id + "/consent") : null;
+    if (!latest()) return;  // another worker (or New) was chosen meanwhile: the form is theirs
     state.editing.worker = w ? w.id : null;
     state.editing.teamId = w && w.team_id ? String(w.team_id) : "";
     const f = workerForm.elements;
@@ -171,11 +196,11 @@
     document.getElementById("leaves").hidden = !w;
     drawLeaves(w ? w.leaves : []);
     document.getElementById("consent").hidden = !w;
-    if (w) drawConsent(await api("GET", "/api/v1/workers/" + w.id + "/consent"));
+    if (consent) drawConsent(consent);
     workerForm.hidden = false;
     drawWorkerPicker();
     f.name.focus();
-  }
+  });
 
   function drawLeaves(leaves) {
     document.getElementById("leave-list").replaceChildren(...leaves.map((l) => el("li", { className: "leave" }, [
@@ -250,14 +275,16 @@
   const siteForm = document.getElementById("site-form");
   const drawSitePicker = picker(document.getElementById("site-picker"), siteForm, true);
 
-  loaders.sites = async () => {
-    state.sites = await api("GET", "/api/v1/sites");
+  loaders.sites = latestOnly(async (latest) => {
+    const sites = await api("GET", "/api/v1/sites");
+    if (!latest()) return;
+    state.sites = sites;
     document.querySelector("#sites-table tbody").replaceChildren(...state.sites.map((s) => el("tr", { "data-site-id": s.id }, [
       td(s.name), td(s.address), td(s.category), td(s.customer),
       td(s.geofence_polygon ? _("polygon ({n} corners)", { n: s.geofence_polygon.coordinates[0].length - 1 }) : _("circle {m} m", { m: s.geofence_radius_m })),
       el("td", {}, [el("button", { type: "button", text: _("Edit"), onclick: () => editSite(s) })]),
     ])));
-  };
+  });
 
   function editSite(s) {
     state.editing.site = s ? s.id : null;
@@ -300,23 +327,28 @@
   }
   function chosenTeams(container) { return [...container.querySelectorAll("input:checked")].map((i) => Number(i.value)); }
 
-  loaders.users = async () => {
-    [state.users, state.teams] = await Promise.all([api("GET", "/api/v1/users"), api("GET", "/api/v1/teams")]);
+  loaders.users = latestOnly(async (latest) => {
+    const [users, teams] = await Promise.all([api("GET", "/api/v1/users"), api("GET", "/api/v1/teams")]);
+    if (!latest()) return;
+    [state.users, state.teams] = [users, teams];
     teamBoxes(document.getElementById("user-teams"), []);
     const names = Object.fromEntries(state.teams.map((t) => [t.id, t.name]));
     document.querySelector("#users-table tbody").replaceChildren(...state.users.map((u) => {
       const roleSelect = el("select", { "aria-label": _("role of {name}", { name: u.name }) }, ["admin", "dispatcher", "manager", "field_worker"].map(
         (r) => el("option", Object.assign({ value: r, text: roleWord(r) }, r === u.role ? { selected: "" } : {}))));
-      roleSelect.addEventListener("change", guard(async () => {
-        await api("PATCH", "/api/v1/users/" + u.id, { role: roleSelect.value });
-        say(_("{name} is now {role}.", { name: u.name, role: roleWord(roleSelect.value) }), true);
-      }));
+      // What is sent is read when it is sent: the last change made is the last sent.
+      const send = inTurn();
+      roleSelect.addEventListener("change", () => send(guard(async () => {
+        const chosen = roleSelect.value;
+        await api("PATCH", "/api/v1/users/" + u.id, { role: chosen });
+        say(_("{name} is now {role}.", { name: u.name, role: roleWord(chosen) }), true);
+      })));
       const boxes = el("span", { className: "admin-team-boxes" });
       teamBoxes(boxes, u.teams);
-      boxes.addEventListener("change", guard(async () => {
+      boxes.addEventListener("change", () => send(guard(async () => {
         await api("PATCH", "/api/v1/users/" + u.id, { teams: chosenTeams(boxes) });
         say(_("Teams of {name} saved.", { name: u.name }), true);
-      }));
+      })));
       return el("tr", { className: u.active ? "" : "inactive", "data-user-id": u.id }, [
         td(u.name), el("td", {}, [roleSelect]), el("td", { title: u.teams.map((t) => names[t]).join(", ") }, [boxes]),
         td(yesNo(u.active)),
@@ -336,7 +368,7 @@
         ]),
       ]);
     }));
-  };
+  });
   userForm.addEventListener("submit", guard(async () => {
     const f = userForm.elements;
     const body = { name: f.name.value, role: f.role.value, teams: chosenTeams(document.getElementById("user-teams")) };
@@ -350,8 +382,10 @@
   }));
 
   // ---- Teams
-  loaders.teams = async () => {
-    state.teams = await api("GET", "/api/v1/teams");
+  loaders.teams = latestOnly(async (latest) => {
+    const teams = await api("GET", "/api/v1/teams");
+    if (!latest()) return;
+    state.teams = teams;
     document.querySelector("#teams-table tbody").replaceChildren(...state.teams.map((t) => {
       const name = el("input", { "aria-label": _("name of team {id}", { id: t.id }), maxlength: "100" });
       name.value = t.name;
@@ -375,7 +409,7 @@
         ]),
       ]);
     }));
-  };
+  });
   document.getElementById("team-form").addEventListener("submit", guard(async (event) => {
     await api("POST", "/api/v1/teams", { name: event.target.elements.name.value });
     event.target.reset();

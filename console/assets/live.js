@@ -218,12 +218,21 @@
     return p.fix_time ? p.name : p.name + " · no fix yet";
   }
 
+  // Whether fix time `a` is before `b` (a worker with no fix yet has none older).
+  function olderFix(a, b) { return Boolean(a && b) && Date.parse(a) < Date.parse(b); }
+
   function applyPositions(message) {
     const nowMs = Date.now();
     const updates = (message && message.updates) || [];
     for (const u of updates) {
       const w = fleet.workers.get(u.worker_id);
-      if (!w) { fleet.early.set(u.worker_id, u); continue; }  // kept until the worker's marker is drawn
+      if (!w) {  // kept until the worker's marker is drawn
+        const early = fleet.early.get(u.worker_id);
+        if (!early || !olderFix(u.fix_time, early.fix_time)) fleet.early.set(u.worker_id, u);
+        continue;
+      }
+      // A fix older than the one shown is not drawn: a snapshot read before a pushed fix would put the marker back.
+      if (olderFix(u.fix_time, w.props.fix_time)) continue;
       const first = !w.props.fix_time;
       place(w, u);
       const marker = fleet.markers.get(u.worker_id);
@@ -1028,6 +1037,15 @@
         sameAs("tab", tabLabel) ? NO() : tabLabel,
       ];
     },
+    // The answer to an Assign or Cancel click (ORDER_ACTION): the selection, with its notice, while its order is still
+    // the one selected; else nothing, as the dispatcher has opened another order meanwhile (the card stays theirs).
+    actionAnswer: function (answer, selected) {
+      if (!answer) return NO();
+      window.outfield.actionAnswers += 1;
+      if (selectedId(selected) === answer.order_id) return answer;
+      if (ownAssign.orderId === answer.order_id) ownAssign.orderId = null;  // its echo redraws no card now
+      return NO();
+    },
     // What a click on the card just did, said at once from the click's own answer (the card redraws after).
     notice: function (selected, workers) {
       const n = selected && selected.notice;
@@ -1158,6 +1176,14 @@
     alertReads: 0,  // open-alert lists read and applied (tests read it)
     fitted: false,  // the map's view was fitted to every worker and open order (tests read it)
     ordersRestyled: 0,  // pushed order changes applied to their marker in place (no layer redraw)
+    actionAnswers: 0,  // answers to Assign and Cancel clicks handled (tests read it)
+    // Where a worker's marker is drawn, [lat, lon] (tests read it: the SVG path moves with every refit of the view).
+    markerAt: function (id) {
+      const marker = fleet.markers.get(id);
+      if (!marker) return null;
+      const at = marker.getLatLng();
+      return [at.lat, at.lng];
+    },
     fits: 0,
     workerMarker: workerMarker,
     orderMarker: function (feature, latlng) {

@@ -33,10 +33,28 @@
     return body;
   }
 
+  // Reads of one thing overlap (a filter submitted twice, the re-read after an approval, two entries shown one after
+  // the other) and may be answered out of order: only the latest asked is used; an older one resolves to null.
+  // `newer()` makes the reads under way older, as a decision does to the entry shown.
+  function latestOnly(read) {
+    let asked = 0;
+    const latest = async (...args) => {
+      const mine = ++asked;
+      const body = await read(...args);
+      return mine === asked ? body : null;
+    };
+    latest.newer = () => { asked += 1; };
+    return latest;
+  }
+  const readEntries = latestOnly(api), readEntry = latestOnly(api), readTimesheets = latestOnly(api), readReports = latestOnly(api);
+  window.outfieldAttendance = { entryAnswers: 0 }; // answers to Show, used or not (tests read it)
+
   // ------------------------------------------------------------ late entries
 
   async function loadLateEntries() {
-    const { late_entries: entries } = await api("/api/v1/late-entries?status=pending");
+    const answer = await readEntries("/api/v1/late-entries?status=pending");
+    if (!answer) return;
+    const entries = answer.late_entries;
     $("#late-empty").hidden = entries.length > 0;
     $("#late-list").replaceChildren(...entries.map((e) => {
       const li = el("li");
@@ -52,7 +70,13 @@
   }
 
   async function showEntry(id) {
-    const entry = await api(`/api/v1/late-entries/${id}`);
+    let entry;
+    try {
+      entry = await readEntry(`/api/v1/late-entries/${id}`);
+    } finally {
+      window.outfieldAttendance.entryAnswers += 1;
+    }
+    if (!entry) return;  // another entry was shown (or this one decided) meanwhile: the Approve button is for that one
     current = entry;
     $("#late-detail-title").textContent = (entry.kind === "in" ? _("Late check-in") : _("Late check-out")) + " · " + _("order #{id}", { id: entry.order_id });
     $("#ld-worker").textContent = entry.worker;
@@ -108,6 +132,7 @@
       });
       showError("");
       current = null;
+      readEntry.newer();  // an entry asked before the decision is not shown after it
       $("#late-detail").hidden = true;
       await loadLateEntries();
       await loadTimesheets();
@@ -133,7 +158,9 @@
       p.set("format", fmt);
       $(`#ts-${fmt}`).href = `/api/v1/timesheets?${p}`;
     }
-    const { rows } = await api(`/api/v1/timesheets?${params}`);
+    const answer = await readTimesheets(`/api/v1/timesheets?${params}`);
+    if (!answer) return;
+    const rows = answer.rows;
     $("#ts-table tbody").replaceChildren(...rows.map((r) => {
       const tr = el("tr");
       tr.dataset.workerId = String(r.worker_id);
@@ -174,7 +201,9 @@
 
   async function loadDayReports() {
     const params = query();
-    const { day_reports: reports } = await api(`/api/v1/day-reports?${params}`);
+    const answer = await readReports(`/api/v1/day-reports?${params}`);
+    if (!answer) return;
+    const reports = answer.day_reports;
     const teams = new Map();
     for (const r of reports) {
       if (!teams.has(r.team)) teams.set(r.team, []);

@@ -15,6 +15,10 @@
     on_site: N_("on site"), done: N_("done"), declined: N_("scheduled"), failed: N_("not completed"), cancelled: N_("cancelled"),
   };
   let stopped = false;
+  // The customer's rating, once the server took it: a poll the server answered before that (its answer may come
+  // after) still says the survey is open, and would show the form again under the thanks.
+  let rated = false;
+  window.outfieldTrack = { shown: 0 }; // answers shown (tests read it)
 
   function svgEl(tag, attrs, text) {
     const e = document.createElementNS("http://www.w3.org/2000/svg", tag);
@@ -58,8 +62,9 @@
       $("eta").textContent = _("{n} min", { n: Math.max(1, Math.round(view.eta.seconds / 60)) });
       $("eta-at").textContent = new Date(view.eta.at).toLocaleTimeString(window.OutfieldI18n.lang, { hour: "2-digit", minute: "2-digit" });
     }
-    $("survey").hidden = !view.survey.open;
-    $("thanks").hidden = !view.survey.answered;
+    $("survey").hidden = !view.survey.open || rated;
+    $("thanks").hidden = !view.survey.answered && !rated;
+    window.outfieldTrack.shown += 1;
   }
 
   function problem(text) {
@@ -98,6 +103,7 @@
     });
     const body = await r.json().catch(() => ({}));
     if (r.ok) {
+      rated = true;
       $("survey").hidden = true;
       $("thanks").hidden = false;
     } else {

@@ -48,7 +48,7 @@
     photos: [], // queued photos (metadata only; the Blobs stay in IndexedDB)
     positions: 0, // queued positions
     verdicts: {}, // order id → last check-in/out verdict from the server
-    photosSent: {}, // order id → photos sent from this page since the last /day
+    photosSent: [], // photos sent from this page: {order_id, photo_id}, counted unless the day shown lists them
     refused: null, // why the link no longer opens the day
     reachable: true, // the last request reached the server
     position: null, // the worker's last known fix {lat, lon, accuracy_m, at}
@@ -294,7 +294,8 @@
     const final = !["assigned", "accepted", "en_route", "on_site"].includes(status);
     card.querySelector(".nav-links").hidden = final;
     const summary = card.querySelector(".summary");
-    const photoCount = (order.photos || 0) + (state.photosSent[order.id] || 0);
+    const listed = new Set(order.photo_ids || []);
+    const photoCount = (order.photos || 0) + state.photosSent.filter((p) => p.order_id === order.id && !listed.has(p.photo_id)).length;
     summary.hidden = !final || !(order.report || photoCount);
     summary.textContent = [order.report ? _("Report sent") : "", photoCount ? photosSent(photoCount) : ""]
       .filter(Boolean).join(" · ");
@@ -560,8 +561,12 @@
       if (!res) return false;
       if (res.status === 401 || res.status === 410) { linkRefused(await errorOf(res)); return false; }
       if (res.status >= 500) return false;
-      if (res.ok) state.photosSent[p.order_id] = (state.photosSent[p.order_id] || 0) + 1;
-      else notice(_("A photo for {order} was refused: {reason}", { order: orderName(p.order_id), reason: await errorOf(res) }), "refused");
+      // Counted as sent from now on: a day read on the server before it arrived (its answer may come later) does
+      // not list it, one read after does (updateCard).
+      if (res.ok) {
+        const sent = await res.json().catch(() => ({}));
+        if (!state.photosSent.some((x) => x.photo_id === sent.photo_id)) state.photosSent.push({ order_id: p.order_id, photo_id: sent.photo_id });
+      } else notice(_("A photo for {order} was refused: {reason}", { order: orderName(p.order_id), reason: await errorOf(res) }), "refused");
       if (db) await idbDelete("photos", p.client_action_id).catch(() => {});
       state.photos = state.photos.filter((x) => x.client_action_id !== p.client_action_id);
       render();
@@ -597,21 +602,29 @@
 
   // ---------------------------------------------------------------- the server's view of the day
 
+  // Reads of the day overlap (a push, a synced action, a connect each ask one) and may be answered out of order:
+  // only the answer of the latest read asked is used. An older one may have been read on the server before a
+  // change this page already shows (its own action acknowledged, an order pushed), and would undo it.
+  const days = { asked: 0, answered: 0 };
+
   async function refreshDay() {
-    let res;
+    const asked = ++days.asked;
+    const latest = () => asked === days.asked;
+    let res, day;
     try {
       res = await fetch(API + "/day", { cache: "no-store" });
+      day = res.ok ? await res.json() : null;
     } catch (e) {
-      state.reachable = false;
-      render();
+      days.answered += 1;
+      if (latest()) { state.reachable = false; render(); }
       return false;
     }
+    days.answered += 1;
     state.reachable = true;
     if (res.status === 401 || res.status === 410) { linkRefused(await errorOf(res)); return false; }
+    if (!latest()) return false;  // a newer read was asked meanwhile: its answer is used instead
     if (!res.ok) { notice(_("Could not load your day: {reason}", { reason: await errorOf(res) }), "error"); return false; }
-    const day = await res.json();
     state.day = day;
-    state.photosSent = {};
     if (state.workerId !== day.worker.id) {
       state.workerId = day.worker.id;
       await loadQueues();
@@ -871,7 +884,9 @@
   function connectSocket() {
     if (state.refused || socket || !("WebSocket" in window)) return;
     socket = Field.connectSocketIO({ link: TOKEN }, {
-      onState: (up) => { state.socketUp = up; renderStatusLine(); },
+      // Every connect, the first included, reads the day again: what was pushed before it (between the page's
+      // read and the connect, or while the socket was down) reached nobody here.
+      onState: (up) => { state.socketUp = up; renderStatusLine(); if (up) refreshDay(); },
       onRefused: () => refreshDay(), // the day's answer says why, in words
       onEvent: (name, data) => {
         if (name === "assignment") onAssignment(data || {});
@@ -952,6 +967,7 @@
   // attendance.js (clock-in/out, late entries, the day's report, reminders) plugs in through these.
   window.outfieldField = {
     state: state, sync: sync, refreshDay: refreshDay, assignmentsReceived: 0, api: API, token: TOKEN,
+    days: days, // reads of the day asked and answered (tests read it)
     queueAction: queueAction, getFix: getFix, notice: notice, showBanner: showBanner, onRender: [], onDay: [],
     onEvent: [],
   };

@@ -10,7 +10,7 @@
 
   const F = window.outfieldField;
   const $ = (sel, root) => (root || document).querySelector(sel);
-  const att = { state: null, reportDirty: false, keptOffline: false };
+  const att = { state: null, reportDirty: false, keptOffline: false, asked: 0, answered: 0 }; // reads asked, answered
   const _ = (message, params) => window.Field.t(message, params); // field/i18n.js: the office's catalogue
   const N_ = (message) => message;
   const LATE_WORDS = { in: N_("Late check-in at {time}"), out: N_("Late check-out at {time}") };
@@ -43,18 +43,25 @@
     return F.state.actions.filter((a) => a.action === action);
   }
 
+  // Reads overlap (every day read, a reminder, the minute's timer each ask one) and may be answered out of order:
+  // only the latest asked is used, since an older one may predate a clock-in this page has already synced.
   async function load() {
+    const mine = ++att.asked;
     try {
       // Asked through the service worker (it controls the page when the request leaves): its cache holds the
       // answer before the page gets it, so the page opens with it offline.
       const viaWorker = Boolean(navigator.serviceWorker && navigator.serviceWorker.controller);
       const res = await fetch(F.api + "/attendance", { cache: "no-store" });
-      if (res.ok) {
-        att.state = await res.json();
+      const answer = res.ok ? await res.json() : null;
+      att.answered += 1;
+      if (mine !== att.asked) return;
+      if (answer) {
+        att.state = answer;
         if (viaWorker) att.keptOffline = true;
       }
     } catch (e) {
-      // offline: keep what we had; the queue still shows what was done on this phone
+      att.answered += 1; // offline: keep what we had; the queue still shows what was done on this phone
+      if (mine !== att.asked) return;
     }
     render();
   }

@@ -51,6 +51,9 @@ ASSIGN = "assign-worker"
 # {"type": ASSIGN or NEAR_ASSIGN, "index": worker_id, "click": n}: the Assign button just clicked, set by live.js's
 # one listener (the buttons are no Dash inputs, so drawing a card's 20 of them asks the server nothing)
 ASSIGN_CLICK = "assign-click"
+# {"order_id": 7, "notice": {...}}: the answer to an Assign or Cancel click; it becomes the selection (live.js
+# orders.actionAnswer) only while its order is still the one selected
+ORDER_ACTION = "order-action"
 OVERRIDE_REASON = "override-reason"
 CANCEL_ORDER = "cancel-order"
 

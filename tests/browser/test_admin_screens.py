@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.support.browser import hold_fetch, login
+from tests.support.browser import hold_fetch, hold_send, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -232,4 +232,71 @@ def test_an_admin_records_consent_given_on_paper_in_the_worker_form_and_withdraw
     page.wait_for_selector("#consent-state:has-text('Consent withdrawn on ')", timeout=5_000)
     assert state.inner_text().endswith(": not tracked.")
     assert requests.get(consent_url, headers=headers, timeout=10).json()["state"] == "withdrawn"
+    assert not page.errors, page.errors
+
+
+def test_a_worker_saved_while_an_older_read_of_the_list_is_answered_stays_in_the_table(
+    page, console_server, admin_login
+):
+    """Tests that when the workers tab's read of the list was answered by the server before the admin saved a new
+    worker, but reaches the page after the re-read that followed the save, the table keeps the new worker."""
+    headers = admin_api(console_server)
+    known = requests.post(
+        f"{console_server.url}/api/v1/workers", json={"name": "Olga Listed", "device_id": "olga-1"}, headers=headers,
+        timeout=10,
+    ).json()  # fmt: skip
+    name, password = admin_login
+    login(
+        page, console_server, name=name, password=password, path="/admin/", ready=f"tr[data-worker-id='{known['id']}']"
+    )
+    hold_fetch(page, "/api/v1/workers")
+    page.click("#tabs button[data-tab=sites]")
+    page.click("#tabs button[data-tab=workers]")
+    page.wait_for_function("() => window.__fetchRead === true", timeout=10_000)
+
+    page.click("#worker-new")
+    page.fill("#worker-form input[name=name]", "Noor Saved")
+    page.fill("#worker-form input[name=device_id]", "noor-1")
+    page.click("#worker-form button[type=submit]")
+    page.wait_for_selector("#message.ok:has-text('Saved Noor Saved')", timeout=10_000)
+    page.wait_for_selector("#workers-table td:text-is('Noor Saved')", timeout=10_000)
+    answers = page.evaluate("() => window.outfieldAdmin.answers")
+    page.evaluate("() => window.__release()")
+    page.wait_for_function("(n) => window.outfieldAdmin.answers > n", arg=answers, timeout=10_000)
+
+    assert page.locator("#workers-table td:text-is('Noor Saved')").count() == 1
+    assert not page.errors, page.errors
+
+
+def test_two_teams_ticked_in_turn_for_a_user_are_both_stored(page, console_server, admin_login):
+    """Tests that when an admin ticks two teams for a user one after the other, and the first change is slow to reach
+    the server, both teams are stored: the second change (both teams) is not undone by the first (one team)."""
+    headers = admin_api(console_server)
+    made = [
+        requests.post(f"{console_server.url}/api/v1/teams", json={"name": name}, headers=headers, timeout=10)
+        for name in ("Turn East", "Turn West")
+    ]
+    teams = [team.json()["id"] for team in made]
+    user = requests.post(
+        f"{console_server.url}/api/v1/users", json={"name": "tia", "role": "dispatcher", "teams": []}, headers=headers,
+        timeout=10,
+    ).json()  # fmt: skip
+    name, password = admin_login
+    login(page, console_server, name=name, password=password, path="/admin/", ready="#tabs button[data-tab=users]")
+    page.click("#tabs button[data-tab=users]")
+    row = page.locator(f"tr[data-user-id='{user['id']}']")
+    row.wait_for(timeout=10_000)
+    hold_send(page, f"/api/v1/users/{user['id']}")
+    changes, answers = page.evaluate("() => [window.outfieldAdmin.changes, window.outfieldAdmin.answers]")
+    row.locator(f"input[type=checkbox][value='{teams[0]}']").check()
+    row.locator(f"input[type=checkbox][value='{teams[1]}']").check()
+    # The second change is answered (sent at once), or waits its turn after the first.
+    page.wait_for_function(
+        "(n) => window.__answeredAfterHeld >= 1 || window.outfieldAdmin.changes >= n + 2", arg=changes, timeout=10_000
+    )
+    page.evaluate("() => window.__release()")
+    page.wait_for_function("(n) => window.outfieldAdmin.answers >= n + 2", arg=answers, timeout=10_000)  # both
+
+    stored = requests.get(f"{console_server.url}/api/v1/users", headers=headers, timeout=10).json()
+    assert sorted(next(u for u in stored if u["id"] == user["id"])["teams"]) == sorted(teams)
     assert not page.errors, page.errors

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tests.support.browser import login
+from tests.support.browser import hold_fetch, login
 from tests.support.consent import consent_all
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -19,6 +19,8 @@ a:casino,Casino de Monte-Carlo,Place du Casino,43.7394,7.4276,60,amenity=casino
 WORKERS = """name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end
 Ana Late,a-ana,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,24:00
 Bo Near,a-bo,gas,Centre,43.7380,7.4260,Mon-Sun,00:00,24:00
+Zed Twice,a-zed,gas,Centre,43.7370,7.4250,Mon-Sun,00:00,24:00
+Yan Clock,a-yan,gas,Centre,43.7360,7.4240,Mon-Sun,00:00,24:00
 """
 HOME = {"latitude": 43.7390, "longitude": 7.4270}
 PHONE = {
@@ -75,6 +77,8 @@ def world(console_server, tmp_path_factory):
         "link": link["url"],
         "late": late,
         "bo": workers["Bo Near"],
+        "zed": workers["Zed Twice"],
+        "yan": workers["Yan Clock"],
     }
 
 
@@ -192,5 +196,97 @@ def test_the_worker_near_an_accepted_orders_site_is_asked_to_check_in(browser, c
                      (li) => li.textContent.startsWith('You are at Casino de Monte-Carlo, check in?'))""",
             timeout=10_000,
         )
+    finally:
+        context.close()
+
+
+def test_the_entry_decided_is_the_one_shown_when_two_were_asked_for(browser, console_server, world):
+    """Tests that when a manager shows one late entry, then another before the first arrived, the detail (and so its
+    Reject button) is the second's even when the first's answer comes last: the first is not the one rejected."""
+    url, admin, zed = world["url"], world["admin"], world["zed"]
+    now = datetime.now(UTC)
+    order = requests.post(f"{url}/api/v1/work-orders", headers=admin, timeout=10, json={
+        "site_id": 1, "type": "repair", "priority": 3, "required_skills": ["gas"], "service_minutes": 30,
+        "window_start": (now - timedelta(hours=1)).isoformat(), "window_end": (now + timedelta(hours=4)).isoformat(),
+    }).json()  # fmt: skip
+    assert requests.post(f"{url}/api/v1/work-orders/{order['id']}/assign", headers=admin, timeout=10,
+                         json={"worker_id": zed["id"], "reason": "browser test"}).status_code == 200  # fmt: skip
+    link = requests.post(f"{url}/api/v1/workers/{zed['id']}/push-link", json={}, headers=admin, timeout=10).json()
+    reasons = {"in": "First: the phone was flat", "out": "Second: the app would not open"}
+    late = [{"client_action_id": f"zed-{kind}", "order_id": order["id"], "action": "late_entry", "kind": kind,
+             "at": (now - timedelta(minutes=3 - i)).isoformat(), "reason": reason}
+            for i, (kind, reason) in enumerate(reasons.items())]  # fmt: skip
+    r = requests.post(f"{url}/api/v1/field/{link['token']}/actions", json={"actions": late}, timeout=10)
+    first, second = (x["late_entry_id"] for x in r.json()["results"])
+    context = browser.new_context(viewport={"width": 1300, "height": 900})
+    page = context.new_page()
+    try:
+        login(page, console_server, name="mia", password="manager-pw", path="/attendance/",
+              ready=f"#late-list button[data-entry-id='{second}']")  # fmt: skip
+        hold_fetch(page, f"/api/v1/late-entries/{first}")
+        page.click(f"#late-list button[data-entry-id='{first}']")
+        page.wait_for_function("() => window.__fetchRead === true", timeout=10_000)
+        page.click(f"#late-list button[data-entry-id='{second}']")
+        page.wait_for_function(
+            "(reason) => document.querySelector('#ld-reason').textContent === reason",
+            arg=reasons["out"],
+            timeout=10_000,
+        )
+        page.evaluate("() => window.__release()")
+        page.wait_for_function("() => window.outfieldAttendance.entryAnswers >= 2", timeout=10_000)
+        assert page.text_content("#ld-reason") == reasons["out"]
+
+        page.fill("#ld-note", "Tap check-in on the phone next time")
+        page.click("#ld-reject")
+        page.wait_for_selector(f"#late-list button[data-entry-id='{second}']", state="detached", timeout=10_000)
+        rejected = requests.get(f"{url}/api/v1/late-entries?status=rejected", headers=admin, timeout=5).json()
+        pending = requests.get(f"{url}/api/v1/late-entries?status=pending", headers=admin, timeout=5).json()
+        assert second in [e["id"] for e in rejected["late_entries"]]
+        assert first in [e["id"] for e in pending["late_entries"]]
+    finally:
+        context.close()
+        requests.post(f"{url}/api/v1/late-entries/{first}/decision", headers=admin, timeout=5,
+                      json={"decision": "reject", "note": "test over"})  # fmt: skip
+
+
+def test_a_clock_in_synced_while_an_older_attendance_read_is_under_way_stays_shown(browser, console_server, world):
+    """Tests that a read of the worker's attendance the server answered before their clock-in arrived, handed to the
+    page after the clock-in was synced (and read again), does not show them as not clocked in, Clock in enabled."""
+    url, admin, yan = world["url"], world["admin"], world["yan"]
+    link = requests.post(f"{url}/api/v1/workers/{yan['id']}/push-link", json={}, headers=admin, timeout=10).json()
+    context = browser.new_context(**PHONE, geolocation={**HOME, "accuracy": 10}, permissions=["geolocation"])
+    page = context.new_page()
+    try:
+        page.goto(link["url"])
+        page.wait_for_selector("#shift:not([hidden])", timeout=10_000)
+        page.wait_for_function("() => window.outfieldField.state.socketUp", timeout=10_000)
+        hold_fetch(page, f"/api/v1/field/{link['token']}/attendance")
+        now = datetime.now(UTC)
+        order = requests.post(f"{url}/api/v1/work-orders", headers=admin, timeout=10, json={
+            "site_id": 1, "type": "repair", "priority": 3, "required_skills": ["gas"], "service_minutes": 30,
+            "window_start": (now - timedelta(hours=1)).isoformat(), "window_end": (now + timedelta(hours=4)).isoformat(),
+        }).json()  # fmt: skip
+        assigned = requests.post(f"{url}/api/v1/work-orders/{order['id']}/assign", headers=admin, timeout=10,
+                                 json={"worker_id": yan["id"], "reason": "its push makes the page read again"})  # fmt: skip
+        assert assigned.status_code == 200, assigned.text
+        page.wait_for_function("() => window.__fetchRead === true", timeout=10_000)  # read: not clocked in
+        page.click("#clock-in")
+        page.wait_for_function(
+            "() => document.querySelector('#clock-state').textContent.startsWith('Clocked in at')", timeout=10_000
+        )
+        # Synced, and read again after (the day's read once the clock-in is answered, and the attendance's after it);
+        # only the held read waits.
+        page.wait_for_function(
+            """() => { const f = window.outfieldField, a = f.attendance;
+                       return document.querySelector('#queue').dataset.actions === '0'
+                         && f.days.asked === f.days.answered && a.asked - a.answered === 1; }""",
+            timeout=10_000,
+        )
+        page.evaluate("() => window.__release()")
+        page.wait_for_function(
+            "() => { const a = window.outfieldField.attendance; return a.asked === a.answered; }", timeout=10_000
+        )
+        assert page.text_content("#clock-state").startswith("Clocked in at")
+        assert page.locator("#clock-in").is_disabled()
     finally:
         context.close()

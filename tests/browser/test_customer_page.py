@@ -9,8 +9,9 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.integration.test_field_api import CASINO, action, assigned_order, link, sync
+from tests.integration.test_field_api import CASINO, action, assigned_order, link, off_every_site, sync
 from tests.integration.test_field_api import setup as setup  # noqa: F401 - the module's fixture
+from tests.support.browser import hold_fetch
 
 pytestmark = pytest.mark.browser
 WAIT_MS = 15_000  # the page polls every 3 s
@@ -59,6 +60,10 @@ def test_the_customer_follows_the_arrival_and_rates_the_visit_once(browser, setu
     second_tab = browser.new_page()  # the same link open twice: only one answer counts
     second_tab.goto(issued["url"])
     expect(second_tab.locator("#survey")).to_be_visible(timeout=WAIT_MS)
+    # Its polls stop here (the next is held), so it still shows the form when the first tab's answer is in: a poll
+    # after that answer would rightly thank it instead, and leave nothing to send.
+    hold_fetch(second_tab, f"/api/v1/track/{issued['token']}")
+    second_tab.wait_for_function("() => window.__fetchRead === true", timeout=WAIT_MS)
 
     page.locator("input[name=rating][value='4']").check()
     typed = "<img src=x onerror=alert(1)> great"
@@ -74,6 +79,34 @@ def test_the_customer_follows_the_arrival_and_rates_the_visit_once(browser, setu
     assert r.json()["survey"] == {"open": False, "answered": True}
     page.close()
     second_tab.close()
+
+
+def test_a_poll_answered_before_the_rating_does_not_bring_the_survey_back(browser, setup):
+    """Tests that a poll the server answered while the survey was still open, handed to the page after the customer's
+    rating was taken, leaves the thanks shown and the form hidden (the customer is not asked again)."""
+    order_id = assigned_order(setup, "Ana Field")
+    worker = link(setup, "Ana Field")
+    off_every_site(setup, "Ana Field", worker)
+    issued = customer_link(setup, order_id)
+    sync(setup, worker, [action(order_id, "accept", 0.0), action(order_id, "en_route", -0.05),
+                         action(order_id, "check_in", -0.1, location={**CASINO, "accuracy_m": 8}),
+                         action(order_id, "check_out", -0.15, location={**CASINO, "accuracy_m": 8})])  # fmt: skip
+    page = browser.new_page()
+    page.goto(issued["url"])
+    expect(page.locator("#survey")).to_be_visible(timeout=WAIT_MS)
+    hold_fetch(page, f"/api/v1/track/{issued['token']}")
+    page.wait_for_function("() => window.__fetchRead === true", timeout=WAIT_MS)  # a poll read: the survey is open
+    shown = page.evaluate("() => window.outfieldTrack.shown")
+
+    page.locator("input[name=rating][value='5']").check()
+    page.locator("#send-survey").click()
+    expect(page.locator("#thanks")).to_be_visible()
+    page.evaluate("() => window.__release()")
+    page.wait_for_function("(shown) => window.outfieldTrack.shown > shown", arg=shown, timeout=WAIT_MS)
+
+    assert page.locator("#survey").is_hidden()
+    assert page.locator("#thanks").is_visible()
+    page.close()
 
 
 def test_a_bad_link_shows_the_reason(browser, setup):

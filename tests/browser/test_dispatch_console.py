@@ -15,7 +15,7 @@ import requests
 from PIL import Image, ImageDraw
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.support.browser import login, pick_date, type_in
+from tests.support.browser import hold_fetch, login, pick_date, type_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -421,7 +421,7 @@ def is_assign_click(request) -> bool:
     if "_dash-update-component" not in request.url:
         return False
     body = json.loads(request.post_data or "{}")
-    return str(body.get("output", "")).startswith("selected-order.data") and body.get("changedPropIds") == [
+    return str(body.get("output", "")).startswith("order-action.data") and body.get("changedPropIds") == [
         "assign-click.data"
     ]
 
@@ -432,12 +432,12 @@ def test_a_drawn_card_asks_the_server_nothing_until_assign_is_clicked(page, worl
     and that a click on Assign then sends exactly one, which assigns."""
     order_id = api_order(world, site="Casino de Monte-Carlo", skill="gas")
     login(page, world)
-    acts: list[str] = []  # the page's requests for the Assign/Cancel callback (its output is the selection)
+    acts: list[str] = []  # the page's requests for the Assign/Cancel callback (its output is the click's answer)
     page.on(
         "request",
         lambda r: (
             acts.append(r.post_data or "")
-            if "_dash-update-component" in r.url and '"output":"selected-order.data' in (r.post_data or "")
+            if "_dash-update-component" in r.url and '"output":"order-action.data' in (r.post_data or "")
             else None
         ),
     )
@@ -492,6 +492,32 @@ def test_an_assign_echoed_before_its_answer_draws_the_card_once_from_the_answer(
         timeout=10_000,
     )
     page.wait_for_selector(f"path.order-marker.order-id-{order_id}.order-assigned", timeout=5_000)
+    assert not [e for e in page.errors if "favicon" not in e], page.errors
+
+
+def test_an_order_opened_while_an_assign_is_answered_stays_open(page, world):
+    """Tests that when the dispatcher clicks Assign on one order's card and opens another order before the click's
+    answer arrives, the other order stays open: the answer does not take the card back to the first."""
+    first = api_order(world, site="Casino de Monte-Carlo", skill="gas")
+    second = api_order(world, site="Port Hercule", skill="gas")
+    login(page, world)
+    page.wait_for_selector(f"path.order-marker.order-id-{second}", timeout=10_000)
+    open_order(page, first)
+    page.wait_for_selector("#order-card .candidate.best button.assign", timeout=10_000)
+    answers = page.evaluate("window.outfield.actionAnswers")
+    hold_fetch(page, "/_dash-update-component", body_has='"assign-click.data"')
+    page.click("#order-card .candidate.best button.assign")
+    page.wait_for_function("() => window.__fetchRead === true", timeout=10_000)  # assigned on the server
+    open_order(page, second)
+    page.evaluate("() => window.__release()")
+    page.wait_for_function("(n) => window.outfield.actionAnswers > n", arg=answers, timeout=10_000)
+
+    selected = page.evaluate("() => window.dash_component_api.getLayout('selected-order').props.data")
+    assert selected["order_id"] == second
+    page.wait_for_selector(f".order-row.selected:has-text('#{second} repair')", timeout=5_000)
+    assert page.locator("#order-head h2").inner_text().startswith(f"#{second} ")
+    order = requests.get(f"{world.url}/api/v1/work-orders/{first}", headers=admin(world), timeout=5).json()
+    assert order["status"] == "assigned"
     assert not [e for e in page.errors if "favicon" not in e], page.errors
 
 

@@ -16,7 +16,7 @@ import pytest
 import requests
 from PIL import Image, ImageDraw
 
-from tests.support.browser import login
+from tests.support.browser import hold_fetch, hold_fetch_at_load, login
 from tests.support.consent import consent_on_paper
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -31,6 +31,9 @@ Ana Field,f-ana,gas,Centre,43.7390,7.4270,Mon-Sun,00:00,24:00
 Ben Offline,f-ben,gas,Centre,43.7350,7.4220,Mon-Sun,00:00,24:00
 Cleo Revoked,f-cleo,gas,Centre,43.7300,7.4170,Mon-Sun,00:00,24:00
 Dan Sharing,f-dan,gas,Centre,43.7310,7.4180,Mon-Sun,00:00,24:00
+Eve Opening,f-eve,gas,Centre,43.7320,7.4190,Mon-Sun,00:00,24:00
+Finn Stale,f-finn,gas,Centre,43.7330,7.4200,Mon-Sun,00:00,24:00
+Gus Photo,f-gus,gas,Centre,43.7340,7.4210,Mon-Sun,00:00,24:00
 """
 CASINO = {"site_id": 1, "latitude": 43.7394, "longitude": 7.4276}
 PORT = {"site_id": 2, "latitude": 43.7347, "longitude": 7.4214}
@@ -322,6 +325,101 @@ def test_a_new_assignment_is_pushed_to_the_open_page(browser, console_server, wo
         history = order_of(console_server, world, first)["history"]
         assert (history[-1]["to"], history[-1]["reason"]) == ("declined", "Van broke down")
         assert page.locator("#banner").is_hidden()
+        assert not page.errors, page.errors
+    finally:
+        context.close()
+
+
+def test_an_order_assigned_while_the_page_opens_shows_once_its_socket_is_up(browser, console_server, world):
+    """Tests that an order assigned after the page read the worker's day but before its socket connected (its push
+    reached nobody) is on the page once the socket is up: the connect reads the day again."""
+    first = assigned_order(console_server, world, "Eve Opening", PORT, "Before the page opened")
+    link = push_link(console_server, world, "Eve Opening")
+    context, page = phone(browser, PORT)
+    try:
+        hold_fetch_at_load(page, f"/api/v1/field/{link['token']}/day")
+        page.goto(link["url"])
+        page.wait_for_function("() => window.__fetchRead === true", timeout=10_000)
+        # The service worker takes over and reads the day once more (not held): the page shows it.
+        page.wait_for_selector(f"li.order[data-order-id='{first}']", timeout=10_000)
+        second = assigned_order(console_server, world, "Eve Opening", CASINO, "While the page opened")
+        page.evaluate("() => window.__release()")  # the page goes on from its first read and connects its socket
+        page.wait_for_function("() => window.outfieldField.state.socketUp", timeout=10_000)
+        page.wait_for_selector(f"li.order[data-order-id='{second}']", timeout=10_000)
+        assert page.locator("li.order").count() == 2
+        assert not page.errors, page.errors
+    finally:
+        context.close()
+
+
+def test_a_day_read_before_an_accept_was_synced_does_not_undo_it(browser, console_server, world):
+    """Tests that a read of the day that the server answered before the worker's accept arrived, handed to the page
+    after the accept was synced, does not show the order as not accepted again (with its Accept button)."""
+    first = assigned_order(console_server, world, "Finn Stale", PORT, "Accepted while a read is under way")
+    link = push_link(console_server, world, "Finn Stale")
+    context, page = phone(browser, PORT)
+    try:
+        open_day(page, link["url"])
+        hold_fetch(page, f"/api/v1/field/{link['token']}/day")
+        second = assigned_order(console_server, world, "Finn Stale", CASINO, "Its push makes the page read the day")
+        page.wait_for_function("() => window.__fetchRead === true", timeout=10_000)
+        card(page, first).locator("button.act-accept").tap()
+        wait_synced(page)
+        # The reads asked after the accept (its own, and its push's) are answered and shown; only the held one waits.
+        page.wait_for_function(
+            "() => { const d = window.outfieldField.days; return d.asked - d.answered === 1; }", timeout=10_000
+        )
+        page.wait_for_selector(f"li.order[data-order-id='{second}']", timeout=5_000)
+        assert card(page, first).get_attribute("data-status") == "accepted"
+        page.evaluate("() => window.__release()")
+        page.wait_for_function(
+            "() => { const d = window.outfieldField.days; return d.asked === d.answered; }", timeout=10_000
+        )
+        assert card(page, first).get_attribute("data-status") == "accepted"
+        assert card(page, first).locator("button.act-accept").count() == 0
+        assert order_of(console_server, world, first)["status"] == "accepted"
+        assert not page.errors, page.errors
+    finally:
+        context.close()
+
+
+def test_a_photo_sent_while_an_older_read_of_the_day_is_under_way_stays_counted(browser, console_server, world):
+    """Tests that a photo sent while a read of the day is under way (read on the server before the photo arrived,
+    handed to the page after the read its push asked for) is still counted on the card: "1 photo sent", not none."""
+    order_id = assigned_order(console_server, world, "Gus Photo", PORT, "On site, taking a photo")
+    link = push_link(console_server, world, "Gus Photo")
+    at = datetime.now(UTC).isoformat()
+    steps = [{"client_action_id": f"gus-{a}", "order_id": order_id, "action": a, "at": at,
+              **({"location": {"lat": PORT["latitude"], "lon": PORT["longitude"], "accuracy_m": 8, "at": at}}
+                 if a == "check_in" else {})}
+             for a in ("accept", "en_route", "check_in")]  # fmt: skip
+    r = requests.post(f"{console_server.url}/api/v1/field/{link['token']}/actions", json={"actions": steps}, timeout=10)
+    assert [x["status"] for x in r.json()["results"]] == ["applied"] * 3, r.text
+    context, page = phone(browser, PORT)
+    try:
+        open_day(page, link["url"])
+        page.wait_for_selector(f"li.order[data-order-id='{order_id}'][data-status='on_site']", timeout=10_000)
+        hold_fetch(page, f"/api/v1/field/{link['token']}/day")
+        assigned_order(console_server, world, "Gus Photo", CASINO, "Its push makes the page read the day")
+        page.wait_for_function("() => window.__fetchRead === true", timeout=10_000)
+        card(page, order_id).locator(".photo-input").set_input_files(
+            {"name": "meter.jpg", "mimeType": "image/jpeg", "buffer": small_jpeg()}
+        )
+        photo_state = card(page, order_id).locator(".photo-state")
+        page.wait_for_function(  # sent: the queue holds it no more
+            "(id) => document.querySelector(`li.order[data-order-id='${id}'] .photo-state`).textContent === '1 photo sent'",
+            arg=order_id,
+            timeout=10_000,
+        )
+        # The read the photo's push asked for is answered and shown; only the held one waits.
+        page.wait_for_function(
+            "() => { const d = window.outfieldField.days; return d.asked - d.answered === 1; }", timeout=10_000
+        )
+        page.evaluate("() => window.__release()")
+        page.wait_for_function(
+            "() => { const d = window.outfieldField.days; return d.asked === d.answered; }", timeout=10_000
+        )
+        assert photo_state.inner_text() == "1 photo sent"
         assert not page.errors, page.errors
     finally:
         context.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import requests
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.support import plan_day
-from tests.support.browser import choose_option, login
+from tests.support.browser import choose_option, hold_fetch, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -92,6 +93,29 @@ def test_manager_optimises_a_day_and_reviews_the_plan(page, console_server, day)
     page.wait_for_function(ROUTES_IN_VIEW, timeout=10_000)  # the map has flown to the routes
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "plans-page.png"), full_page=True)
+    assert not page.errors, page.errors
+
+
+def test_a_job_that_ends_before_its_start_is_answered_still_shows_as_done(page, console_server, day):
+    """Tests that when an optimisation ends before the page has the answer to its Start (its progress pushes arrive
+    before the page knows the job is its own), the page still shows it done, with its plan picked."""
+    login_to_plans(page, console_server)
+    date_input = page.locator("#plan-date")
+    date_input.fill(day["date"])
+    date_input.press("Enter")
+    page.fill("#plan-seconds", "1")
+    hold_fetch(page, "/plans/_dash-update-component", body_has='"plan-start.n_clicks"')
+    page.click("#plan-start")
+    page.wait_for_function("() => window.__fetchRead === true", timeout=10_000)
+    plan_id = json.loads(page.evaluate("() => window.__fetchBody"))["response"]["plan-running"]["data"]
+    plan_day.wait_for(console_server, day["headers"], plan_id, {"done"})
+    page.evaluate("() => window.__release()")
+
+    page.wait_for_function("() => document.querySelector('#plan-progress').textContent.startsWith('Done')",
+                           timeout=15_000)  # fmt: skip
+    page.wait_for_function("() => document.querySelectorAll('.plan-stop').length === 5", timeout=10_000)
+    assert page.locator("#plan-picker").inner_text().startswith(f"Plan {plan_id} ")
+    assert page.locator("#plan-stop").is_disabled()
     assert not page.errors, page.errors
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from collections.abc import Iterator
@@ -76,30 +77,65 @@ def choose_option(page: Page, dropdown: Locator, text: str, *, exact: bool = Fal
     raise AssertionError(f"the dropdown shows {dropdown.inner_text()!r} after picking {text!r} twice")
 
 
-def hold_fetch(page: Page, path: str) -> None:
-    """Make the page's next fetch of a URL starting with `path` read its answer from the server at once but hand it
-    to the page's script only when the test calls `window.__release()`; `window.__fetchRead` turns true once the
-    server has answered. Pushes can then arrive between the server's read and the page's use of it, as they may on
+# The page's next fetch of a URL starting with `path` (and, with `bodyHas`, whose request body holds that text), read
+# from the server at once but handed to the page's script only on `window.__release()`; `window.__fetchRead` turns
+# true once the server has answered, and `window.__fetchBody` holds the answer's text.
+HOLD_FETCH = """([path, bodyHas]) => {
+  const real = window.fetch;
+  let release;
+  const gate = new Promise((resolve) => { release = resolve; });
+  window.__release = release;
+  window.__fetchRead = false;
+  window.fetch = (url, options) => {
+    if (!String(url).startsWith(path)) return real(url, options);
+    if (bodyHas && !String((options && options.body) || "").includes(bodyHas)) return real(url, options);
+    window.fetch = real;
+    return real(url, options).then((answer) => answer.text().then((body) => {
+      window.__fetchRead = true;
+      window.__fetchBody = body;
+      const held = { status: answer.status, headers: { "Content-Type": "application/json" } };
+      return gate.then(() => new Response(body, held));
+    }));
+  };
+}"""
+
+
+def hold_fetch(page: Page, path: str, *, body_has: str | None = None) -> None:
+    """Make the page's next fetch of a URL starting with `path` (whose request body holds `body_has`, if given: a
+    Dash callback's, say) read its answer from the server at once but hand it to the page's script only when the
+    test calls `window.__release()`; `window.__fetchRead` turns true once the server has answered (its text in
+    `window.__fetchBody`). Pushes can then arrive between the server's read and the page's use of it, as they may on
     any connect; later fetches go through untouched."""
-    page.evaluate(
-        """(path) => {
-          const real = window.fetch;
-          let release;
-          const gate = new Promise((resolve) => { release = resolve; });
-          window.__release = release;
-          window.__fetchRead = false;
-          window.fetch = (url, options) => {
-            if (!String(url).startsWith(path)) return real(url, options);
-            window.fetch = real;
-            return real(url, options).then((answer) => answer.text().then((body) => {
-              window.__fetchRead = true;
-              const held = { status: answer.status, headers: { "Content-Type": "application/json" } };
-              return gate.then(() => new Response(body, held));
-            }));
-          };
-        }""",
-        path,
-    )
+    page.evaluate(HOLD_FETCH, [path, body_has])
+
+
+def hold_fetch_at_load(page: Page, path: str) -> None:
+    """`hold_fetch` for the page's next load, from before its own scripts run (a read the page makes as it opens)."""
+    page.add_init_script(script=f"({HOLD_FETCH})({json.dumps([path, None])})")
+
+
+HOLD_SEND = """(path) => {
+  const real = window.fetch;
+  let release;
+  const gate = new Promise((resolve) => { release = resolve; });
+  window.__release = release;
+  window.__answeredAfterHeld = 0;
+  let held = false;
+  window.fetch = (url, options) => {
+    if (!String(url).startsWith(path)) return real(url, options);
+    if (held) return real(url, options).then((answer) => { window.__answeredAfterHeld += 1; return answer; });
+    held = true;
+    return gate.then(() => real(url, options));
+  };
+}"""
+
+
+def hold_send(page: Page, path: str) -> None:
+    """Make the page's next fetch of a URL starting with `path` leave for the server only when the test calls
+    `window.__release()`, as a request slowed on its way may; later fetches of that path go at once, and
+    `window.__answeredAfterHeld` counts those answered. Two changes sent one after the other can then reach the
+    server in the other order."""
+    page.evaluate(HOLD_SEND, path)
 
 
 def pick_date(page: Page, input_id: str, day: str) -> None:

@@ -68,10 +68,20 @@ def register(app: Dash, *, dispatch: DispatchService, auth: Authoriser) -> Assig
         State(ids.NEAR_SKILLS, "options"),
     )
 
+    # The click's answer becomes the selection (with its notice) only while its order is still the one selected: the
+    # dispatcher may have opened another order while it was on its way, and the card would jump back to this one.
+    app.clientside_callback(
+        "window.dash_clientside.orders.actionAnswer",
+        Output(ids.SELECTED_ORDER, "data", allow_duplicate=True),
+        Input(ids.ORDER_ACTION, "data"),
+        State(ids.SELECTED_ORDER, "data"),
+        prevent_initial_call=True,
+    )
+
     # An Assign button (a candidate's or who-is-near's) is no Dash input: live.js's one click listener writes which
     # was clicked into ASSIGN_CLICK, so a card drawn with its buttons sends no request that does nothing.
     @app.callback(
-        Output(ids.SELECTED_ORDER, "data", allow_duplicate=True),
+        Output(ids.ORDER_ACTION, "data"),
         Input(ids.ASSIGN_CLICK, "data"),
         Input(ids.CANCEL_ORDER, "submit_n_clicks"),
         State(ids.OVERRIDE_REASON, "value"),

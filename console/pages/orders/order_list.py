@@ -37,6 +37,7 @@ def stores() -> list[Any]:
         dcc.Store(id=ids.NEAR_DEFAULTS),
         dcc.Store(id=ids.CARD_SHOW_ALL),
         dcc.Store(id=ids.ASSIGN_CLICK),
+        dcc.Store(id=ids.ORDER_ACTION),
     ]
 
 

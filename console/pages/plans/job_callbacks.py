@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from dash import Dash, Input, Output, State, no_update
+from dash import Dash, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from console import i18n
@@ -113,23 +113,37 @@ def register(dash_app: Dash, page: PlanPage) -> None:
         Output(PICKER, "options", allow_duplicate=True),
         Output(PICKER, "value", allow_duplicate=True),
         Input(SOCKET, f"data-{EVENT_PROGRESS}"),
-        State(RUNNING, "data"),
+        Input(RUNNING, "data"),
         prevent_initial_call=True,
     )
     def progress(event: Mapping[str, Any] | None, running: int | None) -> tuple[Any, ...]:
-        """A pushed progress event of the job this page started: show it; when it ends, show its plan."""
-        if not event or running is None or int(event.get("id", -1)) != int(running):
+        """A pushed progress event of the job this page started: show it; when it ends, show its plan.
+
+        When the page learns which job is its own (the start's answer), the job's state is read: it may have run, or
+        ended, while that answer was on its way, and the pushes heard meanwhile were not known to be this page's."""
+        if running is None:
             raise PreventUpdate
-        state, error = event.get("status"), event.get("error")
-        text = progress_text(None if state is None else str(state), job_progress(event.get("progress")),
-                             None if error is None else str(error))  # fmt: skip
+        status = None
+        if ctx.triggered_id == RUNNING:
+            if isinstance(page.actor_or_refusal(), str):
+                raise PreventUpdate
+            status = jobs.status(int(running))
+            if status is None:
+                raise PreventUpdate
+            state, shown = status.state, progress_text(status.state, status.progress, status.error)
+        else:
+            if not event or int(event.get("id", -1)) != int(running):
+                raise PreventUpdate
+            state, error = event.get("status"), event.get("error")
+            shown = progress_text(None if state is None else str(state), job_progress(event.get("progress")),
+                                  None if error is None else str(error))  # fmt: skip
         if state not in FINISHED:
-            return text, False, no_update, no_update
-        status = jobs.status(int(running))
+            return shown, False, no_update, no_update
+        status = status or jobs.status(int(running))
         if status is None:
-            return text, True, no_update, no_update
+            return shown, True, no_update, no_update
         options, value = page.picker_for(status.day, select=int(running))
-        return text, True, options, value
+        return shown, True, options, value
 
     @dash_app.callback(
         Output(PICKER, "options", allow_duplicate=True),
