@@ -18,6 +18,10 @@ changes how long they take but hardly the figures:
   (PyVRP's repaired plan) beside the final one, so the OR-Tools tail's share shows, PyVRP's best on the relaxation
   ("relaxed": what the repair cost) and its iteration count; `--set NAME=EXPR` replaces a constant of
   `routing.solve` for the run (`LARGE` = `LARGE_DAY_SEARCH`, `replace` = `dataclasses.replace`);
+* work: what each PyVRP iteration costs on the city day's relaxation, counted rather than timed (the counts are the
+  same on a loaded machine): moves the local search evaluated, improving moves and route updates per iteration,
+  and the routes of the solution it returned (the start's exhaustive search on a row of its own), by windows of `--work-window` iterations, for each search and seed,
+  with the relaxation after `--work-iterations` (all deterministic for a seed) and the CPU seconds beside;
 * locations: PyVRP on a day's relaxation for N iterations with the search `relaxation_settings` gives it, one
   PyVRP location per visit against visits sharing one per site (`routing.pyvrp_engine.SHARED_LOCATIONS`), run
   alternately `--repeats` times: locations, CPU seconds of the search and the plan (the same at equal iterations).
@@ -25,6 +29,7 @@ changes how long they take but hardly the figures:
     .venv/bin/python bench/routing_city.py --tables steps curve --seeds 0 1        # ~5 CPU min
     .venv/bin/python bench/routing_city.py --tables timed --days city:0 city:1 monaco:0 --budgets 10 120
     .venv/bin/python bench/routing_city.py --tables timed --days city:2 --budgets 10 --codes after --set WINDOW_CUT_SHARE=0.5
+    .venv/bin/python bench/routing_city.py --tables work --seeds 0 3 --searches large-random large
     .venv/bin/python bench/routing_city.py --tables locations --days city:0 monaco:0 --location-iterations 1500
 """
 
@@ -47,6 +52,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 import monaco_day  # noqa: E402
+import pyvrp.search  # noqa: E402
 from city_day import city_problem  # noqa: E402
 from routing_two_cores import search_in_halves, search_portfolio  # noqa: E402
 
@@ -167,6 +173,58 @@ def curve_table(seeds: Sequence[int], searches: Sequence[str]) -> None:
                 f"{os.getloadavg()[0]:.1f} |",
                 flush=True,
             )
+
+
+def work_table(seeds: Sequence[int], searches: Sequence[str], iterations: int, window: int) -> None:
+    print(f"\n#### PyVRP's work per iteration on the city day's relaxation, by windows of {window:,} iterations\n")
+    print(
+        "| seed | search | iterations | moves evaluated / it | improving / it | route updates / it | routes "
+        "| CPU ms / it | relaxation after all (h) |"
+    )
+    print("| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    searched = pyvrp.search.LocalSearch.__call__
+    for seed in seeds:
+        problem, _ = city_problem(seed)
+        relaxed = relax_for_pyvrp(problem)
+        out = {v.id: r for v in relaxed.visits if (r := unservable_reason(relaxed, v)) is not None}
+        for search in searches:
+            calls: list[tuple[int, int, int, int, float]] = []
+
+            def counted(ls: Any, *args: Any, calls: list[tuple[int, int, int, int, float]] = calls, **kw: Any) -> Any:
+                started = cpu()
+                found = searched(ls, *args, **kw)
+                done = ls.statistics
+                calls.append(
+                    (done.num_moves, done.num_improving, done.num_updates, found.num_routes(), cpu() - started)
+                )
+                return found
+
+            pyvrp.search.LocalSearch.__call__ = counted  # type: ignore[method-assign]
+            try:
+                plan = pyvrp_engine.solve_pyvrp(
+                    relaxed,
+                    stop=StopRule(max_solutions=iterations),
+                    seed=seed,
+                    leave_out=out,
+                    settings=SEARCHES[search],
+                )
+            finally:
+                pyvrp.search.LocalSearch.__call__ = searched  # type: ignore[method-assign]
+            travel = f"{plan.travel_s / 3600:.3f}" if plan is not None else "none"
+            # The first call is the exhaustive search of the start; then one call an iteration.
+            rows = [
+                (f"{i:,}-{i + len(calls[1 + i : 1 + i + window]):,}", calls[1 + i : 1 + i + window])
+                for i in range(0, len(calls) - 1, window)
+            ]
+            for label, part in [("start", calls[:1]), *rows, ("all", calls[1:])]:
+                n = len(part)
+                print(
+                    f"| {seed} | {search} | {label} | {sum(c[0] for c in part) / n:,.0f} | "
+                    f"{sum(c[1] for c in part) / n:.1f} | {sum(c[2] for c in part) / n:.1f} | "
+                    f"{sum(c[3] for c in part) / n:.1f} | {1000 * sum(c[4] for c in part) / n:.2f} | "
+                    f"{travel if label == 'all' else ''} |",
+                    flush=True,
+                )
 
 
 @contextmanager
@@ -352,7 +410,10 @@ def locations_table(days: Sequence[str], iterations: int, repeats: int) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--tables", nargs="+", default=["steps", "curve"], choices=["steps", "curve", "timed", "split", "locations"]
+        "--tables",
+        nargs="+",
+        default=["steps", "curve"],
+        choices=["steps", "curve", "timed", "split", "work", "locations"],
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--searches", nargs="+", default=["seventh", "large"], choices=list(SEARCHES))
@@ -366,6 +427,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--budgets", type=float, nargs="+", default=[10.0, 120.0], help="timed: CPU seconds")
     parser.add_argument("--codes", nargs="+", default=["before", "after"], choices=["before", "after"])
     parser.add_argument("--set", nargs="*", default=[], help="timed: NAME=EXPR replaces a constant of routing.solve")
+    parser.add_argument("--work-iterations", type=int, default=4000, help="work: PyVRP iterations")
+    parser.add_argument("--work-window", type=int, default=500, help="work: iterations a row")
     parser.add_argument("--location-iterations", type=int, default=1500, help="locations: PyVRP iterations")
     parser.add_argument("--repeats", type=int, default=3, help="locations: alternations of the two models")
     args = parser.parse_args(argv)
@@ -394,6 +457,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         split_table(args.seeds, args.split_budgets, args.split_iterations)
     if "timed" in args.tables:
         timed_table(args.days, args.budgets, args.codes, "".join(f", {a}" for a in args.set))
+    if "work" in args.tables:
+        work_table(args.seeds, args.searches, args.work_iterations, args.work_window)
     if "locations" in args.tables:
         locations_table(args.days, args.location_iterations, args.repeats)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end.")
