@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.support.browser import hold_fetch, hold_send, login
+from tests.support.browser import hold_fetch, hold_send, login, reread_held
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -86,10 +86,6 @@ def test_workers_created_or_deactivated_while_the_map_rereads_its_snapshot_stay_
     """Tests that a worker created, and another deactivated, after the wall screen's snapshot was read on the server
     but before the page used it, stay as their pushes left them: the new one on the map and in the list, the
     deactivated one off both (the older snapshot neither takes the first away nor brings the second back)."""
-    from flask_socketio import SocketIO
-
-    from realtime.relay import LIVE_ROOM
-
     headers = admin_api(console_server)
     login(page, console_server)
     leaving = requests.post(
@@ -101,9 +97,7 @@ def test_workers_created_or_deactivated_while_the_map_rereads_its_snapshot_stay_
     page.wait_for_selector(f"path.worker-marker.worker-{leaving}", timeout=10_000)
     page.wait_for_function("() => window.outfield.resyncs >= 1", timeout=10_000)  # the connect's own read is done
     read = page.evaluate("() => window.outfield.resyncs")
-    hold_fetch(page, "/api/v1/live")
-    SocketIO(message_queue=console_server.env["REDIS_URL"]).emit("resync", {}, to=LIVE_ROOM)
-    page.wait_for_function("() => window.__fetchRead === true", timeout=10_000)
+    reread_held(page, console_server, "/api/v1/live")
 
     joining = requests.post(
         f"{console_server.url}/api/v1/workers",

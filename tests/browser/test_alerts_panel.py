@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tests.support.browser import hold_fetch, login
+from tests.support.browser import login, reread_held
 from tests.support.consent import consent_all
 from tests.support.windows import window_fields
 
@@ -127,10 +127,6 @@ def test_alerts_raised_or_acknowledged_while_the_panel_rereads_its_list_stay_as_
     """Tests that an alert raised, and another acknowledged, after the panel's list of open alerts was read on the
     server but before the page used it, stay as their pushes left them: the new one listed, the acknowledged one
     gone (the older list neither takes the first away nor brings the second back)."""
-    from flask_socketio import SocketIO
-
-    from realtime.relay import LIVE_ROOM
-
     login(page, console_server)
     now = datetime.now(UTC).replace(microsecond=0)
     fix(console_server, now, FAR, alarm="sos")
@@ -142,9 +138,7 @@ def test_alerts_raised_or_acknowledged_while_the_panel_rereads_its_list_stay_as_
     ).json()  # fmt: skip
     [sos_id] = [a["id"] for a in sos if a["kind"] == "sos"]
     read = page.evaluate("() => window.outfield.alertReads")
-    hold_fetch(page, "/api/v1/alerts?status=open")
-    SocketIO(message_queue=console_server.env["REDIS_URL"]).emit("resync", {}, to=LIVE_ROOM)
-    page.wait_for_function("() => window.__fetchRead === true", timeout=10_000)
+    reread_held(page, console_server, "/api/v1/alerts?status=open")
 
     acked = requests.post(
         f"{console_server.url}/api/v1/alerts/{sos_id}/ack", json={"note": "Phone dropped, called back"},

@@ -9,7 +9,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.support.browser import hold_fetch, login
+from tests.support.browser import login, reread_held
 from tests.support.consent import consent_on_paper, record_consent
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -204,18 +204,12 @@ def test_wall_screen_rereads_the_snapshot_when_the_feed_resumes(page, console_se
 def test_a_fix_pushed_while_the_wall_screen_rereads_its_snapshot_is_not_undone_by_it(page, console_server, fleet):
     """Tests that a worker's fix pushed after the wall screen's snapshot was read on the server, but before the page
     used it, keeps the marker where the fix put it: the snapshot's older fix does not move it back."""
-    from flask_socketio import SocketIO
-
-    from realtime.relay import LIVE_ROOM
-
     login(page, console_server)
     marie = fleet["Marie Dupont"]
     page.wait_for_selector(f"path.worker-{marie}", timeout=10_000)
     page.wait_for_function("() => window.outfield.resyncs >= 1", timeout=10_000)  # the connect's own read is done
     read = page.evaluate("() => window.outfield.resyncs")
-    hold_fetch(page, "/api/v1/live")
-    SocketIO(message_queue=console_server.env["REDIS_URL"]).emit("resync", {}, to=LIVE_ROOM)
-    page.wait_for_function("() => window.__fetchRead === true", timeout=10_000)
+    reread_held(page, console_server, "/api/v1/live")
 
     ping(console_server, "b-2", 43.7360, 7.4210)
     moved = [43.7360, 7.4210]

@@ -8,49 +8,20 @@ import random
 from dispatch.geo import LatLon
 from routing.construct import insertion_routes
 from routing.plan import Plan, UnplannedReason, earliest_route, unservable_reason
-from routing.problem import Break, Problem, StopRule, Visit, Window, Worker
+from routing.problem import Problem, StopRule, Visit, Worker
 from routing.pyvrp_engine import solve_pyvrp
 from routing.solve import LARGE_DAY_SEARCH, relax_for_pyvrp
 from routing.travel import StraightLine
+from tests.routing.test_large_day import city_day
 
 H = 3600
 SKILLS = ("electric", "plumbing", "gas", "hvac")
 
 
 def field_day(visits: int, workers: int, *, seed: int = 0) -> Problem:
-    """Visits over 6 km x 6 km with two-hour windows (half of them), skills, some optional; workers from three
-    bases on 9-hour shifts with a break, every fifth a part-timer (6 hours of work within the shift)."""
-    rng = random.Random(seed)
-    points = [LatLon(48.8566 + rng.uniform(-0.027, 0.027), 2.3522 + rng.uniform(-0.041, 0.041)) for _ in range(300)]
-    vs = []
-    for k in range(visits):
-        start = rng.randrange(8 * H, 15 * H + 1, 1800)
-        vs.append(
-            Visit(
-                id=f"v{k}",
-                location=3 + rng.randrange(len(points) - 3),
-                service_s=rng.choice((15, 20, 30, 45, 60)) * 60,
-                windows=(Window(start, start + 2 * H),) if rng.random() < 0.5 else (),
-                skills=frozenset(rng.sample(SKILLS, 1)) if rng.random() < 0.7 else frozenset(),
-                penalty=1800 if rng.random() < 0.1 else None,
-            )
-        )
-    ws = []
-    for k in range(workers):
-        begin = rng.choice((7, 8, 8, 9)) * H
-        ws.append(
-            Worker(
-                id=f"w{k}",
-                start_location=k % 3,
-                end_location=k % 3,
-                shift_start_s=begin,
-                shift_end_s=begin + 9 * H,
-                breaks=(Break(begin + 3 * H + 1800, begin + 5 * H + 1800, 1800),),
-                max_work_s=6 * H if k % 5 == 4 else None,
-                skills=frozenset(rng.sample(SKILLS, rng.choice((1, 2, 2, 3)))),
-            )
-        )
-    return Problem.from_points(points, visits=vs, workers=ws, travel=StraightLine())
+    """The city day (`test_large_day.city_day`) at 300 sites, a tenth of the visits optional, every fifth worker a
+    part-timer (6 hours of work within the shift)."""
+    return city_day(visits, workers, sites=300, seed=seed, optional_share=0.1, part_timer_every=5)
 
 
 def relaxed_day(visits: int, workers: int, seed: int = 0) -> tuple[Problem, dict[str, UnplannedReason]]:

@@ -32,9 +32,20 @@ H = 3600
 SKILLS = ("electric", "plumbing", "gas", "hvac")
 
 
-def city_day(visits: int, workers: int, *, sites: int = 700, seed: int = 0) -> Problem:
+def city_day(
+    visits: int,
+    workers: int,
+    *,
+    sites: int = 700,
+    seed: int = 0,
+    optional_share: float = 0.0,
+    part_timer_every: int | None = None,
+) -> Problem:
     """Visits at random sites over 6 km x 6 km, half with a two-hour window, some needing a skill; workers
-    from three bases on 9-hour shifts with a 30-minute break (the bench's city day, simplified)."""
+    from three bases on 9-hour shifts with a 30-minute break (the bench's city day, simplified).
+
+    `optional_share` of the visits may be left out (a penalty of half an hour's driving); every `part_timer_every`-th
+    worker works 6 hours within the shift."""
     rng = random.Random(seed)
     points = [LatLon(48.8566 + rng.uniform(-0.027, 0.027), 2.3522 + rng.uniform(-0.041, 0.041)) for _ in range(sites)]
     vs = []
@@ -47,6 +58,7 @@ def city_day(visits: int, workers: int, *, sites: int = 700, seed: int = 0) -> P
                 service_s=rng.choice((15, 20, 30, 45, 60)) * 60,
                 windows=(Window(start, start + 2 * H),) if rng.random() < 0.5 else (),
                 skills=frozenset(rng.sample(SKILLS, 1)) if rng.random() < 0.7 else frozenset(),
+                penalty=1800 if optional_share and rng.random() < optional_share else None,
             )
         )
     ws = []
@@ -60,6 +72,7 @@ def city_day(visits: int, workers: int, *, sites: int = 700, seed: int = 0) -> P
                 shift_start_s=begin,
                 shift_end_s=begin + 9 * H,
                 breaks=(Break(begin + 3 * H + 1800, begin + 5 * H + 1800, 1800),),
+                max_work_s=6 * H if part_timer_every and k % part_timer_every == part_timer_every - 1 else None,
                 skills=frozenset(rng.sample(SKILLS, rng.choice((1, 2, 2, 3)))),
             )
         )

@@ -138,6 +138,18 @@ def hold_send(page: Page, path: str) -> None:
     page.evaluate(HOLD_SEND, path)
 
 
+def reread_held(page: Page, server: ConsoleServer, path: str) -> None:
+    """Make the open wall screen read `path` again, as it does when the relay says `resync`, with that read held
+    (`hold_fetch`): on return the server has answered it, and the page gets the answer on `window.__release()`."""
+    from flask_socketio import SocketIO
+
+    from realtime.relay import LIVE_ROOM
+
+    hold_fetch(page, path)
+    SocketIO(message_queue=server.env["REDIS_URL"]).emit("resync", {}, to=LIVE_ROOM)
+    page.wait_for_function("() => window.__fetchRead === true", timeout=10_000)
+
+
 def pick_date(page: Page, input_id: str, day: str) -> None:
     """Type `day` (YYYY-MM-DD) into a `dcc.DatePickerSingle` and Tab on, as a keyboard user does.
 
