@@ -12,11 +12,11 @@ takes 0.13-0.21 CPU s.
 
 What it honours is what PyVRP expresses: each visit's first window, skills, demand and capacity, the shift (leave the
 start no earlier than its start, reach the end by its end) and the working time (`max_work_s`: driving and service
-for every candidate, and where it binds, the best candidate timed exactly with its waiting, leaving as late as the
-windows allow). Breaks are not placed: it is meant for `routing.solve.relax_for_pyvrp`'s relaxation, where PyVRP's
-first local search then starts from it. Optional visits are left out when their cheapest detour costs more than their
-penalty; a required visit that fits nowhere is left out too (PyVRP's search inserts it). No randomness: the same
-problem gives the same routes.
+for every candidate, and where it binds, the best candidate timed exactly with its waiting by
+`routing.plan.earliest_route`, which leaves as late as the windows allow). Breaks are not placed: it is meant for
+`routing.solve.relax_for_pyvrp`'s relaxation, where PyVRP's first local search then starts from it. Optional visits
+are left out when their cheapest detour costs more than their penalty; a required visit that fits nowhere is left out
+too (PyVRP's search inserts it). No randomness: the same problem gives the same routes.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from collections.abc import Collection
 import numpy as np
 from numpy.typing import NDArray
 
+from routing.plan import earliest_route
 from routing.problem import Problem, Visit
 
 _SLOTS = 32
@@ -107,9 +108,9 @@ def insertion_routes(problem: Problem, leave_out: Collection[str] = ()) -> dict[
             k, pos = divmod(best, slots + 1)
             if not np.isfinite(detour.flat[best]) or not binding[k]:
                 break
-            # The working time counts waiting too: timed exactly, leaving as late as the route allows.
+            # The working time counts waiting too: timed exactly by `earliest_route` (leaving as late as it can).
             trial = [*routes[k][:pos], visit, *routes[k][pos:]]
-            if _least_span(problem, k, trial, duration, now) <= max_work[k]:
+            if earliest_route(problem, workers[k], [v.id for v in trial]) is not None:
                 break
             detour.flat[best] = np.inf
         if not np.isfinite(detour.flat[best]) or (visit.penalty is not None and detour.flat[best] > visit.penalty):
@@ -125,27 +126,6 @@ def insertion_routes(problem: Problem, leave_out: Collection[str] = ()) -> dict[
             slots = grown
         busy[k] = _time_route(problem, k, routes[k], duration, now, prev[k], nxt[k], leave[k], latest[k], opens[k])
     return {w.id: [v.id for v in route] for w, route in zip(workers, routes, strict=True) if route}
-
-
-def _least_span(problem: Problem, k: int, route: list[Visit], duration: NDArray[np.float64], now: int) -> float:
-    """The shortest span (leave to return) of worker `k` on `route`: leaving as late as its windows allow, since
-    each second later the route leaves it returns at most a second later (waiting counts as work)."""
-    worker = problem.workers[k]
-    path = [worker.start_location, *(v.location for v in route), worker.end_location]
-    bound = float(worker.shift_end_s)
-    for p in range(len(route), 0, -1):
-        visit = route[p - 1]
-        bound -= visit.service_s + float(duration[path[p], path[p + 1]])
-        if visit.windows:
-            bound = min(bound, visit.windows[0].end_s)
-    leave = max(float(max(worker.shift_start_s, now)), bound - float(duration[path[0], path[1]]))
-    at = leave
-    for p, visit in enumerate(route, start=1):
-        at += float(duration[path[p - 1], path[p]])
-        if visit.windows:
-            at = max(at, visit.windows[0].start_s)
-        at += visit.service_s
-    return at + float(duration[path[-2], path[-1]]) - leave
 
 
 def _time_route(

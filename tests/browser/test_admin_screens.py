@@ -39,6 +39,21 @@ def admin_api(console_server):
     return {"Authorization": f"Bearer {console_server.admin_token}"}
 
 
+def add_worker(console_server, **body) -> dict:
+    """A worker made through POST /api/v1/workers (201), as stored."""
+    answer = requests.post(
+        f"{console_server.url}/api/v1/workers", json=body, headers=admin_api(console_server), timeout=10
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def open_admin(page, console_server, admin_login, ready: str) -> None:
+    """The administration screens, signed in as the password admin, once `ready` shows."""
+    name, password = admin_login
+    login(page, console_server, name=name, password=password, path="/admin/", ready=ready)
+
+
 def test_a_worker_created_through_the_api_appears_on_the_open_live_map_at_home_marked_not_tracked(page, console_server):
     """Tests that while a dispatcher watches the live map, a worker created with POST /api/v1/workers appears at once,
     without a reload: a marker at their home base whose label says "no consent: not tracked" (consent is required
@@ -46,14 +61,7 @@ def test_a_worker_created_through_the_api_appears_on_the_open_live_map_at_home_m
     the marker and the row off the map, again without a reload."""
     login(page, console_server)
     page.evaluate("() => { window.__sameDocument = true; }")
-    answer = requests.post(
-        f"{console_server.url}/api/v1/workers",
-        json={"name": "Zoe Martin", "device_id": "zoe-1", "skills": ["gas"], "home_base": HOME},
-        headers=admin_api(console_server),
-        timeout=10,
-    )
-    assert answer.status_code == 201, answer.text
-    worker_id = answer.json()["id"]
+    worker_id = add_worker(console_server, name="Zoe Martin", device_id="zoe-1", skills=["gas"], home_base=HOME)["id"]
     marker = f"path.worker-marker.worker-{worker_id}"
     page.wait_for_selector(marker, timeout=10_000)
     page.wait_for_function(
@@ -88,23 +96,13 @@ def test_workers_created_or_deactivated_while_the_map_rereads_its_snapshot_stay_
     deactivated one off both (the older snapshot neither takes the first away nor brings the second back)."""
     headers = admin_api(console_server)
     login(page, console_server)
-    leaving = requests.post(
-        f"{console_server.url}/api/v1/workers",
-        json={"name": "Paul Leaving", "device_id": "leave-1", "home_base": HOME},
-        headers=headers,
-        timeout=10,
-    ).json()["id"]
+    leaving = add_worker(console_server, name="Paul Leaving", device_id="leave-1", home_base=HOME)["id"]
     page.wait_for_selector(f"path.worker-marker.worker-{leaving}", timeout=10_000)
     page.wait_for_function("() => window.outfield.resyncs >= 1", timeout=10_000)  # the connect's own read is done
     read = page.evaluate("() => window.outfield.resyncs")
     reread_held(page, console_server, "/api/v1/live")
 
-    joining = requests.post(
-        f"{console_server.url}/api/v1/workers",
-        json={"name": "Ines Joining", "device_id": "join-1", "home_base": HOME},
-        headers=headers,
-        timeout=10,
-    ).json()["id"]
+    joining = add_worker(console_server, name="Ines Joining", device_id="join-1", home_base=HOME)["id"]
     off = requests.patch(
         f"{console_server.url}/api/v1/workers/{leaving}", json={"active": False}, headers=headers, timeout=10
     )
@@ -133,16 +131,8 @@ def test_an_admin_edits_a_worker_and_adds_a_site_by_clicking_the_map(page, conso
     their edit in the audit log filtered by action, with the CSV export link carrying the same filter."""
     headers = admin_api(console_server)
     team = requests.post(f"{console_server.url}/api/v1/teams", json={"name": "Harbour"}, headers=headers, timeout=10)
-    worker = requests.post(
-        f"{console_server.url}/api/v1/workers",
-        json={"name": "Luc Moreau", "device_id": "luc-1"},
-        headers=headers,
-        timeout=10,
-    ).json()
-    name, password = admin_login
-    login(
-        page, console_server, name=name, password=password, path="/admin/", ready=f"tr[data-worker-id='{worker['id']}']"
-    )
+    worker = add_worker(console_server, name="Luc Moreau", device_id="luc-1")
+    open_admin(page, console_server, admin_login, f"tr[data-worker-id='{worker['id']}']")
     page.click(f"tr[data-worker-id='{worker['id']}'] button.worker-edit")
     page.wait_for_selector("#worker-form:not([hidden])")
     page.fill("#worker-form input[name=name]", "Luc Moreau-Blanc")
@@ -196,14 +186,8 @@ def test_an_admin_records_consent_given_on_paper_in_the_worker_form_and_withdraw
     consent the worker signed on paper there (stored under the current text's version, with who recorded it, and
     audited), and withdraws it, the form saying each state."""
     headers = admin_api(console_server)
-    worker = requests.post(
-        f"{console_server.url}/api/v1/workers", json={"name": "Ines Paper", "device_id": "ines-1"}, headers=headers,
-        timeout=10,
-    ).json()  # fmt: skip
-    name, password = admin_login
-    login(
-        page, console_server, name=name, password=password, path="/admin/", ready=f"tr[data-worker-id='{worker['id']}']"
-    )
+    worker = add_worker(console_server, name="Ines Paper", device_id="ines-1")
+    open_admin(page, console_server, admin_login, f"tr[data-worker-id='{worker['id']}']")
     page.click(f"tr[data-worker-id='{worker['id']}'] button.worker-edit")
     state = page.locator("#consent-state")
     page.wait_for_selector("#consent-state:has-text('No consent on record: not tracked.')", timeout=5_000)
@@ -234,15 +218,8 @@ def test_a_worker_saved_while_an_older_read_of_the_list_is_answered_stays_in_the
 ):
     """Tests that when the workers tab's read of the list was answered by the server before the admin saved a new
     worker, but reaches the page after the re-read that followed the save, the table keeps the new worker."""
-    headers = admin_api(console_server)
-    known = requests.post(
-        f"{console_server.url}/api/v1/workers", json={"name": "Olga Listed", "device_id": "olga-1"}, headers=headers,
-        timeout=10,
-    ).json()  # fmt: skip
-    name, password = admin_login
-    login(
-        page, console_server, name=name, password=password, path="/admin/", ready=f"tr[data-worker-id='{known['id']}']"
-    )
+    known = add_worker(console_server, name="Olga Listed", device_id="olga-1")
+    open_admin(page, console_server, admin_login, f"tr[data-worker-id='{known['id']}']")
     hold_fetch(page, "/api/v1/workers")
     page.click("#tabs button[data-tab=sites]")
     page.click("#tabs button[data-tab=workers]")
@@ -275,8 +252,7 @@ def test_two_teams_ticked_in_turn_for_a_user_are_both_stored(page, console_serve
         f"{console_server.url}/api/v1/users", json={"name": "tia", "role": "dispatcher", "teams": []}, headers=headers,
         timeout=10,
     ).json()  # fmt: skip
-    name, password = admin_login
-    login(page, console_server, name=name, password=password, path="/admin/", ready="#tabs button[data-tab=users]")
+    open_admin(page, console_server, admin_login, "#tabs button[data-tab=users]")
     page.click("#tabs button[data-tab=users]")
     row = page.locator(f"tr[data-user-id='{user['id']}']")
     row.wait_for(timeout=10_000)
