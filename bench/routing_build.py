@@ -111,6 +111,8 @@ def meson(venv: Path, src: Path, *args: str) -> None:
 
 
 def build(root: Path, name: str, flags: str, pgo_train: Sequence[str]) -> None:
+    if not Path("/usr/include/spdlog/spdlog.h").exists():
+        raise SystemExit("the build takes Debian's spdlog: apt-get install libspdlog-dev")
     root.mkdir(parents=True, exist_ok=True)
     venv = build_venv(root)
     src = root / name
