@@ -8,29 +8,40 @@ changes how long it takes but not the figures (CPU seconds do grow somewhat unde
 * PyVRP's best travel after N iterations on the day without breaks and on the break relaxation,
   with PyVRP's default penalties and with penalties scaled to the day's costs, mean over seeds;
 * the hand-over: PyVRP for N iterations on a relaxation, the breaks put in (`warm_routes`), then
-  OR-Tools with every rule until the whole took C CPU seconds: travel at each C.
+  OR-Tools with every rule until the whole took C CPU seconds: travel at each C;
+* budget (not in the default run): where a whole `routing.solve` of the day goes with a CPU-capped budget
+  (`--budget`, 10 CPU s; bench/routing_city.py's `cpu_budget`), each step's own CPU seconds (the steps it
+  calls taken out), PyVRP's iterations counted, one row per step and seed.
 
     .venv/bin/python bench/routing_phases.py                       # ~6 min on a quiet machine
     .venv/bin/python bench/routing_phases.py --tables steps --seeds 0
+    .venv/bin/python bench/routing_phases.py --tables budget --seeds 0 1 2 --budget 10
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import random
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 import monaco_day  # noqa: E402
+import pyvrp  # noqa: E402
+from routing_city import cpu_budget  # noqa: E402
 
+import routing.pyvrp_engine as pyvrp_engine  # noqa: E402
+import routing.solve as solve_module  # noqa: E402
+from routing.check import check  # noqa: E402
 from routing.plan import Plan, Progress, unservable_reason  # noqa: E402
 from routing.problem import Problem, StopRule  # noqa: E402
 from routing.pyvrp_engine import solve_pyvrp  # noqa: E402
@@ -167,6 +178,93 @@ def handover_table(problem: Problem, seeds: Sequence[int], budgets: Sequence[flo
                 )
 
 
+BUDGET_STEPS = (
+    (solve_module, "solve", "`routing.solve` itself: engine choice, pins"),
+    (solve_module, "unservable_reasons", "visits no plan can hold (`unservable_reasons`)"),
+    (solve_module, "relax_for_pyvrp", "the break relaxation (`relax_for_pyvrp`)"),
+    (solve_module, "_solve_hybrid", "the hand-over's own code (`_solve_hybrid`)"),
+    (solve_module, "solve_pyvrp", "PyVRP engine's own code (`solve_pyvrp`)"),
+    (pyvrp_engine, "_build", "PyVRP's model (`pyvrp_engine._build`)"),
+    (pyvrp_engine, "insertion_routes", "cheapest-insertion start (`routing.construct`)"),
+    (pyvrp_engine, "_search", "PyVRP's setup: neighbours, operators, start, its exhaustive local search"),
+    (pyvrp.IteratedLocalSearch, "run", "PyVRP's iterations"),
+    (pyvrp_engine, "_plan", "PyVRP's solutions as plans (`pyvrp_engine._plan`)"),
+    (solve_module, "warm_routes", "the breaks put in (`warm_routes`)"),
+    (solve_module, "routes_plan", "the repaired routes as plans (`routes_plan`)"),
+    (solve_module, "_solve_ortools", "OR-Tools' own code: closing the model (`_solve_ortools`)"),
+    (solve_module, "_build", "OR-Tools' model (`solve._build`)"),
+    (solve_module, "_initial_assignment", "OR-Tools' warm start read (`_initial_assignment`)"),
+    (solve_module, "_search", "OR-Tools' search (`solve._search`)"),
+    (solve_module, "_plan_from", "OR-Tools' solution as a plan (`_plan_from`)"),
+)
+
+
+def budget_table(problem: Problem, seeds: Sequence[int], budget: float) -> None:
+    """Each step's own CPU seconds in a CPU-capped `routing.solve` (nested steps' time taken out of the caller's)."""
+    print(f"\n#### Where a {budget:g} CPU s plan goes: each step's own CPU seconds (nested steps taken out)\n")
+    own: dict[tuple[str, int], float] = {}
+    stack: list[list[float]] = []
+    iterations: dict[int, int] = {}
+    rows: list[str] = []
+
+    def timed(label: str, seed: int, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def step(*args: Any, **kwargs: Any) -> Any:
+            stack.append([cpu(), 0.0])
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                begun, inner = stack.pop()
+                spent = cpu() - begun
+                own[(label, seed)] = own.get((label, seed), 0.0) + spent - inner
+                if stack:
+                    stack[-1][1] += spent
+
+        return step
+
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in BUDGET_STEPS]
+    try:
+        for seed in seeds:
+            for (owner, name, label), (_, _, original) in zip(BUDGET_STEPS, saved, strict=True):
+                setattr(owner, name, timed(label, seed, original))
+            run = pyvrp.IteratedLocalSearch.run
+
+            def counted(self: Any, stop: Any, *args: Any, seed: int = seed, run: Any = run, **kwargs: Any) -> Any:
+                def ask(cost: float) -> bool:
+                    iterations[seed] = iterations.get(seed, 0) + 1
+                    return bool(stop(cost))
+
+                return run(self, ask, *args, **kwargs)
+
+            pyvrp.IteratedLocalSearch.run = counted  # type: ignore[method-assign]
+            started = cpu()
+            with cpu_budget(budget) as over:
+                plan = solve_module.solve(problem, stop=StopRule(max_seconds=budget), seed=seed, should_stop=over)
+            spent = cpu() - started
+            rows.append(
+                f"seed {seed}: {plan.engine}, {plan.travel_s / 3600:.2f} h, {spent:.2f} CPU s, "
+                f"{iterations.get(seed, 0):,} PyVRP iterations, {len(check(problem, plan))} violations, "
+                f"load {os.getloadavg()[0]:.1f}"
+            )
+            own[("whole call", seed)] = spent
+            for owner, name, original in saved:
+                setattr(owner, name, original)
+    finally:
+        for owner, name, original in saved:
+            setattr(owner, name, original)
+    print("| step | " + " | ".join(f"seed {s}: CPU s (share)" for s in seeds) + " |")
+    print("| --- | " + " | ".join("---:" for _ in seeds) + " |")
+    for label in [label for _, _, label in BUDGET_STEPS] + ["whole call"]:
+        cells = [
+            f"{own.get((label, s), 0.0):.3f} ({100 * own.get((label, s), 0.0) / own[('whole call', s)]:.1f} %)"
+            for s in seeds
+        ]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    print()
+    for row in rows:
+        print(row)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", nargs="+", default=["steps", "iterations", "handover"])
@@ -174,6 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cpu", type=float, nargs="+", default=[5.0, 10.0, 20.0], help="hand-over budgets, CPU s")
     parser.add_argument("--starts", type=int, nargs="+", default=[1000], help="PyVRP iterations before the hand-over")
     parser.add_argument("--marks", type=int, nargs="+", default=MARKS, help="iteration counts of the second table")
+    parser.add_argument("--budget", type=float, default=10.0, help="budget table: CPU seconds of routing.solve")
     parser.add_argument("--straight-line", action="store_true")
     args = parser.parse_args(argv)
     MARKS[:] = sorted(args.marks)
@@ -190,6 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         iterations_table(problem, args.seeds)
     if "handover" in args.tables:
         handover_table(problem, args.seeds, args.cpu, args.starts)
+    if "budget" in args.tables:
+        budget_table(problem, args.seeds, args.budget)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end.")
     return 0
 
