@@ -22,6 +22,7 @@ from data.tables import (
     ClockEventRow,
     DayReportRow,
     EventRow,
+    FenceCrossingRow,
     FieldActionRow,
     LateEntryRow,
     OrderStatusHistoryRow,
@@ -155,6 +156,12 @@ def purge(session: Session, *, now: datetime, retention: RetentionDays) -> Purge
             delete(EventRow).where(EventRow.id.in_(old_events)).execution_options(synchronize_session=False)
         )
     )
+    # Geofence crossings by their time: the table has no index on it (its key starts with the worker), so this reads
+    # it whole, once per purge (hourly), rather than every stored crossing paying a second b-tree (bench/README.md,
+    # "Alerts", thirteenth session).
+    counts["fence_crossings"] = _count(
+        session.execute(delete(FenceCrossingRow).where(FenceCrossingRow.at < cut["events"]))
+    )
     counts["checkin_locations"] = _count(
         session.execute(
             update(CheckinRow)
@@ -284,6 +291,9 @@ def anonymise(session: Session, *, worker_id: int, at: datetime) -> Anonymised:
         )
     )
     counts["events"] = _count(session.execute(delete(EventRow).where(EventRow.worker_id == worker_id)))
+    counts["fence_crossings"] = _count(
+        session.execute(delete(FenceCrossingRow).where(FenceCrossingRow.worker_id == worker_id))
+    )
     counts["field_actions"] = _count(
         session.execute(delete(FieldActionRow).where(FieldActionRow.worker_id == worker_id))
     )
@@ -410,6 +420,9 @@ def export_data(session: Session, *, worker_id: int) -> dict[str, list[dict[str,
         "photos": _rows(session, PhotoRow, PhotoRow.worker_id == worker_id, order=PhotoRow.id),
         "field_actions": _rows(session, FieldActionRow, FieldActionRow.worker_id == worker_id, order=FieldActionRow.id),
         "events": _rows(session, EventRow, EventRow.worker_id == worker_id, order=EventRow.id),
+        "fence_crossings": _rows(
+            session, FenceCrossingRow, FenceCrossingRow.worker_id == worker_id, order=FenceCrossingRow.at
+        ),
         "alerts": _rows(session, AlertRow, AlertRow.worker_id == worker_id, order=AlertRow.id),
         "survey_answers": _rows(
             session, SurveyAnswerRow, SurveyAnswerRow.worker_id == worker_id, order=SurveyAnswerRow.id

@@ -1,9 +1,11 @@
-"""Every question the code asks of `events` is answered from an index on SQLite (migration 0021 dropped two).
+"""Every question the code asks of `events` and `fence_crossings` is answered from an index on SQLite (migration 0021
+dropped two of `events`' indexes; 0022 moved the geofence crossings to `fence_crossings`, whose key is its only b-tree).
 
-Each repository call that reads or deletes events runs on a migrated SQLite file with a few rows; every statement it
-sends that names `events` is then asked `EXPLAIN QUERY PLAN` with the same parameters, and no step may read the whole
-table (`SCAN events`). The foreign keys' actions (an order, a worker or a site deleted: `SET NULL` on their events) are
-asked as the statement SQLite runs for them.
+Each repository call that reads or deletes events or crossings runs on a migrated SQLite file with a few rows; every
+statement it sends that names either table is then asked `EXPLAIN QUERY PLAN` with the same parameters, and no step may
+read a whole table (`SCAN events`, `SCAN fence_crossings`) but the retention purge's of the crossings by time (hourly;
+an index on time would cost every stored crossing a second b-tree). The foreign keys' actions (an order, a worker or a
+site deleted: `SET NULL` on their events, the worker's crossings deleted) are asked as the statement SQLite runs.
 """
 
 from __future__ import annotations
@@ -60,11 +62,11 @@ def _world(session: Session) -> tuple[list[int], list[int]]:
 
 
 def _statements(engine: Engine, call: Callable[[], object]) -> list[tuple[str, Any]]:
-    """The statements naming `events` that `call` sends, with their (first row of) parameters."""
+    """The statements naming `events` or `fence_crossings` that `call` sends, with their (first row of) parameters."""
     sent: list[tuple[str, Any]] = []
 
     def keep(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if "events" in statement.replace("clock_events", ""):
+        if "events" in statement.replace("clock_events", "") or "fence_crossings" in statement:
             sent.append((statement, parameters[0] if executemany else parameters))
 
     event.listen(engine, "before_cursor_execute", keep)
@@ -82,13 +84,18 @@ def _plan(engine: Engine, statement: str, parameters: Any) -> list[str]:
 
 
 def _full_scans(plan: list[str]) -> list[str]:
-    return [step for step in plan if step.startswith("SCAN events") or step.startswith("SCAN last")]
+    return [step for step in plan if step.startswith(("SCAN events", "SCAN fence_crossings"))]
+
+
+PURGE_CROSSINGS = "DELETE FROM fence_crossings WHERE fence_crossings.at < ?"
+"""The one statement allowed to read a table whole: the hourly purge of crossings past retention."""
 
 
 def test_every_query_of_events_is_answered_from_an_index(engine: Engine) -> None:
     """Tests that the geofence crossings' store (the last crossing of each pair, the insert), a worker's crossings
     over a range and where they stand, an order's timeline and its suspicious check-ins, the retention purge,
-    anonymising a leaver and their export read `events` through an index, never the whole table."""
+    anonymising a leaver and their export read `events` and `fence_crossings` through an index, never the whole
+    table, but for the purge of crossings by time."""
     sessions = make_sessionmaker(engine)
     with sessions() as session:
         workers, sites = _world(session)
@@ -115,18 +122,24 @@ def test_every_query_of_events_is_answered_from_an_index(engine: Engine) -> None
         asked[name] = len(sent)
         for statement, parameters in sent:
             plan = _plan(engine, statement, parameters)
+            if name == "purge" and statement == PURGE_CROSSINGS:
+                assert _full_scans(plan) == ["SCAN fence_crossings"], plan
+                continue
             assert not _full_scans(plan), (name, statement, plan)
-    assert all(asked.values()), asked  # each call did ask `events` something
+        if name == "purge":
+            assert PURGE_CROSSINGS in [statement for statement, _ in sent]
+    assert all(asked.values()), asked  # each call did ask `events` or `fence_crossings` something
     # What SQLite runs for the foreign keys' ON DELETE SET NULL of an order, a worker, a site.
     for column in ("order_id", "worker_id", "site_id"):
         plan = _plan(engine, f"UPDATE events SET {column} = NULL WHERE {column} = ?", (1,))
         assert not _full_scans(plan), (column, plan)
+    # A worker deleted takes their crossings (a site deleted would read them whole: sites are never deleted).
+    assert not _full_scans(_plan(engine, "DELETE FROM fence_crossings WHERE worker_id = ?", (1,)))
 
 
 def test_where_workers_stand_is_read_through_their_own_crossings(engine: Engine) -> None:
     """Tests that `sites_inside_many` (a process meeting a batch's workers) seeks those workers' crossings by the
-    worker index, not every crossing since the day before through an index on the type (dropped by 0021; SQLite
-    picked it for three workers or more)."""
+    key's worker prefix, not every crossing since the day before."""
     sessions = make_sessionmaker(engine)
     with sessions() as session:
         workers, sites = _world(session)
@@ -136,7 +149,7 @@ def test_where_workers_stand_is_read_through_their_own_crossings(engine: Engine)
             engine, lambda: alerts_repo.sites_inside_many(session, worker_ids=workers, since=NOW - timedelta(days=1))
         )
     ((statement, parameters),) = sent
-    assert any("ix_events_worker_id" in step for step in _plan(engine, statement, parameters))
+    assert any("PRIMARY KEY (worker_id=?" in step for step in _plan(engine, statement, parameters))
 
 
 def test_the_order_index_holds_only_events_that_name_an_order(engine: Engine) -> None:
