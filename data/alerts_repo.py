@@ -9,6 +9,7 @@ A geofence crossing is stored once by its key in `fence_crossings` (worker, site
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -256,18 +257,22 @@ def _insert_crossings_sqlite(
     ]  # fmt: skip
     session.flush()  # anything the caller added to the session goes first, as a Core insert would have it
     connection = session.connection()
-    if not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+    # Transaction control straight on the driver's connection (~15 µs less each than through SQLAlchemy, which has
+    # nothing to track: the savepoint is released here, and a failure rolls back the caller's whole transaction).
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    if not driver.in_transaction:
         # pysqlite begins a transaction only before an INSERT, UPDATE or DELETE: a savepoint outside one would begin
         # its own, and releasing it would commit the crossings apart from the rest of the caller's transaction.
-        connection.exec_driver_sql("BEGIN")
-    connection.exec_driver_sql("SAVEPOINT crossings")
+        driver.execute("BEGIN")
+    driver.execute("SAVEPOINT crossings")
     inserted = connection.exec_driver_sql(_SQLITE_INSERT_CROSSING, rows).rowcount  # type: ignore[arg-type]
     if inserted == len(rows):
         stored = {row[:4] for row in rows}
     else:
-        connection.exec_driver_sql("ROLLBACK TO crossings")
+        driver.execute("ROLLBACK TO crossings")
         stored = {row[:4] for row in rows if connection.exec_driver_sql(_SQLITE_INSERT_CROSSING, row).rowcount == 1}
-    connection.exec_driver_sql("RELEASE crossings")
+    driver.execute("RELEASE crossings")
     return stored  # type: ignore[return-value]
 
 
@@ -293,7 +298,7 @@ def _last_crossings_sqlite(session: Session, pairs: set[tuple[int, int]]) -> dic
     time and type as one text): the ORM statement's building, its rendering of every pair into the SQL and its
     per-row processing cost twice what SQLite's own work did (bench/README.md, "Eighth session")."""
     packed = json.dumps([(w << _PAIR_BITS) | s for w, s in pairs])
-    found = session.connection().exec_driver_sql(_SQLITE_LAST_CROSSINGS, (packed,))
+    found = session.connection().exec_driver_sql(_SQLITE_LAST_CROSSINGS, (packed,)).all()
     out: dict[tuple[int, int], tuple[str, str]] = {}
     for worker_id, site_id, last in found:
         if last is not None:
