@@ -18,13 +18,14 @@ import pytest
 from sqlalchemy import Engine, event, inspect
 from sqlalchemy.orm import Session
 
-from data import alerts_repo, field_repo, privacy_repo, sites_repo
+from data import alerts_repo, field_repo, positions_repo, privacy_repo, sites_repo
 from data.db import make_engine, make_sessionmaker
 from data.migrate import migrate
 from data.workers_repo import add_worker
 from dispatch.alerts import AlertKind, Raise
 from dispatch.geo import LatLon
 from dispatch.geofences import FenceEventType, GeofenceEvent
+from dispatch.positions import Position
 from dispatch.privacy import RetentionDays
 from tests.factories import EVERY_DAY_7_TO_19, at
 
@@ -87,8 +88,12 @@ def _full_scans(plan: list[str]) -> list[str]:
     return [step for step in plan if step.startswith(("SCAN events", "SCAN fence_crossings"))]
 
 
-PURGE_CROSSINGS = "DELETE FROM fence_crossings WHERE fence_crossings.at < ?"
-"""The one statement allowed to read a table whole: the hourly purge of crossings past retention."""
+PURGE_CROSSINGS = (
+    "SELECT fence_crossings.worker_id, fence_crossings.site_id, fence_crossings.at, fence_crossings.type \n"
+    "FROM fence_crossings \nWHERE fence_crossings.at < ?\n LIMIT ? OFFSET ?"
+)
+"""The one statement allowed to read a table whole: the hourly purge's read of the crossings past retention (before
+its first write: no write lock held meanwhile on SQLite); it deletes them by their key."""
 
 
 def test_every_query_of_events_is_answered_from_an_index(engine: Engine) -> None:
@@ -160,3 +165,35 @@ def test_the_order_index_holds_only_events_that_name_an_order(engine: Engine) ->
     with engine.connect() as connection:
         sql = connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'ix_events_order_id'").scalar_one()
     assert sql.endswith("WHERE order_id IS NOT NULL"), sql
+
+
+def test_the_purge_reads_the_crossings_whole_before_it_holds_the_write_lock(engine: Engine) -> None:
+    """Tests that the purge's read of every crossing (no index on time) is sent before its transaction writes anything:
+    pysqlite begins the transaction at the first write, so while SQLite reads the table no write lock is held and the
+    phones' fixes are stored meanwhile; the crossings past retention are then deleted."""
+    sessions = make_sessionmaker(engine)
+    with sessions() as session:
+        workers, _ = _world(session)
+        # A fix past retention too: the purge's first write deletes it.
+        positions_repo.add_position(session, Position(workers[0], "d-0", NOW, NOW, NOW, 43.73, 7.42))
+        session.commit()
+    in_transaction: list[bool] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement == PURGE_CROSSINGS:
+            in_transaction.append(conn.connection.driver_connection.in_transaction)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        with sessions() as session:
+            counts = privacy_repo.purge(session, now=NOW + timedelta(days=400), retention=RetentionDays()).counts
+            session.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert in_transaction == [False]
+    assert counts["fence_crossings"] == 18 and counts["positions"] == 1  # 3 workers × 3 sites × (enter, exit)
+    with sessions() as session:
+        assert alerts_repo.sites_inside_many(session, worker_ids=workers, since=NOW - timedelta(days=1)) == {
+            w: {} for w in workers
+        }
+        assert alerts_repo.fence_events(session, worker_id=workers[0], start=NOW, end=NOW + timedelta(hours=1)) == []
