@@ -6,13 +6,14 @@ worker, time), worker, time): ~8 µs of the ~18 µs storing one cost, plus the p
 crossing is stored once however many processes see it by its key alone, and a pair's last crossing is one seek in it
 (bench/README.md, "Alerts", thirteenth session).
 
-The upgrade moves the stored crossings (`geofence_enter`/`geofence_exit` events naming a worker and a site) into the new table, their
-confirmation time and fix id out of `details` into columns, the type as the API words it (`enter`, `exit`); one crossing stored twice in `events` (the same instant
-under two UTC offsets, two dedup keys) is kept once. A crossing an alert points at (`alerts.event_id`; the evaluator's
-alerts point at their own events, never at a crossing, but a row made by hand or by another tool might) is copied and
-also left in `events`, so the alert stays whole; crossings whose worker or site was deleted (NULL there) cannot be
-keyed and stay in `events` until the retention purge takes them. The downgrade moves the crossings back into
-`events` (their dedup key made again from the row, in UTC) and drops the table.
+The upgrade moves the stored crossings (`geofence_enter`/`geofence_exit` events naming a worker and a site) into
+the new table, their confirmation time and fix id out of `details` into columns, the type as the API words it
+(`enter`, `exit`); one crossing stored twice in `events` (the same instant under two UTC offsets, two dedup keys) is
+kept once. A crossing an alert points at (`alerts.event_id`; the evaluator's alerts point at their own events, never
+at a crossing, but a row made by hand or by another tool might) is copied and also left in `events`, so the alert
+stays whole; crossings whose worker or site was deleted (NULL there) cannot be keyed and stay in `events` until the
+retention purge takes them. The downgrade moves the crossings back into `events` (their dedup key made again from
+the row, in UTC; one still there, an alert's, is not doubled) and drops the table.
 
 Revision ID: 0022
 Revises: 0021
