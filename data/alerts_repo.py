@@ -297,6 +297,8 @@ def _last_crossings_sqlite(session: Session, pairs: set[tuple[int, int]]) -> dic
     site in its high and low 32 bits; each pair's last crossing one seek backwards in `fence_crossings`' key, its
     time and type as one text): the ORM statement's building, its rendering of every pair into the SQL and its
     per-row processing cost twice what SQLite's own work did (bench/README.md, "Eighth session")."""
+    if max(w for w, _ in pairs) >> (_PAIR_BITS - 1) or max(s for _, s in pairs) >> _PAIR_BITS:
+        raise ValueError("a worker id from 2**31 or a site id from 2**32 cannot be packed with the other")
     packed = json.dumps([(w << _PAIR_BITS) | s for w, s in pairs])
     found = session.connection().exec_driver_sql(_SQLITE_LAST_CROSSINGS, (packed,)).all()
     out: dict[tuple[int, int], tuple[str, str]] = {}

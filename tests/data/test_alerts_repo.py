@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import event
@@ -176,3 +177,13 @@ def test_a_crossings_stored_time_sliced_from_its_iso_text_is_the_one_formatted(w
     if whole_second:
         when = when.replace(microsecond=0)
     assert alerts_repo._sqlite_text(when, when.isoformat()) == alerts_repo._sqlite_time(when)
+
+
+def test_a_worker_or_site_id_too_large_to_pack_is_refused_not_mixed_up(session):
+    """Tests that the last crossings' query, which packs each (worker, site) pair into one integer, refuses ids that
+    would overlap (a worker id from 2**31, a site id from 2**32) instead of reading another pair's crossing."""
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's query names the pairs as they are")
+    for worker, site in ((2**31, 1), (1, 2**32)):
+        with pytest.raises(ValueError, match="cannot be packed"):
+            alerts_repo.add_fence_events(session, [crossing(ENTER, worker, site, 0)])
