@@ -10,10 +10,11 @@ from hypothesis import strategies as st
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from data import alerts_repo, sites_repo
+from data import alerts_repo, privacy_repo, sites_repo
 from data.workers_repo import add_worker
 from dispatch.geo import LatLon
 from dispatch.geofences import FenceEventType, GeofenceEvent
+from dispatch.privacy import RetentionDays
 from tests.factories import EVERY_DAY_7_TO_19, at
 
 NOW = at("2025-03-03T09:00:00Z")
@@ -187,3 +188,27 @@ def test_a_worker_or_site_id_too_large_to_pack_is_refused_not_mixed_up(session):
     for worker, site in ((2**31, 1), (1, 2**32)):
         with pytest.raises(ValueError, match="cannot be packed"):
             alerts_repo.add_fence_events(session, [crossing(ENTER, worker, site, 0)])
+
+
+def test_crossings_past_retention_are_purged_and_a_leavers_deleted_on_either_database(session):
+    """Tests that the retention purge deletes the crossings older than the events' retention (read by time, deleted by
+    key) and keeps the younger, and that anonymising a worker deletes theirs, on SQLite and PostgreSQL."""
+    (ana, bo), (casino, port) = world(session, 2, 2)
+    old = NOW - timedelta(days=200)
+    crossings = [
+        GeofenceEvent(ENTER, ana, casino, old, old + timedelta(minutes=1), position_id=1),
+        GeofenceEvent(EXIT, ana, casino, old + timedelta(hours=1), old + timedelta(hours=1), position_id=None),
+        crossing(ENTER, ana, port, 0),
+        crossing(ENTER, bo, port, 5),
+    ]
+    assert alerts_repo.add_fence_events(session, crossings) == crossings
+    session.commit()
+    counts = privacy_repo.purge(session, now=NOW + timedelta(hours=1), retention=RetentionDays()).counts
+    session.commit()
+    assert counts["fence_crossings"] == 2
+    everything = (old - timedelta(days=1), NOW + timedelta(days=1))
+    assert alerts_repo.fence_events(session, worker_id=ana, start=everything[0], end=everything[1]) == [crossings[2]]
+    assert privacy_repo.anonymise(session, worker_id=ana, at=NOW).counts["fence_crossings"] == 1
+    session.commit()
+    assert alerts_repo.fence_events(session, worker_id=ana, start=everything[0], end=everything[1]) == []
+    assert alerts_repo.fence_events(session, worker_id=bo, start=everything[0], end=everything[1]) == [crossings[3]]
