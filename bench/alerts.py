@@ -368,9 +368,9 @@ def main() -> None:
         with session_scope(sessions) as session:
             from sqlalchemy import func, select
 
-            from data.tables import AlertRow, EventRow
+            from data.tables import AlertRow, FenceCrossingRow
 
-            n_events = session.scalar(select(func.count()).select_from(EventRow).where(EventRow.site_id.is_not(None)))
+            n_events = session.scalar(select(func.count()).select_from(FenceCrossingRow))
             n_alerts = session.scalar(select(func.count()).select_from(AlertRow))
 
     load = os.getloadavg()[0]

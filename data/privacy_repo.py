@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, false, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from data import positions_repo
@@ -22,6 +22,7 @@ from data.tables import (
     ClockEventRow,
     DayReportRow,
     EventRow,
+    FenceCrossingRow,
     FieldActionRow,
     LateEntryRow,
     OrderStatusHistoryRow,
@@ -122,6 +123,39 @@ ORDER_RECORD_EVENTS = (
 kept with the order, not purged with the location-derived events (geofence crossings, alerts)."""
 
 
+CROSSINGS_PURGED_AT_MOST = 50_000
+"""Geofence crossings one purge deletes at most (the rest go in the next, an hour later): the keys read are held in
+memory; a retention's first purge of a year of crossings is the only one that meets more."""
+
+
+def _expired_crossings(session: Session, *, before: datetime) -> list[dict[str, Any]]:
+    """The keys of the geofence crossings older than `before` (at most `CROSSINGS_PURGED_AT_MOST`).
+
+    `fence_crossings` has no index on time (its key starts with the worker, migration 0022), so this reads the table
+    whole: ~65 ms of CPU for 504,000 crossings, 100 workers' 180 days (bench/crossings_table.py), once per purge
+    (hourly), rather than every stored crossing paying a second b-tree on the evaluator's path (bench/README.md,
+    "Alerts", thirteenth session). Asked first in the purge's transaction: SQLite's driver begins a transaction only at
+    its first write, so on SQLite this read takes no write lock and ingestion goes on meanwhile; the crossings are then
+    deleted by their key, one seek each (`_delete_crossings`).
+    """
+    row = FenceCrossingRow
+    found = session.execute(
+        select(row.worker_id, row.site_id, row.at, row.type).where(row.at < before).limit(CROSSINGS_PURGED_AT_MOST)
+    )
+    return [{"w": w, "s": s, "at": at, "type": kind} for w, s, at, kind in found]
+
+
+def _delete_crossings(session: Session, keys: list[dict[str, Any]]) -> int:
+    if not keys:
+        return 0
+    table = FenceCrossingRow.__table__
+    by_key = delete(table).where(
+        table.c.worker_id == bindparam("w"), table.c.site_id == bindparam("s"), table.c.at == bindparam("at"),
+        table.c.type == bindparam("type"),
+    )  # fmt: skip
+    return _count(session.execute(by_key, keys))
+
+
 @dataclass(frozen=True, slots=True)
 class Purged:
     """What one purge removed, per kind (rows deleted or cleared), and the files to remove after the commit."""
@@ -138,6 +172,8 @@ def purge(session: Session, *, now: datetime, retention: RetentionDays) -> Purge
     """Delete or clear every kind of personal data older than its retention at `now`, in this transaction."""
     cut = retention.cutoffs(now)
     counts: dict[str, int] = {}
+    # Read before this transaction's first write, so SQLite's whole-table read holds no write lock (see below).
+    expired_crossings = _expired_crossings(session, before=cut["events"])
     counts["positions"] = positions_repo.purge_positions(session, before=cut["positions"])
     # Events go with their alerts, except those behind an alert still open (someone has to act on it).
     old_events = select(EventRow.id).where(
@@ -155,6 +191,7 @@ def purge(session: Session, *, now: datetime, retention: RetentionDays) -> Purge
             delete(EventRow).where(EventRow.id.in_(old_events)).execution_options(synchronize_session=False)
         )
     )
+    counts["fence_crossings"] = _delete_crossings(session, expired_crossings)
     counts["checkin_locations"] = _count(
         session.execute(
             update(CheckinRow)
@@ -284,6 +321,9 @@ def anonymise(session: Session, *, worker_id: int, at: datetime) -> Anonymised:
         )
     )
     counts["events"] = _count(session.execute(delete(EventRow).where(EventRow.worker_id == worker_id)))
+    counts["fence_crossings"] = _count(
+        session.execute(delete(FenceCrossingRow).where(FenceCrossingRow.worker_id == worker_id))
+    )
     counts["field_actions"] = _count(
         session.execute(delete(FieldActionRow).where(FieldActionRow.worker_id == worker_id))
     )
@@ -410,6 +450,9 @@ def export_data(session: Session, *, worker_id: int) -> dict[str, list[dict[str,
         "photos": _rows(session, PhotoRow, PhotoRow.worker_id == worker_id, order=PhotoRow.id),
         "field_actions": _rows(session, FieldActionRow, FieldActionRow.worker_id == worker_id, order=FieldActionRow.id),
         "events": _rows(session, EventRow, EventRow.worker_id == worker_id, order=EventRow.id),
+        "fence_crossings": _rows(
+            session, FenceCrossingRow, FenceCrossingRow.worker_id == worker_id, order=FenceCrossingRow.at
+        ),
         "alerts": _rows(session, AlertRow, AlertRow.worker_id == worker_id, order=AlertRow.id),
         "survey_answers": _rows(
             session, SurveyAnswerRow, SurveyAnswerRow.worker_id == worker_id, order=SurveyAnswerRow.id

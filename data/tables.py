@@ -370,9 +370,36 @@ class EventRow(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # The site of a geofence enter/exit event.
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
-    # Set for events that must be stored once however many processes see them (geofence crossings:
-    # type, worker, site and fix time); NULL for the rest.
+    # Set for events that must be stored once however many processes see them (geofence crossings before migration
+    # 0022 moved them to `fence_crossings`: type, worker, site and fix time); NULL for the rest.
     dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+
+
+class FenceCrossingRow(Base):
+    """A geofence crossing: the worker entered or left the site at the fix time `at` (after the dwell, confirmed at
+    `confirmed_at` by the fix `position_id`), migration 0022.
+
+    The key (worker, site, time, type) is the table's one b-tree (SQLite `WITHOUT ROWID`; on PostgreSQL a plain
+    table with that primary key): a crossing is stored once however many processes see it (no separate dedup key),
+    storing one writes one b-tree instead of `events`' five, and a (worker, site) pair's last crossing is one seek in
+    it. A worker's crossings over a time range, and where they stand, are read by the key's worker prefix. No index
+    on time alone: the retention purge reads the table whole (one scan an hour, bench/README.md "Alerts", thirteenth
+    session) rather than every crossing paying a second b-tree. The worker's and the site's crossings go with them.
+    """
+
+    __tablename__ = "fence_crossings"
+    __table_args__ = (
+        CheckConstraint("type IN ('enter', 'exit')", name="type"),
+        {"sqlite_with_rowid": False},
+    )
+
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(String(5), primary_key=True)
+    confirmed_at: Mapped[datetime]
+    # The fix that confirmed it (no foreign key: fixes are purged sooner than crossings).
+    position_id: Mapped[int | None] = mapped_column(BigId)
 
 
 class AlertRow(Base):
@@ -421,6 +448,7 @@ __all__ = [
     "CheckinRow",
     "CustomerRow",
     "EventRow",
+    "FenceCrossingRow",
     "OrderStatusHistoryRow",
     "PositionRow",
     "RoutePlanRow",

@@ -63,7 +63,7 @@ def remove_files(paths: Iterable[str]) -> int:
 def purge_all(*, sessions: sessionmaker[Session], now: datetime, retention: RetentionDays) -> dict[str, int]:
     """Purge every kind of personal data past its retention at `now` (one transaction, then the files).
 
-    Returns the count per kind: rows deleted (positions, events, alerts, photos, field_actions, reminders, audit,
+    Returns the count per kind: rows deleted (positions, events, fence_crossings, alerts, photos, field_actions, reminders, audit,
     push_subscriptions of deactivated workers) or cleared (checkin_locations, clock_locations, status_locations,
     signatures, survey_comments, late_entry_reasons, day_report_texts), and `files` removed.
     """

@@ -15,6 +15,7 @@ import pytest
 
 from console.app import create_app
 from data import (
+    alerts_repo,
     attendance_repo,
     audit_repo,
     field_repo,
@@ -33,6 +34,7 @@ from data.tables import CheckinRow, ClockEventRow, EventRow, WorkerDayKmRow
 from dispatch.access import Role, TeamScope
 from dispatch.clock import ManualClock
 from dispatch.geo import LatLon
+from dispatch.geofences import FenceEventType, GeofenceEvent
 from dispatch.orders import TimeWindow
 from dispatch.positions import Position
 from dispatch.privacy import CONSENT_WITHDRAWN, ConsentSource, ConsentState, RetentionDays, consent_refusal
@@ -365,6 +367,43 @@ def test_a_worker_exports_everything_held_about_them_as_a_zip(world):
         r = c.get(f"/api/v1/field/{link[:-3]}AAA/{path}")
         assert r.status_code == 401 and r.get_json()["field"] == "link"
     assert c.get(f"/api/v1/workers/{ana}/export", headers=world["admin"]).status_code == 200
+
+
+def test_geofence_crossings_are_purged_past_retention_exported_and_anonymised_with_their_worker(world):
+    """Tests that a worker's geofence crossings (their own table since 0022) older than the events' retention are
+    purged and the younger ones kept, as `GET /workers/{id}/events` shows them; that the worker's export holds their
+    own crossings (not a colleague's); and that anonymising them deletes theirs and leaves the colleague's."""
+    c, ana, bo = world["client"], world["ana"], world["bo"]
+    old, young = NOW - timedelta(days=40), NOW - timedelta(hours=1)
+
+    def crossing(kind: FenceEventType, worker: int, when: datetime) -> GeofenceEvent:
+        return GeofenceEvent(kind, worker, site, when, when + timedelta(minutes=1), position_id=None)
+
+    with session_scope(world["sessions"]) as session:
+        site = sites_repo.list_sites(session)[0].id
+        stored = [crossing(FenceEventType.ENTER, ana, old), crossing(FenceEventType.EXIT, ana, old + timedelta(hours=1)),
+                  crossing(FenceEventType.ENTER, ana, young), crossing(FenceEventType.ENTER, bo, young)]  # fmt: skip
+        assert alerts_repo.add_fence_events(session, stored) == stored
+
+    def events(worker: int, start: datetime = NOW - timedelta(days=1)) -> list[dict[str, object]]:
+        query = {"from": start.isoformat(), "to": min(NOW, start + timedelta(days=30)).isoformat()}
+        r = c.get(f"/api/v1/workers/{worker}/events", query_string=query, headers=world["admin"])
+        assert r.status_code == 200, r.get_json()
+        return r.get_json()
+
+    assert [e["type"] for e in events(ana, old - timedelta(minutes=1))] == ["enter", "exit"]
+    counts = purge_all(sessions=world["sessions"], now=NOW, retention=RetentionDays(events=30))
+    assert counts["fence_crossings"] == 2
+    assert events(ana, old - timedelta(minutes=1)) == []
+    assert events(ana) == [{"type": "enter", "site_id": site, "at": young.isoformat()}]
+    r = c.get(f"/api/v1/workers/{ana}/export", headers=world["admin"])
+    exported = json.loads(zipfile.ZipFile(io.BytesIO(r.data)).read("data.json"))["tables"]["fence_crossings"]
+    assert exported == [{"worker_id": ana, "site_id": site, "at": young.isoformat(), "type": "enter",
+                         "confirmed_at": (young + timedelta(minutes=1)).isoformat(), "position_id": None}]  # fmt: skip
+    r = c.post(f"/api/v1/workers/{ana}/anonymise", json={"confirm": True}, headers=world["admin"])
+    assert r.status_code == 200 and r.get_json()["removed"]["fence_crossings"] == 1
+    assert events(ana) == []
+    assert events(bo) == [{"type": "enter", "site_id": site, "at": young.isoformat()}]
 
 
 def test_a_scoped_manager_reviews_only_their_teams_check_ins_and_reports(world):

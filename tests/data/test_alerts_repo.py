@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from data import alerts_repo, sites_repo
+from data import alerts_repo, privacy_repo, sites_repo
 from data.workers_repo import add_worker
 from dispatch.geo import LatLon
 from dispatch.geofences import FenceEventType, GeofenceEvent
+from dispatch.privacy import RetentionDays
 from tests.factories import EVERY_DAY_7_TO_19, at
 
 NOW = at("2025-03-03T09:00:00Z")
@@ -57,7 +59,7 @@ def test_a_batch_stores_each_alternating_crossing_once_and_skips_repeats(session
 
 def test_storing_a_batch_of_crossings_costs_two_statements_however_many_it_holds(session, db_engine):
     """Tests that 40 crossings of 10 workers at 4 sites are written with one query and one insert (the
-    evaluator's transaction was two statements per crossing)."""
+    evaluator's transaction was two statements per crossing), on SQLite inside a savepoint."""
     workers, sites = world(session, 10, 4)
     batch = [crossing(ENTER if n % 2 == 0 else EXIT, w, s, n) for w in workers for n, s in enumerate(sites)]
     statements: list[str] = []
@@ -72,7 +74,27 @@ def test_storing_a_batch_of_crossings_costs_two_statements_however_many_it_holds
     finally:
         event.remove(db_engine, "before_cursor_execute", count)
     assert stored == batch
-    assert len(statements) == 2, statements
+    assert len(statements) == 2, statements  # (the savepoint's statements go straight to the driver)
+
+
+def test_stored_crossings_are_part_of_the_callers_transaction(session, db_engine):
+    """Tests that crossings stored, some of them given again (the savepoint undone and the rows stored one at a time),
+    are undone with the rest of the caller's transaction, and kept with it when it commits: the savepoint that tells
+    the new crossings apart never commits on its own."""
+    (ana, bo), (casino,) = world(session, 2, 1)
+    session.commit()
+    first = [crossing(ENTER, ana, casino, 0)]
+    assert alerts_repo.add_fence_events(session, first) == first
+    mixed = [crossing(ENTER, ana, casino, 0), crossing(ENTER, bo, casino, 1)]  # ana's stored above
+    assert alerts_repo.add_fence_events(session, mixed) == mixed[1:]
+    session.rollback()
+    window = (NOW, NOW + timedelta(hours=1))
+    for worker in (ana, bo):
+        assert alerts_repo.fence_events(session, worker_id=worker, start=window[0], end=window[1]) == []
+    session.rollback()
+    assert alerts_repo.add_fence_events(session, mixed) == mixed
+    session.commit()
+    assert alerts_repo.fence_events(session, worker_id=bo, start=window[0], end=window[1]) == mixed[1:]
 
 
 def test_the_last_crossings_read_are_only_those_of_the_batchs_own_worker_site_pairs(session, db_engine):
@@ -156,3 +178,37 @@ def test_a_crossings_stored_time_sliced_from_its_iso_text_is_the_one_formatted(w
     if whole_second:
         when = when.replace(microsecond=0)
     assert alerts_repo._sqlite_text(when, when.isoformat()) == alerts_repo._sqlite_time(when)
+
+
+def test_a_worker_or_site_id_too_large_to_pack_is_refused_not_mixed_up(session):
+    """Tests that the last crossings' query, which packs each (worker, site) pair into one integer, refuses ids that
+    would overlap (a worker id from 2**31, a site id from 2**32) instead of reading another pair's crossing."""
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's query names the pairs as they are")
+    for worker, site in ((2**31, 1), (1, 2**32)):
+        with pytest.raises(ValueError, match="cannot be packed"):
+            alerts_repo.add_fence_events(session, [crossing(ENTER, worker, site, 0)])
+
+
+def test_crossings_past_retention_are_purged_and_a_leavers_deleted_on_either_database(session):
+    """Tests that the retention purge deletes the crossings older than the events' retention (read by time, deleted by
+    key) and keeps the younger, and that anonymising a worker deletes theirs, on SQLite and PostgreSQL."""
+    (ana, bo), (casino, port) = world(session, 2, 2)
+    old = NOW - timedelta(days=200)
+    crossings = [
+        GeofenceEvent(ENTER, ana, casino, old, old + timedelta(minutes=1), position_id=1),
+        GeofenceEvent(EXIT, ana, casino, old + timedelta(hours=1), old + timedelta(hours=1), position_id=None),
+        crossing(ENTER, ana, port, 0),
+        crossing(ENTER, bo, port, 5),
+    ]
+    assert alerts_repo.add_fence_events(session, crossings) == crossings
+    session.commit()
+    counts = privacy_repo.purge(session, now=NOW + timedelta(hours=1), retention=RetentionDays()).counts
+    session.commit()
+    assert counts["fence_crossings"] == 2
+    everything = (old - timedelta(days=1), NOW + timedelta(days=1))
+    assert alerts_repo.fence_events(session, worker_id=ana, start=everything[0], end=everything[1]) == [crossings[2]]
+    assert privacy_repo.anonymise(session, worker_id=ana, at=NOW).counts["fence_crossings"] == 1
+    session.commit()
+    assert alerts_repo.fence_events(session, worker_id=ana, start=everything[0], end=everything[1]) == []
+    assert alerts_repo.fence_events(session, worker_id=bo, start=everything[0], end=everything[1]) == [crossings[3]]

@@ -1,9 +1,11 @@
-"""Every question the code asks of `events` is answered from an index on SQLite (migration 0021 dropped two).
+"""Every question the code asks of `events` and `fence_crossings` is answered from an index on SQLite (migration 0021
+dropped two of `events`' indexes; 0022 moved the geofence crossings to `fence_crossings`, whose key is its only b-tree).
 
-Each repository call that reads or deletes events runs on a migrated SQLite file with a few rows; every statement it
-sends that names `events` is then asked `EXPLAIN QUERY PLAN` with the same parameters, and no step may read the whole
-table (`SCAN events`). The foreign keys' actions (an order, a worker or a site deleted: `SET NULL` on their events) are
-asked as the statement SQLite runs for them.
+Each repository call that reads or deletes events or crossings runs on a migrated SQLite file with a few rows; every
+statement it sends that names either table is then asked `EXPLAIN QUERY PLAN` with the same parameters, and no step may
+read a whole table (`SCAN events`, `SCAN fence_crossings`) but the retention purge's of the crossings by time (hourly;
+an index on time would cost every stored crossing a second b-tree). The foreign keys' actions (an order, a worker or a
+site deleted: `SET NULL` on their events, the worker's crossings deleted) are asked as the statement SQLite runs.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import pytest
 from sqlalchemy import Engine, event, inspect
 from sqlalchemy.orm import Session
 
-from data import alerts_repo, field_repo, privacy_repo, sites_repo
+from data import alerts_repo, field_repo, positions_repo, privacy_repo, sites_repo
 from data.db import make_engine, make_sessionmaker
 from data.migrate import migrate
 from data.workers_repo import add_worker
 from dispatch.alerts import AlertKind, Raise
 from dispatch.geo import LatLon
 from dispatch.geofences import FenceEventType, GeofenceEvent
+from dispatch.positions import Position
 from dispatch.privacy import RetentionDays
 from tests.factories import EVERY_DAY_7_TO_19, at
 
@@ -60,11 +63,11 @@ def _world(session: Session) -> tuple[list[int], list[int]]:
 
 
 def _statements(engine: Engine, call: Callable[[], object]) -> list[tuple[str, Any]]:
-    """The statements naming `events` that `call` sends, with their (first row of) parameters."""
+    """The statements naming `events` or `fence_crossings` that `call` sends, with their (first row of) parameters."""
     sent: list[tuple[str, Any]] = []
 
     def keep(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if "events" in statement.replace("clock_events", ""):
+        if "events" in statement.replace("clock_events", "") or "fence_crossings" in statement:
             sent.append((statement, parameters[0] if executemany else parameters))
 
     event.listen(engine, "before_cursor_execute", keep)
@@ -82,13 +85,22 @@ def _plan(engine: Engine, statement: str, parameters: Any) -> list[str]:
 
 
 def _full_scans(plan: list[str]) -> list[str]:
-    return [step for step in plan if step.startswith("SCAN events") or step.startswith("SCAN last")]
+    return [step for step in plan if step.startswith(("SCAN events", "SCAN fence_crossings"))]
+
+
+PURGE_CROSSINGS = (
+    "SELECT fence_crossings.worker_id, fence_crossings.site_id, fence_crossings.at, fence_crossings.type \n"
+    "FROM fence_crossings \nWHERE fence_crossings.at < ?\n LIMIT ? OFFSET ?"
+)
+"""The one statement allowed to read a table whole: the hourly purge's read of the crossings past retention (before
+its first write: no write lock held meanwhile on SQLite); it deletes them by their key."""
 
 
 def test_every_query_of_events_is_answered_from_an_index(engine: Engine) -> None:
     """Tests that the geofence crossings' store (the last crossing of each pair, the insert), a worker's crossings
     over a range and where they stand, an order's timeline and its suspicious check-ins, the retention purge,
-    anonymising a leaver and their export read `events` through an index, never the whole table."""
+    anonymising a leaver and their export read `events` and `fence_crossings` through an index, never the whole
+    table, but for the purge of crossings by time."""
     sessions = make_sessionmaker(engine)
     with sessions() as session:
         workers, sites = _world(session)
@@ -115,18 +127,24 @@ def test_every_query_of_events_is_answered_from_an_index(engine: Engine) -> None
         asked[name] = len(sent)
         for statement, parameters in sent:
             plan = _plan(engine, statement, parameters)
+            if name == "purge" and statement == PURGE_CROSSINGS:
+                assert _full_scans(plan) == ["SCAN fence_crossings"], plan
+                continue
             assert not _full_scans(plan), (name, statement, plan)
-    assert all(asked.values()), asked  # each call did ask `events` something
+        if name == "purge":
+            assert PURGE_CROSSINGS in [statement for statement, _ in sent]
+    assert all(asked.values()), asked  # each call did ask `events` or `fence_crossings` something
     # What SQLite runs for the foreign keys' ON DELETE SET NULL of an order, a worker, a site.
     for column in ("order_id", "worker_id", "site_id"):
         plan = _plan(engine, f"UPDATE events SET {column} = NULL WHERE {column} = ?", (1,))
         assert not _full_scans(plan), (column, plan)
+    # A worker deleted takes their crossings (a site deleted would read them whole: sites are never deleted).
+    assert not _full_scans(_plan(engine, "DELETE FROM fence_crossings WHERE worker_id = ?", (1,)))
 
 
 def test_where_workers_stand_is_read_through_their_own_crossings(engine: Engine) -> None:
     """Tests that `sites_inside_many` (a process meeting a batch's workers) seeks those workers' crossings by the
-    worker index, not every crossing since the day before through an index on the type (dropped by 0021; SQLite
-    picked it for three workers or more)."""
+    key's worker prefix, not every crossing since the day before."""
     sessions = make_sessionmaker(engine)
     with sessions() as session:
         workers, sites = _world(session)
@@ -136,7 +154,7 @@ def test_where_workers_stand_is_read_through_their_own_crossings(engine: Engine)
             engine, lambda: alerts_repo.sites_inside_many(session, worker_ids=workers, since=NOW - timedelta(days=1))
         )
     ((statement, parameters),) = sent
-    assert any("ix_events_worker_id" in step for step in _plan(engine, statement, parameters))
+    assert any("PRIMARY KEY (worker_id=?" in step for step in _plan(engine, statement, parameters))
 
 
 def test_the_order_index_holds_only_events_that_name_an_order(engine: Engine) -> None:
@@ -147,3 +165,35 @@ def test_the_order_index_holds_only_events_that_name_an_order(engine: Engine) ->
     with engine.connect() as connection:
         sql = connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'ix_events_order_id'").scalar_one()
     assert sql.endswith("WHERE order_id IS NOT NULL"), sql
+
+
+def test_the_purge_reads_the_crossings_whole_before_it_holds_the_write_lock(engine: Engine) -> None:
+    """Tests that the purge's read of every crossing (no index on time) is sent before its transaction writes anything:
+    pysqlite begins the transaction at the first write, so while SQLite reads the table no write lock is held and the
+    phones' fixes are stored meanwhile; the crossings past retention are then deleted."""
+    sessions = make_sessionmaker(engine)
+    with sessions() as session:
+        workers, _ = _world(session)
+        # A fix past retention too: the purge's first write deletes it.
+        positions_repo.add_position(session, Position(workers[0], "d-0", NOW, NOW, NOW, 43.73, 7.42))
+        session.commit()
+    in_transaction: list[bool] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement == PURGE_CROSSINGS:
+            in_transaction.append(conn.connection.driver_connection.in_transaction)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        with sessions() as session:
+            counts = privacy_repo.purge(session, now=NOW + timedelta(days=400), retention=RetentionDays()).counts
+            session.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert in_transaction == [False]
+    assert counts["fence_crossings"] == 18 and counts["positions"] == 1  # 3 workers × 3 sites × (enter, exit)
+    with sessions() as session:
+        assert alerts_repo.sites_inside_many(session, worker_ids=workers, since=NOW - timedelta(days=1)) == {
+            w: {} for w in workers
+        }
+        assert alerts_repo.fence_events(session, worker_id=workers[0], start=NOW, end=NOW + timedelta(hours=1)) == []

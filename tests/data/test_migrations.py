@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -9,9 +11,12 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from data.db import make_engine
+from data import alerts_repo
+from data.db import make_engine, make_sessionmaker
 from data.migrate import alembic_config, current_revision, head_revision, migrate
 from data.tables import Base, is_search_table
+from dispatch.geofences import FenceEventType, GeofenceEvent
+from tests.factories import at
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -274,5 +279,111 @@ def test_migration_0021_drops_the_events_type_index_and_keeps_by_order_only_even
         engine.dispose()
         assert indexes()["ix_events_type"] == ["type"]
         assert indexes()["ix_events_order_id"] == ["order_id"] and not partial("ix_events_order_id")
+    finally:
+        engine.dispose()
+
+
+def test_migration_0022_moves_the_geofence_crossings_to_their_own_table_and_its_downgrade_moves_them_back(
+    empty_url: str,
+) -> None:
+    """Tests that 0022 moves the stored geofence crossings out of `events` into `fence_crossings` (their confirmation
+    time and fix id out of `details`; one crossing stored twice under two UTC offsets kept once), keeps in `events` a
+    crossing an alert points at (the alert stays whole, the crossing is read once) and one whose worker was deleted,
+    leaves other events alone, then refuses a crossing stored twice; and that its downgrade brings every crossing back
+    into `events` with its dedup key and details, the alert's one not twice."""
+    config = alembic_config(database_url=empty_url)
+    command.upgrade(config, "0021")
+    engine = make_engine(empty_url)
+    event = (
+        "INSERT INTO events (type, worker_id, order_id, at, site_id, dedup_key, details) "
+        "VALUES (:type, :worker, NULL, :at, :site, :key, :details)"
+    )
+    ana_casino = {"type": "geofence_enter", "worker": 1, "site": 1, "at": "2026-12-05 08:00:00"}
+    crossings = [
+        {**ana_casino, "key": "geofence_enter:1:1:2026-12-05T08:00:00+00:00",
+         "details": '{"confirmed_at": "2026-12-05T08:01:00+00:00", "position_id": 7}'},
+        # The same crossing given with a time in UTC+2 once: another dedup key, the same instant.
+        {**ana_casino, "key": "geofence_enter:1:1:2026-12-05T10:00:00+02:00",
+         "details": '{"confirmed_at": "2026-12-05T10:01:00+02:00", "position_id": 7}'},
+        {"type": "geofence_exit", "worker": 1, "site": 1, "at": "2026-12-05 08:30:00.250000",
+         "key": "geofence_exit:1:1:2026-12-05T08:30:00.250000+00:00", "details": '{"position_id": null}'},
+        {"type": "geofence_enter", "worker": 1, "site": 2, "at": "2026-12-05 09:00:00",
+         "key": "geofence_enter:1:2:2026-12-05T09:00:00+00:00",
+         "details": '{"confirmed_at": "2026-12-05T09:02:00+00:00", "position_id": 9}'},
+        {"type": "geofence_exit", "worker": None, "site": 2, "at": "2026-12-05 09:10:00",
+         "key": "geofence_exit:3:2:2026-12-05T09:10:00+00:00", "details": "{}"},
+        {"type": "sos", "worker": 1, "site": None, "at": "2026-12-05 09:20:00", "key": None, "details": "{}"},
+    ]  # fmt: skip
+
+    def crossing_events() -> list[tuple[object, ...]]:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT type, worker_id, site_id, dedup_key, details FROM events WHERE type LIKE 'geofence%' "
+                    "ORDER BY dedup_key"
+                )  # fmt: skip
+            ).all()
+        return [(*r[:4], r[4] if isinstance(r[4], dict) else json.loads(r[4])) for r in rows]
+
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO workers (name, device_id, skills, team, active) "
+                                    "VALUES ('Ana', 'd', '[]', '', true)"))  # fmt: skip
+            for name in ("Casino", "Port"):
+                connection.execute(
+                    text(
+                        "INSERT INTO sites (name, address, category, latitude, longitude, geofence_radius_m) "
+                        "VALUES (:n, '', '', 43.7, 7.4, 50)"
+                    ),
+                    {"n": name},
+                )
+            # Times as each database is given them: SQLite's naive UTC text, PostgreSQL an aware time.
+            sqlite = engine.dialect.name == "sqlite"
+            connection.execute(text(event), [c if sqlite else {**c, "at": at(f"{c['at']}Z")} for c in crossings])
+            # An alert pointing at the Port crossing, and one at its own SOS event.
+            connection.execute(
+                text("INSERT INTO alerts (event_id, status, kind, worker_id, reason, note, open_key) SELECT id, 'open', "
+                     "'sos', 1, '', '', 'k:' || type FROM events WHERE site_id = 2 AND worker_id = 1 OR type = 'sos'")
+            )  # fmt: skip
+        command.upgrade(config, "0022")
+        engine.dispose()
+        with make_sessionmaker(engine)() as session:
+            moved = alerts_repo.fence_events(session, worker_id=1, start=at("2026-12-05T00:00:00Z"),
+                                             end=at("2026-12-06T00:00:00Z"))  # fmt: skip
+        assert moved == [
+            GeofenceEvent(FenceEventType.ENTER, 1, 1, at("2026-12-05T08:00:00Z"), at("2026-12-05T08:01:00Z"), 7),
+            GeofenceEvent(FenceEventType.EXIT, 1, 1, at("2026-12-05T08:30:00.25Z"), at("2026-12-05T08:30:00.25Z")),
+            GeofenceEvent(FenceEventType.ENTER, 1, 2, at("2026-12-05T09:00:00Z"), at("2026-12-05T09:02:00Z"), 9),
+        ]
+        with engine.connect() as connection:
+            left = connection.execute(text("SELECT type, worker_id, site_id FROM events ORDER BY id")).all()
+            pointed = connection.execute(
+                text("SELECT events.type FROM alerts JOIN events ON events.id = alerts.event_id ORDER BY alerts.id")
+            ).all()
+            if engine.dialect.name == "sqlite":
+                sql = connection.execute(text("SELECT sql FROM sqlite_master WHERE name = 'fence_crossings'")).scalar()
+                assert sql is not None and sql.rstrip().endswith("WITHOUT ROWID"), sql
+        assert [tuple(r) for r in left] == [("geofence_enter", 1, 2), ("geofence_exit", None, 2), ("sos", 1, None)]
+        assert [r[0] for r in pointed] == ["geofence_enter", "sos"]
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO fence_crossings (worker_id, site_id, at, type, confirmed_at) "
+                    "VALUES (1, 1, :at, 'enter', :at)"
+                ),  # fmt: skip
+                {"at": "2026-12-05 08:00:00.000000" if sqlite else at("2026-12-05T08:00:00Z")},
+            )
+        command.downgrade(config, "0021")
+        engine.dispose()
+        assert "fence_crossings" not in inspect(engine).get_table_names()
+        assert crossing_events() == [
+            ("geofence_enter", 1, 1, "geofence_enter:1:1:2026-12-05T08:00:00+00:00",
+             {"confirmed_at": "2026-12-05T08:01:00+00:00", "position_id": 7}),
+            ("geofence_enter", 1, 2, "geofence_enter:1:2:2026-12-05T09:00:00+00:00",
+             {"confirmed_at": "2026-12-05T09:02:00+00:00", "position_id": 9}),
+            ("geofence_exit", 1, 1, "geofence_exit:1:1:2026-12-05T08:30:00.250000+00:00",
+             {"confirmed_at": "2026-12-05T08:30:00.250000+00:00", "position_id": None}),
+            ("geofence_exit", None, 2, "geofence_exit:3:2:2026-12-05T09:10:00+00:00", {}),
+        ]  # fmt: skip
     finally:
         engine.dispose()

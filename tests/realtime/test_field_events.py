@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from data import alerts_repo, orders_repo, sites_repo, users_repo
 from data.db import make_sessionmaker, session_scope
 from data.positions_repo import add_position
-from data.tables import EventRow
+from data.tables import FenceCrossingRow
 from data.workers_repo import add_worker
 from dispatch.access import Role
 from dispatch.alerts import AlertKind, AlertStatus
@@ -90,8 +90,8 @@ def stored(
 def fence_rows(sessions: sessionmaker[Session]) -> list[tuple[str, datetime]]:
     with session_scope(sessions) as session:
         return [
-            (r.type, r.at)
-            for r in session.scalars(select(EventRow).where(EventRow.site_id.is_not(None)).order_by(EventRow.at))
+            (f"geofence_{r.type}", r.at)  # the stored type is the API's word
+            for r in session.scalars(select(FenceCrossingRow).order_by(FenceCrossingRow.at, FenceCrossingRow.type))
         ]
 
 
