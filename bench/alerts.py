@@ -21,8 +21,11 @@ collection, which walks every tracked object). After the warm-up the bench settl
 once its app is built (`realtime/heap.py::settle_heap`: `gc.freeze()`, and a young collection every
 `YOUNG_COLLECTION_AFTER` new objects); `--default-young` keeps CPython's 700 (the console before the tenth session),
 `--no-freeze` leaves the heap to the collector as CPython sets it.
+A third table splits the evaluator thread's own CPU by part (`ThreadParts`: gathering a window, `_refresh`, deciding,
+storing, the rest of `evaluate`, and what is outside them: freeing each window's fixes, waking), timed in the thread.
 A round with the hook ends when the evaluator is idle; the bench waits for that on a signal from the evaluator
-thread rather than by polling, so the waiting costs the process (almost) nothing.
+thread (`FieldEvents._next`, where it waits for its next batch) rather than by polling, so the waiting costs the
+process (almost) nothing.
 
 Each round ends with a checkpoint of the WAL into the database (`PRAGMA wal_checkpoint(RESTART)`, in the bench's
 thread, its CPU counted in the round), so each round pays for writing its own pages into the database, the evaluator's
