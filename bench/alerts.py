@@ -21,8 +21,11 @@ collection, which walks every tracked object). After the warm-up the bench settl
 once its app is built (`realtime/heap.py::settle_heap`: `gc.freeze()`, and a young collection every
 `YOUNG_COLLECTION_AFTER` new objects); `--default-young` keeps CPython's 700 (the console before the tenth session),
 `--no-freeze` leaves the heap to the collector as CPython sets it.
+A third table splits the evaluator thread's own CPU by part (`ThreadParts`: gathering a window, `_refresh`, deciding,
+storing, the rest of `evaluate`, and what is outside them: freeing each window's fixes, waking), timed in the thread.
 A round with the hook ends when the evaluator is idle; the bench waits for that on a signal from the evaluator
-thread rather than by polling, so the waiting costs the process (almost) nothing.
+thread (`FieldEvents._next`, where it waits for its next batch) rather than by polling, so the waiting costs the
+process (almost) nothing.
 
 Each round ends with a checkpoint of the WAL into the database (`PRAGMA wal_checkpoint(RESTART)`, in the bench's
 thread, its CPU counted in the round), so each round pays for writing its own pages into the database, the evaluator's
@@ -55,7 +58,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -74,6 +77,7 @@ from dispatch.clock import ManualClock  # noqa: E402
 from dispatch.geo import LatLon  # noqa: E402
 from dispatch.positions import KNOTS_TO_MPS, Position, PositionLimits  # noqa: E402
 from dispatch.workers import Shift  # noqa: E402
+from realtime import field_events  # noqa: E402
 from realtime.bus import Bus  # noqa: E402
 from realtime.field_events import FieldEvents  # noqa: E402
 from realtime.heap import YOUNG_COLLECTION_AFTER, settle_heap  # noqa: E402
@@ -195,6 +199,32 @@ class GcTime:
             self.count[key] += 1
 
 
+class ThreadParts:
+    """The evaluator thread's CPU by part (`time.thread_time` in the thread), charged to the shape being measured:
+    gathering a window (`FieldEvents._window`), re-reading the open alerts and sites (`_refresh`), deciding
+    (`evaluate_batch`), storing (`_store`), the rest of `evaluate`; what the thread spends outside these (freeing each
+    window's fixes after it, waking for the next) is its CPU in the table below minus their sum."""
+
+    PARTS = ("gathering", "refresh", "deciding", "storing", "evaluate")
+
+    def __init__(self, gc_time: GcTime) -> None:
+        self._gc_time = gc_time
+        self.seconds: dict[tuple[str, str], float] = defaultdict(float)
+
+    def wrap(self, owner: object, name: str, part: str) -> None:
+        """Time `owner.name` (a function of a class or module) as `part`, replacing it there."""
+        inner = getattr(owner, name)
+
+        def timed(*args: object, **kwargs: object) -> object:
+            started = time.thread_time()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                self.seconds[self._gc_time.setting.split("|")[0], part] += time.thread_time() - started
+
+        setattr(owner, name, timed)
+
+
 def checkpoint(engine: Engine) -> None:
     """Write the WAL's pages into the database file and start the WAL over, as an auto-checkpoint does."""
     with engine.connect() as connection:
@@ -257,24 +287,30 @@ def main() -> None:
         gc_time = GcTime()  # its `setting` names the shape and setting being measured
         windows: dict[str, list[int]] = defaultdict(list)  # shape → the fixes of each window the evaluator took
 
+        parts = ThreadParts(gc_time)
+        parts.wrap(FieldEvents, "_window", "gathering")
+        parts.wrap(FieldEvents, "_refresh", "refresh")
+        parts.wrap(field_events, "evaluate_batch", "deciding")
+        parts.wrap(FieldEvents, "_store", "storing")
+
         def timed_evaluate(fixes: list[Position]) -> None:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.thread_time()
             evaluate_now(fixes)
+            parts.seconds[gc_time.setting.split("|")[0], "evaluate"] += time.thread_time() - c
             hook_s[0] += time.perf_counter() - t
             hook_fixes[0] += len(fixes)
             windows[gc_time.setting.split("|")[0]].append(len(fixes))
 
         went_idle = threading.Event()
-        queue_get = events._queue.get
+        next_batch = events._next
 
-        def get_then_signal(block: bool = True, timeout: float | None = None) -> object:
-            # The evaluator thread waits for its next batch (`_run`'s blocking get): every window before is evaluated
-            # and it is not busy, so `idle()` holds unless more fixes are queued (then the get returns at once).
-            if block:
-                went_idle.set()
-            return queue_get(block, timeout)
+        def next_then_signal() -> Sequence[Position]:
+            # The evaluator thread waits for its next batch (`_run`'s `_next`): every window before is evaluated and it
+            # is not busy, so `idle()` holds unless more fixes are queued (then `_next` returns at once).
+            went_idle.set()
+            return next_batch()
 
-        events._queue.get = get_then_signal  # type: ignore[method-assign]
+        events._next = next_then_signal  # type: ignore[method-assign]
 
         def drained() -> None:
             # Woken by the evaluator thread when it goes idle, not at intervals: a wake-up every 5 ms while the
@@ -299,6 +335,7 @@ def main() -> None:
         round_end()
         hook_s[0], hook_fixes[0] = 0.0, 0
         windows.clear()
+        parts.seconds.clear()
         if args.default_young:
             gc.freeze()
         elif not args.no_freeze:
@@ -413,6 +450,20 @@ def main() -> None:
         counts = [(collections[shape, "without", g], collections[shape, "with", g]) for g in (0, 1, 2)]
         said = ", ".join(f"generation {g}: {a:,} → {b:,}" for g, (a, b) in enumerate(counts))
         print(f"| {shape} | collections without → with ({said}) | | | |")
+    print()
+    print("The evaluator thread's CPU by part (µs per fix; `ThreadParts`):")
+    print()
+    print("| shape | gathering | refresh | deciding | storing | rest of `evaluate` | outside these (freeing, waking) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for shape, n in fixes_of.items():
+        part = {p: parts.seconds[shape, p] / n * 1e6 for p in ThreadParts.PARTS}
+        thread = threads[shape, "with"].get("outfield-field-events", 0.0) / n * 1e6
+        rest = part["evaluate"] - part["refresh"] - part["deciding"] - part["storing"]
+        outside = thread - part["gathering"] - part["evaluate"]
+        print(
+            f"| {shape} | {part['gathering']:.2f} | {part['refresh']:.2f} | {part['deciding']:.2f} | "
+            f"{part['storing']:.2f} | {rest:.2f} | {outside:.2f} |"
+        )
 
 
 if __name__ == "__main__":

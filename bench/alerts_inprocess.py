@@ -11,10 +11,18 @@ point of the workers' cycle (`BATCH_PHASE`), rounds of 3,000 fixes stored throug
 skipped (there, evaluated rounds alternate with rounds without the hook), each evaluated as one window, after a first
 cycle of 4 windows not measured (as there, where the /osmand shape runs first: the store's statements compiled once
 per process, ~10 ms, are not counted as each window's); it prints
-storing (`FieldEvents._store`: the crossings' statements and commit) apart from the rest (deciding).
+storing (`FieldEvents._store`: the crossings' statements and commit) apart from the rest (deciding). Each window is
+gathered from the batches the pipeline handed on as the evaluator thread gathers them (`field_events._add`), and its
+fixes are freed after it is evaluated, their last reference gone as in the thread: both counted, and printed apart
+("gathering and freeing"; the thirteenth session found them 0.25 µs per fix of the thread's cost in bench/alerts.py,
+not counted here before). `--gap S` waits S seconds between windows (not counted), as the evaluator thread does in
+bench/alerts.py (it evaluates a window once a `gather_s` of 0.1 s brought nothing more): back to back, a window finds
+the last one's data and code still in the CPU's caches, and the thread does not (thirteenth session: 0.1-0.2 s of
+sleep, or of spinning, between windows costs the next one ~0.3-0.45 µs per fix more, the gap between this bench and
+the thread that was never explained).
 
     .venv/bin/python bench/alerts_inprocess.py [--fixes 20000] [--window 200 500 2000] [--profile [--sort cumulative]]
-    .venv/bin/python bench/alerts_inprocess.py --batch-shape [--cycles 2]
+    .venv/bin/python bench/alerts_inprocess.py --batch-shape [--cycles 2] [--gap 0.1]
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ from dispatch.alerts import Decision as AlertDecision  # noqa: E402
 from dispatch.clock import ManualClock  # noqa: E402
 from dispatch.geofences import GeofenceEvent  # noqa: E402
 from dispatch.positions import Position, PositionLimits, StoredFixes  # noqa: E402
-from realtime.field_events import FieldEvents  # noqa: E402
+from realtime.field_events import FieldEvents, _add  # noqa: E402
 from realtime.pipeline import PositionPipeline  # noqa: E402
 
 
@@ -91,9 +99,20 @@ class _TimedStore(FieldEvents):
         self.crossings += len(crossings)
 
 
-def measure_batch_shape(cycles: int) -> None:
+def gathered(batches: list[StoredFixes]) -> StoredFixes:
+    """One window of the batches handed on, as `FieldEvents._window` gathers it (no copy of a fix)."""
+    positions: list[Position] = []
+    ids: list[int | None] = []
+    fix_us: list[int] = []
+    for fixes in batches:
+        _add(fixes, positions, ids, fix_us)
+    return StoredFixes(positions, ids, fix_us)
+
+
+def measure_batch_shape(cycles: int, gap_s: float = 0.0) -> None:
     """bench/alerts.py's batch endpoint shape: evaluated windows of 3,000 fixes through `ingest_batch`, alternate
-    rounds skipped, from `BATCH_PHASE`; the heap frozen after the warm-up, as there."""
+    rounds skipped, from `BATCH_PHASE`; the heap frozen after the warm-up, as there. Each window gathered from the
+    batches handed on and its fixes freed after, both counted (as in the evaluator thread)."""
     with day.bench_store("outfield-bench-alerts-shape-") as (bus, sessions):
         rng = random.Random(0)
         sites = day.seed(sessions, rng, 500, 200)
@@ -112,7 +131,7 @@ def measure_batch_shape(cycles: int) -> None:
         reports = day.Reports(rng, sites, 200)
         pipeline.ingest_many(reports.take(200), may_report=allow)
         warm = [p for fixes in handed for p in fixes.positions]
-        windows: list[StoredFixes] = []
+        windows: list[list[StoredFixes]] = []
         for _ in range(cycles + 1):  # the first cycle warms the store: statements compiled, tables' pages read
             reports.skip_to(day.BATCH_PHASE)
             for _ in range(4):
@@ -120,29 +139,40 @@ def measure_batch_shape(cycles: int) -> None:
                 handed.clear()
                 for _ in range(30):
                     pipeline.ingest_batch([day.as_item(r) for r in reports.take(100)], may_report=allow)
-                positions = [p for fixes in handed for p in fixes.positions]
-                ids = [i for fixes in handed for i in fixes.ids]
-                # As the evaluator thread gathers them: the times the batches brought beside their fixes.
-                times = [us for fixes in handed for us in fixes.fix_us or ()]
-                windows.append(StoredFixes(positions, ids, times))
+                windows.append(list(handed))  # as the evaluator thread finds them queued: one per request
+        handed.clear()
         events = _TimedStore(sessions=sessions, bus=bus, clock=clock)
         events.evaluate(warm)
-        for window in windows[:4]:
-            events.evaluate(window)
+        for batches in windows[:4]:
+            events.evaluate(gathered(batches))
         windows = windows[4:]
+        windows.reverse()  # taken with `pop`: a window's fixes are held by nothing but the window once it is gathered
+        n = sum(len(fixes) for batches in windows for fixes in batches)
+        n_windows = len(windows)
         events.store_s, events.crossings = 0.0, 0
+        spent = gathering = 0.0
         gc.freeze()
-        started = time.process_time()
-        for window in windows:
+        while windows:
+            batches = windows.pop()
+            if gap_s:
+                time.sleep(gap_s)  # as the evaluator thread waits for its window, its caches going cold meanwhile
+            started = time.process_time()
+            window = gathered(batches)
+            del batches
+            evaluating = time.process_time()
             events.evaluate(window)
-        spent = time.process_time() - started
+            freeing = time.process_time()
+            del window  # the window's fixes freed (the evaluator thread is the last to hold them)
+            done = time.process_time()
+            spent += done - started
+            gathering += (evaluating - started) + (done - freeing)
         gc.unfreeze()
-        n = sum(len(w) for w in windows)
         print(
-            f"batch shape, {len(windows)} windows of 3,000 fixes: {spent / n * 1e6:.2f} µs of CPU per fix, of which "
-            f"storing {events.store_s / n * 1e6:.2f} ({events.crossings:,} crossings, "
-            f"{events.store_s / max(1, events.crossings) * 1e6:.1f} µs each) and the rest "
-            f"{(spent - events.store_s) / n * 1e6:.2f}"
+            f"batch shape, {n_windows} windows of 3,000 fixes{f' {gap_s:g} s apart' if gap_s else ''}: "
+            f"{spent / n * 1e6:.2f} µs of CPU per fix, of which storing {events.store_s / n * 1e6:.2f} "
+            f"({events.crossings:,} crossings, {events.store_s / max(1, events.crossings) * 1e6:.1f} µs each), "
+            f"gathering and freeing {gathering / n * 1e6:.2f} and the rest "
+            f"{(spent - events.store_s - gathering) / n * 1e6:.2f}"
         )
 
 
@@ -154,9 +184,10 @@ def main() -> None:
     parser.add_argument("--sort", default="tottime", help="the profile's order (cumulative: what storing costs)")
     parser.add_argument("--batch-shape", action="store_true", help="bench/alerts.py's batch endpoint windows instead")
     parser.add_argument("--cycles", type=int, default=2, help="--batch-shape: cycles of 4 evaluated windows")
+    parser.add_argument("--gap", type=float, default=0.0, help="--batch-shape: seconds between windows (not counted)")
     args = parser.parse_args()
     if args.batch_shape:
-        measure_batch_shape(args.cycles)
+        measure_batch_shape(args.cycles, args.gap)
         return
     for window in args.window:
         us = measure(args.fixes, window, args.profile, args.sort)

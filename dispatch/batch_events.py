@@ -56,8 +56,14 @@ in process on bench/alerts.py's day, one fix per worker: 22 µs per fix over arr
 fixes, 8.8 against 10.0 for 3, 1.0 against 3.5 for 100)."""
 
 _SLACK = 1e-6
-"""The arrays single out an impossible jump by a relative margin this loose (numpy's sphere and float seconds against
-`impossible_jump`'s arithmetic): more candidates, never fewer; `fix_alerts` decides each."""
+"""The arrays single out an impossible jump by a relative margin this loose (their bound of the distance and float seconds
+against `impossible_jump`'s arithmetic): more candidates, never fewer; `fix_alerts` decides each."""
+
+_M_PER_DEGREE_OF_ARC = EARTH_RADIUS_M * math.pi / 180.0
+"""Metres per degree of a great circle. Two fixes `dlat` and `dlon` degrees apart are at most `(|dlat| + |dlon|)` times
+this apart on the sphere (along the meridian, then along the parallel, which is no longer than its degrees of a
+great circle): a bound of `haversine_m` from two differences, their sizes, a sum and a product, where the sphere's
+formula takes a dozen array operations, five of them trigonometry (bench/README.md, "Alerts", thirteenth session)."""
 
 _ATTRIBUTES = attrgetter("attributes")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -285,12 +291,12 @@ def _alerts(
     plat[starts] = [math.nan if p is None else p.latitude for p in before]
     plon[starts] = [math.nan if p is None else p.longitude for p in before]
     pt[starts] = [last_t.get(wid, math.nan) for wid, _, _ in groups]
-    phi1, phi2 = np.radians(plat), np.radians(lat)
-    h = np.sin((phi2 - phi1) / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(np.radians(lon - plon) / 2) ** 2
-    distance_m = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    # Not the sphere's distance but a bound never below it (`_M_PER_DEGREE_OF_ARC`): a fix a jump can be is one this
+    # far from the fix before, and `fix_alerts` measures the few it singles out.
+    bound_m = (np.abs(lat - plat) + np.abs(lon - plon)) * _M_PER_DEGREE_OF_ARC
     with np.errstate(invalid="ignore"):  # NaN (no fix before): False
-        may_jump = (distance_m >= settings.min_jump_m * (1 - _SLACK)) & (
-            distance_m >= settings.max_speed_mps * (t_s - pt) * (1 - _SLACK)
+        may_jump = (bound_m >= settings.min_jump_m * (1 - _SLACK)) & (
+            bound_m >= settings.max_speed_mps * (t_s - pt) * (1 - _SLACK)
         )
     out: list[Decision] = []
     for k in np.flatnonzero(may | may_jump).tolist():

@@ -154,7 +154,10 @@ class FieldEvents:
         self._sites_refresh_s = sites_refresh_s
         self._cache = _Cache()
         self._lock = threading.Lock()
-        self._queue: queue.Queue[Sequence[Position]] = queue.Queue(maxsize=queue_size)
+        # SimpleQueue (C, no condition variables): a put and a get cost ~0.1 µs, where `queue.Queue`'s cost ~1.7 µs
+        # together, paid per request (a single /osmand fix: 2.4 µs per fix in the evaluator thread alone).
+        self._queue: queue.SimpleQueue[Sequence[Position]] = queue.SimpleQueue()
+        self._queue_size = queue_size
         self._dropped = 0
         self._gather_s = gather_s
         self._max_gather_s = max_gather_s
@@ -172,12 +175,12 @@ class FieldEvents:
         if not fixes:
             return
         self._ensure_thread()
-        try:
-            self._queue.put_nowait(fixes)
-        except queue.Full:
+        if self._queue.qsize() >= self._queue_size:
             self._dropped += 1
             if self._dropped == 1 or self._dropped % 1000 == 0:
                 log.warning("alert evaluation is behind: %d batches of fixes not evaluated", self._dropped)
+            return
+        self._queue.put(fixes)
 
     def _ensure_thread(self) -> None:
         # Started with the owner and again in a forked child (a thread does not survive a fork).
@@ -193,8 +196,12 @@ class FieldEvents:
         while True:
             # The window is no local of this loop: its fixes are freed as soon as it is evaluated, not kept (and
             # walked by the collector as the other threads allocate) while the thread waits for the next one.
-            self.evaluate(self._window(self._queue.get()))
+            self.evaluate(self._window(self._next()))
             self._busy = False
+
+    def _next(self) -> Sequence[Position]:
+        """The next batch submitted, waiting for it (the thread is idle meanwhile: every window before is evaluated)."""
+        return self._queue.get()
 
     def _window(self, first: Sequence[Position]) -> StoredFixes:
         """The fixes of `first` and of what the gathering brings after it, with their ids and times beside them."""

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from dispatch import batch_events
 from dispatch.alerts import AlertKind, AlertSettings, Decision, fix_alerts, open_key
 from dispatch.batch_events import evaluate_batch, wanted
-from dispatch.geo import EARTH_RADIUS_M, LatLon
+from dispatch.geo import EARTH_RADIUS_M, LatLon, haversine_m
 from dispatch.geofences import (
     CircleFence,
     DwellParams,
@@ -277,6 +277,41 @@ def test_the_random_tracks_cross_and_alert_so_the_comparison_means_something() -
         crossings, decisions = crossings + c, decisions + d
     assert crossings > 50
     assert decisions > 50
+
+
+def test_a_jump_at_the_limits_is_raised_as_fix_alerts_raises_it_in_any_direction_at_any_latitude() -> None:
+    """Tests that a jump just past both limits (distance and speed) is raised over arrays, and one just short of either
+    is not, whichever way it goes and wherever on the globe (a degree of longitude long or short, across the date
+    line): the arrays single out the fixes by a bound of the distance, and must not miss one `fix_alerts` raises."""
+    fixes: list[Position] = []
+    worker = 0
+    for lat, lon in ((0.0, 7.0), (43.7, 7.4), (69.0, 18.9), (-55.0, -68.3), (10.0, 179.9999)):
+        for bearing in range(0, 360, 30):
+            for metres in (ALERTS.min_jump_m - 0.01, ALERTS.min_jump_m + 0.01, 3 * ALERTS.min_jump_m):
+                for speed in (ALERTS.max_speed_mps * (1 - 1e-4), ALERTS.max_speed_mps * (1 + 1e-4)):
+                    worker += 1
+                    a = LatLon(lat, lon)
+                    north, east = math.cos(math.radians(bearing)), math.sin(math.radians(bearing))
+
+                    def away(m: float, a: LatLon = a, north: float = north, east: float = east) -> LatLon:
+                        """`m` metres from `a` along the bearing, on the flat (longitude wrapped at the date line)."""
+                        there = a.lon + east * m / (M_PER_DEG_LAT * math.cos(math.radians(a.lat)))
+                        return LatLon(a.lat + north * m / M_PER_DEG_LAT, (there + 180.0) % 360.0 - 180.0)
+
+                    b = away(metres * metres / haversine_m(a, away(metres)))  # the sphere's distance made `metres`
+                    dt_s = haversine_m(a, b) / speed
+                    for point, at in ((a, T0), (b, T0 + timedelta(seconds=dt_s))):
+                        fixes.append(
+                            Position(worker, f"dev-{worker}", at, at, at, point.lat, point.lon, accuracy_m=5.0)
+                        )
+    index = GeofenceIndex({1: CircleFence(LatLon(-80.0, 0.0), 50.0)})
+    want, _ = reference(list(fixes), {}, {}, index, set())
+    got = evaluate_batch(
+        fixes, last={}, fences={}, index=index, settings=ALERTS, dwell=DWELL, open_keys=set(), one_by_one=False
+    )
+    assert list(got.decisions) == want
+    raised = [d.worker_id for d in want if d.kind is AlertKind.IMPOSSIBLE_JUMP]
+    assert len(raised) == 5 * 12 * 2  # past both limits: the jump just over 500 m and the long one, at the higher speed
 
 
 def test_near_pairs_finds_the_pairs_and_verdicts_near_finds() -> None:

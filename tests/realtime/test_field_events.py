@@ -313,6 +313,42 @@ def test_a_burst_of_uploads_is_evaluated_in_one_window_and_a_steady_stream_withi
     assert windows == [5]  # the first and one per period until 0.5 s had passed
 
 
+def test_fixes_beyond_the_queue_while_the_evaluator_is_behind_are_dropped_with_a_warning_and_submit_never_blocks(
+    caplog,
+):
+    """Tests that while the evaluator thread is busy, submitted batches queue up to `queue_size` and the ones beyond are
+    dropped (logged once, not per batch) without `submit` waiting, and that the queued ones are evaluated after."""
+    windows: list[list[int]] = []
+    busy, go_on, second = threading.Event(), threading.Event(), threading.Event()
+
+    def evaluate(fixes: Any) -> None:
+        windows.append([p.worker_id for p in fixes])
+        busy.set()
+        if len(windows) == 1:
+            assert go_on.wait(10)  # the first window evaluated slowly: the thread is behind meanwhile
+        else:
+            second.set()
+
+    evaluator = FieldEvents(
+        sessions=None,  # type: ignore[arg-type]  # evaluate is replaced: no database
+        bus=RecordingBus(),  # type: ignore[arg-type]
+        clock=ManualClock(NOW),
+        sleep=lambda _seconds: None,  # each gathering period brings nothing more at once
+        queue_size=2,
+    )
+    evaluator.evaluate = evaluate  # type: ignore[method-assign]
+    evaluator.submit([make_position(NOW.isoformat(), worker_id=1)])
+    assert busy.wait(10)
+    for worker_id in (2, 3, 4, 5):  # two fit in the queue, two are dropped
+        evaluator.submit([make_position(NOW.isoformat(), worker_id=worker_id)])
+    assert caplog.text.count("alert evaluation is behind") == 1
+    assert not evaluator.idle()
+    go_on.set()
+    assert second.wait(10)
+    assert windows == [[1], [2, 3]]
+    wait_until(evaluator.idle, 10, "the evaluator idle")
+
+
 def test_a_window_carries_each_fix_time_in_microseconds_whichever_way_its_fixes_came():
     """Tests that the window the evaluator gathers hands on each fix's time in microseconds beside it: as a batch
     brought them (`StoredFixes.fix_us`), and read from the fixes of a batch that came without them."""
