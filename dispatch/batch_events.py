@@ -23,6 +23,7 @@ import math
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from operator import attrgetter
 from types import MappingProxyType
 
@@ -367,9 +368,10 @@ def _dwell(
     g_first = np.searchsorted(c_group, np.arange(n_groups), "left")
     g_end = np.searchsorted(c_group, np.arange(n_groups), "right")
 
-    # The sites: the index's fences by position, then those of the states that the index no longer holds.
-    site_ids: list[int] = list(index.fences)
-    position = {sid: i for i, sid in enumerate(site_ids)}
+    # The sites: the index's fences by position (`GeofenceIndex.positions`, built with the index, not per batch), then
+    # those of the states that the index no longer holds, numbered on from there for this batch.
+    positions = index.positions
+    gone: dict[int, int] = {}
     init_g: list[int] = []
     init_f: list[int] = []
     init_code: list[int] = []
@@ -380,16 +382,21 @@ def _dwell(
         if state is None or not state.sites:
             continue
         for site_id, presence in state.sites.items():
-            f = position.get(site_id)
+            f = positions.get(site_id)
             if f is None:
-                f = position[site_id] = len(site_ids)
-                site_ids.append(site_id)
+                f = gone.get(site_id)
+                if f is None:
+                    f = gone[site_id] = len(positions) + len(gone)
+            phase = _CODE[presence.status]
             init_g.append(g)
             init_f.append(f)
-            init_code.append(_CODE[presence.status])
-            init_since.append((presence.since - _EPOCH) // _MICROSECOND)
+            init_code.append(phase)
+            # Only a phase a run carries over (`runs`: entering, leaving) reads its start; inside, it is never read
+            # (the time's conversion is most of what a state's site costs here).
+            init_since.append(0 if phase == _INSIDE else (presence.since - _EPOCH) // _MICROSECOND)
             init_presence.append(presence)
-    n_sites = len(site_ids)
+    n_sites = len(positions) + len(gone)
+    site_ids = np.fromiter(chain(index.fences, gone), np.int64, n_sites)
     i_key = np.array(init_g, np.int64) * n_sites + np.array(init_f, np.int64)
 
     # The counted fixes near a site, by (counted fix, site) key: metres beyond its edge.
@@ -483,7 +490,7 @@ def _dwell(
 
     events: list[GeofenceEvent] = []
     if len(k_entry):
-        sort = np.lexsort((np.array(site_ids, np.int64)[p_f[k_pair]], e_c[k_entry]))
+        sort = np.lexsort((site_ids[p_f[k_pair]], e_c[k_entry]))
         k_entry, k_enter, k_pair = k_entry[sort], k_enter[sort], k_pair[sort]
         began = np.where(k_enter, in_start[k_entry], out_start[k_entry])
         carried = np.where(k_enter, in_carried[k_entry], out_carried[k_entry])
@@ -494,7 +501,7 @@ def _dwell(
             counted[e_c[k_entry]].tolist(),
             began_fix.tolist(),
             np.array([wid for wid, _, _ in groups], np.int64)[p_g[k_pair]].tolist(),
-            np.array(site_ids, np.int64)[p_f[k_pair]].tolist(),
+            site_ids[p_f[k_pair]].tolist(),
             strict=True,
         ):
             if b < 0:
@@ -545,7 +552,7 @@ def _dwell(
     sites: dict[int, dict[int, SitePresence]] = {g: {} for g in np.flatnonzero(worker_changed).tolist()}
     for g, site, c, k, p in zip(
         p_g[shown].tolist(),
-        np.array(site_ids, np.int64)[p_f[shown]].tolist(),
+        site_ids[p_f[shown]].tolist(),
         code[shown].tolist(),
         since_fix[shown].tolist(),
         np.flatnonzero(shown).tolist(),
