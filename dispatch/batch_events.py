@@ -23,7 +23,6 @@ import math
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import chain
 from operator import attrgetter
 from types import MappingProxyType
 
@@ -396,7 +395,7 @@ def _dwell(
             init_since.append(0 if phase == _INSIDE else (presence.since - _EPOCH) // _MICROSECOND)
             init_presence.append(presence)
     n_sites = len(positions) + len(gone)
-    site_ids = np.fromiter(chain(index.fences, gone), np.int64, n_sites)
+    site_ids = np.concatenate((index.site_ids, np.fromiter(gone, np.int64, len(gone)))) if gone else index.site_ids
     i_key = np.array(init_g, np.int64) * n_sites + np.array(init_f, np.int64)
 
     # The counted fixes near a site, by (counted fix, site) key: metres beyond its edge.
