@@ -139,9 +139,11 @@ def evaluate_batch(
     order = np.lexsort((t_in, w_in))  # stable: as sorted(fixes, key=(worker, fix time))
     w_all, t_all = w_in[order], t_in[order]
     starts = _starts(w_all)
-    workers = w_all[starts].tolist()
-    last_t = {w: last[w].fix_time.timestamp() for w in workers if w in last}  # each worker's last fix's time
-    before = np.array([last_t.get(w, -math.inf) for w in workers], np.float64)
+    workers = w_all[starts]
+    # Each worker's last fix before the batch (None: none), read once: its time here, where it was in `_alerts`.
+    prev = [last.get(w) for w in workers.tolist()]
+    prev_last_t = np.array([math.nan if p is None else p.fix_time.timestamp() for p in prev], np.float64)
+    before = np.where(np.isnan(prev_last_t), -math.inf, prev_last_t)
     floor = np.repeat(before, np.diff(np.append(starts, n)))
     prev_t = np.concatenate(([-math.inf], t_all[:-1]))
     prev_t[starts] = -math.inf
@@ -172,7 +174,11 @@ def evaluate_batch(
         if dwelt is None:
             return _one_by_one(fixes, ids, last, fences, index, settings, dwell, open_keys)
         crossings, new_fences = dwelt
-    decisions = _alerts(fx, t_s, lat, lon, mock, groups, last, last_t, settings, open_keys)
+    # The workers of the fixes taken, by their place in `workers` (both ascending): their last fix before the batch.
+    at = np.searchsorted(workers, w[gs])
+    decisions = _alerts(
+        fx, t_s, lat, lon, mock, groups, last, [prev[k] for k in at.tolist()], prev_last_t[at], settings, open_keys
+    )
     new_last = {wid: fx[end - 1] for wid, _, end in groups}
     return BatchOutcome(tuple(decisions), tuple(crossings), new_last, new_fences)
 
@@ -254,12 +260,13 @@ def _alerts(
     mock: npt.NDArray[np.bool_],
     groups: list[tuple[int, int, int]],
     last: Mapping[int, Position],
-    last_t: Mapping[int, float],
+    before: list[Position | None],
+    before_t: FloatArray,
     settings: AlertSettings,
     open_keys: Set[str],
 ) -> list[Decision]:
-    """The decisions of the fixes that can raise what is not open or clear what is, through `fix_alerts` (`last_t`:
-    the `timestamp()` of each worker's `last` fix)."""
+    """The decisions of the fixes that can raise what is not open or clear what is, through `fix_alerts` (`before`:
+    each group's worker's `last` fix, None for none; `before_t`: its `timestamp()`, NaN for none)."""
     m = len(fx)
     may = mock.copy()
     if any(map(_ATTRIBUTES, fx)):  # nearly never: one pass in C over the (empty) attributes, not a count of each
@@ -269,10 +276,10 @@ def _alerts(
     for k in np.flatnonzero(battery < settings.low_battery_pct).tolist():
         fix = fx[k]
         may[k] |= not fix.charging and open_key(AlertKind.LOW_BATTERY, fix.worker_id, None) not in open_keys
-    with_open = {k.split(":", 2)[1] for k in open_keys}
+    with_open = _open_workers(open_keys)
     clears: set[int] = set()
     for wid, start, end in groups:
-        if str(wid) not in with_open:
+        if wid not in with_open:
             continue
         clears.add(wid)
         if open_key(AlertKind.OFFLINE, wid, None) in open_keys:
@@ -287,10 +294,9 @@ def _alerts(
     plon = np.concatenate(([math.nan], lon[:-1]))
     pt = np.concatenate(([math.nan], t_s[:-1]))
     starts = [start for _, start, _ in groups]
-    before = [last.get(wid) for wid, _, _ in groups]
     plat[starts] = [math.nan if p is None else p.latitude for p in before]
     plon[starts] = [math.nan if p is None else p.longitude for p in before]
-    pt[starts] = [last_t.get(wid, math.nan) for wid, _, _ in groups]
+    pt[starts] = before_t
     # Not the sphere's distance but a bound never below it (`_M_PER_DEGREE_OF_ARC`): a fix a jump can be is one this
     # far from the fix before, and `fix_alerts` measures the few it singles out.
     bound_m = (np.abs(lat - plat) + np.abs(lon - plon)) * _M_PER_DEGREE_OF_ARC
@@ -305,6 +311,21 @@ def _alerts(
         found = fix_alerts(previous, fix, settings, clears=fix.worker_id in clears)
         if found:
             out.extend(wanted(found, open_keys))
+    return out
+
+
+def _open_workers(open_keys: Set[str]) -> set[int]:
+    """The workers with an open alert, by the ids their keys were made of (`open_key`): a group's worker looked up as
+    an integer, not each formatted (200 a window) to be looked up as text; a key that no id formats to names none."""
+    out: set[int] = set()
+    for key in open_keys:
+        text = key.split(":", 2)[1]
+        try:
+            worker_id = int(text)
+        except ValueError:
+            continue
+        if str(worker_id) == text:
+            out.add(worker_id)
     return out
 
 
@@ -367,9 +388,10 @@ def _dwell(
     g_first = np.searchsorted(c_group, np.arange(n_groups), "left")
     g_end = np.searchsorted(c_group, np.arange(n_groups), "right")
 
-    # The sites: the index's fences by position, then those of the states that the index no longer holds.
-    site_ids: list[int] = list(index.fences)
-    position = {sid: i for i, sid in enumerate(site_ids)}
+    # The sites: the index's fences by position (`GeofenceIndex.positions`, built with the index, not per batch), then
+    # those of the states that the index no longer holds, numbered on from there for this batch.
+    positions = index.positions
+    gone: dict[int, int] = {}
     init_g: list[int] = []
     init_f: list[int] = []
     init_code: list[int] = []
@@ -380,16 +402,21 @@ def _dwell(
         if state is None or not state.sites:
             continue
         for site_id, presence in state.sites.items():
-            f = position.get(site_id)
+            f = positions.get(site_id)
             if f is None:
-                f = position[site_id] = len(site_ids)
-                site_ids.append(site_id)
+                f = gone.get(site_id)
+                if f is None:
+                    f = gone[site_id] = len(positions) + len(gone)
+            phase = _CODE[presence.status]
             init_g.append(g)
             init_f.append(f)
-            init_code.append(_CODE[presence.status])
-            init_since.append((presence.since - _EPOCH) // _MICROSECOND)
+            init_code.append(phase)
+            # Only a phase a run carries over (`runs`: entering, leaving) reads its start; inside, it is never read
+            # (the time's conversion is most of what a state's site costs here).
+            init_since.append(0 if phase == _INSIDE else (presence.since - _EPOCH) // _MICROSECOND)
             init_presence.append(presence)
-    n_sites = len(site_ids)
+    n_sites = len(positions) + len(gone)
+    site_ids = np.concatenate((index.site_ids, np.fromiter(gone, np.int64, len(gone)))) if gone else index.site_ids
     i_key = np.array(init_g, np.int64) * n_sites + np.array(init_f, np.int64)
 
     # The counted fixes near a site, by (counted fix, site) key: metres beyond its edge.
@@ -483,7 +510,7 @@ def _dwell(
 
     events: list[GeofenceEvent] = []
     if len(k_entry):
-        sort = np.lexsort((np.array(site_ids, np.int64)[p_f[k_pair]], e_c[k_entry]))
+        sort = np.lexsort((site_ids[p_f[k_pair]], e_c[k_entry]))
         k_entry, k_enter, k_pair = k_entry[sort], k_enter[sort], k_pair[sort]
         began = np.where(k_enter, in_start[k_entry], out_start[k_entry])
         carried = np.where(k_enter, in_carried[k_entry], out_carried[k_entry])
@@ -494,7 +521,7 @@ def _dwell(
             counted[e_c[k_entry]].tolist(),
             began_fix.tolist(),
             np.array([wid for wid, _, _ in groups], np.int64)[p_g[k_pair]].tolist(),
-            np.array(site_ids, np.int64)[p_f[k_pair]].tolist(),
+            site_ids[p_f[k_pair]].tolist(),
             strict=True,
         ):
             if b < 0:
@@ -545,7 +572,7 @@ def _dwell(
     sites: dict[int, dict[int, SitePresence]] = {g: {} for g in np.flatnonzero(worker_changed).tolist()}
     for g, site, c, k, p in zip(
         p_g[shown].tolist(),
-        np.array(site_ids, np.int64)[p_f[shown]].tolist(),
+        site_ids[p_f[shown]].tolist(),
         code[shown].tolist(),
         since_fix[shown].tolist(),
         np.flatnonzero(shown).tolist(),

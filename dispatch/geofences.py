@@ -356,6 +356,10 @@ class GeofenceIndex:
     _polygons: tuple[_PreparedPolygon | None, ...] = field(init=False, repr=False, compare=False)
     _tree: STRtree = field(init=False, repr=False, compare=False)
     _columns: _FenceColumns = field(init=False, repr=False, compare=False)
+    positions: Mapping[int, int] = field(init=False, repr=False, compare=False)
+    """Each site's position in `fences` (the `NearPairs.fence` of its pairs), built once per index, not per batch."""
+    site_ids: npt.NDArray[np.int64] = field(init=False, repr=False, compare=False)
+    """The sites' ids by position (`positions`' inverse; read only)."""
 
     def __post_init__(self) -> None:
         fences = MappingProxyType(dict(self.fences))
@@ -368,6 +372,8 @@ class GeofenceIndex:
         object.__setattr__(self, "_polygons", polygons)
         object.__setattr__(self, "_tree", STRtree(boxes))
         object.__setattr__(self, "_columns", _FenceColumns.of(ids, [fences[i] for i in ids], polygons))
+        object.__setattr__(self, "positions", MappingProxyType({site_id: k for k, site_id in enumerate(ids)}))
+        object.__setattr__(self, "site_ids", self._columns.site_ids)
 
     @classmethod
     def of_sites(cls, sites: Iterable[Site]) -> GeofenceIndex:
