@@ -410,6 +410,17 @@ def open_key(kind: AlertKind, worker_id: int | None, order_id: int | None) -> st
     return f"{kind.value}:{worker_id or 0}:{order_id or 0}"
 
 
+def open_key_workers(open_keys: Iterable[str]) -> set[int]:
+    """The workers named by these `open_key`s (a key that names no worker id is left out)."""
+    out: set[int] = set()
+    for key in open_keys:
+        try:
+            out.add(int(key.split(":", 2)[1]))
+        except (IndexError, ValueError):
+            continue
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Alert:
     """A stored alert, as the API and the exceptions panel show it."""

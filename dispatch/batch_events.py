@@ -29,7 +29,7 @@ from types import MappingProxyType
 import numpy as np
 import numpy.typing as npt
 
-from dispatch.alerts import AlertKind, AlertSettings, Clear, Decision, fix_alerts, open_key
+from dispatch.alerts import AlertKind, AlertSettings, Clear, Decision, fix_alerts, open_key, open_key_workers
 from dispatch.geo import EARTH_RADIUS_M
 from dispatch.geofences import (
     DwellParams,
@@ -206,7 +206,7 @@ def _one_by_one(
         if index is not None
         else None
     )
-    with_open = {k.split(":", 2)[1] for k in open_keys}
+    with_open = open_key_workers(open_keys)
     decisions: list[Decision] = []
     crossings: list[GeofenceEvent] = []
     new_last: dict[int, Position] = {}
@@ -218,7 +218,7 @@ def _one_by_one(
             continue
         new_last[w] = fix
         # Nothing of theirs open (the everyday case): only raises can matter, so no clears are built.
-        found = fix_alerts(previous, fix, settings, clears=bool(with_open) and str(w) in with_open)
+        found = fix_alerts(previous, fix, settings, clears=w in with_open)
         if found:
             decisions.extend(wanted(found, open_keys))
         if near is None:
@@ -276,7 +276,7 @@ def _alerts(
     for k in np.flatnonzero(battery < settings.low_battery_pct).tolist():
         fix = fx[k]
         may[k] |= not fix.charging and open_key(AlertKind.LOW_BATTERY, fix.worker_id, None) not in open_keys
-    with_open = _open_workers(open_keys)
+    with_open = open_key_workers(open_keys)
     clears: set[int] = set()
     for wid, start, end in groups:
         if wid not in with_open:
@@ -311,21 +311,6 @@ def _alerts(
         found = fix_alerts(previous, fix, settings, clears=fix.worker_id in clears)
         if found:
             out.extend(wanted(found, open_keys))
-    return out
-
-
-def _open_workers(open_keys: Set[str]) -> set[int]:
-    """The workers with an open alert, by the ids their keys were made of (`open_key`): a group's worker looked up as
-    an integer, not each formatted (200 a window) to be looked up as text; a key that no id formats to names none."""
-    out: set[int] = set()
-    for key in open_keys:
-        text = key.split(":", 2)[1]
-        try:
-            worker_id = int(text)
-        except ValueError:
-            continue
-        if str(worker_id) == text:
-            out.add(worker_id)
     return out
 
 

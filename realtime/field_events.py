@@ -51,6 +51,7 @@ from dispatch.alerts import (
     auto_arrival,
     left_site,
     open_key,
+    open_key_workers,
     periodic_alerts,
 )
 from dispatch.batch_events import evaluate_batch
@@ -281,18 +282,14 @@ class FieldEvents:
         if decisions or crossings:
             self._store(decisions, crossings)
 
-    def _with_open(self) -> set[str]:
-        """The workers with any open alert, ids as text (caller holds the lock)."""
-        return {k.split(":", 2)[1] for k in self._cache.open_keys}
-
-    def _wanted(self, decisions: Iterable[Decision], with_open: set[str] | None = None) -> list[Decision]:
+    def _wanted(self, decisions: Iterable[Decision], with_open: set[int] | None = None) -> list[Decision]:
         """Raises of alerts not known open, clears of alerts known open (caller holds the lock)."""
         keys = self._cache.open_keys
         if with_open is None:
-            with_open = self._with_open()
+            with_open = open_key_workers(keys)
         out: list[Decision] = []
         for d in decisions:
-            if isinstance(d, Clear) and str(d.worker_id) not in with_open:
+            if isinstance(d, Clear) and d.worker_id not in with_open:
                 continue  # the everyday case: nothing of theirs is open, nothing to clear (no key to format)
             if (open_key(d.kind, d.worker_id, d.order_id) in keys) == isinstance(d, Clear):
                 out.append(d)

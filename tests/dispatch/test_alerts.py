@@ -18,6 +18,8 @@ from dispatch.alerts import (
     distance_to_route_m,
     fix_alerts,
     left_site,
+    open_key,
+    open_key_workers,
     periodic_alerts,
 )
 from dispatch.geo import LatLon
@@ -237,3 +239,17 @@ def test_without_clears_a_fix_still_raises_and_builds_nothing_else():
         AlertKind.MOCK_LOCATION,
     }
     assert fix_alerts(None, make_position(battery_pct=80.0), SETTINGS, clears=False) == []
+
+
+def test_the_workers_of_open_alert_keys_are_the_ids_the_keys_were_made_of():
+    """Tests that the workers named by open alerts' keys are read back as the ids `open_key` formatted (a worker
+    with two open alerts once, an alert without a worker as 0), and that a key naming no worker id is left out."""
+    keys = {
+        open_key(AlertKind.SOS, 7, None),
+        open_key(AlertKind.LATE_RISK, 7, 12),
+        open_key(AlertKind.OFFLINE, 31, None),
+        open_key(AlertKind.LOW_BATTERY, None, None),
+        "sos:not-an-id:0",
+        "garbled",
+    }
+    assert open_key_workers(keys) == {7, 31, 0}
