@@ -33,6 +33,35 @@ PHONE = {
 REASON = "Phone was flat <b>at the door</b>"
 
 
+def assigned_order(
+    url: str, admin: dict[str, str], worker_id: int, *, now: datetime, opened_h: float, reason: str = "browser test"
+) -> dict:
+    """A gas repair at the Casino, its window opened `opened_h` hours before `now` and closing 4 h after, assigned to
+    the worker."""
+    order = requests.post(
+        f"{url}/api/v1/work-orders",
+        headers=admin,
+        timeout=10,
+        json={
+            "site_id": 1,
+            "type": "repair",
+            "priority": 3,
+            "required_skills": ["gas"],
+            "service_minutes": 30,
+            "window_start": (now - timedelta(hours=opened_h)).isoformat(),
+            "window_end": (now + timedelta(hours=4)).isoformat(),
+        },
+    ).json()
+    r = requests.post(
+        f"{url}/api/v1/work-orders/{order['id']}/assign",
+        headers=admin,
+        timeout=10,
+        json={"worker_id": worker_id, "reason": reason},
+    )
+    assert r.status_code == 200, r.text
+    return order  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def world(console_server, tmp_path_factory):
     d = tmp_path_factory.mktemp("attendance-csv")
@@ -45,13 +74,7 @@ def world(console_server, tmp_path_factory):
     workers = {w["name"]: w for w in consent_all(requests.get, requests.post, admin, url=url)}
     worker = workers["Ana Late"]
     now = datetime.now(UTC)
-    order = requests.post(f"{url}/api/v1/work-orders", headers=admin, timeout=10, json={
-        "site_id": 1, "type": "repair", "priority": 3, "required_skills": ["gas"], "service_minutes": 30,
-        "window_start": (now - timedelta(hours=2)).isoformat(), "window_end": (now + timedelta(hours=4)).isoformat(),
-    }).json()  # fmt: skip
-    r = requests.post(f"{url}/api/v1/work-orders/{order['id']}/assign", headers=admin, timeout=10,
-                      json={"worker_id": worker["id"], "reason": "browser test"})  # fmt: skip
-    assert r.status_code == 200, r.text
+    order = assigned_order(url, admin, worker["id"], now=now, opened_h=2)
     link = requests.post(f"{url}/api/v1/workers/{worker['id']}/push-link", json={}, headers=admin, timeout=10).json()
     steps = [{"client_action_id": f"pre-{a}", "order_id": order["id"], "action": a, "at": now.isoformat()}
              for a in ("accept", "en_route")]  # fmt: skip
@@ -164,12 +187,7 @@ def test_the_worker_near_an_accepted_orders_site_is_asked_to_check_in(browser, c
     # due from 23:44, before its end at midnight): now, or noon today late in the evening.
     if now.hour == 23:
         now = now.replace(hour=12, minute=0, second=0, microsecond=0)
-    order = requests.post(f"{url}/api/v1/work-orders", headers=admin, timeout=10, json={
-        "site_id": 1, "type": "repair", "priority": 3, "required_skills": ["gas"], "service_minutes": 30,
-        "window_start": (now - timedelta(hours=1)).isoformat(), "window_end": (now + timedelta(hours=4)).isoformat(),
-    }).json()  # fmt: skip
-    assert requests.post(f"{url}/api/v1/work-orders/{order['id']}/assign", headers=admin, timeout=10,
-                         json={"worker_id": bo["id"], "reason": "browser test"}).status_code == 200  # fmt: skip
+    order = assigned_order(url, admin, bo["id"], now=now, opened_h=1)
     link = requests.post(f"{url}/api/v1/workers/{bo['id']}/push-link", json={}, headers=admin, timeout=10).json()
     accept = [{"client_action_id": "bo-accept", "order_id": order["id"], "action": "accept", "at": now.isoformat()}]
     requests.post(f"{url}/api/v1/field/{link['token']}/actions", json={"actions": accept}, timeout=10)
@@ -205,12 +223,7 @@ def test_the_entry_decided_is_the_one_shown_when_two_were_asked_for(browser, con
     Reject button) is the second's even when the first's answer comes last: the first is not the one rejected."""
     url, admin, zed = world["url"], world["admin"], world["zed"]
     now = datetime.now(UTC)
-    order = requests.post(f"{url}/api/v1/work-orders", headers=admin, timeout=10, json={
-        "site_id": 1, "type": "repair", "priority": 3, "required_skills": ["gas"], "service_minutes": 30,
-        "window_start": (now - timedelta(hours=1)).isoformat(), "window_end": (now + timedelta(hours=4)).isoformat(),
-    }).json()  # fmt: skip
-    assert requests.post(f"{url}/api/v1/work-orders/{order['id']}/assign", headers=admin, timeout=10,
-                         json={"worker_id": zed["id"], "reason": "browser test"}).status_code == 200  # fmt: skip
+    order = assigned_order(url, admin, zed["id"], now=now, opened_h=1)
     link = requests.post(f"{url}/api/v1/workers/{zed['id']}/push-link", json={}, headers=admin, timeout=10).json()
     reasons = {"in": "First: the phone was flat", "out": "Second: the app would not open"}
     late = [{"client_action_id": f"zed-{kind}", "order_id": order["id"], "action": "late_entry", "kind": kind,
@@ -262,13 +275,7 @@ def test_a_clock_in_synced_while_an_older_attendance_read_is_under_way_stays_sho
         page.wait_for_function("() => window.outfieldField.state.socketUp", timeout=10_000)
         hold_fetch(page, f"/api/v1/field/{link['token']}/attendance")
         now = datetime.now(UTC)
-        order = requests.post(f"{url}/api/v1/work-orders", headers=admin, timeout=10, json={
-            "site_id": 1, "type": "repair", "priority": 3, "required_skills": ["gas"], "service_minutes": 30,
-            "window_start": (now - timedelta(hours=1)).isoformat(), "window_end": (now + timedelta(hours=4)).isoformat(),
-        }).json()  # fmt: skip
-        assigned = requests.post(f"{url}/api/v1/work-orders/{order['id']}/assign", headers=admin, timeout=10,
-                                 json={"worker_id": yan["id"], "reason": "its push makes the page read again"})  # fmt: skip
-        assert assigned.status_code == 200, assigned.text
+        assigned_order(url, admin, yan["id"], now=now, opened_h=1, reason="its push makes the page read again")
         page.wait_for_function("() => window.__fetchRead === true", timeout=10_000)  # read: not clocked in
         page.click("#clock-in")
         page.wait_for_function(
