@@ -22,7 +22,11 @@ sleep, or of spinning, between windows costs the next one ~0.3-0.45 µs per fix 
 the thread that was never explained).
 
     .venv/bin/python bench/alerts_inprocess.py [--fixes 20000] [--window 200 500 2000] [--profile [--sort cumulative]]
-    .venv/bin/python bench/alerts_inprocess.py --batch-shape [--cycles 2] [--gap 0.1]
+    .venv/bin/python bench/alerts_inprocess.py --batch-shape [--cycles 2] [--gap 0.1] [--hot 20]
+
+`--hot R` also times each measured window's store statements alone, hot (`add_fence_events` and
+`workers_with_orders_at` on the window's crossings R times each in a session rolled back, the median counted;
+not part of the other figures' CPU), then stores them as the evaluator does.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import cProfile
 import gc
 import pstats
 import random
+import statistics
 import sys
 import time
 from datetime import timedelta
@@ -43,12 +48,13 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import alerts as day  # noqa: E402
 
+from data import alerts_repo, orders_repo  # noqa: E402
 from dispatch.access import Decision  # noqa: E402
 from dispatch.alerts import Decision as AlertDecision  # noqa: E402
 from dispatch.clock import ManualClock  # noqa: E402
 from dispatch.geofences import GeofenceEvent  # noqa: E402
 from dispatch.positions import Position, PositionLimits, StoredFixes  # noqa: E402
-from realtime.field_events import FieldEvents, _add  # noqa: E402
+from realtime.field_events import AT_SITE_RULES_READ, FieldEvents, _add  # noqa: E402
 from realtime.pipeline import PositionPipeline  # noqa: E402
 
 
@@ -87,16 +93,43 @@ def measure(fixes: int, window: int, profile: bool, sort: str = "tottime") -> fl
 
 
 class _TimedStore(FieldEvents):
-    """`FieldEvents` counting the CPU its `_store` takes and the crossings it is given."""
+    """`FieldEvents` counting the CPU its `_store` takes and the crossings it is given; with `hot_repeat`, each
+    store's own statements are first timed alone, hot: `add_fence_events` and `workers_with_orders_at` on the
+    window's crossings `hot_repeat` times each in a session rolled back (the median counted), then stored."""
 
     store_s = 0.0
     crossings = 0
+    hot_repeat = 0
+    hot_crossings_s = 0.0
+    hot_orders_s = 0.0
+    hot_windows = 0
+    hot_total_s = 0.0
 
     def _store(self, decisions: list[AlertDecision], crossings: list[GeofenceEvent]) -> None:
+        if self.hot_repeat and crossings:
+            started = time.process_time()
+            self._time_hot(crossings)
+            self.hot_total_s += time.process_time() - started
         started = time.process_time()
         super()._store(decisions, crossings)
         self.store_s += time.process_time() - started
         self.crossings += len(crossings)
+
+    def _time_hot(self, crossings: list[GeofenceEvent]) -> None:
+        spent: list[tuple[float, float]] = []
+        for _ in range(self.hot_repeat):
+            with self._sessions() as session:
+                started = time.process_time()
+                stored = alerts_repo.add_fence_events(session, crossings)
+                between = time.process_time()
+                orders_repo.workers_with_orders_at(
+                    session, pairs={(e.worker_id, e.site_id) for e in stored}, statuses=AT_SITE_RULES_READ
+                )
+                spent.append((between - started, time.process_time() - between))
+                session.rollback()
+        self.hot_crossings_s += statistics.median(s for s, _ in spent)
+        self.hot_orders_s += statistics.median(s for _, s in spent)
+        self.hot_windows += 1
 
 
 def gathered(batches: list[StoredFixes]) -> StoredFixes:
@@ -109,7 +142,7 @@ def gathered(batches: list[StoredFixes]) -> StoredFixes:
     return StoredFixes(positions, ids, fix_us)
 
 
-def measure_batch_shape(cycles: int, gap_s: float = 0.0) -> None:
+def measure_batch_shape(cycles: int, gap_s: float = 0.0, hot_repeat: int = 0) -> None:
     """bench/alerts.py's batch endpoint shape: evaluated windows of 3,000 fixes through `ingest_batch`, alternate
     rounds skipped, from `BATCH_PHASE`; the heap frozen after the warm-up, as there. Each window gathered from the
     batches handed on and its fixes freed after, both counted (as in the evaluator thread)."""
@@ -150,6 +183,7 @@ def measure_batch_shape(cycles: int, gap_s: float = 0.0) -> None:
         n = sum(len(fixes) for batches in windows for fixes in batches)
         n_windows = len(windows)
         events.store_s, events.crossings = 0.0, 0
+        events.hot_repeat = hot_repeat
         spent = gathering = 0.0
         gc.freeze()
         while windows:
@@ -167,6 +201,7 @@ def measure_batch_shape(cycles: int, gap_s: float = 0.0) -> None:
             spent += done - started
             gathering += (evaluating - started) + (done - freeing)
         gc.unfreeze()
+        spent -= events.hot_total_s  # the hot timings are not the evaluator's
         print(
             f"batch shape, {n_windows} windows of 3,000 fixes{f' {gap_s:g} s apart' if gap_s else ''}: "
             f"{spent / n * 1e6:.2f} µs of CPU per fix, of which storing {events.store_s / n * 1e6:.2f} "
@@ -174,6 +209,12 @@ def measure_batch_shape(cycles: int, gap_s: float = 0.0) -> None:
             f"gathering and freeing {gathering / n * 1e6:.2f} and the rest "
             f"{(spent - events.store_s - gathering) / n * 1e6:.2f}"
         )
+        if events.hot_windows:
+            print(
+                f"hot, alone (median of {hot_repeat} in a session rolled back, {events.hot_windows} windows): "
+                f"add_fence_events {events.hot_crossings_s / events.crossings * 1e6:.2f} µs per crossing, "
+                f"workers_with_orders_at {events.hot_orders_s / events.hot_windows * 1e6:.0f} µs per window"
+            )
 
 
 def main() -> None:
@@ -185,9 +226,12 @@ def main() -> None:
     parser.add_argument("--batch-shape", action="store_true", help="bench/alerts.py's batch endpoint windows instead")
     parser.add_argument("--cycles", type=int, default=2, help="--batch-shape: cycles of 4 evaluated windows")
     parser.add_argument("--gap", type=float, default=0.0, help="--batch-shape: seconds between windows (not counted)")
+    parser.add_argument(
+        "--hot", type=int, default=0, metavar="R", help="--batch-shape: also time each store's statements R times, hot"
+    )
     args = parser.parse_args()
     if args.batch_shape:
-        measure_batch_shape(args.cycles, args.gap)
+        measure_batch_shape(args.cycles, args.gap, args.hot)
         return
     for window in args.window:
         us = measure(args.fixes, window, args.profile, args.sort)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import Connection, delete, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -167,15 +167,9 @@ def add_fence_events(session: Session, events: Iterable[GeofenceEvent]) -> list[
     if not given:
         return []
     if session.get_bind().dialect.name == "sqlite":
-        # Times compared as SQLite holds them: its fixed-width UTC text orders as the times do (no parse per row).
-        last_text = _last_crossings_sqlite(session, {(e.worker_id, e.site_id) for e in given})
-        text_candidates = _alternating(given, last_text, _sqlite_text)
-        if not text_candidates:
-            return []
-        new_keys = _insert_crossings_sqlite(session, text_candidates)
-        return [e for e, at in text_candidates if (e.worker_id, e.site_id, at, _FENCE_TYPE[e.type]) in new_keys]
+        return _add_fence_events_sqlite(session, given)
     last = _last_crossings(session, {(e.worker_id, e.site_id) for e in given})
-    candidates = _alternating(given, last, _same_time)
+    candidates = _alternating(given, last)
     if not candidates:
         return []
     rows = [
@@ -187,7 +181,7 @@ def add_fence_events(session: Session, events: Iterable[GeofenceEvent]) -> list[
             "confirmed_at": e.confirmed_at,
             "position_id": e.position_id,
         }
-        for e, _ in candidates
+        for e in candidates
     ]
     table = FenceCrossingRow.__table__
     statement = (
@@ -196,30 +190,28 @@ def add_fence_events(session: Session, events: Iterable[GeofenceEvent]) -> list[
         .returning(table.c.worker_id, table.c.site_id, table.c.at, table.c.type)
     )
     stored = {(w, s, at, kind) for w, s, at, kind in session.execute(statement, rows)}
-    return [e for e, at in candidates if (e.worker_id, e.site_id, at, _FENCE_TYPE[e.type]) in stored]
+    out: list[GeofenceEvent] = []
+    for e in candidates:
+        key = (e.worker_id, e.site_id, e.at, _FENCE_TYPE[e.type])
+        if key in stored:
+            stored.discard(key)  # a crossing given twice is stored once, and returned once
+            out.append(e)
+    return out
 
 
-def _alternating[T: (str, datetime)](
-    given: list[GeofenceEvent], last: dict[tuple[int, int], tuple[T, str]], when: Callable[[datetime, str], T]
-) -> list[tuple[GeofenceEvent, T]]:
-    """The crossings that alternate with their pair's last one (stored, or earlier in `given`), each with its time as
-    `last` holds times (`when`, given the time and its `isoformat()`); `last` is updated."""
-    out: list[tuple[GeofenceEvent, T]] = []
+def _alternating(given: list[GeofenceEvent], last: dict[tuple[int, int], tuple[datetime, str]]) -> list[GeofenceEvent]:
+    """The crossings that alternate with their pair's last one (stored, or earlier in `given`); `last` is updated."""
+    out: list[GeofenceEvent] = []
     for e in given:
         pair = (e.worker_id, e.site_id)
         known = last.get(pair)
         kind = _FENCE_TYPE[e.type]
         if known is not None and known[1] == kind:
             continue
-        at = when(e.at, e.at.isoformat())
-        out.append((e, at))
-        if known is None or (at, kind) >= known:  # the newest crossing of the pair, as the key orders them
-            last[pair] = (at, kind)
+        out.append(e)
+        if known is None or (e.at, kind) >= known:  # the newest crossing of the pair, as the key orders them
+            last[pair] = (e.at, kind)
     return out
-
-
-def _same_time(value: datetime, _iso: str) -> datetime:
-    return value
 
 
 def _sqlite_text(value: datetime, iso: str) -> str:
@@ -236,25 +228,41 @@ _SQLITE_INSERT_CROSSING = (
 )
 
 
-def _insert_crossings_sqlite(
-    session: Session, candidates: list[tuple[GeofenceEvent, str]]
-) -> set[tuple[int, int, str, str]]:
-    """The crossings' insert on SQLite: one DB-API `executemany` of rows in SQLite's storage form; the keys stored now.
+def _add_fence_events_sqlite(session: Session, given: list[GeofenceEvent]) -> list[GeofenceEvent]:
+    """`add_fence_events` on SQLite: the pairs' last crossings (`_last_crossings_sqlite`), then in one pass over the
+    batch the crossings that alternate, each made into its row in SQLite's storage form, then one DB-API
+    `executemany` of those rows.
 
     Driver SQL (no statement to build, compile or look up; the driver's own `executemany`): SQLAlchemy's statement
     building, cache key and per-value processing (the times) were most of what storing a crossing cost the evaluator.
-    The values are written exactly as the ORM writes them (`UTCDateTime` as naive UTC text with microseconds).
+    The values are written exactly as the ORM writes them (`UTCDateTime` as naive UTC text with microseconds; that
+    text orders as the times do, so the alternation compares it with the stored times as it is). One pass: each
+    crossing's time is formatted once, for the comparison and the row, and no key is built to tell the stored apart.
     `executemany` tells only how many rows it stored (a multi-row `INSERT … RETURNING` tells which, but cost ~2 µs
     more per crossing): when that is all of them, those are the ones stored now. When some were stored already (given
-    again, or stored meanwhile by another process), the insert is undone to a savepoint and made again a row at a
+    twice, or stored meanwhile by another process), the insert is undone to a savepoint and made again a row at a
     time, each telling whether it stored its row (rare: a crossing is keyed by its first fix, which one process
-    evaluates).
+    evaluates). SQLite checking the alternation itself inside the insert (`INSERT … SELECT … WHERE` the pair's last
+    type differs) costs more per crossing than this read and pass (bench/README.md "Alerts", fourteenth session).
     """
-    rows = [
-        (e.worker_id, e.site_id, at, _FENCE_TYPE[e.type], _sqlite_text(e.confirmed_at, e.confirmed_at.isoformat()),
-         None if e.position_id is None else int(e.position_id))
-        for e, at in candidates
-    ]  # fmt: skip
+    last = _last_crossings_sqlite(session, {(e.worker_id, e.site_id) for e in given})
+    kept: list[GeofenceEvent] = []
+    rows: list[tuple[int, int, str, str, str, int | None]] = []
+    for e in given:
+        pair = (worker_id, site_id) = (e.worker_id, e.site_id)
+        kind = _FENCE_TYPE[e.type]
+        known = last.get(pair)
+        if known is not None and known[1] == kind:
+            continue  # not alternating with the pair's last crossing, stored or earlier in the batch
+        at = _sqlite_text(e.at, e.at.isoformat())
+        if known is None or (at, kind) >= known:  # the newest crossing of the pair, as the key orders them
+            last[pair] = (at, kind)
+        confirmed_at = e.confirmed_at
+        rows.append((worker_id, site_id, at, kind, _sqlite_text(confirmed_at, confirmed_at.isoformat()),
+                     None if e.position_id is None else int(e.position_id)))  # fmt: skip
+        kept.append(e)
+    if not rows:
+        return []
     session.flush()  # anything the caller added to the session goes first, as a Core insert would have it
     connection = session.connection()
     # Transaction control straight on the driver's connection (~15 µs less each than through SQLAlchemy, which has
@@ -266,14 +274,16 @@ def _insert_crossings_sqlite(
         # its own, and releasing it would commit the crossings apart from the rest of the caller's transaction.
         driver.execute("BEGIN")
     driver.execute("SAVEPOINT crossings")
-    inserted = connection.exec_driver_sql(_SQLITE_INSERT_CROSSING, rows).rowcount  # type: ignore[arg-type]
-    if inserted == len(rows):
-        stored = {row[:4] for row in rows}
-    else:
+    if connection.exec_driver_sql(_SQLITE_INSERT_CROSSING, rows).rowcount != len(rows):  # type: ignore[arg-type]
         driver.execute("ROLLBACK TO crossings")
-        stored = {row[:4] for row in rows if connection.exec_driver_sql(_SQLITE_INSERT_CROSSING, row).rowcount == 1}
+        kept = [e for e, row in zip(kept, rows, strict=True) if _inserted(connection, row)]
     driver.execute("RELEASE crossings")
-    return stored  # type: ignore[return-value]
+    return kept
+
+
+def _inserted(connection: Connection, row: tuple[int, int, str, str, str, int | None]) -> bool:
+    """Whether the one crossing `row` was stored now."""
+    return bool(connection.exec_driver_sql(_SQLITE_INSERT_CROSSING, row).rowcount == 1)
 
 
 def _sqlite_time(value: datetime) -> str:

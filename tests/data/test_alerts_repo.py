@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from data import alerts_repo, privacy_repo, sites_repo
+from data.db import make_sessionmaker
 from data.workers_repo import add_worker
 from dispatch.geo import LatLon
 from dispatch.geofences import FenceEventType, GeofenceEvent
@@ -163,6 +164,63 @@ def test_a_crossing_another_process_stored_already_is_not_returned_as_stored_now
         (EXIT, again[0].at + timedelta(minutes=10)),
         (ENTER, again[1].at),
     ]
+
+
+def test_a_crossing_given_twice_in_a_batch_is_stored_and_returned_once(session):
+    """Tests that an arrival given again later in the same batch, after the departure that followed it, is stored
+    once and returned once (the caller moves an order on each crossing returned), on SQLite and PostgreSQL."""
+    (ana,), (casino,) = world(session, 1, 1)
+    batch = [crossing(ENTER, ana, casino, 0), crossing(EXIT, ana, casino, 10), crossing(ENTER, ana, casino, 0)]
+    assert alerts_repo.add_fence_events(session, batch) == batch[:2]
+    stored = alerts_repo.fence_events(session, worker_id=ana, start=NOW, end=NOW + timedelta(hours=1))
+    assert [(e.type, e.at) for e in stored] == [(ENTER, batch[0].at), (EXIT, batch[1].at)]
+
+
+def test_a_crossing_older_than_its_pairs_last_is_checked_against_the_newest(session):
+    """Tests that a batch's crossings older than the last stored one of their pair alternate with that newest
+    crossing (and with each other as stored in turn), not with the one just before them in time: after an arrival
+    and a departure at minute 30, an arrival at minute 10 is stored and a departure at minute 20 is not."""
+    (ana,), (casino,) = world(session, 1, 1)
+    assert len(
+        alerts_repo.add_fence_events(session, [crossing(ENTER, ana, casino, 0), crossing(EXIT, ana, casino, 30)])
+    )
+    older = [crossing(ENTER, ana, casino, 10), crossing(EXIT, ana, casino, 20)]
+    assert alerts_repo.add_fence_events(session, older) == older[:1]
+    later = [crossing(EXIT, ana, casino, 40), crossing(ENTER, ana, casino, 45)]
+    assert alerts_repo.add_fence_events(session, later) == later[1:]
+
+
+def test_an_arrival_and_a_departure_at_the_same_time_are_both_stored_and_the_departure_is_the_last(session):
+    """Tests that a worker's arrival and departure at one site with the same time are both stored, in either order
+    given, and that the departure counts as the pair's last crossing (the key orders `exit` after `enter`): a later
+    departure is not stored, a later arrival is."""
+    (ana, bo), (casino,) = world(session, 2, 1)
+    for worker, first, second in ((ana, ENTER, EXIT), (bo, EXIT, ENTER)):
+        both = [crossing(first, worker, casino, 0), crossing(second, worker, casino, 0)]
+        assert alerts_repo.add_fence_events(session, both) == both
+        later = [crossing(EXIT, worker, casino, 5), crossing(ENTER, worker, casino, 5)]
+        assert alerts_repo.add_fence_events(session, later) == later[1:]
+
+
+def test_crossings_another_connection_stored_meanwhile_are_alternated_with(db_engine):
+    """Tests that crossings another process committed after this one's session read the table are what this
+    session's batch alternates with: its own arrival of that pair is not stored, a departure is, and the crossing
+    the other stored is not returned as stored again, on SQLite and PostgreSQL."""
+    factory = make_sessionmaker(db_engine)
+    with factory() as setup:
+        (ana,), (casino,) = world(setup, 1, 1)
+        setup.commit()
+    with factory() as ours, factory() as theirs:
+        window = (NOW, NOW + timedelta(hours=1))
+        assert alerts_repo.fence_events(ours, worker_id=ana, start=window[0], end=window[1]) == []
+        stored_by_them = [crossing(ENTER, ana, casino, 0)]
+        assert alerts_repo.add_fence_events(theirs, stored_by_them) == stored_by_them
+        theirs.commit()
+        batch = [crossing(ENTER, ana, casino, 0), crossing(ENTER, ana, casino, 3), crossing(EXIT, ana, casino, 9)]
+        assert alerts_repo.add_fence_events(ours, batch) == batch[2:]
+        ours.commit()
+        stored = alerts_repo.fence_events(ours, worker_id=ana, start=window[0], end=window[1])
+    assert [(e.type, e.at) for e in stored] == [(ENTER, batch[0].at), (EXIT, batch[2].at)]
 
 
 @given(
