@@ -349,6 +349,8 @@ def _micros(when: FloatArray) -> npt.NDArray[np.int64]:
 # The dwell machine over (worker, site) pairs -----------------------------------------------------------------------
 
 _ENTERING, _INSIDE, _LEAVING = (PHASE_CODES[p] for p in (Presence.ENTERING, Presence.INSIDE, Presence.LEAVING))
+_CARRIED = np.array([[_ENTERING], [_LEAVING]], np.int8)
+"""The phases a run of fixes inside (row 0) or out (row 1) carries over from the state when it begins the batch."""
 
 
 MAX_ENTRIES = 200_000
@@ -406,38 +408,38 @@ def _dwell(
     i_key = init_g * n_sites + init_f
 
     # The counted fixes near a site, by (counted fix, site) key: metres beyond its edge.
-    near_counted = keep[pairs.point]
+    near_counted = np.flatnonzero(keep[pairs.point])
     near_key = rank[pairs.point[near_counted]] * n_sites + pairs.fence[near_counted]
     by_key = np.argsort(near_key, kind="stable")
-    near_key, near_out = near_key[by_key], pairs.outside_m[near_counted][by_key]
+    near_key, near_out = near_key[by_key], pairs.outside_m[near_counted[by_key]]
     inside = np.flatnonzero(near_out == 0.0)
     in_c = near_key[inside] // n_sites
 
     # The pairs that can change: each worker's sites, and any site a counted fix is inside. A pair's fixes run from
     # its worker's first counted fix (a site of their state) or from the first fix inside (nothing before).
+    # A state's pair begins at its worker's first counted fix, so no later than a fix inside it: sorted (stably) by key
+    # then beginning, a pair's first entry is its state's row when it had one (`src`: which; -1 none).
     key = np.concatenate((i_key, c_group[in_c] * n_sites + near_key[inside] % n_sites))
     begin = np.concatenate((g_first[init_g], in_c))
+    src = np.concatenate((np.arange(len(i_key)), np.full(len(in_c), -1)))
     by_pair = np.lexsort((begin, key))
-    key, begin = key[by_pair], begin[by_pair]
+    key, begin, src = key[by_pair], begin[by_pair], src[by_pair]
     head = np.concatenate(([True], key[1:] != key[:-1])) if len(key) else np.zeros(0, bool)
-    p_key, p_begin = key[head], begin[head]
-    p_g, p_f = p_key // n_sites, p_key % n_sites
+    p_g, p_f = np.divmod(key[head], n_sites)
+    p_begin, p_src = begin[head], src[head]
     p_len = g_end[p_g] - p_begin
-    has = p_len > 0  # a worker with no counted fix in the batch keeps their state
-    p_key, p_begin, p_g, p_f, p_len = p_key[has], p_begin[has], p_g[has], p_f[has], p_len[has]
-    n_pairs = len(p_key)
+    has = np.flatnonzero(p_len > 0)  # a worker with no counted fix in the batch keeps their state
+    p_begin, p_g, p_f, p_len, p_src = p_begin[has], p_g[has], p_f[has], p_len[has], p_src[has]
+    n_pairs = len(p_len)
     if not n_pairs:
         return [], table, ()
-    # What each pair's state said (a worker's rows come in no order of site position: a site gone from the index last).
+    # What each pair's state said.
+    was = p_src >= 0
+    at_init = np.maximum(p_src, 0)
     if len(i_key):
-        i_order = np.argsort(i_key)
-        at = np.minimum(np.searchsorted(i_key[i_order], p_key), len(i_key) - 1)
-        was = i_key[i_order][at] == p_key
-        at_init = i_order[at]
         p_code = np.where(was, init_code[at_init], 0)
         p_since = np.where(was, init_since[at_init], 0)
     else:
-        at_init = np.zeros(n_pairs, np.intp)
         p_code, p_since = np.zeros(n_pairs, np.int8), np.zeros(n_pairs, np.int64)
 
     # Each pair's fixes as entries: pair, counted fix, time, and where the fix stands (inside, within the margin, out).

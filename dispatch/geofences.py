@@ -486,7 +486,8 @@ class GeofenceIndex:
             & (plat - dlat <= env[:, 3])
             & (plat + dlat >= env[:, 1])
         )
-        which, found, plat, plon = which[meets], found[meets], plat[meets], plon[meets]
+        sel = np.flatnonzero(meets)  # the positions once, not a boolean mask counted again for each column
+        which, found, plat, plon = which[sel], found[sel], plat[sel], plon[sel]
         outside = np.zeros(len(which), np.float64)
         circle = cols.circle[found]
         c = np.flatnonzero(circle)
@@ -503,7 +504,7 @@ class GeofenceIndex:
                 x = (plon[away] - cols.origin_lon[fa]) * cols.m_per_deg_lon[fa]
                 y = (plat[away] - cols.origin_lat[fa]) * _M_PER_DEG_LAT
                 outside[away] = shapely.distance(cols.metres[fa], shapely.points(x, y))
-        keep = outside <= margin_m
+        keep = np.flatnonzero(outside <= margin_m)
         kept = found[keep].astype(np.intp)
         return NearPairs(which[keep].astype(np.intp), cols.site_ids[kept], outside[keep], kept)
 

@@ -265,7 +265,7 @@ class FieldEvents:
             ids, fix_us, fixes = fixes.ids, fixes.fix_us, fixes.positions
         # Each fix's worker read once, for the workers not met yet and for the batch's arrays.
         worker_ids = np.fromiter((p.worker_id for p in fixes), np.int64, len(fixes))
-        unseen = set(np.unique(worker_ids).tolist()).difference(self._cache.seen)
+        unseen = set(worker_ids.tolist()).difference(self._cache.seen)  # (a set of the list: half `np.unique`'s CPU)
         if unseen:
             self._load_presence(unseen, min(p.fix_time for p in fixes))
         cache = self._cache
