@@ -199,7 +199,7 @@ def evaluate_batch(
     # The workers of the fixes taken, by their place in `workers` (both ascending): their last fix before the batch.
     at = np.searchsorted(workers, g_worker)
     decisions = _alerts(
-        fx, t_s, lat, lon, mock, groups, last, [prev[k] for k in at.tolist()], prev_last_t[at], settings, open_keys
+        fx, t_s, lat, lon, mock, groups, gs, last, [prev[k] for k in at.tolist()], prev_last_t[at], settings, open_keys
     )
     g_list = g_worker.tolist()
     new_last = {wid: fx[end - 1] for wid, _, end in groups}
@@ -285,24 +285,36 @@ def _alerts(
     lon: FloatArray,
     mock: npt.NDArray[np.bool_],
     groups: list[tuple[int, int, int]],
+    starts: npt.NDArray[np.intp],
     last: Mapping[int, Position],
     before: list[Position | None],
     before_t: FloatArray,
     settings: AlertSettings,
     open_keys: Set[str],
 ) -> list[Decision]:
-    """The decisions of the fixes that can raise what is not open or clear what is, through `fix_alerts` (`before`:
-    each group's worker's `last` fix, None for none; `before_t`: its `timestamp()`, NaN for none)."""
+    """The decisions of the fixes that can raise what is not open or clear what is, through `fix_alerts` (`starts`:
+    where each group begins; `before`: each group's worker's `last` fix, None for none; `before_t`: its `timestamp()`,
+    NaN for none)."""
     m = len(fx)
     may = mock.copy()
     if any(map(_ATTRIBUTES, fx)):  # nearly never: one pass in C over the (empty) attributes, not a count of each
         for k in np.flatnonzero(np.fromiter(map(len, map(_ATTRIBUTES, fx)), np.intp, m)).tolist():
             may[k] |= fx[k].attributes.get("alarm") is not None
     battery = np.array([p.battery_pct for p in fx], np.float64)  # None: NaN, neither low nor back
+    with_open = open_key_workers(open_keys)
+    low_open: dict[int, bool] = {}  # whether a worker's low battery alert is open, its key formatted once a worker
     for k in np.flatnonzero(battery < settings.low_battery_pct).tolist():
         fix = fx[k]
-        may[k] |= not fix.charging and open_key(AlertKind.LOW_BATTERY, fix.worker_id, None) not in open_keys
-    with_open = open_key_workers(open_keys)
+        if fix.charging:
+            continue
+        wid = fix.worker_id
+        if wid not in with_open:
+            may[k] = True
+            continue
+        known = low_open.get(wid)
+        if known is None:
+            known = low_open[wid] = open_key(AlertKind.LOW_BATTERY, wid, None) in open_keys
+        may[k] |= not known
     clears: set[int] = set()
     for wid, start, end in groups:
         if wid not in with_open:
@@ -319,7 +331,6 @@ def _alerts(
     plat = np.concatenate(([math.nan], lat[:-1]))
     plon = np.concatenate(([math.nan], lon[:-1]))
     pt = np.concatenate(([math.nan], t_s[:-1]))
-    starts = [start for _, start, _ in groups]
     plat[starts] = [math.nan if p is None else p.latitude for p in before]
     plon[starts] = [math.nan if p is None else p.longitude for p in before]
     pt[starts] = before_t
