@@ -360,8 +360,8 @@ def _micros(when: FloatArray) -> npt.NDArray[np.int64]:
 # The dwell machine over (worker, site) pairs -----------------------------------------------------------------------
 
 _ENTERING, _INSIDE, _LEAVING = (PHASE_CODES[p] for p in (Presence.ENTERING, Presence.INSIDE, Presence.LEAVING))
-_CARRIED = np.array([[_ENTERING], [_LEAVING]], np.int8)
-"""The phases a run of fixes inside (row 0) or out (row 1) carries over from the state when it begins the batch."""
+_KINDS = (FenceEventType.EXIT, FenceEventType.ENTER)
+"""A crossing's type by whether it enters."""
 
 
 MAX_ENTRIES = 200_000
@@ -527,9 +527,11 @@ def _dwell(
                 at = _EPOCH + int(init_since[row]) * _MICROSECOND
                 began_id = None if init_id[row] == NO_ID else int(init_id[row])
             else:
-                at, began_id = fx[b].fix_time, fix_id(b)
-            kind = FenceEventType.ENTER if entering else FenceEventType.EXIT
-            events.append(fence_event(kind, wid, site, at, fx[k].fix_time, began_id))
+                began = fx[b]
+                at, began_id = began.fix_time, None if fx_ids is None else fx_ids[b]
+                if began_id is None:
+                    began_id = began.id
+            events.append(fence_event(_KINDS[entering], wid, site, at, fx[k].fix_time, began_id))
 
     # Each pair's state after the batch: its phase, and since which entry (-1: since what its state said).
     last_made = np.full(n_pairs, -1, np.intp)
