@@ -513,19 +513,24 @@ def _dwell(
         began = np.where(k_enter, in_start[k_entry], out_start[k_entry])
         carried = np.where(k_enter, in_carried[k_entry], out_carried[k_entry])
         began_fix = np.where(carried, -1, counted[e_c[began]])
-        for entering, p, k, b, wid, site in zip(
+        # A crossing whose phase began before the batch: its start and fix as the state's row said (read as lists here,
+        # not as numpy scalars in the loop).
+        had = at_init[k_pair]
+        had_us = init_since[had].tolist() if len(rows) else [0] * len(had)
+        had_id = init_id[had].tolist() if len(rows) else [NO_ID] * len(had)
+        for entering, k, b, wid, site, since_us, since_id in zip(
             k_enter.tolist(),
-            k_pair.tolist(),
             counted[e_c[k_entry]].tolist(),
             began_fix.tolist(),
             g_worker[p_g[k_pair]].tolist(),
             site_ids[p_f[k_pair]].tolist(),
+            had_us,
+            had_id,
             strict=True,
         ):
             if b < 0:  # begun before the batch: as the state said
-                row = int(at_init[p])
-                at = _EPOCH + int(init_since[row]) * _MICROSECOND
-                began_id = None if init_id[row] == NO_ID else int(init_id[row])
+                at = _EPOCH + since_us * _MICROSECOND
+                began_id = None if since_id == NO_ID else since_id
             else:
                 began = fx[b]
                 at, began_id = began.fix_time, None if fx_ids is None else fx_ids[b]
