@@ -45,7 +45,9 @@ __all__ = [
     "Geofence",
     "GeofenceEvent",
     "GeofenceIndex",
+    "NO_ID",
     "NearPairs",
+    "PHASE_CODES",
     "PolygonFence",
     "Presence",
     "SitePresence",
@@ -670,6 +672,10 @@ class FenceTable:
     phase: npt.NDArray[np.int8]
     since_us: npt.NDArray[np.int64]
     since_id: npt.NDArray[np.int64]
+
+    def __post_init__(self) -> None:
+        for column in (self.worker, self.site, self.phase, self.since_us, self.since_id):
+            column.flags.writeable = False  # a value: changed only by making another (`replaced`, `updated`)
 
     @classmethod
     def empty(cls) -> FenceTable:

@@ -480,3 +480,5 @@ def test_a_table_of_states_gives_back_each_state_and_replaces_only_the_workers_u
     assert later.states([7]) == table.states([7])
     assert dict(later.states([9])[9].sites) == {}
     assert table.states([9])[9].sites.keys() == {4, 30}  # the table updated is a new value; the old one unchanged
+    with pytest.raises(ValueError, match="read-only"):
+        table.phase[0] = 1  # a value: its columns are not written in place
