@@ -32,23 +32,24 @@ import numpy.typing as npt
 from dispatch.alerts import AlertKind, AlertSettings, Clear, Decision, fix_alerts, open_key, open_key_workers
 from dispatch.geo import EARTH_RADIUS_M
 from dispatch.geofences import (
+    NO_ID,
+    PHASE_CODES,
     DwellParams,
     FenceEventType,
     FenceState,
+    FenceTable,
     FloatArray,
     GeofenceEvent,
     GeofenceIndex,
     NearPairs,
     Presence,
-    SitePresence,
     fence_event,
-    fence_state,
-    site_presence,
     step,
 )
 from dispatch.positions import Position
 
 _NOWHERE: Mapping[int, float] = MappingProxyType({})
+_NO_TIMES: Mapping[int, float] = MappingProxyType({})
 
 SMALL = 4
 """Batches of fewer fixes go one by one (the arrays' fixed cost, some 20 µs per batch, is more than they save there;
@@ -73,12 +74,20 @@ _MICROSECOND = timedelta(microseconds=1)
 @dataclass(frozen=True, slots=True)
 class BatchOutcome:
     """What a batch decided: alerts to raise or clear and geofence crossings, each in (worker, fix time) order,
-    and the workers' new last fixes and dwell states (only those the batch changed)."""
+    the workers' new last fixes (`last`, and their `timestamp()`s, `last_t`: only those the batch changed), and every
+    worker's dwell state after it (`table`; `changed`: the workers whose state the batch changed)."""
 
     decisions: tuple[Decision, ...]
     crossings: tuple[GeofenceEvent, ...]
     last: Mapping[int, Position]
-    fences: Mapping[int, FenceState]
+    table: FenceTable
+    changed: tuple[int, ...] = ()
+    last_t: Mapping[int, float] = _NO_TIMES
+
+    @property
+    def fences(self) -> dict[int, FenceState]:
+        """The dwell states the batch changed, built from `table` (a worker now at no site: a state without sites)."""
+        return self.table.states(self.changed)
 
 
 def wanted(decisions: Sequence[Decision], open_keys: Set[str]) -> list[Decision]:
@@ -100,7 +109,7 @@ def evaluate_batch(
     fixes: Sequence[Position],
     *,
     last: Mapping[int, Position],
-    fences: Mapping[int, FenceState],
+    fences: Mapping[int, FenceState] | FenceTable,
     index: GeofenceIndex | None,
     settings: AlertSettings,
     dwell: DwellParams,
@@ -109,25 +118,28 @@ def evaluate_batch(
     ids: Sequence[int | None] | None = None,
     fix_us: Sequence[int] | None = None,
     worker_ids: npt.NDArray[np.int64] | None = None,
+    last_t: Mapping[int, float] | None = None,
 ) -> BatchOutcome:
-    """Evaluate `fixes` (any workers, any order) after each worker's `last` fix and dwell state `fences`.
+    """Evaluate `fixes` (any workers, any order) after each worker's `last` fix and dwell state `fences` (a
+    `FenceTable`, as the evaluator keeps them; or a `FenceState` per worker).
 
     A fix not newer than its worker's last one is skipped. Geofences come from `index` (None: no sites).
     `ids`, when given, are the fixes' stored ids (`StoredFixes`), handed to `step` beside the fix (its crossings record
-    it); the last fixes returned keep the ids they came with. A dwell state returned carries the time of its worker's
-    last fix `step` takes (`FenceState.last_fix_time`); over arrays, a worker whose presence at every site stayed as it
-    was gets none. `fix_us`, when given, are the fixes' times in microseconds since the epoch (`StoredFixes.fix_us`),
-    read instead of each `fix_time`. `worker_ids`, when given, are the fixes' worker ids (an int64 array the caller read
-    already), read instead of each `worker_id`.
+    it); the last fixes returned keep the ids they came with. `fix_us`, when given, are the fixes' times in
+    microseconds since the epoch (`StoredFixes.fix_us`), read instead of each `fix_time`. `worker_ids`, when given,
+    are the fixes' worker ids (an int64 array the caller read already), read instead of each `worker_id`. `last_t`,
+    when given, holds the `timestamp()` of the workers' `last` fixes (as `BatchOutcome.last_t` gave them), read
+    instead of each (a worker missing from it: read from `last`).
 
     `one_by_one` (default: for fewer than `SMALL` fixes) takes each fix in turn instead.
     """
+    table = fences if isinstance(fences, FenceTable) else FenceTable.of(fences)
     if not fixes:
-        return BatchOutcome((), (), {}, {})
+        return BatchOutcome((), (), {}, table)
     if one_by_one is None:
         one_by_one = len(fixes) < SMALL
     if one_by_one:
-        return _one_by_one(fixes, ids, last, fences, index, settings, dwell, open_keys)
+        return _one_by_one(fixes, ids, last, table, index, settings, dwell, open_keys)
     n = len(fixes)
     w_in = np.fromiter((p.worker_id for p in fixes), np.int64, n) if worker_ids is None else worker_ids
     if fix_us is None:
@@ -141,8 +153,16 @@ def evaluate_batch(
     starts = _starts(w_all)
     workers = w_all[starts]
     # Each worker's last fix before the batch (None: none), read once: its time here, where it was in `_alerts`.
-    prev = [last.get(w) for w in workers.tolist()]
-    prev_last_t = np.array([math.nan if p is None else p.fix_time.timestamp() for p in prev], np.float64)
+    worker_list = workers.tolist()
+    prev = [last.get(w) for w in worker_list]
+    times = _NO_TIMES if last_t is None else last_t
+    prev_last_t = np.array(
+        [
+            t if (t := times.get(w)) is not None else math.nan if p is None else p.fix_time.timestamp()
+            for w, p in zip(worker_list, prev, strict=True)
+        ],
+        np.float64,
+    )
     before = np.where(np.isnan(prev_last_t), -math.inf, prev_last_t)
     floor = np.repeat(before, np.diff(np.append(starts, n)))
     prev_t = np.concatenate(([-math.inf], t_all[:-1]))
@@ -153,7 +173,7 @@ def evaluate_batch(
     fx_ids = None if ids is None else [ids[i] for i in picked]
     m = len(fx)
     if not m:
-        return BatchOutcome((), (), {}, {})
+        return BatchOutcome((), (), {}, table)
     w = w_all[taken]
     gs = _starts(w)
     ge = np.append(gs[1:], m)
@@ -165,36 +185,40 @@ def evaluate_batch(
     lon = np.fromiter((p.longitude for p in fx), np.float64, m)
     mock = _flags(fx, "mock")
     crossings: list[GeofenceEvent] = []
-    new_fences: dict[int, FenceState] = {}
+    new_table: FenceTable = table
+    changed: tuple[int, ...] = ()
+    g_worker = w[gs]
     if index is not None:
         pairs = index.near_pairs(lat, lon, dwell.hysteresis_m)
         accuracy = np.array([p.accuracy_m for p in fx], np.float64)  # None: NaN, never above the limit
         ignored = mock | ~_flags(fx, "valid", default=True) | (accuracy > dwell.max_accuracy_m)
-        dwelt = _dwell(fx, fx_ids, t_us, ignored, pairs, groups, group_of, fences, index, dwell)
+        dwelt = _dwell(fx, fx_ids, t_us, ignored, pairs, g_worker, group_of, table, index, dwell)
         if dwelt is None:
-            return _one_by_one(fixes, ids, last, fences, index, settings, dwell, open_keys)
-        crossings, new_fences = dwelt
+            return _one_by_one(fixes, ids, last, table, index, settings, dwell, open_keys)
+        crossings, new_table, changed = dwelt
     # The workers of the fixes taken, by their place in `workers` (both ascending): their last fix before the batch.
-    at = np.searchsorted(workers, w[gs])
+    at = np.searchsorted(workers, g_worker)
     decisions = _alerts(
-        fx, t_s, lat, lon, mock, groups, last, [prev[k] for k in at.tolist()], prev_last_t[at], settings, open_keys
+        fx, t_s, lat, lon, mock, groups, gs, last, [prev[k] for k in at.tolist()], prev_last_t[at], settings, open_keys
     )
+    g_list = g_worker.tolist()
     new_last = {wid: fx[end - 1] for wid, _, end in groups}
-    return BatchOutcome(tuple(decisions), tuple(crossings), new_last, new_fences)
+    new_t = dict(zip(g_list, t_s[ge - 1].tolist(), strict=True))
+    return BatchOutcome(tuple(decisions), tuple(crossings), new_last, new_table, changed, new_t)
 
 
 def _one_by_one(
     fixes: Sequence[Position],
     ids: Sequence[int | None] | None,
     last: Mapping[int, Position],
-    fences: Mapping[int, FenceState],
+    table: FenceTable,
     index: GeofenceIndex | None,
     settings: AlertSettings,
     dwell: DwellParams,
     open_keys: Set[str],
 ) -> BatchOutcome:
     """Each fix through `fix_alerts` and `step` in (worker, fix time) order, but those `step` would change nothing
-    with (at no site and inside none)."""
+    with (at no site and inside none); the states read from `table` and written back to it."""
     by_worker_time = sorted(range(len(fixes)), key=lambda i: (fixes[i].worker_id, fixes[i].fix_time))
     ordered = [fixes[i] for i in by_worker_time]
     near = (
@@ -224,7 +248,7 @@ def _one_by_one(
         if near is None:
             continue
         here: Mapping[int, float] | None = near.get(i)
-        state = new_fences.get(w) or fences.get(w)
+        state = new_fences.get(w) or table.state(w)
         if here is None:
             if state is None or not state.sites:
                 continue  # on the road, at no site: the state machine would change nothing
@@ -236,7 +260,9 @@ def _one_by_one(
         state, events = step(state, fix, here, dwell, position_id=None if ids is None else ids[by_worker_time[i]])
         new_fences[w] = state
         crossings.extend(events)
-    return BatchOutcome(tuple(decisions), tuple(crossings), new_last, new_fences)
+    new_t = {w: p.fix_time.timestamp() for w, p in new_last.items()}
+    changed = tuple(sorted(new_fences))
+    return BatchOutcome(tuple(decisions), tuple(crossings), new_last, table.updated(new_fences), changed, new_t)
 
 
 def _starts(w: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
@@ -259,24 +285,36 @@ def _alerts(
     lon: FloatArray,
     mock: npt.NDArray[np.bool_],
     groups: list[tuple[int, int, int]],
+    starts: npt.NDArray[np.intp],
     last: Mapping[int, Position],
     before: list[Position | None],
     before_t: FloatArray,
     settings: AlertSettings,
     open_keys: Set[str],
 ) -> list[Decision]:
-    """The decisions of the fixes that can raise what is not open or clear what is, through `fix_alerts` (`before`:
-    each group's worker's `last` fix, None for none; `before_t`: its `timestamp()`, NaN for none)."""
+    """The decisions of the fixes that can raise what is not open or clear what is, through `fix_alerts` (`starts`:
+    where each group begins; `before`: each group's worker's `last` fix, None for none; `before_t`: its `timestamp()`,
+    NaN for none)."""
     m = len(fx)
     may = mock.copy()
     if any(map(_ATTRIBUTES, fx)):  # nearly never: one pass in C over the (empty) attributes, not a count of each
         for k in np.flatnonzero(np.fromiter(map(len, map(_ATTRIBUTES, fx)), np.intp, m)).tolist():
             may[k] |= fx[k].attributes.get("alarm") is not None
     battery = np.array([p.battery_pct for p in fx], np.float64)  # None: NaN, neither low nor back
+    with_open = open_key_workers(open_keys)
+    low_open: dict[int, bool] = {}  # whether a worker's low battery alert is open, its key formatted once a worker
     for k in np.flatnonzero(battery < settings.low_battery_pct).tolist():
         fix = fx[k]
-        may[k] |= not fix.charging and open_key(AlertKind.LOW_BATTERY, fix.worker_id, None) not in open_keys
-    with_open = open_key_workers(open_keys)
+        if fix.charging:
+            continue
+        wid = fix.worker_id
+        if wid not in with_open:
+            may[k] = True
+            continue
+        known = low_open.get(wid)
+        if known is None:
+            known = low_open[wid] = open_key(AlertKind.LOW_BATTERY, wid, None) in open_keys
+        may[k] |= not known
     clears: set[int] = set()
     for wid, start, end in groups:
         if wid not in with_open:
@@ -293,7 +331,6 @@ def _alerts(
     plat = np.concatenate(([math.nan], lat[:-1]))
     plon = np.concatenate(([math.nan], lon[:-1]))
     pt = np.concatenate(([math.nan], t_s[:-1]))
-    starts = [start for _, start, _ in groups]
     plat[starts] = [math.nan if p is None else p.latitude for p in before]
     plon[starts] = [math.nan if p is None else p.longitude for p in before]
     pt[starts] = before_t
@@ -322,9 +359,9 @@ def _micros(when: FloatArray) -> npt.NDArray[np.int64]:
 
 # The dwell machine over (worker, site) pairs -----------------------------------------------------------------------
 
-_ENTERING, _INSIDE, _LEAVING = 1, 2, 3
-_CODE = {Presence.ENTERING: _ENTERING, Presence.INSIDE: _INSIDE, Presence.LEAVING: _LEAVING}
-_STATUS = {code: status for status, code in _CODE.items()}
+_ENTERING, _INSIDE, _LEAVING = (PHASE_CODES[p] for p in (Presence.ENTERING, Presence.INSIDE, Presence.LEAVING))
+_KINDS = (FenceEventType.EXIT, FenceEventType.ENTER)
+"""A crossing's type by whether it enters."""
 
 
 MAX_ENTRIES = 200_000
@@ -339,15 +376,15 @@ def _dwell(
     t_us: npt.NDArray[np.int64],
     ignored: npt.NDArray[np.bool_],
     pairs: NearPairs,
-    groups: list[tuple[int, int, int]],
+    g_worker: npt.NDArray[np.int64],
     group_of: npt.NDArray[np.intp],
-    fences: Mapping[int, FenceState],
+    table: FenceTable,
     index: GeofenceIndex,
     dwell: DwellParams,
-) -> tuple[list[GeofenceEvent], dict[int, FenceState]] | None:
-    """`step` over each worker's fixes (`fx`, in (worker, fix time) order) from their state in `fences`: the crossings
-    in (worker, fix time, site) order, and the states of the workers whose presence at some site changed (None: more
-    than `MAX_ENTRIES`).
+) -> tuple[list[GeofenceEvent], FenceTable, tuple[int, ...]] | None:
+    """`step` over each worker's fixes (`fx`, in (worker, fix time) order; `g_worker`: the worker of each group of
+    them) from their state in `table`: the crossings in (worker, fix time, site) order, the table after, and the
+    workers whose presence at some site changed (None: more than `MAX_ENTRIES`).
 
     `step` decides each site on its own: a fix `ignored` changes nothing; otherwise the worker's presence at a site
     goes (inside: 0 m beyond its edge; out: farther than the margin, or not near at all)
@@ -365,80 +402,56 @@ def _dwell(
     keep = ~ignored
     counted = np.flatnonzero(keep)
     if not len(counted):
-        return [], {}
-    n_groups = len(groups)
+        return [], table, ()
+    n_groups = len(g_worker)
     rank = np.cumsum(keep) - 1  # a counted fix's place among the counted ones
     c_group = group_of[counted]
     c_t = t_us[counted]
     g_first = np.searchsorted(c_group, np.arange(n_groups), "left")
     g_end = np.searchsorted(c_group, np.arange(n_groups), "right")
 
-    # The sites: the index's fences by position (`GeofenceIndex.positions`, built with the index, not per batch), then
-    # those of the states that the index no longer holds, numbered on from there for this batch.
-    positions = index.positions
-    gone: dict[int, int] = {}
-    init_g: list[int] = []
-    init_f: list[int] = []
-    init_code: list[int] = []
-    init_since: list[int] = []
-    init_presence: list[SitePresence] = []
-    for g, (wid, _, _) in enumerate(groups):
-        state = fences.get(wid)
-        if state is None or not state.sites:
-            continue
-        for site_id, presence in state.sites.items():
-            f = positions.get(site_id)
-            if f is None:
-                f = gone.get(site_id)
-                if f is None:
-                    f = gone[site_id] = len(positions) + len(gone)
-            phase = _CODE[presence.status]
-            init_g.append(g)
-            init_f.append(f)
-            init_code.append(phase)
-            # Only a phase a run carries over (`runs`: entering, leaving) reads its start; inside, it is never read
-            # (the time's conversion is most of what a state's site costs here).
-            init_since.append(0 if phase == _INSIDE else (presence.since - _EPOCH) // _MICROSECOND)
-            init_presence.append(presence)
-    n_sites = len(positions) + len(gone)
-    site_ids = np.concatenate((index.site_ids, np.fromiter(gone, np.int64, len(gone)))) if gone else index.site_ids
-    i_key = np.array(init_g, np.int64) * n_sites + np.array(init_f, np.int64)
+    # The states' pairs of the batch's workers, read from the table's columns as they are (`init_*`), their sites by
+    # their position in the index (`NearPairs.fence`), those the index no longer holds numbered on from there.
+    init_g, rows = table.rows_of(g_worker)
+    init_f, site_ids = index.fence_positions(table.site[rows])
+    n_sites = len(site_ids)
+    init_code, init_since, init_id = table.phase[rows], table.since_us[rows], table.since_id[rows]
+    i_key = init_g * n_sites + init_f
 
     # The counted fixes near a site, by (counted fix, site) key: metres beyond its edge.
-    near_counted = keep[pairs.point]
+    near_counted = np.flatnonzero(keep[pairs.point])
     near_key = rank[pairs.point[near_counted]] * n_sites + pairs.fence[near_counted]
     by_key = np.argsort(near_key, kind="stable")
-    near_key, near_out = near_key[by_key], pairs.outside_m[near_counted][by_key]
+    near_key, near_out = near_key[by_key], pairs.outside_m[near_counted[by_key]]
     inside = np.flatnonzero(near_out == 0.0)
     in_c = near_key[inside] // n_sites
 
     # The pairs that can change: each worker's sites, and any site a counted fix is inside. A pair's fixes run from
     # its worker's first counted fix (a site of their state) or from the first fix inside (nothing before).
+    # A state's pair begins at its worker's first counted fix, so no later than a fix inside it: sorted (stably) by key
+    # then beginning, a pair's first entry is its state's row when it had one (`src`: which; -1 none).
     key = np.concatenate((i_key, c_group[in_c] * n_sites + near_key[inside] % n_sites))
-    begin = np.concatenate((g_first[np.array(init_g, np.intp)], in_c))
+    begin = np.concatenate((g_first[init_g], in_c))
+    src = np.concatenate((np.arange(len(i_key)), np.full(len(in_c), -1)))
     by_pair = np.lexsort((begin, key))
-    key, begin = key[by_pair], begin[by_pair]
+    key, begin, src = key[by_pair], begin[by_pair], src[by_pair]
     head = np.concatenate(([True], key[1:] != key[:-1])) if len(key) else np.zeros(0, bool)
-    p_key, p_begin = key[head], begin[head]
-    p_g, p_f = p_key // n_sites, p_key % n_sites
+    p_g, p_f = np.divmod(key[head], n_sites)
+    p_begin, p_src = begin[head], src[head]
     p_len = g_end[p_g] - p_begin
-    has = p_len > 0  # a worker with no counted fix in the batch keeps their state
-    p_key, p_begin, p_g, p_f, p_len = p_key[has], p_begin[has], p_g[has], p_f[has], p_len[has]
-    n_pairs = len(p_key)
+    has = np.flatnonzero(p_len > 0)  # a worker with no counted fix in the batch keeps their state
+    p_begin, p_g, p_f, p_len, p_src = p_begin[has], p_g[has], p_f[has], p_len[has], p_src[has]
+    n_pairs = len(p_len)
     if not n_pairs:
-        return [], {}
-    # What each pair's state said (the states' sites come in no order: a site gone from the index comes last).
+        return [], table, ()
+    # What each pair's state said.
+    was = p_src >= 0
+    at_init = np.maximum(p_src, 0)
     if len(i_key):
-        i_order = np.argsort(i_key)
-        at = np.minimum(np.searchsorted(i_key[i_order], p_key), len(i_key) - 1)
-        was = i_key[i_order][at] == p_key
-        at_init = i_order[at]
-        p_code = np.where(was, np.array(init_code, np.int8)[at_init], 0)
-        p_since = np.where(was, np.array(init_since, np.int64)[at_init], 0)
+        p_code = np.where(was, init_code[at_init], 0)
+        p_since = np.where(was, init_since[at_init], 0)
     else:
-        at_init = np.zeros(n_pairs, np.intp)
         p_code, p_since = np.zeros(n_pairs, np.int8), np.zeros(n_pairs, np.int64)
-    p_presence = at_init.tolist()
 
     # Each pair's fixes as entries: pair, counted fix, time, and where the fix stands (inside, within the margin, out).
     offset = np.cumsum(p_len) - p_len
@@ -500,22 +513,30 @@ def _dwell(
         began = np.where(k_enter, in_start[k_entry], out_start[k_entry])
         carried = np.where(k_enter, in_carried[k_entry], out_carried[k_entry])
         began_fix = np.where(carried, -1, counted[e_c[began]])
-        for entering, p, k, b, wid, site in zip(
+        # A crossing whose phase began before the batch: its start and fix as the state's row said (read as lists here,
+        # not as numpy scalars in the loop).
+        had = at_init[k_pair]
+        had_us = init_since[had].tolist() if len(rows) else [0] * len(had)
+        had_id = init_id[had].tolist() if len(rows) else [NO_ID] * len(had)
+        for entering, k, b, wid, site, since_us, since_id in zip(
             k_enter.tolist(),
-            k_pair.tolist(),
             counted[e_c[k_entry]].tolist(),
             began_fix.tolist(),
-            np.array([wid for wid, _, _ in groups], np.int64)[p_g[k_pair]].tolist(),
+            g_worker[p_g[k_pair]].tolist(),
             site_ids[p_f[k_pair]].tolist(),
+            had_us,
+            had_id,
             strict=True,
         ):
-            if b < 0:
-                had = init_presence[p_presence[p]]
-                at, began_id = had.since, had.position_id
+            if b < 0:  # begun before the batch: as the state said
+                at = _EPOCH + since_us * _MICROSECOND
+                began_id = None if since_id == NO_ID else since_id
             else:
-                at, began_id = fx[b].fix_time, fix_id(b)
-            kind = FenceEventType.ENTER if entering else FenceEventType.EXIT
-            events.append(fence_event(kind, wid, site, at, fx[k].fix_time, began_id))
+                began = fx[b]
+                at, began_id = began.fix_time, None if fx_ids is None else fx_ids[b]
+                if began_id is None:
+                    began_id = began.id
+            events.append(fence_event(_KINDS[entering], wid, site, at, fx[k].fix_time, began_id))
 
     # Each pair's state after the batch: its phase, and since which entry (-1: since what its state said).
     last_made = np.full(n_pairs, -1, np.intp)
@@ -548,32 +569,20 @@ def _dwell(
 
     changed = (code != p_code) | (since_entry >= 0)
     if not changed.any():
-        return events, {}
-    # The states of the workers with a pair changed: each of their pairs still entering, inside or leaving.
+        return events, table, ()
+    # The rows of the workers with a pair changed, in place of theirs: each of their pairs still entering, inside or
+    # leaving (pairs in ascending order of worker, as the table's rows).
     worker_changed = np.zeros(n_groups, bool)
     worker_changed[p_g[changed]] = True
-    shown = worker_changed[p_g] & (code != 0)
-    since_fix = np.where(since_entry >= 0, counted[e_c[np.maximum(since_entry, 0)]], -1)
-    sites: dict[int, dict[int, SitePresence]] = {g: {} for g in np.flatnonzero(worker_changed).tolist()}
-    for g, site, c, k, p in zip(
-        p_g[shown].tolist(),
-        site_ids[p_f[shown]].tolist(),
-        code[shown].tolist(),
-        since_fix[shown].tolist(),
-        np.flatnonzero(shown).tolist(),
-        strict=True,
-    ):
-        status = _STATUS[c]
-        if k >= 0:
-            sites[g][site] = site_presence(status, fx[k].fix_time, fix_id(k))
-        else:
-            had = init_presence[p_presence[p]]
-            sites[g][site] = had if had.status is status else site_presence(status, had.since, had.position_id)
-    out: dict[int, FenceState] = {}
-    last_counted = counted[g_end[np.fromiter(sites, np.intp, len(sites))] - 1].tolist()
-    for (g, found), k in zip(sites.items(), last_counted, strict=True):
-        wid = groups[g][0]
-        out[wid] = fence_state(
-            wid, fx[k].fix_time, MappingProxyType(dict(sorted(found.items())) if len(found) > 1 else found)
-        )
-    return events, out
+    shown = np.flatnonzero(worker_changed[p_g] & (code != 0))
+    since_fix = np.where(since_entry[shown] >= 0, counted[e_c[np.maximum(since_entry[shown], 0)]], -1)
+    new_since = np.where(since_fix >= 0, t_us[np.maximum(since_fix, 0)], init_since[at_init[shown]] if len(rows) else 0)
+    new_id = init_id[at_init[shown]] if len(rows) else np.full(len(shown), NO_ID, np.int64)
+    begun = np.flatnonzero(since_fix >= 0)
+    if len(begun):
+        began_ids = [fix_id(k) for k in since_fix[begun].tolist()]
+        new_id[begun] = [NO_ID if i is None else i for i in began_ids]
+    after = table.replaced(
+        rows[worker_changed[init_g]], g_worker[p_g[shown]], site_ids[p_f[shown]], code[shown], new_since, new_id
+    )
+    return events, after, tuple(g_worker[worker_changed].tolist())

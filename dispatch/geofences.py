@@ -19,7 +19,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
@@ -41,10 +41,13 @@ __all__ = [
     "DwellParams",
     "FenceEventType",
     "FenceState",
+    "FenceTable",
     "Geofence",
     "GeofenceEvent",
     "GeofenceIndex",
+    "NO_ID",
     "NearPairs",
+    "PHASE_CODES",
     "PolygonFence",
     "Presence",
     "SitePresence",
@@ -360,6 +363,8 @@ class GeofenceIndex:
     """Each site's position in `fences` (the `NearPairs.fence` of its pairs), built once per index, not per batch."""
     site_ids: npt.NDArray[np.int64] = field(init=False, repr=False, compare=False)
     """The sites' ids by position (`positions`' inverse; read only)."""
+    _by_id: npt.NDArray[np.intp] = field(init=False, repr=False, compare=False)
+    """The positions in ascending order of their site ids (`site_ids[_by_id]` is sorted), for `fence_positions`."""
 
     def __post_init__(self) -> None:
         fences = MappingProxyType(dict(self.fences))
@@ -374,6 +379,25 @@ class GeofenceIndex:
         object.__setattr__(self, "_columns", _FenceColumns.of(ids, [fences[i] for i in ids], polygons))
         object.__setattr__(self, "positions", MappingProxyType({site_id: k for k, site_id in enumerate(ids)}))
         object.__setattr__(self, "site_ids", self._columns.site_ids)
+        object.__setattr__(self, "_by_id", np.argsort(self._columns.site_ids, kind="stable"))
+
+    def fence_positions(self, site_ids: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Each of `site_ids`' position in `fences` (`positions`, for many at once), the sites the index does not hold
+        numbered on from `len(fences)` in ascending order of id; and every site's id by those positions (`site_ids`,
+        then those gone)."""
+        n = len(self.site_ids)
+        if n:
+            ordered = self.site_ids[self._by_id]
+            at = np.minimum(np.searchsorted(ordered, site_ids), n - 1)
+            found = ordered[at] == site_ids
+            out = np.where(found, self._by_id[at], -1).astype(np.int64)
+        else:
+            found, out = np.zeros(len(site_ids), bool), np.full(len(site_ids), -1, np.int64)
+        if found.all():
+            return out, self.site_ids
+        gone = np.unique(site_ids[~found])
+        out[~found] = n + np.searchsorted(gone, site_ids[~found])
+        return out, np.concatenate((self.site_ids, gone))
 
     @classmethod
     def of_sites(cls, sites: Iterable[Site]) -> GeofenceIndex:
@@ -464,7 +488,8 @@ class GeofenceIndex:
             & (plat - dlat <= env[:, 3])
             & (plat + dlat >= env[:, 1])
         )
-        which, found, plat, plon = which[meets], found[meets], plat[meets], plon[meets]
+        sel = np.flatnonzero(meets)  # the positions once, not a boolean mask counted again for each column
+        which, found, plat, plon = which[sel], found[sel], plat[sel], plon[sel]
         outside = np.zeros(len(which), np.float64)
         circle = cols.circle[found]
         c = np.flatnonzero(circle)
@@ -481,7 +506,7 @@ class GeofenceIndex:
                 x = (plon[away] - cols.origin_lon[fa]) * cols.m_per_deg_lon[fa]
                 y = (plat[away] - cols.origin_lat[fa]) * _M_PER_DEG_LAT
                 outside[away] = shapely.distance(cols.metres[fa], shapely.points(x, y))
-        keep = outside <= margin_m
+        keep = np.flatnonzero(outside <= margin_m)
         kept = found[keep].astype(np.intp)
         return NearPairs(which[keep].astype(np.intp), cols.site_ids[kept], outside[keep], kept)
 
@@ -616,6 +641,160 @@ def fence_event(
     _event_confirmed(made, confirmed_at)
     _event_id(made, position_id)
     return made
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+PHASE_CODES: Mapping[Presence, int] = MappingProxyType({Presence.ENTERING: 1, Presence.INSIDE: 2, Presence.LEAVING: 3})
+"""`FenceTable.phase`'s codes (0: no presence, a pair not kept)."""
+_PHASE_OF: Mapping[int, Presence] = MappingProxyType({code: phase for phase, code in PHASE_CODES.items()})
+
+NO_ID = int(np.iinfo(np.int64).min)
+"""`FenceTable.since_id` of a presence begun by a fix without an id."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FenceTable:
+    """Every worker's presence at each site they are entering, inside of or leaving, as columns: one row per (worker,
+    site) pair, the rows of a worker together and the workers in ascending order (`worker`). The same facts as a
+    `FenceState` per worker (`state`, `states`, `of`), kept this way between batches by the alert evaluator: the
+    dwell machine over arrays (`dispatch.batch_events`) reads and writes the columns directly, where decoding each
+    worker's `FenceState` before a batch and building it again after cost ~0.3 ms a window (bench/README.md, "Alerts").
+
+    `since_us` is the fix time the phase began at in microseconds since the epoch (a `FenceState` built from the table
+    has it in UTC), `since_id` that fix's id (`NO_ID`: none). A state's `last_fix_time` is not kept (None here): the
+    evaluator skips a fix not newer than the worker's last one before a state sees it.
+    """
+
+    worker: npt.NDArray[np.int64]
+    site: npt.NDArray[np.int64]
+    phase: npt.NDArray[np.int8]
+    since_us: npt.NDArray[np.int64]
+    since_id: npt.NDArray[np.int64]
+
+    def __post_init__(self) -> None:
+        for column in (self.worker, self.site, self.phase, self.since_us, self.since_id):
+            column.flags.writeable = False  # a value: changed only by making another (`replaced`, `updated`)
+
+    @classmethod
+    def empty(cls) -> FenceTable:
+        return cls(
+            np.empty(0, np.int64),
+            np.empty(0, np.int64),
+            np.empty(0, np.int8),
+            np.empty(0, np.int64),
+            np.empty(0, np.int64),
+        )
+
+    @classmethod
+    def of(cls, states: Mapping[int, FenceState]) -> FenceTable:
+        """The table of `states` (by worker id; a state without sites has no rows)."""
+        rows = [
+            (
+                w,
+                site,
+                PHASE_CODES[p.status],
+                (p.since - _EPOCH) // _MICROSECOND,
+                NO_ID if p.position_id is None else p.position_id,
+            )
+            for w in sorted(states)
+            for site, p in states[w].sites.items()
+        ]
+        if not rows:
+            return cls.empty()
+        worker, site, phase, since_us, since_id = zip(*rows, strict=True)
+        return cls(
+            np.array(worker, np.int64),
+            np.array(site, np.int64),
+            np.array(phase, np.int8),
+            np.array(since_us, np.int64),
+            np.array(since_id, np.int64),
+        )
+
+    def __len__(self) -> int:
+        """The (worker, site) pairs."""
+        return len(self.worker)
+
+    def rows_of(self, workers: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+        """The rows of `workers` (ascending ids): for each row, which of `workers` it is of, and the row."""
+        lo = np.searchsorted(self.worker, workers, "left")
+        count = np.searchsorted(self.worker, workers, "right") - lo
+        total = int(count.sum())
+        of = np.repeat(np.arange(len(workers)), count)
+        return of, np.arange(total) + np.repeat(lo - (np.cumsum(count) - count), count)
+
+    def state(self, worker_id: int) -> FenceState | None:
+        """The worker's `FenceState` (sites in ascending order of id; None: at no site)."""
+        lo, hi = np.searchsorted(self.worker, [worker_id, worker_id + 1]).tolist()
+        if lo == hi:
+            return None
+        return fence_state(worker_id, None, MappingProxyType(self._sites(lo, hi)))
+
+    def states(self, workers: Iterable[int]) -> dict[int, FenceState]:
+        """The `FenceState` of each of `workers`, with no sites for one at none."""
+        out: dict[int, FenceState] = {}
+        for w in workers:
+            lo, hi = np.searchsorted(self.worker, [w, w + 1]).tolist()
+            out[w] = fence_state(w, None, MappingProxyType(self._sites(lo, hi)))
+        return out
+
+    def workers(self) -> list[int]:
+        """The workers at some site, ascending."""
+        workers: list[int] = np.unique(self.worker).tolist()
+        return workers
+
+    def _sites(self, lo: int, hi: int) -> dict[int, SitePresence]:
+        sites: dict[int, SitePresence] = {}
+        for site, phase, us, fix_id in sorted(
+            zip(
+                self.site[lo:hi].tolist(),
+                self.phase[lo:hi].tolist(),
+                self.since_us[lo:hi].tolist(),
+                self.since_id[lo:hi].tolist(),
+                strict=True,
+            )
+        ):
+            sites[site] = site_presence(
+                _PHASE_OF[phase], _EPOCH + us * _MICROSECOND, None if fix_id == NO_ID else fix_id
+            )
+        return sites
+
+    def replaced(
+        self,
+        dropped: npt.NDArray[np.intp],
+        worker: npt.NDArray[np.int64],
+        site: npt.NDArray[np.int64],
+        phase: npt.NDArray[np.int8],
+        since_us: npt.NDArray[np.int64],
+        since_id: npt.NDArray[np.int64],
+    ) -> FenceTable:
+        """The table without the rows `dropped`, with the rows given (ascending workers: a worker's rows together)."""
+        keep = np.ones(len(self.worker), bool)
+        keep[dropped] = False
+        if not len(worker):
+            if keep.all():
+                return self
+            return FenceTable(
+                self.worker[keep], self.site[keep], self.phase[keep], self.since_us[keep], self.since_id[keep]
+            )
+        all_workers = np.concatenate((self.worker[keep], worker))
+        order = np.argsort(all_workers, kind="stable")  # two ascending runs merged
+        return FenceTable(
+            all_workers[order],
+            np.concatenate((self.site[keep], site))[order],
+            np.concatenate((self.phase[keep], phase))[order],
+            np.concatenate((self.since_us[keep], since_us))[order],
+            np.concatenate((self.since_id[keep], since_id))[order],
+        )
+
+    def updated(self, states: Mapping[int, FenceState]) -> FenceTable:
+        """The table with each worker of `states` at the sites of their state (and no others)."""
+        if not states:
+            return self
+        _, dropped = self.rows_of(np.array(sorted(states), np.int64))
+        new = FenceTable.of(states)
+        return self.replaced(dropped, new.worker, new.site, new.phase, new.since_us, new.since_id)
 
 
 def _ignored(position: Position, params: DwellParams) -> bool:

@@ -60,6 +60,7 @@ from dispatch.geo import LatLon
 from dispatch.geofences import (
     DwellParams,
     FenceState,
+    FenceTable,
     GeofenceEvent,
     GeofenceIndex,
     Presence,
@@ -109,8 +110,14 @@ def alert_message(alert: Alert) -> dict[str, Any]:
 class _Cache:
     """What evaluation keeps between batches (guarded by FieldEvents' lock)."""
 
-    fences: dict[int, FenceState] = field(default_factory=dict)
+    fences: FenceTable = field(default_factory=FenceTable.empty)
+    """Every worker's presence at the sites they are entering, inside of or leaving (`dispatch.batch_events` reads and
+    writes its columns as they are: no `FenceState` built per window)."""
+    seen: set[int] = field(default_factory=set)
+    """The workers whose presence was loaded (`_load_presence`)."""
     last: dict[int, Position] = field(default_factory=dict)
+    last_t: dict[int, float] = field(default_factory=dict)
+    """The `timestamp()` of each worker's `last` fix (for every worker of `last` that the evaluator set)."""
     open_keys: set[str] = field(default_factory=set)
     keys_fresh_until: float = float("-inf")
     index: GeofenceIndex | None = None
@@ -258,7 +265,7 @@ class FieldEvents:
             ids, fix_us, fixes = fixes.ids, fixes.fix_us, fixes.positions
         # Each fix's worker read once, for the workers not met yet and for the batch's arrays.
         worker_ids = np.fromiter((p.worker_id for p in fixes), np.int64, len(fixes))
-        unseen = set(np.unique(worker_ids).tolist()).difference(self._cache.fences)
+        unseen = set(worker_ids.tolist()).difference(self._cache.seen)  # (a set of the list: half `np.unique`'s CPU)
         if unseen:
             self._load_presence(unseen, min(p.fix_time for p in fixes))
         cache = self._cache
@@ -270,6 +277,7 @@ class FieldEvents:
                 fix_us=fix_us,
                 worker_ids=worker_ids,
                 last=cache.last,
+                last_t=cache.last_t,
                 fences=cache.fences,
                 index=cache.index,
                 settings=self._settings,
@@ -277,7 +285,8 @@ class FieldEvents:
                 open_keys=cache.open_keys,
             )
             cache.last.update(outcome.last)
-            cache.fences.update(outcome.fences)
+            cache.last_t.update(outcome.last_t)
+            cache.fences = outcome.table
         decisions, crossings = list(outcome.decisions), list(outcome.crossings)
         if decisions or crossings:
             self._store(decisions, crossings)
@@ -375,11 +384,15 @@ class FieldEvents:
         with session_scope(self._sessions) as session:
             inside = alerts_repo.sites_inside_many(session, worker_ids=worker_ids, since=since)
         with self._lock:
-            for worker_id, sites in inside.items():
-                if worker_id in self._cache.fences:
-                    continue
-                presence = {s: SitePresence(Presence.INSIDE, at) for s, at in sites.items()}
-                self._cache.fences[worker_id] = FenceState(worker_id, None, MappingProxyType(presence))
+            loaded = {
+                worker_id: FenceState(
+                    worker_id, None, MappingProxyType({s: SitePresence(Presence.INSIDE, at) for s, at in sites.items()})
+                )
+                for worker_id, sites in inside.items()
+                if worker_id not in self._cache.seen
+            }
+            self._cache.seen.update(loaded)
+            self._cache.fences = self._cache.fences.updated(loaded)
 
     # --- time-based kinds ------------------------------------------------------------------------
 

@@ -21,13 +21,17 @@ from dispatch.alerts import AlertKind, AlertSettings, Decision, fix_alerts, open
 from dispatch.batch_events import evaluate_batch, wanted
 from dispatch.geo import EARTH_RADIUS_M, LatLon, haversine_m
 from dispatch.geofences import (
+    NO_ID,
     CircleFence,
     DwellParams,
     FenceState,
+    FenceTable,
     Geofence,
     GeofenceEvent,
     GeofenceIndex,
     PolygonFence,
+    Presence,
+    SitePresence,
     step,
 )
 from dispatch.positions import Position, StoredFixes
@@ -162,10 +166,13 @@ def check_same(
     ids_beside: bool = False,
     times_beside: bool = False,
     workers_beside: bool = False,
+    as_states: bool = False,
 ) -> tuple[int, int]:
     """`ids_beside`: each batch is given as fixes without their ids and the ids beside them (`StoredFixes`);
     `times_beside`: with the fixes' times in microseconds beside them (`StoredFixes.fix_us`); `workers_beside`: with
-    their worker ids as an array beside them (as the evaluator reads them once)."""
+    their worker ids as an array beside them (as the evaluator reads them once). The dwell states go from batch to
+    batch as the evaluator keeps them (the `FenceTable` a batch returns, and each worker's last fix time beside the
+    last fixes), or with `as_states` as a `FenceState` per worker, updated with the states a batch changed."""
     rng = random.Random(seed)
     sites = fences(rng)
     index = GeofenceIndex(sites)
@@ -181,7 +188,9 @@ def check_same(
     ref_last: dict[int, Position] = {}
     ref_states: dict[int, FenceState] = {}
     last: dict[int, Position] = {}
+    last_t: dict[int, float] = {}
     states: dict[int, FenceState] = {}
+    table = FenceTable.empty()
     seen = [0, 0]
     for batch in np.split(np.arange(len(fixes)), cuts):
         chunk = [fixes[i] for i in batch.tolist()]
@@ -193,7 +202,8 @@ def check_same(
             fix_us=[(p.fix_time - EPOCH) // MICROSECOND for p in chunk] if times_beside else None,
             worker_ids=np.array([p.worker_id for p in chunk], np.int64) if workers_beside else None,
             last=last,
-            fences=states,
+            last_t=None if as_states else last_t,
+            fences=states if as_states else table,
             index=index,
             settings=ALERTS,
             dwell=DWELL,
@@ -201,7 +211,16 @@ def check_same(
             one_by_one=one_by_one,
         )
         last.update(got.last)
-        states.update(got.fences)
+        last_t.update(got.last_t)
+        changed = got.fences
+        states.update(changed)
+        table = got.table
+        assert set(changed) == set(got.changed)
+        for w, state in changed.items():  # a state the batch changed: as `step` left it
+            assert dict(state.sites) == dict(ref_states[w].sites)
+        if not as_states:
+            assert presence(table.states(ref_states)) == presence(ref_states)
+        assert last_t == {w: p.fix_time.timestamp() for w, p in ref_last.items()}
         assert list(got.crossings) == want_crossings
         assert list(got.decisions) == want_decisions
         assert last == (ref_last if not ids_beside else {w: replace(p, id=None) for w, p in ref_last.items()})
@@ -218,12 +237,14 @@ def check_same(
     fixes_each=st.integers(1, 60),
     batches=st.integers(1, 4),
     one_by_one=st.booleans(),
+    as_states=st.booleans(),
 )
 def test_a_batch_decides_what_each_fix_through_step_and_fix_alerts_decides(
-    seed: int, workers: int, fixes_each: int, batches: int, one_by_one: bool
+    seed: int, workers: int, fixes_each: int, batches: int, one_by_one: bool, as_states: bool
 ) -> None:
-    """Over arrays, and one by one as a small batch goes."""
-    check_same(seed, workers, fixes_each, batches, one_by_one)
+    """Over arrays, and one by one as a small batch goes; the dwell states kept between batches as a table (as the
+    evaluator keeps them) or as a `FenceState` per worker."""
+    check_same(seed, workers, fixes_each, batches, one_by_one, as_states=as_states)
 
 
 @settings(max_examples=30, deadline=None)
@@ -360,7 +381,7 @@ def test_the_arrays_decide_what_step_decides_over_long_tracks_any_dwell_and_site
     ref_last: dict[int, Position] = {}
     ref_states: dict[int, FenceState] = {}
     last: dict[int, Position] = {}
-    states: dict[int, FenceState] = {}
+    table = FenceTable.empty()
     for n, batch in enumerate(np.split(np.arange(len(fixes)), cuts)):
         index = GeofenceIndex(sites if n == 0 else {s: f for s, f in sites.items() if s not in gone})
         chunk = [fixes[i] for i in batch.tolist()]
@@ -368,7 +389,7 @@ def test_the_arrays_decide_what_step_decides_over_long_tracks_any_dwell_and_site
         got = evaluate_batch(
             chunk,
             last=last,
-            fences=states,
+            fences=table,
             index=index,
             settings=ALERTS,
             dwell=dwell,
@@ -376,9 +397,10 @@ def test_the_arrays_decide_what_step_decides_over_long_tracks_any_dwell_and_site
             one_by_one=False,
         )
         last.update(got.last)
-        states.update(got.fences)
+        table = got.table
         assert list(got.crossings) == want_crossings
-        assert presence(states) == presence(ref_states)
+        assert presence(table.states(ref_states)) == presence(ref_states)
+        assert sorted(table.workers()) == sorted(w for w, s in ref_states.items() if s.sites)
 
 
 def test_near_pairs_finds_what_near_finds_beside_a_polygon_kilometres_wide_and_for_points_far_off() -> None:
@@ -417,3 +439,46 @@ def test_a_batch_beyond_the_arrays_limit_goes_one_by_one_and_decides_the_same(mo
     monkeypatch.setattr(batch_events, "_one_by_one", counted)
     crossings, decisions = check_same(3, 5, 80, 3)
     assert calls and crossings > 0 and decisions > 0
+
+
+def test_a_table_of_states_gives_back_each_state_and_replaces_only_the_workers_updated() -> None:
+    """Tests the columns the evaluator keeps each worker's dwell state in: every presence (phase, since to the
+    microsecond, fix id or none) comes back as it went in, whatever order the sites came in; updating some workers
+    replaces their sites (more, fewer, none left) and leaves the others' as they were; a worker at no site has no
+    rows, and reads back as a state without sites."""
+    t = T0 + timedelta(microseconds=123_457)
+    states = {
+        9: FenceState(9, None, {30: SitePresence(Presence.LEAVING, t, None), 4: SitePresence(Presence.INSIDE, t, 77)}),
+        2: FenceState(2, t, {5: SitePresence(Presence.ENTERING, t + timedelta(seconds=1), 78)}),
+        5: FenceState(5, t),
+        7: FenceState(7, None, {4: SitePresence(Presence.INSIDE, T0, 2**40)}),
+    }
+    table = FenceTable.of(states)
+    assert len(table) == 4 and table.workers() == [2, 7, 9]
+    assert list(table.worker) == [2, 7, 9, 9]
+    assert {w: dict(s.sites) for w, s in table.states([2, 5, 7, 9]).items()} == {
+        w: dict(s.sites) for w, s in states.items()
+    }
+    assert table.state(5) is None and table.state(8) is None
+    assert list(table.states([9])[9].sites) == [4, 30]
+    assert table.since_id[table.site == 30].tolist() == [NO_ID]
+    later = table.updated(
+        {
+            2: FenceState(
+                2, None, {5: SitePresence(Presence.INSIDE, t, 78), 6: SitePresence(Presence.ENTERING, t, 80)}
+            ),
+            9: FenceState(9, None),
+            1: FenceState(1, None, {4: SitePresence(Presence.ENTERING, T0, None)}),
+        }
+    )
+    assert later.workers() == [1, 2, 7]
+    assert np.all(np.diff(later.worker) >= 0)
+    assert dict(later.states([2])[2].sites) == {
+        5: SitePresence(Presence.INSIDE, t, 78),
+        6: SitePresence(Presence.ENTERING, t, 80),
+    }
+    assert later.states([7]) == table.states([7])
+    assert dict(later.states([9])[9].sites) == {}
+    assert table.states([9])[9].sites.keys() == {4, 30}  # the table updated is a new value; the old one unchanged
+    with pytest.raises(ValueError, match="read-only"):
+        table.phase[0] = 1  # a value: its columns are not written in place

@@ -109,6 +109,35 @@ def test_a_restarted_process_knows_the_worker_is_inside_and_makes_no_second_ente
     assert fence_rows(sessions) == [("geofence_enter", t0), ("geofence_exit", t0 + timedelta(seconds=200))]
 
 
+def test_workers_reloaded_after_a_restart_beside_others_cross_once_each_in_windows_of_many_fixes(sessions, world):
+    """Tests that after a restart, workers the new evaluator reloads as inside a site (their stored entries) make no
+    second enter, and each makes one exit when they leave, while a worker met for the first time in the same
+    windows enters; windows of several workers' fixes, decided over arrays (not one by one)."""
+    with session_scope(sessions) as session:
+        bo = add_worker(session, name="Bo", device_id="dev-2", shifts=(EVERY_DAY_7_TO_19,)).id
+        cy = add_worker(session, name="Cy", device_id="dev-3", shifts=(EVERY_DAY_7_TO_19,)).id
+    ana, t0 = world["worker"], NOW - timedelta(minutes=10)
+
+    def fixes(worker: int, where: LatLon, seconds: tuple[int, ...]) -> list[Position]:
+        return [stored(sessions, {"worker": worker}, t0 + timedelta(seconds=s), where) for s in seconds]
+
+    def crossings() -> list[tuple[str, int, datetime]]:
+        with session_scope(sessions) as session:
+            rows = session.scalars(select(FenceCrossingRow).order_by(FenceCrossingRow.at, FenceCrossingRow.worker_id))
+            return [(r.type, r.worker_id, r.at) for r in rows]
+
+    first = events_of(sessions, world)
+    first.evaluate(fixes(ana, CASINO, (0, 30, 70)) + fixes(bo, CASINO, (5, 35, 75)))
+    entered = [("enter", ana, t0), ("enter", bo, t0 + timedelta(seconds=5))]
+    assert crossings() == entered
+    restarted = events_of(sessions, world)
+    restarted.evaluate(fixes(ana, CASINO, (100, 130)) + fixes(bo, FAR, (100, 130, 170)) + fixes(cy, CASINO, (100, 170)))
+    moved = [("exit", bo, t0 + timedelta(seconds=100)), ("enter", cy, t0 + timedelta(seconds=100))]
+    assert crossings() == entered + moved
+    restarted.evaluate(fixes(ana, FAR, (200, 230, 270)) + fixes(bo, FAR, (200, 230)) + fixes(cy, CASINO, (200, 230)))
+    assert crossings() == [*entered, *moved, ("exit", ana, t0 + timedelta(seconds=200))]
+
+
 def test_two_processes_seeing_alternate_fixes_store_one_arrival_and_one_departure(sessions, world):
     """Tests that when a phone's fixes alternate between two web processes, each of which completes the dwell on
     its own fixes, the worker's events are still one enter and one exit, and the order arrives once."""
