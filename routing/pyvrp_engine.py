@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pyvrp
+from pyvrp.IteratedLocalSearch import IteratedLocalSearchCallbacks
 from pyvrp.search import LocalSearch, NeighbourhoodParams, PerturbationManager, PerturbationParams, compute_neighbours
 from pyvrp.stop import StoppingCriterion
 
@@ -123,6 +124,7 @@ def solve_pyvrp(
     history_length: int | None = None,
     clock: Callable[[], float] | None = None,
     started_s: float | None = None,
+    on_best: Callable[[Callable[[], Plan]], None] | None = None,
 ) -> Plan | None:
     """Solve with PyVRP; None when it ends without a feasible plan (the caller falls back to OR-Tools).
 
@@ -135,7 +137,9 @@ def solve_pyvrp(
     the search is not changed by it. `history_length` replaces PyVRP's
     late-acceptance history (300 solutions, or `settings`') when given (see `_search`). `clock`
     (default `time.perf_counter`) is what a timed budget counts, from `started_s` (a reading of that clock,
-    e.g. when the caller's own checks began; default: this call).
+    e.g. when the caller's own checks began; default: this call). `on_best` is told of each new best solution
+    of the search with a function that makes it a plan (so a caller that wants the best so far, as the pipeline of
+    `routing.solve` does, pays for that plan only when it asks); the search is not changed by it.
     """
     if history_length is not None:
         settings = dataclasses.replace(settings, history_length=history_length)
@@ -166,13 +170,24 @@ def solve_pyvrp(
     constructed = None
     if first is None and settings.insertion_start:
         constructed = _constructed(model, insertion_routes(problem, leave_out))
-    result = _search(model.data, criterion.phase(GIVE_UP_SHARE), seed, first, penalty, started, settings, constructed)
+    result = _search(
+        model.data,
+        criterion.phase(GIVE_UP_SHARE),
+        seed,
+        first,
+        penalty,
+        started,
+        settings,
+        constructed,
+        _Bests(problem, model, leave_out, on_best),
+    )
     if not result.best.is_feasible() and not criterion.done:
         model = _optional(model, problem)
         start = _solution(
             model, [(r.vehicle_type(), [a.idx for a in r.schedule() if a.is_client()]) for r in result.best.routes()]
         )
-        result = _search(model.data, criterion.phase(1.0), seed, start, penalty, None, settings)
+        bests = _Bests(problem, model, leave_out, on_best)
+        result = _search(model.data, criterion.phase(1.0), seed, start, penalty, None, settings, None, bests)
     if not result.best.is_feasible():
         return None
     return _plan(problem, model, result.best, leave_out)
@@ -218,6 +233,7 @@ def _search(
     on_start: Callable[[pyvrp.Solution], None] | None,
     settings: SearchSettings = PLAIN,
     constructed: pyvrp.Solution | None = None,
+    callbacks: IteratedLocalSearchCallbacks | None = None,
 ) -> pyvrp.Result:
     """PyVRP's search, step for step as `pyvrp.solve` runs it, its initial penalties set to `penalty`
     when given; `on_start` sees the solution it starts from: `initial` as it is, else `constructed` (or a random
@@ -267,7 +283,26 @@ def _search(
         initial = search(begin, penalties.max_cost_evaluator(), exhaustive=True)
     if on_start is not None:
         on_start(initial)
-    return pyvrp.IteratedLocalSearch(data, penalties, search, initial, params.ils).run(stop, collect_stats=False)
+    ils = params.ils if callbacks is None else dataclasses.replace(params.ils, callbacks=callbacks)
+    return pyvrp.IteratedLocalSearch(data, penalties, search, initial, ils).run(stop, collect_stats=False)
+
+
+class _Bests(IteratedLocalSearchCallbacks):
+    """Tells `on_best` of each new best solution of PyVRP's search, as a function making it a plan of `problem`."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        model: _Model,
+        leave_out: Mapping[str, UnplannedReason],
+        on_best: Callable[[Callable[[], Plan]], None] | None,
+    ) -> None:
+        self._problem, self._model, self._leave_out, self._on_best = problem, model, leave_out, on_best
+
+    def on_best(self, best: pyvrp.Solution) -> None:
+        if self._on_best is not None:
+            problem, model, leave_out = self._problem, self._model, self._leave_out
+            self._on_best(lambda: _plan(problem, model, best, leave_out))
 
 
 def _broken_routes(solution: pyvrp.Solution) -> int:

@@ -195,3 +195,22 @@ def test_visits_at_one_site_share_a_pyvrp_location_and_the_search_finds_the_same
     for route in plans[True].routes:
         holds = day.worker(route.worker_id).skills
         assert all(day.visit(vid).skills <= holds for vid in route.visit_ids)
+
+
+def test_the_best_so_far_of_pyvrps_search_is_the_plan_it_ends_with_and_watching_it_changes_nothing() -> None:
+    """Tests that `solve_pyvrp`'s `on_best` is told of each new best of the search as a function making it a plan,
+    that the last of them is the plan the search returns, each cheaper than the one before, and that the search
+    finds the same plan watched or not (bench/routing_pipeline.py starts OR-Tools in a second process from PyVRP's
+    best so far; bench/README.md, "Routing", fourteenth session). Stopped by iteration count (300)."""
+    relaxed = relax_for_pyvrp(field_day(0))
+    out = {v.id: r for v in relaxed.visits if (r := unservable_reason(relaxed, v)) is not None}
+    stop = StopRule(max_solutions=300)
+    settings = relaxation_settings(relaxed, stop)
+    makers: list[Any] = []
+    watched = solve_pyvrp(relaxed, stop=stop, seed=0, leave_out=out, settings=settings, on_best=makers.append)
+    alone = solve_pyvrp(relaxed, stop=stop, seed=0, leave_out=out, settings=settings)
+    assert watched is not None and watched == alone
+    bests = [make() for make in makers]
+    assert len(bests) >= 2 and bests[-1] == watched
+    assert all(later.objective < earlier.objective for earlier, later in zip(bests, bests[1:], strict=False))
+    assert all(check(relaxed, plan) == [] for plan in bests)
