@@ -3,12 +3,12 @@
 One open alert per kind, worker and order holds across processes: an open alert carries its
 `open_key`, which is unique, and a raise first looks for it and then inserts with
 `ON CONFLICT DO NOTHING`, so two gunicorn workers raising the same alert at once store one.
-A geofence crossing is stored once by its key in `fence_crossings` (worker, site, time, type; migration 0022).
+A geofence crossing is stored once by its key in `fence_crossings` (worker, site, time, type; migration 0022); on
+SQLite the table itself leaves out a crossing that does not alternate with its pair's newest (a trigger, 0023).
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -158,10 +158,11 @@ def add_fence_events(session: Session, events: Iterable[GeofenceEvent]) -> list[
     stored for that worker and site is not stored (another web process, which saw other fixes of the same
     phone, stored that arrival or departure already, with its own first fix).
 
-    Two statements for the whole batch, however many crossings it holds: one query for the last stored
-    crossing of each (worker, site) pair the batch names (one seek each in `fence_crossings`' key), and one
-    insert (`ON CONFLICT DO NOTHING` on the key) of those that alternate with it, the batch's own crossings taken
-    in order (on SQLite inside a savepoint, which tells apart a crossing stored already).
+    On SQLite one statement for the whole batch, however many crossings it holds: the insert (`ON CONFLICT DO
+    NOTHING` on the key, inside a savepoint, which tells apart a crossing not stored), `fence_crossings`' trigger
+    leaving out each crossing that does not alternate (migration 0023). On PostgreSQL two: one query for the last
+    stored crossing of each (worker, site) pair the batch names (one seek each in the key), and one insert of those
+    that alternate with it, the batch's own crossings taken in order.
     """
     given = list(events)
     if not given:
@@ -229,40 +230,29 @@ _SQLITE_INSERT_CROSSING = (
 
 
 def _add_fence_events_sqlite(session: Session, given: list[GeofenceEvent]) -> list[GeofenceEvent]:
-    """`add_fence_events` on SQLite: the pairs' last crossings (`_last_crossings_sqlite`), then in one pass over the
-    batch the crossings that alternate, each made into its row in SQLite's storage form, then one DB-API
-    `executemany` of those rows.
+    """`add_fence_events` on SQLite: each crossing made into its row in SQLite's storage form, then one DB-API
+    `executemany` of those rows, which alone keeps the alternation: `fence_crossings`' trigger (migration 0023) ignores a
+    crossing of the same type as its pair's newest stored one, the rows taken in order, so the batch's own crossings of
+    a pair alternate against each other and against what any process stored before.
 
-    Driver SQL (no statement to build, compile or look up; the driver's own `executemany`): SQLAlchemy's statement
-    building, cache key and per-value processing (the times) were most of what storing a crossing cost the evaluator.
-    The values are written exactly as the ORM writes them (`UTCDateTime` as naive UTC text with microseconds; that
-    text orders as the times do, so the alternation compares it with the stored times as it is). One pass: each
-    crossing's time is formatted once, for the comparison and the row, and no key is built to tell the stored apart.
-    `executemany` tells only how many rows it stored (a multi-row `INSERT … RETURNING` tells which, but cost ~2 µs
-    more per crossing): when that is all of them, those are the ones stored now. When some were stored already (given
-    twice, or stored meanwhile by another process), the insert is undone to a savepoint and made again a row at a
-    time, each telling whether it stored its row (rare: a crossing is keyed by its first fix, which one process
-    evaluates). SQLite checking the alternation itself inside the insert (`INSERT … SELECT … WHERE` the pair's last
-    type differs) costs more per crossing than this read and pass (bench/README.md "Alerts", fourteenth session).
+    No read of the pairs' last crossings first (one seek each, ~4.5 µs per crossing in the evaluator's thread): the
+    trigger's look-up finds the pair's leaf the insert then writes (bench/README.md "Alerts", fourteenth session,
+    `alerts14`). Driver SQL (no statement to build, compile or look up; the driver's own `executemany`): SQLAlchemy's
+    statement building, cache key and per-value processing (the times) were most of what storing a crossing cost the
+    evaluator. The values are written exactly as the ORM writes them (`UTCDateTime` as naive UTC text with
+    microseconds; that text orders as the times do, so the trigger compares it with the stored times as it is).
+    `executemany` tells only how many rows it stored (a row the trigger ignores, or one stored already, is not
+    counted): when that is all of them, those are the ones stored now. When fewer, the insert is undone to a savepoint
+    and made again a row at a time, each telling whether it stored its row (a crossing that does not alternate is rare:
+    the evaluator decides crossings from a worker's own state, and a crossing is keyed by its first fix, which one
+    process evaluates).
     """
-    last = _last_crossings_sqlite(session, {(e.worker_id, e.site_id) for e in given})
-    kept: list[GeofenceEvent] = []
     rows: list[tuple[int, int, str, str, str, int | None]] = []
     for e in given:
-        pair = (worker_id, site_id) = (e.worker_id, e.site_id)
-        kind = _FENCE_TYPE[e.type]
-        known = last.get(pair)
-        if known is not None and known[1] == kind:
-            continue  # not alternating with the pair's last crossing, stored or earlier in the batch
-        at = _sqlite_text(e.at, e.at.isoformat())
-        if known is None or (at, kind) >= known:  # the newest crossing of the pair, as the key orders them
-            last[pair] = (at, kind)
         confirmed_at = e.confirmed_at
-        rows.append((worker_id, site_id, at, kind, _sqlite_text(confirmed_at, confirmed_at.isoformat()),
+        rows.append((e.worker_id, e.site_id, _sqlite_text(e.at, e.at.isoformat()), _FENCE_TYPE[e.type],
+                     _sqlite_text(confirmed_at, confirmed_at.isoformat()),
                      None if e.position_id is None else int(e.position_id)))  # fmt: skip
-        kept.append(e)
-    if not rows:
-        return []
     session.flush()  # anything the caller added to the session goes first, as a Core insert would have it
     connection = session.connection()
     # Transaction control straight on the driver's connection (~15 µs less each than through SQLAlchemy, which has
@@ -274,9 +264,10 @@ def _add_fence_events_sqlite(session: Session, given: list[GeofenceEvent]) -> li
         # its own, and releasing it would commit the crossings apart from the rest of the caller's transaction.
         driver.execute("BEGIN")
     driver.execute("SAVEPOINT crossings")
+    kept = given
     if connection.exec_driver_sql(_SQLITE_INSERT_CROSSING, rows).rowcount != len(rows):  # type: ignore[arg-type]
         driver.execute("ROLLBACK TO crossings")
-        kept = [e for e, row in zip(kept, rows, strict=True) if _inserted(connection, row)]
+        kept = [e for e, row in zip(given, rows, strict=True) if _inserted(connection, row)]
     driver.execute("RELEASE crossings")
     return kept
 
@@ -291,32 +282,6 @@ def _sqlite_time(value: datetime) -> str:
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
     return value.replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-_PAIR_BITS = 32
-_SQLITE_LAST_CROSSINGS = (
-    "SELECT w, s, (SELECT at || ' ' || type FROM "
-    f"{FenceCrossingRow.__tablename__} WHERE worker_id = w AND site_id = s ORDER BY at DESC, type DESC LIMIT 1) "
-    f"FROM (SELECT value >> {_PAIR_BITS} AS w, value & {(1 << _PAIR_BITS) - 1} AS s FROM json_each(?))"
-)
-
-
-def _last_crossings_sqlite(session: Session, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], tuple[str, str]]:
-    """`_last_crossings` on SQLite, the times as it stores them (`_sqlite_time`'s text): driver SQL with the pairs as
-    one JSON parameter (one statement text whatever their number, prepared once; each pair one integer, worker and
-    site in its high and low 32 bits; each pair's last crossing one seek backwards in `fence_crossings`' key, its
-    time and type as one text): the ORM statement's building, its rendering of every pair into the SQL and its
-    per-row processing cost twice what SQLite's own work did (bench/README.md, "Eighth session")."""
-    if max(w for w, _ in pairs) >> (_PAIR_BITS - 1) or max(s for _, s in pairs) >> _PAIR_BITS:
-        raise ValueError("a worker id from 2**31 or a site id from 2**32 cannot be packed with the other")
-    packed = json.dumps([(w << _PAIR_BITS) | s for w, s in pairs])
-    found = session.connection().exec_driver_sql(_SQLITE_LAST_CROSSINGS, (packed,)).all()
-    out: dict[tuple[int, int], tuple[str, str]] = {}
-    for worker_id, site_id, last in found:
-        if last is not None:
-            at, kind = last.rsplit(" ", 1)
-            out[worker_id, site_id] = (at, kind)
-    return out
 
 
 def _last_crossings(session: Session, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], tuple[datetime, str]]:

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     JSON,
     BigInteger,
     Boolean,
@@ -31,6 +32,7 @@ from sqlalchemy import (
     text,
     true,
 )
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Deterministic constraint names, identical on SQLite and PostgreSQL, so that later migrations can
@@ -400,6 +402,19 @@ class FenceCrossingRow(Base):
     confirmed_at: Mapped[datetime]
     # The fix that confirmed it (no foreign key: fixes are purged sooner than crossings).
     position_id: Mapped[int | None] = mapped_column(BigId)
+
+
+FENCE_CROSSINGS_ALTERNATE = (
+    "CREATE TRIGGER fence_crossings_alternate BEFORE INSERT ON fence_crossings "
+    "WHEN (SELECT type FROM fence_crossings WHERE worker_id = NEW.worker_id AND site_id = NEW.site_id "
+    "ORDER BY at DESC, type DESC LIMIT 1) IS NEW.type "
+    "BEGIN SELECT RAISE(IGNORE); END"
+)
+"""On SQLite a (worker, site) pair's crossings alternate by the table itself (migration 0023): a crossing of the same
+type as the pair's newest stored one is ignored (not stored, not counted in the insert's changes, no error), so
+`alerts_repo.add_fence_events` stores and checks a batch with its insert alone. Declared here too so that a schema
+made by `create_all` has it (a test holds it to the migration's text)."""
+sa_event.listen(FenceCrossingRow.__table__, "after_create", DDL(FENCE_CROSSINGS_ALTERNATE).execute_if(dialect="sqlite"))
 
 
 class AlertRow(Base):

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from data import alerts_repo
 from data.db import make_engine, make_sessionmaker
 from data.migrate import alembic_config, current_revision, head_revision, migrate
-from data.tables import Base, is_search_table
+from data.tables import FENCE_CROSSINGS_ALTERNATE, Base, is_search_table
 from dispatch.geofences import FenceEventType, GeofenceEvent
 from tests.factories import at
 
@@ -385,5 +385,84 @@ def test_migration_0022_moves_the_geofence_crossings_to_their_own_table_and_its_
              {"confirmed_at": "2026-12-05T08:30:00.250000+00:00", "position_id": None}),
             ("geofence_exit", None, 2, "geofence_exit:3:2:2026-12-05T09:10:00+00:00", {}),
         ]  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+def test_migration_0023_holds_every_insert_of_a_crossing_on_sqlite_to_the_alternation_and_its_downgrade_lets_go(
+    empty_url: str, tmp_path
+) -> None:
+    """Tests that after 0023, on SQLite, any insert into `fence_crossings` (plain SQL here, not the repository) leaves
+    out a crossing of the same type as its pair's newest one (a second arrival, an arrival older than the pair's last
+    arrival) without failing, and keeps the alternating ones and other pairs' (the newest by time, then type: a
+    departure at the arrival's instant is the last); that the trigger is the one `create_all` makes; that the downgrade
+    drops it (the same repeated arrival is stored then) and leaves the rows. PostgreSQL gets no trigger (its repository
+    reads the pairs' last crossings): every row given is stored."""
+    config = alembic_config(database_url=empty_url)
+    command.upgrade(config, "0023")
+    engine = make_engine(empty_url)
+    sqlite = engine.dialect.name == "sqlite"
+
+    def when(hhmm: str) -> object:
+        return f"2026-12-06 {hhmm}:00.000000" if sqlite else at(f"2026-12-06T{hhmm}:00Z")
+
+    insert = text(
+        "INSERT INTO fence_crossings (worker_id, site_id, at, type, confirmed_at) VALUES (:w, :s, :at, :type, :at)"
+    )
+    triggers = text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'fence_crossings'")
+
+    def store(w: int, s: int, hhmm: str, kind: str) -> int:
+        with engine.begin() as connection:
+            return int(connection.execute(insert, {"w": w, "s": s, "at": when(hhmm), "type": kind}).rowcount)
+
+    def stored() -> list[tuple[object, ...]]:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT worker_id, site_id, type FROM fence_crossings ORDER BY worker_id, "
+                                           "site_id, at, type")).all()  # fmt: skip
+        return [tuple(r) for r in rows]
+
+    try:
+        with engine.begin() as connection:
+            for name in ("Ana", "Bo"):
+                connection.execute(text("INSERT INTO workers (name, device_id, skills, team, active) "
+                                        "VALUES (:n, :n, '[]', '', true)"), {"n": name})  # fmt: skip
+            connection.execute(text("INSERT INTO sites (name, address, category, latitude, longitude, "
+                                    "geofence_radius_m) VALUES ('Casino', '', '', 43.7, 7.4, 50)"))  # fmt: skip
+        given = [
+            (1, 1, "08:00", "enter"),
+            (1, 1, "08:05", "enter"),  # ana is inside already
+            (2, 1, "08:06", "enter"),  # another worker: their own pair
+            (1, 1, "08:10", "exit"),
+            (1, 1, "07:00", "exit"),  # the pair's newest is a departure
+            (1, 1, "08:10", "enter"),  # at the departure's instant: stored, and the departure orders last
+            (1, 1, "08:20", "exit"),  # so this is a second departure
+            (1, 1, "08:25", "enter"),
+        ]
+        counts = [store(*g) for g in given]
+        if sqlite:
+            assert counts == [1, 0, 1, 1, 0, 1, 0, 1]
+            assert stored() == [(1, 1, "enter"), (1, 1, "enter"), (1, 1, "exit"), (1, 1, "enter"), (2, 1, "enter")]
+            with engine.connect() as connection:
+                made = connection.execute(triggers).scalars().all()
+            created = make_engine(f"sqlite:///{tmp_path / 'created.db'}")
+            try:
+                Base.metadata.create_all(created)
+                with created.connect() as connection:
+                    declared = connection.execute(triggers).scalars().all()
+            finally:
+                created.dispose()
+            assert made == declared == [FENCE_CROSSINGS_ALTERNATE]
+        else:
+            assert counts == [1] * len(given)
+        command.downgrade(config, "0022")
+        engine.dispose()
+        before = stored()
+        assert len(before) == (5 if sqlite else 8)
+        assert store(1, 1, "08:30", "enter") == 1  # a second arrival in a row, stored without the trigger
+        assert len(stored()) == len(before) + 1
+        if sqlite:
+            with engine.connect() as connection:
+                assert connection.execute(triggers).all() == []
+        command.upgrade(config, "head")
     finally:
         engine.dispose()
