@@ -119,6 +119,7 @@ def evaluate_batch(
     fix_us: Sequence[int] | None = None,
     worker_ids: npt.NDArray[np.int64] | None = None,
     last_t: Mapping[int, float] | None = None,
+    plain: bool = False,
 ) -> BatchOutcome:
     """Evaluate `fixes` (any workers, any order) after each worker's `last` fix and dwell state `fences` (a
     `FenceTable`, as the evaluator keeps them; or a `FenceState` per worker).
@@ -129,7 +130,8 @@ def evaluate_batch(
     microseconds since the epoch (`StoredFixes.fix_us`), read instead of each `fix_time`. `worker_ids`, when given,
     are the fixes' worker ids (an int64 array the caller read already), read instead of each `worker_id`. `last_t`,
     when given, holds the `timestamp()` of the workers' `last` fixes (as `BatchOutcome.last_t` gave them), read
-    instead of each (a worker missing from it: read from `last`).
+    instead of each (a worker missing from it: read from `last`). `plain`, when true, says every fix is plain
+    (`StoredFixes.plain`: no attributes, not mock, valid, charging unknown), so those fields are not read.
 
     `one_by_one` (default: for fewer than `SMALL` fixes) takes each fix in turn instead.
     """
@@ -183,7 +185,7 @@ def evaluate_batch(
     t_us = us_in[order[taken]]
     lat = np.fromiter((p.latitude for p in fx), np.float64, m)
     lon = np.fromiter((p.longitude for p in fx), np.float64, m)
-    mock = _flags(fx, "mock")
+    mock = np.zeros(m, bool) if plain else _flags(fx, "mock")
     crossings: list[GeofenceEvent] = []
     new_table: FenceTable = table
     changed: tuple[int, ...] = ()
@@ -191,7 +193,9 @@ def evaluate_batch(
     if index is not None:
         pairs = index.near_pairs(lat, lon, dwell.hysteresis_m)
         accuracy = np.array([p.accuracy_m for p in fx], np.float64)  # None: NaN, never above the limit
-        ignored = mock | ~_flags(fx, "valid", default=True) | (accuracy > dwell.max_accuracy_m)
+        ignored = accuracy > dwell.max_accuracy_m
+        if not plain:
+            ignored |= mock | ~_flags(fx, "valid", default=True)
         dwelt = _dwell(fx, fx_ids, t_us, ignored, pairs, g_worker, group_of, table, index, dwell)
         if dwelt is None:
             return _one_by_one(fixes, ids, last, table, index, settings, dwell, open_keys)
@@ -199,7 +203,19 @@ def evaluate_batch(
     # The workers of the fixes taken, by their place in `workers` (both ascending): their last fix before the batch.
     at = np.searchsorted(workers, g_worker)
     decisions = _alerts(
-        fx, t_s, lat, lon, mock, groups, gs, last, [prev[k] for k in at.tolist()], prev_last_t[at], settings, open_keys
+        fx,
+        t_s,
+        lat,
+        lon,
+        mock,
+        groups,
+        gs,
+        last,
+        [prev[k] for k in at.tolist()],
+        prev_last_t[at],
+        settings,
+        open_keys,
+        plain=plain,
     )
     g_list = g_worker.tolist()
     new_last = {wid: fx[end - 1] for wid, _, end in groups}
@@ -291,13 +307,17 @@ def _alerts(
     before_t: FloatArray,
     settings: AlertSettings,
     open_keys: Set[str],
+    *,
+    plain: bool = False,
 ) -> list[Decision]:
     """The decisions of the fixes that can raise what is not open or clear what is, through `fix_alerts` (`starts`:
     where each group begins; `before`: each group's worker's `last` fix, None for none; `before_t`: its `timestamp()`,
-    NaN for none)."""
+    NaN for none; `plain`: every fix plain, no alarm among them and none charging-known)."""
     m = len(fx)
     may = mock.copy()
-    if any(map(_ATTRIBUTES, fx)):  # nearly never: one pass in C over the (empty) attributes, not a count of each
+    if not plain and any(
+        map(_ATTRIBUTES, fx)
+    ):  # nearly never: one pass in C over the (empty) attributes, not a count of each
         for k in np.flatnonzero(np.fromiter(map(len, map(_ATTRIBUTES, fx)), np.intp, m)).tolist():
             may[k] |= fx[k].attributes.get("alarm") is not None
     battery = np.array([p.battery_pct for p in fx], np.float64)  # None: NaN, neither low nor back
@@ -305,7 +325,7 @@ def _alerts(
     low_open: dict[int, bool] = {}  # whether a worker's low battery alert is open, its key formatted once a worker
     for k in np.flatnonzero(battery < settings.low_battery_pct).tolist():
         fix = fx[k]
-        if fix.charging:
+        if not plain and fix.charging:
             continue
         wid = fix.worker_id
         if wid not in with_open:

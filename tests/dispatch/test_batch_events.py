@@ -9,6 +9,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -167,16 +168,20 @@ def check_same(
     times_beside: bool = False,
     workers_beside: bool = False,
     as_states: bool = False,
+    plain: bool = False,
 ) -> tuple[int, int]:
     """`ids_beside`: each batch is given as fixes without their ids and the ids beside them (`StoredFixes`);
     `times_beside`: with the fixes' times in microseconds beside them (`StoredFixes.fix_us`); `workers_beside`: with
     their worker ids as an array beside them (as the evaluator reads them once). The dwell states go from batch to
     batch as the evaluator keeps them (the `FenceTable` a batch returns, and each worker's last fix time beside the
-    last fixes), or with `as_states` as a `FenceState` per worker, updated with the states a batch changed."""
+    last fixes), or with `as_states` as a `FenceState` per worker, updated with the states a batch changed. `plain`:
+    every fix plain (no attributes, not mock, valid, charging unknown), and the batch said to be (`StoredFixes.plain`)."""
     rng = random.Random(seed)
     sites = fences(rng)
     index = GeofenceIndex(sites)
     fixes = [p for w in range(1, workers + 1) for p in track(rng, w, sites, fixes_each)]
+    if plain:
+        fixes = [replace(p, attributes=MappingProxyType({}), mock=False, valid=True, charging=None) for p in fixes]
     open_keys = {
         open_key(kind, w, None)
         for w in range(1, workers + 1)
@@ -209,6 +214,7 @@ def check_same(
             dwell=DWELL,
             open_keys=open_keys,
             one_by_one=one_by_one,
+            plain=plain,
         )
         last.update(got.last)
         last_t.update(got.last_t)
@@ -289,6 +295,33 @@ def test_fixes_handed_with_their_times_beside_them_decide_the_same(
         times_beside=True,
         workers_beside=workers_beside,
     )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    workers=st.integers(1, 6),
+    fixes_each=st.integers(1, 60),
+    batches=st.integers(1, 4),
+    one_by_one=st.booleans(),
+    times_beside=st.booleans(),
+)
+def test_plain_fixes_said_plain_decide_what_each_fix_through_step_and_fix_alerts_decides(
+    seed: int, workers: int, fixes_each: int, batches: int, one_by_one: bool, times_beside: bool
+) -> None:
+    """Tests that a batch said to be plain (`StoredFixes.plain`: the evaluator then reads no attributes, mock, valid or
+    charging) decides what each of its fixes through `step` and `fix_alerts` decides: the low battery, jumps, accuracy
+    and dwell all as before."""
+    check_same(seed, workers, fixes_each, batches, one_by_one, times_beside=times_beside, plain=True)
+
+
+def test_plain_random_tracks_still_cross_and_alert() -> None:
+    crossings = decisions = 0
+    for seed in range(20):
+        c, d = check_same(seed, 5, 80, 3, plain=True)
+        crossings, decisions = crossings + c, decisions + d
+    assert crossings > 50
+    assert decisions > 50
 
 
 def test_the_random_tracks_cross_and_alert_so_the_comparison_means_something() -> None:
