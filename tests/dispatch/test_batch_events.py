@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dispatch import batch_events
+from dispatch import batch_events, geofences
 from dispatch.alerts import AlertKind, AlertSettings, Decision, fix_alerts, open_key
 from dispatch.batch_events import evaluate_batch, wanted
 from dispatch.geo import EARTH_RADIUS_M, LatLon, haversine_m
@@ -368,7 +368,14 @@ def test_a_jump_at_the_limits_is_raised_as_fix_alerts_raises_it_in_any_direction
     assert len(raised) == 5 * 12 * 2  # past both limits: the jump just over 500 m and the long one, at the higher speed
 
 
-def test_near_pairs_finds_the_pairs_and_verdicts_near_finds() -> None:
+@pytest.fixture(params=["cells in a table", "cells searched"])
+def grid_cells(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The grid's cells read from a table of every cell (a small grid) or searched among those holding a box."""
+    if request.param == "cells searched":
+        monkeypatch.setattr(geofences, "DENSE_CELLS", 0)
+
+
+def test_near_pairs_finds_the_pairs_and_verdicts_near_finds(grid_cells: None) -> None:
     rng = random.Random(7)
     index = GeofenceIndex(fences(rng) | {90: CircleFence(CENTRE, 50.0)})
     points = [near_boundary(rng, rng.choice(list(index.fences.values()))) for _ in range(3000)]
@@ -436,7 +443,9 @@ def test_the_arrays_decide_what_step_decides_over_long_tracks_any_dwell_and_site
         assert sorted(table.workers()) == sorted(w for w, s in ref_states.items() if s.sites)
 
 
-def test_near_pairs_finds_what_near_finds_beside_a_polygon_kilometres_wide_and_for_points_far_off() -> None:
+def test_near_pairs_finds_what_near_finds_beside_a_polygon_kilometres_wide_and_for_points_far_off(
+    grid_cells: None,
+) -> None:
     """Tests the grid `near_pairs` looks points up on: a polygon 12 km across among 40 m circles (the grid's cells grow
     to an eighth of it), points on every side of all of them and kilometres away, and an index of no site at all."""
     rng = random.Random(11)
