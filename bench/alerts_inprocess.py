@@ -137,9 +137,10 @@ def gathered(batches: list[StoredFixes]) -> StoredFixes:
     positions: list[Position] = []
     ids: list[int | None] = []
     fix_us: list[int] = []
+    plain = True
     for fixes in batches:
-        _add(fixes, positions, ids, fix_us)
-    return StoredFixes(positions, ids, fix_us)
+        plain &= _add(fixes, positions, ids, fix_us)
+    return StoredFixes(positions, ids, fix_us, plain=plain)
 
 
 def measure_batch_shape(cycles: int, gap_s: float = 0.0, hot_repeat: int = 0) -> None:

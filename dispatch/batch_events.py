@@ -119,6 +119,7 @@ def evaluate_batch(
     fix_us: Sequence[int] | None = None,
     worker_ids: npt.NDArray[np.int64] | None = None,
     last_t: Mapping[int, float] | None = None,
+    plain: bool = False,
 ) -> BatchOutcome:
     """Evaluate `fixes` (any workers, any order) after each worker's `last` fix and dwell state `fences` (a
     `FenceTable`, as the evaluator keeps them; or a `FenceState` per worker).
@@ -129,7 +130,8 @@ def evaluate_batch(
     microseconds since the epoch (`StoredFixes.fix_us`), read instead of each `fix_time`. `worker_ids`, when given,
     are the fixes' worker ids (an int64 array the caller read already), read instead of each `worker_id`. `last_t`,
     when given, holds the `timestamp()` of the workers' `last` fixes (as `BatchOutcome.last_t` gave them), read
-    instead of each (a worker missing from it: read from `last`).
+    instead of each (a worker missing from it: read from `last`). `plain`, when true, says every fix is plain
+    (`StoredFixes.plain`: no attributes, not mock, valid, charging unknown), so those fields are not read.
 
     `one_by_one` (default: for fewer than `SMALL` fixes) takes each fix in turn instead.
     """
@@ -146,7 +148,7 @@ def evaluate_batch(
         t_in = np.fromiter((p.fix_time.timestamp() for p in fixes), np.float64, n)
         us_in = _micros(t_in)
     else:
-        us_in = np.array(fix_us, np.int64)
+        us_in = np.fromiter(fix_us, np.int64, n)
         t_in = us_in / 1e6  # `timestamp()`'s value: both the quotient correctly rounded
     order = np.lexsort((t_in, w_in))  # stable: as sorted(fixes, key=(worker, fix time))
     w_all, t_all = w_in[order], t_in[order]
@@ -170,7 +172,6 @@ def evaluate_batch(
     taken = np.flatnonzero(t_all > np.maximum(floor, prev_t))  # newer than the worker's last fix taken
     picked = order[taken].tolist()
     fx = [fixes[i] for i in picked]
-    fx_ids = None if ids is None else [ids[i] for i in picked]
     m = len(fx)
     if not m:
         return BatchOutcome((), (), {}, table)
@@ -183,7 +184,7 @@ def evaluate_batch(
     t_us = us_in[order[taken]]
     lat = np.fromiter((p.latitude for p in fx), np.float64, m)
     lon = np.fromiter((p.longitude for p in fx), np.float64, m)
-    mock = _flags(fx, "mock")
+    mock = np.zeros(m, bool) if plain else _flags(fx, "mock")
     crossings: list[GeofenceEvent] = []
     new_table: FenceTable = table
     changed: tuple[int, ...] = ()
@@ -191,15 +192,30 @@ def evaluate_batch(
     if index is not None:
         pairs = index.near_pairs(lat, lon, dwell.hysteresis_m)
         accuracy = np.array([p.accuracy_m for p in fx], np.float64)  # None: NaN, never above the limit
-        ignored = mock | ~_flags(fx, "valid", default=True) | (accuracy > dwell.max_accuracy_m)
-        dwelt = _dwell(fx, fx_ids, t_us, ignored, pairs, g_worker, group_of, table, index, dwell)
+        ignored = accuracy > dwell.max_accuracy_m
+        if not plain:
+            ignored |= mock | ~_flags(fx, "valid", default=True)
+        dwelt = _dwell(fx, ids, picked, t_us, ignored, pairs, g_worker, group_of, table, index, dwell)
         if dwelt is None:
             return _one_by_one(fixes, ids, last, table, index, settings, dwell, open_keys)
         crossings, new_table, changed = dwelt
     # The workers of the fixes taken, by their place in `workers` (both ascending): their last fix before the batch.
     at = np.searchsorted(workers, g_worker)
     decisions = _alerts(
-        fx, t_s, lat, lon, mock, groups, gs, last, [prev[k] for k in at.tolist()], prev_last_t[at], settings, open_keys
+        fx,
+        t_s,
+        lat,
+        lon,
+        mock,
+        groups,
+        gs,
+        w,
+        last,
+        [prev[k] for k in at.tolist()],
+        prev_last_t[at],
+        settings,
+        open_keys,
+        plain=plain,
     )
     g_list = g_worker.tolist()
     new_last = {wid: fx[end - 1] for wid, _, end in groups}
@@ -286,35 +302,40 @@ def _alerts(
     mock: npt.NDArray[np.bool_],
     groups: list[tuple[int, int, int]],
     starts: npt.NDArray[np.intp],
+    worker: npt.NDArray[np.int64],
     last: Mapping[int, Position],
     before: list[Position | None],
     before_t: FloatArray,
     settings: AlertSettings,
     open_keys: Set[str],
+    *,
+    plain: bool = False,
 ) -> list[Decision]:
     """The decisions of the fixes that can raise what is not open or clear what is, through `fix_alerts` (`starts`:
-    where each group begins; `before`: each group's worker's `last` fix, None for none; `before_t`: its `timestamp()`,
-    NaN for none)."""
+    where each group begins; `worker`: each fix's worker; `before`: each group's worker's `last` fix, None for none;
+    `before_t`: its `timestamp()`,
+    NaN for none; `plain`: every fix plain, no alarm among them and none charging-known)."""
     m = len(fx)
     may = mock.copy()
-    if any(map(_ATTRIBUTES, fx)):  # nearly never: one pass in C over the (empty) attributes, not a count of each
+    if not plain and any(
+        map(_ATTRIBUTES, fx)
+    ):  # nearly never: one pass in C over the (empty) attributes, not a count of each
         for k in np.flatnonzero(np.fromiter(map(len, map(_ATTRIBUTES, fx)), np.intp, m)).tolist():
             may[k] |= fx[k].attributes.get("alarm") is not None
     battery = np.array([p.battery_pct for p in fx], np.float64)  # None: NaN, neither low nor back
     with_open = open_key_workers(open_keys)
-    low_open: dict[int, bool] = {}  # whether a worker's low battery alert is open, its key formatted once a worker
-    for k in np.flatnonzero(battery < settings.low_battery_pct).tolist():
-        fix = fx[k]
-        if fix.charging:
-            continue
-        wid = fix.worker_id
-        if wid not in with_open:
-            may[k] = True
-            continue
-        known = low_open.get(wid)
-        if known is None:
-            known = low_open[wid] = open_key(AlertKind.LOW_BATTERY, wid, None) in open_keys
-        may[k] |= not known
+    # A low battery fix (not charging) raises unless its worker's low battery alert is open: each worker with something
+    # open looked up once (their key formatted once), the others' fixes all marked at once.
+    low = np.flatnonzero(battery < settings.low_battery_pct)
+    if len(low) and not plain:
+        low = low[[not fx[k].charging for k in low.tolist()]]
+    if len(low):
+        low_worker = worker[low]
+        raises = np.ones(len(low), bool)
+        for wid in with_open.intersection(low_worker.tolist()):
+            if open_key(AlertKind.LOW_BATTERY, wid, None) in open_keys:
+                raises[low_worker == wid] = False
+        may[low[raises]] = True
     clears: set[int] = set()
     for wid, start, end in groups:
         if wid not in with_open:
@@ -372,7 +393,8 @@ of fixes of one worker passing hundreds of sites)."""
 
 def _dwell(
     fx: list[Position],
-    fx_ids: list[int | None] | None,
+    ids: Sequence[int | None] | None,
+    picked: list[int],
     t_us: npt.NDArray[np.int64],
     ignored: npt.NDArray[np.bool_],
     pairs: NearPairs,
@@ -384,7 +406,8 @@ def _dwell(
 ) -> tuple[list[GeofenceEvent], FenceTable, tuple[int, ...]] | None:
     """`step` over each worker's fixes (`fx`, in (worker, fix time) order; `g_worker`: the worker of each group of
     them) from their state in `table`: the crossings in (worker, fix time, site) order, the table after, and the
-    workers whose presence at some site changed (None: more than `MAX_ENTRIES`).
+    workers whose presence at some site changed (None: more than `MAX_ENTRIES`). The stored id of `fx[k]`, when `ids`
+    are given beside the batch, is `ids[picked[k]]` (read only for the few fixes a crossing or a phase records).
 
     `step` decides each site on its own: a fix `ignored` changes nothing; otherwise the worker's presence at a site
     goes (inside: 0 m beyond its edge; out: farther than the margin, or not near at all)
@@ -503,7 +526,7 @@ def _dwell(
     k_entry, k_enter, k_pair = cand[made], is_enter[made], c_pair[made]
 
     def fix_id(k: int) -> int | None:
-        given = None if fx_ids is None else fx_ids[k]
+        given = None if ids is None else ids[picked[k]]
         return fx[k].id if given is None else given
 
     events: list[GeofenceEvent] = []
@@ -533,7 +556,7 @@ def _dwell(
                 began_id = None if since_id == NO_ID else since_id
             else:
                 began = fx[b]
-                at, began_id = began.fix_time, None if fx_ids is None else fx_ids[b]
+                at, began_id = began.fix_time, None if ids is None else ids[picked[b]]
                 if began_id is None:
                     began_id = began.id
             events.append(fence_event(_KINDS[entering], wid, site, at, fx[k].fix_time, began_id))

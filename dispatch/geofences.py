@@ -222,6 +222,9 @@ class _FenceColumns:
     m_per_deg_lon: FloatArray
     envelopes: FloatArray
     """(min lon, min lat, max lon, max lat) of each fence: its box in the R-tree."""
+    bounds: FloatArray
+    """`envelopes` by bound: four contiguous rows (min lon, min lat, max lon, max lat), each taken for many fences at
+    once (a row of the (n, 4) array taken, then read with a stride, cost more)."""
     grids: dict[float, _Grid]
     """The boxes widened by a margin on a grid, by margin: a point inside one may be that near (filled on first use)."""
 
@@ -237,6 +240,7 @@ class _FenceColumns:
         for i, polygon in enumerate(polygons):
             degrees[i] = polygon.degrees if polygon is not None else None
             metres[i] = polygon.metres if polygon is not None else None
+        envelopes = np.array([_envelope(f) for f in fences], dtype=np.float64).reshape(n, 4)
         return cls(
             fences=tuple(fences),
             site_ids=np.array(ids, dtype=np.int64).reshape(n),
@@ -249,7 +253,8 @@ class _FenceColumns:
             origin_lat=np.array([p.origin.lat if p else 0.0 for p in polygons], dtype=np.float64).reshape(n),
             origin_lon=np.array([p.origin.lon if p else 0.0 for p in polygons], dtype=np.float64).reshape(n),
             m_per_deg_lon=np.array([p.m_per_deg_lon if p else 0.0 for p in polygons], dtype=np.float64).reshape(n),
-            envelopes=np.array([_envelope(f) for f in fences], dtype=np.float64).reshape(n, 4),
+            envelopes=envelopes,
+            bounds=np.ascontiguousarray(envelopes.T),
             grids={},
         )
 
@@ -269,6 +274,11 @@ class _FenceColumns:
         return grid
 
 
+DENSE_CELLS = 1 << 18
+"""A `_Grid` of at most this many cells (its columns up to the last holding a box) keeps a table of every cell (2 × 8
+bytes each)."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Grid:
     """Boxes (degrees) on a grid of square cells, each cell listing the boxes that reach into it: the boxes a point
@@ -286,6 +296,10 @@ class _Grid:
     count: npt.NDArray[np.intp]
     boxes: npt.NDArray[np.intp]
     """The boxes of each cell of `keys`: `boxes[first[i]:first[i] + count[i]]`."""
+    dense_first: npt.NDArray[np.intp] | None = None
+    dense_count: npt.NDArray[np.intp] | None = None
+    """`first` and `count` of every cell of the columns up to the last holding a box (0 boxes for a cell holding none),
+    when there are at most `DENSE_CELLS` of them: a point's cell read directly, with no search among `keys`."""
 
     @classmethod
     def of(cls, boxes: FloatArray) -> _Grid:
@@ -309,7 +323,14 @@ class _Grid:
         key_arr = np.array(keys, np.int64)
         order = np.argsort(key_arr, kind="stable")
         cells, first, count = np.unique(key_arr[order], return_index=True, return_counts=True)
-        return cls(lon0, lat0, size, rows, cells, first, count, np.array(owner, np.intp)[order])
+        dense_first = dense_count = None
+        n_cells = (int(cells[-1]) // rows + 1) * rows  # every cell of the columns up to the last holding a box
+        if n_cells <= DENSE_CELLS:
+            dense_first, dense_count = np.zeros(n_cells, np.intp), np.zeros(n_cells, np.intp)
+            dense_first[cells], dense_count[cells] = first, count
+        return cls(
+            lon0, lat0, size, rows, cells, first, count, np.array(owner, np.intp)[order], dense_first, dense_count
+        )
 
     def candidates(self, lats: FloatArray, lons: FloatArray) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
         """(point, box) pairs, by point, of every box each point (`lats[i]`, `lons[i]`) may be inside of."""
@@ -317,12 +338,16 @@ class _Grid:
         row = np.floor((lats - self.lat0) / self.size)
         on = np.flatnonzero((column >= 0) & (row >= 0) & (row < self.rows) & (column <= self.keys[-1] // self.rows))
         key = column[on].astype(np.int64) * self.rows + row[on].astype(np.int64)
-        at = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
-        hit = self.keys[at] == key
-        points, at = on[hit], at[hit]
-        count = self.count[at]
+        if self.dense_count is not None and self.dense_first is not None:
+            # Every cell a point `on` can be in is in the tables: one in an empty cell counts 0 boxes.
+            points, count, first = on, self.dense_count[key], self.dense_first[key]
+        else:
+            at = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
+            hit = self.keys[at] == key
+            points, at = on[hit], at[hit]
+            count, first = self.count[at], self.first[at]
         total = int(count.sum())
-        start = np.repeat(self.first[at] - (np.cumsum(count) - count), count)
+        start = np.repeat(first - (np.cumsum(count) - count), count)
         return np.repeat(points, count), self.boxes[start + np.arange(total)]
 
 
@@ -481,12 +506,12 @@ class GeofenceIndex:
         # The fixes in a cell a widened box reaches, then those whose own box (as `near` draws it) meets the fence's box.
         which, found = cols.grid(margin_m).candidates(lats, lons)
         plat, plon, pdlon = lats[which], lons[which], dlon[which]
-        env = cols.envelopes[found]
+        min_lon, min_lat, max_lon, max_lat = cols.bounds
         meets = (
-            (plon - pdlon <= env[:, 2])
-            & (plon + pdlon >= env[:, 0])
-            & (plat - dlat <= env[:, 3])
-            & (plat + dlat >= env[:, 1])
+            (plon - pdlon <= max_lon[found])
+            & (plon + pdlon >= min_lon[found])
+            & (plat - dlat <= max_lat[found])
+            & (plat + dlat >= min_lat[found])
         )
         sel = np.flatnonzero(meets)  # the positions once, not a boolean mask counted again for each column
         which, found, plat, plon = which[sel], found[sel], plat[sel], plon[sel]

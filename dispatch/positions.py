@@ -140,12 +140,22 @@ class StoredFixes(Sequence[Position]):
     `fix_us`, when given, is each fix's time in microseconds since the epoch (`epoch_micros(fix.fix_time)`), as the
     batch's parser read it: the evaluator sorts and measures the fixes by their times, and reading them back from
     each `fix_time` (`datetime.timestamp()`, ~0.4 µs a fix) was a quarter of its deciding.
+
+    `plain`, when true, says every fix is plain as `checked_position` builds it (no attributes, so no alarm; not mock;
+    valid; charging unknown): what the batch endpoint knows for free when every item took the plain path
+    (`realtime.ingest.plain_fix`). The evaluator then skips its passes over those fields (`evaluate_batch`'s `plain`).
+    Never true of a fix built any other way.
     """
 
-    __slots__ = ("fix_us", "ids", "positions")
+    __slots__ = ("fix_us", "ids", "plain", "positions")
 
     def __init__(
-        self, positions: Sequence[Position], ids: Sequence[int | None], fix_us: Sequence[int] | None = None
+        self,
+        positions: Sequence[Position],
+        ids: Sequence[int | None],
+        fix_us: Sequence[int] | None = None,
+        *,
+        plain: bool = False,
     ) -> None:
         if len(positions) != len(ids):
             raise ValueError(f"ids: {len(ids)} ids for {len(positions)} positions")
@@ -154,6 +164,7 @@ class StoredFixes(Sequence[Position]):
         self.positions = positions
         self.ids = ids
         self.fix_us = fix_us
+        self.plain = plain
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -167,7 +178,7 @@ class StoredFixes(Sequence[Position]):
     def __getitem__(self, index: int | slice) -> Position | StoredFixes:
         if isinstance(index, slice):
             times = None if self.fix_us is None else self.fix_us[index]
-            return StoredFixes(self.positions[index], self.ids[index], times)
+            return StoredFixes(self.positions[index], self.ids[index], times, plain=self.plain)
         return replace(self.positions[index], id=self.ids[index])
 
 

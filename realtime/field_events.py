@@ -217,29 +217,31 @@ class FieldEvents:
         positions: list[Position] = []
         ids: list[int | None] = []
         fix_us: list[int] = []
-        _add(first, positions, ids, fix_us)
-        self._gather(positions, ids, fix_us)
-        return StoredFixes(positions, ids, fix_us)
+        plain = _add(first, positions, ids, fix_us)
+        plain &= self._gather(positions, ids, fix_us)
+        return StoredFixes(positions, ids, fix_us, plain=plain)
 
-    def _gather(self, positions: list[Position], ids: list[int | None], fix_us: list[int]) -> None:
+    def _gather(self, positions: list[Position], ids: list[int | None], fix_us: list[int]) -> bool:
         """Add to `batch` what comes within `gather_s`, and again while each `gather_s` brings more (a burst of
         batch uploads), up to `MAX_BATCH` fixes or `max_gather_s` in all.
 
         One transaction (one fsync) for a whole window's crossings and alerts instead of one per request, and a
         window's fixed cost (its arrays, each worker's state) shared by more fixes. Alerts still follow their fix
         within a second. Sleeping rather than waiting on the queue: no wake-up (and GIL hand-over) per request.
+        Whether every batch added was plain (`StoredFixes.plain`).
         """
         until = self._monotonic() + self._max_gather_s
+        plain = True
         while True:
             self._sleep(self._gather_s)
             before = len(positions)
             while len(positions) < MAX_BATCH:
                 try:
-                    _add(self._queue.get_nowait(), positions, ids, fix_us)
+                    plain &= _add(self._queue.get_nowait(), positions, ids, fix_us)
                 except queue.Empty:
                     break
             if len(positions) == before or len(positions) >= MAX_BATCH or self._monotonic() >= until:
-                return
+                return plain
 
     def idle(self) -> bool:
         """Whether every submitted fix has been evaluated (for benchmarks)."""
@@ -261,8 +263,9 @@ class FieldEvents:
         # Stored fixes come with their ids and times beside them (`StoredFixes`): read as they are, the ids given only
         # to the fixes that cross.
         ids = fix_us = None
+        plain = False
         if isinstance(fixes, StoredFixes):
-            ids, fix_us, fixes = fixes.ids, fixes.fix_us, fixes.positions
+            ids, fix_us, plain, fixes = fixes.ids, fixes.fix_us, fixes.plain, fixes.positions
         # Each fix's worker read once, for the workers not met yet and for the batch's arrays.
         worker_ids = np.fromiter((p.worker_id for p in fixes), np.int64, len(fixes))
         unseen = set(worker_ids.tolist()).difference(self._cache.seen)  # (a set of the list: half `np.unique`'s CPU)
@@ -283,6 +286,7 @@ class FieldEvents:
                 settings=self._settings,
                 dwell=self._dwell,
                 open_keys=cache.open_keys,
+                plain=plain,
             )
             cache.last.update(outcome.last)
             cache.last_t.update(outcome.last_t)
@@ -462,17 +466,18 @@ class FieldEvents:
         return index is not None and bool(index.containing(fix.point))
 
 
-def _add(fixes: Sequence[Position], positions: list[Position], ids: list[int | None], fix_us: list[int]) -> None:
+def _add(fixes: Sequence[Position], positions: list[Position], ids: list[int | None], fix_us: list[int]) -> bool:
     """Append a submitted batch's fixes, their ids and their times (`StoredFixes` as they are: no copy per fix; the
-    times read from the fixes when they came without)."""
+    times read from the fixes when they came without); whether its fixes are all plain (`StoredFixes.plain`)."""
     if isinstance(fixes, StoredFixes):
         positions.extend(fixes.positions)
         ids.extend(fixes.ids)
         fix_us.extend(map(epoch_micros, map(_FIX_TIME, fixes.positions)) if fixes.fix_us is None else fixes.fix_us)
-    else:
-        positions.extend(fixes)
-        ids.extend(p.id for p in fixes)
-        fix_us.extend(map(epoch_micros, map(_FIX_TIME, fixes)))
+        return fixes.plain
+    positions.extend(fixes)
+    ids.extend(p.id for p in fixes)
+    fix_us.extend(map(epoch_micros, map(_FIX_TIME, fixes)))
+    return False
 
 
 def run_periodic(field_events: FieldEvents, *, every_s: float, stop: threading.Event) -> None:

@@ -252,7 +252,9 @@ class PositionPipeline:
             if self._after_store is not None:
                 # The id and the time as read beside the fix, as the batch path hands them.
                 self._after_store(
-                    StoredFixes([item], [new_id], [epoch_micros(item.fix_time) if plain[9] is None else plain[9]])
+                    StoredFixes(
+                        [item], [new_id], [epoch_micros(item.fix_time) if plain[9] is None else plain[9]], plain=True
+                    )
                 )
         return new_id
 
@@ -330,12 +332,16 @@ class PositionPipeline:
         last: dict[int, Position | None] = {}
         # On SQLite a plain fix older than its worker's last is stored as a row without a `Position` made of it.
         history_rows = self._rows_first
+        every_plain = (
+            True  # every item took the plain path: its fixes built by `checked_position` (`StoredFixes.plain`)
+        )
         for index, item in enumerate(items):
             plain = plain_fix(item) if item.__class__ is dict else None  # type: ignore[arg-type]
             decided: tuple[Storable | PlainHistory, bool] | Rejected | IngestError
             if plain is not None:
                 decided = self._decide_plain(plain, server_time, window, last, allowed, history_rows)
             else:
+                every_plain = False
                 (report,) = check_fix_times([parse_item(item)], now=server_time, limits=self._limits)
                 if isinstance(report, IngestError):
                     decided = report
@@ -371,7 +377,7 @@ class PositionPipeline:
         if self._after_store is not None and fresh:
             # The stored rows, each given its id only when read (a crossing records its fix's id): no copy per fix;
             # their times in microseconds beside them, as read (the evaluator's arrays).
-            self._after_store(StoredFixes(fresh, fresh_ids, fresh_us))
+            self._after_store(StoredFixes(fresh, fresh_ids, fresh_us, plain=every_plain))
         accepted = len(to_store) - sum(1 for new_id in ids if new_id is None)
         return BatchSummary(accepted, duplicates, off_shift, tuple(refused))
 

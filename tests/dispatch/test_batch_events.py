@@ -9,6 +9,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dispatch import batch_events
+from dispatch import batch_events, geofences
 from dispatch.alerts import AlertKind, AlertSettings, Decision, fix_alerts, open_key
 from dispatch.batch_events import evaluate_batch, wanted
 from dispatch.geo import EARTH_RADIUS_M, LatLon, haversine_m
@@ -167,16 +168,20 @@ def check_same(
     times_beside: bool = False,
     workers_beside: bool = False,
     as_states: bool = False,
+    plain: bool = False,
 ) -> tuple[int, int]:
     """`ids_beside`: each batch is given as fixes without their ids and the ids beside them (`StoredFixes`);
     `times_beside`: with the fixes' times in microseconds beside them (`StoredFixes.fix_us`); `workers_beside`: with
     their worker ids as an array beside them (as the evaluator reads them once). The dwell states go from batch to
     batch as the evaluator keeps them (the `FenceTable` a batch returns, and each worker's last fix time beside the
-    last fixes), or with `as_states` as a `FenceState` per worker, updated with the states a batch changed."""
+    last fixes), or with `as_states` as a `FenceState` per worker, updated with the states a batch changed. `plain`:
+    every fix plain (no attributes, not mock, valid, charging unknown), and the batch said to be (`StoredFixes.plain`)."""
     rng = random.Random(seed)
     sites = fences(rng)
     index = GeofenceIndex(sites)
     fixes = [p for w in range(1, workers + 1) for p in track(rng, w, sites, fixes_each)]
+    if plain:
+        fixes = [replace(p, attributes=MappingProxyType({}), mock=False, valid=True, charging=None) for p in fixes]
     open_keys = {
         open_key(kind, w, None)
         for w in range(1, workers + 1)
@@ -209,6 +214,7 @@ def check_same(
             dwell=DWELL,
             open_keys=open_keys,
             one_by_one=one_by_one,
+            plain=plain,
         )
         last.update(got.last)
         last_t.update(got.last_t)
@@ -291,6 +297,33 @@ def test_fixes_handed_with_their_times_beside_them_decide_the_same(
     )
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    workers=st.integers(1, 6),
+    fixes_each=st.integers(1, 60),
+    batches=st.integers(1, 4),
+    one_by_one=st.booleans(),
+    times_beside=st.booleans(),
+)
+def test_plain_fixes_said_plain_decide_what_each_fix_through_step_and_fix_alerts_decides(
+    seed: int, workers: int, fixes_each: int, batches: int, one_by_one: bool, times_beside: bool
+) -> None:
+    """Tests that a batch said to be plain (`StoredFixes.plain`: the evaluator then reads no attributes, mock, valid or
+    charging) decides what each of its fixes through `step` and `fix_alerts` decides: the low battery, jumps, accuracy
+    and dwell all as before."""
+    check_same(seed, workers, fixes_each, batches, one_by_one, times_beside=times_beside, plain=True)
+
+
+def test_plain_random_tracks_still_cross_and_alert() -> None:
+    crossings = decisions = 0
+    for seed in range(20):
+        c, d = check_same(seed, 5, 80, 3, plain=True)
+        crossings, decisions = crossings + c, decisions + d
+    assert crossings > 50
+    assert decisions > 50
+
+
 def test_the_random_tracks_cross_and_alert_so_the_comparison_means_something() -> None:
     crossings = decisions = 0
     for seed in range(20):
@@ -335,7 +368,14 @@ def test_a_jump_at_the_limits_is_raised_as_fix_alerts_raises_it_in_any_direction
     assert len(raised) == 5 * 12 * 2  # past both limits: the jump just over 500 m and the long one, at the higher speed
 
 
-def test_near_pairs_finds_the_pairs_and_verdicts_near_finds() -> None:
+@pytest.fixture(params=["cells in a table", "cells searched"])
+def grid_cells(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The grid's cells read from a table of every cell (a small grid) or searched among those holding a box."""
+    if request.param == "cells searched":
+        monkeypatch.setattr(geofences, "DENSE_CELLS", 0)
+
+
+def test_near_pairs_finds_the_pairs_and_verdicts_near_finds(grid_cells: None) -> None:
     rng = random.Random(7)
     index = GeofenceIndex(fences(rng) | {90: CircleFence(CENTRE, 50.0)})
     points = [near_boundary(rng, rng.choice(list(index.fences.values()))) for _ in range(3000)]
@@ -403,7 +443,9 @@ def test_the_arrays_decide_what_step_decides_over_long_tracks_any_dwell_and_site
         assert sorted(table.workers()) == sorted(w for w, s in ref_states.items() if s.sites)
 
 
-def test_near_pairs_finds_what_near_finds_beside_a_polygon_kilometres_wide_and_for_points_far_off() -> None:
+def test_near_pairs_finds_what_near_finds_beside_a_polygon_kilometres_wide_and_for_points_far_off(
+    grid_cells: None,
+) -> None:
     """Tests the grid `near_pairs` looks points up on: a polygon 12 km across among 40 m circles (the grid's cells grow
     to an eighth of it), points on every side of all of them and kilometres away, and an index of no site at all."""
     rng = random.Random(11)

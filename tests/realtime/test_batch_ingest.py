@@ -11,13 +11,15 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from data import positions_repo
+from data import alerts_repo, positions_repo
 from data.db import make_sessionmaker, session_scope
 from data.workers_repo import add_worker
 from dispatch.access import Decision
+from dispatch.alerts import AlertKind
 from dispatch.clock import ManualClock
 from dispatch.positions import KNOTS_TO_MPS, Position, PositionLimits, Rejected, StoredFixes
 from realtime.bus import POSITIONS
+from realtime.field_events import FieldEvents
 from realtime.ingest import PositionReport
 from realtime.pipeline import BatchSummary, ItemRefused, PositionPipeline
 from tests.factories import EVERY_DAY_7_TO_19, at
@@ -268,3 +270,47 @@ def test_the_fixes_a_batch_hands_on_carry_their_times_in_microseconds(sessions, 
         (T0800_MS + 120_500) * 1000,
     ]
     assert batch[1:].fix_us == batch.fix_us[1:]  # a slice keeps the times of its fixes
+
+
+@pytest.mark.parametrize(
+    ("extra", "raised"),
+    [({"alarm": "sos"}, [AlertKind.SOS]), ({"mock": True}, [AlertKind.MOCK_LOCATION]), ({"valid": False}, [])],
+    ids=["sos", "mock", "invalid"],
+)
+def test_a_batch_is_handed_on_as_plain_only_when_every_fix_is_and_an_odd_one_among_plain_ones_still_raises(
+    sessions, workers, extra, raised
+):
+    """Tests that a batch of plain items is handed to the evaluator flagged plain (`StoredFixes.plain`: its fixes
+    without attributes, not mock, valid, charging unknown, so the evaluator skips reading those), and that a batch
+    with one SOS, mock or invalid item among plain ones is not, and its alert is raised as ever."""
+    handed: list[StoredFixes] = []
+    lean = PositionPipeline(
+        sessions=sessions,
+        bus=RecordingBus(),  # type: ignore[arg-type]
+        clock=ManualClock(at("2025-03-03T12:00:00Z")),
+        limits=PositionLimits(),
+        after_store=handed.append,  # type: ignore[arg-type]
+    )
+    plain_items: list[object] = [
+        {"id": name, "lat": 43.73 + k / 1e4, "lon": 7.42, "timestamp": T0800_MS + k * 10_000, "batt": 50, "accuracy": 8}
+        for k in range(4)
+        for name in ("ana", "bea")
+    ]
+    assert lean.ingest_batch(plain_items, may_report=lambda _: Decision(True)).accepted == 8
+    (batch,) = handed
+    assert batch.plain
+    assert all(not p.attributes and not p.mock and p.valid and p.charging is None for p in batch.positions)
+    assert batch[2:].plain  # a slice keeps the flag
+
+    odd = {"id": "ana", "lat": 43.74, "lon": 7.42, "timestamp": T0800_MS + 400_000, **extra}  # the latest
+    later = [{**item, "timestamp": item["timestamp"] + 200_000} for item in plain_items]  # type: ignore[dict-item]
+    handed.clear()
+    assert lean.ingest_batch([*later[:3], odd, *later[3:]], may_report=lambda _: Decision(True)).accepted == 9
+    (batch,) = handed
+    assert not batch.plain
+    assert sum(1 for p in batch.positions if p.attributes or p.mock or not p.valid) == 1  # handed on as read
+    evaluator = FieldEvents(sessions=sessions, bus=RecordingBus(), clock=ManualClock(at("2025-03-03T12:00:00Z")))  # type: ignore[arg-type]
+    evaluator.evaluate(batch)
+    with session_scope(sessions) as session:
+        assert [a.kind for a in alerts_repo.list_alerts(session, worker_id=workers["ana"])] == raised
+        assert alerts_repo.list_alerts(session, worker_id=workers["bea"]) == []
