@@ -282,22 +282,26 @@ def test_a_workers_orders_can_be_read_in_given_statuses_only(session):
     assert sorted(len(orders) for orders in every.values()) == [2, 3]
 
 
+def _order_of(session, site_id: int, worker_id: int, status: OrderStatus) -> None:
+    """An order at `site_id`, assigned to `worker_id` in `status` (written straight to its row, as a test's setting)."""
+    from data.tables import WorkOrderRow
+
+    order = add_order(session, site_id=site_id, type=OrderType.VISIT, priority=3, window=WINDOW, service_duration_s=600)
+    row = session.get(WorkOrderRow, order.id)
+    assert row is not None
+    row.assigned_worker_id, row.status = worker_id, status.value
+
+
 def test_the_workers_with_an_order_at_a_crossed_site_are_named_by_pair(session):
     """Tests that `workers_with_orders_at` names a worker only for a site where an order in the statuses is assigned
     to them (not another worker's order there, not theirs elsewhere or in another status), and nobody for no pairs."""
-    from data.tables import WorkOrderRow
 
     port = _site(session)
     quay = add_site(session, name="Quay", location=LatLon(43.74, 7.43)).id
     ana, bo, cy = (add_worker(session, name=n, device_id=n).id for n in ("Ana", "Bo", "Cy"))
     for worker, site, status in ((ana, port, OrderStatus.EN_ROUTE), (bo, quay, OrderStatus.ON_SITE),
                                  (cy, port, OrderStatus.DONE)):  # fmt: skip
-        order = add_order(
-            session, site_id=site, type=OrderType.VISIT, priority=3, window=WINDOW, service_duration_s=600
-        )
-        row = session.get(WorkOrderRow, order.id)
-        assert row is not None
-        row.assigned_worker_id, row.status = worker, status.value
+        _order_of(session, site, worker, status)
     session.flush()
     wanted = {OrderStatus.ASSIGNED, OrderStatus.EN_ROUTE, OrderStatus.ON_SITE}
     pairs = {(ana, port), (ana, quay), (bo, port), (cy, port), (bo, quay)}
@@ -313,19 +317,12 @@ def test_the_workers_with_an_order_at_a_crossed_site_are_found_among_open_orders
     row read to look at its status: ~11 ms a window at 500 each), and still names the worker with an open order."""
     from sqlalchemy import event
 
-    from data.tables import WorkOrderRow
-
     if session.get_bind().dialect.name != "sqlite":
         pytest.skip("PostgreSQL's planner chooses by its statistics")
     port = _site(session)
     ana, bo = add_worker(session, name="Ana", device_id="a").id, add_worker(session, name="Bo", device_id="b").id
     for worker, status in [(ana, OrderStatus.DONE)] * 5 + [(bo, OrderStatus.DONE), (ana, OrderStatus.EN_ROUTE)]:
-        order = add_order(
-            session, site_id=port, type=OrderType.VISIT, priority=3, window=WINDOW, service_duration_s=600
-        )
-        row = session.get(WorkOrderRow, order.id)
-        assert row is not None
-        row.assigned_worker_id, row.status = worker, status.value
+        _order_of(session, port, worker, status)
     session.flush()
     sent: list[tuple[str, Any]] = []
 
