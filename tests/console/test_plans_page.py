@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from console.pages.plans import gantt, map_view, panels, summary
+from dash import no_update
+
+from console.pages.plans import gantt, map_view, panels, summary, wiring
 from routing.compare import DroppedVisit, MovedVisit, PlanDiff, WorkerDiff
 from routing.plan import UnplannedReason
 from services.plan_views import JobProgress, PlanComparison, PlanStatus, PlanSummary, PlanView, PlanViolation, plan_view
@@ -212,6 +214,37 @@ def test_plan_picker_shows_the_published_plan_first_choice():
     assert "PUBLISHED" in labels[1]
     assert summary.default_plan(summaries) == 8
     assert summary.default_plan(summaries[:1]) == 9 and summary.default_plan([]) is None
+
+
+def test_the_picker_is_filled_only_with_plans_of_the_day_the_date_field_shows():
+    """Tests that a plan of another day than the date field's (a job started before the manager changed the date,
+    ending now) leaves the picker's list and choice as they are, while a plan of the day shown fills and picks."""
+    assert wiring.shows_day("2025-03-04", DAY) and wiring.shows_day("2025-03-04T00:00:00", DAY)
+    assert not wiring.shows_day("2025-03-05", DAY)
+    assert not wiring.shows_day(None, DAY) and not wiring.shows_day("", DAY) and wiring.day_of("soon") is None
+
+    summaries = [PlanSummary(id=9, day=DAY, state="done", published=False,
+                             created_at=datetime(2025, 3, 4, 7, 10, tzinfo=UTC), planned=3, unplanned=1)]  # fmt: skip
+    asked: list[date] = []
+
+    class Plans:  # the one read of the job service the picker makes: a day's plans, newest first
+        def recent(self, day: date) -> list[PlanSummary]:
+            asked.append(day)
+            return summaries if day == DAY else []
+
+    page = wiring.PlanPage(jobs=Plans(), auth=None, locate=dict, compare=lambda _s: None, apply_plan=dict)  # type: ignore[arg-type]
+    options, value = page.picker_if_shown("2025-03-04", DAY, select=9)
+    assert [o["value"] for o in options] == [9] and value == 9
+    assert page.picker_if_shown("2025-03-05", DAY, select=9) == (no_update, no_update)
+    assert asked == [DAY]  # the other day's job did not even read the plans
+
+
+def test_a_job_ending_on_another_day_says_where_its_plan_is():
+    """Tests that the progress line of a job of a day not shown keeps its state and names the plan and its day."""
+    line = summary.progress_text("done", JobProgress(best_cost=1234.0, elapsed_s=2.0, solutions=7))
+    assert summary.ready_elsewhere(line, 12, DAY) == (
+        "Done · best cost 1,234 · 2.0 s elapsed · 7 solutions · plan 12 of 2025-03-04 is ready: pick that day to see it"
+    )
 
 
 def test_move_choices_offer_every_order_and_worker_of_the_plan():

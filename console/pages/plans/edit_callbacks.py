@@ -9,7 +9,7 @@ from dash.exceptions import PreventUpdate
 
 from console import i18n
 from console.i18n import _
-from console.pages.plans.common import MESSAGE, MOVE, MOVE_ORDER, MOVE_WORKER, PICKER, PUBLISH, VERSION
+from console.pages.plans.common import DATE, MESSAGE, MOVE, MOVE_ORDER, MOVE_WORKER, PICKER, PUBLISH, VERSION
 from console.pages.plans.summary import publish_message
 from console.pages.plans.wiring import PlanPage
 from services.plan_jobs import PlanInputError, PlanRefused
@@ -26,9 +26,12 @@ def register(dash_app: Dash, page: PlanPage) -> None:
         State(PICKER, "value"),
         State(MOVE_ORDER, "value"),
         State(MOVE_WORKER, "value"),
+        State(DATE, "date"),
         prevent_initial_call=True,
     )
-    def move(n_clicks: int | None, plan_id: int | None, order_id: int | None, worker_id: int | None) -> tuple[Any, ...]:
+    def move(
+        n_clicks: int | None, plan_id: int | None, order_id: int | None, worker_id: int | None, shown_day: str | None
+    ) -> tuple[Any, ...]:
         if not n_clicks or plan_id is None:
             raise PreventUpdate
         if order_id is None or worker_id is None:
@@ -41,7 +44,9 @@ def register(dash_app: Dash, page: PlanPage) -> None:
         except (PlanInputError, LookupError, ValueError) as exc:
             return no_update, no_update, i18n.reason(str(exc))
         status = jobs.status(moved.id)
-        options, value = page.picker_for(status.day, select=moved.id) if status else (no_update, no_update)
+        options, value = (
+            page.picker_if_shown(shown_day, status.day, select=moved.id) if status else (no_update, no_update)
+        )
         broken = len(moved.violations)
         verdict = (
             (_("Draft {id}: order {order_id} moved; the plan breaks {n} rule.") if broken == 1

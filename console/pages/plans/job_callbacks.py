@@ -28,8 +28,8 @@ from console.pages.plans.common import (
     START,
     STOP,
 )
-from console.pages.plans.summary import progress_text
-from console.pages.plans.wiring import PlanPage, budget
+from console.pages.plans.summary import progress_text, ready_elsewhere
+from console.pages.plans.wiring import PlanPage, budget, day_of, shows_day
 from services.plan_jobs import PlanInputError
 from services.plan_views import job_progress
 
@@ -114,10 +114,12 @@ def register(dash_app: Dash, page: PlanPage) -> None:
         Output(PICKER, "value", allow_duplicate=True),
         Input(SOCKET, f"data-{EVENT_PROGRESS}"),
         Input(RUNNING, "data"),
+        State(DATE, "date"),
         prevent_initial_call=True,
     )
-    def progress(event: Mapping[str, Any] | None, running: int | None) -> tuple[Any, ...]:
-        """A pushed progress event of the job this page started: show it; when it ends, show its plan.
+    def progress(event: Mapping[str, Any] | None, running: int | None, shown_day: str | None) -> tuple[Any, ...]:
+        """A pushed progress event of the job this page started: show it; when it ends, show its plan if its day is
+        the day shown, else say in the progress line that the plan of its day is ready (the picker stays on the day).
 
         When the page learns which job is its own (the start's answer), the job's state is read: it may have run, or
         ended, while that answer was on its way, and the pushes heard meanwhile were not known to be this page's."""
@@ -142,6 +144,8 @@ def register(dash_app: Dash, page: PlanPage) -> None:
         status = status or jobs.status(int(running))
         if status is None:
             return shown, True, no_update, no_update
+        if not shows_day(shown_day, status.day):
+            return ready_elsewhere(shown, status.id, status.day), True, no_update, no_update
         options, value = page.picker_for(status.day, select=int(running))
         return shown, True, options, value
 
@@ -152,10 +156,9 @@ def register(dash_app: Dash, page: PlanPage) -> None:
         prevent_initial_call=True,
     )
     def day_changed(day: str | None) -> tuple[Any, ...]:
-        try:
-            when = date.fromisoformat(str(day)[:10])
-        except ValueError:
-            raise PreventUpdate from None
+        when = day_of(day)
+        if when is None:
+            raise PreventUpdate
         if isinstance(page.actor_or_refusal(), str):
             raise PreventUpdate
         return page.picker_for(when)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import Dash, Input, Output, html, no_update
+from dash import Dash, Input, Output, State, html, no_update
 
 from console.i18n import _
 from console.pages.plans.common import (
     BADGE,
     COMPARE,
+    DATE,
     GANTT,
     KPIS,
     MAP,
@@ -53,10 +54,12 @@ def register(dash_app: Dash, page: PlanPage) -> None:
         Output(ROADS_NOTE, "children"),
         Input(PICKER, "value"),
         Input(VERSION, "data"),
+        State(DATE, "date"),
         prevent_initial_call="initial_duplicate",
     )
-    def show(plan_id: int | None, _version: int | None) -> tuple[Any, ...]:
-        """Everything about the picked plan: state, KPIs, map, timeline, rules, comparison, move choices."""
+    def show(plan_id: int | None, _version: int | None, shown_day: str | None) -> tuple[Any, ...]:
+        """Everything about the picked plan: state, KPIs, map, timeline, rules, comparison, move choices; and the
+        picker's labels refreshed (its state, published or not), when the plan is of the day the date field shows."""
         empty = ("", "plan-badge", True, True, [], [], no_update, no_update,
                  html.P(_("No plan picked."), className="plan-empty"), "", "", [], [], no_update, "")  # fmt: skip
         if plan_id is None or isinstance(page.actor_or_refusal(), str):
@@ -65,7 +68,7 @@ def register(dash_app: Dash, page: PlanPage) -> None:
         if status is None:
             return empty
         text, css = badge(status)
-        options, _unused = page.picker_for(status.day)
+        options, _unused = page.picker_if_shown(shown_day, status.day)
         view = status.view
         if view is None:
             return (text, css, True, True, [], [], no_update, no_update,

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from dash import no_update
+
 from console import i18n
 from console.auth import ApiError, Auth
 from console.i18n import _
@@ -39,9 +41,32 @@ class PlanPage:
             return _("Refused: {reason}").format(reason=i18n.reason(exc.reason))
 
     def picker_for(self, day: date, select: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
-        """The picker's plans of `day`, with `select` (else the day's published or newest plan) picked."""
+        """The picker's plans of `day`, with `select` (else the day's published or newest plan) picked.
+
+        Callbacks that learn of a plan (a job's end, a move, the shown plan) fill the picker only when
+        `shows_day(date_field, day)`: the picker lists the plans of the day in the date field, never another's."""
         summaries = self.jobs.recent(day)
         return plan_options(summaries), select if select is not None else default_plan(summaries)
+
+    def picker_if_shown(self, date_field: Any, day: date, select: int | None = None) -> tuple[Any, Any]:
+        """`picker_for(day, select)` when the date field shows `day`, else the picker as it is (no update)."""
+        return self.picker_for(day, select) if shows_day(date_field, day) else (no_update, no_update)
+
+
+def day_of(date_field: Any) -> date | None:
+    """The day the date field holds ('2025-03-04', or with a time after it as a picker may send); None if none."""
+    try:
+        return date.fromisoformat(str(date_field)[:10])
+    except ValueError:
+        return None
+
+
+def shows_day(date_field: Any, day: date) -> bool:
+    """Whether the page shows `day` (its date field holds it), so that a plan of `day` may fill the picker.
+
+    The date field says which day the manager looks at; a plan of another day (a job started before the date was
+    changed, ending now) must not replace the picker's list, or the page would show one day's plans under another."""
+    return day_of(date_field) == day
 
 
 def budget(seconds: Any) -> float:
