@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,51 @@ def test_a_job_that_ends_before_its_start_is_answered_still_shows_as_done(page, 
     page.wait_for_function("() => document.querySelectorAll('.plan-stop').length === 5", timeout=10_000)
     assert page.locator("#plan-picker").inner_text().startswith(f"Plan {plan_id} ")
     assert page.locator("#plan-stop").is_disabled()
+    assert not page.errors, page.errors
+
+
+def test_a_job_of_a_day_no_longer_shown_leaves_the_picker_on_the_day_shown(page, console_server, day):
+    """Tests that when the manager changes the date while an optimisation of another day runs, the job's end says in
+    the progress line that its plan is ready on its day, and the picker keeps the plans of the day the date field
+    shows; going back to the job's day offers its plan."""
+    login_to_plans(page, console_server)
+    date_input = page.locator("#plan-date")
+    date_input.fill(day["date"])
+    date_input.press("Enter")
+    page.fill("#plan-seconds", "1")
+    # The page learns which job is its own only once the Start's answer is handed over: the job runs and ends, and
+    # the manager changes the date, in between.
+    hold_fetch(page, "/plans/_dash-update-component", body_has='"plan-start.n_clicks"')
+    page.click("#plan-start")
+    page.wait_for_function("() => window.__fetchRead === true", timeout=10_000)
+    plan_id = json.loads(page.evaluate("() => window.__fetchBody"))["response"]["plan-running"]["data"]
+    plan_day.wait_for(console_server, day["headers"], plan_id, {"done"})
+    next_day = (date.fromisoformat(day["date"]) + timedelta(days=1)).isoformat()
+    with page.expect_response(
+        lambda r: "_dash-update-component" in r.url and '"plan-date.date"' in (r.request.post_data or ""),
+        timeout=10_000,
+    ):
+        date_input.fill(next_day)
+        date_input.press("Enter")
+    page.keyboard.press("Escape")  # close the calendar
+    page.wait_for_function("() => /No plan for this day yet/.test(document.querySelector('#plan-picker').textContent)",
+                           timeout=10_000)  # fmt: skip
+    page.evaluate("() => window.__release()")
+
+    ready = f"plan {plan_id} of {day['date']} is ready: pick that day to see it"
+    page.wait_for_function(f"() => document.querySelector('#plan-progress').textContent.endsWith({json.dumps(ready)})",
+                           timeout=15_000)  # fmt: skip
+    assert page.locator("#plan-progress").inner_text().startswith("Done")
+    assert date_input.input_value() == next_day
+    assert "No plan for this day yet" in page.locator("#plan-picker").inner_text()
+    page.wait_for_function("() => document.querySelectorAll('.plan-stop').length === 0", timeout=10_000)  # none drawn
+    assert page.locator("#plan-stop").is_disabled()
+
+    date_input.fill(day["date"])
+    date_input.press("Enter")
+    page.keyboard.press("Escape")
+    choose(page, "plan-picker", f"Plan {plan_id} ")
+    page.wait_for_function("() => document.querySelectorAll('.plan-stop').length === 5", timeout=10_000)
     assert not page.errors, page.errors
 
 
