@@ -9,8 +9,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from dash import no_update
-
 from console.pages.plans import gantt, map_view, panels, summary, wiring
 from routing.compare import DroppedVisit, MovedVisit, PlanDiff, WorkerDiff
 from routing.plan import UnplannedReason
@@ -216,27 +214,27 @@ def test_plan_picker_shows_the_published_plan_first_choice():
     assert summary.default_plan(summaries[:1]) == 9 and summary.default_plan([]) is None
 
 
-def test_the_picker_is_filled_only_with_plans_of_the_day_the_date_field_shows():
-    """Tests that a plan of another day than the date field's (a job started before the manager changed the date,
-    ending now) leaves the picker's list and choice as they are, while a plan of the day shown fills and picks."""
+def test_the_picker_follows_requests_only_for_the_day_the_date_field_shows():
+    """Tests that the picker lists the plans of the day in the date field: a request for another day (a job started
+    before the manager changed the date, ending now) leaves it as it is, and a date change wins over such a request."""
     assert wiring.shows_day("2025-03-04", DAY) and wiring.shows_day("2025-03-04T00:00:00", DAY)
     assert not wiring.shows_day("2025-03-05", DAY)
     assert not wiring.shows_day(None, DAY) and not wiring.shows_day("", DAY) and wiring.day_of("soon") is None
+    change, Change = wiring.picker_change, wiring.PickerChange
+    ended, refresh = wiring.pick_request(DAY, select=9), wiring.pick_request(DAY)
 
-    summaries = [PlanSummary(id=9, day=DAY, state="done", published=False,
-                             created_at=datetime(2025, 3, 4, 7, 10, tzinfo=UTC), planned=3, unplanned=1)]  # fmt: skip
-    asked: list[date] = []
-
-    class Plans:  # the one read of the job service the picker makes: a day's plans, newest first
-        def recent(self, day: date) -> list[PlanSummary]:
-            asked.append(day)
-            return summaries if day == DAY else []
-
-    page = wiring.PlanPage(jobs=Plans(), auth=None, locate=dict, compare=lambda _s: None, apply_plan=dict)  # type: ignore[arg-type]
-    options, value = page.picker_if_shown("2025-03-04", DAY, select=9)
-    assert [o["value"] for o in options] == [9] and value == 9
-    assert page.picker_if_shown("2025-03-05", DAY, select=9) == (no_update, no_update)
-    assert asked == [DAY]  # the other day's job did not even read the plans
+    assert change("2025-03-04", ended, date_changed=False) == Change(DAY, select=9)  # a job of the day shown ends
+    assert change("2025-03-05", ended, date_changed=False) is None  # ... of another day: the picker stays
+    assert change("2025-03-04", refresh, date_changed=False) == Change(DAY, keep=True)  # labels only
+    assert change("2025-03-05", refresh, date_changed=False) is None
+    assert change("2025-03-05", None, date_changed=True) == Change(date(2025, 3, 5))  # the day's default plan
+    # The date changed while the asking callback ran (both arrive at once): the date's day, its own default plan.
+    assert change("2025-03-05", ended, date_changed=True) == Change(date(2025, 3, 5))
+    assert change("2025-03-04", ended, date_changed=True) == Change(DAY, select=9)
+    # What a browser may send instead of a request is no change, not an error.
+    assert change("2025-03-04", ["2025-03-04"], date_changed=False) is None  # type: ignore[arg-type]
+    assert change("2025-03-04", {"day": "2025-03-04", "select": "9"}, date_changed=False) == Change(DAY, keep=True)
+    assert change(None, ended, date_changed=True) is None
 
 
 def test_a_job_ending_on_another_day_says_where_its_plan_is():

@@ -23,6 +23,7 @@ BALANCE = "plan-balance"
 START = "plan-start"
 STOP = "plan-stop"
 RUNNING = "plan-running"
+PICK = "plan-pick"  # a callback's request to the picker: list a day's plans, pick one (see `wiring.pick_request`)
 VERSION = "plan-version"
 SOCKET = "plan-socket"
 PROGRESS = "plan-progress"

@@ -7,18 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import Dash, Input, Output, State, html, no_update
+from dash import Dash, Input, Output, html, no_update
 
 from console.i18n import _
 from console.pages.plans.common import (
     BADGE,
     COMPARE,
-    DATE,
     GANTT,
     KPIS,
     MAP,
     MOVE_ORDER,
     MOVE_WORKER,
+    PICK,
     PICKER,
     PUBLISH,
     REPLAN,
@@ -32,7 +32,7 @@ from console.pages.plans.gantt import gantt_figure
 from console.pages.plans.map_view import roads_note, route_bounds, route_layers, route_paths
 from console.pages.plans.panels import compare_panel, move_choices, unplanned_list, violations_list
 from console.pages.plans.summary import badge, kpi_tiles, plan_kpis, progress_text
-from console.pages.plans.wiring import PlanPage
+from console.pages.plans.wiring import PlanPage, pick_request
 
 
 def register(dash_app: Dash, page: PlanPage) -> None:
@@ -50,16 +50,15 @@ def register(dash_app: Dash, page: PlanPage) -> None:
         Output(COMPARE, "children"),
         Output(MOVE_ORDER, "options"),
         Output(MOVE_WORKER, "options"),
-        Output(PICKER, "options", allow_duplicate=True),
+        Output(PICK, "data", allow_duplicate=True),
         Output(ROADS_NOTE, "children"),
         Input(PICKER, "value"),
         Input(VERSION, "data"),
-        State(DATE, "date"),
         prevent_initial_call="initial_duplicate",
     )
-    def show(plan_id: int | None, _version: int | None, shown_day: str | None) -> tuple[Any, ...]:
-        """Everything about the picked plan: state, KPIs, map, timeline, rules, comparison, move choices; and the
-        picker's labels refreshed (its state, published or not), when the plan is of the day the date field shows."""
+    def show(plan_id: int | None, _version: int | None) -> tuple[Any, ...]:
+        """Everything about the picked plan: state, KPIs, map, timeline, rules, comparison, move choices; and a
+        request to refresh the picker's labels (its state, published or not), followed if its day is the day shown."""
         empty = ("", "plan-badge", True, True, [], [], no_update, no_update,
                  html.P(_("No plan picked."), className="plan-empty"), "", "", [], [], no_update, "")  # fmt: skip
         if plan_id is None or isinstance(page.actor_or_refusal(), str):
@@ -68,7 +67,7 @@ def register(dash_app: Dash, page: PlanPage) -> None:
         if status is None:
             return empty
         text, css = badge(status)
-        options, _unused = page.picker_if_shown(shown_day, status.day)
+        options = pick_request(status.day)
         view = status.view
         if view is None:
             return (text, css, True, True, [], [], no_update, no_update,

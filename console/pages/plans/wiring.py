@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-
-from dash import no_update
 
 from console import i18n
 from console.auth import ApiError, Auth
@@ -41,16 +39,9 @@ class PlanPage:
             return _("Refused: {reason}").format(reason=i18n.reason(exc.reason))
 
     def picker_for(self, day: date, select: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
-        """The picker's plans of `day`, with `select` (else the day's published or newest plan) picked.
-
-        Callbacks that learn of a plan (a job's end, a move, the shown plan) fill the picker only when
-        `shows_day(date_field, day)`: the picker lists the plans of the day in the date field, never another's."""
+        """The picker's plans of `day`, with `select` (else the day's published or newest plan) picked."""
         summaries = self.jobs.recent(day)
         return plan_options(summaries), select if select is not None else default_plan(summaries)
-
-    def picker_if_shown(self, date_field: Any, day: date, select: int | None = None) -> tuple[Any, Any]:
-        """`picker_for(day, select)` when the date field shows `day`, else the picker as it is (no update)."""
-        return self.picker_for(day, select) if shows_day(date_field, day) else (no_update, no_update)
 
 
 def day_of(date_field: Any) -> date | None:
@@ -62,11 +53,44 @@ def day_of(date_field: Any) -> date | None:
 
 
 def shows_day(date_field: Any, day: date) -> bool:
-    """Whether the page shows `day` (its date field holds it), so that a plan of `day` may fill the picker.
-
-    The date field says which day the manager looks at; a plan of another day (a job started before the date was
-    changed, ending now) must not replace the picker's list, or the page would show one day's plans under another."""
+    """Whether the page shows `day`: its date field holds it."""
     return day_of(date_field) == day
+
+
+def pick_request(day: date, select: int | None = None) -> dict[str, Any]:
+    """What a callback that learnt of a plan (a job's end, a move, the shown plan) asks of the picker: list `day`'s
+    plans and pick `select` (None: keep the picked plan, the labels refreshed). The picker's one writer decides."""
+    return {"day": day.isoformat(), "select": select}
+
+
+@dataclass(frozen=True)
+class PickerChange:
+    """What the picker becomes: the plans of `day`, with `select` picked (None: the day's published or newest
+    plan), or, when `keep`, the picked plan kept and only the list refreshed."""
+
+    day: date
+    select: int | None = None
+    keep: bool = False
+
+
+def picker_change(date_field: Any, request: Mapping[str, Any] | None, *, date_changed: bool) -> PickerChange | None:
+    """The picker's change when the date field changed (`date_changed`) and/or a callback asked (`request`, a
+    `pick_request`; None when none asked just now); None when it stays as it is.
+
+    The picker lists the plans of the day the date field shows, never another's: a request for another day (a job
+    started before the manager changed the date, ending now) is not followed. The date is the field's as this is
+    decided, after the asking callback has answered, so a date changed while that callback ran still wins."""
+    shown = day_of(date_field)
+    if shown is None:
+        return None
+    asked = request if isinstance(request, Mapping) and day_of(request.get("day")) == shown else None
+    raw = asked.get("select") if asked is not None else None
+    select = raw if type(raw) is int else None
+    if date_changed:
+        return PickerChange(shown, select)
+    if asked is None:
+        return None
+    return PickerChange(shown, select, keep=select is None)
 
 
 def budget(seconds: Any) -> float:
