@@ -269,6 +269,9 @@ def test_manager_loads_a_plan_moves_a_visit_sees_the_broken_window_and_publishes
     page.click("#plan-publish")
     page.wait_for_function("() => document.querySelector('#plan-badge').textContent === 'Published'", timeout=10_000)
     assert "published: 5 assignments sent" in page.locator("#plan-message").inner_text()
+    # The picker's label says so too (refreshed by the shown plan's request to the picker).
+    page.wait_for_function("() => /PUBLISHED/.test(document.querySelector('#plan-picker').textContent)",
+                           timeout=10_000)  # fmt: skip
     assert page.locator("#plan-publish").is_disabled() and page.locator("#plan-replan").is_enabled()
 
     choose(page, "plan-move-order", f"Order {casino_at_nine} ")

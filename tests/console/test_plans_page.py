@@ -222,19 +222,22 @@ def test_the_picker_follows_requests_only_for_the_day_the_date_field_shows():
     assert not wiring.shows_day(None, DAY) and not wiring.shows_day("", DAY) and wiring.day_of("soon") is None
     change, Change = wiring.picker_change, wiring.PickerChange
     ended, refresh = wiring.pick_request(DAY, select=9), wiring.pick_request(DAY)
+    shown, other = "2025-03-04", "2025-03-05"
 
-    assert change("2025-03-04", ended, date_changed=False) == Change(DAY, select=9)  # a job of the day shown ends
-    assert change("2025-03-05", ended, date_changed=False) is None  # ... of another day: the picker stays
-    assert change("2025-03-04", refresh, date_changed=False) == Change(DAY, keep=True)  # labels only
-    assert change("2025-03-05", refresh, date_changed=False) is None
-    assert change("2025-03-05", None, date_changed=True) == Change(date(2025, 3, 5))  # the day's default plan
-    # The date changed while the asking callback ran (both arrive at once): the date's day, its own default plan.
-    assert change("2025-03-05", ended, date_changed=True) == Change(date(2025, 3, 5))
-    assert change("2025-03-04", ended, date_changed=True) == Change(DAY, select=9)
-    # What a browser may send instead of a request is no change, not an error.
-    assert change("2025-03-04", ["2025-03-04"], date_changed=False) is None  # type: ignore[arg-type]
-    assert change("2025-03-04", {"day": "2025-03-04", "select": "9"}, date_changed=False) == Change(DAY, keep=True)
-    assert change(None, ended, date_changed=True) is None
+    assert change(shown, shown, ended) == Change(DAY, select=9)  # a job of the day shown ends: its plan is picked
+    assert change(other, other, ended) is None  # ... of another day: the picker stays as it is
+    assert change(shown, shown, refresh) == Change(DAY, keep=True)  # labels only, the picked plan kept
+    assert change(other, other, refresh) is None
+    assert change(other, shown, None) == Change(date(2025, 3, 5))  # the date changed: that day's default plan
+    assert change(shown, shown, None) is None
+    # The date changed while the asking callback ran, or its own run was dropped for this one: whatever set the
+    # picker off, a list of another day than the date field's is replaced by that day's, and its default picked.
+    assert change(other, shown, ended) == Change(date(2025, 3, 5))
+    assert change(shown, other, ended) == Change(DAY, select=9)
+    # What a browser may send instead of a request or a day is no change, not an error.
+    assert change(shown, shown, ["2025-03-04"]) is None  # type: ignore[arg-type]
+    assert change(shown, shown, {"day": "2025-03-04", "select": "9"}) == Change(DAY, keep=True)
+    assert change(shown, None, None) == Change(DAY) and change(None, shown, ended) is None
 
 
 def test_a_job_ending_on_another_day_says_where_its_plan_is():

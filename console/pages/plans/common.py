@@ -24,6 +24,7 @@ START = "plan-start"
 STOP = "plan-stop"
 RUNNING = "plan-running"
 PICK = "plan-pick"  # a callback's request to the picker: list a day's plans, pick one (see `wiring.pick_request`)
+LISTED = "plan-listed"  # the day whose plans the picker lists
 VERSION = "plan-version"
 SOCKET = "plan-socket"
 PROGRESS = "plan-progress"

@@ -17,6 +17,7 @@ from console.pages.plans.common import (
     DATE,
     EVENT_PROGRESS,
     FINISHED,
+    LISTED,
     MESSAGE,
     MINIMISE,
     PICK,
@@ -151,19 +152,20 @@ def register(dash_app: Dash, page: PlanPage) -> None:
     @dash_app.callback(
         Output(PICKER, "options"),
         Output(PICKER, "value"),
+        Output(LISTED, "data"),
         Input(DATE, "date"),
         Input(PICK, "data"),
+        State(LISTED, "data"),
         prevent_initial_call=True,
     )
-    def picker(day: str | None, request: Mapping[str, Any] | None) -> tuple[Any, ...]:
+    def picker(day: str | None, request: Mapping[str, Any] | None, listed: str | None) -> tuple[Any, ...]:
         """The picker's one writer: the plans of the day the date field shows, as the date or a callback asks.
 
-        One callback, so a date changed while it runs replaces its answer (Dash drops a superseded call's), and it
-        waits for a callback still writing `PICK`; the date is read as the request arrives, not as it was sent."""
-        triggered = ctx.triggered_prop_ids
-        change = picker_change(day, request if f"{PICK}.data" in triggered else None,
-                               date_changed=f"{DATE}.date" in triggered)  # fmt: skip
+        The date is read as the request arrives, not as the asking callback was set off; and a run of this callback
+        that Dash drops for a newer one (a date changed while it ran) leaves the listed day for the newer to mend."""
+        asked = request if f"{PICK}.data" in ctx.triggered_prop_ids else None
+        change = picker_change(day, listed, asked)
         if change is None or isinstance(page.actor_or_refusal(), str):
             raise PreventUpdate
         options, value = page.picker_for(change.day, change.select)
-        return options, no_update if change.keep else value
+        return options, no_update if change.keep else value, change.day.isoformat()

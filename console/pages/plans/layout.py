@@ -23,6 +23,7 @@ from console.pages.plans.common import (
     EVENT_PROGRESS,
     GANTT,
     KPIS,
+    LISTED,
     MAP,
     MESSAGE,
     MINIMISE,
@@ -64,6 +65,7 @@ def layout(*, tile_url: str | None, actor_name: str, day: date, summaries: Seque
             DashSocketIO(id=SOCKET, eventNames=[EVENT_PROGRESS], options={"transports": ["websocket"]}),
             dcc.Store(id=RUNNING),
             dcc.Store(id=PICK),
+            dcc.Store(id=LISTED, data=day.isoformat()),
             dcc.Store(id=VERSION, data=0),
             html.Header(
                 className="plans-head",

@@ -73,20 +73,21 @@ class PickerChange:
     keep: bool = False
 
 
-def picker_change(date_field: Any, request: Mapping[str, Any] | None, *, date_changed: bool) -> PickerChange | None:
-    """The picker's change when the date field changed (`date_changed`) and/or a callback asked (`request`, a
-    `pick_request`; None when none asked just now); None when it stays as it is.
+def picker_change(date_field: Any, listed: Any, request: Mapping[str, Any] | None) -> PickerChange | None:
+    """The picker's change, given the date field, the day it lists (`listed`) and the request a callback made just
+    now (a `pick_request`; None when none asked); None when it stays as it is.
 
     The picker lists the plans of the day the date field shows, never another's: a request for another day (a job
-    started before the manager changed the date, ending now) is not followed. The date is the field's as this is
-    decided, after the asking callback has answered, so a date changed while that callback ran still wins."""
+    started before the manager changed the date, ending now) is not followed, and whatever set the picker off, a
+    list of another day than the date field's is replaced by that day's. The date and the listed day are read as the
+    picker's callback is set off, after the asking callback has answered, so a date changed meanwhile wins."""
     shown = day_of(date_field)
     if shown is None:
         return None
     asked = request if isinstance(request, Mapping) and day_of(request.get("day")) == shown else None
     raw = asked.get("select") if asked is not None else None
     select = raw if type(raw) is int else None
-    if date_changed:
+    if day_of(listed) != shown:
         return PickerChange(shown, select)
     if asked is None:
         return None
