@@ -67,11 +67,11 @@ def register(dash_app: Dash, page: PlanPage) -> None:
         if status is None:
             return empty
         text, css = badge(status)
-        options = pick_request(status.day)
+        asked = pick_request(status.day)
         view = status.view
         if view is None:
             return (text, css, True, True, [], [], no_update, no_update,
-                    progress_text(status.state, status.progress, status.error), "", "", [], [], options, "")  # fmt: skip
+                    progress_text(status.state, status.progress, status.error), "", "", [], [], asked, "")  # fmt: skip
         violations = status.violations
         places = page.locate(view.order_ids)
         bounds = route_bounds(view, places)
@@ -84,5 +84,5 @@ def register(dash_app: Dash, page: PlanPage) -> None:
             {"bounds": bounds} if bounds else no_update, gantt_figure(view, violations),
             unplanned_list(view, places), violations_list(violations),
             compare_panel(comparison, is_published=status.published),
-            move_orders, move_workers, options, roads_note(paths),
+            move_orders, move_workers, asked, roads_note(paths),
         )  # fmt: skip
