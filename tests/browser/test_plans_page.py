@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -113,9 +114,109 @@ def test_a_job_that_ends_before_its_start_is_answered_still_shows_as_done(page, 
 
     page.wait_for_function("() => document.querySelector('#plan-progress').textContent.startsWith('Done')",
                            timeout=15_000)  # fmt: skip
+    page.wait_for_function(f"() => document.querySelector('#plan-picker').textContent.trim().startsWith('Plan {plan_id} ')",
+                           timeout=10_000)  # fmt: skip
     page.wait_for_function("() => document.querySelectorAll('.plan-stop').length === 5", timeout=10_000)
-    assert page.locator("#plan-picker").inner_text().startswith(f"Plan {plan_id} ")
     assert page.locator("#plan-stop").is_disabled()
+    assert not page.errors, page.errors
+
+
+def test_a_job_of_a_day_no_longer_shown_leaves_the_picker_on_the_day_shown(page, console_server, day):
+    """Tests that when the manager changes the date while an optimisation of another day runs, the job's end says in
+    the progress line that its plan is ready on its day, and the picker keeps the plans of the day the date field
+    shows; going back to the job's day offers its plan."""
+    login_to_plans(page, console_server)
+    date_input = page.locator("#plan-date")
+    date_input.fill(day["date"])
+    date_input.press("Enter")
+    page.fill("#plan-seconds", "1")
+    # The page learns which job is its own only once the Start's answer is handed over: the job runs and ends, and
+    # the manager changes the date, in between.
+    hold_fetch(page, "/plans/_dash-update-component", body_has='"plan-start.n_clicks"')
+    page.click("#plan-start")
+    page.wait_for_function("() => window.__fetchRead === true", timeout=10_000)
+    plan_id = json.loads(page.evaluate("() => window.__fetchBody"))["response"]["plan-running"]["data"]
+    plan_day.wait_for(console_server, day["headers"], plan_id, {"done"})
+    next_day = (date.fromisoformat(day["date"]) + timedelta(days=1)).isoformat()
+    with page.expect_response(
+        lambda r: "_dash-update-component" in r.url and '"plan-date.date"' in (r.request.post_data or ""),
+        timeout=10_000,
+    ):
+        date_input.fill(next_day)
+        date_input.press("Enter")
+    page.keyboard.press("Escape")  # close the calendar
+    page.wait_for_function("() => /No plan for this day yet/.test(document.querySelector('#plan-picker').textContent)",
+                           timeout=10_000)  # fmt: skip
+    page.evaluate("() => window.__release()")
+
+    ready = f"plan {plan_id} of {day['date']} is ready: pick that day to see it"
+    page.wait_for_function(f"() => document.querySelector('#plan-progress').textContent.endsWith({json.dumps(ready)})",
+                           timeout=15_000)  # fmt: skip
+    assert page.locator("#plan-progress").inner_text().startswith("Done")
+    assert date_input.input_value() == next_day
+    assert "No plan for this day yet" in page.locator("#plan-picker").inner_text()
+    page.wait_for_function("() => document.querySelectorAll('.plan-stop').length === 0", timeout=10_000)  # none drawn
+    assert page.locator("#plan-stop").is_disabled()
+
+    date_input.fill(day["date"])
+    date_input.press("Enter")
+    page.keyboard.press("Escape")
+    choose(page, "plan-picker", f"Plan {plan_id} ")
+    page.wait_for_function("() => document.querySelectorAll('.plan-stop').length === 5", timeout=10_000)
+    assert not page.errors, page.errors
+
+
+# Keep the text of each answer to a picker's callback run that a request to the picker (`plan-pick`) set off.
+KEEP_PICKER_ANSWERS = """() => {
+  const real = window.fetch;
+  window.__pickerAnswers = [];
+  window.fetch = (url, options) => {
+    const answer = real(url, options);
+    if (String((options && options.body) || "").includes('"plan-pick.data"')) {
+      answer.then((a) => a.clone().text()).then((text) => window.__pickerAnswers.push(text));
+    }
+    return answer;
+  };
+}"""
+
+
+def test_a_date_changed_while_the_jobs_end_is_on_its_way_keeps_the_picker_on_the_new_day(page, console_server, day):
+    """Tests that when the manager changes the date after the job's end was read on the server but before the page
+    has it (the job's day was the day shown when it ended), the picker still lists the day the date field shows."""
+    login_to_plans(page, console_server)
+    date_input = page.locator("#plan-date")
+    date_input.fill(day["date"])
+    date_input.press("Enter")
+    page.fill("#plan-seconds", "1")
+    hold_fetch(page, "/plans/_dash-update-component", body_has='"plan-start.n_clicks"')
+    page.click("#plan-start")
+    page.wait_for_function("() => window.__fetchRead === true", timeout=10_000)
+    plan_id = json.loads(page.evaluate("() => window.__fetchBody"))["response"]["plan-running"]["data"]
+    plan_day.wait_for(console_server, day["headers"], plan_id, {"done"})
+    # Hand the Start's answer over, and hold the answer of the job's end it leads to (read on the date of the job).
+    page.evaluate("() => { window.__releaseStart = window.__release; }")
+    hold_fetch(page, "/plans/_dash-update-component", body_has='"plan-running.data"')
+    page.evaluate("() => window.__releaseStart()")
+    page.wait_for_function("() => window.__fetchRead === true", timeout=10_000)
+    assert json.loads(page.evaluate("() => window.__fetchBody"))["response"]["plan-pick"]["data"]["select"] == plan_id
+
+    next_day = (date.fromisoformat(day["date"]) + timedelta(days=1)).isoformat()
+    date_input.fill(next_day)
+    date_input.press("Enter")
+    page.keyboard.press("Escape")  # close the calendar
+    page.evaluate(KEEP_PICKER_ANSWERS)
+    page.evaluate("() => window.__release()")  # the job's end reaches the page after the date changed
+    page.wait_for_function("() => window.__pickerAnswers.length > 0", timeout=10_000)
+    answer = page.evaluate("() => window.__pickerAnswers[0]")
+    # The picker is left as it is (no update), or given the new day's plans: none.
+    if answer:
+        picker = json.loads(answer)["response"]["plan-picker"]
+        assert picker["options"] == [] and picker["value"] is None, picker
+    page.wait_for_function("() => /No plan for this day yet/.test(document.querySelector('#plan-picker').textContent)",
+                           timeout=10_000)  # fmt: skip
+    page.wait_for_function("() => document.querySelectorAll('.plan-stop').length === 0", timeout=10_000)
+    assert date_input.input_value() == next_day
+    assert page.locator("#plan-progress").inner_text().startswith("Done")
     assert not page.errors, page.errors
 
 
@@ -168,6 +269,9 @@ def test_manager_loads_a_plan_moves_a_visit_sees_the_broken_window_and_publishes
     page.click("#plan-publish")
     page.wait_for_function("() => document.querySelector('#plan-badge').textContent === 'Published'", timeout=10_000)
     assert "published: 5 assignments sent" in page.locator("#plan-message").inner_text()
+    # The picker's label says so too (refreshed by the shown plan's request to the picker).
+    page.wait_for_function("() => /PUBLISHED/.test(document.querySelector('#plan-picker').textContent)",
+                           timeout=10_000)  # fmt: skip
     assert page.locator("#plan-publish").is_disabled() and page.locator("#plan-replan").is_enabled()
 
     choose(page, "plan-move-order", f"Order {casino_at_nine} ")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from console.pages.plans import gantt, map_view, panels, summary
+from console.pages.plans import gantt, map_view, panels, summary, wiring
 from routing.compare import DroppedVisit, MovedVisit, PlanDiff, WorkerDiff
 from routing.plan import UnplannedReason
 from services.plan_views import JobProgress, PlanComparison, PlanStatus, PlanSummary, PlanView, PlanViolation, plan_view
@@ -212,6 +212,40 @@ def test_plan_picker_shows_the_published_plan_first_choice():
     assert "PUBLISHED" in labels[1]
     assert summary.default_plan(summaries) == 8
     assert summary.default_plan(summaries[:1]) == 9 and summary.default_plan([]) is None
+
+
+def test_the_picker_follows_requests_only_for_the_day_the_date_field_shows():
+    """Tests that the picker lists the plans of the day in the date field: a request for another day (a job started
+    before the manager changed the date, ending now) leaves it as it is, and a date change wins over such a request."""
+    assert wiring.shows_day("2025-03-04", DAY) and wiring.shows_day("2025-03-04T00:00:00", DAY)
+    assert not wiring.shows_day("2025-03-05", DAY)
+    assert not wiring.shows_day(None, DAY) and not wiring.shows_day("", DAY) and wiring.day_of("soon") is None
+    change, Change = wiring.picker_change, wiring.PickerChange
+    ended, refresh = wiring.pick_request(DAY, select=9), wiring.pick_request(DAY)
+    shown, other = "2025-03-04", "2025-03-05"
+
+    assert change(shown, shown, ended) == Change(DAY, select=9)  # a job of the day shown ends: its plan is picked
+    assert change(other, other, ended) is None  # ... of another day: the picker stays as it is
+    assert change(shown, shown, refresh) == Change(DAY, keep=True)  # labels only, the picked plan kept
+    assert change(other, other, refresh) is None
+    assert change(other, shown, None) == Change(date(2025, 3, 5))  # the date changed: that day's default plan
+    assert change(shown, shown, None) is None
+    # The date changed while the asking callback ran, or its own run was dropped for this one: whatever set the
+    # picker off, a list of another day than the date field's is replaced by that day's, and its default picked.
+    assert change(other, shown, ended) == Change(date(2025, 3, 5))
+    assert change(shown, other, ended) == Change(DAY, select=9)
+    # What a browser may send instead of a request or a day is no change, not an error.
+    assert change(shown, shown, ["2025-03-04"]) is None  # type: ignore[arg-type]
+    assert change(shown, shown, {"day": "2025-03-04", "select": "9"}) == Change(DAY, keep=True)
+    assert change(shown, None, None) == Change(DAY) and change(None, shown, ended) is None
+
+
+def test_a_job_ending_on_another_day_says_where_its_plan_is():
+    """Tests that the progress line of a job of a day not shown keeps its state and names the plan and its day."""
+    line = summary.progress_text("done", JobProgress(best_cost=1234.0, elapsed_s=2.0, solutions=7))
+    assert summary.ready_elsewhere(line, 12, DAY) == (
+        "Done · best cost 1,234 · 2.0 s elapsed · 7 solutions · plan 12 of 2025-03-04 is ready: pick that day to see it"
+    )
 
 
 def test_move_choices_offer_every_order_and_worker_of_the_plan():

@@ -11,7 +11,7 @@ publishes, and re-plans the published day mid-day.
 Each concern has its module: `summary` (KPIs, progress, badge, picker), `map_view`, `gantt`, `panels`
 (rules, comparison, unplanned, move choices) and `layout`, pure presenters of the typed plan values of
 `services.plan_views`, unit-tested without a server; and the callbacks in `job_callbacks` (optimise,
-re-plan, stop, progress, day), `edit_callbacks` (move, publish) and `show_callbacks` (the picked plan).
+re-plan, stop, progress, and the picker, its one writer), `edit_callbacks` (move, publish) and `show_callbacks` (the picked plan).
 The browser holds only plan ids; the typed plan is read on the server.
 """
 

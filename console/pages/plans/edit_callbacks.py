@@ -9,9 +9,9 @@ from dash.exceptions import PreventUpdate
 
 from console import i18n
 from console.i18n import _
-from console.pages.plans.common import MESSAGE, MOVE, MOVE_ORDER, MOVE_WORKER, PICKER, PUBLISH, VERSION
+from console.pages.plans.common import MESSAGE, MOVE, MOVE_ORDER, MOVE_WORKER, PICK, PICKER, PUBLISH, VERSION
 from console.pages.plans.summary import publish_message
-from console.pages.plans.wiring import PlanPage
+from console.pages.plans.wiring import PlanPage, pick_request
 from services.plan_jobs import PlanInputError, PlanRefused
 
 
@@ -19,8 +19,7 @@ def register(dash_app: Dash, page: PlanPage) -> None:
     jobs = page.jobs
 
     @dash_app.callback(
-        Output(PICKER, "options", allow_duplicate=True),
-        Output(PICKER, "value", allow_duplicate=True),
+        Output(PICK, "data", allow_duplicate=True),
         Output(MESSAGE, "children", allow_duplicate=True),
         Input(MOVE, "n_clicks"),
         State(PICKER, "value"),
@@ -32,23 +31,23 @@ def register(dash_app: Dash, page: PlanPage) -> None:
         if not n_clicks or plan_id is None:
             raise PreventUpdate
         if order_id is None or worker_id is None:
-            return no_update, no_update, _("Pick an order and the worker to move it to.")
+            return no_update, _("Pick an order and the worker to move it to.")
         actor = page.actor_or_refusal()
         if isinstance(actor, str):
-            return no_update, no_update, actor
+            return no_update, actor
         try:
             moved = jobs.move(actor=actor, plan_id=int(plan_id), order_id=int(order_id), worker_id=int(worker_id))
         except (PlanInputError, LookupError, ValueError) as exc:
-            return no_update, no_update, i18n.reason(str(exc))
+            return no_update, i18n.reason(str(exc))
         status = jobs.status(moved.id)
-        options, value = page.picker_for(status.day, select=moved.id) if status else (no_update, no_update)
+        asked = pick_request(status.day, select=moved.id) if status is not None else no_update
         broken = len(moved.violations)
         verdict = (
             (_("Draft {id}: order {order_id} moved; the plan breaks {n} rule.") if broken == 1
              else _("Draft {id}: order {order_id} moved; the plan breaks {n} rules."))
             if broken else _("Draft {id}: order {order_id} moved; the plan keeps every rule.")
         )  # fmt: skip
-        return options, value, verdict.format(id=moved.id, order_id=order_id, n=broken)
+        return asked, verdict.format(id=moved.id, order_id=order_id, n=broken)
 
     @dash_app.callback(
         Output(VERSION, "data"),

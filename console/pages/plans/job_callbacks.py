@@ -1,5 +1,5 @@
 """Callbacks of the optimisation jobs: start one, re-plan the published day, stop early, follow the pushed
-progress, and list the picked day's plans."""
+progress; and the picker's one writer, listing the plans of the day the date field shows."""
 
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ from console.pages.plans.common import (
     DATE,
     EVENT_PROGRESS,
     FINISHED,
+    LISTED,
     MESSAGE,
     MINIMISE,
+    PICK,
     PICKER,
     PROGRESS,
     REPLAN,
@@ -28,8 +30,8 @@ from console.pages.plans.common import (
     START,
     STOP,
 )
-from console.pages.plans.summary import progress_text
-from console.pages.plans.wiring import PlanPage, budget
+from console.pages.plans.summary import progress_text, ready_elsewhere
+from console.pages.plans.wiring import PlanPage, budget, pick_request, picker_change, shows_day
 from services.plan_jobs import PlanInputError
 from services.plan_views import job_progress
 
@@ -110,14 +112,15 @@ def register(dash_app: Dash, page: PlanPage) -> None:
     @dash_app.callback(
         Output(PROGRESS, "children", allow_duplicate=True),
         Output(STOP, "disabled", allow_duplicate=True),
-        Output(PICKER, "options", allow_duplicate=True),
-        Output(PICKER, "value", allow_duplicate=True),
+        Output(PICK, "data", allow_duplicate=True),
         Input(SOCKET, f"data-{EVENT_PROGRESS}"),
         Input(RUNNING, "data"),
+        State(DATE, "date"),
         prevent_initial_call=True,
     )
-    def progress(event: Mapping[str, Any] | None, running: int | None) -> tuple[Any, ...]:
-        """A pushed progress event of the job this page started: show it; when it ends, show its plan.
+    def progress(event: Mapping[str, Any] | None, running: int | None, shown_day: str | None) -> tuple[Any, ...]:
+        """A pushed progress event of the job this page started: show it; when it ends, ask the picker to pick its
+        plan, or, when its day is not the day shown, say in the progress line that the plan of its day is ready.
 
         When the page learns which job is its own (the start's answer), the job's state is read: it may have run, or
         ended, while that answer was on its way, and the pushes heard meanwhile were not known to be this page's."""
@@ -138,24 +141,31 @@ def register(dash_app: Dash, page: PlanPage) -> None:
             shown = progress_text(None if state is None else str(state), job_progress(event.get("progress")),
                                   None if error is None else str(error))  # fmt: skip
         if state not in FINISHED:
-            return shown, False, no_update, no_update
+            return shown, False, no_update
         status = status or jobs.status(int(running))
         if status is None:
-            return shown, True, no_update, no_update
-        options, value = page.picker_for(status.day, select=int(running))
-        return shown, True, options, value
+            return shown, True, no_update
+        if not shows_day(shown_day, status.day):
+            return ready_elsewhere(shown, status.id, status.day), True, no_update
+        return shown, True, pick_request(status.day, select=int(running))
 
     @dash_app.callback(
-        Output(PICKER, "options", allow_duplicate=True),
-        Output(PICKER, "value", allow_duplicate=True),
+        Output(PICKER, "options"),
+        Output(PICKER, "value"),
+        Output(LISTED, "data"),
         Input(DATE, "date"),
+        Input(PICK, "data"),
+        State(LISTED, "data"),
         prevent_initial_call=True,
     )
-    def day_changed(day: str | None) -> tuple[Any, ...]:
-        try:
-            when = date.fromisoformat(str(day)[:10])
-        except ValueError:
-            raise PreventUpdate from None
-        if isinstance(page.actor_or_refusal(), str):
+    def picker(day: str | None, request: Mapping[str, Any] | None, listed: str | None) -> tuple[Any, ...]:
+        """The picker's one writer: the plans of the day the date field shows, as the date or a callback asks.
+
+        The date is read as the request arrives, not as the asking callback was set off; and a run of this callback
+        that Dash drops for a newer one (a date changed while it ran) leaves the listed day for the newer to mend."""
+        asked = request if f"{PICK}.data" in ctx.triggered_prop_ids else None
+        change = picker_change(day, listed, asked)
+        if change is None or isinstance(page.actor_or_refusal(), str):
             raise PreventUpdate
-        return page.picker_for(when)
+        options, value = page.picker_for(change.day, change.select)
+        return options, no_update if change.keep else value, change.day.isoformat()

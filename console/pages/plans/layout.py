@@ -23,6 +23,7 @@ from console.pages.plans.common import (
     EVENT_PROGRESS,
     GANTT,
     KPIS,
+    LISTED,
     MAP,
     MESSAGE,
     MINIMISE,
@@ -30,6 +31,7 @@ from console.pages.plans.common import (
     MOVE,
     MOVE_ORDER,
     MOVE_WORKER,
+    PICK,
     PICKER,
     PROGRESS,
     PUBLISH,
@@ -62,6 +64,8 @@ def layout(*, tile_url: str | None, actor_name: str, day: date, summaries: Seque
         children=[
             DashSocketIO(id=SOCKET, eventNames=[EVENT_PROGRESS], options={"transports": ["websocket"]}),
             dcc.Store(id=RUNNING),
+            dcc.Store(id=PICK),
+            dcc.Store(id=LISTED, data=day.isoformat()),
             dcc.Store(id=VERSION, data=0),
             html.Header(
                 className="plans-head",

@@ -18,6 +18,7 @@ from console.pages.plans.common import (
     MAP,
     MOVE_ORDER,
     MOVE_WORKER,
+    PICK,
     PICKER,
     PUBLISH,
     REPLAN,
@@ -31,7 +32,7 @@ from console.pages.plans.gantt import gantt_figure
 from console.pages.plans.map_view import roads_note, route_bounds, route_layers, route_paths
 from console.pages.plans.panels import compare_panel, move_choices, unplanned_list, violations_list
 from console.pages.plans.summary import badge, kpi_tiles, plan_kpis, progress_text
-from console.pages.plans.wiring import PlanPage
+from console.pages.plans.wiring import PlanPage, pick_request
 
 
 def register(dash_app: Dash, page: PlanPage) -> None:
@@ -49,14 +50,15 @@ def register(dash_app: Dash, page: PlanPage) -> None:
         Output(COMPARE, "children"),
         Output(MOVE_ORDER, "options"),
         Output(MOVE_WORKER, "options"),
-        Output(PICKER, "options", allow_duplicate=True),
+        Output(PICK, "data", allow_duplicate=True),
         Output(ROADS_NOTE, "children"),
         Input(PICKER, "value"),
         Input(VERSION, "data"),
         prevent_initial_call="initial_duplicate",
     )
     def show(plan_id: int | None, _version: int | None) -> tuple[Any, ...]:
-        """Everything about the picked plan: state, KPIs, map, timeline, rules, comparison, move choices."""
+        """Everything about the picked plan: state, KPIs, map, timeline, rules, comparison, move choices; and a
+        request to refresh the picker's labels (its state, published or not), followed if its day is the day shown."""
         empty = ("", "plan-badge", True, True, [], [], no_update, no_update,
                  html.P(_("No plan picked."), className="plan-empty"), "", "", [], [], no_update, "")  # fmt: skip
         if plan_id is None or isinstance(page.actor_or_refusal(), str):
@@ -65,11 +67,11 @@ def register(dash_app: Dash, page: PlanPage) -> None:
         if status is None:
             return empty
         text, css = badge(status)
-        options, _unused = page.picker_for(status.day)
+        asked = pick_request(status.day)
         view = status.view
         if view is None:
             return (text, css, True, True, [], [], no_update, no_update,
-                    progress_text(status.state, status.progress, status.error), "", "", [], [], options, "")  # fmt: skip
+                    progress_text(status.state, status.progress, status.error), "", "", [], [], asked, "")  # fmt: skip
         violations = status.violations
         places = page.locate(view.order_ids)
         bounds = route_bounds(view, places)
@@ -82,5 +84,5 @@ def register(dash_app: Dash, page: PlanPage) -> None:
             {"bounds": bounds} if bounds else no_update, gantt_figure(view, violations),
             unplanned_list(view, places), violations_list(violations),
             compare_panel(comparison, is_published=status.published),
-            move_orders, move_workers, options, roads_note(paths),
+            move_orders, move_workers, asked, roads_note(paths),
         )  # fmt: skip

@@ -83,6 +83,12 @@ def progress_text(state: str | None, progress: JobProgress | None = None, error:
     return " · ".join(parts)
 
 
+def ready_elsewhere(line: str, plan_id: int, day: date) -> str:
+    """The progress line of a job that ended on a day other than the one shown: its state, and where its plan is."""
+    ready = _("plan {id} of {day} is ready: pick that day to see it").format(id=plan_id, day=day.isoformat())
+    return f"{line} · {ready}"
+
+
 def badge(status: PlanStatus) -> tuple[str, str]:
     """Text and CSS class of the shown plan's state badge."""
     if status.published:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -42,6 +42,56 @@ class PlanPage:
         """The picker's plans of `day`, with `select` (else the day's published or newest plan) picked."""
         summaries = self.jobs.recent(day)
         return plan_options(summaries), select if select is not None else default_plan(summaries)
+
+
+def day_of(date_field: Any) -> date | None:
+    """The day the date field holds ('2025-03-04', or with a time after it as a picker may send); None if none."""
+    try:
+        return date.fromisoformat(str(date_field)[:10])
+    except ValueError:
+        return None
+
+
+def shows_day(date_field: Any, day: date) -> bool:
+    """Whether the page shows `day`: its date field holds it."""
+    return day_of(date_field) == day
+
+
+def pick_request(day: date, select: int | None = None) -> dict[str, Any]:
+    """What a callback that learnt of a plan (a job's end, a move, the shown plan) asks of the picker: list `day`'s
+    plans and pick `select` (None: keep the picked plan, the labels refreshed). The picker's one writer decides."""
+    return {"day": day.isoformat(), "select": select}
+
+
+@dataclass(frozen=True)
+class PickerChange:
+    """What the picker becomes: the plans of `day`, with `select` picked (None: the day's published or newest
+    plan), or, when `keep`, the picked plan kept and only the list refreshed."""
+
+    day: date
+    select: int | None = None
+    keep: bool = False
+
+
+def picker_change(date_field: Any, listed: Any, request: Mapping[str, Any] | None) -> PickerChange | None:
+    """The picker's change, given the date field, the day it lists (`listed`) and the request a callback made just
+    now (a `pick_request`; None when none asked); None when it stays as it is.
+
+    The picker lists the plans of the day the date field shows, never another's: a request for another day (a job
+    started before the manager changed the date, ending now) is not followed, and whatever set the picker off, a
+    list of another day than the date field's is replaced by that day's. The date and the listed day are read as the
+    picker's callback is set off, after the asking callback has answered, so a date changed meanwhile wins."""
+    shown = day_of(date_field)
+    if shown is None:
+        return None
+    asked = request if isinstance(request, Mapping) and day_of(request.get("day")) == shown else None
+    raw = asked.get("select") if asked is not None else None
+    select = raw if type(raw) is int else None
+    if day_of(listed) != shown:
+        return PickerChange(shown, select)
+    if asked is None:
+        return None
+    return PickerChange(shown, select, keep=select is None)
 
 
 def budget(seconds: Any) -> float:
