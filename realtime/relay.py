@@ -53,8 +53,10 @@ def team_room(team: str) -> str:
 
 
 class TeamDirectory:
-    """Each worker's team for the relay, re-read every `refresh_s` (and on an unknown worker, at most once a
-    second), so a team-scoped console gets its teams' fixes, orders and alerts and nothing else."""
+    """Each worker's team for the relay, re-read every `refresh_s`, and on an unknown worker: at once the first time
+    that worker is asked for (a worker added since the last read, whose first fixes would otherwise reach no team
+    room), then at most once a second; so a team-scoped console gets its teams' fixes, orders and alerts and nothing
+    else."""
 
     def __init__(self, load: Callable[[], dict[int, str]], *, refresh_s: float = 5.0,
                  monotonic: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
@@ -63,11 +65,16 @@ class TeamDirectory:
         self._monotonic = monotonic
         self._teams: dict[int, str] = {}
         self._loaded_at = float("-inf")
+        self._missed: set[int] = set()  # the workers asked for while unknown (each re-reads at once only once)
 
     def __call__(self, worker_id: int) -> str | None:
         now = self._monotonic()
         stale = now - self._loaded_at >= self._refresh_s
-        if stale or (worker_id not in self._teams and now - self._loaded_at >= 1.0):
+        unknown = worker_id not in self._teams
+        first_miss = unknown and worker_id not in self._missed
+        if unknown:
+            self._missed.add(worker_id)
+        if stale or first_miss or (unknown and now - self._loaded_at >= 1.0):
             try:
                 self._teams = self._load()
                 self._loaded_at = now

@@ -7,7 +7,7 @@ import orjson
 import pytest
 
 from realtime.bus import ORDERS, POSITIONS, WORKERS, Bus
-from realtime.relay import LEADER_LOCK, LIVE_ROOM, Coalescer, run_relay
+from realtime.relay import LEADER_LOCK, LIVE_ROOM, Coalescer, TeamDirectory, run_relay
 from tests.support.servers import wait_until
 
 
@@ -206,3 +206,32 @@ def test_positions_published_just_after_a_send_wait_and_travel_together_as_one_m
     wait_until(lambda: hear() and len(heard) == 2, 5, "the positions queued meanwhile")
     assert orjson.loads(heard[0]) == {"worker_id": 0, "n": 0}
     assert [m["n"] for m in orjson.loads(heard[1])] == list(range(1, 31))
+
+
+def test_a_worker_added_since_the_teams_were_read_reaches_their_team_at_their_first_fix():
+    """Tests that the relay's team directory re-reads the teams at once when a worker it does not know is asked for
+    the first time (a worker added just after a read: their first fixes must reach their team's consoles), and that
+    a worker still unknown after that makes it re-read at most once a second, and every `refresh_s` anyway."""
+    teams = {1: "North"}
+    reads = [0]
+    now = [100.0]
+
+    def load() -> dict[int, str]:
+        reads[0] += 1
+        return dict(teams)
+
+    team_of = TeamDirectory(load, refresh_s=5.0, monotonic=lambda: now[0])
+    assert team_of(1) == "North" and reads[0] == 1
+    teams[2] = "South"  # added right after that read
+    now[0] += 0.2
+    assert team_of(2) == "South" and reads[0] == 2  # its first ask re-reads, not a second later
+    now[0] += 0.1
+    assert team_of(9) is None and reads[0] == 3  # an unknown worker's first ask re-reads once ...
+    now[0] += 0.1
+    assert team_of(9) is None and reads[0] == 3  # ... then at most once a second
+    now[0] += 1.0
+    assert team_of(9) is None and reads[0] == 4
+    now[0] += 0.5
+    assert team_of(1) == "North" and team_of(2) == "South" and reads[0] == 4  # known: no read before `refresh_s`
+    now[0] += 5.0
+    assert team_of(1) == "North" and reads[0] == 5
