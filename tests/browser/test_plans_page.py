@@ -97,9 +97,9 @@ def test_manager_optimises_a_day_and_reviews_the_plan(page, console_server, day)
     assert not page.errors, page.errors
 
 
-def test_a_job_that_ends_before_its_start_is_answered_still_shows_as_done(page, console_server, day):
-    """Tests that when an optimisation ends before the page has the answer to its Start (its progress pushes arrive
-    before the page knows the job is its own), the page still shows it done, with its plan picked."""
+def start_held_job_until_done(page, console_server, day) -> int:
+    """Logs in, starts a 1-second optimisation of `day` with the Start's answer held back in the browser, and waits
+    (over the API) until that job is done; returns its plan id (the caller releases the answer: `window.__release()`)."""
     login_to_plans(page, console_server)
     date_input = page.locator("#plan-date")
     date_input.fill(day["date"])
@@ -108,8 +108,15 @@ def test_a_job_that_ends_before_its_start_is_answered_still_shows_as_done(page, 
     hold_fetch(page, "/plans/_dash-update-component", body_has='"plan-start.n_clicks"')
     page.click("#plan-start")
     page.wait_for_function("() => window.__fetchRead === true", timeout=10_000)
-    plan_id = json.loads(page.evaluate("() => window.__fetchBody"))["response"]["plan-running"]["data"]
+    plan_id = int(json.loads(page.evaluate("() => window.__fetchBody"))["response"]["plan-running"]["data"])
     plan_day.wait_for(console_server, day["headers"], plan_id, {"done"})
+    return plan_id
+
+
+def test_a_job_that_ends_before_its_start_is_answered_still_shows_as_done(page, console_server, day):
+    """Tests that when an optimisation ends before the page has the answer to its Start (its progress pushes arrive
+    before the page knows the job is its own), the page still shows it done, with its plan picked."""
+    plan_id = start_held_job_until_done(page, console_server, day)
     page.evaluate("() => window.__release()")
 
     page.wait_for_function("() => document.querySelector('#plan-progress').textContent.startsWith('Done')",
@@ -125,18 +132,10 @@ def test_a_job_of_a_day_no_longer_shown_leaves_the_picker_on_the_day_shown(page,
     """Tests that when the manager changes the date while an optimisation of another day runs, the job's end says in
     the progress line that its plan is ready on its day, and the picker keeps the plans of the day the date field
     shows; going back to the job's day offers its plan."""
-    login_to_plans(page, console_server)
-    date_input = page.locator("#plan-date")
-    date_input.fill(day["date"])
-    date_input.press("Enter")
-    page.fill("#plan-seconds", "1")
     # The page learns which job is its own only once the Start's answer is handed over: the job runs and ends, and
     # the manager changes the date, in between.
-    hold_fetch(page, "/plans/_dash-update-component", body_has='"plan-start.n_clicks"')
-    page.click("#plan-start")
-    page.wait_for_function("() => window.__fetchRead === true", timeout=10_000)
-    plan_id = json.loads(page.evaluate("() => window.__fetchBody"))["response"]["plan-running"]["data"]
-    plan_day.wait_for(console_server, day["headers"], plan_id, {"done"})
+    plan_id = start_held_job_until_done(page, console_server, day)
+    date_input = page.locator("#plan-date")
     next_day = (date.fromisoformat(day["date"]) + timedelta(days=1)).isoformat()
     with page.expect_response(
         lambda r: "_dash-update-component" in r.url and '"plan-date.date"' in (r.request.post_data or ""),
