@@ -182,16 +182,8 @@ KEEP_PICKER_ANSWERS = """() => {
 def test_a_date_changed_while_the_jobs_end_is_on_its_way_keeps_the_picker_on_the_new_day(page, console_server, day):
     """Tests that when the manager changes the date after the job's end was read on the server but before the page
     has it (the job's day was the day shown when it ended), the picker still lists the day the date field shows."""
-    login_to_plans(page, console_server)
+    plan_id = start_held_job_until_done(page, console_server, day)
     date_input = page.locator("#plan-date")
-    date_input.fill(day["date"])
-    date_input.press("Enter")
-    page.fill("#plan-seconds", "1")
-    hold_fetch(page, "/plans/_dash-update-component", body_has='"plan-start.n_clicks"')
-    page.click("#plan-start")
-    page.wait_for_function("() => window.__fetchRead === true", timeout=10_000)
-    plan_id = json.loads(page.evaluate("() => window.__fetchBody"))["response"]["plan-running"]["data"]
-    plan_day.wait_for(console_server, day["headers"], plan_id, {"done"})
     # Hand the Start's answer over, and hold the answer of the job's end it leads to (read on the date of the job).
     page.evaluate("() => { window.__releaseStart = window.__release; }")
     hold_fetch(page, "/plans/_dash-update-component", body_has='"plan-running.data"')
