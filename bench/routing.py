@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import statistics
 import sys
 import time
@@ -47,6 +48,7 @@ from city_day import city_problem  # noqa: E402
 from pyvrp.stop import MaxIterations, MaxRuntime  # noqa: E402
 from solomon import plain_pyvrp_data  # noqa: E402
 
+from data.settings import default_plan_processes  # noqa: E402
 from routing.check import check  # noqa: E402
 from routing.plan import Plan, Progress  # noqa: E402
 from routing.problem import Problem, StopRule  # noqa: E402
@@ -77,8 +79,19 @@ class Stop:
 # --- benchmarks (Solomon format) -----------------------------------------------------------------
 
 
+PROCESSES = [1]
+"""How many processes Outfield's searches run on (`--processes`; `solve(..., processes=)`, routing.portfolio)."""
+
+
+def cpu_s() -> float:
+    """CPU seconds of this process and of its ended children (Outfield's helper processes)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def bench_outfield(instance: Instance, stop: Stop, seed: int) -> Routes:
-    return [list(r) for r in routes_of(solve(to_problem(instance), stop=stop.rule(), seed=seed))]
+    plan = solve(to_problem(instance), stop=stop.rule(), seed=seed, processes=PROCESSES[0])
+    return [list(r) for r in routes_of(plan)]
 
 
 def bench_ortools(instance: Instance, stop: Stop, seed: int) -> Routes:
@@ -113,9 +126,9 @@ def run_benchmarks(suite: str, names: Sequence[str], stops: Sequence[Stop], solv
             for solver in solvers:
                 if stop.iterations is not None and solver == "outfield OR-Tools":
                     continue
-                started, cpu = time.perf_counter(), time.process_time()
+                started, cpu = time.perf_counter(), cpu_s()
                 routes = BENCH_SOLVERS[solver](instance, stop, seed)
-                wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+                wall, cpu = time.perf_counter() - started, cpu_s() - cpu
                 result = None if routes is None else evaluate(instance, routes)
                 gap = 100 * (result.distance / best[name].distance - 1) if result and result.feasible else None
                 rows[(name, str(stop), solver)] = (gap, result.vehicles if result else 0, wall, cpu)
@@ -173,7 +186,10 @@ def field_plan(problem: Problem, stop: Stop, seed: int, solver: str) -> tuple[Pr
         plan = solve(problem, stop=stop.rule(), seed=seed, engine="pyvrp", on_progress=progress.append)
     else:
         engine = "ortools" if solver == "outfield OR-Tools" else "auto"
-        plan = solve(problem, stop=stop.rule(), seed=seed, engine=engine, on_progress=progress.append)  # type: ignore[arg-type]
+        processes = PROCESSES[0] if solver == "outfield" else 1
+        plan = solve(
+            problem, stop=stop.rule(), seed=seed, engine=engine, on_progress=progress.append, processes=processes
+        )  # type: ignore[arg-type]
     return problem, plan, progress[0].elapsed_s if progress else None
 
 
@@ -189,9 +205,9 @@ def run_field_day(label: str, problem: Problem, stops: Sequence[Stop], solvers: 
         for solver in solvers:
             if stop.iterations is not None and solver == "outfield OR-Tools":
                 continue
-            started, cpu = time.perf_counter(), time.process_time()
+            started, cpu = time.perf_counter(), cpu_s()
             day, plan, first = field_plan(problem, stop, seed, solver)
-            wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+            wall, cpu = time.perf_counter() - started, cpu_s() - cpu
             used = sum(1 for r in plan.routes if r.stops)
             travel[(str(stop), solver)] = plan.travel_s / 3600
             first_text = f"{first:.1f} s" if first is not None else "n/a"
@@ -226,12 +242,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--straight-line", action="store_true", help="Monaco day on straight lines (no OSRM)")
     parser.add_argument("--quick", action="store_true", help="C101 and R101 at 1 s, r1_4_2 and both field days at 10 s")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=default_plan_processes(),
+        help="processes Outfield searches on (default: the planner's, OUTFIELD_PLAN_PROCESSES)",
+    )
     args = parser.parse_args(argv)
+    PROCESSES[0] = args.processes
 
     started = time.perf_counter()
     print(
-        f"bench/routing.py, seed {args.seed}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start "
-        "(other work may be running: wall-clock budgets are then contended)."
+        f"bench/routing.py, seed {args.seed}, {os.cpu_count()} CPUs, Outfield on {args.processes} process(es), load "
+        f"average {os.getloadavg()[0]:.2f} at start (other work may be running: wall-clock budgets are then contended; "
+        "CPU seconds include Outfield's helper processes)."
     )
     for suite in args.suites:
         budgets = BUDGETS[suite] if args.seconds is None else args.seconds

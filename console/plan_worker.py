@@ -44,6 +44,7 @@ def run_planner(settings: Settings, *, burst: bool = False) -> int:
             queue=queue,
             runner=name,
             zone=localtime.zone(settings.timezone),  # a plan's day is the office's local day
+            processes=settings.plan_processes,
         )
     )
     log.info("plan worker %s is waiting for route-plan jobs", name)

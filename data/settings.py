@@ -5,6 +5,7 @@ This is the only module that reads `os.environ`. Every default runs the demo off
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -121,6 +122,9 @@ class Settings:
     # the console, the field page and the reports is wall-clock time here, named (e.g. "09:00 CEST"); the
     # API stays ISO 8601 with offsets. The default is the demo's city; set yours ("Asia/Shanghai", "UTC").
     timezone: str = "Europe/Monaco"
+    # Route plans: how many searches of one plan run at once, each in its own process on its own core, the best
+    # plan kept (OUTFIELD_PLAN_PROCESSES; routing.portfolio). Default: 2 where the machine has two cores or more.
+    plan_processes: int = 1
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -181,12 +185,18 @@ class Settings:
             consent_required=_choice(environ, "OUTFIELD_CONSENT_REQUIRED", "1", ("0", "1")) == "1",
             consent_text_version=(environ.get("OUTFIELD_CONSENT_TEXT_VERSION") or "1").strip()[:50] or "1",
             timezone=_timezone(environ, "OUTFIELD_TIMEZONE", "Europe/Monaco"),
+            plan_processes=_within(environ, "OUTFIELD_PLAN_PROCESSES", default_plan_processes(), 1, 64),
         )
 
     @property
     def cookies_secure(self) -> bool:
         """Session cookies are sent over HTTPS only when the public address is HTTPS."""
         return (self.public_url or "").lower().startswith("https://")
+
+
+def default_plan_processes() -> int:
+    """How many processes a route plan searches on unless OUTFIELD_PLAN_PROCESSES says: two where there are two cores."""
+    return min(2, os.cpu_count() or 1)
 
 
 def _retention(environ: Mapping[str, str]) -> RetentionDays:

@@ -60,7 +60,7 @@ def _solomon(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"solomon: {e}", file=sys.stderr)
         return 2
-    plan = solve(to_problem(instance), stop=stop, seed=args.seed, engine=args.engine)
+    plan = solve(to_problem(instance), stop=stop, seed=args.seed, engine=args.engine, processes=args.processes)
     routes = routes_of(plan)
     result = evaluate(instance, routes)
     print(json.dumps({"routes": [list(r) for r in routes], "vehicles": result.vehicles, "distance": result.distance}))
@@ -69,6 +69,16 @@ def _solomon(args: argparse.Namespace) -> int:
             print(f"solomon: infeasible: {violation}", file=sys.stderr)
         return 3
     return 0
+
+
+def _processes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r} must be within 1..64")
+    return value
 
 
 def _positive_float(text: str) -> float:
@@ -110,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     solomon.add_argument("--max-solutions", type=int, default=None, help="also stop after this many solutions")
     solomon.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     solomon.add_argument("--engine", choices=("auto", "ortools", "pyvrp"), default="auto", help="default: auto")
+    solomon.add_argument(
+        "--processes",
+        type=_processes,
+        default=1,
+        help="searches at once, one per process with the next seeds, the best kept (default: 1)",
+    )
     solomon.set_defaults(handler=_solomon)
     return parser
 

@@ -41,6 +41,7 @@ from routing.plan import (
     unplanned_reason,
     unservable_reasons,
 )
+from routing.portfolio import solve_on_cores
 from routing.problem import DAY_S, Announced, Pin, Problem, StopRule, Visit, Window, Worker, required_penalty
 from routing.pyvrp_engine import PLAIN, SearchSettings, solve_pyvrp, unsupported
 
@@ -165,6 +166,8 @@ def solve(
     initial: Plan | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    processes: int = 1,
+    started_s: float | None = None,
 ) -> Plan:
     """The best plan found before `stop` (or `should_stop()` returning True).
 
@@ -174,9 +177,26 @@ def solve(
     visits, "cheaper to leave out than to serve". `initial` (e.g. the previous plan) warm-starts the
     search where it still fits. `on_progress` is called with each new best cost of a plan that keeps
     every constraint (in a "pyvrp+ortools" run, from the second half of the budget on). The same
-    problem, seed and a solution-count stop give the same plan.
+    problem, seed and a solution-count stop give the same plan. With `processes` above 1, as many searches run at
+    once, with this seed and the next ones, each in its own process, and the best plan is kept
+    (`routing.portfolio`): the same budget, the cores of the machine. A timed budget counts from `started_s` (a
+    `time.perf_counter` reading; default: this call).
     """
-    entered = perf_counter()
+    if processes > 1:
+        return solve_on_cores(
+            problem,
+            stop=stop,
+            seed=seed,
+            engine=engine,
+            initial=initial,
+            on_progress=on_progress,
+            should_stop=should_stop,
+            processes=processes,
+            search=lambda check, report: solve(
+                problem, stop=stop, seed=seed, engine=engine, initial=initial, on_progress=report, should_stop=check
+            ),
+        )
+    entered = perf_counter() if started_s is None else started_s
     chosen = choose_engine(problem, engine)
     pinned = {p.visit_id for p in problem.pins}
     leave_out = unservable_reasons(problem, (v for v in problem.visits if v.id not in pinned))
@@ -200,7 +220,15 @@ def solve(
         if stop.max_seconds is not None:
             stop = StopRule(stop.max_solutions, max(0.001, stop.max_seconds - (perf_counter() - entered)))
     elif engine == "auto" and initial is None and _relaxable(problem):
-        return _solve_hybrid(problem, stop=stop, seed=seed, leave_out=leave_out, report=report, should_stop=should_stop)
+        return _solve_hybrid(
+            problem,
+            stop=stop,
+            seed=seed,
+            leave_out=leave_out,
+            report=report,
+            should_stop=should_stop,
+            started_s=started_s,
+        )
     return _solve_ortools(
         problem,
         stop=stop,
@@ -363,6 +391,7 @@ def _solve_hybrid(
     leave_out: Mapping[str, UnplannedReason],
     report: Callable[[Progress], None] | None,
     should_stop: Callable[[], bool] | None,
+    started_s: float | None = None,
 ) -> Plan:
     """PyVRP on the relaxation for its share of the budget (`handover_share`), then OR-Tools with every rule from its routes.
 
@@ -372,7 +401,7 @@ def _solve_hybrid(
     should OR-Tools end without a better one. GLS improves from there, with the breaks in waiting time where the relaxation
     could not put them (`relax_for_pyvrp`); see bench/README.md, "Routing", for what each step gains.
     """
-    started = perf_counter()
+    started = perf_counter() if started_s is None else started_s
     relaxed = relax_for_pyvrp(problem)
     relaxed_out = dict(leave_out)
     relaxed_out.update(unservable_reasons(relaxed, (v for v in relaxed.visits if v.id not in leave_out)))
@@ -415,6 +444,7 @@ def _solve_hybrid(
         should_stop=search_should_stop if search_ends_s[0] is not None else should_stop,
         on_start=first_plan,
         settings=settings,
+        started_s=started_s,
     )
     repaired = early[0] if early else None
     if seed_plan is not None:

@@ -63,6 +63,8 @@ class PlanContext:
     runner: str
     max_solutions: int | None = None
     zone: tzinfo = UTC
+    processes: int = 1
+    """How many searches of a first plan run at once, each in its own process (`routing.portfolio`)."""
 
 
 _context: PlanContext | None = None
@@ -158,7 +160,9 @@ def _solve(
     if base is None:
         if today:  # a plan of today starts from now: no visit is planned in the past
             problem = problem.replace(now_s=seconds_of(day, now, tz))
-        plan = solve(problem, stop=stop, seed=ctx.seed, on_progress=on_progress, should_stop=should_stop)
+        plan = solve(
+            problem, stop=stop, seed=ctx.seed, on_progress=on_progress, should_stop=should_stop, processes=ctx.processes
+        )
         return plan, {"plan": plan_json(plan, day, names, problem=whole), **checked(problem, plan, now.isoformat())}
     previous = base.plan_in(tz)
     if previous is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import signal
@@ -175,6 +176,26 @@ def test_a_stop_request_reaches_the_job_in_the_planner_and_keeps_the_best_plan(s
     assert status["status"] == "stopped", status
     assert status["plan"]["routes"]
     assert jobs.stop(plan_id) is False  # nothing left to stop
+
+
+def test_a_planner_on_two_processes_solves_the_job_and_a_stop_ends_both_searches(sessions, clock, plan_redis):
+    """Tests that a planner searching each plan on two processes (OUTFIELD_PLAN_PROCESSES=2) ends a job stopped from
+    the web process "stopped" with its best plan, and that the helper process it started has ended too."""
+    jobs = web_jobs(sessions, clock, plan_redis)
+    waiting = alive_planner(plan_redis)
+    plan_id = jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=60)
+    waiting.register_death()
+    plan_run.install(PlanContext(sessions=sessions, travel=StraightLine(), clock=clock, seed=0,
+                                 emit=lambda e, p, r: p["status"] == "running" and jobs.stop(plan_id),
+                                 queue=PlanQueue(plan_redis), runner="planner-test", processes=2))  # fmt: skip
+
+    burst(plan_redis)
+
+    status = jobs.status_json(plan_id)
+    assert status["status"] == "stopped", status
+    routed = {s["order_id"] for r in status["plan"]["routes"] for s in r["stops"]}
+    assert len(routed) == 3
+    assert multiprocessing.active_children() == []
 
 
 def test_without_a_planner_the_web_process_runs_the_job_itself(sessions, clock, plan_redis, caplog):
