@@ -8,9 +8,10 @@ the same plan every time. A timed budget is one deadline for all of them (`time.
 same in every process); the caller's `should_stop` ends the helpers too. A helper that fails, dies or does not
 answer in time is left out, and the caller's own plan stands: a second core can only make the plan better.
 
-Why: the search of a 300-visit field day at 10 s moves by ±2 % from seed to seed (bench/README.md, "Routing",
-fifteenth session), so the better of two searches on two cores is about 1.4 % shorter than one on the mean; the
-budget the manager waits for is wall-clock time. This is the one module of `routing` that starts processes.
+Why: a timed search of the 300-visit Monaco day moves by ±2 % (10 s) to ±3 % (60 s) from seed to seed, and the
+better of two on the two cores was 1.5 % shorter at 10 s and 2.1 % at 60 s on the mean of the day's seeds; the city
+day's 10 s plan 1.3 % (bench/README.md, "Routing", fifteenth session). The budget the manager waits for is
+wall-clock time. This is the one module of `routing` that starts processes.
 """
 
 from __future__ import annotations
