@@ -159,35 +159,21 @@ def test_a_plan_goes_to_the_rq_queue_and_a_planner_solves_it(sessions, clock, pl
     assert planner[-1][1]["progress"]["best_cost"] >= 0
 
 
-def test_a_stop_request_reaches_the_job_in_the_planner_and_keeps_the_best_plan(sessions, clock, plan_redis, planner):
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_stop_request_reaches_the_job_in_the_planner_and_keeps_the_best_plan(
+    sessions, clock, plan_redis, planner, processes
+):
     """Tests that stopping a 60 s job from the web process while the planner runs it ends it "stopped" with its
-    best plan so far (the solver is stopped by the Redis flag, not by its budget)."""
+    best plan so far (the solver is stopped by the Redis flag, not by its budget); a planner searching each plan on
+    two processes (OUTFIELD_PLAN_PROCESSES=2) stops its helper process too, which has ended when the job has."""
     jobs = web_jobs(sessions, clock, plan_redis)
     waiting = alive_planner(plan_redis)
     plan_id = jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=60)
     waiting.register_death()
     plan_run.install(PlanContext(sessions=sessions, travel=StraightLine(), clock=clock, seed=0,
                                  emit=lambda e, p, r: p["status"] == "running" and jobs.stop(plan_id),
-                                 queue=PlanQueue(plan_redis), runner="planner-test"))  # fmt: skip  # no count stop
-
-    burst(plan_redis)
-
-    status = jobs.status_json(plan_id)
-    assert status["status"] == "stopped", status
-    assert status["plan"]["routes"]
-    assert jobs.stop(plan_id) is False  # nothing left to stop
-
-
-def test_a_planner_on_two_processes_solves_the_job_and_a_stop_ends_both_searches(sessions, clock, plan_redis):
-    """Tests that a planner searching each plan on two processes (OUTFIELD_PLAN_PROCESSES=2) ends a job stopped from
-    the web process "stopped" with its best plan, and that the helper process it started has ended too."""
-    jobs = web_jobs(sessions, clock, plan_redis)
-    waiting = alive_planner(plan_redis)
-    plan_id = jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=60)
-    waiting.register_death()
-    plan_run.install(PlanContext(sessions=sessions, travel=StraightLine(), clock=clock, seed=0,
-                                 emit=lambda e, p, r: p["status"] == "running" and jobs.stop(plan_id),
-                                 queue=PlanQueue(plan_redis), runner="planner-test", processes=2))  # fmt: skip
+                                 queue=PlanQueue(plan_redis), runner="planner-test",
+                                 processes=processes))  # fmt: skip  # no count stop
 
     burst(plan_redis)
 
@@ -195,6 +181,7 @@ def test_a_planner_on_two_processes_solves_the_job_and_a_stop_ends_both_searches
     assert status["status"] == "stopped", status
     routed = {s["order_id"] for r in status["plan"]["routes"] for s in r["stops"]}
     assert len(routed) == 3
+    assert jobs.stop(plan_id) is False  # nothing left to stop
     assert multiprocessing.active_children() == []
 
 
