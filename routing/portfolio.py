@@ -81,18 +81,31 @@ def solve_on_cores(
     """
     started = time.monotonic()
     deadline = None if stop.max_seconds is None else started + stop.max_seconds
-    halt = _SPAWN.Event()
+    # A helper stops once its halt pipe has something to read: the parent's end closed (by `halt`, or by the
+    # parent's death). A pipe, not a `multiprocessing.Event`: an RQ work-horse ends with `os._exit`, and the Event's
+    # semaphores then showed up as "leaked" in the planner's log after every plan.
+    halts: list[Connection] = []
+
+    def halt() -> None:
+        for conn in halts:
+            conn.close()
+
     helpers: list[tuple[Any, Connection]] = []
     try:
         for helper_seed in helper_seeds(seed, processes):
             task_in, task_out = _SPAWN.Pipe(duplex=False)
             answers_in, answers_out = _SPAWN.Pipe(duplex=False)
+            halt_in, halt_out = _SPAWN.Pipe(duplex=False)
             process = _SPAWN.Process(
-                target=_helper, args=(halt, task_in, answers_out), name=f"outfield-solve-{helper_seed}", daemon=True
+                target=_helper,
+                args=(halt_in, task_in, answers_out),
+                name=f"outfield-solve-{helper_seed}",
+                daemon=True,
             )
             process.start()  # small arguments: the problem goes through the pipe below, which the child reads
-            task_in.close()
-            answers_out.close()
+            for theirs_end in (task_in, answers_out, halt_in):
+                theirs_end.close()
+            halts.append(halt_out)
             helpers.append((process, answers_in))
             # Sent by a thread: a pipe holds 64 KiB, so the send waits for the child to read, and a child that dies
             # first ends it with a broken pipe instead of a wait.
@@ -118,14 +131,14 @@ def solve_on_cores(
             if early[k] is None and not closed[k]:
                 early[k], closed[k] = _drain(conn, theirs, until=None)
         if should_stop is not None and should_stop():
-            halt.set()
+            halt()
             return True
         return False
 
     try:
         own = search(check if helpers else (should_stop or _never), report if on_progress is not None else None)
         if should_stop is not None and should_stop():
-            halt.set()
+            halt()
         until = (deadline if deadline is not None else 2 * time.monotonic() - started) + ANSWER_GRACE_S
         found = [own]
         for k, (process, conn) in enumerate(helpers):
@@ -139,7 +152,7 @@ def solve_on_cores(
             report(Progress(chosen.objective, time.monotonic() - started, 0, chosen.engine))
         return chosen
     finally:
-        halt.set()
+        halt()
         for process, conn in helpers:
             conn.close()
             process.join(timeout=1.0)
@@ -182,15 +195,18 @@ def _send_task(conn: Connection, task: _Task) -> None:
         conn.close()
 
 
-def _helper(halt: Any, tasks: Connection, answers: Connection) -> None:
-    """A helper process: the search of the task it reads, its new bests and its plan sent to the parent."""
+def _helper(halt: Connection, tasks: Connection, answers: Connection) -> None:
+    """A helper process: the search of the task it reads, its new bests and its plan sent to the parent; it stops
+    when `halt` can be read (the parent closed its end, or died)."""
     from routing.solve import solve  # here, not at the top: routing.solve imports this module
+
+    gone = [False]
 
     def send(kind: str, value: object) -> None:
         try:
             answers.send((kind, value))
         except (BrokenPipeError, OSError):
-            halt.set()  # the parent is gone or done: stop searching
+            gone[0] = True  # the parent is gone or done: stop searching
 
     try:
         task: _Task = tasks.recv()
@@ -198,7 +214,7 @@ def _helper(halt: Any, tasks: Connection, answers: Connection) -> None:
         deadline = task.deadline
 
         def should_stop() -> bool:
-            return halt.is_set() or (deadline is not None and time.monotonic() >= deadline)
+            return gone[0] or halt.poll() or (deadline is not None and time.monotonic() >= deadline)
 
         # The parent's budget from when it began, not what is left of it: what a search does depends on its budget
         # (on a 300-visit day with breaks, 10 s hand over to OR-Tools for their last 3 s, 9.7 s would not).
