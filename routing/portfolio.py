@@ -6,7 +6,7 @@ inherited) runs the very same `solve` with the next seeds and sends back its new
 plan. The plan with the lowest objective wins, the caller's seed first on a tie, so a solution-count stop still gives
 the same plan every time. A timed budget is one deadline for all of them (`time.monotonic` is the system's clock, the
 same in every process); the caller's `should_stop` ends the helpers too. A helper that fails, dies or does not
-answer in time is left out, and the caller's own plan stands: a second core can only make the plan better.
+answer in time is left out, and the caller's own plan stands: a helper's search is only ever added to it.
 
 Why: a timed search of the 300-visit Monaco day moves by ±2 % (10 s) to ±3 % (60 s) from seed to seed, and the
 better of two on the two cores was 1.5 % shorter at 10 s and 2.1 % at 60 s on the mean of the day's seeds; the city
