@@ -273,6 +273,13 @@ def test_worker_does_the_day_and_the_dispatcher_sees_each_step(browser, console_
         office.wait_for_selector("path.order-marker.order-done", timeout=10_000)
         page.wait_for_selector(f"li.order[data-order-id='{order_id}'][data-status='done']", timeout=5_000)
         wait_synced(page)
+        # The report counts as sent once the day read after the check-out's answer lists it (the photo as soon as
+        # the office answered its upload): wait for that read, then hold the summary to both.
+        page.wait_for_function(
+            "(id) => document.querySelector(`li.order[data-order-id='${id}'] .summary`).textContent.startsWith('Report sent')",
+            arg=order_id,
+            timeout=10_000,
+        )
         assert order.locator(".summary").inner_text() == "Report sent · 1 photo sent"
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(ARTIFACTS / "field-page.png"), full_page=True)
