@@ -10,7 +10,7 @@ answer in time is left out, and the caller's own plan stands: a helper's search 
 
 Why: a timed search of the 300-visit Monaco day moves by ±2 % (10 s) to ±3 % (60 s) from seed to seed, and the
 better of two on the two cores was 1.5 % shorter at 10 s and 2.1 % at 60 s on the mean of the day's seeds; the city
-day's 10 s plan 1.3 % (bench/README.md, "Routing", fifteenth session). The budget the manager waits for is
+days' 10 s plans 0–1.3 % (bench/README.md, "Routing", fifteenth session). The budget the manager waits for is
 wall-clock time. This is the one module of `routing` that starts processes.
 """
 
@@ -24,10 +24,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from routing.plan import Plan, Progress
 from routing.problem import Problem, StopRule
+
+if TYPE_CHECKING:
+    from routing.solve import Engine
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +42,19 @@ _SPAWN = multiprocessing.get_context("spawn")
 
 @dataclass(frozen=True, slots=True)
 class _Task:
-    """What a helper process is asked: `solve(problem, stop, seed, engine, initial)`, ended at `deadline` (monotonic)."""
+    """What a helper process is asked: `solve(problem, stop, seed, engine, initial)` with the budget the parent began
+    at `started` (`time.monotonic`)."""
 
     problem: Problem
     stop: StopRule
-    deadline: float | None
     seed: int
-    engine: str
+    engine: Engine
     initial: Plan | None
     started: float
-    """When the parent's budget began (`time.monotonic`)."""
+
+    @property
+    def deadline(self) -> float | None:
+        return None if self.stop.max_seconds is None else self.started + self.stop.max_seconds
 
 
 def helper_seeds(seed: int, processes: int) -> list[int]:
@@ -66,21 +72,20 @@ def solve_on_cores(
     *,
     stop: StopRule,
     seed: int,
-    engine: str,
+    engine: Engine,
     initial: Plan | None,
     on_progress: Callable[[Progress], None] | None,
     should_stop: Callable[[], bool] | None,
     processes: int,
-    search: Callable[[Callable[[], bool], Callable[[Progress], None] | None], Plan],
 ) -> Plan:
-    """`search` here and the same solve with `helper_seeds` in helper processes.
+    """`solve` with `seed` here and with `helper_seeds` in helper processes; the best plan.
 
-    `search(check, report)` is this process's own `solve` with `seed`, `check` its should-stop and `report` its
-    on-progress: `check` also passes the helpers' new bests on (it is polled at every iteration of the search, so
-    no thread is needed), and `report` passes on only what beats every earlier report of any of them.
+    This process's own search polls `check` as its should-stop at every iteration, which also passes the helpers'
+    new bests on (so no thread is needed); `report` passes on only what beats every earlier report of any of them.
     """
+    from routing.solve import solve  # here, not at the top: routing.solve imports this module
+
     started = time.monotonic()
-    deadline = None if stop.max_seconds is None else started + stop.max_seconds
     # A helper stops once its halt pipe has something to read: the parent's end closed (by `halt`, or by the
     # parent's death). A pipe, not a `multiprocessing.Event`: an RQ work-horse ends with `os._exit`, and the Event's
     # semaphores then showed up as "leaked" in the planner's log after every plan.
@@ -109,7 +114,7 @@ def solve_on_cores(
             helpers.append((process, answers_in))
             # Sent by a thread: a pipe holds 64 KiB, so the send waits for the child to read, and a child that dies
             # first ends it with a broken pipe instead of a wait.
-            task = _Task(problem, stop, deadline, helper_seed, engine, initial, started)
+            task = _Task(problem, stop, helper_seed, engine, initial, started)
             threading.Thread(target=_send_task, args=(task_out, task), name="outfield-solve-task", daemon=True).start()
     except OSError as exc:  # no process could be started (limits): the searches started so far
         log.warning("a helper process for the route search did not start (%s)", exc)
@@ -136,9 +141,18 @@ def solve_on_cores(
         return False
 
     try:
-        own = search(check if helpers else (should_stop or _never), report if on_progress is not None else None)
+        own = solve(
+            problem,
+            stop=stop,
+            seed=seed,
+            engine=engine,
+            initial=initial,
+            on_progress=report if on_progress is not None else None,
+            should_stop=check if helpers else should_stop,
+        )
         if should_stop is not None and should_stop():
             halt()
+        deadline = None if stop.max_seconds is None else started + stop.max_seconds
         until = (deadline if deadline is not None else 2 * time.monotonic() - started) + ANSWER_GRACE_S
         found = [own]
         for k, (process, conn) in enumerate(helpers):
@@ -159,10 +173,6 @@ def solve_on_cores(
             if process.is_alive():
                 process.terminate()
                 process.join(timeout=1.0)
-
-
-def _never() -> bool:
-    return False
 
 
 def _drain(
@@ -222,7 +232,7 @@ def _helper(halt: Connection, tasks: Connection, answers: Connection) -> None:
             task.problem,
             stop=task.stop,
             seed=task.seed,
-            engine=task.engine,  # type: ignore[arg-type]
+            engine=task.engine,
             initial=task.initial,
             on_progress=lambda progress: send("progress", progress),
             should_stop=should_stop,

@@ -192,9 +192,6 @@ def solve(
             on_progress=on_progress,
             should_stop=should_stop,
             processes=processes,
-            search=lambda check, report: solve(
-                problem, stop=stop, seed=seed, engine=engine, initial=initial, on_progress=report, should_stop=check
-            ),
         )
     entered = perf_counter() if started_s is None else started_s
     chosen = choose_engine(problem, engine)

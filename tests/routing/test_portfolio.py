@@ -13,9 +13,10 @@ import pytest
 from routing.check import check
 from routing.plan import Plan, Progress
 from routing.portfolio import _drain, best_plan, helper_seeds
-from routing.problem import Problem, StopRule
+from routing.problem import Problem, StopRule, Visit
 from routing.solomon import read_instance, to_problem
 from routing.solve import solve
+from tests.routing.test_breaks import ten_minutes_apart, worker
 
 SOLOMON = Path(__file__).resolve().parents[2] / "data" / "datasets" / "solomon"
 
@@ -97,3 +98,20 @@ def test_a_helper_that_failed_or_died_gives_no_plan_and_its_progress_still_count
     plan = Plan(routes=(), unplanned=(), engine="pyvrp", objective=1)
     sent.send(("plan", plan))
     assert _drain(received, seen.append, until=time.monotonic() + 5) == (plan, True)
+
+
+@pytest.mark.parametrize("field_day", [False, True])
+def test_a_budget_counts_from_started_s_as_a_helper_is_given_its_parents_start(r101: Problem, field_day: bool) -> None:
+    """Tests that `solve(started_s=...)` counts the budget and the reported times from that moment, not from the call
+    (as a helper process, started a moment after its parent, is given the parent's start), on PyVRP's path and on a
+    day with breaks (PyVRP on the relaxation, then OR-Tools)."""
+    problem = r101
+    if field_day:
+        visits = [Visit(f"v{k}", location=k, service_s=1800) for k in range(1, 9)]
+        problem = ten_minutes_apart(visits, [worker(), worker("w2")])
+    reports: list[Progress] = []
+    began = time.perf_counter() - 1000.0  # the budget began long before the call
+    plan = solve(problem, stop=StopRule(max_solutions=60, max_seconds=5000.0), started_s=began,
+                 on_progress=reports.append)  # fmt: skip
+    assert check(problem, plan) == [] and plan.planned_count == len(problem.visits)
+    assert reports and all(p.elapsed_s >= 1000.0 for p in reports)
