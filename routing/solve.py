@@ -7,8 +7,10 @@ the same interface where it measurably does better (bench/README.md, "Routing"):
   `routing.pyvrp_engine.unsupported`) is solved by PyVRP: on Solomon it reaches a far smaller gap at
   the same budget;
 * a first plan with breaks or second windows is searched by PyVRP on a relaxation that its routes
-  keep (`relax_for_pyvrp`: shifts, working time and late windows shortened by the breaks, first
-  window only); the breaks are put in by `warm_routes` (routes trimmed where something no longer
+  keep (`relax_for_pyvrp`, first window only: when every worker's break may start at one moment, the
+  day on the clock of a worker who rests then, so windows after the break keep their length
+  (`relax_on_break_clock`); otherwise shifts, working time and late windows shortened by the breaks);
+  the breaks are put in by `warm_routes` (routes trimmed where something no longer
   fits, the rest inserted most cheaply) into the solution PyVRP starts from, which is the first
   feasible plan ("pyvrp+repair"), and again into its best, and
   OR-Tools improves it with every constraint for the rest of the budget ("pyvrp+ortools") when
@@ -50,10 +52,12 @@ __all__ = [
     "Progress",
     "Replan",
     "StopRule",
+    "break_moment",
     "choose_engine",
     "field_history_length",
     "handover_share",
     "relax_for_pyvrp",
+    "relax_on_break_clock",
     "replan",
     "replan_problem",
     "routes_plan",
@@ -89,6 +93,13 @@ WINDOW_CUT_SHARE = 1.0
 breaks, 0: the day without breaks). 0.5 with penalties scaled to the day gave shorter plans with
 1,000-2,000 PyVRP iterations before OR-Tools (bench/routing_phases.py) and the best city repair, but
 not shorter timed 10-second plans of three Monaco days (bench/README.md, "Routing", sixth session)."""
+BREAK_CLOCK = True
+"""Whether `relax_for_pyvrp` puts a day whose breaks may all start at one moment on that moment's clock
+(`relax_on_break_clock`) instead of cutting every late window by the break. Every window after the break keeps
+its length there (cut, it lost the break's 30 minutes of two hours), and PyVRP's routes still keep their breaks.
+On the 1,000-visit city day the 10 s plans came out 3.8 % shorter (four seeds), the 120 s plan 3.4 %; on the
+Monaco day the 60 s plans 1.6 % (six seeds), the 10 s plans the same (eighteen seeds; OR-Tools, which places
+the breaks freely, takes back at 10 s what the clock gains) (bench/README.md, "Routing", sixteenth session)."""
 KEEP_BEFORE_BREAKS = False
 """Whether `relax_for_pyvrp` keeps whole the windows of visits over before their workers' breaks must start (days
 under `LARGE_DAY_VISITS`). Sound (routes keep their breaks) and PyVRP's relaxed Monaco plans were 2.2 % shorter
@@ -252,11 +263,19 @@ def _best_only(on_progress: Callable[[Progress], None] | None) -> Callable[[Prog
 
 
 def relax_for_pyvrp(
-    problem: Problem, window_cut_share: float | None = None, *, keep_before_breaks: bool | None = None
+    problem: Problem,
+    window_cut_share: float | None = None,
+    *,
+    keep_before_breaks: bool | None = None,
+    break_clock: bool | None = None,
 ) -> Problem:
     """What PyVRP can express of `problem`, tightened so that its routes keep their breaks.
 
-    Each worker's shift and working time are shortened by their breaks, and every visit whose
+    When every worker's one break may start at a common moment (`break_moment`), the day is put on the clock of
+    a worker who rests then (`relax_on_break_clock`), unless `break_clock` (default `BREAK_CLOCK`) is False or
+    the cut relaxation below is asked for by its own parameters, `window_cut_share` or `keep_before_breaks`.
+
+    The cut relaxation: each worker's shift and working time are shortened by their breaks, and every visit whose
     window closes after the earliest break could open has its window's end moved earlier by
     `window_cut_share` (default `WINDOW_CUT_SHARE`) of the longest rest. With the whole rest
     (share 1) every route keeps its breaks as it stands (take each break as soon as it may start;
@@ -270,6 +289,11 @@ def relax_for_pyvrp(
     breaks; on the Monaco days a third of the cut windows. Visits keep their first window only and balancing is
     left out.
     """
+    on_clock = BREAK_CLOCK if break_clock is None else break_clock
+    if on_clock and window_cut_share is None and keep_before_breaks is None:
+        moment = break_moment(problem)
+        if moment is not None:
+            return relax_on_break_clock(problem, moment)
     share = WINDOW_CUT_SHARE if window_cut_share is None else window_cut_share
     workers = []
     for w in problem.workers:
@@ -304,6 +328,92 @@ def relax_for_pyvrp(
         visits.append(dataclasses.replace(v, windows=windows))
     objective = dataclasses.replace(problem.objective, balance_per_s=0.0)
     return problem.replace(workers=tuple(workers), visits=tuple(visits), objective=objective)
+
+
+def break_moment(problem: Problem) -> int | None:
+    """The moment at which every worker's break may start, if the day can be relaxed on that clock; else None.
+
+    It needs: some worker with a break, no worker with more than one, a moment inside every break's window (the
+    middle of the span they share) that is not before the plan's `now_s`, and every visit servable on the clock
+    (`_clock_window`), where a service running across the moment can take a break before it or after it with
+    every qualified worker who has a break (the moment at least the service after the break's earliest start,
+    or before its latest). Lunch breaks of two hours or more and visits of at most an hour always do.
+    """
+    breaks = [w.breaks for w in problem.workers if w.breaks]
+    if not breaks or any(len(b) > 1 for b in breaks):
+        return None
+    opens = max(b[0].earliest_start_s for b in breaks)
+    closes = min(b[0].latest_start_s for b in breaks)
+    if opens > closes:
+        return None
+    moment = (opens + closes) // 2
+    if problem.now_s is not None and problem.now_s > moment:
+        return None
+    rest = max(b[0].duration_s for b in breaks)
+    resting = [w for w in problem.workers if w.breaks]
+    for visit in problem.visits:
+        either_side = all(
+            moment - w.breaks[0].earliest_start_s >= visit.service_s
+            or w.breaks[0].latest_start_s - moment >= visit.service_s
+            for w in resting
+            if w.qualified_for(visit)
+        )
+        if not either_side or (
+            visit.windows and _clock_window(visit.windows[0], visit.service_s, moment, rest) is None
+        ):
+            return None
+    return moment
+
+
+def relax_on_break_clock(problem: Problem, moment: int) -> Problem:
+    """`problem` on the clock of a worker who rests from `moment` (see `break_moment`) for the longest break.
+
+    Before the moment the clock is the day's; from then on it runs that break behind. So a worker's shift
+    and working time end a break earlier, a window wholly after the break moves a break earlier and stays as
+    long, a window over before a service could reach the moment stays as it is, and one around the moment
+    keeps what can be served before, across or after it (`_clock_window`). A route planned on this clock keeps
+    every break as it stands: take it at the moment (between two visits, waiting, or interrupting a drive), or,
+    where a service runs across the moment, just before or just after that service; every later visit then
+    starts at most a break later than its time on the clock, which its window allows. The break's time is
+    placed, only not where it is best: that is left to the repair and to OR-Tools with every rule. Visits keep
+    their first window only and balancing is left out.
+    """
+    rest = max(b.duration_s for w in problem.workers for b in w.breaks)
+    workers = tuple(
+        dataclasses.replace(
+            w,
+            breaks=(),
+            shift_end_s=max(w.shift_start_s, w.shift_end_s - rest),
+            max_work_s=None if w.max_work_s is None else max(1, w.max_work_s - rest),
+        )
+        for w in problem.workers
+    )
+    visits = []
+    for v in problem.visits:
+        window = _clock_window(v.windows[0], v.service_s, moment, rest) if v.windows else None
+        visits.append(dataclasses.replace(v, windows=() if window is None else (window,)))
+    objective = dataclasses.replace(problem.objective, balance_per_s=0.0)
+    return problem.replace(workers=workers, visits=tuple(visits), objective=objective)
+
+
+def _clock_window(window: Window, service_s: int, moment: int, rest: int) -> Window | None:
+    """When a visit with `window` and `service_s` may start on the clock that runs `rest` behind from `moment`.
+
+    Before the break it starts in its window and ends by the moment; across the moment it starts within the
+    `service_s` before it and by the window's end less the break (the break taken before it moves it by as much at
+    most); after the break it starts a break earlier on the clock than in the window. These pieces touch, so their
+    union is one window; None when none is open (a short window about the moment).
+    """
+    start, end = window.start_s, window.end_s
+    pieces = [
+        (start, min(end, moment - service_s)),
+        (max(start, moment - service_s), min(moment, end - rest)),
+        (max(moment, start - rest), end - rest),
+    ]
+    open_pieces = [(lo, hi) for lo, hi in pieces if lo <= hi]
+    if not open_pieces:
+        return None
+    return Window(min(lo for lo, _ in open_pieces), max(hi for _, hi in open_pieces))
 
 
 def _break_deadlines(problem: Problem) -> dict[frozenset[str], int]:

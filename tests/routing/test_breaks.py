@@ -5,10 +5,16 @@ Solvers are stopped by solution count; every plan is held to every rule by `rout
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
+
 from routing.check import check
-from routing.plan import Progress, earliest_route
+from routing.plan import Progress, earliest_route, unservable_reason
 from routing.problem import Break, Problem, StopRule, Visit, Window, Worker
-from routing.solve import relax_for_pyvrp, routes_plan, solve, warm_routes
+from routing.pyvrp_engine import solve_pyvrp
+from routing.solve import break_moment, relax_for_pyvrp, routes_plan, solve, warm_routes
+from tests.routing.test_field_search import field_day
 
 H = 3600
 FEW = StopRule(max_solutions=60)
@@ -199,3 +205,71 @@ def test_a_part_timers_route_leaves_as_late_as_its_windows_allow_so_waiting_does
     assert plan.planned_count == 2
     assert check(problem, plan) == []
     assert solve(problem, stop=FEW, seed=0).planned_count == 2
+
+
+def test_on_the_break_clock_a_window_after_the_break_keeps_its_length_and_one_before_it_stays_whole() -> None:
+    """Tests that a day whose lunch breaks may all start at 13:00 is relaxed on that clock: the shift ends half an
+    hour earlier, C (14:00-14:40) may start at 13:30-14:10 on the clock (40 minutes, where the cut relaxation
+    leaves 10), a morning window stays whole, and one about the moment keeps what fits before, across or after it."""
+    early = Visit("E", location=4, service_s=600, windows=(Window(9 * H, 10 * H),))
+    noon = Visit("N", location=5, service_s=1800, windows=(Window(12 * H + 1800, 13 * H + 1800),))
+    problem = ten_minutes_apart([A, B, C, early, noon], [worker()])
+    assert break_moment(problem) == 13 * H
+    relaxed = relax_for_pyvrp(problem)
+    assert relaxed.worker("w1").shift_end_s == 17 * H - 1800 and relaxed.worker("w1").breaks == ()
+    assert relaxed.visit("C").windows == (Window(13 * H + 1800, 14 * H + 600),)
+    assert relaxed.visit("E").windows == early.windows
+    assert relaxed.visit("N").windows == (Window(12 * H + 1800, 13 * H),)
+    assert relaxed.visit("B").windows == (Window(13 * H, 13 * H + 900),)
+    cut = relax_for_pyvrp(problem, break_clock=False)
+    assert cut.visit("C").windows == (Window(14 * H, 14 * H + 600),)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_every_route_planned_on_the_break_clock_takes_its_break_as_it_stands(seed: int) -> None:
+    """Tests that on a field day relaxed on the break clock (workers starting at 7, 8 or 9 with a break 3.5-5.5 h
+    in, so their breaks share a moment, and windows two hours or one long) every route PyVRP plans keeps every
+    rule with its break put in, visit for visit."""
+    day = field_day(seed, visits=80, workers=6)
+    day = day.replace(
+        visits=tuple(
+            dataclasses.replace(v, windows=(Window(v.windows[0].start_s, v.windows[0].start_s + H),))
+            if v.windows and k % 2
+            else v
+            for k, v in enumerate(day.visits)
+        )
+    )
+    assert break_moment(day) is not None
+    relaxed = relax_for_pyvrp(day)
+    out = {v.id: r for v in relaxed.visits if (r := unservable_reason(relaxed, v)) is not None}
+    plan = solve_pyvrp(relaxed, stop=StopRule(max_solutions=300), seed=seed, leave_out=out)
+    assert plan is not None and plan.planned_count > 40
+    for route in plan.routes:
+        assert earliest_route(day, day.worker(route.worker_id), route.visit_ids) is not None, route.worker_id
+
+
+def test_a_day_without_a_common_break_moment_is_cut_as_before() -> None:
+    """Tests that the break clock is not used, and late windows are cut by the break instead, when the breaks have
+    no moment in common, when a worker has two breaks, or when a service is too long to fit on either side of the
+    moment for a worker who may serve it."""
+    morning = Worker("w2", 0, 0, 8 * H, 17 * H, breaks=(Break(10 * H, 11 * H, 1800),))
+    apart = ten_minutes_apart([C], [worker(), morning])
+    assert break_moment(apart) is None
+    assert relax_for_pyvrp(apart).visit("C").windows == (Window(14 * H, 14 * H + 600),)
+    twice = Worker("w1", 0, 0, 8 * H, 17 * H, breaks=(LUNCH, Break(15 * H, 16 * H, 600)))
+    assert break_moment(ten_minutes_apart([C], [twice])) is None
+    long_job = Visit("L", location=4, service_s=2 * H)
+    assert break_moment(ten_minutes_apart([C, long_job], [worker()])) is None
+    assert break_moment(ten_minutes_apart([C], [worker()])) == 13 * H
+
+
+def test_a_service_across_the_moment_may_start_only_as_late_as_a_break_before_it_allows() -> None:
+    """Tests that an hour's visit (window 12:00-12:40) starts on the clock by 12:10, not by 12:30: its worker's
+    break (11:00-13:00, the common moment 12:30) cannot wait until after an hour's service that crosses 12:30, so
+    it comes before the visit and moves it by the half hour."""
+    early_lunch = Worker("w1", 0, 0, 8 * H, 17 * H, breaks=(Break(11 * H, 13 * H, 1800),))
+    late_lunch = Worker("w2", 0, 0, 8 * H, 17 * H, breaks=(Break(12 * H, 14 * H, 1800),))
+    hour = Visit("V", location=1, service_s=H, windows=(Window(12 * H, 12 * H + 2400),))
+    problem = ten_minutes_apart([hour], [early_lunch, late_lunch])
+    assert break_moment(problem) == 12 * H + 1800
+    assert relax_for_pyvrp(problem).visit("V").windows == (Window(12 * H, 12 * H + 600),)

@@ -94,7 +94,7 @@ def test_a_large_day_is_searched_to_a_shorter_plan_in_the_same_iterations_than_w
     plain = solve_pyvrp(relaxed, stop=stop, seed=0, leave_out=out)
     assert tuned is not None and plain is not None
     assert tuned.planned_count == plain.planned_count == 1000
-    assert tuned.travel_s < 0.95 * plain.travel_s
+    assert tuned.travel_s < 0.97 * plain.travel_s
     assert sum(1 for v in relaxed.visits if v.skills) > 500
     for route in tuned.routes:
         holds = relaxed.worker(route.worker_id).skills
