@@ -97,9 +97,10 @@ BREAK_CLOCK = True
 """Whether `relax_for_pyvrp` puts a day whose breaks may all start at one moment on that moment's clock
 (`relax_on_break_clock`) instead of cutting every late window by the break. Every window after the break keeps
 its length there (cut, it lost the break's 30 minutes of two hours), and PyVRP's routes still keep their breaks.
-On the 1,000-visit city day the 10 s plans came out 3.8 % shorter (four seeds), the 120 s plan 3.4 %; on the
-Monaco day the 60 s plans 1.6 % (six seeds), the 10 s plans the same (eighteen seeds; OR-Tools, which places
-the breaks freely, takes back at 10 s what the clock gains) (bench/README.md, "Routing", sixteenth session)."""
+One process: on the 1,000-visit city day the 10 s plans came out 3.8 % shorter (four seeds), the 120 s plan 3.4 %;
+on the Monaco day the 60 s plans 0.8-1.6 % (six seeds, twice), the 10 s plans the same (eighteen seeds: OR-Tools,
+which places the breaks freely, takes back at 10 s what the clock gains) (bench/README.md, "Routing", sixteenth
+session)."""
 KEEP_BEFORE_BREAKS = False
 """Whether `relax_for_pyvrp` keeps whole the windows of visits over before their workers' breaks must start (days
 under `LARGE_DAY_VISITS`). Sound (routes keep their breaks) and PyVRP's relaxed Monaco plans were 2.2 % shorter
