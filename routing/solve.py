@@ -379,7 +379,7 @@ def relax_on_break_clock(problem: Problem, moment: int) -> Problem:
     placed, only not where it is best: that is left to the repair and to OR-Tools with every rule. Visits keep
     their first window only and balancing is left out.
     """
-    rest = max(b.duration_s for w in problem.workers for b in w.breaks)
+    rest = max((b.duration_s for w in problem.workers for b in w.breaks), default=0)
     workers = tuple(
         dataclasses.replace(
             w,
