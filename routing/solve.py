@@ -228,9 +228,10 @@ def solve(
         # in what is left of the budget, which always returns a plan (its first routes if nothing more).
         if stop.max_seconds is not None:
             stop = StopRule(stop.max_solutions, max(0.001, stop.max_seconds - (perf_counter() - entered)))
-    elif engine == "auto" and initial is None and _relaxable(problem):
+    elif engine == "auto" and initial is None and (relaxed := _relaxation(problem)) is not None:
         return _solve_hybrid(
             problem,
+            relaxed,
             stop=stop,
             seed=seed,
             leave_out=leave_out,
@@ -340,18 +341,17 @@ def break_moment(problem: Problem) -> int | None:
     every qualified worker who has a break (the moment at least the service after the break's earliest start,
     or before its latest). Lunch breaks of two hours or more and visits of at most an hour always do.
     """
-    breaks = [w.breaks for w in problem.workers if w.breaks]
-    if not breaks or any(len(b) > 1 for b in breaks):
+    resting = [w for w in problem.workers if w.breaks]
+    if not resting or any(len(w.breaks) > 1 for w in resting):
         return None
-    opens = max(b[0].earliest_start_s for b in breaks)
-    closes = min(b[0].latest_start_s for b in breaks)
+    opens = max(w.breaks[0].earliest_start_s for w in resting)
+    closes = min(w.breaks[0].latest_start_s for w in resting)
     if opens > closes:
         return None
     moment = (opens + closes) // 2
     if problem.now_s is not None and problem.now_s > moment:
         return None
-    rest = max(b[0].duration_s for b in breaks)
-    resting = [w for w in problem.workers if w.breaks]
+    rest = max(w.breaks[0].duration_s for w in resting)
     for visit in problem.visits:
         either_side = all(
             moment - w.breaks[0].earliest_start_s >= visit.service_s
@@ -486,13 +486,18 @@ def repair_reserve_s(budget_s: float, start_repair_s: float | None) -> float:
     return max(REPAIR_MIN_SHARE * budget_s, REPAIR_MARGIN * start_repair_s)
 
 
-def _relaxable(problem: Problem) -> bool:
-    """Whether a PyVRP seed makes sense: a first plan (no pins or announcements) whose relaxation PyVRP expresses."""
-    return not problem.pins and not problem.announced and not unsupported(relax_for_pyvrp(problem))
+def _relaxation(problem: Problem) -> Problem | None:
+    """The relaxation PyVRP searches for a seed (`relax_for_pyvrp`), made once per plan; None when a seed makes no
+    sense: a re-plan (pins or announcements), or a relaxation PyVRP still cannot express."""
+    if problem.pins or problem.announced:
+        return None
+    relaxed = relax_for_pyvrp(problem)
+    return None if unsupported(relaxed) else relaxed
 
 
 def _solve_hybrid(
     problem: Problem,
+    relaxed: Problem,
     *,
     stop: StopRule,
     seed: int,
@@ -501,7 +506,8 @@ def _solve_hybrid(
     should_stop: Callable[[], bool] | None,
     started_s: float | None = None,
 ) -> Plan:
-    """PyVRP on the relaxation for its share of the budget (`handover_share`), then OR-Tools with every rule from its routes.
+    """PyVRP on `relaxed` (`_relaxation` of `problem`) for its share of the budget (`handover_share`), then OR-Tools
+    with every rule from its routes.
 
     The seed's routes are trimmed where a break or a second window no longer lets a visit fit, the
     rest is inserted where it fits most cheaply (`warm_routes`): that plan keeps every constraint,
@@ -510,7 +516,6 @@ def _solve_hybrid(
     could not put them (`relax_for_pyvrp`); see bench/README.md, "Routing", for what each step gains.
     """
     started = perf_counter() if started_s is None else started_s
-    relaxed = relax_for_pyvrp(problem)
     relaxed_out = dict(leave_out)
     relaxed_out.update(unservable_reasons(relaxed, (v for v in relaxed.visits if v.id not in leave_out)))
     settings = relaxation_settings(problem, stop)

@@ -250,8 +250,8 @@ def test_every_route_planned_on_the_break_clock_takes_its_break_as_it_stands(see
 
 def test_a_day_without_a_common_break_moment_is_cut_as_before() -> None:
     """Tests that the break clock is not used, and late windows are cut by the break instead, when the breaks have
-    no moment in common, when a worker has two breaks, or when a service is too long to fit on either side of the
-    moment for a worker who may serve it."""
+    no moment in common, when a worker has two breaks, when a service is too long to fit on either side of the
+    moment for a worker who may serve it, or when the plan is made after the moment."""
     morning = Worker("w2", 0, 0, 8 * H, 17 * H, breaks=(Break(10 * H, 11 * H, 1800),))
     apart = ten_minutes_apart([C], [worker(), morning])
     assert break_moment(apart) is None
@@ -261,6 +261,7 @@ def test_a_day_without_a_common_break_moment_is_cut_as_before() -> None:
     long_job = Visit("L", location=4, service_s=2 * H)
     assert break_moment(ten_minutes_apart([C, long_job], [worker()])) is None
     assert break_moment(ten_minutes_apart([C], [worker()])) == 13 * H
+    assert break_moment(ten_minutes_apart([C], [worker()]).replace(now_s=13 * H + 60)) is None
 
 
 def test_a_service_across_the_moment_may_start_only_as_late_as_a_break_before_it_allows() -> None:
