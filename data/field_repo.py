@@ -476,7 +476,5 @@ def actor_for_worker(session: Session, *, worker_id: int) -> Actor:
     worker = session.get(WorkerRow, worker_id)
     if worker is None:
         raise ValueError(f"worker_id: no worker with id {worker_id}")
-    actor, _token = users_repo.create_user(
-        session, name=f"worker-{worker_id}", role=Role.FIELD_WORKER, worker_id=worker_id
-    )
-    return actor
+    # No API token: this user records who acted, and nobody would hold one.
+    return users_repo.add_user(session, name=f"worker-{worker_id}", role=Role.FIELD_WORKER, worker_id=worker_id)

@@ -24,7 +24,7 @@ from data.orders_repo import list_orders, save_change, upsert_order_by_reference
 from data.privacy_repo import consent_states, give_consent
 from data.sites_repo import upsert_site_by_ref
 from data.tables import SiteRow, UserRow, WorkerRow, WorkOrderRow
-from data.users_repo import actor_by_name, create_user, revoke_token, set_scope
+from data.users_repo import actor_by_name, add_user, set_scope
 from data.workers_repo import list_workers, upsert_worker_by_device
 from dispatch.access import Role, TeamScope
 from dispatch.day_progress import DayOrder, DayWorker, could_serve, day_at
@@ -251,13 +251,12 @@ def seed_demo(
     for name, password, role in DEMO_LOGINS:
         # An existing user keeps their password: seeding must never reset a real admin's login.
         if actor_by_name(session, name) is None:
-            user, _ = create_user(session, name=name, role=role, password=password, now=made_at)
+            user = add_user(session, name=name, role=role, password=password)
             if name in SCOPED_LOGINS:
                 set_scope(session, user_id=user.id, scope=TeamScope.of(SCOPED_LOGINS[name]))
     if actor_by_name(session, SIMULATOR_USER) is None:
-        # No working token until one is made for the simulator (`python -m data create-token --name simulator`).
-        _, token = create_user(session, name=SIMULATOR_USER, role=Role.DISPATCHER, now=made_at)
-        revoke_token(session, token=token, now=made_at)
+        # No token until one is made for the simulator (`python -m data create-token --name simulator`).
+        add_user(session, name=SIMULATOR_USER, role=Role.DISPATCHER)
     _record_paper_consents(session, roster, text_version=consent_text_version, at=now or _at(day, time(6, 0), zone))
     if now is not None and created:
         _work_the_day(session, day=day, now=now, seed=seed, roster=roster, orders=created, assign_ahead=assign_ahead)

@@ -59,6 +59,19 @@ def create_user(
 
     Raises ValueError naming the field for an empty or taken `name`, an unknown `role`, an empty
     `password` or a `worker_id` that does not exist. `now` stamps the token (default: the system clock).
+    A caller with nobody to hand the token to uses `add_user`: a working token that nobody holds is a
+    credential nobody answers for.
+    """
+    actor = add_user(session, name=name, role=role, password=password, worker_id=worker_id)
+    return actor, issue_token(session, user_id=actor.id, now=now)
+
+
+def add_user(
+    session: Session, *, name: str, role: Role | str, password: str | None = None, worker_id: int | None = None
+) -> Actor:
+    """Create a user without an API token (they sign in with `password`, or get a token later by `issue_token`).
+
+    Raises ValueError as `create_user` does.
     """
     name = name.strip()
     if not name:
@@ -80,7 +93,7 @@ def create_user(
     )
     session.add(row)
     session.flush()
-    return _to_actor(row), issue_token(session, user_id=row.id, now=now)
+    return _to_actor(row)
 
 
 def issue_token(session: Session, *, user_id: int, now: datetime | None = None) -> str:

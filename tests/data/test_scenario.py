@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from data.audit_repo import list_audit
@@ -25,6 +26,7 @@ from data.scenario import (
     seed_demo,
 )
 from data.sites_repo import list_sites, site_by_ref
+from data.tables import ApiTokenRow, UserRow
 from data.users_repo import actor_by_name, check_password, create_user
 from data.workers_repo import list_workers
 from dispatch.access import Role
@@ -99,6 +101,21 @@ def test_the_demo_opens_on_a_day_in_progress(session: Session) -> None:
             assert o.window.start <= on_site <= o.window.end
         if o.window.start > now + timedelta(hours=5):
             assert o.status in (OrderStatus.NEW, OrderStatus.ASSIGNED, OrderStatus.ACCEPTED)
+
+
+def test_the_seeded_demo_holds_no_working_api_token(session: Session) -> None:
+    """Tests that seeding a day in progress leaves no API token that works: the demo's logins sign in with their
+    passwords, the field workers' users (made for the history's "who") and the simulator have none until someone
+    asks for one (`python -m data create-token`), so no credential exists that nobody holds."""
+    seed_demo(session, seed=0, day=DAY, zone=MONACO, now=datetime(2025, 3, 3, 10, 40, tzinfo=UTC))
+    session.commit()
+    users = session.scalars(select(UserRow)).all()
+    assert {Role.ADMIN.value, Role.DISPATCHER.value, Role.MANAGER.value, Role.FIELD_WORKER.value} <= {
+        u.role for u in users
+    }
+    assert sum(u.role == Role.FIELD_WORKER.value for u in users) >= 10  # the morning's work made them
+    assert session.scalar(select(func.count()).select_from(ApiTokenRow).where(ApiTokenRow.revoked_at.is_(None))) == 0
+    assert session.scalar(select(func.count()).select_from(ApiTokenRow)) == 0
 
 
 def test_the_monaco_poi_file_has_286_sites_with_unique_refs() -> None:

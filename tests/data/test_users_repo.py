@@ -12,6 +12,7 @@ from data.tables import ApiTokenRow, UserRow
 from data.users_repo import (
     actor_by_name,
     actor_for_token,
+    add_user,
     check_password,
     create_user,
     get_actor,
@@ -34,6 +35,21 @@ def test_created_user_round_trips_as_an_actor_and_their_token_authenticates(sess
     assert actor_by_name(session, "dora") == actor
     assert actor_for_token(session, token) == actor
     assert len(token) >= 43
+
+
+def test_a_user_added_without_a_token_signs_in_by_password_and_gets_a_token_only_when_one_is_issued(
+    session: Session,
+) -> None:
+    """Tests that add_user stores the user with no API token at all, that the password works, and that a token
+    issued later authenticates as that user."""
+    actor = add_user(session, name="fay", role=Role.MANAGER, password="fay-pass")
+    session.commit()
+    assert session.scalar(select(ApiTokenRow.id)) is None
+    assert check_password(session, name="fay", password="fay-pass") == actor
+    token = issue_token(session, user_id=actor.id, now=NOW)
+    assert actor_for_token(session, token) == actor
+    with pytest.raises(ValueError, match="^name: a user named 'fay' already exists$"):
+        add_user(session, name="fay", role=Role.MANAGER)
 
 
 def test_tokens_are_stored_only_as_their_sha256_hash(session: Session) -> None:
