@@ -448,7 +448,10 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason], *, skills
                 capacity=([capacity] if loaded else []) + [needing[s] if s in w.skills else 0 for s in skills],
                 start_depot=depot_index[w.start_location],
                 end_depot=depot_index[w.end_location],
-                tw_early=max(w.shift_start_s, now),
+                # A worker whose shift ends before now (on the break relaxation, whose shifts end a break earlier,
+                # this happens to a worker with less than a break left, e.g. at 14:34 with a shift to 15:00) may
+                # leave only at its end: no visit fits, as every visit starts at now or later.
+                tw_early=min(max(w.shift_start_s, now), w.shift_end_s),
                 tw_late=w.shift_end_s,
                 shift_duration=w.max_work_s if w.max_work_s is not None else np.iinfo(np.int64).max,
                 unit_distance_cost=1,
