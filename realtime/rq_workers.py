@@ -31,8 +31,8 @@ class QuietWorker(Worker):
     retried forever and the process never stopped (seen: `honcho` and the tests waited in vain). The stop is
     therefore also remembered, and the next turn of the wait for a job raises it again, after at most
     `max_connection_wait_time` (5 s here instead of RQ's 60, which also reconnects sooner once Redis is back).
-    Redis gone at the top of RQ's loop (the suspension check, the maintenance) no longer makes the worker quit:
-    the wait for a job that follows retries until Redis is back.
+    Redis gone at the top of RQ's loop (the suspension check, the maintenance, the "idle" state the wait for a job
+    writes first) no longer makes the worker quit: the wait for a job that follows retries until Redis is back.
     """
 
     max_connection_wait_time = 5.0
@@ -64,6 +64,16 @@ class QuietWorker(Worker):
             super().run_maintenance_tasks()
         except RedisConnectionError:
             pass  # the same; RQ runs them again at its next interval
+
+    def set_state(self, state: str, pipeline: Any = None) -> None:
+        try:
+            super().set_state(state, pipeline)
+        except RedisConnectionError:
+            # Redis is gone: the wait for a job writes "idle" first, outside its own retries, so RQ quit here
+            # ("found an unhandled exception") and the process ended by itself (seen when a test stopped Redis at
+            # that moment: a stop then came while Python was ending and killed it). The state is a marker for RQ's
+            # listings; the wait that follows retries until Redis is back or the worker is stopped.
+            pass
 
     def heartbeat(self, *args: Any, **kwargs: Any) -> None:
         if self._stop_signalled and self._waiting_for_job:  # the stop was raised into a logging call and lost there

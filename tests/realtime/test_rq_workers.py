@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 from rq import Queue
+from rq.exceptions import StopRequested
 
 from realtime.redis_server import start_redis
 from realtime.rq_workers import QuietScheduler, QuietWorker
@@ -122,3 +123,8 @@ def test_a_worker_whose_redis_is_gone_at_the_top_of_its_loop_goes_on_waiting_ins
     worker.check_for_suspension(False)
     worker.run_maintenance_tasks()
     assert not worker._stop_requested
+    # The wait for a job writes "idle" before its own retries begin; with Redis gone that raised, and RQ quit. Now
+    # the wait goes on to its retries, which end here at once because a stop was signalled.
+    worker._stop_signalled = True
+    with pytest.raises(StopRequested):
+        worker.dequeue_job_and_maintain_ttl(1)
