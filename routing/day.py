@@ -209,7 +209,8 @@ def plan_from_json(data: Mapping[str, Any], day: date, tz: tzinfo | None = None)
     """A plan back from `plan_json` (e.g. the published plan a re-plan starts from), its seconds counted from
     the local midnight of `tz`, else of the document's own `timezone` (UTC when it names none).
 
-    Shifts and start/end locations, when present, are the problem's, not the plan's, and are ignored.
+    Each route's leg back to its end location is its `travel_s` and `distance_m` less its stops' legs. Shifts and
+    start/end locations, when present, are the problem's, not the plan's, and are ignored.
     A document without `schema_version` is a version 1 plan (stored before versions), read the same;
     one of a version this code does not know raises ValueError naming `schema_version`.
     """
@@ -235,6 +236,8 @@ def plan_from_json(data: Mapping[str, Any], day: date, tz: tzinfo | None = None)
             )
             for b in r.get("breaks", [])
         )
+        # The leg back is what the route's totals hold beyond its stops' legs (`plan_json` writes no separate
+        # field for it): without it a stored plan read back drove less than it was planned to.
         routes.append(
             Route(
                 worker_id=str(r["worker_id"]),
@@ -242,6 +245,8 @@ def plan_from_json(data: Mapping[str, Any], day: date, tz: tzinfo | None = None)
                 end_s=_s(day, r["end"], tz),
                 stops=stops,
                 breaks=breaks,
+                return_travel_s=max(0, int(r.get("travel_s", 0)) - sum(s.travel_s for s in stops)),
+                return_distance_m=max(0, int(r.get("distance_m", 0)) - sum(s.distance_m for s in stops)),
             )
         )
     unplanned = tuple(Unplanned(str(u["order_id"]), UnplannedReason(u["reason"])) for u in data.get("unplanned", []))

@@ -230,6 +230,26 @@ def test_a_moved_visit_in_a_plan_of_today_is_timed_from_now_leaving_just_in_time
     assert jobs.status_json(moved.id)["checked"]
 
 
+def test_a_move_keeps_the_routes_it_does_not_touch_as_they_were_planned(sessions, clock, plan_redis):
+    """Tests that giving the unplanned plumbing job to Bo leaves Ana's route as the optimiser planned it: the same
+    times, stops, driving time and distance (its leg home included), and the checker reports only Bo's missing
+    skill (the stored plan read back had lost every route's leg home: the draft drove less and each untouched route
+    got a 'return stated 0 s/0 m' fault)."""
+    jobs = web_jobs(sessions, clock, plan_redis)
+    base = wait_until_finished(jobs, jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30))
+    routes = {r["worker_id"]: r for r in base["plan"]["routes"] if r["stops"]}
+    assert set(routes) == {1, 2} and [u["order_id"] for u in base["plan"]["unplanned"]] == [4]
+
+    moved = jobs.move(actor=MANAGER, plan_id=base["id"], order_id=4, worker_id=2)
+
+    assert [(v.kind, v.order_id, v.worker_id) for v in moved.violations] == [("skill", 4, 2)]
+    draft = {r["worker_id"]: r for r in jobs.status_json(moved.id)["plan"]["routes"]}
+    assert draft[1] == routes[1]
+    assert draft[1]["travel_s"] > sum(s["travel_s"] for s in draft[1]["stops"])  # the leg home is in it
+    assert jobs.status_json(moved.id)["plan"]["travel_s"] == sum(r["travel_s"] for r in draft.values())
+    assert draft[2]["travel_s"] >= routes[2]["travel_s"]
+
+
 def test_a_plan_the_checker_faults_is_not_published_and_says_why(sessions, clock, plan_redis):
     """Tests that publishing a draft where Ana got the hvac job (a skill she lacks) is refused with the checker's
     reason and assigns nothing, while the optimiser's plan itself publishes; a plan stored before plans were

@@ -112,7 +112,8 @@ def test_a_problem_of_another_day_is_refused() -> None:
 
 
 def test_a_plan_reads_back_the_same_from_either_shape() -> None:
-    """Tests that `plan_from_json` gives the same routes, stops, breaks and unplanned from both shapes."""
+    """Tests that `plan_from_json` gives the same routes, stops, breaks and unplanned from both shapes, each route
+    with its leg back to its end location, so the plan read back drives as far and as long as the plan."""
     day = monday()
     plan = planned(day)
     plan = Plan(routes=plan.routes, unplanned=(Unplanned("12", UnplannedReason.NO_TIME),), engine="test")
@@ -122,6 +123,10 @@ def test_a_plan_reads_back_the_same_from_either_shape() -> None:
     assert [r.stops for r in rich.routes] == [r.stops for r in plan.routes]
     assert [r.breaks for r in rich.routes] == [r.breaks for r in plan.routes]
     assert rich.unplanned == plan.unplanned
+    # Each route whole, its leg back included: the plan read back drives what was planned.
+    assert any(r.return_travel_s > 0 and r.return_distance_m > 0 for r in plan.routes)
+    assert rich.routes == plan.routes
+    assert (rich.travel_s, rich.distance_m) == (plan.travel_s, plan.distance_m)
 
 
 def test_a_plan_says_its_schema_version_and_one_stored_before_versions_reads_the_same() -> None:
