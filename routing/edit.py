@@ -23,7 +23,8 @@ def move_visit(problem: Problem, plan: Plan, visit_id: str, to_worker: str) -> E
 
     Only the two routes concerned (the worker who had the visit and `to_worker`) are re-timed, at the
     earliest service times that keep every rule, leaving just in time for the first visit as the
-    solver does (never before the shift or `problem.now_s`); every other route is kept as planned. A worker lacking the
+    solver does (never before the shift or `problem.now_s`); every other route is kept as planned, but one that should
+    have left before `problem.now_s` with nothing of it under way leaves now (`_from_now`). A worker lacking the
     visit's skill gets the times they would have with it, so the skill is all the checker reports.
     When no position keeps the other rules either, the visit goes where its window puts it in the
     day, the times are laid out as they would happen (leave at shift start, wait for windows) and
@@ -54,7 +55,7 @@ def move_visit(problem: Problem, plan: Plan, visit_id: str, to_worker: str) -> E
     new_routes = []
     for worker_id, ids in routes.items():
         if worker_id not in touched:
-            new_routes.append(kept[worker_id])
+            new_routes.append(_from_now(problem, kept[worker_id]))
         elif worker_id == to_worker:
             new_routes.append(_leave_in_time(problem, worker, best))
         elif ids:
@@ -65,6 +66,22 @@ def move_visit(problem: Problem, plan: Plan, visit_id: str, to_worker: str) -> E
         plan, routes=tuple(new_routes), unplanned=tuple(u for u in plan.unplanned if u.visit_id != visit_id)
     )
     return Edited(edited, tuple(check(problem, edited)))
+
+
+def _from_now(problem: Problem, route: Route) -> Route:
+    """`route` as planned, unless it should have left before `problem.now_s` with nothing of it under way (pinned):
+    then it leaves now, re-timed as a moved visit's route is (a draft of today edited a minute after it was made
+    had every such route faulted as departing in the past, so it could not be published). Kept as planned when
+    nothing fits from now on: the checker then says what is broken."""
+    now = problem.now_s
+    pinned = {p.visit_id for p in problem.pins if p.worker_id == route.worker_id}
+    if now is None or not route.stops or route.start_s >= now or pinned & set(route.visit_ids):
+        return route
+    if not problem.has_worker(route.worker_id):
+        return route
+    worker = problem.worker(route.worker_id)
+    timed = earliest_route(problem, worker, list(route.visit_ids))
+    return route if timed is None else _leave_in_time(problem, worker, timed)
 
 
 def _best_insertion(problem: Problem, worker: Worker, visit_ids: Sequence[str], visit_id: str) -> Route | None:

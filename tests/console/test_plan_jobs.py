@@ -250,6 +250,25 @@ def test_a_move_keeps_the_routes_it_does_not_touch_as_they_were_planned(sessions
     assert draft[2]["travel_s"] >= routes[2]["travel_s"]
 
 
+def test_a_draft_of_today_edited_after_its_routes_should_have_left_has_them_leave_now(sessions, plan_redis):
+    """Tests that a plan of today made at 08:00 and edited at 09:05 (the plumbing job given to Bo) lets Ana's untouched
+    route, due to leave before 09:00 with nothing under way, leave at 09:05 instead: the checker reports Bo's
+    missing skill alone, not Ana's route as departing in the past (which made every such draft unpublishable)."""
+    clock = ManualClock(datetime(2025, 3, 4, 8, 0, tzinfo=UTC))
+    jobs = web_jobs(sessions, clock, plan_redis)
+    base = wait_until_finished(jobs, jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30))
+    ana = next(r for r in base["plan"]["routes"] if r["worker_id"] == 1)
+    assert datetime.fromisoformat(ana["start"]) < datetime(2025, 3, 4, 9, 5, tzinfo=UTC)
+    clock.advance(65 * 60)
+
+    moved = jobs.move(actor=MANAGER, plan_id=base["id"], order_id=4, worker_id=2)
+
+    assert [(v.kind, v.order_id, v.worker_id) for v in moved.violations] == [("skill", 4, 2)]
+    after = next(r for r in jobs.status_json(moved.id)["plan"]["routes"] if r["worker_id"] == 1)
+    assert datetime.fromisoformat(after["start"]) >= clock.now()
+    assert [s["order_id"] for s in after["stops"]] == [s["order_id"] for s in ana["stops"]]
+
+
 def test_a_plan_the_checker_faults_is_not_published_and_says_why(sessions, clock, plan_redis):
     """Tests that publishing a draft where Ana got the hvac job (a skill she lacks) is refused with the checker's
     reason and assigns nothing, while the optimiser's plan itself publishes; a plan stored before plans were

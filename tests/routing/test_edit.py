@@ -10,7 +10,7 @@ import pytest
 from routing.check import ViolationKind, check
 from routing.edit import move_visit
 from routing.plan import Plan, Route, earliest_route, schedule_route
-from routing.problem import Problem, Visit, Window, Worker
+from routing.problem import Pin, Problem, Visit, Window, Worker
 
 H = 3600
 N = 6
@@ -123,6 +123,28 @@ def test_a_move_keeps_the_routes_it_does_not_concern_as_planned() -> None:
     plan = Plan(routes=(*w1_does_both(problem.replace(visits=(EARLY, FLEXIBLE))).routes, late))
     edited = move_visit(problem, plan, "flexible", "w2")
     assert edited.plan.route_of("w3") == late
+
+
+def test_a_move_made_after_an_untouched_route_should_have_left_lets_it_leave_now() -> None:
+    """Tests that moving `flexible` from w1 to w2 at 08:30 in a plan made before 08:00 also re-times w3's route, which
+    was to leave at 08:00 with nothing of it under way: it leaves at 08:30 and serves `third` at 08:40, and the draft
+    keeps every rule (it was faulted as departing before now, so it could not be published); with `third` under way
+    (pinned at its planned start) the route stays as planned."""
+    w3 = Worker("w3", start_location=3, end_location=3, shift_start_s=8 * H, shift_end_s=17 * H)
+    third = Visit("third", location=4, service_s=600, windows=(Window(8 * H, 12 * H),))
+    problem = PROBLEM.replace(workers=(W1, W2, w3), visits=(FLEXIBLE, third))
+    routes = (earliest_route(problem, W1, ["flexible"]), earliest_route(problem, w3, ["third"]))
+    plan = Plan(routes=tuple(r for r in routes if r is not None))
+    assert [(r.worker_id, r.start_s) for r in plan.routes] == [("w1", 8 * H), ("w3", 8 * H)]
+
+    edited = move_visit(problem.replace(now_s=8 * H + 1800), plan, "flexible", "w2")
+
+    assert edited.violations == ()
+    route = edited.plan.route_of("w3")
+    assert route is not None and (route.start_s, route.stops[0].start_s) == (8 * H + 1800, 8 * H + 2400)
+    under_way = problem.replace(now_s=8 * H + 1800, pins=(Pin("third", "w3", 8 * H + 600),))
+    kept = move_visit(under_way, plan, "flexible", "w2")
+    assert kept.violations == () and kept.plan.route_of("w3") == plan.route_of("w3")
 
 
 def _leave_at_nine(problem: Problem, worker: Worker, ids: list[str]) -> Route:
