@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pyvrp
+from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.IteratedLocalSearch import IteratedLocalSearchCallbacks
 from pyvrp.search import LocalSearch, NeighbourhoodParams, PerturbationManager, PerturbationParams, compute_neighbours
 from pyvrp.stop import StoppingCriterion
@@ -170,17 +172,22 @@ def solve_pyvrp(
     constructed = None
     if first is None and settings.insertion_start:
         constructed = _constructed(model, insertion_routes(problem, leave_out))
-    result = _search(
-        model.data,
-        criterion.phase(GIVE_UP_SHARE),
-        seed,
-        first,
-        penalty,
-        started,
-        settings,
-        constructed,
-        _Bests(problem, model, leave_out, on_best),
-    )
+    with warnings.catch_warnings():
+        # A day whose required visits do not all fit drives PyVRP's penalties to their bound here, and PyVRP warns
+        # (ten lines in the planner's log per plan, telling to check the instance) when this search expected
+        # it and goes on below with those visits optional.
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        result = _search(
+            model.data,
+            criterion.phase(GIVE_UP_SHARE),
+            seed,
+            first,
+            penalty,
+            started,
+            settings,
+            constructed,
+            _Bests(problem, model, leave_out, on_best),
+        )
     if not result.best.is_feasible() and not criterion.done:
         model = _optional(model, problem)
         start = _solution(
