@@ -16,6 +16,7 @@ import flask
 
 from console.auth import Auth, deny
 from dispatch.access import Action
+from dispatch.fields import outside_calendar
 from dispatch.plan_actual import VisitActual
 from services.day_service import DayService, WorkerDay
 
@@ -45,8 +46,8 @@ def parse_day(raw: str | None) -> date:
         day = date.fromisoformat(raw)
     except ValueError:
         deny(400, f"date: {raw[:40]!r} is not a day (YYYY-MM-DD)", "date")
-    if day == date.max:
-        deny(400, f"date: {raw} is the last day a date can name; its end cannot be", "date")
+    if (why := outside_calendar(day)) is not None:
+        deny(400, f"date: {why}", "date")
     return day
 
 

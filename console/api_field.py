@@ -15,6 +15,7 @@ from console import i18n
 from console.auth import Auth, deny
 from console.request_body import MAX_ID, json_document, json_object, limit_body, read_body
 from dispatch.access import Action
+from dispatch.fields import outside_calendar
 from services.field_service import MAX_PHOTO_BYTES, FieldInputError, FieldService, LinkError
 
 FIELD_DIR = Path(__file__).resolve().parent / "field"
@@ -34,6 +35,8 @@ def create_blueprint(*, auth: Auth, field: FieldService) -> flask.Blueprint:
             day = date.fromisoformat(body["day"]) if body.get("day") else field.today()
         except (TypeError, ValueError):
             deny(400, f"day: {body.get('day')!r} is not a date (YYYY-MM-DD)", "day")
+        if (why := outside_calendar(day)) is not None:
+            deny(400, f"day: {why}", "day")
         try:
             link = field.issue_link(actor=actor, worker_id=worker_id, day=day, send=bool(body.get("send")))
         except ValueError as exc:

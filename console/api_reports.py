@@ -19,6 +19,7 @@ import flask
 from console.auth import Auth, deny
 from data.reports_repo import MAX_PER_PAGE, HistoryFilter
 from dispatch.access import Action
+from dispatch.fields import outside_calendar
 from dispatch.orders import OrderStatus, OrderType
 from dispatch.reports import FIGURES, REPORTS, Group, Period
 from services.reports_service import (
@@ -111,9 +112,12 @@ def date_arg(name: str) -> date:
     if not raw:
         deny(400, f"{name}: required, an ISO date such as 2026-03-02", name)
     try:
-        return date.fromisoformat(raw)
+        found = date.fromisoformat(raw)
     except ValueError:
         deny(400, f"{name}: {raw[:40]!r} is not an ISO date such as 2026-03-02", name)
+    if (why := outside_calendar(found)) is not None:
+        deny(400, f"{name}: {why}", name)
+    return found
 
 
 def period_arg() -> Period:

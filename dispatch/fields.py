@@ -15,6 +15,18 @@ from typing import Any
 from dispatch.errors import InputError
 from dispatch.geo import LatLon
 
+FIRST_YEAR = 2000
+LAST_YEAR = 2099
+"""Every day Outfield plans, reports or records lies within these years, as every order's window does
+(`services.order_input`): a day outside is a typo, and years 1 and 9999 break the arithmetic of a day's bounds."""
+
+
+def outside_calendar(value: date) -> str | None:
+    """Why `value` is not a day Outfield works with (outside `FIRST_YEAR`..`LAST_YEAR`), or None."""
+    if FIRST_YEAR <= value.year <= LAST_YEAR:
+        return None
+    return f"{value.isoformat()!r} is not within the years {FIRST_YEAR}..{LAST_YEAR}"
+
 
 class FieldError(InputError):
     """A value that cannot be accepted: `field` names it, `reason` says why (a 400)."""
@@ -130,6 +142,9 @@ def day(body: Mapping[str, Any], name: str) -> date:
     if not isinstance(value, str):
         raise FieldError(name, "is required, as a date YYYY-MM-DD")
     try:
-        return date.fromisoformat(value)
+        found = date.fromisoformat(value)
     except ValueError:
         raise FieldError(name, f"{value[:40]!r} is not a date YYYY-MM-DD") from None
+    if (why := outside_calendar(found)) is not None:
+        raise FieldError(name, why)
+    return found

@@ -43,6 +43,7 @@ from dispatch.attendance import (
 from dispatch.checkin import verify_checkin
 from dispatch.clock import Clock
 from dispatch.errors import MAX_ID, deny
+from dispatch.fields import outside_calendar
 from dispatch.geo import LatLon
 from dispatch.hours import DayHours, DayRecord, HoursSettings, Visit, day_hours, planned_intervals
 from dispatch.lifecycle import Transitioned, transition
@@ -448,6 +449,8 @@ class AttendanceService:
             day = date.fromisoformat(str(raw_day))
         except ValueError:
             deny(400, f"day: {str(raw_day)[:40]!r} is not an ISO date such as 2026-03-02", "day")
+        if (why := outside_calendar(day)) is not None:
+            deny(400, f"day: {why}", "day")
         now = self._clock.now()
         with session_scope(self._sessions) as session:
             worker = workers_repo.get_worker(session, worker_id)

@@ -7,12 +7,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dispatch.errors import MAX_ID, InputError
+from dispatch.fields import FIRST_YEAR, LAST_YEAR
 from dispatch.orders import OrderType, TimeWindow
 
 MAX_SERVICE_S = 24 * 3600
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-"""Order windows lie within 2000..2099: anything else is a typo, and years 1 or 9999 break time arithmetic."""
+EARLIEST = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
+LATEST = datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC)
+"""Order windows lie within `dispatch.fields.FIRST_YEAR`..`LAST_YEAR` (2000..2099): anything else is a typo, and
+years 1 or 9999 break time arithmetic."""
 
 
 class FieldError(InputError):
@@ -105,5 +107,5 @@ def _time(body: dict[str, Any], name: str) -> datetime:
     if value.tzinfo is None:
         raise FieldError(name, f"{raw!r} has no time zone (add Z or +hh:mm)")
     if not EARLIEST <= value < LATEST:
-        raise FieldError(name, f"{raw!r} is not within the years 2000..2099")
+        raise FieldError(name, f"{raw!r} is not within the years {FIRST_YEAR}..{LAST_YEAR}")
     return value.astimezone(UTC)

@@ -28,6 +28,7 @@ from data.plans_repo import StoredPlan
 from dispatch.access import Actor
 from dispatch.clock import Clock
 from dispatch.errors import AppError, InputError
+from dispatch.fields import outside_calendar
 from dispatch.geo import LatLon
 from dispatch.localtime import local_day, spans_day
 from realtime.plan_queue import LEASE_S, PlanQueue, QueueUnreachable
@@ -114,6 +115,8 @@ class PlanJobs:
         trades some travel for a fairer spread of work.
         """
         _check_seconds(seconds)
+        if (why := outside_calendar(day)) is not None:
+            raise PlanInputError("date", why)
         try:
             objective_for(minimise, balance_workload=balance_workload)  # the job builds it again where it runs
         except ValueError as exc:

@@ -401,6 +401,44 @@ def test_a_signature_bomb_in_a_service_report_is_refused_naming_the_signature(wo
     )
 
 
+def _calendar_requests(w: World, day: str) -> dict[str, tuple[str, str, dict[str, Any] | None, str]]:
+    """Every request naming a calendar day: (method, path, JSON body or None, the field that names the day)."""
+    return {
+        "start-plan": ("POST", "/api/v1/plans", {"date": day, "seconds": 1}, "date"),
+        "report": ("GET", f"/api/v1/reports/overview?from={day}&to={day}", None, "from"),
+        "order-history": ("GET", f"/api/v1/orders/history?from={day}&to={day}", None, "from"),
+        "timesheets": ("GET", f"/api/v1/timesheets?from={day}&to={day}", None, "from"),
+        "day-reports": ("GET", f"/api/v1/day-reports?from={day}&to={day}", None, "from"),
+        "plan-vs-actual": ("GET", f"/api/v1/workers/{w.worker_id}/plan-vs-actual?date={day}", None, "date"),
+        "push-link": ("POST", f"/api/v1/workers/{w.worker_id}/push-link", {"day": day}, "day"),
+        "approve-timesheet": ("POST", "/api/v1/timesheets/approve", {"worker_id": w.worker_id, "day": day}, "day"),
+        "leave": ("POST", f"/api/v1/workers/{w.worker_id}/leaves", {"start": day, "end": day}, "start"),
+    }
+
+
+CALENDAR_REQUESTS = [
+    "start-plan", "report", "order-history", "timesheets", "day-reports", "plan-vs-actual", "push-link",
+    "approve-timesheet", "leave",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "1999-12-31"])
+@pytest.mark.parametrize("request_name", CALENDAR_REQUESTS)
+def test_a_day_outside_the_years_orders_may_have_is_refused_naming_its_field_and_stores_nothing(
+    world, request_name, day
+):
+    """Tests that a plan, report, timesheet, day, push link or leave for a day outside 2000..2099 (where every order's
+    window lies) is 400 naming the field that says the day, and stores nothing: a plan of 9999-12-31 was accepted and
+    its job failed with "OverflowError: date value out of range", a leave in year 9999 was stored, a push link or
+    report for year 1 was refused naming "body", which is not what was wrong."""
+    before = world.rows()
+    method, path, body, field = _calendar_requests(world, day)[request_name]
+    r = world.client.open(path, method=method, json=body, headers=world.headers)
+    assert r.status_code == 400, r.get_data(as_text=True)
+    assert r.get_json() == {"error": f"{field}: '{day}' is not within the years 2000..2099", "field": field}
+    assert world.rows() == before
+
+
 def test_a_traccar_client_9_fix_time_outside_the_window_is_refused_naming_location_timestamp(world):
     """Tests that the JSON form's refusal names the field as sent (`location.timestamp`), not the flat form's `timestamp`."""
     fix = {"device_id": world.device, "location": {"timestamp": "1970-01-01T00:00:00Z", "coords": {"latitude": 43.74, "longitude": 7.42}}}  # fmt: skip
