@@ -82,6 +82,10 @@ JUMP_LOOKBACK = timedelta(minutes=30)
 """How far back the worker's stored track is searched for an impossible jump before a check-in."""
 
 
+REPORT_KEYS = frozenset({"text", "checklist", "parts", "signed_by", "signature", "form_id", "form_version", "answers"})
+"""What a service report may hold: what the field page sends (`collectReport` in console/field/app.js)."""
+
+
 class Attendance(Protocol):
     """The attendance actions' handler (`services.attendance_service`): which actions, and applying one once."""
 
@@ -344,12 +348,14 @@ class FieldService:
         with session_scope(self._sessions) as session:
             known = field_repo.known_action_ids(session, [q.client_action_id for _, q, _ in queued])
         batch = apply_actions(known, [q for _, q, _ in queued])
-        by_id = {q.client_action_id: (i, item) for i, q, item in queued}
+        # By the action itself, not its id: an id sent twice in one upload is two actions, the first applied with
+        # its own item (report, photos) and the second answered "duplicate" (by id, the first got the second's
+        # item and its result, and the upload one result fewer than it had actions).
+        where = {id(q): (i, item) for i, q, item in queued}
         for duplicate in batch.duplicates:
-            i = next(j for j, q, _ in queued if q is duplicate)
-            results[i] = {"client_action_id": duplicate.client_action_id, "status": "duplicate"}
+            results[where[id(duplicate)][0]] = {"client_action_id": duplicate.client_action_id, "status": "duplicate"}
         for action in batch.new:
-            i, item = by_id[action.client_action_id]
+            i, item = where[id(action)]
             results[i] = self._apply(claims, action, item, sent_at=sent_at)
         return [results[i] for i in sorted(results)]
 
@@ -526,6 +532,9 @@ class FieldService:
         report = item.get("report")
         if not isinstance(report, dict):
             return "report: expected an object with text, checklist, parts, signature"
+        unknown = sorted(str(k)[:40] for k in report if k not in REPORT_KEYS)
+        if unknown:  # a misspelt key would otherwise be dropped, and what the worker wrote with it
+            return f"report.{unknown[0]}: is not a field here (known: {', '.join(sorted(REPORT_KEYS))})"
         checklist = report.get("checklist") or {}
         parts = report.get("parts") or []
         if not isinstance(checklist, dict) or not all(isinstance(v, bool) for v in checklist.values()):

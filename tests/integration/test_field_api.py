@@ -266,6 +266,31 @@ def test_photo_report_signature_and_check_out(setup):
     assert thumb.status_code == 200 and thumb.headers["Content-Type"] == "image/jpeg"
 
 
+def test_an_action_sent_twice_in_one_upload_is_answered_twice_applied_once_as_first_sent(setup):
+    """Tests that a queue holding the same report twice (one id, two texts) gets one result per action, in upload
+    order, the second "duplicate", and that the report kept is the first one sent (the first used to be applied with
+    the second's text and its result lost: three results for four actions); a report with a misspelt key is refused
+    naming it rather than stored without what was written under it."""
+    order_id = assigned_order(setup, "Ana Field")
+    token = link(setup, "Ana Field")
+    first = action(order_id, "report", 5, report={"text": "Replaced the valve"})
+    again = {**first, "report": {"text": "something else"}}
+    results = sync(setup, token, [action(order_id, "accept", 6), first, again, action(order_id, "en_route", 4)])
+    assert [(r["client_action_id"], r["status"]) for r in results] == [
+        (results[0]["client_action_id"], "applied"),
+        (first["client_action_id"], "applied"),
+        (first["client_action_id"], "duplicate"),
+        (results[3]["client_action_id"], "applied"),
+    ]
+    record = requests.get(
+        f"{setup['url']}/api/v1/work-orders/{order_id}/field-record", headers=setup["admin"], timeout=5
+    ).json()
+    assert record["report"]["text"] == "Replaced the valve"
+
+    (misspelt,) = sync(setup, token, [action(order_id, "report", 3, report={"notes": "Gasket changed"})])
+    assert misspelt["status"] == "refused" and misspelt["error"].startswith("report.notes: is not a field here")
+
+
 def test_link_is_scoped_to_its_worker(setup):
     """Tests that Ana's link cannot move Bo's order, nor report positions for Bo."""
     bo_order = assigned_order(setup, "Bo Field")
