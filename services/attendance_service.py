@@ -283,6 +283,11 @@ class AttendanceService:
         body = item.get("day_report")
         if not isinstance(body, dict):
             raise AttendanceInputError(Problem("day_report", "expected {done, problems, km, notes}"))
+        unknown = sorted(str(k)[:40] for k in body if k not in ("done", "problems", "notes", "km"))
+        if unknown:  # a misspelt key would otherwise be dropped, and what the worker wrote with it
+            raise AttendanceInputError(
+                Problem(f"day_report.{unknown[0]}", "is not a field here (known: done, km, notes, problems)")
+            )
         texts = {}
         for name in ("done", "problems", "notes"):
             value = body.get(name, "")

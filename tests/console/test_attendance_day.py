@@ -270,6 +270,7 @@ def test_csv_and_xlsx_timesheets_download_and_bad_input_is_refused_with_the_fiel
         (dict(action="late_entry", order_id=a, kind="sideways", reason="forgot"), "kind"),
         (dict(action="day_report", day_report={"done": "", "problems": "", "notes": ""}), "done"),
         (dict(action="day_report", day_report={"done": "x", "km": -3}), "km"),
+        (dict(action="day_report", day_report={"done": "x", "note": "the van's tyre"}), "day_report.note"),
         (dict(action="clock_in", location={"lat": "north"}), "location"),
     ]
     for extra, field in refused:
