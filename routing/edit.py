@@ -23,8 +23,9 @@ def move_visit(problem: Problem, plan: Plan, visit_id: str, to_worker: str) -> E
 
     Only the two routes concerned (the worker who had the visit and `to_worker`) are re-timed, at the
     earliest service times that keep every rule, leaving just in time for the first visit as the
-    solver does (never before the shift or `problem.now_s`); every other route is kept as planned, but one that should
-    have left before `problem.now_s` with nothing of it under way leaves now (`_from_now`). A worker lacking the
+    solver does (never before the shift or `problem.now_s`); every other route is kept as planned, unless the day has
+    moved on from it (`_from_now`: a visit under way that the plan had later, or a departure before now). A worker
+    lacking the
     visit's skill gets the times they would have with it, so the skill is all the checker reports.
     When no position keeps the other rules either, the visit goes where its window puts it in the
     day, the times are laid out as they would happen (leave at shift start, wait for windows) and
@@ -69,18 +70,28 @@ def move_visit(problem: Problem, plan: Plan, visit_id: str, to_worker: str) -> E
 
 
 def _from_now(problem: Problem, route: Route) -> Route:
-    """`route` as planned, unless it should have left before `problem.now_s` with nothing of it under way (pinned):
-    then it leaves now, re-timed as a moved visit's route is (a draft of today edited a minute after it was made
-    had every such route faulted as departing in the past, so it could not be published). Kept as planned when
-    nothing fits from now on: the checker then says what is broken."""
-    now = problem.now_s
-    pinned = {p.visit_id for p in problem.pins if p.worker_id == route.worker_id}
-    if now is None or not route.stops or route.start_s >= now or pinned & set(route.visit_ids):
+    """`route` as planned, unless the day has moved on from it: then re-timed as a moved visit's route is.
+
+    * Its visits under way (pinned) are not its first stops, in order: the worker took up another visit than the
+      plan's first. They come first, as an optimised plan has them (`routing.solve._pin_order`), the rest after in
+      the planned order (the checker faulted the draft "pinned as stop 1 of the route", so it could not be published).
+    * Nothing of it is under way and it should have left before `problem.now_s`: it leaves now (a draft of today
+      edited a minute after it was made had every such route faulted as departing in the past).
+    Kept as planned when nothing fits: the checker then says what is broken.
+    """
+    if not route.stops or not problem.has_worker(route.worker_id):
         return route
-    if not problem.has_worker(route.worker_id):
+    pinned = [p.visit_id for p in problem.pins_of(route.worker_id) if p.visit_id in route.visit_ids]
+    if pinned:
+        if list(route.visit_ids[: len(pinned)]) == pinned:
+            return route
+        ids = [*pinned, *(v for v in route.visit_ids if v not in pinned)]
+    elif problem.now_s is None or route.start_s >= problem.now_s:
         return route
+    else:
+        ids = list(route.visit_ids)
     worker = problem.worker(route.worker_id)
-    timed = earliest_route(problem, worker, list(route.visit_ids))
+    timed = earliest_route(problem, worker, ids)
     return route if timed is None else _leave_in_time(problem, worker, timed)
 
 

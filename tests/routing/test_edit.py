@@ -147,6 +147,29 @@ def test_a_move_made_after_an_untouched_route_should_have_left_lets_it_leave_now
     assert kept.violations == () and kept.plan.route_of("w3") == plan.route_of("w3")
 
 
+def test_a_move_puts_first_the_visit_an_untouched_worker_took_up_before_the_planned_first() -> None:
+    """Tests that when w3, planned to serve `third` then `fourth`, is under way at `fourth` (pinned at its planned
+    start), moving `flexible` from w1 to w2 gives w3 the route `fourth`, `third`: the visit under way first, at its
+    pinned time, as an optimised plan has it, and the draft keeps every rule (it was faulted "pinned as stop 1 of
+    the route", so it could not be published)."""
+    w3 = Worker("w3", start_location=3, end_location=3, shift_start_s=8 * H, shift_end_s=17 * H)
+    third = Visit("third", location=4, service_s=600, windows=(Window(8 * H, 16 * H),))
+    fourth = Visit("fourth", location=2, service_s=600, windows=(Window(8 * H, 16 * H),))
+    problem = PROBLEM.replace(workers=(W1, W2, w3), visits=(FLEXIBLE, third, fourth))
+    routes = (earliest_route(problem, W1, ["flexible"]), earliest_route(problem, w3, ["third", "fourth"]))
+    plan = Plan(routes=tuple(r for r in routes if r is not None))
+    planned = plan.stop_of("fourth")
+    assert planned is not None
+    under_way = problem.replace(now_s=8 * H + 1800, pins=(Pin("fourth", "w3", planned[1].start_s),))
+
+    edited = move_visit(under_way, plan, "flexible", "w2")
+
+    assert edited.violations == ()
+    route = edited.plan.route_of("w3")
+    assert route is not None and route.visit_ids == ("fourth", "third")
+    assert route.stops[0].start_s == planned[1].start_s
+
+
 def _leave_at_nine(problem: Problem, worker: Worker, ids: list[str]) -> Route:
     route = earliest_route(problem, worker, ids)
     assert route is not None
