@@ -25,8 +25,7 @@ def move_visit(problem: Problem, plan: Plan, visit_id: str, to_worker: str) -> E
     earliest service times that keep every rule, leaving just in time for the first visit as the
     solver does (never before the shift or `problem.now_s`); every other route is kept as planned, unless the day has
     moved on from it (`_from_now`: a visit under way that the plan had later, or a departure before now). A worker
-    lacking the
-    visit's skill gets the times they would have with it, so the skill is all the checker reports.
+    lacking the visit's skill gets the times they would have with it, so the skill is all the checker reports.
     When no position keeps the other rules either, the visit goes where its window puts it in the
     day, the times are laid out as they would happen (leave at shift start, wait for windows) and
     the checker reports what is broken, e.g. a window missed — the dispatcher decides whether to
