@@ -43,7 +43,7 @@ from dispatch.attendance import (
 from dispatch.checkin import verify_checkin
 from dispatch.clock import Clock
 from dispatch.errors import MAX_ID, deny
-from dispatch.fields import outside_calendar
+from dispatch.fields import FieldError, outside_calendar, refuse_unknown
 from dispatch.geo import LatLon
 from dispatch.hours import DayHours, DayRecord, HoursSettings, Visit, day_hours, planned_intervals
 from dispatch.lifecycle import Transitioned, transition
@@ -283,11 +283,10 @@ class AttendanceService:
         body = item.get("day_report")
         if not isinstance(body, dict):
             raise AttendanceInputError(Problem("day_report", "expected {done, problems, km, notes}"))
-        unknown = sorted(str(k)[:40] for k in body if k not in ("done", "problems", "notes", "km"))
-        if unknown:  # a misspelt key would otherwise be dropped, and what the worker wrote with it
-            raise AttendanceInputError(
-                Problem(f"day_report.{unknown[0]}", "is not a field here (known: done, km, notes, problems)")
-            )
+        try:  # a misspelt key would otherwise be dropped, and what the worker wrote with it
+            refuse_unknown(body, ("done", "problems", "notes", "km"))
+        except FieldError as exc:
+            raise AttendanceInputError(Problem(f"day_report.{exc.field}", exc.reason)) from None
         texts = {}
         for name in ("done", "problems", "notes"):
             value = body.get(name, "")

@@ -44,6 +44,7 @@ from dispatch.checkin import CheckinKind, CheckinVerdict, site_fence, verify_che
 from dispatch.clock import Clock
 from dispatch.confidence import CheckinEvidence, ConfidenceWeights, Fix, impossible_jump, needs_review, score_checkin
 from dispatch.errors import MAX_ID, AppError, InputError
+from dispatch.fields import FieldError, refuse_unknown
 from dispatch.forms import Problem, status_on_submit, ticked_checklist
 from dispatch.geo import LatLon
 from dispatch.lifecycle import LifecycleEvent, Refused, StatusChange, Transitioned, transition
@@ -532,9 +533,10 @@ class FieldService:
         report = item.get("report")
         if not isinstance(report, dict):
             return "report: expected an object with text, checklist, parts, signature"
-        unknown = sorted(str(k)[:40] for k in report if k not in REPORT_KEYS)
-        if unknown:  # a misspelt key would otherwise be dropped, and what the worker wrote with it
-            return f"report.{unknown[0]}: is not a field here (known: {', '.join(sorted(REPORT_KEYS))})"
+        try:  # a misspelt key would otherwise be dropped, and what the worker wrote with it
+            refuse_unknown(report, REPORT_KEYS)
+        except FieldError as exc:
+            return f"report.{exc.field}: {exc.reason}"
         checklist = report.get("checklist") or {}
         parts = report.get("parts") or []
         if not isinstance(checklist, dict) or not all(isinstance(v, bool) for v in checklist.values()):
