@@ -13,6 +13,7 @@ import base64
 import binascii
 import io
 import json
+import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -710,7 +711,7 @@ def _queued_action(item: dict[str, Any]) -> QueuedAction:
     if not isinstance(cid, str) or not cid.strip() or len(cid) > 100:
         raise FieldInputError("client_action_id", "missing or longer than 100 characters")
     kind = item.get("action")
-    if kind != "report" and kind not in ACTIONS:
+    if not isinstance(kind, str) or (kind != "report" and kind not in ACTIONS):
         raise FieldInputError("action", f"{kind!r} is not one of {', '.join([*ACTIONS, 'report'])}")
     order_id = item.get("order_id")
     if isinstance(order_id, bool) or not isinstance(order_id, int):
@@ -732,8 +733,10 @@ def _queued_action(item: dict[str, Any]) -> QueuedAction:
         try:
             location = LatLon(float(loc["lat"]), float(loc["lon"]))
             accuracy = float(loc["accuracy_m"]) if loc.get("accuracy_m") is not None else None
-        except (TypeError, KeyError, ValueError, AttributeError) as exc:
+        except (TypeError, KeyError, ValueError, AttributeError, OverflowError) as exc:
             raise FieldInputError("location", f"expected {{lat, lon, accuracy_m}}: {exc}") from None
+        if accuracy is not None and not 0 <= accuracy < math.inf:  # NaN fails the comparison too
+            raise FieldInputError("location.accuracy_m", f"{accuracy!r} is not a distance in metres (0 or more)")
         fix_time = _aware_time(loc.get("at"), "location.at") if loc.get("at") is not None else None
         mock = loc.get("mock", False)
         if not isinstance(mock, bool):

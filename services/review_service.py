@@ -43,7 +43,7 @@ class ReviewRequest:
 def parse_review(body: dict[str, Any]) -> ReviewRequest:
     """`{"decision": "approve"|"reject", "note": "..."}`; ReviewError 400 naming the field otherwise."""
     decision = body.get("decision")
-    if decision not in DECISIONS:
+    if not isinstance(decision, str) or decision not in DECISIONS:
         raise ReviewError(400, f"decision: {str(decision)[:40]!r} is not approve or reject", "decision")
     note = body.get("note", "")
     if note is None:
@@ -55,7 +55,7 @@ def parse_review(body: dict[str, Any]) -> ReviewRequest:
         raise ReviewError(400, f"note: longer than {MAX_NOTE_CHARS} characters", "note")
     if decision == "reject" and not note:
         raise ReviewError(400, "note: required to reject a check-in (say why)", "note")
-    return ReviewRequest(DECISIONS[str(decision)], note)
+    return ReviewRequest(DECISIONS[decision], note)
 
 
 def parse_status(raw: str | None) -> str:

@@ -175,6 +175,36 @@ def test_a_field_action_or_photo_for_order_2_63_is_refused_naming_order_id(world
 
 
 @pytest.mark.parametrize(
+    ("change", "field"),
+    [({"action": ["accept"]}, "action"), ({"action": {"accept": 1}}, "action"), ({"action": 1}, "action"),
+     ({"location": {"lat": 43.7394, "lon": 7.4276, "accuracy_m": -5}}, "location.accuracy_m"),
+     ({"location": {"lat": 43.7394, "lon": 7.4276, "accuracy_m": "NaN"}}, "location.accuracy_m"),
+     ({"location": {"lat": 10**400, "lon": 7.4276}}, "location")],
+)  # fmt: skip
+def test_a_field_action_of_the_wrong_shape_is_answered_naming_its_field_and_stores_nothing(world, change, field):
+    """Tests that an action named by a list, object or number, a negative or NaN accuracy and a 400-digit latitude are
+    each answered as a refused action naming the field (they were 500s: an unhashable name, a ValueError, an
+    OverflowError), and that the upload stores nothing."""
+    before = world.rows()
+    action = {"client_action_id": "shape-1", "order_id": world.order_id, "action": "accept", "at": NOW.isoformat()}
+    r = world.client.post(f"/api/v1/field/{world.token}/actions", json={"actions": [{**action, **change}]})
+    assert r.status_code == 200, r.get_data()[:300]
+    (result,) = r.get_json()["results"]
+    assert (result["status"], result["field"]) == ("invalid", field), result
+    assert world.rows() == before
+
+
+@pytest.mark.parametrize("decision", [["approve"], {"approve": True}, [], 1])
+def test_a_check_in_decision_that_is_not_text_is_400_naming_decision(world, decision):
+    """Tests that a review whose decision is a list, an object or a number answers 400 naming `decision` (a list or
+    an object was a 500) and changes nothing."""
+    before = world.rows()
+    r = world.client.post("/api/v1/checkins/1/review", json={"decision": decision, "note": "x"}, headers=world.headers)
+    assert r.status_code == 400 and r.get_json()["field"] == "decision", r.get_data()[:300]
+    assert world.rows() == before
+
+
+@pytest.mark.parametrize(
     "path",
     [
         "/api/v1/work-orders/{big}", "/api/v1/work-orders/{big}/candidates", "/api/v1/work-orders/{big}/field-record",
