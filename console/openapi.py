@@ -184,6 +184,9 @@ OPENAPI: dict[str, Any] = {
                 "responses": {
                     "201": _resp("The order", {"$ref": "#/components/schemas/Order"}),
                     "404": _resp("Unknown site"),
+                    "409": _resp(
+                        "Another order has this `reference` (nothing stored)", {"$ref": "#/components/schemas/Error"}
+                    ),
                     **_ERRORS,
                 },
             },

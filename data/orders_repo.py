@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from data.tables import OrderStatusHistoryRow, SiteRow, WorkOrderRow
@@ -126,6 +127,14 @@ def _milestone(row: WorkOrderRow, to: OrderStatus, at: datetime) -> None:
         row.failed_once = row.failed_once or to is OrderStatus.FAILED
 
 
+class DuplicateReference(ValueError):
+    """Another order already has this external `reference` (the column is unique)."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"reference: an order {reference!r} already exists")
+        self.reference = reference
+
+
 def add_order(
     session: Session,
     *,
@@ -148,7 +157,7 @@ def add_order(
     """
     ref = reference.strip()
     if ref and session.scalar(select(WorkOrderRow.id).where(WorkOrderRow.reference == ref)) is not None:
-        raise ValueError(f"reference: an order {ref!r} already exists")
+        raise DuplicateReference(ref)
     created_at = created_at or SystemClock().now()
     row = WorkOrderRow(reference=ref or None, status=OrderStatus.NEW.value, created_at=created_at)
     _write(
@@ -162,8 +171,14 @@ def add_order(
         required_skills=required_skills,
         notes=notes,
     )
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():  # another process may store the same reference between the check and here
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        if ref and session.scalar(select(WorkOrderRow.id).where(WorkOrderRow.reference == ref)) is not None:
+            raise DuplicateReference(ref) from None
+        raise
     _record(session, order_id=row.id, from_status=None, to_status=OrderStatus.NEW, at=created_at, actor_id=actor_id)
     session.flush()
     return _to_domain(row)

@@ -144,19 +144,22 @@ class DispatchService:
             site = sites_repo.get_site(session, new.site_id)
             if site is None:
                 raise NotFound(f"site_id: no site with id {new.site_id}")
-            order = orders_repo.add_order(
-                session,
-                site_id=new.site_id,
-                type=new.type,
-                priority=new.priority,
-                window=new.window,
-                service_duration_s=new.service_duration_s,
-                required_skills=new.required_skills,
-                notes=new.notes,
-                reference=new.reference,
-                created_at=now,
-                actor_id=actor.id,
-            )
+            try:
+                order = orders_repo.add_order(
+                    session,
+                    site_id=new.site_id,
+                    type=new.type,
+                    priority=new.priority,
+                    window=new.window,
+                    service_duration_s=new.service_duration_s,
+                    required_skills=new.required_skills,
+                    notes=new.notes,
+                    reference=new.reference,
+                    created_at=now,
+                    actor_id=actor.id,
+                )
+            except orders_repo.DuplicateReference as exc:
+                raise AppError(409, str(exc), "reference") from None
             fleet = self._fleet(session, actor)
             index = WorkerIndex.build(fleet.workers.values(), fleet.positions)
             decision = auto_dispatch(

@@ -138,6 +138,19 @@ def test_bad_order_input_names_the_field(app, world, fields, field):
         assert r.status_code == 400 and r.json["field"] == field
 
 
+def test_an_order_with_a_reference_another_order_has_is_refused_409_naming_it_and_nothing_stored(app, world):
+    """Tests that an ERP sending the same order twice (its `reference`) gets 409 naming `reference`, not a 500, and that
+    the second copy is not stored; a new reference is still accepted."""
+    first = new_order(app, world["dispatcher"], reference="ERP-4711")
+    assert first.status_code == 201, first.get_data(as_text=True)
+    before = len(app.client.get("/api/v1/work-orders", headers=world["dispatcher"]).json)
+    again = new_order(app, world["dispatcher"], reference=" ERP-4711 ", notes="sent again")
+    assert again.status_code == 409, again.get_data(as_text=True)
+    assert again.json["field"] == "reference" and "ERP-4711" in again.json["error"]
+    assert len(app.client.get("/api/v1/work-orders", headers=world["dispatcher"]).json) == before
+    assert new_order(app, world["dispatcher"], reference="ERP-4712").status_code == 201
+
+
 def test_errors_for_unknown_order_bad_token_and_wrong_role(app, world):
     """Tests 404 for an unknown order, 401 for a bad token, 403 for a manager creating orders, 404 for an unknown site."""
     assert app.client.get("/api/v1/work-orders/9999/candidates", headers=world["dispatcher"]).status_code == 404

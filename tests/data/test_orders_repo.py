@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from data.db import make_sessionmaker, session_scope
 from data.orders_repo import (
+    DuplicateReference,
     StatusChange,
     add_order,
     get_order,
@@ -212,6 +217,48 @@ def test_bad_order_fields_are_refused_naming_the_field(session: Session) -> None
     with pytest.raises(ValueError, match=r"^reference: an order 'R' already exists"):
         add_order(session, site_id=site_id, type="visit", priority=3, reference="R", **common)
     assert len(list_orders(session)) == 1
+
+
+def _waiting_on_a_lock(engine: Engine) -> bool:
+    """Whether a PostgreSQL backend waits on a lock (asked on a connection of its own: the statistics views are a
+    snapshot for the length of a transaction)."""
+    with engine.connect() as conn:
+        return bool(
+            conn.exec_driver_sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'").scalar_one()
+        )
+
+
+def test_a_reference_another_writer_stores_between_the_check_and_the_insert_is_still_a_duplicate(db_engine) -> None:
+    """Tests that when a second writer's check for the reference runs before the first writer commits it, the second
+    insert is refused as DuplicateReference naming the reference (not a database error) and stores nothing."""
+    if db_engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer at a time: the second check cannot run before the first insert commits")
+    sessions = make_sessionmaker(db_engine)
+    with session_scope(sessions) as session:
+        site_id = _site(session)
+    common = {"site_id": site_id, "type": "visit", "priority": 3, "window": WINDOW, "service_duration_s": 60,
+              "created_at": T0, "reference": "ERP-9"}  # fmt: skip
+    outcome: list[BaseException | WorkOrder] = []
+
+    def second_writer() -> None:
+        try:
+            with session_scope(sessions) as session:
+                outcome.append(add_order(session, **common))
+        except BaseException as exc:  # noqa: BLE001 - the test reads what it was
+            outcome.append(exc)
+
+    with sessions() as first:
+        add_order(first, **common)  # flushed, not committed: the second writer's check does not see it
+        writer = threading.Thread(target=second_writer)
+        writer.start()
+        while writer.is_alive() and not _waiting_on_a_lock(db_engine):  # the second insert waits on the index
+            time.sleep(0.01)
+        first.commit()
+    writer.join(timeout=60)
+    assert len(outcome) == 1 and isinstance(outcome[0], DuplicateReference), outcome
+    assert str(outcome[0]) == "reference: an order 'ERP-9' already exists"
+    with sessions() as session:
+        assert [o.reference for o in list_orders(session)] == ["ERP-9"]
 
 
 def test_upsert_by_reference_updates_details_but_keeps_status_and_assignment(session: Session) -> None:
