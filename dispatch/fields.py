@@ -106,8 +106,24 @@ def point(body: Mapping[str, Any], name: str) -> LatLon | None:
         raise FieldError(name, "lat and lon must be numbers")
     try:
         return LatLon(float(lat), float(lon))
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # OverflowError: a whole number too large for a float
         raise FieldError(name, str(exc)) from None
+
+
+MAX_ACCURACY_M = 1_000_000
+
+
+def phone_fix(raw: Any) -> tuple[LatLon, float | None]:
+    """A phone's `{lat, lon, accuracy_m?}` (a check-in's or a clock event's `location`) as the point and its accuracy in
+    metres; FieldError naming `location` otherwise (an accuracy outside 0..`MAX_ACCURACY_M`, NaN, too large a number)."""
+    try:
+        location = LatLon(float(raw["lat"]), float(raw["lon"]))
+        accuracy = float(raw["accuracy_m"]) if raw.get("accuracy_m") is not None else None
+    except (TypeError, KeyError, ValueError, AttributeError, OverflowError) as exc:
+        raise FieldError("location", f"expected {{lat, lon, accuracy_m}}: {exc}") from None
+    if accuracy is not None and not 0 <= accuracy < MAX_ACCURACY_M:  # NaN fails the comparison too
+        raise FieldError("location", f"accuracy_m must be within 0..{MAX_ACCURACY_M}")
+    return location, accuracy
 
 
 def text_list(body: Mapping[str, Any], name: str, *, max_items: int, max_len: int) -> tuple[str, ...]:

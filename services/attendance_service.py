@@ -43,7 +43,7 @@ from dispatch.attendance import (
 from dispatch.checkin import verify_checkin
 from dispatch.clock import Clock
 from dispatch.errors import MAX_ID, deny
-from dispatch.fields import FieldError, outside_calendar, refuse_unknown
+from dispatch.fields import FieldError, outside_calendar, phone_fix, refuse_unknown
 from dispatch.geo import LatLon
 from dispatch.hours import DayHours, DayRecord, HoursSettings, Visit, day_hours, planned_intervals
 from dispatch.lifecycle import Transitioned, transition
@@ -563,11 +563,8 @@ def _location(raw: Any) -> tuple[LatLon | None, float | None, datetime | None]:
     if raw is None:
         return None, None, None
     try:
-        location = LatLon(float(raw["lat"]), float(raw["lon"]))
-        accuracy = float(raw["accuracy_m"]) if raw.get("accuracy_m") is not None else None
-    except (TypeError, KeyError, ValueError, AttributeError) as exc:
-        raise AttendanceInputError(Problem("location", f"expected {{lat, lon, accuracy_m}}: {exc}")) from None
-    if accuracy is not None and not 0 <= accuracy < 1e6:
-        raise AttendanceInputError(Problem("location", "accuracy_m must be within 0..1000000"))
+        location, accuracy = phone_fix(raw)
+    except FieldError as exc:
+        raise AttendanceInputError(Problem(exc.field or "location", exc.reason)) from None
     fix_time = _aware(raw["at"], "location.at") if raw.get("at") is not None else None
     return location, accuracy, fix_time

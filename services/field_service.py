@@ -13,7 +13,6 @@ import base64
 import binascii
 import io
 import json
-import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -45,7 +44,7 @@ from dispatch.checkin import CheckinKind, CheckinVerdict, site_fence, verify_che
 from dispatch.clock import Clock
 from dispatch.confidence import CheckinEvidence, ConfidenceWeights, Fix, impossible_jump, needs_review, score_checkin
 from dispatch.errors import MAX_ID, AppError, InputError
-from dispatch.fields import FieldError, refuse_unknown
+from dispatch.fields import FieldError, phone_fix, refuse_unknown
 from dispatch.forms import Problem, status_on_submit, ticked_checklist
 from dispatch.geo import LatLon
 from dispatch.lifecycle import LifecycleEvent, Refused, StatusChange, Transitioned, transition
@@ -731,12 +730,9 @@ def _queued_action(item: dict[str, Any]) -> QueuedAction:
     loc = item.get("location")
     if loc is not None:
         try:
-            location = LatLon(float(loc["lat"]), float(loc["lon"]))
-            accuracy = float(loc["accuracy_m"]) if loc.get("accuracy_m") is not None else None
-        except (TypeError, KeyError, ValueError, AttributeError, OverflowError) as exc:
-            raise FieldInputError("location", f"expected {{lat, lon, accuracy_m}}: {exc}") from None
-        if accuracy is not None and not 0 <= accuracy < math.inf:  # NaN fails the comparison too
-            raise FieldInputError("location.accuracy_m", f"{accuracy!r} is not a distance in metres (0 or more)")
+            location, accuracy = phone_fix(loc)
+        except FieldError as exc:
+            raise FieldInputError(exc.field or "location", exc.reason) from None
         fix_time = _aware_time(loc.get("at"), "location.at") if loc.get("at") is not None else None
         mock = loc.get("mock", False)
         if not isinstance(mock, bool):

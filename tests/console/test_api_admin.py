@@ -174,6 +174,7 @@ def test_posting_a_worker_answers_201_with_the_worker_audits_it_and_tells_the_li
         ({"name": "Bo", "device_id": 12}, "device_id"),
         ({"name": "Bo", "device_id": "x1", "skills": "gas"}, "skills"),
         ({"name": "Bo", "device_id": "x1", "home_base": {"lat": 91, "lon": 7}}, "home_base"),
+        ({"name": "Bo", "device_id": "x1", "home_base": {"lat": 10**400, "lon": 7}}, "home_base"),
         ({"name": "Bo", "device_id": "x1", "shifts": ["Mon-Fri 15:00-07:00"]}, "shifts"),
         ({"name": "Bo", "device_id": "x1", "team_id": 99}, "team_id"),
         ({"name": "Bo", "device_id": "x1", "team": "Nowhere"}, "team"),

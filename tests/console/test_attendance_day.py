@@ -272,6 +272,8 @@ def test_csv_and_xlsx_timesheets_download_and_bad_input_is_refused_with_the_fiel
         (dict(action="day_report", day_report={"done": "x", "km": -3}), "km"),
         (dict(action="day_report", day_report={"done": "x", "note": "the van's tyre"}), "day_report.note"),
         (dict(action="clock_in", location={"lat": "north"}), "location"),
+        (dict(action="clock_in", location={"lat": 10**400, "lon": 7.42}), "location"),  # was "body"
+        (dict(action="clock_in", location={"lat": 43.73, "lon": 7.42, "accuracy_m": "NaN"}), "location"),
     ]
     for extra, field in refused:
         result = act(day, **extra)  # type: ignore[arg-type]
