@@ -271,6 +271,7 @@ TEMPLATES: Final = (
     N_("could not convert string to float: {value}"),
     N_("accuracy_m must be within 0..1000000"),
     N_("{value} is not approve or reject"),
+    N_("an order {reference} already exists"),
     N_("check-in {id} was already {status} by {name} at {when} UTC"),
     N_("check-in {id} was already {status} by {name}"),
     N_("check-in {id} scored {score}, not under the review threshold {threshold}: nothing to review"),
