@@ -58,10 +58,10 @@ def parse_review(body: dict[str, Any]) -> ReviewRequest:
     return ReviewRequest(DECISIONS[decision], note)
 
 
-def parse_status(raw: str | None) -> str:
+def parse_status(raw: object) -> str:
     status = raw or "pending"
-    if status not in QUEUE_STATUSES:
-        raise ReviewError(400, f"status: {status[:40]!r} is not one of {', '.join(QUEUE_STATUSES)}", "status")
+    if not isinstance(status, str) or status not in QUEUE_STATUSES:
+        raise ReviewError(400, f"status: {str(status)[:40]!r} is not one of {', '.join(QUEUE_STATUSES)}", "status")
     return status
 
 

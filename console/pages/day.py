@@ -217,9 +217,9 @@ def summary(pva: dict[str, Any]) -> Any:
     )
 
 
-def address_choice(search: str | None) -> tuple[int | None, date | None]:
+def address_choice(search: object) -> tuple[int | None, date | None]:
     """The worker and day an address's query (`?worker=12&date=2025-03-03`) names; None for what it does not."""
-    query = parse_qs((search or "").lstrip("?"))
+    query = parse_qs(search.lstrip("?") if isinstance(search, str) else "")
     raw_worker, raw_day = query.get("worker", [""])[0], query.get("date", [""])[0]
     worker_id = int(raw_worker) if raw_worker.isdigit() and len(raw_worker) < 19 else None
     try:

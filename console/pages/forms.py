@@ -21,6 +21,7 @@ from dash.exceptions import PreventUpdate
 from console import i18n
 from console.auth import ApiError, Auth
 from console.i18n import N_, _
+from console.pages import inputs
 from dispatch import localtime
 from dispatch.access import Action, Actor, can
 from dispatch.forms import FieldType, field_id_for
@@ -156,7 +157,7 @@ WORDS = {
 
 def word(name: Any) -> str:
     """`name` (an order type, field type, report status or step as the API names it) in the page's language."""
-    return _(WORDS[name]) if name in WORDS else str(name)
+    return _(WORDS[name]) if isinstance(name, str) and name in WORDS else str(name)
 
 
 def register(app: Dash, *, auth: Auth, forms: FormsService) -> None:
@@ -189,6 +190,8 @@ def register(app: Dash, *, auth: Auth, forms: FormsService) -> None:
         if isinstance(actor, str):
             return no_update, no_update, no_update, html.P(actor, className="error")
         if trigger in (None, ORDER_TYPE, SAVED):
+            if order_type not in [t.value for t in OrderType]:
+                raise PreventUpdate  # the dropdown holds an order type (it cannot be cleared)
             versions = forms.forms(order_type=order_type)
             current = versions[0] if versions else None
             rows = [field_row(i, f) for i, f in enumerate(current["fields"] if current else [])]
@@ -198,7 +201,8 @@ def register(app: Dash, *, auth: Auth, forms: FormsService) -> None:
         if trigger == ADD:
             fields.append({"id": None, "label": "", "type": "text", "required": False})
         elif isinstance(trigger, Mapping):
-            fields = move_row(fields, int(trigger["index"]), str(trigger["type"]))
+            row = trigger.get("index")
+            fields = move_row(fields, row if type(row) is int else -1, str(trigger.get("type")))
         return [field_row(i, f) for i, f in enumerate(fields)], no_update, no_update, no_update
 
     @app.callback(
@@ -216,14 +220,14 @@ def register(app: Dash, *, auth: Auth, forms: FormsService) -> None:
         actor = actor_for(Action.MANAGE_FORMS)
         if isinstance(actor, str):
             return no_update, actor
-        body = {"order_type": order_type, "name": name or "", "needs_approval": "yes" in (approval or []),
+        body = {"order_type": order_type, "name": name or "", "needs_approval": "yes" in inputs.texts(approval),
                 "fields": definition_fields(rows_from_states(*columns))}  # fmt: skip
         try:
             stored = forms.save_form(actor=actor, body=body)
         except FormsError as exc:
             return no_update, _("Not saved: {reason}").format(reason=i18n.reason(exc.reason))
         saved_words = _("Saved {name} as version {version} of the {order_type} form.")
-        return int(saved or 0) + 1, saved_words.format(
+        return inputs.count(saved) + 1, saved_words.format(
             name=stored["name"], version=stored["version"], order_type=word(order_type)
         )
 
@@ -251,32 +255,37 @@ def register(app: Dash, *, auth: Auth, forms: FormsService) -> None:
         actor = actor_for(Action.APPROVE_REPORTS)
         if isinstance(actor, str):
             return no_update, actor
-        order_id = int(trigger["index"])
-        note = next((n for n, i in zip(notes, note_ids, strict=False) if i.get("index") == order_id), "")
-        body = {"decision": "approve" if trigger["type"] == APPROVE else "return", "note": note or ""}
+        order_id = inputs.picked_id(trigger.get("index"))
+        if order_id is None:
+            raise PreventUpdate
+        note = inputs.text_beside(notes, note_ids, order_id)
+        body = {"decision": "approve" if trigger.get("type") == APPROVE else "return", "note": note}
         try:
             result = forms.review(actor=actor, order_id=order_id, request=parse_review(body))
         except FormsError as exc:
             return no_update, _("Order #{id}").format(id=order_id) + ": " + i18n.reason(exc.reason)
-        return int(decided or 0) + 1, _("Order #{id}: report {status}.").format(
+        return inputs.count(decided) + 1, _("Order #{id}: report {status}.").format(
             id=order_id, status=word(result["status"])
         )
 
 
-def rows_from_states(*columns: list[Any]) -> list[dict[str, Any]]:
-    """The editor's rows as {id, label, type, required, choices, min, max}, from the pattern-matched states."""
-    keys, labels, types, required, choices, lows, highs = (list(c or []) for c in columns)
+def rows_from_states(*columns: Any) -> list[dict[str, Any]]:
+    """The editor's rows as {id, label, type, required, choices, min, max}, from the pattern-matched states (one list
+    per column; a forged call's column that is not a list, or is shorter, ends the rows there). The form service
+    refuses a row's value of the wrong type, naming the field."""
+    keys, labels, types, required, choices, lows, highs = (c if isinstance(c, list) else [] for c in columns)
+    rows = min(len(c) for c in (keys, labels, types, required, choices, lows, highs))
     return [
         {
             "id": keys[i],
             "label": labels[i] or "",
             "type": types[i] or "text",
-            "required": "yes" in (required[i] or []),
+            "required": "yes" in inputs.texts(required[i]),
             "choices": choices[i] or "",
             "min": lows[i],
             "max": highs[i],
         }  # fmt: skip
-        for i in range(len(labels))
+        for i in range(rows)
     ]
 
 

@@ -29,7 +29,7 @@ from console import i18n
 from console.api_field import qr_svg
 from console.auth import ApiError
 from console.i18n import N_, _
-from console.pages import ids, orders
+from console.pages import ids, inputs, orders
 from dispatch.access import Action, Actor, can
 from services.field_service import FieldService, IssuedLink
 from services.live_service import LiveSnapshot
@@ -294,12 +294,13 @@ def register(
         Input(ids.SELECTED, "data"),
         prevent_initial_call=True,
     )
-    def show_card(worker_id: int | None) -> Any:
+    def show_card(selected: Any) -> Any:
+        worker_id = inputs.picked_id(selected)
         if worker_id is None:
             return html.P(_(NO_WORKER_HINT)), PANEL_HIDDEN, None
         try:
-            actor = auth.require_worker(Action.VIEW_POSITIONS, int(worker_id))
-            card = worker_card(int(worker_id))
+            actor = auth.require_worker(Action.VIEW_POSITIONS, worker_id)
+            card = worker_card(worker_id)
         except ApiError as exc:
             return html.P(orders.humanise(exc.reason), className="error"), PANEL_HIDDEN, None
         may_push = card is not None and can(actor, Action.MANAGE_ORDERS).allowed

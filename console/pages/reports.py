@@ -12,6 +12,7 @@ Presenters are pure functions of the service's values.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -24,6 +25,7 @@ from dash.exceptions import PreventUpdate
 from console import i18n
 from console.auth import ApiError, Auth
 from console.i18n import N_, _
+from console.pages import inputs
 from console.pages.plans import BASEMAP_URL, MONACO_CENTRE
 from data.reports_repo import HistoryFilter
 from dispatch.access import Action
@@ -261,15 +263,15 @@ def empty_chart(message: str = "") -> go.Figure:
 
 def chart(rows: Sequence[Mapping[str, Any]], figure: str) -> go.Figure:
     """A bar per row (worker, team or the organisation) of the chosen figure; the bar's customdata is its key."""
-    if not rows or figure not in rows[0]:
+    if not rows or figure not in FIGURES or figure not in rows[0]:
         return empty_chart(_("nothing to chart for this report"))
     f = FIGURES[figure]
     values = [r.get(figure) for r in rows]
     fig = empty_chart()
     fig.add_bar(
-        x=[str(r["label"]) for r in rows],
-        y=[v if v is not None else 0 for v in values],
-        customdata=[str(r["key"]) for r in rows],
+        x=[str(r.get("label")) for r in rows],
+        y=[v if isinstance(v, int | float) and not isinstance(v, bool) else 0 for v in values],  # None: no value
+        customdata=[str(r.get("key")) for r in rows],
         marker_color="#38bdf8",
         name=_label(figure),
         hovertemplate="%{x}: %{y}<extra></extra>",
@@ -364,6 +366,32 @@ def track_layer(record: Mapping[str, Any]) -> list[Any]:
     return [dl.Polyline(positions=points, color="#f59e0b", weight=4), dl.CircleMarker(center=points[-1], radius=6)]
 
 
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """The report the page shows, as its store holds it (`show` writes it; a forged call may write anything)."""
+
+    rows: list[Mapping[str, Any]]
+    period: Period
+    group: Group
+
+
+def _shown(data: object) -> Shown | None:
+    """The store's report, or None when it holds none or not in the shape `show` writes."""
+    if not isinstance(data, Mapping):
+        return None
+    rows, group = data.get("rows"), data.get("group")
+    if (
+        not isinstance(rows, list)
+        or not all(isinstance(r, Mapping) for r in rows)
+        or group not in [g.value for g in Group]
+    ):
+        return None
+    try:
+        return Shown(rows, _period(data.get("from"), data.get("to")), Group(group))
+    except ValueError:
+        return None
+
+
 def _period(start: Any, end: Any) -> Period:
     try:
         first, last = date.fromisoformat(str(start)), date.fromisoformat(str(end))
@@ -407,11 +435,12 @@ def register(app: Dash, *, reports: ReportsService, auth: Auth) -> None:
         actor = actor_for(Action.VIEW_ORDERS)
         if isinstance(actor, str):
             return no_update, "", no_update, actor, no_update
-        page = {H_PREV: max(1, (page or 1) - 1), H_NEXT: (page or 1) + 1}.get(str(ctx.triggered_id), 1)
+        shown_page = inputs.count(page) or 1
+        page = {H_PREV: max(1, shown_page - 1), H_NEXT: shown_page + 1}.get(str(ctx.triggered_id), 1)
+        q, customer, team = ((inputs.text(v) or "").strip() for v in (q, customer, team))
         try:
-            filters = HistoryFilter(period=_period(start, end), q=(q or "").strip()[:200] or None,
-                                    customer=(customer or "").strip()[:200] or None, team=(team or "").strip() or None,
-                                    statuses=tuple(statuses or ()))  # fmt: skip
+            filters = HistoryFilter(period=_period(start, end), q=q[:200] or None, customer=customer[:200] or None,
+                                    team=team or None, statuses=inputs.texts(statuses))  # fmt: skip
         except ValueError as exc:
             return no_update, "", no_update, str(exc), no_update
         found = reports.history(actor=actor, filters=filters, page=page, per_page=PER_PAGE)
@@ -435,12 +464,15 @@ def register(app: Dash, *, reports: ReportsService, auth: Auth) -> None:
         prevent_initial_call=True,
     )
     def open_record(clicks: list[int | None]) -> tuple[Any, Any]:
-        if not any(clicks) or not isinstance(ctx.triggered_id, Mapping):
+        if not isinstance(clicks, list) or not any(inputs.count(c) for c in clicks):
+            raise PreventUpdate
+        order_id = inputs.picked_id(ctx.triggered_id.get("id")) if isinstance(ctx.triggered_id, Mapping) else None
+        if order_id is None:
             raise PreventUpdate
         actor = actor_for(Action.VIEW_ORDERS)
         if isinstance(actor, str):
             return html.P(actor), []
-        record = reports.record(actor=actor, order_id=int(ctx.triggered_id["id"]))
+        record = reports.record(actor=actor, order_id=order_id)
         if record is None:
             return html.P(_("That order no longer exists.")), []
         return record_view(record), track_layer(record)
@@ -466,10 +498,12 @@ def register(app: Dash, *, reports: ReportsService, auth: Auth) -> None:
             period = _period(start, end)
         except ValueError as exc:
             return no_update, no_update, no_update, str(exc), no_update
-        chosen = Group(group) if group in {g.value for g in Group} else Group.TEAM
-        found = reports.report(actor=actor, name=str(name), period=period, group=chosen)
+        if not isinstance(name, str) or name not in REPORTS:
+            return no_update, no_update, no_update, _("Choose a report."), no_update
+        chosen = Group(group) if group in [g.value for g in Group] else Group.TEAM
+        found = reports.report(actor=actor, name=name, period=period, group=chosen)
         # A list report (visits gone wrong) shows its first rows; the downloads hold them all.
-        listed = name in REPORTS and not REPORTS[str(name)].figures and len(found) > LIST_ROWS
+        listed = not REPORTS[name].figures and len(found) > LIST_ROWS
         rows = table_records(found.iloc[:LIST_ROWS] if listed else found)
         query = {"from": period.start.isoformat(), "to": period.end.isoformat(), "group": chosen.value}
         data = {"rows": rows, "from": query["from"], "to": query["to"], "group": chosen.value}
@@ -480,10 +514,11 @@ def register(app: Dash, *, reports: ReportsService, auth: Auth) -> None:
         return data, shown, [_("Download: "), *_links(f"/api/v1/reports/{name}", query)], "", ""
 
     @app.callback(Output(R_CHART, "figure"), Input(R_DATA, "data"), Input(R_FIGURE, "value"))
-    def draw(data: Mapping[str, Any] | None, figure: str | None) -> go.Figure:
-        if not data:
+    def draw(data: Any, figure: Any) -> go.Figure:
+        shown = _shown(data)
+        if shown is None:
             return empty_chart(_("choose a period and press Show"))
-        return chart(data["rows"], str(figure))
+        return chart(shown.rows, figure if isinstance(figure, str) else "")
 
     @app.callback(
         Output(R_DRILL, "children"),
@@ -493,16 +528,19 @@ def register(app: Dash, *, reports: ReportsService, auth: Auth) -> None:
         State(R_WRONG, "value"),
         prevent_initial_call=True,
     )
-    def drill(click: Mapping[str, Any] | None, data: Mapping[str, Any] | None, figure: str, wrong: Any) -> Any:
-        if not click or not data:
+    def drill(click: Any, data: Any, figure: Any, wrong: Any) -> Any:
+        points = click.get("points") if isinstance(click, Mapping) else None
+        shown = _shown(data)
+        if not isinstance(points, list) or not points or not isinstance(points[0], Mapping) or shown is None:
+            raise PreventUpdate
+        if figure not in FIGURES:
             raise PreventUpdate
         actor = actor_for(Action.VIEW_REPORTS)
         if isinstance(actor, str):
             return html.P(actor)
-        point = click["points"][0]
+        point = points[0]
         key = str(point.get("customdata"))
-        period = Period(date.fromisoformat(data["from"]), date.fromisoformat(data["to"]))
-        rows = reports.drill_down(actor=actor, period=period, group=Group(data["group"]), key=key, figure=figure,
+        rows = reports.drill_down(actor=actor, period=shown.period, group=shown.group, key=key, figure=figure,
                                   wrong_only=bool(wrong))  # fmt: skip
         what = _("{n} orders that went wrong for {figure}") if wrong else _("{n} orders behind {figure}")
         return [html.H4(f"{point.get('x')}: " + what.format(n=len(rows), figure=_label(figure))),

@@ -19,6 +19,7 @@ from dash.exceptions import PreventUpdate
 from console import i18n
 from console.auth import ApiError, Auth
 from console.i18n import N_, _
+from console.pages import inputs
 from console.pages.checkin_confidence import checkin_confidence
 from dispatch.access import Action, can
 from services.review_service import QUEUE_STATUSES, ReviewError, ReviewService, parse_review, parse_status
@@ -136,14 +137,16 @@ def register(app: Dash, *, auth: Auth, reviews: ReviewService) -> None:
         actor = actor_or_refusal()
         if isinstance(actor, str):
             return no_update, actor
-        checkin_id = int(trigger["index"])
-        note = next((n for n, i in zip(notes, note_ids, strict=False) if i.get("index") == checkin_id), "")
-        body = {"decision": "approve" if trigger["type"] == APPROVE else "reject", "note": note or ""}
+        checkin_id = inputs.picked_id(trigger.get("index"))
+        if checkin_id is None:
+            raise PreventUpdate
+        note = inputs.text_beside(notes, note_ids, checkin_id)
+        body = {"decision": "approve" if trigger.get("type") == APPROVE else "reject", "note": note}
         try:
             decided = reviews.decide(actor=actor, checkin_id=checkin_id, request=parse_review(body))
         except ReviewError as exc:
             return no_update, _("Check-in {id}: {reason}").format(id=checkin_id, reason=i18n.reason(exc.reason))
-        return int(version or 0) + 1, decision_message(decided)
+        return inputs.count(version) + 1, decision_message(decided)
 
 
 def queue_view(items: Sequence[Mapping[str, Any]], status: str) -> Any:

@@ -263,7 +263,7 @@ def form_body(
         "site_id": site_id,
         "type": order_type or OrderType.VISIT.value,
         "priority": priority if priority is not None else 3,
-        "required_skills": list(skills or []),
+        "required_skills": skills or [],  # the API's parser refuses what is not a list of names, naming the field
         "window_start": form_time("window_start", start_date, start_time),
         "window_end": form_time("window_end", end_date or start_date, end_time),
         "service_minutes": minutes,

@@ -9,6 +9,7 @@ from dash.exceptions import PreventUpdate
 
 from console import i18n
 from console.i18n import _
+from console.pages import inputs
 from console.pages.plans.common import MESSAGE, MOVE, MOVE_ORDER, MOVE_WORKER, PICK, PICKER, PUBLISH, VERSION
 from console.pages.plans.summary import publish_message
 from console.pages.plans.wiring import PlanPage, pick_request
@@ -27,8 +28,9 @@ def register(dash_app: Dash, page: PlanPage) -> None:
         State(MOVE_WORKER, "value"),
         prevent_initial_call=True,
     )
-    def move(n_clicks: int | None, plan_id: int | None, order_id: int | None, worker_id: int | None) -> tuple[Any, ...]:
-        if not n_clicks or plan_id is None:
+    def move(n_clicks: Any, picked: Any, order: Any, worker: Any) -> tuple[Any, ...]:
+        plan_id, order_id, worker_id = inputs.picked_id(picked), inputs.picked_id(order), inputs.picked_id(worker)
+        if not inputs.count(n_clicks) or plan_id is None:
             raise PreventUpdate
         if order_id is None or worker_id is None:
             return no_update, _("Pick an order and the worker to move it to.")
@@ -36,7 +38,7 @@ def register(dash_app: Dash, page: PlanPage) -> None:
         if isinstance(actor, str):
             return no_update, actor
         try:
-            moved = jobs.move(actor=actor, plan_id=int(plan_id), order_id=int(order_id), worker_id=int(worker_id))
+            moved = jobs.move(actor=actor, plan_id=plan_id, order_id=order_id, worker_id=worker_id)
         except (PlanInputError, LookupError, ValueError) as exc:
             return no_update, i18n.reason(str(exc))
         status = jobs.status(moved.id)
@@ -57,18 +59,19 @@ def register(dash_app: Dash, page: PlanPage) -> None:
         State(VERSION, "data"),
         prevent_initial_call=True,
     )
-    def publish(n_clicks: int | None, plan_id: int | None, version: int | None) -> tuple[Any, ...]:
-        if not n_clicks or plan_id is None:
+    def publish(n_clicks: Any, picked: Any, version: Any) -> tuple[Any, ...]:
+        plan_id = inputs.picked_id(picked)
+        if not inputs.count(n_clicks) or plan_id is None:
             raise PreventUpdate
         actor = page.actor_or_refusal()
         if isinstance(actor, str):
             return no_update, actor
         try:
             result = jobs.publish(
-                actor=actor, plan_id=int(plan_id), apply=lambda pairs: page.apply_plan(actor=actor, assignments=pairs)
+                actor=actor, plan_id=plan_id, apply=lambda pairs: page.apply_plan(actor=actor, assignments=pairs)
             )
         except (PlanInputError, PlanRefused, LookupError, ValueError) as exc:
             return no_update, i18n.reason(str(exc))
-        status = jobs.status(int(plan_id))
+        status = jobs.status(plan_id)
         planned = status.planned_count if status is not None else 0
-        return (version or 0) + 1, publish_message(int(plan_id), result, planned=planned)
+        return inputs.count(version) + 1, publish_message(plan_id, result, planned=planned)

@@ -12,6 +12,7 @@ from dash.exceptions import PreventUpdate
 
 from console import i18n
 from console.i18n import _
+from console.pages import inputs
 from console.pages.plans.common import (
     BALANCE,
     DATE,
@@ -80,14 +81,15 @@ def register(dash_app: Dash, page: PlanPage) -> None:
         State(SECONDS, "value"),
         prevent_initial_call=True,
     )
-    def replan(n_clicks: int | None, plan_id: int | None, seconds: Any) -> tuple[Any, ...]:
-        if not n_clicks or plan_id is None:
+    def replan(n_clicks: Any, picked: Any, seconds: Any) -> tuple[Any, ...]:
+        plan_id = inputs.picked_id(picked)
+        if not inputs.count(n_clicks) or plan_id is None:
             raise PreventUpdate
         actor = page.actor_or_refusal()
         if isinstance(actor, str):
             return no_update, actor, True, no_update
         try:
-            new_id = jobs.replan(actor=actor, plan_id=int(plan_id), seconds=budget(seconds))
+            new_id = jobs.replan(actor=actor, plan_id=plan_id, seconds=budget(seconds))
         except (PlanInputError, LookupError, ValueError) as exc:
             return no_update, i18n.reason(str(exc)), True, no_update
         replanning = _("Re-planning the day from plan {id} as plan {new_id}…").format(id=plan_id, new_id=new_id)
@@ -99,15 +101,14 @@ def register(dash_app: Dash, page: PlanPage) -> None:
         State(RUNNING, "data"),
         prevent_initial_call=True,
     )
-    def stop(n_clicks: int | None, plan_id: int | None) -> str:
-        if not n_clicks or plan_id is None:
+    def stop(n_clicks: Any, running: Any) -> str:
+        plan_id = inputs.picked_id(running)
+        if not inputs.count(n_clicks) or plan_id is None:
             raise PreventUpdate
         actor = page.actor_or_refusal()
         if isinstance(actor, str):
             return actor
-        return (
-            _("Stopping… keeping the best plan so far.") if jobs.stop(int(plan_id)) else _("The plan is not running.")
-        )
+        return _("Stopping… keeping the best plan so far.") if jobs.stop(plan_id) else _("The plan is not running.")
 
     @dash_app.callback(
         Output(PROGRESS, "children", allow_duplicate=True),
@@ -118,36 +119,37 @@ def register(dash_app: Dash, page: PlanPage) -> None:
         State(DATE, "date"),
         prevent_initial_call=True,
     )
-    def progress(event: Mapping[str, Any] | None, running: int | None, shown_day: str | None) -> tuple[Any, ...]:
+    def progress(pushed: Any, job: Any, shown_day: Any) -> tuple[Any, ...]:
         """A pushed progress event of the job this page started: show it; when it ends, ask the picker to pick its
         plan, or, when its day is not the day shown, say in the progress line that the plan of its day is ready.
 
         When the page learns which job is its own (the start's answer), the job's state is read: it may have run, or
         ended, while that answer was on its way, and the pushes heard meanwhile were not known to be this page's."""
+        running, event = inputs.picked_id(job), inputs.mapping(pushed)
         if running is None:
             raise PreventUpdate
         status = None
         if ctx.triggered_id == RUNNING:
             if isinstance(page.actor_or_refusal(), str):
                 raise PreventUpdate
-            status = jobs.status(int(running))
+            status = jobs.status(running)
             if status is None:
                 raise PreventUpdate
             state, shown = status.state, progress_text(status.state, status.progress, status.error)
         else:
-            if not event or int(event.get("id", -1)) != int(running):
+            if not event or inputs.picked_id(event.get("id")) != running:
                 raise PreventUpdate
             state, error = event.get("status"), event.get("error")
             shown = progress_text(None if state is None else str(state), job_progress(event.get("progress")),
                                   None if error is None else str(error))  # fmt: skip
         if state not in FINISHED:
             return shown, False, no_update
-        status = status or jobs.status(int(running))
+        status = status or jobs.status(running)
         if status is None:
             return shown, True, no_update
         if not shows_day(shown_day, status.day):
             return ready_elsewhere(shown, status.id, status.day), True, no_update
-        return shown, True, pick_request(status.day, select=int(running))
+        return shown, True, pick_request(status.day, select=running)
 
     @dash_app.callback(
         Output(PICKER, "options"),

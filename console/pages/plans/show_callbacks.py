@@ -10,6 +10,7 @@ from typing import Any
 from dash import Dash, Input, Output, html, no_update
 
 from console.i18n import _
+from console.pages import inputs
 from console.pages.plans.common import (
     BADGE,
     COMPARE,
@@ -56,14 +57,15 @@ def register(dash_app: Dash, page: PlanPage) -> None:
         Input(VERSION, "data"),
         prevent_initial_call="initial_duplicate",
     )
-    def show(plan_id: int | None, _version: int | None) -> tuple[Any, ...]:
+    def show(picked: Any, _version: Any) -> tuple[Any, ...]:
         """Everything about the picked plan: state, KPIs, map, timeline, rules, comparison, move choices; and a
         request to refresh the picker's labels (its state, published or not), followed if its day is the day shown."""
         empty = ("", "plan-badge", True, True, [], [], no_update, no_update,
                  html.P(_("No plan picked."), className="plan-empty"), "", "", [], [], no_update, "")  # fmt: skip
+        plan_id = inputs.picked_id(picked)
         if plan_id is None or isinstance(page.actor_or_refusal(), str):
             return empty
-        status = page.jobs.status(int(plan_id))
+        status = page.jobs.status(plan_id)
         if status is None:
             return empty
         text, css = badge(status)

@@ -95,8 +95,9 @@ def picker_change(date_field: Any, listed: Any, request: Mapping[str, Any] | Non
 
 
 def budget(seconds: Any) -> float:
-    """The seconds typed for an optimisation; what is not a number is refused by the job service with the reason."""
+    """The seconds typed for an optimisation; what is not a number is refused by the job service with the reason
+    (as -1 s)."""
     try:
         return float(seconds or 0)
-    except ValueError:
+    except (TypeError, ValueError, OverflowError):  # a list or an object from a forged call, a 400-digit number
         return -1.0
