@@ -61,6 +61,7 @@ TEMPLATES: Final = (
     N_("the automatic dispatcher may only assign; only a person may {doing}"),
     N_("only a dispatcher or an admin may {doing} (you are {role})"),
     N_("only the assigned worker ({holder}) or a dispatcher may {doing}"),
+    N_("only the worker it is assigned to or a dispatcher may {doing}"),
     N_("worker {id}"),
     N_("nobody yet"),
     N_("say why order {id} is {status}"),

@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from dispatch.access import Action, Actor, can
+from dispatch.access import Action, Actor, Role, can
 from dispatch.geo import LatLon
 from dispatch.orders import FINAL_STATUSES, OFFICE_STATUSES, TRANSITIONS, OrderStatus, WorkOrder
 
@@ -237,6 +237,8 @@ def _refuse_actor(order: WorkOrder, to: OrderStatus, actor: Actor | None) -> str
         return f"only a dispatcher or an admin may {doing} (you are {actor.role.value})"
     if actor.worker_id is not None and actor.worker_id == order.assigned_worker_id:
         return None
+    if actor.role is Role.FIELD_WORKER:  # who holds another's order is the office's to know, not a colleague's
+        return f"only the worker it is assigned to or a dispatcher may {doing}"
     holder = f"worker {order.assigned_worker_id}" if order.assigned_worker_id is not None else "nobody yet"
     return f"only the assigned worker ({holder}) or a dispatcher may {doing}"
 
