@@ -183,18 +183,25 @@ class _Row:
 # Reading ---------------------------------------------------------------------------------------
 
 
-def _read_text(source: Source) -> str:
-    if isinstance(source, str | os.PathLike):
-        return Path(source).read_text(encoding="utf-8-sig")
-    content = source.read()
+def _read_text(source: Source) -> str | RowError:
+    """The file's text, or the error naming the first line that is not UTF-8."""
+    content = Path(source).read_bytes() if isinstance(source, str | os.PathLike) else source.read()
     if isinstance(content, bytes):
-        content = content.decode("utf-8-sig")
+        try:
+            content = content.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = content[: exc.start].count(b"\n") + 1
+            return RowError(line, "", f"is not UTF-8 text (byte {content[exc.start]:#04x}); save the file as UTF-8")
+    if "\x00" in content:  # PostgreSQL's text holds no NUL; a spreadsheet never writes one
+        return RowError(content[: content.index("\x00")].count("\n") + 1, "", "holds a NUL character: not a text file")
     return content.removeprefix("\ufeff")
 
 
 def _read_rows(source: Source, kind: str) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
     """The file's data rows with their line numbers, or the errors that make the whole file unreadable."""
     text = _read_text(source)
+    if isinstance(text, RowError):
+        return [], [text]
     # Leading blank lines: skipped by both parsers alike, but counted for the line numbers.
     stripped = text.lstrip("\r\n")
     offset = text[: len(text) - len(stripped)].count("\n")
@@ -205,9 +212,12 @@ def _read_rows(source: Source, kind: str) -> tuple[list[tuple[int, dict[str, str
     records: list[tuple[int, list[str]]] = []
     reader = csv.reader(io.StringIO(stripped, newline=""))
     start = 1
-    for record in reader:
-        records.append((start + offset, record))
-        start = reader.line_num + 1
+    try:
+        for record in reader:
+            records.append((start + offset, record))
+            start = reader.line_num + 1
+    except csv.Error as exc:  # a field over the csv module's limit (128 KiB), a NUL byte
+        return [], [RowError(start + offset, "", f"is not valid CSV: {exc}")]
     header_line, header = records[0]
     width = len(header)
     errors: list[RowError] = []

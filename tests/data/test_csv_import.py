@@ -167,6 +167,23 @@ def test_an_empty_file_is_reported_not_crashed_on(session: Session) -> None:
     ]
 
 
+def test_a_file_that_is_not_utf8_text_or_holds_a_huge_field_names_its_line_and_stores_nothing(session: Session) -> None:
+    """Tests that a byte that is not UTF-8, a NUL character and a field over the csv module's 128 KiB limit are each
+    reported on their line (the last two were a traceback, and a NUL reached the database), and nothing is stored."""
+    header = b"name,device_id\n"
+    cases = [
+        (header + b"Ana,a-1\nBo\xff,b-1\n", "is not UTF-8 text (byte 0xff); save the file as UTF-8"),
+        (header + b"Ana,a-1\nBo,b\x00-1\n", "holds a NUL character: not a text file"),
+        (
+            header + b"Ana,a-1\n" + b"x" * 200_000 + b",b-1\n",
+            "is not valid CSV: field larger than field limit (131072)",
+        ),
+    ]
+    for content, reason in cases:
+        assert import_workers(session, io.BytesIO(content)).errors == [RowError(3, "", reason)]
+    assert list_workers(session) == []
+
+
 ORDERS_CSV = """\
 reference,site_ref,type,priority,required_skills,window_start,window_end,service_minutes,notes
 WO-1,osm:node:1,repair,2,gas;plumbing,2025-03-03T09:00:00+01:00,2025-03-03T11:00:00+01:00,45,"Boiler, basement"
