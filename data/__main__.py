@@ -41,6 +41,7 @@ from data.workers_repo import add_worker
 from dispatch import localtime
 from dispatch.access import Role
 from dispatch.clock import SystemClock
+from dispatch.errors import MAX_ID
 from dispatch.fields import FieldError
 from dispatch.workers import worker_input
 
@@ -408,6 +409,13 @@ def _moment(value: str) -> datetime:
     return moment
 
 
+def _worker_id(value: str) -> int:
+    """A worker id as typed: a whole number an id column holds (a larger one was a traceback in the database)."""
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_ID:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an id (1..{MAX_ID})")
+    return int(value)
+
+
 def _positive(value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
@@ -467,7 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_add_worker)
 
     p = sub.add_parser("add-leave", help="record that a worker is away (sick, holiday) for whole days")
-    p.add_argument("--worker-id", type=int, required=True)
+    p.add_argument("--worker-id", type=_worker_id, required=True)
     p.add_argument("--start", required=True, help="first day away, YYYY-MM-DD")
     p.add_argument("--end", required=True, help="last day away, YYYY-MM-DD")
     p.add_argument("--reason", default="leave")
@@ -481,7 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "import-gpx", help="store a worker's history from a GPX file; prints a JSON summary (stored, skipped by reason)"
     )
-    p.add_argument("--worker-id", type=int, required=True)
+    p.add_argument("--worker-id", type=_worker_id, required=True)
     p.add_argument("file", metavar="FILE")
     p.set_defaults(run=cmd_import_gpx)
 
@@ -529,7 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all-teams", action="store_true")
     p.set_defaults(run=cmd_set_scope)
     p = sub.add_parser("anonymise", help="anonymise a leaver for good (orders and km aggregates are kept)")
-    p.add_argument("--worker-id", type=int, required=True)
+    p.add_argument("--worker-id", type=_worker_id, required=True)
     p.add_argument("--confirm", action="store_true")
     p.set_defaults(run=cmd_anonymise)
     return parser

@@ -337,3 +337,14 @@ def test_create_token_gives_a_user_another_token_written_0600_and_replace_or_rev
     with pytest.raises(SystemExit) as exit_:
         main(["create-token", "--name", "nobody"])
     assert exit_.value.code == 2 and "--name: no user named 'nobody'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["import-gpx", "track.gpx"], ["anonymise", "--confirm"],
+                                     ["add-leave", "--start", "2026-03-02", "--end", "2026-03-02"]])  # fmt: skip
+def test_a_worker_id_an_id_column_cannot_hold_is_refused_naming_the_option(cli_env, capsys, command):
+    """Tests that --worker-id of 23 digits is exit 2 naming the option and the bound (it was a traceback from
+    SQLite: int too large to convert)."""
+    with pytest.raises(SystemExit) as exit_:
+        main([command[0], "--worker-id", "9" * 23, *command[1:]])
+    assert exit_.value.code == 2
+    assert f"--worker-id: '{'9' * 23}' is not an id (1..9223372036854775807)" in capsys.readouterr().err
