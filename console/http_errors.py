@@ -29,6 +29,7 @@ from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 
+from console.request_body import read_body
 from dispatch.errors import MAX_ID, AppError
 from realtime.ingest import IngestError, decode_json
 
@@ -70,7 +71,7 @@ def register(server: flask.Flask, *, dash_apps: Mapping[str, Dash]) -> None:
                 return _json_error(error)
         dash_app = update_paths.get(request.path)
         if dash_app is not None and request.method == "POST":
-            problem = dash_call_problem(request.get_data(cache=True), dash_app.callback_map)
+            problem = dash_call_problem(read_body(), dash_app.callback_map)  # 413 past the cap, chunked too
             if problem is not None:
                 return flask.jsonify({"error": problem, "field": "body"}), 400
         return None

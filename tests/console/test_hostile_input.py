@@ -364,6 +364,18 @@ def test_a_malformed_dash_callback_call_answers_400(world, prefix, body):
     assert r.status_code == 400 and r.get_json()["field"] == "body", r.get_data()[:300]
 
 
+@pytest.mark.parametrize("prefix", ["", "/plans"])
+def test_a_chunked_dash_call_over_the_body_cap_is_413_naming_body(world, prefix):
+    """Tests that a logged-in user's _dash-update-component call sent chunked (no Content-Length) past the 16 MiB cap
+    answers 413 naming `body`: Werkzeug stops reading such a body at the cap without saying so, and the cut body was
+    parsed (400, invalid JSON) as if it were whole."""
+    assert world.client.post("/login", data={"name": "root", "password": "root-password"}).status_code == 302
+    body = b'{"output": "' + b"x" * (17 * 1024 * 1024) + b'"}'
+    r = world.client.post(f"{prefix}/_dash-update-component", input_stream=io.BytesIO(body),
+                          content_type="application/json", environ_overrides={"wsgi.input_terminated": True, "HTTP_TRANSFER_ENCODING": "chunked"})  # fmt: skip
+    assert r.status_code == 413 and r.get_json()["field"] == "body", r.get_data()[:300]
+
+
 def _any_callback_output(client: Any, prefix: str) -> str:
     """The output id of a callback the Dash app serves, as its renderer reads it from `_dash-dependencies`."""
     dependencies = client.get(f"{prefix}/_dash-dependencies").get_json()
