@@ -1,0 +1,180 @@
+"""Every API route the OpenAPI document lists, driven with bodies grown from its own refusals and then spoilt.
+
+A route's body is grown field by field: each 400 names the field at fault, which gets a plausible value
+(a date, an id, a number, text, a list, ...) until the route accepts the body or stops naming fields. Every
+field met on the way is then given values the route never expects (null, a list, an object, -1, text, a
+400-digit number, a lone NUL) and the route must answer below 500 every time. A fuzz of this kind against
+the demo found 500s fixed alongside this test; this is its deterministic, in-process form, and it fails again
+when a check-in decision or a field action's name that is a list is let through to a lookup (checked by
+putting each bug back). A duplicate order reference, found the same way, has a test of its own: the grown
+body never sends one reference twice.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from datetime import UTC, datetime, time
+from typing import Any
+
+import pytest
+
+from dispatch.clock import ManualClock
+from tests.factories import ALL_DAY_CSV
+from tests.support.consent import consent_all
+from tests.support.inprocess import InProcessApp, make_app
+
+NOW = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+SITES = "external_ref,name,address,latitude,longitude\nf:casino,Casino,Place,43.7394,7.4276\nf:port,Port,Quai,43.7347,7.4214\n"
+WORKERS = (
+    "name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,shift_end\n"
+    f"Ana,f-ana,gas,,43.739,7.427,{ALL_DAY_CSV}\nBo,f-bo,gas,,43.735,7.421,{ALL_DAY_CSV}\n"
+)
+PLAUSIBLE: list[Any] = ["2026-03-03", 1, "x", 43.7, [1], True, {}, "2026-03-03T10:00:00+00:00", [], "repair", "10:00"]
+"""Values tried, in turn, for a field a refusal names, until the route names another field or accepts."""
+BY_NAME: dict[str, list[Any]] = {
+    "date": ["2026-03-03"], "day": ["2026-03-03"], "start": ["2026-03-03"], "end": ["2026-03-03"],
+    "from": ["2026-03-03"], "to": ["2026-03-04"], "lat": [43.74], "lon": [7.42], "seconds": [1],
+    "actions": [[{}]], "positions": [[{}]], "action": ["check_in"], "client_action_id": ["c-1"],
+    "at": ["2026-03-03T10:00:00+00:00"], "location": [{"lat": 43.7394, "lon": 7.4276, "accuracy_m": 5}],
+    "home_base": [{"lat": 43.74, "lon": 7.42}], "shifts": [["Mon-Sun 00:00-24:00"]], "role": ["dispatcher"],
+    "events": [["order.status_changed"]], "url": ["https://erp.example/hook"], "decision": ["approve"],
+    "endpoint": ["https://push.example/x"], "keys": [{"p256dh": "k", "auth": "a"}], "text_version": ["v1"],
+    "latitude": [43.74], "longitude": [7.42], "fix_time": ["2026-03-03T08:59:00+00:00"], "type": ["text"],
+    "window_start": ["2026-03-03T10:00:00+00:00"], "window_end": ["2026-03-03T12:00:00+00:00"],
+    "status": ["accepted", "cancelled"], "reason": ["fuzz"],
+}  # fmt: skip
+BY_NAME["location"].append({"lat": 43.74, "lon": 7.42})  # a site's location: no accuracy
+BY_NAME["day"].append("2026-03-02")  # a timesheet is approved once its day is over
+HOSTILE: list[Any] = [None, [], ["x"], {}, {"a": 1}, -1, 0, "x", "", 10**400, "\x00", True, 1.5]
+SKIPPED = {"/api/v1/tokens/current"}
+"""Routes left out: revoking the admin's own token would end the test's access."""
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> InProcessApp:
+    return make_app(tmp_path_factory.mktemp("fuzz"), clock=ManualClock(NOW))
+
+
+@pytest.fixture(scope="module")
+def ids(app: InProcessApp) -> dict[str, str]:
+    """The path values: the second worker and a second user for the routes that change or anonymise them (the first
+    worker holds the push link the field routes use), an order assigned to the first worker, its push link."""
+    app.import_csv("sites", SITES)
+    app.import_csv("workers", WORKERS)
+    workers = consent_all(app.http.get, app.http.post, app.admin)
+    ana, bo = workers[0]["id"], workers[1]["id"]
+    day = NOW.date()
+    order = app.client.post(
+        "/api/v1/work-orders", headers=app.admin,
+        json={"site_id": 1, "window_start": datetime.combine(day, time(10), UTC).isoformat(),
+              "window_end": datetime.combine(day, time(12), UTC).isoformat()},
+    ).get_json()  # fmt: skip
+    assigned = app.client.post(f"/api/v1/work-orders/{order['id']}/assign", headers=app.admin,
+                               json={"worker_id": ana, "reason": "fuzz"})  # fmt: skip
+    assert assigned.status_code == 200, assigned.get_data()[:300]
+    link = app.client.post(f"/api/v1/workers/{ana}/push-link", json={}, headers=app.admin).get_json()["token"]
+    app.user("dispatcher", "other")
+    users = app.client.get("/api/v1/users", headers=app.admin).get_json()
+    other = next(u["id"] for u in users if u["name"] == "other")
+    return {"worker_id": str(bo), "order_id": str(order["id"]), "token": link, "user_id": str(other)}
+
+
+def _routes(app: InProcessApp) -> list[tuple[str, str]]:
+    spec = app.client.get("/api/v1/openapi.json").get_json()
+    return [(method.upper(), path) for path, ops in spec["paths"].items() for method in ops
+            if method in ("post", "put", "patch") and path.startswith("/api/") and path not in SKIPPED]  # fmt: skip
+
+
+def _set(body: dict[str, Any], dotted: str, value: Any) -> bool:
+    """Put `value` at `a.b[0].c` in `body`, making the objects and lists on the way; False when the path cannot be."""
+    parts = [p for p in re.split(r"\.|\[(\d+)\]", dotted) if p]
+    here: Any = body
+    for n, part in enumerate(parts):
+        key: int | str = int(part) if part.isdigit() else part
+        last = n == len(parts) - 1
+        if isinstance(here, list) and isinstance(key, int):
+            while len(here) <= key:
+                here.append({})
+        elif not (isinstance(here, dict) and isinstance(key, str)):
+            return False
+        if last:
+            here[key] = value
+            return True
+        if not isinstance(here[key] if isinstance(here, list) else here.get(key), dict | list):
+            here[key] = [] if parts[n + 1].isdigit() else {}
+        here = here[key]
+    return False
+
+
+def _leaves(value: Any, prefix: str = "") -> list[str]:
+    if isinstance(value, dict):
+        return [
+            p
+            for k, v in value.items()
+            for p in [*_leaves(v, f"{prefix}.{k}" if prefix else k), f"{prefix}.{k}" if prefix else k]
+        ]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _leaves(v, f"{prefix}[{i}]")]
+    return []
+
+
+def _field_at_fault(body: dict[str, Any], answer: Any) -> str | None:
+    """The field a refusal names: a 400's `field`, or, for a batch answered item by item (the phone's actions, a
+    batch of fixes), the first refused item's field inside the body's list of objects; None when none is named."""
+    found = answer.get_json(silent=True)
+    if not isinstance(found, dict):
+        return None
+    if answer.status_code == 400:
+        field = found.get("field")
+        return field if isinstance(field, str) and field != "body" else None
+    items = [
+        i for key in ("results", "rejected") for i in found.get(key) or [] if isinstance(i, dict) and i.get("field")
+    ]
+    lists = [k for k, v in body.items() if isinstance(v, list) and v and all(isinstance(i, dict) for i in v)]
+    if answer.status_code != 200 or not items or len(lists) != 1:
+        return None
+    return f"{lists[0]}[{items[0].get('index', 0)}].{items[0]['field']}"
+
+
+def _grown(post: Any) -> dict[str, Any]:
+    """The body grown from the route's refusals: each names a field, which gets the next plausible value."""
+    body: dict[str, Any] = {}
+    tried: dict[str, int] = {}
+    for _ in range(60):
+        answer = post(body)
+        field = _field_at_fault(body, answer)
+        if field is None:
+            return body
+        options = BY_NAME.get(re.split(r"\.|\[", field)[-1], []) + PLAUSIBLE
+        tried[field] = tried.get(field, 0) + 1
+        if tried[field] > len(options) or not _set(body, field, copy.deepcopy(options[tried[field] - 1])):
+            return body
+    return body
+
+
+def test_no_api_route_answers_5xx_to_a_hostile_value_in_any_field_it_names(app, ids):
+    """Tests that every POST, PUT and PATCH route of the OpenAPI document answers below 500 while its body is grown
+    from its refusals, and when any field met is then null, a list, an object, -1, 0, text, empty, a 400-digit
+    number, a NUL, true or 1.5."""
+    failures = []
+    for method, path in _routes(app):
+        url = re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1), "1"), path)
+        headers = {} if "{token}" in path else app.admin
+
+        def post(
+            body: dict[str, Any], method: str = method, path: str = path, url: str = url, headers: Any = headers
+        ) -> Any:
+            answer = app.client.open(url, method=method, json=body, headers=headers)
+            if answer.status_code >= 500:
+                failures.append((method, path, body, answer.get_data()[:200]))
+            return answer
+
+        grown = _grown(post)
+        for leaf in sorted(set(_leaves(grown))):
+            for value in HOSTILE:
+                spoilt = copy.deepcopy(grown)
+                _set(spoilt, leaf, value)
+                post(spoilt)
+    assert failures == [], f"{len(failures)} 5xx, first: {failures[:3]}"
+    assert len(_routes(app)) >= 40  # the document lists the routes (a broken fixture would test none)
