@@ -178,3 +178,30 @@ def test_no_api_route_answers_5xx_to_a_hostile_value_in_any_field_it_names(app, 
                 post(spoilt)
     assert failures == [], f"{len(failures)} 5xx, first: {failures[:3]}"
     assert len(_routes(app)) >= 40  # the document lists the routes (a broken fixture would test none)
+
+
+QUERY_NAMES = ["from", "to", "date", "day", "status", "worker_id", "team", "page", "per_page", "format"]
+QUERY_VALUES = ["", "x", "-1", "9" * 30, "2026-02-30", "9999-12-31", "\x00", "1,2", "1e999"]
+
+
+def test_no_get_route_answers_5xx_to_a_hostile_query_value(app, ids):
+    """Tests that every GET route of the OpenAPI document answers below 500 when any one of its documented query
+    parameters, or one of the names routes commonly read (from, to, date, status, page, format, ...), is empty, text,
+    negative, a 30-digit number, a day that does not exist or is out of range, a NUL, a list or 1e999."""
+    spec = app.client.get("/api/v1/openapi.json").get_json()
+    failures = []
+    routes = 0
+    for path, ops in spec["paths"].items():
+        if "get" not in ops or not path.startswith("/api/"):
+            continue
+        routes += 1
+        url = re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1), "1"), path)
+        headers = {} if "{token}" in path else app.admin
+        documented = [p["name"] for p in ops["get"].get("parameters", []) if p.get("in") == "query"]
+        for name in dict.fromkeys([*documented, *QUERY_NAMES]):
+            for value in QUERY_VALUES:
+                answer = app.client.get(url, query_string={name: value}, headers=headers)
+                if answer.status_code >= 500:
+                    failures.append((path, name, value, answer.get_data()[:200]))
+    assert failures == [], f"{len(failures)} 5xx, first: {failures[:3]}"
+    assert routes >= 40  # the document lists the routes (a broken fixture would test none)
