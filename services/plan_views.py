@@ -189,16 +189,21 @@ def violations_of(rows: Iterable[Mapping[str, Any]]) -> tuple[PlanViolation, ...
     )
 
 
-def job_progress(value: Mapping[str, Any] | None) -> JobProgress | None:
-    """A job's progress as stored and pushed (`{"best_cost", "elapsed_s", "solutions"}`); None when there is none."""
-    if not value:
+def job_progress(value: object) -> JobProgress | None:
+    """A job's progress as stored and pushed (`{"best_cost", "elapsed_s", "solutions"}`); None when there is none,
+    or when it is not of that shape (the plans page reads it from a pushed event, which a forged callback call
+    can fill with anything)."""
+    if not value or not isinstance(value, Mapping):
         return None
     best, elapsed, solutions = value.get("best_cost"), value.get("elapsed_s"), value.get("solutions")
-    return JobProgress(
-        best_cost=None if best is None else float(best),
-        elapsed_s=None if elapsed is None else float(elapsed),
-        solutions=None if solutions is None else int(solutions),
-    )
+    try:
+        return JobProgress(
+            best_cost=None if best is None else float(best),
+            elapsed_s=None if elapsed is None else float(elapsed),
+            solutions=None if solutions is None else int(solutions),
+        )
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def status_of(stored: StoredPlan, state: str | None, error: str | None) -> PlanStatus:

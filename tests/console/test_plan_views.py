@@ -18,6 +18,7 @@ from services.plan_views import (
     PlanComparison,
     PlanViolation,
     comparison_json,
+    job_progress,
     plan_view,
     status_of,
     summary_of,
@@ -128,3 +129,11 @@ def test_the_api_gets_back_the_json_it_always_answered():
     comparison = PlanComparison(published_id=5, diff=diff, day=DAY, zone=UTC, names={"7": "Ana", "8": "Bo"})
     assert comparison_json(comparison) == {**diff_json(diff, DAY, {7: "Ana", 8: "Bo"}, UTC), "published_id": 5}
     assert comparison_json(comparison)["moved"][0]["from_name"] == "Ana"
+
+
+def test_a_pushed_progress_not_of_the_jobs_shape_reads_as_no_progress():
+    """Tests that the plans page's progress from a pushed event (which a forged callback call can fill with anything)
+    is None for a list, text or a figure that is no number, instead of raising inside the callback (a 500)."""
+    assert job_progress({"best_cost": 9408, "elapsed_s": 2.5, "solutions": 3}) == JobProgress(9408.0, 2.5, 3)
+    for forged in (["x"], "x", {"best_cost": "x"}, {"solutions": [1]}, {"elapsed_s": {"a": 1}}, {"best_cost": 10**400}):
+        assert job_progress(forged) is None, forged
