@@ -168,10 +168,12 @@ def test_field_errors_read_in_the_forms_words():
 
 
 def test_assign_and_cancel_clicks_become_commands():
-    """Tests that an Assign button names its worker, Cancel names none, and the reason is trimmed."""
+    """Tests that an Assign button names its worker, Cancel names none, and the reason is trimmed (a forged reason
+    that is not text reads as none)."""
     selected = {"order_id": 7}
     assert orders.parse_command({"type": ids.ASSIGN, "index": 2}, selected, " asked ") == orders.Command(7, 2, "asked")
     assert orders.parse_command(ids.CANCEL_ORDER, selected, None) == orders.Command(7, None, "")
+    assert orders.parse_command(ids.CANCEL_ORDER, selected, ["forged"]) == orders.Command(7, None, "")  # was a 500
     with pytest.raises(FieldError, match="select an order"):
         orders.parse_command(ids.CANCEL_ORDER, None, "")
     assert orders.selected_order_id({"order_id": True}) is None

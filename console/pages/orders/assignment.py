@@ -11,7 +11,7 @@ from typing import Any
 from dash import dcc, html
 
 from console.i18n import _
-from console.pages import ids
+from console.pages import ids, inputs
 from console.pages.orders.common import distance_text, minutes_text, refused_notice, selected_order_id
 from dispatch.assign import Candidate, Nearby, Origin
 from dispatch.geo import LatLon
@@ -101,9 +101,9 @@ def parse_command(trigger: Any, selected: Any, reason: str | None) -> Command:
         and trigger.get("type") in (ids.ASSIGN, ids.NEAR_ASSIGN)
         and isinstance(trigger.get("index"), int)
     ):
-        return Command(order_id, trigger["index"], (reason or "").strip())
+        return Command(order_id, trigger["index"], (inputs.text(reason) or "").strip())
     if trigger == ids.CANCEL_ORDER:
-        return Command(order_id, None, (reason or "").strip())
+        return Command(order_id, None, (inputs.text(reason) or "").strip())
     raise FieldError("action", f"unknown action {trigger!r}")
 
 
