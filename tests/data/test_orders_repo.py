@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +33,7 @@ from dispatch.geo import LatLon
 from dispatch.lifecycle import StatusChange as LifecycleChange
 from dispatch.lifecycle import Transitioned, transition
 from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder
+from tests.support.servers import wait_until
 
 T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 WINDOW = TimeWindow(T0, T0 + timedelta(hours=2))
@@ -251,8 +251,8 @@ def test_a_reference_another_writer_stores_between_the_check_and_the_insert_is_s
         add_order(first, **common)  # flushed, not committed: the second writer's check does not see it
         writer = threading.Thread(target=second_writer)
         writer.start()
-        while writer.is_alive() and not _waiting_on_a_lock(db_engine):  # the second insert waits on the index
-            time.sleep(0.01)
+        wait_until(lambda: _waiting_on_a_lock(db_engine), 30, "the second insert waiting on the index's lock",
+                   poll_s=0.01)  # fmt: skip
         first.commit()
     writer.join(timeout=60)
     assert len(outcome) == 1 and isinstance(outcome[0], DuplicateReference), outcome
