@@ -37,6 +37,7 @@ from dispatch.assign import (
 )
 from dispatch.clock import Clock
 from dispatch.errors import AppError
+from dispatch.fields import Conflict
 from dispatch.geo import LatLon
 from dispatch.lifecycle import Refused, transition
 from dispatch.localtime import local_day
@@ -159,7 +160,7 @@ class DispatchService:
                     actor_id=actor.id,
                 )
             except orders_repo.DuplicateReference as exc:
-                raise AppError(409, str(exc), "reference") from None
+                raise Conflict("reference", f"an order {exc.reference!r} already exists") from None
             fleet = self._fleet(session, actor)
             index = WorkerIndex.build(fleet.workers.values(), fleet.positions)
             decision = auto_dispatch(

@@ -426,6 +426,14 @@ def _dash_call(dependency: dict[str, Any], values: dict[tuple[str, str], Any]) -
             "state": state, "changedPropIds": [f"{changed_id}.{first['property']}"]}  # fmt: skip
 
 
+def test_the_hostile_callback_test_covers_every_dash_app_the_server_mounts(world):
+    """Tests that DASH_APPS lists every Dash app the server answers callbacks for, so a new page's app is not left
+    out of the test below."""
+    mounted = {rule.rule.removesuffix("/_dash-update-component") for rule in world.client.application.url_map.iter_rules()
+               if rule.rule.endswith("/_dash-update-component")}  # fmt: skip
+    assert mounted == set(DASH_APPS)
+
+
 @pytest.mark.parametrize("prefix", DASH_APPS)
 def test_no_dash_callback_answers_5xx_to_hostile_input_values(world, prefix):
     """Tests that every server-side callback of every Dash app answers below 500 when any one of its inputs or states
