@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pkgutil
 import threading
 import uuid
 from dataclasses import dataclass
@@ -243,6 +244,13 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     def healthz() -> tuple[flask.Response, int]:
         ok = bus.ping()
         return flask.jsonify({"redis": ok}), 200 if ok else 503
+
+    @server.get("/favicon.ico")
+    def favicon() -> flask.Response:
+        # What a browser asks for on a page without an icon link (the plain pages): Dash's own icon, which its
+        # pages link as /_favicon.ico. Any other path no page has is answered 404 (console/http_errors.py).
+        icon = pkgutil.get_data("dash", "favicon.ico") or b""
+        return flask.Response(icon, mimetype="image/x-icon", headers={"Cache-Control": "public, max-age=86400"})
 
     @server.before_request
     def require_login() -> flask.Response | tuple[flask.Response, int] | None:

@@ -8,6 +8,8 @@
   chunked bodies too, answered 413 naming `body`;
 - JSON answers for the API's HTTP errors: an unknown `/api/...` path is 404 (not the console's
   HTML, which Dash's catch-all route would serve), a wrong method 405 listing the allowed ones;
+- a page for any other unknown path (`/privacy/`, `/plans/old`): 404 saying there is no
+  page there, with a link to the live map, where each Dash app's catch-all route would serve its page;
 - a path id beyond what the database holds (`/api/v1/plans/9223372036854775808`) is 404 naming it;
 - a malformed body on Dash's `_dash-update-component` (not JSON, not the shape Dash sends, an
   unknown callback) is 400 before Dash sees it;
@@ -25,10 +27,12 @@ from typing import Any, Final
 
 import flask
 from dash import Dash
+from markupsafe import escape
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 
+from console.i18n import _, html_lang
 from console.request_body import read_body
 from dispatch.errors import MAX_ID, AppError
 from realtime.ingest import IngestError, decode_json
@@ -52,6 +56,7 @@ def register(server: flask.Flask, *, dash_apps: Mapping[str, Dash]) -> None:
     server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     api_routes = _ApiRoutes(server)
     update_paths = {f"{prefix.rstrip('/')}/_dash-update-component": app for prefix, app in dash_apps.items()}
+    catch_alls = {f"{prefix.rstrip('/')}/<path:path>" for prefix in dash_apps}
 
     @server.url_value_preprocessor
     def refuse_huge_ids(_endpoint: str | None, values: dict[str, Any] | None) -> None:
@@ -69,6 +74,8 @@ def register(server: flask.Flask, *, dash_apps: Mapping[str, Dash]) -> None:
             error = api_routes.error(request.path, request.method)
             if error is not None:
                 return _json_error(error)
+        elif rule is not None and rule.rule in catch_alls:
+            return _no_page_here()
         dash_app = update_paths.get(request.path)
         if dash_app is not None and request.method == "POST":
             problem = dash_call_problem(read_body(), dash_app.callback_map)  # 413 past the cap, chunked too
@@ -105,6 +112,16 @@ def register(server: flask.Flask, *, dash_apps: Mapping[str, Dash]) -> None:
         log.warning("%s %s: the database refused a value", flask.request.method, flask.request.endpoint)
         reason = "body: a value is too long or out of range for what is stored"
         return flask.jsonify({"error": reason, "field": "body"}), 400
+
+
+def _no_page_here() -> tuple[flask.Response, int]:
+    """404 for a path no page has, in the request's language (Dash's catch-all would serve its page there)."""
+    body = (
+        f'<!doctype html><html lang="{html_lang()}"><meta charset="utf-8"><title>Outfield</title>'
+        f'<p class="refused">{escape(_("There is no page at this address."))}</p>'
+        f'<p><a href="/">{escape(_("Live map"))}</a></p></html>'
+    )
+    return flask.Response(body, mimetype="text/html"), 404
 
 
 def dash_call_problem(body: bytes, callback_map: Mapping[str, Any]) -> str | None:

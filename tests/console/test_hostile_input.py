@@ -346,6 +346,27 @@ def test_unknown_api_paths_answer_404_json_and_wrong_methods_405_json(world):
     assert r.status_code == 405 and "GET, POST" in r.get_json()["error"]
 
 
+def test_a_path_no_page_has_answers_404_not_a_page_of_the_console(world):
+    """Tests that an unknown path, at the root or under a Dash app's prefix, is a 404 page saying so (in the reader's
+    language) with a link to the live map, where Dash's catch-all served the wall screen or the app's page with 200."""
+    assert world.client.post("/login", data={"name": "root", "password": "root-password"}).status_code == 302
+    for path in ("/privacy/", "/audit", "/plans/old", "/day/x/y", "/review/a", "/reports/2025",
+                 "/forms/z", "/admin/../nope"):  # fmt: skip
+        r = world.client.get(path)
+        page = r.get_data(as_text=True)
+        assert r.status_code == 404, (path, r.status_code)
+        assert "There is no page at this address." in page and '<a href="/">Live map</a>' in page, path
+        assert "_dash-config" not in page  # not a Dash page
+    r = world.client.get("/privacy/", headers={"Accept-Language": "zh-CN"})
+    assert r.status_code == 404 and "此地址没有页面。" in r.get_data(as_text=True)
+    for path in ("/", "/plans/", "/day/", "/review/", "/reports/", "/forms/"):  # the pages themselves still open
+        r = world.client.get(path)
+        assert r.status_code == 200 and "_dash-config" in r.get_data(as_text=True), path
+    world.client.post("/logout")
+    r = world.client.get("/favicon.ico")  # signed out too: a browser asks for it on the sign-in page
+    assert r.status_code == 200 and r.mimetype == "image/x-icon" and r.data.startswith(b"\x00\x00\x01\x00")
+
+
 @pytest.mark.parametrize("prefix", ["", "/plans"])
 @pytest.mark.parametrize(
     "body",
