@@ -8,7 +8,7 @@ Retry-After); a logout ends every session of the user.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import flask
@@ -19,6 +19,7 @@ from markupsafe import escape
 from console import i18n
 from console.auth import Auth
 from console.i18n import _
+from console.request_body import limit_body
 
 PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><link rel="stylesheet" href="/assets/style.css">
@@ -28,6 +29,9 @@ PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>
 <label>{user_label}<input name="name" autocomplete="username" autofocus value="{name}"></label>
 <label>{password_label}<input name="password" type="password" autocomplete="current-password"></label>
 <input type="hidden" name="next" value="{next}"><button type="submit">{sign_in}</button></form>{switch}</body></html>"""
+
+LOGIN_MAX_BODY_BYTES: Final = 64 * 1024
+"""The largest sign-in form taken (a name, a password and where to go next); more, chunked too, is 413."""
 
 # What a browser's URL parser drops before reading a URL: tab and newlines anywhere, C0 controls and
 # spaces at either end (WHATWG URL). It also reads a backslash as a slash in http(s) URLs.
@@ -51,6 +55,12 @@ def safe_next(raw: str | None) -> str:
 
 def register(server: flask.Flask, auth: Auth, *, storage_uri: str, per_name: str, per_address: str) -> Limiter:
     """Add /login (GET page, POST sign-in) and /logout to `server`; returns the limiter guarding sign-in."""
+
+    @server.before_request  # before the limiter's own hook, whose key (the user name) reads the form
+    def cap_the_sign_in_form() -> None:
+        if flask.request.endpoint == "login":
+            limit_body(LOGIN_MAX_BODY_BYTES)
+
     limiter = Limiter(
         get_remote_address,
         app=server,

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import logging
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import fakeredis
 import pytest
@@ -184,6 +186,28 @@ def test_failed_logins_are_throttled_per_address(world):
         assert client.post("/login", data={"name": f"nobody-{n}", "password": "x"}, headers=OWN).status_code == 401
     r = client.post("/login", data={"name": "desk", "password": "desk-pw"}, headers=OWN)
     assert r.status_code == 429 and "Retry-After" in r.headers
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_sign_in_form_over_its_cap_is_413_and_signs_no_one_in(world, chunked):
+    """Tests that a sign-in form past LOGIN_MAX_BODY_BYTES (64 KiB), with or without Content-Length, is refused 413
+    before any password is checked, while a form just under it is read (a wrong password: 401)."""
+    client = world["app"].server.test_client()
+    cap = login_module.LOGIN_MAX_BODY_BYTES
+
+    def post(size: int) -> Any:
+        body = b"name=desk&password=desk-pw&next=/" + b"a" * (size - 33)
+        assert len(body) == size
+        headers = OWN | {"Content-Type": "application/x-www-form-urlencoded"}
+        if chunked:  # no Content-Length: the body is only a stream
+            return client.post("/login", input_stream=io.BytesIO(body), headers=headers)
+        return client.post("/login", data=body, headers=headers)
+
+    r = post(cap + 1)
+    assert r.status_code == 413 and client.get_cookie("session") is None
+    r = post(cap)
+    assert r.status_code == 302 and r.headers["Location"] == "/" + "a" * (cap - 33)
+    assert client.get_cookie("session") is not None
 
 
 def test_unknown_names_cost_a_password_hash_like_known_ones(world, monkeypatch):
