@@ -15,7 +15,8 @@ def webhook(url: str, *, timeout_s: float = 5.0) -> Callable[[dict[str, Any]], N
 
     def send(payload: dict[str, Any]) -> None:
         try:
-            response = requests.post(url, json=payload, timeout=timeout_s)
+            response = requests.post(url, json=payload, timeout=timeout_s, stream=True)  # the answer's body unread
+            response.close()
         except requests.RequestException as exc:
             raise FieldInputError("send", f"the notification hook did not answer ({type(exc).__name__})") from None
         if response.status_code >= 300:

@@ -74,12 +74,15 @@ def deliver(ctx: DeliveryContext, delivery_id: int) -> str:
         error, retry = "refused: the URL resolves to a link-local or metadata address", False
     else:
         try:
+            # stream=True: only the status line and headers are read, and the answer's body is left unread when
+            # the connection closes, so a receiver that answers with an endless (or dripped) body holds no worker.
             response = ctx.post(
-                claimed.url, data=body, timeout=TIMEOUT_S, allow_redirects=False,
+                claimed.url, data=body, timeout=TIMEOUT_S, allow_redirects=False, stream=True,
                 headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(claimed.secret, body),
                          TIMESTAMP_HEADER: str(int(now.timestamp())), EVENT_HEADER: claimed.event_type},
             )  # fmt: skip
             status_code = response.status_code
+            response.close()
         except requests.RequestException as exc:
             error = f"no answer ({type(exc).__name__})"
     ok = status_code is not None and 200 <= status_code < 300

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import http.server
+import threading
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
 import pytest
+import requests
 
+from console.notify import webhook
 from console.webhook_worker import DeliveryContext, deliver, sweep
 from data import webhooks_repo
 from data.db import make_sessionmaker, session_scope
 from dispatch.clock import ManualClock
 from dispatch.webhooks import MAX_ATTEMPTS, SIGNATURE_HEADER, EventType, verify
+from services.field_service import FieldInputError
 
 T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 SECRET = "0123456789abcdef"
@@ -28,6 +34,9 @@ class Answer:
     def __init__(self, status_code: int) -> None:
         self.status_code = status_code
 
+    def close(self) -> None:
+        pass
+
 
 @pytest.fixture
 def world(db_engine):
@@ -35,7 +44,7 @@ def world(db_engine):
     calls: list[dict] = []
     answers: list[int] = []
 
-    def post(url, *, data, headers, timeout, allow_redirects):
+    def post(url, *, data, headers, timeout, allow_redirects, stream):
         calls.append({"url": url, "data": data, "headers": headers})
         return Answer(answers.pop(0))
 
@@ -128,3 +137,71 @@ def test_a_restarted_sender_enqueues_what_is_due(world):
     assert sweep(ctx) == 0
     ctx.clock.advance(30)
     assert sweep(ctx) == 1
+
+
+class EndlessAnswer(http.server.BaseHTTPRequestHandler):
+    """A receiver that answers 200 and then a body of up to ENDLESS_BYTES, counting what it got out before the
+    sender hung up."""
+
+    sent: ClassVar[list[int]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.end_headers()
+        chunk, sent = b"x" * 65536, 0
+        try:
+            while sent < ENDLESS_BYTES:
+                self.wfile.write(chunk)
+                sent += len(chunk)
+        except OSError:  # the sender closed the connection
+            pass
+        EndlessAnswer.sent.append(sent)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+ENDLESS_BYTES = 512 * 1024 * 1024
+
+
+def test_a_receiver_answering_an_endless_body_does_not_hold_the_sender(world):
+    """Tests that the sender reads only a receiver's status (the real `requests.post`, a real socket): a 200 followed by
+    a body of 512 MiB is recorded as delivered and the connection closed after the headers, instead of the worker
+    reading (and holding in memory) whatever the receiver sends for as long as it sends it."""
+    ctx, _calls, _answers = world
+    EndlessAnswer.sent.clear()
+    server = http.server.HTTPServer(("127.0.0.1", 0), EndlessAnswer)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    try:
+        delivery_id = pending_delivery(ctx, url=f"http://127.0.0.1:{server.server_address[1]}/hook")
+        ctx.post = requests.post
+        assert deliver(ctx, delivery_id) == "delivered"
+        thread.join(timeout=60)
+        assert not thread.is_alive()
+    finally:
+        server.server_close()
+    (sent,) = EndlessAnswer.sent
+    assert sent < ENDLESS_BYTES // 8  # what the sockets' buffers took before the sender hung up
+    assert log(ctx, delivery_id).status == "delivered"
+
+
+def test_the_push_link_hook_reads_only_the_status_of_its_answer():
+    """Tests that the push-link notifier (`console.notify.webhook`, the SMS/e-mail gateway's hook) takes a 200 with a
+    512 MiB body as sent, hanging up after the headers, and reports a receiver's 4xx/5xx or silence to the dispatcher."""
+    EndlessAnswer.sent.clear()
+    server = http.server.HTTPServer(("127.0.0.1", 0), EndlessAnswer)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    try:
+        webhook(f"http://127.0.0.1:{server.server_address[1]}/sms")({"worker_id": 1, "url": "https://x/f/abc"})
+        thread.join(timeout=60)
+        assert not thread.is_alive()
+    finally:
+        server.server_close()
+    (sent,) = EndlessAnswer.sent
+    assert sent < ENDLESS_BYTES // 8
+    with pytest.raises(FieldInputError, match="did not answer"):
+        webhook("http://127.0.0.1:9/sms", timeout_s=2)({"worker_id": 1})  # the discard port: nothing listens
