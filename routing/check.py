@@ -9,7 +9,7 @@ the console can use it to catch a solver (or a hand-edited plan) breaking a cons
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from routing.plan import BreakTaken, Plan, Route
@@ -118,7 +118,7 @@ def _route(problem: Problem, worker: Worker, route: Route) -> list[Violation]:
         add(ViolationKind.CAPACITY, f"carries {load}, more than the capacity {worker.capacity}")
 
     breaks = sorted(route.breaks, key=lambda b: b.start_s)
-    out += [Violation(ViolationKind.BREAK, m, wid) for m in _break_rules(worker, breaks)]
+    out += [Violation(ViolationKind.BREAK, m, wid) for m in _break_rules(worker, breaks, problem.now_s)]
     used: set[int] = set()
     here = worker.start_location
     free_from = route.start_s
@@ -206,11 +206,21 @@ def _rest_on_site(arrival: int, start: int, breaks: list[BreakTaken], used: set[
     return rest
 
 
-def _break_rules(worker: Worker, taken: list[BreakTaken]) -> list[str]:
-    """Each of the worker's breaks taken once, in its window, for its full length."""
+def _break_rules(worker: Worker, taken: list[BreakTaken], now_s: int | None) -> list[str]:
+    """Each of the worker's breaks taken once, in its window, for its full length.
+
+    With `now_s` (a plan of today) what is before now is history, as `Problem.from_now` has it: a rule whose window
+    closed before now is not the plan's to keep, a break the plan has over by then is not held against it, and one
+    still on at now counts from now (what is left of a rest in progress, the rule `from_now` makes of it). So a
+    break placed before now keeps no rule.
+    """
     messages = []
+    rules = worker.breaks
+    if now_s is not None:
+        rules = tuple(r for r in rules if r.latest_start_s >= now_s)
+        taken = [replace(b, start_s=max(b.start_s, now_s)) for b in taken if b.end_s > now_s]
     free = list(taken)
-    for rule in worker.breaks:
+    for rule in rules:
         match = next(
             (
                 b

@@ -149,6 +149,10 @@ class Plan:
         """visit id → worker id for every planned visit."""
         return {s.visit_id: r.worker_id for r in self.routes for s in r.stops}
 
+    def breaks_begun(self, now_s: int) -> dict[str, list[tuple[int, int]]]:
+        """worker id → (start, end) of each of their breaks the plan has begun before `now_s` (`Problem.from_now`)."""
+        return {r.worker_id: [(b.start_s, b.end_s) for b in r.breaks if b.start_s < now_s] for r in self.routes}
+
     def stop_of(self, visit_id: str) -> tuple[str, Stop] | None:
         """(worker id, stop) of a planned visit, None when it is not planned."""
         for r in self.routes:

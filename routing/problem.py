@@ -12,6 +12,7 @@ comes back unplanned with the reason "no route".
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -124,6 +125,36 @@ class Break:
             )
         if self.duration_s <= 0:
             raise ValueError(f"break duration_s {self.duration_s} must be > 0")
+
+
+def breaks_ahead(rules: Sequence[Break], now_s: int, begun: Sequence[tuple[int, int]] = ()) -> tuple[Break, ...]:
+    """What a plan made at `now_s` may place of a worker's breaks `rules`, given those `begun` before now.
+
+    A plan never places a break in the past: there is no record of the rests a worker took, and a rest placed
+    before now would shorten what is ahead of them by a rest they may never have had.
+    * A rule matched by a begun break (the one whose window holds its start, else the first whose window had
+      opened by then) is taken: dropped, or, while the rest is still on at `now_s`, what is left of it, from now.
+    * A rule whose window closed before `now_s` is dropped: taken or missed, it is no longer the plan's to place.
+    * Any other may start no earlier than `now_s`.
+    """
+    ahead: list[Break] = []
+    open_rules = sorted(rules, key=lambda b: b.earliest_start_s)
+    taken: dict[int, tuple[int, int]] = {}
+    for start, end in sorted(b for b in begun if b[0] < now_s):
+        free = [k for k in range(len(open_rules)) if k not in taken]
+        k = next((k for k in free if open_rules[k].earliest_start_s <= start <= open_rules[k].latest_start_s), None)
+        if k is None:
+            k = next((k for k in free if open_rules[k].earliest_start_s <= start), None)
+        if k is not None:
+            taken[k] = (start, end)
+    for k, rule in enumerate(open_rules):
+        if k in taken:
+            end = taken[k][1]
+            if end > now_s:
+                ahead.append(Break(now_s, now_s, end - now_s))
+        elif rule.latest_start_s >= now_s:
+            ahead.append(Break(max(rule.earliest_start_s, now_s), rule.latest_start_s, rule.duration_s))
+    return tuple(ahead)
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,6 +429,23 @@ class Problem:
             raise TypeError(f"unknown Problem fields: {sorted(unknown)}")
         fields.update(changes)
         return Problem(**fields)  # type: ignore[arg-type]
+
+    def from_now(self, now_s: int, begun: Mapping[str, Sequence[tuple[int, int]]] | None = None) -> Problem:
+        """The day as a plan made at `now_s` sees it: `now_s` set, each worker's breaks cut to what lies ahead.
+
+        `begun` maps a worker id to the (start, end) seconds of their breaks already begun before `now_s` (as the
+        plan being re-planned or edited had them); see `breaks_ahead`.
+        """
+        known = begun or {}
+        workers = tuple(
+            dataclasses.replace(w, breaks=breaks_ahead(w.breaks, now_s, known.get(w.id, ())))
+            if w.breaks and now_s > min(b.earliest_start_s for b in w.breaks)
+            else w
+            for w in self.workers
+        )
+        if now_s == self.now_s and all(a is b for a, b in zip(workers, self.workers, strict=True)):
+            return self
+        return self.replace(now_s=now_s, workers=workers)
 
     def without_visits(self, visit_ids: Iterable[str]) -> Problem:
         """The same problem with some visits (e.g. cancelled orders) taken out."""

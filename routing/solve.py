@@ -192,8 +192,11 @@ def solve(
     problem, seed and a solution-count stop give the same plan. With `processes` above 1, as many searches run at
     once, with this seed and the next ones, each in its own process, and the best plan is kept
     (`routing.portfolio`): the same budget, the cores of the machine. A timed budget counts from `started_s` (a
-    `time.perf_counter` reading; default: this call).
+    `time.perf_counter` reading; default: this call). With `problem.now_s` set no break is placed before it
+    (`Problem.from_now`).
     """
+    if problem.now_s is not None:
+        problem = problem.from_now(problem.now_s)
     if processes > 1:
         return solve_on_cores(
             problem,
@@ -650,7 +653,8 @@ def replan(
     `problem` is the day as it now stands: a new urgent order added (`Problem.with_visit`), a
     cancelled one taken out (`without_visits`), a worker off sick taken out (`without_workers`, their
     done visits too). `pinned` maps each visit done or in progress to its worker; those keep their
-    place and start time from `previous`. No other visit starts before `now_s`. Every other visit of
+    place and start time from `previous`. No other visit, and no break, starts before `now_s` (`Problem.from_now`:
+    a break `previous` had begun before then counts as taken). Every other visit of
     `previous` counts as announced: giving it to another worker costs `change_penalty`, and moving
     its start by more than the objective's `retime_tolerance_s` costs `retime_penalty_per_s` per
     second. Returns the plan and what changes for whom.
@@ -709,7 +713,8 @@ def replan_problem(
     objective = dataclasses.replace(
         problem.objective, change_penalty=change_penalty, retime_penalty_per_s=retime_penalty_per_s
     )
-    return problem.replace(pins=tuple(pins), announced=tuple(announced), now_s=now_s, objective=objective)
+    ahead = problem.from_now(now_s, previous.breaks_begun(now_s))  # those are taken; none goes before now
+    return ahead.replace(pins=tuple(pins), announced=tuple(announced), objective=objective)
 
 
 # --- OR-Tools ------------------------------------------------------------------------------------

@@ -219,10 +219,10 @@ class PlanJobs:
         origins = {w: p.point for w, p in latest.items()} | _start_points(base.view)
         whole = day_problem(day, orders, sites, workers, origins, self._travel, tz=self.zone)
         problem = whole.problem
-        if today:
-            problem = problem.replace(
-                now_s=seconds_of(day, now, self.zone), pins=pins_under_way(problem, previous, orders)
-            )
+        if today:  # the draft's breaks begun before now are taken; no other goes before now
+            now_s = seconds_of(day, now, self.zone)
+            problem = problem.from_now(now_s, previous.breaks_begun(now_s))
+            problem = problem.replace(pins=pins_under_way(problem, previous, orders))
         try:
             edited = move_visit(problem, previous, str(order_id), str(worker_id))
         except ValueError as exc:

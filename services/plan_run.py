@@ -158,8 +158,8 @@ def _solve(
     problem = whole.problem
     stop = StopRule(max_solutions=ctx.max_solutions, max_seconds=float(job["seconds"]))
     if base is None:
-        if today:  # a plan of today starts from now: no visit is planned in the past
-            problem = problem.replace(now_s=seconds_of(day, now, tz))
+        if today:  # a plan of today starts from now: no visit and no break is planned in the past
+            problem = problem.from_now(seconds_of(day, now, tz))
         plan = solve(
             problem, stop=stop, seed=ctx.seed, on_progress=on_progress, should_stop=should_stop, processes=ctx.processes
         )

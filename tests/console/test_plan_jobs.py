@@ -269,6 +269,25 @@ def test_a_draft_of_today_edited_after_its_routes_should_have_left_has_them_leav
     assert [s["order_id"] for s in after["stops"]] == [s["order_id"] for s in ana["stops"]]
 
 
+def test_a_draft_of_today_edited_after_lunch_plans_no_second_lunch_and_no_break_before_now(sessions, plan_redis):
+    """Tests that a plan of today made at 08:00 (both lunches 11:00-11:30, in the 11:00-15:00 window) and edited at
+    12:10 gives Bo, whose route the move re-times, no second lunch: the draft's lunch, begun before now, counts as
+    taken (`Problem.from_now`). Ana's untouched route keeps hers as history, which the checker does not hold against
+    the draft; no break is placed between 08:00 and now that the draft did not have."""
+    clock = ManualClock(datetime(2025, 3, 4, 8, 0, tzinfo=UTC))
+    jobs = web_jobs(sessions, clock, plan_redis)
+    base = wait_until_finished(jobs, jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30))
+    lunches = {r["worker_id"]: r["breaks"] for r in base["plan"]["routes"]}
+    assert all(len(b) == 1 and b[0]["start"] < "2025-03-04T12:10" for b in lunches.values()), lunches
+    clock.advance(4 * 3600 + 10 * 60)
+
+    moved = jobs.move(actor=MANAGER, plan_id=base["id"], order_id=4, worker_id=2)
+
+    assert [v for v in moved.violations if v.kind == "break"] == []
+    draft = {r["worker_id"]: r for r in jobs.status_json(moved.id)["plan"]["routes"]}
+    assert draft[2]["breaks"] == [] and draft[1]["breaks"] == lunches[1]
+
+
 def test_a_plan_the_checker_faults_is_not_published_and_says_why(sessions, clock, plan_redis):
     """Tests that publishing a draft where Ana got the hvac job (a skill she lacks) is refused with the checker's
     reason and assigns nothing, while the optimiser's plan itself publishes; a plan stored before plans were

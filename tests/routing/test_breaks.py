@@ -279,7 +279,9 @@ def test_a_service_across_the_moment_may_start_only_as_late_as_a_break_before_it
 def test_a_plan_made_when_a_workers_shift_has_less_than_a_break_left_plans_the_rest() -> None:
     """Tests a plan made at 14:34 (as the demo's manager did) with a worker whose shift ends at 15:00: on the break
     relaxation that shift ends a break earlier, at 14:30, before now. PyVRP refused such a worker ("tw_early must
-    be <= start_late") and the plan failed; now the worker serves nothing it cannot and the other plans the day."""
+    be <= start_late") and the plan failed; now the worker serves nothing it cannot and the other plans the day. Both
+    lunch windows (12:00-14:00) closed before 14:34, so the plan places no break (none before now: `from_now`), and
+    what is left PyVRP expresses exactly."""
     visits = [Visit(f"v{k}", location=k, service_s=1200, windows=(Window(14 * H, 16 * H),)) for k in range(1, 5)]
     ending = Worker("w1", start_location=0, end_location=0, shift_start_s=7 * H, shift_end_s=15 * H, breaks=(LUNCH,))
     problem = ten_minutes_apart(visits, [ending, worker("w2")]).replace(now_s=14 * H + 34 * 60)
@@ -288,6 +290,7 @@ def test_a_plan_made_when_a_workers_shift_has_less_than_a_break_left_plans_the_r
 
     plan = solve(problem, stop=FEW, seed=0)
 
-    assert plan.engine == "pyvrp+ortools" and check(problem, plan) == []
+    assert plan.engine == "pyvrp" and check(problem, plan) == []
     assert [r.worker_id for r in plan.routes] == ["w2"] and plan.planned_count == 3  # 14:34 + 3 x 30 min fill w2
+    assert plan.routes[0].breaks == ()
     assert len(plan.unplanned) == 1  # a fourth would start after 16:00, and w1 has 26 minutes: too few for one
