@@ -151,6 +151,8 @@ def _solve(
         sites = {s.id: s for s in sites_repo.list_sites(session)}
         latest = positions_repo.latest_positions(session) if today else {}
         base = plans_repo.get_plan(session, int(job["replan_of"])) if job.get("kind") == "replan" else None
+        published_id = plans_repo.published_plan_id(session, day=day) if today and base is None else None
+        published = plans_repo.get_plan(session, published_id) if published_id is not None else None
     names = {w.id: w.name for w in workers}
     origins = {wid: p.point for wid, p in latest.items()}
     objective = objective_for(str(job.get("minimise", "time")), balance_workload=bool(job.get("balance_workload")))
@@ -159,7 +161,9 @@ def _solve(
     stop = StopRule(max_solutions=ctx.max_solutions, max_seconds=float(job["seconds"]))
     if base is None:
         if today:  # a plan of today starts from now: no visit and no break is planned in the past
-            problem = problem.from_now(seconds_of(day, now, tz))
+            now_s = seconds_of(day, now, tz)  # the breaks the day's published plan had begun are taken
+            shown = published.plan_in(tz) if published is not None else None
+            problem = problem.from_now(now_s, shown.breaks_begun(now_s) if shown is not None else None)
         plan = solve(
             problem, stop=stop, seed=ctx.seed, on_progress=on_progress, should_stop=should_stop, processes=ctx.processes
         )

@@ -288,6 +288,28 @@ def test_a_draft_of_today_edited_after_lunch_plans_no_second_lunch_and_no_break_
     assert draft[2]["breaks"] == [] and draft[1]["breaks"] == lunches[1]
 
 
+def test_a_new_plan_of_today_takes_the_lunches_the_published_plan_had_begun_as_taken(sessions, plan_redis):
+    """Tests that a new plan of today made at 12:10, on a day whose published plan (made at 08:00) has both lunches
+    at 11:00-11:30, gives the worker of an afternoon order no second lunch, though the window (11:00-15:00) is still
+    open: the published plan is what the workers were told, so its lunches begun before now count as taken."""
+    clock = ManualClock(datetime(2025, 3, 4, 8, 0, tzinfo=UTC))
+    jobs = web_jobs(sessions, clock, plan_redis)
+    base = wait_until_finished(jobs, jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30))
+    assert all(r["breaks"][0]["start"] < "2025-03-04T12:10" for r in base["plan"]["routes"])
+    jobs.publish(actor=MANAGER, plan_id=base["id"], apply=lambda pairs: {"assigned": pairs, "kept": []})
+    window = TimeWindow(datetime(2025, 3, 4, 13, 0, tzinfo=UTC), datetime(2025, 3, 4, 15, 0, tzinfo=UTC))
+    with session_scope(sessions) as session:
+        afternoon = orders_repo.add_order(session, site_id=1, type=OrderType.REPAIR, priority=3, window=window,
+                                          service_duration_s=1800, required_skills=("gas",), created_at=clock.now())  # fmt: skip
+    clock.advance(4 * 3600 + 10 * 60)
+
+    fresh = wait_until_finished(jobs, jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30))
+
+    (route,) = [r for r in fresh["plan"]["routes"] if any(s["order_id"] == afternoon.id for s in r["stops"])]
+    assert route["breaks"] == [], route
+    assert fresh["violations"] == []
+
+
 def test_a_plan_the_checker_faults_is_not_published_and_says_why(sessions, clock, plan_redis):
     """Tests that publishing a draft where Ana got the hvac job (a skill she lacks) is refused with the checker's
     reason and assigns nothing, while the optimiser's plan itself publishes; a plan stored before plans were
