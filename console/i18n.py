@@ -318,7 +318,8 @@ def switch_html(next_path: str) -> str:
     current = current_language()
     buttons = "".join(
         f'<button type="submit" name="lang" value="{code}" class="{"lang-current" if code == current else "lang-other"}"'
-        f' aria-pressed="{"true" if code == current else "false"}">{escape(label)}</button>'
+        f' lang="{"zh-CN" if code == "zh_CN" else "en"}" aria-pressed="{"true" if code == current else "false"}">'
+        f"{escape(label)}</button>"
         for code, label in LANGUAGES.items()
     )
     return f'<form class="lang-switch" method="post" action="/lang?{escape(_query(next_path))}">{buttons}</form>'

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from tests.support.browser import login, pick_date, type_in
 from tests.support.consent import consent_on_paper
+from tests.support.servers import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -316,3 +317,67 @@ def test_the_audit_log_labels_its_actions_in_chinese_and_keeps_the_raw_action(br
         context.close()
     export = requests.get(f"{console_server.url}{csv}", headers=headers, timeout=10).text
     assert "create-worker" in export and "新建人员" not in export
+
+
+def fonts_drawing(page, selector: str) -> set[str]:
+    """The families chromium drew `selector`'s text with (DevTools' CSS.getPlatformFontsForNode): what the reader
+    sees, where `document.fonts` only says what was loaded."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+        return {f["familyName"] for f in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]}
+    finally:
+        cdp.detach()
+
+
+def drawn_with_the_shipped_font(page, selector: str) -> None:
+    seen: list[set[str]] = []
+    # The chunks name their family "Noto Sans SC Thin" inside the file (fontsource's subsets of the variable font).
+    wait_until(lambda: seen.append(fonts_drawing(page, selector)) or any(f.startswith("Noto Sans SC") for f in seen[-1]), 15,
+               lambda: f"{selector} on {page.url} drawn with Noto Sans SC (drawn with {seen[-1:]})")  # fmt: skip
+
+
+def test_chinese_is_drawn_with_the_shipped_font_on_every_kind_of_page(browser, console_server, world):
+    """Tests that, on a machine with no Chinese font and no internet, the "中文" button of an English page is drawn
+    with the console's own Noto Sans SC (a Dash page, the sign-in page, the attendance and administration pages,
+    the worker's phone and the customer's page),
+    and that the plain attendance and administration pages in Chinese draw their headings with it. Before, the
+    button showed two empty boxes on every page but the sign-in one, and both plain pages all of their Chinese."""
+    console_server.cli("data", "create-user", "--role", "admin", "--name", "qiu", "--password", "admin-pw-3")
+    context = offline_context(browser, console_server)
+    page = context.new_page()
+    try:
+        page.goto(f"{console_server.url}/login")
+        drawn_with_the_shipped_font(page, ".lang-switch button[value=zh_CN]")
+        login(page, console_server, name="qiu", password="admin-pw-3", path="/reports/", ready=".rep-page")
+        drawn_with_the_shipped_font(page, ".lang-switch button[value=zh_CN]")
+        for path, ready in (("/attendance/", "#ts-table"), ("/admin/", "#tabs button")):
+            page.goto(f"{console_server.url}{path}")
+            page.wait_for_selector(ready, timeout=15_000)
+            drawn_with_the_shipped_font(page, ".lang-switch button[value=zh_CN]")
+        page.click(".lang-switch button[value=zh_CN]")
+        page.wait_for_selector("#tabs button:has-text('人员')", timeout=15_000)
+        drawn_with_the_shipped_font(page, "h1")
+        page.goto(f"{console_server.url}/attendance/")
+        page.wait_for_selector("h1:has-text('考勤与工时')", timeout=15_000)
+        drawn_with_the_shipped_font(page, "h1")
+    finally:
+        context.close()
+    # The worker's phone and the customer's page, each in English, as a new browser opens them.
+    link = requests.post(f"{console_server.url}/api/v1/workers/{world['worker_id']}/push-link", json={},
+                         headers=world["admin"], timeout=10)  # fmt: skip
+    assert link.status_code == 201, link.text
+    phone = offline_context(browser, console_server)
+    try:
+        field = phone.new_page()
+        field.goto(link.json()["url"])
+        field.wait_for_selector(".lang-switch button[value=zh_CN]", timeout=15_000)
+        drawn_with_the_shipped_font(field, ".lang-switch button[value=zh_CN]")
+        field.goto(f"{console_server.url}/c/not-a-link")
+        field.wait_for_selector(".lang-switch button[value=zh_CN]", timeout=15_000)
+        drawn_with_the_shipped_font(field, ".lang-switch button[value=zh_CN]")
+    finally:
+        phone.close()
