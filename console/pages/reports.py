@@ -99,7 +99,9 @@ def _options(values: Sequence[str]) -> list[dict[str, str]]:
 
 
 def _date_input(id_: str, value: date, label: str) -> html.Label:
-    return html.Label([label, dcc.Input(id=id_, type="text", value=value.isoformat(), size="10", debounce=True)])
+    return html.Label(
+        [label, dcc.Input(id=id_, type="text", value=value.isoformat(), size="10", debounce=True, className="rep-date")]
+    )
 
 
 def layout(*, actor_name: str, today: date, may_report: bool) -> html.Div:
@@ -115,11 +117,19 @@ def layout(*, actor_name: str, today: date, may_report: bool) -> html.Div:
                     html.Label(
                         [
                             _("Search"),
-                            dcc.Input(id=H_Q, type="text", placeholder=_("reference, notes, site"), debounce=True),
+                            dcc.Input(
+                                id=H_Q,
+                                type="text",
+                                placeholder=_("reference, notes, site"),
+                                debounce=True,
+                                className="rep-search",
+                            ),
                         ]
                     ),
-                    html.Label([_("Customer"), dcc.Input(id=H_CUSTOMER, type="text", debounce=True)]),
-                    html.Label([_("Team"), dcc.Input(id=H_TEAM, type="text", debounce=True)]),
+                    html.Label(
+                        [_("Customer"), dcc.Input(id=H_CUSTOMER, type="text", debounce=True, className="rep-text")]
+                    ),
+                    html.Label([_("Team"), dcc.Input(id=H_TEAM, type="text", debounce=True, className="rep-text")]),
                     html.Label(
                         [
                             _("Status"),
@@ -137,11 +147,12 @@ def layout(*, actor_name: str, today: date, may_report: bool) -> html.Div:
             html.Div(id=H_MESSAGE, className="plans-message"),
             html.Div(
                 [
-                    html.Button(_("‹ Prev"), id=H_PREV),
+                    html.Button(_("‹ Prev"), id=H_PREV, className="rep-pager"),
                     html.Span(id=H_COUNT, className="hist-count"),
-                    html.Button(_("Next ›"), id=H_NEXT),
+                    html.Button(_("Next ›"), id=H_NEXT, className="rep-pager"),
                     html.Span(id=H_EXPORT, className="rep-export"),
-                ]
+                ],
+                className="rep-pages",
             ),  # fmt: skip
             dcc.Store(id=H_PAGE, data=1),
             html.Div(id=H_TABLE, className="rep-table"),

@@ -65,6 +65,20 @@ def test_history_finds_an_order_and_opens_its_record_with_track(page, console_se
     assert page.errors == []
 
 
+def test_the_history_filters_show_what_is_typed_into_them(page, console_server, week):
+    """Tests that each history filter is a box as wide as what goes into it: both dates show whole, and the search,
+    customer and team boxes are at least 100 px wide. Dash 3 had squeezed every one of them to 18 px, so the bar
+    read as labels with nothing to type into (typing still worked, unseen)."""
+    login(page, console_server, name="m2", password="manager-pw-2", path="/reports/", ready="#hist-search")
+    set_period(page, "hist")
+    boxes = page.evaluate("""() => Object.fromEntries(['hist-from', 'hist-to', 'hist-q', 'hist-customer', 'hist-team']
+      .map((id) => { const e = document.getElementById(id); return [id, [e.clientWidth, e.scrollWidth]]; }))""")
+    for date_box in ("hist-from", "hist-to"):
+        shown, needed = boxes[date_box]
+        assert shown >= needed, f"{date_box}: {shown} px shown of the {needed} px its date needs"
+    assert all(boxes[box][0] >= 100 for box in ("hist-q", "hist-customer", "hist-team")), boxes
+
+
 # The south bar has kept its place between two polls (plotly redraws the chart after a figure change).
 STILL_BAR = """() => {
   const bar = document.querySelectorAll('#rep-chart g.point path')[1];
