@@ -118,8 +118,10 @@ def _no_page_here() -> tuple[flask.Response, int]:
     """404 for a path no page has, in the request's language (Dash's catch-all would serve its page there)."""
     body = (
         f'<!doctype html><html lang="{html_lang()}"><meta charset="utf-8"><title>Outfield</title>'
-        f'<p class="refused">{escape(_("There is no page at this address."))}</p>'
-        f'<p><a href="/">{escape(_("Live map"))}</a></p></html>'
+        '<link rel="stylesheet" href="/assets/style.css">'
+        '<link rel="stylesheet" href="/assets/fonts/noto-sans-sc/noto-sans-sc.css">'
+        f'<div class="login"><p class="refused">{escape(_("There is no page at this address."))}</p>'
+        f'<p><a href="/">{escape(_("Live map"))}</a></p></div></html>'
     )
     return flask.Response(body, mimetype="text/html"), 404
 

@@ -215,7 +215,7 @@
   // A worker drawn at their home base says so until their first fix, or that they are not tracked.
   function markerText(p) {
     if (p.untracked) return p.name + " · " + untrackedWords(p.untracked);
-    return p.fix_time ? p.name : p.name + " · no fix yet";
+    return p.fix_time ? p.name : p.name + " · " + _("no fix yet");
   }
 
   // Whether fix time `a` is before `b` (a worker with no fix yet has none older).

@@ -381,3 +381,24 @@ def test_chinese_is_drawn_with_the_shipped_font_on_every_kind_of_page(browser, c
         drawn_with_the_shipped_font(field, ".lang-switch button[value=zh_CN]")
     finally:
         phone.close()
+
+
+def test_a_worker_without_a_fix_is_labelled_in_chinese_on_the_map(browser, console_server):
+    """Tests that on the live map in Chinese a tracked worker drawn at their home base before a first fix is labelled
+    "… · 尚无定位", not "… · no fix yet" (the marker's label was left in English while their row was translated)."""
+    admin = {"Authorization": f"Bearer {console_server.admin_token}"}
+    created = requests.post(f"{console_server.url}/api/v1/workers", headers=admin, timeout=10,
+                            json={"name": "Li Lei", "device_id": "li-lei-1", "home_base": {"lat": 43.7385, "lon": 7.4240}})  # fmt: skip
+    assert created.status_code == 201, created.text
+    consent_on_paper(requests.post, admin, [created.json()["id"]], url=console_server.url)
+    context = offline_context(browser, console_server)
+    page = context.new_page()
+    try:
+        login(page, console_server)
+        page.click(".lang-switch button[value=zh_CN]")
+        page.wait_for_selector(".plans-nav:has-text('路线计划')", timeout=15_000)
+        page.wait_for_selector(".worker-label:has-text('Li Lei · 尚无定位')", timeout=15_000)
+        assert page.locator(".worker-label:has-text('no fix yet')").count() == 0
+    finally:
+        page.click(".lang-switch button[value=en]")
+        context.close()
