@@ -940,7 +940,11 @@
       navigator.serviceWorker.register("/field/sw.js", { scope: "/field/" }).catch(() => {});
       // On the first visit the worker takes over after the day was fetched: fetch it once more
       // through the worker, so that its cache holds the day too.
-      navigator.serviceWorker.addEventListener("controllerchange", () => refreshDay());
+      navigator.serviceWorker.addEventListener("controllerchange", () => {
+        refreshDay();
+        keepFontsOffline();
+      });
+      if (navigator.serviceWorker.controller) keepFontsOffline();
     }
 
     try {
@@ -965,6 +969,21 @@
   }
 
   // attendance.js (clock-in/out, late entries, the day's report, reminders) plugs in through these.
+  // The chunks of the shipped Chinese font this page drew with before the service worker took over (the first
+  // visit) were fetched past it: fetch them once more through it, so that the page offline draws the same text
+  // (and asks the network for none of them). `state.fontsKeptOffline` says it is done (tests read it).
+  async function keepFontsOffline() {
+    try {
+      await document.fonts.ready;
+      const chunks = performance.getEntriesByType("resource").map((e) => e.name)
+        .filter((u) => u.startsWith(location.origin + "/assets/fonts/") && u.endsWith(".woff2"));
+      await Promise.all([...new Set(chunks)].map((u) => fetch(u).catch(() => null)));
+      state.fontsKeptOffline = true;
+    } catch (e) {
+      // no network: the chunks are fetched through the worker on the next visit
+    }
+  }
+
   window.outfieldField = {
     state: state, sync: sync, refreshDay: refreshDay, assignmentsReceived: 0, api: API, token: TOKEN,
     days: days, // reads of the day asked and answered (tests read it)

@@ -152,6 +152,8 @@ def open_day(page, url: str) -> None:
     page.wait_for_function("() => window.outfieldField.state.socketUp", timeout=10_000)
     # ... and has fetched the attendance through it once, so that the worker's cache holds it too.
     page.wait_for_function("() => (window.outfieldField.attendance || {}).keptOffline === true", timeout=10_000)
+    # ... and the chunks of the Chinese font its "中文" button is drawn with.
+    page.wait_for_function("() => window.outfieldField.state.fontsKeptOffline === true", timeout=10_000)
 
 
 def login_dispatcher(browser, server):
