@@ -63,6 +63,7 @@ def test_manager_optimises_a_day_and_reviews_the_plan(page, console_server, day)
     """Tests that a manager opens /plans/, picks the day, optimises for 2 s, watches progress and sees KPIs, route polylines, the Gantt chart and the unplanned reason."""
     login_to_plans(page, console_server)
     assert page.locator("#plan-seconds").input_value() == "10"
+    page.wait_for_selector('#plan-gantt:has-text("Pick a plan to see each worker\'s day on a timeline.")')
     date_input = page.locator("#plan-date")
     date_input.fill(day["date"])
     date_input.press("Enter")
@@ -94,6 +95,13 @@ def test_manager_optimises_a_day_and_reviews_the_plan(page, console_server, day)
     page.wait_for_function(ROUTES_IN_VIEW, timeout=10_000)  # the map has flown to the routes
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "plans-page.png"), full_page=True)
+
+    # A day with no plan: the timeline says so, where it went on showing the last plan's bars.
+    date_input.fill((date.fromisoformat(day["date"]) + timedelta(days=1)).isoformat())
+    date_input.press("Enter")
+    page.wait_for_selector("#plan-unplanned:has-text('No plan picked.')", timeout=10_000)
+    page.wait_for_selector('#plan-gantt:has-text("Pick a plan to see each worker\'s day on a timeline.")')
+    assert page.locator("#plan-gantt .bars path").count() == 0
     assert not page.errors, page.errors
 
 

@@ -95,3 +95,30 @@ def gantt_figure(view: PlanView, violations: Sequence[PlanViolation] = ()) -> go
         yaxis={"autorange": "reversed", "title": None},
     )
     return fig
+
+
+def empty_gantt(message: str) -> go.Figure:
+    """The timeline with no plan to show: `message` where the bars go, no axes (an empty plotly figure drew the
+    axes of nothing, -1 to 6); also what replaces a plan's bars when no plan is picked any more."""
+    fig = go.Figure()
+    fig.update_layout(
+        template="plotly_dark",
+        paper_bgcolor="#111827",
+        plot_bgcolor="#111827",
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        height=90,
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        annotations=[
+            {
+                "text": message,
+                "showarrow": False,
+                "font": {"color": "#94a3b8", "size": 15},
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.5,
+                "y": 0.5,
+            }
+        ],  # fmt: skip
+    )
+    return fig

@@ -8,7 +8,6 @@ from datetime import date
 from typing import Any
 
 import dash_leaflet as dl
-import plotly.graph_objects as go
 from dash import dcc, html
 from dash_socketio import DashSocketIO
 
@@ -47,6 +46,7 @@ from console.pages.plans.common import (
     VERSION,
     VIOLATIONS,
 )
+from console.pages.plans.gantt import empty_gantt
 from console.pages.plans.summary import default_plan, plan_options
 from services.plan_views import PlanSummary
 
@@ -198,14 +198,7 @@ def layout(*, tile_url: str | None, actor_name: str, day: date, summaries: Seque
                 id=GANTT,
                 className="plans-gantt",
                 config={"displayModeBar": False},
-                figure=go.Figure(
-                    layout={
-                        "template": "plotly_dark",
-                        "paper_bgcolor": "#111827",
-                        "plot_bgcolor": "#0b1120",
-                        "height": 160,
-                    }
-                ),  # fmt: skip
+                figure=empty_gantt(_("Pick a plan to see each worker's day on a timeline.")),
             ),
         ],
     )

@@ -29,7 +29,7 @@ from console.pages.plans.common import (
     VERSION,
     VIOLATIONS,
 )
-from console.pages.plans.gantt import gantt_figure
+from console.pages.plans.gantt import empty_gantt, gantt_figure
 from console.pages.plans.map_view import roads_note, route_bounds, route_layers, route_paths
 from console.pages.plans.panels import compare_panel, move_choices, unplanned_list, violations_list
 from console.pages.plans.summary import badge, kpi_tiles, plan_kpis, progress_text
@@ -60,7 +60,8 @@ def register(dash_app: Dash, page: PlanPage) -> None:
     def show(picked: Any, _version: Any) -> tuple[Any, ...]:
         """Everything about the picked plan: state, KPIs, map, timeline, rules, comparison, move choices; and a
         request to refresh the picker's labels (its state, published or not), followed if its day is the day shown."""
-        empty = ("", "plan-badge", True, True, [], [], no_update, no_update,
+        no_timeline = empty_gantt(_("Pick a plan to see each worker's day on a timeline."))
+        empty = ("", "plan-badge", True, True, [], [], no_update, no_timeline,
                  html.P(_("No plan picked."), className="plan-empty"), "", "", [], [], no_update, "")  # fmt: skip
         plan_id = inputs.picked_id(picked)
         if plan_id is None or isinstance(page.actor_or_refusal(), str):
@@ -72,7 +73,8 @@ def register(dash_app: Dash, page: PlanPage) -> None:
         asked = pick_request(status.day)
         view = status.view
         if view is None:
-            return (text, css, True, True, [], [], no_update, no_update,
+            waiting = empty_gantt(_("The timeline shows once the plan is ready."))
+            return (text, css, True, True, [], [], no_update, waiting,
                     progress_text(status.state, status.progress, status.error), "", "", [], [], asked, "")  # fmt: skip
         violations = status.violations
         places = page.locate(view.order_ids)
