@@ -245,11 +245,12 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         ok = bus.ping()
         return flask.jsonify({"redis": ok}), 200 if ok else 503
 
+    # What a browser asks for on a page without an icon link (the plain pages): Dash's own icon, which its pages
+    # link as /_favicon.ico. Any other path no page has is answered 404 (console/http_errors.py).
+    icon = pkgutil.get_data("dash", "favicon.ico") or b""
+
     @server.get("/favicon.ico")
     def favicon() -> flask.Response:
-        # What a browser asks for on a page without an icon link (the plain pages): Dash's own icon, which its
-        # pages link as /_favicon.ico. Any other path no page has is answered 404 (console/http_errors.py).
-        icon = pkgutil.get_data("dash", "favicon.ico") or b""
         return flask.Response(icon, mimetype="image/x-icon", headers={"Cache-Control": "public, max-age=86400"})
 
     @server.before_request

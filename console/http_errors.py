@@ -27,12 +27,11 @@ from typing import Any, Final
 
 import flask
 from dash import Dash
-from markupsafe import escape
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 
-from console.i18n import _, html_lang
+from console.i18n import _, message_page
 from console.request_body import read_body
 from dispatch.errors import MAX_ID, AppError
 from realtime.ingest import IngestError, decode_json
@@ -116,14 +115,7 @@ def register(server: flask.Flask, *, dash_apps: Mapping[str, Dash]) -> None:
 
 def _no_page_here() -> tuple[flask.Response, int]:
     """404 for a path no page has, in the request's language (Dash's catch-all would serve its page there)."""
-    body = (
-        f'<!doctype html><html lang="{html_lang()}"><meta charset="utf-8"><title>Outfield</title>'
-        '<link rel="stylesheet" href="/assets/style.css">'
-        '<link rel="stylesheet" href="/assets/fonts/noto-sans-sc/noto-sans-sc.css">'
-        f'<div class="login"><p class="refused">{escape(_("There is no page at this address."))}</p>'
-        f'<p><a href="/">{escape(_("Live map"))}</a></p></div></html>'
-    )
-    return flask.Response(body, mimetype="text/html"), 404
+    return flask.Response(message_page(_("There is no page at this address.")), mimetype="text/html"), 404
 
 
 def dash_call_problem(body: bytes, callback_map: Mapping[str, Any]) -> str | None:

@@ -235,6 +235,21 @@ def page_texts(page: str) -> list[str]:
     return found
 
 
+def message_page(text: str) -> str:
+    """A short page saying `text` (already in this request's language) on the console's card, with a link back to
+    the live map: what a person who opened a page they may not see, or one that does not exist, reads."""
+    from markupsafe import escape
+
+    return (
+        f'<!doctype html><html lang="{html_lang()}"><meta charset="utf-8"><title>Outfield</title>'
+        '<link rel="stylesheet" href="/assets/style.css">'
+        '<link rel="stylesheet" href="/assets/fonts/noto-sans-sc/noto-sans-sc.css">'
+        '<link rel="stylesheet" href="/assets/fonts/chinese.css">'
+        f'<div class="login"><p class="refused">{escape(text)}</p>'
+        f'<p><a href="/">{escape(_("Live map"))}</a></p></div></html>'
+    )
+
+
 def plain_page(path: Path, *, next_path: str, replacements: dict[str, str] | None = None) -> str:
     """A plain HTML page (administration, attendance, the customer's page) in this request's language: every text
     a person reads translated through the catalogue, `lang` set, the catalogue on `<body data-messages>` for the

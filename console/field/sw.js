@@ -6,11 +6,11 @@
  */
 "use strict";
 
-const CACHE = "outfield-field-v3";
+const CACHE = "outfield-field-v4";
 const SHELL = "/field/static/index.html";
-const FONT_CSS = "/assets/fonts/noto-sans-sc/noto-sans-sc.css";
+const FONT_CSS = ["/assets/fonts/noto-sans-sc/noto-sans-sc.css", "/assets/fonts/chinese.css"];
 const CATALOGUE = "/i18n/catalogue.json"; // the office's words in the phone's language (its `lang` cookie)
-const ASSETS = [SHELL, "/field/static/style.css", FONT_CSS, CATALOGUE].concat(
+const ASSETS = [SHELL, "/field/static/style.css", ...FONT_CSS, CATALOGUE].concat(
   ["i18n", "idb", "socketio", "map", "signature", "forms", "app", "attendance"].map((name) => `/field/static/${name}.js`),
 );
 
@@ -33,7 +33,7 @@ self.addEventListener("fetch", (event) => {
   if (req.mode === "navigate" && url.pathname.startsWith("/field/")) {
     event.respondWith(page(req));
   } else if (url.pathname.startsWith("/field/static/") || /^\/api\/v1\/field\/[^/]+\/(day|attendance)$/.test(url.pathname)
-             || url.pathname === CATALOGUE || url.pathname === FONT_CSS) {
+             || url.pathname === CATALOGUE || FONT_CSS.includes(url.pathname)) {
     event.respondWith(networkFirst(req));
   } else if (url.pathname.startsWith("/assets/fonts/")) {
     event.respondWith(cacheFirst(req)); // a font chunk never changes under its name

@@ -97,9 +97,11 @@ def gantt_figure(view: PlanView, violations: Sequence[PlanViolation] = ()) -> go
     return fig
 
 
-def empty_gantt(message: str) -> go.Figure:
-    """The timeline with no plan to show: `message` where the bars go, no axes (an empty plotly figure drew the
-    axes of nothing, -1 to 6); also what replaces a plan's bars when no plan is picked any more."""
+def empty_gantt(message: str | None = None) -> go.Figure:
+    """The timeline with no plan to show: `message` (by default, to pick one) where the bars go, no axes (an empty
+    plotly figure drew the axes of nothing, -1 to 6); also what replaces a plan's bars when no plan is picked any
+    more."""
+    message = message or _("Pick a plan to see each worker's day on a timeline.")
     fig = go.Figure()
     fig.update_layout(
         template="plotly_dark",

@@ -198,7 +198,7 @@ def layout(*, tile_url: str | None, actor_name: str, day: date, summaries: Seque
                 id=GANTT,
                 className="plans-gantt",
                 config={"displayModeBar": False},
-                figure=empty_gantt(_("Pick a plan to see each worker's day on a timeline.")),
+                figure=empty_gantt(),
             ),
         ],
     )

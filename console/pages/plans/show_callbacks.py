@@ -60,8 +60,7 @@ def register(dash_app: Dash, page: PlanPage) -> None:
     def show(picked: Any, _version: Any) -> tuple[Any, ...]:
         """Everything about the picked plan: state, KPIs, map, timeline, rules, comparison, move choices; and a
         request to refresh the picker's labels (its state, published or not), followed if its day is the day shown."""
-        no_timeline = empty_gantt(_("Pick a plan to see each worker's day on a timeline."))
-        empty = ("", "plan-badge", True, True, [], [], no_update, no_timeline,
+        empty = ("", "plan-badge", True, True, [], [], no_update, empty_gantt(),
                  html.P(_("No plan picked."), className="plan-empty"), "", "", [], [], no_update, "")  # fmt: skip
         plan_id = inputs.picked_id(picked)
         if plan_id is None or isinstance(page.actor_or_refusal(), str):
