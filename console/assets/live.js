@@ -158,7 +158,9 @@
     return node;
   }
 
-  function markerClass(id, state) { return "worker-marker worker-" + id + " worker-state-" + state; }
+  function markerClass(id, state, home) {
+    return "worker-marker worker-" + id + " worker-state-" + state + (home ? " worker-home" : "");
+  }
 
   function place(w, u) {
     w.latlng = [u.lat, u.lon];
@@ -176,7 +178,7 @@
     w.props.state = state;
     const marker = fleet.markers.get(id);
     if (!marker) return;
-    marker.options.className = markerClass(id, state);
+    marker.options.className = markerClass(id, state, atHome(w.props));
     marker.setStyle({ fillColor: STATE_COLOURS[state] || STATE_COLOURS.offline });
     const path = marker.getElement();
     if (path) { path.classList.remove("worker-state-" + before); path.classList.add("worker-state-" + state); }
@@ -196,20 +198,36 @@
     }
     w.props.state = stateOf(w.props, Date.now());
     const marker = L.circleMarker(w.latlng, {
-      radius: 9 * view.scale, weight: 2 * view.scale, color: "#0b1120", fillOpacity: 0.95,
+      weight: 2 * view.scale, color: "#0b1120",
       fillColor: STATE_COLOURS[w.props.state] || STATE_COLOURS.offline,
-      className: markerClass(id, w.props.state),
+      className: markerClass(id, w.props.state, atHome(w.props)),
+      ...homeStyle(w.props),
     });
-    const permanent = labelsOn("workerLabels");
-    marker.bindTooltip(label(markerText(w.props)), {
-      direction: "top", offset: [0, -8 * view.scale], permanent: permanent,
-      className: "marker-label worker-label" + (permanent ? " label-permanent" : ""),
-    });
+    bindWorkerLabel(marker, w.props);
     frontOnHover(marker, null, null);
     fleet.markers.set(id, marker);
     schedulePanel();
     scheduleFit();
     return marker;
+  }
+
+  // A worker drawn at their home base (no fix yet, or not tracked) is not where they are: a smaller, paler marker
+  // whose label shows on hover only, so the names on the wall are those of the workers the map places.
+  function atHome(p) { return Boolean(p.untracked) || !p.fix_time; }
+
+  function homeStyle(p) {
+    return atHome(p) ? { radius: 6 * view.scale, fillOpacity: 0.45 } : { radius: 9 * view.scale, fillOpacity: 0.95 };
+  }
+
+  function bindWorkerLabel(marker, p) {
+    const permanent = labelsOn("workerLabels") && !atHome(p);
+    marker.unbindTooltip();
+    marker.bindTooltip(label(markerText(p)), {
+      direction: "top", offset: [0, -8 * view.scale], permanent: permanent,
+      className: "marker-label worker-label" + (permanent ? " label-permanent" : ""),
+    });
+    const path = marker.getElement();
+    if (path) path.classList.toggle("worker-home", atHome(p));
   }
 
   // A worker drawn at their home base says so until their first fix, or that they are not tracked.
@@ -237,7 +255,7 @@
       place(w, u);
       const marker = fleet.markers.get(u.worker_id);
       if (marker) marker.setLatLng(w.latlng);
-      if (marker && first) marker.setTooltipContent(label(markerText(w.props)));
+      if (marker && first) { marker.setStyle(homeStyle(w.props)); bindWorkerLabel(marker, w.props); }
       restyle(u.worker_id, w, nowMs);
     }
     if (updates.length) scheduleFit();

@@ -159,12 +159,24 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
                     ),
                     orders.orders_pane(),
                     orders.new_order_pane(),
-                    html.Div(
-                        _("Signed in as {name} · Idle · En route · On site · Offline").format(name=actor_name),
-                        className="legend",
-                    ),
+                    legend(actor_name),
                 ],
             ),
+        ],
+    )
+
+
+def legend(actor_name: str) -> html.Div:
+    """Who is signed in, and what the workers' marker colours mean (the colours are style.css's `.dot`s, the
+    markers' live.js's STATE_COLOURS); a worker with no fix yet is drawn small and pale at their home base."""
+    states = [("idle", _("Idle")), ("en_route", _("En route")), ("on_site", _("On site")), ("offline", _("Offline"))]
+    keys = [html.Span([html.I(className="dot"), text], className=f"legend-key state-{state}") for state, text in states]
+    keys.append(html.Span([html.I(className="dot"), _("No fix yet")], className="legend-key state-home"))
+    return html.Div(
+        className="legend",
+        children=[
+            html.Div(_("Signed in as {name}").format(name=actor_name), className="legend-user"),
+            html.Div(keys, className="legend-keys", **{"aria-label": _("Worker states")}),
         ],
     )
 

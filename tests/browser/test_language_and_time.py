@@ -397,6 +397,7 @@ def test_a_worker_without_a_fix_is_labelled_in_chinese_on_the_map(browser, conso
         login(page, console_server)
         page.click(".lang-switch button[value=zh_CN]")
         page.wait_for_selector(".plans-nav:has-text('路线计划')", timeout=15_000)
+        page.locator(f"path.worker-{created.json()['id']}").hover()  # at home base: labelled on hover
         page.wait_for_selector(".worker-label:has-text('Li Lei · 尚无定位')", timeout=15_000)
         assert page.locator(".worker-label:has-text('no fix yet')").count() == 0
     finally:

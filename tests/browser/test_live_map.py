@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -270,6 +271,45 @@ def test_a_team_scoped_dispatchers_wall_screen_shows_only_their_teams_workers(pa
     )
     assert "Sven South" in page.locator(".worker-row").inner_text()
     page.wait_for_selector(".conn-live", timeout=5_000)
+    assert not [e for e in page.errors if "favicon" not in e], page.errors
+
+
+def test_a_worker_without_a_fix_is_drawn_small_and_named_on_hover_until_the_first_fix(page, console_server, fleet):
+    """Tests that a worker drawn at their home base before a first fix gets a smaller, paler marker and no permanent
+    label (twenty off-shift names covered the active fleet on the demo's wall), says "no fix yet" on hover, and that
+    their first fix moves the marker, makes it full size and gives it the permanent label with their name."""
+    admin = {"Authorization": f"Bearer {console_server.admin_token}"}
+    r = requests.post(f"{console_server.url}/api/v1/workers", headers=admin, timeout=5,
+                      json={"name": "Hana Home", "device_id": "h-1", "home_base": {"lat": 43.734, "lon": 7.419}})  # fmt: skip
+    assert r.status_code == 201, r.text
+    hana = r.json()["id"]
+    consent_on_paper(requests.post, admin, [hana], url=console_server.url)
+    login(page, console_server)
+    marker = page.locator(f"path.worker-{hana}")
+    marker.wait_for(timeout=10_000)
+    placed = page.locator(f"path.worker-{fleet['Ana Rossi']}")
+    radius = "(el) => el.getBoundingClientRect().width"
+    assert "worker-home" in marker.get_attribute("class")
+    assert marker.evaluate(radius) < placed.evaluate(radius)
+    permanent = page.locator(".worker-label.label-permanent")
+    expect(permanent.filter(has_text="Ana Rossi")).to_have_count(1)
+    expect(permanent.filter(has_text="Hana Home")).to_have_count(0)
+    marker.hover()
+    expect(page.locator(".worker-label", has_text="Hana Home")).to_have_text("Hana Home · no fix yet")
+    page.mouse.move(5, 5)
+
+    ping(console_server, "h-1", 43.7391, 7.4272)
+    expect(permanent.filter(has_text="Hana Home")).to_have_text("Hana Home", timeout=10_000)
+    assert "worker-home" not in marker.get_attribute("class")
+    assert marker.evaluate(radius) == placed.evaluate(radius)
+    # The legend says what the colours are: Hana, standing still, is drawn in the legend's "Idle" colour.
+    expect(page.locator(".legend-key")).to_have_text(["Idle", "En route", "On site", "Offline", "No fix yet"])
+    colour = (
+        "(el) => { const c = document.createElement('canvas').getContext('2d'); c.fillStyle = el.tagName === 'path'"
+    )
+    colour += " ? el.getAttribute('fill') : getComputedStyle(el).backgroundColor; return c.fillStyle; }"
+    expect(marker).to_have_class(re.compile(r"worker-state-idle"))
+    assert marker.evaluate(colour) == page.locator(".legend .state-idle .dot").evaluate(colour)
     assert not [e for e in page.errors if "favicon" not in e], page.errors
 
 

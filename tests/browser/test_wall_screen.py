@@ -121,8 +121,9 @@ def test_the_default_view_holds_every_worker_and_open_order(walls, day, size) ->
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_labels_and_text_are_at_least_the_chosen_sizes(walls, day, size) -> None:
-    """Tests that every worker marker carries its name and every open order its number as permanent labels, and
-    that labels, body text and every other text in the panels are at least the documented sizes for the screen."""
+    """Tests that every worker the map places (with a fix) carries their name and every open order its number as
+    permanent labels, the workers drawn at home base without a fix none, and that labels, body text and every other
+    text in the panels are at least the documented sizes for the screen."""
     sizes = walls[size].evaluate("""() => {
       const px = (el) => parseFloat(getComputedStyle(el).fontSize) * (el.currentCSSZoom || 1);
       const min = (sel) => Math.min(...[...document.querySelectorAll(sel)].filter((e) => e.offsetParent !== null
@@ -132,6 +133,7 @@ def test_labels_and_text_are_at_least_the_chosen_sizes(walls, day, size) -> None
       return {
         workerLabels: document.querySelectorAll('.leaflet-tooltip.worker-label').length,
         orderLabels: document.querySelectorAll('.leaflet-tooltip.order-label').length,
+        atHome: document.querySelectorAll('path.worker-marker.worker-home').length,
         labels: min('.leaflet-tooltip.marker-label'),
         body: min('.worker-name, .order-title, .card p, .alerts-list:empty, .panel h1'),
         any: Math.min(...texts.map(px)),
@@ -139,6 +141,7 @@ def test_labels_and_text_are_at_least_the_chosen_sizes(walls, day, size) -> None
       };
     }""")
     k = scale(size[0])
-    assert (sizes["workerLabels"], sizes["orderLabels"]) == (day["workers"], day["open_orders"])
-    assert all(sizes["names"])
+    assert (sizes["workerLabels"], sizes["orderLabels"]) == (day["reported"], day["open_orders"])
+    assert sizes["atHome"] == day["workers"] - day["reported"] > 0
+    assert all(sizes["names"]) and not any("no fix yet" in name for name in sizes["names"])
     assert sizes["labels"] >= 15 * k and sizes["body"] >= 16 * k and sizes["any"] >= 13 * k, sizes
