@@ -22,6 +22,11 @@
     declined: N_("declined"), cancelled: N_("cancelled"),
   };
   function stateWord(state) { return STATE_WORDS[state] ? _(STATE_WORDS[state]) : state.replace("_", " "); }
+  const TYPE_WORDS = {
+    visit: N_("visit"), repair: N_("repair"), inspection: N_("inspection"), delivery: N_("delivery"),
+    emergency: N_("emergency"),
+  };
+  function typeWord(type) { return TYPE_WORDS[type] ? _(TYPE_WORDS[type]) : String(type); }
   // Why a worker is not tracked (the snapshot's `untracked`, services/geojson.py untracked_reason): their fixes
   // are not kept, so the map shows them at their home base (or only in the list) and says so.
   const UNTRACKED_WORDS = { no_consent: N_("no consent: not tracked"), consent_withdrawn: N_("consent withdrawn: not tracked") };
@@ -928,7 +933,7 @@
   function fillOrderRow(node, p, who, selected) {
     const sub = ["P" + p.priority, windowText(p), who].filter((x) => x).join(" · ");
     const main = span("order-main");
-    main.append(span("order-title", "#" + p.order_id + " " + p.type + " · " + siteName(p)), span("order-sub", sub));
+    main.append(span("order-title", "#" + p.order_id + " " + typeWord(p.type) + " · " + siteName(p)), span("order-sub", sub));
     // A check-in the server could not verify: said in words on the row, not only by the marker's ring.
     if (p.flag) main.append(span("order-flag", "⚠ " + p.flag));
     node.className = "order-row status-" + p.status + (p.order_id === selected ? " selected" : "") + (p.flag ? " flagged" : "");
@@ -1046,7 +1051,7 @@
         const p = feats.find((q) => q.order_id === sel);
         head = [
           el("H2", { children: "#" + sel + (p ? " · " + siteName(p) : "") }),
-          p ? el("Span", { className: "status-pill status-" + p.status, children: p.status.replace("_", " ") }) : null,
+          p ? el("Span", { className: "status-pill status-" + p.status, children: stateWord(p.status) }) : null,
           p && p.flag ? el("P", { className: "flag-banner", role: "alert", children: "⚠ " + p.flag }) : null,
         ];
       }

@@ -10,7 +10,7 @@ from typing import Any
 
 from dash import dcc, html
 
-from console.i18n import _
+from console.i18n import N_, _
 from console.pages import ids, inputs
 from console.pages.orders.common import distance_text, minutes_text, refused_notice, selected_order_id
 from dispatch.assign import Candidate, Nearby, Origin
@@ -23,7 +23,7 @@ NEAR_DEFAULT_N = 5
 
 NEAR_MAX_N = 50
 
-ORIGINS = {Origin.FIX: "from last fix", Origin.HOME_BASE: "from home base"}
+ORIGINS = {Origin.FIX: N_("from last fix"), Origin.HOME_BASE: N_("from home base")}
 
 
 def near_form() -> html.Details:
@@ -156,9 +156,9 @@ def candidate_row(candidate: Candidate, rank: int, *, name: str, best: bool, cur
     return {
         "rank": rank,
         "name": name,
-        "eta": f"ETA {minutes_text(candidate.eta_s)}",
-        "score": f"score {candidate.score_s / 60:.1f}",
-        "late": f"{minutes_text(candidate.late_s)} late" if candidate.late_s > 0 else "",
+        "eta": _("ETA {time}").format(time=minutes_text(candidate.eta_s)),
+        "score": _("score {n}").format(n=f"{candidate.score_s / 60:.1f}"),
+        "late": _("{time} late").format(time=minutes_text(candidate.late_s)) if candidate.late_s > 0 else "",
         "worker_id": candidate.worker_id,
         "best": best,
         "current": current,
@@ -174,8 +174,8 @@ def candidate_list(rows: Sequence[Mapping[str, Any]], *, can_manage: bool) -> ht
         "assign": _("Assign"),
         "assigned": _("assigned"),
         "score_title": _("ETA plus a penalty per order already booked today, in minutes (lower is better)"),
-        "best_title": "The proposed worker: one click",
-        "override_title": "Override: give a reason below first",
+        "best_title": _("The proposed worker: one click"),
+        "override_title": _("Override: give a reason below first"),
         "button_type": ids.ASSIGN if can_manage else "",  # read by live.js's listener: ASSIGN_CLICK
     }
     data = {
@@ -193,8 +193,11 @@ def near_defaults(order: WorkOrder) -> dict[str, Any]:
 def near_view(found: Sequence[tuple[Nearby, str]], query: NearQuery, *, can_manage: bool) -> Any:
     """The nearest workers by travel time, each with an Assign button (the override rules still apply)."""
     if not found:
-        needs = f" with {', '.join(sorted(query.skills))}" if query.skills else ""
-        return html.P(f"Nobody{needs} is available now.", className="warn")
+        if query.skills:
+            text = _("Nobody with {skills} is available now.").format(skills=", ".join(sorted(query.skills)))
+        else:
+            text = _("Nobody is available now.")
+        return html.P(text, className="warn")
     rows = []
     for rank, (near, name) in enumerate(found, start=1):
         parts: list[Any] = [
@@ -202,9 +205,9 @@ def near_view(found: Sequence[tuple[Nearby, str]], query: NearQuery, *, can_mana
             html.Span(name, className="cand-name near-name"),
             html.Span(
                 [
-                    html.Span(f"ETA {minutes_text(near.eta_s)}", className="cand-eta near-eta"),
+                    html.Span(_("ETA {time}").format(time=minutes_text(near.eta_s)), className="cand-eta near-eta"),
                     html.Span(
-                        f"{distance_text(near.distance_m)} · {ORIGINS.get(near.origin_kind, '')}",
+                        f"{distance_text(near.distance_m)} · {_(ORIGINS[near.origin_kind])}",
                         className="cand-score",
                     ),
                 ],

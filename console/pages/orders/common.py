@@ -41,11 +41,11 @@ def selected_order_id(selected: Any) -> int | None:
 def minutes_text(seconds: float) -> str:
     """A duration for a person: '<1 min', '7 min', '2 h 05 min'."""
     if seconds < 60:
-        return "<1 min"
+        return "<" + i18n.reason("1 min")
     total = round(seconds / 60)
     if total < 120:
-        return f"{total} min"
-    return f"{total // 60} h {total % 60:02d} min"
+        return i18n.reason(f"{total} min")
+    return i18n.reason(f"{total // 60} h {total % 60:02d} min")
 
 
 def window_text(window: TimeWindow) -> str:
@@ -55,7 +55,7 @@ def window_text(window: TimeWindow) -> str:
 
 def distance_text(metres: float) -> str:
     """'350 m', '1.2 km'."""
-    return f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km"
+    return i18n.reason(f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km")
 
 
 def humanise(reason: str) -> str:

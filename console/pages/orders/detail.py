@@ -10,7 +10,7 @@ from typing import Any
 from dash import html
 
 from console import i18n
-from console.i18n import _
+from console.i18n import N_, _
 from console.pages import checkin_confidence, ids
 from console.pages.orders.assignment import actions_panel, candidate_list, candidate_row
 from console.pages.orders.common import NO_ORDER_HINT, distance_text, humanise, minutes_text, window_text
@@ -20,10 +20,10 @@ from dispatch.orders import FINAL_STATUSES
 from services.dispatch_service import Explained
 
 VERDICTS = {
-    CheckinKind.VERIFIED.value: "verified",
-    CheckinKind.OUTSIDE_GEOFENCE.value: "outside the site's geofence",
-    CheckinKind.POOR_ACCURACY.value: "location too inaccurate to verify",
-    CheckinKind.NO_LOCATION.value: "no location sent",
+    CheckinKind.VERIFIED.value: N_("verified"),
+    CheckinKind.OUTSIDE_GEOFENCE.value: N_("outside the site's geofence"),
+    CheckinKind.POOR_ACCURACY.value: N_("location too inaccurate to verify"),
+    CheckinKind.NO_LOCATION.value: N_("no location sent"),
 }
 
 FIELD_HIDDEN = "field-record actions-hidden"
@@ -72,26 +72,30 @@ def notice_view(notice: Mapping[str, Any] | None, names: Mapping[int, str]) -> A
     if not notice:
         return None
     kind = notice.get("kind")
-    name = names.get(notice.get("worker_id") or -1, "the worker")
+    name = names.get(notice.get("worker_id") or -1) or _("the worker")
     if kind == "refused":
         return html.P(str(notice.get("text", "")), className="error")
     if kind == "assigned":
-        return html.P(f"Assigned to {name}.", className="ok")
+        return html.P(_("Assigned to {name}.").format(name=name), className="ok")
     if kind == "cancelled":
         return html.P(_("Order cancelled."), className="ok")
     if kind == "created" and notice.get("mode") == "auto":
         eta = minutes_text(float(notice.get("eta_s") or 0))
-        return html.P(f"Created and assigned to {name} automatically (ETA {eta}).", className="ok")
+        return html.P(
+            _("Created and assigned to {name} automatically (ETA {eta}).").format(name=name, eta=eta), className="ok"
+        )
     if kind == "created" and notice.get("mode") == "none":
-        return html.P(f"Created, but nobody can take it now: {notice.get('text', '')}.", className="warn")
+        why = i18n.reason(str(notice.get("text", "")))
+        return html.P(_("Created, but nobody can take it now: {reason}.").format(reason=why), className="warn")
     if kind == "created":
-        return html.P(f"Created. {humanise(str(notice.get('text', '')))}: choose a worker below.", className="ok")
+        text = humanise(str(notice.get("text", "")))
+        return html.P(_("Created. {text}: choose a worker below.").format(text=text), className="ok")
     return None
 
 
-def show_all_button(component_id: str, count: int, what: str) -> html.Button:
+def show_all_button(component_id: str, text: str) -> html.Button:
     """'Show all 150 candidates': the card lists the first `CARD_ROWS` of a long list until asked."""
-    return html.Button(f"Show all {count} {what}", id=component_id, n_clicks=0, className="show-all")
+    return html.Button(text, id=component_id, n_clicks=0, className="show-all")
 
 
 def excluded_view(excluded: Sequence[Excluded], names: Mapping[int, str], *, open_: bool, show_all: bool = True) -> Any:
@@ -101,7 +105,7 @@ def excluded_view(excluded: Sequence[Excluded], names: Mapping[int, str], *, ope
         return None
     shown = excluded if show_all else excluded[:CARD_ROWS]
     more = (
-        [show_all_button(ids.SHOW_ALL_EXCLUDED, len(excluded), "excluded workers")]
+        [show_all_button(ids.SHOW_ALL_EXCLUDED, _("Show all {n} excluded workers").format(n=len(excluded)))]
         if len(shown) < len(excluded)
         else []
     )
@@ -136,23 +140,27 @@ def order_view(
     """
     order, ranking, names = explained.order, explained.ranking, explained.names
     final = order.status in FINAL_STATUSES
-    assignee = names.get(order.assigned_worker_id, "?") if order.assigned_worker_id is not None else "nobody yet"
+    assignee = names.get(order.assigned_worker_id, "?") if order.assigned_worker_id is not None else _("nobody yet")
+    kind = _("{type} · priority {n}").format(type=i18n.reason(order.type.value), n=order.priority)
     rows = [
-        ("Type", f"{order.type.value} · priority {order.priority}"),
-        ("Window", window_text(order.window)),
-        ("Duration", minutes_text(order.service_duration_s)),
-        ("Skills", ", ".join(sorted(order.required_skills)) or "any"),
-        ("Assigned", assignee),
+        (_("Type"), kind),
+        (_("Window"), window_text(order.window)),
+        (_("Duration"), minutes_text(order.service_duration_s)),
+        (_("Skills"), ", ".join(sorted(order.required_skills)) or _("any")),
+        (_("Assigned"), assignee),
     ]
     if order.notes:
-        rows.append(("Notes", order.notes))
+        rows.append((_("Notes"), order.notes))
     card: list[Any] = [html.Dl([item for label, value in rows for item in (html.Dt(label), html.Dd(value))])]
     if final:
-        card.append(html.P(f"This order is {order.status.value}; it can no longer change.", className="muted"))
+        status = i18n.reason(order.status.value)
+        card.append(
+            html.P(_("This order is {status}; it can no longer change.").format(status=status), className="muted")
+        )
     elif ranking.candidates:
         best_id = ranking.best.worker_id if ranking.best else None
         card += [
-            html.H3("Candidates" if order.assigned_worker_id is None else "Reassign to"),
+            html.H3(_("Candidates") if order.assigned_worker_id is None else _("Reassign to")),
             candidate_list(
                 [
                     candidate_row(
@@ -168,7 +176,9 @@ def order_view(
             ),
         ]
         if not show_all and len(ranking.candidates) > CARD_ROWS:
-            card.append(show_all_button(ids.SHOW_ALL_CANDIDATES, len(ranking.candidates), "candidates"))
+            card.append(
+                show_all_button(ids.SHOW_ALL_CANDIDATES, _("Show all {n} candidates").format(n=len(ranking.candidates)))
+            )
     else:
         card.append(html.P(_("Nobody can take this order now; see why below."), className="warn"))
     if not can_manage and not final:
@@ -187,11 +197,11 @@ def order_error_view(text: str) -> tuple[Any, ...]:
 def checkin_row(checkin: Mapping[str, Any]) -> html.Li:
     """'Check-in · verified · 12 m from the site'; anything but verified is marked for the eye."""
     verdict = str(checkin.get("verdict") or "")
-    kind = "Check-in" if checkin.get("kind") == "in" else "Check-out"
-    words = [kind, VERDICTS.get(verdict, verdict.replace("_", " "))]
+    kind = _("Check-in") if checkin.get("kind") == "in" else _("Check-out")
+    words = [kind, _(VERDICTS[verdict]) if verdict in VERDICTS else verdict.replace("_", " ")]
     distance = checkin.get("distance_m")
     if isinstance(distance, int | float):
-        words.append(f"{distance_text(float(distance))} from the site")
+        words.append(_("{distance} from the site").format(distance=distance_text(float(distance))))
     suspicious = verdict != CheckinKind.VERIFIED.value
     text = " · ".join(words)
     return html.Li(
@@ -200,15 +210,15 @@ def checkin_row(checkin: Mapping[str, Any]) -> html.Li:
     )
 
 
-LATE_STATUS = {"pending": "waits for a manager", "approved": "approved", "rejected": "rejected"}
+LATE_STATUS = {"pending": N_("waits for a manager"), "approved": N_("approved"), "rejected": N_("rejected")}
 
 
 def late_entry_row(entry: Mapping[str, Any]) -> html.Li:
     """'Late entry: check-in at 10:00 UTC · waits for a manager · “no signal”' (the reason as text)."""
-    kind = "check-in" if entry.get("kind") == "in" else "check-out"
+    kind = _("check-in") if entry.get("kind") == "in" else _("check-out")
     status = str(entry.get("status") or "")
-    words = [f"Late entry: {kind} at {_time_of_day(entry.get('at')) or '?'}", LATE_STATUS.get(status, status),
-             f"“{entry.get('reason', '')}”"]  # fmt: skip
+    words = [_("Late entry: {kind} at {time}").format(kind=kind, time=_time_of_day(entry.get("at")) or "?"),
+             _(LATE_STATUS[status]) if status in LATE_STATUS else status, f"“{entry.get('reason', '')}”"]  # fmt: skip
     return html.Li("⚠ " + " · ".join(words), className="checkin checkin-late-entry")
 
 
@@ -218,7 +228,7 @@ def photo_link(photo: Mapping[str, Any], number: int) -> html.A:
     return html.A(
         html.Img(
             src=str(photo.get("thumbnail_url") or f"/api/v1/photos/{photo_id}/thumbnail"),
-            alt=f"Photo {number}",
+            alt=_("Photo {n}").format(n=number),
             className="photo-thumb",
         ),
         href=f"/api/v1/photos/{photo_id}/original",
@@ -249,19 +259,21 @@ def report_view(report: Mapping[str, Any]) -> html.Div:
     if parts:
         children.append(
             html.P(
-                "Parts: " + ", ".join(f"{p.get('name', '?')} × {p.get('quantity', 1)}" for p in parts),
+                _("Parts: {parts}").format(
+                    parts=", ".join(f"{p.get('name', '?')} × {p.get('quantity', 1)}" for p in parts)
+                ),
                 className="report-parts",
             )
         )
     signed_by = str(report.get("signed_by") or "").strip()
     if signed_by or report.get("has_signature"):
-        who = f"Signed by {signed_by}" if signed_by else "Signed"
-        children.append(
-            html.P(who + (" (signature on file)" if report.get("has_signature") else ""), className="report-signed")
-        )
+        who = _("Signed by {name}").format(name=signed_by) if signed_by else _("Signed")
+        if report.get("has_signature"):
+            who = _("{who} (signature on file)").format(who=who)
+        children.append(html.P(who, className="report-signed"))
     written = _time_of_day(report.get("written_at"))
     if written:
-        children.append(html.P(f"Written at {written}", className="muted"))
+        children.append(html.P(_("Written at {time}").format(time=written), className="muted"))
     return html.Div(children, className="report")
 
 

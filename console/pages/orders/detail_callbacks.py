@@ -37,8 +37,10 @@ def register(app: Dash, *, dispatch: DispatchService, auth: Authoriser, field: F
     app.clientside_callback(
         "window.dash_clientside.orders.showAll",
         Output(ids.CARD_SHOW_ALL, "data"),
-        Input(ids.SHOW_ALL_CANDIDATES, "n_clicks"),
-        Input(ids.SHOW_ALL_EXCLUDED, "n_clicks"),
+        # Each button is drawn only when its list is long: without allow_optional, Dash failed the callback (and the
+        # click did nothing) while the card had one button and not the other.
+        Input(ids.SHOW_ALL_CANDIDATES, "n_clicks", allow_optional=True),
+        Input(ids.SHOW_ALL_EXCLUDED, "n_clicks", allow_optional=True),
         State(ids.SELECTED_ORDER, "data"),
         prevent_initial_call=True,
     )

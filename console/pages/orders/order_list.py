@@ -78,12 +78,15 @@ def batch_view(result: BatchResult) -> Any:
     assigned, left = len(result.assigned), len(result.unassigned)
     if not assigned and not left:
         return html.P(_("No new orders to assign."), className="muted")
-    summary = f"{assigned} assigned (total travel {minutes_text(result.total_cost_s)})" if assigned else "0 assigned"
+    travel = minutes_text(result.total_cost_s)
+    summary = _("{n} assigned (total travel {time})").format(n=assigned, time=travel) if assigned else _("0 assigned")
     if not left:
         return html.P(summary + ".", className="ok")
     return html.Div(
         [
-            html.P(f"{summary}, {left} left:", className="warn" if assigned else "error"),
+            html.P(
+                _("{summary}, {n} left:").format(summary=summary, n=left), className="warn" if assigned else "error"
+            ),
             html.Ul(
                 [html.Li(f"#{order_id}: {humanise(reason)}") for order_id, reason in result.unassigned],
                 className="batch-left",
