@@ -38,6 +38,7 @@ from console import (
 )
 from console.auth import Auth
 from console.flask_app import OutfieldFlask, drop_prepared_dash_hooks
+from console.i18n import _
 from console.notify import webhook
 from console.osmand_wsgi import OsmandEndpoint
 from console.pages import day as day_page
@@ -292,7 +293,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
             return html.Div()  # Dash validates the layout once at start-up, outside any request
         actor = auth.current_actor()
         if actor is None or not can(actor, Action.VIEW_LIVE_MAP).allowed:
-            return html.Div(html.P("Your role may not view the live map."), className="login")
+            return html.Div(html.P(_("Your role may not view the live map.")), className="login")
         snapshot = services.live_snapshot(actor=actor)
         return live.layout(snapshot, tile_url=settings.tile_url, actor_name=actor.name)
 
@@ -316,7 +317,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
             return html.Div()
         actor = auth.current_actor()
         if actor is None or not can(actor, Action.PLAN_ROUTES).allowed:
-            return html.Div(html.P("Your role may not plan routes."), className="login")
+            return html.Div(html.P(_("Your role may not plan routes.")), className="login")
         with session_scope(sessions) as session:
             open_days = {localtime.local_day(o.window.start, office)
                          for o in orders_repo.list_orders(session, status=[OrderStatus.NEW])}  # fmt: skip
@@ -342,7 +343,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
             return html.Div()
         actor = auth.current_actor()
         if actor is None or not can(actor, Action.VIEW_POSITIONS).allowed:
-            return html.Div(html.P("Your role may not view workers' days."), className="login")
+            return html.Div(html.P(_("Your role may not view workers' days.")), className="login")
         workers = [(w.id, w.name) for w in services.list_workers() if sees_worker(actor, w.team)]
         today = localtime.local_day(clock.now(), office)
         return day_page.layout(tile_url=settings.tile_url, actor_name=actor.name, workers=workers, day=today)
@@ -371,7 +372,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
             return html.Div()
         actor = auth.current_actor()
         if actor is None or not can(actor, Action.VIEW_ORDERS).allowed:
-            return html.Div(html.P("Your role may not view the order history."), className="login")
+            return html.Div(html.P(_("Your role may not view the order history.")), className="login")
         may_report = can(actor, Action.VIEW_REPORTS).allowed
         return reports_page.layout(
             actor_name=actor.name, today=localtime.local_day(clock.now(), office), may_report=may_report

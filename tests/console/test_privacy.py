@@ -447,6 +447,9 @@ def test_a_scoped_dispatchers_pages_show_only_their_team(world):
         page = client.get(path).get_data(as_text=True)
         assert "Ana North" in page and "Bo South" not in page, path
     assert "may not plan routes" in client.get("/plans/_dash-layout").get_data(as_text=True)
+    # In Chinese the refusal is in Chinese too (it was the one English line of a translated console).
+    chinese = json.dumps(client.get("/plans/_dash-layout?lang=zh_CN").get_json(), ensure_ascii=False)
+    assert "你的角色无权规划路线" in chinese
 
 
 # --- attendance under the privacy rules ------------------------------------------------------------------

@@ -318,5 +318,5 @@ def form_created(created: Created) -> tuple[Any, ...]:
         notice = {"kind": "created", "mode": "manual", "text": decision.reason}
     else:
         notice = {"kind": "created", "mode": "none", "text": decision.reason}
-    message = html.P(f"Order #{created.order.id} created.", className="ok")
+    message = html.P(_("Order #{id} created.").format(id=created.order.id), className="ok")
     return message, {"order_id": created.order.id, "notice": notice}, TAB_ORDERS, None, ""
