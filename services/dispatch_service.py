@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -47,7 +47,7 @@ from dispatch.privacy import consent_refusal
 from dispatch.sites import Site
 from dispatch.workers import Worker
 from realtime.bus import ORDERS, Bus
-from routing.assignment import BatchWorker, assign_batch
+from routing.assignment import BatchAssignment, BatchWorker, assign_batch
 from routing.travel import TravelTimes
 from services import geojson
 from services.order_input import NewOrder
@@ -161,7 +161,7 @@ class DispatchService:
                 )
             except orders_repo.DuplicateReference as exc:
                 raise Conflict("reference", f"an order {exc.reference!r} already exists") from None
-            fleet = self._fleet(session, actor)
+            fleet = self._fleet(session, actor, day=self._day_of(order))
             index = WorkerIndex.build(fleet.workers.values(), fleet.positions)
             decision = auto_dispatch(
                 order, site, fleet.workers, policy=self._policy, now=now, index=index,
@@ -177,7 +177,7 @@ class DispatchService:
         now = self._clock.now()
         with session_scope(self._sessions) as session:
             order, site = self._order_and_site(session, order_id, actor)
-            fleet = self._fleet(session, actor)
+            fleet = self._fleet(session, actor, day=self._day_of(order))
             ranking = self._rank(order, site, fleet, now)
         return Explained(order, ranking, {w.id: w.name for w in fleet.workers.values()})
 
@@ -186,7 +186,7 @@ class DispatchService:
         now = self._clock.now()
         with session_scope(self._sessions) as session:
             order, site = self._order_and_site(session, order_id, actor)
-            fleet = self._fleet(session, actor)
+            fleet = self._fleet(session, actor, day=self._day_of(order))
             if worker_id not in fleet.workers:
                 raise NotFound(f"worker_id: no worker with id {worker_id}")
             ranking = self._rank(order, site, fleet, now)
@@ -254,44 +254,58 @@ class DispatchService:
                 if missing:
                     raise NotFound(f"order_ids: not new or unknown: {', '.join(map(str, missing))}")
             sites = {s.id: s for s in sites_repo.list_sites(session)}
-            fleet = self._fleet(session, actor)
-            workers = [w for w in fleet.workers.values() if w.active]
-            costs: list[list[float | None]] = []
+            by_day: dict[date, list[WorkOrder]] = {}
             for order in new:
-                row: list[float | None] = []
-                for worker in workers:
-                    verdict = evaluate(
-                        order, sites[order.site_id], worker, origin_of(worker, fleet.positions), now=now,
-                        workload=fleet.workloads.get(worker.id, Workload()), leaves=fleet.leaves.get(worker.id, ()),
-                        travel=self._travel, params=self._params,
-                    )  # fmt: skip
-                    row.append(verdict.eta_s if isinstance(verdict, Candidate) else None)
-                costs.append(row)
-            capacity = [
-                BatchWorker(
-                    w.id, max(0, self._params.max_orders_per_day - fleet.workloads.get(w.id, Workload()).orders_today)
-                )
-                for w in workers
+                by_day.setdefault(self._day_of(order), []).append(order)
+            results = [
+                self._assign_day(orders, self._fleet(session, actor, day=day), sites, now)
+                for day, orders in sorted(by_day.items())
             ]
-            result = assign_batch([o.id for o in new], capacity, costs)
+            pairs = [pair for result in results for pair in result.pairs]
             by_id = {o.id: o for o in new}
-            for pair in result.pairs:
+            for pair in pairs:
                 moved = transition(by_id[pair.order_id], OrderStatus.ASSIGNED, actor=actor, at=now,
                                    reason="batch assignment", worker_id=pair.worker_id)  # fmt: skip
                 if isinstance(moved, Refused):  # cannot happen for a NEW order and an office actor
                     raise RuntimeError(moved.reason)
                 changed.append((orders_repo.save_change(session, moved.change), sites[by_id[pair.order_id].site_id]))
+            total_s = sum(result.total_cost_s for result in results)
             audit_repo.record(
                 session, actor_id=actor.id, action="batch-assign", subject_type="orders", subject_id=None, at=now,
-                details={"orders": len(new), "assigned": len(result.pairs), "total_cost_s": round(result.total_cost_s, 1)},
+                details={"orders": len(new), "assigned": len(pairs), "total_cost_s": round(total_s, 1)},
             )  # fmt: skip
         for order, site in changed:
             self._publish(order, site)
         return BatchResult(
-            assigned=[(p.order_id, p.worker_id, p.cost_s) for p in result.pairs],
-            unassigned=[(u.order_id, u.reason) for u in result.unassigned],
-            total_cost_s=result.total_cost_s,
+            assigned=[(p.order_id, p.worker_id, p.cost_s) for p in pairs],
+            unassigned=[(u.order_id, u.reason) for result in results for u in result.unassigned],
+            total_cost_s=total_s,
         )
+
+    def _assign_day(
+        self, orders: Sequence[WorkOrder], fleet: _Fleet, sites: Mapping[int, Site], now: datetime
+    ) -> BatchAssignment:
+        """One day's new orders to `fleet` (its workloads and leaves are that day's), each worker up to the room left
+        in that day."""
+        workers = [w for w in fleet.workers.values() if w.active]
+        costs: list[list[float | None]] = []
+        for order in orders:
+            row: list[float | None] = []
+            for worker in workers:
+                verdict = evaluate(
+                    order, sites[order.site_id], worker, origin_of(worker, fleet.positions), now=now,
+                    workload=fleet.workloads.get(worker.id, Workload()), leaves=fleet.leaves.get(worker.id, ()),
+                    travel=self._travel, params=self._params,
+                )  # fmt: skip
+                row.append(verdict.eta_s if isinstance(verdict, Candidate) else None)
+            costs.append(row)
+        capacity = [
+            BatchWorker(
+                w.id, max(0, self._params.max_orders_per_day - fleet.workloads.get(w.id, Workload()).orders_today)
+            )
+            for w in workers
+        ]
+        return assign_batch([o.id for o in orders], capacity, costs)
 
     def apply_plan(self, *, actor: Actor, assignments: list[tuple[int, int]]) -> dict[str, list[Any]]:
         """Assign each planned order to its planned worker (new, or reassigned when it moved).
@@ -331,7 +345,7 @@ class DispatchService:
         """The `n` available workers (on shift, not on leave, with the skills) nearest to `point` by travel time."""
         now = self._clock.now()
         with session_scope(self._sessions) as session:
-            fleet = self._fleet(session, actor)
+            fleet = self._fleet(session, actor, day=local_day(now, self._zone))
             audit_repo.record(
                 session, actor_id=actor.id, action="who-is-near", subject_type="fleet", subject_id=None, at=now,
                 details={"n": n, "skills": sorted(skills)},
@@ -375,13 +389,18 @@ class DispatchService:
             raise NotFound(f"order {order_id} has no site")
         return order, site
 
-    def _fleet(self, session: Session, actor: Actor) -> _Fleet:
-        """The workers `actor` may dispatch (their teams' only, for a team-scoped user), with their state."""
-        today = local_day(self._clock.now(), self._zone)
+    def _day_of(self, order: WorkOrder) -> date:
+        """The office's day an order is booked on: the one its window starts on."""
+        return local_day(order.window.start, self._zone)
+
+    def _fleet(self, session: Session, actor: Actor, *, day: date) -> _Fleet:
+        """The workers `actor` may dispatch (their teams' only, for a team-scoped user), with their state, and with
+        their workload and leaves on `day` (the office's day of the order being dispatched): eight orders booked
+        for today do not fill tomorrow, and a leave tomorrow counts for tomorrow's orders."""
         workers = {w.id: w for w in workers_repo.list_workers(session) if sees_worker(actor, w.team)}
         busy: dict[int, Workload] = {}
         for o in orders_repo.list_orders(session, status=BUSY):
-            if o.assigned_worker_id is None:
+            if o.assigned_worker_id is None or self._day_of(o) != day:
                 continue
             w = busy.get(o.assigned_worker_id, Workload())
             busy[o.assigned_worker_id] = Workload(w.orders_today + 1, w.booked_s + o.service_duration_s)
@@ -393,9 +412,7 @@ class DispatchService:
             workers=workers,
             positions={w: p for w, p in positions_repo.latest_positions(session).items() if w not in untracked},
             workloads=busy,
-            leaves=workers_repo.leaves_overlapping(
-                session, start=today, end=today + timedelta(days=1), zone=self._zone
-            ),
+            leaves=workers_repo.leaves_overlapping(session, start=day, end=day + timedelta(days=1), zone=self._zone),
         )
 
     def _publish(self, order: WorkOrder, site: Site, *, previous_worker_id: int | None = None) -> None:

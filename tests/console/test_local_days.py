@@ -155,3 +155,46 @@ def picked_date(node: Any, picker_id: str) -> str | None:
     else:
         return None
     return next((d for d in (picked_date(c, picker_id) for c in children) if d is not None), None)
+
+
+def test_a_full_day_or_a_leave_counts_only_for_orders_on_that_local_day(office: dict[str, Any]) -> None:
+    """Tests that a worker with eight orders booked today (the most a day takes) is still a candidate for tomorrow's
+    order and gets it in a batch while today's new order cannot go to them, and that a leave tomorrow excludes a worker
+    from tomorrow's order only. Before, every open order of any day counted as today's ("day full: 11 of 8 orders
+    booked" on the demo at night) and only today's leaves were read."""
+    monday, tuesday = date(2026, 3, 2), date(2026, 3, 3)  # the clock: Monday 2 March, 13:00 in Monaco
+    with session_scope(office["sessions"]) as session:
+        _, admin = users_repo.create_user(session, name="ada", role=Role.ADMIN, password="admin-pw")
+        shifts = [Shift(tuple(range(7)), time(0), time(23, 59))]
+        busy = workers_repo.add_worker(session, name="Bea Busy", device_id="bea", home_base=H, shifts=shifts)
+        away = workers_repo.add_worker(session, name="Ole Away", device_id="ole", home_base=H, shifts=shifts)
+        workers_repo.add_leave(session, worker_id=away.id, start=tuesday, end=tuesday, reason="holiday")
+        site = sites_repo.add_site(session, name="Casino", location=A, geofence_radius_m=60)
+
+        def order(day: date, hh: int) -> int:
+            return orders_repo.add_order(
+                session, site_id=site.id, type="repair", priority=3, service_duration_s=600,
+                window=TimeWindow(local(day, hh), local(day, hh + 1)), created_at=office["clock"].now(),
+            ).id  # fmt: skip
+
+        booked = [order(monday, 14 + k // 4) for k in range(8)]
+        today, tomorrow = order(monday, 20), order(tuesday, 10)
+    client, headers = office["client"], {"Authorization": f"Bearer {admin}"}
+    for order_id in booked:
+        r = client.post(f"/api/v1/work-orders/{order_id}/assign", json={"worker_id": busy.id, "reason": "booked"},
+                        headers=headers)  # fmt: skip
+        assert r.status_code == 200, r.get_json()
+
+    def ranked(order_id: int) -> tuple[list[str], dict[str, str]]:
+        body = client.get(f"/api/v1/work-orders/{order_id}/candidates", headers=headers).get_json()
+        return [c["name"] for c in body["candidates"]], {e["name"]: e["reason"] for e in body["excluded"]}
+
+    candidates, excluded = ranked(today)
+    assert candidates == ["Ole Away"] and excluded == {"Bea Busy": "day full: 8 of 8 orders booked"}
+    candidates, excluded = ranked(tomorrow)
+    assert candidates == ["Bea Busy"] and excluded["Ole Away"] == "on holiday until 2026-03-04 00:00"
+
+    r = client.post("/api/v1/work-orders/batch-assign", json={"order_ids": [today, tomorrow]}, headers=headers)
+    assert r.status_code == 200, r.get_json()
+    assigned = {a["order_id"]: a["worker_id"] for a in r.get_json()["assigned"]}
+    assert assigned == {today: away.id, tomorrow: busy.id}
