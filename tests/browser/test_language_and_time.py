@@ -364,6 +364,10 @@ def test_chinese_is_drawn_with_the_shipped_font_on_every_kind_of_page(browser, c
         page.goto(f"{console_server.url}/attendance/")
         page.wait_for_selector("h1:has-text('考勤与工时')", timeout=15_000)
         drawn_with_the_shipped_font(page, "h1")
+        # A chart's text (Plotly's SVG, its font stack written inline): the plan timeline's "pick a plan" line.
+        page.goto(f"{console_server.url}/plans/")
+        page.wait_for_selector(".plans-gantt text.annotation-text", timeout=15_000)
+        drawn_with_the_shipped_font(page, ".plans-gantt text.annotation-text")
     finally:
         context.close()
     # The worker's phone and the customer's page, each in English, as a new browser opens them.
