@@ -315,3 +315,38 @@ def test_manager_loads_a_plan_moves_a_visit_sees_the_broken_window_and_publishes
     assert "re-plan of" in picked, picked
     assert "Against published plan" in page.locator("#plan-compare").inner_text()
     assert not page.errors, page.errors
+
+
+LEGEND_AND_TICKS = """() => ({
+  legend: [...document.querySelectorAll('#plan-gantt .legend .traces')].map((t) => {
+    const r = t.getBoundingClientRect(); return [t.textContent, r.left, r.right]; }),
+  clip: document.querySelector('#plan-gantt .legend .scrollbox').getBoundingClientRect().right,
+  ticks: [...document.querySelectorAll('#plan-gantt .xtick text')].map((t) => t.textContent),
+})"""
+
+
+def test_the_timeline_reads_in_chinese_its_legend_apart_and_its_ticks_times_only(page, console_server, day):
+    """Tests that the plan timeline in Chinese names its legend's entries in Chinese, each clear of the next and none
+    cut off, and that its ticks read times only. Before, Plotly spaced the entries by text it measured before the
+    Chinese font arrived (each over the next, the last cut to '休'), and wrote the day in English under the first tick
+    ('Dec 7, 2026')."""
+    base = solved_plan(console_server, day)
+    login_to_plans(page, console_server)
+    page.click(".lang-switch button[value=zh_CN]")
+    try:
+        page.wait_for_selector("#plan-start:has-text('优化')", timeout=15_000)
+        pick = page.locator("#plan-date")
+        pick.fill(day["date"])
+        pick.press("Enter")
+        page.keyboard.press("Escape")
+        choose(page, "plan-picker", f"计划 {base['id']} ")
+        page.wait_for_selector("#plan-gantt .bars path", state="attached", timeout=10_000)
+        page.evaluate("() => document.fonts.ready")
+        shown = page.evaluate(LEGEND_AND_TICKS)
+        names = [name for name, _, _ in shown["legend"]]
+        assert names[:2] == ["路程", "服务"] and len(names) >= 3, shown
+        apart = [a[2] <= b[1] for a, b in zip(shown["legend"], shown["legend"][1:], strict=False)]
+        assert all(apart) and shown["legend"][-1][2] <= shown["clip"] + 0.5, shown
+        assert shown["ticks"] and all(len(t) == 5 and t[2] == ":" for t in shown["ticks"]), shown
+    finally:
+        page.click(".lang-switch button[value=en]")

@@ -55,6 +55,9 @@ def gantt_segments(view: PlanView, violations: Sequence[PlanViolation] = ()) -> 
     return bars
 
 
+LEGEND_ENTRY_PX = 110
+
+
 def gantt_figure(view: PlanView, violations: Sequence[PlanViolation] = ()) -> go.Figure:
     segments = gantt_segments(view, violations)
     fig = go.Figure()
@@ -90,8 +93,11 @@ def gantt_figure(view: PlanView, violations: Sequence[PlanViolation] = ()) -> go
         plot_bgcolor="#0b1120",
         margin={"l": 10, "r": 10, "t": 30, "b": 30},
         height=120 + 50 * max(1, len(view.plan.routes)),
-        legend={"orientation": "h", "y": 1.15},
-        xaxis={"type": "date", "title": None},
+        # Entries a fixed width apart: Plotly spaces them by the text it measured, and a Chinese label measured before
+        # its font chunk arrived came out wider, over the next entry, the last one clipped. Just above the bars.
+        legend={"orientation": "h", "x": 0, "y": 1, "yanchor": "bottom", "entrywidth": LEGEND_ENTRY_PX},
+        # The day is the page's; a tick reads the time only (Plotly added the date in English under the first).
+        xaxis={"type": "date", "title": None, "tickformat": "%H:%M"},
         yaxis={"autorange": "reversed", "title": None},
     )
     return fig
