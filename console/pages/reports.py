@@ -62,9 +62,9 @@ R_WRONG, R_CHART, R_TABLE, R_EXPORT, R_MESSAGE, R_DRILL, R_DATA = (
 
 
 def default_period(today: date) -> tuple[date, date]:
-    """Last whole week, Monday..Sunday."""
-    monday = today - timedelta(days=today.weekday() + 7)
-    return monday, monday + timedelta(days=6)
+    """The last seven days, today included: what happened lately, today's orders too (the last whole week, Monday to
+    Sunday, opened empty on a day's orders until the dates were changed)."""
+    return today - timedelta(days=6), today
 
 
 WORDS = {

@@ -198,3 +198,30 @@ def test_a_full_day_or_a_leave_counts_only_for_orders_on_that_local_day(office: 
     assert r.status_code == 200, r.get_json()
     assigned = {a["order_id"]: a["worker_id"] for a in r.get_json()["assigned"]}
     assert assigned == {today: away.id, tomorrow: busy.id}
+
+
+def test_history_and_reports_open_on_the_last_seven_days_today_included(office: dict[str, Any]) -> None:
+    """Tests that the history and reports open on the office's last seven days, today included (Tuesday 24 February to
+    Monday 2 March on the clock's Monday), so today's orders are there on opening; before, they opened on the last
+    whole week, empty on a day's orders until the dates were changed."""
+    layout = office["client"].get("/reports/_dash-layout", headers=office["manager"]).get_json()
+    dates: dict[str, str] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            props = node.get("props", {})
+            if isinstance(props, dict) and props.get("id") in ("hist-from", "hist-to", "rep-from", "rep-to"):
+                dates[props["id"]] = props["value"]
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(layout)
+    assert dates == {
+        "hist-from": "2026-02-24",
+        "hist-to": "2026-03-02",
+        "rep-from": "2026-02-24",
+        "rep-to": "2026-03-02",
+    }
