@@ -389,9 +389,15 @@ def window_words(start: datetime, end: datetime) -> str:
     return f"{_day_and_clock(start)} – {_day_and_clock(end)} {label}"
 
 
+DAY_AND_CLOCK: Final = {"en": "EEE dd MMM HH:mm", "zh_CN": "M月d日 EEE HH:mm"}
+"""A day and a time in each language's order ('Sun 29 Mar 09:00', '3月29日 周日 09:00'; the English order read
+'周日 29 3月' in Chinese)."""
+
+
 def _day_and_clock(moment: datetime) -> str:
     local = localtime.to_local(moment, office_zone())
-    return format_datetime(local, "EEE dd MMM HH:mm", locale=current_language())
+    language = current_language()
+    return format_datetime(local, DAY_AND_CLOCK.get(language, DAY_AND_CLOCK["en"]), locale=language)
 
 
 def window_text(start: datetime, end: datetime) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -299,12 +299,27 @@ def table(records: Sequence[Mapping[str, Any]], *, columns: Sequence[str] | None
     head = html.Tr([html.Th(word(n)) for n in names] + ([html.Th("")] if open_button else []))
     body = []
     for r in records:
-        cells = [html.Td("" if r.get(n) is None else str(r.get(n))) for n in names]
+        cells = [html.Td(_cell(n, r.get(n))) for n in names]
         if open_button:
             cells.append(html.Td(html.Button(_("Open"), id={"type": H_OPEN, "id": r["id"]}, className="hist-open")))
         body.append(html.Tr(cells, className="rep-row"))
     return html.Table([html.Thead(head), html.Tbody(body)], className="rep-grid")
 
+
+def _cell(name: str, value: Any) -> str:
+    """A table cell as a person reads it: a time on the office's clock, named ('Sun 06 Dec 23:45 CET'; the export
+    keeps ISO 8601), anything else as it is."""
+    if value is None:
+        return ""
+    if name in TIME_COLUMNS and isinstance(value, str):
+        try:
+            return i18n.date_time(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return str(value)
+
+
+TIME_COLUMNS = frozenset({"window_start", "window_end", "created_at", "done_at", "at"})
 
 LIST_ROWS = 200
 """Rows of a list report the page draws (a year's visits gone wrong can be 170,000)."""
@@ -322,8 +337,7 @@ def record_view(record: Mapping[str, Any]) -> list[Any]:
     order = record["order"]
     out: list[Any] = [
         html.H3(_("Order {id}").format(id=order["id"]) + f" · {order['reference']} · {word(order['status'])}"),
-        html.P(_("{type} at {site} ({customer})").format(type=order["type"], site=order["site"], customer=order["customer"])
-               + " · " + (order["worker"] or _("unassigned"))),
+        html.P(_place(order) + " · " + (order["worker"] or _("unassigned"))),
         html.H4(_("Timeline")),
         html.Ol([html.Li(_step(t), className="rep-step") for t in record["timeline"]], className="rep-timeline"),
         html.H4(_("Check-ins")),
@@ -359,6 +373,14 @@ def record_view(record: Mapping[str, Any]) -> list[Any]:
     return out
 
 
+def _place(order: Mapping[str, Any]) -> str:
+    """'repair at Casino (Harbour Ltd)', without the brackets when the site names no customer."""
+    kind = i18n.reason(str(order["type"]))
+    if order.get("customer"):
+        return _("{type} at {site} ({customer})").format(type=kind, site=order["site"], customer=order["customer"])
+    return _("{type} at {site}").format(type=kind, site=order["site"])
+
+
 def _step(t: Mapping[str, Any]) -> str:
     where = (
         _(" at {lat}, {lon}").format(lat=f"{t['latitude']:.5f}", lon=f"{t['longitude']:.5f}")
@@ -367,7 +389,7 @@ def _step(t: Mapping[str, Any]) -> str:
     )
     who = _(" by {name}").format(name=t["by"]) if t.get("by") else ""
     reason = f" — {t['reason']}" if t.get("reason") else ""
-    return f"{t['at'][:16].replace('T', ' ')} {word(t['from']) if t['from'] else '·'} → {word(t['to'])}{who}{where}{reason}"
+    return f"{_cell('at', t['at'])} {word(t['from']) if t['from'] else '·'} → {word(t['to'])}{who}{where}{reason}"
 
 
 def track_layer(record: Mapping[str, Any]) -> list[Any]:
@@ -462,7 +484,11 @@ def register(app: Dash, *, reports: ReportsService, auth: Auth) -> None:
                  "status": ",".join(filters.statuses), "page": page, "per_page": PER_PAGE}  # fmt: skip
         return (
             table(found.rows, columns=HISTORY_COLUMNS, open_button=True),
-            _(" page {page} of {pages} · {total} orders ").format(page=page, pages=pages, total=found.total),
+            (
+                _(" page {page} of {pages} · 1 order ")
+                if found.total == 1
+                else _(" page {page} of {pages} · {total} orders ")
+            ).format(page=page, pages=pages, total=found.total),
             [_("Export: "), *_links("/api/v1/orders/history", query)],
             "",
             page,

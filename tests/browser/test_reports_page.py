@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 
@@ -51,13 +52,17 @@ def test_history_finds_an_order_and_opens_its_record_with_track(page, console_se
     set_period(page, "hist")
     page.fill("#hist-customer", "harbour")
     page.click("#hist-search")
-    page.wait_for_selector("#hist-count:has-text('1 orders')")
+    page.wait_for_selector("#hist-count:has-text('1 order ')")
     rows = page.locator("#hist-table tbody tr")
     assert rows.count() == 1 and "W-GOOD" in rows.first.inner_text()
+    # The window reads on the office's clock, named (the export keeps ISO 8601): before, '2026-03-03T09:00:00+00:00'.
+    window = rows.first.locator("td").nth(2).inner_text()
+    assert re.fullmatch(r"\w{3} \d\d \w{3} \d\d:\d\d UTC", window), window
     rows.first.locator("button.hist-open").click()
     page.wait_for_selector("#hist-record h3:has-text('W-GOOD')")
     timeline = page.locator("#hist-record .rep-step").all_inner_texts()
     assert timeline[1].endswith("new → assigned by dora-week")
+    assert all(re.match(r"\w{3} \d\d \w{3} \d\d:\d\d UTC ", step) for step in timeline), timeline
     assert "on_site" in timeline[4] and "at 43.73500, 7.42100" in timeline[4]
     assert "in: verified (12 m)" in page.inner_text("#hist-record")
     assert page.inner_text("#hist-record .rep-track-count") == "Track: 31 fixes"

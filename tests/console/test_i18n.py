@@ -165,7 +165,7 @@ def test_stored_times_read_on_the_office_clock_with_the_zone(app):
         assert i18n.window_words(start, end) == "Sun 29 Mar 09:00–11:00 CEST"
         assert i18n.clock_time("2026-01-10T07:00:05+00:00", seconds=True) == "08:00:05 CET"
     with app["server"].test_request_context("/", headers={"Accept-Language": "zh-CN"}):
-        assert i18n.window_words(start, end).startswith("周日 29 3月 09:00–11:00 CEST")
+        assert i18n.window_words(start, end).startswith("3月29日 周日 09:00–11:00 CEST")
 
 
 def test_the_shipped_font_is_served_without_a_login(app):
@@ -339,3 +339,30 @@ def test_a_check_ins_confidence_reads_in_chinese(app):
     assert "签到 · 可信度 55/100" in shown and "等待经理审核" in shown
     assert "−45 定位点在 Casino 的电子围栏外 1.0 公里，超出其 ±20 米的精度" in shown
     assert "outside the geofence" not in shown and "Check-in" not in shown
+
+
+def test_an_orders_record_reads_its_type_and_site_in_chinese_without_empty_brackets(app):
+    """Tests that the history's order record says '赌场的拜访' style words in Chinese ('{site}的{type}', the type
+    translated) and names the customer only when there is one; before, it read 'CAP D AIL（）的visit'."""
+    from console.pages import reports
+
+    record = {"order": {"id": 7, "reference": "R-7", "status": "assigned", "type": "visit", "site": "Casino",
+                        "customer": "", "worker": "Ana"},
+              "timeline": [], "checkins": [], "report": None, "photos": [], "track": []}  # fmt: skip
+    with app["server"].test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        zh = i18n.messages("zh_CN")
+        heading = _texts(reports.record_view(record))
+        assert f"Casino的{zh['visit']} · Ana" in heading and "（）" not in heading and "visit" not in heading
+    with app["server"].test_request_context("/", headers={"Accept-Language": "en"}):
+        assert "visit at Casino · Ana" in _texts(reports.record_view(record))
+        with_customer = {**record, "order": {**record["order"], "customer": "Harbour Ltd"}}
+        assert "visit at Casino (Harbour Ltd) · Ana" in _texts(reports.record_view(with_customer))
+
+
+def _texts(node: object) -> str:
+    if isinstance(node, str):
+        return node
+    if isinstance(node, list | tuple):
+        return " ".join(_texts(n) for n in node)
+    children = getattr(node, "children", None)
+    return "" if children is None else _texts(children)
