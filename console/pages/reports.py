@@ -244,9 +244,11 @@ def layout(*, actor_name: str, today: date, may_report: bool) -> html.Div:
                 children=[
                     html.H1(_("Outfield · history and reports")),
                     html.Span(actor_name, className="plans-actor"),
-                    html.A(_("Live map"), href="/", className="plans-link"),
-                    i18n.language_switch("/reports/"),
+                    # As on the day page: both links and the switch together at the right (two links each pushed
+                    # right by `margin-left: auto` split the header, the live map's link left in its middle).
                     html.A(_("Route plans"), href="/plans/", className="plans-link"),
+                    html.A(_("Live map"), href="/", className="day-link"),
+                    i18n.language_switch("/reports/"),
                 ],
             ),
             dcc.Tabs(

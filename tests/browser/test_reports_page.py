@@ -124,3 +124,13 @@ def test_report_charts_drills_into_a_bar_and_downloads_csv(page, console_server,
     assert [(r["key"], r["orders"], r["visits_done"]) for r in rows] == [("north", "2", "2"), ("south", "1", "0")]
     assert download.value.suggested_filename == "overview-team-2026-03-02-2026-03-08.csv"
     assert page.errors == []
+
+
+def test_the_header_keeps_its_links_and_the_switch_together_at_the_right(page, console_server, week):
+    """Tests that the reports page's header has its route-plans and live-map links and the language switch side by
+    side at the right, as the day page has them; before, the live map's link stood alone in the header's middle."""
+    login(page, console_server, name="m2", password="manager-pw-2", path="/reports/", ready="#hist-search")
+    lefts = page.evaluate("""() => ["a[href='/plans/']", "a[href='/']", '.lang-switch'].map(
+      (s) => document.querySelector('.plans-head ' + s).getBoundingClientRect().left)""")
+    width = page.viewport_size["width"]
+    assert lefts == sorted(lefts) and lefts[0] > 0.75 * width, lefts
