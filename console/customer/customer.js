@@ -46,11 +46,26 @@
     );
   }
 
+  // When the visit is expected, on the phone's own clock (as the ETA): 'Sun 6 Dec, 09:00–11:00', both days when the
+  // window runs past midnight.
+  function windowText(startIso, endIso) {
+    const lang = window.OutfieldI18n.lang.startsWith("zh") ? "zh-CN" : "en-GB";
+    const start = new Date(startIso), end = new Date(endIso);
+    const day = { weekday: "short", day: "numeric", month: "short" };
+    const time = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+    const sameDay = start.toDateString() === end.toDateString();
+    return start.toLocaleString(lang, { ...day, ...time }) + (sameDay ? "–" : " – ")
+      + end.toLocaleString(lang, sameDay ? time : { ...day, ...time });
+  }
+
   function show(view) {
     $("problem").hidden = true;
     $("order").hidden = false;
     $("status").textContent = LABELS[view.status] ? _(LABELS[view.status]) : view.status;
     $("status").dataset.status = view.status;
+    const expected = Boolean(view.window_start && view.window_end) && !["done", "failed", "cancelled"].includes(view.status);
+    $("window-line").hidden = !expected;
+    $("window").textContent = expected ? windowText(view.window_start, view.window_end) : "";
     $("worker-line").hidden = !view.worker_first_name;
     $("worker").textContent = view.worker_first_name || "";
     const moving = Boolean(view.position && view.site);

@@ -4,6 +4,8 @@ nothing after check-out, then the survey, taken once."""
 from __future__ import annotations
 
 import time as clock
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -116,3 +118,28 @@ def test_a_bad_link_shows_the_reason(browser, setup):
     expect(page.locator("#problem")).to_have_text("link: the link is not one we issued", timeout=WAIT_MS)
     expect(page.locator("#order")).to_be_hidden()
     page.close()
+
+
+def test_the_customer_sees_when_the_visit_is_expected_on_their_own_clock(browser, setup):
+    """Tests that the customer's page says when the visit is expected, the window's start and end on the phone's
+    clock (a phone in Monaco), and no longer once the visit is done; before, it said only 'scheduled'."""
+    order_id = assigned_order(setup, "Ana Field")
+    issued = customer_link(setup, order_id)
+    view = requests.get(f"{setup['url']}/api/v1/track/{issued['token']}", timeout=5).json()
+    monaco = ZoneInfo("Europe/Monaco")
+    start, end = (datetime.fromisoformat(view[k]).astimezone(monaco) for k in ("window_start", "window_end"))
+    context = browser.new_context(timezone_id="Europe/Monaco")
+    try:
+        page = context.new_page()
+        page.goto(issued["url"])
+        expect(page.locator("#window")).to_contain_text(f"{start:%H:%M}", timeout=WAIT_MS)
+        expect(page.locator("#window")).to_contain_text(f"{end:%H:%M}")
+        expect(page.locator("#window")).to_contain_text(f"{start.day} {start:%b}")
+        worker = link(setup, "Ana Field")
+        sync(setup, worker, [action(order_id, "accept", 0.0), action(order_id, "en_route", -0.05)])
+        sync(setup, worker, [action(order_id, "check_in", -0.1, location={**CASINO, "accuracy_m": 8})])
+        sync(setup, worker, [action(order_id, "check_out", -0.15, location={**CASINO, "accuracy_m": 8})])
+        expect(page.locator("#status")).to_have_text("done", timeout=WAIT_MS)
+        expect(page.locator("#window-line")).to_be_hidden()
+    finally:
+        context.close()
