@@ -28,12 +28,6 @@ OPEN_STATUSES = (
     OrderStatus.ON_SITE,
 )
 MAX_HISTORY = timedelta(days=31)
-CONSENT_WORDS = {
-    ConsentState.GIVEN: "consent given",
-    ConsentState.NONE: "no consent",
-    ConsentState.WITHDRAWN: "consent withdrawn",
-}
-"""What the worker card says about the worker's consent to tracking."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +105,9 @@ class Services:
             "last_fix_time": last.fix_time if last else None,
             "battery_pct": last.battery_pct if last else None,
             "speed_mps": last.speed_mps if last else None,
-            "consent": CONSENT_WORDS[consent],
+            "consent": consent.value,  # the page words these in the reader's language
             "current_order": (
-                f"{current.type.value} at {site.name if site else '?'} ({current.status.value.replace('_', ' ')})"
+                {"type": current.type.value, "site": site.name if site else "?", "status": current.status.value}
                 if current
                 else None
             ),

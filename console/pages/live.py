@@ -409,6 +409,16 @@ def push_error_view(exc: Exception) -> html.P:
     return html.P(orders.humanise(str(exc)), className="error")
 
 
+CONSENT_WORDS = {"given": N_("consent given"), "none": N_("no consent"), "withdrawn": N_("consent withdrawn")}
+"""What the worker card says about the worker's consent to tracking (`dispatch.privacy.ConsentState`)."""
+
+
+def order_words(order: dict[str, str]) -> str:
+    """'repair at Casino (en route)' in the reader's language."""
+    kind, status = i18n.reason(order["type"]), i18n.reason(order["status"].replace("_", " "))
+    return _("{type} at {site} ({status})").format(type=kind, site=order["site"], status=status)
+
+
 def card_view(card: dict[str, Any] | None) -> Any:
     """The worker card as components (pure, testable without a browser)."""
     if card is None:
@@ -421,8 +431,8 @@ def card_view(card: dict[str, Any] | None) -> Any:
         (_("Battery"), f"{card['battery_pct']:.0f} %" if card["battery_pct"] is not None else "—"),
         (_("Speed"), f"{card['speed_mps'] * 3.6:.0f} km/h" if card["speed_mps"] is not None else "—"),
         (_("On shift"), _("yes") if card["on_shift"] else _("no")),
-        (_("Tracking"), card.get("consent", "—")),
-        (_("Current order"), card["current_order"] or _("none")),
+        (_("Tracking"), _(CONSENT_WORDS[card["consent"]]) if card.get("consent") in CONSENT_WORDS else "—"),
+        (_("Current order"), order_words(card["current_order"]) if card.get("current_order") else _("none")),
     ]
     return [
         html.H2(card["name"]),

@@ -366,3 +366,18 @@ def _texts(node: object) -> str:
         return " ".join(_texts(n) for n in node)
     children = getattr(node, "children", None)
     return "" if children is None else _texts(children)
+
+
+def test_the_worker_card_words_tracking_and_the_current_order_in_chinese(app):
+    """Tests that the live map's worker card says the worker's consent and current order in Chinese for a Chinese
+    reader (they read 'consent given' and 'repair at Casino (accepted)' in a translated card)."""
+    from console.pages.live import card_view
+
+    card = {"worker_id": 1, "name": "Ana", "team": "Centre", "skills": ["gas"], "on_shift": True, "last_fix_time": None,
+            "battery_pct": None, "speed_mps": None, "consent": "given",
+            "current_order": {"type": "repair", "site": "Casino", "status": "en_route"}}  # fmt: skip
+    with app["server"].test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        zh = i18n.messages("zh_CN")
+        text = _texts(card_view(card))
+    assert zh["consent given"] in text and f"Casino的{zh['repair']}（{zh['en route']}）" in text, text
+    assert "consent" not in text and "repair" not in text, text

@@ -78,10 +78,11 @@ def test_card_shows_what_a_dispatcher_needs():
     card = {
         "worker_id": 1, "name": "Ana Rossi", "team": "Centre", "skills": ["gas", "hvac"], "on_shift": True,
         "last_fix_time": at("2025-03-03T08:00:00Z"), "battery_pct": 64.0, "speed_mps": 10.0,
-        "current_order": "repair at Pharmacie du Port (en route)",
+        "current_order": {"type": "repair", "site": "Pharmacie du Port", "status": "en_route"}, "consent": "given",
     }  # fmt: skip
     text = _text(card_view(card))
-    for expected in ("Ana Rossi", "gas, hvac", "08:00:00 UTC", "64 %", "36 km/h", "repair at Pharmacie du Port"):
+    for expected in ("Ana Rossi", "gas, hvac", "08:00:00 UTC", "64 %", "36 km/h", "repair at Pharmacie du Port (en route)",
+                     "consent given"):  # fmt: skip
         assert expected in text
     assert _text(card_view(None)) == "That worker no longer exists."
 

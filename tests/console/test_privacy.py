@@ -228,7 +228,7 @@ def test_fixes_are_kept_only_with_current_consent_and_the_console_says_why(world
     assert osmand(world, "dev-ana", 3) == 200 and stored_fixes(world, ana) == 1
     assert c.get(f"/api/v1/workers/{ana}/consent", headers=world["all"]).get_json()["state"] == "withdrawn"
     card = world["app"].services.worker_card(actor=users_repo_actor(world, "all-desk"), worker_id=ana)
-    assert card["consent"] == "consent withdrawn"
+    assert card["consent"] == "withdrawn"
     r = c.post(f"/api/v1/field/{link}/consent", json={"given": False})
     assert r.status_code == 409 and r.get_json()["field"] == "given"
 
