@@ -293,4 +293,17 @@ TEMPLATES: Final = (
     N_("clock-out"),
     N_("outside geofence"),
     N_("poor accuracy"),
+    # Why an alert was raised (dispatch/alerts.py), and a flagged check-in (services/field_service.py): the wall
+    # screen's exceptions panel and order list word them with these too (console/assets/live.js, reasonText).
+    N_("the phone sent an SOS alarm"),
+    N_("the phone reports a mock (simulated) location"),
+    N_("battery at {battery} % (alert below {limit} %)"),
+    N_("moved {distance} in {seconds} s ({speed} km/h; limit {limit} km/h)"),
+    N_("no fix for {silent} on shift (alert after {limit})"),
+    N_("arrives about {late} after the window ends ({eta} away)"),
+    N_("{distance} from the planned route for {minutes} (alert beyond {limit})"),
+    N_("stopped away from any site for over {minutes}"),
+    N_("left the site of order {id} while on site, without checking out"),
+    N_("suspicious check-in: {reason}"),
+    N_("suspicious check-out: {reason}"),
 )

@@ -167,16 +167,25 @@ def messages(language: str) -> dict[str, str]:
 
 
 @cache
-def _patterns(language: str) -> tuple[tuple[re.Pattern[str], str], ...]:
-    """The reasons' templates (`console.error_reasons`) as patterns matching a whole reason: only those, so a
-    reason never matches a page's words ("Order {id}") and comes out half translated."""
+def reason_templates(language: str) -> tuple[str, ...]:
+    """The reasons' templates (`console.error_reasons`) that `language` translates, in the order `translate_reason`
+    tries them (here and in the wall screen's script): those that begin with words of their own first (a reason that
+    begins so is theirs: "suspicious check-in: {reason}" before "{distance} outside the geofence of {site}", which
+    would take "suspicious check-in: 340 m" for its distance), then the most specific (the most words of its own)."""
     from console.error_reasons import TEMPLATES  # the reasons' templates (that module marks them with N_ from here)
 
     known = messages(language)
-    templates = sorted(((t, known[t]) for t in TEMPLATES if t in known), key=lambda m: -len(_own_words(m[0])))
+    return tuple(sorted((t for t in TEMPLATES if t in known), key=lambda t: (t.startswith("{"), -len(_own_words(t)))))
+
+
+@cache
+def _patterns(language: str) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """The reasons' templates as patterns matching a whole reason: only those, so a reason never matches a page's
+    words ("Order {id}") and comes out half translated."""
+    known = messages(language)
     return tuple(
-        (re.compile(_PLACEHOLDER.sub(r"(?P<\1>.+?)", re.escape(msgid)) + r"\Z", re.S), msgstr)
-        for msgid, msgstr in templates
+        (re.compile(_PLACEHOLDER.sub(r"(?P<\1>.+?)", re.escape(msgid)) + r"\Z", re.S), known[msgid])
+        for msgid in reason_templates(language)
     )
 
 

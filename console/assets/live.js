@@ -670,7 +670,7 @@
     head.append(span("alert-kind", KIND_LABELS[a.kind] ? _(KIND_LABELS[a.kind]) : a.kind), span("alert-worker", workerName(a.worker_id)),
                 span("alert-age"));
     head.addEventListener("click", () => focusWorker(a.worker_id));
-    const reason = span("alert-reason", a.reason);
+    const reason = span("alert-reason", reasonText(a.reason));
     const message = span("alert-message");
     const say = (text) => { message.textContent = text; };
     const actions = document.createElement("div");
@@ -746,13 +746,59 @@
   // marks words defined ahead of use for `pybabel extract`, `t` translates them where they are shown.
   var messages = null;
   function N_(message) { return message; }
-  function _(message, params) {
+  function catalogue() {
     if (messages === null) {
       const wall = document.getElementById("wall");
       if (wall) { try { messages = JSON.parse(wall.dataset.messages || "{}"); } catch (e) { messages = {}; } }
     }
-    const text = (messages && messages[message]) || message;
+    return messages || {};
+  }
+  function _(message, params) {
+    const text = catalogue()[message] || message;
     return params ? text.replace(/\{(\w+)\}/g, (m, k) => (k in params ? String(params[k]) : m)) : text;
+  }
+
+  // A reason the server words in English for a person (an alert's, dispatch/alerts.py; a flagged check-in's) in the
+  // page's language: console/i18n.py's translate_reason, over the reason templates the wall carries in the order it
+  // tries them (data-reason-templates). The whole reason, then after a "field: " prefix, a figure with its units,
+  // the templates (the parts they name translated in turn); a reason the catalogue does not know stays English.
+  var reasonPatterns = null;
+  const UNIT_WORDS = { km: "{n} km", m: "{n} m", min: "{n} min", s: "{n} s", h: "{n} h", d: "{n} d" };
+  const QUANTITY = /^\d+(?:\.\d+)? (?:km|m|min|s|h|d)(?: \d+ (?:min|s|h))?$/;
+  function patterns() {
+    if (reasonPatterns !== null) return reasonPatterns;
+    const wall = document.getElementById("wall");
+    let names = [];
+    try { names = JSON.parse((wall && wall.dataset.reasonTemplates) || "[]"); } catch (e) { names = []; }
+    const known = catalogue();
+    reasonPatterns = names.filter((t) => known[t]).map((t) => {
+      const keys = [];
+      const source = t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/\\\{(\w+)\\\}/g, (m, k) => { keys.push(k); return "([\\s\\S]+?)"; });
+      return { re: new RegExp("^" + source + "$"), keys: keys, to: known[t] };
+    });
+    return reasonPatterns;
+  }
+  function reasonText(text) {
+    const known = catalogue();
+    if (!text || !Object.keys(known).length) return text;
+    if (known[text]) return known[text];
+    const colon = text.indexOf(": ");
+    if (colon > 0 && text.slice(0, colon).indexOf(" ") < 0) {
+      const rest = text.slice(colon + 2), translated = reasonText(rest);
+      if (translated !== rest) return text.slice(0, colon) + ": " + translated;
+    }
+    if (QUANTITY.test(text)) return text.replace(/(\d+(?:\.\d+)?) (km|m|min|s|h|d)\b/g, (m, n, unit) => _(UNIT_WORDS[unit], { n: n }));
+    for (const p of patterns()) {
+      const found = p.re.exec(text);
+      if (found) return p.to.replace(/\{(\w+)\}/g, (m, k) => (p.keys.indexOf(k) < 0 ? m : reasonPart(found[p.keys.indexOf(k) + 1])));
+    }
+    return text;
+  }
+  function reasonPart(text) {
+    const translated = reasonText(text);
+    if (translated !== text || text.indexOf(", ") < 0) return translated;
+    const words = text.split(", "), turned = words.map(reasonText);
+    return turned.some((w, i) => w === words[i]) ? text : turned.join(catalogue()[", "] || ", ");
   }
 
   // Times on the office's clock (OUTFIELD_TIMEZONE, on the wall's data-timezone; console/i18n.py).
@@ -935,9 +981,9 @@
     const main = span("order-main");
     main.append(span("order-title", "#" + p.order_id + " " + typeWord(p.type) + " · " + siteName(p)), span("order-sub", sub));
     // A check-in the server could not verify: said in words on the row, not only by the marker's ring.
-    if (p.flag) main.append(span("order-flag", "⚠ " + p.flag));
+    if (p.flag) main.append(span("order-flag", "⚠ " + reasonText(p.flag)));
     node.className = "order-row status-" + p.status + (p.order_id === selected ? " selected" : "") + (p.flag ? " flagged" : "");
-    if (p.flag) node.title = "⚠ " + p.flag; else node.removeAttribute("title");
+    if (p.flag) node.title = "⚠ " + reasonText(p.flag); else node.removeAttribute("title");
     node.replaceChildren(span("dot"), main, span("order-status", stateWord(p.status)));
   }
 
@@ -1208,6 +1254,7 @@
       return [at.lat, at.lng];
     },
     fits: 0,
+    reasonText: reasonText,  // a server's English reason in the page's language (tests hold it to console/i18n.py's)
     workerMarker: workerMarker,
     orderMarker: function (feature, latlng) {
       const p = feature.properties;

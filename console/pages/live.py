@@ -70,6 +70,7 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
         **{
             "data-timezone": i18n.office_zone().key,
             "data-messages": json.dumps(i18n.messages(i18n.current_language()), ensure_ascii=False),
+            "data-reason-templates": json.dumps(i18n.reason_templates(i18n.current_language()), ensure_ascii=False),
         },
         children=[
             dcc.Store(id=ids.FEED, data={"connected": False}),

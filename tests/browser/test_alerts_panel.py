@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
+from console import i18n
 from tests.support.browser import login, reread_held
 from tests.support.consent import consent_all
 from tests.support.windows import window_fields
@@ -154,3 +155,43 @@ def test_alerts_raised_or_acknowledged_while_the_panel_rereads_its_list_stay_as_
     assert page.locator(".alert-item.alert-kind-low_battery").count() == 1
     assert page.locator(".alert-item.alert-kind-sos").count() == 0
     assert not [e for e in page.errors if "favicon" not in e], page.errors
+
+
+def test_a_chinese_wall_words_the_alerts_reasons_in_chinese(page, console_server, day):
+    """Tests that on the wall in Chinese the exceptions panel words each alert's reason in Chinese, the same words the
+    API gives a Chinese reader (console/i18n.py's templates, which live.js applies to reasons pushed live): before,
+    the kind was Chinese and the reason English ('battery at 4 % (alert below 15 %)')."""
+    login(page, console_server)
+    page.click(".lang-switch button[value=zh_CN]")
+    try:
+        page.wait_for_selector(".plans-nav:has-text('路线计划')", timeout=15_000)
+        at = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
+        fix(console_server, at, FAR, alarm="sos", batt=4)
+        page.wait_for_selector(".alert-item.alert-kind-sos", timeout=10_000)
+        page.wait_for_selector(".alert-item.alert-kind-low_battery", timeout=10_000)
+        listed = requests.get(f"{console_server.url}/api/v1/alerts", params={"status": "open"}, headers=day["admin"],
+                              timeout=5).json()  # fmt: skip
+        for kind in ("sos", "low_battery"):
+            (reason,) = [a["reason"] for a in listed if a["kind"] == kind]
+            chinese = i18n.translate_reason(reason, language="zh_CN")
+            assert chinese != reason and not any(c.isascii() and c.isalpha() for c in chinese.replace("SOS", "")), (
+                chinese
+            )
+            shown = page.locator(f".alert-item.alert-kind-{kind} .alert-reason").inner_text()
+            assert shown == chinese, (kind, shown)
+        # The page's port words every kind of reason as the server does: figures with units, parts in turn.
+        samples = [
+            "moved 1.2 km in 30 s (144 km/h; limit 120 km/h)", "no fix for 12 min on shift (alert after 10 min)",
+            "arrives about 12 min after the window ends (25 min away)", "stopped away from any site for over 30 min",
+            "1.2 km from the planned route for 5 min (alert beyond 300 m)", "the phone reports a mock (simulated) location",
+            "left the site of order 7 while on site, without checking out", "a reason nobody wrote a template for",
+            "suspicious check-in: 290 m outside the geofence of Casino; and 5 min after the window closed at 10:00",
+            "suspicious check-out: the fix was taken 12 min before the check-in (limit 10 min)",
+        ]  # fmt: skip
+        for reason in samples:
+            assert page.evaluate("(r) => window.outfield.reasonText(r)", reason) == i18n.translate_reason(
+                reason, language="zh_CN"
+            ), reason
+        assert not [e for e in page.errors if "favicon" not in e], page.errors
+    finally:
+        page.click(".lang-switch button[value=en]")
