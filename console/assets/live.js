@@ -1045,9 +1045,10 @@
     return "order-marker order-" + p.status + " order-id-" + p.order_id + (p.flag ? " order-flagged" : "");
   }
 
+  // "#12", or on hover "repair · Casino · assigned", in the page's language (the feature's `label` is English).
   function orderLabel(p, permanent) {
-    const text = permanent ? "#" + p.order_id : p.label;
-    return label(p.flag ? text + " · ⚠ " + p.flag : text);
+    const text = permanent ? "#" + p.order_id : [typeWord(p.type), siteName(p), stateWord(p.status)].join(" · ");
+    return label(p.flag ? text + " · ⚠ " + reasonText(p.flag) : text);
   }
 
   // An open order that stays open at the same place: restyle its marker (colour, classes, label) in place.

@@ -179,6 +179,15 @@ def test_a_chinese_wall_words_the_alerts_reasons_in_chinese(page, console_server
             )
             shown = page.locator(f".alert-item.alert-kind-{kind} .alert-reason").inner_text()
             assert shown == chinese, (kind, shown)
+        # An order's label on hover: its type and status in Chinese too (the feature's label is English).
+        status = requests.get(f"{console_server.url}/api/v1/work-orders/{day['order']}", headers=day["admin"],
+                              timeout=5).json()["status"]  # fmt: skip
+        zh = i18n.messages("zh_CN")
+        page.hover(f"path.order-marker.order-id-{day['order']}", force=True)
+        expected = f"{zh['repair']} · Casino de Monte-Carlo · {zh[status.replace('_', ' ')]}"
+        page.wait_for_function("(t) => [...document.querySelectorAll('.leaflet-tooltip.order-label')].some("
+                               "(e) => e.textContent.includes(t))", arg=expected, timeout=5_000)  # fmt: skip
+        page.mouse.move(0, 0)
         # The page's port words every kind of reason as the server does: figures with units, parts in turn.
         samples = [
             "moved 1.2 km in 30 s (144 km/h; limit 120 km/h)", "no fix for 12 min on shift (alert after 10 min)",
