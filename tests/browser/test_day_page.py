@@ -107,3 +107,20 @@ def test_site_names_typed_as_html_are_shown_as_text(page, console_server, seeded
     page.wait_for_selector(".leaflet-tooltip", timeout=5_000)
     assert f"{hostile}B" in page.locator(".leaflet-tooltip").inner_text()
     assert page.evaluate("() => document.querySelectorAll('img[src=x]').length === 0 && !window.pwned")
+
+
+def test_switching_the_language_keeps_the_worker_and_day_the_address_names(page, console_server, seeded):
+    """Tests that on /day/?worker=…&date=… the 中文 switch brings the reader back to the same worker and day, in
+    Chinese; before, it went back to /day/ without the query and the reader had to pick the worker again."""
+    address = f"/day/?worker={seeded.worker_id}&date=2025-03-03"
+    login(page, console_server, path=address, ready="#day-play")
+    page.wait_for_selector("tr.pva-late", timeout=15_000)
+    page.click(".lang-switch button[value=zh_CN]")
+    try:
+        page.wait_for_selector("#day-play:has-text('播放')", timeout=15_000)
+        assert page.url.endswith(address), page.url
+        page.wait_for_selector("tr.pva-late", timeout=15_000)
+    finally:
+        page.click(".lang-switch button[value=en]")
+    page.wait_for_selector("#day-play:has-text('Play')", timeout=15_000)
+    assert page.url.endswith(address), page.url
