@@ -113,13 +113,14 @@ def test_switching_the_language_keeps_the_worker_and_day_the_address_names(page,
     """Tests that on /day/?worker=…&date=… the 中文 switch brings the reader back to the same worker and day, in
     Chinese; before, it went back to /day/ without the query and the reader had to pick the worker again."""
     address = f"/day/?worker={seeded.worker_id}&date=2025-03-03"
+    picked = "() => document.querySelector('.day-worker')?.textContent.includes('Day Ana')"
     login(page, console_server, path=address, ready="#day-play")
-    page.wait_for_selector("tr.pva-late", timeout=15_000)
+    page.wait_for_function(picked, timeout=10_000)
     page.click(".lang-switch button[value=zh_CN]")
     try:
         page.wait_for_selector("#day-play:has-text('播放')", timeout=15_000)
         assert page.url.endswith(address), page.url
-        page.wait_for_selector("tr.pva-late", timeout=15_000)
+        page.wait_for_function(picked, timeout=10_000)
     finally:
         page.click(".lang-switch button[value=en]")
     page.wait_for_selector("#day-play:has-text('Play')", timeout=15_000)
