@@ -31,17 +31,32 @@
     return [ll[lo][0] + (ll[hi][0] - ll[lo][0]) * f, ll[lo][1] + (ll[hi][1] - ll[lo][1]) * f];
   }
 
+  function word(name) {  // "play" / "pause" in the page's language (data-play, data-pause; console/pages/day.py)
+    var page = document.querySelector(".day-page");
+    return (page && page.dataset[name]) || (name === "play" ? "Play" : "Pause");
+  }
+
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     day: {
+      // The worker and day picked, written into the address (replaceState: no reload, no new history entry).
+      keep: function (worker, day) {
+        if (worker === null || worker === undefined) return window.dash_clientside.no_update;
+        var query = new URLSearchParams(location.search);
+        query.set("worker", String(worker));
+        if (day) query.set("date", String(day).slice(0, 10));
+        var search = "?" + query.toString();
+        if (search !== location.search) history.replaceState(history.state, "", location.pathname + search);
+        return search;
+      },
       play: function (_clicks, disabled, value, max) {
         lastTick = null;
         exact = value >= max ? 0 : value || 0;
-        if (!disabled) return [true, "Play"];
+        if (!disabled) return [true, word("play")];
         if (value >= max) {
           // At the end: start over from the beginning.
           window.dash_clientside.set_props("day-slider", { value: 0 });
         }
-        return [false, "Pause"];
+        return [false, word("pause")];
       },
       tick: function (_n, value, max, speed) {
         var now = performance.now();
@@ -52,7 +67,7 @@
         var next = Math.round(exact);
         if (next >= max) {
           lastTick = null;
-          return [max, true, "Play"];
+          return [max, true, word("play")];
         }
         return [next, window.dash_clientside.no_update, window.dash_clientside.no_update];
       },

@@ -31,6 +31,7 @@ MONACO_CENTRE = (43.7384, 7.4246)
 BASEMAP_URL = "/assets/basemap/monaco_roads.geojson"
 
 WORKER = "day-worker"
+ADDRESS = "day-address"  # the ?worker=&date= the page's address was last set to (day.js, keep)
 DATE = "day-date"
 MAP = "day-map"
 LAYERS = "day-layers"
@@ -260,9 +261,14 @@ def layout(*, tile_url: str | None, actor_name: str, workers: Sequence[tuple[int
     ]  # fmt: skip
     return html.Div(
         className="plans-page day-page",
-        **{"data-timezone": i18n.office_zone().key},  # day.js shows the playback clock on the office's clock
+        **{
+            "data-timezone": i18n.office_zone().key,  # day.js shows the playback clock on the office's clock
+            "data-play": _("Play"),  # and words its button in the page's language
+            "data-pause": _("Pause"),
+        },
         children=[
             dcc.Location(id=URL),
+            dcc.Store(id=ADDRESS),
             dcc.Store(id=TRACK, data={"t": [], "ll": []}),
             dcc.Interval(id=TICK, interval=200, disabled=True),
             html.Header(
@@ -419,6 +425,13 @@ def register(dash_app: Dash, *, auth: Auth, load_day: LoadDay) -> None:
             bounds(found),
         )
 
+    # The address follows the worker and day picked, so a reload or the language switch comes back to them.
+    dash_app.clientside_callback(
+        ClientsideFunction(namespace="day", function_name="keep"),
+        Output(ADDRESS, "data"),
+        Input(WORKER, "value"),
+        Input(DATE, "date"),
+    )
     dash_app.clientside_callback(
         ClientsideFunction(namespace="day", function_name="play"),
         Output(TICK, "disabled"),

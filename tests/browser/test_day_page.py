@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from data.db import make_engine, make_sessionmaker, session_scope
-from tests.support.browser import login
+from tests.support.browser import choose_option, login
 from tests.support.field_day import seed_field_day
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -121,7 +121,24 @@ def test_switching_the_language_keeps_the_worker_and_day_the_address_names(page,
         page.wait_for_selector("#day-play:has-text('播放')", timeout=15_000)
         assert page.url.endswith(address), page.url
         page.wait_for_function(picked, timeout=10_000)
+        page.click("#day-play")  # the playback's button in Chinese too (day.js wrote "Pause" and "Play")
+        page.wait_for_selector("#day-play:has-text('暂停')", timeout=5_000)
+        page.click("#day-play")
+        page.wait_for_selector("#day-play:has-text('播放')", timeout=5_000)
     finally:
         page.click(".lang-switch button[value=en]")
     page.wait_for_selector("#day-play:has-text('Play')", timeout=15_000)
     assert page.url.endswith(address), page.url
+
+
+def test_the_address_follows_the_worker_picked_so_a_reload_comes_back_to_them(page, console_server, seeded):
+    """Tests that picking a worker on /day/ writes them and the day into the address, so a reload (or the language
+    switch) opens the same worker and day; before, the address stayed /day/ and a reload lost the pick."""
+    login(page, console_server, path="/day/", ready="#day-play")
+    choose_option(page, page.locator("#day-worker"), "Day Ana")
+    page.wait_for_function("(id) => location.search.includes('worker=' + id)", arg=seeded.worker_id, timeout=10_000)
+    assert "date=" in page.url
+    page.reload()
+    page.wait_for_function(
+        "() => document.querySelector('.day-worker')?.textContent.includes('Day Ana')", timeout=10_000
+    )
