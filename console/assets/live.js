@@ -656,7 +656,7 @@
     })
       .then((answer) => answer.json().then((body) => ({ ok: answer.ok, body: body })))
       .then(({ ok, body }) => (ok ? applyAlert(body) : say(body.error || _("not acknowledged"))))
-      .catch(() => say("not acknowledged: the server did not answer"));
+      .catch(() => say(_("not acknowledged: the server did not answer")));
   }
 
   function alertItem(a) {
@@ -1122,11 +1122,11 @@
       if (!n) return NO();
       ownAssign.orderId = null;  // the click is answered: its notice says whose it was (refreshCardFor)
       if (n.kind === "assigned") {
-        const name = workerNames(workers)[n.worker_id] || "the worker";
-        return el("P", { className: "ok", children: "Assigned to " + name + "." });
+        const name = workerNames(workers)[n.worker_id] || _("the worker");
+        return el("P", { className: "ok", children: _("Assigned to {name}.", { name: name }) });
       }
-      if (n.kind === "cancelled") return el("P", { className: "ok", children: "Order cancelled." });
-      if (n.kind === "refused") return el("P", { className: "error", children: String(n.text || "") });
+      if (n.kind === "cancelled") return el("P", { className: "ok", children: _("Order cancelled.") });
+      if (n.kind === "refused") return el("P", { className: "error", children: reasonText(String(n.text || "")) });
       return NO();
     },
     selectFromMap: function (feature) {

@@ -117,3 +117,27 @@ def test_the_order_card_and_list_are_in_chinese_for_a_chinese_reader(page, world
         assert page.errors == []
     finally:
         page.click(".lang-switch button[value=en]")
+
+
+def test_an_assignment_is_announced_in_chinese_from_the_first_word(page, world):
+    """Tests that in Chinese the notice of an assignment is Chinese every time it is drawn: first from the click's own
+    answer (live.js), then with the card (before, the first read 'Assigned to Gas 00.' in English)."""
+    zh = i18n.messages("zh_CN")
+    order_id = new_order(world, "gas")
+    login(page, world)
+    page.click(".lang-switch button[value=zh_CN]")
+    try:
+        page.wait_for_selector(".plans-nav:has-text('路线计划')", timeout=15_000)
+        page.click("#tab-orders")
+        page.click(f".order-row:has-text('#{order_id} {zh['repair']}')")
+        page.wait_for_selector("#order-card button.assign.primary", timeout=10_000)
+        page.evaluate("""() => { window.__notices = [];
+          new MutationObserver(() => window.__notices.push(document.querySelector('#order-message').textContent))
+            .observe(document.querySelector('#order-message'), {childList: true, subtree: true, characterData: true}); }""")
+        page.click("#order-card button.assign.primary")
+        prefix = zh["Assigned to {name}."].split("{")[0]
+        page.wait_for_function("(p) => window.__notices.some((t) => t.startsWith(p))", arg=prefix, timeout=10_000)
+        notices = [t for t in page.evaluate("() => window.__notices") if t]
+        assert notices and all(t.startswith(prefix) for t in notices), notices
+    finally:
+        page.click(".lang-switch button[value=en]")
