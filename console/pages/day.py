@@ -69,13 +69,25 @@ def _hm(value: str | datetime | None) -> str:
 
 
 def _minutes(seconds: float) -> str:
+    """'-1 h 05 min', '14 min' in the page's language (the figure's units through the catalogue)."""
     sign = "-" if seconds < 0 else ""
     total = round(abs(seconds) / 60)
-    return f"{sign}{total // 60} h {total % 60:02d} min" if total >= 60 else f"{sign}{total} min"
+    return sign + i18n.reason(f"{total // 60} h {total % 60:02d} min" if total >= 60 else f"{total} min")
 
 
 def _km(metres: float | None) -> str:
-    return "—" if metres is None else f"{metres / 1000:.1f} km"
+    return "—" if metres is None else i18n.reason(f"{metres / 1000:.1f} km")
+
+
+SOURCES = {
+    "check-in": N_("check-in"), "check-out": N_("check-out"), "geofence": N_("geofence"),
+    "late entry: check-in": N_("late entry: check-in"), "late entry: check-out": N_("late entry: check-out"),
+}  # fmt: skip
+"""What an arrival or a departure was read from (`dispatch.plan_actual.Source`), as the table words it."""
+
+
+def _source(source: str) -> str:
+    return _(SOURCES[source]) if source in SOURCES else source
 
 
 def track_data(day: WorkerDay) -> dict[str, Any]:
@@ -181,9 +193,13 @@ def comparison_table(pva: dict[str, Any]) -> Any:
                     html.Td(_("{site} (order {id})").format(site=v["site_name"], id=v["order_id"])),
                     html.Td(f"{_hm(v['window_start'])}–{_hm(v['window_end'])}"),
                     html.Td(f"{_hm(v['planned_arrival'])}–{_hm(v['planned_departure'])}"),
-                    html.Td(f"{_hm(v['actual_arrival'])} ({v['arrival_source']})" if v["actual_arrival"] else "—"),
                     html.Td(
-                        f"{_hm(v['actual_departure'])} ({v['departure_source']})" if v["actual_departure"] else "—"
+                        f"{_hm(v['actual_arrival'])} ({_source(v['arrival_source'])})" if v["actual_arrival"] else "—"
+                    ),
+                    html.Td(
+                        f"{_hm(v['actual_departure'])} ({_source(v['departure_source'])})"
+                        if v["actual_departure"]
+                        else "—"
                     ),
                     html.Td(verdict, className="pva-verdict"),
                 ],

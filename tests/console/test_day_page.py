@@ -61,6 +61,7 @@ def world(tmp_path: Path):
     )
     return {
         "client": outfield.server.test_client(),
+        "app": outfield,
         "day": worker_day,
         "seeded": seeded,
         "ben": ben.id,
@@ -79,6 +80,19 @@ def test_the_table_says_which_visit_was_late_by_how_much_and_which_was_missed(wo
     assert "late: 14 min after the window, 24 min behind plan" in text_of(rows[1])
     assert "08:44 (geofence)" in text_of(rows[1])
     assert text_of(rows[2]).endswith("missed")
+
+
+def test_the_table_reads_its_sources_and_minutes_in_chinese(world):
+    """Tests that for a Chinese reader the table's arrival sources and minutes are Chinese ('08:44 (地理围栏)', '14 分钟');
+    they were 'geofence' and '14 min' in a translated table."""
+    from console import i18n
+
+    zh = i18n.messages("zh_CN")
+    with world["app"].server.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        rows = day_page.comparison_table(day_page.plan_vs_actual_json(world["day"])).children[1].children
+        late = text_of(rows[1])
+    assert f":44 ({zh['geofence']})" in late and zh["{n} min"].format(n=14) in late, late
+    assert "geofence" not in late and " min" not in late, late
 
 
 def test_a_day_without_a_published_route_says_so_instead_of_a_table(world):
