@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -63,6 +65,21 @@ def open_order(page, order_id: int) -> None:
     page.wait_for_selector("#order-card dl", timeout=10_000)
 
 
+@contextmanager
+def order_in_chinese(page, world, order_id: int) -> Iterator[None]:
+    """Signed in, the console switched to Chinese and the order's card open; back to English after."""
+    login(page, world)
+    page.click(".lang-switch button[value=zh_CN]")
+    try:
+        page.wait_for_selector(".plans-nav:has-text('路线计划')", timeout=15_000)
+        page.click("#tab-orders")
+        page.click(f".order-row:has-text('#{order_id} {i18n.messages('zh_CN')['repair']}')")
+        page.wait_for_selector("#order-card dl", timeout=10_000)
+        yield
+    finally:
+        page.click(".lang-switch button[value=en]")
+
+
 def test_show_all_unfolds_the_excluded_workers_when_nobody_can_take_the_order(page, world):
     """Tests that on an order nobody can take (a skill no worker has) the excluded list shows 20 of the 22 workers and
     'Show all 22 excluded workers' lists every one, with no error on the page (the button did nothing while the card
@@ -96,14 +113,7 @@ def test_the_order_card_and_list_are_in_chinese_for_a_chinese_reader(page, world
     type are in Chinese (they were in English beside a translated panel: Type, visit · priority 3, nobody yet, ETA 3
     min, new)."""
     zh = i18n.messages("zh_CN")
-    order_id = new_order(world, "gas")
-    login(page, world)
-    page.click(".lang-switch button[value=zh_CN]")
-    try:
-        page.wait_for_selector(".plans-nav:has-text('路线计划')", timeout=15_000)
-        page.click("#tab-orders")
-        page.click(f".order-row:has-text('#{order_id} {zh['repair']}')")
-        page.wait_for_selector("#order-card dl", timeout=10_000)
+    with order_in_chinese(page, world, new_order(world, "gas")):
         labels = page.locator("#order-card dt").all_inner_texts()
         assert labels == [zh[w] for w in ("Type", "Window", "Duration", "Skills", "Assigned")]
         facts = page.locator("#order-card dd").all_inner_texts()
@@ -115,21 +125,13 @@ def test_the_order_card_and_list_are_in_chinese_for_a_chinese_reader(page, world
         expect(first).to_contain_text(zh["ETA {time}"].split("{")[0])
         assert "ETA" not in first.inner_text() and "min" not in first.inner_text()
         assert page.errors == []
-    finally:
-        page.click(".lang-switch button[value=en]")
 
 
 def test_an_assignment_is_announced_in_chinese_from_the_first_word(page, world):
     """Tests that in Chinese the notice of an assignment is Chinese every time it is drawn: first from the click's own
     answer (live.js), then with the card (before, the first read 'Assigned to Gas 00.' in English)."""
     zh = i18n.messages("zh_CN")
-    order_id = new_order(world, "gas")
-    login(page, world)
-    page.click(".lang-switch button[value=zh_CN]")
-    try:
-        page.wait_for_selector(".plans-nav:has-text('路线计划')", timeout=15_000)
-        page.click("#tab-orders")
-        page.click(f".order-row:has-text('#{order_id} {zh['repair']}')")
+    with order_in_chinese(page, world, new_order(world, "gas")):
         page.wait_for_selector("#order-card button.assign.primary", timeout=10_000)
         page.evaluate("""() => { window.__notices = [];
           new MutationObserver(() => window.__notices.push(document.querySelector('#order-message').textContent))
@@ -139,5 +141,3 @@ def test_an_assignment_is_announced_in_chinese_from_the_first_word(page, world):
         page.wait_for_function("(p) => window.__notices.some((t) => t.startsWith(p))", arg=prefix, timeout=10_000)
         notices = [t for t in page.evaluate("() => window.__notices") if t]
         assert notices and all(t.startswith(prefix) for t in notices), notices
-    finally:
-        page.click(".lang-switch button[value=en]")
