@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from console import i18n
-from tests.support.browser import login, reread_held
+from tests.support.browser import login, reread_held, watched_page
 from tests.support.consent import consent_all
 from tests.support.windows import window_fields
 
@@ -27,11 +27,7 @@ FAR = (43.7394, 7.4240)  # 290 m west: outside the geofence, a short walk (no im
 
 @pytest.fixture(scope="module")
 def day(console_server, tmp_path_factory):
-    d = tmp_path_factory.mktemp("csv")
-    (d / "sites.csv").write_text(SITES)
-    (d / "workers.csv").write_text(WORKERS)
-    console_server.cli("data", "import-csv", "sites", str(d / "sites.csv"))
-    console_server.cli("data", "import-csv", "workers", str(d / "workers.csv"))
+    console_server.import_csv(tmp_path_factory.mktemp("csv"), sites=SITES, workers=WORKERS)
     admin = {"Authorization": f"Bearer {console_server.admin_token}"}
     (ana,) = consent_all(requests.get, requests.post, admin, url=console_server.url)
     body = {"site_id": 1, "type": "repair", "required_skills": ["gas"], "service_minutes": 30, **window_fields()}
@@ -61,14 +57,7 @@ def fix(server, at: datetime, where: tuple[float, float], **extra) -> None:
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1600, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.errors = errors  # type: ignore[attr-defined]
-    yield page
-    context.close()
+    yield from watched_page(browser, viewport={"width": 1600, "height": 900})
 
 
 def test_an_arrival_and_alerts_reach_the_wall_map_and_are_acknowledged(page, console_server, day):

@@ -37,11 +37,7 @@ CASINO, PORT = (43.7394, 7.4276), (43.7347, 7.4214)
 
 @pytest.fixture(scope="module")
 def world(console_server, tmp_path_factory):
-    d = tmp_path_factory.mktemp("csv")
-    (d / "sites.csv").write_text(SITES)
-    (d / "workers.csv").write_text(WORKERS)
-    console_server.cli("data", "import-csv", "sites", str(d / "sites.csv"))
-    console_server.cli("data", "import-csv", "workers", str(d / "workers.csv"))
+    console_server.import_csv(tmp_path_factory.mktemp("csv"), sites=SITES, workers=WORKERS)
     return console_server
 
 

@@ -340,6 +340,13 @@ def drawn_with_the_shipped_font(page, selector: str) -> None:
                lambda: f"{selector} on {page.url} drawn with Noto Sans SC (drawn with {seen[-1:]})")  # fmt: skip
 
 
+def opened_in_the_shipped_font(page, url: str, ready: str, selector: str = ".lang-switch button[value=zh_CN]") -> None:
+    """Open `url`, wait for `ready`, and check that `selector` (by default the "中文" button) is drawn in Noto Sans SC."""
+    page.goto(url)
+    page.wait_for_selector(ready, timeout=15_000)
+    drawn_with_the_shipped_font(page, selector)
+
+
 def test_chinese_is_drawn_with_the_shipped_font_on_every_kind_of_page(browser, console_server, world):
     """Tests that, on a machine with no Chinese font and no internet, the "中文" button of an English page is drawn
     with the console's own Noto Sans SC (a Dash page, the sign-in page, the attendance and administration pages,
@@ -355,19 +362,14 @@ def test_chinese_is_drawn_with_the_shipped_font_on_every_kind_of_page(browser, c
         login(page, console_server, name="qiu", password="admin-pw-3", path="/reports/", ready=".rep-page")
         drawn_with_the_shipped_font(page, ".lang-switch button[value=zh_CN]")
         for path, ready in (("/attendance/", "#ts-table"), ("/admin/", "#tabs button")):
-            page.goto(f"{console_server.url}{path}")
-            page.wait_for_selector(ready, timeout=15_000)
-            drawn_with_the_shipped_font(page, ".lang-switch button[value=zh_CN]")
+            opened_in_the_shipped_font(page, f"{console_server.url}{path}", ready)
         page.click(".lang-switch button[value=zh_CN]")
         page.wait_for_selector("#tabs button:has-text('人员')", timeout=15_000)
         drawn_with_the_shipped_font(page, "h1")
-        page.goto(f"{console_server.url}/attendance/")
-        page.wait_for_selector("h1:has-text('考勤与工时')", timeout=15_000)
-        drawn_with_the_shipped_font(page, "h1")
+        opened_in_the_shipped_font(page, f"{console_server.url}/attendance/", "h1:has-text('考勤与工时')", "h1")
         # A chart's text (Plotly's SVG, its font stack written inline): the plan timeline's "pick a plan" line.
-        page.goto(f"{console_server.url}/plans/")
-        page.wait_for_selector(".plans-gantt text.annotation-text", timeout=15_000)
-        drawn_with_the_shipped_font(page, ".plans-gantt text.annotation-text")
+        gantt = ".plans-gantt text.annotation-text"
+        opened_in_the_shipped_font(page, f"{console_server.url}/plans/", gantt, gantt)
     finally:
         context.close()
     # The worker's phone and the customer's page, each in English, as a new browser opens them.
@@ -377,12 +379,8 @@ def test_chinese_is_drawn_with_the_shipped_font_on_every_kind_of_page(browser, c
     phone = offline_context(browser, console_server)
     try:
         field = phone.new_page()
-        field.goto(link.json()["url"])
-        field.wait_for_selector(".lang-switch button[value=zh_CN]", timeout=15_000)
-        drawn_with_the_shipped_font(field, ".lang-switch button[value=zh_CN]")
-        field.goto(f"{console_server.url}/c/not-a-link")
-        field.wait_for_selector(".lang-switch button[value=zh_CN]", timeout=15_000)
-        drawn_with_the_shipped_font(field, ".lang-switch button[value=zh_CN]")
+        for url in (link.json()["url"], f"{console_server.url}/c/not-a-link"):
+            opened_in_the_shipped_font(field, url, ".lang-switch button[value=zh_CN]")
     finally:
         phone.close()
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.support.browser import login, reread_held
+from tests.support.browser import login, reread_held, watched_page
 from tests.support.consent import consent_on_paper, record_consent
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -48,14 +48,7 @@ def ping(server, device, lat, lon, speed_kn=0.0):
 
 @pytest.fixture
 def page(browser, console_server):
-    context = browser.new_context(viewport={"width": 1600, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.errors = errors  # type: ignore[attr-defined]
-    yield page
-    context.close()
+    yield from watched_page(browser, viewport={"width": 1600, "height": 900})
 
 
 def test_wrong_password_is_refused(page, console_server):

@@ -12,7 +12,7 @@ import requests
 from playwright.sync_api import expect
 
 from console import i18n
-from tests.support.browser import login
+from tests.support.browser import login, watched_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -27,11 +27,7 @@ WORKERS = "name,device_id,skills,team,home_lat,home_lon,shift_days,shift_start,s
 
 @pytest.fixture(scope="module")
 def world(console_server, tmp_path_factory):
-    d = tmp_path_factory.mktemp("csv")
-    (d / "sites.csv").write_text(SITES)
-    (d / "workers.csv").write_text(WORKERS)
-    console_server.cli("data", "import-csv", "sites", str(d / "sites.csv"))
-    console_server.cli("data", "import-csv", "workers", str(d / "workers.csv"))
+    console_server.import_csv(tmp_path_factory.mktemp("csv"), sites=SITES, workers=WORKERS)
     return console_server
 
 
@@ -49,14 +45,7 @@ def new_order(server, skill: str) -> int:
 
 @pytest.fixture
 def page(browser, world):
-    context = browser.new_context(viewport={"width": 1600, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.errors = errors  # type: ignore[attr-defined]
-    yield page
-    context.close()
+    yield from watched_page(browser, viewport={"width": 1600, "height": 900})
 
 
 def open_order(page, order_id: int) -> None:

@@ -28,6 +28,19 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
+def watched_page(browser: Browser, **context: object) -> Iterator[Page]:
+    """A page in a new browser context (`context`: its options) that keeps its console errors and uncaught exceptions
+    on `page.errors`, for a module's `page` fixture to yield; the context is closed after."""
+    opened = browser.new_context(**context)  # type: ignore[arg-type]
+    page = opened.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.errors = errors  # type: ignore[attr-defined]
+    yield page
+    opened.close()
+
+
 def login(
     page: Page,
     server: ConsoleServer,

@@ -83,6 +83,13 @@ class ConsoleServer:
     def cli(self, module: str, *args: str) -> str:
         return run_cli(module, *args, env=self.env)
 
+    def import_csv(self, folder: Path, **tables: str) -> None:
+        """`python -m data import-csv` of each table's CSV text (`sites=…`, then `workers=…`), written into `folder`."""
+        for kind, text in tables.items():
+            path = folder / f"{kind}.csv"
+            path.write_text(text)
+            self.cli("data", "import-csv", kind, str(path))
+
 
 @pytest.fixture(scope="module")
 def console_env() -> dict[str, str]:
