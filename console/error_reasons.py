@@ -84,7 +84,7 @@ TEMPLATES: Final = (
     N_("no location: no fix and no home base"),
     N_("day full: {n} of {largest} orders booked"),
     N_("no route to {site}"),
-    N_("on {kind} until {when}"),
+    N_("away until {when} ({kind})"),
     N_("leave"),
     N_("off shift at {when}"),
     N_("day full: {booked} h booked + {needed} h for this order > {largest} h"),

@@ -246,7 +246,7 @@ def evaluate(
     for leave in leaves:
         if leave.overlaps(depart, end):
             return Excluded(
-                worker.id, Exclusion.ON_LEAVE, f"on {leave.kind} until {_when(leave.end, now, params.zone)}"
+                worker.id, Exclusion.ON_LEAVE, f"away until {_when(leave.end, now, params.zone)} ({leave.kind})"
             )
     gap = first_gap(worker.shifts, depart, end)
     if gap is not None:

@@ -72,7 +72,7 @@ def test_the_values_inside_a_refusal_read_in_chinese(app):
     assert chinese.get_json()["error"] == f"工单 {order} 的状态为“新建”，不能变为“已完成”（允许：已分派，已取消）"
 
     zh = {
-        "on sick until 17:00": "病假至 17:00",
+        "away until 17:00 (sick)": "病假至 17:00",
         "the fix was 45 min old at the check-in (fresh up to 2 min)": "签到时定位点已过去 45 分钟（2 分钟 内算新鲜）",
         "the fix is 1.0 km outside the geofence of Casino, within its ±20 m accuracy": "定位点在 Casino 的电子围栏外 1.0 公里，在其 ±20 米的精度之内",
         "the phone's clock is 1 h 05 min ahead of the server's (limit 2 min)": "手机时钟比服务器快 1 小时 05 分钟（上限 2 分钟）",

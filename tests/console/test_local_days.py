@@ -192,7 +192,7 @@ def test_a_full_day_or_a_leave_counts_only_for_orders_on_that_local_day(office: 
     candidates, excluded = ranked(today)
     assert candidates == ["Ole Away"] and excluded == {"Bea Busy": "day full: 8 of 8 orders booked"}
     candidates, excluded = ranked(tomorrow)
-    assert candidates == ["Bea Busy"] and excluded["Ole Away"] == "on holiday until 2026-03-04 00:00"
+    assert candidates == ["Bea Busy"] and excluded["Ole Away"] == "away until 2026-03-04 00:00 (holiday)"
 
     r = client.post("/api/v1/work-orders/batch-assign", json={"order_ids": [today, tomorrow]}, headers=headers)
     assert r.status_code == 200, r.get_json()

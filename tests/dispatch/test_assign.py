@@ -162,7 +162,7 @@ def test_a_worker_on_leave_during_the_job_is_excluded_until_when():
     ana = worker_at(1, 100)
     leave = Leave(1, at("2025-03-03T10:30:00Z"), at("2025-03-05T00:00:00Z"), kind="training")
     excluded = only_exclusion([ana], leaves={1: [leave]})
-    assert (excluded.kind, excluded.reason) == (Exclusion.ON_LEAVE, "on training until 2025-03-05 00:00")
+    assert (excluded.kind, excluded.reason) == (Exclusion.ON_LEAVE, "away until 2025-03-05 00:00 (training)")
 
 
 def test_leave_after_the_job_does_not_exclude():
