@@ -13,7 +13,10 @@ Solvers:
 * plain PyVRP: `pyvrp.solve` with default parameters on the same integer data (benchmarks), or, on
   the field days, Outfield's PyVRP model of the same day without breaks and second windows (what
   PyVRP can express; the reference the issue names);
-* outfield OR-Tools: `routing.solve(..., engine="ortools")`.
+* outfield OR-Tools: `routing.solve(..., engine="ortools")`;
+* VROOM: the VROOM engine (`bench/vroom_reference.py`, pyvroom from `bench/requirements.txt`), which
+  expresses the field days' breaks, at its deepest search on as many threads as Outfield has processes,
+  stopped at the budget (timed budgets only; no seed).
 Benchmarks report the gap of the exact-arithmetic distance to bks.csv's pure-distance best known and
 the vehicles used; field days report travel hours, visits planned and `routing.check` violations.
 `--iterations N` also runs Outfield and plain PyVRP stopped after N PyVRP iterations (machine-independent).
@@ -57,7 +60,8 @@ from routing.solomon import Instance, evaluate, read_best_known, read_instance, 
 from routing.solve import solve  # noqa: E402
 
 DATA = REPO / "data" / "datasets"
-SOLVERS = ("outfield", "plain PyVRP", "outfield OR-Tools")
+SOLVERS = ("outfield", "plain PyVRP", "outfield OR-Tools", "VROOM")
+NO_ITERATION_STOP = ("outfield OR-Tools", "VROOM")
 BUDGETS = {"solomon": (1.0, 10.0), "gh": (10.0, 60.0), "monaco": (10.0, 60.0), "city": (10.0, 60.0, 120.0)}
 QUICK = {"solomon": ["C101", "R101"], "gh": ["r1_4_2"], "budgets": (10.0,), "solomon_budgets": (1.0,)}
 Routes = list[list[int]]
@@ -110,10 +114,17 @@ def bench_plain_pyvrp(instance: Instance, stop: Stop, seed: int) -> Routes | Non
     return [[a.idx + 1 for a in r.schedule() if a.is_client()] for r in result.best.routes()]
 
 
+def bench_vroom(instance: Instance, stop: Stop, seed: int) -> Routes:
+    import vroom_reference  # pyvroom: bench/requirements.txt
+
+    return [list(r) for r in vroom_reference.benchmark_routes(instance, stop.seconds, PROCESSES[0])]
+
+
 BENCH_SOLVERS: dict[str, Callable[[Instance, Stop, int], Routes | None]] = {
     "outfield": bench_outfield,
     "plain PyVRP": bench_plain_pyvrp,
     "outfield OR-Tools": bench_ortools,
+    "VROOM": bench_vroom,
 }
 
 
@@ -125,7 +136,7 @@ def run_benchmarks(suite: str, names: Sequence[str], stops: Sequence[Stop], solv
         instance = read_instance(folder / f"{name}.txt")
         for stop in stops:
             for solver in solvers:
-                if stop.iterations is not None and solver == "outfield OR-Tools":
+                if stop.iterations is not None and solver in NO_ITERATION_STOP:
                     continue
                 started, cpu = time.perf_counter(), cpu_s()
                 routes = BENCH_SOLVERS[solver](instance, stop, seed)
@@ -185,6 +196,10 @@ def field_plan(problem: Problem, stop: Stop, seed: int, solver: str) -> tuple[Pr
     if solver == "plain PyVRP":
         problem = monaco_day.without_pyvrp_gaps(problem)
         plan = solve(problem, stop=stop.rule(), seed=seed, engine="pyvrp", on_progress=progress.append)
+    elif solver == "VROOM":
+        import vroom_reference  # pyvroom: bench/requirements.txt
+
+        plan = vroom_reference.field_plan(problem, stop.seconds, PROCESSES[0])
     else:
         engine = "ortools" if solver == "outfield OR-Tools" else "auto"
         processes = PROCESSES[0] if solver == "outfield" else 1
@@ -209,7 +224,7 @@ def run_field_day(
     for stop in stops:
         for seed in seeds:
             for solver in solvers:
-                if stop.iterations is not None and solver == "outfield OR-Tools":
+                if stop.iterations is not None and solver in NO_ITERATION_STOP:
                     continue
                 started, cpu = time.perf_counter(), cpu_s()
                 day, plan, first = field_plan(problem, stop, seed, solver)
