@@ -273,6 +273,7 @@ TEMPLATES: Final = (
     N_("accuracy_m must be within 0..1000000"),
     N_("{value} is not approve or reject"),
     N_("an order {reference} already exists"),
+    N_("worker {id} is already away {start} – {end}"),
     N_("check-in {id} was already {status} by {name} at {when} UTC"),
     N_("check-in {id} was already {status} by {name}"),
     N_("check-in {id} scored {score}, not under the review threshold {threshold}: nothing to review"),

@@ -281,11 +281,28 @@ class LeaveEntry:
 
 
 def add_leave(session: Session, *, worker_id: int, start: date, end: date, reason: str = "") -> LeaveEntry:
-    """Record that a worker is away from `start` to `end` (whole days, both included)."""
+    """Record that a worker is away from `start` to `end` (whole days, both included).
+
+    Raises ValueError naming the field: `end` before `start`, an unknown worker, or days that overlap one of the
+    worker's leaves (a leave sent twice, or days already taken: remove or shorten that one first).
+    """
     if end < start:
         raise ValueError("end: the leave ends before it starts")
-    if session.get(WorkerRow, worker_id) is None:
+    # The worker's row locked (PostgreSQL) so that two requests cannot both find the days free.
+    if session.get(WorkerRow, worker_id, with_for_update=True) is None:
         raise ValueError(f"worker_id: no worker with id {worker_id}")
+    taken = session.scalars(
+        select(WorkerLeaveRow)
+        .where(
+            WorkerLeaveRow.worker_id == worker_id, WorkerLeaveRow.start_date <= end, WorkerLeaveRow.end_date >= start
+        )
+        .order_by(WorkerLeaveRow.start_date)
+        .limit(1)
+    ).first()
+    if taken is not None:
+        raise ValueError(
+            f"start: worker {worker_id} is already away {taken.start_date.isoformat()} – {taken.end_date.isoformat()}"
+        )
     row = WorkerLeaveRow(worker_id=worker_id, start_date=start, end_date=end, reason=reason)
     session.add(row)
     session.flush()

@@ -271,6 +271,26 @@ def test_leave_is_added_listed_and_removed(app):
     assert client.delete(f"{url}/{entry['id']}", headers=app["admin"]).status_code == 404
 
 
+def test_a_leave_over_days_the_worker_is_already_away_is_refused_and_the_first_kept(app):
+    """Tests that the same leave sent twice (a double click), or one sharing a day with a recorded leave, is refused
+    409 naming `start` and the leave it overlaps, and stores nothing; the days after it are free."""
+    client = app["client"]
+    ana = client.post("/api/v1/workers", json=ANA, headers=app["admin"]).get_json()
+    url = f"/api/v1/workers/{ana['id']}/leaves"
+    first = client.post(url, json={"start": "2025-03-07", "end": "2025-03-10", "reason": "sick"}, headers=app["admin"])
+    assert first.status_code == 201
+    for start, end in (("2025-03-07", "2025-03-10"), ("2025-03-01", "2025-03-07"), ("2025-03-08", "2025-03-08")):
+        again = client.post(url, json={"start": start, "end": end, "reason": "holiday"}, headers=app["admin"])
+        assert (again.status_code, again.get_json()["field"]) == (409, "start"), (start, end)
+        assert again.get_json()["error"] == f"start: worker {ana['id']} is already away 2025-03-07 – 2025-03-10"
+    assert client.get(url, headers=app["admin"]).get_json() == [first.get_json()]
+    after = client.post(
+        url, json={"start": "2025-03-11", "end": "2025-03-12", "reason": "holiday"}, headers=app["admin"]
+    )
+    assert after.status_code == 201
+    assert [e["start"] for e in client.get(url, headers=app["admin"]).get_json()] == ["2025-03-07", "2025-03-11"]
+
+
 SQUARE = {
     "type": "Polygon",
     "coordinates": [[[7.424, 43.738], [7.425, 43.738], [7.425, 43.739], [7.424, 43.739], [7.424, 43.738]]],
