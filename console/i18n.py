@@ -253,6 +253,7 @@ def message_page(text: str) -> str:
         f'<!doctype html><html lang="{html_lang()}"><meta charset="utf-8"><title>Outfield</title>'
         '<link rel="stylesheet" href="/assets/style.css">'
         '<link rel="stylesheet" href="/assets/fonts/noto-sans-sc/noto-sans-sc.css">'
+        '<link rel="stylesheet" href="/assets/fonts/noto-sans-sc/noto-sans-sc-cjk.css">'
         '<link rel="stylesheet" href="/assets/fonts/chinese.css">'
         f'<div class="login"><p class="refused">{escape(text)}</p>'
         f'<p><a href="/">{escape(_("Live map"))}</a></p></div></html>'

@@ -24,6 +24,7 @@ from console.request_body import limit_body
 PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><link rel="stylesheet" href="/assets/style.css">
 <link rel="stylesheet" href="/assets/fonts/noto-sans-sc/noto-sans-sc.css">
+<link rel="stylesheet" href="/assets/fonts/noto-sans-sc/noto-sans-sc-cjk.css">
 <link rel="stylesheet" href="/assets/fonts/chinese.css"></head>
 <body><form class="login" method="post" action="/login">
 <h1>Outfield</h1><p>{tagline}</p>{error}

@@ -405,3 +405,48 @@ def test_a_worker_without_a_fix_is_labelled_in_chinese_on_the_map(browser, conso
     finally:
         page.click(".lang-switch button[value=en]")
         context.close()
+
+
+def text_drawn_with_the_shipped_font(page, scope: str, text: str) -> None:
+    """Check that the first element under `scope` whose own text holds `text` is drawn (at least in part) with Noto
+    Sans SC; the element is marked afresh on every look, as the page may draw it again meanwhile."""
+    mark = """([scope, text]) => {
+        document.querySelectorAll('[data-font-probe]').forEach((e) => e.removeAttribute('data-font-probe'));
+        const hit = [...document.querySelectorAll(scope)].find((e) =>
+            [...e.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent.includes(text)));
+        if (hit) hit.setAttribute('data-font-probe', '1');
+        return Boolean(hit);
+    }"""
+    seen: list[set[str]] = []
+
+    def drawn() -> bool:
+        seen.append(fonts_drawing(page, "[data-font-probe]") if page.evaluate(mark, [scope, text]) else set())
+        return any(f.startswith("Noto Sans SC") for f in seen[-1])
+
+    wait_until(
+        drawn, 15, lambda: f"{text!r} under {scope} on {page.url} drawn with Noto Sans SC (drawn with {seen[-1:]})"
+    )
+
+
+def test_a_name_typed_in_chinese_is_drawn_with_the_shipped_font_on_the_english_console(browser, console_server):
+    """Tests that on a machine with no Chinese font, an English console draws a worker named in Chinese with its own
+    Noto Sans SC: on the live map's worker list (a button) and the administration's workers table. Before, both drew
+    "王伟" as two empty boxes: chromium did not fall back to the font further down the pages' stacks."""
+    admin = {"Authorization": f"Bearer {console_server.admin_token}"}
+    created = requests.post(f"{console_server.url}/api/v1/workers", headers=admin, timeout=10,
+                            json={"name": "王伟 Wang", "device_id": "wang-wei-1", "home_base": {"lat": 43.7385, "lon": 7.4240}})  # fmt: skip
+    assert created.status_code == 201, created.text
+    context = offline_context(browser, console_server)
+    page = context.new_page()
+    try:
+        login(page, console_server)
+        page.click(".lang-switch button[value=en]")
+        page.wait_for_selector(".plans-nav:has-text('Route plans')", timeout=15_000)
+        page.fill("input[placeholder^='Search']", "Wang")
+        page.wait_for_selector(".worker-row:has-text('王伟 Wang')", timeout=15_000)
+        text_drawn_with_the_shipped_font(page, ".worker-row .worker-name", "王伟")
+        page.goto(f"{console_server.url}/admin/")
+        page.wait_for_selector("#workers-table td:has-text('王伟 Wang')", timeout=15_000)
+        text_drawn_with_the_shipped_font(page, "#workers-table td", "王伟")
+    finally:
+        context.close()
