@@ -42,6 +42,13 @@ def _to_domain(row: AuditRow) -> AuditEntry:
     )
 
 
+def recorded_since(session: Session, *, actor_id: int | None, action: str, since: datetime) -> bool:
+    """Whether `actor_id` has an entry of `action` after `since`."""
+    query = select(AuditRow.id).where(AuditRow.action == action, AuditRow.at > since).limit(1)
+    query = query.where(AuditRow.actor_id.is_(None) if actor_id is None else AuditRow.actor_id == actor_id)
+    return session.scalar(query) is not None
+
+
 def record(
     session: Session,
     *,

@@ -28,6 +28,9 @@ OPEN_STATUSES = (
     OrderStatus.ON_SITE,
 )
 MAX_HISTORY = timedelta(days=31)
+LIVE_VIEW_SPAN = timedelta(minutes=1)
+"""Reads of the live map by one user within this span are one viewing, audited once: the page's load and its
+socket's first read a second later are not two entries. A read a minute or more after the last audited one is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +64,12 @@ class Services:
             sites = {s.id: s for s in sites_repo.list_sites(session)}
             flags = field_repo.checkin_flags(session, [o.id for o in orders])
             consents = privacy_repo.consent_states(session)
-            audit_repo.record(
-                session, actor_id=actor.id, action="view-live-map", subject_type="fleet", subject_id=None, at=now
-            )
+            if not audit_repo.recorded_since(
+                session, actor_id=actor.id, action="view-live-map", since=now - LIVE_VIEW_SPAN
+            ):
+                audit_repo.record(
+                    session, actor_id=actor.id, action="view-live-map", subject_type="fleet", subject_id=None, at=now
+                )
         return LiveSnapshot(
             workers=geojson.workers_to_geojson(
                 workers, latest, now, geojson.active_orders(orders), untracked=self._untracked(consents)

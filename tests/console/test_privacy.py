@@ -105,6 +105,26 @@ def test_a_team_scoped_dispatcher_lists_only_their_teams_workers_and_orders(worl
     assert len(c.get("/api/v1/workers", headers=world["all"]).get_json()) == 2
 
 
+def test_the_live_map_read_twice_within_a_minute_is_one_audited_viewing(world):
+    """Tests that one user's reads of the live snapshot within a minute (the page's load, then its socket's first read)
+    are audited as one "view-live-map" entry, that a read a minute after it is a second entry, and that another user's
+    read within that minute is their own entry. Before, every page load wrote two entries at the same second."""
+    c, clock = world["client"], world["clock"]
+
+    def viewers() -> list[int | None]:
+        with session_scope(world["sessions"]) as session:
+            return [e.actor_id for e in audit_repo.list_audit(session) if e.action == "view-live-map"]
+
+    for _ in range(3):
+        assert c.get("/api/v1/live", headers=world["desk"]).status_code == 200
+        clock.advance(20)
+    assert viewers() == [world["desk_id"]]
+    assert c.get("/api/v1/live", headers=world["all"]).status_code == 200
+    assert c.get("/api/v1/live", headers=world["desk"]).status_code == 200  # 60 s after the first: a new viewing
+    seen = viewers()
+    assert len(seen) == 3 and seen.count(world["desk_id"]) == 2 and seen[0] == seen[2] == world["desk_id"]
+
+
 OUT_OF_SCOPE = [
     ("get", "/api/v1/workers/{bo}/positions"),
     ("get", "/api/v1/workers/{bo}/events"),
