@@ -9,7 +9,7 @@ stored values, asks them, stores, audits and emits the webhook events in the sam
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
@@ -401,6 +401,8 @@ class AttendanceService:
             pending = attendance_repo.late_entries(session, status="pending")
             for worker in sorted(workers, key=lambda w: (w.team, w.name, w.id)):
                 tz = day_zone(worker.zone, self._zone)
+                today = local_day(self._clock.now(), tz)
+                leaves = workers_repo.leaves_of(session, worker.id)
                 day = start
                 while day <= end:
                     waiting = sum(1 for e in pending if e.worker_id == worker.id and local_day(e.at, tz) == day)
@@ -409,11 +411,13 @@ class AttendanceService:
                         by, at, figures = approval
                         rows.append({**figures, "worker": worker.name, "team": worker.team,
                                      "late_entries_pending": waiting, "approved": True, "approved_by": by,
-                                     "approved_at": at.isoformat()})  # fmt: skip
+                                     "approved_at": at.isoformat(), "leave": figures.get("leave"),
+                                     "day_over": True})  # fmt: skip
                     else:
                         hours, clock_check = self._day_hours(session, worker, day)
                         if hours.planned_s or hours.started_at is not None:
-                            rows.append(timesheet_row(worker, hours, None, waiting, clock_check))
+                            rows.append(timesheet_row(worker, hours, None, waiting, clock_check,
+                                                      leave=leave_on(leaves, day), day_over=day < today))  # fmt: skip
                     day += timedelta(days=1)
         return rows
 
@@ -469,7 +473,8 @@ class AttendanceService:
                 deny(409, f"day: {len(waiting)} late entr{'y' if len(waiting) == 1 else 'ies'} of that day await a "
                           "decision first")  # fmt: skip
             hours, clock_check = self._day_hours(session, worker, day)
-            row = timesheet_row(worker, hours, None, 0, clock_check)
+            leave = leave_on(workers_repo.leaves_of(session, worker_id), day)
+            row = timesheet_row(worker, hours, None, 0, clock_check, leave=leave)
             figures = {k: v for k, v in row.items() if k not in ("approved", "approved_by", "approved_at")}
             if not attendance_repo.approve_timesheet(session, worker_id=worker_id, day=day, by=actor.id, at=now,
                                                      figures=figures):  # fmt: skip
@@ -494,12 +499,26 @@ class AttendanceService:
 TIMESHEET_COLUMNS = (
     "worker_id", "worker", "team", "day", "planned_min", "worked_min", "on_site_min", "travel_min", "break_min",
     "overtime_min", "late_start_min", "early_leave_min", "missing_clock_out", "started_at", "ended_at", "visits",
-    "late_entries_pending", "clock_check", "approved", "approved_by", "approved_at",
+    "late_entries_pending", "clock_check", "approved", "approved_by", "approved_at", "leave", "day_over",
 )  # fmt: skip
+"""`leave`: the reason of a leave recorded over the day (None: none); `day_over`: the day has ended on the worker's
+clock (only such a day can be approved)."""
+
+
+def leave_on(leaves: Iterable[workers_repo.LeaveEntry], day: date) -> str | None:
+    """The reason of the first of `leaves` covering `day` ("leave" when none was given), or None."""
+    return next(((e.reason or "leave") for e in leaves if e.start <= day <= e.end), None)
 
 
 def timesheet_row(
-    worker: Worker, hours: DayHours, approval: tuple[str, datetime] | None, pending: int, clock_check: str = ""
+    worker: Worker,
+    hours: DayHours,
+    approval: tuple[str, datetime] | None,
+    pending: int,
+    clock_check: str = "",
+    *,
+    leave: str | None = None,
+    day_over: bool = True,
 ) -> dict[str, Any]:
     def minutes(seconds: float) -> float:
         return round(seconds / 60.0, 1)
@@ -516,6 +535,7 @@ def timesheet_row(
         "visits": hours.visits, "late_entries_pending": pending, "clock_check": clock_check,
         "approved": approval is not None,
         "approved_by": approval[0] if approval else None, "approved_at": approval[1].isoformat() if approval else None,
+        "leave": leave, "day_over": day_over,
     }  # fmt: skip
 
 

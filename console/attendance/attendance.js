@@ -169,11 +169,15 @@
       for (const k of ["planned_min", "worked_min", "on_site_min", "travel_min", "break_min", "overtime_min", "late_start_min", "early_leave_min"]) {
         tr.append(el("td", minutes(r[k]), "num"));
       }
-      const flags = [r.missing_clock_out ? _("missing clock-out") : "", r.late_entries_pending ? _("{n} late entry waiting", { n: r.late_entries_pending }) : "",
+      // A day over with shifts planned and nothing recorded is said so, unless the worker was on leave.
+      const nothing = r.day_over && r.planned_min > 0 && !r.started_at && !r.leave;
+      const flags = [r.leave ? _("on leave ({reason})", { reason: r.leave }) : "", nothing ? _("nothing recorded") : "",
+        r.missing_clock_out ? _("missing clock-out") : "", r.late_entries_pending ? _("{n} late entry waiting", { n: r.late_entries_pending }) : "",
         r.clock_check || ""].filter(Boolean);
       tr.append(el("td", flags.join(", "), "flag"));
       const cell = el("td");
       if (r.approved) cell.textContent = _("approved by {name}", { name: r.approved_by });
+      else if (r.day_over === false) cell.textContent = _("day not over");
       else {
         const b = el("button", _("Approve"), "btn approve");
         b.type = "button";

@@ -4,6 +4,7 @@ manager sees it on /attendance/ with its reason, the site and the track around t
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -295,5 +296,36 @@ def test_a_clock_in_synced_while_an_older_attendance_read_is_under_way_stays_sho
         )
         assert page.text_content("#clock-state").startswith("Clocked in at")
         assert page.locator("#clock-in").is_disabled()
+    finally:
+        context.close()
+
+
+def test_the_timesheets_say_leave_nothing_recorded_and_a_day_not_over_instead_of_offering_it(
+    browser, console_server, world
+):
+    """Tests that the manager's timesheets flag the days a worker was on leave ("on leave (sick)") and the days that are
+    over with shifts planned and nothing recorded ("nothing recorded"), and that today reads "day not over" with no
+    Approve button: the server refuses to approve a day that is not over, and the page offered it anyway."""
+    today = datetime.now(ZoneInfo("Europe/Monaco")).date()  # the office's day (OUTFIELD_TIMEZONE's default)
+    away = [str(today - timedelta(days=2)), str(today - timedelta(days=1))]
+    bo = world["bo"]["id"]
+    leave = requests.post(f"{world['url']}/api/v1/workers/{bo}/leaves", json={"start": away[0], "end": away[1], "reason": "sick"},
+                          headers=world["admin"], timeout=10)  # fmt: skip
+    assert leave.status_code == 201, leave.text
+    context = browser.new_context(viewport={"width": 1300, "height": 900})
+    page = context.new_page()
+    try:
+        login(page, console_server, name="mia", password="manager-pw", path="/attendance/", ready="#ts-table tbody tr")
+        rows = {
+            r.get_attribute("data-day"): r for r in page.locator(f"#ts-table tbody tr[data-worker-id='{bo}']").all()
+        }
+        flags = {day: row.locator("td.flag").text_content() for day, row in rows.items()}
+        assert [day for day, text in sorted(flags.items()) if "on leave (sick)" in text] == away
+        last = max(rows)  # today on the server's clock
+        assert rows[last].locator("button.approve").count() == 0
+        assert rows[last].locator("td").last.text_content() == "day not over"
+        over = [day for day in sorted(rows) if day not in away and day != last]
+        assert over and all(flags[day] == "nothing recorded" for day in over), flags
+        assert all(rows[day].locator("button.approve").count() == 1 for day in [*away, *over])
     finally:
         context.close()
