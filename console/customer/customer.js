@@ -48,11 +48,14 @@
 
   // When the visit is expected, on the phone's own clock (as the ETA): 'Sun 6 Dec, 09:00–11:00', both days when the
   // window runs past midnight.
+  // Times read on the 24-hour clock in both languages, the window's and the arrival's alike.
+  const TIME = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  const locale = () => (window.OutfieldI18n.lang.startsWith("zh") ? "zh-CN" : "en-GB");
+
   function windowText(startIso, endIso) {
-    const lang = window.OutfieldI18n.lang.startsWith("zh") ? "zh-CN" : "en-GB";
+    const lang = locale(), time = TIME;
     const start = new Date(startIso), end = new Date(endIso);
     const day = { weekday: "short", day: "numeric", month: "short" };
-    const time = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
     const sameDay = start.toDateString() === end.toDateString();
     return start.toLocaleString(lang, { ...day, ...time }) + (sameDay ? "–" : " – ")
       + end.toLocaleString(lang, sameDay ? time : { ...day, ...time });
@@ -75,7 +78,7 @@
     $("eta-line").hidden = !view.eta;
     if (view.eta) {
       $("eta").textContent = _("{n} min", { n: Math.max(1, Math.round(view.eta.seconds / 60)) });
-      $("eta-at").textContent = new Date(view.eta.at).toLocaleTimeString(window.OutfieldI18n.lang, { hour: "2-digit", minute: "2-digit" });
+      $("eta-at").textContent = new Date(view.eta.at).toLocaleTimeString(locale(), TIME);
     }
     $("survey").hidden = !view.survey.open || rated;
     $("thanks").hidden = !view.survey.answered && !rated;

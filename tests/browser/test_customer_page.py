@@ -3,6 +3,7 @@ nothing after check-out, then the survey, taken once."""
 
 from __future__ import annotations
 
+import re
 import time as clock
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -50,6 +51,9 @@ def test_the_customer_follows_the_arrival_and_rates_the_visit_once(browser, setu
     expect(page.locator("#status")).to_have_text("on the way", timeout=WAIT_MS)
     expect(page.locator("#worker-marker")).to_be_visible(timeout=WAIT_MS)
     expect(page.locator("#eta")).to_contain_text("min")
+    # The arrival's clock time reads as the window does, on the 24-hour clock ("14:05", not "02:05 PM" beside a
+    # window of "14:00–16:00" on a phone set to US English).
+    expect(page.locator("#eta-at")).to_have_text(re.compile(r"^\d{2}:\d{2}$"))
 
     sync(setup, worker, [action(order_id, "check_in", -0.1, location={**CASINO, "accuracy_m": 8})])
     sync(setup, worker, [action(order_id, "check_out", -0.15, location={**CASINO, "accuracy_m": 8})])
