@@ -11,7 +11,7 @@ import flask
 
 from console.api_reports import date_arg, download, format_arg
 from console.auth import Auth
-from console.i18n import message_page, plain_page, reason
+from console.i18n import _, message_page, plain_page, reason
 from console.request_body import json_object
 from dispatch.access import Action, can
 from dispatch.errors import MAX_ID, deny
@@ -114,7 +114,7 @@ def create_blueprint(*, auth: Auth, attendance: AttendanceService, field: FieldS
     def page() -> flask.Response:
         decision = can(auth.current_actor(), Action.VIEW_TIMESHEETS)
         if not decision.allowed:  # a page, not JSON: a person opened it (signed out: sent to sign in before this)
-            body = message_page(reason(decision.reason or "forbidden"))
+            body = message_page(_("Your role may not see timesheets (managers and admins do)."))
             return flask.Response(body, status=403, mimetype="text/html")
         return flask.Response(plain_page(PAGE_DIR / "index.html", next_path="/attendance/"), mimetype="text/html")
 

@@ -295,7 +295,9 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         if actor is None or not can(actor, Action.VIEW_LIVE_MAP).allowed:
             return html.Div(html.P(_("Your role may not view the live map.")), className="login")
         snapshot = services.live_snapshot(actor=actor)
-        return live.layout(snapshot, tile_url=settings.tile_url, actor_name=actor.name)
+        return live.layout(
+            snapshot, tile_url=settings.tile_url, actor_name=actor.name, may=lambda a: can(actor, a).allowed
+        )
 
     dash_app.layout = serve_layout
 

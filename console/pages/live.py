@@ -44,8 +44,21 @@ than these; beyond, labels show on hover only (a 500-worker map would be a wall 
 permanent label is a DOM element Leaflet moves on every pan and zoom)."""
 
 
-def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> html.Div:
-    """The page for one load: the current fleet and open orders are drawn at once."""
+NAV: tuple[tuple[Action | None, str, str, str], ...] = (
+    (Action.PLAN_ROUTES, N_("Route plans"), "/plans/", "plans-nav"),
+    (Action.REVIEW_CHECKINS, N_("Check-in review"), "/review/", "review-nav"),
+    (Action.MANAGE_FORMS, N_("Forms and approvals"), "/forms/", "forms-nav"),
+    (Action.VIEW_TIMESHEETS, N_("Attendance"), "/attendance/", "attendance-nav"),
+    (None, N_("Administration"), "/admin/", "admin-nav"),  # each role of the live map has screens there
+)
+"""The pages the live map links to, each shown to those whose role may open it (None: every role of this page)."""
+
+
+def layout(
+    snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str, may: Callable[[Action], bool] = lambda _a: True
+) -> html.Div:
+    """The page for one load: the current fleet and open orders are drawn at once; `may` says which of the pages
+    `NAV` links to the reader's role may open (a link to a page that would refuse them is left out)."""
     map_layers: list[Any] = []
     if tile_url:
         map_layers.append(dl.TileLayer(url=tile_url, attribution="© OpenStreetMap contributors"))
@@ -109,10 +122,11 @@ def layout(snapshot: LiveSnapshot, *, tile_url: str | None, actor_name: str) -> 
                             html.Nav(
                                 className="panel-nav",
                                 children=[
-                                    html.A(_("Route plans"), href="/plans/", className="plans-nav"),
-                                    html.A(_("Check-in review"), href="/review/", className="review-nav"),
-                                    html.A(_("Forms and approvals"), href="/forms/", className="forms-nav"),
-                                    html.A(_("Administration"), href="/admin/", className="admin-nav"),
+                                    *(
+                                        html.A(_(text), href=href, className=name)
+                                        for action, text, href, name in NAV
+                                        if action is None or may(action)
+                                    ),
                                     i18n.language_switch("/"),
                                 ],
                             ),

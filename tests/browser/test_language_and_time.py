@@ -73,7 +73,7 @@ def test_switching_to_chinese_is_shown_everywhere_and_remembered(browser, consol
     page.click(".lang-switch button[value=zh_CN]")
     page.wait_for_selector(".plans-nav:has-text('路线计划')", timeout=15_000)
     assert page.locator("html").get_attribute("lang") == "zh-CN"
-    assert page.locator(".review-nav").inner_text() == "签到审核"
+    assert page.locator(".admin-nav").inner_text() == "系统管理"
     assert page.locator("#tab-new-order").inner_text() == "新建工单"
     page.wait_for_function(SHIPPED_FONT_USED, timeout=15_000)
 

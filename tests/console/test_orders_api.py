@@ -246,7 +246,9 @@ def test_a_dispatcher_opening_the_timesheets_page_gets_a_page_saying_why_not_jso
     language and a way back to the live map, not the API's JSON."""
     english = app.client.get("/attendance/", headers=world["dispatcher"])
     assert english.status_code == 403 and english.mimetype == "text/html"
-    assert "timesheets" in english.get_data(as_text=True) and 'href="/"' in english.get_data(as_text=True)
+    page = english.get_data(as_text=True)
+    assert "Your role may not see timesheets (managers and admins do)." in page and 'href="/"' in page
+    assert "view-timesheets" not in page  # the permission's own name, which the page said before
     chinese = app.client.get("/attendance/", headers={**world["dispatcher"], "Accept-Language": "zh-CN"})
     assert chinese.status_code == 403 and "工时表" in chinese.get_data(as_text=True)
     assert app.client.get("/attendance/", headers=world["manager"]).status_code == 200

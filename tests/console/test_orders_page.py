@@ -17,7 +17,7 @@ from dash.exceptions import PreventUpdate
 
 from console.auth import ApiError
 from console.pages import ids, live, orders
-from dispatch.access import Action, Actor, Role
+from dispatch.access import Action, Actor, Role, can
 from dispatch.assign import (
     AutoDispatched,
     Candidate,
@@ -762,6 +762,24 @@ def test_the_page_builds_with_every_new_control_once():
                    ids.NEAR_SEARCH, ids.FIELD_SECTION, ids.ORDER_FIELD, ids.NEAR_TARGET, ids.NEAR_DEFAULTS):  # fmt: skip
         assert seen.count(wanted) == 1, wanted
     assert len(seen) == len(set(seen))
+
+
+def test_the_live_map_links_only_to_the_pages_the_readers_role_may_open():
+    """Tests that the live map's header links a dispatcher to the plans and the administration only (the check-in
+    review, the forms and the timesheets would refuse them), and a manager also to those three, attendance included;
+    before, a dispatcher was offered "Check-in review" and "Forms and approvals" that answered "Your role may not"."""
+    empty = {"type": "FeatureCollection", "features": []}
+
+    def links(role: Role) -> list[str]:
+        reader = Actor(id=1, name="reader", role=role)
+        page = live.layout(
+            LiveSnapshot(workers=empty, orders=empty), tile_url=None, actor_name="reader",
+            may=lambda action: can(reader, action).allowed,
+        )  # fmt: skip
+        return [c.href for c in find(page, lambda c: isinstance(c, html.A))]
+
+    assert links(Role.DISPATCHER) == ["/plans/", "/admin/"]
+    assert links(Role.MANAGER) == ["/plans/", "/review/", "/forms/", "/attendance/", "/admin/"]
 
 
 def test_a_card_with_hundreds_of_workers_lists_the_first_twenty_and_shows_all_on_request():
