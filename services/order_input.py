@@ -33,10 +33,23 @@ class NewOrder:
     reference: str
 
 
+NEW_ORDER_FIELDS = frozenset({
+    "site_id", "type", "priority", "required_skills", "window_start", "window_end", "service_duration_s",
+    "service_minutes", "notes", "reference",
+})  # fmt: skip
+
+
 def parse_new_order(body: Any) -> NewOrder:
-    """A NewOrder from a JSON object, or FieldError naming the first bad field."""
+    """A NewOrder from a JSON object, or FieldError naming the first bad field.
+
+    A key the API does not know is refused, naming it: a misspelt optional field ("priorty") would otherwise be
+    dropped without a word and the order made with the default.
+    """
     if not isinstance(body, dict):
         raise FieldError("body", "expected a JSON object")
+    for name in body:  # as dispatch.fields.refuse_unknown words it, with this module's FieldError
+        if name not in NEW_ORDER_FIELDS:
+            raise FieldError(str(name)[:60], f"is not a field here (known: {', '.join(sorted(NEW_ORDER_FIELDS))})")
     site_id = _int(body, "site_id", required=True)
     if not 1 <= site_id <= MAX_ID:
         raise FieldError("site_id", f"{site_id if site_id < 10**30 else 'a huge number'} is not an id (1..{MAX_ID})")

@@ -138,6 +138,17 @@ def test_bad_order_input_names_the_field(app, world, fields, field):
         assert r.status_code == 400 and r.json["field"] == field
 
 
+def test_a_misspelt_field_of_a_new_order_is_refused_naming_it_and_nothing_is_stored(app, world):
+    """Tests that a new order with a key the API does not know ("priorty": 1, a typo of priority) is refused 400
+    naming that key and listing the known fields, and no order is made; before, the key was dropped without a word
+    and the order made with the default priority 3."""
+    before = len(app.client.get("/api/v1/work-orders", headers=world["dispatcher"]).json)
+    r = new_order(app, world["dispatcher"], priorty=1)
+    assert r.status_code == 400 and r.json["field"] == "priorty", r.json
+    assert "is not a field here (known: " in r.json["error"] and "priority" in r.json["error"]
+    assert len(app.client.get("/api/v1/work-orders", headers=world["dispatcher"]).json) == before
+
+
 def test_an_order_with_a_reference_another_order_has_is_refused_409_naming_it_and_nothing_stored(app, world):
     """Tests that an ERP sending the same order twice (its `reference`) gets 409 naming `reference`, not a 500, and that
     the second copy is not stored; a new reference is still accepted."""
