@@ -43,7 +43,8 @@ def refuse_unknown(body: Mapping[str, Any], known: Collection[str]) -> None:
     """FieldError naming the first field of `body` that is not one of `known`."""
     for name in body:
         if name not in known:
-            raise FieldError(str(name)[:60], f"is not a field here (known: {', '.join(sorted(known))})")
+            # An empty key is named '""', not "": every refusal names a field.
+            raise FieldError(str(name)[:60] or '""', f"is not a field here (known: {', '.join(sorted(known))})")
 
 
 def text(body: Mapping[str, Any], name: str, *, max_len: int, required: bool = False, empty_ok: bool = False) -> str:

@@ -49,7 +49,9 @@ def parse_new_order(body: Any) -> NewOrder:
         raise FieldError("body", "expected a JSON object")
     for name in body:  # as dispatch.fields.refuse_unknown words it, with this module's FieldError
         if name not in NEW_ORDER_FIELDS:
-            raise FieldError(str(name)[:60], f"is not a field here (known: {', '.join(sorted(NEW_ORDER_FIELDS))})")
+            raise FieldError(
+                str(name)[:60] or '""', f"is not a field here (known: {', '.join(sorted(NEW_ORDER_FIELDS))})"
+            )
     site_id = _int(body, "site_id", required=True)
     if not 1 <= site_id <= MAX_ID:
         raise FieldError("site_id", f"{site_id if site_id < 10**30 else 'a huge number'} is not an id (1..{MAX_ID})")

@@ -147,6 +147,8 @@ def test_a_misspelt_field_of_a_new_order_is_refused_naming_it_and_nothing_is_sto
     assert r.status_code == 400 and r.json["field"] == "priorty", r.json
     assert "is not a field here (known: " in r.json["error"] and "priority" in r.json["error"]
     assert len(app.client.get("/api/v1/work-orders", headers=world["dispatcher"]).json) == before
+    empty = new_order(app, world["dispatcher"], **{"": 1})  # an empty key is named too (found by the property test)
+    assert empty.status_code == 400 and empty.json["field"] == '""', empty.json
 
 
 def test_an_order_with_a_reference_another_order_has_is_refused_409_naming_it_and_nothing_stored(app, world):
