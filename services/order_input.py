@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from dispatch import fields
 from dispatch.errors import MAX_ID, InputError
-from dispatch.fields import FIRST_YEAR, LAST_YEAR
+from dispatch.fields import FIRST_YEAR, LAST_YEAR, refuse_unknown
 from dispatch.orders import OrderType, TimeWindow
 
 MAX_SERVICE_S = 24 * 3600
@@ -47,11 +48,10 @@ def parse_new_order(body: Any) -> NewOrder:
     """
     if not isinstance(body, dict):
         raise FieldError("body", "expected a JSON object")
-    for name in body:  # as dispatch.fields.refuse_unknown words it, with this module's FieldError
-        if name not in NEW_ORDER_FIELDS:
-            raise FieldError(
-                str(name)[:60] or '""', f"is not a field here (known: {', '.join(sorted(NEW_ORDER_FIELDS))})"
-            )
+    try:
+        refuse_unknown(body, NEW_ORDER_FIELDS)
+    except fields.FieldError as unknown:  # as this module's FieldError, the one its callers catch
+        raise FieldError(unknown.field or "body", unknown.reason) from None
     site_id = _int(body, "site_id", required=True)
     if not 1 <= site_id <= MAX_ID:
         raise FieldError("site_id", f"{site_id if site_id < 10**30 else 'a huge number'} is not an id (1..{MAX_ID})")

@@ -333,11 +333,31 @@ def fonts_drawing(page, selector: str) -> set[str]:
         cdp.detach()
 
 
-def drawn_with_the_shipped_font(page, selector: str) -> None:
+FONT_PROBE = """([scope, text]) => {
+    document.querySelectorAll('[data-font-probe]').forEach((e) => e.removeAttribute('data-font-probe'));
+    const hit = [...document.querySelectorAll(scope)].find((e) =>
+        [...e.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent.includes(text)));
+    if (hit) hit.setAttribute('data-font-probe', '1');
+    return Boolean(hit);
+}"""
+
+
+def drawn_with_the_shipped_font(page, selector: str, *, text: str | None = None) -> None:
+    """Wait until `selector` is drawn (at least in part) with Noto Sans SC; with `text`, the first element under
+    `selector` whose own text holds it, marked afresh on every look, as the page may draw it again meanwhile."""
     seen: list[set[str]] = []
-    # The chunks name their family "Noto Sans SC Thin" inside the file (fontsource's subsets of the variable font).
-    wait_until(lambda: seen.append(fonts_drawing(page, selector)) or any(f.startswith("Noto Sans SC") for f in seen[-1]), 15,
-               lambda: f"{selector} on {page.url} drawn with Noto Sans SC (drawn with {seen[-1:]})")  # fmt: skip
+
+    def drawn() -> bool:
+        if text is None:
+            seen.append(fonts_drawing(page, selector))
+        else:
+            found = page.evaluate(FONT_PROBE, [selector, text])
+            seen.append(fonts_drawing(page, "[data-font-probe]") if found else set())
+        # The chunks name their family "Noto Sans SC Thin" inside the file (fontsource's subsets of the variable font).
+        return any(f.startswith("Noto Sans SC") for f in seen[-1])
+
+    what = selector if text is None else f"{text!r} under {selector}"
+    wait_until(drawn, 15, lambda: f"{what} on {page.url} drawn with Noto Sans SC (drawn with {seen[-1:]})")
 
 
 def opened_in_the_shipped_font(page, url: str, ready: str, selector: str = ".lang-switch button[value=zh_CN]") -> None:
@@ -385,21 +405,28 @@ def test_chinese_is_drawn_with_the_shipped_font_on_every_kind_of_page(browser, c
         phone.close()
 
 
+def new_worker(console_server, name: str, device_id: str) -> dict:
+    """A worker made by the admin's API at a home base in Monaco; the API's answer."""
+    admin = {"Authorization": f"Bearer {console_server.admin_token}"}
+    created = requests.post(f"{console_server.url}/api/v1/workers", headers=admin, timeout=10,
+                            json={"name": name, "device_id": device_id, "home_base": {"lat": 43.7385, "lon": 7.4240}})  # fmt: skip
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
 def test_a_worker_without_a_fix_is_labelled_in_chinese_on_the_map(browser, console_server):
     """Tests that on the live map in Chinese a tracked worker drawn at their home base before a first fix is labelled
     "… · 尚无定位", not "… · no fix yet" (the marker's label was left in English while their row was translated)."""
     admin = {"Authorization": f"Bearer {console_server.admin_token}"}
-    created = requests.post(f"{console_server.url}/api/v1/workers", headers=admin, timeout=10,
-                            json={"name": "Li Lei", "device_id": "li-lei-1", "home_base": {"lat": 43.7385, "lon": 7.4240}})  # fmt: skip
-    assert created.status_code == 201, created.text
-    consent_on_paper(requests.post, admin, [created.json()["id"]], url=console_server.url)
+    created = new_worker(console_server, "Li Lei", "li-lei-1")
+    consent_on_paper(requests.post, admin, [created["id"]], url=console_server.url)
     context = offline_context(browser, console_server)
     page = context.new_page()
     try:
         login(page, console_server)
         page.click(".lang-switch button[value=zh_CN]")
         page.wait_for_selector(".plans-nav:has-text('路线计划')", timeout=15_000)
-        page.locator(f"path.worker-{created.json()['id']}").hover()  # at home base: labelled on hover
+        page.locator(f"path.worker-{created['id']}").hover()  # at home base: labelled on hover
         page.wait_for_selector(".worker-label:has-text('Li Lei · 尚无定位')", timeout=15_000)
         assert page.locator(".worker-label:has-text('no fix yet')").count() == 0
     finally:
@@ -407,35 +434,11 @@ def test_a_worker_without_a_fix_is_labelled_in_chinese_on_the_map(browser, conso
         context.close()
 
 
-def text_drawn_with_the_shipped_font(page, scope: str, text: str) -> None:
-    """Check that the first element under `scope` whose own text holds `text` is drawn (at least in part) with Noto
-    Sans SC; the element is marked afresh on every look, as the page may draw it again meanwhile."""
-    mark = """([scope, text]) => {
-        document.querySelectorAll('[data-font-probe]').forEach((e) => e.removeAttribute('data-font-probe'));
-        const hit = [...document.querySelectorAll(scope)].find((e) =>
-            [...e.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent.includes(text)));
-        if (hit) hit.setAttribute('data-font-probe', '1');
-        return Boolean(hit);
-    }"""
-    seen: list[set[str]] = []
-
-    def drawn() -> bool:
-        seen.append(fonts_drawing(page, "[data-font-probe]") if page.evaluate(mark, [scope, text]) else set())
-        return any(f.startswith("Noto Sans SC") for f in seen[-1])
-
-    wait_until(
-        drawn, 15, lambda: f"{text!r} under {scope} on {page.url} drawn with Noto Sans SC (drawn with {seen[-1:]})"
-    )
-
-
 def test_a_name_typed_in_chinese_is_drawn_with_the_shipped_font_on_the_english_console(browser, console_server):
     """Tests that on a machine with no Chinese font, an English console draws a worker named in Chinese with its own
     Noto Sans SC: on the live map's worker list (a button) and the administration's workers table. Before, both drew
     "王伟" as two empty boxes: chromium did not fall back to the font further down the pages' stacks."""
-    admin = {"Authorization": f"Bearer {console_server.admin_token}"}
-    created = requests.post(f"{console_server.url}/api/v1/workers", headers=admin, timeout=10,
-                            json={"name": "王伟 Wang", "device_id": "wang-wei-1", "home_base": {"lat": 43.7385, "lon": 7.4240}})  # fmt: skip
-    assert created.status_code == 201, created.text
+    new_worker(console_server, "王伟 Wang", "wang-wei-1")
     context = offline_context(browser, console_server)
     page = context.new_page()
     try:
@@ -444,9 +447,9 @@ def test_a_name_typed_in_chinese_is_drawn_with_the_shipped_font_on_the_english_c
         page.wait_for_selector(".plans-nav:has-text('Route plans')", timeout=15_000)
         page.fill("input[placeholder^='Search']", "Wang")
         page.wait_for_selector(".worker-row:has-text('王伟 Wang')", timeout=15_000)
-        text_drawn_with_the_shipped_font(page, ".worker-row .worker-name", "王伟")
+        drawn_with_the_shipped_font(page, ".worker-row .worker-name", text="王伟")
         page.goto(f"{console_server.url}/admin/")
         page.wait_for_selector("#workers-table td:has-text('王伟 Wang')", timeout=15_000)
-        text_drawn_with_the_shipped_font(page, "#workers-table td", "王伟")
+        drawn_with_the_shipped_font(page, "#workers-table td", text="王伟")
     finally:
         context.close()
