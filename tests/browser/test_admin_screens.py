@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.support.browser import hold_fetch, hold_send, login, reread_held
+from tests.support.browser import hold_fetch, hold_send, hover_label, login, reread_held
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -69,9 +69,7 @@ def test_a_worker_created_through_the_api_appears_on_the_open_live_map_at_home_m
     )
     row = page.locator("#worker-list .worker-row", has_text="Zoe Martin")
     assert "no consent: not tracked" in row.inner_text()
-    page.hover(marker, force=True)
-    page.wait_for_selector(".leaflet-tooltip", timeout=5_000)
-    assert page.locator(".leaflet-tooltip").last.inner_text() == "Zoe Martin · no consent: not tracked"
+    hover_label(page, marker, "Zoe Martin · no consent: not tracked", label=".worker-label")
     layer = page.evaluate("() => window.dash_component_api.getLayout('workers-layer').props.data")
     [feature] = [f for f in layer["features"] if f["properties"]["worker_id"] == worker_id]
     assert feature["geometry"]["coordinates"] == [HOME["lon"], HOME["lat"]]

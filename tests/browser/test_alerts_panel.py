@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from console import i18n
-from tests.support.browser import login, reread_held, watched_page
+from tests.support.browser import hover_label, login, reread_held, watched_page
 from tests.support.consent import consent_all
 from tests.support.windows import window_fields
 
@@ -172,10 +172,8 @@ def test_a_chinese_wall_words_the_alerts_reasons_in_chinese(page, console_server
         status = requests.get(f"{console_server.url}/api/v1/work-orders/{day['order']}", headers=day["admin"],
                               timeout=5).json()["status"]  # fmt: skip
         zh = i18n.messages("zh_CN")
-        page.hover(f"path.order-marker.order-id-{day['order']}", force=True)
         expected = f"{zh['repair']} · Casino de Monte-Carlo · {zh[status.replace('_', ' ')]}"
-        page.wait_for_function("(t) => [...document.querySelectorAll('.leaflet-tooltip.order-label')].some("
-                               "(e) => e.textContent.includes(t))", arg=expected, timeout=5_000)  # fmt: skip
+        hover_label(page, f"path.order-marker.order-id-{day['order']}", lambda t: expected in t, label=".order-label")
         page.mouse.move(0, 0)
         # The page's port words every kind of reason as the server does: figures with units, parts in turn.
         samples = [

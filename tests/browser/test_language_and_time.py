@@ -13,7 +13,7 @@ import requests
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
-from tests.support.browser import login, pick_date, type_in
+from tests.support.browser import hover_label, login, pick_date, type_in
 from tests.support.consent import consent_on_paper
 from tests.support.servers import wait_until
 
@@ -426,8 +426,8 @@ def test_a_worker_without_a_fix_is_labelled_in_chinese_on_the_map(browser, conso
         login(page, console_server)
         page.click(".lang-switch button[value=zh_CN]")
         page.wait_for_selector(".plans-nav:has-text('路线计划')", timeout=15_000)
-        page.locator(f"path.worker-{created['id']}").hover()  # at home base: labelled on hover
-        page.wait_for_selector(".worker-label:has-text('Li Lei · 尚无定位')", timeout=15_000)
+        at_home = f"path.worker-{created['id']}"  # at home base: labelled on hover
+        hover_label(page, at_home, lambda t: "Li Lei · 尚无定位" in t, label=".worker-label", timeout_s=15)
         assert page.locator(".worker-label:has-text('no fix yet')").count() == 0
     finally:
         page.click(".lang-switch button[value=en]")

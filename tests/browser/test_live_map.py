@@ -10,7 +10,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.support.browser import login, reread_held, watched_page
+from tests.support.browser import hover_label, login, reread_held, watched_page
 from tests.support.consent import consent_on_paper, record_consent
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -287,8 +287,7 @@ def test_a_worker_without_a_fix_is_drawn_small_and_named_on_hover_until_the_firs
     permanent = page.locator(".worker-label.label-permanent")
     expect(permanent.filter(has_text="Ana Rossi")).to_have_count(1)
     expect(permanent.filter(has_text="Hana Home")).to_have_count(0)
-    marker.hover()
-    expect(page.locator(".worker-label", has_text="Hana Home")).to_have_text("Hana Home · no fix yet")
+    hover_label(page, f"path.worker-{hana}", "Hana Home · no fix yet", label=".worker-label")
     page.mouse.move(5, 5)
 
     ping(console_server, "h-1", 43.7391, 7.4272)
@@ -336,8 +335,9 @@ def test_the_wall_screen_says_who_is_not_tracked_and_why(page, console_server, f
     row_says("Zoe Unconsented", "no consent: not tracked")
     row_says("Yan Homeless", "no consent: not tracked")
     assert page.locator(f"path.worker-{yan}").count() == 0  # no place to draw: listed only
-    page.locator(f"path.worker-{zoe}").hover()
-    expect(page.locator(".worker-label", has_text="Zoe Unconsented")).to_contain_text("no consent: not tracked")
+    hover_label(
+        page, f"path.worker-{zoe}", lambda t: "Zoe Unconsented" in t and "not tracked" in t, label=".worker-label"
+    )
 
     consent_on_paper(requests.post, admin, [zoe], url=console_server.url)
     row_says("Zoe Unconsented", "no fix yet")  # the console's push: tracked from now on

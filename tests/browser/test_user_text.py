@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from tests.support import plan_day
-from tests.support.browser import login
+from tests.support.browser import hover_label, login
 from tests.support.consent import consent_all
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -88,17 +88,6 @@ def page(browser, console_server):
     context.close()
 
 
-def tooltip_of(page, selector: str, *, kind: str = "") -> str:
-    """The text of the tooltip hovering `selector` shows; `kind` ("worker-label", "order-label") reads only that kind's
-    tooltips (the wall screen's permanent labels of other markers may be drawn again after the hover's)."""
-    tooltips = ".leaflet-tooltip" + (f".{kind}" if kind else "")
-    page.hover(selector, force=True)
-    page.wait_for_selector(tooltips, timeout=5_000)
-    text = page.locator(tooltips).last.inner_text()
-    page.mouse.move(0, 0)
-    return text
-
-
 def assert_nothing_ran(page) -> None:
     assert page.evaluate("() => typeof window.__xss") == "undefined"
     assert page.locator("img[src=x]").count() == 0
@@ -112,9 +101,9 @@ def test_the_live_map_and_the_order_card_show_typed_html_as_text(page, console_s
     login(page, console_server)
     marker = f"path.worker-marker.worker-{world['worker_id']}"
     page.wait_for_selector(marker, timeout=10_000)
-    assert tooltip_of(page, marker, kind="worker-label") == WORKER
+    hover_label(page, marker, WORKER, label=".worker-label")
     assert WORKER in page.locator("#worker-list").inner_text()
-    assert SITE in tooltip_of(page, f"path.order-marker.order-id-{world['today']}", kind="order-label")
+    hover_label(page, f"path.order-marker.order-id-{world['today']}", lambda t: SITE in t, label=".order-label")
 
     page.click("#tab-orders")
     page.click(f".order-row:has-text('#{world['today']} repair')")
@@ -128,7 +117,7 @@ def test_the_live_map_and_the_order_card_show_typed_html_as_text(page, console_s
 
     page.click("#tab-new-order")
     page.wait_for_selector("path.site-marker", timeout=10_000)
-    assert tooltip_of(page, "path.site-marker") == SITE
+    hover_label(page, "path.site-marker", SITE)
     assert_nothing_ran(page)
 
 
@@ -164,8 +153,7 @@ def test_the_plans_page_shows_typed_html_as_text(page, console_server, world):
     page.click(f".dash-dropdown-option:has-text('Plan {world['plan']['id']} ')", timeout=5_000)
     page.keyboard.press("Escape")
     page.wait_for_selector(".plan-stop", timeout=10_000)
-    stop = tooltip_of(page, ".plan-stop")
-    assert WORKER in stop and SITE in stop, stop
+    hover_label(page, ".plan-stop", lambda t: WORKER in t and SITE in t)
     page.wait_for_selector("#plan-gantt .bars path", state="attached", timeout=10_000)
     assert WORKER in page.locator("#plan-gantt").inner_text()
     assert_nothing_ran(page)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.support.servers import ConsoleServer
+from tests.support.servers import ConsoleServer, wait_until
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -62,6 +62,35 @@ def login(
     page.fill("input[name=password]", server.dispatcher_password if password is None else password)
     page.click("button[type=submit]")
     page.wait_for_selector(ready, timeout=15_000)
+
+
+def hover_label(
+    page: Page,
+    target: str,
+    shows: str | Callable[[str], bool],
+    *,
+    label: str = ".leaflet-tooltip",
+    timeout_s: float = 10,
+) -> None:
+    """Hover the map marker `target` until a label (`label`: a selector of Leaflet tooltips) whose text `shows` accepts
+    (a str: equal to it) is on the page; fail naming the labels shown if none comes.
+
+    A marker can leave the pointer that just reached it: the live map fits its view to a marker drawn outside it 50 ms
+    after drawing it, and the label closes as the marker moves away (seen: a worker's label gone before the test
+    looked). So each look hovers the marker where it is now, the pointer leaving first (one resting on a marker gets no
+    new mouseover), until the label reads as expected.
+    """
+    accepts = (lambda text: text == shows) if isinstance(shows, str) else shows
+    seen: list[str] = []
+
+    def shown() -> bool:
+        page.mouse.move(0, 0)
+        page.hover(target, force=True, timeout=5_000)
+        seen[:] = page.locator(label).all_inner_texts()
+        return any(accepts(text) for text in seen)
+
+    wanted = repr(shows) if isinstance(shows, str) else "as expected"
+    wait_until(shown, timeout_s, lambda: f"a label reading {wanted} on hovering {target} (labels shown: {seen})")
 
 
 def choose_option(page: Page, dropdown: Locator, text: str, *, exact: bool = False, timeout_ms: int = 15_000) -> None:
