@@ -5,6 +5,8 @@ MAX_ATTEMPTS, due on a whole second and scheduled on RQ for then. At start, and 
 `OUTFIELD_WEBHOOK_SWEEP_S` (15 s), every pending delivery due in the database is enqueued again (a job
 lost with Redis, or one whose retry was scheduled by a process that died, is sent anyway); a delivery
 is leased before it is sent, so a job that runs twice sends once.
+A URL whose name resolves to a link-local or metadata address is failed unsent, and so is one whose name answers
+another address when the POST connects (`console.outbound` checks the connected socket's peer).
 Neither secrets nor bodies are logged: only delivery ids, event types and status codes.
 """
 
@@ -15,13 +17,14 @@ import os
 import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from sqlalchemy.orm import Session, sessionmaker
 
+from console.outbound import guarded_post, refused
 from data import webhooks_repo
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.settings import Settings
@@ -48,7 +51,7 @@ class DeliveryContext:
     clock: Clock
     queue: DeliveryQueue
     retry_base_s: float
-    post: Callable[..., Any] = requests.post
+    post: Callable[..., Any] = field(default_factory=guarded_post)
 
 
 _context: DeliveryContext | None = None
@@ -84,7 +87,10 @@ def deliver(ctx: DeliveryContext, delivery_id: int) -> str:
             status_code = response.status_code
             response.close()
         except requests.RequestException as exc:
-            error = f"no answer ({type(exc).__name__})"
+            if refused(exc):  # the name led elsewhere when the request connected than when it was checked above
+                error, retry = "refused: the URL's connection reached a link-local or metadata address", False
+            else:
+                error = f"no answer ({type(exc).__name__})"
     ok = status_code is not None and 200 <= status_code < 300
     if not ok and status_code is not None:
         error = f"answered {status_code}"

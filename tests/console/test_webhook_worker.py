@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import http.server
+import socket
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 import pytest
-import requests
 
 from console.notify import webhook
+from console.outbound import guarded_post
 from console.webhook_worker import DeliveryContext, deliver, sweep
 from data import webhooks_repo
 from data.db import make_sessionmaker, session_scope
 from dispatch.clock import ManualClock
-from dispatch.webhooks import MAX_ATTEMPTS, SIGNATURE_HEADER, EventType, verify
+from dispatch.webhooks import MAX_ATTEMPTS, SIGNATURE_HEADER, EventType, blocked_address, verify
 from services.field_service import FieldInputError
 
 T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
@@ -126,6 +127,77 @@ def test_a_metadata_address_is_never_called(world):
     assert calls == [] and log(ctx, delivery_id).status == "failed"
 
 
+class CountingReceiver(http.server.BaseHTTPRequestHandler):
+    """A receiver that answers 200 to every POST and counts them."""
+
+    posts: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        self.rfile.read(int(self.headers["Content-Length"]))
+        CountingReceiver.posts.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver():
+    """A real HTTP server on 127.0.0.1 that counts the POSTs it gets; its port."""
+    CountingReceiver.posts.clear()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), CountingReceiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def rebinding_name(monkeypatch, name: str, first: str, then: str) -> list[str]:
+    """Make `name` resolve to `first` on its first look-up and to `then` on every later one (a DNS server that
+    rebinds the name); the addresses handed out, in order."""
+    real = socket.getaddrinfo
+    given: list[str] = []
+
+    def lookup(host, port, *args, **kwargs):
+        if host != name:
+            return real(host, port, *args, **kwargs)
+        given.append(first if not given else then)
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (given[-1], port or 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    return given
+
+
+def test_a_name_that_answers_another_address_when_the_post_connects_is_refused_at_the_socket(
+    world, receiver, monkeypatch
+):
+    """Tests DNS rebinding: a webhook's name answers a public address when the sender checks it and the receiver's
+    address when the POST connects. Standing in for the metadata service, the receiver on 127.0.0.1 is what the
+    sender's rule refuses here. The connection is closed before anything is sent (the receiver counts no POST), the
+    delivery is failed with the reason and not retried."""
+    ctx, _calls, _answers = world
+    refuse = lambda address: blocked_address(address) or address == "127.0.0.1"  # noqa: E731
+    given = rebinding_name(monkeypatch, "hooks.example", "93.184.216.34", "127.0.0.1")
+    delivery_id = pending_delivery(ctx, url=f"http://hooks.example:{receiver}/hook")
+    ctx.post = guarded_post(refuse)
+    assert deliver(ctx, delivery_id) == "failed"
+    assert given == ["93.184.216.34", "127.0.0.1"]  # checked, then connected elsewhere
+    assert CountingReceiver.posts == []
+    row = log(ctx, delivery_id)
+    assert row.status == "failed" and "link-local or metadata" in row.last_error
+    assert ctx.queue.enqueued == []  # no retry: the next look-up may rebind again
+
+
+def test_the_guarded_post_reaches_an_address_the_rule_allows(receiver):
+    """Tests that the sender's POST goes through to an address its rule does not refuse (a receiver on this host)."""
+    answer = guarded_post()(f"http://127.0.0.1:{receiver}/hook", data=b"{}", timeout=5, stream=True)
+    answer.close()
+    assert answer.status_code == 200 and CountingReceiver.posts == ["/hook"]
+
+
 def test_a_restarted_sender_enqueues_what_is_due(world):
     """Tests that the sweep at start enqueues every pending delivery that is due, and none that is not yet."""
     ctx, _calls, answers = world
@@ -177,7 +249,7 @@ def test_a_receiver_answering_an_endless_body_does_not_hold_the_sender(world):
     thread.start()
     try:
         delivery_id = pending_delivery(ctx, url=f"http://127.0.0.1:{server.server_address[1]}/hook")
-        ctx.post = requests.post
+        ctx.post = guarded_post()  # the sender's own (the default), on a real socket
         assert deliver(ctx, delivery_id) == "delivered"
         thread.join(timeout=60)
         assert not thread.is_alive()
