@@ -24,7 +24,7 @@ def create_blueprint(*, auth: Auth, customers: CustomerService, webhooks: Webhoo
         actor = auth.require(Action.MANAGE_ORDERS)
         _check_id(order_id)
         auth.check_order_in_scope(actor, order_id)
-        body = json_object(optional=True)
+        body = json_object(optional=True, known=("send",))
         send = body.get("send", False)
         if not isinstance(send, bool):
             deny(400, "send: true or false", "send")

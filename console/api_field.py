@@ -30,7 +30,7 @@ def create_blueprint(*, auth: Auth, field: FieldService) -> flask.Blueprint:
     @bp.post("/api/v1/workers/<int:worker_id>/push-link")
     def issue(worker_id: int) -> tuple[flask.Response, int]:
         actor = auth.require_worker(Action.MANAGE_ORDERS, worker_id)
-        body = json_object(optional=True)
+        body = json_object(optional=True, known=("day", "send"))
         try:
             day = date.fromisoformat(body["day"]) if body.get("day") else field.today()
         except (TypeError, ValueError):

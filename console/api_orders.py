@@ -71,7 +71,8 @@ def create_blueprint(*, auth: Auth, dispatch: DispatchService, list_orders: Any)
     @bp.post("/api/v1/work-orders/batch-assign")
     def batch_assign() -> flask.Response:
         actor = auth.require(Action.MANAGE_ORDERS)
-        order_ids = id_list(json_object(optional=True), "order_ids", reason="expected a list of order ids")
+        body = json_object(optional=True, known=("order_ids",))
+        order_ids = id_list(body, "order_ids", reason="expected a list of order ids")
         result = dispatch.batch_assign(actor=actor, order_ids=order_ids)
         return flask.jsonify(
             {"assigned": [{"order_id": o, "worker_id": w, "eta_s": round(c, 1)} for o, w, c in result.assigned],
@@ -103,7 +104,7 @@ def create_blueprint(*, auth: Auth, dispatch: DispatchService, list_orders: Any)
     @bp.post("/api/v1/work-orders/<int:order_id>/assign")
     def assign(order_id: int) -> tuple[flask.Response, int]:
         actor = auth.require_order(Action.MANAGE_ORDERS, order_id)
-        body = json_object()
+        body = json_object(known=("worker_id", "reason"))
         worker_id = whole_id(body, "worker_id")
         assert worker_id is not None
         reason = body.get("reason", "")
@@ -114,7 +115,7 @@ def create_blueprint(*, auth: Auth, dispatch: DispatchService, list_orders: Any)
     @bp.post("/api/v1/work-orders/<int:order_id>/status")
     def move(order_id: int) -> tuple[flask.Response, int]:
         actor = auth.require_order(Action.MANAGE_ORDERS, order_id)
-        body = json_object()
+        body = json_object(known=("status", "reason"))
         try:
             to = OrderStatus(body.get("status"))
         except (ValueError, TypeError):

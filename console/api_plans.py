@@ -14,6 +14,9 @@ from services.plan_jobs import PlanJobs
 from services.plan_review import compare_with_published
 from services.plan_views import comparison_json, violation_json
 
+PLAN_FIELDS = ("date", "seconds", "minimise", "balance_workload", "worker_ids", "order_ids")
+"""The keys of a new plan's body (`POST /api/v1/plans`)."""
+
 
 def create_blueprint(*, auth: Auth, jobs: PlanJobs, apply_plan: Any) -> flask.Blueprint:
     bp = flask.Blueprint("plans", __name__)
@@ -21,7 +24,7 @@ def create_blueprint(*, auth: Auth, jobs: PlanJobs, apply_plan: Any) -> flask.Bl
     @bp.post("/api/v1/plans")
     def start() -> tuple[flask.Response, int]:
         actor = auth.require(Action.PLAN_ROUTES)
-        body = json_object()
+        body = json_object(known=PLAN_FIELDS)
         try:
             day = date.fromisoformat(str(body.get("date", "")))
         except ValueError:
@@ -64,7 +67,7 @@ def create_blueprint(*, auth: Auth, jobs: PlanJobs, apply_plan: Any) -> flask.Bl
     @bp.post("/api/v1/plans/<int:plan_id>/replan")
     def replan(plan_id: int) -> tuple[flask.Response, int]:
         actor = auth.require(Action.PLAN_ROUTES)
-        body = json_object(optional=True)
+        body = json_object(optional=True, known=("seconds",))
         seconds = body.get("seconds", 5)
         if isinstance(seconds, bool) or not isinstance(seconds, int | float):
             deny(400, "seconds: expected a number", "seconds")
@@ -77,7 +80,7 @@ def create_blueprint(*, auth: Auth, jobs: PlanJobs, apply_plan: Any) -> flask.Bl
     @bp.post("/api/v1/plans/<int:plan_id>/move")
     def move(plan_id: int) -> tuple[flask.Response, int]:
         actor = auth.require(Action.PLAN_ROUTES)
-        body = json_object(optional=True)
+        body = json_object(optional=True, known=("order_id", "worker_id"))
         ids = {name: whole_id(body, name) for name in ("order_id", "worker_id")}
         try:
             moved = jobs.move(actor=actor, plan_id=plan_id, **ids)

@@ -10,6 +10,7 @@ import flask
 from console.auth import Auth, deny
 from console.request_body import json_object
 from dispatch.access import Action, Role, TeamScope
+from dispatch.fields import refuse_unknown
 from dispatch.privacy import ConsentSource, check_text_version
 from services.field_service import FieldService
 from services.privacy_service import PrivacyService
@@ -55,7 +56,7 @@ def create_blueprint(*, auth: Auth, privacy: PrivacyService, field: FieldService
     @bp.post("/api/v1/workers/<int:worker_id>/anonymise")
     def anonymise(worker_id: int) -> flask.Response:
         actor = auth.require(Action.MANAGE_PRIVACY)
-        body = json_object()
+        body = json_object(known=("confirm",))
         if body.get("confirm") is not True:
             deny(
                 400, "confirm: anonymising removes the worker's personal data for good; send true to confirm", "confirm"
@@ -96,6 +97,7 @@ def _zip(body: bytes | None, worker_id: int) -> flask.Response:
 
 def parse_scope(body: dict[str, Any]) -> TeamScope:
     """`{"all_teams": bool, "teams": [name, ...]}` → TeamScope; 400 naming the field otherwise."""
+    refuse_unknown(body, ("all_teams", "teams"))
     all_teams = body.get("all_teams", False)
     if not isinstance(all_teams, bool):
         deny(400, "all_teams: true or false", "all_teams")
@@ -117,6 +119,7 @@ def scope_json(user_id: int, scope: TeamScope) -> dict[str, Any]:
 def parse_consent(body: dict[str, Any], current_version: str) -> tuple[bool, str]:
     """`{"given": bool, "text_version": "..."}`: the version is required to give consent (and must be the
     current text's); 400 naming the field otherwise."""
+    refuse_unknown(body, ("given", "text_version"))
     given = body.get("given")
     if not isinstance(given, bool):
         deny(400, "given: true to give consent, false to withdraw it", "given")

@@ -10,11 +10,13 @@ column holds, so a too-large id is refused naming its field instead of failing i
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Final
 
 import flask
 
 from dispatch.errors import MAX_ID, deny
+from dispatch.fields import refuse_unknown
 from realtime.ingest import MAX_JSON_DEPTH, IngestError, decode_json, json_kind
 
 NOT_AN_OBJECT: Final = "body: expected a JSON object (Content-Type: application/json)"
@@ -57,11 +59,12 @@ def json_document(*, max_depth: int = MAX_JSON_DEPTH) -> object | None:
         deny(400, str(exc), "body")
 
 
-def json_object(*, optional: bool = False) -> dict[str, Any]:
+def json_object(*, optional: bool = False, known: Collection[str] | None = None) -> dict[str, Any]:
     """The request's JSON object; with `optional`, an empty body is `{}`.
 
     Anything else is 400 naming `body`: no JSON Content-Type, or a JSON array, null, number or
-    string where the object belongs.
+    string where the object belongs. With `known`, a key not in it is 400 naming the key (a misspelt
+    optional field would otherwise be dropped without a word).
     """
     if optional and not read_body().strip():
         return {}
@@ -70,6 +73,8 @@ def json_object(*, optional: bool = False) -> dict[str, Any]:
         deny(400, NOT_AN_OBJECT, "body")
     if not isinstance(document, dict):
         deny(400, f"body: expected a JSON object, got {json_kind(document)}", "body")
+    if known is not None:
+        refuse_unknown(document, known)
     return document
 
 

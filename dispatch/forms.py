@@ -67,6 +67,10 @@ class Problem:
     reason: str
 
 
+DEFINITION_KEYS = ("name", "needs_approval", "fields")
+FIELD_KEYS = ("id", "label", "type", "required", "choices", "min", "max")
+
+
 def parse_definition(raw: Any, *, order_type: str, version: int) -> FormDefinition | Problem:
     """A definition from JSON `{"name", "needs_approval", "fields": [{id, label, type, required, choices, min, max}]}`."""
     if not isinstance(raw, Mapping):
@@ -98,6 +102,8 @@ def parse_definition(raw: Any, *, order_type: str, version: int) -> FormDefiniti
 def _parse_field(item: Any, at: str) -> FormField | Problem:
     if not isinstance(item, Mapping):
         return Problem(at, "expected an object with id, label and type")
+    if (unknown := next((str(k) for k in item if k not in FIELD_KEYS), None)) is not None:
+        return Problem(f"{at}.{unknown[:60] or '""'}", f"is not a field here (known: {', '.join(sorted(FIELD_KEYS))})")
     field_id = item.get("id")
     if not isinstance(field_id, str) or not FIELD_ID.match(field_id):
         return Problem(f"{at}.id", "expected 1-40 lower-case letters, digits or _ starting with a letter")

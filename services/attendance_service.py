@@ -349,6 +349,7 @@ class AttendanceService:
     def decide(
         self, *, actor: Actor, entry_id: int, body: dict[str, Any], visible: Visible = _everyone
     ) -> dict[str, Any]:
+        refuse_unknown(body, ("decision", "note"))
         decision, note = body.get("decision"), body.get("note", "")
         if decision not in ("approve", "reject"):
             deny(400, "decision: approve or reject", "decision")
@@ -450,6 +451,7 @@ class AttendanceService:
         return day_hours(record, self._hours), "; ".join(doubtful)
 
     def approve_timesheet(self, *, actor: Actor, body: dict[str, Any], visible: Visible = _everyone) -> dict[str, Any]:
+        refuse_unknown(body, ("worker_id", "day"))
         worker_id, raw_day = body.get("worker_id"), body.get("day")
         if isinstance(worker_id, bool) or not isinstance(worker_id, int) or not 1 <= worker_id <= MAX_ID:
             deny(400, "worker_id: missing or not a worker id", "worker_id")

@@ -33,6 +33,7 @@ from dispatch.access import Actor
 from dispatch.clock import Clock
 from dispatch.customer import Fix, SurveyAnswer, check_survey, is_low_rating, track_view
 from dispatch.errors import AppError, deny
+from dispatch.fields import refuse_unknown
 from dispatch.geo import LatLon
 from dispatch.orders import OrderStatus
 from dispatch.webhooks import EventType
@@ -174,6 +175,7 @@ class CustomerService:
 
     def answer(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
         """Store the order's one survey answer; a low rating raises a `low_rating` alert in the same transaction."""
+        refuse_unknown(body, ("rating", "comment"))
         now = self._clock.now()
         with session_scope(self._sessions) as session:
             link = self._open(session, token, now)

@@ -21,7 +21,9 @@ from data.db import session_scope
 from dispatch.access import Actor, Visibility
 from dispatch.clock import Clock
 from dispatch.errors import AppError
+from dispatch.fields import FieldError, refuse_unknown
 from dispatch.forms import (
+    DEFINITION_KEYS,
     FieldType,
     FormDefinition,
     Problem,
@@ -58,6 +60,7 @@ def parse_order_type(raw: Any, field: str = "order_type") -> str:
 
 def parse_review(body: dict[str, Any]) -> ReviewRequest:
     """`{"decision": "approve"|"return", "note": "..."}`; FormsError 400 naming the field otherwise."""
+    _refuse_unknown(body, ("decision", "note"))
     try:
         decision = ReviewDecision(str(body.get("decision")))
     except ValueError:
@@ -72,6 +75,13 @@ def parse_review(body: dict[str, Any]) -> ReviewRequest:
     if decision is ReviewDecision.RETURN and not note.strip():
         raise FormsError(400, "note: required to return a report (say what to change)", "note")
     return ReviewRequest(decision, note.strip())
+
+
+def _refuse_unknown(body: dict[str, Any], known: tuple[str, ...]) -> None:
+    try:
+        refuse_unknown(body, known)
+    except FieldError as exc:
+        raise FormsError(400, str(exc), exc.field) from None
 
 
 def form_json(stored: forms_repo.StoredForm) -> dict[str, Any]:
@@ -102,6 +112,7 @@ class FormsService:
 
     def save_form(self, *, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
         """Store `body` as the next version of its order type's form; FormsError 400 naming the field."""
+        _refuse_unknown(body, ("order_type", *DEFINITION_KEYS))
         order_type = parse_order_type(body.get("order_type"))
         now = self._clock.now()
         with session_scope(self._sessions) as session:

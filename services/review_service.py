@@ -18,6 +18,7 @@ from data.db import session_scope
 from dispatch.access import Actor, Visibility
 from dispatch.clock import Clock
 from dispatch.errors import AppError
+from dispatch.fields import FieldError, refuse_unknown
 from services.field_service import checkin_json
 
 QUEUE_STATUSES: dict[str, tuple[str, ...]] = {
@@ -42,6 +43,10 @@ class ReviewRequest:
 
 def parse_review(body: dict[str, Any]) -> ReviewRequest:
     """`{"decision": "approve"|"reject", "note": "..."}`; ReviewError 400 naming the field otherwise."""
+    try:
+        refuse_unknown(body, ("decision", "note"))
+    except FieldError as exc:
+        raise ReviewError(400, str(exc), exc.field) from None
     decision = body.get("decision")
     if not isinstance(decision, str) or decision not in DECISIONS:
         raise ReviewError(400, f"decision: {str(decision)[:40]!r} is not approve or reject", "decision")

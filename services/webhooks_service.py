@@ -18,6 +18,7 @@ from data.db import session_scope
 from dispatch.access import Actor
 from dispatch.clock import Clock
 from dispatch.errors import deny
+from dispatch.fields import refuse_unknown
 from dispatch.webhooks import MAX_SECRET_CHARS, MIN_SECRET_CHARS, EventType, url_problem
 
 
@@ -27,6 +28,7 @@ class WebhookService:
         self._clock = clock
 
     def add(self, *, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+        refuse_unknown(body, ("url", "events", "secret"))
         url, events, secret = body.get("url"), body.get("events"), body.get("secret")
         if not isinstance(url, str):
             deny(400, "url: missing or not text", "url")

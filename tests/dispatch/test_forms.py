@@ -69,10 +69,12 @@ def test_a_definition_becomes_a_versioned_form_of_its_order_type() -> None:
         ([{"id": "a", "label": "A" * 201, "type": "text"}], "fields[0].label", "longer than 200"),
         ([{"id": f"f{i}", "label": "A", "type": "text"} for i in range(51)], "fields", "more than 50"),
         ([], "fields", "at least one field"),
+        ([{"id": "a", "label": "A", "type": "text", "requird": True}], "fields[0].requird", "not a field here"),
     ],
 )  # fmt: skip
 def test_a_bad_definition_is_refused_naming_the_field(fields: list[object], problem_field: str, words: str) -> None:
-    """Tests that duplicate ids, a choice field without choices, empty labels, unknown types and oversize forms are named."""
+    """Tests that duplicate ids, a choice field without choices, empty labels, unknown types, oversize forms and a
+    misspelt key of a field are named."""
     problem = parse_definition({"name": "F", "fields": fields}, order_type="repair", version=1)
     assert isinstance(problem, Problem)
     assert problem.field == problem_field and words in problem.reason
