@@ -50,7 +50,9 @@ OPENAPI: dict[str, Any] = {
         "version": "1",
         "description": "Field-service dispatch: positions, workers, work orders. Times are ISO 8601 with their offset "
         "(answered in UTC). An error's `error` is English unless the request sends `Accept-Language: zh-CN`; its "
-        "`field` is the same in every language.",
+        "`field` is the same in every language. A key a route does not know in a JSON object body is a 400 naming it "
+        "and listing the route's keys (a misspelt optional field is never dropped quietly); the push-link page's "
+        "actions, positions, reminders and push subscription and the trackers' batches let unknown keys pass.",
     },
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -72,6 +74,7 @@ OPENAPI: dict[str, Any] = {
             "NewOrder": {
                 "type": "object",
                 "required": ["site_id", "window_start", "window_end"],
+                "additionalProperties": False,
                 "properties": {
                     "site_id": {"type": "integer"},
                     "type": {"enum": ["visit", "repair", "inspection", "delivery", "emergency"]},
@@ -767,6 +770,7 @@ OPENAPI["paths"].update(
                             "schema": {
                                 "type": "object",
                                 "required": ["note"],
+                                "additionalProperties": False,
                                 "properties": {"note": {"type": "string", "minLength": 1, "maxLength": 2000}},
                             }
                         }

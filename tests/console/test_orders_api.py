@@ -9,6 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from dispatch.clock import ManualClock
+from services.order_input import NEW_ORDER_FIELDS
 from tests.support.inprocess import InProcessApp, make_app
 
 SITES = """external_ref,name,address,latitude,longitude,geofence_radius_m,category
@@ -180,7 +181,7 @@ def test_errors_for_unknown_order_bad_token_and_wrong_role(app, world):
 
 
 def test_openapi_describes_the_contract(app):
-    """Tests that the OpenAPI document lists the work-order endpoints other tools rely on."""
+    """Tests that the OpenAPI document lists the work-order endpoints other tools rely on, and a new order's keys."""
     doc = app.client.get("/api/v1/openapi.json").json
     assert doc["openapi"].startswith("3.")
     for path in (
@@ -191,6 +192,9 @@ def test_openapi_describes_the_contract(app):
         "/osmand",
     ):
         assert path in doc["paths"]
+    # A new order's documented keys are the ones the server takes, and no others (it refuses the rest).
+    new_order = doc["components"]["schemas"]["NewOrder"]
+    assert set(new_order["properties"]) == set(NEW_ORDER_FIELDS) and new_order["additionalProperties"] is False
 
 
 def test_who_is_near_lists_available_qualified_workers_by_eta(app, world):
