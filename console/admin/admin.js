@@ -69,6 +69,10 @@
     return node;
   }
 
+  // The browser's own check (a required field left empty) stops a submit before any handler here runs; the message of
+  // the previous attempt ("Saved …") would stay beside the browser's bubble as if this one had gone through.
+  document.addEventListener("invalid", () => say("", true), true);
+
   function td(text) { return el("td", { text: text == null ? "" : String(text) }); }
 
   function guard(action) {

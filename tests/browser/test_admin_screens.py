@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tests.support.browser import hold_fetch, hold_send, hover_label, login, reread_held
 
@@ -125,7 +126,8 @@ def test_workers_created_or_deactivated_while_the_map_rereads_its_snapshot_stay_
 
 def test_an_admin_edits_a_worker_and_adds_a_site_by_clicking_the_map(page, console_server, admin_login):
     """Tests that an admin opens the administration screens, edits a worker's name, team and shift in the form, sees
-    the change in the workers table and in the stored worker, adds a site placed by a click on the map, and finds
+    the change in the workers table and in the stored worker (and no stale "Saved" when the browser stops a submit
+    with the name emptied), adds a site placed by a click on the map, and finds
     their edit in the audit log filtered by action, with the CSV export link carrying the same filter."""
     headers = admin_api(console_server)
     team = requests.post(f"{console_server.url}/api/v1/teams", json={"name": "Harbour"}, headers=headers, timeout=10)
@@ -150,6 +152,14 @@ def test_an_admin_edits_a_worker_and_adds_a_site_by_clicking_the_map(page, conso
         "Harbour",
         ["Mon-Fri 08:00-16:00"],
     )
+    # The name emptied: the browser's own check stops the submit, and the last "Saved …" does not stay beside it.
+    page.click(f"tr[data-worker-id='{worker['id']}'] button.worker-edit")
+    page.wait_for_selector("#worker-form:not([hidden])")
+    expect(page.locator("#message")).to_contain_text("Saved Luc Moreau-Blanc")
+    page.fill("#worker-form input[name=name]", "")
+    page.click("#worker-form button[type=submit]")
+    expect(page.locator("#message")).to_have_text("")
+    assert page.evaluate("() => document.querySelector('#worker-form input[name=name]').validity.valueMissing")
 
     page.click("#tabs button[data-tab=sites]")
     page.click("#site-new")
