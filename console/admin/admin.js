@@ -488,6 +488,20 @@
     teams: N_("teams"), all_teams: N_("all_teams"), fields: N_("fields"), version: N_("version"),
     order_type: N_("order_type"), edited_from: N_("edited_from"), report_id: N_("report_id"), decision: N_("decision"),
     events: N_("events"), expires_at: N_("expires_at"), proposed: N_("proposed"), source: N_("source"),
+    action: N_("action"), actor: N_("actor"), alerts: N_("alerts"), audit: N_("audit"),
+    balance_workload: N_("balance_workload"), change_penalty: N_("change_penalty"), replan_of: N_("replan_of"),
+    checkins: N_("checkins"),
+    chosen_excluded_because: N_("chosen_excluded_because"), clock_events: N_("clock_events"),
+    consents: N_("consents"), day_reports: N_("day_reports"), fence_crossings: N_("fence_crossings"),
+    field_actions: N_("field_actions"), figure: N_("figure"), generated: N_("generated"), group: N_("group"),
+    key: N_("key"), late_entries: N_("late_entries"), minimise: N_("minimise"), n: N_("n"), photos: N_("photos"),
+    positions: N_("positions"), profile: N_("profile"), push_links_revoked: N_("push_links_revoked"),
+    push_subscriptions: N_("push_subscriptions"), push_subscriptions_removed: N_("push_subscriptions_removed"),
+    queued_at: N_("queued_at"), reminder_settings: N_("reminder_settings"), reminders: N_("reminders"),
+    report: N_("report"), seconds: N_("seconds"), service_reports: N_("service_reports"),
+    sessions_ended: N_("sessions_ended"), state: N_("state"), status_history: N_("status_history"),
+    survey_answers: N_("survey_answers"), timesheets: N_("timesheets"), token: N_("token"),
+    tokens_revoked: N_("tokens_revoked"), users: N_("users"), via: N_("via"), workers: N_("workers"),
   };
   function auditDetails(details) {
     const shown = Object.entries(details || {}).map(([k, v]) => [k in AUDIT_HEADINGS ? _(AUDIT_HEADINGS[k]) : k, v]);

@@ -19,11 +19,16 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from console import i18n
+from data.db import session_scope
+from data.tables import AuditRow
 from dispatch.clock import ManualClock
 from tests.factories import ALL_DAY_CSV
 from tests.support.consent import consent_all
 from tests.support.inprocess import InProcessApp, make_app
+from tests.support.servers import REPO
 
 NOW = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
 SITES = "external_ref,name,address,latitude,longitude\nf:casino,Casino,Place,43.7394,7.4276\nf:port,Port,Quai,43.7347,7.4214\n"
@@ -240,3 +245,26 @@ def test_every_route_that_reads_an_object_refuses_a_key_it_does_not_know_naming_
         checked += 1
     assert missed == [], missed
     assert checked >= 30  # the document lists the routes (a broken fixture would test none)
+
+
+def test_every_detail_key_of_the_audit_log_has_a_heading_the_admin_screens_translate(app, ids):
+    """Tests that each key of the audit entries' details that the routes wrote (every route of the document) is a heading of the admin screens' audit log (`AUDIT_HEADINGS`, each marked
+    for translation and translated into Chinese), so the Chinese audit log reads in Chinese beside its CSV's raw keys.
+    Every route is driven here (bodies grown from refusals, GETs bare), so the test holds on its own too."""
+    for method, path in _routes(app):
+        url = re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1), "1"), path)
+        headers = {} if "{token}" in path else app.admin
+        _grown(lambda body, m=method, u=url, h=headers: app.client.open(u, method=m, json=body, headers=h))
+    for path, ops in app.client.get("/api/v1/openapi.json").get_json()["paths"].items():
+        if "get" in ops and path.startswith("/api/"):
+            url = re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1), "1"), path)
+            app.client.get(url, headers={} if "{token}" in path else app.admin)
+    script = (REPO / "console" / "admin" / "admin.js").read_text(encoding="utf-8")
+    block = script[script.index("const AUDIT_HEADINGS") : script.index("function auditDetails")]
+    headings = dict(re.findall(r'(\w+): N_\("(\w+)"\)', block))
+    with session_scope(app.sessions) as session:
+        written = {key for details in session.scalars(select(AuditRow.details)) for key in details or {}}
+    assert len(written) >= 40  # the routes ran (a broken fixture would leave no entries)
+    assert sorted(written - set(headings)) == []
+    chinese = i18n.messages("zh_CN")
+    assert [key for key in headings.values() if not chinese.get(key) or chinese[key] == key] == []
