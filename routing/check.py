@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from routing.plan import BreakTaken, Plan, Route
+from routing.plan import BreakTaken, Plan, Route, leaves_at
 from routing.problem import Problem, Worker
 
 
@@ -138,10 +138,19 @@ def _route(problem: Problem, worker: Worker, route: Route) -> list[Violation]:
                 f"leg stated as {stop.travel_s} s/{stop.distance_m} m, is {travel} s/{distance} m",
                 vid,
             )
-        arrival = _arrival(free_from, travel, breaks, used)
-        on_site = _rest_on_site(arrival, stop.start_s, breaks, used)
-        if stop.arrival_s != arrival:
+        leave = leaves_at(problem, free_from, vid in pinned)
+        arrival = _arrival(leave, travel, breaks, set(used))
+        if (
+            stop.arrival_s != arrival
+            and leave > free_from
+            and stop.arrival_s == _arrival(free_from, travel, breaks, set(used))
+        ):
+            add(ViolationKind.PAST, f"leaves for it at {_clock(free_from)}, before now ({_clock(leave)})", vid)
+            leave, arrival = free_from, stop.arrival_s  # judged as stated from here on
+        elif stop.arrival_s != arrival:
             add(ViolationKind.TIMING, f"arrival stated {stop.arrival_s}, recomputed {arrival}", vid)
+        arrival = _arrival(leave, travel, breaks, used)
+        on_site = _rest_on_site(arrival, stop.start_s, breaks, used)
         if stop.start_s < arrival:
             add(ViolationKind.TIMING, f"service starts at {stop.start_s}, before arriving at {arrival}", vid)
         if stop.end_s != stop.start_s + visit.service_s:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from routing.check import Violation, check
-from routing.plan import Plan, Route, earliest_route, schedule_route
+from routing.plan import Plan, Route, arrive_after, earliest_route, schedule_route
 from routing.problem import Problem, Worker
 
 
@@ -76,13 +76,15 @@ def _from_now(problem: Problem, route: Route) -> Route:
       the planned order (the checker faulted the draft "pinned as stop 1 of the route", so it could not be published).
     * Nothing of it is under way and it should have left before `problem.now_s`: it leaves now (a draft of today
       edited a minute after it was made had every such route faulted as departing in the past).
+    * Its visits under way ended before now and it should have left them for the next one before now
+      (`routing.plan.leaves_at`): that leg leaves now.
     Kept as planned when nothing fits: the checker then says what is broken.
     """
     if not route.stops or not problem.has_worker(route.worker_id):
         return route
     pinned = [p.visit_id for p in problem.pins_of(route.worker_id) if p.visit_id in route.visit_ids]
     if pinned:
-        if list(route.visit_ids[: len(pinned)]) == pinned:
+        if list(route.visit_ids[: len(pinned)]) == pinned and not _left_before_now(problem, route, len(pinned)):
             return route
         ids = [*pinned, *(v for v in route.visit_ids if v not in pinned)]
     elif problem.now_s is None or route.start_s >= problem.now_s:
@@ -92,6 +94,17 @@ def _from_now(problem: Problem, route: Route) -> Route:
     worker = problem.worker(route.worker_id)
     timed = earliest_route(problem, worker, ids)
     return route if timed is None else _leave_in_time(problem, worker, timed)
+
+
+def _left_before_now(problem: Problem, route: Route, first_free: int) -> bool:
+    """Whether `route` leaves its visits under way (its first `first_free` stops) for the next one before now: it
+    arrives there earlier than leaving at now would let it."""
+    now = problem.now_s
+    if now is None or not 0 < first_free < len(route.stops) or route.stops[first_free - 1].end_s >= now:
+        return False
+    stop = route.stops[first_free]
+    breaks = sorted((b.start_s, b.end_s - b.start_s) for b in route.breaks)
+    return stop.arrival_s < arrive_after(now, stop.travel_s, stop.start_s, breaks, set())[0]
 
 
 def _best_insertion(problem: Problem, worker: Worker, visit_ids: Sequence[str], visit_id: str) -> Route | None:

@@ -8,6 +8,8 @@ Timing rules (the checker in `routing/check.py` holds every plan to them):
 * a route leaves its start location at `Route.start_s` and reaches its end location at `end_s`;
 * a leg's `arrival_s` is the previous stop's end (or the departure) plus the leg's travel, plus
   every break that starts before the worker would otherwise arrive (the break interrupts the drive);
+  in a plan made at `Problem.now_s`, a leg toward a visit not pinned leaves no earlier than now (`leaves_at`):
+  a worker whose last visit under way ended before now has not already driven toward the next one;
 * service starts at `start_s >= arrival_s`, inside one of the visit's windows, and ends at
   `end_s = start_s + service`; `wait_s` is the idle time before it, breaks not counted;
 * a break never overlaps a service; it may also fall before the departure or after the return.
@@ -183,6 +185,7 @@ def schedule_route(
     if len(service_starts_s) != len(visit_ids):
         raise ValueError("service_starts_s must give one start per visit")
     breaks_by_start = sorted((b, _break_duration(worker, b)) for b in break_starts_s)
+    pinned = {p.visit_id for p in problem.pins_of(worker.id)}
     used: set[int] = set()
     stops: list[Stop] = []
     here = worker.start_location
@@ -192,7 +195,8 @@ def schedule_route(
         travel = problem.duration_s[here][visit.location]
         distance = problem.distance_m[here][visit.location]
         travel_s = 0 if travel is None else travel
-        arrival, rested_while_waiting = _arrive(free_from, travel_s, start, breaks_by_start, used)
+        leave = leaves_at(problem, free_from, visit_id in pinned)
+        arrival, rested_while_waiting = arrive_after(leave, travel_s, start, breaks_by_start, used)
         stops.append(
             Stop(
                 visit_id=visit_id,
@@ -209,7 +213,7 @@ def schedule_route(
     back = problem.duration_s[here][worker.end_location]
     back_m = problem.distance_m[here][worker.end_location]
     back_s = 0 if back is None else back
-    end, _ = _arrive(free_from, back_s, None, breaks_by_start, used) if stops else (depart_s + back_s, 0)
+    end, _ = arrive_after(free_from, back_s, None, breaks_by_start, used) if stops else (depart_s + back_s, 0)
     taken = []
     for b, duration in breaks_by_start:
         after = sum(1 for s in stops if s.end_s <= b)
@@ -318,7 +322,7 @@ def _earliest(
         nxt: dict[int, tuple[int, tuple[int, ...], tuple[int, ...]]] = {}
         for k, (free, starts, taken) in states.items():
             for m in range(len(rules) - k + 1):
-                gap = _take_breaks(free, travel, rules[k : k + m])
+                gap = _take_breaks(leaves_at(problem, free, visit.id in pins), travel, rules[k : k + m])
                 if gap is None:
                     break
                 ready, new_breaks = gap
@@ -358,6 +362,13 @@ def _earliest(
     return best
 
 
+def leaves_at(problem: Problem, free_s: int, pinned: bool) -> int:
+    """When a leg that could leave at `free_s` leaves: toward a visit not `pinned`, no earlier than `problem.now_s`."""
+    if pinned or problem.now_s is None:
+        return free_s
+    return max(free_s, problem.now_s)
+
+
 def _take_breaks(free: int, travel: int, rules: Sequence[Break]) -> tuple[int, list[int]] | None:
     """Earliest service-ready time after a leg in which `rules` breaks are all taken, and their starts."""
     ready = free + travel
@@ -381,7 +392,7 @@ def _break_duration(worker: Worker, start_s: int) -> int:
     return worker.breaks[0].duration_s if worker.breaks else 0
 
 
-def _arrive(
+def arrive_after(
     free_from: int, travel_s: int, service_start: int | None, breaks: list[tuple[int, int]], used: set[int]
 ) -> tuple[int, int]:
     """Arrival after a leg that starts at `free_from`, and break time spent waiting on site.
@@ -486,7 +497,7 @@ def _origin(problem: Problem, worker: Worker) -> tuple[int, int]:
     pins = problem.pins_of(worker.id)
     if pins:
         last = problem.visit(pins[-1].visit_id)
-        return last.location, pins[-1].start_s + last.service_s
+        return last.location, leaves_at(problem, pins[-1].start_s + last.service_s, False)
     return worker.start_location, max(worker.shift_start_s, problem.now_s or 0)
 
 

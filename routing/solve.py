@@ -882,6 +882,18 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason], penalties
         [0 if i == j else (horizon + 1 if travel[i][j] is None else service[i] + (travel[i][j] or 0)) for j in range(n)]
         for i in range(n)
     ]
+    # A worker whose visit under way (pinned) ended before now leaves it for a visit not under way no earlier than now
+    # (`routing.plan.leaves_at`): they have not already driven toward it. Their return leg keeps its time.
+    now = problem.now_s
+    if now is not None:
+        free_at = {
+            k: pin.start_s + service[k] for k, v in enumerate(visits) if (pin := problem.pin_of(v.id)) is not None
+        }
+        for k, end in free_at.items():
+            if end < now:
+                for j in range(len(visits)):
+                    if j != k and j not in free_at and travel[k][j] is not None:
+                        time_matrix[k][j] += now - end
     time_cb = routing.RegisterTransitMatrix(time_matrix)
 
     objective = problem.objective

@@ -8,6 +8,7 @@ import math
 import pytest
 
 from routing.check import ViolationKind, check
+from routing.edit import move_visit
 from routing.plan import (
     Change,
     ChangeKind,
@@ -214,3 +215,47 @@ def test_the_diff_says_what_changed_for_whom() -> None:
     ]
     gone = diff_plans(before, plan_of(w1=(("a", 100), ("b", 200)), w2=(("d", 400),)))
     assert gone == [Change("w1", "c", ChangeKind.REMOVED, previous_start_s=300)]
+
+
+BETWEEN = (
+    9 * H + 6 * 60
+)  # 09:06: each worker's first visit ended at 09:04, the next starts at 09:08 in the morning plan
+
+
+def leaves(route: Route, k: int) -> int:
+    """When the leg toward stop `k` leaves, as the route states it (no break falls on these morning legs)."""
+    return route.stops[k].arrival_s - route.stops[k].travel_s
+
+
+def test_no_leg_toward_a_visit_not_under_way_leaves_before_now(morning_plan: Plan) -> None:
+    """Tests that a re-plan at 09:06, when each worker has finished one visit (at 09:04) and not started the next,
+    has them leave for the next visit at 09:06 or later, not at 09:04 as the morning plan had it: a worker idle on
+    a site since 09:04 has not already driven toward the next one. The re-plan keeps every rule of its problem."""
+    pinned = {s.visit_id: r.worker_id for r in morning_plan.routes for s in r.stops if s.start_s < BETWEEN}
+    assert len(pinned) == 2 and all(s.end_s < BETWEEN for r in morning_plan.routes for s in r.stops[:1])
+    plan = replan(day(), morning_plan, pinned=pinned, now_s=BETWEEN, change_penalty=3600, stop=FEW).plan
+    for route in plan.routes:
+        assert [s.visit_id in pinned for s in route.stops][:2] == [True, False]
+        assert leaves(route, 1) >= BETWEEN, (route.worker_id, leaves(route, 1))
+    assert check(replan_problem(day(), morning_plan, pinned=pinned, now_s=BETWEEN, change_penalty=3600), plan) == []
+
+
+def test_a_leg_that_left_before_now_is_reported_by_the_checker(morning_plan: Plan) -> None:
+    """Tests that the morning plan, checked as a plan of 09:06 with the first visits under way, is faulted for each
+    leg that leaves them at 09:04 for a visit not yet started ("leaves for it at 09:04, before now (09:06)")."""
+    pinned = {s.visit_id: r.worker_id for r in morning_plan.routes for s in r.stops if s.start_s < BETWEEN}
+    problem = replan_problem(day(), morning_plan, pinned=pinned, now_s=BETWEEN, change_penalty=3600)
+    past = [v for v in check(problem, morning_plan) if v.kind is ViolationKind.PAST]
+    assert [v.message for v in past] == ["leaves for it at 09:04, before now (09:06)"] * 2
+
+
+def test_an_edit_of_today_re_times_a_route_that_left_its_finished_visit_before_now(morning_plan: Plan) -> None:
+    """Tests that moving a visit within one worker's route, at 09:06, re-times the other worker's untouched route so
+    that it leaves its finished visit no earlier than now, and the edited plan is not faulted for it."""
+    pinned = {s.visit_id: r.worker_id for r in morning_plan.routes for s in r.stops if s.start_s < BETWEEN}
+    problem = replan_problem(day(), morning_plan, pinned=pinned, now_s=BETWEEN, change_penalty=3600)
+    mover = morning_plan.routes[0]
+    edited = move_visit(problem, morning_plan, mover.visit_ids[-1], mover.worker_id)
+    other = next(r for r in edited.plan.routes if r.worker_id != mover.worker_id)
+    assert leaves(other, 1) >= BETWEEN
+    assert not [v for v in edited.violations if v.worker_id == other.worker_id], edited.violations
