@@ -19,6 +19,7 @@ from dispatch.fields import outside_calendar
 from services.field_service import MAX_PHOTO_BYTES, FieldInputError, FieldService, LinkError
 
 FIELD_DIR = Path(__file__).resolve().parent / "field"
+BASEMAP_FILE = Path(__file__).resolve().parent / "assets" / "basemap" / "monaco_roads.geojson"
 MULTIPART_OVERHEAD_BYTES = 64 * 1024  # the form's other fields and boundaries around an 8 MiB photo
 
 
@@ -84,6 +85,12 @@ def create_blueprint(*, auth: Auth, field: FieldService) -> flask.Blueprint:
         response = flask.send_file(FIELD_DIR / "sw.js", mimetype="text/javascript", max_age=0)
         response.headers["Service-Worker-Allowed"] = "/"
         return response
+
+    @bp.get("/field/static/basemap.geojson")
+    def basemap() -> flask.Response:
+        """The streets under the phone's small map: the wall screen's basemap (OpenStreetMap data, ODbL; the map
+        credits it), public like the page itself, no one's data."""
+        return flask.send_file(BASEMAP_FILE, mimetype="application/geo+json", max_age=0)
 
     @bp.get("/field/static/<path:name>")
     def static(name: str) -> flask.Response:

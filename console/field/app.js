@@ -54,6 +54,7 @@
     position: null, // the worker's last known fix {lat, lon, accuracy_m, at}
     sharing: false,
     socketUp: false,
+    roads: null, // the streets under the small map (GeoJSON features), once read
   };
   const busy = new Map(); // order id → what is being done for it right now (buttons are disabled meanwhile)
   const cards = new Map(); // order id → card element (kept, so that half-filled forms survive a refresh)
@@ -381,8 +382,22 @@
     const route = state.day && state.day.route ? state.day.route : null;
     Field.drawStops($("#map"), stops, state.position, (i) => {
       cards.get(orders[i].id).scrollIntoView({ behavior: "smooth", block: "start" });
-    }, route);
+    }, route, state.roads);
     $("#map-note").textContent = state.position ? _("You: ±{acc} m, {time}", { acc: Math.round(state.position.accuracy_m || 0), time: hhmm(state.position.at) }) : "";
+  }
+
+  // The streets to draw under the stops: read once (the service worker keeps them for offline use); without them
+  // the map shows the stops alone, as before.
+  async function loadRoads() {
+    try {
+      const res = await fetch("/field/static/basemap.geojson");
+      if (!res.ok) return;
+      const data = await res.json();
+      if (data && Array.isArray(data.features)) {
+        state.roads = data.features;
+        drawMap();
+      }
+    } catch (e) { /* offline and never read: no streets */ }
   }
 
   // ---------------------------------------------------------------- the queue
@@ -917,6 +932,7 @@
   async function start() {
     await window.Field.i18n.ready; // the catalogue: cached on the phone, refreshed when online
     $("#banner-close").addEventListener("click", () => { $("#banner").hidden = true; });
+    loadRoads();
     $("#share-position").checked = false; // consent is asked for on every visit
     $("#share-position").addEventListener("change", (ev) => (ev.target.checked ? startSharing() : stopSharing()));
     $("#share-state").textContent = _("Not sharing your position.");

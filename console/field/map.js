@@ -1,4 +1,5 @@
-/* The small map: the day's stops numbered in route order and the worker's own fix, drawn as SVG.
+/* The small map: the day's stops numbered in route order and the worker's own fix, drawn as SVG over the streets
+ * around them (the wall screen's basemap, from the shipped OpenStreetMap extract, credited on the map).
  * No tiles (the page must work offline and must not depend on a tile server); a plain projection
  * is enough to see which stop is where relative to the others and to yourself. */
 (function () {
@@ -18,9 +19,10 @@
   /**
    * Draw `stops` ([{lat, lon, status, label}], in route order) and `me` ({lat, lon, accuracy_m} or
    * null) into `svg`; `onTap(index)` is called when a stop is tapped. `route` ({points: [[lat, lon]...],
-   * on_roads}, or null) is the day's route along the roads; without it the stops are joined straight.
+   * on_roads}, or null) is the day's route along the roads; without it the stops are joined straight. `roads` (GeoJSON
+   * LineString features with a `class` of major, minor or coast, or null) are the streets drawn under it all.
    */
-  function drawStops(svg, stops, me, onTap, route) {
+  function drawStops(svg, stops, me, onTap, route, roads) {
     const path = route && Array.isArray(route.points) ? route.points.map(([lat, lon]) => ({ lat: lat, lon: lon })) : [];
     const pts = stops.concat(me ? [me] : [], path);
     svg.replaceChildren(svgEl("rect", { x: 0, y: 0, width: W, height: H, class: "map-bg" }));
@@ -36,6 +38,7 @@
     const scale = Math.min((W - 2 * PAD) / (spanX || 1e-9), (H - 2 * PAD) / (spanY || 1e-9), 4e5); // px per degree
     const offX = (W - spanX * scale) / 2, offY = (H - spanY * scale) / 2;
     const at = (p) => [offX + (p.lon * k - minX) * scale, offY + (-p.lat - minY) * scale];
+    if (roads && roads.length) drawRoads(svg, roads, at);
 
     // Stops at the same place (two jobs at one site) are fanned out so that each number stays readable.
     const seen = [];
@@ -66,6 +69,27 @@
       g.addEventListener("click", () => onTap(i));
       svg.append(g);
     });
+  }
+
+  const ROAD_CLASSES = new Set(["major", "minor", "coast"]);
+
+  // The streets that come into view (a line with a point within a margin of the map), then their credit.
+  function drawRoads(svg, roads, at) {
+    const near = ([x, y]) => x >= -40 && x <= W + 40 && y >= -40 && y <= H + 40;
+    let drawn = 0;
+    for (const f of roads) {
+      const g = f && f.geometry;
+      if (!g || g.type !== "LineString" || !Array.isArray(g.coordinates)) continue;
+      const xy = g.coordinates.map(([lon, lat]) => at({ lat: lat, lon: lon }));
+      if (!xy.some(near)) continue;
+      const kind = f.properties && ROAD_CLASSES.has(f.properties.class) ? f.properties.class : "minor";
+      svg.append(svgEl("polyline", {
+        class: "map-road map-road-" + kind, points: xy.map(([x, y]) => x.toFixed(1) + "," + y.toFixed(1)).join(" "),
+      }));
+      drawn += 1;
+    }
+    if (!drawn) return;
+    svg.append(svgEl("text", { x: W - 4, y: H - 4, class: "map-credit", "text-anchor": "end" }, "© OpenStreetMap contributors"));
   }
 
   window.Field = Object.assign(window.Field || {}, { drawStops: drawStops });

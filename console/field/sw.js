@@ -6,12 +6,13 @@
  */
 "use strict";
 
-const CACHE = "outfield-field-v4";
+const CACHE = "outfield-field-v5";
 const SHELL = "/field/static/index.html";
 const FONT_CSS = ["/assets/fonts/noto-sans-sc/noto-sans-sc.css", "/assets/fonts/noto-sans-sc/noto-sans-sc-cjk.css",
                   "/assets/fonts/chinese.css"];
 const CATALOGUE = "/i18n/catalogue.json"; // the office's words in the phone's language (its `lang` cookie)
-const ASSETS = [SHELL, "/field/static/style.css", ...FONT_CSS, CATALOGUE].concat(
+const ROADS = "/field/static/basemap.geojson"; // the streets under the small map (console/assets/basemap)
+const ASSETS = [SHELL, "/field/static/style.css", ...FONT_CSS, CATALOGUE, ROADS].concat(
   ["i18n", "idb", "socketio", "map", "signature", "forms", "app", "attendance"].map((name) => `/field/static/${name}.js`),
 );
 

@@ -202,8 +202,9 @@ def sign(page, canvas) -> None:
 
 
 def test_worker_does_the_day_and_the_dispatcher_sees_each_step(browser, console_server, world):
-    """Tests that a worker opens the link on a phone, accepts, sets off, checks in (verified at the site),
-    adds a photo, a report and a signature and checks out, while the dispatcher's map follows every step."""
+    """Tests that a worker opens the link on a phone (the stop drawn over the streets), accepts, sets off, checks in
+    (verified at the site), adds a photo, a report and a signature and checks out, while the dispatcher's map follows
+    every step."""
     order_id = assigned_order(console_server, world, "Ana Field", CASINO, "Ring twice; boiler in the cellar")
     link = push_link(console_server, world, "Ana Field")
     # Ana's phone tracker has reported from near the casino, so she is on the dispatcher's map.
@@ -222,6 +223,12 @@ def test_worker_does_the_day_and_the_dispatcher_sees_each_step(browser, console_
         assert order.locator(".nav-geo").get_attribute("href").startswith("geo:43.739400,7.427600")
         assert "openstreetmap.org/directions" in order.locator(".nav-osm").get_attribute("href")
         assert page.locator("#map g.stop").count() == 1
+        # The streets around the stop are drawn under it (the wall screen's basemap, no tiles), and credited.
+        page.wait_for_selector("#map polyline.map-road", state="attached", timeout=10_000)
+        assert page.locator("#map text.map-credit").text_content() == "© OpenStreetMap contributors"
+        under = "() => { const c = [...document.querySelector('#map').children];"
+        under += " return c.findIndex((e) => e.matches('.map-road')) < c.findIndex((e) => e.matches('g.stop')); }"
+        assert page.evaluate(under)
         assert page.locator("#share-position").is_checked() is False  # no position sharing without consent
         assert page.locator("#net").inner_text() == "Online"
         height = order.locator("button.act-accept").bounding_box()["height"]
@@ -435,7 +442,8 @@ def test_a_photo_sent_while_an_older_read_of_the_day_is_under_way_stays_counted(
 
 
 def test_offline_accept_is_queued_and_sent_exactly_once(browser, console_server, world):
-    """Tests that an accept tapped offline waits on the phone (and survives a reload with no network), is sent
+    """Tests that an accept tapped offline waits on the phone (and survives a reload with no network, the map's
+    streets too), is sent
     when the network returns with the time of the tap, and that replaying it changes nothing."""
     order_id = assigned_order(console_server, world, "Ben Offline", PORT, "Gate code 1234")
     link = push_link(console_server, world, "Ben Offline")
@@ -457,6 +465,7 @@ def test_offline_accept_is_queued_and_sent_exactly_once(browser, console_server,
 
         page.reload()  # no network: the service worker's cache and IndexedDB bring the day back
         page.wait_for_selector(f"li.order[data-order-id='{order_id}'][data-status='accepted']", timeout=10_000)
+        page.wait_for_selector("#map polyline.map-road", state="attached", timeout=10_000)  # the streets, cached
         assert waiting(page) == 1
         assert sent == []
         page.screenshot(path=str(ARTIFACTS / "field-page-offline.png"))
