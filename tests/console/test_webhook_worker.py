@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 import pytest
+import requests
 
 from console.notify import webhook
-from console.outbound import guarded_post
+from console.outbound import guarded_post, refused
 from console.webhook_worker import DeliveryContext, deliver, sweep
 from data import webhooks_repo
 from data.db import make_sessionmaker, session_scope
@@ -196,6 +197,38 @@ def test_the_guarded_post_reaches_an_address_the_rule_allows(receiver):
     answer = guarded_post()(f"http://127.0.0.1:{receiver}/hook", data=b"{}", timeout=5, stream=True)
     answer.close()
     assert answer.status_code == 200 and CountingReceiver.posts == ["/hook"]
+
+
+def test_an_https_target_at_a_refused_address_is_closed_before_the_tls_handshake():
+    """Tests that the socket check holds for https URLs too: the connection to a refused address (a listener on
+    127.0.0.1, refused here) is closed before the TLS handshake's first byte, and the error says it was refused, not
+    that nobody answered."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    got: list[int] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(10)
+            data = b""
+            try:
+                while chunk := conn.recv(4096):
+                    data += chunk
+            except OSError:
+                pass
+            got.append(len(data))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        url = f"https://127.0.0.1:{listener.getsockname()[1]}/hook"
+        with pytest.raises(requests.ConnectionError) as caught:
+            guarded_post(lambda address: address == "127.0.0.1")(url, data=b"{}", timeout=5)
+        assert refused(caught.value)
+        thread.join(timeout=10)
+    finally:
+        listener.close()
+    assert got == [0]  # not even a ClientHello
 
 
 def test_a_restarted_sender_enqueues_what_is_due(world):
