@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from dispatch.fields import FieldError, refuse_unknown
+
 MAX_FIELDS = 50
 MAX_CHOICES = 30
 MAX_LABEL_CHARS = 200
@@ -102,8 +104,10 @@ def parse_definition(raw: Any, *, order_type: str, version: int) -> FormDefiniti
 def _parse_field(item: Any, at: str) -> FormField | Problem:
     if not isinstance(item, Mapping):
         return Problem(at, "expected an object with id, label and type")
-    if (unknown := next((str(k) for k in item if k not in FIELD_KEYS), None)) is not None:
-        return Problem(f"{at}.{unknown[:60] or '""'}", f"is not a field here (known: {', '.join(sorted(FIELD_KEYS))})")
+    try:
+        refuse_unknown(item, FIELD_KEYS)
+    except FieldError as exc:
+        return Problem(f"{at}.{exc.field}", exc.reason)
     field_id = item.get("id")
     if not isinstance(field_id, str) or not FIELD_ID.match(field_id):
         return Problem(f"{at}.id", "expected 1-40 lower-case letters, digits or _ starting with a letter")

@@ -139,18 +139,14 @@ def _route(problem: Problem, worker: Worker, route: Route) -> list[Violation]:
                 vid,
             )
         leave = leaves_at(problem, free_from, vid in pinned)
-        arrival = _arrival(leave, travel, breaks, set(used))
-        if (
-            stop.arrival_s != arrival
-            and leave > free_from
-            and stop.arrival_s == _arrival(free_from, travel, breaks, set(used))
-        ):
+        early = _arrival(free_from, travel, breaks, set(used)) if leave > free_from else None
+        if stop.arrival_s == early != _arrival(leave, travel, breaks, set(used)):
             add(ViolationKind.PAST, f"leaves for it at {_clock(free_from)}, before now ({_clock(leave)})", vid)
-            leave, arrival = free_from, stop.arrival_s  # judged as stated from here on
-        elif stop.arrival_s != arrival:
-            add(ViolationKind.TIMING, f"arrival stated {stop.arrival_s}, recomputed {arrival}", vid)
+            leave = free_from  # judged as stated from here on
         arrival = _arrival(leave, travel, breaks, used)
         on_site = _rest_on_site(arrival, stop.start_s, breaks, used)
+        if stop.arrival_s != arrival:
+            add(ViolationKind.TIMING, f"arrival stated {stop.arrival_s}, recomputed {arrival}", vid)
         if stop.start_s < arrival:
             add(ViolationKind.TIMING, f"service starts at {stop.start_s}, before arriving at {arrival}", vid)
         if stop.end_s != stop.start_s + visit.service_s:

@@ -884,11 +884,10 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason], penalties
     ]
     # A worker whose visit under way (pinned) ended before now leaves it for a visit not under way no earlier than now
     # (`routing.plan.leaves_at`): they have not already driven toward it. Their return leg keeps its time.
+    pins = {p.visit_id: p for p in problem.pins}
     now = problem.now_s
     if now is not None:
-        free_at = {
-            k: pin.start_s + service[k] for k, v in enumerate(visits) if (pin := problem.pin_of(v.id)) is not None
-        }
+        free_at = {k: pins[v.id].start_s + service[k] for k, v in enumerate(visits) if v.id in pins}
         for k, end in free_at.items():
             if end < now:
                 for j in range(len(visits)):
@@ -918,7 +917,6 @@ def _build(problem: Problem, leave_out: Mapping[str, UnplannedReason], penalties
     index_of_visit = {v.id: manager.NodeToIndex(k) for k, v in enumerate(visits)}
     _forbid_missing_arcs(routing, manager, travel, workers)
 
-    pins = {p.visit_id: p for p in problem.pins}
     worker_index = {w.id: k for k, w in enumerate(workers)}
     for visit in visits:
         index = index_of_visit[visit.id]

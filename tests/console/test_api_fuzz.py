@@ -92,6 +92,11 @@ def _routes(app: InProcessApp) -> list[tuple[str, str]]:
             if method in ("post", "put", "patch") and path.startswith("/api/") and path not in SKIPPED]  # fmt: skip
 
 
+def _url(path: str, ids: dict[str, str]) -> str:
+    """`path` of the OpenAPI document with its `{name}` parts filled from `ids` (1 for any other)."""
+    return re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1), "1"), path)
+
+
 def _set(body: dict[str, Any], dotted: str, value: Any) -> bool:
     """Put `value` at `a.b[0].c` in `body`, making the objects and lists on the way; False when the path cannot be."""
     parts = [p for p in re.split(r"\.|\[(\d+)\]", dotted) if p]
@@ -165,7 +170,7 @@ def test_no_api_route_answers_5xx_to_a_hostile_value_in_any_field_it_names(app, 
     number, a NUL, true or 1.5."""
     failures = []
     for method, path in _routes(app):
-        url = re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1), "1"), path)
+        url = _url(path, ids)
         headers = {} if "{token}" in path else app.admin
 
         def post(
@@ -201,7 +206,7 @@ def test_no_get_route_answers_5xx_to_a_hostile_query_value(app, ids):
         if "get" not in ops or not path.startswith("/api/"):
             continue
         routes += 1
-        url = re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1), "1"), path)
+        url = _url(path, ids)
         headers = {} if "{token}" in path else app.admin
         documented = [p["name"] for p in ops["get"].get("parameters", []) if p.get("in") == "query"]
         for name in dict.fromkeys([*documented, *QUERY_NAMES]):
@@ -230,7 +235,7 @@ def test_every_route_that_reads_an_object_refuses_a_key_it_does_not_know_naming_
     for method, path in _routes(app):
         if path in READ_NO_BODY or path.startswith(LENIENT):
             continue
-        url = re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1), "1"), path)
+        url = _url(path, ids)
 
         def post(body: dict[str, Any], method: str = method, url: str = url) -> Any:
             return app.client.open(url, method=method, json=body, headers=app.admin)
@@ -252,12 +257,12 @@ def test_every_detail_key_of_the_audit_log_has_a_heading_the_admin_screens_trans
     for translation and translated into Chinese), so the Chinese audit log reads in Chinese beside its CSV's raw keys.
     Every route is driven here (bodies grown from refusals, GETs bare), so the test holds on its own too."""
     for method, path in _routes(app):
-        url = re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1), "1"), path)
+        url = _url(path, ids)
         headers = {} if "{token}" in path else app.admin
         _grown(lambda body, m=method, u=url, h=headers: app.client.open(u, method=m, json=body, headers=h))
     for path, ops in app.client.get("/api/v1/openapi.json").get_json()["paths"].items():
         if "get" in ops and path.startswith("/api/"):
-            url = re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1), "1"), path)
+            url = _url(path, ids)
             app.client.get(url, headers={} if "{token}" in path else app.admin)
     script = (REPO / "console" / "admin" / "admin.js").read_text(encoding="utf-8")
     block = script[script.index("const AUDIT_HEADINGS") : script.index("function auditDetails")]
