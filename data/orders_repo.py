@@ -395,3 +395,27 @@ def orders_of_workers(
     for row in rows:
         out[row.assigned_worker_id or 0].append(_to_domain(row))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Milestones:
+    """When an order's visit was first on site and when it last ended (done or failed); None when not yet.
+
+    `failed_once`: a try failed before, so `on_site_at` may be that try's arrival."""
+
+    on_site_at: datetime | None
+    ended_at: datetime | None
+    failed_once: bool = False
+
+
+def milestones(session: Session, *, order_ids: Iterable[int]) -> dict[int, Milestones]:
+    """The recorded milestones of `order_ids` (unknown ids are left out), in one query."""
+    ids = sorted(set(order_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(WorkOrderRow.id, WorkOrderRow.on_site_at, WorkOrderRow.ended_at, WorkOrderRow.failed_once).where(
+            WorkOrderRow.id.in_(ids)
+        )
+    )
+    return {int(i): Milestones(on_site, ended, bool(failed)) for i, on_site, ended, failed in rows}

@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from routing.pins import Happened, pins_as_happened
 from routing.plan import (
     Plan,
     Progress,
@@ -44,7 +45,7 @@ from routing.plan import (
     unservable_reasons,
 )
 from routing.portfolio import solve_on_cores
-from routing.problem import DAY_S, Announced, Pin, Problem, StopRule, Visit, Window, Worker, required_penalty
+from routing.problem import DAY_S, Announced, Problem, StopRule, Visit, Window, Worker, required_penalty
 from routing.pyvrp_engine import PLAIN, SearchSettings, solve_pyvrp, unsupported
 
 __all__ = [
@@ -647,13 +648,14 @@ def replan(
     engine: Engine = "auto",
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    happened: Mapping[str, Happened] | None = None,
 ) -> Replan:
     """Re-optimise the rest of the day after a change, disturbing announced visits as little as it pays.
 
     `problem` is the day as it now stands: a new urgent order added (`Problem.with_visit`), a
     cancelled one taken out (`without_visits`), a worker off sick taken out (`without_workers`, their
-    done visits too). `pinned` maps each visit done or in progress to its worker; those keep their
-    place and start time from `previous`. No other visit, and no break, starts before `now_s` (`Problem.from_now`:
+    done visits too). `pinned` maps each visit done or in progress to its worker; those stay first on
+    their worker's route, where `happened` records them (`routing.pins`), else at their time in `previous`. No other visit, and no break, starts before `now_s` (`Problem.from_now`:
     a break `previous` had begun before then counts as taken). Every other visit of
     `previous` counts as announced: giving it to another worker costs `change_penalty`, and moving
     its start by more than the objective's `retime_tolerance_s` costs `retime_penalty_per_s` per
@@ -666,6 +668,7 @@ def replan(
         now_s=now_s,
         change_penalty=change_penalty,
         retime_penalty_per_s=retime_penalty_per_s,
+        happened=happened,
     )
     plan = solve(
         current,
@@ -687,6 +690,7 @@ def replan_problem(
     now_s: int,
     change_penalty: int,
     retime_penalty_per_s: int = 1,
+    happened: Mapping[str, Happened] | None = None,
 ) -> Problem:
     """The problem `replan` solves: `problem` with pins, announced visits, `now_s` and change costs.
 
@@ -694,14 +698,7 @@ def replan_problem(
     is not on its worker's route in `previous`, or is missing from `problem`.
     """
     before = previous.assignment()
-    pins = []
-    for visit_id, worker_id in pinned.items():
-        found = previous.stop_of(visit_id)
-        if found is None or found[0] != worker_id:
-            raise ValueError(f"pinned visit {visit_id!r} is not on {worker_id!r}'s route in the previous plan")
-        if not problem.has_visit(visit_id) or not problem.has_worker(worker_id):
-            raise ValueError(f"pinned visit {visit_id!r} or its worker {worker_id!r} is not in the problem")
-        pins.append(Pin(visit_id, worker_id, found[1].start_s))
+    ahead = pins_as_happened(problem, previous, pinned, happened or {}, now_s)
     announced = [
         Announced(visit_id, worker_id, stop_.start_s)
         for route in previous.routes
@@ -713,8 +710,7 @@ def replan_problem(
     objective = dataclasses.replace(
         problem.objective, change_penalty=change_penalty, retime_penalty_per_s=retime_penalty_per_s
     )
-    ahead = problem.from_now(now_s, previous.breaks_begun(now_s))  # those are taken; none goes before now
-    return ahead.replace(pins=tuple(pins), announced=tuple(announced), objective=objective)
+    return ahead.replace(announced=tuple(announced), objective=objective)
 
 
 # --- OR-Tools ------------------------------------------------------------------------------------

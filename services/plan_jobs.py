@@ -36,7 +36,7 @@ from routing.day import datetime_of, day_problem, objective_for, plan_json, seco
 from routing.edit import move_visit
 from routing.plan import Plan
 from routing.travel import TravelTimes
-from services.plan_run import Emit, PlanContext, checked, execute, pins_under_way
+from services.plan_run import Emit, PlanContext, checked, execute, under_way
 from services.plan_views import (
     MovedPlan,
     PlanStatus,
@@ -222,7 +222,7 @@ class PlanJobs:
         if today:  # the draft's breaks begun before now are taken; no other goes before now
             now_s = seconds_of(day, now, self.zone)
             problem = problem.from_now(now_s, previous.breaks_begun(now_s))
-            problem = problem.replace(pins=pins_under_way(problem, previous, orders))
+            problem = under_way(problem, previous, orders)
         try:
             edited = move_visit(problem, previous, str(order_id), str(worker_id))
         except ValueError as exc:

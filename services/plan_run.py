@@ -10,12 +10,13 @@ and each progress write (at most two a second) is emitted as a `plan-progress` e
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,12 +24,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from data import orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
 from data.db import session_scope
 from dispatch.clock import Clock
-from dispatch.localtime import local_day
+from dispatch.localtime import day_bounds, local_day
 from dispatch.orders import WorkOrder
 from realtime.plan_queue import LEASE_S, PlanQueue
 from realtime.relay import PLANS_ROOM
 from routing.check import Violation, check
 from routing.day import changes_json, day_problem, objective_for, plan_json, seconds_of
+from routing.pins import Happened
 from routing.plan import Plan, Progress
 from routing.problem import Pin, Problem, StopRule
 from routing.solve import replan, replan_problem, solve
@@ -38,7 +40,7 @@ log = logging.getLogger(__name__)
 
 PROGRESS_EVENT = "plan-progress"
 UNDER_WAY = ("en_route", "on_site", "done")
-"""Order statuses whose visit is a fact, not a plan: it keeps its worker and start time (a pin)."""
+"""Order statuses whose visit is a fact, not a plan: it keeps its worker and its time (a pin; see `routing.pins`)."""
 PROGRESS_EVERY_S = 0.5
 STOP_POLL_S = 0.2
 Emit = Callable[[str, dict[str, Any], str], None]
@@ -151,6 +153,7 @@ def _solve(
         sites = {s.id: s for s in sites_repo.list_sites(session)}
         latest = positions_repo.latest_positions(session) if today else {}
         base = plans_repo.get_plan(session, int(job["replan_of"])) if job.get("kind") == "replan" else None
+        marks = orders_repo.milestones(session, order_ids=order_ids) if base is not None else {}
         published_id = plans_repo.published_plan_id(session, day=day) if today and base is None else None
         published = plans_repo.get_plan(session, published_id) if published_id is not None else None
     names = {w.id: w.name for w in workers}
@@ -174,16 +177,47 @@ def _solve(
     pinned = {str(o.id): str(o.assigned_worker_id) for o in orders
               if o.status.value in UNDER_WAY and o.assigned_worker_id is not None}  # fmt: skip
     change_penalty = int(job.get("change_penalty", 900))
+    happened = happened_of(orders, marks, day, tz)
     result = replan(problem, previous, pinned=pinned, now_s=seconds_of(day, now, tz), change_penalty=change_penalty,
-                    stop=stop, seed=ctx.seed, on_progress=on_progress, should_stop=should_stop)  # fmt: skip
+                    stop=stop, seed=ctx.seed, on_progress=on_progress, should_stop=should_stop, happened=happened)  # fmt: skip
     solved = replan_problem(
-        problem, previous, pinned=pinned, now_s=seconds_of(day, now, tz), change_penalty=change_penalty
+        problem,
+        previous,
+        pinned=pinned,
+        now_s=seconds_of(day, now, tz),
+        change_penalty=change_penalty,
+        happened=happened,
     )
     return result.plan, {
         "plan": plan_json(result.plan, day, names, problem=whole),
         "changes": changes_json(result.changes, day, names, tz),
         **checked(solved, result.plan, now.isoformat()),
     }
+
+
+def happened_of(
+    orders: Iterable[WorkOrder], marks: Mapping[int, orders_repo.Milestones], day: date, tz: tzinfo
+) -> dict[str, Happened]:
+    """What the field recorded of the orders on site or done, for a re-plan to pin them where they happened.
+
+    An order on site began when it was first recorded on site; one done also ended when recorded done. An order that
+    failed once has its first try's arrival on record, so only its end is used. A time outside `day` is not used.
+    """
+    start, end = day_bounds(day, tz)
+
+    def second(at: datetime | None) -> int | None:
+        return seconds_of(day, at, tz) if at is not None and start <= at < end else None
+
+    out: dict[str, Happened] = {}
+    for order in orders:
+        mark = marks.get(order.id)
+        if mark is None or order.status.value not in ("on_site", "done"):
+            continue
+        began = None if mark.failed_once else second(mark.on_site_at)
+        happened = Happened(began, second(mark.ended_at) if order.status.value == "done" else None)
+        if happened != Happened():
+            out[str(order.id)] = happened
+    return out
 
 
 def checked(problem: Problem, plan: Plan, at: str) -> dict[str, Any]:
@@ -201,21 +235,29 @@ def violations_json(violations: Iterable[Violation]) -> list[dict[str, Any]]:
              "order_id": int(v.visit_id) if v.visit_id else None} for v in violations]  # fmt: skip
 
 
-def pins_under_way(problem: Problem, plan: Plan, orders: Sequence[WorkOrder]) -> tuple[Pin, ...]:
-    """Visits of `plan` already under way or done with their planned worker, pinned at their planned start.
+def under_way(problem: Problem, plan: Plan, orders: Sequence[WorkOrder]) -> Problem:
+    """`problem` with the visits of `plan` already under way or done with their planned worker pinned as `plan` has
+    them: at their start, for as long as their stop lasts.
 
-    What happened is not re-planned: an edit of today's plan keeps these where they are, and the
-    checker does not hold their (past) start against the plan.
+    What happened is not re-planned: an edit of today's plan keeps these where they are, and the checker does not
+    hold their (past) start against the plan. A re-plan pins them where the field recorded them (`routing.pins`),
+    and a done visit then lasts what it took, so its stop's length is kept too.
     """
     by_id = {str(o.id): o for o in orders}
-    pins = []
+    pins: list[Pin] = []
+    lasted: dict[str, int] = {}
     for route in plan.routes:
         for stop in route.stops:
             order = by_id.get(stop.visit_id)
             if (order is not None and order.status.value in UNDER_WAY and str(order.assigned_worker_id) == route.worker_id
                     and problem.has_visit(stop.visit_id) and problem.has_worker(route.worker_id)):  # fmt: skip
                 pins.append(Pin(stop.visit_id, route.worker_id, stop.start_s))
-    return tuple(pins)
+                lasted[stop.visit_id] = stop.end_s - stop.start_s
+    visits = tuple(
+        dataclasses.replace(v, service_s=lasted[v.id]) if lasted.get(v.id, v.service_s) != v.service_s else v
+        for v in problem.visits
+    )
+    return problem.replace(pins=tuple(pins), visits=visits)
 
 
 def _emit(ctx: PlanContext, payload: dict[str, Any]) -> None:

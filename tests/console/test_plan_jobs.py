@@ -21,8 +21,10 @@ from data.db import make_engine, make_sessionmaker, session_scope
 from dispatch.access import Actor, Role
 from dispatch.clock import ManualClock
 from dispatch.geo import LatLon
-from dispatch.orders import OrderType, TimeWindow
+from dispatch.lifecycle import Transitioned, transition
+from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder
 from realtime.plan_queue import PlanQueue, job_id
+from routing.pins import Happened
 from routing.travel import StraightLine
 from services import plan_run
 from services.plan_jobs import PlanJobs, PlanRefused
@@ -308,6 +310,79 @@ def test_a_new_plan_of_today_takes_the_lunches_the_published_plan_had_begun_as_t
     (route,) = [r for r in fresh["plan"]["routes"] if any(s["order_id"] == afternoon.id for s in r["stops"])]
     assert route["breaks"] == [], route
     assert fresh["violations"] == []
+
+
+def _happen(sessions: Any, order_id: int, steps: list[tuple[OrderStatus, datetime]], worker_id: int) -> None:
+    """Move the order through `steps` as the field would report them, each at its time."""
+    with session_scope(sessions) as session:
+        for to, at in steps:
+            order = orders_repo.get_order(session, order_id)
+            assert order is not None
+            assigning = to is OrderStatus.ASSIGNED
+            actor = Actor(id=1, name="Ana", role=Role.FIELD_WORKER, worker_id=worker_id)
+            if assigning:
+                actor = Actor(id=1, name="planner", role=Role.DISPATCHER)
+            moved = transition(order, to, actor=actor, at=at, worker_id=worker_id if assigning else None)
+            assert isinstance(moved, Transitioned), moved
+            orders_repo.save_change(session, moved.change)
+
+
+def test_a_replan_pins_a_visit_done_early_where_it_happened_and_its_draft_edits_cleanly(sessions, plan_redis):
+    """Tests that Ana's first visit, planned in the 09:00 window but recorded on site at 08:10 and done at 08:25,
+    is in the 08:30 re-plan at 08:10-08:25 (not at its planned time), Ana's next visit starts no earlier than
+    now, the draft keeps every rule, and a move in the draft faults only the move itself (the done visit's
+    stop lasts the 15 minutes it took, not its planned 30)."""
+    clock = ManualClock(datetime(2025, 3, 4, 7, 0, tzinfo=UTC))
+    jobs = web_jobs(sessions, clock, plan_redis)
+    base = wait_until_finished(jobs, jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30))
+    jobs.publish(actor=MANAGER, plan_id=base["id"], apply=lambda pairs: {"assigned": pairs, "kept": []})
+    ana = next(r for r in base["plan"]["routes"] if r["worker_id"] == 1)
+    first = ana["stops"][0]
+    assert first["start"] >= "2025-03-04T09:00"
+    at = lambda hh, mm: datetime(2025, 3, 4, hh, mm, tzinfo=UTC)  # noqa: E731
+    _happen(sessions, first["order_id"], [(OrderStatus.ASSIGNED, at(7, 5)), (OrderStatus.ACCEPTED, at(7, 6)),
+                                          (OrderStatus.EN_ROUTE, at(7, 50)), (OrderStatus.ON_SITE, at(8, 10)),
+                                          (OrderStatus.DONE, at(8, 25))], worker_id=1)  # fmt: skip
+    clock.advance(90 * 60)
+
+    again = wait_until_finished(jobs, jobs.replan(actor=MANAGER, plan_id=base["id"], seconds=30))
+
+    assert again["status"] == "done" and again["violations"] == [], again
+    route = next(r for r in again["plan"]["routes"] if r["worker_id"] == 1)
+    done = route["stops"][0]
+    assert done["order_id"] == first["order_id"]
+    assert (done["start"], done["end"]) == ("2025-03-04T08:10:00+00:00", "2025-03-04T08:25:00+00:00")
+    assert all(s["start"] >= "2025-03-04T09:00" for s in route["stops"][1:])
+    moved = jobs.move(actor=MANAGER, plan_id=again["id"], order_id=4, worker_id=2)
+    assert [(v.kind, v.order_id, v.worker_id) for v in moved.violations] == [("skill", 4, 2)]
+    edited = next(r for r in jobs.status_json(moved.id)["plan"]["routes"] if r["worker_id"] == 1)
+    assert (edited["stops"][0]["start"], edited["stops"][0]["end"]) == (done["start"], done["end"])
+
+
+def test_what_happened_reads_on_site_and_done_times_of_the_day_and_not_a_failed_tries_arrival():
+    """Tests that a re-plan reads an order done 08:10-08:25 as such, one on site since 08:40 as begun then (its
+    end not yet known), one that failed once and is now done only by its end (the arrival on record is the
+    failed try's), and no time outside the day (an arrival recorded the evening before)."""
+    window = TimeWindow(datetime(2025, 3, 4, 9, 0, tzinfo=UTC), datetime(2025, 3, 4, 12, 0, tzinfo=UTC))
+
+    def order(order_id: int, status: OrderStatus) -> WorkOrder:
+        return WorkOrder(order_id, 1, OrderType.REPAIR, 3, frozenset(), window, 1800, status, 1)
+
+    at = lambda hh, mm, d=4: datetime(2025, 3, d, hh, mm, tzinfo=UTC)  # noqa: E731
+    marks = {
+        1: orders_repo.Milestones(at(8, 10), at(8, 25)),
+        2: orders_repo.Milestones(at(8, 40), None),
+        3: orders_repo.Milestones(at(8, 0), at(10, 0), failed_once=True),
+        4: orders_repo.Milestones(at(23, 0, d=3), None),
+        5: orders_repo.Milestones(None, None),
+    }
+    orders = [order(1, OrderStatus.DONE), order(2, OrderStatus.ON_SITE), order(3, OrderStatus.DONE),
+              order(4, OrderStatus.ON_SITE), order(5, OrderStatus.EN_ROUTE)]  # fmt: skip
+    assert plan_run.happened_of(orders, marks, DAY, UTC) == {
+        "1": Happened(8 * 3600 + 600, 8 * 3600 + 1500),
+        "2": Happened(8 * 3600 + 2400, None),
+        "3": Happened(None, 10 * 3600),
+    }
 
 
 def test_a_plan_the_checker_faults_is_not_published_and_says_why(sessions, clock, plan_redis):
