@@ -101,6 +101,19 @@ def publish_plan(
     session.flush()
 
 
+def published_stops(session: Session, *, day: date) -> dict[tuple[int, int], tuple[datetime, datetime, datetime]]:
+    """(worker_id, order_id) → (arrival, service_start, service_end) of `day`'s published plan (empty when none)."""
+    plan_id = published_plan_id(session, day=day)
+    if plan_id is None:
+        return {}
+    rows = session.scalars(select(RouteStopRow).where(RouteStopRow.plan_id == plan_id))
+    return {
+        (r.worker_id, r.order_id): (r.arrival, r.service_start, r.service_end)
+        for r in rows
+        if r.arrival is not None and r.service_start is not None and r.service_end is not None
+    }
+
+
 def published_plan_id(session: Session, *, day: date) -> int | None:
     """The id of `day`'s published plan, or None when nothing is published for it."""
     return session.scalar(

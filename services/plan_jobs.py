@@ -31,12 +31,13 @@ from dispatch.errors import AppError, InputError
 from dispatch.fields import outside_calendar
 from dispatch.geo import LatLon
 from dispatch.localtime import local_day, spans_day
+from dispatch.orders import OrderStatus
 from realtime.plan_queue import LEASE_S, PlanQueue, QueueUnreachable
 from routing.day import datetime_of, day_problem, objective_for, plan_json, seconds_of
 from routing.edit import move_visit
 from routing.plan import Plan
 from routing.travel import TravelTimes
-from services.plan_run import Emit, PlanContext, checked, execute, under_way
+from services.plan_run import UNDER_WAY, Emit, PlanContext, checked, execute, under_way
 from services.plan_views import (
     MovedPlan,
     PlanStatus,
@@ -254,7 +255,8 @@ class PlanJobs:
         answers) found breaking a rule is refused with `PlanRefused` listing the reasons, as is a
         plan stored before plans were checked; nothing is assigned then. A draft that breaks a rule
         (e.g. a move that misses a window) stays a draft to look at: move the visit elsewhere, or
-        re-optimise, to get a plan that can be published.
+        re-optimise, to get a plan that can be published. A visit already under way that the day's published plan
+        had with the same worker keeps that plan's times as its plan of record (what plan-versus-actual compares).
         """
         status = self.status(plan_id)
         if status is None:
@@ -284,6 +286,15 @@ class PlanJobs:
         result = apply([(order_id, worker_id) for worker_id, order_id, *_ in stops])
         now = self._clock.now()
         with session_scope(self._sessions) as session:
+            # The plan of record for a visit already under way stays what its worker was told: a re-plan pins it where
+            # it happened (`routing.pins`), and plan-versus-actual would otherwise compare it with itself.
+            told = plans_repo.published_stops(session, day=day)
+            statuses = [OrderStatus(s) for s in UNDER_WAY]
+            under_way = {o.id for o in orders_repo.list_orders(session, status=statuses)} if told else set()
+            stops = [
+                (w, o, seq, *told[w, o]) if (w, o) in told and o in under_way else (w, o, seq, arrival, start, end)
+                for w, o, seq, arrival, start, end in stops
+            ]
             plans_repo.publish_plan(session, plan_id=plan_id, stops=stops)
             audit_repo.record(session, actor_id=actor.id, action="publish-plan", subject_type="plan", subject_id=plan_id, at=now,
                               details={"assigned": len(result["assigned"]), "kept": len(result["kept"])})  # fmt: skip

@@ -16,7 +16,7 @@ import pytest
 import redis
 from rq import SimpleWorker, Worker
 
-from data import orders_repo, plans_repo, sites_repo, users_repo, workers_repo
+from data import day_repo, orders_repo, plans_repo, sites_repo, users_repo, workers_repo
 from data.db import make_engine, make_sessionmaker, session_scope
 from dispatch.access import Actor, Role
 from dispatch.clock import ManualClock
@@ -331,7 +331,8 @@ def test_a_replan_pins_a_visit_done_early_where_it_happened_and_its_draft_edits_
     """Tests that Ana's first visit, planned in the 09:00 window but recorded on site at 08:10 and done at 08:25,
     is in the 08:30 re-plan at 08:10-08:25 (not at its planned time), Ana's next visit starts no earlier than
     now, the draft keeps every rule, and a move in the draft faults only the move itself (the done visit's
-    stop lasts the 15 minutes it took, not its planned 30)."""
+    stop lasts the 15 minutes it took, not its planned 30). Published, the re-plan leaves the done visit's plan of
+    record (what plan-versus-actual compares with) as Ana was told it."""
     clock = ManualClock(datetime(2025, 3, 4, 7, 0, tzinfo=UTC))
     jobs = web_jobs(sessions, clock, plan_redis)
     base = wait_until_finished(jobs, jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30))
@@ -357,6 +358,22 @@ def test_a_replan_pins_a_visit_done_early_where_it_happened_and_its_draft_edits_
     assert [(v.kind, v.order_id, v.worker_id) for v in moved.violations] == [("skill", 4, 2)]
     edited = next(r for r in jobs.status_json(moved.id)["plan"]["routes"] if r["worker_id"] == 1)
     assert (edited["stops"][0]["start"], edited["stops"][0]["end"]) == (done["start"], done["end"])
+
+    jobs.publish(actor=MANAGER, plan_id=again["id"], apply=lambda pairs: {"assigned": pairs, "kept": []})
+    with session_scope(sessions) as session:
+        record = day_repo.published_route(session, day=DAY, worker_id=1)
+    assert record is not None
+    planned = {v.order_id: (v.planned_arrival, v.planned_departure) for v in record.planned.visits}
+    # Plan-versus-actual keeps comparing the done visit with what Ana was told; the rest follow the re-plan.
+    assert planned[first["order_id"]] == (
+        datetime.fromisoformat(first["arrival"]),
+        datetime.fromisoformat(first["end"]),
+    )
+    for stop in route["stops"][1:]:
+        assert planned[stop["order_id"]] == (
+            datetime.fromisoformat(stop["arrival"]),
+            datetime.fromisoformat(stop["end"]),
+        )
 
 
 def test_what_happened_reads_on_site_and_done_times_of_the_day_and_not_a_failed_tries_arrival():
