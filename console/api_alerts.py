@@ -18,9 +18,8 @@ import flask
 
 from console.api import _iso_arg  # the positions view's parsing of `from` / `to`, shared on purpose
 from console.auth import Auth, deny
-from console.request_body import MAX_ID
+from console.request_body import MAX_ID, ignored_keys
 from dispatch.access import Action, Role
-from dispatch.fields import refuse_unknown
 from dispatch.geofences import FenceEventType
 from services.alerts_service import AlertsService, alert_json, alerts_json
 from services.live_service import MAX_HISTORY
@@ -67,7 +66,6 @@ def create_blueprint(*, auth: Auth, alerts: AlertsService) -> flask.Blueprint:
         body = flask.request.get_json(silent=True)
         if not isinstance(body, dict):
             deny(400, 'body: expected a JSON object {"note": "..."}', "body")
-        refuse_unknown(body, ("note",))
         if not 1 <= alert_id <= MAX_ID:
             deny(404, f"no alert with id {alert_id}")
         if not auth.alert_in_scope(actor, alert_id):
@@ -75,7 +73,10 @@ def create_blueprint(*, auth: Auth, alerts: AlertsService) -> flask.Blueprint:
         alert = alerts.acknowledge(actor=actor, alert_id=alert_id, note=body.get("note"))
         if alert is None:
             deny(404, f"no alert with id {alert_id}")
-        return flask.jsonify(alert_json(alert))
+        answer = alert_json(alert)
+        if ignored := ignored_keys(body, ("note",)):
+            answer["ignored"] = ignored
+        return flask.jsonify(answer)
 
     return bp
 

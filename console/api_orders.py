@@ -8,14 +8,14 @@ import flask
 
 from console.auth import Auth, deny
 from console.openapi import OPENAPI
-from console.request_body import id_list, json_object, whole_id
+from console.request_body import id_list, ignored_keys, json_object, whole_id
 from dispatch.access import Action
 from dispatch.assign import AutoDispatched, ManualDispatch
 from dispatch.geo import LatLon
 from dispatch.lifecycle import Refused
 from dispatch.orders import OrderStatus
 from services.dispatch_service import DispatchService, explained_json, order_json
-from services.order_input import parse_new_order
+from services.order_input import NEW_ORDER_FIELDS, parse_new_order
 
 
 def create_blueprint(*, auth: Auth, dispatch: DispatchService, list_orders: Any) -> flask.Blueprint:
@@ -28,8 +28,11 @@ def create_blueprint(*, auth: Auth, dispatch: DispatchService, list_orders: Any)
     @bp.post("/api/v1/work-orders")
     def create() -> tuple[flask.Response, int]:
         actor = auth.require(Action.MANAGE_ORDERS)
-        created = dispatch.create_order(actor=actor, new=parse_new_order(json_object()))
+        sent = json_object()
+        created = dispatch.create_order(actor=actor, new=parse_new_order(sent))
         body = order_json(created.order)
+        if ignored := ignored_keys(sent, NEW_ORDER_FIELDS):
+            body["ignored"] = ignored
         decision = created.dispatch
         if isinstance(decision, AutoDispatched):
             body["dispatch"] = {"mode": "auto", "eta_s": round(decision.candidate.eta_s, 1)}
@@ -104,13 +107,14 @@ def create_blueprint(*, auth: Auth, dispatch: DispatchService, list_orders: Any)
     @bp.post("/api/v1/work-orders/<int:order_id>/assign")
     def assign(order_id: int) -> tuple[flask.Response, int]:
         actor = auth.require_order(Action.MANAGE_ORDERS, order_id)
-        body = json_object(known=("worker_id", "reason"))
+        body = json_object()
         worker_id = whole_id(body, "worker_id")
         assert worker_id is not None
         reason = body.get("reason", "")
         if not isinstance(reason, str):
             deny(400, "reason: expected text", "reason")
-        return _moved(dispatch.assign(actor=actor, order_id=order_id, worker_id=worker_id, reason=reason))
+        moved = dispatch.assign(actor=actor, order_id=order_id, worker_id=worker_id, reason=reason)
+        return _moved(moved, ignored=ignored_keys(body, ("worker_id", "reason")))
 
     @bp.post("/api/v1/work-orders/<int:order_id>/status")
     def move(order_id: int) -> tuple[flask.Response, int]:
@@ -132,8 +136,11 @@ def create_blueprint(*, auth: Auth, dispatch: DispatchService, list_orders: Any)
     return bp
 
 
-def _moved(result: Any) -> tuple[flask.Response, int]:
+def _moved(result: Any, ignored: list[str] | None = None) -> tuple[flask.Response, int]:
     if isinstance(result, Refused):
         field = "reason" if result.reason.startswith("reason:") else "status"
         return flask.jsonify({"error": result.reason, "field": field}), 409
-    return flask.jsonify(order_json(result)), 200
+    body = order_json(result)
+    if ignored:
+        body["ignored"] = ignored
+    return flask.jsonify(body), 200

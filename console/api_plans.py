@@ -8,7 +8,7 @@ from typing import Any
 import flask
 
 from console.auth import Auth, deny
-from console.request_body import id_list, json_object, whole_id
+from console.request_body import id_list, ignored_keys, json_object, whole_id
 from dispatch.access import Action
 from services.plan_jobs import PlanJobs
 from services.plan_review import compare_with_published
@@ -24,7 +24,7 @@ def create_blueprint(*, auth: Auth, jobs: PlanJobs, apply_plan: Any) -> flask.Bl
     @bp.post("/api/v1/plans")
     def start() -> tuple[flask.Response, int]:
         actor = auth.require(Action.PLAN_ROUTES)
-        body = json_object(known=PLAN_FIELDS)
+        body = json_object()
         try:
             day = date.fromisoformat(str(body.get("date", "")))
         except ValueError:
@@ -47,7 +47,10 @@ def create_blueprint(*, auth: Auth, jobs: PlanJobs, apply_plan: Any) -> flask.Bl
             minimise=minimise,
             balance_workload=balance,
         )
-        return flask.jsonify({"id": plan_id, "status": "queued"}), 202
+        answer: dict[str, Any] = {"id": plan_id, "status": "queued"}
+        if ignored := ignored_keys(body, PLAN_FIELDS):
+            answer["ignored"] = ignored
+        return flask.jsonify(answer), 202
 
     @bp.get("/api/v1/plans/<int:plan_id>")
     def show(plan_id: int) -> flask.Response:

@@ -74,7 +74,7 @@ OPENAPI: dict[str, Any] = {
             "NewOrder": {
                 "type": "object",
                 "required": ["site_id", "window_start", "window_end"],
-                "additionalProperties": False,
+                "description": "A key not listed here is not read; the answer lists such keys as `ignored`.",
                 "properties": {
                     "site_id": {"type": "integer"},
                     "type": {"enum": ["visit", "repair", "inspection", "delivery", "emergency"]},
@@ -770,7 +770,7 @@ OPENAPI["paths"].update(
                             "schema": {
                                 "type": "object",
                                 "required": ["note"],
-                                "additionalProperties": False,
+                                "description": "A key other than note is not read; the answer lists it as `ignored`.",
                                 "properties": {"note": {"type": "string", "minLength": 1, "maxLength": 2000}},
                             }
                         }

@@ -10,7 +10,7 @@ column holds, so a too-large id is refused naming its field instead of failing i
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any, Final
 
 import flask
@@ -57,6 +57,16 @@ def json_document(*, max_depth: int = MAX_JSON_DEPTH) -> object | None:
         return decode_json(read_body(), max_depth=max_depth)
     except IngestError as exc:
         deny(400, str(exc), "body")
+
+
+def ignored_keys(body: Mapping[str, Any], known: Collection[str]) -> list[str]:
+    """The keys of `body` a contract route does not read, sorted, for its answer to list as `ignored`.
+
+    The routes other tools rely on (`POST /api/v1/work-orders`, `/assign`, `POST /api/v1/plans`, an alert's ack)
+    keep taking a key they do not know, as they always did, so an outside tool that sends one more is not broken; the
+    answer names what was not read, so a misspelt optional field ("reasn") is not dropped without a word either.
+    """
+    return sorted(str(key) for key in body if key not in known)
 
 
 def json_object(*, optional: bool = False, known: Collection[str] | None = None) -> dict[str, Any]:

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dispatch import fields
 from dispatch.errors import MAX_ID, InputError
-from dispatch.fields import FIRST_YEAR, LAST_YEAR, refuse_unknown
+from dispatch.fields import FIRST_YEAR, LAST_YEAR
 from dispatch.orders import OrderType, TimeWindow
 
 MAX_SERVICE_S = 24 * 3600
@@ -43,15 +42,11 @@ NEW_ORDER_FIELDS = frozenset({
 def parse_new_order(body: Any) -> NewOrder:
     """A NewOrder from a JSON object, or FieldError naming the first bad field.
 
-    A key the API does not know is refused, naming it: a misspelt optional field ("priorty") would otherwise be
-    dropped without a word and the order made with the default.
+    Only `NEW_ORDER_FIELDS` are read. `POST /api/v1/work-orders` is a route other tools rely on: it takes a key it
+    does not know, as it always did, and its answer lists it as `ignored` (`console.request_body.ignored_keys`).
     """
     if not isinstance(body, dict):
         raise FieldError("body", "expected a JSON object")
-    try:
-        refuse_unknown(body, NEW_ORDER_FIELDS)
-    except fields.FieldError as unknown:  # as this module's FieldError, the one its callers catch
-        raise FieldError(unknown.field or "body", unknown.reason) from None
     site_id = _int(body, "site_id", required=True)
     if not 1 <= site_id <= MAX_ID:
         raise FieldError("site_id", f"{site_id if site_id < 10**30 else 'a huge number'} is not an id (1..{MAX_ID})")

@@ -169,11 +169,12 @@ def test_an_sos_is_raised_once_while_open_and_acknowledged_with_a_note(setup):
     }  # fmt: skip
     r = setup["http"].post(
         f"/api/v1/alerts/{sos['id']}/ack",
-        json={"note": "called Bo: fine"},
+        json={"note": "called Bo: fine", "nte": "typo"},
         headers=setup["admin"],
         timeout=5,
     )
     assert r.status_code == 200 and r.json()["status"] == "acknowledged"
+    assert r.json()["ignored"] == ["nte"]  # a key the route does not read is taken, and named
     assert [a["id"] for a in alerts(setup, worker_id=bo, status="open") if a["kind"] == "sos"] == []
     (done,) = [a for a in alerts(setup, worker_id=bo, status="acknowledged") if a["id"] == sos["id"]]
     assert done["note"] == "called Bo: fine"
