@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from routing.check import Violation, check
-from routing.plan import Plan, Route, arrive_after, earliest_route, schedule_route
+from routing.plan import Plan, Route, arrive_after, earliest_route, priced, schedule_route
 from routing.problem import Problem, Worker
 
 
@@ -62,8 +62,9 @@ def move_visit(problem: Problem, plan: Plan, visit_id: str, to_worker: str) -> E
             w = problem.worker(worker_id)
             timed = earliest_route(problem, w, ids) or _as_it_would_happen(problem, w, ids)
             new_routes.append(_leave_in_time(problem, w, timed))
+    unplanned = tuple(u for u in plan.unplanned if u.visit_id != visit_id)
     edited = replace(
-        plan, routes=tuple(new_routes), unplanned=tuple(u for u in plan.unplanned if u.visit_id != visit_id)
+        plan, routes=tuple(new_routes), unplanned=unplanned, objective=priced(problem, new_routes, unplanned)
     )
     return Edited(edited, tuple(check(problem, edited)))
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
 
-from routing.problem import Break, Problem, Visit, Worker
+from routing.problem import Break, Problem, Visit, Worker, required_penalty
 
 
 class UnplannedReason(StrEnum):
@@ -637,3 +637,26 @@ class Replan:
     def changes_for(self, worker_id: str) -> tuple[Change, ...]:
         """The changes the worker must be told about."""
         return tuple(c for c in self.changes if c.concerns(worker_id))
+
+
+def priced(problem: Problem, routes: Sequence[Route], unplanned: Sequence[Unplanned]) -> int:
+    """What `routes` and `unplanned` cost under the problem's objective, as OR-Tools prices a plan: each leg's arc
+    cost, the penalties of the visits left out and, with balancing, the largest workload."""
+    objective = problem.objective
+    penalties = {p: required_penalty(problem, p) for p in range(1, 6)}
+    cost = sum(
+        penalties[problem.visit(u.visit_id).priority]
+        if problem.visit(u.visit_id).required
+        else (problem.visit(u.visit_id).penalty or 0)
+        for u in unplanned
+    )
+    for route in routes:
+        worker = problem.worker(route.worker_id)
+        path = [worker.start_location, *(problem.visit(vid).location for vid in route.visit_ids), worker.end_location]
+        cost += sum(
+            objective.arc_cost(worker, problem.duration_s[a][b] or 0, problem.distance_m[a][b] or 0)
+            for a, b in zip(path, path[1:], strict=False)
+        )
+    if objective.balance_per_s > 0 and routes:
+        cost += max(1, round(objective.balance_per_s)) * max(r.travel_s + r.service_s for r in routes)
+    return cost

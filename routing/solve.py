@@ -40,6 +40,7 @@ from routing.plan import (
     UnplannedReason,
     diff_plans,
     earliest_route,
+    priced,
     schedule_route,
     unplanned_reason,
     unservable_reasons,
@@ -615,23 +616,7 @@ def routes_plan(
         for v in problem.visits
         if v.id not in placed
     ]
-    objective = problem.objective
-    penalties = {p: required_penalty(problem, p) for p in range(1, 6)}
-    cost = sum(
-        penalties[problem.visit(u.visit_id).priority]
-        if problem.visit(u.visit_id).required
-        else (problem.visit(u.visit_id).penalty or 0)
-        for u in unplanned
-    )
-    for route in built:
-        worker = problem.worker(route.worker_id)
-        path = [worker.start_location, *(problem.visit(vid).location for vid in route.visit_ids), worker.end_location]
-        cost += sum(
-            objective.arc_cost(worker, problem.duration_s[a][b] or 0, problem.distance_m[a][b] or 0)
-            for a, b in zip(path, path[1:], strict=False)
-        )
-    if objective.balance_per_s > 0 and built:
-        cost += max(1, round(objective.balance_per_s)) * max(r.travel_s + r.service_s for r in built)
+    cost = priced(problem, built, unplanned)
     return Plan(routes=tuple(built), unplanned=tuple(unplanned), engine="ortools", objective=cost)
 
 

@@ -218,7 +218,9 @@ class PlanJobs:
         # (a worker without a route yet from their latest fix), and a plan of today is edited from now on,
         # with the visits under way kept where they are.
         origins = {w: p.point for w, p in latest.items()} | _start_points(base.view)
-        whole = day_problem(day, orders, sites, workers, origins, self._travel, tz=self.zone)
+        # The draft is priced as the plan it was edited from: its `minimise` and balancing.
+        objective = objective_for(base.minimise, balance_workload=base.balance_workload)
+        whole = day_problem(day, orders, sites, workers, origins, self._travel, objective, tz=self.zone)
         problem = whole.problem
         if today:  # the draft's breaks begun before now are taken; no other goes before now
             now_s = seconds_of(day, now, self.zone)

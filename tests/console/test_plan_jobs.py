@@ -236,7 +236,7 @@ def test_a_move_keeps_the_routes_it_does_not_touch_as_they_were_planned(sessions
     """Tests that giving the unplanned plumbing job to Bo leaves Ana's route as the optimiser planned it: the same
     times, stops, driving time and distance (its leg home included), and the checker reports only Bo's missing
     skill (the stored plan read back had lost every route's leg home: the draft drove less and each untouched route
-    got a 'return stated 0 s/0 m' fault)."""
+    got a 'return stated 0 s/0 m' fault), and the draft's cost is its own, not the plan's it was edited from."""
     jobs = web_jobs(sessions, clock, plan_redis)
     base = wait_until_finished(jobs, jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30))
     routes = {r["worker_id"]: r for r in base["plan"]["routes"] if r["stops"]}
@@ -250,6 +250,9 @@ def test_a_move_keeps_the_routes_it_does_not_touch_as_they_were_planned(sessions
     assert draft[1]["travel_s"] > sum(s["travel_s"] for s in draft[1]["stops"])  # the leg home is in it
     assert jobs.status_json(moved.id)["plan"]["travel_s"] == sum(r["travel_s"] for r in draft.values())
     assert draft[2]["travel_s"] >= routes[2]["travel_s"]
+    # The draft's cost is its own: its driving, with nothing left out (the base's included the plumbing job's penalty).
+    assert jobs.status_json(moved.id)["plan"]["objective"] == sum(r["travel_s"] for r in draft.values())
+    assert base["plan"]["objective"] > 10 * base["plan"]["travel_s"]
 
 
 def test_a_draft_of_today_edited_after_its_routes_should_have_left_has_them_leave_now(sessions, plan_redis):

@@ -54,7 +54,8 @@ def test_moving_a_visit_the_new_worker_cannot_reach_in_its_window_reports_the_wi
 
 
 def test_a_feasible_move_has_no_violations_and_retimes_both_routes() -> None:
-    """Tests that giving `flexible` to w2, 10 minutes from their base, breaks nothing, and w1's day ends earlier."""
+    """Tests that giving `flexible` to w2, 10 minutes from their base, breaks nothing, w1's day ends earlier, and
+    the draft's cost is its own (40 minutes of driving, from 80), not the plan's it was edited from."""
     before = w1_does_both()
     edited = move_visit(PROBLEM, before, "flexible", "w2")
     assert edited.violations == ()
@@ -62,6 +63,9 @@ def test_a_feasible_move_has_no_violations_and_retimes_both_routes() -> None:
     assert check(PROBLEM, edited.plan) == []
     w1_before, w1_after = before.route_of("w1"), edited.plan.route_of("w1")
     assert w1_before is not None and w1_after is not None and w1_after.end_s < w1_before.end_s
+    assert (before.travel_s, edited.plan.travel_s, edited.plan.objective) == (4800, 2400, 2400)
+    priced = dataclasses.replace(PROBLEM, objective=dataclasses.replace(PROBLEM.objective, per_travel_s=2.0))
+    assert move_visit(priced, before, "flexible", "w2").plan.objective == 4800
 
 
 def test_moving_a_visit_to_a_worker_without_its_skill_reports_the_skill() -> None:
