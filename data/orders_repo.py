@@ -419,3 +419,12 @@ def milestones(session: Session, *, order_ids: Iterable[int]) -> dict[int, Miles
         )
     )
     return {int(i): Milestones(on_site, ended, bool(failed)) for i, on_site, ended, failed in rows}
+
+
+def statuses(session: Session, *, order_ids: Iterable[int]) -> dict[int, OrderStatus]:
+    """The status of each of `order_ids` (unknown ids are left out), in one query."""
+    ids = sorted(set(order_ids))
+    if not ids:
+        return {}
+    rows = session.execute(select(WorkOrderRow.id, WorkOrderRow.status).where(WorkOrderRow.id.in_(ids)))
+    return {int(i): OrderStatus(s) for i, s in rows}

@@ -8,6 +8,7 @@ same story. Times are seconds from midnight, as in the plans.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from routing.plan import Change, ChangeKind, Plan, UnplannedReason, diff_plans
@@ -99,12 +100,12 @@ class PlanDiff:
         return not (self.moved or self.retimed or self.added or self.dropped)
 
 
-def compare(draft: Plan, published: Plan, *, retime_threshold_s: int = 900) -> PlanDiff:
+def compare(draft: Plan, published: Plan, *, retime_threshold_s: int = 900, facts: Collection[str] = ()) -> PlanDiff:
     """What publishing `draft` would change against `published`, visit by visit and worker by worker.
 
     A visit kept by its worker counts as re-timed when its start moves by at least
-    `retime_threshold_s` (default 15 minutes); smaller shifts are not reported. Raises ValueError
-    when `retime_threshold_s` is negative.
+    `retime_threshold_s` (default 15 minutes); smaller shifts are not reported, nor are those of `facts`, the
+    visits under way (`diff_plans`). Raises ValueError when `retime_threshold_s` is negative.
     """
     moved: list[MovedVisit] = []
     retimed: list[RetimedVisit] = []
@@ -112,7 +113,7 @@ def compare(draft: Plan, published: Plan, *, retime_threshold_s: int = 900) -> P
     dropped: list[DroppedVisit] = []
     gained: defaultdict[str, list[str]] = defaultdict(list)
     lost: defaultdict[str, list[str]] = defaultdict(list)
-    for c in diff_plans(published, draft, retime_threshold_s=retime_threshold_s):
+    for c in diff_plans(published, draft, retime_threshold_s=retime_threshold_s, facts=facts):
         if c.kind is ChangeKind.MOVED:
             source = _known(c.from_worker_id, c)
             moved.append(

@@ -17,7 +17,7 @@ Timing rules (the checker in `routing/check.py` holds every plan to them):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
@@ -600,13 +600,17 @@ class Change:
         return worker_id in (self.worker_id, self.from_worker_id)
 
 
-def diff_plans(previous: Plan, current: Plan, *, retime_threshold_s: int = 60) -> list[Change]:
+def diff_plans(
+    previous: Plan, current: Plan, *, retime_threshold_s: int = 60, facts: Collection[str] = ()
+) -> list[Change]:
     """What changed for whom between two plans, ordered by worker then visit.
 
     The one diff of two plans: `routing.solve.replan` reports it as its changes and
     `routing.compare.compare` groups it for a manager comparing a draft with the published plan, so
     both say the same. A start shifted by at least `retime_threshold_s` (either way, and by more than
-    nothing) is RETIMED; a visit only in `previous`'s unplanned list and now in a route is ADDED.
+    nothing) is RETIMED, unless the visit is one of `facts` (under way: a re-plan pins it where it happened,
+    `routing.pins`, which is nothing to tell its worker); a visit only in `previous`'s unplanned list and now in a
+    route is ADDED.
     """
     if retime_threshold_s < 0:
         raise ValueError(f"retime_threshold_s {retime_threshold_s} must be >= 0")
@@ -619,7 +623,7 @@ def diff_plans(previous: Plan, current: Plan, *, retime_threshold_s: int = 60) -
             changes.append(Change(worker_id, visit_id, ChangeKind.ADDED, start_s=start))
         elif old[0] != worker_id:
             changes.append(Change(worker_id, visit_id, ChangeKind.MOVED, old[0], old[1], start))
-        elif old[1] != start and abs(old[1] - start) >= retime_threshold_s:
+        elif old[1] != start and abs(old[1] - start) >= retime_threshold_s and visit_id not in facts:
             changes.append(Change(worker_id, visit_id, ChangeKind.RETIMED, None, old[1], start))
     for visit_id, (worker_id, start) in before.items():
         if visit_id not in after:

@@ -664,7 +664,7 @@ def replan(
         on_progress=on_progress,
         should_stop=should_stop,
     )
-    return Replan(plan=plan, changes=tuple(diff_plans(previous, plan)))
+    return Replan(plan=plan, changes=tuple(diff_plans(previous, plan, facts=pinned.keys())))
 
 
 def replan_problem(

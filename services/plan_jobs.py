@@ -31,7 +31,6 @@ from dispatch.errors import AppError, InputError
 from dispatch.fields import outside_calendar
 from dispatch.geo import LatLon
 from dispatch.localtime import local_day, spans_day
-from dispatch.orders import OrderStatus
 from realtime.plan_queue import LEASE_S, PlanQueue, QueueUnreachable
 from routing.day import datetime_of, day_problem, objective_for, plan_json, seconds_of
 from routing.edit import move_visit
@@ -291,8 +290,8 @@ class PlanJobs:
             # The plan of record for a visit already under way stays what its worker was told: a re-plan pins it where
             # it happened (`routing.pins`), and plan-versus-actual would otherwise compare it with itself.
             told = plans_repo.published_stops(session, day=day)
-            statuses = [OrderStatus(s) for s in UNDER_WAY]
-            under_way = {o.id for o in orders_repo.list_orders(session, status=statuses)} if told else set()
+            found = orders_repo.statuses(session, order_ids={o for _, o, *_ in stops}) if told else {}
+            under_way = {i for i, status in found.items() if status.value in UNDER_WAY}
             stops = [
                 (w, o, seq, *told[w, o]) if (w, o) in told and o in under_way else (w, o, seq, arrival, start, end)
                 for w, o, seq, arrival, start, end in stops
@@ -323,6 +322,13 @@ class PlanJobs:
                 "replan_of": job.get("replan_of"), "created_at": stored.created_at.isoformat(),
                 "edited_from": job.get("edited_from"), "moved": job.get("moved"),
                 "minimise": job.get("minimise", "time"), "balance_workload": bool(job.get("balance_workload"))}  # fmt: skip
+
+    def under_way(self, plan: Plan) -> set[str]:
+        """The visits of `plan` whose orders are under way now (en route, on site or done): facts, not plans."""
+        ids = {int(s.visit_id) for r in plan.routes for s in r.stops}
+        with session_scope(self._sessions) as session:
+            found = orders_repo.statuses(session, order_ids=ids)
+        return {str(i) for i, status in found.items() if status.value in UNDER_WAY}
 
     def plan_of(self, plan_id: int) -> Plan | None:
         """Plan `plan_id`'s result as a typed `Plan`; None for an unknown plan or one with no result yet."""

@@ -27,5 +27,9 @@ def compare_with_published(jobs: PlanJobs, status: PlanStatus) -> PlanComparison
     if plan is None or published is None:
         return None
     return PlanComparison(
-        published_id=published_id, diff=compare(plan, published), day=status.day, zone=jobs.zone, names=names
+        published_id=published_id,
+        diff=compare(plan, published, facts=jobs.under_way(plan)),
+        day=status.day,
+        zone=jobs.zone,
+        names=names,
     )

@@ -28,6 +28,7 @@ from routing.pins import Happened
 from routing.travel import StraightLine
 from services import plan_run
 from services.plan_jobs import PlanJobs, PlanRefused
+from services.plan_review import compare_with_published
 from services.plan_run import PlanContext
 from tests.factories import EVERY_DAY_7_TO_19
 from tests.support.servers import wait_until
@@ -362,6 +363,10 @@ def test_a_replan_pins_a_visit_done_early_where_it_happened_and_its_draft_edits_
     edited = next(r for r in jobs.status_json(moved.id)["plan"]["routes"] if r["worker_id"] == 1)
     assert (edited["stops"][0]["start"], edited["stops"][0]["end"]) == (done["start"], done["end"])
 
+    # Neither the re-plan's changes nor its comparison with the published plan call the done visit re-timed.
+    assert [c for c in again["changes"] if c["order_id"] == first["order_id"]] == []
+    comparison = compare_with_published(jobs, jobs.status(again["id"]))
+    assert comparison is not None and str(first["order_id"]) not in {r.visit_id for r in comparison.diff.retimed}
     jobs.publish(actor=MANAGER, plan_id=again["id"], apply=lambda pairs: {"assigned": pairs, "kept": []})
     with session_scope(sessions) as session:
         record = day_repo.published_route(session, day=DAY, worker_id=1)

@@ -44,7 +44,8 @@ def start_of(plan: Plan, visit_id: str) -> int:
 
 def test_a_visit_done_early_frees_the_worker_for_an_urgent_order() -> None:
     """Tests that a worker recorded done at 09:00 with a visit the plan had until 11:00 takes an urgent order
-    that must start by 10:30; pinned at the plan's times the order found nobody free."""
+    that must start by 10:30; pinned at the plan's times the order found nobody free. The re-plan's changes do not
+    list the done visit."""
     a = Visit("a", location=1, service_s=H, windows=(Window(10 * H, 17 * H),))
     b = Visit("b", location=2, service_s=H, windows=(Window(8 * H, 17 * H),))
     previous = planned(day([a, b]), ["a", "b"])
@@ -62,6 +63,9 @@ def test_a_visit_done_early_frees_the_worker_for_an_urgent_order() -> None:
     stop = plan.stop_of("a")
     assert stop is not None and (stop[1].start_s, stop[1].end_s) == (8 * H + 30 * M, 9 * H)
     assert start_of(plan, "u") == now + 2 * DRIVE  # leaves at now, two sites on
+    # What happened is nothing to tell the worker: a moves from its plan's 10:00 to 08:30 without a "retimed".
+    assert [c for c in result.changes if c.visit_id == "a"] == []
+    assert ("u", "added") in [(c.visit_id, c.kind.value) for c in result.changes]
     solved = replan_problem(current, previous, pinned={"a": "w"}, now_s=now, change_penalty=0, happened=record)
     assert check(solved, plan) == []
 
