@@ -125,7 +125,8 @@ def _chain(
         start = began(pin)
         if start is None:  # en route: not there yet
             base = max(pin.start_s if ready is None else ready, now_s)
-            start = visit.earliest_start(base) or base
+            opens = visit.earliest_start(base)
+            start = base if opens is None else opens  # a window closed: they are late, as a fact
         elif ready is not None:
             start = max(start, ready)
         if start < 0:
