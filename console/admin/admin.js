@@ -502,9 +502,19 @@
     sessions_ended: N_("sessions_ended"), state: N_("state"), status_history: N_("status_history"),
     survey_answers: N_("survey_answers"), timesheets: N_("timesheets"), token: N_("token"),
     tokens_revoked: N_("tokens_revoked"), users: N_("users"), via: N_("via"), workers: N_("workers"),
+    // The field names inside what an edit changed (before, after, changed):
+    active: N_("active"), address: N_("address"), category: N_("category"), customer: N_("customer"),
+    device_id: N_("device_id"), end: N_("end"), external_ref: N_("external_ref"),
+    geofence_polygon: N_("geofence_polygon"), geofence_radius_m: N_("geofence_radius_m"), home_base: N_("home_base"),
+    id: N_("id"), location: N_("location"), name: N_("name"), role: N_("role"), shifts: N_("shifts"),
+    start: N_("start"), team: N_("team"),
   };
+  const heading = (k) => (k in AUDIT_HEADINGS ? _(AUDIT_HEADINGS[k]) : k);
+  const EDITED = ["before", "after", "changed"];
   function auditDetails(details) {
-    const shown = Object.entries(details || {}).map(([k, v]) => [k in AUDIT_HEADINGS ? _(AUDIT_HEADINGS[k]) : k, v]);
+    const fields = (v) => (v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).map(([f, x]) => [heading(f), x])) : v);
+    const shown = Object.entries(details || {}).map(([k, v]) => [heading(k), EDITED.includes(k) ? fields(v) : v]);
     return JSON.stringify(Object.fromEntries(shown));
   }
 

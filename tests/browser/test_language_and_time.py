@@ -290,7 +290,8 @@ def test_a_chinese_phone_reads_its_consent_and_a_pushed_reminder_in_chinese(brow
 
 def test_the_audit_log_labels_its_actions_in_chinese_and_keeps_the_raw_action(browser, console_server):
     """Tests that a Chinese reader of the audit log sees 新建人员 for create-worker (the raw action in the cell's
-    title), the details' heading translated, and the CSV export keeps the raw action."""
+    title), the details' heading and the worker's field names inside it translated, and the CSV export keeps the raw
+    action."""
     console_server.cli("data", "create-user", "--role", "admin", "--name", "zhao", "--password", "admin-pw-2")
     headers = {"Authorization": f"Bearer {console_server.admin_token}"}
     created = requests.post(f"{console_server.url}/api/v1/workers", json={"name": "Li Lei", "device_id": "li-1"},
@@ -311,7 +312,7 @@ def test_the_audit_log_labels_its_actions_in_chinese_and_keeps_the_raw_action(br
         assert (action.inner_text(), action.get_attribute("title")) == ("新建人员", "create-worker")
         assert row.locator("td").nth(3).inner_text() == f"人员 {created.json()['id']}"
         details = row.locator("td.details").inner_text()
-        assert details.startswith('{"新值":{') and "Li Lei" in details
+        assert details.startswith('{"新值":{') and '"名称":"Li Lei"' in details  # the fields inside too
         csv = page.locator("#audit-csv").get_attribute("href")
     finally:
         context.close()
