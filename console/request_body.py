@@ -59,6 +59,12 @@ def json_document(*, max_depth: int = MAX_JSON_DEPTH) -> object | None:
         deny(400, str(exc), "body")
 
 
+IGNORED_KEYS: Final = 20
+IGNORED_KEY_CHARS: Final = 80
+"""An answer names at most this many ignored keys, each cut to this length: a body of 100,000 made-up keys, or one
+key of a megabyte, is not echoed back."""
+
+
 def ignored_keys(body: Mapping[str, Any], known: Collection[str]) -> list[str]:
     """The keys of `body` a contract route does not read, sorted, for its answer to list as `ignored`.
 
@@ -66,7 +72,8 @@ def ignored_keys(body: Mapping[str, Any], known: Collection[str]) -> list[str]:
     keep taking a key they do not know, as they always did, so an outside tool that sends one more is not broken; the
     answer names what was not read, so a misspelt optional field ("reasn") is not dropped without a word either.
     """
-    return sorted(str(key) for key in body if key not in known)
+    unknown = sorted(str(key) for key in body if key not in known)
+    return [key if len(key) <= IGNORED_KEY_CHARS else key[:IGNORED_KEY_CHARS] + "…" for key in unknown[:IGNORED_KEYS]]
 
 
 def json_object(*, optional: bool = False, known: Collection[str] | None = None) -> dict[str, Any]:

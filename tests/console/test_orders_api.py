@@ -151,6 +151,12 @@ def test_a_misspelt_field_of_a_new_order_is_named_as_ignored_in_the_answer(app, 
     empty = new_order(app, world["dispatcher"], **{"": 1})  # an empty key (found by the property test) is listed too
     assert empty.status_code == 201 and empty.json["ignored"] == [""], empty.json
     assert "ignored" not in new_order(app, world["dispatcher"]).json
+    # The answer does not echo a flood: at most 20 names, each cut to 80 characters.
+    flood = new_order(app, world["dispatcher"], **{f"k{n:05d}": 1 for n in range(5000)}, **{"x" * 100_000: 1})
+    assert flood.status_code == 201 and len(flood.json["ignored"]) == 20, flood.status_code
+    assert flood.json["ignored"][0] == "k00000" and max(len(k) for k in flood.json["ignored"]) <= 81
+    long = new_order(app, world["dispatcher"], **{"x" * 100_000: 1}).json["ignored"]
+    assert long == ["x" * 80 + "…"]
 
 
 def test_an_order_with_a_reference_another_order_has_is_refused_409_naming_it_and_nothing_stored(app, world):
