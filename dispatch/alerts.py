@@ -218,8 +218,9 @@ class WorkerWatch:
 
     `recent` are the worker's fixes of the last `max(off_route_after_s, long_stop_after_s)` seconds,
     oldest first (the last fix of all is `last_fix`). `route` is the worker's planned stops for the
-    day in order (their start point first); empty when they have no plan. `at_site` says whether the
-    last fix is inside any site's geofence.
+    day in order (their start point first); empty when they have no plan. `on_route` says whether they are out
+    on it: they set off for one of its visits (en route, on site, done or failed) and have not finished them all.
+    `at_site` says whether the last fix is inside any site's geofence.
     """
 
     worker_id: int
@@ -228,6 +229,7 @@ class WorkerWatch:
     recent: tuple[Position, ...] = ()
     next_visit: NextVisit | None = None
     route: tuple[LatLon, ...] = ()
+    on_route: bool = False
     at_site: bool = False
 
 
@@ -295,13 +297,31 @@ def distance_to_route_m(point: LatLon, route: Sequence[LatLon]) -> float:
     return best
 
 
+SET_OFF = frozenset({OrderStatus.EN_ROUTE, OrderStatus.ON_SITE, OrderStatus.DONE, OrderStatus.FAILED})
+"""A worker with a visit of their route in one of these has set off on it."""
+FINISHED = frozenset({OrderStatus.DONE, OrderStatus.FAILED, OrderStatus.CANCELLED})
+"""A worker whose route's visits are all in these is through with it."""
+
+
+def out_on_route(statuses: Iterable[OrderStatus]) -> bool:
+    """Whether a worker whose route's visits (those still theirs) are in `statuses` is out on it (`on_route`)."""
+    seen = list(statuses)
+    return any(s in SET_OFF for s in seen) and not all(s in FINISHED for s in seen)
+
+
 def off_route(now: datetime, watch: WorkerWatch, settings: AlertSettings) -> list[Decision]:
-    """Every fix of the last `off_route_after_s` farther than `off_route_m` from the planned route: raised."""
+    """Every fix of the last `off_route_after_s` farther than `off_route_m` from the planned route: raised.
+
+    Only while the worker is out on the route (`WorkerWatch.on_route`): before setting off for its first visit they
+    may be anywhere (lateness is `late_risk`'s), and after its last one they are on their way home.
+    """
     if not watch.route or watch.last_fix is None:
         return []
     w = watch.worker_id
     if not watch.on_shift:
         return [Clear(AlertKind.OFF_ROUTE, w, None, now, "off shift")]
+    if not watch.on_route:
+        return [Clear(AlertKind.OFF_ROUTE, w, None, now, "not out on the route")]
     if _silent(now, watch, settings):
         return []  # no recent fix: `offline` says so; where they are now is not known
     last_m = distance_to_route_m(watch.last_fix.point, watch.route)

@@ -52,6 +52,7 @@ from dispatch.alerts import (
     left_site,
     open_key,
     open_key_workers,
+    out_on_route,
     periodic_alerts,
 )
 from dispatch.batch_events import evaluate_batch
@@ -418,6 +419,7 @@ class FieldEvents:
                         positions_repo.positions_between(session, worker_id=worker.id, start=now - look_back, end=now)
                     )
                 orders = orders_repo.orders_of_worker(session, worker_id=worker.id)
+                route, on_route = self._route(session, worker.id, now, worker.home_base, orders)
                 watches.append(
                     WorkerWatch(
                         worker_id=worker.id,
@@ -425,7 +427,8 @@ class FieldEvents:
                         last_fix=last,
                         recent=recent,
                         next_visit=self._next_visit(orders, last),
-                        route=self._route(session, worker.id, now, worker.home_base),
+                        route=route,
+                        on_route=on_route,
                         at_site=last is not None and self._at_site(last),
                     )
                 )
@@ -448,18 +451,21 @@ class FieldEvents:
         eta_s = self._travel(last.point, site.location)
         return None if eta_s is None else NextVisit(order.id, order.window.end, eta_s)
 
-    def _route(self, session: Session, worker_id: int, now: datetime, start: LatLon | None) -> tuple[LatLon, ...]:
-        """The worker's published route for the day: their start point, then each planned stop's site."""
+    def _route(
+        self, session: Session, worker_id: int, now: datetime, start: LatLon | None, orders: Sequence[WorkOrder]
+    ) -> tuple[tuple[LatLon, ...], bool]:
+        """The worker's published route for the day (their start point, then each planned stop's site), and whether
+        they are out on it (`WorkerWatch.on_route`, from their `orders`' statuses)."""
         sequence = plans_repo.published_sequence(session, day=local_day(now, self._zone), worker_id=worker_id)
         if not sequence:
-            return ()
+            return (), False
         stops: list[LatLon] = [start] if start is not None else []
         for order_id in sorted(sequence, key=lambda o: sequence[o]):
             order = orders_repo.get_order(session, order_id)
             site = self._cache.sites.get(order.site_id) if order is not None else None
             if site is not None:
                 stops.append(site.location)
-        return tuple(stops)
+        return tuple(stops), out_on_route([o.status for o in orders if o.id in sequence])
 
     def _at_site(self, fix: Position) -> bool:
         index = self._cache.index

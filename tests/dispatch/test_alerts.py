@@ -20,6 +20,7 @@ from dispatch.alerts import (
     left_site,
     open_key,
     open_key_workers,
+    out_on_route,
     periodic_alerts,
 )
 from dispatch.geo import LatLon
@@ -137,16 +138,32 @@ def _fixes(lat: float, lon: float, minutes: int) -> tuple:
 def test_off_route_is_raised_after_the_minutes_away_from_the_plan_and_cleared_back_on_it():
     """Tests that 6 min 1.1 km off the planned route raises off_route, 3 min does not, a fix on the route clears it."""
     away = _fixes(43.7400, 7.4250, 6)
-    watch = WorkerWatch(1, True, away[-1], recent=away, route=ROUTE)
+    watch = WorkerWatch(1, True, away[-1], recent=away, route=ROUTE, on_route=True)
     assert (
         "1.1 km from the planned route"
         in _raised(periodic_alerts(T0 + timedelta(minutes=6), [watch], SETTINGS))[AlertKind.OFF_ROUTE].reason
     )
-    short = WorkerWatch(1, True, away[3], recent=away[:4], route=ROUTE)
+    short = WorkerWatch(1, True, away[3], recent=away[:4], route=ROUTE, on_route=True)
     assert AlertKind.OFF_ROUTE not in _raised(periodic_alerts(T0 + timedelta(minutes=3), [short], SETTINGS))
     back = make_position("2025-03-03T08:07:00Z", lat=43.7301, lon=7.4250)
-    home = WorkerWatch(1, True, back, recent=(*away, back), route=ROUTE)
+    home = WorkerWatch(1, True, back, recent=(*away, back), route=ROUTE, on_route=True)
     assert AlertKind.OFF_ROUTE in _cleared(periodic_alerts(T0 + timedelta(minutes=7), [home], SETTINGS))
+
+
+def test_a_worker_not_out_on_the_route_is_not_off_it():
+    """Tests that the same 6 minutes 1.1 km away raise nothing for a worker who has not set off for any visit of the
+    route yet, or has finished them all (they may be anywhere, or on their way home), and clear an open off_route;
+    the route counts as begun once a visit is en route, on site, done or failed, until all are done, failed or
+    cancelled."""
+    away = _fixes(43.7400, 7.4250, 6)
+    idle = WorkerWatch(1, True, away[-1], recent=away, route=ROUTE, on_route=False)
+    decisions = periodic_alerts(T0 + timedelta(minutes=6), [idle], SETTINGS)
+    assert AlertKind.OFF_ROUTE not in _raised(decisions) and AlertKind.OFF_ROUTE in _cleared(decisions)
+    S = OrderStatus
+    assert not out_on_route([S.ASSIGNED, S.ACCEPTED])  # before setting off
+    assert out_on_route([S.EN_ROUTE, S.ASSIGNED]) and out_on_route([S.DONE, S.ACCEPTED])  # out, between visits too
+    assert not out_on_route([S.DONE, S.FAILED, S.CANCELLED])  # through with it
+    assert not out_on_route([])
 
 
 def test_distance_to_the_route_is_measured_to_the_nearest_leg():

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from data import alerts_repo, orders_repo, sites_repo, users_repo
+from data import alerts_repo, orders_repo, plans_repo, sites_repo, users_repo
 from data.db import make_sessionmaker, session_scope
 from data.positions_repo import add_position
 from data.tables import FenceCrossingRow
@@ -279,6 +279,29 @@ def test_a_long_stop_at_a_site_raises_nothing(sessions, world):
     for minute in range(22):
         stored(sessions, world, NOW - timedelta(minutes=21 - minute), CASINO)
     assert evaluator.evaluate_periodic() == []
+
+
+def test_off_route_is_watched_once_the_worker_has_set_off_on_the_published_route(sessions, world):
+    """Tests that a worker 1.2 km from their published route for 6 minutes raises no off_route while its visit is only
+    assigned (they have not set off: the simulated demo staff roam until then, and the wall screen filled with false
+    alarms), and raises it once the visit is en route."""
+    with session_scope(sessions) as session:
+        plan_id = plans_repo.create_plan(session, day=NOW.date(), created_at=NOW - timedelta(hours=2), payload={})
+        plans_repo.publish_plan(session, plan_id=plan_id, stops=[
+            (world["worker"], world["order"], 0, NOW, NOW, NOW + timedelta(minutes=30))])  # fmt: skip
+    for minute in range(7):
+        stored(sessions, world, NOW - timedelta(minutes=6 - minute), FAR)
+    evaluator = events_of(sessions, world)
+    assert AlertKind.OFF_ROUTE not in [a.kind for a in evaluator.evaluate_periodic()]
+    with session_scope(sessions) as session:
+        order = orders_repo.get_order(session, world["order"])
+        assert order is not None
+        worker, _ = users_repo.create_user(session, name="ana", role=Role.FIELD_WORKER, worker_id=world["worker"])
+        for to in (OrderStatus.ACCEPTED, OrderStatus.EN_ROUTE):
+            moved = transition(order, to, actor=worker, at=NOW - timedelta(minutes=7))
+            assert isinstance(moved, Transitioned), moved
+            order = orders_repo.save_change(session, moved.change)
+    assert AlertKind.OFF_ROUTE in [a.kind for a in evaluator.evaluate_periodic()]
 
 
 def test_a_failing_database_never_fails_the_ingestion(world, caplog):
