@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from routing.plan import Plan, earliest_route
 from routing.problem import Break, Pin, Problem, Visit, Worker, breaks_ahead
 
-__all__ = ["Happened", "pins_as_happened"]
+__all__ = ["Happened", "UnderWay", "after_work_under_way", "pins_as_happened"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,3 +164,57 @@ def _rested(
             Break(b.earliest_start_s, free_s, b.duration_s) if b.latest_start_s < free_s else b for b in rules
         )
     return dataclasses.replace(worker, breaks=rules)
+
+
+@dataclass(frozen=True, slots=True)
+class UnderWay:
+    """A worker's visit under way when a new plan of today is made: on site since `started_s` (None: not recorded),
+    or en route (`on_site` False)."""
+
+    visit_id: str
+    worker_id: str
+    on_site: bool
+    started_s: int | None = None
+
+
+def after_work_under_way(problem: Problem, under_way: Sequence[UnderWay]) -> Problem:
+    """A new plan of today (`problem.now_s` set) seen after the visits under way: each worker busy with one starts
+    at its site when it will end, and those visits are taken out (they are not the plan's to place).
+
+    An on-site visit ends its service after its recorded start (now, when overrunning or not recorded); one en route
+    after the drive there from where the worker is now (their start location) and its service, in its window. Their
+    breaks come after it (a rest cannot be taken on site; one whose window closes before may start then), and a
+    worker busy until the end of their shift is left out. A plan made so knows who is not free yet, where it made
+    them start from their latest fix at once (a plan of today does not pin: pins would take the search off PyVRP).
+    """
+    now = problem.now_s or 0
+    mine: dict[str, UnderWay] = {}
+    for u in sorted(under_way, key=lambda u: not u.on_site):  # the one on site first: that is where they are
+        if problem.has_visit(u.visit_id) and problem.has_worker(u.worker_id):
+            mine.setdefault(u.worker_id, u)
+    workers: list[Worker] = []
+    for worker in problem.workers:
+        busy = mine.get(worker.id)
+        if busy is None:
+            workers.append(worker)
+            continue
+        visit = problem.visit(busy.visit_id)
+        if busy.on_site:
+            end = max(now, (now if busy.started_s is None else busy.started_s) + visit.service_s)
+        else:
+            arrive = now + (problem.duration_s[worker.start_location][visit.location] or 0)
+            opens = visit.earliest_start(arrive)
+            end = (arrive if opens is None else opens) + visit.service_s
+        if end >= worker.shift_end_s:
+            continue  # busy until the shift ends: no route to plan
+        breaks = tuple(
+            Break(max(b.earliest_start_s, end), max(b.latest_start_s, end), b.duration_s)
+            for b in worker.breaks
+            if max(b.latest_start_s, end) + b.duration_s <= worker.shift_end_s
+        )
+        shift_start = max(worker.shift_start_s, end)
+        workers.append(
+            dataclasses.replace(worker, start_location=visit.location, shift_start_s=shift_start, breaks=breaks)
+        )
+    gone = {u.visit_id for u in under_way}
+    return problem.replace(workers=tuple(workers), visits=tuple(v for v in problem.visits if v.id not in gone))

@@ -87,6 +87,10 @@ REPORT_KEYS = frozenset({"text", "checklist", "parts", "signed_by", "signature",
 """What a service report may hold: what the field page sends (`collectReport` in console/field/app.js)."""
 
 
+BEGUN = frozenset({OrderStatus.EN_ROUTE, OrderStatus.ON_SITE, OrderStatus.DONE, OrderStatus.FAILED})
+"""Statuses of a visit the worker has set off for (`day` lists those outside the published plan first)."""
+
+
 class Attendance(Protocol):
     """The attendance actions' handler (`services.attendance_service`): which actions, and applying one once."""
 
@@ -293,9 +297,11 @@ class FieldService:
                 if spans_day(o.window.start, o.window.end, claims.day, day_zone(worker.zone, self._zone))
                 and o.status is not OrderStatus.CANCELLED
             ]  # fmt: skip
-            # In the order of the day's published route plan; by time window where there is none.
+            # In the order of the day's published route plan; by time window where there is none. A visit the plan
+            # leaves out because it was under way (or done) when the plan was made comes first: it came first.
             sequence = plans_repo.published_sequence(session, day=claims.day, worker_id=claims.worker_id)
-            orders.sort(key=lambda o: (sequence.get(o.id, len(sequence)), o.window.start, o.id))
+            orders.sort(key=lambda o: (o.id in sequence or o.status not in BEGUN, sequence.get(o.id, len(sequence)),
+                                       o.window.start, o.id))  # fmt: skip
             sites = {s.id: s for s in sites_repo.list_sites(session)}
             reports = {o.id: field_repo.report_of(session, order_id=o.id) for o in orders}
             photos = {o.id: [p.id for p in field_repo.photos_of(session, order_id=o.id)] for o in orders}

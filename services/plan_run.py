@@ -25,12 +25,12 @@ from data import orders_repo, plans_repo, positions_repo, sites_repo, workers_re
 from data.db import session_scope
 from dispatch.clock import Clock
 from dispatch.localtime import day_bounds, local_day
-from dispatch.orders import WorkOrder
+from dispatch.orders import OrderStatus, WorkOrder
 from realtime.plan_queue import LEASE_S, PlanQueue
 from realtime.relay import PLANS_ROOM
 from routing.check import Violation, check
 from routing.day import changes_json, day_problem, objective_for, plan_json, seconds_of
-from routing.pins import Happened
+from routing.pins import Happened, UnderWay, after_work_under_way
 from routing.plan import Plan, Progress
 from routing.problem import Pin, Problem, StopRule
 from routing.solve import replan, replan_problem, solve
@@ -153,7 +153,12 @@ def _solve(
         sites = {s.id: s for s in sites_repo.list_sites(session)}
         latest = positions_repo.latest_positions(session) if today else {}
         base = plans_repo.get_plan(session, int(job["replan_of"])) if job.get("kind") == "replan" else None
-        marks = orders_repo.milestones(session, order_ids=order_ids) if base is not None else {}
+        busy: list[WorkOrder] = []
+        if base is None and today:  # the plan's workers' visits under way: they are not free until those end
+            found = orders_repo.list_orders(session, status=(OrderStatus.EN_ROUTE, OrderStatus.ON_SITE))
+            busy = [o for o in found if o.assigned_worker_id in worker_ids]
+            orders = [o for o in orders if o.id not in {b.id for b in busy}] + busy
+        marks = orders_repo.milestones(session, order_ids=order_ids | {o.id for o in busy}) if base or busy else {}
         published_id = plans_repo.published_plan_id(session, day=day) if today and base is None else None
         published = plans_repo.get_plan(session, published_id) if published_id is not None else None
     names = {w.id: w.name for w in workers}
@@ -167,6 +172,13 @@ def _solve(
             now_s = seconds_of(day, now, tz)  # the breaks the day's published plan had begun are taken
             shown = published.plan_in(tz) if published is not None else None
             problem = problem.from_now(now_s, shown.breaks_begun(now_s) if shown is not None else None)
+            happened = happened_of(busy, marks, day, tz)
+            problem = after_work_under_way(problem, [
+                UnderWay(str(o.id), str(o.assigned_worker_id), o.status is OrderStatus.ON_SITE,
+                         happened.get(str(o.id), Happened()).started_s)
+                for o in busy
+            ])  # fmt: skip
+            whole = dataclasses.replace(whole, problem=problem)  # a busy worker's route starts where that visit is
         plan = solve(
             problem, stop=stop, seed=ctx.seed, on_progress=on_progress, should_stop=should_stop, processes=ctx.processes
         )

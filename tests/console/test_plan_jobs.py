@@ -27,6 +27,8 @@ from realtime.plan_queue import PlanQueue, job_id
 from routing.pins import Happened
 from routing.travel import StraightLine
 from services import plan_run
+from services.field_service import FieldService
+from services.links import LinkClaims
 from services.plan_jobs import PlanJobs, PlanRefused
 from services.plan_review import compare_with_published
 from services.plan_run import PlanContext
@@ -382,6 +384,38 @@ def test_a_replan_pins_a_visit_done_early_where_it_happened_and_its_draft_edits_
             datetime.fromisoformat(stop["arrival"]),
             datetime.fromisoformat(stop["end"]),
         )
+
+
+def test_a_new_plan_of_today_starts_a_worker_on_site_where_and_when_that_visit_ends(sessions, plan_redis):
+    """Tests that a plan of today made at 09:10, while Ana has been on site at the Casino (order 1, 30 minutes)
+    since 09:00, leaves order 1 out (it is not the plan's to place) and starts Ana's route at the Casino at 09:30:
+    before, it planned her from her latest fix at 09:10 as if free, and could give order 1 to Bo."""
+    clock = ManualClock(datetime(2025, 3, 4, 9, 10, tzinfo=UTC))
+    at = lambda hh, mm: datetime(2025, 3, 4, hh, mm, tzinfo=UTC)  # noqa: E731
+    _happen(sessions, 1, [(OrderStatus.ASSIGNED, at(8, 0)), (OrderStatus.ACCEPTED, at(8, 1)),
+                          (OrderStatus.EN_ROUTE, at(8, 45)), (OrderStatus.ON_SITE, at(9, 0))], worker_id=1)  # fmt: skip
+    jobs = web_jobs(sessions, clock, plan_redis)
+
+    fresh = wait_until_finished(jobs, jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30))
+
+    assert fresh["violations"] == [], fresh["violations"]
+    planned = {s["order_id"] for r in fresh["plan"]["routes"] for s in r["stops"]}
+    assert 1 not in planned and 1 not in {u["order_id"] for u in fresh["plan"]["unplanned"]}
+    ana = next(r for r in fresh["plan"]["routes"] if r["worker_id"] == 1)
+    assert ana["start_location"] == {"lat": 43.7394, "lon": 7.4276}  # the Casino
+    assert ana["start"] >= "2025-03-04T09:30" and ana["stops"], ana
+
+    # Published, Ana's phone lists the visit she is on first, then the plan's route.
+    def assign(pairs: list[tuple[int, int]]) -> dict[str, Any]:
+        for order_id, worker_id in pairs:
+            _happen(sessions, order_id, [(OrderStatus.ASSIGNED, clock.now())], worker_id=worker_id)
+        return {"assigned": pairs, "kept": []}
+
+    jobs.publish(actor=MANAGER, plan_id=fresh["id"], apply=assign)
+    field = FieldService(sessions=sessions, clock=clock, bus=None, links=None, pipeline=None, upload_dir=Path("."),
+                         public_url="http://x")  # type: ignore[arg-type]  # fmt: skip
+    day = field.day(LinkClaims(worker_id=1, day=DAY, link_id="t", expires_at=datetime(2025, 3, 5, tzinfo=UTC)))
+    assert [o["id"] for o in day["orders"]] == [1, *[s["order_id"] for s in ana["stops"]]]
 
 
 def test_what_happened_reads_on_site_and_done_times_of_the_day_and_not_a_failed_tries_arrival():

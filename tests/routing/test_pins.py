@@ -8,10 +8,10 @@ from __future__ import annotations
 import math
 
 from routing.check import check
-from routing.pins import Happened
+from routing.pins import Happened, UnderWay, after_work_under_way
 from routing.plan import Plan, earliest_route
 from routing.problem import Break, Problem, StopRule, Visit, Window, Worker
-from routing.solve import replan, replan_problem
+from routing.solve import replan, replan_problem, solve
 
 H = 3600
 M = 60
@@ -150,3 +150,38 @@ def test_records_that_break_the_day_leave_the_plan_times() -> None:
     assert [(p.visit_id, p.start_s) for p in solved.pins] == [("a", 15 * H)]
     plan = replan(problem, previous, pinned={"a": "w"}, now_s=now, change_penalty=0, stop=FEW, happened=record).plan
     assert start_of(plan, "a") == 15 * H and check(solved, plan) == []
+
+
+def test_a_new_plan_of_today_starts_a_busy_worker_where_and_when_their_visit_under_way_ends() -> None:
+    """Tests that a new plan of today made at 10:00 starts a worker on site since 09:40 (an hour's service) at that
+    site at 10:40, one driving to a site two sites on at 10:08 + its hour, places the busy worker's break after the
+    visit, leaves out a worker busy until the end of the shift, and keeps the visits under way out of the plan."""
+    lunch = Break(10 * H, 11 * H, 30 * M)
+    a = Visit("a", location=1, service_s=H)
+    b = Visit("b", location=2, service_s=H)
+    later = Visit("later", location=3, service_s=30 * M, windows=(Window(8 * H, 16 * H),))
+    km = [[math.dist(p, q) for q in POINTS] for p in POINTS]
+    workers = [
+        Worker("on_site", 0, 0, 8 * H, 17 * H, breaks=(lunch,)),
+        Worker("driving", 0, 0, 8 * H, 17 * H),
+        Worker("all_day", 0, 0, 8 * H, 11 * H),
+    ]
+    problem = Problem.from_matrices(
+        [[d * 120 for d in row] for row in km], [[d * 1000 for d in row] for row in km],
+        visits=[a, b, later, Visit("c", location=4, service_s=2 * H)], workers=workers,
+    ).from_now(10 * H)  # fmt: skip
+    busy = [
+        UnderWay("a", "on_site", on_site=True, started_s=9 * H + 40 * M),
+        UnderWay("b", "driving", on_site=False),
+        UnderWay("c", "all_day", on_site=True, started_s=10 * H),
+    ]
+    after = after_work_under_way(problem, busy)
+    assert [v.id for v in after.visits] == ["later"]
+    assert [(w.id, w.start_location, w.shift_start_s) for w in after.workers] == [
+        ("on_site", 1, 10 * H + 40 * M),
+        ("driving", 2, 10 * H + 2 * DRIVE + H),
+    ]
+    assert after.worker("on_site").breaks == (Break(10 * H + 40 * M, 11 * H, 30 * M),)
+    plan = solve(after, stop=FEW, engine="ortools")
+    route = plan.route_of(plan.assignment()["later"])
+    assert route is not None and route.start_s >= 10 * H + 40 * M and check(after, plan) == []
