@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from routing.pins import Happened, pins_as_happened
+from routing.pins import Happened, UnderWay, after_work_under_way, pins_as_happened
 from routing.plan import (
     Plan,
     Progress,
@@ -634,6 +634,7 @@ def replan(
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     happened: Mapping[str, Happened] | None = None,
+    under_way: Sequence[UnderWay] = (),
 ) -> Replan:
     """Re-optimise the rest of the day after a change, disturbing announced visits as little as it pays.
 
@@ -654,6 +655,7 @@ def replan(
         change_penalty=change_penalty,
         retime_penalty_per_s=retime_penalty_per_s,
         happened=happened,
+        under_way=under_way,
     )
     plan = solve(
         current,
@@ -676,21 +678,26 @@ def replan_problem(
     change_penalty: int,
     retime_penalty_per_s: int = 1,
     happened: Mapping[str, Happened] | None = None,
+    under_way: Sequence[UnderWay] = (),
 ) -> Problem:
     """The problem `replan` solves: `problem` with pins, announced visits, `now_s` and change costs.
 
+    `under_way` are visits under way that `previous` does not have (it was made while they were): a worker with no
+    pin and one of those starts where and when it ends (`routing.pins.after_work_under_way`), and it is left out.
     Check a re-plan against this problem (it knows the pins). Raises ValueError when a pinned visit
     is not on its worker's route in `previous`, or is missing from `problem`.
     """
     before = previous.assignment()
     ahead = pins_as_happened(problem, previous, pinned, happened or {}, now_s)
+    if under_way:
+        ahead = after_work_under_way(ahead, [u for u in under_way if not ahead.pins_of(u.worker_id)])
     announced = [
         Announced(visit_id, worker_id, stop_.start_s)
         for route in previous.routes
         for stop_ in route.stops
         if (visit_id := stop_.visit_id) not in pinned
-        and problem.has_visit(visit_id)
-        and problem.has_worker(worker_id := before[visit_id])
+        and ahead.has_visit(visit_id)
+        and ahead.has_worker(worker_id := before[visit_id])
     ]
     objective = dataclasses.replace(
         problem.objective, change_penalty=change_penalty, retime_penalty_per_s=retime_penalty_per_s

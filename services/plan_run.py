@@ -154,9 +154,11 @@ def _solve(
         latest = positions_repo.latest_positions(session) if today else {}
         base = plans_repo.get_plan(session, int(job["replan_of"])) if job.get("kind") == "replan" else None
         busy: list[WorkOrder] = []
-        if base is None and today:  # the plan's workers' visits under way: they are not free until those end
+        if today:  # the plan's workers' visits under way: they are not free until those end
             found = orders_repo.list_orders(session, status=(OrderStatus.EN_ROUTE, OrderStatus.ON_SITE))
-            busy = [o for o in found if o.assigned_worker_id in worker_ids]
+            mine = [o for o in found if o.assigned_worker_id in worker_ids]
+            # A new plan leaves them all out; a re-plan pins those of the plan it re-plans, and these are the others.
+            busy = mine if base is None else [o for o in mine if o.id not in order_ids]
             orders = [o for o in orders if o.id not in {b.id for b in busy}] + busy
         marks = orders_repo.milestones(session, order_ids=order_ids | {o.id for o in busy}) if base or busy else {}
         published_id = plans_repo.published_plan_id(session, day=day) if today and base is None else None
@@ -172,12 +174,7 @@ def _solve(
             now_s = seconds_of(day, now, tz)  # the breaks the day's published plan had begun are taken
             shown = published.plan_in(tz) if published is not None else None
             problem = problem.from_now(now_s, shown.breaks_begun(now_s) if shown is not None else None)
-            happened = happened_of(busy, marks, day, tz)
-            problem = after_work_under_way(problem, [
-                UnderWay(str(o.id), str(o.assigned_worker_id), o.status is OrderStatus.ON_SITE,
-                         happened.get(str(o.id), Happened()).started_s)
-                for o in busy
-            ])  # fmt: skip
+            problem = after_work_under_way(problem, busy_with(busy, marks, day, tz))
             whole = dataclasses.replace(whole, problem=problem)  # a busy worker's route starts where that visit is
         plan = solve(
             problem, stop=stop, seed=ctx.seed, on_progress=on_progress, should_stop=should_stop, processes=ctx.processes
@@ -187,11 +184,13 @@ def _solve(
     if previous is None:
         raise LookupError(f"plan {base.id}, the plan to re-plan, has no result")
     pinned = {str(o.id): str(o.assigned_worker_id) for o in orders
-              if o.status.value in UNDER_WAY and o.assigned_worker_id is not None}  # fmt: skip
+              if o.status.value in UNDER_WAY and o.assigned_worker_id is not None and o not in busy}  # fmt: skip
     change_penalty = int(job.get("change_penalty", 900))
     happened = happened_of(orders, marks, day, tz)
+    busy_now = busy_with(busy, marks, day, tz)  # under way, but not in the plan re-planned (made while they were)
     result = replan(problem, previous, pinned=pinned, now_s=seconds_of(day, now, tz), change_penalty=change_penalty,
-                    stop=stop, seed=ctx.seed, on_progress=on_progress, should_stop=should_stop, happened=happened)  # fmt: skip
+                    stop=stop, seed=ctx.seed, on_progress=on_progress, should_stop=should_stop, happened=happened,
+                    under_way=busy_now)  # fmt: skip
     solved = replan_problem(
         problem,
         previous,
@@ -199,12 +198,26 @@ def _solve(
         now_s=seconds_of(day, now, tz),
         change_penalty=change_penalty,
         happened=happened,
+        under_way=busy_now,
     )
     return result.plan, {
-        "plan": plan_json(result.plan, day, names, problem=whole),
+        "plan": plan_json(result.plan, day, names, problem=dataclasses.replace(whole, problem=solved)),
         "changes": changes_json(result.changes, day, names, tz),
         **checked(solved, result.plan, now.isoformat()),
     }
+
+
+def busy_with(
+    orders: Iterable[WorkOrder], marks: Mapping[int, orders_repo.Milestones], day: date, tz: tzinfo
+) -> list[UnderWay]:
+    """The orders en route or on site as `routing.pins.after_work_under_way` reads them (on site since when)."""
+    happened = happened_of(orders, marks, day, tz)
+    return [
+        UnderWay(str(o.id), str(o.assigned_worker_id), o.status is OrderStatus.ON_SITE,
+                 happened.get(str(o.id), Happened()).started_s)
+        for o in orders
+        if o.status in (OrderStatus.EN_ROUTE, OrderStatus.ON_SITE) and o.assigned_worker_id is not None
+    ]  # fmt: skip
 
 
 def happened_of(

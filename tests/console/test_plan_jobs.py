@@ -389,7 +389,8 @@ def test_a_replan_pins_a_visit_done_early_where_it_happened_and_its_draft_edits_
 def test_a_new_plan_of_today_starts_a_worker_on_site_where_and_when_that_visit_ends(sessions, plan_redis):
     """Tests that a plan of today made at 09:10, while Ana has been on site at the Casino (order 1, 30 minutes)
     since 09:00, leaves order 1 out (it is not the plan's to place) and starts Ana's route at the Casino at 09:30:
-    before, it planned her from her latest fix at 09:10 as if free, and could give order 1 to Bo."""
+    before, it planned her from her latest fix at 09:10 as if free, and could give order 1 to Bo. Published, her phone
+    lists order 1 first; a re-plan of that plan (which does not have order 1) starts her there and then too."""
     clock = ManualClock(datetime(2025, 3, 4, 9, 10, tzinfo=UTC))
     at = lambda hh, mm: datetime(2025, 3, 4, hh, mm, tzinfo=UTC)  # noqa: E731
     _happen(sessions, 1, [(OrderStatus.ASSIGNED, at(8, 0)), (OrderStatus.ACCEPTED, at(8, 1)),
@@ -416,6 +417,13 @@ def test_a_new_plan_of_today_starts_a_worker_on_site_where_and_when_that_visit_e
                          public_url="http://x")  # type: ignore[arg-type]  # fmt: skip
     day = field.day(LinkClaims(worker_id=1, day=DAY, link_id="t", expires_at=datetime(2025, 3, 5, tzinfo=UTC)))
     assert [o["id"] for o in day["orders"]] == [1, *[s["order_id"] for s in ana["stops"]]]
+    # A re-plan at 09:15 of that plan, which does not have order 1, starts Ana there and then too.
+    clock.advance(5 * 60)
+    again = wait_until_finished(jobs, jobs.replan(actor=MANAGER, plan_id=fresh["id"], seconds=30))
+    assert again["status"] == "done" and again["violations"] == [], again
+    assert 1 not in {s["order_id"] for r in again["plan"]["routes"] for s in r["stops"]}
+    ana = next(r for r in again["plan"]["routes"] if r["worker_id"] == 1)
+    assert ana["start_location"] == {"lat": 43.7394, "lon": 7.4276} and ana["start"] >= "2025-03-04T09:30", ana
 
 
 def test_what_happened_reads_on_site_and_done_times_of_the_day_and_not_a_failed_tries_arrival():
