@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from data import orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
 from data.db import session_scope
 from dispatch.clock import Clock
-from dispatch.localtime import day_bounds, local_day
+from dispatch.localtime import day_bounds, local_day, spans_day
 from dispatch.orders import OrderStatus, WorkOrder
 from realtime.plan_queue import LEASE_S, PlanQueue
 from realtime.relay import PLANS_ROOM
@@ -156,7 +156,8 @@ def _solve(
         busy: list[WorkOrder] = []
         if today:  # the plan's workers' visits under way: they are not free until those end
             found = orders_repo.list_orders(session, status=(OrderStatus.EN_ROUTE, OrderStatus.ON_SITE))
-            mine = [o for o in found if o.assigned_worker_id in worker_ids]
+            mine = [o for o in found
+                    if o.assigned_worker_id in worker_ids and spans_day(o.window.start, o.window.end, day, tz)]  # fmt: skip
             # A new plan leaves them all out; a re-plan pins those of the plan it re-plans, and these are the others.
             busy = mine if base is None else [o for o in mine if o.id not in order_ids]
             orders = [o for o in orders if o.id not in {b.id for b in busy}] + busy
@@ -183,8 +184,9 @@ def _solve(
     previous = base.plan_in(tz)
     if previous is None:
         raise LookupError(f"plan {base.id}, the plan to re-plan, has no result")
+    busy_ids = {o.id for o in busy}
     pinned = {str(o.id): str(o.assigned_worker_id) for o in orders
-              if o.status.value in UNDER_WAY and o.assigned_worker_id is not None and o not in busy}  # fmt: skip
+              if o.status.value in UNDER_WAY and o.assigned_worker_id is not None and o.id not in busy_ids}  # fmt: skip
     change_penalty = int(job.get("change_penalty", 900))
     happened = happened_of(orders, marks, day, tz)
     busy_now = busy_with(busy, marks, day, tz)  # under way, but not in the plan re-planned (made while they were)
