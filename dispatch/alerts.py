@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from dispatch.geo import LatLon, haversine_m
@@ -374,13 +374,19 @@ def _span(recent: Sequence[Position], now: datetime, seconds: float) -> list[Pos
 ARRIVES_FROM: frozenset[OrderStatus] = frozenset({OrderStatus.ASSIGNED, OrderStatus.ACCEPTED, OrderStatus.EN_ROUTE})
 
 
+ARRIVAL_LEAD = timedelta(hours=1)
+"""How long before its window opens an order not yet set off for can arrive by the geofence (`auto_arrival`)."""
+
+
 def auto_arrival(
     event: GeofenceEvent, worker_orders: Sequence[WorkOrder], auto_types: frozenset[OrderType]
 ) -> Transitioned | Refused | None:
     """The order that becomes on site when the worker entered `event.site_id`'s geofence, or None.
 
     The order is the worker's assigned, accepted or en-route order at that site of a type in
-    `auto_types`, earliest window first. Refused when the worker is still on site at another order.
+    `auto_types`, earliest window first; one they have not set off for (assigned, accepted) only from
+    `ARRIVAL_LEAD` before its window opens: a worker passing a site in the morning, or waiting at home next to it,
+    has not arrived for its afternoon visit. Refused when the worker is still on site at another order.
     The change (`dispatch.lifecycle.geofence_arrival`) records source "geofence" and the crossing's fix time.
     """
     if event.type is not FenceEventType.ENTER:
@@ -392,6 +398,7 @@ def auto_arrival(
         and o.assigned_worker_id == event.worker_id
         and o.status in ARRIVES_FROM
         and o.type in auto_types
+        and (o.status is OrderStatus.EN_ROUTE or event.at >= o.window.start - ARRIVAL_LEAD)
     ]
     if not here:
         return None

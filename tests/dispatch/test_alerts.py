@@ -213,6 +213,22 @@ def test_an_assigned_or_accepted_order_arrives_too(status):
     assert isinstance(moved, Transitioned) and moved.change.from_status is status
 
 
+def test_an_order_not_set_off_for_arrives_only_from_an_hour_before_its_window():
+    """Tests that a worker entering the site of an assigned order whose window opens in 3 hours (passing by, or
+    waiting next door) does not arrive, one whose window opens within the hour does, and one en route arrives
+    whatever its window (they said they were going there)."""
+    later = {"window": TimeWindow(T0 + timedelta(hours=3), T0 + timedelta(hours=5))}
+    soon = {"window": TimeWindow(T0 + timedelta(minutes=50), T0 + timedelta(hours=3))}
+    enter = _event(FenceEventType.ENTER)
+    assert auto_arrival(enter, [_order(status=OrderStatus.ASSIGNED, **later)], frozenset(OrderType)) is None
+    assert isinstance(
+        auto_arrival(enter, [_order(status=OrderStatus.ACCEPTED, **soon)], frozenset(OrderType)), Transitioned
+    )
+    assert isinstance(
+        auto_arrival(enter, [_order(status=OrderStatus.EN_ROUTE, **later)], frozenset(OrderType)), Transitioned
+    )
+
+
 def test_no_arrival_for_another_site_a_type_left_out_a_done_order_or_an_exit():
     """Tests that auto-arrival ignores other sites, order types not configured, finished orders and exit events."""
     types = frozenset({OrderType.REPAIR})
