@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from dispatch.geo import LatLon
@@ -175,6 +175,10 @@ def driven_distance_m(fixes: Sequence[Position], params: FilterParams | None = N
     return track_distance_m(filter_fixes(fixes, params).kept, params.jitter_m)
 
 
+CHECK_IN_SKEW = timedelta(minutes=5)
+"""A check-in may be stamped this much before the geofence entry it follows (the phone's clock against the fixes')."""
+
+
 def compare_day(
     plan: PlannedDay | None,
     *,
@@ -222,6 +226,16 @@ def _actual(
     source: Source | None = None
     if check_in is not None:
         arrival, source = check_in.at, Source.LATE_CHECKIN if check_in.late_entry else Source.CHECKIN
+        # The geofence entry that brought them there is this visit's too: the last one at its site before the
+        # check-in (within the phone's clock skew). Left unclaimed, a later visit at the same site took it as its own.
+        before = [
+            i
+            for i, e in enumerate(events)
+            if i not in taken and e.site_id == visit.site_id and e.type is FenceEventType.ENTER
+            and e.at <= check_in.at + CHECK_IN_SKEW
+        ]  # fmt: skip
+        if before:
+            taken.add(before[-1])
     else:
         entry = next(
             (

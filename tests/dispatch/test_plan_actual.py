@@ -136,6 +136,15 @@ def test_two_visits_at_one_site_without_check_ins_take_one_entry_each():
     assert second.status is VisitStatus.MISSED
 
 
+def test_a_checked_in_visit_claims_its_geofence_entry_so_a_second_visit_at_the_site_does_not_reuse_it():
+    """Tests that when the first visit at A has a check-in (08:13), the one geofence entry at A (08:11) is its too:
+    a second visit planned at A without a check-in is missed, not "arrived" at the first's entry."""
+    twice = PlannedDay(7, (visit(101, 0, 1, 15, 20, (0, 120)), visit(104, 1, 1, 30, 40, (0, 120))), 0.0)
+    first, second = compare(twice).visits
+    assert first.arrival_source is Source.CHECKIN and first.arrival == minutes(13)
+    assert (second.status, second.arrival) == (VisitStatus.MISSED, None)
+
+
 def test_without_a_published_plan_every_stop_is_unplanned_and_there_is_no_planned_distance():
     """Tests that a day with no plan has no visits, no plan id, no planned distance, all four stops unplanned
     and the actual distance still measured."""
