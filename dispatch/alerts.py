@@ -338,12 +338,18 @@ def off_route(now: datetime, watch: WorkerWatch, settings: AlertSettings) -> lis
 
 
 def long_stop(now: datetime, watch: WorkerWatch, settings: AlertSettings) -> list[Decision]:
-    """Stopped (within `long_stop_radius_m`) away from every site for `long_stop_after_s`: raised; moving or at a site clears."""
+    """Stopped (within `long_stop_radius_m`) away from every site for `long_stop_after_s`: raised; moving or at a site clears.
+
+    A worker with a published route is watched only while out on it (`WorkerWatch.on_route`): waiting at home for a
+    first visit later in the morning, or home after the last one, is no exception. Without one, all shift long.
+    """
     if watch.last_fix is None:
         return []
     w = watch.worker_id
     if not watch.on_shift:
         return [Clear(AlertKind.LONG_STOP, w, None, now, "off shift")]
+    if watch.route and not watch.on_route:
+        return [Clear(AlertKind.LONG_STOP, w, None, now, "not out on the route")]
     if _silent(now, watch, settings):
         return []  # no recent fix: `offline` says so; a silent phone is not a stopped worker
     window = _span(watch.recent, now, settings.long_stop_after_s)

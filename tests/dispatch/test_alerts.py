@@ -153,12 +153,20 @@ def test_off_route_is_raised_after_the_minutes_away_from_the_plan_and_cleared_ba
 def test_a_worker_not_out_on_the_route_is_not_off_it():
     """Tests that the same 6 minutes 1.1 km away raise nothing for a worker who has not set off for any visit of the
     route yet, or has finished them all (they may be anywhere, or on their way home), and clear an open off_route;
+    21 minutes still there raise no long_stop either (out on the route they do);
     the route counts as begun once a visit is en route, on site, done or failed, until all are done, failed or
     cancelled."""
     away = _fixes(43.7400, 7.4250, 6)
     idle = WorkerWatch(1, True, away[-1], recent=away, route=ROUTE, on_route=False)
     decisions = periodic_alerts(T0 + timedelta(minutes=6), [idle], SETTINGS)
     assert AlertKind.OFF_ROUTE not in _raised(decisions) and AlertKind.OFF_ROUTE in _cleared(decisions)
+    # Nor a long stop: waiting at home for a first visit later on is no exception (without a route: all shift long).
+    still = _fixes(43.7400, 7.4250, 21)
+    at_home = WorkerWatch(1, True, still[-1], recent=still, route=ROUTE, on_route=False)
+    decisions = periodic_alerts(T0 + timedelta(minutes=21), [at_home], SETTINGS)
+    assert AlertKind.LONG_STOP not in _raised(decisions) and AlertKind.LONG_STOP in _cleared(decisions)
+    out = WorkerWatch(1, True, still[-1], recent=still, route=ROUTE, on_route=True)
+    assert AlertKind.LONG_STOP in _raised(periodic_alerts(T0 + timedelta(minutes=21), [out], SETTINGS))
     S = OrderStatus
     assert not out_on_route([S.ASSIGNED, S.ACCEPTED])  # before setting off
     assert out_on_route([S.EN_ROUTE, S.ASSIGNED]) and out_on_route([S.DONE, S.ACCEPTED])  # out, between visits too
