@@ -36,7 +36,7 @@ from routing.day import datetime_of, day_problem, objective_for, plan_json, seco
 from routing.edit import move_visit
 from routing.plan import Plan
 from routing.travel import TravelTimes
-from services.plan_run import UNDER_WAY, Emit, PlanContext, checked, execute, under_way
+from services.plan_run import UNDER_WAY, Emit, PlanContext, checked, execute, pinned_as_planned
 from services.plan_views import (
     MovedPlan,
     PlanStatus,
@@ -224,7 +224,7 @@ class PlanJobs:
         if today:  # the draft's breaks begun before now are taken; no other goes before now
             now_s = seconds_of(day, now, self.zone)
             problem = problem.from_now(now_s, previous.breaks_begun(now_s))
-            problem = under_way(problem, previous, orders)
+            problem = pinned_as_planned(problem, previous, orders)
         try:
             edited = move_visit(problem, previous, str(order_id), str(worker_id))
         except ValueError as exc:
@@ -291,9 +291,9 @@ class PlanJobs:
             # it happened (`routing.pins`), and plan-versus-actual would otherwise compare it with itself.
             told = plans_repo.published_stops(session, day=day)
             found = orders_repo.statuses(session, order_ids={o for _, o, *_ in stops}) if told else {}
-            under_way = {i for i, status in found.items() if status.value in UNDER_WAY}
+            started = {i for i, status in found.items() if status.value in UNDER_WAY}
             stops = [
-                (w, o, seq, *told[w, o]) if (w, o) in told and o in under_way else (w, o, seq, arrival, start, end)
+                (w, o, seq, *told[w, o]) if (w, o) in told and o in started else (w, o, seq, arrival, start, end)
                 for w, o, seq, arrival, start, end in stops
             ]
             plans_repo.publish_plan(session, plan_id=plan_id, stops=stops)

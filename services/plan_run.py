@@ -262,7 +262,7 @@ def violations_json(violations: Iterable[Violation]) -> list[dict[str, Any]]:
              "order_id": int(v.visit_id) if v.visit_id else None} for v in violations]  # fmt: skip
 
 
-def under_way(problem: Problem, plan: Plan, orders: Sequence[WorkOrder]) -> Problem:
+def pinned_as_planned(problem: Problem, plan: Plan, orders: Sequence[WorkOrder]) -> Problem:
     """`problem` with the visits of `plan` already under way or done with their planned worker pinned as `plan` has
     them: at their start, for as long as their stop lasts.
 
