@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from routing.plan import Plan, earliest_route
-from routing.problem import Break, Pin, Problem, Visit, Worker, breaks_ahead
+from routing.problem import Break, Pin, Problem, Visit, Worker
 
 __all__ = ["Happened", "UnderWay", "after_work_under_way", "pins_as_happened"]
 
@@ -67,12 +67,13 @@ def pins_as_happened(
     services: dict[str, int] = {}
     workers: dict[str, Worker] = {}
     for worker_id, at_plan in planned.items():
-        chain = _chain(problem, problem.worker(worker_id), at_plan, happened, now_s)
+        chain = _chain(problem, at_plan, happened, now_s)
         if chain is not None:
             recorded[worker_id], service = chain
             services |= service
-            worker = problem.worker(worker_id)
-            workers[worker_id] = _rested(worker, begun.get(worker_id, ()), recorded[worker_id], service, problem, now_s)
+            workers[worker_id] = _rested(
+                problem.worker(worker_id), begun.get(worker_id, ()), recorded[worker_id], service, problem, now_s
+            )
     if not recorded:
         return plain.replace(pins=tuple(p for pins in planned.values() for p in pins))
 
@@ -93,7 +94,7 @@ def pins_as_happened(
 
 
 def _chain(
-    problem: Problem, worker: Worker, at_plan: Sequence[Pin], happened: Mapping[str, Happened], now_s: int
+    problem: Problem, at_plan: Sequence[Pin], happened: Mapping[str, Happened], now_s: int
 ) -> tuple[list[Pin], dict[str, int]] | None:
     """The worker's pins at their recorded times, in the order they happened, and the done visits' services; None
     when nothing is recorded (the plan's times stand)."""
@@ -156,9 +157,7 @@ def _rested(
     busy = [(p.start_s, p.start_s + service.get(p.visit_id, problem.visit(p.visit_id).service_s)) for p in pins]
     taken = [(a, b) for a, b in begun if not any(a < end and start < b for start, end in busy)]
     free_s = busy[-1][1] if busy else now_s
-    rules = worker.breaks
-    if rules and now_s > min(b.earliest_start_s for b in rules):  # as `Problem.from_now` cuts them
-        rules = breaks_ahead(rules, now_s, taken)
+    rules = worker.from_now(now_s, taken).breaks
     if free_s > now_s:
         rules = tuple(
             Break(b.earliest_start_s, free_s, b.duration_s) if b.latest_start_s < free_s else b for b in rules

@@ -196,6 +196,13 @@ class Worker:
             if b.earliest_start_s < self.shift_start_s or b.latest_start_s + b.duration_s > self.shift_end_s:
                 raise ValueError(f"worker {self.id}: a break must lie within the shift")
 
+    def from_now(self, now_s: int, begun: Sequence[tuple[int, int]] = ()) -> Worker:
+        """This worker as a plan made at `now_s` sees them: their breaks cut to what lies ahead (`breaks_ahead`,
+        given those `begun` before now); the same worker when none had opened yet."""
+        if not self.breaks or now_s <= min(b.earliest_start_s for b in self.breaks):
+            return self
+        return dataclasses.replace(self, breaks=breaks_ahead(self.breaks, now_s, begun))
+
     def qualified_for(self, visit: Visit) -> bool:
         """Whether the worker holds every skill the visit needs."""
         return visit.skills <= self.skills
@@ -437,12 +444,7 @@ class Problem:
         plan being re-planned or edited had them); see `breaks_ahead`.
         """
         known = begun or {}
-        workers = tuple(
-            dataclasses.replace(w, breaks=breaks_ahead(w.breaks, now_s, known.get(w.id, ())))
-            if w.breaks and now_s > min(b.earliest_start_s for b in w.breaks)
-            else w
-            for w in self.workers
-        )
+        workers = tuple(w.from_now(now_s, known.get(w.id, ())) for w in self.workers)
         if now_s == self.now_s and all(a is b for a, b in zip(workers, self.workers, strict=True)):
             return self
         return self.replace(now_s=now_s, workers=workers)

@@ -286,12 +286,11 @@ class PlanJobs:
         ]  # fmt: skip
         result = apply([(order_id, worker_id) for worker_id, order_id, *_ in stops])
         now = self._clock.now()
+        # The plan of record for a visit already under way stays what its worker was told: a re-plan pins it where
+        # it happened (`routing.pins`), and plan-versus-actual would otherwise compare it with itself.
+        started = {int(v) for v in self.under_way(plan)}
         with session_scope(self._sessions) as session:
-            # The plan of record for a visit already under way stays what its worker was told: a re-plan pins it where
-            # it happened (`routing.pins`), and plan-versus-actual would otherwise compare it with itself.
             told = plans_repo.published_stops(session, day=day)
-            found = orders_repo.statuses(session, order_ids={o for _, o, *_ in stops}) if told else {}
-            started = {i for i, status in found.items() if status.value in UNDER_WAY}
             stops = [
                 (w, o, seq, *told[w, o]) if (w, o) in told and o in started else (w, o, seq, arrival, start, end)
                 for w, o, seq, arrival, start, end in stops

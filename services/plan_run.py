@@ -161,7 +161,9 @@ def _solve(
             # A new plan leaves them all out; a re-plan pins those of the plan it re-plans, and these are the others.
             busy = mine if base is None else [o for o in mine if o.id not in order_ids]
             orders = [o for o in orders if o.id not in {b.id for b in busy}] + busy
-        marks = orders_repo.milestones(session, order_ids=order_ids | {o.id for o in busy}) if base or busy else {}
+        # What the field recorded: a re-plan pins its plan's visits under way by it; the busy need it either way.
+        recorded = (order_ids if base is not None else set()) | {o.id for o in busy}
+        marks = orders_repo.milestones(session, order_ids=recorded)
         published_id = plans_repo.published_plan_id(session, day=day) if today and base is None else None
         published = plans_repo.get_plan(session, published_id) if published_id is not None else None
     names = {w.id: w.name for w in workers}
