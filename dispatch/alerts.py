@@ -29,6 +29,7 @@ from dispatch.geofences import FenceEventType, GeofenceEvent
 from dispatch.lifecycle import Refused, Transitioned, geofence_arrival
 from dispatch.orders import OrderStatus, OrderType, WorkOrder
 from dispatch.positions import Position
+from dispatch.workers import BREAK_S
 
 _M_PER_DEG = 111_195.0  # metres per degree of latitude (and of longitude at the equator)
 
@@ -220,7 +221,8 @@ class WorkerWatch:
     oldest first (the last fix of all is `last_fix`). `route` is the worker's planned stops for the
     day in order (their start point first); empty when they have no plan. `on_route` says whether they are out
     on it: they set off for one of its visits (en route, on site, done or failed) and have not finished them all.
-    `at_site` says whether the last fix is inside any site's geofence.
+    `at_site` says whether the last fix is inside any site's geofence. `break_window` is when their break may start
+    today (`dispatch.workers.break_window`; None: no break).
     """
 
     worker_id: int
@@ -231,6 +233,7 @@ class WorkerWatch:
     route: tuple[LatLon, ...] = ()
     on_route: bool = False
     at_site: bool = False
+    break_window: tuple[datetime, datetime] | None = None
 
 
 def periodic_alerts(now: datetime, watches: Iterable[WorkerWatch], settings: AlertSettings) -> list[Decision]:
@@ -342,6 +345,7 @@ def long_stop(now: datetime, watch: WorkerWatch, settings: AlertSettings) -> lis
 
     A worker with a published route is watched only while out on it (`WorkerWatch.on_route`): waiting at home for a
     first visit later in the morning, or home after the last one, is no exception. Without one, all shift long.
+    Within their break window a stop may last the break too (`long_stop_s`): a lunch break is no exception.
     """
     if watch.last_fix is None:
         return []
@@ -352,14 +356,34 @@ def long_stop(now: datetime, watch: WorkerWatch, settings: AlertSettings) -> lis
         return [Clear(AlertKind.LONG_STOP, w, None, now, "not out on the route")]
     if _silent(now, watch, settings):
         return []  # no recent fix: `offline` says so; a silent phone is not a stopped worker
-    window = _span(watch.recent, now, settings.long_stop_after_s)
-    still = window is not None and all(
-        haversine_m(p.point, watch.last_fix.point) <= settings.long_stop_radius_m for p in window
+    after_s = long_stop_s(now, watch.break_window, settings)
+    last = watch.last_fix.point
+    moved = any(
+        haversine_m(p.point, last) > settings.long_stop_radius_m
+        for p in watch.recent
+        if (now - p.fix_time).total_seconds() <= after_s
     )
-    if watch.at_site or not still:
+    if watch.at_site or moved:
         return [Clear(AlertKind.LONG_STOP, w, None, now, "at a site" if watch.at_site else "moving again")]
-    reason = f"stopped away from any site for over {settings.long_stop_after_s / 60:.0f} min"
+    if _span(watch.recent, now, after_s) is None:
+        return []  # still, but not seen for `after_s` yet (e.g. a stop begun before the break window opened)
+    reason = f"stopped away from any site for over {after_s / 60:.0f} min"
+    if after_s > settings.long_stop_after_s:
+        reason += f" (in the break window: {BREAK_S / 60:.0f} min of break allowed)"
     return [Raise(AlertKind.LONG_STOP, w, None, now, reason)]
+
+
+def long_stop_s(now: datetime, break_window: tuple[datetime, datetime] | None, settings: AlertSettings) -> float:
+    """How long a worker may stand still away from sites at `now` before `long_stop` is raised: `long_stop_after_s`,
+    plus the break (`BREAK_S`) from when their break window opens until a break begun at its latest start would
+    have become a long stop (a 07:00-19:00 shift, 20 min: 50 min from 11:00 to 15:50). Whether they had their
+    break already is not known, so the allowance holds all that time."""
+    if break_window is None:
+        return settings.long_stop_after_s
+    opens, latest = break_window
+    if opens <= now <= latest + timedelta(seconds=BREAK_S + settings.long_stop_after_s):
+        return settings.long_stop_after_s + BREAK_S
+    return settings.long_stop_after_s
 
 
 def _silent(now: datetime, watch: WorkerWatch, settings: AlertSettings) -> bool:

@@ -101,6 +101,23 @@ class Shift:
         return None
 
 
+BREAK_S = 30 * 60
+"""The length of the day's break (`break_window`)."""
+BREAK_AFTER_S = 6 * 3600
+"""A shift longer than this has a break."""
+
+
+def break_window(start: datetime, end: datetime) -> tuple[datetime, datetime] | None:
+    """When the break of the shift `[start, end)` may start: within its middle third (07:00-19:00: 11:00 to 15:00);
+    None for a shift of `BREAK_AFTER_S` or less, which has none. The planner places the break there (`routing.day`),
+    and a stop in it is no exception until it outlasts the break (`dispatch.alerts.long_stop`)."""
+    length_s = int((end - start).total_seconds())
+    if length_s <= BREAK_AFTER_S:
+        return None
+    third = timedelta(seconds=length_s // 3)
+    return start + third, start + 2 * third
+
+
 @dataclass(frozen=True, slots=True)
 class Worker:
     """A field worker as the domain knows them."""
@@ -119,6 +136,14 @@ class Worker:
     def on_shift(self, at: datetime, *, grace: timedelta = timedelta(0)) -> bool:
         """Whether the worker is on shift at `at` (give or take `grace`); a worker with no calendar is never on shift."""
         return self.active and any(s.covers(at, grace=grace) for s in self.shifts)
+
+    def break_window(self, at: datetime) -> tuple[datetime, datetime] | None:
+        """The break window (`break_window`) of the shift holding `at`; None off shift or on a short shift."""
+        for shift in self.shifts:
+            span = shift.span_around(at)
+            if span is not None:
+                return break_window(*span)
+        return None
 
 
 LOCATION_GRACE = timedelta(minutes=15)

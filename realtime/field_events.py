@@ -50,6 +50,7 @@ from dispatch.alerts import (
     WorkerWatch,
     auto_arrival,
     left_site,
+    long_stop_s,
     open_key,
     open_key_workers,
     out_on_route,
@@ -405,7 +406,7 @@ class FieldEvents:
         """Raise and clear the time-based alerts of every active worker at `now` (default the clock's)."""
         now = now or self._clock.now()
         self._refresh()
-        look_back = timedelta(seconds=max(self._settings.off_route_after_s, self._settings.long_stop_after_s) + 60)
+        settings = self._settings
         watches: list[WorkerWatch] = []
         with session_scope(self._sessions) as session:
             latest = positions_repo.latest_positions(session)
@@ -413,6 +414,9 @@ class FieldEvents:
                 if not worker.active:
                     continue
                 last = latest.get(worker.id)
+                rest = worker.break_window(now)
+                # As far back as the rules look: a stop in the break window is judged over the break too.
+                look_back = timedelta(seconds=max(settings.off_route_after_s, long_stop_s(now, rest, settings)) + 60)
                 recent: tuple[Position, ...] = ()
                 if last is not None and (now - last.fix_time) < look_back:
                     recent = tuple(
@@ -430,10 +434,11 @@ class FieldEvents:
                         route=route,
                         on_route=on_route,
                         at_site=last is not None and self._at_site(last),
+                        break_window=rest,
                     )
                 )
             with self._lock:
-                wanted = self._wanted(periodic_alerts(now, watches, self._settings))
+                wanted = self._wanted(periodic_alerts(now, watches, settings))
             alerts = self._apply(session, wanted)
         self._publish(alerts, ())
         return alerts

@@ -17,6 +17,7 @@ from dispatch.geo import LatLon
 from dispatch.localtime import day_bounds, zone
 from dispatch.orders import WorkOrder
 from dispatch.sites import Site
+from dispatch.workers import BREAK_S, break_window
 from dispatch.workers import Worker as DispatchWorker
 from routing.compare import PlanDiff
 from routing.plan import BreakTaken, Change, Plan, Route, Stop, Unplanned, UnplannedReason
@@ -26,7 +27,6 @@ from routing.travel import TravelTimes
 PLAN_SCHEMA_VERSION = 2
 """The version of the plan document `plan_json` writes (stored in `route_plans.payload` and served by the API).
 Version 1 is the same shape without the key: plans stored before documents had a version."""
-BREAK_S = 30 * 60
 # What a manager may ask the day's plan to minimise; "mix" weighs a metre like 0.1 s of driving,
 # i.e. time and distance count alike at 36 km/h.
 GOALS = ("time", "distance", "mix")
@@ -108,8 +108,8 @@ def day_problem(
         # Through UTC: 07:00 in Monaco is 7 h after midnight in winter but 6 h on the day the clocks go forward.
         shift_start, shift_end = shift.span_on(day)  # a 24:00 end is the next midnight
         s0, s1 = seconds_of(day, shift_start, tz), seconds_of(day, shift_end, tz)
-        third = (s1 - s0) // 3
-        breaks = (Break(s0 + third, s0 + 2 * third, BREAK_S),) if s1 - s0 > 6 * 3600 else ()
+        window = break_window(shift_start, shift_end)
+        breaks = (Break(seconds_of(day, window[0], tz), seconds_of(day, window[1], tz), BREAK_S),) if window else ()
         vehicles.append(
             Worker(id=str(w.id), start_location=at(start), end_location=at(w.home_base or start), shift_start_s=s0,
                    shift_end_s=s1, breaks=breaks, skills=frozenset(w.skills))

@@ -18,6 +18,7 @@ from dispatch.alerts import (
     distance_to_route_m,
     fix_alerts,
     left_site,
+    long_stop_s,
     open_key,
     open_key_workers,
     out_on_route,
@@ -192,6 +193,40 @@ def test_long_stop_is_raised_away_from_sites_only_and_cleared_when_moving():
     moved = make_position("2025-03-03T08:22:00Z", lat=43.7450, lon=7.4250)
     going = WorkerWatch(1, True, moved, recent=(*still, moved))
     assert AlertKind.LONG_STOP in _cleared(periodic_alerts(now + timedelta(minutes=1), [going], SETTINGS))
+
+
+def test_a_stop_in_the_break_window_is_a_break_until_it_outlasts_it():
+    """Tests that in their break window a worker still away from sites for 21 min raises no long_stop (nor clears an
+    open one), that 51 min raise it naming the break allowed, and that outside the window 21 min still raise it."""
+    lunch = (T0, T0 + timedelta(hours=4))  # a 07:00-19:00 shift's break may start from 11:00 to 15:00
+    still = _fixes(43.7400, 7.4250, 21)
+    resting = WorkerWatch(1, True, still[-1], recent=still, break_window=lunch)
+    decisions = periodic_alerts(T0 + timedelta(minutes=21), [resting], SETTINGS)
+    assert AlertKind.LONG_STOP not in _raised(decisions) | {d.kind: d for d in decisions if isinstance(d, Clear)}
+    longer = _fixes(43.7400, 7.4250, 51)
+    overdue = WorkerWatch(1, True, longer[-1], recent=longer, break_window=lunch)
+    assert _raised(periodic_alerts(T0 + timedelta(minutes=51), [overdue], SETTINGS))[AlertKind.LONG_STOP].reason == (
+        "stopped away from any site for over 50 min (in the break window: 30 min of break allowed)"
+    )
+    later = WorkerWatch(
+        1, True, still[-1], recent=still, break_window=(T0 + timedelta(hours=1), T0 + timedelta(hours=5))
+    )
+    assert AlertKind.LONG_STOP in _raised(periodic_alerts(T0 + timedelta(minutes=21), [later], SETTINGS))
+    # Moving still clears it in the window.
+    moved = make_position("2025-03-03T08:22:00Z", lat=43.7450, lon=7.4250)
+    going = WorkerWatch(1, True, moved, recent=(*still, moved), break_window=lunch)
+    assert AlertKind.LONG_STOP in _cleared(periodic_alerts(T0 + timedelta(minutes=22), [going], SETTINGS))
+
+
+def test_the_break_allowance_runs_from_the_window_opening_until_a_latest_break_would_be_a_long_stop():
+    """Tests that the allowance starts when the window opens (11:00) and ends 50 min after its latest start (15:50)."""
+    opens, latest = at("2025-03-03T11:00:00Z"), at("2025-03-03T15:00:00Z")
+    minute = timedelta(minutes=1)
+    assert long_stop_s(opens - minute, (opens, latest), SETTINGS) == 1200
+    assert long_stop_s(opens, (opens, latest), SETTINGS) == 3000
+    assert long_stop_s(latest + 50 * minute, (opens, latest), SETTINGS) == 3000
+    assert long_stop_s(latest + 51 * minute, (opens, latest), SETTINGS) == 1200
+    assert long_stop_s(opens, None, SETTINGS) == 1200
 
 
 def test_a_silent_or_off_shift_phone_is_neither_a_long_stop_nor_off_route():

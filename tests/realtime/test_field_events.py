@@ -281,6 +281,24 @@ def test_a_long_stop_at_a_site_raises_nothing(sessions, world):
     assert evaluator.evaluate_periodic() == []
 
 
+def test_a_lunch_break_in_the_street_is_no_long_stop_until_it_outlasts_the_break(sessions, world):
+    """Tests that Ana (07:00-19:00: her break may start from 11:00 to 15:00) still in the street for 21 minutes at
+    11:30 raises no long_stop, and once still for 51 minutes does, naming the break allowed."""
+    start = at("2025-03-03T11:09:00Z")
+    for minute in range(22):
+        stored(sessions, world, start + timedelta(minutes=minute), FAR)
+    assert events_of(sessions, world, ManualClock(start + timedelta(minutes=21))).evaluate_periodic() == []
+    for minute in range(22, 52):
+        stored(sessions, world, start + timedelta(minutes=minute), FAR)
+    raised = events_of(sessions, world, ManualClock(start + timedelta(minutes=51))).evaluate_periodic()
+    assert [(a.kind, a.reason) for a in raised] == [
+        (
+            AlertKind.LONG_STOP,
+            "stopped away from any site for over 50 min (in the break window: 30 min of break allowed)",
+        )
+    ]
+
+
 def test_off_route_is_watched_once_the_worker_has_set_off_on_the_published_route(sessions, world):
     """Tests that a worker 1.2 km from their published route for 6 minutes raises no off_route while its visit is only
     assigned (they have not set off: the simulated demo staff roam until then, and the wall screen filled with false
