@@ -303,7 +303,9 @@ TEMPLATES: Final = (
     N_("no fix for {silent} on shift (alert after {limit})"),
     N_("arrives about {late} after the window ends ({eta} away)"),
     N_("{distance} from the planned route for {minutes} (alert beyond {limit})"),
-    N_("stopped away from any site for over {minutes}"),
+    N_("stopped away from any site for over {minutes}"),  # before 2026-12-07: alerts stored then read so
+    N_("stopped away from any site or home for over {minutes}"),
+    N_("stopped away from any site or home for over {minutes} (in the break window: {allowed} of break allowed)"),
     N_("left the site of order {id} while on site, without checking out"),
     N_("suspicious check-in: {reason}"),
     N_("suspicious check-out: {reason}"),

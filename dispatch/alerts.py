@@ -81,6 +81,7 @@ class AlertSettings:
     off_route_after_s: float = 300.0
     long_stop_after_s: float = 1200.0
     long_stop_radius_m: float = 60.0
+    home_radius_m: float = 150.0  # within this of their home base a worker is at base, not stopped somewhere
 
     def __post_init__(self) -> None:
         for name in self.__dataclass_fields__:
@@ -222,7 +223,7 @@ class WorkerWatch:
     day in order (their start point first); empty when they have no plan. `on_route` says whether they are out
     on it: they set off for one of its visits (en route, on site, done or failed) and have not finished them all.
     `at_site` says whether the last fix is inside any site's geofence. `break_window` is when their break may start
-    today (`dispatch.workers.break_window`; None: no break).
+    today (`dispatch.workers.break_window`; None: no break). `home` is their home base, where their day starts.
     """
 
     worker_id: int
@@ -234,6 +235,7 @@ class WorkerWatch:
     on_route: bool = False
     at_site: bool = False
     break_window: tuple[datetime, datetime] | None = None
+    home: LatLon | None = None
 
 
 def periodic_alerts(now: datetime, watches: Iterable[WorkerWatch], settings: AlertSettings) -> list[Decision]:
@@ -341,7 +343,8 @@ def off_route(now: datetime, watch: WorkerWatch, settings: AlertSettings) -> lis
 
 
 def long_stop(now: datetime, watch: WorkerWatch, settings: AlertSettings) -> list[Decision]:
-    """Stopped (within `long_stop_radius_m`) away from every site for `long_stop_after_s`: raised; moving or at a site clears.
+    """Stopped (within `long_stop_radius_m`) away from every site and from home for `long_stop_after_s`: raised;
+    moving, at a site or at home (within `home_radius_m` of their home base) clears.
 
     A worker with a published route is watched only while out on it (`WorkerWatch.on_route`): waiting at home for a
     first visit later in the morning, or home after the last one, is no exception. Without one, all shift long.
@@ -363,11 +366,13 @@ def long_stop(now: datetime, watch: WorkerWatch, settings: AlertSettings) -> lis
         for p in watch.recent
         if (now - p.fix_time).total_seconds() <= after_s
     )
-    if watch.at_site or moved:
-        return [Clear(AlertKind.LONG_STOP, w, None, now, "at a site" if watch.at_site else "moving again")]
+    at_home = watch.home is not None and haversine_m(last, watch.home) <= settings.home_radius_m
+    if watch.at_site or at_home or moved:
+        reason = "at a site" if watch.at_site else "at their home base" if at_home else "moving again"
+        return [Clear(AlertKind.LONG_STOP, w, None, now, reason)]
     if _span(watch.recent, now, after_s) is None:
         return []  # still, but not seen for `after_s` yet (e.g. a stop begun before the break window opened)
-    reason = f"stopped away from any site for over {after_s / 60:.0f} min"
+    reason = f"stopped away from any site or home for over {after_s / 60:.0f} min"
     if after_s > settings.long_stop_after_s:
         reason += f" (in the break window: {BREAK_S / 60:.0f} min of break allowed)"
     return [Raise(AlertKind.LONG_STOP, w, None, now, reason)]

@@ -435,6 +435,7 @@ class FieldEvents:
                         on_route=on_route,
                         at_site=last is not None and self._at_site(last),
                         break_window=rest,
+                        home=worker.home_base,
                     )
                 )
             with self._lock:

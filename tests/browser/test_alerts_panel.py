@@ -179,6 +179,7 @@ def test_a_chinese_wall_words_the_alerts_reasons_in_chinese(page, console_server
         samples = [
             "moved 1.2 km in 30 s (144 km/h; limit 120 km/h)", "no fix for 12 min on shift (alert after 10 min)",
             "arrives about 12 min after the window ends (25 min away)", "stopped away from any site for over 30 min",
+            "stopped away from any site or home for over 50 min (in the break window: 30 min of break allowed)",
             "1.2 km from the planned route for 5 min (alert beyond 300 m)", "the phone reports a mock (simulated) location",
             "left the site of order 7 while on site, without checking out", "a reason nobody wrote a template for",
             "suspicious check-in: 290 m outside the geofence of Casino; and 5 min after the window closed at 10:00",

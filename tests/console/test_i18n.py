@@ -381,3 +381,17 @@ def test_the_worker_card_words_tracking_and_the_current_order_in_chinese(app):
         text = _texts(card_view(card))
     assert zh["consent given"] in text and f"Casino的{zh['repair']}（{zh['en route']}）" in text, text
     assert "consent" not in text and "repair" not in text, text
+
+
+def test_a_long_stop_in_the_break_window_reads_in_chinese():
+    """Tests that the long_stop reasons, with and without the break allowed, are wholly Chinese for a Chinese reader,
+    and that an alert stored with the older wording still is."""
+    zh = {
+        "stopped away from any site or home for over 50 min (in the break window: 30 min of break allowed)": (
+            "在现场和常驻地点以外停留超过 50 分钟（处于休息时段：允许休息 30 分钟）"
+        ),
+        "stopped away from any site or home for over 20 min": "在现场和常驻地点以外停留超过 20 分钟",
+        "stopped away from any site for over 20 min": "在现场以外停留超过 20 分钟",
+    }
+    for reason, chinese in zh.items():
+        assert i18n.translate_reason(reason, language="zh_CN") == chinese

@@ -186,13 +186,26 @@ def test_long_stop_is_raised_away_from_sites_only_and_cleared_when_moving():
     now = T0 + timedelta(minutes=21)
     watch = WorkerWatch(1, True, still[-1], recent=still)
     assert _raised(periodic_alerts(now, [watch], SETTINGS))[AlertKind.LONG_STOP].reason == (
-        "stopped away from any site for over 20 min"
+        "stopped away from any site or home for over 20 min"
     )
     at_site = WorkerWatch(1, True, still[-1], recent=still, at_site=True)
     assert AlertKind.LONG_STOP not in _raised(periodic_alerts(now, [at_site], SETTINGS))
     moved = make_position("2025-03-03T08:22:00Z", lat=43.7450, lon=7.4250)
     going = WorkerWatch(1, True, moved, recent=(*still, moved))
     assert AlertKind.LONG_STOP in _cleared(periodic_alerts(now + timedelta(minutes=1), [going], SETTINGS))
+
+
+def test_a_stop_at_home_is_no_long_stop():
+    """Tests that 21 min still within 150 m of their home base raise no long_stop for a worker (at base before the
+    first visit, or back after the last) and clear an open one, while 21 min still 200 m from it raise it."""
+    still = _fixes(43.7400, 7.4250, 21)
+    now = T0 + timedelta(minutes=21)
+    near = WorkerWatch(1, True, still[-1], recent=still, home=LatLon(43.7410, 7.4250))  # 111 m north
+    decisions = periodic_alerts(now, [near], SETTINGS)
+    assert AlertKind.LONG_STOP not in _raised(decisions)
+    assert [d.reason for d in decisions if d.kind is AlertKind.LONG_STOP] == ["at their home base"]
+    away = WorkerWatch(1, True, still[-1], recent=still, home=LatLon(43.7418, 7.4250))  # 200 m north
+    assert AlertKind.LONG_STOP in _raised(periodic_alerts(now, [away], SETTINGS))
 
 
 def test_a_stop_in_the_break_window_is_a_break_until_it_outlasts_it():
@@ -206,7 +219,7 @@ def test_a_stop_in_the_break_window_is_a_break_until_it_outlasts_it():
     longer = _fixes(43.7400, 7.4250, 51)
     overdue = WorkerWatch(1, True, longer[-1], recent=longer, break_window=lunch)
     assert _raised(periodic_alerts(T0 + timedelta(minutes=51), [overdue], SETTINGS))[AlertKind.LONG_STOP].reason == (
-        "stopped away from any site for over 50 min (in the break window: 30 min of break allowed)"
+        "stopped away from any site or home for over 50 min (in the break window: 30 min of break allowed)"
     )
     later = WorkerWatch(
         1, True, still[-1], recent=still, break_window=(T0 + timedelta(hours=1), T0 + timedelta(hours=5))

@@ -15,7 +15,7 @@ from data import alerts_repo, orders_repo, plans_repo, sites_repo, users_repo
 from data.db import make_sessionmaker, session_scope
 from data.positions_repo import add_position
 from data.tables import FenceCrossingRow
-from data.workers_repo import add_worker
+from data.workers_repo import add_worker, update_worker
 from dispatch.access import Role
 from dispatch.alerts import AlertKind, AlertStatus
 from dispatch.clock import ManualClock
@@ -281,6 +281,19 @@ def test_a_long_stop_at_a_site_raises_nothing(sessions, world):
     assert evaluator.evaluate_periodic() == []
 
 
+def test_a_long_stop_at_the_home_base_raises_nothing(sessions, world):
+    """Tests that 21 minutes still at Ana's home base (waiting for her first visit) raise no long_stop alert."""
+    with session_scope(sessions) as session:
+        update_worker(
+            session, worker_id=world["worker"], name="Ana", device_id="dev-1", skills=(),
+            shifts=(EVERY_DAY_7_TO_19,), home_base=FAR, team="",
+        )  # fmt: skip
+    evaluator = events_of(sessions, world)
+    for minute in range(22):
+        stored(sessions, world, NOW - timedelta(minutes=21 - minute), FAR)
+    assert evaluator.evaluate_periodic() == []
+
+
 def test_a_lunch_break_in_the_street_is_no_long_stop_until_it_outlasts_the_break(sessions, world):
     """Tests that Ana (07:00-19:00: her break may start from 11:00 to 15:00) still in the street for 21 minutes at
     11:30 raises no long_stop, and once still for 51 minutes does, naming the break allowed."""
@@ -294,7 +307,7 @@ def test_a_lunch_break_in_the_street_is_no_long_stop_until_it_outlasts_the_break
     assert [(a.kind, a.reason) for a in raised] == [
         (
             AlertKind.LONG_STOP,
-            "stopped away from any site for over 50 min (in the break window: 30 min of break allowed)",
+            "stopped away from any site or home for over 50 min (in the break window: 30 min of break allowed)",
         )
     ]
 
