@@ -426,6 +426,28 @@ def test_a_new_plan_of_today_starts_a_worker_on_site_where_and_when_that_visit_e
     assert ana["start_location"] == {"lat": 43.7394, "lon": 7.4276} and ana["start"] >= "2025-03-04T09:30", ana
 
 
+def test_a_visit_left_on_site_on_another_day_does_not_keep_its_worker_busy_today(sessions, plan_redis):
+    """Tests that an order of yesterday Ana never closed (on site at the Port since 09:00 on 3 March) does not start
+    her route of today at the Port: a plan of 4 March at 09:10 starts her at her home base, and plans her visits."""
+    clock = ManualClock(datetime(2025, 3, 4, 9, 10, tzinfo=UTC))
+    yesterday = lambda hh: datetime(2025, 3, 3, hh, 0, tzinfo=UTC)  # noqa: E731
+    with session_scope(sessions) as session:
+        port = next(s.id for s in sites_repo.list_sites(session) if s.name == "Port")
+        stale = orders_repo.add_order(session, site_id=port, type=OrderType.REPAIR, priority=3,
+                                      window=TimeWindow(yesterday(9), yesterday(12)), service_duration_s=1800,
+                                      created_at=yesterday(7)).id  # fmt: skip
+    _happen(sessions, stale, [(OrderStatus.ASSIGNED, yesterday(8)), (OrderStatus.ACCEPTED, yesterday(8)),
+                              (OrderStatus.EN_ROUTE, yesterday(8)),
+                              (OrderStatus.ON_SITE, yesterday(9))], worker_id=1)  # fmt: skip
+    jobs = web_jobs(sessions, clock, plan_redis)
+
+    fresh = wait_until_finished(jobs, jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30))
+
+    assert fresh["violations"] == [], fresh["violations"]
+    ana = next(r for r in fresh["plan"]["routes"] if r["worker_id"] == 1)
+    assert ana["start_location"] == {"lat": 43.739, "lon": 7.427} and ana["stops"], ana  # her home base
+
+
 def test_what_happened_reads_on_site_and_done_times_of_the_day_and_not_a_failed_tries_arrival():
     """Tests that a re-plan reads an order done 08:10-08:25 as such, one on site since 08:40 as begun then (its
     end not yet known), one that failed once and is now done only by its end (the arrival on record is the

@@ -145,6 +145,19 @@ def test_a_checked_in_visit_claims_its_geofence_entry_so_a_second_visit_at_the_s
     assert (second.status, second.arrival) == (VisitStatus.MISSED, None)
 
 
+def test_a_check_in_stamped_a_little_before_its_geofence_entry_still_claims_it():
+    """Tests that a check-in stamped at 08:08, 3 min 50 s before the entry at A (08:11:50; the phone's clock runs
+    ahead of the fixes'), still claims that entry, so the second visit at A is missed; one stamped at 08:05, beyond the
+    5 minutes' skew, does not, and the second visit arrives at the entry."""
+    twice = PlannedDay(7, (visit(101, 0, 1, 15, 20, (0, 120)), visit(104, 1, 1, 30, 40, (0, 120))), 0.0)
+    early = (CheckMark(101, CheckKind.IN, minutes(8)), CheckMark(101, CheckKind.OUT, minutes(40)))
+    first, second = compare(twice, checks=early).visits
+    assert (first.arrival, second.status, second.arrival) == (minutes(8), VisitStatus.MISSED, None)
+    apart = (CheckMark(101, CheckKind.IN, minutes(5)), CheckMark(101, CheckKind.OUT, minutes(40)))
+    second = compare(twice, checks=apart).visits[1]
+    assert (second.arrival, second.arrival_source) == (minutes(11) + timedelta(seconds=50), Source.GEOFENCE)
+
+
 def test_without_a_published_plan_every_stop_is_unplanned_and_there_is_no_planned_distance():
     """Tests that a day with no plan has no visits, no plan id, no planned distance, all four stops unplanned
     and the actual distance still measured."""
