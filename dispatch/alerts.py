@@ -224,6 +224,7 @@ class WorkerWatch:
     on it: they set off for one of its visits (en route, on site, done or failed) and have not finished them all.
     `at_site` says whether the last fix is inside any site's geofence. `break_window` is when their break may start
     today (`dispatch.workers.break_window`; None: no break). `home` is their home base, where their day starts.
+    `shift_start` is when the shift they are on began (None: not known).
     """
 
     worker_id: int
@@ -236,6 +237,7 @@ class WorkerWatch:
     at_site: bool = False
     break_window: tuple[datetime, datetime] | None = None
     home: LatLon | None = None
+    shift_start: datetime | None = None
 
 
 def periodic_alerts(now: datetime, watches: Iterable[WorkerWatch], settings: AlertSettings) -> list[Decision]:
@@ -250,14 +252,19 @@ def periodic_alerts(now: datetime, watches: Iterable[WorkerWatch], settings: Ale
 
 
 def offline(now: datetime, watch: WorkerWatch, settings: AlertSettings) -> list[Decision]:
-    """On shift with no fix for `offline_after_s`: raised; a worker off shift or reporting clears it."""
+    """On shift with no fix for `offline_after_s`: raised; a worker off shift or reporting clears it.
+
+    Only the silence on shift counts: a phone last heard of yesterday evening is not offline a minute into the
+    morning's shift (`WorkerWatch.shift_start`), only once the shift has gone `offline_after_s` without a fix.
+    """
     w = watch.worker_id
     if not watch.on_shift:
         return [Clear(AlertKind.OFFLINE, w, None, now, "off shift")]
     last = watch.last_fix
     if last is None:
         return []  # never reported: nothing to compare with (their day may not have begun)
-    silent_s = (now - last.fix_time).total_seconds()
+    silent_since = max(last.fix_time, watch.shift_start) if watch.shift_start is not None else last.fix_time
+    silent_s = (now - silent_since).total_seconds()
     if silent_s > settings.offline_after_s:
         return [
             Raise(

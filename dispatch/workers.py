@@ -137,13 +137,14 @@ class Worker:
         """Whether the worker is on shift at `at` (give or take `grace`); a worker with no calendar is never on shift."""
         return self.active and any(s.covers(at, grace=grace) for s in self.shifts)
 
+    def shift_at(self, at: datetime) -> tuple[datetime, datetime] | None:
+        """`[start, end)` in UTC of the shift holding `at`; None off shift."""
+        return next((span for s in self.shifts if (span := s.span_around(at)) is not None), None)
+
     def break_window(self, at: datetime) -> tuple[datetime, datetime] | None:
         """The break window (`break_window`) of the shift holding `at`; None off shift or on a short shift."""
-        for shift in self.shifts:
-            span = shift.span_around(at)
-            if span is not None:
-                return break_window(*span)
-        return None
+        span = self.shift_at(at)
+        return None if span is None else break_window(*span)
 
 
 LOCATION_GRACE = timedelta(minutes=15)

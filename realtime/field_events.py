@@ -73,6 +73,7 @@ from dispatch.localtime import local_day
 from dispatch.orders import OrderStatus, OrderType, WorkOrder
 from dispatch.positions import Position, StoredFixes, epoch_micros
 from dispatch.sites import Site
+from dispatch.workers import break_window
 from realtime.bus import ALERTS, Bus
 
 log = logging.getLogger(__name__)
@@ -414,7 +415,8 @@ class FieldEvents:
                 if not worker.active:
                     continue
                 last = latest.get(worker.id)
-                rest = worker.break_window(now)
+                shift = worker.shift_at(now)
+                rest = None if shift is None else break_window(*shift)
                 # As far back as the rules look: a stop in the break window is judged over the break too.
                 look_back = timedelta(seconds=max(settings.off_route_after_s, long_stop_s(now, rest, settings)) + 60)
                 recent: tuple[Position, ...] = ()
@@ -436,6 +438,7 @@ class FieldEvents:
                         at_site=last is not None and self._at_site(last),
                         break_window=rest,
                         home=worker.home_base,
+                        shift_start=None if shift is None else shift[0],
                     )
                 )
             with self._lock:

@@ -115,6 +115,16 @@ def test_offline_is_raised_after_the_silence_on_shift_and_cleared_by_a_fix_or_th
     assert AlertKind.OFFLINE in _cleared(fix_alerts(last, make_position("2025-03-03T08:12:00Z"), SETTINGS))
 
 
+def test_only_the_silence_on_shift_counts_toward_offline():
+    """Tests that a phone last heard of at 17:00 yesterday is not offline 5 min into today's 08:00 shift (before,
+    every worker raised "no fix for 905 min" as their shift began), and is at 11 min, counted from the shift's start."""
+    yesterday = make_position("2025-03-02T17:00:00Z")
+    morning = WorkerWatch(worker_id=1, on_shift=True, last_fix=yesterday, shift_start=T0)
+    assert AlertKind.OFFLINE not in _raised(periodic_alerts(T0 + timedelta(minutes=5), [morning], SETTINGS))
+    late = _raised(periodic_alerts(T0 + timedelta(minutes=11), [morning], SETTINGS))[AlertKind.OFFLINE]
+    assert late.reason == "no fix for 11 min on shift (alert after 10 min)"
+
+
 def test_late_risk_is_raised_when_the_eta_passes_the_window_and_cleared_when_reachable():
     """Tests that 30 min away with 20 min of window left raises late_risk for that order; 10 min away clears it."""
     now = T0 + timedelta(minutes=100)  # the window ends at 10:00; it is 09:40

@@ -281,6 +281,17 @@ def test_a_long_stop_at_a_site_raises_nothing(sessions, world):
     assert evaluator.evaluate_periodic() == []
 
 
+def test_a_phone_silent_since_yesterday_is_not_offline_as_the_shift_begins(sessions, world):
+    """Tests that Ana (07:00-19:00), last heard of at 18:30 yesterday, raises no offline alert at 07:05, and raises
+    one at 07:11 naming 11 minutes of silence on shift."""
+    stored(sessions, world, at("2025-03-02T18:30:00Z"), FAR)
+    assert events_of(sessions, world, ManualClock(at("2025-03-03T07:05:00Z"))).evaluate_periodic() == []
+    raised = events_of(sessions, world, ManualClock(at("2025-03-03T07:11:00Z"))).evaluate_periodic()
+    assert [(a.kind, a.reason) for a in raised] == [
+        (AlertKind.OFFLINE, "no fix for 11 min on shift (alert after 10 min)")
+    ]
+
+
 def test_a_long_stop_at_the_home_base_raises_nothing(sessions, world):
     """Tests that 21 minutes still at Ana's home base (waiting for her first visit) raise no long_stop alert."""
     with session_scope(sessions) as session:
