@@ -196,6 +196,30 @@ def kept_span(worker: Worker, at: datetime, *, grace: timedelta = LOCATION_GRACE
     return None
 
 
+TURN_LOOKAHEAD_DAYS = 8
+"""How far ahead `tracking_turn` looks for a worker's next shift (a weekly rota's next working day, and then some)."""
+
+
+def tracking_turn(worker: Worker, at: datetime, *, grace: timedelta = LOCATION_GRACE) -> datetime | None:
+    """When whether `worker`'s fixes are kept (`keeps_location`) next changes after `at`: the end of the span kept
+    now (their shift's end plus `grace`), else the next start of one (a shift's start less `grace`) within
+    `TURN_LOOKAHEAD_DAYS`; None when it does not change (no calendar, inactive, or no shift ahead)."""
+    if not worker.active or not worker.shifts:
+        return None
+    span = kept_span(worker, at, grace=grace)
+    if span is not None:
+        return span[1]
+    starts = []
+    for shift in worker.shifts:
+        first = at.astimezone(shift.zone).date()
+        for offset in range(TURN_LOOKAHEAD_DAYS):
+            day = first + timedelta(days=offset)
+            if day.weekday() in shift.weekdays and (start := shift.span_on(day)[0] - grace) > at:
+                starts.append(start)
+                break
+    return min(starts, default=None)
+
+
 def _clock_s(at: time) -> float:
     return at.hour * 3600 + at.minute * 60 + at.second + at.microsecond / 1e6
 

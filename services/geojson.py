@@ -10,7 +10,7 @@ from dispatch.orders import WorkOrder
 from dispatch.positions import Position
 from dispatch.privacy import ConsentState, consent_refusal
 from dispatch.sites import Site
-from dispatch.workers import LiveStatus, Worker, worker_state
+from dispatch.workers import LiveStatus, Worker, keeps_location, tracking_turn, worker_state
 
 
 def _point(lat: float, lon: float) -> dict[str, Any]:
@@ -28,13 +28,17 @@ def workers_to_geojson(
 
     `active` is the order each worker is working on, if any: en route / on site come from it. `untracked` names
     the workers whose fixes are not kept, with why (`untracked_reason`): such a worker is never drawn at a stored
-    fix, but at their home base, or without a place (geometry null, listed only), and says why.
+    fix, but at their home base, or without a place (geometry null, listed only), and says why. A worker off shift
+    (`keeps_location` false at `now`) is drawn so too, as "off_shift": location is for the shift only, and the wall
+    must not count them offline. `tracking_turns_at` says when that next changes (`tracking_turn`), for the page to
+    read the map again then.
     """
     active = active or {}
     untracked = untracked or {}
     features = []
     for worker in workers:
-        why = untracked.get(worker.id)
+        why = untracked.get(worker.id) or (None if keeps_location(worker, now) else "off_shift")
+        turn = tracking_turn(worker, now)
         position = latest.get(worker.id) if why is None else None
         geometry: dict[str, Any] | None
         if position is not None:
@@ -67,6 +71,7 @@ def workers_to_geojson(
                     "order_id": order.id if order else None,
                     "order_status": order.status.value if order else None,
                     "untracked": why,
+                    "tracking_turns_at": turn.isoformat() if turn is not None else None,
                 },
             }
         )

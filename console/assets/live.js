@@ -5,7 +5,9 @@
 // (bench/README.md, "Live map in the browser"). Order pushes come over the same socket onto the orders
 // layer (set_props) and the selected order's card.
 (function () {
-  const STATE_COLOURS = { idle: "#4ade80", en_route: "#38bdf8", on_site: "#f59e0b", offline: "#6b7280" };
+  const STATE_COLOURS = {
+    idle: "#4ade80", en_route: "#38bdf8", on_site: "#f59e0b", offline: "#6b7280", off_shift: "#374151",
+  };
   const ORDER_COLOURS = {
     new: "#f43f5e", assigned: "#a78bfa", accepted: "#818cf8", en_route: "#38bdf8", on_site: "#f59e0b",
     done: "#22c55e", declined: "#fb7185", failed: "#ef4444", cancelled: "#525252",
@@ -29,10 +31,15 @@
   function typeWord(type) { return TYPE_WORDS[type] ? _(TYPE_WORDS[type]) : String(type); }
   // Why a worker is not tracked (the snapshot's `untracked`, services/geojson.py untracked_reason): their fixes
   // are not kept, so the map shows them at their home base (or only in the list) and says so.
-  const UNTRACKED_WORDS = { no_consent: N_("no consent: not tracked"), consent_withdrawn: N_("consent withdrawn: not tracked") };
+  // "off_shift": location is kept on shift only, so off shift they are drawn at home too, and not counted offline.
+  const UNTRACKED_WORDS = {
+    no_consent: N_("no consent: not tracked"), consent_withdrawn: N_("consent withdrawn: not tracked"),
+    off_shift: N_("off shift"),
+  };
   function untrackedWords(why) { return _(UNTRACKED_WORDS[why] || UNTRACKED_WORDS.no_consent); }
 
   function stateOf(props, nowMs) {
+    if (props.untracked === "off_shift") return "off_shift";
     if (!props.fix_time) return "offline";
     if (nowMs - Date.parse(props.fix_time) > OFFLINE_AFTER_MS) return "offline";
     if (ACTIVE_ORDER_STATES[props.order_status]) return ACTIVE_ORDER_STATES[props.order_status];
@@ -168,6 +175,9 @@
   }
 
   function place(w, u) {
+    // A fix is pushed only while it is kept: a worker shown off shift has begun theirs (the read at the turn may
+    // not have come yet).
+    if (w.props.untracked === "off_shift") w.props.untracked = null;
     w.latlng = [u.lat, u.lon];
     Object.assign(w.props, {
       fix_time: u.fix_time, speed_mps: u.speed_mps, bearing_deg: u.bearing_deg,
@@ -388,9 +398,28 @@
 
   function refresh() {
     const nowMs = Date.now();
+    shiftTurns(nowMs);
     for (const [id, w] of fleet.workers) restyle(id, w, nowMs);
     renderPanel(nowMs);
     renderAlerts();
+  }
+
+  // When a worker's shift begins or ends (the snapshot's `tracking_turns_at`, services/geojson.py), the map is read
+  // again: the server says who is off shift, so this page's clock only says when to ask. A turn the server has not
+  // reached yet (the clocks differ) is asked about again each minute, for ten minutes.
+  const TURN_RETRY_MS = 60 * 1000;
+  const TURN_GIVE_UP_MS = 10 * 60 * 1000;
+  const turns = { askedMs: 0 };
+  function shiftTurns(nowMs) {
+    let due = false;
+    for (const w of fleet.workers.values()) {
+      const at = w.props.tracking_turns_at ? Date.parse(w.props.tracking_turns_at) : NaN;
+      if (at <= nowMs && nowMs - at < TURN_GIVE_UP_MS) due = true;
+    }
+    if (!due || nowMs - turns.askedMs < TURN_RETRY_MS) return;
+    turns.askedMs = nowMs;
+    window.outfield.shiftTurns += 1;
+    resync();
   }
 
   function loadScript(src) {
@@ -1242,6 +1271,8 @@
     updatesReceived: 0,
     lastLatencyMs: null,
     resyncs: 0,  // snapshots re-read on a connect or after a gap in the feed (tests read it)
+    shiftTurns: 0,  // snapshots re-read because a worker's shift began or ended (tests read it)
+    checkTurns: function (nowMs) { shiftTurns(nowMs); },  // the turn check at a given time (tests call it)
     alertsShown: 0,  // open alerts in the exceptions panel (tests read it)
     alertReads: 0,  // open-alert lists read and applied (tests read it)
     fitted: false,  // the map's view was fitted to every worker and open order (tests read it)

@@ -183,10 +183,12 @@ def layout(
 
 def legend(actor_name: str) -> html.Div:
     """Who is signed in, and what the workers' marker colours mean (the colours are style.css's `.dot`s, the
-    markers' live.js's STATE_COLOURS); a worker with no fix yet is drawn small and pale at their home base."""
+    markers' live.js's STATE_COLOURS); a worker with no fix yet, or off shift, is drawn small and pale at their home
+    base."""
     states = [("idle", _("Idle")), ("en_route", _("En route")), ("on_site", _("On site")), ("offline", _("Offline"))]
     keys = [html.Span([html.I(className="dot"), text], className=f"legend-key state-{state}") for state, text in states]
     keys.append(html.Span([html.I(className="dot"), _("No fix yet")], className="legend-key state-home"))
+    keys.append(html.Span([html.I(className="dot"), _("Off shift")], className="legend-key state-off_shift"))
     return html.Div(
         className="legend",
         children=[

@@ -295,13 +295,59 @@ def test_a_worker_without_a_fix_is_drawn_small_and_named_on_hover_until_the_firs
     assert "worker-home" not in marker.get_attribute("class")
     assert marker.evaluate(radius) == placed.evaluate(radius)
     # The legend says what the colours are: Hana, standing still, is drawn in the legend's "Idle" colour.
-    expect(page.locator(".legend-key")).to_have_text(["Idle", "En route", "On site", "Offline", "No fix yet"])
+    expect(page.locator(".legend-key")).to_have_text(
+        ["Idle", "En route", "On site", "Offline", "No fix yet", "Off shift"]
+    )
     colour = (
         "(el) => { const c = document.createElement('canvas').getContext('2d'); c.fillStyle = el.tagName === 'path'"
     )
     colour += " ? el.getAttribute('fill') : getComputedStyle(el).backgroundColor; return c.fillStyle; }"
     expect(marker).to_have_class(re.compile(r"worker-state-idle"))
     assert marker.evaluate(colour) == page.locator(".legend .state-idle .dot").evaluate(colour)
+    assert not [e for e in page.errors if "favicon" not in e], page.errors
+
+
+def test_a_worker_off_shift_is_drawn_at_home_not_counted_offline_and_the_map_is_read_again_at_their_turn(
+    page, console_server, fleet
+):
+    """Tests that a worker whose one-hour shift is hours away is listed "off shift", drawn small at their home base in
+    no state the counts show (before, every worker of a later shift counted "offline" on the wall), that their fix is
+    not kept, and that when the page's clock reaches their turn (their shift's start less 15 minutes) it reads the map
+    again, once."""
+    admin = {"Authorization": f"Bearer {console_server.admin_token}"}
+    hour = datetime.now(UTC).hour  # the test server's office clock is UTC
+    start = (hour + 12) % 24 if (hour + 12) % 24 < 23 else (hour + 10) % 24
+    shift = f"Mon-Sun {start:02d}:00-{start + 1:02d}:00"
+    r = requests.post(f"{console_server.url}/api/v1/workers", headers=admin, timeout=5,
+                      json={"name": "Otto Later", "device_id": "o-1", "home_base": {"lat": 43.736, "lon": 7.421},
+                            "shifts": [shift]})  # fmt: skip
+    assert r.status_code == 201, r.text
+    otto = r.json()["id"]
+    consent_on_paper(requests.post, admin, [otto], url=console_server.url)
+    ping(console_server, "o-1", 43.7391, 7.4272)
+    positions = requests.get(f"{console_server.url}/api/v1/workers/{otto}/positions", headers=admin, timeout=5)
+    assert positions.json() == []  # off shift: not kept
+    login(page, console_server)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.worker-row')].some("
+        "(r) => r.textContent.includes('Otto Later') && r.textContent.includes('off shift'))",
+        timeout=10_000,
+    )
+    marker = page.locator(f"path.worker-{otto}")
+    expect(marker).to_have_class(re.compile(r"worker-state-off_shift.*worker-home"))
+    offline = page.locator(".count-offline .count-n")
+    expect(offline).to_have_text(str(page.locator("path.worker-state-offline").count()))
+    snapshot = requests.get(f"{console_server.url}/api/v1/live", headers=admin, timeout=5).json()
+    (props,) = [f["properties"] for f in snapshot["workers"]["features"] if f["properties"]["worker_id"] == otto]
+    turn = datetime.fromisoformat(props["tracking_turns_at"])
+    assert turn.minute == 45 and (turn.hour + 1) % 24 == start, props
+    before = page.evaluate("() => window.outfield.resyncs")
+    page.evaluate("(ms) => window.outfield.checkTurns(ms)", (turn - timedelta(seconds=1)).timestamp() * 1000)
+    assert page.evaluate("() => window.outfield.shiftTurns") == 0  # not yet
+    page.evaluate("(ms) => window.outfield.checkTurns(ms)", (turn + timedelta(seconds=1)).timestamp() * 1000)
+    page.evaluate("(ms) => window.outfield.checkTurns(ms)", (turn + timedelta(seconds=30)).timestamp() * 1000)
+    page.wait_for_function("(n) => window.outfield.resyncs > n", arg=before, timeout=10_000)
+    assert page.evaluate("() => window.outfield.shiftTurns") == 1  # the turn asked once, the next ask a minute on
     assert not [e for e in page.errors if "favicon" not in e], page.errors
 
 

@@ -52,6 +52,27 @@ def test_a_worker_not_tracked_is_never_drawn_at_a_stored_fix_and_says_why():
     assert untracked_reason(ConsentState.GIVEN, required=True) is None
 
 
+def test_a_worker_off_shift_is_drawn_at_home_saying_so_and_the_map_knows_when_that_turns():
+    """Tests that at 20:00, after Ana's 07:00-19:00 shift, her last fix (18:50) is not drawn: she is at her home base,
+    "off_shift", and her tracking turns at 06:45 the next morning (her shift less the 15 minutes' grace); on shift at
+    08:00 she is at her fix and it turns at 19:15; a consent reason wins over off shift."""
+    evening = at("2025-03-03T20:00:00Z")
+    fix = {1: make_position("2025-03-03T18:50:00Z", lat=43.74, lon=7.43)}
+    (off,) = workers_to_geojson([make_worker()], fix, evening)["features"]
+    assert off["geometry"]["coordinates"] == [7.4276, 43.7394]
+    assert (off["properties"]["untracked"], off["properties"]["fix_time"]) == ("off_shift", None)
+    assert off["properties"]["tracking_turns_at"] == "2025-03-04T06:45:00+00:00"
+    (on,) = workers_to_geojson([make_worker()], {1: make_position(lat=43.74, lon=7.43)}, NOW)["features"]
+    assert on["geometry"]["coordinates"] == [7.43, 43.74] and on["properties"]["untracked"] is None
+    assert on["properties"]["tracking_turns_at"] == "2025-03-03T19:15:00+00:00"
+    (withdrawn,) = workers_to_geojson([make_worker()], fix, evening, untracked={1: "consent_withdrawn"})["features"]
+    assert withdrawn["properties"]["untracked"] == "consent_withdrawn"
+    (anytime,) = workers_to_geojson([make_worker(shifts=())], fix, evening)[
+        "features"
+    ]  # no calendar: the phone decides
+    assert anytime["properties"]["untracked"] is None and anytime["properties"]["tracking_turns_at"] is None
+
+
 def test_orders_are_drawn_at_their_site_with_status():
     """Tests that an order is drawn at its site, labelled with its type, site and status."""
     site = Site(id=5, name="Pharmacie du Port", address="", location=LatLon(43.735, 7.421))

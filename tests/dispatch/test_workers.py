@@ -23,6 +23,7 @@ from dispatch.workers import (
     keeps_location,
     kept_span,
     parse_shift,
+    tracking_turn,
     worker_input,
     worker_state,
 )
@@ -264,3 +265,15 @@ def test_a_shift_over_six_hours_has_its_break_window_in_its_middle_third():
     assert worker.break_window(datetime(2025, 3, 3, 20, 0, tzinfo=MONACO)) is None
     short = Shift(weekdays=(0, 1, 2, 3, 4, 5, 6), start=time(8), end=time(14), zone=MONACO)
     assert Worker(2, "Ben", "dev-2", shifts=(short,)).break_window(noon) is None
+
+
+def test_the_next_tracking_turn_is_the_shifts_end_or_the_next_start_with_the_grace():
+    """Tests that on a Mon-Fri 08:00-17:00 Monaco shift the turn is 17:15 while on it, 07:45 the next morning after it,
+    and on Friday evening Monday's 07:45; a worker without a calendar never turns."""
+    weekdays = Shift(weekdays=(0, 1, 2, 3, 4), start=time(8), end=time(17), zone=MONACO)
+    worker = Worker(1, "Ana", "dev-1", shifts=(weekdays,))
+    local = lambda d, hh, mm=0: datetime(2025, 3, d, hh, mm, tzinfo=MONACO)  # noqa: E731  # 3 March 2025: a Monday
+    assert tracking_turn(worker, local(3, 12)) == local(3, 17, 15)
+    assert tracking_turn(worker, local(3, 20)) == local(4, 7, 45)
+    assert tracking_turn(worker, local(7, 20)) == local(10, 7, 45)
+    assert tracking_turn(Worker(2, "Ben", "dev-2"), local(3, 12)) is None
