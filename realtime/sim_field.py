@@ -136,7 +136,7 @@ class MoveKind(StrEnum):
     SET_OFF = "set_off"
     """Say "on my way" (en route) and drive to the site."""
     DRIVE = "drive"
-    """Already en route (e.g. after a restart), but not driving there: drive there, nothing to report."""
+    """Already en route or on site (e.g. after a restart), but not sent there: go there, nothing to report."""
     CHECK_IN = "check_in"
     COMPLETE = "complete"
     """Send the service report and check out (done)."""
@@ -166,7 +166,7 @@ def decide(
     """The worker's next move and their memory after it, from their day, latest fix and `now`.
 
     An on-site order whose start the worker does not remember (the simulator restarted, or the
-    office checked them in) counts from `now`. `clock_now` is the office's time (the phone's clock: a sped-up
+    office checked them in) counts from `now`, and they go to its site and stay there. `clock_now` is the office's time (the phone's clock: a sped-up
     demo's `now` runs ahead of it), against which an accepted order's window says when to set off; until then
     the worker drives around.
     """
@@ -187,9 +187,11 @@ def decide(
         if memory.heading_to != order.id:
             return Move(MoveKind.DRIVE, order), Memory(heading_to=order.id)
         return Move(MoveKind.WAIT, order), memory
-    # On site.
+    # On site. One whose start they do not remember (the demo's seeded morning, a restart, the office's check-in) is
+    # worked from now, at its site: the simulator, left to itself, would drive around and leave it (the wall screen
+    # then read "left the site without checking out").
     if memory.working is None or memory.working[0] != order.id:
-        return Move(MoveKind.WAIT, order), Memory(heading_to=order.id, working=(order.id, now))
+        return Move(MoveKind.DRIVE, order), Memory(heading_to=order.id, working=(order.id, now))
     if (now - memory.working[1]).total_seconds() >= order.service_s:
         return Move(MoveKind.COMPLETE, order), memory
     return Move(MoveKind.WAIT, order), memory

@@ -90,11 +90,15 @@ def test_the_worker_stays_on_site_for_the_service_duration_then_completes() -> N
     assert decide(day, fix(CRUISE_TERMINAL), memory, clock.now())[0] == Move(MoveKind.COMPLETE, day[0])
 
 
-def test_an_on_site_order_without_a_remembered_start_counts_from_now() -> None:
-    """Tests that after a restart (or an office check-in) the service time is counted from when the worker saw it."""
+def test_an_on_site_order_without_a_remembered_start_counts_from_now_at_its_site() -> None:
+    """Tests that after a restart (or an office check-in, or the demo's seeded morning) the service time is counted
+    from when the worker saw it, and they are sent to the site to stay (left wandering, they drove off and the wall
+    screen said "left the site without checking out"), reporting nothing new."""
     day = [order(1, S.ON_SITE, service_s=600)]
     move, memory = decide(day, fix(CRUISE_TERMINAL), Memory(), START)
-    assert move.kind is MoveKind.WAIT and memory.working == (1, START)
+    assert move == Move(MoveKind.DRIVE, day[0]) and memory.working == (1, START)
+    assert action_items(move, fix=None, at=START, new_id=lambda: "x") == []
+    assert decide(day, fix(CRUISE_TERMINAL), memory, START + timedelta(seconds=1))[0].kind is MoveKind.WAIT
     assert decide(day, None, memory, START + timedelta(seconds=600))[0].kind is MoveKind.COMPLETE
 
 
