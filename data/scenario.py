@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from data import audit_repo
+from data import attendance_repo, audit_repo
 from data.field_repo import actor_for_worker
 from data.orders_repo import list_orders, save_change, upsert_order_by_reference
 from data.privacy_repo import consent_states, give_consent
@@ -27,11 +27,14 @@ from data.tables import SiteRow, UserRow, WorkerRow, WorkOrderRow
 from data.users_repo import actor_by_name, add_user, set_scope
 from data.workers_repo import list_workers, upsert_worker_by_device
 from dispatch.access import Role, TeamScope
-from dispatch.day_progress import DayOrder, DayWorker, could_serve, day_at
+from dispatch.attendance import clock_place
+from dispatch.checkin import verify_checkin
+from dispatch.day_progress import DayOrder, DayWorker, clock_marks, could_serve, day_at
 from dispatch.geo import LatLon
 from dispatch.lifecycle import Refused, transition
-from dispatch.localtime import NotALocalTime, local_day, local_to_utc
+from dispatch.localtime import NotALocalTime, day_bounds, local_day, local_to_utc
 from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder
+from dispatch.positions import Position
 from dispatch.privacy import ConsentSource, ConsentState
 from dispatch.workers import END_OF_DAY, Shift, Worker
 
@@ -552,6 +555,7 @@ def _work_the_day(
         rng=random.Random(f"{seed}:day-in-progress"),
         assign_ahead=assign_ahead,
     )
+    _clock_the_day(session, day=day, now=now, seed=seed, roster=roster)
     dispatcher = actor_by_name(session, "dispatcher")
     by_id = {o.id: o for o, _ in orders}
     for p in progress.orders:
@@ -564,3 +568,32 @@ def _work_the_day(
                 raise RuntimeError(f"demo day: order {order.id}: {moved.reason}")
             save_change(session, moved.change)
             order = moved.order
+
+
+def _clock_the_day(session: Session, *, day: date, now: datetime, seed: int, roster: list[Worker]) -> None:
+    """The clock-ins and -outs of the day up to `now` (`dispatch.day_progress.clock_marks`), each at the worker's home
+    base and verified there as the field page's would be; a worker with clock events that day already keeps theirs
+    (a later seed of the same day adds orders, not a second clock-in)."""
+    homes = {w.id: w.home_base for w in roster if w.home_base is not None}
+    start, end = day_bounds(day, next((w.shifts[0].zone for w in roster if w.shifts), UTC))
+    clocked = {w for w in homes if attendance_repo.clock_events(session, worker_id=w, start=start, end=end)}
+    marks = clock_marks(
+        day,
+        [DayWorker(w.id, w.skills, w.shifts[0], home) for w in roster if (home := homes.get(w.id)) is not None],
+        now=now,
+        rng=random.Random(f"{seed}:clock"),
+    )
+    for mark in marks:
+        if mark.worker_id in clocked:
+            continue
+        home = homes[mark.worker_id]
+        fix = Position(worker_id=mark.worker_id, device_id="push-link", fix_time=mark.at, device_time=mark.at,
+                       server_time=mark.at, latitude=home.lat, longitude=home.lon, accuracy_m=8.0)  # fmt: skip
+        place = clock_place(home, None)
+        assert place is not None  # a home base is a place
+        verdict = verify_checkin(place, fix, at=mark.at)
+        attendance_repo.add_clock_event(
+            session, client_action_id=f"demo-clock-{mark.worker_id}-{mark.kind}-{mark.at:%Y%m%dT%H%M%S}",
+            worker_id=mark.worker_id, kind=mark.kind, at=mark.at, location=home, accuracy_m=8.0,
+            verdict=verdict.kind.value, verdict_reason=verdict.reason, created_at=mark.at,
+        )  # fmt: skip

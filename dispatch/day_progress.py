@@ -168,6 +168,32 @@ def day_at(
     return DayAtNow(tuple(sorted(progress, key=lambda p: p.order_id)), _places(trips, workers, now))
 
 
+CLOCK_LATE_S = 300
+"""The seeded day's staff clock in (and out) within this many seconds after their shift starts (and ends)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClockMark:
+    """A clock-in ("in") or clock-out ("out") of a worker's shift, at `at`."""
+
+    worker_id: int
+    kind: str
+    at: datetime
+
+
+def clock_marks(day: date, workers: Sequence[DayWorker], *, now: datetime, rng: random.Random) -> list[ClockMark]:
+    """The clock-ins and clock-outs of the shifts on `day` (and their run into the next, `_spans`) up to `now`: each
+    worker clocks in a few minutes after their shift starts and out a few minutes after it ends."""
+    marks: list[ClockMark] = []
+    for w in workers:
+        for start, end in _spans(w.shift, day):
+            for kind, at in (("in", start), ("out", end)):
+                moment = at + timedelta(seconds=rng.uniform(0, CLOCK_LATE_S))
+                if moment <= now:
+                    marks.append(ClockMark(w.id, kind, moment))
+    return sorted(marks, key=lambda m: (m.at, m.worker_id))
+
+
 def _spans(shift: Shift, day: date) -> list[tuple[datetime, datetime]]:
     """`[start, end)` in UTC of the shift on `day` and on the next day (when it works those weekdays), the two as
     one when they meet (00:00-24:00 on both)."""

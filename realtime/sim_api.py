@@ -53,6 +53,10 @@ class DemoWorld:
         """Whether that phone sends at `at`: only on shift (± the grace the server keeps fixes in), as a real one."""
         return keeps_location(self.calendars[device_id], at)
 
+    def on_shift(self, device_id: str, at: datetime) -> bool:
+        """Whether that worker's shift holds `at` (without the grace): when they are clocked in."""
+        return self.calendars[device_id].on_shift(at)
+
 
 def demo_world(workers: Any, sites: Any, orders: Any, *, zone: tzinfo, today_at: datetime) -> DemoWorld:
     """The demo's world from the API's answers (workers, sites, work orders) in the office's `zone`.

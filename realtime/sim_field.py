@@ -232,3 +232,21 @@ def action_items(move: Move, *, fix: Report | None, at: datetime, new_id: Callab
                        "answers": simulated_answers(order.form)}  # fmt: skip
         return [item("report", report=report), item("check_out", location=location)]
     return []
+
+
+def clock_items(
+    *, on_shift: bool, clocked_in: bool | None, busy: bool, fix: Report | None, at: datetime, new_id: Callable[[], str]
+) -> list[dict[str, Any]]:
+    """The clock-in or clock-out a worker sends now (`POST /api/v1/field/<token>/actions`), or [] for none.
+
+    On shift and not clocked in: clock in; off shift and still clocked in: clock out, once the visit they are `busy`
+    with (on site or on their way) is over. `clocked_in` None (not known yet) sends nothing. The latest fix is the
+    evidence the server verifies against the home base.
+    """
+    if clocked_in is None or on_shift == clocked_in or (busy and not on_shift):
+        return []
+    item: dict[str, Any] = {"client_action_id": new_id(), "action": "clock_in" if on_shift else "clock_out",
+                            "at": at.isoformat()}  # fmt: skip
+    if fix is not None:
+        item["location"] = {"lat": fix.latitude, "lon": fix.longitude, "accuracy_m": fix.accuracy_m}
+    return [item]

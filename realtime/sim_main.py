@@ -141,7 +141,7 @@ def run(
     if staff is not None:
         field_staff = FieldStaff(
             api=staff.api, simulator=simulator, worker_ids=staff.worker_ids, start=simulator.now,
-            poll_s=staff.poll_s, new_id=staff.new_id, stamp=stamp,
+            poll_s=staff.poll_s, new_id=staff.new_id, stamp=stamp, on_shift=staff.on_shift,
         )  # fmt: skip
     fixes: dict[str, Report] = {}
     log.info("simulating %d worker(s) over %d destination(s), posting to %s", len(workers), len(destinations), url)

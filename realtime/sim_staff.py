@@ -36,7 +36,7 @@ import requests
 
 from dispatch import localtime
 from dispatch.orders import OrderStatus
-from realtime.sim_field import DayOrder, Memory, Move, MoveKind, action_items, decide, parse_day
+from realtime.sim_field import DayOrder, Memory, Move, MoveKind, action_items, clock_items, decide, parse_day
 from realtime.simulator import Report, Simulator
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,14 @@ class FieldApi:
         except ValueError as exc:
             return Failure(None, f"unreadable day: {exc}")
 
+    def clocked_in(self, token: str) -> bool | Failure:
+        """Whether the worker is clocked in now (the field page's attendance: their last clock event was an "in")."""
+        answer = self._call("get", f"/api/v1/field/{token}/attendance")
+        if isinstance(answer, Failure):
+            return answer
+        clocked = answer.get("clocked_in") if isinstance(answer, dict) else None
+        return clocked if isinstance(clocked, bool) else Failure(None, "attendance answer without clocked_in")
+
     def send_actions(self, token: str, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]] | Failure:
         """One result per action, in order (`status`: applied, duplicate, refused or invalid)."""
         answer = self._call("post", f"/api/v1/field/{token}/actions", json={"actions": list(items)})
@@ -132,6 +140,7 @@ class Api(Protocol):
     def issue_link(self, worker_id: int, day: date) -> str | Failure: ...
     def read_day(self, token: str) -> tuple[DayOrder, ...] | Failure: ...
     def send_actions(self, token: str, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]] | Failure: ...
+    def clocked_in(self, token: str) -> bool | Failure: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +151,8 @@ class StaffOptions:
     worker_ids: Mapping[str, int]
     poll_s: float
     new_id: Callable[[], str]
+    on_shift: Callable[[str, datetime], bool] | None = None
+    """`on_shift(device_id, at)` (the time sent): with it the workers clock in and out of their shifts."""
 
 
 @dataclass(slots=True)
@@ -159,6 +170,8 @@ class _Staffer:
     unsent: list[dict[str, Any]] = field(default_factory=list)
     """Actions decided but not yet answered by the server, resent as they are (same ids, same times)."""
     retry_at: datetime | None = None
+    clocked_in: bool | None = None
+    """Whether they are clocked in (None: not read yet for this link)."""
 
 
 class FieldStaff:
@@ -181,6 +194,7 @@ class FieldStaff:
         poll_s: float,
         new_id: Callable[[], str],
         stamp: Callable[[datetime], datetime] | None = None,
+        on_shift: Callable[[str, datetime], bool] | None = None,
     ) -> None:
         if poll_s <= 0:
             raise ValueError(f"poll_s {poll_s!r} must be > 0")
@@ -189,6 +203,7 @@ class FieldStaff:
         self._poll = timedelta(seconds=poll_s)
         self._new_id = new_id
         self._stamp = stamp or (lambda t: t)
+        self._on_shift = on_shift
         self._zone: tzinfo | None = None
         n = max(1, len(worker_ids))
         self._staff = [
@@ -213,6 +228,16 @@ class FieldStaff:
             return
         if now >= s.read_at and not self._read(s, now):
             return
+        if self._on_shift is not None:  # the shift's clock-in or -out comes before the visits
+            busy = any(o.status in (OrderStatus.ON_SITE, OrderStatus.EN_ROUTE) for o in s.day)
+            on_shift = self._on_shift(s.device_id, self._stamp(now))
+            clock = clock_items(on_shift=on_shift, clocked_in=s.clocked_in, busy=busy, fix=fix, at=self._stamp(now),
+                                new_id=self._new_id)  # fmt: skip
+            if clock:
+                s.unsent, s.clocked_in = clock, on_shift
+                log.info("%s: %s", s.device_id, clock[0]["action"].replace("_", " "))
+                self._send(s, now)
+                return
         move, memory = decide(s.day, fix, s.memory, now, clock_now=self._stamp(now))
         s.memory = memory
         self._steer(s, move, now)
@@ -242,13 +267,19 @@ class FieldStaff:
             if isinstance(token, Failure):
                 self._failed(s, now, "push link", token)
                 return False
-            s.token, s.link_day = token, today
+            s.token, s.link_day, s.clocked_in = token, today, None
         day = self._api.read_day(s.token)
         if isinstance(day, Failure):
             if day.status in (401, 403, 410):  # the link was revoked or expired: ask for another
                 s.token = None
             self._failed(s, now, "day", day)
             return False
+        if self._on_shift is not None and s.clocked_in is None:
+            clocked = self._api.clocked_in(s.token)
+            if isinstance(clocked, Failure):
+                self._failed(s, now, "attendance", clocked)
+                return False
+            s.clocked_in = clocked
         s.day = day
         s.read_at = now + self._poll
         return True

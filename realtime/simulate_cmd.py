@@ -115,6 +115,7 @@ def simulate(config: SimConfig) -> int:
             worker_ids=world.worker_ids,
             poll_s=DAY_READ_REAL_S * speed,
             new_id=action_ids(uuid.uuid4().hex[:12]),
+            on_shift=world.on_shift,
         )
         run(base_url=base_url, workers=list(world.workers), destinations=world.destinations,
             travel=HttpRoads(office.route), clock=clock, seed=config.seed, stop=stop, stamp=clock.to_base,

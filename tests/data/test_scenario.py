@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from data.attendance_repo import clock_events
 from data.audit_repo import list_audit
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.orders_repo import list_orders, order_history
@@ -31,6 +32,7 @@ from data.users_repo import actor_by_name, check_password, create_user
 from data.workers_repo import list_workers
 from dispatch.access import Role
 from dispatch.day_progress import could_serve
+from dispatch.localtime import day_bounds
 from dispatch.orders import OrderStatus, OrderType, WorkOrder
 from dispatch.privacy import ConsentSource, ConsentState
 from dispatch.workers import END_OF_DAY, Worker, keeps_location
@@ -101,6 +103,29 @@ def test_the_demo_opens_on_a_day_in_progress(session: Session) -> None:
             assert o.window.start <= on_site <= o.window.end
         if o.window.start > now + timedelta(hours=5):
             assert o.status in (OrderStatus.NEW, OrderStatus.ASSIGNED, OrderStatus.ACCEPTED)
+
+
+def test_the_day_in_progress_has_its_staff_clocked_in_at_home_and_seeding_again_adds_no_second_clock_in(
+    session: Session,
+) -> None:
+    """Tests that seeding at 10:40 Monaco (09:40 UTC) gives each worker whose shift has begun (the early and day shifts,
+    07:30 and 08:00) one clock-in within 5 minutes of its start, verified at their home base, and nobody
+    else one (before, the field page reminded every worker to clock in and the timesheets were empty); a second seed
+    of the day adds none."""
+    now = datetime(2025, 3, 3, 9, 40, tzinfo=UTC)
+    seed_demo(session, seed=0, day=DAY, zone=MONACO, now=now)
+    seed_demo(session, seed=0, day=DAY, zone=MONACO, now=now, reference_prefix="DEMO-again")
+    session.commit()
+    start, end = day_bounds(DAY, MONACO)
+    for worker in list_workers(session):
+        clocks = clock_events(session, worker_id=worker.id, start=start, end=end)
+        begun = worker.shifts[0].span_on(DAY)[0]
+        if begun > now:
+            assert clocks == [], worker.name
+            continue
+        (clock,) = clocks
+        assert (clock.kind, clock.verdict) == ("in", "verified"), worker.name
+        assert begun <= clock.at <= begun + timedelta(minutes=5) and clock.at <= now
 
 
 def test_the_seeded_demo_holds_no_working_api_token(session: Session) -> None:

@@ -95,8 +95,8 @@ def test_simulated_workers_report_through_osmand(demo, headers):
 
 def test_a_simulated_worker_works_an_order_assigned_to_them(demo, headers):
     """Tests that an order a dispatcher assigns to a simulated worker today goes accepted, en route, on site (with a
-    GPS-verified check-in) and done with a service report, through the push-link field API, and that the
-    simulator's API token stops working when it exits."""
+    GPS-verified check-in) and done with a service report, through the push-link field API, that the worker clocks in
+    for their shift there too, and that the simulator's API token stops working when it exits."""
     console_server = demo
     url = console_server.url
     worker = next(
@@ -142,6 +142,12 @@ def test_a_simulated_worker_works_an_order_assigned_to_them(demo, headers):
     assert [(c["kind"], c["verdict"]) for c in record["checkins"]] == [("in", "verified"), ("out", "verified")]
     assert record["report"] is not None
     assert "demo-07: check in (order" in output
+    # On shift (all day), the worker clocked in through the field page's attendance: their timesheet has begun.
+    assert "demo-07: clock in" in output
+    today = datetime.now(UTC).date().isoformat()
+    sheet = requests.get(f"{url}/api/v1/timesheets", headers=headers, timeout=5,
+                         params={"from": today, "to": today, "worker_id": worker["id"]}).json()  # fmt: skip
+    assert [row["started_at"] is not None for row in sheet["rows"]] == [True], sheet
     # Positions are personal data: the check-in's fix is not in the simulator's log.
     track = requests.get(f"{url}/api/v1/workers/{worker['id']}/positions", headers=headers, timeout=5).json()
     assert track and all(f"{p['latitude']:.5f}" not in output for p in track[-20:])

@@ -12,7 +12,17 @@ from dispatch.clock import ManualClock
 from dispatch.forms import checklist_form
 from dispatch.geo import LatLon
 from dispatch.orders import OrderStatus
-from realtime.sim_field import DayOrder, Memory, Move, MoveKind, action_items, decide, parse_day, simulated_answers
+from realtime.sim_field import (
+    DayOrder,
+    Memory,
+    Move,
+    MoveKind,
+    action_items,
+    clock_items,
+    decide,
+    parse_day,
+    simulated_answers,
+)
 from realtime.simulator import Report
 from tests.routing.network import CRUISE_TERMINAL, POST_OFFICE_CONDAMINE, POUND_FONTVIEILLE
 
@@ -164,3 +174,18 @@ def test_parse_day_reads_the_push_link_day_and_names_a_bad_field() -> None:
         parse_day({"orders": [body["orders"][0], {"id": 5, "status": "assigned"}]})
     with pytest.raises(ValueError, match="orders"):
         parse_day({"error": "link expired"})
+
+
+def test_the_clock_moves_of_a_worker_follow_their_shift_and_wait_for_the_visit_under_way() -> None:
+    """Tests that a worker on shift and not clocked in clocks in, one off shift still clocked in clocks out unless a
+    visit is under way (a visit does not hold back a clock-in), and that nothing is sent while it is not known whether they are clocked in."""
+    ids = itertools.count()
+
+    def moves(on_shift: bool, clocked_in: bool | None, busy: bool = False) -> list[str]:
+        items = clock_items(on_shift=on_shift, clocked_in=clocked_in, busy=busy, fix=fix(CRUISE_TERMINAL), at=START,
+                            new_id=lambda: f"c{next(ids)}")  # fmt: skip
+        return [i["action"] for i in items]
+
+    assert moves(True, False) == ["clock_in"] and moves(False, True) == ["clock_out"]
+    assert moves(True, True) == moves(False, False) == moves(True, None) == []
+    assert moves(False, True, busy=True) == [] and moves(True, False, busy=True) == ["clock_in"]

@@ -8,7 +8,7 @@ import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,6 +49,11 @@ class FakeFieldApi:
     calls: list[str] = field(default_factory=list)
     zone: tzinfo = UTC
     link_days: list[date] = field(default_factory=list)
+    clocked: bool = False
+
+    def clocked_in(self, token: str) -> bool | Failure:
+        self.calls.append("attendance")
+        return self.clocked
 
     def office_zone(self) -> tzinfo | Failure:
         self.calls.append("zone")
@@ -80,6 +85,11 @@ class FakeFieldApi:
                 results.append({"client_action_id": cid, "status": "duplicate"})
                 continue
             self.seen.add(cid)
+            if item["action"] in ("clock_in", "clock_out"):
+                self.clocked = item["action"] == "clock_in"
+                self.applied.append(item)
+                results.append({"client_action_id": cid, "status": "applied"})
+                continue
             order = next(o for o in self.orders if o.id == item["order_id"])
             to = ACTIONS.get(item["action"])
             if order.worker_id != worker_id:
@@ -100,8 +110,9 @@ class Run:
     """A simulator with its field staff, stepped by a manual clock as `sim_main.run` does each tick."""
 
     def __init__(
-        self, api: FakeFieldApi, workers: dict[str, LatLon], seed: int = 0, poll_s: float = 60, start: datetime = START
-    ) -> None:
+        self, api: FakeFieldApi, workers: dict[str, LatLon], seed: int = 0, poll_s: float = 60, start: datetime = START,
+        on_shift: Any = None,
+    ) -> None:  # fmt: skip
         self.api = api
         self.clock = ManualClock(start)
         self.sim = Simulator(
@@ -110,7 +121,7 @@ class Run:
         ids = itertools.count(1)
         self.staff = FieldStaff(
             api=api, simulator=self.sim, worker_ids={d: i + 1 for i, d in enumerate(workers)}, start=start,
-            poll_s=poll_s, new_id=lambda: f"act-{next(ids)}",
+            poll_s=poll_s, new_id=lambda: f"act-{next(ids)}", on_shift=on_shift,
         )  # fmt: skip
         self.fixes: dict[str, Report] = {}
 
@@ -127,7 +138,7 @@ class Run:
             waited += 5.0
 
     def applied(self) -> list[tuple[str, int]]:
-        return [(a["action"], a["order_id"]) for a in self.api.applied]
+        return [(a["action"], a.get("order_id")) for a in self.api.applied]
 
 
 def test_a_worker_works_their_orders_in_route_order_through_the_field_api() -> None:
@@ -152,6 +163,22 @@ def test_a_worker_works_their_orders_in_route_order_through_the_field_api() -> N
     assert by_action[("report", 8)]["at"] == by_action[("check_out", 8)]["at"]
     # Off again: the next drive leaves the last site.
     run.until(lambda: run.fixes["sim-1"].speed_mps > 0, max_s=3600)
+
+
+def test_a_worker_clocks_in_as_the_shift_begins_and_out_once_the_visit_running_past_its_end_is_done() -> None:
+    """Tests that a worker whose shift runs from 08:10 to 08:40 clocks in once at 08:10 (not before), with their fix as
+    evidence, and clocks out after checking out of a 50-minute visit that runs past 08:40, not in the middle of it."""
+    shift = (START.replace(minute=10), START.replace(minute=40))
+    api = FakeFieldApi([FakeOrder(8, 1, POUND_FONTVIEILLE, service_s=3000)])
+    run = Run(api, {"sim-1": POST_OFFICE_CONDAMINE}, on_shift=lambda device, at: shift[0] <= at < shift[1])
+    run.until(lambda: api.clocked)
+    clock_in = next(a for a in api.applied if a["action"] == "clock_in")
+    assert shift[0] <= datetime.fromisoformat(clock_in["at"]) < shift[0] + timedelta(seconds=10)
+    assert set(clock_in["location"]) == {"lat", "lon", "accuracy_m"}
+    run.until(lambda: not api.clocked)
+    assert [a for a, _ in run.applied()].count("clock_in") == 1
+    assert run.applied()[-3:] == [("report", 8), ("check_out", 8), ("clock_out", None)]
+    assert datetime.fromisoformat(api.applied[-1]["at"]) > shift[1]
 
 
 def test_a_worker_drives_the_road_route_to_the_order_and_reports_on_the_way() -> None:
