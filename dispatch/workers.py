@@ -141,11 +141,6 @@ class Worker:
         """`[start, end)` in UTC of the shift holding `at`; None off shift."""
         return next((span for s in self.shifts if (span := s.span_around(at)) is not None), None)
 
-    def break_window(self, at: datetime) -> tuple[datetime, datetime] | None:
-        """The break window (`break_window`) of the shift holding `at`; None off shift or on a short shift."""
-        span = self.shift_at(at)
-        return None if span is None else break_window(*span)
-
 
 LOCATION_GRACE = timedelta(minutes=15)
 """How long before a shift starts and after it ends a worker's location is still kept.

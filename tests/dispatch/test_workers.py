@@ -18,6 +18,7 @@ from dispatch.workers import (
     Shift,
     Worker,
     WorkerState,
+    break_window,
     fix_state,
     format_shift,
     keeps_location,
@@ -257,14 +258,18 @@ def test_a_local_shifts_kept_span_and_grace_are_in_utc():
 
 def test_a_shift_over_six_hours_has_its_break_window_in_its_middle_third():
     """Tests that a 07:00-15:30 Monaco shift's break may start from 09:50 to 12:40 local time, that a 08:00-14:00
-    shift (6 h) has no break, and that a worker off shift has no break window."""
+    shift (6 h) has no break, and that a worker off shift has no shift to take one in."""
     worker = Worker(1, "Ana", "dev-1", shifts=(MONACO_SHIFT,))
     noon = datetime(2025, 3, 3, 12, 0, tzinfo=MONACO)
-    opens, latest = worker.break_window(noon) or (None, None)
-    assert (opens, latest) == (datetime(2025, 3, 3, 9, 50, tzinfo=MONACO), datetime(2025, 3, 3, 12, 40, tzinfo=MONACO))
-    assert worker.break_window(datetime(2025, 3, 3, 20, 0, tzinfo=MONACO)) is None
+    shift = worker.shift_at(noon)
+    assert shift is not None and break_window(*shift) == (
+        datetime(2025, 3, 3, 9, 50, tzinfo=MONACO),
+        datetime(2025, 3, 3, 12, 40, tzinfo=MONACO),
+    )
+    assert worker.shift_at(datetime(2025, 3, 3, 20, 0, tzinfo=MONACO)) is None
     short = Shift(weekdays=(0, 1, 2, 3, 4, 5, 6), start=time(8), end=time(14), zone=MONACO)
-    assert Worker(2, "Ben", "dev-2", shifts=(short,)).break_window(noon) is None
+    short_span = Worker(2, "Ben", "dev-2", shifts=(short,)).shift_at(noon)
+    assert short_span is not None and break_window(*short_span) is None
 
 
 def test_the_next_tracking_turn_is_the_shifts_end_or_the_next_start_with_the_grace():
