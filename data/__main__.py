@@ -13,7 +13,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
@@ -26,6 +26,7 @@ from data.migrate import current_revision, head_revision, migrate
 from data.positions_repo import purge_positions
 from data.scenario import (
     DEMO_LOGINS,
+    HISTORY_DAYS,
     ORDER_COUNT,
     WORKER_COUNT,
     choose_demo,
@@ -34,6 +35,7 @@ from data.scenario import (
     is_empty,
     seed_chosen_demo,
     seed_demo,
+    seed_history,
 )
 from data.settings import Settings
 from data.users_repo import actor_by_name, create_user, issue_token, revoke_user_tokens, set_active, set_password
@@ -43,6 +45,8 @@ from dispatch.access import Role
 from dispatch.clock import SystemClock
 from dispatch.errors import MAX_ID
 from dispatch.fields import FieldError
+from dispatch.geo import LatLon, haversine_m
+from dispatch.road_path import RoadRoute
 from dispatch.workers import worker_input
 
 # Which command-line option a repository's field error is about, for messages such as "--name: ...".
@@ -298,9 +302,18 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
                     return 0
                 print(f"the stored demo is not live now ({state.describe()}): adding the demo of now")
             choice = choose_demo(now, zone)
+            if args.history_days:
+                past = seed_history(
+                    session, seed=settings.seed, today=choice.day, zone=zone, days=args.history_days,
+                    round_the_clock=choice.round_the_clock, route_of=_road_routes(settings), workers=args.workers,
+                    orders=args.orders, consent_text_version=settings.consent_text_version,
+                )  # fmt: skip
+                if past:
+                    print(f"demo history: {len(past)} day(s) worked, {past[0].isoformat()} to {past[-1].isoformat()}")
             summary = seed_chosen_demo(
                 session, seed=settings.seed, choice=choice, zone=zone, now=now, workers=args.workers,
                 orders=args.orders, consent_text_version=settings.consent_text_version,
+                route_of=_road_routes(settings) if args.history_days else None,
             )  # fmt: skip
             reason = choice.reason
     print(
@@ -310,6 +323,23 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     if reason is not None:
         print(f"demo: {reason}")
     return 0
+
+
+def _road_routes(settings: Settings) -> Callable[[LatLon, LatLon], RoadRoute]:
+    """Road routes between two points on the built network (straight lines where there is none), for the demo's
+    seeded trajectories."""
+    from routing.travel import make_travel_times
+
+    travel = make_travel_times(settings.osrm_dir)
+
+    def route_of(a: LatLon, b: LatLon) -> RoadRoute:
+        found = travel.route(a, b)
+        if found is not None:
+            return found
+        metres = haversine_m(a, b)
+        return RoadRoute(points=(a, b), duration_s=metres / 7.0, distance_m=metres, on_roads=False)
+
+    return route_of
 
 
 def cmd_demo_info(settings: Settings, _args: argparse.Namespace) -> int:
@@ -507,6 +537,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="the day of the demo orders (07:30-21:30), YYYY-MM-DD, in OUTFIELD_TIMEZONE (default: the demo that is "
         "live now: the rota's day from 07:30 to 19:00 there, else a round-the-clock rota (night, morning, "
         "afternoon) and orders in the next 12 hours)",
+    )
+    p.add_argument(
+        "--history-days",
+        type=int,
+        default=0,
+        metavar="N",
+        help="without --day/--all-day: also store the N days before today as worked, with the phones' trajectories "
+        "along the roads (and today's morning's), so reports, timesheets and history have a week to show; ./run demo "
+        f"uses {HISTORY_DAYS}",
     )
     p.add_argument(
         "--now",

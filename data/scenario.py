@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from data import attendance_repo, audit_repo
 from data.field_repo import actor_for_worker
 from data.orders_repo import list_orders, save_change, upsert_order_by_reference
+from data.positions_repo import insert_positions
 from data.privacy_repo import consent_states, give_consent
 from data.sites_repo import upsert_site_by_ref
 from data.tables import SiteRow, UserRow, WorkerRow, WorkOrderRow
@@ -29,13 +31,23 @@ from data.workers_repo import list_workers, upsert_worker_by_device
 from dispatch.access import Role, TeamScope
 from dispatch.attendance import clock_place
 from dispatch.checkin import verify_checkin
-from dispatch.day_progress import DayOrder, DayWorker, clock_marks, could_serve, day_at
+from dispatch.day_progress import (
+    DayAtNow,
+    DayOrder,
+    DayWorker,
+    Trip,
+    clock_marks,
+    could_serve,
+    day_at,
+    day_track,
+)
 from dispatch.geo import LatLon
 from dispatch.lifecycle import Refused, transition
 from dispatch.localtime import NotALocalTime, day_bounds, local_day, local_to_utc
-from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder
+from dispatch.orders import FINAL_STATUSES, OrderStatus, OrderType, TimeWindow, WorkOrder
 from dispatch.positions import Position
 from dispatch.privacy import ConsentSource, ConsentState
+from dispatch.road_path import RoadRoute
 from dispatch.workers import END_OF_DAY, Shift, Worker
 
 MONACO_POIS = Path(__file__).resolve().parent / "datasets" / "scenario" / "monaco_pois_osm.csv"
@@ -198,6 +210,9 @@ def seed_demo(
     reference_prefix: str | None = None,
     assign_ahead: bool = False,
     first_window_min: int = 30,
+    route_of: Callable[[LatLon, LatLon], RoadRoute] | None = None,
+    consent_at: datetime | None = None,
+    orders_salt: str | None = None,
 ) -> DemoSummary:
     """Store the demo scenario for `day`: all Monaco sites, 30 workers, 120 orders and the demo users.
 
@@ -221,6 +236,10 @@ def seed_demo(
     through the lifecycle with who and when. Orders that already existed keep their status. Every worker
     with no consent on record consented to tracking on paper (`consent_text_version`), recorded by the demo's
     admin and audited, so the simulated phones are tracked; a consent withdrawn meanwhile stays withdrawn.
+    With `route_of` (road routes between two points) the worked day also leaves its phones' fixes, along the roads
+    (`dispatch.day_progress.day_track`): the trajectories of the morning, or of a past day (`seed_history`).
+    `consent_at` is when the paper consents were recorded (default `now`); `orders_salt` draws the orders from a
+    generator of their own (the same workers, another day's orders).
     The caller commits.
     """
     if all_day and round_the_clock:
@@ -247,8 +266,9 @@ def seed_demo(
     if orders_span is not None:
         made_at = min(made_at, span[0] - timedelta(hours=3))
     prefix = reference_prefix or f"DEMO-{day.isoformat()}"
+    order_rng = rng if orders_salt is None else random.Random(f"{seed}:{orders_salt}")
     created = _store_orders(
-        session, rng, pois, site_ids, roster, span, prefix, orders, made_at, first_window_min,
+        session, order_rng, pois, site_ids, roster, span, prefix, orders, made_at, first_window_min,
         per_shift=round_the_clock,
     )  # fmt: skip
     for name, password, role in DEMO_LOGINS:
@@ -260,9 +280,15 @@ def seed_demo(
     if actor_by_name(session, SIMULATOR_USER) is None:
         # No token until one is made for the simulator (`python -m data create-token --name simulator`).
         add_user(session, name=SIMULATOR_USER, role=Role.DISPATCHER)
-    _record_paper_consents(session, roster, text_version=consent_text_version, at=now or _at(day, time(6, 0), zone))
+    consented = consent_at or now or _at(day, time(6, 0), zone)
+    _record_paper_consents(session, roster, text_version=consent_text_version, at=consented)
     if now is not None and created:
-        _work_the_day(session, day=day, now=now, seed=seed, roster=roster, orders=created, assign_ahead=assign_ahead)
+        progress = _work_the_day(
+            session, day=day, now=now, seed=seed, roster=roster, orders=created, assign_ahead=assign_ahead
+        )
+        if route_of is not None:
+            _track_the_day(session, day=day, now=now, seed=seed, roster=roster, trips=progress.trips,
+                           route_of=route_of)  # fmt: skip
     return DemoSummary(
         day=day,
         sites=len(pois),
@@ -319,6 +345,7 @@ def seed_chosen_demo(
     workers: int = WORKER_COUNT,
     orders: int = ORDER_COUNT,
     consent_text_version: str = "1",
+    route_of: Callable[[LatLon, LatLon], RoadRoute] | None = None,
 ) -> DemoSummary:
     """`seed_demo` as `choose_demo` chose it at `now`, the day worked up to `now` and the rest of it assigned ahead
     (but a share left new for the dispatcher), so the simulated staff have work until the orders' windows end.
@@ -327,7 +354,7 @@ def seed_chosen_demo(
         session, seed=seed, day=choice.day, zone=zone, workers=workers, orders=orders, now=now,
         round_the_clock=choice.round_the_clock, consent_text_version=consent_text_version,
         orders_span=(choice.orders_from, choice.orders_until), reference_prefix=choice.reference_prefix,
-        assign_ahead=True, first_window_min=0 if choice.round_the_clock else 30,
+        assign_ahead=True, first_window_min=0 if choice.round_the_clock else 30, route_of=route_of,
     )  # fmt: skip
 
 
@@ -545,7 +572,7 @@ def _work_the_day(
     roster: list[Worker],
     orders: list[tuple[WorkOrder, LatLon]],
     assign_ahead: bool = False,
-) -> None:
+) -> DayAtNow:
     """Record the day up to `now` (`dispatch.day_progress`): the dispatcher assigns, the workers do the rest."""
     progress = day_at(
         day,
@@ -568,6 +595,7 @@ def _work_the_day(
                 raise RuntimeError(f"demo day: order {order.id}: {moved.reason}")
             save_change(session, moved.change)
             order = moved.order
+    return progress
 
 
 def _clock_the_day(session: Session, *, day: date, now: datetime, seed: int, roster: list[Worker]) -> None:
@@ -597,3 +625,105 @@ def _clock_the_day(session: Session, *, day: date, now: datetime, seed: int, ros
             worker_id=mark.worker_id, kind=mark.kind, at=mark.at, location=home, accuracy_m=8.0,
             verdict=verdict.kind.value, verdict_reason=verdict.reason, created_at=mark.at,
         )  # fmt: skip
+
+
+def _track_the_day(
+    session: Session,
+    *,
+    day: date,
+    now: datetime,
+    seed: int,
+    roster: list[Worker],
+    trips: Sequence[Trip],
+    route_of: Callable[[LatLon, LatLon], RoadRoute],
+) -> int:
+    """The phones' fixes of the day worked up to `now` (`day_track`, along `route_of`'s roads), within each worker's
+    shift on `day`; how many were stored. A fix a phone already sent (the same worker and time) is not stored twice."""
+    rng = random.Random(f"{seed}:track:{day.isoformat()}")
+    fixes: list[Position] = []
+    for w in roster:
+        if w.home_base is None or not w.shifts or day.weekday() not in w.shifts[0].weekdays:
+            continue
+        start, end = w.shifts[0].span_on(day)
+        if start >= now:
+            continue
+        mine = [t for t in trips if t.worker_id == w.id and start <= t.depart < end]
+        worker = DayWorker(w.id, w.skills, w.shifts[0], w.home_base)
+        for f in day_track(worker, mine, (start, min(end, now)), route_of, rng=rng):
+            fixes.append(
+                Position(
+                    worker_id=w.id,
+                    device_id=w.device_id,
+                    fix_time=f.at,
+                    device_time=f.at,
+                    server_time=f.at,
+                    latitude=round(f.point.lat, 6),
+                    longitude=round(f.point.lon, 6),
+                    accuracy_m=8.0,
+                    speed_mps=round(f.speed_mps, 2),
+                    bearing_deg=round(f.bearing_deg, 1),
+                )  # fmt: skip
+            )
+    for chunk in range(0, len(fixes), 5000):
+        insert_positions(session, fixes[chunk : chunk + 5000])
+    return len(fixes)
+
+
+HISTORY_DAYS = 6
+"""How many days before today `./run demo` seeds as worked (`seed-demo --history-days`): a manager's week to look back
+on (reports, timesheets, trajectories, history) from the first minute."""
+
+
+def seed_history(
+    session: Session,
+    *,
+    seed: int,
+    today: date,
+    zone: ZoneInfo,
+    days: int,
+    round_the_clock: bool = False,
+    route_of: Callable[[LatLon, LatLon], RoadRoute] | None = None,
+    workers: int = WORKER_COUNT,
+    orders: int = ORDER_COUNT,
+    consent_text_version: str = "1",
+) -> list[date]:
+    """Store the `days` days before `today` as worked to their end, oldest first: each day's orders (drawn for that
+    day, references `DEMO-<day>-past-NNN`) done through the lifecycle, clocked in and out, and, with `route_of`, the
+    phones' fixes along the roads. An order nobody could reach that day is cancelled at its end by the dispatcher.
+    A day already stored is left as it is. The workers are `seed_demo`'s, on the rota `round_the_clock` says (the one
+    today's demo uses), their paper consent recorded before the first day. Returns the days stored.
+    """
+    stored: list[date] = []
+    first = today - timedelta(days=days)
+    for back in range(days, 0, -1):
+        day = today - timedelta(days=back)
+        prefix = f"DEMO-{day.isoformat()}-past"
+        if session.scalar(select(func.count()).where(WorkOrderRow.reference.like(f"{prefix}-%"))):
+            continue
+        end = _at(day + timedelta(days=1), time(0), zone)
+        span = (_at(day, ORDERS_FROM, zone), _at(day, ORDERS_UNTIL, zone))
+        if round_the_clock:
+            span = (_at(day, time(0, 30), zone), _at(day, time(23, 0), zone))
+        seed_demo(
+            session, seed=seed, day=day, zone=zone, workers=workers, orders=orders, now=end,
+            round_the_clock=round_the_clock, consent_text_version=consent_text_version, orders_span=span,
+            reference_prefix=prefix, route_of=route_of, consent_at=_at(first, time(6, 0), zone),
+            orders_salt=day.isoformat(),
+        )  # fmt: skip
+        _cancel_unserved(session, prefix=prefix, at=end)
+        stored.append(day)
+    return stored
+
+
+def _cancel_unserved(session: Session, *, prefix: str, at: datetime) -> None:
+    """Cancel the orders of a past day (references starting with `prefix`) still open at its end, as the dispatcher."""
+    dispatcher = actor_by_name(session, "dispatcher")
+    for order in list_orders(session):
+        if not order.reference.startswith(f"{prefix}-") or order.status in FINAL_STATUSES:
+            continue
+        moved = transition(
+            order, OrderStatus.CANCELLED, actor=dispatcher, at=at, reason="nobody could serve it that day"
+        )
+        if isinstance(moved, Refused):
+            raise RuntimeError(f"demo history: order {order.id}: {moved.reason}")
+        save_change(session, moved.change)

@@ -16,12 +16,13 @@ the dispatcher's work. Everything random comes from the `rng` passed in.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from dispatch.geo import LatLon, haversine_m
 from dispatch.orders import OrderStatus, TimeWindow
+from dispatch.road_path import RoadRoute
 from dispatch.workers import Shift
 
 S = OrderStatus
@@ -71,11 +72,26 @@ class OrderProgress:
 
 
 @dataclass(frozen=True, slots=True)
+class Trip:
+    """A worker's drive from `origin` (set off at `depart`) to an order's `site` (arrived at `arrive`), and when the
+    visit there was over (`done`)."""
+
+    worker_id: int
+    depart: datetime
+    arrive: datetime
+    done: datetime
+    origin: LatLon
+    site: LatLon
+
+
+@dataclass(frozen=True, slots=True)
 class DayAtNow:
-    """Every order's progress, and where each worker is at `now` (on site, part way, or where they stopped last)."""
+    """Every order's progress, and where each worker is at `now` (on site, part way, or where they stopped last);
+    `trips` are the day's drives, those still ahead of `now` included, in the order they set off."""
 
     orders: tuple[OrderProgress, ...]
     places: dict[int, LatLon]
+    trips: tuple[Trip, ...] = ()
 
 
 @dataclass(slots=True)
@@ -119,7 +135,7 @@ def day_at(
             free[w.id, n] = _Free(start, w.home, start, end)
     by_id = {w.id: w for w in workers}
     progress: list[OrderProgress] = []
-    trips: dict[int, list[tuple[datetime, datetime, LatLon, LatLon]]] = {w.id: [] for w in workers}
+    trips: dict[int, list[tuple[datetime, datetime, LatLon, LatLon, datetime]]] = {w.id: [] for w in workers}
     for o in sorted(orders, key=lambda o: (o.window.start, o.id)):
         best: tuple[datetime, tuple[int, int], datetime] | None = None  # arrival, worker and occurrence, departure
         for key, f in free.items():
@@ -163,9 +179,14 @@ def day_at(
         progress.append(OrderProgress(o.id, wid, tuple(s for s in timeline if s.at <= now)))
         if not f.break_taken and f.at >= f.shift_start + (f.shift_end - f.shift_start) / 2:
             f.break_taken = True  # the 30 minutes were added before this departure
-        trips[wid].append((depart, arrive, f.place, o.site))
+        trips[wid].append((depart, arrive, f.place, o.site, done))
         f.at, f.place = done, o.site
-    return DayAtNow(tuple(sorted(progress, key=lambda p: p.order_id)), _places(trips, workers, now))
+    drives = sorted(
+        (Trip(wid, depart, arrive, done_at, origin, site) for wid, legs in trips.items()
+         for depart, arrive, origin, site, done_at in legs),
+        key=lambda t: (t.depart, t.worker_id),
+    )  # fmt: skip
+    return DayAtNow(tuple(sorted(progress, key=lambda p: p.order_id)), _places(trips, workers, now), tuple(drives))
 
 
 CLOCK_LATE_S = 300
@@ -224,12 +245,13 @@ def could_serve(shift: Shift, window: TimeWindow, service_s: int, *, travel: tim
 
 
 def _places(
-    trips: dict[int, list[tuple[datetime, datetime, LatLon, LatLon]]], workers: Sequence[DayWorker], now: datetime
-) -> dict[int, LatLon]:
+    trips: dict[int, list[tuple[datetime, datetime, LatLon, LatLon, datetime]]], workers: Sequence[DayWorker],
+    now: datetime,
+) -> dict[int, LatLon]:  # fmt: skip
     places: dict[int, LatLon] = {}
     for w in workers:
         here = w.home
-        for depart, arrive, origin, site in sorted(trips.get(w.id, []), key=lambda t: t[0]):
+        for depart, arrive, origin, site, _done in sorted(trips.get(w.id, []), key=lambda t: t[0]):
             if now < depart:
                 break
             if now >= arrive:
@@ -240,3 +262,80 @@ def _places(
             break
         places[w.id] = here
     return places
+
+
+@dataclass(frozen=True, slots=True)
+class TrackFix:
+    """One fix of a worker's phone on a day worked by `day_at`: where, when, and how fast (m/s)."""
+
+    worker_id: int
+    at: datetime
+    point: LatLon
+    speed_mps: float
+    bearing_deg: float
+
+
+HOME_AFTER = timedelta(minutes=5)
+"""A worker sets off home this long after their last visit is over."""
+
+
+def day_track(
+    worker: DayWorker,
+    trips: Sequence[Trip],
+    span: tuple[datetime, datetime],
+    route_of: Callable[[LatLon, LatLon], RoadRoute],
+    *,
+    rng: random.Random,
+    still_every_s: float = 120.0,
+    drive_every_s: float = 15.0,
+) -> list[TrackFix]:
+    """The fixes a worker's phone took over their shift `span`, worked as `trips` (theirs, in order) say.
+
+    They stand at home from the shift's start, drive each trip along `route_of(origin, site)` (the road route, its
+    time stretched to the trip's), stand at the site until the next, and drive home after the last visit; a fix every
+    `drive_every_s` while driving and every `still_every_s` while standing (a few metres of GPS noise from `rng`).
+    """
+    start, end = span
+    legs: list[tuple[datetime, datetime, LatLon, LatLon]] = [(t.depart, t.arrive, t.origin, t.site) for t in trips]
+    if trips and trips[-1].site != worker.home:
+        last = trips[-1]
+        home = route_of(last.site, worker.home)
+        leave = max(last.done, last.arrive) + HOME_AFTER
+        legs.append((leave, leave + timedelta(seconds=home.duration_s), last.site, worker.home))
+    fixes: list[TrackFix] = []
+    place, t = worker.home, start
+    for depart, arrive, origin, site in legs:
+        fixes.extend(_standing(worker.id, place, t, min(depart, end), still_every_s, rng))
+        if depart >= end:
+            return fixes
+        fixes.extend(_driving(worker.id, route_of(origin, site), depart, min(arrive, end), arrive, drive_every_s))
+        place, t = site, arrive
+    fixes.extend(_standing(worker.id, place, t, end, still_every_s, rng))
+    return fixes
+
+
+def _standing(
+    worker_id: int, place: LatLon, start: datetime, end: datetime, every_s: float, rng: random.Random
+) -> list[TrackFix]:
+    out = []
+    t = start
+    while t < end:
+        noise = LatLon(place.lat + rng.gauss(0, 2e-5), place.lon + rng.gauss(0, 3e-5))  # about 2-3 m
+        out.append(TrackFix(worker_id, t, noise, 0.0, 0.0))
+        t += timedelta(seconds=every_s)
+    return out
+
+
+def _driving(
+    worker_id: int, route: RoadRoute, depart: datetime, until: datetime, arrive: datetime, every_s: float
+) -> list[TrackFix]:
+    out = []
+    took_s = max(1.0, (arrive - depart).total_seconds())
+    scale = route.duration_s / took_s  # the road route's own time against the trip's
+    speed = route.distance_m / took_s
+    t = depart
+    while t < until:
+        point, bearing, _ = route.position_at((t - depart).total_seconds() * scale)
+        out.append(TrackFix(worker_id, t, point, speed, bearing))
+        t += timedelta(seconds=every_s)
+    return out

@@ -17,11 +17,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import func, select
 
 from data.__main__ import IMPORT_KINDS, main
 from data.db import make_engine, make_sessionmaker
 from data.orders_repo import list_orders
 from data.sites_repo import list_sites
+from data.tables import PositionRow
 from data.users_repo import actor_for_token
 from data.workers_repo import get_worker, list_workers
 from dispatch.access import Role
@@ -165,6 +167,26 @@ def test_seed_demo_seeds_monacos_day_by_default(
     assert {w.zone for w in workers} == {monaco}
     early = [w for w in workers if w.shifts[0].start == time(7, 30)]
     assert early and all(w.on_shift(datetime(2026, 7, 1, 5, 45, tzinfo=UTC)) for w in early)  # 07:45 in Monaco
+
+
+def test_seed_demo_with_history_stores_the_days_before_once(
+    cli_env: dict[str, str], capsys, fast_password_hashing
+) -> None:
+    """Tests that `seed-demo --if-empty --history-days 1` (what `./run demo` runs, with 6) at 12:00 Monaco on 1 July
+    stores 30 June as worked (its orders closed, its phones' fixes) before today's demo, says so, and that a restart
+    on the live demo stores no second history."""
+    assert main(["seed-demo", "--if-empty", "--history-days", "1", "--now", "2026-07-01T10:00:00+00:00"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "demo history: 1 day(s) worked, 2026-06-30 to 2026-06-30" and "demo for 2026-07-01" in out[1]
+    with _session(cli_env) as session:
+        past = [o for o in list_orders(session) if o.reference.startswith("DEMO-2026-06-30-past-")]
+        fixes = session.scalar(select(func.count()).select_from(PositionRow))
+    assert len(past) == 120 and all(o.status.value in ("done", "cancelled") for o in past)
+    assert fixes and fixes > 1000
+    assert main(["seed-demo", "--if-empty", "--history-days", "1", "--now", "2026-07-01T10:05:00+00:00"]) == 0
+    assert "demo kept as seeded before" in capsys.readouterr().out
+    with _session(cli_env) as session:
+        assert session.scalar(select(func.count()).select_from(PositionRow)) == fixes
 
 
 def test_seed_demo_at_night_seeds_a_round_the_clock_rota_and_if_empty_keeps_a_live_demo_and_revives_a_dead_one(

@@ -15,6 +15,7 @@ from data.attendance_repo import clock_events
 from data.audit_repo import list_audit
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.orders_repo import list_orders, order_history
+from data.positions_repo import positions_between
 from data.privacy_repo import consent_states, latest_consent, withdraw_consent
 from data.scenario import (
     DEMO_LOGINS,
@@ -25,6 +26,7 @@ from data.scenario import (
     monaco_pois,
     seed_chosen_demo,
     seed_demo,
+    seed_history,
 )
 from data.sites_repo import list_sites, site_by_ref
 from data.tables import ApiTokenRow, UserRow
@@ -32,9 +34,11 @@ from data.users_repo import actor_by_name, check_password, create_user
 from data.workers_repo import list_workers
 from dispatch.access import Role
 from dispatch.day_progress import could_serve
+from dispatch.geo import haversine_m
 from dispatch.localtime import day_bounds
 from dispatch.orders import OrderStatus, OrderType, WorkOrder
 from dispatch.privacy import ConsentSource, ConsentState
+from dispatch.road_path import RoadRoute
 from dispatch.workers import END_OF_DAY, Worker, keeps_location
 
 DAY = date(2025, 3, 3)
@@ -126,6 +130,48 @@ def test_the_day_in_progress_has_its_staff_clocked_in_at_home_and_seeding_again_
         (clock,) = clocks
         assert (clock.kind, clock.verdict) == ("in", "verified"), worker.name
         assert begun <= clock.at <= begun + timedelta(minutes=5) and clock.at <= now
+
+
+def _straight(a, b):
+    metres = haversine_m(a, b)
+    return RoadRoute(points=(a, b), duration_s=metres / 8.0, distance_m=metres, on_roads=False)
+
+
+def test_the_demos_history_is_the_days_before_worked_to_their_end_with_the_phones_tracks(session: Session) -> None:
+    """Tests that two days of history before 5 March hold each day's orders closed (done, or cancelled by the
+    dispatcher when nobody could serve them), a clock-in and -out for each worker who worked, and the phones' fixes
+    within each worker's shift only; that today's morning has its fixes up to now; and that seeding the history again
+    stores nothing more."""
+    today = date(2025, 3, 5)
+    small = {"workers": 10, "orders": 40}
+    past = seed_history(session, seed=0, today=today, zone=MONACO, days=2, route_of=_straight, **small)
+    now = datetime(2025, 3, 5, 9, 40, tzinfo=UTC)
+    seed_demo(session, seed=0, day=today, zone=MONACO, now=now, route_of=_straight, **small)
+    session.commit()
+    assert past == [date(2025, 3, 3), date(2025, 3, 4)]
+    orders = list_orders(session)
+    for day in past:
+        mine = [o for o in orders if o.reference.startswith(f"DEMO-{day.isoformat()}-past-")]
+        assert len(mine) == 40 and {o.status for o in mine} <= {OrderStatus.DONE, OrderStatus.CANCELLED}
+        assert sum(o.status is OrderStatus.DONE for o in mine) >= 30
+    workers = list_workers(session)
+    fixes = 0
+    for day in (*past, today):
+        start, end = day_bounds(day, MONACO)
+        for worker in workers:
+            shift = worker.shifts[0].span_on(day)
+            track = positions_between(session, worker_id=worker.id, start=start, end=end)
+            assert all(shift[0] <= p.fix_time < shift[1] and (day != today or p.fix_time <= now) for p in track)
+            fixes += len(track)
+            kinds = [c.kind for c in clock_events(session, worker_id=worker.id, start=start, end=end)]
+            assert kinds == (["in", "out"] if day in past else ["in"] if shift[0] <= now else [])
+    assert fixes > 5_000
+    assert seed_history(session, seed=0, today=today, zone=MONACO, days=2, route_of=_straight, **small) == []
+    session.commit()
+    again = sum(
+        len(positions_between(session, worker_id=w.id, start=day_bounds(past[0], MONACO)[0], end=now)) for w in workers
+    )
+    assert again == fixes
 
 
 def test_the_seeded_demo_holds_no_working_api_token(session: Session) -> None:

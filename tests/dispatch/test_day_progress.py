@@ -5,9 +5,10 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, time, timedelta
 
-from dispatch.day_progress import DayOrder, DayWorker, could_serve, day_at
-from dispatch.geo import LatLon
+from dispatch.day_progress import DayOrder, DayWorker, could_serve, day_at, day_track
+from dispatch.geo import LatLon, haversine_m
 from dispatch.orders import OrderStatus, TimeWindow
+from dispatch.road_path import RoadRoute
 from dispatch.workers import END_OF_DAY, Shift
 
 DAY = date(2025, 3, 3)
@@ -83,3 +84,29 @@ def test_orders_past_midnight_go_to_the_next_days_night_shift_and_a_window_at_a_
     assert not could_serve(night.shift, change, 90 * 60, travel=quarter)
     assert not could_serve(Shift(tuple(range(7)), time(8), time(16)), change, 90 * 60, travel=quarter)
     assert could_serve(night.shift, change, 45 * 60, travel=quarter)
+
+
+def straight(a: LatLon, b: LatLon) -> RoadRoute:
+    metres = haversine_m(a, b)
+    return RoadRoute(points=(a, b), duration_s=metres / 10.0, distance_m=metres, on_roads=False)
+
+
+def test_a_worked_day_leaves_the_phones_track_home_drive_site_drive_home() -> None:
+    """Tests that the phone's fixes of the worked day start at home at the shift's start, drive to each site (moving,
+    closer at every fix) arriving when the trip says, stand at the site until the next drive, go home after the last
+    visit, and stop at the shift's end: every fix within the shift, in time order."""
+    day = day_at(DAY, ORDERS[:3], [WORKER], now=at(23), rng=random.Random(0), unassigned_later=0.0)
+    trips = [t for t in day.trips if t.worker_id == 1]
+    assert [t.site for t in trips] == [SITE_A, SITE_B, SITE_C]
+    fixes = day_track(WORKER, trips, (at(8), at(17)), straight, rng=random.Random(1))
+    times = [f.at for f in fixes]
+    assert times == sorted(times) and times[0] == at(8) and times[-1] < at(17)
+    assert haversine_m(fixes[0].point, HOME) < 10 and haversine_m(fixes[-1].point, HOME) < 10
+    to_b = [f for f in fixes if trips[1].depart <= f.at < trips[1].arrive]
+    assert to_b and all(f.speed_mps > 0 for f in to_b)
+    gaps = [haversine_m(f.point, SITE_B) for f in to_b]
+    assert gaps == sorted(gaps, reverse=True)
+    at_b = [f for f in fixes if trips[1].arrive <= f.at < trips[2].depart]
+    assert at_b and all(f.speed_mps == 0 and haversine_m(f.point, SITE_B) < 10 for f in at_b)
+    cut = day_track(WORKER, trips, (at(8), trips[1].depart), straight, rng=random.Random(1))
+    assert cut and max(f.at for f in cut) < trips[1].depart  # a day worked up to now stops there
