@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from data import attendance_repo, audit_repo
-from data.field_repo import actor_for_worker
+from data.field_repo import actor_for_worker, add_checkin
 from data.orders_repo import list_orders, save_change, upsert_order_by_reference
 from data.positions_repo import insert_positions
 from data.privacy_repo import consent_states, give_consent
@@ -48,6 +48,7 @@ from dispatch.orders import FINAL_STATUSES, OrderStatus, OrderType, TimeWindow, 
 from dispatch.positions import Position
 from dispatch.privacy import ConsentSource, ConsentState
 from dispatch.road_path import RoadRoute
+from dispatch.sites import Site
 from dispatch.workers import END_OF_DAY, Shift, Worker
 
 MONACO_POIS = Path(__file__).resolve().parent / "datasets" / "scenario" / "monaco_pois_osm.csv"
@@ -585,6 +586,7 @@ def _work_the_day(
     _clock_the_day(session, day=day, now=now, seed=seed, roster=roster)
     dispatcher = actor_by_name(session, "dispatcher")
     by_id = {o.id: o for o, _ in orders}
+    sites = {o.id: site for o, site in orders}
     for p in progress.orders:
         order = by_id[p.order_id]
         for step in p.steps:
@@ -595,7 +597,25 @@ def _work_the_day(
                 raise RuntimeError(f"demo day: order {order.id}: {moved.reason}")
             save_change(session, moved.change)
             order = moved.order
+            if step.status in CHECKS and p.worker_id is not None:
+                _check(session, order, p.worker_id, CHECKS[step.status], step.at, sites[order.id])
     return progress
+
+
+CHECKS = {OrderStatus.ON_SITE: "in", OrderStatus.DONE: "out"}
+"""The field record a worked step leaves: on site is the phone's check-in, done its check-out."""
+
+
+def _check(session: Session, order: WorkOrder, worker_id: int, kind: str, at: datetime, site: LatLon) -> None:
+    """The GPS-verified check-in or -out a phone at the site would have sent (its fix at the site itself)."""
+    place = Site(id=order.site_id, name="site", address="", location=site, geofence_radius_m=SITE_GEOFENCE_M)
+    fix = Position(worker_id=worker_id, device_id="push-link", fix_time=at, device_time=at, server_time=at,
+                   latitude=site.lat, longitude=site.lon, accuracy_m=8.0)  # fmt: skip
+    verdict = verify_checkin(place, fix, at=at, window=order.window if kind == "in" else None)
+    add_checkin(
+        session, order_id=order.id, worker_id=worker_id, kind=kind, at=at, location=site, accuracy_m=8.0,
+        verdict=verdict, client_action_id=f"demo-check-{kind}-{order.id}",
+    )  # fmt: skip
 
 
 def _clock_the_day(session: Session, *, day: date, now: datetime, seed: int, roster: list[Worker]) -> None:

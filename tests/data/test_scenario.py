@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from data.attendance_repo import clock_events
 from data.audit_repo import list_audit
 from data.db import make_engine, make_sessionmaker, session_scope
+from data.field_repo import checkin_records
 from data.orders_repo import list_orders, order_history
 from data.positions_repo import positions_between
 from data.privacy_repo import consent_states, latest_consent, withdraw_consent
@@ -139,7 +140,7 @@ def _straight(a, b):
 
 def test_the_demos_history_is_the_days_before_worked_to_their_end_with_the_phones_tracks(session: Session) -> None:
     """Tests that two days of history before 5 March hold each day's orders closed (done, or cancelled by the
-    dispatcher when nobody could serve them), a clock-in and -out for each worker who worked, and the phones' fixes
+    dispatcher when nobody could serve them) with the done ones' verified check-ins and -outs, a clock-in and -out for each worker who worked, and the phones' fixes
     within each worker's shift only; that today's morning has its fixes up to now; and that seeding the history again
     stores nothing more."""
     today = date(2025, 3, 5)
@@ -154,6 +155,9 @@ def test_the_demos_history_is_the_days_before_worked_to_their_end_with_the_phone
         mine = [o for o in orders if o.reference.startswith(f"DEMO-{day.isoformat()}-past-")]
         assert len(mine) == 40 and {o.status for o in mine} <= {OrderStatus.DONE, OrderStatus.CANCELLED}
         assert sum(o.status is OrderStatus.DONE for o in mine) >= 30
+        for o in mine:  # the phone's GPS-verified check-in and -out, as the field page leaves them
+            checks = [(c.kind, c.verdict) for c in checkin_records(session, order_id=o.id)]
+            assert checks == ([("in", "verified"), ("out", "verified")] if o.status is OrderStatus.DONE else [])
     workers = list_workers(session)
     fixes = 0
     for day in (*past, today):
