@@ -45,7 +45,7 @@ from dispatch.access import Role
 from dispatch.clock import SystemClock
 from dispatch.errors import MAX_ID
 from dispatch.fields import FieldError
-from dispatch.geo import LatLon, haversine_m
+from dispatch.geo import LatLon
 from dispatch.road_path import RoadRoute
 from dispatch.workers import worker_input
 
@@ -302,10 +302,11 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
                     return 0
                 print(f"the stored demo is not live now ({state.describe()}): adding the demo of now")
             choice = choose_demo(now, zone)
-            if args.history_days:
+            route_of = _road_routes(settings) if args.history_days else None
+            if route_of is not None:
                 past = seed_history(
                     session, seed=settings.seed, today=choice.day, zone=zone, days=args.history_days,
-                    round_the_clock=choice.round_the_clock, route_of=_road_routes(settings), workers=args.workers,
+                    round_the_clock=choice.round_the_clock, route_of=route_of, workers=args.workers,
                     orders=args.orders, consent_text_version=settings.consent_text_version,
                 )  # fmt: skip
                 if past:
@@ -313,7 +314,7 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
             summary = seed_chosen_demo(
                 session, seed=settings.seed, choice=choice, zone=zone, now=now, workers=args.workers,
                 orders=args.orders, consent_text_version=settings.consent_text_version,
-                route_of=_road_routes(settings) if args.history_days else None,
+                route_of=route_of,
             )  # fmt: skip
             reason = choice.reason
     print(
@@ -328,18 +329,10 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 def _road_routes(settings: Settings) -> Callable[[LatLon, LatLon], RoadRoute]:
     """Road routes between two points on the built network (straight lines where there is none), for the demo's
     seeded trajectories."""
-    from routing.travel import make_travel_times
+    from routing.travel import StraightLine, make_travel_times
 
-    travel = make_travel_times(settings.osrm_dir)
-
-    def route_of(a: LatLon, b: LatLon) -> RoadRoute:
-        found = travel.route(a, b)
-        if found is not None:
-            return found
-        metres = haversine_m(a, b)
-        return RoadRoute(points=(a, b), duration_s=metres / 7.0, distance_m=metres, on_roads=False)
-
-    return route_of
+    travel, straight = make_travel_times(settings.osrm_dir), StraightLine()
+    return lambda a, b: travel.route(a, b) or straight.route(a, b)
 
 
 def cmd_demo_info(settings: Settings, _args: argparse.Namespace) -> int:

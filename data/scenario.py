@@ -30,7 +30,7 @@ from data.users_repo import actor_by_name, add_user, set_scope
 from data.workers_repo import list_workers, upsert_worker_by_device
 from dispatch.access import Role, TeamScope
 from dispatch.attendance import clock_place
-from dispatch.checkin import verify_checkin
+from dispatch.checkin import CheckinVerdict, verify_checkin
 from dispatch.day_progress import (
     DayAtNow,
     DayOrder,
@@ -609,13 +609,18 @@ CHECKS = {OrderStatus.ON_SITE: "in", OrderStatus.DONE: "out"}
 def _check(session: Session, order: WorkOrder, worker_id: int, kind: str, at: datetime, site: LatLon) -> None:
     """The GPS-verified check-in or -out a phone at the site would have sent (its fix at the site itself)."""
     place = Site(id=order.site_id, name="site", address="", location=site, geofence_radius_m=SITE_GEOFENCE_M)
-    fix = Position(worker_id=worker_id, device_id="push-link", fix_time=at, device_time=at, server_time=at,
-                   latitude=site.lat, longitude=site.lon, accuracy_m=8.0)  # fmt: skip
-    verdict = verify_checkin(place, fix, at=at, window=order.window if kind == "in" else None)
+    verdict = _verified_at(place, worker_id, at, window=order.window if kind == "in" else None)
     add_checkin(
         session, order_id=order.id, worker_id=worker_id, kind=kind, at=at, location=site, accuracy_m=8.0,
         verdict=verdict, client_action_id=f"demo-check-{kind}-{order.id}",
     )  # fmt: skip
+
+
+def _verified_at(place: Site, worker_id: int, at: datetime, *, window: TimeWindow | None = None) -> CheckinVerdict:
+    """The verdict on a phone standing at `place` itself at `at` (an 8 m fix), as the field API judges one."""
+    fix = Position(worker_id=worker_id, device_id="push-link", fix_time=at, device_time=at, server_time=at,
+                   latitude=place.location.lat, longitude=place.location.lon, accuracy_m=8.0)  # fmt: skip
+    return verify_checkin(place, fix, at=at, window=window)
 
 
 def _clock_the_day(session: Session, *, day: date, now: datetime, seed: int, roster: list[Worker]) -> None:
@@ -635,11 +640,9 @@ def _clock_the_day(session: Session, *, day: date, now: datetime, seed: int, ros
         if mark.worker_id in clocked:
             continue
         home = homes[mark.worker_id]
-        fix = Position(worker_id=mark.worker_id, device_id="push-link", fix_time=mark.at, device_time=mark.at,
-                       server_time=mark.at, latitude=home.lat, longitude=home.lon, accuracy_m=8.0)  # fmt: skip
         place = clock_place(home, None)
         assert place is not None  # a home base is a place
-        verdict = verify_checkin(place, fix, at=mark.at)
+        verdict = _verified_at(place, mark.worker_id, mark.at)
         attendance_repo.add_clock_event(
             session, client_action_id=f"demo-clock-{mark.worker_id}-{mark.kind}-{mark.at:%Y%m%dT%H%M%S}",
             worker_id=mark.worker_id, kind=mark.kind, at=mark.at, location=home, accuracy_m=8.0,
@@ -656,9 +659,9 @@ def _track_the_day(
     roster: list[Worker],
     trips: Sequence[Trip],
     route_of: Callable[[LatLon, LatLon], RoadRoute],
-) -> int:
+) -> None:
     """The phones' fixes of the day worked up to `now` (`day_track`, along `route_of`'s roads), within each worker's
-    shift on `day`; how many were stored. A fix a phone already sent (the same worker and time) is not stored twice."""
+    shift on `day`. A fix a phone already sent (the same worker and time) is not stored twice."""
     rng = random.Random(f"{seed}:track:{day.isoformat()}")
     fixes: list[Position] = []
     for w in roster:
@@ -686,7 +689,6 @@ def _track_the_day(
             )
     for chunk in range(0, len(fixes), 5000):
         insert_positions(session, fixes[chunk : chunk + 5000])
-    return len(fixes)
 
 
 HISTORY_DAYS = 6

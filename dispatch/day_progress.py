@@ -135,7 +135,7 @@ def day_at(
             free[w.id, n] = _Free(start, w.home, start, end)
     by_id = {w.id: w for w in workers}
     progress: list[OrderProgress] = []
-    trips: dict[int, list[tuple[datetime, datetime, LatLon, LatLon, datetime]]] = {w.id: [] for w in workers}
+    trips: dict[int, list[Trip]] = {w.id: [] for w in workers}
     for o in sorted(orders, key=lambda o: (o.window.start, o.id)):
         best: tuple[datetime, tuple[int, int], datetime] | None = None  # arrival, worker and occurrence, departure
         for key, f in free.items():
@@ -179,13 +179,9 @@ def day_at(
         progress.append(OrderProgress(o.id, wid, tuple(s for s in timeline if s.at <= now)))
         if not f.break_taken and f.at >= f.shift_start + (f.shift_end - f.shift_start) / 2:
             f.break_taken = True  # the 30 minutes were added before this departure
-        trips[wid].append((depart, arrive, f.place, o.site, done))
+        trips[wid].append(Trip(wid, depart, arrive, done, f.place, o.site))
         f.at, f.place = done, o.site
-    drives = sorted(
-        (Trip(wid, depart, arrive, done_at, origin, site) for wid, legs in trips.items()
-         for depart, arrive, origin, site, done_at in legs),
-        key=lambda t: (t.depart, t.worker_id),
-    )  # fmt: skip
+    drives = sorted((t for legs in trips.values() for t in legs), key=lambda t: (t.depart, t.worker_id))
     return DayAtNow(tuple(sorted(progress, key=lambda p: p.order_id)), _places(trips, workers, now), tuple(drives))
 
 
@@ -244,14 +240,12 @@ def could_serve(shift: Shift, window: TimeWindow, service_s: int, *, travel: tim
     return False
 
 
-def _places(
-    trips: dict[int, list[tuple[datetime, datetime, LatLon, LatLon, datetime]]], workers: Sequence[DayWorker],
-    now: datetime,
-) -> dict[int, LatLon]:  # fmt: skip
+def _places(trips: dict[int, list[Trip]], workers: Sequence[DayWorker], now: datetime) -> dict[int, LatLon]:
     places: dict[int, LatLon] = {}
     for w in workers:
         here = w.home
-        for depart, arrive, origin, site, _done in sorted(trips.get(w.id, []), key=lambda t: t[0]):
+        for t in sorted(trips.get(w.id, []), key=lambda t: t.depart):
+            depart, arrive, origin, site = t.depart, t.arrive, t.origin, t.site
             if now < depart:
                 break
             if now >= arrive:
@@ -296,19 +290,23 @@ def day_track(
     `drive_every_s` while driving and every `still_every_s` while standing (a few metres of GPS noise from `rng`).
     """
     start, end = span
-    legs: list[tuple[datetime, datetime, LatLon, LatLon]] = [(t.depart, t.arrive, t.origin, t.site) for t in trips]
+    # Each leg's road route is asked for once, and only for the legs begun before `end`.
+    legs: list[tuple[datetime, datetime, LatLon, LatLon, RoadRoute | None]] = [
+        (t.depart, t.arrive, t.origin, t.site, None) for t in trips
+    ]
     if trips and trips[-1].site != worker.home:
         last = trips[-1]
-        home = route_of(last.site, worker.home)
+        home = route_of(last.site, worker.home)  # its length says when they are home
         leave = max(last.done, last.arrive) + HOME_AFTER
-        legs.append((leave, leave + timedelta(seconds=home.duration_s), last.site, worker.home))
+        legs.append((leave, leave + timedelta(seconds=home.duration_s), last.site, worker.home, home))
     fixes: list[TrackFix] = []
     place, t = worker.home, start
-    for depart, arrive, origin, site in legs:
+    for depart, arrive, origin, site, known in legs:
         fixes.extend(_standing(worker.id, place, t, min(depart, end), still_every_s, rng))
         if depart >= end:
             return fixes
-        fixes.extend(_driving(worker.id, route_of(origin, site), depart, min(arrive, end), arrive, drive_every_s))
+        route = known or route_of(origin, site)
+        fixes.extend(_driving(worker.id, route, depart, min(arrive, end), arrive, drive_every_s))
         place, t = site, arrive
     fixes.extend(_standing(worker.id, place, t, end, still_every_s, rng))
     return fixes

@@ -429,7 +429,7 @@ class FieldEvents:
                 watches.append(
                     WorkerWatch(
                         worker_id=worker.id,
-                        on_shift=worker.on_shift(now),
+                        on_shift=shift is not None,
                         last_fix=last,
                         recent=recent,
                         next_visit=self._next_visit(orders, last),

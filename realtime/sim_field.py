@@ -166,9 +166,9 @@ def decide(
     """The worker's next move and their memory after it, from their day, latest fix and `now`.
 
     An on-site order whose start the worker does not remember (the simulator restarted, or the
-    office checked them in) counts from `now`, and they go to its site and stay there. `clock_now` is the office's time (the phone's clock: a sped-up
-    demo's `now` runs ahead of it), against which an accepted order's window says when to set off; until then
-    the worker drives around.
+    office checked them in) counts from `now`, and they go to its site and stay there. `clock_now` is the
+    office's time (the phone's clock: a sped-up demo's `now` runs ahead of it), against which an accepted
+    order's window says when to set off; until then the worker drives around.
     """
     order = current_order(day)
     if order is None:
