@@ -48,6 +48,7 @@ from dispatch.fields import FieldError
 from dispatch.geo import LatLon
 from dispatch.road_path import RoadRoute
 from dispatch.workers import worker_input
+from routing.travel import TravelTimes
 
 # Which command-line option a repository's field error is about, for messages such as "--name: ...".
 _OPTION_FOR_FIELD = {"name": "--name", "role": "--role", "password": "--password", "device_id": "--device-id"}
@@ -302,11 +303,12 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
                     return 0
                 print(f"the stored demo is not live now ({state.describe()}): adding the demo of now")
             choice = choose_demo(now, zone)
-            route_of = _road_routes(settings) if args.history_days else None
-            if route_of is not None:
+            roads = _roads(settings) if args.history_days else None
+            route_of = roads[1] if roads is not None else None
+            if roads is not None:
                 past = seed_history(
                     session, seed=settings.seed, today=choice.day, zone=zone, days=args.history_days,
-                    round_the_clock=choice.round_the_clock, route_of=route_of, workers=args.workers,
+                    round_the_clock=choice.round_the_clock, travel=roads[0], route_of=roads[1], workers=args.workers,
                     orders=args.orders, consent_text_version=settings.consent_text_version,
                 )  # fmt: skip
                 if past:
@@ -326,13 +328,13 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _road_routes(settings: Settings) -> Callable[[LatLon, LatLon], RoadRoute]:
-    """Road routes between two points on the built network (straight lines where there is none), for the demo's
-    seeded trajectories."""
+def _roads(settings: Settings) -> tuple[TravelTimes, Callable[[LatLon, LatLon], RoadRoute]]:
+    """The built network's travel times (straight lines when it is not built), for the plans of the demo's past days,
+    and its road routes between two points (straight lines where there is none), for their trajectories."""
     from routing.travel import StraightLine, make_travel_times
 
     travel, straight = make_travel_times(settings.osrm_dir), StraightLine()
-    return lambda a, b: travel.route(a, b) or straight.route(a, b)
+    return travel, lambda a, b: travel.route(a, b) or straight.route(a, b)
 
 
 def cmd_demo_info(settings: Settings, _args: argparse.Namespace) -> int:

@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 from data import attendance_repo, audit_repo
 from data.field_repo import actor_for_worker, add_checkin
 from data.orders_repo import list_orders, save_change, upsert_order_by_reference
+from data.plans_repo import create_plan, publish_plan, update_plan
 from data.positions_repo import insert_positions
 from data.privacy_repo import consent_states, give_consent
-from data.sites_repo import upsert_site_by_ref
+from data.sites_repo import list_sites, upsert_site_by_ref
 from data.tables import SiteRow, UserRow, WorkerRow, WorkOrderRow
 from data.users_repo import actor_by_name, add_user, set_scope
 from data.workers_repo import list_workers, upsert_worker_by_device
@@ -32,14 +33,19 @@ from dispatch.access import Role, TeamScope
 from dispatch.attendance import clock_place
 from dispatch.checkin import CheckinVerdict, verify_checkin
 from dispatch.day_progress import (
+    FIELD_REALISM,
     DayAtNow,
     DayOrder,
     DayWorker,
+    FieldRealism,
+    RouteStop,
+    RouteToWork,
     Trip,
     clock_marks,
     could_serve,
     day_at,
     day_track,
+    worked_as_planned,
 )
 from dispatch.geo import LatLon
 from dispatch.lifecycle import Refused, transition
@@ -50,6 +56,9 @@ from dispatch.privacy import ConsentSource, ConsentState
 from dispatch.road_path import RoadRoute
 from dispatch.sites import Site
 from dispatch.workers import END_OF_DAY, Shift, Worker
+from routing.day import DayProblem, datetime_of
+from routing.plan import Plan
+from routing.travel import TravelTimes
 
 MONACO_POIS = Path(__file__).resolve().parent / "datasets" / "scenario" / "monaco_pois_osm.csv"
 SITE_GEOFENCE_M = 50.0
@@ -263,9 +272,7 @@ def seed_demo(
     roster = _store_workers(session, rng, pois, workers, all_day=all_day, round_the_clock=round_the_clock, zone=zone)
     span = orders_span or (_at(day, ORDERS_FROM, zone), _at(day, ORDERS_UNTIL, zone))
     # When the office set the demo up: 06:00 of the rota's day; before any order's first step for a live seed.
-    made_at = _at(day, time(6, 0), zone)
-    if orders_span is not None:
-        made_at = min(made_at, span[0] - timedelta(hours=3))
+    made_at = _at(day, time(6, 0), zone) if orders_span is None else _orders_made_at(day, span, zone)
     prefix = reference_prefix or f"DEMO-{day.isoformat()}"
     order_rng = rng if orders_salt is None else random.Random(f"{seed}:{orders_salt}")
     created = _store_orders(
@@ -584,6 +591,13 @@ def _work_the_day(
         assign_ahead=assign_ahead,
     )
     _clock_the_day(session, day=day, now=now, seed=seed, roster=roster)
+    _record_progress(session, progress, orders)
+    return progress
+
+
+def _record_progress(session: Session, progress: DayAtNow, orders: Sequence[tuple[WorkOrder, LatLon]]) -> None:
+    """Each order's steps of `progress` through the lifecycle (the office's by the dispatcher, the rest by the worker),
+    with the check-in and check-out a phone on site leaves."""
     dispatcher = actor_by_name(session, "dispatcher")
     by_id = {o.id: o for o, _ in orders}
     sites = {o.id: site for o, site in orders}
@@ -592,18 +606,19 @@ def _work_the_day(
         for step in p.steps:
             office = step.status is OrderStatus.ASSIGNED
             actor = dispatcher if office else actor_for_worker(session, worker_id=p.worker_id or 0)
-            moved = transition(order, step.status, actor=actor, at=step.at, worker_id=p.worker_id if office else None)
+            moved = transition(order, step.status, actor=actor, at=step.at, worker_id=p.worker_id if office else None,
+                               reason=step.reason)  # fmt: skip
             if isinstance(moved, Refused):  # a bug in day_progress, not a user's input
                 raise RuntimeError(f"demo day: order {order.id}: {moved.reason}")
             save_change(session, moved.change)
             order = moved.order
             if step.status in CHECKS and p.worker_id is not None:
                 _check(session, order, p.worker_id, CHECKS[step.status], step.at, sites[order.id])
-    return progress
 
 
 CHECKS = {OrderStatus.ON_SITE: "in", OrderStatus.DONE: "out"}
-"""The field record a worked step leaves: on site is the phone's check-in, done its check-out."""
+"""The field record a worked step leaves: on site is the phone's check-in, done its check-out (a visit given up on
+site, FAILED, has none: the phone reports the failure instead)."""
 
 
 def _check(session: Session, order: WorkOrder, worker_id: int, kind: str, at: datetime, site: LatLon) -> None:
@@ -623,7 +638,9 @@ def _verified_at(place: Site, worker_id: int, at: datetime, *, window: TimeWindo
     return verify_checkin(place, fix, at=at, window=window)
 
 
-def _clock_the_day(session: Session, *, day: date, now: datetime, seed: int, roster: list[Worker]) -> None:
+def _clock_the_day(
+    session: Session, *, day: date, now: datetime, seed: int, roster: list[Worker], trips: Sequence[Trip] = ()
+) -> None:
     """The clock-ins and -outs of the day up to `now` (`dispatch.day_progress.clock_marks`), each at the worker's home
     base and verified there as the field page's would be; a worker with clock events that day already keeps theirs
     (a later seed of the same day adds orders, not a second clock-in)."""
@@ -635,6 +652,7 @@ def _clock_the_day(session: Session, *, day: date, now: datetime, seed: int, ros
         [DayWorker(w.id, w.skills, w.shifts[0], home) for w in roster if (home := homes.get(w.id)) is not None],
         now=now,
         rng=random.Random(f"{seed}:clock"),
+        trips=trips,
     )
     for mark in marks:
         if mark.worker_id in clocked:
@@ -696,6 +714,10 @@ HISTORY_DAYS = 6
 on (reports, timesheets, trajectories, history) from the first minute."""
 
 
+HISTORY_PLAN_ITERATIONS = 50
+"""The search each past day's plan got (`routing.solve` stopped by count: the same plan on any machine)."""
+
+
 def seed_history(
     session: Session,
     *,
@@ -704,16 +726,24 @@ def seed_history(
     zone: ZoneInfo,
     days: int,
     round_the_clock: bool = False,
+    travel: TravelTimes | None = None,
     route_of: Callable[[LatLon, LatLon], RoadRoute] | None = None,
     workers: int = WORKER_COUNT,
     orders: int = ORDER_COUNT,
     consent_text_version: str = "1",
+    iterations: int = HISTORY_PLAN_ITERATIONS,
+    realism: FieldRealism = FIELD_REALISM,
 ) -> list[date]:
-    """Store the `days` days before `today` as worked to their end, oldest first: each day's orders (drawn for that
-    day, references `DEMO-<day>-past-NNN`) done through the lifecycle, clocked in and out, and, with `route_of`, the
-    phones' fixes along the roads. An order nobody could reach that day is cancelled at its end by the dispatcher.
-    A day already stored is left as it is. The workers are `seed_demo`'s, on the rota `round_the_clock` says (the one
-    today's demo uses), their paper consent recorded before the first day. Returns the days stored.
+    """Store the `days` days before `today` as worked to their end, oldest first. Each day's orders (drawn for that
+    day, references `DEMO-<day>-past-NNN`) were planned by the office (`routing.solve` over `travel`'s times, straight
+    lines by default, stopped after `iterations`) and the plan published before the first shift, which assigned them;
+    the field then worked the routes as the field does (`dispatch.day_progress.worked_as_planned` with `realism`):
+    some drives and visits longer than planned, some visits late, a few given up on site, a route now and then run
+    into overtime. Each day is clocked in and out, each visit checked in and out at its site, and, with `route_of`,
+    the phones' fixes follow the roads. An order not done by the day's end (unplanned, given up, or left) is cancelled
+    then by the dispatcher. A day already stored is left as it is. The workers are `seed_demo`'s, on the rota
+    `round_the_clock` says (the one today's demo uses), their paper consent recorded before the first day. Returns
+    the days stored.
     """
     stored: list[date] = []
     first = today - timedelta(days=days)
@@ -727,14 +757,150 @@ def seed_history(
         if round_the_clock:
             span = (_at(day, time(0, 30), zone), _at(day, time(23, 0), zone))
         seed_demo(
-            session, seed=seed, day=day, zone=zone, workers=workers, orders=orders, now=end,
+            session, seed=seed, day=day, zone=zone, workers=workers, orders=orders,
             round_the_clock=round_the_clock, consent_text_version=consent_text_version, orders_span=span,
-            reference_prefix=prefix, route_of=route_of, consent_at=_at(first, time(6, 0), zone),
-            orders_salt=day.isoformat(),
+            reference_prefix=prefix, consent_at=_at(first, time(6, 0), zone), orders_salt=day.isoformat(),
         )  # fmt: skip
+        published = _orders_made_at(day, span, zone) + PUBLISHED_AFTER
+        plan, whole = _publish_the_plan(session, day=day, zone=zone, prefix=prefix, travel=travel or straight_line(),
+                                        seed=seed, iterations=iterations, at=published)  # fmt: skip
+        roster = [w for w in list_workers(session) if w.home_base is not None and w.shifts]
+        day_orders = [(o, whole.site_of(o)) for o in _orders_of(session, prefix)]
+        worked = worked_as_planned(
+            _routes_to_work(plan, whole, roster, day_orders), assigned_at=published,
+            rng=random.Random(f"{seed}:worked:{day.isoformat()}"), realism=realism,
+        )  # fmt: skip
+        _clock_the_day(session, day=day, now=end, seed=seed, roster=roster, trips=worked.trips)
+        _record_progress(session, worked, day_orders)
+        if route_of is not None:
+            _track_the_day(session, day=day, now=end, seed=seed, roster=roster, trips=worked.trips, route_of=route_of)
         _cancel_unserved(session, prefix=prefix, at=end)
         stored.append(day)
     return stored
+
+
+PUBLISHED_AFTER = timedelta(minutes=30)
+"""A past day's plan was published this long after its orders were in (before the first shift began)."""
+
+
+def straight_line() -> TravelTimes:
+    from routing.travel import StraightLine
+
+    return StraightLine()
+
+
+def _orders_made_at(day: date, span: tuple[datetime, datetime], zone: ZoneInfo) -> datetime:
+    """When the office entered a seeded day's orders: 06:00 of the day, or three hours before the first window
+    opens when that is earlier."""
+    return min(_at(day, time(6, 0), zone), span[0] - timedelta(hours=3))
+
+
+def _orders_of(session: Session, prefix: str) -> list[WorkOrder]:
+    return sorted((o for o in list_orders(session) if o.reference.startswith(f"{prefix}-")), key=lambda o: o.id)
+
+
+def _publish_the_plan(
+    session: Session,
+    *,
+    day: date,
+    zone: ZoneInfo,
+    prefix: str,
+    travel: TravelTimes,
+    seed: int,
+    iterations: int,
+    at: datetime,
+) -> tuple[Plan, DayPlanSites]:
+    """Plan a seeded day's orders (`prefix`) over every worker on shift, as a manager's plan job would, and publish it
+    at `at` by the dispatcher: the plan row (job done, checked), its stops, and the audit entries. The orders'
+    assignments are the plan's steps of `worked_as_planned`. Returns the plan and the problem it answers."""
+    # The solver's engines (PyVRP, OR-Tools) are slow to import; only the demo's history needs them here.
+    from routing.day import checked, day_problem, objective_for, plan_json
+    from routing.problem import StopRule
+    from routing.solve import solve
+
+    orders = _orders_of(session, prefix)
+    workers = list_workers(session)
+    sites = {s.id: s for s in list_sites(session)}
+    whole = day_problem(day, orders, sites, workers, {}, travel, objective_for("time"), tz=zone)
+    plan = solve(whole.problem, stop=StopRule(max_solutions=iterations), seed=seed)
+    verdict = checked(whole.problem, plan, at.isoformat())
+    if verdict["violations"]:  # a bug in the planner, not a user's input
+        raise RuntimeError(f"demo history: the plan of {day} breaks a rule: {verdict['violations'][0]['message']}")
+    job = {"kind": "start", "day": day.isoformat(), "worker_ids": [w.id for w in workers],
+           "order_ids": [o.id for o in orders], "seconds": 10.0, "minimise": "time", "balance_workload": False,
+           "state": "done", "queued_at": at.isoformat(), "started_at": at.isoformat(), "runner": "demo history",
+           "progress": {"best_cost": plan.objective, "elapsed_s": 0.0, "solutions": iterations}}  # fmt: skip
+    names = {w.id: w.name for w in workers}
+    plan_id = create_plan(session, day=day, created_at=at, payload={"job": job})
+    update_plan(session, plan_id=plan_id, payload={"job": job, "plan": plan_json(plan, day, names, problem=whole),
+                **verdict}, objective=float(plan.objective), cost=float(plan.travel_s))  # fmt: skip
+    stops = [
+        (int(route.worker_id), int(stop.visit_id), seq, datetime_of(day, stop.arrival_s, zone),
+         datetime_of(day, stop.start_s, zone), datetime_of(day, stop.end_s, zone))
+        for route in plan.routes for seq, stop in enumerate(route.stops)
+    ]  # fmt: skip
+    publish_plan(session, plan_id=plan_id, stops=stops)
+    manager = actor_by_name(session, "manager")
+    dispatcher = actor_by_name(session, "dispatcher")
+    for actor, action, details in (
+        (manager, "start-plan", {"kind": "start", "day": day.isoformat(), "orders": len(orders)}),
+        (dispatcher, "publish-plan", {"assigned": len(stops), "kept": 0}),
+    ):
+        audit_repo.record(session, actor_id=actor.id if actor else None, action=action, subject_type="plan",
+                          subject_id=plan_id, at=at, details=details)  # fmt: skip
+    return plan, DayPlanSites(whole, sites)
+
+
+@dataclass(frozen=True, slots=True)
+class DayPlanSites:
+    """The day's routing problem (`routing.day.day_problem`) and the sites its orders are at."""
+
+    day: DayProblem
+    sites: dict[int, Site]
+
+    def site_of(self, order: WorkOrder) -> LatLon:
+        return self.sites[order.site_id].location
+
+
+def _routes_to_work(
+    plan: Plan, whole: DayPlanSites, roster: Sequence[Worker], orders: Sequence[tuple[WorkOrder, LatLon]]
+) -> list[RouteToWork]:
+    """The published plan's routes as the field works them (`dispatch.day_progress.RouteToWork`)."""
+    day, zone = whole.day.day, whole.day.zone
+    by_order = {o.id: (o, site) for o, site in orders}
+    by_worker = {w.id: w for w in roster}
+    routes: list[RouteToWork] = []
+    for route in plan.routes:
+        worker = by_worker.get(int(route.worker_id))
+        if worker is None or worker.home_base is None or not route.stops:
+            continue
+        shift = next((s for s in worker.shifts if day.weekday() in s.weekdays), worker.shifts[0])
+        stops = []
+        for stop in route.stops:
+            order, site = by_order[int(stop.visit_id)]
+            stops.append(
+                RouteStop(
+                    order.id,
+                    site,
+                    order.window,
+                    timedelta(seconds=stop.travel_s),
+                    timedelta(seconds=order.service_duration_s),
+                    datetime_of(day, stop.arrival_s, zone),
+                )  # fmt: skip
+            )
+        lunch = route.breaks[0] if route.breaks else None
+        routes.append(
+            RouteToWork(
+                worker.id,
+                worker.home_base,
+                datetime_of(day, route.start_s, zone),
+                shift.span_on(day)[1],
+                tuple(stops),
+                lunch.after_stops if lunch else None,
+                datetime_of(day, lunch.start_s, zone) if lunch else None,
+            )  # fmt: skip
+        )
+    return routes
 
 
 def _cancel_unserved(session: Session, *, prefix: str, at: datetime) -> None:

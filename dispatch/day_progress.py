@@ -56,6 +56,8 @@ class Step:
 
     status: OrderStatus
     at: datetime
+    reason: str = ""
+    """Why, for a status that needs one (a visit given up on site: FAILED)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +187,116 @@ def day_at(
     return DayAtNow(tuple(sorted(progress, key=lambda p: p.order_id)), _places(trips, workers, now), tuple(drives))
 
 
+@dataclass(frozen=True, slots=True)
+class RouteStop:
+    """A visit of a published route: the order, where and when it may be served, and what the plan gave it (the drive
+    there from the place before, the service time, the planned arrival)."""
+
+    order_id: int
+    site: LatLon
+    window: TimeWindow
+    drive: timedelta
+    service: timedelta
+    arrive: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RouteToWork:
+    """A worker's published route of the day: from `home` at `depart`, the `stops` in order, and the plan's break
+    (30 minutes) after `break_after` of them, planned to begin at `break_at` (None: the route has no break)."""
+
+    worker_id: int
+    home: LatLon
+    depart: datetime
+    shift_end: datetime
+    stops: tuple[RouteStop, ...]
+    break_after: int | None = None
+    break_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRealism:
+    """How a day worked in the field strays from its plan (`worked_as_planned`).
+
+    A drive takes the plan's time times a log-normal factor (`drive_spread`, drawn around `drive_bias`: traffic is
+    slower than the road network's free flow); a service the plan's time times another (`service_spread`); a share of
+    the workers set off late by a few minutes (`late_start_share`, up to `late_start_s`); a share of the visits is
+    given up on site (`fail_share`, after a few minutes, with one of `fail_reasons`); a worker stops taking visits they
+    could not reach before their shift's end plus `overtime` (those stay theirs, undone)."""
+
+    drive_bias: float = 0.08
+    drive_spread: float = 0.2
+    service_spread: float = 0.25
+    late_start_share: float = 0.15
+    late_start_s: int = 1200
+    fail_share: float = 0.03
+    fail_reasons: tuple[str, ...] = ("customer not at home", "part not in the van", "site closed on arrival")
+    overtime: timedelta = timedelta(minutes=30)
+
+
+FIELD_REALISM = FieldRealism()
+"""How the demo's past days stray from their plans."""
+
+LUNCH_EARLY = timedelta(minutes=15)
+"""A worker free before the plan's break begins takes it no earlier than this before."""
+
+
+def worked_as_planned(
+    routes: Sequence[RouteToWork],
+    *,
+    assigned_at: datetime,
+    rng: random.Random,
+    realism: FieldRealism = FIELD_REALISM,
+) -> DayAtNow:
+    """The day as the field worked its published `routes`, to their end: every visit assigned at `assigned_at` (when
+    the plan was published) and accepted a few minutes later, then driven to, served and checked out in the route's
+    order, the drives and services taking longer or shorter than planned (`realism`, drawn from `rng`), so some
+    visits are late and some routes run over. A worker there before the window opens checks in (ON_SITE) when it
+    does; their trip's `arrive` is when they got there. A worker sets off for each visit when the plan has them leave (not
+    before), takes the break where the plan has it, and gives up a few visits on site (FAILED, with a reason). A
+    visit they could not reach before their shift's end plus `realism.overtime` is left assigned and undone."""
+    progress: list[OrderProgress] = []
+    trips: list[Trip] = []
+    places: dict[int, LatLon] = {}
+    accepted = assigned_at + ACCEPTED_AFTER
+    for route in routes:
+        free, place = route.depart, route.home
+        if rng.random() < realism.late_start_share:
+            free += timedelta(seconds=rng.randint(60, realism.late_start_s))
+        for n, stop in enumerate(route.stops):
+            if route.break_after == n and route.break_at is not None:
+                free = max(free, route.break_at - LUNCH_EARLY) + BREAK
+            drive = stop.drive * rng.lognormvariate(realism.drive_bias, realism.drive_spread)
+            depart = max(free, stop.arrive - stop.drive)
+            arrive = depart + drive
+            if arrive > route.shift_end + realism.overtime:  # this one and the rest are left for another day
+                progress.extend(
+                    OrderProgress(
+                        s.order_id, route.worker_id, (Step(S.ASSIGNED, assigned_at), Step(S.ACCEPTED, accepted))
+                    )
+                    for s in route.stops[n:]
+                )
+                break
+            service = max(timedelta(minutes=5), stop.service * rng.lognormvariate(0.0, realism.service_spread))
+            begun = max(arrive, stop.window.start)
+            end, reason = begun + service, ""
+            if rng.random() < realism.fail_share:
+                end, reason = begun + timedelta(minutes=rng.randint(3, 10)), rng.choice(realism.fail_reasons)
+            steps = (
+                Step(S.ASSIGNED, assigned_at),
+                Step(S.ACCEPTED, accepted),
+                Step(S.EN_ROUTE, depart),
+                Step(S.ON_SITE, begun),  # there early, they check in when the window opens
+                Step(S.FAILED, end, reason) if reason else Step(S.DONE, end),
+            )
+            progress.append(OrderProgress(stop.order_id, route.worker_id, steps))
+            trips.append(Trip(route.worker_id, depart, arrive, end, place, stop.site))
+            free, place = end, stop.site
+        places[route.worker_id] = place
+    drives = sorted(trips, key=lambda t: (t.depart, t.worker_id))
+    return DayAtNow(tuple(sorted(progress, key=lambda p: p.order_id)), places, tuple(drives))
+
+
 CLOCK_LATE_S = 300
 """The seeded day's staff clock in (and out) within this many seconds after their shift starts (and ends)."""
 
@@ -198,13 +310,22 @@ class ClockMark:
     at: datetime
 
 
-def clock_marks(day: date, workers: Sequence[DayWorker], *, now: datetime, rng: random.Random) -> list[ClockMark]:
+HOME_AGAIN = timedelta(minutes=20)
+"""A worker whose last visit ran past their shift's end clocks out this long after it (back at home)."""
+
+
+def clock_marks(
+    day: date, workers: Sequence[DayWorker], *, now: datetime, rng: random.Random, trips: Sequence[Trip] = ()
+) -> list[ClockMark]:
     """The clock-ins and clock-outs of the shifts on `day` (and their run into the next, `_spans`) up to `now`: each
-    worker clocks in a few minutes after their shift starts and out a few minutes after it ends."""
+    worker clocks in a few minutes after their shift starts and out a few minutes after it ends, or after they are
+    home from a last visit of `trips` that ran past the end (overtime)."""
     marks: list[ClockMark] = []
     for w in workers:
         for start, end in _spans(w.shift, day):
-            for kind, at in (("in", start), ("out", end)):
+            done = [t.done for t in trips if t.worker_id == w.id and start <= t.depart < end]
+            out = max([end, *(d + HOME_AGAIN for d in done)])
+            for kind, at in (("in", start), ("out", out)):
                 moment = at + timedelta(seconds=rng.uniform(0, CLOCK_LATE_S))
                 if moment <= now:
                     marks.append(ClockMark(w.id, kind, moment))

@@ -8,7 +8,7 @@ zone (`timezone`), so it reads back on the same axis. Location 0.. are the worke
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
@@ -19,6 +19,7 @@ from dispatch.orders import WorkOrder
 from dispatch.sites import Site
 from dispatch.workers import BREAK_S, break_window
 from dispatch.workers import Worker as DispatchWorker
+from routing.check import Violation, check
 from routing.compare import PlanDiff
 from routing.plan import BreakTaken, Change, Plan, Route, Stop, Unplanned, UnplannedReason
 from routing.problem import Break, Objective, Problem, Visit, Window, Worker
@@ -165,6 +166,21 @@ def plan_json(
         "routes": [_route_json(r, day, names, problem, tz) for r in plan.routes],
         "unplanned": [{"order_id": int(u.visit_id), "reason": u.reason.value} for u in plan.unplanned],
     }
+
+
+def checked(problem: Problem, plan: Plan, at: str) -> dict[str, Any]:
+    """What a plan row stores of the plan checker's verdict (`routing.check`) on `plan` against the problem it answers.
+
+    `violations` is the list the page and the API show (empty: the plan keeps every rule);
+    `checked_at` (ISO time) marks the row as checked, so publishing can refuse a plan never checked.
+    """
+    return {"violations": violations_json(check(problem, plan)), "checked_at": at}
+
+
+def violations_json(violations: Iterable[Violation]) -> list[dict[str, Any]]:
+    """Broken rules as the API and the plan page show them: kind, message, worker and order ids (ints or None)."""
+    return [{"kind": v.kind.value, "message": v.message, "worker_id": int(v.worker_id) if v.worker_id else None,
+             "order_id": int(v.visit_id) if v.visit_id else None} for v in violations]  # fmt: skip
 
 
 def _route_json(

@@ -32,11 +32,11 @@ from dispatch.fields import outside_calendar
 from dispatch.geo import LatLon
 from dispatch.localtime import local_day, spans_day
 from realtime.plan_queue import LEASE_S, PlanQueue, QueueUnreachable
-from routing.day import datetime_of, day_problem, objective_for, plan_json, seconds_of
+from routing.day import checked, datetime_of, day_problem, objective_for, plan_json, seconds_of
 from routing.edit import move_visit
 from routing.plan import Plan
 from routing.travel import TravelTimes
-from services.plan_run import UNDER_WAY, Emit, PlanContext, checked, execute, pinned_as_planned
+from services.plan_run import UNDER_WAY, Emit, PlanContext, execute, pinned_as_planned
 from services.plan_views import (
     MovedPlan,
     PlanStatus,

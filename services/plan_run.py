@@ -28,8 +28,7 @@ from dispatch.localtime import day_bounds, local_day, spans_day
 from dispatch.orders import OrderStatus, WorkOrder
 from realtime.plan_queue import LEASE_S, PlanQueue
 from realtime.relay import PLANS_ROOM
-from routing.check import Violation, check
-from routing.day import changes_json, day_problem, objective_for, plan_json, seconds_of
+from routing.day import changes_json, checked, day_problem, objective_for, plan_json, seconds_of
 from routing.pins import Happened, UnderWay, after_work_under_way
 from routing.plan import Plan, Progress
 from routing.problem import Pin, Problem, StopRule
@@ -247,21 +246,6 @@ def happened_of(
         if happened != Happened():
             out[str(order.id)] = happened
     return out
-
-
-def checked(problem: Problem, plan: Plan, at: str) -> dict[str, Any]:
-    """What a plan row stores of the plan checker's verdict (`routing.check`) on `plan` against the problem it answers.
-
-    `violations` is the list the page and the API show (empty: the plan keeps every rule);
-    `checked_at` (ISO time) marks the row as checked, so publishing can refuse a plan never checked.
-    """
-    return {"violations": violations_json(check(problem, plan)), "checked_at": at}
-
-
-def violations_json(violations: Iterable[Violation]) -> list[dict[str, Any]]:
-    """Broken rules as the API and the plan page show them: kind, message, worker and order ids (ints or None)."""
-    return [{"kind": v.kind.value, "message": v.message, "worker_id": int(v.worker_id) if v.worker_id else None,
-             "order_id": int(v.visit_id) if v.visit_id else None} for v in violations]  # fmt: skip
 
 
 def pinned_as_planned(problem: Problem, plan: Plan, orders: Sequence[WorkOrder]) -> Problem:

@@ -177,7 +177,7 @@ def plan_view(document: Mapping[str, Any], day: date) -> PlanView:
 
 
 def violations_of(rows: Iterable[Mapping[str, Any]]) -> tuple[PlanViolation, ...]:
-    """The checker's verdict as a plan row stores it (`services.plan_run.violations_json`)."""
+    """The checker's verdict as a plan row stores it (`routing.day.violations_json`)."""
     return tuple(
         PlanViolation(
             kind=str(v.get("kind") or "rule"),

@@ -16,6 +16,7 @@ from data.audit_repo import list_audit
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.field_repo import checkin_records
 from data.orders_repo import list_orders, order_history
+from data.plans_repo import published_plan_id, published_stops
 from data.positions_repo import positions_between
 from data.privacy_repo import consent_states, latest_consent, withdraw_consent
 from data.scenario import (
@@ -155,9 +156,28 @@ def test_the_demos_history_is_the_days_before_worked_to_their_end_with_the_phone
         mine = [o for o in orders if o.reference.startswith(f"DEMO-{day.isoformat()}-past-")]
         assert len(mine) == 40 and {o.status for o in mine} <= {OrderStatus.DONE, OrderStatus.CANCELLED}
         assert sum(o.status is OrderStatus.DONE for o in mine) >= 30
+        planned = published_stops(session, day=day)  # published before the first shift, by the dispatcher
+        assert planned and published_plan_id(session, day=day) is not None
+        by_order = {order_id: (worker_id, arrival) for (worker_id, order_id), (arrival, _, _) in planned.items()}
+        late = 0
         for o in mine:  # the phone's GPS-verified check-in and -out, as the field page leaves them
             checks = [(c.kind, c.verdict) for c in checkin_records(session, order_id=o.id)]
-            assert checks == ([("in", "verified"), ("out", "verified")] if o.status is OrderStatus.DONE else [])
+            steps = order_history(session, order_id=o.id)
+            statuses = [h.to_status for h in steps]
+            if o.status is OrderStatus.DONE:  # on time, or late by the window (a check-in judged "late")
+                assert checks in ([("in", "verified"), ("out", "verified")], [("in", "late"), ("out", "verified")])
+            else:  # given up on site (checked in, no check-out), or never reached: cancelled at the day's end
+                assert checks == ([("in", "verified")] if OrderStatus.FAILED in statuses else [])
+            if OrderStatus.ASSIGNED not in statuses:  # left out of the plan: never assigned
+                assert o.id not in by_order
+                continue
+            assigned = next(h.at for h in steps if h.to_status is OrderStatus.ASSIGNED)
+            assert assigned < min(a for a, _, _ in planned.values())
+            if o.status is OrderStatus.DONE:
+                assert o.assigned_worker_id == by_order[o.id][0]
+            arrived = next((h.at for h in steps if h.to_status is OrderStatus.ON_SITE), None)
+            late += arrived is not None and arrived > by_order[o.id][1] + timedelta(minutes=5)
+        assert 0 < late < 30  # the field strays from the plan: some visits begin later than planned
     workers = list_workers(session)
     fixes = 0
     for day in (*past, today):

@@ -5,7 +5,17 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, time, timedelta
 
-from dispatch.day_progress import DayOrder, DayWorker, could_serve, day_at, day_track
+from dispatch.day_progress import (
+    DayOrder,
+    DayWorker,
+    FieldRealism,
+    RouteStop,
+    RouteToWork,
+    could_serve,
+    day_at,
+    day_track,
+    worked_as_planned,
+)
 from dispatch.geo import LatLon, haversine_m
 from dispatch.orders import OrderStatus, TimeWindow
 from dispatch.road_path import RoadRoute
@@ -110,3 +120,84 @@ def test_a_worked_day_leaves_the_phones_track_home_drive_site_drive_home() -> No
     assert at_b and all(f.speed_mps == 0 and haversine_m(f.point, SITE_B) < 10 for f in at_b)
     cut = day_track(WORKER, trips, (at(8), trips[1].depart), straight, rng=random.Random(1))
     assert cut and max(f.at for f in cut) < trips[1].depart  # a day worked up to now stops there
+
+
+def stop(order_id: int, site: LatLon, window: tuple[int, int], arrive: datetime, drive_min: int = 10) -> RouteStop:
+    return RouteStop(order_id, site, TimeWindow(at(window[0]), at(window[1])), timedelta(minutes=drive_min),
+                     timedelta(minutes=30), arrive)  # fmt: skip
+
+
+PLANNED = RouteToWork(
+    1, HOME, at(8), at(17),
+    (stop(1, SITE_A, (8, 9), at(8, 10)), stop(2, SITE_B, (10, 12), at(10)), stop(3, SITE_C, (15, 16), at(15))),
+    break_after=2, break_at=at(12, 30),
+)  # fmt: skip
+EXACT = FieldRealism(drive_bias=0.0, drive_spread=0.0, service_spread=0.0, late_start_share=0.0, fail_share=0.0)
+
+
+def test_a_day_worked_exactly_as_planned_keeps_the_plans_times_order_and_break() -> None:
+    """Tests that with no straying each visit is assigned at publishing, accepted 5 minutes later, left for when the
+    plan has the worker set off (not before), reached at the planned arrival and done after its service; the
+    break after the second visit keeps the third where the plan has it."""
+    day = worked_as_planned([PLANNED], assigned_at=at(6), rng=random.Random(0), realism=EXACT)
+    steps = {p.order_id: [(s.status, s.at) for s in p.steps] for p in day.orders}
+    S = OrderStatus
+    assert steps[2] == [(S.ASSIGNED, at(6)), (S.ACCEPTED, at(6, 5)), (S.EN_ROUTE, at(9, 50)), (S.ON_SITE, at(10)),
+                        (S.DONE, at(10, 30))]  # fmt: skip
+    assert [(t.depart, t.arrive, t.done) for t in day.trips] == [
+        (at(8), at(8, 10), at(8, 40)), (at(9, 50), at(10), at(10, 30)), (at(14, 50), at(15), at(15, 30)),
+    ]  # fmt: skip
+    assert [t.origin for t in day.trips] == [HOME, SITE_A, SITE_B] and day.places[1] == SITE_C
+
+
+def test_a_break_taken_when_free_delays_a_visit_planned_right_after_it() -> None:
+    """Tests that a worker free at 11:00 takes the break planned for 12:30 no earlier than 12:15, and so leaves for a
+    visit planned at 12:40 only after the break (12:45)."""
+    route = RouteToWork(1, HOME, at(8), at(17), (stop(1, SITE_A, (8, 9), at(8, 10)),
+                        stop(2, SITE_B, (12, 14), at(12, 40))), break_after=1, break_at=at(12, 30))  # fmt: skip
+    day = worked_as_planned([route], assigned_at=at(6), rng=random.Random(0), realism=EXACT)
+    assert day.trips[1].depart == at(12, 45) and day.trips[1].arrive == at(12, 55)
+
+
+def test_the_field_strays_from_the_plan_late_visits_failures_and_overtime_left_undone() -> None:
+    """Tests that on a realistic day (seeded) drives and services differ from the plan, so a share of the visits
+    begin after their planned time, a few are given up on site with a reason (FAILED, never DONE), and visits that
+    could not be reached before the shift's end plus the overtime stay assigned and undone; the same seed gives the
+    same day."""
+    sites = [LatLon(43.73 + 0.002 * i, 7.42) for i in range(12)]
+    routes = [
+        RouteToWork(
+            w,
+            HOME,
+            at(8),
+            at(12),
+            tuple(stop(100 * w + i, sites[i], (8, 12), at(8) + timedelta(minutes=15 + 45 * i), 15) for i in range(9)),
+        )  # fmt: skip
+        for w in range(1, 21)
+    ]
+    realism = FieldRealism(fail_share=0.05)
+    day = worked_as_planned(routes, assigned_at=at(6), rng=random.Random(3), realism=realism)
+    assert day == worked_as_planned(routes, assigned_at=at(6), rng=random.Random(3), realism=realism)
+    planned = {s.order_id: s.arrive for r in routes for s in r.stops}
+    arrived = {p.order_id: s.at for p in day.orders for s in p.steps if s.status is OrderStatus.ON_SITE}
+    late = [o for o, a in arrived.items() if a > planned[o] + timedelta(minutes=5)]
+    assert 0.1 * len(arrived) < len(late) < len(arrived)
+    failed = [p for p in day.orders if p.status is OrderStatus.FAILED]
+    assert failed and all(p.steps[-1].reason in realism.fail_reasons for p in failed)
+    assert all(OrderStatus.DONE not in {s.status for s in p.steps} for p in failed)
+    undone = [p for p in day.orders if p.status is OrderStatus.ACCEPTED]
+    assert undone, "9 visits of 15 + 30 minutes from 08:00 do not all fit before 12:30"
+    for p in undone:  # never set off, and nobody reached it after the overtime
+        assert p.order_id not in arrived
+    assert max(arrived.values()) <= at(12, 30)
+    assert len(day.orders) == 9 * 20
+
+
+def test_a_worker_there_before_the_window_opens_checks_in_when_it_opens() -> None:
+    """Tests that a worker who arrives at 08:10 for a window opening at 09:00 is on site (checked in) at 09:00 and
+    done half an hour later, while their trip says when they got there."""
+    route = RouteToWork(1, HOME, at(8), at(17), (stop(1, SITE_A, (9, 10), at(8, 10)),))
+    day = worked_as_planned([route], assigned_at=at(6), rng=random.Random(0), realism=EXACT)
+    steps = {s.status: s.at for s in day.orders[0].steps}
+    assert steps[OrderStatus.ON_SITE] == at(9) and steps[OrderStatus.DONE] == at(9, 30)
+    assert day.trips[0].arrive == at(8, 10)
