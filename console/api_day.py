@@ -64,6 +64,7 @@ def visit_json(v: VisitActual, site_name: str) -> dict[str, Any]:
         "window_start": v.visit.window_start.isoformat(),
         "window_end": v.visit.window_end.isoformat(),
         "planned_arrival": v.visit.planned_arrival.isoformat(),
+        "planned_start": v.visit.starts.isoformat(),
         "planned_departure": v.visit.planned_departure.isoformat(),
         "actual_arrival": _iso(v.arrival),
         "arrival_source": v.arrival_source.value if v.arrival_source else None,

@@ -612,17 +612,19 @@ OPENAPI["components"]["schemas"].update(
         "PlannedVisitActual": {
             "type": "object",
             "required": ["order_id", "seq", "site_id", "site_name", "window_start", "window_end", "planned_arrival",
-                         "planned_departure", "actual_arrival", "arrival_source", "actual_departure",
+                         "planned_start", "planned_departure", "actual_arrival", "arrival_source", "actual_departure",
                          "departure_source", "status", "late_by_window_s", "vs_plan_s"],
             "properties": {
                 "order_id": {"type": "integer"}, "seq": {"type": "integer"}, "site_id": {"type": "integer"},
                 "site_name": {"type": "string"}, "window_start": _TIME, "window_end": _TIME,
                 "planned_arrival": _TIME, "planned_departure": _TIME,
+                "planned_start": {**_TIME, "description": "when the plan has the visit begin: the planned arrival, or"
+                                  " when the window opens if the plan has the worker wait for it"},
                 "actual_arrival": _MAYBE_TIME, "arrival_source": _SOURCE,
                 "actual_departure": _MAYBE_TIME, "departure_source": _SOURCE,
                 "status": {"type": "string", "enum": ["on_time", "late", "missed", "pending"]},
                 "late_by_window_s": {"type": ["number", "null"], "description": "seconds after the window closed"},
-                "vs_plan_s": {"type": ["number", "null"], "description": "arrival minus planned arrival (negative: early)"},
+                "vs_plan_s": {"type": ["number", "null"], "description": "arrival minus planned_start (negative: early)"},
             },
         },
         "PlanVersusActual": {

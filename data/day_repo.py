@@ -55,6 +55,7 @@ def published_route(session: Session, *, day: date, worker_id: int) -> Published
                 planned_departure=row.service_end,
                 window_start=order.window.start,
                 window_end=order.window.end,
+                planned_start=row.service_start,
             )
         )
     plan = session.get(RoutePlanRow, plan_id)

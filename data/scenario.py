@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from data import attendance_repo, audit_repo
+from data import attendance_repo, audit_repo, customer_repo
 from data.field_repo import actor_for_worker, add_checkin
 from data.orders_repo import list_orders, save_change, upsert_order_by_reference
 from data.plans_repo import create_plan, publish_plan, update_plan
@@ -43,6 +43,7 @@ from dispatch.day_progress import (
     Trip,
     clock_marks,
     could_serve,
+    customer_rating,
     day_at,
     day_track,
     worked_as_planned,
@@ -772,11 +773,39 @@ def seed_history(
         )  # fmt: skip
         _clock_the_day(session, day=day, now=end, seed=seed, roster=roster, trips=worked.trips)
         _record_progress(session, worked, day_orders)
+        _rate_the_visits(session, worked, day_orders, rng=random.Random(f"{seed}:ratings:{day.isoformat()}"))
         if route_of is not None:
             _track_the_day(session, day=day, now=end, seed=seed, roster=roster, trips=worked.trips, route_of=route_of)
         _cancel_unserved(session, prefix=prefix, at=end)
         stored.append(day)
     return stored
+
+
+def _rate_the_visits(
+    session: Session, worked: DayAtNow, orders: Sequence[tuple[WorkOrder, LatLon]], *, rng: random.Random
+) -> None:
+    """The customers' answers to the visits done (`dispatch.day_progress.customer_rating`), each through the link the
+    dispatcher sent them when the worker set off, within a few hours of the visit."""
+    dispatcher = actor_by_name(session, "dispatcher")
+    windows = {o.id: o.window for o, _ in orders}
+    for p in worked.orders:
+        steps = {s.status: s.at for s in p.steps}
+        if p.status is not OrderStatus.DONE or p.worker_id is None:
+            continue
+        window = windows[p.order_id]
+        rating = customer_rating((steps[OrderStatus.ON_SITE] - window.end).total_seconds(), rng)
+        if rating is None:
+            continue
+        link_id = f"{rng.getrandbits(128):032x}"
+        customer_repo.add_link(session, link_id=link_id, order_id=p.order_id, issued_by=dispatcher.id if dispatcher else None,
+                               issued_at=steps[OrderStatus.EN_ROUTE], expires_at=window.end + timedelta(days=7))  # fmt: skip
+        comment = RATING_COMMENTS.get(rating, "") if rating <= 2 or rng.random() < 0.3 else ""
+        customer_repo.add_answer(session, order_id=p.order_id, worker_id=p.worker_id, link_id=link_id, rating=rating,
+                                 comment=comment, at=steps[OrderStatus.DONE] + timedelta(minutes=rng.randint(5, 240)))  # fmt: skip
+
+
+RATING_COMMENTS = {5: "Quick and tidy, thank you.", 2: "We waited a long time.", 1: "Nobody told us they were late."}
+"""What the demo's customers wrote with some ratings (text typed by a customer: shown as text)."""
 
 
 PUBLISHED_AFTER = timedelta(minutes=30)

@@ -297,6 +297,21 @@ def worked_as_planned(
     return DayAtNow(tuple(sorted(progress, key=lambda p: p.order_id)), places, tuple(drives))
 
 
+ANSWER_SHARE = 0.35
+"""The share of customers who rate a visit done (`customer_rating`)."""
+RATINGS = (5, 4, 3, 2, 1)
+ON_TIME_WEIGHTS = (55, 30, 10, 3, 2)
+LATE_WEIGHTS = (15, 25, 30, 18, 12)
+
+
+def customer_rating(late_s: float, rng: random.Random) -> int | None:
+    """The rating (1-5) a customer gives a visit begun `late_s` after its window closed (0: within it), or None for the
+    customers who do not answer (most). A late visit is rated lower."""
+    if rng.random() >= ANSWER_SHARE:
+        return None
+    return rng.choices(RATINGS, weights=LATE_WEIGHTS if late_s > 0 else ON_TIME_WEIGHTS)[0]
+
+
 CLOCK_LATE_S = 300
 """The seeded day's staff clock in (and out) within this many seconds after their shift starts (and ends)."""
 

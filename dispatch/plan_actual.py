@@ -13,9 +13,11 @@ For each planned visit:
 - the actual departure is the first check-out at the order at or after the arrival; without one,
   the first geofence exit at the site after the arrival;
 - `late_by_window_s`: how long after the order's window closed the worker arrived (0 within it);
-  `vs_plan_s`: arrival minus planned arrival (negative: early);
+  `vs_plan_s`: arrival minus the planned start of the visit (negative: early). The planned start is the planned
+  arrival, or later when the plan has the worker wait there for the window to open: a worker who comes when the
+  window opens instead of waiting at the door is not behind the plan;
 - the status: `late` when the arrival is after the window closed or more than
-  `PlanActualParams.late_tolerance_s` after the planned arrival, else `on_time`; with no arrival
+  `PlanActualParams.late_tolerance_s` after the planned start, else `on_time`; with no arrival
   at all `missed`, unless the window is still open at `now` (`pending`: the day is not over).
 
 An unplanned stop is a stop of the track whose location is not within `site_margin_m` of any
@@ -64,7 +66,9 @@ class PlanActualParams:
 
 @dataclass(frozen=True, slots=True)
 class PlannedVisit:
-    """One visit of the published route: the order, where, when planned, and the order's window."""
+    """One visit of the published route: the order, where, when planned (arrival, start of service: later when the
+    plan waits for the window, departure), and the order's window. Without `planned_start` the visit starts at the
+    planned arrival."""
 
     order_id: int
     seq: int
@@ -73,6 +77,12 @@ class PlannedVisit:
     planned_departure: datetime
     window_start: datetime
     window_end: datetime
+    planned_start: datetime | None = None
+
+    @property
+    def starts(self) -> datetime:
+        """When the plan has the visit begin."""
+        return self.planned_start or self.planned_arrival
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +263,7 @@ def _actual(
         return VisitActual(visit, status)
     departure, left_by = _departure(visit, arrival, mine, events)
     late_by_window_s = max(0.0, (arrival - visit.window_end).total_seconds())
-    vs_plan_s = (arrival - visit.planned_arrival).total_seconds()
+    vs_plan_s = (arrival - visit.starts).total_seconds()
     late = late_by_window_s > 0 or vs_plan_s > params.late_tolerance_s
     return VisitActual(
         visit,

@@ -117,7 +117,7 @@ def map_layers(day: WorkerDay) -> list[Any]:
                 fillColor="#0b1120", fillOpacity=1, className=f"day-site day-site-{visit['status']}",
                 children=dl.Tooltip(
                     f"#{n} · " + _("order {id}").format(id=visit["order_id"]) + f" · {visit['site_name']} · " + _("planned ")
-                    + f"{_hm(visit['planned_arrival'])}–{_hm(visit['planned_departure'])} · "
+                    + f"{_hm(visit['planned_start'])}–{_hm(visit['planned_departure'])} · "
                     f"{_(STATUS_TEXT[visit['status']])}"
                 ),
             )
@@ -192,7 +192,7 @@ def comparison_table(pva: dict[str, Any]) -> Any:
                     html.Td(str(n)),
                     html.Td(_("{site} (order {id})").format(site=v["site_name"], id=v["order_id"])),
                     html.Td(f"{_hm(v['window_start'])}–{_hm(v['window_end'])}"),
-                    html.Td(f"{_hm(v['planned_arrival'])}–{_hm(v['planned_departure'])}"),
+                    html.Td(f"{_hm(v['planned_start'])}–{_hm(v['planned_departure'])}"),
                     html.Td(
                         f"{_hm(v['actual_arrival'])} ({_source(v['arrival_source'])})" if v["actual_arrival"] else "—"
                     ),

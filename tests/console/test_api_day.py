@@ -87,6 +87,7 @@ def test_plan_vs_actual_lists_each_visit_with_its_late_and_missed_verdicts(app):
     )
     assert (b["actual_departure"], b["departure_source"]) == ("2025-03-03T09:14:10+00:00", "geofence")
     assert (c["status"], c["actual_arrival"], c["arrival_source"]) == ("missed", None, None)
+    assert (c["planned_arrival"], c["planned_start"]) == ("2025-03-03T09:20:00+00:00", "2025-03-03T09:30:00+00:00")
     assert body["missed"] == [seeded.orders["C"]] and body["late"] == [seeded.orders["B"]]
     assert [round(s["duration_s"]) for s in body["unplanned_stops"]] == [620, 900]
     assert body["planned_distance_m"] == 3200

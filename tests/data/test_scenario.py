@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from data.attendance_repo import clock_events
 from data.audit_repo import list_audit
+from data.customer_repo import ratings_between
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.field_repo import checkin_records
 from data.orders_repo import list_orders, order_history
@@ -178,6 +179,10 @@ def test_the_demos_history_is_the_days_before_worked_to_their_end_with_the_phone
             arrived = next((h.at for h in steps if h.to_status is OrderStatus.ON_SITE), None)
             late += arrived is not None and arrived > by_order[o.id][1] + timedelta(minutes=5)
         assert 0 < late < 30  # the field strays from the plan: some visits begin later than planned
+        rated = {r.order_id: r for r in ratings_between(session, *day_bounds(day, MONACO)) if r.order_id in by_order}
+        done = {o.id: o for o in mine if o.status is OrderStatus.DONE}
+        assert 0 < len(rated) < len(done) and set(rated) <= set(done)  # some customers answered, for visits done
+        assert all(r.worker_id == done[r.order_id].assigned_worker_id for r in rated.values())
     workers = list_workers(session)
     fixes = 0
     for day in (*past, today):

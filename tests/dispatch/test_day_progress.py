@@ -12,6 +12,7 @@ from dispatch.day_progress import (
     RouteStop,
     RouteToWork,
     could_serve,
+    customer_rating,
     day_at,
     day_track,
     worked_as_planned,
@@ -201,3 +202,15 @@ def test_a_worker_there_before_the_window_opens_checks_in_when_it_opens() -> Non
     steps = {s.status: s.at for s in day.orders[0].steps}
     assert steps[OrderStatus.ON_SITE] == at(9) and steps[OrderStatus.DONE] == at(9, 30)
     assert day.trips[0].arrive == at(8, 10)
+
+
+def test_customers_rate_a_share_of_the_visits_and_late_ones_lower() -> None:
+    """Tests that about a third of the customers answer, and that visits begun after their window closed are rated
+    lower on average than those on time."""
+    rng = random.Random(5)
+    on_time = [customer_rating(0, rng) for _ in range(2000)]
+    late = [customer_rating(1800, rng) for _ in range(2000)]
+    answered = [r for r in on_time if r is not None]
+    assert 0.25 < len(answered) / len(on_time) < 0.45 and set(answered) <= {1, 2, 3, 4, 5}
+    rated_late = [r for r in late if r is not None]
+    assert sum(rated_late) / len(rated_late) + 0.7 < sum(answered) / len(answered)

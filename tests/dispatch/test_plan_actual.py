@@ -89,6 +89,18 @@ def test_without_a_check_in_the_geofence_says_when_they_came_and_left_and_the_vi
     assert (b.status, b.vs_plan_s, b.late_by_window_s) == (VisitStatus.LATE, 24 * 60, 14 * 60)
 
 
+def test_a_worker_who_comes_when_the_window_opens_is_not_behind_a_plan_that_had_them_wait_at_the_door():
+    """Tests that visit A, planned to be reached at 07:50 and waited at until its window opens at 08:15 (the
+    planned start), checked in at 08:13, is 2 min early against the plan's start, not 23 min behind its arrival;
+    without a planned start the same check-in is 23 min behind the arrival: late."""
+    waiting = PlannedVisit(101, 0, 1, minutes(-10), minutes(45), minutes(15), minutes(120), planned_start=minutes(15))
+    a = compare(PlannedDay(7, (waiting,), 1000.0)).visits[0]
+    assert (a.status, a.vs_plan_s) == (VisitStatus.ON_TIME, -120)
+    unstarted = PlannedVisit(101, 0, 1, minutes(-10), minutes(45), minutes(15), minutes(120))
+    b = compare(PlannedDay(7, (unstarted,), 1000.0)).visits[0]
+    assert (b.status, b.vs_plan_s) == (VisitStatus.LATE, 23 * 60)
+
+
 def test_a_visit_never_reached_is_missed_once_its_window_has_closed_and_pending_before():
     """Tests that C (never visited) is missed when the day is looked at after its window (10:00) closed, and
     pending while it is still open; neither has an arrival."""

@@ -104,18 +104,19 @@ def seed_field_day(
         )
         for letter, place in (("A", A), ("B", B), ("C", C))
     }
-    plan = (("A", 15, (0, 120)), ("B", 20, (0, 30)), ("C", 90, (60, 120)))
+    # C is reached at 09:20 and waited at until 09:30, when the plan has it begin.
+    plan = (("A", 15, 15, (0, 120)), ("B", 20, 20, (0, 30)), ("C", 80, 90, (60, 120)))
     orders: dict[str, int] = {}
     stops = []
-    for seq, (letter, arrive_min, (w0, w1)) in enumerate(plan):
+    for seq, (letter, arrive_min, start_min, (w0, w1)) in enumerate(plan):
         window = TimeWindow(t0 + timedelta(minutes=w0), t0 + timedelta(minutes=w1))
         order = orders_repo.add_order(
             session, site_id=sites[letter].id, type="repair", priority=3, window=window, service_duration_s=1800,
             created_at=t0 - timedelta(days=1),
         )  # fmt: skip
         orders[letter] = order.id
-        arrival = t0 + timedelta(minutes=arrive_min)
-        stops.append((worker.id, order.id, seq, arrival, arrival, arrival + timedelta(minutes=30)))
+        arrival, start = t0 + timedelta(minutes=arrive_min), t0 + timedelta(minutes=start_min)
+        stops.append((worker.id, order.id, seq, arrival, start, start + timedelta(minutes=30)))
     home = {"lat": H.lat, "lon": H.lon}
     route = {"worker_id": worker.id, "name": name, "distance_m": 3200, "start_location": home, "end_location": home,
              "stops": [{"order_id": o} for _, o, *_ in stops]}  # fmt: skip
