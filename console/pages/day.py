@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import dash_leaflet as dl
-from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html
+from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 
 from console import i18n
 from console.api_day import plan_vs_actual_json
@@ -163,6 +163,15 @@ def bounds(day: WorkerDay) -> list[list[float]] | None:
         return None
     lats, lons = [p[0] for p in points], [p[1] for p in points]
     return [[min(lats), min(lons)], [max(lats), max(lons)]]
+
+
+def viewport(day: WorkerDay) -> dict[str, Any] | Any:
+    """The map's view fitted to the day's track and planned route. A map's `bounds` is read once, when it is made
+    (react-leaflet); `viewport` moves a map already drawn, so each worker and day picked is brought into view."""
+    fitted = bounds(day)
+    if fitted is None:
+        return no_update
+    return {"bounds": fitted, "transition": "fitBounds", "options": {"padding": [24, 24]}}
 
 
 def comparison_table(pva: dict[str, Any]) -> Any:
@@ -405,26 +414,26 @@ def register(dash_app: Dash, *, auth: Auth, load_day: LoadDay) -> None:
         Output(TABLE, "children"),
         Output(DOWNLOADS, "children"),
         Output(MESSAGE, "children"),
-        Output(MAP, "bounds"),
+        Output(MAP, "viewport"),
         Input(WORKER, "value"),
         Input(DATE, "date"),
     )
     def show(worker_id: Any, day: Any) -> tuple[Any, ...]:
         empty: tuple[Any, ...] = ([], {"t": [], "ll": []}, 1, 0, None, None, None)
         if worker_id is None:
-            return (*empty, _("Pick a worker."), None)
+            return (*empty, _("Pick a worker."), no_update)
         try:
             when = date.fromisoformat(str(day)[:10])
             wid = int(worker_id)
         except (TypeError, ValueError):
-            return (*empty, _("Pick a worker and a day."), None)
+            return (*empty, _("Pick a worker and a day."), no_update)
         try:
             actor = auth.require(Action.VIEW_POSITIONS, worker_id=wid)
             found = load_day(actor, wid, when)
         except ApiError as exc:
-            return (*empty, _("Refused: {reason}").format(reason=i18n.reason(exc.reason)), None)
+            return (*empty, _("Refused: {reason}").format(reason=i18n.reason(exc.reason)), no_update)
         if found is None:
-            return (*empty, _("No worker with id {id}.").format(id=wid), None)
+            return (*empty, _("No worker with id {id}.").format(id=wid), no_update)
         pva = plan_vs_actual_json(found)
         data = track_data(found)
         span_s = max(1, (data["t"][-1] - data["t"][0]) // 1000) if data["t"] else 1
@@ -438,7 +447,7 @@ def register(dash_app: Dash, *, auth: Auth, load_day: LoadDay) -> None:
             comparison_table(pva),
             downloads(wid, when, found.start, found.end),
             note,
-            bounds(found),
+            viewport(found),
         )
 
     # The address follows the worker and day picked, so a reload or the language switch comes back to them.

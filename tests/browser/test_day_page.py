@@ -52,6 +52,14 @@ def test_a_dispatcher_replays_a_seeded_day_against_its_plan(page, console_server
     assert page.locator("path.day-stop").count() == 4
     assert page.locator("path.day-stop-unplanned").count() == 2
     assert page.locator("path.day-trip").count() == 3
+    # The map is brought to the day (it opens on Monaco's centre at zoom 14): the planned route (2 km east, 1 km
+    # north) then fills most of the map's width; before, it stayed a small shape in a corner, or out of view.
+    fills = """() => {
+        const map = document.querySelector('#day-map').getBoundingClientRect();
+        const plan = document.querySelector('path.day-plan').getBoundingClientRect();
+        return plan.width > 0.6 * (map.width - 48) || plan.height > 0.6 * (map.height - 48);
+    }"""
+    page.wait_for_function(fills, timeout=10_000)
     assert page.locator("a.day-gpx").get_attribute("href").startswith(f"/api/v1/workers/{seeded.worker_id}/track.gpx?")
     assert page.locator("a.day-geojson").count() == 1
 
