@@ -72,4 +72,6 @@ def test_a_day_whose_required_visits_do_not_all_fit_is_planned_without_pyvrps_pe
         plan = solve(problem, stop=StopRule(max_solutions=10_000), seed=0, engine="pyvrp")
     assert plan.planned_count == 2
     assert {u.reason for u in plan.unplanned} == {UnplannedReason.NO_TIME}
-    assert [w.category.__name__ for w in caught] == []
+    # A ResourceWarning is the garbage collector closing something an earlier test of this process left open (a
+    # socket, a file) while this one runs: not the search's; every other warning is.
+    assert [w.category.__name__ for w in caught if not issubclass(w.category, ResourceWarning)] == []
