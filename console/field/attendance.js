@@ -36,7 +36,7 @@
   }
 
   function hhmm(iso) {
-    return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return window.Field.i18n.clock(iso); // the office's clock, as the order windows and the console read
   }
 
   function queued(action) {
@@ -233,7 +233,7 @@
         F.notice(_("A late entry needs the time it really was and why it was missed."), "error");
         return;
       }
-      const real = new Date(`${F.state.day.day}T${time}`); // the phone's local time on the link's day
+      const real = window.Field.i18n.atOnDay(F.state.day.day, time); // the office's clock on the link's day
       if (real > new Date()) {
         F.notice(_("A late entry is for a time that has passed."), "error");
         return;

@@ -82,6 +82,24 @@
     return zone ? zone.value : "";
   }
 
+  /** The instant (a Date) that reads `hhmm` ('HH:MM') on `day` ('YYYY-MM-DD') on the office's clock: what a worker
+   * types is the office's time, as every time the page shows is, whatever zone the phone is set to. */
+  function atOnDay(day, hhmm) {
+    const [y, mo, d] = day.split("-").map(Number);
+    const [h, mi] = hhmm.split(":").map(Number);
+    const wall = Date.UTC(y, mo - 1, d, h, mi);
+    if (!state.timezone) return new Date(y, mo - 1, d, h, mi); // no office zone known: the phone's own
+    const offset = (t) => { // the office's offset from UTC at instant t, in ms
+      const p = Object.fromEntries(new Intl.DateTimeFormat("en-US", {
+        timeZone: state.timezone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+        hour: "2-digit", minute: "2-digit", second: "2-digit",
+      }).formatToParts(new Date(t)).map((x) => [x.type, x.value]));
+      return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - t;
+    };
+    const first = wall - offset(wall);
+    return new Date(wall - offset(first)); // again at the instant found: right across a change of the clocks
+  }
+
   /** The local calendar day of an ISO time on the office's clock, as 'YYYY-MM-DD'. */
   function localDay(iso) {
     return new Intl.DateTimeFormat("en-CA", { timeZone: state.timezone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(iso));
@@ -93,6 +111,6 @@
   });
 
   window.Field = Object.assign(window.Field || {}, {
-    t: t, N_: (m) => m, i18n: { ready: load(), apply: apply, clock: clock, zoneName: zoneName, localDay: localDay, state: state },
+    t: t, N_: (m) => m, i18n: { ready: load(), apply: apply, clock: clock, zoneName: zoneName, localDay: localDay, atOnDay: atOnDay, state: state },
   });
 })();

@@ -454,3 +454,52 @@ def test_a_name_typed_in_chinese_is_drawn_with_the_shipped_font_on_the_english_c
         drawn_with_the_shipped_font(page, "#workers-table td", text="王伟")
     finally:
         context.close()
+
+
+def test_a_late_entry_is_typed_and_shown_on_the_offices_clock_on_a_phone_set_to_another_zone(
+    browser, console_server, world
+):
+    """Tests that a worker whose phone is set to London (8 hours behind the Shanghai office) enters a missed check-in
+    at a time typed on the office's clock, the clock every window on the page reads: it is stored at that instant
+    and listed at that time. Before, the page read the typed time on the phone's clock (8 hours later: "a time that
+    has not passed"), and listed times on the phone's clock."""
+    admin, url = world["admin"], console_server.url
+    now = datetime.now(UTC)
+    body = {
+        "site_id": 1, "type": "repair", "priority": 3, "required_skills": ["gas"], "service_minutes": 30,
+        "window_start": (now - timedelta(hours=2)).isoformat(), "window_end": (now + timedelta(hours=4)).isoformat(),
+    }  # fmt: skip
+    order = requests.post(f"{url}/api/v1/work-orders", json=body, headers=admin, timeout=10).json()
+    assigned = requests.post(f"{url}/api/v1/work-orders/{order['id']}/assign", headers=admin, timeout=10,
+                             json={"worker_id": world["worker_id"], "reason": "browser test"})  # fmt: skip
+    assert assigned.status_code == 200, assigned.text
+    link = requests.post(f"{url}/api/v1/workers/{world['worker_id']}/push-link", json={}, headers=admin, timeout=10)
+    token = link.json()["token"]
+    steps = [{"client_action_id": f"lt-{a}", "order_id": order["id"], "action": a, "at": now.isoformat()}
+             for a in ("accept", "en_route")]  # fmt: skip
+    moved = requests.post(f"{url}/api/v1/field/{token}/actions", json={"actions": steps}, timeout=10)
+    assert [x["status"] for x in moved.json()["results"]] == ["applied", "applied"], moved.text
+    office_now = now.astimezone(SHANGHAI)
+    late = (office_now - timedelta(minutes=20)).replace(second=0, microsecond=0)
+    if late.date() != office_now.date():  # just after the office's midnight: the day's first minute
+        late = office_now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+    phone = offline_context(browser, console_server, timezone_id="Europe/London")
+    page = phone.new_page()
+    try:
+        page.goto(link.json()["url"])
+        card = page.locator(f"li.order[data-order-id='{order['id']}']")
+        card.wait_for(timeout=15_000)
+        card.locator(".late-entry summary").click()
+        card.locator(".late-kind").select_option("in")
+        card.locator(".late-time").fill(late.strftime("%H:%M"))
+        card.locator(".late-reason").fill("No signal in the basement")
+        card.locator(".late-send").click()
+        expect(card.locator(".late-list li").first).to_have_text(
+            f"Late check-in at {late:%H:%M} — waits for your manager's approval", timeout=15_000
+        )
+    finally:
+        phone.close()
+    entries = requests.get(f"{url}/api/v1/late-entries", headers=admin, timeout=5).json()["late_entries"]
+    (entry,) = [e for e in entries if e["order_id"] == order["id"]]
+    assert datetime.fromisoformat(entry["at"]) == late
