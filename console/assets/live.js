@@ -139,9 +139,43 @@
   }
 
   function scheduleFit() {
+    scheduleDeclutter(); // markers drawn or moved: their labels may meet
     if (view.queued) return;
     view.queued = true;
     setTimeout(fitView, 50);
+  }
+
+  // ---- Crowded labels. Where markers crowd (a dozen workers in Monaco's centre), permanent labels piled up into a
+  // block nobody could read. After the map or a marker moves, a permanent label that would overlap one kept already
+  // is hidden (label-crowded: still laid out, so it is measured the next time), workers' labels kept before orders';
+  // hovering its marker shows it (label-front), and zooming in brings labels back as the markers come apart.
+  const crowd = { queued: false, hooked: null };
+
+  function declutter() {
+    crowd.queued = false;
+    const map = leafletMap();
+    if (!map) return;
+    if (crowd.hooked !== map) {
+      crowd.hooked = map;
+      map.on("zoomend moveend resize", scheduleDeclutter);
+    }
+    const pane = map.getPane("tooltipPane");
+    const labels = [...pane.querySelectorAll(".leaflet-tooltip.label-permanent")];
+    const rank = (el) => (el.classList.contains("worker-label") ? 0 : 1);
+    labels.sort((a, b) => rank(a) - rank(b)); // stable: the rest keep the order they were drawn in
+    const kept = [];
+    for (const el of labels) {
+      const r = el.getBoundingClientRect();
+      const clash = kept.some((k) => r.left < k.right && k.left < r.right && r.top < k.bottom && k.top < r.bottom);
+      el.classList.toggle("label-crowded", clash);
+      if (!clash) kept.push(r);
+    }
+  }
+
+  function scheduleDeclutter() {
+    if (crowd.queued) return;
+    crowd.queued = true;
+    setTimeout(declutter, 100);
   }
 
   // A permanent label under the pointer comes to the front (labels overlap where markers crowd) and

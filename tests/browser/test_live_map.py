@@ -399,3 +399,71 @@ def test_the_wall_screen_says_who_is_not_tracked_and_why(page, console_server, f
     ping(console_server, "u-1", 43.7395, 7.4280)
     assert requests.get(positions, headers=admin, timeout=5).json() == [kept]
     assert not [e for e in page.errors if "favicon" not in e], page.errors
+
+
+CROWD = ["Crowd Amal", "Crowd Bert", "Crowd Cleo", "Crowd Dina"]
+SHOWN_LABELS = """(names) => [...document.querySelectorAll('.leaflet-tooltip.worker-label.label-permanent')]
+    .filter((el) => names.includes(el.textContent) && getComputedStyle(el).visibility === 'visible')
+    .map((el) => el.textContent)"""
+LABEL_TOPS = """(names) => names.map((name) => [...document.querySelectorAll('.leaflet-tooltip.worker-label')]
+    .find((el) => el.textContent === name).getBoundingClientRect()).map((r) => [r.top, r.height])"""
+NO_TWO_SHOWN_LABELS_OVERLAP = """() => {
+    const shown = [...document.querySelectorAll('.leaflet-tooltip.label-permanent')]
+      .filter((el) => getComputedStyle(el).visibility === 'visible').map((el) => el.getBoundingClientRect());
+    return shown.every((a, i) => shown.slice(i + 1).every((b) =>
+      a.right <= b.left || b.right <= a.left || a.bottom <= b.top || b.bottom <= a.top));
+}"""
+
+
+ROOM = f"""(names) => {{ const [a, b] = ({LABEL_TOPS})(names); return Math.abs(b[0] - a[0]); }}"""
+
+
+def zoom(page, way: str, *, until) -> None:
+    """Click the map's zoom control (half a level a click, the wall's zoomDelta) until `until(room)` holds for the
+    room between the crowd's first two labels; Leaflet ignores a click made while it still zooms, so each click waits
+    for the map to stand still before it and for the room to change after it."""
+    settled = f"""(names) => {{
+        const room = ({ROOM})(names), same = window.crowdRoom === room;
+        window.crowdRoom = room;
+        return same;
+    }}"""  # the same room at two looks 200 ms apart: the map is not moving (a fit, a zoom under way)
+    for _ in range(12):
+        page.wait_for_function(settled, arg=CROWD, polling=200, timeout=5_000)
+        room = page.evaluate(ROOM, CROWD)
+        if until(room):
+            return
+        page.click(f"a.leaflet-control-zoom-{way}")
+        page.wait_for_function(f"([names, was]) => Math.abs(({ROOM})(names) - was) > was * 0.2", arg=[CROWD, room],
+                               timeout=5_000)  # fmt: skip
+    raise AssertionError(f"zooming {way} never gave the labels the room asked for (last: {room} px)")
+
+
+def test_labels_of_crowded_workers_do_not_pile_up_and_come_back_on_hover_and_when_zoomed_in(page, console_server):
+    """Tests that four workers standing 28 m apart, one above the other, show fewer names than four where the map is
+    too small to part them (before, four names piled into an unreadable block), that no two names shown on the wall
+    overlap, that hovering a hidden one's marker shows its name, and that zoomed in far enough all four show again."""
+    admin = {"Authorization": f"Bearer {console_server.admin_token}"}
+    ids = []
+    for n, name in enumerate(CROWD):
+        ids.append(int(console_server.cli("data", "add-worker", "--name", name, "--device-id", f"crowd-{n}")))
+        consent_on_paper(requests.post, admin, [ids[-1]], url=console_server.url)
+        ping(console_server, f"crowd-{n}", 43.7440 + n * 0.00025, 7.4300)
+    login(page, console_server)
+    page.wait_for_function("(n) => document.querySelectorAll('.leaflet-tooltip.worker-label.label-permanent').length >= n",
+                           arg=len(CROWD), timeout=10_000)  # fmt: skip
+    page.wait_for_function("() => window.outfield.fits > 0", timeout=10_000)  # the view fitted to the fleet
+    tall = page.evaluate(LABEL_TOPS, CROWD)[0][1]
+    zoom(page, "out", until=lambda room: room < tall / 2)  # the map is too small to part them
+    page.wait_for_function(f"(names) => ({SHOWN_LABELS})(names).length < 4", arg=CROWD, timeout=10_000)
+    assert page.evaluate(NO_TWO_SHOWN_LABELS_OVERLAP)
+    shown = page.evaluate(SHOWN_LABELS, CROWD)
+    assert shown, "the first name of the crowd is kept"
+    hidden = ids[CROWD.index(next(name for name in CROWD if name not in shown))]
+    page.locator(f"path.worker-{hidden}").dispatch_event("mouseover")  # under the crowd: Leaflet told of the hover
+    page.wait_for_function(f"(n) => ({SHOWN_LABELS})({CROWD!r}).length === n", arg=len(shown) + 1, timeout=5_000)
+    page.locator(f"path.worker-{hidden}").dispatch_event("mouseout")
+    page.wait_for_function(f"(n) => ({SHOWN_LABELS})({CROWD!r}).length === n", arg=len(shown), timeout=5_000)
+    zoom(page, "in", until=lambda room: room > tall + 4)  # 28 m apart: room for their labels by zoom 18
+    page.wait_for_function(f"(names) => ({SHOWN_LABELS})(names).length === 4", arg=CROWD, timeout=10_000)
+    assert page.evaluate(NO_TWO_SHOWN_LABELS_OVERLAP)
+    assert not [e for e in page.errors if "favicon" not in e], page.errors
