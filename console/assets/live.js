@@ -147,7 +147,8 @@
 
   // ---- Crowded labels. Where markers crowd (a dozen workers in Monaco's centre), permanent labels piled up into a
   // block nobody could read. After the map or a marker moves, a permanent label that would overlap one kept already
-  // is hidden (label-crowded: still laid out, so it is measured the next time), workers' labels kept before orders';
+  // is hidden (label-crowded: still laid out, so it is measured the next time), the names of workers with an open
+  // exception kept first, then the other workers', then orders' numbers;
   // hovering its marker shows it (label-front), and zooming in brings labels back as the markers come apart.
   const crowd = { queued: false, hooked: null };
 
@@ -161,7 +162,12 @@
     }
     const pane = map.getPane("tooltipPane");
     const labels = [...pane.querySelectorAll(".leaflet-tooltip.label-permanent")];
-    const rank = (el) => (el.classList.contains("worker-label") ? 0 : 1);
+    const alerted = new Set(); // the names of workers with an open exception are kept first
+    for (const a of alerts.open.values()) {
+      const tip = fleet.markers.get(a.worker_id) && fleet.markers.get(a.worker_id).getTooltip();
+      if (tip && tip.getElement()) alerted.add(tip.getElement());
+    }
+    const rank = (el) => (alerted.has(el) ? 0 : el.classList.contains("worker-label") ? 1 : 2);
     labels.sort((a, b) => rank(a) - rank(b)); // stable: the rest keep the order they were drawn in
     const kept = [];
     for (const el of labels) {
@@ -675,6 +681,7 @@
         alerts.open = new Map(list.map((a) => [a.id, a]));
         for (const a of heard) keepAlert(a);
         renderAlerts();
+        scheduleDeclutter();
         window.outfield.alertReads += 1;
       })
       .catch(over);  // the next connect reads them again
@@ -684,6 +691,7 @@
     if (alerts.heard) alerts.heard.push(a);
     keepAlert(a);
     renderAlerts();
+    scheduleDeclutter(); // a worker with an exception keeps their name on the map
   }
 
   function keepAlert(a) {

@@ -441,7 +441,8 @@ def zoom(page, way: str, *, until) -> None:
 def test_labels_of_crowded_workers_do_not_pile_up_and_come_back_on_hover_and_when_zoomed_in(page, console_server):
     """Tests that four workers standing 28 m apart, one above the other, show fewer names than four where the map is
     too small to part them (before, four names piled into an unreadable block), that no two names shown on the wall
-    overlap, that hovering a hidden one's marker shows its name, and that zoomed in far enough all four show again."""
+    overlap, that hovering a hidden one's marker shows its name, that a hidden one who sends an SOS has their name
+    shown first, and that zoomed in far enough all four show again."""
     admin = {"Authorization": f"Bearer {console_server.admin_token}"}
     ids = []
     for n, name in enumerate(CROWD):
@@ -463,6 +464,17 @@ def test_labels_of_crowded_workers_do_not_pile_up_and_come_back_on_hover_and_whe
     page.wait_for_function(f"(n) => ({SHOWN_LABELS})({CROWD!r}).length === n", arg=len(shown) + 1, timeout=5_000)
     page.locator(f"path.worker-{hidden}").dispatch_event("mouseout")
     page.wait_for_function(f"(n) => ({SHOWN_LABELS})({CROWD!r}).length === n", arg=len(shown), timeout=5_000)
+    # An SOS from a worker whose name is hidden: their name is kept first, so it shows in the crowd.
+    sos = next(name for name in CROWD if name not in shown)
+    n = CROWD.index(sos)
+    r = requests.get(f"{console_server.url}/osmand", timeout=5, params={
+        "id": f"crowd-{n}", "lat": 43.7440 + n * 0.00025, "lon": 7.4300, "alarm": "sos",
+        "timestamp": datetime.now(UTC).isoformat(),
+    })  # fmt: skip
+    assert r.status_code == 200, r.text
+    page.wait_for_selector(".alert-item.alert-kind-sos", timeout=10_000)
+    page.wait_for_function(f"(names) => ({SHOWN_LABELS})(names).includes({sos!r})", arg=CROWD, timeout=5_000)
+    assert page.evaluate(NO_TWO_SHOWN_LABELS_OVERLAP)
     zoom(page, "in", until=lambda room: room > tall + 4)  # 28 m apart: room for their labels by zoom 18
     page.wait_for_function(f"(names) => ({SHOWN_LABELS})(names).length === 4", arg=CROWD, timeout=10_000)
     assert page.evaluate(NO_TWO_SHOWN_LABELS_OVERLAP)
