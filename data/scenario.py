@@ -855,10 +855,12 @@ def _publish_the_plan(
     verdict = checked(whole.problem, plan, at.isoformat())
     if verdict["violations"]:  # a bug in the planner, not a user's input
         raise RuntimeError(f"demo history: the plan of {day} breaks a rule: {verdict['violations'][0]['message']}")
+    # The job a manager's plan of the day would have stored (`services.plan_jobs`), with the console's default budget
+    # of 10 s; this search was stopped by count instead, so its plan is the same on any machine.
     job = {"kind": "start", "day": day.isoformat(), "worker_ids": [w.id for w in workers],
            "order_ids": [o.id for o in orders], "seconds": 10.0, "minimise": "time", "balance_workload": False,
            "state": "done", "queued_at": at.isoformat(), "started_at": at.isoformat(), "runner": "demo history",
-           "progress": {"best_cost": plan.objective, "elapsed_s": 0.0, "solutions": iterations}}  # fmt: skip
+           "iterations": iterations}  # fmt: skip
     names = {w.id: w.name for w in workers}
     plan_id = create_plan(session, day=day, created_at=at, payload={"job": job})
     update_plan(session, plan_id=plan_id, payload={"job": job, "plan": plan_json(plan, day, names, problem=whole),
