@@ -148,7 +148,8 @@
   // ---- Crowded labels. Where markers crowd (a dozen workers in Monaco's centre), permanent labels piled up into a
   // block nobody could read. After the map or a marker moves, a permanent label that would overlap one kept already
   // is hidden (label-crowded: still laid out, so it is measured the next time), the names of workers with an open
-  // exception kept first, then the other workers', then orders' numbers;
+  // exception kept first, then the worker picked (the list, the map, an exception's name), then the other workers',
+  // then orders' numbers;
   // hovering its marker shows it (label-front), and zooming in brings labels back as the markers come apart.
   const crowd = { queued: false, hooked: null };
 
@@ -167,7 +168,9 @@
       const tip = fleet.markers.get(a.worker_id) && fleet.markers.get(a.worker_id).getTooltip();
       if (tip && tip.getElement()) alerted.add(tip.getElement());
     }
-    const rank = (el) => (alerted.has(el) ? 0 : el.classList.contains("worker-label") ? 1 : 2);
+    const chosen = fleet.markers.get(view.selected) && fleet.markers.get(view.selected).getTooltip();
+    const selected = chosen ? chosen.getElement() : null; // the worker the dispatcher picked comes next
+    const rank = (el) => (alerted.has(el) ? 0 : el === selected ? 1 : el.classList.contains("worker-label") ? 2 : 3);
     labels.sort((a, b) => rank(a) - rank(b)); // stable: the rest keep the order they were drawn in
     const kept = [];
     for (const el of labels) {
@@ -176,6 +179,12 @@
       el.classList.toggle("label-crowded", clash);
       if (!clash) kept.push(r);
     }
+  }
+
+  // The worker the dispatcher picked: their name is kept before the other workers' among crowded labels.
+  function picked(id) {
+    view.selected = id;
+    scheduleDeclutter();
   }
 
   function scheduleDeclutter() {
@@ -388,7 +397,7 @@
     row.type = "button";
     row.append(span("dot"), span("worker-name", p.name), span("worker-age"));
     // The card is the server's (live.py show_card): selecting is one store update, on a click.
-    row.addEventListener("click", () => window.dash_clientside.set_props(DOM.selected, { data: id }));
+    row.addEventListener("click", () => { window.dash_clientside.set_props(DOM.selected, { data: id }); picked(id); });
     fleet.rows.set(id, row);
     return row;
   }
@@ -710,6 +719,7 @@
     if (marker && marker._map) marker._map.setView(marker.getLatLng(), Math.max(marker._map.getZoom(), 17));
     window.dash_clientside.set_props(ALERT_DOM.tab, { data: "workers" });
     window.dash_clientside.set_props(DOM.selected, { data: id });
+    picked(id);
   }
 
   // The order's card in the orders tab: its candidates, to assign it to someone else.
@@ -1278,6 +1288,7 @@
       },
       selectFromMap: function (feature) {
         if (!feature || !feature.properties) return window.dash_clientside.no_update;
+        picked(feature.properties.worker_id);
         return feature.properties.worker_id;
       },
       // The worker card's push link: copy it to the clipboard, or select it for Ctrl+C where the

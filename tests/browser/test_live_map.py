@@ -441,8 +441,9 @@ def zoom(page, way: str, *, until) -> None:
 def test_labels_of_crowded_workers_do_not_pile_up_and_come_back_on_hover_and_when_zoomed_in(page, console_server):
     """Tests that four workers standing 28 m apart, one above the other, show fewer names than four where the map is
     too small to part them (before, four names piled into an unreadable block), that no two names shown on the wall
-    overlap, that hovering a hidden one's marker shows its name, that a hidden one who sends an SOS has their name
-    shown first, and that zoomed in far enough all four show again."""
+    overlap, that hovering a hidden one's marker shows its name, that picking a hidden one in the list shows theirs,
+    that a hidden one who sends an SOS has their name shown first, and that zoomed in far enough all four show
+    again."""
     admin = {"Authorization": f"Bearer {console_server.admin_token}"}
     ids = []
     for n, name in enumerate(CROWD):
@@ -464,6 +465,13 @@ def test_labels_of_crowded_workers_do_not_pile_up_and_come_back_on_hover_and_whe
     page.wait_for_function(f"(n) => ({SHOWN_LABELS})({CROWD!r}).length === n", arg=len(shown) + 1, timeout=5_000)
     page.locator(f"path.worker-{hidden}").dispatch_event("mouseout")
     page.wait_for_function(f"(n) => ({SHOWN_LABELS})({CROWD!r}).length === n", arg=len(shown), timeout=5_000)
+    # The dispatcher picks a worker whose name is hidden, in the list: their name is kept before the others'.
+    chosen = next(name for name in CROWD if name not in shown)
+    page.fill("#worker-search", chosen)
+    page.click(f".worker-row:has-text('{chosen}')")
+    page.wait_for_function(f"(names) => ({SHOWN_LABELS})(names).includes({chosen!r})", arg=CROWD, timeout=5_000)
+    assert page.evaluate(NO_TWO_SHOWN_LABELS_OVERLAP)
+    shown = page.evaluate(SHOWN_LABELS, CROWD)
     # An SOS from a worker whose name is hidden: their name is kept first, so it shows in the crowd.
     sos = next(name for name in CROWD if name not in shown)
     n = CROWD.index(sos)
