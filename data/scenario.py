@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -763,10 +763,13 @@ def seed_history(
             reference_prefix=prefix, consent_at=_at(first, time(6, 0), zone), orders_salt=day.isoformat(),
         )  # fmt: skip
         published = _orders_made_at(day, span, zone) + PUBLISHED_AFTER
-        plan, whole = _publish_the_plan(session, day=day, zone=zone, prefix=prefix, travel=travel or straight_line(),
-                                        seed=seed, iterations=iterations, at=published)  # fmt: skip
-        roster = [w for w in list_workers(session) if w.home_base is not None and w.shifts]
-        day_orders = [(o, whole.site_of(o)) for o in _orders_of(session, prefix)]
+        staff, sites = list_workers(session), {s.id: s for s in list_sites(session)}
+        mine = sorted((o for o in list_orders(session) if o.reference.startswith(f"{prefix}-")), key=lambda o: o.id)
+        plan, whole = _publish_the_plan(session, day=day, zone=zone, orders=mine, workers=staff, sites=sites,
+                                        travel=travel or _straight_line(), seed=seed, iterations=iterations,
+                                        at=published)  # fmt: skip
+        roster = [w for w in staff if w.home_base is not None and w.shifts]
+        day_orders = [(o, sites[o.site_id].location) for o in mine]
         worked = worked_as_planned(
             _routes_to_work(plan, whole, roster, day_orders), assigned_at=published,
             rng=random.Random(f"{seed}:worked:{day.isoformat()}"), realism=realism,
@@ -812,7 +815,7 @@ PUBLISHED_AFTER = timedelta(minutes=30)
 """A past day's plan was published this long after its orders were in (before the first shift began)."""
 
 
-def straight_line() -> TravelTimes:
+def _straight_line() -> TravelTimes:
     from routing.travel import StraightLine
 
     return StraightLine()
@@ -824,32 +827,27 @@ def _orders_made_at(day: date, span: tuple[datetime, datetime], zone: ZoneInfo) 
     return min(_at(day, time(6, 0), zone), span[0] - timedelta(hours=3))
 
 
-def _orders_of(session: Session, prefix: str) -> list[WorkOrder]:
-    return sorted((o for o in list_orders(session) if o.reference.startswith(f"{prefix}-")), key=lambda o: o.id)
-
-
 def _publish_the_plan(
     session: Session,
     *,
     day: date,
     zone: ZoneInfo,
-    prefix: str,
+    orders: Sequence[WorkOrder],
+    workers: Sequence[Worker],
+    sites: Mapping[int, Site],
     travel: TravelTimes,
     seed: int,
     iterations: int,
     at: datetime,
-) -> tuple[Plan, DayPlanSites]:
-    """Plan a seeded day's orders (`prefix`) over every worker on shift, as a manager's plan job would, and publish it
-    at `at` by the dispatcher: the plan row (job done, checked), its stops, and the audit entries. The orders'
-    assignments are the plan's steps of `worked_as_planned`. Returns the plan and the problem it answers."""
+) -> tuple[Plan, DayProblem]:
+    """Plan a seeded day's `orders` over every worker on shift, as a manager's plan job would, and publish it at `at`
+    by the dispatcher: the plan row (job done, checked), its stops, and the audit entries. The orders' assignments
+    are the plan's steps of `worked_as_planned`. Returns the plan and the problem it answers."""
     # The solver's engines (PyVRP, OR-Tools) are slow to import; only the demo's history needs them here.
     from routing.day import checked, day_problem, objective_for, plan_json
     from routing.problem import StopRule
     from routing.solve import solve
 
-    orders = _orders_of(session, prefix)
-    workers = list_workers(session)
-    sites = {s.id: s for s in list_sites(session)}
     whole = day_problem(day, orders, sites, workers, {}, travel, objective_for("time"), tz=zone)
     plan = solve(whole.problem, stop=StopRule(max_solutions=iterations), seed=seed)
     verdict = checked(whole.problem, plan, at.isoformat())
@@ -879,25 +877,14 @@ def _publish_the_plan(
     ):
         audit_repo.record(session, actor_id=actor.id if actor else None, action=action, subject_type="plan",
                           subject_id=plan_id, at=at, details=details)  # fmt: skip
-    return plan, DayPlanSites(whole, sites)
-
-
-@dataclass(frozen=True, slots=True)
-class DayPlanSites:
-    """The day's routing problem (`routing.day.day_problem`) and the sites its orders are at."""
-
-    day: DayProblem
-    sites: dict[int, Site]
-
-    def site_of(self, order: WorkOrder) -> LatLon:
-        return self.sites[order.site_id].location
+    return plan, whole
 
 
 def _routes_to_work(
-    plan: Plan, whole: DayPlanSites, roster: Sequence[Worker], orders: Sequence[tuple[WorkOrder, LatLon]]
+    plan: Plan, whole: DayProblem, roster: Sequence[Worker], orders: Sequence[tuple[WorkOrder, LatLon]]
 ) -> list[RouteToWork]:
     """The published plan's routes as the field works them (`dispatch.day_progress.RouteToWork`)."""
-    day, zone = whole.day.day, whole.day.zone
+    day, zone = whole.day, whole.zone
     by_order = {o.id: (o, site) for o, site in orders}
     by_worker = {w.id: w for w in roster}
     routes: list[RouteToWork] = []

@@ -11,6 +11,9 @@ with a detour factor), who sets off when free, waits for the window to open, and
 time; each worker takes one 30-minute break once past the middle of their shift. Orders nobody can
 reach in their window, and a share of the orders not started yet (`unassigned_later`), stay new:
 the dispatcher's work. Everything random comes from the `rng` passed in.
+
+A past day with a published plan is worked by `worked_as_planned` instead: the plan's routes, strayed from as the
+field strays (`FieldRealism`). `day_track` lays either day's drives along the roads as a phone's fixes.
 """
 
 from __future__ import annotations

@@ -164,12 +164,12 @@
     const pane = map.getPane("tooltipPane");
     const labels = [...pane.querySelectorAll(".leaflet-tooltip.label-permanent")];
     const alerted = new Set(); // the names of workers with an open exception are kept first
-    for (const a of alerts.open.values()) {
-      const tip = fleet.markers.get(a.worker_id) && fleet.markers.get(a.worker_id).getTooltip();
-      if (tip && tip.getElement()) alerted.add(tip.getElement());
-    }
-    const chosen = fleet.markers.get(view.selected) && fleet.markers.get(view.selected).getTooltip();
-    const selected = chosen ? chosen.getElement() : null; // the worker the dispatcher picked comes next
+    const labelOf = (workerId) => {
+      const tip = fleet.markers.has(workerId) ? fleet.markers.get(workerId).getTooltip() : null;
+      return tip ? tip.getElement() : null;
+    };
+    for (const a of alerts.open.values()) alerted.add(labelOf(a.worker_id));
+    const selected = labelOf(view.selected); // the worker the dispatcher picked comes next
     const rank = (el) => (alerted.has(el) ? 0 : el === selected ? 1 : el.classList.contains("worker-label") ? 2 : 3);
     labels.sort((a, b) => rank(a) - rank(b)); // stable: the rest keep the order they were drawn in
     const kept = [];
