@@ -94,6 +94,7 @@ class PlanJobs:
                                     max_solutions=max_solutions, zone=zone)  # fmt: skip
         self._local: dict[int, threading.Event] = {}  # jobs queued or running in this process
         self._lock = threading.Lock()
+        self._jobs_changed = threading.Condition(self._lock)  # notified when a local job ends
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outfield-plan")
         self._heartbeat: threading.Thread | None = None
         self._told_no_planner = False
@@ -391,16 +392,21 @@ class PlanJobs:
         finally:
             with self._lock:
                 self._local.pop(plan_id, None)
+                self._jobs_changed.notify_all()
 
     def _renew_leases(self) -> None:
-        """Keep the leases of this process's queued and running jobs, so other processes see them alive."""
+        """Keep the leases of this process's queued and running jobs, so other processes see them alive; the thread
+        ends when the last of them ends (the next job here starts another)."""
         assert self._queue is not None
         while True:
             with self._lock:
                 ids = list(self._local)
-            if ids:
-                self._queue.renew_leases(ids)
-            threading.Event().wait(LEASE_S / 3)
+                if not ids:
+                    self._heartbeat = None
+                    return
+            self._queue.renew_leases(ids)
+            with self._lock:
+                self._jobs_changed.wait_for(lambda: not self._local, timeout=LEASE_S / 3)
 
     def _state(self, stored: StoredPlan) -> tuple[str | None, str | None]:
         """The job's state and error, with a job whose process died reported as interrupted (and why)."""

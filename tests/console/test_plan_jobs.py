@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
@@ -204,6 +205,27 @@ def test_without_a_planner_the_web_process_runs_the_job_itself(sessions, clock, 
     assert stored_job(sessions, first)["runner"] == f"web-{os.getpid()}"
     assert PlanQueue(plan_redis).state(first) is None
     assert [p["status"] for _, p, _ in events if p["id"] == first][-1] == "done"
+
+
+def _lease_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name == "outfield-plan-leases"}
+
+
+def test_the_web_process_renews_its_jobs_leases_only_while_it_has_jobs(sessions, clock, plan_redis):
+    """Tests that a job run in the web process keeps its lease in Redis through a thread that ends once the process
+    has no job left (a server's idle process keeps no thread renewing nothing), and that the next job starts one
+    again."""
+    before = _lease_threads()
+    jobs = web_jobs(sessions, clock, plan_redis)
+    for _ in range(2):
+        plan_id = jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30)
+        assert PlanQueue(plan_redis).lease_alive(plan_id)
+        assert wait_until_finished(jobs, plan_id)["status"] == "done"
+        wait_until(
+            lambda: not (_lease_threads() - before),
+            10,
+            lambda: f"no lease thread left (now: {_lease_threads() - before})",
+        )
 
 
 def test_a_plan_of_today_schedules_nothing_before_now(sessions, plan_redis):
