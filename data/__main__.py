@@ -33,9 +33,11 @@ from data.scenario import (
     demo_day,
     demo_state,
     is_empty,
+    monaco_pois,
     seed_chosen_demo,
     seed_demo,
     seed_history,
+    sites_on_roads,
 )
 from data.settings import Settings
 from data.users_repo import actor_by_name, create_user, issue_token, revoke_user_tokens, set_active, set_password
@@ -305,18 +307,19 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
             choice = choose_demo(now, zone)
             roads = _roads(settings) if args.history_days else None
             route_of = roads[1] if roads is not None else None
+            reached = sites_on_roads(monaco_pois(), roads[0]) if roads is not None else None
             if roads is not None:
                 past = seed_history(
                     session, seed=settings.seed, today=choice.day, zone=zone, days=args.history_days,
                     round_the_clock=choice.round_the_clock, travel=roads[0], route_of=roads[1], workers=args.workers,
-                    orders=args.orders, consent_text_version=settings.consent_text_version,
+                    orders=args.orders, consent_text_version=settings.consent_text_version, reached=reached,
                 )  # fmt: skip
                 if past:
                     print(f"demo history: {len(past)} day(s) worked, {past[0].isoformat()} to {past[-1].isoformat()}")
             summary = seed_chosen_demo(
                 session, seed=settings.seed, choice=choice, zone=zone, now=now, workers=args.workers,
                 orders=args.orders, consent_text_version=settings.consent_text_version,
-                route_of=route_of,
+                route_of=route_of, reached=reached,
             )  # fmt: skip
             reason = choice.reason
     print(

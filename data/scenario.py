@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -186,6 +186,20 @@ def monaco_pois(path: Path = MONACO_POIS) -> list[Poi]:
         return [_poi(row) for row in csv.DictReader(handle)]
 
 
+def sites_on_roads(pois: Sequence[Poi], travel: TravelTimes) -> frozenset[str]:
+    """The references of the POIs `travel`'s roads connect: a route to and from most of the others. The extract's
+    network does not reach every named place in its box (Peillon's post office, over the border, has no road to
+    Monaco in it), and an order there could never be planned; with straight lines every POI is reached."""
+    table = travel.table([p.location for p in pois])
+    most = len(pois) // 2
+    return frozenset(
+        p.external_ref
+        for i, p in enumerate(pois)
+        if sum(table[i][j] is not None for j in range(len(pois))) > most
+        and sum(table[j][i] is not None for j in range(len(pois))) > most
+    )
+
+
 def _poi(row: dict[str, str]) -> Poi:
     street = " ".join(p for p in (row["housenumber"].strip(), row["street"].strip()) if p)
     town = " ".join(p for p in (row["postcode"].strip(), row["city"].strip()) if p)
@@ -224,6 +238,7 @@ def seed_demo(
     route_of: Callable[[LatLon, LatLon], RoadRoute] | None = None,
     consent_at: datetime | None = None,
     orders_salt: str | None = None,
+    reached: Collection[str] | None = None,
 ) -> DemoSummary:
     """Store the demo scenario for `day`: all Monaco sites, 30 workers, 120 orders and the demo users.
 
@@ -250,7 +265,8 @@ def seed_demo(
     With `route_of` (road routes between two points) the worked day also leaves its phones' fixes, along the roads
     (`dispatch.day_progress.day_track`): the trajectories of the morning, or of a past day (`seed_history`).
     `consent_at` is when the paper consents were recorded (default `now`); `orders_salt` draws the orders from a
-    generator of their own (the same workers, another day's orders).
+    generator of their own (the same workers, another day's orders). `reached` (references) are the sites the roads
+    reach (`sites_on_roads`; default every site): workers live and orders go only there; every site is stored.
     The caller commits.
     """
     if all_day and round_the_clock:
@@ -270,14 +286,15 @@ def seed_demo(
         )
         site_ids[poi.external_ref] = site.id
 
-    roster = _store_workers(session, rng, pois, workers, all_day=all_day, round_the_clock=round_the_clock, zone=zone)
+    places = pois if reached is None else [p for p in pois if p.external_ref in reached]
+    roster = _store_workers(session, rng, places, workers, all_day=all_day, round_the_clock=round_the_clock, zone=zone)
     span = orders_span or (_at(day, ORDERS_FROM, zone), _at(day, ORDERS_UNTIL, zone))
     # When the office set the demo up: 06:00 of the rota's day; before any order's first step for a live seed.
     made_at = _at(day, time(6, 0), zone) if orders_span is None else _orders_made_at(day, span, zone)
     prefix = reference_prefix or f"DEMO-{day.isoformat()}"
     order_rng = rng if orders_salt is None else random.Random(f"{seed}:{orders_salt}")
     created = _store_orders(
-        session, order_rng, pois, site_ids, roster, span, prefix, orders, made_at, first_window_min,
+        session, order_rng, places, site_ids, roster, span, prefix, orders, made_at, first_window_min,
         per_shift=round_the_clock,
     )  # fmt: skip
     for name, password, role in DEMO_LOGINS:
@@ -355,6 +372,7 @@ def seed_chosen_demo(
     orders: int = ORDER_COUNT,
     consent_text_version: str = "1",
     route_of: Callable[[LatLon, LatLon], RoadRoute] | None = None,
+    reached: Collection[str] | None = None,
 ) -> DemoSummary:
     """`seed_demo` as `choose_demo` chose it at `now`, the day worked up to `now` and the rest of it assigned ahead
     (but a share left new for the dispatcher), so the simulated staff have work until the orders' windows end.
@@ -364,6 +382,7 @@ def seed_chosen_demo(
         round_the_clock=choice.round_the_clock, consent_text_version=consent_text_version,
         orders_span=(choice.orders_from, choice.orders_until), reference_prefix=choice.reference_prefix,
         assign_ahead=True, first_window_min=0 if choice.round_the_clock else 30, route_of=route_of,
+        reached=reached,
     )  # fmt: skip
 
 
@@ -734,6 +753,7 @@ def seed_history(
     consent_text_version: str = "1",
     iterations: int = HISTORY_PLAN_ITERATIONS,
     realism: FieldRealism = FIELD_REALISM,
+    reached: Collection[str] | None = None,
 ) -> list[date]:
     """Store the `days` days before `today` as worked to their end, oldest first. Each day's orders (drawn for that
     day, references `DEMO-<day>-past-NNN`) were planned by the office (`routing.solve` over `travel`'s times, straight
@@ -744,7 +764,7 @@ def seed_history(
     the phones' fixes follow the roads. An order not done by the day's end (unplanned, given up, or left) is cancelled
     then by the dispatcher. A day already stored is left as it is. The workers are `seed_demo`'s, on the rota
     `round_the_clock` says (the one today's demo uses), their paper consent recorded before the first day. Returns
-    the days stored.
+    the days stored. `reached` is `seed_demo`'s.
     """
     stored: list[date] = []
     first = today - timedelta(days=days)
@@ -761,6 +781,7 @@ def seed_history(
             session, seed=seed, day=day, zone=zone, workers=workers, orders=orders,
             round_the_clock=round_the_clock, consent_text_version=consent_text_version, orders_span=span,
             reference_prefix=prefix, consent_at=_at(first, time(6, 0), zone), orders_salt=day.isoformat(),
+            reached=reached,
         )  # fmt: skip
         published = _orders_made_at(day, span, zone) + PUBLISHED_AFTER
         staff, sites = list_workers(session), {s.id: s for s in list_sites(session)}

@@ -30,6 +30,7 @@ from data.scenario import (
     seed_chosen_demo,
     seed_demo,
     seed_history,
+    sites_on_roads,
 )
 from data.sites_repo import list_sites, site_by_ref
 from data.tables import ApiTokenRow, UserRow
@@ -43,6 +44,7 @@ from dispatch.orders import OrderStatus, OrderType, WorkOrder
 from dispatch.privacy import ConsentSource, ConsentState
 from dispatch.road_path import RoadRoute
 from dispatch.workers import END_OF_DAY, Worker, keeps_location
+from routing.travel import StraightLine
 
 DAY = date(2025, 3, 3)
 MONACO = ZoneInfo("Europe/Monaco")
@@ -201,6 +203,38 @@ def test_the_demos_history_is_the_days_before_worked_to_their_end_with_the_phone
         len(positions_between(session, worker_id=w.id, start=day_bounds(past[0], MONACO)[0], end=now)) for w in workers
     )
     assert again == fixes
+
+
+def test_workers_live_and_orders_go_only_where_the_roads_reach_though_every_site_is_stored(session: Session) -> None:
+    """Tests that with the sites the roads reach given (`sites_on_roads`), no worker lives and no order, today's or a
+    past day's, goes to any other site, while every site is still stored."""
+    pois = monaco_pois()
+    away = {p.external_ref for p in pois[::3]}  # a third of the sites left unreached, the north of the city among them
+    reached = {p.external_ref for p in pois} - away
+    seed_history(session, seed=0, today=date(2025, 3, 5), zone=MONACO, days=1, workers=10, orders=40, reached=reached)
+    seed_demo(session, seed=0, day=date(2025, 3, 5), zone=MONACO, reached=reached)
+    session.commit()
+    sites = {s.id: s for s in list_sites(session)}
+    assert len(sites) == len(pois)
+    unreached = {s.location for s in sites.values() if s.external_ref in away}
+    orders = list_orders(session)
+    assert len(orders) == 40 + 120
+    assert [o.reference for o in orders if sites[o.site_id].external_ref in away] == []
+    assert [w.name for w in list_workers(session) if w.home_base in unreached] == []
+
+
+def test_sites_on_roads_leaves_out_a_place_no_road_reaches() -> None:
+    """Tests that a POI with no route to or from the others is not on the roads, one with routes is, and that with
+    straight lines every POI is."""
+    pois = monaco_pois()[:5]
+    cut = pois[2].location
+
+    class Roads:
+        def table(self, points):
+            return [[None if cut in (a, b) and a != b else 1.0 for b in points] for a in points]
+
+    assert sites_on_roads(pois, Roads()) == {p.external_ref for p in pois} - {pois[2].external_ref}  # type: ignore[arg-type]
+    assert sites_on_roads(pois, StraightLine()) == {p.external_ref for p in pois}
 
 
 def test_the_seeded_demo_holds_no_working_api_token(session: Session) -> None:

@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from data.scenario import monaco_pois, sites_on_roads
 from routing.__main__ import main
 from routing.roads import RoadsBuildFailed, RoadsBuilt, build_roads
-from routing.travel import osrm_files_present
+from routing.travel import OsrmRoads, osrm_files_present
 
 
 def test_build_roads_if_missing_keeps_a_built_network(monaco_osrm: Path) -> None:
@@ -54,3 +55,11 @@ def test_cli_exits_non_zero_with_a_reason_when_the_extract_is_missing(
     """Tests that the command fails with exit status 1 and says which file is missing."""
     assert main(["build-roads", "--pbf", str(tmp_path / "nope.osm.pbf"), "--out", str(tmp_path / "o")]) == 1
     assert "nope.osm.pbf does not exist" in capsys.readouterr().err
+
+
+def test_the_built_roads_reach_every_demo_site_but_peillons_post_office(roads: OsrmRoads) -> None:
+    """Tests that the Monaco extract's roads connect every demo POI but one: Peillon's post office, over the border,
+    which the demo therefore gives no order and no worker's home (`data.scenario.sites_on_roads`)."""
+    pois = monaco_pois()
+    reached = sites_on_roads(pois, roads)
+    assert {p.name for p in pois if p.external_ref not in reached} == {"Peillon"}
