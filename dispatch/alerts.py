@@ -19,7 +19,7 @@ Reasons name the figure and the threshold, never a position (positions are perso
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -224,7 +224,9 @@ class WorkerWatch:
     on it: they set off for one of its visits (en route, on site, done or failed) and have not finished them all.
     `at_site` says whether the last fix is inside any site's geofence. `break_window` is when their break may start
     today (`dispatch.workers.break_window`; None: no break). `home` is their home base, where their day starts.
-    `shift_start` is when the shift they are on began (None: not known).
+    `shift_start` is when the shift they are on began (None: not known). `rested_until` is when the break they took
+    earlier in today's break window ended (`break_taken`; None: not taken, or not looked up): the window's allowance
+    covers one break, so a later stop is a long stop as at any other hour.
     """
 
     worker_id: int
@@ -238,6 +240,7 @@ class WorkerWatch:
     break_window: tuple[datetime, datetime] | None = None
     home: LatLon | None = None
     shift_start: datetime | None = None
+    rested_until: datetime | None = None
 
 
 def periodic_alerts(now: datetime, watches: Iterable[WorkerWatch], settings: AlertSettings) -> list[Decision]:
@@ -366,7 +369,7 @@ def long_stop(now: datetime, watch: WorkerWatch, settings: AlertSettings) -> lis
         return [Clear(AlertKind.LONG_STOP, w, None, now, "not out on the route")]
     if _silent(now, watch, settings):
         return []  # no recent fix: `offline` says so; a silent phone is not a stopped worker
-    after_s = long_stop_s(now, watch.break_window, settings)
+    after_s = long_stop_s(now, watch.break_window, settings, rested=watch.rested_until is not None)
     last = watch.last_fix.point
     moved = any(
         haversine_m(p.point, last) > settings.long_stop_radius_m
@@ -385,17 +388,54 @@ def long_stop(now: datetime, watch: WorkerWatch, settings: AlertSettings) -> lis
     return [Raise(AlertKind.LONG_STOP, w, None, now, reason)]
 
 
-def long_stop_s(now: datetime, break_window: tuple[datetime, datetime] | None, settings: AlertSettings) -> float:
+def long_stop_s(
+    now: datetime, break_window: tuple[datetime, datetime] | None, settings: AlertSettings, *, rested: bool = False
+) -> float:
     """How long a worker may stand still away from sites at `now` before `long_stop` is raised: `long_stop_after_s`,
     plus the break (`BREAK_S`) from when their break window opens until a break begun at its latest start would
-    have become a long stop (a 07:00-19:00 shift, 20 min: 50 min from 11:00 to 15:50). Whether they had their
-    break already is not known, so the allowance holds all that time."""
-    if break_window is None:
+    have become a long stop (a 07:00-19:00 shift, 20 min: 50 min from 11:00 to 15:50), unless they `rested` already
+    (`break_taken`)."""
+    if break_window is None or rested:
         return settings.long_stop_after_s
     opens, latest = break_window
     if opens <= now <= latest + timedelta(seconds=BREAK_S + settings.long_stop_after_s):
         return settings.long_stop_after_s + BREAK_S
     return settings.long_stop_after_s
+
+
+def may_be_on_break(now: datetime, watch: WorkerWatch, settings: AlertSettings) -> bool:
+    """Whether `long_stop` at `now` hangs on `break_taken`: a worker on shift, in the break's allowance, still away from
+    sites and home for over `long_stop_after_s` (what would be a long stop at any other hour). Only then does the
+    evaluator read the fixes since the window opened; otherwise the verdict is the same either way."""
+    last = watch.last_fix
+    if last is None or not watch.on_shift or watch.at_site or watch.rested_until is not None:
+        return False
+    if long_stop_s(now, watch.break_window, settings) <= settings.long_stop_after_s or _silent(now, watch, settings):
+        return False
+    if watch.home is not None and haversine_m(last.point, watch.home) <= settings.home_radius_m:
+        return False
+    span = _span(watch.recent, now, settings.long_stop_after_s)
+    return span is not None and all(haversine_m(p.point, last.point) <= settings.long_stop_radius_m for p in span)
+
+
+def break_taken(
+    fixes: Sequence[Position], settings: AlertSettings, *, on_site: Callable[[Position], bool]
+) -> datetime | None:
+    """When the break a worker took before their current stop ended, from their fixes since the break window opened
+    (oldest first); None when they took none. The fixes fall into stops: each run within `long_stop_radius_m` of
+    its first fix. A stop not `on_site` (a visit is work, not rest) that lasted `long_stop_after_s` or more, and is
+    not the last run (the stop now, which may itself be the break), was the break: in the window only the allowance
+    let it stand that long. A stop at home counts (lunch at home)."""
+    runs: list[tuple[Position, Position]] = []
+    for fix in fixes:
+        if runs and haversine_m(fix.point, runs[-1][0].point) <= settings.long_stop_radius_m:
+            runs[-1] = (runs[-1][0], fix)
+        else:
+            runs.append((fix, fix))
+    for first, last in runs[:-1]:
+        if (last.fix_time - first.fix_time).total_seconds() >= settings.long_stop_after_s and not on_site(first):
+            return last.fix_time
+    return None
 
 
 def _silent(now: datetime, watch: WorkerWatch, settings: AlertSettings) -> bool:

@@ -26,7 +26,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from operator import attrgetter
 from types import MappingProxyType
@@ -49,8 +49,10 @@ from dispatch.alerts import (
     Raise,
     WorkerWatch,
     auto_arrival,
+    break_taken,
     left_site,
     long_stop_s,
+    may_be_on_break,
     open_key,
     open_key_workers,
     out_on_route,
@@ -426,21 +428,24 @@ class FieldEvents:
                     )
                 orders = orders_repo.orders_of_worker(session, worker_id=worker.id)
                 route, on_route = self._route(session, worker.id, now, worker.home_base, orders)
-                watches.append(
-                    WorkerWatch(
-                        worker_id=worker.id,
-                        on_shift=shift is not None,
-                        last_fix=last,
-                        recent=recent,
-                        next_visit=self._next_visit(orders, last),
-                        route=route,
-                        on_route=on_route,
-                        at_site=last is not None and self._at_site(last),
-                        break_window=rest,
-                        home=worker.home_base,
-                        shift_start=None if shift is None else shift[0],
-                    )
+                watch = WorkerWatch(
+                    worker_id=worker.id,
+                    on_shift=shift is not None,
+                    last_fix=last,
+                    recent=recent,
+                    next_visit=self._next_visit(orders, last),
+                    route=route,
+                    on_route=on_route,
+                    at_site=last is not None and self._at_site(last),
+                    break_window=rest,
+                    home=worker.home_base,
+                    shift_start=None if shift is None else shift[0],
                 )
+                if rest is not None and may_be_on_break(now, watch, settings):
+                    # Still as long as a long stop, in the break window: a break unless they had it already.
+                    since = positions_repo.positions_between(session, worker_id=worker.id, start=rest[0], end=now)
+                    watch = replace(watch, rested_until=break_taken(since, settings, on_site=self._at_site))
+                watches.append(watch)
             with self._lock:
                 wanted = self._wanted(periodic_alerts(now, watches, settings))
             alerts = self._apply(session, wanted)

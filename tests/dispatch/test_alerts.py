@@ -15,10 +15,12 @@ from dispatch.alerts import (
     Raise,
     WorkerWatch,
     auto_arrival,
+    break_taken,
     distance_to_route_m,
     fix_alerts,
     left_site,
     long_stop_s,
+    may_be_on_break,
     open_key,
     open_key_workers,
     out_on_route,
@@ -239,6 +241,57 @@ def test_a_stop_in_the_break_window_is_a_break_until_it_outlasts_it():
     moved = make_position("2025-03-03T08:22:00Z", lat=43.7450, lon=7.4250)
     going = WorkerWatch(1, True, moved, recent=(*still, moved), break_window=lunch)
     assert AlertKind.LONG_STOP in _cleared(periodic_alerts(T0 + timedelta(minutes=22), [going], SETTINGS))
+
+
+def _still(start_min: int, minutes: int, lat: float, lon: float = 7.4250) -> tuple:
+    """A fix a minute, `minutes` long from `start_min` minutes after T0, standing at one place."""
+    return tuple(_fix(start_min + m, lat, lon) for m in range(minutes + 1))
+
+
+def _fix(minute: int, lat: float, lon: float = 7.4250):
+    return make_position((T0 + timedelta(minutes=minute)).isoformat(), lat=lat, lon=lon)
+
+
+def test_a_break_already_taken_in_the_window_leaves_the_next_stop_no_allowance():
+    """Tests that a worker who stood still away from sites for 25 minutes in their break window (their break) and
+    then drove on, raises long_stop after 21 minutes still again in the window, as at any other hour, where one who
+    had no break yet is allowed the break; the stop that is the break itself keeps its allowance."""
+    lunch = (T0, T0 + timedelta(hours=4))
+    rest = _still(0, 25, 43.7400)
+    drive = tuple(_fix(26 + m, 43.7410 + 0.002 * m) for m in range(4))
+    again = _still(40, 21, 43.7500)
+    now = T0 + timedelta(minutes=61)
+    rested_until = break_taken((*rest, *drive, *again), SETTINGS, on_site=lambda _p: False)
+    assert rested_until == T0 + timedelta(minutes=25)
+    watch = WorkerWatch(1, True, again[-1], recent=again, break_window=lunch)
+    assert may_be_on_break(now, watch, SETTINGS)
+    assert AlertKind.LONG_STOP not in _raised(periodic_alerts(now, [watch], SETTINGS))
+    rested = WorkerWatch(1, True, again[-1], recent=again, break_window=lunch, rested_until=rested_until)
+    assert _raised(periodic_alerts(now, [rested], SETTINGS))[AlertKind.LONG_STOP].reason == (
+        "stopped away from any site or home for over 20 min"
+    )
+    # The break itself: 25 minutes still and going on, nothing before it: no break taken before it.
+    assert break_taken(rest, SETTINGS, on_site=lambda _p: False) is None
+
+
+def test_only_a_long_enough_stop_away_from_sites_counts_as_the_break():
+    """Tests that 25 minutes at a site (a visit) or 15 minutes in the street (shorter than a long stop) before the
+    current stop are no break taken, and that the break is looked up only for a worker still away from sites and home
+    for 20 minutes in the window."""
+    lunch = (T0, T0 + timedelta(hours=4))
+    visit, short = _still(0, 25, 43.7400), _still(0, 15, 43.7400)
+    then = _still(40, 21, 43.7500)
+    site = visit[0].point
+    assert break_taken((*visit, *then), SETTINGS, on_site=lambda p: p.point == site) is None
+    assert break_taken((*short, *then), SETTINGS, on_site=lambda _p: False) is None
+    now = T0 + timedelta(minutes=61)
+    assert not may_be_on_break(now, WorkerWatch(1, True, then[-1], recent=then[5:], break_window=lunch), SETTINGS)
+    assert not may_be_on_break(now, WorkerWatch(1, True, then[-1], recent=then, at_site=True, break_window=lunch),
+                               SETTINGS)  # fmt: skip
+    assert not may_be_on_break(now, WorkerWatch(1, True, then[-1], recent=then, home=then[-1].point,
+                                                break_window=lunch), SETTINGS)  # fmt: skip
+    outside = (T0 + timedelta(hours=2), T0 + timedelta(hours=4))
+    assert not may_be_on_break(now, WorkerWatch(1, True, then[-1], recent=then, break_window=outside), SETTINGS)
 
 
 def test_the_break_allowance_runs_from_the_window_opening_until_a_latest_break_would_be_a_long_stop():

@@ -323,6 +323,25 @@ def test_a_lunch_break_in_the_street_is_no_long_stop_until_it_outlasts_the_break
     ]
 
 
+def test_after_her_lunch_break_a_second_stop_in_the_break_window_is_a_long_stop_at_20_minutes(sessions, world):
+    """Tests that Ana, who stood in the street from 11:09 to 11:34 (her break, no alert) and drove on, raises long_stop
+    once still somewhere else for 21 minutes at 12:21, still in her break window, as at any other hour: the
+    window's allowance covers one break. The same stop with no break before it would be allowed to 12:50."""
+    start = at("2025-03-03T11:09:00Z")
+    for minute in range(26):
+        stored(sessions, world, start + timedelta(minutes=minute), FAR)
+    assert events_of(sessions, world, ManualClock(start + timedelta(minutes=25))).evaluate_periodic() == []
+    elsewhere = LatLon(43.7360, 7.4200)
+    for minute in range(26, 30):  # driving north
+        stored(sessions, world, start + timedelta(minutes=minute), LatLon(FAR.lat + 0.0012 * (minute - 25), FAR.lon))
+    for minute in range(30, 52):
+        stored(sessions, world, start + timedelta(minutes=minute), elsewhere)
+    raised = events_of(sessions, world, ManualClock(start + timedelta(minutes=51))).evaluate_periodic()
+    assert [(a.kind, a.reason) for a in raised] == [
+        (AlertKind.LONG_STOP, "stopped away from any site or home for over 20 min")
+    ]
+
+
 def test_off_route_is_watched_once_the_worker_has_set_off_on_the_published_route(sessions, world):
     """Tests that a worker 1.2 km from their published route for 6 minutes raises no off_route while its visit is only
     assigned (they have not set off: the simulated demo staff roam until then, and the wall screen filled with false
