@@ -29,6 +29,7 @@ from dispatch.geofences import FenceEventType, GeofenceEvent
 from dispatch.lifecycle import Refused, Transitioned, geofence_arrival
 from dispatch.orders import OrderStatus, OrderType, WorkOrder
 from dispatch.positions import Position
+from dispatch.trajectory import Stop, StopParams, detect_stops
 from dispatch.workers import BREAK_S
 
 _M_PER_DEG = 111_195.0  # metres per degree of latitude (and of longitude at the equator)
@@ -418,24 +419,23 @@ def may_be_on_break(now: datetime, watch: WorkerWatch, settings: AlertSettings) 
     return span is not None and all(haversine_m(p.point, last.point) <= settings.long_stop_radius_m for p in span)
 
 
+def rests(fixes: Sequence[Position], settings: AlertSettings, *, on_site: Callable[[LatLon], bool]) -> list[Stop]:
+    """The rests in a worker's fixes (oldest first): stops (`dispatch.trajectory.detect_stops`, within
+    `long_stop_radius_m`) of `long_stop_after_s` or more away from every site (a visit is work). In the break window
+    only its allowance lets a worker stand still that long, so such a stop there is their break; one at home counts
+    (lunch at home). The last may be going on (it ends at the last fix)."""
+    params = StopParams(radius_m=settings.long_stop_radius_m, min_duration_s=settings.long_stop_after_s)
+    return [s for s in detect_stops(fixes, params) if not on_site(s.location)]
+
+
 def break_taken(
-    fixes: Sequence[Position], settings: AlertSettings, *, on_site: Callable[[Position], bool]
+    fixes: Sequence[Position], settings: AlertSettings, *, on_site: Callable[[LatLon], bool]
 ) -> datetime | None:
-    """When the break a worker took before their current stop ended, from their fixes since the break window opened
-    (oldest first); None when they took none. The fixes fall into stops: each run within `long_stop_radius_m` of
-    its first fix. A stop not `on_site` (a visit is work, not rest) that lasted `long_stop_after_s` or more, and is
-    not the last run (the stop now, which may itself be the break), was the break: in the window only the allowance
-    let it stand that long. A stop at home counts (lunch at home)."""
-    runs: list[tuple[Position, Position]] = []
-    for fix in fixes:
-        if runs and haversine_m(fix.point, runs[-1][0].point) <= settings.long_stop_radius_m:
-            runs[-1] = (runs[-1][0], fix)
-        else:
-            runs.append((fix, fix))
-    for first, last in runs[:-1]:
-        if (last.fix_time - first.fix_time).total_seconds() >= settings.long_stop_after_s and not on_site(first):
-            return last.fix_time
-    return None
+    """When the break a worker took before the stop they are in now ended, from their fixes since the break window
+    opened (oldest first): the first of their `rests` that is over (not the one going on at the last fix, which may be
+    the break itself); None when they took none."""
+    over = [r for r in rests(fixes, settings, on_site=on_site) if fixes and r.end < fixes[-1].fix_time]
+    return over[0].end if over else None
 
 
 def _silent(now: datetime, watch: WorkerWatch, settings: AlertSettings) -> bool:

@@ -444,7 +444,7 @@ class FieldEvents:
                 if rest is not None and may_be_on_break(now, watch, settings):
                     # Still as long as a long stop, in the break window: a break unless they had it already.
                     since = positions_repo.positions_between(session, worker_id=worker.id, start=rest[0], end=now)
-                    watch = replace(watch, rested_until=break_taken(since, settings, on_site=self._at_site))
+                    watch = replace(watch, rested_until=break_taken(since, settings, on_site=self._at_place))
                 watches.append(watch)
             with self._lock:
                 wanted = self._wanted(periodic_alerts(now, watches, settings))
@@ -482,8 +482,11 @@ class FieldEvents:
         return tuple(stops), out_on_route([o.status for o in orders if o.id in sequence])
 
     def _at_site(self, fix: Position) -> bool:
+        return self._at_place(fix.point)
+
+    def _at_place(self, point: LatLon) -> bool:
         index = self._cache.index
-        return index is not None and bool(index.containing(fix.point))
+        return index is not None and bool(index.containing(point))
 
 
 def _add(fixes: Sequence[Position], positions: list[Position], ids: list[int | None], fix_us: list[int]) -> bool:
