@@ -438,6 +438,20 @@ def break_taken(
     return over[0].end if over else None
 
 
+def break_begun(
+    fixes: Sequence[Position], settings: AlertSettings, *, on_site: Callable[[LatLon], bool]
+) -> tuple[datetime, datetime] | None:
+    """The break a worker began, from their fixes since their break window opened (oldest first): the first of their
+    `rests`, from its first fix to its last; one still going on at the last fix lasts the break (`BREAK_S`) at least.
+    None when no rest shows (a plan then keeps the break ahead of them)."""
+    found = rests(fixes, settings, on_site=on_site)
+    if not found:
+        return None
+    rest = found[0]
+    going_on = rest.end >= fixes[-1].fix_time
+    return rest.start, max(rest.end, rest.start + timedelta(seconds=BREAK_S)) if going_on else rest.end
+
+
 def _silent(now: datetime, watch: WorkerWatch, settings: AlertSettings) -> bool:
     last = watch.last_fix
     return last is None or (now - last.fix_time).total_seconds() > settings.offline_after_s

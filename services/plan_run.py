@@ -23,9 +23,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from data import orders_repo, plans_repo, positions_repo, sites_repo, workers_repo
 from data.db import session_scope
+from dispatch.alerts import AlertSettings, break_begun
 from dispatch.clock import Clock
+from dispatch.geofences import GeofenceIndex
 from dispatch.localtime import day_bounds, local_day, spans_day
 from dispatch.orders import OrderStatus, WorkOrder
+from dispatch.sites import Site
+from dispatch.workers import Worker, break_window
 from realtime.plan_queue import LEASE_S, PlanQueue
 from realtime.relay import PLANS_ROOM
 from routing.day import changes_json, checked, day_problem, objective_for, plan_json, seconds_of
@@ -165,6 +169,12 @@ def _solve(
         marks = orders_repo.milestones(session, order_ids=recorded)
         published_id = plans_repo.published_plan_id(session, day=day) if today and base is None else None
         published = plans_repo.get_plan(session, published_id) if published_id is not None else None
+        # Without a published plan to say which breaks have begun, the fixes do.
+        on_track = (
+            breaks_on_track(session, workers, sites.values(), now, day, tz)
+            if today and published is None and base is None
+            else {}
+        )
     names = {w.id: w.name for w in workers}
     origins = {wid: p.point for wid, p in latest.items()}
     objective = objective_for(str(job.get("minimise", "time")), balance_workload=bool(job.get("balance_workload")))
@@ -175,7 +185,7 @@ def _solve(
         if today:  # a plan of today starts from now: no visit and no break is planned in the past
             now_s = seconds_of(day, now, tz)  # the breaks the day's published plan had begun are taken
             shown = published.plan_in(tz) if published is not None else None
-            problem = problem.from_now(now_s, shown.breaks_begun(now_s) if shown is not None else None)
+            problem = problem.from_now(now_s, shown.breaks_begun(now_s) if shown is not None else on_track)
             problem = after_work_under_way(problem, busy_with(busy, marks, day, tz))
             whole = dataclasses.replace(whole, problem=problem)  # a busy worker's route starts where that visit is
         plan = solve(
@@ -208,6 +218,28 @@ def _solve(
         "changes": changes_json(result.changes, day, names, tz),
         **checked(solved, result.plan, now.isoformat()),
     }
+
+
+def breaks_on_track(
+    session: Session, workers: Iterable[Worker], sites: Iterable[Site], now: datetime, day: date, tz: tzinfo
+) -> dict[str, list[tuple[int, int]]]:
+    """worker id -> the break each began today before `now`, as seconds of `day` (`Problem.from_now`), as their fixes
+    since their break window opened show it (`dispatch.alerts.break_begun`): for a plan of today made without a
+    published plan, which would otherwise place a second lunch for those who had one."""
+    places = list(sites)
+    index = GeofenceIndex.of_sites(places) if places else None
+    settings = AlertSettings()
+    found: dict[str, list[tuple[int, int]]] = {}
+    for worker in workers:
+        shift = worker.shift_at(now)
+        window = break_window(*shift) if shift is not None else None
+        if window is None or window[0] >= now:
+            continue
+        fixes = positions_repo.positions_between(session, worker_id=worker.id, start=window[0], end=now)
+        rest = break_begun(fixes, settings, on_site=lambda p: index is not None and bool(index.containing(p)))
+        if rest is not None:
+            found[str(worker.id)] = [(seconds_of(day, rest[0], tz), seconds_of(day, rest[1], tz))]
+    return found
 
 
 def busy_with(

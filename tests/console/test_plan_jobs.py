@@ -19,6 +19,7 @@ from rq import SimpleWorker, Worker
 
 from data import day_repo, orders_repo, plans_repo, sites_repo, users_repo, workers_repo
 from data.db import make_engine, make_sessionmaker, session_scope
+from data.positions_repo import add_position
 from dispatch.access import Actor, Role
 from dispatch.clock import ManualClock
 from dispatch.geo import LatLon
@@ -33,7 +34,7 @@ from services.links import LinkClaims
 from services.plan_jobs import PlanJobs, PlanRefused
 from services.plan_review import compare_with_published
 from services.plan_run import PlanContext
-from tests.factories import EVERY_DAY_7_TO_19
+from tests.factories import EVERY_DAY_7_TO_19, make_position
 from tests.support.servers import wait_until
 
 pytestmark = pytest.mark.integration  # a real redis-server
@@ -338,6 +339,37 @@ def test_a_new_plan_of_today_takes_the_lunches_the_published_plan_had_begun_as_t
     (route,) = [r for r in fresh["plan"]["routes"] if any(s["order_id"] == afternoon.id for s in r["stops"])]
     assert route["breaks"] == [], route
     assert fresh["violations"] == []
+
+
+def test_a_new_plan_of_today_without_a_published_plan_takes_the_lunch_the_fixes_show_as_taken(sessions, plan_redis):
+    """Tests that a plan of today made at 12:10 with no published plan gives Ana, whose phone stood still in a street
+    from 11:05 to 11:35 (in her break window, 11:00-15:00, away from every site), no second lunch, while Bo, whose
+    phone shows no rest, still gets his from 12:10 on."""
+    afternoon = TimeWindow(datetime(2025, 3, 4, 13, 0, tzinfo=UTC), datetime(2025, 3, 4, 14, 0, tzinfo=UTC))
+    with session_scope(sessions) as session:
+        for skills in (("gas",), ("gas",), ("hvac",)):  # 90 min each: Bo cannot do both gas visits and the hvac one
+            orders_repo.add_order(session, site_id=1 if skills == ("gas",) else 3, type=OrderType.REPAIR, priority=3,
+                                  window=afternoon, service_duration_s=5400, required_skills=skills,
+                                  created_at=datetime(2025, 3, 4, 8, tzinfo=UTC))  # fmt: skip
+        street, start = LatLon(43.7330, 7.4200), datetime(2025, 3, 4, 11, 0, tzinfo=UTC)
+        for minute in range(71):
+            still = 5 <= minute <= 35
+            where = (
+                street
+                if still
+                else LatLon(street.lat + 0.001 * (minute - 35 if minute > 35 else 5 - minute), street.lon)
+            )
+            add_position(session, make_position((start + timedelta(minutes=minute)).isoformat(), lat=where.lat,
+                                                lon=where.lon, worker_id=1, device_id="a"))  # fmt: skip
+    jobs = web_jobs(sessions, ManualClock(datetime(2025, 3, 4, 12, 10, tzinfo=UTC)), plan_redis)
+
+    plan = wait_until_finished(jobs, jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30))
+
+    routes = {r["name"]: r for r in plan["plan"]["routes"]}
+    assert set(routes) == {"Ana", "Bo"}, routes
+    assert routes["Ana"]["breaks"] == []
+    assert [b["start"] >= "2025-03-04T12:10" for b in routes["Bo"]["breaks"]] == [True]
+    assert plan["violations"] == []
 
 
 def _happen(sessions: Any, order_id: int, steps: list[tuple[OrderStatus, datetime]], worker_id: int) -> None:

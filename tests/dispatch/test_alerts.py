@@ -15,6 +15,7 @@ from dispatch.alerts import (
     Raise,
     WorkerWatch,
     auto_arrival,
+    break_begun,
     break_taken,
     distance_to_route_m,
     fix_alerts,
@@ -292,6 +293,17 @@ def test_only_a_long_enough_stop_away_from_sites_counts_as_the_break():
                                                 break_window=lunch), SETTINGS)  # fmt: skip
     outside = (T0 + timedelta(hours=2), T0 + timedelta(hours=4))
     assert not may_be_on_break(now, WorkerWatch(1, True, then[-1], recent=then, break_window=outside), SETTINGS)
+
+
+def test_the_break_begun_is_the_first_rest_and_one_going_on_lasts_the_break():
+    """Tests that a rest over (25 min, then driving) is the break from its first to its last fix, that a rest going on
+    for 22 min so far counts as a 30-min break from its start, and that a track with no rest has none."""
+    away = {"on_site": lambda _p: False}
+    rest = _still(0, 25, 43.7400)
+    drive = tuple(_fix(26 + m, 43.7410 + 0.002 * m) for m in range(4))
+    assert break_begun((*rest, *drive), SETTINGS, **away) == (T0, T0 + timedelta(minutes=25))
+    assert break_begun(_still(0, 22, 43.7400), SETTINGS, **away) == (T0, T0 + timedelta(minutes=30))
+    assert break_begun(drive, SETTINGS, **away) is None
 
 
 def test_the_break_allowance_runs_from_the_window_opening_until_a_latest_break_would_be_a_long_stop():
