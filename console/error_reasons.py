@@ -174,6 +174,7 @@ TEMPLATES: Final = (
     N_("You are at {site}, check in?"),
     N_("The visit at {site} was planned to end at {time}: check out when done."),
     N_("Your shift ends at {time}: file the day's report?"),
+    N_("Time to leave for {site}: {minutes} min away, its window opens at {time}."),
     # The values the domain fills into its reasons: role names, order statuses, leave kinds, the actions a role may
     # not take (translated as a template's parts; figures with units go through i18n.UNITS, lists word by word).
     N_("field_worker"),

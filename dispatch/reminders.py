@@ -1,12 +1,15 @@
 """Reminders for a field worker, the pure rules: which are due now, each once, none off shift.
 
-Four kinds (issue #14):
+Five kinds (issue #14, and the time to leave):
 - `clock_in`: the shift began `clock_in_after_s` ago and the worker has not clocked in (only where the
   organisation uses clock-in);
 - `near_site`: the worker's latest fix (not older than `fix_max_age_s`) is inside an accepted (or en route)
   order's geofence, or within `near_m` of the site, and the order has no check-in: "you are at …, check in?";
 - `visit_overrun`: an order on site is past its planned end (the check-in plus the service time) by
   `overrun_after_s`;
+- `leave_now`: the worker's next accepted visit (`next_to_leave_for`: the earliest window, while no visit is en route or
+  on site) is as far as the drive from their latest fix takes (`OrderFacts.travel_s`), and it is time to set off to
+  be there `leave_margin_s` before its window opens: "Time to leave for …: 12 min away, its window opens at 10:00.";
 - `day_report`: the shift ends within `report_before_end_s` (or ended) and the day's report is not filed.
 
 Each reminder has a key (kind, worker, day, order): the caller stores the keys sent and passes them back in
@@ -16,6 +19,7 @@ start, or more than `after_shift_s` after its end), nor when the worker switched
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
@@ -29,6 +33,7 @@ class ReminderKind(StrEnum):
     NEAR_SITE = "near_site"
     VISIT_OVERRUN = "visit_overrun"
     DAY_REPORT = "day_report"
+    LEAVE_NOW = "leave_now"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,7 @@ class ReminderSettings:
     overrun_after_s: float = 10 * 60.0
     report_before_end_s: float = 15 * 60.0
     after_shift_s: float = 15 * 60.0
+    leave_margin_s: float = 5 * 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +58,10 @@ class OrderFacts:
     status: str  # dispatch.orders.OrderStatus value
     checked_in_at: datetime | None
     service_s: float
+    window_start: datetime | None = None
+    travel_s: float | None = None
+    """The drive from the worker's latest fix to the site (None: not known, or no route); set for the visit
+    `next_to_leave_for` names only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +100,15 @@ def _reminder(
     return Reminder(worker_id, kind, key, template.format(**parts), order_id, template, tuple(parts.items()))
 
 
+def next_to_leave_for(orders: Sequence[OrderFacts]) -> OrderFacts | None:
+    """The visit a worker sets off for next: their accepted one whose window opens first (then the lowest id), while
+    none is en route or on site (they are on their way, or at work, already); None when there is none."""
+    if any(o.status in ("en_route", "on_site") for o in orders):
+        return None
+    waiting = [o for o in orders if o.status == "accepted" and o.window_start is not None]
+    return min(waiting, key=lambda o: (o.window_start, o.order_id), default=None)
+
+
 def due_reminders(worker: WorkerDay, now: datetime, settings: ReminderSettings | None = None) -> list[Reminder]:
     """The reminders due for `worker` at `now` and not sent before, in the order above."""
     settings = settings or ReminderSettings()
@@ -125,6 +144,22 @@ def due_reminders(worker: WorkerDay, now: datetime, settings: ReminderSettings |
                     "The visit at {site} was planned to end at {time}: check out when done.", order.order_id,
                     site=order.site_name, time=hhmm(planned_end),
                 ))  # fmt: skip
+    going = next_to_leave_for(worker.orders)
+    if (
+        fresh
+        and fix is not None
+        and going is not None
+        and going.travel_s is not None
+        and going.window_start is not None
+    ):
+        far = haversine_m(fix[0], going.site) > max(going.geofence_radius_m, settings.near_m)
+        set_off = going.window_start - timedelta(seconds=going.travel_s + settings.leave_margin_s)
+        if far and now >= set_off:
+            due.append(_reminder(
+                worker.worker_id, ReminderKind.LEAVE_NOW, key(ReminderKind.LEAVE_NOW, going.order_id),
+                "Time to leave for {site}: {minutes} min away, its window opens at {time}.", going.order_id,
+                site=going.site_name, minutes=str(max(1, round(going.travel_s / 60))), time=hhmm(going.window_start),
+            ))  # fmt: skip
     if not worker.day_report_filed and now >= end - timedelta(seconds=settings.report_before_end_s):
         due.append(_reminder(worker.worker_id, ReminderKind.DAY_REPORT, key(ReminderKind.DAY_REPORT),
                              "Your shift ends at {time}: file the day's report?", time=hhmm(end)))  # fmt: skip

@@ -148,7 +148,7 @@ def _worker(settings: Settings) -> int:
         name="report-warmup",
         daemon=True,
     ).start()
-    # Field workers' reminders (shift start, near a site, a visit running over, the day's report).
+    # Field workers' reminders (shift start, near a site, a visit running over, the time to leave, the day's report).
     from dispatch.reminders import ReminderSettings
     from realtime.reminders import run_reminders
     from realtime.report_schedule import webhook_poster as poster
@@ -168,6 +168,7 @@ def _worker(settings: Settings) -> int:
             "push": WebPush(sessions=reminder_sessions, clock=SystemClock()),
             "fallback": poster(settings.link_webhook_url) if settings.link_webhook_url else None,
             "zone": localtime.zone(settings.timezone),  # "today" is the office's day (a worker's own where set)
+            "travel": travel.duration_s,  # the time to leave for the next visit
         },
         name="reminders",
         daemon=True,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -23,9 +24,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from data import attendance_repo, orders_repo, positions_repo, reminders_repo, sites_repo, workers_repo
 from data.db import session_scope
 from dispatch.clock import Clock
+from dispatch.geo import LatLon
 from dispatch.hours import planned_intervals
 from dispatch.localtime import day_bounds, day_zone, local_day, spans_day
-from dispatch.reminders import OrderFacts, Reminder, ReminderSettings, WorkerDay, due_reminders
+from dispatch.reminders import OrderFacts, Reminder, ReminderSettings, WorkerDay, due_reminders, next_to_leave_for
 from realtime.bus import REMINDERS, Bus
 from realtime.web_push import WebPush
 
@@ -43,9 +45,11 @@ def worker_days(
     uses_clock_in: bool,
     worker_id: int | None = None,
     zone: tzinfo = UTC,
+    travel: Callable[[LatLon, LatLon], float | None] | None = None,
 ) -> list[WorkerDay]:
     """What the rules need about every active worker with a shift today (or the one asked for). "Today" is the
-    worker's local day (their own zone, else the office's `zone`)."""
+    worker's local day (their own zone, else the office's `zone`). With `travel` (seconds from a point to another,
+    None: no route), the drive from the worker's latest fix to the visit they set off for next."""
     out = []
     with session_scope(sessions) as session:
         workers = [w for w in workers_repo.list_workers(session) if w.active and w.id == (worker_id or w.id)]
@@ -74,7 +78,10 @@ def worker_days(
                     continue
                 checked_in = next((c.at for c in checks if c.order_id == order.id and c.kind == "in"), None)
                 orders.append(OrderFacts(order.id, site.name, site.location, site.geofence_radius_m, order.status.value,
-                                         checked_in, float(order.service_duration_s)))  # fmt: skip
+                                         checked_in, float(order.service_duration_s), order.window.start))  # fmt: skip
+            going = next_to_leave_for(orders)
+            if travel is not None and going is not None and fix is not None and fix.valid:
+                orders[orders.index(going)] = replace(going, travel_s=travel(fix.point, going.site))
             out.append(WorkerDay(
                 worker_id=worker.id, day=day, shift=(spans[0][0], spans[-1][1]), enabled=worker.id not in disabled,
                 uses_clock_in=uses_clock_in, clocked_in=bool(clocks) and clocks[-1].kind == "in",
@@ -88,12 +95,14 @@ def worker_days(
 def remind_once(
     *, sessions: sessionmaker[Session], clock: Clock, bus: Bus, settings: ReminderSettings, uses_clock_in: bool,
     push: WebPush | None = None, fallback: Callable[[dict[str, Any]], None] | None = None, worker_id: int | None = None,
-    zone: tzinfo = UTC,
+    zone: tzinfo = UTC, travel: Callable[[LatLon, LatLon], float | None] | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """One round: the reminders sent now (stored once each, then delivered), as their messages."""
+    """One round: the reminders sent now (stored once each, then delivered), as their messages. `travel` is
+    `worker_days`' (without it, no `leave_now`)."""
     now = clock.now()
     sent = []
-    for worker in worker_days(sessions, now=now, uses_clock_in=uses_clock_in, worker_id=worker_id, zone=zone):
+    days = worker_days(sessions, now=now, uses_clock_in=uses_clock_in, worker_id=worker_id, zone=zone, travel=travel)
+    for worker in days:
         for reminder in due_reminders(worker, now, settings):
             message = _store(sessions, reminder, now)
             if message is not None:

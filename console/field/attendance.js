@@ -23,7 +23,8 @@
   // is put in the worker's language here, from the same catalogue (the list on /attendance is translated by the server).
   const REMINDER_WORDS = [N_("Your shift began at {time}: clock in?"), N_("You are at {site}, check in?"),
                           N_("The visit at {site} was planned to end at {time}: check out when done."),
-                          N_("Your shift ends at {time}: file the day's report?")];
+                          N_("Your shift ends at {time}: file the day's report?"),
+                          N_("Time to leave for {site}: {minutes} min away, its window opens at {time}.")];
 
   function reminderText(text) {
     for (const template of REMINDER_WORDS) {

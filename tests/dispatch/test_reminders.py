@@ -93,3 +93,36 @@ def test_each_reminder_once_quiet_off_shift_and_switchable() -> None:
     assert kinds(replace(worker, shift=None), at(9)) == []
     assert kinds(replace(worker, enabled=False), at(9)) == []
     assert first.key == "clock_in:7:2026-03-02:"
+
+
+def test_it_is_time_to_leave_for_the_next_visit_when_the_drive_would_bring_the_worker_five_minutes_early() -> None:
+    """Tests that a worker 2 km away (a 12-min drive) from an accepted visit whose window opens at 10:00 is told at
+    09:43 to leave (12 min away, opens at 10:00), not at 09:42; once (the key); not when already at the site, nor
+    for a drive not known, nor with a stale fix."""
+    away = LatLon(CASINO.lat + 2000 / 111_320, CASINO.lon)
+    visit = replace(order(), window_start=at(10), travel_s=12 * 60.0)
+    worker = replace(BASE, orders=(visit,), last_fix=(away, at(9, 40)))
+    assert kinds(worker, at(9, 42)) == []
+    (reminder,) = due_reminders(worker, at(9, 43))
+    assert (reminder.kind, reminder.text, reminder.order_id) == (
+        ReminderKind.LEAVE_NOW, "Time to leave for Casino de Monte-Carlo: 12 min away, its window opens at 10:00.", 1,
+    )  # fmt: skip
+    assert kinds(replace(worker, sent=frozenset({reminder.key})), at(9, 50)) == []
+    assert kinds(replace(worker, last_fix=(CASINO, at(9, 40))), at(9, 43)) == [ReminderKind.NEAR_SITE]
+    assert kinds(replace(worker, orders=(replace(visit, travel_s=None),)), at(9, 50)) == []
+    assert kinds(replace(worker, last_fix=(away, at(9, 30))), at(9, 50)) == []
+
+
+def test_the_time_to_leave_is_for_the_earliest_accepted_visit_and_not_while_one_is_under_way() -> None:
+    """Tests that of two accepted visits the one whose window opens first is the one to leave for, that none is
+    while a visit is en route or on site (the worker is on the way or at work), and that an order not accepted yet
+    is not waited for."""
+    away = LatLon(CASINO.lat + 2000 / 111_320, CASINO.lon)
+    later = replace(order(), order_id=2, window_start=at(11), travel_s=10 * 60.0)
+    first = replace(order(), order_id=3, window_start=at(10), travel_s=10 * 60.0)
+    worker = replace(BASE, orders=(later, first), last_fix=(away, at(9, 44)))
+    assert [(r.kind, r.order_id) for r in due_reminders(worker, at(9, 45))] == [(ReminderKind.LEAVE_NOW, 3)]
+    for busy in ("en_route", "on_site"):
+        held = replace(order(busy, checked_in_at=at(9) if busy == "on_site" else None), order_id=4, window_start=at(9))
+        assert ReminderKind.LEAVE_NOW not in kinds(replace(worker, orders=(later, first, held)), at(9, 45))
+    assert kinds(replace(worker, orders=(replace(first, status="assigned"),)), at(9, 55)) == []

@@ -165,6 +165,48 @@ def test_a_phone_whose_page_is_in_chinese_gets_its_notification_in_chinese(world
         chinese.server.shutdown()
 
 
+def test_a_worker_far_from_the_next_visit_is_told_to_leave_by_the_drive_from_their_last_fix(world):
+    """Tests that at 09:43, Ana's phone 2 km from the Casino (her accepted visit's window opens at 10:00) and the
+    road times saying 12 min from there, she is told to leave, in English on the page and in Chinese on a phone
+    subscribed in Chinese; the drive asked is from her last fix to the Casino; at 09:42 she is not; without road
+    times no round says it."""
+    sessions, ids, _service = world
+    away = LatLon(CASINO.lat + 2000 / 111_320, CASINO.lon)
+    with session_scope(sessions) as session:
+        positions_repo.purge_positions(session, before=NOW)  # the fixture's fixes by the Casino
+        positions_repo.add_position(session, Position(ids["Ana"], "r-Ana", NOW - timedelta(minutes=19),
+                                                      NOW, NOW, away.lat, away.lon, accuracy_m=8.0))  # fmt: skip
+    asked: list[tuple[LatLon, LatLon]] = []
+
+    def drive(a: LatLon, b: LatLon) -> float:
+        asked.append((a, b))
+        return 12 * 60.0
+
+    def round_at(minute: int, **kw: Any) -> list[dict[str, Any]]:
+        clock = ManualClock(NOW - timedelta(minutes=60 - minute))
+        return remind_once(sessions=sessions, clock=clock, bus=FakeBus(), settings=ReminderSettings(),  # type: ignore[arg-type]
+                           uses_clock_in=False, worker_id=ids["Ana"], **kw)  # fmt: skip
+
+    assert round_at(43) == []
+    assert round_at(42, travel=drive) == [] and asked == [(away, CASINO)]
+    chinese = PushService()
+    try:
+        with session_scope(sessions) as session:
+            reminders_repo.add_subscription(session, worker_id=ids["Ana"], at=NOW,
+                                            subscription={**chinese.subscription(), "language": "zh_CN"})  # fmt: skip
+        push = WebPush(sessions=sessions, clock=ManualClock(NOW))
+        (sent,) = round_at(43, travel=drive, push=push)
+        assert (sent["kind"], sent["text"]) == (
+            "leave_now", "Time to leave for Casino de Monte-Carlo: 12 min away, its window opens at 10:00.",
+        )  # fmt: skip
+        ((body, _headers),) = chinese.bodies
+        assert (
+            chinese.read(body)["body"] == "该出发前往 Casino de Monte-Carlo 了：车程 12 分钟，其服务时段 10:00 开始。"
+        )
+    finally:
+        chinese.server.shutdown()
+
+
 def test_the_vapid_key_is_made_once(world):
     """Tests the first call makes and stores a key pair and every later call returns the same one."""
     sessions, _, _ = world
