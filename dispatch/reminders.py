@@ -62,6 +62,8 @@ class OrderFacts:
     travel_s: float | None = None
     """The drive from the worker's latest fix to the site (None: not known, or no route); set for the visit
     `next_to_leave_for` names only."""
+    sequence: int | None = None
+    """Its place in the worker's route of the day's published plan (None: not in one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +103,13 @@ def _reminder(
 
 
 def next_to_leave_for(orders: Sequence[OrderFacts]) -> OrderFacts | None:
-    """The visit a worker sets off for next: their accepted one whose window opens first (then the lowest id), while
-    none is en route or on site (they are on their way, or at work, already); None when there is none."""
+    """The visit a worker sets off for next, while none is en route or on site (they are on their way, or at work,
+    already): of their accepted ones, the first in the published route, else the one whose window opens first (then
+    the lowest id), as the phone page lists them; None when there is none."""
     if any(o.status in ("en_route", "on_site") for o in orders):
         return None
     waiting = [o for o in orders if o.status == "accepted" and o.window_start is not None]
-    return min(waiting, key=lambda o: (o.window_start, o.order_id), default=None)
+    return min(waiting, key=lambda o: (o.sequence is None, o.sequence or 0, o.window_start, o.order_id), default=None)
 
 
 def due_reminders(worker: WorkerDay, now: datetime, settings: ReminderSettings | None = None) -> list[Reminder]:

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from data import attendance_repo, orders_repo, positions_repo, reminders_repo, sites_repo, workers_repo
+from data import attendance_repo, orders_repo, plans_repo, positions_repo, reminders_repo, sites_repo, workers_repo
 from data.db import session_scope
 from dispatch.clock import Clock
 from dispatch.geo import LatLon
@@ -67,6 +67,7 @@ def worker_days(
             clocks = attendance_repo.clock_events(session, worker_id=worker.id, start=start, end=now + timedelta(1))
             checks = attendance_repo.counted_checks(session, worker_id=worker.id, start=start, end=now + timedelta(1))
             fix = positions_repo.last_position(session, worker_id=worker.id)
+            route = plans_repo.published_sequence(session, day=day, worker_id=worker.id)
             orders = []
             for order in orders_repo.orders_of_worker(session, worker_id=worker.id):
                 site = sites.get(order.site_id)
@@ -78,7 +79,8 @@ def worker_days(
                     continue
                 checked_in = next((c.at for c in checks if c.order_id == order.id and c.kind == "in"), None)
                 orders.append(OrderFacts(order.id, site.name, site.location, site.geofence_radius_m, order.status.value,
-                                         checked_in, float(order.service_duration_s), order.window.start))  # fmt: skip
+                                         checked_in, float(order.service_duration_s), order.window.start,
+                                         sequence=route.get(order.id)))  # fmt: skip
             going = next_to_leave_for(orders)
             if travel is not None and going is not None and fix is not None and fix.valid:
                 orders[orders.index(going)] = replace(going, travel_s=travel(fix.point, going.site))

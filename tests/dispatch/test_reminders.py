@@ -115,8 +115,8 @@ def test_it_is_time_to_leave_for_the_next_visit_when_the_drive_would_bring_the_w
 
 def test_the_time_to_leave_is_for_the_earliest_accepted_visit_and_not_while_one_is_under_way() -> None:
     """Tests that of two accepted visits the one whose window opens first is the one to leave for, that none is
-    while a visit is en route or on site (the worker is on the way or at work), and that an order not accepted yet
-    is not waited for."""
+    while a visit is en route or on site (the worker is on the way or at work), that an order not accepted yet is
+    not waited for, and that with a published route its first visit is the one, whatever the windows."""
     away = LatLon(CASINO.lat + 2000 / 111_320, CASINO.lon)
     later = replace(order(), order_id=2, window_start=at(11), travel_s=10 * 60.0)
     first = replace(order(), order_id=3, window_start=at(10), travel_s=10 * 60.0)
@@ -126,3 +126,9 @@ def test_the_time_to_leave_is_for_the_earliest_accepted_visit_and_not_while_one_
         held = replace(order(busy, checked_in_at=at(9) if busy == "on_site" else None), order_id=4, window_start=at(9))
         assert ReminderKind.LEAVE_NOW not in kinds(replace(worker, orders=(later, first, held)), at(9, 45))
     assert kinds(replace(worker, orders=(replace(first, status="assigned"),)), at(9, 55)) == []
+    # The published route takes the 11:00 visit first: that is the one to leave for (at 10:45, not before).
+    routed = replace(worker, orders=(replace(later, sequence=0), replace(first, sequence=1)))
+    assert kinds(replace(routed, last_fix=(away, at(10, 40))), at(10, 44)) == []
+    assert [(r.kind, r.order_id) for r in due_reminders(replace(routed, last_fix=(away, at(10, 40))), at(10, 45))] == [
+        (ReminderKind.LEAVE_NOW, 2)
+    ]
