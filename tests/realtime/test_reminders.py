@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from data import field_repo, orders_repo, positions_repo, reminders_repo, sites_repo, workers_repo
+from data import field_repo, orders_repo, plans_repo, positions_repo, reminders_repo, sites_repo, workers_repo
 from data.db import make_sessionmaker, session_scope
 from dispatch.clock import ManualClock
 from dispatch.geo import LatLon
@@ -205,6 +205,39 @@ def test_a_worker_far_from_the_next_visit_is_told_to_leave_by_the_drive_from_the
         )
     finally:
         chinese.server.shutdown()
+
+
+def test_the_time_to_leave_is_for_the_first_visit_of_the_published_route(world):
+    """Tests that with the day's published plan taking Ana to the port (window from 11:00) before the Casino (window
+    from 10:00), at 10:43 she is told to leave for the port, the route's first visit, not for the Casino."""
+    sessions, ids, _service = world
+    port = LatLon(43.7347, 7.4214)
+    with session_scope(sessions) as session:
+        positions_repo.purge_positions(session, before=NOW + timedelta(hours=1))
+        positions_repo.add_position(session, Position(ids["Ana"], "r-Ana", NOW + timedelta(minutes=41), NOW, NOW,
+                                                      port.lat + 0.02, port.lon, accuracy_m=8.0))  # fmt: skip
+        site = sites_repo.add_site(session, name="Port Hercule", location=port, geofence_radius_m=60)
+        order = orders_repo.add_order(
+            session, site_id=site.id, type="repair", priority=3, service_duration_s=1800, created_at=NOW,
+            window=TimeWindow(NOW + timedelta(hours=1), NOW + timedelta(hours=3)),
+        )  # fmt: skip
+        for to in (OrderStatus.ASSIGNED, OrderStatus.ACCEPTED):
+            actor = None if to is OrderStatus.ASSIGNED else field_repo.actor_for_worker(session, worker_id=ids["Ana"])
+            moved = transition(
+                order, to, actor=actor, at=NOW, worker_id=ids["Ana"] if to is OrderStatus.ASSIGNED else None
+            )
+            order = orders_repo.save_change(session, moved.change)  # type: ignore[union-attr]
+        casino = next(o.id for o in orders_repo.orders_of_worker(session, worker_id=ids["Ana"]) if o.id != order.id)
+        plan = plans_repo.create_plan(session, day=NOW.date(), created_at=NOW - timedelta(hours=3), payload={})
+        times = (NOW + timedelta(hours=1), NOW + timedelta(hours=1), NOW + timedelta(minutes=90))
+        plans_repo.publish_plan(session, plan_id=plan, stops=[(ids["Ana"], order.id, 0, *times),
+                                                              (ids["Ana"], casino, 1, *times)])  # fmt: skip
+    sent = remind_once(sessions=sessions, clock=ManualClock(NOW + timedelta(minutes=43)), bus=FakeBus(),  # type: ignore[arg-type]
+                       settings=ReminderSettings(), uses_clock_in=False, worker_id=ids["Ana"],
+                       travel=lambda _a, _b: 12 * 60.0)  # fmt: skip
+    assert [(m["kind"], m["order_id"], m["text"]) for m in sent] == [
+        ("leave_now", order.id, "Time to leave for Port Hercule: 12 min away, its window opens at 11:00.")
+    ]
 
 
 def test_the_vapid_key_is_made_once(world):
