@@ -128,6 +128,14 @@ class _Cache:
     index: GeofenceIndex | None = None
     sites: dict[int, Site] = field(default_factory=dict)
     index_fresh_until: float = float("-inf")
+    rests: dict[int, tuple[datetime, datetime | None, float]] = field(default_factory=dict)
+    """Each worker's break looked up (`_rested_until`): their window's opening, when the break they took ended (None:
+    none yet), and when it was looked up (monotonic seconds)."""
+
+
+REST_RECHECK_S = 300.0
+"""How long a look-up that found no break taken stands before the fixes are read again: a worker on their break is
+looked up every few minutes, not every round (a break found stands for the rest of the window)."""
 
 
 class FieldEvents:
@@ -443,14 +451,28 @@ class FieldEvents:
                 )
                 if rest is not None and may_be_on_break(now, watch, settings):
                     # Still as long as a long stop, in the break window: a break unless they had it already.
-                    since = positions_repo.positions_between(session, worker_id=worker.id, start=rest[0], end=now)
-                    watch = replace(watch, rested_until=break_taken(since, settings, on_site=self._at_place))
+                    watch = replace(watch, rested_until=self._rested_until(session, worker.id, rest[0], now))
                 watches.append(watch)
             with self._lock:
                 wanted = self._wanted(periodic_alerts(now, watches, settings))
             alerts = self._apply(session, wanted)
         self._publish(alerts, ())
         return alerts
+
+    def _rested_until(self, session: Session, worker_id: int, opened: datetime, now: datetime) -> datetime | None:
+        """When the break the worker took since their window `opened` ended (`dispatch.alerts.break_taken`, over their
+        fixes since then); a break found is kept for the window, a look-up finding none for `REST_RECHECK_S`."""
+        known = self._cache.rests.get(worker_id)
+        if (
+            known is not None
+            and known[0] == opened
+            and (known[1] is not None or self._monotonic() - known[2] < REST_RECHECK_S)
+        ):
+            return known[1]
+        since = positions_repo.positions_between(session, worker_id=worker_id, start=opened, end=now)
+        found = break_taken(since, self._settings, on_site=self._at_place)
+        self._cache.rests[worker_id] = (opened, found, self._monotonic())
+        return found
 
     def _next_visit(self, orders: Sequence[WorkOrder], last: Position | None) -> NextVisit | None:
         if last is None or self._travel is None:

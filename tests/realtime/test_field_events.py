@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from data import alerts_repo, orders_repo, plans_repo, sites_repo, users_repo
+from data import alerts_repo, orders_repo, plans_repo, positions_repo, sites_repo, users_repo
 from data.db import make_sessionmaker, session_scope
 from data.positions_repo import add_position
 from data.tables import FenceCrossingRow
@@ -340,6 +340,33 @@ def test_after_her_lunch_break_a_second_stop_in_the_break_window_is_a_long_stop_
     assert [(a.kind, a.reason) for a in raised] == [
         (AlertKind.LONG_STOP, "stopped away from any site or home for over 20 min")
     ]
+
+
+def test_a_worker_on_her_break_has_her_fixes_since_the_window_read_every_five_minutes_not_every_round(
+    sessions, world, monkeypatch
+):
+    """Tests that while Ana stands in the street on her first break (11:09 on), rounds every minute from 11:30 to
+    11:41 read her fixes since her window opened (11:00) three times (11:30, 11:35, 11:40), not twelve, and raise
+    nothing."""
+    start, opened = at("2025-03-03T11:09:00Z"), at("2025-03-03T11:00:00Z")
+    for minute in range(33):
+        stored(sessions, world, start + timedelta(minutes=minute), FAR)
+    reads: list[datetime] = []
+    read = positions_repo.positions_between
+
+    def counted(session: Session, *, worker_id: int, start: datetime, end: datetime) -> list[Position]:
+        if start == opened:
+            reads.append(end)
+        return read(session, worker_id=worker_id, start=start, end=end)
+
+    monkeypatch.setattr(positions_repo, "positions_between", counted)
+    clock, seconds = ManualClock(at("2025-03-03T11:30:00Z")), [0.0]
+    evaluator = FieldEvents(sessions=sessions, bus=RecordingBus(), clock=clock, monotonic=lambda: seconds[0])  # type: ignore[arg-type]
+    for _ in range(12):
+        assert evaluator.evaluate_periodic() == []
+        clock.advance(60)
+        seconds[0] += 60
+    assert [t.strftime("%H:%M") for t in reads] == ["11:30", "11:35", "11:40"]
 
 
 def test_off_route_is_watched_once_the_worker_has_set_off_on_the_published_route(sessions, world):
