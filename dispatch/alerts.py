@@ -419,13 +419,27 @@ def may_be_on_break(now: datetime, watch: WorkerWatch, settings: AlertSettings) 
     return span is not None and all(haversine_m(p.point, last.point) <= settings.long_stop_radius_m for p in span)
 
 
+REST_FIX_EVERY_S = 30.0
+"""`rests` looks at a fix every this many seconds (and the last): a stop of 20 minutes shows as well, and a phone
+reporting every 5 s costs a sixth of the work (3,600 fixes: ~30 ms of Python for all of them)."""
+
+
 def rests(fixes: Sequence[Position], settings: AlertSettings, *, on_site: Callable[[LatLon], bool]) -> list[Stop]:
     """The rests in a worker's fixes (oldest first): stops (`dispatch.trajectory.detect_stops`, within
-    `long_stop_radius_m`) of `long_stop_after_s` or more away from every site (a visit is work). In the break window
-    only its allowance lets a worker stand still that long, so such a stop there is their break; one at home counts
-    (lunch at home). The last may be going on (it ends at the last fix)."""
+    `long_stop_radius_m`, over a fix every `REST_FIX_EVERY_S`) of `long_stop_after_s` or more away from every site (a
+    visit is work). In the break window only its allowance lets a worker stand still that long, so such a stop there
+    is their break; one at home counts (lunch at home). The last may be going on (it ends at the last fix)."""
     params = StopParams(radius_m=settings.long_stop_radius_m, min_duration_s=settings.long_stop_after_s)
-    return [s for s in detect_stops(fixes, params) if not on_site(s.location)]
+    return [s for s in detect_stops(_thinned(fixes, REST_FIX_EVERY_S), params) if not on_site(s.location)]
+
+
+def _thinned(fixes: Sequence[Position], every_s: float) -> list[Position]:
+    """A fix at least every `every_s` after the one kept before it, and the last."""
+    kept: list[Position] = []
+    for i, fix in enumerate(fixes):
+        if not kept or (fix.fix_time - kept[-1].fix_time).total_seconds() >= every_s or i == len(fixes) - 1:
+            kept.append(fix)
+    return kept
 
 
 def break_taken(

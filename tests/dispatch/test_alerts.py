@@ -306,6 +306,23 @@ def test_the_break_begun_is_the_first_rest_and_one_going_on_lasts_the_break():
     assert break_begun(drive, SETTINGS, **away) is None
 
 
+def test_a_phone_reporting_every_five_seconds_shows_the_same_break():
+    """Tests that with a fix every 5 s (looked at every 30 s) a 25-min rest then a drive is the break from its first to
+    its last fix, and a rest going on for 22 min so far (its last fix kept) counts as the 30-min break."""
+    away = {"on_site": lambda _p: False}
+
+    def every_5_s(from_s: int, to_s: int, lat_at) -> tuple:
+        return tuple(make_position((T0 + timedelta(seconds=t)).isoformat(), lat=lat_at(t), lon=7.4250)
+                     for t in range(from_s, to_s + 1, 5))  # fmt: skip
+
+    rest = every_5_s(0, 25 * 60, lambda _t: 43.7400)
+    drive = every_5_s(25 * 60 + 5, 29 * 60, lambda t: 43.7410 + 0.00005 * (t - 25 * 60))
+    assert break_begun((*rest, *drive), SETTINGS, **away) == (T0, T0 + timedelta(minutes=25))
+    going_on = every_5_s(0, 22 * 60 + 5, lambda _t: 43.7400)
+    assert break_begun(going_on, SETTINGS, **away) == (T0, T0 + timedelta(minutes=30))
+    assert break_taken(going_on, SETTINGS, **away) is None
+
+
 def test_the_break_allowance_runs_from_the_window_opening_until_a_latest_break_would_be_a_long_stop():
     """Tests that the allowance starts when the window opens (11:00) and ends 50 min after its latest start (15:50)."""
     opens, latest = at("2025-03-03T11:00:00Z"), at("2025-03-03T15:00:00Z")
