@@ -230,8 +230,10 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
             ),
         )
     )
+    stopping = threading.Event()  # set when this process stops (SIGTERM, gunicorn's worker exit): OutfieldApp.stop
     jobs = PlanJobs(sessions=sessions, clock=clock, travel=travel, seed=settings.seed, redis_url=settings.redis_url,
-                    emit=lambda event, payload, room: socketio.emit(event, payload, to=room), zone=office)  # fmt: skip  # socketio: below
+                    emit=lambda event, payload, room: socketio.emit(event, payload, to=room), zone=office,
+                    halt=stopping)  # fmt: skip  # socketio: below
     server.register_blueprint(api_plans.create_blueprint(auth=auth, jobs=jobs, apply_plan=dispatch.apply_plan))
     login.register(
         server,
@@ -461,7 +463,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
         },
     )
 
-    return OutfieldApp(server, dash_app, socketio, services, dispatch, bus, threading.Event())
+    return OutfieldApp(server, dash_app, socketio, services, dispatch, bus, stopping)
 
 
 def _plan_places(sessions: Any, order_ids: Any) -> dict[int, tuple[float, float, str]]:

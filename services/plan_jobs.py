@@ -70,7 +70,9 @@ class PlanRefused(AppError):
 class PlanJobs:
     """`redis_url` names the Redis of the plan queue (None: always run jobs in this process);
     `emit(event, payload, room)` sends progress of the jobs this process runs. A plan's day is the local calendar
-    day in `zone` (the office's): its orders, shifts and times are cut at that zone's midnight."""
+    day in `zone` (the office's): its orders, shifts and times are cut at that zone's midnight. Once `halt` is set
+    (the process is stopping) the jobs this process runs stop as a stop request stops them, keeping their best plan,
+    instead of holding the process for the rest of their budget."""
 
     def __init__(
         self,
@@ -83,6 +85,7 @@ class PlanJobs:
         emit: Emit | None = None,
         max_solutions: int | None = None,
         zone: tzinfo = UTC,
+        halt: threading.Event | None = None,
     ) -> None:
         self._sessions = sessions
         self.zone = zone
@@ -97,6 +100,7 @@ class PlanJobs:
         self._jobs_changed = threading.Condition(self._lock)  # notified when a local job ends
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outfield-plan")
         self._heartbeat: threading.Thread | None = None
+        self._halt = halt or threading.Event()
         self._told_no_planner = False
 
     def start(
@@ -386,7 +390,8 @@ class PlanJobs:
 
     def _run_local(self, plan_id: int) -> None:
         try:
-            execute(self._context, plan_id, stopped=self._local[plan_id].is_set)
+            asked = self._local[plan_id]
+            execute(self._context, plan_id, stopped=lambda: asked.is_set() or self._halt.is_set())
         except Exception:
             log.exception("plan %d could not run", plan_id)
         finally:

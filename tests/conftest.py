@@ -1,3 +1,9 @@
 """Shared fixtures live in tests/support/, one module per kind of resource."""
 
-pytest_plugins = ["tests.support.common", "tests.support.db", "tests.support.servers", "tests.support.browser"]
+pytest_plugins = [
+    "tests.support.common",
+    "tests.support.db",
+    "tests.support.servers",
+    "tests.support.browser",
+    "tests.support.inprocess",
+]

@@ -570,6 +570,21 @@ def test_the_in_process_fallback_can_be_stopped_too(sessions, clock, plan_redis)
     assert status["status"] == "stopped" and status["plan"]["routes"]
 
 
+def test_a_job_running_in_a_stopping_web_process_stops_and_keeps_its_best_plan(sessions, clock, plan_redis):
+    """Tests that when the web process stops (its app's stop event, set on SIGTERM), a 60 s job running in its own
+    thread ends "stopped" with a plan at once, instead of holding the process for the rest of its budget."""
+    halt = threading.Event()
+
+    def emit(_event: str, payload: dict[str, Any], _room: str) -> None:
+        if payload["status"] == "running":
+            halt.set()
+
+    jobs = PlanJobs(sessions=sessions, clock=clock, travel=StraightLine(), redis_url=plan_redis, emit=emit, halt=halt)
+    plan_id = jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=60)
+    status = wait_until_finished(jobs, plan_id)
+    assert status["status"] == "stopped" and status["plan"]["routes"]
+
+
 def test_a_job_whose_process_died_reads_as_interrupted_from_any_process(sessions, clock, plan_redis):
     """Tests that a running job with no live lease is interrupted once its budget and the grace are past,
     while a job whose lease is renewed is still running."""

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import redis
@@ -21,6 +24,7 @@ from sqlalchemy import create_engine, text
 
 from tests.factories import ALL_DAY_CSV
 from tests.support.consent import consent_everyone
+from tests.support.plan_day import seed_day, wait_for
 from tests.support.servers import REPO, free_port, run_cli, wait_until
 
 pytestmark = pytest.mark.integration
@@ -162,6 +166,36 @@ def test_every_worker_process_reaches_every_console(two_workers: Served) -> None
     finally:
         for client in clients:
             client.disconnect()
+
+
+def test_sigterm_stops_a_plan_the_web_process_runs_keeping_its_best_plan(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str
+) -> None:
+    """Tests that on SIGTERM a 60 s plan the web process runs itself (no planner process) ends "stopped" with its
+    routes stored, and the server exits well before the plan's budget and its graceful timeout (before, the job held
+    the worker until gunicorn killed it, and the plan read "interrupted" without routes)."""
+    served = _start(tmp_path_factory.mktemp("plan-drain"), redis_url, OUTFIELD_WEB_WORKERS="1",
+                    OUTFIELD_WEB_GRACEFUL_TIMEOUT_S="60")  # fmt: skip
+    try:
+        server = SimpleNamespace(url=served.url, admin_token=served.token,
+                                 cli=lambda module, *args: run_cli(module, *args, env=served.env))  # fmt: skip
+        day = seed_day(server, tmp_path_factory)
+        manager = {"Authorization": "Bearer " + server.cli("data", "create-user", "--role", "manager", "--name", "p")}
+        r = requests.post(f"{served.url}/api/v1/plans", json={"date": day["date"], "seconds": 60}, headers=manager,
+                          timeout=10)  # fmt: skip
+        plan_id = r.json()["id"]
+        wait_for(server, manager, plan_id, {"running"})
+        started = time.monotonic()
+        os.kill(served.proc.pid, signal.SIGTERM)
+        served.proc.wait(50)
+        assert time.monotonic() - started < 30  # not the plan's 60 s, nor the graceful timeout's
+        with create_engine(served.env["DATABASE_URL"]).connect() as db:
+            stored = json.loads(
+                db.execute(text("SELECT payload FROM route_plans WHERE id = :id"), {"id": plan_id}).scalar_one()
+            )
+        assert stored["job"]["state"] == "stopped" and stored["plan"]["routes"], stored["job"]
+    finally:
+        _stop(served)
 
 
 def test_sigterm_finishes_the_request_in_flight_and_closes_websockets(

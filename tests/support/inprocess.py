@@ -9,11 +9,13 @@ what only real processes show (sockets, Redis, several workers).
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import fakeredis
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -91,7 +93,21 @@ def bare_app(var: Path, *, clock: Clock, timezone: str | None = None) -> tuple[O
     migrate(settings.database_url)
     outfield = create_app(settings, clock=clock)
     outfield.bus._redis = fakeredis.FakeRedis()  # noqa: SLF001 - the transport swapped for a fake, the Bus kept
+    _MADE.append(outfield)
     return outfield, make_sessionmaker(make_engine(settings.database_url))
+
+
+_MADE: list[OutfieldApp] = []
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _stop_in_process_apps() -> Iterator[None]:
+    """At the end of each test module, its in-process apps stop as a server process does on SIGTERM: a plan job one
+    of them still runs stops with its best plan, and none runs on beside the next module's tests (one read a test's
+    patched clock, and they took its CPU)."""
+    yield
+    while _MADE:
+        _MADE.pop().stop.set()
 
 
 def make_app(var: Path, *, clock: Clock | None = None) -> InProcessApp:
