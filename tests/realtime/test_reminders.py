@@ -82,6 +82,15 @@ class PushService:
         )
 
 
+def phone_in_chinese(sessions: Any, worker_id: int) -> PushService:
+    """A push service for a phone of `worker_id` subscribed from a page in Chinese (shut it down when done)."""
+    chinese = PushService()
+    with session_scope(sessions) as session:
+        reminders_repo.add_subscription(session, worker_id=worker_id, at=NOW,
+                                        subscription={**chinese.subscription(), "language": "zh_CN"})  # fmt: skip
+    return chinese
+
+
 @pytest.fixture
 def world(db_engine):
     sessions = make_sessionmaker(db_engine)
@@ -150,11 +159,8 @@ def test_a_phone_whose_page_is_in_chinese_gets_its_notification_in_chinese(world
     """Tests that a phone subscribed from a page in Chinese (`language: zh_CN`) gets the near-site reminder's
     notification in Chinese, the site's name kept, while the page and the stored reminder keep the English."""
     sessions, ids, service = world
-    chinese = PushService()
+    chinese = phone_in_chinese(sessions, ids["Ben"])
     try:
-        with session_scope(sessions) as session:
-            reminders_repo.add_subscription(session, worker_id=ids["Ben"], at=NOW,
-                                            subscription={**chinese.subscription(), "language": "zh_CN"})  # fmt: skip
         push = WebPush(sessions=sessions, clock=ManualClock(NOW))
         sent = remind_once(sessions=sessions, clock=ManualClock(NOW), bus=FakeBus(), settings=ReminderSettings(),  # type: ignore[arg-type]
                            uses_clock_in=False, push=push, worker_id=ids["Ben"])  # fmt: skip
@@ -189,11 +195,8 @@ def test_a_worker_far_from_the_next_visit_is_told_to_leave_by_the_drive_from_the
 
     assert round_at(43) == []
     assert round_at(42, travel=drive) == [] and asked == [(away, CASINO)]
-    chinese = PushService()
+    chinese = phone_in_chinese(sessions, ids["Ana"])
     try:
-        with session_scope(sessions) as session:
-            reminders_repo.add_subscription(session, worker_id=ids["Ana"], at=NOW,
-                                            subscription={**chinese.subscription(), "language": "zh_CN"})  # fmt: skip
         push = WebPush(sessions=sessions, clock=ManualClock(NOW))
         (sent,) = round_at(43, travel=drive, push=push)
         assert (sent["kind"], sent["text"]) == (
