@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 
 from data.db import make_engine, make_sessionmaker
@@ -19,7 +20,7 @@ from dispatch.clock import SystemClock
 from realtime.plan_queue import PlanQueue
 from routing.travel import make_travel_times
 from services import travel_learning
-from services.plan_run import PlanContext, install
+from services.plan_run import PlanContext, halt_on, install
 
 log = logging.getLogger("outfield.planner")
 
@@ -47,6 +48,9 @@ def run_planner(settings: Settings, *, burst: bool = False) -> int:
             processes=settings.plan_processes,
         )
     )
+    # Told to stop (SIGTERM, Ctrl-C), the planner has the job it runs stop as Stop does, keeping its best plan, and
+    # exits once it is stored, instead of waiting out the job's budget (or leaving its work-horse running on).
+    halt_on(signal.SIGUSR1)
     log.info("plan worker %s is waiting for route-plan jobs", name)
-    queue.work(name=name, burst=burst)
+    queue.work(name=name, burst=burst, horse_stop_signal=signal.SIGUSR1)
     return 0

@@ -165,8 +165,9 @@ class PlanQueue:
                 time.sleep(1)
         self.redis.ping()  # raises with the reason
 
-    def work(self, *, name: str, burst: bool = False) -> None:
-        """Be a planner: run the queued plan jobs (RQ forks a work-horse per job) until stopped or, with `burst`, empty."""
+    def work(self, *, name: str, burst: bool = False, horse_stop_signal: int | None = None) -> None:
+        """Be a planner: run the queued plan jobs (RQ forks a work-horse per job) until stopped or, with `burst`, empty.
+        Told to stop, it sends `horse_stop_signal` to the horse running a job (`QuietWorker.horse_stop_signal`)."""
         worker = QuietWorker(
             [self.queue()],
             connection=self.redis,
@@ -174,4 +175,5 @@ class PlanQueue:
             worker_ttl=PLANNER_TTL_S,
             job_monitoring_interval=JOB_MONITOR_S,
         )
+        worker.horse_stop_signal = horse_stop_signal
         worker.work(burst=burst, with_scheduler=False, logging_level="INFO")

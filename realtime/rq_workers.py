@@ -8,7 +8,9 @@ key expires, and the scheduler's lock expires by itself (60 s).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 from types import FrameType
 from typing import Any
 
@@ -36,6 +38,9 @@ class QuietWorker(Worker):
     """
 
     max_connection_wait_time = 5.0
+    horse_stop_signal: int | None = None
+    """Sent to the work-horse running a job when this worker is told to stop (None: RQ's warm shutdown only waits
+    for the job to end)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -44,7 +49,20 @@ class QuietWorker(Worker):
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         self._stop_signalled = True
+        if self.horse_stop_signal is not None and self.horse_pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.horse_pid, self.horse_stop_signal)
         super().request_stop(signum, frame)
+
+    def monitor_work_horse(self, job: Any, queue: Any) -> None:
+        try:
+            super().monitor_work_horse(job, queue)
+        except RedisConnectionError:
+            # Redis went away while the horse works (honcho stops it with every other process): RQ's bookkeeping
+            # raised out of the wait and the planner died, leaving its horse to run on alone. Wait for the horse.
+            log.info("Redis is gone: worker %s waits for its job to end without reporting on it", self.name)
+            self.wait_for_horse()
+            self._horse_pid = 0
 
     def dequeue_job_and_maintain_ttl(self, *args: Any, **kwargs: Any) -> Any:
         self._waiting_for_job = True
@@ -78,7 +96,12 @@ class QuietWorker(Worker):
     def heartbeat(self, *args: Any, **kwargs: Any) -> None:
         if self._stop_signalled and self._waiting_for_job:  # the stop was raised into a logging call and lost there
             raise StopRequested()
-        super().heartbeat(*args, **kwargs)
+        try:
+            super().heartbeat(*args, **kwargs)
+        except RedisConnectionError:
+            if not self._stop_signalled:
+                raise
+            raise StopRequested() from None  # stopping after its job, Redis already gone: no traceback for it
 
     def _pubsub_exception_handler(self, exc: Exception, pubsub: PubSub, pubsub_thread: PubSubWorkerThread) -> None:
         if self._shutdown_requested_date is not None and isinstance(exc, RedisConnectionError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -81,11 +82,21 @@ def install(context: PlanContext) -> None:
     _context = context
 
 
+HALT = threading.Event()
+"""Set in a planner's work-horse when its planner is told to stop (`halt_on`): the job stops as *Stop* stops it."""
+
+
+def halt_on(signum: int) -> None:
+    """Set `HALT` when this process gets `signum`. A planner installs it before RQ forks its work-horses, which inherit
+    it; the planner sends the signal to the horse running a job when it is itself told to stop."""
+    signal.signal(signum, lambda *_: HALT.set())
+
+
 def run_plan_job(plan_id: int) -> str | None:
     """The RQ job: solve plan `plan_id` from its stored input; returns the final state."""
     if _context is None:
         raise RuntimeError("no plan context in this process: run jobs with `python -m console plan-worker`")
-    return execute(_context, plan_id)
+    return execute(_context, plan_id, stopped=HALT.is_set)
 
 
 def execute(ctx: PlanContext, plan_id: int, *, stopped: Callable[[], bool] = lambda: False) -> str | None:
