@@ -421,7 +421,8 @@ def may_be_on_break(now: datetime, watch: WorkerWatch, settings: AlertSettings) 
 
 REST_FIX_EVERY_S = 30.0
 """`rests` looks at a fix every this many seconds (and the last): a stop of 20 minutes shows as well, and a phone
-reporting every 5 s costs a sixth of the work (3,600 fixes: ~30 ms of Python for all of them)."""
+reporting every 5 s costs a sixth of the work (5 h of 5-second fixes, a throwaway loop on a busy machine: 37-100 ms
+with every fix, 7-9 ms thinned, the same break found)."""
 
 
 def rests(fixes: Sequence[Position], settings: AlertSettings, *, on_site: Callable[[LatLon], bool]) -> list[Stop]:

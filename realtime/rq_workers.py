@@ -54,6 +54,14 @@ class QuietWorker(Worker):
                 os.kill(self.horse_pid, self.horse_stop_signal)
         super().request_stop(signum, frame)
 
+    def set_shutdown_requested_date(self) -> None:
+        try:
+            super().set_shutdown_requested_date()
+        except RedisConnectionError:
+            # A stop while a job runs and Redis is gone: the date is a marker for RQ's listings, and the stop is kept
+            # (RQ set it before writing the date); raised from the signal handler, it ended the wait for the horse.
+            pass
+
     def monitor_work_horse(self, job: Any, queue: Any) -> None:
         try:
             super().monitor_work_horse(job, queue)

@@ -13,7 +13,7 @@ from rq.exceptions import StopRequested
 
 from realtime.redis_server import start_redis
 from realtime.rq_workers import QuietScheduler, QuietWorker
-from tests.support.servers import free_port, wait_until
+from tests.support.servers import REPO, free_port, wait_until
 
 
 @pytest.fixture
@@ -128,3 +128,67 @@ def test_a_worker_whose_redis_is_gone_at_the_top_of_its_loop_goes_on_waiting_ins
     worker._stop_signalled = True
     with pytest.raises(StopRequested):
         worker.dequeue_job_and_maintain_ttl(1)
+
+
+PLANNER = """
+import logging, signal, sys
+import redis
+from rq import Queue
+from realtime.rq_workers import QuietWorker
+from services.plan_run import halt_on
+
+logging.basicConfig(level=logging.INFO)
+connection = redis.Redis.from_url(sys.argv[1], socket_connect_timeout=1)
+halt_on(signal.SIGUSR1)  # as `python -m console plan-worker` does, before RQ forks its horse
+worker = QuietWorker([Queue("outfield-plans", connection=connection)], connection=connection, name="planner-z",
+                     job_monitoring_interval=1)
+worker.horse_stop_signal = signal.SIGUSR1
+worker.work(burst=False, with_scheduler=False)
+"""
+
+
+def test_a_planner_stopped_after_its_redis_went_away_stops_its_horse_s_job_and_exits_without_a_traceback(
+    own_redis, tmp_path
+):
+    """Tests that a forking planner whose Redis is gone while its work-horse runs a job (as honcho stops the demo:
+    Redis with everything) keeps waiting for the horse instead of dying on RQ's bookkeeping, that SIGTERM then
+    reaches the horse's job as the plan's stop (`plan_run.HALT`), and that the planner exits within 15 s with no
+    traceback and no horse left running (before: tracebacks, and the horse ran on alone)."""
+    import os
+    import signal
+    import sys
+    import time
+
+    proc, connection = own_redis
+    marker = tmp_path / "horse.txt"
+    Queue("outfield-plans", connection=connection).enqueue("tests.realtime.rq_horse_jobs.wait_for_halt", str(marker))
+    url = f"redis://127.0.0.1:{connection.connection_pool.connection_kwargs['port']}/0"
+    log = tmp_path / "planner.log"
+    with open(log, "wb") as out:
+        planner = subprocess.Popen([sys.executable, "-c", PLANNER, url], cwd=REPO, stdout=out, stderr=out)
+    try:
+        wait_until(lambda: marker.exists() and marker.read_text().startswith("started"), 30, "the horse's job")
+        horse = int(marker.read_text().split()[1])
+        proc.terminate()
+        proc.wait(10)
+        wait_until(lambda: "waits for its job to end" in log.read_text(), 15, "the planner's word that Redis is gone")
+        assert planner.poll() is None, log.read_text()  # still waiting for its horse, not dead on a ConnectionError
+        began = time.monotonic()
+        planner.send_signal(signal.SIGTERM)
+        planner.wait(15)
+        assert time.monotonic() - began < 15
+        assert marker.read_text().splitlines()[-1] == "halted"
+        wait_until(lambda: not os.path.exists(f"/proc/{horse}") or _zombie(horse), 10, "the horse's end")
+        assert "Traceback" not in log.read_text(), log.read_text()
+    finally:
+        if planner.poll() is None:
+            planner.kill()
+            planner.wait(10)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
