@@ -31,18 +31,25 @@ def demo_moment(today: datetime | None = None) -> datetime:
     return datetime.combine(day, time(10, 40), tzinfo=UTC)
 
 
-def seed_day_in_progress(env: dict[str, str], now: datetime, *, workers: int = 30, orders: int = 120) -> None:
+def seed_day_in_progress(
+    env: dict[str, str], now: datetime, *, workers: int = 30, orders: int = 120, all_day: bool = False
+) -> None:
     """`python -m data seed-demo` for `now`'s day, worked up to `now`, on the server's database (whose office
-    zone is UTC, `tests.support.servers`)."""
+    zone is UTC, `tests.support.servers`). `all_day` puts every worker on shift round the clock (`--all-day`): a
+    page read at any hour then shows the fixes sent for `now` (a worker off shift when the page is read is drawn
+    at home, location not kept)."""
     from tests.support.servers import run_cli
 
     assert demo_day(now, ZoneInfo("UTC")) == now.date()
     run_cli("data", "seed-demo", "--day", now.date().isoformat(), "--now", now.isoformat(),
-            "--workers", str(workers), "--orders", str(orders), env=env)  # fmt: skip
+            "--workers", str(workers), "--orders", str(orders), *(["--all-day"] if all_day else []), env=env)  # fmt: skip
 
 
-def report_fleet(url: str, token: str, database_url: str, now: datetime, *, seed: int = 0) -> int:
-    """Every worker on shift at `now` sends one fix from where the day put them; returns how many did."""
+def report_fleet(
+    url: str, token: str, database_url: str, now: datetime, *, seed: int = 0, silent_every: int = 0
+) -> int:
+    """Every worker on shift at `now` sends one fix from where the day put them, but every `silent_every`-th of them
+    (by id; 0: none), whose phone stays silent; returns how many did."""
     engine = make_engine(database_url)
     try:
         with session_scope(make_sessionmaker(engine)) as session:
@@ -61,6 +68,8 @@ def report_fleet(url: str, token: str, database_url: str, now: datetime, *, seed
         rng=random.Random(f"{seed}:day-in-progress"),
     )  # fmt: skip
     on_shift = [w for w in workers if w.on_shift(now) and w.id in progress.places]
+    if silent_every:
+        on_shift = [w for i, w in enumerate(sorted(on_shift, key=lambda w: w.id)) if (i + 1) % silent_every]
     batch = [
         {"id": w.device_id, "lat": round(progress.places[w.id].lat, 6), "lon": round(progress.places[w.id].lon, 6),
          "timestamp": now.isoformat(), "speed": 0, "batt": 80}
