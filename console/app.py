@@ -61,7 +61,7 @@ from dispatch.orders import OrderStatus, OrderType
 from dispatch.positions import PositionLimits
 from realtime import sockets
 from realtime.bus import Bus
-from realtime.field_events import make_field_events
+from realtime.field_events import alert_settings, make_field_events
 from realtime.pipeline import PositionPipeline, StoreUnavailable
 from realtime.relay import TeamDirectory, run_relay
 from realtime.webhook_queue import DeliveryQueue
@@ -233,7 +233,7 @@ def create_app(settings: Settings, *, clock: Clock) -> OutfieldApp:
     stopping = threading.Event()  # set when this process stops (SIGTERM, gunicorn's worker exit): OutfieldApp.stop
     jobs = PlanJobs(sessions=sessions, clock=clock, travel=travel, seed=settings.seed, redis_url=settings.redis_url,
                     emit=lambda event, payload, room: socketio.emit(event, payload, to=room), zone=office,
-                    halt=stopping)  # fmt: skip  # socketio: below
+                    halt=stopping, alerts=alert_settings(settings))  # fmt: skip  # socketio: below
     server.register_blueprint(api_plans.create_blueprint(auth=auth, jobs=jobs, apply_plan=dispatch.apply_plan))
     login.register(
         server,

@@ -17,6 +17,7 @@ from data.db import make_engine, make_sessionmaker
 from data.settings import Settings
 from dispatch import localtime
 from dispatch.clock import SystemClock
+from realtime.field_events import alert_settings
 from realtime.plan_queue import PlanQueue
 from routing.travel import make_travel_times
 from services import travel_learning
@@ -46,6 +47,7 @@ def run_planner(settings: Settings, *, burst: bool = False) -> int:
             runner=name,
             zone=localtime.zone(settings.timezone),  # a plan's day is the office's local day
             processes=settings.plan_processes,
+            alerts=alert_settings(settings),  # a break on a worker's track is a long stop, as the alerts judge it
         )
     )
     # Told to stop (SIGTERM, Ctrl-C), the planner has the job it runs stop as Stop does, keeping its best plan, and

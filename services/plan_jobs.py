@@ -26,6 +26,7 @@ from data import audit_repo, orders_repo, plans_repo, positions_repo, sites_repo
 from data.db import session_scope
 from data.plans_repo import StoredPlan
 from dispatch.access import Actor
+from dispatch.alerts import AlertSettings
 from dispatch.clock import Clock
 from dispatch.errors import AppError, InputError
 from dispatch.fields import outside_calendar
@@ -86,6 +87,7 @@ class PlanJobs:
         max_solutions: int | None = None,
         zone: tzinfo = UTC,
         halt: threading.Event | None = None,
+        alerts: AlertSettings | None = None,
     ) -> None:
         self._sessions = sessions
         self.zone = zone
@@ -94,7 +96,8 @@ class PlanJobs:
         self._queue = PlanQueue(redis_url) if redis_url else None
         self._context = PlanContext(sessions=sessions, travel=travel, clock=clock, seed=seed,
                                     emit=emit or (lambda *_: None), queue=self._queue, runner=f"web-{os.getpid()}",
-                                    max_solutions=max_solutions, zone=zone)  # fmt: skip
+                                    max_solutions=max_solutions, zone=zone,
+                                    alerts=alerts or AlertSettings())  # fmt: skip
         self._local: dict[int, threading.Event] = {}  # jobs queued or running in this process
         self._lock = threading.Lock()
         self._jobs_changed = threading.Condition(self._lock)  # notified when a local job ends

@@ -71,6 +71,9 @@ class PlanContext:
     zone: tzinfo = UTC
     processes: int = 1
     """How many searches of a first plan run at once, each in its own process (`routing.portfolio`)."""
+    alerts: AlertSettings = AlertSettings()
+    """The office's alert thresholds (`OUTFIELD_ALERT_*`): a long stop's length says which stops on a track were a
+    break (`breaks_on_track`), as the alerts judged them."""
 
 
 _context: PlanContext | None = None
@@ -182,7 +185,7 @@ def _solve(
         published = plans_repo.get_plan(session, published_id) if published_id is not None else None
         # Without a published plan to say which breaks have begun, the fixes do.
         on_track = (
-            breaks_on_track(session, workers, sites.values(), now, day, tz)
+            breaks_on_track(session, workers, sites.values(), now, day, tz, ctx.alerts)
             if today and published is None and base is None
             else {}
         )
@@ -232,14 +235,20 @@ def _solve(
 
 
 def breaks_on_track(
-    session: Session, workers: Iterable[Worker], sites: Iterable[Site], now: datetime, day: date, tz: tzinfo
+    session: Session,
+    workers: Iterable[Worker],
+    sites: Iterable[Site],
+    now: datetime,
+    day: date,
+    tz: tzinfo,
+    settings: AlertSettings,
 ) -> dict[str, list[tuple[int, int]]]:
     """worker id -> the break each began today before `now`, as seconds of `day` (`Problem.from_now`), as their fixes
     since their break window opened show it (`dispatch.alerts.break_begun`): for a plan of today made without a
-    published plan, which would otherwise place a second lunch for those who had one."""
+    published plan, which would otherwise place a second lunch for those who had one. A break is a stop as long as
+    `settings`' long stop (the office's `OUTFIELD_ALERT_LONG_STOP_MIN`), the length the alerts took it for a break."""
     places = list(sites)
     index = GeofenceIndex.of_sites(places) if places else None
-    settings = AlertSettings()
     found: dict[str, list[tuple[int, int]]] = {}
     for worker in workers:
         shift = worker.shift_at(now)

@@ -20,11 +20,14 @@ from rq import SimpleWorker, Worker
 from data import day_repo, orders_repo, plans_repo, sites_repo, users_repo, workers_repo
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.positions_repo import add_position
+from data.settings import Settings
 from dispatch.access import Actor, Role
+from dispatch.alerts import AlertSettings
 from dispatch.clock import ManualClock
 from dispatch.geo import LatLon
 from dispatch.lifecycle import Transitioned, transition
 from dispatch.orders import OrderStatus, OrderType, TimeWindow, WorkOrder
+from realtime.field_events import alert_settings
 from realtime.plan_queue import PlanQueue, job_id
 from routing.pins import Happened
 from routing.travel import StraightLine
@@ -94,10 +97,16 @@ def planner(sessions: Any, clock: ManualClock, plan_redis: str) -> Iterator[list
     plan_run._context = None
 
 
-def web_jobs(sessions: Any, clock: ManualClock, plan_redis: str, events: list[Any] | None = None) -> PlanJobs:
+def web_jobs(
+    sessions: Any,
+    clock: ManualClock,
+    plan_redis: str,
+    events: list[Any] | None = None,
+    alerts: AlertSettings | None = None,
+) -> PlanJobs:
     emit = (lambda e, p, r: events.append((e, p, r))) if events is not None else None
     return PlanJobs(sessions=sessions, clock=clock, travel=StraightLine(), redis_url=plan_redis, emit=emit,
-                    max_solutions=SOLUTIONS)  # fmt: skip
+                    max_solutions=SOLUTIONS, alerts=alerts)  # fmt: skip
 
 
 def alive_planner(plan_redis: str) -> SimpleWorker:
@@ -341,10 +350,9 @@ def test_a_new_plan_of_today_takes_the_lunches_the_published_plan_had_begun_as_t
     assert fresh["violations"] == []
 
 
-def test_a_new_plan_of_today_without_a_published_plan_takes_the_lunch_the_fixes_show_as_taken(sessions, plan_redis):
-    """Tests that a plan of today made at 12:10 with no published plan gives Ana, whose phone stood still in a street
-    from 11:05 to 11:35 (in her break window, 11:00-15:00, away from every site), no second lunch, while Bo, whose
-    phone shows no rest, still gets his from 12:10 on."""
+def _afternoon_and_a_still_half_hour(sessions: Any) -> None:
+    """Three 90-minute afternoon orders (two gas, one hvac) and Ana's phone still in a street from 11:05 to 11:35
+    (30 minutes, in her break window, 11:00-15:00, away from every site); Bo's phone shows no rest."""
     afternoon = TimeWindow(datetime(2025, 3, 4, 13, 0, tzinfo=UTC), datetime(2025, 3, 4, 14, 0, tzinfo=UTC))
     with session_scope(sessions) as session:
         for skills in (("gas",), ("gas",), ("hvac",)):  # 90 min each: Bo cannot do both gas visits and the hvac one
@@ -361,6 +369,13 @@ def test_a_new_plan_of_today_without_a_published_plan_takes_the_lunch_the_fixes_
             )
             add_position(session, make_position((start + timedelta(minutes=minute)).isoformat(), lat=where.lat,
                                                 lon=where.lon, worker_id=1, device_id="a"))  # fmt: skip
+
+
+def test_a_new_plan_of_today_without_a_published_plan_takes_the_lunch_the_fixes_show_as_taken(sessions, plan_redis):
+    """Tests that a plan of today made at 12:10 with no published plan gives Ana, whose phone stood still in a street
+    from 11:05 to 11:35 (in her break window, 11:00-15:00, away from every site), no second lunch, while Bo, whose
+    phone shows no rest, still gets his from 12:10 on."""
+    _afternoon_and_a_still_half_hour(sessions)
     jobs = web_jobs(sessions, ManualClock(datetime(2025, 3, 4, 12, 10, tzinfo=UTC)), plan_redis)
 
     plan = wait_until_finished(jobs, jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30))
@@ -369,6 +384,24 @@ def test_a_new_plan_of_today_without_a_published_plan_takes_the_lunch_the_fixes_
     assert set(routes) == {"Ana", "Bo"}, routes
     assert routes["Ana"]["breaks"] == []
     assert [b["start"] >= "2025-03-04T12:10" for b in routes["Bo"]["breaks"]] == [True]
+    assert plan["violations"] == []
+
+
+def test_a_still_half_hour_is_no_lunch_where_the_office_counts_a_long_stop_from_40_minutes(
+    sessions, plan_redis, tmp_path
+):
+    """Tests that the same plan, in an office whose long stop begins at 40 minutes (OUTFIELD_ALERT_LONG_STOP_MIN=40),
+    does not take Ana's 30 still minutes for her lunch, as its alerts would not: she gets a lunch from 12:10 on too."""
+    _afternoon_and_a_still_half_hour(sessions)
+    office = alert_settings(Settings.from_env({"OUTFIELD_VAR": str(tmp_path), "SECRET_KEY": "k" * 32,
+                                               "OUTFIELD_ALERT_LONG_STOP_MIN": "40"}))  # fmt: skip
+    jobs = web_jobs(sessions, ManualClock(datetime(2025, 3, 4, 12, 10, tzinfo=UTC)), plan_redis, alerts=office)
+
+    plan = wait_until_finished(jobs, jobs.start(actor=MANAGER, day=DAY, worker_ids=None, order_ids=None, seconds=30))
+
+    routes = {r["name"]: r for r in plan["plan"]["routes"]}
+    for name in ("Ana", "Bo"):
+        assert [b["start"] >= "2025-03-04T12:10" for b in routes[name]["breaks"]] == [True], routes[name]
     assert plan["violations"] == []
 
 
