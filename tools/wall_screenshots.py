@@ -3,9 +3,10 @@
 A person looks at these to judge the wall screen from across a room; the browser test
 (tests/browser/test_wall_screen.py) checks the same sizes by geometry and never writes here.
 Everything local: redis-server and `python -m console` on a fresh SQLite file, the demo seeded
-as a day in progress at a fixed moment (yesterday 10:40 UTC, `tests/support/wall_day.py`), each
-worker on shift reporting one fix from where that day put them, the demo dispatcher signed in on
-headless Debian chromium with the page's clock set to that moment (so nobody shows as offline).
+as a day in progress at a fixed moment (yesterday 10:40 UTC, `tests/support/wall_day.py`) with every worker on shift
+round the clock (`--all-day`: the server reads shifts at its own, real time, so the same workers show at whatever
+hour this runs), each reporting one fix from where that day put them, the demo dispatcher signed in on headless
+Debian chromium with the page's clock set to that moment (so nobody shows as offline).
 Run by hand after a change to the wall screen; commit the PNGs:
 
     .venv/bin/python tools/wall_screenshots.py [--out docs]
@@ -56,7 +57,7 @@ def main() -> int:
         }
         try:
             run_cli("data", "migrate", env=env)
-            seed_day_in_progress(env, now)
+            seed_day_in_progress(env, now, all_day=True)
             token = run_cli("data", "create-user", "--role", "admin", "--name", "shots", env=env)
             log = open(var / "console.log", "wb")
             procs.append(subprocess.Popen([sys.executable, "-m", "console"], env=env, cwd=REPO, stdout=log, stderr=log))
