@@ -11,7 +11,7 @@ import requests
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.support import plan_day
-from tests.support.browser import choose_option, hold_fetch, login
+from tests.support.browser import choose_option, cut_fields, hold_fetch, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -63,6 +63,7 @@ def test_manager_optimises_a_day_and_reviews_the_plan(page, console_server, day)
     """Tests that a manager opens /plans/, picks the day, optimises for 2 s, watches progress and sees KPIs, route polylines, the Gantt chart and the unplanned reason."""
     login_to_plans(page, console_server)
     assert page.locator("#plan-seconds").input_value() == "10"
+    assert cut_fields(page) == []  # each field has room for its text (the seconds' box kept 2 px for 16 px)
     page.wait_for_selector('#plan-gantt:has-text("Pick a plan to see each worker\'s day on a timeline.")')
     date_input = page.locator("#plan-date")
     date_input.fill(day["date"])

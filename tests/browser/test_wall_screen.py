@@ -15,7 +15,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page
 
-from tests.support.browser import login
+from tests.support.browser import cut_fields, login
 from tests.support.wall_day import demo_moment, report_fleet, seed_day_in_progress
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -149,3 +149,19 @@ def test_labels_and_text_are_at_least_the_chosen_sizes(walls, day, size) -> None
     assert sizes["atHome"] == day["workers"] - day["reported"] > 0
     assert all(sizes["names"]) and not any("no fix yet" in name for name in sizes["names"])
     assert sizes["labels"] >= 15 * k and sizes["body"] >= 16 * k and sizes["any"] >= 13 * k, sizes
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_every_text_field_of_the_panel_shows_its_text_whole(walls, size) -> None:
+    """Tests that the worker search and the new order's times and duration have room for a line of their text
+    (before, the search field kept 4 px for its 18 px placeholder, which read "Search name. skill. team", and the
+    times 8 px for 17 px)."""
+    page = walls[size]
+    try:
+        for tab in ("#tab-workers", "#tab-new-order"):
+            page.click(tab)
+            page.wait_for_selector(f"{tab}.tab-active")
+            page.wait_for_selector("#order-duration" if tab == "#tab-new-order" else "#worker-search", state="visible")
+            assert cut_fields(page) == [], f"{tab} at {size[0]}x{size[1]}"
+    finally:
+        page.click("#tab-workers")

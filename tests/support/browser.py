@@ -217,3 +217,20 @@ def type_in(page: Page, input_id: str, text: str) -> None:
         raise AssertionError(
             f"#{input_id}: typed {text!r}, the field shows {shown[0]!r} (focus on #{shown[1]})"
         ) from None
+
+
+CUT_FIELDS = """() => [...document.querySelectorAll('input, textarea')].filter((e) => e.offsetParent !== null
+    && !['checkbox', 'radio', 'range', 'hidden', 'file', 'color', 'submit', 'button'].includes(e.type)
+    && !e.classList.contains('dash-dropdown-focus-target'))
+  .map((e) => { const s = getComputedStyle(e);
+    return [e.id || e.name || e.className, e.clientHeight - parseFloat(s.paddingTop) - parseFloat(s.paddingBottom),
+            parseFloat(s.fontSize)]; })
+  .filter(([, room, font]) => room < font)"""
+
+
+def cut_fields(page: Page) -> list[list[object]]:
+    """The text fields shown on `page` whose text is cut: less room inside their padding than their font's size
+    (id, room in px, font in px). Dash 4 draws `dcc.Input` inside a 34 px container, so padding given to the
+    container left 4-8 px for a 17-18 px line."""
+    found: list[list[object]] = page.evaluate(CUT_FIELDS)
+    return found
