@@ -20,7 +20,7 @@ from console.auth import Auth, deny
 from dispatch.access import Action
 from dispatch.clock import Clock
 from dispatch.positions import Position
-from dispatch.trajectory import StopParams, detect_stops, detect_trips, filter_fixes
+from dispatch.trajectory import StopParams, filter_fixes, stops_and_trips
 from services.live_service import MAX_HISTORY
 from services.tracks_service import TrackService
 
@@ -139,12 +139,13 @@ def geojson_document(worker_id: int, fixes: Sequence[Position], params: StopPara
                 dropped=len(fixes) - len(kept),
             )
         )
-    for stop in detect_stops(fixes, params):
+    stops, trips = stops_and_trips(fixes, params)
+    for stop in stops:
         point = {"type": "Point", "coordinates": [stop.location.lon, stop.location.lat]}
         features.append(
             _feature(point, kind="stop", start=_utc(stop.start), end=_utc(stop.end), duration_s=stop.duration_s)
         )
-    for trip in detect_trips(fixes, params):
+    for trip in trips:
         along = [p for p in kept if trip.start <= p.fix_time <= trip.end]
         features.append(
             _feature(

@@ -449,13 +449,28 @@ def latest_positions(session: Session) -> dict[int, Position]:
 
 
 def positions_between(session: Session, *, worker_id: int, start: datetime, end: datetime) -> list[Position]:
-    """The worker's positions with `start <= fix_time <= end`, oldest first (aware datetimes required)."""
-    rows = session.scalars(
-        select(PositionRow)
+    """The worker's positions with `start <= fix_time <= end`, oldest first (aware datetimes required).
+
+    Plain rows, as `latest_positions` reads them, not ORM objects: a manager's week of timesheets reads every worked
+    day's track, and this read was half of it (bench/README.md, "Timesheets").
+    """
+    rows = session.execute(
+        select(*_TABLE.columns)
         .where(PositionRow.worker_id == worker_id, PositionRow.fix_time >= start, PositionRow.fix_time <= end, _LOCATED)
         .order_by(PositionRow.fix_time, PositionRow.id)
     )
-    return [_to_domain(row) for row in rows]
+    return _positions(rows)
+
+
+def _positions(rows: Any) -> list[Position]:
+    """`Position`s of plain rows of all the table's columns (named as Position's fields)."""
+    names = tuple(rows.keys())
+    found = []
+    for values in rows:
+        fields = dict(zip(names, values, strict=True))
+        fields["attributes"] = MappingProxyType(dict(fields["attributes"] or {}))
+        found.append(Position(**fields))
+    return found
 
 
 def network_reports(session: Session, *, worker_id: int, start: datetime, end: datetime) -> list[NetworkReport]:

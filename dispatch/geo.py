@@ -29,9 +29,15 @@ def check_lat_lon(lat: float, lon: float) -> None:
 
 def haversine_m(a: LatLon, b: LatLon) -> float:
     """Great-circle distance between two points, in metres."""
-    phi1, phi2 = math.radians(a.lat), math.radians(b.lat)
+    return haversine_deg_m(a.lat, a.lon, b.lat, b.lon)
+
+
+def haversine_deg_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """`haversine_m` of two points given as degrees, for loops over a track's fixes: no `LatLon` is built (and
+    checked) per fix."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
     dphi = phi2 - phi1
-    dlmb = math.radians(b.lon - a.lon)
+    dlmb = math.radians(lon2 - lon1)
     h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 

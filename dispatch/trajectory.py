@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from dispatch.geo import LatLon, haversine_m
+from dispatch.geo import LatLon, haversine_deg_m
 from dispatch.positions import Position
 
 
@@ -151,7 +151,7 @@ def _drop_reason(position: Position, last: Position | None, params: FilterParams
     elapsed_s = (position.fix_time - last.fix_time).total_seconds()
     if elapsed_s <= 0:
         return "duplicate fix time"
-    speed_mps = haversine_m(last.point, position.point) / elapsed_s
+    speed_mps = haversine_deg_m(last.latitude, last.longitude, position.latitude, position.longitude) / elapsed_s
     if speed_mps > params.max_speed_mps:
         return f"impossible jump: {speed_mps:.0f} m/s from the previous fix (limit {params.max_speed_mps:.0f} m/s)"
     return None
@@ -162,12 +162,12 @@ def track_distance_m(fixes: Sequence[Position], jitter_m: float = 0.0) -> float:
     if not fixes:
         return 0.0
     total = 0.0
-    anchor = fixes[0].point
+    lat, lon = fixes[0].latitude, fixes[0].longitude
     for fix in fixes[1:]:
-        step = haversine_m(anchor, fix.point)
+        step = haversine_deg_m(lat, lon, fix.latitude, fix.longitude)
         if step > jitter_m:
             total += step
-            anchor = fix.point
+            lat, lon = fix.latitude, fix.longitude
     return total
 
 
@@ -183,11 +183,16 @@ class _Cluster:
     def centroid(self) -> LatLon:
         return LatLon(self.lat_sum / self.count, self.lon_sum / self.count)
 
-    def add(self, index: int, point: LatLon) -> None:
+    def add(self, index: int, fix: Position) -> None:
         self.last = index
-        self.lat_sum += point.lat
-        self.lon_sum += point.lon
+        self.lat_sum += fix.latitude
+        self.lon_sum += fix.longitude
         self.count += 1
+
+    def within(self, fix: Position, radius_m: float) -> bool:
+        """Whether `fix` lies within `radius_m` of the running centroid."""
+        count = self.count
+        return haversine_deg_m(self.lat_sum / count, self.lon_sum / count, fix.latitude, fix.longitude) <= radius_m
 
 
 def _clusters(fixes: Sequence[Position], params: StopParams) -> list[_Cluster]:
@@ -195,18 +200,17 @@ def _clusters(fixes: Sequence[Position], params: StopParams) -> list[_Cluster]:
     clusters: list[_Cluster] = []
     i = 0
     while i < len(fixes):
-        p = fixes[i].point
-        cluster = _Cluster(i, i, p.lat, p.lon, 1)
+        cluster = _Cluster(i, i, fixes[i].latitude, fixes[i].longitude, 1)
         j = i + 1
         while j < len(fixes):
-            if haversine_m(cluster.centroid, fixes[j].point) <= params.radius_m:
-                cluster.add(j, fixes[j].point)
+            if cluster.within(fixes[j], params.radius_m):
+                cluster.add(j, fixes[j])
                 j += 1
                 continue
             back = _return_within(fixes, j, cluster, params)
             if back is None:
                 break
-            cluster.add(back, fixes[back].point)  # the excursion's fixes are left out of the centroid
+            cluster.add(back, fixes[back])  # the excursion's fixes are left out of the centroid
             j = back + 1
         clusters.append(cluster)
         i = cluster.last + 1
@@ -216,11 +220,10 @@ def _clusters(fixes: Sequence[Position], params: StopParams) -> list[_Cluster]:
 def _return_within(fixes: Sequence[Position], start: int, cluster: _Cluster, params: StopParams) -> int | None:
     """The index of the first fix after `start` back within the radius, if the excursion is short enough."""
     left_at = fixes[cluster.last].fix_time
-    centre = cluster.centroid
     for k in range(start + 1, len(fixes)):
         if (fixes[k].fix_time - left_at).total_seconds() > params.max_excursion_s:
             return None
-        if haversine_m(centre, fixes[k].point) <= params.radius_m:
+        if cluster.within(fixes[k], params.radius_m):
             return k
     return None
 
@@ -237,10 +240,19 @@ def detect_stops(positions: Sequence[Position], params: StopParams | None = None
     """The stops of a track, oldest first, after filtering its fixes with `params.filter`."""
     params = params or StopParams()
     fixes = filter_fixes(positions, params.filter).kept
-    return [
-        Stop(fixes[c.first].fix_time, fixes[c.last].fix_time, c.centroid, c.count)
-        for c in _stop_clusters(fixes, params)
-    ]
+    return _stops(fixes, _stop_clusters(fixes, params))
+
+
+def _stops(fixes: Sequence[Position], clusters: Sequence[_Cluster]) -> list[Stop]:
+    return [Stop(fixes[c.first].fix_time, fixes[c.last].fix_time, c.centroid, c.count) for c in clusters]
+
+
+def stops_and_trips(positions: Sequence[Position], params: StopParams | None = None) -> tuple[list[Stop], list[Trip]]:
+    """`detect_stops` and `detect_trips` of one track, its fixes filtered and clustered once for both."""
+    params = params or StopParams()
+    fixes = filter_fixes(positions, params.filter).kept
+    clusters = _stop_clusters(fixes, params)
+    return _stops(fixes, clusters), _trips(fixes, clusters, params)
 
 
 def detect_trips(positions: Sequence[Position], params: StopParams | None = None) -> list[Trip]:
@@ -253,9 +265,13 @@ def detect_trips(positions: Sequence[Position], params: StopParams | None = None
     """
     params = params or StopParams()
     fixes = filter_fixes(positions, params.filter).kept
+    return _trips(fixes, _stop_clusters(fixes, params) if len(fixes) >= 2 else [], params)
+
+
+def _trips(fixes: Sequence[Position], clusters: Sequence[_Cluster], params: StopParams) -> list[Trip]:
     if len(fixes) < 2:
         return []
-    bounds = [(-1, 0)] + [(c.first, c.last) for c in _stop_clusters(fixes, params)] + [(len(fixes) - 1, len(fixes))]
+    bounds = [(-1, 0)] + [(c.first, c.last) for c in clusters] + [(len(fixes) - 1, len(fixes))]
     trips: list[Trip] = []
     for (_, leave), (arrive, _) in zip(bounds, bounds[1:], strict=False):
         if arrive <= leave:

@@ -50,7 +50,7 @@ from dispatch.lifecycle import Transitioned, transition
 from dispatch.localtime import day_bounds, day_zone, local_day, spans_day
 from dispatch.orders import OrderStatus, WorkOrder
 from dispatch.positions import Position
-from dispatch.trajectory import detect_stops, detect_trips, filter_fixes, track_distance_m
+from dispatch.trajectory import filter_fixes, stops_and_trips, track_distance_m
 from dispatch.webhooks import EventType
 from dispatch.workers import Worker
 from realtime.web_push import vapid_keys
@@ -438,13 +438,14 @@ class AttendanceService:
         # The track only matters for a day something was worked (its fixes are the costly part).
         worked = bool(clocks) or any(c.kind == "in" for c in checks)
         track = positions_repo.positions_between(session, worker_id=worker.id, start=start, end=end) if worked else []
+        stops, trips = stops_and_trips(track)
         record = DayRecord(
             day=day, planned=planned_intervals(worker.shifts, day),
             clock_ins=tuple(c.at for c in clocks if c.kind == "in"),
             clock_outs=tuple(c.at for c in clocks if c.kind == "out"),
             visits=tuple(visits.values()),
-            trips=tuple((t.start, t.end) for t in detect_trips(track)),
-            stops=tuple((s.start, s.end) for s in detect_stops(track)),
+            trips=tuple((t.start, t.end) for t in trips),
+            stops=tuple((s.start, s.end) for s in stops),
         )  # fmt: skip
         doubtful = [f"clock-{c.kind}: {c.verdict_reason or c.verdict}" for c in clocks
                     if c.verdict not in ("verified", "not_checked")]  # fmt: skip

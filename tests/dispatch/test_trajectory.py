@@ -20,6 +20,7 @@ from dispatch.trajectory import (
     detect_stops,
     detect_trips,
     filter_fixes,
+    stops_and_trips,
     track_distance_m,
 )
 from tests.factories import make_position
@@ -199,6 +200,7 @@ def test_the_visnjan_car_drive_has_its_three_stops():
         (at("06:16:52"), at("06:19:31"), 2010),
         (at("06:21:41"), at("06:22:36"), 580),
     ]
+    assert stops_and_trips(fixes, car) == (stops, trips)  # one filtering and clustering for both, the same answer
     assert detect_stops(fixes) == []
     [whole] = detect_trips(fixes)
     assert (whole.start, whole.end, round(whole.distance_m, -1)) == (at("06:15:50"), at("06:24:24"), 2690)
@@ -222,7 +224,8 @@ def test_parameters_refuse_nonsense():
 )
 def test_stops_and_trips_never_overlap_and_trips_never_exceed_the_track(steps, radius_m, min_duration_s):
     """Tests, for any random walk, that stops come in time order without overlapping, each lasting at least the
-    minimum, that trips lie between them, and that the trips' distances add up to no more than the track's."""
+    minimum, that trips lie between them, that the trips' distances add up to no more than the track's, and that
+    `stops_and_trips` finds exactly these stops and trips."""
     t, point, fixes = 0, DEPOT, []
     for dt, north, east in steps:
         t += dt
@@ -230,6 +233,7 @@ def test_stops_and_trips_never_overlap_and_trips_never_exceed_the_track(steps, r
         fixes.append(fix(t, point))
     params = StopParams(radius_m=radius_m, min_duration_s=min_duration_s)
     stops, trips = detect_stops(fixes, params), detect_trips(fixes, params)
+    assert stops_and_trips(fixes, params) == (stops, trips)
     for stop in stops:
         assert stop.duration_s >= min_duration_s
     periods = sorted([(s.start, s.end, "stop") for s in stops] + [(t.start, t.end, "trip") for t in trips])
