@@ -151,6 +151,8 @@
 
   const minutes = (m) => (m ? `${Math.floor(m / 60)} h ${String(Math.round(m % 60)).padStart(2, "0")}` : "—");
 
+  let timesheetsShown = ""; // the query whose rows the table shows
+
   async function loadTimesheets() {
     const params = query();
     for (const fmt of ["csv", "xlsx"]) {
@@ -158,9 +160,24 @@
       p.set("format", fmt);
       $(`#ts-${fmt}`).href = `/api/v1/timesheets?${p}`;
     }
-    const answer = await readTimesheets(`/api/v1/timesheets?${params}`);
+    // A month of a large team takes seconds to add up: a new period or team says so (the rows of another one
+    // would mislead), the same one again (after an approval) keeps its rows until the new ones come.
+    const body = $("#ts-table tbody");
+    if (String(params) !== timesheetsShown) body.replaceChildren(note(_("Adding up the hours…")));
+    let answer;
+    try {
+      answer = await readTimesheets(`/api/v1/timesheets?${params}`);
+    } catch (e) {
+      if (String(params) !== timesheetsShown) body.replaceChildren();  // not "adding up" any more: the error says why
+      throw e;
+    }
     if (!answer) return;
+    timesheetsShown = String(params);
     const rows = answer.rows;
+    if (!rows.length) {
+      $("#ts-table tbody").replaceChildren(note(_("No shifts planned and no hours recorded in this period.")));
+      return;
+    }
     $("#ts-table tbody").replaceChildren(...rows.map((r) => {
       const tr = el("tr");
       tr.dataset.workerId = String(r.worker_id);
@@ -187,6 +204,15 @@
       tr.append(cell);
       return tr;
     }));
+  }
+
+  // One row across the whole table saying `text` (the table's state, not a worker's day).
+  function note(text) {
+    const tr = el("tr", "", "ts-note");
+    const td = el("td", text, "muted");
+    td.colSpan = $("#ts-table thead tr").children.length;
+    tr.append(td);
+    return tr;
   }
 
   async function approve(workerId, day) {

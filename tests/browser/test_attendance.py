@@ -164,6 +164,7 @@ def test_the_manager_sees_reason_site_and_track_and_approves(browser, console_se
         assert page.locator("#ld-map b").count() == 0
         page.click("#ld-approve")
         page.wait_for_selector("#late-empty:not([hidden])", timeout=10_000)
+        page.wait_for_selector("#ts-table tbody tr[data-worker-id]")  # the rows, not the note of their loading
         assert page.locator("#ts-table tbody tr").first.locator("td").first.text_content() == "Ana Late"
     finally:
         context.close()
@@ -315,7 +316,8 @@ def test_the_timesheets_say_leave_nothing_recorded_and_a_day_not_over_instead_of
     context = browser.new_context(viewport={"width": 1300, "height": 900})
     page = context.new_page()
     try:
-        login(page, console_server, name="mia", password="manager-pw", path="/attendance/", ready="#ts-table tbody tr")
+        login(page, console_server, name="mia", password="manager-pw", path="/attendance/",
+              ready="#ts-table tbody tr[data-worker-id]")  # fmt: skip
         rows = {
             r.get_attribute("data-day"): r for r in page.locator(f"#ts-table tbody tr[data-worker-id='{bo}']").all()
         }
@@ -327,5 +329,34 @@ def test_the_timesheets_say_leave_nothing_recorded_and_a_day_not_over_instead_of
         over = [day for day in sorted(rows) if day not in away and day != last]
         assert over and all(flags[day] == "nothing recorded" for day in over), flags
         assert all(rows[day].locator("button.approve").count() == 1 for day in [*away, *over])
+    finally:
+        context.close()
+
+
+def test_the_timesheets_say_they_are_being_added_up_and_when_a_period_has_none(browser, console_server, world):
+    """Tests that while a period's timesheets are on their way the table says "Adding up the hours…" across its
+    columns (a month of a large team takes seconds: before, the headings stood over an empty table, which read as no
+    hours), that the rows then replace it, and that a team with nobody says "No shifts planned and no hours recorded
+    in this period." instead of an empty table."""
+    context = browser.new_context(viewport={"width": 1300, "height": 900})
+    page = context.new_page()
+    try:
+        login(page, console_server, name="mia", password="manager-pw", path="/attendance/",
+              ready="#ts-table tbody tr[data-worker-id]")  # fmt: skip
+        hold_fetch(page, "/api/v1/timesheets")
+        page.fill("#ts-team", "Nobody's team")
+        page.click("#ts-filter button[type=submit]")
+        note = page.locator("#ts-table tbody tr.ts-note td")
+        page.wait_for_function("() => window.__fetchRead === true")  # answered, and held from the page
+        assert note.text_content() == "Adding up the hours…"
+        assert note.get_attribute("colspan") == "13"
+        assert page.locator("#ts-table tbody tr[data-worker-id]").count() == 0
+        page.evaluate("() => window.__release()")
+        page.wait_for_selector("#ts-table tbody tr.ts-note td:has-text('No shifts planned')")
+        assert note.text_content() == "No shifts planned and no hours recorded in this period."
+        page.fill("#ts-team", "")
+        page.click("#ts-filter button[type=submit]")
+        page.wait_for_selector("#ts-table tbody tr[data-worker-id]")
+        assert page.locator("#ts-table tbody tr.ts-note").count() == 0
     finally:
         context.close()
