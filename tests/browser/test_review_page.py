@@ -50,9 +50,10 @@ def page(browser):
 
 
 def test_a_manager_rejects_one_checkin_with_a_note_and_approves_another(page, console_server, world):
-    """Tests that /review/ lists the pending check-ins with score, reasons, site, worker and the stamped photo;
-    Reject without a note is refused and keeps the item; with a note it leaves the queue, Approve too; the
-    rejected filter shows the decision with who and the note (markup shown as text), and the API agrees."""
+    """Tests that /review/ (its content off the window's edge) lists the pending check-ins with score, reasons, site,
+    worker and the stamped photo; Reject without a note is refused and keeps the item; with a note it leaves the
+    queue, Approve too; the rejected filter shows the decision with who and the note (markup shown as text), and the
+    API agrees."""
     far_order, _ = visit(world, {**ONE_KM_NORTH, "accuracy_m": 15})
     other_order, _ = visit(world, {**CASINO, "accuracy_m": 8}, sent_at=datetime.now(UTC) - timedelta(hours=2))
     taken = (datetime.now(UTC) - timedelta(days=3)).strftime("%Y:%m:%d %H:%M:%S")
@@ -61,6 +62,8 @@ def test_a_manager_rejects_one_checkin_with_a_note_and_approves_another(page, co
 
     login(page, console_server, name="Mona", password="manager-pw-1", path="/review/", ready=f"#review-item-{far}")
     page.wait_for_selector(f"#review-item-{other}", timeout=10_000)
+    # The page has a margin, as the other office pages: its title and filter stood against the window's edge.
+    assert min(page.locator(sel).bounding_box()["x"] for sel in ("h1", ".review-filter", ".review-list")) >= 12
     item = page.locator(f"#review-item-{far}")
     text = item.inner_text()
     assert f"Order #{far_order} · Casino de Monte-Carlo · Cleo Review" in text
