@@ -360,3 +360,35 @@ def test_the_timesheets_say_they_are_being_added_up_and_when_a_period_has_none(b
         assert page.locator("#ts-table tbody tr.ts-note").count() == 0
     finally:
         context.close()
+
+
+DST_TIMES = {  # (day, typed on the office's clock, Europe/Monaco) -> the instant meant, in UTC
+    ("2027-03-27", "09:00"): "2027-03-27T08:00:00.000Z",  # winter time, UTC+1
+    ("2027-03-28", "01:30"): "2027-03-28T00:30:00.000Z",  # the clocks go forward at 02:00: still winter time
+    ("2027-03-28", "03:30"): "2027-03-28T01:30:00.000Z",  # ... and summer time after, UTC+2
+    ("2027-03-28", "09:00"): "2027-03-28T07:00:00.000Z",
+    ("2026-10-24", "09:00"): "2026-10-24T07:00:00.000Z",  # summer time the day before they go back
+    ("2026-10-25", "09:00"): "2026-10-25T08:00:00.000Z",  # winter time again from 03:00
+    ("2027-03-14", "09:00"): "2027-03-14T08:00:00.000Z",  # New York's change (the phone's zone): none here
+}
+
+
+def test_a_late_entrys_time_is_read_on_the_offices_clock_across_its_changes_of_the_clocks(browser, world):
+    """Tests that the time a worker types for a late entry is read on the office's clock (an office in Europe/Monaco:
+    the page's zone, which the server gives it, set so) on the link's day, winter and summer time, the days the clocks
+    change included, on a phone set to New York, whose own changes fall on other days (`atOnDay` in
+    console/field/i18n.js; until now checked only by a throwaway script)."""
+    context = browser.new_context(**{**PHONE, "timezone_id": "America/New_York"})
+    page = context.new_page()
+    try:
+        page.goto(world["link"])
+        page.wait_for_selector(f"li.order[data-order-id='{world['order_id']}']", timeout=10_000)
+        read = page.evaluate(
+            """async (cases) => { await window.Field.i18n.ready;
+                 window.Field.i18n.state.timezone = "Europe/Monaco";  // this suite's office reads UTC
+                 return cases.map(([day, hhmm]) => window.Field.i18n.atOnDay(day, hhmm).toISOString()); }""",
+            [list(k) for k in DST_TIMES],
+        )
+        assert dict(zip(DST_TIMES, read, strict=True)) == DST_TIMES
+    finally:
+        context.close()
