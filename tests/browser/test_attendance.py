@@ -107,9 +107,10 @@ def world(console_server, tmp_path_factory):
 
 
 def test_a_worker_clocks_in_and_enters_a_missed_check_in_with_its_time_and_reason(browser, console_server, world):
-    """Tests the field page: Clock in (the phone's fix at home) shows "Clocked in at …"; the card's "Missed a
-    check-in or check-out?" form takes the real time and a reason; the order shows on site and, once synced, the
-    late check-in "waits for your manager's approval"; the office holds one pending late entry with that reason."""
+    """Tests the field page: its shift box lines up with the other boxes; Clock in (the phone's fix at home) shows
+    "Clocked in at …"; the card's "Missed a check-in or check-out?" form takes the real time and a reason; the order
+    shows on site and, once synced, the late check-in "waits for your manager's approval"; the office holds one
+    pending late entry with that reason."""
     context = browser.new_context(**PHONE, geolocation={**HOME, "accuracy": 10}, permissions=["geolocation"])
     page = context.new_page()
     errors: list[str] = []
@@ -119,6 +120,12 @@ def test_a_worker_clocks_in_and_enters_a_missed_check_in_with_its_time_and_reaso
         card = page.locator(f"li.order[data-order-id='{world['order_id']}']")
         card.wait_for(timeout=10_000)
         page.wait_for_selector("#shift:not([hidden])", timeout=10_000)
+        # The shift's box lines up with the map, the sharing box, the orders and the day's report (it stood 12 px
+        # further in on each side).
+        edges = {
+            sel: page.locator(sel).bounding_box() for sel in ("#map", ".share", "#shift", "#orders", ".day-report-box")
+        }
+        assert len({(round(b["x"]), round(b["x"] + b["width"])) for b in edges.values()}) == 1, edges
         page.click("#clock-in")
         page.wait_for_function("() => document.querySelector('#clock-state').textContent.startsWith('Clocked in at')",
                                timeout=10_000)  # fmt: skip
