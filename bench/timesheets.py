@@ -1,13 +1,13 @@
-"""The manager's timesheets: how long `GET /api/v1/timesheets` takes to add up a week of the demo's team.
+"""The manager's timesheets: how long `GET /api/v1/timesheets` takes to add up a period of the demo's team.
 
-The demo's data (`python -m data seed-demo --history-days 6`: 30 workers, six days of simulated tracks and visits,
-seed 0) is seeded into a fresh SQLite file (about 30 s), or read from `--db`. Timed: the application layer's own call,
-`services.attendance_service.AttendanceService.timesheets`, over the last seven days of the office's clock, as the
-attendance page asks it when it opens (no approved day: every worked day's track is read and cut into stops and
-trips). Wall clock and this process's CPU (`time.process_time`), best of `--repeat`. Prints a Markdown table; nothing
-here asserts on time.
+The demo's data (`python -m data seed-demo --history-days N-1`: 30 workers, the days before today of simulated tracks
+and visits, seed 0) is seeded into a fresh SQLite file (about 30 s for a week), or read from `--db`. Timed: the
+application layer's own call, `services.attendance_service.AttendanceService.timesheets`, over the last `--days` days
+of the office's clock (7: what the attendance page asks when it opens; 31: a month's payroll export), no day
+approved: every worked day's track is read and cut into stops and trips. Wall clock and this process's CPU
+(`time.process_time`), best of `--repeat`. Prints a Markdown table; nothing here asserts on time.
 
-    .venv/bin/python bench/timesheets.py [--db PATH] [--repeat 3]
+    .venv/bin/python bench/timesheets.py [--days 7] [--db PATH] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -33,12 +33,12 @@ from services.attendance_service import AttendanceService  # noqa: E402
 OFFICE = ZoneInfo("Europe/Monaco")
 
 
-def seeded(folder: Path) -> Path:
-    """A fresh SQLite file with the demo's team and six days of history, as `./run demo` seeds it."""
+def seeded(folder: Path, days: int) -> Path:
+    """A fresh SQLite file with the demo's team and `days - 1` days of history (six: as `./run demo` seeds it)."""
     db = folder / "outfield.db"
     env = {**os.environ, "OUTFIELD_VAR": str(folder), "DATABASE_URL": f"sqlite:///{db}", "SECRET_KEY": "bench",
            "OUTFIELD_OSRM_DIR": str(REPO / "var" / "osrm")}  # fmt: skip
-    for args in (("migrate",), ("seed-demo", "--history-days", "6")):
+    for args in (("migrate",), ("seed-demo", "--history-days", str(days - 1))):
         subprocess.run([sys.executable, "-m", "data", *args], env=env, cwd=REPO, check=True, capture_output=True)
     return db
 
@@ -46,14 +46,15 @@ def seeded(folder: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, help="an Outfield SQLite file to read (default: seed the demo afresh)")
+    parser.add_argument("--days", type=int, default=7, help="the period, ending today (default: 7)")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        db = args.db or seeded(Path(tmp))
+        db = args.db or seeded(Path(tmp), args.days)
         sessions = make_sessionmaker(make_engine(f"sqlite:///{db}"))
         service = AttendanceService(sessions=sessions, clock=SystemClock(), zone=OFFICE)
         end = datetime.now(OFFICE).date()
-        start = end - timedelta(days=6)
+        start = end - timedelta(days=args.days - 1)
         walls, cpus, rows = [], [], []
         for _ in range(args.repeat):
             wall, cpu = time.perf_counter(), time.process_time()
