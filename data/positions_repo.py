@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 from sqlalchemy import Connection, Engine, delete, select, text
@@ -451,8 +451,8 @@ def latest_positions(session: Session) -> dict[int, Position]:
 def positions_between(session: Session, *, worker_id: int, start: datetime, end: datetime) -> list[Position]:
     """The worker's positions with `start <= fix_time <= end`, oldest first (aware datetimes required).
 
-    Plain rows, as `latest_positions` reads them, not ORM objects: a manager's week of timesheets reads every worked
-    day's track, and this read was half of it (bench/README.md, "Timesheets").
+    Plain rows, as `latest_positions` reads them, not ORM objects (bench/README.md, "Timesheets"); what only finds
+    stops and trips reads less, `track_between`.
     """
     rows = session.execute(
         select(*_TABLE.columns)
@@ -471,6 +471,29 @@ def _positions(rows: Any) -> list[Position]:
         fields["attributes"] = MappingProxyType(dict(fields["attributes"] or {}))
         found.append(Position(**fields))
     return found
+
+
+class TrackFix(NamedTuple):
+    """Of a stored fix, what its stops and trips are found by (`dispatch.trajectory.Fix`), and nothing more."""
+
+    fix_time: datetime
+    latitude: float
+    longitude: float
+    accuracy_m: float | None
+    valid: bool
+    mock: bool
+
+
+def track_between(session: Session, *, worker_id: int, start: datetime, end: datetime) -> list[TrackFix]:
+    """`positions_between`'s fixes, read only as far as stops and trips need them: one time parsed a row, not three,
+    and no attributes (a month of timesheets reads every worked day's track; bench/README.md, "Timesheets")."""
+    t = PositionRow
+    rows = session.execute(
+        select(t.fix_time, t.latitude, t.longitude, t.accuracy_m, t.valid, t.mock)
+        .where(t.worker_id == worker_id, t.fix_time >= start, t.fix_time <= end, _LOCATED)
+        .order_by(t.fix_time, t.id)
+    )
+    return [TrackFix(*row) for row in rows]
 
 
 def network_reports(session: Session, *, worker_id: int, start: datetime, end: datetime) -> list[NetworkReport]:

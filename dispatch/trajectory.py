@@ -28,9 +28,27 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from dispatch.geo import LatLon, haversine_deg_m
-from dispatch.positions import Position
+
+
+class Fix(Protocol):
+    """What stops and trips read of a fix: a `dispatch.positions.Position`, or a narrower row read for that alone
+    (`data.positions_repo.track_between`)."""
+
+    @property
+    def fix_time(self) -> datetime: ...
+    @property
+    def latitude(self) -> float: ...
+    @property
+    def longitude(self) -> float: ...
+    @property
+    def accuracy_m(self) -> float | None: ...
+    @property
+    def valid(self) -> bool: ...
+    @property
+    def mock(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,19 +91,19 @@ class StopParams:
 
 
 @dataclass(frozen=True, slots=True)
-class DroppedFix:
+class DroppedFix[F: Fix]:
     """A raw fix left out of the filtered track, and why."""
 
-    position: Position
+    position: F
     reason: str
 
 
 @dataclass(frozen=True, slots=True)
-class FilteredTrack:
+class FilteredTrack[F: Fix]:
     """The fixes kept for deriving stops and trips (oldest first) and those dropped, with reasons."""
 
-    kept: tuple[Position, ...]
-    dropped: tuple[DroppedFix, ...]
+    kept: tuple[F, ...]
+    dropped: tuple[DroppedFix[F], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,14 +140,14 @@ class Trip:
         return self.distance_m / self.duration_s if self.duration_s > 0 else 0.0
 
 
-def filter_fixes(positions: Sequence[Position], params: FilterParams | None = None) -> FilteredTrack:
+def filter_fixes[F: Fix](positions: Sequence[F], params: FilterParams | None = None) -> FilteredTrack[F]:
     """Keep the fixes worth deriving from; `positions` in any order (they are sorted by fix time).
 
     A second fix with the fix time of a kept one is dropped as a duplicate.
     """
     params = params or FilterParams()
-    kept: list[Position] = []
-    dropped: list[DroppedFix] = []
+    kept: list[F] = []
+    dropped: list[DroppedFix[F]] = []
     for position in sorted(positions, key=lambda p: p.fix_time):
         reason = _drop_reason(position, kept[-1] if kept else None, params)
         if reason is None:
@@ -139,7 +157,7 @@ def filter_fixes(positions: Sequence[Position], params: FilterParams | None = No
     return FilteredTrack(tuple(kept), tuple(dropped))
 
 
-def _drop_reason(position: Position, last: Position | None, params: FilterParams) -> str | None:
+def _drop_reason(position: Fix, last: Fix | None, params: FilterParams) -> str | None:
     if not position.valid:
         return "invalid fix"
     if position.mock:
@@ -157,7 +175,7 @@ def _drop_reason(position: Position, last: Position | None, params: FilterParams
     return None
 
 
-def track_distance_m(fixes: Sequence[Position], jitter_m: float = 0.0) -> float:
+def track_distance_m(fixes: Sequence[Fix], jitter_m: float = 0.0) -> float:
     """Length of the track through `fixes` (in order), ignoring wandering within `jitter_m` of the last counted point."""
     if not fixes:
         return 0.0
@@ -183,19 +201,19 @@ class _Cluster:
     def centroid(self) -> LatLon:
         return LatLon(self.lat_sum / self.count, self.lon_sum / self.count)
 
-    def add(self, index: int, fix: Position) -> None:
+    def add(self, index: int, fix: Fix) -> None:
         self.last = index
         self.lat_sum += fix.latitude
         self.lon_sum += fix.longitude
         self.count += 1
 
-    def within(self, fix: Position, radius_m: float) -> bool:
+    def within(self, fix: Fix, radius_m: float) -> bool:
         """Whether `fix` lies within `radius_m` of the running centroid."""
         count = self.count
         return haversine_deg_m(self.lat_sum / count, self.lon_sum / count, fix.latitude, fix.longitude) <= radius_m
 
 
-def _clusters(fixes: Sequence[Position], params: StopParams) -> list[_Cluster]:
+def _clusters(fixes: Sequence[Fix], params: StopParams) -> list[_Cluster]:
     """Runs of fixes within the radius of their running centroid, short excursions absorbed."""
     clusters: list[_Cluster] = []
     i = 0
@@ -217,7 +235,7 @@ def _clusters(fixes: Sequence[Position], params: StopParams) -> list[_Cluster]:
     return clusters
 
 
-def _return_within(fixes: Sequence[Position], start: int, cluster: _Cluster, params: StopParams) -> int | None:
+def _return_within(fixes: Sequence[Fix], start: int, cluster: _Cluster, params: StopParams) -> int | None:
     """The index of the first fix after `start` back within the radius, if the excursion is short enough."""
     left_at = fixes[cluster.last].fix_time
     for k in range(start + 1, len(fixes)):
@@ -228,7 +246,7 @@ def _return_within(fixes: Sequence[Position], start: int, cluster: _Cluster, par
     return None
 
 
-def _stop_clusters(fixes: Sequence[Position], params: StopParams) -> list[_Cluster]:
+def _stop_clusters(fixes: Sequence[Fix], params: StopParams) -> list[_Cluster]:
     return [
         c
         for c in _clusters(fixes, params)
@@ -236,18 +254,18 @@ def _stop_clusters(fixes: Sequence[Position], params: StopParams) -> list[_Clust
     ]
 
 
-def detect_stops(positions: Sequence[Position], params: StopParams | None = None) -> list[Stop]:
+def detect_stops(positions: Sequence[Fix], params: StopParams | None = None) -> list[Stop]:
     """The stops of a track, oldest first, after filtering its fixes with `params.filter`."""
     params = params or StopParams()
     fixes = filter_fixes(positions, params.filter).kept
     return _stops(fixes, _stop_clusters(fixes, params))
 
 
-def _stops(fixes: Sequence[Position], clusters: Sequence[_Cluster]) -> list[Stop]:
+def _stops(fixes: Sequence[Fix], clusters: Sequence[_Cluster]) -> list[Stop]:
     return [Stop(fixes[c.first].fix_time, fixes[c.last].fix_time, c.centroid, c.count) for c in clusters]
 
 
-def stops_and_trips(positions: Sequence[Position], params: StopParams | None = None) -> tuple[list[Stop], list[Trip]]:
+def stops_and_trips(positions: Sequence[Fix], params: StopParams | None = None) -> tuple[list[Stop], list[Trip]]:
     """`detect_stops` and `detect_trips` of one track, its fixes filtered and clustered once for both."""
     params = params or StopParams()
     fixes = filter_fixes(positions, params.filter).kept
@@ -255,7 +273,7 @@ def stops_and_trips(positions: Sequence[Position], params: StopParams | None = N
     return _stops(fixes, clusters), _trips(fixes, clusters, params)
 
 
-def detect_trips(positions: Sequence[Position], params: StopParams | None = None) -> list[Trip]:
+def detect_trips(positions: Sequence[Fix], params: StopParams | None = None) -> list[Trip]:
     """The trips of a track, oldest first: between consecutive stops, and before the first and after
     the last stop when the track moves there (a track without stops is one trip).
 
@@ -268,7 +286,7 @@ def detect_trips(positions: Sequence[Position], params: StopParams | None = None
     return _trips(fixes, _stop_clusters(fixes, params) if len(fixes) >= 2 else [], params)
 
 
-def _trips(fixes: Sequence[Position], clusters: Sequence[_Cluster], params: StopParams) -> list[Trip]:
+def _trips(fixes: Sequence[Fix], clusters: Sequence[_Cluster], params: StopParams) -> list[Trip]:
     if len(fixes) < 2:
         return []
     bounds = [(-1, 0)] + [(c.first, c.last) for c in clusters] + [(len(fixes) - 1, len(fixes))]

@@ -437,7 +437,7 @@ class AttendanceService:
             visits[c.order_id] = v
         # The track only matters for a day something was worked (its fixes are the costly part).
         worked = bool(clocks) or any(c.kind == "in" for c in checks)
-        track = positions_repo.positions_between(session, worker_id=worker.id, start=start, end=end) if worked else []
+        track = positions_repo.track_between(session, worker_id=worker.id, start=start, end=end) if worked else []
         stops, trips = stops_and_trips(track)
         record = DayRecord(
             day=day, planned=planned_intervals(worker.shifts, day),

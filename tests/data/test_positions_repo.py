@@ -25,6 +25,7 @@ from data.positions_repo import (
     latest_positions,
     positions_between,
     purge_positions,
+    track_between,
     worker_ids_with_fixes,
 )
 from data.tables import PositionRow, WorkerRow
@@ -123,6 +124,22 @@ def test_positions_between_is_inclusive_and_ordered_by_fix_time(session: Session
     add_position(session, _position(other, 15))
     got = positions_between(session, worker_id=wid, start=T0 + timedelta(minutes=10), end=T0 + timedelta(minutes=30))
     assert got == [stored[10], stored[20], stored[30]]
+
+
+def test_track_between_reads_what_stops_and_trips_need_of_the_same_fixes(session: Session) -> None:
+    """Tests that `track_between` gives, for the same worker and bounds, the fixes `positions_between` gives, in the
+    same order, with their fix time, degrees, accuracy and flags (a mock fix and an invalid one as stored); a
+    network-only report (no coordinates) is in neither."""
+    wid = _worker(session, 1)
+    for m, kw in ((30, {}), (0, {"accuracy_m": 80.0}), (10, {"mock": True}), (20, {"valid": False}), (25, {})):
+        add_position(session, _position(wid, m, lat=43.73 + m / 1e4, **kw))
+    insert_positions(session, [NetworkReport(wid, "d", T0 + timedelta(minutes=15), T0)])
+    start, end = T0 + timedelta(minutes=5), T0 + timedelta(minutes=30)
+    full = positions_between(session, worker_id=wid, start=start, end=end)
+    assert [(p.fix_time, p.latitude, p.longitude, p.accuracy_m, p.valid, p.mock) for p in full] == list(
+        track_between(session, worker_id=wid, start=start, end=end)
+    )
+    assert [p.fix_time.minute for p in full] == [10, 20, 25, 30]
 
 
 def test_purge_deletes_only_positions_older_than_the_cutoff(session: Session) -> None:
