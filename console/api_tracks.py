@@ -20,7 +20,7 @@ from console.auth import Auth, deny
 from dispatch.access import Action
 from dispatch.clock import Clock
 from dispatch.positions import Position
-from dispatch.trajectory import StopParams, filter_fixes, stops_and_trips
+from dispatch.trajectory import StopParams, filter_fixes, stops_and_trips_of
 from services.live_service import MAX_HISTORY
 from services.tracks_service import TrackService
 
@@ -139,7 +139,7 @@ def geojson_document(worker_id: int, fixes: Sequence[Position], params: StopPara
                 dropped=len(fixes) - len(kept),
             )
         )
-    stops, trips = stops_and_trips(fixes, params)
+    stops, trips = stops_and_trips_of(kept, params)
     for stop in stops:
         point = {"type": "Point", "coordinates": [stop.location.lon, stop.location.lat]}
         features.append(

@@ -440,11 +440,7 @@ def latest_positions(session: Session) -> dict[int, Position]:
         )
         # Plain rows read by position, not ORM objects read by attribute: every look at an order's candidates and
         # every live snapshot reads all of them (500 fixes: 12 -> 9 ms, the rest is the database driver's values).
-        names = tuple(rows.keys())  # the table's columns: Position's fields, by the same names
-        for values in rows:
-            fields = dict(zip(names, values, strict=True))
-            fields["attributes"] = MappingProxyType(dict(fields["attributes"] or {}))
-            latest[fields["worker_id"]] = Position(**fields)
+        latest.update((p.worker_id, p) for p in _positions(rows))
     return latest
 
 
@@ -464,7 +460,7 @@ def positions_between(session: Session, *, worker_id: int, start: datetime, end:
 
 def _positions(rows: Any) -> list[Position]:
     """`Position`s of plain rows of all the table's columns (named as Position's fields)."""
-    names = tuple(rows.keys())
+    names = tuple(rows.keys())  # the table's columns: Position's fields, by the same names
     found = []
     for values in rows:
         fields = dict(zip(names, values, strict=True))

@@ -268,9 +268,14 @@ def _stops(fixes: Sequence[Fix], clusters: Sequence[_Cluster]) -> list[Stop]:
 def stops_and_trips(positions: Sequence[Fix], params: StopParams | None = None) -> tuple[list[Stop], list[Trip]]:
     """`detect_stops` and `detect_trips` of one track, its fixes filtered and clustered once for both."""
     params = params or StopParams()
-    fixes = filter_fixes(positions, params.filter).kept
-    clusters = _stop_clusters(fixes, params)
-    return _stops(fixes, clusters), _trips(fixes, clusters, params)
+    return stops_and_trips_of(filter_fixes(positions, params.filter).kept, params)
+
+
+def stops_and_trips_of(kept: Sequence[Fix], params: StopParams) -> tuple[list[Stop], list[Trip]]:
+    """`stops_and_trips` of a track already filtered with `params.filter` (`filter_fixes(...).kept`), for a caller
+    that has it."""
+    clusters = _stop_clusters(kept, params)
+    return _stops(kept, clusters), _trips(kept, clusters, params)
 
 
 def detect_trips(positions: Sequence[Fix], params: StopParams | None = None) -> list[Trip]:
@@ -283,7 +288,7 @@ def detect_trips(positions: Sequence[Fix], params: StopParams | None = None) -> 
     """
     params = params or StopParams()
     fixes = filter_fixes(positions, params.filter).kept
-    return _trips(fixes, _stop_clusters(fixes, params) if len(fixes) >= 2 else [], params)
+    return _trips(fixes, _stop_clusters(fixes, params), params)
 
 
 def _trips(fixes: Sequence[Fix], clusters: Sequence[_Cluster], params: StopParams) -> list[Trip]:

@@ -31,7 +31,7 @@ from dispatch.plan_actual import (
 )
 from dispatch.positions import Position
 from dispatch.sites import Site
-from dispatch.trajectory import Stop, StopParams, Trip, filter_fixes, stops_and_trips
+from dispatch.trajectory import Stop, StopParams, Trip, filter_fixes, stops_and_trips_of
 from services.live_service import audited_positions
 
 
@@ -100,7 +100,7 @@ class DayService:
         fences = {site_id: site_geofence(site) for site_id, site in sites.items()}
         kept = filter_fixes(fixes, self.stop_params.filter).kept
         events = fence_events_of_track(worker_id, kept, GeofenceIndex(fences), self.dwell) if fences else []
-        stops, trips = stops_and_trips(fixes, self.stop_params)
+        stops, trips = stops_and_trips_of(kept, self.stop_params)
         comparison = compare_day(
             route.planned if route is not None else None,
             fences=fences,

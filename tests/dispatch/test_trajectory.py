@@ -21,6 +21,7 @@ from dispatch.trajectory import (
     detect_trips,
     filter_fixes,
     stops_and_trips,
+    stops_and_trips_of,
     track_distance_m,
 )
 from tests.factories import make_position
@@ -225,7 +226,7 @@ def test_parameters_refuse_nonsense():
 def test_stops_and_trips_never_overlap_and_trips_never_exceed_the_track(steps, radius_m, min_duration_s):
     """Tests, for any random walk, that stops come in time order without overlapping, each lasting at least the
     minimum, that trips lie between them, that the trips' distances add up to no more than the track's, and that
-    `stops_and_trips` finds exactly these stops and trips."""
+    `stops_and_trips` finds exactly these stops and trips (`stops_and_trips_of` too, from the filtered track)."""
     t, point, fixes = 0, DEPOT, []
     for dt, north, east in steps:
         t += dt
@@ -234,6 +235,7 @@ def test_stops_and_trips_never_overlap_and_trips_never_exceed_the_track(steps, r
     params = StopParams(radius_m=radius_m, min_duration_s=min_duration_s)
     stops, trips = detect_stops(fixes, params), detect_trips(fixes, params)
     assert stops_and_trips(fixes, params) == (stops, trips)
+    assert stops_and_trips_of(filter_fixes(fixes, params.filter).kept, params) == (stops, trips)
     for stop in stops:
         assert stop.duration_s >= min_duration_s
     periods = sorted([(s.start, s.end, "stop") for s in stops] + [(t.start, t.end, "trip") for t in trips])
