@@ -83,6 +83,19 @@ class TeamDirectory:
         return self._teams.get(worker_id)
 
 
+def _flush(pending: Coalescer, emit: Emit, sent_ms: int, team_of: TeamOf | None) -> None:
+    """Emit the window's latest fix of each worker to the live room and to their team's room."""
+    if not len(pending):
+        return
+    updates = pending.drain()
+    # A tuple, which JSON writes as the array a list is: python-socketio looks through a list (and a dict) item by
+    # item for bytes before every emit, ~1,600 Python calls for a window of 150 fixes, not through a tuple
+    # (bench/README.md, "Ingestion", ninth session). Nothing here is bytes.
+    emit("positions", {"updates": tuple(updates), "sent_ms": sent_ms}, LIVE_ROOM)
+    for team, subset in _by_team(updates, team_of).items() if team_of is not None else ():
+        emit("positions", {"updates": tuple(subset), "sent_ms": sent_ms}, team_room(team))
+
+
 def _by_team(updates: list[dict[str, Any]], team_of: TeamOf) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for update in updates:
@@ -224,18 +237,14 @@ def _relay_while_leader(
                 emit(RESYNC_EVENT, {"sent_ms": wall_ms()}, SCOPED_ROOM)
                 resync = None
         if now >= next_flush:
-            if len(pending):
-                updates, sent_ms = pending.drain(), wall_ms()
-                # A tuple, which JSON writes as the array a list is: python-socketio looks through a list (and a
-                # dict) item by item for bytes before every emit, ~1,600 Python calls for a window of 150 fixes,
-                # not through a tuple (bench/README.md, "Ingestion", ninth session). Nothing here is bytes.
-                emit("positions", {"updates": tuple(updates), "sent_ms": sent_ms}, LIVE_ROOM)
-                for team, subset in _by_team(updates, team_of).items() if team_of is not None else ():
-                    emit("positions", {"updates": tuple(subset), "sent_ms": sent_ms}, team_room(team))
+            _flush(pending, emit, wall_ms(), team_of)
             next_flush = now + window_s
         if now >= next_renew:
             if not bus.hold_lock(LEADER_LOCK, holder, LOCK_TTL_MS):
                 log.info("relay %s lost the lock", holder)
+                # The fixes of this window are sent, not dropped: the new leader may have subscribed only after
+                # they were published (a takeover as Redis comes back), and a console keeps the newer of two fixes.
+                _flush(pending, emit, wall_ms(), team_of)
                 return listeners
             if resync is None:
                 listeners = bus.subscribers(SOCKETIO_CHANNEL) or listeners

@@ -235,3 +235,47 @@ def test_a_worker_added_since_the_teams_were_read_reaches_their_team_at_their_fi
     assert team_of(1) == "North" and team_of(2) == "South" and reads[0] == 4  # known: no read before `refresh_s`
     now[0] += 5.0
     assert team_of(1) == "North" and reads[0] == 5
+
+
+class HandedOverBus:
+    """A bus whose relay lock is taken by another process at the first renewal, after one fix arrived."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.lock_answers = [True, False]  # taken, then lost at the renewal
+
+    def hold_lock(self, name: str, holder: str, ttl_ms: int) -> bool:
+        if not self.lock_answers:
+            self.stop.set()  # the relay is back among the candidates: the test has seen enough
+            return False
+        return self.lock_answers.pop(0)
+
+    def subscribers(self, channel: str) -> int:
+        return 1
+
+    def listen(self, channels, *, stop, timeout_s):
+        yield POSITIONS, {"worker_id": 7, "lat": 43.73, "lon": 7.42, "fix_time": "2026-12-07T10:00:00+00:00"}
+        while not stop.is_set():
+            yield None
+
+    def release_lock(self, name: str, holder: str) -> None:
+        pass
+
+
+def test_a_relay_that_loses_the_lock_mid_window_still_sends_the_fixes_it_received():
+    """Tests that a fix the leader received in a window cut short by a takeover reaches the live room (the new
+    leader may have subscribed after it was published), rather than vanishing with the old leader's window."""
+    sent: list[tuple[str, dict, str]] = []
+    stop = threading.Event()
+    ticks = iter(range(1_000_000))
+    run_relay(
+        bus=HandedOverBus(stop),  # type: ignore[arg-type]
+        emit=lambda e, p, r: sent.append((e, p, r)),
+        batch_ms=60_000,  # the window does not end before the renewal
+        stop=stop,
+        holder="a",
+        monotonic=lambda: next(ticks) * 0.1,
+        wall_ms=lambda: 1,
+    )
+    positions = [(r, [u["lat"] for u in p["updates"]]) for e, p, r in sent if e == "positions"]
+    assert positions == [(LIVE_ROOM, [43.73])]
