@@ -115,17 +115,19 @@ def ping(deployment: Deployment, fix_time: datetime, lat: float, timeout_s: floa
 
 @pytest.fixture
 def live(deployment: Deployment) -> Iterator[queue.Queue]:
-    """A console's socket: `positions` updates and `resync` events, in arrival order."""
+    """A console's socket: `positions` updates (their latitude) and `resync` events (when the relay sent them, ms
+    since the epoch), in arrival order."""
     events: queue.Queue = queue.Queue()
     client = socketio.Client(reconnection=False)
     client.on("positions", lambda payload: [events.put(("position", u["lat"])) for u in payload["updates"]])
-    client.on("resync", lambda payload: events.put(("resync", None)))
+    client.on("resync", lambda payload: events.put(("resync", payload["sent_ms"])))
     client.connect(deployment.url, auth={"token": deployment.token}, transports=["websocket"], wait_timeout=10)
     yield events
     client.disconnect()
 
 
-def wait_for(events: queue.Queue, wanted: tuple[str, float | None], timeout_s: float) -> None:
+def wait_for(events: queue.Queue, wanted: tuple[str, float], timeout_s: float) -> None:
+    """Waits for the event `wanted`; a ("resync", t) matches any resync the relay sent at or after t (ms)."""
     deadline = datetime.now(UTC) + timedelta(seconds=timeout_s)
     seen = []
     while datetime.now(UTC) < deadline:
@@ -133,10 +135,14 @@ def wait_for(events: queue.Queue, wanted: tuple[str, float | None], timeout_s: f
             event = events.get(timeout=0.2)
         except queue.Empty:
             continue
-        if event == wanted:
+        if event == wanted or (event[0] == wanted[0] == "resync" and event[1] >= wanted[1]):
             return
         seen.append(event)
     raise AssertionError(f"{wanted} did not arrive within {timeout_s} s; got {seen}")
+
+
+def now_ms() -> int:
+    return int(datetime.now(UTC).timestamp() * 1000)
 
 
 def answers(port: int) -> bool:
@@ -176,13 +182,14 @@ def test_a_killed_redis_costs_no_fix_and_the_stream_resumes_with_a_resync(deploy
     assert ping(deployment, now - timedelta(seconds=20), 43.7101).status_code == 200
     wait_for(live, ("position", 43.7101), 10)
     deployment.stop_redis()
+    down_ms = now_ms()  # a resync sent from now on is of the relay's return, not one of its start still on its way
     try:
         assert ping(deployment, now - timedelta(seconds=10), 43.7102).status_code == 200
         assert requests.get(f"{deployment.url}/healthz", timeout=2).status_code == 503
         assert 43.7102 in [p["latitude"] for p in deployment.stored()]
     finally:
         deployment.start_redis()
-    wait_for(live, ("resync", None), 90)
+    wait_for(live, ("resync", down_ms), 90)
     assert ping(deployment, datetime.now(UTC), 43.7103).status_code == 200
     wait_for(live, ("position", 43.7103), 10)
     assert requests.get(f"{deployment.url}/healthz", timeout=2).status_code == 200
@@ -192,6 +199,7 @@ def test_a_stalled_redis_does_not_hold_up_osmand(deployment, live):
     """Tests that while Redis hangs (CLIENT PAUSE: it accepts, answers no one for 6 s) /osmand answers 200
     long before Redis wakes, with the fix stored, /healthz answers 503 as fast, and that after it consoles get
     `resync` and live positions again."""
+    stalled_ms = now_ms()
     deployment.redis().execute_command("CLIENT", "PAUSE", "6000", "ALL")  # accepts, answers no one for 6 s
     wait_until(lambda: not answers(deployment.redis_port), 5, "a stall")
     fix_time = datetime.now(UTC).replace(microsecond=0)
@@ -199,7 +207,8 @@ def test_a_stalled_redis_does_not_hold_up_osmand(deployment, live):
     assert requests.get(f"{deployment.url}/healthz", timeout=2).status_code == 503
     assert 43.7201 in [p["latitude"] for p in deployment.stored()]
     wait_until(lambda: answers(deployment.redis_port), 15, "the end of the stall")
-    wait_for(live, ("resync", None), 90)  # the relay lost its lock in the stall: consoles re-read, then live again
+    # The relay lost its lock in the stall: consoles re-read, then live again.
+    wait_for(live, ("resync", stalled_ms), 90)
     later = datetime.now(UTC) + timedelta(seconds=1)
     assert ping(deployment, later, 43.7202).status_code == 200
     wait_for(live, ("position", 43.7202), 20)
