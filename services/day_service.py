@@ -26,12 +26,11 @@ from dispatch.plan_actual import (
     DayComparison,
     PlanActualParams,
     compare_day,
-    driven_distance_m,
     fence_events_of_track,
 )
 from dispatch.positions import Position
 from dispatch.sites import Site
-from dispatch.trajectory import Stop, StopParams, Trip, filter_fixes, stops_and_trips_of
+from dispatch.trajectory import Stop, StopParams, Trip, filter_fixes, stops_and_trips_of, track_distance_m
 from services.live_service import audited_positions
 
 
@@ -107,7 +106,7 @@ class DayService:
             checks=checks,
             fence_events=events,
             stops=stops,
-            actual_distance_m=driven_distance_m(fixes, self.stop_params.filter),
+            actual_distance_m=track_distance_m(kept, self.stop_params.filter.jitter_m),  # driven_distance_m of kept
             now=self.clock.now(),
             params=self.params,
         )
