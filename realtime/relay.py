@@ -242,9 +242,11 @@ def _relay_while_leader(
         if now >= next_renew:
             if not bus.hold_lock(LEADER_LOCK, holder, LOCK_TTL_MS):
                 log.info("relay %s lost the lock", holder)
-                # The fixes of this window are sent, not dropped: the new leader may have subscribed only after
-                # they were published (a takeover as Redis comes back), and a console keeps the newer of two fixes.
-                _flush(pending, emit, wall_ms(), team_of)
+                # Taken by another relay (Redis answers): this window's fixes are sent, not dropped, as the new leader
+                # may have subscribed only after they were published (a takeover as Redis comes back); a console keeps
+                # the newer of two fixes. Not while Redis does not answer: the emit would wait on it or fail.
+                if bus.subscribers(SOCKETIO_CHANNEL) is not None:
+                    _flush(pending, emit, wall_ms(), team_of)
                 return listeners
             if resync is None:
                 listeners = bus.subscribers(SOCKETIO_CHANNEL) or listeners
