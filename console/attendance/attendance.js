@@ -152,9 +152,11 @@
   const minutes = (m) => (m ? `${Math.floor(m / 60)} h ${String(Math.round(m % 60)).padStart(2, "0")}` : "—");
 
   let timesheetsShown = ""; // the query whose rows the table shows
+  let timesheetsAsked = ""; // the query of the latest read asked
 
   async function loadTimesheets() {
     const params = query();
+    timesheetsAsked = String(params);
     for (const fmt of ["csv", "xlsx"]) {
       const p = new URLSearchParams(params);
       p.set("format", fmt);
@@ -178,32 +180,35 @@
       $("#ts-table tbody").replaceChildren(note(_("No shifts planned and no hours recorded in this period.")));
       return;
     }
-    $("#ts-table tbody").replaceChildren(...rows.map((r) => {
-      const tr = el("tr");
-      tr.dataset.workerId = String(r.worker_id);
-      tr.dataset.day = r.day;
-      tr.append(el("td", r.worker), el("td", r.team), el("td", r.day));
-      for (const k of ["planned_min", "worked_min", "on_site_min", "travel_min", "break_min", "overtime_min", "late_start_min", "early_leave_min"]) {
-        tr.append(el("td", minutes(r[k]), "num"));
-      }
-      // A day over with shifts planned and nothing recorded is said so, unless the worker was on leave.
-      const nothing = r.day_over && r.planned_min > 0 && !r.started_at && !r.leave;
-      const flags = [r.leave ? _("on leave ({reason})", { reason: r.leave }) : "", nothing ? _("nothing recorded") : "",
-        r.missing_clock_out ? _("missing clock-out") : "", r.late_entries_pending ? _("{n} late entry waiting", { n: r.late_entries_pending }) : "",
-        r.clock_check || ""].filter(Boolean);
-      tr.append(el("td", flags.join(", "), "flag"));
-      const cell = el("td");
-      if (r.approved) cell.textContent = _("approved by {name}", { name: r.approved_by });
-      else if (r.day_over === false) cell.textContent = _("day not over");
-      else {
-        const b = el("button", _("Approve"), "btn approve");
-        b.type = "button";
-        b.addEventListener("click", () => approve(r.worker_id, r.day));
-        cell.append(b);
-      }
-      tr.append(cell);
-      return tr;
-    }));
+    $("#ts-table tbody").replaceChildren(...rows.map(timesheetRow));
+  }
+
+  // One worker's day: its hours, what is doubtful about it, and its approval (or the button to give it).
+  function timesheetRow(r) {
+    const tr = el("tr");
+    tr.dataset.workerId = String(r.worker_id);
+    tr.dataset.day = r.day;
+    tr.append(el("td", r.worker), el("td", r.team), el("td", r.day));
+    for (const k of ["planned_min", "worked_min", "on_site_min", "travel_min", "break_min", "overtime_min", "late_start_min", "early_leave_min"]) {
+      tr.append(el("td", minutes(r[k]), "num"));
+    }
+    // A day over with shifts planned and nothing recorded is said so, unless the worker was on leave.
+    const nothing = r.day_over && r.planned_min > 0 && !r.started_at && !r.leave;
+    const flags = [r.leave ? _("on leave ({reason})", { reason: r.leave }) : "", nothing ? _("nothing recorded") : "",
+      r.missing_clock_out ? _("missing clock-out") : "", r.late_entries_pending ? _("{n} late entry waiting", { n: r.late_entries_pending }) : "",
+      r.clock_check || ""].filter(Boolean);
+    tr.append(el("td", flags.join(", "), "flag"));
+    const cell = el("td");
+    if (r.approved) cell.textContent = _("approved by {name}", { name: r.approved_by });
+    else if (r.day_over === false) cell.textContent = _("day not over");
+    else {
+      const b = el("button", _("Approve"), "btn approve");
+      b.type = "button";
+      b.addEventListener("click", () => approve(r.worker_id, r.day));
+      cell.append(b);
+    }
+    tr.append(cell);
+    return tr;
   }
 
   // One row across the whole table saying `text` (the table's state, not a worker's day).
@@ -215,16 +220,27 @@
     return tr;
   }
 
+  // The approved day's row is redrawn from the answer, which is that row as the table lists it: the table is not read
+  // again (for a month of a large team that took seconds per click). A refusal (approved meanwhile, a late entry
+  // waiting) reads the table again, to show how things stand.
   async function approve(workerId, day) {
+    let approved = null;
     try {
-      await api("/api/v1/timesheets/approve", {
+      approved = await api("/api/v1/timesheets/approve", {
         method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ worker_id: workerId, day: day }),
       });
       showError("");
     } catch (e) {
       showError(_("Could not approve {day}: ", { day: day }) + e.message);
     }
-    await loadTimesheets();
+    const row = [...document.querySelectorAll("#ts-table tbody tr[data-worker-id]")]
+      .find((tr) => tr.dataset.workerId === String(workerId) && tr.dataset.day === day);
+    if (approved && row && timesheetsAsked === timesheetsShown) {
+      readTimesheets.newer(); // a read of this table under way began before the approval: its row would undo it
+      row.replaceWith(timesheetRow(approved));
+    } else {
+      await loadTimesheets();
+    }
   }
 
   // ------------------------------------------------------------ day reports
