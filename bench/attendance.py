@@ -1,0 +1,131 @@
+"""The manager's attendance page in the browser: how long the timesheets take to show, and an Approve to confirm.
+
+Everything real and local: redis-server, `python -m console` (the demo's settings: two web workers) on a fresh
+SQLite file seeded as `./run demo` seeds it (`python -m data seed-demo --history-days N-1`: 30 workers, the days
+before today of simulated tracks and visits), and the demo manager signed in on a headless Debian chromium
+(Playwright) at 1366x900. Timed, wall clock in this process from just before the Playwright call until the condition
+held (`wait_for_function`, polled every animation frame):
+
+- open, navigation → rows: `page.goto("/attendance/")` until the timesheet table shows its worker rows (the period
+  the page opens on: the last 7 days, or `--days`);
+- Approve, click → confirmed: a click on the first row's Approve until that row says "approved by …", `--clicks`
+  times, each on the next day not approved yet.
+
+Nothing here asserts on time.
+
+    .venv/bin/python bench/attendance.py [--days 7] [--clicks 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import requests
+from playwright.sync_api import sync_playwright
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from realtime.redis_server import start_redis  # noqa: E402
+from tests.support.servers import free_port, run_cli, wait_until  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+OFFICE = ZoneInfo("Europe/Monaco")
+TIMEOUT_MS = 120_000
+APPROVED = """([w, d]) => { const r = [...document.querySelectorAll('#ts-table tbody tr[data-worker-id]')]
+  .find((t) => t.dataset.workerId === w && t.dataset.day === d);
+  return Boolean(r) && r.lastChild.textContent.startsWith('approved by'); }"""
+
+
+def timed_ms(action, until) -> float:  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    action()
+    until()
+    return (time.perf_counter() - start) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=7, help="the period shown, ending today (default: 7)")
+    parser.add_argument("--clicks", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        var = Path(tmp)
+        rport, port = free_port(), free_port()
+        procs: list[subprocess.Popen] = [start_redis(rport, var / "redis")]
+        env = {
+            **os.environ,
+            "OUTFIELD_VAR": str(var),
+            "DATABASE_URL": f"sqlite:///{var / 'bench.db'}",
+            "REDIS_URL": f"redis://127.0.0.1:{rport}/0",
+            "PORT": str(port),
+            "HOST": "127.0.0.1",
+            "SECRET_KEY": "bench",
+            "OUTFIELD_DEMO": "1",  # the seeded demo logins (manager-demo) are accepted in demo mode only
+            "OUTFIELD_OSRM_DIR": str(REPO / "var" / "osrm"),
+        }
+        try:
+            run_cli("data", "migrate", env=env)
+            subprocess.run([sys.executable, "-m", "data", "seed-demo", "--history-days", str(max(6, args.days - 1))],
+                           env=env, cwd=REPO, check=True, capture_output=True, timeout=1800)  # fmt: skip
+            log = open(var / "console.log", "wb")  # noqa: SIM115 - open while the server runs
+            procs.append(subprocess.Popen([sys.executable, "-m", "console"], env=env, cwd=REPO, stdout=log, stderr=log))
+            url = f"http://127.0.0.1:{port}"
+            wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 60, "console")
+            opened, clicks = measure(url, args.days, args.clicks)
+        finally:
+            for p in reversed(procs):
+                p.terminate()
+                p.wait(20)
+    load = os.getloadavg()[0]
+    print(f"CPython {platform.python_version()}, {os.cpu_count()} cores, load {load:.1f}; the demo's 30 workers\n")
+    print("| measurement | ms |")
+    print("| --- | --- |")
+    print(f"| open, navigation → the last {args.days} days' rows | {opened:,.0f} |")
+    print(f"| Approve, click → confirmed ({len(clicks)} clicks) | {' / '.join(f'{c:,.0f}' for c in clicks)} |")
+
+
+def measure(url: str, days: int, clicks: int) -> tuple[float, list[float]]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+            page.goto(f"{url}/attendance/")
+            page.fill("input[name=name]", "manager")
+            page.fill("input[name=password]", "manager-demo")
+            page.click("button[type=submit]")
+            page.wait_for_selector("#ts-table tbody tr[data-worker-id]", timeout=TIMEOUT_MS)  # a warm browser cache
+            opened = timed_ms(lambda: page.goto(f"{url}/attendance/"),
+                              lambda: page.wait_for_selector("#ts-table tbody tr[data-worker-id]", timeout=TIMEOUT_MS))  # fmt: skip
+            if days != 7:  # the page opens on the last 7 days: ask for the period, timed as a new read
+                end = datetime.now(OFFICE).date()
+                page.fill("#ts-from", str(end - timedelta(days=days - 1)))
+                page.fill("#ts-to", str(end))
+                opened = timed_ms(
+                    lambda: page.click("#ts-filter button[type=submit]"),
+                    lambda: page.wait_for_selector("#ts-table tbody tr[data-worker-id]", timeout=TIMEOUT_MS),
+                )
+            times = []
+            for _ in range(clicks):
+                row = page.locator("#ts-table tbody tr[data-worker-id]:has(button.approve)").first
+                who, day = row.get_attribute("data-worker-id"), row.get_attribute("data-day")
+                times.append(timed_ms(lambda row=row: row.locator("button.approve").click(),
+                                      lambda who=who, day=day: page.wait_for_function(APPROVED, arg=[who, day],
+                                                                                      timeout=TIMEOUT_MS)))  # fmt: skip
+            return opened, times
+        finally:
+            browser.close()
+
+
+if __name__ == "__main__":
+    main()
