@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,17 +28,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import requests
 from playwright.sync_api import sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from realtime.redis_server import start_redis  # noqa: E402
-from tests.support.servers import free_port, run_cli, wait_until  # noqa: E402
+from bench.demo_server import demo_console  # noqa: E402
+from tests.support.browser import CHROMIUM, FLAGS  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 OFFICE = ZoneInfo("Europe/Monaco")
 TIMEOUT_MS = 120_000
 APPROVED = """([w, d]) => { const r = [...document.querySelectorAll('#ts-table tbody tr[data-worker-id]')]
@@ -59,34 +55,10 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=7, help="the period shown, ending today (default: 7)")
     parser.add_argument("--clicks", type=int, default=5)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        var = Path(tmp)
-        rport, port = free_port(), free_port()
-        procs: list[subprocess.Popen] = [start_redis(rport, var / "redis")]
-        env = {
-            **os.environ,
-            "OUTFIELD_VAR": str(var),
-            "DATABASE_URL": f"sqlite:///{var / 'bench.db'}",
-            "REDIS_URL": f"redis://127.0.0.1:{rport}/0",
-            "PORT": str(port),
-            "HOST": "127.0.0.1",
-            "SECRET_KEY": "bench",
-            "OUTFIELD_DEMO": "1",  # the seeded demo logins (manager-demo) are accepted in demo mode only
-            "OUTFIELD_OSRM_DIR": str(REPO / "var" / "osrm"),
-        }
-        try:
-            run_cli("data", "migrate", env=env)
-            subprocess.run([sys.executable, "-m", "data", "seed-demo", "--history-days", str(max(6, args.days - 1))],
-                           env=env, cwd=REPO, check=True, capture_output=True, timeout=1800)  # fmt: skip
-            log = open(var / "console.log", "wb")  # noqa: SIM115 - open while the server runs
-            procs.append(subprocess.Popen([sys.executable, "-m", "console"], env=env, cwd=REPO, stdout=log, stderr=log))
-            url = f"http://127.0.0.1:{port}"
-            wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 60, "console")
-            opened, clicks = measure(url, args.days, args.clicks)
-        finally:
-            for p in reversed(procs):
-                p.terminate()
-                p.wait(20)
+    history = ("--history-days", str(max(6, args.days - 1)))
+    roads = REPO / "var" / "osrm"
+    with tempfile.TemporaryDirectory() as tmp, demo_console(Path(tmp), seed=history, osrm_dir=roads) as (url, _):
+        opened, clicks = measure(url, args.days, args.clicks)
     load = os.getloadavg()[0]
     print(f"CPython {platform.python_version()}, {os.cpu_count()} cores, load {load:.1f}; the demo's 30 workers\n")
     print("| measurement | ms |")

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,9 +48,9 @@ from playwright.sync_api import Error as PlaywrightError
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from realtime.redis_server import start_redis  # noqa: E402
+from bench.demo_server import demo_console  # noqa: E402
 from tests.support.browser import CHROMIUM, FLAGS  # noqa: E402
-from tests.support.servers import free_port, run_cli, wait_until  # noqa: E402
+from tests.support.servers import run_cli  # noqa: E402
 
 MONACO = (43.7384, 7.4246)
 TIMEOUT_MS = 180_000  # the 2,000-order page took over a minute before the fixes
@@ -167,58 +166,26 @@ def measure(page: Page, url: str, workers: int, n: int, result: Result) -> None:
 
 def run_size(workers: int, orders: int, args: argparse.Namespace, playwright) -> Result:  # type: ignore[no-untyped-def]
     result = Result(workers, orders)
-    with tempfile.TemporaryDirectory() as tmp:
-        var = Path(tmp)
-        rport, port = free_port(), free_port()
-        procs: list[subprocess.Popen] = [start_redis(rport, var / "redis")]
-        env = {
-            **os.environ,
-            "OUTFIELD_VAR": str(var),
-            "DATABASE_URL": f"sqlite:///{var / 'bench.db'}",
-            "REDIS_URL": f"redis://127.0.0.1:{rport}/0",
-            "PORT": str(port),
-            "HOST": "127.0.0.1",
-            "SECRET_KEY": "bench",
-            "OUTFIELD_DEMO": "1",  # the seeded demo logins (dispatcher-demo) are accepted in demo mode only
-            "OUTFIELD_OSRM_DIR": str(args.osrm_dir),
-        }
+    # Tomorrow's demo day, not started yet (every order new), everyone on shift whenever the bench runs.
+    today = datetime.now(UTC).date()
+    seed = ("--workers", str(workers), "--orders", str(orders), "--all-day",
+            "--day", (today + timedelta(days=1)).isoformat(), "--now", f"{today}T12:00:00+00:00")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp, demo_console(Path(tmp), seed=seed, osrm_dir=args.osrm_dir) as (url, env):
+        token = run_cli("data", "create-user", "--role", "admin", "--name", "bench", env=env)
+        fleet = give_every_worker_a_fix(url, token)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         try:
-            run_cli("data", "migrate", env=env)
-            # Tomorrow's demo day, not started yet (every order new), everyone on shift whenever the bench runs.
-            today = datetime.now(UTC).date()
-            subprocess.run(
-                [sys.executable, "-m", "data", "seed-demo", "--workers", str(workers), "--orders", str(orders),
-                 "--all-day", "--day", (today + timedelta(days=1)).isoformat(), "--now", f"{today}T12:00:00+00:00"],
-                env=env, cwd=REPO, check=True, capture_output=True, timeout=1800,
-            )  # fmt: skip
-            token = run_cli("data", "create-user", "--role", "admin", "--name", "bench", env=env)
-            log = open(var / "console.log", "wb")
-            procs.append(subprocess.Popen([sys.executable, "-m", "console"], env=env, cwd=REPO, stdout=log, stderr=log))
-            url = f"http://127.0.0.1:{port}"
-            wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 60, "console")
-            fleet = give_every_worker_a_fix(url, token)
-
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-            try:
-                page = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
-                page.goto(f"{url}/")
-                page.fill("input[name=name]", "dispatcher")
-                page.fill("input[name=password]", "dispatcher-demo")
-                page.click("button[type=submit]")
-                page.wait_for_selector(".conn-live", timeout=TIMEOUT_MS)
-                measure(page, url, fleet, args.samples, result)
-            except PlaywrightError as exc:  # e.g. a page that never became usable: say so, keep the rest
-                result.failure = str(exc).splitlines()[0]
-            finally:
-                browser.close()
+            page = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+            page.goto(f"{url}/")
+            page.fill("input[name=name]", "dispatcher")
+            page.fill("input[name=password]", "dispatcher-demo")
+            page.click("button[type=submit]")
+            page.wait_for_selector(".conn-live", timeout=TIMEOUT_MS)
+            measure(page, url, fleet, args.samples, result)
+        except PlaywrightError as exc:  # e.g. a page that never became usable: say so, keep the rest
+            result.failure = str(exc).splitlines()[0]
         finally:
-            for p in reversed(procs):
-                p.terminate()
-                try:
-                    p.wait(20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait(10)
+            browser.close()
     return result
 
 

@@ -26,7 +26,6 @@ import argparse
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -42,9 +41,9 @@ from playwright.sync_api import Page, sync_playwright
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from realtime.redis_server import start_redis  # noqa: E402
+from bench.demo_server import demo_console  # noqa: E402
 from tests.support.browser import CHROMIUM, FLAGS  # noqa: E402
-from tests.support.servers import free_port, run_cli, wait_until  # noqa: E402
+from tests.support.servers import run_cli  # noqa: E402
 
 MONACO = (43.7384, 7.4246)
 PROBE_SPOTS = ((43.7330, 7.4170), (43.7430, 7.4300))  # far enough apart to move the marker on screen
@@ -194,56 +193,33 @@ def measure(page: Page, url: str, token: str, probe: tuple[int, str], n: int, rn
 
 def run_window(window_ms: int, args: argparse.Namespace, playwright) -> Result:  # type: ignore[no-untyped-def]
     rng = random.Random(args.seed)
-    with tempfile.TemporaryDirectory() as tmp:
-        var = Path(tmp)
-        rport, port = free_port(), free_port()
-        procs: list[subprocess.Popen] = [start_redis(rport, var / "redis")]
-        env = {
-            **os.environ,
-            "OUTFIELD_VAR": str(var),
-            "DATABASE_URL": f"sqlite:///{var / 'bench.db'}",
-            "REDIS_URL": f"redis://127.0.0.1:{rport}/0",
-            "PORT": str(port),
-            "SECRET_KEY": "bench",
-            "OUTFIELD_DEMO": "1",  # the seeded demo logins (dispatcher-demo) are accepted in demo mode only
-            "OUTFIELD_OSRM_DIR": str(var / "no-osrm"),
-            "OUTFIELD_LIVE_BATCH_MS": str(window_ms),
-        }
-        background = None
+    windowed = {"OUTFIELD_LIVE_BATCH_MS": str(window_ms)}
+    with tempfile.TemporaryDirectory() as tmp, demo_console(Path(tmp), seed=("--all-day",), env=windowed,
+                                                             ready_s=30) as (url, env):  # fmt: skip
+        token = run_cli("data", "create-user", "--role", "admin", "--name", "bench", env=env)
+        workers = requests.get(f"{url}/api/v1/workers", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        fleet = sorted((w["id"], w["device_id"]) for w in workers.json())
+        probe, others = fleet[0], [d for _, d in fleet[1:]]
+
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+        page.goto(f"{url}/")
+        page.fill("input[name=name]", "dispatcher")
+        page.fill("input[name=password]", "dispatcher-demo")
+        page.click("button[type=submit]")
+        page.wait_for_selector(".conn-live", timeout=30_000)
+        page.wait_for_function(f"() => document.querySelectorAll('path.worker-marker').length === {len(fleet)}")
+        page.wait_for_function("() => document.querySelectorAll('path.order-marker').length > 0")
+
+        background = Background(url, token, others, args.report_interval, rng)
+        background.start()
         try:
-            run_cli("data", "migrate", env=env)
-            run_cli("data", "seed-demo", "--all-day", env=env)  # everyone on shift whenever the bench runs
-            token = run_cli("data", "create-user", "--role", "admin", "--name", "bench", env=env)
-            log = open(var / "console.log", "wb")
-            procs.append(subprocess.Popen([sys.executable, "-m", "console"], env=env, cwd=REPO, stdout=log, stderr=log))
-            url = f"http://127.0.0.1:{port}"
-            wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 30, "console")
-            workers = requests.get(f"{url}/api/v1/workers", headers={"Authorization": f"Bearer {token}"}, timeout=10)
-            fleet = sorted((w["id"], w["device_id"]) for w in workers.json())
-            probe, others = fleet[0], [d for _, d in fleet[1:]]
-
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-            page = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
-            page.goto(f"{url}/")
-            page.fill("input[name=name]", "dispatcher")
-            page.fill("input[name=password]", "dispatcher-demo")
-            page.click("button[type=submit]")
-            page.wait_for_selector(".conn-live", timeout=30_000)
-            page.wait_for_function(f"() => document.querySelectorAll('path.worker-marker').length === {len(fleet)}")
-            page.wait_for_function("() => document.querySelectorAll('path.order-marker').length > 0")
-
-            background = Background(url, token, others, args.report_interval, rng)
-            background.start()
             time.sleep(3)  # let the background load settle in
             samples, missed, share, per_batch, batches = measure(page, url, token, probe, args.samples, rng)
             browser.close()
         finally:
-            if background is not None:
-                background.stop.set()
-                background.join(5)
-            for p in reversed(procs):
-                p.terminate()
-                p.wait(10)
+            background.stop.set()
+            background.join(5)
     return Result(window_ms, samples, missed, share, per_batch, batches)
 
 
