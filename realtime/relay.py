@@ -83,11 +83,11 @@ class TeamDirectory:
         return self._teams.get(worker_id)
 
 
-def _flush(pending: Coalescer, emit: Emit, sent_ms: int, team_of: TeamOf | None) -> None:
-    """Emit the window's latest fix of each worker to the live room and to their team's room."""
+def _flush(pending: Coalescer, emit: Emit, wall_ms: Callable[[], int], team_of: TeamOf | None) -> None:
+    """Emit the window's latest fix of each worker to the live room and to their team's room, stamped `wall_ms()`."""
     if not len(pending):
         return
-    updates = pending.drain()
+    updates, sent_ms = pending.drain(), wall_ms()
     # A tuple, which JSON writes as the array a list is: python-socketio looks through a list (and a dict) item by
     # item for bytes before every emit, ~1,600 Python calls for a window of 150 fixes, not through a tuple
     # (bench/README.md, "Ingestion", ninth session). Nothing here is bytes.
@@ -237,7 +237,7 @@ def _relay_while_leader(
                 emit(RESYNC_EVENT, {"sent_ms": wall_ms()}, SCOPED_ROOM)
                 resync = None
         if now >= next_flush:
-            _flush(pending, emit, wall_ms(), team_of)
+            _flush(pending, emit, wall_ms, team_of)
             next_flush = now + window_s
         if now >= next_renew:
             if not bus.hold_lock(LEADER_LOCK, holder, LOCK_TTL_MS):
@@ -246,7 +246,7 @@ def _relay_while_leader(
                 # may have subscribed only after they were published (a takeover as Redis comes back); a console keeps
                 # the newer of two fixes. Not while Redis does not answer: the emit would wait on it or fail.
                 if bus.subscribers(SOCKETIO_CHANNEL) is not None:
-                    _flush(pending, emit, wall_ms(), team_of)
+                    _flush(pending, emit, wall_ms, team_of)
                 return listeners
             if resync is None:
                 listeners = bus.subscribers(SOCKETIO_CHANNEL) or listeners
