@@ -149,9 +149,11 @@
   // block nobody could read. After the map or a marker moves, a permanent label that would overlap one kept already
   // is hidden (label-crowded: still laid out, so it is measured the next time), the names of workers with an open
   // exception kept first, then the worker picked (the list, the map, an exception's name), then the other workers',
-  // then orders' numbers;
-  // hovering its marker shows it (label-front), and zooming in brings labels back as the markers come apart.
-  const crowd = { queued: false, hooked: null };
+  // then orders' numbers; within each of these, a label already shown before one that was hidden, so that a label
+  // drawn anew (a worker's status, an order's marker) or brought to the front by a hover does not take a shown one's
+  // place: names stay put on the wall while the markers do; hovering its marker shows a hidden label
+  // (label-front), and zooming in brings labels back as the markers come apart.
+  const crowd = { queued: false, hooked: null, shown: new Set() };
 
   function declutter() {
     crowd.queued = false;
@@ -170,15 +172,27 @@
     };
     for (const a of alerts.open.values()) alerted.add(labelOf(a.worker_id));
     const selected = labelOf(view.selected); // the worker the dispatcher picked comes next
+    const keys = new Map(); // a label's element -> its marker's key, which outlives a label drawn anew
+    for (const [id, marker] of fleet.markers) keyOf(keys, marker, "w" + id);
+    for (const [id, marker] of view.orderMarkers) keyOf(keys, marker, "o" + id);
     const rank = (el) => (alerted.has(el) ? 0 : el === selected ? 1 : el.classList.contains("worker-label") ? 2 : 3);
-    labels.sort((a, b) => rank(a) - rank(b)); // stable: the rest keep the order they were drawn in
+    const hidden = (el) => (crowd.shown.has(keys.get(el)) ? 0 : 1);
+    labels.sort((a, b) => rank(a) - rank(b) || hidden(a) - hidden(b)); // stable: then the order they were drawn in
     const kept = [];
+    crowd.shown = new Set();
     for (const el of labels) {
       const r = el.getBoundingClientRect();
       const clash = kept.some((k) => r.left < k.right && k.left < r.right && r.top < k.bottom && k.top < r.bottom);
       el.classList.toggle("label-crowded", clash);
-      if (!clash) kept.push(r);
+      if (!clash) { kept.push(r); crowd.shown.add(keys.get(el)); }
     }
+    window.outfield.declutters += 1;
+  }
+
+  function keyOf(keys, marker, key) {
+    const tip = marker.getTooltip();
+    const el = tip ? tip.getElement() : null;
+    if (el) keys.set(el, key);
   }
 
   // The worker the dispatcher picked: their name is kept before the other workers' among crowded labels.
@@ -1339,6 +1353,7 @@
       return [at.lat, at.lng];
     },
     fits: 0,
+    declutters: 0,  // passes over the crowded labels (tests wait for one)
     reasonText: reasonText,  // a server's English reason in the page's language (tests hold it to console/i18n.py's)
     workerMarker: workerMarker,
     orderMarker: function (feature, latlng) {

@@ -441,7 +441,8 @@ def zoom(page, way: str, *, until) -> None:
 def test_labels_of_crowded_workers_do_not_pile_up_and_come_back_on_hover_and_when_zoomed_in(page, console_server):
     """Tests that four workers standing 28 m apart, one above the other, show fewer names than four where the map is
     too small to part them (before, four names piled into an unreadable block), that no two names shown on the wall
-    overlap, that hovering a hidden one's marker shows its name, that picking a hidden one in the list shows theirs,
+    overlap, that hovering a hidden one's marker shows its name, that the names shown stay shown when the map moves
+    after a shown one was hovered, that picking a hidden one in the list shows theirs,
     that a hidden one who sends an SOS has their name shown first, and that zoomed in far enough all four show
     again."""
     admin = {"Authorization": f"Bearer {console_server.admin_token}"}
@@ -465,6 +466,16 @@ def test_labels_of_crowded_workers_do_not_pile_up_and_come_back_on_hover_and_whe
     page.wait_for_function(f"(n) => ({SHOWN_LABELS})({CROWD!r}).length === n", arg=len(shown) + 1, timeout=5_000)
     page.locator(f"path.worker-{hidden}").dispatch_event("mouseout")
     page.wait_for_function(f"(n) => ({SHOWN_LABELS})({CROWD!r}).length === n", arg=len(shown), timeout=5_000)
+    # Hovering a shown name brings its label to the front of the others; when the map moves after, the same names
+    # stay shown (before, the hovered name gave its place to a hidden one: names came and went on the wall).
+    front = ids[CROWD.index(shown[0])]
+    page.locator(f"path.worker-{front}").dispatch_event("mouseover")
+    page.locator(f"path.worker-{front}").dispatch_event("mouseout")
+    passes = page.evaluate("() => window.outfield.declutters")
+    page.focus(".leaflet-container")
+    page.keyboard.press("ArrowLeft")  # Leaflet pans the map: its labels are looked over again
+    page.wait_for_function("(n) => window.outfield.declutters > n", arg=passes, timeout=5_000)
+    assert sorted(page.evaluate(SHOWN_LABELS, CROWD)) == sorted(shown)
     # The dispatcher picks a worker whose name is hidden, in the list: their name is kept before the others'.
     chosen = next(name for name in CROWD if name not in shown)
     page.fill("#worker-search", chosen)
