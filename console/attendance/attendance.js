@@ -149,7 +149,12 @@
     return params;
   }
 
-  const minutes = (m) => (m ? `${Math.floor(m / 60)} h ${String(Math.round(m % 60)).padStart(2, "0")}` : "—");
+  // Minutes (a tenth at most) as "2 h 05", rounded to the minute first: 179.6 reads 3 h 00, not 2 h 60.
+  const minutes = (m) => {
+    if (!m) return "—";
+    const whole = Math.round(m);
+    return `${Math.floor(whole / 60)} h ${String(whole % 60).padStart(2, "0")}`;
+  };
 
   let timesheetsShown = ""; // the query whose rows the table shows
   let timesheetsAsked = ""; // the query of the latest read asked
@@ -188,7 +193,7 @@
     const tr = el("tr");
     tr.dataset.workerId = String(r.worker_id);
     tr.dataset.day = r.day;
-    tr.append(el("td", r.worker), el("td", r.team), el("td", r.day));
+    tr.append(el("td", r.worker), el("td", r.team), el("td", r.day, "day"));
     for (const k of ["planned_min", "worked_min", "on_site_min", "travel_min", "break_min", "overtime_min", "late_start_min", "early_leave_min"]) {
       tr.append(el("td", minutes(r[k]), "num"));
     }

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-from playwright.sync_api import Locator, expect
+from playwright.sync_api import Locator, Route, expect
 
 from tests.support.browser import hold_fetch, login
 from tests.support.consent import consent_all
@@ -402,6 +402,29 @@ def test_approving_a_day_redraws_its_row_without_adding_up_the_table_again(brows
         expect(row(theirs).locator("td").last).to_have_text("approved by admin")
         assert "was approved already" in page.text_content("#error")
         expect(row(mine).locator("td").last).to_have_text("approved by mia")
+    finally:
+        context.close()
+
+
+def test_the_timesheets_round_minutes_before_splitting_them_into_hours(browser, console_server, world):
+    """Tests that the timesheets read a figure of 179.6 minutes (the server gives tenths) as "3 h 00" and 59.5 as
+    "1 h 00": the page split them into hours first and read "2 h 60" and "0 h 60" (seen on the demo's breaks)."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+
+    def tenths(route: Route) -> None:
+        answer = route.fetch()
+        body = answer.json()
+        for row in body["rows"]:
+            row.update(planned_min=480.0, worked_min=179.6, on_site_min=59.5, travel_min=0.4, break_min=0.0)
+        route.fulfill(response=answer, json=body)
+
+    try:
+        page.route("**/api/v1/timesheets?*", tenths)
+        login(page, console_server, name="mia", password="manager-pw", path="/attendance/",
+              ready="#ts-table tbody tr[data-worker-id]")  # fmt: skip
+        cells = page.locator("#ts-table tbody tr[data-worker-id]").first.locator("td.num").all_text_contents()
+        assert cells[:5] == ["8 h 00", "3 h 00", "1 h 00", "0 h 00", "—"]
     finally:
         context.close()
 
