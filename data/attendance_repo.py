@@ -188,13 +188,13 @@ def counted_checks(session: Session, *, worker_id: int, start: datetime, end: da
         select(CheckinRow.order_id, CheckinRow.kind, CheckinRow.at).where(
             CheckinRow.worker_id == worker_id, CheckinRow.at >= start, CheckinRow.at < end,
             CheckinRow.review_status != "rejected",
-        )
+        ).order_by(CheckinRow.at, CheckinRow.id)
     )  # fmt: skip
     late = session.execute(
         select(LateEntryRow.order_id, LateEntryRow.kind, LateEntryRow.at).where(
             LateEntryRow.worker_id == worker_id, LateEntryRow.at >= start, LateEntryRow.at < end,
             LateEntryRow.status == "approved",
-        )
+        ).order_by(LateEntryRow.at, LateEntryRow.id)
     )  # fmt: skip
     checks = [CountedCheck(o, k, a, False) for o, k, a in phone] + [CountedCheck(o, k, a, True) for o, k, a in late]
     return sorted(checks, key=lambda c: c.at)

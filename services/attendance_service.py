@@ -10,7 +10,7 @@ stored values, asks them, stores, audits and emits the webhook events in the sam
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -404,6 +404,11 @@ class AttendanceService:
                 tz = day_zone(worker.zone, self._zone)
                 today = local_day(self._clock.now(), tz)
                 leaves = workers_repo.leaves_of(session, worker.id)
+                # The period's clock events and counted checks, read once for all its days (three statements a day
+                # were a fifth of a week's timesheets, bench/README.md "Timesheets"), unless every day is approved.
+                recorded: _Recorded | None = None
+                if any((worker.id, start + timedelta(days=n)) not in approvals for n in range((end - start).days + 1)):
+                    recorded = _Recorded.read(session, worker.id, day_bounds(start, tz)[0], day_bounds(end, tz)[1])
                 day = start
                 while day <= end:
                     waiting = sum(1 for e in pending if e.worker_id == worker.id and local_day(e.at, tz) == day)
@@ -415,18 +420,20 @@ class AttendanceService:
                                      "approved_at": at.isoformat(), "leave": figures.get("leave"),
                                      "day_over": True})  # fmt: skip
                     else:
-                        hours, clock_check = self._day_hours(session, worker, day)
+                        hours, clock_check = self._day_hours(session, worker, day, recorded)
                         if hours.planned_s or hours.started_at is not None:
                             rows.append(timesheet_row(worker, hours, None, waiting, clock_check,
                                                       leave=leave_on(leaves, day), day_over=day < today))  # fmt: skip
                     day += timedelta(days=1)
         return rows
 
-    def _day_hours(self, session: Session, worker: Worker, day: date) -> tuple[DayHours, str]:
-        """The day's figures, and what was doubtful about its clock events ("" when nothing)."""
+    def _day_hours(
+        self, session: Session, worker: Worker, day: date, recorded: _Recorded | None = None
+    ) -> tuple[DayHours, str]:
+        """The day's figures, and what was doubtful about its clock events ("" when nothing); `recorded`: the
+        worker's clock events and checks over a period holding the day, else the day's are read."""
         start, end = day_bounds(day, day_zone(worker.zone, self._zone))
-        clocks = attendance_repo.clock_events(session, worker_id=worker.id, start=start, end=end)
-        checks = attendance_repo.counted_checks(session, worker_id=worker.id, start=start, end=end)
+        clocks, checks = (recorded or _Recorded.read(session, worker.id, start, end)).between(start, end)
         visits: dict[int, Visit] = {}
         for c in checks:  # the first check-in and the last check-out of each order
             v = visits.get(c.order_id, Visit(c.order_id, None, None))
@@ -591,3 +598,25 @@ def _location(raw: Any) -> tuple[LatLon | None, float | None, datetime | None]:
         raise AttendanceInputError(Problem(exc.field or "location", exc.reason)) from None
     fix_time = _aware(raw["at"], "location.at") if raw.get("at") is not None else None
     return location, accuracy, fix_time
+
+
+@dataclass(frozen=True, slots=True)
+class _Recorded:
+    """A worker's clock events and counted checks in [start, end), oldest first: what their days' hours are
+    added up from, read once for a period of days."""
+
+    clocks: tuple[attendance_repo.ClockEvent, ...]
+    checks: tuple[attendance_repo.CountedCheck, ...]
+
+    @classmethod
+    def read(cls, session: Session, worker_id: int, start: datetime, end: datetime) -> _Recorded:
+        return cls(
+            tuple(attendance_repo.clock_events(session, worker_id=worker_id, start=start, end=end)),
+            tuple(attendance_repo.counted_checks(session, worker_id=worker_id, start=start, end=end)),
+        )
+
+    def between(
+        self, start: datetime, end: datetime
+    ) -> tuple[list[attendance_repo.ClockEvent], list[attendance_repo.CountedCheck]]:
+        """The clock events and checks in [start, end) (a day of the period), in their order."""
+        return [c for c in self.clocks if start <= c.at < end], [c for c in self.checks if start <= c.at < end]

@@ -131,6 +131,38 @@ def test_timesheets_count_local_days_and_the_real_hours_of_the_daylight_saving_s
     assert autumn["started_at"] == "2026-10-24T22:30:00+00:00" and autumn["ended_at"] == "2026-10-25T07:30:00+00:00"
 
 
+def test_a_periods_timesheets_are_its_days_timesheets_with_events_on_the_local_midnights(office: dict[str, Any]) -> None:
+    """Tests that the timesheets of three days read together are the three days read one at a time, for an evening
+    worker whose clock-out falls on local midnight (it starts the next day) and the day the clocks go forward in
+    the middle: the period's clock events are read once and shared out by local day, as each day reads its own."""
+    days = [date(2026, 3, 28), date(2026, 3, 29), date(2026, 3, 30)]
+    with session_scope(office["sessions"]) as session:
+        worker = workers_repo.add_worker(
+            session, name="Eve Evening", device_id="eve-evening", home_base=H, timezone="Europe/Monaco",
+            shifts=[Shift(tuple(range(7)), time(16), time(23, 59))],
+        )  # fmt: skip
+        clock_event(session, worker.id, "in", local(days[0], 16))
+        clock_event(session, worker.id, "out", local(days[1], 0))  # midnight: the 29th's
+        clock_event(session, worker.id, "in", local(days[1], 16, 5))
+        clock_event(session, worker.id, "out", local(days[1], 23, 59))
+        clock_event(session, worker.id, "in", local(days[2], 15, 55))
+        clock_event(session, worker.id, "out", local(days[2], 22))
+    client, manager = office["client"], office["manager"]
+    office["clock"].advance(31 * 86_400)  # 2 April: the three days are over
+
+    def rows(start: date, end: date) -> list[dict[str, Any]]:
+        answer = client.get(f"/api/v1/timesheets?from={start}&to={end}&format=json", headers=manager)
+        assert answer.status_code == 200, answer.get_json()
+        return [r for r in answer.get_json()["rows"] if r["worker_id"] == worker.id]
+
+    period = rows(days[0], days[2])
+    assert period == [row for day in days for row in rows(day, day)]
+    assert [(r["day"], r["missing_clock_out"]) for r in period] == [
+        ("2026-03-28", True), ("2026-03-29", False), ("2026-03-30", False)
+    ]  # fmt: skip
+    assert period[2]["worked_min"] == 365.0 and period[2]["late_start_min"] == 0.0
+
+
 def test_the_day_page_and_the_plan_page_open_on_the_offices_today_after_utc_midnight_differs(
     office: dict[str, Any],
 ) -> None:
