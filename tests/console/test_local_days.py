@@ -131,7 +131,9 @@ def test_timesheets_count_local_days_and_the_real_hours_of_the_daylight_saving_s
     assert autumn["started_at"] == "2026-10-24T22:30:00+00:00" and autumn["ended_at"] == "2026-10-25T07:30:00+00:00"
 
 
-def test_a_periods_timesheets_are_its_days_timesheets_with_events_on_the_local_midnights(office: dict[str, Any]) -> None:
+def test_a_periods_timesheets_are_its_days_timesheets_with_events_on_the_local_midnights(
+    office: dict[str, Any],
+) -> None:
     """Tests that the timesheets of three days read together are the three days read one at a time, for an evening
     worker whose clock-out falls on local midnight (it starts the next day) and the day the clocks go forward in
     the middle: the period's clock events are read once and shared out by local day, as each day reads its own."""
