@@ -9,12 +9,13 @@ Two sets of trips:
    report as an accepted fix. Then `services.travel_learning.trips_of_period` cuts the days into
    trips and `evaluate` fits the time-of-day factors on three days in four and measures the ETA
    error on the fourth, against the Monaco road times (OSRM; `python -m routing build-roads`).
-   The simulator drives every route in exactly the road network's time at every hour (no traffic,
-   no time-of-day variation), so the factors can only learn how detected trips differ from the
-   routes' times (the stop radius cut off both ends, the report interval), not rush hour.
+   The simulator drives with the demo town's rush hours (`realtime.simulator.DEMO_RUSH_HOURS`, as
+   `python -m realtime simulate` does): a drive takes its road route's time times the slowdown of
+   the hour it sets off in. The table sets the factors learned beside those slowdowns.
 2. A real GPX day: `data/datasets/gpx/around-visnjan-with-car.gpx`, a car drive in Istria, read
-   with `data.gpx_import.read_gpx` and cut into trips by `dispatch.trajectory.detect_trips`. No road
-   network is built there, so the base estimate is `routing.travel.StraightLine()`.
+   with `data.gpx_import.read_gpx` and cut into trips by `dispatch.trajectory.detect_trips` at its
+   stops of a minute or more (`GPX_STOPS`: the drive's three stops last 62-126 s, below the fleet's
+   five minutes). No road network is built there, so the base estimate is `routing.travel.StraightLine()`.
 
 Prints a Markdown table; nothing asserts on the figures. With --write, the table replaces the
 "## Learned travel times" section of bench/README.md.
@@ -47,8 +48,8 @@ from data.migrate import migrate  # noqa: E402
 from data.scenario import seed_demo  # noqa: E402
 from dispatch.geo import haversine_m  # noqa: E402
 from dispatch.positions import Position  # noqa: E402
-from dispatch.trajectory import Trip, detect_trips  # noqa: E402
-from realtime.simulator import Simulator, SimWorker  # noqa: E402
+from dispatch.trajectory import StopParams, Trip, detect_trips  # noqa: E402
+from realtime.simulator import DEMO_RUSH_HOURS, Simulator, SimWorker, Traffic  # noqa: E402
 from routing.learned import EtaError, eta_errors, fit_factors, observations, road_estimate  # noqa: E402
 from routing.travel import StraightLine, TravelTimes, make_travel_times  # noqa: E402
 from services.travel_learning import LearningReport, evaluate, trips_of_period  # noqa: E402
@@ -58,17 +59,17 @@ FIRST_DAY = date(2026, 11, 2)  # a Monday
 REPORT_INTERVAL_S = 10.0
 """Seconds between a simulated phone's reports: the demo's at ten times speed (`max(5, speed)`)."""
 READING = (
-    "Reading: the demo's simulator drives every route in exactly the road network's time, at every hour "
-    "(`realtime/simulator.py`: no traffic, no time-of-day variation), so the factors come out flat, close to 1, "
-    "and the error is small both ways; what they pick up is presumably the few seconds by which a detected trip "
-    "differs from its route's time (it runs from a stop's last fix to the next stop's first, with a report every "
-    "10 s), not rush hour. The demo cannot show a rush hour being "
-    "learned until its simulator drives slower at some hours. The GPX day is estimated by the straight line "
-    "because no road network is built for Istria (the OSRM extract is Monaco's only). Its one drive is a round "
-    "trip that ends where it began, which no origin-to-destination time can estimate, and one trip is far below "
-    "`fit_factors`'s minimum of 30: nothing is learned from it."
+    "Reading: the demo's simulator drives each route in its road time times the slowdown of the hour it sets off "
+    "in (`realtime.simulator.DEMO_RUSH_HOURS`, made up for the demo: no traffic data of Monaco ships), so the "
+    "factors should find those slowdowns. Each comes out the same 2 % above its hour's slowdown, as the factors "
+    "of the simulator without traffic came out 1.02 at every hour: presumably how a detected trip, from a stop's "
+    "last fix to the next stop's first with a report every 10 s, differs from its route's time. The GPX day is estimated by the straight line because no road network is built for Istria (the "
+    "OSRM extract is Monaco's only), and its few trips are far below `fit_factors`'s minimum of 30: nothing is "
+    "learned from it."
 )
 GPX_FILE = REPO / "data" / "datasets" / "gpx" / "around-visnjan-with-car.gpx"
+GPX_STOPS = StopParams(min_duration_s=60.0)
+"""The GPX drive's stops last one to two minutes: cut there, its legs between them are the trips."""
 
 
 def simulate_days(url: str, *, days: int, seed: int, travel: TravelTimes) -> int:
@@ -87,6 +88,7 @@ def simulate_days(url: str, *, days: int, seed: int, travel: TravelTimes) -> int
     sim = Simulator(
         [SimWorker(w.device_id, w.home_base) for w in demo if w.home_base is not None],
         destinations, travel, random.Random(seed), start, report_interval_s=REPORT_INTERVAL_S,
+        traffic=Traffic(DEMO_RUSH_HOURS, zone=zone),
     )  # fmt: skip
     stored = 0
     for hour in range(1, days * 24 + 1):
@@ -120,6 +122,17 @@ def factors_line(report: LearningReport) -> str:
         for h, (f, n) in enumerate(zip(report.factors.by_hour, report.factors.trips_by_hour, strict=True))
     ]
     return ", ".join(hours)
+
+
+def against_slowdowns(report: LearningReport) -> str:
+    """Each hour's learned factor over the simulator's slowdown of that hour: how much of the rush hour was found."""
+    if report.factors is None:
+        return "nothing learned"
+    ratios = [f / slow for f, slow in zip(report.factors.by_hour, DEMO_RUSH_HOURS, strict=True)]
+    rush = [h for h, slow in enumerate(DEMO_RUSH_HOURS) if slow > 1.0]
+    return f"learned ÷ slowdown {min(ratios):.2f}-{max(ratios):.2f} over the 24 hours, " + ", ".join(
+        f"{h:02d}h {report.factors.by_hour[h]:.2f} for {DEMO_RUSH_HOURS[h]:.2f}" for h in rush
+    )
 
 
 def gpx_trip_line(trip: Trip, line: StraightLine) -> str:
@@ -164,7 +177,7 @@ def main() -> None:
                  latitude=p.latitude, longitude=p.longitude, speed_mps=p.speed_mps, altitude_m=p.elevation_m)
         for p in points if p.time is not None
     ]  # fmt: skip
-    detected = detect_trips(track)
+    detected = detect_trips(track, GPX_STOPS)
     gpx_trips = observations(detected)
     line = StraightLine()
     gpx_before = eta_errors(gpx_trips, road_estimate(line))
@@ -187,6 +200,8 @@ def main() -> None:
         f"| {error_cell(gpx.before)} | {error_cell(gpx.after)} |",
         "",
         f"Demo factors by hour ({TIMEZONE}; factor (trips)), fitted on all its trips: {factors_line(demo)}.",
+        "",
+        f"Against the simulator's slowdowns (`DEMO_RUSH_HOURS`): {against_slowdowns(demo)}.",
         "",
         f"GPX day: {len(track)} fixes; {factors_line(gpx)}; its error is the straight line's alone, on every trip.",
         *(gpx_trip_line(t, line) for t in detected),

@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import requests
@@ -48,6 +48,8 @@ class DemoWorld:
     calendars: Mapping[str, Worker]
     destinations: tuple[LatLon, ...]
     orders_today: int
+    zone: tzinfo = UTC
+    """The office's time zone: the one the demo's shifts and rush hours are read in."""
 
     def on_duty(self, device_id: str, at: datetime) -> bool:
         """Whether that phone sends at `at`: only on shift (± the grace the server keeps fixes in), as a real one."""
@@ -100,6 +102,7 @@ def demo_world(workers: Any, sites: Any, orders: Any, *, zone: tzinfo, today_at:
         calendars=calendars,
         destinations=tuple(places[i] for i in sorted(order_sites) if i in places),
         orders_today=today,
+        zone=zone,
     )
 
 

@@ -22,7 +22,7 @@ from dispatch.clock import Clock
 from dispatch.geo import LatLon
 from realtime.sim_roads import Roads
 from realtime.sim_staff import FieldStaff, StaffOptions
-from realtime.simulator import Report, Simulator, SimWorker
+from realtime.simulator import Report, Simulator, SimWorker, Traffic
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,7 @@ def run(
     sos: tuple[str, float] | None = None,
     low_battery_device: str | None = None,
     on_duty: Callable[[str, datetime], bool] | None = None,
+    traffic: Traffic | None = None,
 ) -> Simulator:
     """Simulate `workers` from `clock.now()` on and post their reports to `{base_url}/osmand` each tick.
 
@@ -119,7 +120,8 @@ def run(
     `clock` sets the simulated time (a ScaledClock speeds the demo up); `seed` makes the movements
     repeatable. `stamp` maps simulated fix times to the times sent (e.g. `ScaledClock.to_base`).
     With `staff`, the workers also act out the orders assigned to them (`FieldStaff`), their action
-    times stamped the same way. `sos` and `low_battery_device` make the demo's alerts (see `Simulator`).
+    times stamped the same way. `sos` and `low_battery_device` make the demo's alerts, `traffic` its rush hours
+    (see `Simulator`).
     `on_duty(device_id, fix_time)` (the time sent) says whether that phone is switched on: a worker off
     shift sends nothing, as a phone whose tracking is off.
     Returns the simulator when stopped, for inspection in tests.
@@ -134,7 +136,7 @@ def run(
     url = base_url.rstrip("/") + "/osmand"
     simulator = Simulator(
         workers, destinations, travel, random.Random(seed), clock.now(), report_interval_s=report_interval_s,
-        sos=sos, low_battery_device=low_battery_device,
+        sos=sos, low_battery_device=low_battery_device, traffic=traffic,
     )  # fmt: skip
     outbox = Outbox()
     field_staff = None

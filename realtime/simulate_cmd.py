@@ -4,8 +4,8 @@ Wiring only. Everything comes from the server over HTTP with the API token the s
 (`OUTFIELD_SIM_TOKEN_FILE`, a file holding it, or `OUTFIELD_SIM_TOKEN`; `./run demo` makes one with
 `python -m data create-token --name simulator --replace --out var/simulator.token`): the registered
 workers whose device ids start with the demo prefix, the sites of the work orders, and the road paths
-between them (`realtime.sim_api`); movement comes from `realtime.simulator`; every report goes through
-the real `/osmand` endpoint, as a phone's would. The workers work the orders assigned to them today
+between them (`realtime.sim_api`); movement comes from `realtime.simulator`, with the demo town's rush hours
+(`DEMO_RUSH_HOURS`, on the office's clock); every report goes through the real `/osmand` endpoint, as a phone's would. The workers work the orders assigned to them today
 through the push-link field API (`realtime.sim_staff`), with links issued to the token's user. At exit
 the simulator ends its token (`DELETE /api/v1/tokens/current`). It imports neither `data` nor `routing`
 (an import-linter contract in pyproject.toml says so).
@@ -30,6 +30,7 @@ from dispatch.clock import ScaledClock, SystemClock
 from realtime.sim_api import DEMO_PREFIX, DemoWorld, HttpRoads, OfficeApi
 from realtime.sim_main import run
 from realtime.sim_staff import Failure, FieldApi, StaffOptions
+from realtime.simulator import DEMO_RUSH_HOURS, Traffic
 
 log = logging.getLogger("outfield.simulator")
 BASE_REPORT_INTERVAL_S = 5.0
@@ -120,6 +121,7 @@ def simulate(config: SimConfig) -> int:
         run(base_url=base_url, workers=list(world.workers), destinations=world.destinations,
             travel=HttpRoads(office.route), clock=clock, seed=config.seed, stop=stop, stamp=clock.to_base,
             session=http, report_interval_s=max(BASE_REPORT_INTERVAL_S, speed), staff=staff, on_duty=world.on_duty,
+            traffic=Traffic(DEMO_RUSH_HOURS, zone=world.zone),
             **demo_alerts([w.device_id for w in world.workers]))  # fmt: skip
     finally:
         if not (isinstance(world, Failure) and world.status in (401, 403)):

@@ -12,7 +12,7 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import Enum
 
 from dispatch.geo import EARTH_RADIUS_M, LatLon, haversine_m
@@ -32,6 +32,37 @@ MIN_TRIP_M = 50.0
 
 _UNTIL_RELEASED = datetime.max.replace(tzinfo=UTC)
 """The end of a stay at a site a worker was sent to: they stay until `wander` or the next `go_to`."""
+
+
+DEMO_RUSH_HOURS = (
+    1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0,  # 00-06 h: free flow
+    1.2, 1.45, 1.2,  # 07-09 h: the morning rush, worst from 8 to 9
+    1.0, 1.0, 1.1, 1.1,  # 10-13 h: lunch
+    1.0, 1.0, 1.0,  # 14-16 h
+    1.25, 1.35, 1.15,  # 17-19 h: the evening rush
+    1.0, 1.0, 1.0, 1.0,  # 20-23 h
+)  # fmt: skip
+"""The demo town's traffic: how much longer than the road network's free-flow time a drive takes, by the local hour
+it sets off in. Made up for the demo (no traffic data of Monaco ships), so that the fleet's trips carry a rush hour
+for `routing.learned` to learn; bench/learned_travel.py compares what it learns with these."""
+
+
+@dataclass(frozen=True, slots=True)
+class Traffic:
+    """How much longer than the road route's time a drive takes, by the hour (0-23, in `zone`) it sets off in."""
+
+    slowdown_by_hour: tuple[float, ...]
+    zone: tzinfo = UTC
+
+    def __post_init__(self) -> None:
+        if len(self.slowdown_by_hour) != 24:
+            raise ValueError(f"slowdown_by_hour needs 24 values, one per hour, not {len(self.slowdown_by_hour)}")
+        if not all(math.isfinite(f) and 0.2 <= f <= 5.0 for f in self.slowdown_by_hour):
+            raise ValueError("every slowdown must be a number from 0.2 to 5")
+
+    def slowdown_at(self, at: datetime) -> float:
+        """The slowdown of a drive that sets off at `at` (aware)."""
+        return self.slowdown_by_hour[at.astimezone(self.zone).hour]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +113,8 @@ class _WorkerState:
     route: Route | None = None
     destination: LatLon | None = None
     bearing_deg: float = 0.0
+    slowdown: float = 1.0
+    """The current drive's time over its road route's (`Traffic` at the hour it set off)."""
     sent: bool = False
     """Driving to (or standing at) a place given by `go_to`, rather than one picked at random."""
 
@@ -100,6 +133,9 @@ class Simulator:
 
     `go_to` sends one worker somewhere (a work order's site): they drive there from wherever they
     are and stay, working, until `wander` lets them pick random destinations again.
+
+    With `traffic`, a drive takes its road route's time times the slowdown of the hour it sets off in, along the
+    same roads (its fixes spread over the longer time, its speeds lower); without, the route's time.
     """
 
     def __init__(
@@ -113,6 +149,7 @@ class Simulator:
         dwell_s: tuple[float, float] = (300, 900),
         sos: tuple[str, float] | None = None,
         low_battery_device: str | None = None,
+        traffic: Traffic | None = None,
     ) -> None:
         """`sos` = (device id, seconds after `start`): that phone sends one SOS alarm then (the demo's alerts);
         `low_battery_device` starts at `DEMO_LOW_BATTERY_PCT`."""
@@ -131,6 +168,7 @@ class Simulator:
         self._travel = travel
         self._interval = timedelta(seconds=report_interval_s)
         self._dwell_s = dwell_s
+        self._traffic = traffic
         self._now = start
         self._sos = sos
         self._sos_sent = False
@@ -215,7 +253,7 @@ class Simulator:
     def _point(self, state: _WorkerState, at: datetime) -> LatLon:
         """Where the worker is at `at` (the phase containing `at` already reached), without GPS error."""
         if state.phase is _Phase.DRIVE and state.route is not None:
-            return state.route.position_at((at - state.phase_start).total_seconds())[0]
+            return state.route.position_at((at - state.phase_start).total_seconds() / state.slowdown)[0]
         return state.site
 
     def _report(self, state: _WorkerState, at: datetime) -> Report:
@@ -223,7 +261,8 @@ class Simulator:
         rng = state.rng
         if state.phase is _Phase.DRIVE and state.route is not None:
             elapsed_s = (at - state.phase_start).total_seconds()
-            point, bearing, speed_mps = state.route.position_at(elapsed_s)
+            point, bearing, road_speed_mps = state.route.position_at(elapsed_s / state.slowdown)
+            speed_mps = road_speed_mps / state.slowdown
             state.bearing_deg = bearing
         else:
             point, speed_mps = _jitter(state.site, rng), 0.0
@@ -280,10 +319,11 @@ class Simulator:
             )
         state.route = route
         state.destination = destination
+        state.slowdown = self._traffic.slowdown_at(at) if self._traffic is not None else 1.0
         state.phase = _Phase.DRIVE
         state.phase_start = at
         # A zero-length drive still ends after a moment, so the cycle always moves time forward.
-        state.phase_end = at + timedelta(seconds=max(route.duration_s, 1.0))
+        state.phase_end = at + timedelta(seconds=max(route.duration_s * state.slowdown, 1.0))
 
 
 def _pick(rng: random.Random, destinations: Sequence[LatLon], here: LatLon) -> int:

@@ -16,7 +16,7 @@ import requests
 from dispatch.geo import LatLon, haversine_m
 from dispatch.road_path import RoadRoute
 from realtime.sim_main import MPS_TO_KNOTS, Outbox, osmand_params, run
-from realtime.simulator import Report, Simulator, SimWorker
+from realtime.simulator import Report, Simulator, SimWorker, Traffic
 from routing.travel import OsrmRoads, StraightLine, TravelTimes
 from tests.routing.network import (
     CRUISE_TERMINAL,
@@ -245,6 +245,45 @@ def test_without_a_road_route_workers_drive_straight_at_8_mps() -> None:
     moving = [r for r in reports if r.speed_mps > 0]
     assert moving
     assert {r.speed_mps for r in moving} == {8.0}
+
+
+RUSH_AT_8 = Traffic(tuple(1.5 if h == 8 else 1.0 for h in range(24)))  # UTC hours: START is 08:00 UTC
+
+
+def test_in_a_rush_hour_a_drive_takes_its_slowdown_times_longer_along_the_same_way() -> None:
+    """Tests that a worker sent at 08:10, whose hour is 1.5 times slower, drives the straight line at 8 / 1.5 m/s
+    and arrives after 1.5 times its time (not before 1.45 times), on the same line; and that a drive set off at
+    10:00 goes at 8 m/s again."""
+    sim = Simulator([WORKERS[0]], SITES, NoRoads(), random.Random(1), START, dwell_s=(60, 60), traffic=RUSH_AT_8)
+    sent_at = START + timedelta(minutes=10)
+    sim.step(sent_at)
+    sim.go_to("sim-1", NICE_PORT, sent_at)
+    here = sim.step(sent_at + timedelta(seconds=5))[0]
+    origin = LatLon(here.latitude, here.longitude)
+    road_s = haversine_m(origin, NICE_PORT) / 8.0
+    drive = sim.step(sent_at + timedelta(seconds=road_s * 1.6))
+    moving = [r for r in drive if r.speed_mps > 0]
+    assert {r.speed_mps for r in moving} == {round(8.0 / 1.5, 2)}
+    arrived = next(r.fix_time for r in drive if r.speed_mps == 0)
+    assert road_s * 1.45 <= (arrived - sent_at).total_seconds() <= road_s * 1.5 + 10
+    assert all(
+        haversine_m(LatLon(r.latitude, r.longitude), origin) + haversine_m(LatLon(r.latitude, r.longitude), NICE_PORT)
+        <= haversine_m(origin, NICE_PORT) + 15
+        for r in moving
+    )  # on the way, not beside it
+    later = START + timedelta(hours=2)
+    sim.step(later)
+    sim.go_to("sim-1", POUND_FONTVIEILLE, later)
+    assert {r.speed_mps for r in sim.step(later + timedelta(seconds=60)) if r.speed_mps > 0} == {8.0}
+
+
+def test_traffic_needs_one_slowdown_per_hour_within_reason() -> None:
+    """Tests that a traffic profile of 23 hours, or with a slowdown of 0 or 10, is refused naming what is wrong."""
+    with pytest.raises(ValueError, match="24 values"):
+        Traffic((1.0,) * 23)
+    for bad in (0.0, 10.0, float("nan")):
+        with pytest.raises(ValueError, match="from 0.2 to 5"):
+            Traffic((1.0,) * 23 + (bad,))
 
 
 def test_a_worker_sent_somewhere_turns_there_mid_drive_and_stays_until_let_go() -> None:
