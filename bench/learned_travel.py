@@ -9,7 +9,7 @@ Two sets of trips:
    report as an accepted fix. Then `services.travel_learning.trips_of_period` cuts the days into
    trips and `evaluate` fits the time-of-day factors on three days in four and measures the ETA
    error on the fourth, against the Monaco road times (OSRM; `python -m routing build-roads`).
-   The simulator drives with the demo town's rush hours (`realtime.simulator.DEMO_RUSH_HOURS`, as
+   The simulator drives with the demo town's rush hours (`dispatch.traffic.DEMO_RUSH_HOURS`, as
    `python -m realtime simulate` does): a drive takes its road route's time times the slowdown of
    the hour it sets off in. The table sets the factors learned beside those slowdowns.
 2. A real GPX day: `data/datasets/gpx/around-visnjan-with-car.gpx`, a car drive in Istria, read
@@ -48,8 +48,9 @@ from data.migrate import migrate  # noqa: E402
 from data.scenario import seed_demo  # noqa: E402
 from dispatch.geo import haversine_m  # noqa: E402
 from dispatch.positions import Position  # noqa: E402
+from dispatch.traffic import DEMO_RUSH_HOURS, Traffic  # noqa: E402
 from dispatch.trajectory import StopParams, Trip, detect_trips  # noqa: E402
-from realtime.simulator import DEMO_RUSH_HOURS, Simulator, SimWorker, Traffic  # noqa: E402
+from realtime.simulator import Simulator, SimWorker  # noqa: E402
 from routing.learned import EtaError, eta_errors, fit_factors, observations, road_estimate  # noqa: E402
 from routing.travel import StraightLine, TravelTimes, make_travel_times  # noqa: E402
 from services.travel_learning import LearningReport, evaluate, trips_of_period  # noqa: E402
@@ -60,7 +61,7 @@ REPORT_INTERVAL_S = 10.0
 """Seconds between a simulated phone's reports: the demo's at ten times speed (`max(5, speed)`)."""
 READING = (
     "Reading: the demo's simulator drives each route in its road time times the slowdown of the hour it sets off "
-    "in (`realtime.simulator.DEMO_RUSH_HOURS`, made up for the demo: no traffic data of Monaco ships), so the "
+    "in (`dispatch.traffic.DEMO_RUSH_HOURS`, made up for the demo: no traffic data of Monaco ships), so the "
     "factors should find those slowdowns. Each comes out the same 2 % above its hour's slowdown, as the factors "
     "of the simulator without traffic came out 1.02 at every hour: presumably how a detected trip, from a stop's "
     "last fix to the next stop's first with a report every 10 s, differs from its route's time. The GPX day is estimated by the straight line because no road network is built for Istria (the "

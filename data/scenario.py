@@ -56,6 +56,7 @@ from dispatch.positions import Position
 from dispatch.privacy import ConsentSource, ConsentState
 from dispatch.road_path import RoadRoute
 from dispatch.sites import Site
+from dispatch.traffic import DEMO_RUSH_HOURS, Traffic
 from dispatch.workers import END_OF_DAY, Shift, Worker
 from routing.day import DayProblem, datetime_of
 from routing.plan import Plan
@@ -754,6 +755,7 @@ def seed_history(
     iterations: int = HISTORY_PLAN_ITERATIONS,
     realism: FieldRealism = FIELD_REALISM,
     reached: Collection[str] | None = None,
+    rush_hours: tuple[float, ...] | None = DEMO_RUSH_HOURS,
 ) -> list[date]:
     """Store the `days` days before `today` as worked to their end, oldest first. Each day's orders (drawn for that
     day, references `DEMO-<day>-past-NNN`) were planned by the office (`routing.solve` over `travel`'s times, straight
@@ -764,8 +766,12 @@ def seed_history(
     the phones' fixes follow the roads. An order not done by the day's end (unplanned, given up, or left) is cancelled
     then by the dispatcher. A day already stored is left as it is. The workers are `seed_demo`'s, on the rota
     `round_the_clock` says (the one today's demo uses), their paper consent recorded before the first day. Returns
-    the days stored. `reached` is `seed_demo`'s.
+    the days stored. `reached` is `seed_demo`'s. The drives also take the `rush_hours` slowdown of the hour they set
+    off in on the office's clock (`dispatch.traffic`; the plans do not know it), unless `realism` has its own traffic
+    or `rush_hours` is None: `python -m console learn-travel` finds them in the phones' tracks.
     """
+    if rush_hours is not None and realism.traffic is None:
+        realism = replace(realism, traffic=Traffic(rush_hours, zone=zone))
     stored: list[date] = []
     first = today - timedelta(days=days)
     for back in range(days, 0, -1):

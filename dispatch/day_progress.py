@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta
 from dispatch.geo import LatLon, haversine_m
 from dispatch.orders import OrderStatus, TimeWindow
 from dispatch.road_path import RoadRoute
+from dispatch.traffic import Traffic
 from dispatch.workers import Shift
 
 S = OrderStatus
@@ -225,7 +226,8 @@ class FieldRealism:
     slower than the road network's free flow); a service the plan's time times another (`service_spread`); a share of
     the workers set off late by a few minutes (`late_start_share`, up to `late_start_s`); a share of the visits is
     given up on site (`fail_share`, after a few minutes, with one of `fail_reasons`); a worker stops taking visits they
-    could not reach before their shift's end plus `overtime` (those stay theirs, undone)."""
+    could not reach before their shift's end plus `overtime` (those stay theirs, undone). With `traffic`, a drive also
+    takes the slowdown of the hour it sets off in (the town's rush hours), which the plan did not know."""
 
     drive_bias: float = 0.08
     drive_spread: float = 0.2
@@ -235,6 +237,7 @@ class FieldRealism:
     fail_share: float = 0.03
     fail_reasons: tuple[str, ...] = ("customer not at home", "part not in the van", "site closed on arrival")
     overtime: timedelta = timedelta(minutes=30)
+    traffic: Traffic | None = None
 
 
 FIELD_REALISM = FieldRealism()
@@ -271,6 +274,8 @@ def worked_as_planned(
                 free = max(free, route.break_at - LUNCH_EARLY) + BREAK
             drive = stop.drive * rng.lognormvariate(realism.drive_bias, realism.drive_spread)
             depart = max(free, stop.arrive - stop.drive)
+            if realism.traffic is not None:
+                drive *= realism.traffic.slowdown_at(depart)
             arrive = depart + drive
             if arrive > route.shift_end + realism.overtime:  # this one and the rest are left for another day
                 progress.extend(

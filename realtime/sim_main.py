@@ -20,9 +20,10 @@ import requests
 
 from dispatch.clock import Clock
 from dispatch.geo import LatLon
+from dispatch.traffic import Traffic
 from realtime.sim_roads import Roads
 from realtime.sim_staff import FieldStaff, StaffOptions
-from realtime.simulator import Report, Simulator, SimWorker, Traffic
+from realtime.simulator import Report, Simulator, SimWorker
 
 log = logging.getLogger(__name__)
 

@@ -27,10 +27,10 @@ from typing import Any
 import requests
 
 from dispatch.clock import ScaledClock, SystemClock
+from dispatch.traffic import DEMO_RUSH_HOURS, Traffic
 from realtime.sim_api import DEMO_PREFIX, DemoWorld, HttpRoads, OfficeApi
 from realtime.sim_main import run
 from realtime.sim_staff import Failure, FieldApi, StaffOptions
-from realtime.simulator import DEMO_RUSH_HOURS, Traffic
 
 log = logging.getLogger("outfield.simulator")
 BASE_REPORT_INTERVAL_S = 5.0

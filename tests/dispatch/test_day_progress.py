@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from dispatch.day_progress import (
@@ -20,6 +21,7 @@ from dispatch.day_progress import (
 from dispatch.geo import LatLon, haversine_m
 from dispatch.orders import OrderStatus, TimeWindow
 from dispatch.road_path import RoadRoute
+from dispatch.traffic import Traffic
 from dispatch.workers import END_OF_DAY, Shift
 
 DAY = date(2025, 3, 3)
@@ -149,6 +151,16 @@ def test_a_day_worked_exactly_as_planned_keeps_the_plans_times_order_and_break()
         (at(8), at(8, 10), at(8, 40)), (at(9, 50), at(10), at(10, 30)), (at(14, 50), at(15), at(15, 30)),
     ]  # fmt: skip
     assert [t.origin for t in day.trips] == [HOME, SITE_A, SITE_B] and day.places[1] == SITE_C
+
+
+def test_in_the_towns_rush_hour_a_drive_takes_longer_than_the_plan_said() -> None:
+    """Tests that with traffic 1.5 times slower from 9:00 to 9:59 (the plan's times are free flow), the drive set off
+    at 9:50 takes 15 minutes, not 10, so the visit begins at 10:05, while the drives of 8:00 and 14:50 keep theirs."""
+    rush = Traffic(tuple(1.5 if h == 9 else 1.0 for h in range(24)), zone=UTC)
+    day = worked_as_planned([PLANNED], assigned_at=at(6), rng=random.Random(0), realism=replace(EXACT, traffic=rush))
+    assert [(t.depart, t.arrive) for t in day.trips] == [
+        (at(8), at(8, 10)), (at(9, 50), at(10, 5)), (at(14, 50), at(15)),
+    ]  # fmt: skip
 
 
 def test_a_break_taken_when_free_delays_a_visit_planned_right_after_it() -> None:

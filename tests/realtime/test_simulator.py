@@ -15,8 +15,9 @@ import requests
 
 from dispatch.geo import LatLon, haversine_m
 from dispatch.road_path import RoadRoute
+from dispatch.traffic import Traffic
 from realtime.sim_main import MPS_TO_KNOTS, Outbox, osmand_params, run
-from realtime.simulator import Report, Simulator, SimWorker, Traffic
+from realtime.simulator import Report, Simulator, SimWorker
 from routing.travel import OsrmRoads, StraightLine, TravelTimes
 from tests.routing.network import (
     CRUISE_TERMINAL,
