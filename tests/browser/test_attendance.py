@@ -315,7 +315,7 @@ def test_the_timesheets_say_leave_nothing_recorded_and_a_day_not_over_instead_of
     """Tests that the manager's timesheets flag the days a worker was on leave ("on leave (sick)") and the days that are
     over with shifts planned and nothing recorded ("nothing recorded"), and that today reads "day not over" with no
     Approve button: the server refuses to approve a day that is not over, and the page offered it anyway."""
-    today = datetime.now(ZoneInfo("Europe/Monaco")).date()  # the office's day (OUTFIELD_TIMEZONE's default)
+    today = datetime.now(ZoneInfo(console_server.env["OUTFIELD_TIMEZONE"])).date()  # the test server office's day
     away = [str(today - timedelta(days=2)), str(today - timedelta(days=1))]
     bo = world["bo"]["id"]
     leave = requests.post(f"{world['url']}/api/v1/workers/{bo}/leaves", json={"start": away[0], "end": away[1], "reason": "sick"},
@@ -374,7 +374,7 @@ def test_approving_a_day_redraws_its_row_without_adding_up_the_table_again(brows
     """Tests that the manager's Approve on a day that is over turns that row into "approved by mia" without the page
     reading the period's timesheets again (it did after every click: seconds each for a month of a large team), and
     that a day someone approved meanwhile is answered with the reason and the table read again, naming who did."""
-    today = datetime.now(ZoneInfo("Europe/Monaco")).date()  # the office's day (OUTFIELD_TIMEZONE's default)
+    today = datetime.now(ZoneInfo(console_server.env["OUTFIELD_TIMEZONE"])).date()  # the test server office's day
     zed = world["zed"]["id"]
     mine, theirs = str(today - timedelta(days=3)), str(today - timedelta(days=4))
     context = browser.new_context(viewport={"width": 1300, "height": 900})
