@@ -205,6 +205,25 @@ def test_the_demos_history_is_the_days_before_worked_to_their_end_with_the_phone
     assert again == fixes
 
 
+def test_the_demos_past_days_drive_slower_in_the_towns_rush_hours(session: Session) -> None:
+    """Tests that a past day seeded with drives three times slower from noon on the office's clock (rush hours the
+    plan does not know) has a far larger share of its afternoon visits begun late against the plan than of its
+    morning ones: the slowdown reaches the worked day."""
+    afternoon_rush = (1.0,) * 12 + (3.0,) * 12
+    (day,) = seed_history(session, seed=0, today=date(2025, 3, 5), zone=MONACO, days=1, workers=10, orders=40,
+                          rush_hours=afternoon_rush)  # fmt: skip
+    session.commit()
+    planned = {order_id: arrival for (_, order_id), (arrival, _, _) in published_stops(session, day=day).items()}
+    late: dict[bool, list[bool]] = {True: [], False: []}  # afternoon? -> late or not, per visit reached
+    for order_id, arrival in planned.items():
+        arrived = next((h.at for h in order_history(session, order_id=order_id) if h.to_status is OrderStatus.ON_SITE),
+                       None)  # fmt: skip
+        if arrived is not None:
+            late[arrival.astimezone(MONACO).hour >= 13].append(arrived > arrival + timedelta(minutes=5))
+    share = {k: sum(v) / len(v) for k, v in late.items() if v}
+    assert share[True] > share[False] + 0.4, share  # 0.89 against 0.36; 0.58 against 0.36 without the slowdown
+
+
 def test_workers_live_and_orders_go_only_where_the_roads_reach_though_every_site_is_stored(session: Session) -> None:
     """Tests that with the sites the roads reach given (`sites_on_roads`), no worker lives and no order, today's or a
     past day's, goes to any other site, while every site is still stored."""
