@@ -49,7 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.demo_server import demo_console  # noqa: E402
-from tests.support.browser import CHROMIUM, FLAGS  # noqa: E402
+from tests.support.browser import CHROMIUM, FLAGS, sign_in  # noqa: E402
 from tests.support.servers import run_cli  # noqa: E402
 
 MONACO = (43.7384, 7.4246)
@@ -176,11 +176,7 @@ def run_size(workers: int, orders: int, args: argparse.Namespace, playwright) ->
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         try:
             page = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
-            page.goto(f"{url}/")
-            page.fill("input[name=name]", "dispatcher")
-            page.fill("input[name=password]", "dispatcher-demo")
-            page.click("button[type=submit]")
-            page.wait_for_selector(".conn-live", timeout=TIMEOUT_MS)
+            sign_in(page, url, "dispatcher", "dispatcher-demo", timeout_ms=TIMEOUT_MS)
             measure(page, url, fleet, args.samples, result)
         except PlaywrightError as exc:  # e.g. a page that never became usable: say so, keep the rest
             result.failure = str(exc).splitlines()[0]

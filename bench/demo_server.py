@@ -13,7 +13,7 @@ from pathlib import Path
 import requests
 
 from realtime.redis_server import start_redis
-from tests.support.servers import REPO, free_port, run_cli, wait_until
+from tests.support.servers import REPO, free_port, run_cli, stop_process, wait_until
 
 
 @contextmanager
@@ -58,9 +58,4 @@ def demo_console(
         yield url, full
     finally:
         for p in reversed(procs):
-            p.terminate()
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(10)
+            stop_process(p, 20)

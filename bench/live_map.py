@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.demo_server import demo_console  # noqa: E402
-from tests.support.browser import CHROMIUM, FLAGS  # noqa: E402
+from tests.support.browser import CHROMIUM, FLAGS, sign_in  # noqa: E402
 from tests.support.servers import run_cli  # noqa: E402
 
 MONACO = (43.7384, 7.4246)
@@ -203,11 +203,7 @@ def run_window(window_ms: int, args: argparse.Namespace, playwright) -> Result: 
 
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         page = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
-        page.goto(f"{url}/")
-        page.fill("input[name=name]", "dispatcher")
-        page.fill("input[name=password]", "dispatcher-demo")
-        page.click("button[type=submit]")
-        page.wait_for_selector(".conn-live", timeout=30_000)
+        sign_in(page, url, "dispatcher", "dispatcher-demo", timeout_ms=30_000)
         page.wait_for_function(f"() => document.querySelectorAll('path.worker-marker').length === {len(fleet)}")
         page.wait_for_function("() => document.querySelectorAll('path.order-marker').length > 0")
 

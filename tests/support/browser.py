@@ -56,12 +56,28 @@ def login(
     dispatcher. The default `ready` selector appears once the live map's socket is connected, so a
     test that logs in can count on live updates from then on.
     """
-    page.goto(f"{server.url}{path}")
+    sign_in(page, server.url, server.dispatcher_name if name is None else name,
+            server.dispatcher_password if password is None else password, path=path, ready=ready)  # fmt: skip
+
+
+def sign_in(
+    page: Page,
+    url: str,
+    name: str,
+    password: str,
+    *,
+    path: str = "/",
+    ready: str = ".conn-live",
+    timeout_ms: int = 15_000,
+) -> None:
+    """Open `path` on the console at `url`, sign in as `name` on the login page it sends us to, and wait for `ready`
+    (`login`'s steps for any console: the benches sign in to their demo deployment's logins)."""
+    page.goto(f"{url}{path}")
     assert "/login" in page.url, f"{path} opened without a login ({page.url})"
-    page.fill("input[name=name]", server.dispatcher_name if name is None else name)
-    page.fill("input[name=password]", server.dispatcher_password if password is None else password)
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", password)
     page.click("button[type=submit]")
-    page.wait_for_selector(ready, timeout=15_000)
+    page.wait_for_selector(ready, timeout=timeout_ms)
 
 
 def hover_label(

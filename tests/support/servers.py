@@ -60,6 +60,16 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.wait(10)
 
 
+def stop_process(proc: subprocess.Popen, grace_s: float) -> None:
+    """Ask `proc` to stop (SIGTERM, as honcho and systemd do) and wait `grace_s` for it; then kill it."""
+    proc.terminate()
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
 def run_cli(module: str, *args: str, env: dict[str, str]) -> str:
     """Run `python -m module args` like a user would; return stdout, raise with stderr on failure."""
     result = subprocess.run(
@@ -167,11 +177,7 @@ def console_server(
         wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).status_code == 200, 30, "python -m console")
         yield ConsoleServer(url, env, admin_token, "dispatcher", "dispatch-pw", log_path, proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, 10)
         redis.Redis.from_url(redis_url).delete("outfield:relay-leader")
 
 
@@ -203,12 +209,7 @@ def plan_worker(console_server: ConsoleServer) -> Iterator[PlanWorkerProcess]:
         wait_until(lambda: name in queue.planners(), 30, "python -m console plan-worker")
         yield PlanWorkerProcess(name, log_path)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop_process(proc, 30)
         for worker in Worker.all(queue=queue.queue()):
             if worker.name == name:  # killed before it could say goodbye: later modules must not see it
                 worker.register_death()
