@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 from tests.factories import ALL_DAY_CSV
 from tests.support.consent import consent_everyone
 from tests.support.plan_day import seed_day, wait_for
-from tests.support.servers import REPO, free_port, run_cli, wait_until
+from tests.support.servers import REPO, GaveUp, free_port, run_cli, start_console, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -265,3 +265,28 @@ def _has_connection(served: Served, conn: socket.socket) -> bool:
             except OSError:
                 continue
     return False
+
+
+def test_a_test_console_that_refuses_to_start_is_reported_in_its_own_words_and_leaves_no_process(
+    tmp_path: Path, database_template
+) -> None:
+    """The suite's console servers (`tests.support.servers.start_console`): one that exits at start fails the module
+    with the console's own message at once, not 30 s later with "did not come up", and its redis-server is stopped."""
+    with pytest.raises(GaveUp, match="refusing to start: SECRET_KEY is not set") as refused:
+        start_console(tmp_path, {"SECRET_KEY": ""}, database_template)
+    assert "did not come up" not in str(refused.value)
+    assert list(tmp_path.glob("redis-*")), "its redis-server was never started"
+    assert _processes_in(tmp_path) == []
+
+
+def _processes_in(folder: Path) -> list[str]:
+    """The live processes working in `folder` or below (a redis-server runs in its `--dir`, and renames itself)."""
+    found = []
+    for cwd in Path("/proc").glob("[0-9]*/cwd"):
+        try:
+            where = cwd.readlink()
+        except OSError:  # ended meanwhile, or not ours to read
+            continue
+        if where == folder or folder in where.parents:
+            found.append(f"{cwd.parent.name}: {(cwd.parent / 'comm').read_text().strip()} in {where}")
+    return found

@@ -1,6 +1,8 @@
 """Real servers for integration and browser tests: redis-server and `python -m console`.
 
-Each is started by the fixture on a free loopback port and stopped at teardown.
+Each listens on a free loopback port. The session's redis-server (`redis_url`) serves the tests that start their own
+processes; each module's console server (`console_server`) comes with a redis-server of its own, from the session's
+`ConsolePool` (started while the module before ran, stopped after its last test, both in threads).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import closing
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +34,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class GaveUp(Exception):
+    """Raised by a `wait_until` check that knows the condition can no longer come (a process it waits on has
+    exited): the wait ends at once with this error instead of running to its timeout."""
+
+
 def wait_until(check, timeout_s: float, what: str, *, poll_s: float = 0.1) -> None:  # type: ignore[no-untyped-def]
     """Poll `check` (an observable condition) until it holds; the sleep is only the polling step (`poll_s`),
     and `timeout_s` only bounds a broken run: the test goes on the moment the condition is seen. This is the
@@ -40,6 +48,8 @@ def wait_until(check, timeout_s: float, what: str, *, poll_s: float = 0.1) -> No
         try:
             if check():
                 return
+        except GaveUp:
+            raise
         except Exception:
             pass
         time.sleep(poll_s)  # the polling step between two looks at `check`: the wait ends on the condition, not on time
@@ -134,22 +144,24 @@ def copy_database(template: DatabaseTemplate, to: Path) -> None:
         source.backup(target)
 
 
-@pytest.fixture(scope="module")
-def console_server(
-    tmp_path_factory: pytest.TempPathFactory,
-    redis_url: str,
-    console_env: dict[str, str],
-    database_template: DatabaseTemplate,
-) -> Iterator[ConsoleServer]:
-    """`python -m console` on a fresh migrated SQLite database (a copy of the session's template), with an
-    admin and a dispatcher.
+def start_console(var: Path, console_env: dict[str, str], template: DatabaseTemplate) -> Running:
+    """A redis-server of its own and `python -m console` on a copy of the template in `var`, both on free loopback
+    ports, once `/healthz` answers. Should another process take one of the two ports between `free_port` and the
+    bind, the server is started again on others."""
+    try:
+        return _start_console(var, console_env, template, attempt=1)
+    except _PortTaken:
+        return _start_console(var, console_env, template, attempt=2)
 
-    Module-scoped: each test module gets a clean server and database, and its own Redis db index
-    would not be needed because the relay lock is per server process set. Its office time zone is UTC
-    unless the module's `console_env` says otherwise.
-    """
-    var = tmp_path_factory.mktemp("var")
-    port = free_port()
+
+class _PortTaken(GaveUp):
+    """One of the two ports was taken before the server bound it."""
+
+
+def _start_console(var: Path, console_env: dict[str, str], template: DatabaseTemplate, *, attempt: int) -> Running:
+    redis_port, port = free_port(), free_port()
+    redis_proc = start_redis(redis_port, var / f"redis-{attempt}")
+    redis_url = f"redis://127.0.0.1:{redis_port}/0"
     env = {
         **os.environ,
         "OUTFIELD_VAR": str(var),
@@ -165,20 +177,126 @@ def console_server(
         "OUTFIELD_TIMEZONE": "UTC",
         **console_env,
     }
-    copy_database(database_template, var / "outfield.db")
-    admin_token = database_template.admin_token
-    # One relay for the whole deployment: make sure no lock is left by an earlier module's server.
-    redis.Redis.from_url(redis_url).delete("outfield:relay-leader")
     log_path = var / "console.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "console"], env=env, cwd=REPO, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
+    proc: subprocess.Popen[bytes] | None = None
+
+    def alive(process: subprocess.Popen[bytes], what: str) -> None:
+        if process.poll() is not None:
+            log = log_path.read_text(errors="replace") if process is proc else ""
+            raise (_PortTaken if attempt == 1 and ("not free" in log or process is redis_proc) else GaveUp)(
+                f"{what} exited at start (status {process.returncode}): {log[-2000:]}"
+            )
+
     try:
-        wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).status_code == 200, 30, "python -m console")
-        yield ConsoleServer(url, env, admin_token, "dispatcher", "dispatch-pw", log_path, proc.pid)
+        wait_until(lambda: alive(redis_proc, "redis-server") or redis.Redis.from_url(redis_url).ping(), 10,
+                   "redis-server")  # fmt: skip
+        copy_database(template, var / "outfield.db")
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "console"], env=env, cwd=REPO, stdout=log, stderr=log)
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: alive(proc, "python -m console") or requests.get(f"{url}/healthz", timeout=1).ok, 30,
+                   "python -m console")  # fmt: skip
+    except BaseException:
+        if proc is not None:
+            stop_process(proc, 10)
+        stop_process(redis_proc, 10)
+        raise
+    server = ConsoleServer(url, env, template.admin_token, "dispatcher", "dispatch-pw", log_path, proc.pid)
+    return Running(server, proc, redis_proc)
+
+
+@dataclass
+class Running:
+    """A module's console server and the redis-server only it uses."""
+
+    server: ConsoleServer
+    console: subprocess.Popen[bytes]
+    redis: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        stop_process(self.console, 10)
+        stop_process(self.redis, 10)
+
+
+class ConsolePool:
+    """The modules' console servers with the default `console_env`, each started while the module before it runs.
+
+    A server takes a few seconds to come up (its imports, gunicorn's worker, the relay) and one to drain, about a
+    tenth of the suite when each module waited for both. Here the next module's server (a fresh copy of the
+    template, its own redis-server, so two servers alive at once never share a relay lock, a plan queue or the
+    Socket.IO channel) starts in a thread as soon as one is taken, and a module's server is stopped in another
+    thread after its last test. One process of the suite (an xdist worker) has its own pool.
+    """
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory, template: DatabaseTemplate) -> None:
+        self._tmp = tmp_path_factory
+        self._template = template
+        self._starter = ThreadPoolExecutor(1, thread_name_prefix="console-start")
+        self._stopper = ThreadPoolExecutor(1, thread_name_prefix="console-stop")
+        self._next: Future[Running] | None = None
+        self._stopping: list[Future[None]] = []
+
+    def _start_ahead(self) -> None:
+        var = self._tmp.mktemp("var")  # here, not in the thread: pytest's numbered folders are made by one thread
+        self._next = self._starter.submit(start_console, var, {}, self._template)
+
+    def take(self) -> Running:
+        if self._next is None:
+            self._start_ahead()
+        assert self._next is not None
+        started = self._next
+        self._start_ahead()
+        return started.result()
+
+    def give_back(self, running: Running) -> None:
+        self._stopping.append(self._stopper.submit(running.stop))
+
+    def close(self) -> None:
+        if self._next is not None:
+            with suppress(Exception):
+                self._next.result().stop()
+        self._starter.shutdown(wait=True)
+        self._stopper.shutdown(wait=True)
+        for stopping in self._stopping:
+            stopping.result()
+
+
+@pytest.fixture(scope="session")
+def console_pool(
+    tmp_path_factory: pytest.TempPathFactory, database_template: DatabaseTemplate
+) -> Iterator[ConsolePool]:
+    pool = ConsolePool(tmp_path_factory, database_template)
+    try:
+        yield pool
     finally:
-        stop_process(proc, 10)
-        redis.Redis.from_url(redis_url).delete("outfield:relay-leader")
+        pool.close()
+
+
+@pytest.fixture(scope="module")
+def console_server(
+    tmp_path_factory: pytest.TempPathFactory,
+    console_env: dict[str, str],
+    console_pool: ConsolePool,
+    database_template: DatabaseTemplate,
+) -> Iterator[ConsoleServer]:
+    """`python -m console` on a fresh migrated SQLite database (a copy of the session's template), with an
+    admin and a dispatcher, and a redis-server of its own.
+
+    Module-scoped: each test module gets a clean server, database and Redis. Its office time zone is UTC
+    unless the module's `console_env` says otherwise; a module that says nothing gets its server from the
+    session's `ConsolePool`, started while the module before ran.
+    """
+    if console_env:
+        running = start_console(tmp_path_factory.mktemp("var"), console_env, database_template)
+    else:
+        running = console_pool.take()
+    try:
+        yield running.server
+    finally:
+        if console_env:
+            running.stop()
+        else:
+            console_pool.give_back(running)
 
 
 @dataclass
