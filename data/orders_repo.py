@@ -428,3 +428,12 @@ def statuses(session: Session, *, order_ids: Iterable[int]) -> dict[int, OrderSt
         return {}
     rows = session.execute(select(WorkOrderRow.id, WorkOrderRow.status).where(WorkOrderRow.id.in_(ids)))
     return {int(i): OrderStatus(s) for i, s in rows}
+
+
+def sites_of(session: Session, *, order_ids: Iterable[int]) -> dict[int, int]:
+    """The site id of each of `order_ids` (unknown ids are left out), in one query."""
+    ids = sorted(set(order_ids))
+    if not ids:
+        return {}
+    rows = session.execute(select(WorkOrderRow.id, WorkOrderRow.site_id).where(WorkOrderRow.id.in_(ids)))
+    return {int(i): int(s) for i, s in rows}

@@ -8,7 +8,15 @@ A day's figures come from
   worker is known to have done (a counted check-out, a trip's end) and `missing_clock_out` is set,
 - visits: counted check-in/check-out pairs (a late entry counts only once approved: the caller passes only
   counted times) give the time on site,
-- the track's trips (travel) and stops: a stop away from every visit of at least `break_min_s` is a break.
+- the track's trips (travel) and stops: a stop away from every visit of at least `break_min_s` is a rest. The
+  caller leaves out the stops in a site's geofence: waiting at a customer's, before or after the visit, is work.
+
+Breaks are the rests the roster allows, where the planner places them and the alerts expect them: each planned
+shift longer than 6 h has one break of up to `BREAK_S` (30 min) in its window (`dispatch.workers.break_window`, its
+middle third). It is taken from the longest rest that begins in the window, or from the window's opening when a
+rest is going on then, for as long as the rest lasts, at most `BREAK_S`. Every other rest, and a rest beyond the
+break (waiting for a window, for work, at the depot), is time on duty: worked, not a break. The track cannot tell
+a long lunch from standing by; the alerts flag a stop that outlasts the break (`long_stop`), the pay does not guess.
 
 Worked time is the span less breaks; overtime is worked time beyond the planned time; a late start is the
 clock-in after the planned start; an early leave the clock-out before the planned end. Every duration is
@@ -21,14 +29,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from dispatch.workers import Shift
+from dispatch.workers import BREAK_S, Shift, break_window
 
 Span = tuple[datetime, datetime]
 
 
 @dataclass(frozen=True, slots=True)
 class HoursSettings:
-    """A stop away from every site of at least `break_min_s` is a break."""
+    """A stop away from every visit of at least `break_min_s` is a rest (a break when it is the shift's, see above)."""
 
     break_min_s: float = 10 * 60.0
 
@@ -106,7 +114,8 @@ def day_hours(record: DayRecord, settings: HoursSettings | None = None) -> DayHo
     on_site = _clip(visits, span)
     travel = _subtract(_clip(_union(record.trips), span), on_site)
     long_stops = [(s, e) for s, e in _union(record.stops) if (e - s).total_seconds() >= settings.break_min_s]
-    breaks = _subtract(_subtract(_clip(long_stops, span), on_site), travel)
+    rests = _subtract(_subtract(_clip(long_stops, span), on_site), travel)
+    breaks = _union(b for s, e in record.planned for b in _shift_breaks(rests, (_utc(s), _utc(e))))
     worked_s = (end - start).total_seconds() - _total(breaks)
     late_start_s = max(0.0, (start - planned[0][0]).total_seconds()) if planned and ins else 0.0
     early_leave_s = max(0.0, (planned[-1][1] - end).total_seconds()) if planned and outs else 0.0
@@ -116,6 +125,20 @@ def day_hours(record: DayRecord, settings: HoursSettings | None = None) -> DayHo
         late_start_s=late_start_s, early_leave_s=early_leave_s, missing_clock_out=missing_clock_out,
         started_at=start, ended_at=end, visits=sum(1 for v in record.visits if v.check_in is not None),
     )  # fmt: skip
+
+
+def _shift_breaks(rests: Sequence[Span], shift: Span) -> Iterable[Span]:
+    """The break of `shift` among `rests` (none, or one span of at most `BREAK_S`): from the start of the longest
+    rest that begins in the shift's break window, or from the window's opening for a rest going on then."""
+    window = break_window(*shift)
+    if window is None:
+        return ()
+    opens, latest = window
+    began = [(s, e) for s, e in rests if opens <= s <= latest] + [(opens, e) for s, e in rests if s < opens < e]
+    if not began:
+        return ()
+    start, end = max(began, key=lambda r: r[1] - r[0])
+    return ((start, min(end, start + timedelta(seconds=BREAK_S))),)
 
 
 def _visit_spans(visits: Sequence[Visit]) -> list[Span]:

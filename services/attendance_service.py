@@ -45,6 +45,7 @@ from dispatch.clock import Clock
 from dispatch.errors import MAX_ID, deny
 from dispatch.fields import FieldError, outside_calendar, phone_fix, refuse_unknown
 from dispatch.geo import LatLon
+from dispatch.geofences import GeofenceIndex
 from dispatch.hours import DayHours, DayRecord, HoursSettings, Visit, day_hours, planned_intervals
 from dispatch.lifecycle import Transitioned, transition
 from dispatch.localtime import day_bounds, day_zone, local_day, spans_day
@@ -400,6 +401,7 @@ class AttendanceService:
                 deny(404, f"no worker with id {worker_id}", "worker_id")
             approvals = attendance_repo.timesheet_approvals(session, start=start, end=end)
             pending = attendance_repo.late_entries(session, status="pending")
+            sites = _site_index(session)
             for worker in sorted(workers, key=lambda w: (w.team, w.name, w.id)):
                 tz = day_zone(worker.zone, self._zone)
                 today = local_day(self._clock.now(), tz)
@@ -420,7 +422,7 @@ class AttendanceService:
                                      "approved_at": at.isoformat(), "leave": figures.get("leave"),
                                      "day_over": True})  # fmt: skip
                     else:
-                        hours, clock_check = self._day_hours(session, worker, day, recorded)
+                        hours, clock_check = self._day_hours(session, worker, day, sites, recorded)
                         if hours.planned_s or hours.started_at is not None:
                             rows.append(timesheet_row(worker, hours, None, waiting, clock_check,
                                                       leave=leave_on(leaves, day), day_over=day < today))  # fmt: skip
@@ -428,12 +430,15 @@ class AttendanceService:
         return rows
 
     def _day_hours(
-        self, session: Session, worker: Worker, day: date, recorded: _Recorded | None = None
-    ) -> tuple[DayHours, str]:
+        self, session: Session, worker: Worker, day: date, sites: GeofenceIndex | None,
+        recorded: _Recorded | None = None,
+    ) -> tuple[DayHours, str]:  # fmt: skip
         """The day's figures, and what was doubtful about its clock events ("" when nothing); `recorded`: the
-        worker's clock events and checks over a period holding the day, else the day's are read."""
+        worker's clock events and checks over a period holding the day, else the day's are read. A stop in the geofence
+        (`sites`) of one of the day's visits, waiting there before or after it, is time on duty, never a break."""
         start, end = day_bounds(day, day_zone(worker.zone, self._zone))
-        clocks, checks = (recorded or _Recorded.read(session, worker.id, start, end)).between(start, end)
+        recorded = recorded or _Recorded.read(session, worker.id, start, end)
+        clocks, checks = recorded.between(start, end)
         visits: dict[int, Visit] = {}
         for c in checks:  # the first check-in and the last check-out of each order
             v = visits.get(c.order_id, Visit(c.order_id, None, None))
@@ -446,13 +451,18 @@ class AttendanceService:
         worked = bool(clocks) or any(c.kind == "in" for c in checks)
         track = positions_repo.track_between(session, worker_id=worker.id, start=start, end=end) if worked else []
         stops, trips = stops_and_trips(track)
+        visit_sites = {recorded.site_of[o] for o in visits if o in recorded.site_of}
+
+        def at_visit(point: LatLon) -> bool:
+            return sites is not None and bool(visit_sites) and not visit_sites.isdisjoint(sites.containing(point))
+
         record = DayRecord(
             day=day, planned=planned_intervals(worker.shifts, day),
             clock_ins=tuple(c.at for c in clocks if c.kind == "in"),
             clock_outs=tuple(c.at for c in clocks if c.kind == "out"),
             visits=tuple(visits.values()),
             trips=tuple((t.start, t.end) for t in trips),
-            stops=tuple((s.start, s.end) for s in stops),
+            stops=tuple((s.start, s.end) for s in stops if not at_visit(s.location)),
         )  # fmt: skip
         doubtful = [f"clock-{c.kind}: {c.verdict_reason or c.verdict}" for c in clocks
                     if c.verdict not in ("verified", "not_checked")]  # fmt: skip
@@ -482,7 +492,7 @@ class AttendanceService:
             if waiting:
                 deny(409, f"day: {len(waiting)} late entr{'y' if len(waiting) == 1 else 'ies'} of that day await a "
                           "decision first")  # fmt: skip
-            hours, clock_check = self._day_hours(session, worker, day)
+            hours, clock_check = self._day_hours(session, worker, day, _site_index(session))
             leave = leave_on(workers_repo.leaves_of(session, worker_id), day)
             row = timesheet_row(worker, hours, None, 0, clock_check, leave=leave)
             figures = {k: v for k, v in row.items() if k not in ("approved", "approved_by", "approved_at")}
@@ -518,6 +528,12 @@ clock (only such a day can be approved)."""
 def leave_on(leaves: Iterable[workers_repo.LeaveEntry], day: date) -> str | None:
     """The reason of the first of `leaves` covering `day` ("leave" when none was given), or None."""
     return next(((e.reason or "leave") for e in leaves if e.start <= day <= e.end), None)
+
+
+def _site_index(session: Session) -> GeofenceIndex | None:
+    """The sites' geofences, read once for a timesheet; None without sites."""
+    sites = sites_repo.list_sites(session)
+    return GeofenceIndex.of_sites(sites) if sites else None
 
 
 def timesheet_row(
@@ -607,12 +623,16 @@ class _Recorded:
 
     clocks: tuple[attendance_repo.ClockEvent, ...]
     checks: tuple[attendance_repo.CountedCheck, ...]
+    site_of: dict[int, int]
+    """The site of each order checked."""
 
     @classmethod
     def read(cls, session: Session, worker_id: int, start: datetime, end: datetime) -> _Recorded:
+        checks = tuple(attendance_repo.counted_checks(session, worker_id=worker_id, start=start, end=end))
         return cls(
             tuple(attendance_repo.clock_events(session, worker_id=worker_id, start=start, end=end)),
-            tuple(attendance_repo.counted_checks(session, worker_id=worker_id, start=start, end=end)),
+            checks,
+            orders_repo.sites_of(session, order_ids=(c.order_id for c in checks)),
         )
 
     def between(

@@ -17,7 +17,7 @@ import pytest
 
 from console.app import create_app
 from console.webhook_worker import DeliveryContext, deliver
-from data import orders_repo, sites_repo, users_repo, webhooks_repo, workers_repo
+from data import orders_repo, positions_repo, sites_repo, users_repo, webhooks_repo, workers_repo
 from data.db import make_engine, make_sessionmaker, session_scope
 from data.migrate import migrate
 from data.settings import Settings
@@ -26,11 +26,12 @@ from dispatch.clock import ManualClock
 from dispatch.geo import LatLon
 from dispatch.lifecycle import transition
 from dispatch.orders import OrderStatus, TimeWindow
+from dispatch.positions import Position
 from dispatch.reminders import ReminderSettings
 from dispatch.webhooks import SIGNATURE_HEADER, verify
 from dispatch.workers import Shift
 from realtime.reminders import remind_once
-from tests.support.field_day import A, B, H
+from tests.support.field_day import A, B, H, offset
 
 DAY = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday; the shift is 08:00-16:00 UTC
 SECRET = "attendance-secret-0123456789"
@@ -233,6 +234,43 @@ def test_a_whole_day_gives_the_expected_timesheet_and_each_webhook_once(day: dic
     assert sorted(e["type"] for e in events) == sorted(EVENTS)
     approved_event = next(e for e in events if e["type"] == "timesheet.approved")
     assert (approved_event["data"]["worked_min"], approved_event["data"]["worker_id"]) == (505.0, day["worker_id"])
+
+
+def stand(d: dict[str, Any], place: LatLon, start: datetime, end: datetime) -> None:
+    """The worker's phone reports `place` every minute from `start` to `end` (its track stands there)."""
+    with session_scope(d["sessions"]) as session:
+        when = start
+        while when <= end:
+            positions_repo.add_position(session, Position(d["worker_id"], "ana-day", when, when, when, place.lat,
+                                                          place.lon, accuracy_m=8.0))  # fmt: skip
+            when += timedelta(minutes=1)
+
+
+def test_waiting_at_the_visits_site_is_worked_and_the_break_is_the_rest_away_from_it(day: dict[str, Any]) -> None:
+    """Tests a day on the 08:00-16:00 shift (break window 10:40-13:20): clocked in 08:00 at home, A checked in 08:30
+    and out 09:30, then standing at A until 12:50 (waiting there: on duty), a 15-min coffee 400 m away from every site
+    at 13:00, home from 13:25 (after the window) until the clock-out at 16:00. The break is the coffee's 15 min, not
+    30 min of the wait at A (a rest going on when the window opened); worked 8 h less 15 min. Before, every stop off a
+    visit was a break: 200 min at A, the coffee, the afternoon at home."""
+    a = day["orders"]["A"]
+    cafe = offset(A, north_m=400)
+    stand(day, H, at(8), at(8, 20))
+    stand(day, A, at(8, 25), at(12, 50))
+    stand(day, cafe, at(13), at(13, 15))
+    stand(day, H, at(13, 25), at(16))
+    move_to(day, at(8))
+    assert act(day, "clock_in", location=fix(H, at(8)))["status"] == "applied"
+    for step in ("accept", "en_route"):
+        assert act(day, step, order_id=a)["status"] == "applied"
+    move_to(day, at(8, 30))
+    assert act(day, "check_in", order_id=a, location=fix(A, at(8, 30)))["order_status"] == "on_site"
+    move_to(day, at(9, 30))
+    assert act(day, "check_out", order_id=a, location=fix(A, at(9, 30)))["order_status"] == "done"
+    move_to(day, at(16))
+    assert act(day, "clock_out", location=fix(H, at(16)))["status"] == "applied"
+    move_to(day, at(23, 0) + timedelta(hours=2))
+    row = timesheet(day)
+    assert (row["break_min"], row["worked_min"], row["on_site_min"]) == (15.0, 465.0, 60.0)
 
 
 def test_csv_and_xlsx_timesheets_download_and_bad_input_is_refused_with_the_field(day: dict[str, Any]) -> None:

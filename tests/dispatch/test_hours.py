@@ -118,3 +118,43 @@ def test_a_shift_is_planned_on_its_own_clock_when_no_zone_is_given() -> None:
     day = date(2026, 10, 25)
     planned = planned_intervals([Shift((6,), time(7), time(15, 30), zone=monaco)], day)
     assert planned == ((datetime(2026, 10, 25, 6, tzinfo=UTC), datetime(2026, 10, 25, 14, 30, tzinfo=UTC)),)
+
+
+def test_a_day_clocked_in_at_the_depot_without_work_is_worked_less_the_shifts_break() -> None:
+    """Tests a worker clocked in 08:00-16:00 who stood at the depot all day with nothing to do (one stop): on duty,
+    so 7 h 30 worked and the shift's 30-min break taken from when its window opens (10:40); the rule before took the
+    whole stop for a break and paid 0 h 00 (the demo's timesheets read "worked 0 h 03, breaks 7 h 57")."""
+    record = DayRecord(day=DAY, planned=SHIFT, clock_ins=(at(8),), clock_outs=(at(16),), stops=((at(8), at(16)),))
+    hours = day_hours(record)
+    assert (hours.worked_s, hours.break_s) == (450 * MIN, 30 * MIN)
+
+
+def test_waiting_outside_the_break_window_is_worked_and_the_break_is_the_longest_rest_in_it_up_to_30_min() -> None:
+    """Tests shift 08:00-16:00 (break window 10:40-13:20): waiting 08:30-09:30 for a window that opens at 09:30
+    (no check-in yet) is worked; a 12-min coffee at 10:45 and a 50-min lunch from 12:00 both begin in the window: the
+    break is the lunch's first 30 min, and the coffee and the lunch's last 20 min are time on duty."""
+    record = DayRecord(
+        day=DAY, planned=SHIFT, clock_ins=(at(8),), clock_outs=(at(16),),
+        visits=(Visit(1, at(9, 30), at(10, 30)),),
+        stops=((at(8, 30), at(9, 30)), (at(10, 45), at(10, 57)), (at(12), at(12, 50))),
+    )  # fmt: skip
+    hours = day_hours(record)
+    assert hours.break_s == 30 * MIN
+    assert hours.worked_s == (8 * 60 - 30) * MIN
+
+
+def test_a_shift_of_six_hours_has_no_break_and_each_shift_of_a_split_day_has_its_own() -> None:
+    """Tests a 6-hour shift (08:00-14:00) has no break: a 30-min stop in its middle is worked. A split day, 07:00-14:00
+    (window 09:20-11:40) and 15:00-23:00 (window 17:40-20:20), has two: 20 min at 10:00 and 30 of the 40 min from
+    18:00; the 20-min stop at 14:20, between the shifts, is in neither shift's window and is worked."""
+    short = planned_intervals([Shift((0,), time(8), time(14))], DAY)
+    record = DayRecord(day=DAY, planned=short, clock_ins=(at(8),), clock_outs=(at(14),), stops=((at(11), at(11, 30)),))
+    assert (day_hours(record).break_s, day_hours(record).worked_s) == (0.0, 6 * 60 * MIN)
+    split = planned_intervals([Shift((0,), time(7), time(14)), Shift((0,), time(15), time(23))], DAY)
+    record = DayRecord(
+        day=DAY, planned=split, clock_ins=(at(7),), clock_outs=(at(23),),
+        stops=((at(10), at(10, 20)), (at(14, 20), at(14, 40)), (at(18), at(18, 40))),
+    )  # fmt: skip
+    hours = day_hours(record)
+    assert hours.break_s == 50 * MIN
+    assert hours.worked_s == (16 * 60 - 50) * MIN
