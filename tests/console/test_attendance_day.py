@@ -130,6 +130,16 @@ def move_to(d: dict[str, Any], when: datetime) -> None:
     d["clock"].advance((when - d["clock"].now()).total_seconds())
 
 
+def visit_a(d: dict[str, Any], a: int) -> None:
+    """Order `a` accepted and set off for, checked in at A at 08:30 and out at 09:30 on the phone."""
+    for step in ("accept", "en_route"):
+        assert act(d, step, order_id=a)["status"] == "applied"
+    move_to(d, at(8, 30))
+    assert act(d, "check_in", order_id=a, location=fix(A, at(8, 30)))["order_status"] == "on_site"
+    move_to(d, at(9, 30))
+    assert act(d, "check_out", order_id=a, location=fix(A, at(9, 30)))["order_status"] == "done"
+
+
 def timesheet(d: dict[str, Any]) -> dict[str, Any]:
     answer = d["client"].get("/api/v1/timesheets?from=2026-03-02&to=2026-03-02&format=json", headers=d["manager"])
     assert answer.status_code == 200, answer.get_json()
@@ -154,12 +164,7 @@ def test_a_whole_day_gives_the_expected_timesheet_and_each_webhook_once(day: dic
     assert [r["text"] for r in page["reminders"]] == ["Your shift began at 08:00: clock in?"]
     clocked = act(day, "clock_in", location=fix(H, at(8, 5)))
     assert (clocked["status"], clocked["verdict"]) == ("applied", "verified")
-    for step in ("accept", "en_route"):
-        assert act(day, step, order_id=a)["status"] == "applied"
-    move_to(day, at(8, 30))
-    assert act(day, "check_in", order_id=a, location=fix(A, at(8, 30)))["order_status"] == "on_site"
-    move_to(day, at(9, 30))
-    assert act(day, "check_out", order_id=a, location=fix(A, at(9, 30)))["order_status"] == "done"
+    visit_a(day, a)
     for step in ("accept", "en_route"):
         assert act(day, step, order_id=b)["status"] == "applied"
     move_to(day, at(11, 0))
@@ -260,12 +265,7 @@ def test_waiting_at_the_visits_site_is_worked_and_the_break_is_the_rest_away_fro
     stand(day, H, at(13, 25), at(16))
     move_to(day, at(8))
     assert act(day, "clock_in", location=fix(H, at(8)))["status"] == "applied"
-    for step in ("accept", "en_route"):
-        assert act(day, step, order_id=a)["status"] == "applied"
-    move_to(day, at(8, 30))
-    assert act(day, "check_in", order_id=a, location=fix(A, at(8, 30)))["order_status"] == "on_site"
-    move_to(day, at(9, 30))
-    assert act(day, "check_out", order_id=a, location=fix(A, at(9, 30)))["order_status"] == "done"
+    visit_a(day, a)
     move_to(day, at(16))
     assert act(day, "clock_out", location=fix(H, at(16)))["status"] == "applied"
     move_to(day, at(23, 0) + timedelta(hours=2))
