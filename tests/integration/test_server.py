@@ -279,6 +279,28 @@ def test_a_test_console_that_refuses_to_start_is_reported_in_its_own_words_and_l
     assert _processes_in(tmp_path) == []
 
 
+def test_a_test_console_whose_port_was_taken_meanwhile_is_started_again_on_other_ports(
+    tmp_path: Path, database_template, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`start_console`: when another process takes the port `free_port` gave (here the redis-server's, held by a
+    listening socket) before the server binds it, the server comes up on other ports instead of failing the module."""
+    from tests.support import servers
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        held = taken.getsockname()[1]
+        ports = iter([held])
+        monkeypatch.setattr(servers, "free_port", lambda: next(ports, None) or free_port())
+        running = start_console(tmp_path, {}, database_template)
+    try:
+        assert requests.get(f"{running.server.url}/healthz", timeout=5).ok
+        assert running.server.env["REDIS_URL"] != f"redis://127.0.0.1:{held}/0"
+        assert sorted(d.name for d in tmp_path.glob("redis-*")) == ["redis-1", "redis-2"]
+    finally:
+        running.stop()
+
+
 def _processes_in(folder: Path) -> list[str]:
     """The live processes working in `folder` or below (a redis-server runs in its `--dir`, and renames itself)."""
     found = []

@@ -181,11 +181,13 @@ def _start_console(var: Path, console_env: dict[str, str], template: DatabaseTem
     proc: subprocess.Popen[bytes] | None = None
 
     def alive(process: subprocess.Popen[bytes], what: str) -> None:
-        if process.poll() is not None:
-            log = log_path.read_text(errors="replace") if process is proc else ""
-            raise (_PortTaken if attempt == 1 and ("not free" in log or process is redis_proc) else GaveUp)(
-                f"{what} exited at start (status {process.returncode}): {log[-2000:]}"
-            )
+        """Raise when `process` has exited: `_PortTaken` (start again) when a first start lost one of its ports."""
+        if process.poll() is None:
+            return
+        log = log_path.read_text(errors="replace") if process is proc else ""
+        port_lost = process is redis_proc or "not free" in log  # the console says "port N ... is not free"
+        error = _PortTaken if attempt == 1 and port_lost else GaveUp
+        raise error(f"{what} exited at start (status {process.returncode}): {log[-2000:]}")
 
     try:
         wait_until(lambda: alive(redis_proc, "redis-server") or redis.Redis.from_url(redis_url).ping(), 10,
